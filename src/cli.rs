@@ -1,0 +1,294 @@
+//! The command-line contract (clap derive). Flags feed the highest-precedence
+//! configuration layer; the environment layer is read by `config::env`, and the help
+//! text names each flag's environment variable.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, ValueEnum};
+
+use crate::config::model::{
+    ClusterLayer, ConfigLayer, InstallationLayer, OptionsLayer, RepoLayer, RepositoriesLayer,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Parser, Default)]
+#[command(
+    name = "kalypso-bootstrap",
+    version,
+    about = "Set up the Kalypso Scheduler end to end: AKS cluster, control-plane and gitops repositories, Flux and the Kalypso Helm chart.",
+    after_help = "Exit codes: 0 success, 1 general error, 2 prerequisites failed, 3 configuration invalid, \
+4 cluster operation failed, 5 repository operation failed, 6 installation failed, 7 cancelled, 64 invalid command line.\n\
+Environment: AZURE_SUBSCRIPTION_ID, AZURE_TENANT_ID, GITHUB_TOKEN (or GH_TOKEN), KUBECONFIG, NO_COLOR, DEBUG; \
+every configuration flag also reads the KALYPSO_* variable named in its help."
+)]
+pub struct Cli {
+    // ---- Cluster ----
+    /// Name of the AKS cluster [env: KALYPSO_CLUSTER_NAME]
+    #[arg(long, value_name = "NAME", help_heading = "Cluster")]
+    pub cluster_name: Option<String>,
+    /// Create a new AKS cluster (default true) [env: KALYPSO_CLUSTER_CREATE]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Cluster",
+          conflicts_with = "cluster_existing")]
+    pub cluster_create: Option<bool>,
+    /// Use an existing kube context instead of creating a cluster (implies --cluster-create=false) [env: KALYPSO_CLUSTER_EXISTING]
+    #[arg(long, value_name = "CONTEXT", help_heading = "Cluster")]
+    pub cluster_existing: Option<String>,
+    /// Azure region (default eastus) [env: KALYPSO_CLUSTER_REGION]
+    #[arg(long, value_name = "REGION", help_heading = "Cluster")]
+    pub cluster_region: Option<String>,
+    /// Resource group (default {cluster-name}-rg) [env: KALYPSO_CLUSTER_RESOURCE_GROUP]
+    #[arg(long, value_name = "RG", help_heading = "Cluster")]
+    pub cluster_resource_group: Option<String>,
+    /// Number of nodes, 1 to 100 (default 3) [env: KALYPSO_CLUSTER_NODES]
+    #[arg(long, value_name = "N", help_heading = "Cluster")]
+    pub cluster_nodes: Option<u32>,
+    /// VM size of the nodes (default Standard_DS2_v2) [env: KALYPSO_CLUSTER_VM_SIZE]
+    #[arg(long, value_name = "SIZE", help_heading = "Cluster")]
+    pub cluster_vm_size: Option<String>,
+    /// Kubernetes version (default: the AKS default) [env: KALYPSO_CLUSTER_K8S_VERSION]
+    #[arg(long, value_name = "V", help_heading = "Cluster")]
+    pub cluster_k8s_version: Option<String>,
+    /// Network plugin: azure or kubenet (default azure) [env: KALYPSO_CLUSTER_NETWORK_PLUGIN]
+    #[arg(long, value_name = "azure|kubenet", help_heading = "Cluster")]
+    pub cluster_network_plugin: Option<String>,
+
+    // ---- Repositories ----
+    /// Create the control-plane repository (default true) [env: KALYPSO_CONTROL_PLANE_CREATE]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Repositories",
+          conflicts_with = "control_plane_repo")]
+    pub control_plane_create: Option<bool>,
+    /// Use an existing control-plane repository, https://github.com/OWNER/NAME (implies --control-plane-create=false) [env: KALYPSO_CONTROL_PLANE_REPO]
+    #[arg(long, value_name = "URL", help_heading = "Repositories")]
+    pub control_plane_repo: Option<String>,
+    /// Name of the control-plane repository (default {cluster-name}-control-plane) [env: KALYPSO_CONTROL_PLANE_NAME]
+    #[arg(long, value_name = "NAME", help_heading = "Repositories")]
+    pub control_plane_name: Option<String>,
+    /// Create the gitops repository (default true) [env: KALYPSO_GITOPS_CREATE]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Repositories",
+          conflicts_with = "gitops_repo")]
+    pub gitops_create: Option<bool>,
+    /// Use an existing gitops repository, https://github.com/OWNER/NAME (implies --gitops-create=false) [env: KALYPSO_GITOPS_REPO]
+    #[arg(long, value_name = "URL", help_heading = "Repositories")]
+    pub gitops_repo: Option<String>,
+    /// Name of the gitops repository (default {cluster-name}-gitops) [env: KALYPSO_GITOPS_NAME]
+    #[arg(long, value_name = "NAME", help_heading = "Repositories")]
+    pub gitops_name: Option<String>,
+    /// GitHub organisation that owns new repositories (default: the authenticated user) [env: KALYPSO_GITHUB_ORG]
+    #[arg(long, value_name = "ORG", help_heading = "Repositories")]
+    pub github_org: Option<String>,
+    /// Visibility of new repositories: private or public (default private) [env: KALYPSO_REPO_VISIBILITY]
+    #[arg(long, value_name = "private|public", help_heading = "Repositories")]
+    pub repo_visibility: Option<String>,
+
+    // ---- Installation ----
+    /// Namespace for Kalypso (default kalypso-system) [env: KALYPSO_NAMESPACE]
+    #[arg(long, value_name = "NS", help_heading = "Installation")]
+    pub namespace: Option<String>,
+    /// Helm chart: the published kalypso-scheduler chart, or a local chart path [env: KALYPSO_HELM_CHART]
+    #[arg(long, value_name = "CHART", help_heading = "Installation")]
+    pub helm_chart: Option<String>,
+    /// Chart version (default 1.1.2-alpha) [env: KALYPSO_HELM_VERSION]
+    #[arg(long, value_name = "V", help_heading = "Installation")]
+    pub helm_version: Option<String>,
+    /// Extra Helm values file, applied after ours [env: KALYPSO_HELM_VALUES]
+    #[arg(long, value_name = "FILE", help_heading = "Installation")]
+    pub helm_values: Option<String>,
+    /// Do not install Flux and Kalypso on the cluster [env: KALYPSO_SKIP_INSTALL]
+    #[arg(long, help_heading = "Installation")]
+    pub skip_install: bool,
+
+    // ---- Execution ----
+    /// Never prompt; every required value must come from flags, env or the config file [env: KALYPSO_NON_INTERACTIVE]
+    #[arg(long, help_heading = "Execution")]
+    pub non_interactive: bool,
+    /// On failure, roll back what this run created without asking [env: KALYPSO_AUTO_ROLLBACK]
+    #[arg(long, help_heading = "Execution")]
+    pub auto_rollback: bool,
+    /// Skip the prerequisite checks [env: KALYPSO_SKIP_VALIDATION]
+    #[arg(long, help_heading = "Execution")]
+    pub skip_validation: bool,
+    /// Do not ask for confirmation before acting [env: KALYPSO_SKIP_CONFIRMATION]
+    #[arg(long, help_heading = "Execution")]
+    pub skip_confirmation: bool,
+    /// YAML configuration file [env: KALYPSO_CONFIG]
+    #[arg(long, value_name = "FILE", env = "KALYPSO_CONFIG", help_heading = "Execution")]
+    pub config: Option<PathBuf>,
+    /// State file (default $HOME/.kalypso/bootstrap-state.json) [env: KALYPSO_STATE_FILE]
+    #[arg(long, value_name = "FILE", env = "KALYPSO_STATE_FILE", help_heading = "Execution")]
+    pub state_file: Option<PathBuf>,
+    /// Move a corrupt or newer-version state file aside instead of stopping [env: KALYPSO_FORCE]
+    #[arg(long, help_heading = "Execution")]
+    pub force: bool,
+
+    // ---- Output ----
+    /// More detail (DEBUG); also DEBUG=1 [env: KALYPSO_VERBOSE]
+    #[arg(short, long, help_heading = "Output", conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Errors only [env: KALYPSO_QUIET]
+    #[arg(short, long, help_heading = "Output")]
+    pub quiet: bool,
+    /// Monochrome output; also NO_COLOR [env: KALYPSO_NO_COLOR]
+    #[arg(long, help_heading = "Output")]
+    pub no_color: bool,
+    /// Log file (default $HOME/.kalypso/bootstrap-{unix-timestamp}.log) [env: KALYPSO_LOG_FILE]
+    #[arg(long, value_name = "FILE", env = "KALYPSO_LOG_FILE", help_heading = "Output")]
+    pub log_file: Option<PathBuf>,
+    /// Line output instead of the full-screen interface (automatic when not on a terminal)
+    #[arg(long, help_heading = "Output")]
+    pub no_tui: bool,
+    /// Output format of the headless front end
+    #[arg(long, value_enum, value_name = "text|json", default_value_t = OutputFormat::Text, help_heading = "Output")]
+    pub output: OutputFormat,
+
+    // ---- Utility ----
+    /// Show the recorded state of the last bootstrap and exit
+    #[arg(long, help_heading = "Utility", action = ArgAction::SetTrue)]
+    pub status: bool,
+    /// Remove what the state file records as created by this tool, in reverse order
+    #[arg(long, help_heading = "Utility", conflicts_with = "status")]
+    pub clean: bool,
+    /// Check prerequisites (tools, versions, authentication) and exit
+    #[arg(long, help_heading = "Utility")]
+    pub validate_only: bool,
+    /// Show the plan and every command it would run, change nothing
+    #[arg(long, help_heading = "Utility")]
+    pub dry_run: bool,
+    /// Write the effective configuration as YAML (readable by --config) and exit
+    #[arg(long, value_name = "FILE", help_heading = "Utility")]
+    pub export_config: Option<PathBuf>,
+}
+
+impl Cli {
+    /// The flags' configuration layer: only what was given on the command line.
+    pub fn to_layer(&self) -> ConfigLayer {
+        let flag = |set: bool| set.then_some(true);
+        ConfigLayer {
+            cluster: ClusterLayer {
+                name: self.cluster_name.clone(),
+                create: self
+                    .cluster_create
+                    .or(self.cluster_existing.as_ref().map(|_| false)),
+                existing_context: self.cluster_existing.clone(),
+                region: self.cluster_region.clone(),
+                resource_group: self.cluster_resource_group.clone(),
+                node_count: self.cluster_nodes,
+                vm_size: self.cluster_vm_size.clone(),
+                kubernetes_version: self.cluster_k8s_version.clone(),
+                network_plugin: self.cluster_network_plugin.clone(),
+            },
+            repositories: RepositoriesLayer {
+                control_plane: RepoLayer {
+                    create: self
+                        .control_plane_create
+                        .or(self.control_plane_repo.as_ref().map(|_| false)),
+                    name: self.control_plane_name.clone(),
+                    url: self.control_plane_repo.clone(),
+                },
+                gitops: RepoLayer {
+                    create: self
+                        .gitops_create
+                        .or(self.gitops_repo.as_ref().map(|_| false)),
+                    name: self.gitops_name.clone(),
+                    url: self.gitops_repo.clone(),
+                },
+                github_org: self.github_org.clone(),
+                visibility: self.repo_visibility.clone(),
+            },
+            installation: InstallationLayer {
+                namespace: self.namespace.clone(),
+                helm_chart: self.helm_chart.clone(),
+                helm_version: self.helm_version.clone(),
+                helm_values: self.helm_values.clone(),
+                skip_install: flag(self.skip_install),
+            },
+            options: OptionsLayer {
+                non_interactive: flag(self.non_interactive),
+                auto_rollback: flag(self.auto_rollback),
+                skip_validation: flag(self.skip_validation),
+                skip_confirmation: flag(self.skip_confirmation),
+                verbose: flag(self.verbose),
+                quiet: flag(self.quiet),
+                no_color: flag(self.no_color),
+                force: flag(self.force),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        let mut argv = vec!["kalypso-bootstrap"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("valid command line")
+    }
+
+    #[test]
+    fn flags_given_become_the_layer_and_absent_flags_stay_unset() {
+        let layer = parse(&["--cluster-name", "demo", "--cluster-nodes", "5"]).to_layer();
+        assert_eq!(layer.cluster.name.as_deref(), Some("demo"));
+        assert_eq!(layer.cluster.node_count, Some(5));
+        assert_eq!(layer.cluster.create, None);
+        assert_eq!(layer.options.non_interactive, None);
+        assert!(layer.repositories.is_empty());
+    }
+
+    #[test]
+    fn existing_resources_imply_create_false() {
+        let layer = parse(&[
+            "--cluster-existing",
+            "kind-dev",
+            "--control-plane-repo",
+            "https://github.com/acme/cp",
+            "--gitops-repo",
+            "https://github.com/acme/go",
+        ])
+        .to_layer();
+        assert_eq!(layer.cluster.create, Some(false));
+        assert_eq!(layer.repositories.control_plane.create, Some(false));
+        assert_eq!(layer.repositories.gitops.create, Some(false));
+    }
+
+    #[test]
+    fn boolean_create_flags_take_an_optional_value() {
+        assert_eq!(parse(&["--cluster-create"]).cluster_create, Some(true));
+        assert_eq!(
+            parse(&["--cluster-create=false"]).cluster_create,
+            Some(false)
+        );
+        assert_eq!(parse(&["--gitops-create", "no"]).gitops_create, Some(false));
+    }
+
+    #[test]
+    fn contradictory_flags_are_usage_errors() {
+        for args in [
+            vec!["--cluster-create", "--cluster-existing", "x"],
+            vec!["--verbose", "--quiet"],
+            vec!["--status", "--clean"],
+            vec!["--cluster-nodes", "three"],
+            vec!["--bogus"],
+            vec!["--cluster-name"],
+        ] {
+            let mut argv = vec!["kalypso-bootstrap"];
+            argv.extend(args.iter());
+            assert!(Cli::try_parse_from(&argv).is_err(), "{args:?} must be rejected");
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,114 @@
+//! The configuration file's shape (camelCase YAML). Every field is optional so that a
+//! layer (file, environment, flags) can say only what it sets; merging fills the rest
+//! from the layers below and the defaults.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigLayer {
+    #[serde(default, skip_serializing_if = "ClusterLayer::is_empty")]
+    pub cluster: ClusterLayer,
+    #[serde(default, skip_serializing_if = "RepositoriesLayer::is_empty")]
+    pub repositories: RepositoriesLayer,
+    #[serde(default, skip_serializing_if = "InstallationLayer::is_empty")]
+    pub installation: InstallationLayer,
+    #[serde(default, skip_serializing_if = "OptionsLayer::is_empty")]
+    pub options: OptionsLayer,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterLayer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_context: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_size: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    /// `azure` or `kubenet`; kept as text so a bad value gets a field-level error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_plugin: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RepositoriesLayer {
+    #[serde(default, skip_serializing_if = "RepoLayer::is_empty")]
+    pub control_plane: RepoLayer,
+    #[serde(default, skip_serializing_if = "RepoLayer::is_empty")]
+    pub gitops: RepoLayer,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_org: Option<String>,
+    /// `private` or `public`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RepoLayer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstallationLayer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm_chart: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm_values: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_install: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OptionsLayer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_interactive: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_rollback: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_validation: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_confirmation: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verbose: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_color: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
+}
+
+macro_rules! impl_is_empty {
+    ($($ty:ty),*) => {$(
+        impl $ty {
+            pub fn is_empty(&self) -> bool {
+                *self == Self::default()
+            }
+        }
+    )*};
+}
+impl_is_empty!(ClusterLayer, RepositoriesLayer, RepoLayer, InstallationLayer, OptionsLayer, ConfigLayer);

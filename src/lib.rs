@@ -1,0 +1,11 @@
+//! kalypso-bootstrap: from nothing to a working Kalypso Scheduler installation.
+
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod logging;
+pub mod prereq;
+pub mod state;
+pub mod tools;
+
+pub use exit::ExitCode;

@@ -1,0 +1,1 @@
+//! Logging: file and console layers, secret redaction, rotation.

@@ -1,0 +1,1 @@
+//! The Prerequisites entity: tool probes, versions, authentication.
