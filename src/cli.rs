@@ -120,10 +120,20 @@ pub struct Cli {
     #[arg(long, help_heading = "Execution")]
     pub skip_confirmation: bool,
     /// YAML configuration file [env: KALYPSO_CONFIG]
-    #[arg(long, value_name = "FILE", env = "KALYPSO_CONFIG", help_heading = "Execution")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "KALYPSO_CONFIG",
+        help_heading = "Execution"
+    )]
     pub config: Option<PathBuf>,
     /// State file (default $HOME/.kalypso/bootstrap-state.json) [env: KALYPSO_STATE_FILE]
-    #[arg(long, value_name = "FILE", env = "KALYPSO_STATE_FILE", help_heading = "Execution")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "KALYPSO_STATE_FILE",
+        help_heading = "Execution"
+    )]
     pub state_file: Option<PathBuf>,
     /// Move a corrupt or newer-version state file aside instead of stopping [env: KALYPSO_FORCE]
     #[arg(long, help_heading = "Execution")]
@@ -140,7 +150,12 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub no_color: bool,
     /// Log file (default $HOME/.kalypso/bootstrap-{unix-timestamp}.log) [env: KALYPSO_LOG_FILE]
-    #[arg(long, value_name = "FILE", env = "KALYPSO_LOG_FILE", help_heading = "Output")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "KALYPSO_LOG_FILE",
+        help_heading = "Output"
+    )]
     pub log_file: Option<PathBuf>,
     /// Line output instead of the full-screen interface (automatic when not on a terminal)
     #[arg(long, help_heading = "Output")]
@@ -282,7 +297,10 @@ mod tests {
         ] {
             let mut argv = vec!["kalypso-bootstrap"];
             argv.extend(args.iter());
-            assert!(Cli::try_parse_from(&argv).is_err(), "{args:?} must be rejected");
+            assert!(
+                Cli::try_parse_from(&argv).is_err(),
+                "{args:?} must be rejected"
+            );
         }
     }
 

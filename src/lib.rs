@@ -5,6 +5,7 @@ pub mod config;
 pub mod exit;
 pub mod logging;
 pub mod prereq;
+pub mod secrets;
 pub mod state;
 pub mod tools;
 

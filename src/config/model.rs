@@ -111,4 +111,11 @@ macro_rules! impl_is_empty {
         }
     )*};
 }
-impl_is_empty!(ClusterLayer, RepositoriesLayer, RepoLayer, InstallationLayer, OptionsLayer, ConfigLayer);
+impl_is_empty!(
+    ClusterLayer,
+    RepositoriesLayer,
+    RepoLayer,
+    InstallationLayer,
+    OptionsLayer,
+    ConfigLayer
+);
