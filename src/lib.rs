@@ -1,5 +1,6 @@
 //! kalypso-bootstrap: from nothing to a working Kalypso Scheduler installation.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod exit;
