@@ -1,1 +1,17 @@
-//! The Bootstrap State entity.
+//! The Bootstrap State entity: what a run created or reused, how far each step got, and
+//! what went wrong; saved atomically beside a backup, guarded by a lock, shown by `--status`.
+
+pub mod error;
+pub mod lock;
+pub mod schema;
+pub mod status;
+pub mod store;
+
+pub use error::{LockHolder, StateError, StateProblem};
+pub use lock::StateLock;
+pub use schema::{
+    BootstrapState, ClusterSummary, InstallationSummary, Ownership, Phase, RepositoriesSummary,
+    RepositorySummary, Resource, ResourceRecord, ResourceStatus, RunStatus, StepRecord, StepStatus,
+    Timestamp, SCHEMA_VERSION,
+};
+pub use store::{default_state_path, parse_state, LoadOutcome, MovedAside, StateStore};

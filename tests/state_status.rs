@@ -1,0 +1,149 @@
+//! `--status` rendering.
+
+use std::path::Path;
+
+use kalypso_bootstrap::cli::OutputFormat;
+use kalypso_bootstrap::state::status::{render_absent_text, render_status, render_text};
+use kalypso_bootstrap::state::{
+    BootstrapState, Ownership, Phase, Resource, ResourceStatus, RunStatus, Timestamp,
+};
+use time::macros::datetime;
+
+fn at(minute: u8) -> Timestamp {
+    Timestamp::new(
+        datetime!(2025-11-11 10:00 UTC)
+            .replace_minute(minute)
+            .unwrap(),
+    )
+}
+
+fn recorded_run() -> BootstrapState {
+    let mut s = BootstrapState::new(at(0));
+    s.cluster.created = true;
+    s.cluster.name = Some("demo".into());
+    s.cluster.resource_group = Some("demo-rg".into());
+    s.cluster.region = Some("westeurope".into());
+    s.cluster.kube_context = Some("demo-admin".into());
+    s.repositories.control_plane.created = true;
+    s.repositories.control_plane.name = Some("demo-control-plane".into());
+    s.repositories.control_plane.owner = Some("acme".into());
+    s.repositories.control_plane.url = Some("https://github.com/acme/demo-control-plane".into());
+    s.repositories.gitops.name = Some("demo-gitops".into());
+    s.repositories.gitops.owner = Some("acme".into());
+    s.repositories.gitops.url = Some("https://github.com/acme/demo-gitops".into());
+    s.installation.namespace = Some("kalypso-system".into());
+    s.installation.helm_release = Some("kalypso-scheduler".into());
+    s.installation.version = Some("1.1.2-alpha".into());
+    s.step_succeeded("cluster.create", Phase::Cluster, None, at(5));
+    s.step_failed(
+        "install.helm",
+        Phase::Installation,
+        "helm timed out waiting for the controller",
+        at(9),
+    );
+    s.record_resource(
+        Resource::ResourceGroup {
+            name: "demo-rg".into(),
+            subscription_id: None,
+        },
+        Ownership::CreatedByUs,
+        ResourceStatus::Present,
+        None,
+        at(1),
+    );
+    s.record_resource(
+        Resource::Repository {
+            owner: "acme".into(),
+            name: "demo-gitops".into(),
+            url: "https://github.com/acme/demo-gitops".into(),
+        },
+        Ownership::Reused,
+        ResourceStatus::Present,
+        None,
+        at(2),
+    );
+    s.push_error("installation failed: helm timed out", at(9));
+    s.set_status(RunStatus::Failed, at(10));
+    s
+}
+
+#[test]
+fn text_shows_every_key_field() {
+    let text = render_text(
+        &recorded_run(),
+        Path::new("/h/.kalypso/bootstrap-state.json"),
+    );
+    for expected in [
+        "/h/.kalypso/bootstrap-state.json",
+        "Status:          failed",
+        "2025-11-11T10:10:00Z",
+        "demo (created by kalypso-bootstrap)",
+        "demo-rg",
+        "westeurope",
+        "Kube context:    demo-admin",
+        "https://github.com/acme/demo-control-plane (created by kalypso-bootstrap)",
+        "https://github.com/acme/demo-gitops (existing)",
+        "kalypso-system",
+        "kalypso-scheduler",
+        "1.1.2-alpha",
+        "installation failed: helm timed out",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let step_line = text.lines().find(|l| l.contains("install.helm")).unwrap();
+    assert!(
+        step_line.contains("failed") && step_line.contains("installation"),
+        "{step_line}"
+    );
+    assert!(step_line.contains("helm timed out waiting"), "{step_line}");
+    let ok_line = text.lines().find(|l| l.contains("cluster.create")).unwrap();
+    assert!(ok_line.contains("succeeded"), "{ok_line}");
+    let rg_line = text
+        .lines()
+        .find(|l| l.contains("resource_group demo-rg"))
+        .unwrap();
+    assert!(rg_line.contains("created_by_us"), "{rg_line}");
+    let repo_line = text
+        .lines()
+        .find(|l| l.contains("repository https://"))
+        .unwrap();
+    assert!(repo_line.contains("reused"), "{repo_line}");
+}
+
+#[test]
+fn an_empty_state_says_nothing_is_recorded() {
+    let text = render_text(&BootstrapState::new(at(0)), Path::new("s.json"));
+    assert!(text.contains("Status:          in_progress"), "{text}");
+    assert!(text.contains("(not recorded)"), "{text}");
+    assert!(text.contains("(none)"), "{text}");
+}
+
+#[test]
+fn json_output_is_the_raw_state() {
+    let state = recorded_run();
+    let json = render_status(Some(&state), Path::new("s.json"), OutputFormat::Json);
+    let parsed = kalypso_bootstrap::state::parse_state(json.as_bytes()).unwrap();
+    assert_eq!(parsed, state);
+}
+
+#[test]
+fn no_state_file_is_reported_in_both_formats() {
+    let path = Path::new("/nowhere/bootstrap-state.json");
+    let text = render_status(None, path, OutputFormat::Text);
+    assert_eq!(text, render_absent_text(path));
+    assert!(text.contains("No bootstrap state found at /nowhere/bootstrap-state.json"));
+    let json: serde_json::Value =
+        serde_json::from_str(&render_status(None, path, OutputFormat::Json)).unwrap();
+    assert_eq!(json["found"], false);
+    assert_eq!(json["stateFile"], "/nowhere/bootstrap-state.json");
+}
+
+#[test]
+fn status_text_masks_registered_secrets() {
+    let token = "ghp_StatusCanary0123456789abcdef";
+    kalypso_bootstrap::secrets::register(token);
+    let mut state = recorded_run();
+    state.cluster.kube_context = Some(format!("ctx-{token}"));
+    let text = render_text(&state, Path::new("s.json"));
+    assert!(!text.contains(token), "{text}");
+}
