@@ -190,8 +190,13 @@ fn read_secret(prompt: &str) -> Result<Option<SecretString>, PromptError> {
             entered.zeroize();
             return Err(cancelled);
         }
-    } else if io::stdin().lock().read_line(&mut entered)? == 0 {
-        return Ok(None);
+    } else {
+        let read = io::stdin().lock().read_line(&mut entered)?;
+        // Piped input is not echoed either: end the prompt's line ourselves.
+        writeln!(stderr)?;
+        if read == 0 {
+            return Ok(None);
+        }
     }
     let token = entered.trim().to_string();
     entered.zeroize();

@@ -401,6 +401,11 @@ impl ProcessGroupKiller {
             libc::killpg(self.pgid, libc::SIGKILL);
         }
     }
+
+    /// The group was already killed after its leader exited: do not signal the id again.
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
 }
 
 impl Drop for ProcessGroupKiller {
@@ -441,7 +446,7 @@ async fn run_process(
             io_error(err)
         }
     })?;
-    let group = match (spec.inherit_terminal, child.id()) {
+    let mut group = match (spec.inherit_terminal, child.id()) {
         (false, Some(pid)) => Some(ProcessGroupKiller {
             pgid: pid as libc::pid_t,
         }),
@@ -491,6 +496,9 @@ async fn run_process(
 
     match outcome {
         Ok((status, stdout, stderr)) => {
+            if let Some(group) = group.take() {
+                group.disarm();
+            }
             let status = status.map_err(io_error)?;
             Ok(CommandOutput {
                 exit_code: status.code(),
