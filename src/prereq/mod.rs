@@ -1,1 +1,37 @@
-//! The Prerequisites entity: tool probes, versions, authentication.
+//! The Prerequisites entity (`--validate-only`): tool probes, versions, authentication.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use std::sync::Arc;
+//! use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
+//! use kalypso_bootstrap::tools::{CommandRunner, ProcessRunner};
+//!
+//! let runner: Arc<dyn CommandRunner> = Arc::new(ProcessRunner::new());
+//! let env = PrereqEnv::from_process_env();
+//! let interaction = Interaction::terminal(runner.clone()); // or Interaction::NonInteractive
+//! let report = prereq::check(runner, &env, &interaction).await;
+//! print!("{}", report.render_text());
+//! if !report.passed() {
+//!     std::process::exit(report.exit_code().code()); // 2 (or 7 if a prompt was cancelled)
+//! }
+//! let token = report.github_token(); // verified, registered, for later steps
+//! # let _ = token;
+//! # }
+//! ```
+
+mod check;
+pub mod env;
+pub mod interaction;
+pub mod report;
+pub mod tools;
+
+pub use check::check;
+pub use env::PrereqEnv;
+pub use interaction::{
+    InheritedTerminal, Interaction, PromptError, Prompter, TerminalHandover, TerminalPrompter,
+};
+pub use report::{
+    AuthCheck, AuthCheckKind, AzureIdentity, GithubIdentity, PrereqReport, TokenSource, ToolCheck,
+    Verdict,
+};
+pub use tools::{evaluate_tool, InstallHint, Need, ToolRequirement, TOOL_REQUIREMENTS};

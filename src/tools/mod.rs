@@ -1,1 +1,21 @@
-//! One adapter per external program over one CommandRunner.
+//! One adapter per external program over one [`CommandRunner`].
+//!
+//! Adapters build [`CommandSpec`]s (exposed as `*_spec` so dry-run can list them) and
+//! interpret the tools' real output. They never read the process environment: what they
+//! need (subscription, token, kube context) is given to them.
+
+pub mod az;
+pub mod error;
+pub mod gh;
+pub mod git;
+pub mod helm;
+pub mod kubectl;
+pub mod runner;
+pub mod version;
+
+pub use error::ToolError;
+pub use runner::{
+    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, LineSink,
+    OutputLine, ProcessRunner, RunControl, RunError, StdinData, Stream,
+};
+pub use version::{Version, VersionParseError};

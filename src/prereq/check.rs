@@ -1,0 +1,425 @@
+//! The check itself: probe tools and sign-ins concurrently, then (interactive runs only)
+//! remedy missing sign-ins one prompt at a time, then build the report.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::secrets;
+use crate::tools::az::{Az, AzAccount, BuiltinRole};
+use crate::tools::gh::{Gh, GhUser};
+use crate::tools::runner::CommandRunner;
+use crate::tools::ToolError;
+
+use super::env::PrereqEnv;
+use super::interaction::{Interaction, PromptError};
+use super::report::{
+    AuthCheck, AuthCheckKind, AzureIdentity, GithubIdentity, PrereqReport, TokenSource, Verdict,
+};
+use super::tools::probe_tools;
+
+const TOKEN_PROMPT: &str = "GitHub token (input hidden; scopes repo and workflow): ";
+const AZ_LOGIN_QUESTION: &str = "The Azure CLI is not signed in. Run `az login` now?";
+const GH_LOGIN_HINT: &str =
+    "set GITHUB_TOKEN to a token with the repo and workflow scopes, or run `gh auth login --scopes repo,workflow`";
+
+/// Run every prerequisite check and report. Never fails: problems are rows of the report.
+///
+/// - All tools (az, kubectl, gh, helm, git, jq, bash) are probed concurrently, together
+///   with the Azure sign-in (`az account show`, then the role assignments) and the GitHub
+///   token (`GITHUB_TOKEN`, else `GH_TOKEN`, else `gh auth token`, then `gh api user`).
+/// - Interactive: a missing Azure sign-in is offered `az login` (terminal handed over);
+///   a missing token is asked for without echo. Non-interactive: failures with hints.
+/// - Every token is registered as a secret as soon as it is known; it reaches `gh` only
+///   through `GH_TOKEN` in the child's environment.
+pub async fn check(
+    runner: Arc<dyn CommandRunner>,
+    env: &PrereqEnv,
+    interaction: &Interaction,
+) -> PrereqReport {
+    env.register_secrets();
+    let az = Az::new(runner.clone(), env.azure_subscription_id.clone());
+    let gh = Gh::new(runner.clone());
+
+    let (tools, azure, github) = tokio::join!(
+        probe_tools(&runner),
+        azure_sign_in(&az),
+        github_sign_in(&gh, env),
+    );
+
+    let mut cancelled = false;
+    let (mut azure, mut github) = (azure, github);
+    if let Interaction::Interactive { prompter, terminal } = interaction {
+        if matches!(azure.state, AzureState::NotSignedIn { .. }) {
+            azure = match prompter.confirm(AZ_LOGIN_QUESTION, true).await {
+                Ok(true) => {
+                    let login = az.login_spec(env.azure_tenant_id.as_deref());
+                    match terminal.run_in_terminal(login).await {
+                        Ok(output) if output.success() => azure_sign_in(&az).await,
+                        Ok(output) => AzureOutcome::state(AzureState::LoginFailed {
+                            reason: match output.exit_code {
+                                Some(code) => format!("`az login` exited with code {code}"),
+                                None => "`az login` was killed by a signal".to_string(),
+                            },
+                        }),
+                        Err(err) => AzureOutcome::state(AzureState::LoginFailed {
+                            reason: err.to_string(),
+                        }),
+                    }
+                }
+                Ok(false) => AzureOutcome::state(AzureState::LoginDeclined),
+                Err(PromptError::Cancelled) => {
+                    cancelled = true;
+                    AzureOutcome::state(AzureState::LoginDeclined)
+                }
+                Err(err) => AzureOutcome::state(AzureState::LoginFailed {
+                    reason: err.to_string(),
+                }),
+            };
+        }
+        if !cancelled && matches!(github.token, TokenState::Missing { .. }) {
+            github = match prompter.ask_secret(TOKEN_PROMPT).await {
+                Ok(Some(token)) => {
+                    secrets::register(token.expose_secret());
+                    verify_token(&gh, token, TokenSource::Prompt).await
+                }
+                Ok(None) => GithubOutcome::token(TokenState::NothingEntered),
+                Err(PromptError::Cancelled) => {
+                    cancelled = true;
+                    GithubOutcome::token(TokenState::NothingEntered)
+                }
+                Err(err) => GithubOutcome::token(TokenState::Unavailable(ToolError::Failed {
+                    command: "the token prompt".to_string(),
+                    exit_code: None,
+                    message: err.to_string(),
+                })),
+            };
+        }
+    }
+
+    let mut auth = azure_rows(&azure, env, interaction.is_interactive());
+    auth.extend(github_rows(&github, interaction.is_interactive()));
+    let azure_identity = match &azure.state {
+        AzureState::SignedIn(account) => Some(AzureIdentity {
+            subscription_id: account.id.clone(),
+            subscription_name: account.name.clone(),
+            tenant_id: account.tenant_id.clone(),
+            user: account.user.name.clone(),
+            user_type: account.user.kind.clone(),
+            role: match &azure.role {
+                Some(RoleStatus::Holds(role)) => Some(*role),
+                _ => None,
+            },
+        }),
+        _ => None,
+    };
+    let (github_identity, github_token) = match (github.token, github.user) {
+        (TokenState::Found(token, source), Some(Ok(user))) => (
+            Some(GithubIdentity {
+                login: user.login,
+                token_source: source,
+            }),
+            Some(token),
+        ),
+        _ => (None, None),
+    };
+
+    PrereqReport {
+        tools,
+        auth,
+        azure: azure_identity,
+        github: github_identity,
+        cancelled,
+        github_token,
+    }
+}
+
+enum AzureState {
+    SignedIn(AzAccount),
+    NotSignedIn { message: String },
+    LoginDeclined,
+    LoginFailed { reason: String },
+    Unavailable(ToolError),
+}
+
+enum RoleStatus {
+    Holds(BuiltinRole),
+    Neither { roles: Vec<String> },
+    Undetermined { reason: String },
+}
+
+struct AzureOutcome {
+    state: AzureState,
+    /// Only when signed in.
+    role: Option<RoleStatus>,
+}
+
+impl AzureOutcome {
+    fn state(state: AzureState) -> Self {
+        Self { state, role: None }
+    }
+}
+
+async fn azure_sign_in(az: &Az) -> AzureOutcome {
+    match az.account_show().await {
+        Ok(account) => {
+            let role = role_status(az, &account).await;
+            AzureOutcome {
+                state: AzureState::SignedIn(account),
+                role: Some(role),
+            }
+        }
+        Err(ToolError::NotAuthenticated { message, .. }) => {
+            AzureOutcome::state(AzureState::NotSignedIn { message })
+        }
+        Err(other) => AzureOutcome::state(AzureState::Unavailable(other)),
+    }
+}
+
+async fn role_status(az: &Az, account: &AzAccount) -> RoleStatus {
+    if account.user.is_managed_identity() {
+        return RoleStatus::Undetermined {
+            reason: "signed in with a managed identity, whose assignments cannot be listed by name"
+                .to_string(),
+        };
+    }
+    match az.role_assignments(&account.user.name, &account.id).await {
+        Ok(assignments) => {
+            let relevant: Vec<_> = assignments
+                .iter()
+                .filter(|a| a.covers_subscription(&account.id))
+                .collect();
+            match relevant.iter().filter_map(|a| a.builtin_role()).max() {
+                Some(role) => RoleStatus::Holds(role),
+                None => {
+                    let mut roles: Vec<String> = relevant
+                        .iter()
+                        .map(|a| {
+                            a.role_definition_name
+                                .clone()
+                                .unwrap_or_else(|| a.role_definition_id.clone())
+                        })
+                        .collect();
+                    roles.sort();
+                    roles.dedup();
+                    RoleStatus::Neither { roles }
+                }
+            }
+        }
+        Err(err) => RoleStatus::Undetermined {
+            reason: err.to_string(),
+        },
+    }
+}
+
+enum TokenState {
+    Found(SecretString, TokenSource),
+    /// No variable set and gh has no stored login.
+    Missing {
+        gh_reason: Option<String>,
+    },
+    NothingEntered,
+    Unavailable(ToolError),
+}
+
+struct GithubOutcome {
+    token: TokenState,
+    /// `gh api user`, when a token was found.
+    user: Option<Result<GhUser, ToolError>>,
+}
+
+impl GithubOutcome {
+    fn token(token: TokenState) -> Self {
+        Self { token, user: None }
+    }
+}
+
+async fn github_sign_in(gh: &Gh, env: &PrereqEnv) -> GithubOutcome {
+    if let Some(token) = &env.github_token {
+        return verify_token(gh, token.clone(), TokenSource::GithubTokenEnv).await;
+    }
+    if let Some(token) = &env.gh_token {
+        return verify_token(gh, token.clone(), TokenSource::GhTokenEnv).await;
+    }
+    match gh.auth_token().await {
+        Ok(Some(token)) => verify_token(gh, token, TokenSource::GhCli).await,
+        Ok(None) => GithubOutcome::token(TokenState::Missing { gh_reason: None }),
+        Err(err) if err.is_not_found() => GithubOutcome::token(TokenState::Missing {
+            gh_reason: Some("gh is not installed".to_string()),
+        }),
+        Err(err) => GithubOutcome::token(TokenState::Unavailable(err)),
+    }
+}
+
+async fn verify_token(gh: &Gh, token: SecretString, source: TokenSource) -> GithubOutcome {
+    let user = gh.clone().with_token(token.clone()).api_user().await;
+    GithubOutcome {
+        token: TokenState::Found(token, source),
+        user: Some(user),
+    }
+}
+
+fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<AuthCheck> {
+    let login_hint = match &env.azure_tenant_id {
+        Some(tenant) => format!("run `az login --tenant {tenant}`, then try again"),
+        None => "run `az login`, then try again".to_string(),
+    };
+    let (verdict, detail, hint) = match &azure.state {
+        AzureState::SignedIn(account) => (
+            Verdict::Pass,
+            format!(
+                "{} ({}), subscription {} ({})",
+                account.user.name, account.user.kind, account.name, account.id
+            ),
+            None,
+        ),
+        AzureState::NotSignedIn { message } => (
+            Verdict::Fail,
+            format!("not signed in: {message}"),
+            Some(if interactive {
+                login_hint
+            } else {
+                format!("{login_hint} (non-interactive runs cannot sign in for you)")
+            }),
+        ),
+        AzureState::LoginDeclined => (
+            Verdict::Fail,
+            "not signed in (`az login` declined)".to_string(),
+            Some(login_hint),
+        ),
+        AzureState::LoginFailed { reason } => (
+            Verdict::Fail,
+            format!("sign-in failed: {reason}"),
+            Some(login_hint),
+        ),
+        AzureState::Unavailable(err) if err.is_not_found() => (
+            Verdict::Fail,
+            "cannot check: az is not installed".to_string(),
+            Some("install the Azure CLI (see above)".to_string()),
+        ),
+        AzureState::Unavailable(err) => (
+            Verdict::Fail,
+            err.to_string(),
+            Some(match &env.azure_subscription_id {
+                Some(id) => format!(
+                    "check that AZURE_SUBSCRIPTION_ID ({id}) is a subscription the signed-in account can use (`az account list -o table`)"
+                ),
+                None => "run `az account show` to see the problem".to_string(),
+            }),
+        ),
+    };
+    let login = AuthCheck {
+        check: AuthCheckKind::AzureLogin,
+        verdict,
+        detail,
+        hint,
+    };
+    let role_hint =
+        "creating a cluster needs Owner or Contributor on the subscription; ask an administrator, or use --cluster-existing";
+    let role = match (&azure.state, &azure.role) {
+        (AzureState::SignedIn(account), Some(RoleStatus::Holds(role))) => AuthCheck {
+            check: AuthCheckKind::AzureRole,
+            verdict: Verdict::Pass,
+            detail: format!("{} on subscription {}", role.name(), account.id),
+            hint: None,
+        },
+        (AzureState::SignedIn(account), Some(RoleStatus::Neither { roles })) => AuthCheck {
+            check: AuthCheckKind::AzureRole,
+            verdict: Verdict::Warn,
+            detail: format!(
+                "neither Owner nor Contributor on subscription {} (holds: {})",
+                account.id,
+                if roles.is_empty() {
+                    "no role".to_string()
+                } else {
+                    roles.join(", ")
+                }
+            ),
+            hint: Some(role_hint.to_string()),
+        },
+        (AzureState::SignedIn(_), Some(RoleStatus::Undetermined { reason })) => AuthCheck {
+            check: AuthCheckKind::AzureRole,
+            verdict: Verdict::Warn,
+            detail: format!("could not determine Owner/Contributor: {reason}"),
+            hint: Some(role_hint.to_string()),
+        },
+        _ => AuthCheck {
+            check: AuthCheckKind::AzureRole,
+            verdict: Verdict::Skip,
+            detail: "not checked: not signed in to Azure".to_string(),
+            hint: None,
+        },
+    };
+    vec![login, role]
+}
+
+fn github_rows(github: &GithubOutcome, interactive: bool) -> Vec<AuthCheck> {
+    let (verdict, detail, hint) = match &github.token {
+        TokenState::Found(_, source) => (Verdict::Pass, format!("from {source}"), None),
+        TokenState::Missing { gh_reason } => (
+            Verdict::Fail,
+            format!(
+                "no token: GITHUB_TOKEN and GH_TOKEN are unset and {}",
+                gh_reason.as_deref().unwrap_or("gh is not logged in")
+            ),
+            Some(if interactive {
+                GH_LOGIN_HINT.to_string()
+            } else {
+                format!("{GH_LOGIN_HINT} (non-interactive runs cannot ask for it)")
+            }),
+        ),
+        TokenState::NothingEntered => (
+            Verdict::Fail,
+            "no token entered".to_string(),
+            Some(GH_LOGIN_HINT.to_string()),
+        ),
+        TokenState::Unavailable(err) => (
+            Verdict::Fail,
+            format!("could not get a token from gh: {err}"),
+            Some(GH_LOGIN_HINT.to_string()),
+        ),
+    };
+    let token = AuthCheck {
+        check: AuthCheckKind::GithubToken,
+        verdict,
+        detail,
+        hint,
+    };
+    let login = match (&github.token, &github.user) {
+        (_, Some(Ok(user))) => AuthCheck {
+            check: AuthCheckKind::GithubLogin,
+            verdict: Verdict::Pass,
+            detail: user.login.clone(),
+            hint: None,
+        },
+        (TokenState::Found(_, source), Some(Err(ToolError::NotAuthenticated { message, .. }))) => {
+            AuthCheck {
+                check: AuthCheckKind::GithubLogin,
+                verdict: Verdict::Fail,
+                detail: format!("GitHub rejected the token from {source}: {message}"),
+                hint: Some(format!(
+                    "the token from {source} is invalid or expired: replace it, or {GH_LOGIN_HINT}"
+                )),
+            }
+        }
+        (_, Some(Err(err))) if err.is_not_found() => AuthCheck {
+            check: AuthCheckKind::GithubLogin,
+            verdict: Verdict::Fail,
+            detail: "cannot check: gh is not installed".to_string(),
+            hint: Some("install the GitHub CLI (see above)".to_string()),
+        },
+        (_, Some(Err(err))) => AuthCheck {
+            check: AuthCheckKind::GithubLogin,
+            verdict: Verdict::Fail,
+            detail: err.to_string(),
+            hint: Some("run `gh api user` to see the problem".to_string()),
+        },
+        (_, None) => AuthCheck {
+            check: AuthCheckKind::GithubLogin,
+            verdict: Verdict::Skip,
+            detail: "not checked: no GitHub token".to_string(),
+            hint: None,
+        },
+    };
+    vec![token, login]
+}

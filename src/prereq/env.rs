@@ -1,0 +1,53 @@
+//! The environment the prerequisite checks depend on, captured once and injected.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::secrets;
+
+pub const AZURE_SUBSCRIPTION_ID: &str = "AZURE_SUBSCRIPTION_ID";
+pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+pub const GH_TOKEN: &str = "GH_TOKEN";
+
+/// `AZURE_SUBSCRIPTION_ID`, `AZURE_TENANT_ID`, `GITHUB_TOKEN` and `GH_TOKEN`; empty values
+/// count as unset.
+#[derive(Clone, Debug, Default)]
+pub struct PrereqEnv {
+    pub azure_subscription_id: Option<String>,
+    /// Passed to `az login --tenant` when we offer a login.
+    pub azure_tenant_id: Option<String>,
+    pub github_token: Option<SecretString>,
+    pub gh_token: Option<SecretString>,
+}
+
+impl PrereqEnv {
+    /// Read the variables through `lookup` (e.g. a map in tests). Tokens are registered as
+    /// secrets at once.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let text = |name: &str| {
+            lookup(name)
+                .map(|value| value.trim().to_string())
+                .filter(|value| !value.is_empty())
+        };
+        let env = Self {
+            azure_subscription_id: text(AZURE_SUBSCRIPTION_ID),
+            azure_tenant_id: text(AZURE_TENANT_ID),
+            github_token: text(GITHUB_TOKEN).map(SecretString::from),
+            gh_token: text(GH_TOKEN).map(SecretString::from),
+        };
+        env.register_secrets();
+        env
+    }
+
+    /// The real process environment.
+    pub fn from_process_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Register the tokens with the process-wide redactor (idempotent).
+    pub fn register_secrets(&self) {
+        for token in [&self.github_token, &self.gh_token].into_iter().flatten() {
+            secrets::register(token.expose_secret());
+        }
+    }
+}

@@ -1,0 +1,664 @@
+//! The one way this program runs external commands.
+//!
+//! Every adapter (az, gh, git, kubectl, helm) builds a [`CommandSpec`] and hands it to an
+//! injected [`CommandRunner`] (`Arc<dyn CommandRunner>`): the real [`ProcessRunner`] in
+//! production, scripted fakes in tests and the simulated environment in demo mode.
+//!
+//! Guarantees of [`ProcessRunner`]:
+//! - each child runs in its own session (so its own process group); on timeout, cancellation,
+//!   when the leader exits, or when the future is dropped, the whole group is killed, so no
+//!   grandchild outlives the command;
+//! - a timeout always applies (the spec's own or the runner's default);
+//! - secrets travel only by environment or stdin; an argv that contains a registered secret
+//!   is refused before anything is spawned;
+//! - output lines can be streamed to a sink as they arrive (redacted), besides being collected.
+
+use std::future::Future;
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::sync::{mpsc, Notify};
+
+use crate::secrets;
+
+/// A boxed, sendable future: what the object-safe runner trait returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How long a command may run when its spec names no timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Runs external commands. Object safe: hold it as `Arc<dyn CommandRunner>`.
+pub trait CommandRunner: Send + Sync {
+    /// Run `spec` to completion. A non-zero exit is not an error here: it is reported in
+    /// [`CommandOutput::exit_code`] for the adapter to interpret.
+    fn run_with(
+        &self,
+        spec: CommandSpec,
+        control: RunControl,
+    ) -> BoxFuture<'_, Result<CommandOutput, RunError>>;
+
+    /// [`CommandRunner::run_with`] without streaming or cancellation.
+    fn run(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+        self.run_with(spec, RunControl::default())
+    }
+}
+
+/// A value for a child's environment variable.
+#[derive(Clone, Debug)]
+pub enum EnvValue {
+    Plain(String),
+    Secret(SecretString),
+}
+
+impl EnvValue {
+    fn expose(&self) -> &str {
+        match self {
+            EnvValue::Plain(value) => value,
+            EnvValue::Secret(value) => value.expose_secret(),
+        }
+    }
+}
+
+/// Bytes written to a child's stdin, then closed.
+#[derive(Clone, Debug)]
+pub enum StdinData {
+    Plain(Vec<u8>),
+    Secret(SecretSlice<u8>),
+}
+
+impl StdinData {
+    fn expose(&self) -> &[u8] {
+        match self {
+            StdinData::Plain(bytes) => bytes,
+            StdinData::Secret(bytes) => bytes.expose_secret(),
+        }
+    }
+}
+
+/// Everything needed to run one command. Build it with [`CommandSpec::new`] and the
+/// chaining setters.
+#[derive(Clone, Debug)]
+pub struct CommandSpec {
+    pub program: String,
+    pub args: Vec<String>,
+    /// Variables added to (or overriding) the inherited environment.
+    pub env: Vec<(String, EnvValue)>,
+    /// Inherited variables the child must not see. Applied before `env`.
+    pub env_remove: Vec<String>,
+    /// Written to stdin, which is then closed. Without it stdin is `/dev/null`.
+    pub stdin: Option<StdinData>,
+    pub cwd: Option<PathBuf>,
+    /// `None`: the runner's default.
+    pub timeout: Option<Duration>,
+    /// Stdout carries a secret (e.g. `gh auth token`): it is collected but never streamed.
+    pub stdout_is_secret: bool,
+    /// Hand the terminal to the child (stdin, stdout and stderr inherited, nothing captured,
+    /// same process group so it can read the terminal). For `az login` and the like.
+    pub inherit_terminal: bool,
+}
+
+impl CommandSpec {
+    pub fn new(program: impl Into<String>) -> Self {
+        Self {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            env_remove: Vec::new(),
+            stdin: None,
+            cwd: None,
+            timeout: None,
+            stdout_is_secret: false,
+            inherit_terminal: false,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((name.into(), EnvValue::Plain(value.into())));
+        self
+    }
+
+    pub fn secret_env(mut self, name: impl Into<String>, value: SecretString) -> Self {
+        self.env.push((name.into(), EnvValue::Secret(value)));
+        self
+    }
+
+    pub fn env_remove(mut self, name: impl Into<String>) -> Self {
+        self.env_remove.push(name.into());
+        self
+    }
+
+    pub fn stdin_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(StdinData::Plain(bytes.into()));
+        self
+    }
+
+    pub fn secret_stdin(mut self, bytes: SecretSlice<u8>) -> Self {
+        self.stdin = Some(StdinData::Secret(bytes));
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    pub fn secret_stdout(mut self) -> Self {
+        self.stdout_is_secret = true;
+        self
+    }
+
+    pub fn with_terminal(mut self) -> Self {
+        self.inherit_terminal = true;
+        self
+    }
+
+    /// Program followed by its arguments, exactly as they would be passed.
+    pub fn argv(&self) -> Vec<&str> {
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// The argv with every registered secret masked: for dry-run listings and JSON.
+    pub fn redacted_argv(&self) -> Vec<String> {
+        self.argv()
+            .into_iter()
+            .map(|part| secrets::redact(part).into_owned())
+            .collect()
+    }
+
+    /// The command line as a shell would read it, quoted where needed and redacted:
+    /// for dry-run output and log lines.
+    pub fn display(&self) -> String {
+        let line = self
+            .argv()
+            .into_iter()
+            .map(shell_quote)
+            .collect::<Vec<_>>()
+            .join(" ");
+        secrets::redact(&line).into_owned()
+    }
+
+    /// Defence in depth: secrets belong in the environment or stdin, where other local
+    /// users cannot read them (argv is world-readable in `ps`).
+    pub fn ensure_no_secret_in_argv(&self) -> Result<(), RunError> {
+        let leaks = self
+            .argv()
+            .into_iter()
+            .any(|part| secrets::redact(part) != part);
+        if leaks {
+            return Err(RunError::SecretInArgv {
+                command: self.display(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn shell_quote(part: &str) -> String {
+    let plain = !part.is_empty()
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+    if plain {
+        part.to_string()
+    } else {
+        format!("'{}'", part.replace('\'', r"'\''"))
+    }
+}
+
+/// What a finished command produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandOutput {
+    /// `None` when the child was ended by a signal.
+    pub exit_code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub duration: Duration,
+}
+
+impl CommandOutput {
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+}
+
+/// Why a command could not be run to completion.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("`{program}` was not found on PATH")]
+    NotFound { program: String },
+    #[error("`{command}` did not finish within {}s and was stopped", after.as_secs_f64())]
+    TimedOut { command: String, after: Duration },
+    #[error("`{command}` was cancelled")]
+    Cancelled { command: String },
+    #[error(
+        "refusing to run `{command}`: a secret appears in its arguments \
+         (secrets must be passed by environment variable or stdin)"
+    )]
+    SecretInArgv { command: String },
+    #[error("could not run `{command}`: {source}")]
+    Io {
+        command: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Which output stream a line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One line of a child's output, without its line ending, already redacted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputLine {
+    pub stream: Stream,
+    pub line: String,
+}
+
+/// Receives output lines as they arrive. Unbounded so a slow consumer never stalls the child.
+pub type LineSink = mpsc::UnboundedSender<OutputLine>;
+
+/// Optional extras for one run: streaming and cancellation.
+#[derive(Clone, Debug, Default)]
+pub struct RunControl {
+    pub sink: Option<LineSink>,
+    pub cancel: Option<CancelToken>,
+}
+
+impl RunControl {
+    pub fn with_sink(mut self, sink: LineSink) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    pub fn with_cancel(mut self, cancel: CancelToken) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+}
+
+/// A cloneable cancellation flag: once cancelled, every run holding a clone stops its child
+/// and returns [`RunError::Cancelled`].
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken {
+    inner: Arc<CancelInner>,
+}
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    cancelled: AtomicBool,
+    notify: Notify,
+}
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Completes once [`CancelToken::cancel`] has been called.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            tokio::pin!(notified);
+            // Register interest before checking the flag so a concurrent cancel is not missed.
+            notified.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Runs real processes through tokio.
+#[derive(Clone, Debug)]
+pub struct ProcessRunner {
+    default_timeout: Duration,
+}
+
+impl Default for ProcessRunner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ProcessRunner {
+    pub fn new() -> Self {
+        Self {
+            default_timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    pub fn with_default_timeout(default_timeout: Duration) -> Self {
+        Self { default_timeout }
+    }
+
+    pub fn default_timeout(&self) -> Duration {
+        self.default_timeout
+    }
+}
+
+impl CommandRunner for ProcessRunner {
+    fn run_with(
+        &self,
+        spec: CommandSpec,
+        control: RunControl,
+    ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+        Box::pin(run_process(spec, control, self.default_timeout))
+    }
+}
+
+/// Kills a whole process group when told to or when dropped (e.g. with the run's future).
+struct ProcessGroupKiller {
+    pgid: libc::pid_t,
+}
+
+impl ProcessGroupKiller {
+    fn kill(&self) {
+        // SAFETY: killpg has no memory-safety preconditions. The group was created by
+        // setsid in our own child, so it holds only that child and its descendants; ESRCH
+        // (group already gone) is the normal outcome after a clean exit.
+        unsafe {
+            libc::killpg(self.pgid, libc::SIGKILL);
+        }
+    }
+
+    /// The group was already killed after its leader exited: do not signal the id again.
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for ProcessGroupKiller {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn run_process(
+    spec: CommandSpec,
+    control: RunControl,
+    default_timeout: Duration,
+) -> Result<CommandOutput, RunError> {
+    spec.ensure_no_secret_in_argv()?;
+    let display = spec.display();
+    let io_error = |source: io::Error| RunError::Io {
+        command: display.clone(),
+        source,
+    };
+    if let Some(dir) = &spec.cwd {
+        // Checked first: a missing cwd would otherwise surface as "program not found".
+        if !dir.is_dir() {
+            return Err(io_error(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("working directory {} does not exist", dir.display()),
+            )));
+        }
+    }
+
+    let mut command = build_command(&spec);
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(|err| {
+        if err.kind() == io::ErrorKind::NotFound {
+            RunError::NotFound {
+                program: spec.program.clone(),
+            }
+        } else {
+            io_error(err)
+        }
+    })?;
+    let mut group = match (spec.inherit_terminal, child.id()) {
+        (false, Some(pid)) => Some(ProcessGroupKiller {
+            pgid: pid as libc::pid_t,
+        }),
+        _ => None,
+    };
+
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let stdout_sink = if spec.stdout_is_secret {
+        None
+    } else {
+        control.sink.clone()
+    };
+    let timeout = spec.timeout.unwrap_or(default_timeout);
+
+    let outcome = {
+        let work = async {
+            let wait_then_reap = async {
+                let status = child.wait().await;
+                // The leader is done: take any stragglers with it so the pipes close.
+                if let Some(group) = &group {
+                    group.kill();
+                }
+                status
+            };
+            let (status, out, err, ()) = tokio::join!(
+                wait_then_reap,
+                collect_lines(stdout, Stream::Stdout, stdout_sink),
+                collect_lines(stderr, Stream::Stderr, control.sink.clone()),
+                feed_stdin(stdin, spec.stdin.as_ref()),
+            );
+            (status, out, err)
+        };
+        tokio::pin!(work);
+        tokio::select! {
+            done = &mut work => Ok(done),
+            _ = tokio::time::sleep(timeout) => Err(RunError::TimedOut {
+                command: display.clone(),
+                after: timeout,
+            }),
+            _ = cancelled(control.cancel.as_ref()) => Err(RunError::Cancelled {
+                command: display.clone(),
+            }),
+        }
+    };
+
+    match outcome {
+        Ok((status, stdout, stderr)) => {
+            if let Some(group) = group.take() {
+                group.disarm();
+            }
+            let status = status.map_err(io_error)?;
+            Ok(CommandOutput {
+                exit_code: status.code(),
+                stdout: stdout.map_err(io_error)?,
+                stderr: stderr.map_err(io_error)?,
+                duration: started.elapsed(),
+            })
+        }
+        Err(stopped) => {
+            if let Some(group) = &group {
+                group.kill();
+            }
+            // Kill and reap the leader (needed when it shares our group: inherited terminal).
+            let _ = child.kill().await;
+            Err(stopped)
+        }
+    }
+}
+
+fn build_command(spec: &CommandSpec) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(&spec.program);
+    command.args(&spec.args);
+    for name in &spec.env_remove {
+        command.env_remove(name);
+    }
+    for (name, value) in &spec.env {
+        command.env(name, value.expose());
+    }
+    if let Some(dir) = &spec.cwd {
+        command.current_dir(dir);
+    }
+    command.kill_on_drop(true);
+    if spec.inherit_terminal {
+        command
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+    } else {
+        command
+            .stdin(if spec.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // SAFETY: the closure runs in the forked child before exec and calls only setsid,
+        // which is async-signal-safe. A new session gives the child its own process group
+        // (killable as a whole) and no controlling terminal (a tool cannot hang on a prompt).
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    command
+}
+
+async fn cancelled(token: Option<&CancelToken>) {
+    match token {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn feed_stdin(stdin: Option<tokio::process::ChildStdin>, data: Option<&StdinData>) {
+    let (Some(mut stdin), Some(data)) = (stdin, data) else {
+        return;
+    };
+    // A child may exit without reading all its input; that is its business, not an error.
+    let _ = stdin.write_all(data.expose()).await;
+    let _ = stdin.shutdown().await;
+}
+
+async fn collect_lines<R>(
+    reader: Option<R>,
+    stream: Stream,
+    sink: Option<LineSink>,
+) -> io::Result<String>
+where
+    R: AsyncRead + Unpin,
+{
+    let Some(reader) = reader else {
+        return Ok(String::new());
+    };
+    let mut reader = BufReader::new(reader);
+    let mut all = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).await? == 0 {
+            break;
+        }
+        all.extend_from_slice(&line);
+        if let Some(sink) = &sink {
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end_matches(['\n', '\r']);
+            // A closed receiver only means nobody watches any more.
+            let _ = sink.send(OutputLine {
+                stream,
+                line: secrets::redact(text).into_owned(),
+            });
+        }
+    }
+    Ok(String::from_utf8_lossy(&all).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_what_a_shell_would_split() {
+        let spec = CommandSpec::new("az").args(["group", "create", "--tags", "owner=me it's", ""]);
+        assert_eq!(
+            spec.display(),
+            r"az group create --tags 'owner=me it'\''s' ''"
+        );
+    }
+
+    #[test]
+    fn argv_with_a_registered_secret_is_refused_and_displayed_masked() {
+        let secret = "runner-unit-secret-5f2e9c";
+        secrets::register(secret);
+        let spec = CommandSpec::new("gh").args(["api", &format!("-Hauthorization: {secret}")]);
+        let err = spec.ensure_no_secret_in_argv().unwrap_err();
+        assert!(matches!(err, RunError::SecretInArgv { .. }));
+        assert!(!err.to_string().contains(secret), "{err}");
+        assert!(spec.display().contains(secrets::MASK));
+        assert!(spec.redacted_argv().iter().all(|a| !a.contains(secret)));
+    }
+
+    #[test]
+    fn secret_env_and_stdin_are_not_in_debug_output() {
+        let secret = "runner-unit-debug-secret-77aa";
+        let spec = CommandSpec::new("gh")
+            .secret_env("GH_TOKEN", SecretString::from(secret))
+            .secret_stdin(SecretSlice::from(secret.as_bytes().to_vec()));
+        assert!(!format!("{spec:?}").contains(secret));
+        assert!(spec.ensure_no_secret_in_argv().is_ok());
+    }
+
+    #[tokio::test]
+    async fn cancel_token_wakes_a_waiter_cancelled_later_and_one_cancelled_before() {
+        let token = CancelToken::new();
+        let waiter = tokio::spawn({
+            let token = token.clone();
+            async move { token.cancelled().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        token.cancel();
+        tokio::time::timeout(Duration::from_secs(2), waiter)
+            .await
+            .expect("waiter woken")
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(1), token.cancelled())
+            .await
+            .expect("already cancelled completes at once");
+    }
+}
