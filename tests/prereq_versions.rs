@@ -26,8 +26,8 @@ fn kubectl_client_versions_parse_with_and_without_kustomize() {
     );
     assert_eq!(kubectl::parse_version(&old).unwrap(), v(1, 20, 0));
     assert_eq!(
-        kubectl::parse_version(&fixture("kubectl-1.37.0-client.json")).unwrap(),
-        v(1, 37, 0)
+        kubectl::parse_version(&fixture("kubectl-1.37.1-client.json")).unwrap(),
+        v(1, 37, 1)
     );
     assert_eq!(
         kubectl::parse_version(&fixture("kubectl-1.32.4-dispatcher-client.json")).unwrap(),
@@ -44,9 +44,9 @@ fn kubectl_falls_back_to_major_minor_when_git_version_is_absent() {
 #[test]
 fn gh_versions_parse_and_compare_numerically() {
     let old = gh::parse_version(&fixture("gh-2.23.0.txt")).unwrap();
-    let new = gh::parse_version(&fixture("gh-2.103.0.txt")).unwrap();
+    let new = gh::parse_version(&fixture("gh-2.103.3.txt")).unwrap();
     assert_eq!(old, v(2, 23, 0));
-    assert_eq!(new, v(2, 103, 0));
+    assert_eq!(new, v(2, 103, 3));
     assert!(
         new > old,
         "2.103 is newer than 2.23 (not a string comparison)"
@@ -58,6 +58,11 @@ fn helm_3_and_4_parse_from_short_output() {
     assert_eq!(
         helm::parse_version(&fixture("helm-3.17.0-short.txt")).unwrap(),
         v(3, 17, 0)
+    );
+    assert_eq!(
+        helm::parse_version(&fixture("helm-3.17.2-short.txt")).unwrap(),
+        v(3, 17, 2),
+        "captured from the real helm binary"
     );
     assert_eq!(
         helm::parse_version(&fixture("helm-4.1.0-short.txt")).unwrap(),
@@ -155,7 +160,7 @@ fn minimums_decide_the_verdicts_of_the_samples() {
     assert_eq!(
         verdict(
             &KUBECTL,
-            sample("kubectl-1.37.0-client.json", kubectl::parse_version)
+            sample("kubectl-1.37.1-client.json", kubectl::parse_version)
         ),
         Verdict::Pass
     );
@@ -164,7 +169,7 @@ fn minimums_decide_the_verdicts_of_the_samples() {
         Verdict::Pass
     );
     assert_eq!(
-        verdict(&GH, sample("gh-2.103.0.txt", gh::parse_version)),
+        verdict(&GH, sample("gh-2.103.3.txt", gh::parse_version)),
         Verdict::Pass
     );
     assert_eq!(
