@@ -8,6 +8,7 @@ pub mod logging;
 pub mod prereq;
 pub mod secrets;
 pub mod state;
+pub mod templates;
 pub mod tools;
 
 pub use exit::ExitCode;

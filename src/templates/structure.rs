@@ -1,0 +1,351 @@
+//! What a working control-plane or gitops repository must contain, per branch.
+//!
+//! This is the single source of that knowledge: rendering uses it for the executable bits of
+//! helper scripts, and validating an existing repository (FR-007) asks [`missing`] which
+//! requirements the files on a branch do not meet.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The two repositories the tool creates or validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RepoKind {
+    ControlPlane,
+    Gitops,
+}
+
+impl RepoKind {
+    pub const ALL: [RepoKind; 2] = [RepoKind::ControlPlane, RepoKind::Gitops];
+
+    /// Directory name used for this repository in the template sources and in rendered output.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            RepoKind::ControlPlane => "control-plane",
+            RepoKind::Gitops => "gitops",
+        }
+    }
+}
+
+impl fmt::Display for RepoKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.dir_name())
+    }
+}
+
+/// The two branches of each repository: `main` and the environment branch (named after the
+/// environment, `dev` by default; Kalypso keeps one branch per environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BranchKind {
+    Main,
+    Environment,
+}
+
+impl BranchKind {
+    pub const ALL: [BranchKind; 2] = [BranchKind::Main, BranchKind::Environment];
+
+    /// The git branch name, given the environment's name.
+    pub fn branch_name(self, environment: &str) -> &str {
+        match self {
+            BranchKind::Main => MAIN_BRANCH,
+            BranchKind::Environment => environment,
+        }
+    }
+
+    /// Directory of this branch's files inside a repository's template sources.
+    pub(crate) fn source_dir(self) -> &'static str {
+        match self {
+            BranchKind::Main => "main",
+            BranchKind::Environment => "environment",
+        }
+    }
+}
+
+/// The branch every repository starts from; an environment may not reuse this name.
+pub const MAIN_BRANCH: &str = "main";
+
+/// One thing a branch must contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// A file at exactly this path (relative to the repository root, `/`-separated).
+    File {
+        path: &'static str,
+        /// Helper scripts the workflows run directly must carry the executable bit.
+        executable: bool,
+        purpose: &'static str,
+    },
+    /// At least one `.yaml`/`.yml` file anywhere below this directory.
+    YamlUnder {
+        dir: &'static str,
+        purpose: &'static str,
+    },
+}
+
+impl Requirement {
+    pub fn purpose(&self) -> &'static str {
+        match self {
+            Requirement::File { purpose, .. } | Requirement::YamlUnder { purpose, .. } => purpose,
+        }
+    }
+
+    /// Whether the given set of normalised paths satisfies this requirement.
+    fn is_met_by(&self, present: &BTreeSet<String>) -> bool {
+        match self {
+            Requirement::File { path, .. } => present.contains(*path),
+            Requirement::YamlUnder { dir, .. } => {
+                let prefix = format!("{dir}/");
+                present.iter().any(|path| {
+                    path.starts_with(&prefix) && (path.ends_with(".yaml") || path.ends_with(".yml"))
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Display for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Requirement::File {
+                path,
+                executable: true,
+                purpose,
+            } => write!(f, "{path} (executable; {purpose})"),
+            Requirement::File { path, purpose, .. } => write!(f, "{path} ({purpose})"),
+            Requirement::YamlUnder { dir, purpose } => {
+                write!(f, "a YAML file under {dir}/ ({purpose})")
+            }
+        }
+    }
+}
+
+const CONTROL_PLANE_MAIN: &[Requirement] = &[
+    Requirement::File {
+        path: ".github/workflows/ci.yaml",
+        executable: false,
+        purpose: "checks every push to main and starts the promotion to the first environment",
+    },
+    Requirement::File {
+        path: ".github/workflows/cd.yaml",
+        executable: false,
+        purpose: "pins the promoted commit in an environment branch",
+    },
+    Requirement::File {
+        path: ".github/workflows/check-promote.yaml",
+        executable: false,
+        purpose: "post-deployment checks, commit statuses and promotion to the next environment",
+    },
+    Requirement::File {
+        path: ".github/workflows/utils/check-manifests.py",
+        executable: true,
+        purpose: "run by ci.yaml",
+    },
+    Requirement::File {
+        path: ".github/workflows/utils/promote.sh",
+        executable: true,
+        purpose: "run by cd.yaml",
+    },
+    Requirement::File {
+        path: ".github/workflows/utils/update-status.sh",
+        executable: true,
+        purpose: "run by cd.yaml and check-promote.yaml",
+    },
+    Requirement::File {
+        path: ".github/workflows/utils/verify-deployment.sh",
+        executable: true,
+        purpose: "run by check-promote.yaml",
+    },
+    Requirement::File {
+        path: ".sourceignore",
+        executable: false,
+        purpose: "keeps .github/ and .environments/ out of the BaseRepo sync",
+    },
+    Requirement::YamlUnder {
+        dir: ".environments",
+        purpose: "Kalypso Environment definitions",
+    },
+    Requirement::YamlUnder {
+        dir: "templates",
+        purpose: "Kalypso Templates the cluster types refer to",
+    },
+];
+
+const CONTROL_PLANE_ENVIRONMENT: &[Requirement] = &[
+    Requirement::File {
+        path: "base-repo.yaml",
+        executable: false,
+        purpose: "Kalypso BaseRepo; cd.yaml pins it to the promoted commit",
+    },
+    Requirement::File {
+        path: "gitops-repo.yaml",
+        executable: false,
+        purpose: "Kalypso GitOpsRepo that receives the generated manifests",
+    },
+    Requirement::YamlUnder {
+        dir: "cluster-types",
+        purpose: "Kalypso ClusterTypes",
+    },
+    Requirement::YamlUnder {
+        dir: "scheduling-policies",
+        purpose: "Kalypso SchedulingPolicies",
+    },
+];
+
+const GITOPS_MAIN: &[Requirement] = &[];
+
+const GITOPS_ENVIRONMENT: &[Requirement] = &[Requirement::File {
+    path: ".github/workflows/check-promote.yaml",
+    executable: false,
+    purpose: "hands merged promotions back to the control plane",
+}];
+
+/// Everything the given branch of the given repository must contain.
+pub fn requirements(repo: RepoKind, branch: BranchKind) -> &'static [Requirement] {
+    match (repo, branch) {
+        (RepoKind::ControlPlane, BranchKind::Main) => CONTROL_PLANE_MAIN,
+        (RepoKind::ControlPlane, BranchKind::Environment) => CONTROL_PLANE_ENVIRONMENT,
+        (RepoKind::Gitops, BranchKind::Main) => GITOPS_MAIN,
+        (RepoKind::Gitops, BranchKind::Environment) => GITOPS_ENVIRONMENT,
+    }
+}
+
+/// The requirements of `repo`/`branch` that the `present` file paths do not meet, in the
+/// order [`requirements`] lists them. Paths are relative to the repository root; a leading
+/// `./` and Windows separators are accepted.
+pub fn missing<I, S>(repo: RepoKind, branch: BranchKind, present: I) -> Vec<&'static Requirement>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let present: BTreeSet<String> = present
+        .into_iter()
+        .map(|path| normalise(path.as_ref()))
+        .collect();
+    requirements(repo, branch)
+        .iter()
+        .filter(|requirement| !requirement.is_met_by(&present))
+        .collect()
+}
+
+/// Whether the file at `path` on `repo`/`branch` must be executable.
+pub fn is_executable(repo: RepoKind, branch: BranchKind, path: &str) -> bool {
+    let path = normalise(path);
+    requirements(repo, branch).iter().any(|requirement| {
+        matches!(requirement, Requirement::File { path: p, executable: true, .. } if *p == path)
+    })
+}
+
+fn normalise(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut path = path.as_str();
+    while let Some(rest) = path.strip_prefix("./") {
+        path = rest;
+    }
+    path.trim_start_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_paths(repo: RepoKind, branch: BranchKind) -> Vec<String> {
+        requirements(repo, branch)
+            .iter()
+            .map(|requirement| match requirement {
+                Requirement::File { path, .. } => path.to_string(),
+                Requirement::YamlUnder { dir, .. } => format!("{dir}/x.yaml"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_branch_with_every_required_file_misses_nothing() {
+        for repo in RepoKind::ALL {
+            for branch in BranchKind::ALL {
+                assert!(missing(repo, branch, all_paths(repo, branch)).is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_control_plane_main_misses_every_requirement_in_order() {
+        let missing = missing(
+            RepoKind::ControlPlane,
+            BranchKind::Main,
+            Vec::<String>::new(),
+        );
+        assert_eq!(
+            missing,
+            requirements(RepoKind::ControlPlane, BranchKind::Main)
+                .iter()
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn removing_one_file_reports_exactly_that_file() {
+        let mut paths = all_paths(RepoKind::ControlPlane, BranchKind::Environment);
+        paths.retain(|p| p != "gitops-repo.yaml");
+        let missing = missing(RepoKind::ControlPlane, BranchKind::Environment, &paths);
+        assert_eq!(missing.len(), 1);
+        assert_eq!(
+            missing[0].to_string(),
+            "gitops-repo.yaml (Kalypso GitOpsRepo that receives the generated manifests)"
+        );
+    }
+
+    #[test]
+    fn a_yaml_directory_requirement_needs_a_yaml_file_below_it() {
+        let base = [
+            "base-repo.yaml",
+            "gitops-repo.yaml",
+            "scheduling-policies/p.yml",
+        ];
+        let with = |extra: &str| {
+            let mut paths: Vec<&str> = base.to_vec();
+            paths.push(extra);
+            missing(RepoKind::ControlPlane, BranchKind::Environment, paths)
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert!(with("cluster-types/nested/large.yaml").is_empty());
+        let expected = vec!["a YAML file under cluster-types/ (Kalypso ClusterTypes)".to_string()];
+        assert_eq!(with("cluster-types/README.md"), expected);
+        assert_eq!(with("cluster-types.yaml"), expected);
+        assert_eq!(with("other/cluster-types/a.yaml"), expected);
+    }
+
+    #[test]
+    fn leading_dot_slash_and_backslashes_are_accepted() {
+        let workflow = ".\\.github\\workflows\\check-promote.yaml";
+        assert!(missing(RepoKind::Gitops, BranchKind::Environment, [workflow]).is_empty());
+        assert_eq!(
+            missing(RepoKind::Gitops, BranchKind::Environment, ["README.md"]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn only_helper_scripts_are_executable() {
+        assert!(is_executable(
+            RepoKind::ControlPlane,
+            BranchKind::Main,
+            "./.github/workflows/utils/promote.sh"
+        ));
+        assert!(!is_executable(
+            RepoKind::ControlPlane,
+            BranchKind::Main,
+            ".github/workflows/cd.yaml"
+        ));
+        assert!(!is_executable(
+            RepoKind::ControlPlane,
+            BranchKind::Environment,
+            ".github/workflows/utils/promote.sh"
+        ));
+    }
+
+    #[test]
+    fn the_environment_branch_is_named_after_the_environment() {
+        assert_eq!(BranchKind::Main.branch_name("stage"), "main");
+        assert_eq!(BranchKind::Environment.branch_name("stage"), "stage");
+    }
+}
