@@ -68,6 +68,16 @@ pub(crate) fn where_to_set(field: Field) -> String {
     )
 }
 
+/// How to take a value away again, depending on where it was given.
+fn how_to_remove(source: &Source, field: Field) -> String {
+    match source {
+        Source::Env { var } => format!("unset {var}"),
+        Source::File { .. } => format!("remove {} from the config file", field.path()),
+        Source::Flag { flag } => format!("drop {flag}"),
+        Source::Prompt | Source::Default => "leave it unanswered".to_string(),
+    }
+}
+
 struct Validator<'a> {
     merged: &'a Merged,
     errors: Vec<FieldError>,
@@ -85,7 +95,7 @@ impl Validator<'_> {
         let installation = self.installation();
         let options = self.options();
         if !self.is_set(Field::ClusterName) && !self.name_needed_for.is_empty() {
-            let rule = format!("required: {}", self.name_needed_for.join("; "));
+            let rule = format!("required because {}", self.name_needed_for.join(", and "));
             self.errors.push(FieldError::missing(
                 Field::ClusterName,
                 rule,
@@ -177,7 +187,7 @@ impl Validator<'_> {
             });
             if !self.is_set(name) {
                 self.name_needed_for.push(format!(
-                    "{} defaults to {}",
+                    "the default {} is {}",
                     name.path(),
                     defaults::describe(name).unwrap_or_default()
                 ));
@@ -304,11 +314,12 @@ impl Validator<'_> {
         // Credentials pasted into a URL must not reach the error report.
         let shown = repo_url::mask_credentials(&text);
         if text.is_empty() {
+            let remove = how_to_remove(&source, field);
             let hint = match defaults::describe(field) {
-                Some(default) => format!(
-                    "an empty value does not mean the default; remove the setting to use {default}"
-                ),
-                None => "give a value, or remove the setting".to_string(),
+                Some(default) => {
+                    format!("an empty value does not mean the default; {remove} to use {default}")
+                }
+                None => format!("give a value, or {remove}"),
             };
             self.errors.push(FieldError::invalid(
                 field,
@@ -626,6 +637,9 @@ mod tests {
         assert_eq!(errors[0].field, Field::ClusterRegion);
         assert_eq!(errors[0].rule, "must not be empty");
         assert!(errors[0].hint.contains("eastus"));
+        assert!(errors[0]
+            .hint
+            .contains("remove cluster.region from the config file"));
         assert_eq!(
             errors[0].source,
             Source::File {
@@ -633,7 +647,9 @@ mod tests {
             }
         );
         assert_eq!(errors[1].field, Field::GithubOrg);
-        assert!(errors[1].hint.contains("authenticated GitHub user"));
+        assert!(errors[1]
+            .hint
+            .contains("drop --github-org to use the authenticated GitHub user"));
     }
 
     #[test]
@@ -691,12 +707,12 @@ mod tests {
         }));
         assert_eq!(error.field, Field::ClusterName);
         assert_eq!(error.problem, Problem::Missing);
+        assert!(error.rule.contains(
+            "the default repositories.controlPlane.name is {cluster-name}-control-plane"
+        ));
         assert!(error
             .rule
-            .contains("repositories.controlPlane.name defaults to {cluster-name}-control-plane"));
-        assert!(error
-            .rule
-            .contains("repositories.gitops.name defaults to {cluster-name}-gitops"));
+            .contains("the default repositories.gitops.name is {cluster-name}-gitops"));
         assert!(!error.rule.contains("AKS"));
     }
 
