@@ -2,18 +2,44 @@
 //! layer (file, environment, flags) can say only what it sets; merging fills the rest
 //! from the layers below and the defaults.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A section written with nothing under it (`cluster:` with every key commented out) is
+/// YAML null; treat it as an empty section rather than a type error.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigLayer {
-    #[serde(default, skip_serializing_if = "ClusterLayer::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "ClusterLayer::is_empty"
+    )]
     pub cluster: ClusterLayer,
-    #[serde(default, skip_serializing_if = "RepositoriesLayer::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "RepositoriesLayer::is_empty"
+    )]
     pub repositories: RepositoriesLayer,
-    #[serde(default, skip_serializing_if = "InstallationLayer::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "InstallationLayer::is_empty"
+    )]
     pub installation: InstallationLayer,
-    #[serde(default, skip_serializing_if = "OptionsLayer::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "OptionsLayer::is_empty"
+    )]
     pub options: OptionsLayer,
 }
 
@@ -44,9 +70,17 @@ pub struct ClusterLayer {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositoriesLayer {
-    #[serde(default, skip_serializing_if = "RepoLayer::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "RepoLayer::is_empty"
+    )]
     pub control_plane: RepoLayer,
-    #[serde(default, skip_serializing_if = "RepoLayer::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "RepoLayer::is_empty"
+    )]
     pub gitops: RepoLayer,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github_org: Option<String>,

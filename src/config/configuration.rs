@@ -1,0 +1,261 @@
+//! The validated, typed configuration: what the rest of the program works from. It can
+//! only be obtained through validation (see [`super::lifecycle`]).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::defaults::HELM_REPO_URL;
+
+/// The resolved configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Configuration {
+    pub cluster: ClusterTarget,
+    pub repositories: Repositories,
+    pub installation: Installation,
+    pub options: Options,
+}
+
+impl Configuration {
+    /// The cluster's name: always present for a new cluster; for an existing one only if
+    /// given.
+    pub fn cluster_name(&self) -> Option<&str> {
+        match &self.cluster {
+            ClusterTarget::Create(new) => Some(&new.name),
+            ClusterTarget::Existing(existing) => existing.name.as_deref(),
+        }
+    }
+}
+
+/// Create an AKS cluster, or use an existing kube context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterTarget {
+    Create(NewCluster),
+    Existing(ExistingCluster),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCluster {
+    pub name: String,
+    pub region: String,
+    pub resource_group: String,
+    pub node_count: u32,
+    pub vm_size: String,
+    /// `None`: the AKS default version.
+    pub kubernetes_version: Option<String>,
+    pub network_plugin: NetworkPlugin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingCluster {
+    /// A context present in the kubeconfig.
+    pub context: String,
+    /// Optional with an existing cluster (used for naming and the state file).
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NetworkPlugin {
+    #[default]
+    Azure,
+    Kubenet,
+}
+
+impl NetworkPlugin {
+    pub const ALL: [NetworkPlugin; 2] = [NetworkPlugin::Azure, NetworkPlugin::Kubenet];
+
+    /// The value `az aks create --network-plugin` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkPlugin::Azure => "azure",
+            NetworkPlugin::Kubenet => "kubenet",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<NetworkPlugin> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+}
+
+impl fmt::Display for NetworkPlugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repositories {
+    pub control_plane: RepoTarget,
+    pub gitops: RepoTarget,
+    /// Owner of new repositories; `None`: the authenticated user.
+    pub github_org: Option<String>,
+    pub visibility: Visibility,
+}
+
+/// Create a repository (owner: the org, or the authenticated user), or use an existing one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoTarget {
+    Create { name: String },
+    Existing(GitHubRepo),
+}
+
+impl RepoTarget {
+    pub fn name(&self) -> &str {
+        match self {
+            RepoTarget::Create { name } => name,
+            RepoTarget::Existing(repo) => repo.name(),
+        }
+    }
+}
+
+/// A repository on github.com, from a URL normalised to `https://github.com/OWNER/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GitHubRepo {
+    owner: String,
+    name: String,
+}
+
+impl GitHubRepo {
+    /// Only [`super::repo_url::parse`] builds these, after checking both parts.
+    pub(crate) fn new(owner: String, name: String) -> GitHubRepo {
+        GitHubRepo { owner, name }
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `OWNER/NAME`, as `gh` takes it.
+    pub fn slug(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+
+    /// The normalised URL, `https://github.com/OWNER/NAME`.
+    pub fn url(&self) -> String {
+        format!("https://github.com/{}/{}", self.owner, self.name)
+    }
+}
+
+impl fmt::Display for GitHubRepo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    #[default]
+    Private,
+    Public,
+}
+
+impl Visibility {
+    pub const ALL: [Visibility; 2] = [Visibility::Private, Visibility::Public];
+
+    /// The word `gh repo create --private/--public` is built from.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Private => "private",
+            Visibility::Public => "public",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Visibility> {
+        Self::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+}
+
+impl fmt::Display for Visibility {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installation {
+    pub namespace: String,
+    pub chart: HelmChart,
+    pub version: String,
+    /// Extra values file, applied after ours.
+    pub values: Option<PathBuf>,
+    pub skip_install: bool,
+}
+
+/// The Kalypso chart: the published one from a Helm repository, or a local chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelmChart {
+    Published {
+        repo_url: String,
+        name: String,
+    },
+    /// A chart directory (with `Chart.yaml`) or a packaged `.tgz`.
+    Local(PathBuf),
+}
+
+impl HelmChart {
+    pub fn published(name: &str) -> HelmChart {
+        HelmChart::Published {
+            repo_url: HELM_REPO_URL.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// The text the configuration file uses for this chart.
+    pub fn as_config_value(&self) -> String {
+        match self {
+            HelmChart::Published { name, .. } => name.clone(),
+            HelmChart::Local(path) => path.to_string_lossy().into_owned(),
+        }
+    }
+}
+
+/// How much the console shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verbosity {
+    /// Errors only.
+    Quiet,
+    #[default]
+    Normal,
+    /// Adds DEBUG.
+    Verbose,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Options {
+    pub non_interactive: bool,
+    pub auto_rollback: bool,
+    pub skip_validation: bool,
+    pub skip_confirmation: bool,
+    pub verbosity: Verbosity,
+    pub no_color: bool,
+    pub force: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_parse_their_own_words_only() {
+        for plugin in NetworkPlugin::ALL {
+            assert_eq!(NetworkPlugin::parse(plugin.as_str()), Some(plugin));
+        }
+        assert_eq!(NetworkPlugin::parse("Azure"), None);
+        assert_eq!(NetworkPlugin::parse("cilium"), None);
+        for visibility in Visibility::ALL {
+            assert_eq!(Visibility::parse(visibility.as_str()), Some(visibility));
+        }
+        assert_eq!(Visibility::parse("internal"), None);
+    }
+
+    #[test]
+    fn repo_forms() {
+        let repo = GitHubRepo::new("acme".into(), "cp".into());
+        assert_eq!(repo.url(), "https://github.com/acme/cp");
+        assert_eq!(repo.slug(), "acme/cp");
+        assert_eq!(RepoTarget::Existing(repo).name(), "cp");
+    }
+}

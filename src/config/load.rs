@@ -1,0 +1,602 @@
+//! Reading the `--config` YAML file into a [`ConfigLayer`]. Partial files are fine; every
+//! problem (missing, unreadable, empty, syntax, unknown key, wrong type) becomes a
+//! [`LoadError`] naming the file and, where it applies, the key path and line.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::model::ConfigLayer;
+
+/// Configuration files are small; anything bigger is not one (and is not read whole).
+pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
+
+/// A 1-based position in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)
+    }
+}
+
+/// Why the configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("config file {}: not found", path.display())]
+    NotFound { path: PathBuf },
+    #[error("config file {}: is a directory, not a file", path.display())]
+    IsDirectory { path: PathBuf },
+    #[error("config file {}: cannot be read: {source}", path.display())]
+    Unreadable { path: PathBuf, source: io::Error },
+    #[error("config file {}: is not UTF-8 text", path.display())]
+    NotUtf8 { path: PathBuf },
+    #[error("config file {}: is {size} bytes, more than the {max} bytes a configuration file may have", path.display())]
+    TooLarge { path: PathBuf, size: u64, max: u64 },
+    #[error("config file {}: is empty; set at least one key (see assets/bootstrap-config.example.yaml)", path.display())]
+    Empty { path: PathBuf },
+    #[error("config file {}{}: YAML syntax error: {message}", path.display(), at(position))]
+    Syntax {
+        path: PathBuf,
+        position: Option<Position>,
+        message: String,
+    },
+    #[error("config file {}: the top level must be a mapping of the sections cluster, repositories, installation and options, but it is {found}", path.display())]
+    NotAMapping { path: PathBuf, found: &'static str },
+    #[error("config file {}{}: unknown key `{key_path}`{}", path.display(), at(position), unknown_key_help(expected, suggestion.as_deref()))]
+    UnknownKey {
+        path: PathBuf,
+        key_path: String,
+        position: Option<Position>,
+        expected: Vec<String>,
+        suggestion: Option<String>,
+    },
+    #[error("config file {}{}: `{key_path}`: {message}", path.display(), at(position))]
+    InvalidValue {
+        path: PathBuf,
+        key_path: String,
+        position: Option<Position>,
+        message: String,
+    },
+}
+
+impl LoadError {
+    /// The key path the error is about (`cluster.nodeCount`), when it is about one.
+    pub fn key_path(&self) -> Option<&str> {
+        match self {
+            LoadError::UnknownKey { key_path, .. } | LoadError::InvalidValue { key_path, .. } => {
+                Some(key_path)
+            }
+            _ => None,
+        }
+    }
+
+    /// Where in the file the error is, when known.
+    pub fn position(&self) -> Option<Position> {
+        match self {
+            LoadError::Syntax { position, .. }
+            | LoadError::UnknownKey { position, .. }
+            | LoadError::InvalidValue { position, .. } => *position,
+            _ => None,
+        }
+    }
+}
+
+fn at(position: &Option<Position>) -> String {
+    position.map(|p| format!(", {p}")).unwrap_or_default()
+}
+
+fn unknown_key_help(expected: &[String], suggestion: Option<&str>) -> String {
+    let mut help = String::new();
+    if let Some(suggestion) = suggestion {
+        help.push_str(&format!(" (did you mean `{suggestion}`?)"));
+    }
+    if !expected.is_empty() {
+        help.push_str(&format!("; valid keys here: {}", expected.join(", ")));
+    }
+    help
+}
+
+/// Read and parse the configuration file at `path`.
+pub fn load_file(path: &Path) -> Result<ConfigLayer, LoadError> {
+    let owned = || path.to_path_buf();
+    let metadata = std::fs::metadata(path).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => LoadError::NotFound { path: owned() },
+        _ => LoadError::Unreadable {
+            path: owned(),
+            source,
+        },
+    })?;
+    if metadata.is_dir() {
+        return Err(LoadError::IsDirectory { path: owned() });
+    }
+    if metadata.len() > MAX_CONFIG_FILE_BYTES {
+        return Err(LoadError::TooLarge {
+            path: owned(),
+            size: metadata.len(),
+            max: MAX_CONFIG_FILE_BYTES,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Unreadable {
+        path: owned(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: owned() })?;
+    parse_str(&text, path)
+}
+
+/// Parse configuration YAML; `path` only names the file in errors.
+pub fn parse_str(text: &str, path: &Path) -> Result<ConfigLayer, LoadError> {
+    let owned = || path.to_path_buf();
+    // First as untyped YAML: syntax errors, emptiness and the top-level shape get their
+    // own messages before the typed pass reports keys and types.
+    let document: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|error| LoadError::Syntax {
+            path: owned(),
+            position: position_of(&error),
+            message: strip_location(&error.to_string()),
+        })?;
+    match &document {
+        serde_yaml::Value::Null => return Err(LoadError::Empty { path: owned() }),
+        serde_yaml::Value::Mapping(_) => {}
+        other => {
+            return Err(LoadError::NotAMapping {
+                path: owned(),
+                found: describe(other),
+            })
+        }
+    }
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let key_path = error.path().to_string();
+        let inner = error.into_inner();
+        let position = position_of(&inner);
+        let message = strip_key_prefix(&strip_location(&inner.to_string()), &key_path);
+        match parse_unknown_field(&message) {
+            Some((unknown, expected)) => LoadError::UnknownKey {
+                path: owned(),
+                suggestion: suggest(&unknown, &expected),
+                key_path,
+                position,
+                expected,
+            },
+            None => LoadError::InvalidValue {
+                path: owned(),
+                key_path,
+                position,
+                message: friendlier(&message),
+            },
+        }
+    })
+}
+
+fn position_of(error: &serde_yaml::Error) -> Option<Position> {
+    error.location().map(|l| Position {
+        line: l.line(),
+        column: l.column(),
+    })
+}
+
+fn describe(value: &serde_yaml::Value) -> &'static str {
+    match value {
+        serde_yaml::Value::Null => "empty",
+        serde_yaml::Value::Bool(_) => "a boolean",
+        serde_yaml::Value::Number(_) => "a number",
+        serde_yaml::Value::String(_) => "a plain string",
+        serde_yaml::Value::Sequence(_) => "a list",
+        serde_yaml::Value::Mapping(_) => "a mapping",
+        serde_yaml::Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// serde_yaml appends " at line L column C" to its messages; we report the position
+/// separately.
+fn strip_location(message: &str) -> String {
+    static LOCATION: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r" at line \d+ column \d+").expect("static regex"));
+    LOCATION.replace_all(message, "").into_owned()
+}
+
+/// serde_yaml prefixes messages with its own view of the key path (the full path, or the
+/// enclosing mapping's); we report the path separately.
+fn strip_key_prefix(message: &str, key_path: &str) -> String {
+    let segments: Vec<&str> = key_path.split('.').collect();
+    for len in (1..=segments.len()).rev() {
+        let prefix = format!("{}: ", segments[..len].join("."));
+        if let Some(rest) = message.strip_prefix(&prefix) {
+            return rest.to_string();
+        }
+    }
+    message.to_string()
+}
+
+/// serde's `unknown field `x`, expected one of `a`, `b`` (or `expected `a``, or
+/// `there are no fields`): the unknown name and the valid names.
+fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, tail) = rest.split_once('`')?;
+    static QUOTED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"`([^`]*)`").expect("static regex"));
+    let expected = QUOTED
+        .captures_iter(tail)
+        .map(|c| c[1].to_string())
+        .collect();
+    Some((unknown.to_string(), expected))
+}
+
+/// The valid key the user most likely meant: same letters ignoring case, `_` and `-`
+/// (`node_count` for `nodeCount`), else at most two edits away.
+fn suggest(unknown: &str, expected: &[String]) -> Option<String> {
+    let fold = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    let folded = fold(unknown);
+    if let Some(same) = expected.iter().find(|e| fold(e) == folded) {
+        return Some(same.clone());
+    }
+    expected
+        .iter()
+        .map(|e| (edit_distance(&folded, &fold(e)), e))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, e)| e.clone())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Serde names Rust types; say what the user should write instead.
+fn friendlier(message: &str) -> String {
+    message
+        .replace("expected u32", "expected a whole number")
+        .replace("expected a boolean", "expected true or false")
+        .replace(
+            "expected struct ClusterLayer",
+            "expected a mapping of cluster keys",
+        )
+        .replace(
+            "expected struct RepositoriesLayer",
+            "expected a mapping of repositories keys",
+        )
+        .replace(
+            "expected struct RepoLayer",
+            "expected a mapping with create, name, url",
+        )
+        .replace(
+            "expected struct InstallationLayer",
+            "expected a mapping of installation keys",
+        )
+        .replace(
+            "expected struct OptionsLayer",
+            "expected a mapping of options keys",
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ConfigLayer, LoadError> {
+        parse_str(text, Path::new("c.yaml"))
+    }
+
+    fn pos(line: usize, column: usize) -> Option<Position> {
+        Some(Position { line, column })
+    }
+
+    #[test]
+    fn a_partial_file_sets_only_what_it_names() {
+        let layer =
+            parse("cluster:\n  name: demo\n  nodeCount: 5\noptions:\n  force: true\n").unwrap();
+        assert_eq!(layer.cluster.name.as_deref(), Some("demo"));
+        assert_eq!(layer.cluster.node_count, Some(5));
+        assert_eq!(layer.options.force, Some(true));
+        assert_eq!(layer.cluster.region, None);
+        assert!(layer.repositories.is_empty());
+    }
+
+    #[test]
+    fn an_empty_string_is_a_value_and_null_is_unset() {
+        let layer = parse("cluster:\n  name: ''\n  region: ~\n").unwrap();
+        assert_eq!(layer.cluster.name.as_deref(), Some(""));
+        assert_eq!(layer.cluster.region, None);
+    }
+
+    #[test]
+    fn version_like_scalars_keep_their_text() {
+        let layer = parse("cluster:\n  kubernetesVersion: 1.30\n").unwrap();
+        assert_eq!(layer.cluster.kubernetes_version.as_deref(), Some("1.30"));
+    }
+
+    #[test]
+    fn a_section_with_everything_commented_out_is_empty_not_an_error() {
+        let layer =
+            parse("cluster:\n  # name: x\nrepositories:\n  controlPlane:\n  githubOrg: acme\n")
+                .unwrap();
+        assert!(layer.cluster.is_empty());
+        assert_eq!(layer.repositories.github_org.as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_path_the_line_and_a_suggestion() {
+        let cases = [
+            (
+                "cluster:\n  name: x\n  nodeCont: 3\n",
+                "cluster.nodeCont",
+                pos(3, 3),
+                Some("nodeCount"),
+            ),
+            (
+                "repositories:\n  controlPlane:\n    urll: x\n",
+                "repositories.controlPlane.urll",
+                pos(3, 5),
+                Some("url"),
+            ),
+            ("bogus: 1\n", "bogus", pos(1, 1), None),
+            (
+                "installation:\n  helm_chart: x\n",
+                "installation.helm_chart",
+                pos(2, 3),
+                Some("helmChart"),
+            ),
+        ];
+        for (text, key, position, suggestion) in cases {
+            match parse(text).unwrap_err() {
+                LoadError::UnknownKey {
+                    key_path,
+                    position: p,
+                    suggestion: s,
+                    expected,
+                    ..
+                } => {
+                    assert_eq!(key_path, key, "{text:?}");
+                    assert_eq!(p, position, "{text:?}");
+                    assert_eq!(s.as_deref(), suggestion, "{text:?}");
+                    assert!(!expected.is_empty());
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_unknown_key_message_reads_well() {
+        let message = parse("cluster:\n  name: x\n  nodeCont: 3\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            "config file c.yaml, line 3, column 3: unknown key `cluster.nodeCont` (did you mean \
+             `nodeCount`?); valid keys here: name, create, existingContext, region, \
+             resourceGroup, nodeCount, vmSize, kubernetesVersion, networkPlugin"
+        );
+    }
+
+    #[test]
+    fn wrong_types_name_the_key_path_and_the_line() {
+        let cases = [
+            (
+                "cluster:\n  name: x\n  nodeCount: three\n",
+                "cluster.nodeCount",
+                pos(3, 14),
+                "expected a whole number",
+            ),
+            (
+                "cluster:\n  nodeCount: -1\n",
+                "cluster.nodeCount",
+                pos(2, 14),
+                "expected a whole number",
+            ),
+            (
+                "cluster:\n  create: maybe\n",
+                "cluster.create",
+                pos(2, 11),
+                "expected true or false",
+            ),
+            (
+                "options:\n  verbose: 1\n",
+                "options.verbose",
+                pos(2, 12),
+                "expected true or false",
+            ),
+            (
+                "cluster:\n  name: [a]\n",
+                "cluster.name",
+                pos(2, 9),
+                "expected a string",
+            ),
+            (
+                "cluster: 5\n",
+                "cluster",
+                pos(1, 10),
+                "expected a mapping of cluster keys",
+            ),
+        ];
+        for (text, key, position, needle) in cases {
+            match parse(text).unwrap_err() {
+                LoadError::InvalidValue {
+                    key_path,
+                    position: p,
+                    message,
+                    ..
+                } => {
+                    assert_eq!(key_path, key, "{text:?}");
+                    assert_eq!(p, position, "{text:?}");
+                    assert!(message.contains(needle), "{text:?}: {message}");
+                    assert!(!message.contains(" at line "), "{message}");
+                    assert!(!message.starts_with(&format!("{key}:")), "{message}");
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_type_message_is_one_readable_line() {
+        let message = parse("cluster:\n  nodeCount: three\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            "config file c.yaml, line 2, column 14: `cluster.nodeCount`: invalid type: string \
+             \"three\", expected a whole number"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        for (text, line) in [
+            ("cluster: {name: \"a\"\n", 2),
+            ("cluster:\n\tname: x\n", 2),
+            ("cluster:\n  name: x\n region: y\n", 3),
+        ] {
+            match parse(text).unwrap_err() {
+                LoadError::Syntax {
+                    position, message, ..
+                } => {
+                    assert_eq!(position.map(|p| p.line), Some(line), "{text:?}: {message}");
+                    assert!(!message.is_empty());
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_their_line() {
+        match parse("cluster:\n  name: a\n  name: b\n").unwrap_err() {
+            LoadError::Syntax {
+                position, message, ..
+            } => {
+                assert_eq!(position, pos(2, 3));
+                assert!(
+                    message.contains("duplicate") && message.contains("name"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn several_documents_are_refused() {
+        assert!(matches!(
+            parse("cluster:\n  name: a\n---\ncluster:\n  name: b\n").unwrap_err(),
+            LoadError::Syntax { .. }
+        ));
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_are_errors() {
+        for text in ["", "   \n", "# nothing here\n", "~\n"] {
+            assert!(
+                matches!(parse(text).unwrap_err(), LoadError::Empty { .. }),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_error_naming_what_was_found() {
+        for (text, found) in [
+            ("hello world\n", "a plain string"),
+            ("- a\n- b\n", "a list"),
+            ("42\n", "a number"),
+        ] {
+            match parse(text).unwrap_err() {
+                LoadError::NotAMapping { found: f, .. } => assert_eq!(f, found),
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn file_system_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.yaml");
+        assert!(matches!(
+            load_file(&missing).unwrap_err(),
+            LoadError::NotFound { .. }
+        ));
+        assert!(matches!(
+            load_file(dir.path()).unwrap_err(),
+            LoadError::IsDirectory { .. }
+        ));
+
+        let binary = dir.path().join("bin.yaml");
+        std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+        assert!(matches!(
+            load_file(&binary).unwrap_err(),
+            LoadError::NotUtf8 { .. }
+        ));
+
+        let huge = dir.path().join("huge.yaml");
+        let file = std::fs::File::create(&huge).unwrap();
+        file.set_len(MAX_CONFIG_FILE_BYTES + 1).unwrap();
+        assert!(matches!(
+            load_file(&huge).unwrap_err(),
+            LoadError::TooLarge { .. }
+        ));
+
+        let good = dir.path().join("ok.yaml");
+        std::fs::write(&good, "cluster:\n  name: demo\n").unwrap();
+        assert_eq!(
+            load_file(&good).unwrap().cluster.name.as_deref(),
+            Some("demo")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_file_is_reported_as_such() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // Reading through a path whose parent is a regular file fails with an I/O error
+        // other than "not found" even for root, which ignores permission bits.
+        let file = dir.path().join("plain");
+        std::fs::write(&file, "x").unwrap();
+        let through_file = file.join("c.yaml");
+        match load_file(&through_file).unwrap_err() {
+            LoadError::Unreadable { path, .. } => assert_eq!(path, through_file),
+            other => panic!("{other:?}"),
+        }
+        // And a permission-denied file, where permissions apply (not root).
+        let secret = dir.path().join("secret.yaml");
+        std::fs::write(&secret, "cluster:\n  name: x\n").unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::read(&secret).is_err() {
+            assert!(matches!(
+                load_file(&secret).unwrap_err(),
+                LoadError::Unreadable { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn edit_distance_is_levenshtein() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

@@ -1,0 +1,390 @@
+//! The configuration entity end to end: the shipped sample, real files through `build`,
+//! precedence across a real file, file errors, and export round trips.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use kalypso_bootstrap::cli::Cli;
+use kalypso_bootstrap::config::{
+    self, load, ClusterTarget, ConfigLayer, Field, HelmChart, Problem, RepoTarget, Source,
+    Verbosity,
+};
+use kalypso_bootstrap::ExitCode;
+
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/bootstrap-config.example.yaml"
+);
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn cli(args: &[&str]) -> ConfigLayer {
+    let mut argv = vec!["kalypso-bootstrap"];
+    argv.extend_from_slice(args);
+    Cli::try_parse_from(argv)
+        .expect("valid command line")
+        .to_layer()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_sample_loads_and_validates() {
+    let validated = config::build(
+        ConfigLayer::default(),
+        Some(Path::new(SAMPLE)),
+        &env(&[]),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let configuration = validated.configuration();
+    assert_eq!(configuration.cluster_name(), Some("kalypso-demo"));
+    assert!(matches!(configuration.cluster, ClusterTarget::Create(_)));
+    assert_eq!(
+        configuration.installation.chart,
+        HelmChart::published("kalypso-scheduler")
+    );
+    // Values come from the file, not from the defaults.
+    assert!(matches!(
+        validated.provenance().get(Field::ClusterRegion),
+        Source::File { .. }
+    ));
+}
+
+/// Every key is in the sample, active or commented out, at the right place: with the
+/// commented keys uncommented, the sample sets every field.
+#[test]
+fn the_sample_covers_every_key_flag_and_variable() {
+    let text = std::fs::read_to_string(SAMPLE).unwrap();
+    let commented_key = regex::Regex::new(r"^(\s*)# ([a-zA-Z]+): (\S.*)$").unwrap();
+    let uncommented: String = text
+        .lines()
+        .map(|line| match commented_key.captures(line) {
+            Some(c) => format!("{}{}: {}\n", &c[1], &c[2], &c[3]),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    let layer =
+        load::parse_str(&uncommented, Path::new("sample")).unwrap_or_else(|e| panic!("{e}"));
+    for &field in Field::ALL {
+        assert!(field.is_set(&layer), "sample lacks {}", field.path());
+        assert!(
+            text.contains(field.flag()),
+            "sample does not mention {}",
+            field.flag()
+        );
+        assert!(
+            text.contains(field.env_var()),
+            "sample does not mention {}",
+            field.env_var()
+        );
+    }
+}
+
+#[test]
+fn flags_beat_env_beat_file_beat_defaults_through_a_real_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "c.yaml",
+        "cluster:\n  name: from-file\n  region: westus3\n  nodeCount: 9\n  vmSize: Standard_D4s_v5\n",
+    );
+    let validated = config::build(
+        cli(&["--cluster-name", "from-flag"]),
+        Some(&file),
+        &env(&[
+            ("KALYPSO_CLUSTER_NAME", "from-env"),
+            ("KALYPSO_CLUSTER_REGION", "westus2"),
+        ]),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ClusterTarget::Create(cluster) = &validated.configuration().cluster else {
+        panic!("expected a new cluster");
+    };
+    assert_eq!(cluster.name, "from-flag");
+    assert_eq!(cluster.region, "westus2");
+    assert_eq!(cluster.node_count, 9);
+    assert_eq!(cluster.network_plugin.as_str(), "azure");
+    assert_eq!(cluster.resource_group, "from-flag-rg");
+    let provenance = validated.provenance();
+    assert_eq!(
+        provenance.get(Field::ClusterName),
+        &Source::flag("--cluster-name")
+    );
+    assert_eq!(
+        provenance.get(Field::ClusterRegion),
+        &Source::env("KALYPSO_CLUSTER_REGION")
+    );
+    assert_eq!(
+        provenance.get(Field::ClusterNodeCount),
+        &Source::File { path: file.clone() }
+    );
+    assert_eq!(
+        provenance.get(Field::ClusterNetworkPlugin),
+        &Source::Default
+    );
+}
+
+#[test]
+fn a_file_cannot_blank_a_flag_but_a_blank_file_value_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "c.yaml", "cluster:\n  name: ''\n  region: ''\n");
+    let errors = config::build(
+        cli(&["--cluster-name", "demo"]),
+        Some(&file),
+        &env(&[]),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(errors.fields.len(), 1, "{errors}");
+    let error = &errors.fields[0];
+    assert_eq!(error.field, Field::ClusterRegion);
+    assert_eq!(error.value.as_deref(), Some(""));
+    assert_eq!(error.source, Source::File { path: file });
+}
+
+#[test]
+fn the_bad_name_example_exits_3_naming_the_field() {
+    let errors = config::build(
+        cli(&[
+            "--cluster-name",
+            "Bad_Name",
+            "--non-interactive",
+            "--dry-run",
+        ]),
+        None,
+        &env(&[]),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(errors.exit_code(), ExitCode::ConfigInvalid);
+    assert_eq!(errors.exit_code().code(), 3);
+    let report = errors.to_string();
+    assert!(
+        report.contains(
+            "cluster.name: \"Bad_Name\" (from --cluster-name) must match ^[a-z0-9-]{1,63}$"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("hint:"), "{report}");
+}
+
+#[test]
+fn non_interactive_without_required_values_lists_each_with_where_to_set_it() {
+    let errors = config::build(
+        cli(&[
+            "--non-interactive",
+            "--cluster-create=false",
+            "--gitops-create=false",
+        ]),
+        None,
+        &env(&[]),
+        &[],
+    )
+    .unwrap_err();
+    let missing = errors.missing();
+    assert_eq!(
+        missing,
+        vec![
+            Field::ClusterName,
+            Field::ClusterExistingContext,
+            Field::GitopsUrl
+        ]
+    );
+    assert!(errors.only_missing());
+    let report = errors.to_string();
+    for needle in [
+        "--cluster-existing",
+        "KALYPSO_CLUSTER_EXISTING",
+        "cluster.existingContext",
+        "--gitops-repo",
+    ] {
+        assert!(report.contains(needle), "{needle} not in {report}");
+    }
+}
+
+#[test]
+fn file_errors_name_the_key_path_and_line_and_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "cluster:\n  name: demo\n  nodeCont: 3\n",
+            "cluster.nodeCont",
+            3,
+        ),
+        (
+            "cluster:\n  name: demo\n  nodeCount: three\n",
+            "cluster.nodeCount",
+            3,
+        ),
+        (
+            "installation:\n  skipInstall: sometimes\n",
+            "installation.skipInstall",
+            2,
+        ),
+    ];
+    for (text, key, line) in cases {
+        let file = write(dir.path(), "bad.yaml", text);
+        let errors =
+            config::build(ConfigLayer::default(), Some(&file), &env(&[]), &[]).unwrap_err();
+        let file_error = errors.file.as_ref().expect("a file error");
+        assert_eq!(file_error.key_path(), Some(key));
+        assert_eq!(file_error.position().map(|p| p.line), Some(line));
+        let report = errors.to_string();
+        assert!(
+            report.contains(key) && report.contains(&format!("line {line}")),
+            "{report}"
+        );
+        assert_eq!(errors.exit_code().code(), 3);
+    }
+    let missing = dir.path().join("missing.yaml");
+    let errors = config::build(ConfigLayer::default(), Some(&missing), &env(&[]), &[]).unwrap_err();
+    assert!(matches!(
+        errors.file.as_deref(),
+        Some(config::LoadError::NotFound { .. })
+    ));
+    assert!(errors.to_string().contains("not found"));
+}
+
+/// Export, read back with `--config` alone, validate: the same configuration.
+#[test]
+fn export_round_trips_through_the_loader() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("chart");
+    std::fs::create_dir(&chart).unwrap();
+    write(&chart, "Chart.yaml", "name: kalypso\n");
+    let values = write(dir.path(), "values.yaml", "replicas: 2\n");
+    let contexts = vec!["kind-dev".to_string()];
+    let chart_arg = chart.to_string_lossy().into_owned();
+    let values_arg = values.to_string_lossy().into_owned();
+    let scenarios: Vec<Vec<&str>> = vec![
+        vec!["--cluster-name", "demo"],
+        vec![
+            "--cluster-name",
+            "demo",
+            "--cluster-region",
+            "westeurope",
+            "--cluster-nodes",
+            "5",
+            "--cluster-vm-size",
+            "Standard_D4s_v5",
+            "--cluster-k8s-version",
+            "1.30",
+            "--cluster-network-plugin",
+            "kubenet",
+            "--github-org",
+            "acme",
+            "--repo-visibility",
+            "public",
+            "--namespace",
+            "kalypso",
+            "--helm-chart",
+            &chart_arg,
+            "--helm-version",
+            "1.2.0",
+            "--helm-values",
+            &values_arg,
+            "--skip-install",
+            "--non-interactive",
+            "--auto-rollback",
+            "--skip-validation",
+            "--skip-confirmation",
+            "--verbose",
+            "--no-color",
+            "--force",
+        ],
+        vec![
+            "--cluster-existing",
+            "kind-dev",
+            "--control-plane-repo",
+            "https://github.com/acme/cp.git/",
+            "--gitops-repo",
+            "https://github.com/acme/gitops",
+            "--quiet",
+        ],
+        vec![
+            "--cluster-existing",
+            "kind-dev",
+            "--cluster-name",
+            "named",
+            "--gitops-name",
+            "g",
+        ],
+    ];
+    for args in scenarios {
+        let original = config::build(cli(&args), None, &env(&[]), &contexts)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        let yaml = original.export_yaml().unwrap();
+        let file = write(dir.path(), "export.yaml", &yaml);
+        let reloaded = config::build(ConfigLayer::default(), Some(&file), &env(&[]), &contexts)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}\n{yaml}"));
+        assert_eq!(
+            reloaded.configuration(),
+            original.configuration(),
+            "{args:?}\n{yaml}"
+        );
+        // Exporting the reloaded configuration gives the same file.
+        assert_eq!(reloaded.export_yaml().unwrap(), yaml);
+    }
+}
+
+#[test]
+fn the_exported_values_are_the_resolved_ones() {
+    let validated = config::build(
+        cli(&[
+            "--cluster-existing",
+            "kind-dev",
+            "--control-plane-repo",
+            "https://github.com/acme/cp.git",
+            "--gitops-name",
+            "g",
+            "--cluster-name",
+            "n",
+        ]),
+        None,
+        &env(&[]),
+        &["kind-dev".to_string()],
+    )
+    .unwrap();
+    let configuration = validated.configuration();
+    match &configuration.repositories.control_plane {
+        RepoTarget::Existing(repo) => {
+            assert_eq!(repo.owner(), "acme");
+            assert_eq!(repo.name(), "cp");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(configuration.options.verbosity, Verbosity::Normal);
+    let yaml = validated.export_yaml().unwrap();
+    assert!(yaml.contains("url: https://github.com/acme/cp\n"), "{yaml}");
+    assert!(yaml.contains("existingContext: kind-dev"), "{yaml}");
+    assert!(
+        !yaml.contains("region"),
+        "an existing cluster has no region: {yaml}"
+    );
+}
+
+#[test]
+fn interactive_answers_complete_a_configuration() {
+    let parsed = config::lifecycle::Uninitialized::new()
+        .parse(ConfigLayer::default(), None, &env(&[]))
+        .unwrap();
+    let errors = parsed.validate(&[]).unwrap_err();
+    assert!(errors.only_missing());
+    assert_eq!(errors.fields[0].problem, Problem::Missing);
+    let mut answers = ConfigLayer::default();
+    answers.cluster.name = Some("asked".into());
+    let validated = parsed.with_answers(answers).validate(&[]).unwrap();
+    assert_eq!(validated.configuration().cluster_name(), Some("asked"));
+}

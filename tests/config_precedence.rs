@@ -1,0 +1,116 @@
+//! The precedence matrix end to end: real command-line arguments (through clap), a real
+//! environment map and a real file, through `config::build`. For representative fields
+//! of each kind, every combination of flag / env / file presence; the highest present
+//! layer must win and be recorded as the source, else the default.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use clap::Parser;
+use kalypso_bootstrap::cli::Cli;
+use kalypso_bootstrap::config::{self, ClusterTarget, Configuration, Field, Source, Verbosity};
+
+struct Case {
+    field: Field,
+    /// Command-line arguments, environment value, file snippet (under its section).
+    flag: &'static [&'static str],
+    env: &'static str,
+    file: &'static str,
+    /// The effective value as text, for each layer and for the default.
+    values: [&'static str; 4],
+    read: fn(&Configuration) -> String,
+}
+
+fn new_cluster(config: &Configuration) -> &config::NewCluster {
+    match &config.cluster {
+        ClusterTarget::Create(new) => new,
+        other => panic!("expected a new cluster, got {other:?}"),
+    }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            field: Field::ClusterRegion,
+            flag: &["--cluster-region", "westus"],
+            env: "westus2",
+            file: "cluster:\n  region: westus3\n",
+            values: ["westus", "westus2", "westus3", "eastus"],
+            read: |c| new_cluster(c).region.clone(),
+        },
+        Case {
+            field: Field::ClusterNodeCount,
+            flag: &["--cluster-nodes", "5"],
+            env: "7",
+            file: "cluster:\n  nodeCount: 9\n",
+            values: ["5", "7", "9", "3"],
+            read: |c| new_cluster(c).node_count.to_string(),
+        },
+        Case {
+            field: Field::Visibility,
+            flag: &["--repo-visibility", "public"],
+            env: "private",
+            file: "repositories:\n  visibility: public\n",
+            values: ["public", "private", "public", "private"],
+            read: |c| c.repositories.visibility.to_string(),
+        },
+        Case {
+            field: Field::Verbose,
+            flag: &["--verbose"],
+            env: "false",
+            file: "options:\n  verbose: true\n",
+            values: ["true", "false", "true", "false"],
+            read: |c| (c.options.verbosity == Verbosity::Verbose).to_string(),
+        },
+        Case {
+            field: Field::SkipInstall,
+            flag: &["--skip-install"],
+            env: "no",
+            file: "installation:\n  skipInstall: true\n",
+            values: ["true", "false", "true", "false"],
+            read: |c| c.installation.skip_install.to_string(),
+        },
+    ]
+}
+
+#[test]
+fn every_combination_of_flag_env_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for case in cases() {
+        for mask in 0..8u8 {
+            let (in_flag, in_env, in_file) = (mask & 4 != 0, mask & 2 != 0, mask & 1 != 0);
+            let mut argv = vec!["kalypso-bootstrap", "--cluster-name", "demo"];
+            if in_flag {
+                argv.extend_from_slice(case.flag);
+            }
+            let mut env = HashMap::new();
+            if in_env {
+                env.insert(case.field.env_var().to_string(), case.env.to_string());
+            }
+            let file = dir.path().join("c.yaml");
+            // A file must set something; the filler is a section the case does not use.
+            let filler = if case.file.starts_with("options:") {
+                "installation:\n  namespace: kalypso-system\n"
+            } else {
+                "options:\n  force: false\n"
+            };
+            let text = format!("{}{filler}", if in_file { case.file } else { "" });
+            std::fs::write(&file, text).unwrap();
+            let flags = Cli::try_parse_from(&argv).unwrap().to_layer();
+            let label = format!("{} flag={in_flag} env={in_env} file={in_file}", case.field);
+            let validated = config::build(flags, Some(Path::new(&file)), &env, &[])
+                .unwrap_or_else(|e| panic!("{label}: {e}"));
+            let (value, source) = if in_flag {
+                (case.values[0], Source::flag(case.field.flag()))
+            } else if in_env {
+                (case.values[1], Source::env(case.field.env_var()))
+            } else if in_file {
+                (case.values[2], Source::File { path: file.clone() })
+            } else {
+                (case.values[3], Source::Default)
+            };
+            assert_eq!((case.read)(validated.configuration()), value, "{label}");
+            assert_eq!(validated.provenance().get(case.field), &source, "{label}");
+        }
+    }
+}
