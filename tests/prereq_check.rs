@@ -287,9 +287,9 @@ fn healthy(subscription: Option<&str>) -> FakeRunner {
     );
     fake.on(
         &["kubectl", "version", "--client", "-o", "json"],
-        vec![ok(fixture("kubectl-1.37.0-client.json"))],
+        vec![ok(fixture("kubectl-1.37.1-client.json"))],
     );
-    fake.on(&["gh", "--version"], vec![ok(fixture("gh-2.103.0.txt"))]);
+    fake.on(&["gh", "--version"], vec![ok(fixture("gh-2.103.3.txt"))]);
     fake.on(
         &["helm", "version", "--short"],
         vec![ok(fixture("helm-4.1.0-short.txt"))],
@@ -444,7 +444,7 @@ async fn a_healthy_environment_passes_every_row() {
     );
     assert_eq!(
         report.tool("kubectl").unwrap().version.unwrap().to_string(),
-        "1.37.0"
+        "1.37.1"
     );
     assert_eq!(
         report.tool("helm").unwrap().minimum.unwrap().to_string(),
