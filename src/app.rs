@@ -1,9 +1,273 @@
 //! Chooses what to do for a parsed command line and maps every outcome to an exit code.
+//! Data flows one way: command line + environment + file → validated configuration →
+//! the chosen front end.
 
-use crate::cli::Cli;
-use crate::ExitCode;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-pub fn run(_cli: Cli) -> ExitCode {
-    eprintln!("kalypso-bootstrap: nothing wired yet");
-    ExitCode::General
+use crate::cli::{Cli, OutputFormat};
+use crate::config::{self, Configuration, RepoTarget};
+use crate::logging::{self, LoggingGuard, LoggingSettings};
+use crate::prereq::{self, Interaction, PrereqEnv};
+use crate::state::{self, StateStore};
+use crate::templates::{self, TemplateContext};
+use crate::tools::ProcessRunner;
+use crate::{secrets, ExitCode};
+
+/// Variables whose values are secrets wherever they come from.
+const SECRET_VARIABLES: &[&str] = &["GITHUB_TOKEN", "GH_TOKEN"];
+
+pub fn run(cli: Cli) -> ExitCode {
+    let env = config::env::snapshot();
+    for name in SECRET_VARIABLES {
+        if let Some(value) = env.get(*name) {
+            secrets::register(value);
+        }
+    }
+    install_panic_hook();
+    match dispatch(&cli, &env) {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("{}", secrets::redact(&failure.message));
+            failure.code
+        }
+    }
+}
+
+/// A run that ends early: what to tell the user, and the exit code.
+pub(crate) struct Failure {
+    code: ExitCode,
+    message: String,
+}
+
+impl Failure {
+    fn new(code: ExitCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failure> {
+    let home = home_dir(env)?;
+    if cli.status {
+        return show_status(cli, &home);
+    }
+
+    let contexts = config::kubeconfig::contexts_from_env(env).unwrap_or_default();
+    let config_failure =
+        |errors: &config::ConfigErrors| Failure::new(errors.exit_code(), errors.to_string());
+    let parsed = config::lifecycle::Uninitialized::new()
+        .parse(cli.to_layer(), cli.config.as_deref(), env)
+        .map_err(|errors| config_failure(&errors))?;
+    let validation = parsed.validate(&contexts);
+
+    if cli.validate_only {
+        // The prerequisite check needs no cluster or repository names; any other
+        // configuration problem still stops here.
+        if let Err(errors) = &validation {
+            if !errors.only_missing() {
+                return Err(config_failure(errors));
+            }
+        }
+        let options = OutputOptions::from_layer(&parsed.merged().values);
+        let _logging = start_logging(cli, env, &home, options)?;
+        return check_prerequisites(cli, options);
+    }
+
+    let validated = validation.map_err(|errors| config_failure(&errors))?;
+    if let Some(path) = &cli.export_config {
+        let yaml = validated
+            .export_yaml()
+            .map_err(|err| Failure::new(ExitCode::General, format!("--export-config: {err}")))?;
+        return export_config(path, &yaml);
+    }
+    if let Some(dir) = &cli.render_templates {
+        return render_templates(validated.configuration(), dir);
+    }
+
+    let options = OutputOptions::from_layer(&parsed.merged().values);
+    let _logging = start_logging(cli, env, &home, options)?;
+    tracing::debug!(
+        version = env!("CARGO_PKG_VERSION"),
+        "kalypso-bootstrap started"
+    );
+    Err(Failure::new(
+        ExitCode::General,
+        "The orchestration engine (cluster, repositories, installation) is not part of this build yet; \
+         available now: --validate-only, --status, --export-config, --render-templates.",
+    ))
+}
+
+/// The options that shape output and prompting, known even before validation succeeds.
+#[derive(Debug, Clone, Copy)]
+struct OutputOptions {
+    non_interactive: bool,
+    verbosity: logging::Verbosity,
+    no_color: bool,
+}
+
+impl OutputOptions {
+    fn from_layer(values: &config::ConfigLayer) -> Self {
+        let options = &values.options;
+        let set = |flag: Option<bool>| flag.unwrap_or(false);
+        Self {
+            non_interactive: set(options.non_interactive),
+            verbosity: logging::Verbosity::from_flags(set(options.quiet), set(options.verbose)),
+            no_color: set(options.no_color),
+        }
+    }
+}
+
+fn home_dir(env: &HashMap<String, String>) -> Result<PathBuf, Failure> {
+    env.get("HOME")
+        .filter(|home| !home.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            Failure::new(
+                ExitCode::General,
+                "HOME is not set: it is needed for the default state and log files \
+                 (or pass --state-file and --log-file)",
+            )
+        })
+}
+
+fn show_status(cli: &Cli, home: &Path) -> Result<ExitCode, Failure> {
+    let store = StateStore::from_option(cli.state_file.as_deref(), home);
+    let loaded = store
+        .load()
+        .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
+    let text = state::status::render_status(loaded.as_ref(), store.path(), cli.output);
+    print_stdout(&text);
+    Ok(ExitCode::Success)
+}
+
+fn export_config(path: &Path, yaml: &str) -> Result<ExitCode, Failure> {
+    std::fs::write(path, yaml).map_err(|err| {
+        Failure::new(
+            ExitCode::General,
+            format!("--export-config: cannot write {}: {err}", path.display()),
+        )
+    })?;
+    eprintln!("Effective configuration written to {}", path.display());
+    Ok(ExitCode::Success)
+}
+
+/// The template context for a configuration: an existing repository names its own owner;
+/// a repository to be created belongs to `--github-org`, the only owner known offline.
+pub(crate) fn template_context(configuration: &Configuration) -> Result<TemplateContext, Failure> {
+    let org = configuration.repositories.github_org.as_deref();
+    let repo = |field: &str, target: &RepoTarget| {
+        match target {
+        RepoTarget::Existing(existing) => Ok(templates::GitHubRepo::new(
+            existing.owner(),
+            existing.name(),
+        )),
+        RepoTarget::Create { name } => match org {
+            Some(owner) => Ok(templates::GitHubRepo::new(owner, name.as_str())),
+            None => Err(Failure::new(
+                ExitCode::ConfigInvalid,
+                format!(
+                    "repositories.githubOrg: the owner of the new {field} repository is unknown offline; \
+                     pass --github-org ORG (or an existing repository URL)"
+                ),
+            )),
+        },
+    }
+    };
+    let mut context = TemplateContext::new(
+        repo("control-plane", &configuration.repositories.control_plane)?,
+        repo("gitops", &configuration.repositories.gitops)?,
+    );
+    context.namespace = configuration.installation.namespace.clone();
+    Ok(context)
+}
+
+fn render_templates(configuration: &Configuration, dir: &Path) -> Result<ExitCode, Failure> {
+    let context = template_context(configuration)?;
+    let branch_dirs = templates::render(&context)
+        .and_then(|rendered| rendered.write_rendered(dir))
+        .map_err(|err| Failure::new(err.exit_code(), format!("--render-templates: {err}")))?;
+    for branch_dir in branch_dirs {
+        eprintln!("Rendered {}", branch_dir.display());
+    }
+    Ok(ExitCode::Success)
+}
+
+fn start_logging(
+    cli: &Cli,
+    env: &HashMap<String, String>,
+    home: &Path,
+    options: OutputOptions,
+) -> Result<LoggingGuard, Failure> {
+    use std::io::IsTerminal;
+    let log_file = cli
+        .log_file
+        .clone()
+        .unwrap_or_else(|| logging::default_log_path(home, time::OffsetDateTime::now_utc()));
+    let mut settings = LoggingSettings::new(Some(log_file), options.verbosity);
+    settings.color =
+        !options.no_color && !env.contains_key("NO_COLOR") && std::io::stderr().is_terminal();
+    logging::init(settings).map_err(|err| Failure::new(ExitCode::General, err.to_string()))
+}
+
+fn check_prerequisites(cli: &Cli, options: OutputOptions) -> Result<ExitCode, Failure> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|err| {
+        Failure::new(
+            ExitCode::General,
+            format!("cannot start the runtime: {err}"),
+        )
+    })?;
+    let runner: Arc<dyn crate::tools::CommandRunner> = Arc::new(ProcessRunner::new());
+    let interaction = if options.non_interactive || !stdin_is_terminal() {
+        Interaction::NonInteractive
+    } else {
+        Interaction::terminal(runner.clone())
+    };
+    let env = PrereqEnv::from_process_env();
+    let report = runtime.block_on(prereq::check(runner, &env, &interaction));
+    match cli.output {
+        OutputFormat::Json => print_stdout(
+            &serde_json::to_string(&report)
+                .unwrap_or_else(|err| format!("{{\"error\":\"{err}\"}}")),
+        ),
+        OutputFormat::Text => print_stdout(&report.render_text()),
+    }
+    Ok(report.exit_code())
+}
+
+fn stdin_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal()
+}
+
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", secrets::redact(text.trim_end()));
+}
+
+/// color-eyre's report hook for errors, and a panic hook that never prints a secret.
+fn install_panic_hook() {
+    let _ = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install();
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "kalypso-bootstrap crashed: {}{location}\nPlease report this with the log file.",
+            secrets::redact(&payload)
+        );
+    }));
 }

@@ -180,6 +180,9 @@ pub struct Cli {
     /// Write the effective configuration as YAML (readable by --config) and exit
     #[arg(long, value_name = "FILE", help_heading = "Utility")]
     pub export_config: Option<PathBuf>,
+    /// Render the repository templates with the effective configuration into DIR and exit (no network)
+    #[arg(long, value_name = "DIR", help_heading = "Utility")]
+    pub render_templates: Option<PathBuf>,
 }
 
 impl Cli {

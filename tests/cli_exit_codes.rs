@@ -1,0 +1,324 @@
+//! The documented exit codes, as the binary returns them, and the utility modes that
+//! issue 2 delivers (--status, --export-config, --validate-only, --render-templates).
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use kalypso_bootstrap::ExitCode;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+/// The binary with a clean environment: only PATH and a private HOME.
+fn bin(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kalypso-bootstrap").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .current_dir(home);
+    cmd
+}
+
+#[test]
+fn the_exit_code_table_is_the_documented_one() {
+    let table: Vec<(i32, &str)> = ExitCode::ALL
+        .iter()
+        .map(|c| (c.code(), c.meaning()))
+        .collect();
+    assert_eq!(
+        table,
+        vec![
+            (0, "success"),
+            (1, "general error"),
+            (2, "prerequisite validation failed"),
+            (3, "configuration validation failed"),
+            (4, "cluster operation failed"),
+            (5, "repository operation failed"),
+            (6, "installation failed"),
+            (7, "user cancelled"),
+            (64, "invalid command-line syntax"),
+        ]
+    );
+}
+
+#[test]
+fn an_invalid_cluster_name_exits_3_naming_the_field_and_writes_nothing() {
+    let home = TempDir::new().unwrap();
+    bin(home.path())
+        .args([
+            "--cluster-name",
+            "Bad_Name",
+            "--non-interactive",
+            "--dry-run",
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("cluster.name"))
+        .stderr(predicate::str::contains("Bad_Name"))
+        .stderr(predicate::str::contains("--cluster-name"));
+    assert!(
+        !home.path().join(".kalypso").exists(),
+        "a rejected configuration must change nothing"
+    );
+}
+
+#[test]
+fn every_invalid_value_is_reported_at_once() {
+    let home = TempDir::new().unwrap();
+    let out = bin(home.path())
+        .args([
+            "--cluster-name",
+            "Bad_Name",
+            "--cluster-nodes",
+            "0",
+            "--namespace",
+            "Not_A_Label",
+            "--repo-visibility",
+            "secret",
+        ])
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(out).unwrap();
+    for field in [
+        "cluster.name",
+        "cluster.nodeCount",
+        "installation.namespace",
+        "repositories.visibility",
+    ] {
+        assert!(stderr.contains(field), "{field} missing from:\n{stderr}");
+    }
+}
+
+#[test]
+fn an_invalid_value_from_the_environment_or_file_also_exits_3() {
+    let home = TempDir::new().unwrap();
+    bin(home.path())
+        .env("KALYPSO_CLUSTER_NODES", "many")
+        .args([
+            "--cluster-name",
+            "demo",
+            "--github-org",
+            "acme",
+            "--export-config",
+            "x.yaml",
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("KALYPSO_CLUSTER_NODES"));
+    std::fs::write(
+        home.path().join("bad.yaml"),
+        "cluster:\n  nodeCount: lots\n",
+    )
+    .unwrap();
+    bin(home.path())
+        .args(["--config", "bad.yaml", "--export-config", "x.yaml"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("cluster.nodeCount"))
+        .stderr(predicate::str::contains("line 2"));
+    assert!(!home.path().join("x.yaml").exists());
+}
+
+#[test]
+fn status_without_a_state_file_says_so_and_succeeds() {
+    let home = TempDir::new().unwrap();
+    bin(home.path())
+        .arg("--status")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No bootstrap state found"));
+}
+
+#[test]
+fn status_of_a_corrupt_state_file_is_a_general_error_and_leaves_it_alone() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    std::fs::write(&state, "{ not json").unwrap();
+    bin(home.path())
+        .args(["--status", "--state-file"])
+        .arg(&state)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "{ not json");
+}
+
+#[test]
+fn status_prints_a_recorded_state_as_text_and_as_json() {
+    use kalypso_bootstrap::state::{BootstrapState, RunStatus, StateStore, Timestamp};
+    let home = TempDir::new().unwrap();
+    let path = home.path().join("state.json");
+    let mut recorded = BootstrapState::new(Timestamp::now());
+    recorded.cluster.name = Some("demo".into());
+    recorded.set_status(RunStatus::Completed, Timestamp::now());
+    StateStore::at_custom(&path).save(&recorded).unwrap();
+
+    bin(home.path())
+        .args(["--status", "--state-file"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("demo"))
+        .stdout(predicate::str::contains("completed"));
+    let out = bin(home.path())
+        .args(["--status", "--output", "json", "--state-file"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["status"], "completed");
+    assert_eq!(json["cluster"]["name"], "demo");
+}
+
+#[test]
+fn validate_only_without_the_tools_exits_2_with_the_full_table() {
+    let home = TempDir::new().unwrap();
+    let empty_path = TempDir::new().unwrap();
+    let log = home.path().join("run.log");
+    let out = bin(home.path())
+        .env("PATH", empty_path.path())
+        .args(["--validate-only", "--non-interactive", "--log-file"])
+        .arg(&log)
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(out).unwrap();
+    for tool in ["az", "kubectl", "gh", "helm", "git", "jq", "bash"] {
+        assert!(table.contains(tool), "{tool} missing from:\n{table}");
+    }
+    assert!(log.exists(), "the log file is written");
+}
+
+#[test]
+fn precedence_is_flags_over_env_over_file_over_defaults() {
+    let home = TempDir::new().unwrap();
+    std::fs::write(
+        home.path().join("c.yaml"),
+        "cluster:\n  name: demo\n  region: westus\nrepositories:\n  githubOrg: acme\n",
+    )
+    .unwrap();
+    let region_with = |env: Option<&str>, flag: Option<&str>, file: bool| -> String {
+        let mut cmd = bin(home.path());
+        if file {
+            cmd.args(["--config", "c.yaml"]);
+        } else {
+            cmd.args(["--cluster-name", "demo"]);
+        }
+        if let Some(value) = env {
+            cmd.env("KALYPSO_CLUSTER_REGION", value);
+        }
+        if let Some(value) = flag {
+            cmd.args(["--cluster-region", value]);
+        }
+        let out_file = home.path().join("out.yaml");
+        cmd.arg("--export-config").arg(&out_file).assert().code(0);
+        let exported: serde_json::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+        exported["cluster"]["region"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        region_with(Some("northeurope"), Some("westeurope"), true),
+        "westeurope"
+    );
+    assert_eq!(region_with(Some("northeurope"), None, true), "northeurope");
+    assert_eq!(region_with(None, None, true), "westus");
+    assert_eq!(region_with(None, None, false), "eastus");
+}
+
+#[test]
+fn an_exported_configuration_reads_back_to_the_same_configuration() {
+    let home = TempDir::new().unwrap();
+    bin(home.path())
+        .args([
+            "--cluster-existing",
+            "kind-dev",
+            "--cluster-name",
+            "demo",
+            "--control-plane-repo",
+            "https://github.com/acme/cp.git",
+            "--gitops-name",
+            "go",
+            "--github-org",
+            "acme",
+            "--repo-visibility",
+            "public",
+            "--export-config",
+            "first.yaml",
+        ])
+        .env("KUBECONFIG", write_kubeconfig(home.path(), "kind-dev"))
+        .assert()
+        .code(0);
+    bin(home.path())
+        .env("KUBECONFIG", home.path().join("kubeconfig"))
+        .args(["--config", "first.yaml", "--export-config", "second.yaml"])
+        .assert()
+        .code(0);
+    let first = std::fs::read_to_string(home.path().join("first.yaml")).unwrap();
+    let second = std::fs::read_to_string(home.path().join("second.yaml")).unwrap();
+    assert_eq!(first, second);
+    assert!(first.contains("existingContext: kind-dev"), "{first}");
+    assert!(first.contains("https://github.com/acme/cp"), "{first}");
+}
+
+#[test]
+fn render_templates_writes_both_repositories_and_needs_an_owner() {
+    let home = TempDir::new().unwrap();
+    bin(home.path())
+        .args([
+            "--cluster-name",
+            "demo",
+            "--github-org",
+            "acme",
+            "--control-plane-name",
+            "cp",
+            "--gitops-name",
+            "go",
+            "--render-templates",
+            "out",
+        ])
+        .assert()
+        .code(0);
+    let out = home.path().join("out");
+    for dir in [
+        "control-plane/main",
+        "control-plane/dev",
+        "gitops/main",
+        "gitops/dev",
+    ] {
+        assert!(out.join(dir).join("README.md").is_file(), "{dir}/README.md");
+    }
+    let gitops_workflow =
+        std::fs::read_to_string(out.join("gitops/dev/.github/workflows/check-promote.yaml"))
+            .unwrap();
+    assert!(
+        gitops_workflow.contains("acme/cp"),
+        "custom control-plane name flows in"
+    );
+
+    bin(home.path())
+        .args(["--cluster-name", "demo", "--render-templates", "out2"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("--github-org"));
+}
+
+fn write_kubeconfig(dir: &Path, context: &str) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n\
+             contexts:\n- name: {context}\n  context:\n    cluster: c\n    user: u\n\
+             current-context: {context}\nusers:\n- name: u\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
