@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod exit;
 pub mod logging;
 pub mod prereq;

@@ -76,7 +76,7 @@ fn text_shows_every_key_field() {
     for expected in [
         "/h/.kalypso/bootstrap-state.json",
         "Status:          failed",
-        "2025-11-11T10:10:00Z",
+        "2025-11-11T10:10:00.000Z",
         "demo (created by kalypso-bootstrap)",
         "demo-rg",
         "westeurope",

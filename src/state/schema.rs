@@ -39,12 +39,20 @@ impl Timestamp {
         self.0
     }
 
-    /// RFC 3339, e.g. `2025-11-11T10:30:45Z`.
+    /// RFC 3339 with exactly three fraction digits, e.g. `2025-11-11T10:30:45.120Z`, so
+    /// every timestamp has the same width (the `Rfc3339` formatter drops trailing zeros).
     pub fn to_rfc3339(&self) -> String {
-        // Formatting a UTC OffsetDateTime as RFC 3339 only fails for years outside 0..=9999.
-        self.0
-            .format(&Rfc3339)
-            .unwrap_or_else(|_| self.0.unix_timestamp().to_string())
+        let t = self.0;
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
     }
 
     /// A form safe inside a file name: `20251111T103045Z`.
@@ -688,7 +696,7 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_str(&BootstrapState::new(t(0)).to_json()).unwrap();
         assert_eq!(json["version"], "1.0");
-        assert_eq!(json["timestamp"], "2025-11-11T10:00:00Z");
+        assert_eq!(json["timestamp"], "2025-11-11T10:00:00.000Z");
         assert_eq!(json["status"], "in_progress");
         for key in ["created", "name", "resourceGroup", "region", "kubeContext"] {
             assert!(json["cluster"].get(key).is_some(), "cluster.{key}");
@@ -713,7 +721,10 @@ mod tests {
     #[test]
     fn timestamps_are_written_in_utc() {
         let local = datetime!(2025-11-11 12:30:45 +02:00);
-        assert_eq!(Timestamp::new(local).to_rfc3339(), "2025-11-11T10:30:45Z");
+        assert_eq!(
+            Timestamp::new(local).to_rfc3339(),
+            "2025-11-11T10:30:45.000Z"
+        );
         assert_eq!(
             Timestamp::new(local).to_file_name_part(),
             "20251111T103045Z"
@@ -875,5 +886,23 @@ mod tests {
         s.push_error(&format!("push failed with {secret}\n"), t(1));
         assert_eq!(s.errors, vec!["push failed with ***".to_string()]);
         assert_eq!(s.timestamp, t(1));
+    }
+}
+
+#[cfg(test)]
+mod timestamp_width_tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_always_has_three_fraction_digits_and_parses_back() {
+        for nanos in [0u32, 320_000_000, 5_000_000, 999_000_000] {
+            let at = time::macros::datetime!(2025-11-11 10:30:45 UTC)
+                .replace_nanosecond(nanos)
+                .unwrap();
+            let text = Timestamp::new(at).to_rfc3339();
+            assert_eq!(text.len(), "2025-11-11T10:30:45.123Z".len(), "{text}");
+            let parsed = OffsetDateTime::parse(&text, &Rfc3339).unwrap();
+            assert_eq!(Timestamp::new(parsed), Timestamp::new(at));
+        }
     }
 }

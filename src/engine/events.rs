@@ -1,0 +1,315 @@
+//! What the engine tells its front ends. The orchestrator sends [`Event`]s over a channel;
+//! the TUI and the headless printer only consume them. `--output json` writes each event as
+//! one line (see [`Event::to_json_line`]).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::step::{Action, StepId};
+use crate::state::{Phase, Timestamp};
+
+/// How a step (or the run, or a rollback action) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded,
+    /// Nothing to do: the resource exists and is ours or given by the user.
+    Reused,
+    Skipped,
+    Failed,
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Reused => "reused",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            Outcome::Succeeded | Outcome::Reused | Outcome::Skipped
+        )
+    }
+}
+
+/// The state of one health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Pending,
+    Passing,
+    Failing,
+}
+
+/// Severity of a free-form log event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// One planned step as announced at the start of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedStepInfo {
+    pub step: StepId,
+    pub phase: Phase,
+    pub action: Action,
+    pub title: String,
+    pub depends_on: Vec<StepId>,
+}
+
+/// What a finished run produced, for the summary screen and block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    pub cluster: Option<String>,
+    pub kube_context: Option<String>,
+    pub control_plane_url: Option<String>,
+    pub gitops_url: Option<String>,
+    pub namespace: Option<String>,
+    pub chart_version: Option<String>,
+    pub state_file: Option<String>,
+    pub log_file: Option<String>,
+    pub report_file: Option<String>,
+    /// (phase, milliseconds) in phase order.
+    pub phase_durations_ms: Vec<(Phase, u64)>,
+    pub next_steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    RunStarted {
+        demo: bool,
+        steps: Vec<PlannedStepInfo>,
+    },
+    PhaseStarted {
+        phase: Phase,
+    },
+    StepStarted {
+        phase: Phase,
+        step: StepId,
+        action: Action,
+        message: String,
+    },
+    /// A step's progress; `transition` names the data model's state when it changes
+    /// (e.g. `Creating`, `Running`, `Accessible`, `Ready`).
+    StepProgress {
+        phase: Phase,
+        step: StepId,
+        message: String,
+        transition: Option<String>,
+        elapsed_ms: u64,
+    },
+    StepFinished {
+        phase: Phase,
+        step: StepId,
+        action: Action,
+        outcome: Outcome,
+        duration_ms: u64,
+        message: String,
+        hint: Option<String>,
+    },
+    HealthCheck {
+        check: String,
+        status: HealthStatus,
+        message: String,
+    },
+    Log {
+        level: LogLevel,
+        phase: Option<Phase>,
+        step: Option<StepId>,
+        message: String,
+    },
+    RollbackStarted {
+        /// Human descriptions of what will be removed, in the order it will be removed.
+        resources: Vec<String>,
+    },
+    /// One rollback action's result.
+    RollbackAction {
+        resource: String,
+        outcome: Outcome,
+        message: String,
+        duration_ms: u64,
+    },
+    RollbackFinished {
+        outcome: Outcome,
+        message: String,
+        /// What could not be removed, with the command to remove it by hand.
+        leftovers: Vec<String>,
+    },
+    RunFinished {
+        duration_ms: u64,
+        summary: RunSummary,
+    },
+    RunFailed {
+        phase: Phase,
+        step: Option<StepId>,
+        message: String,
+        hint: Option<String>,
+        exit_code: i32,
+        duration_ms: u64,
+    },
+}
+
+/// An event with the time it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub ts: Timestamp,
+    pub kind: EventKind,
+}
+
+impl Event {
+    pub fn now(kind: EventKind) -> Self {
+        Self {
+            ts: Timestamp::now(),
+            kind,
+        }
+    }
+
+    /// The phase the event belongs to, where it has one.
+    pub fn phase(&self) -> Option<Phase> {
+        match &self.kind {
+            EventKind::PhaseStarted { phase }
+            | EventKind::StepStarted { phase, .. }
+            | EventKind::StepProgress { phase, .. }
+            | EventKind::StepFinished { phase, .. }
+            | EventKind::RunFailed { phase, .. } => Some(*phase),
+            EventKind::Log { phase, .. } => *phase,
+            EventKind::HealthCheck { .. } => Some(Phase::Validation),
+            EventKind::RollbackStarted { .. }
+            | EventKind::RollbackAction { .. }
+            | EventKind::RollbackFinished { .. } => Some(Phase::Rollback),
+            EventKind::RunStarted { .. } | EventKind::RunFinished { .. } => None,
+        }
+    }
+
+    /// One JSON object for `--output json`. Every line carries the keys `event`, `ts`
+    /// (RFC 3339 with milliseconds), `phase`, `step`, `action`, `outcome`, `duration_ms` and
+    /// `message` (null where they do not apply), then the event's own fields. Redacted.
+    pub fn to_json_line(&self) -> String {
+        let mut object = Map::new();
+        let body = serde_json::to_value(&self.kind).unwrap_or(Value::Null);
+        let Value::Object(fields) = body else {
+            return String::new();
+        };
+        for key in [
+            "event",
+            "ts",
+            "phase",
+            "step",
+            "action",
+            "outcome",
+            "duration_ms",
+            "message",
+        ] {
+            object.insert(key.to_string(), Value::Null);
+        }
+        object.insert("ts".into(), Value::String(self.ts.to_rfc3339()));
+        if let Some(phase) = self.phase() {
+            object.insert(
+                "phase".into(),
+                serde_json::to_value(phase).unwrap_or_default(),
+            );
+        }
+        for (key, value) in fields {
+            object.insert(key, value);
+        }
+        let line = Value::Object(object).to_string();
+        crate::secrets::redact(&line).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_json_line_carries_the_contract_keys() {
+        let events = [
+            EventKind::PhaseStarted {
+                phase: Phase::Cluster,
+            },
+            EventKind::StepFinished {
+                phase: Phase::Repositories,
+                step: StepId::GitopsLabel,
+                action: Action::Create,
+                outcome: Outcome::Succeeded,
+                duration_ms: 12,
+                message: "label created".into(),
+                hint: None,
+            },
+            EventKind::RollbackFinished {
+                outcome: Outcome::Succeeded,
+                message: "done".into(),
+                leftovers: vec![],
+            },
+        ];
+        for kind in events {
+            let line = Event::now(kind).to_json_line();
+            let value: Value = serde_json::from_str(&line).unwrap();
+            for key in [
+                "event",
+                "ts",
+                "phase",
+                "step",
+                "action",
+                "outcome",
+                "duration_ms",
+                "message",
+            ] {
+                assert!(value.get(key).is_some(), "{key} missing in {line}");
+            }
+            let ts = value["ts"].as_str().unwrap();
+            assert!(
+                ts.len() == "2025-11-11T10:30:45.123Z".len() && ts.ends_with('Z'),
+                "{ts}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_lines_name_events_phases_and_steps_in_the_contract_spelling() {
+        let line = Event::now(EventKind::StepFinished {
+            phase: Phase::Repositories,
+            step: StepId::GitopsLabel,
+            action: Action::Create,
+            outcome: Outcome::Succeeded,
+            duration_ms: 12,
+            message: "ok".into(),
+            hint: None,
+        })
+        .to_json_line();
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["event"], "step_finished");
+        assert_eq!(value["phase"], "repositories");
+        assert_eq!(value["step"], "gitops.label");
+        assert_eq!(value["action"], "create");
+        assert_eq!(value["outcome"], "succeeded");
+        assert_eq!(value["duration_ms"], 12);
+        let rollback = Event::now(EventKind::RollbackStarted { resources: vec![] }).to_json_line();
+        assert!(rollback.contains("\"phase\":\"rollback\""), "{rollback}");
+    }
+
+    #[test]
+    fn json_lines_are_redacted() {
+        crate::secrets::register("ghp_eventCanary0123456789");
+        let line = Event::now(EventKind::Log {
+            level: LogLevel::Info,
+            phase: None,
+            step: None,
+            message: "token ghp_eventCanary0123456789".into(),
+        })
+        .to_json_line();
+        assert!(!line.contains("ghp_eventCanary0123456789"));
+    }
+}
