@@ -149,7 +149,7 @@ pub enum EventKind {
     },
     RunFinished {
         duration_ms: u64,
-        summary: RunSummary,
+        summary: Box<RunSummary>,
     },
     RunFailed {
         phase: Phase,
