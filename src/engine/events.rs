@@ -161,6 +161,18 @@ pub enum EventKind {
     },
 }
 
+/// The keys every `--output json` line carries (null where they do not apply).
+pub const JSON_LINE_KEYS: [&str; 8] = [
+    "event",
+    "ts",
+    "phase",
+    "step",
+    "action",
+    "outcome",
+    "duration_ms",
+    "message",
+];
+
 /// An event with the time it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -202,16 +214,7 @@ impl Event {
         let Value::Object(fields) = body else {
             return String::new();
         };
-        for key in [
-            "event",
-            "ts",
-            "phase",
-            "step",
-            "action",
-            "outcome",
-            "duration_ms",
-            "message",
-        ] {
+        for key in JSON_LINE_KEYS {
             object.insert(key.to_string(), Value::Null);
         }
         object.insert("ts".into(), Value::String(self.ts.to_rfc3339()));
@@ -257,16 +260,7 @@ mod tests {
         for kind in events {
             let line = Event::now(kind).to_json_line();
             let value: Value = serde_json::from_str(&line).unwrap();
-            for key in [
-                "event",
-                "ts",
-                "phase",
-                "step",
-                "action",
-                "outcome",
-                "duration_ms",
-                "message",
-            ] {
+            for key in JSON_LINE_KEYS {
                 assert!(value.get(key).is_some(), "{key} missing in {line}");
             }
             let ts = value["ts"].as_str().unwrap();
