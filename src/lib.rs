@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod exit;
+pub mod headless;
 pub mod logging;
 pub mod prereq;
 pub mod secrets;

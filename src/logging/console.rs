@@ -9,7 +9,7 @@
 use std::fmt;
 
 use time::macros::format_description;
-use time::UtcOffset;
+use time::{OffsetDateTime, UtcOffset};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::Writer;
@@ -101,6 +101,28 @@ fn level_color(level: Level) -> &'static str {
 
 const RESET: &str = "\x1b[0m";
 
+/// The level tag padded to the tag column (`[INFO]  `, `[ERROR] `), coloured when asked.
+/// Shared with the headless printer so its lines look like the console's.
+pub(crate) fn write_level_tag(out: &mut impl fmt::Write, level: Level, color: bool) -> fmt::Result {
+    let tag = level_tag(level);
+    if color {
+        write!(out, "{}{tag}{RESET}", level_color(level))?;
+    } else {
+        out.write_str(tag)?;
+    }
+    // Pad outside the colour codes so the visible column width is the same either way.
+    write!(out, "{:width$}", "", width = TAG_WIDTH - tag.len())
+}
+
+/// The console's timestamp: `2025-11-11 10:30:45` at `utc_offset`.
+pub(crate) fn console_time(at: OffsetDateTime, utc_offset: UtcOffset) -> Option<String> {
+    at.to_offset(utc_offset)
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .ok()
+}
+
 impl<S, N> FormatEvent<S, N> for ConsoleFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -112,22 +134,8 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let level = *event.metadata().level();
-        let tag = level_tag(level);
-        if self.color {
-            write!(writer, "{}{tag}{RESET}", level_color(level))?;
-        } else {
-            writer.write_str(tag)?;
-        }
-        // Pad outside the colour codes so the visible column width is the same either way.
-        write!(writer, "{:width$}", "", width = TAG_WIDTH - tag.len())?;
-
-        let local = self.clock.now().to_offset(self.utc_offset);
-        let stamp = local
-            .format(format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second]"
-            ))
-            .map_err(|_| fmt::Error)?;
+        write_level_tag(&mut writer, *event.metadata().level(), self.color)?;
+        let stamp = console_time(self.clock.now(), self.utc_offset).ok_or(fmt::Error)?;
         write!(writer, "{stamp} - ")?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)

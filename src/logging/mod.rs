@@ -41,6 +41,7 @@ use tracing_subscriber::Registry;
 
 pub use clock::Clock;
 pub use console::Verbosity;
+pub(crate) use console::{console_time, write_level_tag};
 pub use error_sink::ErrorSink;
 pub use file::{
     default_log_path, format_iso8601_utc, open_log_file, LOG_DIR_MODE, LOG_DIR_NAME, LOG_FILE_MODE,

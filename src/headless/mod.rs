@@ -1,0 +1,276 @@
+//! The headless front end (`--no-tui`, and the default off a terminal): consumes the
+//! engine's [`Event`]s and writes them as lines.
+//!
+//! - **text**: `[INFO]  2025-11-11 10:30:45 - ✓ AKS cluster created (4m 12s)` per
+//!   transition (local time, the log console's tags and colours), then the summary block
+//!   (success) or the failure block (failed step, error, hint, exit code). `--quiet` shows
+//!   errors and the final block only; `--verbose` adds debug detail (debug log events,
+//!   progress without a state change, the plan).
+//! - **json**: exactly one [`Event::to_json_line`] per line and nothing else. Every
+//!   structural event is written; `log` events follow the verbosity like in text mode.
+//!
+//! Everything written passes through the redactor ([`crate::secrets::global`] unless
+//! another is injected). The printer writes to an injected writer, never to the real stdout
+//! itself; prompts ([`prompts`]) go to their own writer (stderr in production).
+
+mod format;
+pub mod front_end;
+pub mod prompts;
+mod text;
+
+use std::fmt::Write as _;
+use std::future::Future;
+use std::io::{self, Write};
+use std::path::Path;
+
+use time::UtcOffset;
+use tokio::sync::mpsc;
+
+use crate::cli::OutputFormat;
+use crate::engine::events::LogLevel;
+use crate::engine::{Event, EventKind};
+use crate::logging::{console_time, write_level_tag, Verbosity};
+use crate::secrets::{self, Redactor};
+
+pub use format::{format_duration, format_elapsed};
+pub use front_end::{choose_front_end, headless_color, FrontEnd, HeadlessReason, TerminalFacts};
+pub use prompts::{is_yes, LinePrompts, NoPrompts, Prompts};
+
+use text::{FilePaths, Piece, TextRenderer};
+
+/// Where events come from: the orchestrator's channel, bounded or not.
+pub trait EventSource {
+    /// The next event, or `None` once the sender is gone.
+    fn next_event(&mut self) -> impl Future<Output = Option<Event>> + Send;
+}
+
+impl EventSource for mpsc::Receiver<Event> {
+    fn next_event(&mut self) -> impl Future<Output = Option<Event>> + Send {
+        self.recv()
+    }
+}
+
+impl EventSource for mpsc::UnboundedReceiver<Event> {
+    fn next_event(&mut self) -> impl Future<Output = Option<Event>> + Send {
+        self.recv()
+    }
+}
+
+impl<S: EventSource + Send> EventSource for &mut S {
+    fn next_event(&mut self) -> impl Future<Output = Option<Event>> + Send {
+        (**self).next_event()
+    }
+}
+
+/// How the printer writes.
+#[derive(Debug, Clone)]
+pub struct PrinterSettings {
+    pub format: OutputFormat,
+    pub verbosity: Verbosity,
+    /// ANSI colour in text mode; see [`headless_color`].
+    pub color: bool,
+    /// Offset of the local time shown in text mode; see
+    /// [`crate::logging::local_offset_or_utc`].
+    pub utc_offset: UtcOffset,
+    pub redactor: &'static Redactor,
+    /// Shown in the failure block (the summary block takes them from the run summary).
+    pub log_file: Option<String>,
+    pub state_file: Option<String>,
+}
+
+impl PrinterSettings {
+    /// No colour, UTC, the process-wide redactor, no file paths.
+    pub fn new(format: OutputFormat, verbosity: Verbosity) -> Self {
+        Self {
+            format,
+            verbosity,
+            color: false,
+            utc_offset: UtcOffset::UTC,
+            redactor: secrets::global(),
+            log_file: None,
+            state_file: None,
+        }
+    }
+
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.color = color;
+        self
+    }
+
+    pub fn with_utc_offset(mut self, utc_offset: UtcOffset) -> Self {
+        self.utc_offset = utc_offset;
+        self
+    }
+
+    pub fn with_redactor(mut self, redactor: &'static Redactor) -> Self {
+        self.redactor = redactor;
+        self
+    }
+
+    pub fn with_files(mut self, log_file: Option<&Path>, state_file: Option<&Path>) -> Self {
+        self.log_file = log_file.map(|path| path.display().to_string());
+        self.state_file = state_file.map(|path| path.display().to_string());
+        self
+    }
+}
+
+/// How the run ended, as far as the events said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd {
+    Finished,
+    Failed { exit_code: i32 },
+}
+
+impl RunEnd {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            RunEnd::Finished => 0,
+            RunEnd::Failed { exit_code } => exit_code,
+        }
+    }
+}
+
+/// Writes events as text lines or JSON lines to `out`.
+pub struct HeadlessPrinter<W: Write> {
+    settings: PrinterSettings,
+    out: W,
+    renderer: TextRenderer,
+    run_end: Option<RunEnd>,
+}
+
+impl<W: Write> HeadlessPrinter<W> {
+    pub fn new(settings: PrinterSettings, out: W) -> Self {
+        let renderer = TextRenderer::new(FilePaths {
+            log_file: settings.log_file.clone(),
+            state_file: settings.state_file.clone(),
+        });
+        Self {
+            settings,
+            out,
+            renderer,
+            run_end: None,
+        }
+    }
+
+    /// Print every event until the source closes. Returns how the run ended, or `None` when
+    /// the source closed without a `run_finished`/`run_failed` (the caller reports that: in
+    /// JSON mode nothing but events may reach the output). Stops at the first write error.
+    pub async fn run(&mut self, mut source: impl EventSource) -> io::Result<Option<RunEnd>> {
+        while let Some(event) = source.next_event().await {
+            self.handle(&event)?;
+        }
+        Ok(self.run_end)
+    }
+
+    /// Print one event (and flush, so piped output keeps pace with the run).
+    pub fn handle(&mut self, event: &Event) -> io::Result<()> {
+        match &event.kind {
+            EventKind::RunFinished { .. } => self.run_end = Some(RunEnd::Finished),
+            EventKind::RunFailed { exit_code, .. } => {
+                self.run_end = Some(RunEnd::Failed {
+                    exit_code: *exit_code,
+                })
+            }
+            _ => {}
+        }
+        let text = match self.settings.format {
+            OutputFormat::Json => self.json(event),
+            OutputFormat::Text => self.text(event),
+        };
+        if text.is_empty() {
+            return Ok(());
+        }
+        let redacted = self.settings.redactor.redact(&text);
+        self.out.write_all(redacted.as_bytes())?;
+        self.out.flush()
+    }
+
+    /// How the run ended so far.
+    pub fn run_end(&self) -> Option<RunEnd> {
+        self.run_end
+    }
+
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn json(&self, event: &Event) -> String {
+        if let EventKind::Log { level, .. } = &event.kind {
+            if !self.shows(*level) {
+                return String::new();
+            }
+        }
+        let mut line = event.to_json_line();
+        line.push('\n');
+        line
+    }
+
+    fn text(&mut self, event: &Event) -> String {
+        let stamp = console_time(event.ts.as_offset_date_time(), self.settings.utc_offset)
+            .unwrap_or_else(|| event.ts.to_rfc3339());
+        let mut text = String::new();
+        for piece in self.renderer.render(event) {
+            match piece {
+                Piece::Line {
+                    level,
+                    mark,
+                    text: message,
+                } => {
+                    if self.shows(level) {
+                        self.write_line(&mut text, level, mark, &stamp, &message);
+                    }
+                }
+                Piece::Block(lines) => {
+                    for line in lines {
+                        text.push_str(&line);
+                        text.push('\n');
+                    }
+                }
+            }
+        }
+        text
+    }
+
+    /// `[LEVEL] stamp - [mark ]message`, one tagged line per line of `message`.
+    fn write_line(
+        &self,
+        text: &mut String,
+        level: LogLevel,
+        mark: Option<format::Mark>,
+        stamp: &str,
+        message: &str,
+    ) {
+        let color = self.settings.color;
+        for (index, part) in message.split('\n').enumerate() {
+            let _ = write_level_tag(text, tracing_level(level), color);
+            let _ = write!(text, "{stamp} - ");
+            if let (0, Some(mark)) = (index, mark) {
+                text.push_str(&mark.render(color));
+                text.push(' ');
+            }
+            text.push_str(part.trim_end_matches('\r'));
+            text.push('\n');
+        }
+    }
+
+    fn shows(&self, level: LogLevel) -> bool {
+        match self.settings.verbosity {
+            Verbosity::Quiet => level == LogLevel::Error,
+            Verbosity::Normal => level != LogLevel::Debug,
+            Verbosity::Verbose => true,
+        }
+    }
+}
+
+fn tracing_level(level: LogLevel) -> tracing::Level {
+    match level {
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Error => tracing::Level::ERROR,
+    }
+}

@@ -1,0 +1,128 @@
+//! Prompts of a headless interactive run: only y/yes (any case) is yes; empty, anything
+//! else and end of input are no.
+
+use std::io::{self, BufRead, Cursor, Read};
+
+use kalypso_bootstrap::headless::{LinePrompts, NoPrompts, Prompts};
+
+fn prompts(input: &str) -> LinePrompts<Vec<u8>> {
+    LinePrompts::new(Cursor::new(input.to_string().into_bytes()), Vec::new())
+}
+
+fn shown(prompts: &LinePrompts<Vec<u8>>) -> String {
+    String::from_utf8(prompts.output().clone()).unwrap()
+}
+
+#[test]
+fn confirm_plan_accepts_only_y_and_yes() {
+    let cases = [
+        ("y\n", true),
+        ("Y\n", true),
+        ("yes\n", true),
+        ("YES\r\n", true),
+        ("  yes  \n", true),
+        ("no\n", false),
+        ("n\n", false),
+        ("\n", false),
+        ("yep\n", false),
+        ("sure\n", false),
+        ("", false),
+    ];
+    for (input, expected) in cases {
+        let mut p = prompts(input);
+        assert_eq!(p.confirm_plan("Proceed? [y/N]"), expected, "{input:?}");
+        assert!(shown(&p).starts_with("Proceed? [y/N] "), "{:?}", shown(&p));
+    }
+}
+
+#[test]
+fn end_of_input_is_no_and_ends_the_question_line() {
+    let mut p = prompts("");
+    assert!(!p.confirm_plan("Proceed? [y/N]"));
+    assert_eq!(shown(&p), "Proceed? [y/N] \n");
+}
+
+#[test]
+fn a_last_answer_without_newline_still_counts() {
+    let mut p = prompts("y");
+    assert!(p.confirm_plan("Proceed? [y/N]"));
+}
+
+#[test]
+fn each_question_reads_exactly_one_line() {
+    let mut p = prompts("y\nno\nyes\n");
+    assert!(p.confirm_plan("Proceed? [y/N]"));
+    assert!(!p.ask_rollback(&["Helm release kalypso-scheduler".to_string()]));
+    assert!(p.confirm_plan("Proceed? [y/N]"));
+    assert!(
+        !p.confirm_plan("Proceed? [y/N]"),
+        "input exhausted means no"
+    );
+}
+
+#[test]
+fn ask_rollback_lists_the_resources_and_defaults_to_no() {
+    let resources = vec![
+        "Helm release kalypso-scheduler in kalypso-system".to_string(),
+        "GitHub repository contoso/kalypso-gitops".to_string(),
+    ];
+    let mut p = prompts("\n");
+    assert!(!p.ask_rollback(&resources));
+    assert_eq!(
+        shown(&p),
+        "This run created:\n\
+         \x20 - Helm release kalypso-scheduler in kalypso-system\n\
+         \x20 - GitHub repository contoso/kalypso-gitops\n\
+         Roll back the resources created by this run? [y/N] "
+    );
+
+    let mut p = prompts("Yes\n");
+    assert!(p.ask_rollback(&resources));
+}
+
+#[test]
+fn nothing_to_roll_back_asks_nothing() {
+    let mut p = prompts("y\n");
+    assert!(!p.ask_rollback(&[]));
+    assert_eq!(shown(&p), "");
+}
+
+#[test]
+fn prompts_are_redacted() {
+    const CANARY: &str = "ghp_headlessPromptCanary0123456789";
+    kalypso_bootstrap::secrets::register(CANARY);
+    let mut p = prompts("n\n");
+    p.ask_rollback(&[format!("secret {CANARY}")]);
+    assert!(!shown(&p).contains(CANARY));
+    assert!(shown(&p).contains("  - secret ***\n"));
+}
+
+/// A stdin that fails to read.
+struct Broken;
+
+impl Read for Broken {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::other("gone"))
+    }
+}
+
+impl BufRead for Broken {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        Err(io::Error::other("gone"))
+    }
+    fn consume(&mut self, _: usize) {}
+}
+
+#[test]
+fn an_unreadable_input_is_no() {
+    let mut p = LinePrompts::new(Broken, Vec::new());
+    assert!(!p.confirm_plan("Proceed? [y/N]"));
+    assert!(!p.ask_rollback(&["AKS cluster kalypso-aks".to_string()]));
+}
+
+#[test]
+fn non_interactive_prompts_always_answer_no() {
+    let mut p = NoPrompts;
+    assert!(!p.confirm_plan("Proceed? [y/N]"));
+    assert!(!p.ask_rollback(&["AKS cluster kalypso-aks".to_string()]));
+}
