@@ -74,7 +74,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
             }
         }
         let options = OutputOptions::from_layer(&parsed.merged().values);
-        let _logging = start_logging(cli, env, &home, options)?;
+        let _logging = start_logging(cli, &home, options)?;
         return check_prerequisites(cli, options);
     }
 
@@ -90,7 +90,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
     }
 
     let options = OutputOptions::from_layer(&parsed.merged().values);
-    let _logging = start_logging(cli, env, &home, options)?;
+    let _logging = start_logging(cli, &home, options)?;
     tracing::debug!(
         version = env!("CARGO_PKG_VERSION"),
         "kalypso-bootstrap started"
@@ -199,7 +199,6 @@ fn render_templates(configuration: &Configuration, dir: &Path) -> Result<ExitCod
 
 fn start_logging(
     cli: &Cli,
-    env: &HashMap<String, String>,
     home: &Path,
     options: OutputOptions,
 ) -> Result<LoggingGuard, Failure> {
@@ -209,8 +208,8 @@ fn start_logging(
         .clone()
         .unwrap_or_else(|| logging::default_log_path(home, time::OffsetDateTime::now_utc()));
     let mut settings = LoggingSettings::new(Some(log_file), options.verbosity);
-    settings.color =
-        !options.no_color && !env.contains_key("NO_COLOR") && std::io::stderr().is_terminal();
+    // `options.no_color` already includes a non-empty NO_COLOR (config's environment layer).
+    settings.color = !options.no_color && std::io::stderr().is_terminal();
     logging::init(settings).map_err(|err| Failure::new(ExitCode::General, err.to_string()))
 }
 
