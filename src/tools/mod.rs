@@ -5,6 +5,7 @@
 //! need (subscription, token, kube context) is given to them.
 
 pub mod az;
+pub mod classify;
 pub mod error;
 pub mod gh;
 pub mod git;
@@ -13,7 +14,8 @@ pub mod kubectl;
 pub mod runner;
 pub mod version;
 
-pub use error::ToolError;
+pub use classify::{classify, ErrorClass, RateLimitReset, ToolKind};
+pub use error::{DeleteOutcome, ToolError};
 pub use runner::{
     BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, LineSink,
     OutputLine, ProcessRunner, RunControl, RunError, StdinData, Stream,
