@@ -304,9 +304,10 @@ pub struct AksMinorVersion {
     /// Patch version (`1.33.2`) → its upgrade paths (not used).
     #[serde(default, deserialize_with = "null_as_default")]
     pub patch_versions: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
+    /// az prints `null` rather than `false`.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_default: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_preview: bool,
 }
 

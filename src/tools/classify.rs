@@ -260,7 +260,9 @@ fn contains_any(text: &str, needles: &[&str]) -> bool {
 /// Usage errors of cobra (gh, kubectl, helm), argparse/knack (az) and git.
 fn is_usage_error(tool: ToolKind, exit_code: Option<i32>, lower: &str) -> bool {
     static ARG_COUNT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(accepts|requires) (at most |at least |between )?\d+( and \d+)? arg\(s\)")
+        Regex::new(
+            r"(accepts|requires) (at most |at least |between |exactly )?\d+( and \d+)? arg(\(s\)|uments?\b)",
+        )
             .expect("valid regex")
     });
     let cobra = contains_any(
@@ -357,6 +359,7 @@ fn is_quota_exceeded(lower: &str) -> bool {
             "insufficientvcpuquota",
             "insufficient regional vcpu quota",
             "exceeding approved",
+            "exceeding quota limits",
             "exceeds quota",
             "exceeded quota",
         ],
@@ -480,6 +483,7 @@ fn is_unreachable(lower: &str) -> bool {
         lower,
         &[
             "connection refused",
+            "the connection to the server",
             "connection reset",
             "no such host",
             "i/o timeout",

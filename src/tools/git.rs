@@ -208,6 +208,8 @@ impl Git {
                 "commit.gpgsign=false",
                 "commit",
                 "--no-verify",
+                // A branch without files still gets its commit, so it can be pushed.
+                "--allow-empty",
                 "-m",
                 message,
             ])
