@@ -350,3 +350,27 @@ async fn a_missing_remote_is_a_classified_not_found() {
     assert!(matches!(err, ToolError::Failed { .. }), "{err:?}");
     assert!(err.is_not_found_resource(), "{err:?}");
 }
+
+#[tokio::test]
+async fn adapter_calls_stream_their_output_and_obey_cancellation() {
+    let (sink, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let git = Git::new(Arc::new(ProcessRunner::new()))
+        .with_control(kalypso_bootstrap::tools::RunControl::default().with_sink(sink));
+    let version = git.version().await.unwrap();
+    let line = lines.recv().await.expect("a streamed line");
+    assert!(line.line.starts_with("git version "), "{line:?}");
+    assert_eq!(git::parse_version(&line.line).unwrap(), version);
+
+    let cancel = kalypso_bootstrap::tools::CancelToken::new();
+    cancel.cancel();
+    let git = Git::new(Arc::new(ProcessRunner::new()))
+        .with_control(kalypso_bootstrap::tools::RunControl::default().with_cancel(cancel));
+    let err = git.version().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ToolError::Run(kalypso_bootstrap::tools::RunError::Cancelled { .. })
+        ),
+        "{err:?}"
+    );
+}

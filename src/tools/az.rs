@@ -13,11 +13,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 pub use crate::config::configuration::NetworkPlugin;
 
-use super::error::{
-    delete_outcome, none_if_not_found, output_excerpt, run_checked, run_json, DeleteOutcome,
-    ToolError,
-};
-use super::runner::{CommandRunner, CommandSpec};
+use super::error::{delete_outcome, none_if_not_found, output_excerpt, DeleteOutcome, ToolError};
+use super::exec::Exec;
+use super::runner::{CommandRunner, CommandSpec, RunControl};
 use super::version::{Version, VersionParseError};
 
 pub const PROGRAM: &str = "az";
@@ -36,7 +34,7 @@ pub const CONTRIBUTOR_ROLE_ID: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 
 #[derive(Clone)]
 pub struct Az {
-    runner: Arc<dyn CommandRunner>,
+    exec: Exec,
     subscription: Option<String>,
 }
 
@@ -142,10 +140,17 @@ impl RoleAssignment {
 }
 
 impl Az {
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
+        self
+    }
+
     /// `subscription`: the value of `AZURE_SUBSCRIPTION_ID`, when set.
     pub fn new(runner: Arc<dyn CommandRunner>, subscription: Option<String>) -> Self {
         Self {
-            runner,
+            exec: Exec::new(runner),
             subscription,
         }
     }
@@ -180,7 +185,7 @@ impl Az {
     pub async fn version(&self) -> Result<Version, ToolError> {
         let spec = self.version_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: e.reason,
@@ -196,7 +201,7 @@ impl Az {
     pub async fn account_show(&self) -> Result<AzAccount, ToolError> {
         let spec = self.account_show_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         serde_json::from_str(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: format!(
@@ -243,7 +248,7 @@ impl Az {
     ) -> Result<Vec<RoleAssignment>, ToolError> {
         let spec = self.role_assignments_spec(assignee, subscription_id);
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         serde_json::from_str(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: format!(
@@ -544,7 +549,7 @@ impl Az {
         resource_group: &str,
     ) -> Result<Option<ResourceGroup>, ToolError> {
         let spec = self.group_show_spec(resource_group);
-        none_if_not_found(run_json(self.runner.as_ref(), spec, "a resource group object").await)
+        none_if_not_found(self.exec.json(spec, "a resource group object").await)
     }
 
     pub fn group_create_spec(&self, resource_group: &str, location: &str) -> CommandSpec {
@@ -567,7 +572,7 @@ impl Az {
         location: &str,
     ) -> Result<ResourceGroup, ToolError> {
         let spec = self.group_create_spec(resource_group, location);
-        run_json(self.runner.as_ref(), spec, "a resource group object").await
+        self.exec.json(spec, "a resource group object").await
     }
 
     pub fn group_delete_no_wait_spec(&self, resource_group: &str) -> CommandSpec {
@@ -587,7 +592,7 @@ impl Az {
         resource_group: &str,
     ) -> Result<DeleteOutcome, ToolError> {
         let spec = self.group_delete_no_wait_spec(resource_group);
-        delete_outcome(run_checked(self.runner.as_ref(), spec).await)
+        delete_outcome(self.exec.checked(spec).await)
     }
 
     pub fn aks_get_versions_spec(&self, location: &str) -> CommandSpec {
@@ -598,7 +603,7 @@ impl Az {
     /// available there).
     pub async fn aks_get_versions(&self, location: &str) -> Result<AksVersions, ToolError> {
         let spec = self.aks_get_versions_spec(location);
-        run_json(self.runner.as_ref(), spec, "an AKS versions object").await
+        self.exec.json(spec, "an AKS versions object").await
     }
 
     pub fn vm_list_skus_spec(&self, location: &str, size: &str) -> CommandSpec {
@@ -622,7 +627,7 @@ impl Az {
     /// [`exact_sku`]). Empty when the size is not offered there.
     pub async fn vm_list_skus(&self, location: &str, size: &str) -> Result<Vec<VmSku>, ToolError> {
         let spec = self.vm_list_skus_spec(location, size);
-        run_json(self.runner.as_ref(), spec, "a list of VM SKUs").await
+        self.exec.json(spec, "a list of VM SKUs").await
     }
 
     pub fn vm_list_usage_spec(&self, location: &str) -> CommandSpec {
@@ -632,7 +637,7 @@ impl Az {
     /// Compute quotas and their use in `location` (see [`find_usage`], [`REGIONAL_VCPUS`]).
     pub async fn vm_list_usage(&self, location: &str) -> Result<Vec<VmUsage>, ToolError> {
         let spec = self.vm_list_usage_spec(location);
-        run_json(self.runner.as_ref(), spec, "a list of usages").await
+        self.exec.json(spec, "a list of usages").await
     }
 
     pub fn aks_show_spec(&self, resource_group: &str, name: &str) -> CommandSpec {
@@ -655,7 +660,7 @@ impl Az {
         name: &str,
     ) -> Result<Option<AksCluster>, ToolError> {
         let spec = self.aks_show_spec(resource_group, name);
-        none_if_not_found(run_json(self.runner.as_ref(), spec, "an AKS cluster object").await)
+        none_if_not_found(self.exec.json(spec, "an AKS cluster object").await)
     }
 
     pub fn aks_create_no_wait_spec(&self, params: &AksCreateParams) -> CommandSpec {
@@ -693,7 +698,7 @@ impl Az {
     /// Start creating the cluster; poll [`Az::aks_show`] until it has `Succeeded`.
     pub async fn aks_create_no_wait(&self, params: &AksCreateParams) -> Result<(), ToolError> {
         let spec = self.aks_create_no_wait_spec(params);
-        run_checked(self.runner.as_ref(), spec).await.map(drop)
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn aks_get_credentials_spec(
@@ -728,7 +733,7 @@ impl Az {
         kubeconfig: &Path,
     ) -> Result<(), ToolError> {
         let spec = self.aks_get_credentials_spec(resource_group, name, context, kubeconfig);
-        run_checked(self.runner.as_ref(), spec).await.map(drop)
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn aks_delete_no_wait_spec(&self, resource_group: &str, name: &str) -> CommandSpec {
@@ -751,7 +756,7 @@ impl Az {
         name: &str,
     ) -> Result<DeleteOutcome, ToolError> {
         let spec = self.aks_delete_no_wait_spec(resource_group, name);
-        delete_outcome(run_checked(self.runner.as_ref(), spec).await)
+        delete_outcome(self.exec.checked(spec).await)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::secrets;
 
 use super::classify::{classify, ErrorClass, ToolKind};
-use super::runner::{CommandOutput, CommandRunner, CommandSpec, RunError};
+use super::runner::{CommandOutput, CommandRunner, CommandSpec, RunControl, RunError};
 
 /// Longest stderr excerpt kept in an error: enough for the tool's message, not a dump.
 const EXCERPT_CHARS: usize = 600;
@@ -119,9 +119,18 @@ pub(crate) async fn run_checked(
     runner: &dyn CommandRunner,
     spec: CommandSpec,
 ) -> Result<CommandOutput, ToolError> {
+    run_checked_with(runner, spec, RunControl::default()).await
+}
+
+/// [`run_checked`] with output streaming and cancellation.
+pub(crate) async fn run_checked_with(
+    runner: &dyn CommandRunner,
+    spec: CommandSpec,
+    control: RunControl,
+) -> Result<CommandOutput, ToolError> {
     let command = spec.display();
     let tool = ToolKind::from_program(&spec.program);
-    let output = runner.run(spec).await?;
+    let output = runner.run_with(spec, control).await?;
     if output.success() {
         Ok(output)
     } else {
@@ -141,17 +150,6 @@ pub fn failure(tool: ToolKind, command: String, output: &CommandOutput) -> ToolE
             message,
         },
     }
-}
-
-/// Run `spec` and parse its stdout as JSON into `T`.
-pub(crate) async fn run_json<T: serde::de::DeserializeOwned>(
-    runner: &dyn CommandRunner,
-    spec: CommandSpec,
-    what: &str,
-) -> Result<T, ToolError> {
-    let command = spec.display();
-    let output = run_checked(runner, spec).await?;
-    parse_json(&command, &output.stdout, what)
 }
 
 /// Parse `stdout` as JSON into `T`; `what` names the expected shape in the error.

@@ -13,12 +13,10 @@ pub use crate::config::configuration::Visibility;
 use crate::secrets;
 
 use super::classify::ErrorClass;
-use super::error::{
-    delete_outcome, none_if_not_found, output_excerpt, run_checked, run_json, DeleteOutcome,
-    ToolError,
-};
+use super::error::{delete_outcome, none_if_not_found, output_excerpt, DeleteOutcome, ToolError};
+use super::exec::Exec;
 use super::git::GitEnv;
-use super::runner::{CommandRunner, CommandSpec};
+use super::runner::{CommandRunner, CommandSpec, RunControl};
 use super::version::{Version, VersionParseError};
 
 pub const PROGRAM: &str = "gh";
@@ -36,7 +34,7 @@ const TOKEN_VARS: [&str; 4] = [
 
 #[derive(Clone)]
 pub struct Gh {
-    runner: Arc<dyn CommandRunner>,
+    exec: Exec,
     token: Option<SecretString>,
 }
 
@@ -53,10 +51,17 @@ pub struct GhUser {
 }
 
 impl Gh {
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
+        self
+    }
+
     /// Without a token, calls use gh's stored login.
     pub fn new(runner: Arc<dyn CommandRunner>) -> Self {
         Self {
-            runner,
+            exec: Exec::new(runner),
             token: None,
         }
     }
@@ -96,7 +101,7 @@ impl Gh {
     pub async fn version(&self) -> Result<Version, ToolError> {
         let spec = self.version_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: e.reason,
@@ -116,7 +121,7 @@ impl Gh {
     /// is returned. `Ok(None)` when gh is not logged in.
     pub async fn auth_token(&self) -> Result<Option<SecretString>, ToolError> {
         let spec = self.auth_token_spec();
-        match run_checked(self.runner.as_ref(), spec).await {
+        match self.exec.checked(spec).await {
             Ok(output) => {
                 let token = output.stdout.trim();
                 if token.is_empty() {
@@ -138,7 +143,7 @@ impl Gh {
     pub async fn api_user(&self) -> Result<GhUser, ToolError> {
         let spec = self.api_user_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         serde_json::from_str(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: format!(
@@ -290,7 +295,7 @@ impl Gh {
     /// A token without `read:org` gets a permission error.
     pub async fn org_membership(&self, org: &str) -> Result<Option<OrgMembership>, ToolError> {
         let spec = self.org_membership_spec(org);
-        none_if_not_found(run_json(self.runner.as_ref(), spec, "an organization membership").await)
+        none_if_not_found(self.exec.json(spec, "an organization membership").await)
     }
 
     pub fn repo_view_spec(&self, slug: &str) -> CommandSpec {
@@ -300,7 +305,7 @@ impl Gh {
     /// The repository, or `None` when it does not exist (or the token cannot see it).
     pub async fn repo_view(&self, slug: &str) -> Result<Option<RepoInfo>, ToolError> {
         let spec = self.repo_view_spec(slug);
-        none_if_not_found(run_json(self.runner.as_ref(), spec, "a repository object").await)
+        none_if_not_found(self.exec.json(spec, "a repository object").await)
     }
 
     pub fn repo_create_spec(
@@ -321,7 +326,7 @@ impl Gh {
         description: &str,
     ) -> Result<(), ToolError> {
         let spec = self.repo_create_spec(slug, visibility, description);
-        run_checked(self.runner.as_ref(), spec).await.map(drop)
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn repo_delete_spec(&self, slug: &str) -> CommandSpec {
@@ -332,7 +337,7 @@ impl Gh {
     /// is [`ErrorClass::PermissionDenied`] with `missing_scope` `delete_repo`.
     pub async fn repo_delete(&self, slug: &str) -> Result<DeleteOutcome, ToolError> {
         let spec = self.repo_delete_spec(slug);
-        delete_outcome(run_checked(self.runner.as_ref(), spec).await).map_err(scope_for_delete)
+        delete_outcome(self.exec.checked(spec).await).map_err(scope_for_delete)
     }
 
     pub fn repo_tree_spec(&self, slug: &str, branch: &str) -> CommandSpec {
@@ -352,7 +357,7 @@ impl Gh {
     ) -> Result<Option<Vec<TreeEntry>>, ToolError> {
         let spec = self.repo_tree_spec(slug, branch);
         let command = spec.display();
-        let result = run_json::<TreeResponse>(self.runner.as_ref(), spec, "a git tree").await;
+        let result = self.exec.json::<TreeResponse>(spec, "a git tree").await;
         let response = match result {
             Err(ToolError::Failed { message, .. })
                 if message.contains("Git Repository is empty") || message.contains("HTTP 409") =>
@@ -385,7 +390,7 @@ impl Gh {
         value: SecretString,
     ) -> Result<(), ToolError> {
         let spec = self.secret_set_spec(slug, name, &value);
-        run_checked(self.runner.as_ref(), spec).await.map(drop)
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn secret_list_spec(&self, slug: &str) -> CommandSpec {
@@ -395,8 +400,7 @@ impl Gh {
     /// The names of the repository's Actions secrets.
     pub async fn secret_list(&self, slug: &str) -> Result<Vec<String>, ToolError> {
         let spec = self.secret_list_spec(slug);
-        let names: Vec<SecretName> =
-            run_json(self.runner.as_ref(), spec, "a list of secrets").await?;
+        let names: Vec<SecretName> = self.exec.json(spec, "a list of secrets").await?;
         Ok(names.into_iter().map(|s| s.name).collect())
     }
 
@@ -431,7 +435,7 @@ impl Gh {
         description: &str,
     ) -> Result<(), ToolError> {
         let spec = self.label_create_spec(slug, name, color, description);
-        run_checked(self.runner.as_ref(), spec).await.map(drop)
+        self.exec.checked(spec).await.map(drop)
     }
 }
 

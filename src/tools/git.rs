@@ -16,8 +16,9 @@ use secrecy::SecretString;
 
 use crate::templates::{RenderedBranch, RenderedFile};
 
-use super::error::{output_excerpt, run_checked, ToolError};
-use super::runner::{CommandRunner, CommandSpec, EnvValue};
+use super::error::{output_excerpt, ToolError};
+use super::exec::Exec;
+use super::runner::{CommandRunner, CommandSpec, EnvValue, RunControl};
 use super::version::{Version, VersionParseError};
 
 pub const PROGRAM: &str = "git";
@@ -151,12 +152,21 @@ pub enum SeedStep {
 
 #[derive(Clone)]
 pub struct Git {
-    runner: Arc<dyn CommandRunner>,
+    exec: Exec,
 }
 
 impl Git {
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
+        self
+    }
+
     pub fn new(runner: Arc<dyn CommandRunner>) -> Self {
-        Self { runner }
+        Self {
+            exec: Exec::new(runner),
+        }
     }
 
     fn base(args: &[&str]) -> CommandSpec {
@@ -173,7 +183,7 @@ impl Git {
     pub async fn version(&self) -> Result<Version, ToolError> {
         let spec = self.version_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: e.reason,
@@ -246,7 +256,7 @@ impl Git {
             reason: e.to_string(),
         })?;
         let spec = self.ls_remote_heads_spec(remote_url, env);
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         Ok(parse_heads(&output.stdout))
     }
 
@@ -324,7 +334,7 @@ impl Git {
         for step in self.seed_steps(workdir, remote_url, branches, message, env) {
             match step {
                 SeedStep::Run(spec) => {
-                    run_checked(self.runner.as_ref(), spec).await?;
+                    self.exec.checked(spec).await?;
                 }
                 SeedStep::WriteFiles { branch } => {
                     let files = branches

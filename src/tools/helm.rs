@@ -15,11 +15,9 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::config::configuration::HelmChart;
 
-use super::error::{
-    delete_outcome, none_if_not_found, output_excerpt, run_checked, run_json, DeleteOutcome,
-    ToolError,
-};
-use super::runner::{CommandRunner, CommandSpec};
+use super::error::{delete_outcome, none_if_not_found, output_excerpt, DeleteOutcome, ToolError};
+use super::exec::Exec;
+use super::runner::{CommandRunner, CommandSpec, RunControl};
 use super::version::{Version, VersionParseError};
 
 pub const PROGRAM: &str = "helm";
@@ -34,7 +32,7 @@ const INSTALL_MARGIN: Duration = Duration::from_secs(120);
 
 #[derive(Clone)]
 pub struct Helm {
-    runner: Arc<dyn CommandRunner>,
+    exec: Exec,
 }
 
 /// `helm show chart`: the chart's metadata.
@@ -204,14 +202,23 @@ pub fn go_duration(duration: Duration) -> String {
 }
 
 impl Helm {
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
+        self
+    }
+
     pub fn new(runner: Arc<dyn CommandRunner>) -> Self {
-        Self { runner }
+        Self {
+            exec: Exec::new(runner),
+        }
     }
 
     /// Cluster calls, every one carrying `--kube-context <context>`.
     pub fn with_kube_context(&self, context: impl Into<String>) -> HelmContext {
         HelmContext {
-            runner: self.runner.clone(),
+            exec: self.exec.clone(),
             kube_context: context.into(),
         }
     }
@@ -230,7 +237,7 @@ impl Helm {
     pub async fn version(&self) -> Result<Version, ToolError> {
         let spec = self.version_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: e.reason,
@@ -246,7 +253,7 @@ impl Helm {
     pub async fn show_chart(&self, chart: &ChartRef) -> Result<Option<ChartInfo>, ToolError> {
         let spec = self.show_chart_spec(chart);
         let command = spec.display();
-        let output = match run_checked(self.runner.as_ref(), spec).await {
+        let output = match self.exec.checked(spec).await {
             Ok(output) => output,
             Err(err) if err.is_not_found_resource() => return Ok(None),
             Err(err) => return Err(err),
@@ -266,11 +273,18 @@ impl Helm {
 /// `helm` bound to one kube context.
 #[derive(Clone)]
 pub struct HelmContext {
-    runner: Arc<dyn CommandRunner>,
+    exec: Exec,
     kube_context: String,
 }
 
 impl HelmContext {
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
+        self
+    }
+
     pub fn kube_context(&self) -> &str {
         &self.kube_context
     }
@@ -304,7 +318,7 @@ impl HelmContext {
     /// Install or upgrade the release and wait for its resources.
     pub async fn upgrade_install(&self, params: &InstallParams) -> Result<(), ToolError> {
         let spec = self.upgrade_install_spec(params);
-        run_checked(self.runner.as_ref(), spec).await.map(drop)
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn status_spec(&self, release: &str, namespace: &str) -> CommandSpec {
@@ -320,7 +334,7 @@ impl HelmContext {
         namespace: &str,
     ) -> Result<Option<ReleaseStatus>, ToolError> {
         let spec = self.status_spec(release, namespace);
-        none_if_not_found(run_json(self.runner.as_ref(), spec, "a release status").await)
+        none_if_not_found(self.exec.json(spec, "a release status").await)
     }
 
     pub fn list_spec(&self, namespace: &str) -> CommandSpec {
@@ -329,7 +343,7 @@ impl HelmContext {
 
     pub async fn list(&self, namespace: &str) -> Result<Vec<ReleaseSummary>, ToolError> {
         let spec = self.list_spec(namespace);
-        run_json(self.runner.as_ref(), spec, "a release list").await
+        self.exec.json(spec, "a release list").await
     }
 
     pub fn uninstall_spec(&self, release: &str, namespace: &str) -> CommandSpec {
@@ -343,7 +357,7 @@ impl HelmContext {
         namespace: &str,
     ) -> Result<DeleteOutcome, ToolError> {
         let spec = self.uninstall_spec(release, namespace);
-        delete_outcome(run_checked(self.runner.as_ref(), spec).await)
+        delete_outcome(self.exec.checked(spec).await)
     }
 }
 

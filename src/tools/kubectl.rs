@@ -10,10 +10,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::classify::ToolKind;
 use super::error::{
-    delete_outcome, failure, none_if_not_found, output_excerpt, run_checked, run_json,
-    DeleteOutcome, ToolError,
+    delete_outcome, failure, none_if_not_found, output_excerpt, DeleteOutcome, ToolError,
 };
-use super::runner::{CommandRunner, CommandSpec};
+use super::exec::Exec;
+use super::runner::{CommandRunner, CommandSpec, RunControl};
 use super::version::{Version, VersionParseError};
 
 pub const PROGRAM: &str = "kubectl";
@@ -47,18 +47,27 @@ pub fn flux_install_url(version: &str) -> String {
 
 #[derive(Clone)]
 pub struct Kubectl {
-    runner: Arc<dyn CommandRunner>,
+    exec: Exec,
 }
 
 impl Kubectl {
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
+        self
+    }
+
     pub fn new(runner: Arc<dyn CommandRunner>) -> Self {
-        Self { runner }
+        Self {
+            exec: Exec::new(runner),
+        }
     }
 
     /// Cluster calls, every one carrying `--context <context>`.
     pub fn with_context(&self, context: impl Into<String>) -> KubectlContext {
         KubectlContext {
-            runner: self.runner.clone(),
+            exec: self.exec.clone(),
             context: context.into(),
         }
     }
@@ -77,7 +86,7 @@ impl Kubectl {
     pub async fn version(&self) -> Result<Version, ToolError> {
         let spec = self.version_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: e.reason,
@@ -88,7 +97,7 @@ impl Kubectl {
 /// `kubectl` bound to one kube context.
 #[derive(Clone)]
 pub struct KubectlContext {
-    runner: Arc<dyn CommandRunner>,
+    exec: Exec,
     context: String,
 }
 
@@ -513,6 +522,13 @@ pub fn parse_server_version(stdout: &str) -> Result<Version, VersionParseError> 
 }
 
 impl KubectlContext {
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
+        self
+    }
+
     pub fn context(&self) -> &str {
         &self.context
     }
@@ -530,7 +546,7 @@ impl KubectlContext {
         R: serde::de::DeserializeOwned,
         T: From<R>,
     {
-        let list: List<R> = run_json(self.runner.as_ref(), spec, what).await?;
+        let list: List<R> = self.exec.json(spec, what).await?;
         Ok(list
             .items
             .unwrap_or_default()
@@ -547,7 +563,7 @@ impl KubectlContext {
     pub async fn server_version(&self) -> Result<Version, ToolError> {
         let spec = self.server_version_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         parse_server_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: e.reason,
@@ -579,7 +595,7 @@ impl KubectlContext {
     /// The CRD, or `None` when it is not installed.
     pub async fn get_crd(&self, name: &str) -> Result<Option<Crd>, ToolError> {
         let spec = self.get_crd_spec(name);
-        let raw = none_if_not_found(run_json::<RawCrd>(self.runner.as_ref(), spec, "a CRD").await)?;
+        let raw = none_if_not_found(self.exec.json::<RawCrd>(spec, "a CRD").await)?;
         Ok(raw.map(Crd::from))
     }
 
@@ -600,7 +616,7 @@ impl KubectlContext {
     /// Server-side apply of a manifest URL (the Flux install manifest).
     pub async fn apply_server_side_url(&self, url: &str) -> Result<(), ToolError> {
         let spec = self.apply_server_side_url_spec(url);
-        run_checked(self.runner.as_ref(), spec).await.map(drop)
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn apply_stdin_spec(&self, manifest: &str) -> CommandSpec {
@@ -611,7 +627,7 @@ impl KubectlContext {
     /// Apply a manifest given on stdin.
     pub async fn apply_stdin(&self, manifest: &str) -> Result<(), ToolError> {
         let spec = self.apply_stdin_spec(manifest);
-        run_checked(self.runner.as_ref(), spec).await.map(drop)
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn wait_deployments_available_spec(
@@ -640,7 +656,7 @@ impl KubectlContext {
         timeout: Duration,
     ) -> Result<(), ToolError> {
         let spec = self.wait_deployments_available_spec(namespace, timeout);
-        run_checked(self.runner.as_ref(), spec).await.map(drop)
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn get_namespace_spec(&self, namespace: &str) -> CommandSpec {
@@ -649,9 +665,7 @@ impl KubectlContext {
 
     pub async fn get_namespace(&self, namespace: &str) -> Result<Option<Namespace>, ToolError> {
         let spec = self.get_namespace_spec(namespace);
-        let raw = none_if_not_found(
-            run_json::<RawNamespace>(self.runner.as_ref(), spec, "a namespace").await,
-        )?;
+        let raw = none_if_not_found(self.exec.json::<RawNamespace>(spec, "a namespace").await)?;
         Ok(raw.map(|raw| Namespace {
             name: raw.metadata.name,
             phase: raw.status.and_then(|s| s.phase),
@@ -665,7 +679,7 @@ impl KubectlContext {
     /// Create the namespace ([`super::ErrorClass::AlreadyExists`] when it exists).
     pub async fn create_namespace(&self, namespace: &str) -> Result<(), ToolError> {
         let spec = self.create_namespace_spec(namespace);
-        run_checked(self.runner.as_ref(), spec).await.map(drop)
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn delete_namespace_spec(&self, namespace: &str) -> CommandSpec {
@@ -675,7 +689,7 @@ impl KubectlContext {
     /// Start deleting the namespace (it terminates asynchronously).
     pub async fn delete_namespace(&self, namespace: &str) -> Result<DeleteOutcome, ToolError> {
         let spec = self.delete_namespace_spec(namespace);
-        delete_outcome(run_checked(self.runner.as_ref(), spec).await)
+        delete_outcome(self.exec.checked(spec).await)
     }
 
     pub fn get_deployments_spec(&self, namespace: &str) -> CommandSpec {
@@ -714,9 +728,7 @@ impl KubectlContext {
         namespace: &str,
     ) -> Result<Option<FluxObject>, ToolError> {
         let spec = self.get_flux_object_spec(kind, name, namespace);
-        let raw = none_if_not_found(
-            run_json::<RawFluxObject>(self.runner.as_ref(), spec, "a Flux object").await,
-        )?;
+        let raw = none_if_not_found(self.exec.json::<RawFluxObject>(spec, "a Flux object").await)?;
         Ok(raw.map(|raw| {
             let status = raw.status.unwrap_or_default();
             FluxObject {
@@ -741,7 +753,7 @@ impl KubectlContext {
         namespace: &str,
     ) -> Result<DeleteOutcome, ToolError> {
         let spec = self.delete_workload_spec(name, namespace);
-        delete_outcome(run_checked(self.runner.as_ref(), spec).await)
+        delete_outcome(self.exec.checked(spec).await)
     }
 
     pub fn delete_crds_spec(&self, names: &[&str]) -> CommandSpec {
@@ -788,14 +800,14 @@ impl KubectlContext {
     /// Remove the context from `kubeconfig`.
     pub async fn delete_context(&self, kubeconfig: &Path) -> Result<DeleteOutcome, ToolError> {
         let spec = self.delete_context_spec(kubeconfig);
-        delete_outcome(run_checked(self.runner.as_ref(), spec).await)
+        delete_outcome(self.exec.checked(spec).await)
     }
 
     /// A multi-object delete fails when any object is missing, after deleting the others:
     /// succeed when every error line is a "not found".
     async fn run_tolerating_not_found(&self, spec: CommandSpec) -> Result<(), ToolError> {
         let command = spec.display();
-        let output = self.runner.run(spec).await?;
+        let output = self.exec.output(spec).await?;
         if output.success() {
             return Ok(());
         }

@@ -7,6 +7,7 @@
 pub mod az;
 pub mod classify;
 pub mod error;
+mod exec;
 pub mod gh;
 pub mod git;
 pub mod helm;
