@@ -74,9 +74,20 @@ fn permission_denied_names_the_missing_scope_when_given() {
         &[
             (Az, 1, "ERROR: (AuthorizationFailed) The client 'dev@contoso.com' with object id '0000' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourcegroups/write' over scope '/subscriptions/x/resourcegroups/rg' or the scope is invalid. If access was recently granted, please refresh your credentials.\n"),
             (Gh, 1, "GraphQL: Resource not accessible by personal access token (createRepository)\n"),
+            (Gh, 1, "GraphQL: dev does not have the correct permissions to execute `CreateRepository` (createRepository)\n"),
             (Kubectl, 1, "Error from server (Forbidden): nodes is forbidden: User \"dev@contoso.com\" cannot list resource \"nodes\" in API group \"\" at the cluster scope\n"),
             (Git, 128, "remote: Permission to contoso/gitops.git denied to dev.\nfatal: unable to access 'https://github.com/contoso/gitops.git/': The requested URL returned error: 403\n"),
         ],
+    );
+    assert_eq!(
+        class(
+            Gh,
+            1,
+            "gh: You must have the read:org scope to view organization memberships. (HTTP 403)\n",
+        ),
+        ErrorClass::PermissionDenied {
+            missing_scope: Some("read:org".to_string())
+        }
     );
     assert_eq!(
         class(

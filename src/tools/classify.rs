@@ -383,6 +383,7 @@ fn is_permission_denied(lower: &str) -> bool {
             "permission to ",
             "scope. to request it",
             "insufficient permissions",
+            "does not have the correct permissions",
         ],
     )
 }
@@ -390,12 +391,12 @@ fn is_permission_denied(lower: &str) -> bool {
 /// gh's scope hint: `This API operation needs the "delete_repo" scope.`
 fn missing_scope(text: &str) -> Option<String> {
     static SCOPE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"needs the "([a-z_:]+)" scope|-s ([a-z_:]+)"#).expect("valid regex")
+        Regex::new(r#"needs the "([a-z_:]+)" scope|-s ([a-z_:]+)|must have the ([a-z_:]+) scope"#)
+            .expect("valid regex")
     });
     let captures = SCOPE.captures(text)?;
-    captures
-        .get(1)
-        .or_else(|| captures.get(2))
+    (1..=3)
+        .find_map(|group| captures.get(group))
         .map(|m| m.as_str().to_string())
 }
 
