@@ -91,6 +91,7 @@ pub async fn check(
                 Err(err) => GithubOutcome::token(TokenState::Unavailable(ToolError::Failed {
                     command: "the token prompt".to_string(),
                     exit_code: None,
+                    class: crate::tools::ErrorClass::Other,
                     message: err.to_string(),
                 })),
             };

@@ -2,7 +2,8 @@
 
 use crate::secrets;
 
-use super::runner::{CommandOutput, CommandRunner, CommandSpec, RunError};
+use super::classify::{classify, ErrorClass, ToolKind};
+use super::runner::{CommandOutput, CommandRunner, CommandSpec, RunControl, RunError};
 
 /// Longest stderr excerpt kept in an error: enough for the tool's message, not a dump.
 const EXCERPT_CHARS: usize = 600;
@@ -21,6 +22,9 @@ pub enum ToolError {
     Failed {
         command: String,
         exit_code: Option<i32>,
+        /// What kind of failure it was (never [`ErrorClass::NotAuthenticated`]: that is
+        /// [`ToolError::NotAuthenticated`]).
+        class: ErrorClass,
         /// The tool's own message (redacted excerpt of stderr).
         message: String,
     },
@@ -33,6 +37,62 @@ impl ToolError {
     /// The program was not installed.
     pub fn is_not_found(&self) -> bool {
         matches!(self, ToolError::Run(RunError::NotFound { .. }))
+    }
+
+    /// What kind of failure this is. A command stopped by our own time limit is a
+    /// [`ErrorClass::Timeout`]; other failures to run at all are [`ErrorClass::Other`].
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            ToolError::Run(RunError::TimedOut { .. }) => ErrorClass::Timeout,
+            ToolError::Run(_) | ToolError::UnexpectedOutput { .. } => ErrorClass::Other,
+            ToolError::NotAuthenticated { .. } => ErrorClass::NotAuthenticated,
+            ToolError::Failed { class, .. } => class.clone(),
+        }
+    }
+
+    /// Whether trying again may succeed (see [`ErrorClass::is_transient`]).
+    pub fn is_transient(&self) -> bool {
+        self.class().is_transient()
+    }
+
+    /// What the user can do about it, tailored to the tool that failed.
+    pub fn hint(&self) -> String {
+        match self {
+            ToolError::Run(RunError::NotFound { program }) => {
+                format!(
+                    "install `{program}` and make sure it is on PATH (run the prerequisite check)"
+                )
+            }
+            ToolError::Run(RunError::Cancelled { .. }) => "the command was cancelled".to_string(),
+            ToolError::Run(RunError::SecretInArgv { .. }) => {
+                "this is a bug in kalypso-bootstrap: a secret reached a command line".to_string()
+            }
+            ToolError::UnexpectedOutput { .. } => {
+                "the tool printed something unexpected: check its version against the prerequisites"
+                    .to_string()
+            }
+            other => other.class().hint(other.tool()),
+        }
+    }
+
+    /// The tool that failed, from the command line.
+    pub fn tool(&self) -> ToolKind {
+        let command = match self {
+            ToolError::Run(RunError::NotFound { program }) => program.as_str(),
+            ToolError::Run(RunError::TimedOut { command, .. })
+            | ToolError::Run(RunError::Cancelled { command })
+            | ToolError::Run(RunError::SecretInArgv { command })
+            | ToolError::Run(RunError::Io { command, .. })
+            | ToolError::NotAuthenticated { command, .. }
+            | ToolError::Failed { command, .. }
+            | ToolError::UnexpectedOutput { command, .. } => command.as_str(),
+        };
+        ToolKind::from_program(command.split_whitespace().next().unwrap_or(""))
+    }
+
+    /// Whether the tool said the resource does not exist.
+    pub fn is_not_found_resource(&self) -> bool {
+        self.class() == ErrorClass::NotFound
     }
 
     /// The tool's own message, when it produced one.
@@ -53,21 +113,81 @@ fn exit_label(code: Option<i32>) -> String {
     }
 }
 
-/// Run `spec`; a non-zero exit becomes [`ToolError::Failed`] carrying the tool's message.
+/// Run `spec`; a non-zero exit becomes a classified [`ToolError::Failed`] (or
+/// [`ToolError::NotAuthenticated`]) carrying the tool's message.
 pub(crate) async fn run_checked(
     runner: &dyn CommandRunner,
     spec: CommandSpec,
 ) -> Result<CommandOutput, ToolError> {
+    run_checked_with(runner, spec, RunControl::default()).await
+}
+
+/// [`run_checked`] with output streaming and cancellation.
+pub(crate) async fn run_checked_with(
+    runner: &dyn CommandRunner,
+    spec: CommandSpec,
+    control: RunControl,
+) -> Result<CommandOutput, ToolError> {
     let command = spec.display();
-    let output = runner.run(spec).await?;
+    let tool = ToolKind::from_program(&spec.program);
+    let output = runner.run_with(spec, control).await?;
     if output.success() {
         Ok(output)
     } else {
-        Err(ToolError::Failed {
+        Err(failure(tool, command, &output))
+    }
+}
+
+/// The error for a command that exited unsuccessfully, classified by its output.
+pub fn failure(tool: ToolKind, command: String, output: &CommandOutput) -> ToolError {
+    let message = message_excerpt(output);
+    match classify(tool, output.exit_code, &output.stderr, &output.stdout) {
+        ErrorClass::NotAuthenticated => ToolError::NotAuthenticated { command, message },
+        class => ToolError::Failed {
             command,
             exit_code: output.exit_code,
-            message: message_excerpt(&output),
-        })
+            class,
+            message,
+        },
+    }
+}
+
+/// Parse `stdout` as JSON into `T`; `what` names the expected shape in the error.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    command: &str,
+    stdout: &str,
+    what: &str,
+) -> Result<T, ToolError> {
+    serde_json::from_str(stdout).map_err(|e| ToolError::UnexpectedOutput {
+        command: command.to_string(),
+        reason: format!("not {what} ({e}): {}", output_excerpt(stdout)),
+    })
+}
+
+/// `Ok(None)` for a "not found" failure, the error otherwise: for `show`-style queries.
+pub(crate) fn none_if_not_found<T>(result: Result<T, ToolError>) -> Result<Option<T>, ToolError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.is_not_found_resource() => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The result of a delete that tolerates an absent target (rollback must be repeatable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteOutcome {
+    /// Deleted, or deletion accepted (asynchronous deletes: `--no-wait`, `--wait=false`).
+    Deleted,
+    /// There was nothing to delete.
+    NotFound,
+}
+
+/// Map a delete's result: "not found" becomes [`DeleteOutcome::NotFound`].
+pub(crate) fn delete_outcome<T>(result: Result<T, ToolError>) -> Result<DeleteOutcome, ToolError> {
+    match none_if_not_found(result)? {
+        Some(_) => Ok(DeleteOutcome::Deleted),
+        None => Ok(DeleteOutcome::NotFound),
     }
 }
 

@@ -6,13 +6,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::configuration::Visibility;
 use crate::secrets;
 
-use super::error::{output_excerpt, run_checked, ToolError};
-use super::runner::{CommandRunner, CommandSpec};
+use super::classify::ErrorClass;
+use super::error::{delete_outcome, none_if_not_found, output_excerpt, DeleteOutcome, ToolError};
+use super::exec::Exec;
+use super::git::GitEnv;
+use super::runner::{CommandRunner, CommandSpec, RunControl};
 use super::version::{Version, VersionParseError};
 
 pub const PROGRAM: &str = "gh";
@@ -30,7 +34,7 @@ const TOKEN_VARS: [&str; 4] = [
 
 #[derive(Clone)]
 pub struct Gh {
-    runner: Arc<dyn CommandRunner>,
+    exec: Exec,
     token: Option<SecretString>,
 }
 
@@ -47,10 +51,17 @@ pub struct GhUser {
 }
 
 impl Gh {
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
+        self
+    }
+
     /// Without a token, calls use gh's stored login.
     pub fn new(runner: Arc<dyn CommandRunner>) -> Self {
         Self {
-            runner,
+            exec: Exec::new(runner),
             token: None,
         }
     }
@@ -90,7 +101,7 @@ impl Gh {
     pub async fn version(&self) -> Result<Version, ToolError> {
         let spec = self.version_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: e.reason,
@@ -110,7 +121,7 @@ impl Gh {
     /// is returned. `Ok(None)` when gh is not logged in.
     pub async fn auth_token(&self) -> Result<Option<SecretString>, ToolError> {
         let spec = self.auth_token_spec();
-        match run_checked(self.runner.as_ref(), spec).await {
+        match self.exec.checked(spec).await {
             Ok(output) => {
                 let token = output.stdout.trim();
                 if token.is_empty() {
@@ -119,7 +130,7 @@ impl Gh {
                 secrets::register(token);
                 Ok(Some(SecretString::from(token)))
             }
-            Err(ToolError::Failed { message, .. }) if is_not_logged_in(&message) => Ok(None),
+            Err(ToolError::NotAuthenticated { .. }) => Ok(None),
             Err(other) => Err(other),
         }
     }
@@ -132,9 +143,7 @@ impl Gh {
     pub async fn api_user(&self) -> Result<GhUser, ToolError> {
         let spec = self.api_user_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec)
-            .await
-            .map_err(classify_auth)?;
+        let output = self.exec.checked(spec).await?;
         serde_json::from_str(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: format!(
@@ -142,27 +151,6 @@ impl Gh {
                 output_excerpt(&output.stdout)
             ),
         })
-    }
-}
-
-fn is_not_logged_in(message: &str) -> bool {
-    let message = message.to_ascii_lowercase();
-    message.contains("no oauth token")
-        || message.contains("not logged in")
-        || message.contains("gh auth login")
-}
-
-fn classify_auth(err: ToolError) -> ToolError {
-    match err {
-        ToolError::Failed {
-            command, message, ..
-        } if message.contains("HTTP 401")
-            || message.contains("Bad credentials")
-            || is_not_logged_in(&message) =>
-        {
-            ToolError::NotAuthenticated { command, message }
-        }
-        other => other,
     }
 }
 
@@ -176,4 +164,299 @@ pub fn parse_version(stdout: &str) -> Result<Version, VersionParseError> {
         ))
     })?;
     rest.split_whitespace().next().unwrap_or("").parse()
+}
+
+// ---------------------------------------------------------------------------------------
+// Organisations, repositories, secrets, labels
+
+/// `gh api user/memberships/orgs/ORG`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct OrgMembership {
+    /// `active` or `pending` (invited, not yet accepted).
+    pub state: String,
+    /// `admin` or `member`.
+    pub role: String,
+}
+
+impl OrgMembership {
+    pub fn is_active(&self) -> bool {
+        self.state == "active"
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+/// `gh repo view --json name,owner,url,isEmpty,visibility`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepoInfo {
+    pub name: String,
+    pub owner: RepoOwner,
+    pub url: String,
+    /// No commits yet (e.g. created but never seeded).
+    pub is_empty: bool,
+    /// `PUBLIC`, `PRIVATE` or `INTERNAL`.
+    pub visibility: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RepoOwner {
+    pub login: String,
+}
+
+impl RepoInfo {
+    pub fn slug(&self) -> String {
+        format!("{}/{}", self.owner.login, self.name)
+    }
+
+    pub fn is_private(&self) -> bool {
+        !self.visibility.eq_ignore_ascii_case("PUBLIC")
+    }
+}
+
+/// The fields `gh repo view` is asked for.
+pub const REPO_VIEW_FIELDS: &str = "name,owner,url,isEmpty,visibility";
+
+/// One entry of a git tree (`gh api repos/O/N/git/trees/BRANCH?recursive=1`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TreeEntry {
+    /// Relative to the repository root, `/`-separated.
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: TreeEntryKind,
+    /// `100644`, `100755` (executable), `040000`, `120000` (symlink), `160000`.
+    pub mode: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TreeEntryKind {
+    Blob,
+    Tree,
+    /// A submodule.
+    Commit,
+}
+
+impl TreeEntry {
+    pub fn is_executable(&self) -> bool {
+        self.mode == "100755"
+    }
+}
+
+#[derive(Deserialize)]
+struct TreeResponse {
+    tree: Vec<TreeEntry>,
+    #[serde(default)]
+    truncated: bool,
+}
+
+#[derive(Deserialize)]
+struct SecretName {
+    name: String,
+}
+
+/// The label that marks promoted pull requests on the gitops repository.
+pub const PROMOTED_LABEL: &str = "promoted";
+pub const PROMOTED_LABEL_COLOR: &str = "0E8A16";
+
+/// The git configuration that makes git ask `gh` for github.com credentials: first reset
+/// any helper the user configured for the host (an empty value clears the list), then
+/// `gh auth git-credential`, which answers with the token in the git child's `GH_TOKEN`.
+pub fn git_credential_env() -> GitEnv {
+    GitEnv::new()
+        .config("credential.https://github.com.helper", "")
+        .config(
+            "credential.https://github.com.helper",
+            "!gh auth git-credential",
+        )
+}
+
+impl Gh {
+    /// The environment for `git` children: [`git_credential_env`] plus our token in
+    /// `GH_TOKEN` (for the helper), other token variables removed.
+    pub fn git_env(&self) -> GitEnv {
+        let mut env = git_credential_env();
+        if let Some(token) = &self.token {
+            for var in TOKEN_VARS {
+                env = env.remove(var);
+            }
+            env = env.secret_var("GH_TOKEN", token.clone());
+        }
+        env
+    }
+
+    pub fn org_membership_spec(&self, org: &str) -> CommandSpec {
+        self.authed(&["api", &format!("user/memberships/orgs/{org}")])
+    }
+
+    /// The authenticated user's membership in `org`; `None` when not a member (404).
+    /// A token without `read:org` gets a permission error.
+    pub async fn org_membership(&self, org: &str) -> Result<Option<OrgMembership>, ToolError> {
+        let spec = self.org_membership_spec(org);
+        none_if_not_found(self.exec.json(spec, "an organization membership").await)
+    }
+
+    pub fn repo_view_spec(&self, slug: &str) -> CommandSpec {
+        self.authed(&["repo", "view", slug, "--json", REPO_VIEW_FIELDS])
+    }
+
+    /// The repository, or `None` when it does not exist (or the token cannot see it).
+    pub async fn repo_view(&self, slug: &str) -> Result<Option<RepoInfo>, ToolError> {
+        let spec = self.repo_view_spec(slug);
+        none_if_not_found(self.exec.json(spec, "a repository object").await)
+    }
+
+    pub fn repo_create_spec(
+        &self,
+        slug: &str,
+        visibility: Visibility,
+        description: &str,
+    ) -> CommandSpec {
+        let flag = format!("--{}", visibility.as_str());
+        self.authed(&["repo", "create", slug, &flag, "--description", description])
+    }
+
+    /// Create an empty repository (no README, so the first push defines `main`).
+    pub async fn repo_create(
+        &self,
+        slug: &str,
+        visibility: Visibility,
+        description: &str,
+    ) -> Result<(), ToolError> {
+        let spec = self.repo_create_spec(slug, visibility, description);
+        self.exec.checked(spec).await.map(drop)
+    }
+
+    pub fn repo_delete_spec(&self, slug: &str) -> CommandSpec {
+        self.authed(&["repo", "delete", slug, "--yes"])
+    }
+
+    /// Delete the repository. Without the `delete_repo` scope GitHub answers 403: the error
+    /// is [`ErrorClass::PermissionDenied`] with `missing_scope` `delete_repo`.
+    pub async fn repo_delete(&self, slug: &str) -> Result<DeleteOutcome, ToolError> {
+        let spec = self.repo_delete_spec(slug);
+        delete_outcome(self.exec.checked(spec).await).map_err(scope_for_delete)
+    }
+
+    pub fn repo_tree_spec(&self, slug: &str, branch: &str) -> CommandSpec {
+        self.authed(&[
+            "api",
+            &format!("repos/{slug}/git/trees/{branch}?recursive=1"),
+        ])
+    }
+
+    /// Every file and directory on `branch`; `None` when the branch does not exist or the
+    /// repository is empty. A truncated listing (over 100 000 entries) is an error: a
+    /// partial list would make structure validation report files as missing.
+    pub async fn repo_tree(
+        &self,
+        slug: &str,
+        branch: &str,
+    ) -> Result<Option<Vec<TreeEntry>>, ToolError> {
+        let spec = self.repo_tree_spec(slug, branch);
+        let command = spec.display();
+        let result = self.exec.json::<TreeResponse>(spec, "a git tree").await;
+        let response = match result {
+            Err(ToolError::Failed { message, .. })
+                if message.contains("Git Repository is empty") || message.contains("HTTP 409") =>
+            {
+                return Ok(None)
+            }
+            other => none_if_not_found(other)?,
+        };
+        match response {
+            None => Ok(None),
+            Some(response) if response.truncated => Err(ToolError::UnexpectedOutput {
+                command,
+                reason: "GitHub truncated the tree listing".to_string(),
+            }),
+            Some(response) => Ok(Some(response.tree)),
+        }
+    }
+
+    /// `gh secret set NAME --repo SLUG` reading the value from stdin (never `--body`).
+    pub fn secret_set_spec(&self, slug: &str, name: &str, value: &SecretString) -> CommandSpec {
+        self.authed(&["secret", "set", name, "--repo", slug])
+            .secret_stdin(SecretSlice::from(value.expose_secret().as_bytes().to_vec()))
+    }
+
+    /// Set an Actions secret; the value travels on stdin only.
+    pub async fn secret_set(
+        &self,
+        slug: &str,
+        name: &str,
+        value: SecretString,
+    ) -> Result<(), ToolError> {
+        let spec = self.secret_set_spec(slug, name, &value);
+        self.exec.checked(spec).await.map(drop)
+    }
+
+    pub fn secret_list_spec(&self, slug: &str) -> CommandSpec {
+        self.authed(&["secret", "list", "--repo", slug, "--json", "name"])
+    }
+
+    /// The names of the repository's Actions secrets.
+    pub async fn secret_list(&self, slug: &str) -> Result<Vec<String>, ToolError> {
+        let spec = self.secret_list_spec(slug);
+        let names: Vec<SecretName> = self.exec.json(spec, "a list of secrets").await?;
+        Ok(names.into_iter().map(|s| s.name).collect())
+    }
+
+    pub fn label_create_spec(
+        &self,
+        slug: &str,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> CommandSpec {
+        self.authed(&[
+            "label",
+            "create",
+            name,
+            "--repo",
+            slug,
+            "--color",
+            color,
+            "--description",
+            description,
+            // Update instead of failing when the label exists: re-runs stay idempotent.
+            "--force",
+        ])
+    }
+
+    /// Create or update a label.
+    pub async fn label_create(
+        &self,
+        slug: &str,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<(), ToolError> {
+        let spec = self.label_create_spec(slug, name, color, description);
+        self.exec.checked(spec).await.map(drop)
+    }
+}
+
+/// gh's 403 on delete does not always name the scope: `delete_repo` is the one needed.
+fn scope_for_delete(err: ToolError) -> ToolError {
+    match err {
+        ToolError::Failed {
+            command,
+            exit_code,
+            class: ErrorClass::PermissionDenied {
+                missing_scope: None,
+            },
+            message,
+        } => ToolError::Failed {
+            command,
+            exit_code,
+            class: ErrorClass::PermissionDenied {
+                missing_scope: Some("delete_repo".to_string()),
+            },
+            message,
+        },
+        other => other,
+    }
 }

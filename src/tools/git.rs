@@ -1,24 +1,172 @@
-//! `git`.
+//! `git`: the version check, and seeding a new repository with rendered files.
+//!
+//! Authentication never goes through a URL or an argument: the caller passes a [`GitEnv`]
+//! (for GitHub, [`super::gh::Gh::git_env`]: `gh auth git-credential` as the credential
+//! helper, configured with `GIT_CONFIG_*` variables, the token in the child's `GH_TOKEN`).
+//! The same mechanism carries extra configuration such as a test's `url.<base>.insteadOf`.
 
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::error::{output_excerpt, run_checked, ToolError};
-use super::runner::{CommandRunner, CommandSpec};
+use secrecy::SecretString;
+
+use crate::templates::{RenderedBranch, RenderedFile};
+
+use super::error::{output_excerpt, ToolError};
+use super::exec::Exec;
+use super::runner::{CommandRunner, CommandSpec, EnvValue, RunControl};
 use super::version::{Version, VersionParseError};
 
 pub const PROGRAM: &str = "git";
 
 const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
+/// A push uploads the whole seed over a possibly slow link.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Author and committer of the seed commits.
+pub const AUTHOR_NAME: &str = "Kalypso Bootstrap";
+pub const AUTHOR_EMAIL: &str = "kalypso-bootstrap@users.noreply.github.com";
+/// The message of each seed commit.
+pub const SEED_MESSAGE: &str = "Initial commit by Kalypso Bootstrap";
+
+/// Variables that would point git at another repository than the one we work in.
+const REPOSITORY_VARS: [&str; 4] = ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX"];
+
+/// What a git child gets in its environment: configuration entries (passed as
+/// `GIT_CONFIG_COUNT` / `GIT_CONFIG_KEY_n` / `GIT_CONFIG_VALUE_n`, in order, so a key may
+/// repeat: an empty value then resets a multi-valued key), plain and secret variables, and
+/// inherited variables to drop.
+#[derive(Clone, Debug, Default)]
+pub struct GitEnv {
+    config: Vec<(String, String)>,
+    vars: Vec<(String, EnvValue)>,
+    removed: Vec<String>,
+}
+
+impl GitEnv {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a configuration entry (after the existing ones).
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.vars.push((name.into(), EnvValue::Plain(value.into())));
+        self
+    }
+
+    pub fn secret_var(mut self, name: impl Into<String>, value: SecretString) -> Self {
+        self.vars.push((name.into(), EnvValue::Secret(value)));
+        self
+    }
+
+    /// Do not let the child inherit `name`.
+    pub fn remove(mut self, name: impl Into<String>) -> Self {
+        self.removed.push(name.into());
+        self
+    }
+
+    /// Both sets: `other`'s configuration entries come after ours (git applies the last
+    /// value of a single-valued key), its variables override ours.
+    pub fn merge(mut self, other: GitEnv) -> Self {
+        self.config.extend(other.config);
+        self.vars.extend(other.vars);
+        self.removed.extend(other.removed);
+        self
+    }
+
+    pub fn config_entries(&self) -> &[(String, String)] {
+        &self.config
+    }
+
+    /// The `GIT_CONFIG_*` variables for the configuration entries.
+    pub fn config_vars(&self) -> Vec<(String, String)> {
+        let mut vars = vec![(
+            "GIT_CONFIG_COUNT".to_string(),
+            self.config.len().to_string(),
+        )];
+        for (index, (key, value)) in self.config.iter().enumerate() {
+            vars.push((format!("GIT_CONFIG_KEY_{index}"), key.clone()));
+            vars.push((format!("GIT_CONFIG_VALUE_{index}"), value.clone()));
+        }
+        vars
+    }
+
+    /// `spec` with this environment applied; git never prompts for credentials.
+    pub fn apply(&self, mut spec: CommandSpec) -> CommandSpec {
+        for name in REPOSITORY_VARS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(self.removed.clone())
+        {
+            spec = spec.env_remove(name);
+        }
+        spec = spec.env("GIT_TERMINAL_PROMPT", "0");
+        if !self.config.is_empty() {
+            for (name, value) in self.config_vars() {
+                spec = spec.env(name, value);
+            }
+        }
+        for (name, value) in &self.vars {
+            spec.env.push((name.clone(), value.clone()));
+        }
+        spec
+    }
+}
+
+/// Why seeding a repository failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    #[error("could not write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("refusing to write {path:?}: {rule}")]
+    UnsafePath { path: String, rule: &'static str },
+    #[error("refusing to push to {url:?}: {rule}")]
+    UnsafeRemote { url: String, rule: &'static str },
+    #[error("{} is not empty: seed from an empty or new directory", path.display())]
+    WorkdirNotEmpty { path: PathBuf },
+    #[error("nothing to seed: no branches given")]
+    NoBranches,
+}
+
+/// One step of seeding: run a command, or lay out a branch's files in the work tree.
+#[derive(Clone, Debug)]
+pub enum SeedStep {
+    Run(CommandSpec),
+    WriteFiles { branch: String },
+}
 
 #[derive(Clone)]
 pub struct Git {
-    runner: Arc<dyn CommandRunner>,
+    exec: Exec,
 }
 
 impl Git {
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
+        self
+    }
+
     pub fn new(runner: Arc<dyn CommandRunner>) -> Self {
-        Self { runner }
+        Self {
+            exec: Exec::new(runner),
+        }
     }
 
     fn base(args: &[&str]) -> CommandSpec {
@@ -35,12 +183,270 @@ impl Git {
     pub async fn version(&self) -> Result<Version, ToolError> {
         let spec = self.version_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: e.reason,
         })
     }
+
+    pub fn init_spec(&self, workdir: &Path, branch: &str, env: &GitEnv) -> CommandSpec {
+        env.apply(Self::base(&["init", "-b", branch]).cwd(workdir))
+    }
+
+    /// Start an unrelated branch with an empty index and work tree.
+    pub fn switch_orphan_spec(&self, workdir: &Path, branch: &str, env: &GitEnv) -> CommandSpec {
+        env.apply(Self::base(&["switch", "--orphan", branch]).cwd(workdir))
+    }
+
+    pub fn add_all_spec(&self, workdir: &Path, env: &GitEnv) -> CommandSpec {
+        env.apply(Self::base(&["add", "-A"]).cwd(workdir))
+    }
+
+    /// A commit as "Kalypso Bootstrap", independent of the user's identity, signing and
+    /// hooks configuration (none of which apply to generated content).
+    pub fn commit_spec(&self, workdir: &Path, message: &str, env: &GitEnv) -> CommandSpec {
+        let name = format!("user.name={AUTHOR_NAME}");
+        let email = format!("user.email={AUTHOR_EMAIL}");
+        env.apply(
+            Self::base(&[
+                "-c",
+                &name,
+                "-c",
+                &email,
+                "-c",
+                "commit.gpgsign=false",
+                "commit",
+                "--no-verify",
+                // A branch without files still gets its commit, so it can be pushed.
+                "--allow-empty",
+                "-m",
+                message,
+            ])
+            .cwd(workdir),
+        )
+    }
+
+    pub fn push_spec(
+        &self,
+        workdir: &Path,
+        remote_url: &str,
+        branch: &str,
+        env: &GitEnv,
+    ) -> CommandSpec {
+        env.apply(
+            Self::base(&["push", "--no-verify", remote_url, branch])
+                .cwd(workdir)
+                .timeout(PUSH_TIMEOUT),
+        )
+    }
+
+    pub fn ls_remote_heads_spec(&self, remote_url: &str, env: &GitEnv) -> CommandSpec {
+        env.apply(Self::base(&["ls-remote", "--heads", remote_url]))
+    }
+
+    /// The branch names on the remote (empty for an empty repository).
+    pub async fn remote_branches(
+        &self,
+        remote_url: &str,
+        env: &GitEnv,
+    ) -> Result<Vec<String>, ToolError> {
+        check_remote(remote_url).map_err(|e| ToolError::UnexpectedOutput {
+            command: format!("git ls-remote --heads {remote_url}"),
+            reason: e.to_string(),
+        })?;
+        let spec = self.ls_remote_heads_spec(remote_url, env);
+        let output = self.exec.checked(spec).await?;
+        Ok(parse_heads(&output.stdout))
+    }
+
+    /// Every step [`Git::seed`] takes, in order: for the first branch `git init -b`, for
+    /// each later one `git switch --orphan`; then its files are written, added, committed
+    /// and pushed (so `main` is pushed before `dev`).
+    pub fn seed_steps(
+        &self,
+        workdir: &Path,
+        remote_url: &str,
+        branches: &[RenderedBranch],
+        message: &str,
+        env: &GitEnv,
+    ) -> Vec<SeedStep> {
+        let mut steps = Vec::new();
+        for (index, branch) in branches.iter().enumerate() {
+            steps.push(SeedStep::Run(if index == 0 {
+                self.init_spec(workdir, &branch.name, env)
+            } else {
+                self.switch_orphan_spec(workdir, &branch.name, env)
+            }));
+            steps.push(SeedStep::WriteFiles {
+                branch: branch.name.clone(),
+            });
+            steps.push(SeedStep::Run(self.add_all_spec(workdir, env)));
+            steps.push(SeedStep::Run(self.commit_spec(workdir, message, env)));
+            steps.push(SeedStep::Run(self.push_spec(
+                workdir,
+                remote_url,
+                &branch.name,
+                env,
+            )));
+        }
+        steps
+    }
+
+    /// The commands of [`Git::seed_steps`], for dry-run listings.
+    pub fn seed_specs(
+        &self,
+        workdir: &Path,
+        remote_url: &str,
+        branches: &[RenderedBranch],
+        message: &str,
+        env: &GitEnv,
+    ) -> Vec<CommandSpec> {
+        self.seed_steps(workdir, remote_url, branches, message, env)
+            .into_iter()
+            .filter_map(|step| match step {
+                SeedStep::Run(spec) => Some(spec),
+                SeedStep::WriteFiles { .. } => None,
+            })
+            .collect()
+    }
+
+    /// Push each branch's files as one commit to `remote_url`, in the order given. `workdir`
+    /// must be absent or empty; it is left behind for the caller to remove (a temp dir).
+    pub async fn seed(
+        &self,
+        workdir: &Path,
+        remote_url: &str,
+        branches: &[RenderedBranch],
+        message: &str,
+        env: &GitEnv,
+    ) -> Result<(), SeedError> {
+        if branches.is_empty() {
+            return Err(SeedError::NoBranches);
+        }
+        check_remote(remote_url)?;
+        for branch in branches {
+            for file in &branch.files {
+                check_relative_path(&file.path)?;
+            }
+        }
+        prepare_workdir(workdir)?;
+        for step in self.seed_steps(workdir, remote_url, branches, message, env) {
+            match step {
+                SeedStep::Run(spec) => {
+                    self.exec.checked(spec).await?;
+                }
+                SeedStep::WriteFiles { branch } => {
+                    let files = branches
+                        .iter()
+                        .find(|b| b.name == branch)
+                        .map(|b| b.files.as_slice())
+                        .unwrap_or_default();
+                    write_files(workdir, files)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `https://github.com/OWNER/NAME.git`: the remote URL of a GitHub repository (no
+/// credentials in it, ever).
+pub fn github_remote_url(owner: &str, name: &str) -> String {
+    format!("https://github.com/{owner}/{name}.git")
+}
+
+/// Credentials in a URL would reach argv, `ps` and git's own messages.
+fn check_remote(url: &str) -> Result<(), SeedError> {
+    let unsafe_remote = |rule| SeedError::UnsafeRemote {
+        url: crate::secrets::redact(url).into_owned(),
+        rule,
+    };
+    if url.starts_with('-') {
+        return Err(unsafe_remote("a remote may not start with '-'"));
+    }
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.contains('@') {
+            return Err(unsafe_remote(
+                "credentials may not be part of a URL; they are passed by the credential helper",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A template path must stay inside the work tree and out of `.git`.
+fn check_relative_path(path: &str) -> Result<(), SeedError> {
+    let unsafe_path = |rule| SeedError::UnsafePath {
+        path: path.to_string(),
+        rule,
+    };
+    if path.is_empty() {
+        return Err(unsafe_path("the path is empty"));
+    }
+    let mut components = 0;
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) if part == ".git" => {
+                return Err(unsafe_path("a path may not enter .git"))
+            }
+            Component::Normal(_) => components += 1,
+            Component::CurDir => {}
+            _ => return Err(unsafe_path("the path must be relative, without '..'")),
+        }
+    }
+    if components == 0 {
+        return Err(unsafe_path("the path names no file"));
+    }
+    Ok(())
+}
+
+fn prepare_workdir(workdir: &Path) -> Result<(), SeedError> {
+    let io_error = |source| SeedError::Io {
+        path: workdir.to_path_buf(),
+        source,
+    };
+    if workdir.exists() {
+        let mut entries = fs::read_dir(workdir).map_err(io_error)?;
+        if entries.next().is_some() {
+            return Err(SeedError::WorkdirNotEmpty {
+                path: workdir.to_path_buf(),
+            });
+        }
+        Ok(())
+    } else {
+        fs::create_dir_all(workdir).map_err(io_error)
+    }
+}
+
+/// Write `files` under `workdir`: scripts 0755, everything else 0644.
+pub fn write_files(workdir: &Path, files: &[RenderedFile]) -> Result<(), SeedError> {
+    for file in files {
+        check_relative_path(&file.path)?;
+        let target = workdir.join(&file.path);
+        let io_error = |source| SeedError::Io {
+            path: target.clone(),
+            source,
+        };
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(io_error)?;
+        }
+        fs::write(&target, &file.contents).map_err(io_error)?;
+        let mode = if file.executable { 0o755 } else { 0o644 };
+        fs::set_permissions(&target, fs::Permissions::from_mode(mode)).map_err(io_error)?;
+    }
+    Ok(())
+}
+
+/// Branch names from `git ls-remote --heads` (`<sha>\trefs/heads/<name>` lines).
+pub fn parse_heads(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter_map(|(_, reference)| reference.trim().strip_prefix("refs/heads/"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The version from `git --version`: `git version 2.47.3`, also with vendor suffixes

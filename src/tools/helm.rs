@@ -1,54 +1,232 @@
-//! `helm` (3 and 4). Calls that reach a cluster name the context explicitly
-//! (`--kube-context`); the version needs no cluster.
+//! `helm` (3 and 4). Calls that reach a cluster go through a [`HelmContext`], which names its
+//! context on every call (`--kube-context`); the version and chart lookups need no cluster.
+//!
+//! Our values (including the GitHub token) reach helm only in a 0600 values file
+//! ([`ValuesFile`]) that is removed when dropped; never through `--set`.
 
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::error::{output_excerpt, run_checked, ToolError};
-use super::runner::{CommandRunner, CommandSpec};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub use crate::config::configuration::HelmChart;
+
+use super::error::{delete_outcome, none_if_not_found, output_excerpt, DeleteOutcome, ToolError};
+use super::exec::Exec;
+use super::runner::{CommandRunner, CommandSpec, RunControl};
 use super::version::{Version, VersionParseError};
 
 pub const PROGRAM: &str = "helm";
 
+/// The release name of the Kalypso Scheduler.
+pub const RELEASE_NAME: &str = "kalypso-scheduler";
+
 const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How much longer than its own `--timeout` an install may take before we stop it
+/// (downloading the chart, creating the namespace, hooks).
+const INSTALL_MARGIN: Duration = Duration::from_secs(120);
 
 #[derive(Clone)]
 pub struct Helm {
-    runner: Arc<dyn CommandRunner>,
-    kube_context: Option<String>,
+    exec: Exec,
+}
+
+/// `helm show chart`: the chart's metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartInfo {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub app_version: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A chart and the version wanted of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartRef {
+    pub chart: HelmChart,
+    /// Passed as `--version` for a published chart; a local chart is what it is.
+    pub version: String,
+}
+
+impl ChartRef {
+    /// `CHART [--repo URL] [--version V]` as helm takes them.
+    fn args(&self) -> Vec<String> {
+        match &self.chart {
+            HelmChart::Published { repo_url, name } => vec![
+                name.clone(),
+                "--repo".to_string(),
+                repo_url.clone(),
+                "--version".to_string(),
+                self.version.clone(),
+            ],
+            HelmChart::Local(path) => vec![path.to_string_lossy().into_owned()],
+        }
+    }
+}
+
+/// The values this program sets on the chart.
+pub struct KalypsoValues {
+    /// `https://github.com/OWNER/NAME` of the control-plane repository.
+    pub control_plane_url: String,
+    /// Always `main`.
+    pub control_plane_branch: String,
+    /// The token Kalypso uses to read the control-plane and write the gitops repository.
+    pub gh_repo_token: SecretString,
+}
+
+#[derive(Serialize)]
+struct ValuesYaml<'a> {
+    #[serde(rename = "controlPlaneURL")]
+    control_plane_url: &'a str,
+    #[serde(rename = "controlPlaneBranch")]
+    control_plane_branch: &'a str,
+    #[serde(rename = "ghRepoToken")]
+    gh_repo_token: &'a str,
+}
+
+/// Our values in a temporary file readable by the owner only; removed when dropped.
+pub struct ValuesFile {
+    path: tempfile::TempPath,
+}
+
+impl ValuesFile {
+    /// Write `values` to a new 0600 file in `dir`.
+    pub fn write_in(dir: &Path, values: &KalypsoValues) -> io::Result<ValuesFile> {
+        let yaml = serde_yaml::to_string(&ValuesYaml {
+            control_plane_url: &values.control_plane_url,
+            control_plane_branch: &values.control_plane_branch,
+            gh_repo_token: values.gh_repo_token.expose_secret(),
+        })
+        .map_err(io::Error::other)?;
+        let mut file = tempfile::Builder::new()
+            .prefix("kalypso-values-")
+            .suffix(".yaml")
+            .permissions(std::fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)?;
+        // Set again in case the umask or the platform widened it.
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(yaml.as_bytes())?;
+        file.as_file().sync_all()?;
+        Ok(ValuesFile {
+            path: file.into_temp_path(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// What `helm upgrade --install` is given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstallParams {
+    pub release: String,
+    pub chart: ChartRef,
+    pub namespace: String,
+    /// Applied in order: ours first, then the user's (later files win).
+    pub values_files: Vec<PathBuf>,
+    /// `--wait --timeout`.
+    pub timeout: Duration,
+}
+
+/// `helm status -o json` (the fields the engine reads).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ReleaseStatus {
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The revision.
+    #[serde(default)]
+    pub version: Option<u32>,
+    pub info: ReleaseInfo,
+    #[serde(default)]
+    pub chart: Option<ReleaseChart>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ReleaseInfo {
+    /// `deployed`, `failed`, `pending-install`, `pending-upgrade`, `superseded`, ...
+    pub status: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ReleaseChart {
+    pub metadata: ChartInfo,
+}
+
+impl ReleaseStatus {
+    pub fn is_deployed(&self) -> bool {
+        self.info.status == "deployed"
+    }
+
+    pub fn chart_version(&self) -> Option<&str> {
+        self.chart.as_ref().map(|c| c.metadata.version.as_str())
+    }
+}
+
+/// One element of `helm list -o json`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ReleaseSummary {
+    pub name: String,
+    pub namespace: String,
+    /// helm prints the revision as a string.
+    pub revision: String,
+    pub status: String,
+    /// `NAME-VERSION`, e.g. `kalypso-scheduler-1.1.2-alpha`.
+    pub chart: String,
+    #[serde(default)]
+    pub app_version: Option<String>,
+}
+
+/// A duration as Go prints it (`5m0s`, `1h0m0s`, `45s`), the form helm's flags take.
+pub fn go_duration(duration: Duration) -> String {
+    let total = duration.as_secs();
+    let (hours, minutes, seconds) = (total / 3600, (total % 3600) / 60, total % 60);
+    if hours > 0 {
+        format!("{hours}h{minutes}m{seconds}s")
+    } else if minutes > 0 {
+        format!("{minutes}m{seconds}s")
+    } else {
+        format!("{seconds}s")
+    }
 }
 
 impl Helm {
-    pub fn new(runner: Arc<dyn CommandRunner>) -> Self {
-        Self {
-            runner,
-            kube_context: None,
-        }
-    }
-
-    /// Cluster calls will carry `--kube-context <context>`.
-    pub fn with_kube_context(mut self, context: impl Into<String>) -> Self {
-        self.kube_context = Some(context.into());
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
         self
     }
 
-    pub fn kube_context(&self) -> Option<&str> {
-        self.kube_context.as_deref()
+    pub fn new(runner: Arc<dyn CommandRunner>) -> Self {
+        Self {
+            exec: Exec::new(runner),
+        }
+    }
+
+    /// Cluster calls, every one carrying `--kube-context <context>`.
+    pub fn with_kube_context(&self, context: impl Into<String>) -> HelmContext {
+        HelmContext {
+            exec: self.exec.clone(),
+            kube_context: context.into(),
+        }
     }
 
     fn base(args: &[&str]) -> CommandSpec {
         CommandSpec::new(PROGRAM)
             .args(args.iter().copied())
             .timeout(QUERY_TIMEOUT)
-    }
-
-    /// A call against the cluster: `--kube-context` appended when known.
-    pub fn cluster(&self, args: &[&str]) -> CommandSpec {
-        let spec = Self::base(args);
-        match &self.kube_context {
-            Some(context) => spec.args(["--kube-context", context.as_str()]),
-            None => spec,
-        }
     }
 
     pub fn version_spec(&self) -> CommandSpec {
@@ -59,11 +237,127 @@ impl Helm {
     pub async fn version(&self) -> Result<Version, ToolError> {
         let spec = self.version_spec();
         let command = spec.display();
-        let output = run_checked(self.runner.as_ref(), spec).await?;
+        let output = self.exec.checked(spec).await?;
         parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
             command,
             reason: e.reason,
         })
+    }
+
+    pub fn show_chart_spec(&self, chart: &ChartRef) -> CommandSpec {
+        Self::base(&["show", "chart"]).args(chart.args())
+    }
+
+    /// The chart's metadata; `None` when the chart or that version does not exist (the
+    /// repository itself being unreachable is an error).
+    pub async fn show_chart(&self, chart: &ChartRef) -> Result<Option<ChartInfo>, ToolError> {
+        let spec = self.show_chart_spec(chart);
+        let command = spec.display();
+        let output = match self.exec.checked(spec).await {
+            Ok(output) => output,
+            Err(err) if err.is_not_found_resource() => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        serde_yaml::from_str(&output.stdout)
+            .map(Some)
+            .map_err(|e| ToolError::UnexpectedOutput {
+                command,
+                reason: format!(
+                    "not chart metadata ({e}): {}",
+                    output_excerpt(&output.stdout)
+                ),
+            })
+    }
+}
+
+/// `helm` bound to one kube context.
+#[derive(Clone)]
+pub struct HelmContext {
+    exec: Exec,
+    kube_context: String,
+}
+
+impl HelmContext {
+    /// Every call of the returned adapter streams its output to `control.sink` and stops
+    /// when `control.cancel` is cancelled (the children are killed).
+    pub fn with_control(mut self, control: RunControl) -> Self {
+        self.exec = self.exec.with_control(control);
+        self
+    }
+
+    pub fn kube_context(&self) -> &str {
+        &self.kube_context
+    }
+
+    /// `helm <args> --kube-context C`.
+    pub fn cluster(&self, args: &[&str]) -> CommandSpec {
+        Helm::base(args).args(["--kube-context", self.kube_context.as_str()])
+    }
+
+    pub fn upgrade_install_spec(&self, params: &InstallParams) -> CommandSpec {
+        let mut spec = Helm::base(&["upgrade", "--install", params.release.as_str()])
+            .args(params.chart.args())
+            .args([
+                "--namespace",
+                params.namespace.as_str(),
+                "--create-namespace",
+            ]);
+        for file in &params.values_files {
+            spec = spec.args(["-f".to_string(), file.to_string_lossy().into_owned()]);
+        }
+        spec.args([
+            "--wait".to_string(),
+            "--timeout".to_string(),
+            go_duration(params.timeout),
+            "--kube-context".to_string(),
+            self.kube_context.clone(),
+        ])
+        .timeout(params.timeout + INSTALL_MARGIN)
+    }
+
+    /// Install or upgrade the release and wait for its resources.
+    pub async fn upgrade_install(&self, params: &InstallParams) -> Result<(), ToolError> {
+        let spec = self.upgrade_install_spec(params);
+        self.exec.checked(spec).await.map(drop)
+    }
+
+    pub fn status_spec(&self, release: &str, namespace: &str) -> CommandSpec {
+        // The JSON holds the release's values, our token among them: never streamed.
+        self.cluster(&["status", release, "-n", namespace, "-o", "json"])
+            .secret_stdout()
+    }
+
+    /// The release, or `None` when it is not installed.
+    pub async fn status(
+        &self,
+        release: &str,
+        namespace: &str,
+    ) -> Result<Option<ReleaseStatus>, ToolError> {
+        let spec = self.status_spec(release, namespace);
+        none_if_not_found(self.exec.json(spec, "a release status").await)
+    }
+
+    pub fn list_spec(&self, namespace: &str) -> CommandSpec {
+        self.cluster(&["list", "-n", namespace, "-o", "json"])
+    }
+
+    pub async fn list(&self, namespace: &str) -> Result<Vec<ReleaseSummary>, ToolError> {
+        let spec = self.list_spec(namespace);
+        self.exec.json(spec, "a release list").await
+    }
+
+    pub fn uninstall_spec(&self, release: &str, namespace: &str) -> CommandSpec {
+        self.cluster(&["uninstall", release, "-n", namespace])
+    }
+
+    /// Uninstall the release (its CRDs stay: Helm never deletes CRDs).
+    pub async fn uninstall(
+        &self,
+        release: &str,
+        namespace: &str,
+    ) -> Result<DeleteOutcome, ToolError> {
+        let spec = self.uninstall_spec(release, namespace);
+        delete_outcome(self.exec.checked(spec).await)
     }
 }
 

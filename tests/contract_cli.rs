@@ -1,0 +1,633 @@
+//! Contract tests against the REAL `az`, `gh`, `kubectl` and `helm`: every command line the
+//! adapters build, for several configurations, is run by the real tool, which must accept
+//! it. No usage error is allowed ("unrecognized arguments", "unknown flag", "accepts N
+//! arg(s)", ...); the expected outcome is a sign-in or connection error, or success for the
+//! few calls that need neither (`--version`, a local chart, a local kubeconfig edit).
+//!
+//! The tools come from `$KALYPSO_REAL_CLI_DIR/bin` (default `/opt/kalypso-cli/bin`), where
+//! `bash .ci/setup` installs them. When they are missing these tests FAIL with that hint:
+//! a skipped contract test would prove nothing.
+//!
+//! Every call runs isolated and offline: az with an empty `AZURE_CONFIG_DIR` (not signed
+//! in, so it stops before any request); gh with an empty `GH_CONFIG_DIR`, a dummy
+//! `GH_TOKEN` and `HTTPS_PROXY` on a closed local port (so its requests are refused at
+//! once); kubectl and helm with a private kubeconfig whose contexts point at a closed local
+//! port, the same proxy for URLs, and private helm directories.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kalypso_bootstrap::tools::az::{AksCreateParams, Az, NetworkPlugin};
+use kalypso_bootstrap::tools::gh::{self, Gh, Visibility};
+use kalypso_bootstrap::tools::helm::{
+    self, ChartRef, Helm, HelmChart, InstallParams, KalypsoValues, ValuesFile,
+};
+use kalypso_bootstrap::tools::kubectl::{self, FluxKind, Kubectl};
+use kalypso_bootstrap::tools::{
+    classify, CommandOutput, CommandRunner, CommandSpec, ErrorClass, ProcessRunner, RunError,
+    ToolKind,
+};
+use regex::Regex;
+use secrecy::SecretString;
+use tokio::sync::Semaphore;
+
+const TOOLS: [&str; 4] = ["az", "gh", "kubectl", "helm"];
+/// No single call may take longer (az starts a Python interpreter: ~1-2 s).
+const CALL_LIMIT: Duration = Duration::from_secs(60);
+const DUMMY_GH_TOKEN: &str = "contract-dummy-token-not-a-real-one";
+
+// ---------------------------------------------------------------------------------------
+// Where the real tools are
+
+fn real_cli_bin() -> PathBuf {
+    let root = std::env::var_os("KALYPSO_REAL_CLI_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/kalypso-cli"));
+    let bin = root.join("bin");
+    let missing: Vec<&str> = TOOLS
+        .into_iter()
+        .filter(|tool| !is_executable(&bin.join(tool)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the contract tests need the real {} in {} (KALYPSO_REAL_CLI_DIR={}); \
+         install them with `bash .ci/setup` (or point KALYPSO_REAL_CLI_DIR at the venv that holds them)",
+        missing.join(", "),
+        bin.display(),
+        root.display()
+    );
+    bin
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+// ---------------------------------------------------------------------------------------
+// The isolated, offline environment
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    /// A local port nothing listens on: the "API server" and the HTTPS proxy.
+    closed_port: u16,
+}
+
+impl Sandbox {
+    fn new(contexts: &[&str]) -> Sandbox {
+        let bin = real_cli_bin();
+        let dir = tempfile::tempdir().unwrap();
+        let closed_port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let sandbox = Sandbox {
+            dir,
+            bin,
+            closed_port,
+        };
+        for sub in [
+            "home",
+            "az",
+            "gh",
+            "helm-cache",
+            "helm-config",
+            "helm-data",
+            "work",
+        ] {
+            std::fs::create_dir_all(sandbox.path(sub)).unwrap();
+        }
+        std::fs::write(sandbox.kubeconfig(), sandbox.kubeconfig_yaml(contexts)).unwrap();
+        sandbox
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.path("kubeconfig")
+    }
+
+    fn kubeconfig_yaml(&self, contexts: &[&str]) -> String {
+        let mut yaml = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: offline\n  cluster:\n    server: https://127.0.0.1:{}\n    insecure-skip-tls-verify: true\nusers:\n- name: offline\n  user:\n    token: contract-dummy-kube-token\ncontexts:\n",
+            self.closed_port
+        );
+        for context in contexts {
+            yaml.push_str(&format!(
+                "- name: {context}\n  context:\n    cluster: offline\n    user: offline\n"
+            ));
+        }
+        yaml.push_str("current-context: \"\"\n");
+        yaml
+    }
+
+    /// A copy of the kubeconfig for a call that edits it.
+    fn kubeconfig_copy(&self, name: &str) -> PathBuf {
+        let path = self.path(&format!("kubeconfig-{name}"));
+        std::fs::copy(self.kubeconfig(), &path).unwrap();
+        path
+    }
+
+    /// `spec` pointed at the real tool, with the isolated environment underneath its own.
+    fn prepare(&self, mut spec: CommandSpec) -> CommandSpec {
+        spec.program = self.bin.join(&spec.program).to_string_lossy().into_owned();
+        let proxy = format!("http://127.0.0.1:{}", self.closed_port);
+        let path = |name: &str| self.path(name).to_string_lossy().into_owned();
+        let sandbox_env: Vec<(String, String)> = vec![
+            ("HOME".into(), path("home")),
+            ("AZURE_CONFIG_DIR".into(), path("az")),
+            ("AZURE_CORE_COLLECT_TELEMETRY".into(), "false".into()),
+            ("GH_CONFIG_DIR".into(), path("gh")),
+            ("KUBECONFIG".into(), path("kubeconfig")),
+            ("HELM_CACHE_HOME".into(), path("helm-cache")),
+            ("HELM_CONFIG_HOME".into(), path("helm-config")),
+            ("HELM_DATA_HOME".into(), path("helm-data")),
+            ("HTTPS_PROXY".into(), proxy.clone()),
+            ("HTTP_PROXY".into(), proxy.clone()),
+            ("https_proxy".into(), proxy.clone()),
+            ("http_proxy".into(), proxy),
+            ("NO_PROXY".into(), "127.0.0.1,localhost".into()),
+            ("no_proxy".into(), "127.0.0.1,localhost".into()),
+        ];
+        let own = std::mem::take(&mut spec.env);
+        for (name, value) in sandbox_env {
+            spec = spec.env(name, value);
+        }
+        spec.env.extend(own);
+        for inherited in [
+            "GH_HOST",
+            "GH_ENTERPRISE_TOKEN",
+            "GITHUB_TOKEN",
+            "AZURE_DEFAULTS_GROUP",
+        ] {
+            spec = spec.env_remove(inherited);
+        }
+        spec.timeout = Some(spec.timeout.map_or(CALL_LIMIT, |t| t.min(CALL_LIMIT)));
+        spec
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Judging an outcome
+
+/// Usage-error messages of the tools' argument parsers, kept independent of the adapters'
+/// own classifier so the contract does not trust the code under test.
+fn usage_error(tool: &str, output: &CommandOutput) -> Option<String> {
+    let text = format!("{}\n{}", output.stderr, output.stdout);
+    let patterns: &[&str] = match tool {
+        "az" => &[
+            r"unrecognized arguments",
+            r"the following arguments are required",
+            r"invalid choice",
+            r"expected one argument",
+            r"is misspelled or not recognized",
+            r"(?i)usage error",
+            r"not allowed with argument",
+        ],
+        _ => &[
+            r"unknown flag",
+            r"unknown shorthand flag",
+            r"unknown command",
+            r"(accepts|requires) (at most |at least |between |exactly )?\d+( and \d+)? arg",
+            r"flag needs an argument",
+            r"required flag\(s\)",
+            r#"invalid argument ".*" for"#,
+            r"(?m)^Usage:",
+        ],
+    };
+    for pattern in patterns {
+        if let Some(found) = Regex::new(pattern).unwrap().find(&text) {
+            return Some(format!("usage error ({:?})", found.as_str()));
+        }
+    }
+    // az's parser exits 2 on a usage error (not found is 3, other errors 1).
+    if tool == "az" && output.exit_code == Some(2) {
+        return Some("az exited 2 (its usage-error code)".to_string());
+    }
+    None
+}
+
+/// `None` when the tool accepted the command line and ended as expected offline.
+fn judge(tool: &str, result: &Result<CommandOutput, RunError>) -> Option<String> {
+    let output = match result {
+        Ok(output) => output,
+        Err(err) => return Some(format!("did not complete: {err}")),
+    };
+    if let Some(usage) = usage_error(tool, output) {
+        return Some(usage);
+    }
+    if output.success() {
+        return None;
+    }
+    let class = classify(
+        ToolKind::from_program(tool),
+        output.exit_code,
+        &output.stderr,
+        &output.stdout,
+    );
+    match class {
+        ErrorClass::NotAuthenticated | ErrorClass::Unreachable => None,
+        other => Some(format!(
+            "expected a sign-in or connection error offline, got {other} (exit {:?})",
+            output.exit_code
+        )),
+    }
+}
+
+/// Every spec of every scenario, labelled with the scenario it came from.
+fn per_scenario<F>(build: F) -> Vec<(&'static str, CommandSpec)>
+where
+    F: Fn(&Scenario) -> Vec<CommandSpec>,
+{
+    scenarios()
+        .iter()
+        .flat_map(|scenario| {
+            build(scenario)
+                .into_iter()
+                .map(move |spec| (scenario.name, spec))
+        })
+        .collect()
+}
+
+/// Run every spec (deduplicated by command line) with at most `parallel` at once, and fail
+/// listing each command the real tool did not accept.
+async fn assert_accepted(
+    sandbox: &Sandbox,
+    tool: &str,
+    specs: Vec<(&'static str, CommandSpec)>,
+    parallel: usize,
+) {
+    let mut seen = HashSet::new();
+    let specs: Vec<(&'static str, CommandSpec)> = specs
+        .into_iter()
+        .filter(|(_, spec)| seen.insert(spec.display()))
+        .collect();
+    assert!(!specs.is_empty());
+    for (_, spec) in &specs {
+        assert_eq!(
+            spec.program,
+            tool,
+            "{} is not a {tool} command",
+            spec.display()
+        );
+    }
+    let runner = Arc::new(ProcessRunner::with_default_timeout(CALL_LIMIT));
+    let limit = Arc::new(Semaphore::new(parallel));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (scenario, spec) in specs {
+        let display = spec.display();
+        let prepared = sandbox.prepare(spec);
+        let runner = runner.clone();
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.unwrap();
+            (scenario, display, runner.run(prepared).await)
+        });
+    }
+    let mut failures = Vec::new();
+    let mut count = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (scenario, display, result) = joined.unwrap();
+        count += 1;
+        if let Some(problem) = judge(tool, &result) {
+            let said = match &result {
+                Ok(output) => format!("{}{}", output.stderr.trim(), output.stdout.trim()),
+                Err(_) => String::new(),
+            };
+            let said: String = said.chars().take(400).collect();
+            failures.push(format!(
+                "  [{scenario}] {display}\n    -> {problem}\n    {said}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "the real {tool} rejected {} of {count} command lines:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The configurations
+
+enum ClusterChoice {
+    New {
+        kubernetes_version: Option<&'static str>,
+        network_plugin: NetworkPlugin,
+    },
+    Existing,
+}
+
+struct Scenario {
+    name: &'static str,
+    subscription: Option<&'static str>,
+    cluster: ClusterChoice,
+    context: &'static str,
+    /// `None`: the authenticated user owns the repositories.
+    org: Option<&'static str>,
+    owner: &'static str,
+    visibility: Visibility,
+    local_chart: bool,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "new cluster with version, azure CNI, org, private, published chart",
+            subscription: Some("3f1c9a52-7d4e-4b8a-9c61-2e5f0d8b7a14"),
+            cluster: ClusterChoice::New {
+                kubernetes_version: Some("1.33"),
+                network_plugin: NetworkPlugin::Azure,
+            },
+            context: "kalypso-aks",
+            org: Some("contoso"),
+            owner: "contoso",
+            visibility: Visibility::Private,
+            local_chart: false,
+        },
+        Scenario {
+            name: "new cluster without version, kubenet, user, public, local chart",
+            subscription: None,
+            cluster: ClusterChoice::New {
+                kubernetes_version: None,
+                network_plugin: NetworkPlugin::Kubenet,
+            },
+            context: "kalypso-kubenet",
+            org: None,
+            owner: "dev-user",
+            visibility: Visibility::Public,
+            local_chart: true,
+        },
+        Scenario {
+            name: "existing context, org, private, local chart",
+            subscription: Some("0b6d4e8e-1111-4c2b-9d7e-5a4f3e2d1c0b"),
+            cluster: ClusterChoice::Existing,
+            context: "existing-ctx",
+            org: Some("fabrikam"),
+            owner: "fabrikam",
+            visibility: Visibility::Private,
+            local_chart: true,
+        },
+    ]
+}
+
+fn contexts() -> Vec<&'static str> {
+    scenarios().iter().map(|s| s.context).collect()
+}
+
+fn runner() -> Arc<dyn CommandRunner> {
+    Arc::new(ProcessRunner::new())
+}
+
+fn az_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
+    let az = Az::new(runner(), scenario.subscription.map(String::from));
+    let mut specs = vec![az.version_spec(), az.account_show_spec()];
+    if let Some(subscription) = scenario.subscription {
+        specs.push(az.role_assignments_spec("dev@contoso.com", subscription));
+    }
+    if let ClusterChoice::New {
+        kubernetes_version,
+        network_plugin,
+    } = &scenario.cluster
+    {
+        let (rg, name, location) = ("kalypso-rg", "kalypso", "westeurope");
+        let params = AksCreateParams {
+            resource_group: rg.into(),
+            name: name.into(),
+            location: location.into(),
+            node_count: 3,
+            node_vm_size: "Standard_DS2_v2".into(),
+            kubernetes_version: kubernetes_version.map(String::from),
+            network_plugin: *network_plugin,
+        };
+        specs.extend([
+            az.group_show_spec(rg),
+            az.group_create_spec(rg, location),
+            az.aks_get_versions_spec(location),
+            az.vm_list_skus_spec(location, "Standard_DS2_v2"),
+            az.vm_list_usage_spec(location),
+            az.aks_show_spec(rg, name),
+            az.aks_create_no_wait_spec(&params),
+            az.aks_get_credentials_spec(
+                rg,
+                name,
+                scenario.context,
+                &sandbox.path("aks-kubeconfig"),
+            ),
+            az.aks_delete_no_wait_spec(rg, name),
+            az.group_delete_no_wait_spec(rg),
+        ]);
+    }
+    specs
+}
+
+fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
+    let gh = Gh::new(runner()).with_token(SecretString::from(DUMMY_GH_TOKEN));
+    let control_plane = format!("{}/control-plane", scenario.owner);
+    let gitops = format!("{}/gitops", scenario.owner);
+    let secret = |value: &str| SecretString::from(value.to_string());
+    let mut specs = vec![gh.version_spec(), gh.api_user_spec(), gh.auth_token_spec()];
+    if let Some(org) = scenario.org {
+        specs.push(gh.org_membership_spec(org));
+    }
+    for slug in [&control_plane, &gitops] {
+        specs.extend([
+            gh.repo_view_spec(slug),
+            gh.repo_create_spec(slug, scenario.visibility, "Kalypso Scheduler repository"),
+            gh.repo_tree_spec(slug, "main"),
+            gh.repo_tree_spec(slug, "dev"),
+            gh.secret_list_spec(slug),
+            gh.repo_delete_spec(slug),
+        ]);
+    }
+    specs.extend([
+        gh.secret_set_spec(&control_plane, "GITOPS_REPO", &secret(&gitops)),
+        gh.secret_set_spec(&control_plane, "GITOPS_REPO_TOKEN", &secret(DUMMY_GH_TOKEN)),
+        gh.secret_set_spec(&gitops, "CONTROL_PLANE_TOKEN", &secret(DUMMY_GH_TOKEN)),
+        gh.label_create_spec(
+            &gitops,
+            gh::PROMOTED_LABEL,
+            gh::PROMOTED_LABEL_COLOR,
+            "Promoted by the Kalypso Scheduler",
+        ),
+    ]);
+    specs
+}
+
+fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
+    let client = Kubectl::new(runner());
+    let k = client.with_context(scenario.context);
+    let flux = kubectl::flux_install_url(kubectl::FLUX_VERSION);
+    let ns = "kalypso-system";
+    let workload = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: Workload\nmetadata:\n  name: kalypso-bootstrap-probe\n  namespace: kalypso-system\nspec:\n  deploymentTargets: []\n";
+    vec![
+        client.version_spec(),
+        k.server_version_spec(),
+        k.get_nodes_spec(),
+        k.get_pods_spec("kube-system"),
+        k.get_crd_spec(kubectl::FLUX_GITREPOSITORY_CRD),
+        k.get_crd_spec(kubectl::FLUX_KUSTOMIZATION_CRD),
+        k.list_crds_spec(),
+        k.apply_server_side_url_spec(&flux),
+        k.wait_deployments_available_spec(kubectl::FLUX_NAMESPACE, Duration::from_secs(300)),
+        k.get_namespace_spec(ns),
+        k.create_namespace_spec(ns),
+        k.get_deployments_spec(ns),
+        k.get_pods_spec(ns),
+        k.get_validating_webhooks_spec(),
+        k.get_flux_object_spec(
+            FluxKind::GitRepository,
+            "control-plane",
+            kubectl::FLUX_NAMESPACE,
+        ),
+        k.get_flux_object_spec(
+            FluxKind::Kustomization,
+            "control-plane",
+            kubectl::FLUX_NAMESPACE,
+        ),
+        k.apply_stdin_spec(workload),
+        k.delete_workload_spec("kalypso-bootstrap-probe", ns),
+        k.delete_crds_spec(&[
+            "workloads.scheduler.kalypso.io",
+            "deploymenttargets.scheduler.kalypso.io",
+        ]),
+        k.delete_namespace_spec(ns),
+        k.delete_url_spec(&flux),
+        k.delete_context_spec(&sandbox.kubeconfig_copy(scenario.context)),
+    ]
+}
+
+fn helm_specs(sandbox: &Sandbox, scenario: &Scenario, values: &ValuesFile) -> Vec<CommandSpec> {
+    let chart = if scenario.local_chart {
+        ChartRef {
+            chart: HelmChart::Local(local_chart(sandbox)),
+            version: "0.1.0".into(),
+        }
+    } else {
+        ChartRef {
+            chart: HelmChart::published("kalypso-scheduler"),
+            version: "1.1.2-alpha".into(),
+        }
+    };
+    let user_values = sandbox.path("user-values.yaml");
+    std::fs::write(&user_values, "replicaCount: 1\n").unwrap();
+    let client = Helm::new(runner());
+    let h = client.with_kube_context(scenario.context);
+    let ns = "kalypso-system";
+    vec![
+        client.version_spec(),
+        client.show_chart_spec(&chart),
+        h.upgrade_install_spec(&InstallParams {
+            release: helm::RELEASE_NAME.into(),
+            chart,
+            namespace: ns.into(),
+            values_files: vec![values.path().to_path_buf(), user_values],
+            timeout: Duration::from_secs(300),
+        }),
+        h.status_spec(helm::RELEASE_NAME, ns),
+        h.list_spec(ns),
+        h.uninstall_spec(helm::RELEASE_NAME, ns),
+    ]
+}
+
+/// A minimal chart directory, as a user's local checkout of the Kalypso chart would be.
+fn local_chart(sandbox: &Sandbox) -> PathBuf {
+    let dir = sandbox.path("chart/kalypso-scheduler");
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: kalypso-scheduler\nversion: 0.1.0\nappVersion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("templates/configmap.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  url: {{ .Values.controlPlaneURL | quote }}\n",
+    )
+    .unwrap();
+    dir
+}
+
+// ---------------------------------------------------------------------------------------
+// The tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_az_accepts_every_adapter_command_line() {
+    let sandbox = Sandbox::new(&contexts());
+    let specs = per_scenario(|s| az_specs(&sandbox, s));
+    // az is CPU-bound at start-up: two at a time on a two-core machine.
+    assert_accepted(&sandbox, "az", specs, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_gh_accepts_every_adapter_command_line() {
+    let sandbox = Sandbox::new(&contexts());
+    let specs = per_scenario(gh_specs);
+    assert_accepted(&sandbox, "gh", specs, 6).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_kubectl_accepts_every_adapter_command_line() {
+    let sandbox = Sandbox::new(&contexts());
+    let specs = per_scenario(|s| kubectl_specs(&sandbox, s));
+    assert_accepted(&sandbox, "kubectl", specs, 6).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_helm_accepts_every_adapter_command_line() {
+    let sandbox = Sandbox::new(&contexts());
+    let values = ValuesFile::write_in(
+        sandbox.dir.path(),
+        &KalypsoValues {
+            control_plane_url: "https://github.com/contoso/control-plane".into(),
+            control_plane_branch: "main".into(),
+            gh_repo_token: SecretString::from(DUMMY_GH_TOKEN),
+        },
+    )
+    .unwrap();
+    let specs = per_scenario(|s| helm_specs(&sandbox, s, &values));
+    assert_accepted(&sandbox, "helm", specs, 6).await;
+}
+
+/// The judge must be able to fail: a flag no tool knows is caught for each of them, and a
+/// rejected command is not excused as a connection error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_usage_error_from_each_real_tool_is_caught() {
+    let sandbox = Sandbox::new(&["ctx"]);
+    let runner = ProcessRunner::with_default_timeout(CALL_LIMIT);
+    let broken = [
+        (
+            "az",
+            vec!["group", "show", "--name", "rg", "--definitely-not-a-flag"],
+        ),
+        ("az", vec!["aks", "create", "--name", "c"]),
+        ("gh", vec!["repo", "view", "o/n", "--definitely-not-a-flag"]),
+        ("gh", vec!["repo", "view", "o/n", "extra-arg"]),
+        (
+            "kubectl",
+            vec![
+                "--context",
+                "ctx",
+                "get",
+                "nodes",
+                "--definitely-not-a-flag",
+            ],
+        ),
+        ("helm", vec!["status", "--kube-context", "ctx"]),
+        ("helm", vec!["list", "--definitely-not-a-flag"]),
+    ];
+    for (tool, args) in broken {
+        let spec = sandbox.prepare(CommandSpec::new(tool).args(args.clone()));
+        let result = runner.run(spec).await;
+        let verdict = judge(tool, &result);
+        assert!(
+            verdict.as_deref().is_some_and(|v| v.contains("usage")),
+            "{tool} {args:?} was not caught: {verdict:?} / {result:?}"
+        );
+    }
+}

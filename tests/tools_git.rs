@@ -1,0 +1,376 @@
+//! Seeding repositories with the real git: the rendered templates are pushed to local bare
+//! repositories that `https://github.com/…` is mapped onto with `url.<base>.insteadOf`
+//! (passed by `GIT_CONFIG_*`, like the credential helper). Every git child runs with a
+//! private HOME, so the machine's own git configuration cannot help or hinder.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use kalypso_bootstrap::secrets;
+use kalypso_bootstrap::templates::{
+    self, GitHubRepo, RenderedBranch, RenderedFile, TemplateContext,
+};
+use kalypso_bootstrap::tools::gh::{self, Gh};
+use kalypso_bootstrap::tools::git::{self, Git, GitEnv, SeedError};
+use kalypso_bootstrap::tools::{CommandRunner, CommandSpec, ProcessRunner, ToolError};
+use secrecy::SecretString;
+
+struct World {
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> Self {
+        let world = World {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(world.home()).unwrap();
+        std::fs::create_dir_all(world.remotes()).unwrap();
+        world
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn remotes(&self) -> PathBuf {
+        self.dir.path().join("remotes")
+    }
+
+    fn bare(&self, owner: &str, name: &str) -> PathBuf {
+        let path = self.remotes().join(owner).join(format!("{name}.git"));
+        std::fs::create_dir_all(&path).unwrap();
+        run_git(&path, &["init", "--bare", "-q"]);
+        path
+    }
+
+    /// The test's mapping of github.com onto the local remotes, plus a private HOME.
+    fn env(&self) -> GitEnv {
+        GitEnv::new()
+            .config(
+                format!("url.file://{}/.insteadOf", self.remotes().display()),
+                "https://github.com/",
+            )
+            .var("HOME", self.home().to_string_lossy())
+            .var("GIT_CONFIG_NOSYSTEM", "1")
+            .remove("GIT_CONFIG_GLOBAL")
+    }
+}
+
+fn run_git(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+fn rendered() -> templates::RenderedTemplates {
+    templates::render(&TemplateContext::new(
+        GitHubRepo::new("contoso", "control-plane"),
+        GitHubRepo::new("contoso", "gitops"),
+    ))
+    .unwrap()
+}
+
+/// Paths, modes and contents on `branch` of a bare repository, compared with the files.
+fn assert_branch_holds_exactly(bare: &Path, branch: &RenderedBranch) {
+    let listing = String::from_utf8(run_git(bare, &["ls-tree", "-r", &branch.name])).unwrap();
+    let pushed: BTreeSet<(String, String)> = listing
+        .lines()
+        .map(|line| {
+            let (meta, path) = line.split_once('\t').unwrap();
+            let mode = meta.split_whitespace().next().unwrap().to_string();
+            (path.to_string(), mode)
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = branch
+        .files
+        .iter()
+        .map(|f| {
+            let mode = if f.executable { "100755" } else { "100644" };
+            (f.path.clone(), mode.to_string())
+        })
+        .collect();
+    assert_eq!(pushed, expected, "files and modes on {}", branch.name);
+    for file in &branch.files {
+        let contents = run_git(bare, &["show", &format!("{}:{}", branch.name, file.path)]);
+        assert!(
+            contents == file.contents,
+            "contents of {} on {}",
+            file.path,
+            branch.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn seeding_pushes_every_branch_with_exactly_the_rendered_files() {
+    let world = World::new();
+    let templates = rendered();
+    let git = Git::new(Arc::new(ProcessRunner::new()));
+    for repo in templates.repos() {
+        let bare = world.bare(&repo.repo.owner, &repo.repo.name);
+        let url = git::github_remote_url(&repo.repo.owner, &repo.repo.name);
+        let workdir = world.dir.path().join("work").join(&repo.repo.name);
+        git.seed(
+            &workdir,
+            &url,
+            &repo.branches,
+            git::SEED_MESSAGE,
+            &world.env(),
+        )
+        .await
+        .unwrap();
+
+        for branch in &repo.branches {
+            assert!(!branch.files.is_empty());
+            assert_branch_holds_exactly(&bare, branch);
+            let log = String::from_utf8(run_git(
+                &bare,
+                &["log", "--format=%an <%ae>|%cn|%s|%P", &branch.name],
+            ))
+            .unwrap();
+            assert_eq!(
+                log.trim(),
+                format!(
+                    "{} <{}>|{}|{}|",
+                    git::AUTHOR_NAME,
+                    git::AUTHOR_EMAIL,
+                    git::AUTHOR_NAME,
+                    git::SEED_MESSAGE
+                ),
+                "one root commit by Kalypso Bootstrap on {}",
+                branch.name
+            );
+        }
+        let mut heads = git.remote_branches(&url, &world.env()).await.unwrap();
+        heads.sort();
+        assert_eq!(heads, vec!["dev".to_string(), "main".to_string()]);
+    }
+}
+
+#[tokio::test]
+async fn seeding_ignores_the_users_signing_and_hook_settings() {
+    let world = World::new();
+    // A user who signs every commit with a key that does not exist and runs hooks that fail.
+    let hooks = world.dir.path().join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    for hook in ["pre-commit", "pre-push", "commit-msg"] {
+        let path = hooks.join(hook);
+        std::fs::write(&path, "#!/bin/sh\nexit 1\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::write(
+        world.home().join(".gitconfig"),
+        format!(
+            "[commit]\n\tgpgsign = true\n[user]\n\tsigningkey = DEADBEEF00000000\n[core]\n\thooksPath = {}\n",
+            hooks.display()
+        ),
+    )
+    .unwrap();
+    let bare = world.bare("contoso", "gitops");
+    let branch = RenderedBranch {
+        kind: templates::BranchKind::Main,
+        name: "main".into(),
+        files: vec![RenderedFile {
+            path: "README.md".into(),
+            contents: b"# gitops\n".to_vec(),
+            executable: false,
+        }],
+    };
+    let git = Git::new(Arc::new(ProcessRunner::new()));
+    git.seed(
+        &world.dir.path().join("work"),
+        &git::github_remote_url("contoso", "gitops"),
+        std::slice::from_ref(&branch),
+        "seed",
+        &world.env(),
+    )
+    .await
+    .unwrap();
+    assert_branch_holds_exactly(&bare, &branch);
+}
+
+#[test]
+fn main_is_pushed_before_the_environment_branch_and_no_token_reaches_argv() {
+    let token = "ghp_gitSeedToken0123456789abcdefghijKLMN";
+    secrets::register(token);
+    let gh = Gh::new(Arc::new(ProcessRunner::new())).with_token(SecretString::from(token));
+    let git = Git::new(Arc::new(ProcessRunner::new()));
+    let templates = rendered();
+    let specs = git.seed_specs(
+        Path::new("/tmp/seed"),
+        "https://github.com/contoso/control-plane.git",
+        &templates.control_plane.branches,
+        git::SEED_MESSAGE,
+        &gh.git_env(),
+    );
+    let lines: Vec<Vec<String>> = specs
+        .iter()
+        .map(|s| s.argv().into_iter().map(String::from).collect())
+        .collect();
+    let first = |needle: &[&str]| {
+        lines
+            .iter()
+            .position(|argv| argv.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or_else(|| panic!("{needle:?} in {lines:?}"))
+    };
+    assert_eq!(lines[0], ["git", "init", "-b", "main"]);
+    assert!(first(&["switch", "--orphan", "dev"]) > first(&["push", "--no-verify"]));
+    let pushes: Vec<&Vec<String>> = lines.iter().filter(|a| a[1] == "push").collect();
+    assert_eq!(pushes.len(), 2);
+    assert_eq!(
+        pushes[0][2..],
+        [
+            "--no-verify",
+            "https://github.com/contoso/control-plane.git",
+            "main"
+        ]
+    );
+    assert_eq!(pushes[1].last().unwrap(), "dev");
+    for spec in &specs {
+        spec.ensure_no_secret_in_argv().unwrap();
+        assert!(spec.argv().iter().all(|a| !a.contains(token)));
+        assert!(spec.env.iter().any(|(k, _)| k == "GH_TOKEN"));
+    }
+}
+
+#[tokio::test]
+async fn the_credential_helper_reset_leaves_only_gh_for_github() {
+    let world = World::new();
+    // The user's own helper for github.com must be replaced, not added to.
+    std::fs::write(
+        world.home().join(".gitconfig"),
+        "[credential \"https://github.com\"]\n\thelper = store\n",
+    )
+    .unwrap();
+    let env = gh::git_credential_env().merge(world.env());
+    let output = ProcessRunner::new()
+        .run_with(
+            env.apply(CommandSpec::new("git").args([
+                "config",
+                "--get-all",
+                "credential.https://github.com.helper",
+            ])),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    assert!(output.success(), "{}", output.stderr);
+    let helpers: Vec<&str> = output.stdout.lines().collect();
+    assert_eq!(helpers, ["store", "", "!gh auth git-credential"]);
+    // git's helper list: an empty value resets it, so only gh remains in effect.
+    let effective: Vec<&str> = helpers
+        .iter()
+        .rev()
+        .take_while(|h| !h.is_empty())
+        .copied()
+        .collect();
+    assert_eq!(effective, ["!gh auth git-credential"]);
+}
+
+#[tokio::test]
+async fn unsafe_inputs_are_refused_before_anything_runs() {
+    let world = World::new();
+    let git = Git::new(Arc::new(ProcessRunner::new()));
+    let branch = |path: &str| RenderedBranch {
+        kind: templates::BranchKind::Main,
+        name: "main".into(),
+        files: vec![RenderedFile {
+            path: path.into(),
+            contents: b"x".to_vec(),
+            executable: false,
+        }],
+    };
+    let workdir = world.dir.path().join("work");
+    let env = world.env();
+
+    let err = git
+        .seed(
+            &workdir,
+            "https://x-access-token:ghp_abc@github.com/contoso/gitops.git",
+            &[branch("a")],
+            "m",
+            &env,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SeedError::UnsafeRemote { .. }), "{err}");
+
+    for path in ["../escape", "/etc/passwd", ".git/config", "a/../../b", ""] {
+        let err = git
+            .seed(
+                &workdir,
+                "https://github.com/contoso/gitops.git",
+                &[branch(path)],
+                "m",
+                &env,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SeedError::UnsafePath { .. }), "{path}: {err}");
+    }
+    assert!(!workdir.exists(), "nothing was written or run");
+
+    std::fs::create_dir_all(&workdir).unwrap();
+    std::fs::write(workdir.join("stale"), "x").unwrap();
+    let err = git
+        .seed(
+            &workdir,
+            "https://github.com/contoso/gitops.git",
+            &[branch("a")],
+            "m",
+            &env,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SeedError::WorkdirNotEmpty { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_missing_remote_is_a_classified_not_found() {
+    let world = World::new();
+    let git = Git::new(Arc::new(ProcessRunner::new()));
+    let err = git
+        .remote_branches("https://github.com/contoso/absent.git", &world.env())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolError::Failed { .. }), "{err:?}");
+    assert!(err.is_not_found_resource(), "{err:?}");
+}
+
+#[tokio::test]
+async fn adapter_calls_stream_their_output_and_obey_cancellation() {
+    let (sink, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let git = Git::new(Arc::new(ProcessRunner::new()))
+        .with_control(kalypso_bootstrap::tools::RunControl::default().with_sink(sink));
+    let version = git.version().await.unwrap();
+    let line = lines.recv().await.expect("a streamed line");
+    assert!(line.line.starts_with("git version "), "{line:?}");
+    assert_eq!(git::parse_version(&line.line).unwrap(), version);
+
+    let cancel = kalypso_bootstrap::tools::CancelToken::new();
+    cancel.cancel();
+    let git = Git::new(Arc::new(ProcessRunner::new()))
+        .with_control(kalypso_bootstrap::tools::RunControl::default().with_cancel(cancel));
+    let err = git.version().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ToolError::Run(kalypso_bootstrap::tools::RunError::Cancelled { .. })
+        ),
+        "{err:?}"
+    );
+}
