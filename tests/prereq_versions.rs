@@ -207,6 +207,8 @@ fn minimums_decide_the_verdicts_of_the_samples() {
 
 #[test]
 fn boundaries_are_inclusive() {
+    assert_eq!(verdict(&GIT, v(2, 31, 0)), Verdict::Pass);
+    assert_eq!(verdict(&GIT, v(2, 30, 9)), Verdict::Fail);
     assert_eq!(verdict(&AZ, v(2, 50, 0)), Verdict::Pass);
     assert_eq!(verdict(&AZ, v(2, 49, 99)), Verdict::Fail);
     assert_eq!(verdict(&KUBECTL, v(1, 25, 0)), Verdict::Pass);
@@ -251,7 +253,11 @@ fn unreadable_versions_fail_required_minimums_but_not_git_presence() {
         "{}",
         row.detail
     );
-    assert_eq!(evaluate_tool(&GIT, unreadable()).verdict, Verdict::Pass);
+    assert_eq!(
+        evaluate_tool(&GIT, unreadable()).verdict,
+        Verdict::Fail,
+        "git needs a known version: seeding relies on GIT_CONFIG_COUNT (2.31+)"
+    );
     assert_eq!(evaluate_tool(&JQ, unreadable()).verdict, Verdict::Info);
 }
 

@@ -102,9 +102,14 @@ pub const HELM: ToolRequirement = ToolRequirement {
     },
 };
 
+/// 2.31 is the first git that reads `GIT_CONFIG_COUNT`, which carries the credential
+/// helper to the push without touching the user's git config.
 pub const GIT: ToolRequirement = ToolRequirement {
     name: "git",
-    need: Need::Present,
+    need: Need::AtLeast {
+        minimum: Version::new(2, 31, 0),
+        newest_tested_major: None,
+    },
     install: InstallHint {
         macos: "xcode-select --install  (or brew install git)",
         linux: "sudo apt-get install git  (or sudo dnf install git)",
