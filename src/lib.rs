@@ -7,6 +7,7 @@ pub mod exit;
 pub mod logging;
 pub mod prereq;
 pub mod secrets;
+pub mod sim;
 pub mod state;
 pub mod templates;
 pub mod tools;

@@ -67,11 +67,13 @@ pub fn parse_state(bytes: &[u8]) -> Result<BootstrapState, StateProblem> {
         Some(found) if found > SCHEMA_VERSION_PARTS => {
             return Err(StateProblem::NewerVersion { found: version })
         }
-        Some(found) if found < SCHEMA_VERSION_PARTS => return Err(StateProblem::NotOurs {
-            detail: format!(
+        Some(found) if found < SCHEMA_VERSION_PARTS => {
+            return Err(StateProblem::NotOurs {
+                detail: format!(
                 "state version {version:?} is older than any this build reads ({SCHEMA_VERSION:?})"
             ),
-        }),
+            })
+        }
         Some(_) => {}
     }
     serde_path_to_error::deserialize::<_, BootstrapState>(value).map_err(|e| {
