@@ -960,12 +960,28 @@ fn delete(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Rep
     }
     let mut reply = Reply::silent();
     let mut errors = Vec::new();
+    // A deleted namespace terminates after the request: the objects in it that the same
+    // command deletes are still found.
+    let mut terminating = Vec::new();
     for (ty, ns, name, source) in targets {
-        if ty.qualified() == "namespaces" && PROTECTED_NAMESPACES.contains(&name.as_str()) {
+        let is_namespace = ty.qualified() == "namespaces";
+        if is_namespace && PROTECTED_NAMESPACES.contains(&name.as_str()) {
             errors.push(format!("Error from server (Forbidden): namespaces \"{name}\" is forbidden: this namespace may not be deleted"));
             continue;
         }
-        if cluster::delete(ctx, &conn.server, &ty, &ns, &name) {
+        let found = if is_namespace {
+            let exists = ctx.world.kube[&conn.server]
+                .objects
+                .get("namespaces")
+                .is_some_and(|n| n.contains_key(&name));
+            if exists && !terminating.contains(&name) {
+                terminating.push(name.clone());
+            }
+            exists
+        } else {
+            cluster::delete(ctx, &conn.server, &ty, &ns, &name)
+        };
+        if found {
             reply = reply.with_progress(
                 Stream::Stdout,
                 format!("{} \"{name}\" deleted", ty.qualified_singular()),
@@ -977,6 +993,11 @@ fn delete(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Rep
                 errors.push(format!("Error from server (NotFound): error when deleting \"{source}\": {} \"{name}\" not found", ty.qualified()));
             }
         }
+    }
+    let namespace_type =
+        kube::resolve(&ctx.world.kube[&conn.server], "namespaces").expect("built in");
+    for name in terminating {
+        cluster::delete(ctx, &conn.server, &namespace_type, "", &name);
     }
     if !errors.is_empty() {
         reply.exit_code = 1;

@@ -284,9 +284,14 @@ impl SimulatedEnvironment {
                 (path.display().to_string(), entries)
             })
             .collect();
+        let mut kube_clusters = world.kube.clone();
+        for api in kube_clusters.values_mut() {
+            // A type whose last object went is no different from one never used.
+            api.objects.retain(|_, objects| !objects.is_empty());
+        }
         SimSnapshot {
             azure: world.azure.clone(),
-            kube_clusters: world.kube.clone(),
+            kube_clusters,
             kubeconfigs,
             github,
         }
