@@ -527,7 +527,8 @@ async fn get_credentials_writes_a_real_kubeconfig_and_delete_context_removes_it(
         0o600
     );
     // The project's own kubeconfig reader (config validation) sees the context.
-    let names = kalypso_bootstrap::config::kubeconfig::read_contexts(&[path.clone()]).unwrap();
+    let names =
+        kalypso_bootstrap::config::kubeconfig::read_contexts(std::slice::from_ref(&path)).unwrap();
     assert_eq!(names, ["kalypso-c1"]);
     // So does the real kubectl, when installed.
     if let Ok(out) = std::process::Command::new("kubectl")

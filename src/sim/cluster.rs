@@ -529,7 +529,10 @@ fn kustomization_status(ctx: &Ctx<'_>, server: &str, object: &Value) -> Value {
         .and_then(Value::as_str)
         .unwrap_or_default();
     let (owner, name) = parse_repo_ref(url).unwrap_or_default();
-    let bare = ctx.paths.bare_repo(&owner, &name);
+    let bare = match ctx.world.github.repos.get(&key2(&owner, &name)) {
+        Some(repo) => ctx.paths.bare_repo(&repo.owner, &repo.name),
+        None => ctx.paths.bare_repo(&owner, &name),
+    };
     let branch = revision.split('@').next().unwrap_or("main");
     if !git::path_exists(&bare, &format!("refs/heads/{branch}"), path) {
         return failed(

@@ -296,8 +296,7 @@ fn resolve_chart(ctx: &Ctx<'_>, cmd: &ToolCommand) -> Result<Chart, Reply> {
                 .find(|c| c.version == v.trim_start_matches('v')),
             None => versions
                 .iter()
-                .filter(|c| cmd.switch("devel") || !is_prerelease(&c.version))
-                .next_back(),
+                .rfind(|c| cmd.switch("devel") || !is_prerelease(&c.version)),
         };
         return match found {
             Some(version) => Ok(Chart {
@@ -826,7 +825,7 @@ fn list(
         .releases
         .values()
         .filter(|r| all || r.namespace == namespace)
-        .filter(|r| filter.as_ref().is_none_or(|f| f.is_match(&r.name)))
+        .filter(|r| filter.as_ref().map_or(true, |f| f.is_match(&r.name)))
         .collect();
     let updated = |r: &HelmRelease| r.last_deployed.replace('T', " ").replace('Z', " +0000 UTC");
     match cmd.value("output") {

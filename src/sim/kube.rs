@@ -60,7 +60,7 @@ impl ResourceType {
         let names_match = resource == self.plural
             || resource == self.singular
             || resource == self.kind.to_ascii_lowercase()
-            || self.short_names.iter().any(|s| *s == resource);
+            || self.short_names.contains(&resource);
         if !names_match {
             return false;
         }

@@ -331,7 +331,7 @@ fn requests(
         let mut out: Vec<(ResourceType, Vec<String>)> = Vec::new();
         for arg in args {
             let Some((ty_name, name)) = arg.split_once('/') else {
-                return Err(Reply::fail(1, format!("error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of 'kubectl get resource resource/<resource_name>'")));
+                return Err(Reply::fail(1, String::from("error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of 'kubectl get resource resource/<resource_name>'")));
             };
             let ty = kube::resolve(api, ty_name).ok_or_else(|| unknown_type(ty_name))?;
             match out.iter_mut().find(|(t, _)| *t == ty) {
@@ -390,7 +390,7 @@ fn get(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply,
             for (key, object) in &objects {
                 let in_scope =
                     !ty.namespaced || all_namespaces || key.starts_with(&format!("{namespace}/"));
-                if in_scope && selector.is_none_or(|s| kube::selector_matches(object, s)) {
+                if in_scope && selector.map_or(true, |s| kube::selector_matches(object, s)) {
                     items.push((ty.clone(), cluster::observed(ctx, &conn.server, ty, object)));
                 }
             }
@@ -936,7 +936,7 @@ fn delete(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Rep
                         if in_ns
                             && cmd
                                 .value("selector")
-                                .is_none_or(|s| kube::selector_matches(&object, s))
+                                .map_or(true, |s| kube::selector_matches(&object, s))
                         {
                             targets.push((
                                 ty.clone(),
@@ -1086,7 +1086,7 @@ fn wait(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply
                 if in_ns
                     && cmd
                         .value("selector")
-                        .is_none_or(|s| kube::selector_matches(&object, s))
+                        .map_or(true, |s| kube::selector_matches(&object, s))
                 {
                     let name = kube::name_of(&object).unwrap_or_default().to_string();
                     targets.push((ty.clone(), Some(object), name));

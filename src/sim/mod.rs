@@ -191,7 +191,11 @@ impl SimulatedEnvironment {
 
     /// The bare repository standing in for `https://github.com/OWNER/NAME.git`.
     pub fn bare_repo_path(&self, owner: &str, name: &str) -> PathBuf {
-        self.inner.paths.bare_repo(owner, name)
+        let world = self.world();
+        match world.github.repos.get(&state::key2(owner, name)) {
+            Some(repo) => self.inner.paths.bare_repo(&repo.owner, &repo.name),
+            None => self.inner.paths.bare_repo(owner, name),
+        }
     }
 
     /// The kubeconfig kubectl and helm read when a call names none (no `--kubeconfig`,

@@ -541,10 +541,10 @@ impl Paths {
         self.root.join("github")
     }
 
+    /// The bare repository of `owner/name`, spelled as the repository was created (git
+    /// URLs reach it only with that spelling, unlike GitHub's case-insensitive ones).
     pub fn bare_repo(&self, owner: &str, name: &str) -> PathBuf {
-        self.github_dir()
-            .join(owner.to_ascii_lowercase())
-            .join(format!("{}.git", name.to_ascii_lowercase()))
+        self.github_dir().join(owner).join(format!("{name}.git"))
     }
 }
 
