@@ -542,9 +542,12 @@ async fn get_credentials_writes_a_real_kubeconfig_and_delete_context_removes_it(
         ])
         .output()
     {
-        if out.status.success() {
-            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "kalypso-c1");
-        }
+        assert!(
+            out.status.success(),
+            "the real kubectl reads the file: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "kalypso-c1");
     }
     // The context reaches the cluster.
     let nodes = ok_json(

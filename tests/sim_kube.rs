@@ -823,3 +823,152 @@ async fn helm_reports_missing_values_files_namespaces_and_contexts() {
         no_context.stderr
     );
 }
+
+#[tokio::test]
+async fn a_local_chart_directory_installs_and_a_private_source_needs_the_token() {
+    let (dir, env) = standard();
+    env.seed_repo(SeedRepo::new("acme", "cp").with_file("main", ".environments/x.yaml", "a: 1\n"))
+        .unwrap();
+    let kc = cluster(&env).await;
+    ok(
+        &env,
+        kubectl(&kc, "ctx", &["apply", "--server-side", "-f", FLUX_275]),
+    )
+    .await;
+    let chart = dir.path().join("chart");
+    std::fs::create_dir_all(&chart).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: kalypso-scheduler\nversion: 0.0.1-dev\nappVersion: dev\n",
+    )
+    .unwrap();
+    let chart = chart.display().to_string();
+    let shown = ok(&env, spec("helm", &["show", "chart", &chart])).await;
+    assert!(shown.contains("version: 0.0.1-dev"), "{shown}");
+
+    // No token: the private control-plane repository cannot be cloned by Flux.
+    let values = dir.path().join("values.yaml");
+    std::fs::write(
+        &values,
+        "controlPlaneURL: https://github.com/acme/cp\ncontrolPlaneBranch: main\n",
+    )
+    .unwrap();
+    let values = values.display().to_string();
+    let args = [
+        "upgrade",
+        "--install",
+        "kalypso-scheduler",
+        &chart,
+        "--namespace",
+        "kalypso-system",
+        "--create-namespace",
+        "-f",
+        &values,
+        "--wait",
+    ];
+    ok(&env, helm(&kc, "ctx", &args)).await;
+    let source = ok_json(
+        &env,
+        kubectl(
+            &kc,
+            "ctx",
+            &[
+                "get",
+                "gitrepositories.source.toolkit.fluxcd.io",
+                "control-plane",
+                "-n",
+                "kalypso-system",
+                "-o",
+                "json",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(source["status"]["conditions"][0]["status"], "False");
+    assert!(
+        source["status"]["conditions"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("authentication required"),
+        "{source}"
+    );
+
+    // An upgrade with the token (a later -f overrides) makes it Ready; revision 2.
+    let token_values = dir.path().join("token.yaml");
+    std::fs::write(&token_values, format!("ghRepoToken: {ALICE_TOKEN}\n")).unwrap();
+    let token_values = token_values.display().to_string();
+    let mut upgrade = args.to_vec();
+    upgrade.extend(["-f", &token_values]);
+    let upgraded = ok(&env, helm(&kc, "ctx", &upgrade)).await;
+    assert!(
+        upgraded.starts_with("Release \"kalypso-scheduler\" has been upgraded. Happy Helming!"),
+        "{upgraded}"
+    );
+    let source = ok_json(
+        &env,
+        kubectl(
+            &kc,
+            "ctx",
+            &[
+                "get",
+                "gitrepositories.source.toolkit.fluxcd.io",
+                "control-plane",
+                "-n",
+                "kalypso-system",
+                "-o",
+                "json",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        source["status"]["conditions"][0]["status"], "True",
+        "{source}"
+    );
+    let status = ok_json(
+        &env,
+        helm(
+            &kc,
+            "ctx",
+            &[
+                "status",
+                "kalypso-scheduler",
+                "-n",
+                "kalypso-system",
+                "-o",
+                "json",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status["version"], 2);
+}
+
+#[tokio::test]
+async fn webhooks_and_empty_applies() {
+    let (_dir, env) = standard();
+    let kc = cluster(&env).await;
+    let hooks = ok_json(
+        &env,
+        kubectl(
+            &kc,
+            "ctx",
+            &["get", "validatingwebhookconfigurations", "-o", "json"],
+        ),
+    )
+    .await;
+    assert_eq!(
+        hooks["items"][0]["metadata"]["name"],
+        "aks-node-validating-webhook"
+    );
+    let empty = run(
+        &env,
+        kubectl(&kc, "ctx", &["apply", "-f", "-"]).stdin_bytes(""),
+    )
+    .await;
+    assert_eq!(empty.exit_code, Some(1));
+    assert_eq!(empty.stderr.trim(), "error: no objects passed to apply");
+    let unknown_kind = run(&env, kubectl(&kc, "ctx", &["apply", "-f", "-"]).stdin_bytes("apiVersion: scheduler.kalypso.io/v1alpha1\nkind: Workload\nmetadata:\n  name: w\n  namespace: default\n")).await;
+    assert_eq!(unknown_kind.exit_code, Some(1));
+    assert!(unknown_kind.stderr.contains("no matches for kind \"Workload\" in version \"scheduler.kalypso.io/v1alpha1\"\nensure CRDs are installed first"), "{}", unknown_kind.stderr);
+}

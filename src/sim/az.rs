@@ -282,8 +282,8 @@ fn required(names: &[&Flag]) -> Reply {
 fn output(cmd: &ToolCommand, value: &Value) -> Result<Reply, Reply> {
     if cmd.value("query").is_some() {
         return Err(Reply::fail(
-            2,
-            "ERROR: --query (JMESPath) is not implemented by the simulated az; ask for -o json and read the fields",
+            1,
+            "ERROR: --query (JMESPath) is not simulated; ask for -o json and read the fields",
         ));
     }
     match cmd.value("output").unwrap_or("json") {
@@ -292,8 +292,8 @@ fn output(cmd: &ToolCommand, value: &Value) -> Result<Reply, Reply> {
         "yaml" | "yamlc" => Ok(Reply::ok(serde_yaml::to_string(value).unwrap_or_default())),
         "tsv" => Ok(Reply::ok(tsv(value))),
         other => Err(Reply::fail(
-            2,
-            format!("ERROR: the simulated az prints json, jsonc, yaml, tsv or none, not {other}"),
+            1,
+            format!("ERROR: -o {other} is not simulated (json, jsonc, yaml, tsv and none are)"),
         )),
     }
 }
@@ -378,7 +378,7 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
                 ["aks", "delete"] => aks_delete(ctx, cmd),
                 ["vm", "list-skus"] => list_skus(ctx, cmd),
                 ["vm", "list-usage"] => list_usage(ctx, cmd),
-                _ => Err(Reply::fail(2, format!("ERROR: 'az {}' is not simulated", path.join(" ")))),
+                _ => Err(Reply::fail(1, format!("ERROR: 'az {}' is not simulated", path.join(" ")))),
             }
         }
     }
@@ -1081,7 +1081,7 @@ fn get_credentials(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply>
     user_body.insert("client-key-data".into(), fake_b64("RSA PRIVATE KEY").into());
     user_body.insert(
         "token".into(),
-        format!("{:064x}", fnv(&cluster.fqdn) as u128 * 31).into(),
+        format!("sim{:061x}", u128::from(fnv(&cluster.fqdn)) * 31).into(),
     );
     let file = cmd.value("file");
     let mut config = match file {

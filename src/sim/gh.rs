@@ -220,7 +220,10 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
     if cmd.value("jq").is_some()
         || cmd.value("template").is_some() && !cmd.path_is(&["repo", "create"])
     {
-        return Err(Reply::fail(1, "--jq and --template are not implemented by the simulated gh; ask for --json and read the fields"));
+        return Err(Reply::fail(
+            1,
+            "--jq and --template are not simulated; ask for --json and read the fields",
+        ));
     }
     let path: Vec<&str> = cmd.path.iter().map(String::as_str).collect();
     match path.as_slice() {

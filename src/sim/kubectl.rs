@@ -765,6 +765,9 @@ fn apply(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Repl
         }
     }
     let objects = read_manifests(ctx, cmd)?;
+    if objects.is_empty() {
+        return Err(Reply::fail(1, "error: no objects passed to apply"));
+    }
     let default_ns = namespace_of(cmd, conn);
     let mut reply = Reply::silent();
     let mut errors = Vec::new();

@@ -184,6 +184,27 @@ impl World {
             cluster.network_plugin == "azure",
             now,
         );
+        // AKS installs an admission webhook of its own in every cluster.
+        let webhook = json!({
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "aks-node-validating-webhook", "labels": {"kubernetes.azure.com/managedby": "aks"}},
+            "webhooks": [{
+                "name": "aks-node-validating-webhook.azmk8s.io",
+                "admissionReviewVersions": ["v1"],
+                "clientConfig": {"url": "https://aks-node-validating-webhook.kube-system.svc:443/validate"},
+                "failurePolicy": "Ignore",
+                "sideEffects": "None",
+                "timeoutSeconds": 3,
+            }],
+        });
+        put(
+            &mut api,
+            &mut self.counter,
+            "validatingwebhookconfigurations.admissionregistration.k8s.io",
+            webhook,
+            now,
+        );
         self.kube.insert(api.server.clone(), api);
     }
 
