@@ -288,7 +288,7 @@ async fn aks_create_no_wait_provisions_over_time_and_show_polls_it() {
                 "--node-vm-size",
                 "Standard_DS2_v2",
                 "--kubernetes-version",
-                "1.33",
+                "1.34",
                 "--network-plugin",
                 "azure",
                 "--enable-managed-identity",
@@ -321,7 +321,7 @@ async fn aks_create_no_wait_provisions_over_time_and_show_polls_it() {
     };
     let first = ok_json(&env, show()).await;
     assert_eq!(first["provisioningState"], "Creating");
-    assert_eq!(first["kubernetesVersion"], "1.33.5");
+    assert_eq!(first["kubernetesVersion"], "1.34.5");
     assert_eq!(first["powerState"]["code"], "Running");
     assert!(first["fqdn"]
         .as_str()

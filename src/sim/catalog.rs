@@ -234,9 +234,9 @@ impl Default for AzureCatalog {
             .map(|region| region.to_string())
             .collect();
         let kubernetes_versions = [
-            ("1.33", &["1.33.4", "1.33.5"][..]),
-            ("1.34", &["1.34.1", "1.34.2"][..]),
-            ("1.35", &["1.35.0", "1.35.1"][..]),
+            ("1.34", &["1.34.4", "1.34.5"][..]),
+            ("1.35", &["1.35.1", "1.35.2"][..]),
+            ("1.36", &["1.36.0", "1.36.1"][..]),
         ]
         .into_iter()
         .map(|(minor, patches)| {
@@ -255,7 +255,7 @@ impl Default for AzureCatalog {
         Self {
             aks_regions,
             kubernetes_versions,
-            default_kubernetes_version: "1.34".to_string(),
+            default_kubernetes_version: "1.35".to_string(),
             vm_skus: vec![
                 sku("Standard_B2s", "standardBSFamily", 2, 4),
                 sku("Standard_B2ms", "standardBSFamily", 2, 8),
@@ -413,18 +413,18 @@ mod tests {
     fn kubernetes_versions_resolve_minor_to_newest_patch() {
         let catalog = AzureCatalog::default();
         assert_eq!(
-            catalog.resolve_kubernetes_version(Some("1.33")).as_deref(),
-            Some("1.33.5")
+            catalog.resolve_kubernetes_version(Some("1.34")).as_deref(),
+            Some("1.34.5")
         );
         assert_eq!(
             catalog
-                .resolve_kubernetes_version(Some("1.33.4"))
+                .resolve_kubernetes_version(Some("1.34.4"))
                 .as_deref(),
-            Some("1.33.4")
+            Some("1.34.4")
         );
         assert_eq!(
             catalog.resolve_kubernetes_version(None).as_deref(),
-            Some("1.34.2")
+            Some("1.35.2")
         );
         assert_eq!(catalog.resolve_kubernetes_version(Some("1.20")), None);
         assert!(catalog.supports_aks("eastus"));

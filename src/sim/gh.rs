@@ -13,7 +13,7 @@ use super::reply::{compact_json, Reply};
 use super::state::{default_labels, key2, GithubRepo, Label};
 use super::world::parse_repo_ref;
 
-pub const VERSION: &str = "2.83.1";
+pub const VERSION: &str = "2.103.3";
 const API: &str = "https://api.github.com";
 
 const GLOBAL: &[Flag] = &[switch("help", None), switch("version", None)];
@@ -228,7 +228,7 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
     let path: Vec<&str> = cmd.path.iter().map(String::as_str).collect();
     match path.as_slice() {
         ["version"] => Ok(Reply::ok(format!(
-            "gh version {VERSION} (2026-10-20)\nhttps://github.com/cli/cli/releases/tag/v{VERSION}"
+            "gh version {VERSION} (2026-10-26)\nhttps://github.com/cli/cli/releases/tag/v{VERSION}"
         ))),
         ["auth", "token"] => auth_token(ctx),
         ["auth", "status"] => {

@@ -14,8 +14,8 @@ use super::reply::{kubectl_json, Reply};
 use super::world::flux_manifest;
 use crate::tools::runner::Stream;
 
-pub const CLIENT_VERSION: &str = "v1.34.2";
-pub const KUSTOMIZE_VERSION: &str = "v5.7.1";
+pub const CLIENT_VERSION: &str = "v1.37.1";
+pub const KUSTOMIZE_VERSION: &str = "v5.8.1";
 
 const GLOBAL: &[Flag] = &[
     value("context", None),

@@ -15,6 +15,37 @@
 //! Timing: a command waits the first half of its latency, then takes effect, then waits the
 //! second half while streaming its progress lines. Cancelling in the first half leaves no
 //! trace; cancelling later leaves the effect in place, as killing a real tool would.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use kalypso_bootstrap::sim::{Fault, FaultKind, Latency, SimulatedEnvironment};
+//! use kalypso_bootstrap::tools::{CommandRunner, CommandSpec};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let env = SimulatedEnvironment::demo(dir.path()).unwrap();
+//! env.set_latency(Latency::zero());
+//! let before = env.snapshot();
+//! let az = |args: &[&str]| CommandSpec::new("az").args(args.iter().copied());
+//!
+//! let missing = env.run(az(&["group", "show", "--name", "rg", "-o", "json"])).await.unwrap();
+//! assert_eq!(missing.exit_code, Some(3)); // ResourceGroupNotFound, as the real az
+//!
+//! env.inject(Fault::new(FaultKind::QuotaExceeded, "az aks create").nth(1));
+//! env.run(az(&["group", "create", "--name", "rg", "--location", "eastus"])).await.unwrap();
+//! let quota = env.run(az(&["aks", "create", "-g", "rg", "-n", "c1", "--no-ssh-key", "--no-wait"])).await.unwrap();
+//! assert!(quota.stderr.contains("(QuotaExceeded)"));
+//!
+//! env.run(az(&["group", "delete", "--name", "rg", "--yes", "--no-wait"])).await.unwrap();
+//! env.settle();
+//! assert_eq!(env.snapshot(), before);
+//! # }
+//! ```
+//!
+//! Not simulated (a clear "not simulated" failure, exit 1, rather than a false usage error):
+//! az `--query` and `-o table`, gh `--jq`/`--template`, kubectl `-o jsonpath`/`--field-selector`,
+//! `--dry-run`, and subcommands outside the engine's vocabulary (see `COMMANDS.md`). Flags a
+//! real tool accepts but no table here lists are reported as unknown, like a typo would be.
 
 mod args;
 mod az;
