@@ -85,7 +85,7 @@ pub use catalog::{
 };
 pub use fault::{Fault, FaultId, FaultKind, FaultWhen};
 pub use latency::Latency;
-pub use seed::{SeedAksCluster, SeedRepo};
+pub use seed::{SeedAksCluster, SeedError, SeedRepo};
 pub use state::{
     AksCluster, AzureAccount, AzureState, GithubOrg, GithubRepo, GithubState, GithubUser,
     HelmRelease, KubeCluster, KubeContextEntry, Label, Quota, ResourceGroup, SimSnapshot,
