@@ -1,0 +1,1258 @@
+//! The simulated GitHub CLI (`gh` 2.x) talking to a simulated github.com. Output is what gh
+//! prints when stdout is not a terminal (no success chatter, compact JSON with sorted keys).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+
+use super::args::{switch, value, ArgError, Flag};
+use super::command::{lookup_pflag, CommandDef, Ctx, LookupError, ToolCommand};
+use super::git;
+use super::reply::{compact_json, Reply};
+use super::state::{default_labels, key2, GithubRepo, Label};
+use super::world::parse_repo_ref;
+
+pub const VERSION: &str = "2.103.3";
+const API: &str = "https://api.github.com";
+
+const GLOBAL: &[Flag] = &[switch("help", None), switch("version", None)];
+const REPO: Flag = value("repo", Some('R'));
+const JSON: Flag = value("json", None);
+const JQ: Flag = value("jq", Some('q'));
+const TEMPLATE: Flag = value("template", Some('t'));
+
+const DEFS: &[CommandDef] = &[
+    CommandDef {
+        path: &["version"],
+        flags: &[],
+    },
+    CommandDef {
+        path: &["auth", "token"],
+        flags: &[value("hostname", Some('h')), value("user", Some('u'))],
+    },
+    CommandDef {
+        path: &["auth", "status"],
+        flags: &[
+            value("hostname", Some('h')),
+            switch("show-token", Some('t')),
+            switch("active", Some('a')),
+        ],
+    },
+    CommandDef {
+        path: &["api"],
+        flags: &[
+            value("method", Some('X')),
+            value("hostname", None),
+            JQ,
+            value("header", Some('H')),
+            value("field", Some('F')),
+            value("raw-field", Some('f')),
+            switch("paginate", None),
+            switch("silent", None),
+            switch("include", Some('i')),
+            value("input", None),
+            TEMPLATE,
+            value("cache", None),
+            value("preview", Some('p')),
+            switch("slurp", None),
+            switch("verbose", None),
+        ],
+    },
+    CommandDef {
+        path: &["repo", "view"],
+        flags: &[
+            JSON,
+            JQ,
+            TEMPLATE,
+            switch("web", Some('w')),
+            value("branch", Some('b')),
+        ],
+    },
+    CommandDef {
+        path: &["repo", "create"],
+        flags: &[
+            switch("public", None),
+            switch("private", None),
+            switch("internal", None),
+            value("description", Some('d')),
+            value("homepage", Some('h')),
+            value("team", Some('t')),
+            value("template", Some('p')),
+            switch("include-all-branches", None),
+            switch("disable-issues", None),
+            switch("disable-wiki", None),
+            switch("add-readme", None),
+            value("gitignore", Some('g')),
+            value("license", Some('l')),
+            switch("clone", Some('c')),
+            value("source", Some('s')),
+            value("remote", Some('r')),
+            switch("push", None),
+        ],
+    },
+    CommandDef {
+        path: &["repo", "delete"],
+        flags: &[switch("yes", None), switch("confirm", None)],
+    },
+    CommandDef {
+        path: &["repo", "list"],
+        flags: &[
+            JSON,
+            JQ,
+            TEMPLATE,
+            value("limit", Some('L')),
+            value("visibility", None),
+            switch("source", None),
+            switch("fork", None),
+            switch("archived", None),
+            switch("no-archived", None),
+            value("language", Some('l')),
+            value("topic", None),
+        ],
+    },
+    CommandDef {
+        path: &["secret", "set"],
+        flags: &[
+            REPO,
+            value("body", Some('b')),
+            value("env", Some('e')),
+            value("org", Some('o')),
+            value("visibility", Some('v')),
+            value("repos", Some('r')),
+            switch("no-store", None),
+            value("env-file", Some('f')),
+            value("app", Some('a')),
+            switch("user", Some('u')),
+        ],
+    },
+    CommandDef {
+        path: &["secret", "list"],
+        flags: &[
+            REPO,
+            JSON,
+            JQ,
+            TEMPLATE,
+            value("env", Some('e')),
+            value("org", Some('o')),
+            value("app", Some('a')),
+            switch("user", Some('u')),
+        ],
+    },
+    CommandDef {
+        path: &["secret", "delete"],
+        flags: &[
+            REPO,
+            value("env", Some('e')),
+            value("org", Some('o')),
+            value("app", Some('a')),
+            switch("user", Some('u')),
+        ],
+    },
+    CommandDef {
+        path: &["label", "create"],
+        flags: &[
+            REPO,
+            value("color", Some('c')),
+            value("description", Some('d')),
+            switch("force", Some('f')),
+        ],
+    },
+    CommandDef {
+        path: &["label", "list"],
+        flags: &[
+            REPO,
+            JSON,
+            JQ,
+            TEMPLATE,
+            value("limit", Some('L')),
+            value("search", Some('S')),
+            value("sort", None),
+            value("order", None),
+            switch("web", Some('w')),
+        ],
+    },
+    CommandDef {
+        path: &["label", "delete"],
+        flags: &[REPO, switch("yes", None)],
+    },
+];
+
+pub(crate) fn parse(args: &[String]) -> Result<ToolCommand, Reply> {
+    if args.first().map(String::as_str) == Some("--version") {
+        return Ok(ToolCommand {
+            path: vec!["version".into()],
+            flags: Default::default(),
+        });
+    }
+    lookup_pflag(args, GLOBAL, DEFS).map(|(command, _)| command).map_err(|e| match e {
+        LookupError::UnknownCommand { word, parent } => {
+            let parent = std::iter::once("gh".to_string()).chain(parent).collect::<Vec<_>>().join(" ");
+            Reply::fail(1, format!("unknown command \"{word}\" for \"{parent}\"\n\nUsage:  {parent} <command> [flags]"))
+        }
+        LookupError::GroupOnly { path } => {
+            let name = std::iter::once("gh".to_string()).chain(path).collect::<Vec<_>>().join(" ");
+            Reply::ok(format!("Work seamlessly with GitHub from the command line.\n\nUSAGE\n  {name} <command> <subcommand> [flags]"))
+        }
+        LookupError::Args { error, path } => {
+            let usage = format!("\n\nUsage:  gh {} [flags]", path.join(" "));
+            let message = match error {
+                ArgError::UnknownFlag(flag) => format!("unknown flag: {}", flag.split('=').next().unwrap_or(&flag)),
+                ArgError::UnknownShorthand(letter, token) => format!("unknown shorthand flag: '{letter}' in {token}"),
+                ArgError::MissingValue(flag) => format!("flag needs an argument: {flag}"),
+                ArgError::InvalidBool { flag, value } => {
+                    format!("invalid argument \"{value}\" for \"{flag}\" flag: strconv.ParseBool: parsing \"{value}\": invalid syntax")
+                }
+                other => format!("{other:?}"),
+            };
+            Reply::fail(1, format!("{message}{usage}"))
+        }
+    })
+}
+
+pub(crate) fn run(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Reply {
+    match dispatch(ctx, cmd) {
+        Ok(reply) | Err(reply) => reply,
+    }
+}
+
+fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
+    if cmd.value("jq").is_some()
+        || cmd.value("template").is_some() && !cmd.path_is(&["repo", "create"])
+    {
+        return Err(Reply::fail(
+            1,
+            "--jq and --template are not simulated; ask for --json and read the fields",
+        ));
+    }
+    let path: Vec<&str> = cmd.path.iter().map(String::as_str).collect();
+    match path.as_slice() {
+        ["version"] => Ok(Reply::ok(format!(
+            "gh version {VERSION} (2026-10-26)\nhttps://github.com/cli/cli/releases/tag/v{VERSION}"
+        ))),
+        ["auth", "token"] => auth_token(ctx),
+        ["auth", "status"] => {
+            let login = authenticate(ctx)?;
+            Ok(Reply::ok(format!(
+                "github.com\n  ✓ Logged in to github.com account {login} (GH_TOKEN)\n  - Active account: true\n  - Git operations protocol: https\n  - Token scopes: {}",
+                scopes(ctx, &login).iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+            )))
+        }
+        ["api"] => {
+            let login = authenticate(ctx)?;
+            api(ctx, cmd, &login)
+        }
+        ["repo", "view"] => {
+            let login = authenticate(ctx)?;
+            repo_view(ctx, cmd, &login)
+        }
+        ["repo", "create"] => {
+            let login = authenticate(ctx)?;
+            repo_create(ctx, cmd, &login)
+        }
+        ["repo", "delete"] => {
+            let login = authenticate(ctx)?;
+            repo_delete(ctx, cmd, &login)
+        }
+        ["repo", "list"] => {
+            let login = authenticate(ctx)?;
+            repo_list(ctx, cmd, &login)
+        }
+        ["secret", action] => {
+            let login = authenticate(ctx)?;
+            secret(ctx, cmd, &login, action)
+        }
+        ["label", action] => {
+            let login = authenticate(ctx)?;
+            label(ctx, cmd, &login, action)
+        }
+        _ => Err(Reply::fail(
+            1,
+            format!("gh {} is not simulated", path.join(" ")),
+        )),
+    }
+}
+
+/// The token gh would use: `GH_TOKEN`, then `GITHUB_TOKEN`, then the stored login.
+fn authenticate(ctx: &Ctx<'_>) -> Result<String, Reply> {
+    let token = ctx
+        .inv
+        .env("GH_TOKEN")
+        .or_else(|| ctx.inv.env("GITHUB_TOKEN"))
+        .map(str::to_string);
+    match token {
+        Some(token) => ctx.world.login_for_token(&token).ok_or_else(|| {
+            Reply::fail(1, format!("HTTP 401: Bad credentials ({API}/graphql)\nTry authenticating with:  gh auth login"))
+        }),
+        None => ctx.world.github.stored_login.clone().ok_or_else(|| {
+            Reply::fail(
+                4,
+                "To get started with GitHub CLI, please run:  gh auth login\nAlternatively, populate the GH_TOKEN environment variable with a GitHub API authentication token.",
+            )
+        }),
+    }
+}
+
+fn scopes(ctx: &Ctx<'_>, login: &str) -> Vec<String> {
+    ctx.world
+        .github
+        .users
+        .get(&login.to_ascii_lowercase())
+        .map(|u| u.scopes.clone())
+        .unwrap_or_default()
+}
+
+fn auth_token(ctx: &Ctx<'_>) -> Result<Reply, Reply> {
+    if let Some(token) = ctx
+        .inv
+        .env("GH_TOKEN")
+        .or_else(|| ctx.inv.env("GITHUB_TOKEN"))
+    {
+        return Ok(Reply::ok(token));
+    }
+    let stored = ctx
+        .world
+        .github
+        .stored_login
+        .as_deref()
+        .and_then(|login| ctx.world.token_of(login));
+    match stored {
+        Some(token) => Ok(Reply::ok(token.expose_secret())),
+        None => Err(Reply::fail(1, "no oauth token found for github.com")),
+    }
+}
+
+/// `gh api` failure: gh prints `gh: <message> (HTTP <status>)` and the body on stdout.
+fn api_error(status: u16, message: &str, docs: &str) -> Reply {
+    Reply::fail(1, format!("gh: {message} (HTTP {status})")).with_stdout(compact_json(&json!({
+        "message": message,
+        "documentation_url": docs,
+        "status": status.to_string(),
+    })))
+}
+
+fn api_not_found(docs: &str) -> Reply {
+    api_error(404, "Not Found", docs)
+}
+
+fn user_json(ctx: &Ctx<'_>, login: &str) -> Option<Value> {
+    let user = ctx.world.github.users.get(&login.to_ascii_lowercase())?;
+    let public_repos = ctx
+        .world
+        .github
+        .repos
+        .values()
+        .filter(|r| r.owner.eq_ignore_ascii_case(login) && r.visibility == "PUBLIC")
+        .count();
+    Some(json!({
+        "avatar_url": format!("https://avatars.githubusercontent.com/u/{}?v=4", user.id),
+        "bio": null,
+        "blog": "",
+        "company": null,
+        "created_at": "2020-03-14T09:26:53Z",
+        "email": null,
+        "followers": 0,
+        "following": 0,
+        "gravatar_id": "",
+        "hireable": null,
+        "html_url": format!("https://github.com/{}", user.login),
+        "id": user.id,
+        "location": null,
+        "login": user.login,
+        "name": user.name,
+        "node_id": format!("U_kgDO{:08}", user.id),
+        "public_gists": 0,
+        "public_repos": public_repos,
+        "site_admin": false,
+        "twitter_username": null,
+        "type": "User",
+        "updated_at": "2026-11-01T08:00:00Z",
+        "url": format!("{API}/users/{}", user.login),
+    }))
+}
+
+fn org_json(ctx: &Ctx<'_>, org: &str) -> Option<Value> {
+    let org = ctx.world.github.orgs.get(&org.to_ascii_lowercase())?;
+    Some(json!({
+        "avatar_url": format!("https://avatars.githubusercontent.com/u/{}?v=4", org.id),
+        "description": null,
+        "id": org.id,
+        "login": org.login,
+        "members_can_create_repositories": org.members_can_create_repositories,
+        "node_id": format!("O_kgDO{:08}", org.id),
+        "type": "Organization",
+        "url": format!("{API}/orgs/{}", org.login),
+    }))
+}
+
+fn owner_json(ctx: &Ctx<'_>, owner: &str) -> Value {
+    let is_org = ctx
+        .world
+        .github
+        .orgs
+        .contains_key(&owner.to_ascii_lowercase());
+    let id = if is_org {
+        ctx.world.github.orgs[&owner.to_ascii_lowercase()].id
+    } else {
+        ctx.world
+            .github
+            .users
+            .get(&owner.to_ascii_lowercase())
+            .map_or(0, |u| u.id)
+    };
+    json!({"login": owner, "id": id, "type": if is_org { "Organization" } else { "User" }})
+}
+
+fn permission(ctx: &Ctx<'_>, login: &str, key: &str) -> &'static str {
+    if ctx.world.can_admin_repo(login, key) {
+        "ADMIN"
+    } else if ctx.world.can_read_repo(login, key) {
+        let repo = &ctx.world.github.repos[key];
+        let member = ctx
+            .world
+            .github
+            .orgs
+            .get(&repo.owner.to_ascii_lowercase())
+            .is_some_and(|o| o.members.contains_key(&login.to_ascii_lowercase()));
+        if member || repo.collaborators.contains(&login.to_ascii_lowercase()) {
+            "WRITE"
+        } else {
+            "READ"
+        }
+    } else {
+        "NONE"
+    }
+}
+
+fn repo_rest_json(ctx: &Ctx<'_>, repo: &GithubRepo, login: &str) -> Value {
+    let key = key2(&repo.owner, &repo.name);
+    let perm = permission(ctx, login, &key);
+    json!({
+        "archived": false,
+        "clone_url": format!("https://github.com/{}.git", repo.full_name()),
+        "default_branch": "main",
+        "description": if repo.description.is_empty() { Value::Null } else { json!(repo.description) },
+        "disabled": false,
+        "fork": false,
+        "full_name": repo.full_name(),
+        "html_url": format!("https://github.com/{}", repo.full_name()),
+        "id": repo.id,
+        "name": repo.name,
+        "node_id": format!("R_kgDO{:08}", repo.id),
+        "owner": owner_json(ctx, &repo.owner),
+        "permissions": {"admin": perm == "ADMIN", "maintain": perm == "ADMIN", "push": perm != "READ", "triage": perm != "READ", "pull": true},
+        "private": repo.visibility != "PUBLIC",
+        "ssh_url": format!("git@github.com:{}.git", repo.full_name()),
+        "url": format!("{API}/repos/{}", repo.full_name()),
+        "visibility": repo.visibility.to_ascii_lowercase(),
+    })
+}
+
+fn api(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let Some(endpoint) = cmd.arg(0) else {
+        return Err(Reply::fail(1, "accepts 1 arg(s), received 0"));
+    };
+    let method = cmd.value("method").unwrap_or("GET").to_ascii_uppercase();
+    let (route, query) = match endpoint.trim_start_matches('/').split_once('?') {
+        Some((route, query)) => (route.to_string(), query.to_string()),
+        None => (endpoint.trim_start_matches('/').to_string(), String::new()),
+    };
+    let parts: Vec<&str> = route.split('/').collect();
+    let ok = |value: Value| Ok(Reply::ok(compact_json(&value)));
+    match (method.as_str(), parts.as_slice()) {
+        ("GET", ["user"]) => ok(user_json(ctx, login).unwrap_or(json!({"login": login}))),
+        ("GET", ["users", who]) => match user_json(ctx, who).or_else(|| org_json(ctx, who)) {
+            Some(v) => ok(v),
+            None => Err(api_not_found(
+                "https://docs.github.com/rest/users/users#get-a-user",
+            )),
+        },
+        ("GET", ["orgs", org]) => match org_json(ctx, org) {
+            Some(v) => ok(v),
+            None => Err(api_not_found(
+                "https://docs.github.com/rest/orgs/orgs#get-an-organization",
+            )),
+        },
+        ("GET", ["user", "orgs"]) => {
+            let orgs: Vec<Value> = ctx
+                .world
+                .github
+                .orgs
+                .values()
+                .filter(|o| o.members.contains_key(&login.to_ascii_lowercase()))
+                .filter_map(|o| org_json(ctx, &o.login))
+                .collect();
+            ok(Value::Array(orgs))
+        }
+        ("GET", ["user", "memberships", "orgs", org]) => {
+            let membership = ctx
+                .world
+                .github
+                .orgs
+                .get(&org.to_ascii_lowercase())
+                .and_then(|o| {
+                    o.members
+                        .get(&login.to_ascii_lowercase())
+                        .map(|role| (o.login.clone(), role.clone()))
+                });
+            match membership {
+                Some((org_login, role)) => ok(json!({
+                    "organization": org_json(ctx, &org_login),
+                    "organization_url": format!("{API}/orgs/{org_login}"),
+                    "role": role,
+                    "state": "active",
+                    "url": format!("{API}/orgs/{org_login}/memberships/{login}"),
+                    "user": {"login": login, "id": ctx.world.github.users.get(&login.to_ascii_lowercase()).map_or(0, |u| u.id), "type": "User"},
+                })),
+                None => Err(api_not_found("https://docs.github.com/rest/orgs/members#get-an-organization-membership-for-the-authenticated-user")),
+            }
+        }
+        ("GET", ["rate_limit"]) => ok(
+            json!({"rate": {"limit": 5000, "remaining": 4999, "reset": 1_800_000_000u64, "used": 1, "resource": "core"}}),
+        ),
+        (_, ["repos", owner, name, rest @ ..]) => {
+            let key = key2(owner, name);
+            if !ctx.world.can_read_repo(login, &key) {
+                return Err(api_not_found(
+                    "https://docs.github.com/rest/repos/repos#get-a-repository",
+                ));
+            }
+            repo_api(ctx, login, &key, &method, rest, &query)
+        }
+        _ => Err(api_not_found("https://docs.github.com/rest")),
+    }
+}
+
+fn repo_api(
+    ctx: &mut Ctx<'_>,
+    login: &str,
+    key: &str,
+    method: &str,
+    rest: &[&str],
+    query: &str,
+) -> Result<Reply, Reply> {
+    let repo = ctx.world.github.repos[key].clone();
+    let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+    let ok = |value: Value| Ok(Reply::ok(compact_json(&value)));
+    match (method, rest) {
+        ("GET", []) => ok(repo_rest_json(ctx, &repo, login)),
+        ("DELETE", []) => delete_repo(ctx, login, key),
+        ("GET", ["git", "trees", reference]) => {
+            let recursive = query
+                .split('&')
+                .any(|p| matches!(p.split_once('='), Some(("recursive", v)) if !v.is_empty() && v != "0" && v != "false"));
+            if git::heads(&bare).is_empty() {
+                return Err(api_error(
+                    409,
+                    "Git Repository is empty.",
+                    "https://docs.github.com/rest/git/trees#get-a-tree",
+                ));
+            }
+            let Some((tree_id, entries)) = git::tree(&bare, reference) else {
+                return Err(api_not_found(
+                    "https://docs.github.com/rest/git/trees#get-a-tree",
+                ));
+            };
+            let url = |kind: &str, sha: &str| {
+                format!("{API}/repos/{}/git/{kind}s/{sha}", repo.full_name())
+            };
+            let tree: Vec<Value> = entries
+                .iter()
+                .filter(|e| recursive || !e.path.contains('/'))
+                .map(|e| {
+                    let mut entry = json!({"path": e.path, "mode": e.mode, "type": e.kind, "sha": e.sha, "url": url(&e.kind, &e.sha)});
+                    if let Some(size) = e.size {
+                        entry["size"] = json!(size);
+                    }
+                    entry
+                })
+                .collect();
+            ok(
+                json!({"sha": tree_id, "url": url("tree", &tree_id), "tree": tree, "truncated": false}),
+            )
+        }
+        ("GET", ["branches"]) => {
+            let branches: Vec<Value> = git::heads(&bare)
+                .into_iter()
+                .map(|(name, sha)| json!({"name": name, "commit": {"sha": sha, "url": format!("{API}/repos/{}/commits/{sha}", repo.full_name())}, "protected": false}))
+                .collect();
+            ok(Value::Array(branches))
+        }
+        ("GET", ["branches", branch]) => match git::heads(&bare).get(*branch) {
+            Some(sha) => ok(json!({"name": branch, "commit": {"sha": sha}, "protected": false})),
+            None => Err(api_not_found(
+                "https://docs.github.com/rest/branches/branches#get-a-branch",
+            )),
+        },
+        ("GET", ["actions", "secrets"]) => {
+            let secrets: Vec<Value> = repo
+                .secrets
+                .iter()
+                .map(|name| json!({"name": name, "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z"}))
+                .collect();
+            ok(json!({"total_count": secrets.len(), "secrets": secrets}))
+        }
+        ("GET", ["labels"]) => ok(Value::Array(
+            repo.labels
+                .values()
+                .map(|l| label_rest_json(&repo, l))
+                .collect(),
+        )),
+        _ => Err(api_not_found("https://docs.github.com/rest")),
+    }
+}
+
+fn label_rest_json(repo: &GithubRepo, label: &Label) -> Value {
+    json!({
+        "color": label.color,
+        "default": default_labels().contains_key(&label.name),
+        "description": label.description,
+        "name": label.name,
+        "url": format!("{API}/repos/{}/labels/{}", repo.full_name(), label.name.replace(' ', "%20")),
+    })
+}
+
+fn unresolved(full: &str) -> Reply {
+    Reply::fail(
+        1,
+        format!("GraphQL: Could not resolve to a Repository with the name '{full}'. (repository)"),
+    )
+}
+
+/// `OWNER/NAME` of a positional or `--repo` argument, with the repository's key.
+fn target(cmd: &ToolCommand, text: Option<&str>) -> Result<(String, String, String), Reply> {
+    let Some(text) = text else {
+        return Err(Reply::fail(
+            1,
+            format!(
+                "could not determine base repo: no git remotes found (the simulated gh needs {} OWNER/NAME)",
+                if cmd.path.first().map(String::as_str) == Some("repo") { "the argument" } else { "--repo" }
+            ),
+        ));
+    };
+    let Some((owner, name)) = parse_repo_ref(text) else {
+        return Err(Reply::fail(
+            1,
+            format!("expected the \"[HOST/]OWNER/REPO\" format, got \"{text}\""),
+        ));
+    };
+    let key = key2(&owner, &name);
+    Ok((owner, name, key))
+}
+
+const VIEW_FIELDS: [&str; 18] = [
+    "createdAt",
+    "defaultBranchRef",
+    "description",
+    "hasIssuesEnabled",
+    "hasWikiEnabled",
+    "homepageUrl",
+    "id",
+    "isArchived",
+    "isEmpty",
+    "isFork",
+    "isInOrganization",
+    "isPrivate",
+    "isTemplate",
+    "name",
+    "nameWithOwner",
+    "owner",
+    "sshUrl",
+    "url",
+];
+
+const MORE_VIEW_FIELDS: [&str; 2] = ["viewerPermission", "visibility"];
+
+fn repo_view(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let (owner, name, key) = target(cmd, cmd.arg(0))?;
+    if !ctx.world.can_read_repo(login, &key) {
+        return Err(unresolved(&format!("{owner}/{name}")));
+    }
+    let repo = ctx.world.github.repos[&key].clone();
+    let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+    let heads = git::heads(&bare);
+    let Some(fields) = cmd.value("json") else {
+        let readme = git::rev_parse(&bare, "HEAD:README.md")
+            .and_then(|_| {
+                std::process::Command::new("git")
+                    .args([
+                        "--git-dir",
+                        &bare.display().to_string(),
+                        "show",
+                        "HEAD:README.md",
+                    ])
+                    .output()
+                    .ok()
+            })
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        return Ok(Reply::ok(format!(
+            "name:\t{}\ndescription:\t{}\n--\n{readme}",
+            repo.full_name(),
+            repo.description
+        )));
+    };
+    let available: Vec<&str> = VIEW_FIELDS
+        .iter()
+        .chain(MORE_VIEW_FIELDS.iter())
+        .copied()
+        .collect();
+    let mut out = serde_json::Map::new();
+    for field in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        if !available.contains(&field) {
+            let mut all = available.clone();
+            all.sort();
+            return Err(Reply::fail(
+                1,
+                format!(
+                    "Unknown JSON field: \"{field}\"\nAvailable fields:\n  {}",
+                    all.join("\n  ")
+                ),
+            ));
+        }
+        let value = match field {
+            "createdAt" => json!("2026-11-01T00:00:00Z"),
+            "defaultBranchRef" => {
+                if heads.contains_key("main") {
+                    json!({"name": "main"})
+                } else {
+                    json!({"name": ""})
+                }
+            }
+            "description" => json!(repo.description),
+            "hasIssuesEnabled" | "hasWikiEnabled" => json!(true),
+            "homepageUrl" => json!(""),
+            "id" => json!(format!("R_kgDO{:08}", repo.id)),
+            "isArchived" | "isFork" | "isTemplate" => json!(false),
+            "isEmpty" => json!(heads.is_empty()),
+            "isInOrganization" => json!(ctx
+                .world
+                .github
+                .orgs
+                .contains_key(&repo.owner.to_ascii_lowercase())),
+            "isPrivate" => json!(repo.visibility != "PUBLIC"),
+            "name" => json!(repo.name),
+            "nameWithOwner" => json!(repo.full_name()),
+            "owner" => {
+                let owner = owner_json(ctx, &repo.owner);
+                json!({"id": format!("U_kgDO{:08}", owner["id"].as_u64().unwrap_or(0)), "login": repo.owner})
+            }
+            "sshUrl" => json!(format!("git@github.com:{}.git", repo.full_name())),
+            "url" => json!(format!("https://github.com/{}", repo.full_name())),
+            "viewerPermission" => json!(permission(ctx, login, &key)),
+            "visibility" => json!(repo.visibility),
+            _ => Value::Null,
+        };
+        out.insert(field.to_string(), value);
+    }
+    Ok(Reply::ok(compact_json(&Value::Object(out))))
+}
+
+fn repo_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    if cmd.switch("clone")
+        || cmd.value("source").is_some()
+        || cmd.switch("push")
+        || cmd.value("template").is_some()
+    {
+        return Err(Reply::fail(
+            1,
+            "--clone, --source, --push and --template are not simulated",
+        ));
+    }
+    let visibility: Vec<&str> = ["public", "private", "internal"]
+        .into_iter()
+        .filter(|v| cmd.switch(v))
+        .collect();
+    let visibility =
+        match visibility.as_slice() {
+            [one] => one.to_ascii_uppercase(),
+            [] => return Err(Reply::fail(
+                1,
+                "`--public`, `--private`, or `--internal` required when not running interactively",
+            )),
+            _ => {
+                return Err(Reply::fail(
+                    1,
+                    "expected exactly one of `--public`, `--private`, or `--internal`",
+                ))
+            }
+        };
+    let Some(text) = cmd.arg(0) else {
+        return Err(Reply::fail(
+            1,
+            "name argument required when not running interactively",
+        ));
+    };
+    let (owner, name) = match text.split_once('/') {
+        Some(_) => parse_repo_ref(text).ok_or_else(|| {
+            Reply::fail(
+                1,
+                format!("argument error: expected OWNER/REPO, got {text}"),
+            )
+        })?,
+        None => (login.to_string(), text.to_string()),
+    };
+    let owner_key = owner.to_ascii_lowercase();
+    let owner = if owner.eq_ignore_ascii_case(login) {
+        login.to_string()
+    } else {
+        let Some(org) = ctx.world.github.orgs.get(&owner_key) else {
+            return Err(Reply::fail(
+                1,
+                format!("HTTP 404: Not Found ({API}/users/{owner})"),
+            ));
+        };
+        let role = org.members.get(&login.to_ascii_lowercase()).cloned();
+        let allowed = match role.as_deref() {
+            Some("admin") => true,
+            Some(_) => org.members_can_create_repositories,
+            None => false,
+        };
+        if !allowed {
+            return Err(Reply::fail(
+                1,
+                format!("GraphQL: {login} does not have the correct permissions to execute `CreateRepository` (createRepository)"),
+            ));
+        }
+        if visibility == "INTERNAL" && role.is_none() {
+            return Err(Reply::fail(
+                1,
+                "GraphQL: Only organization repositories can be internal (createRepository)",
+            ));
+        }
+        org.login.clone()
+    };
+    if visibility == "INTERNAL" && owner.eq_ignore_ascii_case(login) {
+        return Err(Reply::fail(
+            1,
+            "GraphQL: Only organization repositories can be internal (createRepository)",
+        ));
+    }
+    if !valid_repo_name(&name) {
+        return Err(Reply::fail(
+            1,
+            "GraphQL: name can only contain letters, numbers, '-', '_' and '.' (createRepository)",
+        ));
+    }
+    let key = key2(&owner, &name);
+    if ctx.world.github.repos.contains_key(&key) {
+        return Err(Reply::fail(
+            1,
+            "GraphQL: Name already exists on this account (createRepository)",
+        ));
+    }
+    let bare = ctx.paths.bare_repo(&owner, &name);
+    git::init_bare(&bare).map_err(|e| {
+        Reply::fail(
+            1,
+            format!("simulated GitHub could not create the repository: {e}"),
+        )
+    })?;
+    if cmd.switch("add-readme") {
+        let mut main = git::BranchContent::new();
+        main.insert("README.md".into(), format!("# {name}\n").into_bytes());
+        git::seed_content(&bare, &BTreeMap::from([("main".to_string(), main)])).map_err(|e| {
+            Reply::fail(1, format!("simulated GitHub could not add the README: {e}"))
+        })?;
+    }
+    let id = ctx.world.next_github_id();
+    ctx.world.github.repos.insert(
+        key,
+        GithubRepo {
+            owner: owner.clone(),
+            name: name.clone(),
+            id,
+            visibility,
+            description: cmd.value("description").unwrap_or_default().to_string(),
+            secrets: BTreeSet::new(),
+            labels: default_labels(),
+            heads: BTreeMap::new(),
+            collaborators: BTreeSet::new(),
+        },
+    );
+    Ok(Reply::ok(format!("https://github.com/{owner}/{name}")))
+}
+
+fn valid_repo_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+fn repo_delete(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let (owner, name, key) = target(cmd, cmd.arg(0))?;
+    if !cmd.switch("yes") && !cmd.switch("confirm") {
+        return Err(Reply::fail(
+            1,
+            "--yes required when not running interactively",
+        ));
+    }
+    if !ctx.world.can_read_repo(login, &key) {
+        return Err(unresolved(&format!("{owner}/{name}")));
+    }
+    delete_repo(ctx, login, &key)
+}
+
+fn delete_repo(ctx: &mut Ctx<'_>, login: &str, key: &str) -> Result<Reply, Reply> {
+    let repo = ctx.world.github.repos[key].clone();
+    let url = format!("{API}/repos/{}", repo.full_name());
+    if !scopes(ctx, login).iter().any(|s| s == "delete_repo") {
+        return Err(Reply::fail(
+            1,
+            format!("HTTP 403: Must have admin rights to Repository. ({url})\nThis API operation needs the \"delete_repo\" scope. To request it, run:  gh auth refresh -h github.com -s delete_repo"),
+        ));
+    }
+    if !ctx.world.can_admin_repo(login, key) {
+        return Err(Reply::fail(
+            1,
+            format!("HTTP 403: Must have admin rights to Repository. ({url})"),
+        ));
+    }
+    let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+    if bare.exists() {
+        std::fs::remove_dir_all(&bare).map_err(|e| {
+            Reply::fail(
+                1,
+                format!("simulated GitHub could not delete {}: {e}", bare.display()),
+            )
+        })?;
+    }
+    ctx.world.github.repos.remove(key);
+    ctx.world
+        .gh_secret_values
+        .retain(|(repo_key, _), _| repo_key != key);
+    Ok(Reply::silent())
+}
+
+fn repo_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let owner = cmd.arg(0).unwrap_or(login).to_ascii_lowercase();
+    let repos: Vec<GithubRepo> = ctx
+        .world
+        .github
+        .repos
+        .iter()
+        .filter(|(key, r)| {
+            r.owner.eq_ignore_ascii_case(&owner) && ctx.world.can_read_repo(login, key)
+        })
+        .map(|(_, r)| r.clone())
+        .collect();
+    match cmd.value("json") {
+        Some(fields) => {
+            let items: Vec<Value> = repos
+                .iter()
+                .map(|r| {
+                    let mut out = serde_json::Map::new();
+                    for field in fields.split(',') {
+                        let value = match field.trim() {
+                            "name" => json!(r.name),
+                            "nameWithOwner" => json!(r.full_name()),
+                            "url" => json!(format!("https://github.com/{}", r.full_name())),
+                            "visibility" => json!(r.visibility),
+                            "isPrivate" => json!(r.visibility != "PUBLIC"),
+                            "description" => json!(r.description),
+                            _ => Value::Null,
+                        };
+                        out.insert(field.trim().to_string(), value);
+                    }
+                    Value::Object(out)
+                })
+                .collect();
+            Ok(Reply::ok(compact_json(&Value::Array(items))))
+        }
+        None => Ok(Reply::ok(
+            repos
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}\t{}\t{}",
+                        r.full_name(),
+                        r.description,
+                        r.visibility.to_ascii_lowercase()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )),
+    }
+}
+
+fn repo_for_write(
+    ctx: &Ctx<'_>,
+    cmd: &ToolCommand,
+    login: &str,
+) -> Result<(String, GithubRepo), Reply> {
+    let (owner, name, key) = target(cmd, cmd.value("repo"))?;
+    if !ctx.world.can_read_repo(login, &key) {
+        return Err(Reply::fail(
+            1,
+            format!("HTTP 404: Not Found ({API}/repos/{owner}/{name})"),
+        ));
+    }
+    Ok((key.clone(), ctx.world.github.repos[&key].clone()))
+}
+
+fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Result<Reply, Reply> {
+    if cmd.value("org").is_some()
+        || cmd.value("env").is_some()
+        || cmd.switch("user")
+        || cmd.value("env-file").is_some()
+    {
+        return Err(Reply::fail(
+            1,
+            "only repository secrets are simulated (no --org, --env, --user, --env-file)",
+        ));
+    }
+    let (key, repo) = repo_for_write(ctx, cmd, login)?;
+    let url = format!("{API}/repos/{}/actions/secrets", repo.full_name());
+    match action {
+        "set" => {
+            let Some(name) = cmd.arg(0) else {
+                return Err(Reply::fail(1, "must pass name argument"));
+            };
+            let valid = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.to_ascii_uppercase().starts_with("GITHUB_");
+            if !valid {
+                return Err(Reply::fail(
+                    1,
+                    format!("failed to set secret \"{name}\": HTTP 422: Secret names can only contain alphanumeric characters ([a-z], [A-Z], [0-9]) or underscores (_), must start with a letter or underscore, and must not start with GITHUB_. ({url}/{name})"),
+                ));
+            }
+            let body: Vec<u8> = match (cmd.value("body"), &ctx.inv.stdin) {
+                (Some(body), _) => body.as_bytes().to_vec(),
+                (None, Some(stdin)) => {
+                    // gh trims the trailing newline of a piped value.
+                    let mut bytes = stdin.clone();
+                    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+                        bytes.pop();
+                    }
+                    bytes
+                }
+                (None, None) => {
+                    return Err(Reply::fail(
+                        1,
+                        "did not understand secret body: nothing on standard input (the real gh would wait for it; pass the value on stdin)",
+                    ))
+                }
+            };
+            if body.is_empty() {
+                return Err(Reply::fail(
+                    1,
+                    format!("failed to set secret \"{name}\": the secret value is empty"),
+                ));
+            }
+            if !ctx.world.can_admin_repo(login, &key) {
+                return Err(Reply::fail(1, format!("failed to fetch public key: HTTP 403: Resource not accessible by personal access token ({url}/public-key)")));
+            }
+            let upper = name.to_ascii_uppercase();
+            let value = SecretString::from(String::from_utf8_lossy(&body).into_owned());
+            ctx.world
+                .gh_secret_values
+                .insert((key.clone(), upper.clone()), value);
+            if let Some(repo) = ctx.world.github.repos.get_mut(&key) {
+                repo.secrets.insert(upper);
+            }
+            Ok(Reply::silent())
+        }
+        "list" => {
+            let names: Vec<&String> = repo.secrets.iter().collect();
+            match cmd.value("json") {
+                Some(fields) => {
+                    let available = [
+                        "name",
+                        "numSelectedRepos",
+                        "selectedReposURL",
+                        "updatedAt",
+                        "visibility",
+                    ];
+                    let mut items = Vec::new();
+                    for name in names {
+                        let mut out = serde_json::Map::new();
+                        for field in fields.split(',').map(str::trim) {
+                            let value = match field {
+                                "name" => json!(name),
+                                "updatedAt" => json!("2026-11-01T00:00:00Z"),
+                                "numSelectedRepos" => json!(0),
+                                "selectedReposURL" | "visibility" => json!(""),
+                                other => {
+                                    return Err(Reply::fail(1, format!("Unknown JSON field: \"{other}\"\nAvailable fields:\n  {}", available.join("\n  "))));
+                                }
+                            };
+                            out.insert(field.to_string(), value);
+                        }
+                        items.push(Value::Object(out));
+                    }
+                    if let Some(bad) = fields
+                        .split(',')
+                        .map(str::trim)
+                        .find(|f| !available.contains(f))
+                    {
+                        return Err(Reply::fail(
+                            1,
+                            format!(
+                                "Unknown JSON field: \"{bad}\"\nAvailable fields:\n  {}",
+                                available.join("\n  ")
+                            ),
+                        ));
+                    }
+                    Ok(Reply::ok(compact_json(&Value::Array(items))))
+                }
+                None => Ok(Reply::ok(
+                    names
+                        .iter()
+                        .map(|n| format!("{n}\t2026-11-01T00:00:00Z"))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )),
+            }
+        }
+        "delete" => {
+            let Some(name) = cmd.arg(0) else {
+                return Err(Reply::fail(1, "must pass name argument"));
+            };
+            let upper = name.to_ascii_uppercase();
+            if !repo.secrets.contains(&upper) {
+                return Err(Reply::fail(
+                    1,
+                    format!("failed to delete secret {name}: HTTP 404: Not Found ({url}/{name})"),
+                ));
+            }
+            if let Some(repo) = ctx.world.github.repos.get_mut(&key) {
+                repo.secrets.remove(&upper);
+            }
+            ctx.world.gh_secret_values.remove(&(key, upper));
+            Ok(Reply::silent())
+        }
+        other => Err(Reply::fail(
+            1,
+            format!("gh secret {other} is not simulated"),
+        )),
+    }
+}
+
+fn label(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Result<Reply, Reply> {
+    let (key, repo) = repo_for_write(ctx, cmd, login)?;
+    let url = format!("{API}/repos/{}/labels", repo.full_name());
+    match action {
+        "create" => {
+            let Some(name) = cmd.arg(0) else {
+                return Err(Reply::fail(
+                    1,
+                    "cannot create label: name argument required",
+                ));
+            };
+            let color = cmd
+                .value("color")
+                .unwrap_or("ededed")
+                .trim_start_matches('#')
+                .to_ascii_lowercase();
+            if color.len() != 6 || !color.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(Reply::fail(
+                    1,
+                    format!("HTTP 422: Validation Failed ({url})\nLabel.color is invalid"),
+                ));
+            }
+            if !ctx.world.can_admin_repo(login, &key) && permission(ctx, login, &key) == "READ" {
+                return Err(Reply::fail(
+                    1,
+                    format!("HTTP 403: Resource not accessible by personal access token ({url})"),
+                ));
+            }
+            let existing = repo
+                .labels
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(name))
+                .cloned();
+            if existing.is_some() && !cmd.switch("force") {
+                return Err(Reply::fail(
+                    1,
+                    format!("label with name \"{name}\" already exists; use `--force` to update its color and description"),
+                ));
+            }
+            let repo = ctx.world.github.repos.get_mut(&key).expect("checked above");
+            if let Some(old) = existing {
+                repo.labels.remove(&old);
+            }
+            repo.labels.insert(
+                name.to_string(),
+                Label {
+                    name: name.to_string(),
+                    color,
+                    description: cmd.value("description").unwrap_or_default().to_string(),
+                },
+            );
+            Ok(Reply::silent())
+        }
+        "list" => match cmd.value("json") {
+            Some(fields) => {
+                let mut items = Vec::new();
+                for label in repo.labels.values() {
+                    let mut out = serde_json::Map::new();
+                    for field in fields.split(',').map(str::trim) {
+                        let value = match field {
+                            "name" => json!(label.name),
+                            "color" => json!(label.color),
+                            "description" => json!(label.description),
+                            "isDefault" => json!(default_labels().contains_key(&label.name)),
+                            "url" => json!(format!("https://github.com/{}/labels/{}", repo.full_name(), label.name)),
+                            other => {
+                                return Err(Reply::fail(
+                                    1,
+                                    format!("Unknown JSON field: \"{other}\"\nAvailable fields:\n  color\n  createdAt\n  description\n  id\n  isDefault\n  name\n  updatedAt\n  url"),
+                                ))
+                            }
+                        };
+                        out.insert(field.to_string(), value);
+                    }
+                    items.push(Value::Object(out));
+                }
+                Ok(Reply::ok(compact_json(&Value::Array(items))))
+            }
+            None => Ok(Reply::ok(
+                repo.labels
+                    .values()
+                    .map(|l| format!("{}\t{}\t#{}", l.name, l.description, l.color))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )),
+        },
+        "delete" => {
+            let Some(name) = cmd.arg(0) else {
+                return Err(Reply::fail(
+                    1,
+                    "cannot delete label: name argument required",
+                ));
+            };
+            if !cmd.switch("yes") {
+                return Err(Reply::fail(
+                    1,
+                    "--yes required when not running interactively",
+                ));
+            }
+            let repo = ctx.world.github.repos.get_mut(&key).expect("checked above");
+            let existing = repo
+                .labels
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(name))
+                .cloned();
+            match existing {
+                Some(k) => {
+                    repo.labels.remove(&k);
+                    Ok(Reply::silent())
+                }
+                None => Err(Reply::fail(
+                    1,
+                    format!("HTTP 404: Label not found ({url}/{name})"),
+                )),
+            }
+        }
+        other => Err(Reply::fail(1, format!("gh label {other} is not simulated"))),
+    }
+}

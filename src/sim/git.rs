@@ -1,0 +1,317 @@
+//! The git side of simulated GitHub: every repository is a real bare repository under the
+//! environment's root, reached by real git through `url.<root>/github/.insteadOf
+//! https://github.com/`. The simulator itself inspects those repositories with git
+//! (isolated from the user's git configuration).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The `GIT_CONFIG_*` pairs that make `https://github.com/OWNER/NAME.git` resolve to the bare
+/// repository `<github_dir>/OWNER/NAME.git`, numbered from `first_index`.
+pub fn insteadof_pairs(github_dir: &Path, first_index: usize) -> Vec<(String, String)> {
+    let base = format!("{}/", github_dir.display());
+    vec![
+        (
+            format!("GIT_CONFIG_KEY_{first_index}"),
+            format!("url.{base}.insteadOf"),
+        ),
+        (
+            format!("GIT_CONFIG_VALUE_{first_index}"),
+            "https://github.com/".to_string(),
+        ),
+    ]
+}
+
+/// A git error with git's own message.
+#[derive(Debug, thiserror::Error)]
+#[error("git {args}: {message}")]
+pub struct GitError {
+    pub args: String,
+    pub message: String,
+}
+
+fn git(dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Result<String, GitError> {
+    let mut command = Command::new("git");
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    command
+        .args(args)
+        // The user's own configuration (signing, hooks, templates) must not leak in.
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GIT_CONFIG_COUNT")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let error = |message: String| GitError {
+        args: args.join(" "),
+        message,
+    };
+    let mut child = command.spawn().map_err(|e| error(e.to_string()))?;
+    if let (Some(bytes), Some(mut input)) = (stdin, child.stdin.take()) {
+        use std::io::Write;
+        input.write_all(bytes).map_err(|e| error(e.to_string()))?;
+    }
+    let output = child.wait_with_output().map_err(|e| error(e.to_string()))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(error(
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        ))
+    }
+}
+
+/// Create an empty bare repository whose HEAD names `main` (as GitHub's default branch).
+pub fn init_bare(path: &Path) -> Result<(), GitError> {
+    std::fs::create_dir_all(path).map_err(|e| GitError {
+        args: format!("init --bare {}", path.display()),
+        message: e.to_string(),
+    })?;
+    let path_text = path.display().to_string();
+    git(None, &["init", "--quiet", "--bare", &path_text], None)?;
+    git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "symbolic-ref",
+            "HEAD",
+            "refs/heads/main",
+        ],
+        None,
+    )?;
+    Ok(())
+}
+
+/// Branch name to commit id.
+pub fn heads(path: &Path) -> BTreeMap<String, String> {
+    let path_text = path.display().to_string();
+    let Ok(out) = git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "for-each-ref",
+            "refs/heads",
+            "--format=%(refname:strip=2) %(objectname)",
+        ],
+        None,
+    ) else {
+        return BTreeMap::new();
+    };
+    out.lines()
+        .filter_map(|line| line.split_once(' '))
+        .map(|(branch, id)| (branch.to_string(), id.to_string()))
+        .collect()
+}
+
+/// One entry of a recursive tree listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeEntry {
+    pub path: String,
+    pub mode: String,
+    /// `blob`, `tree` or `commit` (submodule).
+    pub kind: String,
+    pub sha: String,
+    pub size: Option<u64>,
+}
+
+/// The commit id a branch (or any rev) points at.
+pub fn rev_parse(path: &Path, rev: &str) -> Option<String> {
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            rev,
+        ],
+        None,
+    )
+    .ok()
+    .map(|s| s.trim().to_string())
+}
+
+/// The recursive tree of `rev` (directories included), and the tree's own id.
+pub fn tree(path: &Path, rev: &str) -> Option<(String, Vec<TreeEntry>)> {
+    let path_text = path.display().to_string();
+    let tree_id = rev_parse(path, &format!("{rev}^{{tree}}"))?;
+    let out = git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "ls-tree",
+            "-r",
+            "-t",
+            "-l",
+            "--full-tree",
+            rev,
+        ],
+        None,
+    )
+    .ok()?;
+    let entries = out
+        .lines()
+        .filter_map(|line| {
+            let (meta, file) = line.split_once('\t')?;
+            let mut parts = meta.split_whitespace();
+            let mode = parts.next()?.to_string();
+            let kind = parts.next()?.to_string();
+            let sha = parts.next()?.to_string();
+            let size = parts.next().and_then(|s| s.parse().ok());
+            Some(TreeEntry {
+                path: file.to_string(),
+                mode,
+                kind,
+                sha,
+                size,
+            })
+        })
+        .collect();
+    Some((tree_id, entries))
+}
+
+/// Whether `sub_path` exists (file or directory) at `rev`.
+pub fn path_exists(path: &Path, rev: &str, sub_path: &str) -> bool {
+    let sub_path = sub_path.trim_start_matches("./").trim_matches('/');
+    if sub_path.is_empty() || sub_path == "." {
+        return rev_parse(path, rev).is_some();
+    }
+    rev_parse(path, &format!("{rev}:{sub_path}")).is_some()
+}
+
+/// Content for one branch of a seeded repository: path to bytes.
+pub type BranchContent = BTreeMap<String, Vec<u8>>;
+
+/// Commit `branches` into the bare repository at `path` (one commit per branch, each an
+/// independent root commit), by real git through a scratch work tree.
+pub fn seed_content(
+    path: &Path,
+    branches: &BTreeMap<String, BranchContent>,
+) -> Result<(), GitError> {
+    let scratch = tempfile::tempdir().map_err(|e| GitError {
+        args: "seed".into(),
+        message: e.to_string(),
+    })?;
+    let work = scratch.path();
+    let io = |e: std::io::Error| GitError {
+        args: "seed".into(),
+        message: e.to_string(),
+    };
+    git(Some(work), &["init", "--quiet"], None)?;
+    let remote = path.display().to_string();
+    for (branch, files) in branches {
+        git(
+            Some(work),
+            &["checkout", "--quiet", "--orphan", branch],
+            None,
+        )?;
+        // Start each branch from an empty tree.
+        let _ = git(
+            Some(work),
+            &["rm", "-r", "--quiet", "--cached", "--ignore-unmatch", "."],
+            None,
+        );
+        for entry in std::fs::read_dir(work).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            if entry.file_name() != ".git" {
+                let p = entry.path();
+                if p.is_dir() {
+                    std::fs::remove_dir_all(&p).map_err(io)?;
+                } else {
+                    std::fs::remove_file(&p).map_err(io)?;
+                }
+            }
+        }
+        for (file, bytes) in files {
+            let target: PathBuf = work.join(file);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(io)?;
+            }
+            std::fs::write(&target, bytes).map_err(io)?;
+        }
+        git(Some(work), &["add", "-A"], None)?;
+        git(
+            Some(work),
+            &[
+                "-c",
+                "user.name=Simulated Seed",
+                "-c",
+                "user.email=seed@simulated.invalid",
+                "commit",
+                "--quiet",
+                "--allow-empty",
+                "-m",
+                "Seed content",
+            ],
+            None,
+        )?;
+        git(
+            Some(work),
+            &[
+                "push",
+                "--quiet",
+                &remote,
+                &format!("HEAD:refs/heads/{branch}"),
+            ],
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_branches_are_listed_as_trees() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("o/n.git");
+        init_bare(&bare).unwrap();
+        assert!(heads(&bare).is_empty());
+        let mut branches = BTreeMap::new();
+        let mut main = BranchContent::new();
+        main.insert("README.md".into(), b"hi\n".to_vec());
+        main.insert(".environments/dev/x.yaml".into(), b"a: 1\n".to_vec());
+        branches.insert("main".to_string(), main);
+        let mut dev = BranchContent::new();
+        dev.insert("only-dev.txt".into(), b"dev\n".to_vec());
+        branches.insert("dev".to_string(), dev);
+        seed_content(&bare, &branches).unwrap();
+        let heads = heads(&bare);
+        assert_eq!(heads.keys().collect::<Vec<_>>(), ["dev", "main"]);
+        let (_, entries) = tree(&bare, "main").unwrap();
+        let paths: Vec<_> = entries
+            .iter()
+            .map(|e| (e.path.as_str(), e.kind.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                (".environments", "tree"),
+                (".environments/dev", "tree"),
+                (".environments/dev/x.yaml", "blob"),
+                ("README.md", "blob"),
+            ]
+        );
+        assert_eq!(entries[3].size, Some(3));
+        assert!(path_exists(&bare, "main", ".environments"));
+        assert!(!path_exists(&bare, "dev", ".environments"));
+        assert!(tree(&bare, "nope").is_none());
+    }
+}

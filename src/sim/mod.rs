@@ -1,0 +1,675 @@
+//! A simulated Azure, GitHub and Kubernetes behind the [`CommandRunner`] trait.
+//!
+//! [`SimulatedEnvironment`] answers `az`, `gh`, `kubectl` and `helm` argv the way the real
+//! tools do — same subcommands and flags, the real usage errors and exit codes, the real JSON
+//! shapes — from a world kept in memory across calls: resource groups, AKS clusters that
+//! provision over time, kubeconfig files on disk, per-cluster Kubernetes objects, Helm
+//! releases, GitHub users, organisations and repositories with secrets and labels. `git` is
+//! not simulated: it runs for real (through an inner runner) against local bare repositories
+//! that stand in for `https://github.com/OWNER/NAME.git` by `url.<base>.insteadOf`.
+//!
+//! It is what the tests and `--demo` run against. Tests seed it, inject faults, and compare
+//! [`SimulatedEnvironment::snapshot`]s; every call is recorded (argv and environment variable
+//! names, never values) in [`SimulatedEnvironment::calls`].
+//!
+//! Timing: a command waits the first half of its latency, then takes effect, then waits the
+//! second half while streaming its progress lines. Cancelling in the first half leaves no
+//! trace; cancelling later leaves the effect in place, as killing a real tool would.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use kalypso_bootstrap::sim::{Fault, FaultKind, Latency, SimulatedEnvironment};
+//! use kalypso_bootstrap::tools::{CommandRunner, CommandSpec};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let env = SimulatedEnvironment::demo(dir.path()).unwrap();
+//! env.set_latency(Latency::zero());
+//! let before = env.snapshot();
+//! let az = |args: &[&str]| CommandSpec::new("az").args(args.iter().copied());
+//!
+//! let missing = env.run(az(&["group", "show", "--name", "rg", "-o", "json"])).await.unwrap();
+//! assert_eq!(missing.exit_code, Some(3)); // ResourceGroupNotFound, as the real az
+//!
+//! env.inject(Fault::new(FaultKind::QuotaExceeded, "az aks create").nth(1));
+//! env.run(az(&["group", "create", "--name", "rg", "--location", "eastus"])).await.unwrap();
+//! let quota = env.run(az(&["aks", "create", "-g", "rg", "-n", "c1", "--no-ssh-key", "--no-wait"])).await.unwrap();
+//! assert!(quota.stderr.contains("(QuotaExceeded)"));
+//!
+//! env.run(az(&["group", "delete", "--name", "rg", "--yes", "--no-wait"])).await.unwrap();
+//! env.settle();
+//! assert_eq!(env.snapshot(), before);
+//! # }
+//! ```
+//!
+//! Not simulated (a clear "not simulated" failure, exit 1, rather than a false usage error):
+//! az `--query` and `-o table`, gh `--jq`/`--template`, kubectl `-o jsonpath`/`--field-selector`,
+//! `--dry-run`, and subcommands outside the engine's vocabulary (see `COMMANDS.md`). Flags a
+//! real tool accepts but no table here lists are reported as unknown, like a typo would be.
+
+mod args;
+mod az;
+mod catalog;
+mod cluster;
+mod command;
+mod fault;
+mod gh;
+mod git;
+mod helm;
+mod kube;
+mod kubeconfig;
+mod kubectl;
+mod latency;
+mod reply;
+mod seed;
+mod state;
+mod world;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use tokio::time::Instant;
+
+use crate::secrets;
+use crate::tools::runner::{
+    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, OutputLine,
+    ProcessRunner, RunControl, RunError, StdinData, Stream, DEFAULT_TIMEOUT,
+};
+
+pub use catalog::{
+    kalypso_crd_names, AzureCatalog, ChartCatalog, ChartVersion, FluxVersion, VmSku, KALYPSO_CHART,
+    KALYPSO_GROUP, KALYPSO_REPO_URL,
+};
+pub use fault::{Fault, FaultId, FaultKind, FaultWhen};
+pub use latency::Latency;
+pub use seed::{SeedAksCluster, SeedError, SeedRepo};
+pub use state::{
+    AksCluster, AzureAccount, AzureState, GithubOrg, GithubRepo, GithubState, GithubUser,
+    HelmRelease, KubeCluster, KubeContextEntry, Label, Quota, ResourceGroup, SimSnapshot,
+};
+pub use world::TokenPolicy;
+
+use command::{Ctx, Invocation, ToolCommand};
+use fault::{FaultContext, FaultEffect, FaultRule};
+use reply::Reply;
+use world::{Paths, World};
+
+/// The programs the simulation answers itself.
+pub const SIMULATED_PROGRAMS: [&str; 4] = ["az", "gh", "kubectl", "helm"];
+
+/// One call the environment received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRecord {
+    pub program: String,
+    pub args: Vec<String>,
+    /// Names of the variables the spec set for the child (values are never recorded).
+    pub env_keys: Vec<String>,
+    /// Inherited variables the spec removed.
+    pub env_removed: Vec<String>,
+    /// How many bytes the spec gave on stdin (the bytes themselves are never recorded).
+    pub stdin_len: Option<usize>,
+    pub cwd: Option<PathBuf>,
+    pub outcome: CallOutcome,
+}
+
+impl CallRecord {
+    /// `program arg…` for messages.
+    pub fn command_line(&self) -> String {
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// How a recorded call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// Still running (or its future was dropped).
+    Running,
+    Exited(i32),
+    NotFound,
+    TimedOut,
+    Cancelled,
+    /// Refused before running: a secret was in argv.
+    Refused,
+    /// Delegated to the real program, which could not be run.
+    Failed,
+}
+
+/// The simulated world behind a [`CommandRunner`]. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct SimulatedEnvironment {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    paths: Paths,
+    world: Mutex<World>,
+    calls: Mutex<Vec<CallRecord>>,
+    faults: Mutex<Vec<FaultRule>>,
+    delegate: Arc<dyn CommandRunner>,
+    delegated_programs: Mutex<Vec<String>>,
+    /// The parent environment children are modelled to inherit (empty unless set).
+    inherited_env: Mutex<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for SimulatedEnvironment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedEnvironment")
+            .field("root", &self.inner.paths.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimulatedEnvironment {
+    /// An empty world rooted at `root` (created if missing): no Azure account, no GitHub
+    /// user, zero latency, the default catalogs. Bare repositories go under
+    /// `root/github`, the default kubeconfig is `root/kube/config`; `git` runs through a
+    /// [`ProcessRunner`].
+    pub fn new(root: impl Into<PathBuf>) -> std::io::Result<Self> {
+        Self::with_delegate(root, Arc::new(ProcessRunner::new()))
+    }
+
+    /// Like [`SimulatedEnvironment::new`], running non-simulated programs (`git`) through
+    /// `delegate`.
+    pub fn with_delegate(
+        root: impl Into<PathBuf>,
+        delegate: Arc<dyn CommandRunner>,
+    ) -> std::io::Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("github"))?;
+        let root = root.canonicalize()?;
+        let paths = Paths {
+            default_kubeconfig: root.join("kube").join("config"),
+            root,
+        };
+        let mut world = World::new();
+        world.kubeconfigs.insert(paths.default_kubeconfig.clone());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                paths,
+                world: Mutex::new(world),
+                calls: Mutex::new(Vec::new()),
+                faults: Mutex::new(Vec::new()),
+                delegate,
+                delegated_programs: Mutex::new(vec!["git".to_string()]),
+                inherited_env: Mutex::new(BTreeMap::new()),
+            }),
+        })
+    }
+
+    /// A ready-made world for `--demo`: signed in to Azure and GitHub (any GitHub token is
+    /// accepted as the demo user), an organisation, the Kalypso chart, realistic latencies.
+    pub fn demo(root: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let env = Self::new(root)?;
+        env.seed_demo_world();
+        env.set_latency(Latency::demo());
+        Ok(env)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.inner.paths.root
+    }
+
+    /// Where `https://github.com/` repositories live as bare repositories.
+    pub fn github_dir(&self) -> PathBuf {
+        self.inner.paths.github_dir()
+    }
+
+    /// The bare repository standing in for `https://github.com/OWNER/NAME.git`.
+    pub fn bare_repo_path(&self, owner: &str, name: &str) -> PathBuf {
+        let world = self.world();
+        match world.github.repos.get(&state::key2(owner, name)) {
+            Some(repo) => self.inner.paths.bare_repo(&repo.owner, &repo.name),
+            None => self.inner.paths.bare_repo(owner, name),
+        }
+    }
+
+    /// The kubeconfig kubectl and helm read when a call names none (no `--kubeconfig`,
+    /// no `KUBECONFIG`), and `az aks get-credentials` writes without `--file`.
+    pub fn default_kubeconfig(&self) -> PathBuf {
+        self.inner.paths.default_kubeconfig.clone()
+    }
+
+    /// `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` pairs that make real git
+    /// reach the simulated GitHub: `url.<github_dir>/.insteadOf=https://github.com/`. The
+    /// environment adds them itself to every `git` call it runs (after the caller's own
+    /// `GIT_CONFIG_*` entries); use this for git run outside it.
+    pub fn git_env(&self) -> Vec<(String, String)> {
+        let mut pairs = vec![("GIT_CONFIG_COUNT".to_string(), "1".to_string())];
+        pairs.extend(git::insteadof_pairs(&self.github_dir(), 0));
+        pairs
+    }
+
+    /// Children are modelled as inheriting `env` (by default they inherit nothing, so the
+    /// real process environment — and any real token in it — never leaks into a test).
+    pub fn set_inherited_env(&self, env: BTreeMap<String, String>) {
+        *lock(&self.inner.inherited_env) = env;
+    }
+
+    /// Programs run for real through the inner runner (default: `git`).
+    pub fn set_delegated_programs(&self, programs: &[&str]) {
+        *lock(&self.inner.delegated_programs) = programs.iter().map(|p| p.to_string()).collect();
+    }
+
+    pub fn set_latency(&self, latency: Latency) {
+        self.world().latency = latency;
+    }
+
+    pub fn latency(&self) -> Latency {
+        self.world().latency.clone()
+    }
+
+    /// Register a fault rule; rules are checked in registration order and the first that
+    /// fires wins.
+    pub fn inject(&self, fault: Fault) -> FaultId {
+        let mut faults = lock(&self.inner.faults);
+        faults.push(FaultRule {
+            fault,
+            matched: 0,
+            fired: 0,
+        });
+        FaultId(faults.len() - 1)
+    }
+
+    /// How many times a rule fired.
+    pub fn fault_fired(&self, id: FaultId) -> u32 {
+        lock(&self.inner.faults).get(id.0).map_or(0, |r| r.fired)
+    }
+
+    /// How many calls a rule matched (fired or not).
+    pub fn fault_matched(&self, id: FaultId) -> u32 {
+        lock(&self.inner.faults).get(id.0).map_or(0, |r| r.matched)
+    }
+
+    /// Remove every rule (their ids become stale).
+    pub fn clear_faults(&self) {
+        lock(&self.inner.faults).clear();
+    }
+
+    /// Every call so far, in order of arrival.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        lock(&self.inner.calls).clone()
+    }
+
+    pub fn clear_calls(&self) {
+        lock(&self.inner.calls).clear();
+    }
+
+    /// The observable state now (pending provisioning or deletion that is due is applied
+    /// first; repository branch heads are read from the bare repositories).
+    pub fn snapshot(&self) -> SimSnapshot {
+        let mut world = self.world();
+        world.advance(Instant::now());
+        let mut github = world.github.clone();
+        for repo in github.repos.values_mut() {
+            repo.heads = git::heads(&self.inner.paths.bare_repo(&repo.owner, &repo.name));
+        }
+        let kubeconfigs = world
+            .kubeconfigs
+            .iter()
+            .map(|path| {
+                let entries = kubeconfig::Kubeconfig::load(path)
+                    .map(|k| k.entries())
+                    .unwrap_or_default();
+                (path.display().to_string(), entries)
+            })
+            .collect();
+        let mut kube_clusters = world.kube.clone();
+        for api in kube_clusters.values_mut() {
+            // A type whose last object went is no different from one never used.
+            api.objects.retain(|_, objects| !objects.is_empty());
+        }
+        SimSnapshot {
+            azure: world.azure.clone(),
+            kube_clusters,
+            kubeconfigs,
+            github,
+        }
+    }
+
+    /// Finish every pending provisioning and deletion now, whatever the latency profile
+    /// (so a snapshot after an asynchronous rollback shows its end state).
+    pub fn settle(&self) {
+        self.world().settle();
+    }
+
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
+        lock(&self.inner.world)
+    }
+
+    fn record(&self, spec: &CommandSpec) -> usize {
+        let mut calls = lock(&self.inner.calls);
+        calls.push(CallRecord {
+            program: spec.program.clone(),
+            args: spec.args.clone(),
+            env_keys: spec.env.iter().map(|(k, _)| k.clone()).collect(),
+            env_removed: spec.env_remove.clone(),
+            stdin_len: spec.stdin.as_ref().map(|s| match s {
+                StdinData::Plain(bytes) => bytes.len(),
+                StdinData::Secret(bytes) => bytes.expose_secret().len(),
+            }),
+            cwd: spec.cwd.clone(),
+            outcome: CallOutcome::Running,
+        });
+        calls.len() - 1
+    }
+
+    fn finish(&self, index: usize, outcome: CallOutcome) {
+        if let Some(call) = lock(&self.inner.calls).get_mut(index) {
+            call.outcome = outcome;
+        }
+    }
+
+    fn invocation(&self, spec: &CommandSpec) -> Invocation {
+        let mut env = lock(&self.inner.inherited_env).clone();
+        for name in &spec.env_remove {
+            env.remove(name);
+        }
+        for (name, value) in &spec.env {
+            let value = match value {
+                EnvValue::Plain(v) => v.clone(),
+                EnvValue::Secret(v) => v.expose_secret().to_string(),
+            };
+            env.insert(name.clone(), value);
+        }
+        Invocation {
+            program: spec.program.clone(),
+            env,
+            stdin: spec.stdin.as_ref().map(|s| match s {
+                StdinData::Plain(bytes) => bytes.clone(),
+                StdinData::Secret(bytes) => bytes.expose_secret().to_vec(),
+            }),
+            cwd: spec.cwd.clone(),
+        }
+    }
+
+    async fn run_call(
+        &self,
+        spec: CommandSpec,
+        control: RunControl,
+    ) -> Result<CommandOutput, RunError> {
+        let index = self.record(&spec);
+        let result = self.run_recorded(spec, control).await;
+        self.finish(
+            index,
+            match &result {
+                Ok(output) => output
+                    .exit_code
+                    .map_or(CallOutcome::Failed, CallOutcome::Exited),
+                Err(RunError::NotFound { .. }) => CallOutcome::NotFound,
+                Err(RunError::TimedOut { .. }) => CallOutcome::TimedOut,
+                Err(RunError::Cancelled { .. }) => CallOutcome::Cancelled,
+                Err(RunError::SecretInArgv { .. }) => CallOutcome::Refused,
+                Err(RunError::Io { .. }) => CallOutcome::Failed,
+            },
+        );
+        result
+    }
+
+    async fn run_recorded(
+        &self,
+        spec: CommandSpec,
+        control: RunControl,
+    ) -> Result<CommandOutput, RunError> {
+        spec.ensure_no_secret_in_argv()?;
+        let display = spec.display();
+        if lock(&self.inner.delegated_programs).contains(&spec.program) {
+            return self.delegate(spec, control).await;
+        }
+        if !SIMULATED_PROGRAMS.contains(&spec.program.as_str()) {
+            return Err(RunError::NotFound {
+                program: spec.program.clone(),
+            });
+        }
+        let started = Instant::now();
+        let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let clock = Clock {
+            deadline: started + timeout,
+            timeout,
+            cancel: control.cancel.clone(),
+            command: display.clone(),
+        };
+        if clock.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+            return Err(RunError::Cancelled { command: display });
+        }
+        let invocation = self.invocation(&spec);
+        let parsed = parse(&spec.program, &spec.args);
+        let mut words = vec![spec.program.clone()];
+        if let Ok(command) = &parsed {
+            words.extend(command.words());
+        }
+        let latency = self.world().latency.for_command(&words);
+
+        let effect = self.fire_fault(&spec, parsed.as_ref().ok());
+        let reply = match effect {
+            Some(FaultEffect::Missing) => {
+                return Err(RunError::NotFound {
+                    program: spec.program.clone(),
+                })
+            }
+            Some(FaultEffect::Hang) => return Err(clock.hang().await),
+            Some(FaultEffect::Reply(reply)) => {
+                clock.until(started + latency / 2).await?;
+                reply
+            }
+            None => {
+                clock.until(started + latency / 2).await?;
+                match parsed {
+                    Err(usage) => usage,
+                    Ok(command) => self.execute(&invocation, &command),
+                }
+            }
+        };
+
+        // The second half of the latency (and any extra working time), with progress.
+        let working = latency - latency / 2 + reply.busy;
+        let stdout_sink = if spec.stdout_is_secret {
+            None
+        } else {
+            control.sink.clone()
+        };
+        let step = working / (reply.progress.len() as u32 + 1);
+        let resume = Instant::now();
+        for (i, line) in reply.progress.iter().enumerate() {
+            clock.until(resume + step * (i as u32 + 1)).await?;
+            let sink = match line.stream {
+                Stream::Stdout => &stdout_sink,
+                Stream::Stderr => &control.sink,
+            };
+            send(sink.as_ref(), line.stream, &line.line);
+        }
+        clock.until(resume + working).await?;
+        for line in reply.stdout.lines() {
+            send(stdout_sink.as_ref(), Stream::Stdout, line);
+        }
+        for line in reply.stderr.lines() {
+            send(control.sink.as_ref(), Stream::Stderr, line);
+        }
+        let (stdout, stderr) = reply.full_output();
+        Ok(CommandOutput {
+            exit_code: Some(reply.exit_code),
+            stdout,
+            stderr,
+            duration: started.elapsed(),
+        })
+    }
+
+    fn execute(&self, invocation: &Invocation, command: &ToolCommand) -> Reply {
+        let mut world = self.world();
+        let now = Instant::now();
+        world.advance(now);
+        let mut ctx = Ctx {
+            world: &mut world,
+            inv: invocation,
+            paths: &self.inner.paths,
+            now,
+            timestamp: world::now_timestamp(),
+        };
+        match invocation.program.as_str() {
+            "az" => az::run(&mut ctx, command),
+            "gh" => gh::run(&mut ctx, command),
+            "kubectl" => kubectl::run(&mut ctx, command),
+            "helm" => helm::run(&mut ctx, command),
+            other => Reply::fail(127, format!("{other}: not simulated")),
+        }
+    }
+
+    /// The effect of the first rule that fires for this call, counting matches.
+    fn fire_fault(&self, spec: &CommandSpec, command: Option<&ToolCommand>) -> Option<FaultEffect> {
+        let words = command.map(ToolCommand::words).unwrap_or_default();
+        let mut faults = lock(&self.inner.faults);
+        let mut fired = None;
+        for rule in faults.iter_mut() {
+            // Usage errors reach no server: only a missing tool can pre-empt them.
+            if command.is_none()
+                && !(rule.fault.kind == FaultKind::ToolMissing && rule.fault.words.is_empty())
+            {
+                continue;
+            }
+            if !rule.fault.matches(&spec.program, &words, &spec.args) {
+                continue;
+            }
+            rule.matched += 1;
+            if fired.is_none() && rule.fault.fires_on(rule.matched) {
+                rule.fired += 1;
+                fired = Some(rule.fault.kind.clone());
+            }
+        }
+        drop(faults);
+        let kind = fired?;
+        let empty = ToolCommand {
+            path: Vec::new(),
+            flags: Default::default(),
+        };
+        let command = command.unwrap_or(&empty);
+        let world = self.world();
+        let account = world.azure.account.clone();
+        let quota = (spec.program == "az" && kind == FaultKind::QuotaExceeded)
+            .then(|| az::injected_quota(&world, command));
+        drop(world);
+        let ctx = FaultContext {
+            program: &spec.program,
+            words: &words,
+            flags: &command.flags,
+            quota,
+            user: account
+                .as_ref()
+                .map(|a| a.user_name.clone())
+                .unwrap_or_default(),
+            subscription: account.map(|a| a.subscription_id).unwrap_or_default(),
+        };
+        Some(fault::render(&kind, &ctx))
+    }
+
+    /// Run a real program through the inner runner, pointing git at the simulated GitHub.
+    async fn delegate(
+        &self,
+        mut spec: CommandSpec,
+        control: RunControl,
+    ) -> Result<CommandOutput, RunError> {
+        if spec.program == "git" {
+            let existing = spec
+                .env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "GIT_CONFIG_COUNT")
+                .and_then(|(_, v)| match v {
+                    EnvValue::Plain(v) => v.parse::<usize>().ok(),
+                    EnvValue::Secret(_) => None,
+                })
+                .unwrap_or(0);
+            for (key, value) in git::insteadof_pairs(&self.github_dir(), existing) {
+                spec = spec.env(key, value);
+            }
+            spec = spec
+                .env("GIT_CONFIG_COUNT", (existing + 1).to_string())
+                .env("GIT_TERMINAL_PROMPT", "0");
+        }
+        self.inner.delegate.run_with(spec, control).await
+    }
+}
+
+impl CommandRunner for SimulatedEnvironment {
+    fn run_with(
+        &self,
+        spec: CommandSpec,
+        control: RunControl,
+    ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+        Box::pin(self.run_call(spec, control))
+    }
+}
+
+fn parse(program: &str, args: &[String]) -> Result<ToolCommand, Reply> {
+    match program {
+        "az" => az::parse(args),
+        "gh" => gh::parse(args),
+        "kubectl" => kubectl::parse(args),
+        "helm" => helm::parse(args),
+        other => Err(Reply::fail(127, format!("{other}: not simulated"))),
+    }
+}
+
+fn send(sink: Option<&crate::tools::runner::LineSink>, stream: Stream, line: &str) {
+    if let Some(sink) = sink {
+        let _ = sink.send(OutputLine {
+            stream,
+            line: secrets::redact(line).into_owned(),
+        });
+    }
+}
+
+/// The time budget of one call: its deadline (from the spec's timeout) and cancellation.
+struct Clock {
+    deadline: Instant,
+    timeout: Duration,
+    cancel: Option<CancelToken>,
+    command: String,
+}
+
+impl Clock {
+    /// Sleep until `until`, unless the deadline or a cancellation comes first.
+    async fn until(&self, until: Instant) -> Result<(), RunError> {
+        let target = until.min(self.deadline);
+        let cancelled = async {
+            match &self.cancel {
+                Some(token) => token.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = cancelled => return Err(RunError::Cancelled { command: self.command.clone() }),
+            _ = tokio::time::sleep_until(target) => {}
+        }
+        if until > self.deadline {
+            return Err(RunError::TimedOut {
+                command: self.command.clone(),
+                after: self.timeout,
+            });
+        }
+        Ok(())
+    }
+
+    /// Never answer: end only by timeout or cancellation.
+    async fn hang(&self) -> RunError {
+        match self.until(self.deadline + Duration::from_secs(1)).await {
+            Err(stopped) => stopped,
+            Ok(()) => RunError::TimedOut {
+                command: self.command.clone(),
+                after: self.timeout,
+            },
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain data behind: keep going.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

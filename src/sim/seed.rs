@@ -1,0 +1,522 @@
+//! Seeding: what exists before a run (accounts, resource groups, clusters, kube contexts,
+//! repositories with content, organisations, quotas), and read-only helpers for tests.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::catalog::{AzureCatalog, ChartCatalog, FluxVersion};
+use super::git;
+use super::kube::{self};
+use super::kubeconfig::{merge_entry, Kubeconfig, Named};
+use super::state::{
+    default_labels, key2, AksCluster, AzureAccount, GithubOrg, GithubRepo, GithubUser, KubeCluster,
+    Quota, ResourceGroup,
+};
+use super::world::{now_timestamp, populate_system, put, TokenPolicy};
+use super::SimulatedEnvironment;
+
+/// Why seeding failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot seed the simulated environment: {0}")]
+pub struct SeedError(pub String);
+
+/// An AKS cluster that exists (provisioned) before the run.
+#[derive(Clone, Debug)]
+pub struct SeedAksCluster {
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    pub node_count: u32,
+    pub vm_size: String,
+    /// A minor (`1.34`) or patch version; the catalog default when `None`.
+    pub kubernetes_version: Option<String>,
+    pub network_plugin: String,
+}
+
+impl SeedAksCluster {
+    pub fn new(resource_group: &str, name: &str, location: &str) -> Self {
+        Self {
+            resource_group: resource_group.to_string(),
+            name: name.to_string(),
+            location: location.to_string(),
+            node_count: 3,
+            vm_size: "Standard_DS2_v2".to_string(),
+            kubernetes_version: None,
+            network_plugin: "azure".to_string(),
+        }
+    }
+}
+
+/// A repository that exists before the run, with its git content.
+#[derive(Clone, Debug)]
+pub struct SeedRepo {
+    pub owner: String,
+    pub name: String,
+    /// `PRIVATE`, `PUBLIC` or `INTERNAL`.
+    pub visibility: String,
+    pub description: String,
+    /// Branch to (path to bytes). Empty: an empty repository.
+    pub branches: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// Names of Actions secrets already set (with a placeholder value).
+    pub secrets: Vec<String>,
+    /// Logins besides the owner (and org members) who can access it.
+    pub collaborators: Vec<String>,
+}
+
+impl SeedRepo {
+    pub fn new(owner: &str, name: &str) -> Self {
+        Self {
+            owner: owner.to_string(),
+            name: name.to_string(),
+            visibility: "PRIVATE".to_string(),
+            description: String::new(),
+            branches: BTreeMap::new(),
+            secrets: Vec::new(),
+            collaborators: Vec::new(),
+        }
+    }
+
+    pub fn public(mut self) -> Self {
+        self.visibility = "PUBLIC".to_string();
+        self
+    }
+
+    pub fn with_file(mut self, branch: &str, path: &str, content: impl Into<Vec<u8>>) -> Self {
+        self.branches
+            .entry(branch.to_string())
+            .or_default()
+            .insert(path.to_string(), content.into());
+        self
+    }
+
+    pub fn with_secret(mut self, name: &str) -> Self {
+        self.secrets.push(name.to_string());
+        self
+    }
+
+    pub fn with_collaborator(mut self, login: &str) -> Self {
+        self.collaborators.push(login.to_string());
+        self
+    }
+}
+
+impl SimulatedEnvironment {
+    /// Signed in to Azure as `account`.
+    pub fn seed_azure_account(&self, account: AzureAccount) {
+        let mut world = self.world();
+        world.azure.account = Some(account);
+        world.azure.signed_in = true;
+        world.az_token_expired = false;
+    }
+
+    /// Sign in or out of Azure (the account stays known, so `az login` works again).
+    pub fn set_azure_signed_in(&self, signed_in: bool) {
+        self.world().azure.signed_in = signed_in;
+    }
+
+    /// Every az call needing a sign-in fails with `AADSTS700082` until `az login`.
+    pub fn expire_azure_token(&self) {
+        self.world().az_token_expired = true;
+    }
+
+    pub fn seed_resource_group(&self, name: &str, location: &str) {
+        self.world().azure.resource_groups.insert(
+            name.to_ascii_lowercase(),
+            ResourceGroup {
+                name: name.to_string(),
+                location: location.to_ascii_lowercase(),
+                tags: BTreeMap::new(),
+                managed_by: None,
+                provisioning_state: "Succeeded".to_string(),
+            },
+        );
+    }
+
+    /// A provisioned AKS cluster (its resource group is created if missing). Returns its
+    /// API server URL.
+    pub fn seed_aks_cluster(&self, seed: SeedAksCluster) -> Result<String, SeedError> {
+        let has_group = self
+            .world()
+            .azure
+            .resource_groups
+            .contains_key(&seed.resource_group.to_ascii_lowercase());
+        if !has_group {
+            self.seed_resource_group(&seed.resource_group, &seed.location);
+        }
+        let mut world = self.world();
+        let version = world
+            .azure_catalog
+            .resolve_kubernetes_version(seed.kubernetes_version.as_deref())
+            .ok_or_else(|| {
+                SeedError(format!(
+                    "Kubernetes version {:?} is not in the catalog",
+                    seed.kubernetes_version
+                ))
+            })?;
+        let sub = world
+            .azure
+            .account
+            .as_ref()
+            .map(|a| a.subscription_id.clone())
+            .unwrap_or_default();
+        let hash = kube::fnv(&format!("{sub}/{}/{}", seed.resource_group, seed.name)) & 0xffff_ffff;
+        let dns_prefix = format!("{}-{}", seed.name, seed.resource_group).to_ascii_lowercase();
+        let location = seed.location.to_ascii_lowercase();
+        let node_resource_group = format!("MC_{}_{}_{location}", seed.resource_group, seed.name);
+        let cluster = AksCluster {
+            name: seed.name.clone(),
+            resource_group: seed.resource_group.clone(),
+            location: location.clone(),
+            kubernetes_version: version,
+            node_count: seed.node_count,
+            vm_size: seed.vm_size.clone(),
+            network_plugin: seed.network_plugin.clone(),
+            fqdn: format!("{dns_prefix}-{hash:08x}.hcp.{location}.azmk8s.io"),
+            dns_prefix,
+            node_resource_group: node_resource_group.clone(),
+            provisioning_state: "Succeeded".to_string(),
+            power_state: "Running".to_string(),
+            tags: BTreeMap::new(),
+        };
+        world.azure.resource_groups.insert(
+            node_resource_group.to_ascii_lowercase(),
+            ResourceGroup {
+                name: node_resource_group,
+                location,
+                tags: BTreeMap::new(),
+                managed_by: Some(format!("/subscriptions/{sub}/resourcegroups/{}/providers/Microsoft.ContainerService/managedClusters/{}", seed.resource_group, seed.name)),
+                provisioning_state: "Succeeded".to_string(),
+            },
+        );
+        world
+            .azure
+            .clusters
+            .insert(key2(&seed.resource_group, &seed.name), cluster.clone());
+        world.add_aks_api_server(&cluster, &now_timestamp());
+        Ok(cluster.server())
+    }
+
+    /// A Kubernetes API server that is not an AKS cluster of the simulation (e.g. a kind
+    /// cluster): system namespaces, `nodes` Ready nodes, running kube-system pods.
+    pub fn seed_kube_cluster(&self, server: &str, kubernetes_version: &str, nodes: u32) {
+        let mut world = self.world();
+        let mut api = KubeCluster {
+            server: server.to_string(),
+            version: format!("v{}", kubernetes_version.trim_start_matches('v')),
+            ..KubeCluster::default()
+        };
+        let node_names: Vec<String> = (1..=nodes).map(|i| format!("node-{i}")).collect();
+        let mut counter = std::mem::take(&mut world.counter);
+        populate_system(
+            &mut api,
+            &mut counter,
+            &node_names,
+            "Standard_D2s_v5",
+            "local",
+            false,
+            &now_timestamp(),
+        );
+        world.counter = counter;
+        world.kube.insert(server.to_string(), api);
+    }
+
+    /// Make a seeded API server stop answering (or answer again).
+    pub fn remove_kube_cluster(&self, server: &str) -> Option<KubeCluster> {
+        self.world().kube.remove(server)
+    }
+
+    /// A context `context` for `server` in the default kubeconfig (cluster and user entries
+    /// named after the context). The first context seeded becomes the current one.
+    pub fn seed_kube_context(&self, context: &str, server: &str) -> Result<(), SeedError> {
+        let path = self.default_kubeconfig();
+        self.seed_kube_context_in(&path, context, server)
+    }
+
+    /// Like [`SimulatedEnvironment::seed_kube_context`] in a given kubeconfig file.
+    pub fn seed_kube_context_in(
+        &self,
+        path: &Path,
+        context: &str,
+        server: &str,
+    ) -> Result<(), SeedError> {
+        let mut config = Kubeconfig::load(path).map_err(|e| SeedError(e.to_string()))?;
+        let mut cluster = serde_yaml::Mapping::new();
+        cluster.insert("server".into(), server.into());
+        let mut ctx = serde_yaml::Mapping::new();
+        ctx.insert("cluster".into(), context.into());
+        ctx.insert("user".into(), format!("{context}-user").into());
+        let mut user = serde_yaml::Mapping::new();
+        user.insert("token".into(), "simulated-kube-token".into());
+        let overwrite = true;
+        let _ = merge_entry(
+            &mut config.clusters,
+            Named::new("cluster", context, cluster.into()),
+            overwrite,
+        );
+        let _ = merge_entry(
+            &mut config.contexts,
+            Named::new("context", context, ctx.into()),
+            overwrite,
+        );
+        let _ = merge_entry(
+            &mut config.users,
+            Named::new("user", &format!("{context}-user"), user.into()),
+            overwrite,
+        );
+        if config.current_context.is_empty() {
+            config.current_context = context.to_string();
+        }
+        config.save(path).map_err(|e| SeedError(e.to_string()))?;
+        self.world().kubeconfigs.insert(path.to_path_buf());
+        Ok(())
+    }
+
+    /// Report this kubeconfig file's contexts in snapshots.
+    pub fn track_kubeconfig(&self, path: &Path) {
+        self.world().kubeconfigs.insert(path.to_path_buf());
+    }
+
+    /// Install Flux (as `kubectl apply -f <install.yaml>` would) into a seeded cluster.
+    pub fn seed_flux(&self, server: &str, version: &str) -> Result<(), SeedError> {
+        let version = FluxVersion::parse(version)
+            .ok_or_else(|| SeedError(format!("unknown Flux version {version}")))?;
+        let mut world = self.world();
+        if !world.kube.contains_key(server) {
+            return Err(SeedError(format!("no API server {server}")));
+        }
+        world.install_flux(server, version, &now_timestamp());
+        Ok(())
+    }
+
+    /// Put any object into a cluster (its type must be served: built in or from a CRD).
+    pub fn seed_kube_object(&self, server: &str, object: Value) -> Result<(), SeedError> {
+        let mut world = self.world();
+        let mut counter = std::mem::take(&mut world.counter);
+        let result = (|| {
+            let api = world
+                .kube
+                .get_mut(server)
+                .ok_or_else(|| SeedError(format!("no API server {server}")))?;
+            let api_version = object
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let kind = object
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let ty = kube::resolve_kind(api, api_version, kind)
+                .ok_or_else(|| SeedError(format!("no type {kind} in {api_version}")))?;
+            put(api, &mut counter, &ty.qualified(), object, &now_timestamp());
+            Ok(())
+        })();
+        world.counter = counter;
+        result
+    }
+
+    /// A GitHub user whose token is `token` (kept out of snapshots), with OAuth `scopes`.
+    pub fn seed_github_user(&self, login: &str, token: &str, scopes: &[&str]) {
+        let mut world = self.world();
+        let id = world.next_github_id();
+        world.github.users.insert(
+            login.to_ascii_lowercase(),
+            GithubUser {
+                login: login.to_string(),
+                id,
+                name: Some(login.to_string()),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            },
+        );
+        world.tokens.retain(|(_, l)| !l.eq_ignore_ascii_case(login));
+        world
+            .tokens
+            .push((SecretString::from(token.to_string()), login.to_string()));
+    }
+
+    /// An organisation with members (`(login, "admin" | "member")`).
+    pub fn seed_github_org(&self, org: &str, members: &[(&str, &str)]) {
+        let mut world = self.world();
+        let id = world.next_github_id();
+        world.github.orgs.insert(
+            org.to_ascii_lowercase(),
+            GithubOrg {
+                login: org.to_string(),
+                id,
+                members: members
+                    .iter()
+                    .map(|(login, role)| (login.to_ascii_lowercase(), role.to_string()))
+                    .collect(),
+                members_can_create_repositories: true,
+            },
+        );
+    }
+
+    /// Whether plain members of `org` may create repositories.
+    pub fn set_org_members_can_create_repositories(&self, org: &str, allowed: bool) {
+        if let Some(org) = self.world().github.orgs.get_mut(&org.to_ascii_lowercase()) {
+            org.members_can_create_repositories = allowed;
+        }
+    }
+
+    /// The account `gh auth token` answers with (gh's stored login), or none.
+    pub fn set_github_stored_login(&self, login: Option<&str>) {
+        self.world().github.stored_login = login.map(str::to_string);
+    }
+
+    pub fn set_token_policy(&self, policy: TokenPolicy) {
+        self.world().token_policy = policy;
+    }
+
+    /// A repository with content, created as a real bare repository.
+    pub fn seed_repo(&self, seed: SeedRepo) -> Result<(), SeedError> {
+        let path = self.bare_repo_path(&seed.owner, &seed.name);
+        if path.exists() {
+            std::fs::remove_dir_all(&path).map_err(|e| SeedError(e.to_string()))?;
+        }
+        git::init_bare(&path).map_err(|e| SeedError(e.to_string()))?;
+        if !seed.branches.is_empty() {
+            git::seed_content(&path, &seed.branches).map_err(|e| SeedError(e.to_string()))?;
+        }
+        let mut world = self.world();
+        let id = world.next_github_id();
+        let key = key2(&seed.owner, &seed.name);
+        for secret in &seed.secrets {
+            world.gh_secret_values.insert(
+                (key.clone(), secret.to_ascii_uppercase()),
+                SecretString::from("seeded-value".to_string()),
+            );
+        }
+        world.github.repos.insert(
+            key,
+            GithubRepo {
+                owner: seed.owner,
+                name: seed.name,
+                id,
+                visibility: seed.visibility,
+                description: seed.description,
+                secrets: seed
+                    .secrets
+                    .iter()
+                    .map(|s| s.to_ascii_uppercase())
+                    .collect(),
+                labels: default_labels(),
+                heads: BTreeMap::new(),
+                collaborators: seed
+                    .collaborators
+                    .iter()
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect::<BTreeSet<_>>(),
+            },
+        );
+        Ok(())
+    }
+
+    /// The vCPU quota of a family (or `cores`, the regional total) in a region, and how much
+    /// of it resources outside the simulation already use.
+    pub fn set_quota(&self, location: &str, family: &str, limit: u64, base_usage: u64) {
+        self.world()
+            .azure
+            .quotas
+            .entry(location.to_ascii_lowercase())
+            .or_default()
+            .insert(family.to_string(), Quota { limit, base_usage });
+    }
+
+    pub fn set_azure_catalog(&self, catalog: AzureCatalog) {
+        self.world().azure_catalog = catalog;
+    }
+
+    pub fn azure_catalog(&self) -> AzureCatalog {
+        self.world().azure_catalog.clone()
+    }
+
+    /// `az vm list-skus` shows the size restricted in the region; `az aks create` refuses it.
+    pub fn restrict_vm_size(&self, location: &str, size: &str) {
+        self.world()
+            .azure_catalog
+            .restricted_skus
+            .push((location.to_ascii_lowercase(), size.to_string()));
+    }
+
+    pub fn set_chart_catalog(&self, catalog: ChartCatalog) {
+        self.world().charts = catalog;
+    }
+
+    /// Whether the Actions secret `secret` of `owner/name` holds exactly `value`.
+    pub fn github_secret_is(&self, owner: &str, name: &str, secret: &str, value: &str) -> bool {
+        self.world()
+            .gh_secret_values
+            .get(&(key2(owner, name), secret.to_ascii_uppercase()))
+            .is_some_and(|v| v.expose_secret() == value)
+    }
+
+    /// Whether a Kubernetes Secret's key holds exactly `value` (Secret values are masked in
+    /// the object store and snapshots).
+    pub fn kube_secret_is(
+        &self,
+        server: &str,
+        namespace: &str,
+        name: &str,
+        key: &str,
+        value: &str,
+    ) -> bool {
+        self.world()
+            .kube_secret_values
+            .get(&(server.to_string(), namespace.to_string(), name.to_string()))
+            .and_then(|data| data.get(key))
+            .is_some_and(|v| v.expose_secret() == value)
+    }
+
+    /// An object as stored (without the status controllers would report).
+    pub fn kube_object(
+        &self,
+        server: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
+        let world = self.world();
+        let api = world.kube.get(server)?;
+        let ty = kube::resolve(api, resource)?;
+        let key = kube::object_key(ty.namespaced, namespace.unwrap_or("default"), name);
+        api.objects.get(&ty.qualified())?.get(&key).cloned()
+    }
+
+    /// The API server URL of an AKS cluster of the simulation.
+    pub fn aks_server(&self, resource_group: &str, name: &str) -> Option<String> {
+        let mut world = self.world();
+        world.advance(Instant::now());
+        world
+            .azure
+            .clusters
+            .get(&key2(resource_group, name))
+            .map(AksCluster::server)
+    }
+
+    /// The demo world: an Azure subscription (Owner), a GitHub user with a token that `gh
+    /// auth token` returns (any other token is accepted as the same user), an organisation
+    /// the user administers, generous quotas.
+    pub fn seed_demo_world(&self) {
+        self.seed_azure_account(AzureAccount {
+            subscription_id: "5f3c1a2b-7d4e-4f60-9a8b-1c2d3e4f5a6b".to_string(),
+            subscription_name: "Kalypso Demo Subscription".to_string(),
+            tenant_id: "0e1d2c3b-4a59-4687-8766-554433221100".to_string(),
+            user_name: "platform.engineer@contoso.example".to_string(),
+            user_type: "user".to_string(),
+            roles: vec!["Owner".to_string()],
+        });
+        let login = "kalypso-demo";
+        self.seed_github_user(
+            login,
+            "gho_SimulatedDemoToken0000000000000000000",
+            &["repo", "workflow", "read:org", "delete_repo"],
+        );
+        self.seed_github_org("kalypso-demo-org", &[(login, "admin")]);
+        self.set_github_stored_login(Some(login));
+        self.set_token_policy(TokenPolicy::AnyTokenIs(login.to_string()));
+    }
+}

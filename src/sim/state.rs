@@ -1,0 +1,245 @@
+//! The simulated world: what exists in Azure, in each Kubernetes cluster, in kubeconfig files
+//! and on GitHub. Everything here is plain data, serialisable and comparable, so a
+//! [`SimSnapshot`] taken before a run can be compared with one taken after its rollback.
+//!
+//! Secret values never live here: a GitHub Actions secret is recorded by name only, and a
+//! token given to the Kalypso chart only as "set". The values sit in side tables of the
+//! environment, outside every snapshot.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The whole observable state at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimSnapshot {
+    pub azure: AzureState,
+    /// Kubernetes API servers by server URL.
+    pub kube_clusters: BTreeMap<String, KubeCluster>,
+    /// The contexts of every kubeconfig file the environment knows (written by
+    /// `az aks get-credentials`, seeded, or its default file), by file path.
+    pub kubeconfigs: BTreeMap<String, Vec<KubeContextEntry>>,
+    pub github: GithubState,
+}
+
+/// The Azure subscription as seen through `az`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureState {
+    /// `az login` done and the refresh token valid.
+    pub signed_in: bool,
+    pub account: Option<AzureAccount>,
+    /// By lower-cased name (Azure resource group names are case-insensitive).
+    pub resource_groups: BTreeMap<String, ResourceGroup>,
+    /// By lower-cased `resource-group/name`.
+    pub clusters: BTreeMap<String, AksCluster>,
+    /// vCPU quotas by location, then family (`cores` is the regional total).
+    pub quotas: BTreeMap<String, BTreeMap<String, Quota>>,
+}
+
+/// The signed-in identity and its subscription.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureAccount {
+    pub subscription_id: String,
+    pub subscription_name: String,
+    pub tenant_id: String,
+    /// A user principal name or a service principal's application id.
+    pub user_name: String,
+    /// `user` or `servicePrincipal`.
+    pub user_type: String,
+    /// Built-in role names held on the subscription (`Owner`, `Contributor`, `Reader`, …).
+    pub roles: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceGroup {
+    pub name: String,
+    pub location: String,
+    pub tags: BTreeMap<String, String>,
+    /// Set for the node resource group AKS manages (`MC_…`).
+    pub managed_by: Option<String>,
+    /// `Succeeded` or `Deleting`.
+    pub provisioning_state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AksCluster {
+    pub name: String,
+    pub resource_group: String,
+    pub location: String,
+    /// The full patch version (`1.34.2`).
+    pub kubernetes_version: String,
+    pub node_count: u32,
+    pub vm_size: String,
+    pub network_plugin: String,
+    pub dns_prefix: String,
+    pub fqdn: String,
+    pub node_resource_group: String,
+    /// `Creating`, `Succeeded`, `Failed` or `Deleting`.
+    pub provisioning_state: String,
+    /// `Running` or `Stopped`.
+    pub power_state: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl AksCluster {
+    /// The API server URL written into kubeconfigs.
+    pub fn server(&self) -> String {
+        format!("https://{}:443", self.fqdn)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    pub limit: u64,
+    /// Usage by resources outside the simulation (clusters inside it are added on top).
+    pub base_usage: u64,
+}
+
+/// One Kubernetes API server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KubeCluster {
+    pub server: String,
+    /// `v1.34.2`.
+    pub version: String,
+    /// `resource-group/name` (lower case) when the cluster is an AKS cluster of the simulation.
+    pub aks: Option<String>,
+    /// Objects by qualified resource (`pods`, `deployments.apps`, `gitrepositories.source.toolkit.fluxcd.io`),
+    /// then by `namespace/name` (namespaced) or `name` (cluster-scoped).
+    pub objects: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Helm releases by `namespace/name`.
+    pub releases: BTreeMap<String, HelmRelease>,
+}
+
+/// What `helm` remembers of an installed release.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelmRelease {
+    pub name: String,
+    pub namespace: String,
+    pub chart: String,
+    pub chart_version: String,
+    pub app_version: String,
+    pub revision: u32,
+    /// `deployed` or `failed`.
+    pub status: String,
+    /// The merged user-supplied values, with token-like values replaced by `(set)`.
+    pub values: Value,
+    /// The objects the release owns (`resource`, `namespace/name` or `name`).
+    pub resources: Vec<(String, String)>,
+    pub first_deployed: String,
+    pub last_deployed: String,
+}
+
+/// One context of a kubeconfig file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KubeContextEntry {
+    pub name: String,
+    pub cluster: String,
+    pub user: String,
+    /// The server of the context's cluster entry, when the file has one.
+    pub server: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// GitHub as seen through `gh` and git.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GithubState {
+    /// By lower-cased login.
+    pub users: BTreeMap<String, GithubUser>,
+    /// By lower-cased login.
+    pub orgs: BTreeMap<String, GithubOrg>,
+    /// By lower-cased `owner/name`.
+    pub repos: BTreeMap<String, GithubRepo>,
+    /// The account `gh auth token` returns (gh's stored login), if any.
+    pub stored_login: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GithubUser {
+    pub login: String,
+    pub id: u64,
+    pub name: Option<String>,
+    /// OAuth scopes of the user's token (`repo`, `workflow`, `read:org`, `delete_repo`, …).
+    pub scopes: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GithubOrg {
+    pub login: String,
+    pub id: u64,
+    /// Member login (lower case) to role: `admin` or `member`.
+    pub members: BTreeMap<String, String>,
+    /// Whether plain members may create repositories.
+    pub members_can_create_repositories: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GithubRepo {
+    pub owner: String,
+    pub name: String,
+    pub id: u64,
+    /// `PRIVATE`, `PUBLIC` or `INTERNAL`.
+    pub visibility: String,
+    pub description: String,
+    /// Names of the Actions secrets that are set (never their values).
+    pub secrets: BTreeSet<String>,
+    pub labels: BTreeMap<String, Label>,
+    /// Branch heads of the repository's git content (`branch` to commit id), read from the
+    /// bare repository when the snapshot is taken.
+    pub heads: BTreeMap<String, String>,
+    /// Logins (lower case) granted access besides the owner and org members.
+    pub collaborators: BTreeSet<String>,
+}
+
+impl GithubRepo {
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Label {
+    pub name: String,
+    pub color: String,
+    pub description: String,
+}
+
+/// The labels GitHub gives every new repository.
+pub fn default_labels() -> BTreeMap<String, Label> {
+    [
+        ("bug", "d73a4a", "Something isn't working"),
+        (
+            "documentation",
+            "0075ca",
+            "Improvements or additions to documentation",
+        ),
+        (
+            "duplicate",
+            "cfd3d7",
+            "This issue or pull request already exists",
+        ),
+        ("enhancement", "a2eeef", "New feature or request"),
+        ("good first issue", "7057ff", "Good for newcomers"),
+        ("help wanted", "008672", "Extra attention is needed"),
+        ("invalid", "e4e669", "This doesn't seem right"),
+        ("question", "d876e3", "Further information is requested"),
+        ("wontfix", "ffffff", "This will not be worked on"),
+    ]
+    .into_iter()
+    .map(|(name, color, description)| {
+        (
+            name.to_string(),
+            Label {
+                name: name.to_string(),
+                color: color.to_string(),
+                description: description.to_string(),
+            },
+        )
+    })
+    .collect()
+}
+
+/// Lower-cased `a/b` key.
+pub fn key2(a: &str, b: &str) -> String {
+    format!("{}/{}", a.to_ascii_lowercase(), b.to_ascii_lowercase())
+}
