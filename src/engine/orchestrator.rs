@@ -471,15 +471,7 @@ impl<'o> Run<'o> {
     }
 
     fn stop_internal(&mut self, step: Option<StepId>, error: StateError) {
-        let error = StepError {
-            message: format!("could not save the state: {error}"),
-            hint: Some(
-                "check that the state file's directory is writable and the disk has space".into(),
-            ),
-            transient: false,
-            retry_after: None,
-            exit_code: ExitCode::General,
-        };
+        let error = state_save_error(step, &error);
         if self.stop.is_none() {
             self.stop = Some(Stop::Internal { step, error });
             self.begin_stopping();
@@ -523,7 +515,7 @@ impl<'o> Run<'o> {
         }
 
         if planned.action == Action::Skip {
-            let saved = self.state().update(|state| {
+            let ((), generation) = self.state().update_deferred(|state| {
                 state.step_skipped(
                     id.as_str(),
                     planned.phase,
@@ -531,10 +523,7 @@ impl<'o> Run<'o> {
                     Timestamp::now(),
                 )
             });
-            if let Err(error) = saved {
-                self.stop_internal(Some(id), error);
-                return;
-            }
+            self.state().save_in_background(generation);
             self.events().emit(EventKind::StepFinished {
                 phase: planned.phase,
                 step: id,
@@ -549,13 +538,9 @@ impl<'o> Run<'o> {
             return;
         }
 
-        let saved = self
-            .state()
-            .update(|state| state.step_started(id.as_str(), planned.phase, Timestamp::now()));
-        if let Err(error) = saved {
-            self.stop_internal(Some(id), error);
-            return;
-        }
+        let ((), started_generation) = self.state().update_deferred(|state| {
+            state.step_started(id.as_str(), planned.phase, Timestamp::now())
+        });
         self.events().emit(EventKind::StepStarted {
             phase: planned.phase,
             step: id,
@@ -570,8 +555,14 @@ impl<'o> Run<'o> {
             self.steps_cancel.clone(),
         );
         let runner = Arc::clone(&self.orchestrator.runner);
+        let state = self.orchestrator.state.clone();
         let step = planned.clone();
         let handle = self.tasks.spawn(async move {
+            // The step's "running" (and what its dependencies recorded) is on disk before
+            // it acts; steps starting together share one save.
+            if let Err(error) = state.flush(started_generation).await {
+                return (step.id, Err(state_save_error(Some(step.id), &error)));
+            }
             let result = runner.run_step(&step, ctx).await;
             (step.id, result)
         });
@@ -602,6 +593,8 @@ impl<'o> Run<'o> {
         self.finish_step(id, result);
     }
 
+    /// Record how a step ended. The state change is saved in the background: the next
+    /// steps start without waiting for the disk (each waits for it in its own task).
     fn finish_step(&mut self, id: StepId, result: Result<StepOutcome, StepError>) {
         let planned = self.planned(id);
         let now = Instant::now();
@@ -613,7 +606,7 @@ impl<'o> Run<'o> {
             .unwrap_or_default();
         match result {
             Ok(done) => {
-                let saved = self.state().update(|state| {
+                let ((), generation) = self.state().update_deferred(|state| {
                     let at = Timestamp::now();
                     match done.outcome {
                         Outcome::Skipped => {
@@ -627,6 +620,7 @@ impl<'o> Run<'o> {
                         ),
                     }
                 });
+                self.state().save_in_background(generation);
                 self.events().emit(EventKind::StepFinished {
                     phase: planned.phase,
                     step: id,
@@ -637,10 +631,7 @@ impl<'o> Run<'o> {
                     hint: None,
                 });
                 self.record_finish(id, done.outcome, done.message, now);
-                match saved {
-                    Ok(()) => self.release_dependants(id),
-                    Err(error) => self.stop_internal(Some(id), error),
-                }
+                self.release_dependants(id);
             }
             Err(error) => {
                 // A failure after the run began stopping is the cancellation taking effect.
@@ -655,13 +646,14 @@ impl<'o> Run<'o> {
                     }
                     _ => error.message.clone(),
                 };
-                let saved = self.state().update(|state| {
+                let ((), generation) = self.state().update_deferred(|state| {
                     let at = Timestamp::now();
                     state.step_failed(id.as_str(), planned.phase, &message, at);
                     if outcome == Outcome::Failed {
                         state.push_error(&format!("{id}: {}", error.message), at);
                     }
                 });
+                self.state().save_in_background(generation);
                 self.events().emit(EventKind::StepFinished {
                     phase: planned.phase,
                     step: id,
@@ -675,9 +667,6 @@ impl<'o> Run<'o> {
                 if outcome == Outcome::Failed {
                     self.stop = Some(Stop::Failed { step: id, error });
                     self.begin_stopping();
-                }
-                if let Err(error) = saved {
-                    self.stop_internal(Some(id), error);
                 }
             }
         }
@@ -900,6 +889,23 @@ impl<'o> Run<'o> {
                 Some((phase, duration_ms(last.saturating_duration_since(*first))))
             })
             .collect()
+    }
+}
+
+/// The state cannot be saved: the run cannot go on safely (exit 1).
+fn state_save_error(step: Option<StepId>, error: &StateError) -> StepError {
+    let message = match step {
+        Some(step) => format!("{step}: could not save the state: {error}"),
+        None => format!("could not save the state: {error}"),
+    };
+    StepError {
+        message,
+        hint: Some(
+            "check that the state file's directory is writable and the disk has space".into(),
+        ),
+        transient: false,
+        retry_after: None,
+        exit_code: ExitCode::General,
     }
 }
 

@@ -1,0 +1,732 @@
+//! The orchestrator over fake steps: concurrency, failure, cancellation, state saving,
+//! resume, facts, skips and conflicts.
+
+mod engine_support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine_support::*;
+use kalypso_bootstrap::config::configuration::{ClusterTarget, ExistingCluster};
+use kalypso_bootstrap::engine::plan::{
+    succeeded_steps, ObservedCluster, ObservedRepo, ObservedResourceGroup,
+};
+use kalypso_bootstrap::engine::{
+    fact, plan, Action, EventKind, Observed, Outcome, Plan, PlannedStep, RunEnd, RunOptions,
+    StepError, StepId,
+};
+use kalypso_bootstrap::state::{
+    Ownership, Phase, ResourceStatus, RunStatus, StateStore, StepStatus,
+};
+use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::ExitCode;
+
+const MS: fn(u64) -> Duration = Duration::from_millis;
+
+fn full_plan() -> Plan {
+    plan(&config(), &Observed::default())
+}
+
+fn is_cluster(id: StepId) -> bool {
+    id.phase() == Phase::Cluster
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_run_completes_and_reports_every_transition() {
+    let state = TempState::new();
+    let runner = FakeSteps::new(MS(5));
+    let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
+    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+
+    assert_eq!(outcome.end, RunEnd::Completed);
+    assert_eq!(outcome.exit_code, ExitCode::Success);
+    assert_eq!(runner.calls().len(), StepId::ALL.len());
+
+    let events = drain(&mut events);
+    assert!(
+        matches!(events.first(), Some(EventKind::RunStarted { steps, .. }) if steps.len() == 15)
+    );
+    assert!(matches!(events.last(), Some(EventKind::RunFinished { .. })));
+    // One PhaseStarted per phase, before any step of that phase starts.
+    let mut phases_started = Vec::new();
+    for event in &events {
+        match event {
+            EventKind::PhaseStarted { phase } => phases_started.push(*phase),
+            EventKind::StepStarted { phase, .. } | EventKind::StepFinished { phase, .. } => {
+                assert!(
+                    phases_started.contains(phase),
+                    "{phase} step before its PhaseStarted"
+                );
+            }
+            _ => {}
+        }
+    }
+    let unique: HashSet<_> = phases_started.iter().collect();
+    assert_eq!(unique.len(), phases_started.len(), "{phases_started:?}");
+    assert_eq!(unique.len(), 4);
+    // Every step starts, then finishes succeeded, with a duration.
+    for id in StepId::ALL {
+        let started = events
+            .iter()
+            .position(|e| matches!(e, EventKind::StepStarted { step, .. } if *step == id))
+            .unwrap_or_else(|| panic!("{id} never started"));
+        let finished = events
+            .iter()
+            .position(|e| matches!(e, EventKind::StepFinished { step, outcome: Outcome::Succeeded, .. } if *step == id))
+            .unwrap_or_else(|| panic!("{id} never finished"));
+        assert!(started < finished, "{id}");
+    }
+    assert!(events.iter().any(|e| matches!(
+        e,
+        EventKind::StepProgress { step: StepId::ClusterCreate, transition: Some(t), .. } if t == "Creating"
+    )));
+    if let Some(EventKind::RunFinished { summary, .. }) = events.last() {
+        let phases: Vec<_> = summary.phase_durations_ms.iter().map(|(p, _)| *p).collect();
+        assert_eq!(
+            phases,
+            vec![
+                Phase::Cluster,
+                Phase::Repositories,
+                Phase::Installation,
+                Phase::Validation
+            ]
+        );
+        assert_eq!(
+            summary.state_file.as_deref(),
+            Some(state.path().to_str().unwrap())
+        );
+    }
+
+    let saved = state.on_disk();
+    assert_eq!(saved.status, RunStatus::Completed);
+    for id in StepId::ALL {
+        let record = saved.step(id.as_str()).unwrap();
+        assert_eq!(record.status, StepStatus::Succeeded, "{id}");
+        assert!(
+            record.started_at.is_some() && record.finished_at.is_some(),
+            "{id}"
+        );
+        assert!(record.started_at <= record.finished_at);
+    }
+    assert!(saved.errors.is_empty());
+    assert_eq!(saved.resources.len(), 10);
+    assert!(saved
+        .resources
+        .iter()
+        .all(|r| r.status == ResourceStatus::Present));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_steps_run_concurrently_so_wall_time_is_the_critical_path() {
+    let state = TempState::new();
+    let mut runner = FakeSteps::new(MS(100));
+    for id in StepId::ALL.into_iter().filter(|id| is_cluster(*id)) {
+        runner = runner.with(id, Behaviour::Work(MS(300)));
+    }
+    let (orchestrator, _events) = orchestrator(runner, &state);
+    let started = Instant::now();
+    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let wall = started.elapsed();
+    assert!(outcome.is_success());
+
+    // Longest chain: 5 cluster steps, Flux, Kalypso, health checks.
+    let critical_path = MS(5 * 300 + 3 * 100);
+    let sequential_sum = MS(5 * 300 + 10 * 100);
+    assert!(
+        wall >= critical_path,
+        "{wall:?} is shorter than the critical path"
+    );
+    let bound = critical_path.mul_f64(1.3) + MS(100);
+    assert!(
+        wall <= bound,
+        "wall {wall:?} > {bound:?} (critical path {critical_path:?})"
+    );
+    assert!(
+        wall < sequential_sum,
+        "{wall:?} is no better than running one by one"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dependants_start_the_moment_their_dependencies_finish_with_no_phase_barrier() {
+    let state = TempState::new();
+    // A fast cluster and slow repositories: Flux must not wait for the repositories.
+    let mut runner = FakeSteps::new(MS(20));
+    for id in [
+        StepId::GitopsRepo,
+        StepId::GitopsSeed,
+        StepId::GitopsSecrets,
+        StepId::GitopsLabel,
+    ] {
+        runner = runner.with(id, Behaviour::Work(MS(150)));
+    }
+    let (orchestrator, _events) = orchestrator(runner.clone(), &state);
+    let run_started = Instant::now();
+    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    assert!(outcome.is_success());
+
+    let call = |id| runner.call(id).unwrap();
+    // Both repositories and the cluster start together at the beginning.
+    for id in [
+        StepId::ClusterPreflight,
+        StepId::ControlPlaneRepo,
+        StepId::GitopsRepo,
+    ] {
+        let offset = call(id).started - run_started;
+        assert!(
+            offset < MS(60),
+            "{id} started {offset:?} after the run began"
+        );
+    }
+    let flux = call(StepId::InstallFlux);
+    let ready = call(StepId::ClusterReady);
+    let gap = flux.started - ready.finished.unwrap();
+    assert!(
+        gap < MS(50),
+        "Flux started {gap:?} after the cluster was ready"
+    );
+    assert!(
+        flux.started < call(StepId::GitopsLabel).started,
+        "Flux waited for the repositories"
+    );
+    // Kalypso waits for everything it depends on, then starts at once.
+    let kalypso = call(StepId::InstallKalypso);
+    let last_dependency = [
+        StepId::InstallFlux,
+        StepId::ControlPlaneSecrets,
+        StepId::GitopsLabel,
+    ]
+    .into_iter()
+    .map(|id| call(id).finished.unwrap())
+    .max()
+    .unwrap();
+    assert!(kalypso.started >= last_dependency);
+    assert!(kalypso.started - last_dependency < MS(50));
+    // Reports carry the same times.
+    let report = outcome.step(StepId::InstallFlux).unwrap();
+    assert_eq!(report.outcome, Some(Outcome::Succeeded));
+    assert!(report.duration().unwrap() >= MS(20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_starts_nothing_new_cancels_running_steps_and_exits_with_its_phase_code() {
+    let state = TempState::new();
+    let runner = FakeSteps::new(MS(10))
+        .with(
+            StepId::ClusterCreate,
+            Behaviour::Work(Duration::from_secs(5)),
+        )
+        .with(
+            StepId::GitopsSeed,
+            Behaviour::FailAfter(
+                MS(50),
+                StepError::in_step(StepId::GitopsSeed, "push of main was rejected")
+                    .with_hint("check the token's repo scope"),
+            ),
+        );
+    let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
+    let started = Instant::now();
+    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let wall = started.elapsed();
+
+    assert_eq!(outcome.exit_code, ExitCode::RepositoryFailed);
+    match &outcome.end {
+        RunEnd::Failed { phase, step, error } => {
+            assert_eq!(*phase, Phase::Repositories);
+            assert_eq!(*step, Some(StepId::GitopsSeed));
+            assert_eq!(error.message, "push of main was rejected");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The 5-second cluster creation was cancelled, not waited for.
+    assert!(wall < Duration::from_secs(2), "{wall:?}");
+    let create = runner.call(StepId::ClusterCreate).unwrap();
+    assert!(create.cancelled);
+    // Nothing started after the failure.
+    let called: HashSet<_> = runner.calls().into_iter().map(|c| c.id).collect();
+    for id in [
+        StepId::GitopsSecrets,
+        StepId::GitopsLabel,
+        StepId::ClusterCredentials,
+        StepId::InstallFlux,
+    ] {
+        assert!(!called.contains(&id), "{id} started after the failure");
+    }
+    assert_eq!(outcome.step(StepId::GitopsSecrets).unwrap().outcome, None);
+    assert_eq!(
+        outcome.step(StepId::ClusterCreate).unwrap().outcome,
+        Some(Outcome::Cancelled)
+    );
+
+    let events = drain(&mut events);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        EventKind::StepFinished { step: StepId::GitopsSeed, outcome: Outcome::Failed, hint: Some(h), .. }
+            if h == "check the token's repo scope"
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        EventKind::StepFinished {
+            step: StepId::ClusterCreate,
+            outcome: Outcome::Cancelled,
+            ..
+        }
+    )));
+    match events.last() {
+        Some(EventKind::RunFailed {
+            exit_code,
+            step,
+            phase,
+            ..
+        }) => {
+            assert_eq!(*exit_code, 5);
+            assert_eq!(*step, Some(StepId::GitopsSeed));
+            assert_eq!(*phase, Phase::Repositories);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let saved = state.on_disk();
+    assert_eq!(saved.status, RunStatus::Failed);
+    assert_eq!(
+        saved.errors,
+        vec!["gitops.seed: push of main was rejected".to_string()]
+    );
+    assert_eq!(saved.step_status("gitops.seed"), Some(StepStatus::Failed));
+    assert_eq!(
+        saved.step_status("cluster.create"),
+        Some(StepStatus::Failed)
+    );
+    assert!(saved
+        .step("cluster.create")
+        .unwrap()
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("cancelled"));
+    assert_eq!(
+        saved.step_status("gitops.secrets"),
+        Some(StepStatus::Pending)
+    );
+    // What the cancelled step started is recorded, so rollback can remove it.
+    let cluster = saved
+        .resources
+        .iter()
+        .find(|r| r.resource.kind() == "aks_cluster")
+        .expect("the cluster is recorded");
+    assert_eq!(cluster.ownership, Ownership::CreatedByUs);
+    assert_eq!(cluster.status, ResourceStatus::Creating);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_phase_fails_with_its_own_exit_code() {
+    for (id, expected) in [
+        (StepId::ClusterCredentials, ExitCode::ClusterFailed),
+        (StepId::ControlPlaneSecrets, ExitCode::RepositoryFailed),
+        (StepId::InstallFlux, ExitCode::InstallationFailed),
+        (StepId::HealthChecks, ExitCode::InstallationFailed),
+    ] {
+        let state = TempState::new();
+        let runner = FakeSteps::new(MS(1)).with(
+            id,
+            Behaviour::FailAfter(MS(1), StepError::in_step(id, "boom")),
+        );
+        let (orchestrator, mut events) = orchestrator(runner, &state);
+        let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+        assert_eq!(outcome.exit_code, expected, "{id}");
+        assert!(matches!(
+            drain(&mut events).last(),
+            Some(EventKind::RunFailed { exit_code, .. }) if *exit_code == expected.code()
+        ));
+        assert_eq!(state.on_disk().status, RunStatus::Failed);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_the_run_stops_running_steps_saves_failed_and_exits_7() {
+    let state = TempState::new();
+    let runner = FakeSteps::new(MS(10))
+        .with(
+            StepId::ClusterCreate,
+            Behaviour::Work(Duration::from_secs(5)),
+        )
+        .with(StepId::GitopsSeed, Behaviour::Work(Duration::from_secs(5)));
+    let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
+    let cancel = CancelToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(MS(200)).await;
+        trigger.cancel();
+    });
+    let started = Instant::now();
+    let outcome = orchestrator.run(&full_plan(), &cancel).await;
+    let wall = started.elapsed();
+
+    assert_eq!(outcome.exit_code, ExitCode::Cancelled);
+    assert!(
+        matches!(
+            outcome.end,
+            RunEnd::Cancelled {
+                phase: Phase::Cluster,
+                step: Some(StepId::ClusterCreate)
+            }
+        ),
+        "{:?}",
+        outcome.end
+    );
+    assert!(wall < Duration::from_secs(1), "{wall:?}");
+    assert!(runner.call(StepId::ClusterCreate).unwrap().cancelled);
+    assert!(runner.call(StepId::GitopsSeed).unwrap().cancelled);
+    assert!(runner.call(StepId::GitopsSecrets).is_none());
+
+    let saved = state.on_disk();
+    assert_eq!(saved.status, RunStatus::Failed);
+    assert_eq!(
+        saved.step_status("cluster.create"),
+        Some(StepStatus::Failed)
+    );
+    assert_eq!(saved.step_status("gitops.seed"), Some(StepStatus::Failed));
+    let error = saved.errors.last().unwrap();
+    assert!(
+        error.contains("cancelled by the user") && error.contains("cluster.create"),
+        "{error}"
+    );
+    assert!(matches!(
+        drain(&mut events).last(),
+        Some(EventKind::RunFailed { exit_code: 7, .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_before_any_step_starts_runs_nothing() {
+    let state = TempState::new();
+    let runner = FakeSteps::new(MS(10));
+    let (orchestrator, _events) = orchestrator(runner.clone(), &state);
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let outcome = orchestrator.run(&full_plan(), &cancel).await;
+    assert_eq!(outcome.exit_code, ExitCode::Cancelled);
+    assert!(runner.calls().is_empty());
+    assert_eq!(state.on_disk().status, RunStatus::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_ignoring_cancellation_is_aborted_after_the_grace_period() {
+    let state = TempState::new();
+    let runner = FakeSteps::new(MS(5))
+        .with(
+            StepId::ClusterPreflight,
+            Behaviour::Stubborn(Duration::from_secs(10)),
+        )
+        .with(
+            StepId::GitopsRepo,
+            Behaviour::FailAfter(MS(20), StepError::in_step(StepId::GitopsRepo, "name taken")),
+        );
+    let (events, _receiver) = kalypso_bootstrap::engine::EventSink::channel();
+    let orchestrator = kalypso_bootstrap::engine::Orchestrator::new(
+        Arc::new(runner.clone()),
+        state.handle.clone(),
+        events,
+    )
+    .with_options(RunOptions {
+        cancel_grace: MS(200),
+        ..RunOptions::default()
+    });
+    let started = Instant::now();
+    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let wall = started.elapsed();
+    assert_eq!(outcome.exit_code, ExitCode::RepositoryFailed);
+    assert!(wall >= MS(200) && wall < Duration::from_secs(2), "{wall:?}");
+    let report = outcome.step(StepId::ClusterPreflight).unwrap();
+    assert_eq!(report.outcome, Some(Outcome::Cancelled));
+    assert!(
+        report.message.as_deref().unwrap().contains("did not stop"),
+        "{report:?}"
+    );
+    assert_eq!(
+        state.on_disk().step_status("cluster.preflight"),
+        Some(StepStatus::Failed)
+    );
+    assert!(runner.call(StepId::ClusterResourceGroup).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_step_fails_the_run_with_its_phase_code() {
+    let state = TempState::new();
+    let runner = FakeSteps::new(MS(5)).with(StepId::InstallKalypso, Behaviour::Panic);
+    let (orchestrator, _events) = orchestrator(runner, &state);
+    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    assert_eq!(outcome.exit_code, ExitCode::InstallationFailed);
+    assert!(
+        matches!(&outcome.end, RunEnd::Failed { error, .. } if error.message.contains("panicked"))
+    );
+    assert_eq!(outcome.step(StepId::HealthChecks).unwrap().outcome, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_on_disk_follows_every_transition() {
+    let state = TempState::new();
+    let path = state.path();
+    let probe_path = path.clone();
+    let runner = FakeSteps::new(MS(5)).with_probe(
+        StepId::GitopsLabel,
+        Arc::new(move |ctx| {
+            let load = || StateStore::at_custom(&probe_path).load().unwrap().unwrap();
+            let before = load();
+            if before.step_status("gitops.label") != Some(StepStatus::Running) {
+                return Err(format!(
+                    "own step is {:?}",
+                    before.step_status("gitops.label")
+                ));
+            }
+            if before.step_status("gitops.secrets") != Some(StepStatus::Succeeded) {
+                return Err("the dependency is not recorded as succeeded".into());
+            }
+            if before.status != RunStatus::InProgress {
+                return Err(format!("run is {}", before.status));
+            }
+            let marker = kalypso_bootstrap::state::Resource::RepoSecret {
+                repository: "acme/demo-gitops".into(),
+                name: "PROBE".into(),
+            };
+            ctx.record(
+                marker.clone(),
+                Ownership::CreatedByUs,
+                ResourceStatus::Creating,
+            )
+            .map_err(|e| e.message)?;
+            let after = load();
+            match after.resource(&marker) {
+                Some(record) if record.step.as_deref() == Some("gitops.label") => Ok(()),
+                other => Err(format!("recorded resource not on disk: {other:?}")),
+            }
+        }),
+    );
+    let (orchestrator, _events) = orchestrator(runner.clone(), &state);
+    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    assert!(outcome.is_success());
+    assert_eq!(runner.probe_results(), vec![(StepId::GitopsLabel, Ok(()))]);
+    // The previous version is kept as the backup, so saves happened more than once.
+    assert!(path.with_file_name("state.json.bak").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facts_learned_by_one_step_reach_later_steps_and_the_summary() {
+    let state = TempState::new();
+    let runner = FakeSteps::new(MS(2))
+        .with_probe(
+            StepId::ClusterCredentials,
+            Arc::new(|ctx| {
+                ctx.facts()
+                    .set(fact::KUBE_CONTEXT, "demo-admin".to_string());
+                Ok(())
+            }),
+        )
+        .with_probe(
+            StepId::InstallFlux,
+            Arc::new(|ctx| match ctx.facts().get(fact::KUBE_CONTEXT) {
+                Some(context) if context == "demo-admin" => Ok(()),
+                other => Err(format!("kube context fact: {other:?}")),
+            }),
+        );
+    let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
+    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    assert!(outcome.is_success());
+    assert!(
+        runner.probe_results().iter().all(|(_, r)| r.is_ok()),
+        "{:?}",
+        runner.probe_results()
+    );
+    assert_eq!(outcome.summary.kube_context.as_deref(), Some("demo-admin"));
+    assert!(matches!(
+        drain(&mut events).last(),
+        Some(EventKind::RunFinished { summary, .. }) if summary.kube_context.as_deref() == Some("demo-admin")
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipped_steps_are_not_run_and_release_their_dependants() {
+    let mut cfg = config();
+    cfg.installation.skip_install = true;
+    cfg.cluster = ClusterTarget::Existing(ExistingCluster {
+        context: "kind-dev".into(),
+        name: None,
+    });
+    let plan = plan(&cfg, &Observed::default());
+    let state = TempState::new();
+    let runner = FakeSteps::new(MS(2));
+    let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
+    let outcome = orchestrator.run(&plan, &CancelToken::new()).await;
+    assert!(outcome.is_success());
+
+    let called: Vec<_> = runner
+        .calls()
+        .into_iter()
+        .map(|c| (c.id, c.action))
+        .collect();
+    assert!(called.contains(&(StepId::ClusterReady, Action::Reuse)));
+    for id in [
+        StepId::ClusterCreate,
+        StepId::InstallFlux,
+        StepId::InstallKalypso,
+        StepId::HealthChecks,
+    ] {
+        assert!(!called.iter().any(|(c, _)| *c == id), "{id} ran");
+        assert_eq!(outcome.step(id).unwrap().outcome, Some(Outcome::Skipped));
+    }
+    let events = drain(&mut events);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        EventKind::StepFinished { step: StepId::InstallFlux, outcome: Outcome::Skipped, message, .. }
+            if message == "--skip-install"
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        EventKind::StepFinished {
+            step: StepId::ClusterReady,
+            outcome: Outcome::Reused,
+            ..
+        }
+    )));
+    let saved = state.on_disk();
+    assert_eq!(
+        saved.step_status("installation.flux"),
+        Some(StepStatus::Skipped)
+    );
+    assert_eq!(
+        saved.step_status("cluster.ready"),
+        Some(StepStatus::Succeeded)
+    );
+    assert_eq!(saved.status, RunStatus::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
+    // First run: fails at gitops.secrets.
+    let first = TempState::new();
+    let failing = FakeSteps::new(MS(2)).with(
+        StepId::GitopsSecrets,
+        Behaviour::FailAfter(
+            MS(1),
+            StepError::in_step(StepId::GitopsSecrets, "HTTP 502").transient(),
+        ),
+    );
+    let (orchestrator_one, _events) = orchestrator(failing, &first);
+    let outcome = orchestrator_one
+        .run(&full_plan(), &CancelToken::new())
+        .await;
+    assert_eq!(outcome.exit_code, ExitCode::RepositoryFailed);
+    let recorded = first.on_disk();
+
+    // What read-only queries would find now: everything created so far exists and is ours.
+    let ours_repo = |slug: &str| ObservedRepo {
+        slug: slug.into(),
+        empty: false,
+        ours: true,
+    };
+    let cluster_created = recorded.step_status("cluster.create") == Some(StepStatus::Succeeded);
+    let observed = Observed {
+        cluster: cluster_created.then(|| ObservedCluster {
+            ours: true,
+            provisioning_state: Some("Succeeded".into()),
+        }),
+        resource_group: Some(ObservedResourceGroup { ours: true }),
+        control_plane: Some(ours_repo("acme/demo-control-plane")),
+        gitops: Some(ours_repo("acme/demo-gitops")),
+        succeeded_steps: succeeded_steps(&recorded),
+    };
+    let resumed_plan = plan(&config(), &observed);
+    assert!(resumed_plan.conflicts.is_empty());
+    assert_eq!(resumed_plan.action(StepId::GitopsSeed), Some(Action::Reuse));
+    assert_eq!(
+        resumed_plan.action(StepId::GitopsSecrets),
+        Some(Action::Create)
+    );
+
+    let second = TempState::with(recorded.clone());
+    let runner = FakeSteps::new(MS(2));
+    let (orchestrator_two, _events) = orchestrator(runner.clone(), &second);
+    let outcome = orchestrator_two
+        .run(&resumed_plan, &CancelToken::new())
+        .await;
+    assert!(outcome.is_success(), "{:?}", outcome.end);
+
+    let calls = runner.calls();
+    for id in succeeded_steps(&recorded) {
+        if let Some(call) = calls.iter().find(|c| c.id == id) {
+            assert_eq!(
+                call.action,
+                Action::Reuse,
+                "{id} succeeded before but was redone"
+            );
+        }
+    }
+    assert_eq!(
+        calls
+            .iter()
+            .find(|c| c.id == StepId::GitopsSecrets)
+            .unwrap()
+            .action,
+        Action::Create
+    );
+    let saved = second.on_disk();
+    assert_eq!(saved.status, RunStatus::Completed);
+    for id in StepId::ALL {
+        assert!(saved.is_step_done(id.as_str()), "{id}");
+    }
+    // Resources from the first run keep their place and ownership; none is duplicated.
+    let kinds: Vec<_> = saved
+        .resources
+        .iter()
+        .map(|r| r.resource.describe())
+        .collect();
+    let unique: HashSet<_> = kinds.iter().collect();
+    assert_eq!(unique.len(), kinds.len(), "{kinds:?}");
+    assert_eq!(saved.resources[0].resource, recorded.resources[0].resource);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_with_a_conflict_runs_nothing_and_leaves_the_state_alone() {
+    let observed = Observed {
+        cluster: Some(ObservedCluster {
+            ours: false,
+            provisioning_state: Some("Succeeded".into()),
+        }),
+        ..Observed::default()
+    };
+    let plan = plan(&config(), &observed);
+    let state = TempState::new();
+    let runner = FakeSteps::new(MS(1));
+    let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
+    let outcome = orchestrator.run(&plan, &CancelToken::new()).await;
+    assert_eq!(outcome.exit_code, ExitCode::ConfigInvalid);
+    assert!(runner.calls().is_empty());
+    assert!(!state.path().exists(), "the state file was written");
+    match drain(&mut events).as_slice() {
+        [EventKind::RunFailed {
+            exit_code: 3,
+            hint: Some(hint),
+            ..
+        }] => {
+            assert!(hint.contains("--cluster-existing"), "{hint}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_plan_is_refused() {
+    let plan = Plan::new(vec![PlannedStep::new(
+        StepId::GitopsSeed,
+        Action::Create,
+        vec![StepId::GitopsRepo],
+        "test",
+    )]);
+    let state = TempState::new();
+    let runner = FakeSteps::new(MS(1));
+    let (orchestrator, _events) = orchestrator(runner.clone(), &state);
+    let outcome = orchestrator.run(&plan, &CancelToken::new()).await;
+    assert_eq!(outcome.exit_code, ExitCode::General);
+    assert!(runner.calls().is_empty());
+}
