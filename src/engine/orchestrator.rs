@@ -470,19 +470,11 @@ impl<'o> Run<'o> {
         }
     }
 
+    /// The state cannot be saved at the start: run nothing.
     fn stop_internal(&mut self, step: Option<StepId>, error: StateError) {
         let error = state_save_error(step, &error);
-        if self.stop.is_none() {
-            self.stop = Some(Stop::Internal { step, error });
-            self.begin_stopping();
-        } else {
-            self.events().emit(EventKind::Log {
-                level: LogLevel::Error,
-                phase: step.map(StepId::phase),
-                step,
-                message: error.message,
-            });
-        }
+        self.stop = Some(Stop::Internal { step, error });
+        self.begin_stopping();
     }
 
     fn planned(&self, id: StepId) -> &'o PlannedStep {
@@ -538,9 +530,10 @@ impl<'o> Run<'o> {
             return;
         }
 
-        let ((), started_generation) = self.state().update_deferred(|state| {
+        let ((), generation) = self.state().update_deferred(|state| {
             state.step_started(id.as_str(), planned.phase, Timestamp::now())
         });
+        self.state().save_in_background(generation);
         self.events().emit(EventKind::StepStarted {
             phase: planned.phase,
             step: id,
@@ -555,14 +548,8 @@ impl<'o> Run<'o> {
             self.steps_cancel.clone(),
         );
         let runner = Arc::clone(&self.orchestrator.runner);
-        let state = self.orchestrator.state.clone();
         let step = planned.clone();
         let handle = self.tasks.spawn(async move {
-            // The step's "running" (and what its dependencies recorded) is on disk before
-            // it acts; steps starting together share one save.
-            if let Err(error) = state.flush(started_generation).await {
-                return (step.id, Err(state_save_error(Some(step.id), &error)));
-            }
             let result = runner.run_step(&step, ctx).await;
             (step.id, result)
         });
@@ -593,8 +580,10 @@ impl<'o> Run<'o> {
         self.finish_step(id, result);
     }
 
-    /// Record how a step ended. The state change is saved in the background: the next
-    /// steps start without waiting for the disk (each waits for it in its own task).
+    /// Record how a step ended. Like a step's start, the change is saved in the
+    /// background at once: the next steps start without waiting for the disk. (What must
+    /// be on disk before a step acts, the resources it is about to create, the step
+    /// records itself through [`StepContext::record`], which waits for the save.)
     fn finish_step(&mut self, id: StepId, result: Result<StepOutcome, StepError>) {
         let planned = self.planned(id);
         let now = Instant::now();

@@ -75,7 +75,7 @@ impl StateHandle {
         change: impl FnOnce(&mut BootstrapState) -> R,
     ) -> Result<R, StateError> {
         let (result, generation) = self.update_deferred(change);
-        self.persist(generation)?;
+        without_stalling_the_runtime(|| self.persist(generation))?;
         Ok(result)
     }
 
@@ -174,6 +174,18 @@ impl StateHandle {
             .disk
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Run blocking file I/O called from async code without holding up the other tasks on
+/// this worker: on a multi-threaded runtime, tokio moves them elsewhere meanwhile.
+fn without_stalling_the_runtime<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 
