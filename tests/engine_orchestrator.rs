@@ -156,8 +156,8 @@ async fn independent_steps_run_concurrently_so_wall_time_is_the_critical_path() 
 async fn dependants_start_the_moment_their_dependencies_finish_with_no_phase_barrier() {
     let _quiet = TIMING.lock().await;
     let state = TempState::new();
-    // Cluster chain 5 x 100ms; gitops chain 4 x 200ms, so Flux (after the cluster) is due
-    // while the gitops repository is still being prepared.
+    // Cluster chain 5 x 100ms; gitops chain 4 x 300ms, so Flux (after the cluster) is due
+    // while the gitops repository is still being prepared, with room for slow disks.
     let mut runner = FakeSteps::new(MS(20));
     for id in StepId::ALL.into_iter().filter(|id| is_cluster(*id)) {
         runner = runner.with(id, Behaviour::Work(MS(100)));
@@ -168,7 +168,7 @@ async fn dependants_start_the_moment_their_dependencies_finish_with_no_phase_bar
         StepId::GitopsSecrets,
         StepId::GitopsLabel,
     ] {
-        runner = runner.with(id, Behaviour::Work(MS(200)));
+        runner = runner.with(id, Behaviour::Work(MS(300)));
     }
     let (orchestrator, _events) = orchestrator(runner.clone(), &state);
     let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
