@@ -143,6 +143,9 @@ pub enum Behaviour {
     FailAfter(Duration, StepError),
     /// Wait ignoring cancellation (a step that does not cooperate), then succeed.
     Stubborn(Duration),
+    /// Wait (cancellably) until another step has started, then succeed; fail when it has
+    /// not started within the time given. Proves two steps overlap, whatever the timing.
+    WaitFor(StepId, Duration),
     Panic,
 }
 
@@ -251,6 +254,26 @@ impl StepRunner for FakeSteps {
                     tokio::time::sleep(delay).await;
                     self.finish_call(step.id, false);
                     return Ok(StepOutcome::succeeded("done (stubbornly)"));
+                }
+                Behaviour::WaitFor(other, limit) => {
+                    let deadline = Instant::now() + limit;
+                    while self.call(other).is_none() {
+                        if Instant::now() >= deadline {
+                            self.finish_call(step.id, false);
+                            return Err(StepError::in_step(
+                                step.id,
+                                format!("{other} did not start while {} was running", step.id),
+                            ));
+                        }
+                        tokio::select! {
+                            () = ctx.cancel_token().cancelled() => {
+                                self.finish_call(step.id, true);
+                                return Err(ctx.cancelled_error());
+                            }
+                            () = tokio::time::sleep(Duration::from_millis(2)) => {}
+                        }
+                    }
+                    (Duration::ZERO, None)
                 }
                 Behaviour::Panic => panic!("fake step {} panics", step.id),
             };
