@@ -2,8 +2,24 @@
 //! runs independent steps concurrently and streams [`events::Event`]s to whichever front end
 //! is attached (TUI or headless), and rollback of only what this tool created.
 
+pub mod context;
 pub mod events;
+pub mod orchestrator;
+pub mod plan;
+pub mod retry;
+pub mod rollback;
+pub mod state_handle;
 pub mod step;
 
+pub use context::{fact, EventSink, FactKey, Facts, StepContext};
 pub use events::{Event, EventKind, HealthStatus, Outcome};
+pub use orchestrator::{
+    Orchestrator, RunEnd, RunOptions, RunOutcome, StepOutcome, StepReport, StepRunner,
+};
+pub use plan::{plan, Observed, Plan, PlanConflict, PlannedStep};
+pub use rollback::{
+    rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult, ResourceRemover,
+    RollbackReport,
+};
+pub use state_handle::StateHandle;
 pub use step::{Action, StepError, StepId};

@@ -1,6 +1,7 @@
 //! The vocabulary of steps: their ids, the action the plan chose, and how a step fails.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -165,6 +166,9 @@ pub struct StepError {
     pub hint: Option<String>,
     /// Worth trying again after a wait (rate limit, timeout, 5xx).
     pub transient: bool,
+    /// How long the service asked us to wait before trying again (e.g. a rate limit's
+    /// reset time); only meaningful for transient errors.
+    pub retry_after: Option<Duration>,
     pub exit_code: ExitCode,
 }
 
@@ -176,6 +180,7 @@ impl StepError {
             message: message.into(),
             hint: None,
             transient: false,
+            retry_after: None,
             exit_code: exit_code_for(step.phase()),
         }
     }
@@ -187,6 +192,13 @@ impl StepError {
 
     pub fn transient(mut self) -> Self {
         self.transient = true;
+        self
+    }
+
+    /// Transient, and the service said when to try again (a rate limit's reset time).
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.transient = true;
+        self.retry_after = Some(wait);
         self
     }
 

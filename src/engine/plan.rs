@@ -1,0 +1,1024 @@
+//! The plan: which steps run, with which action, after which other steps. A pure function
+//! of the configuration and of what read-only queries and the state file observed, so the
+//! same inputs always give the same plan (and `--dry-run` shows exactly what a run does).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::events::PlannedStepInfo;
+use super::step::{Action, StepError, StepId};
+use crate::config::configuration::{ClusterTarget, Configuration, RepoTarget};
+use crate::state::{BootstrapState, Phase, StepStatus};
+use crate::ExitCode;
+
+/// What the read-only queries and the state file found before planning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// The configured AKS cluster, `None` when it does not exist (or an existing kube
+    /// context is configured, where nothing is queried here).
+    pub cluster: Option<ObservedCluster>,
+    /// The configured resource group, `None` when it does not exist.
+    pub resource_group: Option<ObservedResourceGroup>,
+    /// The control-plane repository, `None` when it does not exist.
+    pub control_plane: Option<ObservedRepo>,
+    /// The gitops repository, `None` when it does not exist.
+    pub gitops: Option<ObservedRepo>,
+    /// Steps the state file records as succeeded (see [`succeeded_steps`]).
+    pub succeeded_steps: BTreeSet<StepId>,
+}
+
+/// An AKS cluster that exists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedCluster {
+    /// The state records it as created by this tool.
+    pub ours: bool,
+    /// `provisioningState` from `az aks show` (`Succeeded`, `Creating`, `Failed`, ...).
+    pub provisioning_state: Option<String>,
+}
+
+/// A resource group that exists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedResourceGroup {
+    /// The state records it as created by this tool.
+    pub ours: bool,
+}
+
+/// A GitHub repository that exists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedRepo {
+    /// `OWNER/NAME`.
+    pub slug: String,
+    /// No commits yet (`isEmpty`).
+    pub empty: bool,
+    /// The state records it as created by this tool.
+    pub ours: bool,
+}
+
+/// The steps the state records as succeeded, for [`Observed::succeeded_steps`]. Steps
+/// skipped by an earlier run do not count: this run may need them.
+pub fn succeeded_steps(state: &BootstrapState) -> BTreeSet<StepId> {
+    state
+        .steps
+        .iter()
+        .filter(|record| record.status == StepStatus::Succeeded)
+        .filter_map(|record| StepId::parse(&record.id))
+        .collect()
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedStep {
+    pub id: StepId,
+    pub phase: Phase,
+    pub action: Action,
+    /// Steps that must have succeeded (or been skipped) before this one starts.
+    pub depends_on: Vec<StepId>,
+    /// Why the plan chose this action, for the user (e.g. `--skip-install`).
+    pub reason: String,
+}
+
+impl PlannedStep {
+    pub fn new(
+        id: StepId,
+        action: Action,
+        depends_on: Vec<StepId>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            id,
+            phase: id.phase(),
+            action,
+            depends_on,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn info(&self) -> PlannedStepInfo {
+        PlannedStepInfo {
+            step: self.id,
+            phase: self.phase,
+            action: self.action,
+            title: self.id.title().to_string(),
+            depends_on: self.depends_on.clone(),
+        }
+    }
+}
+
+/// Something found that makes the configuration unsafe to run as given: creating it
+/// would take over a resource this tool did not create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanConflict {
+    pub step: StepId,
+    pub message: String,
+    pub hint: String,
+    pub exit_code: ExitCode,
+}
+
+impl PlanConflict {
+    pub fn to_step_error(&self) -> StepError {
+        StepError::in_step(self.step, self.message.clone())
+            .with_hint(self.hint.clone())
+            .with_exit_code(self.exit_code)
+    }
+}
+
+/// The steps to run. A plan with conflicts must not run (the orchestrator refuses it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// In a stable order (dependencies before dependants).
+    pub steps: Vec<PlannedStep>,
+    pub conflicts: Vec<PlanConflict>,
+}
+
+impl Plan {
+    /// A plan of these steps with no conflicts.
+    pub fn new(steps: Vec<PlannedStep>) -> Self {
+        Self {
+            steps,
+            conflicts: Vec::new(),
+        }
+    }
+
+    pub fn step(&self, id: StepId) -> Option<&PlannedStep> {
+        self.steps.iter().find(|step| step.id == id)
+    }
+
+    pub fn action(&self, id: StepId) -> Option<Action> {
+        self.step(id).map(|step| step.action)
+    }
+
+    /// The plan as announced in `RunStarted`.
+    pub fn infos(&self) -> Vec<PlannedStepInfo> {
+        self.steps.iter().map(PlannedStep::info).collect()
+    }
+
+    /// The conflict the run stops on (the first found).
+    pub fn first_conflict(&self) -> Option<&PlanConflict> {
+        self.conflicts.first()
+    }
+
+    /// Every step appears once, every dependency is a step of the plan, and there is no
+    /// cycle. [`plan`] always passes; hand-built plans (tests, tools) are checked here.
+    pub fn check(&self) -> Result<(), String> {
+        let mut seen = HashSet::new();
+        for step in &self.steps {
+            if !seen.insert(step.id) {
+                return Err(format!("step {} appears twice in the plan", step.id));
+            }
+        }
+        for step in &self.steps {
+            if let Some(missing) = step.depends_on.iter().find(|d| !seen.contains(d)) {
+                return Err(format!(
+                    "step {} depends on {missing}, which is not in the plan",
+                    step.id
+                ));
+            }
+        }
+        // Kahn's algorithm: whatever cannot be ordered sits on a cycle.
+        let mut waiting: HashMap<StepId, usize> = self
+            .steps
+            .iter()
+            .map(|s| (s.id, s.depends_on.len()))
+            .collect();
+        let mut ready: Vec<StepId> = waiting
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(id, _)| *id)
+            .collect();
+        while let Some(done) = ready.pop() {
+            waiting.remove(&done);
+            for step in self.steps.iter().filter(|s| s.depends_on.contains(&done)) {
+                if let Some(count) = waiting.get_mut(&step.id) {
+                    *count -= 1;
+                    if *count == 0 {
+                        ready.push(step.id);
+                    }
+                }
+            }
+        }
+        if waiting.is_empty() {
+            Ok(())
+        } else {
+            let mut cycle: Vec<_> = waiting.keys().map(|id| id.as_str()).collect();
+            cycle.sort_unstable();
+            Err(format!(
+                "steps {} depend on each other in a cycle",
+                cycle.join(", ")
+            ))
+        }
+    }
+}
+
+/// The dependencies of each step: the cluster chain, one chain per repository, Flux
+/// after the cluster, Kalypso after Flux and every repository step, health after Kalypso.
+pub fn dependencies(id: StepId) -> Vec<StepId> {
+    use StepId::*;
+    match id {
+        ClusterPreflight | ControlPlaneRepo | GitopsRepo => vec![],
+        ClusterResourceGroup => vec![ClusterPreflight],
+        ClusterCreate => vec![ClusterResourceGroup],
+        ClusterCredentials => vec![ClusterCreate],
+        ClusterReady => vec![ClusterCredentials],
+        ControlPlaneSeed => vec![ControlPlaneRepo],
+        ControlPlaneSecrets => vec![ControlPlaneSeed],
+        GitopsSeed => vec![GitopsRepo],
+        GitopsSecrets => vec![GitopsSeed],
+        GitopsLabel => vec![GitopsSecrets],
+        InstallFlux => vec![ClusterReady],
+        InstallKalypso => vec![
+            InstallFlux,
+            ControlPlaneRepo,
+            ControlPlaneSeed,
+            ControlPlaneSecrets,
+            GitopsRepo,
+            GitopsSeed,
+            GitopsSecrets,
+            GitopsLabel,
+        ],
+        HealthChecks => vec![InstallKalypso],
+    }
+}
+
+/// Decide every step's action. Pure: no I/O, same inputs, same plan.
+pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
+    let mut decisions: HashMap<StepId, (Action, String)> = HashMap::new();
+    let mut conflicts = Vec::new();
+
+    plan_cluster(config, observed, &mut decisions, &mut conflicts);
+    plan_repository(
+        &config.repositories.control_plane,
+        observed.control_plane.as_ref(),
+        &[
+            StepId::ControlPlaneRepo,
+            StepId::ControlPlaneSeed,
+            StepId::ControlPlaneSecrets,
+        ],
+        "--control-plane-repo",
+        observed,
+        &mut decisions,
+        &mut conflicts,
+    );
+    plan_repository(
+        &config.repositories.gitops,
+        observed.gitops.as_ref(),
+        &[
+            StepId::GitopsRepo,
+            StepId::GitopsSeed,
+            StepId::GitopsSecrets,
+            StepId::GitopsLabel,
+        ],
+        "--gitops-repo",
+        observed,
+        &mut decisions,
+        &mut conflicts,
+    );
+    plan_installation(config, observed, &mut decisions);
+
+    let steps = StepId::ALL
+        .into_iter()
+        .map(|id| {
+            let (action, reason) = decisions
+                .remove(&id)
+                .unwrap_or_else(|| unreachable!("every step is decided, {id} was not"));
+            PlannedStep::new(id, action, dependencies(id), reason)
+        })
+        .collect();
+    Plan { steps, conflicts }
+}
+
+fn plan_cluster(
+    config: &Configuration,
+    observed: &Observed,
+    decisions: &mut HashMap<StepId, (Action, String)>,
+    conflicts: &mut Vec<PlanConflict>,
+) {
+    use StepId::*;
+    let new = match &config.cluster {
+        ClusterTarget::Existing(existing) => {
+            let given = format!("existing cluster: kube context {}", existing.context);
+            for id in [
+                ClusterPreflight,
+                ClusterResourceGroup,
+                ClusterCreate,
+                ClusterCredentials,
+            ] {
+                decisions.insert(id, (Action::Skip, given.clone()));
+            }
+            decisions.insert(
+                ClusterReady,
+                (
+                    Action::Reuse,
+                    format!(
+                        "check that kube context {} answers and its nodes are Ready",
+                        existing.context
+                    ),
+                ),
+            );
+            return;
+        }
+        ClusterTarget::Create(new) => new,
+    };
+    let succeeded = |id| observed.succeeded_steps.contains(&id);
+    let group_decision = match &observed.resource_group {
+        None => (
+            Action::Create,
+            format!("resource group {} does not exist", new.resource_group),
+        ),
+        Some(group) if group.ours => (
+            Action::Reuse,
+            format!(
+                "resource group {} was created by an earlier run",
+                new.resource_group
+            ),
+        ),
+        Some(_) => (
+            Action::Reuse,
+            format!("resource group {} exists", new.resource_group),
+        ),
+    };
+    decisions.insert(ClusterResourceGroup, group_decision);
+
+    match &observed.cluster {
+        None => {
+            decisions.insert(
+                ClusterPreflight,
+                (
+                    Action::Create,
+                    format!(
+                        "check region {}, VM size {}, Kubernetes version and vCPU quota",
+                        new.region, new.vm_size
+                    ),
+                ),
+            );
+            decisions.insert(
+                ClusterCreate,
+                (
+                    Action::Create,
+                    format!("cluster {} does not exist", new.name),
+                ),
+            );
+            for id in [ClusterCredentials, ClusterReady] {
+                decisions.insert(id, (Action::Create, format!("new cluster {}", new.name)));
+            }
+        }
+        Some(cluster) if !cluster.ours => {
+            conflicts.push(PlanConflict {
+                step: ClusterCreate,
+                message: format!(
+                    "an AKS cluster named {} already exists in resource group {} and this tool did not create it",
+                    new.name, new.resource_group
+                ),
+                hint: format!(
+                    "to install Kalypso on it, fetch its credentials (az aks get-credentials --resource-group {} --name {}) and pass the context with --cluster-existing <context>; or choose another --cluster-name",
+                    new.resource_group, new.name
+                ),
+                exit_code: ExitCode::ConfigInvalid,
+            });
+            for id in [
+                ClusterPreflight,
+                ClusterCreate,
+                ClusterCredentials,
+                ClusterReady,
+            ] {
+                decisions.insert(
+                    id,
+                    (
+                        Action::Create,
+                        format!("blocked: cluster {} is not ours", new.name),
+                    ),
+                );
+            }
+        }
+        Some(cluster) => {
+            let state = cluster.provisioning_state.as_deref().unwrap_or("unknown");
+            decisions.insert(
+                ClusterPreflight,
+                (
+                    Action::Skip,
+                    format!("cluster {} exists (created by an earlier run)", new.name),
+                ),
+            );
+            let create = if state.eq_ignore_ascii_case("Succeeded") {
+                (
+                    Action::Reuse,
+                    format!("cluster {} was created by an earlier run", new.name),
+                )
+            } else {
+                (
+                    Action::Create,
+                    format!(
+                        "finish creating cluster {} (provisioning state: {state})",
+                        new.name
+                    ),
+                )
+            };
+            decisions.insert(ClusterCreate, create);
+            for id in [ClusterCredentials, ClusterReady] {
+                decisions.insert(id, resume_decision(succeeded(id), &new.name));
+            }
+        }
+    }
+}
+
+/// A step whose resource exists: reuse it when an earlier run finished the step, else
+/// do (or finish) the step.
+fn resume_decision(succeeded_before: bool, resource: &str) -> (Action, String) {
+    if succeeded_before {
+        (
+            Action::Reuse,
+            format!("done by an earlier run; {resource} still exists"),
+        )
+    } else {
+        (
+            Action::Create,
+            format!("{resource} exists; finish what an earlier run started"),
+        )
+    }
+}
+
+fn plan_repository(
+    target: &RepoTarget,
+    observed_repo: Option<&ObservedRepo>,
+    steps: &[StepId],
+    existing_flag: &str,
+    observed: &Observed,
+    decisions: &mut HashMap<StepId, (Action, String)>,
+    conflicts: &mut Vec<PlanConflict>,
+) {
+    let (repo_step, later_steps) = steps
+        .split_first()
+        .unwrap_or_else(|| unreachable!("a repository has at least its repo step"));
+    let name = match target {
+        RepoTarget::Existing(repo) => {
+            decisions.insert(
+                *repo_step,
+                (
+                    Action::Reuse,
+                    format!(
+                        "existing repository {}: check it is reachable and its structure",
+                        repo.url()
+                    ),
+                ),
+            );
+            for id in later_steps {
+                decisions.insert(
+                    *id,
+                    (
+                        Action::Skip,
+                        format!("existing repository {}: left as it is", repo.url()),
+                    ),
+                );
+            }
+            return;
+        }
+        RepoTarget::Create { name } => name,
+    };
+    let succeeded = |id: &StepId| observed.succeeded_steps.contains(id);
+    match observed_repo {
+        None => {
+            decisions.insert(
+                *repo_step,
+                (Action::Create, format!("repository {name} does not exist")),
+            );
+            for id in later_steps {
+                decisions.insert(*id, (Action::Create, format!("new repository {name}")));
+            }
+        }
+        Some(repo) if !repo.ours => {
+            conflicts.push(PlanConflict {
+                step: *repo_step,
+                message: format!(
+                    "repository {} already exists and this tool did not create it",
+                    repo.slug
+                ),
+                hint: format!(
+                    "to use it, pass it as existing: {existing_flag} https://github.com/{}; or choose another name",
+                    repo.slug
+                ),
+                exit_code: ExitCode::RepositoryFailed,
+            });
+            for id in steps {
+                decisions.insert(
+                    *id,
+                    (
+                        Action::Create,
+                        format!("blocked: repository {} is not ours", repo.slug),
+                    ),
+                );
+            }
+        }
+        Some(repo) => {
+            decisions.insert(
+                *repo_step,
+                resume_decision(succeeded(repo_step), &repo.slug),
+            );
+            for id in later_steps {
+                let is_seed = matches!(id, StepId::ControlPlaneSeed | StepId::GitopsSeed);
+                let decision = if is_seed && repo.empty {
+                    (
+                        Action::Create,
+                        format!("repository {} is empty: seed it", repo.slug),
+                    )
+                } else {
+                    resume_decision(succeeded(id), &repo.slug)
+                };
+                decisions.insert(*id, decision);
+            }
+        }
+    }
+}
+
+fn plan_installation(
+    config: &Configuration,
+    observed: &Observed,
+    decisions: &mut HashMap<StepId, (Action, String)>,
+) {
+    use StepId::*;
+    if config.installation.skip_install {
+        for id in [InstallFlux, InstallKalypso, HealthChecks] {
+            decisions.insert(id, (Action::Skip, "--skip-install".to_string()));
+        }
+        return;
+    }
+    // What the installation steps act on is the cluster: their earlier success counts
+    // only while it still exists.
+    let cluster_present = match &config.cluster {
+        ClusterTarget::Existing(_) => true,
+        ClusterTarget::Create(_) => observed.cluster.as_ref().is_some_and(|c| c.ours),
+    };
+    let decide = |id: StepId, what: &str| {
+        if cluster_present && observed.succeeded_steps.contains(&id) {
+            (
+                Action::Reuse,
+                format!("{what} done by an earlier run; check it is still in place"),
+            )
+        } else {
+            (Action::Create, what.to_string())
+        }
+    };
+    decisions.insert(InstallFlux, decide(InstallFlux, "install Flux"));
+    decisions.insert(
+        InstallKalypso,
+        decide(
+            InstallKalypso,
+            &format!("install the Kalypso chart {}", config.installation.version),
+        ),
+    );
+    if config.options.skip_validation {
+        decisions.insert(
+            HealthChecks,
+            (Action::Skip, "--skip-validation".to_string()),
+        );
+    } else {
+        decisions.insert(HealthChecks, decide(HealthChecks, "health checks"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::configuration::{
+        ExistingCluster, GitHubRepo, HelmChart, Installation, NetworkPlugin, NewCluster, Options,
+        Repositories, Visibility,
+    };
+    use StepId::*;
+
+    fn config() -> Configuration {
+        Configuration {
+            cluster: ClusterTarget::Create(NewCluster {
+                name: "demo".into(),
+                region: "eastus".into(),
+                resource_group: "demo-rg".into(),
+                node_count: 3,
+                vm_size: "Standard_DS2_v2".into(),
+                kubernetes_version: None,
+                network_plugin: NetworkPlugin::Azure,
+            }),
+            repositories: Repositories {
+                control_plane: RepoTarget::Create {
+                    name: "demo-control-plane".into(),
+                },
+                gitops: RepoTarget::Create {
+                    name: "demo-gitops".into(),
+                },
+                github_org: Some("acme".into()),
+                visibility: Visibility::Private,
+            },
+            installation: Installation {
+                namespace: "kalypso-system".into(),
+                chart: HelmChart::published("kalypso-scheduler"),
+                version: "1.1.2-alpha".into(),
+                values: None,
+                skip_install: false,
+            },
+            options: Options::default(),
+        }
+    }
+
+    fn existing_cluster(mut config: Configuration) -> Configuration {
+        config.cluster = ClusterTarget::Existing(ExistingCluster {
+            context: "kind-dev".into(),
+            name: None,
+        });
+        config
+    }
+
+    fn existing_repos(mut config: Configuration) -> Configuration {
+        config.repositories.control_plane =
+            RepoTarget::Existing(GitHubRepo::new("acme".into(), "cp".into()));
+        config.repositories.gitops =
+            RepoTarget::Existing(GitHubRepo::new("acme".into(), "gitops".into()));
+        config
+    }
+
+    fn actions(plan: &Plan) -> Vec<(StepId, Action)> {
+        plan.steps.iter().map(|s| (s.id, s.action)).collect()
+    }
+
+    fn ours_repo(slug: &str, empty: bool) -> ObservedRepo {
+        ObservedRepo {
+            slug: slug.into(),
+            empty,
+            ours: true,
+        }
+    }
+
+    #[test]
+    fn all_new_creates_every_step_in_a_valid_graph() {
+        let plan = plan(&config(), &Observed::default());
+        assert!(plan.conflicts.is_empty());
+        assert_eq!(plan.steps.len(), StepId::ALL.len());
+        for step in &plan.steps {
+            assert_eq!(step.action, Action::Create, "{}", step.id);
+            assert_eq!(step.phase, step.id.phase());
+        }
+        plan.check().unwrap();
+    }
+
+    #[test]
+    fn dependencies_follow_the_chains_without_phase_barriers() {
+        let plan = plan(&config(), &Observed::default());
+        let deps = |id| plan.step(id).unwrap().depends_on.clone();
+        assert_eq!(deps(ClusterPreflight), vec![]);
+        assert_eq!(deps(ClusterResourceGroup), vec![ClusterPreflight]);
+        assert_eq!(deps(ClusterCreate), vec![ClusterResourceGroup]);
+        assert_eq!(deps(ClusterCredentials), vec![ClusterCreate]);
+        assert_eq!(deps(ClusterReady), vec![ClusterCredentials]);
+        // Repositories start at once, independent of the cluster.
+        assert_eq!(deps(ControlPlaneRepo), vec![]);
+        assert_eq!(deps(GitopsRepo), vec![]);
+        assert_eq!(deps(ControlPlaneSeed), vec![ControlPlaneRepo]);
+        assert_eq!(deps(ControlPlaneSecrets), vec![ControlPlaneSeed]);
+        assert_eq!(deps(GitopsSeed), vec![GitopsRepo]);
+        assert_eq!(deps(GitopsSecrets), vec![GitopsSeed]);
+        assert_eq!(deps(GitopsLabel), vec![GitopsSecrets]);
+        // Flux needs only the cluster.
+        assert_eq!(deps(InstallFlux), vec![ClusterReady]);
+        let kalypso: BTreeSet<_> = deps(InstallKalypso).into_iter().collect();
+        let expected: BTreeSet<_> = [
+            InstallFlux,
+            ControlPlaneRepo,
+            ControlPlaneSeed,
+            ControlPlaneSecrets,
+            GitopsRepo,
+            GitopsSeed,
+            GitopsSecrets,
+            GitopsLabel,
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(kalypso, expected);
+        assert_eq!(deps(HealthChecks), vec![InstallKalypso]);
+    }
+
+    #[test]
+    fn existing_cluster_only_checks_readiness() {
+        let plan = plan(&existing_cluster(config()), &Observed::default());
+        for id in [
+            ClusterPreflight,
+            ClusterResourceGroup,
+            ClusterCreate,
+            ClusterCredentials,
+        ] {
+            assert_eq!(plan.action(id), Some(Action::Skip), "{id}");
+        }
+        assert_eq!(plan.action(ClusterReady), Some(Action::Reuse));
+        assert!(plan.step(ClusterReady).unwrap().reason.contains("kind-dev"));
+        assert_eq!(plan.action(InstallFlux), Some(Action::Create));
+        assert!(plan.conflicts.is_empty());
+    }
+
+    #[test]
+    fn existing_repositories_are_validated_and_left_alone() {
+        let plan = plan(&existing_repos(config()), &Observed::default());
+        assert_eq!(plan.action(ControlPlaneRepo), Some(Action::Reuse));
+        assert_eq!(plan.action(GitopsRepo), Some(Action::Reuse));
+        for id in [
+            ControlPlaneSeed,
+            ControlPlaneSecrets,
+            GitopsSeed,
+            GitopsSecrets,
+            GitopsLabel,
+        ] {
+            assert_eq!(plan.action(id), Some(Action::Skip), "{id}");
+        }
+        assert!(plan
+            .step(ControlPlaneRepo)
+            .unwrap()
+            .reason
+            .contains("https://github.com/acme/cp"));
+    }
+
+    #[test]
+    fn existing_control_plane_with_new_gitops_mixes_per_repository() {
+        let mut cfg = config();
+        cfg.repositories.control_plane =
+            RepoTarget::Existing(GitHubRepo::new("acme".into(), "cp".into()));
+        let plan = plan(&cfg, &Observed::default());
+        assert_eq!(plan.action(ControlPlaneRepo), Some(Action::Reuse));
+        assert_eq!(plan.action(ControlPlaneSeed), Some(Action::Skip));
+        assert_eq!(plan.action(GitopsRepo), Some(Action::Create));
+        assert_eq!(plan.action(GitopsLabel), Some(Action::Create));
+    }
+
+    #[test]
+    fn skip_install_skips_installation_and_validation() {
+        let mut cfg = config();
+        cfg.installation.skip_install = true;
+        let plan = plan(&cfg, &Observed::default());
+        for id in [InstallFlux, InstallKalypso, HealthChecks] {
+            assert_eq!(plan.action(id), Some(Action::Skip), "{id}");
+            assert_eq!(plan.step(id).unwrap().reason, "--skip-install");
+        }
+        assert_eq!(plan.action(ClusterCreate), Some(Action::Create));
+    }
+
+    #[test]
+    fn skip_validation_skips_only_the_health_checks() {
+        let mut cfg = config();
+        cfg.options.skip_validation = true;
+        let plan = plan(&cfg, &Observed::default());
+        assert_eq!(plan.action(HealthChecks), Some(Action::Skip));
+        assert_eq!(plan.action(InstallKalypso), Some(Action::Create));
+    }
+
+    #[test]
+    fn existing_resource_group_is_reused_never_created() {
+        let observed = Observed {
+            resource_group: Some(ObservedResourceGroup { ours: false }),
+            ..Observed::default()
+        };
+        let plan = plan(&config(), &observed);
+        assert_eq!(plan.action(ClusterResourceGroup), Some(Action::Reuse));
+        assert_eq!(plan.action(ClusterCreate), Some(Action::Create));
+        assert!(plan.conflicts.is_empty());
+    }
+
+    #[test]
+    fn foreign_cluster_is_a_configuration_conflict_suggesting_cluster_existing() {
+        let observed = Observed {
+            cluster: Some(ObservedCluster {
+                ours: false,
+                provisioning_state: Some("Succeeded".into()),
+            }),
+            resource_group: Some(ObservedResourceGroup { ours: false }),
+            ..Observed::default()
+        };
+        let plan = plan(&config(), &observed);
+        let conflict = plan.first_conflict().expect("a conflict");
+        assert_eq!(conflict.exit_code, ExitCode::ConfigInvalid);
+        assert_eq!(conflict.step, ClusterCreate);
+        assert!(conflict.message.contains("demo"), "{}", conflict.message);
+        assert!(
+            conflict.hint.contains("--cluster-existing"),
+            "{}",
+            conflict.hint
+        );
+        let error = conflict.to_step_error();
+        assert_eq!(error.exit_code, ExitCode::ConfigInvalid);
+        assert_eq!(error.hint.as_deref(), Some(conflict.hint.as_str()));
+        // Never planned as a reuse: that would adopt a cluster that is not ours.
+        assert_ne!(plan.action(ClusterCreate), Some(Action::Reuse));
+    }
+
+    #[test]
+    fn foreign_repository_is_a_repository_conflict_asking_to_pass_it_as_existing() {
+        let observed = Observed {
+            gitops: Some(ObservedRepo {
+                slug: "acme/demo-gitops".into(),
+                empty: false,
+                ours: false,
+            }),
+            ..Observed::default()
+        };
+        let plan = plan(&config(), &observed);
+        assert_eq!(plan.conflicts.len(), 1);
+        let conflict = &plan.conflicts[0];
+        assert_eq!(conflict.exit_code, ExitCode::RepositoryFailed);
+        assert_eq!(conflict.step, GitopsRepo);
+        assert!(
+            conflict
+                .hint
+                .contains("--gitops-repo https://github.com/acme/demo-gitops"),
+            "{}",
+            conflict.hint
+        );
+        assert_eq!(plan.action(ControlPlaneRepo), Some(Action::Create));
+    }
+
+    #[test]
+    fn both_foreign_resources_are_reported() {
+        let observed = Observed {
+            cluster: Some(ObservedCluster::default()),
+            control_plane: Some(ObservedRepo {
+                slug: "acme/demo-control-plane".into(),
+                empty: true,
+                ours: false,
+            }),
+            ..Observed::default()
+        };
+        let plan = plan(&config(), &observed);
+        let steps: Vec<_> = plan.conflicts.iter().map(|c| c.step).collect();
+        assert_eq!(steps, vec![ClusterCreate, ControlPlaneRepo]);
+        assert!(plan.conflicts[1].hint.contains("--control-plane-repo"));
+    }
+
+    #[test]
+    fn resume_reuses_succeeded_steps_whose_resources_still_exist() {
+        let observed = Observed {
+            cluster: Some(ObservedCluster {
+                ours: true,
+                provisioning_state: Some("Succeeded".into()),
+            }),
+            resource_group: Some(ObservedResourceGroup { ours: true }),
+            control_plane: Some(ours_repo("acme/demo-control-plane", false)),
+            gitops: Some(ours_repo("acme/demo-gitops", false)),
+            succeeded_steps: [
+                ClusterPreflight,
+                ClusterResourceGroup,
+                ClusterCreate,
+                ClusterCredentials,
+                ControlPlaneRepo,
+                ControlPlaneSeed,
+                ControlPlaneSecrets,
+                GitopsRepo,
+                GitopsSeed,
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let plan = plan(&config(), &observed);
+        assert!(plan.conflicts.is_empty());
+        let reused: Vec<_> = actions(&plan)
+            .into_iter()
+            .filter(|(_, a)| *a == Action::Reuse)
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(
+            reused,
+            vec![
+                ClusterResourceGroup,
+                ClusterCreate,
+                ClusterCredentials,
+                ControlPlaneRepo,
+                ControlPlaneSeed,
+                ControlPlaneSecrets,
+                GitopsRepo,
+                GitopsSeed,
+            ]
+        );
+        // Where the earlier run stopped: these are done now.
+        for id in [
+            ClusterReady,
+            GitopsSecrets,
+            GitopsLabel,
+            InstallFlux,
+            InstallKalypso,
+        ] {
+            assert_eq!(plan.action(id), Some(Action::Create), "{id}");
+        }
+        assert_eq!(plan.action(ClusterPreflight), Some(Action::Skip));
+    }
+
+    #[test]
+    fn completed_configuration_re_run_creates_nothing() {
+        let observed = Observed {
+            cluster: Some(ObservedCluster {
+                ours: true,
+                provisioning_state: Some("Succeeded".into()),
+            }),
+            resource_group: Some(ObservedResourceGroup { ours: true }),
+            control_plane: Some(ours_repo("acme/demo-control-plane", false)),
+            gitops: Some(ours_repo("acme/demo-gitops", false)),
+            succeeded_steps: StepId::ALL.into_iter().collect(),
+        };
+        let plan = plan(&config(), &observed);
+        assert!(
+            plan.steps.iter().all(|s| s.action != Action::Create),
+            "{:?}",
+            actions(&plan)
+        );
+    }
+
+    #[test]
+    fn succeeded_step_whose_resource_vanished_is_done_again() {
+        // The state says the gitops repo was created and seeded, but it is gone.
+        let observed = Observed {
+            succeeded_steps: [GitopsRepo, GitopsSeed, ClusterCreate, InstallFlux]
+                .into_iter()
+                .collect(),
+            ..Observed::default()
+        };
+        let plan = plan(&config(), &observed);
+        for id in [GitopsRepo, GitopsSeed, ClusterCreate, InstallFlux] {
+            assert_eq!(plan.action(id), Some(Action::Create), "{id}");
+        }
+    }
+
+    #[test]
+    fn our_cluster_still_provisioning_is_finished_not_reused() {
+        let observed = Observed {
+            cluster: Some(ObservedCluster {
+                ours: true,
+                provisioning_state: Some("Creating".into()),
+            }),
+            resource_group: Some(ObservedResourceGroup { ours: true }),
+            ..Observed::default()
+        };
+        let plan = plan(&config(), &observed);
+        assert_eq!(plan.action(ClusterCreate), Some(Action::Create));
+        assert!(plan
+            .step(ClusterCreate)
+            .unwrap()
+            .reason
+            .contains("Creating"));
+        assert_eq!(plan.action(ClusterCredentials), Some(Action::Create));
+        assert!(plan.conflicts.is_empty());
+    }
+
+    #[test]
+    fn our_empty_repository_is_seeded_even_if_recorded_as_seeded() {
+        let observed = Observed {
+            control_plane: Some(ours_repo("acme/demo-control-plane", true)),
+            succeeded_steps: [ControlPlaneRepo, ControlPlaneSeed].into_iter().collect(),
+            ..Observed::default()
+        };
+        let plan = plan(&config(), &observed);
+        assert_eq!(plan.action(ControlPlaneRepo), Some(Action::Reuse));
+        assert_eq!(plan.action(ControlPlaneSeed), Some(Action::Create));
+        assert_eq!(plan.action(ControlPlaneSecrets), Some(Action::Create));
+    }
+
+    #[test]
+    fn succeeded_steps_are_read_from_the_state() {
+        let now = crate::state::Timestamp::now();
+        let mut state = BootstrapState::new(now);
+        state.step_succeeded("cluster.create", Phase::Cluster, None, now);
+        state.step_skipped(
+            "installation.flux",
+            Phase::Installation,
+            "--skip-install",
+            now,
+        );
+        state.step_failed("gitops.seed", Phase::Repositories, "boom", now);
+        state.step_succeeded("not.a.step", Phase::Cluster, None, now);
+        assert_eq!(
+            succeeded_steps(&state),
+            [ClusterCreate].into_iter().collect::<BTreeSet<_>>()
+        );
+    }
+
+    #[test]
+    fn the_plan_is_a_pure_function_of_its_inputs() {
+        let observed = Observed {
+            gitops: Some(ours_repo("acme/demo-gitops", true)),
+            ..Observed::default()
+        };
+        assert_eq!(plan(&config(), &observed), plan(&config(), &observed));
+    }
+
+    #[test]
+    fn check_rejects_unknown_dependencies_duplicates_and_cycles() {
+        let step = |id, deps| PlannedStep::new(id, Action::Create, deps, "test");
+        assert!(Plan::new(vec![step(GitopsSeed, vec![GitopsRepo])])
+            .check()
+            .unwrap_err()
+            .contains("not in the plan"));
+        assert!(
+            Plan::new(vec![step(GitopsRepo, vec![]), step(GitopsRepo, vec![])])
+                .check()
+                .unwrap_err()
+                .contains("twice")
+        );
+        let cycle = Plan::new(vec![
+            step(GitopsRepo, vec![GitopsLabel]),
+            step(GitopsLabel, vec![GitopsRepo]),
+            step(ClusterCreate, vec![]),
+        ]);
+        let error = cycle.check().unwrap_err();
+        assert!(
+            error.contains("gitops.label") && error.contains("gitops.repo"),
+            "{error}"
+        );
+        assert!(!error.contains("cluster.create"), "{error}");
+    }
+}

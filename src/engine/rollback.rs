@@ -1,0 +1,254 @@
+//! Rollback: remove what the state records as created by this tool, newest first, and
+//! nothing else. Each removal is reported and saved on its own; a failure does not stop
+//! the others, and whatever is left is listed with the command to remove it by hand.
+
+use std::time::{Duration, Instant};
+
+use super::context::{duration_ms, EventSink};
+use super::events::{EventKind, LogLevel, Outcome};
+use super::state_handle::StateHandle;
+use super::step::StepError;
+use crate::state::{BootstrapState, Resource, ResourceStatus, RunStatus, Timestamp};
+use crate::tools::{BoxFuture, CancelToken};
+
+/// What a successful removal says, e.g. `deleted` or `deletion started`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovalNote {
+    pub message: String,
+}
+
+impl RemovalNote {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+/// Removes resources of every kind. Object safe. A removal of something already gone is
+/// a success (a resource is recorded before its creation starts, so it may never have
+/// come to exist).
+pub trait ResourceRemover: Send + Sync {
+    fn remove<'a>(
+        &'a self,
+        resource: &'a Resource,
+    ) -> BoxFuture<'a, Result<RemovalNote, StepError>>;
+
+    /// The command a user runs to remove it by hand.
+    fn manual_command(&self, resource: &Resource) -> String;
+
+    /// The removal only starts the deletion (e.g. `az aks delete --no-wait`).
+    fn is_asynchronous(&self, _resource: &Resource) -> bool {
+        false
+    }
+}
+
+/// One resource a rollback would remove, in removal order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRemoval {
+    pub resource: Resource,
+    pub description: String,
+    pub manual_command: String,
+    pub asynchronous: bool,
+}
+
+/// What a rollback would remove, newest first: the answer to "Roll back the resources
+/// created by this run?". Only resources created by us and not yet deleted.
+pub fn rollback_preview(
+    state: &BootstrapState,
+    remover: &dyn ResourceRemover,
+) -> Vec<PlannedRemoval> {
+    state
+        .rollback_candidates()
+        .into_iter()
+        .map(|record| PlannedRemoval {
+            description: record.resource.describe(),
+            manual_command: remover.manual_command(&record.resource),
+            asynchronous: remover.is_asynchronous(&record.resource),
+            resource: record.resource.clone(),
+        })
+        .collect()
+}
+
+/// The result of one removal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovalResult {
+    pub resource: Resource,
+    pub description: String,
+    /// `Succeeded`, `Failed`, or `Cancelled` (not attempted: the rollback was cancelled).
+    pub outcome: Outcome,
+    pub message: String,
+    pub duration: Duration,
+    pub asynchronous: bool,
+}
+
+/// The result of [`rollback`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackReport {
+    /// In removal order.
+    pub removals: Vec<RemovalResult>,
+    /// What is still there, each with the command to remove it by hand.
+    pub leftovers: Vec<String>,
+}
+
+impl RollbackReport {
+    /// Everything created by us is gone (or its deletion started).
+    pub fn is_complete(&self) -> bool {
+        self.leftovers.is_empty()
+    }
+}
+
+/// Remove, newest first, every resource the state records as created by us and not yet
+/// deleted; never one recorded as reused. Each result is an event and is saved at once
+/// (`deleted` or `delete_failed` with its manual command). The state ends `rolled_back`
+/// only when everything went; otherwise `failed`, and `RollbackFinished` lists the
+/// leftovers. `cancel` stops the rollback before its next removal.
+pub async fn rollback(
+    state: &StateHandle,
+    remover: &dyn ResourceRemover,
+    events: &EventSink,
+    cancel: &CancelToken,
+) -> RollbackReport {
+    let plan = state.read(|s| rollback_preview(s, remover));
+    events.emit(EventKind::RollbackStarted {
+        resources: plan.iter().map(|p| p.description.clone()).collect(),
+    });
+
+    let mut removals = Vec::with_capacity(plan.len());
+    let mut leftovers = Vec::new();
+    for planned in plan {
+        if cancel.is_cancelled() {
+            let message = "not attempted: the rollback was cancelled".to_string();
+            events.emit(EventKind::RollbackAction {
+                resource: planned.description.clone(),
+                outcome: Outcome::Cancelled,
+                message: message.clone(),
+                duration_ms: 0,
+            });
+            leftovers.push(leftover(&planned, "the rollback was cancelled before it"));
+            removals.push(RemovalResult {
+                resource: planned.resource,
+                description: planned.description,
+                outcome: Outcome::Cancelled,
+                message,
+                duration: Duration::ZERO,
+                asynchronous: planned.asynchronous,
+            });
+            continue;
+        }
+
+        let started = Instant::now();
+        let result = remover.remove(&planned.resource).await;
+        let duration = started.elapsed();
+        let (outcome, message, status) = match result {
+            Ok(note) => {
+                let message = if planned.asynchronous {
+                    format!(
+                        "{} (asynchronous: it finishes in the background)",
+                        note.message
+                    )
+                } else {
+                    note.message
+                };
+                (Outcome::Succeeded, message, ResourceStatus::Deleted)
+            }
+            Err(error) => {
+                let reason = match &error.hint {
+                    Some(hint) => format!("{} ({hint})", error.message),
+                    None => error.message.clone(),
+                };
+                leftovers.push(leftover(&planned, &reason));
+                let message = format!("{reason}; remove it by hand: {}", planned.manual_command);
+                (Outcome::Failed, message, ResourceStatus::DeleteFailed)
+            }
+        };
+        let saved = state.update(|s| {
+            s.set_resource_status(&planned.resource, status, Some(&message), Timestamp::now())
+        });
+        if let Err(error) = saved {
+            events.emit(EventKind::Log {
+                level: LogLevel::Error,
+                phase: Some(crate::state::Phase::Rollback),
+                step: None,
+                message: format!(
+                    "could not save the state after removing {}: {error}",
+                    planned.description
+                ),
+            });
+        }
+        events.emit(EventKind::RollbackAction {
+            resource: planned.description.clone(),
+            outcome,
+            message: message.clone(),
+            duration_ms: duration_ms(duration),
+        });
+        removals.push(RemovalResult {
+            resource: planned.resource,
+            description: planned.description,
+            outcome,
+            message,
+            duration,
+            asynchronous: planned.asynchronous,
+        });
+    }
+
+    let complete = leftovers.is_empty();
+    let saved = state.update(|s| {
+        let now = Timestamp::now();
+        if complete {
+            s.set_status(RunStatus::RolledBack, now);
+        } else {
+            s.push_error(
+                &format!(
+                    "rollback left {} resource(s) in place: {}",
+                    leftovers.len(),
+                    leftovers.join("; ")
+                ),
+                now,
+            );
+            s.set_status(RunStatus::Failed, now);
+        }
+    });
+    if let Err(error) = saved {
+        events.emit(EventKind::Log {
+            level: LogLevel::Error,
+            phase: Some(crate::state::Phase::Rollback),
+            step: None,
+            message: format!("could not save the state after the rollback: {error}"),
+        });
+    }
+    let removed = removals
+        .iter()
+        .filter(|r| r.outcome == Outcome::Succeeded)
+        .count();
+    let (outcome, message) = if complete {
+        (
+            Outcome::Succeeded,
+            format!("rolled back: removed {removed} resource(s) created by this tool"),
+        )
+    } else {
+        (
+            Outcome::Failed,
+            format!(
+                "rollback incomplete: removed {removed}, {} left in place (see the commands to remove them by hand)",
+                leftovers.len()
+            ),
+        )
+    };
+    events.emit(EventKind::RollbackFinished {
+        outcome,
+        message,
+        leftovers: leftovers.clone(),
+    });
+    RollbackReport {
+        removals,
+        leftovers,
+    }
+}
+
+fn leftover(planned: &PlannedRemoval, reason: &str) -> String {
+    format!(
+        "{}: {reason}; remove it by hand: {}",
+        planned.description, planned.manual_command
+    )
+}
