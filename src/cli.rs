@@ -102,6 +102,9 @@ pub struct Cli {
     /// Extra Helm values file, applied after ours [env: KALYPSO_HELM_VALUES]
     #[arg(long, value_name = "FILE", help_heading = "Installation")]
     pub helm_values: Option<String>,
+    /// Flux version to install when the cluster has none (default v2.7.5, the last serving the v1beta2 APIs Kalypso uses)
+    #[arg(long, value_name = "V", help_heading = "Installation")]
+    pub flux_version: Option<String>,
     /// Do not install Flux and Kalypso on the cluster [env: KALYPSO_SKIP_INSTALL]
     #[arg(long, help_heading = "Installation")]
     pub skip_install: bool,
@@ -160,6 +163,9 @@ pub struct Cli {
     /// Line output instead of the full-screen interface (automatic when not on a terminal)
     #[arg(long, help_heading = "Output")]
     pub no_tui: bool,
+    /// Let the full-screen interface capture the mouse
+    #[arg(long, help_heading = "Output")]
+    pub mouse: bool,
     /// Output format of the headless front end
     #[arg(long, value_enum, value_name = "text|json", default_value_t = OutputFormat::Text, help_heading = "Output")]
     pub output: OutputFormat,
@@ -180,6 +186,9 @@ pub struct Cli {
     /// Write the effective configuration as YAML (readable by --config) and exit
     #[arg(long, value_name = "FILE", help_heading = "Utility")]
     pub export_config: Option<PathBuf>,
+    /// Run everything against the built-in simulated Azure, GitHub and cluster, in a temporary directory
+    #[arg(long, help_heading = "Utility")]
+    pub demo: bool,
     /// Render the repository templates with the effective configuration into DIR and exit (no network)
     #[arg(long, value_name = "DIR", help_heading = "Utility")]
     pub render_templates: Option<PathBuf>,
