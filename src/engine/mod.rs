@@ -2,7 +2,9 @@
 //! runs independent steps concurrently and streams [`events::Event`]s to whichever front end
 //! is attached (TUI or headless), and rollback of only what this tool created.
 
+pub mod bootstrap;
 pub mod context;
+pub mod dry_run;
 pub mod events;
 pub mod orchestrator;
 pub mod plan;
@@ -10,6 +12,7 @@ pub mod retry;
 pub mod rollback;
 pub mod state_handle;
 pub mod step;
+pub mod steps;
 
 pub use context::{fact, EventSink, FactKey, Facts, StepContext};
 pub use events::{Event, EventKind, HealthStatus, Outcome};
@@ -23,3 +26,5 @@ pub use rollback::{
 };
 pub use state_handle::StateHandle;
 pub use step::{Action, StepError, StepId};
+pub use bootstrap::{Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths, Cleanup};
+pub use dry_run::{DryRun, DryRunStep};
