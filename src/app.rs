@@ -197,11 +197,7 @@ fn render_templates(configuration: &Configuration, dir: &Path) -> Result<ExitCod
     Ok(ExitCode::Success)
 }
 
-fn start_logging(
-    cli: &Cli,
-    home: &Path,
-    options: OutputOptions,
-) -> Result<LoggingGuard, Failure> {
+fn start_logging(cli: &Cli, home: &Path, options: OutputOptions) -> Result<LoggingGuard, Failure> {
     use std::io::IsTerminal;
     let log_file = cli
         .log_file

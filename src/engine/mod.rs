@@ -6,25 +6,31 @@ pub mod bootstrap;
 pub mod context;
 pub mod dry_run;
 pub mod events;
+pub mod observe;
 pub mod orchestrator;
 pub mod plan;
+pub mod remover;
 pub mod retry;
 pub mod rollback;
 pub mod state_handle;
 pub mod step;
 pub mod steps;
 
+pub use bootstrap::{
+    parse_demo_fail, Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths, Cleanup,
+};
 pub use context::{fact, EventSink, FactKey, Facts, StepContext};
+pub use dry_run::{DryRun, DryRunStep};
 pub use events::{Event, EventKind, HealthStatus, Outcome};
 pub use orchestrator::{
     Orchestrator, RunEnd, RunOptions, RunOutcome, StepOutcome, StepReport, StepRunner,
 };
 pub use plan::{plan, Observed, Plan, PlanConflict, PlannedStep};
+pub use remover::EngineRemover;
 pub use rollback::{
     rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult, ResourceRemover,
     RollbackReport,
 };
 pub use state_handle::StateHandle;
 pub use step::{Action, StepError, StepId};
-pub use bootstrap::{Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths, Cleanup};
-pub use dry_run::{DryRun, DryRunStep};
+pub use steps::{BootstrapSteps, StepEnv, StepTimings};
