@@ -282,12 +282,12 @@ async fn flux_2_8_no_longer_serves_v1beta2() {
     assert_eq!(served(&object), ["v1"]);
 }
 
-/// Our values file, as the engine writes it.
+/// Our values file, with the keys the published chart reads.
 fn values_file(dir: &std::path::Path, url: &str, token: &str) -> String {
     let path = dir.join("values.yaml");
     std::fs::write(
         &path,
-        format!("controlPlaneURL: {url}\ncontrolPlaneBranch: main\nghRepoToken: {token}\n"),
+        format!("controlPlane:\n  URL: {url}\n  branch: main\nghRepo:\n  token: {token}\n"),
     )
     .unwrap();
     path.display().to_string()
@@ -456,7 +456,7 @@ async fn helm_install_creates_the_crds_the_controller_and_a_ready_control_plane_
                 "gitrepositories.source.toolkit.fluxcd.io",
                 "control-plane",
                 "-n",
-                "kalypso-system",
+                "flux-system",
                 "-o",
                 "json",
             ],
@@ -476,7 +476,7 @@ async fn helm_install_creates_the_crds_the_controller_and_a_ready_control_plane_
                 "kustomizations.kustomize.toolkit.fluxcd.io",
                 "control-plane",
                 "-n",
-                "kalypso-system",
+                "flux-system",
                 "-o",
                 "json",
             ],
@@ -507,7 +507,7 @@ async fn helm_install_creates_the_crds_the_controller_and_a_ready_control_plane_
     assert_eq!(status["info"]["status"], "deployed");
     assert_eq!(status["chart"]["metadata"]["version"], "1.1.2-alpha");
     assert_eq!(
-        status["config"]["ghRepoToken"], "(set)",
+        status["config"]["ghRepo"]["token"], "(set)",
         "the token never shows"
     );
     let list = ok_json(
@@ -604,7 +604,7 @@ async fn the_control_plane_source_is_not_ready_until_the_repository_has_its_bran
                 "gitrepositories.source.toolkit.fluxcd.io",
                 "control-plane",
                 "-n",
-                "kalypso-system",
+                "flux-system",
                 "-o",
                 "json",
             ],
@@ -629,7 +629,7 @@ async fn the_control_plane_source_is_not_ready_until_the_repository_has_its_bran
                 "--for=condition=Ready",
                 "gitrepositories.source.toolkit.fluxcd.io/control-plane",
                 "-n",
-                "kalypso-system",
+                "flux-system",
                 "--timeout=0s",
             ],
         ),
@@ -795,7 +795,11 @@ async fn helm_reports_missing_values_files_namespaces_and_contexts() {
     );
 
     let empty = dir.path().join("empty.yaml");
-    std::fs::write(&empty, "controlPlaneBranch: main\n").unwrap();
+    std::fs::write(
+        &empty,
+        "controlPlane:\n  branch: main\nghRepo:\n  token: t\n",
+    )
+    .unwrap();
     let required = run(
         &env,
         helm(
@@ -850,7 +854,7 @@ async fn a_local_chart_directory_installs_and_a_private_source_needs_the_token()
     let values = dir.path().join("values.yaml");
     std::fs::write(
         &values,
-        "controlPlaneURL: https://github.com/acme/cp\ncontrolPlaneBranch: main\n",
+        "controlPlane:\n  URL: https://github.com/acme/cp\n  branch: main\nghRepo: {}\n",
     )
     .unwrap();
     let values = values.display().to_string();
@@ -877,7 +881,7 @@ async fn a_local_chart_directory_installs_and_a_private_source_needs_the_token()
                 "gitrepositories.source.toolkit.fluxcd.io",
                 "control-plane",
                 "-n",
-                "kalypso-system",
+                "flux-system",
                 "-o",
                 "json",
             ],
@@ -895,7 +899,7 @@ async fn a_local_chart_directory_installs_and_a_private_source_needs_the_token()
 
     // An upgrade with the token (a later -f overrides) makes it Ready; revision 2.
     let token_values = dir.path().join("token.yaml");
-    std::fs::write(&token_values, format!("ghRepoToken: {ALICE_TOKEN}\n")).unwrap();
+    std::fs::write(&token_values, format!("ghRepo:\n  token: {ALICE_TOKEN}\n")).unwrap();
     let token_values = token_values.display().to_string();
     let mut upgrade = args.to_vec();
     upgrade.extend(["-f", &token_values]);
@@ -914,7 +918,7 @@ async fn a_local_chart_directory_installs_and_a_private_source_needs_the_token()
                 "gitrepositories.source.toolkit.fluxcd.io",
                 "control-plane",
                 "-n",
-                "kalypso-system",
+                "flux-system",
                 "-o",
                 "json",
             ],

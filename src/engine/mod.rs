@@ -2,24 +2,35 @@
 //! runs independent steps concurrently and streams [`events::Event`]s to whichever front end
 //! is attached (TUI or headless), and rollback of only what this tool created.
 
+pub mod bootstrap;
 pub mod context;
+pub mod dry_run;
 pub mod events;
+pub mod observe;
 pub mod orchestrator;
 pub mod plan;
+pub mod remover;
 pub mod retry;
 pub mod rollback;
 pub mod state_handle;
 pub mod step;
+pub mod steps;
 
+pub use bootstrap::{
+    parse_demo_fail, Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths, Cleanup,
+};
 pub use context::{fact, EventSink, FactKey, Facts, StepContext};
+pub use dry_run::{DryRun, DryRunStep};
 pub use events::{Event, EventKind, HealthStatus, Outcome};
 pub use orchestrator::{
     Orchestrator, RunEnd, RunOptions, RunOutcome, StepOutcome, StepReport, StepRunner,
 };
 pub use plan::{plan, Observed, Plan, PlanConflict, PlannedStep};
+pub use remover::EngineRemover;
 pub use rollback::{
     rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult, ResourceRemover,
     RollbackReport,
 };
 pub use state_handle::StateHandle;
 pub use step::{Action, StepError, StepId};
+pub use steps::{BootstrapSteps, StepEnv, StepTimings};

@@ -19,6 +19,7 @@ use super::kube;
 use super::kubectl::{go_duration, parse_yaml_documents};
 use super::reply::{compact_json, Reply};
 use super::state::HelmRelease;
+use crate::tools::kubectl::FLUX_NAMESPACE;
 use crate::tools::runner::Stream;
 
 pub const VERSION: &str = "v3.17.2+gcc0bbbd";
@@ -250,7 +251,7 @@ fn chart_yaml(chart: &Chart) -> String {
 
 fn default_values(name: &str) -> String {
     if name == KALYPSO_CHART {
-        "controllerManager:\n  manager:\n    image:\n      repository: kaizentm/kalypso\n      tag: latest\n  replicas: 1\ncontrolPlaneURL: \"\"\ncontrolPlaneBranch: main\nghRepoToken: \"\"\nkubernetesClusterDomain: cluster.local".to_string()
+        "controllerManager:\n  manager:\n    image:\n      repository: kaizentm/kalypso\n      tag: 1.0.1\n  replicas: 1\nkubernetesClusterDomain: cluster.local".to_string()
     } else {
         String::new()
     }
@@ -689,21 +690,36 @@ fn install(
 }
 
 /// The objects the Kalypso Scheduler chart renders (CRDs come from its crds/ directory and
-/// are installed separately, unmanaged, as helm does).
+/// are installed separately, unmanaged, as helm does). Like the published chart's
+/// `templates/controlplanerepo.yaml`, the values are read from `controlPlane.URL`,
+/// `controlPlane.branch` and `ghRepo.token`, and the GitRepository and Kustomization
+/// `control-plane` (with the token's `gh-repo-secret`) go into `flux-system`, the
+/// Kustomization targeting the release's namespace.
 fn kalypso_manifest(release: &str, namespace: &str, values: &Value) -> Result<Vec<Value>, String> {
-    let text = |key: &str| {
-        values
+    const TEMPLATE: &str = "kalypso-scheduler/templates/controlplanerepo.yaml";
+    let nil_pointer = |line: u32, column: u32, path: &str, field: &str| {
+        format!("template: {TEMPLATE}:{line}:{column}: executing \"{TEMPLATE}\" at <{path}>: nil pointer evaluating interface {{}}.{field}")
+    };
+    let Some(gh_repo) = values.get("ghRepo").filter(|v| !v.is_null()) else {
+        return Err(nil_pointer(1, 14, ".Values.ghRepo.token", "token"));
+    };
+    let Some(control_plane) = values.get("controlPlane").filter(|v| !v.is_null()) else {
+        return Err(nil_pointer(37, 31, ".Values.controlPlane.URL", "URL"));
+    };
+    let text = |object: &Value, key: &str| {
+        object
             .get(key)
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
+            .map(str::to_string)
     };
-    let url = text("controlPlaneURL").ok_or_else(|| {
-        "execution error at (kalypso-scheduler/templates/controlplanerepo.yaml:22:11): Control Plane repo URL is required".to_string()
+    let url = text(control_plane, "URL").ok_or_else(|| {
+        format!("execution error at ({TEMPLATE}:37:10): Control Plane repo URL is required")
     })?;
-    let branch = text("controlPlaneBranch").ok_or_else(|| {
-        "execution error at (kalypso-scheduler/templates/controlplanerepo.yaml:24:15): Control Plane repo Branch is required".to_string()
+    let branch = text(control_plane, "branch").ok_or_else(|| {
+        format!("execution error at ({TEMPLATE}:39:13): Control Plane repo Branch is required")
     })?;
-    let token = text("ghRepoToken").unwrap_or("token");
+    let token = text(gh_repo, "token");
     let replicas = values
         .pointer("/controllerManager/replicas")
         .and_then(Value::as_u64)
@@ -716,15 +732,15 @@ fn kalypso_manifest(release: &str, namespace: &str, values: &Value) -> Result<Ve
     });
     let selector = json!({"app.kubernetes.io/instance": release, "app.kubernetes.io/name": KALYPSO_CHART, "control-plane": "controller-manager"});
     use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(token);
-    let mut secret_ref = json!({});
-    if text("ghRepoToken").is_some() {
-        secret_ref = json!({"name": "gh-repo-secret"});
+    let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let mut objects = Vec::new();
+    if let Some(token) = &token {
+        objects.push(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "gh-repo-secret", "namespace": FLUX_NAMESPACE, "labels": labels}, "type": "Opaque", "data": {"password": encode(token), "username": encode("kalypso")}}));
     }
     let mut git_repository = json!({
         "apiVersion": "source.toolkit.fluxcd.io/v1beta2",
         "kind": "GitRepository",
-        "metadata": {"name": "control-plane", "namespace": namespace, "labels": labels},
+        "metadata": {"name": "control-plane", "namespace": FLUX_NAMESPACE, "labels": labels},
         "spec": {
             "interval": "10s",
             "ignore": "# exclude all\n/*\n# include .environments\n!/.environments\n",
@@ -732,12 +748,12 @@ fn kalypso_manifest(release: &str, namespace: &str, values: &Value) -> Result<Ve
             "url": url,
         },
     });
-    if secret_ref.get("name").is_some() {
-        git_repository["spec"]["secretRef"] = secret_ref;
+    if token.is_some() {
+        git_repository["spec"]["secretRef"] = json!({"name": "gh-repo-secret"});
     }
-    Ok(vec![
+    objects.extend([
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": controller, "namespace": namespace, "labels": labels}}),
-        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "gh-repo-secret", "namespace": namespace, "labels": labels}, "type": "Opaque", "data": {"password": encoded, "token": encoded, "username": "a2FseXBzbw=="}}),
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "gh-repo-secret", "namespace": namespace, "labels": labels}, "type": "Opaque", "data": {"token": encode(token.as_deref().unwrap_or("token"))}}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": format!("{release}-manager-role"), "labels": labels}, "rules": [{"apiGroups": [KALYPSO_GROUP], "resources": ["*"], "verbs": ["*"]}]}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": format!("{release}-manager-rolebinding"), "labels": labels}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("{release}-manager-role")}, "subjects": [{"kind": "ServiceAccount", "name": controller, "namespace": namespace}]}),
         json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": format!("{release}-metrics-service"), "namespace": namespace, "labels": labels}, "spec": {"ports": [{"name": "https", "port": 8443, "protocol": "TCP", "targetPort": "https-metrics"}], "selector": selector}}),
@@ -748,17 +764,18 @@ fn kalypso_manifest(release: &str, namespace: &str, values: &Value) -> Result<Ve
             "spec": {
                 "replicas": replicas,
                 "selector": {"matchLabels": selector},
-                "template": {"metadata": {"labels": selector}, "spec": {"containers": [{"name": "manager", "image": "kaizentm/kalypso:latest", "env": [{"name": "GITHUB_AUTH_TOKEN", "valueFrom": {"secretKeyRef": {"key": "token", "name": "gh-repo-secret"}}}]}], "serviceAccountName": controller}},
+                "template": {"metadata": {"labels": selector}, "spec": {"containers": [{"name": "manager", "image": "kaizentm/kalypso:1.0.1", "env": [{"name": "GITHUB_AUTH_TOKEN", "valueFrom": {"secretKeyRef": {"key": "token", "name": "gh-repo-secret"}}}]}], "serviceAccountName": controller}},
             },
         }),
         git_repository,
         json!({
             "apiVersion": "kustomize.toolkit.fluxcd.io/v1beta2",
             "kind": "Kustomization",
-            "metadata": {"name": "control-plane", "namespace": namespace, "labels": labels},
+            "metadata": {"name": "control-plane", "namespace": FLUX_NAMESPACE, "labels": labels},
             "spec": {"interval": "10s", "path": ".environments", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "control-plane"}, "targetNamespace": namespace},
         }),
-    ])
+    ]);
+    Ok(objects)
 }
 
 fn find_release(

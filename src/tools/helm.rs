@@ -81,14 +81,33 @@ pub struct KalypsoValues {
     pub gh_repo_token: SecretString,
 }
 
+/// The published chart reads the nested keys (`controlPlane.URL`, `controlPlane.branch`,
+/// `ghRepo.token`, see its `templates/controlplanerepo.yaml`); the flat ones are the names
+/// the documentation uses, written too so either form of the chart finds its values.
 #[derive(Serialize)]
 struct ValuesYaml<'a> {
+    #[serde(rename = "controlPlane")]
+    control_plane: ControlPlaneYaml<'a>,
+    #[serde(rename = "ghRepo")]
+    gh_repo: GhRepoYaml<'a>,
     #[serde(rename = "controlPlaneURL")]
     control_plane_url: &'a str,
     #[serde(rename = "controlPlaneBranch")]
     control_plane_branch: &'a str,
     #[serde(rename = "ghRepoToken")]
     gh_repo_token: &'a str,
+}
+
+#[derive(Serialize)]
+struct ControlPlaneYaml<'a> {
+    #[serde(rename = "URL")]
+    url: &'a str,
+    branch: &'a str,
+}
+
+#[derive(Serialize)]
+struct GhRepoYaml<'a> {
+    token: &'a str,
 }
 
 /// Our values in a temporary file readable by the owner only; removed when dropped.
@@ -99,10 +118,16 @@ pub struct ValuesFile {
 impl ValuesFile {
     /// Write `values` to a new 0600 file in `dir`.
     pub fn write_in(dir: &Path, values: &KalypsoValues) -> io::Result<ValuesFile> {
+        let token = values.gh_repo_token.expose_secret();
         let yaml = serde_yaml::to_string(&ValuesYaml {
+            control_plane: ControlPlaneYaml {
+                url: &values.control_plane_url,
+                branch: &values.control_plane_branch,
+            },
+            gh_repo: GhRepoYaml { token },
             control_plane_url: &values.control_plane_url,
             control_plane_branch: &values.control_plane_branch,
-            gh_repo_token: values.gh_repo_token.expose_secret(),
+            gh_repo_token: token,
         })
         .map_err(io::Error::other)?;
         let mut file = tempfile::Builder::new()

@@ -1,0 +1,418 @@
+//! The engine's facade for the front ends: open the state, observe, plan, run, dry-run,
+//! roll back and clean up, over whatever [`CommandRunner`] the caller gives (real
+//! processes, or the simulated environment in `--demo` and in tests).
+//!
+//! ```text
+//! let bootstrap = Bootstrap::open(configuration, runner, token, paths, options)?;
+//! let observed = bootstrap.observe(&cancel).await?;   // read-only queries + the state file
+//! let plan = bootstrap.plan(&observed);
+//! if dry_run { print(bootstrap.dry_run(&plan).to_text()) }
+//! let outcome = bootstrap.run(&plan, events, &cancel).await;
+//! if !outcome.is_success() && confirmed { bootstrap.rollback(events, &cancel).await; }
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use super::context::{fact, EventSink, Facts};
+use super::dry_run::{self, DryRun};
+use super::events::{EventKind, LogLevel};
+use super::observe;
+use super::orchestrator::{Orchestrator, RunOptions, RunOutcome, StepRunner};
+use super::plan::{self, Observed, Plan};
+use super::remover::EngineRemover;
+use super::rollback::{self, PlannedRemoval, RollbackReport};
+use super::state_handle::StateHandle;
+use super::step::{Action, StepError, StepId};
+use super::steps::demo_fail::DemoFailure;
+use super::steps::{BootstrapSteps, StepEnv, StepTimings};
+use crate::config::{ClusterTarget, Configuration};
+use crate::secrets;
+use crate::sim::SimulatedEnvironment;
+use crate::state::{
+    BootstrapState, MovedAside, RunStatus, StateError, StateLock, StateStore, Timestamp,
+};
+use crate::tools::git::GitEnv;
+use crate::tools::kubectl::FLUX_VERSION;
+use crate::tools::{CancelToken, CommandRunner};
+use crate::ExitCode;
+
+/// The files a run uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootstrapPaths {
+    /// The state file (`--state-file`, or the default under the home directory).
+    pub state_file: PathBuf,
+    /// The kubeconfig `az aks get-credentials` writes the new cluster's context into and
+    /// kubectl/helm read: [`BootstrapPaths::default_kubeconfig`] in real runs, a file inside
+    /// the simulated environment in `--demo` and tests.
+    pub kubeconfig: PathBuf,
+    /// Shown in the summary.
+    pub log_file: Option<PathBuf>,
+    /// Where short-lived work directories (git seeding) and the 0600 Helm values file
+    /// are created; the system temporary directory in real runs.
+    pub work_dir: PathBuf,
+}
+
+impl BootstrapPaths {
+    /// The kubeconfig kubectl reads and writes by default: the first path of
+    /// `KUBECONFIG`, else `~/.kube/config`.
+    pub fn default_kubeconfig(env: &HashMap<String, String>, home: &Path) -> PathBuf {
+        env.get("KUBECONFIG")
+            .and_then(|value| value.split(':').find(|path| !path.is_empty()))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".kube").join("config"))
+    }
+
+    /// The paths of a `--demo` run inside the simulated environment's directory; an
+    /// explicit state or log file (`--state-file`, `--log-file`) is honoured.
+    pub fn demo(
+        sim: &SimulatedEnvironment,
+        state_file: Option<PathBuf>,
+        log_file: Option<PathBuf>,
+    ) -> Self {
+        let root = sim.root();
+        Self {
+            state_file: state_file.unwrap_or_else(|| root.join("kalypso-bootstrap-state.json")),
+            kubeconfig: sim.default_kubeconfig(),
+            log_file: Some(log_file.unwrap_or_else(|| root.join("kalypso-bootstrap.log"))),
+            work_dir: root.join("work"),
+        }
+    }
+}
+
+/// Settings of a run that do not come from the configuration.
+#[derive(Debug, Clone)]
+pub struct BootstrapOptions {
+    /// `AZURE_SUBSCRIPTION_ID`: every az call names it when known.
+    pub subscription: Option<String>,
+    /// The Flux release installed when the cluster has none (`--flux-version`).
+    pub flux_version: String,
+    /// Extra git configuration for the seeding pushes, applied after the gh credential
+    /// helper (the simulated environment adds its own `insteadOf` itself).
+    pub git_env: GitEnv,
+    /// The run is a `--demo` run (announced to the front ends).
+    pub demo: bool,
+    /// Waits, polls and retries.
+    pub timings: StepTimings,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        Self {
+            subscription: None,
+            flux_version: FLUX_VERSION.to_string(),
+            git_env: GitEnv::new(),
+            demo: false,
+            timings: StepTimings::default(),
+        }
+    }
+}
+
+impl BootstrapOptions {
+    /// A `--demo` run: labelled DEMO, with waits fitting the simulated latencies.
+    pub fn demo() -> Self {
+        Self {
+            demo: true,
+            timings: StepTimings::demo(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a bootstrap could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot create the work directory {}: {source}", path.display())]
+    WorkDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl BootstrapError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            BootstrapError::State(error) => error.exit_code(),
+            BootstrapError::WorkDir { .. } => ExitCode::General,
+        }
+    }
+}
+
+/// The loaded state, its handle and lock.
+struct OpenState {
+    handle: StateHandle,
+    lock: StateLock,
+    moved_aside: Option<MovedAside>,
+}
+
+/// Lock and load the state file. A run that died is marked interrupted; a rolled-back
+/// run is over, so the next one starts from a fresh state.
+fn open_state(path: &Path, force: bool) -> Result<OpenState, StateError> {
+    let store = StateStore::at_custom(path);
+    let lock = store.lock()?;
+    let now = Timestamp::now();
+    let loaded = store.load_or_move_aside(force, now)?;
+    let state = match loaded.state {
+        Some(state) if state.status == RunStatus::RolledBack => BootstrapState::new(now),
+        Some(mut state) => {
+            state.mark_interrupted(now);
+            state
+        }
+        None => BootstrapState::new(now),
+    };
+    Ok(OpenState {
+        handle: StateHandle::new(state, store),
+        lock,
+        moved_aside: loaded.moved_aside,
+    })
+}
+
+fn ensure_work_dir(path: &Path) -> Result<(), BootstrapError> {
+    std::fs::create_dir_all(path).map_err(|source| BootstrapError::WorkDir {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// One configured run of the engine. Holds the state file's lock while it lives.
+pub struct Bootstrap {
+    steps: Arc<BootstrapSteps>,
+    state: StateHandle,
+    _lock: StateLock,
+    moved_aside: Option<MovedAside>,
+    paths: BootstrapPaths,
+    options: BootstrapOptions,
+    demo_failure: Option<(SimulatedEnvironment, StepId)>,
+}
+
+impl Bootstrap {
+    /// Take the state file's lock and load it (a run that died is marked interrupted; a
+    /// run that was rolled back starts afresh; an unusable file is moved aside only with
+    /// `--force`). The token is registered as a secret.
+    pub fn open(
+        configuration: Configuration,
+        runner: Arc<dyn CommandRunner>,
+        github_token: Option<SecretString>,
+        paths: BootstrapPaths,
+        options: BootstrapOptions,
+    ) -> Result<Bootstrap, BootstrapError> {
+        register(&github_token);
+        ensure_work_dir(&paths.work_dir)?;
+        let opened = open_state(&paths.state_file, configuration.options.force)?;
+        let mut env = StepEnv::new(
+            configuration,
+            runner,
+            github_token,
+            paths.kubeconfig.clone(),
+            paths.work_dir.clone(),
+        );
+        env.subscription = options.subscription.clone();
+        env.flux_version = options.flux_version.clone();
+        env.git_env = options.git_env.clone();
+        env.timings = options.timings.clone();
+        Ok(Bootstrap {
+            steps: Arc::new(BootstrapSteps::new(env)),
+            state: opened.handle,
+            _lock: opened.lock,
+            moved_aside: opened.moved_aside,
+            paths,
+            options,
+            demo_failure: None,
+        })
+    }
+
+    /// `KALYPSO_DEMO_FAIL=<step id>`: make that step fail the way the real tools fail, by a
+    /// fault injected into the simulated environment when the step starts.
+    pub fn with_demo_failure(mut self, sim: SimulatedEnvironment, step: StepId) -> Bootstrap {
+        self.demo_failure = Some((sim, step));
+        self
+    }
+
+    pub fn configuration(&self) -> &Configuration {
+        &self.steps.env().configuration
+    }
+
+    pub fn paths(&self) -> &BootstrapPaths {
+        &self.paths
+    }
+
+    /// The run's state (saved at every change).
+    pub fn state(&self) -> &StateHandle {
+        &self.state
+    }
+
+    /// The unusable state file moved aside by `--force`, to tell the user.
+    pub fn moved_aside(&self) -> Option<&MovedAside> {
+        self.moved_aside.as_ref()
+    }
+
+    /// The kube context kubectl and helm calls name.
+    pub fn kube_context(&self) -> String {
+        self.steps.env().kube_context()
+    }
+
+    /// Read-only queries and the state file: what exists, and what is ours.
+    pub async fn observe(&self, cancel: &CancelToken) -> Result<Observed, StepError> {
+        let state = self.state.snapshot();
+        observe::observe(&self.steps, &state, cancel).await
+    }
+
+    /// The plan for what [`Bootstrap::observe`] found.
+    pub fn plan(&self, observed: &Observed) -> Plan {
+        plan::plan(self.configuration(), observed)
+    }
+
+    /// Every step of `plan` with the exact commands it would run (secrets as `***`).
+    pub fn dry_run(&self, plan: &Plan) -> DryRun {
+        dry_run::dry_run(&self.steps, plan)
+    }
+
+    /// Run the plan to its end, streaming events to `events`.
+    pub async fn run(&self, plan: &Plan, events: EventSink, cancel: &CancelToken) -> RunOutcome {
+        let runner: Arc<dyn StepRunner> = match &self.demo_failure {
+            Some((sim, step)) => {
+                if plan.action(*step) == Some(Action::Skip) {
+                    events.emit(EventKind::Log {
+                        level: LogLevel::Warn,
+                        phase: Some(step.phase()),
+                        step: Some(*step),
+                        message: format!(
+                            "KALYPSO_DEMO_FAIL={step}: that step is skipped by this plan, so nothing fails"
+                        ),
+                    });
+                }
+                Arc::new(DemoFailure::new(
+                    Arc::clone(&self.steps),
+                    sim.clone(),
+                    *step,
+                ))
+            }
+            None => Arc::clone(&self.steps) as Arc<dyn StepRunner>,
+        };
+        let env = self.steps.env();
+        let mut facts = Facts::new().with(fact::KUBE_CONTEXT, env.kube_context());
+        if matches!(env.configuration.cluster, ClusterTarget::Create(_)) {
+            facts.set(fact::KUBECONFIG, env.kubeconfig.clone());
+        }
+        if let Some(org) = &env.configuration.repositories.github_org {
+            facts = facts.with(fact::REPO_OWNER, org.clone());
+        }
+        let options = RunOptions {
+            demo: self.options.demo,
+            log_file: self.paths.log_file.clone(),
+            next_steps: next_steps(env),
+            ..RunOptions::default()
+        };
+        Orchestrator::new(runner, self.state.clone(), events)
+            .with_facts(facts)
+            .with_options(options)
+            .run(plan, cancel)
+            .await
+    }
+
+    /// The remover rollback uses (its manual commands are shown in previews).
+    pub fn remover(&self) -> EngineRemover {
+        let env = self.steps.env();
+        EngineRemover::new(
+            Arc::clone(&env.runner),
+            env.github_token.clone(),
+            env.kubeconfig.clone(),
+        )
+    }
+
+    /// What a rollback would remove (newest first), each with its manual command.
+    pub fn rollback_preview(&self) -> Vec<PlannedRemoval> {
+        let remover = self.remover();
+        self.state
+            .read(|state| rollback::rollback_preview(state, &remover))
+    }
+
+    /// Remove what the state records as created by us, newest first.
+    pub async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
+        let remover = self.remover().with_cancel(cancel.clone());
+        rollback::rollback(&self.state, &remover, &events, cancel).await
+    }
+}
+
+fn register(token: &Option<SecretString>) {
+    if let Some(token) = token {
+        use secrecy::ExposeSecret;
+        secrets::register(token.expose_secret());
+    }
+}
+
+/// What the user does next, shown in the summary.
+fn next_steps(env: &StepEnv) -> Vec<String> {
+    let context = env.kube_context();
+    let namespace = &env.configuration.installation.namespace;
+    vec![
+        format!("kubectl --context {context} get pods -n {namespace}"),
+        format!(
+            "kubectl --context {context} get gitrepositories,kustomizations -n {}",
+            super::steps::resources::FLUX_NAMESPACE
+        ),
+        "add environments, cluster types and workloads to the control-plane repository (see its README)".to_string(),
+    ]
+}
+
+/// `--clean`: remove what a state file records as created by us, without a configuration.
+pub struct Cleanup {
+    state: StateHandle,
+    _lock: StateLock,
+    remover: EngineRemover,
+}
+
+impl Cleanup {
+    /// Take the state file's lock and load it; `Ok(None)` when there is no state file.
+    /// `paths.kubeconfig` is where a recorded kube context without its own file is.
+    pub fn open(
+        runner: Arc<dyn CommandRunner>,
+        github_token: Option<SecretString>,
+        paths: &BootstrapPaths,
+    ) -> Result<Option<Cleanup>, BootstrapError> {
+        register(&github_token);
+        let store = StateStore::at_custom(&paths.state_file);
+        if store.load()?.is_none() {
+            return Ok(None);
+        }
+        let opened = open_state(&paths.state_file, false)?;
+        Ok(Some(Cleanup {
+            state: opened.handle,
+            _lock: opened.lock,
+            remover: EngineRemover::new(runner, github_token, paths.kubeconfig.clone()),
+        }))
+    }
+
+    pub fn state(&self) -> &StateHandle {
+        &self.state
+    }
+
+    /// What would be removed, newest first.
+    pub fn preview(&self) -> Vec<PlannedRemoval> {
+        self.state
+            .read(|state| rollback::rollback_preview(state, &self.remover))
+    }
+
+    /// Remove it (see [`rollback::rollback`]).
+    pub async fn run(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
+        let remover = self.remover.clone().with_cancel(cancel.clone());
+        rollback::rollback(&self.state, &remover, &events, cancel).await
+    }
+}
+
+/// The step named by `KALYPSO_DEMO_FAIL`, or a message listing the valid ids.
+pub fn parse_demo_fail(value: &str) -> Result<StepId, String> {
+    StepId::parse(value.trim()).ok_or_else(|| {
+        let ids: Vec<&str> = StepId::ALL.iter().map(|id| id.as_str()).collect();
+        format!(
+            "KALYPSO_DEMO_FAIL={value:?} names no step; valid ids: {}",
+            ids.join(", ")
+        )
+    })
+}

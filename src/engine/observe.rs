@@ -1,0 +1,131 @@
+//! What exists before a run, for the plan: read-only queries (`az group show`, `az aks
+//! show`, `gh repo view`) and the state file (what is ours, which steps succeeded).
+
+use std::future::Future;
+
+use super::plan::{
+    succeeded_steps, Observed, ObservedCluster, ObservedRepo, ObservedResourceGroup,
+};
+use super::retry::{retry, RetryError};
+use super::step::{StepError, StepId};
+use super::steps::{resources, tool_error, BootstrapSteps, Tools};
+use crate::config::{ClusterTarget, RepoTarget};
+use crate::state::BootstrapState;
+use crate::tools::{CancelToken, RunControl, ToolError};
+
+/// Query what the configuration names and read what the state says about it. Only
+/// read-only commands run. A query that fails (not signed in, no permission) is the
+/// error of the step it belongs to.
+pub async fn observe(
+    steps: &BootstrapSteps,
+    state: &BootstrapState,
+    cancel: &CancelToken,
+) -> Result<Observed, StepError> {
+    let env = steps.env();
+    let tools = Tools::new(env, RunControl::default().with_cancel(cancel.clone()));
+    let mut observed = Observed {
+        succeeded_steps: succeeded_steps(state),
+        ..Observed::default()
+    };
+
+    if let ClusterTarget::Create(new) = &env.configuration.cluster {
+        let subscription = env.subscription.as_deref();
+        let group = query(
+            steps,
+            cancel,
+            StepId::ClusterResourceGroup,
+            &format!("look up resource group {}", new.resource_group),
+            || tools.az.group_show(&new.resource_group),
+        )
+        .await?;
+        if group.is_some() {
+            observed.resource_group = Some(ObservedResourceGroup {
+                ours: state.is_ours(&resources::resource_group(new, subscription)),
+            });
+            let cluster = query(
+                steps,
+                cancel,
+                StepId::ClusterCreate,
+                &format!("look up AKS cluster {}", new.name),
+                || tools.az.aks_show(&new.resource_group, &new.name),
+            )
+            .await?;
+            observed.cluster = cluster.map(|cluster| ObservedCluster {
+                ours: state.is_ours(&resources::aks_cluster(new, subscription)),
+                provisioning_state: cluster.provisioning_state,
+            });
+        }
+    }
+
+    for (step, target) in [
+        (
+            StepId::ControlPlaneRepo,
+            &env.configuration.repositories.control_plane,
+        ),
+        (StepId::GitopsRepo, &env.configuration.repositories.gitops),
+    ] {
+        let RepoTarget::Create { name } = target else {
+            continue;
+        };
+        let owner = query(
+            steps,
+            cancel,
+            step,
+            "find the GitHub account of the token",
+            || steps.owner(cancel),
+        )
+        .await?;
+        let slug = format!("{owner}/{name}");
+        let repo = query(
+            steps,
+            cancel,
+            step,
+            &format!("look up repository {slug}"),
+            || tools.gh.repo_view(&slug),
+        )
+        .await?;
+        let observed_repo = repo.map(|info| ObservedRepo {
+            slug: slug.clone(),
+            empty: info.is_empty,
+            ours: state.is_ours(&resources::repository(&owner, name)),
+        });
+        match step {
+            StepId::ControlPlaneRepo => observed.control_plane = observed_repo,
+            _ => observed.gitops = observed_repo,
+        }
+    }
+    Ok(observed)
+}
+
+/// One read-only query, transient failures retried by the run's policy.
+async fn query<T, Op, Fut>(
+    steps: &BootstrapSteps,
+    cancel: &CancelToken,
+    step: StepId,
+    what: &str,
+    mut operation: Op,
+) -> Result<T, StepError>
+where
+    Op: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ToolError>>,
+{
+    let policy = &steps.env().timings.retry;
+    let result = retry(
+        policy,
+        cancel,
+        |_| {},
+        |_| {
+            let attempt = operation();
+            async move { attempt.await.map_err(|e| tool_error(step, what, &e)) }
+        },
+    )
+    .await;
+    match result {
+        Ok(value) => Ok(value),
+        Err(RetryError::Failed { error, .. }) => Err(error),
+        Err(RetryError::Cancelled { .. }) => {
+            Err(StepError::in_step(step, format!("{what}: cancelled"))
+                .with_exit_code(crate::ExitCode::Cancelled))
+        }
+    }
+}

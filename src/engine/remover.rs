@@ -1,0 +1,267 @@
+//! The real [`ResourceRemover`]: each kind of resource removed with its tool, something
+//! already gone counting as removed, and each with the command a user runs by hand.
+//!
+//! It needs no configuration: everything comes from the resource's identifiers in the
+//! state file (so `--clean` works from the state alone).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use super::rollback::{RemovalNote, ResourceRemover};
+use super::step::StepError;
+use crate::state::Resource;
+use crate::tools::az::Az;
+use crate::tools::error::failure;
+use crate::tools::gh::Gh;
+use crate::tools::helm::Helm;
+use crate::tools::kubectl::{flux_install_url, Kubectl, FLUX_VERSION};
+use crate::tools::{
+    BoxFuture, CancelToken, CommandRunner, CommandSpec, DeleteOutcome, ErrorClass, RunControl,
+    ToolError, ToolKind,
+};
+use crate::ExitCode;
+
+/// Removes resources over the adapters.
+#[derive(Clone)]
+pub struct EngineRemover {
+    runner: Arc<dyn CommandRunner>,
+    github_token: Option<SecretString>,
+    /// The kubeconfig a kube context without a recorded file is removed from.
+    default_kubeconfig: PathBuf,
+    control: RunControl,
+}
+
+impl EngineRemover {
+    pub fn new(
+        runner: Arc<dyn CommandRunner>,
+        github_token: Option<SecretString>,
+        default_kubeconfig: PathBuf,
+    ) -> Self {
+        Self {
+            runner,
+            github_token,
+            default_kubeconfig,
+            control: RunControl::default(),
+        }
+    }
+
+    /// Removals stop (their children killed) when `cancel` is cancelled.
+    pub fn with_cancel(mut self, cancel: CancelToken) -> Self {
+        self.control = self.control.with_cancel(cancel);
+        self
+    }
+
+    fn az(&self, subscription: &Option<String>) -> Az {
+        Az::new(Arc::clone(&self.runner), subscription.clone()).with_control(self.control.clone())
+    }
+
+    fn gh(&self) -> Gh {
+        let gh = Gh::new(Arc::clone(&self.runner)).with_control(self.control.clone());
+        match &self.github_token {
+            Some(token) => gh.with_token(token.clone()),
+            None => gh,
+        }
+    }
+
+    fn kubectl(&self, context: &str) -> crate::tools::kubectl::KubectlContext {
+        Kubectl::new(Arc::clone(&self.runner))
+            .with_control(self.control.clone())
+            .with_context(context)
+    }
+
+    fn helm(&self, context: &str) -> crate::tools::helm::HelmContext {
+        Helm::new(Arc::clone(&self.runner))
+            .with_control(self.control.clone())
+            .with_kube_context(context)
+    }
+
+    fn kubeconfig(&self, recorded: &Option<String>) -> PathBuf {
+        recorded
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.default_kubeconfig.clone())
+    }
+
+    /// The command that removes `resource`: what [`ResourceRemover::remove`] runs (for
+    /// repository secrets and labels, the gh command it runs directly).
+    pub fn removal_spec(&self, resource: &Resource) -> CommandSpec {
+        match resource {
+            Resource::ResourceGroup {
+                name,
+                subscription_id,
+            } => self.az(subscription_id).group_delete_no_wait_spec(name),
+            Resource::AksCluster {
+                name,
+                resource_group,
+                subscription_id,
+            } => self
+                .az(subscription_id)
+                .aks_delete_no_wait_spec(resource_group, name),
+            Resource::KubeContext { name, kubeconfig } => self
+                .kubectl(name)
+                .delete_context_spec(&self.kubeconfig(kubeconfig)),
+            Resource::Repository { owner, name, .. } => {
+                self.gh().repo_delete_spec(&format!("{owner}/{name}"))
+            }
+            Resource::RepoSecret { repository, name } => self
+                .gh()
+                .authed(&["secret", "delete", name, "--repo", repository]),
+            Resource::RepoLabel { repository, name } => self
+                .gh()
+                .authed(&["label", "delete", name, "--repo", repository, "--yes"]),
+            Resource::Flux {
+                kube_context,
+                version,
+            } => self
+                .kubectl(kube_context)
+                .delete_url_spec(&flux_install_url(
+                    version.as_deref().unwrap_or(FLUX_VERSION),
+                )),
+            Resource::Namespace { kube_context, name } => {
+                self.kubectl(kube_context).delete_namespace_spec(name)
+            }
+            Resource::HelmRelease {
+                kube_context,
+                namespace,
+                name,
+            } => self.helm(kube_context).uninstall_spec(name, namespace),
+            Resource::KalypsoCrds {
+                kube_context,
+                names,
+            } => {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                self.kubectl(kube_context).delete_crds_spec(&names)
+            }
+        }
+    }
+
+    async fn remove_resource(&self, resource: &Resource) -> Result<RemovalNote, ToolError> {
+        let outcome = match resource {
+            Resource::ResourceGroup {
+                name,
+                subscription_id,
+            } => {
+                return started(self.az(subscription_id).group_delete_no_wait(name).await?);
+            }
+            Resource::AksCluster {
+                name,
+                resource_group,
+                subscription_id,
+            } => {
+                return started(
+                    self.az(subscription_id)
+                        .aks_delete_no_wait(resource_group, name)
+                        .await?,
+                );
+            }
+            Resource::KubeContext { name, kubeconfig } => {
+                self.kubectl(name)
+                    .delete_context(&self.kubeconfig(kubeconfig))
+                    .await?
+            }
+            Resource::Repository { owner, name, .. } => {
+                self.gh().repo_delete(&format!("{owner}/{name}")).await?
+            }
+            Resource::RepoSecret { .. } | Resource::RepoLabel { .. } => {
+                self.run_gh(self.removal_spec(resource)).await?
+            }
+            Resource::Flux {
+                kube_context,
+                version,
+            } => {
+                self.kubectl(kube_context)
+                    .delete_url(&flux_install_url(
+                        version.as_deref().unwrap_or(FLUX_VERSION),
+                    ))
+                    .await?;
+                DeleteOutcome::Deleted
+            }
+            Resource::Namespace { kube_context, name } => {
+                return started(self.kubectl(kube_context).delete_namespace(name).await?);
+            }
+            Resource::HelmRelease {
+                kube_context,
+                namespace,
+                name,
+            } => self.helm(kube_context).uninstall(name, namespace).await?,
+            Resource::KalypsoCrds {
+                kube_context,
+                names,
+            } => {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                self.kubectl(kube_context).delete_crds(&names).await?;
+                DeleteOutcome::Deleted
+            }
+        };
+        Ok(done(outcome))
+    }
+
+    /// A gh command without an adapter method (secrets and labels); gone counts as done.
+    async fn run_gh(&self, spec: CommandSpec) -> Result<DeleteOutcome, ToolError> {
+        let command = spec.display();
+        let output = self.runner.run_with(spec, self.control.clone()).await?;
+        if output.success() {
+            return Ok(DeleteOutcome::Deleted);
+        }
+        let error = failure(ToolKind::Gh, command, &output);
+        if error.is_not_found_resource() {
+            Ok(DeleteOutcome::NotFound)
+        } else {
+            Err(error)
+        }
+    }
+}
+
+fn done(outcome: DeleteOutcome) -> RemovalNote {
+    match outcome {
+        DeleteOutcome::Deleted => RemovalNote::new("deleted"),
+        DeleteOutcome::NotFound => RemovalNote::new("already gone"),
+    }
+}
+
+fn started(outcome: DeleteOutcome) -> Result<RemovalNote, ToolError> {
+    Ok(match outcome {
+        DeleteOutcome::Deleted => RemovalNote::new("deletion started"),
+        DeleteOutcome::NotFound => RemovalNote::new("already gone"),
+    })
+}
+
+impl ResourceRemover for EngineRemover {
+    fn remove<'a>(
+        &'a self,
+        resource: &'a Resource,
+    ) -> BoxFuture<'a, Result<RemovalNote, StepError>> {
+        Box::pin(async move {
+            self.remove_resource(resource).await.map_err(|error| {
+                let hint = match (resource, error.class()) {
+                    (Resource::Repository { .. }, ErrorClass::PermissionDenied { .. }) => {
+                        "deleting a repository needs the `delete_repo` scope: run `gh auth refresh -h github.com -s delete_repo` and roll back again (kalypso-bootstrap --clean)".to_string()
+                    }
+                    _ => error.hint(),
+                };
+                StepError {
+                    message: format!("could not remove {}: {error}", resource.describe()),
+                    hint: Some(hint),
+                    transient: error.is_transient(),
+                    retry_after: None,
+                    exit_code: ExitCode::General,
+                }
+            })
+        })
+    }
+
+    fn manual_command(&self, resource: &Resource) -> String {
+        self.removal_spec(resource).display()
+    }
+
+    fn is_asynchronous(&self, resource: &Resource) -> bool {
+        matches!(
+            resource,
+            Resource::ResourceGroup { .. }
+                | Resource::AksCluster { .. }
+                | Resource::Namespace { .. }
+        )
+    }
+}

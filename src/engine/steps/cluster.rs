@@ -1,0 +1,643 @@
+//! The cluster phase: AKS pre-flight, the resource group, the cluster (created with
+//! `--no-wait` and polled), its credentials, and readiness; or, for an existing cluster,
+//! its kube context answering with Ready nodes.
+//!
+//! Progress names the data model's transitions: Not Exists → Creating → Running →
+//! Accessible → Ready.
+
+use super::{call, resources, tool_error, BootstrapSteps, StepEnv, Tools};
+use crate::config::{ClusterTarget, NewCluster};
+use crate::engine::context::{fact, StepContext};
+use crate::engine::orchestrator::StepOutcome;
+use crate::engine::plan::PlannedStep;
+use crate::engine::retry::{human_duration, poll_step, Poll};
+use crate::engine::step::{Action, StepError, StepId};
+use crate::state::{Ownership, ResourceStatus};
+use crate::tools::az::{
+    exact_sku, find_usage, AksCluster, AksCreateParams, ProvisioningState, REGIONAL_VCPUS,
+};
+use crate::tools::kubectl::KubectlContext;
+use crate::tools::ErrorClass;
+use crate::ExitCode;
+
+/// The cluster to create, or the error of a cluster step run for an existing cluster.
+fn new_cluster<'a>(env: &'a StepEnv, ctx: &StepContext) -> Result<&'a NewCluster, StepError> {
+    match &env.configuration.cluster {
+        ClusterTarget::Create(new) => Ok(new),
+        ClusterTarget::Existing(existing) => Err(StepError::in_step(
+            ctx.step(),
+            format!(
+                "{} is for new clusters, but the configuration uses the existing context {}",
+                ctx.step().title(),
+                existing.context
+            ),
+        )),
+    }
+}
+
+fn record_cluster_summary(ctx: &StepContext, new: &NewCluster) -> Result<(), StepError> {
+    ctx.update_state(|state| {
+        state.cluster.name = Some(new.name.clone());
+        state.cluster.resource_group = Some(new.resource_group.clone());
+        state.cluster.region = Some(new.region.clone());
+    })
+}
+
+/// Region offers AKS, the Kubernetes version is available, the VM size is offered, and
+/// the vCPU quota covers nodes × vCPUs of the size. Read-only.
+pub async fn preflight(
+    steps: &BootstrapSteps,
+    _planned: &PlannedStep,
+    ctx: &StepContext,
+) -> Result<StepOutcome, StepError> {
+    let env = steps.env();
+    let new = new_cluster(env, ctx)?;
+    let tools = Tools::for_step(env, ctx);
+    let step = ctx.step();
+    record_cluster_summary(ctx, new)?;
+
+    ctx.progress(format!("checking that region {} offers AKS", new.region));
+    let versions = call(env, ctx, &format!("list the AKS versions of region {}", new.region), || {
+        tools.az.aks_get_versions(&new.region)
+    })
+    .await
+    .map_err(|e| {
+        let hint = e.hint.clone().unwrap_or_default();
+        StepError::in_step(step, format!("region {} does not offer AKS, or could not be checked: {}", new.region, e.message))
+            .with_hint(format!("choose a region where AKS is available (az aks get-versions --location REGION); {hint}"))
+    })?;
+    if versions.values.is_empty() {
+        return Err(StepError::in_step(
+            step,
+            format!(
+                "region {} offers no Kubernetes versions for AKS",
+                new.region
+            ),
+        )
+        .with_hint("choose another --region"));
+    }
+    let version = match &new.kubernetes_version {
+        Some(wanted) if !versions.offers(wanted) => {
+            let offered: Vec<&str> = versions.values.iter().map(|v| v.version.as_str()).collect();
+            return Err(StepError::in_step(
+                step,
+                format!(
+                    "Kubernetes version {wanted} is not available for AKS in {}: offered are {}",
+                    new.region,
+                    offered.join(", ")
+                ),
+            )
+            .with_hint("choose one of the offered versions with --kubernetes-version, or leave it out for the region's default")
+            .with_exit_code(ExitCode::ConfigInvalid));
+        }
+        Some(wanted) => wanted.clone(),
+        None => versions
+            .default_version()
+            .map(|v| format!("{v} (the region's default)"))
+            .unwrap_or_else(|| "the region's default".to_string()),
+    };
+
+    ctx.progress(format!(
+        "checking that VM size {} is offered in {}",
+        new.vm_size, new.region
+    ));
+    let skus = call(
+        env,
+        ctx,
+        &format!("list VM size {} in {}", new.vm_size, new.region),
+        || tools.az.vm_list_skus(&new.region, &new.vm_size),
+    )
+    .await?;
+    let Some(sku) = exact_sku(&skus, &new.vm_size) else {
+        return Err(StepError::in_step(
+            step,
+            format!("VM size {} is not offered in region {}", new.vm_size, new.region),
+        )
+        .with_hint(format!(
+            "choose a size the region offers (az vm list-skus --location {} --resource-type virtualMachines -o table) or another region",
+            new.region
+        ))
+        .with_exit_code(ExitCode::ConfigInvalid));
+    };
+    if !sku.available_in(&new.region) {
+        let reasons: Vec<String> = sku
+            .restrictions
+            .iter()
+            .filter_map(|r| r.reason_code.clone())
+            .collect();
+        return Err(StepError::in_step(
+            step,
+            format!(
+                "VM size {} is restricted for this subscription in region {}{}",
+                new.vm_size,
+                new.region,
+                if reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", reasons.join(", "))
+                }
+            ),
+        )
+        .with_hint(
+            "choose another --vm-size or --region, or ask Azure support to lift the restriction",
+        ));
+    }
+    let Some(vcpus) = sku.vcpus() else {
+        return Err(StepError::in_step(
+            step,
+            format!(
+                "could not read the vCPU count of VM size {} from az vm list-skus",
+                new.vm_size
+            ),
+        ));
+    };
+    let needed = u64::from(new.node_count) * u64::from(vcpus);
+
+    ctx.progress(format!("checking the vCPU quota in {}", new.region));
+    let usages = call(
+        env,
+        ctx,
+        &format!("read the compute quotas of {}", new.region),
+        || tools.az.vm_list_usage(&new.region),
+    )
+    .await?;
+    let mut quotas = vec![(
+        REGIONAL_VCPUS.to_string(),
+        "Total Regional vCPUs".to_string(),
+    )];
+    if let Some(family) = &sku.family {
+        quotas.push((family.clone(), format!("{family} vCPUs")));
+    }
+    for (name, label) in quotas {
+        let Some(usage) = find_usage(&usages, &name) else {
+            continue;
+        };
+        if usage.remaining() < needed {
+            let label = usage.name.localized_value.clone().unwrap_or(label);
+            return Err(StepError::in_step(
+                step,
+                format!(
+                    "the vCPU quota is too small: {} nodes × {vcpus} vCPUs of {} need {needed}, but {label} in {} has {} left (limit {}, in use {})",
+                    new.node_count,
+                    new.vm_size,
+                    new.region,
+                    usage.remaining(),
+                    usage.limit,
+                    usage.current_value
+                ),
+            )
+            .with_hint(ErrorClass::QuotaExceeded.hint(crate::tools::ToolKind::Az)));
+        }
+    }
+    Ok(StepOutcome::succeeded(format!(
+        "region {} offers AKS with Kubernetes {version}; {} × {} ({needed} vCPUs) fit the quota",
+        new.region, new.node_count, new.vm_size
+    )))
+}
+
+/// The resource group: created only when missing, and then recorded as ours.
+pub async fn resource_group(
+    steps: &BootstrapSteps,
+    _planned: &PlannedStep,
+    ctx: &StepContext,
+) -> Result<StepOutcome, StepError> {
+    let env = steps.env();
+    let new = new_cluster(env, ctx)?;
+    let tools = Tools::for_step(env, ctx);
+    record_cluster_summary(ctx, new)?;
+    let resource = resources::resource_group(new, env.subscription.as_deref());
+    let existing = call(
+        env,
+        ctx,
+        &format!("look up resource group {}", new.resource_group),
+        || tools.az.group_show(&new.resource_group),
+    )
+    .await?;
+    if existing.is_some() {
+        let ours = ctx.state().read(|s| s.is_ours(&resource));
+        let ownership = if ours {
+            Ownership::CreatedByUs
+        } else {
+            Ownership::Reused
+        };
+        ctx.record(resource, ownership, ResourceStatus::Present)?;
+        let whose = if ours {
+            " (created by an earlier run)"
+        } else {
+            ""
+        };
+        return Ok(StepOutcome::reused(format!(
+            "resource group {} exists{whose}",
+            new.resource_group
+        )));
+    }
+    ctx.record(
+        resource.clone(),
+        Ownership::CreatedByUs,
+        ResourceStatus::Creating,
+    )?;
+    ctx.transition("Creating");
+    call(
+        env,
+        ctx,
+        &format!("create resource group {}", new.resource_group),
+        || tools.az.group_create(&new.resource_group, &new.region),
+    )
+    .await?;
+    ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+    Ok(StepOutcome::succeeded(format!(
+        "resource group {} created in {}",
+        new.resource_group, new.region
+    )))
+}
+
+/// `az aks create --no-wait`, recorded before it starts, then polled until `Succeeded`.
+pub async fn create(
+    steps: &BootstrapSteps,
+    planned: &PlannedStep,
+    ctx: &StepContext,
+) -> Result<StepOutcome, StepError> {
+    let env = steps.env();
+    let new = new_cluster(env, ctx)?;
+    let tools = Tools::for_step(env, ctx);
+    let step = ctx.step();
+    let resource = resources::aks_cluster(new, env.subscription.as_deref());
+    record_cluster_summary(ctx, new)?;
+
+    let existing = call(
+        env,
+        ctx,
+        &format!("look up AKS cluster {}", new.name),
+        || tools.az.aks_show(&new.resource_group, &new.name),
+    )
+    .await?;
+    let started_by_us = match existing {
+        Some(cluster) => {
+            if !ctx.state().read(|s| s.is_ours(&resource)) {
+                return Err(StepError::in_step(
+                    step,
+                    format!(
+                        "an AKS cluster named {} already exists in resource group {} and this tool did not create it",
+                        new.name, new.resource_group
+                    ),
+                )
+                .with_hint(format!(
+                    "to install Kalypso on it, fetch its credentials (az aks get-credentials --resource-group {} --name {}) and pass the context with --cluster-existing <context>; or choose another --cluster-name",
+                    new.resource_group, new.name
+                ))
+                .with_exit_code(ExitCode::ConfigInvalid));
+            }
+            ctx.update_state(|s| s.cluster.created = true)?;
+            match cluster.provisioning() {
+                ProvisioningState::Succeeded => {
+                    ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+                    ctx.transition("Running");
+                    return Ok(StepOutcome::reused(format!(
+                        "AKS cluster {} was created by an earlier run ({})",
+                        new.name,
+                        describe(&cluster)
+                    )));
+                }
+                ProvisioningState::Failed | ProvisioningState::Canceled => {
+                    return Err(StepError::in_step(
+                        step,
+                        format!(
+                            "AKS cluster {} (created by an earlier run) is in provisioning state {}",
+                            new.name,
+                            cluster.provisioning_state.as_deref().unwrap_or("unknown")
+                        ),
+                    )
+                    .with_hint("remove it with --clean (or az aks delete), then run again"));
+                }
+                ProvisioningState::Deleting => {
+                    return Err(StepError::in_step(
+                        step,
+                        format!("AKS cluster {} is being deleted", new.name),
+                    )
+                    .with_hint("wait until the deletion has finished, then run again"));
+                }
+                ProvisioningState::InProgress(state) => {
+                    ctx.transition_with(
+                        "Creating",
+                        format!(
+                            "AKS cluster {}: {state} (started by an earlier run)",
+                            new.name
+                        ),
+                    );
+                    false
+                }
+                ProvisioningState::Unknown => false,
+            }
+        }
+        None => {
+            ctx.record(
+                resource.clone(),
+                Ownership::CreatedByUs,
+                ResourceStatus::Creating,
+            )?;
+            ctx.update_state(|s| s.cluster.created = true)?;
+            ctx.transition("Creating");
+            let params = AksCreateParams {
+                resource_group: new.resource_group.clone(),
+                name: new.name.clone(),
+                location: new.region.clone(),
+                node_count: new.node_count,
+                node_vm_size: new.vm_size.clone(),
+                kubernetes_version: new.kubernetes_version.clone(),
+                network_plugin: new.network_plugin,
+            };
+            let started = call(
+                env,
+                ctx,
+                &format!("start creating AKS cluster {}", new.name),
+                || async {
+                    match tools.az.aks_create_no_wait(&params).await {
+                        // An earlier attempt that timed out on our side did start it.
+                        Err(e) if e.class() == ErrorClass::AlreadyExists => Ok(()),
+                        other => other,
+                    }
+                },
+            )
+            .await;
+            started?;
+            true
+        }
+    };
+
+    let az = tools.az.clone();
+    let (group, name) = (new.resource_group.clone(), new.name.clone());
+    let cluster = poll_step(ctx, &env.timings.aks_provisioning, &format!("AKS cluster {}", new.name), || {
+        let az = az.clone();
+        let (group, name) = (group.clone(), name.clone());
+        async move {
+            let cluster = az
+                .aks_show(&group, &name)
+                .await
+                .map_err(|e| tool_error(step, &format!("check AKS cluster {name}"), &e))?;
+            let Some(cluster) = cluster else {
+                return Ok(Poll::Pending("not visible yet".to_string()));
+            };
+            match cluster.provisioning() {
+                ProvisioningState::Succeeded => Ok(Poll::Ready(cluster)),
+                ProvisioningState::InProgress(state) => {
+                    Ok(Poll::Pending(format!("provisioningState {state}")))
+                }
+                ProvisioningState::Unknown => Ok(Poll::Pending("provisioningState unknown".to_string())),
+                other => Err(StepError::in_step(
+                    step,
+                    format!(
+                        "AKS cluster {name} provisioning ended in state {}",
+                        match other {
+                            ProvisioningState::Failed => "Failed",
+                            ProvisioningState::Canceled => "Canceled",
+                            _ => "Deleting",
+                        }
+                    ),
+                )
+                .with_hint("see the cluster's activity log in the Azure portal; remove it with --clean, then run again")),
+            }
+        }
+    })
+    .await?;
+    ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+    ctx.transition_with(
+        "Running",
+        format!(
+            "AKS cluster {}: Running ({} elapsed)",
+            new.name,
+            human_duration(ctx.elapsed())
+        ),
+    );
+    let message = format!(
+        "AKS cluster {} provisioned ({})",
+        new.name,
+        describe(&cluster)
+    );
+    Ok(if started_by_us || planned.action == Action::Create {
+        StepOutcome::succeeded(message)
+    } else {
+        StepOutcome::reused(message)
+    })
+}
+
+fn describe(cluster: &AksCluster) -> String {
+    let version = cluster
+        .current_kubernetes_version
+        .as_deref()
+        .or(cluster.kubernetes_version.as_deref())
+        .unwrap_or("unknown version");
+    format!("Kubernetes {version} in {}", cluster.location)
+}
+
+/// `az aks get-credentials` into the kubeconfig, under the cluster's name as context.
+pub async fn credentials(
+    steps: &BootstrapSteps,
+    planned: &PlannedStep,
+    ctx: &StepContext,
+) -> Result<StepOutcome, StepError> {
+    let env = steps.env();
+    let new = new_cluster(env, ctx)?;
+    let tools = Tools::for_step(env, ctx);
+    let context = env.kube_context();
+    let resource = resources::kube_context(&context, Some(&env.kubeconfig));
+    ctx.facts().set(fact::KUBE_CONTEXT, context.clone());
+    ctx.facts().set(fact::KUBECONFIG, env.kubeconfig.clone());
+    let kubectl = tools.kubectl.with_context(&context);
+
+    if planned.action == Action::Reuse && kubectl.server_version().await.is_ok() {
+        ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+        ctx.update_state(|s| s.cluster.kube_context = Some(context.clone()))?;
+        ctx.transition("Accessible");
+        return Ok(StepOutcome::reused(format!(
+            "kube context {context} answers (fetched by an earlier run)"
+        )));
+    }
+
+    if let Some(dir) = env.kubeconfig.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StepError::in_step(
+                ctx.step(),
+                format!(
+                    "cannot create the kubeconfig directory {}: {e}",
+                    dir.display()
+                ),
+            )
+        })?;
+    }
+    ctx.record(
+        resource.clone(),
+        Ownership::CreatedByUs,
+        ResourceStatus::Creating,
+    )?;
+    call(
+        env,
+        ctx,
+        &format!("fetch the credentials of AKS cluster {}", new.name),
+        || {
+            tools
+                .az
+                .aks_get_credentials(&new.resource_group, &new.name, &context, &env.kubeconfig)
+        },
+    )
+    .await?;
+    ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+    ctx.update_state(|s| s.cluster.kube_context = Some(context.clone()))?;
+    wait_for_api(env, ctx, &kubectl).await?;
+    ctx.transition("Accessible");
+    Ok(StepOutcome::succeeded(format!(
+        "kube context {context} written to {}",
+        env.kubeconfig.display()
+    )))
+}
+
+/// Poll until the API server behind `kubectl`'s context answers.
+async fn wait_for_api(
+    env: &StepEnv,
+    ctx: &StepContext,
+    kubectl: &KubectlContext,
+) -> Result<(), StepError> {
+    let step = ctx.step();
+    let context = kubectl.context().to_string();
+    poll_step(
+        ctx,
+        &env.timings.cluster_ready,
+        &format!("API server of context {context}"),
+        || {
+            let kubectl = kubectl.clone();
+            let context = context.clone();
+            async move {
+                match kubectl.server_version().await {
+                    Ok(_) => Ok(Poll::Ready(())),
+                    Err(e) if e.is_transient() => {
+                        Ok(Poll::Pending(format!("not answering yet: {e}")))
+                    }
+                    Err(e) => Err(context_error(step, &context, &e)),
+                }
+            }
+        },
+    )
+    .await
+}
+
+fn context_error(step: StepId, context: &str, error: &crate::tools::ToolError) -> StepError {
+    let text = error.to_string();
+    if text.contains("does not exist") || text.contains("no context exists") {
+        return StepError::in_step(step, format!("kube context {context} is not in the kubeconfig: {text}"))
+            .with_hint("list the contexts with `kubectl config get-contexts` and pass an existing one with --cluster-existing");
+    }
+    tool_error(
+        step,
+        &format!("reach the API server of kube context {context}"),
+        error,
+    )
+}
+
+/// New cluster: nodes Ready and kube-system pods running. Existing cluster: the context
+/// exists, its API server answers, and its nodes are Ready.
+pub async fn ready(
+    steps: &BootstrapSteps,
+    _planned: &PlannedStep,
+    ctx: &StepContext,
+) -> Result<StepOutcome, StepError> {
+    let env = steps.env();
+    let tools = Tools::for_step(env, ctx);
+    let context = env.kube_context();
+    let step = ctx.step();
+    ctx.facts().set(fact::KUBE_CONTEXT, context.clone());
+    let kubectl = tools.kubectl.with_context(&context);
+    let new_cluster = matches!(env.configuration.cluster, ClusterTarget::Create(_));
+    if let ClusterTarget::Existing(existing) = &env.configuration.cluster {
+        ctx.progress(format!("checking that kube context {context} answers"));
+        let version = kubectl
+            .server_version()
+            .await
+            .map_err(|e| context_error(step, &context, &e))?;
+        ctx.record(
+            resources::kube_context(&context, None),
+            Ownership::Reused,
+            ResourceStatus::Present,
+        )?;
+        ctx.update_state(|s| {
+            s.cluster.created = false;
+            s.cluster.name = existing.name.clone();
+            s.cluster.kube_context = Some(context.clone());
+        })?;
+        ctx.transition_with(
+            "Accessible",
+            format!("kube context {context}: API server {version} answers"),
+        );
+    } else {
+        ctx.facts().set(fact::KUBECONFIG, env.kubeconfig.clone());
+        wait_for_api(env, ctx, &kubectl).await?;
+    }
+
+    let summary = poll_step(ctx, &env.timings.cluster_ready, "cluster readiness", || {
+        let kubectl = kubectl.clone();
+        async move {
+            let nodes = kubectl
+                .get_nodes()
+                .await
+                .map_err(|e| tool_error(step, "list the nodes", &e))?;
+            let ready = nodes.iter().filter(|n| n.ready).count();
+            if nodes.is_empty() || ready < nodes.len() {
+                let waiting: Vec<String> = nodes
+                    .iter()
+                    .filter(|n| !n.ready)
+                    .map(|n| {
+                        format!(
+                            "{} ({})",
+                            n.name,
+                            n.reason.as_deref().unwrap_or("not Ready")
+                        )
+                    })
+                    .collect();
+                return Ok(Poll::Pending(format!(
+                    "{ready}/{} nodes Ready{}",
+                    nodes.len(),
+                    if waiting.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; waiting for {}", waiting.join(", "))
+                    }
+                )));
+            }
+            if !new_cluster {
+                return Ok(Poll::Ready(format!("{ready} nodes Ready")));
+            }
+            let pods = kubectl
+                .get_pods("kube-system")
+                .await
+                .map_err(|e| tool_error(step, "list the kube-system pods", &e))?;
+            let not_running: Vec<String> = pods
+                .iter()
+                .filter(|p| !(p.is_running() || p.phase == "Succeeded"))
+                .map(|p| {
+                    format!(
+                        "{} ({})",
+                        p.name,
+                        p.waiting_reason.as_deref().unwrap_or(&p.phase)
+                    )
+                })
+                .collect();
+            if pods.is_empty() || !not_running.is_empty() {
+                return Ok(Poll::Pending(format!(
+                    "{ready} nodes Ready; kube-system pods not running yet: {}",
+                    if pods.is_empty() {
+                        "none listed".to_string()
+                    } else {
+                        not_running.join(", ")
+                    }
+                )));
+            }
+            Ok(Poll::Ready(format!(
+                "{ready} nodes Ready, {} kube-system pods running",
+                pods.len()
+            )))
+        }
+    })
+    .await?;
+    ctx.transition_with("Ready", format!("cluster ready: {summary}"));
+    Ok(StepOutcome::succeeded(format!(
+        "kube context {context}: {summary}"
+    )))
+}

@@ -1,0 +1,143 @@
+//! `KALYPSO_DEMO_FAIL=<step id>`: in `--demo`, make one step fail the way it fails for
+//! real. When the step starts, a fault is injected into the simulated environment that
+//! the step's own commands then meet (a quota too small, a 403, a rate limit, ...), so
+//! the error, its hint, the state and the rollback are exactly those of a real failure.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{resources, BootstrapSteps, StepEnv};
+use crate::config::{ClusterTarget, RepoTarget};
+use crate::engine::context::StepContext;
+use crate::engine::orchestrator::{StepOutcome, StepRunner};
+use crate::engine::plan::PlannedStep;
+use crate::engine::step::{StepError, StepId};
+use crate::sim::{Fault, FaultKind, SimulatedEnvironment};
+use crate::templates::RepoKind;
+use crate::tools::kubectl::FLUX_GITREPOSITORY_CRD;
+use crate::tools::BoxFuture;
+
+/// How a step is made to fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sabotage {
+    /// A fault rule for the step's command.
+    Fault(Fault),
+    /// The region's regional vCPU quota is used up (what the pre-flight checks).
+    NoQuota { region: String },
+}
+
+/// What makes `step` fail, given the owner of new repositories.
+pub fn sabotage(env: &StepEnv, step: StepId, owner: &str) -> Sabotage {
+    let forbidden = |command: &str| Fault::new(FaultKind::Forbidden, command);
+    let slug = |kind: RepoKind| {
+        let target = match kind {
+            RepoKind::ControlPlane => &env.configuration.repositories.control_plane,
+            RepoKind::Gitops => &env.configuration.repositories.gitops,
+        };
+        let (owner, name) = resources::repo_slug(target, owner);
+        format!("{owner}/{name}")
+    };
+    let repo_kind = |step| super::repositories::repo_kind(step);
+    let fault = match step {
+        StepId::ClusterPreflight => {
+            let region = match &env.configuration.cluster {
+                ClusterTarget::Create(new) => new.region.clone(),
+                ClusterTarget::Existing(_) => String::new(),
+            };
+            return Sabotage::NoQuota { region };
+        }
+        StepId::ClusterResourceGroup => forbidden("az group create"),
+        StepId::ClusterCreate => Fault::new(FaultKind::QuotaExceeded, "az aks create"),
+        StepId::ClusterCredentials => forbidden("az aks get-credentials"),
+        StepId::ClusterReady => forbidden("kubectl get nodes"),
+        StepId::ControlPlaneRepo | StepId::GitopsRepo => {
+            let kind = repo_kind(step);
+            match env_target(env, kind) {
+                RepoTarget::Create { .. } => forbidden("gh repo create").with_arg(slug(kind)),
+                RepoTarget::Existing(_) => {
+                    Fault::new(FaultKind::NotFound, "gh repo view").with_arg(slug(kind))
+                }
+            }
+        }
+        StepId::ControlPlaneSeed | StepId::GitopsSeed => {
+            // GitHub's secondary rate limit, lifting in an hour: too long to wait for.
+            let reset = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO)
+                .as_secs()
+                + 3600;
+            Fault::new(
+                FaultKind::RateLimited {
+                    status: 403,
+                    reset_epoch: reset,
+                },
+                "gh repo view",
+            )
+            .with_arg(slug(repo_kind(step)))
+        }
+        StepId::ControlPlaneSecrets | StepId::GitopsSecrets => {
+            forbidden("gh secret set").with_arg(slug(repo_kind(step)))
+        }
+        StepId::GitopsLabel => forbidden("gh label create").with_arg(slug(RepoKind::Gitops)),
+        StepId::InstallFlux => forbidden("kubectl get crd").with_arg(FLUX_GITREPOSITORY_CRD),
+        StepId::InstallKalypso => forbidden("helm upgrade"),
+        StepId::HealthChecks => forbidden("kubectl get").with_arg(resources::CONTROL_PLANE_SOURCE),
+    };
+    Sabotage::Fault(fault)
+}
+
+fn env_target(env: &StepEnv, kind: RepoKind) -> &RepoTarget {
+    super::repositories::target(env, kind)
+}
+
+/// Runs the real steps, sabotaging one of them once.
+pub struct DemoFailure {
+    steps: Arc<BootstrapSteps>,
+    sim: SimulatedEnvironment,
+    target: StepId,
+    armed: AtomicBool,
+}
+
+impl DemoFailure {
+    pub fn new(steps: Arc<BootstrapSteps>, sim: SimulatedEnvironment, target: StepId) -> Self {
+        Self {
+            steps,
+            sim,
+            target,
+            armed: AtomicBool::new(true),
+        }
+    }
+
+    async fn arm(&self, ctx: &StepContext) -> Result<(), StepError> {
+        let owner = match self.steps.known_owner() {
+            Some(owner) => owner,
+            None => self.steps.step_owner(ctx).await?,
+        };
+        match sabotage(self.steps.env(), self.target, &owner) {
+            Sabotage::Fault(fault) => {
+                self.sim.inject(fault);
+            }
+            Sabotage::NoQuota { region } => {
+                self.sim
+                    .set_quota(&region, crate::tools::az::REGIONAL_VCPUS, 0, 0);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StepRunner for DemoFailure {
+    fn run_step<'a>(
+        &'a self,
+        step: &'a PlannedStep,
+        ctx: StepContext,
+    ) -> BoxFuture<'a, Result<StepOutcome, StepError>> {
+        Box::pin(async move {
+            if step.id == self.target && self.armed.swap(false, Ordering::SeqCst) {
+                self.arm(&ctx).await?;
+            }
+            self.steps.run_step(step, ctx).await
+        })
+    }
+}

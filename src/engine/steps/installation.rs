@@ -1,0 +1,447 @@
+//! The installation phase: Flux (kept when present and still serving the `v1beta2` APIs
+//! Kalypso uses, installed from the pinned release otherwise), then the Kalypso Scheduler
+//! chart with our values in a 0600 file.
+//!
+//! Progress names the transitions Installing → Deployed → Running (the health checks add
+//! Healthy → Verified).
+
+use std::collections::BTreeSet;
+
+use super::{call, resources, tool_error, BootstrapSteps, StepEnv, Tools};
+use crate::engine::context::{fact, StepContext};
+use crate::engine::orchestrator::StepOutcome;
+use crate::engine::plan::PlannedStep;
+use crate::engine::retry::{poll_step, Poll};
+use crate::engine::step::{Action, StepError, StepId};
+use crate::state::{BootstrapState, Ownership, Resource, ResourceStatus};
+use crate::tools::helm::{ChartRef, InstallParams, KalypsoValues, ValuesFile, RELEASE_NAME};
+use crate::tools::kubectl::{
+    flux_install_url, Crd, KubectlContext, FLUX_GITREPOSITORY_CRD, FLUX_KUSTOMIZATION_CRD,
+};
+use crate::ExitCode;
+
+/// The Flux API version of GitRepository and Kustomization the Kalypso chart uses.
+pub const FLUX_API_VERSION: &str = "v1beta2";
+
+/// The Flux resource recorded for `context`, when the state holds one created by us.
+fn our_flux(state: &BootstrapState, context: &str) -> Option<Resource> {
+    state
+        .rollback_candidates()
+        .into_iter()
+        .map(|record| &record.resource)
+        .find(|resource| matches!(resource, Resource::Flux { kube_context, .. } if kube_context == context))
+        .cloned()
+}
+
+fn kube(env: &StepEnv, ctx: &StepContext, tools: &Tools) -> (String, KubectlContext) {
+    let context = ctx
+        .facts()
+        .get(fact::KUBE_CONTEXT)
+        .unwrap_or_else(|| env.kube_context());
+    let kubectl = tools.kubectl.with_context(&context);
+    (context, kubectl)
+}
+
+fn served(crd: &Crd) -> String {
+    let versions: Vec<&str> = crd
+        .versions
+        .iter()
+        .filter(|v| v.served)
+        .map(|v| v.name.as_str())
+        .collect();
+    if versions.is_empty() {
+        "none".to_string()
+    } else {
+        versions.join(", ")
+    }
+}
+
+/// Kalypso needs `v1beta2` of both Flux APIs.
+fn check_flux_apis(
+    step: StepId,
+    gitrepository: &Crd,
+    kustomization: &Crd,
+) -> Result<(), StepError> {
+    let missing: Vec<String> = [gitrepository, kustomization]
+        .into_iter()
+        .filter(|crd| !crd.serves(FLUX_API_VERSION))
+        .map(|crd| format!("{} (serves {})", crd.name, served(crd)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(StepError::in_step(
+        step,
+        format!(
+            "the Flux on this cluster does not serve {FLUX_API_VERSION} of {}: the Kalypso Scheduler creates its GitRepository and Kustomization at {FLUX_API_VERSION}, which Flux 2.8 removed",
+            missing.join(" and ")
+        ),
+    )
+    .with_hint("use Flux 2.7 or earlier on this cluster (e.g. the pinned v2.7.5), or a cluster without Flux, where this tool installs v2.7.5")
+    .with_exit_code(ExitCode::InstallationFailed))
+}
+
+/// Flux: kept when present (and serving `v1beta2`), else installed server-side from the
+/// pinned release manifest and waited for.
+pub async fn flux(
+    steps: &BootstrapSteps,
+    _planned: &PlannedStep,
+    ctx: &StepContext,
+) -> Result<StepOutcome, StepError> {
+    let env = steps.env();
+    let tools = Tools::for_step(env, ctx);
+    let step = ctx.step();
+    let (context, kubectl) = kube(env, ctx, &tools);
+    let flux_crds = || async {
+        let git = call(
+            env,
+            ctx,
+            &format!("look up CRD {FLUX_GITREPOSITORY_CRD}"),
+            || kubectl.get_crd(FLUX_GITREPOSITORY_CRD),
+        )
+        .await?;
+        let kustomization = call(
+            env,
+            ctx,
+            &format!("look up CRD {FLUX_KUSTOMIZATION_CRD}"),
+            || kubectl.get_crd(FLUX_KUSTOMIZATION_CRD),
+        )
+        .await?;
+        Ok::<_, StepError>((git, kustomization))
+    };
+
+    match flux_crds().await? {
+        (Some(git), Some(kustomization)) => {
+            check_flux_apis(step, &git, &kustomization)?;
+            let ours = ctx.state().read(|s| our_flux(s, &context));
+            match &ours {
+                Some(resource) => ctx.record(
+                    resource.clone(),
+                    Ownership::CreatedByUs,
+                    ResourceStatus::Present,
+                )?,
+                None => ctx.record(
+                    resources::flux(&context, None),
+                    Ownership::Reused,
+                    ResourceStatus::Present,
+                )?,
+            }
+            wait_for_controllers(env, ctx, &kubectl).await?;
+            ctx.transition("Running");
+            let whose = if ours.is_some() {
+                "installed by an earlier run"
+            } else {
+                "already installed"
+            };
+            return Ok(StepOutcome::reused(format!(
+                "Flux {whose}; {FLUX_API_VERSION} of GitRepository and Kustomization served"
+            )));
+        }
+        (None, None) => {}
+        (git, kustomization) => {
+            let present = |crd: &Option<Crd>| if crd.is_some() { "present" } else { "missing" };
+            return Err(StepError::in_step(
+                step,
+                format!(
+                    "Flux is only partly installed on context {context}: {FLUX_GITREPOSITORY_CRD} {}, {FLUX_KUSTOMIZATION_CRD} {}",
+                    present(&git),
+                    present(&kustomization)
+                ),
+            )
+            .with_hint("Kalypso needs Flux's source and kustomize controllers: complete the Flux installation or remove it, then run again"));
+        }
+    }
+
+    let version = env.flux_version.clone();
+    let url = flux_install_url(&version);
+    let resource = resources::flux(&context, Some(&version));
+    ctx.record(
+        resource.clone(),
+        Ownership::CreatedByUs,
+        ResourceStatus::Creating,
+    )?;
+    ctx.transition_with("Installing", format!("installing Flux {version}"));
+    call(
+        env,
+        ctx,
+        &format!("apply the Flux {version} manifest"),
+        || kubectl.apply_server_side_url(&url),
+    )
+    .await?;
+    wait_for_controllers(env, ctx, &kubectl).await?;
+    ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+    // A release chosen with --flux-version may have dropped the APIs Kalypso needs.
+    if let (Some(git), Some(kustomization)) = flux_crds().await? {
+        check_flux_apis(step, &git, &kustomization)?;
+    }
+    ctx.transition("Running");
+    Ok(StepOutcome::succeeded(format!(
+        "Flux {version} installed; its controllers are available"
+    )))
+}
+
+async fn wait_for_controllers(
+    env: &StepEnv,
+    ctx: &StepContext,
+    kubectl: &KubectlContext,
+) -> Result<(), StepError> {
+    ctx.progress("waiting for the Flux controllers");
+    kubectl
+        .wait_deployments_available(resources::FLUX_NAMESPACE, env.timings.flux_wait)
+        .await
+        .map_err(|e| {
+            tool_error(
+                ctx.step(),
+                "wait for the Flux controllers to be available",
+                &e,
+            )
+        })
+}
+
+/// The Kalypso Scheduler chart: checked first (`helm show chart`), then
+/// `helm upgrade --install` with our values file (and the user's after it).
+pub async fn kalypso(
+    steps: &BootstrapSteps,
+    planned: &PlannedStep,
+    ctx: &StepContext,
+) -> Result<StepOutcome, StepError> {
+    let env = steps.env();
+    let tools = Tools::for_step(env, ctx);
+    let step = ctx.step();
+    let (context, kubectl) = kube(env, ctx, &tools);
+    let helm = tools.helm.with_kube_context(&context);
+    let installation = &env.configuration.installation;
+    let namespace = installation.namespace.clone();
+    let chart = ChartRef {
+        chart: installation.chart.clone(),
+        version: installation.version.clone(),
+    };
+    let release = resources::helm_release(&context, &namespace);
+    let release_ours = ctx.state().read(|s| s.is_ours(&release));
+
+    let status = call(
+        env,
+        ctx,
+        &format!("look up Helm release {RELEASE_NAME} in {namespace}"),
+        || helm.status(RELEASE_NAME, &namespace),
+    )
+    .await?;
+    if let Some(status) = &status {
+        if !release_ours {
+            return Err(StepError::in_step(
+                step,
+                format!(
+                    "the Kalypso Scheduler is already installed in namespace {namespace} (Helm release {RELEASE_NAME}, chart {}), and not by this tool",
+                    status.chart_version().unwrap_or("of unknown version")
+                ),
+            )
+            .with_hint(format!(
+                "uninstall it (helm uninstall {RELEASE_NAME} -n {namespace} --kube-context {context}) or choose another --namespace"
+            )));
+        }
+        if planned.action == Action::Reuse
+            && status.is_deployed()
+            && status.chart_version() == Some(installation.version.as_str())
+        {
+            record_installation(ctx, &namespace, &installation.version)?;
+            ctx.transition("Deployed");
+            return Ok(StepOutcome::reused(format!(
+                "Helm release {RELEASE_NAME} {} is deployed in {namespace} (installed by an earlier run)",
+                installation.version
+            )));
+        }
+    }
+
+    let token = env.require_token(step, "the Kalypso chart's ghRepo.token")?;
+    let template = steps.template_context(ctx).await?;
+    let control_plane_url = template.control_plane.url();
+
+    ctx.progress(format!(
+        "checking chart {} version {}",
+        installation.chart.as_config_value(),
+        installation.version
+    ));
+    let chart_info = call(env, ctx, "look up the Kalypso chart", || {
+        tools.helm.show_chart(&chart)
+    })
+    .await?;
+    if chart_info.is_none() {
+        return Err(StepError::in_step(
+            step,
+            format!(
+                "chart {} version {} was not found",
+                installation.chart.as_config_value(),
+                installation.version
+            ),
+        )
+        .with_hint("check the chart and --chart-version (helm search repo kalypso-scheduler --versions lists the published versions)")
+        .with_exit_code(ExitCode::InstallationFailed));
+    }
+
+    let existing_namespace = call(env, ctx, &format!("look up namespace {namespace}"), || {
+        kubectl.get_namespace(&namespace)
+    })
+    .await?;
+    let namespace_resource = resources::namespace(&context, &namespace);
+    let namespace_created = existing_namespace.is_none();
+    match existing_namespace {
+        Some(ns) if ns.is_terminating() => {
+            return Err(StepError::in_step(
+                step,
+                format!("namespace {namespace} is being deleted"),
+            )
+            .with_hint("wait until it is gone, then run again")
+            .transient());
+        }
+        Some(_) => {
+            let ownership = if ctx.state().read(|s| s.is_ours(&namespace_resource)) {
+                Ownership::CreatedByUs
+            } else {
+                Ownership::Reused
+            };
+            ctx.record(
+                namespace_resource.clone(),
+                ownership,
+                ResourceStatus::Present,
+            )?;
+        }
+        None => ctx.record(
+            namespace_resource.clone(),
+            Ownership::CreatedByUs,
+            ResourceStatus::Creating,
+        )?,
+    }
+
+    let crds = call(env, ctx, "list the CRDs", || kubectl.list_crds()).await?;
+    let present: BTreeSet<&str> = crds.iter().map(|c| c.name.as_str()).collect();
+    let to_create: Vec<String> = resources::KALYPSO_CRDS
+        .iter()
+        .filter(|name| !present.contains(*name))
+        .map(|name| name.to_string())
+        .collect();
+    let crds_resource =
+        (!to_create.is_empty()).then(|| resources::kalypso_crds(&context, to_create));
+    if let Some(resource) = &crds_resource {
+        ctx.record(
+            resource.clone(),
+            Ownership::CreatedByUs,
+            ResourceStatus::Creating,
+        )?;
+    }
+    ctx.record(
+        release.clone(),
+        Ownership::CreatedByUs,
+        ResourceStatus::Creating,
+    )?;
+
+    ctx.transition_with(
+        "Installing",
+        format!(
+            "installing {RELEASE_NAME} {} into {namespace}",
+            installation.version
+        ),
+    );
+    let values = ValuesFile::write_in(
+        &env.work_dir,
+        &KalypsoValues {
+            control_plane_url: control_plane_url.clone(),
+            control_plane_branch: resources::CONTROL_PLANE_BRANCH.to_string(),
+            gh_repo_token: token,
+        },
+    )
+    .map_err(|e| {
+        StepError::in_step(
+            step,
+            format!(
+                "cannot write the values file in {}: {e}",
+                env.work_dir.display()
+            ),
+        )
+    })?;
+    let mut values_files = vec![values.path().to_path_buf()];
+    values_files.extend(installation.values.iter().cloned());
+    let params = InstallParams {
+        release: RELEASE_NAME.to_string(),
+        chart,
+        namespace: namespace.clone(),
+        values_files,
+        timeout: env.timings.helm_timeout,
+    };
+    // Not retried: a failed `--wait` already waited the whole timeout.
+    helm.upgrade_install(&params).await.map_err(|e| {
+        tool_error(
+            step,
+            &format!("install the Helm release {RELEASE_NAME}"),
+            &e,
+        )
+    })?;
+    drop(values);
+
+    if namespace_created {
+        ctx.record(
+            namespace_resource,
+            Ownership::CreatedByUs,
+            ResourceStatus::Present,
+        )?;
+    }
+    if let Some(resource) = crds_resource {
+        ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+    }
+    ctx.record(release, Ownership::CreatedByUs, ResourceStatus::Present)?;
+    record_installation(ctx, &namespace, &installation.version)?;
+    ctx.transition("Deployed");
+
+    wait_for_controller(env, ctx, &kubectl, &namespace).await?;
+    ctx.transition("Running");
+    Ok(StepOutcome::succeeded(format!(
+        "Kalypso Scheduler {} installed in {namespace} (control plane {control_plane_url})",
+        installation.version
+    )))
+}
+
+fn record_installation(ctx: &StepContext, namespace: &str, version: &str) -> Result<(), StepError> {
+    ctx.update_state(|s| {
+        s.installation.namespace = Some(namespace.to_string());
+        s.installation.helm_release = Some(RELEASE_NAME.to_string());
+        s.installation.version = Some(version.to_string());
+    })
+}
+
+/// The controller deployment has its desired replicas available.
+pub async fn wait_for_controller(
+    env: &StepEnv,
+    ctx: &StepContext,
+    kubectl: &KubectlContext,
+    namespace: &str,
+) -> Result<(), StepError> {
+    let step = ctx.step();
+    poll_step(
+        ctx,
+        &env.timings.cluster_ready,
+        "Kalypso controller",
+        || {
+            let kubectl = kubectl.clone();
+            let namespace = namespace.to_string();
+            async move {
+                let deployments = kubectl.get_deployments(&namespace).await.map_err(|e| {
+                    tool_error(step, &format!("list the deployments in {namespace}"), &e)
+                })?;
+                match deployments
+                    .iter()
+                    .find(|d| d.name == resources::CONTROLLER_DEPLOYMENT)
+                {
+                    Some(d) if d.is_available() => Ok(Poll::Ready(())),
+                    Some(d) => Ok(Poll::Pending(format!(
+                        "{} has {}/{} replicas available",
+                        d.name, d.available_replicas, d.replicas
+                    ))),
+                    None => Ok(Poll::Pending(format!(
+                        "deployment {} not found in {namespace}",
+                        resources::CONTROLLER_DEPLOYMENT
+                    ))),
+                }
+            }
+        },
+    )
+    .await
+}

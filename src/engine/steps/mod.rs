@@ -1,0 +1,439 @@
+//! The real steps of a run over the tool adapters: [`BootstrapSteps`] is the
+//! [`StepRunner`] the orchestrator drives in real runs, in `--demo` and in the end-to-end
+//! tests (there over the simulated environment).
+//!
+//! Each phase has its module: [`cluster`], [`repositories`], [`installation`],
+//! [`validation`]. What they share lives here: the run's environment ([`StepEnv`]), the
+//! adapters of one step ([`Tools`]), turning a tool failure into a [`StepError`] and
+//! retrying transient ones, and the names of everything the steps record
+//! ([`resources`]).
+
+pub mod cluster;
+pub mod demo_fail;
+pub mod installation;
+pub mod repositories;
+pub mod resources;
+pub mod validation;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::sync::OnceCell;
+
+use super::context::StepContext;
+use super::events::LogLevel;
+use super::orchestrator::{StepOutcome, StepRunner};
+use super::plan::PlannedStep;
+use super::retry::{retry_step, PollPolicy, RetryPolicy};
+use super::step::{StepError, StepId};
+use crate::config::{Configuration, RepoTarget};
+use crate::templates::{self, TemplateContext};
+use crate::tools::az::Az;
+use crate::tools::gh::Gh;
+use crate::tools::git::{Git, GitEnv};
+use crate::tools::helm::Helm;
+use crate::tools::kubectl::{Kubectl, FLUX_VERSION};
+use crate::tools::{
+    BoxFuture, CancelToken, CommandRunner, ErrorClass, LineSink, OutputLine, RateLimitReset,
+    RunControl, Stream, ToolError,
+};
+
+/// Waits, polls and retries of the steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepTimings {
+    /// Transient failures (rate limits, timeouts, 5xx).
+    pub retry: RetryPolicy,
+    /// `az aks show` until the new cluster has `Succeeded`.
+    pub aks_provisioning: PollPolicy,
+    /// The API server answering, nodes Ready and kube-system pods running.
+    pub cluster_ready: PollPolicy,
+    /// `kubectl wait` for the Flux controllers.
+    pub flux_wait: Duration,
+    /// `helm upgrade --install --wait --timeout`.
+    pub helm_timeout: Duration,
+    /// The health checks (bounded wait, 5 minutes by default).
+    pub health: PollPolicy,
+}
+
+impl Default for StepTimings {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            aks_provisioning: PollPolicy {
+                initial_interval: Duration::from_secs(10),
+                multiplier: 1.5,
+                max_interval: Duration::from_secs(30),
+                timeout: Some(Duration::from_secs(30 * 60)),
+            },
+            cluster_ready: PollPolicy {
+                initial_interval: Duration::from_secs(2),
+                multiplier: 1.5,
+                max_interval: Duration::from_secs(15),
+                timeout: Some(Duration::from_secs(10 * 60)),
+            },
+            flux_wait: Duration::from_secs(300),
+            helm_timeout: Duration::from_secs(300),
+            health: PollPolicy {
+                initial_interval: Duration::from_secs(2),
+                multiplier: 1.5,
+                max_interval: Duration::from_secs(10),
+                timeout: Some(Duration::from_secs(5 * 60)),
+            },
+        }
+    }
+}
+
+impl StepTimings {
+    /// Short waits for the demo: the simulated cluster provisions in seconds.
+    pub fn demo() -> Self {
+        let mut timings = Self::default();
+        timings.aks_provisioning.initial_interval = Duration::from_secs(2);
+        timings.aks_provisioning.multiplier = 1.0;
+        timings.aks_provisioning.max_interval = Duration::from_secs(2);
+        timings.retry.initial_delay = Duration::from_millis(500);
+        timings
+    }
+
+    /// Millisecond waits for tests over the zero-latency simulated environment; every
+    /// wait is still bounded.
+    pub fn fast() -> Self {
+        let poll = |timeout_ms| PollPolicy {
+            initial_interval: Duration::from_millis(5),
+            multiplier: 1.0,
+            max_interval: Duration::from_millis(5),
+            timeout: Some(Duration::from_millis(timeout_ms)),
+        };
+        Self {
+            retry: RetryPolicy {
+                max_attempts: 3,
+                initial_delay: Duration::from_millis(5),
+                multiplier: 1.0,
+                max_delay: Duration::from_millis(5),
+                max_server_delay: Duration::from_millis(50),
+            },
+            aks_provisioning: poll(5_000),
+            cluster_ready: poll(2_000),
+            flux_wait: Duration::from_secs(30),
+            helm_timeout: Duration::from_secs(60),
+            health: poll(2_000),
+        }
+    }
+}
+
+/// Everything the steps (and the observation, removal and dry-run built on them) work
+/// with. Nothing here is read from the process environment.
+#[derive(Clone)]
+pub struct StepEnv {
+    pub configuration: Configuration,
+    pub runner: Arc<dyn CommandRunner>,
+    /// The GitHub token: `GH_TOKEN` of every gh child and the credential helper of git,
+    /// the value of the token secrets, and the chart's `ghRepo.token`. Never in argv.
+    pub github_token: Option<SecretString>,
+    /// `AZURE_SUBSCRIPTION_ID`, named by every az call when known.
+    pub subscription: Option<String>,
+    /// The kubeconfig the new cluster's credentials are merged into.
+    pub kubeconfig: PathBuf,
+    /// Where seeding work trees and the values file are created.
+    pub work_dir: PathBuf,
+    /// The Flux release installed on a cluster without Flux.
+    pub flux_version: String,
+    /// Extra git configuration for the seeding pushes (after the credential helper).
+    pub git_env: GitEnv,
+    pub timings: StepTimings,
+}
+
+impl StepEnv {
+    /// An environment with the default Flux version, timings and no extra git settings.
+    pub fn new(
+        configuration: Configuration,
+        runner: Arc<dyn CommandRunner>,
+        github_token: Option<SecretString>,
+        kubeconfig: PathBuf,
+        work_dir: PathBuf,
+    ) -> Self {
+        Self {
+            configuration,
+            runner,
+            github_token,
+            subscription: None,
+            kubeconfig,
+            work_dir,
+            flux_version: FLUX_VERSION.to_string(),
+            git_env: GitEnv::new(),
+            timings: StepTimings::default(),
+        }
+    }
+
+    /// The kube context every kubectl and helm call names: the given one for an existing
+    /// cluster, the cluster's name (as `az aks get-credentials --context` writes it) for
+    /// a new one.
+    pub fn kube_context(&self) -> String {
+        resources::kube_context_name(&self.configuration)
+    }
+
+    /// The adapters, without streaming or cancellation (observation, dry-run, removal).
+    pub fn tools(&self) -> Tools {
+        Tools::new(self, RunControl::default())
+    }
+
+    /// The gh adapter, with our token when we hold one.
+    pub fn gh(&self) -> Gh {
+        let gh = Gh::new(Arc::clone(&self.runner));
+        match &self.github_token {
+            Some(token) => gh.with_token(token.clone()),
+            None => gh,
+        }
+    }
+
+    /// The token, or the error of a step that cannot work without it.
+    pub fn require_token(&self, step: StepId, needed_for: &str) -> Result<SecretString, StepError> {
+        self.github_token.clone().ok_or_else(|| {
+            StepError::in_step(
+                step,
+                format!("a GitHub token is needed for {needed_for}, and none was found"),
+            )
+            .with_hint(
+                "sign in with `gh auth login` (the token of gh's login is used) or set GITHUB_TOKEN",
+            )
+        })
+    }
+}
+
+/// The adapters one step uses, all sharing the step's cancellation and output sink.
+#[derive(Clone)]
+pub struct Tools {
+    pub az: Az,
+    pub gh: Gh,
+    pub git: Git,
+    pub kubectl: Kubectl,
+    pub helm: Helm,
+}
+
+impl Tools {
+    pub fn new(env: &StepEnv, control: RunControl) -> Self {
+        let runner = &env.runner;
+        Self {
+            az: Az::new(Arc::clone(runner), env.subscription.clone()).with_control(control.clone()),
+            gh: env.gh().with_control(control.clone()),
+            git: Git::new(Arc::clone(runner)).with_control(control.clone()),
+            kubectl: Kubectl::new(Arc::clone(runner)).with_control(control.clone()),
+            helm: Helm::new(Arc::clone(runner)).with_control(control),
+        }
+    }
+
+    /// The adapters of a running step: its cancellation kills their children, and their
+    /// output goes to the log file (debug level), not to the screen.
+    pub fn for_step(env: &StepEnv, ctx: &StepContext) -> Self {
+        let control = RunControl::default()
+            .with_cancel(ctx.cancel_token().clone())
+            .with_sink(log_sink(ctx.step()));
+        Self::new(env, control)
+    }
+}
+
+/// A sink that writes every output line of the step's children to the log (already
+/// redacted by the runner).
+fn log_sink(step: StepId) -> LineSink {
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<OutputLine>();
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            while let Some(OutputLine { stream, line }) = receiver.recv().await {
+                let stream = match stream {
+                    Stream::Stdout => "stdout",
+                    Stream::Stderr => "stderr",
+                };
+                tracing::debug!(step = step.as_str(), stream, "{line}");
+            }
+        });
+    }
+    sender
+}
+
+/// A tool failure as the step's error: what was being done, the tool's message, what to
+/// do about it, and whether (and when) trying again may help.
+pub fn tool_error(step: StepId, what: &str, error: &ToolError) -> StepError {
+    let mut step_error =
+        StepError::in_step(step, format!("{what}: {error}")).with_hint(error.hint());
+    if let ErrorClass::RateLimited { reset: Some(reset) } = error.class() {
+        step_error = step_error.with_retry_after(wait_for(reset));
+    } else if error.is_transient() {
+        step_error = step_error.transient();
+    }
+    step_error
+}
+
+fn wait_for(reset: RateLimitReset) -> Duration {
+    reset.wait_from(time::OffsetDateTime::now_utc())
+}
+
+/// Run a tool call, retrying transient failures by the run's policy; `what` names the
+/// action in progress events and errors.
+pub async fn call<T, Op, Fut>(
+    env: &StepEnv,
+    ctx: &StepContext,
+    what: &str,
+    mut operation: Op,
+) -> Result<T, StepError>
+where
+    Op: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ToolError>>,
+{
+    let step = ctx.step();
+    retry_step(ctx, &env.timings.retry, what, |_| {
+        let attempt = operation();
+        async move { attempt.await.map_err(|e| tool_error(step, what, &e)) }
+    })
+    .await
+}
+
+/// The real steps.
+pub struct BootstrapSteps {
+    env: StepEnv,
+    /// The owner of new repositories, resolved once per run.
+    owner: OnceCell<String>,
+}
+
+impl BootstrapSteps {
+    pub fn new(env: StepEnv) -> Self {
+        Self {
+            env,
+            owner: OnceCell::new(),
+        }
+    }
+
+    pub fn env(&self) -> &StepEnv {
+        &self.env
+    }
+
+    /// The owner of repositories this run creates: `--github-org`, else the account the
+    /// token belongs to (`gh api user`). Resolved once; read-only.
+    pub async fn owner(&self, cancel: &CancelToken) -> Result<String, ToolError> {
+        if let Some(org) = &self.env.configuration.repositories.github_org {
+            return Ok(org.clone());
+        }
+        self.owner
+            .get_or_try_init(|| async {
+                let gh = self
+                    .env
+                    .gh()
+                    .with_control(RunControl::default().with_cancel(cancel.clone()));
+                Ok(gh.api_user().await?.login)
+            })
+            .await
+            .cloned()
+    }
+
+    /// The owner when already known (no query), for dry-run listings.
+    pub fn known_owner(&self) -> Option<String> {
+        self.env
+            .configuration
+            .repositories
+            .github_org
+            .clone()
+            .or_else(|| self.owner.get().cloned())
+    }
+
+    /// The owner inside a step: a failure to learn it is that step's error.
+    pub(crate) async fn step_owner(&self, ctx: &StepContext) -> Result<String, StepError> {
+        let step = ctx.step();
+        retry_step(
+            ctx,
+            &self.env.timings.retry,
+            "find the GitHub account",
+            |_| async {
+                self.owner(ctx.cancel_token())
+                    .await
+                    .map_err(|e| tool_error(step, "find the GitHub account of the token", &e))
+            },
+        )
+        .await
+    }
+
+    /// Both repositories as `OWNER/NAME` (new ones owned by [`BootstrapSteps::owner`]).
+    pub(crate) async fn template_context(
+        &self,
+        ctx: &StepContext,
+    ) -> Result<TemplateContext, StepError> {
+        let needs_owner = [
+            &self.env.configuration.repositories.control_plane,
+            &self.env.configuration.repositories.gitops,
+        ]
+        .iter()
+        .any(|target| matches!(target, RepoTarget::Create { .. }));
+        let owner = if needs_owner {
+            Some(self.step_owner(ctx).await?)
+        } else {
+            None
+        };
+        template_context(&self.env.configuration, owner.as_deref()).map_err(|message| {
+            StepError::in_step(ctx.step(), message).with_exit_code(crate::ExitCode::ConfigInvalid)
+        })
+    }
+}
+
+/// The template context of a configuration: existing repositories name their own owner,
+/// new ones belong to `owner` (the organisation or the authenticated user).
+pub fn template_context(
+    configuration: &Configuration,
+    owner: Option<&str>,
+) -> Result<TemplateContext, String> {
+    let repo = |kind: &str, target: &RepoTarget| {
+        match target {
+        RepoTarget::Existing(existing) => Ok(templates::GitHubRepo::new(
+            existing.owner(),
+            existing.name(),
+        )),
+        RepoTarget::Create { name } => match owner {
+            Some(owner) => Ok(templates::GitHubRepo::new(owner, name.as_str())),
+            None => Err(format!(
+                "the owner of the new {kind} repository is not known: pass --github-org ORG or sign in to GitHub"
+            )),
+        },
+    }
+    };
+    let mut context = TemplateContext::new(
+        repo("control-plane", &configuration.repositories.control_plane)?,
+        repo("gitops", &configuration.repositories.gitops)?,
+    );
+    context.namespace = configuration.installation.namespace.clone();
+    context.validate().map_err(|e| e.to_string())?;
+    Ok(context)
+}
+
+impl StepRunner for BootstrapSteps {
+    fn run_step<'a>(
+        &'a self,
+        step: &'a PlannedStep,
+        ctx: StepContext,
+    ) -> BoxFuture<'a, Result<StepOutcome, StepError>> {
+        Box::pin(async move {
+            ctx.log(
+                LogLevel::Debug,
+                format!("{} ({}): {}", step.id, step.action, step.reason),
+            );
+            match step.id {
+                StepId::ClusterPreflight => cluster::preflight(self, step, &ctx).await,
+                StepId::ClusterResourceGroup => cluster::resource_group(self, step, &ctx).await,
+                StepId::ClusterCreate => cluster::create(self, step, &ctx).await,
+                StepId::ClusterCredentials => cluster::credentials(self, step, &ctx).await,
+                StepId::ClusterReady => cluster::ready(self, step, &ctx).await,
+                StepId::ControlPlaneRepo | StepId::GitopsRepo => {
+                    repositories::repository(self, step, &ctx).await
+                }
+                StepId::ControlPlaneSeed | StepId::GitopsSeed => {
+                    repositories::seed(self, step, &ctx).await
+                }
+                StepId::ControlPlaneSecrets | StepId::GitopsSecrets => {
+                    repositories::secrets(self, step, &ctx).await
+                }
+                StepId::GitopsLabel => repositories::label(self, step, &ctx).await,
+                StepId::InstallFlux => installation::flux(self, step, &ctx).await,
+                StepId::InstallKalypso => installation::kalypso(self, step, &ctx).await,
+                StepId::HealthChecks => validation::health(self, step, &ctx).await,
+            }
+        })
+    }
+}

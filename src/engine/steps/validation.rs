@@ -1,0 +1,447 @@
+//! The validation phase: health checks, each reported on its own, until all pass or the
+//! bounded wait (5 minutes by default) ends with the last observed reason of each check
+//! still failing.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use super::{resources, tool_error, BootstrapSteps, Tools};
+use crate::engine::context::{fact, StepContext};
+use crate::engine::events::HealthStatus;
+use crate::engine::orchestrator::StepOutcome;
+use crate::engine::plan::PlannedStep;
+use crate::engine::retry::{poll_step, Poll};
+use crate::engine::step::{Action, StepError, StepId};
+use crate::tools::kubectl::{FluxKind, KubectlContext};
+use crate::tools::ToolError;
+
+/// The checks, in the order they are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HealthCheck {
+    Pods,
+    Crds,
+    Controller,
+    Webhooks,
+    FluxSource,
+    FluxKustomization,
+    TestWorkload,
+}
+
+impl HealthCheck {
+    pub const ALL: [HealthCheck; 7] = [
+        HealthCheck::Pods,
+        HealthCheck::Crds,
+        HealthCheck::Controller,
+        HealthCheck::Webhooks,
+        HealthCheck::FluxSource,
+        HealthCheck::FluxKustomization,
+        HealthCheck::TestWorkload,
+    ];
+
+    /// The name in `health_check` events.
+    pub fn name(self) -> &'static str {
+        match self {
+            HealthCheck::Pods => "pods",
+            HealthCheck::Crds => "crds",
+            HealthCheck::Controller => "controller",
+            HealthCheck::Webhooks => "webhooks",
+            HealthCheck::FluxSource => "flux-gitrepository",
+            HealthCheck::FluxKustomization => "flux-kustomization",
+            HealthCheck::TestWorkload => "test-workload",
+        }
+    }
+}
+
+/// The name of the Workload applied (and deleted again) to prove the API accepts it.
+pub const TEST_WORKLOAD: &str = "kalypso-bootstrap-check";
+
+/// The test Workload: no deployment targets, so the scheduler has nothing to act on.
+pub fn test_workload_manifest(namespace: &str) -> String {
+    format!(
+        "apiVersion: {group}/v1alpha1\nkind: Workload\nmetadata:\n  name: {TEST_WORKLOAD}\n  namespace: {namespace}\n  labels:\n    app.kubernetes.io/managed-by: kalypso-bootstrap\nspec:\n  deploymentTargets: []\n",
+        group = resources::KALYPSO_GROUP
+    )
+}
+
+#[derive(Debug, Clone)]
+struct Observation {
+    status: HealthStatus,
+    message: String,
+}
+
+/// What the checks found so far, shared by the rounds of the poll.
+#[derive(Default)]
+struct Board {
+    checks: BTreeMap<HealthCheck, Observation>,
+    workload_verified: bool,
+}
+
+struct Round {
+    results: Vec<(HealthCheck, HealthStatus, String)>,
+}
+
+/// Run the checks until all pass, or the bounded wait ends.
+pub async fn health(
+    steps: &BootstrapSteps,
+    planned: &PlannedStep,
+    ctx: &StepContext,
+) -> Result<StepOutcome, StepError> {
+    let env = steps.env();
+    let tools = Tools::for_step(env, ctx);
+    let context = ctx
+        .facts()
+        .get(fact::KUBE_CONTEXT)
+        .unwrap_or_else(|| env.kube_context());
+    let kubectl = tools.kubectl.with_context(&context);
+    let namespace = env.configuration.installation.namespace.clone();
+    // A re-run of a verified installation changes nothing: the test Workload is not
+    // applied again.
+    let apply_workload = planned.action == Action::Create;
+    let board = Arc::new(Mutex::new(Board::default()));
+    for check in HealthCheck::ALL {
+        ctx.health(check.name(), HealthStatus::Pending, "waiting");
+    }
+
+    let step = ctx.step();
+    let result = poll_step(ctx, &env.timings.health, "health checks", || {
+        let kubectl = kubectl.clone();
+        let namespace = namespace.clone();
+        let board = Arc::clone(&board);
+        async move {
+            let verified = lock(&board).workload_verified;
+            let round = run_round(step, &kubectl, &namespace, apply_workload, verified).await?;
+            let mut board = lock(&board);
+            for (check, status, message) in round.results {
+                let changed = board
+                    .checks
+                    .get(&check)
+                    .map_or(true, |previous| previous.status != status);
+                if changed {
+                    ctx.health(check.name(), status, message.clone());
+                }
+                if check == HealthCheck::TestWorkload && status == HealthStatus::Passing {
+                    board.workload_verified = true;
+                }
+                board.checks.insert(check, Observation { status, message });
+            }
+            let failing: Vec<String> = HealthCheck::ALL
+                .iter()
+                .filter_map(|check| {
+                    let observation = board.checks.get(check)?;
+                    (observation.status != HealthStatus::Passing)
+                        .then(|| format!("{}: {}", check.name(), observation.message))
+                })
+                .collect();
+            if failing.is_empty() {
+                Ok(Poll::Ready(()))
+            } else {
+                Ok(Poll::Pending(failing.join("; ")))
+            }
+        }
+    })
+    .await;
+
+    match result {
+        Ok(()) => {
+            ctx.transition("Healthy");
+            ctx.transition("Verified");
+            let message = if apply_workload {
+                format!("all {} health checks passed", HealthCheck::ALL.len())
+            } else {
+                format!(
+                    "all {} health checks passed (the test Workload was verified by an earlier run)",
+                    HealthCheck::ALL.len()
+                )
+            };
+            Ok(if apply_workload {
+                StepOutcome::succeeded(message)
+            } else {
+                StepOutcome::reused(message)
+            })
+        }
+        Err(error) => {
+            let board = lock(&board);
+            for check in HealthCheck::ALL {
+                if let Some(observation) = board.checks.get(&check) {
+                    if observation.status != HealthStatus::Passing {
+                        ctx.health(
+                            check.name(),
+                            HealthStatus::Failing,
+                            observation.message.clone(),
+                        );
+                    }
+                }
+            }
+            let hint = error.hint.clone().unwrap_or_else(|| {
+                format!(
+                    "inspect the installation (kubectl --context {context} get pods,deployments -n {namespace}; kubectl --context {context} get gitrepositories,kustomizations -n {}), fix the cause, then run again to resume at the health checks",
+                    resources::FLUX_NAMESPACE
+                )
+            });
+            Err(error.with_hint(hint))
+        }
+    }
+}
+
+fn lock(board: &Mutex<Board>) -> std::sync::MutexGuard<'_, Board> {
+    board
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A query failure: a transient one is a check not passing yet; a permanent one ends the
+/// checks at once (retrying a permission error for five minutes helps nobody).
+fn query_failure(
+    step: StepId,
+    what: &str,
+    error: &ToolError,
+) -> Result<(HealthStatus, String), StepError> {
+    if error.is_transient() {
+        Ok((HealthStatus::Pending, format!("{what}: {error}")))
+    } else {
+        Err(tool_error(step, what, error))
+    }
+}
+
+async fn run_round(
+    step: StepId,
+    kubectl: &KubectlContext,
+    namespace: &str,
+    apply_workload: bool,
+    workload_verified: bool,
+) -> Result<Round, StepError> {
+    let mut results = Vec::new();
+
+    let pods = match kubectl.get_pods(namespace).await {
+        Ok(pods) if pods.is_empty() => (
+            HealthStatus::Failing,
+            format!("no pods in namespace {namespace} yet"),
+        ),
+        Ok(pods) => {
+            let not_running: Vec<String> = pods
+                .iter()
+                .filter(|p| !p.is_running())
+                .map(|p| {
+                    format!(
+                        "{} is {}",
+                        p.name,
+                        p.waiting_reason.as_deref().unwrap_or(&p.phase)
+                    )
+                })
+                .collect();
+            if not_running.is_empty() {
+                (
+                    HealthStatus::Passing,
+                    format!("{} pods Running in {namespace}", pods.len()),
+                )
+            } else {
+                (HealthStatus::Failing, not_running.join(", "))
+            }
+        }
+        Err(e) => query_failure(step, &format!("list the pods in {namespace}"), &e)?,
+    };
+    results.push((HealthCheck::Pods, pods.0, pods.1));
+
+    let crds = match kubectl.list_crds().await {
+        Ok(crds) => {
+            let missing: Vec<&str> = resources::KALYPSO_CRDS
+                .iter()
+                .copied()
+                .filter(|name| !crds.iter().any(|c| c.name == *name && c.established))
+                .collect();
+            if missing.is_empty() {
+                (
+                    HealthStatus::Passing,
+                    format!(
+                        "all {} Kalypso CRDs registered",
+                        resources::KALYPSO_CRDS.len()
+                    ),
+                )
+            } else {
+                (
+                    HealthStatus::Failing,
+                    format!("not registered: {}", missing.join(", ")),
+                )
+            }
+        }
+        Err(e) => query_failure(step, "list the CRDs", &e)?,
+    };
+    let crds_ready = crds.0 == HealthStatus::Passing;
+    results.push((HealthCheck::Crds, crds.0, crds.1));
+
+    let controller = match kubectl.get_deployments(namespace).await {
+        Ok(deployments) => match deployments
+            .iter()
+            .find(|d| d.name == resources::CONTROLLER_DEPLOYMENT)
+        {
+            Some(d) if d.is_available() => (
+                HealthStatus::Passing,
+                format!(
+                    "{} has {}/{} replicas available",
+                    d.name, d.available_replicas, d.replicas
+                ),
+            ),
+            Some(d) => (
+                HealthStatus::Failing,
+                format!(
+                    "{} has {}/{} replicas available",
+                    d.name, d.available_replicas, d.replicas
+                ),
+            ),
+            None => (
+                HealthStatus::Failing,
+                format!(
+                    "deployment {} not found in {namespace}",
+                    resources::CONTROLLER_DEPLOYMENT
+                ),
+            ),
+        },
+        Err(e) => query_failure(step, &format!("list the deployments in {namespace}"), &e)?,
+    };
+    let controller_ready = controller.0 == HealthStatus::Passing;
+    results.push((HealthCheck::Controller, controller.0, controller.1));
+
+    // Webhooks answer on admission: the test Workload's apply goes through them.
+    let webhooks = match kubectl.get_validating_webhooks().await {
+        Ok(configurations) => configurations
+            .iter()
+            .flat_map(|c| c.webhooks.iter())
+            .filter(|w| {
+                w.client_config
+                    .service
+                    .as_ref()
+                    .is_some_and(|s| s.namespace == namespace)
+            })
+            .map(|w| w.name.clone())
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            let (status, message) = query_failure(step, "list the validating webhooks", &e)?;
+            results.push((HealthCheck::Webhooks, status, message));
+            Vec::new()
+        }
+    };
+
+    for (check, kind) in [
+        (HealthCheck::FluxSource, FluxKind::GitRepository),
+        (HealthCheck::FluxKustomization, FluxKind::Kustomization),
+    ] {
+        let label = match kind {
+            FluxKind::GitRepository => "GitRepository",
+            FluxKind::Kustomization => "Kustomization",
+        };
+        let found = kubectl
+            .get_flux_object(
+                kind,
+                resources::CONTROL_PLANE_SOURCE,
+                resources::FLUX_NAMESPACE,
+            )
+            .await;
+        let observation = match found {
+            Ok(None) => (
+                HealthStatus::Failing,
+                format!(
+                    "{label} {}/{} not found",
+                    resources::FLUX_NAMESPACE,
+                    resources::CONTROL_PLANE_SOURCE
+                ),
+            ),
+            Ok(Some(object)) if object.is_ready() => (
+                HealthStatus::Passing,
+                format!(
+                    "{label} {} Ready: {}",
+                    resources::CONTROL_PLANE_SOURCE,
+                    object.ready.and_then(|c| c.message).unwrap_or_default()
+                ),
+            ),
+            Ok(Some(object)) => {
+                let reason = object
+                    .ready
+                    .map(|c| {
+                        format!(
+                            "{}: {}",
+                            c.reason.unwrap_or_default(),
+                            c.message.unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_else(|| "no Ready condition yet".to_string());
+                (
+                    HealthStatus::Failing,
+                    format!(
+                        "{label} {} not Ready ({reason})",
+                        resources::CONTROL_PLANE_SOURCE
+                    ),
+                )
+            }
+            Err(e) => query_failure(
+                step,
+                &format!("read Flux {label} {}", resources::CONTROL_PLANE_SOURCE),
+                &e,
+            )?,
+        };
+        results.push((check, observation.0, observation.1));
+    }
+
+    let workload = if !apply_workload || workload_verified {
+        (
+            HealthStatus::Passing,
+            "accepted and deleted again".to_string(),
+        )
+    } else if !(crds_ready && controller_ready) {
+        (
+            HealthStatus::Pending,
+            "waiting for the CRDs and the controller".to_string(),
+        )
+    } else {
+        match kubectl
+            .apply_stdin(&test_workload_manifest(namespace))
+            .await
+        {
+            Ok(()) => match kubectl.delete_workload(TEST_WORKLOAD, namespace).await {
+                Ok(_) => (
+                    HealthStatus::Passing,
+                    "accepted and deleted again".to_string(),
+                ),
+                Err(e) => query_failure(
+                    step,
+                    &format!("delete the test Workload {TEST_WORKLOAD}"),
+                    &e,
+                )?,
+            },
+            Err(e) if e.is_transient() => (HealthStatus::Pending, format!("not accepted yet: {e}")),
+            Err(e) => (
+                HealthStatus::Failing,
+                format!("rejected: {}", e.tool_message().unwrap_or(&e.to_string())),
+            ),
+        }
+    };
+    let workload_passed = workload.0 == HealthStatus::Passing;
+    results.push((HealthCheck::TestWorkload, workload.0, workload.1));
+
+    if !results.iter().any(|(c, _, _)| *c == HealthCheck::Webhooks) {
+        let observation = if webhooks.is_empty() {
+            (
+                HealthStatus::Passing,
+                format!("no validating webhooks configured for {namespace}"),
+            )
+        } else if workload_passed {
+            (
+                HealthStatus::Passing,
+                format!(
+                    "{} answered on admission of the test Workload",
+                    webhooks.join(", ")
+                ),
+            )
+        } else {
+            (
+                HealthStatus::Pending,
+                format!(
+                    "{} configured; checked with the test Workload",
+                    webhooks.join(", ")
+                ),
+            )
+        };
+        results.push((HealthCheck::Webhooks, observation.0, observation.1));
+    }
+    results.sort_by_key(|(check, _, _)| *check);
+    Ok(Round { results })
+}
