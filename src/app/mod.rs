@@ -2,6 +2,8 @@
 //! Data flows one way: command line + environment + file → validated configuration →
 //! the chosen front end.
 
+mod run;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,7 +45,7 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    fn new(code: ExitCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ExitCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -60,9 +62,21 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
     let contexts = config::kubeconfig::contexts_from_env(env).unwrap_or_default();
     let config_failure =
         |errors: &config::ConfigErrors| Failure::new(errors.exit_code(), errors.to_string());
-    let parsed = config::lifecycle::Uninitialized::new()
+    let mut parsed = config::lifecycle::Uninitialized::new()
         .parse(cli.to_layer(), cli.config.as_deref(), env)
         .map_err(|errors| config_failure(&errors))?;
+    let options = OutputOptions::from_layer(&parsed.merged().values);
+
+    if cli.clean {
+        // Cleaning needs only the state file, not a complete configuration.
+        let skip_confirmation = parsed.merged().values.options.skip_confirmation == Some(true);
+        return run::clean(cli, env, &home, options, skip_confirmation);
+    }
+    if cli.demo && parsed.merged().values.cluster.name.is_none() {
+        let mut answers = config::ConfigLayer::default();
+        answers.cluster.name = Some(DEMO_CLUSTER_NAME.to_string());
+        parsed = parsed.with_answers(answers);
+    }
     let validation = parsed.validate(&contexts);
 
     if cli.validate_only {
@@ -73,7 +87,6 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
                 return Err(config_failure(errors));
             }
         }
-        let options = OutputOptions::from_layer(&parsed.merged().values);
         let _logging = start_logging(cli, &home, options)?;
         return check_prerequisites(cli, options);
     }
@@ -88,23 +101,15 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
     if let Some(dir) = &cli.render_templates {
         return render_templates(validated.configuration(), dir);
     }
-
-    let options = OutputOptions::from_layer(&parsed.merged().values);
-    let _logging = start_logging(cli, &home, options)?;
-    tracing::debug!(
-        version = env!("CARGO_PKG_VERSION"),
-        "kalypso-bootstrap started"
-    );
-    Err(Failure::new(
-        ExitCode::General,
-        "The orchestration engine (cluster, repositories, installation) is not part of this build yet; \
-         available now: --validate-only, --status, --export-config, --render-templates.",
-    ))
+    run::bootstrap(cli, env, &home, validated.configuration().clone(), options)
 }
+
+/// The cluster name of a `--demo` run when none is given.
+const DEMO_CLUSTER_NAME: &str = "kalypso-demo";
 
 /// The options that shape output and prompting, known even before validation succeeds.
 #[derive(Debug, Clone, Copy)]
-struct OutputOptions {
+pub(crate) struct OutputOptions {
     non_interactive: bool,
     verbosity: logging::Verbosity,
     no_color: bool,
@@ -198,15 +203,36 @@ fn render_templates(configuration: &Configuration, dir: &Path) -> Result<ExitCod
 }
 
 fn start_logging(cli: &Cli, home: &Path, options: OutputOptions) -> Result<LoggingGuard, Failure> {
-    use std::io::IsTerminal;
     let log_file = cli
         .log_file
         .clone()
         .unwrap_or_else(|| logging::default_log_path(home, time::OffsetDateTime::now_utc()));
-    let mut settings = LoggingSettings::new(Some(log_file), options.verbosity);
+    start_logging_to(Some(log_file), options, true)
+}
+
+/// Logging into `log_file`; the console copy only when no front end shows progress itself.
+pub(crate) fn start_logging_to(
+    log_file: Option<PathBuf>,
+    options: OutputOptions,
+    console: bool,
+) -> Result<LoggingGuard, Failure> {
+    use std::io::IsTerminal;
+    let mut settings = LoggingSettings::new(log_file, options.verbosity);
     // `options.no_color` already includes a non-empty NO_COLOR (config's environment layer).
     settings.color = !options.no_color && std::io::stderr().is_terminal();
+    if !console {
+        settings.console = logging::ConsoleOutput::Off;
+    }
     logging::init(settings).map_err(|err| Failure::new(ExitCode::General, err.to_string()))
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Runtime::new().map_err(|err| {
+        Failure::new(
+            ExitCode::General,
+            format!("cannot start the runtime: {err}"),
+        )
+    })
 }
 
 fn check_prerequisites(cli: &Cli, options: OutputOptions) -> Result<ExitCode, Failure> {
@@ -234,12 +260,12 @@ fn check_prerequisites(cli: &Cli, options: OutputOptions) -> Result<ExitCode, Fa
     Ok(report.exit_code())
 }
 
-fn stdin_is_terminal() -> bool {
+pub(crate) fn stdin_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdin().is_terminal()
 }
 
-fn print_stdout(text: &str) {
+pub(crate) fn print_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", secrets::redact(text.trim_end()));
 }

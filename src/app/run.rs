@@ -1,0 +1,375 @@
+//! The bootstrap itself on the headless front end: prerequisites, plan, dry-run or
+//! confirmation, the engine streaming to the line printer, and the rollback offer.
+//! `--clean` shares the same pieces.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use super::{Failure, OutputOptions};
+use crate::cli::{Cli, OutputFormat};
+use crate::config::Configuration;
+use crate::engine::bootstrap::{
+    parse_demo_fail, Bootstrap, BootstrapOptions, BootstrapPaths, Cleanup,
+};
+use crate::engine::context::EventSink;
+use crate::engine::Event;
+use crate::headless::{
+    headless_color, HeadlessPrinter, LinePrompts, NoPrompts, PrinterSettings, Prompts,
+    TerminalFacts,
+};
+use crate::logging;
+use crate::prereq::{self, Interaction, PrereqEnv};
+use crate::sim::SimulatedEnvironment;
+use crate::tools::{CancelToken, CommandRunner, ProcessRunner};
+use crate::ExitCode;
+
+/// Where commands go and where files live: the real machine, or the simulated one.
+pub(crate) struct World {
+    pub runner: Arc<dyn CommandRunner>,
+    pub paths: BootstrapPaths,
+    pub options: BootstrapOptions,
+    /// Set in `--demo`: the simulated environment behind `runner`.
+    pub sim: Option<SimulatedEnvironment>,
+}
+
+impl World {
+    pub fn new(cli: &Cli, env: &HashMap<String, String>, home: &Path) -> Result<World, Failure> {
+        let flux_version = flux_version(cli)?;
+        if cli.demo {
+            let root = demo_root(env)?;
+            let sim = SimulatedEnvironment::demo(&root).map_err(|err| {
+                Failure::new(
+                    ExitCode::General,
+                    format!("--demo: cannot prepare {}: {err}", root.display()),
+                )
+            })?;
+            let mut options = BootstrapOptions::demo();
+            options.flux_version = flux_version;
+            return Ok(World {
+                runner: Arc::new(sim.clone()),
+                paths: BootstrapPaths::demo(&sim, cli.state_file.clone(), cli.log_file.clone()),
+                options,
+                sim: Some(sim),
+            });
+        }
+        let state_file = cli
+            .state_file
+            .clone()
+            .unwrap_or_else(|| crate::state::default_state_path(home));
+        let log_file = cli
+            .log_file
+            .clone()
+            .unwrap_or_else(|| logging::default_log_path(home, time::OffsetDateTime::now_utc()));
+        let options = BootstrapOptions {
+            subscription: env
+                .get("AZURE_SUBSCRIPTION_ID")
+                .filter(|id| !id.trim().is_empty())
+                .map(|id| id.trim().to_string()),
+            flux_version,
+            ..BootstrapOptions::default()
+        };
+        Ok(World {
+            runner: Arc::new(ProcessRunner::new()),
+            paths: BootstrapPaths {
+                state_file,
+                kubeconfig: BootstrapPaths::default_kubeconfig(env, home),
+                log_file: Some(log_file),
+                work_dir: std::env::temp_dir(),
+            },
+            options,
+            sim: None,
+        })
+    }
+}
+
+/// `--flux-version`: a release tag such as `v2.7.5`.
+fn flux_version(cli: &Cli) -> Result<String, Failure> {
+    let Some(given) = cli.flux_version.as_deref() else {
+        return Ok(crate::tools::kubectl::FLUX_VERSION.to_string());
+    };
+    let bare = given.strip_prefix('v').unwrap_or(given);
+    let parts: Vec<&str> = bare.split('.').collect();
+    let valid = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()));
+    if valid {
+        Ok(format!("v{bare}"))
+    } else {
+        Err(Failure::new(
+            ExitCode::ConfigInvalid,
+            format!(
+                "--flux-version: {given:?} must be a Flux release such as v2.7.5 (vMAJOR.MINOR.PATCH)"
+            ),
+        ))
+    }
+}
+
+/// A fresh directory for a demo run under `$TMPDIR`; kept afterwards so its state and
+/// log can be inspected.
+fn demo_root(env: &HashMap<String, String>) -> Result<PathBuf, Failure> {
+    let base = env
+        .get("TMPDIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    tempfile::Builder::new()
+        .prefix("kalypso-demo-")
+        .tempdir_in(&base)
+        .map(|dir| dir.keep())
+        .map_err(|err| {
+            Failure::new(
+                ExitCode::General,
+                format!(
+                    "--demo: cannot create a directory in {}: {err}",
+                    base.display()
+                ),
+            )
+        })
+}
+
+/// The line printer's settings for this command line.
+fn printer_settings(
+    cli: &Cli,
+    options: OutputOptions,
+    env: &HashMap<String, String>,
+    world: &World,
+) -> PrinterSettings {
+    let facts = TerminalFacts::detect(env);
+    PrinterSettings::new(cli.output, options.verbosity)
+        .with_color(headless_color(options.no_color, &facts))
+        .with_utc_offset(logging::local_offset_or_utc())
+        .with_files(
+            world.paths.log_file.as_deref(),
+            Some(&world.paths.state_file),
+        )
+}
+
+/// Questions for the user: on the terminal for interactive runs, none otherwise.
+fn prompts(interactive: bool) -> Box<dyn Prompts> {
+    if interactive {
+        Box::new(LinePrompts::stdio())
+    } else {
+        Box::new(NoPrompts)
+    }
+}
+
+/// Ask on a blocking thread, so the runtime keeps draining events meanwhile.
+async fn ask<T: Send + 'static>(
+    mut prompts: Box<dyn Prompts>,
+    question: impl FnOnce(&mut dyn Prompts) -> T + Send + 'static,
+) -> (Box<dyn Prompts>, T) {
+    tokio::task::spawn_blocking(move || {
+        let answer = question(prompts.as_mut());
+        (prompts, answer)
+    })
+    .await
+    .expect("prompt thread")
+}
+
+/// The GitHub token when the prerequisite check is skipped: the environment only.
+fn token_from_env() -> Option<SecretString> {
+    let env = PrereqEnv::from_process_env();
+    env.github_token.or(env.gh_token)
+}
+
+/// Cancel on Ctrl+C (the first one; a second one ends the process the usual way).
+fn cancel_on_ctrl_c(cancel: &CancelToken) {
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+}
+
+pub(crate) fn bootstrap(
+    cli: &Cli,
+    env: &HashMap<String, String>,
+    home: &Path,
+    configuration: Configuration,
+    options: OutputOptions,
+) -> Result<ExitCode, Failure> {
+    let world = World::new(cli, env, home)?;
+    let demo_fail = match env.get("KALYPSO_DEMO_FAIL").filter(|v| !v.is_empty()) {
+        Some(value) if world.sim.is_some() => {
+            Some(parse_demo_fail(value).map_err(|message| Failure::new(ExitCode::Usage, message))?)
+        }
+        _ => None,
+    };
+    let interactive = !options.non_interactive && super::stdin_is_terminal();
+    let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false)?;
+    if let Some(sim) = &world.sim {
+        eprintln!(
+            "DEMO: simulated Azure, GitHub and cluster in {} (nothing real is touched)",
+            sim.root().display()
+        );
+    }
+    tracing::info!(demo = world.sim.is_some(), "bootstrap started");
+
+    let runtime = super::runtime()?;
+    runtime.block_on(async move {
+        let token = if configuration.options.skip_validation {
+            token_from_env()
+        } else {
+            let interaction = if interactive {
+                Interaction::terminal(world.runner.clone())
+            } else {
+                Interaction::NonInteractive
+            };
+            let report = prereq::check(world.runner.clone(), &PrereqEnv::from_process_env(), &interaction).await;
+            if !report.passed() {
+                super::print_stdout(&report.render_text());
+                return Ok(report.exit_code());
+            }
+            report.github_token().cloned()
+        };
+
+        let dry_run = cli.dry_run;
+        let output = cli.output;
+        let settings = printer_settings(cli, options, env, &world);
+        let mut bootstrap = Bootstrap::open(
+            configuration,
+            world.runner.clone(),
+            token,
+            world.paths.clone(),
+            world.options.clone(),
+        )
+        .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
+        if let Some(moved) = bootstrap.moved_aside() {
+            eprintln!("{}", moved.message());
+        }
+        if let (Some(sim), Some(step)) = (&world.sim, demo_fail) {
+            bootstrap = bootstrap.with_demo_failure(sim.clone(), step);
+        }
+
+        let cancel = CancelToken::new();
+        cancel_on_ctrl_c(&cancel);
+        let observed = bootstrap
+            .observe(&cancel)
+            .await
+            .map_err(|err| Failure::new(err.exit_code, with_hint(&err.message, err.hint.as_deref())))?;
+        let plan = bootstrap.plan(&observed);
+        if let Some(conflict) = plan.first_conflict() {
+            let error = conflict.to_step_error();
+            return Err(Failure::new(error.exit_code, with_hint(&error.message, error.hint.as_deref())));
+        }
+        if dry_run {
+            let dry = bootstrap.dry_run(&plan);
+            super::print_stdout(&match output {
+                OutputFormat::Json => dry.to_json(),
+                OutputFormat::Text => dry.to_text(),
+            });
+            return Ok(ExitCode::Success);
+        }
+
+        let mut prompts = prompts(interactive);
+        if interactive && !bootstrap.configuration().options.skip_confirmation {
+            let text = bootstrap.dry_run(&plan).to_text();
+            eprintln!("{}", crate::secrets::redact(&text));
+            let (back, proceed) = ask(prompts, |p| p.confirm_plan("Proceed? [y/N]")).await;
+            prompts = back;
+            if !proceed {
+                eprintln!("Cancelled: nothing was changed.");
+                return Ok(ExitCode::Cancelled);
+            }
+        }
+
+        let mut printer = HeadlessPrinter::new(settings, std::io::stdout());
+        let (sink, events) = EventSink::channel();
+        let (outcome, _) = tokio::join!(bootstrap.run(&plan, sink, &cancel), print_all(&mut printer, events));
+
+        if !outcome.is_success() {
+            let removals = bootstrap.rollback_preview();
+            if !removals.is_empty() {
+                let wanted = if bootstrap.configuration().options.auto_rollback {
+                    true
+                } else if interactive {
+                    let descriptions: Vec<String> = removals.iter().map(|r| r.description.clone()).collect();
+                    let (_, yes) = ask(prompts, move |p| p.ask_rollback(&descriptions)).await;
+                    yes
+                } else {
+                    eprintln!(
+                        "Nothing was rolled back (non-interactive run without --auto-rollback). \
+                         Re-run to resume, or remove what this run created with: kalypso-bootstrap --clean --state-file {}",
+                        world.paths.state_file.display()
+                    );
+                    false
+                };
+                if wanted {
+                    let rollback_cancel = CancelToken::new();
+                    cancel_on_ctrl_c(&rollback_cancel);
+                    let (sink, events) = EventSink::channel();
+                    tokio::join!(bootstrap.rollback(sink, &rollback_cancel), print_all(&mut printer, events));
+                }
+            }
+        }
+        Ok(outcome.exit_code)
+    })
+}
+
+/// Print every event until the channel closes.
+async fn print_all(
+    printer: &mut HeadlessPrinter<std::io::Stdout>,
+    events: tokio::sync::mpsc::UnboundedReceiver<Event>,
+) {
+    if let Err(err) = printer.run(events).await {
+        tracing::warn!("cannot write the progress lines: {err}");
+    }
+}
+
+fn with_hint(message: &str, hint: Option<&str>) -> String {
+    match hint {
+        Some(hint) => format!("{message}\nhint: {hint}"),
+        None => message.to_string(),
+    }
+}
+
+/// `--clean`: remove what the state file records as created by this tool, after
+/// confirmation (none when non-interactive or with --skip-confirmation).
+pub(crate) fn clean(
+    cli: &Cli,
+    env: &HashMap<String, String>,
+    home: &Path,
+    options: OutputOptions,
+    skip_confirmation: bool,
+) -> Result<ExitCode, Failure> {
+    let world = World::new(cli, env, home)?;
+    let interactive = !options.non_interactive && super::stdin_is_terminal();
+    let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false)?;
+    let runtime = super::runtime()?;
+    runtime.block_on(async move {
+        let settings = printer_settings(cli, options, env, &world);
+        let cleanup = Cleanup::open(world.runner.clone(), token_from_env(), &world.paths)
+            .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
+        let Some(cleanup) = cleanup else {
+            super::print_stdout(&format!(
+                "No bootstrap state found at {}: nothing to clean.",
+                world.paths.state_file.display()
+            ));
+            return Ok(ExitCode::Success);
+        };
+        let removals = cleanup.preview();
+        if removals.is_empty() {
+            super::print_stdout("The state file records nothing created by kalypso-bootstrap that still exists: nothing to clean.");
+            return Ok(ExitCode::Success);
+        }
+        if interactive && !skip_confirmation {
+            let descriptions: Vec<String> = removals.iter().map(|r| r.description.clone()).collect();
+            let (_, yes) = ask(prompts(true), move |p| p.ask_rollback(&descriptions)).await;
+            if !yes {
+                eprintln!("Cancelled: nothing was removed.");
+                return Ok(ExitCode::Cancelled);
+            }
+        }
+        let cancel = CancelToken::new();
+        cancel_on_ctrl_c(&cancel);
+        let mut printer = HeadlessPrinter::new(settings, std::io::stdout());
+        let (sink, events) = EventSink::channel();
+        let (report, _) = tokio::join!(cleanup.run(sink, &cancel), print_all(&mut printer, events));
+        Ok(if report.is_complete() { ExitCode::Success } else { ExitCode::General })
+    })
+}
