@@ -11,5 +11,6 @@ pub mod secrets;
 pub mod state;
 pub mod templates;
 pub mod tools;
+pub mod tui;
 
 pub use exit::ExitCode;
