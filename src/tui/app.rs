@@ -630,7 +630,7 @@ fn welcome_key(app: &mut App, key: KeyEvent) -> Transition {
         KeyCode::Enter => {
             app.form.apply_path(app.path);
             app.form.enter_group(super::form::Group::Cluster);
-            app.screen = Screen::Configure;
+            back_to_forms(app);
             Transition::redraw()
         }
         KeyCode::Esc => Transition::redraw().with(Effect::Exit(ExitCode::Cancelled)),
@@ -681,7 +681,7 @@ fn prerequisites_key(app: &mut App, key: KeyEvent) -> Transition {
         }
         KeyCode::Esc if !app.skip_to_run => {
             // Back to the forms (e.g. to enter a GitHub token), then check again.
-            app.screen = Screen::Configure;
+            back_to_forms(app);
             Transition::redraw()
         }
         _ => Transition::none(),
@@ -693,7 +693,7 @@ fn plan_key(app: &mut App, key: KeyEvent) -> Transition {
         PlanState::Ready(_) => match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => launch_run(app),
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Enter | KeyCode::Esc => {
-                app.screen = Screen::Configure;
+                back_to_forms(app);
                 Transition::redraw()
             }
             KeyCode::Down | KeyCode::Char('j') => {
@@ -716,7 +716,7 @@ fn plan_key(app: &mut App, key: KeyEvent) -> Transition {
         },
         PlanState::Failed(_) | PlanState::LaunchFailed(_) => match key.code {
             KeyCode::Esc => {
-                app.screen = Screen::Configure;
+                back_to_forms(app);
                 Transition::redraw()
             }
             KeyCode::Enter => {
@@ -727,6 +727,12 @@ fn plan_key(app: &mut App, key: KeyEvent) -> Transition {
         },
         PlanState::NotAsked | PlanState::Computing => Transition::none(),
     }
+}
+
+/// Back to the forms from a later screen, at the first group.
+fn back_to_forms(app: &mut App) {
+    app.form.enter_group(super::form::Group::Cluster);
+    app.screen = Screen::Configure;
 }
 
 fn log_key(app: &mut App, key: KeyEvent) {

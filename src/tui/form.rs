@@ -165,7 +165,7 @@ pub fn label(entry: Entry) -> &'static str {
     };
     match field {
         Field::ClusterName => "Cluster name",
-        Field::ClusterCreate => "Create a new AKS cluster",
+        Field::ClusterCreate => "New AKS cluster",
         Field::ClusterExistingContext => "Kube context",
         Field::ClusterRegion => "Region",
         Field::ClusterResourceGroup => "Resource group",
@@ -173,12 +173,12 @@ pub fn label(entry: Entry) -> &'static str {
         Field::ClusterVmSize => "VM size",
         Field::ClusterKubernetesVersion => "Kubernetes version",
         Field::ClusterNetworkPlugin => "Network plugin",
-        Field::ControlPlaneCreate => "Create control-plane repo",
-        Field::ControlPlaneName => "Control-plane repo name",
-        Field::ControlPlaneUrl => "Control-plane repo URL",
-        Field::GitopsCreate => "Create GitOps repo",
-        Field::GitopsName => "GitOps repo name",
-        Field::GitopsUrl => "GitOps repo URL",
+        Field::ControlPlaneCreate => "New control-plane repo",
+        Field::ControlPlaneName => "Control-plane name",
+        Field::ControlPlaneUrl => "Control-plane URL",
+        Field::GitopsCreate => "New GitOps repo",
+        Field::GitopsName => "GitOps name",
+        Field::GitopsUrl => "GitOps URL",
         Field::GithubOrg => "GitHub organization",
         Field::Visibility => "Repo visibility",
         Field::Namespace => "Namespace",
@@ -201,19 +201,17 @@ pub fn label(entry: Entry) -> &'static str {
 pub fn help(entry: Entry) -> &'static str {
     let field = match entry {
         Entry::GithubToken => {
-            return "Not echoed, kept in memory only. Empty: `gh auth token` is tried, then you are asked."
+            return "Hidden, kept in memory only. Empty: `gh auth token`, else you are asked."
         }
         Entry::Config(field) => field,
     };
     match field {
-        Field::ClusterName => {
-            "Lowercase letters, digits and hyphens; names the AKS cluster and the defaults below."
-        }
+        Field::ClusterName => "Lowercase letters, digits, hyphens; also names the defaults below.",
         Field::ClusterCreate => "On: create an AKS cluster. Off: use an existing kube context.",
-        Field::ClusterExistingContext => "A context from your kubeconfig (Space opens the list).",
-        Field::ClusterRegion => {
-            "Azure region (←/→ to cycle, Space opens the list, type to filter)."
+        Field::ClusterExistingContext => {
+            "A context from your kubeconfig (←/→ cycle, Space opens the list)."
         }
+        Field::ClusterRegion => "Azure region (←/→ cycle, Space opens the list, typing filters).",
         Field::ClusterResourceGroup => "Created if missing; default {cluster-name}-rg.",
         Field::ClusterNodeCount => "1 to 100 nodes; 3 suit a first installation.",
         Field::ClusterVmSize => "e.g. Standard_DS2_v2.",
@@ -228,10 +226,10 @@ pub fn help(entry: Entry) -> &'static str {
         Field::GithubOrg => "Owner of new repositories. Empty: your GitHub user.",
         Field::Visibility => "private or public, for new repositories.",
         Field::Namespace => "Kubernetes namespace for the Kalypso Scheduler.",
-        Field::HelmChart => "Published chart name, or a local chart directory / .tgz.",
+        Field::HelmChart => "Published chart name, or a local chart directory or .tgz.",
         Field::HelmVersion => "Chart version to install.",
         Field::HelmValues => "Optional values file applied after ours.",
-        Field::SkipInstall => "On: set up cluster and repositories only (no Flux, no Kalypso).",
+        Field::SkipInstall => "On: cluster and repositories only (no Flux, no Kalypso).",
         Field::NonInteractive => "Never ask; missing values are errors.",
         Field::AutoRollback => "On failure, remove what this run created without asking.",
         Field::SkipValidation => "Do not run the health checks at the end.",

@@ -57,12 +57,13 @@ impl LevelFilter {
         }
     }
 
+    /// Short enough for a panel title.
     pub fn label(self) -> &'static str {
         match self {
             LevelFilter::All => "all levels",
-            LevelFilter::InfoAndAbove => "info and above",
-            LevelFilter::WarnAndAbove => "warnings and errors",
-            LevelFilter::ErrorOnly => "errors only",
+            LevelFilter::InfoAndAbove => "info+",
+            LevelFilter::WarnAndAbove => "warn+",
+            LevelFilter::ErrorOnly => "errors",
         }
     }
 }

@@ -38,7 +38,7 @@ pub use backend::{
     BackendError, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl, RunHandle, WizardBackend,
 };
 pub use msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
-pub use runtime::{run, RunOptions};
+pub use runtime::{run, run_on, InputStream, RunOptions, Surface};
 pub use screens::render;
 pub use terminal::{install_panic_hook, restore_terminal, Tui};
 

@@ -40,6 +40,39 @@ const DRAIN_BATCH: usize = 512;
 /// How long leaving waits for the engine to finish writing its state.
 const ENGINE_WIND_DOWN: Duration = Duration::from_secs(5);
 
+/// Where the wizard draws and what it suspends: the real terminal ([`Tui`]) or, in
+/// tests, an in-memory one.
+pub trait Surface {
+    fn draw(&mut self, app: &App) -> io::Result<()>;
+    fn size(&self) -> io::Result<(u16, u16)>;
+    /// Give the terminal to a command.
+    fn suspend(&mut self) -> io::Result<()>;
+    /// Take it back; the next draw repaints everything.
+    fn resume(&mut self) -> io::Result<()>;
+}
+
+impl Surface for Tui {
+    fn draw(&mut self, app: &App) -> io::Result<()> {
+        Tui::draw(self, app)
+    }
+
+    fn size(&self) -> io::Result<(u16, u16)> {
+        Tui::size(self)
+    }
+
+    fn suspend(&mut self) -> io::Result<()> {
+        Tui::suspend(self)
+    }
+
+    fn resume(&mut self) -> io::Result<()> {
+        Tui::resume(self)
+    }
+}
+
+/// Terminal input events. Made afresh after a handover, so nothing reads the terminal
+/// while a command owns it.
+pub type InputStream = Pin<Box<dyn Stream<Item = io::Result<TermEvent>> + Send>>;
+
 /// How the wizard runs, besides what it starts from.
 #[derive(Default)]
 pub struct RunOptions {
@@ -72,12 +105,27 @@ pub async fn run(
             return ExitCode::General;
         }
     };
-    let size = tui.size().unwrap_or((80, 24));
-    let app = App::new(inputs, size, OffsetDateTime::now_utc());
-    let mut driver = Driver::new(backend, tui, app, options.logs);
-    let code = driver.run().await;
-    drop(driver);
+    let input = || -> InputStream { Box::pin(EventStream::new()) };
+    let (code, tui) = run_on(tui, input, backend, inputs, options.logs).await;
+    // Dropping the guard gives the terminal back before the caller prints anything.
+    drop(tui);
     code
+}
+
+/// The loop of [`run`] on any [`Surface`] and input: what tests and other front ends use.
+/// Returns the exit code and the surface (to inspect what was drawn last).
+pub async fn run_on<S: Surface>(
+    surface: S,
+    input: impl FnMut() -> InputStream,
+    backend: Arc<dyn WizardBackend>,
+    inputs: AppInputs,
+    logs: Option<mpsc::Receiver<LogRecord>>,
+) -> (ExitCode, S) {
+    let size = surface.size().unwrap_or((80, 24));
+    let app = App::new(inputs, size, OffsetDateTime::now_utc());
+    let mut driver = Driver::new(backend, surface, app, input, logs);
+    let code = driver.run().await;
+    (code, driver.surface)
 }
 
 async fn recv<T>(receiver: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
@@ -87,7 +135,7 @@ async fn recv<T>(receiver: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     }
 }
 
-async fn next_input(stream: &mut Option<EventStream>) -> Option<io::Result<TermEvent>> {
+async fn next_input(stream: &mut Option<InputStream>) -> Option<io::Result<TermEvent>> {
     match stream {
         Some(stream) => poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await,
         None => pending().await,
@@ -148,11 +196,12 @@ impl Signals {
     }
 }
 
-struct Driver {
+struct Driver<S, I> {
     backend: Arc<dyn WizardBackend>,
-    tui: Tui,
+    surface: S,
     app: App,
-    input: Option<EventStream>,
+    make_input: I,
+    input: Option<InputStream>,
     logs: Option<mpsc::Receiver<LogRecord>>,
     prereq: Option<mpsc::Receiver<PrereqUpdate>>,
     run_events: Option<mpsc::Receiver<Event>>,
@@ -171,20 +220,23 @@ struct Driver {
     next_tick: Option<Instant>,
 }
 
-impl Driver {
+impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
     fn new(
         backend: Arc<dyn WizardBackend>,
-        tui: Tui,
+        surface: S,
         app: App,
+        mut make_input: I,
         logs: Option<mpsc::Receiver<LogRecord>>,
     ) -> Self {
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let (bridge_tx, bridge_rx) = mpsc::unbounded_channel();
+        let input = Some(make_input());
         Self {
             backend,
-            tui,
+            surface,
             app,
-            input: Some(EventStream::new()),
+            make_input,
+            input,
             logs,
             prereq: None,
             run_events: None,
@@ -211,6 +263,12 @@ impl Driver {
                 self.draw();
                 self.wind_down().await;
                 return code;
+            }
+            let frame_due = self
+                .last_draw
+                .map_or(true, |last| last.elapsed() >= FRAME_INTERVAL);
+            if self.dirty && frame_due {
+                self.draw();
             }
             self.schedule_tick();
             let draw_at = if self.dirty {
@@ -270,12 +328,6 @@ impl Driver {
                 }
                 _ = sleep_until_some(draw_at) => {}
             }
-            let frame_due = self
-                .last_draw
-                .map_or(true, |last| last.elapsed() >= FRAME_INTERVAL);
-            if self.dirty && frame_due {
-                self.draw();
-            }
         }
     }
 
@@ -292,7 +344,7 @@ impl Driver {
     }
 
     fn draw(&mut self) {
-        if let Err(err) = self.tui.draw(&self.app) {
+        if let Err(err) = self.surface.draw(&self.app) {
             tracing::error!("cannot draw the screen: {err}");
         }
         self.dirty = false;
@@ -443,15 +495,15 @@ impl Driver {
             BridgeRequest::Handover { spec, reply } => {
                 // The input reader must stop reading the terminal while the command owns it.
                 self.input = None;
-                if let Err(err) = self.tui.suspend() {
+                if let Err(err) = self.surface.suspend() {
                     tracing::warn!("cannot hand over the terminal: {err}");
                 }
                 let result = self.backend.run_in_terminal(spec).await;
-                if let Err(err) = self.tui.resume() {
+                if let Err(err) = self.surface.resume() {
                     tracing::error!("cannot take the terminal back: {err}");
                 }
-                self.input = Some(EventStream::new());
-                if let Ok((width, height)) = self.tui.size() {
+                self.input = Some((self.make_input)());
+                if let Ok((width, height)) = self.surface.size() {
                     self.dispatch(Msg::Resize { width, height });
                 }
                 self.dirty = true;

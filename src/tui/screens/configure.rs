@@ -14,7 +14,7 @@ use crate::tui::form::{editor, help, label, Editor, Entry, FormState, Group};
 use crate::tui::theme::{Theme, SYMBOL_FAIL, SYMBOL_SELECTED};
 
 /// Columns for the labels.
-const LABEL_WIDTH: usize = 27;
+const LABEL_WIDTH: usize = 24;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
@@ -104,11 +104,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         theme,
         &[
             ("Tab/↓", "next"),
-            ("Shift-Tab/↑", "previous"),
+            ("⇧Tab/↑", "prev"),
             ("Enter", "next/continue"),
             ("Esc", "back"),
             ("F1", "help"),
-            ("Ctrl+C", "quit"),
+            ("^C", "quit"),
         ],
     );
     if form.picker.is_some() {
@@ -247,21 +247,26 @@ fn describe_source(source: &Source) -> String {
 }
 
 fn render_help(form: &FormState, frame: &mut Frame, area: Rect, theme: Theme) {
+    let width = area.width as usize;
+    let cut = |text: String| -> String { text.chars().take(width).collect() };
     let mut lines = vec![Line::from(Span::styled(
-        format!(" {}", help(form.focus)),
+        cut(format!(" {}", help(form.focus))),
         theme.muted(),
     ))];
     if let Entry::Config(field) = form.focus {
-        lines.push(Line::from(Span::styled(
-            format!(
-                " {} · value from {} · {} / {}",
-                field.path(),
-                describe_source(form.source(field)),
-                field.flag(),
-                field.env_var()
-            ),
-            theme.muted(),
-        )));
+        let origin = format!(
+            " from {} · {} · {}",
+            describe_source(form.source(field)),
+            field.flag(),
+            field.env_var()
+        );
+        let with_path = format!(" {}:{origin}", field.path());
+        let text = if with_path.chars().count() <= width {
+            with_path
+        } else {
+            origin
+        };
+        lines.push(Line::from(Span::styled(cut(text), theme.muted())));
     }
     frame.render_widget(Paragraph::new(lines), area);
 }

@@ -46,7 +46,7 @@ fn areas(area: Rect, run: &RunProgress) -> Areas {
     let steps_width = (middle.width * 11 / 20).clamp(44, 66);
     let [steps, right] =
         Layout::horizontal([Constraint::Length(steps_width), Constraint::Min(20)]).areas(middle);
-    let health_rows = (run.health.len() as u16).clamp(1, MAX_HEALTH_ROWS);
+    let health_rows = (health_lines(run) as u16).clamp(1, MAX_HEALTH_ROWS);
     let [health, log] =
         Layout::vertical([Constraint::Length(health_rows + 2), Constraint::Min(3)]).areas(right);
     Areas {
@@ -115,11 +115,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     );
 
     // One gauge per phase.
-    let column = (areas.phases.width as usize / RUN_PHASES.len()).max(18);
+    let column = areas.phases.width as usize / RUN_PHASES.len();
+    let narrow = areas.phases.width < 120;
     let mut spans = Vec::with_capacity(RUN_PHASES.len() * 3);
     for phase in RUN_PHASES {
         let (done, total) = run.phase_counts(phase);
-        let name = capitalized(phase.as_str());
+        let name = if narrow {
+            short_phase_name(phase).to_string()
+        } else {
+            capitalized(phase.as_str())
+        };
         let counts = format!(" {done}/{total}");
         let bar_width = column
             .saturating_sub(name.len() + counts.len() + 3)
@@ -161,6 +166,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ("?", "help"),
         ],
     );
+}
+
+fn short_phase_name(phase: crate::state::Phase) -> &'static str {
+    use crate::state::Phase;
+    match phase {
+        Phase::Prerequisites => "Prereqs",
+        Phase::Cluster => "Cluster",
+        Phase::Repositories => "Repos",
+        Phase::Installation => "Install",
+        Phase::Validation => "Checks",
+        Phase::Rollback => "Rollback",
+    }
 }
 
 pub(crate) fn step_symbol(
@@ -258,10 +275,18 @@ fn render_steps(app: &App, frame: &mut Frame, area: Rect, theme: Theme, spinner:
                 }
                 detail.push_str(message);
             }
-            if !detail.is_empty() {
-                let shown: String = detail.chars().take(width.saturating_sub(5)).collect();
+            // What the step waits for, on up to two lines under it.
+            for (i, part) in super::wrap(&detail, width.saturating_sub(6))
+                .into_iter()
+                .take(2)
+                .enumerate()
+            {
+                if part.is_empty() {
+                    continue;
+                }
+                let lead = if i == 0 { "   ↳ " } else { "     " };
                 lines.push(Line::from(Span::styled(
-                    format!("   ↳ {shown}"),
+                    format!("{lead}{part}"),
                     theme.muted(),
                 )));
             }
@@ -275,6 +300,16 @@ fn render_steps(app: &App, frame: &mut Frame, area: Rect, theme: Theme, spinner:
         _ => 0,
     };
     frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
+}
+
+/// Lines the health panel needs: one per check, plus one for each failing check's reason.
+fn health_lines(run: &RunProgress) -> usize {
+    run.health.len()
+        + run
+            .health
+            .iter()
+            .filter(|h| h.status == HealthStatus::Failing && !h.message.is_empty())
+            .count()
 }
 
 fn render_health(run: &RunProgress, frame: &mut Frame, area: Rect, theme: Theme) {
@@ -295,30 +330,46 @@ fn render_health(run: &RunProgress, frame: &mut Frame, area: Rect, theme: Theme)
         .map(|h| h.check.chars().count())
         .max()
         .unwrap_or(0)
-        .min(width / 2);
-    let lines: Vec<Line> = run
-        .health
-        .iter()
-        .take(inner.height as usize)
-        .map(|check| {
-            let (symbol, style, state) = match check.status {
-                HealthStatus::Pending => (SYMBOL_PENDING, theme.muted(), "pending"),
-                HealthStatus::Passing => (SYMBOL_OK, theme.ok(), "passing"),
-                HealthStatus::Failing => (SYMBOL_FAIL, theme.fail(), "failing"),
-            };
-            let message: String = check
-                .message
-                .chars()
-                .take(width.saturating_sub(name_width + 14))
-                .collect();
-            Line::from(vec![
-                Span::styled(format!(" {symbol} "), style),
-                Span::styled(padded(&check.check, name_width), style),
-                Span::styled(format!(" {state:<8}"), style),
-                Span::styled(message, theme.muted()),
-            ])
-        })
-        .collect();
+        .min(width.saturating_sub(14));
+    let mut lines: Vec<Line> = Vec::with_capacity(health_lines(run));
+    for check in &run.health {
+        let (symbol, style, state) = match check.status {
+            HealthStatus::Pending => (SYMBOL_PENDING, theme.muted(), "pending"),
+            HealthStatus::Passing => (SYMBOL_OK, theme.ok(), "passing"),
+            HealthStatus::Failing => (SYMBOL_FAIL, theme.fail(), "failing"),
+        };
+        let room = width.saturating_sub(name_width + 13);
+        let inline = check.status != HealthStatus::Failing || check.message.chars().count() <= room;
+        let mut spans = vec![
+            Span::styled(format!(" {symbol} "), style),
+            Span::styled(padded(&check.check, name_width), style),
+            Span::styled(format!(" {state:<8}"), style),
+        ];
+        if inline {
+            // A cut-down reason of a few characters says nothing; leave it out.
+            if room >= 12 || check.message.chars().count() <= room {
+                spans.push(Span::styled(
+                    check.message.chars().take(room).collect::<String>(),
+                    theme.muted(),
+                ));
+            }
+            lines.push(Line::from(spans));
+        } else {
+            // A failing check's reason matters most: give it its own line.
+            lines.push(Line::from(spans));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "   {}",
+                    check
+                        .message
+                        .chars()
+                        .take(width.saturating_sub(3))
+                        .collect::<String>()
+                ),
+                style,
+            )));
+        }
+    }
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
@@ -335,7 +386,7 @@ pub(crate) fn level_span(level: LogLevel, theme: Theme) -> Span<'static> {
 pub(crate) fn render_log(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     let logs: &LogView = &app.logs;
     let mode = if logs.following() {
-        "following".to_string()
+        "follow".to_string()
     } else {
         format!("paused, {} newer", logs.offset())
     };

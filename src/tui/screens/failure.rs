@@ -75,9 +75,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
 
     let rollback_lines = rollback_lines(run.rollback(), width, theme, spinner);
-    let error_height = (error_lines.len() as u16 + 2).min(body.height / 3).max(3);
+    // The error first (up to half the screen), then the rollback; the log gets the rest.
+    let error_height = (error_lines.len() as u16 + 2).min(body.height / 2).max(3);
     let rollback_height = (rollback_lines.len() as u16 + 2)
-        .min(body.height.saturating_sub(error_height + 3))
+        .min(body.height.saturating_sub(error_height))
         .max(3);
     let [error_area, rollback_area, log_area] = Layout::vertical([
         Constraint::Length(error_height),
@@ -228,19 +229,35 @@ fn resource_lines<'a>(
                     Outcome::Skipped | Outcome::Reused => (SYMBOL_SKIPPED, theme.muted()),
                     Outcome::Failed | Outcome::Cancelled => (SYMBOL_FAIL, theme.fail()),
                 };
-                let detail: String = format!(
+                let detail = format!(
                     "{} ({})",
                     action.message,
                     format_duration_ms(action.duration_ms)
-                )
-                .chars()
-                .take(width.saturating_sub(name.chars().count() + 8))
-                .collect();
-                Line::from(vec![
+                );
+                let head = vec![
                     Span::styled(format!("   {symbol} "), style),
                     Span::raw(name.to_string()),
-                    Span::styled(format!(" · {detail}"), theme.muted()),
-                ])
+                ];
+                if name.chars().count() + detail.chars().count() + 8 <= width {
+                    let mut spans = head;
+                    spans.push(Span::styled(format!(" · {detail}"), theme.muted()));
+                    Line::from(spans)
+                } else {
+                    // Too long for one line: the result goes underneath, wrapped.
+                    lines.push(Line::from(head));
+                    let mut parts = wrap(&detail, width.saturating_sub(6)).into_iter();
+                    let last = parts.next_back();
+                    for part in parts {
+                        lines.push(Line::from(Span::styled(
+                            format!("     {part}"),
+                            theme.muted(),
+                        )));
+                    }
+                    Line::from(Span::styled(
+                        format!("     {}", last.unwrap_or_default()),
+                        theme.muted(),
+                    ))
+                }
             }
             None => match spinner {
                 Some(spinner) if !in_progress_shown => {

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{centered, padded, panel};
+use super::{centered, padded, panel, wrap};
 use crate::tui::app::{App, Screen, MIN_HEIGHT, MIN_WIDTH};
 use crate::tui::msg::PromptRequest;
 use crate::tui::theme::Theme;
@@ -82,7 +82,7 @@ pub fn help(app: &App, frame: &mut Frame, area: Rect) {
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
-        " Symbols: ✓ done  ↺ existing  – skipped  ○ pending  ✗ failed  ! warning",
+        " ✓ done · ↺ existing · – skipped · ○ pending · ✗ failed · ! warning",
         theme.muted(),
     )));
     let height = lines.len() as u16 + 2;
@@ -100,59 +100,62 @@ pub fn quit_confirm(app: &App, frame: &mut Frame, area: Rect) {
         "Stop the bootstrap? The running step is cancelled cleanly, the state is saved, \
          and you can then choose to roll back what was created."
     };
-    let lines = vec![
-        Line::from(format!(" {text}")),
-        Line::from(""),
-        Line::from(vec![
-            Span::styled(" Stop? ", theme.title()),
-            Span::styled("[y/N]", theme.key()),
-        ]),
-    ];
-    let popup = centered(area, 60, 8);
+    let width: u16 = 60;
+    let mut lines: Vec<Line> = wrap(text, width as usize - 4)
+        .into_iter()
+        .map(|part| Line::from(format!(" {part}")))
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled(" Stop? ", theme.title()),
+        Span::styled("[y/N]", theme.key()),
+    ]));
+    let popup = centered(area, width, lines.len() as u16 + 2);
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(panel("Quit", theme))
-            .wrap(Wrap { trim: false }),
-        popup,
-    );
+    frame.render_widget(Paragraph::new(lines).block(panel("Quit", theme)), popup);
 }
 
 pub fn prompt(frame: &mut Frame, area: Rect, theme: Theme, request: &PromptRequest, typed: usize) {
+    let text_width = 64;
+    let wrapped = |text: &str| -> Vec<Line<'static>> {
+        wrap(text, text_width)
+            .into_iter()
+            .map(|part| Line::from(format!(" {part}")))
+            .collect()
+    };
     let (title, lines) = match request {
         PromptRequest::Confirm { question, default } => (
             "Question",
-            vec![
-                Line::from(format!(" {question}")),
-                Line::from(""),
-                Line::from(vec![
+            [
+                wrapped(question),
+                vec![Line::from("")],
+                vec![Line::from(vec![
                     Span::raw(" "),
                     Span::styled(if *default { "[Y/n]" } else { "[y/N]" }, theme.key()),
                     Span::styled("  Esc cancels", theme.muted()),
-                ]),
-            ],
+                ])],
+            ]
+            .concat(),
         ),
         PromptRequest::Secret { prompt } => (
             "Secret",
-            vec![
-                Line::from(format!(" {prompt}")),
-                Line::from(""),
-                Line::from(format!(" {}", "•".repeat(typed.min(50)))),
-                Line::from(Span::styled(
-                    " Enter confirms · Esc cancels · not shown, kept in memory only",
-                    theme.muted(),
-                )),
-            ],
+            [
+                wrapped(prompt),
+                vec![
+                    Line::from(""),
+                    Line::from(format!(" {}", "•".repeat(typed.min(50)))),
+                    Line::from(Span::styled(
+                        " Enter confirms · Esc cancels · hidden, kept in memory only",
+                        theme.muted(),
+                    )),
+                ],
+            ]
+            .concat(),
         ),
     };
-    let popup = centered(area, 70, lines.len() as u16 + 4);
+    let popup = centered(area, text_width as u16 + 6, lines.len() as u16 + 2);
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(panel(title, theme))
-            .wrap(Wrap { trim: false }),
-        popup,
-    );
+    frame.render_widget(Paragraph::new(lines).block(panel(title, theme)), popup);
 }
 
 pub fn too_small(frame: &mut Frame, area: Rect, theme: Theme) {

@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{footer, frame_areas, header, padded, panel, wrap};
@@ -13,11 +13,17 @@ use crate::tui::app::{App, PlanState};
 use crate::tui::form::{group_entries, label, Entry, Group};
 use crate::tui::theme::{spinner_frame, Theme, SYMBOL_FAIL, SYMBOL_REUSED, SYMBOL_SKIPPED};
 
-pub(crate) fn action_span<'a>(action: Action, theme: Theme) -> Span<'a> {
-    match action {
-        Action::Create => Span::styled("+ create", theme.ok()),
-        Action::Reuse => Span::styled(format!("{SYMBOL_REUSED} reuse "), theme.plain()),
-        Action::Skip => Span::styled(format!("{SYMBOL_SKIPPED} skip  "), theme.muted()),
+/// The action as a symbol (`compact`) or a symbol and a word.
+pub(crate) fn action_span<'a>(action: Action, compact: bool, theme: Theme) -> Span<'a> {
+    let (symbol, word, style) = match action {
+        Action::Create => ("+", "create", theme.ok()),
+        Action::Reuse => (SYMBOL_REUSED, "reuse ", theme.plain()),
+        Action::Skip => (SYMBOL_SKIPPED, "skip  ", theme.muted()),
+    };
+    if compact {
+        Span::styled(symbol, style)
+    } else {
+        Span::styled(format!("{symbol} {word}"), style)
     }
 }
 
@@ -30,7 +36,7 @@ fn configuration_lines<'a>(app: &App, width: usize, theme: Theme) -> Vec<Line<'a
     let provenance = validated.provenance();
     let values = form.parsed().merged().values.clone();
     let mut lines = Vec::new();
-    let label_width = 26;
+    let label_width = 23;
     for group in Group::ALL {
         lines.push(Line::from(Span::styled(
             format!(" {}", group.title()),
@@ -52,18 +58,18 @@ fn configuration_lines<'a>(app: &App, width: usize, theme: Theme) -> Vec<Line<'a
                 continue;
             }
             let source = provenance.get(field);
-            let source_text = if source.is_default() {
-                String::new()
-            } else {
-                format!("  ({source})")
-            };
             let shown = crate::secrets::redact(&value).into_owned();
             let room = width.saturating_sub(label_width + 3);
-            let text: String = format!("{shown}{source_text}").chars().take(room).collect();
-            lines.push(Line::from(vec![
-                Span::raw(format!("   {}", padded(label(*entry), label_width))),
-                Span::raw(text),
-            ]));
+            let source_text = format!("  ({source})");
+            let mut spans = vec![
+                Span::raw(format!("  {}", padded(label(*entry), label_width + 1))),
+                Span::raw(shown.chars().take(room).collect::<String>()),
+            ];
+            // The source only where it fits whole.
+            if !source.is_default() && shown.chars().count() + source_text.chars().count() <= room {
+                spans.push(Span::styled(source_text, theme.muted()));
+            }
+            lines.push(Line::from(spans));
         }
     }
     if app.form.token_in_env() {
@@ -79,10 +85,58 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
     let (top, body, bottom) = frame_areas(area);
     header(frame, top, app, "Plan", None);
+    if let PlanState::Failed(error) | PlanState::LaunchFailed(error) = &app.plan {
+        let what = if matches!(app.plan, PlanState::Failed(_)) {
+            "The plan could not be made"
+        } else {
+            "The run could not start"
+        };
+        let width = body.width.saturating_sub(6) as usize;
+        let mut lines = vec![Line::from(Span::styled(
+            format!(" {SYMBOL_FAIL} {what}:"),
+            theme.fail(),
+        ))];
+        for part in wrap(&crate::secrets::redact(&error.message), width) {
+            lines.push(Line::from(format!("   {part}")));
+        }
+        if let Some(hint) = &error.hint {
+            for part in wrap(&format!("hint: {}", crate::secrets::redact(hint)), width) {
+                lines.push(Line::from(Span::styled(
+                    format!("   {part}"),
+                    theme.muted(),
+                )));
+            }
+        }
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!(
+                " Enter exits with code {}; Esc goes back to the configuration.",
+                error.exit_code.code()
+            ),
+            theme.muted(),
+        )));
+        frame.render_widget(Paragraph::new(lines).block(panel("Plan", theme)), body);
+        footer(
+            frame,
+            bottom,
+            theme,
+            &[
+                ("Enter", "exit"),
+                ("Esc", "back to the forms"),
+                ("q", "quit"),
+            ],
+        );
+        return;
+    }
     let [panels, question] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(body);
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(panels);
+        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(body);
+    let narrow = panels.width < 120;
+    let left_share = if narrow { 58 } else { 50 };
+    let [left, right] = Layout::horizontal([
+        Constraint::Percentage(left_share),
+        Constraint::Percentage(100 - left_share),
+    ])
+    .areas(panels);
 
     let config_block = panel("Effective configuration", theme);
     let config_inner = config_block.inner(left);
@@ -96,14 +150,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         left,
     );
 
-    let steps_block = panel("Steps", theme);
+    let steps_block = panel(
+        if narrow {
+            "Steps  + create ↺ reuse – skip"
+        } else {
+            "Steps"
+        },
+        theme,
+    );
     let mut step_lines = Vec::new();
-    let width = right.width.saturating_sub(4) as usize;
     let spinner = spinner_frame(app.now.unix_timestamp_nanos() / 1_000_000);
     match &app.plan {
         PlanState::NotAsked => {}
         PlanState::Computing => step_lines.push(Line::from(Span::styled(
-            format!(" {spinner} Working out what exists and what to create…"),
+            format!(" {spinner} Working out the plan…"),
             theme.running(),
         ))),
         PlanState::Ready(steps) => {
@@ -117,41 +177,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     )));
                 }
                 step_lines.push(Line::from(vec![
-                    Span::raw("   "),
-                    action_span(step.action, theme),
+                    Span::raw(if narrow { " " } else { "   " }),
+                    action_span(step.action, narrow, theme),
                     Span::raw(format!(" {}", step.title)),
                 ]));
             }
         }
-        PlanState::Failed(error) | PlanState::LaunchFailed(error) => {
-            let what = if matches!(app.plan, PlanState::Failed(_)) {
-                "The plan could not be made"
-            } else {
-                "The run could not start"
-            };
-            step_lines.push(Line::from(Span::styled(
-                format!(" {SYMBOL_FAIL} {what}:"),
-                theme.fail(),
-            )));
-            for part in wrap(&error.message, width) {
-                step_lines.push(Line::from(format!("   {part}")));
-            }
-            if let Some(hint) = &error.hint {
-                for part in wrap(&format!("hint: {hint}"), width) {
-                    step_lines.push(Line::from(Span::styled(
-                        format!("   {part}"),
-                        theme.muted(),
-                    )));
-                }
-            }
-        }
+        PlanState::Failed(_) | PlanState::LaunchFailed(_) => {}
     }
-    frame.render_widget(
-        Paragraph::new(step_lines)
-            .block(steps_block)
-            .wrap(Wrap { trim: false }),
-        right,
-    );
+    frame.render_widget(Paragraph::new(step_lines).block(steps_block), right);
 
     let (question_line, hints): (Line, &[(&str, &str)]) = match &app.plan {
         PlanState::Ready(_) => (

@@ -68,7 +68,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         theme.muted(),
     ))];
     let detail_width = (tools_area.width as usize).saturating_sub(36);
-    let os = std::env::consts::OS;
     for row in &checklist.tools {
         let minimum = match (row.minimum, row.required) {
             (Some(minimum), _) => minimum.to_string(),
@@ -88,24 +87,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ),
             Some(check) => {
                 let (symbol, style) = verdict_symbol(check.verdict, theme);
-                let mut detail = check.detail.clone();
-                if check.verdict == Verdict::Fail {
-                    let install = if os == "macos" {
-                        check.install.macos
-                    } else {
-                        check.install.linux
-                    };
-                    if !detail.is_empty() {
-                        detail.push_str(" · ");
-                    }
-                    detail.push_str("install: ");
-                    detail.push_str(install);
-                }
                 (
                     symbol,
                     style,
                     check.version.map_or("-".to_string(), |v| v.to_string()),
-                    detail,
+                    check.detail.clone(),
                 )
             }
         };
@@ -175,6 +161,25 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 format!(" {symbol} {}", outcome.summary),
                 style,
             )));
+            let macos = std::env::consts::OS == "macos";
+            for row in &checklist.tools {
+                if let Some(check) = row.result.as_ref().filter(|c| c.verdict == Verdict::Fail) {
+                    let install = if macos {
+                        check.install.macos
+                    } else {
+                        check.install.linux
+                    };
+                    for part in wrap(
+                        &format!("{}: install or upgrade: {install}", row.name),
+                        width,
+                    ) {
+                        lines.push(Line::from(Span::styled(
+                            format!("   {part}"),
+                            theme.muted(),
+                        )));
+                    }
+                }
+            }
             for row in &checklist.auth {
                 if let Some(hint) = row.result.as_ref().and_then(|c| c.hint.as_ref()) {
                     for part in wrap(&format!("{}: {hint}", row.kind.label()), width) {

@@ -2,11 +2,11 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::plan::capitalized;
-use super::{field_line, footer, format_duration_ms, frame_areas, header, panel};
+use super::{field_line, footer, format_duration_ms, frame_areas, header, panel, wrap};
 use crate::tui::app::App;
 use crate::tui::theme::SYMBOL_OK;
 
@@ -61,12 +61,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         timings.push(Line::from(Span::styled(" (not reported)", theme.muted())));
     }
 
-    let mut next: Vec<Line> = summary
-        .next_steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| Line::from(format!(" {}. {step}", i + 1)))
-        .collect();
+    let next_width = body.width.saturating_sub(7) as usize;
+    let mut next: Vec<Line> = Vec::new();
+    for (i, step) in summary.next_steps.iter().enumerate() {
+        for (j, part) in wrap(step, next_width).into_iter().enumerate() {
+            let lead = if j == 0 {
+                format!(" {}. ", i + 1)
+            } else {
+                "    ".to_string()
+            };
+            next.push(Line::from(format!("{lead}{part}")));
+        }
+    }
     if next.is_empty() {
         next.push(Line::from(Span::styled(" (none)", theme.muted())));
     }
@@ -117,9 +123,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let [next_area, files_area] =
             Layout::vertical([Constraint::Min(3), Constraint::Length(files_height)]).areas(lower);
         frame.render_widget(
-            Paragraph::new(next)
-                .block(panel("Next steps", theme))
-                .wrap(Wrap { trim: false }),
+            Paragraph::new(next).block(panel("Next steps", theme)),
             next_area,
         );
         frame.render_widget(
@@ -127,7 +131,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             files_area,
         );
     } else {
-        // Timings fold into one line to leave room for the next steps.
+        // Timings fold into the result panel to leave room for the next steps.
         let timing_text = summary
             .phase_durations_ms
             .iter()
@@ -140,12 +144,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             })
             .collect::<Vec<_>>()
             .join(" · ");
-        result.push(field_line(
-            "Timings",
-            timing_text,
-            label_width,
-            theme.muted(),
-        ));
+        let timing_width = (body.width as usize).saturating_sub(label_width + 4);
+        for (i, part) in wrap(&timing_text, timing_width).into_iter().enumerate() {
+            let label = if i == 0 { "Timings" } else { "" };
+            result.push(field_line(label, part, label_width, theme.plain()));
+        }
         let [result_area, next_area, files_area] = Layout::vertical([
             Constraint::Length(result.len() as u16 + 2),
             Constraint::Min(3),
@@ -157,9 +160,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             result_area,
         );
         frame.render_widget(
-            Paragraph::new(next)
-                .block(panel("Next steps", theme))
-                .wrap(Wrap { trim: false }),
+            Paragraph::new(next).block(panel("Next steps", theme)),
             next_area,
         );
         frame.render_widget(
