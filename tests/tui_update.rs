@@ -125,6 +125,25 @@ fn skip_confirmation_with_a_missing_value_still_asks_through_the_forms() {
 }
 
 #[test]
+fn skip_confirmation_after_the_forms_starts_the_run_without_the_plan() {
+    let mut flags = ConfigLayer::default();
+    flags.options.skip_confirmation = Some(true);
+    let mut app = configure(flags);
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "demo");
+    for _ in 0..4 {
+        press(&mut app, KeyCode::PageDown);
+    }
+    assert_eq!(app.screen, Screen::Prerequisites);
+    let mut last = Transition::default();
+    for update_ in passing_checks() {
+        last = update(&mut app, Msg::Prereq(update_));
+    }
+    assert!(has(&last, |e| matches!(e, Effect::StartRun(_))), "{last:?}");
+    assert_eq!(app.plan, PlanState::NotAsked);
+}
+
+#[test]
 fn a_failed_check_on_the_skip_path_does_not_start_the_run() {
     let mut flags = named("demo");
     flags.options.skip_confirmation = Some(true);
@@ -617,8 +636,11 @@ fn log_scrolling_paging_and_follow() {
 #[test]
 fn the_level_filter_cycles_and_hides_lower_levels() {
     let mut app = with_logs(30);
-    press(&mut app, KeyCode::Char('l'));
-    assert_eq!(app.logs.filter(), LevelFilter::InfoAndAbove);
+    assert_eq!(
+        app.logs.filter(),
+        LevelFilter::InfoAndAbove,
+        "the console's default"
+    );
     press(&mut app, KeyCode::Char('l'));
     assert_eq!(app.logs.filter(), LevelFilter::WarnAndAbove);
     let text = screen(&app);
@@ -627,6 +649,27 @@ fn the_level_filter_cycles_and_hides_lower_levels() {
         "{text}"
     );
     assert!(text.contains("warn+"), "{text}");
+}
+
+#[test]
+fn the_tail_starts_at_the_console_verbosity() {
+    let mut verbose = named("demo");
+    verbose.options.verbose = Some(true);
+    assert_eq!(app(verbose, SMALL).logs.filter(), LevelFilter::All);
+    let mut quiet = named("demo");
+    quiet.options.quiet = Some(true);
+    assert_eq!(app(quiet, SMALL).logs.filter(), LevelFilter::ErrorOnly);
+    let mut app = dashboard(named("demo"));
+    update(
+        &mut app,
+        Msg::Engine(log(2, LogLevel::Debug, "debug detail")),
+    );
+    update(&mut app, Msg::Engine(log(2, LogLevel::Info, "info line")));
+    let text = screen(&app);
+    assert!(
+        text.contains("info line") && !text.contains("debug detail"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -16,7 +16,7 @@ use crate::ExitCode;
 use super::backend::{BackendError, PrereqUpdate};
 use super::checklist::Checklist;
 use super::form::{FormOutcome, FormState, PathChoice, SecretText};
-use super::logbuf::{LogView, DEFAULT_CAPACITY};
+use super::logbuf::{LevelFilter, LogView, DEFAULT_CAPACITY};
 use super::msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
 use super::progress::{RollbackState, RunProgress};
 use super::theme::Theme;
@@ -111,8 +111,10 @@ pub struct App {
     pub form: FormState,
     /// The configuration the run uses, once valid.
     pub validated: Option<Validated>,
-    /// Forms and plan are skipped (nothing missing and `--skip-confirmation`).
-    pub skip_to_run: bool,
+    /// No "Proceed?" question (`--skip-confirmation` or non-interactive): the run starts
+    /// as soon as the prerequisites pass. Set at the start (then the forms are skipped
+    /// too, nothing being missing) and again whenever the forms are completed.
+    pub skip_plan: bool,
     pub checklist: Checklist,
     pub plan: PlanState,
     /// First shown line of the plan's configuration list.
@@ -135,6 +137,14 @@ impl App {
             values.repositories.control_plane.create.unwrap_or(true),
             values.repositories.gitops.create.unwrap_or(true),
         );
+        // The tail starts at the console's verbosity; `l` changes it.
+        let filter = match (values.options.verbose, values.options.quiet) {
+            (Some(true), _) => LevelFilter::All,
+            (_, Some(true)) => LevelFilter::ErrorOnly,
+            _ => LevelFilter::InfoAndAbove,
+        };
+        let mut logs = LogView::with_capacity(inputs.log_capacity);
+        logs.set_filter(filter);
         let form = FormState::new(
             inputs.parsed,
             inputs.kube_contexts,
@@ -153,12 +163,12 @@ impl App {
             path,
             form,
             validated: None,
-            skip_to_run: false,
+            skip_plan: false,
             checklist: Checklist::default(),
             plan: PlanState::NotAsked,
             plan_scroll: 0,
             run: RunProgress::default(),
-            logs: LogView::with_capacity(inputs.log_capacity),
+            logs,
             cancel_requested: false,
             checked_token_revision: None,
             exit: None,
@@ -348,7 +358,7 @@ fn init(app: &mut App) -> Transition {
         .is_some_and(|validated| !validated.needs_confirmation());
     if skip {
         app.validated = app.form.validated().cloned();
-        app.skip_to_run = true;
+        app.skip_plan = true;
         start_prerequisites(app, None)
     } else {
         app.screen = Screen::Welcome;
@@ -373,7 +383,7 @@ fn prereq_update(app: &mut App, update: PrereqUpdate) -> Transition {
     let finished = matches!(update, PrereqUpdate::Finished(_));
     app.checklist.apply(update);
     let mut transition = Transition::redraw();
-    if finished && app.checklist.passed() && app.skip_to_run {
+    if finished && app.checklist.passed() && app.skip_plan {
         transition = launch_run(app);
     }
     transition
@@ -647,10 +657,18 @@ fn configure_key(app: &mut App, key: KeyEvent) -> Transition {
         }
         FormOutcome::Done => {
             app.validated = app.form.validated().cloned();
+            app.skip_plan = app
+                .validated
+                .as_ref()
+                .is_some_and(|validated| !validated.needs_confirmation());
             let revision = app.form.token_revision;
             if app.checklist.passed() && app.checked_token_revision == Some(revision) {
                 // Checked already with this token; only the configuration changed.
-                return compute_plan(app);
+                return if app.skip_plan {
+                    launch_run(app)
+                } else {
+                    compute_plan(app)
+                };
             }
             app.checked_token_revision = Some(revision);
             let token = if app.form.token_in_env() {
@@ -669,7 +687,7 @@ fn prerequisites_key(app: &mut App, key: KeyEvent) -> Transition {
     };
     match key.code {
         KeyCode::Enter if outcome.exit_code == ExitCode::Success => {
-            if app.skip_to_run {
+            if app.skip_plan {
                 launch_run(app)
             } else {
                 compute_plan(app)
@@ -679,7 +697,7 @@ fn prerequisites_key(app: &mut App, key: KeyEvent) -> Transition {
             let code = outcome.exit_code;
             Transition::redraw().with(Effect::Exit(code))
         }
-        KeyCode::Esc if !app.skip_to_run => {
+        KeyCode::Esc => {
             // Back to the forms (e.g. to enter a GitHub token), then check again.
             back_to_forms(app);
             Transition::redraw()

@@ -93,3 +93,70 @@ impl TerminalHandover for TuiTerminal {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[tokio::test]
+    async fn a_secret_question_goes_to_the_wizard_and_its_answer_comes_back() {
+        let (requests, mut wizard) = mpsc::unbounded_channel();
+        let prompter = TuiPrompter { requests };
+        let answering = tokio::spawn(async move {
+            match wizard.recv().await {
+                Some(BridgeRequest::Prompt { request, reply }) => {
+                    assert_eq!(
+                        request,
+                        PromptRequest::Secret {
+                            prompt: "token?".into()
+                        }
+                    );
+                    let _ = reply.send(PromptAnswer::Secret(Some(SecretString::from(
+                        "s3cret-value".to_string(),
+                    ))));
+                }
+                _ => panic!("expected a prompt"),
+            }
+        });
+        let answer = prompter.ask_secret("token?").await.unwrap().unwrap();
+        assert_eq!(answer.expose_secret(), "s3cret-value");
+        answering.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn without_a_wizard_questions_are_cancelled_and_commands_not_run() {
+        let (requests, wizard) = mpsc::unbounded_channel();
+        drop(wizard);
+        let prompter = TuiPrompter {
+            requests: requests.clone(),
+        };
+        assert!(matches!(
+            prompter.confirm("sign in?", true).await,
+            Err(PromptError::Cancelled)
+        ));
+        let terminal = TuiTerminal { requests };
+        let result = terminal
+            .run_in_terminal(CommandSpec::new("az").arg("login"))
+            .await;
+        assert!(
+            matches!(result, Err(RunError::Cancelled { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_answer_is_a_cancelled_prompt() {
+        let (requests, mut wizard) = mpsc::unbounded_channel();
+        let prompter = TuiPrompter { requests };
+        tokio::spawn(async move {
+            if let Some(BridgeRequest::Prompt { reply, .. }) = wizard.recv().await {
+                let _ = reply.send(PromptAnswer::Cancelled);
+            }
+        });
+        assert!(matches!(
+            prompter.confirm("sign in?", true).await,
+            Err(PromptError::Cancelled)
+        ));
+    }
+}

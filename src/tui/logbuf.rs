@@ -14,6 +14,9 @@ use crate::engine::events::LogLevel;
 
 /// How many lines the screen keeps by default.
 pub const DEFAULT_CAPACITY: usize = 10_000;
+/// Longer lines are cut on screen (the log file has them whole), which bounds the ring's
+/// memory whatever a child prints.
+pub const MAX_LINE_CHARS: usize = 1_000;
 
 /// One line of the log tail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,7 +249,7 @@ impl LogView {
 /// characters removed, and secrets masked (a child may print anything).
 pub fn clean_line(text: &str) -> String {
     let redacted = crate::secrets::redact(text);
-    let mut out = String::with_capacity(redacted.len());
+    let mut out = String::with_capacity(redacted.len().min(MAX_LINE_CHARS * 4));
     let mut chars = redacted.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -260,6 +263,13 @@ pub fn clean_line(text: &str) -> String {
             c if c.is_control() => {}
             c => out.push(c),
         }
+        if out.len() >= MAX_LINE_CHARS * 4 {
+            break;
+        }
+    }
+    if let Some((cut, _)) = out.char_indices().nth(MAX_LINE_CHARS) {
+        out.truncate(cut);
+        out.push('…');
     }
     let trimmed_len = out.trim_end().len();
     out.truncate(trimmed_len);
@@ -391,6 +401,13 @@ mod tests {
         assert_eq!(clean_line("\u{1b}[31mred\u{1b}[0m\tok\r\n"), "red ok");
         assert_eq!(clean_line("a\u{7}b\u{1b}]0;title\u{7}c"), "abc");
         assert_eq!(clean_line("two\nlines"), "two lines");
+    }
+
+    #[test]
+    fn very_long_lines_are_cut() {
+        let line = clean_line(&"é".repeat(100_000));
+        assert_eq!(line.chars().count(), MAX_LINE_CHARS + 1);
+        assert!(line.ends_with('…'));
     }
 
     #[test]

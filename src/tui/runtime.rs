@@ -150,9 +150,12 @@ async fn sleep_until_some(deadline: Option<Instant>) {
 }
 
 #[cfg(unix)]
+/// SIGTERM, SIGHUP and SIGINT sent from outside (in raw mode Ctrl+C is a key, not a
+/// signal): each ends the wizard the orderly way, terminal restored.
 struct Signals {
     terminate: Option<tokio::signal::unix::Signal>,
     hangup: Option<tokio::signal::unix::Signal>,
+    interrupt: Option<tokio::signal::unix::Signal>,
 }
 
 #[cfg(unix)]
@@ -162,6 +165,7 @@ impl Signals {
         Self {
             terminate: signal(SignalKind::terminate()).ok(),
             hangup: signal(SignalKind::hangup()).ok(),
+            interrupt: signal(SignalKind::interrupt()).ok(),
         }
     }
 
@@ -179,6 +183,7 @@ impl Signals {
         tokio::select! {
             _ = one(&mut self.terminate) => {}
             _ = one(&mut self.hangup) => {}
+            _ = one(&mut self.interrupt) => {}
         }
     }
 }

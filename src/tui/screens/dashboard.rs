@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::plan::capitalized;
-use super::{elapsed_ms, footer, format_duration_ms, header, padded, panel};
+use super::{draw_lines, elapsed_ms, footer, format_duration_ms, header, padded, panel};
 use crate::engine::events::{HealthStatus, LogLevel, Outcome};
 use crate::engine::step::Action;
 use crate::tui::app::App;
@@ -299,7 +299,7 @@ fn render_steps(app: &App, frame: &mut Frame, area: Rect, theme: Theme, spinner:
             .min(lines.len().saturating_sub(height)),
         _ => 0,
     };
-    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
+    draw_lines(frame, inner, &lines, scroll);
 }
 
 /// Lines the health panel needs: one per check, plus one for each failing check's reason.
@@ -424,7 +424,7 @@ pub(crate) fn render_log(app: &App, frame: &mut Frame, area: Rect, theme: Theme)
             Span::raw(text),
         ]));
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    draw_lines(frame, inner, &lines, 0);
 }
 
 #[cfg(test)]

@@ -106,6 +106,29 @@ pub(crate) fn panel(title: &str, theme: Theme) -> Block<'static> {
         .title(Span::styled(format!(" {title} "), theme.title()))
 }
 
+/// Draw lines straight into the buffer, one per row, cut at the area's width: cheaper
+/// than a `Paragraph` for the hot, redrawn-every-tick panels (no wrapping, no alignment).
+pub(crate) fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line], skip: usize) {
+    let buffer = frame.buffer_mut();
+    for (row, line) in lines
+        .iter()
+        .skip(skip)
+        .take(area.height as usize)
+        .enumerate()
+    {
+        let mut x = area.x;
+        let y = area.y + row as u16;
+        for span in &line.spans {
+            let room = area.right().saturating_sub(x);
+            if room == 0 {
+                break;
+            }
+            let (next_x, _) = buffer.set_span(x, y, span, room);
+            x = next_x;
+        }
+    }
+}
+
 /// A duration for people: `0.4s`, `12s`, `3m 05s`, `1h 02m`.
 pub fn format_duration_ms(ms: u64) -> String {
     let seconds = ms / 1000;

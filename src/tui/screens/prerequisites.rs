@@ -197,7 +197,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let hints: &[(&str, &str)] = match &checklist.outcome {
         None => &[("?", "help"), ("q", "quit")],
         Some(outcome) if outcome.exit_code == ExitCode::Success => {
-            if app.skip_to_run {
+            if app.skip_plan {
                 &[("Enter", "start"), ("?", "help"), ("q", "quit")]
             } else {
                 &[
