@@ -13,5 +13,6 @@ pub mod sim;
 pub mod state;
 pub mod templates;
 pub mod tools;
+pub mod tui;
 
 pub use exit::ExitCode;

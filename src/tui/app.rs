@@ -1,0 +1,802 @@
+//! The wizard's state and its one entry point for change, [`update`]. Nothing here does
+//! I/O: effects are returned to the runtime, and time arrives as messages, so a test can
+//! drive the whole wizard with a list of messages.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::config::lifecycle::{Parsed, Validated};
+use crate::config::Field;
+use crate::engine::events::{EventKind, LogLevel, PlannedStepInfo};
+use crate::logging::LogRecord;
+use crate::ExitCode;
+
+use super::backend::{BackendError, PrereqUpdate};
+use super::checklist::Checklist;
+use super::form::{FormOutcome, FormState, PathChoice, SecretText};
+use super::logbuf::{LevelFilter, LogView, DEFAULT_CAPACITY};
+use super::msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
+use super::progress::{RollbackState, RunProgress};
+use super::theme::Theme;
+
+/// Below this size the screens do not fit; a notice is shown instead.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// What the wizard starts from.
+#[derive(Debug)]
+pub struct AppInputs {
+    /// Defaults, file, environment and flags, merged but not yet validated.
+    pub parsed: Parsed,
+    /// The kubeconfig's context names (for the pick list and validation).
+    pub kube_contexts: Vec<String>,
+    /// `GITHUB_TOKEN` or `GH_TOKEN` is set: the form does not ask for a token.
+    pub github_token_in_env: bool,
+    /// Where the state file is (shown on the welcome and summary screens).
+    pub state_file: PathBuf,
+    pub log_file: Option<PathBuf>,
+    /// `--no-color` or `NO_COLOR`.
+    pub no_color: bool,
+    /// `--demo`: labelled on every screen.
+    pub demo: bool,
+    /// For the clock times in the log tail.
+    pub utc_offset: UtcOffset,
+    /// Lines kept in the on-screen log tail.
+    pub log_capacity: usize,
+}
+
+impl AppInputs {
+    pub fn new(parsed: Parsed, state_file: PathBuf) -> Self {
+        Self {
+            parsed,
+            kube_contexts: Vec::new(),
+            github_token_in_env: false,
+            state_file,
+            log_file: None,
+            no_color: false,
+            demo: false,
+            utc_offset: UtcOffset::UTC,
+            log_capacity: DEFAULT_CAPACITY,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Welcome,
+    Configure,
+    Prerequisites,
+    Plan,
+    Dashboard,
+    Failure,
+    Summary,
+}
+
+/// A box drawn over the screen that takes the keys while it is open.
+#[derive(Debug)]
+pub enum Overlay {
+    Help,
+    QuitConfirm,
+    Prompt {
+        request: PromptRequest,
+        secret: SecretText,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanState {
+    NotAsked,
+    Computing,
+    Ready(Vec<PlannedStepInfo>),
+    Failed(BackendError),
+    /// The plan was fine but the run could not start.
+    LaunchFailed(BackendError),
+}
+
+/// The whole wizard.
+#[derive(Debug)]
+pub struct App {
+    pub screen: Screen,
+    pub overlay: Option<Overlay>,
+    pub size: (u16, u16),
+    pub now: OffsetDateTime,
+    pub utc_offset: UtcOffset,
+    no_color_flag: bool,
+    pub demo: bool,
+    pub state_file: PathBuf,
+    pub log_file: Option<PathBuf>,
+    pub path: PathChoice,
+    pub form: FormState,
+    /// The configuration the run uses, once valid.
+    pub validated: Option<Validated>,
+    /// No "Proceed?" question (`--skip-confirmation` or non-interactive): the run starts
+    /// as soon as the prerequisites pass. Set at the start (then the forms are skipped
+    /// too, nothing being missing) and again whenever the forms are completed.
+    pub skip_plan: bool,
+    pub checklist: Checklist,
+    pub plan: PlanState,
+    /// First shown line of the plan's configuration list.
+    pub plan_scroll: usize,
+    pub run: RunProgress,
+    pub logs: LogView,
+    /// The user asked to stop the run; waiting for the engine to report.
+    pub cancel_requested: bool,
+    /// The token revision the last prerequisite check ran with.
+    checked_token_revision: Option<u64>,
+    /// Set once the wizard has decided to end, with the exit code.
+    pub exit: Option<ExitCode>,
+}
+
+impl App {
+    pub fn new(inputs: AppInputs, size: (u16, u16), now: OffsetDateTime) -> Self {
+        let values = &inputs.parsed.merged().values;
+        let path = PathChoice::matching(
+            values.cluster.create.unwrap_or(true),
+            values.repositories.control_plane.create.unwrap_or(true),
+            values.repositories.gitops.create.unwrap_or(true),
+        );
+        // The tail starts at the console's verbosity; `l` changes it.
+        let filter = match (values.options.verbose, values.options.quiet) {
+            (Some(true), _) => LevelFilter::All,
+            (_, Some(true)) => LevelFilter::ErrorOnly,
+            _ => LevelFilter::InfoAndAbove,
+        };
+        let mut logs = LogView::with_capacity(inputs.log_capacity);
+        logs.set_filter(filter);
+        let form = FormState::new(
+            inputs.parsed,
+            inputs.kube_contexts,
+            inputs.github_token_in_env,
+        );
+        Self {
+            screen: Screen::Welcome,
+            overlay: None,
+            size,
+            now,
+            utc_offset: inputs.utc_offset,
+            no_color_flag: inputs.no_color,
+            demo: inputs.demo,
+            state_file: inputs.state_file,
+            log_file: inputs.log_file,
+            path,
+            form,
+            validated: None,
+            skip_plan: false,
+            checklist: Checklist::default(),
+            plan: PlanState::NotAsked,
+            plan_scroll: 0,
+            run: RunProgress::default(),
+            logs,
+            cancel_requested: false,
+            checked_token_revision: None,
+            exit: None,
+        }
+    }
+
+    /// Colours, unless `--no-color`, `NO_COLOR`, or the form's "No colour" is on.
+    pub fn theme(&self) -> Theme {
+        Theme::new(self.no_color_flag || self.form.toggle(Field::NoColor))
+    }
+
+    pub fn too_small(&self) -> bool {
+        self.size.0 < MIN_WIDTH || self.size.1 < MIN_HEIGHT
+    }
+
+    /// Something moves on screen, so the runtime must send ticks.
+    pub fn animating(&self) -> bool {
+        self.checklist.running() || self.plan == PlanState::Computing || self.run.animating()
+    }
+
+    fn auto_rollback(&self) -> bool {
+        self.validated
+            .as_ref()
+            .is_some_and(|v| v.configuration().options.auto_rollback)
+    }
+
+    /// How the program ends if the user leaves now.
+    pub fn exit_code_now(&self) -> ExitCode {
+        match self.screen {
+            Screen::Summary => ExitCode::Success,
+            Screen::Failure => self
+                .run
+                .failure
+                .as_ref()
+                .map_or(ExitCode::General, |f| f.exit_code),
+            Screen::Prerequisites => match &self.checklist.outcome {
+                Some(outcome) if outcome.exit_code != ExitCode::Success => outcome.exit_code,
+                _ => ExitCode::Cancelled,
+            },
+            Screen::Plan => match &self.plan {
+                PlanState::Failed(e) | PlanState::LaunchFailed(e) => e.exit_code,
+                _ => ExitCode::Cancelled,
+            },
+            _ => ExitCode::Cancelled,
+        }
+    }
+
+    /// The engine is doing something a quit would interrupt.
+    fn engine_busy(&self) -> bool {
+        self.run.is_running() || self.run.rollback().in_progress()
+    }
+
+    /// Whether keys are text for the focused field (then `q` and `?` are typed).
+    pub fn typing(&self) -> bool {
+        self.screen == Screen::Configure && self.form.typing()
+    }
+
+    /// Lines of log visible on the dashboard (for paging).
+    pub fn log_page(&self) -> usize {
+        super::screens::dashboard::log_lines_visible(self).max(1)
+    }
+}
+
+/// Apply one message. Returns whether the screen changed and what the runtime must do.
+pub fn update(app: &mut App, msg: Msg) -> Transition {
+    let transition = match msg {
+        Msg::Init => init(app),
+        Msg::Key(key) => {
+            if key.kind == KeyEventKind::Release {
+                return Transition::none();
+            }
+            key_pressed(app, key)
+        }
+        Msg::Mouse(mouse) => match (app.screen, mouse.kind) {
+            (Screen::Dashboard | Screen::Failure, MouseEventKind::ScrollUp) => {
+                app.logs.scroll_up(3);
+                Transition::redraw()
+            }
+            (Screen::Dashboard | Screen::Failure, MouseEventKind::ScrollDown) => {
+                app.logs.scroll_down(3);
+                Transition::redraw()
+            }
+            _ => Transition::none(),
+        },
+        Msg::Resize { width, height } => {
+            app.size = (width, height);
+            Transition::redraw()
+        }
+        Msg::Tick(now) => {
+            app.now = now.max(app.now);
+            if app.animating() {
+                Transition::redraw()
+            } else {
+                Transition::none()
+            }
+        }
+        Msg::Prereq(update) => prereq_update(app, update),
+        Msg::PrereqClosed => {
+            if app.checklist.outcome.is_none() {
+                app.checklist
+                    .apply(PrereqUpdate::Finished(super::backend::PrereqOutcome {
+                        exit_code: ExitCode::General,
+                        summary: "Prerequisites: the check stopped without a result".to_string(),
+                        azure: None,
+                        github: None,
+                    }));
+                Transition::redraw()
+            } else {
+                Transition::none()
+            }
+        }
+        Msg::Prompt(request) => {
+            app.overlay = Some(Overlay::Prompt {
+                request,
+                secret: SecretText::default(),
+            });
+            Transition::redraw()
+        }
+        Msg::Plan(result) => {
+            app.plan = match result {
+                Ok(steps) => PlanState::Ready(steps),
+                Err(error) => PlanState::Failed(error),
+            };
+            app.plan_scroll = 0;
+            Transition::redraw()
+        }
+        Msg::RunLaunched(result) => match result {
+            Ok(()) => Transition::none(),
+            Err(error) => {
+                app.run.launching = false;
+                app.plan = PlanState::LaunchFailed(error);
+                app.screen = Screen::Plan;
+                Transition::redraw()
+            }
+        },
+        Msg::Engine(event) => engine_event(app, event),
+        Msg::EngineClosed => {
+            app.run.engine_done = true;
+            app.run.launching = false;
+            if app.run.failure.is_none() && app.run.summary.is_none() {
+                // The engine ended without saying how; that is a failure, never a success.
+                app.run.failure = Some(super::progress::FailureInfo {
+                    phase: app
+                        .run
+                        .current_phase
+                        .unwrap_or(crate::state::Phase::Cluster),
+                    step: None,
+                    message: "the engine stopped without reporting a result".to_string(),
+                    hint: Some("see the log file for what happened".to_string()),
+                    exit_code: ExitCode::General,
+                    duration_ms: 0,
+                });
+                app.run.set_rollback(RollbackState::Unavailable(
+                    "the engine is no longer running".to_string(),
+                ));
+                app.screen = Screen::Failure;
+            } else if app.run.rollback().in_progress() {
+                app.run.set_rollback(RollbackState::Unavailable(
+                    "the engine stopped before the rollback finished".to_string(),
+                ));
+            }
+            Transition::redraw()
+        }
+        Msg::Log(record) => {
+            log_record(app, record);
+            Transition {
+                redraw: matches!(app.screen, Screen::Dashboard | Screen::Failure),
+                effects: Vec::new(),
+            }
+        }
+        Msg::RollbackPlan(result) => rollback_plan(app, result),
+    };
+    if let Some(Effect::Exit(code)) = transition
+        .effects
+        .iter()
+        .find(|e| matches!(e, Effect::Exit(_)))
+    {
+        app.exit = Some(*code);
+    }
+    transition
+}
+
+fn init(app: &mut App) -> Transition {
+    let skip = app
+        .form
+        .validated()
+        .is_some_and(|validated| !validated.needs_confirmation());
+    if skip {
+        app.validated = app.form.validated().cloned();
+        app.skip_plan = true;
+        start_prerequisites(app, None)
+    } else {
+        app.screen = Screen::Welcome;
+        Transition::redraw()
+    }
+}
+
+fn start_prerequisites(app: &mut App, github_token: Option<secrecy::SecretString>) -> Transition {
+    app.screen = Screen::Prerequisites;
+    app.checklist = Checklist {
+        started: true,
+        ..Checklist::default()
+    };
+    let interactive = !app.form.toggle(Field::NonInteractive);
+    Transition::redraw().with(Effect::StartPrerequisites {
+        github_token,
+        interactive,
+    })
+}
+
+fn prereq_update(app: &mut App, update: PrereqUpdate) -> Transition {
+    let finished = matches!(update, PrereqUpdate::Finished(_));
+    app.checklist.apply(update);
+    let mut transition = Transition::redraw();
+    if finished && app.checklist.passed() && app.skip_plan {
+        transition = launch_run(app);
+    }
+    transition
+}
+
+fn compute_plan(app: &mut App) -> Transition {
+    let Some(validated) = app.validated.as_ref() else {
+        return Transition::none();
+    };
+    let configuration = Box::new(validated.configuration().clone());
+    app.plan = PlanState::Computing;
+    app.plan_scroll = 0;
+    app.screen = Screen::Plan;
+    Transition::redraw().with(Effect::ComputePlan(configuration))
+}
+
+fn launch_run(app: &mut App) -> Transition {
+    let Some(validated) = app.validated.clone() else {
+        return Transition::none();
+    };
+    app.screen = Screen::Dashboard;
+    app.run = RunProgress {
+        launching: true,
+        demo: app.demo,
+        ..RunProgress::default()
+    };
+    Transition::redraw().with(Effect::StartRun(Box::new(validated.confirm())))
+}
+
+fn engine_event(app: &mut App, event: crate::engine::events::Event) -> Transition {
+    let at = event.ts.as_offset_date_time();
+    app.now = app.now.max(at);
+    if let EventKind::Log { level, message, .. } = &event.kind {
+        app.logs.push(*level, at, message);
+        return Transition {
+            redraw: matches!(app.screen, Screen::Dashboard | Screen::Failure),
+            effects: Vec::new(),
+        };
+    }
+    app.run.apply(&event);
+    let mut transition = Transition::redraw();
+    match &event.kind {
+        EventKind::RunFailed { .. } => {
+            app.screen = Screen::Failure;
+            app.cancel_requested = false;
+            if matches!(app.overlay, Some(Overlay::QuitConfirm)) {
+                app.overlay = None;
+            }
+            if app.auto_rollback() {
+                app.run.set_rollback(RollbackState::Requested);
+            } else if matches!(app.run.rollback(), RollbackState::NotOffered) {
+                app.run.set_rollback(RollbackState::LookingUp);
+                transition = transition.with(Effect::QueryRollbackPlan);
+            }
+        }
+        EventKind::RunFinished { .. } => {
+            app.screen = Screen::Summary;
+            if matches!(app.overlay, Some(Overlay::QuitConfirm)) {
+                app.overlay = None;
+            }
+        }
+        EventKind::RollbackStarted { .. } if app.screen != Screen::Failure => {
+            app.screen = Screen::Failure;
+        }
+        _ => {}
+    }
+    transition
+}
+
+fn log_record(app: &mut App, record: LogRecord) {
+    let level = match record.level {
+        tracing::Level::ERROR => LogLevel::Error,
+        tracing::Level::WARN => LogLevel::Warn,
+        tracing::Level::INFO => LogLevel::Info,
+        _ => LogLevel::Debug,
+    };
+    app.logs.push(level, record.timestamp, &record.message);
+}
+
+fn rollback_plan(app: &mut App, result: Result<Vec<String>, BackendError>) -> Transition {
+    if !matches!(app.run.rollback(), RollbackState::LookingUp) {
+        return Transition::none();
+    }
+    match result {
+        Ok(resources) if resources.is_empty() => {
+            app.run.set_rollback(RollbackState::NothingToRemove);
+            Transition::redraw().with(Effect::AnswerRollback(false))
+        }
+        Ok(resources) => {
+            app.run.set_rollback(RollbackState::Asking(resources));
+            Transition::redraw()
+        }
+        Err(error) => {
+            // Never ask a yes/no question about resources nobody could list.
+            app.run
+                .set_rollback(RollbackState::Unavailable(error.to_string()));
+            Transition::redraw().with(Effect::AnswerRollback(false))
+        }
+    }
+}
+
+fn is_ctrl_c(key: &KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('c'))
+}
+
+fn key_pressed(app: &mut App, key: KeyEvent) -> Transition {
+    if app.overlay.is_some() {
+        return overlay_key(app, key);
+    }
+    let quit_key = is_ctrl_c(&key) || (key.code == KeyCode::Char('q') && !app.typing());
+    if quit_key {
+        return quit(app);
+    }
+    if app.too_small() {
+        return Transition::none();
+    }
+    let help_key = key.code == KeyCode::F(1) || (key.code == KeyCode::Char('?') && !app.typing());
+    if help_key {
+        app.overlay = Some(Overlay::Help);
+        return Transition::redraw();
+    }
+    match app.screen {
+        Screen::Welcome => welcome_key(app, key),
+        Screen::Configure => configure_key(app, key),
+        Screen::Prerequisites => prerequisites_key(app, key),
+        Screen::Plan => plan_key(app, key),
+        Screen::Dashboard => {
+            log_key(app, key);
+            Transition::redraw()
+        }
+        Screen::Failure => failure_key(app, key),
+        Screen::Summary => match key.code {
+            KeyCode::Enter | KeyCode::Esc => {
+                Transition::redraw().with(Effect::Exit(ExitCode::Success))
+            }
+            _ => Transition::none(),
+        },
+    }
+}
+
+/// q or Ctrl+C: ask first while the engine is busy; otherwise leave with the code that
+/// fits the screen.
+fn quit(app: &mut App) -> Transition {
+    if app.engine_busy() {
+        app.overlay = Some(Overlay::QuitConfirm);
+        return Transition::redraw();
+    }
+    let code = app.exit_code_now();
+    let mut transition = Transition::redraw();
+    if matches!(app.run.rollback(), RollbackState::Asking(_)) {
+        // Leaving without answering keeps everything; tell the engine so it can finish.
+        app.run.set_rollback(RollbackState::Declined);
+        transition = transition.with(Effect::AnswerRollback(false));
+    }
+    transition.with(Effect::Exit(code))
+}
+
+fn overlay_key(app: &mut App, key: KeyEvent) -> Transition {
+    let Some(overlay) = app.overlay.as_mut() else {
+        return Transition::none();
+    };
+    match overlay {
+        Overlay::Help => {
+            if matches!(
+                key.code,
+                KeyCode::Esc
+                    | KeyCode::Enter
+                    | KeyCode::Char('?')
+                    | KeyCode::F(1)
+                    | KeyCode::Char('q')
+            ) {
+                app.overlay = None;
+                return Transition::redraw();
+            }
+            if is_ctrl_c(&key) {
+                app.overlay = None;
+                return quit(app);
+            }
+            Transition::none()
+        }
+        Overlay::QuitConfirm => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.overlay = None;
+                if app.run.is_running() {
+                    app.cancel_requested = true;
+                    Transition::redraw().with(Effect::CancelRun)
+                } else {
+                    // Rollback in progress: stop it and leave; the state keeps the rest.
+                    let code = app.exit_code_now();
+                    Transition::redraw()
+                        .with(Effect::CancelRun)
+                        .with(Effect::Exit(code))
+                }
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Enter => {
+                app.overlay = None;
+                Transition::redraw()
+            }
+            _ if is_ctrl_c(&key) => {
+                app.overlay = None;
+                Transition::redraw()
+            }
+            _ => Transition::none(),
+        },
+        Overlay::Prompt { request, secret } => {
+            let answer = match request {
+                PromptRequest::Confirm { default, .. } => match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') => Some(PromptAnswer::Confirm(true)),
+                    KeyCode::Char('n') | KeyCode::Char('N') => Some(PromptAnswer::Confirm(false)),
+                    KeyCode::Enter => Some(PromptAnswer::Confirm(*default)),
+                    KeyCode::Esc => Some(PromptAnswer::Cancelled),
+                    _ if is_ctrl_c(&key) => Some(PromptAnswer::Cancelled),
+                    _ => None,
+                },
+                PromptRequest::Secret { .. } => match key.code {
+                    KeyCode::Enter => Some(PromptAnswer::Secret(secret.secret())),
+                    KeyCode::Esc => Some(PromptAnswer::Cancelled),
+                    _ if is_ctrl_c(&key) => Some(PromptAnswer::Cancelled),
+                    _ => {
+                        secret.edit(key);
+                        return Transition::redraw();
+                    }
+                },
+            };
+            match answer {
+                Some(answer) => {
+                    app.overlay = None;
+                    Transition::redraw().with(Effect::AnswerPrompt(answer))
+                }
+                None => Transition::none(),
+            }
+        }
+    }
+}
+
+fn welcome_key(app: &mut App, key: KeyEvent) -> Transition {
+    let index = PathChoice::ALL
+        .iter()
+        .position(|p| *p == app.path)
+        .unwrap_or(0);
+    match key.code {
+        KeyCode::Up | KeyCode::Char('k') => {
+            app.path = PathChoice::ALL[index.saturating_sub(1)];
+            Transition::redraw()
+        }
+        KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
+            app.path = PathChoice::ALL[(index + 1).min(PathChoice::ALL.len() - 1)];
+            Transition::redraw()
+        }
+        KeyCode::Char(c @ '1'..='4') => {
+            app.path = PathChoice::ALL[(c as usize) - ('1' as usize)];
+            Transition::redraw()
+        }
+        KeyCode::Enter => {
+            app.form.apply_path(app.path);
+            app.form.enter_group(super::form::Group::Cluster);
+            back_to_forms(app);
+            Transition::redraw()
+        }
+        KeyCode::Esc => Transition::redraw().with(Effect::Exit(ExitCode::Cancelled)),
+        _ => Transition::none(),
+    }
+}
+
+fn configure_key(app: &mut App, key: KeyEvent) -> Transition {
+    match app.form.key(key) {
+        FormOutcome::Stay => Transition::redraw(),
+        FormOutcome::Back => {
+            app.screen = Screen::Welcome;
+            Transition::redraw()
+        }
+        FormOutcome::Done => {
+            app.validated = app.form.validated().cloned();
+            app.skip_plan = app
+                .validated
+                .as_ref()
+                .is_some_and(|validated| !validated.needs_confirmation());
+            let revision = app.form.token_revision;
+            if app.checklist.passed() && app.checked_token_revision == Some(revision) {
+                // Checked already with this token; only the configuration changed.
+                return if app.skip_plan {
+                    launch_run(app)
+                } else {
+                    compute_plan(app)
+                };
+            }
+            app.checked_token_revision = Some(revision);
+            let token = if app.form.token_in_env() {
+                None
+            } else {
+                app.form.token.secret()
+            };
+            start_prerequisites(app, token)
+        }
+    }
+}
+
+fn prerequisites_key(app: &mut App, key: KeyEvent) -> Transition {
+    let Some(outcome) = &app.checklist.outcome else {
+        return Transition::none();
+    };
+    match key.code {
+        KeyCode::Enter if outcome.exit_code == ExitCode::Success => {
+            if app.skip_plan {
+                launch_run(app)
+            } else {
+                compute_plan(app)
+            }
+        }
+        KeyCode::Enter => {
+            let code = outcome.exit_code;
+            Transition::redraw().with(Effect::Exit(code))
+        }
+        KeyCode::Esc => {
+            // Back to the forms (e.g. to enter a GitHub token), then check again.
+            back_to_forms(app);
+            Transition::redraw()
+        }
+        _ => Transition::none(),
+    }
+}
+
+fn plan_key(app: &mut App, key: KeyEvent) -> Transition {
+    match &app.plan {
+        PlanState::Ready(_) => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => launch_run(app),
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Enter | KeyCode::Esc => {
+                back_to_forms(app);
+                Transition::redraw()
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                app.plan_scroll += 1;
+                Transition::redraw()
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                app.plan_scroll = app.plan_scroll.saturating_sub(1);
+                Transition::redraw()
+            }
+            KeyCode::PageDown => {
+                app.plan_scroll += 10;
+                Transition::redraw()
+            }
+            KeyCode::PageUp => {
+                app.plan_scroll = app.plan_scroll.saturating_sub(10);
+                Transition::redraw()
+            }
+            _ => Transition::none(),
+        },
+        PlanState::Failed(_) | PlanState::LaunchFailed(_) => match key.code {
+            KeyCode::Esc => {
+                back_to_forms(app);
+                Transition::redraw()
+            }
+            KeyCode::Enter => {
+                let code = app.exit_code_now();
+                Transition::redraw().with(Effect::Exit(code))
+            }
+            _ => Transition::none(),
+        },
+        PlanState::NotAsked | PlanState::Computing => Transition::none(),
+    }
+}
+
+/// Back to the forms from a later screen, at the first group.
+fn back_to_forms(app: &mut App) {
+    app.form.enter_group(super::form::Group::Cluster);
+    app.screen = Screen::Configure;
+}
+
+fn log_key(app: &mut App, key: KeyEvent) {
+    let page = app.log_page();
+    match key.code {
+        KeyCode::Char('k') | KeyCode::Up => app.logs.scroll_up(1),
+        KeyCode::Char('j') | KeyCode::Down => app.logs.scroll_down(1),
+        KeyCode::PageUp => app.logs.scroll_up(page),
+        KeyCode::PageDown => app.logs.scroll_down(page),
+        KeyCode::Home | KeyCode::Char('g') => app.logs.scroll_to_oldest(),
+        KeyCode::End | KeyCode::Char('G') => app.logs.follow(),
+        KeyCode::Char('f') => app.logs.toggle_follow(),
+        KeyCode::Char('l') => app.logs.cycle_filter(),
+        _ => {}
+    }
+}
+
+fn failure_key(app: &mut App, key: KeyEvent) -> Transition {
+    match app.run.rollback().clone() {
+        RollbackState::Asking(_) => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.run.set_rollback(RollbackState::Requested);
+                Transition::redraw().with(Effect::AnswerRollback(true))
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Enter | KeyCode::Esc => {
+                app.run.set_rollback(RollbackState::Declined);
+                Transition::redraw().with(Effect::AnswerRollback(false))
+            }
+            _ => Transition::none(),
+        },
+        RollbackState::Declined
+        | RollbackState::NothingToRemove
+        | RollbackState::Unavailable(_)
+        | RollbackState::Finished { .. } => match key.code {
+            KeyCode::Enter | KeyCode::Esc => {
+                let code = app.exit_code_now();
+                Transition::redraw().with(Effect::Exit(code))
+            }
+            _ => {
+                log_key(app, key);
+                Transition::redraw()
+            }
+        },
+        _ => {
+            log_key(app, key);
+            Transition::redraw()
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The seam between the wizard and the rest of the program. The wizard decides *when*
+//! things happen (checks, plan, run, rollback answer); a [`WizardBackend`] does them. The
+//! real one drives the prerequisite module and the engine; tests use a scripted one.
+//!
+//! Results come back as values or channels, never as callbacks into the screen, so the
+//! wizard's `update` stays the only place its state changes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use tokio::sync::mpsc;
+
+use crate::config::lifecycle::Confirmed;
+use crate::config::Configuration;
+use crate::engine::events::{Event, PlannedStepInfo};
+use crate::prereq::{
+    AuthCheck, AzureIdentity, GithubIdentity, Interaction, PrereqReport, ToolCheck,
+};
+use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
+use crate::ExitCode;
+
+/// Something the backend could not do, said the way the user should read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendError {
+    pub message: String,
+    /// What the user can do about it.
+    pub hint: Option<String>,
+    /// How the program ends if the user gives up here.
+    pub exit_code: ExitCode,
+}
+
+impl BackendError {
+    pub fn new(exit_code: ExitCode, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+            exit_code,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " (hint: {hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// What the prerequisite check needs from the wizard.
+pub struct PrereqRequest {
+    /// Prompts and `az login` go through the wizard (it leaves its screen for the login and
+    /// comes back afterwards).
+    pub interaction: Interaction,
+    /// A token typed into the configuration form (only asked when none is in the
+    /// environment). Already registered as a secret.
+    pub github_token: Option<SecretString>,
+}
+
+/// One piece of the prerequisite check's progress. Rows may arrive in any order and a row
+/// for a name seen before replaces it; `Finished` comes last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrereqUpdate {
+    Tool(ToolCheck),
+    Auth(AuthCheck),
+    Finished(PrereqOutcome),
+}
+
+/// The verdict of the whole check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrereqOutcome {
+    /// [`ExitCode::Success`] when the run may go on; else how the program ends
+    /// ([`ExitCode::PrerequisitesFailed`], or [`ExitCode::Cancelled`] after a cancelled prompt).
+    pub exit_code: ExitCode,
+    /// One line, e.g. `Prerequisites: PASSED (1 warning)`.
+    pub summary: String,
+    pub azure: Option<AzureIdentity>,
+    pub github: Option<GithubIdentity>,
+}
+
+impl PrereqUpdate {
+    /// A finished report as updates: every row, then the outcome. For a backend whose check
+    /// reports everything at the end.
+    pub fn from_report(report: &PrereqReport) -> Vec<PrereqUpdate> {
+        let mut updates: Vec<PrereqUpdate> = report
+            .tools
+            .iter()
+            .cloned()
+            .map(PrereqUpdate::Tool)
+            .chain(report.auth.iter().cloned().map(PrereqUpdate::Auth))
+            .collect();
+        updates.push(PrereqUpdate::Finished(PrereqOutcome {
+            exit_code: report.exit_code(),
+            summary: report.summary(),
+            azure: report.azure.clone(),
+            github: report.github.clone(),
+        }));
+        updates
+    }
+}
+
+/// Steering a started run.
+pub trait RunControl: Send + Sync {
+    /// Stop the running step cleanly (children killed). The engine then saves the state as
+    /// failed and reports `RunFailed` (exit code 7), after which the wizard offers rollback.
+    fn cancel(&self);
+
+    /// What a rollback would remove, in the order it would remove it: only what the state
+    /// records as created by this tool. Asked after `RunFailed`, before the question.
+    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>>;
+
+    /// The user's answer to "Roll back the resources created by this run?". With `true` the
+    /// engine streams `RollbackStarted`, `RollbackAction`s and `RollbackFinished`; with
+    /// `false` it finishes without touching anything and closes the event channel.
+    fn answer_rollback(&self, roll_back: bool);
+}
+
+/// A started run: its events (the channel closes when the engine is done, rollback
+/// included) and its controls.
+pub struct RunHandle {
+    pub events: mpsc::Receiver<Event>,
+    pub control: Arc<dyn RunControl>,
+}
+
+/// Everything the wizard asks of the rest of the program. Object-safe: the wizard holds an
+/// `Arc<dyn WizardBackend>`. Every method is called from within the tokio runtime.
+pub trait WizardBackend: Send + Sync {
+    /// Start the prerequisite check (tools, versions, Azure and GitHub sign-in) in the
+    /// background and stream its rows. Prompts and `az login` go through
+    /// `request.interaction`.
+    fn start_prerequisites(&self, request: PrereqRequest) -> mpsc::Receiver<PrereqUpdate>;
+
+    /// The steps the engine would run for this configuration, each with create / reuse /
+    /// skip. May run read-only queries; must change nothing.
+    fn plan(
+        &self,
+        configuration: Configuration,
+    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, BackendError>>;
+
+    /// Start the engine on the confirmed configuration (the GitHub token is the one the
+    /// prerequisite check verified).
+    fn start_run(&self, configuration: Confirmed)
+        -> BoxFuture<'_, Result<RunHandle, BackendError>>;
+
+    /// Run a command that needs the terminal (`az login`). The wizard has already left its
+    /// screen when this is called and takes it back when the future completes.
+    fn run_in_terminal(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutput, RunError>>;
+}

@@ -1,0 +1,966 @@
+//! The configuration forms: every field of the Configuration entity, grouped as Cluster,
+//! Repositories, Installation and Options, prefilled from the parsed layers (defaults,
+//! file, environment, flags). What the user changes becomes the "interactive answers"
+//! layer on top; validation is the configuration module's own, run as a field is left and
+//! before moving on, with each error shown under its field.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crossterm::event::{Event as CrosstermEvent, KeyCode, KeyEvent, KeyModifiers};
+use secrecy::zeroize::Zeroize;
+use secrecy::SecretString;
+use tui_input::backend::crossterm::to_input_request;
+use tui_input::Input;
+
+use crate::config::field::{Kind, Value};
+use crate::config::lifecycle::{Parsed, Validated};
+use crate::config::regions::AZURE_REGIONS;
+use crate::config::{
+    ConfigLayer, Field, FieldError, NetworkPlugin, Problem, Provenance, Source, Visibility,
+};
+
+/// A section of the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    Cluster,
+    Repositories,
+    Installation,
+    Options,
+}
+
+impl Group {
+    pub const ALL: [Group; 4] = [
+        Group::Cluster,
+        Group::Repositories,
+        Group::Installation,
+        Group::Options,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Cluster => "Cluster",
+            Group::Repositories => "Repositories",
+            Group::Installation => "Installation",
+            Group::Options => "Options",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Group::ALL.iter().position(|g| *g == self).unwrap_or(0)
+    }
+
+    fn next(self) -> Option<Group> {
+        Group::ALL.get(self.index() + 1).copied()
+    }
+
+    fn previous(self) -> Option<Group> {
+        self.index().checked_sub(1).map(|i| Group::ALL[i])
+    }
+}
+
+/// One row of the form: a configuration field, or the GitHub token (which is not part of
+/// the configuration and never stored in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Entry {
+    Config(Field),
+    GithubToken,
+}
+
+/// How a row is edited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Editor {
+    Text,
+    Number,
+    Toggle,
+    Pick(PickSource),
+    Secret,
+}
+
+/// Where a pick list's choices come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickSource {
+    Region,
+    KubeContext,
+    Visibility,
+    NetworkPlugin,
+}
+
+/// The rows of each group, in order (relevance decides which are shown).
+pub fn group_entries(group: Group) -> &'static [Entry] {
+    use Entry::Config as C;
+    match group {
+        Group::Cluster => &[
+            C(Field::ClusterCreate),
+            C(Field::ClusterName),
+            C(Field::ClusterExistingContext),
+            C(Field::ClusterRegion),
+            C(Field::ClusterResourceGroup),
+            C(Field::ClusterNodeCount),
+            C(Field::ClusterVmSize),
+            C(Field::ClusterKubernetesVersion),
+            C(Field::ClusterNetworkPlugin),
+        ],
+        Group::Repositories => &[
+            C(Field::GithubOrg),
+            C(Field::ControlPlaneCreate),
+            C(Field::ControlPlaneName),
+            C(Field::ControlPlaneUrl),
+            C(Field::GitopsCreate),
+            C(Field::GitopsName),
+            C(Field::GitopsUrl),
+            C(Field::Visibility),
+            Entry::GithubToken,
+        ],
+        Group::Installation => &[
+            C(Field::SkipInstall),
+            C(Field::Namespace),
+            C(Field::HelmChart),
+            C(Field::HelmVersion),
+            C(Field::HelmValues),
+        ],
+        Group::Options => &[
+            C(Field::AutoRollback),
+            C(Field::SkipValidation),
+            C(Field::SkipConfirmation),
+            C(Field::NonInteractive),
+            C(Field::Verbose),
+            C(Field::Quiet),
+            C(Field::NoColor),
+            C(Field::Force),
+        ],
+    }
+}
+
+/// The group a field is edited in.
+pub fn group_of(entry: Entry) -> Group {
+    Group::ALL
+        .into_iter()
+        .find(|g| group_entries(*g).contains(&entry))
+        .unwrap_or(Group::Options)
+}
+
+pub fn editor(entry: Entry) -> Editor {
+    let field = match entry {
+        Entry::GithubToken => return Editor::Secret,
+        Entry::Config(field) => field,
+    };
+    match field {
+        Field::ClusterRegion => Editor::Pick(PickSource::Region),
+        Field::ClusterExistingContext => Editor::Pick(PickSource::KubeContext),
+        Field::Visibility => Editor::Pick(PickSource::Visibility),
+        Field::ClusterNetworkPlugin => Editor::Pick(PickSource::NetworkPlugin),
+        _ => match field.kind() {
+            Kind::Text => Editor::Text,
+            Kind::Number => Editor::Number,
+            Kind::Bool => Editor::Toggle,
+        },
+    }
+}
+
+/// A short human label.
+pub fn label(entry: Entry) -> &'static str {
+    let field = match entry {
+        Entry::GithubToken => return "GitHub token",
+        Entry::Config(field) => field,
+    };
+    match field {
+        Field::ClusterName => "Cluster name",
+        Field::ClusterCreate => "New AKS cluster",
+        Field::ClusterExistingContext => "Kube context",
+        Field::ClusterRegion => "Region",
+        Field::ClusterResourceGroup => "Resource group",
+        Field::ClusterNodeCount => "Node count",
+        Field::ClusterVmSize => "VM size",
+        Field::ClusterKubernetesVersion => "Kubernetes version",
+        Field::ClusterNetworkPlugin => "Network plugin",
+        Field::ControlPlaneCreate => "New control-plane repo",
+        Field::ControlPlaneName => "Control-plane name",
+        Field::ControlPlaneUrl => "Control-plane URL",
+        Field::GitopsCreate => "New GitOps repo",
+        Field::GitopsName => "GitOps name",
+        Field::GitopsUrl => "GitOps URL",
+        Field::GithubOrg => "GitHub organization",
+        Field::Visibility => "Repo visibility",
+        Field::Namespace => "Namespace",
+        Field::HelmChart => "Helm chart",
+        Field::HelmVersion => "Chart version",
+        Field::HelmValues => "Extra values file",
+        Field::SkipInstall => "Skip installation",
+        Field::NonInteractive => "Non-interactive",
+        Field::AutoRollback => "Roll back on failure",
+        Field::SkipValidation => "Skip health checks",
+        Field::SkipConfirmation => "Skip confirmation",
+        Field::Verbose => "Verbose",
+        Field::Quiet => "Quiet",
+        Field::NoColor => "No colour",
+        Field::Force => "Force",
+    }
+}
+
+/// One line of help shown for the focused row.
+pub fn help(entry: Entry) -> &'static str {
+    let field = match entry {
+        Entry::GithubToken => {
+            return "Hidden, kept in memory only. Empty: `gh auth token`, else you are asked."
+        }
+        Entry::Config(field) => field,
+    };
+    match field {
+        Field::ClusterName => "Lowercase letters, digits, hyphens; also names the defaults below.",
+        Field::ClusterCreate => "On: create an AKS cluster. Off: use an existing kube context.",
+        Field::ClusterExistingContext => {
+            "A context from your kubeconfig (←/→ cycle, Space opens the list)."
+        }
+        Field::ClusterRegion => "Azure region (←/→ cycle, Space opens the list, typing filters).",
+        Field::ClusterResourceGroup => "Created if missing; default {cluster-name}-rg.",
+        Field::ClusterNodeCount => "1 to 100 nodes; 3 suit a first installation.",
+        Field::ClusterVmSize => "e.g. Standard_DS2_v2.",
+        Field::ClusterKubernetesVersion => "Empty: the AKS default version.",
+        Field::ClusterNetworkPlugin => "azure or kubenet.",
+        Field::ControlPlaneCreate => "On: create and seed it. Off: use an existing repository URL.",
+        Field::ControlPlaneName => "Default {cluster-name}-control-plane.",
+        Field::ControlPlaneUrl => "https://github.com/OWNER/NAME of an existing repository.",
+        Field::GitopsCreate => "On: create and seed it. Off: use an existing repository URL.",
+        Field::GitopsName => "Default {cluster-name}-gitops.",
+        Field::GitopsUrl => "https://github.com/OWNER/NAME of an existing repository.",
+        Field::GithubOrg => "Owner of new repositories. Empty: your GitHub user.",
+        Field::Visibility => "private or public, for new repositories.",
+        Field::Namespace => "Kubernetes namespace for the Kalypso Scheduler.",
+        Field::HelmChart => "Published chart name, or a local chart directory or .tgz.",
+        Field::HelmVersion => "Chart version to install.",
+        Field::HelmValues => "Optional values file applied after ours.",
+        Field::SkipInstall => "On: cluster and repositories only (no Flux, no Kalypso).",
+        Field::NonInteractive => "Never ask; missing values are errors.",
+        Field::AutoRollback => "On failure, remove what this run created without asking.",
+        Field::SkipValidation => "Do not run the health checks at the end.",
+        Field::SkipConfirmation => "Start without the \"Proceed?\" question.",
+        Field::Verbose => "Debug lines in the log tail.",
+        Field::Quiet => "Errors only in the log tail.",
+        Field::NoColor => "Monochrome screen.",
+        Field::Force => "Move an unusable state file aside instead of stopping.",
+    }
+}
+
+/// A text the user types that must not linger: wiped on drop, never printed by `Debug`.
+#[derive(Default)]
+pub struct SecretText {
+    text: String,
+}
+
+impl SecretText {
+    pub fn len(&self) -> usize {
+        self.text.chars().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// Typing into the field: characters, Backspace, Ctrl+U to clear.
+    pub fn edit(&mut self, key: KeyEvent) -> bool {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('u') if ctrl => self.text.zeroize(),
+            KeyCode::Char(c) if !ctrl => self.text.push(c),
+            KeyCode::Backspace => {
+                self.text.pop();
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The token, trimmed, registered as a secret; `None` when empty.
+    pub fn secret(&self) -> Option<SecretString> {
+        let token = self.text.trim();
+        if token.is_empty() {
+            return None;
+        }
+        crate::secrets::register(token);
+        Some(SecretString::from(token.to_string()))
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretText({} characters)", self.len())
+    }
+}
+
+impl Drop for SecretText {
+    fn drop(&mut self) {
+        self.text.zeroize();
+    }
+}
+
+/// An open pick list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picker {
+    pub field: Field,
+    pub choices: Vec<String>,
+    pub filter: String,
+    /// Index into [`Picker::filtered`].
+    pub selected: usize,
+}
+
+impl Picker {
+    pub fn filtered(&self) -> Vec<&str> {
+        let needle = self.filter.to_lowercase();
+        self.choices
+            .iter()
+            .filter(|c| c.to_lowercase().contains(&needle))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// What a key did to the form.
+#[derive(Debug)]
+pub enum FormOutcome {
+    Stay,
+    /// Esc on the first group: back to the welcome screen.
+    Back,
+    /// Every group is valid.
+    Done,
+}
+
+/// The form's state.
+#[derive(Debug)]
+pub struct FormState {
+    base: Parsed,
+    contexts: Vec<String>,
+    token_in_env: bool,
+    pub group: Group,
+    pub focus: Entry,
+    texts: BTreeMap<Field, Input>,
+    toggles: BTreeMap<Field, bool>,
+    pub token: SecretText,
+    /// Counts edits of the token, so a changed token is checked again.
+    pub token_revision: u64,
+    touched: BTreeSet<Field>,
+    visited: BTreeSet<Entry>,
+    /// Errors found before validation could run (a number that is not a number).
+    local_errors: BTreeMap<Field, String>,
+    errors: Vec<FieldError>,
+    validated: Option<Validated>,
+    /// Where each effective value comes from, as of the last validation.
+    provenance: Provenance,
+    pub picker: Option<Picker>,
+}
+
+impl FormState {
+    pub fn new(base: Parsed, contexts: Vec<String>, token_in_env: bool) -> Self {
+        let mut form = Self {
+            base,
+            contexts,
+            token_in_env,
+            group: Group::Cluster,
+            focus: Entry::Config(Field::ClusterCreate),
+            texts: BTreeMap::new(),
+            toggles: BTreeMap::new(),
+            token: SecretText::default(),
+            token_revision: 0,
+            touched: BTreeSet::new(),
+            visited: BTreeSet::new(),
+            local_errors: BTreeMap::new(),
+            errors: Vec::new(),
+            validated: None,
+            provenance: Provenance::default(),
+            picker: None,
+        };
+        let values = form.base.merged().values.clone();
+        form.load_untouched(&values);
+        form.revalidate();
+        form
+    }
+
+    /// Prefill (or refresh) every row the user has not changed from `values`.
+    fn load_untouched(&mut self, values: &ConfigLayer) {
+        for &field in Field::ALL {
+            if self.touched.contains(&field) {
+                continue;
+            }
+            match (field.kind(), field.get(values)) {
+                (Kind::Bool, value) => {
+                    self.toggles
+                        .insert(field, matches!(value, Some(Value::Bool(true))));
+                }
+                (_, value) => {
+                    let text = value.map(|v| v.to_string()).unwrap_or_default();
+                    self.texts.insert(field, Input::new(text));
+                }
+            }
+        }
+    }
+
+    pub fn text(&self, field: Field) -> &str {
+        self.texts.get(&field).map(Input::value).unwrap_or("")
+    }
+
+    pub fn input(&self, field: Field) -> Option<&Input> {
+        self.texts.get(&field)
+    }
+
+    pub fn toggle(&self, field: Field) -> bool {
+        self.toggles.get(&field).copied().unwrap_or(false)
+    }
+
+    /// Where a field's effective value comes from.
+    pub fn source(&self, field: Field) -> &Source {
+        self.provenance.get(field)
+    }
+
+    /// Whether any shown row of a group has an error on screen.
+    pub fn group_has_shown_errors(&self, group: Group) -> bool {
+        self.visible_entries(group)
+            .into_iter()
+            .any(|e| !self.shown_errors(e).is_empty())
+    }
+
+    pub fn token_in_env(&self) -> bool {
+        self.token_in_env
+    }
+
+    pub fn contexts(&self) -> &[String] {
+        &self.contexts
+    }
+
+    /// The configuration as validated with the current answers, if every rule holds.
+    pub fn validated(&self) -> Option<&Validated> {
+        self.validated.as_ref()
+    }
+
+    /// The answers so far, on top of the parsed layers.
+    pub fn parsed(&self) -> Parsed {
+        self.base.clone().with_answers(self.answers().0)
+    }
+
+    /// Whether a row applies to the current choices (a row with an error always shows).
+    pub fn is_relevant(&self, entry: Entry) -> bool {
+        let field = match entry {
+            Entry::GithubToken => return !self.token_in_env,
+            Entry::Config(field) => field,
+        };
+        if self.has_error(field) {
+            return true;
+        }
+        let create_cluster = self.toggle(Field::ClusterCreate);
+        let create_cp = self.toggle(Field::ControlPlaneCreate);
+        let create_gitops = self.toggle(Field::GitopsCreate);
+        match field {
+            Field::ClusterExistingContext => !create_cluster,
+            Field::ClusterRegion
+            | Field::ClusterResourceGroup
+            | Field::ClusterNodeCount
+            | Field::ClusterVmSize
+            | Field::ClusterKubernetesVersion
+            | Field::ClusterNetworkPlugin => create_cluster,
+            Field::ControlPlaneName => create_cp,
+            Field::ControlPlaneUrl => !create_cp,
+            Field::GitopsName => create_gitops,
+            Field::GitopsUrl => !create_gitops,
+            Field::Visibility | Field::GithubOrg => create_cp || create_gitops,
+            Field::HelmChart | Field::HelmVersion | Field::HelmValues => {
+                !self.toggle(Field::SkipInstall)
+            }
+            _ => true,
+        }
+    }
+
+    /// The rows shown for a group.
+    pub fn visible_entries(&self, group: Group) -> Vec<Entry> {
+        group_entries(group)
+            .iter()
+            .copied()
+            .filter(|e| self.is_relevant(*e))
+            .collect()
+    }
+
+    fn has_error(&self, field: Field) -> bool {
+        self.local_errors.contains_key(&field) || self.errors.iter().any(|e| e.field == field)
+    }
+
+    /// The errors to show under a row: only once the row was left (or the user tried to
+    /// move on), so a fresh form is not covered in red.
+    pub fn shown_errors(&self, entry: Entry) -> Vec<String> {
+        let Entry::Config(field) = entry else {
+            return Vec::new();
+        };
+        if !self.visited.contains(&entry) {
+            return Vec::new();
+        }
+        if let Some(local) = self.local_errors.get(&field) {
+            return vec![local.clone()];
+        }
+        self.errors
+            .iter()
+            .filter(|e| e.field == field)
+            .map(describe_error)
+            .collect()
+    }
+
+    /// The hint lines for a row's errors (shown after the errors).
+    pub fn shown_hints(&self, entry: Entry) -> Vec<String> {
+        let Entry::Config(field) = entry else {
+            return Vec::new();
+        };
+        if !self.visited.contains(&entry) || self.local_errors.contains_key(&field) {
+            return Vec::new();
+        }
+        self.errors
+            .iter()
+            .filter(|e| e.field == field && !e.hint.is_empty())
+            .map(|e| crate::secrets::redact(&e.hint).into_owned())
+            .collect()
+    }
+
+    /// The answers layer and whether every touched value could be read.
+    fn answers(&self) -> (ConfigLayer, BTreeMap<Field, String>) {
+        let mut layer = ConfigLayer::default();
+        let mut local = BTreeMap::new();
+        let base = self.base.merged();
+        for &field in &self.touched {
+            let value = match field.kind() {
+                Kind::Bool => Some(Value::Bool(self.toggle(field))),
+                kind => {
+                    let text = self.text(field).trim();
+                    if text.is_empty() {
+                        // Blank falls back to a default; over an explicit value it stays
+                        // blank, so validation says where that value comes from.
+                        if base.source(field).is_default() {
+                            None
+                        } else {
+                            Some(Value::Text(String::new()))
+                        }
+                    } else if kind == Kind::Number {
+                        match text.parse::<u32>() {
+                            Ok(n) => Some(Value::Number(n)),
+                            Err(_) => {
+                                local.insert(
+                                    field,
+                                    format!(
+                                        "{}: {} is not a whole number",
+                                        field.path(),
+                                        crate::config::error::shown_value(text)
+                                    ),
+                                );
+                                None
+                            }
+                        }
+                    } else {
+                        Some(Value::Text(text.to_string()))
+                    }
+                }
+            };
+            if let Some(value) = value {
+                // A number field that is blank over an explicit value cannot hold "":
+                // leave it unanswered so the explicit value stands.
+                if field.set(&mut layer, Some(value)).is_err() {
+                    let _ = field.set(&mut layer, None);
+                }
+            }
+        }
+        (layer, local)
+    }
+
+    /// Merge the answers, refresh the rows that follow other rows (derived defaults), and
+    /// validate everything.
+    pub fn revalidate(&mut self) {
+        let (answers, local) = self.answers();
+        let parsed = self.base.clone().with_answers(answers);
+        let values = parsed.merged().values.clone();
+        self.load_untouched(&values);
+        self.provenance = parsed.provenance().clone();
+        self.local_errors = local;
+        match parsed.validate(&self.contexts) {
+            Ok(validated) if self.local_errors.is_empty() => {
+                self.errors.clear();
+                self.validated = Some(validated);
+            }
+            Ok(_) => {
+                self.errors.clear();
+                self.validated = None;
+            }
+            Err(errors) => {
+                self.errors = errors.fields;
+                self.validated = None;
+            }
+        }
+    }
+
+    /// Start at a group's first row.
+    pub fn enter_group(&mut self, group: Group) {
+        self.group = group;
+        self.focus = self
+            .visible_entries(group)
+            .first()
+            .copied()
+            .unwrap_or(group_entries(group)[0]);
+        self.picker = None;
+    }
+
+    /// Set a toggle as an answer (used by the welcome screen's path choice); only a change
+    /// becomes an answer, so provenance stays honest.
+    pub fn set_toggle(&mut self, field: Field, on: bool) {
+        if self.toggle(field) != on {
+            self.toggles.insert(field, on);
+            self.touched.insert(field);
+        }
+    }
+
+    /// Apply the welcome screen's choice and validate.
+    pub fn apply_path(&mut self, path: PathChoice) {
+        if let Some((cluster, repos)) = path.creates() {
+            self.set_toggle(Field::ClusterCreate, cluster);
+            self.set_toggle(Field::ControlPlaneCreate, repos);
+            self.set_toggle(Field::GitopsCreate, repos);
+        }
+        self.revalidate();
+    }
+
+    /// The first group that has an error in a shown row, with that row.
+    fn first_error(&self) -> Option<(Group, Entry)> {
+        Group::ALL.into_iter().find_map(|group| {
+            self.visible_entries(group)
+                .into_iter()
+                .find(|e| matches!(e, Entry::Config(f) if self.has_error(*f)))
+                .map(|e| (group, e))
+        })
+    }
+
+    fn leave_focus(&mut self) {
+        self.visited.insert(self.focus);
+        if self.focus == Entry::GithubToken {
+            // Registering early keeps the token out of anything printed from here on.
+            let _ = self.token.secret();
+        }
+        self.revalidate();
+    }
+
+    /// The next (or previous) shown row of the group, in the group's order; the focused
+    /// row itself may have just disappeared (its error was fixed).
+    fn neighbour(&self, forward: bool) -> Option<Entry> {
+        let all = group_entries(self.group);
+        let position = all.iter().position(|e| *e == self.focus)?;
+        if forward {
+            all[position + 1..]
+                .iter()
+                .copied()
+                .find(|e| self.is_relevant(*e))
+        } else {
+            all[..position]
+                .iter()
+                .rev()
+                .copied()
+                .find(|e| self.is_relevant(*e))
+        }
+    }
+
+    fn move_focus(&mut self, forward: bool) -> bool {
+        self.leave_focus();
+        match self.neighbour(forward) {
+            Some(entry) => {
+                self.focus = entry;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Move on from the current group: every shown row is checked; an error keeps the user
+    /// here with the focus on it. From the last group, the whole configuration must hold.
+    fn advance(&mut self) -> FormOutcome {
+        self.leave_focus();
+        for entry in self.visible_entries(self.group) {
+            self.visited.insert(entry);
+        }
+        let errors_here: Vec<Entry> = self
+            .visible_entries(self.group)
+            .into_iter()
+            .filter(|e| matches!(e, Entry::Config(f) if self.has_error(*f)))
+            .collect();
+        if let Some(first) = errors_here.first() {
+            self.focus = *first;
+            return FormOutcome::Stay;
+        }
+        match self.group.next() {
+            Some(next) => {
+                self.enter_group(next);
+                FormOutcome::Stay
+            }
+            None => {
+                if self.validated.is_some() {
+                    return FormOutcome::Done;
+                }
+                match self.first_error() {
+                    Some((group, entry)) => {
+                        for group in Group::ALL {
+                            for entry in self.visible_entries(group) {
+                                self.visited.insert(entry);
+                            }
+                        }
+                        self.group = group;
+                        self.focus = entry;
+                    }
+                    None => {
+                        // Only a local error in a row not shown (cannot happen: rows with
+                        // errors are shown); stay rather than start with a bad value.
+                    }
+                }
+                FormOutcome::Stay
+            }
+        }
+    }
+
+    fn back(&mut self) -> FormOutcome {
+        self.leave_focus();
+        match self.group.previous() {
+            Some(previous) => {
+                self.enter_group(previous);
+                FormOutcome::Stay
+            }
+            None => FormOutcome::Back,
+        }
+    }
+
+    fn choices(&self, source: PickSource) -> Vec<String> {
+        match source {
+            PickSource::Region => AZURE_REGIONS.iter().map(|r| r.to_string()).collect(),
+            PickSource::KubeContext => self.contexts.clone(),
+            PickSource::Visibility => Visibility::ALL
+                .iter()
+                .map(|v| v.as_str().to_string())
+                .collect(),
+            PickSource::NetworkPlugin => NetworkPlugin::ALL
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .collect(),
+        }
+    }
+
+    fn set_text(&mut self, field: Field, value: &str) {
+        self.texts.insert(field, Input::new(value.to_string()));
+        self.touched.insert(field);
+    }
+
+    fn cycle_pick(&mut self, field: Field, source: PickSource, forward: bool) {
+        let choices = self.choices(source);
+        if choices.is_empty() {
+            return;
+        }
+        let current = choices.iter().position(|c| c == self.text(field));
+        let next = match (current, forward) {
+            (Some(i), true) => (i + 1) % choices.len(),
+            (Some(i), false) => (i + choices.len() - 1) % choices.len(),
+            (None, _) => 0,
+        };
+        self.set_text(field, &choices[next]);
+        self.visited.insert(Entry::Config(field));
+        self.revalidate();
+    }
+
+    fn open_picker(&mut self, field: Field, source: PickSource, filter: String) {
+        let choices = self.choices(source);
+        let mut picker = Picker {
+            field,
+            choices,
+            filter,
+            selected: 0,
+        };
+        let current = self.text(field).to_string();
+        if let Some(i) = picker.filtered().iter().position(|c| *c == current) {
+            picker.selected = i;
+        }
+        self.picker = Some(picker);
+    }
+
+    fn picker_key(&mut self, key: KeyEvent) {
+        let Some(picker) = self.picker.as_mut() else {
+            return;
+        };
+        let count = picker.filtered().len();
+        match key.code {
+            KeyCode::Esc => self.picker = None,
+            KeyCode::Enter => {
+                let chosen = picker
+                    .filtered()
+                    .get(picker.selected)
+                    .map(|s| s.to_string());
+                let field = picker.field;
+                self.picker = None;
+                if let Some(chosen) = chosen {
+                    self.set_text(field, &chosen);
+                    self.visited.insert(Entry::Config(field));
+                    self.revalidate();
+                }
+            }
+            KeyCode::Up => picker.selected = picker.selected.saturating_sub(1),
+            KeyCode::Down => {
+                picker.selected = (picker.selected + 1).min(count.saturating_sub(1));
+            }
+            KeyCode::PageUp => picker.selected = picker.selected.saturating_sub(10),
+            KeyCode::PageDown => {
+                picker.selected = (picker.selected + 10).min(count.saturating_sub(1));
+            }
+            KeyCode::Backspace => {
+                picker.filter.pop();
+                picker.selected = 0;
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                picker.filter.push(c);
+                picker.selected = 0;
+            }
+            _ => {}
+        }
+    }
+
+    /// Handle a key. Returns what the form wants next.
+    pub fn key(&mut self, key: KeyEvent) -> FormOutcome {
+        if self.picker.is_some() {
+            self.picker_key(key);
+            return FormOutcome::Stay;
+        }
+        match key.code {
+            KeyCode::Esc => return self.back(),
+            KeyCode::Tab | KeyCode::Enter => {
+                if !self.move_focus(true) {
+                    return self.advance();
+                }
+                return FormOutcome::Stay;
+            }
+            KeyCode::Down => {
+                self.move_focus(true);
+                return FormOutcome::Stay;
+            }
+            KeyCode::BackTab | KeyCode::Up => {
+                self.move_focus(false);
+                return FormOutcome::Stay;
+            }
+            KeyCode::PageDown => return self.advance(),
+            KeyCode::PageUp => return self.back(),
+            _ => {}
+        }
+        match (self.focus, editor(self.focus)) {
+            (Entry::Config(field), Editor::Toggle) => {
+                if matches!(
+                    key.code,
+                    KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right
+                ) {
+                    let on = !self.toggle(field);
+                    self.toggles.insert(field, on);
+                    self.touched.insert(field);
+                    self.visited.insert(self.focus);
+                    self.revalidate();
+                }
+            }
+            (Entry::Config(field), Editor::Pick(source)) => match key.code {
+                KeyCode::Left => self.cycle_pick(field, source, false),
+                KeyCode::Right => self.cycle_pick(field, source, true),
+                KeyCode::Char(' ') => self.open_picker(field, source, String::new()),
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    self.open_picker(field, source, c.to_string())
+                }
+                _ => {}
+            },
+            (Entry::Config(field), Editor::Text | Editor::Number) => {
+                if let Some(request) = to_input_request(&CrosstermEvent::Key(key)) {
+                    if let Some(input) = self.texts.get_mut(&field) {
+                        let before = input.value().to_string();
+                        input.handle(request);
+                        if input.value() != before {
+                            self.touched.insert(field);
+                        }
+                    }
+                }
+            }
+            (_, _) => {
+                if self.token.edit(key) {
+                    self.token_revision += 1;
+                }
+            }
+        }
+        FormOutcome::Stay
+    }
+
+    /// Whether the focused row takes typed characters (then `q` and `?` are text).
+    pub fn typing(&self) -> bool {
+        self.picker.is_some()
+            || matches!(
+                editor(self.focus),
+                Editor::Text | Editor::Number | Editor::Secret | Editor::Pick(_)
+            )
+    }
+}
+
+/// How an error reads under its field: the rule, the offending value and its source.
+fn describe_error(error: &FieldError) -> String {
+    let text = match (&error.value, error.problem) {
+        (None, _) | (_, Problem::Missing) => format!("required: {}", error.rule),
+        (Some(value), _) => format!(
+            "{} (from {}) {}",
+            crate::config::error::shown_value(value),
+            error.source,
+            error.rule
+        ),
+    };
+    crate::secrets::redact(&text).into_owned()
+}
+
+/// The welcome screen's choice of what to create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathChoice {
+    CreateEverything,
+    BringYourOwnCluster,
+    BringYourOwnRepositories,
+    /// Choose per resource in the forms.
+    Mixed,
+}
+
+impl PathChoice {
+    pub const ALL: [PathChoice; 4] = [
+        PathChoice::CreateEverything,
+        PathChoice::BringYourOwnCluster,
+        PathChoice::BringYourOwnRepositories,
+        PathChoice::Mixed,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PathChoice::CreateEverything => "Create everything",
+            PathChoice::BringYourOwnCluster => "Bring your own cluster",
+            PathChoice::BringYourOwnRepositories => "Bring your own repositories",
+            PathChoice::Mixed => "Mixed",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            PathChoice::CreateEverything => {
+                "New AKS cluster, new control-plane and GitOps repositories"
+            }
+            PathChoice::BringYourOwnCluster => "Existing kube context, new repositories",
+            PathChoice::BringYourOwnRepositories => "New AKS cluster, existing repositories",
+            PathChoice::Mixed => "Choose for the cluster and each repository in the forms",
+        }
+    }
+
+    /// (create the cluster, create the repositories); `None` for mixed.
+    fn creates(self) -> Option<(bool, bool)> {
+        match self {
+            PathChoice::CreateEverything => Some((true, true)),
+            PathChoice::BringYourOwnCluster => Some((false, true)),
+            PathChoice::BringYourOwnRepositories => Some((true, false)),
+            PathChoice::Mixed => None,
+        }
+    }
+
+    /// The choice that matches a configuration's create flags.
+    pub fn matching(cluster: bool, control_plane: bool, gitops: bool) -> PathChoice {
+        match (cluster, control_plane, gitops) {
+            (true, true, true) => PathChoice::CreateEverything,
+            (false, true, true) => PathChoice::BringYourOwnCluster,
+            (true, false, false) => PathChoice::BringYourOwnRepositories,
+            _ => PathChoice::Mixed,
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The full-screen wizard (the default front end on a terminal): Welcome, Configuration
+//! forms, Prerequisites, Plan, Dashboard, Failure with rollback, Summary.
+//!
+//! Structure:
+//! - [`app`]: the state ([`App`]) and [`update`], the only place it changes. Pure: effects
+//!   ([`msg::Effect`]) are returned, time arrives as messages.
+//! - [`screens`]: [`render`], a pure function of the state, one module per screen.
+//! - [`form`], [`checklist`], [`progress`], [`logbuf`]: the models behind the screens.
+//! - [`backend`]: the seam to the rest of the program ([`WizardBackend`]).
+//! - [`runtime`]: [`run`], the async loop over input, engine events, log records and ticks.
+//! - [`terminal`]: the [`Tui`] guard and the panic hook that give the terminal back.
+//!
+//! ```no_run
+//! # async fn demo(backend: std::sync::Arc<dyn kalypso_bootstrap::tui::WizardBackend>,
+//! #               parsed: kalypso_bootstrap::config::lifecycle::Parsed) {
+//! use kalypso_bootstrap::tui::{self, AppInputs, RunOptions};
+//! let inputs = AppInputs::new(parsed, "/home/me/.kalypso/state.json".into());
+//! let code = tui::run(backend, inputs, RunOptions::default()).await;
+//! # let _ = code;
+//! # }
+//! ```
+
+pub mod app;
+pub mod backend;
+mod bridge;
+pub mod checklist;
+pub mod form;
+pub mod logbuf;
+pub mod msg;
+pub mod progress;
+pub mod runtime;
+pub mod screens;
+pub mod terminal;
+pub mod theme;
+
+pub use app::{update, App, AppInputs, Overlay, PlanState, Screen, MIN_HEIGHT, MIN_WIDTH};
+pub use backend::{
+    BackendError, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl, RunHandle, WizardBackend,
+};
+pub use msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
+pub use runtime::{run, run_on, InputStream, RunOptions, Surface};
+pub use screens::render;
+pub use terminal::{install_panic_hook, restore_terminal, Tui};
+
+/// Whether the full-screen wizard can run here: stdin and stdout are terminals and `TERM`
+/// is not `dumb` (then the line-based front end is used instead).
+pub fn terminal_supports_tui(term: Option<&str>, stdin_is_tty: bool, stdout_is_tty: bool) -> bool {
+    stdin_is_tty && stdout_is_tty && term != Some("dumb")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dumb_or_redirected_terminal_gets_no_tui() {
+        assert!(terminal_supports_tui(Some("xterm-256color"), true, true));
+        assert!(terminal_supports_tui(None, true, true));
+        assert!(!terminal_supports_tui(Some("dumb"), true, true));
+        assert!(!terminal_supports_tui(Some("xterm"), false, true));
+        assert!(!terminal_supports_tui(Some("xterm"), true, false));
+    }
+}

@@ -1,0 +1,442 @@
+//! The live dashboard: overall and per-phase progress, the steps with spinners and times,
+//! the health checks, and the log tail. Drawn often, so it stays light: only the visible
+//! log lines are formatted, and nothing scans the log buffer.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::plan::capitalized;
+use super::{draw_lines, elapsed_ms, footer, format_duration_ms, header, padded, panel};
+use crate::engine::events::{HealthStatus, LogLevel, Outcome};
+use crate::engine::step::Action;
+use crate::tui::app::App;
+use crate::tui::logbuf::LogView;
+use crate::tui::progress::{RunProgress, StepRow, StepState, RUN_PHASES};
+use crate::tui::theme::{
+    spinner_frame, Theme, SYMBOL_FAIL, SYMBOL_OK, SYMBOL_PENDING, SYMBOL_REUSED, SYMBOL_SKIPPED,
+};
+
+const FILLED: char = '█';
+const EMPTY: char = '░';
+/// Most health check rows shown before the panel stops growing.
+const MAX_HEALTH_ROWS: u16 = 8;
+
+struct Areas {
+    header: Rect,
+    overall: Rect,
+    phases: Rect,
+    steps: Rect,
+    health: Rect,
+    log: Rect,
+    footer: Rect,
+}
+
+fn areas(area: Rect, run: &RunProgress) -> Areas {
+    let [header, overall, phases, middle, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(6),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let steps_width = (middle.width * 11 / 20).clamp(44, 66);
+    let [steps, right] =
+        Layout::horizontal([Constraint::Length(steps_width), Constraint::Min(20)]).areas(middle);
+    let health_rows = (health_lines(run) as u16).clamp(1, MAX_HEALTH_ROWS);
+    let [health, log] =
+        Layout::vertical([Constraint::Length(health_rows + 2), Constraint::Min(3)]).areas(right);
+    Areas {
+        header,
+        overall,
+        phases,
+        steps,
+        health,
+        log,
+        footer,
+    }
+}
+
+/// How many log lines the dashboard shows at this size (for paging).
+pub fn log_lines_visible(app: &App) -> usize {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    areas(area, &app.run).log.height.saturating_sub(2) as usize
+}
+
+/// `width` cells of bar, filled in proportion to `done / total`.
+pub(crate) fn bar(done: usize, total: usize, width: usize) -> String {
+    let filled = (done * width + total / 2).checked_div(total).unwrap_or(0);
+    let mut text = String::with_capacity(width * 3);
+    text.extend(std::iter::repeat(FILLED).take(filled.min(width)));
+    text.extend(std::iter::repeat(EMPTY).take(width - filled.min(width)));
+    text
+}
+
+fn now_millis(app: &App) -> i128 {
+    app.now.unix_timestamp_nanos() / 1_000_000
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let run = &app.run;
+    let areas = areas(area, run);
+    let spinner = spinner_frame(now_millis(app));
+
+    let elapsed = run
+        .started_at
+        .map(|start| format_duration_ms(elapsed_ms(start, app.now)));
+    let status = if app.cancel_requested {
+        Span::styled("cancelling…", theme.warn())
+    } else if run.launching {
+        Span::styled(format!("{spinner} starting"), theme.running())
+    } else {
+        Span::styled(
+            format!("elapsed {}", elapsed.as_deref().unwrap_or("-")),
+            theme.muted(),
+        )
+    };
+    header(frame, areas.header, app, "Running", Some(status));
+
+    // Overall progress.
+    let (done, total) = run.overall();
+    let bar_width = (areas.overall.width as usize)
+        .saturating_sub(32)
+        .clamp(10, 80);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(" Overall      ", theme.title()),
+            Span::styled(bar(done, total, bar_width), theme.gauge()),
+            Span::raw(format!("  {done}/{total} steps")),
+        ])),
+        areas.overall,
+    );
+
+    // One gauge per phase.
+    let column = areas.phases.width as usize / RUN_PHASES.len();
+    let narrow = areas.phases.width < 120;
+    let mut spans = Vec::with_capacity(RUN_PHASES.len() * 3);
+    for phase in RUN_PHASES {
+        let (done, total) = run.phase_counts(phase);
+        let name = if narrow {
+            short_phase_name(phase).to_string()
+        } else {
+            capitalized(phase.as_str())
+        };
+        let counts = format!(" {done}/{total}");
+        let bar_width = column
+            .saturating_sub(name.len() + counts.len() + 3)
+            .clamp(3, 20);
+        let style = if run.phase_failed(phase) {
+            theme.fail()
+        } else if total > 0 && done == total {
+            theme.ok()
+        } else if run.current_phase == Some(phase) {
+            theme.running()
+        } else {
+            theme.plain()
+        };
+        let text = format!(" {name} ");
+        let used = text.chars().count() + bar_width + counts.len();
+        spans.push(Span::styled(text, style));
+        spans.push(Span::styled(bar(done, total, bar_width), theme.gauge()));
+        spans.push(Span::raw(format!(
+            "{counts}{}",
+            " ".repeat(column.saturating_sub(used))
+        )));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), areas.phases);
+
+    render_steps(app, frame, areas.steps, theme, spinner);
+    render_health(run, frame, areas.health, theme);
+    render_log(app, frame, areas.log, theme);
+
+    footer(
+        frame,
+        areas.footer,
+        theme,
+        &[
+            ("q", "stop"),
+            ("j/k", "scroll"),
+            ("PgUp/PgDn", "page"),
+            ("f", "follow"),
+            ("l", "level"),
+            ("?", "help"),
+        ],
+    );
+}
+
+fn short_phase_name(phase: crate::state::Phase) -> &'static str {
+    use crate::state::Phase;
+    match phase {
+        Phase::Prerequisites => "Prereqs",
+        Phase::Cluster => "Cluster",
+        Phase::Repositories => "Repos",
+        Phase::Installation => "Install",
+        Phase::Validation => "Checks",
+        Phase::Rollback => "Rollback",
+    }
+}
+
+pub(crate) fn step_symbol(
+    row: &StepRow,
+    spinner: &'static str,
+    theme: Theme,
+) -> (&'static str, Style) {
+    match row.state {
+        StepState::Pending => (SYMBOL_PENDING, theme.muted()),
+        StepState::Running { .. } => (spinner, theme.running()),
+        StepState::Finished { outcome, .. } => match outcome {
+            Outcome::Succeeded => (SYMBOL_OK, theme.ok()),
+            Outcome::Reused => (SYMBOL_REUSED, theme.ok()),
+            Outcome::Skipped => (SYMBOL_SKIPPED, theme.muted()),
+            Outcome::Failed | Outcome::Cancelled => (SYMBOL_FAIL, theme.fail()),
+        },
+    }
+}
+
+fn render_steps(app: &App, frame: &mut Frame, area: Rect, theme: Theme, spinner: &'static str) {
+    let run = &app.run;
+    let block = panel("Steps", theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let time_width = 8;
+    let title_width = width.saturating_sub(time_width + 4);
+    let mut lines: Vec<Line> = Vec::with_capacity(run.steps.len() * 2);
+    let mut focus_line = None;
+    if run.steps.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!(" {spinner} Starting the engine…"),
+            theme.running(),
+        )));
+    }
+    for row in &run.steps {
+        let (symbol, style) = step_symbol(row, spinner, theme);
+        let time = match row.state {
+            StepState::Pending => String::new(),
+            StepState::Running { since } => format_duration_ms(elapsed_ms(since, app.now)),
+            StepState::Finished {
+                outcome: Outcome::Skipped,
+                ..
+            } => "skip".to_string(),
+            StepState::Finished {
+                outcome: Outcome::Cancelled,
+                ..
+            } => "cancelled".to_string(),
+            StepState::Finished { duration_ms, .. } => format_duration_ms(duration_ms),
+        };
+        let mut title = row.title.clone();
+        if row.action == Action::Reuse && !row.is_running() {
+            title.push_str(" (existing)");
+        }
+        let title_style = if row.is_running() {
+            theme.running()
+        } else if matches!(
+            row.state,
+            StepState::Finished {
+                outcome: Outcome::Failed | Outcome::Cancelled,
+                ..
+            }
+        ) {
+            theme.fail()
+        } else if matches!(row.state, StepState::Pending) || row.action == Action::Skip {
+            theme.muted()
+        } else {
+            theme.plain()
+        };
+        if focus_line.is_none()
+            && (row.is_running()
+                || matches!(
+                    row.state,
+                    StepState::Finished {
+                        outcome: Outcome::Failed,
+                        ..
+                    }
+                ))
+        {
+            focus_line = Some(lines.len());
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {symbol} "), style),
+            Span::styled(padded(&title, title_width), title_style),
+            Span::styled(format!(" {:>8}", time), theme.muted()),
+        ]));
+        if row.is_running() {
+            let mut detail = String::new();
+            if let Some(transition) = &row.transition {
+                detail.push_str(transition);
+            }
+            if let Some(message) = &row.detail {
+                if !detail.is_empty() {
+                    detail.push_str(" · ");
+                }
+                detail.push_str(message);
+            }
+            // What the step waits for, on up to two lines under it.
+            for (i, part) in super::wrap(&detail, width.saturating_sub(6))
+                .into_iter()
+                .take(2)
+                .enumerate()
+            {
+                if part.is_empty() {
+                    continue;
+                }
+                let lead = if i == 0 { "   ↳ " } else { "     " };
+                lines.push(Line::from(Span::styled(
+                    format!("{lead}{part}"),
+                    theme.muted(),
+                )));
+            }
+        }
+    }
+    let height = inner.height as usize;
+    let scroll = match focus_line {
+        Some(line) if lines.len() > height => line
+            .saturating_sub(1)
+            .min(lines.len().saturating_sub(height)),
+        _ => 0,
+    };
+    draw_lines(frame, inner, &lines, scroll);
+}
+
+/// Lines the health panel needs: one per check, plus one for each failing check's reason.
+fn health_lines(run: &RunProgress) -> usize {
+    run.health.len()
+        + run
+            .health
+            .iter()
+            .filter(|h| h.status == HealthStatus::Failing && !h.message.is_empty())
+            .count()
+}
+
+fn render_health(run: &RunProgress, frame: &mut Frame, area: Rect, theme: Theme) {
+    let block = panel("Health checks", theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if run.health.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(" Run after the installation.", theme.muted())),
+            inner,
+        );
+        return;
+    }
+    let width = inner.width as usize;
+    let name_width = run
+        .health
+        .iter()
+        .map(|h| h.check.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(width.saturating_sub(14));
+    let mut lines: Vec<Line> = Vec::with_capacity(health_lines(run));
+    for check in &run.health {
+        let (symbol, style, state) = match check.status {
+            HealthStatus::Pending => (SYMBOL_PENDING, theme.muted(), "pending"),
+            HealthStatus::Passing => (SYMBOL_OK, theme.ok(), "passing"),
+            HealthStatus::Failing => (SYMBOL_FAIL, theme.fail(), "failing"),
+        };
+        let room = width.saturating_sub(name_width + 13);
+        let inline = check.status != HealthStatus::Failing || check.message.chars().count() <= room;
+        let mut spans = vec![
+            Span::styled(format!(" {symbol} "), style),
+            Span::styled(padded(&check.check, name_width), style),
+            Span::styled(format!(" {state:<8}"), style),
+        ];
+        if inline {
+            // A cut-down reason of a few characters says nothing; leave it out.
+            if room >= 12 || check.message.chars().count() <= room {
+                spans.push(Span::styled(
+                    check.message.chars().take(room).collect::<String>(),
+                    theme.muted(),
+                ));
+            }
+            lines.push(Line::from(spans));
+        } else {
+            // A failing check's reason matters most: give it its own line.
+            lines.push(Line::from(spans));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "   {}",
+                    check
+                        .message
+                        .chars()
+                        .take(width.saturating_sub(3))
+                        .collect::<String>()
+                ),
+                style,
+            )));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+pub(crate) fn level_span(level: LogLevel, theme: Theme) -> Span<'static> {
+    match level {
+        LogLevel::Debug => Span::styled("DEBUG ", theme.muted()),
+        LogLevel::Info => Span::styled("INFO  ", theme.plain()),
+        LogLevel::Warn => Span::styled("WARN  ", theme.warn()),
+        LogLevel::Error => Span::styled("ERROR ", theme.fail()),
+    }
+}
+
+/// The log tail panel: its title says whether it follows and what the filter is.
+pub(crate) fn render_log(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
+    let logs: &LogView = &app.logs;
+    let mode = if logs.following() {
+        "follow".to_string()
+    } else {
+        format!("paused, {} newer", logs.offset())
+    };
+    let title = format!("Log · {mode} · {}", logs.filter().label());
+    let block = panel(&title, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let height = inner.height as usize;
+    let width = inner.width as usize;
+    let visible = logs.visible(height);
+    let mut lines: Vec<Line> = Vec::with_capacity(height);
+    if visible.is_empty() {
+        lines.push(Line::from(Span::styled(
+            " (no log lines yet)",
+            theme.muted(),
+        )));
+    }
+    for line in visible {
+        let local = line.at.to_offset(app.utc_offset);
+        let text: &str = match line.text.char_indices().nth(width.saturating_sub(16)) {
+            Some((cut, _)) => &line.text[..cut],
+            None => &line.text,
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    " {:02}:{:02}:{:02} ",
+                    local.hour(),
+                    local.minute(),
+                    local.second()
+                ),
+                theme.muted(),
+            ),
+            level_span(line.level, theme),
+            Span::raw(text),
+        ]));
+    }
+    draw_lines(frame, inner, &lines, 0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_fill_in_proportion_and_keep_their_width() {
+        assert_eq!(bar(0, 4, 8), "░░░░░░░░");
+        assert_eq!(bar(2, 4, 8), "████░░░░");
+        assert_eq!(bar(4, 4, 8), "████████");
+        assert_eq!(bar(0, 0, 3), "░░░");
+        assert_eq!(bar(9, 4, 3), "███");
+    }
+}

@@ -1,0 +1,230 @@
+//! Drawing. [`render`] is a pure function of the [`App`] and the frame's size: it reads
+//! state, never changes it, and does no I/O.
+
+pub mod configure;
+pub mod dashboard;
+pub mod failure;
+pub mod overlays;
+pub mod plan;
+pub mod prerequisites;
+pub mod summary;
+pub mod welcome;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::app::{App, Overlay, Screen, MIN_HEIGHT, MIN_WIDTH};
+use super::theme::Theme;
+
+/// Draw the whole wizard.
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    let theme = app.theme();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        overlays::too_small(frame, area, theme);
+        return;
+    }
+    match app.screen {
+        Screen::Welcome => welcome::render(app, frame, area),
+        Screen::Configure => configure::render(app, frame, area),
+        Screen::Prerequisites => prerequisites::render(app, frame, area),
+        Screen::Plan => plan::render(app, frame, area),
+        Screen::Dashboard => dashboard::render(app, frame, area),
+        Screen::Failure => failure::render(app, frame, area),
+        Screen::Summary => summary::render(app, frame, area),
+    }
+    match &app.overlay {
+        Some(Overlay::Help) => overlays::help(app, frame, area),
+        Some(Overlay::QuitConfirm) => overlays::quit_confirm(app, frame, area),
+        Some(Overlay::Prompt { request, secret }) => {
+            overlays::prompt(frame, area, theme, request, secret.len())
+        }
+        None => {}
+    }
+}
+
+/// Header, body and footer rows of a screen.
+pub(crate) fn frame_areas(area: Rect) -> (Rect, Rect, Rect) {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    (header, body, footer)
+}
+
+/// The title line: program, screen, and a DEMO badge when simulated.
+pub(crate) fn header(frame: &mut Frame, area: Rect, app: &App, title: &str, right: Option<Span>) {
+    let theme = app.theme();
+    let mut spans = vec![
+        Span::styled(" Kalypso bootstrap", theme.title()),
+        Span::styled(" · ", theme.muted()),
+        Span::styled(title.to_string(), theme.title()),
+    ];
+    let mut right_spans: Vec<Span> = Vec::new();
+    if let Some(right) = right {
+        right_spans.push(right);
+    }
+    if app.demo || app.run.demo {
+        right_spans.push(Span::raw(" "));
+        right_spans.push(Span::styled(" DEMO ", theme.demo_badge()));
+    }
+    right_spans.push(Span::raw(" "));
+    let right_width: usize = right_spans.iter().map(|s| s.width()).sum();
+    let left_width: usize = spans.iter().map(|s| s.width()).sum();
+    let gap = (area.width as usize).saturating_sub(left_width + right_width);
+    spans.push(Span::raw(" ".repeat(gap)));
+    spans.extend(right_spans);
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The key hints line: `key` in the key style, then what it does.
+pub(crate) fn footer(frame: &mut Frame, area: Rect, theme: Theme, hints: &[(&str, &str)]) {
+    let mut spans = Vec::with_capacity(hints.len() * 3 + 1);
+    spans.push(Span::raw(" "));
+    for (i, (key, action)) in hints.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.muted()));
+        }
+        spans.push(Span::styled(*key, theme.key()));
+        spans.push(Span::raw(" "));
+        spans.push(Span::raw(*action));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A bordered panel with a title.
+pub(crate) fn panel(title: &str, theme: Theme) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border())
+        .title(Span::styled(format!(" {title} "), theme.title()))
+}
+
+/// Draw lines straight into the buffer, one per row, cut at the area's width: cheaper
+/// than a `Paragraph` for the hot, redrawn-every-tick panels (no wrapping, no alignment).
+pub(crate) fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line], skip: usize) {
+    let buffer = frame.buffer_mut();
+    for (row, line) in lines
+        .iter()
+        .skip(skip)
+        .take(area.height as usize)
+        .enumerate()
+    {
+        let mut x = area.x;
+        let y = area.y + row as u16;
+        for span in &line.spans {
+            let room = area.right().saturating_sub(x);
+            if room == 0 {
+                break;
+            }
+            let (next_x, _) = buffer.set_span(x, y, span, room);
+            x = next_x;
+        }
+    }
+}
+
+/// A duration for people: `0.4s`, `12s`, `3m 05s`, `1h 02m`.
+pub fn format_duration_ms(ms: u64) -> String {
+    let seconds = ms / 1000;
+    if ms < 10_000 {
+        format!("{}.{}s", seconds, (ms % 1000) / 100)
+    } else if seconds < 60 {
+        format!("{seconds}s")
+    } else if seconds < 3600 {
+        format!("{}m {:02}s", seconds / 60, seconds % 60)
+    } else {
+        format!("{}h {:02}m", seconds / 3600, (seconds % 3600) / 60)
+    }
+}
+
+/// Milliseconds from `since` to `now` (never negative).
+pub(crate) fn elapsed_ms(since: time::OffsetDateTime, now: time::OffsetDateTime) -> u64 {
+    (now - since).whole_milliseconds().max(0) as u64
+}
+
+/// Words wrapped to `width` columns (a word longer than the width is cut).
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut lines = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            let word_width = word.chars().count();
+            let line_width = line.chars().count();
+            if line_width > 0 && line_width + 1 + word_width > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            if word_width > width {
+                let cut: String = word.chars().take(width).collect();
+                line.push_str(&cut);
+            } else {
+                line.push_str(word);
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// A centered rectangle of at most `width` x `height` inside `area`.
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+/// `label` padded to `width` columns.
+pub(crate) fn padded(label: &str, width: usize) -> String {
+    let count = label.chars().count();
+    if count >= width {
+        label.chars().take(width).collect()
+    } else {
+        let mut text = String::with_capacity(width);
+        text.push_str(label);
+        text.push_str(&" ".repeat(width - count));
+        text
+    }
+}
+
+/// A key/value line for info panels.
+pub(crate) fn field_line<'a>(label: &str, value: String, width: usize, style: Style) -> Line<'a> {
+    Line::from(vec![
+        Span::raw(format!(" {}", padded(label, width))),
+        Span::styled(value, style),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration_ms(400), "0.4s");
+        assert_eq!(format_duration_ms(9_999), "9.9s");
+        assert_eq!(format_duration_ms(12_345), "12s");
+        assert_eq!(format_duration_ms(185_000), "3m 05s");
+        assert_eq!(format_duration_ms(3_720_000), "1h 02m");
+    }
+
+    #[test]
+    fn wrapping_keeps_words_whole_and_cuts_only_overlong_ones() {
+        assert_eq!(wrap("aaa bbb ccc", 8), ["aaa bbb", "ccc"]);
+        assert_eq!(wrap("abcdefghijkl", 8), ["abcdefgh"]);
+        assert_eq!(wrap("one\ntwo", 20), ["one", "two"]);
+    }
+}

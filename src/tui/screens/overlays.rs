@@ -1,0 +1,183 @@
+//! Boxes over the screen (help, quit confirmation, questions from the prerequisite check)
+//! and the "terminal too small" notice.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{centered, padded, panel, wrap};
+use crate::tui::app::{App, Screen, MIN_HEIGHT, MIN_WIDTH};
+use crate::tui::msg::PromptRequest;
+use crate::tui::theme::Theme;
+
+fn screen_keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
+    match screen {
+        Screen::Welcome => &[
+            ("↑/↓ 1-4", "choose a path"),
+            ("Enter", "continue to the configuration"),
+            ("Esc", "quit"),
+        ],
+        Screen::Configure => &[
+            ("Tab ↓", "next field"),
+            ("Shift-Tab ↑", "previous field"),
+            ("Enter", "next field; on the last, next group"),
+            ("PgDn", "next group (checks this one)"),
+            ("Esc PgUp", "previous group"),
+            ("Space", "toggle, or open a pick list"),
+            ("← →", "toggle, or cycle a pick list"),
+            ("Ctrl+U", "clear the token"),
+            ("F1", "help (q and ? type text here)"),
+        ],
+        Screen::Prerequisites => &[
+            ("Enter", "continue (or exit when a check failed)"),
+            ("Esc", "back to the configuration"),
+        ],
+        Screen::Plan => &[
+            ("y", "proceed: start creating"),
+            ("n Enter Esc", "back to the configuration"),
+            ("↑/↓ PgUp/PgDn", "scroll the configuration"),
+        ],
+        Screen::Dashboard => &[
+            ("j/k ↓/↑", "scroll the log one line"),
+            ("PgUp/PgDn", "scroll the log one page"),
+            ("g Home", "oldest line"),
+            ("G End", "newest line, follow"),
+            ("f", "follow on/off"),
+            ("l", "level filter"),
+            ("q Ctrl+C", "stop the run (asks first)"),
+        ],
+        Screen::Failure => &[
+            ("y / n", "roll back / keep the resources"),
+            ("j/k PgUp/PgDn", "scroll the log"),
+            ("l", "level filter"),
+            ("Enter q", "exit"),
+        ],
+        Screen::Summary => &[("Enter q", "exit")],
+    }
+}
+
+pub fn help(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let keys = screen_keys(app.screen);
+    let global: [(&str, &str); 2] = [
+        ("? F1", "this help (Esc closes)"),
+        ("q Ctrl+C", "quit; asks first while a run is going"),
+    ];
+    let key_width = 16;
+    let mut lines = vec![Line::from(Span::styled(" This screen", theme.title()))];
+    for (key, action) in keys {
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {}", padded(key, key_width)), theme.key()),
+            Span::raw(*action),
+        ]));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(" Everywhere", theme.title())));
+    for (key, action) in global {
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {}", padded(key, key_width)), theme.key()),
+            Span::raw(action),
+        ]));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        " ✓ done · ↺ existing · – skipped · ○ pending · ✗ failed · ! warning",
+        theme.muted(),
+    )));
+    let height = lines.len() as u16 + 2;
+    let popup = centered(area, 70, height);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(panel("Help", theme)), popup);
+}
+
+pub fn quit_confirm(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let text = if app.run.rollback().in_progress() {
+        "The rollback is still running. Stop it and quit? What is not yet removed stays, \
+         and the state file records it."
+    } else {
+        "Stop the bootstrap? The running step is cancelled cleanly, the state is saved, \
+         and you can then choose to roll back what was created."
+    };
+    let width: u16 = 60;
+    let mut lines: Vec<Line> = wrap(text, width as usize - 4)
+        .into_iter()
+        .map(|part| Line::from(format!(" {part}")))
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled(" Stop? ", theme.title()),
+        Span::styled("[y/N]", theme.key()),
+    ]));
+    let popup = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(panel("Quit", theme)), popup);
+}
+
+pub fn prompt(frame: &mut Frame, area: Rect, theme: Theme, request: &PromptRequest, typed: usize) {
+    let text_width = 64;
+    let wrapped = |text: &str| -> Vec<Line<'static>> {
+        wrap(text, text_width)
+            .into_iter()
+            .map(|part| Line::from(format!(" {part}")))
+            .collect()
+    };
+    let (title, lines) = match request {
+        PromptRequest::Confirm { question, default } => (
+            "Question",
+            [
+                wrapped(question),
+                vec![Line::from("")],
+                vec![Line::from(vec![
+                    Span::raw(" "),
+                    Span::styled(if *default { "[Y/n]" } else { "[y/N]" }, theme.key()),
+                    Span::styled("  Esc cancels", theme.muted()),
+                ])],
+            ]
+            .concat(),
+        ),
+        PromptRequest::Secret { prompt } => (
+            "Secret",
+            [
+                wrapped(prompt),
+                vec![
+                    Line::from(""),
+                    Line::from(format!(" {}", "•".repeat(typed.min(50)))),
+                    Line::from(Span::styled(
+                        " Enter confirms · Esc cancels · hidden, kept in memory only",
+                        theme.muted(),
+                    )),
+                ],
+            ]
+            .concat(),
+        ),
+    };
+    let popup = centered(area, text_width as u16 + 6, lines.len() as u16 + 2);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(panel(title, theme)), popup);
+}
+
+pub fn too_small(frame: &mut Frame, area: Rect, theme: Theme) {
+    let lines = vec![
+        Line::from(Span::styled("Terminal too small", theme.fail())),
+        Line::from(format!(
+            "{}x{}, needs at least {MIN_WIDTH}x{MIN_HEIGHT}",
+            area.width, area.height
+        )),
+        Line::from("Enlarge the window; q quits"),
+    ];
+    let height = (lines.len() as u16).min(area.height);
+    let inner = Rect {
+        x: area.x,
+        y: area.y + (area.height.saturating_sub(height)) / 2,
+        width: area.width,
+        height,
+    };
+    frame.render_widget(
+        Paragraph::new(lines)
+            .alignment(ratatui::layout::Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        inner,
+    );
+}

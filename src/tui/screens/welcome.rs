@@ -1,0 +1,91 @@
+//! Welcome: what will be set up, which path to take, where state and logs go.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{footer, frame_areas, header, padded, panel};
+use crate::tui::app::App;
+use crate::tui::form::PathChoice;
+use crate::tui::theme::{SYMBOL_BULLET, SYMBOL_SELECTED};
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let (top, body, bottom) = frame_areas(area);
+    header(frame, top, app, "Welcome", None);
+
+    let mut lines: Vec<Line> = vec![
+        Line::from(" This wizard sets up the Kalypso Scheduler end to end:"),
+        Line::from(format!(
+            "   {SYMBOL_BULLET} an AKS cluster, or an existing kube context"
+        )),
+        Line::from(format!(
+            "   {SYMBOL_BULLET} a control-plane and a GitOps repository on GitHub, with Actions secrets"
+        )),
+        Line::from(format!(
+            "   {SYMBOL_BULLET} Flux and the Kalypso Scheduler Helm chart, then health checks"
+        )),
+        Line::from(""),
+        Line::from(Span::styled(" How do you want to start?", theme.title())),
+    ];
+    let inline = body.width >= 100;
+    for (i, path) in PathChoice::ALL.iter().enumerate() {
+        let selected = *path == app.path;
+        let marker = if selected { SYMBOL_SELECTED } else { " " };
+        let title = format!(" {marker} {} {}", i + 1, padded(path.title(), 28));
+        let style = if selected {
+            theme.focus()
+        } else {
+            theme.plain()
+        };
+        if inline {
+            lines.push(Line::from(vec![
+                Span::styled(title, style),
+                Span::styled(format!(" {}", path.description()), theme.muted()),
+            ]));
+        } else {
+            lines.push(Line::from(Span::styled(title, style)));
+            lines.push(Line::from(Span::styled(
+                format!("       {}", path.description()),
+                theme.muted(),
+            )));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::raw(" State file  "),
+        Span::styled(app.state_file.display().to_string(), theme.plain()),
+    ]));
+    lines.push(Line::from(vec![
+        Span::raw(" Log file    "),
+        Span::styled(
+            app.log_file
+                .as_ref()
+                .map_or_else(|| "(none)".to_string(), |p| p.display().to_string()),
+            theme.plain(),
+        ),
+    ]));
+    lines.push(Line::from(Span::styled(
+        " Nothing is created before you confirm the plan.",
+        theme.muted(),
+    )));
+
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(panel("Set up the Kalypso Scheduler", theme))
+            .wrap(Wrap { trim: false }),
+        body,
+    );
+    footer(
+        frame,
+        bottom,
+        theme,
+        &[
+            ("↑/↓", "choose"),
+            ("Enter", "continue"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+    );
+}
