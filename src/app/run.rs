@@ -48,6 +48,11 @@ impl World {
             })?;
             let mut options = BootstrapOptions::demo();
             options.flux_version = flux_version;
+            // KALYPSO_DEMO_LATENCY=zero: the simulated tools answer at once (tests, CI).
+            if env.get(DEMO_LATENCY_VAR).map(String::as_str) == Some("zero") {
+                sim.set_latency(crate::sim::Latency::zero());
+                options.timings = crate::engine::steps::StepTimings::fast();
+            }
             return Ok(World {
                 runner: Arc::new(sim.clone()),
                 paths: BootstrapPaths::demo(&sim, cli.state_file.clone(), cli.log_file.clone()),
@@ -84,6 +89,9 @@ impl World {
         })
     }
 }
+
+/// `zero` makes a `--demo` run answer without its realistic latencies.
+pub(crate) const DEMO_LATENCY_VAR: &str = "KALYPSO_DEMO_LATENCY";
 
 /// `--flux-version`: a release tag such as `v2.7.5`.
 fn flux_version(cli: &Cli) -> Result<String, Failure> {
