@@ -91,9 +91,31 @@ fn a_failure_exits_with_the_code_of_its_phase_and_changes_nothing_else_without_r
         assert!(out.contains(&format!("({step})")), "{step}: {out}");
         let recorded = state_of(&state);
         assert_eq!(recorded["status"], "failed", "{step}");
+        let errors = recorded["errors"].as_array().unwrap();
+        assert_eq!(
+            errors.len(),
+            1,
+            "{step}: the error is recorded once: {errors:?}"
+        );
+        let logs = std::fs::read_dir(home.path())
+            .unwrap()
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("kalypso-demo-")
+            })
+            .map(|entry| entry.path().join("kalypso-bootstrap.log"))
+            .collect::<Vec<_>>();
+        let log = std::fs::read_to_string(&logs[0]).unwrap();
         assert!(
-            !recorded["errors"].as_array().unwrap().is_empty(),
-            "{step}: the error is recorded"
+            log.contains(&format!("step {step} failed")) && log.contains("run failed"),
+            "{step}: the log file records the transitions"
+        );
+        assert!(
+            !log.contains(CANARY),
+            "{step}: the token never reaches the log"
         );
         assert!(
             String::from_utf8_lossy(&output.stderr).contains("--clean"),

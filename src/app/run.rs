@@ -209,7 +209,13 @@ pub(crate) fn bootstrap(
         _ => None,
     };
     let interactive = !options.non_interactive && super::stdin_is_terminal();
-    let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false)?;
+    let logged_errors = logging::ErrorSink::new();
+    let _logging = super::start_logging_with(
+        world.paths.log_file.clone(),
+        options,
+        false,
+        logged_errors.clone(),
+    )?;
     if let Some(sim) = &world.sim {
         eprintln!(
             "DEMO: simulated Azure, GitHub and cluster in {} (nothing real is touched)",
@@ -315,8 +321,36 @@ pub(crate) fn bootstrap(
                 }
             }
         }
+        record_logged_errors(&bootstrap, &logged_errors);
         Ok(outcome.exit_code)
     })
+}
+
+/// ERROR log lines that the engine did not already put into the state's `errors[]`.
+fn record_logged_errors(bootstrap: &Bootstrap, logged: &logging::ErrorSink) {
+    let messages = logged.drain();
+    if messages.is_empty() {
+        return;
+    }
+    let now = crate::state::Timestamp::now();
+    let saved = bootstrap.state().update(|state| {
+        for message in &messages {
+            // The engine records a failure as "<step id>: <error>"; its log line repeats the
+            // error with more words around it.
+            let known = |recorded: &String| {
+                let core = recorded
+                    .split_once(": ")
+                    .map_or(recorded.as_str(), |(_, rest)| rest);
+                recorded.contains(message.as_str()) || message.contains(core)
+            };
+            if !state.errors.iter().any(known) {
+                state.push_error(message, now);
+            }
+        }
+    });
+    if let Err(err) = saved {
+        eprintln!("cannot record the errors in the state file: {err}");
+    }
 }
 
 /// Print every event until the channel closes.

@@ -39,8 +39,24 @@ impl EventSink {
 
     /// Send an event stamped with the current time.
     pub fn emit(&self, kind: EventKind) {
+        let event = Event::now(kind);
+        log_event(&event);
         // Nobody listening (front end closed) is fine: the log and state still record the run.
-        let _ = self.sender.send(Event::now(kind));
+        let _ = self.sender.send(event);
+    }
+}
+
+/// Every event is also a line in the log file (and an ERROR one reaches the state's
+/// `errors[]` through the logging error sink).
+fn log_event(event: &Event) {
+    use tracing::Level;
+    let (level, line) = event.log_line();
+    match level {
+        Level::ERROR => tracing::error!(target: "kalypso_bootstrap::engine", "{line}"),
+        Level::WARN => tracing::warn!(target: "kalypso_bootstrap::engine", "{line}"),
+        Level::INFO => tracing::info!(target: "kalypso_bootstrap::engine", "{line}"),
+        Level::DEBUG => tracing::debug!(target: "kalypso_bootstrap::engine", "{line}"),
+        Level::TRACE => tracing::trace!(target: "kalypso_bootstrap::engine", "{line}"),
     }
 }
 

@@ -205,6 +205,153 @@ impl Event {
         }
     }
 
+    /// How the event reads in the log file: a level and one line.
+    pub fn log_line(&self) -> (tracing::Level, String) {
+        use tracing::Level;
+        match &self.kind {
+            EventKind::RunStarted { demo, steps } => (
+                Level::INFO,
+                format!(
+                    "run started ({} planned steps{})",
+                    steps.len(),
+                    if *demo { ", DEMO" } else { "" }
+                ),
+            ),
+            EventKind::PhaseStarted { phase } => {
+                (Level::INFO, format!("phase {} started", phase.as_str()))
+            }
+            EventKind::StepStarted {
+                step,
+                action,
+                message,
+                ..
+            } => (
+                Level::INFO,
+                format!("step {step} started ({action}): {message}"),
+            ),
+            EventKind::StepProgress {
+                step,
+                message,
+                transition,
+                ..
+            } => match transition {
+                Some(state) => (Level::INFO, format!("step {step}: {state}: {message}")),
+                None => (Level::DEBUG, format!("step {step}: {message}")),
+            },
+            EventKind::StepFinished {
+                step,
+                outcome,
+                duration_ms,
+                message,
+                hint,
+                ..
+            } => {
+                let level = match outcome {
+                    Outcome::Failed => Level::ERROR,
+                    Outcome::Cancelled => Level::WARN,
+                    _ => Level::INFO,
+                };
+                let hint = hint
+                    .as_deref()
+                    .map(|h| format!(" (hint: {h})"))
+                    .unwrap_or_default();
+                (
+                    level,
+                    format!(
+                        "step {step} {} after {duration_ms} ms: {message}{hint}",
+                        outcome.as_str()
+                    ),
+                )
+            }
+            EventKind::HealthCheck {
+                check,
+                status,
+                message,
+            } => {
+                let level = if *status == HealthStatus::Failing {
+                    Level::WARN
+                } else {
+                    Level::INFO
+                };
+                (
+                    level,
+                    format!("health check {check}: {status:?}: {message}"),
+                )
+            }
+            EventKind::Log { level, message, .. } => (
+                match level {
+                    LogLevel::Debug => Level::DEBUG,
+                    LogLevel::Info => Level::INFO,
+                    LogLevel::Warn => Level::WARN,
+                    LogLevel::Error => Level::ERROR,
+                },
+                message.clone(),
+            ),
+            EventKind::RollbackStarted { resources } => (
+                Level::WARN,
+                format!("rollback started: {}", resources.join(", ")),
+            ),
+            EventKind::RollbackAction {
+                resource,
+                outcome,
+                message,
+                ..
+            } => {
+                let level = if *outcome == Outcome::Failed {
+                    Level::ERROR
+                } else {
+                    Level::INFO
+                };
+                (
+                    level,
+                    format!("rollback of {resource} {}: {message}", outcome.as_str()),
+                )
+            }
+            EventKind::RollbackFinished {
+                outcome,
+                message,
+                leftovers,
+            } => {
+                let level = if outcome.is_success() {
+                    Level::INFO
+                } else {
+                    Level::ERROR
+                };
+                (
+                    level,
+                    format!(
+                        "rollback {}: {message}; leftovers: {leftovers:?}",
+                        outcome.as_str()
+                    ),
+                )
+            }
+            EventKind::RunFinished { duration_ms, .. } => {
+                (Level::INFO, format!("run completed in {duration_ms} ms"))
+            }
+            EventKind::RunFailed {
+                phase,
+                step,
+                message,
+                hint,
+                exit_code,
+                ..
+            } => {
+                let step = step.map(|s| s.as_str()).unwrap_or("-");
+                let hint = hint
+                    .as_deref()
+                    .map(|h| format!(" (hint: {h})"))
+                    .unwrap_or_default();
+                (
+                    Level::ERROR,
+                    format!(
+                        "run failed in {} at {step}, exit code {exit_code}: {message}{hint}",
+                        phase.as_str()
+                    ),
+                )
+            }
+        }
+    }
+
     /// One JSON object for `--output json`. Every line carries the keys `event`, `ts`
     /// (RFC 3339 with milliseconds), `phase`, `step`, `action`, `outcome`, `duration_ms` and
     /// `message` (null where they do not apply), then the event's own fields. Redacted.
