@@ -48,7 +48,7 @@ impl Harness {
     /// (token [`CANARY`]) administering org `acme`, and a kind cluster with context
     /// `kind-dev` in the default kubeconfig.
     pub fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = scratch_dir();
         let sim = SimulatedEnvironment::new(dir.path().join("sim")).expect("environment");
         sim.seed_azure_account(AzureAccount {
             subscription_id: SUBSCRIPTION.to_string(),
@@ -147,6 +147,21 @@ impl Harness {
     pub fn bare(&self, owner: &str, name: &str) -> PathBuf {
         self.sim.bare_repo_path(owner, name)
     }
+}
+
+/// A temporary directory, in memory when the system offers it: every state change is
+/// saved with fsync, and the seeding runs real git, both much faster without a disk.
+fn scratch_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("kalypso-e2e-")
+            .tempdir_in(shm)
+        {
+            return dir;
+        }
+    }
+    tempfile::tempdir().expect("temp dir")
 }
 
 /// What one run did.
