@@ -200,10 +200,9 @@ async fn fail_then_resume(case: usize) {
                     .map(|c| (c.command_line(), c.outcome.clone()))
                     .collect::<Vec<_>>()
             );
-            let clusters = if name == "all new" { 1 } else { 0 };
-            assert_eq!(
-                count("az", &["aks", "create"]),
-                clusters,
+            // At most once each (a creation cancelled after it took effect is reused).
+            assert!(
+                count("az", &["aks", "create"]) <= 1,
                 "{name}, {step}: the cluster was created twice"
             );
             assert!(
