@@ -536,7 +536,7 @@ fn context_error(step: StepId, context: &str, error: &crate::tools::ToolError) -
 /// exists, its API server answers, and its nodes are Ready.
 pub async fn ready(
     steps: &BootstrapSteps,
-    _planned: &PlannedStep,
+    planned: &PlannedStep,
     ctx: &StepContext,
 ) -> Result<StepOutcome, StepError> {
     let env = steps.env();
@@ -637,7 +637,9 @@ pub async fn ready(
     })
     .await?;
     ctx.transition_with("Ready", format!("cluster ready: {summary}"));
-    Ok(StepOutcome::succeeded(format!(
-        "kube context {context}: {summary}"
-    )))
+    let message = format!("kube context {context}: {summary}");
+    Ok(match planned.action {
+        Action::Reuse => StepOutcome::reused(message),
+        _ => StepOutcome::succeeded(message),
+    })
 }
