@@ -198,6 +198,46 @@ async fn all_new_creates_everything_and_a_rerun_changes_nothing() {
         }
     }
     assert_no_canary(&calls);
+    // The token travels by environment (gh, and git's credential helper) and stdin only.
+    for call in calls
+        .iter()
+        .filter(|c| c.program == "gh" || c.program == "git")
+    {
+        if call.program == "git" && call.args.first().map(String::as_str) != Some("push") {
+            continue;
+        }
+        assert!(
+            call.env_keys.iter().any(|k| k == "GH_TOKEN"),
+            "{}",
+            call.command_line()
+        );
+    }
+    for call in calls
+        .iter()
+        .filter(|c| c.program == "git" && c.args.first().map(String::as_str) == Some("push"))
+    {
+        assert!(
+            call.env_keys.iter().any(|k| k == "GIT_CONFIG_COUNT"),
+            "credential helper by environment"
+        );
+    }
+    for call in calls.iter().filter(|c| {
+        c.args
+            .starts_with(&["secret".to_string(), "set".to_string()])
+    }) {
+        assert!(
+            call.stdin_len.unwrap_or(0) > 0,
+            "secret values on stdin: {}",
+            call.command_line()
+        );
+    }
+    // Nothing is left in the work directory: the values file and the seeding work trees
+    // are removed.
+    let leftovers: Vec<_> = std::fs::read_dir(harness.paths().work_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     let before = harness.sim.snapshot();
 
     // A re-run reuses everything and creates nothing.
@@ -426,9 +466,11 @@ async fn an_invalid_existing_repository_is_reported_with_exactly_what_is_missing
 async fn non_interactive_run_from_a_configuration_file() {
     let harness = Harness::new();
     let file = harness.dir.path().join("kalypso.yaml");
+    let user_values = harness.dir.path().join("my-values.yaml");
+    std::fs::write(&user_values, "controllerManager:\n  replicas: 2\n").unwrap();
     std::fs::write(
         &file,
-        "cluster:\n  existingContext: kind-dev\n  name: dev\nrepositories:\n  githubOrg: acme\n  visibility: public\n  controlPlane:\n    name: file-cp\n  gitops:\n    name: file-gitops\ninstallation:\n  namespace: kalypso-file\noptions:\n  nonInteractive: true\n  autoRollback: true\n",
+        format!("cluster:\n  existingContext: kind-dev\n  name: dev\nrepositories:\n  githubOrg: acme\n  visibility: public\n  controlPlane:\n    name: file-cp\n  gitops:\n    name: file-gitops\ninstallation:\n  namespace: kalypso-file\n  helmValues: {}\noptions:\n  nonInteractive: true\n  autoRollback: true\n", user_values.display()),
     )
     .unwrap();
     let validated = kalypso_bootstrap::config::build(
@@ -453,5 +495,30 @@ async fn non_interactive_run_from_a_configuration_file() {
         api.releases.keys()
     );
     all_checks_passed(&run);
-    assert_no_canary(&harness.sim.calls());
+    // The user's values file comes after ours, and wins.
+    let calls = harness.sim.calls();
+    let install = calls
+        .iter()
+        .find(|c| c.program == "helm" && c.args.first().map(String::as_str) == Some("upgrade"))
+        .unwrap();
+    let files: Vec<&String> = install
+        .args
+        .windows(2)
+        .filter(|w| w[0] == "-f")
+        .map(|w| &w[1])
+        .collect();
+    assert_eq!(files.len(), 2, "{}", install.command_line());
+    assert!(files[0].contains("kalypso-values-"), "{files:?}");
+    assert_eq!(*files[1], user_values.display().to_string());
+    let deployment = harness
+        .sim
+        .kube_object(
+            EXISTING_SERVER,
+            "deployments.apps",
+            Some("kalypso-file"),
+            "kalypso-scheduler-controller-manager",
+        )
+        .unwrap();
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_no_canary(&calls);
 }
