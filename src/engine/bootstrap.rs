@@ -416,3 +416,59 @@ pub fn parse_demo_fail(value: &str) -> Result<StepId, String> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_kubeconfig_is_the_first_kubeconfig_path_or_the_home_one() {
+        let home = Path::new("/home/u");
+        let env = |value: &str| HashMap::from([("KUBECONFIG".to_string(), value.to_string())]);
+        assert_eq!(
+            BootstrapPaths::default_kubeconfig(&env("/a/one:/b/two"), home),
+            PathBuf::from("/a/one")
+        );
+        assert_eq!(
+            BootstrapPaths::default_kubeconfig(&env(":/b/two"), home),
+            PathBuf::from("/b/two")
+        );
+        assert_eq!(
+            BootstrapPaths::default_kubeconfig(&env(""), home),
+            PathBuf::from("/home/u/.kube/config")
+        );
+        assert_eq!(
+            BootstrapPaths::default_kubeconfig(&HashMap::new(), home),
+            PathBuf::from("/home/u/.kube/config")
+        );
+    }
+
+    #[test]
+    fn a_rolled_back_state_starts_afresh_and_a_dead_run_is_marked_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let store = StateStore::at_custom(&path);
+        let now = Timestamp::now();
+        let mut state = BootstrapState::new(now);
+        state.step_started("cluster.create", crate::state::Phase::Cluster, now);
+        store.save(&state).unwrap();
+        let opened = open_state(&path, false).unwrap();
+        let loaded = opened.handle.snapshot();
+        assert_eq!(loaded.status, RunStatus::Failed);
+        assert_eq!(
+            loaded.step_status("cluster.create"),
+            Some(crate::state::StepStatus::Failed)
+        );
+        drop(opened);
+
+        state.set_status(RunStatus::RolledBack, now);
+        store.save(&state).unwrap();
+        let opened = open_state(&path, false).unwrap();
+        assert!(opened.handle.snapshot().steps.is_empty());
+        // The lock is held while open.
+        assert!(matches!(
+            open_state(&path, false),
+            Err(StateError::Locked { .. })
+        ));
+    }
+}

@@ -410,3 +410,20 @@ fn seed_commands(
         .is_some_and(|b| b.name == MAIN_BRANCH));
     specs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_quotes_words_a_shell_would_split() {
+        assert_eq!(shell_word("--no-wait"), "--no-wait");
+        assert_eq!(shell_word("***"), "***");
+        assert_eq!(
+            shell_word("Kalypso control plane"),
+            "'Kalypso control plane'"
+        );
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+}

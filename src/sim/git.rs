@@ -3,7 +3,7 @@
 //! https://github.com/`. The simulator itself inspects those repositories with git
 //! (isolated from the user's git configuration).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -203,6 +203,15 @@ pub fn seed_content(
     path: &Path,
     branches: &BTreeMap<String, BranchContent>,
 ) -> Result<(), GitError> {
+    seed_content_with_modes(path, branches, &BTreeSet::new())
+}
+
+/// [`seed_content`] where the `(branch, path)` files in `executables` get mode 0755.
+pub fn seed_content_with_modes(
+    path: &Path,
+    branches: &BTreeMap<String, BranchContent>,
+    executables: &BTreeSet<(String, String)>,
+) -> Result<(), GitError> {
     let scratch = tempfile::tempdir().map_err(|e| GitError {
         args: "seed".into(),
         message: e.to_string(),
@@ -243,6 +252,11 @@ pub fn seed_content(
                 std::fs::create_dir_all(parent).map_err(io)?;
             }
             std::fs::write(&target, bytes).map_err(io)?;
+            if executables.contains(&(branch.clone(), file.clone())) {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
+                    .map_err(io)?;
+            }
         }
         git(Some(work), &["add", "-A"], None)?;
         git(

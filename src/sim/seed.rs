@@ -65,6 +65,8 @@ pub struct SeedRepo {
     pub secrets: Vec<String>,
     /// Logins besides the owner (and org members) who can access it.
     pub collaborators: Vec<String>,
+    /// `(branch, path)` of files committed with mode 100755.
+    pub executables: BTreeSet<(String, String)>,
 }
 
 impl SeedRepo {
@@ -77,6 +79,7 @@ impl SeedRepo {
             branches: BTreeMap::new(),
             secrets: Vec::new(),
             collaborators: Vec::new(),
+            executables: BTreeSet::new(),
         }
     }
 
@@ -91,6 +94,14 @@ impl SeedRepo {
             .or_default()
             .insert(path.to_string(), content.into());
         self
+    }
+
+    /// Like [`SeedRepo::with_file`], committed executable (mode 100755).
+    pub fn with_executable(self, branch: &str, path: &str, content: impl Into<Vec<u8>>) -> Self {
+        let mut seed = self.with_file(branch, path, content);
+        seed.executables
+            .insert((branch.to_string(), path.to_string()));
+        seed
     }
 
     pub fn with_secret(mut self, name: &str) -> Self {
@@ -379,7 +390,8 @@ impl SimulatedEnvironment {
         }
         git::init_bare(&path).map_err(|e| SeedError(e.to_string()))?;
         if !seed.branches.is_empty() {
-            git::seed_content(&path, &seed.branches).map_err(|e| SeedError(e.to_string()))?;
+            git::seed_content_with_modes(&path, &seed.branches, &seed.executables)
+                .map_err(|e| SeedError(e.to_string()))?;
         }
         let mut world = self.world();
         let id = world.next_github_id();

@@ -57,15 +57,14 @@ pub async fn preflight(
     record_cluster_summary(ctx, new)?;
 
     ctx.progress(format!("checking that region {} offers AKS", new.region));
-    let versions = call(env, ctx, &format!("list the AKS versions of region {}", new.region), || {
-        tools.az.aks_get_versions(&new.region)
-    })
+    let versions = call(
+        env,
+        ctx,
+        &format!("list the AKS versions of region {}", new.region),
+        || tools.az.aks_get_versions(&new.region),
+    )
     .await
-    .map_err(|e| {
-        let hint = e.hint.clone().unwrap_or_default();
-        StepError::in_step(step, format!("region {} does not offer AKS, or could not be checked: {}", new.region, e.message))
-            .with_hint(format!("choose a region where AKS is available (az aks get-versions --location REGION); {hint}"))
-    })?;
+    .map_err(|error| region_error(error, &new.region))?;
     if versions.values.is_empty() {
         return Err(StepError::in_step(
             step,
@@ -193,6 +192,26 @@ pub async fn preflight(
         "region {} offers AKS with Kubernetes {version}; {} × {} ({needed} vCPUs) fit the quota",
         new.region, new.node_count, new.vm_size
     )))
+}
+
+/// `az aks get-versions` fails for a region without AKS (or a misspelt one) with a
+/// message of its own: say what it means. Sign-in, permission and network problems keep
+/// their own hints.
+fn region_error(error: StepError, region: &str) -> StepError {
+    let generic = [ErrorClass::Other, ErrorClass::NotFound]
+        .map(|class| class.hint(crate::tools::ToolKind::Az));
+    if error.transient || !error.hint.as_ref().is_some_and(|h| generic.contains(h)) {
+        return error;
+    }
+    let message = format!("region {region} does not offer AKS: {}", error.message);
+    StepError {
+        message,
+        hint: Some(
+            "choose a region where AKS is available (`az account list-locations -o table` lists them, `az aks get-versions --location REGION` checks one)"
+                .to_string(),
+        ),
+        ..error
+    }
 }
 
 /// The resource group: created only when missing, and then recorded as ours.
@@ -536,7 +555,7 @@ fn context_error(step: StepId, context: &str, error: &crate::tools::ToolError) -
 /// exists, its API server answers, and its nodes are Ready.
 pub async fn ready(
     steps: &BootstrapSteps,
-    _planned: &PlannedStep,
+    planned: &PlannedStep,
     ctx: &StepContext,
 ) -> Result<StepOutcome, StepError> {
     let env = steps.env();
@@ -637,7 +656,41 @@ pub async fn ready(
     })
     .await?;
     ctx.transition_with("Ready", format!("cluster ready: {summary}"));
-    Ok(StepOutcome::succeeded(format!(
-        "kube context {context}: {summary}"
-    )))
+    let message = format!("kube context {context}: {summary}");
+    Ok(match planned.action {
+        Action::Reuse => StepOutcome::reused(message),
+        _ => StepOutcome::succeeded(message),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::ToolKind;
+
+    #[test]
+    fn a_region_failure_is_explained_but_sign_in_problems_keep_their_hint() {
+        let unknown = StepError::in_step(StepId::ClusterPreflight, "list the AKS versions of region mars: `az aks get-versions` failed (exit code 1): (NoRegisteredProviderFound) No registered resource provider found for location 'mars'")
+            .with_hint(ErrorClass::Other.hint(ToolKind::Az));
+        let explained = region_error(unknown, "mars");
+        assert!(
+            explained
+                .message
+                .starts_with("region mars does not offer AKS: "),
+            "{}",
+            explained.message
+        );
+        assert!(explained
+            .hint
+            .unwrap()
+            .contains("az account list-locations"));
+
+        let signed_out = StepError::in_step(
+            StepId::ClusterPreflight,
+            "list the AKS versions: not signed in",
+        )
+        .with_hint(ErrorClass::NotAuthenticated.hint(ToolKind::Az));
+        let kept = region_error(signed_out.clone(), "eastus");
+        assert_eq!(kept, signed_out);
+    }
 }

@@ -84,7 +84,8 @@ pub fn sabotage(env: &StepEnv, step: StepId, owner: &str) -> Sabotage {
         StepId::InstallKalypso => forbidden("helm upgrade"),
         StepId::HealthChecks => forbidden("kubectl get").with_arg(resources::CONTROL_PLANE_SOURCE),
     };
-    Sabotage::Fault(fault)
+    // Once: the step fails, and a resumed run (or the rollback) meets no fault.
+    Sabotage::Fault(fault.nth(1))
 }
 
 fn env_target(env: &StepEnv, kind: RepoKind) -> &RepoTarget {

@@ -437,3 +437,82 @@ impl StepRunner for BootstrapSteps {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::RunError;
+
+    #[test]
+    fn tool_failures_become_step_errors_that_say_whether_to_retry() {
+        let rate_limited = ToolError::Failed {
+            command: "gh api user".into(),
+            exit_code: Some(1),
+            class: ErrorClass::RateLimited {
+                reset: Some(RateLimitReset::After(Duration::from_secs(90))),
+            },
+            message: "HTTP 429".into(),
+        };
+        let error = tool_error(StepId::GitopsRepo, "look up the user", &rate_limited);
+        assert!(error.transient);
+        let wait = error.retry_after.unwrap();
+        assert!(
+            wait <= Duration::from_secs(90) && wait > Duration::from_secs(80),
+            "{wait:?}"
+        );
+        assert!(error.message.starts_with("look up the user: "));
+        assert_eq!(error.exit_code, crate::ExitCode::RepositoryFailed);
+
+        let timed_out = ToolError::Run(RunError::TimedOut {
+            command: "az aks show".into(),
+            after: Duration::from_secs(90),
+        });
+        let error = tool_error(StepId::ClusterCreate, "check the cluster", &timed_out);
+        assert!(error.transient && error.retry_after.is_none());
+
+        let denied = ToolError::Failed {
+            command: "az group create".into(),
+            exit_code: Some(1),
+            class: ErrorClass::PermissionDenied {
+                missing_scope: None,
+            },
+            message: "AuthorizationFailed".into(),
+        };
+        let error = tool_error(StepId::ClusterResourceGroup, "create the group", &denied);
+        assert!(!error.transient);
+        assert!(error.hint.unwrap().contains("Contributor"));
+    }
+
+    #[test]
+    fn new_repositories_need_an_owner_existing_ones_name_theirs() {
+        use crate::config::{
+            ExistingCluster, GitHubRepo, HelmChart, Installation, Options, Repositories, Visibility,
+        };
+        let configuration = Configuration {
+            cluster: crate::config::ClusterTarget::Existing(ExistingCluster {
+                context: "kind".into(),
+                name: None,
+            }),
+            repositories: Repositories {
+                control_plane: RepoTarget::Existing(GitHubRepo::new("acme".into(), "cp".into())),
+                gitops: RepoTarget::Create { name: "g".into() },
+                github_org: None,
+                visibility: Visibility::Private,
+            },
+            installation: Installation {
+                namespace: "kalypso-x".into(),
+                chart: HelmChart::published("kalypso-scheduler"),
+                version: "1.1.2-alpha".into(),
+                values: None,
+                skip_install: false,
+            },
+            options: Options::default(),
+        };
+        let error = template_context(&configuration, None).unwrap_err();
+        assert!(error.contains("new gitops repository"), "{error}");
+        let context = template_context(&configuration, Some("alice")).unwrap();
+        assert_eq!(context.control_plane.slug(), "acme/cp");
+        assert_eq!(context.gitops.slug(), "alice/g");
+        assert_eq!(context.namespace, "kalypso-x");
+    }
+}

@@ -118,3 +118,42 @@ pub fn repo_slug(target: &RepoTarget, owner: &str) -> (String, String) {
         RepoTarget::Create { name } => (owner.to_string(), name.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kalypso_crds_are_the_charts_twelve() {
+        let mut simulated = crate::sim::kalypso_crd_names();
+        simulated.sort();
+        let ours: Vec<String> = KALYPSO_CRDS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(ours, simulated);
+        assert!(KALYPSO_CRDS
+            .iter()
+            .all(|name| name.ends_with(KALYPSO_GROUP)));
+    }
+
+    #[test]
+    fn resources_are_recorded_the_same_way_every_time() {
+        assert_eq!(
+            repository("acme", "cp"),
+            Resource::Repository {
+                owner: "acme".into(),
+                name: "cp".into(),
+                url: "https://github.com/acme/cp".into(),
+            }
+        );
+        assert_eq!(
+            kube_context("demo", Some(Path::new("/home/u/.kube/config"))),
+            Resource::KubeContext {
+                name: "demo".into(),
+                kubeconfig: Some("/home/u/.kube/config".into()),
+            }
+        );
+        assert_eq!(
+            helm_release("demo", "ns").describe(),
+            "helm_release kalypso-scheduler in namespace ns, context demo"
+        );
+    }
+}
