@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::{Cli, OutputFormat};
-use crate::config::{self, Configuration, RepoTarget};
+use crate::config::{self, Configuration};
 use crate::logging::{self, LoggingGuard, LoggingSettings};
 use crate::prereq::{self, Interaction, PrereqEnv};
 use crate::state::{self, StateStore};
-use crate::templates::{self, TemplateContext};
+use crate::templates;
 use crate::tools::ProcessRunner;
 use crate::{secrets, ExitCode};
 
@@ -161,38 +161,16 @@ fn export_config(path: &Path, yaml: &str) -> Result<ExitCode, Failure> {
     Ok(ExitCode::Success)
 }
 
-/// The template context for a configuration: an existing repository names its own owner;
-/// a repository to be created belongs to `--github-org`, the only owner known offline.
-pub(crate) fn template_context(configuration: &Configuration) -> Result<TemplateContext, Failure> {
-    let org = configuration.repositories.github_org.as_deref();
-    let repo = |field: &str, target: &RepoTarget| {
-        match target {
-        RepoTarget::Existing(existing) => Ok(templates::GitHubRepo::new(
-            existing.owner(),
-            existing.name(),
-        )),
-        RepoTarget::Create { name } => match org {
-            Some(owner) => Ok(templates::GitHubRepo::new(owner, name.as_str())),
-            None => Err(Failure::new(
-                ExitCode::ConfigInvalid,
-                format!(
-                    "repositories.githubOrg: the owner of the new {field} repository is unknown offline; \
-                     pass --github-org ORG (or an existing repository URL)"
-                ),
-            )),
-        },
-    }
-    };
-    let mut context = TemplateContext::new(
-        repo("control-plane", &configuration.repositories.control_plane)?,
-        repo("gitops", &configuration.repositories.gitops)?,
-    );
-    context.namespace = configuration.installation.namespace.clone();
-    Ok(context)
-}
-
 fn render_templates(configuration: &Configuration, dir: &Path) -> Result<ExitCode, Failure> {
-    let context = template_context(configuration)?;
+    // Offline, the owner of a new repository is only known from --github-org.
+    let owner = configuration.repositories.github_org.as_deref();
+    let context =
+        crate::engine::steps::template_context(configuration, owner).map_err(|message| {
+            Failure::new(
+                ExitCode::ConfigInvalid,
+                format!("--render-templates: repositories.githubOrg: {message}"),
+            )
+        })?;
     let branch_dirs = templates::render(&context)
         .and_then(|rendered| rendered.write_rendered(dir))
         .map_err(|err| Failure::new(err.exit_code(), format!("--render-templates: {err}")))?;
