@@ -288,3 +288,50 @@ fn clean_without_a_state_file_says_there_is_nothing_to_do() {
         .clone();
     assert!(stdout_of(&output).contains("nothing to clean"));
 }
+
+#[test]
+fn ctrl_c_cancels_the_run_saves_the_state_as_failed_and_exits_7() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    // Realistic latencies: the cluster is still provisioning when the signal arrives.
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TMPDIR", home.path())
+        .args(["--demo", "--no-tui", "--non-interactive", "--state-file"])
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&state).is_ok_and(|text| text.contains("aks_cluster")) {
+        assert!(
+            Instant::now() < deadline,
+            "the cluster creation never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(run.id() as i32, libc::SIGINT) }, 0);
+    let output = run.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let recorded = state_of(&state);
+    assert_eq!(recorded["status"], "failed");
+    assert!(
+        recorded["errors"].to_string().contains("cancelled"),
+        "{}",
+        recorded["errors"]
+    );
+    let resources = recorded["resources"].to_string();
+    assert!(
+        resources.contains("aks_cluster"),
+        "the started cluster is recorded for rollback"
+    );
+}
