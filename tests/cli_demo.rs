@@ -294,7 +294,7 @@ fn ctrl_c_cancels_the_run_saves_the_state_as_failed_and_exits_7() {
     let home = TempDir::new().unwrap();
     let state = home.path().join("state.json");
     // Realistic latencies: the cluster is still provisioning when the signal arrives.
-    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())
