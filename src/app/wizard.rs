@@ -314,3 +314,329 @@ impl RunControl for EngineControl {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::config::lifecycle::{Uninitialized, Validated};
+    use crate::config::ConfigLayer;
+    use crate::engine::events::EventKind;
+    use crate::engine::step::Action;
+    use crate::engine::steps::StepTimings;
+    use crate::prereq::{AuthCheckKind, Interaction, Verdict};
+    use crate::sim::Latency;
+    use crate::tui::PrereqOutcome;
+
+    /// Generous: a zero-latency run still runs real git.
+    const WAIT: Duration = Duration::from_secs(60);
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        sim: SimulatedEnvironment,
+        backend: EngineBackend,
+    }
+
+    /// The demo world without its latencies, optionally failing `fail`.
+    fn fixture(fail: Option<StepId>) -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sim = SimulatedEnvironment::demo(dir.path()).expect("simulated environment");
+        sim.set_latency(Latency::zero());
+        let mut options = BootstrapOptions::demo();
+        options.timings = StepTimings::fast();
+        let world = World {
+            runner: Arc::new(sim.clone()),
+            paths: BootstrapPaths::demo(&sim, None, None),
+            options,
+            sim: Some(sim.clone()),
+        };
+        let backend = EngineBackend::new(world, fail, PrereqEnv::default());
+        Fixture {
+            _dir: dir,
+            sim,
+            backend,
+        }
+    }
+
+    fn validated(auto_rollback: bool) -> Validated {
+        let mut flags = ConfigLayer::default();
+        flags.cluster.name = Some("unit-demo".to_string());
+        flags.options.auto_rollback = Some(auto_rollback);
+        Uninitialized::new()
+            .parse(flags, None, &HashMap::new())
+            .expect("flags parse")
+            .validate(&[])
+            .expect("valid configuration")
+    }
+
+    async fn prerequisites(backend: &EngineBackend, token: Option<&str>) -> Vec<PrereqUpdate> {
+        let mut updates = backend.start_prerequisites(PrereqRequest {
+            interaction: Interaction::NonInteractive,
+            github_token: token.map(|t| SecretString::from(t.to_string())),
+        });
+        let mut all = Vec::new();
+        while let Some(update) = tokio::time::timeout(WAIT, updates.recv())
+            .await
+            .expect("the check finishes")
+        {
+            all.push(update);
+        }
+        all
+    }
+
+    fn outcome(updates: &[PrereqUpdate]) -> &PrereqOutcome {
+        match updates.last() {
+            Some(PrereqUpdate::Finished(outcome)) => outcome,
+            other => panic!("the last update is the outcome, got {other:?}"),
+        }
+    }
+
+    async fn next(events: &mut mpsc::Receiver<Event>) -> Option<EventKind> {
+        tokio::time::timeout(WAIT, events.recv())
+            .await
+            .expect("the engine reports within the wait")
+            .map(|event| event.kind)
+    }
+
+    /// Events up to and including the first one `stop` accepts.
+    async fn until(
+        events: &mut mpsc::Receiver<Event>,
+        stop: impl Fn(&EventKind) -> bool,
+    ) -> Vec<EventKind> {
+        let mut seen = Vec::new();
+        loop {
+            match next(events).await {
+                Some(kind) => {
+                    let done = stop(&kind);
+                    seen.push(kind);
+                    if done {
+                        return seen;
+                    }
+                }
+                None => panic!("the channel closed before the expected event; saw {seen:?}"),
+            }
+        }
+    }
+
+    fn is_run_failed(kind: &EventKind) -> bool {
+        matches!(kind, EventKind::RunFailed { .. })
+    }
+
+    /// Prerequisites checked, then the run started (with `latency` from then on).
+    async fn started_run(
+        fixture: &Fixture,
+        auto_rollback: bool,
+        latency: Option<Latency>,
+    ) -> RunHandle {
+        let updates = prerequisites(&fixture.backend, None).await;
+        assert_eq!(
+            outcome(&updates).exit_code,
+            ExitCode::Success,
+            "{updates:?}"
+        );
+        if let Some(latency) = latency {
+            fixture.sim.set_latency(latency);
+        }
+        match fixture
+            .backend
+            .start_run(validated(auto_rollback).confirm())
+            .await
+        {
+            Ok(handle) => handle,
+            Err(error) => panic!("the run starts: {error}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_typed_into_the_form_is_checked_reported_as_typed_and_used_by_the_engine() {
+        let fixture = fixture(None);
+        let typed = "gho_TypedIntoTheWizardForm0123456789abcd";
+        let updates = prerequisites(&fixture.backend, Some(typed)).await;
+        assert_eq!(
+            outcome(&updates).exit_code,
+            ExitCode::Success,
+            "{updates:?}"
+        );
+        let token_row = updates
+            .iter()
+            .find_map(|update| match update {
+                PrereqUpdate::Auth(row) if row.check == AuthCheckKind::GithubToken => Some(row),
+                _ => None,
+            })
+            .expect("a GitHub token row");
+        assert_eq!(token_row.verdict, Verdict::Pass);
+        assert_eq!(token_row.detail, "from the prompt");
+        let kept = lock(&fixture.backend.verified_token).clone();
+        assert_eq!(kept.as_ref().map(|t| t.expose_secret()), Some(typed));
+        assert!(
+            !format!("{updates:?}").contains(typed),
+            "the token never appears in the updates"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_plan_creates_everything_in_a_fresh_world_and_changes_nothing() {
+        let fixture = fixture(None);
+        prerequisites(&fixture.backend, None).await;
+        let configuration = validated(false).configuration().clone();
+        let steps = fixture
+            .backend
+            .plan(configuration.clone())
+            .await
+            .expect("a plan");
+        assert_eq!(steps.len(), StepId::ALL.len());
+        assert!(
+            steps.iter().all(|s| s.action == Action::Create),
+            "{steps:?}"
+        );
+        // Read-only, and the state file's lock is released: planning again works.
+        let again = fixture.backend.plan(configuration).await.expect("a plan");
+        assert_eq!(again, steps);
+    }
+
+    #[tokio::test]
+    async fn a_successful_run_ends_with_its_summary_and_closes_the_channel() {
+        let fixture = fixture(None);
+        let mut handle = started_run(&fixture, false, None).await;
+        let seen = until(&mut handle.events, |kind| {
+            matches!(
+                kind,
+                EventKind::RunFinished { .. } | EventKind::RunFailed { .. }
+            )
+        })
+        .await;
+        match seen.last() {
+            Some(EventKind::RunFinished { summary, .. }) => assert_eq!(
+                summary.control_plane_url.as_deref(),
+                Some("https://github.com/kalypso-demo/unit-demo-control-plane")
+            ),
+            other => panic!("expected RunFinished, got {other:?}"),
+        }
+        assert_eq!(next(&mut handle.events).await, None, "closed after the run");
+    }
+
+    #[tokio::test]
+    async fn after_a_failure_the_engine_waits_for_the_answer_then_rolls_back_what_it_listed() {
+        let fixture = fixture(Some(StepId::InstallKalypso));
+        let mut handle = started_run(&fixture, false, None).await;
+        let seen = until(&mut handle.events, is_run_failed).await;
+        match seen.last() {
+            Some(EventKind::RunFailed { exit_code, .. }) => {
+                assert_eq!(*exit_code, ExitCode::InstallationFailed.code())
+            }
+            other => panic!("expected RunFailed, got {other:?}"),
+        }
+        let listed = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        assert!(
+            listed.iter().any(|r| r.contains("unit-demo-control-plane")),
+            "{listed:?}"
+        );
+        // Nothing happens before the answer.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), handle.events.recv())
+                .await
+                .is_err(),
+            "the engine waits for the answer"
+        );
+        handle.control.answer_rollback(true);
+        let rollback = until(&mut handle.events, |kind| {
+            matches!(kind, EventKind::RollbackFinished { .. })
+        })
+        .await;
+        match rollback.first() {
+            Some(EventKind::RollbackStarted { resources }) => assert_eq!(resources, &listed),
+            other => panic!("expected RollbackStarted first, got {other:?}"),
+        }
+        let removed = rollback
+            .iter()
+            .filter(|kind| matches!(kind, EventKind::RollbackAction { outcome, .. } if outcome.is_success()))
+            .count();
+        assert_eq!(removed, listed.len(), "{rollback:?}");
+        assert_eq!(
+            next(&mut handle.events).await,
+            None,
+            "closed after the rollback"
+        );
+        let left = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        assert!(left.is_empty(), "nothing of ours is left: {left:?}");
+    }
+
+    #[tokio::test]
+    async fn declining_the_rollback_keeps_everything_and_closes_the_channel() {
+        let fixture = fixture(Some(StepId::InstallKalypso));
+        let mut handle = started_run(&fixture, false, None).await;
+        until(&mut handle.events, is_run_failed).await;
+        let listed = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        handle.control.answer_rollback(false);
+        assert_eq!(
+            next(&mut handle.events).await,
+            None,
+            "closed without a rollback"
+        );
+        let kept = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        assert_eq!(kept, listed);
+    }
+
+    #[tokio::test]
+    async fn cancelling_ends_the_run_with_exit_code_7() {
+        let fixture = fixture(None);
+        // Slow enough that the run is still going when the cancel arrives.
+        let slow = Latency::fixed(Duration::from_millis(200));
+        let mut handle = started_run(&fixture, false, Some(slow)).await;
+        until(&mut handle.events, |kind| {
+            matches!(kind, EventKind::StepStarted { .. })
+        })
+        .await;
+        handle.control.cancel();
+        let seen = until(&mut handle.events, |kind| {
+            matches!(
+                kind,
+                EventKind::RunFailed { .. } | EventKind::RunFinished { .. }
+            )
+        })
+        .await;
+        match seen.last() {
+            Some(EventKind::RunFailed { exit_code, .. }) => {
+                assert_eq!(*exit_code, ExitCode::Cancelled.code())
+            }
+            other => panic!("expected RunFailed, got {other:?}"),
+        }
+        handle.control.answer_rollback(false);
+        assert_eq!(next(&mut handle.events).await, None);
+    }
+
+    #[tokio::test]
+    async fn with_auto_rollback_nothing_is_asked_and_the_rollback_follows_the_failure() {
+        let fixture = fixture(Some(StepId::ControlPlaneSeed));
+        let mut handle = started_run(&fixture, true, None).await;
+        until(&mut handle.events, is_run_failed).await;
+        let rollback = until(&mut handle.events, |kind| {
+            matches!(kind, EventKind::RollbackFinished { .. })
+        })
+        .await;
+        assert!(
+            matches!(rollback.first(), Some(EventKind::RollbackStarted { .. })),
+            "{rollback:?}"
+        );
+        assert_eq!(next(&mut handle.events).await, None);
+    }
+}
