@@ -27,9 +27,10 @@ const POLL: Duration = Duration::from_millis(100);
 const END_MARKER: &str = "END-42";
 
 /// A tmux server of its own (own socket) with one 100x30 pane running `/bin/sh` in a clean
-/// environment. Killed on drop.
+/// environment. Killed on drop; its directory (HOME, TMPDIR with the demo's log and state)
+/// is kept when a test fails, for the post-mortem.
 struct Pane {
-    dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
     socket: PathBuf,
 }
 
@@ -72,7 +73,10 @@ impl Pane {
             "/bin/sh".to_string(),
         ]
         .join(" ");
-        let pane = Pane { dir, socket };
+        let pane = Pane {
+            dir: Some(dir),
+            socket,
+        };
         pane.tmux(&[
             "-f",
             "/dev/null",
@@ -91,7 +95,7 @@ impl Pane {
     }
 
     fn root(&self) -> &Path {
-        self.dir.path()
+        self.dir.as_ref().expect("the pane's directory").path()
     }
 
     fn tmux(&self, args: &[&str]) -> Output {
@@ -232,6 +236,11 @@ impl Drop for Pane {
             .arg(&self.socket)
             .arg("kill-server")
             .output();
+        if std::thread::panicking() {
+            if let Some(dir) = self.dir.take() {
+                eprintln!("kept the failed test's directory: {}", dir.keep().display());
+            }
+        }
     }
 }
 
