@@ -3,6 +3,7 @@
 //! the chosen front end.
 
 mod run;
+mod wizard;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use crate::cli::{Cli, OutputFormat};
 use crate::config::{self, Configuration};
+use crate::headless::{self, FrontEnd, TerminalFacts};
 use crate::logging::{self, LoggingGuard, LoggingSettings};
 use crate::prereq::{self, Interaction, PrereqEnv};
 use crate::state::{self, StateStore};
@@ -89,6 +91,20 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
         }
         let _logging = start_logging(cli, &home, options)?;
         return check_prerequisites(cli, options);
+    }
+
+    let front_end = headless::choose_front_end(cli.no_tui, cli.output, &TerminalFacts::detect(env));
+    let plain_bootstrap =
+        !cli.dry_run && cli.export_config.is_none() && cli.render_templates.is_none();
+    if front_end == FrontEnd::Tui && plain_bootstrap {
+        // The wizard's forms collect missing values; any other problem stops here, before
+        // the screen is taken over. Non-interactive runs have nobody to fill the forms in.
+        if let Err(errors) = &validation {
+            if !errors.only_missing() || options.non_interactive {
+                return Err(config_failure(errors));
+            }
+        }
+        return wizard::run_wizard(cli, env, &home, parsed, options);
     }
 
     let validated = validation.map_err(|errors| config_failure(&errors))?;
@@ -185,16 +201,18 @@ fn start_logging(cli: &Cli, home: &Path, options: OutputOptions) -> Result<Loggi
         .log_file
         .clone()
         .unwrap_or_else(|| logging::default_log_path(home, time::OffsetDateTime::now_utc()));
-    start_logging_to(Some(log_file), options, true)
+    start_logging_to(Some(log_file), options, true, None)
 }
 
-/// Logging into `log_file`; the console copy only when no front end shows progress itself.
+/// Logging into `log_file`; the console copy only when no front end shows progress itself;
+/// records for the wizard's log tail into `tap`.
 pub(crate) fn start_logging_to(
     log_file: Option<PathBuf>,
     options: OutputOptions,
     console: bool,
+    tap: Option<tokio::sync::mpsc::Sender<logging::LogRecord>>,
 ) -> Result<LoggingGuard, Failure> {
-    start_logging_with(log_file, options, console, logging::ErrorSink::new())
+    start_logging_with(log_file, options, console, tap, logging::ErrorSink::new())
 }
 
 /// As [`start_logging_to`], collecting every ERROR message into `errors` (for the state
@@ -203,6 +221,7 @@ pub(crate) fn start_logging_with(
     log_file: Option<PathBuf>,
     options: OutputOptions,
     console: bool,
+    tap: Option<tokio::sync::mpsc::Sender<logging::LogRecord>>,
     errors: logging::ErrorSink,
 ) -> Result<LoggingGuard, Failure> {
     use std::io::IsTerminal;
@@ -213,6 +232,7 @@ pub(crate) fn start_logging_with(
     if !console {
         settings.console = logging::ConsoleOutput::Off;
     }
+    settings.tap = tap;
     logging::init(settings).map_err(|err| Failure::new(ExitCode::General, err.to_string()))
 }
 
@@ -226,12 +246,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 fn check_prerequisites(cli: &Cli, options: OutputOptions) -> Result<ExitCode, Failure> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|err| {
-        Failure::new(
-            ExitCode::General,
-            format!("cannot start the runtime: {err}"),
-        )
-    })?;
+    let runtime = runtime()?;
     let runner: Arc<dyn crate::tools::CommandRunner> = Arc::new(ProcessRunner::new());
     let interaction = if options.non_interactive || !stdin_is_terminal() {
         Interaction::NonInteractive

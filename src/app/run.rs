@@ -15,6 +15,7 @@ use crate::engine::bootstrap::{
     parse_demo_fail, Bootstrap, BootstrapOptions, BootstrapPaths, Cleanup,
 };
 use crate::engine::context::EventSink;
+use crate::engine::step::StepId;
 use crate::engine::Event;
 use crate::headless::{
     headless_color, HeadlessPrinter, LinePrompts, NoPrompts, PrinterSettings, Prompts,
@@ -139,6 +140,20 @@ fn demo_root(env: &HashMap<String, String>) -> Result<PathBuf, Failure> {
         })
 }
 
+/// `KALYPSO_DEMO_FAIL=<step id>` in a `--demo` run: the step to fail (ignored outside the
+/// demo, where nothing is simulated).
+pub(super) fn demo_failure(
+    env: &HashMap<String, String>,
+    world: &World,
+) -> Result<Option<StepId>, Failure> {
+    match env.get("KALYPSO_DEMO_FAIL").filter(|v| !v.is_empty()) {
+        Some(value) if world.sim.is_some() => parse_demo_fail(value)
+            .map(Some)
+            .map_err(|message| Failure::new(ExitCode::Usage, message)),
+        _ => Ok(None),
+    }
+}
+
 /// The line printer's settings for this command line.
 fn printer_settings(
     cli: &Cli,
@@ -202,18 +217,14 @@ pub(crate) fn bootstrap(
     options: OutputOptions,
 ) -> Result<ExitCode, Failure> {
     let world = World::new(cli, env, home)?;
-    let demo_fail = match env.get("KALYPSO_DEMO_FAIL").filter(|v| !v.is_empty()) {
-        Some(value) if world.sim.is_some() => {
-            Some(parse_demo_fail(value).map_err(|message| Failure::new(ExitCode::Usage, message))?)
-        }
-        _ => None,
-    };
+    let demo_fail = demo_failure(env, &world)?;
     let interactive = !options.non_interactive && super::stdin_is_terminal();
     let logged_errors = logging::ErrorSink::new();
     let _logging = super::start_logging_with(
         world.paths.log_file.clone(),
         options,
         false,
+        None,
         logged_errors.clone(),
     )?;
     if let Some(sim) = &world.sim {
@@ -381,7 +392,7 @@ pub(crate) fn clean(
 ) -> Result<ExitCode, Failure> {
     let world = World::new(cli, env, home)?;
     let interactive = !options.non_interactive && super::stdin_is_terminal();
-    let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false)?;
+    let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false, None)?;
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let settings = printer_settings(cli, options, env, &world);

@@ -27,7 +27,8 @@ const GH_LOGIN_HINT: &str =
 ///
 /// - All tools (az, kubectl, gh, helm, git, jq, bash) are probed concurrently, together
 ///   with the Azure sign-in (`az account show`, then the role assignments) and the GitHub
-///   token (`GITHUB_TOKEN`, else `GH_TOKEN`, else `gh auth token`, then `gh api user`).
+///   token (one typed into the wizard's form, else `GITHUB_TOKEN`, else `GH_TOKEN`, else
+///   `gh auth token`, then `gh api user`).
 /// - Interactive: a missing Azure sign-in is offered `az login` (terminal handed over);
 ///   a missing token is asked for without echo. Non-interactive: failures with hints.
 /// - Every token is registered as a secret as soon as it is known; it reaches `gh` only
@@ -236,6 +237,9 @@ impl GithubOutcome {
 }
 
 async fn github_sign_in(gh: &Gh, env: &PrereqEnv) -> GithubOutcome {
+    if let Some(token) = &env.entered_token {
+        return verify_token(gh, token.clone(), TokenSource::Prompt).await;
+    }
     if let Some(token) = &env.github_token {
         return verify_token(gh, token.clone(), TokenSource::GithubTokenEnv).await;
     }

@@ -18,6 +18,9 @@ pub struct PrereqEnv {
     pub azure_tenant_id: Option<String>,
     pub github_token: Option<SecretString>,
     pub gh_token: Option<SecretString>,
+    /// A token the user typed into the wizard's form: checked before the variables and
+    /// reported as coming from the prompt.
+    pub entered_token: Option<SecretString>,
 }
 
 impl PrereqEnv {
@@ -34,6 +37,7 @@ impl PrereqEnv {
             azure_tenant_id: text(AZURE_TENANT_ID),
             github_token: text(GITHUB_TOKEN).map(SecretString::from),
             gh_token: text(GH_TOKEN).map(SecretString::from),
+            entered_token: None,
         };
         env.register_secrets();
         env
@@ -46,7 +50,10 @@ impl PrereqEnv {
 
     /// Register the tokens with the process-wide redactor (idempotent).
     pub fn register_secrets(&self) {
-        for token in [&self.github_token, &self.gh_token].into_iter().flatten() {
+        for token in [&self.github_token, &self.gh_token, &self.entered_token]
+            .into_iter()
+            .flatten()
+        {
             secrets::register(token.expose_secret());
         }
     }

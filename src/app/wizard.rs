@@ -1,0 +1,642 @@
+//! The full-screen wizard on the real engine: [`EngineBackend`] is the [`WizardBackend`]
+//! that runs the prerequisite check, plans, and drives a [`Bootstrap`] (real tools, or the
+//! simulated environment in `--demo`); [`run_wizard`] sets up logging into the wizard's log
+//! tail and runs the wizard until the user leaves.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use secrecy::SecretString;
+use tokio::sync::{mpsc, oneshot};
+
+use super::run::{self, World};
+use super::{Failure, OutputOptions};
+use crate::cli::Cli;
+use crate::config::lifecycle::{Confirmed, Parsed};
+use crate::config::{self, Configuration};
+use crate::engine::bootstrap::{Bootstrap, BootstrapOptions, BootstrapPaths};
+use crate::engine::context::EventSink;
+use crate::engine::events::{Event, PlannedStepInfo};
+use crate::engine::plan::Plan;
+use crate::engine::step::{StepError, StepId};
+use crate::logging;
+use crate::prereq::{self, PrereqEnv};
+use crate::sim::SimulatedEnvironment;
+use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
+use crate::tools::{CancelToken, CommandRunner};
+use crate::tui::{
+    self, AppInputs, BackendError, PrereqRequest, PrereqUpdate, RunControl, RunHandle, RunOptions,
+    WizardBackend,
+};
+use crate::ExitCode;
+
+/// Log records waiting for the wizard; beyond this the tap drops them (the file keeps all).
+const LOG_TAP_CAPACITY: usize = 1024;
+/// Engine events waiting for the wizard; the engine's own queue is unbounded, so a full
+/// buffer only delays the forwarding, never the engine.
+const EVENT_BUFFER: usize = 256;
+/// Prerequisite rows waiting for the wizard.
+const PREREQ_BUFFER: usize = 32;
+
+/// Run the wizard for `parsed` (possibly incomplete: the forms collect what is missing).
+pub(super) fn run_wizard(
+    cli: &Cli,
+    env: &HashMap<String, String>,
+    home: &Path,
+    parsed: Parsed,
+    options: OutputOptions,
+) -> Result<ExitCode, Failure> {
+    let world = World::new(cli, env, home)?;
+    let demo_failure = run::demo_failure(env, &world)?;
+    // Read while the process has one thread (the logging worker is the second).
+    let utc_offset = logging::local_offset_or_utc();
+    let (tap, logs) = mpsc::channel(LOG_TAP_CAPACITY);
+    let _logging =
+        super::start_logging_to(world.paths.log_file.clone(), options, false, Some(tap))?;
+    tracing::info!(demo = world.sim.is_some(), "wizard started");
+
+    let mut inputs = AppInputs::new(parsed, world.paths.state_file.clone());
+    inputs.kube_contexts = config::kubeconfig::contexts_from_env(env).unwrap_or_default();
+    inputs.github_token_in_env = github_token_in_env(env);
+    inputs.log_file = world.paths.log_file.clone();
+    inputs.no_color = options.no_color;
+    inputs.demo = world.sim.is_some();
+    inputs.utc_offset = utc_offset;
+
+    let demo_root = world.sim.as_ref().map(|sim| sim.root().to_path_buf());
+    let log_file = world.paths.log_file.clone();
+    let prereq_env = PrereqEnv::from_lookup(|name| env.get(name).cloned());
+    let backend = Arc::new(EngineBackend::new(world, demo_failure, prereq_env));
+    let run_options = RunOptions {
+        mouse: cli.mouse,
+        logs: Some(logs),
+    };
+    let runtime = super::runtime()?;
+    let code = runtime.block_on(tui::run(backend, inputs, run_options));
+    tracing::info!(exit_code = code.code(), "wizard finished");
+
+    // The wizard's screen is gone: leave the paths where the user can still see them.
+    if let Some(root) = demo_root {
+        eprintln!(
+            "DEMO: simulated Azure, GitHub and cluster in {} (nothing real was touched)",
+            root.display()
+        );
+    }
+    if let Some(log_file) = log_file {
+        eprintln!("Log file: {}", log_file.display());
+    }
+    Ok(code)
+}
+
+/// `GITHUB_TOKEN` or `GH_TOKEN` holds a token: the form does not ask for one.
+fn github_token_in_env(env: &HashMap<String, String>) -> bool {
+    [prereq::env::GITHUB_TOKEN, prereq::env::GH_TOKEN]
+        .iter()
+        .any(|name| env.get(*name).is_some_and(|value| !value.trim().is_empty()))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn step_failure(error: StepError) -> BackendError {
+    let failure = BackendError::new(error.exit_code, error.message);
+    match error.hint {
+        Some(hint) => failure.with_hint(hint),
+        None => failure,
+    }
+}
+
+/// The wizard's backend over the engine.
+pub(crate) struct EngineBackend {
+    runner: Arc<dyn CommandRunner>,
+    paths: BootstrapPaths,
+    options: BootstrapOptions,
+    /// `--demo` with `KALYPSO_DEMO_FAIL`: the step made to fail.
+    demo_failure: Option<(SimulatedEnvironment, StepId)>,
+    /// The environment's tokens and Azure ids, captured once.
+    prereq_env: PrereqEnv,
+    /// The token the last prerequisite check verified: the one the engine uses.
+    verified_token: Arc<Mutex<Option<SecretString>>>,
+}
+
+impl EngineBackend {
+    pub(crate) fn new(world: World, demo_failure: Option<StepId>, prereq_env: PrereqEnv) -> Self {
+        let demo_failure = world.sim.clone().zip(demo_failure);
+        Self {
+            runner: world.runner,
+            paths: world.paths,
+            options: world.options,
+            demo_failure,
+            prereq_env,
+            verified_token: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The engine for `configuration`, holding the state file's lock while it lives.
+    fn open(&self, configuration: Configuration) -> Result<Bootstrap, BackendError> {
+        let token = lock(&self.verified_token).clone();
+        let mut bootstrap = Bootstrap::open(
+            configuration,
+            Arc::clone(&self.runner),
+            token,
+            self.paths.clone(),
+            self.options.clone(),
+        )
+        .map_err(|err| BackendError::new(err.exit_code(), err.to_string()))?;
+        if let Some(moved) = bootstrap.moved_aside() {
+            tracing::warn!("{}", moved.message());
+        }
+        if let Some((sim, step)) = &self.demo_failure {
+            bootstrap = bootstrap.with_demo_failure(sim.clone(), *step);
+        }
+        Ok(bootstrap)
+    }
+}
+
+/// What exists now and what the run would do about it; a conflict (a resource that exists
+/// but is not ours to change) is an error.
+async fn current_plan(bootstrap: &Bootstrap) -> Result<Plan, BackendError> {
+    let observed = bootstrap
+        .observe(&CancelToken::new())
+        .await
+        .map_err(step_failure)?;
+    let plan = bootstrap.plan(&observed);
+    if let Some(conflict) = plan.first_conflict() {
+        return Err(step_failure(conflict.to_step_error()));
+    }
+    Ok(plan)
+}
+
+impl WizardBackend for EngineBackend {
+    fn start_prerequisites(&self, request: PrereqRequest) -> mpsc::Receiver<PrereqUpdate> {
+        let (updates, receiver) = mpsc::channel(PREREQ_BUFFER);
+        let runner = Arc::clone(&self.runner);
+        let mut env = self.prereq_env.clone();
+        env.entered_token = request.github_token;
+        let verified_token = Arc::clone(&self.verified_token);
+        tokio::spawn(async move {
+            let report = prereq::check(runner, &env, &request.interaction).await;
+            *lock(&verified_token) = report.github_token().cloned();
+            tracing::info!("{}", report.summary());
+            for update in PrereqUpdate::from_report(&report) {
+                if updates.send(update).await.is_err() {
+                    return;
+                }
+            }
+        });
+        receiver
+    }
+
+    fn plan(
+        &self,
+        configuration: Configuration,
+    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, BackendError>> {
+        Box::pin(async move {
+            // Opened only for the look: dropping it releases the state file's lock.
+            let bootstrap = self.open(configuration)?;
+            Ok(current_plan(&bootstrap).await?.infos())
+        })
+    }
+
+    fn start_run(
+        &self,
+        configuration: Confirmed,
+    ) -> BoxFuture<'_, Result<RunHandle, BackendError>> {
+        Box::pin(async move {
+            let configuration = configuration.activate().configuration().clone();
+            let bootstrap = Arc::new(self.open(configuration)?);
+            // Observed afresh: time has passed since the plan screen.
+            let plan = current_plan(&bootstrap).await?;
+            let (answer, answered) = oneshot::channel();
+            let control = Arc::new(EngineControl {
+                bootstrap: Arc::clone(&bootstrap),
+                cancel: Mutex::new(CancelToken::new()),
+                answer: Mutex::new(Some(answer)),
+            });
+            let (sink, engine_events) = EventSink::channel();
+            let events = bounded(engine_events);
+            tokio::spawn(drive(bootstrap, plan, sink, Arc::clone(&control), answered));
+            Ok(RunHandle { events, control })
+        })
+    }
+
+    fn run_in_terminal(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+        self.runner.run(spec.with_terminal())
+    }
+}
+
+/// The engine's unbounded queue as the bounded channel the wizard reads. The wizard's
+/// channel closes once the engine has dropped its sink and everything is forwarded.
+fn bounded(mut engine_events: mpsc::UnboundedReceiver<Event>) -> mpsc::Receiver<Event> {
+    let (forward, events) = mpsc::channel(EVENT_BUFFER);
+    tokio::spawn(async move {
+        while let Some(event) = engine_events.recv().await {
+            if forward.send(event).await.is_err() {
+                // The wizard is gone; the log and the state file still record the run.
+                return;
+            }
+        }
+    });
+    events
+}
+
+/// The run, then (after a failure) the rollback the user asked for or `--auto-rollback`
+/// implies. The sink is dropped at the end, which closes the wizard's event channel.
+async fn drive(
+    bootstrap: Arc<Bootstrap>,
+    plan: Plan,
+    sink: EventSink,
+    control: Arc<EngineControl>,
+    answered: oneshot::Receiver<bool>,
+) {
+    let cancel = control.current_cancel();
+    let outcome = bootstrap.run(&plan, sink.clone(), &cancel).await;
+    if outcome.is_success() {
+        return;
+    }
+    let roll_back = if bootstrap.configuration().options.auto_rollback {
+        true
+    } else {
+        // A wizard that leaves without answering keeps everything.
+        answered.await.unwrap_or(false)
+    };
+    if !roll_back {
+        tracing::info!("no rollback: the resources created so far are kept");
+        return;
+    }
+    // A cancelled run must not cancel its rollback; the wizard can still stop this one.
+    let cancel = control.fresh_cancel();
+    let report = bootstrap.rollback(sink, &cancel).await;
+    tracing::info!(complete = report.is_complete(), "rollback finished");
+}
+
+/// The wizard's handle on a started run.
+struct EngineControl {
+    bootstrap: Arc<Bootstrap>,
+    /// Stops what runs now: the run, later the rollback.
+    cancel: Mutex<CancelToken>,
+    /// The answer to the rollback question, taken by the first answer.
+    answer: Mutex<Option<oneshot::Sender<bool>>>,
+}
+
+impl EngineControl {
+    fn current_cancel(&self) -> CancelToken {
+        lock(&self.cancel).clone()
+    }
+
+    fn fresh_cancel(&self) -> CancelToken {
+        let fresh = CancelToken::new();
+        *lock(&self.cancel) = fresh.clone();
+        fresh
+    }
+}
+
+impl RunControl for EngineControl {
+    fn cancel(&self) {
+        lock(&self.cancel).cancel();
+    }
+
+    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>> {
+        let removals = self.bootstrap.rollback_preview();
+        Box::pin(async move {
+            Ok(removals
+                .into_iter()
+                .map(|removal| removal.description)
+                .collect())
+        })
+    }
+
+    fn answer_rollback(&self, roll_back: bool) {
+        if let Some(answer) = lock(&self.answer).take() {
+            let _ = answer.send(roll_back);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::config::lifecycle::{Uninitialized, Validated};
+    use crate::config::ConfigLayer;
+    use crate::engine::events::EventKind;
+    use crate::engine::step::Action;
+    use crate::engine::steps::StepTimings;
+    use crate::prereq::{AuthCheckKind, Interaction, Verdict};
+    use crate::sim::Latency;
+    use crate::tui::PrereqOutcome;
+
+    /// Generous: a zero-latency run still runs real git.
+    const WAIT: Duration = Duration::from_secs(60);
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        sim: SimulatedEnvironment,
+        backend: EngineBackend,
+    }
+
+    /// The demo world without its latencies, optionally failing `fail`.
+    fn fixture(fail: Option<StepId>) -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sim = SimulatedEnvironment::demo(dir.path()).expect("simulated environment");
+        sim.set_latency(Latency::zero());
+        let mut options = BootstrapOptions::demo();
+        options.timings = StepTimings::fast();
+        let world = World {
+            runner: Arc::new(sim.clone()),
+            paths: BootstrapPaths::demo(&sim, None, None),
+            options,
+            sim: Some(sim.clone()),
+        };
+        let backend = EngineBackend::new(world, fail, PrereqEnv::default());
+        Fixture {
+            _dir: dir,
+            sim,
+            backend,
+        }
+    }
+
+    fn validated(auto_rollback: bool) -> Validated {
+        let mut flags = ConfigLayer::default();
+        flags.cluster.name = Some("unit-demo".to_string());
+        flags.options.auto_rollback = Some(auto_rollback);
+        Uninitialized::new()
+            .parse(flags, None, &HashMap::new())
+            .expect("flags parse")
+            .validate(&[])
+            .expect("valid configuration")
+    }
+
+    async fn prerequisites(backend: &EngineBackend, token: Option<&str>) -> Vec<PrereqUpdate> {
+        let mut updates = backend.start_prerequisites(PrereqRequest {
+            interaction: Interaction::NonInteractive,
+            github_token: token.map(|t| SecretString::from(t.to_string())),
+        });
+        let mut all = Vec::new();
+        while let Some(update) = tokio::time::timeout(WAIT, updates.recv())
+            .await
+            .expect("the check finishes")
+        {
+            all.push(update);
+        }
+        all
+    }
+
+    fn outcome(updates: &[PrereqUpdate]) -> &PrereqOutcome {
+        match updates.last() {
+            Some(PrereqUpdate::Finished(outcome)) => outcome,
+            other => panic!("the last update is the outcome, got {other:?}"),
+        }
+    }
+
+    async fn next(events: &mut mpsc::Receiver<Event>) -> Option<EventKind> {
+        tokio::time::timeout(WAIT, events.recv())
+            .await
+            .expect("the engine reports within the wait")
+            .map(|event| event.kind)
+    }
+
+    /// Events up to and including the first one `stop` accepts.
+    async fn until(
+        events: &mut mpsc::Receiver<Event>,
+        stop: impl Fn(&EventKind) -> bool,
+    ) -> Vec<EventKind> {
+        let mut seen = Vec::new();
+        loop {
+            match next(events).await {
+                Some(kind) => {
+                    let done = stop(&kind);
+                    seen.push(kind);
+                    if done {
+                        return seen;
+                    }
+                }
+                None => panic!("the channel closed before the expected event; saw {seen:?}"),
+            }
+        }
+    }
+
+    fn is_run_failed(kind: &EventKind) -> bool {
+        matches!(kind, EventKind::RunFailed { .. })
+    }
+
+    /// Prerequisites checked, then the run started (with `latency` from then on).
+    async fn started_run(
+        fixture: &Fixture,
+        auto_rollback: bool,
+        latency: Option<Latency>,
+    ) -> RunHandle {
+        let updates = prerequisites(&fixture.backend, None).await;
+        assert_eq!(
+            outcome(&updates).exit_code,
+            ExitCode::Success,
+            "{updates:?}"
+        );
+        if let Some(latency) = latency {
+            fixture.sim.set_latency(latency);
+        }
+        match fixture
+            .backend
+            .start_run(validated(auto_rollback).confirm())
+            .await
+        {
+            Ok(handle) => handle,
+            Err(error) => panic!("the run starts: {error}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_typed_into_the_form_is_checked_reported_as_typed_and_used_by_the_engine() {
+        let fixture = fixture(None);
+        let typed = "gho_TypedIntoTheWizardForm0123456789abcd";
+        let updates = prerequisites(&fixture.backend, Some(typed)).await;
+        assert_eq!(
+            outcome(&updates).exit_code,
+            ExitCode::Success,
+            "{updates:?}"
+        );
+        let token_row = updates
+            .iter()
+            .find_map(|update| match update {
+                PrereqUpdate::Auth(row) if row.check == AuthCheckKind::GithubToken => Some(row),
+                _ => None,
+            })
+            .expect("a GitHub token row");
+        assert_eq!(token_row.verdict, Verdict::Pass);
+        assert_eq!(token_row.detail, "from the prompt");
+        let kept = lock(&fixture.backend.verified_token).clone();
+        assert_eq!(kept.as_ref().map(|t| t.expose_secret()), Some(typed));
+        assert!(
+            !format!("{updates:?}").contains(typed),
+            "the token never appears in the updates"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_plan_creates_everything_in_a_fresh_world_and_changes_nothing() {
+        let fixture = fixture(None);
+        prerequisites(&fixture.backend, None).await;
+        let configuration = validated(false).configuration().clone();
+        let steps = fixture
+            .backend
+            .plan(configuration.clone())
+            .await
+            .expect("a plan");
+        assert_eq!(steps.len(), StepId::ALL.len());
+        assert!(
+            steps.iter().all(|s| s.action == Action::Create),
+            "{steps:?}"
+        );
+        // Read-only, and the state file's lock is released: planning again works.
+        let again = fixture.backend.plan(configuration).await.expect("a plan");
+        assert_eq!(again, steps);
+    }
+
+    #[tokio::test]
+    async fn a_successful_run_ends_with_its_summary_and_closes_the_channel() {
+        let fixture = fixture(None);
+        let mut handle = started_run(&fixture, false, None).await;
+        let seen = until(&mut handle.events, |kind| {
+            matches!(
+                kind,
+                EventKind::RunFinished { .. } | EventKind::RunFailed { .. }
+            )
+        })
+        .await;
+        match seen.last() {
+            Some(EventKind::RunFinished { summary, .. }) => assert_eq!(
+                summary.control_plane_url.as_deref(),
+                Some("https://github.com/kalypso-demo/unit-demo-control-plane")
+            ),
+            other => panic!("expected RunFinished, got {other:?}"),
+        }
+        assert_eq!(next(&mut handle.events).await, None, "closed after the run");
+    }
+
+    #[tokio::test]
+    async fn after_a_failure_the_engine_waits_for_the_answer_then_rolls_back_what_it_listed() {
+        let fixture = fixture(Some(StepId::InstallKalypso));
+        let mut handle = started_run(&fixture, false, None).await;
+        let seen = until(&mut handle.events, is_run_failed).await;
+        match seen.last() {
+            Some(EventKind::RunFailed { exit_code, .. }) => {
+                assert_eq!(*exit_code, ExitCode::InstallationFailed.code())
+            }
+            other => panic!("expected RunFailed, got {other:?}"),
+        }
+        let listed = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        assert!(
+            listed.iter().any(|r| r.contains("unit-demo-control-plane")),
+            "{listed:?}"
+        );
+        // Nothing happens before the answer.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), handle.events.recv())
+                .await
+                .is_err(),
+            "the engine waits for the answer"
+        );
+        handle.control.answer_rollback(true);
+        let rollback = until(&mut handle.events, |kind| {
+            matches!(kind, EventKind::RollbackFinished { .. })
+        })
+        .await;
+        match rollback.first() {
+            Some(EventKind::RollbackStarted { resources }) => assert_eq!(resources, &listed),
+            other => panic!("expected RollbackStarted first, got {other:?}"),
+        }
+        let removed = rollback
+            .iter()
+            .filter(|kind| matches!(kind, EventKind::RollbackAction { outcome, .. } if outcome.is_success()))
+            .count();
+        assert_eq!(removed, listed.len(), "{rollback:?}");
+        assert_eq!(
+            next(&mut handle.events).await,
+            None,
+            "closed after the rollback"
+        );
+        let left = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        assert!(left.is_empty(), "nothing of ours is left: {left:?}");
+    }
+
+    #[tokio::test]
+    async fn declining_the_rollback_keeps_everything_and_closes_the_channel() {
+        let fixture = fixture(Some(StepId::InstallKalypso));
+        let mut handle = started_run(&fixture, false, None).await;
+        until(&mut handle.events, is_run_failed).await;
+        let listed = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        handle.control.answer_rollback(false);
+        assert_eq!(
+            next(&mut handle.events).await,
+            None,
+            "closed without a rollback"
+        );
+        let kept = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        assert_eq!(kept, listed);
+    }
+
+    #[tokio::test]
+    async fn cancelling_ends_the_run_with_exit_code_7() {
+        let fixture = fixture(None);
+        // Slow enough that the run is still going when the cancel arrives.
+        let slow = Latency::fixed(Duration::from_millis(200));
+        let mut handle = started_run(&fixture, false, Some(slow)).await;
+        until(&mut handle.events, |kind| {
+            matches!(kind, EventKind::StepStarted { .. })
+        })
+        .await;
+        handle.control.cancel();
+        let seen = until(&mut handle.events, |kind| {
+            matches!(
+                kind,
+                EventKind::RunFailed { .. } | EventKind::RunFinished { .. }
+            )
+        })
+        .await;
+        match seen.last() {
+            Some(EventKind::RunFailed { exit_code, .. }) => {
+                assert_eq!(*exit_code, ExitCode::Cancelled.code())
+            }
+            other => panic!("expected RunFailed, got {other:?}"),
+        }
+        handle.control.answer_rollback(false);
+        assert_eq!(next(&mut handle.events).await, None);
+    }
+
+    #[tokio::test]
+    async fn with_auto_rollback_nothing_is_asked_and_the_rollback_follows_the_failure() {
+        let fixture = fixture(Some(StepId::ControlPlaneSeed));
+        let mut handle = started_run(&fixture, true, None).await;
+        until(&mut handle.events, is_run_failed).await;
+        let rollback = until(&mut handle.events, |kind| {
+            matches!(kind, EventKind::RollbackFinished { .. })
+        })
+        .await;
+        assert!(
+            matches!(rollback.first(), Some(EventKind::RollbackStarted { .. })),
+            "{rollback:?}"
+        );
+        assert_eq!(next(&mut handle.events).await, None);
+    }
+}
