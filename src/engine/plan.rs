@@ -563,14 +563,9 @@ fn plan_installation(
             &format!("install the Kalypso chart {}", config.installation.version),
         ),
     );
-    if config.options.skip_validation {
-        decisions.insert(
-            HealthChecks,
-            (Action::Skip, "--skip-validation".to_string()),
-        );
-    } else {
-        decisions.insert(HealthChecks, decide(HealthChecks, "health checks"));
-    }
+    // `--skip-validation` skips the prerequisite checks before the run, never the health
+    // checks that prove the installation works.
+    decisions.insert(HealthChecks, decide(HealthChecks, "health checks"));
 }
 
 #[cfg(test)]
@@ -753,12 +748,12 @@ mod tests {
     }
 
     #[test]
-    fn skip_validation_skips_only_the_health_checks() {
+    fn skip_validation_skips_the_prerequisites_not_the_health_checks() {
         let mut cfg = config();
         cfg.options.skip_validation = true;
-        let plan = plan(&cfg, &Observed::default());
-        assert_eq!(plan.action(HealthChecks), Some(Action::Skip));
-        assert_eq!(plan.action(InstallKalypso), Some(Action::Create));
+        let skipping = plan(&cfg, &Observed::default());
+        assert_eq!(skipping.action(HealthChecks), Some(Action::Create));
+        assert_eq!(skipping, plan(&config(), &Observed::default()));
     }
 
     #[test]

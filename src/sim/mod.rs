@@ -589,8 +589,36 @@ impl SimulatedEnvironment {
             spec = spec
                 .env("GIT_CONFIG_COUNT", (existing + 1).to_string())
                 .env("GIT_TERMINAL_PROMPT", "0");
+            if spec.args.first().map(String::as_str) == Some("push") {
+                self.clear_stale_ref_locks(&spec.args);
+            }
         }
         self.inner.delegate.run_with(spec, control).await
+    }
+
+    /// GitHub never leaves a ref locked, but a local bare repository does when the push
+    /// that held the lock was killed (a cancelled run). Pushes to one simulated repository
+    /// never overlap, so any lock left before a push is stale.
+    fn clear_stale_ref_locks(&self, args: &[String]) {
+        let Some(rest) = args
+            .iter()
+            .find_map(|arg| arg.strip_prefix("https://github.com/"))
+        else {
+            return;
+        };
+        let mut parts = rest.trim_end_matches(".git").splitn(2, '/');
+        let (Some(owner), Some(name)) = (parts.next(), parts.next()) else {
+            return;
+        };
+        let heads = self.bare_repo_path(owner, name).join("refs").join("heads");
+        let Ok(entries) = std::fs::read_dir(&heads) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".lock") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
