@@ -1077,3 +1077,51 @@ async fn the_report_renders_as_text_and_json() {
     assert_eq!(json["azure"]["subscription_id"], SUB);
     assert!(!json.to_string().contains(token));
 }
+
+#[tokio::test]
+async fn each_tool_row_is_reported_as_soon_as_its_probe_returns() {
+    let fake = Arc::new(healthy(None));
+    // az answers last, well after every other probe.
+    let slow = Duration::from_millis(400);
+    for reply in fake
+        .replies
+        .lock()
+        .unwrap()
+        .get_mut(&vec![
+            "az".to_string(),
+            "version".into(),
+            "-o".into(),
+            "json".into(),
+        ])
+        .unwrap()
+        .iter_mut()
+    {
+        reply.delay = slow;
+    }
+    let env = env_with(&[("GITHUB_TOKEN", "ghp_liveRowsTOKEN0000000000000000009")]);
+    let started = Instant::now();
+    let seen: Mutex<Vec<(String, Duration)>> = Mutex::new(Vec::new());
+    let on_tool = |row: &kalypso_bootstrap::prereq::ToolCheck| {
+        seen.lock()
+            .unwrap()
+            .push((row.name.to_string(), started.elapsed()));
+    };
+    let runner: Arc<dyn CommandRunner> = fake.clone();
+    let report =
+        prereq::check_reporting(runner, &env, &Interaction::NonInteractive, &on_tool).await;
+    assert!(report.passed(), "{}", report.render_text());
+
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.len(), 7, "one report per tool: {seen:?}");
+    assert_eq!(
+        seen.last().unwrap().0,
+        "az",
+        "the slow probe is reported last: {seen:?}"
+    );
+    for (name, at) in &seen[..6] {
+        assert!(
+            *at < slow,
+            "{name} was reported at {at:?}, not before the slow probe finished"
+        );
+    }
+}

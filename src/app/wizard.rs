@@ -177,7 +177,14 @@ impl WizardBackend for EngineBackend {
         env.entered_token = request.github_token;
         let verified_token = Arc::clone(&self.verified_token);
         tokio::spawn(async move {
-            let report = prereq::check(runner, &env, &request.interaction).await;
+            // Each tool row goes out as its probe returns; the final report repeats them
+            // (the checklist updates rows by name).
+            let live = updates.clone();
+            let on_tool = move |row: &prereq::ToolCheck| {
+                let _ = live.try_send(PrereqUpdate::Tool(row.clone()));
+            };
+            let report =
+                prereq::check_reporting(runner, &env, &request.interaction, &on_tool).await;
             *lock(&verified_token) = report.github_token().cloned();
             tracing::info!("{}", report.summary());
             for update in PrereqUpdate::from_report(&report) {

@@ -14,9 +14,10 @@ use crate::tools::ToolError;
 use super::env::PrereqEnv;
 use super::interaction::{Interaction, PromptError};
 use super::report::{
-    AuthCheck, AuthCheckKind, AzureIdentity, GithubIdentity, PrereqReport, TokenSource, Verdict,
+    AuthCheck, AuthCheckKind, AzureIdentity, GithubIdentity, PrereqReport, TokenSource, ToolCheck,
+    Verdict,
 };
-use super::tools::probe_tools;
+use super::tools::probe_tools_reporting;
 
 const TOKEN_PROMPT: &str = "GitHub token (input hidden; scopes repo and workflow): ";
 const AZ_LOGIN_QUESTION: &str = "The Azure CLI is not signed in. Run `az login` now?";
@@ -38,12 +39,22 @@ pub async fn check(
     env: &PrereqEnv,
     interaction: &Interaction,
 ) -> PrereqReport {
+    check_reporting(runner, env, interaction, &|_| {}).await
+}
+
+/// [`check`], telling `on_tool` about each tool row as soon as its probe returns.
+pub async fn check_reporting(
+    runner: Arc<dyn CommandRunner>,
+    env: &PrereqEnv,
+    interaction: &Interaction,
+    on_tool: &(dyn Fn(&ToolCheck) + Sync),
+) -> PrereqReport {
     env.register_secrets();
     let az = Az::new(runner.clone(), env.azure_subscription_id.clone());
     let gh = Gh::new(runner.clone());
 
     let (tools, azure, github) = tokio::join!(
-        probe_tools(&runner),
+        probe_tools_reporting(&runner, on_tool),
         azure_sign_in(&az),
         github_sign_in(&gh, env),
     );

@@ -198,29 +198,40 @@ pub fn evaluate_tool(
 
 /// Probe every tool at once; rows in [`TOOL_REQUIREMENTS`] order.
 pub async fn probe_tools(runner: &Arc<dyn CommandRunner>) -> Vec<ToolCheck> {
+    probe_tools_reporting(runner, &|_| {}).await
+}
+
+/// [`probe_tools`], telling `on_row` about each row the moment its probe returns (the
+/// wizard's checklist fills in live).
+pub async fn probe_tools_reporting(
+    runner: &Arc<dyn CommandRunner>,
+    on_row: &(dyn Fn(&ToolCheck) + Sync),
+) -> Vec<ToolCheck> {
     let az = Az::new(runner.clone(), None);
     let kubectl = Kubectl::new(runner.clone());
     let gh = Gh::new(runner.clone());
     let helm = Helm::new(runner.clone());
     let git = Git::new(runner.clone());
+    let reported = |requirement: &'static ToolRequirement, probed| {
+        let row = evaluate_tool(requirement, probed);
+        on_row(&row);
+        row
+    };
     let (az, kubectl, gh, helm, git, jq, bash) = tokio::join!(
-        az.version(),
-        kubectl.version(),
-        gh.version(),
-        helm.version(),
-        git.version(),
-        informational_version(runner.as_ref(), JQ.name),
-        informational_version(runner.as_ref(), BASH.name),
+        async { reported(&AZ, az.version().await) },
+        async { reported(&KUBECTL, kubectl.version().await) },
+        async { reported(&GH, gh.version().await) },
+        async { reported(&HELM, helm.version().await) },
+        async { reported(&GIT, git.version().await) },
+        async { reported(&JQ, informational_version(runner.as_ref(), JQ.name).await) },
+        async {
+            reported(
+                &BASH,
+                informational_version(runner.as_ref(), BASH.name).await,
+            )
+        },
     );
-    vec![
-        evaluate_tool(&AZ, az),
-        evaluate_tool(&KUBECTL, kubectl),
-        evaluate_tool(&GH, gh),
-        evaluate_tool(&HELM, helm),
-        evaluate_tool(&GIT, git),
-        evaluate_tool(&JQ, jq),
-        evaluate_tool(&BASH, bash),
-    ]
+    vec![az, kubectl, gh, helm, git, jq, bash]
 }
 
 /// `<program> --version` for tools we only report (`jq-1.7.1`, `GNU bash, version 5.2.15…`).
