@@ -29,6 +29,10 @@ pub fn run(cli: Cli) -> ExitCode {
         if let Some(value) = env.get(*name) {
             secrets::register(value);
         }
+        // Read once (the snapshot above); children that need the token get it explicitly
+        // (`gh`, and git through gh's credential helper), no other child inherits it.
+        // Still single-threaded here: nothing else reads the environment concurrently.
+        std::env::remove_var(name);
     }
     install_panic_hook();
     match dispatch(&cli, &env) {
@@ -90,7 +94,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
             }
         }
         let _logging = start_logging(cli, &home, options)?;
-        return check_prerequisites(cli, options);
+        return check_prerequisites(cli, env, options);
     }
 
     let front_end = headless::choose_front_end(cli.no_tui, cli.output, &TerminalFacts::detect(env));
@@ -245,7 +249,11 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     })
 }
 
-fn check_prerequisites(cli: &Cli, options: OutputOptions) -> Result<ExitCode, Failure> {
+fn check_prerequisites(
+    cli: &Cli,
+    env: &HashMap<String, String>,
+    options: OutputOptions,
+) -> Result<ExitCode, Failure> {
     let runtime = runtime()?;
     let runner: Arc<dyn crate::tools::CommandRunner> = Arc::new(ProcessRunner::new());
     let interaction = if options.non_interactive || !stdin_is_terminal() {
@@ -253,8 +261,8 @@ fn check_prerequisites(cli: &Cli, options: OutputOptions) -> Result<ExitCode, Fa
     } else {
         Interaction::terminal(runner.clone())
     };
-    let env = PrereqEnv::from_process_env();
-    let report = runtime.block_on(prereq::check(runner, &env, &interaction));
+    let prereq_env = PrereqEnv::from_lookup(|name| env.get(name).cloned());
+    let report = runtime.block_on(prereq::check(runner, &prereq_env, &interaction));
     match cli.output {
         OutputFormat::Json => print_stdout(
             &serde_json::to_string(&report)

@@ -193,9 +193,15 @@ async fn ask<T: Send + 'static>(
     .expect("prompt thread")
 }
 
+/// The environment as the prerequisite check reads it (from the start-up snapshot: the
+/// token variables are no longer in the process environment).
+fn prereq_env(env: &HashMap<String, String>) -> PrereqEnv {
+    PrereqEnv::from_lookup(|name| env.get(name).cloned())
+}
+
 /// The GitHub token when the prerequisite check is skipped: the environment only.
-fn token_from_env() -> Option<SecretString> {
-    let env = PrereqEnv::from_process_env();
+fn token_from_env(env: &HashMap<String, String>) -> Option<SecretString> {
+    let env = prereq_env(env);
     env.github_token.or(env.gh_token)
 }
 
@@ -238,14 +244,14 @@ pub(crate) fn bootstrap(
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let token = if configuration.options.skip_validation {
-            token_from_env()
+            token_from_env(env)
         } else {
             let interaction = if interactive {
                 Interaction::terminal(world.runner.clone())
             } else {
                 Interaction::NonInteractive
             };
-            let report = prereq::check(world.runner.clone(), &PrereqEnv::from_process_env(), &interaction).await;
+            let report = prereq::check(world.runner.clone(), &prereq_env(env), &interaction).await;
             if !report.passed() {
                 super::print_stdout(&report.render_text());
                 return Ok(report.exit_code());
@@ -396,7 +402,7 @@ pub(crate) fn clean(
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let settings = printer_settings(cli, options, env, &world);
-        let cleanup = Cleanup::open(world.runner.clone(), token_from_env(), &world.paths)
+        let cleanup = Cleanup::open(world.runner.clone(), token_from_env(env), &world.paths)
             .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
         let Some(cleanup) = cleanup else {
             super::print_stdout(&format!(
