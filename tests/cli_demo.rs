@@ -97,18 +97,10 @@ fn a_failure_exits_with_the_code_of_its_phase_and_changes_nothing_else_without_r
             1,
             "{step}: the error is recorded once: {errors:?}"
         );
-        let logs = std::fs::read_dir(home.path())
-            .unwrap()
-            .filter_map(|entry| entry.ok())
-            .filter(|entry| {
-                entry
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with("kalypso-demo-")
-            })
-            .map(|entry| entry.path().join("kalypso-bootstrap.log"))
-            .collect::<Vec<_>>();
-        let log = std::fs::read_to_string(&logs[0]).unwrap();
+        // With --state-file X the simulated world, and the default log, live in X.demo/.
+        let log =
+            std::fs::read_to_string(home.path().join("state.json.demo/kalypso-bootstrap.log"))
+                .unwrap();
         assert!(
             log.contains(&format!("step {step} failed")) && log.contains("run failed"),
             "{step}: the log file records the transitions"
@@ -294,7 +286,7 @@ fn ctrl_c_cancels_the_run_saves_the_state_as_failed_and_exits_7() {
     let home = TempDir::new().unwrap();
     let state = home.path().join("state.json");
     // Realistic latencies: the cluster is still provisioning when the signal arrives.
-    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())
