@@ -97,18 +97,10 @@ fn a_failure_exits_with_the_code_of_its_phase_and_changes_nothing_else_without_r
             1,
             "{step}: the error is recorded once: {errors:?}"
         );
-        let logs = std::fs::read_dir(home.path())
-            .unwrap()
-            .filter_map(|entry| entry.ok())
-            .filter(|entry| {
-                entry
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with("kalypso-demo-")
-            })
-            .map(|entry| entry.path().join("kalypso-bootstrap.log"))
-            .collect::<Vec<_>>();
-        let log = std::fs::read_to_string(&logs[0]).unwrap();
+        // With --state-file X the simulated world, and the default log, live in X.demo/.
+        let log =
+            std::fs::read_to_string(home.path().join("state.json.demo/kalypso-bootstrap.log"))
+                .unwrap();
         assert!(
             log.contains(&format!("step {step} failed")) && log.contains("run failed"),
             "{step}: the log file records the transitions"

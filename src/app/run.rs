@@ -40,8 +40,13 @@ impl World {
     pub fn new(cli: &Cli, env: &HashMap<String, String>, home: &Path) -> Result<World, Failure> {
         let flux_version = flux_version(cli)?;
         if cli.demo {
-            let root = demo_root(env)?;
-            let sim = SimulatedEnvironment::demo(&root).map_err(|err| {
+            let root = demo_root(env, cli.state_file.as_deref())?;
+            let prepared = if cli.state_file.is_some() {
+                SimulatedEnvironment::demo_persistent(&root)
+            } else {
+                SimulatedEnvironment::demo(&root)
+            };
+            let sim = prepared.map_err(|err| {
                 Failure::new(
                     ExitCode::General,
                     format!("--demo: cannot prepare {}: {err}", root.display()),
@@ -117,9 +122,24 @@ fn flux_version(cli: &Cli) -> Result<String, Failure> {
     }
 }
 
-/// A fresh directory for a demo run under `$TMPDIR`; kept afterwards so its state and
-/// log can be inspected.
-fn demo_root(env: &HashMap<String, String>) -> Result<PathBuf, Failure> {
+/// Where a demo run's simulated world lives. With `--state-file X` it is `X.demo/`
+/// (created 0700), kept on disk, so every later `--demo --state-file X` run (resume,
+/// `--clean`) works on the same simulated Azure, GitHub and cluster. Without, a fresh
+/// directory under `$TMPDIR`, kept afterwards so its state and log can be inspected.
+fn demo_root(env: &HashMap<String, String>, state_file: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(state_file) = state_file {
+        let root = demo_root_beside(state_file);
+        create_private_dir(&root).map_err(|err| {
+            Failure::new(
+                ExitCode::General,
+                format!(
+                    "--demo: cannot create the simulated world's directory {} (beside --state-file): {err}",
+                    root.display()
+                ),
+            )
+        })?;
+        return Ok(root);
+    }
     let base = env
         .get("TMPDIR")
         .filter(|dir| !dir.is_empty())
@@ -152,6 +172,39 @@ pub(super) fn demo_failure(
             .map_err(|message| Failure::new(ExitCode::Usage, message)),
         _ => Ok(None),
     }
+}
+
+/// Say which simulated world a demo run works on.
+fn announce_demo(sim: &SimulatedEnvironment) {
+    let kept = match (sim.world_file(), sim.restored()) {
+        (None, _) => "",
+        (Some(_), true) => ", restored from an earlier run with this --state-file",
+        (Some(_), false) => ", new, kept for later runs with this --state-file",
+    };
+    eprintln!(
+        "DEMO: simulated Azure, GitHub and cluster in {}{kept} (nothing real is touched)",
+        sim.root().display()
+    );
+}
+
+/// `X.demo` for the state file `X`.
+fn demo_root_beside(state_file: &Path) -> PathBuf {
+    let mut name = state_file.as_os_str().to_owned();
+    name.push(".demo");
+    PathBuf::from(name)
+}
+
+/// Create `dir` (and missing parents) readable by the user only; an existing directory
+/// is used as it is.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 /// The line printer's settings for this command line.
@@ -234,10 +287,7 @@ pub(crate) fn bootstrap(
         logged_errors.clone(),
     )?;
     if let Some(sim) = &world.sim {
-        eprintln!(
-            "DEMO: simulated Azure, GitHub and cluster in {} (nothing real is touched)",
-            sim.root().display()
-        );
+        announce_demo(sim);
     }
     tracing::info!(demo = world.sim.is_some(), "bootstrap started");
 
@@ -399,6 +449,9 @@ pub(crate) fn clean(
     let world = World::new(cli, env, home)?;
     let interactive = !options.non_interactive && super::stdin_is_terminal();
     let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false, None)?;
+    if let Some(sim) = &world.sim {
+        announce_demo(sim);
+    }
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let settings = printer_settings(cli, options, env, &world);

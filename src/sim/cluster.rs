@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::command::Ctx;
@@ -14,7 +14,7 @@ use super::git;
 use super::kube::{self, ResourceType};
 use super::kubeconfig::{files_for, Merged};
 use super::state::key2;
-use super::world::{node_names, parse_repo_ref, put};
+use super::world::{node_names, parse_repo_ref, put, KubeSecretValue};
 
 /// A resolved connection.
 pub(crate) struct Connection {
@@ -155,14 +155,19 @@ pub(crate) fn store(
                     })
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
-                values.insert(k.clone(), SecretString::from(decoded));
+                values.insert(
+                    k.clone(),
+                    KubeSecretValue::Known(SecretString::from(decoded)),
+                );
             }
         }
         if let Some(data) = object.get("stringData").and_then(Value::as_object) {
             for (k, v) in data {
                 values.insert(
                     k.clone(),
-                    SecretString::from(v.as_str().unwrap_or_default().to_string()),
+                    KubeSecretValue::Known(SecretString::from(
+                        v.as_str().unwrap_or_default().to_string(),
+                    )),
                 );
             }
         }
@@ -453,9 +458,9 @@ fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, S
             ctx.world
                 .kube_secret_values
                 .get(&(server.to_string(), namespace.to_string(), s.to_string()))
-                .and_then(|data| data.get("password").or_else(|| data.get("token")).cloned())
+                .and_then(|data| data.get("password").or_else(|| data.get("token")))
         });
-        let login = token.and_then(|t: SecretString| ctx.world.login_for_token(t.expose_secret()));
+        let login = token.and_then(|t| t.github_login(ctx.world));
         if !login.is_some_and(|l| ctx.world.can_read_repo(&l, &key)) {
             return Err(clone_error(
                 "authentication required: Repository not found.",

@@ -2,6 +2,7 @@
 //! defined by CRDs), object keys, and builders for the objects a real cluster would hold
 //! (nodes, system pods, deployments with their pods, CRDs).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::state::KubeCluster;
@@ -262,7 +263,7 @@ pub fn object_key(namespaced: bool, namespace: &str, name: &str) -> String {
 }
 
 /// Cluster-unique counters for uids and resource versions.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Counter {
     next: u64,
 }

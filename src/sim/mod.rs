@@ -8,6 +8,9 @@
 //! not simulated: it runs for real (through an inner runner) against local bare repositories
 //! that stand in for `https://github.com/OWNER/NAME.git` by `url.<base>.insteadOf`.
 //!
+//! [`SimulatedEnvironment::demo_persistent`] keeps the world on disk as well (see `persist.rs`),
+//! so `--demo --state-file X` runs in separate processes share one simulated world.
+//!
 //! It is what the tests and `--demo` run against. Tests seed it, inject faults, and compare
 //! [`SimulatedEnvironment::snapshot`]s; every call is recorded (argv and environment variable
 //! names, never values) in [`SimulatedEnvironment::calls`].
@@ -60,6 +63,7 @@ mod kube;
 mod kubeconfig;
 mod kubectl;
 mod latency;
+mod persist;
 mod reply;
 mod seed;
 mod state;
@@ -85,6 +89,7 @@ pub use catalog::{
 };
 pub use fault::{Fault, FaultId, FaultKind, FaultWhen};
 pub use latency::Latency;
+pub use persist::WORLD_FILE;
 pub use seed::{SeedAksCluster, SeedError, SeedRepo};
 pub use state::{
     AksCluster, AzureAccount, AzureState, GithubOrg, GithubRepo, GithubState, GithubUser,
@@ -94,6 +99,7 @@ pub use world::TokenPolicy;
 
 use command::{Ctx, Invocation, ToolCommand};
 use fault::{FaultContext, FaultEffect, FaultRule};
+use persist::WorldStore;
 use reply::Reply;
 use world::{Paths, World};
 
@@ -155,6 +161,10 @@ struct Inner {
     delegated_programs: Mutex<Vec<String>>,
     /// The parent environment children are modelled to inherit (empty unless set).
     inherited_env: Mutex<BTreeMap<String, String>>,
+    /// Set for a world kept on disk across processes.
+    store: Option<WorldStore>,
+    /// The world was read back from an earlier process's file.
+    restored: bool,
 }
 
 impl std::fmt::Debug for SimulatedEnvironment {
@@ -180,26 +190,8 @@ impl SimulatedEnvironment {
         root: impl Into<PathBuf>,
         delegate: Arc<dyn CommandRunner>,
     ) -> std::io::Result<Self> {
-        let root = root.into();
-        std::fs::create_dir_all(root.join("github"))?;
-        let root = root.canonicalize()?;
-        let paths = Paths {
-            default_kubeconfig: root.join("kube").join("config"),
-            root,
-        };
-        let mut world = World::new();
-        world.kubeconfigs.insert(paths.default_kubeconfig.clone());
-        Ok(Self {
-            inner: Arc::new(Inner {
-                paths,
-                world: Mutex::new(world),
-                calls: Mutex::new(Vec::new()),
-                faults: Mutex::new(Vec::new()),
-                delegate,
-                delegated_programs: Mutex::new(vec!["git".to_string()]),
-                inherited_env: Mutex::new(BTreeMap::new()),
-            }),
-        })
+        let (paths, world) = Self::prepare(root.into())?;
+        Ok(Self::assemble(paths, world, delegate, None, false))
     }
 
     /// A ready-made world for `--demo`: signed in to Azure and GitHub (any GitHub token is
@@ -209,6 +201,83 @@ impl SimulatedEnvironment {
         env.seed_demo_world();
         env.set_latency(Latency::demo());
         Ok(env)
+    }
+
+    /// Like [`SimulatedEnvironment::demo`], kept in `root` across processes: the world
+    /// saved there by an earlier process (in [`WORLD_FILE`]) is restored if there is one,
+    /// else the demo world is seeded and saved. Every call that changes the world saves it
+    /// again, so a later process sees what this one did. Secret values are never saved
+    /// (see [`SimulatedEnvironment::restored`]).
+    pub fn demo_persistent(root: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let (paths, mut world) = Self::prepare(root.into())?;
+        let store = WorldStore::new(&paths.root);
+        let restored = store.load_into(&mut world)?;
+        let env = Self::assemble(
+            paths,
+            world,
+            Arc::new(ProcessRunner::new()),
+            Some(store),
+            restored,
+        );
+        if restored {
+            env.remember_demo_token();
+        } else {
+            env.seed_demo_world();
+        }
+        env.set_latency(Latency::demo());
+        let store = env.inner.store.as_ref().expect("a persistent environment");
+        store.activate();
+        store.save(&env.world())?;
+        Ok(env)
+    }
+
+    /// Whether the world was restored from a file an earlier process saved (only
+    /// [`SimulatedEnvironment::demo_persistent`] does that). A restored world knows no
+    /// secret values: Actions secrets are set by name only, and a Kubernetes Secret keeps
+    /// only the GitHub login its token signed in as.
+    pub fn restored(&self) -> bool {
+        self.inner.restored
+    }
+
+    /// The file the world is kept in across processes, if it is kept.
+    pub fn world_file(&self) -> Option<&Path> {
+        self.inner.store.as_ref().map(WorldStore::path)
+    }
+
+    /// The root directory (created, canonical) and an empty world knowing its default
+    /// kubeconfig.
+    fn prepare(root: PathBuf) -> std::io::Result<(Paths, World)> {
+        std::fs::create_dir_all(root.join("github"))?;
+        let root = root.canonicalize()?;
+        let paths = Paths {
+            default_kubeconfig: root.join("kube").join("config"),
+            root,
+        };
+        let mut world = World::new();
+        world.kubeconfigs.insert(paths.default_kubeconfig.clone());
+        Ok((paths, world))
+    }
+
+    fn assemble(
+        paths: Paths,
+        world: World,
+        delegate: Arc<dyn CommandRunner>,
+        store: Option<WorldStore>,
+        restored: bool,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                paths,
+                world: Mutex::new(world),
+                calls: Mutex::new(Vec::new()),
+                faults: Mutex::new(Vec::new()),
+                delegate,
+                delegated_programs: Mutex::new(vec!["git".to_string()]),
+                inherited_env: Mutex::new(BTreeMap::new()),
+                store,
+                restored,
+            }),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -338,8 +407,13 @@ impl SimulatedEnvironment {
         self.world().settle();
     }
 
-    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
-        lock(&self.inner.world)
+    /// The world, saved when the guard drops if it was changed (for a persistent one).
+    pub(crate) fn world(&self) -> WorldGuard<'_> {
+        WorldGuard {
+            world: lock(&self.inner.world),
+            store: self.inner.store.as_ref(),
+            changed: false,
+        }
     }
 
     fn record(&self, spec: &CommandSpec) -> usize {
@@ -510,12 +584,17 @@ impl SimulatedEnvironment {
             now,
             timestamp: world::now_timestamp(),
         };
-        match invocation.program.as_str() {
+        let reply = match invocation.program.as_str() {
             "az" => az::run(&mut ctx, command),
             "gh" => gh::run(&mut ctx, command),
             "kubectl" => kubectl::run(&mut ctx, command),
             "helm" => helm::run(&mut ctx, command),
             other => Reply::fail(127, format!("{other}: not simulated")),
+        };
+        // A change a later process would not see is a failure, not a success.
+        match world.save() {
+            Ok(()) => reply,
+            Err(err) => Reply::fail(1, format!("simulated environment: {err}")),
         }
     }
 
@@ -691,6 +770,51 @@ impl Clock {
                 command: self.command.clone(),
                 after: self.timeout,
             },
+        }
+    }
+}
+
+/// Exclusive access to the world; for a persistent environment, a change is saved when
+/// the guard drops (or at [`WorldGuard::save`], which reports a failure).
+pub(crate) struct WorldGuard<'a> {
+    world: MutexGuard<'a, World>,
+    store: Option<&'a WorldStore>,
+    /// Mutable access was taken: the world may have changed.
+    changed: bool,
+}
+
+impl WorldGuard<'_> {
+    /// Save the world now if it may have changed.
+    pub(crate) fn save(&mut self) -> std::io::Result<()> {
+        if !std::mem::take(&mut self.changed) {
+            return Ok(());
+        }
+        match self.store {
+            Some(store) => store.save(&self.world),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::ops::Deref for WorldGuard<'_> {
+    type Target = World;
+
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
+impl std::ops::DerefMut for WorldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut World {
+        self.changed = true;
+        &mut self.world
+    }
+}
+
+impl Drop for WorldGuard<'_> {
+    fn drop(&mut self) {
+        if let Err(err) = self.save() {
+            tracing::error!("{err}");
         }
     }
 }

@@ -480,7 +480,7 @@ impl SimulatedEnvironment {
             .kube_secret_values
             .get(&(server.to_string(), namespace.to_string(), name.to_string()))
             .and_then(|data| data.get(key))
-            .is_some_and(|v| v.expose_secret() == value)
+            .is_some_and(|v| v.is(value))
     }
 
     /// An object as stored (without the status controllers would report).
@@ -521,14 +521,30 @@ impl SimulatedEnvironment {
             user_type: "user".to_string(),
             roles: vec!["Owner".to_string()],
         });
-        let login = "kalypso-demo";
         self.seed_github_user(
-            login,
-            "gho_SimulatedDemoToken0000000000000000000",
+            DEMO_LOGIN,
+            DEMO_TOKEN,
             &["repo", "workflow", "read:org", "delete_repo"],
         );
-        self.seed_github_org("kalypso-demo-org", &[(login, "admin")]);
-        self.set_github_stored_login(Some(login));
-        self.set_token_policy(TokenPolicy::AnyTokenIs(login.to_string()));
+        self.seed_github_org("kalypso-demo-org", &[(DEMO_LOGIN, "admin")]);
+        self.set_github_stored_login(Some(DEMO_LOGIN));
+        self.set_token_policy(TokenPolicy::AnyTokenIs(DEMO_LOGIN.to_string()));
+    }
+
+    /// The demo user's stored token (`gh auth token`) in a restored demo world, where no
+    /// token was saved.
+    pub(crate) fn remember_demo_token(&self) {
+        let mut world = self.world();
+        world
+            .tokens
+            .retain(|(_, l)| !l.eq_ignore_ascii_case(DEMO_LOGIN));
+        world.tokens.push((
+            SecretString::from(DEMO_TOKEN.to_string()),
+            DEMO_LOGIN.to_string(),
+        ));
     }
 }
+
+/// The GitHub account of the demo world, and the fixed token `gh` has stored for it.
+const DEMO_LOGIN: &str = "kalypso-demo";
+const DEMO_TOKEN: &str = "gho_SimulatedDemoToken0000000000000000000";

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -14,7 +15,7 @@ use super::latency::Latency;
 use super::state::{AksCluster, AzureState, GithubState, KubeCluster, Quota};
 
 /// Who a `GH_TOKEN` belongs to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenPolicy {
     /// Only tokens given to [`super::SimulatedEnvironment::seed_github_user`] are valid;
     /// any other token gets `HTTP 401: Bad credentials`.
@@ -25,7 +26,7 @@ pub enum TokenPolicy {
 }
 
 /// What happens when a timer expires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Pending {
     /// The AKS cluster becomes `Succeeded` and its API server appears.
     Provisioned,
@@ -52,7 +53,7 @@ pub(crate) struct World {
     pub gh_secret_values: HashMap<(String, String), SecretString>,
     /// `(server, namespace, Secret name)` to the Secret's data (key to decoded value). The
     /// stored Secret objects show every value masked.
-    pub kube_secret_values: HashMap<(String, String, String), BTreeMap<String, SecretString>>,
+    pub kube_secret_values: HashMap<(String, String, String), BTreeMap<String, KubeSecretValue>>,
     /// Kubeconfig files written or seeded, reported in snapshots.
     pub kubeconfigs: BTreeSet<PathBuf>,
     pub next_github_id: u64,
@@ -60,10 +61,38 @@ pub(crate) struct World {
     pub az_token_expired: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) enum PendingKey {
     Cluster,
     Group,
+}
+
+/// One value of a Kubernetes Secret, as far as the simulation knows it.
+#[derive(Clone, Debug)]
+pub(crate) enum KubeSecretValue {
+    /// Written by a call in this process.
+    Known(SecretString),
+    /// Restored from a saved world, which never holds secret values: only the GitHub login
+    /// the value authenticated as when it was saved (all Flux's access check needs).
+    Restored { github_login: Option<String> },
+}
+
+impl KubeSecretValue {
+    /// The GitHub account this value signs in as, if it is a valid token.
+    pub fn github_login(&self, world: &World) -> Option<String> {
+        match self {
+            KubeSecretValue::Known(value) => world.login_for_token(value.expose_secret()),
+            KubeSecretValue::Restored { github_login } => github_login.clone(),
+        }
+    }
+
+    /// Whether the value is known to be exactly `value` (a restored one never is).
+    pub fn is(&self, value: &str) -> bool {
+        match self {
+            KubeSecretValue::Known(known) => known.expose_secret() == value,
+            KubeSecretValue::Restored { .. } => false,
+        }
+    }
 }
 
 impl World {

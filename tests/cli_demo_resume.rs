@@ -1,0 +1,355 @@
+//! `--demo --state-file X` keeps its simulated world in `X.demo/`, so later processes
+//! resume, re-run and clean it like a real run: the real binary, run several times.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const CANARY: &str = "ghp_DEMOresume0123456789abcdefghijKLMNOP";
+
+/// One demo run in a private HOME and TMPDIR, answering at once, on `state`.
+fn demo_on(home: &Path, state: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kalypso-bootstrap").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("TMPDIR", home)
+        .env("GITHUB_TOKEN", CANARY)
+        .env("KALYPSO_DEMO_LATENCY", "zero")
+        .current_dir(home)
+        .args(["--demo", "--no-tui", "--non-interactive", "--state-file"])
+        .arg(state);
+    cmd
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The JSON event lines (`--output json`).
+    fn events(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
+    }
+}
+
+fn run(mut cmd: Command) -> Run {
+    let output = cmd.output().unwrap();
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn world_dir(state: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.demo", state.display()))
+}
+
+fn world(state: &Path) -> Value {
+    json(&world_dir(state).join("simulated-world.json"))
+}
+
+/// `step id -> (action, outcome)` of every `step_finished` event.
+fn finished_steps(events: &[Value]) -> Vec<(String, String, String)> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "step_finished")
+        .map(|e| {
+            (
+                e["step"].as_str().unwrap().to_string(),
+                e["action"].as_str().unwrap_or_default().to_string(),
+                e["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The commit a branch of a simulated GitHub repository points at.
+fn head(state: &Path, repo: &str, branch: &str) -> String {
+    let bare = world_dir(state)
+        .join("github")
+        .join("kalypso-demo")
+        .join(format!("{repo}.git"));
+    let output = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(&bare)
+        .args(["rev-parse", &format!("refs/heads/{branch}")])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{repo} has no {branch}");
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+const CLUSTER_STEPS: [&str; 4] = [
+    "cluster.resource-group",
+    "cluster.create",
+    "cluster.credentials",
+    "cluster.ready",
+];
+const REPOSITORY_STEPS: [&str; 7] = [
+    "control-plane.repo",
+    "control-plane.seed",
+    "control-plane.secrets",
+    "gitops.repo",
+    "gitops.seed",
+    "gitops.secrets",
+    "gitops.label",
+];
+
+#[test]
+fn a_failed_demo_run_resumes_in_a_new_process_without_recreating_anything() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let failed = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.env("KALYPSO_DEMO_FAIL", "installation.kalypso");
+        cmd
+    });
+    assert_eq!(failed.code, Some(6), "{}{}", failed.stdout, failed.stderr);
+    assert_eq!(json(&state)["status"], "failed");
+    let dir = world_dir(&state);
+    assert!(
+        failed.stderr.contains(&format!(
+            "DEMO: simulated Azure, GitHub and cluster in {}",
+            dir.canonicalize().unwrap().display()
+        )) && failed.stderr.contains("new, kept for later runs"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let cluster_before = world(&state)["azure"]["clusters"].clone();
+    let heads_before = [
+        head(&state, "kalypso-demo-control-plane", "main"),
+        head(&state, "kalypso-demo-gitops", "dev"),
+    ];
+
+    let resumed = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.args(["--output", "json"]);
+        cmd
+    });
+    assert_eq!(
+        resumed.code,
+        Some(0),
+        "{}{}",
+        resumed.stdout,
+        resumed.stderr
+    );
+    assert!(
+        resumed.stderr.contains("restored from an earlier run"),
+        "{}",
+        resumed.stderr
+    );
+    let steps = finished_steps(&resumed.events());
+    for id in CLUSTER_STEPS.iter().chain(REPOSITORY_STEPS.iter()) {
+        let step = steps
+            .iter()
+            .find(|(step, _, _)| step == id)
+            .unwrap_or_else(|| panic!("{id} missing from {steps:?}"));
+        assert_eq!(
+            (step.1.as_str(), step.2.as_str()),
+            ("reuse", "reused"),
+            "{id}"
+        );
+    }
+    let ran: Vec<&str> = steps
+        .iter()
+        .filter(|(_, action, _)| action == "create")
+        .map(|(step, _, _)| step.as_str())
+        .collect();
+    assert_eq!(
+        ran,
+        ["installation.kalypso", "validation.health"],
+        "{steps:?}"
+    );
+    assert!(steps
+        .iter()
+        .filter(|(_, action, _)| action == "create")
+        .all(|(_, _, outcome)| outcome == "succeeded"));
+    assert_eq!(json(&state)["status"], "completed");
+
+    // The same cluster and the same pushed commits: nothing was made anew.
+    assert_eq!(world(&state)["azure"]["clusters"], cluster_before);
+    assert_eq!(
+        [
+            head(&state, "kalypso-demo-control-plane", "main"),
+            head(&state, "kalypso-demo-gitops", "dev"),
+        ],
+        heads_before
+    );
+    let saved = std::fs::read_to_string(dir.join("simulated-world.json")).unwrap();
+    assert!(!saved.contains(CANARY), "no token in the saved world");
+}
+
+#[test]
+fn a_completed_demo_run_re_run_in_a_new_process_creates_nothing_and_passes_its_checks() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let first = run(demo_on(home.path(), &state));
+    assert_eq!(first.code, Some(0), "{}{}", first.stdout, first.stderr);
+
+    let again = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.args(["--output", "json"]);
+        cmd
+    });
+    assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    let events = again.events();
+    let steps = finished_steps(&events);
+    assert!(!steps.is_empty());
+    assert!(
+        steps
+            .iter()
+            .all(|(_, action, outcome)| action != "create" && outcome != "succeeded"),
+        "{steps:?}"
+    );
+    // Flux in the restored world still reaches the private control-plane repository,
+    // though the token given to it was never saved.
+    assert!(
+        events.iter().any(|e| e["event"] == "health_check"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("GitRepository control-plane Ready"))),
+        "{}",
+        again.stdout
+    );
+    assert!(events.iter().any(|e| e["event"] == "run_finished"));
+}
+
+#[test]
+fn clean_in_a_new_process_removes_what_a_demo_run_created_then_has_nothing_to_do() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let completed = run(demo_on(home.path(), &state));
+    assert_eq!(
+        completed.code,
+        Some(0),
+        "{}{}",
+        completed.stdout,
+        completed.stderr
+    );
+    let created = world(&state);
+    assert_eq!(created["azure"]["clusters"].as_object().unwrap().len(), 1);
+    assert_eq!(created["github"]["repos"].as_object().unwrap().len(), 2);
+
+    let clean = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.args(["--clean", "--output", "json"]);
+        cmd
+    });
+    assert_eq!(clean.code, Some(0), "{}{}", clean.stdout, clean.stderr);
+    let events = clean.events();
+    let actions: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "rollback_action")
+        .collect();
+    let removed: Vec<&str> = actions
+        .iter()
+        .map(|e| e["resource"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "helm_release",
+        "aks_cluster",
+        "resource_group",
+        "repository",
+    ] {
+        assert!(
+            removed.iter().any(|r| r.starts_with(kind)),
+            "{kind} not removed: {removed:?}"
+        );
+    }
+    for action in &actions {
+        assert_eq!(action["outcome"], "succeeded", "{action}");
+    }
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "rollback_finished")
+        .unwrap();
+    assert_eq!(finished["outcome"], "succeeded");
+    assert_eq!(json(&state)["status"], "rolled_back");
+
+    // The simulated world itself is back to the seeded demo world.
+    let after = world(&state);
+    assert!(after["azure"]["clusters"].as_object().unwrap().is_empty());
+    assert!(after["azure"]["resource_groups"]
+        .as_object()
+        .unwrap()
+        .is_empty());
+    assert!(after["github"]["repos"].as_object().unwrap().is_empty());
+    assert!(after["kube"].as_object().unwrap().is_empty());
+    assert!(!world_dir(&state)
+        .join("github/kalypso-demo/kalypso-demo-control-plane.git")
+        .exists());
+
+    let nothing = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.arg("--clean");
+        cmd
+    });
+    assert_eq!(
+        nothing.code,
+        Some(0),
+        "{}{}",
+        nothing.stdout,
+        nothing.stderr
+    );
+    assert!(
+        nothing.stdout.contains("nothing to clean"),
+        "{}",
+        nothing.stdout
+    );
+}
+
+#[test]
+fn without_a_state_file_every_demo_run_gets_a_fresh_world() {
+    let home = TempDir::new().unwrap();
+    let fresh = || {
+        let mut cmd = Command::cargo_bin("kalypso-bootstrap").unwrap();
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("TMPDIR", home.path())
+            .env("KALYPSO_DEMO_LATENCY", "zero")
+            .current_dir(home.path())
+            .args(["--demo", "--no-tui", "--non-interactive", "--dry-run"]);
+        run(cmd)
+    };
+    let first = fresh();
+    let second = fresh();
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let dirs: Vec<String> = std::fs::read_dir(home.path())
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("kalypso-demo-"))
+        .collect();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for dir in &dirs {
+        assert!(
+            !home.path().join(dir).join("simulated-world.json").exists(),
+            "a throwaway world is not saved"
+        );
+    }
+    assert!(
+        !first.stderr.contains("kept for later runs"),
+        "{}",
+        first.stderr
+    );
+}
