@@ -212,16 +212,8 @@ impl HelmChart {
     }
 }
 
-/// How much the console shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Verbosity {
-    /// Errors only.
-    Quiet,
-    #[default]
-    Normal,
-    /// Adds DEBUG.
-    Verbose,
-}
+/// How much the console shows; one type for the configuration and the logging.
+pub use crate::logging::Verbosity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Options {
