@@ -40,6 +40,9 @@ impl World {
     pub fn new(cli: &Cli, env: &HashMap<String, String>, home: &Path) -> Result<World, Failure> {
         let flux_version = flux_version(cli)?;
         if cli.demo {
+            // An unusable state or log file must stop the run before the simulated world
+            // is created beside the state file: bad input leaves no side effect.
+            check_demo_files(cli)?;
             let root = demo_root(env, cli.state_file.as_deref())?;
             let prepared = if cli.state_file.is_some() {
                 SimulatedEnvironment::demo_persistent(&root)
@@ -93,6 +96,54 @@ impl World {
             options,
             sim: None,
         })
+    }
+}
+
+/// Refuse, before anything is written, a `--state-file` that is not a usable state (unless
+/// `--force` will move it aside) and a `--log-file` that cannot be opened.
+fn check_demo_files(cli: &Cli) -> Result<(), Failure> {
+    if let Some(state_file) = cli.state_file.as_deref() {
+        if !cli.force {
+            crate::state::StateStore::at_custom(state_file)
+                .load()
+                .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
+        }
+    }
+    if let Some(log_file) = cli.log_file.as_deref() {
+        log_file_is_usable(log_file).map_err(|err| {
+            Failure::new(
+                ExitCode::General,
+                format!("cannot open the log file {}: {err}", log_file.display()),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Whether `path` can be opened for appending, without creating it: an existing file must
+/// be writable; otherwise its nearest existing ancestor must be a directory.
+fn log_file_is_usable(path: &Path) -> std::io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(std::io::Error::from_raw_os_error(libc::EISDIR)),
+        Ok(_) => std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let mut ancestor = path.parent();
+            while let Some(dir) = ancestor.filter(|dir| !dir.as_os_str().is_empty()) {
+                match std::fs::metadata(dir) {
+                    Ok(meta) if meta.is_dir() => return Ok(()),
+                    Ok(_) => return Err(std::io::Error::from_raw_os_error(libc::ENOTDIR)),
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                        ancestor = dir.parent();
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            Ok(())
+        }
+        Err(err) => Err(err),
     }
 }
 
