@@ -183,13 +183,7 @@ impl Az {
 
     /// `az version -o json`, key `azure-cli`.
     pub async fn version(&self) -> Result<Version, ToolError> {
-        let spec = self.version_spec();
-        let command = spec.display();
-        let output = self.exec.checked(spec).await?;
-        parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
-            command,
-            reason: e.reason,
-        })
+        self.exec.version(self.version_spec(), parse_version).await
     }
 
     pub fn account_show_spec(&self) -> CommandSpec {

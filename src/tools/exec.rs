@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::{parse_json, run_checked_with, ToolError};
 use super::runner::{CommandOutput, CommandRunner, CommandSpec, RunControl, RunError};
+use super::version::{Version, VersionParseError};
 
 #[derive(Clone)]
 pub(crate) struct Exec {
@@ -46,5 +47,19 @@ impl Exec {
         let command = spec.display();
         let output = self.checked(spec).await?;
         parse_json(&command, &output.stdout, what)
+    }
+
+    /// Run a version query and read the version from stdout with `parse`.
+    pub(crate) async fn version(
+        &self,
+        spec: CommandSpec,
+        parse: fn(&str) -> Result<Version, VersionParseError>,
+    ) -> Result<Version, ToolError> {
+        let command = spec.display();
+        let output = self.checked(spec).await?;
+        parse(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
+            command,
+            reason: e.reason,
+        })
     }
 }

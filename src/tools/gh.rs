@@ -99,13 +99,7 @@ impl Gh {
 
     /// `gh --version`.
     pub async fn version(&self) -> Result<Version, ToolError> {
-        let spec = self.version_spec();
-        let command = spec.display();
-        let output = self.exec.checked(spec).await?;
-        parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
-            command,
-            reason: e.reason,
-        })
+        self.exec.version(self.version_spec(), parse_version).await
     }
 
     pub fn auth_token_spec(&self) -> CommandSpec {

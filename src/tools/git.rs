@@ -181,13 +181,7 @@ impl Git {
 
     /// `git --version`.
     pub async fn version(&self) -> Result<Version, ToolError> {
-        let spec = self.version_spec();
-        let command = spec.display();
-        let output = self.exec.checked(spec).await?;
-        parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
-            command,
-            reason: e.reason,
-        })
+        self.exec.version(self.version_spec(), parse_version).await
     }
 
     pub fn init_spec(&self, workdir: &Path, branch: &str, env: &GitEnv) -> CommandSpec {

@@ -260,13 +260,7 @@ impl Helm {
 
     /// `helm version --short`.
     pub async fn version(&self) -> Result<Version, ToolError> {
-        let spec = self.version_spec();
-        let command = spec.display();
-        let output = self.exec.checked(spec).await?;
-        parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
-            command,
-            reason: e.reason,
-        })
+        self.exec.version(self.version_spec(), parse_version).await
     }
 
     pub fn show_chart_spec(&self, chart: &ChartRef) -> CommandSpec {

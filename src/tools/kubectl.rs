@@ -84,13 +84,7 @@ impl Kubectl {
 
     /// `kubectl version --client -o json`, `clientVersion.gitVersion`.
     pub async fn version(&self) -> Result<Version, ToolError> {
-        let spec = self.version_spec();
-        let command = spec.display();
-        let output = self.exec.checked(spec).await?;
-        parse_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
-            command,
-            reason: e.reason,
-        })
+        self.exec.version(self.version_spec(), parse_version).await
     }
 }
 
