@@ -14,7 +14,7 @@ use crate::cli::{Cli, OutputFormat};
 use crate::config::{self, Configuration};
 use crate::headless::{self, FrontEnd, TerminalFacts};
 use crate::logging::{self, LoggingGuard, LoggingSettings};
-use crate::prereq::{self, Interaction, PrereqEnv};
+use crate::prereq::{self, Interaction};
 use crate::state::{self, StateStore};
 use crate::templates;
 use crate::tools::ProcessRunner;
@@ -261,7 +261,7 @@ fn check_prerequisites(
     } else {
         Interaction::terminal(runner.clone())
     };
-    let prereq_env = PrereqEnv::from_lookup(|name| env.get(name).cloned());
+    let prereq_env = run::prereq_env(env);
     let report = runtime.block_on(prereq::check(runner, &prereq_env, &interaction));
     match cli.output {
         OutputFormat::Json => print_stdout(

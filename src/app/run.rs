@@ -299,7 +299,7 @@ async fn ask<T: Send + 'static>(
 
 /// The environment as the prerequisite check reads it (from the start-up snapshot: the
 /// token variables are no longer in the process environment).
-fn prereq_env(env: &HashMap<String, String>) -> PrereqEnv {
+pub(super) fn prereq_env(env: &HashMap<String, String>) -> PrereqEnv {
     PrereqEnv::from_lookup(|name| env.get(name).cloned())
 }
 

@@ -66,7 +66,7 @@ pub(super) fn run_wizard(
 
     let demo_root = world.sim.as_ref().map(|sim| sim.root().to_path_buf());
     let log_file = world.paths.log_file.clone();
-    let prereq_env = PrereqEnv::from_lookup(|name| env.get(name).cloned());
+    let prereq_env = super::run::prereq_env(env);
     let backend = Arc::new(EngineBackend::new(world, demo_failure, prereq_env));
     let run_options = RunOptions {
         mouse: cli.mouse,
