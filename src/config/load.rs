@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::model::ConfigLayer;
+use super::rules::edit_distance;
 
 /// Configuration files are small; anything bigger is not one (and is not read whole).
 pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
@@ -250,20 +251,6 @@ fn suggest(unknown: &str, expected: &[String]) -> Option<String> {
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, e)| e.clone())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 /// Serde names Rust types; say what the user should write instead.

@@ -116,13 +116,14 @@ fn closest<'a>(text: &str, candidates: &[&'a str]) -> Option<&'a str> {
     }
     candidates
         .iter()
-        .map(|c| (strsim_distance(text, c), *c))
+        .map(|c| (edit_distance(text, c), *c))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
 
-fn strsim_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance, for "did you mean" hints.
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
