@@ -128,6 +128,23 @@ fn world_has_no_duplicate(world: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The ERROR and WARN lines of every log file the runs wrote, for a failure's report.
+fn log_error_lines(home: &Path) -> String {
+    let Ok(entries) = std::fs::read_dir(home.join(".kalypso")) else {
+        return String::from("(no log directory)");
+    };
+    let mut lines = Vec::new();
+    for entry in entries.flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        lines.extend(
+            text.lines()
+                .filter(|l| l.contains("ERROR") || l.contains("WARN"))
+                .map(|l| format!("{}: {l}", entry.file_name().to_string_lossy())),
+        );
+    }
+    lines.join("\n")
+}
+
 /// One case: start, SIGKILL after `delay_ms`, check the files, re-run, check convergence.
 fn crash_and_resume(case: usize, delay_ms: u64, zero_latency: bool) -> Result<String, String> {
     let home = TempDir::new().unwrap();
@@ -153,12 +170,18 @@ fn crash_and_resume(case: usize, delay_ms: u64, zero_latency: bool) -> Result<St
         .stderr(Stdio::piped())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&rerun.stderr);
     if rerun.status.code() != Some(0) {
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&rerun.stdout),
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        let log_errors = log_error_lines(home.path());
         return Err(format!(
-            "{tag}: re-run exited {:?}: {}",
+            "{tag}: re-run exited {:?}:\n{}\nlog errors:\n{}",
             rerun.status.code(),
-            stderr.lines().rev().take(8).collect::<Vec<_>>().join(" | ")
+            output.lines().rev().take(30).collect::<Vec<_>>().join("\n"),
+            log_errors
         ));
     }
     let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap())
