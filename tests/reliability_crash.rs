@@ -239,3 +239,104 @@ fn demo_runs_killed_at_random_moments_resume_to_completed_without_duplicates() {
         "only {killed_mid_run} kills landed mid-run"
     );
 }
+
+/// A killed run's `git push` can still be finishing when the next run seeds the same
+/// repository: the re-run's push of that branch is then rejected (`fetch first`). Shown
+/// deterministically with a `git` stand-in that, on the first push, lets a rival commit of
+/// the same files land first. The run must look at the remote again and converge, leaving
+/// the rival's branch alone (never a force push).
+#[test]
+fn a_push_that_loses_the_race_to_another_push_converges() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let bin = home.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let real_git = which_git();
+    let marker = home.path().join("rival-pushed");
+    let stand_in = bin.join("git");
+    std::fs::write(
+        &stand_in,
+        r#"#!/bin/sh
+if [ "$1" = "push" ] && [ ! -e "$RIVAL_MARKER" ]; then
+  : > "$RIVAL_MARKER"
+  rival=$(GIT_AUTHOR_NAME=rival GIT_AUTHOR_EMAIL=rival@example.invalid \
+    GIT_COMMITTER_NAME=rival GIT_COMMITTER_EMAIL=rival@example.invalid \
+    "$REAL_GIT" commit-tree "HEAD^{tree}" -m "the same files, pushed by another run") || exit 90
+  "$REAL_GIT" push -q "$3" "$rival:refs/heads/$4" || exit 91
+  printf '%s %s\n' "$4" "$rival" > "$RIVAL_MARKER"
+fi
+exec "$REAL_GIT" "$@"
+"#,
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = demo_command(home.path(), &state, true)
+        .env("PATH", path)
+        .env("REAL_GIT", &real_git)
+        .env("RIVAL_MARKER", &marker)
+        .output()
+        .unwrap();
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let rival = std::fs::read_to_string(&marker).expect("the stand-in pushed a rival commit");
+    let (branch, rival_commit) = rival.trim().split_once(' ').unwrap();
+    assert_eq!(run.status.code(), Some(0), "{output}");
+    let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(saved["status"], "completed");
+
+    // The rival's commit is still the branch's head: looked at again, not overwritten.
+    let demo_dir = PathBuf::from(format!("{}.demo", state.display()));
+    let heads = Command::new(&real_git)
+        .args(["for-each-ref", "--format=%(refname:short) %(objectname)"])
+        .current_dir(find_bare_repo_with(&demo_dir, rival_commit))
+        .output()
+        .unwrap();
+    let heads = String::from_utf8_lossy(&heads.stdout);
+    assert!(
+        heads
+            .lines()
+            .any(|l| l == format!("{branch} {rival_commit}")),
+        "{heads}"
+    );
+    assert!(heads.lines().any(|l| l.starts_with("dev ")), "{heads}");
+}
+
+fn which_git() -> PathBuf {
+    let path = std::env::var("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("git"))
+        .find(|candidate| candidate.is_file())
+        .expect("git on PATH")
+}
+
+/// The bare repository (under the demo world's directory) that holds `commit`.
+fn find_bare_repo_with(dir: &Path, commit: &str) -> PathBuf {
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        if next.extension().is_some_and(|e| e == "git") {
+            let found = Command::new("git")
+                .args(["cat-file", "-e", commit])
+                .current_dir(&next)
+                .status()
+                .unwrap();
+            if found.success() {
+                return next;
+            }
+            continue;
+        }
+        if let Ok(entries) = std::fs::read_dir(&next) {
+            pending.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+        }
+    }
+    panic!("no bare repository under {} holds {commit}", dir.display());
+}

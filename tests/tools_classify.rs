@@ -189,6 +189,17 @@ fn not_found_and_already_exists() {
                 1,
                 "Error: INSTALLATION FAILED: cannot re-use a name that is still in use\n",
             ),
+            // Real git 2.x output: the branch appeared on the remote since it was listed.
+            (
+                Git,
+                1,
+                "To ../b.git\n ! [rejected]        main -> main (fetch first)\nerror: failed to push some refs to '../b.git'\n",
+            ),
+            (
+                Git,
+                1,
+                "To ../b.git\n ! [rejected]        main -> main (non-fast-forward)\nerror: failed to push some refs to '../b.git'\n",
+            ),
         ],
     );
 }

@@ -437,6 +437,9 @@ fn is_already_exists(lower: &str) -> bool {
             "resourceexists",
             "name already exists",
             "cannot re-use a name that is still in use",
+            // git push: the branch appeared on the remote since we looked (another push).
+            "(fetch first)",
+            "(non-fast-forward)",
         ],
     )
 }

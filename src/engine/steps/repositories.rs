@@ -23,6 +23,9 @@ use crate::tools::git::{github_remote_url, SeedError, SEED_MESSAGE};
 use crate::tools::ErrorClass;
 use crate::ExitCode;
 
+/// How often seeding looks at the remote again after losing a race to another push.
+const SEED_ROUNDS: u32 = 3;
+
 /// Description of the label that marks promoted pull requests.
 pub const PROMOTED_LABEL_DESCRIPTION: &str = "Promotion to the next environment (Kalypso)";
 
@@ -378,46 +381,67 @@ pub async fn seed(
         let work_dir = env.work_dir.clone();
         let slug = slug.clone();
         async move {
-            let present = if empty {
-                Vec::new()
-            } else {
-                tools
+            let mut pushed = Vec::new();
+            let mut known_empty = empty;
+            // A push another writer beat us to (e.g. a push of a run that was killed, still
+            // finishing) is no failure: look at the remote again and push what is missing.
+            for round in 1..=SEED_ROUNDS {
+                let present = if known_empty {
+                    Vec::new()
+                } else {
+                    tools
+                        .git
+                        .remote_branches(&remote, &git_env)
+                        .await
+                        .map_err(|e| tool_error(step, &format!("list the branches of {slug}"), &e))?
+                };
+                known_empty = false;
+                let missing: Vec<_> = rendered
+                    .branches
+                    .iter()
+                    .filter(|b| !present.contains(&b.name))
+                    .cloned()
+                    .collect();
+                if missing.is_empty() {
+                    break;
+                }
+                let dir = tempfile::Builder::new()
+                    .prefix("kalypso-seed-")
+                    .tempdir_in(&work_dir)
+                    .map_err(|e| {
+                        StepError::in_step(
+                            step,
+                            format!(
+                                "cannot create a work directory in {}: {e}",
+                                work_dir.display()
+                            ),
+                        )
+                    })?;
+                let workdir = dir.path().join(rendered.kind.dir_name());
+                match tools
                     .git
-                    .remote_branches(&remote, &git_env)
+                    .seed(&workdir, &remote, &missing, SEED_MESSAGE, &git_env)
                     .await
-                    .map_err(|e| tool_error(step, &format!("list the branches of {slug}"), &e))?
-            };
-            let missing: Vec<_> = rendered
-                .branches
-                .iter()
-                .filter(|b| !present.contains(&b.name))
-                .cloned()
-                .collect();
-            if missing.is_empty() {
-                return Ok(Vec::new());
+                {
+                    Ok(()) => {
+                        pushed.extend(
+                            missing
+                                .iter()
+                                .map(|b| format!("{} ({} files)", b.name, b.files.len())),
+                        );
+                        break;
+                    }
+                    Err(SeedError::Tool(e))
+                        if e.class() == ErrorClass::AlreadyExists && round < SEED_ROUNDS =>
+                    {
+                        tracing::warn!(
+                            "push to {slug}: a branch appeared on the remote meanwhile; looking again"
+                        );
+                    }
+                    Err(e) => return Err(seed_error(step, &slug, &e)),
+                }
             }
-            let dir = tempfile::Builder::new()
-                .prefix("kalypso-seed-")
-                .tempdir_in(&work_dir)
-                .map_err(|e| {
-                    StepError::in_step(
-                        step,
-                        format!(
-                            "cannot create a work directory in {}: {e}",
-                            work_dir.display()
-                        ),
-                    )
-                })?;
-            let workdir = dir.path().join(rendered.kind.dir_name());
-            tools
-                .git
-                .seed(&workdir, &remote, &missing, SEED_MESSAGE, &git_env)
-                .await
-                .map_err(|e| seed_error(step, &slug, &e))?;
-            Ok(missing
-                .iter()
-                .map(|b| format!("{} ({} files)", b.name, b.files.len()))
-                .collect::<Vec<_>>())
+            Ok(pushed)
         }
     })
     .await?;
