@@ -104,7 +104,8 @@ fn skip_confirmation_without_missing_values_goes_from_the_checklist_straight_to_
         e,
         Effect::StartPrerequisites {
             github_token: None,
-            interactive: true
+            interactive: true,
+            skip: false,
         }
     )));
     let mut last = Transition::default();
@@ -114,6 +115,22 @@ fn skip_confirmation_without_missing_values_goes_from_the_checklist_straight_to_
     assert!(has(&last, |e| matches!(e, Effect::StartRun(_))), "{last:?}");
     assert_eq!(app.screen, Screen::Dashboard);
     assert_eq!(app.plan, PlanState::NotAsked, "the plan was shown");
+}
+
+#[test]
+fn skip_validation_asks_the_backend_to_skip_the_prerequisite_probes() {
+    let mut flags = named("demo");
+    flags.options.skip_confirmation = Some(true);
+    flags.options.skip_validation = Some(true);
+    let (app, transition) = app_with(inputs(flags), SMALL);
+    assert_eq!(app.screen, Screen::Prerequisites);
+    assert!(
+        has(&transition, |e| matches!(
+            e,
+            Effect::StartPrerequisites { skip: true, .. }
+        )),
+        "{transition:?}"
+    );
 }
 
 #[test]

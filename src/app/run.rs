@@ -345,6 +345,7 @@ pub(crate) fn bootstrap(
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let token = if configuration.options.skip_validation {
+            tracing::warn!("{}", prereq::SKIPPED_SUMMARY);
             token_from_env(env)
         } else {
             let interaction = if interactive {

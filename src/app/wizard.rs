@@ -26,8 +26,8 @@ use crate::sim::SimulatedEnvironment;
 use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use crate::tools::{CancelToken, CommandRunner};
 use crate::tui::{
-    self, AppInputs, BackendError, PrereqRequest, PrereqUpdate, RunControl, RunHandle, RunOptions,
-    WizardBackend,
+    self, AppInputs, BackendError, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl,
+    RunHandle, RunOptions, WizardBackend,
 };
 use crate::ExitCode;
 
@@ -176,6 +176,25 @@ impl WizardBackend for EngineBackend {
         let mut env = self.prereq_env.clone();
         env.entered_token = request.github_token;
         let verified_token = Arc::clone(&self.verified_token);
+        if request.skip {
+            *lock(&verified_token) = env
+                .entered_token
+                .clone()
+                .or_else(|| env.github_token.clone())
+                .or_else(|| env.gh_token.clone());
+            tracing::warn!("{}", prereq::SKIPPED_SUMMARY);
+            tokio::spawn(async move {
+                let _ = updates
+                    .send(PrereqUpdate::Finished(PrereqOutcome {
+                        exit_code: ExitCode::Success,
+                        summary: prereq::SKIPPED_SUMMARY.to_string(),
+                        azure: None,
+                        github: None,
+                    }))
+                    .await;
+            });
+            return receiver;
+        }
         tokio::spawn(async move {
             // Each tool row goes out as its probe returns; the final report repeats them
             // (the checklist updates rows by name).
@@ -383,6 +402,7 @@ mod tests {
         let mut updates = backend.start_prerequisites(PrereqRequest {
             interaction: Interaction::NonInteractive,
             github_token: token.map(|t| SecretString::from(t.to_string())),
+            skip: false,
         });
         let mut all = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, updates.recv())
@@ -482,6 +502,38 @@ mod tests {
             !format!("{updates:?}").contains(typed),
             "the token never appears in the updates"
         );
+    }
+
+    #[tokio::test]
+    async fn skip_validation_probes_nothing_and_hands_the_environment_token_to_the_engine() {
+        let fixture = fixture(None);
+        let env_token = "ghp_FromTheEnvironmentUnchecked0123456789";
+        let backend = EngineBackend {
+            prereq_env: PrereqEnv {
+                github_token: Some(SecretString::from(env_token.to_string())),
+                ..PrereqEnv::default()
+            },
+            ..fixture.backend
+        };
+        let mut receiver = backend.start_prerequisites(PrereqRequest {
+            interaction: Interaction::NonInteractive,
+            github_token: None,
+            skip: true,
+        });
+        let mut updates = Vec::new();
+        while let Some(update) = tokio::time::timeout(WAIT, receiver.recv())
+            .await
+            .expect("the skipped check finishes")
+        {
+            updates.push(update);
+        }
+        assert_eq!(updates.len(), 1, "{updates:?}");
+        let outcome = outcome(&updates);
+        assert_eq!(outcome.exit_code, ExitCode::Success);
+        assert!(outcome.summary.contains("SKIPPED"), "{}", outcome.summary);
+        assert!(fixture.sim.calls().is_empty(), "{:?}", fixture.sim.calls());
+        let kept = lock(&backend.verified_token).clone();
+        assert_eq!(kept.as_ref().map(|t| t.expose_secret()), Some(env_token));
     }
 
     #[tokio::test]

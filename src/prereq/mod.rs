@@ -34,4 +34,8 @@ pub use report::{
     AuthCheck, AuthCheckKind, AzureIdentity, GithubIdentity, PrereqReport, TokenSource, ToolCheck,
     Verdict,
 };
+/// The prerequisite verdict under `--skip-validation` (headless and wizard alike).
+pub const SKIPPED_SUMMARY: &str =
+    "Prerequisites: SKIPPED (--skip-validation): tools and sign-in were not checked";
+
 pub use tools::{evaluate_tool, InstallHint, Need, ToolRequirement, TOOL_REQUIREMENTS};

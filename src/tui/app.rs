@@ -373,9 +373,11 @@ fn start_prerequisites(app: &mut App, github_token: Option<secrecy::SecretString
         ..Checklist::default()
     };
     let interactive = !app.form.toggle(Field::NonInteractive);
+    let skip = app.form.toggle(Field::SkipValidation);
     Transition::redraw().with(Effect::StartPrerequisites {
         github_token,
         interactive,
+        skip,
     })
 }
 

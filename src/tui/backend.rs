@@ -65,6 +65,9 @@ pub struct PrereqRequest {
     /// A token typed into the configuration form (only asked when none is in the
     /// environment). Already registered as a secret.
     pub github_token: Option<SecretString>,
+    /// `--skip-validation`: report the check as skipped without probing anything; the
+    /// engine uses the typed token, else the environment's, unchecked.
+    pub skip: bool,
 }
 
 /// One piece of the prerequisite check's progress. Rows may arrive in any order and a row

@@ -62,6 +62,9 @@ pub enum Effect {
         github_token: Option<SecretString>,
         /// Prompts and `az login` may be offered (off with "Non-interactive").
         interactive: bool,
+        /// "Skip validation" is on: no probes; the token comes from the form or the
+        /// environment unchecked.
+        skip: bool,
     },
     ComputePlan(Box<Configuration>),
     StartRun(Box<Confirmed>),

@@ -405,6 +405,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
             Effect::StartPrerequisites {
                 github_token,
                 interactive,
+                skip,
             } => {
                 let interaction = if interactive {
                     Interaction::Interactive {
@@ -421,6 +422,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 self.prereq = Some(self.backend.start_prerequisites(PrereqRequest {
                     interaction,
                     github_token,
+                    skip,
                 }));
             }
             Effect::ComputePlan(configuration) => {
