@@ -456,6 +456,9 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh::PROMOTED_LABEL_COLOR,
             "Promoted by the Kalypso Scheduler",
         ),
+        // Rollback of what the two calls above created.
+        gh.secret_delete_spec(&control_plane, "GITOPS_REPO"),
+        gh.label_delete_spec(&gitops, gh::PROMOTED_LABEL),
     ]);
     specs
 }

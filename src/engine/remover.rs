@@ -105,12 +105,12 @@ impl EngineRemover {
             Resource::Repository { owner, name, .. } => {
                 self.gh().repo_delete_spec(&format!("{owner}/{name}"))
             }
-            Resource::RepoSecret { repository, name } => self
-                .gh()
-                .authed(&["secret", "delete", name, "--repo", repository]),
-            Resource::RepoLabel { repository, name } => self
-                .gh()
-                .authed(&["label", "delete", name, "--repo", repository, "--yes"]),
+            Resource::RepoSecret { repository, name } => {
+                self.gh().secret_delete_spec(repository, name)
+            }
+            Resource::RepoLabel { repository, name } => {
+                self.gh().label_delete_spec(repository, name)
+            }
             Resource::Flux {
                 kube_context,
                 version,

@@ -387,6 +387,16 @@ impl Gh {
         self.exec.checked(spec).await.map(drop)
     }
 
+    /// `gh secret delete NAME --repo SLUG` (rollback of a secret this tool set).
+    pub fn secret_delete_spec(&self, slug: &str, name: &str) -> CommandSpec {
+        self.authed(&["secret", "delete", name, "--repo", slug])
+    }
+
+    /// `gh label delete NAME --repo SLUG --yes` (rollback of a label this tool created).
+    pub fn label_delete_spec(&self, slug: &str, name: &str) -> CommandSpec {
+        self.authed(&["label", "delete", name, "--repo", slug, "--yes"])
+    }
+
     pub fn secret_list_spec(&self, slug: &str) -> CommandSpec {
         self.authed(&["secret", "list", "--repo", slug, "--json", "name"])
     }
