@@ -9,6 +9,7 @@ pub mod headless;
 pub mod logging;
 pub mod prereq;
 pub mod secrets;
+pub(crate) mod signals;
 pub mod sim;
 pub mod state;
 pub mod templates;

@@ -283,6 +283,17 @@ fn clean_without_a_state_file_says_there_is_nothing_to_do() {
 
 #[test]
 fn ctrl_c_cancels_the_run_saves_the_state_as_failed_and_exits_7() {
+    cancelled_by(libc::SIGINT);
+}
+
+/// A CI job cancelled (SIGTERM) or a closed terminal (SIGHUP) stops as orderly as Ctrl+C.
+#[test]
+fn sigterm_and_sighup_cancel_the_run_the_same_way() {
+    cancelled_by(libc::SIGTERM);
+    cancelled_by(libc::SIGHUP);
+}
+
+fn cancelled_by(signal: libc::c_int) {
     let home = TempDir::new().unwrap();
     let state = home.path().join("state.json");
     // Realistic latencies: the cluster is still provisioning when the signal arrives.
@@ -306,7 +317,7 @@ fn ctrl_c_cancels_the_run_saves_the_state_as_failed_and_exits_7() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(run.id() as i32, libc::SIGINT) }, 0);
+    assert_eq!(unsafe { libc::kill(run.id() as i32, signal) }, 0);
     let output = run.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),

@@ -23,6 +23,7 @@ use crate::headless::{
 };
 use crate::logging;
 use crate::prereq::{self, Interaction, PrereqEnv};
+use crate::signals::Signals;
 use crate::sim::SimulatedEnvironment;
 use crate::tools::{CancelToken, CommandRunner, ProcessRunner};
 use crate::ExitCode;
@@ -309,13 +310,19 @@ fn token_from_env(env: &HashMap<String, String>) -> Option<SecretString> {
     env.github_token.or(env.gh_token)
 }
 
-/// Cancel on Ctrl+C (the first one; a second one ends the process the usual way).
-fn cancel_on_ctrl_c(cancel: &CancelToken) {
+/// Cancel on Ctrl+C, and on SIGTERM or SIGHUP (a CI job cancelled, a closed terminal):
+/// the children are killed and the state is saved before the process ends with exit 7.
+/// A second signal while stopping ends the process at once.
+fn cancel_on_signal(cancel: &CancelToken) {
     let cancel = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
-        }
+        let mut signals = Signals::new();
+        signals.next().await;
+        tracing::warn!("signal received: stopping (a second signal ends the process at once)");
+        cancel.cancel();
+        signals.next().await;
+        tracing::error!("second signal: ending now");
+        std::process::exit(ExitCode::Cancelled.code());
     });
 }
 
@@ -380,7 +387,7 @@ pub(crate) fn bootstrap(
         }
 
         let cancel = CancelToken::new();
-        cancel_on_ctrl_c(&cancel);
+        cancel_on_signal(&cancel);
         let observed = bootstrap
             .observe(&cancel)
             .await
@@ -434,7 +441,7 @@ pub(crate) fn bootstrap(
                 };
                 if wanted {
                     let rollback_cancel = CancelToken::new();
-                    cancel_on_ctrl_c(&rollback_cancel);
+                    cancel_on_signal(&rollback_cancel);
                     let (sink, events) = EventSink::channel();
                     tokio::join!(bootstrap.rollback(sink, &rollback_cancel), print_all(&mut printer, events));
                 }
@@ -530,7 +537,7 @@ pub(crate) fn clean(
             }
         }
         let cancel = CancelToken::new();
-        cancel_on_ctrl_c(&cancel);
+        cancel_on_signal(&cancel);
         let mut printer = HeadlessPrinter::new(settings, std::io::stdout());
         let (sink, events) = EventSink::channel();
         let (report, _) = tokio::join!(cleanup.run(sink, &cancel), print_all(&mut printer, events));

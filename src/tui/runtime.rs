@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_core::Stream;
+
+use crate::signals::Signals;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
@@ -146,58 +148,6 @@ async fn sleep_until_some(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => sleep_until(deadline).await,
         None => pending().await,
-    }
-}
-
-#[cfg(unix)]
-/// SIGTERM, SIGHUP and SIGINT sent from outside (in raw mode Ctrl+C is a key, not a
-/// signal): each ends the wizard the orderly way, terminal restored.
-struct Signals {
-    terminate: Option<tokio::signal::unix::Signal>,
-    hangup: Option<tokio::signal::unix::Signal>,
-    interrupt: Option<tokio::signal::unix::Signal>,
-}
-
-#[cfg(unix)]
-impl Signals {
-    fn new() -> Self {
-        use tokio::signal::unix::{signal, SignalKind};
-        Self {
-            terminate: signal(SignalKind::terminate()).ok(),
-            hangup: signal(SignalKind::hangup()).ok(),
-            interrupt: signal(SignalKind::interrupt()).ok(),
-        }
-    }
-
-    async fn next(&mut self) {
-        async fn one(signal: &mut Option<tokio::signal::unix::Signal>) {
-            match signal {
-                Some(signal) => {
-                    if signal.recv().await.is_none() {
-                        pending::<()>().await
-                    }
-                }
-                None => pending().await,
-            }
-        }
-        tokio::select! {
-            _ = one(&mut self.terminate) => {}
-            _ = one(&mut self.hangup) => {}
-            _ = one(&mut self.interrupt) => {}
-        }
-    }
-}
-
-#[cfg(not(unix))]
-struct Signals;
-
-#[cfg(not(unix))]
-impl Signals {
-    fn new() -> Self {
-        Signals
-    }
-    async fn next(&mut self) {
-        pending().await
     }
 }
 
