@@ -340,3 +340,90 @@ fn find_bare_repo_with(dir: &Path, commit: &str) -> PathBuf {
     }
     panic!("no bare repository under {} holds {commit}", dir.display());
 }
+
+/// Whether `pid` is a live process (a zombie waiting for its reaper counts as ended).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses: `123 (sleep) S ...`.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+/// A run killed with SIGKILL cannot clean up, and its children run in sessions of their
+/// own; still none of them may outlive it (a leftover `git push` or `az aks create` would
+/// race the next run). Real run, stand-in tools that record their pid and hang.
+#[cfg(target_os = "linux")]
+#[test]
+fn children_of_a_run_killed_with_sigkill_end_with_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TempDir::new().unwrap();
+    let bin = home.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let pids = home.path().join("pids");
+    for tool in ["az", "gh", "kubectl", "helm", "git"] {
+        let path = bin.join(tool);
+        std::fs::write(&path, "#!/bin/sh\necho $$ >> \"$PIDS\"\nexec sleep 120\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut run = Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home.path())
+        .env("PIDS", &pids)
+        .env("GITHUB_TOKEN", TOKEN)
+        .current_dir(home.path())
+        .args([
+            "--no-tui",
+            "--non-interactive",
+            "--skip-validation",
+            "--cluster-name",
+            "orphans",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let recorded = || -> Vec<i32> {
+        std::fs::read_to_string(&pids)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while recorded().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no tool was ever started"
+        );
+        assert!(run.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let the concurrent look-ups all start.
+    std::thread::sleep(Duration::from_millis(300));
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let children = recorded();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while children.iter().any(|&pid| alive(pid)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let survivors: Vec<i32> = children.into_iter().filter(|&pid| alive(pid)).collect();
+    for pid in &survivors {
+        // SAFETY: signalling a process this test started (through the run).
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    assert!(
+        survivors.is_empty(),
+        "children outlived the run: {survivors:?}"
+    );
+}

@@ -17,6 +17,7 @@ pub mod git;
 pub mod helm;
 pub mod kubectl;
 pub mod runner;
+mod spawner;
 pub mod version;
 
 pub use classify::{classify, ErrorClass, RateLimitReset, ToolKind};

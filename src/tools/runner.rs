@@ -435,9 +435,9 @@ async fn run_process(
         }
     }
 
-    let mut command = build_command(&spec);
+    let command = build_command(&spec);
     let started = Instant::now();
-    let mut child = command.spawn().map_err(|err| {
+    let mut child = super::spawner::spawn(command).await.map_err(|err| {
         if err.kind() == io::ErrorKind::NotFound {
             RunError::NotFound {
                 program: spec.program.clone(),
