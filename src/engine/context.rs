@@ -16,6 +16,7 @@ use super::state_handle::StateHandle;
 use super::step::{StepError, StepId};
 use crate::state::{BootstrapState, Ownership, Phase, Resource, ResourceStatus};
 use crate::tools::CancelToken;
+use crate::troubleshooting::Topic;
 
 /// Where events go. The channel is UNBOUNDED on purpose: a step never waits for a slow
 /// front end. Events are few (transitions, progress, health checks; child output goes to
@@ -24,11 +25,19 @@ use crate::tools::CancelToken;
 #[derive(Clone, Debug)]
 pub struct EventSink {
     sender: mpsc::UnboundedSender<Event>,
+    /// A second receiver of every event (the run report's record).
+    tee: Option<mpsc::UnboundedSender<Event>>,
 }
 
 impl EventSink {
     pub fn new(sender: mpsc::UnboundedSender<Event>) -> Self {
-        Self { sender }
+        Self { sender, tee: None }
+    }
+
+    /// The same sink, also sending a copy of every event to `tee`.
+    pub fn with_tee(mut self, tee: mpsc::UnboundedSender<Event>) -> Self {
+        self.tee = Some(tee);
+        self
     }
 
     /// A sink and the receiver a front end consumes.
@@ -41,6 +50,9 @@ impl EventSink {
     pub fn emit(&self, kind: EventKind) {
         let event = Event::now(kind);
         log_event(&event);
+        if let Some(tee) = &self.tee {
+            let _ = tee.send(event.clone());
+        }
         // Nobody listening (front end closed) is fine: the log and state still record the run.
         let _ = self.sender.send(event);
     }
@@ -305,8 +317,10 @@ impl StepContext {
     }
 
     fn state_error(&self, error: crate::state::StateError) -> StepError {
-        StepError::in_step(self.step, format!("could not save the state: {error}"))
-            .with_hint("check that the state file's directory is writable and the disk has space")
+        StepError::in_step(self.step, format!("could not save the state: {error}")).with_hint(
+            Topic::StateNotWritable
+                .hint("check that the state file's directory is writable and the disk has space"),
+        )
     }
 
     fn emit_progress(&self, message: String, transition: Option<String>) {

@@ -74,6 +74,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
     }
 
+    if let Some(report) = &failure.report_file {
+        for (i, part) in wrap(report, width.saturating_sub(6))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if i == 0 { "   Report: " } else { "           " };
+            error_lines.push(Line::from(vec![
+                Span::styled(lead, theme.title()),
+                Span::raw(part),
+            ]));
+        }
+    }
+
     let rollback_lines = rollback_lines(run.rollback(), width, theme, spinner);
     // The error first (up to half the screen), then the rollback; the log gets the rest.
     let error_height = (error_lines.len() as u16 + 2).min(body.height / 2).max(3);
