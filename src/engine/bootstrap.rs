@@ -19,12 +19,12 @@ use secrecy::SecretString;
 
 use super::context::{fact, EventSink, Facts};
 use super::dry_run::{self, DryRun};
-use super::events::{Event, EventKind, LogLevel};
+use super::events::{EventKind, LogLevel};
 use super::observe;
 use super::orchestrator::{Orchestrator, RunOptions, RunOutcome, StepRunner};
 use super::plan::{self, Observed, Plan};
 use super::remover::EngineRemover;
-use super::report::{self, ReportInput};
+use super::report::{self, ReportWriter};
 use super::rollback::{self, PlannedRemoval, RollbackReport};
 use super::state_handle::StateHandle;
 use super::step::{Action, StepError, StepId};
@@ -190,16 +190,8 @@ pub struct Bootstrap {
     paths: BootstrapPaths,
     options: BootstrapOptions,
     demo_failure: Option<(SimulatedEnvironment, StepId)>,
-    /// The run report: where it goes and what it is made of (set by [`Bootstrap::run`]).
-    report: Mutex<Option<ReportBook>>,
-}
-
-/// What the run report is written from; kept so a rollback after the run can rewrite it.
-struct ReportBook {
-    path: PathBuf,
-    started_at: Timestamp,
-    outcome: RunOutcome,
-    events: Vec<Event>,
+    /// The run report, set by [`Bootstrap::run`]; a rollback after the run rewrites it.
+    report: Mutex<Option<Arc<ReportWriter>>>,
 }
 
 impl Bootstrap {
@@ -315,73 +307,39 @@ impl Bootstrap {
         if let Some(org) = &env.configuration.repositories.github_org {
             facts = facts.with(fact::REPO_OWNER, org.clone());
         }
-        let started_at = Timestamp::now();
-        let report_path =
-            report::new_report_path(&report::report_dir(&self.paths.state_file), started_at);
+        let report_path = report::new_report_path(
+            &report::report_dir(&self.paths.state_file),
+            Timestamp::now(),
+        );
+        let writer = Arc::new(ReportWriter::new(
+            report_path.clone(),
+            self.options.demo,
+            self.configuration().clone(),
+            self.state.clone(),
+            self.paths.log_file.clone(),
+        ));
+        *self.report.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&writer));
         let options = RunOptions {
             demo: self.options.demo,
             log_file: self.paths.log_file.clone(),
-            report_file: Some(report_path.clone()),
+            report_file: Some(report_path),
             next_steps: next_steps(env),
             ..RunOptions::default()
         };
-        let (record, mut recorded) = tokio::sync::mpsc::unbounded_channel();
-        let outcome =
-            Orchestrator::new(runner, self.state.clone(), events.clone().with_tee(record))
-                .with_options(options)
-                .with_facts(facts)
-                .run(plan, cancel)
-                .await;
-        let mut run_events = Vec::new();
-        while let Ok(event) = recorded.try_recv() {
-            run_events.push(event);
-        }
-        let book = ReportBook {
-            path: report_path,
-            started_at,
-            outcome: outcome.clone(),
-            events: run_events,
-        };
-        self.write_report(&book, &events);
-        *self.report.lock().unwrap_or_else(PoisonError::into_inner) = Some(book);
-        outcome
+        Orchestrator::new(runner, self.state.clone(), events.with_observer(writer))
+            .with_facts(facts)
+            .with_options(options)
+            .run(plan, cancel)
+            .await
     }
 
-    /// The run report's path, once [`Bootstrap::run`] has written it.
+    /// The run report's path, once [`Bootstrap::run`] has started.
     pub fn report_file(&self) -> Option<PathBuf> {
         self.report
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .map(|book| book.path.clone())
-    }
-
-    /// Write (or rewrite) the run report; a failure to write it is a warning, never a
-    /// failure of the run.
-    fn write_report(&self, book: &ReportBook, events: &EventSink) {
-        let state = self.state.snapshot();
-        let text = report::render(&ReportInput {
-            demo: self.options.demo,
-            started_at: book.started_at,
-            finished_at: Timestamp::now(),
-            configuration: self.configuration(),
-            outcome: &book.outcome,
-            state: &state,
-            events: &book.events,
-            state_file: &self.paths.state_file,
-            log_file: self.paths.log_file.as_deref(),
-        });
-        if let Err(error) = report::write_private(&book.path, &text) {
-            events.emit(EventKind::Log {
-                level: LogLevel::Warn,
-                phase: None,
-                step: None,
-                message: format!(
-                    "could not write the run report {}: {error}",
-                    book.path.display()
-                ),
-            });
-        }
+            .map(|writer| writer.path().to_path_buf())
     }
 
     /// The remover rollback uses (its manual commands are shown in previews).
@@ -405,22 +363,16 @@ impl Bootstrap {
     /// rewritten with the rollback's results.
     pub async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
         let remover = self.remover().with_cancel(cancel.clone());
-        let (record, mut recorded) = tokio::sync::mpsc::unbounded_channel();
-        let result = rollback::rollback(
-            &self.state,
-            &remover,
-            &events.clone().with_tee(record),
-            cancel,
-        )
-        .await;
-        let mut guard = self.report.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(book) = guard.as_mut() {
-            while let Ok(event) = recorded.try_recv() {
-                book.events.push(event);
-            }
-            self.write_report(book, &events);
-        }
-        result
+        let writer = self
+            .report
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let events = match writer {
+            Some(writer) => events.with_observer(writer),
+            None => events,
+        };
+        rollback::rollback(&self.state, &remover, &events, cancel).await
     }
 }
 

@@ -22,21 +22,39 @@ use crate::troubleshooting::Topic;
 /// front end. Events are few (transitions, progress, health checks; child output goes to
 /// the log file through the logging tap, not through here), so the queue stays small even
 /// while a front end is busy drawing. A front end that has gone away is not an error.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EventSink {
     sender: mpsc::UnboundedSender<Event>,
-    /// A second receiver of every event (the run report's record).
-    tee: Option<mpsc::UnboundedSender<Event>>,
+    /// Sees every event before the front end does (the run report).
+    observer: Option<Arc<dyn EventObserver>>,
+}
+
+/// Something that must see every event before the front end does: what it does with an
+/// event is done by the time the front end receives it (the run report is on disk when
+/// the summary names it).
+pub trait EventObserver: Send + Sync {
+    fn observe(&self, event: &Event);
+}
+
+impl fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventSink")
+            .field("observed", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl EventSink {
     pub fn new(sender: mpsc::UnboundedSender<Event>) -> Self {
-        Self { sender, tee: None }
+        Self {
+            sender,
+            observer: None,
+        }
     }
 
-    /// The same sink, also sending a copy of every event to `tee`.
-    pub fn with_tee(mut self, tee: mpsc::UnboundedSender<Event>) -> Self {
-        self.tee = Some(tee);
+    /// The same sink, showing every event to `observer` before sending it.
+    pub fn with_observer(mut self, observer: Arc<dyn EventObserver>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -50,8 +68,8 @@ impl EventSink {
     pub fn emit(&self, kind: EventKind) {
         let event = Event::now(kind);
         log_event(&event);
-        if let Some(tee) = &self.tee {
-            let _ = tee.send(event.clone());
+        if let Some(observer) = &self.observer {
+            observer.observe(&event);
         }
         // Nobody listening (front end closed) is fine: the log and state still record the run.
         let _ = self.sender.send(event);

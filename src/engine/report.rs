@@ -14,13 +14,16 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use super::events::{Event, EventKind, HealthStatus, Outcome};
-use super::orchestrator::{RunEnd, RunOutcome};
+use super::context::EventObserver;
+use super::events::{Event, EventKind, HealthStatus, Outcome, RunSummary};
 use super::retry::human_duration;
+use super::state_handle::StateHandle;
+use super::step::{Action, StepId};
 use crate::config::{ClusterTarget, Configuration, RepoTarget};
-use crate::state::{BootstrapState, Ownership, ResourceStatus, Timestamp};
+use crate::state::{BootstrapState, Ownership, Phase, ResourceStatus, Timestamp};
 use crate::ExitCode;
 
 /// The documentation page on the created repositories and the first workload.
@@ -50,13 +53,11 @@ pub fn report_dir(state_file: &Path) -> PathBuf {
 /// Everything the report is made from.
 pub struct ReportInput<'a> {
     pub demo: bool,
-    pub started_at: Timestamp,
-    pub finished_at: Timestamp,
     pub configuration: &'a Configuration,
-    pub outcome: &'a RunOutcome,
-    /// The state after the run (and after the rollback, if one followed).
+    /// The state as the run left it (and the rollback, if one followed).
     pub state: &'a BootstrapState,
-    /// The run's events, then the rollback's.
+    /// The run's events (from `run_started` to `run_finished`/`run_failed`), then the
+    /// rollback's.
     pub events: &'a [Event],
     pub state_file: &'a Path,
     pub log_file: Option<&'a Path>,
@@ -64,16 +65,139 @@ pub struct ReportInput<'a> {
 
 /// The report as Markdown, secrets masked.
 pub fn render(input: &ReportInput<'_>) -> String {
+    let run = RunRecord::from_events(input.events);
     let mut out = String::new();
-    title(&mut out, input);
-    where_things_are(&mut out, input);
-    steps(&mut out, input);
+    title(&mut out, input, &run);
+    where_things_are(&mut out, input, &run);
+    steps(&mut out, &run);
     resources(&mut out, input);
     health(&mut out, input);
-    errors(&mut out, input);
+    errors(&mut out, input, &run);
     rollback(&mut out, input);
-    next_steps(&mut out, input);
+    next_steps(&mut out, input, &run);
     crate::secrets::redact(&out).into_owned()
+}
+
+/// How the run ended, as its last event said.
+enum End {
+    Completed,
+    Failed {
+        phase: Phase,
+        step: Option<StepId>,
+        message: String,
+        hint: Option<String>,
+        exit_code: i32,
+    },
+    /// No final event (yet).
+    Unknown,
+}
+
+/// One planned step and what became of it.
+struct StepLine {
+    id: StepId,
+    action: Action,
+    outcome: Option<Outcome>,
+    duration_ms: Option<u64>,
+    message: Option<String>,
+}
+
+/// The run as its events tell it.
+struct RunRecord {
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+    duration_ms: Option<u64>,
+    steps: Vec<StepLine>,
+    summary: Option<RunSummary>,
+    end: End,
+}
+
+impl RunRecord {
+    fn from_events(events: &[Event]) -> Self {
+        let mut record = RunRecord {
+            started_at: events.first().map(|e| e.ts),
+            finished_at: None,
+            duration_ms: None,
+            steps: Vec::new(),
+            summary: None,
+            end: End::Unknown,
+        };
+        for event in events {
+            match &event.kind {
+                EventKind::RunStarted { steps, .. } => {
+                    record.started_at = Some(event.ts);
+                    record.steps = steps
+                        .iter()
+                        .map(|info| StepLine {
+                            id: info.step,
+                            action: info.action,
+                            outcome: None,
+                            duration_ms: None,
+                            message: None,
+                        })
+                        .collect();
+                }
+                EventKind::StepFinished {
+                    step,
+                    action,
+                    outcome,
+                    duration_ms,
+                    message,
+                    ..
+                } => {
+                    let line = match record.steps.iter_mut().position(|l| l.id == *step) {
+                        Some(index) => &mut record.steps[index],
+                        None => {
+                            record.steps.push(StepLine {
+                                id: *step,
+                                action: *action,
+                                outcome: None,
+                                duration_ms: None,
+                                message: None,
+                            });
+                            record.steps.last_mut().expect("just pushed")
+                        }
+                    };
+                    line.outcome = Some(*outcome);
+                    line.duration_ms = Some(*duration_ms);
+                    line.message = Some(message.clone());
+                }
+                EventKind::RunFinished {
+                    duration_ms,
+                    summary,
+                } => {
+                    record.finished_at = Some(event.ts);
+                    record.duration_ms = Some(*duration_ms);
+                    record.summary = Some((**summary).clone());
+                    record.end = End::Completed;
+                }
+                EventKind::RunFailed {
+                    phase,
+                    step,
+                    message,
+                    hint,
+                    exit_code,
+                    duration_ms,
+                    ..
+                } => {
+                    record.finished_at = Some(event.ts);
+                    record.duration_ms = Some(*duration_ms);
+                    record.end = End::Failed {
+                        phase: *phase,
+                        step: *step,
+                        message: message.clone(),
+                        hint: hint.clone(),
+                        exit_code: *exit_code,
+                    };
+                }
+                _ => {}
+            }
+        }
+        record
+    }
+
+    fn completed(&self) -> bool {
+        matches!(self.end, End::Completed)
+    }
 }
 
 /// Write `text` to `path`, readable and writable by the user only: a temporary file in the
@@ -103,42 +227,126 @@ pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     result
 }
 
-fn result_line(outcome: &RunOutcome) -> String {
-    match &outcome.end {
-        RunEnd::Completed => "**completed** (exit code 0)".to_string(),
-        RunEnd::Failed { phase, step, .. } => format!(
-            "**failed** in the {} phase{} (exit code {})",
-            phase.as_str(),
-            step.map(|s| format!(" at step `{s}`")).unwrap_or_default(),
-            exit_text(outcome.exit_code)
-        ),
-        RunEnd::Cancelled { phase, .. } => format!(
-            "**cancelled** by the user in the {} phase (exit code {})",
-            phase.as_str(),
-            exit_text(outcome.exit_code)
-        ),
+/// Writes the report when the run ends (`run_finished` or `run_failed`) and again when a
+/// rollback finishes, before the front end sees that event: a summary that names the
+/// report names a file that exists.
+pub struct ReportWriter {
+    path: PathBuf,
+    demo: bool,
+    configuration: Configuration,
+    state: StateHandle,
+    state_file: PathBuf,
+    log_file: Option<PathBuf>,
+    events: Mutex<Vec<Event>>,
+}
+
+impl ReportWriter {
+    pub fn new(
+        path: PathBuf,
+        demo: bool,
+        configuration: Configuration,
+        state: StateHandle,
+        log_file: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            path,
+            demo,
+            configuration,
+            state_file: state.path().to_path_buf(),
+            state,
+            log_file,
+            events: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write(&self, events: &[Event]) {
+        let state = self.state.snapshot();
+        let text = render(&ReportInput {
+            demo: self.demo,
+            configuration: &self.configuration,
+            state: &state,
+            events,
+            state_file: &self.state_file,
+            log_file: self.log_file.as_deref(),
+        });
+        if let Err(error) = write_private(&self.path, &text) {
+            tracing::warn!(
+                "could not write the run report {}: {error}",
+                self.path.display()
+            );
+        }
     }
 }
 
-fn exit_text(code: ExitCode) -> String {
-    format!("{}: {}", code.code(), code.meaning())
+impl EventObserver for ReportWriter {
+    fn observe(&self, event: &Event) {
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        events.push(event.clone());
+        if matches!(
+            event.kind,
+            EventKind::RunFinished { .. }
+                | EventKind::RunFailed { .. }
+                | EventKind::RollbackFinished { .. }
+        ) {
+            self.write(&events);
+        }
+    }
 }
 
-fn title(out: &mut String, input: &ReportInput<'_>) {
+fn result_line(run: &RunRecord) -> String {
+    match &run.end {
+        End::Completed => "**completed** (exit code 0)".to_string(),
+        End::Failed {
+            phase,
+            step,
+            exit_code,
+            ..
+        } => {
+            let verb = if *exit_code == ExitCode::Cancelled.code() {
+                "cancelled"
+            } else {
+                "failed"
+            };
+            format!(
+                "**{verb}** in the {} phase{} (exit code {})",
+                phase.as_str(),
+                step.map(|s| format!(" at step `{s}`")).unwrap_or_default(),
+                exit_text(*exit_code)
+            )
+        }
+        End::Unknown => "**unknown**: the run did not report its end (see the log)".to_string(),
+    }
+}
+
+fn exit_text(code: i32) -> String {
+    match ExitCode::ALL.into_iter().find(|c| c.code() == code) {
+        Some(known) => format!("{code}: {}", known.meaning()),
+        None => code.to_string(),
+    }
+}
+
+fn title(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) {
     let demo = if input.demo {
         " (DEMO: simulated Azure, GitHub and cluster)"
     } else {
         ""
     };
+    let stamp = |t: Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_else(|| "-".into());
     let _ = writeln!(out, "# Kalypso bootstrap report{demo}\n");
-    let _ = writeln!(out, "- Result: {}", result_line(input.outcome));
-    let _ = writeln!(out, "- Started: {}", input.started_at);
-    let _ = writeln!(out, "- Finished: {}", input.finished_at);
-    let _ = writeln!(
-        out,
-        "- Duration: {}",
-        human_duration(input.outcome.duration)
-    );
+    let _ = writeln!(out, "- Result: {}", result_line(run));
+    let _ = writeln!(out, "- Started: {}", stamp(run.started_at));
+    let _ = writeln!(out, "- Finished: {}", stamp(run.finished_at));
+    if let Some(ms) = run.duration_ms {
+        let _ = writeln!(
+            out,
+            "- Duration: {}",
+            human_duration(Duration::from_millis(ms))
+        );
+    }
     let _ = writeln!(out, "- State file: `{}`", input.state_file.display());
     if let Some(log) = input.log_file {
         let _ = writeln!(out, "- Log file: `{}`", log.display());
@@ -146,10 +354,10 @@ fn title(out: &mut String, input: &ReportInput<'_>) {
     out.push('\n');
 }
 
-fn where_things_are(out: &mut String, input: &ReportInput<'_>) {
-    let summary = &input.outcome.summary;
+fn where_things_are(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) {
     let configuration = input.configuration;
     let state = input.state;
+    let summary = run.summary.as_ref();
     let _ = writeln!(out, "## Where things are\n");
     let mut rows: Vec<(String, String)> = Vec::new();
     match &configuration.cluster {
@@ -157,7 +365,7 @@ fn where_things_are(out: &mut String, input: &ReportInput<'_>) {
             let verb = if state.cluster.created {
                 "created by kalypso-bootstrap"
             } else {
-                "to be created"
+                "not created"
             };
             rows.push((
                 "AKS cluster".into(),
@@ -172,23 +380,32 @@ fn where_things_are(out: &mut String, input: &ReportInput<'_>) {
             format!("existing kube context {} (reused)", existing.context),
         )),
     }
+    let known = |from_summary: Option<&Option<String>>, from_state: &Option<String>| {
+        from_summary
+            .and_then(Clone::clone)
+            .or_else(|| from_state.clone())
+            .unwrap_or_else(|| "-".to_string())
+    };
     rows.push((
         "Kube context".into(),
-        summary.kube_context.clone().unwrap_or_else(|| "-".into()),
+        known(
+            summary.map(|s| &s.kube_context),
+            &state.cluster.kube_context,
+        ),
     ));
-    let repo = |target: &RepoTarget, url: &Option<String>, created: bool| {
-        let url = url.clone().unwrap_or_else(|| "-".to_string());
-        match target {
-            RepoTarget::Existing(_) => format!("{url} (existing, reused)"),
-            RepoTarget::Create { .. } if created => format!("{url} (created by kalypso-bootstrap)"),
-            RepoTarget::Create { .. } => format!("{url} (not created)"),
-        }
+    let repo = |target: &RepoTarget, url: String, created: bool| match target {
+        RepoTarget::Existing(_) => format!("{url} (existing, reused)"),
+        RepoTarget::Create { .. } if created => format!("{url} (created by kalypso-bootstrap)"),
+        RepoTarget::Create { .. } => format!("{url} (not created)"),
     };
     rows.push((
         "Control-plane repository".into(),
         repo(
             &configuration.repositories.control_plane,
-            &summary.control_plane_url,
+            known(
+                summary.map(|s| &s.control_plane_url),
+                &state.repositories.control_plane.url,
+            ),
             state.repositories.control_plane.created,
         ),
     ));
@@ -196,7 +413,10 @@ fn where_things_are(out: &mut String, input: &ReportInput<'_>) {
         "GitOps repository".into(),
         repo(
             &configuration.repositories.gitops,
-            &summary.gitops_url,
+            known(
+                summary.map(|s| &s.gitops_url),
+                &state.repositories.gitops.url,
+            ),
             state.repositories.gitops.created,
         ),
     ));
@@ -218,7 +438,10 @@ fn where_things_are(out: &mut String, input: &ReportInput<'_>) {
         ));
         rows.push((
             "Installed chart version".into(),
-            summary.chart_version.clone().unwrap_or_else(|| "-".into()),
+            known(
+                summary.map(|s| &s.chart_version),
+                &state.installation.version,
+            ),
         ));
     }
     table(
@@ -228,13 +451,13 @@ fn where_things_are(out: &mut String, input: &ReportInput<'_>) {
     );
 }
 
-fn steps(out: &mut String, input: &ReportInput<'_>) {
+fn steps(out: &mut String, run: &RunRecord) {
     let _ = writeln!(out, "## Steps\n");
     let _ = writeln!(
         out,
         "What this run did per step: `create` makes what is missing, `reuse` checks what exists, `skip` is not part of this configuration.\n"
     );
-    let rows = input.outcome.steps.iter().map(|step| {
+    let rows = run.steps.iter().map(|step| {
         vec![
             format!("`{}`", step.id),
             step.id.title().to_string(),
@@ -242,8 +465,8 @@ fn steps(out: &mut String, input: &ReportInput<'_>) {
             step.outcome
                 .map(|o| o.as_str().to_string())
                 .unwrap_or_else(|| "not started".to_string()),
-            step.duration()
-                .map(human_duration)
+            step.duration_ms
+                .map(|ms| human_duration(Duration::from_millis(ms)))
                 .unwrap_or_else(|| "-".to_string()),
             step.message.clone().unwrap_or_default(),
         ]
@@ -253,26 +476,21 @@ fn steps(out: &mut String, input: &ReportInput<'_>) {
         &["Step", "Title", "Action", "Outcome", "Time", "Result"],
         rows,
     );
-    let phases: Vec<String> = input
-        .outcome
-        .summary
-        .phase_durations_ms
-        .iter()
-        .map(|(phase, ms)| {
-            format!(
-                "{} {}",
-                phase.as_str(),
-                human_duration(Duration::from_millis(*ms))
-            )
-        })
-        .collect();
-    if !phases.is_empty() {
-        let _ = writeln!(
-            out,
-            "Time per phase: {}; total {}.\n",
-            phases.join(", "),
-            human_duration(input.outcome.duration)
-        );
+    if let Some(summary) = &run.summary {
+        let phases: Vec<String> = summary
+            .phase_durations_ms
+            .iter()
+            .map(|(phase, ms)| {
+                format!(
+                    "{} {}",
+                    phase.as_str(),
+                    human_duration(Duration::from_millis(*ms))
+                )
+            })
+            .collect();
+        if !phases.is_empty() {
+            let _ = writeln!(out, "Time per phase: {}.\n", phases.join(", "));
+        }
     }
 }
 
@@ -343,7 +561,7 @@ fn health(out: &mut String, input: &ReportInput<'_>) {
     table(out, &["Check", "Status", "Last observed"], rows);
 }
 
-fn errors(out: &mut String, input: &ReportInput<'_>) {
+fn errors(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) {
     let _ = writeln!(out, "## Errors\n");
     let mut any = false;
     for event in input.events {
@@ -362,25 +580,27 @@ fn errors(out: &mut String, input: &ReportInput<'_>) {
             }
         }
     }
-    match &input.outcome.end {
-        RunEnd::Failed {
-            step: None, error, ..
-        } => {
+    // A failure outside any step (a state that cannot be saved, a cancellation), or one
+    // whose step reported no failure of its own.
+    if let End::Failed {
+        step,
+        message,
+        hint,
+        ..
+    } = &run.end
+    {
+        let reported = step.is_some_and(|step| {
+            input.events.iter().any(|event| {
+                matches!(&event.kind, EventKind::StepFinished { step: s, outcome: Outcome::Failed, .. } if *s == step)
+            })
+        });
+        if !reported {
             any = true;
-            let _ = writeln!(out, "- {}", one_line(&error.message));
-            if let Some(hint) = &error.hint {
+            let _ = writeln!(out, "- {}", one_line(message));
+            if let Some(hint) = hint {
                 let _ = writeln!(out, "  - Hint: {}", one_line(hint));
             }
         }
-        RunEnd::Cancelled { step, .. } => {
-            any = true;
-            let _ = writeln!(
-                out,
-                "- Cancelled by the user{}",
-                step.map(|s| format!(" during `{s}`")).unwrap_or_default()
-            );
-        }
-        _ => {}
     }
     if !any {
         let _ = writeln!(out, "None.");
@@ -449,7 +669,7 @@ fn rollback(out: &mut String, input: &ReportInput<'_>) {
     }
 }
 
-fn next_steps(out: &mut String, input: &ReportInput<'_>) {
+fn next_steps(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) {
     let _ = writeln!(out, "## Next steps\n");
     let state_file = input.state_file.display();
     let rolled_back_completely = input.events.iter().any(|event| {
@@ -460,32 +680,23 @@ fn next_steps(out: &mut String, input: &ReportInput<'_>) {
         )
     });
     let mut steps: Vec<String> = Vec::new();
-    match &input.outcome.end {
-        RunEnd::Completed => {
-            steps.extend(
-                input
-                    .outcome
-                    .summary
-                    .next_steps
-                    .iter()
-                    .map(|s| as_command_or_text(s)),
-            );
-            steps.push(format!(
-                "deploy your first workload: see {FIRST_WORKLOAD_DOC}"
-            ));
-            steps.push(format!(
-                "to remove everything this tool created: `kalypso-bootstrap --clean --state-file {state_file}`"
-            ));
+    if run.completed() {
+        if let Some(summary) = &run.summary {
+            steps.extend(summary.next_steps.iter().map(|s| as_command_or_text(s)));
         }
-        _ if rolled_back_completely => {
-            steps.push("everything this run created was removed; fix the cause above, then run the same command again".to_string());
-        }
-        _ => {
-            steps.push("fix the cause above (see the hint), then run the same command again: the run resumes at the failed step and reuses what exists".to_string());
-            steps.push(format!(
-                "or remove what this tool created: `kalypso-bootstrap --clean --state-file {state_file}`"
-            ));
-        }
+        steps.push(format!(
+            "deploy your first workload: see {FIRST_WORKLOAD_DOC}"
+        ));
+        steps.push(format!(
+            "to remove everything this tool created: `kalypso-bootstrap --clean --state-file {state_file}`"
+        ));
+    } else if rolled_back_completely {
+        steps.push("everything this run created was removed; fix the cause above, then run the same command again".to_string());
+    } else {
+        steps.push("fix the cause above (see the hint), then run the same command again: the run resumes at the failed step and reuses what exists".to_string());
+        steps.push(format!(
+            "or remove what this tool created: `kalypso-bootstrap --clean --state-file {state_file}`"
+        ));
     }
     for (index, step) in steps.iter().enumerate() {
         let _ = writeln!(out, "{}. {step}", index + 1);

@@ -540,11 +540,16 @@ mod tests {
                 hint: Some("ask for more".into()),
                 exit_code: 4,
                 duration_ms: 3000,
+                report_file: Some("/home/u/.kalypso/bootstrap-report-x.md".into()),
             },
         ));
         assert!(!run.is_running());
         let failure = run.failure.as_ref().unwrap();
         assert_eq!(failure.exit_code, ExitCode::ClusterFailed);
+        assert_eq!(
+            failure.report_file.as_deref(),
+            Some("/home/u/.kalypso/bootstrap-report-x.md")
+        );
         assert!(matches!(
             run.step(StepId::ClusterCreate).unwrap().state,
             StepState::Finished {
