@@ -179,7 +179,10 @@ fn table_rows(text: &str) -> Vec<Vec<String>> {
             .split(" | ")
             .map(|cell| cell.trim().to_string())
             .collect();
-        if cells.iter().all(|c| c.chars().all(|ch| ch == '-' || ch == ' ')) {
+        if cells
+            .iter()
+            .all(|c| c.chars().all(|ch| ch == '-' || ch == ' '))
+        {
             continue;
         }
         rows.push(cells);
@@ -250,7 +253,10 @@ fn every_flag_in_help_is_in_the_reference_and_every_documented_flag_exists() {
             );
         }
     }
-    assert!(documented >= flags.len(), "only {documented} flags in the tables");
+    assert!(
+        documented >= flags.len(),
+        "only {documented} flags in the tables"
+    );
 }
 
 /// A command line as the shell would split it (quotes and backslash escapes; no
@@ -386,10 +392,17 @@ fn every_configuration_key_is_in_the_reference_with_its_flag_and_variable() {
             .unwrap_or_else(|| panic!("docs/reference.md documents unknown key {key}"));
         documented.insert(key.to_string());
         assert_eq!(row[1], format!("`{}`", field.flag()), "flag of {key}");
-        assert_eq!(row[2], format!("`{}`", field.env_var()), "variable of {key}");
+        assert_eq!(
+            row[2],
+            format!("`{}`", field.env_var()),
+            "variable of {key}"
+        );
     }
     let all: BTreeSet<String> = Field::ALL.iter().map(|f| f.path().to_string()).collect();
-    assert_eq!(documented, all, "every key of the field table, and only those");
+    assert_eq!(
+        documented, all,
+        "every key of the field table, and only those"
+    );
 }
 
 #[test]
@@ -403,7 +416,10 @@ fn every_environment_variable_the_program_reads_is_in_the_reference() {
         .output()
         .unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
-    let named = Regex::new(r"\b(KALYPSO_[A-Z_]+|AZURE_[A-Z_]+|GITHUB_TOKEN|GH_TOKEN|KUBECONFIG|NO_COLOR|DEBUG)\b").unwrap();
+    let named = Regex::new(
+        r"\b(KALYPSO_[A-Z_]+|AZURE_[A-Z_]+|GITHUB_TOKEN|GH_TOKEN|KUBECONFIG|NO_COLOR|DEBUG)\b",
+    )
+    .unwrap();
     // `KALYPSO_*` in the help is the family, not a variable.
     let mut variables: BTreeSet<String> = named
         .find_iter(&help)
@@ -414,7 +430,13 @@ fn every_environment_variable_the_program_reads_is_in_the_reference() {
         variables.insert(field.env_var().to_string());
     }
     // Read outside the configuration table: the demo's and the front end's.
-    for extra in ["KALYPSO_DEMO_FAIL", "KALYPSO_DEMO_LATENCY", "HOME", "TMPDIR", "TERM"] {
+    for extra in [
+        "KALYPSO_DEMO_FAIL",
+        "KALYPSO_DEMO_LATENCY",
+        "HOME",
+        "TMPDIR",
+        "TERM",
+    ] {
         variables.insert(extra.to_string());
     }
     let configuration = section(&reference, "configuration-keys").unwrap();
@@ -452,7 +474,10 @@ fn every_exit_code_is_documented_with_its_meaning() {
         let all: Vec<i32> = ExitCode::ALL.iter().map(|code| code.code()).collect();
         assert_eq!(documented, all, "{page}: the exit codes, in order");
         for (code, meaning) in rows {
-            let known = ExitCode::ALL.into_iter().find(|c| c.code() == code).unwrap();
+            let known = ExitCode::ALL
+                .into_iter()
+                .find(|c| c.code() == code)
+                .unwrap();
             assert!(
                 meaning.starts_with(known.meaning()),
                 "{page}: exit code {code} reads {meaning:?}, the program says {:?}",
@@ -518,7 +543,10 @@ fn every_key_of_the_state_file_is_in_the_reference() {
         "helm_release",
         "kalypso_crds",
     ] {
-        assert!(state_section.contains(&format!("`{kind}`")), "resource kind {kind}");
+        assert!(
+            state_section.contains(&format!("`{kind}`")),
+            "resource kind {kind}"
+        );
     }
 }
 
@@ -611,7 +639,10 @@ fn the_anchor_function_follows_github() {
         github_anchor(" Cluster exists, not created by this tool"),
         "cluster-exists-not-created-by-this-tool"
     );
-    assert_eq!(github_anchor(" `--dry-run` and `KALYPSO_*`"), "--dry-run-and-kalypso_");
+    assert_eq!(
+        github_anchor(" `--dry-run` and `KALYPSO_*`"),
+        "--dry-run-and-kalypso_"
+    );
     let page = "# A\n## A\n```\n# not a heading\n```\n### B c\n";
     let found = anchors(page);
     assert_eq!(
@@ -662,7 +693,10 @@ fn every_hint_of_every_error_class_links_to_an_existing_section() {
                 "{class:?}/{tool:?} links to #{} which {TROUBLESHOOTING_DOC} lacks",
                 links[0]
             );
-            assert!(hint.ends_with(&format!("#{}", links[0])), "the link comes last: {hint}");
+            assert!(
+                hint.ends_with(&format!("#{}", links[0])),
+                "the link comes last: {hint}"
+            );
         }
     }
 }
@@ -672,7 +706,12 @@ fn every_hint_of_every_error_class_links_to_an_existing_section() {
 fn check_links(origin: &str, text: &str, base: &Path, problems: &mut Vec<String>) {
     let mention = Regex::new(r"(docs/[a-z-]+\.md)#([a-z0-9_-]+)").unwrap();
     for captures in mention.captures_iter(text) {
-        check_target(origin, &root().join(&captures[1]), Some(&captures[2]), problems);
+        check_target(
+            origin,
+            &root().join(&captures[1]),
+            Some(&captures[2]),
+            problems,
+        );
     }
     let link = Regex::new(r"\]\(([^)\s]+)\)").unwrap();
     for captures in link.captures_iter(text) {
@@ -731,18 +770,27 @@ fn every_link_in_the_pages_and_the_program_resolves() {
     let mut sources = Vec::new();
     rust_files(&root().join("src"), &mut sources);
     let mut mentions = 0;
+    // Only the program's own mentions (`docs/x.md#y`); Rust doc links are not pages.
+    let mention = Regex::new(r"(docs/[a-z-]+\.md)#([a-z0-9_-]+)").unwrap();
     for file in sources {
         let text = std::fs::read_to_string(&file).unwrap();
         mentions += text.matches("docs/").count();
         let origin = file.strip_prefix(root()).unwrap().display().to_string();
-        // Only the program's own mentions (`docs/x.md#y`); Rust doc links are not pages.
-        let mention = Regex::new(r"(docs/[a-z-]+\.md)#([a-z0-9_-]+)").unwrap();
         for captures in mention.captures_iter(&text) {
-            check_target(&origin, &root().join(&captures[1]), Some(&captures[2]), &mut problems);
+            check_target(
+                &origin,
+                &root().join(&captures[1]),
+                Some(&captures[2]),
+                &mut problems,
+            );
         }
     }
     assert!(mentions > 0, "the program links to no page at all?");
-    assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -777,7 +825,9 @@ fn hints_and_messages_name_only_flags_that_exist() {
     let mut adapters = Vec::new();
     rust_files(&root().join("src/tools"), &mut adapters);
     for file in &adapters {
-        allowed.extend(flags_in_string_literals(&std::fs::read_to_string(file).unwrap()));
+        allowed.extend(flags_in_string_literals(
+            &std::fs::read_to_string(file).unwrap(),
+        ));
     }
     for by_hand in ["--versions", "--tenant", "--scopes", "--service-principal"] {
         allowed.insert(by_hand.to_string());
@@ -807,13 +857,22 @@ fn hints_and_messages_name_only_flags_that_exist() {
         }
     }
     assert!(seen > 20, "only {seen} flags found: the scan is broken");
-    assert!(unknown.is_empty(), "messages name flags that do not exist:\n{}", unknown.join("\n"));
+    assert!(
+        unknown.is_empty(),
+        "messages name flags that do not exist:\n{}",
+        unknown.join("\n")
+    );
 }
 
 #[test]
 fn the_flag_scan_finds_a_wrong_flag() {
-    let found = flags_in_string_literals(r#"x.with_hint("choose another --region or `--cluster-vm-size`")"#);
-    assert_eq!(found, vec!["--region".to_string(), "--cluster-vm-size".to_string()]);
+    let found = flags_in_string_literals(
+        r#"x.with_hint("choose another --region or `--cluster-vm-size`")"#,
+    );
+    assert_eq!(
+        found,
+        vec!["--region".to_string(), "--cluster-vm-size".to_string()]
+    );
     assert!(!our_flags().contains("--region"), "--region is not ours");
 }
 
@@ -875,7 +934,10 @@ fn every_hint_printed_for_a_failure_at_each_step_links_to_an_existing_section() 
         );
         let all = format!("{stdout}\n{stderr}");
         let hints = check_hints(step.as_str(), &all, &headings);
-        assert!(hints >= 2, "{step}: the failed step and the summary each give a hint:\n{all}");
+        assert!(
+            hints >= 2,
+            "{step}: the failed step and the summary each give a hint:\n{all}"
+        );
         assert!(!all.contains(CANARY), "{step}: the token was printed");
     }
 }
@@ -902,14 +964,22 @@ fn hints_before_a_run_link_to_existing_sections_too() {
             && links.contains(&Topic::GithubToken.anchor().to_string()),
         "{stdout}"
     );
-    assert!(links.iter().all(|anchor| headings.contains(anchor)), "{stdout}");
+    assert!(
+        links.iter().all(|anchor| headings.contains(anchor)),
+        "{stdout}"
+    );
 
     // Configuration errors.
     let output = Command::cargo_bin("kalypso-bootstrap")
         .unwrap()
         .env_clear()
         .env("HOME", home.path())
-        .args(["--cluster-name", "Bad_Name", "--non-interactive", "--dry-run"])
+        .args([
+            "--cluster-name",
+            "Bad_Name",
+            "--non-interactive",
+            "--dry-run",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3));

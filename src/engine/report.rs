@@ -386,13 +386,22 @@ fn where_things_are(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) 
             .or_else(|| from_state.clone())
             .unwrap_or_else(|| "-".to_string())
     };
+    // What the run learned, else what the configuration names.
+    let configured_context = match &configuration.cluster {
+        ClusterTarget::Existing(existing) => Some(existing.context.clone()),
+        ClusterTarget::Create(_) => None,
+    };
     rows.push((
         "Kube context".into(),
         known(
             summary.map(|s| &s.kube_context),
-            &state.cluster.kube_context,
+            &state.cluster.kube_context.clone().or(configured_context),
         ),
     ));
+    let configured_url = |target: &RepoTarget| match target {
+        RepoTarget::Existing(existing) => Some(existing.url()),
+        RepoTarget::Create { .. } => None,
+    };
     let repo = |target: &RepoTarget, url: String, created: bool| match target {
         RepoTarget::Existing(_) => format!("{url} (existing, reused)"),
         RepoTarget::Create { .. } if created => format!("{url} (created by kalypso-bootstrap)"),
@@ -404,7 +413,12 @@ fn where_things_are(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) 
             &configuration.repositories.control_plane,
             known(
                 summary.map(|s| &s.control_plane_url),
-                &state.repositories.control_plane.url,
+                &state
+                    .repositories
+                    .control_plane
+                    .url
+                    .clone()
+                    .or_else(|| configured_url(&configuration.repositories.control_plane)),
             ),
             state.repositories.control_plane.created,
         ),
@@ -415,7 +429,12 @@ fn where_things_are(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) 
             &configuration.repositories.gitops,
             known(
                 summary.map(|s| &s.gitops_url),
-                &state.repositories.gitops.url,
+                &state
+                    .repositories
+                    .gitops
+                    .url
+                    .clone()
+                    .or_else(|| configured_url(&configuration.repositories.gitops)),
             ),
             state.repositories.gitops.created,
         ),
@@ -782,6 +801,124 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "no temporary file is left: {names:?}");
+    }
+
+    fn configuration() -> Configuration {
+        use crate::config::{
+            ExistingCluster, GitHubRepo, HelmChart, Installation, Options, Repositories, Visibility,
+        };
+        Configuration {
+            cluster: ClusterTarget::Existing(ExistingCluster {
+                context: "kind-dev".into(),
+                name: None,
+            }),
+            repositories: Repositories {
+                control_plane: RepoTarget::Existing(GitHubRepo::new("acme".into(), "cp".into())),
+                gitops: RepoTarget::Create { name: "go".into() },
+                github_org: Some("acme".into()),
+                visibility: Visibility::Private,
+            },
+            installation: Installation {
+                namespace: "kalypso-system".into(),
+                chart: HelmChart::published("kalypso-scheduler"),
+                version: "1.1.2-alpha".into(),
+                values: None,
+                skip_install: false,
+            },
+            options: Options::default(),
+        }
+    }
+
+    fn event(kind: EventKind) -> Event {
+        Event::now(kind)
+    }
+
+    #[test]
+    fn a_failure_report_names_the_step_its_error_and_hint_and_masks_secrets() {
+        let secret = "ghp_reportUnitCanary0123456789abcdefXY";
+        crate::secrets::register(secret);
+        let hint = crate::troubleshooting::Topic::GithubScopes.hint("add the workflow scope");
+        let events = vec![
+            event(EventKind::RunStarted {
+                demo: false,
+                steps: vec![super::super::events::PlannedStepInfo {
+                    step: StepId::GitopsSeed,
+                    phase: Phase::Repositories,
+                    action: Action::Create,
+                    title: StepId::GitopsSeed.title().into(),
+                    depends_on: vec![],
+                }],
+            }),
+            event(EventKind::StepFinished {
+                phase: Phase::Repositories,
+                step: StepId::GitopsSeed,
+                action: Action::Create,
+                outcome: Outcome::Failed,
+                duration_ms: 1500,
+                message: format!("push refused for token {secret}"),
+                hint: Some(hint.to_string()),
+            }),
+            event(EventKind::RunFailed {
+                phase: Phase::Repositories,
+                step: Some(StepId::GitopsSeed),
+                message: format!("push refused for token {secret}"),
+                hint: Some(hint.to_string()),
+                exit_code: 5,
+                duration_ms: 1600,
+                report_file: None,
+            }),
+        ];
+        let state = BootstrapState::new(Timestamp::now());
+        let configuration = configuration();
+        let text = render(&ReportInput {
+            demo: false,
+            configuration: &configuration,
+            state: &state,
+            events: &events,
+            state_file: Path::new("/home/u/.kalypso/bootstrap-state.json"),
+            log_file: None,
+        });
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.contains("push refused for token ***"), "{text}");
+        assert!(
+            text.contains("(exit code 5: repository operation failed)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| `gitops.seed` | GitOps content | create | failed | 1s |"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  - Hint: add the workflow scope; see docs/troubleshooting.md#github-token-lacks-a-scope"
+            ),
+            "{text}"
+        );
+        // The failed step's error is listed once, not again for the run.
+        assert_eq!(
+            text.matches("push refused").count(),
+            2,
+            "step row and error: {text}"
+        );
+        assert!(
+            text.contains("existing kube context kind-dev (reused)"),
+            "{text}"
+        );
+        assert!(text.contains("| Kube context | kind-dev |"), "{text}");
+        assert!(
+            text.contains("https://github.com/acme/cp (existing, reused)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Not run in this run."),
+            "no health checks: {text}"
+        );
+        assert!(
+            text.contains(
+                "`kalypso-bootstrap --clean --state-file /home/u/.kalypso/bootstrap-state.json`"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
