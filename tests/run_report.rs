@@ -167,13 +167,26 @@ fn a_re_run_reports_what_it_reused_in_a_report_of_its_own() {
         .assert()
         .code(0);
     let output = demo(home.path())
-        .arg("--state-file")
+        .args(["--output", "json", "--state-file"])
         .arg(&state)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     let written = reports(home.path());
     assert_eq!(written.len(), 2, "each run has its report: {written:?}");
+    let finished: Value = text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON lines"))
+        .find(|event| event["event"] == "run_finished")
+        .expect("a run_finished event");
+    assert_eq!(
+        finished["summary"]["report_file"]
+            .as_str()
+            .map(PathBuf::from)
+            .as_ref(),
+        Some(&written[1]),
+        "the JSON summary names the new report"
+    );
     let body = std::fs::read_to_string(&written[1]).unwrap();
     assert!(
         !body.contains("| create |"),
