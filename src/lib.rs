@@ -14,6 +14,7 @@ pub mod sim;
 pub mod state;
 pub mod templates;
 pub mod tools;
+pub mod troubleshooting;
 pub mod tui;
 
 pub use exit::ExitCode;

@@ -20,6 +20,7 @@ use kalypso_bootstrap::state::{
     Ownership, Phase, ResourceStatus, RunStatus, StateStore, StepStatus,
 };
 use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::ExitCode;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -228,7 +229,7 @@ async fn a_failure_starts_nothing_new_cancels_running_steps_and_exits_with_its_p
             Behaviour::FailAfter(
                 MS(50),
                 StepError::in_step(StepId::GitopsSeed, "push of main was rejected")
-                    .with_hint("check the token's repo scope"),
+                    .with_hint(Topic::GithubScopes.hint("check the token's repo scope")),
             ),
         );
     let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
@@ -269,7 +270,7 @@ async fn a_failure_starts_nothing_new_cancels_running_steps_and_exits_with_its_p
     assert!(events.iter().any(|e| matches!(
         e,
         EventKind::StepFinished { step: StepId::GitopsSeed, outcome: Outcome::Failed, hint: Some(h), .. }
-            if h == "check the token's repo scope"
+            if h == "check the token's repo scope; see docs/troubleshooting.md#github-token-lacks-a-scope"
     )));
     assert!(events.iter().any(|e| matches!(
         e,

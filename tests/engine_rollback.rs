@@ -17,6 +17,7 @@ use kalypso_bootstrap::state::{
     BootstrapState, Ownership, Resource, ResourceStatus, RunStatus, StateStore, Timestamp,
 };
 use kalypso_bootstrap::tools::{BoxFuture, CancelToken};
+use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::ExitCode;
 
 fn rg(name: &str) -> Resource {
@@ -268,7 +269,9 @@ async fn a_failed_removal_does_not_stop_the_others_and_leaves_a_failed_state_wit
             StepId::GitopsRepo,
             "HTTP 403: Must have admin rights to Repository.",
         )
-        .with_hint("gh auth refresh -h github.com -s delete_repo"),
+        .with_hint(
+            Topic::RepositoryDeleteScope.hint("gh auth refresh -h github.com -s delete_repo"),
+        ),
     );
     let (events, mut receiver) = EventSink::channel();
     let report = rollback(&state.handle, &remover, &events, &CancelToken::new()).await;

@@ -103,6 +103,7 @@ Failure summary: bootstrap failed, exit code 5
   Rollback:     incomplete: 1 leftover(s), see the commands above
   Log file:     /home/u/.kalypso/bootstrap.log
   State file:   /home/u/.kalypso/state.json
+  Report:       /home/u/.kalypso/bootstrap-report-20251111T103045Z.md
   Next:         fix the cause above and run the same command again to resume at the failed step, or run with --clean to remove what this run created
 ";
     assert_eq!(out, expected);
@@ -157,6 +158,7 @@ fn a_cancelled_run_is_called_cancelled_with_exit_code_7() {
                 hint: None,
                 exit_code: 7,
                 duration_ms: 3_000,
+                report_file: None,
             },
         )],
     );

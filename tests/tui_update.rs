@@ -455,6 +455,21 @@ fn an_engine_that_stops_without_a_result_is_a_failure_not_a_success() {
     assert_eq!(exit_code(&transition), Some(ExitCode::General));
 }
 
+#[test]
+fn the_failure_and_summary_screens_show_the_run_report() {
+    let (app, _) = failed(named("demo"));
+    assert_eq!(app.screen, Screen::Failure);
+    let text = screen(&app);
+    assert!(text.contains("Report:"), "{text}");
+    assert!(text.contains(REPORT_FILE), "{text}");
+
+    let mut app = dashboard(named("demo"));
+    update(&mut app, Msg::Engine(run_finished(40)));
+    let text = screen(&app);
+    assert!(text.contains("Report"), "{text}");
+    assert!(text.contains(REPORT_FILE), "{text}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Rollback
 

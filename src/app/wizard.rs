@@ -567,14 +567,29 @@ mod tests {
             )
         })
         .await;
-        match seen.last() {
-            Some(EventKind::RunFinished { summary, .. }) => assert_eq!(
-                summary.control_plane_url.as_deref(),
-                Some("https://github.com/kalypso-demo/unit-demo-control-plane")
-            ),
+        let report = match seen.last() {
+            Some(EventKind::RunFinished { summary, .. }) => {
+                assert_eq!(
+                    summary.control_plane_url.as_deref(),
+                    Some("https://github.com/kalypso-demo/unit-demo-control-plane")
+                );
+                summary
+                    .report_file
+                    .clone()
+                    .expect("the summary names the report")
+            }
             other => panic!("expected RunFinished, got {other:?}"),
-        }
+        };
         assert_eq!(next(&mut handle.events).await, None, "closed after the run");
+        // Written beside the state file by the time the channel closes.
+        let report = std::path::PathBuf::from(report);
+        assert_eq!(
+            report.parent(),
+            fixture.backend.paths.state_file.parent(),
+            "beside the state file"
+        );
+        let text = std::fs::read_to_string(&report).expect("the report exists");
+        assert!(text.contains("**completed**"), "{text}");
     }
 
     #[tokio::test]
@@ -582,12 +597,22 @@ mod tests {
         let fixture = fixture(Some(StepId::InstallKalypso));
         let mut handle = started_run(&fixture, false, None).await;
         let seen = until(&mut handle.events, is_run_failed).await;
-        match seen.last() {
-            Some(EventKind::RunFailed { exit_code, .. }) => {
-                assert_eq!(*exit_code, ExitCode::InstallationFailed.code())
+        let report = match seen.last() {
+            Some(EventKind::RunFailed {
+                exit_code,
+                report_file,
+                ..
+            }) => {
+                assert_eq!(*exit_code, ExitCode::InstallationFailed.code());
+                std::path::PathBuf::from(report_file.clone().expect("the failure names the report"))
             }
             other => panic!("expected RunFailed, got {other:?}"),
-        }
+        };
+        let text = std::fs::read_to_string(&report).expect("written when the run failed");
+        assert!(
+            text.contains("**failed**") && !text.contains("## Rollback"),
+            "{text}"
+        );
         let listed = handle
             .control
             .rollback_plan()
@@ -629,6 +654,11 @@ mod tests {
             .await
             .expect("a rollback plan");
         assert!(left.is_empty(), "nothing of ours is left: {left:?}");
+        let text = std::fs::read_to_string(&report).expect("the report is still there");
+        assert!(
+            text.contains("## Rollback") && text.contains("Rollback succeeded"),
+            "the rollback rewrote the report: {text}"
+        );
     }
 
     #[tokio::test]

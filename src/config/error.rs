@@ -7,6 +7,7 @@ use super::field::Field;
 use super::load::LoadError;
 use super::source::Source;
 use crate::exit::ExitCode;
+use crate::troubleshooting::Topic;
 
 /// Values longer than this are shortened in messages (the full length is still given).
 const SHOWN_VALUE_CHARS: usize = 60;
@@ -170,6 +171,7 @@ impl fmt::Display for ConfigErrors {
         for error in &self.fields {
             report.push_str(&format!("\n  - {error}"));
         }
+        report.push_str(&format!("\n{}", Topic::ConfigurationInvalid.see()));
         // Values can carry secrets (a token pasted into a URL); never print them.
         f.write_str(&crate::secrets::redact(&report))
     }

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use secrecy::SecretString;
 
@@ -24,6 +24,7 @@ use super::observe;
 use super::orchestrator::{Orchestrator, RunOptions, RunOutcome, StepRunner};
 use super::plan::{self, Observed, Plan};
 use super::remover::EngineRemover;
+use super::report::{self, ReportWriter};
 use super::rollback::{self, PlannedRemoval, RollbackReport};
 use super::state_handle::StateHandle;
 use super::step::{Action, StepError, StepId};
@@ -189,6 +190,8 @@ pub struct Bootstrap {
     paths: BootstrapPaths,
     options: BootstrapOptions,
     demo_failure: Option<(SimulatedEnvironment, StepId)>,
+    /// The run report, set by [`Bootstrap::run`]; a rollback after the run rewrites it.
+    report: Mutex<Option<Arc<ReportWriter>>>,
 }
 
 impl Bootstrap {
@@ -224,6 +227,7 @@ impl Bootstrap {
             paths,
             options,
             demo_failure: None,
+            report: Mutex::new(None),
         })
     }
 
@@ -303,17 +307,39 @@ impl Bootstrap {
         if let Some(org) = &env.configuration.repositories.github_org {
             facts = facts.with(fact::REPO_OWNER, org.clone());
         }
+        let report_path = report::new_report_path(
+            &report::report_dir(&self.paths.state_file),
+            Timestamp::now(),
+        );
+        let writer = Arc::new(ReportWriter::new(
+            report_path.clone(),
+            self.options.demo,
+            self.configuration().clone(),
+            self.state.clone(),
+            self.paths.log_file.clone(),
+        ));
+        *self.report.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&writer));
         let options = RunOptions {
             demo: self.options.demo,
             log_file: self.paths.log_file.clone(),
+            report_file: Some(report_path),
             next_steps: next_steps(env),
             ..RunOptions::default()
         };
-        Orchestrator::new(runner, self.state.clone(), events)
+        Orchestrator::new(runner, self.state.clone(), events.with_observer(writer))
             .with_facts(facts)
             .with_options(options)
             .run(plan, cancel)
             .await
+    }
+
+    /// The run report's path, once [`Bootstrap::run`] has started.
+    pub fn report_file(&self) -> Option<PathBuf> {
+        self.report
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|writer| writer.path().to_path_buf())
     }
 
     /// The remover rollback uses (its manual commands are shown in previews).
@@ -333,9 +359,19 @@ impl Bootstrap {
             .read(|state| rollback::rollback_preview(state, &remover))
     }
 
-    /// Remove what the state records as created by us, newest first.
+    /// Remove what the state records as created by us, newest first. The run report is
+    /// rewritten with the rollback's results.
     pub async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
         let remover = self.remover().with_cancel(cancel.clone());
+        let writer = self
+            .report
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let events = match writer {
+            Some(writer) => events.with_observer(writer),
+            None => events,
+        };
         rollback::rollback(&self.state, &remover, &events, cancel).await
     }
 }

@@ -16,19 +16,46 @@ use super::state_handle::StateHandle;
 use super::step::{StepError, StepId};
 use crate::state::{BootstrapState, Ownership, Phase, Resource, ResourceStatus};
 use crate::tools::CancelToken;
+use crate::troubleshooting::Topic;
 
 /// Where events go. The channel is UNBOUNDED on purpose: a step never waits for a slow
 /// front end. Events are few (transitions, progress, health checks; child output goes to
 /// the log file through the logging tap, not through here), so the queue stays small even
 /// while a front end is busy drawing. A front end that has gone away is not an error.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EventSink {
     sender: mpsc::UnboundedSender<Event>,
+    /// Sees every event before the front end does (the run report).
+    observer: Option<Arc<dyn EventObserver>>,
+}
+
+/// Something that must see every event before the front end does: what it does with an
+/// event is done by the time the front end receives it (the run report is on disk when
+/// the summary names it).
+pub trait EventObserver: Send + Sync {
+    fn observe(&self, event: &Event);
+}
+
+impl fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventSink")
+            .field("observed", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl EventSink {
     pub fn new(sender: mpsc::UnboundedSender<Event>) -> Self {
-        Self { sender }
+        Self {
+            sender,
+            observer: None,
+        }
+    }
+
+    /// The same sink, showing every event to `observer` before sending it.
+    pub fn with_observer(mut self, observer: Arc<dyn EventObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// A sink and the receiver a front end consumes.
@@ -41,6 +68,9 @@ impl EventSink {
     pub fn emit(&self, kind: EventKind) {
         let event = Event::now(kind);
         log_event(&event);
+        if let Some(observer) = &self.observer {
+            observer.observe(&event);
+        }
         // Nobody listening (front end closed) is fine: the log and state still record the run.
         let _ = self.sender.send(event);
     }
@@ -305,8 +335,10 @@ impl StepContext {
     }
 
     fn state_error(&self, error: crate::state::StateError) -> StepError {
-        StepError::in_step(self.step, format!("could not save the state: {error}"))
-            .with_hint("check that the state file's directory is writable and the disk has space")
+        StepError::in_step(self.step, format!("could not save the state: {error}")).with_hint(
+            Topic::StateNotWritable
+                .hint("check that the state file's directory is writable and the disk has space"),
+        )
     }
 
     fn emit_progress(&self, message: String, transition: Option<String>) {

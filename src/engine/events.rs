@@ -158,6 +158,8 @@ pub enum EventKind {
         hint: Option<String>,
         exit_code: i32,
         duration_ms: u64,
+        /// The run report written at the end of the run.
+        report_file: Option<String>,
     },
 }
 

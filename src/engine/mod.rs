@@ -10,6 +10,7 @@ pub mod observe;
 pub mod orchestrator;
 pub mod plan;
 pub mod remover;
+pub mod report;
 pub mod retry;
 pub mod rollback;
 pub mod state_handle;

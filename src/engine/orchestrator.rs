@@ -21,6 +21,7 @@ use super::state_handle::StateHandle;
 use super::step::{Action, StepError, StepId};
 use crate::state::{Phase, RunStatus, StateError, Timestamp};
 use crate::tools::{BoxFuture, CancelToken};
+use crate::troubleshooting::Topic;
 use crate::ExitCode;
 
 /// Does the work of one step. Object safe: the orchestrator holds an `Arc<dyn StepRunner>`.
@@ -238,9 +239,10 @@ impl Orchestrator {
             phase,
             step,
             message: error.message.clone(),
-            hint: error.hint.clone(),
+            hint: error.hint_text(),
             exit_code: error.exit_code.code(),
             duration_ms: duration_ms(duration),
+            report_file: self.report_file(),
         });
         RunOutcome {
             exit_code: error.exit_code,
@@ -260,6 +262,14 @@ impl Orchestrator {
                 })
                 .collect(),
         }
+    }
+
+    /// Where the run report goes, as the events show it.
+    fn report_file(&self) -> Option<String> {
+        self.options
+            .report_file
+            .as_ref()
+            .map(|p| p.display().to_string())
     }
 
     fn summary(&self, phase_durations_ms: Vec<(Phase, u64)>) -> RunSummary {
@@ -291,11 +301,7 @@ impl Orchestrator {
                 .log_file
                 .as_ref()
                 .map(|p| p.display().to_string()),
-            report_file: self
-                .options
-                .report_file
-                .as_ref()
-                .map(|p| p.display().to_string()),
+            report_file: self.report_file(),
             phase_durations_ms,
             next_steps: self.options.next_steps.clone(),
         }
@@ -650,7 +656,7 @@ impl<'o> Run<'o> {
                     outcome,
                     duration_ms: duration_ms(duration),
                     message: message.clone(),
-                    hint: error.hint.clone(),
+                    hint: error.hint_text(),
                 });
                 self.record_finish(id, outcome, message, now);
                 if outcome == Outcome::Failed {
@@ -771,10 +777,9 @@ impl<'o> Run<'o> {
                 step: None,
                 error: StepError {
                     message: format!("every step succeeded, but the state could not be saved: {error}"),
-                    hint: Some(
-                        "check that the state file's directory is writable; running again reuses what exists"
-                            .into(),
-                    ),
+                    hint: Some(Topic::StateNotWritable.hint(
+                        "check that the state file's directory is writable; running again reuses what exists",
+                    )),
                     transient: false,
                     retry_after: None,
                     exit_code: ExitCode::General,
@@ -806,9 +811,10 @@ impl<'o> Run<'o> {
                     phase: *phase,
                     step: *step,
                     message: error.message.clone(),
-                    hint: error.hint.clone(),
+                    hint: error.hint_text(),
                     exit_code: error.exit_code.code(),
                     duration_ms: duration_ms(duration),
+                    report_file: self.orchestrator.report_file(),
                 });
                 error.exit_code
             }
@@ -818,11 +824,13 @@ impl<'o> Run<'o> {
                     step: *step,
                     message: "cancelled by the user".into(),
                     hint: Some(
-                        "run again to resume; what this run created is recorded in the state file"
+                        Topic::Cancelled
+                            .hint("run again to resume; what this run created is recorded in the state file")
                             .into(),
                     ),
                     exit_code: ExitCode::Cancelled.code(),
                     duration_ms: duration_ms(duration),
+                    report_file: self.orchestrator.report_file(),
                 });
                 ExitCode::Cancelled
             }
@@ -890,7 +898,8 @@ fn state_save_error(step: Option<StepId>, error: &StateError) -> StepError {
     StepError {
         message,
         hint: Some(
-            "check that the state file's directory is writable and the disk has space".into(),
+            Topic::StateNotWritable
+                .hint("check that the state file's directory is writable and the disk has space"),
         ),
         transient: false,
         retry_after: None,

@@ -8,6 +8,7 @@ use super::events::PlannedStepInfo;
 use super::step::{Action, StepError, StepId};
 use crate::config::configuration::{ClusterTarget, Configuration, RepoTarget};
 use crate::state::{BootstrapState, Phase, StepStatus};
+use crate::troubleshooting::{Hint, Topic};
 use crate::ExitCode;
 
 /// What the read-only queries and the state file found before planning.
@@ -109,7 +110,7 @@ impl PlannedStep {
 pub struct PlanConflict {
     pub step: StepId,
     pub message: String,
-    pub hint: String,
+    pub hint: Hint,
     pub exit_code: ExitCode,
 }
 
@@ -367,10 +368,10 @@ fn plan_cluster(
                     "an AKS cluster named {} already exists in resource group {} and this tool did not create it",
                     new.name, new.resource_group
                 ),
-                hint: format!(
+                hint: Topic::ClusterNotOurs.hint(format!(
                     "to install Kalypso on it, fetch its credentials (az aks get-credentials --resource-group {} --name {}) and pass the context with --cluster-existing <context>; or choose another --cluster-name",
                     new.resource_group, new.name
-                ),
+                )),
                 exit_code: ExitCode::ConfigInvalid,
             });
             for id in [
@@ -490,10 +491,10 @@ fn plan_repository(
                     "repository {} already exists and this tool did not create it",
                     repo.slug
                 ),
-                hint: format!(
+                hint: Topic::RepositoryNotOurs.hint(format!(
                     "to use it, pass it as existing: {existing_flag} https://github.com/{}; or choose another name",
                     repo.slug
-                ),
+                )),
                 exit_code: ExitCode::RepositoryFailed,
             });
             for id in steps {
@@ -790,7 +791,7 @@ mod tests {
         );
         let error = conflict.to_step_error();
         assert_eq!(error.exit_code, ExitCode::ConfigInvalid);
-        assert_eq!(error.hint.as_deref(), Some(conflict.hint.as_str()));
+        assert_eq!(error.hint.as_ref(), Some(&conflict.hint));
         // Never planned as a reuse: that would adopt a cluster that is not ours.
         assert_ne!(plan.action(ClusterCreate), Some(Action::Reuse));
     }

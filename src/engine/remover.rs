@@ -21,6 +21,7 @@ use crate::tools::{
     BoxFuture, CancelToken, CommandRunner, CommandSpec, DeleteOutcome, ErrorClass, RunControl,
     ToolError, ToolKind,
 };
+use crate::troubleshooting::Topic;
 use crate::ExitCode;
 
 /// Removes resources over the adapters.
@@ -237,7 +238,7 @@ impl ResourceRemover for EngineRemover {
             self.remove_resource(resource).await.map_err(|error| {
                 let hint = match (resource, error.class()) {
                     (Resource::Repository { .. }, ErrorClass::PermissionDenied { .. }) => {
-                        "deleting a repository needs the `delete_repo` scope: run `gh auth refresh -h github.com -s delete_repo` and roll back again (kalypso-bootstrap --clean)".to_string()
+                        Topic::RepositoryDeleteScope.hint("deleting a repository needs the `delete_repo` scope: run `gh auth refresh -h github.com -s delete_repo` and roll back again (kalypso-bootstrap --clean)")
                     }
                     _ => error.hint(),
                 };

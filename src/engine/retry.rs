@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::context::StepContext;
 use super::step::StepError;
 use crate::tools::CancelToken;
+use crate::troubleshooting::Topic;
 
 /// An error that may be worth trying again.
 pub trait Retryable {
@@ -189,8 +190,8 @@ fn explain_give_up(mut error: StepError, attempts: u32, policy: &RetryPolicy) ->
             human_duration(wait)
         );
         error.hint = Some(match error.hint.take() {
-            Some(hint) => format!("{hint}; {note}"),
-            None => note,
+            Some(hint) => hint.with_note(&note),
+            None => Topic::RateLimited.hint(note),
         });
     } else if attempts > 1 {
         error.message = format!("{} (gave up after {attempts} attempts)", error.message);

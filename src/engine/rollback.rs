@@ -10,6 +10,7 @@ use super::state_handle::StateHandle;
 use super::step::StepError;
 use crate::state::{BootstrapState, Resource, ResourceStatus, RunStatus, Timestamp};
 use crate::tools::{BoxFuture, CancelToken};
+use crate::troubleshooting::Topic;
 
 /// What a successful removal says, e.g. `deleted` or `deletion started`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,8 +231,9 @@ pub async fn rollback(
         (
             Outcome::Failed,
             format!(
-                "rollback incomplete: removed {removed}, {} left in place (see the commands to remove them by hand)",
-                leftovers.len()
+                "rollback incomplete: removed {removed}, {} left in place (see the commands to remove them by hand; {})",
+                leftovers.len(),
+                Topic::RollbackIncomplete.see()
             ),
         )
     };

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::state::Phase;
+use crate::troubleshooting::Hint;
 use crate::ExitCode;
 
 /// Every step the engine knows. The string ids are part of the contract: they appear in the
@@ -162,8 +163,9 @@ impl fmt::Display for Action {
 #[error("{message}")]
 pub struct StepError {
     pub message: String,
-    /// What the user can do about it (shown under the error, and in the run report).
-    pub hint: Option<String>,
+    /// What the user can do about it, with its troubleshooting link (shown under the
+    /// error, and in the run report).
+    pub hint: Option<Hint>,
     /// Worth trying again after a wait (rate limit, timeout, 5xx).
     pub transient: bool,
     /// How long the service asked us to wait before trying again (e.g. a rate limit's
@@ -185,9 +187,17 @@ impl StepError {
         }
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+    /// Every hint names its troubleshooting topic: make it with [`Topic::hint`].
+    ///
+    /// [`Topic::hint`]: crate::troubleshooting::Topic::hint
+    pub fn with_hint(mut self, hint: Hint) -> Self {
+        self.hint = Some(hint);
         self
+    }
+
+    /// The hint as events and front ends show it (with its link).
+    pub fn hint_text(&self) -> Option<String> {
+        self.hint.as_ref().map(Hint::to_string)
     }
 
     pub fn transient(mut self) -> Self {

@@ -160,6 +160,7 @@ impl TextRenderer {
                 hint,
                 exit_code,
                 duration_ms,
+                report_file,
             } => {
                 let cancelled = *exit_code == ExitCode::Cancelled.code();
                 let verb = if cancelled { "cancelled" } else { "failed" };
@@ -175,6 +176,7 @@ impl TextRenderer {
                     message,
                     hint: hint.as_deref(),
                     exit_code: *exit_code,
+                    report_file: report_file.as_deref(),
                 };
                 vec![
                     marked(LogLevel::Error, Mark::Failed, headline),
@@ -388,6 +390,9 @@ impl TextRenderer {
         if let Some(state) = &self.paths.state_file {
             rows.push(("State file", state.clone()));
         }
+        if let Some(report) = failure.report_file {
+            rows.push(("Report", report.to_string()));
+        }
         let next = match &self.rollback {
             Some(RollbackResult::Finished {
                 outcome,
@@ -421,6 +426,7 @@ struct Failure<'a> {
     message: &'a str,
     hint: Option<&'a str>,
     exit_code: i32,
+    report_file: Option<&'a str>,
 }
 
 fn step_finished(

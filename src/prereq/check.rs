@@ -10,6 +10,7 @@ use crate::tools::az::{Az, AzAccount, BuiltinRole};
 use crate::tools::gh::{Gh, GhUser};
 use crate::tools::runner::CommandRunner;
 use crate::tools::ToolError;
+use crate::troubleshooting::Topic;
 
 use super::env::PrereqEnv;
 use super::interaction::{Interaction, PromptError};
@@ -275,6 +276,11 @@ async fn verify_token(gh: &Gh, token: SecretString, source: TokenSource) -> Gith
     }
 }
 
+/// A row's hint, with its troubleshooting link.
+fn linked(topic: Topic, text: impl Into<String>) -> Option<String> {
+    Some(topic.hint(text).into())
+}
+
 fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<AuthCheck> {
     let login_hint = match &env.azure_tenant_id {
         Some(tenant) => format!("run `az login --tenant {tenant}`, then try again"),
@@ -292,36 +298,42 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
         AzureState::NotSignedIn { message } => (
             Verdict::Fail,
             format!("not signed in: {message}"),
-            Some(if interactive {
-                login_hint
-            } else {
-                format!("{login_hint} (non-interactive runs cannot sign in for you)")
-            }),
+            linked(
+                Topic::AzureSignIn,
+                if interactive {
+                    login_hint
+                } else {
+                    format!("{login_hint} (non-interactive runs cannot sign in for you)")
+                },
+            ),
         ),
         AzureState::LoginDeclined => (
             Verdict::Fail,
             "not signed in (`az login` declined)".to_string(),
-            Some(login_hint),
+            linked(Topic::AzureSignIn, login_hint.clone()),
         ),
         AzureState::LoginFailed { reason } => (
             Verdict::Fail,
             format!("sign-in failed: {reason}"),
-            Some(login_hint),
+            linked(Topic::AzureSignIn, login_hint.clone()),
         ),
         AzureState::Unavailable(err) if err.is_not_found() => (
             Verdict::Fail,
             "cannot check: az is not installed".to_string(),
-            Some("install the Azure CLI (see above)".to_string()),
+            linked(Topic::ToolMissing, "install the Azure CLI (see above)"),
         ),
         AzureState::Unavailable(err) => (
             Verdict::Fail,
             err.to_string(),
-            Some(match &env.azure_subscription_id {
-                Some(id) => format!(
-                    "check that AZURE_SUBSCRIPTION_ID ({id}) is a subscription the signed-in account can use (`az account list -o table`)"
-                ),
-                None => "run `az account show` to see the problem".to_string(),
-            }),
+            linked(
+                Topic::AzureSubscription,
+                match &env.azure_subscription_id {
+                    Some(id) => format!(
+                        "check that AZURE_SUBSCRIPTION_ID ({id}) is a subscription the signed-in account can use (`az account list -o table`)"
+                    ),
+                    None => "run `az account show` to see the problem".to_string(),
+                },
+            ),
         ),
     };
     let login = AuthCheck {
@@ -351,13 +363,13 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
                     roles.join(", ")
                 }
             ),
-            hint: Some(role_hint.to_string()),
+            hint: linked(Topic::AzureRole, role_hint),
         },
         (AzureState::SignedIn(_), Some(RoleStatus::Undetermined { reason })) => AuthCheck {
             check: AuthCheckKind::AzureRole,
             verdict: Verdict::Warn,
             detail: format!("could not determine Owner/Contributor: {reason}"),
-            hint: Some(role_hint.to_string()),
+            hint: linked(Topic::AzureRole, role_hint),
         },
         _ => AuthCheck {
             check: AuthCheckKind::AzureRole,
@@ -378,21 +390,24 @@ fn github_rows(github: &GithubOutcome, interactive: bool) -> Vec<AuthCheck> {
                 "no token: GITHUB_TOKEN and GH_TOKEN are unset and {}",
                 gh_reason.as_deref().unwrap_or("gh is not logged in")
             ),
-            Some(if interactive {
-                GH_LOGIN_HINT.to_string()
-            } else {
-                format!("{GH_LOGIN_HINT} (non-interactive runs cannot ask for it)")
-            }),
+            linked(
+                Topic::GithubToken,
+                if interactive {
+                    GH_LOGIN_HINT.to_string()
+                } else {
+                    format!("{GH_LOGIN_HINT} (non-interactive runs cannot ask for it)")
+                },
+            ),
         ),
         TokenState::NothingEntered => (
             Verdict::Fail,
             "no token entered".to_string(),
-            Some(GH_LOGIN_HINT.to_string()),
+            linked(Topic::GithubToken, GH_LOGIN_HINT),
         ),
         TokenState::Unavailable(err) => (
             Verdict::Fail,
             format!("could not get a token from gh: {err}"),
-            Some(GH_LOGIN_HINT.to_string()),
+            linked(Topic::GithubToken, GH_LOGIN_HINT),
         ),
     };
     let token = AuthCheck {
@@ -413,22 +428,23 @@ fn github_rows(github: &GithubOutcome, interactive: bool) -> Vec<AuthCheck> {
                 check: AuthCheckKind::GithubLogin,
                 verdict: Verdict::Fail,
                 detail: format!("GitHub rejected the token from {source}: {message}"),
-                hint: Some(format!(
-                    "the token from {source} is invalid or expired: replace it, or {GH_LOGIN_HINT}"
-                )),
+                hint: linked(
+                    Topic::GithubToken,
+                    format!("the token from {source} is invalid or expired: replace it, or {GH_LOGIN_HINT}"),
+                ),
             }
         }
         (_, Some(Err(err))) if err.is_not_found() => AuthCheck {
             check: AuthCheckKind::GithubLogin,
             verdict: Verdict::Fail,
             detail: "cannot check: gh is not installed".to_string(),
-            hint: Some("install the GitHub CLI (see above)".to_string()),
+            hint: linked(Topic::ToolMissing, "install the GitHub CLI (see above)"),
         },
         (_, Some(Err(err))) => AuthCheck {
             check: AuthCheckKind::GithubLogin,
             verdict: Verdict::Fail,
             detail: err.to_string(),
-            hint: Some("run `gh api user` to see the problem".to_string()),
+            hint: linked(Topic::GithubToken, "run `gh api user` to see the problem"),
         },
         (_, None) => AuthCheck {
             check: AuthCheckKind::GithubLogin,

@@ -10,6 +10,7 @@ use crate::exit::ExitCode;
 use crate::secrets;
 use crate::tools::az::BuiltinRole;
 use crate::tools::Version;
+use crate::troubleshooting::Topic;
 
 use super::tools::InstallHint;
 
@@ -243,6 +244,7 @@ impl PrereqReport {
                 out.push_str(&format!("    macOS: {}\n", tool.install.macos));
                 out.push_str(&format!("    Linux: {}\n", tool.install.linux));
             }
+            out.push_str(&format!("  {}\n", Topic::ToolMissing.see()));
         }
 
         let fixes: Vec<&AuthCheck> = self.auth.iter().filter(|a| a.hint.is_some()).collect();

@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::troubleshooting::Topic;
 use crate::ExitCode;
 
 /// Why an existing state file cannot be used. Such a file is never overwritten.
@@ -56,13 +57,13 @@ impl fmt::Display for StateProblem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("state file {path} {problem}. It was left untouched; run again with --force to move it aside and start fresh")]
+    #[error("state file {path} {problem}. It was left untouched; run again with --force to move it aside and start fresh; {}", Topic::StateUnusable.see())]
     Unusable {
         path: PathBuf,
         problem: StateProblem,
     },
 
-    #[error("another kalypso-bootstrap run ({holder}) is using the state file {state_path} (lock {lock_path}); wait for it to finish, or use a different --state-file")]
+    #[error("another kalypso-bootstrap run ({holder}) is using the state file {state_path} (lock {lock_path}); wait for it to finish, or use a different --state-file; {}", Topic::StateLocked.see())]
     Locked {
         state_path: PathBuf,
         lock_path: PathBuf,

@@ -23,6 +23,15 @@ pub fn default_state_path(home: &Path) -> PathBuf {
     home.join(STATE_DIR_NAME).join(STATE_FILE_NAME)
 }
 
+/// Whether `path` is a default state file: `bootstrap-state.json` in a `.kalypso` directory.
+fn is_default_location(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name == STATE_FILE_NAME)
+        && path
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|dir| dir == STATE_DIR_NAME)
+}
+
 /// Parse a state file's bytes, telling precisely why they are not a usable state.
 pub fn parse_state(bytes: &[u8]) -> Result<BootstrapState, StateProblem> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -166,9 +175,19 @@ impl StateStore {
         }
     }
 
-    /// A `--state-file` chosen by the user; the backup is the same path plus `.bak`.
+    /// A `--state-file` chosen by the user; the backup is the same path plus `.bak`. The
+    /// default location (`…/.kalypso/bootstrap-state.json`) keeps its default backup name
+    /// however it was given, so one state file always has one backup.
     pub fn at_custom(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
+        if is_default_location(&path) {
+            let backup_path = path.with_file_name(format!(".{STATE_FILE_NAME}.bak"));
+            return Self {
+                path,
+                backup_path,
+                is_default: true,
+            };
+        }
         let backup_path = with_suffix(&path, ".bak");
         Self {
             path,
@@ -400,6 +419,11 @@ mod tests {
         assert_eq!(
             default.backup_path(),
             Path::new("/home/u/.kalypso/.bootstrap-state.json.bak")
+        );
+        // A run given the default path (as the engine is) uses the same backup.
+        assert_eq!(
+            StateStore::at_custom("/home/u/.kalypso/bootstrap-state.json"),
+            StateStore::at_default(home)
         );
         let custom = StateStore::at_custom("/tmp/x/my-state.json");
         assert_eq!(custom.backup_path(), Path::new("/tmp/x/my-state.json.bak"));

@@ -13,6 +13,8 @@ use regex::Regex;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::troubleshooting::{Hint, Topic};
+
 /// Which tool produced the output: the rules differ (az's exit code 3 means "not found",
 /// gh's 4 "not signed in", git's 128/129 are its own).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,50 +154,64 @@ impl ErrorClass {
         }
     }
 
-    /// What the user can do about it; `tool` tailors sign-in and scope advice.
-    pub fn hint(&self, tool: ToolKind) -> String {
+    /// What the user can do about it; `tool` tailors sign-in and scope advice. The hint
+    /// links to the class's section of the troubleshooting page.
+    pub fn hint(&self, tool: ToolKind) -> Hint {
         match self {
-            ErrorClass::NotFound => {
-                "the resource does not exist: check the name, the owner or resource group and the subscription".to_string()
+            ErrorClass::NotFound => Topic::NotFound.hint(
+                "the resource does not exist: check the name, the owner or resource group and the subscription",
+            ),
+            ErrorClass::AlreadyExists => Topic::AlreadyExists.hint(
+                "the resource already exists: pass it as existing, choose another name, or delete it first",
+            ),
+            ErrorClass::NotAuthenticated => {
+                let topic = match tool {
+                    ToolKind::Az => Topic::AzureSignIn,
+                    ToolKind::Gh | ToolKind::Git => Topic::GithubToken,
+                    ToolKind::Kubectl | ToolKind::Helm => Topic::ClusterCredentials,
+                    ToolKind::Other => Topic::ToolFailed,
+                };
+                topic.hint(tool.sign_in_hint())
             }
-            ErrorClass::AlreadyExists => {
-                "the resource already exists: pass it as existing, choose another name, or delete it first".to_string()
-            }
-            ErrorClass::NotAuthenticated => tool.sign_in_hint().to_string(),
             ErrorClass::PermissionDenied {
                 missing_scope: Some(scope),
-            } => format!(
+            } => Topic::GithubScopes.hint(format!(
                 "the GitHub token lacks the `{scope}` scope: run `gh auth refresh -h github.com -s {scope}` or use a token that has it"
-            ),
+            )),
             ErrorClass::PermissionDenied { missing_scope: None } => match tool {
-                ToolKind::Az => "your Azure identity lacks a role for this action: ask for Contributor (or Owner) on the subscription or resource group".to_string(),
-                ToolKind::Gh | ToolKind::Git => "the GitHub token may not do this: check its scopes (repo, workflow, admin:org, delete_repo) and your role in the organization".to_string(),
-                ToolKind::Kubectl | ToolKind::Helm => "your cluster identity lacks RBAC permissions for this action: use an admin context or ask for cluster-admin".to_string(),
-                ToolKind::Other => "permission denied: check your rights".to_string(),
+                ToolKind::Az => Topic::AzureRole.hint("your Azure identity lacks a role for this action: ask for Contributor (or Owner) on the subscription or resource group"),
+                ToolKind::Gh | ToolKind::Git => Topic::GithubScopes.hint("the GitHub token may not do this: check its scopes (repo, workflow, admin:org, delete_repo) and your role in the organization"),
+                ToolKind::Kubectl | ToolKind::Helm => Topic::ClusterPermission.hint("your cluster identity lacks RBAC permissions for this action: use an admin context or ask for cluster-admin"),
+                ToolKind::Other => Topic::ToolFailed.hint("permission denied: check your rights"),
             },
-            ErrorClass::QuotaExceeded => {
-                "the subscription's quota is too small: lower the node count, choose a smaller VM size or another region, or request a quota increase in the Azure portal".to_string()
-            }
-            ErrorClass::RateLimited { reset: Some(reset) } => {
-                format!("rate limited: the limit resets {reset}; the step is retried after that")
-            }
-            ErrorClass::RateLimited { reset: None } => {
-                "rate limited: wait a few minutes and run again (the state file lets the run resume)".to_string()
-            }
+            ErrorClass::QuotaExceeded => Topic::QuotaExceeded.hint(
+                "the subscription's quota is too small: lower the node count, choose a smaller VM size or another region, or request a quota increase in the Azure portal",
+            ),
+            ErrorClass::RateLimited { reset: Some(reset) } => Topic::RateLimited.hint(format!(
+                "rate limited: the limit resets {reset}; the step is retried after that"
+            )),
+            ErrorClass::RateLimited { reset: None } => Topic::RateLimited.hint(
+                "rate limited: wait a few minutes and run again (the state file lets the run resume)",
+            ),
             ErrorClass::Timeout => {
-                "the operation took too long: check the resource's state, then run again to resume".to_string()
+                let topic = if tool == ToolKind::Helm {
+                    Topic::HelmTimeout
+                } else {
+                    Topic::Timeout
+                };
+                topic.hint("the operation took too long: check the resource's state, then run again to resume")
             }
-            ErrorClass::Transient => {
-                "the service failed on its side: run again shortly (the state file lets the run resume)".to_string()
-            }
+            ErrorClass::Transient => Topic::ServiceError.hint(
+                "the service failed on its side: run again shortly (the state file lets the run resume)",
+            ),
             ErrorClass::Unreachable => match tool {
-                ToolKind::Kubectl | ToolKind::Helm => "the cluster's API server could not be reached: check the kube context, the network, VPN or firewall".to_string(),
-                _ => "the service could not be reached: check the network connection and any proxy settings".to_string(),
+                ToolKind::Kubectl | ToolKind::Helm => Topic::ClusterUnreachable.hint("the cluster's API server could not be reached: check the kube context, the network, VPN or firewall"),
+                _ => Topic::ServiceUnreachable.hint("the service could not be reached: check the network connection and any proxy settings"),
             },
-            ErrorClass::Usage => {
-                "the tool rejected the command line: this is a bug in kalypso-bootstrap or an unsupported tool version; check the tool's version against the prerequisites".to_string()
-            }
-            ErrorClass::Other => "see the tool's message above".to_string(),
+            ErrorClass::Usage => Topic::ToolUsage.hint(
+                "the tool rejected the command line: this is a bug in kalypso-bootstrap or an unsupported tool version; check the tool's version against the prerequisites",
+            ),
+            ErrorClass::Other => Topic::ToolFailed.hint("see the tool's message above"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What an adapter call can fail with, and the shared "run and require success" step.
 
 use crate::secrets;
+use crate::troubleshooting::{Hint, Topic};
 
 use super::classify::{classify, ErrorClass, ToolKind};
 use super::runner::{CommandOutput, CommandRunner, CommandSpec, RunControl, RunError};
@@ -56,21 +57,19 @@ impl ToolError {
     }
 
     /// What the user can do about it, tailored to the tool that failed.
-    pub fn hint(&self) -> String {
+    pub fn hint(&self) -> Hint {
         match self {
-            ToolError::Run(RunError::NotFound { program }) => {
-                format!(
-                    "install `{program}` and make sure it is on PATH (run the prerequisite check)"
-                )
+            ToolError::Run(RunError::NotFound { program }) => Topic::ToolMissing.hint(format!(
+                "install `{program}` and make sure it is on PATH (run the prerequisite check)"
+            )),
+            ToolError::Run(RunError::Cancelled { .. }) => {
+                Topic::Cancelled.hint("the command was cancelled")
             }
-            ToolError::Run(RunError::Cancelled { .. }) => "the command was cancelled".to_string(),
-            ToolError::Run(RunError::SecretInArgv { .. }) => {
-                "this is a bug in kalypso-bootstrap: a secret reached a command line".to_string()
-            }
-            ToolError::UnexpectedOutput { .. } => {
-                "the tool printed something unexpected: check its version against the prerequisites"
-                    .to_string()
-            }
+            ToolError::Run(RunError::SecretInArgv { .. }) => Topic::InternalError
+                .hint("this is a bug in kalypso-bootstrap: a secret reached a command line"),
+            ToolError::UnexpectedOutput { .. } => Topic::ToolOutput.hint(
+                "the tool printed something unexpected: check its version against the prerequisites",
+            ),
             other => other.class().hint(other.tool()),
         }
     }

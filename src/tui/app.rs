@@ -20,6 +20,7 @@ use super::logbuf::{LevelFilter, LogView, DEFAULT_CAPACITY};
 use super::msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
 use super::progress::{RollbackState, RunProgress};
 use super::theme::Theme;
+use crate::troubleshooting::Topic;
 
 /// Below this size the screens do not fit; a notice is shown instead.
 pub const MIN_WIDTH: u16 = 80;
@@ -317,9 +318,14 @@ pub fn update(app: &mut App, msg: Msg) -> Transition {
                         .unwrap_or(crate::state::Phase::Cluster),
                     step: None,
                     message: "the engine stopped without reporting a result".to_string(),
-                    hint: Some("see the log file for what happened".to_string()),
+                    hint: Some(
+                        Topic::InternalError
+                            .hint("see the log file for what happened")
+                            .into(),
+                    ),
                     exit_code: ExitCode::General,
                     duration_ms: 0,
+                    report_file: None,
                 });
                 app.run.set_rollback(RollbackState::Unavailable(
                     "the engine is no longer running".to_string(),

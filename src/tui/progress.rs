@@ -98,6 +98,8 @@ pub struct FailureInfo {
     pub hint: Option<String>,
     pub exit_code: ExitCode,
     pub duration_ms: u64,
+    /// The run report, when the engine wrote one.
+    pub report_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -368,6 +370,7 @@ impl RunProgress {
                 hint,
                 exit_code,
                 duration_ms,
+                report_file,
             } => {
                 if let Some(step) = step {
                     let row = self.step_mut(*step, *phase, Action::Create);
@@ -404,6 +407,7 @@ impl RunProgress {
                     hint: hint.clone(),
                     exit_code: exit_code_from(*exit_code),
                     duration_ms: *duration_ms,
+                    report_file: report_file.clone(),
                 });
                 self.current_phase = None;
             }
@@ -536,11 +540,16 @@ mod tests {
                 hint: Some("ask for more".into()),
                 exit_code: 4,
                 duration_ms: 3000,
+                report_file: Some("/home/u/.kalypso/bootstrap-report-x.md".into()),
             },
         ));
         assert!(!run.is_running());
         let failure = run.failure.as_ref().unwrap();
         assert_eq!(failure.exit_code, ExitCode::ClusterFailed);
+        assert_eq!(
+            failure.report_file.as_deref(),
+            Some("/home/u/.kalypso/bootstrap-report-x.md")
+        );
         assert!(matches!(
             run.step(StepId::ClusterCreate).unwrap().state,
             StepState::Finished {

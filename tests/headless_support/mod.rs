@@ -297,6 +297,7 @@ pub fn failure_with_rollback() -> Vec<Event> {
                 ),
                 exit_code: 5,
                 duration_ms: 8_000,
+                report_file: Some("/home/u/.kalypso/bootstrap-report-20251111T103045Z.md".into()),
             },
         ),
     ]

@@ -37,6 +37,7 @@ pub const SMALL: (u16, u16) = (80, 24);
 pub const LARGE: (u16, u16) = (160, 48);
 pub const STATE_FILE: &str = "/home/dev/.kalypso/state.json";
 pub const LOG_FILE: &str = "/home/dev/.kalypso/logs/kalypso-bootstrap-20251111T103000Z.log";
+pub const REPORT_FILE: &str = "/home/dev/.kalypso/bootstrap-report-20251111T103000Z.md";
 
 // ---------------------------------------------------------------------------------------
 // Configuration and app
@@ -227,6 +228,7 @@ pub fn run_failed(seconds: i64, step: StepId, message: &str, hint: &str, exit: E
             hint: Some(hint.to_string()),
             exit_code: exit.code(),
             duration_ms: (seconds as u64) * 1000,
+            report_file: Some(REPORT_FILE.into()),
         },
     )
 }
@@ -241,7 +243,7 @@ pub fn summary() -> RunSummary {
         chart_version: Some("1.1.2-alpha".into()),
         state_file: Some(STATE_FILE.into()),
         log_file: Some(LOG_FILE.into()),
-        report_file: None,
+        report_file: Some(REPORT_FILE.into()),
         phase_durations_ms: vec![
             (Phase::Cluster, 312_000),
             (Phase::Repositories, 41_000),
@@ -577,6 +579,7 @@ impl WizardBackend for FakeBackend {
                             hint: Some("try again".into()),
                             exit_code: exit.code(),
                             duration_ms: 50,
+                            report_file: None,
                         })
                         .await;
                         // Wait for the rollback answer.

@@ -18,6 +18,7 @@ use crate::tools::az::{
 };
 use crate::tools::kubectl::KubectlContext;
 use crate::tools::ErrorClass;
+use crate::troubleshooting::Topic;
 use crate::ExitCode;
 
 /// The cluster to create, or the error of a cluster step run for an existing cluster.
@@ -73,7 +74,7 @@ pub async fn preflight(
                 new.region
             ),
         )
-        .with_hint("choose another --region"));
+        .with_hint(Topic::RegionUnavailable.hint("choose another --cluster-region")));
     }
     let version = match &new.kubernetes_version {
         Some(wanted) if !versions.offers(wanted) => {
@@ -86,7 +87,7 @@ pub async fn preflight(
                     offered.join(", ")
                 ),
             )
-            .with_hint("choose one of the offered versions with --kubernetes-version, or leave it out for the region's default")
+            .with_hint(Topic::KubernetesVersion.hint("choose one of the offered versions with --cluster-k8s-version, or leave it out for the region's default"))
             .with_exit_code(ExitCode::ConfigInvalid));
         }
         Some(wanted) => wanted.clone(),
@@ -112,10 +113,10 @@ pub async fn preflight(
             step,
             format!("VM size {} is not offered in region {}", new.vm_size, new.region),
         )
-        .with_hint(format!(
-            "choose a size the region offers (az vm list-skus --location {} --resource-type virtualMachines -o table) or another region",
+        .with_hint(Topic::VmSize.hint(format!(
+            "choose a size the region offers (az vm list-skus --location {} --resource-type virtualMachines -o table) with --cluster-vm-size, or another --cluster-region",
             new.region
-        ))
+        )))
         .with_exit_code(ExitCode::ConfigInvalid));
     };
     if !sku.available_in(&new.region) {
@@ -137,9 +138,9 @@ pub async fn preflight(
                 }
             ),
         )
-        .with_hint(
-            "choose another --vm-size or --region, or ask Azure support to lift the restriction",
-        ));
+        .with_hint(Topic::VmSize.hint(
+            "choose another --cluster-vm-size or --cluster-region, or ask Azure support to lift the restriction",
+        )));
     }
     let Some(vcpus) = sku.vcpus() else {
         return Err(StepError::in_step(
@@ -206,10 +207,9 @@ fn region_error(error: StepError, region: &str) -> StepError {
     let message = format!("region {region} does not offer AKS: {}", error.message);
     StepError {
         message,
-        hint: Some(
-            "choose a region where AKS is available (`az account list-locations -o table` lists them, `az aks get-versions --location REGION` checks one)"
-                .to_string(),
-        ),
+        hint: Some(Topic::RegionUnavailable.hint(
+            "choose a region where AKS is available (`az account list-locations -o table` lists them, `az aks get-versions --location REGION` checks one)",
+        )),
         ..error
     }
 }
@@ -300,10 +300,10 @@ pub async fn create(
                         new.name, new.resource_group
                     ),
                 )
-                .with_hint(format!(
+                .with_hint(Topic::ClusterNotOurs.hint(format!(
                     "to install Kalypso on it, fetch its credentials (az aks get-credentials --resource-group {} --name {}) and pass the context with --cluster-existing <context>; or choose another --cluster-name",
                     new.resource_group, new.name
-                ))
+                )))
                 .with_exit_code(ExitCode::ConfigInvalid));
             }
             ctx.update_state(|s| s.cluster.created = true)?;
@@ -326,14 +326,17 @@ pub async fn create(
                             cluster.provisioning_state.as_deref().unwrap_or("unknown")
                         ),
                     )
-                    .with_hint("remove it with --clean (or az aks delete), then run again"));
+                    .with_hint(Topic::ClusterProvisioning.hint("remove it with --clean (or az aks delete), then run again")));
                 }
                 ProvisioningState::Deleting => {
                     return Err(StepError::in_step(
                         step,
                         format!("AKS cluster {} is being deleted", new.name),
                     )
-                    .with_hint("wait until the deletion has finished, then run again"));
+                    .with_hint(
+                        Topic::ClusterProvisioning
+                            .hint("wait until the deletion has finished, then run again"),
+                    ));
                 }
                 ProvisioningState::InProgress(state) => {
                     ctx.transition_with(
@@ -413,7 +416,7 @@ pub async fn create(
                         }
                     ),
                 )
-                .with_hint("see the cluster's activity log in the Azure portal; remove it with --clean, then run again")),
+                .with_hint(Topic::ClusterProvisioning.hint("see the cluster's activity log in the Azure portal; remove it with --clean, then run again"))),
             }
         }
     })
@@ -542,7 +545,7 @@ fn context_error(step: StepId, context: &str, error: &crate::tools::ToolError) -
     let text = error.to_string();
     if text.contains("does not exist") || text.contains("no context exists") {
         return StepError::in_step(step, format!("kube context {context} is not in the kubeconfig: {text}"))
-            .with_hint("list the contexts with `kubectl config get-contexts` and pass an existing one with --cluster-existing");
+            .with_hint(Topic::KubeContextMissing.hint("list the contexts with `kubectl config get-contexts` and pass an existing one with --cluster-existing"));
     }
     tool_error(
         step,

@@ -18,6 +18,7 @@ use crate::tools::helm::{ChartRef, InstallParams, KalypsoValues, ValuesFile, REL
 use crate::tools::kubectl::{
     flux_install_url, Crd, KubectlContext, FLUX_GITREPOSITORY_CRD, FLUX_KUSTOMIZATION_CRD,
 };
+use crate::troubleshooting::Topic;
 use crate::ExitCode;
 
 /// The Flux API version of GitRepository and Kustomization the Kalypso chart uses.
@@ -77,7 +78,7 @@ fn check_flux_apis(
             missing.join(" and ")
         ),
     )
-    .with_hint("use Flux 2.7 or earlier on this cluster (e.g. the pinned v2.7.5), or a cluster without Flux, where this tool installs v2.7.5")
+    .with_hint(Topic::FluxApiVersions.hint("use Flux 2.7 or earlier on this cluster (e.g. the pinned v2.7.5), or a cluster without Flux, where this tool installs v2.7.5"))
     .with_exit_code(ExitCode::InstallationFailed))
 }
 
@@ -148,7 +149,7 @@ pub async fn flux(
                     present(&kustomization)
                 ),
             )
-            .with_hint("Kalypso needs Flux's source and kustomize controllers: complete the Flux installation or remove it, then run again"));
+            .with_hint(Topic::FluxPartial.hint("Kalypso needs Flux's source and kustomize controllers: complete the Flux installation or remove it, then run again")));
         }
     }
 
@@ -235,9 +236,9 @@ pub async fn kalypso(
                     status.chart_version().unwrap_or("of unknown version")
                 ),
             )
-            .with_hint(format!(
+            .with_hint(Topic::KalypsoNotOurs.hint(format!(
                 "uninstall it (helm uninstall {RELEASE_NAME} -n {namespace} --kube-context {context}) or choose another --namespace"
-            )));
+            ))));
         }
         if planned.action == Action::Reuse
             && status.is_deployed()
@@ -274,7 +275,7 @@ pub async fn kalypso(
                 installation.version
             ),
         )
-        .with_hint("check the chart and --chart-version (helm search repo kalypso-scheduler --versions lists the published versions)")
+        .with_hint(Topic::ChartNotFound.hint("check --helm-chart and --helm-version (helm search repo kalypso-scheduler --versions lists the published versions)"))
         .with_exit_code(ExitCode::InstallationFailed));
     }
 
@@ -290,7 +291,7 @@ pub async fn kalypso(
                 step,
                 format!("namespace {namespace} is being deleted"),
             )
-            .with_hint("wait until it is gone, then run again")
+            .with_hint(Topic::NamespaceTerminating.hint("wait until it is gone, then run again"))
             .transient());
         }
         Some(_) => {

@@ -40,6 +40,7 @@ use crate::tools::{
     BoxFuture, CancelToken, CommandRunner, ErrorClass, LineSink, OutputLine, RateLimitReset,
     RunControl, Stream, ToolError,
 };
+use crate::troubleshooting::Topic;
 
 /// Waits, polls and retries of the steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,9 +196,9 @@ impl StepEnv {
                 step,
                 format!("a GitHub token is needed for {needed_for}, and none was found"),
             )
-            .with_hint(
+            .with_hint(Topic::GithubToken.hint(
                 "sign in with `gh auth login` (the token of gh's login is used) or set GITHUB_TOKEN",
-            )
+            ))
         })
     }
 }

@@ -21,6 +21,7 @@ use crate::templates::{self, BranchKind, RepoKind, TemplateContext};
 use crate::tools::gh::{TreeEntryKind, PROMOTED_LABEL, PROMOTED_LABEL_COLOR};
 use crate::tools::git::{github_remote_url, SeedError, SEED_MESSAGE};
 use crate::tools::ErrorClass;
+use crate::troubleshooting::Topic;
 use crate::ExitCode;
 
 /// How often seeding looks at the remote again after losing a race to another push.
@@ -156,10 +157,10 @@ async fn create(
                 step,
                 format!("repository {slug} already exists and this tool did not create it"),
             )
-            .with_hint(format!(
+            .with_hint(Topic::RepositoryNotOurs.hint(format!(
                 "to use it, pass it as existing: {} https://github.com/{slug}; or choose another name",
                 existing_flag(kind)
-            )));
+            ))));
         }
         ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
         remember(ctx, kind, &owner, name, true)?;
@@ -229,14 +230,14 @@ async fn check_org(
             step,
             format!("the GitHub account of the token is not a member of organization {org}, so it cannot create repositories there"),
         )
-        .with_hint(format!(
+        .with_hint(Topic::GithubOrganization.hint(format!(
             "ask an owner of {org} to add you, use a token of a member, or leave out --github-org to create the repositories under your own account"
-        ))),
+        )))),
         Some(m) if !m.is_active() => Err(StepError::in_step(
             step,
             format!("the invitation to organization {org} has not been accepted (membership state {})", m.state),
         )
-        .with_hint(format!("accept the invitation at https://github.com/orgs/{org}/invitation, then run again"))),
+        .with_hint(Topic::GithubOrganization.hint(format!("accept the invitation at https://github.com/orgs/{org}/invitation, then run again")))),
         Some(_) => Ok(()),
     }
 }
@@ -264,7 +265,7 @@ async fn validate_existing(
             step,
             format!("repository {url} is not reachable: it does not exist or the token cannot see it"),
         )
-        .with_hint("check the URL, and that the token can read the repository (scope `repo` for private repositories)"));
+        .with_hint(Topic::RepositoryUnreachable.hint("check the URL, and that the token can read the repository (scope `repo` for private repositories)")));
     }
     ctx.record(
         resources::repository(owner, name),
@@ -325,10 +326,10 @@ async fn validate_existing(
                 problems.join("; ")
             ),
         )
-        .with_hint(format!(
-            "add what is missing (kalypso-bootstrap --render-templates DIR writes the expected files), or give a name instead of a URL to {} to let the tool create a new repository",
+        .with_hint(Topic::RepositoryStructure.hint(format!(
+            "add what is missing (kalypso-bootstrap --render-templates DIR writes the expected files), or leave out {} to let the tool create a new repository",
             existing_flag(kind)
-        ))
+        )))
         .with_exit_code(ExitCode::RepositoryFailed));
     }
     ctx.transition("Valid");
@@ -369,7 +370,7 @@ pub async fn seed(
     .await?
     .ok_or_else(|| {
         StepError::in_step(step, format!("repository {slug} does not exist (any more)"))
-            .with_hint("run again: the repository step creates it")
+            .with_hint(Topic::RepositoryGone.hint("run again: the repository step creates it"))
     })?;
 
     let pushed = retry_step(ctx, &env.timings.retry, &format!("push to {slug}"), |_| {

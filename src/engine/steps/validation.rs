@@ -14,6 +14,7 @@ use crate::engine::retry::{poll_step, Poll};
 use crate::engine::step::{Action, StepError, StepId};
 use crate::tools::kubectl::{FluxKind, KubectlContext};
 use crate::tools::ToolError;
+use crate::troubleshooting::Topic;
 
 /// The checks, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -173,10 +174,10 @@ pub async fn health(
                 }
             }
             let hint = error.hint.clone().unwrap_or_else(|| {
-                format!(
+                Topic::HealthChecks.hint(format!(
                     "inspect the installation (kubectl --context {context} get pods,deployments -n {namespace}; kubectl --context {context} get gitrepositories,kustomizations -n {}), fix the cause, then run again to resume at the health checks",
                     resources::FLUX_NAMESPACE
-                )
+                ))
             });
             Err(error.with_hint(hint))
         }

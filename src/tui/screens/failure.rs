@@ -86,10 +86,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Min(0),
     ])
     .areas(body);
-    frame.render_widget(
-        Paragraph::new(error_lines).block(panel("What went wrong", theme)),
-        error_area,
-    );
+    // The report's path sits on the panel's bottom border: it costs no row the rollback
+    // needs.
+    let mut error_panel = panel("What went wrong", theme);
+    if let Some(report) = &failure.report_file {
+        let room = (error_area.width as usize).saturating_sub(4);
+        error_panel =
+            error_panel.title_bottom(Span::styled(report_label(report, room), theme.muted()));
+    }
+    frame.render_widget(Paragraph::new(error_lines).block(error_panel), error_area);
     frame.render_widget(
         Paragraph::new(rollback_lines).block(panel("Rollback", theme)),
         rollback_area,
@@ -106,6 +111,24 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         _ => &[("Enter/q", "exit"), ("j/k", "scroll log"), ("?", "help")],
     };
     footer(frame, bottom, theme, hints);
+}
+
+/// ` Report: <path> `, the path cut from the left (keeping the file name) to fit `room`.
+fn report_label(path: &str, room: usize) -> String {
+    let full = format!(" Report: {path} ");
+    if full.chars().count() <= room {
+        return full;
+    }
+    let keep = room.saturating_sub(" Report: … ".chars().count());
+    let tail: String = path
+        .chars()
+        .rev()
+        .take(keep)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!(" Report: …{tail} ")
 }
 
 fn rollback_lines<'a>(
@@ -283,5 +306,22 @@ fn count(n: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report_label;
+
+    #[test]
+    fn a_long_report_path_keeps_its_file_name() {
+        let path = "/home/dev/.kalypso/bootstrap-report-20251111T103000Z.md";
+        assert_eq!(report_label(path, 80), format!(" Report: {path} "));
+        let cut = report_label(path, 40);
+        assert_eq!(cut.chars().count(), 40, "{cut}");
+        assert!(
+            cut.starts_with(" Report: …") && cut.ends_with("103000Z.md "),
+            "{cut}"
+        );
     }
 }
