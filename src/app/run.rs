@@ -42,7 +42,11 @@ impl World {
         if cli.demo {
             // An unusable state or log file must stop the run before the simulated world
             // is created beside the state file: bad input leaves no side effect.
-            check_demo_files(cli)?;
+            check_files(
+                cli.state_file.as_deref(),
+                cli.log_file.as_deref(),
+                cli.force,
+            )?;
             let root = demo_root(env, cli.state_file.as_deref())?;
             let prepared = if cli.state_file.is_some() {
                 SimulatedEnvironment::demo_persistent(&root)
@@ -77,6 +81,9 @@ impl World {
             .log_file
             .clone()
             .unwrap_or_else(|| logging::default_log_path(home, time::OffsetDateTime::now_utc()));
+        // Refused before the log file (or the state's lock) is created: a refused run
+        // leaves nothing behind.
+        check_files(Some(&state_file), Some(&log_file), cli.force)?;
         let options = BootstrapOptions {
             subscription: env
                 .get("AZURE_SUBSCRIPTION_ID")
@@ -99,17 +106,21 @@ impl World {
     }
 }
 
-/// Refuse, before anything is written, a `--state-file` that is not a usable state (unless
-/// `--force` will move it aside) and a `--log-file` that cannot be opened.
-fn check_demo_files(cli: &Cli) -> Result<(), Failure> {
-    if let Some(state_file) = cli.state_file.as_deref() {
-        if !cli.force {
+/// Refuse, before anything is written, a state file that is not a usable state (unless
+/// `--force` will move it aside) and a log file that cannot be opened.
+fn check_files(
+    state_file: Option<&Path>,
+    log_file: Option<&Path>,
+    force: bool,
+) -> Result<(), Failure> {
+    if let Some(state_file) = state_file {
+        if !force {
             crate::state::StateStore::at_custom(state_file)
                 .load()
                 .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
         }
     }
-    if let Some(log_file) = cli.log_file.as_deref() {
+    if let Some(log_file) = log_file {
         log_file_is_usable(log_file).map_err(|err| {
             Failure::new(
                 ExitCode::General,

@@ -153,8 +153,15 @@ struct OpenState {
 
 /// Lock and load the state file. A run that died is marked interrupted; a rolled-back
 /// run is over, so the next one starts from a fresh state.
+///
+/// An unusable file (without `force`) is refused before the lock is taken: taking it
+/// creates `<state>.lock` (and the state's directory), and a refused run must leave
+/// nothing behind. The file is read again under the lock, which is what counts.
 fn open_state(path: &Path, force: bool) -> Result<OpenState, StateError> {
     let store = StateStore::at_custom(path);
+    if !force {
+        store.load()?;
+    }
     let lock = store.lock()?;
     let now = Timestamp::now();
     let loaded = store.load_or_move_aside(force, now)?;
