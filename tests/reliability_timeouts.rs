@@ -31,10 +31,13 @@ use kalypso_bootstrap::tools::{
 use kalypso_bootstrap::ExitCode;
 use secrecy::SecretString;
 
+/// A command as the runner received it: program, arguments, timeout.
+type Seen = (String, Vec<String>, Option<Duration>);
+
 /// Passes every spec on, remembering its program, argv and timeout.
 struct Recorder {
     inner: Arc<dyn CommandRunner>,
-    seen: Mutex<Vec<(String, Vec<String>, Option<Duration>)>>,
+    seen: Mutex<Vec<Seen>>,
 }
 
 impl CommandRunner for Recorder {
