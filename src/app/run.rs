@@ -391,9 +391,20 @@ pub(crate) fn bootstrap(
 
         let cancel = CancelToken::new();
         cancel_on_ctrl_c(&cancel);
-        let observed = bootstrap
-            .observe(&cancel)
-            .await
+        // The observation's warnings (a query tried again after a rate limit) go to
+        // stderr as they happen: stdout may be a JSON document.
+        let (observe_events, mut warnings) = EventSink::channel();
+        let shown = tokio::spawn(async move {
+            while let Some(event) = warnings.recv().await {
+                if let crate::engine::EventKind::Log { message, .. } = event.kind {
+                    eprintln!("WARN: {}", crate::secrets::redact(&message));
+                }
+            }
+        });
+        let observed = bootstrap.observe_reporting(&cancel, &observe_events).await;
+        drop(observe_events);
+        let _ = shown.await;
+        let observed = observed
             .map_err(|err| Failure::new(err.exit_code, with_hint(&err.message, err.hint.as_deref())))?;
         let plan = bootstrap.plan(&observed);
         if let Some(conflict) = plan.first_conflict() {

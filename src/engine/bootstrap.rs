@@ -264,10 +264,22 @@ impl Bootstrap {
         self.steps.env().kube_context()
     }
 
-    /// Read-only queries and the state file: what exists, and what is ours.
+    /// Read-only queries and the state file: what exists, and what is ours. A query
+    /// retried after a transient failure is a warning in the log.
     pub async fn observe(&self, cancel: &CancelToken) -> Result<Observed, StepError> {
+        let (events, _unread) = EventSink::channel();
+        self.observe_reporting(cancel, &events).await
+    }
+
+    /// [`Bootstrap::observe`], each wait before a query is tried again also a warning
+    /// event in `events` (for the front end to show).
+    pub async fn observe_reporting(
+        &self,
+        cancel: &CancelToken,
+        events: &EventSink,
+    ) -> Result<Observed, StepError> {
         let state = self.state.snapshot();
-        observe::observe(&self.steps, &state, cancel).await
+        observe::observe(&self.steps, &state, cancel, events).await
     }
 
     /// The plan for what [`Bootstrap::observe`] found.
@@ -331,6 +343,7 @@ impl Bootstrap {
             env.github_token.clone(),
             env.kubeconfig.clone(),
         )
+        .with_retry(env.timings.retry.clone())
     }
 
     /// What a rollback would remove (newest first), each with its manual command.
@@ -342,7 +355,10 @@ impl Bootstrap {
 
     /// Remove what the state records as created by us, newest first.
     pub async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
-        let remover = self.remover().with_cancel(cancel.clone());
+        let remover = self
+            .remover()
+            .with_cancel(cancel.clone())
+            .with_events(events.clone());
         rollback::rollback(&self.state, &remover, &events, cancel).await
     }
 }
@@ -408,7 +424,11 @@ impl Cleanup {
 
     /// Remove it (see [`rollback::rollback`]).
     pub async fn run(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
-        let remover = self.remover.clone().with_cancel(cancel.clone());
+        let remover = self
+            .remover
+            .clone()
+            .with_cancel(cancel.clone())
+            .with_events(events.clone());
         rollback::rollback(&self.state, &remover, &events, cancel).await
     }
 }

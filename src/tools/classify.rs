@@ -437,6 +437,9 @@ fn is_already_exists(lower: &str) -> bool {
             "resourceexists",
             "name already exists",
             "cannot re-use a name that is still in use",
+            // git: the branch is already on the remote, with commits we do not have.
+            "(fetch first)",
+            "(non-fast-forward)",
         ],
     )
 }
