@@ -353,4 +353,9 @@ async fn cancelling_a_run_leaves_no_child_or_grandchild_running() {
         survivors.is_empty(),
         "still running after the cancel: {survivors:?} of {pids:?}"
     );
+    eprintln!(
+        "cancelled with {} commands in flight: all {} recorded processes gone",
+        hanging.len(),
+        pids.len()
+    );
 }
