@@ -8,6 +8,19 @@ use std::sync::{OnceLock, RwLock};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 
+/// Azure credentials a user may keep in the environment for the Azure side: a service
+/// principal's secret for `az`, or for the `kubelogin` exec plugin that kubectl and helm
+/// run from an AKS kubeconfig. We never read or pass them ourselves: `az`, kubectl and helm
+/// inherit them as they are, `gh` and `git` (which never talk to Azure) do not get them,
+/// and their values are registered as secrets at start-up, so a tool echoing one is masked
+/// in everything we print or write.
+pub const AZURE_SECRET_VARIABLES: [&str; 4] = [
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AAD_SERVICE_PRINCIPAL_CLIENT_SECRET",
+    "ARM_CLIENT_SECRET",
+];
+
 /// What replaces a secret in output.
 pub const MASK: &str = "***";
 

@@ -189,16 +189,16 @@ fn not_found_and_already_exists() {
                 1,
                 "Error: INSTALLATION FAILED: cannot re-use a name that is still in use\n",
             ),
-            // Real git 2.x output: the branch appeared on the remote since it was listed.
+            // The branch is already on GitHub with commits we do not have.
             (
                 Git,
                 1,
-                "To ../b.git\n ! [rejected]        main -> main (fetch first)\nerror: failed to push some refs to '../b.git'\n",
+                "To https://github.com/contoso/gitops.git\n ! [rejected]        main -> main (fetch first)\nerror: failed to push some refs to 'https://github.com/contoso/gitops.git'\nhint: Updates were rejected because the remote contains work that you do not\nhint: have locally.\n",
             ),
             (
                 Git,
                 1,
-                "To ../b.git\n ! [rejected]        main -> main (non-fast-forward)\nerror: failed to push some refs to '../b.git'\n",
+                "To https://github.com/contoso/gitops.git\n ! [rejected]        dev -> dev (non-fast-forward)\nerror: failed to push some refs to 'https://github.com/contoso/gitops.git'\n",
             ),
         ],
     );

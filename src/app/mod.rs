@@ -34,6 +34,13 @@ pub fn run(cli: Cli) -> ExitCode {
         // Still single-threaded here: nothing else reads the environment concurrently.
         std::env::remove_var(name);
     }
+    // Never read by us and inherited by the tools that may use them: only registered, so
+    // whatever echoes them is masked.
+    for name in secrets::AZURE_SECRET_VARIABLES {
+        if let Some(value) = env.get(name) {
+            secrets::register(value);
+        }
+    }
     install_panic_hook();
     match dispatch(&cli, &env) {
         Ok(code) => code,
@@ -284,7 +291,8 @@ pub(crate) fn print_stdout(text: &str) {
 }
 
 /// color-eyre's report hook for errors, and a panic hook that never prints a secret.
-fn install_panic_hook() {
+/// Public for the tests that provoke a panic in a child process and read its output.
+pub fn install_panic_hook() {
     let _ = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install();

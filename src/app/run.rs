@@ -43,7 +43,11 @@ impl World {
         if cli.demo {
             // An unusable state or log file must stop the run before the simulated world
             // is created beside the state file: bad input leaves no side effect.
-            check_demo_files(cli)?;
+            check_files(
+                cli.state_file.as_deref(),
+                cli.log_file.as_deref(),
+                cli.force,
+            )?;
             let root = demo_root(env, cli.state_file.as_deref())?;
             let prepared = if cli.state_file.is_some() {
                 SimulatedEnvironment::demo_persistent(&root)
@@ -78,6 +82,9 @@ impl World {
             .log_file
             .clone()
             .unwrap_or_else(|| logging::default_log_path(home, time::OffsetDateTime::now_utc()));
+        // Refused before the log file (or the state's lock) is created: a refused run
+        // leaves nothing behind.
+        check_files(Some(&state_file), Some(&log_file), cli.force)?;
         let options = BootstrapOptions {
             subscription: env
                 .get("AZURE_SUBSCRIPTION_ID")
@@ -100,17 +107,21 @@ impl World {
     }
 }
 
-/// Refuse, before anything is written, a `--state-file` that is not a usable state (unless
-/// `--force` will move it aside) and a `--log-file` that cannot be opened.
-fn check_demo_files(cli: &Cli) -> Result<(), Failure> {
-    if let Some(state_file) = cli.state_file.as_deref() {
-        if !cli.force {
+/// Refuse, before anything is written, a state file that is not a usable state (unless
+/// `--force` will move it aside) and a log file that cannot be opened.
+fn check_files(
+    state_file: Option<&Path>,
+    log_file: Option<&Path>,
+    force: bool,
+) -> Result<(), Failure> {
+    if let Some(state_file) = state_file {
+        if !force {
             crate::state::StateStore::at_custom(state_file)
                 .load()
                 .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
         }
     }
-    if let Some(log_file) = cli.log_file.as_deref() {
+    if let Some(log_file) = log_file {
         log_file_is_usable(log_file).map_err(|err| {
             Failure::new(
                 ExitCode::General,
@@ -388,9 +399,20 @@ pub(crate) fn bootstrap(
 
         let cancel = CancelToken::new();
         cancel_on_signal(&cancel);
-        let observed = bootstrap
-            .observe(&cancel)
-            .await
+        // The observation's warnings (a query tried again after a rate limit) go to
+        // stderr as they happen: stdout may be a JSON document.
+        let (observe_events, mut warnings) = EventSink::channel();
+        let shown = tokio::spawn(async move {
+            while let Some(event) = warnings.recv().await {
+                if let crate::engine::EventKind::Log { message, .. } = event.kind {
+                    eprintln!("WARN: {}", crate::secrets::redact(&message));
+                }
+            }
+        });
+        let observed = bootstrap.observe_reporting(&cancel, &observe_events).await;
+        drop(observe_events);
+        let _ = shown.await;
+        let observed = observed
             .map_err(|err| Failure::new(err.exit_code, with_hint(&err.message, err.hint.as_deref())))?;
         let plan = bootstrap.plan(&observed);
         if let Some(conflict) = plan.first_conflict() {

@@ -154,8 +154,15 @@ struct OpenState {
 
 /// Lock and load the state file. A run that died is marked interrupted; a rolled-back
 /// run is over, so the next one starts from a fresh state.
+///
+/// An unusable file (without `force`) is refused before the lock is taken: taking it
+/// creates `<state>.lock` (and the state's directory), and a refused run must leave
+/// nothing behind. The file is read again under the lock, which is what counts.
 fn open_state(path: &Path, force: bool) -> Result<OpenState, StateError> {
     let store = StateStore::at_custom(path);
+    if !force {
+        store.load()?;
+    }
     let lock = store.lock()?;
     let now = Timestamp::now();
     let loaded = store.load_or_move_aside(force, now)?;
@@ -261,10 +268,22 @@ impl Bootstrap {
         self.steps.env().kube_context()
     }
 
-    /// Read-only queries and the state file: what exists, and what is ours.
+    /// Read-only queries and the state file: what exists, and what is ours. A query
+    /// retried after a transient failure is a warning in the log.
     pub async fn observe(&self, cancel: &CancelToken) -> Result<Observed, StepError> {
+        let (events, _unread) = EventSink::channel();
+        self.observe_reporting(cancel, &events).await
+    }
+
+    /// [`Bootstrap::observe`], each wait before a query is tried again also a warning
+    /// event in `events` (for the front end to show).
+    pub async fn observe_reporting(
+        &self,
+        cancel: &CancelToken,
+        events: &EventSink,
+    ) -> Result<Observed, StepError> {
         let state = self.state.snapshot();
-        observe::observe(&self.steps, &state, cancel).await
+        observe::observe(&self.steps, &state, cancel, events).await
     }
 
     /// The plan for what [`Bootstrap::observe`] found.
@@ -350,6 +369,7 @@ impl Bootstrap {
             env.github_token.clone(),
             env.kubeconfig.clone(),
         )
+        .with_retry(env.timings.retry.clone())
     }
 
     /// What a rollback would remove (newest first), each with its manual command.
@@ -362,7 +382,6 @@ impl Bootstrap {
     /// Remove what the state records as created by us, newest first. The run report is
     /// rewritten with the rollback's results.
     pub async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
-        let remover = self.remover().with_cancel(cancel.clone());
         let writer = self
             .report
             .lock()
@@ -372,6 +391,10 @@ impl Bootstrap {
             Some(writer) => events.with_observer(writer),
             None => events,
         };
+        let remover = self
+            .remover()
+            .with_cancel(cancel.clone())
+            .with_events(events.clone());
         rollback::rollback(&self.state, &remover, &events, cancel).await
     }
 }
@@ -437,7 +460,11 @@ impl Cleanup {
 
     /// Remove it (see [`rollback::rollback`]).
     pub async fn run(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
-        let remover = self.remover.clone().with_cancel(cancel.clone());
+        let remover = self
+            .remover
+            .clone()
+            .with_cancel(cancel.clone())
+            .with_events(events.clone());
         rollback::rollback(&self.state, &remover, &events, cancel).await
     }
 }

@@ -3,10 +3,12 @@
 
 use std::future::Future;
 
+use super::context::EventSink;
+use super::events::{EventKind, LogLevel};
 use super::plan::{
     succeeded_steps, Observed, ObservedCluster, ObservedRepo, ObservedResourceGroup,
 };
-use super::retry::{retry, RetryError};
+use super::retry::{describe_wait, explain_give_up, retry, RetryError, RetryWait};
 use super::step::{StepError, StepId};
 use super::steps::{resources, tool_error, BootstrapSteps, Tools};
 use crate::config::{ClusterTarget, RepoTarget};
@@ -15,11 +17,13 @@ use crate::tools::{CancelToken, RunControl, ToolError};
 
 /// Query what the configuration names and read what the state says about it. Only
 /// read-only commands run. A query that fails (not signed in, no permission) is the
-/// error of the step it belongs to.
+/// error of the step it belongs to; one that fails transiently is tried again, each wait
+/// a warning in `events`.
 pub async fn observe(
     steps: &BootstrapSteps,
     state: &BootstrapState,
     cancel: &CancelToken,
+    events: &EventSink,
 ) -> Result<Observed, StepError> {
     let env = steps.env();
     let tools = Tools::new(env, RunControl::default().with_cancel(cancel.clone()));
@@ -33,6 +37,7 @@ pub async fn observe(
         let group = query(
             steps,
             cancel,
+            events,
             StepId::ClusterResourceGroup,
             &format!("look up resource group {}", new.resource_group),
             || tools.az.group_show(&new.resource_group),
@@ -45,6 +50,7 @@ pub async fn observe(
             let cluster = query(
                 steps,
                 cancel,
+                events,
                 StepId::ClusterCreate,
                 &format!("look up AKS cluster {}", new.name),
                 || tools.az.aks_show(&new.resource_group, &new.name),
@@ -70,6 +76,7 @@ pub async fn observe(
         let owner = query(
             steps,
             cancel,
+            events,
             step,
             "find the GitHub account of the token",
             || steps.owner(cancel),
@@ -79,6 +86,7 @@ pub async fn observe(
         let repo = query(
             steps,
             cancel,
+            events,
             step,
             &format!("look up repository {slug}"),
             || tools.gh.repo_view(&slug),
@@ -101,6 +109,7 @@ pub async fn observe(
 async fn query<T, Op, Fut>(
     steps: &BootstrapSteps,
     cancel: &CancelToken,
+    events: &EventSink,
     step: StepId,
     what: &str,
     mut operation: Op,
@@ -110,19 +119,24 @@ where
     Fut: Future<Output = Result<T, ToolError>>,
 {
     let policy = &steps.env().timings.retry;
-    let result = retry(
-        policy,
-        cancel,
-        |_| {},
-        |_| {
-            let attempt = operation();
-            async move { attempt.await.map_err(|e| tool_error(step, what, &e)) }
-        },
-    )
+    let on_wait = |wait: &RetryWait| {
+        events.emit(EventKind::Log {
+            level: LogLevel::Warn,
+            phase: Some(step.phase()),
+            step: Some(step),
+            message: describe_wait(what, wait),
+        });
+    };
+    let result = retry(policy, cancel, on_wait, |_| {
+        let attempt = operation();
+        async move { attempt.await.map_err(|e| tool_error(step, what, &e)) }
+    })
     .await;
     match result {
         Ok(value) => Ok(value),
-        Err(RetryError::Failed { error, .. }) => Err(error),
+        Err(RetryError::Failed { error, attempts }) => {
+            Err(explain_give_up(error, attempts, policy))
+        }
         Err(RetryError::Cancelled { .. }) => {
             Err(StepError::in_step(step, format!("{what}: cancelled"))
                 .with_exit_code(crate::ExitCode::Cancelled))

@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
+use super::context::EventSink;
+use super::events::{EventKind, LogLevel};
+use super::retry::{describe_wait, retry, RetryError, RetryPolicy, RetryWait};
 use super::rollback::{RemovalNote, ResourceRemover};
 use super::step::StepError;
 use crate::state::Resource;
@@ -32,6 +35,10 @@ pub struct EngineRemover {
     /// The kubeconfig a kube context without a recorded file is removed from.
     default_kubeconfig: PathBuf,
     control: RunControl,
+    /// A removal failing transiently (a rate limit, a timeout) is tried again.
+    retry: RetryPolicy,
+    /// Where each wait before another try is reported (a warning).
+    events: Option<EventSink>,
 }
 
 impl EngineRemover {
@@ -45,6 +52,46 @@ impl EngineRemover {
             github_token,
             default_kubeconfig,
             control: RunControl::default(),
+            retry: RetryPolicy::default(),
+            events: None,
+        }
+    }
+
+    /// How removals that fail transiently are tried again.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Report each wait before a removal is tried again as a warning in `events`.
+    pub fn with_events(mut self, events: EventSink) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// [`EngineRemover::remove_resource`], tried again while it fails transiently.
+    async fn remove_with_retries(&self, resource: &Resource) -> Result<RemovalNote, ToolError> {
+        let cancel = self.control.cancel.clone().unwrap_or_default();
+        let on_wait = |wait: &RetryWait| {
+            let message = describe_wait(&format!("removing {}", resource.describe()), wait);
+            match &self.events {
+                Some(events) => events.emit(EventKind::Log {
+                    level: LogLevel::Warn,
+                    phase: Some(crate::state::Phase::Rollback),
+                    step: None,
+                    message,
+                }),
+                None => tracing::warn!("{message}"),
+            }
+        };
+        match retry(&self.retry, &cancel, on_wait, |_| {
+            self.remove_resource(resource)
+        })
+        .await
+        {
+            Ok(note) => Ok(note),
+            Err(RetryError::Failed { error, .. }) => Err(error),
+            Err(RetryError::Cancelled { last_error, .. }) => Err(last_error),
         }
     }
 
@@ -235,7 +282,7 @@ impl ResourceRemover for EngineRemover {
         resource: &'a Resource,
     ) -> BoxFuture<'a, Result<RemovalNote, StepError>> {
         Box::pin(async move {
-            self.remove_resource(resource).await.map_err(|error| {
+            self.remove_with_retries(resource).await.map_err(|error| {
                 let hint = match (resource, error.class()) {
                     (Resource::Repository { .. }, ErrorClass::PermissionDenied { .. }) => {
                         Topic::RepositoryDeleteScope.hint("deleting a repository needs the `delete_repo` scope: run `gh auth refresh -h github.com -s delete_repo` and roll back again (kalypso-bootstrap --clean)")

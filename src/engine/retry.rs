@@ -21,6 +21,21 @@ pub trait Retryable {
     }
 }
 
+impl Retryable for crate::tools::ToolError {
+    fn is_transient(&self) -> bool {
+        crate::tools::ToolError::is_transient(self)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self.class() {
+            crate::tools::ErrorClass::RateLimited { reset: Some(reset) } => {
+                Some(reset.wait_from(time::OffsetDateTime::now_utc()))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl Retryable for StepError {
     fn is_transient(&self) -> bool {
         self.transient
@@ -160,20 +175,7 @@ where
     Op: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, StepError>>,
 {
-    let report = |wait: &RetryWait| {
-        let cause = if wait.requested_by_server {
-            "the service asked to wait"
-        } else {
-            "transient failure"
-        };
-        ctx.progress(format!(
-            "{what}: {} ({cause}); retrying in {} (attempt {} of {})",
-            wait.reason,
-            human_duration(wait.delay),
-            wait.attempt + 1,
-            wait.max_attempts
-        ));
-    };
+    let report = |wait: &RetryWait| ctx.progress(describe_wait(what, wait));
     match retry(policy, ctx.cancel_token(), report, operation).await {
         Ok(value) => Ok(value),
         Err(RetryError::Cancelled { .. }) => Err(ctx.cancelled_error()),
@@ -183,7 +185,35 @@ where
     }
 }
 
-fn explain_give_up(mut error: StepError, attempts: u32, policy: &RetryPolicy) -> StepError {
+/// "{what}: {reason} ({cause}); retrying in {delay} (attempt {n} of {max})", the way
+/// every wait before another try is shown.
+pub fn describe_wait(what: &str, wait: &RetryWait) -> String {
+    let cause = if wait.requested_by_server {
+        "the service asked to wait"
+    } else {
+        "transient failure"
+    };
+    // A step error already begins with what was being done.
+    let reason = wait
+        .reason
+        .strip_prefix(what)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(&wait.reason);
+    format!(
+        "{what}: {reason} ({cause}); retrying in {} (attempt {} of {})",
+        human_duration(wait.delay),
+        wait.attempt + 1,
+        wait.max_attempts
+    )
+}
+
+/// The error a retried operation ended with, saying how often it was tried (or, for a
+/// server-requested wait too long to honour, when to come back).
+pub(crate) fn explain_give_up(
+    mut error: StepError,
+    attempts: u32,
+    policy: &RetryPolicy,
+) -> StepError {
     if let Some(wait) = error.retry_after.filter(|w| *w > policy.max_server_delay) {
         let note = format!(
             "the service asks to wait {} before trying again; run again after that",
@@ -338,26 +368,50 @@ where
 {
     let report = |status: &PollStatus| {
         ctx.progress(format!(
-            "{what}: {} ({} elapsed)",
+            "{what}: {} ({} elapsed; next check in {})",
             status.observed,
-            human_duration(status.elapsed)
+            human_duration(status.elapsed),
+            human_duration(status.next_check_in)
         ));
     };
-    match poll_until(policy, ctx.cancel_token(), report, check).await {
+    // The hint of the last transient failure of a check: if the wait ends on it, it says
+    // what to do (a rate limit, a network problem) better than "not done".
+    let last_hint = std::sync::Mutex::new(None::<crate::troubleshooting::Hint>);
+    let mut check = check;
+    let checked = || {
+        let attempt = check();
+        let last_hint = &last_hint;
+        async move {
+            let result = attempt.await;
+            let hint = match &result {
+                Err(error) if error.transient => error.hint.clone(),
+                _ => None,
+            };
+            *last_hint.lock().unwrap_or_else(|e| e.into_inner()) = hint;
+            result
+        }
+    };
+    match poll_until(policy, ctx.cancel_token(), report, checked).await {
         Ok(value) => Ok(value),
         Err(PollError::Failed(error)) => Err(error),
         Err(PollError::Cancelled) => Err(ctx.cancelled_error()),
         Err(PollError::TimedOut {
             elapsed,
             last_observed,
-        }) => Err(StepError::in_step(
-            ctx.step(),
-            format!(
-                "{what}: not done after {}; last observed: {}",
-                human_duration(elapsed),
-                last_observed.as_deref().unwrap_or("nothing")
-            ),
-        )),
+        }) => {
+            let error = StepError::in_step(
+                ctx.step(),
+                format!(
+                    "{what}: not done after {}; last observed: {}",
+                    human_duration(elapsed),
+                    last_observed.as_deref().unwrap_or("nothing")
+                ),
+            );
+            match last_hint.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                Some(hint) => Err(error.with_hint(hint)),
+                None => Err(error),
+            }
+        }
     }
 }
 

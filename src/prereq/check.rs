@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::engine::retry::{describe_wait, retry, RetryError, RetryPolicy};
 use crate::secrets;
 use crate::tools::az::{Az, AzAccount, BuiltinRole};
 use crate::tools::gh::{Gh, GhUser};
 use crate::tools::runner::CommandRunner;
-use crate::tools::ToolError;
-use crate::troubleshooting::Topic;
+use crate::tools::{CancelToken, ErrorClass, ToolError};
+use crate::troubleshooting::{Hint, Topic};
 
 use super::env::PrereqEnv;
 use super::interaction::{Interaction, PromptError};
@@ -50,14 +51,26 @@ pub async fn check_reporting(
     interaction: &Interaction,
     on_tool: &(dyn Fn(&ToolCheck) + Sync),
 ) -> PrereqReport {
+    check_with(runner, env, interaction, on_tool, &RetryPolicy::default()).await
+}
+
+/// [`check_reporting`], retrying a sign-in query that fails transiently (a rate limit, a
+/// timeout) by `retry`; each wait is logged as a warning.
+pub async fn check_with(
+    runner: Arc<dyn CommandRunner>,
+    env: &PrereqEnv,
+    interaction: &Interaction,
+    on_tool: &(dyn Fn(&ToolCheck) + Sync),
+    retry: &RetryPolicy,
+) -> PrereqReport {
     env.register_secrets();
     let az = Az::new(runner.clone(), env.azure_subscription_id.clone());
     let gh = Gh::new(runner.clone());
 
     let (tools, azure, github) = tokio::join!(
         probe_tools_reporting(&runner, on_tool),
-        azure_sign_in(&az),
-        github_sign_in(&gh, env),
+        azure_sign_in(&az, retry),
+        github_sign_in(&gh, env, retry),
     );
 
     let mut cancelled = false;
@@ -68,7 +81,7 @@ pub async fn check_reporting(
                 Ok(true) => {
                     let login = az.login_spec(env.azure_tenant_id.as_deref());
                     match terminal.run_in_terminal(login).await {
-                        Ok(output) if output.success() => azure_sign_in(&az).await,
+                        Ok(output) if output.success() => azure_sign_in(&az, retry).await,
                         Ok(output) => AzureOutcome::state(AzureState::LoginFailed {
                             reason: match output.exit_code {
                                 Some(code) => format!("`az login` exited with code {code}"),
@@ -94,7 +107,7 @@ pub async fn check_reporting(
             github = match prompter.ask_secret(TOKEN_PROMPT).await {
                 Ok(Some(token)) => {
                     secrets::register(token.expose_secret());
-                    verify_token(&gh, token, TokenSource::Prompt).await
+                    verify_token(&gh, token, TokenSource::Prompt, retry).await
                 }
                 Ok(None) => GithubOutcome::token(TokenState::NothingEntered),
                 Err(PromptError::Cancelled) => {
@@ -158,8 +171,14 @@ enum AzureState {
 
 enum RoleStatus {
     Holds(BuiltinRole),
-    Neither { roles: Vec<String> },
-    Undetermined { reason: String },
+    Neither {
+        roles: Vec<String>,
+    },
+    /// With what to do about the failure that left it undetermined.
+    Undetermined {
+        reason: String,
+        hint: Option<Hint>,
+    },
 }
 
 struct AzureOutcome {
@@ -174,30 +193,53 @@ impl AzureOutcome {
     }
 }
 
-async fn azure_sign_in(az: &Az) -> AzureOutcome {
-    match az.account_show().await {
+/// A sign-in query, tried again while it fails transiently; each wait is logged.
+async fn with_retries<T, Op, Fut>(policy: &RetryPolicy, mut operation: Op) -> Result<T, ToolError>
+where
+    Op: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ToolError>>,
+{
+    let on_wait = |wait: &crate::engine::retry::RetryWait| {
+        tracing::warn!("{}", describe_wait("prerequisite check", wait));
+    };
+    match retry(policy, &CancelToken::new(), on_wait, |_| operation()).await {
+        Ok(value) => Ok(value),
+        Err(RetryError::Failed { error, .. }) => Err(error),
+        Err(RetryError::Cancelled { last_error, .. }) => Err(last_error),
+    }
+}
+
+async fn azure_sign_in(az: &Az, policy: &RetryPolicy) -> AzureOutcome {
+    match with_retries(policy, || az.account_show()).await {
         Ok(account) => {
-            let role = role_status(az, &account).await;
+            let role = role_status(az, &account, policy).await;
             AzureOutcome {
                 state: AzureState::SignedIn(account),
                 role: Some(role),
             }
         }
-        Err(ToolError::NotAuthenticated { message, .. }) => {
-            AzureOutcome::state(AzureState::NotSignedIn { message })
+        Err(ToolError::NotAuthenticated { command, message }) => {
+            AzureOutcome::state(AzureState::NotSignedIn {
+                message: format!("`{command}`: {message}"),
+            })
         }
         Err(other) => AzureOutcome::state(AzureState::Unavailable(other)),
     }
 }
 
-async fn role_status(az: &Az, account: &AzAccount) -> RoleStatus {
+async fn role_status(az: &Az, account: &AzAccount, policy: &RetryPolicy) -> RoleStatus {
     if account.user.is_managed_identity() {
         return RoleStatus::Undetermined {
             reason: "signed in with a managed identity, whose assignments cannot be listed by name"
                 .to_string(),
+            hint: None,
         };
     }
-    match az.role_assignments(&account.user.name, &account.id).await {
+    match with_retries(policy, || {
+        az.role_assignments(&account.user.name, &account.id)
+    })
+    .await
+    {
         Ok(assignments) => {
             let relevant: Vec<_> = assignments
                 .iter()
@@ -222,6 +264,7 @@ async fn role_status(az: &Az, account: &AzAccount) -> RoleStatus {
         }
         Err(err) => RoleStatus::Undetermined {
             reason: err.to_string(),
+            hint: Some(err.hint()),
         },
     }
 }
@@ -248,18 +291,18 @@ impl GithubOutcome {
     }
 }
 
-async fn github_sign_in(gh: &Gh, env: &PrereqEnv) -> GithubOutcome {
+async fn github_sign_in(gh: &Gh, env: &PrereqEnv, policy: &RetryPolicy) -> GithubOutcome {
     if let Some(token) = &env.entered_token {
-        return verify_token(gh, token.clone(), TokenSource::Prompt).await;
+        return verify_token(gh, token.clone(), TokenSource::Prompt, policy).await;
     }
     if let Some(token) = &env.github_token {
-        return verify_token(gh, token.clone(), TokenSource::GithubTokenEnv).await;
+        return verify_token(gh, token.clone(), TokenSource::GithubTokenEnv, policy).await;
     }
     if let Some(token) = &env.gh_token {
-        return verify_token(gh, token.clone(), TokenSource::GhTokenEnv).await;
+        return verify_token(gh, token.clone(), TokenSource::GhTokenEnv, policy).await;
     }
     match gh.auth_token().await {
-        Ok(Some(token)) => verify_token(gh, token, TokenSource::GhCli).await,
+        Ok(Some(token)) => verify_token(gh, token, TokenSource::GhCli, policy).await,
         Ok(None) => GithubOutcome::token(TokenState::Missing { gh_reason: None }),
         Err(err) if err.is_not_found() => GithubOutcome::token(TokenState::Missing {
             gh_reason: Some("gh is not installed".to_string()),
@@ -268,8 +311,14 @@ async fn github_sign_in(gh: &Gh, env: &PrereqEnv) -> GithubOutcome {
     }
 }
 
-async fn verify_token(gh: &Gh, token: SecretString, source: TokenSource) -> GithubOutcome {
-    let user = gh.clone().with_token(token.clone()).api_user().await;
+async fn verify_token(
+    gh: &Gh,
+    token: SecretString,
+    source: TokenSource,
+    policy: &RetryPolicy,
+) -> GithubOutcome {
+    let gh = gh.clone().with_token(token.clone());
+    let user = with_retries(policy, || gh.api_user()).await;
     GithubOutcome {
         token: TokenState::Found(token, source),
         user: Some(user),
@@ -325,15 +374,20 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
         AzureState::Unavailable(err) => (
             Verdict::Fail,
             err.to_string(),
-            linked(
-                Topic::AzureSubscription,
-                match &env.azure_subscription_id {
-                    Some(id) => format!(
+            match (&env.azure_subscription_id, err.class()) {
+                (Some(id), ErrorClass::Other | ErrorClass::NotFound) => linked(
+                    Topic::AzureSubscription,
+                    format!(
                         "check that AZURE_SUBSCRIPTION_ID ({id}) is a subscription the signed-in account can use (`az account list -o table`)"
                     ),
-                    None => "run `az account show` to see the problem".to_string(),
-                },
-            ),
+                ),
+                (None, ErrorClass::Other) => linked(
+                    Topic::AzureSubscription,
+                    "run `az account show` to see the problem",
+                ),
+                // A rate limit, a timeout, a permission: the class says what to do.
+                _ => Some(err.hint().into()),
+            },
         ),
     };
     let login = AuthCheck {
@@ -365,11 +419,14 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
             ),
             hint: linked(Topic::AzureRole, role_hint),
         },
-        (AzureState::SignedIn(_), Some(RoleStatus::Undetermined { reason })) => AuthCheck {
+        (AzureState::SignedIn(_), Some(RoleStatus::Undetermined { reason, hint })) => AuthCheck {
             check: AuthCheckKind::AzureRole,
             verdict: Verdict::Warn,
             detail: format!("could not determine Owner/Contributor: {reason}"),
-            hint: linked(Topic::AzureRole, role_hint),
+            hint: match hint {
+                Some(hint) => Some(hint.clone().with_note(role_hint).into()),
+                None => linked(Topic::AzureRole, role_hint),
+            },
         },
         _ => AuthCheck {
             check: AuthCheckKind::AzureRole,
@@ -423,17 +480,20 @@ fn github_rows(github: &GithubOutcome, interactive: bool) -> Vec<AuthCheck> {
             detail: user.login.clone(),
             hint: None,
         },
-        (TokenState::Found(_, source), Some(Err(ToolError::NotAuthenticated { message, .. }))) => {
-            AuthCheck {
-                check: AuthCheckKind::GithubLogin,
-                verdict: Verdict::Fail,
-                detail: format!("GitHub rejected the token from {source}: {message}"),
-                hint: linked(
-                    Topic::GithubToken,
-                    format!("the token from {source} is invalid or expired: replace it, or {GH_LOGIN_HINT}"),
+        (
+            TokenState::Found(_, source),
+            Some(Err(ToolError::NotAuthenticated { command, message })),
+        ) => AuthCheck {
+            check: AuthCheckKind::GithubLogin,
+            verdict: Verdict::Fail,
+            detail: format!("GitHub rejected the token from {source} (`{command}`): {message}"),
+            hint: linked(
+                Topic::GithubToken,
+                format!(
+                    "the token from {source} is invalid or expired: replace it, or {GH_LOGIN_HINT}"
                 ),
-            }
-        }
+            ),
+        },
         (_, Some(Err(err))) if err.is_not_found() => AuthCheck {
             check: AuthCheckKind::GithubLogin,
             verdict: Verdict::Fail,
@@ -444,7 +504,13 @@ fn github_rows(github: &GithubOutcome, interactive: bool) -> Vec<AuthCheck> {
             check: AuthCheckKind::GithubLogin,
             verdict: Verdict::Fail,
             detail: err.to_string(),
-            hint: linked(Topic::GithubToken, "run `gh api user` to see the problem"),
+            hint: match err.class() {
+                ErrorClass::Other => {
+                    linked(Topic::GithubToken, "run `gh api user` to see the problem")
+                }
+                // A rate limit, a timeout, a permission: the class says what to do.
+                _ => Some(err.hint().into()),
+            },
         },
         (_, None) => AuthCheck {
             check: AuthCheckKind::GithubLogin,

@@ -25,7 +25,7 @@ pub mod interaction;
 pub mod report;
 pub mod tools;
 
-pub use check::{check, check_reporting};
+pub use check::{check, check_reporting, check_with};
 pub use env::PrereqEnv;
 pub use interaction::{
     InheritedTerminal, Interaction, PromptError, Prompter, TerminalHandover, TerminalPrompter,

@@ -71,6 +71,14 @@ pub struct Parsed {
 }
 
 impl Parsed {
+    /// Only positional arguments (a command parsed outside the flag tables).
+    pub fn with_positionals(positionals: Vec<String>) -> Self {
+        Self {
+            positionals,
+            ..Self::default()
+        }
+    }
+
     /// The last value given for a flag (pflag and argparse both let the last one win).
     pub fn value(&self, long: &str) -> Option<&str> {
         self.flags

@@ -42,6 +42,8 @@ pub enum FaultWhen {
     Nth(u32),
     /// The first n matching calls (a transient failure that a retry overcomes).
     FirstN(u32),
+    /// The nth matching call (1-based) and every later one.
+    From(u32),
 }
 
 /// One injection rule. Build with [`Fault::new`] and the chaining setters.
@@ -49,6 +51,8 @@ pub enum FaultWhen {
 pub struct Fault {
     pub(crate) program: String,
     pub(crate) words: Vec<String>,
+    /// The call's words must be exactly `words`, not merely start with them.
+    pub(crate) exact: bool,
     pub(crate) arg: Option<String>,
     pub(crate) when: FaultWhen,
     pub(crate) kind: FaultKind,
@@ -62,6 +66,7 @@ impl Fault {
         Self {
             program: words.next().unwrap_or_default(),
             words: words.collect(),
+            exact: false,
             arg: None,
             when: FaultWhen::Always,
             kind,
@@ -77,6 +82,19 @@ impl Fault {
     /// Fire on the first `n` matching calls, then let calls through.
     pub fn first(mut self, n: u32) -> Self {
         self.when = FaultWhen::FirstN(n);
+        self
+    }
+
+    /// Fire on the nth matching call (1-based) and on every later one.
+    pub fn from(mut self, n: u32) -> Self {
+        self.when = FaultWhen::From(n);
+        self
+    }
+
+    /// Match only calls whose words are exactly the rule's (`kubectl delete` then no
+    /// longer matches `kubectl delete namespace x`).
+    pub fn exact(mut self) -> Self {
+        self.exact = true;
         self
     }
 
@@ -100,7 +118,10 @@ impl Fault {
         if self.program != program {
             return false;
         }
-        if words.len() < self.words.len() || words[..self.words.len()] != self.words[..] {
+        if words.len() < self.words.len()
+            || words[..self.words.len()] != self.words[..]
+            || (self.exact && words.len() != self.words.len())
+        {
             return false;
         }
         match &self.arg {
@@ -117,6 +138,7 @@ impl Fault {
             FaultWhen::Always => true,
             FaultWhen::Nth(n) => count == n,
             FaultWhen::FirstN(n) => count <= n,
+            FaultWhen::From(n) => count >= n,
         }
     }
 }
@@ -148,6 +170,8 @@ pub(crate) struct FaultContext<'a> {
     /// For az quota messages: (family, location, limit, usage, required).
     pub quota: Option<(String, String, u64, u64, u64)>,
     pub user: String,
+    /// The GitHub account of the call's token (git's permission messages name it).
+    pub github_login: String,
     pub subscription: String,
 }
 
@@ -157,6 +181,7 @@ pub(crate) fn render(kind: &FaultKind, ctx: &FaultContext<'_>) -> FaultEffect {
         FaultKind::Timeout => return FaultEffect::Hang,
         FaultKind::ToolMissing => return FaultEffect::Missing,
         FaultKind::Failure { exit_code, stderr } => Reply::fail(*exit_code, stderr.clone()),
+        _ if ctx.program == "git" => git(kind, ctx),
         FaultKind::QuotaExceeded => quota(ctx),
         FaultKind::Forbidden => forbidden(ctx),
         FaultKind::RateLimited {
@@ -460,6 +485,61 @@ fn not_found(ctx: &FaultContext<'_>) -> super::reply::Reply {
     }
 }
 
+/// git's own messages for a remote (the URL among the words) that refuses.
+fn git(kind: &FaultKind, ctx: &FaultContext<'_>) -> super::reply::Reply {
+    use super::reply::Reply;
+    let url = ctx
+        .words
+        .iter()
+        .find(|w| w.starts_with("https://"))
+        .map(|w| w.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| "https://github.com/".to_string());
+    let slug = url
+        .trim_start_matches("https://github.com/")
+        .trim_end_matches(".git");
+    let branch = ctx.words.get(2).map(String::as_str).unwrap_or("main");
+    match kind {
+        FaultKind::AuthExpired => Reply::fail(
+            128,
+            format!(
+                "remote: Invalid username or token. Password authentication is not supported for Git operations.\nfatal: Authentication failed for '{url}/'"
+            ),
+        ),
+        FaultKind::Forbidden => Reply::fail(
+            128,
+            format!(
+                "remote: Permission to {slug}.git denied to {}.\nfatal: unable to access '{url}/': The requested URL returned error: 403",
+                ctx.github_login
+            ),
+        ),
+        FaultKind::NotFound => Reply::fail(
+            128,
+            format!("remote: Repository not found.\nfatal: repository '{url}/' not found"),
+        ),
+        FaultKind::RateLimited { .. } => Reply::fail(
+            128,
+            format!(
+                "remote: API rate limit exceeded for user ID 1.\nfatal: unable to access '{url}/': The requested URL returned error: 429"
+            ),
+        ),
+        FaultKind::AlreadyExists => Reply::fail(
+            1,
+            format!(
+                "To {url}\n ! [rejected]        {branch} -> {branch} (fetch first)\nerror: failed to push some refs to '{url}'\nhint: Updates were rejected because the remote contains work that you do not\nhint: have locally. This is usually caused by another repository pushing to\nhint: the same ref."
+            ),
+        ),
+        FaultKind::QuotaExceeded => Reply::fail(
+            1,
+            format!(
+                "remote: error: GH001: this push exceeds the repository's storage quota.\nerror: failed to push some refs to '{url}'"
+            ),
+        ),
+        FaultKind::Timeout | FaultKind::ToolMissing | FaultKind::Failure { .. } => {
+            Reply::fail(1, "fatal: unexpected fault")
+        }
+    }
+}
+
 /// `2026-11-27 00:12:09 UTC` as GitHub prints timestamps in rate-limit messages.
 fn rfc3339_utc(epoch: u64) -> String {
     let format =
@@ -501,5 +581,10 @@ mod tests {
         let first = Fault::new(FaultKind::NotFound, "az").first(2);
         assert!(first.fires_on(1) && first.fires_on(2) && !first.fires_on(3));
         assert!(Fault::new(FaultKind::NotFound, "az").fires_on(7));
+        let from = Fault::new(FaultKind::NotFound, "az").from(2);
+        assert!(!from.fires_on(1) && from.fires_on(2) && from.fires_on(9));
+        let exact = Fault::new(FaultKind::NotFound, "kubectl delete").exact();
+        assert!(exact.matches("kubectl", &words("delete"), &[]));
+        assert!(!exact.matches("kubectl", &words("delete namespace x"), &[]));
     }
 }

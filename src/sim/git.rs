@@ -23,6 +23,36 @@ pub fn insteadof_pairs(github_dir: &Path, first_index: usize) -> Vec<(String, St
     ]
 }
 
+/// git's global options that take a value (before the subcommand).
+const GLOBAL_VALUE_OPTIONS: [&str; 5] = ["-c", "-C", "--git-dir", "--work-tree", "--namespace"];
+/// Subcommand options (of those the engine uses) that take a value.
+const VALUE_OPTIONS: [&str; 6] = ["-m", "-b", "-B", "--orphan", "-F", "-o"];
+
+/// A git command's words as fault rules match them: the subcommand and its positional
+/// arguments (`push --no-verify URL main` is `["push", "URL", "main"]`).
+pub fn command_words(args: &[String]) -> Vec<String> {
+    let mut rest = args.iter().map(String::as_str);
+    let mut words = Vec::new();
+    while let Some(arg) = rest.next() {
+        if GLOBAL_VALUE_OPTIONS.contains(&arg) {
+            rest.next();
+        } else if !arg.starts_with('-') {
+            words.push(arg.to_string());
+            break;
+        }
+    }
+    while let Some(arg) = rest.next() {
+        if VALUE_OPTIONS.contains(&arg) {
+            rest.next();
+        } else if arg == "--" {
+            words.extend(rest.by_ref().map(str::to_string));
+        } else if !arg.starts_with('-') {
+            words.push(arg.to_string());
+        }
+    }
+    words
+}
+
 /// A git error with git's own message.
 #[derive(Debug, thiserror::Error)]
 #[error("git {args}: {message}")]
@@ -291,6 +321,36 @@ pub fn seed_content_with_modes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_words_are_the_subcommand_and_its_positionals() {
+        let words =
+            |args: &[&str]| command_words(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+        assert_eq!(words(&["init", "-b", "main"]), ["init"]);
+        assert_eq!(
+            words(&[
+                "-c",
+                "user.name=K B",
+                "-c",
+                "x=y",
+                "commit",
+                "--no-verify",
+                "-m",
+                "msg"
+            ]),
+            ["commit"]
+        );
+        assert_eq!(words(&["switch", "--orphan", "dev"]), ["switch"]);
+        assert_eq!(
+            words(&["push", "--no-verify", "https://github.com/a/b.git", "dev"]),
+            ["push", "https://github.com/a/b.git", "dev"]
+        );
+        assert_eq!(
+            words(&["ls-remote", "--heads", "https://github.com/a/b.git"]),
+            ["ls-remote", "https://github.com/a/b.git"]
+        );
+        assert_eq!(words(&["--version"]), Vec::<String>::new());
+    }
 
     #[test]
     fn seeded_branches_are_listed_as_trees() {

@@ -111,6 +111,8 @@ pub const SIMULATED_PROGRAMS: [&str; 4] = ["az", "gh", "kubectl", "helm"];
 pub struct CallRecord {
     pub program: String,
     pub args: Vec<String>,
+    /// The command's words as fault rules match them (see [`command_words`]).
+    pub words: Vec<String>,
     /// Names of the variables the spec set for the child (values are never recorded).
     pub env_keys: Vec<String>,
     /// Inherited variables the spec removed.
@@ -119,6 +121,19 @@ pub struct CallRecord {
     pub stdin_len: Option<usize>,
     pub cwd: Option<PathBuf>,
     pub outcome: CallOutcome,
+}
+
+/// The words of a command as [`Fault`] rules match them: the subcommand path followed by
+/// the positional arguments, without flags or their values (`["aks", "create"]`,
+/// `["get", "crd", "NAME"]`, for git `["push", "URL", "main"]`). Empty for an argv the
+/// tool would reject.
+pub fn command_words(program: &str, args: &[String]) -> Vec<String> {
+    if program == "git" {
+        return git::command_words(args);
+    }
+    parse(program, args)
+        .map(|command| command.words())
+        .unwrap_or_default()
 }
 
 impl CallRecord {
@@ -421,6 +436,7 @@ impl SimulatedEnvironment {
         calls.push(CallRecord {
             program: spec.program.clone(),
             args: spec.args.clone(),
+            words: command_words(&spec.program, &spec.args),
             env_keys: spec.env.iter().map(|(k, _)| k.clone()).collect(),
             env_removed: spec.env_remove.clone(),
             stdin_len: spec.stdin.as_ref().map(|s| match s {
@@ -492,14 +508,6 @@ impl SimulatedEnvironment {
     ) -> Result<CommandOutput, RunError> {
         spec.ensure_no_secret_in_argv()?;
         let display = spec.display();
-        if lock(&self.inner.delegated_programs).contains(&spec.program) {
-            return self.delegate(spec, control).await;
-        }
-        if !SIMULATED_PROGRAMS.contains(&spec.program.as_str()) {
-            return Err(RunError::NotFound {
-                program: spec.program.clone(),
-            });
-        }
         let started = Instant::now();
         let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let clock = Clock {
@@ -508,6 +516,37 @@ impl SimulatedEnvironment {
             cancel: control.cancel.clone(),
             command: display.clone(),
         };
+        if lock(&self.inner.delegated_programs).contains(&spec.program) {
+            // A real program meets injected faults too (git: a push rejected, a hang).
+            let command = (spec.program == "git").then(|| ToolCommand {
+                path: Vec::new(),
+                flags: args::Parsed::with_positionals(git::command_words(&spec.args)),
+            });
+            return match self.fire_fault(&spec, command.as_ref()) {
+                None => self.delegate(spec, control).await,
+                Some(FaultEffect::Missing) => Err(RunError::NotFound {
+                    program: spec.program.clone(),
+                }),
+                Some(FaultEffect::Hang) => Err(clock.hang().await),
+                Some(FaultEffect::Reply(reply)) => {
+                    for line in reply.stderr.lines() {
+                        send(control.sink.as_ref(), Stream::Stderr, line);
+                    }
+                    let (stdout, stderr) = reply.full_output();
+                    Ok(CommandOutput {
+                        exit_code: Some(reply.exit_code),
+                        stdout,
+                        stderr,
+                        duration: started.elapsed(),
+                    })
+                }
+            };
+        }
+        if !SIMULATED_PROGRAMS.contains(&spec.program.as_str()) {
+            return Err(RunError::NotFound {
+                program: spec.program.clone(),
+            });
+        }
         if clock.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
             return Err(RunError::Cancelled { command: display });
         }
@@ -630,6 +669,16 @@ impl SimulatedEnvironment {
         let account = world.azure.account.clone();
         let quota = (spec.program == "az" && kind == FaultKind::QuotaExceeded)
             .then(|| az::injected_quota(&world, command));
+        let github_login = spec
+            .env
+            .iter()
+            .rev()
+            .find(|(name, _)| name == "GH_TOKEN")
+            .and_then(|(_, value)| match value {
+                EnvValue::Plain(token) => world.login_for_token(token),
+                EnvValue::Secret(token) => world.login_for_token(token.expose_secret()),
+            })
+            .unwrap_or_else(|| "git".to_string());
         drop(world);
         let ctx = FaultContext {
             program: &spec.program,
@@ -640,6 +689,7 @@ impl SimulatedEnvironment {
                 .as_ref()
                 .map(|a| a.user_name.clone())
                 .unwrap_or_default(),
+            github_login,
             subscription: account.map(|a| a.subscription_id).unwrap_or_default(),
         };
         Some(fault::render(&kind, &ctx))

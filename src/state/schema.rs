@@ -659,6 +659,23 @@ impl BootstrapState {
         true
     }
 
+    /// Drop the record of a creation that found the resource already there: it is
+    /// someone else's, and a rollback must never remove it. Only a record still
+    /// `creating` and created by us is dropped.
+    pub fn forget_creation(&mut self, resource: &Resource, now: Timestamp) -> bool {
+        let before = self.resources.len();
+        self.resources.retain(|r| {
+            !(&r.resource == resource
+                && r.ownership == Ownership::CreatedByUs
+                && r.status == ResourceStatus::Creating)
+        });
+        let forgotten = self.resources.len() != before;
+        if forgotten {
+            self.touch(now);
+        }
+        forgotten
+    }
+
     /// What rollback must remove: resources created by us and not yet deleted, newest first.
     pub fn rollback_candidates(&self) -> Vec<&ResourceRecord> {
         self.resources

@@ -453,7 +453,7 @@ fn is_already_exists(lower: &str) -> bool {
             "resourceexists",
             "name already exists",
             "cannot re-use a name that is still in use",
-            // git push: the branch appeared on the remote since we looked (another push).
+            // git: the branch is already on the remote, with commits we do not have.
             "(fetch first)",
             "(non-fast-forward)",
         ],

@@ -73,12 +73,17 @@ impl Gh {
     }
 
     fn base(args: &[&str]) -> CommandSpec {
-        CommandSpec::new(PROGRAM)
+        let mut spec = CommandSpec::new(PROGRAM)
             .args(args.iter().copied())
             .env("GH_PROMPT_DISABLED", "1")
             .env("GH_NO_UPDATE_NOTIFIER", "1")
             .env("NO_COLOR", "1")
-            .timeout(QUERY_TIMEOUT)
+            .timeout(QUERY_TIMEOUT);
+        // gh never talks to Azure: it does not get the Azure credentials.
+        for var in secrets::AZURE_SECRET_VARIABLES {
+            spec = spec.env_remove(var);
+        }
+        spec
     }
 
     /// A call authenticated with our token when we hold one.

@@ -170,9 +170,15 @@ impl Git {
     }
 
     fn base(args: &[&str]) -> CommandSpec {
-        CommandSpec::new(PROGRAM)
+        let mut spec = CommandSpec::new(PROGRAM)
             .args(args.iter().copied())
-            .timeout(QUERY_TIMEOUT)
+            .timeout(QUERY_TIMEOUT);
+        // git never talks to Azure: it (and its credential helper) does not get the Azure
+        // credentials.
+        for var in crate::secrets::AZURE_SECRET_VARIABLES {
+            spec = spec.env_remove(var);
+        }
+        spec
     }
 
     pub fn version_spec(&self) -> CommandSpec {

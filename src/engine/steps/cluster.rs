@@ -368,20 +368,52 @@ pub async fn create(
                 kubernetes_version: new.kubernetes_version.clone(),
                 network_plugin: new.network_plugin,
             };
+            let mut attempt = 0;
+            let taken = std::sync::atomic::AtomicBool::new(false);
             let started = call(
                 env,
                 ctx,
                 &format!("start creating AKS cluster {}", new.name),
-                || async {
-                    match tools.az.aks_create_no_wait(&params).await {
-                        // An earlier attempt that timed out on our side did start it.
-                        Err(e) if e.class() == ErrorClass::AlreadyExists => Ok(()),
-                        other => other,
+                || {
+                    attempt += 1;
+                    let first = attempt == 1;
+                    let (az, params, taken) = (&tools.az, &params, &taken);
+                    async move {
+                        match az.aks_create_no_wait(params).await {
+                            // An earlier attempt that timed out on our side did start it.
+                            Err(e) if !first && e.class() == ErrorClass::AlreadyExists => Ok(()),
+                            Err(e) if e.class() == ErrorClass::AlreadyExists => {
+                                taken.store(true, std::sync::atomic::Ordering::SeqCst);
+                                Err(e)
+                            }
+                            other => other,
+                        }
                     }
                 },
             )
             .await;
-            started?;
+            if let Err(error) = started {
+                if taken.load(std::sync::atomic::Ordering::SeqCst) {
+                    // Someone else made it after we looked: not ours, never to be removed.
+                    ctx.update_state(|s| {
+                        s.forget_creation(&resource, crate::state::Timestamp::now());
+                        s.cluster.created = false;
+                    })?;
+                    return Err(StepError {
+                        message: format!(
+                            "{}; the AKS cluster was created by someone else after this run looked for it, so this tool did not create it",
+                            error.message
+                        ),
+                        hint: Some(Topic::ClusterNotOurs.hint(format!(
+                            "the cluster already exists and is not ours: to install Kalypso on it, fetch its credentials (az aks get-credentials --resource-group {} --name {}) and pass the context with --cluster-existing <context>; or choose another --cluster-name",
+                            new.resource_group, new.name
+                        ))),
+                        ..error
+                    }
+                    .with_exit_code(ExitCode::ConfigInvalid));
+                }
+                return Err(error);
+            }
             true
         }
     };
@@ -528,11 +560,10 @@ async fn wait_for_api(
             let kubectl = kubectl.clone();
             let context = context.clone();
             async move {
+                // A transient error is "not answering yet": the poll checks again, and
+                // should the wait end on it, its hint says what to do.
                 match kubectl.server_version().await {
                     Ok(_) => Ok(Poll::Ready(())),
-                    Err(e) if e.is_transient() => {
-                        Ok(Poll::Pending(format!("not answering yet: {e}")))
-                    }
                     Err(e) => Err(context_error(step, &context, &e)),
                 }
             }

@@ -11,13 +11,14 @@ use super::{call, resources, tool_error, BootstrapSteps, StepEnv, Tools};
 use crate::engine::context::{fact, StepContext};
 use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
-use crate::engine::retry::{poll_step, Poll};
+use crate::engine::retry::{poll_step, retry_step, Poll};
 use crate::engine::step::{Action, StepError, StepId};
 use crate::state::{BootstrapState, Ownership, Resource, ResourceStatus};
 use crate::tools::helm::{ChartRef, InstallParams, KalypsoValues, ValuesFile, RELEASE_NAME};
 use crate::tools::kubectl::{
     flux_install_url, Crd, KubectlContext, FLUX_GITREPOSITORY_CRD, FLUX_KUSTOMIZATION_CRD,
 };
+use crate::tools::{ErrorClass, ToolError};
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
 
@@ -187,16 +188,26 @@ async fn wait_for_controllers(
     kubectl: &KubectlContext,
 ) -> Result<(), StepError> {
     ctx.progress("waiting for the Flux controllers");
-    kubectl
-        .wait_deployments_available(resources::FLUX_NAMESPACE, env.timings.flux_wait)
-        .await
-        .map_err(|e| {
-            tool_error(
-                ctx.step(),
-                "wait for the Flux controllers to be available",
-                &e,
-            )
-        })
+    let what = "wait for the Flux controllers to be available";
+    retry_step(ctx, &env.timings.retry, what, |_| async {
+        kubectl
+            .wait_deployments_available(resources::FLUX_NAMESPACE, env.timings.flux_wait)
+            .await
+            .map_err(|e| long_wait_error(ctx.step(), what, &e))
+    })
+    .await
+}
+
+/// The error of a command that waits by itself (`kubectl wait`, `helm --wait`): a rate
+/// limit or a 5xx is tried again, but running out of time is not, since the wait already
+/// took all the time it was given.
+fn long_wait_error(step: StepId, what: &str, error: &ToolError) -> StepError {
+    let mut step_error = tool_error(step, what, error);
+    if error.class() == ErrorClass::Timeout {
+        step_error.transient = false;
+        step_error.retry_after = None;
+    }
+    step_error
 }
 
 /// The Kalypso Scheduler chart: checked first (`helm show chart`), then
@@ -270,9 +281,10 @@ pub async fn kalypso(
         return Err(StepError::in_step(
             step,
             format!(
-                "chart {} version {} was not found",
+                "chart {} version {} was not found (`{}`)",
                 installation.chart.as_config_value(),
-                installation.version
+                installation.version,
+                tools.helm.show_chart_spec(&chart).display()
             ),
         )
         .with_hint(Topic::ChartNotFound.hint("check --helm-chart and --helm-version (helm search repo kalypso-scheduler --versions lists the published versions)"))
@@ -368,14 +380,15 @@ pub async fn kalypso(
         values_files,
         timeout: env.timings.helm_timeout,
     };
-    // Not retried: a failed `--wait` already waited the whole timeout.
-    helm.upgrade_install(&params).await.map_err(|e| {
-        tool_error(
-            step,
-            &format!("install the Helm release {RELEASE_NAME}"),
-            &e,
-        )
-    })?;
+    // A failed `--wait` already waited the whole timeout: only a quick transient failure
+    // (a rate limit, a 5xx) is tried again.
+    let what = format!("install the Helm release {RELEASE_NAME}");
+    retry_step(ctx, &env.timings.retry, &what, |_| async {
+        helm.upgrade_install(&params)
+            .await
+            .map_err(|e| long_wait_error(step, &what, &e))
+    })
+    .await?;
     drop(values);
 
     if namespace_created {

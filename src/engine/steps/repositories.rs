@@ -15,7 +15,7 @@ use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
 use crate::engine::retry::retry_step;
 use crate::engine::step::{Action, StepError, StepId};
-use crate::state::{Ownership, RepositorySummary, ResourceStatus};
+use crate::state::{Ownership, RepositorySummary, ResourceStatus, Timestamp};
 use crate::templates::structure::{self, Requirement};
 use crate::templates::{self, BranchKind, RepoKind, TemplateContext};
 use crate::tools::gh::{TreeEntryKind, PROMOTED_LABEL, PROMOTED_LABEL_COLOR};
@@ -184,20 +184,44 @@ async fn create(
     ctx.transition("Creating");
     let visibility = env.configuration.repositories.visibility;
     let mut attempt = 0;
-    call(env, ctx, &format!("create repository {slug}"), || {
+    let taken = std::sync::atomic::AtomicBool::new(false);
+    let created = call(env, ctx, &format!("create repository {slug}"), || {
         attempt += 1;
         let first = attempt == 1;
         let gh = tools.gh.clone();
         let slug = slug.clone();
+        let taken = &taken;
         async move {
             match gh.repo_create(&slug, visibility, description(kind)).await {
                 // A retried create whose first attempt reached GitHub.
                 Err(e) if !first && e.class() == ErrorClass::AlreadyExists => Ok(()),
+                Err(e) if e.class() == ErrorClass::AlreadyExists => {
+                    taken.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Err(e)
+                }
                 other => other,
             }
         }
     })
-    .await?;
+    .await;
+    if let Err(error) = created {
+        if taken.load(std::sync::atomic::Ordering::SeqCst) {
+            // Someone else made it after we looked: not ours, never to be rolled back.
+            ctx.update_state(|s| s.forget_creation(&resource, Timestamp::now()))?;
+            return Err(StepError {
+                message: format!(
+                    "{}; it was created by someone else after this run looked for it, so this tool did not create it",
+                    error.message
+                ),
+                hint: Some(Topic::RepositoryNotOurs.hint(format!(
+                    "to use it, pass it as existing: {} https://github.com/{slug}; or choose another name",
+                    existing_flag(kind)
+                ))),
+                ..error
+            });
+        }
+        return Err(error);
+    }
     ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
     ctx.transition("Empty");
     let message = format!(
@@ -373,78 +397,86 @@ pub async fn seed(
             .with_hint(Topic::RepositoryGone.hint("run again: the repository step creates it"))
     })?;
 
-    let pushed = retry_step(ctx, &env.timings.retry, &format!("push to {slug}"), |_| {
-        let tools = tools.clone();
-        let git_env = git_env.clone();
-        let remote = remote.clone();
-        let rendered = rendered.clone();
-        let empty = info.is_empty;
-        let work_dir = env.work_dir.clone();
-        let slug = slug.clone();
-        async move {
-            let mut pushed = Vec::new();
-            let mut known_empty = empty;
-            // A push another writer beat us to (e.g. a push of a run that was killed, still
-            // finishing) is no failure: look at the remote again and push what is missing.
-            for round in 1..=SEED_ROUNDS {
-                let present = if known_empty {
-                    Vec::new()
-                } else {
-                    tools
-                        .git
-                        .remote_branches(&remote, &git_env)
-                        .await
-                        .map_err(|e| tool_error(step, &format!("list the branches of {slug}"), &e))?
-                };
-                known_empty = false;
-                let missing: Vec<_> = rendered
-                    .branches
-                    .iter()
-                    .filter(|b| !present.contains(&b.name))
-                    .cloned()
-                    .collect();
-                if missing.is_empty() {
-                    break;
-                }
-                let dir = tempfile::Builder::new()
-                    .prefix("kalypso-seed-")
-                    .tempdir_in(&work_dir)
-                    .map_err(|e| {
-                        StepError::in_step(
-                            step,
-                            format!(
-                                "cannot create a work directory in {}: {e}",
-                                work_dir.display()
-                            ),
-                        )
-                    })?;
-                let workdir = dir.path().join(rendered.kind.dir_name());
-                match tools
-                    .git
-                    .seed(&workdir, &remote, &missing, SEED_MESSAGE, &git_env)
-                    .await
-                {
-                    Ok(()) => {
-                        pushed.extend(
-                            missing
-                                .iter()
-                                .map(|b| format!("{} ({} files)", b.name, b.files.len())),
-                        );
+    let pushed = retry_step(
+        ctx,
+        &env.timings.retry,
+        &format!("push to {slug}"),
+        |attempt| {
+            let tools = tools.clone();
+            let git_env = git_env.clone();
+            let remote = remote.clone();
+            let rendered = rendered.clone();
+            // A retry looks again: the attempt that failed may have pushed a branch.
+            let empty = info.is_empty && attempt == 1;
+            let work_dir = env.work_dir.clone();
+            let slug = slug.clone();
+            async move {
+                let mut pushed = Vec::new();
+                let mut known_empty = empty;
+                // A push another writer beat us to (e.g. a killed run's push, still
+                // finishing) is no failure: look at the remote again, push what is missing.
+                for round in 1..=SEED_ROUNDS {
+                    let present = if known_empty {
+                        Vec::new()
+                    } else {
+                        tools
+                            .git
+                            .remote_branches(&remote, &git_env)
+                            .await
+                            .map_err(|e| {
+                                tool_error(step, &format!("list the branches of {slug}"), &e)
+                            })?
+                    };
+                    known_empty = false;
+                    let missing: Vec<_> = rendered
+                        .branches
+                        .iter()
+                        .filter(|b| !present.contains(&b.name))
+                        .cloned()
+                        .collect();
+                    if missing.is_empty() {
                         break;
                     }
-                    Err(SeedError::Tool(e))
-                        if e.class() == ErrorClass::AlreadyExists && round < SEED_ROUNDS =>
+                    let dir = tempfile::Builder::new()
+                        .prefix("kalypso-seed-")
+                        .tempdir_in(&work_dir)
+                        .map_err(|e| {
+                            StepError::in_step(
+                                step,
+                                format!(
+                                    "cannot create a work directory in {}: {e}",
+                                    work_dir.display()
+                                ),
+                            )
+                        })?;
+                    let workdir = dir.path().join(rendered.kind.dir_name());
+                    match tools
+                        .git
+                        .seed(&workdir, &remote, &missing, SEED_MESSAGE, &git_env)
+                        .await
                     {
-                        tracing::warn!(
-                            "push to {slug}: a branch appeared on the remote meanwhile; looking again"
-                        );
+                        Ok(()) => {
+                            pushed.extend(
+                                missing
+                                    .iter()
+                                    .map(|b| format!("{} ({} files)", b.name, b.files.len())),
+                            );
+                            break;
+                        }
+                        Err(SeedError::Tool(e))
+                            if e.class() == ErrorClass::AlreadyExists && round < SEED_ROUNDS =>
+                        {
+                            tracing::warn!(
+                                "push to {slug}: a branch appeared on the remote meanwhile; looking again"
+                            );
+                        }
+                        Err(e) => return Err(seed_error(step, &slug, &e)),
                     }
-                    Err(e) => return Err(seed_error(step, &slug, &e)),
                 }
+                Ok(pushed)
             }
-            Ok(pushed)
-        }
-    })
+        },
+    )
     .await?;
     ctx.transition("Initialized");
     if pushed.is_empty() {

@@ -13,8 +13,8 @@ use crate::engine::plan::PlannedStep;
 use crate::engine::retry::{poll_step, Poll};
 use crate::engine::step::{Action, StepError, StepId};
 use crate::tools::kubectl::{FluxKind, KubectlContext};
-use crate::tools::ToolError;
-use crate::troubleshooting::Topic;
+use crate::tools::{ErrorClass, ToolError};
+use crate::troubleshooting::{Hint, Topic};
 
 /// The checks, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,10 +75,14 @@ struct Observation {
 struct Board {
     checks: BTreeMap<HealthCheck, Observation>,
     workload_verified: bool,
+    /// What to do about the transient failures of the last round (a rate limit, a
+    /// network problem), should the wait end on them.
+    hints: Vec<Hint>,
 }
 
 struct Round {
     results: Vec<(HealthCheck, HealthStatus, String)>,
+    hints: Vec<Hint>,
 }
 
 /// Run the checks until all pass, or the bounded wait ends.
@@ -112,6 +116,7 @@ pub async fn health(
             let verified = lock(&board).workload_verified;
             let round = run_round(step, &kubectl, &namespace, apply_workload, verified).await?;
             let mut board = lock(&board);
+            board.hints = round.hints;
             for (check, status, message) in round.results {
                 let changed = board
                     .checks
@@ -173,12 +178,23 @@ pub async fn health(
                     }
                 }
             }
-            let hint = error.hint.clone().unwrap_or_else(|| {
-                Topic::HealthChecks.hint(format!(
-                    "inspect the installation (kubectl --context {context} get pods,deployments -n {namespace}; kubectl --context {context} get gitrepositories,kustomizations -n {}), fix the cause, then run again to resume at the health checks",
-                    resources::FLUX_NAMESPACE
-                ))
-            });
+            let inspect = format!(
+                "inspect the installation (kubectl --context {context} get pods,deployments -n {namespace}; kubectl --context {context} get gitrepositories,kustomizations -n {}), fix the cause, then run again to resume at the health checks",
+                resources::FLUX_NAMESPACE
+            );
+            let mut hints = board.hints.clone();
+            hints.dedup();
+            let hint = match (error.hint.clone(), hints.first()) {
+                (Some(hint), _) => hint,
+                (None, None) => Topic::HealthChecks.hint(inspect),
+                // What the queries that kept failing suggest, under the first one's topic.
+                (None, Some(first)) => {
+                    let advice: Vec<&str> = hints.iter().map(Hint::text).collect();
+                    first
+                        .topic()
+                        .hint(format!("{}; {inspect}", advice.join("; ")))
+                }
+            };
             Err(error.with_hint(hint))
         }
     }
@@ -190,18 +206,37 @@ fn lock(board: &Mutex<Board>) -> std::sync::MutexGuard<'_, Board> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A query failure: a transient one is a check not passing yet; a permanent one ends the
-/// checks at once (retrying a permission error for five minutes helps nobody).
+/// A query failure: a transient one is a check not passing yet (its hint kept in
+/// `hints`); a permanent one ends the checks at once (retrying a permission error for
+/// five minutes helps nobody).
 fn query_failure(
     step: StepId,
     what: &str,
     error: &ToolError,
+    hints: &mut Vec<Hint>,
 ) -> Result<(HealthStatus, String), StepError> {
     if error.is_transient() {
-        Ok((HealthStatus::Pending, format!("{what}: {error}")))
+        hints.push(error.hint());
+        Ok((
+            HealthStatus::Pending,
+            format!("{what}: {error} (will retry)"),
+        ))
     } else {
         Err(tool_error(step, what, error))
     }
+}
+
+/// A failure that no amount of waiting mends: the user must act (sign in, get a
+/// permission or a quota, install the tool).
+fn needs_the_user(error: &ToolError) -> bool {
+    error.is_not_found()
+        || matches!(
+            error.class(),
+            ErrorClass::NotAuthenticated
+                | ErrorClass::PermissionDenied { .. }
+                | ErrorClass::QuotaExceeded
+                | ErrorClass::Usage
+        )
 }
 
 async fn run_round(
@@ -212,6 +247,7 @@ async fn run_round(
     workload_verified: bool,
 ) -> Result<Round, StepError> {
     let mut results = Vec::new();
+    let mut hints = Vec::new();
 
     let pods = match kubectl.get_pods(namespace).await {
         Ok(pods) if pods.is_empty() => (
@@ -239,7 +275,12 @@ async fn run_round(
                 (HealthStatus::Failing, not_running.join(", "))
             }
         }
-        Err(e) => query_failure(step, &format!("list the pods in {namespace}"), &e)?,
+        Err(e) => query_failure(
+            step,
+            &format!("list the pods in {namespace}"),
+            &e,
+            &mut hints,
+        )?,
     };
     results.push((HealthCheck::Pods, pods.0, pods.1));
 
@@ -265,7 +306,7 @@ async fn run_round(
                 )
             }
         }
-        Err(e) => query_failure(step, "list the CRDs", &e)?,
+        Err(e) => query_failure(step, "list the CRDs", &e, &mut hints)?,
     };
     let crds_ready = crds.0 == HealthStatus::Passing;
     results.push((HealthCheck::Crds, crds.0, crds.1));
@@ -297,7 +338,12 @@ async fn run_round(
                 ),
             ),
         },
-        Err(e) => query_failure(step, &format!("list the deployments in {namespace}"), &e)?,
+        Err(e) => query_failure(
+            step,
+            &format!("list the deployments in {namespace}"),
+            &e,
+            &mut hints,
+        )?,
     };
     let controller_ready = controller.0 == HealthStatus::Passing;
     results.push((HealthCheck::Controller, controller.0, controller.1));
@@ -316,7 +362,8 @@ async fn run_round(
             .map(|w| w.name.clone())
             .collect::<Vec<_>>(),
         Err(e) => {
-            let (status, message) = query_failure(step, "list the validating webhooks", &e)?;
+            let (status, message) =
+                query_failure(step, "list the validating webhooks", &e, &mut hints)?;
             results.push((HealthCheck::Webhooks, status, message));
             Vec::new()
         }
@@ -341,9 +388,16 @@ async fn run_round(
             Ok(None) => (
                 HealthStatus::Failing,
                 format!(
-                    "{label} {}/{} not found",
+                    "{label} {}/{} not found (`{}`)",
                     resources::FLUX_NAMESPACE,
-                    resources::CONTROL_PLANE_SOURCE
+                    resources::CONTROL_PLANE_SOURCE,
+                    kubectl
+                        .get_flux_object_spec(
+                            kind,
+                            resources::CONTROL_PLANE_SOURCE,
+                            resources::FLUX_NAMESPACE
+                        )
+                        .display()
                 ),
             ),
             Ok(Some(object)) if object.is_ready() => (
@@ -377,6 +431,7 @@ async fn run_round(
                 step,
                 &format!("read Flux {label} {}", resources::CONTROL_PLANE_SOURCE),
                 &e,
+                &mut hints,
             )?,
         };
         results.push((check, observation.0, observation.1));
@@ -406,9 +461,23 @@ async fn run_round(
                     step,
                     &format!("delete the test Workload {TEST_WORKLOAD}"),
                     &e,
+                    &mut hints,
                 )?,
             },
-            Err(e) if e.is_transient() => (HealthStatus::Pending, format!("not accepted yet: {e}")),
+            Err(e) if e.is_transient() => {
+                hints.push(e.hint());
+                (
+                    HealthStatus::Pending,
+                    format!("not accepted yet: {e} (will retry)"),
+                )
+            }
+            Err(e) if needs_the_user(&e) => {
+                return Err(tool_error(
+                    step,
+                    &format!("apply the test Workload {TEST_WORKLOAD}"),
+                    &e,
+                ))
+            }
             Err(e) => (
                 HealthStatus::Failing,
                 format!("rejected: {}", e.tool_message().unwrap_or(&e.to_string())),
@@ -444,5 +513,5 @@ async fn run_round(
         results.push((HealthCheck::Webhooks, observation.0, observation.1));
     }
     results.sort_by_key(|(check, _, _)| *check);
-    Ok(Round { results })
+    Ok(Round { results, hints })
 }
