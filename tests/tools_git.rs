@@ -374,3 +374,55 @@ async fn adapter_calls_stream_their_output_and_obey_cancellation() {
         "{err:?}"
     );
 }
+
+/// A branch someone else pushed between our look and our push: real git rejects ours, the
+/// error is classified AlreadyExists and names the branch in the way.
+#[tokio::test]
+async fn a_push_rejected_by_a_branch_already_there_names_that_branch() {
+    let world = World::new();
+    let git = Git::new(Arc::new(ProcessRunner::new()));
+    let templates = rendered();
+    let repo = templates.repos()[0];
+    world.bare(&repo.repo.owner, &repo.repo.name);
+    let url = git::github_remote_url(&repo.repo.owner, &repo.repo.name);
+    let first = world.dir.path().join("first");
+    git.seed(
+        &first,
+        &url,
+        &repo.branches[..1],
+        "someone else",
+        &world.env(),
+    )
+    .await
+    .unwrap();
+
+    let err = git
+        .seed(
+            &world.dir.path().join("second"),
+            &url,
+            &repo.branches[..1],
+            git::SEED_MESSAGE,
+            &world.env(),
+        )
+        .await
+        .unwrap_err();
+    let SeedError::Tool(err) = err else {
+        panic!("a tool error: {err}");
+    };
+    assert_eq!(
+        err.class(),
+        kalypso_bootstrap::tools::ErrorClass::AlreadyExists,
+        "{err}"
+    );
+    assert_eq!(
+        git::rejected_branches(&err),
+        vec![repo.branches[0].name.clone()]
+    );
+    assert!(git::rejected_branches(&ToolError::Failed {
+        command: "git push".into(),
+        exit_code: Some(128),
+        class: kalypso_bootstrap::tools::ErrorClass::Other,
+        message: "fatal: unable to access".into(),
+    })
+    .is_empty());
+}

@@ -350,6 +350,21 @@ impl Git {
     }
 }
 
+/// The remote branches a failed push reports as rejected
+/// (`! [rejected]        dev -> dev (fetch first)`): they exist on the remote already.
+pub fn rejected_branches(error: &ToolError) -> Vec<String> {
+    static REJECTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\[rejected\]\s+\S+\s+->\s+(\S+)").expect("valid regex")
+    });
+    match error {
+        ToolError::Failed { message, .. } => REJECTED
+            .captures_iter(message)
+            .map(|c| c[1].to_string())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// `https://github.com/OWNER/NAME.git`: the remote URL of a GitHub repository (no
 /// credentials in it, ever).
 pub fn github_remote_url(owner: &str, name: &str) -> String {

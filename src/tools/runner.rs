@@ -435,6 +435,14 @@ async fn run_process(
         }
     }
 
+    // Nothing is started for a run that is already stopping.
+    if control
+        .cancel
+        .as_ref()
+        .is_some_and(CancelToken::is_cancelled)
+    {
+        return Err(RunError::Cancelled { command: display });
+    }
     let command = build_command(&spec);
     let started = Instant::now();
     let mut child = super::spawner::spawn(command).await.map_err(|err| {
@@ -482,15 +490,17 @@ async fn run_process(
             (status, out, err)
         };
         tokio::pin!(work);
+        // Biased: a cancellation seen in the same poll as the child's end wins.
         tokio::select! {
-            done = &mut work => Ok(done),
+            biased;
+            _ = cancelled(control.cancel.as_ref()) => Err(RunError::Cancelled {
+                command: display.clone(),
+            }),
             _ = tokio::time::sleep(timeout) => Err(RunError::TimedOut {
                 command: display.clone(),
                 after: timeout,
             }),
-            _ = cancelled(control.cancel.as_ref()) => Err(RunError::Cancelled {
-                command: display.clone(),
-            }),
+            done = &mut work => Ok(done),
         }
     };
 

@@ -287,7 +287,7 @@ pub async fn kalypso(
                 tools.helm.show_chart_spec(&chart).display()
             ),
         )
-        .with_hint(Topic::ChartNotFound.hint("check --helm-chart and --helm-version (helm search repo kalypso-scheduler --versions lists the published versions)"))
+        .with_hint(Topic::ChartNotFound.hint("the chart or that version of it does not exist: check --helm-chart and --helm-version (helm search repo kalypso-scheduler --versions lists the published versions)"))
         .with_exit_code(ExitCode::InstallationFailed));
     }
 

@@ -19,7 +19,7 @@ use crate::state::{Ownership, RepositorySummary, ResourceStatus, Timestamp};
 use crate::templates::structure::{self, Requirement};
 use crate::templates::{self, BranchKind, RepoKind, TemplateContext};
 use crate::tools::gh::{TreeEntryKind, PROMOTED_LABEL, PROMOTED_LABEL_COLOR};
-use crate::tools::git::{github_remote_url, SeedError, SEED_MESSAGE};
+use crate::tools::git::{github_remote_url, rejected_branches, SeedError, SEED_MESSAGE};
 use crate::tools::ErrorClass;
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
@@ -413,6 +413,8 @@ pub async fn seed(
             async move {
                 let mut pushed = Vec::new();
                 let mut known_empty = empty;
+                // A rejected push, with the branches git said were in the way.
+                let mut rejected: Option<(SeedError, Vec<String>)> = None;
                 // A push another writer beat us to (e.g. a killed run's push, still
                 // finishing) is no failure: look at the remote again, push what is missing.
                 for round in 1..=SEED_ROUNDS {
@@ -434,6 +436,16 @@ pub async fn seed(
                         .filter(|b| !present.contains(&b.name))
                         .cloned()
                         .collect();
+                    if let Some((error, in_the_way)) = rejected.take() {
+                        // Only branches that are there now explain the rejection.
+                        if in_the_way.is_empty() || !in_the_way.iter().all(|b| present.contains(b))
+                        {
+                            return Err(seed_error(step, &slug, &error));
+                        }
+                        tracing::warn!(
+                            "push to {slug}: another push landed a branch first; pushing the rest"
+                        );
+                    }
                     if missing.is_empty() {
                         break;
                     }
@@ -466,9 +478,8 @@ pub async fn seed(
                         Err(SeedError::Tool(e))
                             if e.class() == ErrorClass::AlreadyExists && round < SEED_ROUNDS =>
                         {
-                            tracing::warn!(
-                                "push to {slug}: a branch appeared on the remote meanwhile; looking again"
-                            );
+                            let in_the_way = rejected_branches(&e);
+                            rejected = Some((SeedError::Tool(e), in_the_way));
                         }
                         Err(e) => return Err(seed_error(step, &slug, &e)),
                     }
