@@ -52,6 +52,9 @@ pub use tap::LogRecord;
 
 use crate::secrets::{self, Redactor};
 
+/// Log lines formatted but not yet written to the file, at most (a few hundred bytes each).
+const FILE_QUEUE_LINES: usize = 4096;
+
 /// The tracing target (prefix) of every event from this crate.
 pub const CRATE_TARGET: &str = env!("CARGO_CRATE_NAME");
 
@@ -243,9 +246,11 @@ pub fn init(settings: LoggingSettings) -> Result<LoggingGuard, LoggingError> {
         rotation = prepared.rotation;
         let file = prepared.file;
         // Lossless: when the queue is full the logging thread waits instead of dropping
-        // lines, since the file is the record of what happened.
+        // lines, since the file is the record of what happened. The queue is short, so a
+        // burst of child output waits for the disk rather than filling memory.
         let (writer, worker) = NonBlockingBuilder::default()
             .lossy(false)
+            .buffered_lines_limit(FILE_QUEUE_LINES)
             .thread_name("kalypso-log-file")
             .finish(file);
         file_writer = Some(BoxMakeWriter::new(writer));

@@ -53,6 +53,7 @@
 mod args;
 mod az;
 mod catalog;
+mod chatter;
 mod cluster;
 mod command;
 mod fault;
@@ -79,16 +80,18 @@ use tokio::time::Instant;
 
 use crate::secrets;
 use crate::tools::runner::{
-    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, OutputLine,
-    ProcessRunner, RunControl, RunError, StdinData, Stream, DEFAULT_TIMEOUT,
+    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, OutputCapture,
+    OutputLine, ProcessRunner, RunControl, RunError, StdinData, Stream, DEFAULT_TIMEOUT,
+    STDERR_KEPT_BYTES,
 };
 
 pub use catalog::{
     kalypso_crd_names, AzureCatalog, ChartCatalog, ChartVersion, FluxVersion, VmSku, KALYPSO_CHART,
     KALYPSO_GROUP, KALYPSO_REPO_URL,
 };
+pub use chatter::Chatter;
 pub use fault::{Fault, FaultId, FaultKind, FaultWhen};
-pub use latency::Latency;
+pub use latency::{Latency, LATENCY_SYNTAX};
 pub use persist::WORLD_FILE;
 pub use seed::{SeedAksCluster, SeedError, SeedRepo};
 pub use state::{
@@ -119,6 +122,11 @@ pub struct CallRecord {
     pub stdin_len: Option<usize>,
     pub cwd: Option<PathBuf>,
     pub outcome: CallOutcome,
+    /// When the call arrived.
+    pub started: Instant,
+    /// The latency the profile gave it (zero until known, and for a usage error or a
+    /// missing program).
+    pub latency: Duration,
 }
 
 impl CallRecord {
@@ -333,6 +341,12 @@ impl SimulatedEnvironment {
         self.world().latency.clone()
     }
 
+    /// Extra output: commands matching a rule print that many more lines on stderr while
+    /// they work (see [`Chatter`]).
+    pub fn set_chatter(&self, chatter: Chatter) {
+        self.world().chatter = chatter;
+    }
+
     /// Register a fault rule; rules are checked in registration order and the first that
     /// fires wins.
     pub fn inject(&self, fault: Fault) -> FaultId {
@@ -429,8 +443,16 @@ impl SimulatedEnvironment {
             }),
             cwd: spec.cwd.clone(),
             outcome: CallOutcome::Running,
+            started: Instant::now(),
+            latency: Duration::ZERO,
         });
         calls.len() - 1
+    }
+
+    fn note_latency(&self, index: usize, latency: Duration) {
+        if let Some(call) = lock(&self.inner.calls).get_mut(index) {
+            call.latency = latency;
+        }
     }
 
     fn finish(&self, index: usize, outcome: CallOutcome) {
@@ -468,7 +490,7 @@ impl SimulatedEnvironment {
         control: RunControl,
     ) -> Result<CommandOutput, RunError> {
         let index = self.record(&spec);
-        let result = self.run_recorded(spec, control).await;
+        let result = self.run_recorded(index, spec, control).await;
         self.finish(
             index,
             match &result {
@@ -487,13 +509,14 @@ impl SimulatedEnvironment {
 
     async fn run_recorded(
         &self,
+        index: usize,
         spec: CommandSpec,
         control: RunControl,
     ) -> Result<CommandOutput, RunError> {
         spec.ensure_no_secret_in_argv()?;
         let display = spec.display();
         if lock(&self.inner.delegated_programs).contains(&spec.program) {
-            return self.delegate(spec, control).await;
+            return self.delegate_after_latency(index, spec, control).await;
         }
         if !SIMULATED_PROGRAMS.contains(&spec.program.as_str()) {
             return Err(RunError::NotFound {
@@ -517,7 +540,14 @@ impl SimulatedEnvironment {
         if let Ok(command) = &parsed {
             words.extend(command.words());
         }
-        let latency = self.world().latency.for_command(&words);
+        let (latency, chatter_lines) = {
+            let world = self.world();
+            (
+                world.latency.for_command(&words),
+                world.chatter.for_command(&words),
+            )
+        };
+        self.note_latency(index, latency);
 
         let effect = self.fire_fault(&spec, parsed.as_ref().ok());
         let reply = match effect {
@@ -547,15 +577,30 @@ impl SimulatedEnvironment {
         } else {
             control.sink.clone()
         };
-        let step = working / (reply.progress.len() as u32 + 1);
         let resume = Instant::now();
-        for (i, line) in reply.progress.iter().enumerate() {
-            clock.until(resume + step * (i as u32 + 1)).await?;
-            let sink = match line.stream {
-                Stream::Stdout => &stdout_sink,
-                Stream::Stderr => &control.sink,
-            };
-            send(sink.as_ref(), line.stream, &line.line);
+        // What the real runner keeps of a chatty stderr (every line still goes to the sink).
+        let mut chatter_kept = OutputCapture::bounded(STDERR_KEPT_BYTES);
+        for (at, emit) in emission_schedule(reply.progress.len(), chatter_lines) {
+            clock.until(resume + working.mul_f64(at)).await?;
+            match emit {
+                Emit::Progress(index) => {
+                    let line = &reply.progress[index];
+                    let sink = match line.stream {
+                        Stream::Stdout => &stdout_sink,
+                        Stream::Stderr => &control.sink,
+                    };
+                    send(sink.as_ref(), line.stream, &line.line);
+                }
+                Emit::Chatter(lines) => {
+                    for index in lines {
+                        let line = chatter::line(&words, index);
+                        send(control.sink.as_ref(), Stream::Stderr, &line);
+                        let mut bytes = line.into_bytes();
+                        bytes.push(b'\n');
+                        chatter_kept.push_line(&bytes);
+                    }
+                }
+            }
         }
         clock.until(resume + working).await?;
         for line in reply.stdout.lines() {
@@ -565,6 +610,12 @@ impl SimulatedEnvironment {
             send(control.sink.as_ref(), Stream::Stderr, line);
         }
         let (stdout, stderr) = reply.full_output();
+        let stderr = if chatter_lines == 0 {
+            stderr
+        } else {
+            chatter_kept.push_text(&stderr);
+            chatter_kept.finish()
+        };
         Ok(CommandOutput {
             exit_code: Some(reply.exit_code),
             stdout,
@@ -645,6 +696,38 @@ impl SimulatedEnvironment {
         Some(fault::render(&kind, &ctx))
     }
 
+    /// Wait the latency the profile gives this real program (a round trip to GitHub for
+    /// `git push`; none unless a rule names it), then run it within what is left of its
+    /// timeout.
+    async fn delegate_after_latency(
+        &self,
+        index: usize,
+        mut spec: CommandSpec,
+        control: RunControl,
+    ) -> Result<CommandOutput, RunError> {
+        let latency = self
+            .world()
+            .latency
+            .for_delegated(&spec.program, &spec.args);
+        self.note_latency(index, latency);
+        if latency.is_zero() {
+            return self.delegate(spec, control).await;
+        }
+        let started = Instant::now();
+        let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let clock = Clock {
+            deadline: started + timeout,
+            timeout,
+            cancel: control.cancel.clone(),
+            command: spec.display(),
+        };
+        clock.until(started + latency).await?;
+        spec.timeout = Some(timeout - latency);
+        let mut output = self.delegate(spec, control).await?;
+        output.duration = started.elapsed();
+        Ok(output)
+    }
+
     /// Run a real program through the inner runner, pointing git at the simulated GitHub.
     async fn delegate(
         &self,
@@ -721,9 +804,36 @@ fn parse(program: &str, args: &[String]) -> Result<ToolCommand, Reply> {
     }
 }
 
+/// Something a working command prints.
+enum Emit {
+    /// The reply's progress line with this index.
+    Progress(usize),
+    /// These extra lines.
+    Chatter(std::ops::Range<u64>),
+}
+
+/// Lines printed in one go: enough that a million lines cost a thousand wake-ups.
+const CHATTER_BATCH: u64 = 1_000;
+
+/// When (as a fraction of the working time) each progress line and each batch of extra
+/// lines is printed: progress lines evenly spaced, extra lines spread over the whole time.
+fn emission_schedule(progress: usize, chatter: u64) -> Vec<(f64, Emit)> {
+    let mut schedule: Vec<(f64, Emit)> = (0..progress)
+        .map(|i| ((i + 1) as f64 / (progress + 1) as f64, Emit::Progress(i)))
+        .collect();
+    let mut from = 0;
+    while from < chatter {
+        let to = (from + CHATTER_BATCH).min(chatter);
+        schedule.push((from as f64 / chatter as f64, Emit::Chatter(from..to)));
+        from = to;
+    }
+    schedule.sort_by(|a, b| a.0.total_cmp(&b.0));
+    schedule
+}
+
 fn send(sink: Option<&crate::tools::runner::LineSink>, stream: Stream, line: &str) {
     if let Some(sink) = sink {
-        let _ = sink.send(OutputLine {
+        sink.send(OutputLine {
             stream,
             line: secrets::redact(line).into_owned(),
         });
