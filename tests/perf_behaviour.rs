@@ -180,3 +180,201 @@ async fn a_chatty_command_streams_every_line_and_keeps_a_bounded_stderr() {
     );
     assert_eq!(output.exit_code, Some(3));
 }
+
+mod tui_support;
+
+mod keys_before_frames {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+    use std::time::{Duration, Instant};
+
+    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    use futures_core::Stream;
+    use kalypso_bootstrap::logging::LogRecord;
+    use kalypso_bootstrap::tui::{render, run_on, App, InputStream, Surface};
+    use ratatui::backend::{Backend, TestBackend};
+    use ratatui::Terminal;
+    use tokio::sync::mpsc;
+
+    use super::tui_support::{at, buffer_text, inputs, named, FakeBackend, RunScript, LARGE};
+
+    /// The keyboard as the wizard sees it, plus one key that arrives at an awkward moment:
+    /// just after the loop looked at its input and chose a log record that was waiting.
+    #[derive(Default)]
+    struct Keyboard {
+        queue: VecDeque<TermEvent>,
+        waker: Option<Waker>,
+        /// Arrives at the first look at the input while a log record waits.
+        late: Option<TermEvent>,
+        late_arrived: bool,
+        late_taken: bool,
+        /// Frames drawn while the late key had arrived and was not taken yet.
+        stale_frames: usize,
+        /// Whether the log view was paused in the last frame.
+        paused: bool,
+        screen: String,
+    }
+
+    struct Input {
+        keyboard: Arc<Mutex<Keyboard>>,
+        logs: mpsc::Sender<LogRecord>,
+    }
+
+    impl Stream for Input {
+        type Item = std::io::Result<TermEvent>;
+
+        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            let mut keyboard = self.keyboard.lock().unwrap();
+            if let Some(key) = keyboard.queue.pop_front() {
+                return Poll::Ready(Some(Ok(key)));
+            }
+            if keyboard.late_arrived && !keyboard.late_taken {
+                keyboard.late_taken = true;
+                let key = keyboard.late.take().expect("the late key");
+                return Poll::Ready(Some(Ok(key)));
+            }
+            let record_waiting = self.logs.capacity() < self.logs.max_capacity();
+            if keyboard.late.is_some() && record_waiting {
+                // The key comes now, as any key does: the task is woken.
+                keyboard.late_arrived = true;
+                cx.waker().wake_by_ref();
+            }
+            keyboard.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    struct Screen {
+        terminal: Terminal<TestBackend>,
+        keyboard: Arc<Mutex<Keyboard>>,
+    }
+
+    impl Surface for Screen {
+        fn draw(&mut self, app: &App) -> std::io::Result<()> {
+            self.terminal.draw(|frame| render(app, frame))?;
+            let mut keyboard = self.keyboard.lock().unwrap();
+            if keyboard.late_arrived && !keyboard.late_taken {
+                keyboard.stale_frames += 1;
+            }
+            keyboard.paused = !app.logs.following();
+            keyboard.screen = buffer_text(self.terminal.backend().buffer());
+            Ok(())
+        }
+
+        fn size(&self) -> std::io::Result<(u16, u16)> {
+            let size = self.terminal.backend().size()?;
+            Ok((size.width, size.height))
+        }
+
+        fn suspend(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+
+        fn resume(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn press(keyboard: &Arc<Mutex<Keyboard>>, code: KeyCode) {
+        let mut keyboard = keyboard.lock().unwrap();
+        keyboard
+            .queue
+            .push_back(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        if let Some(waker) = keyboard.waker.take() {
+            waker.wake();
+        }
+    }
+
+    async fn wait_until(keyboard: &Arc<Mutex<Keyboard>>, done: impl Fn(&Keyboard) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done(&keyboard.lock().unwrap()) {
+            assert!(
+                Instant::now() < deadline,
+                "the screen:\n{}",
+                keyboard.lock().unwrap().screen
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    async fn wait_for(keyboard: &Arc<Mutex<Keyboard>>, text: &str) {
+        wait_until(keyboard, |k| k.screen.contains(text)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_that_comes_while_log_records_are_handled_is_in_the_next_frame() {
+        let keyboard = Arc::new(Mutex::new(Keyboard::default()));
+        let (logs, log_receiver) = mpsc::channel(64);
+        let input_keyboard = keyboard.clone();
+        let input_logs = logs.clone();
+        let input = move || -> InputStream {
+            Box::pin(Input {
+                keyboard: input_keyboard.clone(),
+                logs: input_logs.clone(),
+            })
+        };
+        let screen = Screen {
+            terminal: Terminal::new(TestBackend::new(LARGE.0, LARGE.1)).unwrap(),
+            keyboard: keyboard.clone(),
+        };
+        // The run stays on the dashboard.
+        let backend = Arc::new(FakeBackend {
+            script: RunScript {
+                pace: Duration::from_secs(3600),
+                ..RunScript::default()
+            },
+            ..FakeBackend::default()
+        });
+        let wizard = tokio::spawn(run_on(
+            screen,
+            input,
+            backend,
+            inputs(named("demo")),
+            Some(log_receiver),
+        ));
+
+        wait_for(&keyboard, "How do you want to start?").await;
+        press(&keyboard, KeyCode::Enter);
+        wait_for(&keyboard, "Configuration").await;
+        for _ in 0..4 {
+            press(&keyboard, KeyCode::PageDown);
+        }
+        wait_for(&keyboard, "Prerequisites: PASSED").await;
+        press(&keyboard, KeyCode::Enter);
+        wait_for(&keyboard, "Proceed?").await;
+        press(&keyboard, KeyCode::Char('y'));
+        wait_for(&keyboard, "Log ·").await;
+
+        // A log record every 30 ms (each one changes the dashboard, and a frame is due).
+        let feeder = tokio::spawn(async move {
+            for i in 0.. {
+                let record = LogRecord {
+                    level: tracing::Level::INFO,
+                    timestamp: at(i),
+                    message: format!("child output line {i}"),
+                };
+                if logs.send(record).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        keyboard.lock().unwrap().late = Some(TermEvent::Key(KeyEvent::new(
+            KeyCode::Char('f'),
+            KeyModifiers::NONE,
+        )));
+        wait_until(&keyboard, |k| k.late_taken && k.paused).await;
+        let keyboard = keyboard.lock().unwrap();
+        assert_eq!(
+            keyboard.stale_frames, 0,
+            "frames drawn without a key that was waiting"
+        );
+        assert!(keyboard.screen.contains("paused"), "{}", keyboard.screen);
+        drop(keyboard);
+        feeder.abort();
+        wizard.abort();
+    }
+}

@@ -165,10 +165,20 @@ fn main() {
         mode.pick("full", "smoke run"),
         machine()
     );
+    // Other arguments name the measurements to make (a part of the name is enough), like a
+    // test filter: `cargo bench -- memory`.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
     let mut rows = Vec::new();
     let mut section = |name: &str, measure: &dyn Fn(Mode) -> Vec<Row>| {
-        eprintln!("measuring: {name}");
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            return;
+        }
+        let started = std::time::Instant::now();
         rows.extend(measure(mode));
+        eprintln!("measured: {name} ({})", human(started.elapsed()));
     };
     section("critical path", &engine::critical_path);
     section("prerequisite probes", &engine::prerequisite_probes);
