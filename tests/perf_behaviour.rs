@@ -378,3 +378,42 @@ mod keys_before_frames {
         wizard.abort();
     }
 }
+
+/// `KALYPSO_DEMO_LATENCY` and `KALYPSO_DEMO_CHATTER` with a value they cannot use: exit 64,
+/// the variable, the value and the rule named, nothing created.
+#[test]
+fn malformed_demo_latency_or_chatter_is_refused_before_anything_is_created() {
+    for (name, value, says) in [
+        ("KALYPSO_DEMO_LATENCY", "fast", "is not RULE=DURATION"),
+        (
+            "KALYPSO_DEMO_LATENCY",
+            "zero,helm upgrade=soon",
+            "is not a duration",
+        ),
+        (
+            "KALYPSO_DEMO_CHATTER",
+            "helm upgrade=lots",
+            "is not a number of lines",
+        ),
+        ("KALYPSO_DEMO_CHATTER", "helm upgrade", "COMMAND=LINES"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("TMPDIR", dir.path())
+            .env(name, value)
+            .args(["--demo", "--no-tui", "--non-interactive"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{name}={value}: {stderr}");
+        for expected in [name, &format!("{value:?}"), says] {
+            assert!(stderr.contains(expected), "{name}={value}: {stderr}");
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{name}={value} created {left:?}");
+    }
+}

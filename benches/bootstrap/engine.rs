@@ -339,7 +339,7 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
         .iter()
         .map(|step| format!("{step} {}", human(weights[step])))
         .collect();
-    let slowest_steps = concurrent
+    let chain_steps = concurrent
         .outcome
         .steps
         .iter()
@@ -360,12 +360,11 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
             wall.as_secs_f64() / allowed.as_secs_f64(),
         )
         .note(format!(
-            "the longest dependency chain of fixed latencies is {} ({}); the same run took {} in that chain's steps ({}); \
-             the same steps one at a time (as the upstream bash script runs them) took {} = {:.2}× the concurrent run; their latencies add up to {}",
+            "the longest dependency chain of fixed latencies is {} ({}); in the full run those steps took {}; \
+             the same steps one at a time (as the upstream bash script runs them) took {} = {:.2}× the full run; all the steps' latencies add up to {}",
             human(bound),
             chain_names.join(" → "),
-            human(wall),
-            slowest_steps.join(", "),
+            chain_steps.join(", "),
             human(sequential_wall),
             sequential_wall.as_secs_f64() / wall.as_secs_f64(),
             human(latency_sum),
