@@ -570,14 +570,17 @@ impl SimulatedEnvironment {
             }
         };
 
-        // The second half of the latency (and any extra working time), with progress.
-        let working = latency - latency / 2 + reply.busy;
+        // The rest of the latency (and any extra working time), with progress. The end is
+        // counted from the start, so the simulation's own work is part of the latency, as a
+        // real tool's is, not added to it.
+        let finish = started + latency + reply.busy;
         let stdout_sink = if spec.stdout_is_secret {
             None
         } else {
             control.sink.clone()
         };
         let resume = Instant::now();
+        let working = finish.saturating_duration_since(resume);
         // What the real runner keeps of a chatty stderr (every line still goes to the sink).
         let mut chatter_kept = OutputCapture::bounded(STDERR_KEPT_BYTES);
         for (at, emit) in emission_schedule(reply.progress.len(), chatter_lines) {
@@ -599,6 +602,9 @@ impl SimulatedEnvironment {
                         bytes.push(b'\n');
                         chatter_kept.push_line(&bytes);
                     }
+                    // A batch printed at once (no latency to spread it over) still lets
+                    // the other tasks run, as reading a real child's pipe does.
+                    tokio::task::yield_now().await;
                 }
             }
         }
@@ -852,16 +858,16 @@ impl Clock {
     /// Sleep until `until`, unless the deadline or a cancellation comes first.
     async fn until(&self, until: Instant) -> Result<(), RunError> {
         let target = until.min(self.deadline);
-        let cancelled = async {
-            match &self.cancel {
-                Some(token) => token.cancelled().await,
-                None => std::future::pending().await,
+        if target <= Instant::now() {
+            // Nothing to wait for: answer now rather than at the timer's next tick (a
+            // millisecond or more on a busy runtime, for every zero-latency call).
+            if self.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+                return Err(RunError::Cancelled {
+                    command: self.command.clone(),
+                });
             }
-        };
-        tokio::select! {
-            biased;
-            _ = cancelled => return Err(RunError::Cancelled { command: self.command.clone() }),
-            _ = tokio::time::sleep_until(target) => {}
+        } else {
+            self.sleep_until(target).await?;
         }
         if until > self.deadline {
             return Err(RunError::TimedOut {
@@ -870,6 +876,21 @@ impl Clock {
             });
         }
         Ok(())
+    }
+
+    /// Sleep until `target`, unless cancelled first.
+    async fn sleep_until(&self, target: Instant) -> Result<(), RunError> {
+        let cancelled = async {
+            match &self.cancel {
+                Some(token) => token.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = cancelled => Err(RunError::Cancelled { command: self.command.clone() }),
+            _ = tokio::time::sleep_until(target) => Ok(()),
+        }
     }
 
     /// Never answer: end only by timeout or cancellation.
