@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 
 use kalypso_bootstrap::secrets;
 use kalypso_bootstrap::tools::{
-    CancelToken, CommandRunner, CommandSpec, ProcessRunner, RunControl, RunError, Stream,
+    CancelToken, CommandRunner, CommandSpec, LineSink, ProcessRunner, RunControl, RunError, Stream,
 };
 use secrecy::{SecretSlice, SecretString};
-use tokio::sync::mpsc;
 
 fn runner() -> Arc<dyn CommandRunner> {
     Arc::new(ProcessRunner::new())
@@ -210,7 +209,7 @@ async fn without_stdin_data_the_child_reads_end_of_file_at_once() {
 
 #[tokio::test]
 async fn streamed_lines_arrive_in_order_and_while_the_command_runs() {
-    let (sink, mut lines) = mpsc::unbounded_channel();
+    let (sink, mut lines) = LineSink::channel();
     let runner = runner();
     let script = "for i in $(seq 1 200); do echo out$i; done; echo err1 >&2; echo err2 >&2; \
                   echo first-live; sleep 2; echo after-sleep";
@@ -263,7 +262,7 @@ async fn streamed_lines_arrive_in_order_and_while_the_command_runs() {
 async fn secret_stdout_is_collected_but_not_streamed_and_stream_lines_are_redacted() {
     let secret = "runner-stream-secret-a7e3";
     secrets::register(secret);
-    let (sink, mut lines) = mpsc::unbounded_channel();
+    let (sink, mut lines) = LineSink::channel();
     let output = runner()
         .run_with(
             sh(r#"echo "token-$KB_S"; echo "leak $KB_S" >&2"#)

@@ -54,7 +54,7 @@ async fn progress_lines_stream_before_the_command_finishes() {
     )
     .await;
     env.set_latency(Latency::zero().with_command("kubectl wait", Duration::from_millis(800)));
-    let (sink, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let (sink, mut lines) = kalypso_bootstrap::tools::LineSink::channel();
     let started = Instant::now();
     let wait = env.run_with(
         kubectl(

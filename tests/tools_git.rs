@@ -353,7 +353,7 @@ async fn a_missing_remote_is_a_classified_not_found() {
 
 #[tokio::test]
 async fn adapter_calls_stream_their_output_and_obey_cancellation() {
-    let (sink, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let (sink, mut lines) = kalypso_bootstrap::tools::LineSink::channel();
     let git = Git::new(Arc::new(ProcessRunner::new()))
         .with_control(kalypso_bootstrap::tools::RunControl::default().with_sink(sink));
     let version = git.version().await.unwrap();

@@ -48,6 +48,7 @@ impl World {
                 cli.log_file.as_deref(),
                 cli.force,
             )?;
+            let settings = DemoSettings::from_env(env)?;
             let root = demo_root(env, cli.state_file.as_deref())?;
             let prepared = if cli.state_file.is_some() {
                 SimulatedEnvironment::demo_persistent(&root)
@@ -62,11 +63,7 @@ impl World {
             })?;
             let mut options = BootstrapOptions::demo();
             options.flux_version = flux_version;
-            // KALYPSO_DEMO_LATENCY=zero: the simulated tools answer at once (tests, CI).
-            if env.get(DEMO_LATENCY_VAR).map(String::as_str) == Some("zero") {
-                sim.set_latency(crate::sim::Latency::zero());
-                options.timings = crate::engine::steps::StepTimings::fast();
-            }
+            settings.apply(&sim, &mut options);
             return Ok(World {
                 runner: Arc::new(sim.clone()),
                 paths: BootstrapPaths::demo(&sim, cli.state_file.clone(), cli.log_file.clone()),
@@ -159,8 +156,68 @@ fn log_file_is_usable(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// `zero` makes a `--demo` run answer without its realistic latencies.
+/// How long the simulated tools take in `--demo` (see [`crate::sim::LATENCY_SYNTAX`]):
+/// `zero` answers at once (tests, CI), a list of rules changes the demo's latencies.
 pub(crate) const DEMO_LATENCY_VAR: &str = "KALYPSO_DEMO_LATENCY";
+/// Extra output of simulated tools in `--demo` (`COMMAND=LINES,...`, see
+/// [`crate::sim::Chatter`]): a chatty child, for trying the log tail and memory bounds.
+pub(crate) const DEMO_CHATTER_VAR: &str = "KALYPSO_DEMO_CHATTER";
+
+/// `KALYPSO_DEMO_LATENCY` and `KALYPSO_DEMO_CHATTER`, read (and refused when malformed)
+/// before anything is created.
+struct DemoSettings {
+    /// `None`: the demo's own latencies.
+    latency: Option<crate::sim::Latency>,
+    /// `zero`: every wait shortened to fit a world that answers at once.
+    instant: bool,
+    chatter: Option<crate::sim::Chatter>,
+}
+
+impl DemoSettings {
+    fn from_env(env: &HashMap<String, String>) -> Result<Self, Failure> {
+        let setting = |name: &str| env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let latency = match setting(DEMO_LATENCY_VAR) {
+            None => None,
+            Some(value) => Some(crate::sim::Latency::parse(value).map_err(|problem| {
+                Failure::new(
+                    ExitCode::Usage,
+                    format!(
+                        "{DEMO_LATENCY_VAR}={value:?}: {problem}; it must be {}",
+                        crate::sim::LATENCY_SYNTAX
+                    ),
+                )
+            })?),
+        };
+        let chatter = match setting(DEMO_CHATTER_VAR) {
+            None => None,
+            Some(value) => Some(crate::sim::Chatter::parse(value).map_err(|problem| {
+                Failure::new(
+                    ExitCode::Usage,
+                    format!(
+                        "{DEMO_CHATTER_VAR}={value:?}: {problem}; it must be COMMAND=LINES, comma separated (e.g. helm upgrade=1000000)"
+                    ),
+                )
+            })?),
+        };
+        Ok(Self {
+            latency,
+            instant: setting(DEMO_LATENCY_VAR) == Some("zero"),
+            chatter,
+        })
+    }
+
+    fn apply(self, sim: &SimulatedEnvironment, options: &mut BootstrapOptions) {
+        if let Some(latency) = self.latency {
+            sim.set_latency(latency);
+        }
+        if self.instant {
+            options.timings = crate::engine::steps::StepTimings::fast();
+        }
+        if let Some(chatter) = self.chatter {
+            sim.set_chatter(chatter);
+        }
+    }
+}
 
 /// `--flux-version`: a release tag such as `v2.7.5`.
 fn flux_version(cli: &Cli) -> Result<String, Failure> {

@@ -52,6 +52,11 @@ pub use tap::LogRecord;
 
 use crate::secrets::{self, Redactor};
 
+/// Log lines formatted but not yet written to the file, at most (a few hundred bytes each).
+const FILE_QUEUE_LINES: usize = 4096;
+/// Bytes of log lines joined into one write.
+const FILE_BUFFER_BYTES: usize = 64 * 1024;
+
 /// The tracing target (prefix) of every event from this crate.
 pub const CRATE_TARGET: &str = env!("CARGO_CRATE_NAME");
 
@@ -241,11 +246,15 @@ pub fn init(settings: LoggingSettings) -> Result<LoggingGuard, LoggingError> {
     if let Some(path) = &settings.log_file {
         let prepared = prepare_log_file(path)?;
         rotation = prepared.rotation;
-        let file = prepared.file;
+        // The writer thread flushes whenever its queue runs empty, so buffering only
+        // joins the lines of a burst into few writes; nothing waits in the buffer longer.
+        let file = io::BufWriter::with_capacity(FILE_BUFFER_BYTES, prepared.file);
         // Lossless: when the queue is full the logging thread waits instead of dropping
-        // lines, since the file is the record of what happened.
+        // lines, since the file is the record of what happened. The queue is short, so a
+        // burst of child output waits for the disk rather than filling memory.
         let (writer, worker) = NonBlockingBuilder::default()
             .lossy(false)
+            .buffered_lines_limit(FILE_QUEUE_LINES)
             .thread_name("kalypso-log-file")
             .finish(file);
         file_writer = Some(BoxMakeWriter::new(writer));

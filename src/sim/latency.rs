@@ -96,6 +96,34 @@ impl Latency {
 
     /// The latency of a command given as program followed by its command words.
     pub fn for_command(&self, words: &[String]) -> Duration {
+        self.longest_rule(words).unwrap_or(self.default)
+    }
+
+    /// The latency added before a program the environment runs for real (`git`): only a
+    /// rule naming it applies (e.g. `"git push"`), never the default, since the real
+    /// program already takes its own time; the rule stands for the network round trips a
+    /// local bare repository does not have. The command word is the first argument that
+    /// is not an option (`git -c k=v push …` is `git push`).
+    pub fn for_delegated(&self, program: &str, args: &[String]) -> Duration {
+        let mut words = vec![program.to_string()];
+        let mut rest = args.iter();
+        while let Some(arg) = rest.next() {
+            match arg.as_str() {
+                // git's global options that take the next argument as their value.
+                "-c" | "-C" | "--git-dir" | "--work-tree" | "--namespace" => {
+                    rest.next();
+                }
+                option if option.starts_with('-') => {}
+                command => {
+                    words.push(command.to_string());
+                    break;
+                }
+            }
+        }
+        self.longest_rule(&words).unwrap_or(Duration::ZERO)
+    }
+
+    fn longest_rule(&self, words: &[String]) -> Option<Duration> {
         self.rules
             .iter()
             .filter(|(prefix, _)| {
@@ -103,8 +131,73 @@ impl Latency {
             })
             .max_by_key(|(prefix, _)| prefix.len())
             .map(|(_, latency)| *latency)
-            .unwrap_or(self.default)
     }
+}
+
+/// What `KALYPSO_DEMO_LATENCY` may say.
+pub const LATENCY_SYNTAX: &str = "zero, demo, or a comma-separated list starting with an optional base (zero or demo, default demo) followed by RULE=DURATION, where RULE is command words (e.g. `az aks create`), `default`, `aks-provisioning` or `aks-deletion` and DURATION is like 300ms, 2s or 1.5m";
+
+impl Latency {
+    /// A profile as `KALYPSO_DEMO_LATENCY` writes it (see [`LATENCY_SYNTAX`]), e.g.
+    /// `zero,aks-provisioning=60s,helm upgrade=4s`. The error names the part at fault.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut parts = text
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .peekable();
+        let mut latency = match parts.peek().copied() {
+            Some("zero") => {
+                parts.next();
+                Self::zero()
+            }
+            Some("demo") => {
+                parts.next();
+                Self::demo()
+            }
+            _ => Self::demo(),
+        };
+        for rule in parts {
+            let (name, duration) = rule
+                .split_once('=')
+                .ok_or_else(|| format!("{rule:?} is not RULE=DURATION (only the first part may be a base, zero or demo)"))?;
+            let name = name.trim();
+            let duration = parse_duration(duration.trim()).ok_or_else(|| {
+                format!(
+                    "{rule:?}: {:?} is not a duration such as 300ms, 2s or 1.5m",
+                    duration.trim()
+                )
+            })?;
+            latency = match name {
+                "" => return Err(format!("{rule:?} names no rule")),
+                "default" => Self {
+                    default: duration,
+                    ..latency
+                },
+                "aks-provisioning" => latency.with_aks_provisioning(duration),
+                "aks-deletion" => latency.with_aks_deletion(duration),
+                command => latency.with_command(command, duration),
+            };
+        }
+        Ok(latency)
+    }
+}
+
+/// `300ms`, `2s`, `1.5m`, or `0`.
+fn parse_duration(text: &str) -> Option<Duration> {
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "s" => number,
+        "m" => number * 60.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 impl Default for Latency {
@@ -140,5 +233,61 @@ mod tests {
         );
         assert_eq!(Latency::zero().for_command(&words("az")), Duration::ZERO);
         assert!(Latency::demo().aks_provisioning > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_real_program_waits_only_for_a_rule_naming_it() {
+        let latency = Latency::fixed(Duration::from_millis(7))
+            .with_command("git push", Duration::from_millis(200));
+        let args = |text: &str| words(text);
+        assert_eq!(
+            latency.for_delegated("git", &args("-c a=b -C /w push --no-verify origin main")),
+            Duration::from_millis(200)
+        );
+        // The default is for the simulated programs only.
+        assert_eq!(
+            latency.for_delegated("git", &args("init -b main")),
+            Duration::ZERO
+        );
+        assert_eq!(
+            latency.for_delegated("git", &args("--version")),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn profiles_parse_from_a_base_and_rules() {
+        assert_eq!(Latency::parse("zero").unwrap(), Latency::zero());
+        assert_eq!(Latency::parse("demo").unwrap(), Latency::demo());
+        let custom =
+            Latency::parse("zero, aks-provisioning=1.5m, az aks create=2s, gh=300ms, default=0")
+                .unwrap();
+        assert_eq!(custom.aks_provisioning, Duration::from_secs(90));
+        assert_eq!(
+            custom.for_command(&words("az aks create")),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            custom.for_command(&words("gh repo view")),
+            Duration::from_millis(300)
+        );
+        assert_eq!(custom.for_command(&words("helm version")), Duration::ZERO);
+        // Without a base, the rules change the demo profile.
+        let tweaked = Latency::parse("helm upgrade=10s").unwrap();
+        assert_eq!(tweaked.aks_provisioning, Latency::demo().aks_provisioning);
+        assert_eq!(
+            tweaked.for_command(&words("helm upgrade --install")),
+            Duration::from_secs(10)
+        );
+        for (bad, says) in [
+            ("fast", "\"fast\" is not RULE=DURATION"),
+            ("zero,demo", "\"demo\" is not RULE=DURATION"),
+            ("gh=soon", "\"soon\" is not a duration"),
+            ("gh=5h", "\"5h\" is not a duration"),
+            ("=1s", "names no rule"),
+        ] {
+            let error = Latency::parse(bad).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
     }
 }

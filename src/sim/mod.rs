@@ -53,6 +53,7 @@
 mod args;
 mod az;
 mod catalog;
+mod chatter;
 mod cluster;
 mod command;
 mod fault;
@@ -79,16 +80,18 @@ use tokio::time::Instant;
 
 use crate::secrets;
 use crate::tools::runner::{
-    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, OutputLine,
-    ProcessRunner, RunControl, RunError, StdinData, Stream, DEFAULT_TIMEOUT,
+    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, OutputCapture,
+    OutputLine, ProcessRunner, RunControl, RunError, StdinData, Stream, DEFAULT_TIMEOUT,
+    STDERR_KEPT_BYTES,
 };
 
 pub use catalog::{
     kalypso_crd_names, AzureCatalog, ChartCatalog, ChartVersion, FluxVersion, VmSku, KALYPSO_CHART,
     KALYPSO_GROUP, KALYPSO_REPO_URL,
 };
+pub use chatter::Chatter;
 pub use fault::{Fault, FaultId, FaultKind, FaultWhen};
-pub use latency::Latency;
+pub use latency::{Latency, LATENCY_SYNTAX};
 pub use persist::WORLD_FILE;
 pub use seed::{SeedAksCluster, SeedError, SeedRepo};
 pub use state::{
@@ -121,6 +124,11 @@ pub struct CallRecord {
     pub stdin_len: Option<usize>,
     pub cwd: Option<PathBuf>,
     pub outcome: CallOutcome,
+    /// When the call arrived.
+    pub started: Instant,
+    /// The latency the profile gave it (zero until known, and for a usage error or a
+    /// missing program).
+    pub latency: Duration,
 }
 
 /// The words of a command as [`Fault`] rules match them: the subcommand path followed by
@@ -348,6 +356,12 @@ impl SimulatedEnvironment {
         self.world().latency.clone()
     }
 
+    /// Extra output: commands matching a rule print that many more lines on stderr while
+    /// they work (see [`Chatter`]).
+    pub fn set_chatter(&self, chatter: Chatter) {
+        self.world().chatter = chatter;
+    }
+
     /// Register a fault rule; rules are checked in registration order and the first that
     /// fires wins.
     pub fn inject(&self, fault: Fault) -> FaultId {
@@ -445,8 +459,16 @@ impl SimulatedEnvironment {
             }),
             cwd: spec.cwd.clone(),
             outcome: CallOutcome::Running,
+            started: Instant::now(),
+            latency: Duration::ZERO,
         });
         calls.len() - 1
+    }
+
+    fn note_latency(&self, index: usize, latency: Duration) {
+        if let Some(call) = lock(&self.inner.calls).get_mut(index) {
+            call.latency = latency;
+        }
     }
 
     fn finish(&self, index: usize, outcome: CallOutcome) {
@@ -484,7 +506,7 @@ impl SimulatedEnvironment {
         control: RunControl,
     ) -> Result<CommandOutput, RunError> {
         let index = self.record(&spec);
-        let result = self.run_recorded(spec, control).await;
+        let result = self.run_recorded(index, spec, control).await;
         self.finish(
             index,
             match &result {
@@ -503,6 +525,7 @@ impl SimulatedEnvironment {
 
     async fn run_recorded(
         &self,
+        index: usize,
         spec: CommandSpec,
         control: RunControl,
     ) -> Result<CommandOutput, RunError> {
@@ -523,7 +546,7 @@ impl SimulatedEnvironment {
                 flags: args::Parsed::with_positionals(git::command_words(&spec.args)),
             });
             return match self.fire_fault(&spec, command.as_ref()) {
-                None => self.delegate(spec, control).await,
+                None => self.delegate_after_latency(index, spec, control).await,
                 Some(FaultEffect::Missing) => Err(RunError::NotFound {
                     program: spec.program.clone(),
                 }),
@@ -556,7 +579,14 @@ impl SimulatedEnvironment {
         if let Ok(command) = &parsed {
             words.extend(command.words());
         }
-        let latency = self.world().latency.for_command(&words);
+        let (latency, chatter_lines) = {
+            let world = self.world();
+            (
+                world.latency.for_command(&words),
+                world.chatter.for_command(&words),
+            )
+        };
+        self.note_latency(index, latency);
 
         let effect = self.fire_fault(&spec, parsed.as_ref().ok());
         let reply = match effect {
@@ -579,22 +609,43 @@ impl SimulatedEnvironment {
             }
         };
 
-        // The second half of the latency (and any extra working time), with progress.
-        let working = latency - latency / 2 + reply.busy;
+        // The rest of the latency (and any extra working time), with progress. The end is
+        // counted from the start, so the simulation's own work is part of the latency, as a
+        // real tool's is, not added to it.
+        let finish = started + latency + reply.busy;
         let stdout_sink = if spec.stdout_is_secret {
             None
         } else {
             control.sink.clone()
         };
-        let step = working / (reply.progress.len() as u32 + 1);
         let resume = Instant::now();
-        for (i, line) in reply.progress.iter().enumerate() {
-            clock.until(resume + step * (i as u32 + 1)).await?;
-            let sink = match line.stream {
-                Stream::Stdout => &stdout_sink,
-                Stream::Stderr => &control.sink,
-            };
-            send(sink.as_ref(), line.stream, &line.line);
+        let working = finish.saturating_duration_since(resume);
+        // What the real runner keeps of a chatty stderr (every line still goes to the sink).
+        let mut chatter_kept = OutputCapture::bounded(STDERR_KEPT_BYTES);
+        for (at, emit) in emission_schedule(reply.progress.len(), chatter_lines) {
+            clock.until(resume + working.mul_f64(at)).await?;
+            match emit {
+                Emit::Progress(index) => {
+                    let line = &reply.progress[index];
+                    let sink = match line.stream {
+                        Stream::Stdout => &stdout_sink,
+                        Stream::Stderr => &control.sink,
+                    };
+                    send(sink.as_ref(), line.stream, &line.line);
+                }
+                Emit::Chatter(lines) => {
+                    for index in lines {
+                        let line = chatter::line(&words, index);
+                        send(control.sink.as_ref(), Stream::Stderr, &line);
+                        let mut bytes = line.into_bytes();
+                        bytes.push(b'\n');
+                        chatter_kept.push_line(&bytes);
+                    }
+                    // A batch printed at once (no latency to spread it over) still lets
+                    // the other tasks run, as reading a real child's pipe does.
+                    tokio::task::yield_now().await;
+                }
+            }
         }
         clock.until(resume + working).await?;
         for line in reply.stdout.lines() {
@@ -604,6 +655,12 @@ impl SimulatedEnvironment {
             send(control.sink.as_ref(), Stream::Stderr, line);
         }
         let (stdout, stderr) = reply.full_output();
+        let stderr = if chatter_lines == 0 {
+            stderr
+        } else {
+            chatter_kept.push_text(&stderr);
+            chatter_kept.finish()
+        };
         Ok(CommandOutput {
             exit_code: Some(reply.exit_code),
             stdout,
@@ -695,6 +752,38 @@ impl SimulatedEnvironment {
         Some(fault::render(&kind, &ctx))
     }
 
+    /// Wait the latency the profile gives this real program (a round trip to GitHub for
+    /// `git push`; none unless a rule names it), then run it within what is left of its
+    /// timeout.
+    async fn delegate_after_latency(
+        &self,
+        index: usize,
+        mut spec: CommandSpec,
+        control: RunControl,
+    ) -> Result<CommandOutput, RunError> {
+        let latency = self
+            .world()
+            .latency
+            .for_delegated(&spec.program, &spec.args);
+        self.note_latency(index, latency);
+        if latency.is_zero() {
+            return self.delegate(spec, control).await;
+        }
+        let started = Instant::now();
+        let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let clock = Clock {
+            deadline: started + timeout,
+            timeout,
+            cancel: control.cancel.clone(),
+            command: spec.display(),
+        };
+        clock.until(started + latency).await?;
+        spec.timeout = Some(timeout - latency);
+        let mut output = self.delegate(spec, control).await?;
+        output.duration = started.elapsed();
+        Ok(output)
+    }
+
     /// Run a real program through the inner runner, pointing git at the simulated GitHub.
     async fn delegate(
         &self,
@@ -771,9 +860,36 @@ fn parse(program: &str, args: &[String]) -> Result<ToolCommand, Reply> {
     }
 }
 
+/// Something a working command prints.
+enum Emit {
+    /// The reply's progress line with this index.
+    Progress(usize),
+    /// These extra lines.
+    Chatter(std::ops::Range<u64>),
+}
+
+/// Lines printed in one go: enough that a million lines cost a thousand wake-ups.
+const CHATTER_BATCH: u64 = 1_000;
+
+/// When (as a fraction of the working time) each progress line and each batch of extra
+/// lines is printed: progress lines evenly spaced, extra lines spread over the whole time.
+fn emission_schedule(progress: usize, chatter: u64) -> Vec<(f64, Emit)> {
+    let mut schedule: Vec<(f64, Emit)> = (0..progress)
+        .map(|i| ((i + 1) as f64 / (progress + 1) as f64, Emit::Progress(i)))
+        .collect();
+    let mut from = 0;
+    while from < chatter {
+        let to = (from + CHATTER_BATCH).min(chatter);
+        schedule.push((from as f64 / chatter as f64, Emit::Chatter(from..to)));
+        from = to;
+    }
+    schedule.sort_by(|a, b| a.0.total_cmp(&b.0));
+    schedule
+}
+
 fn send(sink: Option<&crate::tools::runner::LineSink>, stream: Stream, line: &str) {
     if let Some(sink) = sink {
-        let _ = sink.send(OutputLine {
+        sink.send(OutputLine {
             stream,
             line: secrets::redact(line).into_owned(),
         });
@@ -792,16 +908,16 @@ impl Clock {
     /// Sleep until `until`, unless the deadline or a cancellation comes first.
     async fn until(&self, until: Instant) -> Result<(), RunError> {
         let target = until.min(self.deadline);
-        let cancelled = async {
-            match &self.cancel {
-                Some(token) => token.cancelled().await,
-                None => std::future::pending().await,
+        if target <= Instant::now() {
+            // Nothing to wait for: answer now rather than at the timer's next tick (a
+            // millisecond or more on a busy runtime, for every zero-latency call).
+            if self.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+                return Err(RunError::Cancelled {
+                    command: self.command.clone(),
+                });
             }
-        };
-        tokio::select! {
-            biased;
-            _ = cancelled => return Err(RunError::Cancelled { command: self.command.clone() }),
-            _ = tokio::time::sleep_until(target) => {}
+        } else {
+            self.sleep_until(target).await?;
         }
         if until > self.deadline {
             return Err(RunError::TimedOut {
@@ -810,6 +926,21 @@ impl Clock {
             });
         }
         Ok(())
+    }
+
+    /// Sleep until `target`, unless cancelled first.
+    async fn sleep_until(&self, target: Instant) -> Result<(), RunError> {
+        let cancelled = async {
+            match &self.cancel {
+                Some(token) => token.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = cancelled => Err(RunError::Cancelled { command: self.command.clone() }),
+            _ = tokio::time::sleep_until(target) => Ok(()),
+        }
     }
 
     /// Never answer: end only by timeout or cancellation.

@@ -269,17 +269,46 @@ impl StateStore {
         }
     }
 
-    /// Write the state atomically. The previous version, if any, is first copied to the
-    /// backup; a previous file that is not a usable state is never replaced.
+    /// Write the state atomically. The previous version, if any, becomes the backup; a
+    /// previous file that is not a usable state is never replaced.
+    ///
+    /// Two fsyncs per save: the new file's data, then the directory. The previous file
+    /// was made durable when it was written, so it becomes the backup by a hard link
+    /// renamed over the old backup (no copy), and the one directory sync after the new
+    /// file's rename makes both renames durable (they are in the same directory). A crash
+    /// at any point leaves a state file and a backup that are each a complete save.
     pub fn save(&self, state: &BootstrapState) -> Result<(), StateError> {
         self.ensure_dir()?;
         if let Some(previous) = self.read_existing_bytes()? {
             if let Err(problem) = parse_state(&previous) {
                 return Err(self.unusable(problem));
             }
-            write_atomically(&self.backup_path, &previous)?;
+            self.keep_as_backup(&previous)?;
         }
         write_atomically(&self.path, state.to_json().as_bytes())
+    }
+
+    /// Make the current file (whose bytes are `previous`) the backup: a hard link to it
+    /// renamed over the backup; a copy (owner-only) when the file is not owner-only (not
+    /// written by us) or the file system has no hard links.
+    fn keep_as_backup(&self, previous: &[u8]) -> Result<(), StateError> {
+        let owner_only = fs::metadata(&self.path)
+            .is_ok_and(|meta| meta.permissions().mode() & 0o777 == FILE_MODE);
+        if !owner_only {
+            return write_unsynced_dir(&self.backup_path, previous);
+        }
+        let dir = parent_dir(&self.backup_path);
+        let linked = tempfile::Builder::new()
+            .prefix(&format!(".{}.", file_name(&self.backup_path)))
+            .suffix(".tmp")
+            .make_in(dir, |temp| fs::hard_link(&self.path, temp));
+        match linked {
+            Ok(link) => link
+                .persist(&self.backup_path)
+                .map_err(|e| StateError::io("replace", &self.backup_path, e.error)),
+            // No hard links here (or the file just went): copy the bytes read.
+            Err(_) => write_unsynced_dir(&self.backup_path, previous),
+        }
     }
 
     fn unusable(&self, problem: StateProblem) -> StateError {
@@ -373,15 +402,25 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into())
+}
+
 /// Temp file in the same directory (so the rename cannot cross file systems), fsync,
 /// rename over the target, fsync the directory so the rename itself is durable.
 /// A crash leaves at worst a `.<name>.*.tmp` file, which no loader reads.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    write_unsynced_dir(path, bytes)?;
+    sync_dir(parent_dir(path))
+}
+
+/// [`write_atomically`] without the directory sync: the rename becomes durable with the
+/// next sync of the same directory.
+fn write_unsynced_dir(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state".into());
+    let name = file_name(path);
     let mut temp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
@@ -395,7 +434,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateErr
         .persist(path)
         .map_err(|e| StateError::io("replace", path, e.error))?;
     drop(file);
-    sync_dir(dir)
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StateError> {
@@ -433,6 +472,49 @@ mod tests {
             StateStore::at_default(home)
         );
         assert!(!StateStore::from_option(Some(Path::new("s.json")), home).is_default());
+    }
+
+    #[test]
+    fn the_previous_file_itself_becomes_the_backup() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::at_custom(dir.path().join("state.json"));
+        let at = Timestamp::new(time::macros::datetime!(2025-01-01 0:00 UTC));
+        let mut state = BootstrapState::new(at);
+        store.save(&state).unwrap();
+        assert!(!store.backup_path().exists(), "no backup of nothing");
+        let first = fs::read(store.path()).unwrap();
+        let first_inode = fs::metadata(store.path()).unwrap().ino();
+
+        state.push_error("second", at);
+        store.save(&state).unwrap();
+        // No copy was written: the backup is the first save's file (same inode), and the
+        // state file is a new one.
+        assert_eq!(fs::read(store.backup_path()).unwrap(), first);
+        assert_eq!(
+            fs::metadata(store.backup_path()).unwrap().ino(),
+            first_inode
+        );
+        assert_ne!(fs::metadata(store.path()).unwrap().ino(), first_inode);
+        assert_eq!(store.load().unwrap().unwrap().errors, vec!["second"]);
+        let mode = fs::metadata(store.backup_path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, FILE_MODE);
+
+        state.push_error("third", at);
+        store.save(&state).unwrap();
+        let backup = parse_state(&fs::read(store.backup_path()).unwrap()).unwrap();
+        assert_eq!(backup.errors, vec!["second"]);
+        assert_eq!(fs::metadata(store.path()).unwrap().nlink(), 1);
+        assert_eq!(fs::metadata(store.backup_path()).unwrap().nlink(), 1);
+        // Nothing temporary is left behind.
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
     }
 
     #[test]

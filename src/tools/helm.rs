@@ -138,8 +138,9 @@ impl ValuesFile {
         // Set again in case the umask or the platform widened it.
         file.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        // No fsync: helm reads the file at once (through the page cache) and it is deleted
+        // afterwards; durability would only cost a disk flush on the critical path.
         file.write_all(yaml.as_bytes())?;
-        file.as_file().sync_all()?;
         Ok(ValuesFile {
             path: file.into_temp_path(),
         })

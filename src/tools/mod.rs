@@ -24,6 +24,7 @@ pub use classify::{classify, ErrorClass, RateLimitReset, ToolKind};
 pub use error::{DeleteOutcome, ToolError};
 pub use runner::{
     BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, LineSink,
-    OutputLine, ProcessRunner, RunControl, RunError, StdinData, Stream,
+    OutputCapture, OutputLine, ProcessRunner, RunControl, RunError, StdinData, Stream,
+    STDERR_KEPT_BYTES,
 };
 pub use version::{Version, VersionParseError};

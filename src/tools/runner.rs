@@ -285,8 +285,133 @@ pub struct OutputLine {
     pub line: String,
 }
 
-/// Receives output lines as they arrive. Unbounded so a slow consumer never stalls the child.
-pub type LineSink = mpsc::UnboundedSender<OutputLine>;
+/// Receives a command's output lines as they arrive, in order, called on the task that
+/// reads the child. A slow receiver slows the reading and the child waits on its full pipe,
+/// as it would writing to a slow terminal: however much a child prints, no line waits in
+/// memory (and none is lost when the program ends right after the command).
+#[derive(Clone)]
+pub struct LineSink(Arc<dyn Fn(OutputLine) + Send + Sync>);
+
+impl LineSink {
+    pub fn new(receive: impl Fn(OutputLine) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(receive))
+    }
+
+    /// Lines into an unbounded channel, for a receiver on another task (tests): the
+    /// receiver ends when every clone of the sink is gone.
+    pub fn channel() -> (Self, mpsc::UnboundedReceiver<OutputLine>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let sink = Self::new(move |line| {
+            // A closed receiver only means nobody watches any more.
+            let _ = sender.send(line);
+        });
+        (sink, receiver)
+    }
+
+    pub fn send(&self, line: OutputLine) {
+        (self.0)(line)
+    }
+}
+
+impl std::fmt::Debug for LineSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LineSink")
+    }
+}
+
+/// How much of a child's stderr [`CommandOutput::stderr`] keeps (its start and its end,
+/// half each): enough for any error message, bounded whatever a chatty child prints (every
+/// line still goes to the sink, so to the log file). Stdout is kept whole: it is the
+/// command's answer (JSON) and adapters parse all of it.
+pub const STDERR_KEPT_BYTES: usize = 128 * 1024;
+
+/// What is kept of one output stream: everything, or for a bounded capture everything up to
+/// its limit, beyond which only the first and the last lines (half the limit each) are kept
+/// around a line saying how much was left out. Fed line by line.
+#[derive(Debug)]
+pub struct OutputCapture {
+    /// `None`: keep everything.
+    half: Option<usize>,
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<Vec<u8>>,
+    tail_bytes: usize,
+    left_out_lines: u64,
+    left_out_bytes: u64,
+}
+
+impl OutputCapture {
+    /// Keep every byte.
+    pub fn whole() -> Self {
+        Self::with_half(None)
+    }
+
+    /// Keep at most about `limit` bytes: the start and the end of the stream.
+    pub fn bounded(limit: usize) -> Self {
+        Self::with_half(Some((limit / 2).max(1)))
+    }
+
+    fn with_half(half: Option<usize>) -> Self {
+        Self {
+            half,
+            head: Vec::new(),
+            tail: std::collections::VecDeque::new(),
+            tail_bytes: 0,
+            left_out_lines: 0,
+            left_out_bytes: 0,
+        }
+    }
+
+    /// Add a line (with its line ending, if it had one).
+    pub fn push_line(&mut self, line: &[u8]) {
+        let Some(half) = self.half else {
+            self.head.extend_from_slice(line);
+            return;
+        };
+        if self.tail.is_empty() && self.head.len() + line.len() <= half {
+            self.head.extend_from_slice(line);
+            return;
+        }
+        // A single line longer than the tail's share is cut to it.
+        let kept = &line[..line.len().min(half)];
+        self.left_out_bytes += (line.len() - kept.len()) as u64;
+        self.tail_bytes += kept.len();
+        self.tail.push_back(kept.to_vec());
+        while self.tail_bytes > half {
+            let Some(oldest) = self.tail.pop_front() else {
+                break;
+            };
+            self.tail_bytes -= oldest.len();
+            self.left_out_lines += 1;
+            self.left_out_bytes += oldest.len() as u64;
+        }
+    }
+
+    /// Add text, line by line.
+    pub fn push_text(&mut self, text: &str) {
+        for line in text.split_inclusive('\n') {
+            self.push_line(line.as_bytes());
+        }
+    }
+
+    /// The stream as kept.
+    pub fn finish(self) -> String {
+        let mut kept = self.head;
+        if self.left_out_lines > 0 || self.left_out_bytes > 0 {
+            if !kept.is_empty() && !kept.ends_with(b"\n") {
+                kept.push(b'\n');
+            }
+            let what = match self.left_out_lines {
+                0 => format!("{} bytes", self.left_out_bytes),
+                lines => format!("{lines} lines ({} bytes)", self.left_out_bytes),
+            };
+            kept.extend_from_slice(format!("[… {what} of output left out here …]\n").as_bytes());
+        }
+        for line in self.tail {
+            kept.extend_from_slice(&line);
+        }
+        String::from_utf8_lossy(&kept).into_owned()
+    }
+}
 
 /// Optional extras for one run: streaming and cancellation.
 #[derive(Clone, Debug, Default)]
@@ -483,8 +608,13 @@ async fn run_process(
             };
             let (status, out, err, ()) = tokio::join!(
                 wait_then_reap,
-                collect_lines(stdout, Stream::Stdout, stdout_sink),
-                collect_lines(stderr, Stream::Stderr, control.sink.clone()),
+                collect_lines(stdout, Stream::Stdout, stdout_sink, OutputCapture::whole()),
+                collect_lines(
+                    stderr,
+                    Stream::Stderr,
+                    control.sink.clone(),
+                    OutputCapture::bounded(STDERR_KEPT_BYTES),
+                ),
                 feed_stdin(stdin, spec.stdin.as_ref()),
             );
             (status, out, err)
@@ -590,6 +720,7 @@ async fn collect_lines<R>(
     reader: Option<R>,
     stream: Stream,
     sink: Option<LineSink>,
+    mut capture: OutputCapture,
 ) -> io::Result<String>
 where
     R: AsyncRead + Unpin,
@@ -598,30 +729,67 @@ where
         return Ok(String::new());
     };
     let mut reader = BufReader::new(reader);
-    let mut all = Vec::new();
     let mut line = Vec::new();
     loop {
         line.clear();
         if reader.read_until(b'\n', &mut line).await? == 0 {
             break;
         }
-        all.extend_from_slice(&line);
+        capture.push_line(&line);
         if let Some(sink) = &sink {
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_end_matches(['\n', '\r']);
-            // A closed receiver only means nobody watches any more.
-            let _ = sink.send(OutputLine {
+            sink.send(OutputLine {
                 stream,
                 line: secrets::redact(text).into_owned(),
             });
         }
     }
-    Ok(String::from_utf8_lossy(&all).into_owned())
+    Ok(capture.finish())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bounded_capture_keeps_short_output_whole_and_the_ends_of_long_output() {
+        let mut short = OutputCapture::bounded(64);
+        short.push_text("one\ntwo\n");
+        assert_eq!(short.finish(), "one\ntwo\n");
+
+        let mut long = OutputCapture::bounded(40);
+        for i in 0..1000 {
+            long.push_line(format!("line {i:04}\n").as_bytes());
+        }
+        let kept = long.finish();
+        assert!(kept.starts_with("line 0000\nline 0001\n"), "{kept}");
+        assert!(kept.ends_with("line 0998\nline 0999\n"), "{kept}");
+        assert!(
+            kept.contains("[… 996 lines (9960 bytes) of output left out here …]"),
+            "{kept}"
+        );
+        assert!(kept.len() < 120, "{kept}");
+
+        let mut whole = OutputCapture::whole();
+        for i in 0..1000 {
+            whole.push_line(format!("line {i:04}\n").as_bytes());
+        }
+        assert_eq!(whole.finish().len(), 10_000);
+    }
+
+    #[test]
+    fn one_huge_line_is_cut_to_the_tails_share() {
+        let mut capture = OutputCapture::bounded(100);
+        capture.push_line(b"start\n");
+        capture.push_line(&[b'x'; 10_000]);
+        let kept = capture.finish();
+        assert!(
+            kept.starts_with("start\n[… 9950 bytes of output left out"),
+            "{kept}"
+        );
+        assert!(kept.ends_with(&"x".repeat(50)), "{kept}");
+    }
 
     #[test]
     fn display_quotes_what_a_shell_would_split() {

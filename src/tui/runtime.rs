@@ -2,7 +2,9 @@
 //! `EventStream`), engine events, log records, check results and answers from spawned
 //! backend calls, plus a tick only while something animates. State changes only through
 //! `update`; the screen is redrawn only when a message changed it, at most once per frame
-//! interval; resize bursts are coalesced.
+//! interval; resize bursts are coalesced. Input comes first: in the `select!`, and again
+//! just before each frame, so a key pressed while a flood of log records was handled is in
+//! the very next frame.
 
 use std::collections::VecDeque;
 use std::future::{pending, poll_fn};
@@ -39,6 +41,8 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 const RESIZE_SETTLE: Duration = Duration::from_millis(40);
 /// Messages of one source handled before the others (input first) get a turn.
 const DRAIN_BATCH: usize = 512;
+/// Input events taken just before a frame (a paste is longer; the rest comes next loop).
+const WAITING_INPUT_BATCH: usize = 64;
 /// How long leaving waits for the engine to finish writing its state.
 const ENGINE_WIND_DOWN: Duration = Duration::from_secs(5);
 
@@ -223,6 +227,12 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 .last_draw
                 .map_or(true, |last| last.elapsed() >= FRAME_INTERVAL);
             if self.dirty && frame_due {
+                // A key that came while the last messages were handled is in this frame,
+                // not the one after it.
+                self.take_waiting_input().await;
+                if self.app.exit.is_some() {
+                    continue;
+                }
                 self.draw();
             }
             self.schedule_tick();
@@ -282,6 +292,30 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     self.dispatch(Msg::Tick(OffsetDateTime::now_utc()));
                 }
                 _ = sleep_until_some(draw_at) => {}
+            }
+        }
+    }
+
+    /// Handle the terminal input already waiting (a bounded number of events), without
+    /// waiting for more.
+    async fn take_waiting_input(&mut self) {
+        for _ in 0..WAITING_INPUT_BATCH {
+            let input = tokio::select! {
+                biased;
+                input = next_input(&mut self.input) => input,
+                () = std::future::ready(()) => return,
+            };
+            match input {
+                Some(Ok(event)) => self.on_terminal_event(event),
+                Some(Err(err)) => {
+                    tracing::error!("terminal input failed: {err}");
+                    self.abandon(ExitCode::General);
+                    return;
+                }
+                None => {
+                    self.abandon(ExitCode::General);
+                    return;
+                }
             }
         }
     }

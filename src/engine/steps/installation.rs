@@ -94,22 +94,17 @@ pub async fn flux(
     let tools = Tools::for_step(env, ctx);
     let step = ctx.step();
     let (context, kubectl) = kube(env, ctx, &tools);
+    // Both CRDs at once.
     let flux_crds = || async {
-        let git = call(
-            env,
-            ctx,
-            &format!("look up CRD {FLUX_GITREPOSITORY_CRD}"),
-            || kubectl.get_crd(FLUX_GITREPOSITORY_CRD),
-        )
-        .await?;
-        let kustomization = call(
-            env,
-            ctx,
-            &format!("look up CRD {FLUX_KUSTOMIZATION_CRD}"),
-            || kubectl.get_crd(FLUX_KUSTOMIZATION_CRD),
-        )
-        .await?;
-        Ok::<_, StepError>((git, kustomization))
+        let git_what = format!("look up CRD {FLUX_GITREPOSITORY_CRD}");
+        let kustomization_what = format!("look up CRD {FLUX_KUSTOMIZATION_CRD}");
+        let (git, kustomization) = tokio::join!(
+            call(env, ctx, &git_what, || kubectl
+                .get_crd(FLUX_GITREPOSITORY_CRD)),
+            call(env, ctx, &kustomization_what, || kubectl
+                .get_crd(FLUX_KUSTOMIZATION_CRD)),
+        );
+        Ok::<_, StepError>((git?, kustomization?))
     };
 
     match flux_crds().await? {

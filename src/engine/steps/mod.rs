@@ -236,21 +236,16 @@ impl Tools {
 }
 
 /// A sink that writes every output line of the step's children to the log (already
-/// redacted by the runner).
+/// redacted by the runner), as it is read: the log file gets every line, in order, and a
+/// chatty child is slowed to the pace of the log rather than queued in memory.
 fn log_sink(step: StepId) -> LineSink {
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<OutputLine>();
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(async move {
-            while let Some(OutputLine { stream, line }) = receiver.recv().await {
-                let stream = match stream {
-                    Stream::Stdout => "stdout",
-                    Stream::Stderr => "stderr",
-                };
-                tracing::debug!(step = step.as_str(), stream, "{line}");
-            }
-        });
-    }
-    sender
+    LineSink::new(move |OutputLine { stream, line }| {
+        let stream = match stream {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        };
+        tracing::debug!(step = step.as_str(), stream, "{line}");
+    })
 }
 
 /// A tool failure as the step's error: what was being done, the tool's message, what to

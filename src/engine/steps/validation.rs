@@ -239,6 +239,31 @@ fn needs_the_user(error: &ToolError) -> bool {
         )
 }
 
+/// Why the test Workload's round trip stopped.
+enum WorkloadFailure {
+    Apply(ToolError),
+    Delete(ToolError),
+}
+
+/// Apply the test Workload and delete it again.
+async fn workload_round_trip(
+    kubectl: &KubectlContext,
+    namespace: &str,
+) -> Result<(), WorkloadFailure> {
+    kubectl
+        .apply_stdin(&test_workload_manifest(namespace))
+        .await
+        .map_err(WorkloadFailure::Apply)?;
+    kubectl
+        .delete_workload(TEST_WORKLOAD, namespace)
+        .await
+        .map(drop)
+        .map_err(WorkloadFailure::Delete)
+}
+
+/// One round of every check. The queries run at once, and so does the test Workload's
+/// round trip (the API itself says whether it accepts a Workload yet): a round takes as
+/// long as its slowest check, not the sum of them.
 async fn run_round(
     step: StepId,
     kubectl: &KubectlContext,
@@ -248,8 +273,32 @@ async fn run_round(
 ) -> Result<Round, StepError> {
     let mut results = Vec::new();
     let mut hints = Vec::new();
+    let probe_workload = apply_workload && !workload_verified;
+    let (pods, crds, deployments, webhooks, source, kustomization, workload) = tokio::join!(
+        kubectl.get_pods(namespace),
+        kubectl.list_crds(),
+        kubectl.get_deployments(namespace),
+        kubectl.get_validating_webhooks(),
+        kubectl.get_flux_object(
+            FluxKind::GitRepository,
+            resources::CONTROL_PLANE_SOURCE,
+            resources::FLUX_NAMESPACE,
+        ),
+        kubectl.get_flux_object(
+            FluxKind::Kustomization,
+            resources::CONTROL_PLANE_SOURCE,
+            resources::FLUX_NAMESPACE,
+        ),
+        async {
+            if probe_workload {
+                Some(workload_round_trip(kubectl, namespace).await)
+            } else {
+                None
+            }
+        },
+    );
 
-    let pods = match kubectl.get_pods(namespace).await {
+    let pods = match pods {
         Ok(pods) if pods.is_empty() => (
             HealthStatus::Failing,
             format!("no pods in namespace {namespace} yet"),
@@ -284,7 +333,7 @@ async fn run_round(
     };
     results.push((HealthCheck::Pods, pods.0, pods.1));
 
-    let crds = match kubectl.list_crds().await {
+    let crds = match crds {
         Ok(crds) => {
             let missing: Vec<&str> = resources::KALYPSO_CRDS
                 .iter()
@@ -311,7 +360,7 @@ async fn run_round(
     let crds_ready = crds.0 == HealthStatus::Passing;
     results.push((HealthCheck::Crds, crds.0, crds.1));
 
-    let controller = match kubectl.get_deployments(namespace).await {
+    let controller = match deployments {
         Ok(deployments) => match deployments
             .iter()
             .find(|d| d.name == resources::CONTROLLER_DEPLOYMENT)
@@ -349,7 +398,7 @@ async fn run_round(
     results.push((HealthCheck::Controller, controller.0, controller.1));
 
     // Webhooks answer on admission: the test Workload's apply goes through them.
-    let webhooks = match kubectl.get_validating_webhooks().await {
+    let webhooks = match webhooks {
         Ok(configurations) => configurations
             .iter()
             .flat_map(|c| c.webhooks.iter())
@@ -369,21 +418,20 @@ async fn run_round(
         }
     };
 
-    for (check, kind) in [
-        (HealthCheck::FluxSource, FluxKind::GitRepository),
-        (HealthCheck::FluxKustomization, FluxKind::Kustomization),
+    for (check, kind, label, found) in [
+        (
+            HealthCheck::FluxSource,
+            FluxKind::GitRepository,
+            "GitRepository",
+            source,
+        ),
+        (
+            HealthCheck::FluxKustomization,
+            FluxKind::Kustomization,
+            "Kustomization",
+            kustomization,
+        ),
     ] {
-        let label = match kind {
-            FluxKind::GitRepository => "GitRepository",
-            FluxKind::Kustomization => "Kustomization",
-        };
-        let found = kubectl
-            .get_flux_object(
-                kind,
-                resources::CONTROL_PLANE_SOURCE,
-                resources::FLUX_NAMESPACE,
-            )
-            .await;
         let observation = match found {
             Ok(None) => (
                 HealthStatus::Failing,
@@ -437,52 +485,45 @@ async fn run_round(
         results.push((check, observation.0, observation.1));
     }
 
-    let workload = if !apply_workload || workload_verified {
-        (
+    let workload = match workload {
+        None => (
             HealthStatus::Passing,
             "accepted and deleted again".to_string(),
-        )
-    } else if !(crds_ready && controller_ready) {
-        (
+        ),
+        Some(Ok(())) => (
+            HealthStatus::Passing,
+            "accepted and deleted again".to_string(),
+        ),
+        Some(Err(WorkloadFailure::Delete(e))) => query_failure(
+            step,
+            &format!("delete the test Workload {TEST_WORKLOAD}"),
+            &e,
+            &mut hints,
+        )?,
+        // Refused while the CRDs or the controller (its webhooks) are not there yet:
+        // nothing to judge until they are.
+        Some(Err(WorkloadFailure::Apply(_))) if !(crds_ready && controller_ready) => (
             HealthStatus::Pending,
             "waiting for the CRDs and the controller".to_string(),
-        )
-    } else {
-        match kubectl
-            .apply_stdin(&test_workload_manifest(namespace))
-            .await
-        {
-            Ok(()) => match kubectl.delete_workload(TEST_WORKLOAD, namespace).await {
-                Ok(_) => (
-                    HealthStatus::Passing,
-                    "accepted and deleted again".to_string(),
-                ),
-                Err(e) => query_failure(
-                    step,
-                    &format!("delete the test Workload {TEST_WORKLOAD}"),
-                    &e,
-                    &mut hints,
-                )?,
-            },
-            Err(e) if e.is_transient() => {
-                hints.push(e.hint());
-                (
-                    HealthStatus::Pending,
-                    format!("not accepted yet: {e} (will retry)"),
-                )
-            }
-            Err(e) if needs_the_user(&e) => {
-                return Err(tool_error(
-                    step,
-                    &format!("apply the test Workload {TEST_WORKLOAD}"),
-                    &e,
-                ))
-            }
-            Err(e) => (
-                HealthStatus::Failing,
-                format!("rejected: {}", e.tool_message().unwrap_or(&e.to_string())),
-            ),
+        ),
+        Some(Err(WorkloadFailure::Apply(e))) if e.is_transient() => {
+            hints.push(e.hint());
+            (
+                HealthStatus::Pending,
+                format!("not accepted yet: {e} (will retry)"),
+            )
         }
+        Some(Err(WorkloadFailure::Apply(e))) if needs_the_user(&e) => {
+            return Err(tool_error(
+                step,
+                &format!("apply the test Workload {TEST_WORKLOAD}"),
+                &e,
+            ))
+        }
+        Some(Err(WorkloadFailure::Apply(e))) => (
+            HealthStatus::Failing,
+            format!("rejected: {}", e.tool_message().unwrap_or(&e.to_string())),
+        ),
     };
     let workload_passed = workload.0 == HealthStatus::Passing;
     results.push((HealthCheck::TestWorkload, workload.0, workload.1));

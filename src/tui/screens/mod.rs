@@ -108,6 +108,8 @@ pub(crate) fn panel(title: &str, theme: Theme) -> Block<'static> {
 
 /// Draw lines straight into the buffer, one per row, cut at the area's width: cheaper
 /// than a `Paragraph` for the hot, redrawn-every-tick panels (no wrapping, no alignment).
+/// Printable ASCII (most log text) goes in cell by cell, skipping the grapheme and width
+/// analysis other text needs (it was most of a dashboard frame's cost).
 pub(crate) fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line], skip: usize) {
     let buffer = frame.buffer_mut();
     for (row, line) in lines
@@ -123,8 +125,20 @@ pub(crate) fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line], skip: us
             if room == 0 {
                 break;
             }
-            let (next_x, _) = buffer.set_span(x, y, span, room);
-            x = next_x;
+            let text = span.content.as_bytes();
+            if text.iter().all(|byte| (b' '..=b'~').contains(byte)) {
+                // One cell per byte, as `set_span` would set them.
+                let shown = text.len().min(room as usize);
+                for (offset, byte) in text[..shown].iter().enumerate() {
+                    buffer[(x + offset as u16, y)]
+                        .set_char(char::from(*byte))
+                        .set_style(span.style);
+                }
+                x += shown as u16;
+            } else {
+                let (next_x, _) = buffer.set_span(x, y, span, room);
+                x = next_x;
+            }
         }
     }
 }
@@ -219,6 +233,46 @@ mod tests {
         assert_eq!(format_duration_ms(12_345), "12s");
         assert_eq!(format_duration_ms(185_000), "3m 05s");
         assert_eq!(format_duration_ms(3_720_000), "1h 02m");
+    }
+
+    #[test]
+    fn drawn_lines_are_what_ratatui_draws_ascii_or_not() {
+        use ratatui::backend::TestBackend;
+        use ratatui::buffer::Buffer;
+        use ratatui::style::{Color, Modifier};
+        use ratatui::Terminal;
+
+        let lines = vec![
+            Line::from(vec![
+                Span::styled(" 10:30:00 ", Style::default().fg(Color::DarkGray)),
+                Span::styled("DEBUG ", Style::default().add_modifier(Modifier::BOLD)),
+                Span::raw("helm: [debug] creating 1 resource(s) with a line too long to fit"),
+            ]),
+            Line::from(vec![
+                Span::styled("⠋ ", Style::default().fg(Color::Cyan)),
+                Span::raw("résumé · 漢字 and\ta tab"),
+                Span::styled(" ok", Style::default().bg(Color::Blue)),
+            ]),
+            Line::from("short"),
+        ];
+        let area = Rect::new(2, 1, 30, 3);
+        let mut terminal = Terminal::new(TestBackend::new(40, 5)).unwrap();
+        terminal
+            .draw(|frame| draw_lines(frame, area, &lines, 0))
+            .unwrap();
+        // The same lines through ratatui's own span drawing only.
+        let mut expected = Buffer::empty(Rect::new(0, 0, 40, 5));
+        for (row, line) in lines.iter().enumerate() {
+            let mut x = area.x;
+            for span in &line.spans {
+                let room = area.right().saturating_sub(x);
+                if room == 0 {
+                    break;
+                }
+                x = expected.set_span(x, area.y + row as u16, span, room).0;
+            }
+        }
+        assert_eq!(terminal.backend().buffer(), &expected);
     }
 
     #[test]

@@ -1,0 +1,556 @@
+//! The engine on the simulated environment with fixed latencies: the critical path of a
+//! full run (against the longest dependency chain, next to a one-step-at-a-time run), the
+//! prerequisite probes and the health checks (against their slowest single member), and
+//! the cost of one state save.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kalypso_bootstrap::config::lifecycle::Uninitialized;
+use kalypso_bootstrap::config::{ConfigLayer, Configuration};
+use kalypso_bootstrap::engine::retry::PollPolicy;
+use kalypso_bootstrap::engine::{
+    Action, Bootstrap, BootstrapOptions, BootstrapPaths, EventSink, Plan, PlannedStep, RunOutcome,
+    StepId,
+};
+use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
+use kalypso_bootstrap::sim::{CallRecord, Latency, SimulatedEnvironment};
+use kalypso_bootstrap::state::{parse_state, StateStore};
+use kalypso_bootstrap::tools::CancelToken;
+use secrecy::SecretString;
+
+use crate::{human, median, Mode, Row};
+
+/// The fixed latencies of a full run: AKS provisioning, the GitHub calls, Flux, Helm and
+/// every health check query. Every other command answers at once.
+pub const FIXED_LATENCIES: &[(&str, u64)] = &[
+    ("gh repo create", 300),
+    ("git push", 200),
+    ("gh secret set", 100),
+    // Flux: the manifest applied (0.2 s) and its controllers waited for (0.3 s).
+    ("kubectl apply", 200),
+    ("kubectl wait", 300),
+    ("helm upgrade", 800),
+];
+
+/// From `az aks create --no-wait` to `provisioningState: Succeeded`.
+pub const AKS_PROVISIONING_MS: u64 = 2000;
+
+/// The health checks' queries, each 0.2 s; the test Workload is applied (`kubectl apply`,
+/// above) and deleted.
+pub const HEALTH_QUERIES: &[(&str, &[&str])] = &[
+    ("pods", &["kubectl get pods"]),
+    ("crds", &["kubectl get crd"]),
+    ("controller", &["kubectl get deployment"]),
+    ("webhooks", &["kubectl get validatingwebhookconfigurations"]),
+    (
+        "flux-gitrepository",
+        &["kubectl get gitrepositories.source.toolkit.fluxcd.io"],
+    ),
+    (
+        "flux-kustomization",
+        &["kubectl get kustomizations.kustomize.toolkit.fluxcd.io"],
+    ),
+    ("test-workload", &["kubectl apply", "kubectl delete"]),
+];
+const HEALTH_QUERY_MS: u64 = 200;
+
+/// The prerequisite probes: each tool's version, the Azure sign-in (account, then role)
+/// and the GitHub token (`gh auth token`, then `gh api user`), with distinct latencies.
+const PROBES: &[(&str, &[(&str, u64)])] = &[
+    ("az version", &[("az version", 300)]),
+    ("kubectl version", &[("kubectl version", 200)]),
+    ("gh --version", &[("gh --version", 100)]),
+    ("helm version", &[("helm version", 250)]),
+    (
+        "Azure sign-in",
+        &[("az account show", 200), ("az role assignment list", 200)],
+    ),
+    (
+        "GitHub token",
+        &[("gh auth token", 100), ("gh api user", 200)],
+    ),
+];
+
+fn ms(millis: u64, scale: f64) -> Duration {
+    Duration::from_millis(millis).mul_f64(scale)
+}
+
+/// The full run's latency profile, every latency times `scale`.
+pub fn full_run_latency(scale: f64) -> Latency {
+    let mut latency = Latency::zero().with_aks_provisioning(ms(AKS_PROVISIONING_MS, scale));
+    for (command, millis) in FIXED_LATENCIES {
+        latency = latency.with_command(command, ms(*millis, scale));
+    }
+    for (_, commands) in HEALTH_QUERIES {
+        for command in *commands {
+            latency = latency.with_command(command, ms(HEALTH_QUERY_MS, scale));
+        }
+    }
+    // `kubectl get crd <name>` (Flux's step looks its CRDs up) is not the health check's
+    // `kubectl get crd` listing.
+    for crd in [
+        "gitrepositories.source.toolkit.fluxcd.io",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+    ] {
+        latency = latency.with_command(&format!("kubectl get crd {crd}"), Duration::ZERO);
+    }
+    latency
+}
+
+/// The real polling policies, their intervals scaled like the latencies: AKS
+/// provisioning's 10 s → 30 s becomes 50 ms → 150 ms for a 2 s provisioning (a 6-7
+/// minute one shrunk 200 times); the readiness and health polls likewise.
+fn scaled_timings(scale: f64) -> kalypso_bootstrap::engine::StepTimings {
+    let mut timings = kalypso_bootstrap::engine::StepTimings::default();
+    let floor = Duration::from_millis(1);
+    let shrink = |policy: &mut PollPolicy| {
+        policy.initial_interval = policy.initial_interval.mul_f64(scale / 200.0).max(floor);
+        policy.max_interval = policy.max_interval.mul_f64(scale / 200.0).max(floor);
+    };
+    shrink(&mut timings.aks_provisioning);
+    shrink(&mut timings.cluster_ready);
+    shrink(&mut timings.health);
+    timings
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("a tokio runtime")
+}
+
+/// A fresh demo world (signed in to Azure and GitHub, an organisation, the chart) in a
+/// directory on disk, like a real run's state file.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub sim: SimulatedEnvironment,
+}
+
+impl World {
+    pub fn new() -> World {
+        let dir = tempfile::Builder::new()
+            .prefix("kalypso-bench-")
+            .tempdir()
+            .expect("a temporary directory");
+        let sim = SimulatedEnvironment::demo(dir.path().join("sim")).expect("the demo world");
+        sim.set_latency(Latency::zero());
+        World { dir, sim }
+    }
+
+    fn paths(&self) -> BootstrapPaths {
+        BootstrapPaths::demo(&self.sim, Some(self.state_file()), None)
+    }
+
+    pub fn state_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("state.json")
+    }
+
+    /// The token the prerequisite check finds (`gh auth token` of the demo user).
+    async fn token(&self) -> Option<SecretString> {
+        let report = prereq::check(
+            Arc::new(self.sim.clone()),
+            &PrereqEnv::from_lookup(|_| None),
+            &Interaction::NonInteractive,
+        )
+        .await;
+        report.github_token().cloned()
+    }
+
+    async fn open(&self, scale: f64) -> Bootstrap {
+        let token = self.token().await;
+        let options = BootstrapOptions {
+            timings: scaled_timings(scale),
+            ..BootstrapOptions::demo()
+        };
+        Bootstrap::open(
+            configuration(),
+            Arc::new(self.sim.clone()),
+            token,
+            self.paths(),
+            options,
+        )
+        .expect("the bootstrap opens")
+    }
+}
+
+/// `--demo`'s configuration: a new cluster, new repositories, the published chart.
+fn configuration() -> Configuration {
+    let mut flags = ConfigLayer::default();
+    flags.cluster.name = Some("bench".to_string());
+    Uninitialized::new()
+        .parse(flags, None, &HashMap::new())
+        .expect("the flags parse")
+        .validate(&[])
+        .expect("the configuration is valid")
+        .configuration()
+        .clone()
+}
+
+/// The same steps, each waiting for the one before it (as the upstream bash script runs).
+fn one_at_a_time(plan: &Plan) -> Plan {
+    let mut previous: Option<StepId> = None;
+    let steps = plan
+        .steps
+        .iter()
+        .map(|step| {
+            let mut step = step.clone();
+            step.depends_on = previous.into_iter().collect();
+            previous = Some(step.id);
+            step
+        })
+        .collect();
+    Plan::new(steps)
+}
+
+struct Measured {
+    outcome: RunOutcome,
+    /// When the run started (call times are measured from here).
+    started: tokio::time::Instant,
+    plan: Plan,
+    calls: Vec<CallRecord>,
+}
+
+async fn full_run(world: &World, scale: f64, sequential: bool) -> Measured {
+    let bootstrap = world.open(scale).await;
+    let cancel = CancelToken::new();
+    let observed = bootstrap.observe(&cancel).await.expect("observation");
+    let plan = bootstrap.plan(&observed);
+    assert!(plan.conflicts.is_empty(), "a fresh world has no conflict");
+    let run_plan = if sequential {
+        one_at_a_time(&plan)
+    } else {
+        plan.clone()
+    };
+    world.sim.set_latency(full_run_latency(scale));
+    world.sim.clear_calls();
+    let (events, mut receiver) = EventSink::channel();
+    let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+    let started = tokio::time::Instant::now();
+    let outcome = bootstrap.run(&run_plan, events, &cancel).await;
+    drop(bootstrap);
+    let _ = drain.await;
+    assert!(
+        outcome.is_success(),
+        "the benchmark run failed: {:?}",
+        outcome.end
+    );
+    world.sim.set_latency(Latency::zero());
+    Measured {
+        outcome,
+        started,
+        plan,
+        calls: world.sim.calls(),
+    }
+}
+
+/// How long a step must wait on the tools: the time covered by its calls' latencies (the
+/// union of their intervals, so calls made concurrently count once), the cluster's
+/// provisioning counted from `az aks create`. Calls are given to steps by time, so this
+/// reads a run that runs one step at a time.
+fn latency_content(measured: &Measured, provisioning: Duration) -> HashMap<StepId, Duration> {
+    let mut intervals: HashMap<StepId, Vec<(Duration, Duration)>> = HashMap::new();
+    let tolerance = Duration::from_millis(2);
+    for call in &measured.calls {
+        let mut latency = call.latency;
+        if call.program == "az" && call.args.starts_with(&["aks".into(), "create".into()]) {
+            latency += provisioning;
+        }
+        if latency.is_zero() {
+            continue;
+        }
+        let offset = call.started.saturating_duration_since(measured.started);
+        let owner = measured
+            .outcome
+            .steps
+            .iter()
+            .filter(|report| {
+                report.started.is_some_and(|s| s <= offset + tolerance)
+                    && report.finished.is_some_and(|f| offset <= f + tolerance)
+            })
+            .max_by_key(|report| report.started);
+        let owner = owner
+            .unwrap_or_else(|| panic!("call {} at {offset:?} is in no step", call.command_line()));
+        intervals
+            .entry(owner.id)
+            .or_default()
+            .push((offset, offset + latency));
+    }
+    intervals
+        .into_iter()
+        .map(|(step, mut spans)| {
+            spans.sort();
+            let mut covered = Duration::ZERO;
+            let mut reach = Duration::ZERO;
+            for (start, end) in spans {
+                let start = start.max(reach);
+                if end > start {
+                    covered += end - start;
+                    reach = end;
+                }
+            }
+            (step, covered)
+        })
+        .collect()
+}
+
+/// The longest dependency chain of `plan` with these step weights.
+fn longest_chain(plan: &Plan, weights: &HashMap<StepId, Duration>) -> (Duration, Vec<StepId>) {
+    let mut finish: HashMap<StepId, (Duration, Vec<StepId>)> = HashMap::new();
+    // The plan lists dependencies before dependants.
+    for step in &plan.steps {
+        let (before, mut chain) = step
+            .depends_on
+            .iter()
+            .filter_map(|dependency| finish.get(dependency))
+            .max_by_key(|(time, _)| *time)
+            .cloned()
+            .unwrap_or_default();
+        let weight = weights.get(&step.id).copied().unwrap_or_default();
+        if !weight.is_zero() {
+            chain.push(step.id);
+        }
+        finish.insert(step.id, (before + weight, chain));
+    }
+    finish
+        .into_values()
+        .max_by_key(|(time, _)| *time)
+        .unwrap_or_default()
+}
+
+pub fn critical_path(mode: Mode) -> Vec<Row> {
+    let scale = mode.pick(1.0, 0.1);
+    let runtime = runtime();
+    let (concurrent, sequential) = runtime.block_on(async {
+        let concurrent_world = World::new();
+        let concurrent = full_run(&concurrent_world, scale, false).await;
+        let sequential_world = World::new();
+        let sequential = full_run(&sequential_world, scale, true).await;
+        (concurrent, sequential)
+    });
+    let provisioning = ms(AKS_PROVISIONING_MS, scale);
+    let weights = latency_content(&sequential, provisioning);
+    let (bound, chain) = longest_chain(&concurrent.plan, &weights);
+    let latency_sum: Duration = weights.values().sum();
+    let wall = concurrent.outcome.duration;
+    let sequential_wall = sequential.outcome.duration;
+    let allowed = bound.mul_f64(1.05) + Duration::from_millis(100).mul_f64(scale.max(1.0));
+    let chain_names: Vec<String> = chain
+        .iter()
+        .map(|step| format!("{step} {}", human(weights[step])))
+        .collect();
+    let chain_steps = concurrent
+        .outcome
+        .steps
+        .iter()
+        .filter(|report| chain.contains(&report.id))
+        .map(|report| {
+            format!(
+                "{} {}",
+                report.id,
+                report.duration().map(human).unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>();
+    vec![
+        Row::new(
+            "critical path: full run wall time",
+            human(wall),
+            format!("≤ 1.05 × {} + 100 ms = {}", human(bound), human(allowed)),
+            wall.as_secs_f64() / allowed.as_secs_f64(),
+        )
+        .note(format!(
+            "the longest dependency chain of fixed latencies is {} ({}); in the full run those steps took {}; \
+             the same steps one at a time (as the upstream bash script runs them) took {} = {:.2}× the full run; all the steps' latencies add up to {}",
+            human(bound),
+            chain_names.join(" → "),
+            chain_steps.join(", "),
+            human(sequential_wall),
+            sequential_wall.as_secs_f64() / wall.as_secs_f64(),
+            human(latency_sum),
+        )),
+        Row::info(
+            "the same steps one at a time (upstream bash script)",
+            format!(
+                "{} ({:.2}× the full run)",
+                human(sequential_wall),
+                sequential_wall.as_secs_f64() / wall.as_secs_f64()
+            ),
+        ),
+    ]
+}
+
+/// The prerequisite check's wall time with `rules` as the only latencies.
+async fn prerequisite_check(world: &World, rules: &[(&str, u64)], scale: f64) -> Duration {
+    let mut latency = Latency::zero();
+    for (command, millis) in rules {
+        latency = latency.with_command(command, ms(*millis, scale));
+    }
+    world.sim.set_latency(latency);
+    let started = Instant::now();
+    let report = prereq::check(
+        Arc::new(world.sim.clone()),
+        &PrereqEnv::from_lookup(|_| None),
+        &Interaction::NonInteractive,
+    )
+    .await;
+    let wall = started.elapsed();
+    assert!(report.passed(), "{}", report.render_text());
+    world.sim.set_latency(Latency::zero());
+    wall
+}
+
+pub fn prerequisite_probes(mode: Mode) -> Vec<Row> {
+    let scale = mode.pick(1.0, 0.2);
+    let runtime = runtime();
+    let world = World::new();
+    runtime.block_on(async {
+        let mut singles = Vec::new();
+        for (name, rules) in PROBES {
+            singles.push((*name, prerequisite_check(&world, rules, scale).await));
+        }
+        let all: Vec<(&str, u64)> = PROBES
+            .iter()
+            .flat_map(|(_, rules)| rules.iter().copied())
+            .collect();
+        let wall = prerequisite_check(&world, &all, scale).await;
+        let sum: Duration = singles.iter().map(|(_, d)| *d).sum();
+        let (slowest_name, slowest) = singles
+            .iter()
+            .copied()
+            .max_by_key(|(_, d)| *d)
+            .expect("probes");
+        let allowed = slowest.mul_f64(1.1);
+        vec![Row::new(
+            "prerequisite probes, all together",
+            human(wall),
+            format!("≤ 1.1 × {} = {}", human(slowest), human(allowed)),
+            wall.as_secs_f64() / allowed.as_secs_f64(),
+        )
+        .note(format!(
+            "each probe measured alone: {}; slowest {slowest_name}; one after another they would take {}",
+            singles
+                .iter()
+                .map(|(name, d)| format!("{name} {}", human(*d)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            human(sum)
+        ))]
+    })
+}
+
+/// The health checks step alone, on the cluster a zero-latency run installed.
+async fn health_step(world: &World, commands: &[&str], scale: f64) -> Duration {
+    let mut latency = Latency::zero();
+    for command in commands {
+        latency = latency.with_command(command, ms(HEALTH_QUERY_MS, scale));
+    }
+    let bootstrap = world.open(scale).await;
+    let plan = Plan::new(vec![PlannedStep::new(
+        StepId::HealthChecks,
+        Action::Create,
+        vec![],
+        "benchmark",
+    )]);
+    world.sim.set_latency(latency);
+    let (events, _receiver) = EventSink::channel();
+    let outcome = bootstrap.run(&plan, events, &CancelToken::new()).await;
+    world.sim.set_latency(Latency::zero());
+    assert!(outcome.is_success(), "{:?}", outcome.end);
+    outcome
+        .step(StepId::HealthChecks)
+        .and_then(|report| report.duration())
+        .expect("the health checks ran")
+}
+
+pub fn health_checks(mode: Mode) -> Vec<Row> {
+    let scale = mode.pick(1.0, 0.2);
+    let runtime = runtime();
+    let world = World::new();
+    runtime.block_on(async {
+        // Install everything at zero latency first.
+        let installed = full_run(&world, 0.0, false).await;
+        assert!(installed.outcome.is_success());
+        let mut singles = Vec::new();
+        for (name, commands) in HEALTH_QUERIES {
+            singles.push((*name, health_step(&world, commands, scale).await));
+        }
+        let all: Vec<&str> = HEALTH_QUERIES
+            .iter()
+            .flat_map(|(_, commands)| commands.iter().copied())
+            .collect();
+        let wall = health_step(&world, &all, scale).await;
+        let (slowest_name, slowest) = singles
+            .iter()
+            .copied()
+            .max_by_key(|(_, d)| *d)
+            .expect("checks");
+        let allowed = slowest.mul_f64(1.1);
+        vec![Row::new(
+            "health checks, all together",
+            human(wall),
+            format!("≤ 1.1 × {} = {}", human(slowest), human(allowed)),
+            wall.as_secs_f64() / allowed.as_secs_f64(),
+        )
+        .note(format!(
+            "each check measured alone (only its queries take 0.2 s each): {}; slowest {slowest_name}",
+            singles
+                .iter()
+                .map(|(name, d)| format!("{name} {}", human(*d)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))]
+    })
+}
+
+/// One save of a full run's state file, on disk (fsync included).
+pub fn state_saves(mode: Mode) -> Vec<Row> {
+    let runtime = runtime();
+    let world = World::new();
+    runtime.block_on(full_run(&world, 0.0, false));
+    let state = parse_state(&std::fs::read(world.state_file()).expect("the state file"))
+        .expect("a valid state");
+    let dir = tempfile::Builder::new()
+        .prefix("kalypso-bench-state-")
+        .tempdir()
+        .expect("a temporary directory");
+    let store = StateStore::at_custom(dir.path().join("state.json"));
+    let mut samples: Vec<Duration> = (0..mode.pick(200, 10))
+        .map(|_| {
+            let started = Instant::now();
+            store.save(&state).expect("saved");
+            started.elapsed()
+        })
+        .collect();
+    let median = median(&mut samples);
+    vec![Row::info(
+        "one state save (backup + file, fsync)",
+        human(median),
+    )
+    .note(format!(
+        "median of {} saves of a full run's state ({} bytes) in {}; every resource a step creates is saved before the step creates it, so saves sit on the critical path",
+        samples.len(),
+        state.to_json().len(),
+        filesystem_of(dir.path())
+    ))]
+}
+
+/// The file system type of `path`'s mount, from /proc/self/mounts.
+pub fn filesystem_of(path: &Path) -> String {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let _device = fields.next()?;
+            let mount = fields.next()?;
+            let kind = fields.next()?;
+            canonical
+                .starts_with(mount)
+                .then(|| (mount.len(), format!("{kind} at {mount}")))
+        })
+        .max_by_key(|(length, _)| *length)
+        .map(|(_, text)| text)
+        .unwrap_or_else(|| "an unknown file system".to_string())
+}

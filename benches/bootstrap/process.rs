@@ -1,0 +1,586 @@
+//! The real binary as a child process: start-up of `--version` and `--help`, the first
+//! frame of the wizard in a pseudo terminal, CPU use while waiting on a long step (from
+//! /proc), and peak memory during a demo run whose simulated Helm prints a million lines.
+//!
+//! The headless runs read the program's output directly; the full-screen wizard runs in
+//! tmux (a 200x50 pane), driven by keys, its screen read back with `capture-pane`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::{human, median, Mode, Row};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_kalypso-bootstrap");
+const WIDTH: u16 = 200;
+const HEIGHT: u16 = 50;
+/// What the wizard's first screen says.
+const WELCOME: &str = "want to start?";
+
+/// A clean environment for the child: its own HOME and TMPDIR, no token, no KALYPSO_*.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("kalypso-bench-run-")
+            .tempdir()
+            .expect("a temporary directory");
+        for sub in ["home", "tmp"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("a directory");
+        }
+        Sandbox { dir }
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("HOME".into(), self.path("home")),
+            ("TMPDIR".into(), self.path("tmp")),
+            ("TERM".into(), "xterm-256color".into()),
+            ("LANG".into(), "C.UTF-8".into()),
+        ]
+    }
+
+    fn path(&self, sub: &str) -> String {
+        self.dir.path().join(sub).to_string_lossy().into_owned()
+    }
+
+    fn command(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(BINARY);
+        command.args(args).env_clear().envs(self.env());
+        for (name, value) in extra_env {
+            command.env(name, value);
+        }
+        command
+    }
+
+    /// The demo run's log file (in the demo's directory under TMPDIR).
+    fn demo_log(&self) -> Option<PathBuf> {
+        std::fs::read_dir(self.dir.path().join("tmp"))
+            .ok()?
+            .flatten()
+            .map(|entry| entry.path().join("kalypso-bootstrap.log"))
+            .find(|path| path.is_file())
+    }
+}
+
+pub fn start_up(mode: Mode) -> Vec<Row> {
+    let runs = mode.pick(30, 3);
+    let sandbox = Sandbox::new();
+    let limit = Duration::from_millis(20);
+    ["--version", "--help"]
+        .into_iter()
+        .map(|flag| {
+            let mut samples: Vec<Duration> = (0..runs)
+                .map(|_| {
+                    let started = Instant::now();
+                    let output = sandbox
+                        .command(&[flag], &[])
+                        .stdin(Stdio::null())
+                        .output()
+                        .expect("the binary runs");
+                    let took = started.elapsed();
+                    assert!(output.status.success(), "{flag} failed");
+                    assert!(!output.stdout.is_empty(), "{flag} printed nothing");
+                    took
+                })
+                .collect();
+            let median = median(&mut samples);
+            Row::new(
+                format!("`{flag}` start-up to exit (median)"),
+                human(median),
+                "< 20 ms".to_string(),
+                median.as_secs_f64() / limit.as_secs_f64(),
+            )
+            .note(format!(
+                "{runs} runs of the binary, from spawn to exit with its output read; slowest {}",
+                human(*samples.last().expect("samples"))
+            ))
+        })
+        .collect()
+}
+
+/// A pseudo terminal pair: the master end for us, the slave end for the child.
+struct Pty {
+    master: OwnedFd,
+    slave: OwnedFd,
+}
+
+impl Pty {
+    fn open(width: u16, height: u16) -> Pty {
+        // SAFETY: plain libc calls on descriptors we own; each result is checked.
+        unsafe {
+            let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(
+                master >= 0,
+                "posix_openpt: {}",
+                std::io::Error::last_os_error()
+            );
+            let master = OwnedFd::from_raw_fd(master);
+            use std::os::fd::AsRawFd;
+            assert_eq!(libc::grantpt(master.as_raw_fd()), 0, "grantpt");
+            assert_eq!(libc::unlockpt(master.as_raw_fd()), 0, "unlockpt");
+            let mut name = [0 as libc::c_char; 128];
+            assert_eq!(
+                libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()),
+                0,
+                "ptsname_r"
+            );
+            let slave = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+            assert!(
+                slave >= 0,
+                "open the pty: {}",
+                std::io::Error::last_os_error()
+            );
+            let slave = OwnedFd::from_raw_fd(slave);
+            let size = libc::winsize {
+                ws_row: height,
+                ws_col: width,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            assert_eq!(
+                libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &size),
+                0,
+                "TIOCSWINSZ"
+            );
+            Pty { master, slave }
+        }
+    }
+
+    /// Run `command` on the slave end as its controlling terminal.
+    fn spawn(self, mut command: Command) -> (Child, File) {
+        let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("dup"));
+        command
+            .stdin(stdio(&self.slave))
+            .stdout(stdio(&self.slave))
+            .stderr(stdio(&self.slave));
+        // SAFETY: setsid and ioctl are async-signal-safe; they make the pty the child's
+        // controlling terminal, as a terminal emulator does.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() == -1 || libc::ioctl(0, libc::TIOCSCTTY, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("the binary starts");
+        drop(self.slave);
+        (child, File::from(self.master))
+    }
+}
+
+/// Everything the child writes, and when `needle` first appeared.
+fn watch(mut master: File, needle: &'static str) -> Arc<Mutex<Option<Instant>>> {
+    let seen = Arc::new(Mutex::new(None));
+    let found = seen.clone();
+    std::thread::spawn(move || {
+        let mut output = Vec::new();
+        let mut chunk = [0u8; 65536];
+        // Read until the child is gone (EIO), so it never blocks writing.
+        while let Ok(read) = master.read(&mut chunk) {
+            if read == 0 {
+                break;
+            }
+            output.extend_from_slice(&chunk[..read]);
+            let mut found = found.lock().unwrap();
+            if found.is_none()
+                && output
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+            {
+                *found = Some(Instant::now());
+            }
+        }
+    });
+    seen
+}
+
+fn terminate(child: &mut Child) {
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+pub fn first_frame(mode: Mode) -> Vec<Row> {
+    let runs = mode.pick(10, 1);
+    let mut samples: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let sandbox = Sandbox::new();
+            let pty = Pty::open(WIDTH, HEIGHT);
+            let command = sandbox.command(&["--demo"], &[]);
+            let started = Instant::now();
+            let (mut child, master) = pty.spawn(command);
+            let seen = watch(master, WELCOME);
+            let deadline = started + Duration::from_secs(20);
+            let shown = loop {
+                if let Some(at) = *seen.lock().unwrap() {
+                    break at;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the wizard never drew its welcome screen"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            terminate(&mut child);
+            shown - started
+        })
+        .collect();
+    let median = median(&mut samples);
+    let limit = Duration::from_millis(100);
+    vec![Row::new(
+        "first frame of the wizard (`--demo`, median)",
+        human(median),
+        "< 100 ms".to_string(),
+        median.as_secs_f64() / limit.as_secs_f64(),
+    )
+    .note(format!(
+        "{runs} runs in a {WIDTH}x{HEIGHT} pseudo terminal, from spawn until the welcome screen's text arrives (the demo world is prepared first); slowest {}",
+        human(*samples.last().expect("samples"))
+    ))]
+}
+
+/// CPU time (user + system) a process has used, from /proc/<pid>/stat.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process lives");
+    // After the command name (in parentheses, may contain spaces): state is field 3,
+    // utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')').expect("a stat line") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Duration::from_secs_f64(ticks as f64 / per_second)
+}
+
+/// The peak resident memory of a live process (VmHWM).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process lives");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .expect("VmHWM")
+        * 1024
+}
+
+/// Lines of stdout, as they come, on a channel.
+fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                // Keep draining so the child never blocks on a full pipe.
+                continue;
+            }
+        }
+    });
+    receiver
+}
+
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return,
+            Ok(_) => {}
+            Err(_) => panic!("the program never printed {needle:?}"),
+        }
+    }
+}
+
+/// CPU use of `pid` over `window`, as a share of one CPU.
+fn cpu_share(pid: u32, window: Duration) -> f64 {
+    let before = cpu_time(pid);
+    let started = Instant::now();
+    std::thread::sleep(window);
+    let used = cpu_time(pid) - before;
+    used.as_secs_f64() / started.elapsed().as_secs_f64()
+}
+
+/// A tmux server of our own with one pane running the binary.
+struct Pane {
+    sandbox: Sandbox,
+    socket: PathBuf,
+}
+
+impl Pane {
+    fn start(args: &[&str], extra_env: &[(&str, &str)]) -> Pane {
+        let sandbox = Sandbox::new();
+        let socket = sandbox.dir.path().join("tmux.sock");
+        let quote = |value: &str| format!("'{}'", value.replace('\'', r"'\''"));
+        let mut line = vec!["exec env -i".to_string()];
+        for (name, value) in sandbox.env() {
+            line.push(format!("{name}={}", quote(&value)));
+        }
+        for (name, value) in extra_env {
+            line.push(format!("{name}={}", quote(value)));
+        }
+        line.push(quote(BINARY));
+        line.extend(args.iter().map(|arg| quote(arg)));
+        let pane = Pane { sandbox, socket };
+        pane.tmux(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "bench",
+            "-x",
+            &WIDTH.to_string(),
+            "-y",
+            &HEIGHT.to_string(),
+            &line.join(" "),
+        ]);
+        pane
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-u")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .env("LANG", "C.UTF-8")
+            .output()
+            .expect("tmux runs (install it with .ci/setup or apt-get install tmux)");
+        assert!(
+            output.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "bench"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "bench"])
+    }
+
+    fn pid(&self) -> u32 {
+        self.tmux(&["display-message", "-p", "-t", "bench", "#{pane_pid}"])
+            .trim()
+            .parse()
+            .expect("the pane's process id")
+    }
+
+    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the wizard never showed {needle:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Welcome → the forms as they are → the prerequisite check → the plan → run.
+    fn walk_to_the_dashboard(&self) {
+        let stage = Duration::from_secs(60);
+        self.wait_for(WELCOME, stage);
+        self.keys(&["Enter"]);
+        self.wait_for("Cluster name", stage);
+        for _ in 0..4 {
+            self.keys(&["NPage"]);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.wait_for("Prerequisites: PASSED", stage);
+        self.keys(&["Enter"]);
+        self.wait_for("Proceed?", stage);
+        self.keys(&["y"]);
+        self.wait_for("Log ·", stage);
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+pub fn idle(mode: Mode) -> Vec<Row> {
+    let window = mode.pick(Duration::from_secs(10), Duration::from_secs(1));
+    // Everything answers at once except AKS, which provisions for a long time: once the
+    // repositories are done, the run only waits (polling `az aks show` every 2 s).
+    let provisioning = window + Duration::from_secs(30);
+    let latency = format!("zero,aks-provisioning={}s", provisioning.as_secs());
+    let env = [("KALYPSO_DEMO_LATENCY", latency.as_str())];
+    let target = 0.01;
+
+    let sandbox = Sandbox::new();
+    let mut child = sandbox
+        .command(&["--demo", "--no-tui", "--non-interactive"], &env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let lines = lines_of(&mut child);
+    let stage = Duration::from_secs(60);
+    let settle = mode.pick(Duration::from_secs(2), Duration::from_millis(200));
+    wait_for_line(&lines, "AKS cluster: Creating", stage);
+    wait_for_line(&lines, "GitOps 'promoted' label created", stage);
+    std::thread::sleep(settle);
+    let headless = cpu_share(child.id(), window);
+    terminate(&mut child);
+
+    let pane = Pane::start(&["--demo"], &env);
+    pane.walk_to_the_dashboard();
+    pane.wait_for("Creating", Duration::from_secs(60));
+    std::thread::sleep(settle);
+    let wizard = cpu_share(pane.pid(), window);
+    drop(pane);
+
+    let row = |what: &str, share: f64| {
+        Row::new(
+            what,
+            format!("{:.2} % of a CPU", share * 100.0),
+            "< 1 %".to_string(),
+            share / target,
+        )
+        .note(format!(
+            "utime + stime from /proc/<pid>/stat over {} while AKS provisions (everything else already done; `az aks show` every 2 s)",
+            human(window)
+        ))
+    };
+    vec![
+        row("idle while waiting on a long step, line output", headless),
+        row(
+            "idle while waiting on a long step, full-screen wizard (spinner turning)",
+            wizard,
+        ),
+    ]
+}
+
+/// Lines of the log file written by the chatty Helm.
+fn chatter_lines_logged(log: &Path) -> u64 {
+    let file = File::open(log).expect("the demo's log file");
+    BufReader::new(file)
+        .split(b'\n')
+        .map_while(Result::ok)
+        .filter(|line| {
+            line.windows(b"[debug] helm upgrade".len())
+                .any(|w| w == b"[debug] helm upgrade")
+        })
+        .count() as u64
+}
+
+/// The child's peak resident memory, from wait4 once it exits.
+fn wait_with_peak_rss(child: &mut Child) -> (i32, u64) {
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child, which nothing else waits for.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4");
+    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64 * 1024)
+}
+
+pub fn memory(mode: Mode) -> Vec<Row> {
+    let lines: u64 = mode.pick(1_000_000, 20_000);
+    let chatter = format!("helm upgrade={lines}");
+    // Helm's upgrade takes 4 s, so the million lines come at 250,000 a second.
+    let helm = mode.pick("4s", "200ms");
+    let latency = format!("zero,helm upgrade={helm}");
+    let env = [
+        ("KALYPSO_DEMO_LATENCY", latency.as_str()),
+        ("KALYPSO_DEMO_CHATTER", chatter.as_str()),
+    ];
+    let limit = 30.0 * 1024.0 * 1024.0;
+
+    let sandbox = Sandbox::new();
+    let started = Instant::now();
+    let mut child = sandbox
+        .command(&["--demo", "--no-tui", "--non-interactive"], &env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let (exit, headless_peak) = wait_with_peak_rss(&mut child);
+    let took = started.elapsed();
+    assert_eq!(exit, 0, "the demo run failed");
+    let log = sandbox.demo_log().expect("the demo's log file");
+    let logged = chatter_lines_logged(&log);
+    drop(sandbox);
+
+    let pane = Pane::start(&["--demo", "--verbose"], &env);
+    pane.walk_to_the_dashboard();
+    pane.wait_for("The Kalypso Scheduler is set up.", Duration::from_secs(300));
+    let pid = pane.pid();
+    let wizard_peak = peak_rss(pid);
+    // Leave the summary; the log file is complete once the program has ended.
+    pane.keys(&["Enter"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let wizard_log = pane.sandbox.demo_log().expect("the demo's log file");
+    let wizard_logged = chatter_lines_logged(&wizard_log);
+    drop(pane);
+
+    let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1024.0 / 1024.0);
+    vec![
+        Row::new(
+            format!("peak RSS, demo run printing {lines} lines, line output"),
+            mb(headless_peak),
+            "< 30 MB".to_string(),
+            headless_peak as f64 / limit,
+        )
+        .note(format!(
+            "ru_maxrss from wait4; the simulated `helm upgrade` printed {lines} lines on stderr over {helm}, {logged} of them reached the log file; the run took {}",
+            human(took)
+        )),
+        Row::new(
+            format!("peak RSS, demo run printing {lines} lines, full-screen wizard"),
+            mb(wizard_peak),
+            "< 30 MB".to_string(),
+            wizard_peak as f64 / limit,
+        )
+        .note(format!(
+            "VmHWM from /proc at the summary screen, `--verbose` so the lines reach the log tail; {wizard_logged} lines reached the log file"
+        )),
+    ]
+}
