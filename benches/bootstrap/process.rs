@@ -481,7 +481,7 @@ pub fn idle(mode: Mode) -> Vec<Row> {
             share / target,
         )
         .note(format!(
-            "utime + stime from /proc/<pid>/stat over {} while AKS provisions (everything else already done; `az aks show` every 2 s)",
+            "utime + stime from /proc/<pid>/stat (10 ms ticks, so 0.1 % resolution over 10 s) over {} while AKS provisions (everything else already done; `az aks show` every 2 s)",
             human(window)
         ))
     };
