@@ -1,6 +1,8 @@
 //! The whole program, headless, on the built-in simulated environment (`--demo`): exit
 //! codes by phase, JSON lines, dry-run, rollback, `--status`, `--clean` and the lock.
 
+mod demo_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -11,18 +13,8 @@ use tempfile::TempDir;
 
 const CANARY: &str = "ghp_DEMOcanary0123456789abcdefghijKLMN";
 
-/// The binary in a private HOME and TMPDIR, with a canary token in the environment.
 fn demo(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kalypso-bootstrap").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("TMPDIR", home)
-        .env("GITHUB_TOKEN", CANARY)
-        .env("KALYPSO_DEMO_LATENCY", "zero")
-        .current_dir(home)
-        .args(["--demo", "--no-tui", "--non-interactive"]);
-    cmd
+    demo_support::demo_command(home, CANARY)
 }
 
 fn state_of(path: &Path) -> Value {

@@ -6,6 +6,8 @@
 //! hints name only flags that exist; and every hint the real binary prints, for a failure
 //! at each step, links to a section that exists.
 
+mod demo_support;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -879,16 +881,7 @@ fn the_flag_scan_finds_a_wrong_flag() {
 const CANARY: &str = "ghp_DOCScanary0123456789abcdefghijKLMNO";
 
 fn demo(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kalypso-bootstrap").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("TMPDIR", home)
-        .env("GITHUB_TOKEN", CANARY)
-        .env("KALYPSO_DEMO_LATENCY", "zero")
-        .current_dir(home)
-        .args(["--demo", "--no-tui", "--non-interactive"]);
-    cmd
+    demo_support::demo_command(home, CANARY)
 }
 
 /// The hint lines of a run's output, each checked: it links to the troubleshooting page,

@@ -4,6 +4,8 @@
 //! health checks, the errors with their hints, the rollback and the next steps; the token
 //! never appears in it; and the commands that change nothing write none.
 
+mod demo_support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -14,18 +16,8 @@ use tempfile::TempDir;
 
 const CANARY: &str = "ghp_REPORTcanary0123456789abcdefghijKLM";
 
-/// The binary in a private HOME and TMPDIR, with a canary token in the environment.
 fn demo(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kalypso-bootstrap").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("TMPDIR", home)
-        .env("GITHUB_TOKEN", CANARY)
-        .env("KALYPSO_DEMO_LATENCY", "zero")
-        .current_dir(home)
-        .args(["--demo", "--no-tui", "--non-interactive"]);
-    cmd
+    demo_support::demo_command(home, CANARY)
 }
 
 /// The run reports in `dir`, oldest first (by when they were written: two runs in the same
