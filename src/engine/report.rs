@@ -285,7 +285,11 @@ impl ReportWriter {
 impl EventObserver for ReportWriter {
     fn observe(&self, event: &Event) {
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
-        events.push(event.clone());
+        // Only what the report reads is kept (the first event dates the run): a chatty run's
+        // log and progress events would otherwise pile up here until its end.
+        if events.is_empty() || read_by_the_report(&event.kind) {
+            events.push(event.clone());
+        }
         if matches!(
             event.kind,
             EventKind::RunFinished { .. }
@@ -295,6 +299,20 @@ impl EventObserver for ReportWriter {
             self.write(&events);
         }
     }
+}
+
+fn read_by_the_report(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::RunStarted { .. }
+            | EventKind::StepFinished { .. }
+            | EventKind::RunFinished { .. }
+            | EventKind::RunFailed { .. }
+            | EventKind::HealthCheck { .. }
+            | EventKind::RollbackStarted { .. }
+            | EventKind::RollbackAction { .. }
+            | EventKind::RollbackFinished { .. }
+    )
 }
 
 fn result_line(run: &RunRecord) -> String {
@@ -831,6 +849,32 @@ mod tests {
 
     fn event(kind: EventKind) -> Event {
         Event::now(kind)
+    }
+
+    #[test]
+    fn the_writer_keeps_only_the_events_the_report_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateHandle::new(
+            BootstrapState::new(Timestamp::now()),
+            crate::state::StateStore::at_custom(dir.path().join("state.json")),
+        );
+        let writer = ReportWriter::new(
+            dir.path().join("report.md"),
+            true,
+            configuration(),
+            state,
+            None,
+        );
+        for n in 0..1000 {
+            writer.observe(&event(EventKind::Log {
+                level: super::super::events::LogLevel::Info,
+                phase: None,
+                step: None,
+                message: format!("line {n}"),
+            }));
+        }
+        let kept = writer.events.lock().unwrap().len();
+        assert_eq!(kept, 1, "only the first event, which dates the run");
     }
 
     #[test]
