@@ -7,16 +7,11 @@ mod e2e_support;
 use std::sync::Arc;
 
 use e2e_support::*;
-use kalypso_bootstrap::engine::{
-    plan, Action, BootstrapSteps, EventSink, Observed, Orchestrator, PlannedStep, RunEnd,
-    StateHandle, StepContext, StepEnv, StepError, StepId, StepOutcome, StepRunner, StepTimings,
-};
-use kalypso_bootstrap::sim::{CallOutcome, SimSnapshot};
-use kalypso_bootstrap::state::{BootstrapState, RunStatus, StateStore, Timestamp};
+use kalypso_bootstrap::engine::{Action, RunEnd, StepId};
+use kalypso_bootstrap::sim::{CallOutcome, Fault, FaultKind, SeedRepo, SimSnapshot};
+use kalypso_bootstrap::state::{RunStatus, StateStore};
 use kalypso_bootstrap::templates::RepoKind;
-use kalypso_bootstrap::tools::{BoxFuture, CancelToken};
 use kalypso_bootstrap::ExitCode;
-use secrecy::SecretString;
 
 fn assert_same(before: &SimSnapshot, after: &SimSnapshot, what: &str) {
     if before == after {
@@ -114,6 +109,7 @@ async fn fail_then_roll_back(case: usize) {
         let (name, config, steps) = cases().swap_remove(case);
         for step in steps {
             let harness = Harness::new();
+            seed_bystanders(&harness);
             let before = harness.settled();
             let run = harness.run_failing(&config, step).await;
             assert_failed_at(&run, step);
@@ -238,58 +234,35 @@ async fn fail_then_resume(case: usize) {
 /// Rejects pushes of `dev`, as a repository rule would.
 const REJECT_DEV: &str = "#!/bin/sh\nwhile read old new ref; do\n  if [ \"$ref\" = refs/heads/dev ]; then\n    echo \"error: GH013: Repository rule violations found for refs/heads/dev.\" >&2\n    exit 1\n  fi\ndone\nexit 0\n";
 
-/// Installs the rejecting hook into the control-plane repository just before its seed.
-struct RejectDevPush {
-    steps: Arc<BootstrapSteps>,
-    hook: std::path::PathBuf,
-}
-
-impl StepRunner for RejectDevPush {
-    fn run_step<'a>(
-        &'a self,
-        step: &'a PlannedStep,
-        ctx: StepContext,
-    ) -> BoxFuture<'a, Result<StepOutcome, StepError>> {
-        Box::pin(async move {
-            if step.id == StepId::ControlPlaneSeed {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::create_dir_all(self.hook.parent().unwrap()).unwrap();
-                std::fs::write(&self.hook, REJECT_DEV).unwrap();
-                std::fs::set_permissions(&self.hook, std::fs::Permissions::from_mode(0o755))
-                    .unwrap();
-            }
-            self.steps.run_step(step, ctx).await
-        })
-    }
+/// Steps whose control-plane seed meets a repository rule rejecting `dev` (a hook
+/// installed into the bare repository just before the seed): `main` goes out, `dev` not.
+fn rejecting_dev_push(
+    harness: &Harness,
+    config: &kalypso_bootstrap::config::Configuration,
+) -> BeforeStep {
+    let hook = harness
+        .bare(ORG, CONTROL_PLANE)
+        .join("hooks")
+        .join("pre-receive");
+    BeforeStep::new(
+        harness.step_env(config),
+        StepId::ControlPlaneSeed,
+        move || {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+            std::fs::write(&hook, REJECT_DEV).unwrap();
+            std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        },
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seed_stopped_between_main_and_dev_resumes_with_dev_only() {
     let harness = Harness::new();
     let config = all_new();
-    let paths = harness.paths();
-    std::fs::create_dir_all(&paths.work_dir).unwrap();
-    let mut env = StepEnv::new(
-        config.clone(),
-        Arc::new(harness.sim.clone()),
-        Some(SecretString::from(CANARY)),
-        paths.kubeconfig.clone(),
-        paths.work_dir.clone(),
-    );
-    env.subscription = Some(SUBSCRIPTION.to_string());
-    env.timings = StepTimings::fast();
     let bare = harness.bare(ORG, CONTROL_PLANE);
-    let runner = RejectDevPush {
-        steps: Arc::new(BootstrapSteps::new(env)),
-        hook: bare.join("hooks").join("pre-receive"),
-    };
-    let state = StateHandle::new(
-        BootstrapState::new(Timestamp::now()),
-        StateStore::at_custom(&paths.state_file),
-    );
-    let (events, _receiver) = EventSink::channel();
-    let outcome = Orchestrator::new(Arc::new(runner), state, events)
-        .run(&plan(&config, &Observed::default()), &CancelToken::new())
+    let (outcome, _) = harness
+        .run_steps(&config, Arc::new(rejecting_dev_push(&harness, &config)))
         .await;
     let RunEnd::Failed { step, error, .. } = &outcome.end else {
         panic!("{:?}", outcome.end);
@@ -385,4 +358,202 @@ async fn an_organisation_the_token_cannot_use_is_an_error_not_a_fallback() {
         repos.keys()
     );
     assert_eq!(run.outcome.exit_code, ExitCode::RepositoryFailed);
+}
+
+/// Resources of others that a run and its rollback must leave alone: a resource group, a
+/// namespace on the existing cluster, and a repository in the organisation.
+fn seed_bystanders(harness: &Harness) {
+    harness.sim.seed_resource_group("team-rg", REGION);
+    harness
+        .sim
+        .seed_kube_object(
+            EXISTING_SERVER,
+            serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": "team-a", "labels": {"team": "a"}},
+            }),
+        )
+        .expect("seeded namespace");
+    harness
+        .sim
+        .seed_repo(SeedRepo::new(ORG, "team-service").with_file(
+            "main",
+            "README.md",
+            "# team service\n",
+        ))
+        .expect("seeded repository");
+}
+
+/// Whether a call of `program` whose command words start with `words` succeeded.
+fn succeeded(harness: &Harness, program: &str, words: &[&str], arg: &str) -> bool {
+    harness.sim.calls().iter().any(|c| {
+        c.program == program
+            && c.outcome == CallOutcome::Exited(0)
+            && c.words
+                .iter()
+                .map(String::as_str)
+                .take(words.len())
+                .eq(words.iter().copied())
+            && c.args.iter().any(|a| a == arg)
+    })
+}
+
+/// Run `config` with `fault` injected; it must fail in one of `steps` after `mutated`
+/// (program, leading words, an argument) took effect; then the rollback restores the
+/// world exactly, bystanders included.
+async fn fail_part_way_then_roll_back(
+    harness: &Harness,
+    config: &kalypso_bootstrap::config::Configuration,
+    fault: Fault,
+    steps: &[StepId],
+    mutated: (&str, &[&str], &str),
+) -> Run {
+    let before = harness.settled();
+    harness.sim.inject(fault);
+    let run = harness.run(config).await;
+    let (step, error) = run.failure();
+    assert!(
+        step.is_some_and(|s| steps.contains(&s)),
+        "failed at {step:?}: {}",
+        error.message
+    );
+    assert_failed_at(&run, step.unwrap());
+    let (program, words, arg) = mutated;
+    assert!(
+        succeeded(harness, program, words, arg),
+        "the step failed part-way, after `{program} {} … {arg}` took effect",
+        words.join(" ")
+    );
+    harness.sim.clear_faults();
+    let report = harness.rollback(config).await;
+    assert!(report.is_complete(), "{:?}", report.leftovers);
+    assert_same(&before, &harness.settled(), "failed part-way, rolled back");
+    assert_eq!(harness.state().status, RunStatus::RolledBack);
+    assert_no_canary(&harness.sim.calls());
+    run
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flux_applied_then_its_wait_failing_is_rolled_back_to_the_world_before() {
+    let harness = Harness::new();
+    seed_bystanders(&harness);
+    let config = existing_cluster(all_new());
+    let wait_fails = Fault::new(
+        FaultKind::Failure {
+            exit_code: 1,
+            stderr: "error: timed out waiting for the condition on deployments/source-controller"
+                .into(),
+        },
+        "kubectl wait",
+    );
+    let run = fail_part_way_then_roll_back(
+        &harness,
+        &config,
+        wait_fails,
+        &[StepId::InstallFlux],
+        ("kubectl", &["apply"], "--server-side"),
+    )
+    .await;
+    let (_, error) = run.failure();
+    assert!(
+        error.message.contains("timed out waiting"),
+        "{}",
+        error.message
+    );
+    // The rollback removed the Flux this run applied, by its manifest.
+    assert!(succeeded(&harness, "kubectl", &["delete"], "-f"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn main_pushed_then_the_dev_push_failing_is_rolled_back_to_the_world_before() {
+    let harness = Harness::new();
+    seed_bystanders(&harness);
+    let config = existing_cluster(all_new());
+    let dev_rejected = Fault::new(
+        FaultKind::Failure {
+            exit_code: 1,
+            stderr: "remote: error: GH013: Repository rule violations found for refs/heads/dev.\nerror: failed to push some refs".into(),
+        },
+        "git push",
+    )
+    .with_arg("dev");
+    let run = fail_part_way_then_roll_back(
+        &harness,
+        &config,
+        dev_rejected,
+        &[StepId::ControlPlaneSeed, StepId::GitopsSeed],
+        ("git", &["push"], "main"),
+    )
+    .await;
+    assert!(run.failure().1.message.contains("GH013"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_test_workload_applied_then_its_delete_failing_is_rolled_back_to_the_world_before() {
+    let harness = Harness::new();
+    seed_bystanders(&harness);
+    // The installation's namespace exists already: it is used, and outlives the rollback.
+    harness
+        .sim
+        .seed_kube_object(
+            EXISTING_SERVER,
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}),
+        )
+        .expect("seeded namespace");
+    let config = existing_cluster(all_new());
+    let delete_refused = Fault::new(
+        FaultKind::Forbidden,
+        "kubectl delete workloads.scheduler.kalypso.io",
+    );
+    let run = fail_part_way_then_roll_back(
+        &harness,
+        &config,
+        delete_refused,
+        &[StepId::HealthChecks],
+        ("kubectl", &["apply"], "-"),
+    )
+    .await;
+    assert!(
+        run.failure().1.message.contains("delete the test Workload"),
+        "{}",
+        run.failure().1.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_of_someone_else_stops_the_run_asking_to_pass_it_as_existing() {
+    let harness = Harness::new();
+    harness
+        .sim
+        .seed_repo(SeedRepo::new(ORG, GITOPS).with_file("main", "README.md", "theirs\n"))
+        .expect("seeded repository");
+    let before = harness.settled();
+    let config = existing_cluster(all_new());
+    let run = harness.run(&config).await;
+    assert_eq!(run.outcome.exit_code, ExitCode::RepositoryFailed);
+    let (_, error) = run.failure();
+    assert!(
+        error.message.contains(&format!("{ORG}/{GITOPS}"))
+            && error.message.contains("did not create it"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error
+            .hint
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&format!("--gitops-repo https://github.com/{ORG}/{GITOPS}")),
+        "{error:?}"
+    );
+    let mutating: Vec<String> = harness
+        .sim
+        .calls()
+        .iter()
+        .filter(|c| is_mutating(c))
+        .map(|c| c.command_line())
+        .collect();
+    assert!(mutating.is_empty(), "{mutating:#?}");
+    assert_same(&before, &harness.settled(), "foreign repository");
 }

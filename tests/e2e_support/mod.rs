@@ -13,13 +13,16 @@ use kalypso_bootstrap::config::{
 };
 use kalypso_bootstrap::engine::steps::template_context;
 use kalypso_bootstrap::engine::{
-    Bootstrap, BootstrapOptions, BootstrapPaths, Event, EventKind, EventSink, Observed, Plan,
-    RollbackReport, RunOutcome, StepId, StepTimings,
+    plan, Bootstrap, BootstrapOptions, BootstrapPaths, BootstrapSteps, Event, EventKind, EventSink,
+    Observed, Orchestrator, Plan, PlannedStep, RollbackReport, RunEnd, RunOutcome, StateHandle,
+    StepContext, StepEnv, StepError, StepId, StepOutcome, StepRunner, StepTimings,
 };
 use kalypso_bootstrap::sim::{
     AzureAccount, CallRecord, SeedAksCluster, SeedRepo, SimSnapshot, SimulatedEnvironment,
 };
+use kalypso_bootstrap::state::{BootstrapState, StateStore, Timestamp};
 use kalypso_bootstrap::templates::{self, BranchKind, RepoKind, TemplateContext};
+use kalypso_bootstrap::tools::BoxFuture;
 use kalypso_bootstrap::tools::CancelToken;
 use secrecy::SecretString;
 
@@ -113,9 +116,20 @@ impl Harness {
     }
 
     pub async fn run_with(&self, bootstrap: Bootstrap) -> Run {
+        self.run_observed(bootstrap, |_| {}).await
+    }
+
+    /// Like [`Harness::run_with`], changing the world with `between` after the observation
+    /// and the plan, before the steps run.
+    pub async fn run_observed(
+        &self,
+        bootstrap: Bootstrap,
+        between: impl FnOnce(&SimulatedEnvironment),
+    ) -> Run {
         let cancel = CancelToken::new();
         let observed = bootstrap.observe(&cancel).await.expect("observation");
         let plan = bootstrap.plan(&observed);
+        between(&self.sim);
         let (events, mut receiver) = EventSink::channel();
         let outcome = bootstrap.run(&plan, events, &cancel).await;
         drop(bootstrap);
@@ -129,6 +143,55 @@ impl Harness {
             outcome,
             events: collected,
         }
+    }
+
+    /// The steps' environment as [`Harness::open`] gives it, for runs that wrap the steps.
+    pub fn step_env(&self, configuration: &Configuration) -> StepEnv {
+        let paths = self.paths();
+        std::fs::create_dir_all(&paths.work_dir).expect("work dir");
+        let mut env = StepEnv::new(
+            configuration.clone(),
+            Arc::new(self.sim.clone()),
+            Some(SecretString::from(CANARY)),
+            paths.kubeconfig,
+            paths.work_dir,
+        );
+        env.subscription = Some(SUBSCRIPTION.to_string());
+        env.timings = StepTimings::fast();
+        env
+    }
+
+    /// Run the plan for `configuration` as if nothing existed before, with the steps of
+    /// `runner` and the harness's state file.
+    pub async fn run_steps(
+        &self,
+        configuration: &Configuration,
+        runner: Arc<dyn StepRunner>,
+    ) -> (RunOutcome, Vec<Event>) {
+        let state = StateHandle::new(
+            BootstrapState::new(Timestamp::now()),
+            StateStore::at_custom(self.paths().state_file),
+        );
+        let (events, mut receiver) = EventSink::channel();
+        let outcome = Orchestrator::new(runner, state, events)
+            .run(
+                &plan(configuration, &Observed::default()),
+                &CancelToken::new(),
+            )
+            .await;
+        let mut collected = Vec::new();
+        while let Ok(event) = receiver.try_recv() {
+            collected.push(event);
+        }
+        (outcome, collected)
+    }
+
+    /// The state file as saved.
+    pub fn state(&self) -> BootstrapState {
+        StateStore::at_custom(self.paths().state_file)
+            .load()
+            .expect("a readable state")
+            .expect("a state file")
     }
 
     /// Roll back what the state records as ours.
@@ -180,6 +243,14 @@ impl Run {
             self.outcome.end,
             self.outcome.steps
         );
+    }
+
+    /// The failed step and its error.
+    pub fn failure(&self) -> (Option<StepId>, &StepError) {
+        match &self.outcome.end {
+            RunEnd::Failed { step, error, .. } => (*step, error),
+            other => panic!("expected a failed run, got {other:?}"),
+        }
     }
 
     pub fn health_checks(&self) -> Vec<(String, String)> {
@@ -453,4 +524,40 @@ pub fn seed_foreign_cluster(harness: &Harness) {
         .sim
         .seed_aks_cluster(SeedAksCluster::new(RESOURCE_GROUP, CLUSTER, REGION))
         .expect("seeded cluster");
+}
+
+/// The real steps, with `before` run once just before step `at` starts (to change the
+/// world part-way through a run, as someone else would).
+pub struct BeforeStep {
+    steps: Arc<BootstrapSteps>,
+    at: StepId,
+    before: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl BeforeStep {
+    pub fn new(env: StepEnv, at: StepId, before: impl FnOnce() + Send + 'static) -> Self {
+        Self {
+            steps: Arc::new(BootstrapSteps::new(env)),
+            at,
+            before: std::sync::Mutex::new(Some(Box::new(before))),
+        }
+    }
+}
+
+impl StepRunner for BeforeStep {
+    fn run_step<'a>(
+        &'a self,
+        step: &'a PlannedStep,
+        ctx: StepContext,
+    ) -> BoxFuture<'a, Result<StepOutcome, StepError>> {
+        Box::pin(async move {
+            if step.id == self.at {
+                let before = self.before.lock().unwrap().take();
+                if let Some(before) = before {
+                    before();
+                }
+            }
+            self.steps.run_step(step, ctx).await
+        })
+    }
 }

@@ -74,7 +74,8 @@ pub async fn preflight(
                 new.region
             ),
         )
-        .with_hint(Topic::RegionUnavailable.hint("choose another --cluster-region")));
+        .with_hint(Topic::RegionUnavailable.hint("choose another --cluster-region"))
+        .with_exit_code(ExitCode::ConfigInvalid));
     }
     let version = match &new.kubernetes_version {
         Some(wanted) if !versions.offers(wanted) => {
@@ -140,7 +141,8 @@ pub async fn preflight(
         )
         .with_hint(Topic::VmSize.hint(
             "choose another --cluster-vm-size or --cluster-region, or ask Azure support to lift the restriction",
-        )));
+        ))
+        .with_exit_code(ExitCode::ConfigInvalid));
     }
     let Some(vcpus) = sku.vcpus() else {
         return Err(StepError::in_step(
@@ -212,6 +214,9 @@ fn region_error(error: StepError, region: &str) -> StepError {
         )),
         ..error
     }
+    // The configuration names a region the cluster cannot live in: found before anything
+    // is created, like an unknown Kubernetes version or VM size.
+    .with_exit_code(ExitCode::ConfigInvalid)
 }
 
 /// The resource group: created only when missing, and then recorded as ours.
@@ -357,6 +362,13 @@ pub async fn create(
                 Ownership::CreatedByUs,
                 ResourceStatus::Creating,
             )?;
+            ctx.transition_with(
+                "Not Exists",
+                format!(
+                    "AKS cluster {} does not exist in resource group {}",
+                    new.name, new.resource_group
+                ),
+            );
             ctx.update_state(|s| s.cluster.created = true)?;
             ctx.transition("Creating");
             let params = AksCreateParams {
