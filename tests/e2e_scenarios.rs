@@ -76,13 +76,25 @@ async fn all_new_creates_everything_and_a_rerun_changes_nothing() {
         .any(|c| c.name == CLUSTER && c.server.as_deref() == Some(server.as_str())));
     assert_eq!(
         run.transitions(StepId::ClusterCreate),
-        vec!["Creating", "Running"]
+        vec!["Not Exists", "Creating", "Running"]
+    );
+    // The cluster goes through the data model's whole chain, in order, across its steps.
+    let cluster: Vec<String> = [
+        StepId::ClusterCreate,
+        StepId::ClusterCredentials,
+        StepId::ClusterReady,
+    ]
+    .into_iter()
+    .flat_map(|step| run.transitions(step))
+    .collect();
+    assert_eq!(
+        cluster,
+        vec!["Not Exists", "Creating", "Running", "Accessible", "Ready"]
     );
     assert_eq!(
-        run.transitions(StepId::ClusterCredentials),
-        vec!["Accessible"]
+        run.transitions(StepId::ClusterResourceGroup),
+        vec!["Creating"]
     );
-    assert_eq!(run.transitions(StepId::ClusterReady), vec!["Ready"]);
 
     // GitHub: both repositories with exactly the rendered templates, secrets, label.
     assert_pushed_exactly(
@@ -112,6 +124,27 @@ async fn all_new_creates_everything_and_a_rerun_changes_nothing() {
         gitops.labels
     );
     assert_eq!(gitops.visibility, "PRIVATE");
+    // Each repository: Creating → Empty → Initialized → Ready, across its steps.
+    for steps in [
+        &[
+            StepId::ControlPlaneRepo,
+            StepId::ControlPlaneSeed,
+            StepId::ControlPlaneSecrets,
+        ][..],
+        &[
+            StepId::GitopsRepo,
+            StepId::GitopsSeed,
+            StepId::GitopsSecrets,
+            StepId::GitopsLabel,
+        ][..],
+    ] {
+        let chain: Vec<String> = steps.iter().flat_map(|s| run.transitions(*s)).collect();
+        assert_eq!(
+            chain,
+            vec!["Creating", "Empty", "Initialized", "Ready"],
+            "{steps:?}"
+        );
+    }
     assert_eq!(
         run.transitions(StepId::ControlPlaneRepo),
         vec!["Creating", "Empty"]
@@ -125,12 +158,17 @@ async fn all_new_creates_everything_and_a_rerun_changes_nothing() {
     kalypso_is_installed(&harness, &server);
     all_checks_passed(&run);
     assert_eq!(
-        run.transitions(StepId::InstallKalypso),
-        vec!["Installing", "Deployed", "Running"]
+        run.transitions(StepId::InstallFlux),
+        vec!["Installing", "Running"]
     );
+    // The installation: Installing → Deployed → Running → Healthy → Verified.
+    let installation: Vec<String> = [StepId::InstallKalypso, StepId::HealthChecks]
+        .into_iter()
+        .flat_map(|step| run.transitions(step))
+        .collect();
     assert_eq!(
-        run.transitions(StepId::HealthChecks),
-        vec!["Healthy", "Verified"]
+        installation,
+        vec!["Installing", "Deployed", "Running", "Healthy", "Verified"]
     );
     // The test Workload was deleted again.
     let api = &snapshot.kube_clusters[&server];
