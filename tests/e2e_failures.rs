@@ -261,13 +261,11 @@ async fn a_seed_stopped_between_main_and_dev_resumes_with_dev_only() {
     let harness = Harness::new();
     let config = all_new();
     let bare = harness.bare(ORG, CONTROL_PLANE);
-    let (outcome, _) = harness
+    let run = harness
         .run_steps(&config, Arc::new(rejecting_dev_push(&harness, &config)))
         .await;
-    let RunEnd::Failed { step, error, .. } = &outcome.end else {
-        panic!("{:?}", outcome.end);
-    };
-    assert_eq!(*step, Some(StepId::ControlPlaneSeed));
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::ControlPlaneSeed));
     assert!(error.message.contains("GH013"), "{}", error.message);
     // main went out, dev did not.
     assert_eq!(branches(&bare), vec!["main".to_string()]);

@@ -167,23 +167,27 @@ impl Harness {
         &self,
         configuration: &Configuration,
         runner: Arc<dyn StepRunner>,
-    ) -> (RunOutcome, Vec<Event>) {
+    ) -> Run {
         let state = StateHandle::new(
             BootstrapState::new(Timestamp::now()),
             StateStore::at_custom(self.paths().state_file),
         );
+        let observed = Observed::default();
+        let plan = plan(configuration, &observed);
         let (events, mut receiver) = EventSink::channel();
         let outcome = Orchestrator::new(runner, state, events)
-            .run(
-                &plan(configuration, &Observed::default()),
-                &CancelToken::new(),
-            )
+            .run(&plan, &CancelToken::new())
             .await;
         let mut collected = Vec::new();
         while let Ok(event) = receiver.try_recv() {
             collected.push(event);
         }
-        (outcome, collected)
+        Run {
+            observed,
+            plan,
+            outcome,
+            events: collected,
+        }
     }
 
     /// The state file as saved.

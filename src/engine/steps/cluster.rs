@@ -726,6 +726,7 @@ mod tests {
             "{}",
             explained.message
         );
+        assert_eq!(explained.exit_code, ExitCode::ConfigInvalid);
         assert!(explained
             .hint
             .unwrap()
