@@ -52,7 +52,7 @@ async fn preflight_fails(harness: &Harness, config: &Configuration, exit: ExitCo
     assert_eq!(
         run.outcome
             .step(StepId::ClusterResourceGroup)
-            .and_then(|s| s.outcome.clone()),
+            .and_then(|s| s.outcome),
         None,
         "the resource group step never started"
     );
@@ -166,7 +166,7 @@ async fn an_existing_resource_group_is_reused_and_outlives_the_rollback() {
     assert_eq!(
         run.outcome
             .step(StepId::ClusterResourceGroup)
-            .and_then(|s| s.outcome.clone()),
+            .and_then(|s| s.outcome),
         Some(Outcome::Reused)
     );
     let group_creates: Vec<String> = harness
