@@ -158,11 +158,11 @@ async fn dependants_start_the_moment_their_dependencies_finish_with_no_phase_bar
     let _quiet = TIMING.lock().await;
     let state = TempState::new();
     // Overlaps that only a schedule without phase barriers allows (each waiting step fails
-    // if the other never starts): the cluster pre-flight waits for the gitops repository
+    // if the other never starts): the resource group waits for the gitops repository
     // to start, and gitops.secrets waits for Flux, which needs the whole cluster chain.
     let runner = FakeSteps::new(MS(20))
         .with(
-            StepId::ClusterPreflight,
+            StepId::ClusterResourceGroup,
             Behaviour::WaitFor(StepId::GitopsRepo, Duration::from_secs(5)),
         )
         .with(
@@ -175,7 +175,12 @@ async fn dependants_start_the_moment_their_dependencies_finish_with_no_phase_bar
 
     let call = |id| runner.call(id).unwrap();
     assert!(
-        call(StepId::ControlPlaneRepo).started < call(StepId::ClusterPreflight).finished.unwrap()
+        call(StepId::ControlPlaneRepo).started
+            < call(StepId::ClusterResourceGroup).finished.unwrap()
+    );
+    // ...but only after the pre-flight: nothing is created before it passes.
+    assert!(
+        call(StepId::ClusterPreflight).finished.unwrap() <= call(StepId::ControlPlaneRepo).started
     );
     assert!(call(StepId::InstallFlux).started < call(StepId::GitopsLabel).started);
 
@@ -432,7 +437,7 @@ async fn a_step_ignoring_cancellation_is_aborted_after_the_grace_period() {
     let state = TempState::new();
     let runner = FakeSteps::new(MS(5))
         .with(
-            StepId::ClusterPreflight,
+            StepId::ClusterResourceGroup,
             Behaviour::Stubborn(Duration::from_secs(10)),
         )
         .with(
@@ -454,17 +459,17 @@ async fn a_step_ignoring_cancellation_is_aborted_after_the_grace_period() {
     let wall = started.elapsed();
     assert_eq!(outcome.exit_code, ExitCode::RepositoryFailed);
     assert!(wall >= MS(200) && wall < Duration::from_secs(2), "{wall:?}");
-    let report = outcome.step(StepId::ClusterPreflight).unwrap();
+    let report = outcome.step(StepId::ClusterResourceGroup).unwrap();
     assert_eq!(report.outcome, Some(Outcome::Cancelled));
     assert!(
         report.message.as_deref().unwrap().contains("did not stop"),
         "{report:?}"
     );
     assert_eq!(
-        state.on_disk().step_status("cluster.preflight"),
+        state.on_disk().step_status("cluster.resource-group"),
         Some(StepStatus::Failed)
     );
-    assert!(runner.call(StepId::ClusterResourceGroup).is_none());
+    assert!(runner.call(StepId::ClusterCreate).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

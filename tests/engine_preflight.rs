@@ -7,12 +7,9 @@
 mod e2e_support;
 mod sim_support;
 
-use std::time::Duration;
-
 use e2e_support::*;
 use kalypso_bootstrap::config::{ClusterTarget, Configuration, NewCluster};
 use kalypso_bootstrap::engine::{Action, Outcome, StepError, StepId};
-use kalypso_bootstrap::sim::Latency;
 use kalypso_bootstrap::state::{Ownership, Resource, ResourceStatus, RunStatus};
 use kalypso_bootstrap::ExitCode;
 use sim_support::assert_same_state;
@@ -27,16 +24,10 @@ fn with_cluster(change: impl FnOnce(&mut NewCluster)) -> Configuration {
 }
 
 /// Run `config` and require the pre-flight to fail it with `exit`, having changed
-/// nothing. GitHub answers slowly, so the repository steps (which start alongside the
-/// cluster) are still reading when the pre-flight fails and the run stops them.
+/// nothing: the repository steps wait for the pre-flight, so none of them starts.
 async fn preflight_fails(harness: &Harness, config: &Configuration, exit: ExitCode) -> StepError {
     let before = harness.settled();
-    let bootstrap = harness.open(config);
-    let run = harness
-        .run_observed(bootstrap, |sim| {
-            sim.set_latency(Latency::zero().with_command("gh", Duration::from_secs(2)));
-        })
-        .await;
+    let run = harness.run(config).await;
     let (step, error) = run.failure();
     assert_eq!(step, Some(StepId::ClusterPreflight), "{}", error.message);
     assert_eq!(run.outcome.exit_code, exit, "{}", error.message);
@@ -56,7 +47,13 @@ async fn preflight_fails(harness: &Harness, config: &Configuration, exit: ExitCo
         None,
         "the resource group step never started"
     );
-    harness.sim.set_latency(Latency::zero());
+    for repo_step in [StepId::ControlPlaneRepo, StepId::GitopsRepo] {
+        assert_eq!(
+            run.outcome.step(repo_step).and_then(|s| s.outcome),
+            None,
+            "{repo_step} waits for the pre-flight"
+        );
+    }
     assert_same_state(&before, &harness.settled());
     error.clone()
 }

@@ -265,11 +265,11 @@ fn a_failed_run_with_rollback_reports_the_error_its_hint_and_each_removal() {
 fn a_failed_run_without_rollback_tells_how_to_resume_or_clean() {
     let home = TempDir::new().unwrap();
     let state = home.path().join("state.json");
-    // The cluster's pre-flight outlasts the repositories, so the failure comes before any
-    // cluster step could start (else whether the cluster started would be a race).
+    // The resource group's look-up outlasts the repositories, so the failure comes before
+    // the cluster could be created (else whether it was would be a race).
     let output = demo(home.path())
         .env("KALYPSO_DEMO_FAIL", "gitops.seed")
-        .env("KALYPSO_DEMO_LATENCY", "zero,az vm list-usage=5s")
+        .env("KALYPSO_DEMO_LATENCY", "zero,az group show=5s")
         .arg("--state-file")
         .arg(&state)
         .output()

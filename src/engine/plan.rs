@@ -211,11 +211,15 @@ impl Plan {
 
 /// The dependencies of each step: the cluster chain, one chain per repository, Flux
 /// after the cluster, Kalypso after Flux and every repository step, health after Kalypso.
+/// The repositories wait for the cluster's pre-flight (a few read-only queries) so that a
+/// configuration AKS cannot serve stops the run before anything at all is created; they
+/// still run while the cluster provisions. A skipped pre-flight (existing cluster) is
+/// satisfied at once.
 pub fn dependencies(id: StepId) -> Vec<StepId> {
     use StepId::*;
     match id {
-        ClusterPreflight | ControlPlaneRepo | GitopsRepo => vec![],
-        ClusterResourceGroup => vec![ClusterPreflight],
+        ClusterPreflight => vec![],
+        ClusterResourceGroup | ControlPlaneRepo | GitopsRepo => vec![ClusterPreflight],
         ClusterCreate => vec![ClusterResourceGroup],
         ClusterCredentials => vec![ClusterCreate],
         ClusterReady => vec![ClusterCredentials],
@@ -659,9 +663,9 @@ mod tests {
         assert_eq!(deps(ClusterCreate), vec![ClusterResourceGroup]);
         assert_eq!(deps(ClusterCredentials), vec![ClusterCreate]);
         assert_eq!(deps(ClusterReady), vec![ClusterCredentials]);
-        // Repositories start at once, independent of the cluster.
-        assert_eq!(deps(ControlPlaneRepo), vec![]);
-        assert_eq!(deps(GitopsRepo), vec![]);
+        // Repositories start after the pre-flight, alongside the cluster's creation.
+        assert_eq!(deps(ControlPlaneRepo), vec![ClusterPreflight]);
+        assert_eq!(deps(GitopsRepo), vec![ClusterPreflight]);
         assert_eq!(deps(ControlPlaneSeed), vec![ControlPlaneRepo]);
         assert_eq!(deps(ControlPlaneSecrets), vec![ControlPlaneSeed]);
         assert_eq!(deps(GitopsSeed), vec![GitopsRepo]);
