@@ -233,9 +233,15 @@ fn the_workflows_use_current_official_actions_and_least_privilege() {
         granted,
         BTreeMap::from([
             // actions/checkout of main.
-            (format!("{workflows}/ci.yaml checks"), expected(&[("contents", "read")])),
+            (
+                format!("{workflows}/ci.yaml checks"),
+                expected(&[("contents", "read")])
+            ),
             // gh workflow run cd.yaml.
-            (format!("{workflows}/ci.yaml start-cd"), expected(&[("actions", "write")])),
+            (
+                format!("{workflows}/ci.yaml start-cd"),
+                expected(&[("actions", "write")])
+            ),
             // git push of the environment branch; the pending commit status.
             (
                 format!("{workflows}/cd.yaml promote"),

@@ -7,9 +7,9 @@ mod templates_support;
 
 use kalypso_bootstrap::templates::{render, RepoKind, TemplateContext};
 use serde_json::json;
+use templates_support::acme_context;
 use templates_support::fake_gh::Gh;
 use templates_support::workflow::{workflow, JobRun, JobRunner};
-use templates_support::acme_context;
 
 const PROMOTED: &str = "1111111111111111111111111111111111111111";
 const DEPLOYED: &str = "2222222222222222222222222222222222222222";
@@ -67,7 +67,12 @@ fn a_merged_promoted_pull_request_is_handed_back_to_the_control_plane_once() {
         pull(3, false, "dev", &["promoted"]),
         pull(4, true, "dev", &["promoted", "automerge"]),
     ];
-    let run = hand_back(&gh, &pulls, &format!("{PROMOTED}\n"), Some(CONTROL_PLANE_TOKEN));
+    let run = hand_back(
+        &gh,
+        &pulls,
+        &format!("{PROMOTED}\n"),
+        Some(CONTROL_PLANE_TOKEN),
+    );
     assert!(run.success(), "{}", run.output());
     assert_eq!(
         gh.dispatches(),
@@ -93,7 +98,10 @@ fn a_merged_promoted_pull_request_is_handed_back_to_the_control_plane_once() {
     // The lookups use the workflow's own token, on this push's commit.
     let calls = gh.calls();
     assert_eq!(calls.len(), 3, "{calls:?}");
-    assert_eq!(calls[0][1], format!("repos/acme/go/commits/{DEPLOYED}/pulls"));
+    assert_eq!(
+        calls[0][1],
+        format!("repos/acme/go/commits/{DEPLOYED}/pulls")
+    );
     assert!(calls[1].contains(&format!(
         "repos/acme/go/contents/.github/tracking/Promoted_Commit_Id?ref={DEPLOYED}"
     )));
@@ -103,9 +111,18 @@ fn a_merged_promoted_pull_request_is_handed_back_to_the_control_plane_once() {
 #[test]
 fn a_push_that_is_not_a_merged_promotion_hands_nothing_back() {
     let cases = [
-        ("an open pull request", vec![pull(5, false, "dev", &["promoted"])]),
-        ("an unlabelled pull request", vec![pull(6, true, "dev", &["documentation"])]),
-        ("a promotion of another branch", vec![pull(7, true, "stage", &["promoted"])]),
+        (
+            "an open pull request",
+            vec![pull(5, false, "dev", &["promoted"])],
+        ),
+        (
+            "an unlabelled pull request",
+            vec![pull(6, true, "dev", &["documentation"])],
+        ),
+        (
+            "a promotion of another branch",
+            vec![pull(7, true, "stage", &["promoted"])],
+        ),
         ("a direct push", vec![]),
     ];
     for (case, pulls) in cases {
@@ -113,7 +130,11 @@ fn a_push_that_is_not_a_merged_promotion_hands_nothing_back() {
         let run = hand_back(&gh, &pulls, PROMOTED, Some(CONTROL_PLANE_TOKEN));
         assert!(run.success(), "{case}: {}", run.output());
         assert_no_dispatch(&gh, &run);
-        assert_eq!(gh.calls().len(), 1, "{case}: only the pull requests are looked up");
+        assert_eq!(
+            gh.calls().len(),
+            1,
+            "{case}: only the pull requests are looked up"
+        );
         assert!(
             run.steps[0].output.contains("nothing to hand back"),
             "{case}: {}",
@@ -212,7 +233,11 @@ fn without_a_next_environment_the_promotion_ends_here() {
         let gh = Gh::new();
         let run = promote_job(&gh, PROMOTED, next_environment);
         assert!(run.ran && run.success(), "{}", run.output());
-        assert!(gh.calls().is_empty(), "{next_environment:?}: {:?}", gh.calls());
+        assert!(
+            gh.calls().is_empty(),
+            "{next_environment:?}: {:?}",
+            gh.calls()
+        );
         assert!(
             run.output().contains(&format!(
                 "dev is the last environment (NEXT_ENVIRONMENT is not set or names it), so {PROMOTED} goes no further."
@@ -230,7 +255,8 @@ fn without_a_next_environment_the_promotion_ends_here() {
 
 // ---- control plane: ci.yaml, job start-cd ----
 
-fn start_cd(gh: &Gh, context: &TemplateContext) -> JobRun {
+/// Runs ci's start-cd job for a push of PUSHED to main; `gh workflow run` exits `dispatch_exit`.
+fn start_cd(gh: &Gh, context: &TemplateContext, dispatch_exit: &str) -> JobRun {
     let rendered = render(context).unwrap();
     let ci = workflow(&rendered, RepoKind::ControlPlane, "ci.yaml");
     JobRunner::new(gh)
@@ -238,6 +264,7 @@ fn start_cd(gh: &Gh, context: &TemplateContext) -> JobRun {
         .github("GITHUB_SHA", PUSHED)
         .github("GITHUB_REF_NAME", "main")
         .expression("github.token", GITHUB_TOKEN)
+        .fake("FAKE_WORKFLOW_RUN_EXIT", dispatch_exit)
         .run_job(&ci, "start-cd")
 }
 
@@ -247,7 +274,7 @@ fn ci_promotes_the_pushed_commit_to_the_first_environment() {
     for environment in ["dev", "qa"] {
         context.environment = environment.into();
         let gh = Gh::new();
-        let run = start_cd(&gh, &context);
+        let run = start_cd(&gh, &context, "0");
         assert!(run.success(), "{}", run.output());
         assert_eq!(
             gh.dispatches(),
@@ -274,15 +301,8 @@ fn ci_promotes_the_pushed_commit_to_the_first_environment() {
 #[test]
 fn a_failed_dispatch_fails_the_job() {
     let gh = Gh::new();
-    let rendered = render(&acme_context()).unwrap();
-    let ci = workflow(&rendered, RepoKind::ControlPlane, "ci.yaml");
-    let run = JobRunner::new(&gh)
-        .github("GITHUB_REPOSITORY", "acme/cp")
-        .github("GITHUB_SHA", PUSHED)
-        .github("GITHUB_REF_NAME", "main")
-        .expression("github.token", GITHUB_TOKEN)
-        .fake("FAKE_WORKFLOW_RUN_EXIT", "1")
-        .run_job(&ci, "start-cd");
+    let run = start_cd(&gh, &acme_context(), "1");
     assert!(!run.success(), "{}", run.output());
+    assert_eq!(gh.dispatches().len(), 1);
     assert!(!run.output().contains("Started the promotion"));
 }

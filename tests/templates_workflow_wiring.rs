@@ -7,7 +7,9 @@ mod templates_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kalypso_bootstrap::templates::{render, GitHubRepo, RenderedTemplates, RepoKind, TemplateContext};
+use kalypso_bootstrap::templates::{
+    render, GitHubRepo, RenderedTemplates, RepoKind, TemplateContext,
+};
 use regex::Regex;
 use serde_yaml::Value;
 use templates_support::acme_context;
@@ -50,7 +52,10 @@ struct ResolvedDispatch {
     fields: BTreeMap<String, String>,
 }
 
-fn resolved_dispatches(rendered: &RenderedTemplates, context: &TemplateContext) -> Vec<ResolvedDispatch> {
+fn resolved_dispatches(
+    rendered: &RenderedTemplates,
+    context: &TemplateContext,
+) -> Vec<ResolvedDispatch> {
     let mut found = Vec::new();
     for caller in workflows(rendered) {
         for (job_name, job) in caller.jobs() {
@@ -124,7 +129,7 @@ fn every_dispatch_passes_inputs_the_called_workflow_accepts_and_requires() {
                 "{}: {} accepts no {:?}",
                 dispatch.caller,
                 callee.name(),
-                passed.difference(&accepted)
+                passed.difference(&accepted).collect::<Vec<_>>()
             );
             for (input, required) in &inputs {
                 assert!(
@@ -198,7 +203,10 @@ fn the_dispatches_carry_the_right_commits_environments_and_repositories() {
         let ci = workflow(&rendered, RepoKind::ControlPlane, "ci.yaml");
         let triggers: Vec<&Value> = ci.yaml["on"].as_mapping().unwrap().keys().collect();
         assert_eq!(triggers, [&Value::from("push")]);
-        assert_eq!(ci.yaml["on"]["push"]["branches"], serde_yaml::from_str::<Value>("[main]").unwrap());
+        assert_eq!(
+            ci.yaml["on"]["push"]["branches"],
+            serde_yaml::from_str::<Value>("[main]").unwrap()
+        );
         // The gitops workflow's $GITHUB_REF_NAME is the environment branch it runs on.
         let gitops = workflow(&rendered, RepoKind::Gitops, "check-promote.yaml");
         assert_eq!(
@@ -294,7 +302,10 @@ fn every_helper_script_gets_the_variables_it_requires() {
                 let condition = step["if"].as_str().unwrap_or_default();
                 for (script, _) in script_calls(run) {
                     let at = format!("{} {job_name}: {script}", caller.name());
-                    assert!(checked_out, "{at}: runs before the repository is checked out");
+                    assert!(
+                        checked_out,
+                        "{at}: runs before the repository is checked out"
+                    );
                     for variable in required_variables(&script_text(&rendered, &script)) {
                         let value = step_env.get(&variable).or(job_env.get(&variable));
                         match value {
@@ -341,9 +352,14 @@ fn every_helper_script_gets_the_variables_it_requires() {
     );
     assert_eq!(
         required_variables(&script_text(&rendered, "update-status.sh")),
-        ["ENVIRONMENT", "GH_TOKEN", "GITHUB_REPOSITORY", "PROMOTED_COMMIT_ID"]
-            .map(String::from)
-            .into()
+        [
+            "ENVIRONMENT",
+            "GH_TOKEN",
+            "GITHUB_REPOSITORY",
+            "PROMOTED_COMMIT_ID"
+        ]
+        .map(String::from)
+        .into()
     );
 }
 
@@ -354,7 +370,11 @@ fn promote_sh_works_on_the_checkout_of_the_environment_branch() {
     let steps = cd.job("promote")["steps"].as_sequence().unwrap();
     let checkouts: Vec<&Value> = steps
         .iter()
-        .filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/checkout@")))
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/checkout@"))
+        })
         .collect();
     assert_eq!(checkouts.len(), 2);
     // main, with its whole history: promote.sh checks the promoted commit is an ancestor.
@@ -363,7 +383,10 @@ fn promote_sh_works_on_the_checkout_of_the_environment_branch() {
     assert_eq!(checkouts[0]["with"]["fetch-depth"], 0);
     // The environment branch, in the folder promote.sh is given, with the credentials it pushes with.
     let environment_checkout = checkouts[1];
-    assert_eq!(environment_checkout["with"]["ref"], "${{ inputs.environment }}");
+    assert_eq!(
+        environment_checkout["with"]["ref"],
+        "${{ inputs.environment }}"
+    );
     assert!(environment_checkout["with"]["persist-credentials"].is_null());
     let path = environment_checkout["with"]["path"].as_str().unwrap();
     let promote_calls: Vec<Vec<String>> = steps
@@ -385,10 +408,16 @@ fn check_promote_runs_are_grouped_per_deployment_and_cd_runs_per_environment() {
     let group = check_promote.yaml["concurrency"]["group"].as_str().unwrap();
     assert!(group.contains("${{ inputs.environment }}"), "{group}");
     assert!(group.contains("${{ inputs.commit_id }}"), "{group}");
-    assert_eq!(check_promote.yaml["concurrency"]["cancel-in-progress"], false);
+    assert_eq!(
+        check_promote.yaml["concurrency"]["cancel-in-progress"],
+        false
+    );
     // cd pushes to the environment branch: one at a time per environment.
     let cd = workflow(&rendered, RepoKind::ControlPlane, "cd.yaml");
-    assert_eq!(cd.yaml["concurrency"]["group"], "cd-${{ inputs.environment }}");
+    assert_eq!(
+        cd.yaml["concurrency"]["group"],
+        "cd-${{ inputs.environment }}"
+    );
     assert_eq!(cd.yaml["concurrency"]["cancel-in-progress"], false);
     // Nothing else is serialised.
     let grouped: Vec<String> = workflows(&rendered)

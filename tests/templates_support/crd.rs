@@ -163,4 +163,3 @@ pub fn validate_resource(crds: &BTreeMap<String, Crd>, resource: &Value) -> Vec<
     }
     errors
 }
-

@@ -232,8 +232,8 @@ pub fn resolve_word(
     step_env: &BTreeMap<String, String>,
     job_env: &BTreeMap<String, String>,
 ) -> String {
-    let variable = Regex::new(r"^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$")
-        .unwrap();
+    let variable =
+        Regex::new(r"^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$").unwrap();
     let Some(captures) = variable.captures(word) else {
         return word.to_string();
     };
@@ -291,6 +291,12 @@ pub struct JobRunner<'a> {
 
 impl<'a> JobRunner<'a> {
     pub fn new(gh: &'a Gh) -> Self {
+        // gh applies --jq itself; the fake gh hands it to the real jq.
+        let jq = Command::new("jq").arg("--version").output();
+        assert!(
+            jq.as_ref().is_ok_and(|output| output.status.success()),
+            "jq could not be run ({jq:?}); install it with `apt-get install jq` (.ci/setup does)"
+        );
         let scratch = tempfile::tempdir().unwrap();
         let workdir = scratch.path().join("workspace");
         fs::create_dir_all(&workdir).unwrap();
@@ -428,7 +434,10 @@ impl<'a> JobRunner<'a> {
                 .as_str()
                 .map_or_else(|| format!("step {index}"), str::to_string);
             let run = step["run"].as_str().unwrap_or_else(|| {
-                panic!("{}: {name}: the runner executes run: steps only", workflow.name())
+                panic!(
+                    "{}: {name}: the runner executes run: steps only",
+                    workflow.name()
+                )
             });
             let wanted = match step["if"].as_str() {
                 Some(condition) => self.condition(condition, &job_env, &outputs, failed),
@@ -468,9 +477,9 @@ impl<'a> JobRunner<'a> {
                 .expect("bash must be installed");
             if let Some(id) = step["id"].as_str() {
                 for line in fs::read_to_string(&github_output).unwrap().lines() {
-                    let (key, value) = line
-                        .split_once('=')
-                        .unwrap_or_else(|| panic!("{name}: unsupported $GITHUB_OUTPUT line {line}"));
+                    let (key, value) = line.split_once('=').unwrap_or_else(|| {
+                        panic!("{name}: unsupported $GITHUB_OUTPUT line {line}")
+                    });
                     outputs.insert(format!("steps.{id}.outputs.{key}"), value.to_string());
                 }
             }
