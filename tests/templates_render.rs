@@ -1,6 +1,8 @@
 //! Rendering of the repository templates: embedded sources, placeholder handling, the required
 //! structure, executable bits, the written layout, and a snapshot of a custom-named rendering.
 
+mod templates_support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -14,6 +16,8 @@ use kalypso_bootstrap::templates::{
 };
 use kalypso_bootstrap::ExitCode;
 use regex::Regex;
+use templates_support::listing::{assert_acme_cp_go_dev_snapshot, tree_listing};
+use templates_support::Rendered;
 
 fn default_context() -> TemplateContext {
     TemplateContext::new(
@@ -22,11 +26,8 @@ fn default_context() -> TemplateContext {
     )
 }
 
-/// The configuration of the issue: `--github-org acme --cluster-name demo --control-plane-name cp
-/// --gitops-name go` (the cluster name has no placeholder: the AKS cluster hosts the control
-/// plane and is not a Kalypso cluster type).
 fn custom_context() -> TemplateContext {
-    TemplateContext::new(GitHubRepo::new("acme", "cp"), GitHubRepo::new("acme", "go"))
+    templates_support::acme_context()
 }
 
 fn contexts() -> [TemplateContext; 2] {
@@ -667,32 +668,8 @@ fn an_invalid_context_is_rejected_with_a_configuration_error() {
     assert!(message.contains("lowercase"), "{message}");
 }
 
-/// The whole rendered tree as one text: a header per file (with its executable bit) and its
-/// contents.
-fn tree_listing(rendered: &RenderedTemplates) -> String {
-    let mut listing = String::new();
-    for repo in rendered.repos() {
-        for branch in &repo.branches {
-            for file in &branch.files {
-                let mode = if file.executable { "755" } else { "644" };
-                listing.push_str(&format!(
-                    "===== {}/{}/{} ({mode})\n",
-                    repo.kind.dir_name(),
-                    branch.name,
-                    file.path
-                ));
-                listing.push_str(text(&file.contents));
-                if !listing.ends_with('\n') {
-                    listing.push('\n');
-                }
-            }
-        }
-    }
-    listing
-}
-
 #[test]
 fn snapshot_of_the_custom_named_rendering() {
-    let rendered = render(&custom_context()).unwrap();
-    insta::assert_snapshot!("acme_cp_go_dev", tree_listing(&rendered));
+    let rendered = Rendered::new(&custom_context());
+    assert_acme_cp_go_dev_snapshot(&tree_listing(rendered.dir.path()));
 }

@@ -3,54 +3,20 @@
 //! repository with real git, and `update-status.sh` / `verify-deployment.sh` with a recording
 //! stand-in for `gh` (the GitHub API is not reachable from tests).
 
+mod templates_support;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use kalypso_bootstrap::templates::{render, GitHubRepo, TemplateContext};
+use serde_json::Value;
 use tempfile::TempDir;
+use templates_support::crd::{load_crds, validate_resource};
+use templates_support::fake_gh::Gh;
+use templates_support::{all_output, stdout, Rendered};
 
 const CP_URL: &str = "https://github.com/acme/cp";
-
-struct Rendered {
-    dir: TempDir,
-}
-
-impl Rendered {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let context =
-            TemplateContext::new(GitHubRepo::new("acme", "cp"), GitHubRepo::new("acme", "go"));
-        render(&context)
-            .unwrap()
-            .write_rendered(dir.path())
-            .unwrap();
-        Self { dir }
-    }
-
-    fn branch(&self, repo: &str, branch: &str) -> PathBuf {
-        self.dir.path().join(repo).join(branch)
-    }
-
-    fn script(&self, name: &str) -> PathBuf {
-        self.branch("control-plane", "main")
-            .join(".github/workflows/utils")
-            .join(name)
-    }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn all_output(output: &Output) -> String {
-    format!(
-        "{}{}",
-        stdout(output),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
@@ -104,7 +70,7 @@ fn check_manifests(rendered: &Rendered, root: &Path) -> Output {
 
 #[test]
 fn check_manifests_accepts_the_rendered_control_plane() {
-    let rendered = Rendered::new();
+    let rendered = Rendered::acme();
     let output = check_manifests(&rendered, &rendered.branch("control-plane", "main"));
     assert!(output.status.success(), "{}", all_output(&output));
     assert!(stdout(&output).contains("YAML file(s) checked, no problems"));
@@ -115,7 +81,7 @@ fn check_manifests_accepts_the_rendered_control_plane() {
 
 #[test]
 fn check_manifests_reports_each_broken_file() {
-    let rendered = Rendered::new();
+    let rendered = Rendered::acme();
     let root = rendered.branch("control-plane", "main");
     let workload = root.join("workloads/sample-workload-registration.yaml");
     let text = fs::read_to_string(&workload).unwrap();
@@ -234,7 +200,7 @@ fn promote(
 
 #[test]
 fn promote_pins_the_commit_in_the_environment_branch_with_plain_git() {
-    let rendered = Rendered::new();
+    let rendered = Rendered::acme();
     let remote = control_plane_remote(&rendered);
     let before = git(&remote.origin, &["rev-parse", "dev"]);
 
@@ -248,8 +214,11 @@ fn promote_pins_the_commit_in_the_environment_branch_with_plain_git() {
         git(&remote.origin, &["log", "-1", "--format=%s", "dev"]),
         format!("Promote {} to dev", remote.main_head)
     );
-    let base_repo: serde_yaml::Value =
-        serde_yaml::from_str(&git(&remote.origin, &["show", "dev:base-repo.yaml"])).unwrap();
+    let written = git(&remote.origin, &["show", "dev:base-repo.yaml"]);
+    let base_repo: Value = serde_yaml::from_str(&written).unwrap();
+    // What promote.sh writes is what the Kalypso Scheduler accepts: a valid BaseRepo.
+    let errors = validate_resource(&load_crds(), &base_repo);
+    assert!(errors.is_empty(), "{written}\n{errors:#?}");
     assert_eq!(base_repo["apiVersion"], "scheduler.kalypso.io/v1alpha1");
     assert_eq!(base_repo["kind"], "BaseRepo");
     assert_eq!(base_repo["metadata"]["name"], "main");
@@ -277,7 +246,7 @@ fn promote_pins_the_commit_in_the_environment_branch_with_plain_git() {
 
 #[test]
 fn promote_refuses_a_commit_that_is_not_on_main_and_bad_inputs() {
-    let rendered = Rendered::new();
+    let rendered = Rendered::acme();
     let remote = control_plane_remote(&rendered);
     let before = git(&remote.origin, &["rev-parse", "dev"]);
     let cases = [
@@ -312,72 +281,12 @@ fn promote_refuses_a_commit_that_is_not_on_main_and_bad_inputs() {
 
 // ---- update-status.sh and verify-deployment.sh, with a stand-in for gh ----
 
-/// A `gh` that records its arguments (one per line, each call ended by `--`) and answers the
-/// API paths the scripts use from FAKE_* variables.
-fn fake_gh(dir: &Path) -> PathBuf {
-    let bin = dir.join("bin");
-    fs::create_dir_all(&bin).unwrap();
-    let gh = bin.join("gh");
-    fs::write(
-        &gh,
-        r#"#!/usr/bin/env bash
-printf '%s\n' "$@" -- >> "$FAKE_GH_LOG"
-case "$*" in
-  *"/compare/"*) echo "$FAKE_COMPARE_STATUS" ;;
-  *"/contents/.github/tracking/Promoted_Commit_Id"*)
-    if [ -n "${FAKE_TRACKING:-}" ]; then echo "$FAKE_TRACKING"; else echo "gh: Not Found (HTTP 404)" >&2; exit 1; fi ;;
-  *"/statuses/"*) ;;
-  *) echo "unexpected gh call: $*" >&2; exit 2 ;;
-esac
-"#,
-    )
-    .unwrap();
-    fs::set_permissions(&gh, fs::Permissions::from_mode(0o755)).unwrap();
-    bin
-}
-
-fn gh_calls(log: &Path) -> Vec<Vec<String>> {
-    let text = fs::read_to_string(log).unwrap_or_default();
-    text.split("--\n")
-        .filter(|call| !call.is_empty())
-        .map(|call| call.lines().map(str::to_string).collect())
-        .collect()
-}
-
-struct Gh {
-    dir: TempDir,
-    bin: PathBuf,
-}
-
-impl Gh {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let bin = fake_gh(dir.path());
-        Self { dir, bin }
-    }
-
-    fn log(&self) -> PathBuf {
-        self.dir.path().join("gh.log")
-    }
-
-    fn command(&self, script: PathBuf) -> Command {
-        let mut command = Command::new(script);
-        let path = format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap());
-        command
-            .env_clear()
-            .env("PATH", path)
-            .env("FAKE_GH_LOG", self.log())
-            .env("GH_TOKEN", "test-token");
-        command
-    }
-}
-
 const PROMOTED: &str = "1111111111111111111111111111111111111111";
 const DEPLOYED: &str = "2222222222222222222222222222222222222222";
 
 #[test]
 fn update_status_sets_the_environment_status_on_the_promoted_commit() {
-    let rendered = Rendered::new();
+    let rendered = Rendered::acme();
     let gh = Gh::new();
     let output = gh
         .command(rendered.script("update-status.sh"))
@@ -391,7 +300,7 @@ fn update_status_sets_the_environment_status_on_the_promoted_commit() {
         .unwrap();
     assert!(output.status.success(), "{}", all_output(&output));
     assert_eq!(
-        gh_calls(&gh.log()),
+        gh.calls(),
         [[
             "api",
             "--method",
@@ -420,7 +329,7 @@ fn update_status_sets_the_environment_status_on_the_promoted_commit() {
         .unwrap();
     assert!(!output.status.success());
     assert!(all_output(&output).contains("must be pending, success, failure or error"));
-    assert_eq!(gh_calls(&gh.log()).len(), 1, "no call for a bad state");
+    assert_eq!(gh.calls().len(), 1, "no call for a bad state");
 }
 
 fn verify(
@@ -447,13 +356,13 @@ fn verify(
 
 #[test]
 fn verify_deployment_passes_when_the_commit_is_deployed_and_carries_the_promotion() {
-    let rendered = Rendered::new();
+    let rendered = Rendered::acme();
     for relation in ["identical", "ahead"] {
         let gh = Gh::new();
         let output = verify(&gh, &rendered, relation, Some(PROMOTED), Some(PROMOTED));
         assert!(output.status.success(), "{}", all_output(&output));
         assert!(stdout(&output).contains("Post-deployment checks for dev passed."));
-        let calls = gh_calls(&gh.log());
+        let calls = gh.calls();
         assert_eq!(calls.len(), 2);
         assert!(calls[0].contains(&format!("repos/acme/go/compare/{DEPLOYED}...dev")));
         assert!(calls[1].contains(&format!(
@@ -464,12 +373,12 @@ fn verify_deployment_passes_when_the_commit_is_deployed_and_carries_the_promotio
     let gh = Gh::new();
     let output = verify(&gh, &rendered, "identical", None, None);
     assert!(output.status.success(), "{}", all_output(&output));
-    assert_eq!(gh_calls(&gh.log()).len(), 1);
+    assert_eq!(gh.calls().len(), 1);
 }
 
 #[test]
 fn verify_deployment_fails_when_the_deployment_does_not_match() {
-    let rendered = Rendered::new();
+    let rendered = Rendered::acme();
     let cases = [
         (
             "diverged",
@@ -502,7 +411,7 @@ fn verify_deployment_fails_when_the_deployment_does_not_match() {
 
 #[test]
 fn verify_deployment_names_a_missing_secret() {
-    let rendered = Rendered::new();
+    let rendered = Rendered::acme();
     let gh = Gh::new();
     let output = gh
         .command(rendered.script("verify-deployment.sh"))
@@ -516,5 +425,5 @@ fn verify_deployment_names_a_missing_secret() {
         "{}",
         all_output(&output)
     );
-    assert!(gh_calls(&gh.log()).is_empty());
+    assert!(gh.calls().is_empty());
 }

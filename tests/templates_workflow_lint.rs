@@ -3,6 +3,7 @@
 //! missing tool fails these tests instead of skipping them. Each tool is also shown a broken
 //! workflow, to prove it is really checking.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,7 +66,27 @@ fn run(tool: &str, args: &[&str], files: &[PathBuf], install: &str) -> (bool, St
     (output.status.success(), text)
 }
 
+/// actionlint checks `run:` scripts only through shellcheck and silently skips them when
+/// shellcheck is not on PATH, so a missing shellcheck fails instead.
+fn require_shellcheck() {
+    let output = Command::new("shellcheck")
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|error| {
+            panic!(
+                "shellcheck could not be run ({error}); actionlint needs it to check run: \
+                 scripts: apt-get install shellcheck (.ci/setup does)"
+            )
+        });
+    assert!(
+        output.status.success(),
+        "shellcheck --version failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn actionlint(files: &[PathBuf]) -> (bool, String) {
+    require_shellcheck();
     run(
         "actionlint",
         &["-no-color"],
@@ -114,6 +135,30 @@ fn actionlint_rejects_a_broken_workflow() {
     assert!(output.contains("permisions"), "{output}");
 }
 
+/// A workflow that is fine but for an unquoted variable in a `run:` block, which only
+/// shellcheck (through actionlint) reports.
+fn unquoted_variable_workflow(dir: &Path) -> PathBuf {
+    let path = dir.join("unquoted.yaml");
+    fs::write(
+        &path,
+        "name: unquoted\n\
+         on:\n  push:\n    branches: [main]\n\
+         permissions: {}\n\
+         jobs:\n  build:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    \
+         steps:\n      - env:\n          TARGET: dev\n        run: ls $TARGET\n",
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn actionlint_runs_shellcheck_on_the_run_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, output) = actionlint(&[unquoted_variable_workflow(dir.path())]);
+    assert!(!ok, "actionlint accepted an unquoted $TARGET:\n{output}");
+    assert!(output.contains("SC2086"), "{output}");
+}
+
 #[test]
 fn the_workflows_match_the_github_workflow_schema() {
     let dir = tempfile::tempdir().unwrap();
@@ -135,7 +180,7 @@ fn check_jsonschema_rejects_a_broken_workflow() {
 #[test]
 fn the_workflows_use_current_official_actions_and_least_privilege() {
     let rendered = render(&contexts()[0]).unwrap();
-    let mut jobs = 0;
+    let mut granted: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for repo in rendered.repos() {
         for branch in &repo.branches {
             for file in branch
@@ -157,11 +202,12 @@ fn the_workflows_use_current_official_actions_and_least_privilege() {
                     "{name}"
                 );
                 for (job_name, job) in workflow["jobs"].as_mapping().unwrap() {
-                    jobs += 1;
-                    let permissions = job["permissions"]
-                        .as_mapping()
-                        .unwrap_or_else(|| panic!("{name}: {job_name:?} has no permissions"));
-                    assert!(!permissions.is_empty(), "{name}: {job_name:?}");
+                    let job_name = job_name.as_str().unwrap();
+                    let key = format!("{}/{}/{name} {job_name}", repo.kind.dir_name(), branch.name);
+                    let permissions: BTreeMap<String, String> =
+                        serde_yaml::from_value(job["permissions"].clone())
+                            .unwrap_or_else(|error| panic!("{key}: permissions: {error}"));
+                    granted.insert(key, permissions);
                     for step in job["steps"].as_sequence().unwrap() {
                         if let Some(action) = step["uses"].as_str() {
                             assert!(
@@ -175,5 +221,48 @@ fn the_workflows_use_current_official_actions_and_least_privilege() {
             }
         }
     }
-    assert_eq!(jobs, 6);
+    // Exactly what each job needs, nothing more.
+    let expected = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(scope, level)| (scope.to_string(), level.to_string()))
+            .collect()
+    };
+    let workflows = "control-plane/main/.github/workflows";
+    assert_eq!(
+        granted,
+        BTreeMap::from([
+            // actions/checkout of main.
+            (
+                format!("{workflows}/ci.yaml checks"),
+                expected(&[("contents", "read")])
+            ),
+            // gh workflow run cd.yaml.
+            (
+                format!("{workflows}/ci.yaml start-cd"),
+                expected(&[("actions", "write")])
+            ),
+            // git push of the environment branch; the pending commit status.
+            (
+                format!("{workflows}/cd.yaml promote"),
+                expected(&[("contents", "write"), ("statuses", "write")])
+            ),
+            // actions/checkout of main (the scripts); the commit statuses.
+            (
+                format!("{workflows}/check-promote.yaml check"),
+                expected(&[("contents", "read"), ("statuses", "write")])
+            ),
+            // gh workflow run cd.yaml for the next environment.
+            (
+                format!("{workflows}/check-promote.yaml promote"),
+                expected(&[("actions", "write")])
+            ),
+            // The tracking file (contents API) and the pull requests of the pushed commit;
+            // the dispatch into the control plane uses CONTROL_PLANE_TOKEN, not this token.
+            (
+                "gitops/dev/.github/workflows/check-promote.yaml hand-back".to_string(),
+                expected(&[("contents", "read"), ("pull-requests", "read")])
+            ),
+        ])
+    );
 }
