@@ -410,6 +410,14 @@ fn register(token: &Option<SecretString>) {
 fn next_steps(env: &StepEnv) -> Vec<String> {
     let context = env.kube_context();
     let namespace = &env.configuration.installation.namespace;
+    if env.configuration.installation.skip_install {
+        // Nothing runs in the cluster yet: pointing at its pods would mislead.
+        return vec![
+            "Kalypso was not installed (--skip-install): run the same command again without --skip-install to install Flux and the Kalypso Scheduler".to_string(),
+            format!("kubectl --context {context} get nodes"),
+            "add environments, cluster types and workloads to the control-plane repository (see its README)".to_string(),
+        ];
+    }
     vec![
         format!("kubectl --context {context} get pods -n {namespace}"),
         format!(
