@@ -372,15 +372,15 @@ impl Bootstrap {
         .with_retry(env.timings.retry.clone())
     }
 
-    /// What a rollback would remove (newest first), each with its manual command.
+    /// What a rollback would remove, in removal order, each with its manual command.
     pub fn rollback_preview(&self) -> Vec<PlannedRemoval> {
         let remover = self.remover();
         self.state
             .read(|state| rollback::rollback_preview(state, &remover))
     }
 
-    /// Remove what the state records as created by us, newest first. The run report is
-    /// rewritten with the rollback's results.
+    /// Remove what the state records as created by us (see [`rollback::rollback`]). The run
+    /// report is rewritten with the rollback's results.
     pub async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
         let writer = self
             .report
@@ -460,7 +460,7 @@ impl Cleanup {
         &self.state
     }
 
-    /// What would be removed, newest first.
+    /// What would be removed, in removal order.
     pub fn preview(&self) -> Vec<PlannedRemoval> {
         self.state
             .read(|state| rollback::rollback_preview(state, &self.remover))

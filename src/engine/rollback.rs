@@ -1,7 +1,8 @@
 //! Rollback: remove what the state records as created by this tool, and nothing else, in
 //! the reverse of the phases' order (installation, repositories, cluster; the kube context
-//! last; see [`removal_rank`]), newest first within a kind. Each removal is reported and saved on its own; a failure does not stop
-//! the others, and whatever is left is listed with the command to remove it by hand.
+//! last; see [`removal_rank`]), newest first within a kind. Each removal is reported and
+//! saved on its own; a failure does not stop the others, and whatever is left is listed
+//! with the command to remove it by hand.
 
 use std::time::{Duration, Instant};
 

@@ -138,3 +138,100 @@ fn failed_message(report: &PrereqReport) -> String {
         format!("{}: {}", report.summary(), failing.join(", "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prereq::{AuthCheckKind, InstallHint};
+
+    fn report(verdict: Verdict, cancelled: bool) -> PrereqReport {
+        PrereqReport {
+            tools: vec![ToolCheck {
+                name: "helm",
+                required: true,
+                found: true,
+                version: None,
+                minimum: None,
+                verdict,
+                detail: "too old".into(),
+                install: InstallHint {
+                    macos: "brew install helm",
+                    linux: "get-helm-3",
+                },
+            }],
+            auth: vec![AuthCheck {
+                check: AuthCheckKind::AzureRole,
+                verdict: Verdict::Warn,
+                detail: "Reader only".into(),
+                hint: Some("ask for Contributor".into()),
+            }],
+            azure: None,
+            github: None,
+            cancelled,
+            github_token: None,
+        }
+    }
+
+    fn levels_and_messages(events: &[Event]) -> Vec<(LogLevel, String)> {
+        events
+            .iter()
+            .filter_map(|event| match &event.kind {
+                EventKind::Log { level, message, .. } => Some((*level, message.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_take_the_level_of_their_verdict_and_a_warning_keeps_its_fix() {
+        let events = prerequisite_events(&report(Verdict::Pass, false), Duration::ZERO);
+        assert!(matches!(
+            events[0].kind,
+            EventKind::PhaseStarted {
+                phase: Phase::Prerequisites
+            }
+        ));
+        let rows = levels_and_messages(&events);
+        assert_eq!(rows[0], (LogLevel::Info, "helm: PASS: too old".into()));
+        assert_eq!(
+            rows[1],
+            (
+                LogLevel::Warn,
+                "Azure role: WARN: Reader only; fix: ask for Contributor".into()
+            )
+        );
+        assert!(rows[2].1.starts_with("Prerequisites: PASSED"));
+        assert!(!events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::RunFailed { .. })));
+    }
+
+    #[test]
+    fn a_failure_ends_with_run_failed_and_a_cancelled_prompt_exits_7() {
+        let failed = prerequisite_events(&report(Verdict::Fail, false), Duration::ZERO);
+        let rows = levels_and_messages(&failed);
+        assert_eq!(rows[0].0, LogLevel::Error);
+        assert!(rows[0]
+            .1
+            .ends_with("; install: macOS: brew install helm; Linux: get-helm-3"));
+        match &failed.last().unwrap().kind {
+            EventKind::RunFailed {
+                phase: Phase::Prerequisites,
+                exit_code: 2,
+                message,
+                hint: Some(_),
+                ..
+            } => assert!(message.ends_with(": helm"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        let cancelled = prerequisite_events(&report(Verdict::Pass, true), Duration::ZERO);
+        assert!(matches!(
+            cancelled.last().unwrap().kind,
+            EventKind::RunFailed {
+                exit_code: 7,
+                hint: None,
+                ..
+            }
+        ));
+    }
+}
