@@ -109,38 +109,79 @@ fn a_failure_exits_with_the_code_of_its_phase_and_changes_nothing_else_without_r
 }
 
 #[test]
-fn auto_rollback_removes_what_the_run_created_in_reverse_order() {
+fn auto_rollback_removes_what_the_run_created_in_the_issue_order() {
     let home = TempDir::new().unwrap();
     let state = home.path().join("state.json");
     let output = demo(home.path())
-        .env("KALYPSO_DEMO_FAIL", "gitops.label")
+        .env("KALYPSO_DEMO_FAIL", "installation.kalypso")
         .args(["--auto-rollback", "--output", "json", "--state-file"])
         .arg(&state)
         .assert()
-        .code(5)
+        .code(6)
         .get_output()
         .clone();
-    let events: Vec<Value> = stdout_of(&output)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("every stdout line is JSON"))
-        .collect();
+    let events = json_events(&output);
     let removed: Vec<&str> = events
         .iter()
         .filter(|e| e["event"] == "rollback_action")
         .map(|e| e["resource"].as_str().unwrap())
         .collect();
-    assert!(!removed.is_empty());
-    let position = |needle: &str| removed.iter().position(|r| r.contains(needle));
-    assert!(
-        position("aks_cluster") < position("resource_group"),
-        "the cluster goes before its resource group: {removed:?}"
+    // The issue's order: Helm release, Kalypso CRDs, namespace, Flux, repositories, AKS
+    // cluster, resource group, kube context.
+    let kinds: Vec<&str> = removed
+        .iter()
+        .map(|r| r.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "helm_release",
+            "kalypso_crds",
+            "namespace",
+            "flux",
+            "repository",
+            "repository",
+            "aks_cluster",
+            "resource_group",
+            "kube_context"
+        ],
+        "{removed:?}"
     );
+    // The two repositories are created concurrently: either may be the newer.
+    let mut repositories = removed[4..6].to_vec();
+    repositories.sort();
+    assert_eq!(
+        repositories,
+        [
+            "repository https://github.com/kalypso-demo/kalypso-demo-control-plane",
+            "repository https://github.com/kalypso-demo/kalypso-demo-gitops"
+        ]
+    );
+    let started = events
+        .iter()
+        .find(|e| e["event"] == "rollback_started")
+        .unwrap();
+    let announced: Vec<&str> = started["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(announced, removed, "announced in the order it is done");
     let finished = events
         .iter()
         .find(|e| e["event"] == "rollback_finished")
         .unwrap();
     assert_eq!(finished["outcome"], "succeeded");
     assert_eq!(state_of(&state)["status"], "rolled_back");
+}
+
+/// Every stdout line as JSON (panics naming a line that is not).
+fn json_events(output: &std::process::Output) -> Vec<Value> {
+    stdout_of(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect()
 }
 
 #[test]
@@ -275,17 +316,47 @@ fn clean_without_a_state_file_says_there_is_nothing_to_do() {
 
 #[test]
 fn ctrl_c_cancels_the_run_saves_the_state_as_failed_and_exits_7() {
-    cancelled_by(libc::SIGINT);
+    let (output, recorded) = cancelled_by(libc::SIGINT, &[]);
+    assert_eq!(recorded["status"], "failed");
+    assert!(
+        !stdout_of(&output).contains("Rollback started"),
+        "no rollback without --auto-rollback"
+    );
 }
 
 /// A CI job cancelled (SIGTERM) or a closed terminal (SIGHUP) stops as orderly as Ctrl+C.
 #[test]
 fn sigterm_and_sighup_cancel_the_run_the_same_way() {
-    cancelled_by(libc::SIGTERM);
-    cancelled_by(libc::SIGHUP);
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let (_, recorded) = cancelled_by(signal, &[]);
+        assert_eq!(recorded["status"], "failed");
+    }
 }
 
-fn cancelled_by(signal: libc::c_int) {
+/// Ctrl+C, then `--auto-rollback` removes what the cancelled run had started.
+#[test]
+fn ctrl_c_with_auto_rollback_rolls_back_what_was_started_and_exits_7() {
+    let (output, recorded) = cancelled_by(libc::SIGINT, &["--auto-rollback", "--output", "json"]);
+    let events = json_events(&output);
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "rollback_finished")
+        .unwrap_or_else(|| panic!("no rollback_finished: {}", stdout_of(&output)));
+    assert_eq!(finished["outcome"], "succeeded", "{finished}");
+    assert!(events.iter().any(|e| e["event"] == "rollback_action"
+        && e["resource"].as_str().unwrap().starts_with("aks_cluster")));
+    assert_eq!(recorded["status"], "rolled_back");
+    assert!(
+        recorded["errors"].to_string().contains("cancelled"),
+        "the cancellation stays on record: {}",
+        recorded["errors"]
+    );
+}
+
+/// Run the demo with its realistic latencies, send `signal` while the cluster is being
+/// created, and check the cancelled run's exit code (7) and that the started cluster is
+/// recorded. The output and the final state, for more checks.
+fn cancelled_by(signal: libc::c_int, extra_args: &[&str]) -> (std::process::Output, Value) {
     let home = TempDir::new().unwrap();
     let state = home.path().join("state.json");
     // Realistic latencies: the cluster is still provisioning when the signal arrives.
@@ -296,6 +367,7 @@ fn cancelled_by(signal: libc::c_int) {
         .env("TMPDIR", home.path())
         .args(["--demo", "--no-tui", "--non-interactive", "--state-file"])
         .arg(&state)
+        .args(extra_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -318,7 +390,6 @@ fn cancelled_by(signal: libc::c_int) {
         String::from_utf8_lossy(&output.stdout)
     );
     let recorded = state_of(&state);
-    assert_eq!(recorded["status"], "failed");
     assert!(
         recorded["errors"].to_string().contains("cancelled"),
         "{}",
@@ -329,4 +400,186 @@ fn cancelled_by(signal: libc::c_int) {
         resources.contains("aks_cluster"),
         "the started cluster is recorded for rollback"
     );
+    (output, recorded)
+}
+
+/// `--demo` runs no external program but git: stand-ins for az, gh, kubectl and helm first
+/// on PATH leave a mark when called, and none is left after a full run, nor after a failed
+/// run rolled back.
+#[test]
+fn a_demo_run_never_calls_the_real_az_gh_kubectl_or_helm() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TempDir::new().unwrap();
+    let stand_ins = home.path().join("stand-ins");
+    let marks = home.path().join("marks");
+    std::fs::create_dir_all(&stand_ins).unwrap();
+    std::fs::create_dir_all(&marks).unwrap();
+    for tool in ["az", "gh", "kubectl", "helm"] {
+        let script = stand_ins.join(tool);
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$@\" >> '{}'\nexit 1\n",
+                marks.join(tool).display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        stand_ins.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // The stand-ins work: a real (non-demo) check of the tools calls them.
+    let real = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
+        .env_clear()
+        .env("PATH", &path)
+        .env("HOME", home.path())
+        .args(["--validate-only", "--non-interactive"])
+        .output()
+        .unwrap();
+    assert_eq!(real.status.code(), Some(2));
+    assert!(marks.join("az").exists(), "the stand-ins are first on PATH");
+    std::fs::remove_dir_all(&marks).unwrap();
+    std::fs::create_dir_all(&marks).unwrap();
+
+    demo(home.path()).env("PATH", &path).assert().code(0);
+    demo(home.path())
+        .env("PATH", &path)
+        .env("KALYPSO_DEMO_FAIL", "validation.health")
+        .arg("--auto-rollback")
+        .assert()
+        .code(6);
+    let called: Vec<_> = std::fs::read_dir(&marks)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(called.is_empty(), "the demo called {called:?}");
+}
+
+#[test]
+fn an_explicit_log_file_is_written() {
+    let home = TempDir::new().unwrap();
+    let log = home.path().join("logs").join("demo.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    demo(home.path())
+        .arg("--log-file")
+        .arg(&log)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&log).expect("the --log-file is written");
+    assert!(
+        text.contains("bootstrap started") && text.contains("run completed"),
+        "{text}"
+    );
+    assert!(!text.contains(CANARY));
+}
+
+#[test]
+fn skip_install_points_to_running_again_without_it_not_at_pods_that_do_not_exist() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .arg("--skip-install")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let out = stdout_of(&output);
+    let next_steps = &out[out.find("Next steps:").expect("a summary with next steps")..];
+    assert!(
+        next_steps.contains("run the same command again without --skip-install"),
+        "{out}"
+    );
+    assert!(!out.contains("get pods -n kalypso-system"), "{out}");
+
+    let output = demo(home.path())
+        .args(["--skip-install", "--output", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let events = json_events(&output);
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "run_finished")
+        .unwrap();
+    let steps = finished["summary"]["next_steps"].to_string();
+    assert!(steps.contains("without --skip-install"), "{steps}");
+    assert!(!steps.contains("get pods"), "{steps}");
+
+    // Without --skip-install the pods are the next thing to look at.
+    let installed = demo(home.path()).assert().code(0).get_output().clone();
+    assert!(stdout_of(&installed).contains("get pods -n kalypso-system"));
+}
+
+#[test]
+fn the_demo_names_the_subscription_from_the_environment_on_every_az_call() {
+    let home = TempDir::new().unwrap();
+    let subscription = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+    let output = demo(home.path())
+        .env("AZURE_SUBSCRIPTION_ID", subscription)
+        .args(["--dry-run", "--output", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let plan: Value = serde_json::from_str(&stdout_of(&output)).unwrap();
+    let az_calls: Vec<&Value> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|step| step["commands"].as_array().unwrap())
+        .filter(|argv| argv[0] == "az")
+        .collect();
+    assert!(az_calls
+        .iter()
+        .any(|argv| argv[1] == "aks" && argv[2] == "create"));
+    for argv in az_calls {
+        let args: Vec<&str> = argv
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let at = args
+            .iter()
+            .position(|a| *a == "--subscription")
+            .unwrap_or_else(|| panic!("no --subscription: {args:?}"));
+        assert_eq!(args[at + 1], subscription, "{args:?}");
+    }
+}
+
+#[test]
+fn flux_version_picks_the_install_manifest_and_a_bad_one_is_refused_naming_the_flag() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .args(["--dry-run", "--flux-version", "v2.6.0"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let out = stdout_of(&output);
+    assert!(
+        out.contains("https://github.com/fluxcd/flux2/releases/download/v2.6.0/install.yaml"),
+        "{out}"
+    );
+    assert!(!out.contains("/v2.7.5/"), "{out}");
+
+    for bad in ["latest", "2.6", "v2.6.0-rc.1", "v2..0"] {
+        let refused = demo(home.path())
+            .args(["--dry-run", "--flux-version", bad])
+            .assert()
+            .code(3)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("--flux-version")
+                && stderr.contains(&format!("{bad:?}"))
+                && stderr.contains("vMAJOR.MINOR.PATCH"),
+            "{bad}: {stderr}"
+        );
+        assert!(stdout_of(&refused).is_empty(), "{bad}: nothing planned");
+    }
 }

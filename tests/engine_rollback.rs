@@ -1,4 +1,5 @@
-//! Rollback over a fake remover: reverse creation order, only what we created, each
+//! Rollback over a fake remover: the issue's order by kind (installation, repositories,
+//! cluster, kube context last; newest first within a kind), only what we created, each
 //! result saved and reported, partial failures leave a `failed` state with manual commands.
 
 mod engine_support;
@@ -188,7 +189,7 @@ impl ResourceRemover for FakeRemover {
 }
 
 #[tokio::test]
-async fn removes_only_our_resources_newest_first_and_ends_rolled_back() {
+async fn removes_only_our_resources_in_the_issue_order_and_ends_rolled_back() {
     let state = TempState::with(recorded_state());
     let remover = FakeRemover::default();
     let (events, mut receiver) = EventSink::channel();
@@ -196,8 +197,8 @@ async fn removes_only_our_resources_newest_first_and_ends_rolled_back() {
 
     assert_eq!(
         remover.removed(),
-        vec![context(), repo("demo-gitops"), cluster(), rg("demo-rg")],
-        "reverse creation order, skipping the reused repo and the deleted group"
+        vec![repo("demo-gitops"), cluster(), rg("demo-rg"), context()],
+        "repositories, cluster, resource group, kube context last; skipping the reused repo and the deleted group"
     );
     assert!(report.is_complete());
     assert!(report
@@ -207,7 +208,7 @@ async fn removes_only_our_resources_newest_first_and_ends_rolled_back() {
 
     let saved = state.on_disk();
     assert_eq!(saved.status, RunStatus::RolledBack);
-    for resource in [context(), repo("demo-gitops"), cluster(), rg("demo-rg")] {
+    for resource in [repo("demo-gitops"), cluster(), rg("demo-rg"), context()] {
         assert_eq!(
             saved.resource(&resource).unwrap().status,
             ResourceStatus::Deleted,
@@ -224,10 +225,10 @@ async fn removes_only_our_resources_newest_first_and_ends_rolled_back() {
         EventKind::RollbackStarted { resources } => assert_eq!(
             resources,
             &vec![
-                context().describe(),
                 repo("demo-gitops").describe(),
                 cluster().describe(),
-                rg("demo-rg").describe()
+                rg("demo-rg").describe(),
+                context().describe(),
             ]
         ),
         other => panic!("{other:?}"),
@@ -276,10 +277,10 @@ async fn a_failed_removal_does_not_stop_the_others_and_leaves_a_failed_state_wit
     let (events, mut receiver) = EventSink::channel();
     let report = rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
 
-    // It went on past the failure, to the cluster and the group.
+    // It went on past the failure, to the cluster, the group and the context.
     assert_eq!(
         remover.removed(),
-        vec![context(), repo("demo-gitops"), cluster(), rg("demo-rg")]
+        vec![repo("demo-gitops"), cluster(), rg("demo-rg"), context()]
     );
     assert!(!report.is_complete());
     assert_eq!(report.leftovers.len(), 1);
@@ -360,28 +361,28 @@ async fn each_removal_is_saved_before_the_next_starts() {
     rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
     let seen = remover.seen_on_disk.lock().unwrap().clone();
     assert_eq!(seen.len(), 4);
+    assert_eq!(seen[0].0, repo("demo-gitops"));
     assert_eq!(
-        seen[0].1.resource(&context()).unwrap().status,
-        ResourceStatus::Creating
+        seen[0].1.resource(&repo("demo-gitops")).unwrap().status,
+        ResourceStatus::Present
     );
     assert_eq!(
-        seen[1].1.resource(&context()).unwrap().status,
+        seen[1].1.resource(&repo("demo-gitops")).unwrap().status,
         ResourceStatus::Deleted
     );
-    // While removing the cluster (third), the context and the repo were already recorded deleted.
-    let (resource, on_disk) = &seen[2];
-    assert_eq!(resource, &cluster());
+    // While removing the kube context (last), everything before it was recorded deleted.
+    let (resource, on_disk) = &seen[3];
+    assert_eq!(resource, &context());
+    for removed in [repo("demo-gitops"), cluster(), rg("demo-rg")] {
+        assert_eq!(
+            on_disk.resource(&removed).unwrap().status,
+            ResourceStatus::Deleted,
+            "{removed:?}"
+        );
+    }
     assert_eq!(
         on_disk.resource(&context()).unwrap().status,
-        ResourceStatus::Deleted
-    );
-    assert_eq!(
-        on_disk.resource(&repo("demo-gitops")).unwrap().status,
-        ResourceStatus::Deleted
-    );
-    assert_eq!(
-        on_disk.resource(&cluster()).unwrap().status,
-        ResourceStatus::Present
+        ResourceStatus::Creating
     );
 }
 
@@ -393,15 +394,15 @@ async fn the_preview_lists_exactly_what_a_rollback_removes() {
     let listed: Vec<_> = preview.iter().map(|p| p.resource.clone()).collect();
     assert_eq!(
         listed,
-        vec![context(), repo("demo-gitops"), cluster(), rg("demo-rg")]
+        vec![repo("demo-gitops"), cluster(), rg("demo-rg"), context()]
     );
-    assert!(preview[2].asynchronous);
+    assert!(preview[1].asynchronous);
     assert!(!preview[0].asynchronous);
     assert_eq!(
-        preview[0].manual_command,
+        preview[3].manual_command,
         "kubectl config delete-context demo"
     );
-    assert_eq!(preview[1].description, repo("demo-gitops").describe());
+    assert_eq!(preview[0].description, repo("demo-gitops").describe());
 
     let state = TempState::with(recorded);
     let (events, _receiver) = EventSink::channel();
@@ -425,10 +426,10 @@ async fn cancelling_stops_before_the_next_removal_and_lists_the_rest_as_leftover
     let (events, _receiver) = EventSink::channel();
     let report = rollback(&state.handle, &remover, &events, &cancel).await;
     // The first removal finished, the second was under way and finished, the rest waited.
-    assert_eq!(remover.removed(), vec![context(), repo("demo-gitops")]);
+    assert_eq!(remover.removed(), vec![repo("demo-gitops"), cluster()]);
     assert_eq!(report.leftovers.len(), 2);
     assert!(
-        report.leftovers[0].contains("az aks delete"),
+        report.leftovers[0].contains("az group delete"),
         "{:?}",
         report.leftovers
     );
@@ -436,7 +437,7 @@ async fn cancelling_stops_before_the_next_removal_and_lists_the_rest_as_leftover
     let saved = state.on_disk();
     assert_eq!(saved.status, RunStatus::Failed);
     assert_eq!(
-        saved.resource(&cluster()).unwrap().status,
+        saved.resource(&rg("demo-rg")).unwrap().status,
         ResourceStatus::Present
     );
 }
@@ -487,9 +488,127 @@ async fn after_a_failed_run_rollback_removes_everything_the_run_created_and_noth
     let report = rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
     assert!(report.is_complete());
     let removed = remover.removed();
-    let expected: Vec<_> = created.iter().rev().cloned().collect();
-    assert_eq!(removed, expected);
+    assert_eq!(removed.len(), created.len());
+    assert_in_issue_order(&removed, &created);
     let removed_set: HashSet<_> = removed.iter().collect();
     assert!(!removed_set.contains(&repo("existing-cp")));
     assert_eq!(state.on_disk().status, RunStatus::RolledBack);
+}
+
+/// The kinds in the order the issue lists them for a rollback: installation, repositories,
+/// cluster, the kube context last.
+const ISSUE_ORDER: [&str; 9] = [
+    "helm_release",
+    "kalypso_crds",
+    "namespace",
+    "flux",
+    "repo_secret",
+    "repository",
+    "aks_cluster",
+    "resource_group",
+    "kube_context",
+];
+
+fn issue_rank(resource: &Resource) -> usize {
+    // A label is a repository's detail like a secret: both go before the repository.
+    let kind = match resource.kind() {
+        "repo_label" => "repo_secret",
+        kind => kind,
+    };
+    ISSUE_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or_else(|| panic!("{kind} is not in the issue order"))
+}
+
+/// `removed` follows [`ISSUE_ORDER`], and within a kind the newest `created` goes first.
+fn assert_in_issue_order(removed: &[Resource], created: &[Resource]) {
+    for pair in removed.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let created_at = |r: &Resource| created.iter().position(|c| c == r).unwrap();
+        assert!(
+            issue_rank(a) < issue_rank(b)
+                || (issue_rank(a) == issue_rank(b) && created_at(a) > created_at(b)),
+            "{} before {}: {removed:?}",
+            a.describe(),
+            b.describe()
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_kind_goes_in_the_issue_order_newest_first_within_a_kind() {
+    let ctx = "demo".to_string();
+    // Recorded in the order a run creates them.
+    let created = vec![
+        rg("demo-rg"),
+        cluster(),
+        context(),
+        repo("demo-control-plane"),
+        repo("demo-gitops"),
+        Resource::RepoSecret {
+            repository: "acme/demo-control-plane".into(),
+            name: "GITOPS_REPO".into(),
+        },
+        Resource::RepoLabel {
+            repository: "acme/demo-gitops".into(),
+            name: "promoted".into(),
+        },
+        Resource::Flux {
+            kube_context: ctx.clone(),
+            version: Some("v2.7.5".into()),
+        },
+        Resource::Namespace {
+            kube_context: ctx.clone(),
+            name: "kalypso-system".into(),
+        },
+        Resource::HelmRelease {
+            kube_context: ctx.clone(),
+            namespace: "kalypso-system".into(),
+            name: "kalypso-scheduler".into(),
+        },
+        Resource::KalypsoCrds {
+            kube_context: ctx,
+            names: vec!["workloads.scheduler.kalypso.io".into()],
+        },
+    ];
+    let now = Timestamp::now();
+    let mut recorded = BootstrapState::new(now);
+    for resource in &created {
+        recorded.record_resource(
+            resource.clone(),
+            Ownership::CreatedByUs,
+            ResourceStatus::Present,
+            None,
+            now,
+        );
+    }
+    let state = TempState::with(recorded);
+    let remover = FakeRemover::default();
+    let (events, _receiver) = EventSink::channel();
+    rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    let kinds: Vec<&str> = remover.removed().iter().map(|r| r.kind()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "helm_release",
+            "kalypso_crds",
+            "namespace",
+            "flux",
+            "repo_label",
+            "repo_secret",
+            "repository",
+            "repository",
+            "aks_cluster",
+            "resource_group",
+            "kube_context",
+        ]
+    );
+    let removed = remover.removed();
+    assert_eq!(
+        &removed[6..8],
+        &[repo("demo-gitops"), repo("demo-control-plane")],
+        "newest first within a kind"
+    );
+    assert_in_issue_order(&removed, &created);
 }

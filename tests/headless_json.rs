@@ -1,5 +1,6 @@
 //! `--output json`: one contract JSON object per event per line, nothing else.
 
+mod demo_support;
 mod headless_support;
 
 use headless_support::*;
@@ -168,4 +169,141 @@ async fn json_mode_over_a_channel_reports_the_exit_code() {
     let values = parse_lines(&out);
     assert_eq!(values.last().unwrap()["event"], "run_failed");
     assert_eq!(values.last().unwrap()["exit_code"], 5);
+}
+
+// ---------------------------------------------------------------------------------------
+// The binary: the prerequisite check is part of the event stream
+
+/// Every stdout line of `output` parsed, asserting each is a contract JSON object.
+fn binary_events(output: &std::process::Output) -> Vec<Value> {
+    let out = String::from_utf8(output.stdout.clone()).unwrap();
+    let values = parse_lines(&out);
+    for value in &values {
+        for key in CONTRACT_KEYS {
+            assert!(value.get(key).is_some(), "{key} missing in {value}");
+        }
+    }
+    values
+}
+
+/// The `log` messages of the prerequisites phase.
+fn prerequisite_rows(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "log" && e["phase"] == "prerequisites")
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_demo_run_starts_with_the_prerequisites_phase_and_stays_json() {
+    let home = tempfile::TempDir::new().unwrap();
+    let output = demo_support::demo_command(home.path(), "ghp_jsonPrereqCanary0123456789")
+        .args(["--output", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let events = binary_events(&output);
+    assert_eq!(events[0]["event"], "phase_started");
+    assert_eq!(events[0]["phase"], "prerequisites");
+    let rows = prerequisite_rows(&events);
+    for row in [
+        "az: PASS",
+        "kubectl: PASS",
+        "gh: PASS",
+        "helm: PASS",
+        "git: PASS",
+    ] {
+        assert!(rows.iter().any(|r| r.starts_with(row)), "{row}: {rows:?}");
+    }
+    for check in ["Azure sign-in: PASS", "GitHub sign-in: PASS"] {
+        assert!(
+            rows.iter().any(|r| r.starts_with(check)),
+            "{check}: {rows:?}"
+        );
+    }
+    assert!(rows.iter().any(|r| r.starts_with("Prerequisites: PASSED")));
+    // The check comes before the run: nothing of it after `run_started`.
+    let run_started = events
+        .iter()
+        .position(|e| e["event"] == "run_started")
+        .unwrap();
+    assert!(events[run_started..]
+        .iter()
+        .all(|e| e["phase"] != "prerequisites"));
+    assert_eq!(events.last().unwrap()["event"], "run_finished");
+}
+
+/// A directory holding only `git`, for a PATH without az, gh, kubectl and helm.
+fn path_with_only_git(dir: &std::path::Path) -> std::path::PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let git = std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join("git"))
+                .find(|candidate| candidate.is_file())
+        })
+        .expect("git on PATH");
+    std::os::unix::fs::symlink(git, bin.join("git")).unwrap();
+    bin
+}
+
+#[test]
+fn missing_tools_end_the_json_stream_with_run_failed_in_the_prerequisites_phase() {
+    let home = tempfile::TempDir::new().unwrap();
+    let bin = path_with_only_git(home.path());
+    let run = |extra: &[&str]| {
+        assert_cmd::Command::cargo_bin("kalypso-bootstrap")
+            .unwrap()
+            .env_clear()
+            .env("PATH", &bin)
+            .env("HOME", home.path())
+            .args([
+                "--no-tui",
+                "--non-interactive",
+                "--output",
+                "json",
+                "--cluster-name",
+                "json-demo",
+                "--github-org",
+                "acme",
+                "--state-file",
+            ])
+            .arg(home.path().join("state.json"))
+            .args(extra)
+            .assert()
+            .code(2)
+            .get_output()
+            .clone()
+    };
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let output = run(extra);
+        let events = binary_events(&output);
+        assert_eq!(events[0]["event"], "phase_started", "{extra:?}");
+        assert_eq!(events[0]["phase"], "prerequisites", "{extra:?}");
+        let rows = prerequisite_rows(&events);
+        for tool in ["az", "kubectl", "gh", "helm"] {
+            let row = rows
+                .iter()
+                .find(|r| r.starts_with(&format!("{tool}: FAIL")))
+                .unwrap_or_else(|| panic!("{tool}: {rows:?}"));
+            assert!(row.contains("install:"), "{row}");
+        }
+        assert!(rows.iter().any(|r| r.starts_with("git: PASS")), "{rows:?}");
+        assert!(
+            rows.iter().any(|r| r.starts_with("GitHub token: FAIL")),
+            "{rows:?}"
+        );
+        let failed = events.last().unwrap();
+        assert_eq!(failed["event"], "run_failed", "{extra:?}");
+        assert_eq!(failed["phase"], "prerequisites");
+        assert_eq!(failed["exit_code"], 2);
+        assert!(
+            failed["message"].as_str().unwrap().contains("az"),
+            "{failed}"
+        );
+        assert!(!events.iter().any(|e| e["event"] == "run_started"));
+    }
 }

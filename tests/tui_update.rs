@@ -447,6 +447,27 @@ fn the_summary_exits_with_success() {
 }
 
 #[test]
+fn the_summary_after_skip_install_says_kalypso_was_not_installed() {
+    let mut flags = named("demo");
+    flags.installation.skip_install = Some(true);
+    let mut app = dashboard(flags);
+    update(&mut app, Msg::Engine(run_finished(100)));
+    assert_eq!(app.screen, Screen::Summary);
+    let shown = screen(&app);
+    assert!(
+        shown.contains("Kalypso not installed (--skip-install)."),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("The Kalypso Scheduler is set up."),
+        "{shown}"
+    );
+    let mut installed = dashboard(named("demo"));
+    update(&mut installed, Msg::Engine(run_finished(100)));
+    assert!(screen(&installed).contains("The Kalypso Scheduler is set up."));
+}
+
+#[test]
 fn an_engine_that_stops_without_a_result_is_a_failure_not_a_success() {
     let mut app = dashboard(named("demo"));
     update(&mut app, Msg::EngineClosed);

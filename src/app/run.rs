@@ -18,8 +18,8 @@ use crate::engine::context::EventSink;
 use crate::engine::step::StepId;
 use crate::engine::Event;
 use crate::headless::{
-    headless_color, HeadlessPrinter, LinePrompts, NoPrompts, PrinterSettings, Prompts,
-    TerminalFacts,
+    headless_color, prerequisite_events, skipped_prerequisite_events, HeadlessPrinter, LinePrompts,
+    NoPrompts, PrinterSettings, Prompts, TerminalFacts,
 };
 use crate::logging;
 use crate::prereq::{self, Interaction, PrereqEnv};
@@ -63,6 +63,7 @@ impl World {
             })?;
             let mut options = BootstrapOptions::demo();
             options.flux_version = flux_version;
+            options.subscription = demo_subscription(&sim, env);
             settings.apply(&sim, &mut options);
             return Ok(World {
                 runner: Arc::new(sim.clone()),
@@ -83,10 +84,7 @@ impl World {
         // leaves nothing behind.
         check_files(Some(&state_file), Some(&log_file), cli.force)?;
         let options = BootstrapOptions {
-            subscription: env
-                .get("AZURE_SUBSCRIPTION_ID")
-                .filter(|id| !id.trim().is_empty())
-                .map(|id| id.trim().to_string()),
+            subscription: subscription_from_env(env),
             flux_version,
             ..BootstrapOptions::default()
         };
@@ -102,6 +100,27 @@ impl World {
             sim: None,
         })
     }
+}
+
+/// `AZURE_SUBSCRIPTION_ID`, when set: every az call names it.
+fn subscription_from_env(env: &HashMap<String, String>) -> Option<String> {
+    env.get("AZURE_SUBSCRIPTION_ID")
+        .map(|id| id.trim())
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+}
+
+/// `AZURE_SUBSCRIPTION_ID` in a demo run: named on every az call, as in a real run. A new
+/// simulated world is signed in to that subscription; a restored one keeps the subscription
+/// it was made with, so another id fails there the way it would for real.
+fn demo_subscription(sim: &SimulatedEnvironment, env: &HashMap<String, String>) -> Option<String> {
+    let subscription = subscription_from_env(env)?;
+    if !sim.restored() {
+        if let Some(account) = sim.world().azure.account.as_mut() {
+            account.subscription_id = subscription.clone();
+        }
+    }
+    Some(subscription)
 }
 
 /// Refuse, before anything is written, a state file that is not a usable state (unless
@@ -419,8 +438,18 @@ pub(crate) fn bootstrap(
 
     let runtime = super::runtime()?;
     runtime.block_on(async move {
+        let dry_run = cli.dry_run;
+        let output = cli.output;
+        let mut printer =
+            HeadlessPrinter::new(printer_settings(cli, options, env, &world), std::io::stdout());
+        // `--output json`: the check as events too. A dry run's stdout is its plan document
+        // alone, so there they appear only when the check fails.
+        let json_events = output == OutputFormat::Json;
         let token = if configuration.options.skip_validation {
             tracing::warn!("{}", prereq::SKIPPED_SUMMARY);
+            if json_events && !dry_run {
+                print_events(&mut printer, skipped_prerequisite_events());
+            }
             token_from_env(env)
         } else {
             let interaction = if interactive {
@@ -428,17 +457,20 @@ pub(crate) fn bootstrap(
             } else {
                 Interaction::NonInteractive
             };
+            let started = std::time::Instant::now();
             let report = prereq::check(world.runner.clone(), &prereq_env(env), &interaction).await;
+            if json_events && (!dry_run || !report.passed()) {
+                print_events(&mut printer, prerequisite_events(&report, started.elapsed()));
+            }
             if !report.passed() {
-                super::print_stdout(&report.render_text());
+                if !json_events {
+                    super::print_stdout(&report.render_text());
+                }
                 return Ok(report.exit_code());
             }
             report.github_token().cloned()
         };
 
-        let dry_run = cli.dry_run;
-        let output = cli.output;
-        let settings = printer_settings(cli, options, env, &world);
         let mut bootstrap = Bootstrap::open(
             configuration,
             world.runner.clone(),
@@ -497,7 +529,6 @@ pub(crate) fn bootstrap(
             }
         }
 
-        let mut printer = HeadlessPrinter::new(settings, std::io::stdout());
         let (sink, events) = EventSink::channel();
         let (outcome, _) = tokio::join!(bootstrap.run(&plan, sink, &cancel), print_all(&mut printer, events));
 
@@ -555,6 +586,16 @@ fn record_logged_errors(bootstrap: &Bootstrap, logged: &logging::ErrorSink) {
     });
     if let Err(err) = saved {
         eprintln!("cannot record the errors in the state file: {err}");
+    }
+}
+
+/// Print events produced outside the engine (the prerequisite check).
+fn print_events(printer: &mut HeadlessPrinter<std::io::Stdout>, events: Vec<Event>) {
+    for event in events {
+        if let Err(err) = printer.handle(&event) {
+            tracing::warn!("cannot write the progress lines: {err}");
+            return;
+        }
     }
 }
 

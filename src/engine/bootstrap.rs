@@ -372,15 +372,15 @@ impl Bootstrap {
         .with_retry(env.timings.retry.clone())
     }
 
-    /// What a rollback would remove (newest first), each with its manual command.
+    /// What a rollback would remove, in removal order, each with its manual command.
     pub fn rollback_preview(&self) -> Vec<PlannedRemoval> {
         let remover = self.remover();
         self.state
             .read(|state| rollback::rollback_preview(state, &remover))
     }
 
-    /// Remove what the state records as created by us, newest first. The run report is
-    /// rewritten with the rollback's results.
+    /// Remove what the state records as created by us (see [`rollback::rollback`]). The run
+    /// report is rewritten with the rollback's results.
     pub async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
         let writer = self
             .report
@@ -410,6 +410,14 @@ fn register(token: &Option<SecretString>) {
 fn next_steps(env: &StepEnv) -> Vec<String> {
     let context = env.kube_context();
     let namespace = &env.configuration.installation.namespace;
+    if env.configuration.installation.skip_install {
+        // Nothing runs in the cluster yet: pointing at its pods would mislead.
+        return vec![
+            "Kalypso was not installed (--skip-install): run the same command again without --skip-install to install Flux and the Kalypso Scheduler".to_string(),
+            format!("kubectl --context {context} get nodes"),
+            "add environments, cluster types and workloads to the control-plane repository (see its README)".to_string(),
+        ];
+    }
     vec![
         format!("kubectl --context {context} get pods -n {namespace}"),
         format!(
@@ -452,7 +460,7 @@ impl Cleanup {
         &self.state
     }
 
-    /// What would be removed, newest first.
+    /// What would be removed, in removal order.
     pub fn preview(&self) -> Vec<PlannedRemoval> {
         self.state
             .read(|state| rollback::rollback_preview(state, &self.remover))

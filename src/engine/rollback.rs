@@ -1,6 +1,8 @@
-//! Rollback: remove what the state records as created by this tool, newest first, and
-//! nothing else. Each removal is reported and saved on its own; a failure does not stop
-//! the others, and whatever is left is listed with the command to remove it by hand.
+//! Rollback: remove what the state records as created by this tool, and nothing else, in
+//! the reverse of the phases' order (installation, repositories, cluster; the kube context
+//! last; see [`removal_rank`]), newest first within a kind. Each removal is reported and
+//! saved on its own; a failure does not stop the others, and whatever is left is listed
+//! with the command to remove it by hand.
 
 use std::time::{Duration, Instant};
 
@@ -53,14 +55,35 @@ pub struct PlannedRemoval {
     pub asynchronous: bool,
 }
 
-/// What a rollback would remove, newest first: the answer to "Roll back the resources
-/// created by this run?". Only resources created by us and not yet deleted.
+/// Where a kind of resource comes in a rollback: the Helm release, the Kalypso CRDs (Helm
+/// leaves them behind), the namespace, Flux; then the repositories (their secrets and labels
+/// before the repositories themselves); then the AKS cluster and its resource group; the
+/// kube context last, since every cluster-side removal before it goes through it.
+pub fn removal_rank(resource: &Resource) -> u8 {
+    match resource {
+        Resource::HelmRelease { .. } => 0,
+        Resource::KalypsoCrds { .. } => 1,
+        Resource::Namespace { .. } => 2,
+        Resource::Flux { .. } => 3,
+        Resource::RepoSecret { .. } | Resource::RepoLabel { .. } => 4,
+        Resource::Repository { .. } => 5,
+        Resource::AksCluster { .. } => 6,
+        Resource::ResourceGroup { .. } => 7,
+        Resource::KubeContext { .. } => 8,
+    }
+}
+
+/// What a rollback would remove, in removal order ([`removal_rank`], newest first within a
+/// kind): the answer to "Roll back the resources created by this run?". Only resources
+/// created by us and not yet deleted.
 pub fn rollback_preview(
     state: &BootstrapState,
     remover: &dyn ResourceRemover,
 ) -> Vec<PlannedRemoval> {
-    state
-        .rollback_candidates()
+    let mut candidates = state.rollback_candidates();
+    // Stable: the state's newest-first order stays the tie-break within a kind.
+    candidates.sort_by_key(|record| removal_rank(&record.resource));
+    candidates
         .into_iter()
         .map(|record| PlannedRemoval {
             description: record.resource.describe(),
@@ -99,8 +122,8 @@ impl RollbackReport {
     }
 }
 
-/// Remove, newest first, every resource the state records as created by us and not yet
-/// deleted; never one recorded as reused. Each result is an event and is saved at once
+/// Remove, in [`rollback_preview`]'s order, every resource the state records as created by
+/// us and not yet deleted; never one recorded as reused. Each result is an event and is saved at once
 /// (`deleted` or `delete_failed` with its manual command). The state ends `rolled_back`
 /// only when everything went; otherwise `failed`, and `RollbackFinished` lists the
 /// leftovers. `cancel` stops the rollback before its next removal.

@@ -8,6 +8,7 @@
 //!   progress without a state change, the plan).
 //! - **json**: exactly one [`Event::to_json_line`] per line and nothing else. Every
 //!   structural event is written; `log` events follow the verbosity like in text mode.
+//!   The prerequisite check comes first as events too ([`prerequisite_events`]).
 //!
 //! Everything written passes through the redactor ([`crate::secrets::global`] unless
 //! another is injected). The printer writes to an injected writer, never to the real stdout
@@ -15,6 +16,7 @@
 
 mod format;
 pub mod front_end;
+pub mod prerequisites;
 pub mod prompts;
 mod text;
 
@@ -34,6 +36,7 @@ use crate::secrets::{self, Redactor};
 
 pub use format::{format_duration, format_elapsed};
 pub use front_end::{choose_front_end, headless_color, FrontEnd, HeadlessReason, TerminalFacts};
+pub use prerequisites::{prerequisite_events, skipped_prerequisite_events};
 pub use prompts::{is_yes, LinePrompts, NoPrompts, Prompts};
 
 use text::{FilePaths, Piece, TextRenderer};

@@ -30,8 +30,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
     let label_width = 15;
 
+    let install_skipped = app
+        .validated
+        .as_ref()
+        .is_some_and(|v| v.configuration().installation.skip_install);
+    let headline = if install_skipped {
+        "Cluster and repositories set up; Kalypso not installed (--skip-install)."
+    } else {
+        "The Kalypso Scheduler is set up."
+    };
     let mut result = vec![Line::from(Span::styled(
-        format!(" {SYMBOL_OK} The Kalypso Scheduler is set up."),
+        format!(" {SYMBOL_OK} {headline}"),
         theme.ok(),
     ))];
     for (label, text) in [

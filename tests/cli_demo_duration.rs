@@ -1,0 +1,243 @@
+//! The demo's default latencies make a full run last about 20 to 40 seconds (the issue's
+//! "realistic but short"). Computed, not timed: the demo runs once over a simulated
+//! environment where every call takes a few milliseconds, every call it makes is recorded
+//! and given its latency from [`Latency::demo`], and the run's duration is the prerequisite
+//! check, then the observation, then the longest dependency chain of the plan (steps run
+//! concurrently where the plan lets them). Within each of these, calls made one after the
+//! other add up and calls made together (concurrent probes and health checks) count once.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kalypso_bootstrap::config::lifecycle::Uninitialized;
+use kalypso_bootstrap::config::ConfigLayer;
+use kalypso_bootstrap::engine::{
+    Bootstrap, BootstrapOptions, BootstrapPaths, EventSink, Plan, RunOutcome, StepId, StepTimings,
+};
+use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
+use kalypso_bootstrap::sim::{CallRecord, Latency, SimulatedEnvironment};
+use kalypso_bootstrap::tools::CancelToken;
+
+/// Each simulated call takes this long in the recorded run: long enough that a call lies
+/// well inside the step that made it (steps run one at a time there), short enough for a
+/// quick test.
+const RECORDING_LATENCY: Duration = Duration::from_millis(5);
+
+/// The demo latency of one recorded call (git runs for real: only a rule naming it counts).
+fn demo_latency(demo: &Latency, call: &CallRecord) -> Duration {
+    if call.program == "git" {
+        return demo.for_delegated(&call.program, &call.args);
+    }
+    let mut words = vec![call.program.clone()];
+    words.extend(call.words.iter().cloned());
+    let latency = demo.for_command(&words);
+    if call.program == "az" && call.words.starts_with(&["aks".into(), "create".into()]) {
+        // `--no-wait` returns at once; the step then polls until provisioning is over.
+        let poll = StepTimings::demo().aks_provisioning.max_interval;
+        return latency.max(demo.aks_provisioning) + poll;
+    }
+    latency
+}
+
+/// How long `calls` take with the demo latencies: the longest sequence of calls each made
+/// after the one before it had returned (in the recording, where every call took
+/// [`RECORDING_LATENCY`]); calls that overlapped there run concurrently.
+fn critical_path(demo: &Latency, calls: &[&CallRecord]) -> Duration {
+    let mut calls = calls.to_vec();
+    calls.sort_by_key(|call| call.started);
+    let mut finish: Vec<Duration> = Vec::with_capacity(calls.len());
+    for (index, call) in calls.iter().enumerate() {
+        let after = (0..index)
+            .filter(|&earlier| calls[earlier].started + RECORDING_LATENCY <= call.started)
+            .map(|earlier| finish[earlier])
+            .max()
+            .unwrap_or_default();
+        finish.push(after + demo_latency(demo, call));
+    }
+    finish.into_iter().max().unwrap_or_default()
+}
+
+fn total(demo: &Latency, calls: &[CallRecord]) -> Duration {
+    critical_path(demo, &calls.iter().collect::<Vec<_>>())
+}
+
+/// The same steps, each waiting for the one before it, so every call belongs to the one
+/// step running when it was made.
+fn one_at_a_time(plan: &Plan) -> Plan {
+    let mut previous: Option<StepId> = None;
+    Plan::new(
+        plan.steps
+            .iter()
+            .map(|step| {
+                let mut step = step.clone();
+                step.depends_on = previous.into_iter().collect();
+                previous = Some(step.id);
+                step
+            })
+            .collect(),
+    )
+}
+
+/// Each step's demo latency: the calls made while it ran.
+fn step_weights(
+    demo: &Latency,
+    outcome: &RunOutcome,
+    started: tokio::time::Instant,
+    calls: &[CallRecord],
+) -> HashMap<StepId, Duration> {
+    let tolerance = RECORDING_LATENCY / 2;
+    let mut by_step: HashMap<StepId, Vec<&CallRecord>> = HashMap::new();
+    for call in calls {
+        let offset = call.started.saturating_duration_since(started);
+        let owner = outcome
+            .steps
+            .iter()
+            .filter(|step| {
+                step.started.is_some_and(|s| s <= offset + tolerance)
+                    && step.finished.is_some_and(|f| offset <= f + tolerance)
+            })
+            .max_by_key(|step| step.started)
+            .unwrap_or_else(|| panic!("{} at {offset:?} is in no step", call.command_line()));
+        by_step.entry(owner.id).or_default().push(call);
+    }
+    by_step
+        .into_iter()
+        .map(|(step, calls)| (step, critical_path(demo, &calls)))
+        .collect()
+}
+
+/// The longest dependency chain of `plan` with these weights, and its steps.
+fn longest_chain(plan: &Plan, weights: &HashMap<StepId, Duration>) -> (Duration, Vec<StepId>) {
+    let mut finish: HashMap<StepId, (Duration, Vec<StepId>)> = HashMap::new();
+    // The plan lists dependencies before dependants.
+    for step in &plan.steps {
+        let (before, mut chain) = step
+            .depends_on
+            .iter()
+            .filter_map(|dependency| finish.get(dependency))
+            .max_by_key(|(time, _)| *time)
+            .cloned()
+            .unwrap_or_default();
+        chain.push(step.id);
+        let weight = weights.get(&step.id).copied().unwrap_or_default();
+        finish.insert(step.id, (before + weight, chain));
+    }
+    finish
+        .into_values()
+        .max_by_key(|(time, _)| *time)
+        .unwrap_or_default()
+}
+
+fn demo_configuration() -> kalypso_bootstrap::config::Configuration {
+    let mut flags = ConfigLayer::default();
+    flags.cluster.name = Some("kalypso-demo".to_string());
+    Uninitialized::new()
+        .parse(flags, None, &HashMap::new())
+        .expect("the flags parse")
+        .validate(&[])
+        .expect("the configuration is valid")
+        .configuration()
+        .clone()
+}
+
+struct Estimate {
+    prerequisites: Duration,
+    observation: Duration,
+    chain: Duration,
+    chain_steps: Vec<StepId>,
+    weights: HashMap<StepId, Duration>,
+}
+
+impl Estimate {
+    fn total(&self) -> Duration {
+        self.prerequisites + self.observation + self.chain
+    }
+}
+
+async fn estimate(root: &Path) -> Estimate {
+    let demo = Latency::demo();
+    let sim = SimulatedEnvironment::demo(root.join("sim")).expect("the demo world");
+    sim.set_latency(Latency::fixed(RECORDING_LATENCY));
+    let runner = Arc::new(sim.clone());
+
+    sim.clear_calls();
+    let report = prereq::check(
+        runner.clone(),
+        &PrereqEnv::from_lookup(|_| None),
+        &Interaction::NonInteractive,
+    )
+    .await;
+    assert!(report.passed(), "{}", report.render_text());
+    let prerequisites = total(&demo, &sim.calls());
+
+    let options = BootstrapOptions {
+        timings: StepTimings::fast(),
+        ..BootstrapOptions::demo()
+    };
+    let bootstrap = Bootstrap::open(
+        demo_configuration(),
+        runner,
+        report.github_token().cloned(),
+        BootstrapPaths::demo(&sim, Some(root.join("state.json")), None),
+        options,
+    )
+    .expect("the bootstrap opens");
+    let cancel = CancelToken::new();
+    sim.clear_calls();
+    let observed = bootstrap.observe(&cancel).await.expect("the observation");
+    let observation = total(&demo, &sim.calls());
+
+    let plan = bootstrap.plan(&observed);
+    sim.clear_calls();
+    let (events, mut receiver) = EventSink::channel();
+    let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+    let started = tokio::time::Instant::now();
+    let outcome = bootstrap.run(&one_at_a_time(&plan), events, &cancel).await;
+    drop(bootstrap);
+    let _ = drain.await;
+    assert!(outcome.is_success(), "{:?}", outcome.end);
+    let weights = step_weights(&demo, &outcome, started, &sim.calls());
+    let (chain, chain_steps) = longest_chain(&plan, &weights);
+    Estimate {
+        prerequisites,
+        observation,
+        chain,
+        chain_steps,
+        weights,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_demo_run_lasts_between_20_and_40_seconds_with_the_demo_latencies() {
+    let dir = tempfile::tempdir().unwrap();
+    let estimate = estimate(dir.path()).await;
+    let chain: Vec<String> = estimate
+        .chain_steps
+        .iter()
+        .map(|step| {
+            let weight = estimate.weights.get(step).copied().unwrap_or_default();
+            format!("{step} {:.1}s", weight.as_secs_f64())
+        })
+        .collect();
+    let explained = format!(
+        "prerequisites {:.1}s + observation {:.1}s + longest chain {:.1}s ({}) = {:.1}s",
+        estimate.prerequisites.as_secs_f64(),
+        estimate.observation.as_secs_f64(),
+        estimate.chain.as_secs_f64(),
+        chain.join(" → "),
+        estimate.total().as_secs_f64()
+    );
+    let total = estimate.total();
+    assert!(
+        (Duration::from_secs(20)..=Duration::from_secs(40)).contains(&total),
+        "{explained}"
+    );
+    // The cluster's provisioning dominates: the chain goes through it.
+    assert!(
+        estimate.chain_steps.contains(&StepId::ClusterCreate),
+        "{explained}"
+    );
+    eprintln!("{explained}");
+}
