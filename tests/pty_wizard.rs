@@ -140,8 +140,25 @@ impl Pane {
     }
 
     fn alternate_screen_on(&self) -> bool {
-        let output = self.tmux(&["display-message", "-p", "-t", SESSION, "#{alternate_on}"]);
+        self.flag("#{alternate_on}")
+    }
+
+    /// The program asked the terminal for mouse events.
+    fn mouse_captured(&self) -> bool {
+        self.flag("#{mouse_any_flag}")
+    }
+
+    /// A tmux format that is `1` or `0` for the pane.
+    fn flag(&self, format: &str) -> bool {
+        let output = self.tmux(&["display-message", "-p", "-t", SESSION, format]);
         String::from_utf8_lossy(&output.stdout).trim() == "1"
+    }
+
+    /// Clear the pane, so the next program's output is all that is on it.
+    fn clear(&self) {
+        self.run("clear");
+        self.wait_until(STAGE, |screen| !screen.contains(END_MARKER))
+            .unwrap_or_else(|screen| panic!("the screen was not cleared:\n{screen}"));
     }
 
     /// Poll until the screen contains `needle`; the screen at that moment.
@@ -432,9 +449,7 @@ fn missing_values_reach_the_wizard_but_invalid_ones_stop_before_it() {
     pane.keys(&["q"]);
     pane.assert_left_cleanly(7);
 
-    pane.run("clear");
-    pane.wait_until(STAGE, |screen| !screen.contains(END_MARKER))
-        .unwrap_or_else(|screen| panic!("the screen was not cleared:\n{screen}"));
+    pane.clear();
 
     // A value that breaks a rule: exit 3 with the rule, the screen never taken over.
     pane.run(&command_line("", "--cluster-name Bad_Name"));
@@ -444,4 +459,48 @@ fn missing_values_reach_the_wizard_but_invalid_ones_stop_before_it() {
         !refused.contains("How do you want to start?"),
         "the wizard did not start:\n{refused}"
     );
+}
+
+#[test]
+fn a_panic_on_the_wizard_thread_gives_the_terminal_back_with_a_masked_message() {
+    let pane = Pane::start();
+    let canary = "ghp_PtyPanicCanary0123456789abcdefABCDEF";
+    pane.run(&command_line(
+        &format!("GITHUB_TOKEN={canary} KALYPSO_DEMO_PANIC='carrying {canary}' "),
+        "--demo --mouse",
+    ));
+    // The Rust runtime's exit code for a panic that ends the program.
+    let after = pane.assert_left_cleanly(101);
+    assert_contains(
+        "after the panic",
+        &after,
+        &[
+            "kalypso-bootstrap crashed",
+            "KALYPSO_DEMO_PANIC: a deliberate panic on the wizard's thread (carrying ***)",
+        ],
+    );
+    // What the program printed: everything after the typed command line.
+    let (_, printed) = after
+        .split_once("END-$((6*7))")
+        .unwrap_or_else(|| panic!("no typed command line; the screen:\n{after}"));
+    assert!(!printed.contains(canary), "the token is masked:\n{after}");
+    assert!(!pane.mouse_captured(), "mouse capture was left on");
+}
+
+#[test]
+fn the_mouse_is_captured_only_with_the_mouse_flag_and_released_at_the_end() {
+    let pane = Pane::start();
+    pane.run(&command_line("", "--demo"));
+    pane.wait_for("welcome", "How do you want to start?", STAGE);
+    assert!(!pane.mouse_captured(), "no --mouse, yet the mouse is captured");
+    pane.keys(&["q"]);
+    pane.assert_left_cleanly(7);
+    pane.clear();
+
+    pane.run(&command_line("", "--demo --mouse"));
+    pane.wait_for("welcome", "How do you want to start?", STAGE);
+    assert!(pane.mouse_captured(), "--mouse, yet the mouse is not captured");
+    pane.keys(&["q"]);
+    pane.assert_left_cleanly(7);
+    assert!(!pane.mouse_captured(), "mouse capture was left on after the exit");
 }

@@ -38,6 +38,8 @@ const LOG_TAP_CAPACITY: usize = 1024;
 const EVENT_BUFFER: usize = 256;
 /// Prerequisite rows waiting for the wizard.
 const PREREQ_BUFFER: usize = 32;
+/// `--demo` only: see [`AppInputs::demo_panic`].
+const DEMO_PANIC_VAR: &str = "KALYPSO_DEMO_PANIC";
 
 /// Run the wizard for `parsed` (possibly incomplete: the forms collect what is missing).
 pub(super) fn run_wizard(
@@ -62,6 +64,12 @@ pub(super) fn run_wizard(
     inputs.log_file = world.paths.log_file.clone();
     inputs.no_color = options.no_color;
     inputs.demo = world.sim.is_some();
+    inputs.demo_panic = world
+        .sim
+        .as_ref()
+        .and(env.get(DEMO_PANIC_VAR))
+        .filter(|text| !text.is_empty())
+        .cloned();
     inputs.utc_offset = utc_offset;
 
     let demo_root = world.sim.as_ref().map(|sim| sim.root().to_path_buf());

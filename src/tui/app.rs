@@ -46,6 +46,10 @@ pub struct AppInputs {
     pub utc_offset: UtcOffset,
     /// Lines kept in the on-screen log tail.
     pub log_capacity: usize,
+    /// `--demo` with `KALYPSO_DEMO_PANIC=<text>`: panic on the wizard's thread once the
+    /// first screen is drawn, with `<text>` in the message (shows the terminal comes back
+    /// and the message is masked).
+    pub demo_panic: Option<String>,
 }
 
 impl AppInputs {
@@ -60,6 +64,7 @@ impl AppInputs {
             demo: false,
             utc_offset: UtcOffset::UTC,
             log_capacity: DEFAULT_CAPACITY,
+            demo_panic: None,
         }
     }
 }
