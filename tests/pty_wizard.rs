@@ -504,3 +504,24 @@ fn the_mouse_is_captured_only_with_the_mouse_flag_and_released_at_the_end() {
     pane.assert_left_cleanly(7);
     assert!(!pane.mouse_captured(), "mouse capture was left on after the exit");
 }
+
+#[test]
+fn the_demo_brings_its_own_simulated_cluster_to_pick() {
+    let pane = Pane::start();
+    pane.run(&command_line("", "--demo"));
+    pane.wait_for("welcome", "How do you want to start?", STAGE);
+    // "Bring your own cluster": the context comes from the simulated kubeconfig.
+    pane.keys(&["2", "Enter"]);
+    pane.wait_for("cluster form", "Kube context", STAGE);
+    pane.keys(&["Down", "Down", "Right"]);
+    let picked = pane.wait_for("context picked", "◂ kind-kalypso-demo ▸", STAGE);
+    assert!(!picked.contains("no contexts in"), "{picked}");
+    pane.keys(&["NPage", "NPage", "NPage", "NPage"]);
+    pane.wait_for("prerequisites", "Prerequisites: PASSED", STAGE);
+    pane.keys(&["Enter"]);
+    let plan = pane.wait_for("plan", "Proceed? [y/N]", STAGE);
+    assert_contains("plan", &plan, &["kind-kalypso-demo"]);
+    assert!(!plan.contains("+ AKS cluster"), "no cluster is created:\n{plan}");
+    pane.keys(&["n", "q"]);
+    pane.assert_left_cleanly(7);
+}

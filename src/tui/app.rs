@@ -33,6 +33,8 @@ pub struct AppInputs {
     pub parsed: Parsed,
     /// The kubeconfig's context names (for the pick list and validation).
     pub kube_contexts: Vec<String>,
+    /// The kubeconfig files the contexts were read from (named when there are none).
+    pub kubeconfig_paths: Vec<PathBuf>,
     /// `GITHUB_TOKEN` or `GH_TOKEN` is set: the form does not ask for a token.
     pub github_token_in_env: bool,
     /// Where the state file is (shown on the welcome and summary screens).
@@ -57,6 +59,7 @@ impl AppInputs {
         Self {
             parsed,
             kube_contexts: Vec::new(),
+            kubeconfig_paths: Vec::new(),
             github_token_in_env: false,
             state_file,
             log_file: None,
@@ -155,7 +158,8 @@ impl App {
             inputs.parsed,
             inputs.kube_contexts,
             inputs.github_token_in_env,
-        );
+        )
+        .with_kubeconfig_paths(inputs.kubeconfig_paths);
         Self {
             screen: Screen::Welcome,
             overlay: None,
