@@ -10,7 +10,7 @@ use kalypso_bootstrap::config::{ConfigLayer, Field};
 use kalypso_bootstrap::engine::events::{EventKind, LogLevel, Outcome};
 use kalypso_bootstrap::engine::step::{Action, StepId};
 use kalypso_bootstrap::logging::LogRecord;
-use kalypso_bootstrap::tui::form::{Entry, Group};
+use kalypso_bootstrap::tui::form::{group_entries, Entry, Group};
 use kalypso_bootstrap::tui::logbuf::LevelFilter;
 use kalypso_bootstrap::tui::progress::RollbackState;
 use kalypso_bootstrap::tui::{
@@ -961,4 +961,94 @@ fn the_demo_flag_labels_every_screen() {
     inputs.demo = true;
     let (app, _) = app_with(inputs, SMALL);
     assert!(screen(&app).lines().next().unwrap().contains("DEMO"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Form coverage and prefill
+
+#[test]
+fn every_configuration_field_is_in_exactly_one_form_group() {
+    for field in Field::ALL {
+        let groups: Vec<Group> = Group::ALL
+            .into_iter()
+            .filter(|group| group_entries(*group).contains(&Entry::Config(*field)))
+            .collect();
+        assert_eq!(groups.len(), 1, "{field:?} is in the groups {groups:?}");
+    }
+    let rows: usize = Group::ALL.iter().map(|g| group_entries(*g).len()).sum();
+    assert_eq!(
+        rows,
+        Field::ALL.len() + 1,
+        "besides the fields, only the GitHub token has a row"
+    );
+}
+
+#[test]
+fn the_forms_are_prefilled_from_the_environment_and_the_config_file_naming_each_source() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("kalypso.yaml");
+    std::fs::write(&file, "cluster:\n  nodeCount: 5\n").expect("config file");
+    let env = std::collections::HashMap::from([(
+        Field::ClusterRegion.env_var().to_string(),
+        "westeurope".to_string(),
+    )]);
+    let parsed = kalypso_bootstrap::config::lifecycle::Uninitialized::new()
+        .parse(named("demo"), Some(&file), &env)
+        .expect("the layers parse");
+    let mut inputs = inputs(named("demo"));
+    inputs.parsed = parsed;
+    let (mut app, _) = app_with(inputs, LARGE);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Tab); // cluster name
+    press(&mut app, KeyCode::Tab); // region
+    assert_eq!(app.form.focus, Entry::Config(Field::ClusterRegion));
+    assert_eq!(app.form.text(Field::ClusterRegion), "westeurope");
+    let region = screen(&app);
+    let env_source = format!("from env {}", Field::ClusterRegion.env_var());
+    assert!(region.contains(&env_source), "{region}");
+    press(&mut app, KeyCode::Tab); // resource group
+    press(&mut app, KeyCode::Tab); // node count
+    assert_eq!(app.form.focus, Entry::Config(Field::ClusterNodeCount));
+    assert_eq!(app.form.text(Field::ClusterNodeCount), "5");
+    let nodes = screen(&app);
+    let file_source = format!("from config file {}", file.display());
+    assert!(nodes.contains(&file_source), "{nodes}");
+}
+
+#[test]
+fn a_token_in_the_environment_is_not_asked_for_and_the_plan_says_where_it_comes_from() {
+    let mut inputs = inputs(named("demo"));
+    inputs.github_token_in_env = true;
+    let (mut app, _) = app_with(inputs, LARGE);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.form.group, Group::Repositories);
+    assert!(
+        !app.form
+            .visible_entries(Group::Repositories)
+            .contains(&Entry::GithubToken),
+        "no token row"
+    );
+    let repositories = screen(&app);
+    assert!(!repositories.contains("GitHub token"), "{repositories}");
+    press(&mut app, KeyCode::PageDown);
+    press(&mut app, KeyCode::PageDown);
+    let transition = press(&mut app, KeyCode::PageDown);
+    assert!(
+        has(&transition, |e| matches!(
+            e,
+            Effect::StartPrerequisites {
+                github_token: None,
+                ..
+            }
+        )),
+        "the check gets no typed token"
+    );
+    for update_ in passing_checks() {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    press(&mut app, KeyCode::Enter);
+    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let plan = screen(&app);
+    assert!(plan.contains("GitHub token from the environment"), "{plan}");
 }

@@ -189,7 +189,7 @@ pub fn label(entry: Entry) -> &'static str {
         Field::SkipInstall => "Skip installation",
         Field::NonInteractive => "Non-interactive",
         Field::AutoRollback => "Roll back on failure",
-        Field::SkipValidation => "Skip prerequisite checks",
+        Field::SkipValidation => "Skip the prerequisites",
         Field::SkipConfirmation => "Skip confirmation",
         Field::Verbose => "Verbose",
         Field::Quiet => "Quiet",
