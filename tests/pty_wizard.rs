@@ -492,17 +492,26 @@ fn the_mouse_is_captured_only_with_the_mouse_flag_and_released_at_the_end() {
     let pane = Pane::start();
     pane.run(&command_line("", "--demo"));
     pane.wait_for("welcome", "How do you want to start?", STAGE);
-    assert!(!pane.mouse_captured(), "no --mouse, yet the mouse is captured");
+    assert!(
+        !pane.mouse_captured(),
+        "no --mouse, yet the mouse is captured"
+    );
     pane.keys(&["q"]);
     pane.assert_left_cleanly(7);
     pane.clear();
 
     pane.run(&command_line("", "--demo --mouse"));
     pane.wait_for("welcome", "How do you want to start?", STAGE);
-    assert!(pane.mouse_captured(), "--mouse, yet the mouse is not captured");
+    assert!(
+        pane.mouse_captured(),
+        "--mouse, yet the mouse is not captured"
+    );
     pane.keys(&["q"]);
     pane.assert_left_cleanly(7);
-    assert!(!pane.mouse_captured(), "mouse capture was left on after the exit");
+    assert!(
+        !pane.mouse_captured(),
+        "mouse capture was left on after the exit"
+    );
 }
 
 #[test]
@@ -521,7 +530,10 @@ fn the_demo_brings_its_own_simulated_cluster_to_pick() {
     pane.keys(&["Enter"]);
     let plan = pane.wait_for("plan", "Proceed? [y/N]", STAGE);
     assert_contains("plan", &plan, &["kind-kalypso-demo"]);
-    assert!(!plan.contains("+ AKS cluster"), "no cluster is created:\n{plan}");
+    assert!(
+        !plan.contains("+ AKS cluster"),
+        "no cluster is created:\n{plan}"
+    );
     pane.keys(&["n", "q"]);
     pane.assert_left_cleanly(7);
 }

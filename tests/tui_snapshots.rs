@@ -640,7 +640,9 @@ fn plan_failed() {
                 ExitCode::RepositoryFailed,
                 "repository acme/demo-gitops exists but was not created by kalypso-bootstrap",
             )
-            .with_hint("pass --gitops-repo-url to reuse it, or choose another name"))),
+            .with_hint(
+                "pass --gitops-repo-url to reuse it, or choose another name",
+            ))),
         );
         app
     });

@@ -5,7 +5,7 @@
 
 mod tui_support;
 
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyModifiers, MouseEvent, MouseEventKind};
 use kalypso_bootstrap::config::{ConfigLayer, Field};
 use kalypso_bootstrap::engine::events::{EventKind, LogLevel, Outcome};
 use kalypso_bootstrap::engine::step::{Action, StepId};
@@ -1051,4 +1051,81 @@ fn a_token_in_the_environment_is_not_asked_for_and_the_plan_says_where_it_comes_
     update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
     let plan = screen(&app);
     assert!(plan.contains("GitHub token from the environment"), "{plan}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Mouse, verbosity, and transitions that change nothing
+
+fn wheel(app: &mut App, kind: MouseEventKind) -> Transition {
+    update(
+        app,
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        }),
+    )
+}
+
+#[test]
+fn the_mouse_wheel_scrolls_the_dashboard_log_and_nothing_elsewhere() {
+    let mut app = with_logs(100);
+    assert!(wheel(&mut app, MouseEventKind::ScrollUp).redraw);
+    assert_eq!(app.logs.offset(), 3);
+    assert!(!app.logs.following());
+    assert!(wheel(&mut app, MouseEventKind::ScrollDown).redraw);
+    assert!(app.logs.following(), "back at the bottom");
+    assert!(
+        !wheel(&mut app, MouseEventKind::ScrollDown).redraw,
+        "already at the bottom: nothing to redraw"
+    );
+
+    let mut app = configure(named("demo"));
+    let focus = app.form.focus;
+    for kind in [MouseEventKind::ScrollUp, MouseEventKind::ScrollDown] {
+        let transition = wheel(&mut app, kind);
+        assert!(!transition.redraw && transition.effects.is_empty());
+    }
+    assert_eq!(app.form.focus, focus);
+    assert_eq!(app.logs.offset(), 0);
+}
+
+#[test]
+fn verbose_or_quiet_chosen_in_the_form_sets_the_log_filter() {
+    let mut app = configure(named("demo"));
+    assert_eq!(app.logs.filter(), LevelFilter::InfoAndAbove);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::PageDown);
+    }
+    assert_eq!(app.form.group, Group::Options);
+    while app.form.focus != Entry::Config(Field::Verbose) {
+        press(&mut app, KeyCode::Tab);
+    }
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.logs.filter(), LevelFilter::All);
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.logs.filter(), LevelFilter::InfoAndAbove);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.form.focus, Entry::Config(Field::Quiet));
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.logs.filter(), LevelFilter::ErrorOnly);
+}
+
+#[test]
+fn transitions_that_change_nothing_ask_for_no_redraw() {
+    let mut app = app(named("demo"), SMALL);
+    assert!(!press(&mut app, KeyCode::Up).redraw, "Up at the top");
+    assert!(press(&mut app, KeyCode::Down).redraw);
+    assert!(press(&mut app, KeyCode::Up).redraw);
+    let (width, height) = app.size;
+    assert!(!update(&mut app, Msg::Resize { width, height }).redraw);
+    assert!(update(&mut app, Msg::Resize { width: 100, height }).redraw);
+
+    let mut app = with_logs(5);
+    for code in [KeyCode::Char('x'), KeyCode::Char('z'), KeyCode::F(5)] {
+        assert!(!press(&mut app, code).redraw, "{code:?} is not bound");
+    }
+    assert!(!press(&mut app, KeyCode::End).redraw, "already following");
+    assert!(press(&mut app, KeyCode::Char('l')).redraw, "filter changed");
 }

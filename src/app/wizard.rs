@@ -527,7 +527,8 @@ mod tests {
     fn the_demo_offers_its_own_existing_cluster_and_a_real_run_reads_the_real_kubeconfig() {
         let fixture = fixture(None);
         let sim = &fixture.sim;
-        let (paths, contexts) = kube_contexts(&HashMap::new(), Some(sim)).unwrap_or_else(|_| panic!("the contexts"));
+        let (paths, contexts) =
+            kube_contexts(&HashMap::new(), Some(sim)).unwrap_or_else(|_| panic!("the contexts"));
         assert_eq!(paths, vec![sim.default_kubeconfig()]);
         assert_eq!(contexts, vec![DEMO_EXISTING_CONTEXT.to_string()]);
         // The context is in the simulated kubeconfig, pointing at a cluster that answers.
@@ -535,12 +536,14 @@ mod tests {
         assert_eq!(read, contexts);
         assert!(sim.world().kube.contains_key(DEMO_EXISTING_SERVER));
         // Asked again (a resumed demo world): not added twice.
-        let (_, again) = kube_contexts(&HashMap::new(), Some(sim)).unwrap_or_else(|_| panic!("the contexts"));
+        let (_, again) =
+            kube_contexts(&HashMap::new(), Some(sim)).unwrap_or_else(|_| panic!("the contexts"));
         assert_eq!(again, contexts);
 
         let home = tempfile::tempdir().expect("home");
         let env = HashMap::from([("HOME".to_string(), home.path().display().to_string())]);
-        let (paths, contexts) = kube_contexts(&env, None).unwrap_or_else(|_| panic!("the contexts"));
+        let (paths, contexts) =
+            kube_contexts(&env, None).unwrap_or_else(|_| panic!("the contexts"));
         assert_eq!(paths, vec![home.path().join(".kube").join("config")]);
         assert!(contexts.is_empty(), "{contexts:?}");
     }

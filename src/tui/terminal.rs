@@ -9,8 +9,9 @@
 //! leaves the terminal alone then, and logs the panic instead of printing a crash message
 //! over the wizard's screen.
 
+use std::any::Any;
 use std::io::{self, Stdout};
-use std::panic::PanicHookInfo;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once, PoisonError};
 use std::thread::{self, ThreadId};
@@ -77,7 +78,7 @@ pub fn install_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if terminal_taken() && !panic_releases_terminal(owner(), thread::current().id()) {
-                log_caught_panic(info);
+                log_caught_panic(info.payload(), info.location());
                 return;
             }
             let _ = restore_terminal();
@@ -88,16 +89,14 @@ pub fn install_panic_hook() {
 
 /// A panic the wizard survives: into the log (file and tail), masked, instead of stderr,
 /// which is the wizard's screen.
-fn log_caught_panic(info: &PanicHookInfo<'_>) {
-    // (`PanicHookInfo::payload_as_str` is newer than the crate's minimum Rust.)
-    let payload = info.payload();
+fn log_caught_panic(payload: &(dyn Any + Send), location: Option<&Location<'_>>) {
+    // (`PanicHookInfo` and its `payload_as_str` are newer than the crate's minimum Rust.)
     let payload = payload
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("a non-text payload");
-    let place = info
-        .location()
+    let place = location
         .map(|at| format!(" at {}:{}", at.file(), at.line()))
         .unwrap_or_default();
     let thread = thread::current();
@@ -205,6 +204,10 @@ mod tests {
         set_owner(None);
         assert!(joined.is_err(), "the worker panicked");
         assert!(still_taken, "the worker's panic gave the terminal back");
-        assert_eq!(still_owner, Some(wizard), "the wizard still owns the terminal");
+        assert_eq!(
+            still_owner,
+            Some(wizard),
+            "the wizard still owns the terminal"
+        );
     }
 }
