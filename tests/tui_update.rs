@@ -1129,3 +1129,23 @@ fn transitions_that_change_nothing_ask_for_no_redraw() {
     assert!(!press(&mut app, KeyCode::End).redraw, "already following");
     assert!(press(&mut app, KeyCode::Char('l')).redraw, "filter changed");
 }
+
+#[test]
+fn an_empty_kubeconfig_is_named_on_the_kube_context_row() {
+    let mut inputs = inputs(named("demo"));
+    inputs.kube_contexts = Vec::new();
+    inputs.kubeconfig_paths = vec!["/home/dev/.kube/config".into()];
+    let (mut app, _) = app_with(inputs, SMALL);
+    press(&mut app, KeyCode::Char('2')); // bring your own cluster
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(
+        text.contains("(no contexts in /home/dev/.kube/config)"),
+        "{text}"
+    );
+    // With contexts, the row offers them instead.
+    let (mut app, _) = app_with(tui_support::inputs(named("demo")), SMALL);
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Enter);
+    assert!(!screen(&app).contains("no contexts"));
+}
