@@ -537,3 +537,34 @@ fn the_demo_brings_its_own_simulated_cluster_to_pick() {
     pane.keys(&["n", "q"]);
     pane.assert_left_cleanly(7);
 }
+
+#[test]
+fn a_panic_in_a_step_fails_that_step_and_the_wizard_keeps_the_screen() {
+    let pane = Pane::start();
+    pane.run(&command_line(
+        "KALYPSO_DEMO_PANIC=step KALYPSO_DEMO_LATENCY=zero ",
+        "--demo --skip-confirmation",
+    ));
+    let failure = pane.wait_for("rollback question", "Roll back? [y/N]", RUN);
+    assert_contains(
+        "failure",
+        &failure,
+        &[
+            "Kalypso Scheduler (Helm) (installation.kalypso) failed",
+            "internal error (the step panicked)",
+        ],
+    );
+    assert!(
+        pane.alternate_screen_on(),
+        "the step's panic gave the terminal back under the wizard:\n{failure}"
+    );
+    assert!(!failure.contains("crashed"), "{failure}");
+    pane.keys(&["n"]);
+    pane.wait_for("declined", "Enter/q exit", STAGE);
+    pane.keys(&["Enter"]);
+    let after = pane.assert_left_cleanly(6);
+    assert!(
+        !after.contains("crashed"),
+        "the program did not crash:\n{after}"
+    );
+}

@@ -38,8 +38,10 @@ const LOG_TAP_CAPACITY: usize = 1024;
 const EVENT_BUFFER: usize = 256;
 /// Prerequisite rows waiting for the wizard.
 const PREREQ_BUFFER: usize = 32;
-/// `--demo` only: see [`AppInputs::demo_panic`].
+/// `--demo` only: `step` makes the Helm step panic (see [`PanicOnHelmUpgrade`]), any other
+/// text the wizard's own thread (see [`AppInputs::demo_panic`]).
 const DEMO_PANIC_VAR: &str = "KALYPSO_DEMO_PANIC";
+const DEMO_PANIC_IN_STEP: &str = "step";
 
 /// Run the wizard for `parsed` (possibly incomplete: the forms collect what is missing).
 pub(super) fn run_wizard(
@@ -49,7 +51,16 @@ pub(super) fn run_wizard(
     parsed: Parsed,
     options: OutputOptions,
 ) -> Result<ExitCode, Failure> {
-    let world = World::new(cli, env, home)?;
+    let mut world = World::new(cli, env, home)?;
+    let demo_panic = world
+        .sim
+        .as_ref()
+        .and(env.get(DEMO_PANIC_VAR))
+        .filter(|text| !text.is_empty())
+        .cloned();
+    if demo_panic.as_deref() == Some(DEMO_PANIC_IN_STEP) {
+        world.runner = Arc::new(PanicOnHelmUpgrade(world.runner));
+    }
     let demo_failure = run::demo_failure(env, &world)?;
     // Read while the process has one thread (the logging worker is the second).
     let utc_offset = logging::local_offset_or_utc();
@@ -66,12 +77,7 @@ pub(super) fn run_wizard(
     inputs.log_file = world.paths.log_file.clone();
     inputs.no_color = options.no_color;
     inputs.demo = world.sim.is_some();
-    inputs.demo_panic = world
-        .sim
-        .as_ref()
-        .and(env.get(DEMO_PANIC_VAR))
-        .filter(|text| !text.is_empty())
-        .cloned();
+    inputs.demo_panic = demo_panic.filter(|text| text != DEMO_PANIC_IN_STEP);
     inputs.utc_offset = utc_offset;
 
     let demo_root = world.sim.as_ref().map(|sim| sim.root().to_path_buf());
@@ -133,6 +139,24 @@ fn kube_contexts(
         }
     }
     Ok((paths, contexts))
+}
+
+/// `--demo` with `KALYPSO_DEMO_PANIC=step`: `helm upgrade` panics, inside the Helm step on
+/// an engine worker thread. The engine reports the step as failed; the wizard keeps the
+/// terminal and shows the failure.
+struct PanicOnHelmUpgrade(Arc<dyn CommandRunner>);
+
+impl CommandRunner for PanicOnHelmUpgrade {
+    fn run_with(
+        &self,
+        spec: CommandSpec,
+        control: crate::tools::runner::RunControl,
+    ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+        if spec.program == "helm" && spec.args.iter().any(|arg| arg == "upgrade") {
+            panic!("KALYPSO_DEMO_PANIC=step: a deliberate panic in the Helm step");
+        }
+        self.0.run_with(spec, control)
+    }
 }
 
 /// `GITHUB_TOKEN` or `GH_TOKEN` holds a token: the form does not ask for one.
