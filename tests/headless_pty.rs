@@ -19,13 +19,6 @@ fn answer(pane: &Pane, text: &str) {
     pane.keys(&["Enter"]);
 }
 
-/// Clear the screen, so the next program's end marker is not the last one's.
-fn clear(pane: &Pane) {
-    pane.run("clear");
-    pane.wait_until(STAGE, |screen| !screen.contains(END_MARKER))
-        .unwrap_or_else(|screen| panic!("the screen was not cleared:\n{screen}"));
-}
-
 /// The resources the state records as created by us and not yet deleted.
 fn left_over(state: &Value) -> Vec<String> {
     state["resources"]
@@ -133,7 +126,7 @@ fn clean_asks_first_removes_nothing_on_no_and_everything_on_yes() {
     assert_eq!(after_no["status"], "failed");
     assert_eq!(left_over(&after_no), before, "nothing removed on no");
 
-    clear(&pane);
+    pane.clear();
     pane.run(&clean);
     pane.wait_for(
         "clean question again",

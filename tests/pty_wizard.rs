@@ -169,9 +169,7 @@ fn missing_values_reach_the_wizard_but_invalid_ones_stop_before_it() {
     pane.keys(&["q"]);
     pane.assert_left_cleanly(7);
 
-    pane.run("clear");
-    pane.wait_until(STAGE, |screen| !screen.contains(END_MARKER))
-        .unwrap_or_else(|screen| panic!("the screen was not cleared:\n{screen}"));
+    pane.clear();
 
     // A value that breaks a rule: exit 3 with the rule, the screen never taken over.
     pane.run(&command_line("", "--cluster-name Bad_Name"));
@@ -180,5 +178,113 @@ fn missing_values_reach_the_wizard_but_invalid_ones_stop_before_it() {
     assert!(
         !refused.contains("How do you want to start?"),
         "the wizard did not start:\n{refused}"
+    );
+}
+
+#[test]
+fn a_panic_on_the_wizard_thread_gives_the_terminal_back_with_a_masked_message() {
+    let pane = Pane::start();
+    let canary = "ghp_PtyPanicCanary0123456789abcdefABCDEF";
+    pane.run(&command_line(
+        &format!("GITHUB_TOKEN={canary} KALYPSO_DEMO_PANIC='carrying {canary}' "),
+        "--demo --mouse",
+    ));
+    // The Rust runtime's exit code for a panic that ends the program.
+    let after = pane.assert_left_cleanly(101);
+    assert_contains(
+        "after the panic",
+        &after,
+        &[
+            "kalypso-bootstrap crashed",
+            "KALYPSO_DEMO_PANIC: a deliberate panic on the wizard's thread (carrying ***)",
+        ],
+    );
+    // What the program printed: everything after the typed command line.
+    let (_, printed) = after
+        .split_once("END-$((6*7))")
+        .unwrap_or_else(|| panic!("no typed command line; the screen:\n{after}"));
+    assert!(!printed.contains(canary), "the token is masked:\n{after}");
+    assert!(!pane.mouse_captured(), "mouse capture was left on");
+}
+
+#[test]
+fn the_mouse_is_captured_only_with_the_mouse_flag_and_released_at_the_end() {
+    let pane = Pane::start();
+    pane.run(&command_line("", "--demo"));
+    pane.wait_for("welcome", "How do you want to start?", STAGE);
+    assert!(
+        !pane.mouse_captured(),
+        "no --mouse, yet the mouse is captured"
+    );
+    pane.keys(&["q"]);
+    pane.assert_left_cleanly(7);
+    pane.clear();
+
+    pane.run(&command_line("", "--demo --mouse"));
+    pane.wait_for("welcome", "How do you want to start?", STAGE);
+    assert!(
+        pane.mouse_captured(),
+        "--mouse, yet the mouse is not captured"
+    );
+    pane.keys(&["q"]);
+    pane.assert_left_cleanly(7);
+    assert!(
+        !pane.mouse_captured(),
+        "mouse capture was left on after the exit"
+    );
+}
+
+#[test]
+fn the_demo_brings_its_own_simulated_cluster_to_pick() {
+    let pane = Pane::start();
+    pane.run(&command_line("", "--demo"));
+    pane.wait_for("welcome", "How do you want to start?", STAGE);
+    // "Bring your own cluster": the context comes from the simulated kubeconfig.
+    pane.keys(&["2", "Enter"]);
+    pane.wait_for("cluster form", "Kube context", STAGE);
+    pane.keys(&["Down", "Down", "Right"]);
+    let picked = pane.wait_for("context picked", "◂ kind-kalypso-demo ▸", STAGE);
+    assert!(!picked.contains("no contexts in"), "{picked}");
+    pane.keys(&["NPage", "NPage", "NPage", "NPage"]);
+    pane.wait_for("prerequisites", "Prerequisites: PASSED", STAGE);
+    pane.keys(&["Enter"]);
+    let plan = pane.wait_for("plan", "Proceed? [y/N]", STAGE);
+    assert_contains("plan", &plan, &["kind-kalypso-demo"]);
+    assert!(
+        !plan.contains("+ AKS cluster"),
+        "no cluster is created:\n{plan}"
+    );
+    pane.keys(&["n", "q"]);
+    pane.assert_left_cleanly(7);
+}
+
+#[test]
+fn a_panic_in_a_step_fails_that_step_and_the_wizard_keeps_the_screen() {
+    let pane = Pane::start();
+    pane.run(&command_line(
+        "KALYPSO_DEMO_PANIC=step KALYPSO_DEMO_LATENCY=zero ",
+        "--demo --skip-confirmation",
+    ));
+    let failure = pane.wait_for("rollback question", "Roll back? [y/N]", RUN);
+    assert_contains(
+        "failure",
+        &failure,
+        &[
+            "Kalypso Scheduler (Helm) (installation.kalypso) failed",
+            "internal error (the step panicked)",
+        ],
+    );
+    assert!(
+        pane.alternate_screen_on(),
+        "the step's panic gave the terminal back under the wizard:\n{failure}"
+    );
+    assert!(!failure.contains("crashed"), "{failure}");
+    pane.keys(&["n"]);
+    pane.wait_for("declined", "Enter/q exit", STAGE);
+    pane.keys(&["Enter"]);
+    let after = pane.assert_left_cleanly(6);
+    assert!(
+        !after.contains("crashed"),
+        "the program did not crash:\n{after}"
     );
 }

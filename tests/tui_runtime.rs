@@ -387,3 +387,24 @@ async fn keys_stay_responsive_under_a_flood_of_log_records() {
     assert_eq!(harness.exit_code().await, ExitCode::Cancelled);
     flood.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_and_resizes_that_change_nothing_draw_nothing() {
+    let harness = Harness::start(FakeBackend::default(), None);
+    harness.wait_for("How do you want to start?").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = harness.draws();
+    harness.key(KeyCode::Up); // already the first choice
+    harness.key(KeyCode::Char('x')); // not bound here
+    harness
+        .keys
+        .send(TermEvent::Resize(SMALL.0, SMALL.1))
+        .unwrap(); // the same size
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(harness.draws(), before, "redrew an unchanged screen");
+    harness.key(KeyCode::Down);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(harness.draws() > before, "a real change is drawn");
+    harness.key(KeyCode::Char('q'));
+    assert_eq!(harness.exit_code().await, ExitCode::Cancelled);
+}

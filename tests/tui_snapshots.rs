@@ -3,18 +3,21 @@
 //! fields, a pick list, a masked token), the prerequisite checklist (live and failed), the
 //! plan, the dashboard (running, and with a failing health check), the failure screen
 //! with the rollback question and its progress, the summary, the overlays (help, quit
-//! confirmation, a question from the check) and the "terminal too small" notice.
+//! confirmation, a question from the check) and the "terminal too small" notice; also the
+//! Installation (with and without the Helm fields) and Options groups, a failed plan, a
+//! cancelled run, a rollback with nothing to remove or no list, help on the first screens.
 
 mod tui_support;
 
 use crossterm::event::KeyCode;
-use kalypso_bootstrap::config::ConfigLayer;
+use kalypso_bootstrap::config::{ConfigLayer, Field};
 use kalypso_bootstrap::engine::events::{EventKind, HealthStatus, LogLevel, Outcome};
 use kalypso_bootstrap::engine::step::{Action, StepId};
 use kalypso_bootstrap::prereq::{AuthCheckKind, Verdict};
 use kalypso_bootstrap::tools::Version;
+use kalypso_bootstrap::tui::form::{Entry, Group};
 use kalypso_bootstrap::tui::{
-    update, App, Msg, PrereqOutcome, PrereqUpdate, PromptRequest, Screen,
+    update, App, BackendError, Msg, PrereqOutcome, PrereqUpdate, PromptRequest, Screen,
 };
 use kalypso_bootstrap::ExitCode;
 use tui_support::*;
@@ -326,6 +329,59 @@ fn configure_existing_repositories_with_a_masked_token() {
     });
 }
 
+/// The forms at `group` (the groups before it left with Page Down).
+fn configure_group(size: (u16, u16), group: Group) -> App {
+    let mut app = configure(named("demo"), size);
+    for _ in 0..group.index() {
+        press(&mut app, KeyCode::PageDown);
+    }
+    assert_eq!(app.form.group, group);
+    app
+}
+
+#[test]
+fn configure_installation_group() {
+    snapshot("configure_installation", |size| {
+        configure_group(size, Group::Installation)
+    });
+}
+
+#[test]
+fn configure_installation_skipped_hides_the_helm_fields() {
+    snapshot("configure_installation_skipped", |size| {
+        let mut app = configure_group(size, Group::Installation);
+        assert_eq!(app.form.focus, Entry::Config(Field::SkipInstall));
+        press(&mut app, KeyCode::Char(' '));
+        assert!(app.form.toggle(Field::SkipInstall));
+        let text = screen(&app);
+        for hidden in ["Helm chart", "Chart version", "Helm values"] {
+            assert!(!text.contains(hidden), "{hidden} is shown:\n{text}");
+        }
+        app
+    });
+}
+
+#[test]
+fn configure_options_group() {
+    snapshot("configure_options", |size| {
+        configure_group(size, Group::Options)
+    });
+}
+
+#[test]
+fn help_overlay_on_welcome_and_configure() {
+    snapshot("help_welcome", |size| {
+        let mut app = app(named("demo"), size);
+        press(&mut app, KeyCode::Char('?'));
+        app
+    });
+    snapshot("help_configure", |size| {
+        let mut app = configure(named("demo"), size);
+        press(&mut app, KeyCode::F(1));
+        app
+    });
+}
+
 #[test]
 fn prerequisites_filling_in() {
     snapshot("prerequisites_live", |size| {
@@ -566,4 +622,94 @@ fn terminal_too_small() {
         );
         insta::assert_snapshot!(format!("too_small_{}x{}", size.0, size.1), screen(&app));
     }
+}
+
+#[test]
+fn prerequisites_passed() {
+    snapshot("prerequisites_passed", checked);
+}
+
+#[test]
+fn plan_failed() {
+    snapshot("plan_failed", |size| {
+        let mut app = checked(size);
+        press(&mut app, KeyCode::Enter);
+        update(
+            &mut app,
+            Msg::Plan(Err(BackendError::new(
+                ExitCode::RepositoryFailed,
+                "repository acme/demo-gitops exists but was not created by kalypso-bootstrap",
+            )
+            .with_hint(
+                "pass --gitops-repo-url to reuse it, or choose another name",
+            ))),
+        );
+        app
+    });
+}
+
+#[test]
+fn failure_cancelled_by_the_user() {
+    snapshot("failure_cancelled", |size| {
+        let mut app = running(size);
+        engine(
+            &mut app,
+            run_failed(
+                200,
+                StepId::ClusterCreate,
+                "cancelled by the user",
+                "run again to continue where it stopped",
+                ExitCode::Cancelled,
+            ),
+        );
+        update(
+            &mut app,
+            Msg::RollbackPlan(Ok(vec!["Resource group demo-rg".into()])),
+        );
+        app
+    });
+}
+
+#[test]
+fn failure_with_nothing_to_remove() {
+    snapshot("failure_rollback_nothing_to_remove", |size| {
+        let mut app = running(size);
+        engine(
+            &mut app,
+            run_failed(
+                20,
+                StepId::ClusterCreate,
+                "az aks create failed: (QuotaExceeded)",
+                "request a quota increase",
+                ExitCode::ClusterFailed,
+            ),
+        );
+        update(&mut app, Msg::RollbackPlan(Ok(Vec::new())));
+        app
+    });
+}
+
+#[test]
+fn failure_with_the_rollback_unavailable() {
+    snapshot("failure_rollback_unavailable", |size| {
+        let mut app = running(size);
+        engine(
+            &mut app,
+            run_failed(
+                20,
+                StepId::ClusterCreate,
+                "az aks create failed: (QuotaExceeded)",
+                "request a quota increase",
+                ExitCode::ClusterFailed,
+            ),
+        );
+        update(
+            &mut app,
+            Msg::RollbackPlan(Err(BackendError::new(
+                ExitCode::General,
+                "the state file cannot be read: permission denied",
+            ))),
+        );
+        app
+    });
 }

@@ -5,12 +5,12 @@
 
 mod tui_support;
 
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyModifiers, MouseEvent, MouseEventKind};
 use kalypso_bootstrap::config::{ConfigLayer, Field};
 use kalypso_bootstrap::engine::events::{EventKind, LogLevel, Outcome};
 use kalypso_bootstrap::engine::step::{Action, StepId};
 use kalypso_bootstrap::logging::LogRecord;
-use kalypso_bootstrap::tui::form::{Entry, Group};
+use kalypso_bootstrap::tui::form::{group_entries, Entry, Group};
 use kalypso_bootstrap::tui::logbuf::LevelFilter;
 use kalypso_bootstrap::tui::progress::RollbackState;
 use kalypso_bootstrap::tui::{
@@ -982,4 +982,191 @@ fn the_demo_flag_labels_every_screen() {
     inputs.demo = true;
     let (app, _) = app_with(inputs, SMALL);
     assert!(screen(&app).lines().next().unwrap().contains("DEMO"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Form coverage and prefill
+
+#[test]
+fn every_configuration_field_is_in_exactly_one_form_group() {
+    for field in Field::ALL {
+        let groups: Vec<Group> = Group::ALL
+            .into_iter()
+            .filter(|group| group_entries(*group).contains(&Entry::Config(*field)))
+            .collect();
+        assert_eq!(groups.len(), 1, "{field:?} is in the groups {groups:?}");
+    }
+    let rows: usize = Group::ALL.iter().map(|g| group_entries(*g).len()).sum();
+    assert_eq!(
+        rows,
+        Field::ALL.len() + 1,
+        "besides the fields, only the GitHub token has a row"
+    );
+}
+
+#[test]
+fn the_forms_are_prefilled_from_the_environment_and_the_config_file_naming_each_source() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("kalypso.yaml");
+    std::fs::write(&file, "cluster:\n  nodeCount: 5\n").expect("config file");
+    let env = std::collections::HashMap::from([(
+        Field::ClusterRegion.env_var().to_string(),
+        "westeurope".to_string(),
+    )]);
+    let parsed = kalypso_bootstrap::config::lifecycle::Uninitialized::new()
+        .parse(named("demo"), Some(&file), &env)
+        .expect("the layers parse");
+    let mut inputs = inputs(named("demo"));
+    inputs.parsed = parsed;
+    let (mut app, _) = app_with(inputs, LARGE);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Tab); // cluster name
+    press(&mut app, KeyCode::Tab); // region
+    assert_eq!(app.form.focus, Entry::Config(Field::ClusterRegion));
+    assert_eq!(app.form.text(Field::ClusterRegion), "westeurope");
+    let region = screen(&app);
+    let env_source = format!("from env {}", Field::ClusterRegion.env_var());
+    assert!(region.contains(&env_source), "{region}");
+    press(&mut app, KeyCode::Tab); // resource group
+    press(&mut app, KeyCode::Tab); // node count
+    assert_eq!(app.form.focus, Entry::Config(Field::ClusterNodeCount));
+    assert_eq!(app.form.text(Field::ClusterNodeCount), "5");
+    let nodes = screen(&app);
+    let file_source = format!("from config file {}", file.display());
+    assert!(nodes.contains(&file_source), "{nodes}");
+}
+
+#[test]
+fn a_token_in_the_environment_is_not_asked_for_and_the_plan_says_where_it_comes_from() {
+    let mut inputs = inputs(named("demo"));
+    inputs.github_token_in_env = true;
+    let (mut app, _) = app_with(inputs, LARGE);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.form.group, Group::Repositories);
+    assert!(
+        !app.form
+            .visible_entries(Group::Repositories)
+            .contains(&Entry::GithubToken),
+        "no token row"
+    );
+    let repositories = screen(&app);
+    assert!(!repositories.contains("GitHub token"), "{repositories}");
+    press(&mut app, KeyCode::PageDown);
+    press(&mut app, KeyCode::PageDown);
+    let transition = press(&mut app, KeyCode::PageDown);
+    assert!(
+        has(&transition, |e| matches!(
+            e,
+            Effect::StartPrerequisites {
+                github_token: None,
+                ..
+            }
+        )),
+        "the check gets no typed token"
+    );
+    for update_ in passing_checks() {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    press(&mut app, KeyCode::Enter);
+    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let plan = screen(&app);
+    assert!(plan.contains("GitHub token from the environment"), "{plan}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Mouse, verbosity, and transitions that change nothing
+
+fn wheel(app: &mut App, kind: MouseEventKind) -> Transition {
+    update(
+        app,
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        }),
+    )
+}
+
+#[test]
+fn the_mouse_wheel_scrolls_the_dashboard_log_and_nothing_elsewhere() {
+    let mut app = with_logs(100);
+    assert!(wheel(&mut app, MouseEventKind::ScrollUp).redraw);
+    assert_eq!(app.logs.offset(), 3);
+    assert!(!app.logs.following());
+    assert!(wheel(&mut app, MouseEventKind::ScrollDown).redraw);
+    assert!(app.logs.following(), "back at the bottom");
+    assert!(
+        !wheel(&mut app, MouseEventKind::ScrollDown).redraw,
+        "already at the bottom: nothing to redraw"
+    );
+
+    let mut app = configure(named("demo"));
+    let focus = app.form.focus;
+    for kind in [MouseEventKind::ScrollUp, MouseEventKind::ScrollDown] {
+        let transition = wheel(&mut app, kind);
+        assert!(!transition.redraw && transition.effects.is_empty());
+    }
+    assert_eq!(app.form.focus, focus);
+    assert_eq!(app.logs.offset(), 0);
+}
+
+#[test]
+fn verbose_or_quiet_chosen_in_the_form_sets_the_log_filter() {
+    let mut app = configure(named("demo"));
+    assert_eq!(app.logs.filter(), LevelFilter::InfoAndAbove);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::PageDown);
+    }
+    assert_eq!(app.form.group, Group::Options);
+    while app.form.focus != Entry::Config(Field::Verbose) {
+        press(&mut app, KeyCode::Tab);
+    }
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.logs.filter(), LevelFilter::All);
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.logs.filter(), LevelFilter::InfoAndAbove);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.form.focus, Entry::Config(Field::Quiet));
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.logs.filter(), LevelFilter::ErrorOnly);
+}
+
+#[test]
+fn transitions_that_change_nothing_ask_for_no_redraw() {
+    let mut app = app(named("demo"), SMALL);
+    assert!(!press(&mut app, KeyCode::Up).redraw, "Up at the top");
+    assert!(press(&mut app, KeyCode::Down).redraw);
+    assert!(press(&mut app, KeyCode::Up).redraw);
+    let (width, height) = app.size;
+    assert!(!update(&mut app, Msg::Resize { width, height }).redraw);
+    assert!(update(&mut app, Msg::Resize { width: 100, height }).redraw);
+
+    let mut app = with_logs(5);
+    for code in [KeyCode::Char('x'), KeyCode::Char('z'), KeyCode::F(5)] {
+        assert!(!press(&mut app, code).redraw, "{code:?} is not bound");
+    }
+    assert!(!press(&mut app, KeyCode::End).redraw, "already following");
+    assert!(press(&mut app, KeyCode::Char('l')).redraw, "filter changed");
+}
+
+#[test]
+fn an_empty_kubeconfig_is_named_on_the_kube_context_row() {
+    let mut inputs = inputs(named("demo"));
+    inputs.kube_contexts = Vec::new();
+    inputs.kubeconfig_paths = vec!["/home/dev/.kube/config".into()];
+    let (mut app, _) = app_with(inputs, SMALL);
+    press(&mut app, KeyCode::Char('2')); // bring your own cluster
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(
+        text.contains("(no contexts in /home/dev/.kube/config)"),
+        "{text}"
+    );
+    // With contexts, the row offers them instead.
+    let (mut app, _) = app_with(tui_support::inputs(named("demo")), SMALL);
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Enter);
+    assert!(!screen(&app).contains("no contexts"));
 }

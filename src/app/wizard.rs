@@ -4,7 +4,7 @@
 //! tail and runs the wizard until the user leaves.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use secrecy::SecretString;
@@ -38,6 +38,10 @@ const LOG_TAP_CAPACITY: usize = 1024;
 const EVENT_BUFFER: usize = 256;
 /// Prerequisite rows waiting for the wizard.
 const PREREQ_BUFFER: usize = 32;
+/// `--demo` only: `step` makes the Helm step panic (see [`PanicOnHelmUpgrade`]), any other
+/// text the wizard's own thread (see [`AppInputs::demo_panic`]).
+const DEMO_PANIC_VAR: &str = "KALYPSO_DEMO_PANIC";
+const DEMO_PANIC_IN_STEP: &str = "step";
 
 /// Run the wizard for `parsed` (possibly incomplete: the forms collect what is missing).
 pub(super) fn run_wizard(
@@ -47,7 +51,16 @@ pub(super) fn run_wizard(
     parsed: Parsed,
     options: OutputOptions,
 ) -> Result<ExitCode, Failure> {
-    let world = World::new(cli, env, home)?;
+    let mut world = World::new(cli, env, home)?;
+    let demo_panic = world
+        .sim
+        .as_ref()
+        .and(env.get(DEMO_PANIC_VAR))
+        .filter(|text| !text.is_empty())
+        .cloned();
+    if demo_panic.as_deref() == Some(DEMO_PANIC_IN_STEP) {
+        world.runner = Arc::new(PanicOnHelmUpgrade(world.runner));
+    }
     let demo_failure = run::demo_failure(env, &world)?;
     // Read while the process has one thread (the logging worker is the second).
     let utc_offset = logging::local_offset_or_utc();
@@ -57,11 +70,14 @@ pub(super) fn run_wizard(
     tracing::info!(demo = world.sim.is_some(), "wizard started");
 
     let mut inputs = AppInputs::new(parsed, world.paths.state_file.clone());
-    inputs.kube_contexts = config::kubeconfig::contexts_from_env(env).unwrap_or_default();
+    let (kubeconfig_paths, kube_contexts) = kube_contexts(env, world.sim.as_ref())?;
+    inputs.kube_contexts = kube_contexts;
+    inputs.kubeconfig_paths = kubeconfig_paths;
     inputs.github_token_in_env = github_token_in_env(env);
     inputs.log_file = world.paths.log_file.clone();
     inputs.no_color = options.no_color;
     inputs.demo = world.sim.is_some();
+    inputs.demo_panic = demo_panic.filter(|text| text != DEMO_PANIC_IN_STEP);
     inputs.utc_offset = utc_offset;
 
     let demo_root = world.sim.as_ref().map(|sim| sim.root().to_path_buf());
@@ -87,6 +103,60 @@ pub(super) fn run_wizard(
         eprintln!("Log file: {}", log_file.display());
     }
     Ok(code)
+}
+
+/// `--demo`: a cluster of the user's own in the simulated world (an API server and its
+/// context in the simulated kubeconfig), for the "Bring your own cluster" path.
+pub(crate) const DEMO_EXISTING_CONTEXT: &str = "kind-kalypso-demo";
+const DEMO_EXISTING_SERVER: &str = "https://127.0.0.1:36443";
+
+/// The kubeconfig files and their contexts for the form's pick list: the simulated
+/// kubeconfig in `--demo` (with the demo's own existing cluster), else the real one.
+fn kube_contexts(
+    env: &HashMap<String, String>,
+    sim: Option<&SimulatedEnvironment>,
+) -> Result<(Vec<PathBuf>, Vec<String>), Failure> {
+    let paths = match sim {
+        Some(sim) => vec![sim.default_kubeconfig()],
+        None => config::kubeconfig::kubeconfig_paths(
+            env.get(config::kubeconfig::KUBECONFIG_VAR)
+                .map(String::as_str),
+            env.get("HOME").map(Path::new),
+        ),
+    };
+    let mut contexts = config::kubeconfig::read_contexts(&paths).unwrap_or_default();
+    if let Some(sim) = sim {
+        if !contexts.iter().any(|c| c == DEMO_EXISTING_CONTEXT) {
+            sim.seed_kube_cluster(DEMO_EXISTING_SERVER, "1.33.1", 2);
+            sim.seed_kube_context(DEMO_EXISTING_CONTEXT, DEMO_EXISTING_SERVER)
+                .map_err(|err| {
+                    Failure::new(
+                        ExitCode::General,
+                        format!("--demo: cannot add the simulated kube context: {err}"),
+                    )
+                })?;
+            contexts.push(DEMO_EXISTING_CONTEXT.to_string());
+        }
+    }
+    Ok((paths, contexts))
+}
+
+/// `--demo` with `KALYPSO_DEMO_PANIC=step`: `helm upgrade` panics, inside the Helm step on
+/// an engine worker thread. The engine reports the step as failed; the wizard keeps the
+/// terminal and shows the failure.
+struct PanicOnHelmUpgrade(Arc<dyn CommandRunner>);
+
+impl CommandRunner for PanicOnHelmUpgrade {
+    fn run_with(
+        &self,
+        spec: CommandSpec,
+        control: crate::tools::runner::RunControl,
+    ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+        if spec.program == "helm" && spec.args.iter().any(|arg| arg == "upgrade") {
+            panic!("KALYPSO_DEMO_PANIC=step: a deliberate panic in the Helm step");
+        }
+        self.0.run_with(spec, control)
+    }
 }
 
 /// `GITHUB_TOKEN` or `GH_TOKEN` holds a token: the form does not ask for one.
@@ -475,6 +545,31 @@ mod tests {
             Ok(handle) => handle,
             Err(error) => panic!("the run starts: {error}"),
         }
+    }
+
+    #[test]
+    fn the_demo_offers_its_own_existing_cluster_and_a_real_run_reads_the_real_kubeconfig() {
+        let fixture = fixture(None);
+        let sim = &fixture.sim;
+        let (paths, contexts) =
+            kube_contexts(&HashMap::new(), Some(sim)).unwrap_or_else(|_| panic!("the contexts"));
+        assert_eq!(paths, vec![sim.default_kubeconfig()]);
+        assert_eq!(contexts, vec![DEMO_EXISTING_CONTEXT.to_string()]);
+        // The context is in the simulated kubeconfig, pointing at a cluster that answers.
+        let read = config::kubeconfig::read_contexts(&paths).expect("readable");
+        assert_eq!(read, contexts);
+        assert!(sim.world().kube.contains_key(DEMO_EXISTING_SERVER));
+        // Asked again (a resumed demo world): not added twice.
+        let (_, again) =
+            kube_contexts(&HashMap::new(), Some(sim)).unwrap_or_else(|_| panic!("the contexts"));
+        assert_eq!(again, contexts);
+
+        let home = tempfile::tempdir().expect("home");
+        let env = HashMap::from([("HOME".to_string(), home.path().display().to_string())]);
+        let (paths, contexts) =
+            kube_contexts(&env, None).unwrap_or_else(|_| panic!("the contexts"));
+        assert_eq!(paths, vec![home.path().join(".kube").join("config")]);
+        assert!(contexts.is_empty(), "{contexts:?}");
     }
 
     #[tokio::test]

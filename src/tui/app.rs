@@ -33,6 +33,8 @@ pub struct AppInputs {
     pub parsed: Parsed,
     /// The kubeconfig's context names (for the pick list and validation).
     pub kube_contexts: Vec<String>,
+    /// The kubeconfig files the contexts were read from (named when there are none).
+    pub kubeconfig_paths: Vec<PathBuf>,
     /// `GITHUB_TOKEN` or `GH_TOKEN` is set: the form does not ask for a token.
     pub github_token_in_env: bool,
     /// Where the state file is (shown on the welcome and summary screens).
@@ -46,6 +48,10 @@ pub struct AppInputs {
     pub utc_offset: UtcOffset,
     /// Lines kept in the on-screen log tail.
     pub log_capacity: usize,
+    /// `--demo` with `KALYPSO_DEMO_PANIC=<text>`: panic on the wizard's thread once the
+    /// first screen is drawn, with `<text>` in the message (shows the terminal comes back
+    /// and the message is masked).
+    pub demo_panic: Option<String>,
 }
 
 impl AppInputs {
@@ -53,6 +59,7 @@ impl AppInputs {
         Self {
             parsed,
             kube_contexts: Vec::new(),
+            kubeconfig_paths: Vec::new(),
             github_token_in_env: false,
             state_file,
             log_file: None,
@@ -60,6 +67,7 @@ impl AppInputs {
             demo: false,
             utc_offset: UtcOffset::UTC,
             log_capacity: DEFAULT_CAPACITY,
+            demo_panic: None,
         }
     }
 }
@@ -139,18 +147,18 @@ impl App {
             values.repositories.gitops.create.unwrap_or(true),
         );
         // The tail starts at the console's verbosity; `l` changes it.
-        let filter = match (values.options.verbose, values.options.quiet) {
-            (Some(true), _) => LevelFilter::All,
-            (_, Some(true)) => LevelFilter::ErrorOnly,
-            _ => LevelFilter::InfoAndAbove,
-        };
+        let filter = filter_for(
+            values.options.verbose == Some(true),
+            values.options.quiet == Some(true),
+        );
         let mut logs = LogView::with_capacity(inputs.log_capacity);
         logs.set_filter(filter);
         let form = FormState::new(
             inputs.parsed,
             inputs.kube_contexts,
             inputs.github_token_in_env,
-        );
+        )
+        .with_kubeconfig_paths(inputs.kubeconfig_paths);
         Self {
             screen: Screen::Welcome,
             overlay: None,
@@ -245,16 +253,17 @@ pub fn update(app: &mut App, msg: Msg) -> Transition {
         }
         Msg::Mouse(mouse) => match (app.screen, mouse.kind) {
             (Screen::Dashboard | Screen::Failure, MouseEventKind::ScrollUp) => {
-                app.logs.scroll_up(3);
-                Transition::redraw()
+                redraw_if_log_moved(app, |logs| logs.scroll_up(3))
             }
             (Screen::Dashboard | Screen::Failure, MouseEventKind::ScrollDown) => {
-                app.logs.scroll_down(3);
-                Transition::redraw()
+                redraw_if_log_moved(app, |logs| logs.scroll_down(3))
             }
             _ => Transition::none(),
         },
         Msg::Resize { width, height } => {
+            if app.size == (width, height) {
+                return Transition::none();
+            }
             app.size = (width, height);
             Transition::redraw()
         }
@@ -518,10 +527,7 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Transition {
         Screen::Configure => configure_key(app, key),
         Screen::Prerequisites => prerequisites_key(app, key),
         Screen::Plan => plan_key(app, key),
-        Screen::Dashboard => {
-            log_key(app, key);
-            Transition::redraw()
-        }
+        Screen::Dashboard => log_key(app, key),
         Screen::Failure => failure_key(app, key),
         Screen::Summary => match key.code {
             KeyCode::Enter | KeyCode::Esc => {
@@ -633,18 +639,11 @@ fn welcome_key(app: &mut App, key: KeyEvent) -> Transition {
         .position(|p| *p == app.path)
         .unwrap_or(0);
     match key.code {
-        KeyCode::Up | KeyCode::Char('k') => {
-            app.path = PathChoice::ALL[index.saturating_sub(1)];
-            Transition::redraw()
-        }
+        KeyCode::Up | KeyCode::Char('k') => choose_path(app, index.saturating_sub(1)),
         KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
-            app.path = PathChoice::ALL[(index + 1).min(PathChoice::ALL.len() - 1)];
-            Transition::redraw()
+            choose_path(app, (index + 1).min(PathChoice::ALL.len() - 1))
         }
-        KeyCode::Char(c @ '1'..='4') => {
-            app.path = PathChoice::ALL[(c as usize) - ('1' as usize)];
-            Transition::redraw()
-        }
+        KeyCode::Char(c @ '1'..='4') => choose_path(app, (c as usize) - ('1' as usize)),
         KeyCode::Enter => {
             app.form.apply_path(app.path);
             app.form.enter_group(super::form::Group::Cluster);
@@ -656,8 +655,40 @@ fn welcome_key(app: &mut App, key: KeyEvent) -> Transition {
     }
 }
 
+/// Select the welcome screen's `index`th path; a redraw only if that is a change.
+fn choose_path(app: &mut App, index: usize) -> Transition {
+    let chosen = PathChoice::ALL[index];
+    if chosen == app.path {
+        return Transition::none();
+    }
+    app.path = chosen;
+    Transition::redraw()
+}
+
+/// The log tail's level filter for the console verbosity (`--verbose` / `--quiet`).
+fn filter_for(verbose: bool, quiet: bool) -> LevelFilter {
+    match (verbose, quiet) {
+        (true, _) => LevelFilter::All,
+        (_, true) => LevelFilter::ErrorOnly,
+        _ => LevelFilter::InfoAndAbove,
+    }
+}
+
 fn configure_key(app: &mut App, key: KeyEvent) -> Transition {
-    match app.form.key(key) {
+    let verbosity = |app: &App| {
+        (
+            app.form.toggle(Field::Verbose),
+            app.form.toggle(Field::Quiet),
+        )
+    };
+    let before = verbosity(app);
+    let outcome = app.form.key(key);
+    let after = verbosity(app);
+    if after != before {
+        // The tail follows the verbosity chosen in the form, as it follows the flags.
+        app.logs.set_filter(filter_for(after.0, after.1));
+    }
+    match outcome {
         FormOutcome::Stay => Transition::redraw(),
         FormOutcome::Back => {
             app.screen = Screen::Welcome;
@@ -761,18 +792,31 @@ fn back_to_forms(app: &mut App) {
     app.screen = Screen::Configure;
 }
 
-fn log_key(app: &mut App, key: KeyEvent) {
+/// The log tail's keys; a redraw only if the view changed.
+fn log_key(app: &mut App, key: KeyEvent) -> Transition {
     let page = app.log_page();
     match key.code {
-        KeyCode::Char('k') | KeyCode::Up => app.logs.scroll_up(1),
-        KeyCode::Char('j') | KeyCode::Down => app.logs.scroll_down(1),
-        KeyCode::PageUp => app.logs.scroll_up(page),
-        KeyCode::PageDown => app.logs.scroll_down(page),
-        KeyCode::Home | KeyCode::Char('g') => app.logs.scroll_to_oldest(),
-        KeyCode::End | KeyCode::Char('G') => app.logs.follow(),
-        KeyCode::Char('f') => app.logs.toggle_follow(),
-        KeyCode::Char('l') => app.logs.cycle_filter(),
-        _ => {}
+        KeyCode::Char('k') | KeyCode::Up => redraw_if_log_moved(app, |logs| logs.scroll_up(1)),
+        KeyCode::Char('j') | KeyCode::Down => redraw_if_log_moved(app, |logs| logs.scroll_down(1)),
+        KeyCode::PageUp => redraw_if_log_moved(app, |logs| logs.scroll_up(page)),
+        KeyCode::PageDown => redraw_if_log_moved(app, |logs| logs.scroll_down(page)),
+        KeyCode::Home | KeyCode::Char('g') => redraw_if_log_moved(app, LogView::scroll_to_oldest),
+        KeyCode::End | KeyCode::Char('G') => redraw_if_log_moved(app, LogView::follow),
+        KeyCode::Char('f') => redraw_if_log_moved(app, LogView::toggle_follow),
+        KeyCode::Char('l') => redraw_if_log_moved(app, LogView::cycle_filter),
+        _ => Transition::none(),
+    }
+}
+
+/// Apply `change` to the log view; a redraw only if what it shows changed.
+fn redraw_if_log_moved(app: &mut App, change: impl FnOnce(&mut LogView)) -> Transition {
+    let view = |logs: &LogView| (logs.offset(), logs.following(), logs.filter());
+    let before = view(&app.logs);
+    change(&mut app.logs);
+    if view(&app.logs) == before {
+        Transition::none()
+    } else {
+        Transition::redraw()
     }
 }
 
@@ -797,14 +841,8 @@ fn failure_key(app: &mut App, key: KeyEvent) -> Transition {
                 let code = app.exit_code_now();
                 Transition::redraw().with(Effect::Exit(code))
             }
-            _ => {
-                log_key(app, key);
-                Transition::redraw()
-            }
+            _ => log_key(app, key),
         },
-        _ => {
-            log_key(app, key);
-            Transition::redraw()
-        }
+        _ => log_key(app, key),
     }
 }

@@ -5,6 +5,7 @@
 //! before moving on, with each error shown under its field.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use crossterm::event::{Event as CrosstermEvent, KeyCode, KeyEvent, KeyModifiers};
 use secrecy::zeroize::Zeroize;
@@ -188,7 +189,7 @@ pub fn label(entry: Entry) -> &'static str {
         Field::SkipInstall => "Skip installation",
         Field::NonInteractive => "Non-interactive",
         Field::AutoRollback => "Roll back on failure",
-        Field::SkipValidation => "Skip prerequisite checks",
+        Field::SkipValidation => "Skip the prerequisites",
         Field::SkipConfirmation => "Skip confirmation",
         Field::Verbose => "Verbose",
         Field::Quiet => "Quiet",
@@ -329,6 +330,8 @@ pub enum FormOutcome {
 pub struct FormState {
     base: Parsed,
     contexts: Vec<String>,
+    /// Where `contexts` were read from.
+    kubeconfig_paths: Vec<PathBuf>,
     token_in_env: bool,
     pub group: Group,
     pub focus: Entry,
@@ -353,6 +356,7 @@ impl FormState {
         let mut form = Self {
             base,
             contexts,
+            kubeconfig_paths: Vec::new(),
             token_in_env,
             group: Group::Cluster,
             focus: Entry::Config(Field::ClusterCreate),
@@ -423,6 +427,26 @@ impl FormState {
 
     pub fn contexts(&self) -> &[String] {
         &self.contexts
+    }
+
+    /// Name the kubeconfig files the contexts came from.
+    pub fn with_kubeconfig_paths(mut self, paths: Vec<PathBuf>) -> Self {
+        self.kubeconfig_paths = paths;
+        self
+    }
+
+    /// The kube context row's text when there is nothing to pick from.
+    pub fn no_contexts_notice(&self) -> String {
+        let files: Vec<String> = self
+            .kubeconfig_paths
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        if files.is_empty() {
+            "(no contexts in the kubeconfig)".to_string()
+        } else {
+            format!("(no contexts in {})", files.join(", "))
+        }
     }
 
     /// The configuration as validated with the current answers, if every rule holds.

@@ -40,24 +40,4 @@ pub use backend::{
 pub use msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
 pub use runtime::{run, run_on, InputStream, RunOptions, Surface};
 pub use screens::render;
-pub use terminal::{install_panic_hook, restore_terminal, Tui};
-
-/// Whether the full-screen wizard can run here: stdin and stdout are terminals and `TERM`
-/// is not `dumb` (then the line-based front end is used instead).
-pub fn terminal_supports_tui(term: Option<&str>, stdin_is_tty: bool, stdout_is_tty: bool) -> bool {
-    stdin_is_tty && stdout_is_tty && term != Some("dumb")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_dumb_or_redirected_terminal_gets_no_tui() {
-        assert!(terminal_supports_tui(Some("xterm-256color"), true, true));
-        assert!(terminal_supports_tui(None, true, true));
-        assert!(!terminal_supports_tui(Some("dumb"), true, true));
-        assert!(!terminal_supports_tui(Some("xterm"), false, true));
-        assert!(!terminal_supports_tui(Some("xterm"), true, false));
-    }
-}
+pub use terminal::{install_panic_hook, restore_terminal, terminal_taken, Tui};

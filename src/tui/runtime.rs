@@ -128,8 +128,11 @@ pub async fn run_on<S: Surface>(
     logs: Option<mpsc::Receiver<LogRecord>>,
 ) -> (ExitCode, S) {
     let size = surface.size().unwrap_or((80, 24));
+    let mut inputs = inputs;
+    let demo_panic = inputs.demo_panic.take();
     let app = App::new(inputs, size, OffsetDateTime::now_utc());
     let mut driver = Driver::new(backend, surface, app, input, logs);
+    driver.demo_panic = demo_panic;
     let code = driver.run().await;
     (code, driver.surface)
 }
@@ -177,6 +180,8 @@ struct Driver<S, I> {
     pending_resize: Option<(u16, u16)>,
     resize_deadline: Option<Instant>,
     next_tick: Option<Instant>,
+    /// See [`crate::tui::AppInputs::demo_panic`].
+    demo_panic: Option<String>,
 }
 
 impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
@@ -211,6 +216,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
             pending_resize: None,
             resize_deadline: None,
             next_tick: None,
+            demo_panic: None,
         }
     }
 
@@ -338,6 +344,9 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
         }
         self.dirty = false;
         self.last_draw = Some(Instant::now());
+        if let Some(text) = self.demo_panic.take() {
+            panic!("KALYPSO_DEMO_PANIC: a deliberate panic on the wizard's thread ({text})");
+        }
     }
 
     fn dispatch(&mut self, msg: Msg) {

@@ -2,10 +2,19 @@
 //! and the alternate screen and restores both when dropped; a panic hook (chained after
 //! whatever hook was installed before, e.g. color-eyre's) restores the terminal before
 //! the panic is printed, so the message is readable and the shell usable.
+//!
+//! Only a panic on the thread that took the terminal (the wizard's) ends the wizard. A
+//! panic elsewhere, e.g. in an engine step on a tokio worker, is caught by tokio and
+//! reported by the engine as that step's failure while the wizard keeps drawing: the hook
+//! leaves the terminal alone then, and logs the panic instead of printing a crash message
+//! over the wizard's screen.
 
+use std::any::Any;
 use std::io::{self, Stdout};
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Once;
+use std::sync::{Mutex, Once, PoisonError};
+use std::thread::{self, ThreadId};
 
 use crossterm::cursor::{Hide, Show};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -23,6 +32,27 @@ use super::screens::render;
 static TAKEN: AtomicBool = AtomicBool::new(false);
 /// Mouse capture is on because of us.
 static MOUSE_CAPTURED: AtomicBool = AtomicBool::new(false);
+/// The thread that took the terminal (the one that draws the wizard).
+static OWNER: Mutex<Option<ThreadId>> = Mutex::new(None);
+
+fn owner() -> Option<ThreadId> {
+    *OWNER.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn set_owner(thread: Option<ThreadId>) {
+    *OWNER.lock().unwrap_or_else(PoisonError::into_inner) = thread;
+}
+
+/// Whether the terminal is in raw mode / the alternate screen because of us.
+pub fn terminal_taken() -> bool {
+    TAKEN.load(Ordering::SeqCst)
+}
+
+/// Whether a panic on `panicking` must give the terminal back: yes on the thread that owns
+/// it (the wizard ends) or when nobody owns it; no on any other thread (the wizard goes on).
+pub fn panic_releases_terminal(owner: Option<ThreadId>, panicking: ThreadId) -> bool {
+    owner.map_or(true, |owner| owner == panicking)
+}
 
 /// Leave the alternate screen, show the cursor, stop mouse capture and leave raw mode, if
 /// we changed them. Safe to call any number of times, from any thread, panics included.
@@ -30,6 +60,7 @@ pub fn restore_terminal() -> io::Result<()> {
     if !TAKEN.swap(false, Ordering::SeqCst) {
         return Ok(());
     }
+    set_owner(None);
     let mut out = io::stdout();
     if MOUSE_CAPTURED.swap(false, Ordering::SeqCst) {
         let _ = execute!(out, DisableMouseCapture);
@@ -46,10 +77,34 @@ pub fn install_panic_hook() {
     INSTALLED.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            if terminal_taken() && !panic_releases_terminal(owner(), thread::current().id()) {
+                log_caught_panic(info.payload(), info.location());
+                return;
+            }
             let _ = restore_terminal();
             previous(info);
         }));
     });
+}
+
+/// A panic the wizard survives: into the log (file and tail), masked, instead of stderr,
+/// which is the wizard's screen.
+fn log_caught_panic(payload: &(dyn Any + Send), location: Option<&Location<'_>>) {
+    // (`PanicHookInfo` and its `payload_as_str` are newer than the crate's minimum Rust.)
+    let payload = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a non-text payload");
+    let place = location
+        .map(|at| format!(" at {}:{}", at.file(), at.line()))
+        .unwrap_or_default();
+    let thread = thread::current();
+    tracing::error!(
+        "thread {} panicked{place}: {}; the wizard goes on (a step's panic fails that step)",
+        thread.name().unwrap_or("unnamed"),
+        crate::secrets::redact(payload)
+    );
 }
 
 /// The terminal while the wizard owns it. Dropping it gives the terminal back.
@@ -59,7 +114,9 @@ pub struct Tui {
 }
 
 impl Tui {
-    /// Raw mode, alternate screen, hidden cursor, and mouse capture only if `mouse`.
+    /// Raw mode, alternate screen, hidden cursor, and mouse capture only if `mouse`. The
+    /// calling thread becomes the terminal's owner: keep drawing from it (e.g. drive the
+    /// wizard with `block_on`, not in a spawned task that may move between threads).
     pub fn enter(mouse: bool) -> io::Result<Tui> {
         install_panic_hook();
         let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
@@ -72,6 +129,7 @@ impl Tui {
     }
 
     fn take(&mut self) -> io::Result<()> {
+        set_owner(Some(thread::current().id()));
         TAKEN.store(true, Ordering::SeqCst);
         enable_raw_mode()?;
         execute!(io::stdout(), EnterAlternateScreen, Hide)?;
@@ -107,5 +165,49 @@ impl Tui {
 impl Drop for Tui {
     fn drop(&mut self) {
         let _ = restore_terminal();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_owning_thread_or_no_owner_releases_the_terminal() {
+        let wizard = thread::current().id();
+        let worker = thread::spawn(|| thread::current().id())
+            .join()
+            .expect("thread id");
+        assert!(panic_releases_terminal(Some(wizard), wizard));
+        assert!(!panic_releases_terminal(Some(wizard), worker));
+        assert!(panic_releases_terminal(None, worker));
+    }
+
+    /// The hook itself: a worker's panic (caught, as tokio catches a step's) leaves the
+    /// terminal taken and owned, so the wizard keeps its screen. Only flags change here
+    /// (nothing is written to the terminal: the owning thread never panics).
+    #[test]
+    fn a_panic_on_another_thread_leaves_the_terminal_taken() {
+        install_panic_hook();
+        let wizard = thread::current().id();
+        set_owner(Some(wizard));
+        TAKEN.store(true, Ordering::SeqCst);
+        let worker = thread::Builder::new()
+            .name("step-worker".to_string())
+            .spawn(|| panic!("a step blew up"))
+            .expect("spawn");
+        let joined = worker.join();
+        let still_taken = terminal_taken();
+        let still_owner = owner();
+        // Let go without touching the real terminal.
+        TAKEN.store(false, Ordering::SeqCst);
+        set_owner(None);
+        assert!(joined.is_err(), "the worker panicked");
+        assert!(still_taken, "the worker's panic gave the terminal back");
+        assert_eq!(
+            still_owner,
+            Some(wizard),
+            "the wizard still owns the terminal"
+        );
     }
 }

@@ -151,8 +151,30 @@ impl Pane {
     }
 
     pub fn alternate_screen_on(&self) -> bool {
-        let output = self.tmux(&["display-message", "-p", "-t", SESSION, "#{alternate_on}"]);
+        self.flag("#{alternate_on}")
+    }
+
+    /// The program asked the terminal for mouse events.
+    pub fn mouse_captured(&self) -> bool {
+        self.flag("#{mouse_any_flag}")
+    }
+
+    /// A tmux format that is `1` or `0` for the pane.
+    fn flag(&self, format: &str) -> bool {
+        let output = self.tmux(&["display-message", "-p", "-t", SESSION, format]);
         String::from_utf8_lossy(&output.stdout).trim() == "1"
+    }
+
+    /// Clear the pane, so the next program's output is all that is on it.
+    pub fn clear(&self) {
+        self.run("clear");
+        self.wait_until(STAGE, |screen| !screen.contains(END_MARKER))
+            .unwrap_or_else(|screen| {
+                panic!(
+                    "the screen was not cleared:
+{screen}"
+                )
+            });
     }
 
     /// Poll until the screen contains `needle`; the screen at that moment.

@@ -10,7 +10,7 @@ use super::{centered, footer, header, padded, panel, wrap};
 use crate::config::defaults;
 use crate::config::Source;
 use crate::tui::app::App;
-use crate::tui::form::{editor, help, label, Editor, Entry, FormState, Group};
+use crate::tui::form::{editor, help, label, Editor, Entry, FormState, Group, PickSource};
 use crate::tui::theme::{Theme, SYMBOL_FAIL, SYMBOL_SELECTED};
 
 /// Columns for the labels.
@@ -196,6 +196,11 @@ fn value_spans<'a>(
                 text,
                 if on { theme.ok() } else { theme.plain() },
             )]
+        }
+        Editor::Pick(PickSource::KubeContext)
+            if form.text(field).is_empty() && form.contexts().is_empty() =>
+        {
+            vec![Span::styled(form.no_contexts_notice(), theme.muted())]
         }
         Editor::Pick(_) => {
             let value = form.text(field);

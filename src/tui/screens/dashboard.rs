@@ -14,15 +14,20 @@ use crate::engine::events::{HealthStatus, LogLevel, Outcome};
 use crate::engine::step::Action;
 use crate::tui::app::App;
 use crate::tui::logbuf::LogView;
-use crate::tui::progress::{RunProgress, StepRow, StepState, RUN_PHASES};
+use crate::tui::progress::{HealthRow, RunProgress, StepRow, StepState, RUN_PHASES};
 use crate::tui::theme::{
     spinner_frame, Theme, SYMBOL_FAIL, SYMBOL_OK, SYMBOL_PENDING, SYMBOL_REUSED, SYMBOL_SKIPPED,
 };
 
 const FILLED: char = '█';
 const EMPTY: char = '░';
-/// Most health check rows shown before the panel stops growing.
+/// Most health check rows shown before the panel stops growing (wide layout).
 const MAX_HEALTH_ROWS: u16 = 8;
+/// Lines a failing check's reason may take under it.
+const MAX_REASON_LINES: usize = 3;
+/// Below this width the log tail goes full-width under the steps and health checks: beside
+/// them it would show a handful of characters per line.
+const SIDE_BY_SIDE_WIDTH: u16 = 120;
 
 struct Areas {
     header: Rect,
@@ -44,9 +49,27 @@ fn areas(area: Rect, run: &RunProgress) -> Areas {
     ])
     .areas(area);
     let steps_width = (middle.width * 11 / 20).clamp(44, 66);
+    if middle.width < SIDE_BY_SIDE_WIDTH {
+        // Steps and health side by side, the log full-width under them.
+        let log_height = (middle.height.saturating_add(1) / 3).max(5);
+        let [top, log] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(log_height)]).areas(middle);
+        let [steps, health] =
+            Layout::horizontal([Constraint::Length(steps_width), Constraint::Min(20)]).areas(top);
+        return Areas {
+            header,
+            overall,
+            phases,
+            steps,
+            health,
+            log,
+            footer,
+        };
+    }
     let [steps, right] =
         Layout::horizontal([Constraint::Length(steps_width), Constraint::Min(20)]).areas(middle);
-    let health_rows = (health_lines(run) as u16).clamp(1, MAX_HEALTH_ROWS);
+    let inner_width = right.width.saturating_sub(2) as usize;
+    let health_rows = (health_lines(run, inner_width) as u16).clamp(1, MAX_HEALTH_ROWS);
     let [health, log] =
         Layout::vertical([Constraint::Length(health_rows + 2), Constraint::Min(3)]).areas(right);
     Areas {
@@ -302,14 +325,46 @@ fn render_steps(app: &App, frame: &mut Frame, area: Rect, theme: Theme, spinner:
     draw_lines(frame, inner, &lines, scroll);
 }
 
-/// Lines the health panel needs: one per check, plus one for each failing check's reason.
-fn health_lines(run: &RunProgress) -> usize {
-    run.health.len()
-        + run
-            .health
-            .iter()
-            .filter(|h| h.status == HealthStatus::Failing && !h.message.is_empty())
-            .count()
+/// Lines the health panel needs at `width`: one per check, plus the reason of each
+/// failing check that does not fit on its line.
+fn health_lines(run: &RunProgress, width: usize) -> usize {
+    let name_width = health_name_width(run, width);
+    run.health
+        .iter()
+        .map(|check| 1 + reason_lines(check, name_width, width).len())
+        .sum()
+}
+
+fn health_name_width(run: &RunProgress, width: usize) -> usize {
+    run.health
+        .iter()
+        .map(|h| h.check.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(width.saturating_sub(14))
+}
+
+/// Room for a reason on the check's own line.
+fn inline_room(name_width: usize, width: usize) -> usize {
+    width.saturating_sub(name_width + 13)
+}
+
+/// A failing check's reason on lines of its own (wrapped, at most [`MAX_REASON_LINES`],
+/// the last one ending in `…` when cut), or none when it fits on the check's line.
+fn reason_lines(check: &HealthRow, name_width: usize, width: usize) -> Vec<String> {
+    let room = inline_room(name_width, width);
+    if check.status != HealthStatus::Failing || check.message.chars().count() <= room {
+        return Vec::new();
+    }
+    let mut lines = super::wrap(&check.message, width.saturating_sub(3));
+    if lines.len() > MAX_REASON_LINES {
+        lines.truncate(MAX_REASON_LINES);
+        if let Some(last) = lines.last_mut() {
+            let keep = width.saturating_sub(4).min(last.chars().count());
+            *last = last.chars().take(keep).collect::<String>() + "…";
+        }
+    }
+    lines
 }
 
 fn render_health(run: &RunProgress, frame: &mut Frame, area: Rect, theme: Theme) {
@@ -324,53 +379,35 @@ fn render_health(run: &RunProgress, frame: &mut Frame, area: Rect, theme: Theme)
         return;
     }
     let width = inner.width as usize;
-    let name_width = run
-        .health
-        .iter()
-        .map(|h| h.check.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(width.saturating_sub(14));
-    let mut lines: Vec<Line> = Vec::with_capacity(health_lines(run));
+    let name_width = health_name_width(run, width);
+    let room = inline_room(name_width, width);
+    let mut lines: Vec<Line> = Vec::with_capacity(health_lines(run, width));
     for check in &run.health {
         let (symbol, style, state) = match check.status {
             HealthStatus::Pending => (SYMBOL_PENDING, theme.muted(), "pending"),
             HealthStatus::Passing => (SYMBOL_OK, theme.ok(), "passing"),
             HealthStatus::Failing => (SYMBOL_FAIL, theme.fail(), "failing"),
         };
-        let room = width.saturating_sub(name_width + 13);
-        let inline = check.status != HealthStatus::Failing || check.message.chars().count() <= room;
         let mut spans = vec![
             Span::styled(format!(" {symbol} "), style),
             Span::styled(padded(&check.check, name_width), style),
             Span::styled(format!(" {state:<8}"), style),
         ];
-        if inline {
-            // A cut-down reason of a few characters says nothing; leave it out.
-            if room >= 12 || check.message.chars().count() <= room {
-                spans.push(Span::styled(
-                    check.message.chars().take(room).collect::<String>(),
-                    theme.muted(),
-                ));
-            }
-            lines.push(Line::from(spans));
-        } else {
-            // A failing check's reason matters most: give it its own line.
-            lines.push(Line::from(spans));
-            lines.push(Line::from(Span::styled(
-                format!(
-                    "   {}",
-                    check
-                        .message
-                        .chars()
-                        .take(width.saturating_sub(3))
-                        .collect::<String>()
-                ),
-                style,
-            )));
+        // A failing check's reason matters most: on lines of its own when it is long.
+        let own_lines = reason_lines(check, name_width, width);
+        // A cut-down reason of a few characters says nothing; leave it out.
+        if own_lines.is_empty() && (room >= 12 || check.message.chars().count() <= room) {
+            spans.push(Span::styled(
+                check.message.chars().take(room).collect::<String>(),
+                theme.muted(),
+            ));
+        }
+        lines.push(Line::from(spans));
+        for reason in own_lines {
+            lines.push(Line::from(Span::styled(format!("   {reason}"), style)));
         }
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    draw_lines(frame, inner, &lines, 0);
 }
 
 pub(crate) fn level_span(level: LogLevel, theme: Theme) -> Span<'static> {
@@ -438,5 +475,35 @@ mod tests {
         assert_eq!(bar(4, 4, 8), "████████");
         assert_eq!(bar(0, 0, 3), "░░░");
         assert_eq!(bar(9, 4, 3), "███");
+    }
+
+    fn failing(message: &str) -> HealthRow {
+        HealthRow {
+            check: "controller available".to_string(),
+            status: HealthStatus::Failing,
+            message: message.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_long_failing_reason_wraps_over_at_most_three_lines() {
+        let short = failing("0/1 replicas");
+        assert!(reason_lines(&short, 20, 50).is_empty(), "fits on its line");
+        let two = failing("0/1 replicas available: ImagePullBackOff");
+        assert_eq!(
+            reason_lines(&two, 20, 34),
+            ["0/1 replicas available:", "ImagePullBackOff"]
+        );
+        let long = failing(
+            "0/1 replicas available: ImagePullBackOff pulling image \
+             ghcr.io/microsoft/kalypso-scheduler:v1.1.2 from the registry timed out twice",
+        );
+        let lines = reason_lines(&long, 20, 34);
+        assert_eq!(lines.len(), MAX_REASON_LINES, "{lines:?}");
+        assert!(lines.iter().all(|l| l.chars().count() <= 31), "{lines:?}");
+        assert!(lines[2].ends_with('…'), "{lines:?}");
+        let mut passing = long.clone();
+        passing.status = HealthStatus::Passing;
+        assert!(reason_lines(&passing, 20, 34).is_empty());
     }
 }

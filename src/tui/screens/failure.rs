@@ -54,10 +54,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             failure.phase
         ),
     };
-    let mut error_lines = vec![Line::from(Span::styled(
-        format!(" {SYMBOL_FAIL} {step_text}"),
-        theme.fail(),
-    ))];
+    // Wrapped like the message: cut at the border it would lose the duration.
+    let mut error_lines: Vec<Line> = wrap(&step_text, width)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let lead = if i == 0 { SYMBOL_FAIL } else { " " };
+            Line::from(Span::styled(format!(" {lead} {part}"), theme.fail()))
+        })
+        .collect();
     for part in wrap(&crate::secrets::redact(&failure.message), width) {
         error_lines.push(Line::from(format!("   {part}")));
     }
