@@ -81,6 +81,24 @@ fn ask_rollback_lists_the_resources_and_defaults_to_no() {
 }
 
 #[test]
+fn ask_clean_lists_what_the_state_records_and_defaults_to_no() {
+    let resources = vec!["GitHub repository contoso/kalypso-gitops".to_string()];
+    let mut p = prompts("\n");
+    assert!(!p.ask_clean(&resources));
+    assert_eq!(
+        shown(&p),
+        "The state file records these resources as created by kalypso-bootstrap:\n\
+         \x20 - GitHub repository contoso/kalypso-gitops\n\
+         Remove them? [y/N] "
+    );
+    let mut p = prompts("y\n");
+    assert!(p.ask_clean(&resources));
+    let mut p = prompts("y\n");
+    assert!(!p.ask_clean(&[]), "nothing to remove, nothing asked");
+    assert_eq!(shown(&p), "");
+}
+
+#[test]
 fn nothing_to_roll_back_asks_nothing() {
     let mut p = prompts("y\n");
     assert!(!p.ask_rollback(&[]));

@@ -103,15 +103,12 @@ fn clean_asks_first_removes_nothing_on_no_and_everything_on_yes() {
     );
 
     pane.run(&clean);
-    let question = pane.wait_for(
-        "clean question",
-        "Roll back the resources created by this run? [y/N]",
-        STAGE,
-    );
+    let question = pane.wait_for("clean question", "Remove them? [y/N]", STAGE);
     assert_contains(
         "clean question",
         &question,
         &[
+            "The state file records these resources as created by kalypso-bootstrap:",
             "- aks_cluster kalypso-demo",
             "- resource_group kalypso-demo-rg",
         ],
@@ -130,7 +127,7 @@ fn clean_asks_first_removes_nothing_on_no_and_everything_on_yes() {
     pane.run(&clean);
     pane.wait_for(
         "clean question again",
-        "Roll back the resources created by this run? [y/N]",
+        "Remove them? [y/N]",
         STAGE,
     );
     answer(&pane, "y");

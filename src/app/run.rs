@@ -650,7 +650,7 @@ pub(crate) fn clean(
         }
         if interactive && !skip_confirmation {
             let descriptions: Vec<String> = removals.iter().map(|r| r.description.clone()).collect();
-            let (_, yes) = ask(prompts(true), move |p| p.ask_rollback(&descriptions)).await;
+            let (_, yes) = ask(prompts(true), move |p| p.ask_clean(&descriptions)).await;
             if !yes {
                 eprintln!("Cancelled: nothing was removed.");
                 return Ok(ExitCode::Cancelled);

@@ -18,6 +18,10 @@ pub trait Prompts: Send {
     /// "Roll back the resources created by this run?" listing `resources`; true only for
     /// y/yes. With nothing to roll back, nothing is asked and the answer is no.
     fn ask_rollback(&mut self, resources: &[String]) -> bool;
+
+    /// `--clean`: "Remove them?" listing what the state file records as created by this
+    /// tool (by any earlier run); true only for y/yes.
+    fn ask_clean(&mut self, resources: &[String]) -> bool;
 }
 
 /// The non-interactive answers: never asks, always no.
@@ -30,6 +34,10 @@ impl Prompts for NoPrompts {
     }
 
     fn ask_rollback(&mut self, _resources: &[String]) -> bool {
+        false
+    }
+
+    fn ask_clean(&mut self, _resources: &[String]) -> bool {
         false
     }
 }
@@ -125,16 +133,35 @@ impl<W: Write + Send> Prompts for LinePrompts<W> {
     }
 
     fn ask_rollback(&mut self, resources: &[String]) -> bool {
+        self.ask_about_list(
+            "This run created:",
+            resources,
+            "Roll back the resources created by this run? [y/N]",
+        )
+    }
+
+    fn ask_clean(&mut self, resources: &[String]) -> bool {
+        self.ask_about_list(
+            "The state file records these resources as created by kalypso-bootstrap:",
+            resources,
+            "Remove them? [y/N]",
+        )
+    }
+}
+
+impl<W: Write + Send> LinePrompts<W> {
+    /// `heading`, the resources one per line, then `question`; nothing to list, no question.
+    fn ask_about_list(&mut self, heading: &str, resources: &[String], question: &str) -> bool {
         if resources.is_empty() {
             return false;
         }
-        let mut text = String::from("This run created:\n");
+        let mut text = format!("{heading}\n");
         for resource in resources {
             text.push_str("  - ");
             text.push_str(resource);
             text.push('\n');
         }
-        text.push_str("Roll back the resources created by this run? [y/N]");
+        text.push_str(question);
         self.ask(&text)
     }
 }
