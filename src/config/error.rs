@@ -116,8 +116,9 @@ impl fmt::Display for FieldError {
 /// Everything wrong with the configuration, reported at once.
 #[derive(Debug, Default)]
 pub struct ConfigErrors {
-    /// The configuration file could not be used at all (boxed: it is rare and large).
-    pub file: Option<Box<LoadError>>,
+    /// Why the configuration file could not be used: every unknown key and wrong type, or
+    /// the one problem (missing, unreadable, syntax) that kept it from being read at all.
+    pub file: Vec<LoadError>,
     /// Every field-level problem found, in file order.
     pub fields: Vec<FieldError>,
 }
@@ -129,11 +130,11 @@ impl ConfigErrors {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.file.is_none() && self.fields.is_empty()
+        self.file.is_empty() && self.fields.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        usize::from(self.file.is_some()) + self.fields.len()
+        self.file.len() + self.fields.len()
     }
 
     /// Required fields that are set nowhere: what the interactive front end should ask for.
@@ -147,7 +148,7 @@ impl ConfigErrors {
 
     /// True when the only problems are missing values (asking for them could fix it).
     pub fn only_missing(&self) -> bool {
-        self.file.is_none()
+        self.file.is_empty()
             && !self.fields.is_empty()
             && self.fields.iter().all(|e| e.problem == Problem::Missing)
     }
@@ -165,7 +166,7 @@ impl fmt::Display for ConfigErrors {
             "configuration is invalid ({count} problem{}):",
             if count == 1 { "" } else { "s" }
         );
-        if let Some(file) = &self.file {
+        for file in &self.file {
             report.push_str(&format!("\n  - {file}"));
         }
         for error in &self.fields {
@@ -227,7 +228,7 @@ mod tests {
     #[test]
     fn the_report_counts_and_lists_every_problem() {
         let errors = ConfigErrors {
-            file: None,
+            file: Vec::new(),
             fields: vec![
                 FieldError::missing(Field::ClusterName, "required", "pass --cluster-name"),
                 FieldError::invalid(
@@ -253,7 +254,7 @@ mod tests {
         let token = "ghp_ReportCanary0123456789abcdefXYZ";
         crate::secrets::register(token);
         let errors = ConfigErrors {
-            file: None,
+            file: Vec::new(),
             fields: vec![FieldError::invalid(
                 Field::GitopsUrl,
                 format!("https://github.com/a/b?t={token}"),

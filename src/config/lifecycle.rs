@@ -5,7 +5,8 @@
 //! fields are private).
 //!
 //! - [`Uninitialized::parse`] reads the file and the environment and merges them with the
-//!   flags. Fails only when the file cannot be used (with any environment errors too).
+//!   flags. Fails only when the file cannot be used, with every problem of the file and
+//!   every invalid flag or environment value.
 //! - [`Parsed::validate`] applies every rule (borrowing, so the interactive front end can
 //!   add answers with [`Parsed::with_answers`] and validate again).
 //! - [`Validated::confirm`]: the user said yes (or confirmation is skipped).
@@ -67,7 +68,7 @@ use std::path::Path;
 
 use super::configuration::Configuration;
 use super::env;
-use super::error::{ConfigErrors, FieldError};
+use super::error::{ConfigErrors, FieldError, Problem};
 use super::export;
 use super::field::Field;
 use super::load;
@@ -109,7 +110,7 @@ impl Uninitialized {
     ) -> Result<Parsed, ConfigErrors> {
         let file = match config_file {
             None => Ok(None),
-            Some(path) => load::load_file(path).map(|values| {
+            Some(path) => load::load_file_all(path).map(|values| {
                 Some(SourcedLayer::uniform(
                     values,
                     Source::File {
@@ -120,33 +121,49 @@ impl Uninitialized {
         };
         let env_layer = env::from_env(environment);
         let flags = SourcedLayer::from_flags(flags);
-        match file {
+        let mut layers = Vec::new();
+        let file_errors = match file {
             Ok(file) => {
-                let mut layers = Vec::new();
                 layers.extend(file);
-                layers.push(env_layer.layer);
-                layers.push(flags);
-                let mut parsed = Parsed {
-                    layers,
-                    answers: ConfigLayer::default(),
-                    env_errors: env_layer.errors,
-                    merged: merge(&[]),
-                };
-                parsed.remerge();
-                Ok(parsed)
+                Vec::new()
             }
-            Err(file_error) => {
-                let overridden = |field: Field| field.is_set(&flags.values);
-                Err(ConfigErrors {
-                    file: Some(Box::new(file_error)),
-                    fields: env_layer
-                        .errors
-                        .into_iter()
-                        .filter(|e| !overridden(e.field))
-                        .collect(),
-                })
-            }
+            Err(file_errors) => file_errors,
+        };
+        layers.push(env_layer.layer);
+        layers.push(flags);
+        let mut parsed = Parsed {
+            layers,
+            answers: ConfigLayer::default(),
+            env_errors: env_layer.errors,
+            merged: merge(&[]),
+        };
+        parsed.remerge();
+        if file_errors.is_empty() {
+            return Ok(parsed);
         }
+        // The flags and the environment are still checked, so that one report lists every
+        // problem. What the file would have set is unknown: a value missing without it may
+        // not be missing, and the kubeconfig is consulted once the file is usable.
+        let set_context: Vec<String> = parsed
+            .merged
+            .values
+            .cluster
+            .existing_context
+            .iter()
+            .cloned()
+            .collect();
+        let fields = match parsed.validate(&set_context) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors
+                .fields
+                .into_iter()
+                .filter(|e| e.problem != Problem::Missing)
+                .collect(),
+        };
+        Err(ConfigErrors {
+            file: file_errors,
+            fields,
+        })
     }
 }
 
@@ -212,7 +229,10 @@ impl Parsed {
                 configuration,
                 provenance: self.merged.provenance.clone(),
             }),
-            _ => Err(ConfigErrors { file: None, fields }),
+            _ => Err(ConfigErrors {
+                file: Vec::new(),
+                fields,
+            }),
         }
     }
 
@@ -456,7 +476,7 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(
-            errors.file.as_ref().and_then(|e| e.key_path()),
+            errors.file.first().and_then(|e| e.key_path()),
             Some("cluster.nodeCont")
         );
         assert_eq!(errors.fields.len(), 1);
