@@ -128,7 +128,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
     if let Some(dir) = &cli.render_templates {
         return render_templates(validated.configuration(), dir);
     }
-    run::bootstrap(cli, env, &home, validated.configuration().clone(), options)
+    run::bootstrap(cli, env, &home, validated, options)
 }
 
 /// The cluster name of a `--demo` run when none is given.

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 
 use super::{Failure, OutputOptions};
 use crate::cli::{Cli, OutputFormat};
-use crate::config::Configuration;
+use crate::config::lifecycle::Validated;
 use crate::engine::bootstrap::{
     parse_demo_fail, Bootstrap, BootstrapOptions, BootstrapPaths, Cleanup,
 };
@@ -398,7 +398,7 @@ pub(crate) fn bootstrap(
     cli: &Cli,
     env: &HashMap<String, String>,
     home: &Path,
-    configuration: Configuration,
+    validated: Validated,
     options: OutputOptions,
 ) -> Result<ExitCode, Failure> {
     let world = World::new(cli, env, home)?;
@@ -419,7 +419,7 @@ pub(crate) fn bootstrap(
 
     let runtime = super::runtime()?;
     runtime.block_on(async move {
-        let token = if configuration.options.skip_validation {
+        let token = if validated.configuration().options.skip_validation {
             tracing::warn!("{}", prereq::SKIPPED_SUMMARY);
             token_from_env(env)
         } else {
@@ -440,7 +440,7 @@ pub(crate) fn bootstrap(
         let output = cli.output;
         let settings = printer_settings(cli, options, env, &world);
         let mut bootstrap = Bootstrap::open(
-            configuration,
+            validated.configuration().clone(),
             world.runner.clone(),
             token,
             world.paths.clone(),
@@ -496,10 +496,12 @@ pub(crate) fn bootstrap(
                 return Ok(ExitCode::Cancelled);
             }
         }
+        // Confirmed (or confirmation skipped): from here on the run acts on it.
+        let active = validated.confirm().activate();
 
         let mut printer = HeadlessPrinter::new(settings, std::io::stdout());
         let (sink, events) = EventSink::channel();
-        let (outcome, _) = tokio::join!(bootstrap.run(&plan, sink, &cancel), print_all(&mut printer, events));
+        let (outcome, _) = tokio::join!(bootstrap.run(&active, &plan, sink, &cancel), print_all(&mut printer, events));
 
         if !outcome.is_success() {
             let removals = bootstrap.rollback_preview();

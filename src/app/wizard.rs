@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::run::{self, World};
 use super::{Failure, OutputOptions};
 use crate::cli::Cli;
-use crate::config::lifecycle::{Confirmed, Parsed};
+use crate::config::lifecycle::{Active, Confirmed, Parsed};
 use crate::config::{self, Configuration};
 use crate::engine::bootstrap::{Bootstrap, BootstrapOptions, BootstrapPaths};
 use crate::engine::context::EventSink;
@@ -231,8 +231,8 @@ impl WizardBackend for EngineBackend {
         configuration: Confirmed,
     ) -> BoxFuture<'_, Result<RunHandle, BackendError>> {
         Box::pin(async move {
-            let configuration = configuration.activate().configuration().clone();
-            let bootstrap = Arc::new(self.open(configuration)?);
+            let active = configuration.activate();
+            let bootstrap = Arc::new(self.open(active.configuration().clone())?);
             // Observed afresh: time has passed since the plan screen.
             let plan = current_plan(&bootstrap).await?;
             let (answer, answered) = oneshot::channel();
@@ -243,7 +243,14 @@ impl WizardBackend for EngineBackend {
             });
             let (sink, engine_events) = EventSink::channel();
             let events = bounded(engine_events);
-            tokio::spawn(drive(bootstrap, plan, sink, Arc::clone(&control), answered));
+            tokio::spawn(drive(
+                bootstrap,
+                active,
+                plan,
+                sink,
+                Arc::clone(&control),
+                answered,
+            ));
             Ok(RunHandle { events, control })
         })
     }
@@ -272,13 +279,14 @@ fn bounded(mut engine_events: mpsc::UnboundedReceiver<Event>) -> mpsc::Receiver<
 /// implies. The sink is dropped at the end, which closes the wizard's event channel.
 async fn drive(
     bootstrap: Arc<Bootstrap>,
+    active: Active,
     plan: Plan,
     sink: EventSink,
     control: Arc<EngineControl>,
     answered: oneshot::Receiver<bool>,
 ) {
     let cancel = control.current_cancel();
-    let outcome = bootstrap.run(&plan, sink.clone(), &cancel).await;
+    let outcome = bootstrap.run(&active, &plan, sink.clone(), &cancel).await;
     if outcome.is_success() {
         return;
     }

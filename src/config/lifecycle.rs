@@ -57,6 +57,26 @@
 //! let first = validated.confirm();
 //! let second = validated.confirm();
 //! ```
+//! The engine acts only on an active configuration:
+//! ```no_run
+//! use kalypso_bootstrap::config::lifecycle::Active;
+//! use kalypso_bootstrap::engine::{Bootstrap, EventSink, Plan};
+//! use kalypso_bootstrap::tools::CancelToken;
+//! async fn act(bootstrap: &Bootstrap, active: &Active, plan: &Plan, cancel: &CancelToken) {
+//!     let (events, _) = EventSink::channel();
+//!     bootstrap.run(active, plan, events, cancel).await;
+//! }
+//! ```
+//! not on one that is merely validated (nobody confirmed it):
+//! ```compile_fail,E0308
+//! use kalypso_bootstrap::config::lifecycle::Validated;
+//! use kalypso_bootstrap::engine::{Bootstrap, EventSink, Plan};
+//! use kalypso_bootstrap::tools::CancelToken;
+//! async fn act(bootstrap: &Bootstrap, validated: &Validated, plan: &Plan, cancel: &CancelToken) {
+//!     let (events, _) = EventSink::channel();
+//!     bootstrap.run(validated, plan, events, cancel).await;
+//! }
+//! ```
 //! Nor forging a validated configuration:
 //! ```compile_fail,E0451
 //! use kalypso_bootstrap::config::lifecycle::Validated;
