@@ -459,7 +459,9 @@ async fn health_step(world: &World, commands: &[&str], scale: f64) -> Duration {
     )]);
     world.sim.set_latency(latency);
     let (events, _receiver) = EventSink::channel();
-    let outcome = bootstrap.run(&active(), &plan, events, &CancelToken::new()).await;
+    let outcome = bootstrap
+        .run(&active(), &plan, events, &CancelToken::new())
+        .await;
     world.sim.set_latency(Latency::zero());
     assert!(outcome.is_success(), "{:?}", outcome.end);
     outcome

@@ -534,7 +534,7 @@ pub(crate) fn bootstrap(
 }
 
 /// ERROR log lines that the engine did not already put into the state's `errors[]`.
-fn record_logged_errors(bootstrap: &Bootstrap, logged: &logging::ErrorSink) {
+pub(super) fn record_logged_errors(bootstrap: &Bootstrap, logged: &logging::ErrorSink) {
     let messages = logged.drain();
     if messages.is_empty() {
         return;
