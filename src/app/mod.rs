@@ -72,7 +72,11 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
         return show_status(cli, &home);
     }
 
-    let contexts = config::kubeconfig::contexts_from_env(env).unwrap_or_default();
+    // An unusable kubeconfig matters only for an existing context, where its error says why.
+    let (contexts, kubeconfig_problem) = match config::kubeconfig::contexts_from_env(env) {
+        Ok(contexts) => (contexts, None),
+        Err(problem) => (Vec::new(), Some(problem)),
+    };
     let config_failure =
         |errors: &config::ConfigErrors| Failure::new(errors.exit_code(), errors.to_string());
     let mut parsed = config::lifecycle::Uninitialized::new()
@@ -90,7 +94,9 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
         answers.cluster.name = Some(DEMO_CLUSTER_NAME.to_string());
         parsed = parsed.with_answers(answers);
     }
-    let validation = parsed.validate(&contexts);
+    let validation = parsed
+        .validate(&contexts)
+        .map_err(|errors| errors.with_kubeconfig_problem(kubeconfig_problem.as_ref()));
 
     if cli.validate_only {
         // The prerequisite check needs no cluster or repository names; any other

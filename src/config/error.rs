@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::field::Field;
+use super::kubeconfig::KubeconfigError;
 use super::load::LoadError;
 use super::source::Source;
 use crate::exit::ExitCode;
@@ -151,6 +152,23 @@ impl ConfigErrors {
         self.file.is_empty()
             && !self.fields.is_empty()
             && self.fields.iter().all(|e| e.problem == Problem::Missing)
+    }
+
+    /// When the kubeconfig could not be read, an existing context can match nothing: the
+    /// `cluster.existingContext` errors say why instead of "no contexts were found".
+    pub fn with_kubeconfig_problem(mut self, problem: Option<&KubeconfigError>) -> Self {
+        let Some(problem) = problem else {
+            return self;
+        };
+        for error in &mut self.fields {
+            if error.field == Field::ClusterExistingContext && error.problem == Problem::Invalid {
+                error.hint = format!(
+                    "the kubeconfig could not be read, so no context is known: {problem}; \
+                     fix that file, or point KUBECONFIG at a valid one"
+                );
+            }
+        }
+        self
     }
 
     /// The errors about one field.
