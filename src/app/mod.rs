@@ -276,6 +276,8 @@ fn check_prerequisites(
     };
     let prereq_env = run::prereq_env(env);
     let report = runtime.block_on(prereq::check(runner, &prereq_env, &interaction));
+    // The whole report in the log file (the console shows it below, on stdout).
+    tracing::debug!("prerequisites:\n{}", report.render_text());
     match cli.output {
         OutputFormat::Json => print_stdout(
             &serde_json::to_string(&report)
