@@ -484,7 +484,7 @@ mod tests {
     }
 
     #[test]
-    fn a_file_error_stops_parsing_and_comes_with_environment_errors() {
+    fn a_file_error_comes_with_the_environment_errors() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.yaml");
         std::fs::write(&path, "cluster:\n  nodeCont: 3\n").unwrap();

@@ -254,7 +254,7 @@ impl TypedError {
     }
 }
 
-fn typed_pass(text: &str) -> Result<ConfigLayer, TypedError> {
+fn typed_pass(text: &str) -> Result<ConfigLayer, Box<TypedError>> {
     let deserializer = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let key_path = error.path().to_string();
@@ -271,13 +271,13 @@ fn typed_pass(text: &str) -> Result<ConfigLayer, TypedError> {
         let inner = error.into_inner();
         let position = position_of(&inner);
         let message = strip_key_prefix(&strip_location(&inner.to_string()), &key_path);
-        TypedError {
+        Box::new(TypedError {
             unknown: parse_unknown_field(&message),
             key_path,
             segments,
             position,
             message,
-        }
+        })
     })
 }
 
