@@ -34,8 +34,7 @@ pub struct Cli {
     pub cluster_name: Option<String>,
     /// Create a new AKS cluster (default true) [env: KALYPSO_CLUSTER_CREATE]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Cluster",
-          conflicts_with = "cluster_existing")]
+          value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Cluster")]
     pub cluster_create: Option<bool>,
     /// Use an existing kube context instead of creating a cluster (implies --cluster-create=false) [env: KALYPSO_CLUSTER_EXISTING]
     #[arg(long, value_name = "CONTEXT", help_heading = "Cluster")]
@@ -62,8 +61,7 @@ pub struct Cli {
     // ---- Repositories ----
     /// Create the control-plane repository (default true) [env: KALYPSO_CONTROL_PLANE_CREATE]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Repositories",
-          conflicts_with = "control_plane_repo")]
+          value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Repositories")]
     pub control_plane_create: Option<bool>,
     /// Use an existing control-plane repository, https://github.com/OWNER/NAME (implies --control-plane-create=false) [env: KALYPSO_CONTROL_PLANE_REPO]
     #[arg(long, value_name = "URL", help_heading = "Repositories")]
@@ -73,8 +71,7 @@ pub struct Cli {
     pub control_plane_name: Option<String>,
     /// Create the gitops repository (default true) [env: KALYPSO_GITOPS_CREATE]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Repositories",
-          conflicts_with = "gitops_repo")]
+          value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Repositories")]
     pub gitops_create: Option<bool>,
     /// Use an existing gitops repository, https://github.com/OWNER/NAME (implies --gitops-create=false) [env: KALYPSO_GITOPS_REPO]
     #[arg(long, value_name = "URL", help_heading = "Repositories")]
@@ -195,6 +192,60 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// Parse the process's arguments as [`Cli::try_parse_checked_from`] does.
+    pub fn try_parse_checked() -> Result<Cli, clap::Error> {
+        Self::try_parse_checked_from(std::env::args_os())
+    }
+
+    /// Parse `args`, then refuse flags that contradict each other: `--*-create=true`
+    /// together with the existing resource's flag. The consistent pair
+    /// (`--cluster-create=false --cluster-existing CONTEXT`) is accepted.
+    pub fn try_parse_checked_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = Self::try_parse_from(args)?;
+        cli.check_create_flags()?;
+        Ok(cli)
+    }
+
+    fn check_create_flags(&self) -> Result<(), clap::Error> {
+        let pairs = [
+            (
+                "cluster",
+                self.cluster_create,
+                "--cluster-existing",
+                self.cluster_existing.as_deref(),
+            ),
+            (
+                "control-plane",
+                self.control_plane_create,
+                "--control-plane-repo",
+                self.control_plane_repo.as_deref(),
+            ),
+            (
+                "gitops",
+                self.gitops_create,
+                "--gitops-repo",
+                self.gitops_repo.as_deref(),
+            ),
+        ];
+        for (what, create, existing_flag, existing) in pairs {
+            if let (Some(true), Some(existing)) = (create, existing) {
+                use clap::CommandFactory;
+                return Err(Self::command().error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "--{what}-create=true contradicts {existing_flag} {existing:?}, which uses \
+                         an existing one (and implies --{what}-create=false); pass only one of them"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The flags' configuration layer: only what was given on the command line.
     pub fn to_layer(&self) -> ConfigLayer {
         let flag = |set: bool| set.then_some(true);
@@ -297,6 +348,63 @@ mod tests {
         assert_eq!(parse(&["--gitops-create", "no"]).gitops_create, Some(false));
     }
 
+    fn checked(args: &[&str]) -> Result<Cli, clap::Error> {
+        let mut argv = vec!["kalypso-bootstrap"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_checked_from(argv)
+    }
+
+    #[test]
+    fn a_create_flag_agreeing_with_the_existing_resource_is_accepted() {
+        let cli = checked(&[
+            "--cluster-create=false",
+            "--cluster-existing",
+            "kind-dev",
+            "--control-plane-create=false",
+            "--control-plane-repo",
+            "https://github.com/acme/cp",
+            "--gitops-create",
+            "no",
+            "--gitops-repo",
+            "https://github.com/acme/go",
+        ])
+        .expect("consistent pairs are accepted");
+        let layer = cli.to_layer();
+        assert_eq!(layer.cluster.create, Some(false));
+        assert_eq!(layer.cluster.existing_context.as_deref(), Some("kind-dev"));
+        assert_eq!(layer.repositories.control_plane.create, Some(false));
+        assert_eq!(layer.repositories.gitops.create, Some(false));
+    }
+
+    #[test]
+    fn a_create_flag_contradicting_the_existing_resource_is_a_conflict_naming_both() {
+        for (args, named) in [
+            (
+                vec!["--cluster-create", "--cluster-existing", "x"],
+                ["--cluster-create=true", "--cluster-existing \"x\""],
+            ),
+            (
+                vec!["--control-plane-create=true", "--control-plane-repo", "u"],
+                ["--control-plane-create=true", "--control-plane-repo \"u\""],
+            ),
+            (
+                vec!["--gitops-repo", "u", "--gitops-create", "yes"],
+                ["--gitops-create=true", "--gitops-repo \"u\""],
+            ),
+        ] {
+            let error = checked(&args).expect_err("a contradiction");
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{args:?}"
+            );
+            let message = error.to_string();
+            for flag in named {
+                assert!(message.contains(flag), "{flag} missing from {message}");
+            }
+        }
+    }
+
     #[test]
     fn contradictory_flags_are_usage_errors() {
         for args in [
@@ -307,12 +415,7 @@ mod tests {
             vec!["--bogus"],
             vec!["--cluster-name"],
         ] {
-            let mut argv = vec!["kalypso-bootstrap"];
-            argv.extend(args.iter());
-            assert!(
-                Cli::try_parse_from(&argv).is_err(),
-                "{args:?} must be rejected"
-            );
+            assert!(checked(&args).is_err(), "{args:?} must be rejected");
         }
     }
 

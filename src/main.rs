@@ -2,12 +2,11 @@
 
 use std::process::ExitCode as ProcessExitCode;
 
-use clap::Parser;
 use kalypso_bootstrap::cli::Cli;
 use kalypso_bootstrap::ExitCode;
 
 fn main() -> ProcessExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_checked() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err).into(),
     };

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kalypso_bootstrap::config::lifecycle::Uninitialized;
+use kalypso_bootstrap::config::lifecycle::{Active, Uninitialized};
 use kalypso_bootstrap::config::ConfigLayer;
 use kalypso_bootstrap::engine::{
     Bootstrap, BootstrapOptions, BootstrapPaths, EventSink, Plan, RunOutcome, StepId, StepTimings,
@@ -130,7 +130,7 @@ fn longest_chain(plan: &Plan, weights: &HashMap<StepId, Duration>) -> (Duration,
         .unwrap_or_default()
 }
 
-fn demo_configuration() -> kalypso_bootstrap::config::Configuration {
+fn demo_configuration() -> Active {
     let mut flags = ConfigLayer::default();
     flags.cluster.name = Some("kalypso-demo".to_string());
     Uninitialized::new()
@@ -138,8 +138,8 @@ fn demo_configuration() -> kalypso_bootstrap::config::Configuration {
         .expect("the flags parse")
         .validate(&[])
         .expect("the configuration is valid")
-        .configuration()
-        .clone()
+        .confirm()
+        .activate()
 }
 
 struct Estimate {
@@ -176,8 +176,9 @@ async fn estimate(root: &Path) -> Estimate {
         timings: StepTimings::fast(),
         ..BootstrapOptions::demo()
     };
+    let active = demo_configuration();
     let bootstrap = Bootstrap::open(
-        demo_configuration(),
+        active.configuration().clone(),
         runner,
         report.github_token().cloned(),
         BootstrapPaths::demo(&sim, Some(root.join("state.json")), None),
@@ -194,7 +195,7 @@ async fn estimate(root: &Path) -> Estimate {
     let (events, mut receiver) = EventSink::channel();
     let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
     let started = tokio::time::Instant::now();
-    let outcome = bootstrap.run(&one_at_a_time(&plan), events, &cancel).await;
+    let outcome = bootstrap.run(&active, &one_at_a_time(&plan), events, &cancel).await;
     drop(bootstrap);
     let _ = drain.await;
     assert!(outcome.is_success(), "{:?}", outcome.end);

@@ -193,10 +193,143 @@ fn validate_only_without_the_tools_exits_2_with_the_full_table() {
         .stdout
         .clone();
     let table = String::from_utf8(out).unwrap();
-    for tool in ["az", "kubectl", "gh", "helm", "git", "jq", "bash"] {
-        assert!(table.contains(tool), "{tool} missing from:\n{table}");
+    let words =
+        |line: &str| -> Vec<String> { line.split_whitespace().map(str::to_string).collect() };
+    let lines: Vec<&str> = table.lines().collect();
+    let header = lines
+        .iter()
+        .position(|line| line.trim_start().starts_with("TOOL"))
+        .unwrap_or_else(|| panic!("no tool header in:\n{table}"));
+    assert_eq!(
+        words(lines[header]),
+        ["TOOL", "FOUND", "VERSION", "MINIMUM", "VERDICT", "DETAIL"],
+        "{table}"
+    );
+    // One row per tool, in this order, each with its minimum and verdict.
+    let expected = [
+        ("az", "2.50.0", "FAIL"),
+        ("kubectl", "1.25.0", "FAIL"),
+        ("gh", "2.0.0", "FAIL"),
+        ("helm", "3.0.0", "FAIL"),
+        ("git", "2.31.0", "FAIL"),
+        ("jq", "-", "INFO"),
+        ("bash", "-", "INFO"),
+    ];
+    let rows: Vec<Vec<String>> = lines[header + 1..]
+        .iter()
+        .take_while(|line| !line.trim().is_empty())
+        .map(|line| words(line))
+        .collect();
+    assert_eq!(rows.len(), expected.len(), "{table}");
+    for (row, (tool, minimum, verdict)) in rows.iter().zip(expected) {
+        assert_eq!(
+            row[..5],
+            [tool, "no", "-", minimum, verdict].map(String::from),
+            "{table}"
+        );
     }
+    for optional in &rows[5..] {
+        assert!(
+            optional
+                .join(" ")
+                .contains("not needed by kalypso-bootstrap"),
+            "{table}"
+        );
+    }
+    assert_eq!(
+        lines.last().map(|line| line.trim()),
+        Some("Prerequisites: FAILED (7 failures)"),
+        "{table}"
+    );
     assert!(log.exists(), "the log file is written");
+}
+
+#[test]
+fn a_broken_kubeconfig_is_named_in_the_existing_context_error() {
+    let home = TempDir::new().unwrap();
+    let kubeconfig = home.path().join("broken-kubeconfig");
+    std::fs::write(&kubeconfig, "contexts: [unclosed\n").unwrap();
+    let out = bin(home.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["--cluster-existing", "x", "--non-interactive", "--dry-run"])
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(out).unwrap();
+    assert!(
+        stderr.contains("cluster.existingContext: \"x\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "kubeconfig {}: is not a valid kubeconfig",
+            kubeconfig.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no contexts were found"), "{stderr}");
+}
+
+#[test]
+fn a_create_flag_agreeing_with_the_existing_resource_is_accepted() {
+    let home = TempDir::new().unwrap();
+    bin(home.path())
+        .env("KUBECONFIG", write_kubeconfig(home.path(), "kind-dev"))
+        .args([
+            "--cluster-create=false",
+            "--cluster-existing",
+            "kind-dev",
+            "--control-plane-create=false",
+            "--control-plane-repo",
+            "https://github.com/acme/cp",
+            "--gitops-create",
+            "false",
+            "--gitops-repo",
+            "https://github.com/acme/go",
+            "--export-config",
+            "out.yaml",
+        ])
+        .assert()
+        .code(0);
+    let exported = std::fs::read_to_string(home.path().join("out.yaml")).unwrap();
+    assert!(exported.contains("existingContext: kind-dev"), "{exported}");
+    assert!(
+        exported.contains("https://github.com/acme/cp"),
+        "{exported}"
+    );
+    assert!(
+        exported.contains("https://github.com/acme/go"),
+        "{exported}"
+    );
+}
+
+#[test]
+fn a_create_flag_contradicting_the_existing_resource_exits_64_naming_both() {
+    let home = TempDir::new().unwrap();
+    for (args, named) in [
+        (
+            ["--cluster-create=true", "--cluster-existing", "x"],
+            ["--cluster-create=true", "--cluster-existing"],
+        ),
+        (
+            [
+                "--control-plane-create",
+                "--control-plane-repo",
+                "https://github.com/a/b",
+            ],
+            ["--control-plane-create=true", "--control-plane-repo"],
+        ),
+    ] {
+        bin(home.path())
+            .args(args)
+            .assert()
+            .code(64)
+            .stderr(predicate::str::contains(named[0]))
+            .stderr(predicate::str::contains(named[1]))
+            .stderr(predicate::str::contains("contradicts"));
+    }
 }
 
 #[test]

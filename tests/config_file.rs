@@ -238,7 +238,8 @@ fn file_errors_name_the_key_path_and_line_and_exit_3() {
         let file = write(dir.path(), "bad.yaml", text);
         let errors =
             config::build(ConfigLayer::default(), Some(&file), &env(&[]), &[]).unwrap_err();
-        let file_error = errors.file.as_ref().expect("a file error");
+        assert_eq!(errors.file.len(), 1, "{errors}");
+        let file_error = &errors.file[0];
         assert_eq!(file_error.key_path(), Some(key));
         assert_eq!(file_error.position().map(|p| p.line), Some(line));
         let report = errors.to_string();
@@ -251,10 +252,109 @@ fn file_errors_name_the_key_path_and_line_and_exit_3() {
     let missing = dir.path().join("missing.yaml");
     let errors = config::build(ConfigLayer::default(), Some(&missing), &env(&[]), &[]).unwrap_err();
     assert!(matches!(
-        errors.file.as_deref(),
-        Some(config::LoadError::NotFound { .. })
+        errors.file.as_slice(),
+        [config::LoadError::NotFound { .. }]
     ));
     assert!(errors.to_string().contains("not found"));
+}
+
+/// A file with several structural problems, and bad flag and environment values beside it.
+const BROKEN_FILE: &str = "cluster:\n  name: demo\n  nodeCont: 3\n  region: 42\n  create: often\n\
+                           installation:\n  helmChartt: x\n";
+
+#[test]
+fn a_broken_file_is_reported_whole_together_with_bad_flags_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "broken.yaml", BROKEN_FILE);
+    let errors = config::build(
+        cli(&["--cluster-nodes", "0", "--namespace", "Bad"]),
+        Some(&file),
+        &env(&[("KALYPSO_FORCE", "perhaps")]),
+        &[],
+    )
+    .unwrap_err();
+    let file_errors: Vec<(Option<&str>, Option<usize>)> = errors
+        .file
+        .iter()
+        .map(|e| (e.key_path(), e.position().map(|p| p.line)))
+        .collect();
+    // `region: 42` is a string to YAML's reader (scalars keep their text): not an error.
+    assert_eq!(
+        file_errors,
+        vec![
+            (Some("cluster.nodeCont"), Some(3)),
+            (Some("cluster.create"), Some(5)),
+            (Some("installation.helmChartt"), Some(7)),
+        ],
+        "{errors}"
+    );
+    let fields: Vec<Field> = errors.fields.iter().map(|e| e.field).collect();
+    assert_eq!(
+        fields,
+        vec![Field::ClusterNodeCount, Field::Namespace, Field::Force],
+        "{errors}"
+    );
+    // What the file would have set is unknown: nothing is reported missing.
+    assert!(errors.missing().is_empty(), "{errors}");
+    assert_eq!(errors.len(), 6);
+    assert_eq!(errors.exit_code(), ExitCode::ConfigInvalid);
+    let report = errors.to_string();
+    for needle in [
+        "cluster.nodeCont",
+        "line 3",
+        "cluster.create",
+        "line 5",
+        "installation.helmChartt",
+        "line 7",
+        "--cluster-nodes",
+        "--namespace",
+        "KALYPSO_FORCE",
+        "6 problems",
+    ] {
+        assert!(report.contains(needle), "{needle} missing from:\n{report}");
+    }
+}
+
+#[test]
+fn the_binary_reports_a_broken_file_and_bad_flags_at_once_with_exit_3() {
+    let home = tempfile::tempdir().unwrap();
+    write(home.path(), "broken.yaml", BROKEN_FILE);
+    let output = assert_cmd::Command::cargo_bin("kalypso-bootstrap")
+        .unwrap()
+        .env_clear()
+        .env("HOME", home.path())
+        .current_dir(home.path())
+        .args([
+            "--config",
+            "broken.yaml",
+            "--cluster-nodes",
+            "0",
+            "--namespace",
+            "Bad",
+            "--non-interactive",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for needle in [
+        "5 problems",
+        "unknown key `cluster.nodeCont`",
+        "line 3",
+        "`cluster.create`",
+        "line 5",
+        "unknown key `installation.helmChartt`",
+        "line 7",
+        "cluster.nodeCount: \"0\" (from --cluster-nodes)",
+        "installation.namespace: \"Bad\" (from --namespace)",
+    ] {
+        assert!(stderr.contains(needle), "{needle} missing from:\n{stderr}");
+    }
+    assert!(
+        !home.path().join(".kalypso").exists(),
+        "a rejected configuration changes nothing"
+    );
 }
 
 /// Export, read back with `--config` alone, validate: the same configuration.

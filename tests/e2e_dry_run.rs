@@ -192,7 +192,8 @@ async fn the_demo_runs_inside_its_directory_and_a_demo_failure_rolls_back() {
     let observed = failing.observe(&cancel).await.unwrap();
     let plan = failing.plan(&observed);
     let (events, mut receiver) = EventSink::channel();
-    let outcome = failing.run(&plan, events, &cancel).await;
+    let active = activate(failing.configuration());
+    let outcome = failing.run(&active, &plan, events, &cancel).await;
     let RunEnd::Failed { step, error, .. } = &outcome.end else {
         panic!("{:?}", outcome.end);
     };
@@ -233,7 +234,8 @@ async fn the_demo_runs_inside_its_directory_and_a_demo_failure_rolls_back() {
     let observed = bootstrap.observe(&cancel).await.unwrap();
     let plan = bootstrap.plan(&observed);
     let (events, _receiver) = EventSink::channel();
-    let outcome = bootstrap.run(&plan, events, &cancel).await;
+    let active = activate(bootstrap.configuration());
+    let outcome = bootstrap.run(&active, &plan, events, &cancel).await;
     assert!(outcome.is_success(), "{:?}", outcome.end);
     assert_eq!(
         outcome.summary.state_file.as_deref(),
@@ -366,7 +368,8 @@ async fn cancelling_while_the_cluster_provisions_keeps_it_recorded_for_rollback(
             }
         }
     };
-    let (outcome, ()) = tokio::join!(bootstrap.run(&plan, events, &cancel), watch);
+    let active = activate(bootstrap.configuration());
+    let (outcome, ()) = tokio::join!(bootstrap.run(&active, &plan, events, &cancel), watch);
     assert!(
         matches!(outcome.end, RunEnd::Cancelled { .. }),
         "{:?}",

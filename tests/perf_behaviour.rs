@@ -66,7 +66,10 @@ async fn run_plan(
     Vec<kalypso_bootstrap::engine::Event>,
 ) {
     let (events, mut receiver) = EventSink::channel();
-    let outcome = bootstrap.run(plan, events, &CancelToken::new()).await;
+    let active = activate(bootstrap.configuration());
+    let outcome = bootstrap
+        .run(&active, plan, events, &CancelToken::new())
+        .await;
     let mut collected = Vec::new();
     while let Ok(event) = receiver.try_recv() {
         collected.push(event);

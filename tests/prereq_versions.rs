@@ -239,7 +239,7 @@ fn helm_beyond_the_newest_tested_major_warns_but_does_not_fail() {
 }
 
 #[test]
-fn unreadable_versions_fail_required_minimums_but_not_git_presence() {
+fn an_unreadable_version_fails_every_required_tool_git_included_but_not_an_optional_one() {
     let unreadable = || {
         Err(ToolError::UnexpectedOutput {
             command: "x --version".into(),

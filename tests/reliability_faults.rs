@@ -538,7 +538,9 @@ async fn run_phase_case(
         Ok(observed) => {
             let plan = bootstrap.plan(&observed);
             let (events, mut receiver) = EventSink::channel();
-            let outcome = bootstrap.run(&plan, events, &cancel).await;
+            let outcome = bootstrap
+                .run(&activate(bootstrap.configuration()), &plan, events, &cancel)
+                .await;
             let progress = messages(&mut receiver);
             match &outcome.end {
                 RunEnd::Failed { step, error, .. } => (

@@ -291,7 +291,8 @@ async fn cancelling_a_run_leaves_no_child_or_grandchild_running() {
     let plan = bootstrap.plan(&observed);
     let (events, _receiver) = EventSink::channel();
 
-    let run = bootstrap.run(&plan, events, &cancel);
+    let active = activate(bootstrap.configuration());
+    let run = bootstrap.run(&active, &plan, events, &cancel);
     let stop = async {
         // The cluster's pre-flight and both repositories' creation are in flight at once.
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kalypso_bootstrap::config::lifecycle::Uninitialized;
+use kalypso_bootstrap::config::lifecycle::{Active, Uninitialized};
 use kalypso_bootstrap::config::{ConfigLayer, Configuration};
 use kalypso_bootstrap::engine::retry::PollPolicy;
 use kalypso_bootstrap::engine::{
@@ -176,6 +176,11 @@ impl World {
 
 /// `--demo`'s configuration: a new cluster, new repositories, the published chart.
 fn configuration() -> Configuration {
+    active().configuration().clone()
+}
+
+/// [`configuration`] as the engine acts on it: validated, confirmed, activated.
+fn active() -> Active {
     let mut flags = ConfigLayer::default();
     flags.cluster.name = Some("bench".to_string());
     Uninitialized::new()
@@ -183,8 +188,8 @@ fn configuration() -> Configuration {
         .expect("the flags parse")
         .validate(&[])
         .expect("the configuration is valid")
-        .configuration()
-        .clone()
+        .confirm()
+        .activate()
 }
 
 /// The same steps, each waiting for the one before it (as the upstream bash script runs).
@@ -227,7 +232,7 @@ async fn full_run(world: &World, scale: f64, sequential: bool) -> Measured {
     let (events, mut receiver) = EventSink::channel();
     let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
     let started = tokio::time::Instant::now();
-    let outcome = bootstrap.run(&run_plan, events, &cancel).await;
+    let outcome = bootstrap.run(&active(), &run_plan, events, &cancel).await;
     drop(bootstrap);
     let _ = drain.await;
     assert!(
@@ -454,7 +459,9 @@ async fn health_step(world: &World, commands: &[&str], scale: f64) -> Duration {
     )]);
     world.sim.set_latency(latency);
     let (events, _receiver) = EventSink::channel();
-    let outcome = bootstrap.run(&plan, events, &CancelToken::new()).await;
+    let outcome = bootstrap
+        .run(&active(), &plan, events, &CancelToken::new())
+        .await;
     world.sim.set_latency(Latency::zero());
     assert!(outcome.is_success(), "{:?}", outcome.end);
     outcome

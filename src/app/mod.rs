@@ -72,7 +72,11 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
         return show_status(cli, &home);
     }
 
-    let contexts = config::kubeconfig::contexts_from_env(env).unwrap_or_default();
+    // An unusable kubeconfig matters only for an existing context, where its error says why.
+    let (contexts, kubeconfig_problem) = match config::kubeconfig::contexts_from_env(env) {
+        Ok(contexts) => (contexts, None),
+        Err(problem) => (Vec::new(), Some(problem)),
+    };
     let config_failure =
         |errors: &config::ConfigErrors| Failure::new(errors.exit_code(), errors.to_string());
     let mut parsed = config::lifecycle::Uninitialized::new()
@@ -90,7 +94,9 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
         answers.cluster.name = Some(DEMO_CLUSTER_NAME.to_string());
         parsed = parsed.with_answers(answers);
     }
-    let validation = parsed.validate(&contexts);
+    let validation = parsed
+        .validate(&contexts)
+        .map_err(|errors| errors.with_kubeconfig_problem(kubeconfig_problem.as_ref()));
 
     if cli.validate_only {
         // The prerequisite check needs no cluster or repository names; any other
@@ -128,7 +134,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
     if let Some(dir) = &cli.render_templates {
         return render_templates(validated.configuration(), dir);
     }
-    run::bootstrap(cli, env, &home, validated.configuration().clone(), options)
+    run::bootstrap(cli, env, &home, validated, options)
 }
 
 /// The cluster name of a `--demo` run when none is given.
@@ -270,6 +276,8 @@ fn check_prerequisites(
     };
     let prereq_env = run::prereq_env(env);
     let report = runtime.block_on(prereq::check(runner, &prereq_env, &interaction));
+    // The whole report in the log file (the console shows it below, on stdout).
+    tracing::debug!("prerequisites:\n{}", report.render_text());
     match cli.output {
         OutputFormat::Json => print_stdout(
             &serde_json::to_string(&report)

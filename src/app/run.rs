@@ -10,7 +10,7 @@ use secrecy::SecretString;
 
 use super::{Failure, OutputOptions};
 use crate::cli::{Cli, OutputFormat};
-use crate::config::Configuration;
+use crate::config::lifecycle::Validated;
 use crate::engine::bootstrap::{
     parse_demo_fail, Bootstrap, BootstrapOptions, BootstrapPaths, Cleanup,
 };
@@ -417,7 +417,7 @@ pub(crate) fn bootstrap(
     cli: &Cli,
     env: &HashMap<String, String>,
     home: &Path,
-    configuration: Configuration,
+    validated: Validated,
     options: OutputOptions,
 ) -> Result<ExitCode, Failure> {
     let world = World::new(cli, env, home)?;
@@ -445,7 +445,7 @@ pub(crate) fn bootstrap(
         // `--output json`: the check as events too. A dry run's stdout is its plan document
         // alone, so there they appear only when the check fails.
         let json_events = output == OutputFormat::Json;
-        let token = if configuration.options.skip_validation {
+        let token = if validated.configuration().options.skip_validation {
             tracing::warn!("{}", prereq::SKIPPED_SUMMARY);
             if json_events && !dry_run {
                 print_events(&mut printer, skipped_prerequisite_events());
@@ -472,7 +472,7 @@ pub(crate) fn bootstrap(
         };
 
         let mut bootstrap = Bootstrap::open(
-            configuration,
+            validated.configuration().clone(),
             world.runner.clone(),
             token,
             world.paths.clone(),
@@ -528,9 +528,11 @@ pub(crate) fn bootstrap(
                 return Ok(ExitCode::Cancelled);
             }
         }
+        // Confirmed (or confirmation skipped): from here on the run acts on it.
+        let active = validated.confirm().activate();
 
         let (sink, events) = EventSink::channel();
-        let (outcome, _) = tokio::join!(bootstrap.run(&plan, sink, &cancel), print_all(&mut printer, events));
+        let (outcome, _) = tokio::join!(bootstrap.run(&active, &plan, sink, &cancel), print_all(&mut printer, events));
 
         if !outcome.is_success() {
             let removals = bootstrap.rollback_preview();
@@ -563,7 +565,7 @@ pub(crate) fn bootstrap(
 }
 
 /// ERROR log lines that the engine did not already put into the state's `errors[]`.
-fn record_logged_errors(bootstrap: &Bootstrap, logged: &logging::ErrorSink) {
+pub(super) fn record_logged_errors(bootstrap: &Bootstrap, logged: &logging::ErrorSink) {
     let messages = logged.drain();
     if messages.is_empty() {
         return;

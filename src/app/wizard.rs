@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::run::{self, World};
 use super::{Failure, OutputOptions};
 use crate::cli::Cli;
-use crate::config::lifecycle::{Confirmed, Parsed};
+use crate::config::lifecycle::{Active, Confirmed, Parsed};
 use crate::config::{self, Configuration};
 use crate::engine::bootstrap::{Bootstrap, BootstrapOptions, BootstrapPaths};
 use crate::engine::context::EventSink;
@@ -65,8 +65,14 @@ pub(super) fn run_wizard(
     // Read while the process has one thread (the logging worker is the second).
     let utc_offset = logging::local_offset_or_utc();
     let (tap, logs) = mpsc::channel(LOG_TAP_CAPACITY);
-    let _logging =
-        super::start_logging_to(world.paths.log_file.clone(), options, false, Some(tap))?;
+    let logged_errors = logging::ErrorSink::new();
+    let _logging = super::start_logging_with(
+        world.paths.log_file.clone(),
+        options,
+        false,
+        Some(tap),
+        logged_errors.clone(),
+    )?;
     tracing::info!(demo = world.sim.is_some(), "wizard started");
 
     let mut inputs = AppInputs::new(parsed, world.paths.state_file.clone());
@@ -83,7 +89,9 @@ pub(super) fn run_wizard(
     let demo_root = world.sim.as_ref().map(|sim| sim.root().to_path_buf());
     let log_file = world.paths.log_file.clone();
     let prereq_env = super::run::prereq_env(env);
-    let backend = Arc::new(EngineBackend::new(world, demo_failure, prereq_env));
+    let backend = Arc::new(
+        EngineBackend::new(world, demo_failure, prereq_env).with_logged_errors(logged_errors),
+    );
     let run_options = RunOptions {
         mouse: cli.mouse,
         logs: Some(logs),
@@ -189,6 +197,8 @@ pub(crate) struct EngineBackend {
     prereq_env: PrereqEnv,
     /// The token the last prerequisite check verified: the one the engine uses.
     verified_token: Arc<Mutex<Option<SecretString>>>,
+    /// Every ERROR log message, for the state's `errors[]` at the end of a run.
+    logged_errors: logging::ErrorSink,
 }
 
 impl EngineBackend {
@@ -201,7 +211,14 @@ impl EngineBackend {
             demo_failure,
             prereq_env,
             verified_token: Arc::new(Mutex::new(None)),
+            logged_errors: logging::ErrorSink::new(),
         }
+    }
+
+    /// Collect ERROR log messages from `errors` (the logging's sink) into the state.
+    pub(crate) fn with_logged_errors(mut self, errors: logging::ErrorSink) -> Self {
+        self.logged_errors = errors;
+        self
     }
 
     /// The engine for `configuration`, holding the state file's lock while it lives.
@@ -301,8 +318,8 @@ impl WizardBackend for EngineBackend {
         configuration: Confirmed,
     ) -> BoxFuture<'_, Result<RunHandle, BackendError>> {
         Box::pin(async move {
-            let configuration = configuration.activate().configuration().clone();
-            let bootstrap = Arc::new(self.open(configuration)?);
+            let active = configuration.activate();
+            let bootstrap = Arc::new(self.open(active.configuration().clone())?);
             // Observed afresh: time has passed since the plan screen.
             let plan = current_plan(&bootstrap).await?;
             let (answer, answered) = oneshot::channel();
@@ -313,7 +330,15 @@ impl WizardBackend for EngineBackend {
             });
             let (sink, engine_events) = EventSink::channel();
             let events = bounded(engine_events);
-            tokio::spawn(drive(bootstrap, plan, sink, Arc::clone(&control), answered));
+            tokio::spawn(drive(
+                bootstrap,
+                active,
+                plan,
+                sink,
+                Arc::clone(&control),
+                answered,
+                self.logged_errors.clone(),
+            ));
             Ok(RunHandle { events, control })
         })
     }
@@ -339,16 +364,33 @@ fn bounded(mut engine_events: mpsc::UnboundedReceiver<Event>) -> mpsc::Receiver<
 }
 
 /// The run, then (after a failure) the rollback the user asked for or `--auto-rollback`
-/// implies. The sink is dropped at the end, which closes the wizard's event channel.
+/// implies; then the ERROR log messages into the state's `errors[]`. The sink is dropped
+/// at the end, which closes the wizard's event channel.
 async fn drive(
     bootstrap: Arc<Bootstrap>,
+    active: Active,
     plan: Plan,
     sink: EventSink,
     control: Arc<EngineControl>,
     answered: oneshot::Receiver<bool>,
+    logged_errors: logging::ErrorSink,
+) {
+    run_and_roll_back(&bootstrap, &active, plan, &sink, &control, answered).await;
+    // Before the channel closes: the wizard may end the process once it has.
+    run::record_logged_errors(&bootstrap, &logged_errors);
+    drop(sink);
+}
+
+async fn run_and_roll_back(
+    bootstrap: &Bootstrap,
+    active: &Active,
+    plan: Plan,
+    sink: &EventSink,
+    control: &EngineControl,
+    answered: oneshot::Receiver<bool>,
 ) {
     let cancel = control.current_cancel();
-    let outcome = bootstrap.run(&plan, sink.clone(), &cancel).await;
+    let outcome = bootstrap.run(active, &plan, sink.clone(), &cancel).await;
     if outcome.is_success() {
         return;
     }
@@ -364,7 +406,7 @@ async fn drive(
     }
     // A cancelled run must not cancel its rollback; the wizard can still stop this one.
     let cancel = control.fresh_cancel();
-    let report = bootstrap.rollback(sink, &cancel).await;
+    let report = bootstrap.rollback(sink.clone(), &cancel).await;
     tracing::info!(complete = report.is_complete(), "rollback finished");
 }
 
@@ -806,6 +848,61 @@ mod tests {
         }
         handle.control.answer_rollback(false);
         assert_eq!(next(&mut handle.events).await, None);
+    }
+
+    /// ERROR log messages outside the engine's own failure record (here: a repository
+    /// the rollback cannot delete) reach the state's `errors[]` when the run ends.
+    #[tokio::test]
+    async fn error_log_messages_of_the_run_are_recorded_in_the_state() {
+        use crate::logging::{build_subscriber, Clock, LogWriters, SubscriberConfig, Verbosity};
+        use crate::sim::{Fault, FaultKind};
+        let logged = logging::ErrorSink::new();
+        let subscriber = build_subscriber(
+            SubscriberConfig {
+                verbosity: Verbosity::Normal,
+                color: false,
+                console_utc_offset: time::UtcOffset::UTC,
+                clock: Clock::system(),
+                redactor: crate::secrets::global(),
+                error_sink: logged.clone(),
+                tap: None,
+            },
+            LogWriters::default(),
+        );
+        // The test's runtime has one thread: the spawned run logs through this subscriber.
+        // tracing caches each call site's interest for the whole process; with a single
+        // registered dispatcher it asks the registering thread's, so a test on another
+        // thread (no subscriber) could switch our ERROR call sites off. A second live
+        // dispatcher makes the cache ask every registered one.
+        let _anchor = tracing::Dispatch::new(tracing_subscriber::registry());
+        let _default = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        let fixture = fixture(Some(StepId::InstallKalypso));
+        let backend = EngineBackend {
+            logged_errors: logged.clone(),
+            ..fixture.backend
+        };
+        let fixture = Fixture { backend, ..fixture };
+        fixture
+            .sim
+            .inject(Fault::new(FaultKind::Forbidden, "gh repo delete"));
+        let mut handle = started_run(&fixture, true, None).await;
+        until(&mut handle.events, |kind| {
+            matches!(kind, EventKind::RollbackFinished { .. })
+        })
+        .await;
+        assert_eq!(next(&mut handle.events).await, None, "closed at the end");
+        let state = crate::state::StateStore::at_custom(&fixture.backend.paths.state_file)
+            .load()
+            .expect("the state loads")
+            .expect("a state");
+        let from_log: Vec<&String> = state
+            .errors
+            .iter()
+            .filter(|e| e.starts_with("rollback of repository") && e.contains("failed"))
+            .collect();
+        assert_eq!(from_log.len(), 2, "{:#?}", state.errors);
+        assert!(logged.is_empty(), "drained into the state");
     }
 
     #[tokio::test]

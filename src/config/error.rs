@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::field::Field;
+use super::kubeconfig::KubeconfigError;
 use super::load::LoadError;
 use super::source::Source;
 use crate::exit::ExitCode;
@@ -116,8 +117,9 @@ impl fmt::Display for FieldError {
 /// Everything wrong with the configuration, reported at once.
 #[derive(Debug, Default)]
 pub struct ConfigErrors {
-    /// The configuration file could not be used at all (boxed: it is rare and large).
-    pub file: Option<Box<LoadError>>,
+    /// Why the configuration file could not be used: every unknown key and wrong type, or
+    /// the one problem (missing, unreadable, syntax) that kept it from being read at all.
+    pub file: Vec<LoadError>,
     /// Every field-level problem found, in file order.
     pub fields: Vec<FieldError>,
 }
@@ -129,11 +131,11 @@ impl ConfigErrors {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.file.is_none() && self.fields.is_empty()
+        self.file.is_empty() && self.fields.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        usize::from(self.file.is_some()) + self.fields.len()
+        self.file.len() + self.fields.len()
     }
 
     /// Required fields that are set nowhere: what the interactive front end should ask for.
@@ -147,9 +149,26 @@ impl ConfigErrors {
 
     /// True when the only problems are missing values (asking for them could fix it).
     pub fn only_missing(&self) -> bool {
-        self.file.is_none()
+        self.file.is_empty()
             && !self.fields.is_empty()
             && self.fields.iter().all(|e| e.problem == Problem::Missing)
+    }
+
+    /// When the kubeconfig could not be read, an existing context can match nothing: the
+    /// `cluster.existingContext` errors say why instead of "no contexts were found".
+    pub fn with_kubeconfig_problem(mut self, problem: Option<&KubeconfigError>) -> Self {
+        let Some(problem) = problem else {
+            return self;
+        };
+        for error in &mut self.fields {
+            if error.field == Field::ClusterExistingContext && error.problem == Problem::Invalid {
+                error.hint = format!(
+                    "the kubeconfig could not be read, so no context is known: {problem}; \
+                     fix that file, or point KUBECONFIG at a valid one"
+                );
+            }
+        }
+        self
     }
 
     /// The errors about one field.
@@ -165,7 +184,7 @@ impl fmt::Display for ConfigErrors {
             "configuration is invalid ({count} problem{}):",
             if count == 1 { "" } else { "s" }
         );
-        if let Some(file) = &self.file {
+        for file in &self.file {
             report.push_str(&format!("\n  - {file}"));
         }
         for error in &self.fields {
@@ -227,7 +246,7 @@ mod tests {
     #[test]
     fn the_report_counts_and_lists_every_problem() {
         let errors = ConfigErrors {
-            file: None,
+            file: Vec::new(),
             fields: vec![
                 FieldError::missing(Field::ClusterName, "required", "pass --cluster-name"),
                 FieldError::invalid(
@@ -253,7 +272,7 @@ mod tests {
         let token = "ghp_ReportCanary0123456789abcdefXYZ";
         crate::secrets::register(token);
         let errors = ConfigErrors {
-            file: None,
+            file: Vec::new(),
             fields: vec![FieldError::invalid(
                 Field::GitopsUrl,
                 format!("https://github.com/a/b?t={token}"),

@@ -5,7 +5,8 @@
 //! fields are private).
 //!
 //! - [`Uninitialized::parse`] reads the file and the environment and merges them with the
-//!   flags. Fails only when the file cannot be used (with any environment errors too).
+//!   flags. Fails only when the file cannot be used, with every problem of the file and
+//!   every invalid flag or environment value.
 //! - [`Parsed::validate`] applies every rule (borrowing, so the interactive front end can
 //!   add answers with [`Parsed::with_answers`] and validate again).
 //! - [`Validated::confirm`]: the user said yes (or confirmation is skipped).
@@ -56,6 +57,26 @@
 //! let first = validated.confirm();
 //! let second = validated.confirm();
 //! ```
+//! The engine acts only on an active configuration:
+//! ```no_run
+//! use kalypso_bootstrap::config::lifecycle::Active;
+//! use kalypso_bootstrap::engine::{Bootstrap, EventSink, Plan};
+//! use kalypso_bootstrap::tools::CancelToken;
+//! async fn act(bootstrap: &Bootstrap, active: &Active, plan: &Plan, cancel: &CancelToken) {
+//!     let (events, _) = EventSink::channel();
+//!     bootstrap.run(active, plan, events, cancel).await;
+//! }
+//! ```
+//! not on one that is merely validated (nobody confirmed it):
+//! ```compile_fail,E0308
+//! use kalypso_bootstrap::config::lifecycle::Validated;
+//! use kalypso_bootstrap::engine::{Bootstrap, EventSink, Plan};
+//! use kalypso_bootstrap::tools::CancelToken;
+//! async fn act(bootstrap: &Bootstrap, validated: &Validated, plan: &Plan, cancel: &CancelToken) {
+//!     let (events, _) = EventSink::channel();
+//!     bootstrap.run(validated, plan, events, cancel).await;
+//! }
+//! ```
 //! Nor forging a validated configuration:
 //! ```compile_fail,E0451
 //! use kalypso_bootstrap::config::lifecycle::Validated;
@@ -67,7 +88,7 @@ use std::path::Path;
 
 use super::configuration::Configuration;
 use super::env;
-use super::error::{ConfigErrors, FieldError};
+use super::error::{ConfigErrors, FieldError, Problem};
 use super::export;
 use super::field::Field;
 use super::load;
@@ -109,7 +130,7 @@ impl Uninitialized {
     ) -> Result<Parsed, ConfigErrors> {
         let file = match config_file {
             None => Ok(None),
-            Some(path) => load::load_file(path).map(|values| {
+            Some(path) => load::load_file_all(path).map(|values| {
                 Some(SourcedLayer::uniform(
                     values,
                     Source::File {
@@ -120,33 +141,49 @@ impl Uninitialized {
         };
         let env_layer = env::from_env(environment);
         let flags = SourcedLayer::from_flags(flags);
-        match file {
+        let mut layers = Vec::new();
+        let file_errors = match file {
             Ok(file) => {
-                let mut layers = Vec::new();
                 layers.extend(file);
-                layers.push(env_layer.layer);
-                layers.push(flags);
-                let mut parsed = Parsed {
-                    layers,
-                    answers: ConfigLayer::default(),
-                    env_errors: env_layer.errors,
-                    merged: merge(&[]),
-                };
-                parsed.remerge();
-                Ok(parsed)
+                Vec::new()
             }
-            Err(file_error) => {
-                let overridden = |field: Field| field.is_set(&flags.values);
-                Err(ConfigErrors {
-                    file: Some(Box::new(file_error)),
-                    fields: env_layer
-                        .errors
-                        .into_iter()
-                        .filter(|e| !overridden(e.field))
-                        .collect(),
-                })
-            }
+            Err(file_errors) => file_errors,
+        };
+        layers.push(env_layer.layer);
+        layers.push(flags);
+        let mut parsed = Parsed {
+            layers,
+            answers: ConfigLayer::default(),
+            env_errors: env_layer.errors,
+            merged: merge(&[]),
+        };
+        parsed.remerge();
+        if file_errors.is_empty() {
+            return Ok(parsed);
         }
+        // The flags and the environment are still checked, so that one report lists every
+        // problem. What the file would have set is unknown: a value missing without it may
+        // not be missing, and the kubeconfig is consulted once the file is usable.
+        let set_context: Vec<String> = parsed
+            .merged
+            .values
+            .cluster
+            .existing_context
+            .iter()
+            .cloned()
+            .collect();
+        let fields = match parsed.validate(&set_context) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors
+                .fields
+                .into_iter()
+                .filter(|e| e.problem != Problem::Missing)
+                .collect(),
+        };
+        Err(ConfigErrors {
+            file: file_errors,
+            fields,
+        })
     }
 }
 
@@ -212,7 +249,10 @@ impl Parsed {
                 configuration,
                 provenance: self.merged.provenance.clone(),
             }),
-            _ => Err(ConfigErrors { file: None, fields }),
+            _ => Err(ConfigErrors {
+                file: Vec::new(),
+                fields,
+            }),
         }
     }
 
@@ -444,7 +484,7 @@ mod tests {
     }
 
     #[test]
-    fn a_file_error_stops_parsing_and_comes_with_environment_errors() {
+    fn a_file_error_comes_with_the_environment_errors() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.yaml");
         std::fs::write(&path, "cluster:\n  nodeCont: 3\n").unwrap();
@@ -456,7 +496,7 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(
-            errors.file.as_ref().and_then(|e| e.key_path()),
+            errors.file.first().and_then(|e| e.key_path()),
             Some("cluster.nodeCont")
         );
         assert_eq!(errors.fields.len(), 1);

@@ -105,8 +105,15 @@ fn unknown_key_help(expected: &[String], suggestion: Option<&str>) -> String {
     help
 }
 
-/// Read and parse the configuration file at `path`.
+/// Read and parse the configuration file at `path` (the first problem in file order;
+/// [`load_file_all`] gives every one).
 pub fn load_file(path: &Path) -> Result<ConfigLayer, LoadError> {
+    let text = read_text(path)?;
+    parse_str(&text, path)
+}
+
+/// The file's text, refused when it is missing, not a file, too large or not UTF-8.
+fn read_text(path: &Path) -> Result<String, LoadError> {
     let owned = || path.to_path_buf();
     let metadata = std::fs::metadata(path).map_err(|source| match source.kind() {
         io::ErrorKind::NotFound => LoadError::NotFound { path: owned() },
@@ -129,53 +136,303 @@ pub fn load_file(path: &Path) -> Result<ConfigLayer, LoadError> {
         path: owned(),
         source,
     })?;
-    let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: owned() })?;
-    parse_str(&text, path)
+    String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: owned() })
 }
 
-/// Parse configuration YAML; `path` only names the file in errors.
+/// Parse configuration YAML; `path` only names the file in errors. The first problem in
+/// file order; [`parse_str_all`] gives every one.
 pub fn parse_str(text: &str, path: &Path) -> Result<ConfigLayer, LoadError> {
+    parse_str_all(text, path).map_err(|mut errors| errors.remove(0))
+}
+
+/// Read and parse the configuration file at `path`, reporting every unknown key and wrong
+/// type at once (never an empty list).
+pub fn load_file_all(path: &Path) -> Result<ConfigLayer, Vec<LoadError>> {
+    let text = read_text(path).map_err(|error| vec![error])?;
+    parse_str_all(&text, path)
+}
+
+/// Parse configuration YAML, reporting every unknown key and wrong type at once, in file
+/// order (never an empty list). A syntax error, an empty file or a top level that is not a
+/// mapping is reported alone: nothing else can be read then.
+pub fn parse_str_all(text: &str, path: &Path) -> Result<ConfigLayer, Vec<LoadError>> {
     let owned = || path.to_path_buf();
     // First as untyped YAML: syntax errors, emptiness and the top-level shape get their
     // own messages before the typed pass reports keys and types.
-    let document: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|error| LoadError::Syntax {
+    let mut document: serde_yaml::Value = serde_yaml::from_str(text).map_err(|error| {
+        vec![LoadError::Syntax {
             path: owned(),
             position: position_of(&error),
             message: strip_location(&error.to_string()),
-        })?;
+        }]
+    })?;
     match &document {
-        serde_yaml::Value::Null => return Err(LoadError::Empty { path: owned() }),
+        serde_yaml::Value::Null => return Err(vec![LoadError::Empty { path: owned() }]),
         serde_yaml::Value::Mapping(_) => {}
         other => {
-            return Err(LoadError::NotAMapping {
+            return Err(vec![LoadError::NotAMapping {
                 path: owned(),
                 found: describe(other),
-            })
+            }])
         }
     }
-    let deserializer = serde_yaml::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let key_path = error.path().to_string();
-        let inner = error.into_inner();
-        let position = position_of(&inner);
-        let message = strip_key_prefix(&strip_location(&inner.to_string()), &key_path);
-        match parse_unknown_field(&message) {
+    // The typed pass stops at the first problem. Each problem found is cut out of the
+    // untyped tree and the rest is read again, until it reads cleanly. The original text
+    // stays the authority: the first pass reads it (scalars keep their exact text), and
+    // every position is looked up in it.
+    let first = match typed_pass(text) {
+        Ok(layer) => return Ok(layer),
+        Err(error) => error,
+    };
+    let mut errors = Vec::new();
+    let mut next = Some(first);
+    while let Some(error) = next.take() {
+        let removed = remove_path(&mut document, &error.segments);
+        errors.push(error);
+        if !removed || errors.len() >= MAX_FILE_ERRORS {
+            break;
+        }
+        let Ok(rest) = serde_yaml::to_string(&document) else {
+            break;
+        };
+        next = typed_pass(&rest).err();
+    }
+    let mut errors: Vec<LoadError> = errors
+        .into_iter()
+        .enumerate()
+        .map(|(index, error)| {
+            // Only the first pass read the original text; the others' positions are
+            // looked up there.
+            let position = if index == 0 {
+                error.position
+            } else {
+                locate(text, &error.segments, error.unknown.is_some())
+            };
+            error.into_load_error(owned(), position)
+        })
+        .collect();
+    // File order; an error that could not be placed last.
+    errors.sort_by_key(|error| {
+        error
+            .position()
+            .map_or((usize::MAX, usize::MAX), |p| (p.line, p.column))
+    });
+    Err(errors)
+}
+
+/// More problems than this in one file are not worth listing.
+const MAX_FILE_ERRORS: usize = 50;
+
+/// One problem of the typed pass, before it is placed in the original text.
+struct TypedError {
+    key_path: String,
+    /// The key path's mapping keys, to cut it out and to find it again.
+    segments: Vec<String>,
+    position: Option<Position>,
+    /// For an unknown key: its name and the valid names beside it.
+    unknown: Option<(String, Vec<String>)>,
+    message: String,
+}
+
+impl TypedError {
+    fn into_load_error(self, path: PathBuf, position: Option<Position>) -> LoadError {
+        match self.unknown {
             Some((unknown, expected)) => LoadError::UnknownKey {
-                path: owned(),
+                path,
                 suggestion: suggest(&unknown, &expected),
-                key_path,
+                key_path: self.key_path,
                 position,
                 expected,
             },
             None => LoadError::InvalidValue {
-                path: owned(),
-                key_path,
+                path,
+                key_path: self.key_path,
                 position,
-                message: friendlier(&message),
+                message: friendlier(&self.message),
             },
         }
+    }
+}
+
+fn typed_pass(text: &str) -> Result<ConfigLayer, Box<TypedError>> {
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let key_path = error.path().to_string();
+        let segments = error
+            .path()
+            .iter()
+            .map(|segment| match segment {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                _ => None,
+            })
+            .collect::<Option<Vec<String>>>()
+            // A path through anything but mapping keys cannot be cut out: it ends the search.
+            .unwrap_or_default();
+        let inner = error.into_inner();
+        let position = position_of(&inner);
+        let message = strip_key_prefix(&strip_location(&inner.to_string()), &key_path);
+        Box::new(TypedError {
+            unknown: parse_unknown_field(&message),
+            key_path,
+            segments,
+            position,
+            message,
+        })
     })
+}
+
+/// Remove the entry at `segments` (mapping keys from the top); false when there is none.
+fn remove_path(document: &mut serde_yaml::Value, segments: &[String]) -> bool {
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut node = document;
+    for key in parents {
+        match node.get_mut(key.as_str()) {
+            Some(child) => node = child,
+            None => return false,
+        }
+    }
+    node.as_mapping_mut()
+        .and_then(|mapping| mapping.remove(last.as_str()))
+        .is_some()
+}
+
+/// Where the entry at `segments` is in `text`: its key (`at_key`) or its value.
+fn locate(text: &str, segments: &[String], at_key: bool) -> Option<Position> {
+    let probe = locate::Probe { segments, at_key };
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    match serde::de::DeserializeSeed::deserialize(probe, deserializer) {
+        // The reader adds the key path and the position around the message.
+        Err(error) if error.to_string().contains(locate::FOUND) => position_of(&error),
+        _ => None,
+    }
+}
+
+/// Finding an entry's position: a walk down the key path that fails on purpose where the
+/// entry is, so the YAML reader names the position of what it was reading.
+mod locate {
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+    pub(super) const FOUND: &str = "the entry looked for is here";
+
+    pub(super) struct Probe<'a> {
+        pub segments: &'a [String],
+        pub at_key: bool,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Probe<'_> {
+        type Value = ();
+
+        fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            if self.segments.is_empty() {
+                return deserializer.deserialize_any(Stop);
+            }
+            deserializer.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Probe<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a mapping")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let (first, rest) = self.segments.split_first().expect("a segment to look for");
+            let stop_at_key = self.at_key && rest.is_empty();
+            while let Some(matched) = map.next_key_seed(Key {
+                wanted: first,
+                stop: stop_at_key,
+            })? {
+                if matched {
+                    return map.next_value_seed(Probe {
+                        segments: rest,
+                        at_key: self.at_key,
+                    });
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    /// A key: whether it is the wanted one (or, to `stop` there, an error at it).
+    struct Key<'a> {
+        wanted: &'a str,
+        stop: bool,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Key<'_> {
+        type Value = bool;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+            deserializer.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Key<'_> {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+
+        fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+            match key == self.wanted {
+                true if self.stop => Err(E::custom(FOUND)),
+                matched => Ok(matched),
+            }
+        }
+    }
+
+    /// Fails on whatever value it is given.
+    struct Stop;
+
+    impl<'de> Visitor<'de> for Stop {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("anything")
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Err(E::custom(FOUND))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Err(E::custom(FOUND))
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Err(E::custom(FOUND))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Err(E::custom(FOUND))
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            Err(E::custom(FOUND))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Err(E::custom(FOUND))
+        }
+        fn visit_none<E: de::Error>(self) -> Result<(), E> {
+            Err(E::custom(FOUND))
+        }
+        fn visit_some<D: de::Deserializer<'de>>(self, _: D) -> Result<(), D::Error> {
+            Err(de::Error::custom(FOUND))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(de::Error::custom(FOUND))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(de::Error::custom(FOUND))
+        }
+        fn visit_enum<A: de::EnumAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(de::Error::custom(FOUND))
+        }
+    }
 }
 
 fn position_of(error: &serde_yaml::Error) -> Option<Position> {
@@ -365,6 +622,68 @@ mod tests {
                 other => panic!("{text:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn every_unknown_key_and_wrong_type_is_reported_in_file_order_with_its_line() {
+        let text = "cluster:\n  name: demo\n  nodeCont: 3\n  nodeCount: three\n\
+                    repositories:\n  controlPlane:\n    urll: x\n  githubOrg: acme\n\
+                    options:\n  verbose: 1\nbogus:\n  deep: 1\n";
+        let errors = parse_str_all(text, Path::new("c.yaml")).unwrap_err();
+        let found: Vec<(Option<&str>, Option<usize>, bool)> = errors
+            .iter()
+            .map(|e| {
+                (
+                    e.key_path(),
+                    e.position().map(|p| p.line),
+                    matches!(e, LoadError::UnknownKey { .. }),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (Some("cluster.nodeCont"), Some(3), true),
+                (Some("cluster.nodeCount"), Some(4), false),
+                (Some("repositories.controlPlane.urll"), Some(7), true),
+                (Some("options.verbose"), Some(10), false),
+                (Some("bogus"), Some(11), true),
+            ],
+            "{errors:#?}"
+        );
+        // Each keeps the details of a single report: the unknown key's suggestion and
+        // column, the wrong type's message.
+        match &errors[2] {
+            LoadError::UnknownKey {
+                suggestion,
+                position,
+                ..
+            } => {
+                assert_eq!(suggestion.as_deref(), Some("url"));
+                assert_eq!(*position, pos(7, 5));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            errors[1].to_string().contains("expected a whole number"),
+            "{}",
+            errors[1]
+        );
+        assert_eq!(errors[1].position(), pos(4, 14));
+        // The single-error reader gives the first in file order.
+        assert_eq!(
+            parse(text).unwrap_err().key_path(),
+            Some("cluster.nodeCont")
+        );
+    }
+
+    #[test]
+    fn a_clean_file_reads_the_same_through_both_readers() {
+        let text = "cluster:\n  name: demo\n  kubernetesVersion: 1.30\n";
+        assert_eq!(
+            parse_str_all(text, Path::new("c.yaml")).unwrap(),
+            parse(text).unwrap()
+        );
     }
 
     #[test]

@@ -892,7 +892,7 @@ mod tests {
             errors.iter().map(|e| e.field).collect::<Vec<_>>()
         );
         let report = crate::config::error::ConfigErrors {
-            file: None,
+            file: Vec::new(),
             fields: errors,
         }
         .to_string();

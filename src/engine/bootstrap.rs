@@ -7,7 +7,8 @@
 //! let observed = bootstrap.observe(&cancel).await?;   // read-only queries + the state file
 //! let plan = bootstrap.plan(&observed);
 //! if dry_run { print(bootstrap.dry_run(&plan).to_text()) }
-//! let outcome = bootstrap.run(&plan, events, &cancel).await;
+//! let active = validated.confirm().activate();       // the user said yes
+//! let outcome = bootstrap.run(&active, &plan, events, &cancel).await;
 //! if !outcome.is_success() && confirmed { bootstrap.rollback(events, &cancel).await; }
 //! ```
 
@@ -30,6 +31,7 @@ use super::state_handle::StateHandle;
 use super::step::{Action, StepError, StepId};
 use super::steps::demo_fail::DemoFailure;
 use super::steps::{BootstrapSteps, StepEnv, StepTimings};
+use crate::config::lifecycle::Active;
 use crate::config::{ClusterTarget, Configuration};
 use crate::secrets;
 use crate::sim::SimulatedEnvironment;
@@ -296,8 +298,21 @@ impl Bootstrap {
         dry_run::dry_run(&self.steps, plan)
     }
 
-    /// Run the plan to its end, streaming events to `events`.
-    pub async fn run(&self, plan: &Plan, events: EventSink, cancel: &CancelToken) -> RunOutcome {
+    /// Run the plan to its end, streaming events to `events`. Only an [`Active`]
+    /// configuration is acted on (validated, confirmed, activated: see
+    /// [`crate::config::lifecycle`]); it is the one this engine was opened with.
+    pub async fn run(
+        &self,
+        active: &Active,
+        plan: &Plan,
+        events: EventSink,
+        cancel: &CancelToken,
+    ) -> RunOutcome {
+        assert_eq!(
+            active.configuration(),
+            self.configuration(),
+            "the run acts on the configuration the engine was opened with"
+        );
         let runner: Arc<dyn StepRunner> = match &self.demo_failure {
             Some((sim, step)) => {
                 if plan.action(*step) == Some(Action::Skip) {

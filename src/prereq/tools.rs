@@ -20,8 +20,6 @@ pub enum Need {
         minimum: Version,
         newest_tested_major: Option<u64>,
     },
-    /// Required, any version.
-    Present,
     /// Reported for the user's information only.
     NotNeeded,
 }
@@ -44,7 +42,7 @@ impl ToolRequirement {
     pub fn minimum(&self) -> Option<Version> {
         match self.need {
             Need::AtLeast { minimum, .. } => Some(minimum),
-            _ => None,
+            Need::NotNeeded => None,
         }
     }
 
@@ -153,13 +151,6 @@ pub fn evaluate_tool(
         }
         (Need::NotNeeded, Err(_)) => (Verdict::Info, format!("{NOT_NEEDED} (version unreadable)")),
         (_, Err(e)) if e.is_not_found() => (Verdict::Fail, "not found on PATH".to_string()),
-        (Need::Present, Ok(_)) => (Verdict::Pass, "ok".to_string()),
-        // Any git will do: a version we cannot read is no reason to stop.
-        (Need::Present, Err(ToolError::UnexpectedOutput { reason, .. })) => (
-            Verdict::Pass,
-            format!("found (version unreadable: {reason})"),
-        ),
-        (Need::Present, Err(e)) => (Verdict::Fail, format!("found but not working: {e}")),
         (Need::AtLeast { minimum, .. }, Ok(v)) if v < minimum => (
             Verdict::Fail,
             format!("{v} is older than the minimum {minimum}: upgrade it"),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use kalypso_bootstrap::config::lifecycle::{Active, Uninitialized};
 use kalypso_bootstrap::config::{
     self, ClusterTarget, Configuration, ExistingCluster, HelmChart, Installation, NetworkPlugin,
     NewCluster, Options, RepoTarget, Repositories, Visibility,
@@ -131,7 +132,8 @@ impl Harness {
         let plan = bootstrap.plan(&observed);
         between(&self.sim);
         let (events, mut receiver) = EventSink::channel();
-        let outcome = bootstrap.run(&plan, events, &cancel).await;
+        let active = activate(bootstrap.configuration());
+        let outcome = bootstrap.run(&active, &plan, events, &cancel).await;
         drop(bootstrap);
         let mut collected = Vec::new();
         while let Ok(event) = receiver.try_recv() {
@@ -297,6 +299,32 @@ fn new_cluster() -> ClusterTarget {
 }
 
 /// New cluster, new repositories in org `acme`.
+/// `configuration` as the engine acts on it: through the user's life cycle (given as
+/// flags, validated, confirmed, activated), the only way to an [`Active`] configuration.
+pub fn activate(configuration: &Configuration) -> Active {
+    let contexts: Vec<String> = match &configuration.cluster {
+        ClusterTarget::Existing(existing) => vec![existing.context.clone()],
+        ClusterTarget::Create(_) => Vec::new(),
+    };
+    let active = Uninitialized::new()
+        .parse(
+            config::export::to_layer(configuration),
+            None,
+            &std::collections::HashMap::new(),
+        )
+        .expect("the configuration parses")
+        .validate(&contexts)
+        .unwrap_or_else(|errors| panic!("the test configuration is invalid: {errors}"))
+        .confirm()
+        .activate();
+    assert_eq!(
+        active.configuration(),
+        configuration,
+        "the configuration survives validation unchanged"
+    );
+    active
+}
+
 pub fn all_new() -> Configuration {
     Configuration {
         cluster: new_cluster(),
