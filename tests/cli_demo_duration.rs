@@ -195,7 +195,9 @@ async fn estimate(root: &Path) -> Estimate {
     let (events, mut receiver) = EventSink::channel();
     let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
     let started = tokio::time::Instant::now();
-    let outcome = bootstrap.run(&active, &one_at_a_time(&plan), events, &cancel).await;
+    let outcome = bootstrap
+        .run(&active, &one_at_a_time(&plan), events, &cancel)
+        .await;
     drop(bootstrap);
     let _ = drain.await;
     assert!(outcome.is_success(), "{:?}", outcome.end);
