@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use kalypso_bootstrap::exit::ExitCode;
 use kalypso_bootstrap::prereq::{
-    self, AuthCheckKind, Interaction, PrereqEnv, PrereqReport, PromptError, Prompter,
+    self, AuthCheckKind, Interaction, LiveRow, PrereqEnv, PrereqReport, PromptError, Prompter,
     TerminalHandover, TokenSource, Verdict,
 };
 use kalypso_bootstrap::secrets;
@@ -1079,7 +1079,7 @@ async fn the_report_renders_as_text_and_json() {
 }
 
 #[tokio::test]
-async fn each_tool_row_is_reported_as_soon_as_its_probe_returns() {
+async fn each_row_is_reported_as_soon_as_its_probe_returns() {
     let fake = Arc::new(healthy(None));
     // az answers last, well after every other probe.
     let slow = Duration::from_millis(400);
@@ -1101,15 +1101,40 @@ async fn each_tool_row_is_reported_as_soon_as_its_probe_returns() {
     let env = env_with(&[("GITHUB_TOKEN", "ghp_liveRowsTOKEN0000000000000000009")]);
     let started = Instant::now();
     let seen: Mutex<Vec<(String, Duration)>> = Mutex::new(Vec::new());
-    let on_tool = |row: &kalypso_bootstrap::prereq::ToolCheck| {
-        seen.lock()
+    let seen_auth: Mutex<Vec<(String, Duration)>> = Mutex::new(Vec::new());
+    let on_row = |row: LiveRow<'_>| match row {
+        LiveRow::Tool(tool) => seen
+            .lock()
             .unwrap()
-            .push((row.name.to_string(), started.elapsed()));
+            .push((tool.name.to_string(), started.elapsed())),
+        LiveRow::Auth(auth) => seen_auth
+            .lock()
+            .unwrap()
+            .push((auth.check.label().to_string(), started.elapsed())),
     };
     let runner: Arc<dyn CommandRunner> = fake.clone();
-    let report =
-        prereq::check_reporting(runner, &env, &Interaction::NonInteractive, &on_tool).await;
+    let report = prereq::check_reporting(runner, &env, &Interaction::NonInteractive, &on_row).await;
     assert!(report.passed(), "{}", report.render_text());
+
+    // The sign-in rows too, each as its query answers: all before the slow tool probe.
+    let seen_auth = seen_auth.into_inner().unwrap();
+    let final_auth: Vec<String> = report
+        .auth
+        .iter()
+        .map(|row| row.check.label().to_string())
+        .collect();
+    assert_eq!(
+        seen_auth.len(),
+        final_auth.len(),
+        "every sign-in row live: {seen_auth:?} vs {final_auth:?}"
+    );
+    for (name, at) in &seen_auth {
+        assert!(final_auth.contains(name), "{name} is not in the report");
+        assert!(
+            *at < slow,
+            "{name} was reported at {at:?}, not before the slow probe finished"
+        );
+    }
 
     let seen = seen.into_inner().unwrap();
     assert_eq!(seen.len(), 7, "one report per tool: {seen:?}");

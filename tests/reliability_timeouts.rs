@@ -252,7 +252,12 @@ async fn cancelling_a_run_leaves_no_child_or_grandchild_running() {
         &bin,
         &record,
         "az",
-        "*'group show'*) echo \"ERROR: (ResourceGroupNotFound) Resource group 'kalypso-rg' could not be found.\" >&2; exit 3;;",
+        // The pre-flight's queries are answered (the repositories wait for it), so the
+        // resource group's creation is what hangs on the cluster's side.
+        "*'group show'*) echo \"ERROR: (ResourceGroupNotFound) Resource group 'kalypso-rg' could not be found.\" >&2; exit 3;;\n\
+         *'aks get-versions'*) echo '{\"values\":[{\"version\":\"1.33\",\"patchVersions\":{\"1.33.2\":{}},\"isDefault\":true}]}'; exit 0;;\n\
+         *'vm list-skus'*) echo '[{\"name\":\"Standard_DS2_v2\",\"resourceType\":\"virtualMachines\",\"family\":\"standardDSv2Family\",\"locations\":[\"eastus\"],\"capabilities\":[{\"name\":\"vCPUs\",\"value\":\"2\"}],\"restrictions\":[]}]'; exit 0;;\n\
+         *'vm list-usage'*) echo '[{\"currentValue\":0,\"limit\":100,\"name\":{\"value\":\"cores\"}},{\"currentValue\":0,\"limit\":100,\"name\":{\"value\":\"standardDSv2Family\"}}]'; exit 0;;",
     );
     stand_in(
         &bin,
@@ -294,7 +299,7 @@ async fn cancelling_a_run_leaves_no_child_or_grandchild_running() {
     let active = activate(bootstrap.configuration());
     let run = bootstrap.run(&active, &plan, events, &cancel);
     let stop = async {
-        // The cluster's pre-flight and both repositories' creation are in flight at once.
+        // The resource group's and both repositories' creation are in flight at once.
         let deadline = Instant::now() + Duration::from_secs(30);
         while lines(&record.join("hanging")).len() < 3 {
             assert!(
@@ -327,7 +332,7 @@ async fn cancelling_a_run_leaves_no_child_or_grandchild_running() {
 
     let hanging = lines(&record.join("hanging"));
     assert!(
-        hanging.iter().any(|l| l.starts_with("az aks get-versions"))
+        hanging.iter().any(|l| l.starts_with("az group create"))
             && hanging
                 .iter()
                 .filter(|l| l.starts_with("gh repo create"))

@@ -283,14 +283,16 @@ impl WizardBackend for EngineBackend {
             return receiver;
         }
         tokio::spawn(async move {
-            // Each tool row goes out as its probe returns; the final report repeats them
-            // (the checklist updates rows by name).
+            // Each row goes out as its probe returns; the final report repeats them (the
+            // checklist updates rows by name).
             let live = updates.clone();
-            let on_tool = move |row: &prereq::ToolCheck| {
-                let _ = live.try_send(PrereqUpdate::Tool(row.clone()));
+            let on_row = move |row: prereq::LiveRow<'_>| {
+                let _ = live.try_send(match row {
+                    prereq::LiveRow::Tool(tool) => PrereqUpdate::Tool(tool.clone()),
+                    prereq::LiveRow::Auth(auth) => PrereqUpdate::Auth(auth.clone()),
+                });
             };
-            let report =
-                prereq::check_reporting(runner, &env, &request.interaction, &on_tool).await;
+            let report = prereq::check_reporting(runner, &env, &request.interaction, &on_row).await;
             *lock(&verified_token) = report.github_token().cloned();
             tracing::info!("{}", report.summary());
             for update in PrereqUpdate::from_report(&report) {

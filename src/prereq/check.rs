@@ -44,14 +44,24 @@ pub async fn check(
     check_reporting(runner, env, interaction, &|_| {}).await
 }
 
-/// [`check`], telling `on_tool` about each tool row as soon as its probe returns.
+/// A row of the check as soon as it is known, for a checklist that fills in live.
+#[derive(Debug, Clone, Copy)]
+pub enum LiveRow<'a> {
+    /// A tool's probe returned.
+    Tool(&'a ToolCheck),
+    /// A sign-in query answered. A row of the same name may follow (after `az login`, or
+    /// a token typed at the prompt) and replaces it; the report has the final rows.
+    Auth(&'a AuthCheck),
+}
+
+/// [`check`], telling `on_row` about each row as soon as its probe returns.
 pub async fn check_reporting(
     runner: Arc<dyn CommandRunner>,
     env: &PrereqEnv,
     interaction: &Interaction,
-    on_tool: &(dyn Fn(&ToolCheck) + Sync),
+    on_row: &(dyn Fn(LiveRow<'_>) + Sync),
 ) -> PrereqReport {
-    check_with(runner, env, interaction, on_tool, &RetryPolicy::default()).await
+    check_with(runner, env, interaction, on_row, &RetryPolicy::default()).await
 }
 
 /// [`check_reporting`], retrying a sign-in query that fails transiently (a rate limit, a
@@ -60,17 +70,28 @@ pub async fn check_with(
     runner: Arc<dyn CommandRunner>,
     env: &PrereqEnv,
     interaction: &Interaction,
-    on_tool: &(dyn Fn(&ToolCheck) + Sync),
+    on_row: &(dyn Fn(LiveRow<'_>) + Sync),
     retry: &RetryPolicy,
 ) -> PrereqReport {
     env.register_secrets();
     let az = Az::new(runner.clone(), env.azure_subscription_id.clone());
     let gh = Gh::new(runner.clone());
+    let interactive = interaction.is_interactive();
+    let report_auth = |rows: Vec<AuthCheck>| rows.iter().for_each(|row| on_row(LiveRow::Auth(row)));
+    let report_tool = |tool: &ToolCheck| on_row(LiveRow::Tool(tool));
 
     let (tools, azure, github) = tokio::join!(
-        probe_tools_reporting(&runner, on_tool),
-        azure_sign_in(&az, retry),
-        github_sign_in(&gh, env, retry),
+        probe_tools_reporting(&runner, &report_tool),
+        async {
+            let azure = azure_sign_in(&az, retry).await;
+            report_auth(azure_rows(&azure, env, interactive));
+            azure
+        },
+        async {
+            let github = github_sign_in(&gh, env, retry).await;
+            report_auth(github_rows(&github, interactive));
+            github
+        },
     );
 
     let mut cancelled = false;
@@ -124,8 +145,8 @@ pub async fn check_with(
         }
     }
 
-    let mut auth = azure_rows(&azure, env, interaction.is_interactive());
-    auth.extend(github_rows(&github, interaction.is_interactive()));
+    let mut auth = azure_rows(&azure, env, interactive);
+    auth.extend(github_rows(&github, interactive));
     let azure_identity = match &azure.state {
         AzureState::SignedIn(account) => Some(AzureIdentity {
             subscription_id: account.id.clone(),

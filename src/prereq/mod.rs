@@ -25,7 +25,7 @@ pub mod interaction;
 pub mod report;
 pub mod tools;
 
-pub use check::{check, check_reporting, check_with};
+pub use check::{check, check_reporting, check_with, LiveRow};
 pub use env::PrereqEnv;
 pub use interaction::{
     InheritedTerminal, Interaction, PromptError, Prompter, TerminalHandover, TerminalPrompter,
