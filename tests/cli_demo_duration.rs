@@ -108,28 +108,6 @@ fn step_weights(
         .collect()
 }
 
-/// The longest dependency chain of `plan` with these weights, and its steps.
-fn longest_chain(plan: &Plan, weights: &HashMap<StepId, Duration>) -> (Duration, Vec<StepId>) {
-    let mut finish: HashMap<StepId, (Duration, Vec<StepId>)> = HashMap::new();
-    // The plan lists dependencies before dependants.
-    for step in &plan.steps {
-        let (before, mut chain) = step
-            .depends_on
-            .iter()
-            .filter_map(|dependency| finish.get(dependency))
-            .max_by_key(|(time, _)| *time)
-            .cloned()
-            .unwrap_or_default();
-        chain.push(step.id);
-        let weight = weights.get(&step.id).copied().unwrap_or_default();
-        finish.insert(step.id, (before + weight, chain));
-    }
-    finish
-        .into_values()
-        .max_by_key(|(time, _)| *time)
-        .unwrap_or_default()
-}
-
 fn demo_configuration() -> Active {
     let mut flags = ConfigLayer::default();
     flags.cluster.name = Some("kalypso-demo".to_string());
@@ -202,7 +180,7 @@ async fn estimate(root: &Path) -> Estimate {
     let _ = drain.await;
     assert!(outcome.is_success(), "{:?}", outcome.end);
     let weights = step_weights(&demo, &outcome, started, &sim.calls());
-    let (chain, chain_steps) = longest_chain(&plan, &weights);
+    let (chain, chain_steps) = plan.longest_chain(&weights);
     Estimate {
         prerequisites,
         observation,

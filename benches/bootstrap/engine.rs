@@ -299,30 +299,6 @@ fn latency_content(measured: &Measured, provisioning: Duration) -> HashMap<StepI
         .collect()
 }
 
-/// The longest dependency chain of `plan` with these step weights.
-fn longest_chain(plan: &Plan, weights: &HashMap<StepId, Duration>) -> (Duration, Vec<StepId>) {
-    let mut finish: HashMap<StepId, (Duration, Vec<StepId>)> = HashMap::new();
-    // The plan lists dependencies before dependants.
-    for step in &plan.steps {
-        let (before, mut chain) = step
-            .depends_on
-            .iter()
-            .filter_map(|dependency| finish.get(dependency))
-            .max_by_key(|(time, _)| *time)
-            .cloned()
-            .unwrap_or_default();
-        let weight = weights.get(&step.id).copied().unwrap_or_default();
-        if !weight.is_zero() {
-            chain.push(step.id);
-        }
-        finish.insert(step.id, (before + weight, chain));
-    }
-    finish
-        .into_values()
-        .max_by_key(|(time, _)| *time)
-        .unwrap_or_default()
-}
-
 pub fn critical_path(mode: Mode) -> Vec<Row> {
     let scale = mode.pick(1.0, 0.1);
     let runtime = runtime();
@@ -335,7 +311,7 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
     });
     let provisioning = ms(AKS_PROVISIONING_MS, scale);
     let weights = latency_content(&sequential, provisioning);
-    let (bound, chain) = longest_chain(&concurrent.plan, &weights);
+    let (bound, chain) = concurrent.plan.longest_chain(&weights);
     let latency_sum: Duration = weights.values().sum();
     let wall = concurrent.outcome.duration;
     let sequential_wall = sequential.outcome.duration;

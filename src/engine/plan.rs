@@ -3,6 +3,7 @@
 //! same inputs always give the same plan (and `--dry-run` shows exactly what a run does).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
 
 use super::events::PlannedStepInfo;
 use super::step::{Action, StepError, StepId};
@@ -155,6 +156,32 @@ impl Plan {
     /// The conflict the run stops on (the first found).
     pub fn first_conflict(&self) -> Option<&PlanConflict> {
         self.conflicts.first()
+    }
+
+    /// The longest dependency chain when each step takes `weights[step]` (absent: no time):
+    /// its length, the bound no schedule can beat, and its steps that take any time, first
+    /// to last.
+    pub fn longest_chain(&self, weights: &HashMap<StepId, Duration>) -> (Duration, Vec<StepId>) {
+        let mut finish: HashMap<StepId, (Duration, Vec<StepId>)> = HashMap::new();
+        // The steps are listed dependencies before dependants.
+        for step in &self.steps {
+            let (before, mut chain) = step
+                .depends_on
+                .iter()
+                .filter_map(|dependency| finish.get(dependency))
+                .max_by_key(|(time, _)| *time)
+                .cloned()
+                .unwrap_or_default();
+            let weight = weights.get(&step.id).copied().unwrap_or_default();
+            if !weight.is_zero() {
+                chain.push(step.id);
+            }
+            finish.insert(step.id, (before + weight, chain));
+        }
+        finish
+            .into_values()
+            .max_by_key(|(time, _)| *time)
+            .unwrap_or_default()
     }
 
     /// Every step appears once, every dependency is a step of the plan, and there is no
@@ -688,6 +715,49 @@ mod tests {
         .collect();
         assert_eq!(kalypso, expected);
         assert_eq!(deps(HealthChecks), vec![InstallKalypso]);
+    }
+
+    #[test]
+    fn the_longest_chain_follows_the_heaviest_dependencies() {
+        let plan = plan(&config(), &Observed::default());
+        let ms = Duration::from_millis;
+        let mut weights: HashMap<StepId, Duration> =
+            StepId::ALL.iter().map(|id| (*id, ms(10))).collect();
+        weights.insert(ClusterCreate, ms(1000));
+        let (length, chain) = plan.longest_chain(&weights);
+        assert_eq!(
+            chain,
+            vec![
+                ClusterPreflight,
+                ClusterResourceGroup,
+                ClusterCreate,
+                ClusterCredentials,
+                ClusterReady,
+                InstallFlux,
+                InstallKalypso,
+                HealthChecks
+            ]
+        );
+        assert_eq!(length, ms(1000 + 7 * 10));
+
+        // Slow repositories: the chain runs through the pre-flight and the gitops steps;
+        // a step that takes no time is not listed.
+        weights.insert(ClusterCreate, ms(10));
+        weights.insert(GitopsSeed, ms(1000));
+        weights.insert(ClusterPreflight, Duration::ZERO);
+        let (length, chain) = plan.longest_chain(&weights);
+        assert_eq!(
+            chain,
+            vec![
+                GitopsRepo,
+                GitopsSeed,
+                GitopsSecrets,
+                GitopsLabel,
+                InstallKalypso,
+                HealthChecks
+            ]
+        );
+        assert_eq!(length, ms(1000 + 5 * 10));
     }
 
     #[test]
