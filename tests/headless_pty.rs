@@ -46,15 +46,10 @@ fn a_failed_headless_run_asks_to_roll_back_listing_the_resources_and_rolls_back_
     pane.wait_for("plan", "Proceed? [y/N]", STAGE);
     answer(&pane, "y");
 
-    let question = pane.wait_for(
+    pane.wait_for_all(
         "rollback question",
-        "Roll back the resources created by this run? [y/N]",
-        RUN,
-    );
-    assert_contains(
-        "rollback question",
-        &question,
         &[
+            "Roll back the resources created by this run? [y/N]",
             "This run created:",
             "- helm_release kalypso-scheduler",
             "- aks_cluster kalypso-demo",
@@ -62,6 +57,7 @@ fn a_failed_headless_run_asks_to_roll_back_listing_the_resources_and_rolls_back_
             "- repository https://github.com/kalypso-demo/kalypso-demo-gitops",
             "- kube_context kalypso-demo",
         ],
+        RUN,
     );
     assert_eq!(state_of(&state)["status"], "failed", "nothing removed yet");
     answer(&pane, "y");
@@ -105,15 +101,15 @@ fn clean_asks_first_removes_nothing_on_no_and_everything_on_yes() {
     );
 
     pane.run(&clean);
-    let question = pane.wait_for("clean question", "Remove them? [y/N]", STAGE);
-    assert_contains(
+    pane.wait_for_all(
         "clean question",
-        &question,
         &[
+            "Remove them? [y/N]",
             "The state file records these resources as created by kalypso-bootstrap:",
             "- aks_cluster kalypso-demo",
             "- resource_group kalypso-demo-rg",
         ],
+        STAGE,
     );
     answer(&pane, "n");
     let declined = pane.assert_left_cleanly(7);

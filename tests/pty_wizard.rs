@@ -11,16 +11,16 @@ fn the_demo_walks_from_welcome_to_summary_and_gives_the_terminal_back() {
     let pane = Pane::start();
     pane.run(&command_line("", "--demo"));
 
-    let welcome = pane.wait_for("welcome", "How do you want to start?", STAGE);
-    assert_contains(
+    pane.wait_for_all(
         "welcome",
-        &welcome,
         &[
+            "How do you want to start?",
             "Welcome",
             "DEMO",
             "Create everything",
             "Bring your own cluster",
         ],
+        STAGE,
     );
     assert!(
         pane.alternate_screen_on(),
@@ -29,29 +29,36 @@ fn the_demo_walks_from_welcome_to_summary_and_gives_the_terminal_back() {
 
     // Cluster form: a bad name is refused under its field, a good one names the defaults.
     pane.keys(&["Enter"]);
-    let cluster = pane.wait_for("cluster form", "Cluster name", STAGE);
-    assert_contains(
+    pane.wait_for_all(
         "cluster form",
-        &cluster,
-        &["kalypso-demo", "Region", "Node count"],
+        &["Cluster name", "kalypso-demo", "Region", "Node count"],
+        STAGE,
     );
     pane.keys(&["Down", "C-u"]);
     pane.type_text("Bad_Name");
     pane.keys(&["Tab"]);
-    let invalid = pane.wait_for("validation error", "must match", STAGE);
-    assert_contains("validation error", &invalid, &["\"Bad_Name\""]);
+    pane.wait_for_all("validation error", &["must match", "\"Bad_Name\""], STAGE);
     pane.keys(&["Up", "C-u"]);
     pane.type_text("pty-demo");
     pane.keys(&["Tab"]);
-    let fixed = pane.wait_for("name fixed", "pty-demo-rg", STAGE);
-    assert!(!fixed.contains("must match"), "the error is gone:\n{fixed}");
+    // The default resource group follows the name, and the error is gone.
+    pane.wait_until(STAGE, |screen| {
+        screen.contains("pty-demo-rg") && !screen.contains("must match")
+    })
+    .unwrap_or_else(|screen| {
+        panic!("name fixed: the error stayed or the default did not follow:\n{screen}")
+    });
 
     pane.keys(&["NPage"]);
-    let repositories = pane.wait_for("repositories form", "pty-demo-control-plane", STAGE);
-    assert_contains(
+    pane.wait_for_all(
         "repositories form",
-        &repositories,
-        &["GitHub organization", "pty-demo-gitops", "GitHub token"],
+        &[
+            "pty-demo-control-plane",
+            "GitHub organization",
+            "pty-demo-gitops",
+            "GitHub token",
+        ],
+        STAGE,
     );
     pane.keys(&["NPage"]);
     pane.wait_for("installation form", "Skip installation", STAGE);
@@ -59,49 +66,53 @@ fn the_demo_walks_from_welcome_to_summary_and_gives_the_terminal_back() {
     pane.wait_for("options form", "Roll back on failure", STAGE);
     pane.keys(&["NPage"]);
 
-    let prerequisites = pane.wait_for("prerequisites", "Prerequisites: PASSED", STAGE);
-    assert_contains(
+    pane.wait_for_all(
         "prerequisites",
-        &prerequisites,
         &[
+            "Prerequisites: PASSED",
             "kubectl",
             "helm",
             "Azure sign-in",
             "GitHub sign-in",
             "kalypso-demo",
         ],
+        STAGE,
     );
 
     pane.keys(&["Enter"]);
-    let plan = pane.wait_for("plan", "Proceed? [y/N]", STAGE);
-    assert_contains(
+    pane.wait_for_all(
         "plan",
-        &plan,
-        &["+ AKS cluster", "+ Kalypso Scheduler (Helm)", "pty-demo"],
+        &[
+            "Proceed? [y/N]",
+            "+ AKS cluster",
+            "+ Kalypso Scheduler (Helm)",
+            "pty-demo",
+        ],
+        STAGE,
     );
 
     pane.keys(&["y"]);
-    let dashboard = pane
-        .wait_until(STAGE, |screen| {
-            screen.contains("Kalypso bootstrap · Running") && screen.contains('↳')
-        })
-        .unwrap_or_else(|screen| panic!("dashboard with a running step did not appear:\n{screen}"));
-    assert_contains(
-        "dashboard",
-        &dashboard,
-        &["Overall", "Steps", "Health checks", "Log"],
-    );
+    pane.wait_until(STAGE, |screen| {
+        screen.contains("Kalypso bootstrap · Running")
+            && screen.contains('↳')
+            && ["Overall", "Steps", "Health checks", "Log"]
+                .iter()
+                .all(|panel| screen.contains(panel))
+    })
+    .unwrap_or_else(|screen| {
+        panic!("the dashboard with its panels and a running step did not appear:\n{screen}")
+    });
 
-    let summary = pane.wait_for("summary", "The Kalypso Scheduler is set up.", RUN);
-    assert_contains(
+    pane.wait_for_all(
         "summary",
-        &summary,
         &[
+            "The Kalypso Scheduler is set up.",
             "https://github.com/kalypso-demo/pty-demo-control-plane",
             "https://github.com/kalypso-demo/pty-demo-gitops",
             "Kube context   pty-demo",
             "Next steps",
         ],
+        RUN,
     );
 
     pane.keys(&["Enter"]);
@@ -127,11 +138,10 @@ fn a_failed_demo_run_offers_rollback_and_shows_what_each_removal_did() {
     pane.wait_for("plan", "Proceed? [y/N]", STAGE);
     pane.keys(&["y"]);
 
-    let failure = pane.wait_for("rollback question", "Roll back? [y/N]", RUN);
-    assert_contains(
-        "failure",
-        &failure,
+    pane.wait_for_all(
+        "rollback question",
         &[
+            "Roll back? [y/N]",
             "exit code 6",
             "Kalypso Scheduler (Helm) (installation.kalypso) failed",
             "Roll back the resources created by this run?",
@@ -139,20 +149,21 @@ fn a_failed_demo_run_offers_rollback_and_shows_what_each_removal_did() {
             "repository https://github.com/kalypso-demo/kalypso-demo-control-plane",
             "repository https://github.com/kalypso-demo/kalypso-demo-gitops",
         ],
+        RUN,
     );
 
     pane.keys(&["y"]);
-    let rolled_back = pane.wait_for("rollback result", "Rollback succeeded", RUN);
-    assert_contains(
+    pane.wait_for_all(
         "rollback result",
-        &rolled_back,
         &[
+            "Rollback succeeded",
             "✓ kalypso_crds (12 CRDs) in context kalypso-demo · deleted",
             "✓ repository https://github.com/kalypso-demo/kalypso-demo-control-plane · deleted",
             "✓ repository https://github.com/kalypso-demo/kalypso-demo-gitops · deleted",
             "✓ aks_cluster kalypso-demo (resource group kalypso-demo-rg)",
             "deletion started",
         ],
+        RUN,
     );
 
     pane.keys(&["Enter"]);
@@ -248,8 +259,7 @@ fn the_demo_brings_its_own_simulated_cluster_to_pick() {
     pane.keys(&["NPage", "NPage", "NPage", "NPage"]);
     pane.wait_for("prerequisites", "Prerequisites: PASSED", STAGE);
     pane.keys(&["Enter"]);
-    let plan = pane.wait_for("plan", "Proceed? [y/N]", STAGE);
-    assert_contains("plan", &plan, &["kind-kalypso-demo"]);
+    let plan = pane.wait_for_all("plan", &["Proceed? [y/N]", "kind-kalypso-demo"], STAGE);
     assert!(
         !plan.contains("+ AKS cluster"),
         "no cluster is created:\n{plan}"
@@ -265,14 +275,14 @@ fn a_panic_in_a_step_fails_that_step_and_the_wizard_keeps_the_screen() {
         "KALYPSO_DEMO_PANIC=step KALYPSO_DEMO_LATENCY=zero ",
         "--demo --skip-confirmation",
     ));
-    let failure = pane.wait_for("rollback question", "Roll back? [y/N]", RUN);
-    assert_contains(
-        "failure",
-        &failure,
+    let failure = pane.wait_for_all(
+        "rollback question",
         &[
+            "Roll back? [y/N]",
             "Kalypso Scheduler (Helm) (installation.kalypso) failed",
             "internal error (the step panicked)",
         ],
+        RUN,
     );
     assert!(
         pane.alternate_screen_on(),

@@ -177,6 +177,23 @@ impl Pane {
             });
     }
 
+    /// Poll until the screen contains every one of `needles`; the screen at that moment.
+    /// A screen is read while the program may still be drawing it, so whatever a stage must
+    /// show is waited for, not asserted on the first screen that has one of it.
+    pub fn wait_for_all(&self, stage: &str, needles: &[&str], timeout: Duration) -> String {
+        self.wait_until(timeout, |screen| {
+            needles.iter().all(|needle| screen.contains(needle))
+        })
+        .unwrap_or_else(|screen| {
+            let missing: Vec<&&str> = needles.iter().filter(|n| !screen.contains(**n)).collect();
+            panic!(
+                "{stage}: {missing:?} did not appear within {}s; the screen:\n{screen}\n{}",
+                timeout.as_secs(),
+                self.log_tail()
+            )
+        })
+    }
+
     /// Poll until the screen contains `needle`; the screen at that moment.
     pub fn wait_for(&self, stage: &str, needle: &str, timeout: Duration) -> String {
         self.wait_until(timeout, |screen| screen.contains(needle))
