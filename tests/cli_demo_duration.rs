@@ -14,7 +14,7 @@ use std::time::Duration;
 use kalypso_bootstrap::config::lifecycle::{Active, Uninitialized};
 use kalypso_bootstrap::config::ConfigLayer;
 use kalypso_bootstrap::engine::{
-    Bootstrap, BootstrapOptions, BootstrapPaths, EventSink, Plan, RunOutcome, StepId, StepTimings,
+    Bootstrap, BootstrapOptions, BootstrapPaths, EventSink, RunOutcome, StepId, StepTimings,
 };
 use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
 use kalypso_bootstrap::sim::{CallRecord, Latency, SimulatedEnvironment};
@@ -63,23 +63,6 @@ fn total(demo: &Latency, calls: &[CallRecord]) -> Duration {
     critical_path(demo, &calls.iter().collect::<Vec<_>>())
 }
 
-/// The same steps, each waiting for the one before it, so every call belongs to the one
-/// step running when it was made.
-fn one_at_a_time(plan: &Plan) -> Plan {
-    let mut previous: Option<StepId> = None;
-    Plan::new(
-        plan.steps
-            .iter()
-            .map(|step| {
-                let mut step = step.clone();
-                step.depends_on = previous.into_iter().collect();
-                previous = Some(step.id);
-                step
-            })
-            .collect(),
-    )
-}
-
 /// Each step's demo latency: the calls made while it ran.
 fn step_weights(
     demo: &Latency,
@@ -92,15 +75,9 @@ fn step_weights(
     for call in calls {
         let offset = call.started.saturating_duration_since(started);
         let owner = outcome
-            .steps
-            .iter()
-            .filter(|step| {
-                step.started.is_some_and(|s| s <= offset + tolerance)
-                    && step.finished.is_some_and(|f| offset <= f + tolerance)
-            })
-            .max_by_key(|step| step.started)
+            .step_running_at(offset, tolerance)
             .unwrap_or_else(|| panic!("{} at {offset:?} is in no step", call.command_line()));
-        by_step.entry(owner.id).or_default().push(call);
+        by_step.entry(owner).or_default().push(call);
     }
     by_step
         .into_iter()
@@ -174,7 +151,7 @@ async fn estimate(root: &Path) -> Estimate {
     let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
     let started = tokio::time::Instant::now();
     let outcome = bootstrap
-        .run(&active, &one_at_a_time(&plan), events, &cancel)
+        .run(&active, &plan.one_at_a_time(), events, &cancel)
         .await;
     drop(bootstrap);
     let _ = drain.await;

@@ -192,22 +192,6 @@ fn active() -> Active {
         .activate()
 }
 
-/// The same steps, each waiting for the one before it (as the upstream bash script runs).
-fn one_at_a_time(plan: &Plan) -> Plan {
-    let mut previous: Option<StepId> = None;
-    let steps = plan
-        .steps
-        .iter()
-        .map(|step| {
-            let mut step = step.clone();
-            step.depends_on = previous.into_iter().collect();
-            previous = Some(step.id);
-            step
-        })
-        .collect();
-    Plan::new(steps)
-}
-
 struct Measured {
     outcome: RunOutcome,
     /// When the run started (call times are measured from here).
@@ -223,7 +207,7 @@ async fn full_run(world: &World, scale: f64, sequential: bool) -> Measured {
     let plan = bootstrap.plan(&observed);
     assert!(plan.conflicts.is_empty(), "a fresh world has no conflict");
     let run_plan = if sequential {
-        one_at_a_time(&plan)
+        plan.one_at_a_time()
     } else {
         plan.clone()
     };
@@ -267,17 +251,10 @@ fn latency_content(measured: &Measured, provisioning: Duration) -> HashMap<StepI
         let offset = call.started.saturating_duration_since(measured.started);
         let owner = measured
             .outcome
-            .steps
-            .iter()
-            .filter(|report| {
-                report.started.is_some_and(|s| s <= offset + tolerance)
-                    && report.finished.is_some_and(|f| offset <= f + tolerance)
-            })
-            .max_by_key(|report| report.started);
-        let owner = owner
+            .step_running_at(offset, tolerance)
             .unwrap_or_else(|| panic!("call {} at {offset:?} is in no step", call.command_line()));
         intervals
-            .entry(owner.id)
+            .entry(owner)
             .or_default()
             .push((offset, offset + latency));
     }

@@ -158,6 +158,23 @@ impl Plan {
         self.conflicts.first()
     }
 
+    /// The same steps, each waiting for the one before it: how the upstream bash script
+    /// runs them, to compare against.
+    pub fn one_at_a_time(&self) -> Plan {
+        let mut previous: Option<StepId> = None;
+        let steps = self
+            .steps
+            .iter()
+            .map(|step| {
+                let mut step = step.clone();
+                step.depends_on = previous.into_iter().collect();
+                previous = Some(step.id);
+                step
+            })
+            .collect();
+        Plan::new(steps)
+    }
+
     /// The longest dependency chain when each step takes `weights[step]` (absent: no time):
     /// its length, the bound no schedule can beat, and its steps that take any time, first
     /// to last.
@@ -758,6 +775,17 @@ mod tests {
             ]
         );
         assert_eq!(length, ms(1000 + 5 * 10));
+
+        // One at a time, every step is on the chain.
+        let sequential = plan.one_at_a_time();
+        sequential.check().unwrap();
+        let (length, chain) = sequential.longest_chain(&weights);
+        assert_eq!(length, weights.values().sum::<Duration>());
+        assert_eq!(
+            chain.len(),
+            StepId::ALL.len() - 1,
+            "all but the zero-weight pre-flight"
+        );
     }
 
     #[test]
