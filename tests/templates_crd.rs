@@ -1,5 +1,5 @@
 //! Every Kalypso resource the templates render validates against the `openAPIV3Schema` of its
-//! CRD (from `../shared/kalypso-crds`): required fields, types, enums and no unknown fields.
+//! CRD (vendored in `tests/fixtures/kalypso-crds`): required fields, types, enums and no unknown fields.
 //! The validator is checked against deliberately broken samples, and the resources are checked
 //! to refer to each other consistently (the cluster type's templates exist, the policy selects
 //! the cluster type and the sample workspace).

@@ -373,23 +373,25 @@ mod tests {
         let names = kalypso_crd_names();
         assert_eq!(names.len(), 12);
         assert!(names.contains(&"workloads.scheduler.kalypso.io".to_string()));
-        // The CRD files are named GROUP_PLURAL.yaml; every one must have its name here.
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/kalypso-crds");
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            let mut from_files: Vec<String> = entries
-                .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter_map(|f| {
-                    let stem = f.strip_suffix(".yaml")?;
-                    let (group, plural) = stem.split_once('_')?;
-                    Some(format!("{plural}.{group}"))
-                })
-                .collect();
-            from_files.sort();
-            let mut ours = names.clone();
-            ours.sort();
-            assert_eq!(ours, from_files);
-        }
+        // The CRD files (vendored from upstream) are named GROUP_PLURAL.yaml; every one
+        // must have its name here.
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kalypso-crds");
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|err| panic!("the vendored CRDs in {}: {err}", dir.display()));
+        let mut from_files: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter_map(|f| {
+                let stem = f.strip_suffix(".yaml")?;
+                let (group, plural) = stem.split_once('_')?;
+                Some(format!("{plural}.{group}"))
+            })
+            .collect();
+        from_files.sort();
+        let mut ours = names.clone();
+        ours.sort();
+        assert_eq!(ours, from_files);
     }
 
     #[test]

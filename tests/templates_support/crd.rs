@@ -1,5 +1,5 @@
 //! Validation of Kalypso resources against the `openAPIV3Schema` of their CRDs (from
-//! `../shared/kalypso-crds`): required fields, types, enums, minimum lengths and no unknown
+//! `tests/fixtures/kalypso-crds`, vendored from upstream): required fields, types, enums, minimum lengths and no unknown
 //! fields.
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 pub const KALYPSO_GROUP: &str = "scheduler.kalypso.io";
 
 pub fn crd_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/kalypso-crds")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kalypso-crds")
 }
 
 /// A served version of a Kalypso CRD: its kind, `group/version` and schema.
@@ -25,7 +25,7 @@ pub fn load_crds() -> BTreeMap<String, Crd> {
     let dir = crd_dir();
     let entries = fs::read_dir(&dir).unwrap_or_else(|error| {
         panic!(
-            "the Kalypso CRDs are expected in {} (shared/kalypso-crds beside the checkout): {error}",
+            "the Kalypso CRDs are expected in {} (vendored in tests/fixtures/kalypso-crds): {error}",
             dir.display()
         )
     });
