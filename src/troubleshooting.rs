@@ -58,6 +58,7 @@ pub enum Topic {
     StateNotWritable,
     StateLocked,
     StateUnusable,
+    StateOtherInstallation,
     RepositoryDeleteScope,
     RollbackIncomplete,
     Cancelled,
@@ -66,7 +67,7 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 45] = [
+    pub const ALL: [Topic; 46] = [
         Topic::ToolMissing,
         Topic::AzureSignIn,
         Topic::AzureSubscription,
@@ -107,6 +108,7 @@ impl Topic {
         Topic::StateNotWritable,
         Topic::StateLocked,
         Topic::StateUnusable,
+        Topic::StateOtherInstallation,
         Topic::RepositoryDeleteScope,
         Topic::RollbackIncomplete,
         Topic::Cancelled,
@@ -158,6 +160,7 @@ impl Topic {
             Topic::StateNotWritable => "state-file-not-writable",
             Topic::StateLocked => "state-file-locked",
             Topic::StateUnusable => "state-file-corrupt-or-newer",
+            Topic::StateOtherInstallation => "state-file-belongs-to-another-installation",
             Topic::RepositoryDeleteScope => "rollback-cannot-delete-a-repository",
             Topic::RollbackIncomplete => "rollback-incomplete",
             Topic::Cancelled => "run-cancelled",

@@ -175,8 +175,9 @@ fn home_dir(env: &HashMap<String, String>) -> Result<PathBuf, Failure> {
 
 fn show_status(cli: &Cli, home: &Path) -> Result<ExitCode, Failure> {
     let store = StateStore::from_option(cli.state_file.as_deref(), home);
+    // A `--demo` state is shown only with --demo, a real one only without it.
     let loaded = store
-        .load()
+        .load_in(state::InstallationWorld::of_demo_flag(cli.demo))
         .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
     let text = state::status::render_status(loaded.as_ref(), store.path(), cli.output);
     print_stdout(&text);

@@ -25,6 +25,7 @@ use crate::logging;
 use crate::prereq::{self, Interaction, PrereqEnv};
 use crate::signals::Signals;
 use crate::sim::SimulatedEnvironment;
+use crate::state::InstallationWorld;
 use crate::tools::{CancelToken, CommandRunner, ProcessRunner};
 use crate::ExitCode;
 
@@ -38,6 +39,11 @@ pub(crate) struct World {
 }
 
 impl World {
+    /// Real, or `--demo`'s simulated world.
+    pub fn installation_world(&self) -> InstallationWorld {
+        InstallationWorld::of_demo_flag(self.sim.is_some())
+    }
+
     pub fn new(cli: &Cli, env: &HashMap<String, String>, home: &Path) -> Result<World, Failure> {
         let flux_version = flux_version(cli)?;
         if cli.demo {
@@ -47,6 +53,7 @@ impl World {
                 cli.state_file.as_deref(),
                 cli.log_file.as_deref(),
                 cli.force,
+                InstallationWorld::Demo,
             )?;
             let settings = DemoSettings::from_env(env)?;
             let root = demo_root(env, cli.state_file.as_deref())?;
@@ -82,7 +89,12 @@ impl World {
             .unwrap_or_else(|| logging::default_log_path(home, time::OffsetDateTime::now_utc()));
         // Refused before the log file (or the state's lock) is created: a refused run
         // leaves nothing behind.
-        check_files(Some(&state_file), Some(&log_file), cli.force)?;
+        check_files(
+            Some(&state_file),
+            Some(&log_file),
+            cli.force,
+            InstallationWorld::Real,
+        )?;
         let options = BootstrapOptions {
             subscription: subscription_from_env(env),
             flux_version,
@@ -123,18 +135,20 @@ fn demo_subscription(sim: &SimulatedEnvironment, env: &HashMap<String, String>) 
     Some(subscription)
 }
 
-/// Refuse, before anything is written, a state file that is not a usable state (unless
-/// `--force` will move it aside) and a log file that cannot be opened.
+/// Refuse, before anything is written or any tool runs, a state file that is not a usable
+/// state (unless `--force` will move it aside), a state of the other `world` (a `--demo`
+/// state outside `--demo`, a real one in it), and a log file that cannot be opened.
 fn check_files(
     state_file: Option<&Path>,
     log_file: Option<&Path>,
     force: bool,
+    world: InstallationWorld,
 ) -> Result<(), Failure> {
     if let Some(state_file) = state_file {
-        if !force {
-            crate::state::StateStore::at_custom(state_file)
-                .load()
-                .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
+        match crate::state::StateStore::at_custom(state_file).load_in(world) {
+            Ok(_) => {}
+            Err(crate::state::StateError::Unusable { .. }) if force => {}
+            Err(err) => return Err(Failure::new(err.exit_code(), err.to_string())),
         }
     }
     if let Some(log_file) = log_file {
@@ -445,6 +459,7 @@ pub(crate) fn bootstrap(
         // `--output json`: the check as events too. A dry run's stdout is its plan document
         // alone, so there they appear only when the check fails.
         let json_events = output == OutputFormat::Json;
+        let mut engine_options = world.options.clone();
         let token = if validated.configuration().options.skip_validation {
             tracing::warn!("{}", prereq::SKIPPED_SUMMARY);
             if json_events && !dry_run {
@@ -468,6 +483,7 @@ pub(crate) fn bootstrap(
                 }
                 return Ok(report.exit_code());
             }
+            engine_options.account_subscription = report.azure.as_ref().map(|account| account.subscription_id.clone());
             report.github_token().cloned()
         };
 
@@ -476,7 +492,7 @@ pub(crate) fn bootstrap(
             world.runner.clone(),
             token,
             world.paths.clone(),
-            world.options.clone(),
+            engine_options,
         )
         .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
         if let Some(moved) = bootstrap.moved_aside() {
@@ -636,7 +652,7 @@ pub(crate) fn clean(
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let settings = printer_settings(cli, options, env, &world);
-        let cleanup = Cleanup::open(world.runner.clone(), token_from_env(env), &world.paths)
+        let cleanup = Cleanup::open(world.runner.clone(), token_from_env(env), &world.paths, world.installation_world())
             .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
         let Some(cleanup) = cleanup else {
             super::print_stdout(&format!(

@@ -197,6 +197,8 @@ pub(crate) struct EngineBackend {
     prereq_env: PrereqEnv,
     /// The token the last prerequisite check verified: the one the engine uses.
     verified_token: Arc<Mutex<Option<SecretString>>>,
+    /// The signed-in Azure subscription the last prerequisite check found (identity only).
+    account_subscription: Arc<Mutex<Option<String>>>,
     /// Every ERROR log message, for the state's `errors[]` at the end of a run.
     logged_errors: logging::ErrorSink,
 }
@@ -211,6 +213,7 @@ impl EngineBackend {
             demo_failure,
             prereq_env,
             verified_token: Arc::new(Mutex::new(None)),
+            account_subscription: Arc::new(Mutex::new(None)),
             logged_errors: logging::ErrorSink::new(),
         }
     }
@@ -224,12 +227,14 @@ impl EngineBackend {
     /// The engine for `configuration`, holding the state file's lock while it lives.
     fn open(&self, configuration: Configuration) -> Result<Bootstrap, BackendError> {
         let token = lock(&self.verified_token).clone();
+        let mut options = self.options.clone();
+        options.account_subscription = lock(&self.account_subscription).clone();
         let mut bootstrap = Bootstrap::open(
             configuration,
             Arc::clone(&self.runner),
             token,
             self.paths.clone(),
-            self.options.clone(),
+            options,
         )
         .map_err(|err| BackendError::new(err.exit_code(), err.to_string()))?;
         if let Some(moved) = bootstrap.moved_aside() {
@@ -263,6 +268,7 @@ impl WizardBackend for EngineBackend {
         let mut env = self.prereq_env.clone();
         env.entered_token = request.github_token;
         let verified_token = Arc::clone(&self.verified_token);
+        let account_subscription = Arc::clone(&self.account_subscription);
         if request.skip {
             *lock(&verified_token) = env
                 .entered_token
@@ -294,6 +300,10 @@ impl WizardBackend for EngineBackend {
             };
             let report = prereq::check_reporting(runner, &env, &request.interaction, &on_row).await;
             *lock(&verified_token) = report.github_token().cloned();
+            *lock(&account_subscription) = report
+                .azure
+                .as_ref()
+                .map(|account| account.subscription_id.clone());
             tracing::info!("{}", report.summary());
             for update in PrereqUpdate::from_report(&report) {
                 if updates.send(update).await.is_err() {

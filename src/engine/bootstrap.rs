@@ -32,11 +32,14 @@ use super::step::{Action, StepError, StepId};
 use super::steps::demo_fail::DemoFailure;
 use super::steps::{BootstrapSteps, StepEnv, StepTimings};
 use crate::config::lifecycle::Active;
-use crate::config::{ClusterTarget, Configuration};
+use crate::config::{ClusterTarget, Configuration, RepoTarget};
 use crate::secrets;
 use crate::sim::SimulatedEnvironment;
+use crate::state::identity;
 use crate::state::{
-    BootstrapState, MovedAside, RunStatus, StateError, StateLock, StateStore, Timestamp,
+    BootstrapState, ClusterIdentity, InstallationIdentity, InstallationWorld, MovedAside,
+    RepositoriesIdentity, RepositoryIdentity, RunStatus, StateError, StateLock, StateStore,
+    Timestamp,
 };
 use crate::tools::git::GitEnv;
 use crate::tools::kubectl::FLUX_VERSION;
@@ -91,6 +94,10 @@ impl BootstrapPaths {
 pub struct BootstrapOptions {
     /// `AZURE_SUBSCRIPTION_ID`: every az call names it when known.
     pub subscription: Option<String>,
+    /// The subscription of the signed-in Azure account (from the prerequisite check), the
+    /// one az uses when `AZURE_SUBSCRIPTION_ID` is not set: part of the installation's
+    /// identity, never named on an az call.
+    pub account_subscription: Option<String>,
     /// The Flux release installed when the cluster has none (`--flux-version`).
     pub flux_version: String,
     /// Extra git configuration for the seeding pushes, applied after the gh credential
@@ -106,6 +113,7 @@ impl Default for BootstrapOptions {
     fn default() -> Self {
         Self {
             subscription: None,
+            account_subscription: None,
             flux_version: FLUX_VERSION.to_string(),
             git_env: GitEnv::new(),
             demo: false,
@@ -115,6 +123,18 @@ impl Default for BootstrapOptions {
 }
 
 impl BootstrapOptions {
+    /// The world the run works in.
+    pub fn world(&self) -> InstallationWorld {
+        InstallationWorld::of_demo_flag(self.demo)
+    }
+
+    /// The subscription the run's az calls use, as far as known.
+    pub fn effective_subscription(&self) -> Option<&str> {
+        self.subscription
+            .as_deref()
+            .or(self.account_subscription.as_deref())
+    }
+
     /// A `--demo` run: labelled DEMO, with waits fitting the simulated latencies.
     pub fn demo() -> Self {
         Self {
@@ -154,21 +174,47 @@ struct OpenState {
     moved_aside: Option<MovedAside>,
 }
 
+/// Who opens a state file, and what it must belong to.
+enum Claim<'a> {
+    /// A run of this installation: a state of another installation or world is refused;
+    /// a new state (or one without an identity) adopts it.
+    Run(&'a InstallationIdentity),
+    /// `--clean`, which has no configuration: only the world is checked.
+    Clean(InstallationWorld),
+}
+
+impl Claim<'_> {
+    fn check(&self, path: &Path, state: &BootstrapState) -> Result<(), StateError> {
+        match self {
+            Claim::Run(requested) => identity::check_installation(path, state, requested),
+            Claim::Clean(world) => identity::check_world(path, state, *world),
+        }
+    }
+}
+
 /// Lock and load the state file. A run that died is marked interrupted; a rolled-back
 /// run is over, so the next one starts from a fresh state.
 ///
-/// An unusable file (without `force`) is refused before the lock is taken: taking it
-/// creates `<state>.lock` (and the state's directory), and a refused run must leave
-/// nothing behind. The file is read again under the lock, which is what counts.
-fn open_state(path: &Path, force: bool) -> Result<OpenState, StateError> {
+/// An unusable file (without `force`), or a state of another installation or world, is
+/// refused before the lock is taken: taking it creates `<state>.lock` (and the state's
+/// directory), and a refused run must leave nothing behind. The file is read again under
+/// the lock, which is what counts.
+fn open_state(path: &Path, force: bool, claim: Claim<'_>) -> Result<OpenState, StateError> {
     let store = StateStore::at_custom(path);
-    if !force {
-        store.load()?;
+    match store.load() {
+        Ok(Some(state)) => claim.check(path, &state)?,
+        Ok(None) => {}
+        // `--force` moves an unusable file aside below.
+        Err(StateError::Unusable { .. }) if force => {}
+        Err(err) => return Err(err),
     }
     let lock = store.lock()?;
     let now = Timestamp::now();
     let loaded = store.load_or_move_aside(force, now)?;
-    let state = match loaded.state {
+    if let Some(state) = &loaded.state {
+        claim.check(path, state)?;
+    }
+    let mut state = match loaded.state {
         Some(state) if state.status == RunStatus::RolledBack => BootstrapState::new(now),
         Some(mut state) => {
             state.mark_interrupted(now);
@@ -176,11 +222,69 @@ fn open_state(path: &Path, force: bool) -> Result<OpenState, StateError> {
         }
         None => BootstrapState::new(now),
     };
+    if let Claim::Run(requested) = claim {
+        match &mut state.identity {
+            Some(recorded) => {
+                recorded.learn_from(requested);
+            }
+            None => state.identity = Some(requested.clone().adopted()?),
+        }
+    }
     Ok(OpenState {
         handle: StateHandle::new(state, store),
         lock,
         moved_aside: loaded.moved_aside,
     })
+}
+
+/// The installation a configuration names, in `world`. `subscription` counts only for a
+/// new AKS cluster (a kube context has none); `owner` is the owner of the repositories to
+/// create when known (`--github-org`, or the signed-in account once resolved).
+pub fn installation_identity(
+    configuration: &Configuration,
+    world: InstallationWorld,
+    subscription: Option<&str>,
+    owner: Option<&str>,
+) -> InstallationIdentity {
+    let (cluster, subscription) = match &configuration.cluster {
+        ClusterTarget::Create(new) => (
+            ClusterIdentity::Aks {
+                resource_group: new.resource_group.clone(),
+                name: new.name.clone(),
+            },
+            subscription.map(str::to_string),
+        ),
+        ClusterTarget::Existing(existing) => {
+            (ClusterIdentity::KubeContext(existing.context.clone()), None)
+        }
+    };
+    let owner = configuration
+        .repositories
+        .github_org
+        .as_deref()
+        .or(owner)
+        .map(str::to_string);
+    let repository = |target: &RepoTarget| match target {
+        RepoTarget::Create { name } => RepositoryIdentity {
+            owner: owner.clone(),
+            name: name.clone(),
+        },
+        RepoTarget::Existing(existing) => RepositoryIdentity {
+            owner: Some(existing.owner().to_string()),
+            name: existing.name().to_string(),
+        },
+    };
+    InstallationIdentity {
+        id: String::new(),
+        world,
+        subscription,
+        cluster,
+        repositories: RepositoriesIdentity {
+            control_plane: repository(&configuration.repositories.control_plane),
+            gitops: repository(&configuration.repositories.gitops),
+        },
+        namespace: configuration.installation.namespace.clone(),
+    }
 }
 
 fn ensure_work_dir(path: &Path) -> Result<(), BootstrapError> {
@@ -215,8 +319,19 @@ impl Bootstrap {
         options: BootstrapOptions,
     ) -> Result<Bootstrap, BootstrapError> {
         register(&github_token);
+        let requested = installation_identity(
+            &configuration,
+            options.world(),
+            options.effective_subscription(),
+            None,
+        );
+        // The state first: a run it refuses leaves nothing behind, not even the work directory.
+        let opened = open_state(
+            &paths.state_file,
+            configuration.options.force,
+            Claim::Run(&requested),
+        )?;
         ensure_work_dir(&paths.work_dir)?;
-        let opened = open_state(&paths.state_file, configuration.options.force)?;
         let mut env = StepEnv::new(
             configuration,
             runner,
@@ -270,6 +385,12 @@ impl Bootstrap {
         self.steps.env().kube_context()
     }
 
+    /// The installation id the state records (set when the engine opens).
+    pub fn installation_id(&self) -> Option<String> {
+        self.state
+            .read(|state| state.identity.as_ref().map(|identity| identity.id.clone()))
+    }
+
     /// Read-only queries and the state file: what exists, and what is ours. A query
     /// retried after a transient failure is a warning in the log.
     pub async fn observe(&self, cancel: &CancelToken) -> Result<Observed, StepError> {
@@ -285,7 +406,44 @@ impl Bootstrap {
         events: &EventSink,
     ) -> Result<Observed, StepError> {
         let state = self.state.snapshot();
-        observe::observe(&self.steps, &state, cancel, events).await
+        let observed = observe::observe(&self.steps, &state, cancel, events).await?;
+        self.check_repository_owners()?;
+        Ok(observed)
+    }
+
+    /// The owner of repositories to create without `--github-org` is known only now that
+    /// the observation has asked GitHub: a state recording other owners belongs to another
+    /// installation (refused, nothing changed); one that did not know them learns them.
+    fn check_repository_owners(&self) -> Result<(), StepError> {
+        let Some(owner) = self.steps.known_owner() else {
+            return Ok(());
+        };
+        let requested = installation_identity(
+            self.configuration(),
+            self.options.world(),
+            self.options.effective_subscription(),
+            Some(&owner),
+        );
+        let path = self.state.path();
+        let refused = self
+            .state
+            .read(|state| identity::check_installation(&path, state, &requested));
+        if let Err(err) = refused {
+            return Err(StepError {
+                message: err.to_string(),
+                hint: None,
+                transient: false,
+                retry_after: None,
+                exit_code: err.exit_code(),
+            });
+        }
+        // Saved with the run's first change; a dry run or a plan writes nothing.
+        self.state.update_deferred(|state| {
+            if let Some(recorded) = &mut state.identity {
+                recorded.learn_from(&requested);
+            }
+        });
+        Ok(())
     }
 
     /// The plan for what [`Bootstrap::observe`] found.
@@ -453,17 +611,21 @@ pub struct Cleanup {
 impl Cleanup {
     /// Take the state file's lock and load it; `Ok(None)` when there is no state file.
     /// `paths.kubeconfig` is where a recorded kube context without its own file is.
+    ///
+    /// A state of the other world (`world`: a `--demo` run or not) is refused with exit
+    /// code 3 before anything is touched.
     pub fn open(
         runner: Arc<dyn CommandRunner>,
         github_token: Option<SecretString>,
         paths: &BootstrapPaths,
+        world: InstallationWorld,
     ) -> Result<Option<Cleanup>, BootstrapError> {
         register(&github_token);
         let store = StateStore::at_custom(&paths.state_file);
-        if store.load()?.is_none() {
+        if store.load_in(world)?.is_none() {
             return Ok(None);
         }
-        let opened = open_state(&paths.state_file, false)?;
+        let opened = open_state(&paths.state_file, false, Claim::Clean(world))?;
         Ok(Some(Cleanup {
             state: opened.handle,
             _lock: opened.lock,
@@ -538,7 +700,7 @@ mod tests {
         let mut state = BootstrapState::new(now);
         state.step_started("cluster.create", crate::state::Phase::Cluster, now);
         store.save(&state).unwrap();
-        let opened = open_state(&path, false).unwrap();
+        let opened = open_state(&path, false, Claim::Clean(InstallationWorld::Real)).unwrap();
         let loaded = opened.handle.snapshot();
         assert_eq!(loaded.status, RunStatus::Failed);
         assert_eq!(
@@ -549,11 +711,11 @@ mod tests {
 
         state.set_status(RunStatus::RolledBack, now);
         store.save(&state).unwrap();
-        let opened = open_state(&path, false).unwrap();
+        let opened = open_state(&path, false, Claim::Clean(InstallationWorld::Real)).unwrap();
         assert!(opened.handle.snapshot().steps.is_empty());
         // The lock is held while open.
         assert!(matches!(
-            open_state(&path, false),
+            open_state(&path, false, Claim::Clean(InstallationWorld::Real)),
             Err(StateError::Locked { .. })
         ));
     }

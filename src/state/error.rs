@@ -2,8 +2,10 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use super::identity;
+use super::schema::{InstallationIdentity, InstallationWorld};
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
 
@@ -70,6 +72,27 @@ pub enum StateError {
         holder: LockHolder,
     },
 
+    #[error("{}", other_world_message(path, id, *recorded))]
+    OtherWorld {
+        path: PathBuf,
+        /// The installation id the state records.
+        id: String,
+        /// The world the state belongs to (the run is in the other one).
+        recorded: InstallationWorld,
+    },
+
+    #[error("{}", other_installation_message(path, recorded, requested))]
+    OtherInstallation {
+        path: PathBuf,
+        recorded: Box<InstallationIdentity>,
+        requested: Box<InstallationIdentity>,
+    },
+
+    #[error(
+        "cannot make an installation id: the operating system's random source failed ({detail})"
+    )]
+    Randomness { detail: String },
+
     #[error("cannot {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -88,10 +111,53 @@ impl StateError {
         }
     }
 
-    /// Every state problem stops the run before any work: a general error.
+    /// Every state problem stops the run before any work: a state of another
+    /// installation or world is a configuration problem (3), anything else a general one.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::General
+        match self {
+            StateError::OtherWorld { .. } | StateError::OtherInstallation { .. } => {
+                ExitCode::ConfigInvalid
+            }
+            StateError::Unusable { .. }
+            | StateError::Locked { .. }
+            | StateError::Randomness { .. }
+            | StateError::Io { .. } => ExitCode::General,
+        }
     }
+}
+
+fn other_world_message(path: &Path, id: &str, recorded: InstallationWorld) -> String {
+    let path_text = path.display();
+    let see = Topic::StateOtherInstallation.see();
+    match recorded {
+        InstallationWorld::Demo => format!(
+            "the state file {path_text} belongs to a --demo installation ({id}: simulated Azure, GitHub and cluster), and this command is not a --demo run: \
+             it stopped before calling any tool or changing anything (without --demo it would drive the real az, gh and kubectl at the simulated names). \
+             Run the same command with --demo to work on that demo, or use another --state-file for a real installation; {see}"
+        ),
+        InstallationWorld::Real => format!(
+            "the state file {path_text} belongs to a real installation ({id}), and --demo never works on a real state: \
+             it stopped before changing anything. Run the same command without --demo to work on that installation, \
+             or give --demo another --state-file; {see}"
+        ),
+    }
+}
+
+fn other_installation_message(
+    path: &Path,
+    recorded: &InstallationIdentity,
+    requested: &InstallationIdentity,
+) -> String {
+    let suggestion = identity::shell_word(&identity::suggested_state_file(path, requested));
+    format!(
+        "the state file {} belongs to another installation than the one this run names, so the run stopped before changing anything:\n{}\
+         Each installation needs its own state file: run the same command with --state-file {suggestion} (or another new file). \
+         Settings such as the node count, VM size, region or chart version may change between runs; \
+         the world, subscription, cluster, repositories and namespace may not; {}",
+        path.display(),
+        identity::side_by_side(recorded, requested),
+        Topic::StateOtherInstallation.see()
+    )
 }
 
 /// Who holds the lock, as far as the lock file tells.

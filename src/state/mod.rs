@@ -2,6 +2,7 @@
 //! what went wrong; saved atomically beside a backup, guarded by a lock, shown by `--status`.
 
 pub mod error;
+pub mod identity;
 pub mod lock;
 pub mod schema;
 pub mod status;
@@ -10,8 +11,9 @@ pub mod store;
 pub use error::{LockHolder, StateError, StateProblem};
 pub use lock::StateLock;
 pub use schema::{
-    BootstrapState, ClusterSummary, InstallationSummary, Ownership, Phase, RepositoriesSummary,
-    RepositorySummary, Resource, ResourceRecord, ResourceStatus, RunStatus, StepRecord, StepStatus,
-    Timestamp, SCHEMA_VERSION,
+    BootstrapState, ClusterIdentity, ClusterSummary, InstallationIdentity, InstallationSummary,
+    InstallationWorld, Ownership, Phase, RepositoriesIdentity, RepositoriesSummary,
+    RepositoryIdentity, RepositorySummary, Resource, ResourceRecord, ResourceStatus, RunStatus,
+    StepRecord, StepStatus, Timestamp, SCHEMA_VERSION,
 };
 pub use store::{default_state_path, parse_state, LoadOutcome, MovedAside, StateStore};

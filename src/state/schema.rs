@@ -422,6 +422,93 @@ pub struct ResourceRecord {
     pub message: Option<String>,
 }
 
+/// Whether an installation lives in the real world or in `--demo`'s simulated one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallationWorld {
+    /// Real Azure, GitHub and clusters, through the real tools.
+    Real,
+    /// `--demo`: the simulated Azure, GitHub and cluster kept beside the state file.
+    Demo,
+}
+
+impl InstallationWorld {
+    /// `Demo` for a `--demo` run.
+    pub fn of_demo_flag(demo: bool) -> Self {
+        if demo {
+            InstallationWorld::Demo
+        } else {
+            InstallationWorld::Real
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstallationWorld::Real => "real",
+            InstallationWorld::Demo => "demo",
+        }
+    }
+}
+
+impl fmt::Display for InstallationWorld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The cluster an installation is on: an AKS cluster (created or found by name), or an
+/// existing kube context.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum ClusterIdentity {
+    /// `{"aks": {"resourceGroup": "...", "name": "..."}}`
+    #[serde(rename_all = "camelCase")]
+    Aks {
+        resource_group: String,
+        name: String,
+    },
+    /// `{"kubeContext": "..."}`
+    KubeContext(String),
+}
+
+/// One repository of an installation. `owner` is `null` while unknown: a repository to
+/// create without `--github-org` belongs to the GitHub account, known after sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RepositoryIdentity {
+    pub owner: Option<String>,
+    pub name: String,
+}
+
+/// The installation's two repositories.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RepositoriesIdentity {
+    pub control_plane: RepositoryIdentity,
+    pub gitops: RepositoryIdentity,
+}
+
+/// Which installation a state file belongs to (see `docs/reference.md#installation-identity`):
+/// a run whose configuration names another installation, or another world, is refused
+/// before anything changes. Everything else (node count, VM size, region, chart version,
+/// ...) may change between runs of one installation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstallationIdentity {
+    /// `kb-` and 12 random hex digits, made when the state is first created; the mark
+    /// put on what this installation creates. Empty in an identity a configuration
+    /// names, until a state adopts it.
+    pub id: String,
+    pub world: InstallationWorld,
+    /// The Azure subscription of an AKS cluster (`AZURE_SUBSCRIPTION_ID`, else the
+    /// signed-in account's); `null` for a kube context, or while unknown.
+    pub subscription: Option<String>,
+    pub cluster: ClusterIdentity,
+    pub repositories: RepositoriesIdentity,
+    /// The namespace Kalypso is installed in.
+    pub namespace: String,
+}
+
 /// The whole state file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -430,6 +517,10 @@ pub struct BootstrapState {
     /// When the state last changed.
     pub timestamp: Timestamp,
     pub status: RunStatus,
+    /// The installation this state belongs to; `null` in a state written before
+    /// identities were recorded (the next run with a configuration adopts its own).
+    #[serde(default)]
+    pub identity: Option<InstallationIdentity>,
     pub cluster: ClusterSummary,
     pub repositories: RepositoriesSummary,
     pub installation: InstallationSummary,
@@ -449,6 +540,7 @@ impl BootstrapState {
             version: SCHEMA_VERSION.to_string(),
             timestamp: now,
             status: RunStatus::InProgress,
+            identity: None,
             cluster: ClusterSummary::default(),
             repositories: RepositoriesSummary::default(),
             installation: InstallationSummary::default(),

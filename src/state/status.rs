@@ -6,7 +6,10 @@ use std::path::Path;
 
 use crate::cli::OutputFormat;
 
-use super::schema::{BootstrapState, RepositorySummary, StepRecord};
+use super::identity::IdentityPart;
+use super::schema::{
+    BootstrapState, ClusterIdentity, InstallationWorld, RepositorySummary, StepRecord,
+};
 
 const NOT_RECORDED: &str = "(not recorded)";
 
@@ -41,7 +44,7 @@ pub fn render_absent_json(path: &Path) -> String {
     format!("{value}\n")
 }
 
-/// A readable summary: status, time, cluster, repositories, installation, steps,
+/// A readable summary: installation id and world, status, time, cluster, repositories, installation, steps,
 /// resources with ownership, errors.
 pub fn render_text(state: &BootstrapState, path: &Path) -> String {
     let mut out = String::new();
@@ -49,6 +52,19 @@ pub fn render_text(state: &BootstrapState, path: &Path) -> String {
 
     // Writing to a String cannot fail.
     let _ = writeln!(out, "Kalypso bootstrap state ({})", path.display());
+    match &state.identity {
+        Some(identity) => {
+            let _ = writeln!(out, "  Installation:    {}", identity.id);
+            let _ = writeln!(out, "  World:           {}", world_text(identity.world));
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  Installation:    {NOT_RECORDED} (written before installations had an identity)"
+            );
+            let _ = writeln!(out, "  World:           {NOT_RECORDED}");
+        }
+    }
     let _ = writeln!(out, "  Status:          {}", state.status);
     let _ = writeln!(out, "  Last updated:    {}", state.timestamp);
     let _ = writeln!(out, "  State version:   {}", state.version);
@@ -64,6 +80,15 @@ pub fn render_text(state: &BootstrapState, path: &Path) -> String {
     let _ = writeln!(out, "  Resource group:  {}", opt(&cluster.resource_group));
     let _ = writeln!(out, "  Region:          {}", opt(&cluster.region));
     let _ = writeln!(out, "  Kube context:    {}", opt(&cluster.kube_context));
+    if let Some(identity) = &state.identity {
+        if let ClusterIdentity::Aks { .. } = identity.cluster {
+            let _ = writeln!(
+                out,
+                "  Subscription:    {}",
+                identity.describe(IdentityPart::Subscription)
+            );
+        }
+    }
 
     let _ = writeln!(out, "\nRepositories");
     write_repo(&mut out, "Control plane", &state.repositories.control_plane);
@@ -111,6 +136,17 @@ pub fn render_text(state: &BootstrapState, path: &Path) -> String {
     }
 
     crate::secrets::redact(&out).into_owned()
+}
+
+fn world_text(world: InstallationWorld) -> &'static str {
+    match world {
+        InstallationWorld::Real => {
+            "real (Azure, GitHub and clusters through az, gh, kubectl, helm)"
+        }
+        InstallationWorld::Demo => {
+            "demo (simulated Azure, GitHub and cluster; use it with --demo and this --state-file)"
+        }
+    }
 }
 
 fn write_repo(out: &mut String, label: &str, repo: &RepositorySummary) {

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::error::{StateError, StateProblem};
 use super::lock::StateLock;
-use super::schema::{BootstrapState, Timestamp, SCHEMA_VERSION, SCHEMA_VERSION_PARTS};
+use super::schema::{
+    BootstrapState, InstallationWorld, Timestamp, SCHEMA_VERSION, SCHEMA_VERSION_PARTS,
+};
 
 /// The directory under `$HOME` holding the default state and log files.
 pub const STATE_DIR_NAME: &str = ".kalypso";
@@ -236,6 +238,16 @@ impl StateStore {
             Some(Ok(state)) => Ok(Some(state)),
             Some(Err(problem)) => Err(self.unusable(problem)),
         }
+    }
+
+    /// Like [`load`](Self::load), refusing a state of the other world (a `--demo` state
+    /// outside `--demo`, a real one in it) with exit code 3; the file is not touched.
+    pub fn load_in(&self, world: InstallationWorld) -> Result<Option<BootstrapState>, StateError> {
+        let state = self.load()?;
+        if let Some(state) = &state {
+            super::identity::check_world(&self.path, state, world)?;
+        }
+        Ok(state)
     }
 
     /// Like [`load`](Self::load); with `force`, an unusable file is renamed to
