@@ -353,3 +353,333 @@ fn without_a_state_file_every_demo_run_gets_a_fresh_world() {
         first.stderr
     );
 }
+
+// ---- A state file belongs to one installation and one world (issue 12, item 2) ----
+
+/// The state file's bytes and the saved simulated world's, to show a refused run
+/// changed neither.
+fn snapshot(state: &Path) -> (Vec<u8>, Vec<u8>) {
+    (
+        std::fs::read(state).unwrap(),
+        std::fs::read(world_dir(state).join("simulated-world.json")).unwrap(),
+    )
+}
+
+#[test]
+fn a_run_naming_another_cluster_changes_nothing_and_exits_3_showing_both_installations() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let alpha = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.args(["--cluster-name", "alpha"]);
+        cmd
+    });
+    assert_eq!(alpha.code, Some(0), "{}{}", alpha.stdout, alpha.stderr);
+    let recorded = json(&state);
+    let id = recorded["identity"]["id"].as_str().unwrap().to_string();
+    assert_eq!(recorded["identity"]["world"], "demo");
+    assert_eq!(
+        recorded["identity"]["cluster"]["aks"]["name"], "alpha",
+        "{recorded:#}"
+    );
+    let before = snapshot(&state);
+
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let beta = run({
+            let mut cmd = demo_on(home.path(), &state);
+            cmd.args(["--cluster-name", "beta"]).args(extra);
+            cmd
+        });
+        assert_eq!(
+            beta.code,
+            Some(3),
+            "{extra:?}: {}{}",
+            beta.stdout,
+            beta.stderr
+        );
+        let cluster_row = beta
+            .stderr
+            .lines()
+            .find(|line| line.trim_start().starts_with("cluster "))
+            .unwrap_or_else(|| panic!("no cluster row in {}", beta.stderr));
+        assert!(
+            cluster_row.contains("AKS alpha (resource group alpha-rg)")
+                && cluster_row.contains("AKS beta (resource group beta-rg)")
+                && cluster_row.ends_with("<- differs"),
+            "{}",
+            beta.stderr
+        );
+        assert!(beta.stderr.contains(&id), "{}", beta.stderr);
+        let suggestion = home.path().join("bootstrap-state-beta.json");
+        assert!(
+            beta.stderr
+                .contains(&format!("--state-file {}", suggestion.display())),
+            "{}",
+            beta.stderr
+        );
+        assert!(
+            !beta.stdout.contains("to create"),
+            "no plan merging both: {}",
+            beta.stdout
+        );
+        assert_eq!(snapshot(&state), before, "{extra:?}: nothing changed");
+    }
+
+    // The suggested state file works for the other installation.
+    let beta = run({
+        let mut cmd = demo_on(home.path(), &home.path().join("bootstrap-state-beta.json"));
+        cmd.args(["--cluster-name", "beta", "--dry-run"]);
+        cmd
+    });
+    assert_eq!(beta.code, Some(0), "{}{}", beta.stdout, beta.stderr);
+}
+
+#[test]
+fn settings_outside_the_identity_may_change_between_runs() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let first = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.args(["--cluster-nodes", "3"]);
+        cmd
+    });
+    assert_eq!(first.code, Some(0), "{}{}", first.stdout, first.stderr);
+    let id = json(&state)["identity"]["id"].clone();
+    let again = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.args([
+            "--cluster-nodes",
+            "5",
+            "--cluster-vm-size",
+            "Standard_D4s_v3",
+        ]);
+        cmd
+    });
+    assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    assert_eq!(json(&state)["identity"]["id"], id, "the same installation");
+}
+
+#[test]
+fn a_state_recording_other_repository_owners_is_refused_once_the_owner_is_known() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let first = run(demo_on(home.path(), &state));
+    assert_eq!(first.code, Some(0), "{}{}", first.stdout, first.stderr);
+    let mut recorded = json(&state);
+    // Written without --github-org: the owner is the signed-in account, learnt in the run.
+    assert_eq!(
+        recorded["identity"]["repositories"]["gitops"]["owner"],
+        "kalypso-demo"
+    );
+    recorded["identity"]["repositories"]["gitops"]["owner"] = "someone-else".into();
+    std::fs::write(&state, serde_json::to_string_pretty(&recorded).unwrap()).unwrap();
+    let before = snapshot(&state);
+
+    let other = run(demo_on(home.path(), &state));
+    assert_eq!(other.code, Some(3), "{}{}", other.stdout, other.stderr);
+    let gitops_row = other
+        .stderr
+        .lines()
+        .find(|line| line.trim_start().starts_with("gitops "))
+        .unwrap_or_else(|| panic!("no gitops row in {}", other.stderr));
+    assert!(
+        gitops_row.contains("someone-else/kalypso-demo-gitops")
+            && gitops_row.contains("kalypso-demo/kalypso-demo-gitops")
+            && gitops_row.ends_with("<- differs"),
+        "{}",
+        other.stderr
+    );
+    assert_eq!(snapshot(&state), before, "nothing changed");
+}
+
+#[test]
+fn a_state_without_an_identity_is_adopted_by_the_next_run() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let first = run(demo_on(home.path(), &state));
+    assert_eq!(first.code, Some(0), "{}{}", first.stdout, first.stderr);
+    let mut old = json(&state);
+    old.as_object_mut().unwrap().remove("identity");
+    std::fs::write(&state, serde_json::to_string_pretty(&old).unwrap()).unwrap();
+
+    let status = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.arg("--status");
+        cmd
+    });
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
+    assert!(
+        status
+            .stdout
+            .contains("Installation:    (not recorded) (written before"),
+        "{}",
+        status.stdout
+    );
+    let again = run(demo_on(home.path(), &state));
+    assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    let adopted = json(&state);
+    assert!(
+        adopted["identity"]["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("kb-")),
+        "{adopted:#}"
+    );
+    assert_eq!(adopted["identity"]["world"], "demo");
+    assert_eq!(adopted["identity"]["namespace"], "kalypso-system");
+}
+
+/// Stand-ins for every tool that note each call in `calls`: a refused run calls none.
+fn recording_tools(bin: &Path, calls: &Path) {
+    for tool in ["az", "gh", "git", "kubectl", "helm"] {
+        let path = bin.join(tool);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"{tool} $*\" >> '{}'\nexit 1\n",
+                calls.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+#[test]
+fn a_demo_state_is_refused_without_demo_by_run_clean_and_status_calling_no_tool() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let completed = run(demo_on(home.path(), &state));
+    assert_eq!(completed.code, Some(0), "{}", completed.stderr);
+    let id = json(&state)["identity"]["id"].as_str().unwrap().to_string();
+    let before = snapshot(&state);
+    let bin = TempDir::new().unwrap();
+    let calls = home.path().join("calls.log");
+    recording_tools(bin.path(), &calls);
+
+    for mode in [
+        &["--cluster-name", "kalypso-demo"][..],
+        &["--clean"][..],
+        &["--clean", "--skip-confirmation"][..],
+        &["--status"][..],
+        &["--status", "--output", "json"][..],
+    ] {
+        let mut cmd = Command::cargo_bin("kalypso-bootstrap").unwrap();
+        cmd.env_clear()
+            .env("PATH", bin.path())
+            .env("HOME", home.path())
+            .env("GITHUB_TOKEN", CANARY)
+            .current_dir(home.path())
+            .args(["--no-tui", "--non-interactive", "--state-file"])
+            .arg(&state)
+            .args(mode);
+        let refused = run(cmd);
+        assert_eq!(
+            refused.code,
+            Some(3),
+            "{mode:?}: {}{}",
+            refused.stdout,
+            refused.stderr
+        );
+        assert!(
+            refused.stderr.contains("belongs to a --demo installation")
+                && refused.stderr.contains(&id)
+                && refused.stderr.contains("with --demo"),
+            "{mode:?}: {}",
+            refused.stderr
+        );
+        assert!(
+            !calls.exists(),
+            "{mode:?} called a tool: {}",
+            std::fs::read_to_string(&calls).unwrap_or_default()
+        );
+        assert_eq!(snapshot(&state), before, "{mode:?} changed nothing");
+    }
+    // With --demo, --status shows it, naming the installation and its world.
+    let status = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.arg("--status");
+        cmd
+    });
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
+    assert!(
+        status.stdout.contains(&format!("Installation:    {id}"))
+            && status.stdout.contains("World:           demo"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn demo_refuses_a_real_state_and_leaves_nothing_beside_it() {
+    use kalypso_bootstrap::state::{
+        BootstrapState, ClusterIdentity, InstallationIdentity, InstallationWorld,
+        RepositoriesIdentity, RepositoryIdentity, StateStore, Timestamp,
+    };
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("real.json");
+    let repo = |name: &str| RepositoryIdentity {
+        owner: Some("acme".into()),
+        name: name.into(),
+    };
+    let mut real = BootstrapState::new(Timestamp::now());
+    // The same names as the demo's: only the world tells them apart.
+    real.identity = Some(InstallationIdentity {
+        id: "kb-0123456789ab".into(),
+        world: InstallationWorld::Real,
+        subscription: Some("11111111-2222-3333-4444-555555555555".into()),
+        cluster: ClusterIdentity::Aks {
+            resource_group: "kalypso-demo-rg".into(),
+            name: "kalypso-demo".into(),
+        },
+        repositories: RepositoriesIdentity {
+            control_plane: repo("kalypso-demo-control-plane"),
+            gitops: repo("kalypso-demo-gitops"),
+        },
+        namespace: "kalypso-system".into(),
+    });
+    StateStore::at_custom(&state).save(&real).unwrap();
+    let before = std::fs::read(&state).unwrap();
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(home.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let files_before = listing();
+
+    for mode in [
+        &[][..],
+        &["--dry-run"][..],
+        &["--clean"][..],
+        &["--status"][..],
+    ] {
+        let refused = run({
+            let mut cmd = demo_on(home.path(), &state);
+            cmd.args(mode);
+            cmd
+        });
+        assert_eq!(
+            refused.code,
+            Some(3),
+            "{mode:?}: {}{}",
+            refused.stdout,
+            refused.stderr
+        );
+        assert!(
+            refused
+                .stderr
+                .contains("belongs to a real installation (kb-0123456789ab)")
+                && refused.stderr.contains("without --demo"),
+            "{mode:?}: {}",
+            refused.stderr
+        );
+        assert_eq!(std::fs::read(&state).unwrap(), before, "{mode:?}");
+        assert_eq!(
+            listing(),
+            files_before,
+            "{mode:?}: no simulated world, lock or log beside it"
+        );
+    }
+}

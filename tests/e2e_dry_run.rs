@@ -14,7 +14,9 @@ use kalypso_bootstrap::engine::{
     RunEnd, StepId, StepTimings,
 };
 use kalypso_bootstrap::sim::{Fault, FaultKind, Latency, SimulatedEnvironment};
-use kalypso_bootstrap::state::{Resource, ResourceStatus, RunStatus, StateStore};
+use kalypso_bootstrap::state::{
+    InstallationWorld, Resource, ResourceStatus, RunStatus, StateStore,
+};
 use kalypso_bootstrap::tools::CancelToken;
 use kalypso_bootstrap::ExitCode;
 use secrecy::SecretString;
@@ -260,7 +262,7 @@ async fn clean_removes_what_the_state_file_records_and_nothing_else() {
     let paths = harness.paths();
     let runner: Arc<dyn kalypso_bootstrap::tools::CommandRunner> = Arc::new(harness.sim.clone());
     assert!(
-        Cleanup::open(runner.clone(), None, &paths)
+        Cleanup::open(runner.clone(), None, &paths, InstallationWorld::Real)
             .unwrap()
             .is_none(),
         "no state file: nothing to clean"
@@ -270,9 +272,14 @@ async fn clean_removes_what_the_state_file_records_and_nothing_else() {
     let before = harness.settled();
     harness.run(&config).await.assert_success();
 
-    let cleanup = Cleanup::open(runner, Some(SecretString::from(CANARY)), &paths)
-        .unwrap()
-        .unwrap();
+    let cleanup = Cleanup::open(
+        runner,
+        Some(SecretString::from(CANARY)),
+        &paths,
+        InstallationWorld::Real,
+    )
+    .unwrap()
+    .unwrap();
     let preview = cleanup.preview();
     let commands: Vec<&str> = preview.iter().map(|p| p.manual_command.as_str()).collect();
     assert!(
@@ -397,4 +404,77 @@ async fn cancelling_while_the_cluster_provisions_keeps_it_recorded_for_rollback(
     drop(bootstrap);
     harness.sim.set_latency(Latency::zero());
     assert_eq!(harness.settled(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_refuses_a_state_of_another_installation_or_world_before_taking_its_lock() {
+    let harness = Harness::new();
+    let paths = harness.paths();
+    let runner: Arc<dyn kalypso_bootstrap::tools::CommandRunner> = Arc::new(harness.sim.clone());
+    harness.run(&all_new()).await.assert_success();
+    let recorded = harness
+        .state()
+        .identity
+        .expect("the run records its identity");
+    assert_eq!(recorded.world, InstallationWorld::Real);
+    assert_eq!(recorded.subscription.as_deref(), Some(SUBSCRIPTION));
+    assert_eq!(recorded.repositories.gitops.owner.as_deref(), Some(ORG));
+    let lock = StateStore::at_custom(&paths.state_file).lock_path();
+    std::fs::remove_file(&lock).unwrap();
+    let before = std::fs::read(&paths.state_file).unwrap();
+
+    // Another cluster: the same repositories and namespace do not make it the same one.
+    let mut other = all_new();
+    if let kalypso_bootstrap::config::ClusterTarget::Create(new) = &mut other.cluster {
+        new.name = "other".into();
+        new.resource_group = "other-rg".into();
+    }
+    let refused = Bootstrap::open(
+        other,
+        runner.clone(),
+        None,
+        paths.clone(),
+        harness.options(),
+    )
+    .err()
+    .expect("another installation is refused");
+    assert_eq!(refused.exit_code(), ExitCode::ConfigInvalid, "{refused}");
+    assert!(refused.to_string().contains("AKS other"), "{refused}");
+    // Another subscription.
+    let mut options = harness.options();
+    options.subscription = Some("99999999-2222-3333-4444-555555555555".into());
+    let refused = Bootstrap::open(all_new(), runner.clone(), None, paths.clone(), options)
+        .err()
+        .expect("another subscription is refused");
+    assert_eq!(refused.exit_code(), ExitCode::ConfigInvalid, "{refused}");
+    // The demo world, by a run and by --clean.
+    let refused = Bootstrap::open(
+        all_new(),
+        runner.clone(),
+        None,
+        paths.clone(),
+        BootstrapOptions {
+            demo: true,
+            ..harness.options()
+        },
+    )
+    .err()
+    .expect("a demo run refuses a real state");
+    assert_eq!(refused.exit_code(), ExitCode::ConfigInvalid, "{refused}");
+    let refused = Cleanup::open(runner.clone(), None, &paths, InstallationWorld::Demo)
+        .err()
+        .expect("a demo clean refuses a real state");
+    assert_eq!(refused.exit_code(), ExitCode::ConfigInvalid, "{refused}");
+
+    assert_eq!(std::fs::read(&paths.state_file).unwrap(), before);
+    assert!(!lock.exists(), "a refused open takes no lock");
+
+    // A node count is not part of the identity.
+    let mut bigger = all_new();
+    if let kalypso_bootstrap::config::ClusterTarget::Create(new) = &mut bigger.cluster {
+        new.node_count += 2;
+    }
+    let bootstrap = Bootstrap::open(bigger, runner, None, paths.clone(), harness.options())
+        .expect("the same installation opens");
+    assert_eq!(bootstrap.installation_id(), Some(recorded.id));
 }

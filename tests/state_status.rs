@@ -5,7 +5,8 @@ use std::path::Path;
 use kalypso_bootstrap::cli::OutputFormat;
 use kalypso_bootstrap::state::status::{render_absent_text, render_status, render_text};
 use kalypso_bootstrap::state::{
-    BootstrapState, Ownership, Phase, Resource, ResourceStatus, RunStatus, Timestamp,
+    BootstrapState, ClusterIdentity, InstallationIdentity, InstallationWorld, Ownership, Phase,
+    RepositoriesIdentity, RepositoryIdentity, Resource, ResourceStatus, RunStatus, Timestamp,
 };
 use time::macros::datetime;
 
@@ -146,4 +147,77 @@ fn status_text_masks_registered_secrets() {
     state.cluster.kube_context = Some(format!("ctx-{token}"));
     let text = render_text(&state, Path::new("s.json"));
     assert!(!text.contains(token), "{text}");
+}
+
+fn with_identity(world: InstallationWorld) -> BootstrapState {
+    let mut state = recorded_run();
+    state.identity = Some(InstallationIdentity {
+        id: "kb-0a1b2c3d4e5f".into(),
+        world,
+        subscription: Some("11111111-2222-3333-4444-555555555555".into()),
+        cluster: ClusterIdentity::Aks {
+            resource_group: "demo-rg".into(),
+            name: "demo".into(),
+        },
+        repositories: RepositoriesIdentity {
+            control_plane: RepositoryIdentity {
+                owner: Some("acme".into()),
+                name: "demo-control-plane".into(),
+            },
+            gitops: RepositoryIdentity {
+                owner: Some("acme".into()),
+                name: "demo-gitops".into(),
+            },
+        },
+        namespace: "kalypso-system".into(),
+    });
+    state
+}
+
+#[test]
+fn text_names_the_installation_and_its_world() {
+    let real = render_text(&with_identity(InstallationWorld::Real), Path::new("s.json"));
+    let lines: Vec<&str> = real.lines().collect();
+    assert_eq!(lines[1], "  Installation:    kb-0a1b2c3d4e5f", "{real}");
+    assert!(lines[2].starts_with("  World:           real"), "{real}");
+    assert!(
+        real.contains("  Subscription:    11111111-2222-3333-4444-555555555555"),
+        "{real}"
+    );
+    let demo = render_text(&with_identity(InstallationWorld::Demo), Path::new("s.json"));
+    assert!(
+        demo.lines().nth(2).is_some_and(
+            |line| line.starts_with("  World:           demo") && line.contains("--demo")
+        ),
+        "{demo}"
+    );
+    // A state written before identities existed says so.
+    let old = render_text(&recorded_run(), Path::new("s.json"));
+    assert!(
+        old.contains("Installation:    (not recorded)")
+            && old.contains("World:           (not recorded)"),
+        "{old}"
+    );
+}
+
+#[test]
+fn json_output_carries_the_identity_and_the_world() {
+    let state = with_identity(InstallationWorld::Demo);
+    let json: serde_json::Value = serde_json::from_str(&render_status(
+        Some(&state),
+        Path::new("s.json"),
+        OutputFormat::Json,
+    ))
+    .unwrap();
+    assert_eq!(json["identity"]["id"], "kb-0a1b2c3d4e5f");
+    assert_eq!(json["identity"]["world"], "demo");
+    assert_eq!(
+        json["identity"]["cluster"]["aks"]["resourceGroup"],
+        "demo-rg"
+    );
+    assert_eq!(
+        json["identity"]["repositories"]["controlPlane"]["owner"],
+        "acme"
+    );
+    assert_eq!(json["identity"]["namespace"], "kalypso-system");
 }

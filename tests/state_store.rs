@@ -7,7 +7,8 @@ use std::path::Path;
 
 use kalypso_bootstrap::secrets;
 use kalypso_bootstrap::state::{
-    BootstrapState, Ownership, Phase, Resource, ResourceStatus, RunStatus, StateError,
+    BootstrapState, ClusterIdentity, InstallationIdentity, InstallationWorld, Ownership, Phase,
+    RepositoriesIdentity, RepositoryIdentity, Resource, ResourceStatus, RunStatus, StateError,
     StateProblem, StateStore, Timestamp,
 };
 use tempfile::TempDir;
@@ -392,4 +393,89 @@ fn a_registered_secret_never_reaches_the_file() {
         // Still a valid state after masking.
         kalypso_bootstrap::state::parse_state(text.as_bytes()).unwrap();
     }
+}
+
+fn identity(world: InstallationWorld) -> InstallationIdentity {
+    InstallationIdentity {
+        id: "kb-00000000beef".into(),
+        world,
+        subscription: None,
+        cluster: ClusterIdentity::KubeContext("kind-dev".into()),
+        repositories: RepositoriesIdentity {
+            control_plane: RepositoryIdentity {
+                owner: Some("acme".into()),
+                name: "cp".into(),
+            },
+            gitops: RepositoryIdentity {
+                owner: None,
+                name: "gitops".into(),
+            },
+        },
+        namespace: "kalypso-system".into(),
+    }
+}
+
+#[test]
+fn the_identity_round_trips_and_a_file_without_one_still_loads() {
+    let dir = TempDir::new().unwrap();
+    let store = StateStore::at_custom(dir.path().join("s.json"));
+    let mut state = sample_state();
+    state.identity = Some(identity(InstallationWorld::Demo));
+    store.save(&state).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(store.path()).unwrap()).unwrap();
+    assert_eq!(json["identity"]["id"], "kb-00000000beef");
+    assert_eq!(json["identity"]["world"], "demo");
+    assert_eq!(json["identity"]["cluster"]["kubeContext"], "kind-dev");
+    assert_eq!(
+        json["identity"]["repositories"]["gitops"]["owner"],
+        serde_json::Value::Null
+    );
+    assert_eq!(store.load().unwrap(), Some(state));
+
+    let mut old = json.clone();
+    old.as_object_mut().unwrap().remove("identity");
+    fs::write(store.path(), old.to_string()).unwrap();
+    let loaded = store.load().unwrap().unwrap();
+    assert_eq!(loaded.identity, None);
+    // Its world is unknown: neither world refuses it.
+    for world in [InstallationWorld::Real, InstallationWorld::Demo] {
+        assert!(store.load_in(world).unwrap().is_some());
+    }
+}
+
+#[test]
+fn a_state_of_the_other_world_is_refused_with_exit_3_and_left_unchanged() {
+    let dir = TempDir::new().unwrap();
+    let store = StateStore::at_custom(dir.path().join("s.json"));
+    let mut state = sample_state();
+    state.identity = Some(identity(InstallationWorld::Demo));
+    store.save(&state).unwrap();
+    let before = fs::read(store.path()).unwrap();
+    let refused = store.load_in(InstallationWorld::Real).unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            StateError::OtherWorld {
+                recorded: InstallationWorld::Demo,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        refused.exit_code(),
+        kalypso_bootstrap::ExitCode::ConfigInvalid
+    );
+    let message = refused.to_string();
+    assert!(
+        message.contains("kb-00000000beef")
+            && message.contains("--demo")
+            && message
+                .contains("docs/troubleshooting.md#state-file-belongs-to-another-installation"),
+        "{message}"
+    );
+    assert!(store.load_in(InstallationWorld::Demo).unwrap().is_some());
+    assert_eq!(fs::read(store.path()).unwrap(), before);
+    assert_eq!(file_names(dir.path()), ["s.json"]);
 }
