@@ -317,8 +317,23 @@ fn commands_that_change_nothing_write_no_report() {
     assert_eq!(before.len(), 1);
 
     let state_arg = state.to_str().unwrap();
+    // A dry run naming another installation is refused (exit 3) before it plans anything.
+    let output = demo(home.path())
+        .args([
+            "--dry-run",
+            "--cluster-name",
+            "other",
+            "--state-file",
+            state_arg,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    assert_eq!(reports_anywhere(home.path()), before);
+
     let runs: [&[&str]; 5] = [
-        &["--dry-run", "--cluster-name", "other"],
+        // A setting outside the installation's identity: the same installation.
+        &["--dry-run", "--cluster-nodes", "5"],
         &["--status"],
         &["--export-config", "exported.yaml"],
         &["--render-templates", "rendered", "--github-org", "acme"],
