@@ -445,6 +445,7 @@ fn settings_outside_the_identity_may_change_between_runs() {
     });
     assert_eq!(first.code, Some(0), "{}{}", first.stdout, first.stderr);
     let id = json(&state)["identity"]["id"].clone();
+    assert!(id.as_str().is_some_and(|id| id.starts_with("kb-")), "{id}");
     let again = run({
         let mut cmd = demo_on(home.path(), &state);
         cmd.args([
@@ -515,6 +516,31 @@ fn a_state_without_an_identity_is_adopted_by_the_next_run() {
         "{}",
         status.stdout
     );
+    // Its simulated world beside it tells it is a demo's: refused without --demo.
+    let before = snapshot(&state);
+    let mut clean = Command::cargo_bin("kalypso-bootstrap").unwrap();
+    clean
+        .env_clear()
+        .env("PATH", home.path().join("no-tools"))
+        .env("HOME", home.path())
+        .args(["--clean", "--no-tui", "--non-interactive", "--state-file"])
+        .arg(&state);
+    let refused = run(clean);
+    assert_eq!(
+        refused.code,
+        Some(3),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("belongs to a --demo installation (no installation id"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(snapshot(&state), before);
     let again = run(demo_on(home.path(), &state));
     assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
     let adopted = json(&state);

@@ -442,6 +442,17 @@ fn the_identity_round_trips_and_a_file_without_one_still_loads() {
     for world in [InstallationWorld::Real, InstallationWorld::Demo] {
         assert!(store.load_in(world).unwrap().is_some());
     }
+    // Unless a demo's simulated world is beside it: only --demo makes `<file>.demo/`.
+    fs::create_dir(dir.path().join("s.json.demo")).unwrap();
+    assert!(store.load_in(InstallationWorld::Demo).unwrap().is_some());
+    assert!(matches!(
+        store.load_in(InstallationWorld::Real).unwrap_err(),
+        StateError::OtherWorld {
+            id: None,
+            recorded: InstallationWorld::Demo,
+            ..
+        }
+    ));
 }
 
 #[test]

@@ -342,9 +342,7 @@ fn announce_demo(sim: &SimulatedEnvironment) {
 
 /// `X.demo` for the state file `X`.
 fn demo_root_beside(state_file: &Path) -> PathBuf {
-    let mut name = state_file.as_os_str().to_owned();
-    name.push(".demo");
-    PathBuf::from(name)
+    crate::state::identity::demo_world_dir(state_file)
 }
 
 /// Create `dir` (and missing parents) readable by the user only; an existing directory

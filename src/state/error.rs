@@ -72,11 +72,12 @@ pub enum StateError {
         holder: LockHolder,
     },
 
-    #[error("{}", other_world_message(path, id, *recorded))]
+    #[error("{}", other_world_message(path, id.as_deref(), *recorded))]
     OtherWorld {
         path: PathBuf,
-        /// The installation id the state records.
-        id: String,
+        /// The installation id the state records; `None` in a state written before
+        /// identities were recorded.
+        id: Option<String>,
         /// The world the state belongs to (the run is in the other one).
         recorded: InstallationWorld,
     },
@@ -126,9 +127,18 @@ impl StateError {
     }
 }
 
-fn other_world_message(path: &Path, id: &str, recorded: InstallationWorld) -> String {
+fn other_world_message(path: &Path, id: Option<&str>, recorded: InstallationWorld) -> String {
     let path_text = path.display();
     let see = Topic::StateOtherInstallation.see();
+    let id = id.map_or_else(
+        || {
+            format!(
+                "no installation id, its simulated world is {}",
+                identity::demo_world_dir(path).display()
+            )
+        },
+        str::to_string,
+    );
     match recorded {
         InstallationWorld::Demo => format!(
             "the state file {path_text} belongs to a --demo installation ({id}: simulated Azure, GitHub and cluster), and this command is not a --demo run: \

@@ -281,18 +281,36 @@ pub fn shell_word(path: &Path) -> String {
     }
 }
 
+/// Where `--demo --state-file X` keeps its simulated world: `X.demo/`.
+pub fn demo_world_dir(state_file: &Path) -> PathBuf {
+    let mut name = state_file.as_os_str().to_owned();
+    name.push(".demo");
+    PathBuf::from(name)
+}
+
+/// The world a state belongs to: the one its identity records. A state written before
+/// identities were recorded is a demo's when the demo's simulated world is beside it
+/// (`X.demo/`, which only `--demo` makes), else its world is unknown.
+pub fn world_of(path: &Path, state: &BootstrapState) -> Option<InstallationWorld> {
+    match &state.identity {
+        Some(identity) => Some(identity.world),
+        None if demo_world_dir(path).is_dir() => Some(InstallationWorld::Demo),
+        None => None,
+    }
+}
+
 /// Refuse a state of the other world: a `--demo` state outside `--demo`, a real one in it.
-/// A state written before identities were recorded has no world and is not refused.
+/// A state whose world is unknown (see [`world_of`]) is not refused.
 pub fn check_world(
     path: &Path,
     state: &BootstrapState,
     world: InstallationWorld,
 ) -> Result<(), StateError> {
-    match &state.identity {
-        Some(identity) if identity.world != world => Err(StateError::OtherWorld {
+    match world_of(path, state) {
+        Some(recorded) if recorded != world => Err(StateError::OtherWorld {
             path: path.to_path_buf(),
-            id: identity.id.clone(),
-            recorded: identity.world,
+            id: state.identity.as_ref().map(|identity| identity.id.clone()),
+            recorded,
         }),
         _ => Ok(()),
     }
