@@ -626,7 +626,9 @@ fn kept(state: &Path) -> Vec<String> {
 /// The simulated world and the state file, byte for byte.
 fn on_disk(state: &Path) -> (String, String) {
     let world = std::fs::read_to_string(
-        state.with_file_name("state.json.demo").join("simulated-world.json"),
+        state
+            .with_file_name("state.json.demo")
+            .join("simulated-world.json"),
     )
     .unwrap();
     (std::fs::read_to_string(state).unwrap(), world)
@@ -669,11 +671,22 @@ fn clean_dry_run_prints_the_removal_plan_in_order_and_removes_nothing() {
         let next_line = text[at..].lines().nth(1).unwrap_or_default().trim();
         assert!(next_line.starts_with(command), "{resource}: {next_line:?}");
     }
-    assert_eq!(on_disk(&state), before, "a preview changes neither the state nor the world");
+    assert_eq!(
+        on_disk(&state),
+        before,
+        "a preview changes neither the state nor the world"
+    );
 
     // The same plan as one JSON document.
     let output = bare(home.path())
-        .args(["--clean", "--dry-run", "--output", "json", "--demo", "--state-file"])
+        .args([
+            "--clean",
+            "--dry-run",
+            "--output",
+            "json",
+            "--demo",
+            "--state-file",
+        ])
         .arg(&state)
         .write_stdin("\n")
         .assert()
@@ -686,10 +699,16 @@ fn clean_dry_run_prints_the_removal_plan_in_order_and_removes_nothing() {
     for (index, ((resource, command), entry)) in expected.iter().zip(removals).enumerate() {
         assert_eq!(entry["order"], index + 1);
         let (_, described) = resource.split_once(". ").unwrap();
-        assert!(entry["resource"].as_str().unwrap().starts_with(described), "{entry}");
+        assert!(
+            entry["resource"].as_str().unwrap().starts_with(described),
+            "{entry}"
+        );
         let shown = format!("$ {}", entry["command"].as_str().unwrap());
         assert!(shown.starts_with(command), "{entry}");
-        assert!(text.contains(&shown), "the text and JSON plans agree: {shown}");
+        assert!(
+            text.contains(&shown),
+            "the text and JSON plans agree: {shown}"
+        );
     }
     assert_eq!(on_disk(&state), before);
 }
@@ -712,7 +731,10 @@ fn clean_without_a_terminal_needs_yes_and_removes_nothing_until_given() {
             .get_output()
             .clone();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("--yes") && stderr.contains("nothing was removed"), "{stderr}");
+        assert!(
+            stderr.contains("--yes") && stderr.contains("nothing was removed"),
+            "{stderr}"
+        );
         assert_eq!(on_disk(&state), before, "{extra:?}: nothing removed");
     }
     bare(home.path())
@@ -762,7 +784,11 @@ fn the_clean_command_a_failed_run_prints_works_when_copied() {
         cmd.env_clear()
             .env(
                 "PATH",
-                format!("{}:{}", binary_dir.display(), std::env::var("PATH").unwrap_or_default()),
+                format!(
+                    "{}:{}",
+                    binary_dir.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
             )
             .env("HOME", home.path())
             .env("TMPDIR", home.path())
@@ -778,7 +804,11 @@ fn the_clean_command_a_failed_run_prints_works_when_copied() {
         .assert()
         .code(64)
         .stderr(predicates::str::contains("--yes"));
-    assert_eq!(on_disk(&state), before, "a script's run without --yes removes nothing");
+    assert_eq!(
+        on_disk(&state),
+        before,
+        "a script's run without --yes removes nothing"
+    );
     shell(&format!("{printed} --yes")).assert().code(0);
     assert!(kept(&state).is_empty(), "{}", state_of(&state)["resources"]);
     assert_eq!(state_of(&state)["status"], "rolled_back");

@@ -951,6 +951,48 @@ mod tests {
         assert!(logged.is_empty(), "drained into the state");
     }
 
+    /// Under `--non-interactive` the engine waits for no answer: after the failure it keeps
+    /// everything and closes the channel, and a late "yes" removes nothing.
+    #[tokio::test]
+    async fn non_interactive_keeps_everything_without_waiting_for_an_answer() {
+        let fixture = fixture(Some(StepId::InstallKalypso));
+        let updates = prerequisites(&fixture.backend, None).await;
+        assert_eq!(outcome(&updates).exit_code, ExitCode::Success);
+        let mut flags = ConfigLayer::default();
+        flags.cluster.name = Some("unit-demo".to_string());
+        flags.options.non_interactive = Some(true);
+        let validated = Uninitialized::new()
+            .parse(flags, None, &HashMap::new())
+            .expect("flags parse")
+            .validate(&[])
+            .expect("valid configuration");
+        let mut handle = match fixture.backend.start_run(validated.confirm()).await {
+            Ok(handle) => handle,
+            Err(error) => panic!("the run starts: {error}"),
+        };
+        until(&mut handle.events, is_run_failed).await;
+        let kept = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        assert!(!kept.is_empty());
+        assert_eq!(
+            tokio::time::timeout(WAIT, next(&mut handle.events))
+                .await
+                .expect("the engine does not wait for an answer"),
+            None,
+            "closed without a rollback"
+        );
+        handle.control.answer_rollback(true);
+        let after = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        assert_eq!(after, kept, "nothing removed");
+    }
+
     #[tokio::test]
     async fn with_auto_rollback_nothing_is_asked_and_the_rollback_follows_the_failure() {
         let fixture = fixture(Some(StepId::ControlPlaneSeed));
