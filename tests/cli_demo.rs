@@ -656,8 +656,15 @@ fn clean_dry_run_prints_the_removal_plan_in_order_and_removes_nothing() {
         ("2. kalypso_crds", "$ kubectl --context kalypso-demo delete crd "),
         ("3. namespace kalypso-system", "$ kubectl --context kalypso-demo delete namespace kalypso-system --wait=false"),
         ("4. flux v2.7.5", "$ kubectl --context kalypso-demo delete -f https://github.com/fluxcd/flux2/releases/download/v2.7.5/install.yaml"),
-        ("5. repository https://github.com/kalypso-demo/kalypso-demo-control-plane", "$ gh repo delete kalypso-demo/kalypso-demo-control-plane --yes"),
-        ("6. repository https://github.com/kalypso-demo/kalypso-demo-gitops", "$ gh repo delete kalypso-demo/kalypso-demo-gitops --yes"),
+        // The two repositories are created concurrently: the newer is removed first.
+        (
+            "5. repository https://github.com/kalypso-demo/kalypso-demo-",
+            "$ gh repo delete kalypso-demo/kalypso-demo-",
+        ),
+        (
+            "6. repository https://github.com/kalypso-demo/kalypso-demo-",
+            "$ gh repo delete kalypso-demo/kalypso-demo-",
+        ),
         ("7. aks_cluster kalypso-demo", "$ az aks delete --resource-group kalypso-demo-rg --name kalypso-demo --yes --no-wait"),
         ("8. resource_group kalypso-demo-rg", "$ az group delete --name kalypso-demo-rg --yes --no-wait"),
         ("9. kube_context kalypso-demo", "$ kubectl config delete-context kalypso-demo --kubeconfig "),
@@ -670,6 +677,10 @@ fn clean_dry_run_prints_the_removal_plan_in_order_and_removes_nothing() {
         at += found;
         let next_line = text[at..].lines().nth(1).unwrap_or_default().trim();
         assert!(next_line.starts_with(command), "{resource}: {next_line:?}");
+    }
+    for repository in ["control-plane", "gitops"] {
+        let command = format!("$ gh repo delete kalypso-demo/kalypso-demo-{repository} --yes");
+        assert!(text.contains(&command), "{text}");
     }
     assert_eq!(
         on_disk(&state),
