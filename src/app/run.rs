@@ -660,7 +660,10 @@ pub(crate) fn clean(
             }
             return Ok(ExitCode::Success);
         };
-        let cleanup = cleanup.with_clean_command(clean_command_of(&world));
+        let cleanup = match clean_command_for(&world) {
+            Some(command) => cleanup.with_clean_command(command),
+            None => cleanup,
+        };
         let removal = cleanup.removal();
         if preview_only {
             let plan = removal.plan();
