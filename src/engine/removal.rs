@@ -389,10 +389,10 @@ mod tests {
 
     fn decide(rule: &mut ConsentRule) -> Consent {
         let plan = sample();
-        futures_executor(rule.decide(&plan))
+        block_on(rule.decide(&plan))
     }
 
-    fn futures_executor<T>(future: BoxFuture<'_, T>) -> T {
+    fn block_on<T>(future: BoxFuture<'_, T>) -> T {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
