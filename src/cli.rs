@@ -116,8 +116,8 @@ pub struct Cli {
     /// Skip the prerequisite checks [env: KALYPSO_SKIP_VALIDATION]
     #[arg(long, help_heading = "Execution")]
     pub skip_validation: bool,
-    /// Do not ask for confirmation before acting [env: KALYPSO_SKIP_CONFIRMATION]
-    #[arg(long, help_heading = "Execution")]
+    /// Do not ask for confirmation: consent to the plan, and with --clean to its removals; alias -y/--yes [env: KALYPSO_SKIP_CONFIRMATION]
+    #[arg(short = 'y', long, visible_alias = "yes", help_heading = "Execution")]
     pub skip_confirmation: bool,
     /// YAML configuration file [env: KALYPSO_CONFIG]
     #[arg(
@@ -169,19 +169,28 @@ pub struct Cli {
 
     // ---- Utility ----
     /// Show the recorded state of the last bootstrap and exit
-    #[arg(long, help_heading = "Utility", action = ArgAction::SetTrue)]
+    #[arg(long, help_heading = "Utility", action = ArgAction::SetTrue,
+          conflicts_with_all = ["clean", "validate_only", "dry_run", "export_config", "render_templates"])]
     pub status: bool,
-    /// Remove what the state file records as created by this tool, in reverse order
-    #[arg(long, help_heading = "Utility", conflicts_with = "status")]
+    /// Remove what the state file records as created by this tool, in reverse order (with --dry-run: only show the plan)
+    #[arg(long, help_heading = "Utility",
+          conflicts_with_all = ["validate_only", "export_config", "render_templates"])]
     pub clean: bool,
     /// Check prerequisites (tools, versions, authentication) and exit
-    #[arg(long, help_heading = "Utility")]
+    #[arg(long, help_heading = "Utility",
+          conflicts_with_all = ["dry_run", "export_config", "render_templates"])]
     pub validate_only: bool,
-    /// Show the plan and every command it would run, change nothing
-    #[arg(long, help_heading = "Utility")]
+    /// Show the plan and every command it would run, change nothing (with --clean: the removal plan)
+    #[arg(long, help_heading = "Utility",
+          conflicts_with_all = ["export_config", "render_templates"])]
     pub dry_run: bool,
     /// Write the effective configuration as YAML (readable by --config) and exit
-    #[arg(long, value_name = "FILE", help_heading = "Utility")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Utility",
+        conflicts_with = "render_templates"
+    )]
     pub export_config: Option<PathBuf>,
     /// Run everything against the built-in simulated Azure, GitHub and cluster, in a temporary directory
     #[arg(long, help_heading = "Utility")]
@@ -416,6 +425,52 @@ mod tests {
             vec!["--cluster-name"],
         ] {
             assert!(checked(&args).is_err(), "{args:?} must be rejected");
+        }
+    }
+
+    /// Every pair of mode flags that makes no sense together is refused, naming both; only
+    /// `--clean --dry-run` (the removal plan) is a combination.
+    #[test]
+    fn mode_flags_exclude_each_other_except_clean_with_dry_run() {
+        let modes: [(&str, &[&str]); 6] = [
+            ("--status", &["--status"]),
+            ("--clean", &["--clean"]),
+            ("--validate-only", &["--validate-only"]),
+            ("--dry-run", &["--dry-run"]),
+            ("--export-config", &["--export-config", "out.yaml"]),
+            ("--render-templates", &["--render-templates", "dir"]),
+        ];
+        for (i, (first, first_args)) in modes.iter().enumerate() {
+            for (second, second_args) in &modes[i + 1..] {
+                let args: Vec<&str> = first_args
+                    .iter()
+                    .chain(second_args.iter())
+                    .copied()
+                    .collect();
+                let result = checked(&args);
+                if (*first, *second) == ("--clean", "--dry-run") {
+                    assert!(result.is_ok(), "{args:?} is the removal preview");
+                    continue;
+                }
+                let error = result.expect_err(&format!("{args:?} must be refused"));
+                assert_eq!(
+                    error.kind(),
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "{args:?}"
+                );
+                let message = error.to_string();
+                assert!(
+                    message.contains(first) && message.contains(second),
+                    "{args:?}: {message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn yes_and_y_are_skip_confirmation() {
+        for flag in ["-y", "--yes", "--skip-confirmation"] {
+            assert!(parse(&["--clean", flag]).skip_confirmation, "{flag}");
         }
     }
 

@@ -583,3 +583,244 @@ fn flux_version_picks_the_install_manifest_and_a_bad_one_is_refused_naming_the_f
         assert!(stdout_of(&refused).is_empty(), "{bad}: nothing planned");
     }
 }
+
+/// The binary as the demo tests run it, without `--non-interactive`: stdin decides.
+fn bare(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kalypso-bootstrap").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("TMPDIR", home)
+        .env("GITHUB_TOKEN", CANARY)
+        .env("KALYPSO_DEMO_LATENCY", "zero")
+        .current_dir(home);
+    cmd
+}
+
+/// A run that failed at the Helm step and kept all it created: its state file and stderr.
+fn failed_run(home: &Path) -> (PathBuf, String) {
+    let state = home.join("state.json");
+    let output = demo(home)
+        .env("KALYPSO_DEMO_FAIL", "installation.kalypso")
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(6)
+        .get_output()
+        .clone();
+    assert_eq!(kept(&state).len(), 9, "{}", state_of(&state)["resources"]);
+    (state, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// What the state records as ours and not yet deleted, by kind.
+fn kept(state: &Path) -> Vec<String> {
+    state_of(state)["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ownership"] == "created_by_us" && r["status"] != "deleted")
+        .map(|r| r["resource"]["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The simulated world and the state file, byte for byte.
+fn on_disk(state: &Path) -> (String, String) {
+    let world = std::fs::read_to_string(
+        state
+            .with_file_name("state.json.demo")
+            .join("simulated-world.json"),
+    )
+    .unwrap();
+    (std::fs::read_to_string(state).unwrap(), world)
+}
+
+/// The issue's `echo | kalypso-bootstrap --clean --dry-run --demo --state-file S`: the
+/// removal plan, each resource in order with its exact command, and nothing removed.
+#[test]
+fn clean_dry_run_prints_the_removal_plan_in_order_and_removes_nothing() {
+    let home = TempDir::new().unwrap();
+    let (state, _) = failed_run(home.path());
+    let before = on_disk(&state);
+    let output = bare(home.path())
+        .args(["--clean", "--dry-run", "--demo", "--state-file"])
+        .arg(&state)
+        .write_stdin("\n")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let text = stdout_of(&output);
+    assert!(text.contains("nothing is removed"), "{text}");
+    let expected = [
+        ("1. helm_release kalypso-scheduler", "$ helm uninstall kalypso-scheduler -n kalypso-system --kube-context kalypso-demo"),
+        ("2. kalypso_crds", "$ kubectl --context kalypso-demo delete crd "),
+        ("3. namespace kalypso-system", "$ kubectl --context kalypso-demo delete namespace kalypso-system --wait=false"),
+        ("4. flux v2.7.5", "$ kubectl --context kalypso-demo delete -f https://github.com/fluxcd/flux2/releases/download/v2.7.5/install.yaml"),
+        // The two repositories are created concurrently: the newer is removed first.
+        (
+            "5. repository https://github.com/kalypso-demo/kalypso-demo-",
+            "$ gh repo delete kalypso-demo/kalypso-demo-",
+        ),
+        (
+            "6. repository https://github.com/kalypso-demo/kalypso-demo-",
+            "$ gh repo delete kalypso-demo/kalypso-demo-",
+        ),
+        ("7. aks_cluster kalypso-demo", "$ az aks delete --resource-group kalypso-demo-rg --name kalypso-demo --yes --no-wait"),
+        ("8. resource_group kalypso-demo-rg", "$ az group delete --name kalypso-demo-rg --yes --no-wait"),
+        ("9. kube_context kalypso-demo", "$ kubectl config delete-context kalypso-demo --kubeconfig "),
+    ];
+    let mut at = 0;
+    for (resource, command) in expected {
+        let found = text[at..]
+            .find(resource)
+            .unwrap_or_else(|| panic!("{resource:?} missing or out of order:\n{text}"));
+        at += found;
+        let next_line = text[at..].lines().nth(1).unwrap_or_default().trim();
+        assert!(next_line.starts_with(command), "{resource}: {next_line:?}");
+    }
+    for repository in ["control-plane", "gitops"] {
+        let command = format!("$ gh repo delete kalypso-demo/kalypso-demo-{repository} --yes");
+        assert!(text.contains(&command), "{text}");
+    }
+    assert_eq!(
+        on_disk(&state),
+        before,
+        "a preview changes neither the state nor the world"
+    );
+
+    // The same plan as one JSON document.
+    let output = bare(home.path())
+        .args([
+            "--clean",
+            "--dry-run",
+            "--output",
+            "json",
+            "--demo",
+            "--state-file",
+        ])
+        .arg(&state)
+        .write_stdin("\n")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let plan: Value = serde_json::from_str(stdout_of(&output).trim()).expect("one JSON document");
+    let removals = plan["removals"].as_array().unwrap();
+    assert_eq!(removals.len(), expected.len());
+    for (index, ((resource, command), entry)) in expected.iter().zip(removals).enumerate() {
+        assert_eq!(entry["order"], index + 1);
+        let (_, described) = resource.split_once(". ").unwrap();
+        assert!(
+            entry["resource"].as_str().unwrap().starts_with(described),
+            "{entry}"
+        );
+        let shown = format!("$ {}", entry["command"].as_str().unwrap());
+        assert!(shown.starts_with(command), "{entry}");
+        assert!(
+            text.contains(&shown),
+            "the text and JSON plans agree: {shown}"
+        );
+    }
+    assert_eq!(on_disk(&state), before);
+}
+
+/// A stdin that is not a terminal is never consent, not even a "y" on it: `--clean`
+/// removes nothing and exits 64 naming `--yes`; `-y`/`--yes` is consent.
+#[test]
+fn clean_without_a_terminal_needs_yes_and_removes_nothing_until_given() {
+    let home = TempDir::new().unwrap();
+    let (state, _) = failed_run(home.path());
+    let before = on_disk(&state);
+    for extra in [&[][..], &["--non-interactive"][..]] {
+        let output = bare(home.path())
+            .args(["--clean", "--demo", "--state-file"])
+            .arg(&state)
+            .args(extra)
+            .write_stdin("y\n")
+            .assert()
+            .code(64)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("--yes") && stderr.contains("nothing was removed"),
+            "{stderr}"
+        );
+        assert_eq!(on_disk(&state), before, "{extra:?}: nothing removed");
+    }
+    bare(home.path())
+        .args(["--clean", "--demo", "-y", "--state-file"])
+        .arg(&state)
+        .assert()
+        .code(0);
+    assert!(kept(&state).is_empty(), "{}", state_of(&state)["resources"]);
+    assert_eq!(state_of(&state)["status"], "rolled_back");
+}
+
+/// The clean command a failed run prints, run exactly as printed from another directory
+/// (a script: it must not remove without consent), then with the `--yes` it says a script
+/// adds. The run report names the same command.
+#[test]
+fn the_clean_command_a_failed_run_prints_works_when_copied() {
+    let home = TempDir::new().unwrap();
+    let (state, stderr) = failed_run(home.path());
+    let printed = stderr
+        .lines()
+        .skip_while(|line| !line.ends_with("remove what this run created with:"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no clean command printed:\n{stderr}"))
+        .trim()
+        .to_string();
+    assert!(
+        printed.starts_with("kalypso-bootstrap --clean --demo --state-file "),
+        "{printed}"
+    );
+    assert!(stderr.contains("in a script, add --yes"), "{stderr}");
+    let report = std::fs::read_dir(home.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.to_string_lossy().ends_with(".md"))
+        .expect("the run report");
+    let report = std::fs::read_to_string(report).unwrap();
+    assert!(report.contains(&format!("`{printed}`")), "{report}");
+
+    let binary_dir = assert_cmd::cargo::cargo_bin("kalypso-bootstrap")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let shell = |line: &str| {
+        let mut cmd = Command::new("sh");
+        cmd.env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    binary_dir.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("HOME", home.path())
+            .env("TMPDIR", home.path())
+            .env("GITHUB_TOKEN", CANARY)
+            .env("KALYPSO_DEMO_LATENCY", "zero")
+            .current_dir(&elsewhere)
+            .args(["-c", line]);
+        cmd
+    };
+    let before = on_disk(&state);
+    shell(&printed)
+        .write_stdin("")
+        .assert()
+        .code(64)
+        .stderr(predicates::str::contains("--yes"));
+    assert_eq!(
+        on_disk(&state),
+        before,
+        "a script's run without --yes removes nothing"
+    );
+    shell(&format!("{printed} --yes")).assert().code(0);
+    assert!(kept(&state).is_empty(), "{}", state_of(&state)["resources"]);
+    assert_eq!(state_of(&state)["status"], "rolled_back");
+}

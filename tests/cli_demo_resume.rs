@@ -250,7 +250,8 @@ fn clean_in_a_new_process_removes_what_a_demo_run_created_then_has_nothing_to_do
 
     let clean = run({
         let mut cmd = demo_on(home.path(), &state);
-        cmd.args(["--clean", "--output", "json"]);
+        // No terminal here: consent is the flag.
+        cmd.args(["--clean", "--yes", "--output", "json"]);
         cmd
     });
     assert_eq!(clean.code, Some(0), "{}{}", clean.stdout, clean.stderr);

@@ -446,3 +446,41 @@ fn write_kubeconfig(dir: &Path, context: &str) -> std::path::PathBuf {
     .unwrap();
     path
 }
+
+/// Modes that make no sense together exit 64 naming both flags, and do nothing (no state,
+/// no log); `--clean --dry-run` is the removal preview and is accepted.
+#[test]
+fn contradictory_mode_flags_exit_64_naming_both_and_change_nothing() {
+    let modes: [&[&str]; 6] = [
+        &["--status"],
+        &["--clean"],
+        &["--validate-only"],
+        &["--dry-run"],
+        &["--export-config", "out.yaml"],
+        &["--render-templates", "rendered"],
+    ];
+    for (i, first) in modes.iter().enumerate() {
+        for second in &modes[i + 1..] {
+            if first[0] == "--clean" && second[0] == "--dry-run" {
+                continue;
+            }
+            let home = TempDir::new().unwrap();
+            bin(home.path())
+                .args(first.iter().chain(second.iter()))
+                .arg("--non-interactive")
+                .assert()
+                .code(64)
+                .stderr(predicate::str::contains(first[0]))
+                .stderr(predicate::str::contains(second[0]));
+            let left: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
+            assert!(left.is_empty(), "{first:?} {second:?} wrote {left:?}");
+        }
+    }
+    let home = TempDir::new().unwrap();
+    bin(home.path())
+        .args(["--clean", "--dry-run", "--state-file"])
+        .arg(home.path().join("none.json"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("nothing to clean"));
+}

@@ -299,8 +299,16 @@ async fn clean_removes_what_the_state_file_records_and_nothing_else() {
             .all(|p| !matches!(p.resource, Resource::KubeContext { .. })),
         "the existing context is not ours: {commands:#?}"
     );
+    // The removal pipeline, consented by the flag (`--yes`).
+    let mut consent = kalypso_bootstrap::engine::ConsentRule::new("--yes", true, None);
     let (events, _receiver) = EventSink::channel();
-    let report = cleanup.run(events, &CancelToken::new()).await;
+    let outcome = cleanup
+        .removal()
+        .run(&mut consent, events, &CancelToken::new())
+        .await;
+    let kalypso_bootstrap::engine::RemovalOutcome::Removed(report) = outcome else {
+        panic!("{outcome:?}");
+    };
     assert!(report.is_complete(), "{:?}", report.leftovers);
     assert_eq!(harness.settled(), before);
     let state = StateStore::at_custom(&paths.state_file)

@@ -555,3 +555,67 @@ async fn a_repository_of_someone_else_stops_the_run_asking_to_pass_it_as_existin
     assert!(mutating.is_empty(), "{mutating:#?}");
     assert_same(&before, &harness.settled(), "foreign repository");
 }
+
+/// The removal pipeline's preview is what runs: after a failure, the plan's commands are
+/// run, in the plan's order, by the removal it was consented for; without consent nothing
+/// runs at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_removal_plan_shows_exactly_the_commands_the_removal_runs() {
+    use kalypso_bootstrap::engine::{ConsentRule, EventSink, RemovalOutcome};
+    use kalypso_bootstrap::tools::{CancelToken, CommandSpec};
+
+    let harness = Harness::new();
+    let run = harness
+        .run_failing(&all_new(), StepId::InstallKalypso)
+        .await;
+    assert_eq!(run.outcome.exit_code, ExitCode::InstallationFailed);
+    let bootstrap = harness.open(&all_new());
+    let removal = bootstrap.removal();
+    let plan = removal.plan();
+    assert!(plan.len() >= 8, "{:?}", plan.descriptions());
+
+    // No flag and nobody to ask: nothing runs.
+    harness.sim.clear_calls();
+    let mut nobody = ConsentRule::new("--yes", false, None);
+    let (events, _receiver) = EventSink::channel();
+    let outcome = removal.run(&mut nobody, events, &CancelToken::new()).await;
+    assert_eq!(outcome, RemovalOutcome::NoConsent(plan.clone()));
+    assert!(
+        harness.sim.calls().iter().all(|c| !is_mutating(c)),
+        "{:?}",
+        harness.sim.calls()
+    );
+
+    // Consent: each planned command runs, in the plan's order.
+    harness.sim.clear_calls();
+    let mut flagged = ConsentRule::new("--yes", true, None);
+    let (events, _receiver) = EventSink::channel();
+    let outcome = removal.run(&mut flagged, events, &CancelToken::new()).await;
+    let RemovalOutcome::Removed(report) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert!(report.is_complete(), "{:?}", report.leftovers);
+    let ran: Vec<String> = harness
+        .sim
+        .calls()
+        .iter()
+        .map(|call| {
+            CommandSpec::new(call.program.clone())
+                .args(call.args.clone())
+                .display()
+        })
+        .collect();
+    let mut position = 0;
+    for planned in plan.removals() {
+        let found = ran[position..]
+            .iter()
+            .position(|command| *command == planned.manual_command)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{:?} did not run (after the earlier ones); ran: {ran:#?}",
+                    planned.manual_command
+                )
+            });
+        position += found + 1;
+    }
+}

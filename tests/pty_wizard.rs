@@ -298,3 +298,68 @@ fn a_panic_in_a_step_fails_that_step_and_the_wizard_keeps_the_screen() {
         "the program did not crash:\n{after}"
     );
 }
+
+/// The wizard under `--non-interactive`: a failure shows no "Roll back?" and waits
+/// for nothing; everything is kept, and the command the wizard leaves on the terminal, typed
+/// exactly as printed, asks on the terminal and removes it all on "y".
+#[test]
+fn non_interactive_never_asks_to_roll_back_and_the_printed_clean_command_works() {
+    let pane = Pane::start();
+    let state = pane.home().join("state.json");
+    pane.run(&command_line(
+        "KALYPSO_DEMO_LATENCY=zero KALYPSO_DEMO_FAIL=installation.kalypso ",
+        &format!(
+            "--demo --non-interactive --state-file {}",
+            shell_quote(&state.to_string_lossy())
+        ),
+    ));
+    let failure = pane.wait_for_all(
+        "failure, kept",
+        &[
+            "Kalypso Scheduler (Helm) (installation.kalypso) failed",
+            "Nothing was rolled back (--non-interactive without --auto-rollback)",
+        ],
+        RUN,
+    );
+    assert!(!failure.contains("Roll back?"), "{failure}");
+    pane.keys(&["Enter"]);
+    let after = pane.assert_left_cleanly(6);
+    let printed = after
+        .lines()
+        .skip_while(|line| !line.ends_with("remove them with:"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no clean command after the wizard:\n{after}"))
+        .trim()
+        .to_string();
+    assert_eq!(
+        printed,
+        format!(
+            "kalypso-bootstrap --clean --demo --state-file {}",
+            state.display()
+        )
+    );
+    let kept = std::fs::read_to_string(&state).unwrap();
+    assert!(kept.contains("\"aks_cluster\""), "{kept}");
+
+    // The printed command, exactly, with the binary on PATH as an installed one would be.
+    let binary_dir = std::path::Path::new(BINARY).parent().unwrap();
+    pane.clear();
+    pane.run(&format!(
+        "PATH={}:\"$PATH\"; export PATH; KALYPSO_DEMO_LATENCY=zero; export KALYPSO_DEMO_LATENCY",
+        shell_quote(&binary_dir.to_string_lossy())
+    ));
+    pane.run(&format!(
+        "{printed}; echo \"EXIT=$?\"; stty -a; echo END-$((6*7))"
+    ));
+    pane.wait_for_all(
+        "clean question",
+        &["Remove them? [y/N]", "- aks_cluster kalypso-demo"],
+        STAGE,
+    );
+    pane.type_text("y");
+    pane.keys(&["Enter"]);
+    pane.assert_left_cleanly(0);
+    let cleaned: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(cleaned["status"], "rolled_back");
+}

@@ -292,7 +292,7 @@ fn a_failed_run_without_rollback_tells_how_to_resume_or_clean() {
     assert!(
         body.contains("the run resumes at the failed step")
             && body.contains(&format!(
-                "`kalypso-bootstrap --clean --state-file {}`",
+                "`kalypso-bootstrap --clean --demo --state-file {}`",
                 state.display()
             )),
         "{body}"
@@ -337,7 +337,7 @@ fn commands_that_change_nothing_write_no_report() {
         &["--status"],
         &["--export-config", "exported.yaml"],
         &["--render-templates", "rendered", "--github-org", "acme"],
-        &["--clean"],
+        &["--clean", "--yes"],
     ];
     for args in runs {
         let output = demo(home.path())

@@ -639,6 +639,52 @@ fn auto_rollback_does_not_ask() {
     assert_eq!(app.run.rollback(), &RollbackState::Requested);
 }
 
+/// `--non-interactive` never asks, in the wizard too: a failure keeps everything, says so
+/// with the exact clean command, and any key but Enter/Esc/q changes nothing.
+#[test]
+fn non_interactive_never_asks_to_roll_back_and_names_the_clean_command() {
+    let mut flags = named("demo");
+    flags.options.non_interactive = Some(true);
+    let mut inputs = inputs(flags);
+    inputs.clean_command =
+        Some("kalypso-bootstrap --clean --state-file /home/u/.kalypso/state.json".to_string());
+    let (mut app, _) = app_with(inputs, LARGE);
+    for update_ in passing_checks() {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    assert_eq!(app.screen, Screen::Dashboard);
+    let transition = update(
+        &mut app,
+        Msg::Engine(run_failed(
+            30,
+            StepId::ClusterCreate,
+            "quota exceeded",
+            "ask for more",
+            ExitCode::ClusterFailed,
+        )),
+    );
+    assert!(!has(&transition, |e| matches!(
+        e,
+        Effect::QueryRollbackPlan
+    )));
+    assert_eq!(app.run.rollback(), &RollbackState::Kept);
+    let shown = screen(&app);
+    assert!(!shown.contains("Roll back?"), "{shown}");
+    assert!(
+        shown.contains("Nothing was rolled back (--non-interactive without --auto-rollback)")
+            && shown.contains("kalypso-bootstrap --clean --state-file /home/u/.kalypso/state.json"),
+        "{shown}"
+    );
+    let transition = press(&mut app, KeyCode::Char('y'));
+    assert!(!has(&transition, |e| matches!(
+        e,
+        Effect::AnswerRollback(_)
+    )));
+    assert_eq!(app.run.rollback(), &RollbackState::Kept);
+    let transition = press(&mut app, KeyCode::Enter);
+    assert_eq!(exit_code(&transition), Some(ExitCode::ClusterFailed));
+}
+
 // ---------------------------------------------------------------------------------------
 // Log tail
 

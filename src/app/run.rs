@@ -15,6 +15,7 @@ use crate::engine::bootstrap::{
     parse_demo_fail, Bootstrap, BootstrapOptions, BootstrapPaths, Cleanup,
 };
 use crate::engine::context::EventSink;
+use crate::engine::removal::{Ask, ConsentRule, RemovalOutcome, RemovalPlan, RemovalPurpose};
 use crate::engine::step::StepId;
 use crate::engine::Event;
 use crate::headless::{
@@ -26,7 +27,7 @@ use crate::prereq::{self, Interaction, PrereqEnv};
 use crate::signals::Signals;
 use crate::sim::SimulatedEnvironment;
 use crate::state::InstallationWorld;
-use crate::tools::{CancelToken, CommandRunner, ProcessRunner};
+use crate::tools::{BoxFuture, CancelToken, CommandRunner, ProcessRunner};
 use crate::ExitCode;
 
 /// Where commands go and where files live: the real machine, or the simulated one.
@@ -549,28 +550,35 @@ pub(crate) fn bootstrap(
         let (outcome, _) = tokio::join!(bootstrap.run(&active, &plan, sink, &cancel), print_all(&mut printer, events));
 
         if !outcome.is_success() {
-            let removals = bootstrap.rollback_preview();
-            if !removals.is_empty() {
-                let wanted = if bootstrap.configuration().options.auto_rollback {
-                    true
-                } else if interactive {
-                    let descriptions: Vec<String> = removals.iter().map(|r| r.description.clone()).collect();
-                    let (_, yes) = ask(prompts, move |p| p.ask_rollback(&descriptions)).await;
-                    yes
-                } else {
-                    eprintln!(
-                        "Nothing was rolled back (non-interactive run without --auto-rollback). \
-                         Re-run to resume, or remove what this run created with: kalypso-bootstrap --clean --state-file {}",
-                        world.paths.state_file.display()
-                    );
-                    false
-                };
-                if wanted {
-                    let rollback_cancel = CancelToken::new();
-                    cancel_on_signal(&rollback_cancel);
-                    let (sink, events) = EventSink::channel();
-                    tokio::join!(bootstrap.rollback(sink, &rollback_cancel), print_all(&mut printer, events));
-                }
+            // The one removal pipeline: plan, consent (--auto-rollback, or a terminal
+            // answer), act. Without either, everything is kept.
+            let auto_rollback = bootstrap.configuration().options.auto_rollback;
+            let ask = interactive.then(|| Box::new(PromptAsk::new(prompts)) as Box<dyn Ask>);
+            let mut consent = ConsentRule::new("--auto-rollback", auto_rollback, ask);
+            let rollback_cancel = CancelToken::new();
+            cancel_on_signal(&rollback_cancel);
+            let (sink, events) = EventSink::channel();
+            let pipeline = bootstrap.removal();
+            let (removal, _) = tokio::join!(
+                pipeline.run(&mut consent, sink, &rollback_cancel),
+                print_all(&mut printer, events)
+            );
+            match removal {
+                RemovalOutcome::NothingToRemove => {}
+                RemovalOutcome::NoConsent(_) => eprintln!(
+                    "Nothing was rolled back ({} without --auto-rollback). Re-run the same command to resume, or remove what this run created with:\n  {}",
+                    if options.non_interactive { "--non-interactive run" } else { "no terminal to ask" },
+                    clean_advice(&world)
+                ),
+                RemovalOutcome::Declined(_) => eprintln!(
+                    "Nothing was rolled back. Re-run the same command to resume, or remove what this run created with:\n  {}",
+                    clean_advice(&world)
+                ),
+                RemovalOutcome::Removed(report) if !report.is_complete() => eprintln!(
+                    "Some resources are left in place. After fixing the cause, remove them with:\n  {}",
+                    clean_advice(&world)
+                ),
+                RemovalOutcome::Removed(_) => {}
             }
         }
         record_logged_errors(&bootstrap, &logged_errors);
@@ -632,8 +640,9 @@ fn with_hint(message: &str, hint: Option<&str>) -> String {
     }
 }
 
-/// `--clean`: remove what the state file records as created by this tool, after
-/// confirmation (none when non-interactive or with --skip-confirmation).
+/// `--clean`: remove what the state file records as created by this tool, through the one
+/// removal pipeline. `--dry-run` prints the plan and removes nothing. Consent is a terminal
+/// answer or `--yes` (`--skip-confirmation`); without either nothing is removed (exit 64).
 pub(crate) fn clean(
     cli: &Cli,
     env: &HashMap<String, String>,
@@ -647,36 +656,142 @@ pub(crate) fn clean(
     if let Some(sim) = &world.sim {
         announce_demo(sim);
     }
+    let preview_only = cli.dry_run;
+    let output = cli.output;
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let settings = printer_settings(cli, options, env, &world);
         let cleanup = Cleanup::open(world.runner.clone(), token_from_env(env), &world.paths, world.installation_world())
             .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
         let Some(cleanup) = cleanup else {
-            super::print_stdout(&format!(
-                "No bootstrap state found at {}: nothing to clean.",
-                world.paths.state_file.display()
-            ));
+            if preview_only && output == OutputFormat::Json {
+                super::print_stdout(&RemovalPlan::new(RemovalPurpose::Clean, Vec::new()).to_json());
+            } else {
+                super::print_stdout(&format!(
+                    "No bootstrap state found at {}: nothing to clean.",
+                    world.paths.state_file.display()
+                ));
+            }
             return Ok(ExitCode::Success);
         };
-        let removals = cleanup.preview();
-        if removals.is_empty() {
-            super::print_stdout("The state file records nothing created by kalypso-bootstrap that still exists: nothing to clean.");
+        let cleanup = match clean_command_for(&world) {
+            Some(command) => cleanup.with_clean_command(command),
+            None => cleanup,
+        };
+        let removal = cleanup.removal();
+        if preview_only {
+            let plan = removal.plan();
+            super::print_stdout(&match output {
+                OutputFormat::Json => plan.to_json(),
+                OutputFormat::Text if plan.is_empty() => "Dry run: the state file records nothing created by kalypso-bootstrap that still exists: nothing to clean.".to_string(),
+                OutputFormat::Text => format!("Dry run: nothing is removed.\n{}", plan.to_text()),
+            });
             return Ok(ExitCode::Success);
         }
-        if interactive && !skip_confirmation {
-            let descriptions: Vec<String> = removals.iter().map(|r| r.description.clone()).collect();
-            let (_, yes) = ask(prompts(true), move |p| p.ask_clean(&descriptions)).await;
-            if !yes {
-                eprintln!("Cancelled: nothing was removed.");
-                return Ok(ExitCode::Cancelled);
-            }
-        }
+        let ask = interactive.then(|| Box::new(PromptAsk::new(prompts(true))) as Box<dyn Ask>);
+        let mut consent = ConsentRule::new("--yes", skip_confirmation, ask);
         let cancel = CancelToken::new();
         cancel_on_signal(&cancel);
         let mut printer = HeadlessPrinter::new(settings, std::io::stdout());
         let (sink, events) = EventSink::channel();
-        let (report, _) = tokio::join!(cleanup.run(sink, &cancel), print_all(&mut printer, events));
-        Ok(if report.is_complete() { ExitCode::Success } else { ExitCode::General })
+        let (outcome, _) = tokio::join!(removal.run(&mut consent, sink, &cancel), print_all(&mut printer, events));
+        match outcome {
+            RemovalOutcome::NothingToRemove => {
+                super::print_stdout("The state file records nothing created by kalypso-bootstrap that still exists: nothing to clean.");
+                Ok(ExitCode::Success)
+            }
+            RemovalOutcome::Declined(_) => {
+                eprintln!("Cancelled: nothing was removed.");
+                Ok(ExitCode::Cancelled)
+            }
+            RemovalOutcome::NoConsent(plan) => Err(Failure::new(
+                ExitCode::Usage,
+                format!(
+                    "--clean: nothing was removed: removing needs consent, and {} to ask. \
+                     Pass --yes (or --skip-confirmation) to remove these, or run on a terminal to be asked; \
+                     --dry-run shows the plan without removing.\n{}",
+                    if options.non_interactive { "--non-interactive allows no question" } else { "there is no terminal" },
+                    plan.to_text()
+                ),
+            )),
+            RemovalOutcome::Removed(report) => {
+                if report.is_complete() {
+                    Ok(ExitCode::Success)
+                } else {
+                    eprintln!("Some resources are left in place. After fixing the cause, remove them with:\n  {}", clean_advice(&world));
+                    Ok(ExitCode::General)
+                }
+            }
+        }
     })
+}
+
+/// The exact `--clean` command for this run's state (and simulated world).
+fn clean_command_of(world: &World) -> String {
+    crate::engine::clean_command(&world.paths.state_file, world.sim.is_some())
+}
+
+/// The demo keeps no world a later run reaches (no `--state-file`): no command can clean it.
+fn ephemeral_demo(world: &World) -> Option<&SimulatedEnvironment> {
+    world.sim.as_ref().filter(|sim| sim.world_file().is_none())
+}
+
+/// [`clean_command_of`], unless no command can reach this run's world.
+pub(super) fn clean_command_for(world: &World) -> Option<String> {
+    ephemeral_demo(world)
+        .is_none()
+        .then(|| clean_command_of(world))
+}
+
+/// The exact command and when it asks, unless no command can reach this run's world.
+pub(super) fn clean_advice_for(world: &World) -> Option<String> {
+    ephemeral_demo(world)
+        .is_none()
+        .then(|| crate::engine::removal::clean_advice(&world.paths.state_file, world.sim.is_some()))
+}
+
+/// What to tell the user about removing this run's resources: the exact command, or, for a
+/// demo without `--state-file` (whose simulated world no later run can reach), that there is
+/// nothing real to remove.
+fn clean_advice(world: &World) -> String {
+    match ephemeral_demo(world) {
+        Some(sim) => format!(
+            "nothing: this demo changed only its simulated world in {}, which no later run reuses (pass --state-file to keep one you can clean)",
+            sim.root().display()
+        ),
+        None => crate::engine::removal::clean_advice(&world.paths.state_file, world.sim.is_some()),
+    }
+}
+
+/// The headless terminal question of the removal pipeline: the resources listed, y/N.
+struct PromptAsk {
+    /// Lent to a blocking thread while it asks.
+    prompts: Option<Box<dyn Prompts>>,
+}
+
+impl PromptAsk {
+    fn new(prompts: Box<dyn Prompts>) -> Self {
+        Self {
+            prompts: Some(prompts),
+        }
+    }
+}
+
+impl Ask for PromptAsk {
+    fn ask<'a>(&'a mut self, plan: &'a RemovalPlan) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let Some(prompts) = self.prompts.take() else {
+                return false;
+            };
+            let resources = plan.descriptions();
+            let purpose = plan.purpose();
+            let (back, yes) = ask(prompts, move |p| match purpose {
+                RemovalPurpose::Rollback => p.ask_rollback(&resources),
+                RemovalPurpose::Clean => p.ask_clean(&resources),
+            })
+            .await;
+            self.prompts = Some(back);
+            yes
+        })
+    }
 }

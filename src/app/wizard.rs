@@ -19,6 +19,7 @@ use crate::engine::bootstrap::{Bootstrap, BootstrapOptions, BootstrapPaths};
 use crate::engine::context::EventSink;
 use crate::engine::events::{Event, PlannedStepInfo};
 use crate::engine::plan::Plan;
+use crate::engine::removal::{Ask, ConsentRule, RemovalOutcome, RemovalPlan};
 use crate::engine::step::{StepError, StepId};
 use crate::logging;
 use crate::prereq::{self, PrereqEnv};
@@ -85,8 +86,11 @@ pub(super) fn run_wizard(
     inputs.demo = world.sim.is_some();
     inputs.demo_panic = demo_panic.filter(|text| text != DEMO_PANIC_IN_STEP);
     inputs.utc_offset = utc_offset;
+    inputs.clean_command = run::clean_command_for(&world);
 
     let demo_root = world.sim.as_ref().map(|sim| sim.root().to_path_buf());
+    let state_file = world.paths.state_file.clone();
+    let clean_advice = run::clean_advice_for(&world);
     let log_file = world.paths.log_file.clone();
     let prereq_env = super::run::prereq_env(env);
     let backend = Arc::new(
@@ -110,7 +114,29 @@ pub(super) fn run_wizard(
     if let Some(log_file) = log_file {
         eprintln!("Log file: {}", log_file.display());
     }
+    if code != ExitCode::Success {
+        if let Some(advice) = kept_resources_advice(&state_file, clean_advice.as_deref()) {
+            eprintln!("{advice}");
+        }
+    }
     Ok(code)
+}
+
+/// After a wizard that did not succeed: when the state file records resources of ours
+/// (kept after a failure), the exact command that removes them, for the terminal the
+/// wizard leaves behind.
+fn kept_resources_advice(state_file: &Path, clean_advice: Option<&str>) -> Option<String> {
+    let state = crate::state::StateStore::at_custom(state_file)
+        .load()
+        .ok()
+        .flatten()?;
+    if state.rollback_candidates().is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Resources created by kalypso-bootstrap are kept. Run again with the same configuration to resume, or remove them with:\n  {}",
+        clean_advice?
+    ))
 }
 
 /// `--demo`: a cluster of the user's own in the simulated world (an API server and its
@@ -406,20 +432,43 @@ async fn run_and_roll_back(
     if outcome.is_success() {
         return;
     }
-    let roll_back = if bootstrap.configuration().options.auto_rollback {
-        true
-    } else {
-        // A wizard that leaves without answering keeps everything.
-        answered.await.unwrap_or(false)
-    };
-    if !roll_back {
-        tracing::info!("no rollback: the resources created so far are kept");
-        return;
-    }
+    // The one removal pipeline: consent is --auto-rollback or the wizard's answer; under
+    // --non-interactive nothing is asked (the wizard shows that everything is kept).
+    let options = &bootstrap.configuration().options;
+    let ask =
+        (!options.non_interactive).then(|| Box::new(WizardAnswer(Some(answered))) as Box<dyn Ask>);
+    let mut consent = ConsentRule::new("--auto-rollback", options.auto_rollback, ask);
     // A cancelled run must not cancel its rollback; the wizard can still stop this one.
     let cancel = control.fresh_cancel();
-    let report = bootstrap.rollback(sink.clone(), &cancel).await;
-    tracing::info!(complete = report.is_complete(), "rollback finished");
+    match bootstrap
+        .removal()
+        .run(&mut consent, sink.clone(), &cancel)
+        .await
+    {
+        RemovalOutcome::Removed(report) => {
+            tracing::info!(complete = report.is_complete(), "rollback finished");
+        }
+        RemovalOutcome::NothingToRemove => tracing::info!("no rollback: nothing to remove"),
+        RemovalOutcome::Declined(_) | RemovalOutcome::NoConsent(_) => {
+            tracing::info!("no rollback: the resources created so far are kept");
+        }
+    }
+}
+
+/// The wizard's answer to the rollback question (a wizard that leaves without answering
+/// keeps everything).
+struct WizardAnswer(Option<oneshot::Receiver<bool>>);
+
+impl Ask for WizardAnswer {
+    fn ask<'a>(&'a mut self, _plan: &'a RemovalPlan) -> BoxFuture<'a, bool> {
+        let answer = self.0.take();
+        Box::pin(async move {
+            match answer {
+                Some(answer) => answer.await.unwrap_or(false),
+                None => false,
+            }
+        })
+    }
 }
 
 /// The wizard's handle on a started run.
@@ -449,13 +498,8 @@ impl RunControl for EngineControl {
     }
 
     fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>> {
-        let removals = self.bootstrap.rollback_preview();
-        Box::pin(async move {
-            Ok(removals
-                .into_iter()
-                .map(|removal| removal.description)
-                .collect())
-        })
+        let removals = self.bootstrap.removal().plan().descriptions();
+        Box::pin(async move { Ok(removals) })
     }
 
     fn answer_rollback(&self, roll_back: bool) {
@@ -915,6 +959,48 @@ mod tests {
             .collect();
         assert_eq!(from_log.len(), 2, "{:#?}", state.errors);
         assert!(logged.is_empty(), "drained into the state");
+    }
+
+    /// Under `--non-interactive` the engine waits for no answer: after the failure it keeps
+    /// everything and closes the channel, and a late "yes" removes nothing.
+    #[tokio::test]
+    async fn non_interactive_keeps_everything_without_waiting_for_an_answer() {
+        let fixture = fixture(Some(StepId::InstallKalypso));
+        let updates = prerequisites(&fixture.backend, None).await;
+        assert_eq!(outcome(&updates).exit_code, ExitCode::Success);
+        let mut flags = ConfigLayer::default();
+        flags.cluster.name = Some("unit-demo".to_string());
+        flags.options.non_interactive = Some(true);
+        let validated = Uninitialized::new()
+            .parse(flags, None, &HashMap::new())
+            .expect("flags parse")
+            .validate(&[])
+            .expect("valid configuration");
+        let mut handle = match fixture.backend.start_run(validated.confirm()).await {
+            Ok(handle) => handle,
+            Err(error) => panic!("the run starts: {error}"),
+        };
+        until(&mut handle.events, is_run_failed).await;
+        let kept = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        assert!(!kept.is_empty());
+        assert_eq!(
+            tokio::time::timeout(WAIT, next(&mut handle.events))
+                .await
+                .expect("the engine does not wait for an answer"),
+            None,
+            "closed without a rollback"
+        );
+        handle.control.answer_rollback(true);
+        let after = handle
+            .control
+            .rollback_plan()
+            .await
+            .expect("a rollback plan");
+        assert_eq!(after, kept, "nothing removed");
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@
 //! if dry_run { print(bootstrap.dry_run(&plan).to_text()) }
 //! let active = validated.confirm().activate();       // the user said yes
 //! let outcome = bootstrap.run(&active, &plan, events, &cancel).await;
-//! if !outcome.is_success() && confirmed { bootstrap.rollback(events, &cancel).await; }
+//! if !outcome.is_success() { bootstrap.removal().run(&mut consent, events, &cancel).await; }
 //! ```
 
 use std::collections::HashMap;
@@ -18,15 +18,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use secrecy::SecretString;
 
+use super::context::EventObserver;
 use super::context::{fact, EventSink, Facts};
 use super::dry_run::{self, DryRun};
 use super::events::{EventKind, LogLevel};
 use super::observe;
 use super::orchestrator::{Orchestrator, RunOptions, RunOutcome, StepRunner};
 use super::plan::{self, Observed, Plan};
+use super::removal::{self, RemovalPipeline, RemovalPurpose};
 use super::remover::EngineRemover;
 use super::report::{self, ReportWriter};
-use super::rollback::{self, PlannedRemoval, RollbackReport};
+use super::rollback::{PlannedRemoval, RollbackReport};
 use super::state_handle::StateHandle;
 use super::step::{Action, StepError, StepId};
 use super::steps::demo_fail::DemoFailure;
@@ -543,32 +545,36 @@ impl Bootstrap {
             env.kubeconfig.clone(),
         )
         .with_retry(env.timings.retry.clone())
+        .with_clean_command(removal::clean_command(
+            &self.paths.state_file,
+            self.options.demo,
+        ))
     }
 
-    /// What a rollback would remove, in removal order, each with its manual command.
-    pub fn rollback_preview(&self) -> Vec<PlannedRemoval> {
-        let remover = self.remover();
-        self.state
-            .read(|state| rollback::rollback_preview(state, &remover))
-    }
-
-    /// Remove what the state records as created by us (see [`rollback::rollback`]). The run
-    /// report is rewritten with the rollback's results.
-    pub async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
+    /// The one way to remove what this run created: plan, consent, act (see
+    /// [`RemovalPipeline`]). The run report is rewritten with the rollback's results.
+    pub fn removal(&self) -> RemovalPipeline {
         let writer = self
             .report
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let events = match writer {
-            Some(writer) => events.with_observer(writer),
-            None => events,
-        };
-        let remover = self
-            .remover()
-            .with_cancel(cancel.clone())
-            .with_events(events.clone());
-        rollback::rollback(&self.state, &remover, &events, cancel).await
+            .clone()
+            .map(|writer| writer as Arc<dyn EventObserver>);
+        RemovalPipeline::new(RemovalPurpose::Rollback, self.state.clone(), self.remover())
+            .with_observer(writer)
+    }
+
+    /// What a rollback would remove, in removal order, each with its exact command.
+    pub fn rollback_preview(&self) -> Vec<PlannedRemoval> {
+        self.removal().plan().removals().to_vec()
+    }
+
+    /// Remove what the state records as created by us now, without asking: the acting end
+    /// of [`Bootstrap::removal`], for callers that already hold consent (tests, tools).
+    pub async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
+        let removal = self.removal();
+        let plan = removal.plan();
+        removal.act(plan, events, cancel).await
     }
 }
 
@@ -637,20 +643,26 @@ impl Cleanup {
         &self.state
     }
 
-    /// What would be removed, in removal order.
-    pub fn preview(&self) -> Vec<PlannedRemoval> {
-        self.state
-            .read(|state| rollback::rollback_preview(state, &self.remover))
+    /// The command named in hints to remove what is left (`--demo` and `--state-file` as
+    /// this cleanup needs them).
+    pub fn with_clean_command(mut self, command: String) -> Cleanup {
+        self.remover = self.remover.with_clean_command(command);
+        self
     }
 
-    /// Remove it (see [`rollback::rollback`]).
-    pub async fn run(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
-        let remover = self
-            .remover
-            .clone()
-            .with_cancel(cancel.clone())
-            .with_events(events.clone());
-        rollback::rollback(&self.state, &remover, &events, cancel).await
+    /// The one way to remove what the state records: plan, consent, act (see
+    /// [`RemovalPipeline`]).
+    pub fn removal(&self) -> RemovalPipeline {
+        RemovalPipeline::new(
+            RemovalPurpose::Clean,
+            self.state.clone(),
+            self.remover.clone(),
+        )
+    }
+
+    /// What would be removed, in removal order.
+    pub fn preview(&self) -> Vec<PlannedRemoval> {
+        self.removal().plan().removals().to_vec()
     }
 }
 

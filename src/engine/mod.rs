@@ -9,6 +9,7 @@ pub mod events;
 pub mod observe;
 pub mod orchestrator;
 pub mod plan;
+pub mod removal;
 pub mod remover;
 pub mod report;
 pub mod retry;
@@ -27,10 +28,14 @@ pub use orchestrator::{
     Orchestrator, RunEnd, RunOptions, RunOutcome, StepOutcome, StepReport, StepRunner,
 };
 pub use plan::{plan, Observed, Plan, PlanConflict, PlannedStep};
+pub use removal::{
+    clean_command, Ask, Consent, ConsentRule, ConsentSource, Decide, RemovalOutcome,
+    RemovalPipeline, RemovalPlan, RemovalPurpose,
+};
 pub use remover::EngineRemover;
 pub use rollback::{
-    rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult, ResourceRemover,
-    RollbackReport,
+    remove_planned, rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult,
+    ResourceRemover, RollbackReport,
 };
 pub use state_handle::StateHandle;
 pub use step::{Action, StepError, StepId};

@@ -39,6 +39,8 @@ pub struct EngineRemover {
     retry: RetryPolicy,
     /// Where each wait before another try is reported (a warning).
     events: Option<EventSink>,
+    /// The `--clean` command hints name for removing what is left.
+    clean_command: Option<String>,
 }
 
 impl EngineRemover {
@@ -54,7 +56,14 @@ impl EngineRemover {
             control: RunControl::default(),
             retry: RetryPolicy::default(),
             events: None,
+            clean_command: None,
         }
+    }
+
+    /// Name `command` (the exact `--clean` command) in hints about removing what is left.
+    pub fn with_clean_command(mut self, command: String) -> Self {
+        self.clean_command = Some(command);
+        self
     }
 
     /// How removals that fail transiently are tried again.
@@ -285,7 +294,11 @@ impl ResourceRemover for EngineRemover {
             self.remove_with_retries(resource).await.map_err(|error| {
                 let hint = match (resource, error.class()) {
                     (Resource::Repository { .. }, ErrorClass::PermissionDenied { .. }) => {
-                        Topic::RepositoryDeleteScope.hint("deleting a repository needs the `delete_repo` scope: run `gh auth refresh -h github.com -s delete_repo` and roll back again (kalypso-bootstrap --clean)")
+                        let again = self
+                            .clean_command
+                            .as_deref()
+                            .unwrap_or("kalypso-bootstrap --clean");
+                        Topic::RepositoryDeleteScope.hint(format!("deleting a repository needs the `delete_repo` scope: run `gh auth refresh -h github.com -s delete_repo` and roll back again ({again})"))
                     }
                     _ => error.hint(),
                 };

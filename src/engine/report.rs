@@ -708,7 +708,7 @@ fn rollback(out: &mut String, input: &ReportInput<'_>) {
 
 fn next_steps(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) {
     let _ = writeln!(out, "## Next steps\n");
-    let state_file = input.state_file.display();
+    let clean = super::removal::clean_command(input.state_file, input.demo);
     let rolled_back_completely = input.events.iter().any(|event| {
         matches!(
             &event.kind,
@@ -724,16 +724,12 @@ fn next_steps(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) {
         steps.push(format!(
             "deploy your first workload: see {FIRST_WORKLOAD_DOC}"
         ));
-        steps.push(format!(
-            "to remove everything this tool created: `kalypso-bootstrap --clean --state-file {state_file}`"
-        ));
+        steps.push(format!("to remove everything this tool created: `{clean}`"));
     } else if rolled_back_completely {
         steps.push("everything this run created was removed; fix the cause above, then run the same command again".to_string());
     } else {
         steps.push("fix the cause above (see the hint), then run the same command again: the run resumes at the failed step and reuses what exists".to_string());
-        steps.push(format!(
-            "or remove what this tool created: `kalypso-bootstrap --clean --state-file {state_file}`"
-        ));
+        steps.push(format!("or remove what this tool created: `{clean}`"));
     }
     for (index, step) in steps.iter().enumerate() {
         let _ = writeln!(out, "{}. {step}", index + 1);

@@ -134,6 +134,18 @@ pub async fn rollback(
     cancel: &CancelToken,
 ) -> RollbackReport {
     let plan = state.read(|s| rollback_preview(s, remover));
+    remove_planned(plan, state, remover, events, cancel).await
+}
+
+/// Remove exactly `plan` (a [`rollback_preview`], as shown to whoever consented), in its
+/// order: the acting end of [`super::removal::RemovalPipeline`]. See [`rollback`].
+pub async fn remove_planned(
+    plan: Vec<PlannedRemoval>,
+    state: &StateHandle,
+    remover: &dyn ResourceRemover,
+    events: &EventSink,
+    cancel: &CancelToken,
+) -> RollbackReport {
     events.emit(EventKind::RollbackStarted {
         resources: plan.iter().map(|p| p.description.clone()).collect(),
     });

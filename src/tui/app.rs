@@ -52,6 +52,9 @@ pub struct AppInputs {
     /// first screen is drawn, with `<text>` in the message (shows the terminal comes back
     /// and the message is masked).
     pub demo_panic: Option<String>,
+    /// The exact `--clean` command for this run's state, shown when resources are kept
+    /// (`None`: a demo whose simulated world no later run reaches, or unknown).
+    pub clean_command: Option<String>,
 }
 
 impl AppInputs {
@@ -68,6 +71,7 @@ impl AppInputs {
             utc_offset: UtcOffset::UTC,
             log_capacity: DEFAULT_CAPACITY,
             demo_panic: None,
+            clean_command: None,
         }
     }
 }
@@ -116,6 +120,8 @@ pub struct App {
     pub demo: bool,
     pub state_file: PathBuf,
     pub log_file: Option<PathBuf>,
+    /// See [`AppInputs::clean_command`].
+    pub clean_command: Option<String>,
     pub path: PathChoice,
     pub form: FormState,
     /// The configuration the run uses, once valid.
@@ -169,6 +175,7 @@ impl App {
             demo: inputs.demo,
             state_file: inputs.state_file,
             log_file: inputs.log_file,
+            clean_command: inputs.clean_command,
             path,
             form,
             validated: None,
@@ -202,6 +209,13 @@ impl App {
         self.validated
             .as_ref()
             .is_some_and(|v| v.configuration().options.auto_rollback)
+    }
+
+    /// `--non-interactive` (or the form's toggle): no question, ever.
+    fn non_interactive(&self) -> bool {
+        self.validated
+            .as_ref()
+            .is_some_and(|v| v.configuration().options.non_interactive)
     }
 
     /// How the program ends if the user leaves now.
@@ -451,6 +465,9 @@ fn engine_event(app: &mut App, event: crate::engine::events::Event) -> Transitio
             }
             if app.auto_rollback() {
                 app.run.set_rollback(RollbackState::Requested);
+            } else if app.non_interactive() {
+                // The engine does not wait for an answer either: it keeps everything.
+                app.run.set_rollback(RollbackState::Kept);
             } else if matches!(app.run.rollback(), RollbackState::NotOffered) {
                 app.run.set_rollback(RollbackState::LookingUp);
                 transition = transition.with(Effect::QueryRollbackPlan);
@@ -834,6 +851,7 @@ fn failure_key(app: &mut App, key: KeyEvent) -> Transition {
             _ => Transition::none(),
         },
         RollbackState::Declined
+        | RollbackState::Kept
         | RollbackState::NothingToRemove
         | RollbackState::Unavailable(_)
         | RollbackState::Finished { .. } => match key.code {

@@ -126,6 +126,8 @@ pub enum RollbackState {
     NothingToRemove,
     /// The user kept the resources.
     Declined,
+    /// `--non-interactive` without `--auto-rollback`: nothing is asked, everything is kept.
+    Kept,
     /// The user said yes (or `--auto-rollback`); waiting for the engine to begin.
     Requested,
     Running {

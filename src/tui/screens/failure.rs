@@ -79,7 +79,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
     }
 
-    let rollback_lines = rollback_lines(run.rollback(), width, theme, spinner);
+    let rollback_lines =
+        rollback_lines(run.rollback(), &RemoveLater::of(app), width, theme, spinner);
     // The error first (up to half the screen), then the rollback; the log gets the rest.
     let error_height = (error_lines.len() as u16 + 2).min(body.height / 2).max(3);
     let rollback_height = (rollback_lines.len() as u16 + 2)
@@ -136,8 +137,33 @@ fn report_label(path: &str, room: usize) -> String {
     format!(" Report: …{tail} ")
 }
 
+/// How to remove later what is kept: the exact `--clean` command when there is one.
+struct RemoveLater {
+    command: Option<String>,
+    demo: bool,
+}
+
+impl RemoveLater {
+    fn of(app: &App) -> Self {
+        Self {
+            command: app.clean_command.clone(),
+            demo: app.demo,
+        }
+    }
+
+    /// The end of a sentence starting "Run again … to resume, ".
+    fn sentence(&self, what: &str) -> String {
+        match (&self.command, self.demo) {
+            (Some(command), _) => format!("or remove {what} with: {command}"),
+            (None, true) => "or leave it: this demo changed only its own simulated world, which no later run reuses (pass --state-file to keep one you can clean).".to_string(),
+            (None, false) => format!("or remove {what} with --clean."),
+        }
+    }
+}
+
 fn rollback_lines<'a>(
     state: &RollbackState,
+    later: &RemoveLater,
     width: usize,
     theme: Theme,
     spinner: &'static str,
@@ -151,8 +177,8 @@ fn rollback_lines<'a>(
         ))],
         RollbackState::Unavailable(reason) => wrap(
             &format!(
-                "Rollback is not available here: {reason}. Run again with the same configuration to resume, \
-                 or remove what was created with --clean."
+                "Rollback is not available here: {reason}. Run again with the same configuration to resume, {}",
+                later.sentence("what was created")
             ),
             width,
         )
@@ -183,8 +209,21 @@ fn rollback_lines<'a>(
             lines
         }
         RollbackState::Declined => wrap(
-            "Nothing was removed. Run again with the same configuration to resume at the failed step, \
-             or remove what this run created with --clean.",
+            &format!(
+                "Nothing was removed. Run again with the same configuration to resume at the failed step, {}",
+                later.sentence("what this run created")
+            ),
+            width,
+        )
+        .into_iter()
+        .map(text)
+        .collect(),
+        RollbackState::Kept => wrap(
+            &format!(
+                "Nothing was rolled back (--non-interactive without --auto-rollback). Run again with the same \
+                 configuration to resume at the failed step, {}",
+                later.sentence("what this run created")
+            ),
             width,
         )
         .into_iter()
