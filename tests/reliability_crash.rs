@@ -427,3 +427,69 @@ fn children_of_a_run_killed_with_sigkill_end_with_it() {
         "children outlived the run: {survivors:?}"
     );
 }
+
+/// Every file under `dir` (not following symlinks) whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if kind.is_file() {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            if bytes.windows(needle.len()).any(|w| w == needle) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Issue 12, item 4: the token never touches the disk. A demo run is killed (SIGKILL: no
+/// clean-up runs) while `helm upgrade --install` is in progress, slowed to 30 s; nothing
+/// under the run's HOME and TMPDIR (state, log, simulated world, work and temporary
+/// directories) holds the token. A values file written for helm would still be there.
+#[test]
+fn no_file_holds_the_token_after_a_sigkill_during_the_helm_install() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let mut run = demo_command(home.path(), &state, false)
+        .env("KALYPSO_DEMO_LATENCY", "zero,helm upgrade=30s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The release is recorded as being created just before helm is started.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let saved = std::fs::read_to_string(&state).unwrap_or_default();
+        if saved.contains("\"helm_release\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached the Helm install"
+        );
+        assert!(run.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // helm is now waiting out its latency, its values in hand.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        run.try_wait().unwrap().is_none(),
+        "the run must still be installing when it is killed"
+    );
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let holding = files_containing(home.path(), TOKEN.as_bytes());
+    assert!(
+        holding.is_empty(),
+        "files holding the token after the kill: {holding:#?}"
+    );
+}

@@ -1,6 +1,6 @@
 //! The installation phase: Flux (kept when present and still serving the `v1beta2` APIs
 //! Kalypso uses, installed from the pinned release otherwise), then the Kalypso Scheduler
-//! chart with our values in a 0600 file.
+//! chart with our values on helm's standard input (`-f -`).
 //!
 //! Progress names the transitions Installing → Deployed → Running (the health checks add
 //! Healthy → Verified).
@@ -14,7 +14,7 @@ use crate::engine::plan::PlannedStep;
 use crate::engine::retry::{poll_step, retry_step, Poll};
 use crate::engine::step::{Action, StepError, StepId};
 use crate::state::{BootstrapState, Ownership, Resource, ResourceStatus};
-use crate::tools::helm::{ChartRef, InstallParams, KalypsoValues, ValuesFile, RELEASE_NAME};
+use crate::tools::helm::{ChartRef, InstallParams, KalypsoValues, RELEASE_NAME};
 use crate::tools::kubectl::{
     flux_install_url, Crd, KubectlContext, FLUX_GITREPOSITORY_CRD, FLUX_KUSTOMIZATION_CRD,
 };
@@ -206,7 +206,7 @@ fn long_wait_error(step: StepId, what: &str, error: &ToolError) -> StepError {
 }
 
 /// The Kalypso Scheduler chart: checked first (`helm show chart`), then
-/// `helm upgrade --install` with our values file (and the user's after it).
+/// `helm upgrade --install` with our values on stdin (and the user's file after them).
 pub async fn kalypso(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
@@ -349,30 +349,19 @@ pub async fn kalypso(
             installation.version
         ),
     );
-    let values = ValuesFile::write_in(
-        &env.work_dir,
-        &KalypsoValues {
-            control_plane_url: control_plane_url.clone(),
-            control_plane_branch: resources::CONTROL_PLANE_BRANCH.to_string(),
-            gh_repo_token: token,
-        },
-    )
-    .map_err(|e| {
-        StepError::in_step(
-            step,
-            format!(
-                "cannot write the values file in {}: {e}",
-                env.work_dir.display()
-            ),
-        )
-    })?;
-    let mut values_files = vec![values.path().to_path_buf()];
-    values_files.extend(installation.values.iter().cloned());
+    let our_values = KalypsoValues {
+        control_plane_url: control_plane_url.clone(),
+        control_plane_branch: resources::CONTROL_PLANE_BRANCH.to_string(),
+        gh_repo_token: token,
+    }
+    .to_stdin()
+    .map_err(|e| StepError::in_step(step, format!("cannot write the Helm values: {e}")))?;
     let params = InstallParams {
         release: RELEASE_NAME.to_string(),
         chart,
         namespace: namespace.clone(),
-        values_files,
+        our_values,
+        values_files: installation.values.iter().cloned().collect(),
         timeout: env.timings.helm_timeout,
     };
     // A failed `--wait` already waited the whole timeout: only a quick transient failure
@@ -384,7 +373,6 @@ pub async fn kalypso(
             .map_err(|e| long_wait_error(step, &what, &e))
     })
     .await?;
-    drop(values);
 
     if namespace_created {
         ctx.record(
