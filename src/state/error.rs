@@ -70,6 +70,9 @@ pub enum StateError {
         holder: LockHolder,
     },
 
+    #[error("refusing the lock file {path}: {rule}. It was left untouched; remove it (a lock file holds no data) and run again")]
+    UnsafeLock { path: PathBuf, rule: &'static str },
+
     #[error("cannot {action} {path}: {source}")]
     Io {
         action: &'static str,
