@@ -250,7 +250,12 @@ pub(crate) fn start_logging_with(
         settings.console = logging::ConsoleOutput::Off;
     }
     settings.tap = tap;
-    logging::init(settings).map_err(|err| Failure::new(ExitCode::General, err.to_string()))
+    logging::init(settings).map_err(|err| match err {
+        logging::LoggingError::Refused { .. } => {
+            Failure::new(ExitCode::ConfigInvalid, format!("--log-file: {err}"))
+        }
+        err => Failure::new(ExitCode::General, err.to_string()),
+    })
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

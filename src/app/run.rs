@@ -138,6 +138,12 @@ fn check_files(
         }
     }
     if let Some(log_file) = log_file {
+        crate::logging::check_log_path(log_file).map_err(|problem| {
+            Failure::new(
+                ExitCode::ConfigInvalid,
+                format!("--log-file {}: it {problem}", log_file.display()),
+            )
+        })?;
         log_file_is_usable(log_file).map_err(|err| {
             Failure::new(
                 ExitCode::General,
@@ -153,10 +159,14 @@ fn check_files(
 fn log_file_is_usable(path: &Path) -> std::io::Result<()> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(std::io::Error::from_raw_os_error(libc::EISDIR)),
-        Ok(_) => std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map(drop),
+        Ok(_) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(path)
+                .map(drop)
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let mut ancestor = path.parent();
             while let Some(dir) = ancestor.filter(|dir| !dir.as_os_str().is_empty()) {
