@@ -430,7 +430,11 @@ pub(crate) fn bootstrap(
     validated: Validated,
     options: OutputOptions,
 ) -> Result<ExitCode, Failure> {
-    let world = World::new(cli, env, home)?;
+    let mut world = World::new(cli, env, home)?;
+    if cli.dry_run {
+        // A dry run changes nothing on disk: no log file either (its output is the record).
+        world.paths.log_file = None;
+    }
     let demo_fail = demo_failure(env, &world)?;
     let interactive = !options.non_interactive && super::stdin_is_terminal();
     let logged_errors = logging::ErrorSink::new();
@@ -481,7 +485,8 @@ pub(crate) fn bootstrap(
             report.github_token().cloned()
         };
 
-        let mut bootstrap = Bootstrap::open(
+        let open = if dry_run { Bootstrap::open_read_only } else { Bootstrap::open };
+        let mut bootstrap = open(
             validated.configuration().clone(),
             world.runner.clone(),
             token,

@@ -194,7 +194,8 @@ fn ensure_work_dir(path: &Path) -> Result<(), BootstrapError> {
 pub struct Bootstrap {
     steps: Arc<BootstrapSteps>,
     state: StateHandle,
-    _lock: StateLock,
+    /// `None` for a dry run, which takes no lock.
+    _lock: Option<StateLock>,
     moved_aside: Option<MovedAside>,
     paths: BootstrapPaths,
     options: BootstrapOptions,
@@ -231,8 +232,52 @@ impl Bootstrap {
         Ok(Bootstrap {
             steps: Arc::new(BootstrapSteps::new(env)),
             state: opened.handle,
-            _lock: opened.lock,
+            _lock: Some(opened.lock),
             moved_aside: opened.moved_aside,
+            paths,
+            options,
+            demo_failure: None,
+            report: Mutex::new(None),
+        })
+    }
+
+    /// For `--dry-run`, which changes nothing on disk: the state file is only read (an
+    /// unusable one is refused, never moved aside), no lock is taken and no directory is
+    /// created. Only observing, planning and [`Bootstrap::dry_run`] are for this engine.
+    pub fn open_read_only(
+        configuration: Configuration,
+        runner: Arc<dyn CommandRunner>,
+        github_token: Option<SecretString>,
+        paths: BootstrapPaths,
+        options: BootstrapOptions,
+    ) -> Result<Bootstrap, BootstrapError> {
+        register(&github_token);
+        let store = StateStore::at_custom(&paths.state_file);
+        let now = Timestamp::now();
+        let state = match store.load()? {
+            Some(state) if state.status == RunStatus::RolledBack => BootstrapState::new(now),
+            Some(mut state) => {
+                state.mark_interrupted(now);
+                state
+            }
+            None => BootstrapState::new(now),
+        };
+        let mut env = StepEnv::new(
+            configuration,
+            runner,
+            github_token,
+            paths.kubeconfig.clone(),
+            paths.work_dir.clone(),
+        );
+        env.subscription = options.subscription.clone();
+        env.flux_version = options.flux_version.clone();
+        env.git_env = options.git_env.clone();
+        env.timings = options.timings.clone();
+        Ok(Bootstrap {
+            steps: Arc::new(BootstrapSteps::new(env)),
+            state: StateHandle::new(state, store),
+            _lock: None,
+            moved_aside: None,
             paths,
             options,
             demo_failure: None,
