@@ -519,7 +519,7 @@ fn a_log_file_that_is_a_device_or_a_symlink_is_refused_and_left_alone() {
         .env("KALYPSO_DEMO_LATENCY", "zero")
         .args(["--demo", "--no-tui", "--non-interactive", "--log-file", "/dev/full"])
         .assert()
-        .code(3)
+        .code(1)
         .stderr(predicate::str::contains("--log-file /dev/full"))
         .stderr(predicate::str::contains("character device"));
     assert_eq!(mode_of(Path::new("/dev/full")), before);
@@ -533,7 +533,7 @@ fn a_log_file_that_is_a_device_or_a_symlink_is_refused_and_left_alone() {
         .env("KALYPSO_DEMO_LATENCY", "zero")
         .args(["--demo", "--no-tui", "--non-interactive", "--log-file", "link.log"])
         .assert()
-        .code(3)
+        .code(1)
         .stderr(predicate::str::contains("--log-file link.log"))
         .stderr(predicate::str::contains("symbolic link"));
     assert_eq!(mode_of(&target), 0o644);
@@ -575,7 +575,7 @@ fn export_config_writes_stdout_for_dash_and_never_overwrites_or_follows_a_symlin
     let existing = home.path().join("existing.yaml");
     std::fs::write(&existing, "mine\n").unwrap();
     export("existing.yaml", false)
-        .code(3)
+        .code(1)
         .stderr(predicate::str::contains("--export-config existing.yaml"))
         .stderr(predicate::str::contains("--force"));
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "mine\n");
@@ -587,13 +587,13 @@ fn export_config_writes_stdout_for_dash_and_never_overwrites_or_follows_a_symlin
     std::os::unix::fs::symlink(&target, home.path().join("link.yaml")).unwrap();
     for force in [false, true] {
         export("link.yaml", force)
-            .code(3)
+            .code(1)
             .stderr(predicate::str::contains("symbolic link"));
     }
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs\n");
 
     make_fifo(&home.path().join("fifo.yaml"));
     export("fifo.yaml", true)
-        .code(3)
+        .code(1)
         .stderr(predicate::str::contains("not a regular file"));
 }

@@ -202,7 +202,7 @@ fn export_config(path: &Path, yaml: &str, force: bool) -> Result<ExitCode, Failu
     }
     let refuse = |rule: &str| {
         Failure::new(
-            ExitCode::ConfigInvalid,
+            ExitCode::General,
             format!("--export-config {}: {rule}", path.display()),
         )
     };
@@ -317,7 +317,7 @@ pub(crate) fn start_logging_with(
     settings.tap = tap;
     logging::init(settings).map_err(|err| match err {
         logging::LoggingError::Refused { .. } => {
-            Failure::new(ExitCode::ConfigInvalid, format!("--log-file: {err}"))
+            Failure::new(ExitCode::General, format!("--log-file: {err}"))
         }
         err => Failure::new(ExitCode::General, err.to_string()),
     })

@@ -140,7 +140,7 @@ fn check_files(
     if let Some(log_file) = log_file {
         crate::logging::check_log_path(log_file).map_err(|problem| {
             Failure::new(
-                ExitCode::ConfigInvalid,
+                ExitCode::General,
                 format!("--log-file {}: it {problem}", log_file.display()),
             )
         })?;

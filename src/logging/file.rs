@@ -65,8 +65,8 @@ impl std::fmt::Display for LogPathProblem {
     }
 }
 
-/// `Err` when what is at `path` (not following a symlink) cannot be the log file; `Ok`
-/// for a regular file or nothing.
+/// `Err` when what is at `path` (not following a symlink) is a symlink or a special file;
+/// `Ok` for a regular file, a directory (which fails to open with its own error) or nothing.
 pub fn check_log_path(path: &Path) -> Result<(), LogPathProblem> {
     use std::os::unix::fs::FileTypeExt;
     let Ok(meta) = fs::symlink_metadata(path) else {
@@ -76,12 +76,11 @@ pub fn check_log_path(path: &Path) -> Result<(), LogPathProblem> {
     if kind.is_symlink() {
         return Err(LogPathProblem::Symlink);
     }
-    if kind.is_file() {
+    // A directory fails to open with its own error ("Is a directory").
+    if kind.is_file() || kind.is_dir() {
         return Ok(());
     }
-    Err(LogPathProblem::NotARegularFile(if kind.is_dir() {
-        "a directory"
-    } else if kind.is_char_device() {
+    Err(LogPathProblem::NotARegularFile(if kind.is_char_device() {
         "a character device"
     } else if kind.is_block_device() {
         "a block device"
