@@ -135,7 +135,7 @@ pub struct Cli {
         help_heading = "Execution"
     )]
     pub state_file: Option<PathBuf>,
-    /// Move a corrupt or newer-version state file aside instead of stopping [env: KALYPSO_FORCE]
+    /// Move a corrupt or newer-version state file aside instead of stopping; let --export-config replace an existing file [env: KALYPSO_FORCE]
     #[arg(long, help_heading = "Execution")]
     pub force: bool,
 
@@ -180,7 +180,7 @@ pub struct Cli {
     /// Show the plan and every command it would run, change nothing
     #[arg(long, help_heading = "Utility")]
     pub dry_run: bool,
-    /// Write the effective configuration as YAML (readable by --config) and exit
+    /// Write the effective configuration as YAML (readable by --config) to FILE (- for stdout; an existing file only with --force) and exit
     #[arg(long, value_name = "FILE", help_heading = "Utility")]
     pub export_config: Option<PathBuf>,
     /// Run everything against the built-in simulated Azure, GitHub and cluster, in a temporary directory
