@@ -517,7 +517,13 @@ fn a_log_file_that_is_a_device_or_a_symlink_is_refused_and_left_alone() {
     let before = mode_of(Path::new("/dev/full"));
     bin(home.path())
         .env("KALYPSO_DEMO_LATENCY", "zero")
-        .args(["--demo", "--no-tui", "--non-interactive", "--log-file", "/dev/full"])
+        .args([
+            "--demo",
+            "--no-tui",
+            "--non-interactive",
+            "--log-file",
+            "/dev/full",
+        ])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--log-file /dev/full"))
@@ -531,7 +537,13 @@ fn a_log_file_that_is_a_device_or_a_symlink_is_refused_and_left_alone() {
     std::os::unix::fs::symlink(&target, home.path().join("link.log")).unwrap();
     bin(home.path())
         .env("KALYPSO_DEMO_LATENCY", "zero")
-        .args(["--demo", "--no-tui", "--non-interactive", "--log-file", "link.log"])
+        .args([
+            "--demo",
+            "--no-tui",
+            "--non-interactive",
+            "--log-file",
+            "link.log",
+        ])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--log-file link.log"))
@@ -547,7 +559,14 @@ fn a_config_that_is_a_device_or_a_fifo_is_refused_at_once() {
     for (config, says) in [("/dev/zero", "a character device"), ("fifo.yaml", "a FIFO")] {
         bin(home.path())
             .timeout(std::time::Duration::from_secs(20))
-            .args(["--config", config, "--cluster-name", "demo", "--export-config", "-"])
+            .args([
+                "--config",
+                config,
+                "--cluster-name",
+                "demo",
+                "--export-config",
+                "-",
+            ])
             .assert()
             .code(3)
             .stderr(predicate::str::contains(config))
@@ -560,8 +579,14 @@ fn export_config_writes_stdout_for_dash_and_never_overwrites_or_follows_a_symlin
     let home = TempDir::new().unwrap();
     let export = |target: &str, force: bool| {
         let mut cmd = bin(home.path());
-        cmd.timeout(std::time::Duration::from_secs(20))
-            .args(["--cluster-name", "demo", "--github-org", "acme", "--export-config", target]);
+        cmd.timeout(std::time::Duration::from_secs(20)).args([
+            "--cluster-name",
+            "demo",
+            "--github-org",
+            "acme",
+            "--export-config",
+            target,
+        ]);
         if force {
             cmd.arg("--force");
         }
@@ -580,7 +605,9 @@ fn export_config_writes_stdout_for_dash_and_never_overwrites_or_follows_a_symlin
         .stderr(predicate::str::contains("--force"));
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "mine\n");
     export("existing.yaml", true).code(0);
-    assert!(std::fs::read_to_string(&existing).unwrap().contains("name: demo"));
+    assert!(std::fs::read_to_string(&existing)
+        .unwrap()
+        .contains("name: demo"));
 
     let target = home.path().join("target.yaml");
     std::fs::write(&target, "theirs\n").unwrap();

@@ -506,7 +506,11 @@ fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
     ]
 }
 
-fn helm_specs(sandbox: &Sandbox, scenario: &Scenario, values: &SecretSlice<u8>) -> Vec<CommandSpec> {
+fn helm_specs(
+    sandbox: &Sandbox,
+    scenario: &Scenario,
+    values: &SecretSlice<u8>,
+) -> Vec<CommandSpec> {
     let chart = if scenario.local_chart {
         ChartRef {
             chart: HelmChart::Local(local_chart(sandbox)),

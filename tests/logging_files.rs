@@ -89,10 +89,15 @@ fn a_symlink_or_a_special_file_is_refused_and_left_as_it_was() {
     let dangling = dir.path().join("dangling.log");
     std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
     assert!(open_log_file(&dangling).is_err());
-    assert!(!dir.path().join("nowhere").exists(), "never created through a symlink");
+    assert!(
+        !dir.path().join("nowhere").exists(),
+        "never created through a symlink"
+    );
 
     let before = mode(Path::new("/dev/full"));
-    let error = open_log_file(Path::new("/dev/full")).unwrap_err().to_string();
+    let error = open_log_file(Path::new("/dev/full"))
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("character device"), "{error}");
     assert_eq!(mode(Path::new("/dev/full")), before);
 
@@ -109,7 +114,10 @@ fn a_symlink_or_a_special_file_is_refused_and_left_as_it_was() {
 #[test]
 fn a_failed_write_is_recorded() {
     use kalypso_bootstrap::logging::{FailureRecordingWriter, WriteFailure};
-    let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
     let failure = WriteFailure::default();
     let mut writer = std::io::BufWriter::new(FailureRecordingWriter::new(full, failure.clone()));
     assert_eq!(failure.get(), None);

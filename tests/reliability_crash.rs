@@ -518,10 +518,10 @@ fn a_later_run_removes_only_the_seed_directories_killed_runs_left() {
                     .flatten()
                     .map(|e| e.path())
                     .filter(|p| {
-                        p.file_name().unwrap().to_string_lossy().starts_with(&format!(
-                            "kalypso-bootstrap-seed-{}-",
-                            killed_pid
-                        ))
+                        p.file_name()
+                            .unwrap()
+                            .to_string_lossy()
+                            .starts_with(&format!("kalypso-bootstrap-seed-{}-", killed_pid))
                     })
                     .collect()
             })
@@ -555,7 +555,10 @@ fn a_later_run_removes_only_the_seed_directories_killed_runs_left() {
     let other_prefix = work.join(format!("kalypso-seed-{gone_pid}-x"));
     let a_file = work.join(format!("kalypso-bootstrap-seed-{gone_pid}-file"));
     let a_symlink = work.join(format!("kalypso-bootstrap-seed-{gone_pid}-link"));
-    let live = work.join(format!("kalypso-bootstrap-seed-{}-live", std::process::id()));
+    let live = work.join(format!(
+        "kalypso-bootstrap-seed-{}-live",
+        std::process::id()
+    ));
     let gone = work.join(format!("kalypso-bootstrap-seed-{gone_pid}-gone"));
     for dir in [&not_a_pid, &other_prefix, &live, &gone] {
         std::fs::create_dir(dir).unwrap();
@@ -577,6 +580,9 @@ fn a_later_run_removes_only_the_seed_directories_killed_runs_left() {
     for kept in [&not_a_pid, &other_prefix, &a_file, &live] {
         assert!(kept.exists(), "not ours to remove: {}", kept.display());
     }
-    assert!(std::fs::symlink_metadata(&a_symlink).is_ok(), "symlink kept");
+    assert!(
+        std::fs::symlink_metadata(&a_symlink).is_ok(),
+        "symlink kept"
+    );
     assert!(outside.join("keep.txt").exists(), "symlink not followed");
 }

@@ -180,7 +180,10 @@ fn a_lock_file_that_is_a_symlink_a_fifo_or_a_hard_link_is_refused_untouched() {
     let via_symlink = dir.path().join("a.json");
     std::os::unix::fs::symlink(&victim, dir.path().join("a.json.lock")).unwrap();
     let message = refused(&via_symlink);
-    assert!(message.contains("a.json.lock") && message.contains("symbolic link"), "{message}");
+    assert!(
+        message.contains("a.json.lock") && message.contains("symbolic link"),
+        "{message}"
+    );
 
     let via_hard_link = dir.path().join("b.json");
     fs::hard_link(&victim, dir.path().join("b.json.lock")).unwrap();

@@ -3,7 +3,6 @@
 //! messages become typed results (`None`, `DeleteOutcome::NotFound`) or classified errors.
 
 use std::collections::HashMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -49,7 +49,11 @@ pub enum LoadError {
     #[error("config file {}: is {what}, not a regular file; --config takes a regular file", path.display())]
     NotAFile { path: PathBuf, what: &'static str },
     #[error("config file {}, line {line}: nests deeper than {max} levels; a configuration file is at most 3 levels deep", path.display())]
-    TooDeep { path: PathBuf, line: usize, max: usize },
+    TooDeep {
+        path: PathBuf,
+        line: usize,
+        max: usize,
+    },
     #[error("config file {}: is empty; set at least one key (see assets/bootstrap-config.example.yaml)", path.display())]
     Empty { path: PathBuf },
     #[error("config file {}{}: YAML syntax error: {message}", path.display(), at(position))]
@@ -1083,7 +1087,10 @@ mod tests {
         // Inside quoted and block scalars, and comments, brackets are text.
         let quoted = format!("a: \"{0}\"\nb: '{0}'\nc: 'it''s {0}'\n", "[".repeat(100));
         assert_eq!(too_deep(&quoted, 32), None);
-        let literal = format!("s: |\n  {0}\n  \"{0}\nt: >-\n  {0}\nu: 1 # {0}\n", "[".repeat(100));
+        let literal = format!(
+            "s: |\n  {0}\n  \"{0}\nt: >-\n  {0}\nu: 1 # {0}\n",
+            "[".repeat(100)
+        );
         assert_eq!(too_deep(&literal, 32), None);
         // A quote inside a plain scalar opens nothing: the brackets after it still count.
         let plain = format!("a: don't, b\nc: {}", "[".repeat(100));
@@ -1097,7 +1104,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
             load_file(Path::new("/dev/zero")).unwrap_err(),
-            LoadError::NotAFile { what: "a character device", .. }
+            LoadError::NotAFile {
+                what: "a character device",
+                ..
+            }
         ));
         let fifo = dir.path().join("fifo.yaml");
         let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
@@ -1110,8 +1120,14 @@ mod tests {
         let nested = dir.path().join("nested.yaml");
         std::fs::write(&nested, "[".repeat(MAX_CONFIG_FILE_BYTES as usize)).unwrap();
         let error = load_file(&nested).unwrap_err();
-        assert!(matches!(error, LoadError::TooDeep { line: 1, .. }), "{error}");
-        assert!(error.to_string().contains("deeper than 32 levels"), "{error}");
+        assert!(
+            matches!(error, LoadError::TooDeep { line: 1, .. }),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("deeper than 32 levels"),
+            "{error}"
+        );
     }
 
     #[test]

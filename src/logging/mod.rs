@@ -196,7 +196,9 @@ impl<W> FailureRecordingWriter<W> {
 
 impl<W: io::Write> io::Write for FailureRecordingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf).inspect_err(|e| self.failure.record(e))
+        self.inner
+            .write(buf)
+            .inspect_err(|e| self.failure.record(e))
     }
 
     fn flush(&mut self) -> io::Result<()> {

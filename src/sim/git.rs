@@ -374,7 +374,12 @@ mod tests {
             .filter(|(_, value)| value.is_none())
             .map(|(name, _)| name.to_string_lossy().into_owned())
             .collect();
-        for name in ["GH_TOKEN", "GITHUB_TOKEN", "AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET"] {
+        for name in [
+            "GH_TOKEN",
+            "GITHUB_TOKEN",
+            "AZURE_CLIENT_SECRET",
+            "ARM_CLIENT_SECRET",
+        ] {
             assert!(removed.iter().any(|r| r == name), "{name}: {removed:?}");
         }
     }

@@ -428,7 +428,10 @@ fn user_values(ctx: &Ctx<'_>, cmd: &ToolCommand) -> Result<Value, Reply> {
     for file in cmd.flags.values("values") {
         let (text, shown) = if file.trim() == "-" {
             let bytes = stdin.take().unwrap_or_default();
-            (String::from_utf8_lossy(&bytes).into_owned(), file.to_string())
+            (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                file.to_string(),
+            )
         } else {
             let path = ctx.inv.resolve_path(file);
             let text = std::fs::read_to_string(&path).map_err(|_| {

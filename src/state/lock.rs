@@ -118,7 +118,9 @@ fn check_lock_file(path: &Path, meta: &std::fs::Metadata) -> Result<(), StateErr
         return refuse("it belongs to another user, so this tool did not create it");
     }
     if meta.nlink() != 1 {
-        return refuse("it has another name (a hard link), so it is not a lock file this tool created");
+        return refuse(
+            "it has another name (a hard link), so it is not a lock file this tool created",
+        );
     }
     Ok(())
 }

@@ -77,7 +77,9 @@ pub fn remove_leftover_seed_dirs(work_dir: &Path) -> Vec<PathBuf> {
                 tracing::debug!(path = %path.display(), "removed a seed directory left by a run that ended");
                 removed.push(path);
             }
-            Err(error) => tracing::warn!(path = %path.display(), %error, "could not remove a seed directory left by an earlier run"),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "could not remove a seed directory left by an earlier run")
+            }
         }
     }
     removed
