@@ -566,6 +566,14 @@ fn a_later_run_removes_only_the_seed_directories_killed_runs_left() {
     }
     std::fs::write(&a_file, "x").unwrap();
     std::os::unix::fs::symlink(&outside, &a_symlink).unwrap();
+    // A values file an earlier version left (0600, the token inside) goes; look-alikes stay.
+    let old_values = work.join("kalypso-values-Ab12Cd.yaml");
+    std::fs::write(&old_values, format!("ghRepoToken: {TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&old_values, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let values_like = work.join("kalypso-values-notes.yaml");
+    std::fs::write(&values_like, "mine\n").unwrap();
+    let values_link = work.join("kalypso-values-Zz99Yy.yaml");
+    std::os::unix::fs::symlink(outside.join("keep.txt"), &values_link).unwrap();
 
     let rerun = demo_command(home.path(), &state, true)
         .stdout(Stdio::null())
@@ -577,6 +585,9 @@ fn a_later_run_removes_only_the_seed_directories_killed_runs_left() {
         assert!(!dir.exists(), "left by the killed run: {}", dir.display());
     }
     assert!(!gone.exists(), "left by a run that is gone");
+    assert!(!old_values.exists(), "an old values file holding the token");
+    assert!(values_like.exists());
+    assert!(std::fs::symlink_metadata(&values_link).is_ok());
     for kept in [&not_a_pid, &other_prefix, &a_file, &live] {
         assert!(kept.exists(), "not ours to remove: {}", kept.display());
     }

@@ -349,6 +349,9 @@ pub async fn kalypso(
             installation.version
         ),
     );
+    // Versions before 0.1 (issue 12) wrote the values, token included, to a file that a
+    // killed run left behind: remove such leftovers now.
+    remove_leftover_values_files(&env.work_dir);
     let our_values = KalypsoValues {
         control_plane_url: control_plane_url.clone(),
         control_plane_branch: resources::CONTROL_PLANE_BRANCH.to_string(),
@@ -394,6 +397,41 @@ pub async fn kalypso(
         "Kalypso Scheduler {} installed in {namespace} (control plane {control_plane_url})",
         installation.version
     )))
+}
+
+/// Remove `kalypso-values-XXXXXX.yaml` files that earlier versions wrote into `work_dir`
+/// (holding the token) and a killed run left: only regular files of that exact name form,
+/// ours and 0600 as those versions made them; never a symlink.
+pub fn remove_leftover_values_files(work_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return Vec::new();
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ours_by_name = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("kalypso-values-"))
+            .and_then(|rest| rest.strip_suffix(".yaml"))
+            .is_some_and(|random| {
+                random.len() == 6 && random.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+        if !ours_by_name {
+            continue;
+        }
+        let path = entry.path();
+        let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| {
+            m.is_file() && m.uid() == uid && m.permissions().mode() & 0o777 == 0o600
+        });
+        if ours && std::fs::remove_file(&path).is_ok() {
+            tracing::info!(path = %path.display(), "removed a Helm values file an earlier run left");
+            removed.push(path);
+        }
+    }
+    removed
 }
 
 fn record_installation(ctx: &StepContext, namespace: &str, version: &str) -> Result<(), StepError> {
