@@ -363,7 +363,10 @@ pub fn parse_str_all(text: &str, path: &Path) -> Result<ConfigLayer, Vec<LoadErr
     while let Some(error) = next.take() {
         let removed = remove_path(&mut document, &error.segments);
         errors.push(error);
-        if !removed || errors.len() >= MAX_FILE_ERRORS {
+        // Each pass reads the whole document again: a large file full of problems gets
+        // fewer passes, so no file takes long to refuse.
+        let read_again = errors.len().saturating_mul(text.len());
+        if !removed || errors.len() >= MAX_FILE_ERRORS || read_again > REREAD_BUDGET_BYTES {
             break;
         }
         let Ok(rest) = serde_yaml::to_string(&document) else {
@@ -396,6 +399,10 @@ pub fn parse_str_all(text: &str, path: &Path) -> Result<ConfigLayer, Vec<LoadErr
 
 /// More problems than this in one file are not worth listing.
 const MAX_FILE_ERRORS: usize = 50;
+
+/// How many bytes the passes after the first may read again in all (50 passes of a
+/// 10 KiB file; a 1 MiB file full of unknown keys gets none, and is refused at once).
+const REREAD_BUDGET_BYTES: usize = 512 * 1024;
 
 /// One problem of the typed pass, before it is placed in the original text.
 struct TypedError {
@@ -1128,6 +1135,21 @@ mod tests {
             error.to_string().contains("deeper than 32 levels"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_large_file_full_of_problems_is_not_read_again_for_each_one() {
+        let small = "cluster:\n  a: 1\n  b: 2\n  c: 3\n";
+        assert_eq!(
+            parse_str_all(small, Path::new("s.yaml")).unwrap_err().len(),
+            3
+        );
+        let mut large = String::from("cluster:\n");
+        for index in 0..40_000 {
+            large.push_str(&format!("  unknownKey{index}: value\n"));
+        }
+        let errors = parse_str_all(&large, Path::new("l.yaml")).unwrap_err();
+        assert_eq!(errors.len(), 1, "{} bytes: no second pass", large.len());
     }
 
     #[test]
