@@ -135,7 +135,7 @@ pub struct Cli {
         help_heading = "Execution"
     )]
     pub state_file: Option<PathBuf>,
-    /// Move a corrupt or newer-version state file aside instead of stopping [env: KALYPSO_FORCE]
+    /// Move a corrupt or newer-version state file aside instead of stopping; let --export-config replace an existing file [env: KALYPSO_FORCE]
     #[arg(long, help_heading = "Execution")]
     pub force: bool,
 
@@ -184,7 +184,7 @@ pub struct Cli {
     #[arg(long, help_heading = "Utility",
           conflicts_with_all = ["export_config", "render_templates"])]
     pub dry_run: bool,
-    /// Write the effective configuration as YAML (readable by --config) and exit
+    /// Write the effective configuration as YAML (readable by --config) to FILE (- for stdout; an existing file only with --force) and exit
     #[arg(
         long,
         value_name = "FILE",

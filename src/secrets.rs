@@ -21,6 +21,15 @@ pub const AZURE_SECRET_VARIABLES: [&str; 4] = [
     "ARM_CLIENT_SECRET",
 ];
 
+/// The variables gh and git read a GitHub token from. A child that does not talk to
+/// GitHub never inherits them.
+pub const GITHUB_TOKEN_VARIABLES: [&str; 4] = [
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+];
+
 /// What replaces a secret in output.
 pub const MASK: &str = "***";
 

@@ -354,6 +354,8 @@ fn precedence_is_flags_over_env_over_file_over_defaults() {
             cmd.args(["--cluster-region", value]);
         }
         let out_file = home.path().join("out.yaml");
+        // An existing file is not overwritten without --force.
+        let _ = std::fs::remove_file(&out_file);
         cmd.arg("--export-config").arg(&out_file).assert().code(0);
         let exported: serde_json::Value =
             serde_yaml::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
@@ -483,4 +485,180 @@ fn contradictory_mode_flags_exit_64_naming_both_and_change_nothing() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("nothing to clean"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 12, item 5: paths the user gives are used, never abused.
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn make_fifo(path: &Path) {
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+}
+
+/// Every entry under `dir`, not following symlinks.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        found.push(path.strip_prefix(dir).unwrap().display().to_string());
+        if entry.file_type().unwrap().is_dir() {
+            found.extend(
+                entries(&path)
+                    .into_iter()
+                    .map(|e| format!("{}/{e}", entry.file_name().to_string_lossy())),
+            );
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn a_dry_run_writes_no_state_lock_or_log_and_never_follows_a_symlinked_lock() {
+    let home = TempDir::new().unwrap();
+    let state_dir = home.path().join("s");
+    std::fs::create_dir(&state_dir).unwrap();
+    let victim = home.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&victim, state_dir.join("state.json.lock")).unwrap();
+    bin(home.path())
+        .env("KALYPSO_DEMO_LATENCY", "zero")
+        .args(["--demo", "--dry-run", "--no-tui", "--non-interactive"])
+        .arg("--state-file")
+        .arg(state_dir.join("state.json"))
+        .arg("--log-file")
+        .arg(home.path().join("logs/run.log"))
+        .assert()
+        .code(0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    // Only the simulated world (the stand-in for Azure, GitHub and the cluster) is there.
+    let written: Vec<String> = entries(home.path())
+        .into_iter()
+        .filter(|e| !e.starts_with("s/state.json.demo"))
+        .collect();
+    assert_eq!(
+        written,
+        ["s", "s/state.json.lock", "victim.txt"],
+        "a dry run writes no state, lock, log or report"
+    );
+}
+
+#[test]
+fn a_log_file_that_is_a_device_or_a_symlink_is_refused_and_left_alone() {
+    let home = TempDir::new().unwrap();
+    let before = mode_of(Path::new("/dev/full"));
+    bin(home.path())
+        .env("KALYPSO_DEMO_LATENCY", "zero")
+        .args([
+            "--demo",
+            "--no-tui",
+            "--non-interactive",
+            "--log-file",
+            "/dev/full",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--log-file /dev/full"))
+        .stderr(predicate::str::contains("character device"));
+    assert_eq!(mode_of(Path::new("/dev/full")), before);
+
+    let target = home.path().join("theirs.txt");
+    std::fs::write(&target, "theirs\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::symlink(&target, home.path().join("link.log")).unwrap();
+    bin(home.path())
+        .env("KALYPSO_DEMO_LATENCY", "zero")
+        .args([
+            "--demo",
+            "--no-tui",
+            "--non-interactive",
+            "--log-file",
+            "link.log",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--log-file link.log"))
+        .stderr(predicate::str::contains("symbolic link"));
+    assert_eq!(mode_of(&target), 0o644);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs\n");
+}
+
+#[test]
+fn a_config_that_is_a_device_or_a_fifo_is_refused_at_once() {
+    let home = TempDir::new().unwrap();
+    make_fifo(&home.path().join("fifo.yaml"));
+    for (config, says) in [("/dev/zero", "a character device"), ("fifo.yaml", "a FIFO")] {
+        bin(home.path())
+            .timeout(std::time::Duration::from_secs(20))
+            .args([
+                "--config",
+                config,
+                "--cluster-name",
+                "demo",
+                "--export-config",
+                "-",
+            ])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(config))
+            .stderr(predicate::str::contains(says));
+    }
+}
+
+#[test]
+fn export_config_writes_stdout_for_dash_and_never_overwrites_or_follows_a_symlink() {
+    let home = TempDir::new().unwrap();
+    let export = |target: &str, force: bool| {
+        let mut cmd = bin(home.path());
+        cmd.timeout(std::time::Duration::from_secs(20)).args([
+            "--cluster-name",
+            "demo",
+            "--github-org",
+            "acme",
+            "--export-config",
+            target,
+        ]);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.assert()
+    };
+    let out = export("-", false).code(0);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(stdout.contains("name: demo"), "{stdout}");
+    assert!(!home.path().join("-").exists(), "no file named -");
+
+    let existing = home.path().join("existing.yaml");
+    std::fs::write(&existing, "mine\n").unwrap();
+    export("existing.yaml", false)
+        .code(1)
+        .stderr(predicate::str::contains("--export-config existing.yaml"))
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "mine\n");
+    export("existing.yaml", true).code(0);
+    assert!(std::fs::read_to_string(&existing)
+        .unwrap()
+        .contains("name: demo"));
+
+    let target = home.path().join("target.yaml");
+    std::fs::write(&target, "theirs\n").unwrap();
+    std::os::unix::fs::symlink(&target, home.path().join("link.yaml")).unwrap();
+    for force in [false, true] {
+        export("link.yaml", force)
+            .code(1)
+            .stderr(predicate::str::contains("symbolic link"));
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs\n");
+
+    make_fifo(&home.path().join("fifo.yaml"));
+    export("fifo.yaml", true)
+        .code(1)
+        .stderr(predicate::str::contains("not a regular file"));
 }

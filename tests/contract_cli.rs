@@ -22,7 +22,7 @@ use std::time::Duration;
 use kalypso_bootstrap::tools::az::{AksCreateParams, Az, NetworkPlugin};
 use kalypso_bootstrap::tools::gh::{self, Gh, Visibility};
 use kalypso_bootstrap::tools::helm::{
-    self, ChartRef, Helm, HelmChart, InstallParams, KalypsoValues, ValuesFile,
+    self, ChartRef, Helm, HelmChart, InstallParams, KalypsoValues,
 };
 use kalypso_bootstrap::tools::kubectl::{self, FluxKind, Kubectl};
 use kalypso_bootstrap::tools::{
@@ -30,7 +30,7 @@ use kalypso_bootstrap::tools::{
     ToolKind,
 };
 use regex::Regex;
-use secrecy::SecretString;
+use secrecy::{SecretSlice, SecretString};
 use tokio::sync::Semaphore;
 
 const TOOLS: [&str; 4] = ["az", "gh", "kubectl", "helm"];
@@ -506,7 +506,11 @@ fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
     ]
 }
 
-fn helm_specs(sandbox: &Sandbox, scenario: &Scenario, values: &ValuesFile) -> Vec<CommandSpec> {
+fn helm_specs(
+    sandbox: &Sandbox,
+    scenario: &Scenario,
+    values: &SecretSlice<u8>,
+) -> Vec<CommandSpec> {
     let chart = if scenario.local_chart {
         ChartRef {
             chart: HelmChart::Local(local_chart(sandbox)),
@@ -530,7 +534,8 @@ fn helm_specs(sandbox: &Sandbox, scenario: &Scenario, values: &ValuesFile) -> Ve
             release: helm::RELEASE_NAME.into(),
             chart,
             namespace: ns.into(),
-            values_files: vec![values.path().to_path_buf(), user_values],
+            our_values: values.clone(),
+            values_files: vec![user_values],
             timeout: Duration::from_secs(300),
         }),
         h.status_spec(helm::RELEASE_NAME, ns),
@@ -584,17 +589,61 @@ async fn real_kubectl_accepts_every_adapter_command_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_helm_accepts_every_adapter_command_line() {
     let sandbox = Sandbox::new(&contexts());
-    let values = ValuesFile::write_in(
-        sandbox.dir.path(),
-        &KalypsoValues {
-            control_plane_url: "https://github.com/contoso/control-plane".into(),
-            control_plane_branch: "main".into(),
-            gh_repo_token: SecretString::from(DUMMY_GH_TOKEN),
-        },
-    )
+    let values = KalypsoValues {
+        control_plane_url: "https://github.com/contoso/control-plane".into(),
+        control_plane_branch: "main".into(),
+        gh_repo_token: SecretString::from(DUMMY_GH_TOKEN),
+    }
+    .to_stdin()
     .unwrap();
     let specs = per_scenario(|s| helm_specs(&sandbox, s, &values));
     assert_accepted(&sandbox, "helm", specs, 6).await;
+}
+
+/// `-f -` is how our values (the token among them) reach helm: the real helm reads them
+/// from standard input. Rendered offline from the vendored chart, the control plane's URL
+/// and branch and the token (base64 in the chart's Secret) come from stdin alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_helm_reads_our_values_from_stdin() {
+    use base64::Engine;
+    let sandbox = Sandbox::new(&["ctx"]);
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-scheduler-1.1.2-alpha.tgz");
+    let url = "https://github.com/contoso/stdin-control-plane";
+    let values = KalypsoValues {
+        control_plane_url: url.into(),
+        control_plane_branch: "main".into(),
+        gh_repo_token: SecretString::from(DUMMY_GH_TOKEN),
+    }
+    .to_stdin()
+    .unwrap();
+    let template = |stdin: Option<SecretSlice<u8>>| {
+        let mut spec = CommandSpec::new("helm").args([
+            "template".to_string(),
+            helm::RELEASE_NAME.to_string(),
+            chart.display().to_string(),
+            "-f".to_string(),
+            helm::VALUES_FROM_STDIN.to_string(),
+        ]);
+        if let Some(stdin) = stdin {
+            spec = spec.secret_stdin(stdin);
+        }
+        sandbox.prepare(spec)
+    };
+    let runner = ProcessRunner::with_default_timeout(CALL_LIMIT);
+    let rendered = runner.run(template(Some(values))).await.unwrap();
+    assert_eq!(rendered.exit_code, Some(0), "{}", rendered.stderr);
+    assert!(rendered.stdout.contains(url), "{}", rendered.stdout);
+    let token_b64 = base64::engine::general_purpose::STANDARD.encode(DUMMY_GH_TOKEN);
+    assert!(
+        rendered.stdout.contains(&token_b64),
+        "the token reached the chart: {}",
+        rendered.stdout
+    );
+    // Without our stdin the same command has no values: the chart's template fails.
+    let without = runner.run(template(None)).await.unwrap();
+    assert_ne!(without.exit_code, Some(0), "{}", without.stdout);
+    assert!(!without.stdout.contains(url));
 }
 
 /// The judge must be able to fail: a flag no tool knows is caught for each of them, and a

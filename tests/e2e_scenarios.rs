@@ -533,7 +533,7 @@ async fn non_interactive_run_from_a_configuration_file() {
         api.releases.keys()
     );
     all_checks_passed(&run);
-    // The user's values file comes after ours, and wins.
+    // The user's values file comes after ours (on stdin), and wins.
     let calls = harness.sim.calls();
     let install = calls
         .iter()
@@ -546,7 +546,8 @@ async fn non_interactive_run_from_a_configuration_file() {
         .map(|w| &w[1])
         .collect();
     assert_eq!(files.len(), 2, "{}", install.command_line());
-    assert!(files[0].contains("kalypso-values-"), "{files:?}");
+    assert_eq!(*files[0], "-", "ours come on stdin: {files:?}");
+    assert!(install.stdin_len.is_some_and(|n| n > 0), "{install:?}");
     assert_eq!(*files[1], user_values.display().to_string());
     let deployment = harness
         .sim

@@ -51,7 +51,7 @@ fn a_new_directory_is_0700_and_the_file_0600() {
 }
 
 #[test]
-fn an_existing_file_is_appended_to_and_narrowed_to_0600_but_its_directory_is_left_alone() {
+fn an_existing_file_is_appended_to_and_keeps_its_mode_and_its_directory_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let path = dir.path().join("custom.log");
@@ -63,8 +63,68 @@ fn an_existing_file_is_appended_to_and_narrowed_to_0600_but_its_directory_is_lef
     drop(file);
 
     assert_eq!(fs::read_to_string(&path).unwrap(), "first\nsecond\n");
-    assert_eq!(mode(&path), 0o600);
+    // Not created by us: never chmodded (issue 12, item 5).
+    assert_eq!(mode(&path), 0o644);
     assert_eq!(mode(dir.path()), 0o755);
+}
+
+/// Issue 12, item 5: a symlink (even to a regular file) and a special file are refused,
+/// and their targets keep their mode and contents.
+#[test]
+fn a_symlink_or_a_special_file_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.txt");
+    fs::write(&target, "theirs\n").unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.path().join("link.log");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let error = open_log_file(&link).unwrap_err().to_string();
+    assert!(
+        error.contains("link.log") && error.contains("symbolic link"),
+        "{error}"
+    );
+    assert_eq!(mode(&target), 0o644);
+    assert_eq!(fs::read_to_string(&target).unwrap(), "theirs\n");
+
+    let dangling = dir.path().join("dangling.log");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    assert!(open_log_file(&dangling).is_err());
+    assert!(
+        !dir.path().join("nowhere").exists(),
+        "never created through a symlink"
+    );
+
+    let before = mode(Path::new("/dev/full"));
+    let error = open_log_file(Path::new("/dev/full"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("character device"), "{error}");
+    assert_eq!(mode(Path::new("/dev/full")), before);
+
+    let fifo = dir.path().join("fifo.log");
+    let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    let error = open_log_file(&fifo).unwrap_err().to_string();
+    assert!(error.contains("FIFO"), "{error}");
+}
+
+/// Issue 12, item 5: a write that fails is recorded (and the guard reports it on stderr),
+/// not swallowed by the writer thread. `/dev/full` fails every write with ENOSPC.
+#[test]
+fn a_failed_write_is_recorded() {
+    use kalypso_bootstrap::logging::{FailureRecordingWriter, WriteFailure};
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let failure = WriteFailure::default();
+    let mut writer = std::io::BufWriter::new(FailureRecordingWriter::new(full, failure.clone()));
+    assert_eq!(failure.get(), None);
+    writeln!(writer, "a line that will not fit").unwrap();
+    assert!(writer.flush().is_err());
+    let recorded = failure.get().expect("the failure is recorded");
+    assert!(recorded.contains("No space left on device"), "{recorded}");
 }
 
 #[test]

@@ -427,3 +427,173 @@ fn children_of_a_run_killed_with_sigkill_end_with_it() {
         "children outlived the run: {survivors:?}"
     );
 }
+
+/// Every file under `dir` (not following symlinks) whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if kind.is_file() {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            if bytes.windows(needle.len()).any(|w| w == needle) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Issue 12, item 4: the token never touches the disk. A demo run is killed (SIGKILL: no
+/// clean-up runs) while `helm upgrade --install` is in progress, slowed to 30 s; nothing
+/// under the run's HOME and TMPDIR (state, log, simulated world, work and temporary
+/// directories) holds the token. A values file written for helm would still be there.
+#[test]
+fn no_file_holds_the_token_after_a_sigkill_during_the_helm_install() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let mut run = demo_command(home.path(), &state, false)
+        .env("KALYPSO_DEMO_LATENCY", "zero,helm upgrade=30s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The release is recorded as being created just before helm is started.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let saved = std::fs::read_to_string(&state).unwrap_or_default();
+        if saved.contains("\"helm_release\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached the Helm install"
+        );
+        assert!(run.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // helm is now waiting out its latency, its values in hand.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        run.try_wait().unwrap().is_none(),
+        "the run must still be installing when it is killed"
+    );
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let holding = files_containing(home.path(), TOKEN.as_bytes());
+    assert!(
+        holding.is_empty(),
+        "files holding the token after the kill: {holding:#?}"
+    );
+}
+
+/// Issue 12, item 4: seed directories are private (0700), and a later run removes the ones
+/// a killed run left, by the name prefix the tool owns and only when that run is gone,
+/// never following a symlink; everything else in the directory stays.
+#[test]
+fn a_later_run_removes_only_the_seed_directories_killed_runs_left() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let work = PathBuf::from(format!("{}.demo", state.display())).join("work");
+    // A push slowed to 30 s: the run is killed while its seed directory is in use.
+    let mut run = demo_command(home.path(), &state, false)
+        .env("KALYPSO_DEMO_LATENCY", "zero,git push=30s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let killed_pid = run.id();
+    let seed_dirs = |work: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(work)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .unwrap()
+                            .to_string_lossy()
+                            .starts_with(&format!("kalypso-bootstrap-seed-{}-", killed_pid))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while seed_dirs(&work).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no seed directory appeared"
+        );
+        assert!(run.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let left = seed_dirs(&work);
+    assert!(!left.is_empty(), "the killed run left its seed directory");
+    for dir in &left {
+        let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+    }
+
+    // Bystanders: not ours by name, not a directory, a symlink, a live run's.
+    let gone_pid = 4_194_399; // above the kernel's PID limit: never a live process
+    let outside = home.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("keep.txt"), "keep").unwrap();
+    let not_a_pid = work.join("kalypso-bootstrap-seed-notapid-x");
+    let other_prefix = work.join(format!("kalypso-seed-{gone_pid}-x"));
+    let a_file = work.join(format!("kalypso-bootstrap-seed-{gone_pid}-file"));
+    let a_symlink = work.join(format!("kalypso-bootstrap-seed-{gone_pid}-link"));
+    let live = work.join(format!(
+        "kalypso-bootstrap-seed-{}-live",
+        std::process::id()
+    ));
+    let gone = work.join(format!("kalypso-bootstrap-seed-{gone_pid}-gone"));
+    for dir in [&not_a_pid, &other_prefix, &live, &gone] {
+        std::fs::create_dir(dir).unwrap();
+        std::fs::write(dir.join("f"), "x").unwrap();
+    }
+    std::fs::write(&a_file, "x").unwrap();
+    std::os::unix::fs::symlink(&outside, &a_symlink).unwrap();
+    // A values file an earlier version left (0600, the token inside) goes; look-alikes stay.
+    let old_values = work.join("kalypso-values-Ab12Cd.yaml");
+    std::fs::write(&old_values, format!("ghRepoToken: {TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&old_values, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let values_like = work.join("kalypso-values-notes.yaml");
+    std::fs::write(&values_like, "mine\n").unwrap();
+    let values_link = work.join("kalypso-values-Zz99Yy.yaml");
+    std::os::unix::fs::symlink(outside.join("keep.txt"), &values_link).unwrap();
+
+    let rerun = demo_command(home.path(), &state, true)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(rerun.code(), Some(0));
+    for dir in &left {
+        assert!(!dir.exists(), "left by the killed run: {}", dir.display());
+    }
+    assert!(!gone.exists(), "left by a run that is gone");
+    assert!(!old_values.exists(), "an old values file holding the token");
+    assert!(values_like.exists());
+    assert!(std::fs::symlink_metadata(&values_link).is_ok());
+    for kept in [&not_a_pid, &other_prefix, &a_file, &live] {
+        assert!(kept.exists(), "not ours to remove: {}", kept.display());
+    }
+    assert!(
+        std::fs::symlink_metadata(&a_symlink).is_ok(),
+        "symlink kept"
+    );
+    assert!(outside.join("keep.txt").exists(), "symlink not followed");
+}

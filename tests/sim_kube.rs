@@ -393,9 +393,21 @@ async fn helm_install_creates_the_crds_the_controller_and_a_ready_control_plane_
         kubectl(&kc, "ctx", &["apply", "--server-side", "-f", FLUX_275]),
     )
     .await;
+    // `-f -` reads the values from stdin, as real helm does: with nothing there, the
+    // chart's template finds no values.
+    let empty_stdin = run(&env, helm(&kc, "ctx", &install_args("-", "1.1.2-alpha"))).await;
+    assert_eq!(empty_stdin.exit_code, Some(1));
+    assert!(
+        empty_stdin
+            .stderr
+            .contains("nil pointer evaluating interface {}.token"),
+        "{}",
+        empty_stdin.stderr
+    );
     let installed = run(
         &env,
-        helm(&kc, "ctx", &install_args(&values, "1.1.2-alpha")),
+        helm(&kc, "ctx", &install_args("-", "1.1.2-alpha"))
+            .stdin_bytes(std::fs::read(&values).unwrap()),
     )
     .await;
     assert_eq!(installed.exit_code, Some(0), "{}", installed.stderr);

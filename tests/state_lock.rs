@@ -161,3 +161,46 @@ fn different_state_files_do_not_contend() {
         .lock()
         .unwrap();
 }
+
+/// Issue 12, item 5: `<state>.lock` is opened without following a symlink, and anything
+/// that is not a regular file of ours with one name is refused, left as it was.
+#[test]
+fn a_lock_file_that_is_a_symlink_a_fifo_or_a_hard_link_is_refused_untouched() {
+    let dir = TempDir::new().unwrap();
+    let victim = dir.path().join("precious.txt");
+    fs::write(&victim, "precious data\n").unwrap();
+    let refused = |state: &Path| -> String {
+        match StateStore::at_custom(state).lock() {
+            Err(err @ StateError::UnsafeLock { .. }) => err.to_string(),
+            Err(other) => panic!("expected a refusal, got {other}"),
+            Ok(_) => panic!("the lock for {} was taken", state.display()),
+        }
+    };
+
+    let via_symlink = dir.path().join("a.json");
+    std::os::unix::fs::symlink(&victim, dir.path().join("a.json.lock")).unwrap();
+    let message = refused(&via_symlink);
+    assert!(
+        message.contains("a.json.lock") && message.contains("symbolic link"),
+        "{message}"
+    );
+
+    let via_hard_link = dir.path().join("b.json");
+    fs::hard_link(&victim, dir.path().join("b.json.lock")).unwrap();
+    let message = refused(&via_hard_link);
+    assert!(message.contains("hard link"), "{message}");
+
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious data\n");
+
+    let fifo = dir.path().join("c.json.lock");
+    let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    let message = refused(&dir.path().join("c.json"));
+    assert!(message.contains("not a regular file"), "{message}");
+
+    let directory = dir.path().join("d.json.lock");
+    fs::create_dir(&directory).unwrap();
+    let message = refused(&dir.path().join("d.json"));
+    assert!(message.contains("not a regular file"), "{message}");
+}

@@ -3,7 +3,6 @@
 //! messages become typed results (`None`, `DeleteOutcome::NotFound`) or classified errors.
 
 use std::collections::HashMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +11,7 @@ use kalypso_bootstrap::secrets;
 use kalypso_bootstrap::tools::az::{self, AksCreateParams, Az, NetworkPlugin, ProvisioningState};
 use kalypso_bootstrap::tools::gh::{self, Gh, TreeEntryKind, Visibility};
 use kalypso_bootstrap::tools::helm::{
-    self, ChartRef, Helm, HelmChart, InstallParams, KalypsoValues, ValuesFile,
+    self, ChartRef, Helm, HelmChart, InstallParams, KalypsoValues,
 };
 use kalypso_bootstrap::tools::kubectl::{self, FluxKind, Kubectl};
 use kalypso_bootstrap::tools::{
@@ -1366,38 +1365,33 @@ async fn helm_show_chart_published_or_local() {
 }
 
 #[tokio::test]
-async fn helm_install_uses_values_files_in_order_and_never_set() {
+async fn helm_install_gets_our_values_on_stdin_then_the_users_file_and_never_set() {
     let runner = ScriptedRunner::new();
     let helm = Helm::new(runner.clone()).with_kube_context(CTX);
-    let dir = tempfile::tempdir().unwrap();
     let token = "ghp_helmValuesToken0123456789abcdefXYZ";
     secrets::register(token);
-    let ours = ValuesFile::write_in(
-        dir.path(),
-        &KalypsoValues {
-            control_plane_url: "https://github.com/contoso/control-plane".into(),
-            control_plane_branch: "main".into(),
-            gh_repo_token: SecretString::from(token),
-        },
-    )
+    let ours = KalypsoValues {
+        control_plane_url: "https://github.com/contoso/control-plane".into(),
+        control_plane_branch: "main".into(),
+        gh_repo_token: SecretString::from(token),
+    }
+    .to_stdin()
     .unwrap();
-    let path = ours.path().to_path_buf();
-    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
-    let yaml: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_slice(ours.expose_secret()).unwrap();
     assert_eq!(
         yaml["controlPlaneURL"].as_str(),
         Some("https://github.com/contoso/control-plane")
     );
     assert_eq!(yaml["controlPlaneBranch"].as_str(), Some("main"));
     assert_eq!(yaml["ghRepoToken"].as_str(), Some(token));
+    assert_eq!(yaml["ghRepo"]["token"].as_str(), Some(token));
 
     let params = InstallParams {
         release: helm::RELEASE_NAME.into(),
         chart: published("1.1.2-alpha"),
         namespace: "kalypso-system".into(),
-        values_files: vec![path.clone(), PathBuf::from("/home/dev/values.yaml")],
+        our_values: ours,
+        values_files: vec![PathBuf::from("/home/dev/values.yaml")],
         timeout: Duration::from_secs(300),
     };
     let spec = helm.upgrade_install_spec(&params);
@@ -1406,11 +1400,16 @@ async fn helm_install_uses_values_files_in_order_and_never_set() {
         words(&format!(
             "helm upgrade --install kalypso-scheduler kalypso-scheduler \
              --repo https://microsoft.github.io/kalypso-scheduler --version 1.1.2-alpha \
-             --namespace kalypso-system --create-namespace -f {} -f /home/dev/values.yaml \
-             --wait --timeout 5m0s --kube-context {CTX}",
-            path.display()
+             --namespace kalypso-system --create-namespace -f - -f /home/dev/values.yaml \
+             --wait --timeout 5m0s --kube-context {CTX}"
         ))
     );
+    match &spec.stdin {
+        Some(StdinData::Secret(bytes)) => {
+            assert_eq!(bytes.expose_secret(), params.our_values.expose_secret())
+        }
+        other => panic!("our values go on stdin, as a secret: {other:?}"),
+    }
     assert!(!argv(&spec)
         .iter()
         .any(|a| a.starts_with("--set") || a.contains(token)));
@@ -1420,9 +1419,6 @@ async fn helm_install_uses_values_files_in_order_and_never_set() {
         ok("Release \"kalypso-scheduler\" has been upgraded. Happy Helming!\n"),
     );
     helm.upgrade_install(&params).await.unwrap();
-
-    drop(ours);
-    assert!(!path.exists(), "our values file is removed when dropped");
 }
 
 #[tokio::test]

@@ -243,8 +243,27 @@ fn main_is_pushed_before_the_environment_branch_and_no_token_reaches_argv() {
     for spec in &specs {
         spec.ensure_no_secret_in_argv().unwrap();
         assert!(spec.argv().iter().all(|a| !a.contains(token)));
-        assert!(spec.env.iter().any(|(k, _)| k == "GH_TOKEN"));
+        // Only the push runs the credential helper: only it gets the token. The local
+        // commands get none, not even one inherited from the user's environment.
+        let gets_token = spec.env.iter().any(|(k, _)| k == "GH_TOKEN");
+        if spec.args[0] == "push" {
+            assert!(gets_token, "{}", spec.display());
+        } else {
+            assert!(!gets_token, "{} must not get GH_TOKEN", spec.display());
+            for name in ["GH_TOKEN", "GITHUB_TOKEN"] {
+                assert!(
+                    spec.env_remove.iter().any(|r| r == name),
+                    "{} must not inherit {name}",
+                    spec.display()
+                );
+            }
+        }
     }
+    let ls_remote = git.ls_remote_heads_spec(
+        "https://github.com/contoso/control-plane.git",
+        &gh.git_env(),
+    );
+    assert!(ls_remote.env.iter().any(|(k, _)| k == "GH_TOKEN"));
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 //! environment with fixed latencies; the start-up, idle and memory measurements run the
 //! real binary (`--demo`) as a child process.
 
+mod config;
 mod engine;
 mod polling;
 mod process;
@@ -185,6 +186,7 @@ fn main() {
     section("health checks", &engine::health_checks);
     section("polling", &polling::measure);
     section("state saves", &engine::state_saves);
+    section("adversarial config", &config::adversarial_refusal);
     section("dashboard frame", &screen::dashboard_frame);
     section("input under a log flood", &screen::input_under_flood);
     section("start-up", &process::start_up);

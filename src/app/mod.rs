@@ -129,7 +129,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
         let yaml = validated
             .export_yaml()
             .map_err(|err| Failure::new(ExitCode::General, format!("--export-config: {err}")))?;
-        return export_config(path, &yaml);
+        return export_config(path, &yaml, cli.force);
     }
     if let Some(dir) = &cli.render_templates {
         return render_templates(validated.configuration(), dir);
@@ -184,13 +184,78 @@ fn show_status(cli: &Cli, home: &Path) -> Result<ExitCode, Failure> {
     Ok(ExitCode::Success)
 }
 
-fn export_config(path: &Path, yaml: &str) -> Result<ExitCode, Failure> {
-    std::fs::write(path, yaml).map_err(|err| {
+/// `--export-config FILE`: `-` is stdout. A new file is created (never through a symlink:
+/// `O_EXCL` does not follow one); an existing regular file is replaced only with `--force`,
+/// by a rename (so nothing is written through a link); a symlink or a special file (a FIFO
+/// would hang the write) is refused either way.
+fn export_config(path: &Path, yaml: &str, force: bool) -> Result<ExitCode, Failure> {
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(yaml.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|err| {
+                Failure::new(
+                    ExitCode::General,
+                    format!("--export-config -: cannot write to standard output: {err}"),
+                )
+            })?;
+        return Ok(ExitCode::Success);
+    }
+    let refuse = |rule: &str| {
+        Failure::new(
+            ExitCode::General,
+            format!("--export-config {}: {rule}", path.display()),
+        )
+    };
+    let cannot_write = |err: std::io::Error| {
         Failure::new(
             ExitCode::General,
             format!("--export-config: cannot write {}: {err}", path.display()),
         )
-    })?;
+    };
+    match std::fs::symlink_metadata(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|err| match err.kind() {
+                    std::io::ErrorKind::AlreadyExists => {
+                        refuse("it appeared while writing; nothing was written")
+                    }
+                    _ => cannot_write(err),
+                })?;
+            file.write_all(yaml.as_bytes()).map_err(cannot_write)?;
+        }
+        Err(err) => return Err(cannot_write(err)),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(refuse(
+                "is a symbolic link; the configuration is never written through one",
+            ))
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(refuse(
+                "exists and is not a regular file; write the configuration to a regular file, or to - for standard output",
+            ))
+        }
+        Ok(_) if !force => {
+            return Err(refuse(
+                "exists; pass --force to replace it, or choose another file (- for standard output)",
+            ))
+        }
+        Ok(_) => {
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            let mut temp = tempfile::Builder::new()
+                .prefix(".kalypso-export-")
+                .tempfile_in(dir)
+                .map_err(cannot_write)?;
+            temp.write_all(yaml.as_bytes()).map_err(cannot_write)?;
+            temp.persist(path).map_err(|err| cannot_write(err.error))?;
+        }
+    }
     eprintln!("Effective configuration written to {}", path.display());
     Ok(ExitCode::Success)
 }
@@ -251,7 +316,12 @@ pub(crate) fn start_logging_with(
         settings.console = logging::ConsoleOutput::Off;
     }
     settings.tap = tap;
-    logging::init(settings).map_err(|err| Failure::new(ExitCode::General, err.to_string()))
+    logging::init(settings).map_err(|err| match err {
+        logging::LoggingError::Refused { .. } => {
+            Failure::new(ExitCode::General, format!("--log-file: {err}"))
+        }
+        err => Failure::new(ExitCode::General, err.to_string()),
+    })
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

@@ -153,6 +153,12 @@ fn check_files(
         }
     }
     if let Some(log_file) = log_file {
+        crate::logging::check_log_path(log_file).map_err(|problem| {
+            Failure::new(
+                ExitCode::General,
+                format!("--log-file {}: it {problem}", log_file.display()),
+            )
+        })?;
         log_file_is_usable(log_file).map_err(|err| {
             Failure::new(
                 ExitCode::General,
@@ -168,10 +174,14 @@ fn check_files(
 fn log_file_is_usable(path: &Path) -> std::io::Result<()> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(std::io::Error::from_raw_os_error(libc::EISDIR)),
-        Ok(_) => std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map(drop),
+        Ok(_) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(path)
+                .map(drop)
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let mut ancestor = path.parent();
             while let Some(dir) = ancestor.filter(|dir| !dir.as_os_str().is_empty()) {
@@ -433,7 +443,11 @@ pub(crate) fn bootstrap(
     validated: Validated,
     options: OutputOptions,
 ) -> Result<ExitCode, Failure> {
-    let world = World::new(cli, env, home)?;
+    let mut world = World::new(cli, env, home)?;
+    if cli.dry_run {
+        // A dry run changes nothing on disk: no log file either (its output is the record).
+        world.paths.log_file = None;
+    }
     let demo_fail = demo_failure(env, &world)?;
     let interactive = !options.non_interactive && super::stdin_is_terminal();
     let logged_errors = logging::ErrorSink::new();
@@ -486,7 +500,8 @@ pub(crate) fn bootstrap(
             report.github_token().cloned()
         };
 
-        let mut bootstrap = Bootstrap::open(
+        let open = if dry_run { Bootstrap::open_read_only } else { Bootstrap::open };
+        let mut bootstrap = open(
             validated.configuration().clone(),
             world.runner.clone(),
             token,

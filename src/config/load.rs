@@ -15,6 +15,11 @@ use super::rules::edit_distance;
 /// Configuration files are small; anything bigger is not one (and is not read whole).
 pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
 
+/// How deeply a configuration file may nest (mappings, sequences, flow brackets). Ours is
+/// at most 3 levels deep; the bound is checked by a linear scan before the YAML parser
+/// sees the text, whose time grows with the square of the nesting.
+pub const MAX_CONFIG_NESTING: usize = 32;
+
 /// A 1-based position in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -41,6 +46,14 @@ pub enum LoadError {
     NotUtf8 { path: PathBuf },
     #[error("config file {}: is {size} bytes, more than the {max} bytes a configuration file may have", path.display())]
     TooLarge { path: PathBuf, size: u64, max: u64 },
+    #[error("config file {}: is {what}, not a regular file; --config takes a regular file", path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
+    #[error("config file {}, line {line}: nests deeper than {max} levels; a configuration file is at most 3 levels deep", path.display())]
+    TooDeep {
+        path: PathBuf,
+        line: usize,
+        max: usize,
+    },
     #[error("config file {}: is empty; set at least one key (see assets/bootstrap-config.example.yaml)", path.display())]
     Empty { path: PathBuf },
     #[error("config file {}{}: YAML syntax error: {message}", path.display(), at(position))]
@@ -112,31 +125,192 @@ pub fn load_file(path: &Path) -> Result<ConfigLayer, LoadError> {
     parse_str(&text, path)
 }
 
-/// The file's text, refused when it is missing, not a file, too large or not UTF-8.
+/// The file's text, refused when it is missing, not a regular file (a device such as
+/// `/dev/zero` would never end, a FIFO would hang), larger than [`MAX_CONFIG_FILE_BYTES`]
+/// (at most that much is ever read), nested deeper than [`MAX_CONFIG_NESTING`], or not UTF-8.
 fn read_text(path: &Path) -> Result<String, LoadError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     let owned = || path.to_path_buf();
-    let metadata = std::fs::metadata(path).map_err(|source| match source.kind() {
+    let unreadable = |source: io::Error| match source.kind() {
         io::ErrorKind::NotFound => LoadError::NotFound { path: owned() },
         _ => LoadError::Unreadable {
             path: owned(),
             source,
         },
-    })?;
-    if metadata.is_dir() {
-        return Err(LoadError::IsDirectory { path: owned() });
-    }
-    if metadata.len() > MAX_CONFIG_FILE_BYTES {
+    };
+    let metadata = std::fs::metadata(path).map_err(unreadable)?;
+    not_a_regular_file(&metadata, path)?;
+    // O_NONBLOCK: a FIFO swapped in after the check cannot hang the open; what was opened
+    // is checked again.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(unreadable)?;
+    not_a_regular_file(&file.metadata().map_err(unreadable)?, path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_CONFIG_FILE_BYTES {
         return Err(LoadError::TooLarge {
             path: owned(),
-            size: metadata.len(),
+            size: metadata.len().max(bytes.len() as u64),
             max: MAX_CONFIG_FILE_BYTES,
         });
     }
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Unreadable {
-        path: owned(),
-        source,
-    })?;
-    String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: owned() })
+    let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: owned() })?;
+    if let Some(line) = too_deep(&text, MAX_CONFIG_NESTING) {
+        return Err(LoadError::TooDeep {
+            path: owned(),
+            line,
+            max: MAX_CONFIG_NESTING,
+        });
+    }
+    return Ok(text);
+
+    fn not_a_regular_file(metadata: &std::fs::Metadata, path: &Path) -> Result<(), LoadError> {
+        let owned = || path.to_path_buf();
+        use std::os::unix::fs::FileTypeExt;
+        let kind = metadata.file_type();
+        if kind.is_file() {
+            return Ok(());
+        }
+        Err(if kind.is_dir() {
+            LoadError::IsDirectory { path: owned() }
+        } else {
+            let what = if kind.is_char_device() {
+                "a character device"
+            } else if kind.is_block_device() {
+                "a block device"
+            } else if kind.is_fifo() {
+                "a FIFO"
+            } else if kind.is_socket() {
+                "a socket"
+            } else {
+                "a special file"
+            };
+            LoadError::NotAFile {
+                path: owned(),
+                what,
+            }
+        })
+    }
+}
+
+/// The 1-based line where `text` first nests deeper than `max`, by a linear scan that
+/// errs on the side of counting: block indentation levels (and `- `/`? ` entries opened
+/// on one line) plus open flow brackets, outside quoted scalars, block scalars (`|`, `>`)
+/// and comments. `None` when it stays within `max`.
+pub fn too_deep(text: &str, max: usize) -> Option<usize> {
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    // The quote a multi-line quoted scalar is still open with.
+    let mut quote: Option<char> = None;
+    // The indentation of the line that opened a block scalar still going on.
+    let mut block_scalar: Option<usize> = None;
+    for (index, line) in text.lines().enumerate() {
+        let content = line.trim_start_matches(' ');
+        let indent = line.len() - content.len();
+        if let Some(parent) = block_scalar {
+            if content.is_empty() || indent > parent {
+                continue;
+            }
+            block_scalar = None;
+        }
+        if flow == 0 && quote.is_none() && !content.is_empty() && !content.starts_with('#') {
+            let mut column = indent;
+            let mut rest = content;
+            // `- - x`, `? - x`: each indicator opens a collection further in.
+            loop {
+                while indents.last().is_some_and(|&top| top > column) {
+                    indents.pop();
+                }
+                if indents.last() != Some(&column) {
+                    indents.push(column);
+                }
+                match rest.strip_prefix("- ").or_else(|| rest.strip_prefix("? ")) {
+                    Some(after) => {
+                        let inner = after.trim_start_matches(' ');
+                        column += 2 + (after.len() - inner.len());
+                        rest = inner;
+                    }
+                    None => break,
+                }
+            }
+            if indents.len() > max {
+                return Some(index + 1);
+            }
+        }
+        // The last significant character outside quotes: a quote opens a scalar only
+        // where a node may start.
+        let mut last: Option<char> = None;
+        let mut previous = ' ';
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match quote {
+                Some('\'') => {
+                    if c == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            chars.next();
+                        } else {
+                            quote = None;
+                            last = Some(c);
+                        }
+                    }
+                }
+                Some(_) => match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => {
+                        quote = None;
+                        last = Some(c);
+                    }
+                    _ => {}
+                },
+                None => {
+                    let node_start = previous.is_whitespace() || "[{,".contains(previous);
+                    let after_indicator = match last {
+                        None => true,
+                        Some(':' | '-' | '?') => previous.is_whitespace(),
+                        Some('[' | '{' | ',') => flow > 0,
+                        Some(_) => false,
+                    };
+                    match c {
+                        '\'' | '"' if node_start && after_indicator => quote = Some(c),
+                        '#' if previous.is_whitespace() => break,
+                        '[' | '{' => {
+                            flow += 1;
+                            if indents.len() + flow > max {
+                                return Some(index + 1);
+                            }
+                        }
+                        ']' | '}' => flow = flow.saturating_sub(1),
+                        _ => {}
+                    }
+                    if !c.is_whitespace() {
+                        last = Some(c);
+                    }
+                }
+            }
+            previous = c;
+        }
+        // `key: |`, `- >-`: the lines indented under this one are text.
+        if quote.is_none() && flow == 0 {
+            let code = line.split(" #").next().unwrap_or(line).trim_end();
+            let indicator = code
+                .rsplit(' ')
+                .next()
+                .filter(|word| word.starts_with(['|', '>']))
+                .is_some_and(|word| word[1..].chars().all(|c| "+-123456789".contains(c)));
+            if indicator && (code.contains(": ") || code.starts_with("- ") || code.len() == 1) {
+                block_scalar = Some(indent);
+            }
+        }
+    }
+    None
 }
 
 /// Parse configuration YAML; `path` only names the file in errors. The first problem in
@@ -189,7 +363,10 @@ pub fn parse_str_all(text: &str, path: &Path) -> Result<ConfigLayer, Vec<LoadErr
     while let Some(error) = next.take() {
         let removed = remove_path(&mut document, &error.segments);
         errors.push(error);
-        if !removed || errors.len() >= MAX_FILE_ERRORS {
+        // Each pass reads the whole document again: a large file full of problems gets
+        // fewer passes, so no file takes long to refuse.
+        let read_again = errors.len().saturating_mul(text.len());
+        if !removed || errors.len() >= MAX_FILE_ERRORS || read_again > REREAD_BUDGET_BYTES {
             break;
         }
         let Ok(rest) = serde_yaml::to_string(&document) else {
@@ -222,6 +399,10 @@ pub fn parse_str_all(text: &str, path: &Path) -> Result<ConfigLayer, Vec<LoadErr
 
 /// More problems than this in one file are not worth listing.
 const MAX_FILE_ERRORS: usize = 50;
+
+/// How many bytes the passes after the first may read again in all (50 passes of a
+/// 10 KiB file; a 1 MiB file full of unknown keys gets none, and is refused at once).
+const REREAD_BUDGET_BYTES: usize = 512 * 1024;
 
 /// One problem of the typed pass, before it is placed in the original text.
 struct TypedError {
@@ -897,6 +1078,78 @@ mod tests {
                 LoadError::Unreadable { .. }
             ));
         }
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_bound_is_found_by_a_linear_scan() {
+        let example = include_str!("../../assets/bootstrap-config.example.yaml");
+        assert_eq!(too_deep(example, MAX_CONFIG_NESTING), None);
+        let brackets = |n: usize| format!("a: {}", "[".repeat(n));
+        assert_eq!(too_deep(&brackets(31), 32), None);
+        assert_eq!(too_deep(&brackets(32), 32), Some(1));
+        assert_eq!(too_deep(&format!("{}x", "- ".repeat(40)), 32), Some(1));
+        assert_eq!(too_deep(&format!("{}x", "? ".repeat(40)), 32), Some(1));
+        let block: String = (0..40).map(|i| format!("{}k:\n", "  ".repeat(i))).collect();
+        assert_eq!(too_deep(&block, 32), Some(33));
+        // Inside quoted and block scalars, and comments, brackets are text.
+        let quoted = format!("a: \"{0}\"\nb: '{0}'\nc: 'it''s {0}'\n", "[".repeat(100));
+        assert_eq!(too_deep(&quoted, 32), None);
+        let literal = format!(
+            "s: |\n  {0}\n  \"{0}\nt: >-\n  {0}\nu: 1 # {0}\n",
+            "[".repeat(100)
+        );
+        assert_eq!(too_deep(&literal, 32), None);
+        // A quote inside a plain scalar opens nothing: the brackets after it still count.
+        let plain = format!("a: don't, b\nc: {}", "[".repeat(100));
+        assert_eq!(too_deep(&plain, 32), Some(2));
+        let flow = format!("a: [ 'x #', {}", "[".repeat(100));
+        assert_eq!(too_deep(&flow, 32), Some(1));
+    }
+
+    #[test]
+    fn a_device_a_fifo_and_an_adversarial_file_are_refused_without_reading_them_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            load_file(Path::new("/dev/zero")).unwrap_err(),
+            LoadError::NotAFile {
+                what: "a character device",
+                ..
+            }
+        ));
+        let fifo = dir.path().join("fifo.yaml");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        assert!(matches!(
+            load_file(&fifo).unwrap_err(),
+            LoadError::NotAFile { what: "a FIFO", .. }
+        ));
+        let nested = dir.path().join("nested.yaml");
+        std::fs::write(&nested, "[".repeat(MAX_CONFIG_FILE_BYTES as usize)).unwrap();
+        let error = load_file(&nested).unwrap_err();
+        assert!(
+            matches!(error, LoadError::TooDeep { line: 1, .. }),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("deeper than 32 levels"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_large_file_full_of_problems_is_not_read_again_for_each_one() {
+        let small = "cluster:\n  a: 1\n  b: 2\n  c: 3\n";
+        assert_eq!(
+            parse_str_all(small, Path::new("s.yaml")).unwrap_err().len(),
+            3
+        );
+        let mut large = String::from("cluster:\n");
+        for index in 0..40_000 {
+            large.push_str(&format!("  unknownKey{index}: value\n"));
+        }
+        let errors = parse_str_all(&large, Path::new("l.yaml")).unwrap_err();
+        assert_eq!(errors.len(), 1, "{} bytes: no second pass", large.len());
     }
 
     #[test]

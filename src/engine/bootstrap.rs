@@ -216,7 +216,22 @@ fn open_state(path: &Path, force: bool, claim: Claim<'_>) -> Result<OpenState, S
     if let Some(state) = &loaded.state {
         claim.check(path, state)?;
     }
-    let mut state = match loaded.state {
+    let state = starting_state(loaded.state, now, claim)?;
+    Ok(OpenState {
+        handle: StateHandle::new(state, store),
+        lock,
+        moved_aside: loaded.moved_aside,
+    })
+}
+
+/// The state a run starts from: a run that died is marked interrupted, a rolled-back one
+/// starts afresh, and a run's state records (or learns more of) its installation identity.
+fn starting_state(
+    loaded: Option<BootstrapState>,
+    now: Timestamp,
+    claim: Claim<'_>,
+) -> Result<BootstrapState, StateError> {
+    let mut state = match loaded {
         Some(state) if state.status == RunStatus::RolledBack => BootstrapState::new(now),
         Some(mut state) => {
             state.mark_interrupted(now);
@@ -232,11 +247,7 @@ fn open_state(path: &Path, force: bool, claim: Claim<'_>) -> Result<OpenState, S
             None => state.identity = Some(requested.clone().adopted()?),
         }
     }
-    Ok(OpenState {
-        handle: StateHandle::new(state, store),
-        lock,
-        moved_aside: loaded.moved_aside,
-    })
+    Ok(state)
 }
 
 /// The installation a configuration names, in `world`. `subscription` counts only for a
@@ -300,7 +311,8 @@ fn ensure_work_dir(path: &Path) -> Result<(), BootstrapError> {
 pub struct Bootstrap {
     steps: Arc<BootstrapSteps>,
     state: StateHandle,
-    _lock: StateLock,
+    /// `None` for a dry run, which takes no lock.
+    _lock: Option<StateLock>,
     moved_aside: Option<MovedAside>,
     paths: BootstrapPaths,
     options: BootstrapOptions,
@@ -348,8 +360,55 @@ impl Bootstrap {
         Ok(Bootstrap {
             steps: Arc::new(BootstrapSteps::new(env)),
             state: opened.handle,
-            _lock: opened.lock,
+            _lock: Some(opened.lock),
             moved_aside: opened.moved_aside,
+            paths,
+            options,
+            demo_failure: None,
+            report: Mutex::new(None),
+        })
+    }
+
+    /// For `--dry-run`, which changes nothing on disk: the state file is only read (an
+    /// unusable one is refused, never moved aside), no lock is taken and no directory is
+    /// created. Only observing, planning and [`Bootstrap::dry_run`] are for this engine.
+    pub fn open_read_only(
+        configuration: Configuration,
+        runner: Arc<dyn CommandRunner>,
+        github_token: Option<SecretString>,
+        paths: BootstrapPaths,
+        options: BootstrapOptions,
+    ) -> Result<Bootstrap, BootstrapError> {
+        register(&github_token);
+        let requested = installation_identity(
+            &configuration,
+            options.world(),
+            options.effective_subscription(),
+            None,
+        );
+        let store = StateStore::at_custom(&paths.state_file);
+        let loaded = store.load()?;
+        let claim = Claim::Run(&requested);
+        if let Some(state) = &loaded {
+            claim.check(&paths.state_file, state)?;
+        }
+        let state = starting_state(loaded, Timestamp::now(), claim)?;
+        let mut env = StepEnv::new(
+            configuration,
+            runner,
+            github_token,
+            paths.kubeconfig.clone(),
+            paths.work_dir.clone(),
+        );
+        env.subscription = options.subscription.clone();
+        env.flux_version = options.flux_version.clone();
+        env.git_env = options.git_env.clone();
+        env.timings = options.timings.clone();
+        Ok(Bootstrap {
+            steps: Arc::new(BootstrapSteps::new(env)),
+            state: StateHandle::new(state, store),
+            _lock: None,
+            moved_aside: None,
             paths,
             options,
             demo_failure: None,

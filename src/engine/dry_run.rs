@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use secrecy::SecretString;
+use secrecy::{SecretSlice, SecretString};
 use serde::Serialize;
 
 use super::plan::{Plan, PlannedStep};
@@ -280,12 +280,10 @@ fn commands(
                 chart: installation.chart.clone(),
                 version: installation.version.clone(),
             };
-            let mut values_files = vec![env.work_dir.join("kalypso-values-XXXXXX.yaml")];
-            values_files.extend(installation.values.iter().cloned());
-            notes.push(format!(
-                "{} is a 0600 file written just before the install and removed after it (controlPlane.URL, controlPlane.branch, ghRepo.token)",
-                values_files[0].display()
-            ));
+            notes.push(
+                "`-f -`: the values controlPlane.URL, controlPlane.branch and ghRepo.token are written to helm's standard input (no file holds the token)"
+                    .to_string(),
+            );
             vec![
                 helm.status_spec(RELEASE_NAME, &installation.namespace),
                 tools.helm.show_chart_spec(&chart),
@@ -295,7 +293,9 @@ fn commands(
                     release: RELEASE_NAME.to_string(),
                     chart,
                     namespace: installation.namespace.clone(),
-                    values_files,
+                    // A dry run shows the command, never its input.
+                    our_values: SecretSlice::from(Vec::new()),
+                    values_files: installation.values.iter().cloned().collect(),
                     timeout: env.timings.helm_timeout,
                 }),
                 kubectl.get_deployments_spec(&installation.namespace),

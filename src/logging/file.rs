@@ -42,9 +42,61 @@ pub fn format_iso8601_utc(instant: OffsetDateTime) -> String {
         .unwrap_or_else(|_| instant.unix_timestamp().to_string())
 }
 
+/// Why a path cannot be the log file. The log file is a regular file: we never follow a
+/// symlink to another one, and never write to a device or a FIFO (`/dev/full` would lose
+/// every line, a FIFO would hang the run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogPathProblem {
+    Symlink,
+    NotARegularFile(&'static str),
+}
+
+impl std::fmt::Display for LogPathProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogPathProblem::Symlink => {
+                f.write_str("is a symbolic link; the log file must be a regular file (symlinks are never followed)")
+            }
+            LogPathProblem::NotARegularFile(what) => write!(
+                f,
+                "is {what}; the log file must be a regular file"
+            ),
+        }
+    }
+}
+
+/// `Err` when what is at `path` (not following a symlink) is a symlink or a special file;
+/// `Ok` for a regular file, a directory (which fails to open with its own error) or nothing.
+pub fn check_log_path(path: &Path) -> Result<(), LogPathProblem> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Err(LogPathProblem::Symlink);
+    }
+    // A directory fails to open with its own error ("Is a directory").
+    if kind.is_file() || kind.is_dir() {
+        return Ok(());
+    }
+    Err(LogPathProblem::NotARegularFile(if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }))
+}
+
 /// Open `path` for appending, creating missing parent directories with mode 0700 (existing
-/// directories are left as they are: the path may be a shared one like /tmp) and the file
-/// with mode 0600. An existing file is also narrowed to 0600.
+/// directories are left as they are: the path may be a shared one like /tmp). A new file is
+/// created 0600; an existing regular file is appended to and keeps its mode (we never chmod
+/// a file we did not create). A symlink, a device, a FIFO or a directory is refused.
 pub fn open_log_file(path: &Path) -> Result<File, LoggingError> {
     let dir = log_directory(path);
     if !dir.exists() {
@@ -57,21 +109,52 @@ pub fn open_log_file(path: &Path) -> Result<File, LoggingError> {
                 source,
             })?;
     }
-    let file = OpenOptions::new()
-        .create(true)
+    let open_error = |source| LoggingError::OpenFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let refused = |problem| LoggingError::Refused {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let created = OpenOptions::new()
+        .create_new(true)
         .append(true)
         .mode(LOG_FILE_MODE)
-        .open(path)
-        .map_err(|source| LoggingError::OpenFile {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    file.set_permissions(fs::Permissions::from_mode(LOG_FILE_MODE))
-        .map_err(|source| LoggingError::SetPermissions {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(file)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path);
+    match created {
+        Ok(file) => {
+            // Ours, just created: narrowed again in case the umask widened it.
+            file.set_permissions(fs::Permissions::from_mode(LOG_FILE_MODE))
+                .map_err(|source| LoggingError::SetPermissions {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            Ok(file)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            check_log_path(path).map_err(refused)?;
+            // O_NOFOLLOW and O_NONBLOCK: something swapped in after the check is refused
+            // or cannot hang the open; the opened file is checked again.
+            let file = OpenOptions::new()
+                .append(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+                .open(path)
+                .map_err(|err| match err.raw_os_error() {
+                    Some(libc::ELOOP) => refused(LogPathProblem::Symlink),
+                    _ => open_error(err),
+                })?;
+            let meta = file.metadata().map_err(open_error)?;
+            if !meta.is_file() {
+                return Err(refused(LogPathProblem::NotARegularFile(
+                    "not a regular file",
+                )));
+            }
+            Ok(file)
+        }
+        Err(err) => Err(open_error(err)),
+    }
 }
 
 /// The directory holding `path` (`.` for a bare file name).

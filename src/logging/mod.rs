@@ -44,7 +44,8 @@ pub use console::Verbosity;
 pub(crate) use console::{console_time, write_level_tag};
 pub use error_sink::ErrorSink;
 pub use file::{
-    default_log_path, format_iso8601_utc, open_log_file, LOG_DIR_MODE, LOG_DIR_NAME, LOG_FILE_MODE,
+    check_log_path, default_log_path, format_iso8601_utc, open_log_file, LogPathProblem,
+    LOG_DIR_MODE, LOG_DIR_NAME, LOG_FILE_MODE,
 };
 pub use redact::{RedactingMakeWriter, RedactingWriter};
 pub use rotation::{log_file_timestamp, rotate_logs, RotationOutcome, KEEP_LOG_FILES};
@@ -134,13 +135,74 @@ pub struct LogWriters {
 #[derive(Debug)]
 pub struct LoggingGuard {
     log_file: Option<PathBuf>,
-    _file_worker: Option<WorkerGuard>,
+    file_worker: Option<WorkerGuard>,
+    write_failure: WriteFailure,
 }
 
 impl LoggingGuard {
     /// The log file in use, to tell the user where to look.
     pub fn log_file(&self) -> Option<&Path> {
         self.log_file.as_deref()
+    }
+
+    /// The first write to the log file that failed, if any (later lines are lost).
+    pub fn write_failure(&self) -> Option<String> {
+        self.write_failure.get()
+    }
+}
+
+impl Drop for LoggingGuard {
+    /// Flush the file, then say on stderr if any line could not be written: a lost log is
+    /// reported, never silent.
+    fn drop(&mut self) {
+        drop(self.file_worker.take());
+        if let (Some(path), Some(error)) = (&self.log_file, self.write_failure.get()) {
+            eprintln!(
+                "WARN: the log file {} could not be written ({error}): lines from that point on are missing",
+                path.display()
+            );
+        }
+    }
+}
+
+/// The first error a write to the log file met, shared with the writer thread.
+#[derive(Debug, Clone, Default)]
+pub struct WriteFailure(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl WriteFailure {
+    fn record(&self, error: &io::Error) {
+        let mut first = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        first.get_or_insert_with(|| error.to_string());
+    }
+
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A writer that remembers its first error in a [`WriteFailure`] (the log writer thread
+/// otherwise drops write errors).
+#[derive(Debug)]
+pub struct FailureRecordingWriter<W> {
+    inner: W,
+    failure: WriteFailure,
+}
+
+impl<W> FailureRecordingWriter<W> {
+    pub fn new(inner: W, failure: WriteFailure) -> Self {
+        Self { inner, failure }
+    }
+}
+
+impl<W: io::Write> io::Write for FailureRecordingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner
+            .write(buf)
+            .inspect_err(|e| self.failure.record(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().inspect_err(|e| self.failure.record(e))
     }
 }
 
@@ -150,6 +212,11 @@ pub enum LoggingError {
     CreateDirectory { path: PathBuf, source: io::Error },
     #[error("cannot open the log file {path}: {source}")]
     OpenFile { path: PathBuf, source: io::Error },
+    #[error("refusing the log file {path}: it {problem}")]
+    Refused {
+        path: PathBuf,
+        problem: file::LogPathProblem,
+    },
     #[error("cannot restrict the log file {path} to mode 0600: {source}")]
     SetPermissions { path: PathBuf, source: io::Error },
     #[error("logging is already set up in this process")]
@@ -241,6 +308,7 @@ pub fn init(settings: LoggingSettings) -> Result<LoggingGuard, LoggingError> {
     }
 
     let mut rotation = None;
+    let write_failure = WriteFailure::default();
     let mut file_worker = None;
     let mut file_writer = None;
     if let Some(path) = &settings.log_file {
@@ -248,7 +316,10 @@ pub fn init(settings: LoggingSettings) -> Result<LoggingGuard, LoggingError> {
         rotation = prepared.rotation;
         // The writer thread flushes whenever its queue runs empty, so buffering only
         // joins the lines of a burst into few writes; nothing waits in the buffer longer.
-        let file = io::BufWriter::with_capacity(FILE_BUFFER_BYTES, prepared.file);
+        let file = io::BufWriter::with_capacity(
+            FILE_BUFFER_BYTES,
+            FailureRecordingWriter::new(prepared.file, write_failure.clone()),
+        );
         // Lossless: when the queue is full the logging thread waits instead of dropping
         // lines, since the file is the record of what happened. The queue is short, so a
         // burst of child output waits for the disk rather than filling memory.
@@ -289,7 +360,8 @@ pub fn init(settings: LoggingSettings) -> Result<LoggingGuard, LoggingError> {
     }
     Ok(LoggingGuard {
         log_file: settings.log_file,
-        _file_worker: file_worker,
+        file_worker,
+        write_failure,
     })
 }
 

@@ -61,10 +61,18 @@ pub struct GitError {
     pub message: String,
 }
 
-fn git(dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Result<String, GitError> {
+/// The simulator's own git: isolated from the user's configuration and secrets.
+fn git_command(dir: Option<&Path>, args: &[&str]) -> Command {
     let mut command = Command::new("git");
     if let Some(dir) = dir {
         command.current_dir(dir);
+    }
+    // It talks to no server: no GitHub token, no Azure secret.
+    for name in crate::secrets::GITHUB_TOKEN_VARIABLES
+        .iter()
+        .chain(crate::secrets::AZURE_SECRET_VARIABLES.iter())
+    {
+        command.env_remove(name);
     }
     command
         .args(args)
@@ -74,7 +82,13 @@ fn git(dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Result<String
         .env_remove("GIT_CONFIG_COUNT")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
-        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_TERMINAL_PROMPT", "0");
+    command
+}
+
+fn git(dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Result<String, GitError> {
+    let mut command = git_command(dir, args);
+    command
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -350,6 +364,24 @@ mod tests {
             ["ls-remote", "https://github.com/a/b.git"]
         );
         assert_eq!(words(&["--version"]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_simulators_own_git_inherits_no_token_and_no_azure_secret() {
+        let command = git_command(None, &["--version"]);
+        let removed: Vec<String> = command
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        for name in [
+            "GH_TOKEN",
+            "GITHUB_TOKEN",
+            "AZURE_CLIENT_SECRET",
+            "ARM_CLIENT_SECRET",
+        ] {
+            assert!(removed.iter().any(|r| r == name), "{name}: {removed:?}");
+        }
     }
 
     #[test]

@@ -422,28 +422,37 @@ fn masked(values: &Value) -> Value {
 
 fn user_values(ctx: &Ctx<'_>, cmd: &ToolCommand) -> Result<Value, Reply> {
     let mut values = json!({});
+    // Like helm's `readFile`: `-` (surrounding blanks ignored) reads standard input, to its
+    // end, so a second `-` reads nothing; no stdin is an empty one (`/dev/null`).
+    let mut stdin = ctx.inv.stdin.clone();
     for file in cmd.flags.values("values") {
-        let path = ctx.inv.resolve_path(file);
-        let text = std::fs::read_to_string(&path).map_err(|_| {
-            Reply::fail(
-                1,
-                format!("Error: open {}: no such file or directory", path.display()),
+        let (text, shown) = if file.trim() == "-" {
+            let bytes = stdin.take().unwrap_or_default();
+            (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                file.to_string(),
             )
-        })?;
+        } else {
+            let path = ctx.inv.resolve_path(file);
+            let text = std::fs::read_to_string(&path).map_err(|_| {
+                Reply::fail(
+                    1,
+                    format!("Error: open {}: no such file or directory", path.display()),
+                )
+            })?;
+            (text, path.display().to_string())
+        };
         let docs = parse_yaml_documents(&text).map_err(|e| {
             Reply::fail(
                 1,
-                format!(
-                    "Error: failed to parse {}: error converting YAML to JSON: {e}",
-                    path.display()
-                ),
+                format!("Error: failed to parse {shown}: error converting YAML to JSON: {e}"),
             )
         })?;
         for doc in docs {
             match doc {
                 Value::Null => {}
                 Value::Object(_) => merge_values(&mut values, doc),
-                _ => return Err(Reply::fail(1, format!("Error: failed to parse {}: error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {{}}", path.display()))),
+                _ => return Err(Reply::fail(1, format!("Error: failed to parse {shown}: error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {{}}"))),
             }
         }
     }

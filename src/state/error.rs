@@ -94,6 +94,9 @@ pub enum StateError {
     )]
     Randomness { detail: String },
 
+    #[error("refusing the lock file {path}: {rule}. It was left untouched; remove it (a lock file holds no data) and run again")]
+    UnsafeLock { path: PathBuf, rule: &'static str },
+
     #[error("cannot {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -121,6 +124,7 @@ impl StateError {
             }
             StateError::Unusable { .. }
             | StateError::Locked { .. }
+            | StateError::UnsafeLock { .. }
             | StateError::Randomness { .. }
             | StateError::Io { .. } => ExitCode::General,
         }

@@ -34,15 +34,35 @@ impl StateLock {
     /// state file's directory must exist.
     pub fn acquire(state_path: &Path) -> Result<Self, StateError> {
         let path = Self::lock_path_for(state_path);
+        // Looked at before opening: opening a device or a FIFO can itself do something.
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) => check_lock_file(&path, &meta)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StateError::io("inspect the lock file", &path, e)),
+        }
         // No truncation on open: the file may belong to a live holder whose PID we must read.
+        // O_NOFOLLOW: a symlink put there is refused, never followed (and its target never
+        // truncated); O_NONBLOCK: a FIFO swapped in after the check cannot hang the open.
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(&path)
-            .map_err(|e| StateError::io("open the lock file", &path, e))?;
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => StateError::UnsafeLock {
+                    path: path.clone(),
+                    rule: "it is a symbolic link; the lock is never followed to another file",
+                },
+                _ => StateError::io("open the lock file", &path, e),
+            })?;
+        // The file opened is the one checked (nothing swapped in between).
+        let opened = file
+            .metadata()
+            .map_err(|e| StateError::io("inspect the lock file", &path, e))?;
+        check_lock_file(&path, &opened)?;
         let locked =
             FileExt::try_lock_exclusive(&file).map_err(|e| StateError::io("lock", &path, e))?;
         if !locked {
@@ -75,6 +95,34 @@ impl Drop for StateLock {
         let _ = self.file.set_len(0);
         let _ = FileExt::unlock(&self.file);
     }
+}
+
+/// A lock file we may use: a regular file of ours with no other name (its contents are
+/// replaced by our PID, which must never reach another file).
+fn check_lock_file(path: &Path, meta: &std::fs::Metadata) -> Result<(), StateError> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |rule| {
+        Err(StateError::UnsafeLock {
+            path: path.to_path_buf(),
+            rule,
+        })
+    };
+    if meta.file_type().is_symlink() {
+        return refuse("it is a symbolic link; the lock is never followed to another file");
+    }
+    if !meta.is_file() {
+        return refuse("it is not a regular file");
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if meta.uid() != unsafe { libc::geteuid() } {
+        return refuse("it belongs to another user, so this tool did not create it");
+    }
+    if meta.nlink() != 1 {
+        return refuse(
+            "it has another name (a hard link), so it is not a lock file this tool created",
+        );
+    }
+    Ok(())
 }
 
 /// The PID the holder wrote, waiting briefly in case it locked but has not written yet.

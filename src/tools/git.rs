@@ -3,6 +3,8 @@
 //! Authentication never goes through a URL or an argument: the caller passes a [`GitEnv`]
 //! (for GitHub, [`super::gh::Gh::git_env`]: `gh auth git-credential` as the credential
 //! helper, configured with `GIT_CONFIG_*` variables, the token in the child's `GH_TOKEN`).
+//! Only the commands that reach the remote (`push`, `ls-remote`) get the token; `init`,
+//! `switch`, `add` and `commit` get none, not even one inherited from the user.
 //! The same mechanism carries extra configuration such as a test's `url.<base>.insteadOf`.
 
 use std::fs;
@@ -100,7 +102,9 @@ impl GitEnv {
         vars
     }
 
-    /// `spec` with this environment applied; git never prompts for credentials.
+    /// `spec` with this environment applied, secrets included: for the commands that
+    /// reach the remote (`push`, `ls-remote`) and so may run the credential helper. git
+    /// never prompts for credentials.
     pub fn apply(&self, mut spec: CommandSpec) -> CommandSpec {
         for name in REPOSITORY_VARS
             .iter()
@@ -117,6 +121,32 @@ impl GitEnv {
         }
         for (name, value) in &self.vars {
             spec.env.push((name.clone(), value.clone()));
+        }
+        spec
+    }
+
+    /// `spec` with this environment applied but no secret: for the commands that stay in
+    /// the work tree (`init`, `switch`, `add`, `commit`). They get neither our secret
+    /// variables nor a GitHub token inherited from the user's environment.
+    pub fn apply_local(&self, spec: CommandSpec) -> CommandSpec {
+        let mut spec = Self {
+            config: self.config.clone(),
+            vars: Vec::new(),
+            removed: self.removed.clone(),
+        }
+        .apply(spec);
+        let secret_names = self.vars.iter().filter_map(|(name, value)| match value {
+            EnvValue::Secret(_) => Some(name.clone()),
+            EnvValue::Plain(_) => None,
+        });
+        let token_names = crate::secrets::GITHUB_TOKEN_VARIABLES.map(String::from);
+        for name in secret_names.chain(token_names) {
+            spec = spec.env_remove(name);
+        }
+        for (name, value) in &self.vars {
+            if let EnvValue::Plain(_) = value {
+                spec.env.push((name.clone(), value.clone()));
+            }
         }
         spec
     }
@@ -191,16 +221,16 @@ impl Git {
     }
 
     pub fn init_spec(&self, workdir: &Path, branch: &str, env: &GitEnv) -> CommandSpec {
-        env.apply(Self::base(&["init", "-b", branch]).cwd(workdir))
+        env.apply_local(Self::base(&["init", "-b", branch]).cwd(workdir))
     }
 
     /// Start an unrelated branch with an empty index and work tree.
     pub fn switch_orphan_spec(&self, workdir: &Path, branch: &str, env: &GitEnv) -> CommandSpec {
-        env.apply(Self::base(&["switch", "--orphan", branch]).cwd(workdir))
+        env.apply_local(Self::base(&["switch", "--orphan", branch]).cwd(workdir))
     }
 
     pub fn add_all_spec(&self, workdir: &Path, env: &GitEnv) -> CommandSpec {
-        env.apply(Self::base(&["add", "-A"]).cwd(workdir))
+        env.apply_local(Self::base(&["add", "-A"]).cwd(workdir))
     }
 
     /// A commit as "Kalypso Bootstrap", independent of the user's identity, signing and
@@ -208,7 +238,7 @@ impl Git {
     pub fn commit_spec(&self, workdir: &Path, message: &str, env: &GitEnv) -> CommandSpec {
         let name = format!("user.name={AUTHOR_NAME}");
         let email = format!("user.email={AUTHOR_EMAIL}");
-        env.apply(
+        env.apply_local(
             Self::base(&[
                 "-c",
                 &name,

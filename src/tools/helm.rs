@@ -1,16 +1,15 @@
 //! `helm` (3 and 4). Calls that reach a cluster go through a [`HelmContext`], which names its
 //! context on every call (`--kube-context`); the version and chart lookups need no cluster.
 //!
-//! Our values (including the GitHub token) reach helm only in a 0600 values file
-//! ([`ValuesFile`]) that is removed when dropped; never through `--set`.
+//! Our values (including the GitHub token) reach helm only on its standard input
+//! (`-f -`, [`KalypsoValues::to_stdin`]): no file ever holds the token, not even briefly,
+//! and never `--set` (argv is world-readable).
 
-use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::{Deserialize, Serialize};
 
 pub use crate::config::configuration::HelmChart;
@@ -110,54 +109,38 @@ struct GhRepoYaml<'a> {
     token: &'a str,
 }
 
-/// Our values in a temporary file readable by the owner only; removed when dropped.
-pub struct ValuesFile {
-    path: tempfile::TempPath,
-}
-
-impl ValuesFile {
-    /// Write `values` to a new 0600 file in `dir`.
-    pub fn write_in(dir: &Path, values: &KalypsoValues) -> io::Result<ValuesFile> {
-        let token = values.gh_repo_token.expose_secret();
+impl KalypsoValues {
+    /// The values as the YAML document helm reads from stdin for `-f -`.
+    pub fn to_stdin(&self) -> Result<SecretSlice<u8>, serde_yaml::Error> {
+        let token = self.gh_repo_token.expose_secret();
         let yaml = serde_yaml::to_string(&ValuesYaml {
             control_plane: ControlPlaneYaml {
-                url: &values.control_plane_url,
-                branch: &values.control_plane_branch,
+                url: &self.control_plane_url,
+                branch: &self.control_plane_branch,
             },
             gh_repo: GhRepoYaml { token },
-            control_plane_url: &values.control_plane_url,
-            control_plane_branch: &values.control_plane_branch,
+            control_plane_url: &self.control_plane_url,
+            control_plane_branch: &self.control_plane_branch,
             gh_repo_token: token,
-        })
-        .map_err(io::Error::other)?;
-        let mut file = tempfile::Builder::new()
-            .prefix("kalypso-values-")
-            .suffix(".yaml")
-            .permissions(std::fs::Permissions::from_mode(0o600))
-            .tempfile_in(dir)?;
-        // Set again in case the umask or the platform widened it.
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        // No fsync: helm reads the file at once (through the page cache) and it is deleted
-        // afterwards; durability would only cost a disk flush on the critical path.
-        file.write_all(yaml.as_bytes())?;
-        Ok(ValuesFile {
-            path: file.into_temp_path(),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        })?;
+        Ok(SecretSlice::from(yaml.into_bytes()))
     }
 }
 
+/// `-f -`: helm 3 (since 3.0.0, `pkg/cli/values/options.go` `readFile`) and helm 4 read
+/// a values file named `-` from standard input.
+pub const VALUES_FROM_STDIN: &str = "-";
+
 /// What `helm upgrade --install` is given.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct InstallParams {
     pub release: String,
     pub chart: ChartRef,
     pub namespace: String,
-    /// Applied in order: ours first, then the user's (later files win).
+    /// Our values ([`KalypsoValues::to_stdin`]), written to helm's stdin and named `-f -`
+    /// first, so the user's files override them.
+    pub our_values: SecretSlice<u8>,
+    /// The user's values files, applied in order after ours (later files win).
     pub values_files: Vec<PathBuf>,
     /// `--wait --timeout`.
     pub timeout: Duration,
@@ -321,7 +304,10 @@ impl HelmContext {
                 "--namespace",
                 params.namespace.as_str(),
                 "--create-namespace",
-            ]);
+                "-f",
+                VALUES_FROM_STDIN,
+            ])
+            .secret_stdin(params.our_values.clone());
         for file in &params.values_files {
             spec = spec.args(["-f".to_string(), file.to_string_lossy().into_owned()]);
         }

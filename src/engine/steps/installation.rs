@@ -1,6 +1,6 @@
 //! The installation phase: Flux (kept when present and still serving the `v1beta2` APIs
 //! Kalypso uses, installed from the pinned release otherwise), then the Kalypso Scheduler
-//! chart with our values in a 0600 file.
+//! chart with our values on helm's standard input (`-f -`).
 //!
 //! Progress names the transitions Installing → Deployed → Running (the health checks add
 //! Healthy → Verified).
@@ -14,7 +14,7 @@ use crate::engine::plan::PlannedStep;
 use crate::engine::retry::{poll_step, retry_step, Poll};
 use crate::engine::step::{Action, StepError, StepId};
 use crate::state::{BootstrapState, Ownership, Resource, ResourceStatus};
-use crate::tools::helm::{ChartRef, InstallParams, KalypsoValues, ValuesFile, RELEASE_NAME};
+use crate::tools::helm::{ChartRef, InstallParams, KalypsoValues, RELEASE_NAME};
 use crate::tools::kubectl::{
     flux_install_url, Crd, KubectlContext, FLUX_GITREPOSITORY_CRD, FLUX_KUSTOMIZATION_CRD,
 };
@@ -206,7 +206,7 @@ fn long_wait_error(step: StepId, what: &str, error: &ToolError) -> StepError {
 }
 
 /// The Kalypso Scheduler chart: checked first (`helm show chart`), then
-/// `helm upgrade --install` with our values file (and the user's after it).
+/// `helm upgrade --install` with our values on stdin (and the user's file after them).
 pub async fn kalypso(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
@@ -349,30 +349,22 @@ pub async fn kalypso(
             installation.version
         ),
     );
-    let values = ValuesFile::write_in(
-        &env.work_dir,
-        &KalypsoValues {
-            control_plane_url: control_plane_url.clone(),
-            control_plane_branch: resources::CONTROL_PLANE_BRANCH.to_string(),
-            gh_repo_token: token,
-        },
-    )
-    .map_err(|e| {
-        StepError::in_step(
-            step,
-            format!(
-                "cannot write the values file in {}: {e}",
-                env.work_dir.display()
-            ),
-        )
-    })?;
-    let mut values_files = vec![values.path().to_path_buf()];
-    values_files.extend(installation.values.iter().cloned());
+    // Versions before 0.1 (issue 12) wrote the values, token included, to a file that a
+    // killed run left behind: remove such leftovers now.
+    remove_leftover_values_files(&env.work_dir);
+    let our_values = KalypsoValues {
+        control_plane_url: control_plane_url.clone(),
+        control_plane_branch: resources::CONTROL_PLANE_BRANCH.to_string(),
+        gh_repo_token: token,
+    }
+    .to_stdin()
+    .map_err(|e| StepError::in_step(step, format!("cannot write the Helm values: {e}")))?;
     let params = InstallParams {
         release: RELEASE_NAME.to_string(),
         chart,
         namespace: namespace.clone(),
-        values_files,
+        our_values,
+        values_files: installation.values.iter().cloned().collect(),
         timeout: env.timings.helm_timeout,
     };
     // A failed `--wait` already waited the whole timeout: only a quick transient failure
@@ -384,7 +376,6 @@ pub async fn kalypso(
             .map_err(|e| long_wait_error(step, &what, &e))
     })
     .await?;
-    drop(values);
 
     if namespace_created {
         ctx.record(
@@ -406,6 +397,41 @@ pub async fn kalypso(
         "Kalypso Scheduler {} installed in {namespace} (control plane {control_plane_url})",
         installation.version
     )))
+}
+
+/// Remove `kalypso-values-XXXXXX.yaml` files that earlier versions wrote into `work_dir`
+/// (holding the token) and a killed run left: only regular files of that exact name form,
+/// ours and 0600 as those versions made them; never a symlink.
+pub fn remove_leftover_values_files(work_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return Vec::new();
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ours_by_name = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("kalypso-values-"))
+            .and_then(|rest| rest.strip_suffix(".yaml"))
+            .is_some_and(|random| {
+                random.len() == 6 && random.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+        if !ours_by_name {
+            continue;
+        }
+        let path = entry.path();
+        let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| {
+            m.is_file() && m.uid() == uid && m.permissions().mode() & 0o777 == 0o600
+        });
+        if ours && std::fs::remove_file(&path).is_ok() {
+            tracing::info!(path = %path.display(), "removed a Helm values file an earlier run left");
+            removed.push(path);
+        }
+    }
+    removed
 }
 
 fn record_installation(ctx: &StepContext, namespace: &str, version: &str) -> Result<(), StepError> {

@@ -6,6 +6,9 @@
 //! Progress names the transitions Creating → Empty → Initialized → Ready, or
 //! Validating → Valid / Invalid.
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
 use secrecy::SecretString;
 
 use super::{call, resources, tool_error, BootstrapSteps, StepEnv, Tools};
@@ -29,6 +32,72 @@ const SEED_ROUNDS: u32 = 3;
 
 /// Description of the label that marks promoted pull requests.
 pub const PROMOTED_LABEL_DESCRIPTION: &str = "Promotion to the next environment (Kalypso)";
+
+/// The start of every seed work directory's name in the work directory (the system's
+/// temporary directory): `kalypso-bootstrap-seed-<pid>-<random>`. The name is ours; the PID
+/// says whether the run that made it is still alive.
+pub const SEED_DIR_PREFIX: &str = "kalypso-bootstrap-seed-";
+
+/// `kalypso-bootstrap-seed-<pid>-`.
+pub fn seed_dir_prefix(pid: u32) -> String {
+    format!("{SEED_DIR_PREFIX}{pid}-")
+}
+
+/// Remove the seed directories a killed run left in `work_dir`: only directories (never a
+/// symlink, which is not followed) named by [`seed_dir_prefix`], owned by us, whose run is no
+/// longer alive. Anything else, however named, is left alone. Returns what was removed.
+pub fn remove_leftover_seed_dirs(work_dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return Vec::new();
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(SEED_DIR_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        // symlink_metadata: a symlink is not a directory here, so it is never followed.
+        let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == uid);
+        if !ours {
+            continue;
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {
+                tracing::debug!(path = %path.display(), "removed a seed directory left by a run that ended");
+                removed.push(path);
+            }
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "could not remove a seed directory left by an earlier run")
+            }
+        }
+    }
+    removed
+}
+
+/// Whether a process with this id exists (a PID that cannot be one counts as alive: the
+/// directory is then kept).
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    if pid <= 0 {
+        return true;
+    }
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
 
 /// The repository a step works on.
 pub fn repo_kind(step: StepId) -> RepoKind {
@@ -449,8 +518,11 @@ pub async fn seed(
                     if missing.is_empty() {
                         break;
                     }
+                    remove_leftover_seed_dirs(&work_dir);
                     let dir = tempfile::Builder::new()
-                        .prefix("kalypso-seed-")
+                        .prefix(&seed_dir_prefix(std::process::id()))
+                        // The rendered files are the user's configuration: theirs alone.
+                        .permissions(std::fs::Permissions::from_mode(0o700))
                         .tempdir_in(&work_dir)
                         .map_err(|e| {
                             StepError::in_step(
