@@ -114,6 +114,7 @@ const TRUNCATED_STATE: &str = "{\n  \"version\": \"1.0\",\n  \"timestamp\": \"20
 
 const MATCH_NAME: &str = "must match";
 const CONFIG_RULE: &str = "configuration is invalid";
+const SAME_REPO: &str = "names the same GitHub repository as";
 
 fn cases() -> Vec<Case> {
     vec![
@@ -253,6 +254,59 @@ fn cases() -> Vec<Case> {
             1,
             &["log file", "Not a directory"],
         ),
+        // Two names for one repository (issue 12, item 6): refused before anything runs.
+        flag(
+            &[
+                "--cluster-name",
+                "demo",
+                "--control-plane-name",
+                "cp",
+                "--gitops-name",
+                "cp",
+            ],
+            3,
+            &[
+                "repositories.gitops.name",
+                "repositories.controlPlane.name",
+                SAME_REPO,
+            ],
+        ),
+        flag(
+            &[
+                "--cluster-name",
+                "demo",
+                "--control-plane-name",
+                "cp",
+                "--gitops-name",
+                "CP",
+            ],
+            3,
+            &[
+                "repositories.gitops.name",
+                "repositories.controlPlane.name",
+                "ignores letter case",
+            ],
+        ),
+        flag(
+            &["--cluster-name", "demo", "--control-plane-name", "demo-gitops"],
+            3,
+            &[
+                "repositories.controlPlane.name",
+                "repositories.gitops.name",
+                "the default {cluster-name}-gitops",
+                SAME_REPO,
+            ],
+        ),
+        flag(
+            &["--cluster-name", "demo", "--gitops-name", "a.git"],
+            3,
+            &["repositories.gitops.name", "must not end in .git", "\"a\""],
+        ),
+        flag(
+            &["--cluster-name", "demo", "--control-plane-repo", "https://github.com/acme/cp.git.git"],
+            3,
+            &["repositories.controlPlane.url", "must not end in .git"],
+        ),
         flag(&["--bogus"], 64, &["unexpected argument '--bogus'"]),
         flag(
             &["--output", "yaml"],
@@ -350,6 +404,19 @@ fn cases() -> Vec<Case> {
             ],
         ),
         env(
+            &[
+                ("KALYPSO_CLUSTER_NAME", "demo"),
+                ("KALYPSO_CONTROL_PLANE_REPO", "https://github.com/acme/shared"),
+                ("KALYPSO_GITOPS_REPO", "https://github.com/ACME/Shared.git"),
+            ],
+            3,
+            &[
+                "repositories.gitops.url",
+                "repositories.controlPlane.url",
+                "ignores letter case",
+            ],
+        ),
+        env(
             &[("KALYPSO_CONFIG", "{home}/missing.yaml")],
             3,
             &["config file", "not found"],
@@ -422,6 +489,14 @@ fn cases() -> Vec<Case> {
             &["repositories.gitops.url", "https://github.com/OWNER/NAME"],
         ),
         file(LONG_REPO, &["repositories.gitops.name", "{1,100}"]),
+        file(
+            "cluster:\n  name: demo\nrepositories:\n  githubOrg: Acme\n  controlPlane:\n    url: https://github.com/acme/cp\n  gitops:\n    name: cp\n",
+            &[
+                "repositories.gitops.name",
+                "repositories.controlPlane.url",
+                SAME_REPO,
+            ],
+        ),
         file(
             "repositories:\n  githubOrg: 'акме'\n",
             &["repositories.githubOrg", "акме"],
