@@ -182,6 +182,7 @@ pub fn build_subscriber(
                     .with_target(true)
                     .with_level(true),
             )
+            .fmt_fields(render::EscapingFields::new())
             .with_ansi(false)
             .with_writer(RedactingMakeWriter::new(writer, redactor))
             .with_filter(file_filter())
@@ -194,6 +195,7 @@ pub fn build_subscriber(
                 utc_offset: console_utc_offset,
                 clock: clock.clone(),
             })
+            .fmt_fields(render::EscapingFields::new())
             .with_ansi(false)
             .with_writer(RedactingMakeWriter::new(writer, redactor))
             .with_filter(verbosity.filter())
