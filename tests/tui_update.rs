@@ -1260,3 +1260,74 @@ fn an_empty_kubeconfig_is_named_on_the_kube_context_row() {
     press(&mut app, KeyCode::Enter);
     assert!(!screen(&app).contains("no contexts"));
 }
+
+// ---------------------------------------------------------------------------------------
+// Text from outside on the screen (issue 12, item 7)
+
+const HOSTILE: &str = "ctx\u{1b}]0;OWNED\u{7}\u{9b}2J\r\u{1b}[31mred";
+
+/// No cell of the screen holds a control character: the terminal gets only what it shows.
+fn assert_no_control_cells(app: &App, stage: &str) {
+    for size in [SMALL, LARGE] {
+        let buffer = buffer(app, size);
+        let raw: Vec<&str> = buffer
+            .content()
+            .iter()
+            .map(|cell| cell.symbol())
+            .filter(|symbol| symbol.chars().any(char::is_control))
+            .collect();
+        assert!(raw.is_empty(), "{stage} {size:?}: {raw:?}");
+    }
+}
+
+#[test]
+fn context_names_log_lines_and_errors_with_controls_are_drawn_as_pictures() {
+    // A kube context named by someone else's kubeconfig, picked from the list.
+    let mut inputs = inputs(named("demo"));
+    inputs.kube_contexts = vec![HOSTILE.to_string(), "kind-dev".to_string()];
+    let (mut app, _) = app_with(inputs, SMALL);
+    // "Bring your own cluster": the context row is shown.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen, Screen::Configure);
+    for _ in 0..group_entries(Group::Cluster).len() {
+        if app.form.focus == Entry::Config(Field::ClusterExistingContext) {
+            break;
+        }
+        press(&mut app, KeyCode::Tab);
+    }
+    assert_eq!(app.form.focus, Entry::Config(Field::ClusterExistingContext));
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.form.picker.is_some());
+    assert_no_control_cells(&app, "context pick list");
+    let shown = screen(&app);
+    assert!(shown.contains("ctx␛]0;OWNED␇"), "{shown}");
+    press(&mut app, KeyCode::Enter);
+    assert_no_control_cells(&app, "context chosen");
+
+    // A tool's output in the log tail and a failure message and hint.
+    let mut app = dashboard(named("demo"));
+    update(&mut app, Msg::Engine(log(2, LogLevel::Warn, HOSTILE)));
+    update(
+        &mut app,
+        Msg::Log(LogRecord {
+            level: tracing::Level::INFO,
+            timestamp: at(3),
+            message: HOSTILE.to_string(),
+        }),
+    );
+    assert_no_control_cells(&app, "dashboard log");
+    update(
+        &mut app,
+        Msg::Engine(run_failed(
+            4,
+            StepId::ClusterCreate,
+            HOSTILE,
+            HOSTILE,
+            ExitCode::ClusterFailed,
+        )),
+    );
+    assert_eq!(app.screen, Screen::Failure);
+    assert_no_control_cells(&app, "failure screen");
+    assert!(screen(&app).contains("OWNED"));
+}
