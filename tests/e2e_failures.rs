@@ -578,7 +578,8 @@ async fn a_tools_control_characters_reach_no_printer_raw() {
     harness.sim.inject(Fault::new(
         FaultKind::Failure {
             exit_code: 1,
-            stderr: "error: \u{1b}]0;OWNED\u{7}\u{9b}2Jwait failed\rfake line\u{1b}[31m".into(),
+            stderr: "error: \u{1b}]0;OWNED\u{7}\u{9b}2Jwait failed\rfake line\u{1b}[31m\n```\n# Forged heading\n"
+                .into(),
         },
         "kubectl wait",
     ));
@@ -622,4 +623,12 @@ async fn a_tools_control_characters_reach_no_printer_raw() {
     });
     assert!(report.contains("OWNED"), "{report}");
     assert_eq!(raw_controls(&report), Vec::<char>::new(), "{report}");
+    // The tool's text stays inside its line: it opens no code block, makes no heading.
+    assert!(report.contains("Forged heading"), "{report}");
+    assert!(
+        !report
+            .lines()
+            .any(|line| line.starts_with("```") || line.starts_with("# Forged")),
+        "{report}"
+    );
 }
