@@ -13,6 +13,7 @@ pub(crate) mod signals;
 pub mod sim;
 pub mod state;
 pub mod templates;
+pub mod text;
 pub mod tools;
 pub mod troubleshooting;
 pub mod tui;

@@ -662,3 +662,43 @@ fn export_config_writes_stdout_for_dash_and_never_overwrites_or_follows_a_symlin
         .code(1)
         .stderr(predicate::str::contains("not a regular file"));
 }
+
+/// An existing repository and a new one of the token's account (no `--github-org`) can be
+/// one repository only once the account is known: the run finds that out before it creates
+/// anything and exits 3 naming both fields, as validation does when the owner is given.
+#[test]
+fn a_new_repository_that_is_the_existing_one_of_the_tokens_account_exits_3_before_any_change() {
+    let home = TempDir::new().unwrap();
+    let state_file = home.path().join("state.json");
+    let output = bin(home.path())
+        .env("GITHUB_TOKEN", "ghp_SameRepo0123456789abcdefghijKLMNOPQ")
+        .env("KALYPSO_DEMO_LATENCY", "zero")
+        .args([
+            "--demo",
+            "--no-tui",
+            "--non-interactive",
+            "--cluster-name",
+            "demo",
+        ])
+        .args([
+            "--control-plane-repo",
+            "https://github.com/Kalypso-Demo/Shared",
+        ])
+        .args(["--gitops-name", "shared"])
+        .arg("--state-file")
+        .arg(&state_file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    for named in [
+        "repositories.gitops.name",
+        "repositories.controlPlane.url",
+        "ignores letter case",
+        "--gitops-name",
+    ] {
+        assert!(stderr.contains(named), "lacks {named:?}: {stderr}");
+    }
+    // Refused before the run: no state was recorded, so nothing was created.
+    assert!(!state_file.exists(), "{stderr}");
+}

@@ -619,3 +619,80 @@ async fn the_removal_plan_shows_exactly_the_commands_the_removal_runs() {
         position += found + 1;
     }
 }
+
+/// Raw terminal controls anywhere in `text` (ESC, BEL, CSI as C1, carriage return).
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+        .collect()
+}
+
+/// A tool's stderr that tries to act on the terminal (a title change, a CSI as one C1
+/// character, a bell, a carriage return) reaches the headless text and JSON printers and
+/// the run report as visible text only (issue 12, item 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tools_control_characters_reach_no_printer_raw() {
+    use kalypso_bootstrap::cli::OutputFormat;
+    use kalypso_bootstrap::engine::report::{render, ReportInput};
+    use kalypso_bootstrap::headless::{HeadlessPrinter, PrinterSettings};
+    use kalypso_bootstrap::logging::Verbosity;
+
+    let harness = Harness::new();
+    let config = existing_cluster(all_new());
+    harness.sim.inject(Fault::new(
+        FaultKind::Failure {
+            exit_code: 1,
+            stderr: "error: \u{1b}]0;OWNED\u{7}\u{9b}2Jwait failed\rfake line\u{1b}[31m\n```\n# Forged heading\n"
+                .into(),
+        },
+        "kubectl wait",
+    ));
+    let run = harness.run(&config).await;
+    let (_, error) = run.failure();
+    assert!(error.message.contains("OWNED"), "{}", error.message);
+
+    for format in [OutputFormat::Text, OutputFormat::Json] {
+        let mut printer =
+            HeadlessPrinter::new(PrinterSettings::new(format, Verbosity::Verbose), Vec::new());
+        for event in &run.events {
+            printer.handle(event).unwrap();
+        }
+        let out = String::from_utf8(printer.into_inner()).unwrap();
+        assert!(out.contains("OWNED"), "{format:?}: {out}");
+        assert_eq!(raw_controls(&out), Vec::<char>::new(), "{format:?}: {out}");
+        if format == OutputFormat::Json {
+            // Still JSON, and the message reads back as the tool wrote it.
+            let messages: Vec<String> = out
+                .lines()
+                .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+                .filter_map(|value| value["message"].as_str().map(str::to_string))
+                .collect();
+            assert!(
+                messages.iter().any(|m| m.contains("\u{9b}2Jwait failed")),
+                "{messages:?}"
+            );
+        } else {
+            assert!(out.contains("\\u001b]0;OWNED\\u0007\\u009b2J"), "{out}");
+        }
+    }
+
+    let state = harness.state();
+    let report = render(&ReportInput {
+        demo: false,
+        configuration: &config,
+        state: &state,
+        events: &run.events,
+        state_file: &harness.paths().state_file,
+        log_file: None,
+    });
+    assert!(report.contains("OWNED"), "{report}");
+    assert_eq!(raw_controls(&report), Vec::<char>::new(), "{report}");
+    // The tool's text stays inside its line: it opens no code block, makes no heading.
+    assert!(report.contains("Forged heading"), "{report}");
+    assert!(
+        !report
+            .lines()
+            .any(|line| line.starts_with("```") || line.starts_with("# Forged")),
+        "{report}"
+    );
+}

@@ -144,3 +144,18 @@ fn non_interactive_prompts_always_answer_no() {
     assert!(!p.confirm_plan("Proceed? [y/N]"));
     assert!(!p.ask_rollback(&["AKS cluster kalypso-aks".to_string()]));
 }
+
+#[test]
+fn resource_names_with_terminal_controls_are_shown_escaped() {
+    let mut p = prompts("n\n");
+    p.ask_rollback(&["repository acme/\u{1b}]0;OWNED\u{7}\u{9b}2J".to_string()]);
+    let text = shown(&p);
+    assert!(
+        text.contains("acme/\\u001b]0;OWNED\\u0007\\u009b2J"),
+        "{text}"
+    );
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+}

@@ -396,3 +396,47 @@ fn a_closed_tap_does_not_disturb_logging() {
     );
     assert_eq!(out.console, "[INFO]  2025-11-11 10:30:45 - still logged\n");
 }
+
+/// A message or field quoting a tool's output with terminal controls (a title change, a
+/// C1 CSI, a bell, a colour) reaches the console, the file, the tap and the error sink as
+/// visible escapes; the console's own colour on the level tag stays (issue 12, item 7).
+#[test]
+fn control_characters_from_outside_are_escaped_in_every_layer_but_our_colour_stays() {
+    const HOSTILE: &str = "tool said \u{1b}]0;OWNED\u{7}\u{9b}2J\r\u{1b}[31mred";
+    let (tap, mut tapped) = mpsc::channel(8);
+    let out = capture(
+        Setup {
+            color: true,
+            tap: Some(tap),
+            ..Setup::default()
+        },
+        || {
+            ours!(error, output = HOSTILE, "{HOSTILE}");
+        },
+    );
+    let raw = |text: &str| -> Vec<char> {
+        text.chars()
+            .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+            .collect()
+    };
+    assert_eq!(raw(&out.file), Vec::<char>::new(), "{:?}", out.file);
+    // (tracing-subscriber writes ESC and BEL as `\x1b`, `\x07` itself; the rest is ours.)
+    assert!(out.file.contains("OWNED"), "{:?}", out.file);
+    // The console: only the level tag's own colour codes.
+    let console = out
+        .console
+        .replacen("\x1b[1;31m", "", 1)
+        .replacen("\x1b[0m", "", 1);
+    assert_eq!(raw(&console), Vec::<char>::new(), "{:?}", out.console);
+    assert!(out.console.starts_with("\x1b[1;31m[ERROR]\x1b[0m"));
+    let record = tapped.try_recv().expect("the tap got the record");
+    assert_eq!(
+        raw(&record.message),
+        Vec::<char>::new(),
+        "{:?}",
+        record.message
+    );
+    for message in out.errors.drain() {
+        assert_eq!(raw(&message), Vec::<char>::new(), "{message:?}");
+    }
+}

@@ -363,3 +363,56 @@ fn non_interactive_never_asks_to_roll_back_and_the_printed_clean_command_works()
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert_eq!(cleaned["status"], "rolled_back");
 }
+
+/// Fast typing and a paste of 6,000 characters into a form field (issue 12, item 8): every
+/// character arrives in the field (the count under the field after leaving it), the key
+/// after them takes effect (the focus moves on, so the error appears), a bracketed paste
+/// with a line break in it is one edit that does not press Enter, and bracketed paste is
+/// switched off again at the end (a paste into the shell then has no markers).
+#[test]
+fn six_thousand_typed_or_pasted_characters_all_arrive_and_the_next_key_acts() {
+    const LONG: usize = 6000;
+    let pane = Pane::start();
+    pane.run(&command_line("", "--demo"));
+    pane.wait_for("welcome", "How do you want to start?", STAGE);
+    pane.keys(&["Enter"]);
+    pane.wait_for_all("cluster form", &["Cluster name", "kalypso-demo"], STAGE);
+
+    // Typed: the characters as keys, as fast as tmux sends them.
+    pane.keys(&["Down", "C-u"]);
+    pane.type_text(&"a".repeat(LONG));
+    pane.keys(&["Tab"]);
+    pane.wait_for_all(
+        "typed text, then Tab",
+        &["must match", &format!("({LONG} characters)")],
+        STAGE,
+    );
+
+    // Pasted (bracketed): one event; its line breaks are not Enter.
+    pane.keys(&["Up", "C-u"]);
+    let half = "b".repeat(LONG / 2 - 1);
+    let buffer = pane.root().join("paste.txt");
+    std::fs::write(&buffer, format!("{half}\n{half}\n")).unwrap();
+    pane.tmux(&["load-buffer", "-b", "long", &buffer.to_string_lossy()]);
+    pane.tmux(&["paste-buffer", "-p", "-b", "long", "-t", SESSION]);
+    pane.keys(&["Tab"]);
+    // The trailing line break is dropped, the inner one is a space: LONG - 1 characters.
+    pane.wait_for_all(
+        "pasted text, then Tab",
+        &["must match", &format!("({} characters)", LONG - 1)],
+        STAGE,
+    );
+
+    pane.keys(&["C-c"]);
+    pane.assert_left_cleanly(7);
+    pane.clear();
+    std::fs::write(&buffer, "echo PASTED-$((6*7))").unwrap();
+    pane.tmux(&["load-buffer", "-b", "shell", &buffer.to_string_lossy()]);
+    pane.tmux(&["paste-buffer", "-p", "-b", "shell", "-t", SESSION]);
+    pane.keys(&["Enter"]);
+    let screen = pane.wait_for("a paste into the shell", "PASTED-42", STAGE);
+    assert!(
+        !screen.contains("200~"),
+        "bracketed paste was left on after the exit:\n{screen}"
+    );
+}

@@ -114,6 +114,7 @@ const TRUNCATED_STATE: &str = "{\n  \"version\": \"1.0\",\n  \"timestamp\": \"20
 
 const MATCH_NAME: &str = "must match";
 const CONFIG_RULE: &str = "configuration is invalid";
+const SAME_REPO: &str = "names the same GitHub repository as";
 
 fn cases() -> Vec<Case> {
     vec![
@@ -253,6 +254,59 @@ fn cases() -> Vec<Case> {
             1,
             &["log file", "Not a directory"],
         ),
+        // Two names for one repository (issue 12, item 6): refused before anything runs.
+        flag(
+            &[
+                "--cluster-name",
+                "demo",
+                "--control-plane-name",
+                "cp",
+                "--gitops-name",
+                "cp",
+            ],
+            3,
+            &[
+                "repositories.gitops.name",
+                "repositories.controlPlane.name",
+                SAME_REPO,
+            ],
+        ),
+        flag(
+            &[
+                "--cluster-name",
+                "demo",
+                "--control-plane-name",
+                "cp",
+                "--gitops-name",
+                "CP",
+            ],
+            3,
+            &[
+                "repositories.gitops.name",
+                "repositories.controlPlane.name",
+                "ignores letter case",
+            ],
+        ),
+        flag(
+            &["--cluster-name", "demo", "--control-plane-name", "demo-gitops"],
+            3,
+            &[
+                "repositories.controlPlane.name",
+                "repositories.gitops.name",
+                "the default {cluster-name}-gitops",
+                SAME_REPO,
+            ],
+        ),
+        flag(
+            &["--cluster-name", "demo", "--gitops-name", "a.git"],
+            3,
+            &["repositories.gitops.name", "must not end in .git", "\"a\""],
+        ),
+        flag(
+            &["--cluster-name", "demo", "--control-plane-repo", "https://github.com/acme/cp.git.git"],
+            3,
+            &["repositories.controlPlane.url", "must not end in .git"],
+        ),
         flag(&["--bogus"], 64, &["unexpected argument '--bogus'"]),
         flag(
             &["--output", "yaml"],
@@ -350,6 +404,19 @@ fn cases() -> Vec<Case> {
             ],
         ),
         env(
+            &[
+                ("KALYPSO_CLUSTER_NAME", "demo"),
+                ("KALYPSO_CONTROL_PLANE_REPO", "https://github.com/acme/shared"),
+                ("KALYPSO_GITOPS_REPO", "https://github.com/ACME/Shared.git"),
+            ],
+            3,
+            &[
+                "repositories.gitops.url",
+                "repositories.controlPlane.url",
+                "ignores letter case",
+            ],
+        ),
+        env(
             &[("KALYPSO_CONFIG", "{home}/missing.yaml")],
             3,
             &["config file", "not found"],
@@ -422,6 +489,14 @@ fn cases() -> Vec<Case> {
             &["repositories.gitops.url", "https://github.com/OWNER/NAME"],
         ),
         file(LONG_REPO, &["repositories.gitops.name", "{1,100}"]),
+        file(
+            "cluster:\n  name: demo\nrepositories:\n  githubOrg: Acme\n  controlPlane:\n    url: https://github.com/acme/cp\n  gitops:\n    name: cp\n",
+            &[
+                "repositories.gitops.name",
+                "repositories.controlPlane.url",
+                SAME_REPO,
+            ],
+        ),
         file(
             "repositories:\n  githubOrg: 'акме'\n",
             &["repositories.githubOrg", "акме"],
@@ -604,4 +679,160 @@ fn every_bad_input_gets_its_exit_code_a_clear_message_and_no_side_effect() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// Raw terminal controls in `bytes`: ESC, BEL, carriage return, C1 CSI (as UTF-8), DEL.
+fn raw_controls(bytes: &[u8]) -> Vec<char> {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+        .collect()
+}
+
+fn quiet_bin(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("TMPDIR", home)
+        .env("NO_COLOR", "1")
+        .env("KALYPSO_DEMO_LATENCY", "zero")
+        .current_dir(home)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Text from outside with terminal controls (issue 12, item 7) reaches stdout and stderr
+/// only as visible escapes: an unknown config key, a kube context name (in the error that
+/// lists the contexts, and in the --validate-only table), a `KALYPSO_DEMO_FAIL` value, and
+/// error messages in the state file shown by --status (text and JSON). With NO_COLOR there
+/// is no control character at all in the output.
+#[test]
+fn control_characters_from_outside_are_escaped_on_stdout_and_stderr() {
+    let home = TempDir::new().unwrap();
+    let root = home.path();
+    let check = |stage: &str, output: &std::process::Output| {
+        for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+            assert_eq!(
+                raw_controls(bytes),
+                Vec::<char>::new(),
+                "{stage} {stream}: {}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    };
+
+    // An unknown key that sets the terminal's title when printed raw.
+    std::fs::write(
+        root.join("bootstrap.yaml"),
+        "\"\\e]0;TITLE\\a\\x9b\": 1\ncluster:\n  name: demo\n",
+    )
+    .unwrap();
+    let output = quiet_bin(root)
+        .args([
+            "--demo",
+            "--no-tui",
+            "--non-interactive",
+            "--dry-run",
+            "--config",
+        ])
+        .arg(root.join("bootstrap.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    check("unknown key", &output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("\\u001b]0;TITLE\\u0007"), "{stderr}");
+
+    // A kube context whose name carries an OSC sequence.
+    let kubeconfig = root.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n\
+         contexts:\n- name: \"ctx\\e]0;EVIL\\a\\x9b2J\"\n  context:\n    cluster: c\n    user: u\n\
+         current-context: \"ctx\\e]0;EVIL\\a\\x9b2J\"\nusers:\n- name: u\n  user: {}\n",
+    )
+    .unwrap();
+    let output = quiet_bin(root)
+        .env("KUBECONFIG", &kubeconfig)
+        .args([
+            "--non-interactive",
+            "--dry-run",
+            "--cluster-existing",
+            "nope",
+        ])
+        .args(["--control-plane-name", "cp", "--gitops-name", "g"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    check("context in the config error", &output);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("EVIL"));
+    let output = quiet_bin(root)
+        .env("PATH", root.join("no-tools"))
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["--validate-only", "--non-interactive"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    check("--validate-only table", &output);
+
+    let output = quiet_bin(root)
+        .env("KALYPSO_DEMO_FAIL", "\u{1b}]0;STEP\u{7}")
+        .args([
+            "--demo",
+            "--no-tui",
+            "--non-interactive",
+            "--cluster-name",
+            "demo",
+        ])
+        .arg("--state-file")
+        .arg(root.join("unused.json"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+    check("KALYPSO_DEMO_FAIL", &output);
+
+    // --status of a state whose recorded errors quote a tool.
+    let state_file = root.join("state.json");
+    let output = quiet_bin(root)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("KALYPSO_DEMO_FAIL", "gitops.label")
+        .args([
+            "--demo",
+            "--no-tui",
+            "--non-interactive",
+            "--cluster-name",
+            "demo",
+        ])
+        .arg("--state-file")
+        .arg(&state_file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    check("failed demo run", &output);
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    state["errors"]
+        .as_array_mut()
+        .expect("errors[]")
+        .push(serde_json::json!("gh said \u{1b}]0;STATUS\u{7}\u{9b}2J\r"));
+    std::fs::write(&state_file, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+    for format in ["text", "json"] {
+        let output = quiet_bin(root)
+            .args(["--status", "--output", format, "--state-file"])
+            .arg(&state_file)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{format}");
+        check(&format!("--status {format}"), &output);
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("STATUS"),
+            "{format}"
+        );
+    }
 }

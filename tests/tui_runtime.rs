@@ -408,3 +408,93 @@ async fn keys_and_resizes_that_change_nothing_draw_nothing() {
     harness.key(KeyCode::Char('q'));
     assert_eq!(harness.exit_code().await, ExitCode::Cancelled);
 }
+
+/// What one frame showed of the cluster-name row.
+#[derive(Debug, Clone, PartialEq)]
+struct Frame {
+    screen: kalypso_bootstrap::tui::Screen,
+    name_chars: usize,
+    focus: kalypso_bootstrap::tui::form::Entry,
+}
+
+/// Remembers the state every frame was drawn from.
+struct RecordingSurface(Arc<Mutex<Vec<Frame>>>);
+
+impl Surface for RecordingSurface {
+    fn draw(&mut self, app: &App) -> std::io::Result<()> {
+        let name = kalypso_bootstrap::config::Field::ClusterName;
+        self.0.lock().unwrap().push(Frame {
+            screen: app.screen,
+            name_chars: app.form.text(name).chars().count(),
+            focus: app.form.focus,
+        });
+        Ok(())
+    }
+
+    fn size(&self) -> std::io::Result<(u16, u16)> {
+        Ok(SMALL)
+    }
+
+    fn suspend(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn resume(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Fast typing: thousands of key events already waiting are all applied before the next
+/// frame (one state, one redraw), so the key after them takes effect at once instead of
+/// being drawn many frames later, and no frame shows a half-applied burst.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_waiting_keys_is_applied_whole_before_one_frame() {
+    use kalypso_bootstrap::config::Field;
+    use kalypso_bootstrap::tui::form::Entry;
+    const TYPED: usize = 6000;
+    let (keys, receiver) = mpsc::unbounded_channel();
+    let press = |code| TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    // Welcome → forms, Tab to the cluster name ("demo"), type, Tab to the next row: all
+    // waiting before the wizard reads any of it.
+    keys.send(press(KeyCode::Enter)).unwrap();
+    keys.send(press(KeyCode::Tab)).unwrap();
+    for i in 0..TYPED {
+        let c = char::from(b'a' + (i % 26) as u8);
+        keys.send(press(KeyCode::Char(c))).unwrap();
+    }
+    keys.send(press(KeyCode::Tab)).unwrap();
+    let receiver = Arc::new(Mutex::new(receiver));
+    let frames = Arc::new(Mutex::new(Vec::new()));
+    let surface = RecordingSurface(frames.clone());
+    let input = move || -> InputStream { Box::pin(ChannelInput(receiver.clone())) };
+    let backend: Arc<dyn WizardBackend> = Arc::new(FakeBackend::default());
+    let task = tokio::spawn(async move {
+        run_on(surface, input, backend, inputs(named("demo")), None)
+            .await
+            .0
+    });
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while frames.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "nothing was drawn");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Give the wizard time to draw anything else it would.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let drawn = frames.lock().unwrap().clone();
+    assert_eq!(drawn.len(), 1, "one frame for one burst: {drawn:?}");
+    let frame = &drawn[0];
+    assert_eq!(frame.name_chars, "demo".len() + TYPED, "{frame:?}");
+    assert_ne!(frame.focus, Entry::Config(Field::ClusterName), "{frame:?}");
+
+    keys.send(TermEvent::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )))
+    .unwrap();
+    let code = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the wizard ended")
+        .expect("no panic");
+    assert_eq!(code, ExitCode::Cancelled);
+}

@@ -379,6 +379,96 @@ fn q_and_question_mark_are_text_in_a_text_field_and_ctrl_c_still_quits() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Paste (bracketed: one event)
+
+#[test]
+fn a_paste_is_one_edit_at_the_cursor_and_its_newlines_and_controls_submit_and_inject_nothing() {
+    let mut app = configure(ConfigLayer::default());
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.form.focus, Entry::Config(Field::ClusterName));
+    type_text(&mut app, "ab");
+    press(&mut app, KeyCode::Left);
+    let long = "x".repeat(6000);
+    let transition = update(&mut app, Msg::Paste(long.clone()));
+    assert!(transition.redraw);
+    assert!(transition.effects.is_empty());
+    assert_eq!(app.form.text(Field::ClusterName), format!("a{long}b"));
+    // The cursor is after the pasted text: the next key goes there.
+    type_text(&mut app, "c");
+    assert_eq!(app.form.text(Field::ClusterName), format!("a{long}cb"));
+
+    // A pasted line break neither moves on nor submits; controls do not reach the value.
+    press(&mut app, KeyCode::End);
+    let (screen, focus, group) = (app.screen, app.form.focus, app.form.group);
+    let transition = update(
+        &mut app,
+        Msg::Paste("d\r\ne\n\u{1b}]0;TITLE\u{7}f\u{9b}2J\r\n".into()),
+    );
+    assert!(transition.effects.is_empty(), "{:?}", transition.effects);
+    assert_eq!(
+        (app.screen, app.form.focus, app.form.group),
+        (screen, focus, group)
+    );
+    assert!(app
+        .form
+        .text(Field::ClusterName)
+        .ends_with("bd e ]0;TITLEf2J"));
+    assert!(!app
+        .form
+        .text(Field::ClusterName)
+        .chars()
+        .any(char::is_control));
+    assert_eq!(app.exit, None);
+}
+
+#[test]
+fn a_paste_goes_into_the_token_the_pick_list_and_a_secret_prompt_but_not_a_toggle() {
+    let mut app = configure(named("demo"));
+    // On the create toggle: nothing to paste into.
+    assert_eq!(app.form.focus, Entry::Config(Field::ClusterCreate));
+    let toggled = app.form.toggle(Field::ClusterCreate);
+    assert!(!update(&mut app, Msg::Paste("n".into())).redraw);
+    assert_eq!(app.form.toggle(Field::ClusterCreate), toggled);
+    // A pick row: the paste opens its list, filtered.
+    while app.form.focus != Entry::Config(Field::ClusterRegion) {
+        press(&mut app, KeyCode::Tab);
+    }
+    update(&mut app, Msg::Paste("westeu\n".into()));
+    let picker = app.form.picker.as_ref().expect("the pick list opened");
+    assert_eq!(picker.filter, "westeu");
+    press(&mut app, KeyCode::Esc);
+    // The token: one edit, never shown.
+    press(&mut app, KeyCode::PageDown);
+    while app.form.focus != Entry::GithubToken {
+        press(&mut app, KeyCode::Tab);
+    }
+    let revision = app.form.token_revision;
+    update(&mut app, Msg::Paste("ghp_pasted0123456789\n".into()));
+    assert_eq!(app.form.token.len(), "ghp_pasted0123456789".len());
+    assert!(app.form.token_revision > revision);
+    assert_eq!(app.form.focus, Entry::GithubToken);
+
+    // A secret asked by the check: the paste is typed in, Enter answers.
+    let mut app = configure(named("demo"));
+    update(
+        &mut app,
+        Msg::Prompt(PromptRequest::Secret {
+            prompt: "GitHub token".into(),
+        }),
+    );
+    let transition = update(&mut app, Msg::Paste("ghp_prompted987\r\n".into()));
+    assert!(transition.effects.is_empty());
+    let transition = press(&mut app, KeyCode::Enter);
+    let answer = transition.effects.iter().find_map(|e| match e {
+        Effect::AnswerPrompt(PromptAnswer::Secret(Some(secret))) => {
+            Some(secret.expose_secret().to_string())
+        }
+        _ => None,
+    });
+    assert_eq!(answer.as_deref(), Some("ghp_prompted987"));
+}
+
+// ---------------------------------------------------------------------------------------
 // Quitting
 
 #[test]
@@ -1215,4 +1305,75 @@ fn an_empty_kubeconfig_is_named_on_the_kube_context_row() {
     press(&mut app, KeyCode::Char('2'));
     press(&mut app, KeyCode::Enter);
     assert!(!screen(&app).contains("no contexts"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Text from outside on the screen (issue 12, item 7)
+
+const HOSTILE: &str = "ctx\u{1b}]0;OWNED\u{7}\u{9b}2J\r\u{1b}[31mred";
+
+/// No cell of the screen holds a control character: the terminal gets only what it shows.
+fn assert_no_control_cells(app: &App, stage: &str) {
+    for size in [SMALL, LARGE] {
+        let buffer = buffer(app, size);
+        let raw: Vec<&str> = buffer
+            .content()
+            .iter()
+            .map(|cell| cell.symbol())
+            .filter(|symbol| symbol.chars().any(char::is_control))
+            .collect();
+        assert!(raw.is_empty(), "{stage} {size:?}: {raw:?}");
+    }
+}
+
+#[test]
+fn context_names_log_lines_and_errors_with_controls_are_drawn_as_pictures() {
+    // A kube context named by someone else's kubeconfig, picked from the list.
+    let mut inputs = inputs(named("demo"));
+    inputs.kube_contexts = vec![HOSTILE.to_string(), "kind-dev".to_string()];
+    let (mut app, _) = app_with(inputs, SMALL);
+    // "Bring your own cluster": the context row is shown.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen, Screen::Configure);
+    for _ in 0..group_entries(Group::Cluster).len() {
+        if app.form.focus == Entry::Config(Field::ClusterExistingContext) {
+            break;
+        }
+        press(&mut app, KeyCode::Tab);
+    }
+    assert_eq!(app.form.focus, Entry::Config(Field::ClusterExistingContext));
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.form.picker.is_some());
+    assert_no_control_cells(&app, "context pick list");
+    let shown = screen(&app);
+    assert!(shown.contains("ctx␛]0;OWNED␇"), "{shown}");
+    press(&mut app, KeyCode::Enter);
+    assert_no_control_cells(&app, "context chosen");
+
+    // A tool's output in the log tail and a failure message and hint.
+    let mut app = dashboard(named("demo"));
+    update(&mut app, Msg::Engine(log(2, LogLevel::Warn, HOSTILE)));
+    update(
+        &mut app,
+        Msg::Log(LogRecord {
+            level: tracing::Level::INFO,
+            timestamp: at(3),
+            message: HOSTILE.to_string(),
+        }),
+    );
+    assert_no_control_cells(&app, "dashboard log");
+    update(
+        &mut app,
+        Msg::Engine(run_failed(
+            4,
+            StepId::ClusterCreate,
+            HOSTILE,
+            HOSTILE,
+            ExitCode::ClusterFailed,
+        )),
+    );
+    assert_eq!(app.screen, Screen::Failure);
+    assert_no_control_cells(&app, "failure screen");
+    assert!(screen(&app).contains("OWNED"));
 }

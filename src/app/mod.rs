@@ -45,7 +45,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match dispatch(&cli, &env) {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("{}", secrets::redact(&failure.message));
+            print_stderr(&failure.message);
             failure.code
         }
     }
@@ -364,9 +364,20 @@ pub(crate) fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
+/// A text for the user on stdout: secrets masked, control characters shown, not obeyed
+/// (the text carries names and messages from outside; it has no styling of its own).
 pub(crate) fn print_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", secrets::redact(text.trim_end()));
+    let _ = writeln!(out, "{}", shown(text.trim_end()));
+}
+
+/// As [`print_stdout`], on stderr.
+pub(crate) fn print_stderr(text: &str) {
+    eprintln!("{}", shown(text));
+}
+
+fn shown(text: &str) -> String {
+    crate::text::escape_controls(&secrets::redact(text)).into_owned()
 }
 
 /// color-eyre's report hook for errors, and a panic hook that never prints a secret.
@@ -388,7 +399,7 @@ pub fn install_panic_hook() {
             .unwrap_or_default();
         eprintln!(
             "kalypso-bootstrap crashed: {}{location}\nPlease report this with the log file.",
-            secrets::redact(&payload)
+            shown(&payload)
         );
     }));
 }

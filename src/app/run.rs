@@ -510,7 +510,7 @@ pub(crate) fn bootstrap(
         )
         .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
         if let Some(moved) = bootstrap.moved_aside() {
-            eprintln!("{}", moved.message());
+            super::print_stderr(&moved.message());
         }
         if let (Some(sim), Some(step)) = (&world.sim, demo_fail) {
             bootstrap = bootstrap.with_demo_failure(sim.clone(), step);
@@ -524,7 +524,7 @@ pub(crate) fn bootstrap(
         let shown = tokio::spawn(async move {
             while let Some(event) = warnings.recv().await {
                 if let crate::engine::EventKind::Log { message, .. } = event.kind {
-                    eprintln!("WARN: {}", crate::secrets::redact(&message));
+                    super::print_stderr(&format!("WARN: {message}"));
                 }
             }
         });
@@ -550,7 +550,7 @@ pub(crate) fn bootstrap(
         let mut prompts = prompts(interactive);
         if interactive && !bootstrap.configuration().options.skip_confirmation {
             let text = bootstrap.dry_run(&plan).to_text();
-            eprintln!("{}", crate::secrets::redact(&text));
+            super::print_stderr(&text);
             let (back, proceed) = ask(prompts, |p| p.confirm_plan("Proceed? [y/N]")).await;
             prompts = back;
             if !proceed {

@@ -191,8 +191,11 @@ impl fmt::Display for ConfigErrors {
             report.push_str(&format!("\n  - {error}"));
         }
         report.push_str(&format!("\n{}", Topic::ConfigurationInvalid.see()));
-        // Values can carry secrets (a token pasted into a URL); never print them.
-        f.write_str(&crate::secrets::redact(&report))
+        // Values can carry secrets (a token pasted into a URL); never print them. Keys and
+        // values come from outside: their control characters are shown, not obeyed.
+        f.write_str(&crate::text::escape_controls(&crate::secrets::redact(
+            &report,
+        )))
     }
 }
 

@@ -219,16 +219,31 @@ pub fn github_login(login: &str) -> Result<(), Violation> {
     ))
 }
 
-/// `^[a-zA-Z0-9._-]{1,100}$`, and not `.` or `..`.
+/// `^[a-zA-Z0-9._-]{1,100}$`, not `.` or `..`, and not ending in `.git`.
 pub fn repo_name(name: &str) -> Result<(), Violation> {
     static PATTERN: LazyLock<Regex> = LazyLock::new(|| regex(REPO_NAME_PATTERN));
-    if PATTERN.is_match(name) && name != "." && name != ".." {
-        return Ok(());
+    if !PATTERN.is_match(name) || name == "." || name == ".." {
+        return Err(Violation::new(
+            format!("must match {REPO_NAME_PATTERN} (and not be . or ..)"),
+            "letters, digits, '.', '_' and '-', at most 100 characters",
+        ));
     }
-    Err(Violation::new(
-        format!("must match {REPO_NAME_PATTERN} (and not be . or ..)"),
-        "letters, digits, '.', '_' and '-', at most 100 characters",
-    ))
+    // git appends `.git` to a repository's path itself: a name that already ends in it
+    // is pushed to `NAME.git.git`, and GitHub does not keep it as typed.
+    if name.len() > ".git".len() && name.to_ascii_lowercase().ends_with(".git") {
+        let stem = &name[..name.len() - ".git".len()];
+        return Err(Violation::new(
+            "must not end in .git (that suffix belongs to the clone URL, not to the name)",
+            format!("use {stem:?}"),
+        ));
+    }
+    if name.eq_ignore_ascii_case(".git") {
+        return Err(Violation::new(
+            "must not be .git",
+            "letters, digits, '.', '_' and '-', at most 100 characters",
+        ));
+    }
+    Ok(())
 }
 
 /// A DNS-1123 label: at most 63 characters of `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`.
@@ -566,9 +581,23 @@ mod tests {
             ok(repo_name(n), n);
         }
         let too_long = "r".repeat(101);
-        for n in ["", ".", "..", "a b", "a/b", "répo", too_long.as_str()] {
+        for n in [
+            "",
+            ".",
+            "..",
+            "a b",
+            "a/b",
+            "répo",
+            too_long.as_str(),
+            "a.git",
+            "A.GIT",
+            ".git",
+        ] {
             bad(repo_name(n), n);
         }
+        assert_eq!(bad(repo_name("cp.git"), "").hint, "use \"cp\"");
+        ok(repo_name("git"), "git");
+        ok(repo_name("a.gitops"), "a.gitops");
     }
 
     #[test]

@@ -78,6 +78,68 @@ fn how_to_remove(source: &Source, field: Field) -> String {
     }
 }
 
+/// The field that names a repository target: its name when created, its URL when existing.
+fn target_field(target: &RepoTarget, name: Field, url: Field) -> Field {
+    match target {
+        RepoTarget::Create { .. } => name,
+        RepoTarget::Existing(_) => url,
+    }
+}
+
+/// `OWNER/NAME` of a repository target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoIdentity {
+    /// `None`: the token's account, which owns new repositories when `githubOrg` is unset.
+    pub owner: Option<String>,
+    pub name: String,
+}
+
+impl RepoIdentity {
+    /// `github_org`: the owner of new repositories, if known.
+    pub fn of(target: &RepoTarget, github_org: Option<&str>) -> RepoIdentity {
+        match target {
+            RepoTarget::Existing(repo) => RepoIdentity {
+                owner: Some(repo.owner().to_string()),
+                name: repo.name().to_string(),
+            },
+            RepoTarget::Create { name } => RepoIdentity {
+                owner: github_org.map(str::to_string),
+                name: name.clone(),
+            },
+        }
+    }
+
+    fn describe(&self) -> String {
+        match &self.owner {
+            Some(owner) => format!("{owner}/{}", self.name),
+            None => format!("{} (owned by the token's account)", self.name),
+        }
+    }
+}
+
+/// Whether two repositories are one on GitHub (owner and name compared ignoring case), and
+/// if so, why in words. `None` when they are two, or when that cannot be known yet (one
+/// owner is the token's account, the other a named owner).
+pub fn same_repository(a: &RepoIdentity, b: &RepoIdentity) -> Option<String> {
+    let same_owner = match (&a.owner, &b.owner) {
+        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+        (None, None) => true,
+        _ => false,
+    };
+    if !same_owner || !a.name.eq_ignore_ascii_case(&b.name) {
+        return None;
+    }
+    Some(if a == b {
+        format!("both are {}", a.describe())
+    } else {
+        format!(
+            "GitHub ignores letter case, so {} and {} are one repository",
+            a.describe(),
+            b.describe()
+        )
+    })
+}
+
 struct Validator<'a> {
     merged: &'a Merged,
     errors: Vec<FieldError>,
@@ -171,6 +233,9 @@ impl Validator<'_> {
         let org_ok = github_org.is_some() || !self.is_set(Field::GithubOrg);
         let visibility = self.check(Field::Visibility, rules::visibility);
         org_ok.then_some(())?;
+        if let (Some(control_plane), Some(gitops)) = (&control_plane, &gitops) {
+            self.distinct_repositories(control_plane, gitops, github_org.as_deref());
+        }
         Some(Repositories {
             control_plane: control_plane?,
             gitops: gitops?,
@@ -224,6 +289,67 @@ impl Validator<'_> {
             }
         }
         Some(RepoTarget::Existing(repo))
+    }
+
+    /// The two repositories must be two: a run that creates the first and then finds the
+    /// second "already there" fails half-way. GitHub compares owner and name ignoring case.
+    /// A new repository whose owner is the token's account (no `githubOrg`) beside an
+    /// existing one is compared once that account is known, before anything is created
+    /// ([`same_repository`] is used again there).
+    fn distinct_repositories(
+        &mut self,
+        control_plane: &RepoTarget,
+        gitops: &RepoTarget,
+        github_org: Option<&str>,
+    ) {
+        let Some(same) = same_repository(
+            &RepoIdentity::of(control_plane, github_org),
+            &RepoIdentity::of(gitops, github_org),
+        ) else {
+            return;
+        };
+        let cp_field = target_field(
+            control_plane,
+            Field::ControlPlaneName,
+            Field::ControlPlaneUrl,
+        );
+        let gitops_field = target_field(gitops, Field::GitopsName, Field::GitopsUrl);
+        // Reported on a value the user gave: a default is nothing they typed.
+        let (field, other) = if self.source(gitops_field).is_default() {
+            (cp_field, gitops_field)
+        } else {
+            (gitops_field, cp_field)
+        };
+        let text = |field: Field| match self.merged.get(field) {
+            Some(Value::Text(text)) => repo_url::mask_credentials(&text),
+            _ => String::new(),
+        };
+        let (value, other_value) = (text(field), text(other));
+        let (source, other_source) = (self.source(field).clone(), self.source(other).clone());
+        let other_described = match (&other_source, defaults::describe(other)) {
+            (Source::Default, Some(default)) => format!("{other_value:?}, the default {default}"),
+            _ => format!("{other_value:?} from {other_source}"),
+        };
+        let hint = if field.path().ends_with(".url") && other.path().ends_with(".url") {
+            "the control-plane and gitops repositories must be two different repositories"
+                .to_string()
+        } else {
+            format!(
+                "give the two repositories different names ({} NAME, {} NAME)",
+                Field::ControlPlaneName.flag(),
+                Field::GitopsName.flag()
+            )
+        };
+        self.errors.push(FieldError::conflict(
+            field,
+            value,
+            &source,
+            format!(
+                "names the same GitHub repository as {} ({other_described}): {same}",
+                other.path()
+            ),
+            hint,
+        ));
     }
 
     fn installation(&mut self) -> Option<Installation> {
@@ -782,6 +908,120 @@ mod tests {
             l.repositories.control_plane.name = Some("CP".into());
         });
         validate(&merged, &contexts()).unwrap();
+    }
+
+    #[test]
+    fn two_names_for_one_repository_are_a_conflict_naming_both_fields() {
+        let conflict = |edit: fn(&mut ConfigLayer)| {
+            let error = only_error(&flags(|l| {
+                named(l);
+                edit(l);
+            }));
+            assert_eq!(error.problem, Problem::Conflict, "{error}");
+            error
+        };
+        let error = conflict(|l| {
+            l.repositories.control_plane.name = Some("cp".into());
+            l.repositories.gitops.name = Some("cp".into());
+        });
+        assert_eq!(error.field, Field::GitopsName);
+        assert!(
+            error.rule.contains("repositories.controlPlane.name"),
+            "{error}"
+        );
+
+        let error = conflict(|l| {
+            l.repositories.control_plane.name = Some("cp".into());
+            l.repositories.gitops.name = Some("CP".into());
+        });
+        assert!(error.rule.contains("ignores letter case"), "{error}");
+
+        // Against the other's default name: reported on the name the user gave.
+        let error = conflict(|l| l.repositories.control_plane.name = Some("demo-gitops".into()));
+        assert_eq!(error.field, Field::ControlPlaneName);
+        assert!(error.rule.contains("repositories.gitops.name"), "{error}");
+        assert!(
+            error.rule.contains("the default {cluster-name}-gitops"),
+            "{error}"
+        );
+
+        let error = conflict(|l| {
+            l.repositories.control_plane.url = Some("https://github.com/acme/Shared".into());
+            l.repositories.gitops.url = Some("https://GitHub.com/ACME/shared.git/".into());
+        });
+        assert_eq!(error.field, Field::GitopsUrl);
+        assert!(
+            error.rule.contains("repositories.controlPlane.url"),
+            "{error}"
+        );
+
+        let error = conflict(|l| {
+            l.repositories.github_org = Some("Acme".into());
+            l.repositories.control_plane.url = Some("https://github.com/acme/cp".into());
+            l.repositories.gitops.name = Some("CP".into());
+        });
+        assert_eq!(error.field, Field::GitopsName);
+        assert!(
+            error.rule.contains("repositories.controlPlane.url"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn repositories_that_are_two_pass() {
+        for edit in [
+            (|l: &mut ConfigLayer| {
+                l.repositories.control_plane.name = Some("cp".into());
+                l.repositories.gitops.name = Some("cp2".into());
+            }) as fn(&mut ConfigLayer),
+            // Another owner.
+            |l| {
+                l.repositories.github_org = Some("acme".into());
+                l.repositories.control_plane.url = Some("https://github.com/other/cp".into());
+                l.repositories.gitops.name = Some("cp".into());
+            },
+            // The token's account owns the new one: compared once it is known (observe).
+            |l| {
+                l.repositories.control_plane.url = Some("https://github.com/acme/cp".into());
+                l.repositories.gitops.name = Some("cp".into());
+            },
+        ] {
+            let merged = flags(|l| {
+                named(l);
+                edit(l);
+            });
+            validate(&merged, &contexts()).unwrap();
+        }
+    }
+
+    #[test]
+    fn same_repository_compares_owner_and_name_ignoring_case() {
+        let id = |owner: Option<&str>, name: &str| RepoIdentity {
+            owner: owner.map(str::to_string),
+            name: name.to_string(),
+        };
+        assert!(same_repository(&id(None, "cp"), &id(None, "cp")).is_some());
+        assert!(same_repository(&id(Some("a"), "cp"), &id(Some("A"), "CP")).is_some());
+        assert!(same_repository(&id(Some("a"), "cp"), &id(Some("b"), "cp")).is_none());
+        assert!(same_repository(&id(None, "cp"), &id(Some("a"), "cp")).is_none());
+        assert!(same_repository(&id(None, "cp"), &id(None, "cp2")).is_none());
+    }
+
+    #[test]
+    fn a_name_or_url_ending_in_dot_git_is_refused_or_normalised_once() {
+        let error = only_error(&flags(|l| {
+            named(l);
+            l.repositories.gitops.name = Some("g.git".into());
+        }));
+        assert_eq!(error.field, Field::GitopsName);
+        assert!(error.rule.contains(".git"), "{error}");
+        // A URL's one `.git` is the clone form and dropped; a second is part of the name.
+        let error = only_error(&flags(|l| {
+            named(l);
+            l.repositories.gitops.url = Some("https://github.com/acme/g.git.git".into());
+        }));
+        assert_eq!(error.field, Field::GitopsUrl);
+        assert!(error.rule.contains("must not end in .git"), "{error}");
     }
 
     #[test]

@@ -11,9 +11,11 @@ use super::plan::{
 use super::retry::{describe_wait, explain_give_up, retry, RetryError, RetryWait};
 use super::step::{StepError, StepId};
 use super::steps::{resources, tool_error, BootstrapSteps, Tools};
-use crate::config::{ClusterTarget, RepoTarget};
+use crate::config::validate::{same_repository, RepoIdentity};
+use crate::config::{ClusterTarget, Field, RepoTarget};
 use crate::state::BootstrapState;
 use crate::tools::{CancelToken, RunControl, ToolError};
+use crate::troubleshooting::Topic;
 
 /// Query what the configuration names and read what the state says about it. Only
 /// read-only commands run. A query that fails (not signed in, no permission) is the
@@ -82,6 +84,11 @@ pub async fn observe(
             || steps.owner(cancel),
         )
         .await?;
+        let other = match step {
+            StepId::ControlPlaneRepo => &env.configuration.repositories.gitops,
+            _ => &env.configuration.repositories.control_plane,
+        };
+        same_as_existing(step, &owner, name, other)?;
         let slug = format!("{owner}/{name}");
         let repo = query(
             steps,
@@ -103,6 +110,45 @@ pub async fn observe(
         }
     }
     Ok(observed)
+}
+
+/// A new repository of the token's account (no `githubOrg`) and the other, existing one
+/// could be the same: only now, with the account known, can that be told. Before anything
+/// is created, as configuration validation would have.
+fn same_as_existing(
+    step: StepId,
+    owner: &str,
+    name: &str,
+    other: &RepoTarget,
+) -> Result<(), StepError> {
+    if !matches!(other, RepoTarget::Existing(_)) {
+        return Ok(());
+    }
+    let new = RepoIdentity {
+        owner: Some(owner.to_string()),
+        name: name.to_string(),
+    };
+    let Some(same) = same_repository(&new, &RepoIdentity::of(other, None)) else {
+        return Ok(());
+    };
+    let (name_field, other_url) = match step {
+        StepId::ControlPlaneRepo => (Field::ControlPlaneName, Field::GitopsUrl),
+        _ => (Field::GitopsName, Field::ControlPlaneUrl),
+    };
+    Err(StepError::in_step(
+        step,
+        format!(
+            "{} {name:?} (a new repository of {owner}, the token's account) names the same \
+             GitHub repository as {}: {same}",
+            name_field.path(),
+            other_url.path()
+        ),
+    )
+    .with_hint(Topic::ConfigurationInvalid.hint(format!(
+        "give the new repository another name with {} NAME",
+        name_field.flag()
+    )))
+    .with_exit_code(crate::ExitCode::ConfigInvalid))
 }
 
 /// One read-only query, transient failures retried by the run's policy.

@@ -75,7 +75,9 @@ pub fn render(input: &ReportInput<'_>) -> String {
     errors(&mut out, input, &run);
     rollback(&mut out, input);
     next_steps(&mut out, input, &run);
-    crate::secrets::redact(&out).into_owned()
+    // Names, messages and tool output from outside: shown, never obeyed by a terminal or
+    // viewer that prints the file (the Markdown itself has no control characters).
+    crate::text::escape_controls(&crate::secrets::redact(&out)).into_owned()
 }
 
 /// How the run ended, as its last event said.

@@ -207,7 +207,8 @@ impl<W: Write> HeadlessPrinter<W> {
                 return String::new();
             }
         }
-        let mut line = event.to_json_line();
+        // serde escapes C0 controls but writes C1 ones (`\u{9b}`, a CSI) as they are.
+        let mut line = crate::text::escape_controls(&event.to_json_line()).into_owned();
         line.push('\n');
         line
     }
@@ -229,7 +230,7 @@ impl<W: Write> HeadlessPrinter<W> {
                 }
                 Piece::Block(lines) => {
                     for line in lines {
-                        text.push_str(&line);
+                        text.push_str(&crate::text::escape_controls(&line));
                         text.push('\n');
                     }
                 }
@@ -255,7 +256,9 @@ impl<W: Write> HeadlessPrinter<W> {
                 text.push_str(&mark.render(color));
                 text.push(' ');
             }
-            text.push_str(part.trim_end_matches('\r'));
+            // The message may quote a tool or a name from outside: its controls are
+            // shown; only the tag's and the mark's colours are ours.
+            text.push_str(&crate::text::escape_controls(part.trim_end_matches('\r')));
             text.push('\n');
         }
     }

@@ -105,7 +105,9 @@ impl<W: Write + Send> LinePrompts<W> {
     }
 
     fn ask(&mut self, text: &str) -> bool {
-        let shown = self.redactor.redact(text);
+        // Resource names in the question come from the state file: shown, not obeyed.
+        let redacted = self.redactor.redact(text);
+        let shown = crate::text::escape_controls(&redacted);
         // A question nobody can see cannot be answered: treat it like an unreadable stdin.
         if write!(self.output, "{shown} ")
             .and_then(|_| self.output.flush())

@@ -249,6 +249,7 @@ pub fn build_subscriber(
                     .with_target(true)
                     .with_level(true),
             )
+            .fmt_fields(render::EscapingFields::new())
             .with_ansi(false)
             .with_writer(RedactingMakeWriter::new(writer, redactor))
             .with_filter(file_filter())
@@ -261,6 +262,7 @@ pub fn build_subscriber(
                 utc_offset: console_utc_offset,
                 clock: clock.clone(),
             })
+            .fmt_fields(render::EscapingFields::new())
             .with_ansi(false)
             .with_writer(RedactingMakeWriter::new(writer, redactor))
             .with_filter(verbosity.filter())

@@ -1,19 +1,49 @@
-//! Plain-text rendering of an event's message and fields, for the error sink and the tap
-//! (the fmt layers use their own field formatter).
+//! Plain-text rendering of an event's message and fields, for the error sink and the tap,
+//! and the fmt layers' field formatter; both show control characters instead of sending
+//! them on.
 
 use std::fmt::{self, Write as _};
 
 use tracing::field::{Field, Visit};
 use tracing::Event;
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::{DefaultFields, Writer};
+use tracing_subscriber::fmt::FormatFields;
 
-/// `message key=value key2=value2`; string fields unquoted.
+/// `message key=value key2=value2`; string fields unquoted; control characters shown
+/// (see [`crate::text::escape_controls`]).
 pub(crate) fn message_with_fields(event: &Event<'_>) -> String {
     let mut visitor = MessageVisitor::default();
     event.record(&mut visitor);
-    if visitor.message.is_empty() {
+    let text = if visitor.message.is_empty() {
         visitor.fields.trim_start().to_string()
     } else {
         visitor.message + &visitor.fields
+    };
+    crate::text::escape_controls(&text).into_owned()
+}
+
+/// The fmt layers' fields (message and `key=value`) as [`DefaultFields`] writes them, with
+/// control characters shown: a message quoting a tool's output cannot act on the terminal
+/// that shows the console or the log file. The level tag's colour is written outside the
+/// fields, so it stays.
+pub(crate) struct EscapingFields(DefaultFields);
+
+impl EscapingFields {
+    pub(crate) fn new() -> Self {
+        EscapingFields(DefaultFields::new())
+    }
+}
+
+impl<'writer> FormatFields<'writer> for EscapingFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
+        let mut plain = String::new();
+        self.0.format_fields(Writer::new(&mut plain), fields)?;
+        writer.write_str(&crate::text::escape_controls(&plain))
     }
 }
 

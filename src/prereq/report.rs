@@ -260,7 +260,8 @@ impl PrereqReport {
         out.push('\n');
         out.push_str(&self.summary());
         out.push('\n');
-        secrets::redact(&out).into_owned()
+        // Versions, accounts and context names are the tools' words: controls shown.
+        crate::text::escape_controls(&secrets::redact(&out)).into_owned()
     }
 
     /// One line: `Prerequisites: PASSED (1 warning)` or `Prerequisites: FAILED (2 failures)`.

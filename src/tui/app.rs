@@ -265,6 +265,7 @@ pub fn update(app: &mut App, msg: Msg) -> Transition {
             }
             key_pressed(app, key)
         }
+        Msg::Paste(text) => pasted(app, &text),
         Msg::Mouse(mouse) => match (app.screen, mouse.kind) {
             (Screen::Dashboard | Screen::Failure, MouseEventKind::ScrollUp) => {
                 redraw_if_log_moved(app, |logs| logs.scroll_up(3))
@@ -516,6 +517,28 @@ fn rollback_plan(app: &mut App, result: Result<Vec<String>, BackendError>) -> Tr
                 .set_rollback(RollbackState::Unavailable(error.to_string()));
             Transition::redraw().with(Effect::AnswerRollback(false))
         }
+    }
+}
+
+/// A paste is one edit of the field being typed into; its newlines submit nothing.
+fn pasted(app: &mut App, text: &str) -> Transition {
+    let too_small = app.too_small();
+    let changed = match (&mut app.overlay, app.screen) {
+        (
+            Some(Overlay::Prompt {
+                request: PromptRequest::Secret { .. },
+                secret,
+            }),
+            _,
+        ) => secret.paste(text),
+        (Some(_), _) => false,
+        (None, Screen::Configure) if !too_small => app.form.paste(text),
+        (None, _) => false,
+    };
+    if changed {
+        Transition::redraw()
+    } else {
+        Transition::none()
     }
 }
 

@@ -271,6 +271,13 @@ impl SecretText {
         true
     }
 
+    /// Pasted text, as one edit (see [`pasted_line`]). Whether anything was added.
+    pub fn paste(&mut self, text: &str) -> bool {
+        let line = pasted_line(text);
+        self.text.push_str(&line);
+        !line.is_empty()
+    }
+
     /// The token, trimmed, registered as a secret; `None` when empty.
     pub fn secret(&self) -> Option<SecretString> {
         let token = self.text.trim();
@@ -292,6 +299,21 @@ impl Drop for SecretText {
     fn drop(&mut self) {
         self.text.zeroize();
     }
+}
+
+/// What a paste puts into a one-line field: the text without the line break it was copied
+/// with; other line breaks and tabs become spaces, and other control characters are dropped,
+/// so a paste never submits a form nor puts a terminal control into a value.
+pub fn pasted_line(text: &str) -> String {
+    text.trim_end_matches(['\r', '\n'])
+        .replace("\r\n", "\n")
+        .chars()
+        .filter_map(|c| match c {
+            '\r' | '\n' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
 }
 
 /// An open pick list.
@@ -904,6 +926,47 @@ impl FormState {
             }
         }
         FormOutcome::Stay
+    }
+
+    /// Pasted text into the focused row, as one edit: inserted at the cursor of a text
+    /// row, into the filter of an open pick list (or a new one), appended to the token.
+    /// Toggles take no text. Whether anything changed.
+    pub fn paste(&mut self, text: &str) -> bool {
+        let line = pasted_line(text);
+        if line.is_empty() {
+            return false;
+        }
+        if let Some(picker) = self.picker.as_mut() {
+            picker.filter.push_str(&line);
+            picker.selected = 0;
+            return true;
+        }
+        match (self.focus, editor(self.focus)) {
+            (Entry::Config(field), Editor::Text | Editor::Number) => {
+                let Some(input) = self.texts.get_mut(&field) else {
+                    return false;
+                };
+                let cursor = input.cursor();
+                let value = input.value();
+                let at = value
+                    .char_indices()
+                    .nth(cursor)
+                    .map_or(value.len(), |(i, _)| i);
+                let edited = format!("{}{line}{}", &value[..at], &value[at..]);
+                *input = Input::new(edited).with_cursor(cursor + line.chars().count());
+                self.touched.insert(field);
+                true
+            }
+            (Entry::Config(field), Editor::Pick(source)) => {
+                self.open_picker(field, source, line);
+                true
+            }
+            (_, Editor::Secret) => {
+                self.token_revision += 1;
+                self.token.paste(&line)
+            }
+            (_, _) => false,
+        }
     }
 
     /// Whether the focused row takes typed characters (then `q` and `?` are text).

@@ -19,6 +19,8 @@ pub enum Msg {
     /// The first message: decides the first screen.
     Init,
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): one edit, never a key press.
+    Paste(String),
     Mouse(MouseEvent),
     Resize {
         width: u16,

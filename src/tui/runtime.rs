@@ -4,7 +4,9 @@
 //! `update`; the screen is redrawn only when a message changed it, at most once per frame
 //! interval; resize bursts are coalesced. Input comes first: in the `select!`, and again
 //! just before each frame, so a key pressed while a flood of log records was handled is in
-//! the very next frame.
+//! the very next frame. Every input event already waiting is applied before the next
+//! frame (fast typing costs one redraw, and nothing stays unread in the terminal); a paste
+//! arrives as one event (bracketed paste) and is one edit.
 
 use std::collections::VecDeque;
 use std::future::{pending, poll_fn};
@@ -41,8 +43,6 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 const RESIZE_SETTLE: Duration = Duration::from_millis(40);
 /// Messages of one source handled before the others (input first) get a turn.
 const DRAIN_BATCH: usize = 512;
-/// Input events taken just before a frame (a paste is longer; the rest comes next loop).
-const WAITING_INPUT_BATCH: usize = 64;
 /// How long leaving waits for the engine to finish writing its state.
 const ENGINE_WIND_DOWN: Duration = Duration::from_secs(5);
 
@@ -250,7 +250,10 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
             tokio::select! {
                 biased;
                 input = next_input(&mut self.input) => match input {
-                    Some(Ok(event)) => self.on_terminal_event(event),
+                    Some(Ok(event)) => {
+                        self.on_terminal_event(event);
+                        self.take_waiting_input().await;
+                    }
                     Some(Err(err)) => {
                         tracing::error!("terminal input failed: {err}");
                         self.abandon(ExitCode::General);
@@ -302,10 +305,11 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
         }
     }
 
-    /// Handle the terminal input already waiting (a bounded number of events), without
-    /// waiting for more.
+    /// Handle all the terminal input already waiting, without waiting for more: a burst
+    /// of keys becomes one state and one frame. (A person cannot type faster than this
+    /// loop applies keys, so the drain ends.)
     async fn take_waiting_input(&mut self) {
-        for _ in 0..WAITING_INPUT_BATCH {
+        while self.app.exit.is_none() {
             let input = tokio::select! {
                 biased;
                 input = next_input(&mut self.input) => input,
@@ -384,6 +388,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
     fn on_terminal_event(&mut self, event: TermEvent) {
         match event {
             TermEvent::Key(key) => self.dispatch(Msg::Key(key)),
+            TermEvent::Paste(text) => self.dispatch(Msg::Paste(text)),
             TermEvent::Mouse(mouse) => self.dispatch(Msg::Mouse(mouse)),
             TermEvent::Resize(width, height) => {
                 self.pending_resize = Some((width, height));

@@ -17,7 +17,9 @@ use std::sync::{Mutex, Once, PoisonError};
 use std::thread::{self, ThreadId};
 
 use crossterm::cursor::{Hide, Show};
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -54,8 +56,8 @@ pub fn panic_releases_terminal(owner: Option<ThreadId>, panicking: ThreadId) -> 
     owner.map_or(true, |owner| owner == panicking)
 }
 
-/// Leave the alternate screen, show the cursor, stop mouse capture and leave raw mode, if
-/// we changed them. Safe to call any number of times, from any thread, panics included.
+/// Leave the alternate screen, show the cursor, stop mouse capture and bracketed paste and
+/// leave raw mode, if we changed them. Safe to call any number of times, from any thread, panics included.
 pub fn restore_terminal() -> io::Result<()> {
     if !TAKEN.swap(false, Ordering::SeqCst) {
         return Ok(());
@@ -65,7 +67,7 @@ pub fn restore_terminal() -> io::Result<()> {
     if MOUSE_CAPTURED.swap(false, Ordering::SeqCst) {
         let _ = execute!(out, DisableMouseCapture);
     }
-    let screen = execute!(out, LeaveAlternateScreen, Show);
+    let screen = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, Show);
     let raw = disable_raw_mode();
     screen.and(raw)
 }
@@ -114,9 +116,10 @@ pub struct Tui {
 }
 
 impl Tui {
-    /// Raw mode, alternate screen, hidden cursor, and mouse capture only if `mouse`. The
-    /// calling thread becomes the terminal's owner: keep drawing from it (e.g. drive the
-    /// wizard with `block_on`, not in a spawned task that may move between threads).
+    /// Raw mode, alternate screen, hidden cursor, bracketed paste, and mouse capture only
+    /// if `mouse`. The calling thread becomes the terminal's owner: keep drawing from it
+    /// (e.g. drive the wizard with `block_on`, not in a spawned task that may move between
+    /// threads).
     pub fn enter(mouse: bool) -> io::Result<Tui> {
         install_panic_hook();
         let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
@@ -132,7 +135,13 @@ impl Tui {
         set_owner(Some(thread::current().id()));
         TAKEN.store(true, Ordering::SeqCst);
         enable_raw_mode()?;
-        execute!(io::stdout(), EnterAlternateScreen, Hide)?;
+        // Bracketed paste: a paste arrives as one event, its newlines are not Enter.
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            Hide,
+            EnableBracketedPaste
+        )?;
         if self.mouse {
             MOUSE_CAPTURED.store(true, Ordering::SeqCst);
             execute!(io::stdout(), EnableMouseCapture)?;

@@ -21,6 +21,34 @@ use super::theme::Theme;
 
 /// Draw the whole wizard.
 pub fn render(app: &App, frame: &mut Frame) {
+    draw_screen(app, frame);
+    show_controls(frame.buffer_mut());
+}
+
+/// Every cell that would hold a control character (from a context name, a log line, a
+/// tool's message) shows its picture instead (`␛`): the buffer is what reaches the
+/// terminal, so nothing drawn from outside can act on it. Colours are cell styles, not
+/// text, and stay.
+fn show_controls(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        if cell.symbol().chars().any(char::is_control) {
+            let shown: String = cell
+                .symbol()
+                .chars()
+                .map(|c| {
+                    if c.is_control() {
+                        crate::text::control_picture(c)
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            cell.set_symbol(&shown);
+        }
+    }
+}
+
+fn draw_screen(app: &App, frame: &mut Frame) {
     let area = frame.area();
     let theme = app.theme();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
