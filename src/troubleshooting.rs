@@ -42,6 +42,7 @@ pub enum Topic {
     ClusterNotOurs,
     ClusterProvisioning,
     KubeContextMissing,
+    KubeContextTaken,
     // Repositories phase.
     RepositoryNotOurs,
     RepositoryUnreachable,
@@ -60,13 +61,14 @@ pub enum Topic {
     StateUnusable,
     RepositoryDeleteScope,
     RollbackIncomplete,
+    RollbackKeptNotOurs,
     Cancelled,
     ConfigurationInvalid,
     InternalError,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 45] = [
+    pub const ALL: [Topic; 47] = [
         Topic::ToolMissing,
         Topic::AzureSignIn,
         Topic::AzureSubscription,
@@ -94,6 +96,7 @@ impl Topic {
         Topic::ClusterNotOurs,
         Topic::ClusterProvisioning,
         Topic::KubeContextMissing,
+        Topic::KubeContextTaken,
         Topic::RepositoryNotOurs,
         Topic::RepositoryUnreachable,
         Topic::RepositoryStructure,
@@ -109,6 +112,7 @@ impl Topic {
         Topic::StateUnusable,
         Topic::RepositoryDeleteScope,
         Topic::RollbackIncomplete,
+        Topic::RollbackKeptNotOurs,
         Topic::Cancelled,
         Topic::ConfigurationInvalid,
         Topic::InternalError,
@@ -145,6 +149,7 @@ impl Topic {
             Topic::ClusterNotOurs => "cluster-exists-not-created-by-this-tool",
             Topic::ClusterProvisioning => "cluster-provisioning-failed",
             Topic::KubeContextMissing => "kube-context-not-found",
+            Topic::KubeContextTaken => "kube-context-already-in-the-kubeconfig",
             Topic::RepositoryNotOurs => "repository-exists-not-created-by-this-tool",
             Topic::RepositoryUnreachable => "existing-repository-not-reachable",
             Topic::RepositoryStructure => "existing-repository-lacks-what-kalypso-needs",
@@ -160,6 +165,7 @@ impl Topic {
             Topic::StateUnusable => "state-file-corrupt-or-newer",
             Topic::RepositoryDeleteScope => "rollback-cannot-delete-a-repository",
             Topic::RollbackIncomplete => "rollback-incomplete",
+            Topic::RollbackKeptNotOurs => "rollback-kept-a-resource-without-our-mark",
             Topic::Cancelled => "run-cancelled",
             Topic::ConfigurationInvalid => "configuration-invalid",
             Topic::InternalError => "internal-error",

@@ -24,7 +24,7 @@ use super::events::{EventKind, LogLevel};
 use super::observe;
 use super::orchestrator::{Orchestrator, RunOptions, RunOutcome, StepRunner};
 use super::plan::{self, Observed, Plan};
-use super::remover::EngineRemover;
+use super::remover::{EngineRemover, ExpectedMarks};
 use super::report::{self, ReportWriter};
 use super::rollback::{self, PlannedRemoval, RollbackReport};
 use super::state_handle::StateHandle;
@@ -295,7 +295,8 @@ impl Bootstrap {
 
     /// Every step of `plan` with the exact commands it would run (secrets as `***`).
     pub fn dry_run(&self, plan: &Plan) -> DryRun {
-        dry_run::dry_run(&self.steps, plan)
+        let installation_id = self.state.read(|s| s.installation_id().to_string());
+        dry_run::dry_run(&self.steps, plan, &installation_id)
     }
 
     /// Run the plan to its end, streaming events to `events`. Only an [`Active`]
@@ -408,6 +409,7 @@ impl Bootstrap {
         };
         let remover = self
             .remover()
+            .with_marks(self.state.read(ExpectedMarks::from_state))
             .with_cancel(cancel.clone())
             .with_events(events.clone());
         rollback::rollback(&self.state, &remover, &events, cancel).await
@@ -486,6 +488,7 @@ impl Cleanup {
         let remover = self
             .remover
             .clone()
+            .with_marks(self.state.read(ExpectedMarks::from_state))
             .with_cancel(cancel.clone())
             .with_events(events.clone());
         rollback::rollback(&self.state, &remover, &events, cancel).await

@@ -95,7 +95,8 @@ fn shell_word(part: &str) -> String {
 }
 
 /// The dry run of `plan`: nothing runs.
-pub fn dry_run(steps: &BootstrapSteps, plan: &Plan) -> DryRun {
+/// `installation_id` is the mark the Azure resources would be tagged with.
+pub fn dry_run(steps: &BootstrapSteps, plan: &Plan, installation_id: &str) -> DryRun {
     let env = steps.env();
     let owner = steps
         .known_owner()
@@ -105,7 +106,7 @@ pub fn dry_run(steps: &BootstrapSteps, plan: &Plan) -> DryRun {
         steps: plan
             .steps
             .iter()
-            .map(|step| describe(env, step, &owner, context.as_ref()))
+            .map(|step| describe(env, step, &owner, context.as_ref(), installation_id))
             .collect(),
     }
 }
@@ -115,11 +116,12 @@ fn describe(
     step: &PlannedStep,
     owner: &str,
     context: Option<&TemplateContext>,
+    installation_id: &str,
 ) -> DryRunStep {
     let (specs, notes) = if step.action == Action::Skip {
         (Vec::new(), Vec::new())
     } else {
-        commands(env, step, owner, context)
+        commands(env, step, owner, context, installation_id)
     };
     DryRunStep {
         phase: step.phase,
@@ -136,6 +138,7 @@ fn commands(
     step: &PlannedStep,
     owner: &str,
     context: Option<&TemplateContext>,
+    installation_id: &str,
 ) -> (Vec<CommandSpec>, Vec<String>) {
     let tools = env.tools();
     let kube_context = env.kube_context();
@@ -161,7 +164,11 @@ fn commands(
             .map(|new| {
                 let mut specs = vec![tools.az.group_show_spec(&new.resource_group)];
                 if create {
-                    specs.push(tools.az.group_create_spec(&new.resource_group, &new.region));
+                    specs.push(tools.az.group_create_spec(
+                        &new.resource_group,
+                        &new.region,
+                        installation_id,
+                    ));
                 }
                 specs
             })
@@ -179,6 +186,7 @@ fn commands(
                         node_vm_size: new.vm_size.clone(),
                         kubernetes_version: new.kubernetes_version.clone(),
                         network_plugin: new.network_plugin,
+                        installation_id: installation_id.to_string(),
                     }));
                     specs.push(show);
                     notes.push(
@@ -297,6 +305,7 @@ fn commands(
                     namespace: installation.namespace.clone(),
                     values_files,
                     timeout: env.timings.helm_timeout,
+                    installation_id: installation_id.to_string(),
                 }),
                 kubectl.get_deployments_spec(&installation.namespace),
             ]
@@ -370,6 +379,8 @@ fn repository_commands(
                 env.configuration.repositories.visibility,
                 repo_description(kind),
             ));
+            specs.push(tools.gh.repo_identity_spec(&slug));
+            specs.push(tools.gh.repo_add_mark_topic_spec(&slug));
             specs
         }
     }

@@ -27,7 +27,7 @@ pub use orchestrator::{
     Orchestrator, RunEnd, RunOptions, RunOutcome, StepOutcome, StepReport, StepRunner,
 };
 pub use plan::{plan, Observed, Plan, PlanConflict, PlannedStep};
-pub use remover::EngineRemover;
+pub use remover::{EngineRemover, ExpectedMarks};
 pub use rollback::{
     rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult, ResourceRemover,
     RollbackReport,

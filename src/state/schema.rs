@@ -275,6 +275,9 @@ pub enum ResourceStatus {
     Present,
     Deleted,
     DeleteFailed,
+    /// Rollback left it alone: the live resource does not carry this installation's mark,
+    /// so the state's claim that we created it is not proof enough to delete it.
+    KeptNotOurs,
 }
 
 impl ResourceStatus {
@@ -284,6 +287,7 @@ impl ResourceStatus {
             ResourceStatus::Present => "present",
             ResourceStatus::Deleted => "deleted",
             ResourceStatus::DeleteFailed => "delete_failed",
+            ResourceStatus::KeptNotOurs => "kept_not_ours",
         }
     }
 }
@@ -420,6 +424,52 @@ pub struct ResourceRecord {
     pub recorded_at: Timestamp,
     /// The latest note, e.g. the result of a rollback attempt or the manual command to run.
     pub message: Option<String>,
+    /// For a repository we created: its GitHub id and creation time, read right after the
+    /// creation. Rollback deletes the repository only when the live one still has both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_identity: Option<RepositoryIdentity>,
+}
+
+/// What GitHub says identifies a repository: a repository deleted and created again under
+/// the same name has another id and creation time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RepositoryIdentity {
+    pub id: u64,
+    pub created_at: String,
+}
+
+/// This installation: its id is the mark put on what it creates (an Azure tag, a GitHub
+/// topic is the same for all, a Kubernetes label) and checked live before a removal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallationIdentity {
+    /// `kb-` and 12 lower-case hex digits, generated once when the state is created.
+    pub id: String,
+}
+
+impl InstallationIdentity {
+    /// A new random id.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 6];
+        if getrandom::fill(&mut bytes).is_err() {
+            // No OS randomness: the clock's nanoseconds still tell installations apart.
+            let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+            bytes.copy_from_slice(&nanos.to_le_bytes()[..6]);
+        }
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        Self {
+            id: format!("kb-{hex}"),
+        }
+    }
+}
+
+/// A state file written before installations had an id gets a new one: nothing it
+/// recorded carries it, so rollback keeps (never deletes) what that older run created.
+impl Default for InstallationIdentity {
+    fn default() -> Self {
+        Self::generate()
+    }
 }
 
 /// The whole state file.
@@ -440,6 +490,9 @@ pub struct BootstrapState {
     /// In creation order; rollback walks it backwards.
     #[serde(default)]
     pub resources: Vec<ResourceRecord>,
+    /// The id this installation marks its resources with.
+    #[serde(default)]
+    pub identity: InstallationIdentity,
 }
 
 impl BootstrapState {
@@ -455,7 +508,28 @@ impl BootstrapState {
             errors: Vec::new(),
             steps: Vec::new(),
             resources: Vec::new(),
+            identity: InstallationIdentity::generate(),
         }
+    }
+
+    /// The id this installation's marks carry (see [`InstallationIdentity`]).
+    pub fn installation_id(&self) -> &str {
+        &self.identity.id
+    }
+
+    /// Remember the GitHub id and creation time of a repository we just created.
+    pub fn set_repository_identity(
+        &mut self,
+        resource: &Resource,
+        identity: RepositoryIdentity,
+        now: Timestamp,
+    ) -> bool {
+        let Some(record) = self.resources.iter_mut().find(|r| &r.resource == resource) else {
+            return false;
+        };
+        record.repository_identity = Some(identity);
+        self.touch(now);
+        true
     }
 
     /// The indented JSON written to disk, with every registered secret masked.
@@ -636,6 +710,7 @@ impl BootstrapState {
                     step: step.map(str::to_string),
                     recorded_at: now,
                     message: None,
+                    repository_identity: None,
                 });
             }
         }
@@ -769,6 +844,7 @@ mod tests {
             step: Some("cluster.create".into()),
             recorded_at: t(1),
             message: None,
+            repository_identity: None,
         };
         let json = serde_json::to_value(&record).unwrap();
         assert_eq!(json["resource"]["kind"], "aks_cluster");

@@ -165,6 +165,15 @@ pub async fn flux(
         || kubectl.apply_server_side_url(&url),
     )
     .await?;
+    // The manifest is removed whole on rollback, its namespace with it: the mark goes there.
+    let installation_id = ctx.state().read(|s| s.installation_id().to_string());
+    call(
+        env,
+        ctx,
+        &format!("label namespace {} as ours", resources::FLUX_NAMESPACE),
+        || kubectl.label_mark("namespace", &[resources::FLUX_NAMESPACE], &installation_id),
+    )
+    .await?;
     wait_for_controllers(env, ctx, &kubectl).await?;
     ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
     // A release chosen with --flux-version may have dropped the APIs Kalypso needs.
@@ -286,6 +295,7 @@ pub async fn kalypso(
         .with_exit_code(ExitCode::InstallationFailed));
     }
 
+    let installation_id = ctx.state().read(|s| s.installation_id().to_string());
     let existing_namespace = call(env, ctx, &format!("look up namespace {namespace}"), || {
         kubectl.get_namespace(&namespace)
     })
@@ -313,11 +323,27 @@ pub async fn kalypso(
                 ResourceStatus::Present,
             )?;
         }
-        None => ctx.record(
-            namespace_resource.clone(),
-            Ownership::CreatedByUs,
-            ResourceStatus::Creating,
-        )?,
+        None => {
+            ctx.record(
+                namespace_resource.clone(),
+                Ownership::CreatedByUs,
+                ResourceStatus::Creating,
+            )?;
+            // Created here rather than by `helm --create-namespace`, so that it carries our
+            // mark even when the installation fails.
+            call(env, ctx, &format!("create namespace {namespace}"), || {
+                kubectl.create_namespace(&namespace)
+            })
+            .await?;
+            let names = [namespace.as_str()];
+            call(
+                env,
+                ctx,
+                &format!("label namespace {namespace} as ours"),
+                || kubectl.label_mark("namespace", &names, &installation_id),
+            )
+            .await?;
+        }
     }
 
     let crds = call(env, ctx, "list the CRDs", || kubectl.list_crds()).await?;
@@ -374,17 +400,27 @@ pub async fn kalypso(
         namespace: namespace.clone(),
         values_files,
         timeout: env.timings.helm_timeout,
+        installation_id: installation_id.clone(),
     };
     // A failed `--wait` already waited the whole timeout: only a quick transient failure
     // (a rate limit, a 5xx) is tried again.
     let what = format!("install the Helm release {RELEASE_NAME}");
-    retry_step(ctx, &env.timings.retry, &what, |_| async {
+    let installed = retry_step(ctx, &env.timings.retry, &what, |_| async {
         helm.upgrade_install(&params)
             .await
             .map_err(|e| long_wait_error(step, &what, &e))
     })
-    .await?;
+    .await;
     drop(values);
+    // Helm installed the CRDs that were missing: mark them, also after a failed install,
+    // so that a rollback can remove them.
+    if let Some(crate::state::Resource::KalypsoCrds { names, .. }) = &crds_resource {
+        let marked = mark_crds(env, ctx, &kubectl, names, &installation_id).await;
+        installed?;
+        marked?;
+    } else {
+        installed?;
+    }
 
     if namespace_created {
         ctx.record(
@@ -406,6 +442,29 @@ pub async fn kalypso(
         "Kalypso Scheduler {} installed in {namespace} (control plane {control_plane_url})",
         installation.version
     )))
+}
+
+/// Label those of `names` that now exist (Helm may have stopped before creating them all).
+async fn mark_crds(
+    env: &StepEnv,
+    ctx: &StepContext,
+    kubectl: &KubectlContext,
+    names: &[String],
+    installation_id: &str,
+) -> Result<(), StepError> {
+    let crds = call(env, ctx, "list the CRDs", || kubectl.list_crds()).await?;
+    let present: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|name| crds.iter().any(|crd| crd.name == *name))
+        .collect();
+    if present.is_empty() {
+        return Ok(());
+    }
+    call(env, ctx, "label the Kalypso CRDs as ours", || {
+        kubectl.label_mark("crd", &present, installation_id)
+    })
+    .await
 }
 
 fn record_installation(ctx: &StepContext, namespace: &str, version: &str) -> Result<(), StepError> {
