@@ -157,23 +157,34 @@ pub async fn flux(
         Ownership::CreatedByUs,
         ResourceStatus::Creating,
     )?;
+    let flux_namespace_existed = call(
+        env,
+        ctx,
+        &format!("look up namespace {}", resources::FLUX_NAMESPACE),
+        || kubectl.get_namespace(resources::FLUX_NAMESPACE),
+    )
+    .await?
+    .is_some();
     ctx.transition_with("Installing", format!("installing Flux {version}"));
-    call(
+    let applied = call(
         env,
         ctx,
         &format!("apply the Flux {version} manifest"),
         || kubectl.apply_server_side_url(&url),
     )
-    .await?;
-    // The manifest is removed whole on rollback, its namespace with it: the mark goes there.
-    let installation_id = ctx.state().read(|s| s.installation_id().to_string());
-    call(
-        env,
-        ctx,
-        &format!("label namespace {} as ours", resources::FLUX_NAMESPACE),
-        || kubectl.label_mark("namespace", &[resources::FLUX_NAMESPACE], &installation_id),
-    )
-    .await?;
+    .await;
+    // The manifest is removed whole on rollback, its namespace with it: the mark goes there,
+    // also when the apply stopped half-way; never on a namespace that was there before.
+    if !flux_namespace_existed {
+        let installation_id = ctx.state().read(|s| s.installation_id().to_string());
+        let marked =
+            mark_namespace_if_present(env, ctx, &context, resources::FLUX_NAMESPACE, &installation_id)
+                .await;
+        applied?;
+        marked?;
+    } else {
+        applied?;
+    }
     wait_for_controllers(env, ctx, &kubectl).await?;
     ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
     // A release chosen with --flux-version may have dropped the APIs Kalypso needs.
@@ -331,18 +342,15 @@ pub async fn kalypso(
             )?;
             // Created here rather than by `helm --create-namespace`, so that it carries our
             // mark even when the installation fails.
-            call(env, ctx, &format!("create namespace {namespace}"), || {
+            let created = call(env, ctx, &format!("create namespace {namespace}"), || {
                 kubectl.create_namespace(&namespace)
             })
-            .await?;
-            let names = [namespace.as_str()];
-            call(
-                env,
-                ctx,
-                &format!("label namespace {namespace} as ours"),
-                || kubectl.label_mark("namespace", &names, &installation_id),
-            )
-            .await?;
+            .await;
+            // Marked also when the create was interrupted after it reached the cluster.
+            let marked =
+                mark_namespace_if_present(env, ctx, &context, &namespace, &installation_id).await;
+            created?;
+            marked?;
         }
     }
 
@@ -415,7 +423,7 @@ pub async fn kalypso(
     // Helm installed the CRDs that were missing: mark them, also after a failed install,
     // so that a rollback can remove them.
     if let Some(crate::state::Resource::KalypsoCrds { names, .. }) = &crds_resource {
-        let marked = mark_crds(env, ctx, &kubectl, names, &installation_id).await;
+        let marked = mark_crds(env, ctx, &marker(env, &context), names, &installation_id).await;
         installed?;
         marked?;
     } else {
@@ -442,6 +450,37 @@ pub async fn kalypso(
         "Kalypso Scheduler {} installed in {namespace} (control plane {control_plane_url})",
         installation.version
     )))
+}
+
+/// kubectl for putting our marks: not cancellable, so that a run stopping (another step
+/// failed, the user pressed Ctrl+C) still marks what it has just created.
+fn marker(env: &StepEnv, context: &str) -> KubectlContext {
+    env.tools().kubectl.with_context(context)
+}
+
+/// Label the namespace `name` when it exists (a create or apply may have stopped after
+/// making it). Not cancellable (see [`marker`]).
+async fn mark_namespace_if_present(
+    env: &StepEnv,
+    ctx: &StepContext,
+    context: &str,
+    name: &str,
+    installation_id: &str,
+) -> Result<(), StepError> {
+    let marker = marker(env, context);
+    let present = call(env, ctx, &format!("look up namespace {name}"), || {
+        marker.get_namespace(name)
+    })
+    .await?
+    .is_some();
+    if !present {
+        return Ok(());
+    }
+    let names = [name];
+    call(env, ctx, &format!("label namespace {name} as ours"), || {
+        marker.label_mark("namespace", &names, installation_id)
+    })
+    .await
 }
 
 /// Label those of `names` that now exist (Helm may have stopped before creating them all).

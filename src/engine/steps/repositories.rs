@@ -221,6 +221,14 @@ async fn create(
                 ..error
             });
         }
+        // The create may have reached GitHub before it was interrupted (the run stopping,
+        // a timeout on our side): mark the repository it made, so a rollback can remove it.
+        let tools = env.tools();
+        if let Ok(Some(_)) = tools.gh.repo_identity(&slug).await {
+            if let Err(marking) = mark_created(env, ctx, &tools, &resource, &slug).await {
+                tracing::warn!("{}", marking.message);
+            }
+        }
         return Err(error);
     }
     ctx.record(
@@ -228,7 +236,9 @@ async fn create(
         Ownership::CreatedByUs,
         ResourceStatus::Present,
     )?;
-    mark_created(env, ctx, &tools, &resource, &slug).await?;
+    // Not cancellable: a run stopping now (another step failed) must still leave the
+    // repository it created marked, or a rollback could not tell it is ours.
+    mark_created(env, ctx, &env.tools(), &resource, &slug).await?;
     ctx.transition("Empty");
     let message = format!(
         "repository {} created ({visibility})",
