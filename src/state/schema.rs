@@ -972,6 +972,29 @@ mod tests {
     }
 
     #[test]
+    fn a_new_state_has_its_own_installation_id_and_an_old_file_without_one_loads() {
+        let a = BootstrapState::new(t(0));
+        let b = BootstrapState::new(t(0));
+        for id in [a.installation_id(), b.installation_id()] {
+            assert_eq!(id.len(), 15, "{id}");
+            assert!(id.starts_with("kb-"), "{id}");
+            assert!(id[3..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+        }
+        assert_ne!(a.installation_id(), b.installation_id());
+        let json: serde_json::Value = serde_json::from_str(&a.to_json()).unwrap();
+        assert_eq!(json["identity"]["id"], a.installation_id());
+        let back: BootstrapState = serde_json::from_str(&a.to_json()).unwrap();
+        assert_eq!(back.installation_id(), a.installation_id(), "kept across saves");
+
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("identity");
+        let loaded: BootstrapState = serde_json::from_value(old).unwrap();
+        assert!(loaded.installation_id().starts_with("kb-"));
+    }
+
+    #[test]
     fn errors_are_redacted_when_appended() {
         let secret = "ghp_schemaUnitCanary0123456789";
         crate::secrets::register(secret);
