@@ -571,14 +571,16 @@ async fn what_a_run_creates_carries_the_installation_mark() {
     let state = harness.state();
     let id = state.installation_id().to_string();
     assert!(
-        id.len() == 15
-            && id.starts_with("kb-")
-            && id[3..].chars().all(|c| c.is_ascii_hexdigit()),
+        id.len() == 15 && id.starts_with("kb-") && id[3..].chars().all(|c| c.is_ascii_hexdigit()),
         "{id}"
     );
     let world = harness.settled();
-    let tag = |tags: &std::collections::BTreeMap<String, String>| tags.get("kalypso-bootstrap").cloned();
-    assert_eq!(tag(&world.azure.resource_groups[RESOURCE_GROUP].tags), Some(id.clone()));
+    let tag =
+        |tags: &std::collections::BTreeMap<String, String>| tags.get("kalypso-bootstrap").cloned();
+    assert_eq!(
+        tag(&world.azure.resource_groups[RESOURCE_GROUP].tags),
+        Some(id.clone())
+    );
     let cluster = world
         .azure
         .clusters
@@ -594,14 +596,20 @@ async fn what_a_run_creates_carries_the_installation_mark() {
             .iter()
             .find(|r| matches!(&r.resource, Resource::Repository { name: n, .. } if n == name))
             .expect("recorded");
-        let identity = record.repository_identity.as_ref().expect("identity recorded");
+        let identity = record
+            .repository_identity
+            .as_ref()
+            .expect("identity recorded");
         assert_eq!(identity.id, repo.id, "{name}");
         assert_eq!(identity.created_at, repo.created_at, "{name}");
     }
     let kube = world
         .kube_clusters
         .values()
-        .find(|k| k.releases.contains_key(&format!("{NAMESPACE}/kalypso-scheduler")))
+        .find(|k| {
+            k.releases
+                .contains_key(&format!("{NAMESPACE}/kalypso-scheduler"))
+        })
         .expect("the new cluster");
     let label = |resource: &str, name: &str| {
         kube.objects[resource][name]["metadata"]["labels"]["kalypso-bootstrap/installation"]
@@ -615,11 +623,15 @@ async fn what_a_run_creates_carries_the_installation_mark() {
         "kalypso-bootstrap"
     );
     assert_eq!(
-        label("customresourcedefinitions.apiextensions.k8s.io", "workloads.scheduler.kalypso.io"),
+        label(
+            "customresourcedefinitions.apiextensions.k8s.io",
+            "workloads.scheduler.kalypso.io"
+        ),
         Some(id.clone())
     );
     assert_eq!(
-        kube.releases[&format!("{NAMESPACE}/kalypso-scheduler")].labels["kalypso-bootstrap/installation"],
+        kube.releases[&format!("{NAMESPACE}/kalypso-scheduler")].labels
+            ["kalypso-bootstrap/installation"],
         id
     );
 }
@@ -632,14 +644,21 @@ async fn a_state_edited_to_claim_reused_resources_does_not_get_them_deleted() {
     let harness = Harness::new();
     let mut config = all_new();
     config.repositories.control_plane = existing_repo("https://github.com/acme/platform-cp");
-    seed_valid_repo(&harness, &config, RepoKind::ControlPlane, ORG, "platform-cp");
+    seed_valid_repo(
+        &harness,
+        &config,
+        RepoKind::ControlPlane,
+        ORG,
+        "platform-cp",
+    );
     harness.sim.seed_resource_group(RESOURCE_GROUP, REGION);
     harness.run(&config).await.assert_success();
 
     let mut state = harness.state();
     let mut claimed = 0;
     for record in &mut state.resources {
-        let reused_repo = matches!(&record.resource, Resource::Repository { name, .. } if name == "platform-cp");
+        let reused_repo =
+            matches!(&record.resource, Resource::Repository { name, .. } if name == "platform-cp");
         let reused_group = matches!(&record.resource, Resource::ResourceGroup { .. });
         if reused_repo || reused_group {
             assert_eq!(record.ownership, Ownership::Reused, "{:?}", record.resource);
@@ -656,17 +675,33 @@ async fn a_state_edited_to_claim_reused_resources_does_not_get_them_deleted() {
     assert!(!report.is_complete(), "{:?}", report.removals);
     assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
     assert_eq!(report.kept.len(), 2, "{:?}", report.kept);
-    assert!(report.kept.iter().any(|k| k.contains("acme/platform-cp")
-        && k.contains("no GitHub id")), "{:?}", report.kept);
-    assert!(report.kept.iter().any(|k| k.contains(RESOURCE_GROUP)
-        && k.contains("no kalypso-bootstrap tag")), "{:?}", report.kept);
+    assert!(
+        report
+            .kept
+            .iter()
+            .any(|k| k.contains("acme/platform-cp") && k.contains("no GitHub id")),
+        "{:?}",
+        report.kept
+    );
+    assert!(
+        report
+            .kept
+            .iter()
+            .any(|k| k.contains(RESOURCE_GROUP) && k.contains("no kalypso-bootstrap tag")),
+        "{:?}",
+        report.kept
+    );
 
     let world = harness.settled();
     assert!(world.github.repos.contains_key("acme/platform-cp"));
     assert!(world.azure.resource_groups.contains_key(RESOURCE_GROUP));
     // What the run did create is gone.
     assert!(!world.github.repos.contains_key(&format!("{ORG}/{GITOPS}")));
-    assert!(world.azure.clusters.is_empty(), "{:?}", world.azure.clusters.keys());
+    assert!(
+        world.azure.clusters.is_empty(),
+        "{:?}",
+        world.azure.clusters.keys()
+    );
 
     let state = harness.state();
     assert_eq!(state.status, RunStatus::Failed);
@@ -691,13 +726,23 @@ async fn a_repository_recreated_under_the_same_name_is_kept() {
     gh.repo_delete(&format!("{ORG}/{GITOPS}")).await.unwrap();
     harness
         .sim
-        .seed_repo(kalypso_bootstrap::sim::SeedRepo::new(ORG, GITOPS).with_file("main", "README.md", "# theirs\n"))
+        .seed_repo(
+            kalypso_bootstrap::sim::SeedRepo::new(ORG, GITOPS).with_file(
+                "main",
+                "README.md",
+                "# theirs\n",
+            ),
+        )
         .unwrap();
     let report = harness.rollback(&config).await;
     assert!(!report.is_complete());
     assert_eq!(report.kept.len(), 1, "{:?}", report.kept);
     assert!(report.kept[0].contains("GitHub id"), "{}", report.kept[0]);
-    assert!(harness.settled().github.repos.contains_key(&format!("{ORG}/{GITOPS}")));
+    assert!(harness
+        .settled()
+        .github
+        .repos
+        .contains_key(&format!("{ORG}/{GITOPS}")));
 }
 
 /// A kubeconfig that already has a context named like the new cluster stops the run
@@ -716,8 +761,18 @@ async fn a_kube_context_named_like_the_new_cluster_stops_the_run_before_anything
         .await
         .expect_err("the collision is found by the observation");
     assert_eq!(error.exit_code, kalypso_bootstrap::ExitCode::ConfigInvalid);
-    assert!(error.message.contains("already has a context named kalypso"), "{}", error.message);
-    assert!(error.hint.as_deref().unwrap_or_default().contains("kube-context-already-in-the-kubeconfig"));
+    assert!(
+        error
+            .message
+            .contains("already has a context named kalypso"),
+        "{}",
+        error.message
+    );
+    assert!(error
+        .hint
+        .as_deref()
+        .unwrap_or_default()
+        .contains("kube-context-already-in-the-kubeconfig"));
     drop(bootstrap);
     assert_eq!(before, harness.settled(), "nothing changed");
 }

@@ -658,7 +658,11 @@ async fn a_resource_without_our_live_mark_is_kept_reported_and_leaves_the_rollba
         .iter()
         .find(|r| r.resource == repo("demo-gitops"))
         .unwrap();
-    assert_eq!(kept.outcome, Outcome::Skipped, "kept is neither removed nor failed");
+    assert_eq!(
+        kept.outcome,
+        Outcome::Skipped,
+        "kept is neither removed nor failed"
+    );
 
     let saved = state.on_disk();
     assert_eq!(saved.status, RunStatus::Failed);
@@ -666,7 +670,11 @@ async fn a_resource_without_our_live_mark_is_kept_reported_and_leaves_the_rollba
         saved.resource(&repo("demo-gitops")).unwrap().status,
         ResourceStatus::KeptNotOurs
     );
-    assert!(saved.errors.last().unwrap().contains("without this installation's mark"));
+    assert!(saved
+        .errors
+        .last()
+        .unwrap()
+        .contains("without this installation's mark"));
 
     let events = drain(&mut receiver);
     match events.last() {
@@ -675,7 +683,10 @@ async fn a_resource_without_our_live_mark_is_kept_reported_and_leaves_the_rollba
             message,
             leftovers,
         }) => {
-            assert!(leftovers.is_empty(), "nothing to remove by hand: {leftovers:?}");
+            assert!(
+                leftovers.is_empty(),
+                "nothing to remove by hand: {leftovers:?}"
+            );
             assert!(message.contains("kept 1"), "{message}");
             assert!(message.contains("its GitHub id is 9"), "{message}");
         }

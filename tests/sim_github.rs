@@ -629,7 +629,11 @@ async fn seeded_content_is_served_on_every_branch() {
 #[tokio::test]
 async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
     let (_dir, env) = standard();
-    ok(&env, gh(ALICE_TOKEN, &["repo", "create", "acme/marked", "--private"])).await;
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "create", "acme/marked", "--private"]),
+    )
+    .await;
     let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
     assert!(repo["id"].as_u64().unwrap() > 0);
     let created_at = repo["created_at"].as_str().unwrap().to_string();
@@ -644,17 +648,33 @@ async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
         &env,
         gh(
             ALICE_TOKEN,
-            &["repo", "edit", "acme/marked", "--add-topic", "kalypso-bootstrap,Other-One"],
+            &[
+                "repo",
+                "edit",
+                "acme/marked",
+                "--add-topic",
+                "kalypso-bootstrap,Other-One",
+            ],
         ),
     )
     .await;
     let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
-    assert_eq!(repo["topics"], serde_json::json!(["kalypso-bootstrap", "other-one"]));
-    assert_eq!(repo["created_at"], created_at.as_str(), "an edit keeps the creation time");
+    assert_eq!(
+        repo["topics"],
+        serde_json::json!(["kalypso-bootstrap", "other-one"])
+    );
+    assert_eq!(
+        repo["created_at"],
+        created_at.as_str(),
+        "an edit keeps the creation time"
+    );
 
     let invalid = run(
         &env,
-        gh(ALICE_TOKEN, &["repo", "edit", "acme/marked", "--add-topic", "not_valid"]),
+        gh(
+            ALICE_TOKEN,
+            &["repo", "edit", "acme/marked", "--add-topic", "not_valid"],
+        ),
     )
     .await;
     assert_eq!(invalid.exit_code, Some(1));
@@ -662,7 +682,10 @@ async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
 
     ok(
         &env,
-        gh(ALICE_TOKEN, &["repo", "edit", "acme/marked", "--remove-topic", "other-one"]),
+        gh(
+            ALICE_TOKEN,
+            &["repo", "edit", "acme/marked", "--remove-topic", "other-one"],
+        ),
     )
     .await;
     let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
@@ -670,8 +693,16 @@ async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
 
     // Deleted and created again: another id.
     let first_id = repo["id"].as_u64().unwrap();
-    ok(&env, gh(ALICE_TOKEN, &["repo", "delete", "acme/marked", "--yes"])).await;
-    ok(&env, gh(ALICE_TOKEN, &["repo", "create", "acme/marked", "--private"])).await;
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "delete", "acme/marked", "--yes"]),
+    )
+    .await;
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "create", "acme/marked", "--private"]),
+    )
+    .await;
     let again = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
     assert_ne!(again["id"].as_u64().unwrap(), first_id);
     assert_eq!(again["topics"], serde_json::json!([]));

@@ -227,9 +227,10 @@ impl EngineRemover {
     }
 
     fn installation_id(&self) -> Result<&str, NotOurs> {
-        self.marks.installation_id.as_deref().ok_or_else(|| {
-            "no installation id is known to check its mark against".to_string()
-        })
+        self.marks
+            .installation_id
+            .as_deref()
+            .ok_or_else(|| "no installation id is known to check its mark against".to_string())
     }
 
     /// Whether the live resource carries the mark the state expects. `Ok(Ok(()))`: ours
@@ -251,7 +252,11 @@ impl EngineRemover {
                 name,
                 resource_group,
                 subscription_id,
-            } => match self.az(subscription_id).aks_show(resource_group, name).await? {
+            } => match self
+                .az(subscription_id)
+                .aks_show(resource_group, name)
+                .await?
+            {
                 None => Ok(()),
                 Some(cluster) => self
                     .installation_id()
@@ -261,10 +266,7 @@ impl EngineRemover {
                 let slug = format!("{owner}/{name}");
                 match self.gh().repo_identity(&slug).await? {
                     None => Ok(()),
-                    Some(live) => check_repository(
-                        self.marks.repositories.get(resource),
-                        &live,
-                    ),
+                    Some(live) => check_repository(self.marks.repositories.get(resource), &live),
                 }
             }
             Resource::Namespace { kube_context, name } => {
@@ -283,9 +285,10 @@ impl EngineRemover {
                 let mut verdict = Ok(());
                 for crd_name in names {
                     if let Some(crd) = kubectl.get_crd(crd_name).await? {
-                        if let Err(why) = self.installation_id().and_then(|id| {
-                            crate::tools::kubectl::check_mark(&crd.labels, id)
-                        }) {
+                        if let Err(why) = self
+                            .installation_id()
+                            .and_then(|id| crate::tools::kubectl::check_mark(&crd.labels, id))
+                        {
                             verdict = Err(format!("CRD {crd_name}: {why}"));
                             break;
                         }
@@ -315,13 +318,15 @@ impl EngineRemover {
         kube_context: &str,
         name: &str,
     ) -> Result<Result<(), NotOurs>, ToolError> {
-        Ok(match self.kubectl(kube_context).get_namespace(name).await? {
-            None => Ok(()),
-            Some(namespace) => self.installation_id().and_then(|id| {
-                crate::tools::kubectl::check_mark(&namespace.labels, id)
-                    .map_err(|why| format!("namespace {name}: {why}"))
-            }),
-        })
+        Ok(
+            match self.kubectl(kube_context).get_namespace(name).await? {
+                None => Ok(()),
+                Some(namespace) => self.installation_id().and_then(|id| {
+                    crate::tools::kubectl::check_mark(&namespace.labels, id)
+                        .map_err(|why| format!("namespace {name}: {why}"))
+                }),
+            },
+        )
     }
 
     async fn remove_resource(&self, resource: &Resource) -> Result<RemovalNote, ToolError> {

@@ -287,9 +287,10 @@ pub async fn rollback(
         (
             Outcome::Failed,
             format!(
-                "rollback incomplete: removed {removed}, kept {} that the state claims but that do not carry this installation's mark: {}",
+                "rollback incomplete: removed {removed}, kept {} that the state claims but that do not carry this installation's mark: {} ({})",
                 kept.len(),
-                kept.join("; ")
+                kept.join("; "),
+                Topic::RollbackKeptNotOurs.see()
             ),
         )
     } else {
@@ -297,9 +298,10 @@ pub async fn rollback(
             String::new()
         } else {
             format!(
-                "; kept {} that do not carry this installation's mark: {}",
+                "; kept {} that do not carry this installation's mark: {} ({})",
                 kept.len(),
-                kept.join("; ")
+                kept.join("; "),
+                Topic::RollbackKeptNotOurs.see()
             )
         };
         (

@@ -904,7 +904,8 @@ fn repo_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Repl
 fn repo_edit(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
     let (owner, name, key) = target(cmd, cmd.arg(0))?;
     let topics = |flag: &str| -> Vec<String> {
-        cmd.flags.values(flag)
+        cmd.flags
+            .values(flag)
             .iter()
             .flat_map(|v| v.split(','))
             .map(|t| t.trim().to_ascii_lowercase())
@@ -933,7 +934,8 @@ fn repo_edit(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply,
     let valid = |t: &str| {
         t.len() <= 50
             && !t.starts_with('-')
-            && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && t.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     };
     if let Some(bad) = add.iter().find(|t| !valid(t)) {
         return Err(Reply::fail(

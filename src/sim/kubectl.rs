@@ -906,7 +906,9 @@ fn valid_label_key(key: &str) -> bool {
             && p.len() <= 253
             && p.split('.').all(|part| {
                 !part.is_empty()
-                    && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                     && !part.starts_with('-')
                     && !part.ends_with('-')
             })
@@ -918,7 +920,9 @@ fn valid_label_key(key: &str) -> bool {
 fn valid_label_value(value: &str) -> bool {
     value.is_empty()
         || (value.len() <= 63
-            && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && value.starts_with(|c: char| c.is_ascii_alphanumeric())
             && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
@@ -947,7 +951,10 @@ fn label(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Repl
         }
     }
     if changes.is_empty() {
-        return Err(Reply::fail(1, "error: at least one label update is required"));
+        return Err(Reply::fail(
+            1,
+            "error: at least one label update is required",
+        ));
     }
     let targets: Vec<String> = targets.into_iter().cloned().collect();
     if targets.is_empty() {
@@ -992,7 +999,9 @@ fn label(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Repl
                     .map(|old| (k.clone(), old.to_string()))
             }) {
                 if !overwrite {
-                    errors.push(format!("error: '{key}' already has a value ({old}), and --overwrite is false"));
+                    errors.push(format!(
+                        "error: '{key}' already has a value ({old}), and --overwrite is false"
+                    ));
                     continue;
                 }
             }

@@ -10,8 +10,8 @@ pub mod store;
 pub use error::{LockHolder, StateError, StateProblem};
 pub use lock::StateLock;
 pub use schema::{
-    BootstrapState, ClusterSummary, InstallationIdentity, InstallationSummary, Ownership, Phase, RepositoriesSummary,
-    RepositoryIdentity, RepositorySummary, Resource, ResourceRecord, ResourceStatus, RunStatus, StepRecord, StepStatus,
-    Timestamp, SCHEMA_VERSION,
+    BootstrapState, ClusterSummary, InstallationIdentity, InstallationSummary, Ownership, Phase,
+    RepositoriesSummary, RepositoryIdentity, RepositorySummary, Resource, ResourceRecord,
+    ResourceStatus, RunStatus, StepRecord, StepStatus, Timestamp, SCHEMA_VERSION,
 };
 pub use store::{default_state_path, parse_state, LoadOutcome, MovedAside, StateStore};

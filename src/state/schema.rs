@@ -986,7 +986,11 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&a.to_json()).unwrap();
         assert_eq!(json["identity"]["id"], a.installation_id());
         let back: BootstrapState = serde_json::from_str(&a.to_json()).unwrap();
-        assert_eq!(back.installation_id(), a.installation_id(), "kept across saves");
+        assert_eq!(
+            back.installation_id(),
+            a.installation_id(),
+            "kept across saves"
+        );
 
         let mut old = json;
         old.as_object_mut().unwrap().remove("identity");

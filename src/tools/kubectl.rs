@@ -694,7 +694,12 @@ impl KubectlContext {
     /// `kubectl label TYPE NAME... managed-by=kalypso-bootstrap installation=<id>`: our
     /// mark on objects this run created. `--overwrite` only matters on a resumed run that
     /// labels its own objects again.
-    pub fn label_mark_spec(&self, kind: &str, names: &[&str], installation_id: &str) -> CommandSpec {
+    pub fn label_mark_spec(
+        &self,
+        kind: &str,
+        names: &[&str],
+        installation_id: &str,
+    ) -> CommandSpec {
         let mut args = vec!["label", kind];
         args.extend_from_slice(names);
         let managed_by = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");

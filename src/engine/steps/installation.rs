@@ -177,9 +177,14 @@ pub async fn flux(
     // also when the apply stopped half-way; never on a namespace that was there before.
     if !flux_namespace_existed {
         let installation_id = ctx.state().read(|s| s.installation_id().to_string());
-        let marked =
-            mark_namespace_if_present(env, ctx, &context, resources::FLUX_NAMESPACE, &installation_id)
-                .await;
+        let marked = mark_namespace_if_present(
+            env,
+            ctx,
+            &context,
+            resources::FLUX_NAMESPACE,
+            &installation_id,
+        )
+        .await;
         applied?;
         marked?;
     } else {

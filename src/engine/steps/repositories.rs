@@ -16,9 +16,9 @@ use crate::engine::plan::PlannedStep;
 use crate::engine::retry::retry_step;
 use crate::engine::step::{Action, StepError, StepId};
 use crate::state::{Ownership, RepositoryIdentity, RepositorySummary, ResourceStatus, Timestamp};
-use crate::tools::gh::MARK_TOPIC;
 use crate::templates::structure::{self, Requirement};
 use crate::templates::{self, BranchKind, RepoKind, TemplateContext};
+use crate::tools::gh::MARK_TOPIC;
 use crate::tools::gh::{TreeEntryKind, PROMOTED_LABEL, PROMOTED_LABEL_COLOR};
 use crate::tools::git::{github_remote_url, rejected_branches, SeedError, SEED_MESSAGE};
 use crate::tools::ErrorClass;
@@ -260,9 +260,12 @@ async fn mark_created(
     resource: &crate::state::Resource,
     slug: &str,
 ) -> Result<(), StepError> {
-    let identity = call(env, ctx, &format!("read the id of repository {slug}"), || {
-        tools.gh.repo_identity(slug)
-    })
+    let identity = call(
+        env,
+        ctx,
+        &format!("read the id of repository {slug}"),
+        || tools.gh.repo_identity(slug),
+    )
     .await?
     .ok_or_else(|| {
         StepError::in_step(
