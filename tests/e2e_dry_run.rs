@@ -19,8 +19,11 @@ use kalypso_bootstrap::tools::CancelToken;
 use kalypso_bootstrap::ExitCode;
 use secrecy::SecretString;
 
-/// A call's argv with the random name of our values file replaced by the dry run's.
+/// A call's argv with the random name of our values file replaced by the dry run's, and
+/// the installation id (chosen by the run, as no state file existed) by the dry run's
+/// placeholder.
 fn normalised(program: &str, args: &[String], work_dir: &std::path::Path) -> Vec<String> {
+    let id = regex::Regex::new(r"=kb-[0-9a-f]{12}$").unwrap();
     let placeholder = work_dir
         .join("kalypso-values-XXXXXX.yaml")
         .display()
@@ -32,7 +35,7 @@ fn normalised(program: &str, args: &[String], work_dir: &std::path::Path) -> Vec
             if is_values {
                 placeholder.clone()
             } else {
-                a.clone()
+                id.replace(a, "=<new-installation-id>").into_owned()
             }
         }))
         .collect()
@@ -91,6 +94,8 @@ async fn the_dry_run_lists_exactly_the_commands_a_run_then_runs_and_changes_noth
             "azure",
             "--enable-managed-identity",
             "--no-ssh-key",
+            "--tags",
+            "kalypso-bootstrap=<new-installation-id>",
             "--no-wait",
             "-o",
             "json",

@@ -293,9 +293,21 @@ impl Bootstrap {
         plan::plan(self.configuration(), observed)
     }
 
-    /// Every step of `plan` with the exact commands it would run (secrets as `***`).
+    /// Every step of `plan` with the exact commands it would run (secrets as `***`). The
+    /// marks name the installation id of the state file; before a state file exists (a
+    /// dry run writes none) the id is not chosen yet and reads [`dry_run::NEW_INSTALLATION_ID`].
     pub fn dry_run(&self, plan: &Plan) -> DryRun {
-        let installation_id = self.state.read(|s| s.installation_id().to_string());
+        let current = self.state.read(|s| s.installation_id().to_string());
+        let saved = StateStore::at_custom(self.state.path())
+            .load()
+            .ok()
+            .flatten()
+            .is_some_and(|saved| saved.installation_id() == current);
+        let installation_id = if saved {
+            current
+        } else {
+            dry_run::NEW_INSTALLATION_ID.to_string()
+        };
         dry_run::dry_run(&self.steps, plan, &installation_id)
     }
 

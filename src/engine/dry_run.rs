@@ -95,6 +95,10 @@ fn shell_word(part: &str) -> String {
 }
 
 /// The dry run of `plan`: nothing runs.
+/// What a dry run shows for the installation id when no state file holds one yet: the run
+/// chooses it when it creates the state file.
+pub const NEW_INSTALLATION_ID: &str = "<new-installation-id>";
+
 /// `installation_id` is the mark the Azure resources would be tagged with.
 pub fn dry_run(steps: &BootstrapSteps, plan: &Plan, installation_id: &str) -> DryRun {
     let env = steps.env();
@@ -273,7 +277,17 @@ fn commands(
             notes.push(format!(
                 "when Flux is present, {FLUX_API_VERSION} of GitRepository and Kustomization must be served; otherwise:"
             ));
+            specs.push(kubectl.get_namespace_spec(resources::FLUX_NAMESPACE));
             specs.push(kubectl.apply_server_side_url_spec(&flux_install_url(&env.flux_version)));
+            notes.push(format!(
+                "the {} namespace is labelled as ours only when the manifest created it",
+                resources::FLUX_NAMESPACE
+            ));
+            specs.push(kubectl.label_mark_spec(
+                "namespace",
+                &[resources::FLUX_NAMESPACE],
+                installation_id,
+            ));
             specs.push(
                 kubectl.wait_deployments_available_spec(
                     resources::FLUX_NAMESPACE,
@@ -298,6 +312,12 @@ fn commands(
                 helm.status_spec(RELEASE_NAME, &installation.namespace),
                 tools.helm.show_chart_spec(&chart),
                 kubectl.get_namespace_spec(&installation.namespace),
+                kubectl.create_namespace_spec(&installation.namespace),
+                kubectl.label_mark_spec(
+                    "namespace",
+                    &[installation.namespace.as_str()],
+                    installation_id,
+                ),
                 kubectl.list_crds_spec(),
                 helm.upgrade_install_spec(&InstallParams {
                     release: RELEASE_NAME.to_string(),
@@ -307,6 +327,8 @@ fn commands(
                     timeout: env.timings.helm_timeout,
                     installation_id: installation_id.to_string(),
                 }),
+                // The Kalypso CRDs the chart added, labelled as ours.
+                kubectl.label_mark_spec("crd", &resources::KALYPSO_CRDS, installation_id),
                 kubectl.get_deployments_spec(&installation.namespace),
             ]
         }
