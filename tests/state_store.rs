@@ -23,6 +23,8 @@ fn at(minute: u8) -> Timestamp {
 
 fn sample_state() -> BootstrapState {
     let mut state = BootstrapState::new(at(0));
+    // A fixed id: the sample is compared with itself across calls.
+    state.identity.id = "kb-0123456789ab".into();
     state.cluster.created = true;
     state.cluster.name = Some("demo".into());
     state.cluster.resource_group = Some("demo-rg".into());

@@ -428,7 +428,14 @@ pub async fn kalypso(
     // Helm installed the CRDs that were missing: mark them, also after a failed install,
     // so that a rollback can remove them.
     if let Some(crate::state::Resource::KalypsoCrds { names, .. }) = &crds_resource {
-        let marked = mark_crds(env, ctx, &marker(env, &context), names, &installation_id).await;
+        let marked = mark_crds(
+            env,
+            ctx,
+            &marker(env, ctx, &context),
+            names,
+            &installation_id,
+        )
+        .await;
         installed?;
         marked?;
     } else {
@@ -457,10 +464,19 @@ pub async fn kalypso(
     )))
 }
 
-/// kubectl for putting our marks: not cancellable, so that a run stopping (another step
-/// failed, the user pressed Ctrl+C) still marks what it has just created.
-fn marker(env: &StepEnv, context: &str) -> KubectlContext {
-    env.tools().kubectl.with_context(context)
+/// kubectl for putting our marks: not stopped by the step's cancellation, so that a run
+/// stopping (another step failed, the user pressed Ctrl+C) still marks what it has just
+/// created; bounded by [`super::MARK_LIMIT`], or [`super::INTERRUPTED_MARK_LIMIT`] once
+/// the step is cancelled.
+fn marker(env: &StepEnv, ctx: &StepContext, context: &str) -> KubectlContext {
+    let limit = if ctx.cancel_token().is_cancelled() {
+        super::INTERRUPTED_MARK_LIMIT
+    } else {
+        super::MARK_LIMIT
+    };
+    Tools::for_marking(env, ctx, limit)
+        .kubectl
+        .with_context(context)
 }
 
 /// Label the namespace `name` when it exists (a create or apply may have stopped after
@@ -472,7 +488,7 @@ async fn mark_namespace_if_present(
     name: &str,
     installation_id: &str,
 ) -> Result<(), StepError> {
-    let marker = marker(env, context);
+    let marker = marker(env, ctx, context);
     let present = call(env, ctx, &format!("look up namespace {name}"), || {
         marker.get_namespace(name)
     })

@@ -225,6 +225,22 @@ impl Tools {
         }
     }
 
+    /// The adapters that put our marks on what a step has just created. The step's
+    /// cancellation does not stop them (a run stopping because another step failed must
+    /// still mark what it made, or a rollback could not tell it is ours); `limit` does.
+    pub fn for_marking(env: &StepEnv, ctx: &StepContext, limit: std::time::Duration) -> Self {
+        let deadline = crate::tools::CancelToken::new();
+        let expire = deadline.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            expire.cancel();
+        });
+        let control = RunControl::default()
+            .with_cancel(deadline)
+            .with_sink(log_sink(ctx.step()));
+        Self::new(env, control)
+    }
+
     /// The adapters of a running step: its cancellation kills their children, and their
     /// output goes to the log file (debug level), not to the screen.
     pub fn for_step(env: &StepEnv, ctx: &StepContext) -> Self {
@@ -284,6 +300,12 @@ where
     })
     .await
 }
+
+/// How long marking what a step has just created may take.
+pub const MARK_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// The same after a creation that was interrupted (it may or may not have reached the
+/// service): a quick look, so that a cancelled run still ends promptly.
+pub const INTERRUPTED_MARK_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The real steps.
 pub struct BootstrapSteps {
