@@ -464,19 +464,9 @@ pub async fn kalypso(
     )))
 }
 
-/// kubectl for putting our marks: not stopped by the step's cancellation, so that a run
-/// stopping (another step failed, the user pressed Ctrl+C) still marks what it has just
-/// created; bounded by [`super::MARK_LIMIT`], or [`super::INTERRUPTED_MARK_LIMIT`] once
-/// the step is cancelled.
+/// kubectl for putting our marks (see [`Tools::for_marking`]).
 fn marker(env: &StepEnv, ctx: &StepContext, context: &str) -> KubectlContext {
-    let limit = if ctx.cancel_token().is_cancelled() {
-        super::INTERRUPTED_MARK_LIMIT
-    } else {
-        super::MARK_LIMIT
-    };
-    Tools::for_marking(env, ctx, limit)
-        .kubectl
-        .with_context(context)
+    Tools::for_marking(env, ctx).kubectl.with_context(context)
 }
 
 /// Label the namespace `name` when it exists (a create or apply may have stopped after

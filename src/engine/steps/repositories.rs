@@ -223,7 +223,7 @@ async fn create(
         }
         // The create may have reached GitHub before it was interrupted (the run stopping,
         // a timeout on our side): mark the repository it made, so a rollback can remove it.
-        let tools = Tools::for_marking(env, ctx, super::INTERRUPTED_MARK_LIMIT);
+        let tools = Tools::for_marking(env, ctx);
         if let Ok(Some(_)) = tools.gh.repo_identity(&slug).await {
             if let Err(marking) = mark_created(env, ctx, &tools, &resource, &slug).await {
                 tracing::warn!("{}", marking.message);
@@ -238,12 +238,7 @@ async fn create(
     )?;
     // Not cancellable: a run stopping now (another step failed) must still leave the
     // repository it created marked, or a rollback could not tell it is ours.
-    let limit = if ctx.cancel_token().is_cancelled() {
-        super::INTERRUPTED_MARK_LIMIT
-    } else {
-        super::MARK_LIMIT
-    };
-    let marking = Tools::for_marking(env, ctx, limit);
+    let marking = Tools::for_marking(env, ctx);
     mark_created(env, ctx, &marking, &resource, &slug).await?;
     ctx.transition("Empty");
     let message = format!(
