@@ -42,6 +42,7 @@ pub enum Topic {
     ClusterNotOurs,
     ClusterProvisioning,
     KubeContextMissing,
+    KubeContextTaken,
     // Repositories phase.
     RepositoryNotOurs,
     RepositoryUnreachable,
@@ -61,13 +62,14 @@ pub enum Topic {
     StateOtherInstallation,
     RepositoryDeleteScope,
     RollbackIncomplete,
+    RollbackKeptNotOurs,
     Cancelled,
     ConfigurationInvalid,
     InternalError,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 46] = [
+    pub const ALL: [Topic; 48] = [
         Topic::ToolMissing,
         Topic::AzureSignIn,
         Topic::AzureSubscription,
@@ -95,6 +97,7 @@ impl Topic {
         Topic::ClusterNotOurs,
         Topic::ClusterProvisioning,
         Topic::KubeContextMissing,
+        Topic::KubeContextTaken,
         Topic::RepositoryNotOurs,
         Topic::RepositoryUnreachable,
         Topic::RepositoryStructure,
@@ -111,6 +114,7 @@ impl Topic {
         Topic::StateOtherInstallation,
         Topic::RepositoryDeleteScope,
         Topic::RollbackIncomplete,
+        Topic::RollbackKeptNotOurs,
         Topic::Cancelled,
         Topic::ConfigurationInvalid,
         Topic::InternalError,
@@ -147,6 +151,7 @@ impl Topic {
             Topic::ClusterNotOurs => "cluster-exists-not-created-by-this-tool",
             Topic::ClusterProvisioning => "cluster-provisioning-failed",
             Topic::KubeContextMissing => "kube-context-not-found",
+            Topic::KubeContextTaken => "kube-context-already-in-the-kubeconfig",
             Topic::RepositoryNotOurs => "repository-exists-not-created-by-this-tool",
             Topic::RepositoryUnreachable => "existing-repository-not-reachable",
             Topic::RepositoryStructure => "existing-repository-lacks-what-kalypso-needs",
@@ -163,6 +168,7 @@ impl Topic {
             Topic::StateOtherInstallation => "state-file-belongs-to-another-installation",
             Topic::RepositoryDeleteScope => "rollback-cannot-delete-a-repository",
             Topic::RollbackIncomplete => "rollback-incomplete",
+            Topic::RollbackKeptNotOurs => "rollback-kept-a-resource-without-our-mark",
             Topic::Cancelled => "run-cancelled",
             Topic::ConfigurationInvalid => "configuration-invalid",
             Topic::InternalError => "internal-error",

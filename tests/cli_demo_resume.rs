@@ -710,3 +710,78 @@ fn demo_refuses_a_real_state_and_leaves_nothing_beside_it() {
         );
     }
 }
+
+/// A repository whose live GitHub id is not the one the state recorded at creation (it was
+/// deleted and made again by someone else) is kept by `--clean`, which says why and exits 1;
+/// everything else is removed.
+#[test]
+fn clean_keeps_a_repository_without_our_mark_and_exits_1() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let completed = run(demo_on(home.path(), &state));
+    assert_eq!(
+        completed.code,
+        Some(0),
+        "{}{}",
+        completed.stdout,
+        completed.stderr
+    );
+
+    let world_file = world_dir(&state).join("simulated-world.json");
+    let mut changed = world(&state);
+    let repos = changed["github"]["repos"].as_object_mut().unwrap();
+    let (key, repo) = repos
+        .iter_mut()
+        .find(|(key, _)| key.ends_with("control-plane"))
+        .expect("the control-plane repository");
+    let key = key.clone();
+    repo["id"] = Value::from(repo["id"].as_u64().unwrap() + 1000);
+    std::fs::write(&world_file, serde_json::to_string(&changed).unwrap()).unwrap();
+
+    let clean = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.args(["--clean", "--output", "json"]);
+        cmd
+    });
+    assert_eq!(clean.code, Some(1), "{}{}", clean.stdout, clean.stderr);
+    let events = clean.events();
+    let kept: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "rollback_action" && e["outcome"] == "skipped")
+        .collect();
+    assert_eq!(kept.len(), 1, "{events:?}");
+    assert!(kept[0]["resource"]
+        .as_str()
+        .unwrap()
+        .contains("control-plane"));
+    assert!(
+        kept[0]["message"].as_str().unwrap().contains("GitHub id"),
+        "{}",
+        kept[0]
+    );
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "rollback_finished")
+        .unwrap();
+    assert_eq!(finished["outcome"], "failed");
+    assert!(
+        finished["message"].as_str().unwrap().contains("kept 1"),
+        "{finished}"
+    );
+
+    let after = world(&state);
+    let repos = after["github"]["repos"].as_object().unwrap();
+    assert_eq!(
+        repos.keys().collect::<Vec<_>>(),
+        vec![&key],
+        "only the kept one is left"
+    );
+    assert!(after["azure"]["clusters"].as_object().unwrap().is_empty());
+    let saved = json(&state);
+    assert_eq!(saved["status"], "failed");
+    assert!(saved["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["status"] == "kept_not_ours"));
+}

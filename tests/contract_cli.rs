@@ -405,10 +405,11 @@ fn az_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
             node_vm_size: "Standard_DS2_v2".into(),
             kubernetes_version: kubernetes_version.map(String::from),
             network_plugin: *network_plugin,
+            installation_id: "kb-0123456789ab".into(),
         };
         specs.extend([
             az.group_show_spec(rg),
-            az.group_create_spec(rg, location),
+            az.group_create_spec(rg, location, "kb-0123456789ab"),
             az.aks_get_versions_spec(location),
             az.vm_list_skus_spec(location, "Standard_DS2_v2"),
             az.vm_list_usage_spec(location),
@@ -440,6 +441,9 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
         specs.extend([
             gh.repo_view_spec(slug),
             gh.repo_create_spec(slug, scenario.visibility, "Kalypso Scheduler repository"),
+            // The marks of a repository we created, and the live check before deleting it.
+            gh.repo_identity_spec(slug),
+            gh.repo_add_mark_topic_spec(slug),
             gh.repo_tree_spec(slug, "main"),
             gh.repo_tree_spec(slug, "dev"),
             gh.secret_list_spec(slug),
@@ -481,6 +485,17 @@ fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
         k.wait_deployments_available_spec(kubectl::FLUX_NAMESPACE, Duration::from_secs(300)),
         k.get_namespace_spec(ns),
         k.create_namespace_spec(ns),
+        // Our mark on what we created: the namespace, Flux's namespace, the Kalypso CRDs.
+        k.label_mark_spec("namespace", &[ns], "kb-0123456789ab"),
+        k.label_mark_spec("namespace", &[kubectl::FLUX_NAMESPACE], "kb-0123456789ab"),
+        k.label_mark_spec(
+            "crd",
+            &[
+                "workloads.scheduler.kalypso.io",
+                "deploymenttargets.scheduler.kalypso.io",
+            ],
+            "kb-0123456789ab",
+        ),
         k.get_deployments_spec(ns),
         k.get_pods_spec(ns),
         k.get_validating_webhooks_spec(),
@@ -537,8 +552,10 @@ fn helm_specs(
             our_values: values.clone(),
             values_files: vec![user_values],
             timeout: Duration::from_secs(300),
+            installation_id: "kb-0123456789ab".into(),
         }),
         h.status_spec(helm::RELEASE_NAME, ns),
+        h.metadata_spec(helm::RELEASE_NAME, ns),
         h.list_spec(ns),
         h.uninstall_spec(helm::RELEASE_NAME, ns),
     ]

@@ -21,10 +21,15 @@ use kalypso_bootstrap::tools::CancelToken;
 use kalypso_bootstrap::ExitCode;
 use secrecy::SecretString;
 
-/// A call's argv as the dry run lists it.
+/// A call's argv as the dry run lists it: the installation id (chosen by the run, as no
+/// state file existed) reads as the dry run's placeholder.
 fn argv(program: &str, args: &[String]) -> Vec<String> {
+    let id = regex::Regex::new(r"=kb-[0-9a-f]{12}$").unwrap();
     std::iter::once(program.to_string())
-        .chain(args.iter().cloned())
+        .chain(
+            args.iter()
+                .map(|a| id.replace(a, "=<new-installation-id>").into_owned()),
+        )
         .collect()
 }
 
@@ -81,6 +86,8 @@ async fn the_dry_run_lists_exactly_the_commands_a_run_then_runs_and_changes_noth
             "azure",
             "--enable-managed-identity",
             "--no-ssh-key",
+            "--tags",
+            "kalypso-bootstrap=<new-installation-id>",
             "--no-wait",
             "-o",
             "json",

@@ -117,8 +117,9 @@ async fn fail_then_roll_back(case: usize) {
             let report = harness.rollback(&config).await;
             assert!(
                 report.is_complete(),
-                "{name}, {step}: {:?}",
-                report.leftovers
+                "{name}, {step}: left {:?}, kept {:?}",
+                report.leftovers,
+                report.kept
             );
             // Undo the sabotage of the pre-flight (a quota used up).
             harness.sim.set_quota(REGION, "cores", 100, 0);
@@ -219,8 +220,9 @@ async fn fail_then_resume(case: usize) {
             let report = harness.rollback(&config).await;
             assert!(
                 report.is_complete(),
-                "{name}, {step}: {:?}",
-                report.leftovers
+                "{name}, {step}: left {:?}, kept {:?}",
+                report.leftovers,
+                report.kept
             );
             assert_same(
                 &before,

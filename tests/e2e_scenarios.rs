@@ -561,3 +561,222 @@ async fn non_interactive_run_from_a_configuration_file() {
     assert_eq!(deployment["spec"]["replicas"], 2);
     assert_no_canary(&calls);
 }
+
+/// Everything an all-new run creates carries this installation's mark, read live: the
+/// Azure tag, the repository topic and id, the Kubernetes and Helm labels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_run_creates_carries_the_installation_mark() {
+    let harness = Harness::new();
+    let config = all_new();
+    harness.run(&config).await.assert_success();
+    let state = harness.state();
+    let id = state
+        .installation_id()
+        .expect("a run records its installation")
+        .to_string();
+    assert!(
+        id.len() == 15 && id.starts_with("kb-") && id[3..].chars().all(|c| c.is_ascii_hexdigit()),
+        "{id}"
+    );
+    let world = harness.settled();
+    let tag =
+        |tags: &std::collections::BTreeMap<String, String>| tags.get("kalypso-bootstrap").cloned();
+    assert_eq!(
+        tag(&world.azure.resource_groups[RESOURCE_GROUP].tags),
+        Some(id.clone())
+    );
+    let cluster = world
+        .azure
+        .clusters
+        .values()
+        .find(|c| c.name == CLUSTER)
+        .expect("the cluster");
+    assert_eq!(tag(&cluster.tags), Some(id.clone()));
+    for name in [CONTROL_PLANE, GITOPS] {
+        let repo = &world.github.repos[&format!("{ORG}/{name}")];
+        assert_eq!(repo.topics, vec!["kalypso-bootstrap".to_string()], "{name}");
+        let record = state
+            .resources
+            .iter()
+            .find(|r| matches!(&r.resource, Resource::Repository { name: n, .. } if n == name))
+            .expect("recorded");
+        let identity = record
+            .repository_identity
+            .as_ref()
+            .expect("identity recorded");
+        assert_eq!(identity.id, repo.id, "{name}");
+        assert_eq!(identity.created_at, repo.created_at, "{name}");
+    }
+    let kube = world
+        .kube_clusters
+        .values()
+        .find(|k| {
+            k.releases
+                .contains_key(&format!("{NAMESPACE}/kalypso-scheduler"))
+        })
+        .expect("the new cluster");
+    let label = |resource: &str, name: &str| {
+        kube.objects[resource][name]["metadata"]["labels"]["kalypso-bootstrap/installation"]
+            .as_str()
+            .map(str::to_string)
+    };
+    assert_eq!(label("namespaces", NAMESPACE), Some(id.clone()));
+    assert_eq!(label("namespaces", "flux-system"), Some(id.clone()));
+    assert_eq!(
+        kube.objects["namespaces"][NAMESPACE]["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "kalypso-bootstrap"
+    );
+    assert_eq!(
+        label(
+            "customresourcedefinitions.apiextensions.k8s.io",
+            "workloads.scheduler.kalypso.io"
+        ),
+        Some(id.clone())
+    );
+    assert_eq!(
+        kube.releases[&format!("{NAMESPACE}/kalypso-scheduler")].labels
+            ["kalypso-bootstrap/installation"],
+        id
+    );
+}
+
+/// Issue 12: a state file edited to claim a reused repository and a reused resource group
+/// as `created_by_us` must not make a rollback delete them: the live resources lack the
+/// mark. The rollback keeps them, says why, and is not complete (exit 1 for `--clean`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_edited_to_claim_reused_resources_does_not_get_them_deleted() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane = existing_repo("https://github.com/acme/platform-cp");
+    seed_valid_repo(
+        &harness,
+        &config,
+        RepoKind::ControlPlane,
+        ORG,
+        "platform-cp",
+    );
+    harness.sim.seed_resource_group(RESOURCE_GROUP, REGION);
+    harness.run(&config).await.assert_success();
+
+    let mut state = harness.state();
+    let mut claimed = 0;
+    for record in &mut state.resources {
+        let reused_repo =
+            matches!(&record.resource, Resource::Repository { name, .. } if name == "platform-cp");
+        let reused_group = matches!(&record.resource, Resource::ResourceGroup { .. });
+        if reused_repo || reused_group {
+            assert_eq!(record.ownership, Ownership::Reused, "{:?}", record.resource);
+            record.ownership = Ownership::CreatedByUs;
+            claimed += 1;
+        }
+    }
+    assert_eq!(claimed, 2);
+    StateStore::at_custom(harness.paths().state_file)
+        .save(&state)
+        .unwrap();
+
+    let report = harness.rollback(&config).await;
+    assert!(!report.is_complete(), "{:?}", report.removals);
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+    assert_eq!(report.kept.len(), 2, "{:?}", report.kept);
+    assert!(
+        report
+            .kept
+            .iter()
+            .any(|k| k.contains("acme/platform-cp") && k.contains("no GitHub id")),
+        "{:?}",
+        report.kept
+    );
+    assert!(
+        report
+            .kept
+            .iter()
+            .any(|k| k.contains(RESOURCE_GROUP) && k.contains("no kalypso-bootstrap tag")),
+        "{:?}",
+        report.kept
+    );
+
+    let world = harness.settled();
+    assert!(world.github.repos.contains_key("acme/platform-cp"));
+    assert!(world.azure.resource_groups.contains_key(RESOURCE_GROUP));
+    // What the run did create is gone.
+    assert!(!world.github.repos.contains_key(&format!("{ORG}/{GITOPS}")));
+    assert!(
+        world.azure.clusters.is_empty(),
+        "{:?}",
+        world.azure.clusters.keys()
+    );
+
+    let state = harness.state();
+    assert_eq!(state.status, RunStatus::Failed);
+    let kept: Vec<_> = state
+        .resources
+        .iter()
+        .filter(|r| r.status == kalypso_bootstrap::state::ResourceStatus::KeptNotOurs)
+        .map(|r| r.resource.kind())
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+}
+
+/// A repository deleted and created again under the same name (by someone else) has
+/// another GitHub id: a rollback keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_recreated_under_the_same_name_is_kept() {
+    let harness = Harness::new();
+    let config = existing_cluster(all_new());
+    harness.run(&config).await.assert_success();
+    let gh = kalypso_bootstrap::tools::gh::Gh::new(std::sync::Arc::new(harness.sim.clone()))
+        .with_token(secrecy::SecretString::from(CANARY));
+    gh.repo_delete(&format!("{ORG}/{GITOPS}")).await.unwrap();
+    harness
+        .sim
+        .seed_repo(
+            kalypso_bootstrap::sim::SeedRepo::new(ORG, GITOPS).with_file(
+                "main",
+                "README.md",
+                "# theirs\n",
+            ),
+        )
+        .unwrap();
+    let report = harness.rollback(&config).await;
+    assert!(!report.is_complete());
+    assert_eq!(report.kept.len(), 1, "{:?}", report.kept);
+    assert!(report.kept[0].contains("GitHub id"), "{}", report.kept[0]);
+    assert!(harness
+        .settled()
+        .github
+        .repos
+        .contains_key(&format!("{ORG}/{GITOPS}")));
+}
+
+/// A kubeconfig that already has a context named like the new cluster stops the run
+/// before anything is created (exit 3): the credentials would replace the user's context.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kube_context_named_like_the_new_cluster_stops_the_run_before_anything_is_created() {
+    let harness = Harness::new();
+    harness
+        .sim
+        .seed_kube_context(CLUSTER, EXISTING_SERVER)
+        .unwrap();
+    let before = harness.settled();
+    let bootstrap = harness.open(&all_new());
+    let error = bootstrap
+        .observe(&kalypso_bootstrap::tools::CancelToken::new())
+        .await
+        .expect_err("the collision is found by the observation");
+    assert_eq!(error.exit_code, kalypso_bootstrap::ExitCode::ConfigInvalid);
+    assert!(
+        error
+            .message
+            .contains("already has a context named kalypso"),
+        "{}",
+        error.message
+    );
+    assert!(error
+        .hint
+        .as_deref()
+        .unwrap_or_default()
+        .contains("kube-context-already-in-the-kubeconfig"));
+    drop(bootstrap);
+    assert_eq!(before, harness.settled(), "nothing changed");
+}

@@ -115,9 +115,19 @@ struct FakeRemover {
     state_file: Option<PathBuf>,
     seen_on_disk: Arc<Mutex<Vec<(Resource, BootstrapState)>>>,
     delay: Duration,
+    /// Resources whose live mark does not match: the remover keeps them, with the reason.
+    not_ours: Arc<Mutex<Vec<(Resource, String)>>>,
 }
 
 impl FakeRemover {
+    fn not_ours(self, resource: Resource, reason: &str) -> Self {
+        self.not_ours
+            .lock()
+            .unwrap()
+            .push((resource, reason.to_string()));
+        self
+    }
+
     fn failing(self, resource: Resource, error: StepError) -> Self {
         self.failures.lock().unwrap().push((resource, error));
         self
@@ -150,6 +160,16 @@ impl ResourceRemover for FakeRemover {
                 .iter()
                 .find(|(r, _)| r == resource)
                 .map(|(_, e)| e.clone());
+            let kept = self
+                .not_ours
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(r, _)| r == resource)
+                .map(|(_, why)| why.clone());
+            if let Some(why) = kept {
+                return Ok(RemovalNote::kept(why));
+            }
             match failure {
                 Some(error) => Err(error),
                 None if self.is_asynchronous(resource) => Ok(RemovalNote::new("deletion started")),
@@ -611,4 +631,65 @@ async fn every_kind_goes_in_the_issue_order_newest_first_within_a_kind() {
         "newest first within a kind"
     );
     assert_in_issue_order(&removed, &created);
+}
+
+#[tokio::test]
+async fn a_resource_without_our_live_mark_is_kept_reported_and_leaves_the_rollback_incomplete() {
+    let state = TempState::with(recorded_state());
+    let remover = FakeRemover::default().not_ours(
+        repo("demo-gitops"),
+        "kept, not deleted: its GitHub id is 9, not the 7 recorded when it was created",
+    );
+    let (events, mut receiver) = EventSink::channel();
+    let report = rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+
+    // The others still go.
+    assert_eq!(
+        remover.removed(),
+        vec![repo("demo-gitops"), cluster(), rg("demo-rg"), context()]
+    );
+    assert!(!report.is_complete());
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+    assert_eq!(report.kept.len(), 1);
+    assert!(report.kept[0].contains("https://github.com/acme/demo-gitops"));
+    assert!(report.kept[0].contains("its GitHub id is 9"));
+    let kept = report
+        .removals
+        .iter()
+        .find(|r| r.resource == repo("demo-gitops"))
+        .unwrap();
+    assert_eq!(
+        kept.outcome,
+        Outcome::Skipped,
+        "kept is neither removed nor failed"
+    );
+
+    let saved = state.on_disk();
+    assert_eq!(saved.status, RunStatus::Failed);
+    assert_eq!(
+        saved.resource(&repo("demo-gitops")).unwrap().status,
+        ResourceStatus::KeptNotOurs
+    );
+    assert!(saved
+        .errors
+        .last()
+        .unwrap()
+        .contains("without this installation's mark"));
+
+    let events = drain(&mut receiver);
+    match events.last() {
+        Some(EventKind::RollbackFinished {
+            outcome: Outcome::Failed,
+            message,
+            leftovers,
+        }) => {
+            assert!(
+                leftovers.is_empty(),
+                "nothing to remove by hand: {leftovers:?}"
+            );
+            assert!(message.contains("kept 1"), "{message}");
+            assert!(message.contains("its GitHub id is 9"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -824,7 +824,8 @@ fn control_characters_from_outside_are_escaped_on_stdout_and_stderr() {
     std::fs::write(&state_file, serde_json::to_string_pretty(&state).unwrap()).unwrap();
     for format in ["text", "json"] {
         let output = quiet_bin(root)
-            .args(["--status", "--output", format, "--state-file"])
+            // A demo's state is shown only with --demo (its world).
+            .args(["--demo", "--status", "--output", format, "--state-file"])
             .arg(&state_file)
             .output()
             .unwrap();

@@ -625,3 +625,85 @@ async fn seeded_content_is_served_on_every_branch() {
     assert_eq!(clone.exit_code, Some(0), "{}", clone.stderr);
     assert!(dir.path().join("cp/workloads/README.md").is_file());
 }
+
+#[tokio::test]
+async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
+    let (_dir, env) = standard();
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "create", "acme/marked", "--private"]),
+    )
+    .await;
+    let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    assert!(repo["id"].as_u64().unwrap() > 0);
+    let created_at = repo["created_at"].as_str().unwrap().to_string();
+    assert!(
+        time::OffsetDateTime::parse(&created_at, &time::format_description::well_known::Rfc3339)
+            .is_ok(),
+        "{created_at}"
+    );
+    assert_eq!(repo["topics"], serde_json::json!([]));
+
+    ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "repo",
+                "edit",
+                "acme/marked",
+                "--add-topic",
+                "kalypso-bootstrap,Other-One",
+            ],
+        ),
+    )
+    .await;
+    let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    assert_eq!(
+        repo["topics"],
+        serde_json::json!(["kalypso-bootstrap", "other-one"])
+    );
+    assert_eq!(
+        repo["created_at"],
+        created_at.as_str(),
+        "an edit keeps the creation time"
+    );
+
+    let invalid = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["repo", "edit", "acme/marked", "--add-topic", "not_valid"],
+        ),
+    )
+    .await;
+    assert_eq!(invalid.exit_code, Some(1));
+    assert!(invalid.stderr.contains("HTTP 422"), "{}", invalid.stderr);
+
+    ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["repo", "edit", "acme/marked", "--remove-topic", "other-one"],
+        ),
+    )
+    .await;
+    let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    assert_eq!(repo["topics"], serde_json::json!(["kalypso-bootstrap"]));
+
+    // Deleted and created again: another id.
+    let first_id = repo["id"].as_u64().unwrap();
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "delete", "acme/marked", "--yes"]),
+    )
+    .await;
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "create", "acme/marked", "--private"]),
+    )
+    .await;
+    let again = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    assert_ne!(again["id"].as_u64().unwrap(), first_id);
+    assert_eq!(again["topics"], serde_json::json!([]));
+}

@@ -988,3 +988,124 @@ async fn webhooks_and_empty_applies() {
     assert_eq!(unknown_kind.exit_code, Some(1));
     assert!(unknown_kind.stderr.contains("no matches for kind \"Workload\" in version \"scheduler.kalypso.io/v1alpha1\"\nensure CRDs are installed first"), "{}", unknown_kind.stderr);
 }
+
+#[tokio::test]
+async fn kubectl_label_marks_objects_and_changes_a_value_only_with_overwrite() {
+    let (_dir, env) = standard();
+    let kc = cluster(&env).await;
+    ok(
+        &env,
+        kubectl(&kc, "ctx", &["create", "namespace", "marked"]),
+    )
+    .await;
+    let labeled = ok(
+        &env,
+        kubectl(
+            &kc,
+            "ctx",
+            &[
+                "label",
+                "namespace",
+                "marked",
+                "app.kubernetes.io/managed-by=kalypso-bootstrap",
+                "kalypso-bootstrap/installation=kb-0123456789ab",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(labeled.trim(), "namespace/marked labeled");
+    let ns = ok_json(
+        &env,
+        kubectl(&kc, "ctx", &["get", "namespace", "marked", "-o", "json"]),
+    )
+    .await;
+    assert_eq!(
+        ns["metadata"]["labels"]["kalypso-bootstrap/installation"],
+        "kb-0123456789ab"
+    );
+    assert_eq!(
+        ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "marked"
+    );
+
+    let same = ok(
+        &env,
+        kubectl(
+            &kc,
+            "ctx",
+            &[
+                "label",
+                "namespace",
+                "marked",
+                "kalypso-bootstrap/installation=kb-0123456789ab",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(same.trim(), "namespace/marked not labeled");
+    let other = run(
+        &env,
+        kubectl(
+            &kc,
+            "ctx",
+            &[
+                "label",
+                "namespace",
+                "marked",
+                "kalypso-bootstrap/installation=kb-ffffffffffff",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(other.exit_code, Some(1));
+    assert!(
+        other
+            .stderr
+            .contains("already has a value (kb-0123456789ab), and --overwrite is false"),
+        "{}",
+        other.stderr
+    );
+    ok(
+        &env,
+        kubectl(
+            &kc,
+            "ctx",
+            &[
+                "label",
+                "namespace",
+                "marked",
+                "kalypso-bootstrap/installation=kb-ffffffffffff",
+                "--overwrite",
+            ],
+        ),
+    )
+    .await;
+    let ns = ok_json(
+        &env,
+        kubectl(&kc, "ctx", &["get", "namespace", "marked", "-o", "json"]),
+    )
+    .await;
+    assert_eq!(
+        ns["metadata"]["labels"]["kalypso-bootstrap/installation"],
+        "kb-ffffffffffff"
+    );
+
+    let missing = run(
+        &env,
+        kubectl(&kc, "ctx", &["label", "namespace", "nope", "a=b"]),
+    )
+    .await;
+    assert_eq!(missing.exit_code, Some(1));
+    assert!(missing.stderr.contains("(NotFound)"), "{}", missing.stderr);
+    let invalid = run(
+        &env,
+        kubectl(&kc, "ctx", &["label", "namespace", "marked", "a=-bad-"]),
+    )
+    .await;
+    assert_eq!(invalid.exit_code, Some(1));
+    assert!(
+        invalid.stderr.contains("invalid label spec"),
+        "{}",
+        invalid.stderr
+    );
+}

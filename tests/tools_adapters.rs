@@ -167,16 +167,17 @@ async fn az_group_show_create_delete_have_exact_argv_and_typed_results() {
     );
     assert_eq!(az.group_show("kalypso-rg").await.unwrap(), None);
 
-    let create = az.group_create_spec("kalypso-rg", "westeurope");
+    let create = az.group_create_spec("kalypso-rg", "westeurope", "kb-0123456789ab");
     assert_eq!(
         argv(&create),
         words(&format!(
-            "az group create --name kalypso-rg --location westeurope -o json --subscription {SUB}"
+            "az group create --name kalypso-rg --location westeurope \
+             --tags kalypso-bootstrap=kb-0123456789ab -o json --subscription {SUB}"
         ))
     );
     runner.answer(&create, ok(GROUP_JSON));
     assert_eq!(
-        az.group_create("kalypso-rg", "westeurope")
+        az.group_create("kalypso-rg", "westeurope", "kb-0123456789ab")
             .await
             .unwrap()
             .name,
@@ -450,6 +451,7 @@ fn aks_params(version: Option<&str>, plugin: NetworkPlugin) -> AksCreateParams {
         node_vm_size: "Standard_DS2_v2".into(),
         kubernetes_version: version.map(String::from),
         network_plugin: plugin,
+        installation_id: "kb-0123456789ab".into(),
     }
 }
 
@@ -463,7 +465,8 @@ async fn az_aks_create_argv_with_and_without_a_version() {
         words(&format!(
             "az aks create --resource-group kalypso-rg --name kalypso --location westeurope \
              --node-count 3 --node-vm-size Standard_DS2_v2 --kubernetes-version 1.33 \
-             --network-plugin azure --enable-managed-identity --no-ssh-key --no-wait -o json \
+             --network-plugin azure --enable-managed-identity --no-ssh-key \
+             --tags kalypso-bootstrap=kb-0123456789ab --no-wait -o json \
              --subscription {SUB}"
         ))
     );
@@ -1393,6 +1396,7 @@ async fn helm_install_gets_our_values_on_stdin_then_the_users_file_and_never_set
         our_values: ours,
         values_files: vec![PathBuf::from("/home/dev/values.yaml")],
         timeout: Duration::from_secs(300),
+        installation_id: "kb-0123456789ab".into(),
     };
     let spec = helm.upgrade_install_spec(&params);
     assert_eq!(
@@ -1401,6 +1405,7 @@ async fn helm_install_gets_our_values_on_stdin_then_the_users_file_and_never_set
             "helm upgrade --install kalypso-scheduler kalypso-scheduler \
              --repo https://microsoft.github.io/kalypso-scheduler --version 1.1.2-alpha \
              --namespace kalypso-system --create-namespace -f - -f /home/dev/values.yaml \
+             --labels kalypso-bootstrap/installation=kb-0123456789ab \
              --wait --timeout 5m0s --kube-context {CTX}"
         ))
     );

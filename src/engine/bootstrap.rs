@@ -26,7 +26,7 @@ use super::observe;
 use super::orchestrator::{Orchestrator, RunOptions, RunOutcome, StepRunner};
 use super::plan::{self, Observed, Plan};
 use super::removal::{self, RemovalPipeline, RemovalPurpose};
-use super::remover::EngineRemover;
+use super::remover::{EngineRemover, ExpectedMarks};
 use super::report::{self, ReportWriter};
 use super::rollback::{PlannedRemoval, RollbackReport};
 use super::state_handle::StateHandle;
@@ -512,9 +512,21 @@ impl Bootstrap {
         plan::plan(self.configuration(), observed)
     }
 
-    /// Every step of `plan` with the exact commands it would run (secrets as `***`).
+    /// Every step of `plan` with the exact commands it would run (secrets as `***`). The
+    /// marks name the installation id of the state file; before a state file exists (a
+    /// dry run writes none) the id is not chosen yet and reads [`dry_run::NEW_INSTALLATION_ID`].
     pub fn dry_run(&self, plan: &Plan) -> DryRun {
-        dry_run::dry_run(&self.steps, plan)
+        let current = self.state.read(|s| s.installation_id().map(str::to_string));
+        let saved = StateStore::at_custom(self.state.path())
+            .load()
+            .ok()
+            .flatten()
+            .is_some_and(|saved| saved.installation_id().map(str::to_string) == current);
+        let installation_id = match current {
+            Some(id) if saved => id,
+            _ => dry_run::NEW_INSTALLATION_ID.to_string(),
+        };
+        dry_run::dry_run(&self.steps, plan, &installation_id)
     }
 
     /// Run the plan to its end, streaming events to `events`. Only an [`Active`]
@@ -619,7 +631,12 @@ impl Bootstrap {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .map(|writer| writer as Arc<dyn EventObserver>);
-        RemovalPipeline::new(RemovalPurpose::Rollback, self.state.clone(), self.remover())
+        // The marks are read from the state as the removal is planned: every repository
+        // created by now has its identity recorded.
+        let remover = self
+            .remover()
+            .with_marks(self.state.read(ExpectedMarks::from_state));
+        RemovalPipeline::new(RemovalPurpose::Rollback, self.state.clone(), remover)
             .with_observer(writer)
     }
 
@@ -715,7 +732,9 @@ impl Cleanup {
         RemovalPipeline::new(
             RemovalPurpose::Clean,
             self.state.clone(),
-            self.remover.clone(),
+            self.remover
+                .clone()
+                .with_marks(self.state.read(ExpectedMarks::from_state)),
         )
     }
 

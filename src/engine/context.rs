@@ -303,6 +303,19 @@ impl StepContext {
         &self.state
     }
 
+    /// The id the marks on what this step creates carry. A run's state always has one
+    /// (`Bootstrap::open` records the installation before any step runs).
+    pub fn installation_id(&self) -> Result<String, StepError> {
+        self.state
+            .read(|s| s.installation_id().map(str::to_string))
+            .ok_or_else(|| {
+                StepError::in_step(
+                    self.step(),
+                    "the state records no installation, so nothing created could carry our mark",
+                )
+            })
+    }
+
     pub fn facts(&self) -> &Facts {
         &self.facts
     }

@@ -95,7 +95,12 @@ fn shell_word(part: &str) -> String {
 }
 
 /// The dry run of `plan`: nothing runs.
-pub fn dry_run(steps: &BootstrapSteps, plan: &Plan) -> DryRun {
+/// What a dry run shows for the installation id when no state file holds one yet: the run
+/// chooses it when it creates the state file.
+pub const NEW_INSTALLATION_ID: &str = "<new-installation-id>";
+
+/// `installation_id` is the mark the Azure resources would be tagged with.
+pub fn dry_run(steps: &BootstrapSteps, plan: &Plan, installation_id: &str) -> DryRun {
     let env = steps.env();
     let owner = steps
         .known_owner()
@@ -105,7 +110,7 @@ pub fn dry_run(steps: &BootstrapSteps, plan: &Plan) -> DryRun {
         steps: plan
             .steps
             .iter()
-            .map(|step| describe(env, step, &owner, context.as_ref()))
+            .map(|step| describe(env, step, &owner, context.as_ref(), installation_id))
             .collect(),
     }
 }
@@ -115,11 +120,12 @@ fn describe(
     step: &PlannedStep,
     owner: &str,
     context: Option<&TemplateContext>,
+    installation_id: &str,
 ) -> DryRunStep {
     let (specs, notes) = if step.action == Action::Skip {
         (Vec::new(), Vec::new())
     } else {
-        commands(env, step, owner, context)
+        commands(env, step, owner, context, installation_id)
     };
     DryRunStep {
         phase: step.phase,
@@ -136,6 +142,7 @@ fn commands(
     step: &PlannedStep,
     owner: &str,
     context: Option<&TemplateContext>,
+    installation_id: &str,
 ) -> (Vec<CommandSpec>, Vec<String>) {
     let tools = env.tools();
     let kube_context = env.kube_context();
@@ -161,7 +168,11 @@ fn commands(
             .map(|new| {
                 let mut specs = vec![tools.az.group_show_spec(&new.resource_group)];
                 if create {
-                    specs.push(tools.az.group_create_spec(&new.resource_group, &new.region));
+                    specs.push(tools.az.group_create_spec(
+                        &new.resource_group,
+                        &new.region,
+                        installation_id,
+                    ));
                 }
                 specs
             })
@@ -179,6 +190,7 @@ fn commands(
                         node_vm_size: new.vm_size.clone(),
                         kubernetes_version: new.kubernetes_version.clone(),
                         network_plugin: new.network_plugin,
+                        installation_id: installation_id.to_string(),
                     }));
                     specs.push(show);
                     notes.push(
@@ -265,7 +277,17 @@ fn commands(
             notes.push(format!(
                 "when Flux is present, {FLUX_API_VERSION} of GitRepository and Kustomization must be served; otherwise:"
             ));
+            specs.push(kubectl.get_namespace_spec(resources::FLUX_NAMESPACE));
             specs.push(kubectl.apply_server_side_url_spec(&flux_install_url(&env.flux_version)));
+            notes.push(format!(
+                "the {} namespace is labelled as ours only when the manifest created it",
+                resources::FLUX_NAMESPACE
+            ));
+            specs.push(kubectl.label_mark_spec(
+                "namespace",
+                &[resources::FLUX_NAMESPACE],
+                installation_id,
+            ));
             specs.push(
                 kubectl.wait_deployments_available_spec(
                     resources::FLUX_NAMESPACE,
@@ -288,6 +310,12 @@ fn commands(
                 helm.status_spec(RELEASE_NAME, &installation.namespace),
                 tools.helm.show_chart_spec(&chart),
                 kubectl.get_namespace_spec(&installation.namespace),
+                kubectl.create_namespace_spec(&installation.namespace),
+                kubectl.label_mark_spec(
+                    "namespace",
+                    &[installation.namespace.as_str()],
+                    installation_id,
+                ),
                 kubectl.list_crds_spec(),
                 helm.upgrade_install_spec(&InstallParams {
                     release: RELEASE_NAME.to_string(),
@@ -297,7 +325,10 @@ fn commands(
                     our_values: SecretSlice::from(Vec::new()),
                     values_files: installation.values.iter().cloned().collect(),
                     timeout: env.timings.helm_timeout,
+                    installation_id: installation_id.to_string(),
                 }),
+                // The Kalypso CRDs the chart added, labelled as ours.
+                kubectl.label_mark_spec("crd", &resources::KALYPSO_CRDS, installation_id),
                 kubectl.get_deployments_spec(&installation.namespace),
             ]
         }
@@ -370,6 +401,8 @@ fn repository_commands(
                 env.configuration.repositories.visibility,
                 repo_description(kind),
             ));
+            specs.push(tools.gh.repo_identity_spec(&slug));
+            specs.push(tools.gh.repo_add_mark_topic_spec(&slug));
             specs
         }
     }

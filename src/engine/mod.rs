@@ -32,7 +32,7 @@ pub use removal::{
     clean_command, Ask, Consent, ConsentRule, ConsentSource, Decide, RemovalOutcome,
     RemovalPipeline, RemovalPlan, RemovalPurpose,
 };
-pub use remover::EngineRemover;
+pub use remover::{EngineRemover, ExpectedMarks};
 pub use rollback::{
     remove_planned, rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult,
     ResourceRemover, RollbackReport,

@@ -35,6 +35,7 @@ pub async fn observe(
     };
 
     if let ClusterTarget::Create(new) = &env.configuration.cluster {
+        super::steps::cluster::check_context_free(env, state, StepId::ClusterCredentials)?;
         let subscription = env.subscription.as_deref();
         let group = query(
             steps,

@@ -4,6 +4,7 @@
 //! It needs no configuration: everything comes from the resource's identifiers in the
 //! state file (so `--clean` works from the state alone).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,18 +15,49 @@ use super::events::{EventKind, LogLevel};
 use super::retry::{describe_wait, retry, RetryError, RetryPolicy, RetryWait};
 use super::rollback::{RemovalNote, ResourceRemover};
 use super::step::StepError;
-use crate::state::Resource;
+use crate::state::{BootstrapState, Ownership, RepositoryCreation, Resource};
 use crate::tools::az::Az;
 use crate::tools::error::failure;
 use crate::tools::gh::Gh;
 use crate::tools::helm::Helm;
-use crate::tools::kubectl::{flux_install_url, Kubectl, FLUX_VERSION};
+use crate::tools::kubectl::{flux_install_url, Kubectl, FLUX_NAMESPACE, FLUX_VERSION};
 use crate::tools::{
     BoxFuture, CancelToken, CommandRunner, CommandSpec, DeleteOutcome, ErrorClass, RunControl,
     ToolError, ToolKind,
 };
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
+
+/// What the live resources must carry to be removed, read from the state when the
+/// rollback starts: the installation id (the value of our Azure tag and Kubernetes label)
+/// and, per repository, the GitHub id and creation time recorded when we created it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExpectedMarks {
+    /// `None`: nothing is known, so nothing that can carry a mark is removed.
+    pub installation_id: Option<String>,
+    pub repositories: HashMap<Resource, RepositoryCreation>,
+}
+
+impl ExpectedMarks {
+    pub fn from_state(state: &BootstrapState) -> Self {
+        Self {
+            installation_id: state.installation_id().map(str::to_string),
+            repositories: state
+                .resources
+                .iter()
+                .filter(|r| r.ownership == Ownership::CreatedByUs)
+                .filter_map(|r| {
+                    r.repository_identity
+                        .clone()
+                        .map(|identity| (r.resource.clone(), identity))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Why a live resource is not ours to delete.
+type NotOurs = String;
 
 /// Removes resources over the adapters.
 #[derive(Clone)]
@@ -41,6 +73,8 @@ pub struct EngineRemover {
     events: Option<EventSink>,
     /// The `--clean` command hints name for removing what is left.
     clean_command: Option<String>,
+    /// What each resource must carry, checked live before it is deleted.
+    marks: ExpectedMarks,
 }
 
 impl EngineRemover {
@@ -57,12 +91,19 @@ impl EngineRemover {
             retry: RetryPolicy::default(),
             events: None,
             clean_command: None,
+            marks: ExpectedMarks::default(),
         }
     }
 
     /// Name `command` (the exact `--clean` command) in hints about removing what is left.
     pub fn with_clean_command(mut self, command: String) -> Self {
         self.clean_command = Some(command);
+        self
+    }
+
+    /// The marks a resource must carry live to be removed (see [`ExpectedMarks`]).
+    pub fn with_marks(mut self, marks: ExpectedMarks) -> Self {
+        self.marks = marks;
         self
     }
 
@@ -194,7 +235,115 @@ impl EngineRemover {
         }
     }
 
+    fn installation_id(&self) -> Result<&str, NotOurs> {
+        self.marks
+            .installation_id
+            .as_deref()
+            .ok_or_else(|| "no installation id is known to check its mark against".to_string())
+    }
+
+    /// Whether the live resource carries the mark the state expects. `Ok(Ok(()))`: ours
+    /// (or already gone, which the removal then reports); `Ok(Err(why))`: not ours, keep it.
+    /// Resources that cannot carry a mark (a kube context, a repository's secrets and
+    /// labels) are ours by the state's record alone.
+    async fn check_mark(&self, resource: &Resource) -> Result<Result<(), NotOurs>, ToolError> {
+        Ok(match resource {
+            Resource::ResourceGroup {
+                name,
+                subscription_id,
+            } => match self.az(subscription_id).group_show(name).await? {
+                None => Ok(()),
+                Some(group) => self
+                    .installation_id()
+                    .and_then(|id| crate::tools::az::check_mark(&group.tags, id)),
+            },
+            Resource::AksCluster {
+                name,
+                resource_group,
+                subscription_id,
+            } => match self
+                .az(subscription_id)
+                .aks_show(resource_group, name)
+                .await?
+            {
+                None => Ok(()),
+                Some(cluster) => self
+                    .installation_id()
+                    .and_then(|id| crate::tools::az::check_mark(&cluster.tags, id)),
+            },
+            Resource::Repository { owner, name, .. } => {
+                let slug = format!("{owner}/{name}");
+                match self.gh().repo_identity(&slug).await? {
+                    None => Ok(()),
+                    Some(live) => check_repository(self.marks.repositories.get(resource), &live),
+                }
+            }
+            Resource::Namespace { kube_context, name } => {
+                self.check_namespace(kube_context, name).await?
+            }
+            // Flux's manifest is removed whole, its namespace with it: that namespace is
+            // where the mark is.
+            Resource::Flux { kube_context, .. } => {
+                self.check_namespace(kube_context, FLUX_NAMESPACE).await?
+            }
+            Resource::KalypsoCrds {
+                kube_context,
+                names,
+            } => {
+                let kubectl = self.kubectl(kube_context);
+                let mut verdict = Ok(());
+                for crd_name in names {
+                    if let Some(crd) = kubectl.get_crd(crd_name).await? {
+                        if let Err(why) = self
+                            .installation_id()
+                            .and_then(|id| crate::tools::kubectl::check_mark(&crd.labels, id))
+                        {
+                            verdict = Err(format!("CRD {crd_name}: {why}"));
+                            break;
+                        }
+                    }
+                }
+                verdict
+            }
+            Resource::HelmRelease {
+                kube_context,
+                namespace,
+                name,
+            } => match self.helm(kube_context).metadata(name, namespace).await? {
+                None => Ok(()),
+                Some(release) => self.installation_id().and_then(|id| {
+                    crate::tools::kubectl::check_mark(&release.labels, id)
+                        .map_err(|why| why.replace("its label", "its release label"))
+                }),
+            },
+            Resource::KubeContext { .. }
+            | Resource::RepoSecret { .. }
+            | Resource::RepoLabel { .. } => Ok(()),
+        })
+    }
+
+    async fn check_namespace(
+        &self,
+        kube_context: &str,
+        name: &str,
+    ) -> Result<Result<(), NotOurs>, ToolError> {
+        Ok(
+            match self.kubectl(kube_context).get_namespace(name).await? {
+                None => Ok(()),
+                Some(namespace) => self.installation_id().and_then(|id| {
+                    crate::tools::kubectl::check_mark(&namespace.labels, id)
+                        .map_err(|why| format!("namespace {name}: {why}"))
+                }),
+            },
+        )
+    }
+
     async fn remove_resource(&self, resource: &Resource) -> Result<RemovalNote, ToolError> {
+        if let Err(why) = self.check_mark(resource).await? {
+            return Ok(RemovalNote::kept(format!(
+                "kept, not deleted: the live resource does not carry this installation's mark ({why})"
+            )));
+        }
         let outcome = match resource {
             Resource::ResourceGroup {
                 name,
@@ -269,6 +418,34 @@ impl EngineRemover {
             Err(error)
         }
     }
+}
+
+/// A repository is ours when the live one has the id and creation time recorded when we
+/// created it, and our topic.
+fn check_repository(
+    recorded: Option<&RepositoryCreation>,
+    live: &crate::tools::gh::RepoIdentity,
+) -> Result<(), NotOurs> {
+    let topic = crate::tools::gh::MARK_TOPIC;
+    let Some(recorded) = recorded else {
+        return Err("the state recorded no GitHub id for it when it was created".to_string());
+    };
+    if live.id != recorded.id {
+        return Err(format!(
+            "its GitHub id is {}, not the {} recorded when it was created",
+            live.id, recorded.id
+        ));
+    }
+    if live.created_at != recorded.created_at {
+        return Err(format!(
+            "it was created at {}, not at {} as recorded",
+            live.created_at, recorded.created_at
+        ));
+    }
+    if !live.topics.iter().any(|t| t == topic) {
+        return Err(format!("it has no {topic} topic"));
+    }
+    Ok(())
 }
 
 fn done(outcome: DeleteOutcome) -> RemovalNote {

@@ -556,6 +556,7 @@ fn resources(out: &mut String, input: &ReportInput<'_>) {
                 ResourceStatus::Present => "present",
                 ResourceStatus::Deleted => "deleted",
                 ResourceStatus::DeleteFailed => "deletion failed",
+                ResourceStatus::KeptNotOurs => "kept: not marked as ours",
             }
             .to_string(),
             record.step.clone().unwrap_or_default(),

@@ -14,16 +14,28 @@ use crate::state::{BootstrapState, Resource, ResourceStatus, RunStatus, Timestam
 use crate::tools::{BoxFuture, CancelToken};
 use crate::troubleshooting::Topic;
 
-/// What a successful removal says, e.g. `deleted` or `deletion started`.
+/// What a removal says, e.g. `deleted` or `deletion started`; or, when `kept`, why the
+/// resource was left alone (the live one does not carry our mark).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemovalNote {
     pub message: String,
+    /// Not removed: the live resource is not ours, whatever the state says.
+    pub kept: bool,
 }
 
 impl RemovalNote {
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            kept: false,
+        }
+    }
+
+    /// The resource was left alone; `reason` says why.
+    pub fn kept(reason: impl Into<String>) -> Self {
+        Self {
+            message: reason.into(),
+            kept: true,
         }
     }
 }
@@ -113,12 +125,16 @@ pub struct RollbackReport {
     pub removals: Vec<RemovalResult>,
     /// What is still there, each with the command to remove it by hand.
     pub leftovers: Vec<String>,
+    /// What the state claims as ours but the live resource does not (no mark, or another
+    /// installation's): left alone, each with the reason.
+    pub kept: Vec<String>,
 }
 
 impl RollbackReport {
-    /// Everything created by us is gone (or its deletion started).
+    /// Everything the state recorded as ours is gone (or its deletion started), and nothing
+    /// was kept for want of our mark.
     pub fn is_complete(&self) -> bool {
-        self.leftovers.is_empty()
+        self.leftovers.is_empty() && self.kept.is_empty()
     }
 }
 
@@ -152,6 +168,7 @@ pub async fn remove_planned(
 
     let mut removals = Vec::with_capacity(plan.len());
     let mut leftovers = Vec::new();
+    let mut kept = Vec::new();
     for planned in plan {
         if cancel.is_cancelled() {
             let message = "not attempted: the rollback was cancelled".to_string();
@@ -177,6 +194,10 @@ pub async fn remove_planned(
         let result = remover.remove(&planned.resource).await;
         let duration = started.elapsed();
         let (outcome, message, status) = match result {
+            Ok(note) if note.kept => {
+                kept.push(format!("{}: {}", planned.description, note.message));
+                (Outcome::Skipped, note.message, ResourceStatus::KeptNotOurs)
+            }
             Ok(note) => {
                 let message = if planned.asynchronous {
                     format!(
@@ -228,20 +249,32 @@ pub async fn remove_planned(
         });
     }
 
-    let complete = leftovers.is_empty();
+    let complete = leftovers.is_empty() && kept.is_empty();
     let saved = state.update(|s| {
         let now = Timestamp::now();
         if complete {
             s.set_status(RunStatus::RolledBack, now);
         } else {
-            s.push_error(
-                &format!(
-                    "rollback left {} resource(s) in place: {}",
-                    leftovers.len(),
-                    leftovers.join("; ")
-                ),
-                now,
-            );
+            if !leftovers.is_empty() {
+                s.push_error(
+                    &format!(
+                        "rollback left {} resource(s) in place: {}",
+                        leftovers.len(),
+                        leftovers.join("; ")
+                    ),
+                    now,
+                );
+            }
+            if !kept.is_empty() {
+                s.push_error(
+                    &format!(
+                        "rollback kept {} resource(s) without this installation's mark: {}",
+                        kept.len(),
+                        kept.join("; ")
+                    ),
+                    now,
+                );
+            }
             s.set_status(RunStatus::Failed, now);
         }
     });
@@ -262,11 +295,31 @@ pub async fn remove_planned(
             Outcome::Succeeded,
             format!("rolled back: removed {removed} resource(s) created by this tool"),
         )
-    } else {
+    } else if leftovers.is_empty() {
         (
             Outcome::Failed,
             format!(
-                "rollback incomplete: removed {removed}, {} left in place (see the commands to remove them by hand; {})",
+                "rollback incomplete: removed {removed}, kept {} that the state claims but that do not carry this installation's mark: {} ({})",
+                kept.len(),
+                kept.join("; "),
+                Topic::RollbackKeptNotOurs.see()
+            ),
+        )
+    } else {
+        let kept_note = if kept.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; kept {} that do not carry this installation's mark: {} ({})",
+                kept.len(),
+                kept.join("; "),
+                Topic::RollbackKeptNotOurs.see()
+            )
+        };
+        (
+            Outcome::Failed,
+            format!(
+                "rollback incomplete: removed {removed}, {} left in place (see the commands to remove them by hand; {}){kept_note}",
                 leftovers.len(),
                 Topic::RollbackIncomplete.see()
             ),
@@ -280,6 +333,7 @@ pub async fn remove_planned(
     RollbackReport {
         removals,
         leftovers,
+        kept,
     }
 }
 

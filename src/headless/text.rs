@@ -512,9 +512,11 @@ fn rollback_action(
                 message,
             ),
         ),
-        Outcome::Skipped => line(
-            LogLevel::Info,
-            with_detail(format!("Rollback: {resource} skipped"), message),
+        // A rollback skips only what the live check found not ours: it is kept.
+        Outcome::Skipped => marked(
+            LogLevel::Warn,
+            Mark::Failed,
+            with_detail(format!("Rollback: {resource} kept, not removed"), message),
         ),
         Outcome::Failed => marked(
             LogLevel::Error,

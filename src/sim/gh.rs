@@ -92,6 +92,23 @@ const DEFS: &[CommandDef] = &[
         ],
     },
     CommandDef {
+        path: &["repo", "edit"],
+        flags: &[
+            value("add-topic", None),
+            value("remove-topic", None),
+            value("description", Some('d')),
+            value("homepage", Some('h')),
+            value("visibility", None),
+            switch("accept-visibility-change-consequences", None),
+            value("default-branch", None),
+            switch("enable-issues", None),
+            switch("enable-wiki", None),
+            switch("enable-projects", None),
+            switch("delete-branch-on-merge", None),
+            switch("template", None),
+        ],
+    },
+    CommandDef {
         path: &["repo", "delete"],
         flags: &[switch("yes", None), switch("confirm", None)],
     },
@@ -253,6 +270,10 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
         ["repo", "delete"] => {
             let login = authenticate(ctx)?;
             repo_delete(ctx, cmd, &login)
+        }
+        ["repo", "edit"] => {
+            let login = authenticate(ctx)?;
+            repo_edit(ctx, cmd, &login)
         }
         ["repo", "list"] => {
             let login = authenticate(ctx)?;
@@ -429,6 +450,8 @@ fn repo_rest_json(ctx: &Ctx<'_>, repo: &GithubRepo, login: &str) -> Value {
     let perm = permission(ctx, login, &key);
     json!({
         "archived": false,
+        "created_at": repo.created_at,
+        "topics": repo.topics,
         "clone_url": format!("https://github.com/{}.git", repo.full_name()),
         "default_branch": "main",
         "description": if repo.description.is_empty() { Value::Null } else { json!(repo.description) },
@@ -868,9 +891,71 @@ fn repo_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Repl
             labels: default_labels(),
             heads: BTreeMap::new(),
             collaborators: BTreeSet::new(),
+            created_at: crate::sim::world::now_timestamp(),
+            topics: Vec::new(),
         },
     );
     Ok(Reply::ok(format!("https://github.com/{owner}/{name}")))
+}
+
+/// `gh repo edit OWNER/NAME --add-topic T --remove-topic T`: only topics are simulated.
+/// Topics are comma-separated or repeated; GitHub lower-cases them and rejects any that is
+/// not letters, digits and hyphens (at most 50 characters, not starting with a hyphen).
+fn repo_edit(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let (owner, name, key) = target(cmd, cmd.arg(0))?;
+    let topics = |flag: &str| -> Vec<String> {
+        cmd.flags
+            .values(flag)
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect()
+    };
+    let (add, remove) = (topics("add-topic"), topics("remove-topic"));
+    if add.is_empty() && remove.is_empty() {
+        return Err(Reply::fail(
+            1,
+            "only --add-topic and --remove-topic are simulated for gh repo edit",
+        ));
+    }
+    if !ctx.world.can_read_repo(login, &key) {
+        return Err(Reply::fail(
+            1,
+            format!("GraphQL: Could not resolve to a Repository with the name '{owner}/{name}'. (repository)"),
+        ));
+    }
+    if permission(ctx, login, &key) == "READ" {
+        return Err(Reply::fail(
+            1,
+            format!("HTTP 403: Resource not accessible by personal access token ({API}/repos/{owner}/{name}/topics)"),
+        ));
+    }
+    let valid = |t: &str| {
+        t.len() <= 50
+            && !t.starts_with('-')
+            && t.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if let Some(bad) = add.iter().find(|t| !valid(t)) {
+        return Err(Reply::fail(
+            1,
+            format!("HTTP 422: Validation Failed ({API}/repos/{owner}/{name}/topics)\n{bad} is not a valid topic. Topics must start with a lowercase letter or number, consist of 50 characters or less, and can include hyphens."),
+        ));
+    }
+    let repo = ctx
+        .world
+        .github
+        .repos
+        .get_mut(&key)
+        .expect("readable repositories exist");
+    repo.topics.retain(|t| !remove.contains(t));
+    for topic in add {
+        if !repo.topics.contains(&topic) {
+            repo.topics.push(topic);
+        }
+    }
+    Ok(Reply::silent())
 }
 
 fn valid_repo_name(name: &str) -> bool {

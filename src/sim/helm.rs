@@ -84,6 +84,7 @@ const INSTALL_FLAGS: &[Flag] = &[
     value("output", Some('o')),
     switch("dependency-update", None),
     switch("take-ownership", None),
+    value("labels", Some('l')),
 ];
 
 const DEFS: &[CommandDef] = &[
@@ -145,6 +146,10 @@ const DEFS: &[CommandDef] = &[
             value("cascade", None),
             value("description", None),
         ],
+    },
+    CommandDef {
+        path: &["get", "metadata"],
+        flags: &[value("output", Some('o')), value("revision", None)],
     },
     CommandDef {
         path: &["get", "values"],
@@ -215,6 +220,29 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
                 ["status"] => status(ctx, cmd, &conn, &namespace),
                 ["list"] => list(ctx, cmd, &conn, &namespace),
                 ["uninstall"] => uninstall(ctx, cmd, &conn, &namespace),
+                ["get", "metadata"] => {
+                    let release =
+                        find_release(ctx, &conn, &namespace, cmd.arg(0).unwrap_or_default())?;
+                    let metadata = json!({
+                        "name": release.name,
+                        "chart": release.chart,
+                        "version": release.chart_version,
+                        "appVersion": release.app_version,
+                        "labels": release.labels,
+                        "namespace": release.namespace,
+                        "revision": release.revision,
+                        "status": release.status,
+                        "deployedAt": release.last_deployed,
+                    });
+                    match cmd.value("output") {
+                        Some("json") => Ok(Reply::ok(compact_json(&metadata))),
+                        _ => Ok(Reply::ok(format!(
+                            "NAME: {}\nCHART: {}\nVERSION: {}\nAPP_VERSION: {}\nNAMESPACE: {}\nREVISION: {}\nSTATUS: {}\nDEPLOYED_AT: {}",
+                            release.name, release.chart, release.chart_version, release.app_version,
+                            release.namespace, release.revision, release.status, release.last_deployed
+                        ))),
+                    }
+                }
                 ["get", "values"] => {
                     let release =
                         find_release(ctx, &conn, &namespace, cmd.arg(0).unwrap_or_default())?;
@@ -642,6 +670,24 @@ fn install(
     }
     let now = helm_time(&ctx.timestamp);
     let revision = existing.as_ref().map_or(1, |r| r.revision + 1);
+    // `--labels a=b,c=d` (repeatable) merged over the release's labels; `a=null` unsets.
+    let mut labels = existing
+        .as_ref()
+        .map(|r| r.labels.clone())
+        .unwrap_or_default();
+    for pair in cmd.flags.values("labels").iter().flat_map(|v| v.split(',')) {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(Reply::fail(
+                1,
+                format!("Error: invalid argument \"{pair}\" for \"-l, --labels\" flag: {pair} must be formatted as key=value"),
+            ));
+        };
+        if value == "null" {
+            labels.remove(key);
+        } else {
+            labels.insert(key.to_string(), value.to_string());
+        }
+    }
     let release = HelmRelease {
         name: name.to_string(),
         namespace: namespace.to_string(),
@@ -656,6 +702,7 @@ fn install(
             .as_ref()
             .map_or(now.clone(), |r| r.first_deployed.clone()),
         last_deployed: now,
+        labels,
     };
     ctx.world
         .kube

@@ -82,6 +82,24 @@ const DEFS: &[CommandDef] = &[
         ],
     },
     CommandDef {
+        path: &["label"],
+        flags: &[
+            switch("overwrite", None),
+            switch("all", None),
+            ALL_NAMESPACES,
+            SELECTOR,
+            value("field-selector", None),
+            FILENAME,
+            switch("list", None),
+            switch("local", None),
+            DRY_RUN,
+            OUTPUT,
+            value("resource-version", None),
+            value("field-manager", None),
+            switch("recursive", Some('R')),
+        ],
+    },
+    CommandDef {
         path: &["create", "namespace"],
         flags: &[
             DRY_RUN,
@@ -230,6 +248,7 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
                 ["get"] => get(ctx, cmd, &conn),
                 ["apply"] => apply(ctx, cmd, &conn),
                 ["create", _] => create_namespace(ctx, cmd, &conn),
+                ["label"] => label(ctx, cmd, &conn),
                 ["delete"] => delete(ctx, cmd, &conn),
                 ["wait"] => wait(ctx, cmd, &conn),
                 ["rollout", "status"] => rollout_status(ctx, cmd, &conn),
@@ -873,6 +892,147 @@ fn create_namespace(
     let ty = kube::resolve(&ctx.world.kube[&conn.server], "namespaces").expect("built in");
     cluster::store(ctx, &conn.server, &ty, kube::namespace(&name, &[]));
     Ok(Reply::ok(format!("namespace/{name} created")))
+}
+
+/// Whether `key` is a valid label key: an optional DNS-subdomain prefix and `/`, then a
+/// name of at most 63 characters (alphanumerics, `-`, `_`, `.`; alphanumeric at both ends).
+fn valid_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let prefix_ok = prefix.map_or(true, |p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !part.starts_with('-')
+                    && !part.ends_with('-')
+            })
+    });
+    prefix_ok && !name.is_empty() && valid_label_value(name)
+}
+
+/// A label value: empty, or at most 63 alphanumerics, `-`, `_`, `.`, alphanumeric at both ends.
+fn valid_label_value(value: &str) -> bool {
+    value.is_empty()
+        || (value.len() <= 63
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
+}
+
+/// `kubectl label TYPE NAME... KEY=VALUE... [KEY-]... [--overwrite]`: a value already set
+/// differently needs `--overwrite`; each object answers `labeled` or `not labeled`.
+fn label(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply, Reply> {
+    let positionals = &cmd.flags.positionals;
+    let (changes, targets): (Vec<&String>, Vec<&String>) = positionals
+        .iter()
+        .partition(|p| p.contains('=') || (p.ends_with('-') && !p.contains('/')));
+    let mut set = Vec::new();
+    let mut unset = Vec::new();
+    for change in &changes {
+        match change.split_once('=') {
+            Some((key, value)) => {
+                if !valid_label_key(key) || !valid_label_value(value) {
+                    return Err(Reply::fail(
+                        1,
+                        format!("error: invalid label spec: {change}"),
+                    ));
+                }
+                set.push((key.to_string(), value.to_string()));
+            }
+            None => unset.push(change.trim_end_matches('-').to_string()),
+        }
+    }
+    if changes.is_empty() {
+        return Err(Reply::fail(
+            1,
+            "error: at least one label update is required",
+        ));
+    }
+    let targets: Vec<String> = targets.into_iter().cloned().collect();
+    if targets.is_empty() {
+        return Err(Reply::fail(1, "error: You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'"));
+    }
+    let namespace = namespace_of(cmd, conn);
+    let overwrite = cmd.switch("overwrite");
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    for (ty, names) in requests(ctx, &conn.server, &targets)? {
+        for name in names {
+            let key = kube::object_key(ty.namespaced, &namespace, &name);
+            let version = ctx.world.counter.next();
+            let Some(object) = ctx
+                .world
+                .kube
+                .get_mut(&conn.server)
+                .expect("connected")
+                .objects
+                .get_mut(&ty.qualified())
+                .and_then(|objects| objects.get_mut(&key))
+            else {
+                errors.push(not_found(&ty, &name));
+                continue;
+            };
+            let metadata = object
+                .as_object_mut()
+                .expect("objects are JSON objects")
+                .entry("metadata")
+                .or_insert_with(|| json!({}));
+            let labels = metadata
+                .as_object_mut()
+                .expect("metadata is an object")
+                .entry("labels")
+                .or_insert_with(|| json!({}));
+            let labels = labels.as_object_mut().expect("labels are an object");
+            if let Some((key, old)) = set.iter().find_map(|(k, v)| {
+                labels
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .filter(|old| old != v)
+                    .map(|old| (k.clone(), old.to_string()))
+            }) {
+                if !overwrite {
+                    errors.push(format!(
+                        "error: '{key}' already has a value ({old}), and --overwrite is false"
+                    ));
+                    continue;
+                }
+            }
+            let before = labels.clone();
+            for (k, v) in &set {
+                labels.insert(k.clone(), json!(v));
+            }
+            for k in &unset {
+                labels.remove(k);
+            }
+            let changed = *labels != before;
+            if changed {
+                if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                    metadata.insert("resourceVersion".into(), json!(version.to_string()));
+                }
+            }
+            lines.push(format!(
+                "{}/{name} {}",
+                ty.qualified_singular(),
+                if changed { "labeled" } else { "not labeled" }
+            ));
+        }
+    }
+    let reply = Reply::ok(lines.join("\n"));
+    if errors.is_empty() {
+        Ok(reply)
+    } else {
+        let mut reply = reply.with_stderr(errors.join("\n"));
+        reply.exit_code = 1;
+        Ok(reply)
+    }
 }
 
 const PROTECTED_NAMESPACES: [&str; 4] =

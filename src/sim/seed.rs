@@ -422,6 +422,8 @@ impl SimulatedEnvironment {
                     .iter()
                     .map(|c| c.to_ascii_lowercase())
                     .collect::<BTreeSet<_>>(),
+                created_at: crate::sim::world::now_timestamp(),
+                topics: Vec::new(),
             },
         );
         Ok(())

@@ -128,6 +128,9 @@ pub struct HelmRelease {
     pub resources: Vec<(String, String)>,
     pub first_deployed: String,
     pub last_deployed: String,
+    /// Release labels (`--labels`), merged on upgrade; shown by `helm get metadata`.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// One context of a kubeconfig file.
@@ -189,6 +192,12 @@ pub struct GithubRepo {
     pub heads: BTreeMap<String, String>,
     /// Logins (lower case) granted access besides the owner and org members.
     pub collaborators: BTreeSet<String>,
+    /// When GitHub created it (`created_at` of the REST API, RFC 3339).
+    #[serde(default)]
+    pub created_at: String,
+    /// Its topics, lower case, in the order added (`gh repo edit --add-topic`).
+    #[serde(default)]
+    pub topics: Vec<String>,
 }
 
 impl GithubRepo {

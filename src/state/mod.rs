@@ -13,7 +13,7 @@ pub use lock::StateLock;
 pub use schema::{
     BootstrapState, ClusterIdentity, ClusterSummary, InstallationIdentity, InstallationSummary,
     InstallationWorld, Ownership, Phase, RepositoriesIdentity, RepositoriesSummary,
-    RepositoryIdentity, RepositorySummary, Resource, ResourceRecord, ResourceStatus, RunStatus,
-    StepRecord, StepStatus, Timestamp, SCHEMA_VERSION,
+    RepositoryCreation, RepositoryIdentity, RepositorySummary, Resource, ResourceRecord,
+    ResourceStatus, RunStatus, StepRecord, StepStatus, Timestamp, SCHEMA_VERSION,
 };
 pub use store::{default_state_path, parse_state, LoadOutcome, MovedAside, StateStore};

@@ -275,6 +275,9 @@ pub enum ResourceStatus {
     Present,
     Deleted,
     DeleteFailed,
+    /// Rollback left it alone: the live resource does not carry this installation's mark,
+    /// so the state's claim that we created it is not proof enough to delete it.
+    KeptNotOurs,
 }
 
 impl ResourceStatus {
@@ -284,6 +287,7 @@ impl ResourceStatus {
             ResourceStatus::Present => "present",
             ResourceStatus::Deleted => "deleted",
             ResourceStatus::DeleteFailed => "delete_failed",
+            ResourceStatus::KeptNotOurs => "kept_not_ours",
         }
     }
 }
@@ -420,6 +424,19 @@ pub struct ResourceRecord {
     pub recorded_at: Timestamp,
     /// The latest note, e.g. the result of a rollback attempt or the manual command to run.
     pub message: Option<String>,
+    /// For a repository we created: its GitHub id and creation time, read right after the
+    /// creation. Rollback deletes the repository only when the live one still has both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_identity: Option<RepositoryCreation>,
+}
+
+/// What GitHub says identifies a repository: a repository deleted and created again under
+/// the same name has another id and creation time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RepositoryCreation {
+    pub id: u64,
+    pub created_at: String,
 }
 
 /// Whether an installation lives in the real world or in `--demo`'s simulated one.
@@ -548,6 +565,27 @@ impl BootstrapState {
             steps: Vec::new(),
             resources: Vec::new(),
         }
+    }
+
+    /// The id this installation's marks carry ([`InstallationIdentity::id`]); `None` in a
+    /// state written before identities were recorded, whose resources carry no mark.
+    pub fn installation_id(&self) -> Option<&str> {
+        self.identity.as_ref().map(|identity| identity.id.as_str())
+    }
+
+    /// Remember the GitHub id and creation time of a repository we just created.
+    pub fn set_repository_identity(
+        &mut self,
+        resource: &Resource,
+        identity: RepositoryCreation,
+        now: Timestamp,
+    ) -> bool {
+        let Some(record) = self.resources.iter_mut().find(|r| &r.resource == resource) else {
+            return false;
+        };
+        record.repository_identity = Some(identity);
+        self.touch(now);
+        true
     }
 
     /// The indented JSON written to disk, with every registered secret masked.
@@ -728,6 +766,7 @@ impl BootstrapState {
                     step: step.map(str::to_string),
                     recorded_at: now,
                     message: None,
+                    repository_identity: None,
                 });
             }
         }
@@ -861,6 +900,7 @@ mod tests {
             step: Some("cluster.create".into()),
             recorded_at: t(1),
             message: None,
+            repository_identity: None,
         };
         let json = serde_json::to_value(&record).unwrap();
         assert_eq!(json["resource"]["kind"], "aks_cluster");
@@ -985,6 +1025,49 @@ mod tests {
         assert_eq!(s.resources.len(), 2);
         assert_eq!(s.resources[1].resource, rg("a"));
         assert_eq!(s.resources[1].recorded_at, t(5));
+    }
+
+    #[test]
+    fn the_mark_id_is_the_identity_id_and_a_state_without_an_identity_has_none() {
+        let mut state = BootstrapState::new(t(0));
+        assert_eq!(
+            state.installation_id(),
+            None,
+            "chosen when a run adopts the state"
+        );
+        state.identity = Some(InstallationIdentity {
+            id: "kb-0123456789ab".into(),
+            world: InstallationWorld::Demo,
+            subscription: None,
+            cluster: ClusterIdentity::KubeContext("kind-kind".into()),
+            repositories: RepositoriesIdentity {
+                control_plane: RepositoryIdentity {
+                    owner: None,
+                    name: "cp".into(),
+                },
+                gitops: RepositoryIdentity {
+                    owner: None,
+                    name: "gitops".into(),
+                },
+            },
+            namespace: "kalypso-system".into(),
+        });
+        assert_eq!(state.installation_id(), Some("kb-0123456789ab"));
+        let json: serde_json::Value = serde_json::from_str(&state.to_json()).unwrap();
+        assert_eq!(json["identity"]["id"], "kb-0123456789ab");
+        let back: BootstrapState = serde_json::from_str(&state.to_json()).unwrap();
+        assert_eq!(
+            back.installation_id(),
+            Some("kb-0123456789ab"),
+            "kept across saves"
+        );
+
+        // A file written before identities: no id, so none of its resources can be shown
+        // to carry our mark, and a mark check keeps them.
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("identity");
+        let loaded: BootstrapState = serde_json::from_value(old).unwrap();
+        assert_eq!(loaded.installation_id(), None);
     }
 
     #[test]

@@ -477,6 +477,8 @@ pub struct AksCluster {
     pub node_resource_group: Option<String>,
     #[serde(default)]
     pub resource_group: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -530,6 +532,29 @@ pub struct AksCreateParams {
     /// `None`: the region's default version.
     pub kubernetes_version: Option<String>,
     pub network_plugin: NetworkPlugin,
+    /// The value of the [`MARK_TAG`] tag the cluster is created with.
+    pub installation_id: String,
+}
+
+/// The tag every Azure resource this tool creates carries; its value is the installation
+/// id from the state file. Rollback deletes a resource group or cluster only when the live
+/// one carries it with that value.
+pub const MARK_TAG: &str = "kalypso-bootstrap";
+
+/// `kalypso-bootstrap=<installation id>`, as `--tags` takes it.
+pub fn mark_tag(installation_id: &str) -> String {
+    format!("{MARK_TAG}={installation_id}")
+}
+
+/// Whether `tags` carry our mark with `installation_id`; otherwise why not.
+pub fn check_mark(tags: &BTreeMap<String, String>, installation_id: &str) -> Result<(), String> {
+    match tags.get(MARK_TAG) {
+        Some(value) if value == installation_id => Ok(()),
+        Some(value) => Err(format!(
+            "its tag {MARK_TAG} is {value:?}, not this installation's {installation_id:?}"
+        )),
+        None => Err(format!("it has no {MARK_TAG} tag")),
+    }
 }
 
 impl Az {
@@ -546,7 +571,14 @@ impl Az {
         none_if_not_found(self.exec.json(spec, "a resource group object").await)
     }
 
-    pub fn group_create_spec(&self, resource_group: &str, location: &str) -> CommandSpec {
+    /// `az group create` with our mark: the tag `kalypso-bootstrap=<installation id>`.
+    pub fn group_create_spec(
+        &self,
+        resource_group: &str,
+        location: &str,
+        installation_id: &str,
+    ) -> CommandSpec {
+        let tag = mark_tag(installation_id);
         self.scoped(&[
             "group",
             "create",
@@ -554,18 +586,22 @@ impl Az {
             resource_group,
             "--location",
             location,
+            "--tags",
+            &tag,
             "-o",
             "json",
         ])
     }
 
-    /// Create (or update, az's create is idempotent) the resource group.
+    /// Create (or update, az's create is idempotent) the resource group, tagged with our
+    /// mark. Only called for a group that did not exist: a reused group is never tagged.
     pub async fn group_create(
         &self,
         resource_group: &str,
         location: &str,
+        installation_id: &str,
     ) -> Result<ResourceGroup, ToolError> {
-        let spec = self.group_create_spec(resource_group, location);
+        let spec = self.group_create_spec(resource_group, location, installation_id);
         self.exec.json(spec, "a resource group object").await
     }
 
@@ -659,6 +695,7 @@ impl Az {
 
     pub fn aks_create_no_wait_spec(&self, params: &AksCreateParams) -> CommandSpec {
         let node_count = params.node_count.to_string();
+        let tag = mark_tag(&params.installation_id);
         let mut args = vec![
             "aks",
             "create",
@@ -682,6 +719,8 @@ impl Az {
             "--enable-managed-identity",
             // Without it az would generate SSH keys in the user's ~/.ssh.
             "--no-ssh-key",
+            "--tags",
+            tag.as_str(),
             "--no-wait",
             "-o",
             "json",

@@ -448,6 +448,43 @@ impl Gh {
     }
 }
 
+/// The topic every repository this tool creates carries (GitHub topics are lower-case
+/// letters, digits and hyphens).
+pub const MARK_TOPIC: &str = "kalypso-bootstrap";
+
+/// `gh api repos/O/N`: what identifies a repository and its topics.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RepoIdentity {
+    /// GitHub's numeric id: a repository deleted and created again has a new one.
+    pub id: u64,
+    pub created_at: String,
+    #[serde(default)]
+    pub topics: Vec<String>,
+}
+
+impl Gh {
+    /// `gh repo edit SLUG --add-topic kalypso-bootstrap`: the mark of a repository we created.
+    pub fn repo_add_mark_topic_spec(&self, slug: &str) -> CommandSpec {
+        self.authed(&["repo", "edit", slug, "--add-topic", MARK_TOPIC])
+    }
+
+    /// Put our topic on a repository this run has just created (never on a reused one).
+    pub async fn repo_add_mark_topic(&self, slug: &str) -> Result<(), ToolError> {
+        let spec = self.repo_add_mark_topic_spec(slug);
+        self.exec.checked(spec).await.map(drop)
+    }
+
+    pub fn repo_identity_spec(&self, slug: &str) -> CommandSpec {
+        self.authed(&["api", &format!("repos/{slug}")])
+    }
+
+    /// The repository's id, creation time and topics; `None` when it does not exist.
+    pub async fn repo_identity(&self, slug: &str) -> Result<Option<RepoIdentity>, ToolError> {
+        let spec = self.repo_identity_spec(slug);
+        none_if_not_found(self.exec.json(spec, "a repository object").await)
+    }
+}
+
 /// gh's 403 on delete does not always name the scope: `delete_repo` is the one needed.
 fn scope_for_delete(err: ToolError) -> ToolError {
     match err {

@@ -144,6 +144,19 @@ pub struct InstallParams {
     pub values_files: Vec<PathBuf>,
     /// `--wait --timeout`.
     pub timeout: Duration,
+    /// The value of the release label [`crate::tools::kubectl::INSTALLATION_LABEL`]: our
+    /// mark on the release, read back by `helm get metadata`.
+    pub installation_id: String,
+}
+
+/// `helm get metadata -o json` (the fields the engine reads).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ReleaseMetadata {
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// `helm status -o json` (the fields the engine reads).
@@ -311,6 +324,14 @@ impl HelmContext {
         for file in &params.values_files {
             spec = spec.args(["-f".to_string(), file.to_string_lossy().into_owned()]);
         }
+        spec = spec.args([
+            "--labels".to_string(),
+            format!(
+                "{}={}",
+                crate::tools::kubectl::INSTALLATION_LABEL,
+                params.installation_id
+            ),
+        ]);
         spec.args([
             "--wait".to_string(),
             "--timeout".to_string(),
@@ -341,6 +362,20 @@ impl HelmContext {
     ) -> Result<Option<ReleaseStatus>, ToolError> {
         let spec = self.status_spec(release, namespace);
         none_if_not_found(self.exec.json(spec, "a release status").await)
+    }
+
+    pub fn metadata_spec(&self, release: &str, namespace: &str) -> CommandSpec {
+        self.cluster(&["get", "metadata", release, "-n", namespace, "-o", "json"])
+    }
+
+    /// The release's metadata (its labels among them), or `None` when it is not installed.
+    pub async fn metadata(
+        &self,
+        release: &str,
+        namespace: &str,
+    ) -> Result<Option<ReleaseMetadata>, ToolError> {
+        let spec = self.metadata_spec(release, namespace);
+        none_if_not_found(self.exec.json(spec, "release metadata").await)
     }
 
     pub fn list_spec(&self, namespace: &str) -> CommandSpec {

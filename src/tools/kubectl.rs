@@ -2,6 +2,7 @@
 //! context on every call (`kubectl --context C …`), never whatever context happens to be
 //! current; the client version needs no cluster.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,24 @@ pub const FLUX_NAMESPACE: &str = "flux-system";
 pub const WORKLOAD_RESOURCE: &str = "workloads.scheduler.kalypso.io";
 
 /// The install manifest of a Flux release (`v2.7.5` or `2.7.5`).
+/// The label every Kubernetes object this tool creates carries (the recommended label).
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY_VALUE: &str = "kalypso-bootstrap";
+/// The label that names the installation; rollback removes an object only when it has it
+/// with the state's installation id.
+pub const INSTALLATION_LABEL: &str = "kalypso-bootstrap/installation";
+
+/// Whether `labels` carry our mark with `installation_id`; otherwise why not.
+pub fn check_mark(labels: &BTreeMap<String, String>, installation_id: &str) -> Result<(), String> {
+    match labels.get(INSTALLATION_LABEL) {
+        Some(value) if value == installation_id => Ok(()),
+        Some(value) => Err(format!(
+            "its label {INSTALLATION_LABEL} is {value:?}, not this installation's {installation_id:?}"
+        )),
+        None => Err(format!("it has no {INSTALLATION_LABEL} label")),
+    }
+}
+
 pub fn flux_install_url(version: &str) -> String {
     let version = version.trim();
     let version = if version.starts_with('v') {
@@ -105,6 +124,8 @@ pub struct ObjectMeta {
     pub namespace: Option<String>,
     #[serde(default)]
     pub generation: Option<i64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A status condition (`Ready`, `Available`, `Established`, ...).
@@ -310,6 +331,7 @@ pub struct Crd {
     pub versions: Vec<CrdVersion>,
     /// The `Established` condition is `True`.
     pub established: bool,
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Crd {
@@ -328,6 +350,7 @@ impl From<RawCrd> for Crd {
             kind: raw.spec.names.kind,
             versions: raw.spec.versions,
             established: find_condition(&conditions, "Established").is_some_and(Condition::is_true),
+            labels: raw.metadata.labels,
         }
     }
 }
@@ -351,6 +374,7 @@ pub struct Namespace {
     pub name: String,
     /// `Active` or `Terminating`.
     pub phase: Option<String>,
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Namespace {
@@ -663,7 +687,36 @@ impl KubectlContext {
         Ok(raw.map(|raw| Namespace {
             name: raw.metadata.name,
             phase: raw.status.and_then(|s| s.phase),
+            labels: raw.metadata.labels,
         }))
+    }
+
+    /// `kubectl label TYPE NAME... managed-by=kalypso-bootstrap installation=<id>`: our
+    /// mark on objects this run created. `--overwrite` only matters on a resumed run that
+    /// labels its own objects again.
+    pub fn label_mark_spec(
+        &self,
+        kind: &str,
+        names: &[&str],
+        installation_id: &str,
+    ) -> CommandSpec {
+        let mut args = vec!["label", kind];
+        args.extend_from_slice(names);
+        let managed_by = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
+        let installation = format!("{INSTALLATION_LABEL}={installation_id}");
+        args.extend([managed_by.as_str(), installation.as_str(), "--overwrite"]);
+        self.cluster(&args)
+    }
+
+    /// Put our mark on objects this run created (never on ones that were there before).
+    pub async fn label_mark(
+        &self,
+        kind: &str,
+        names: &[&str],
+        installation_id: &str,
+    ) -> Result<(), ToolError> {
+        let spec = self.label_mark_spec(kind, names, installation_id);
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn create_namespace_spec(&self, namespace: &str) -> CommandSpec {

@@ -261,11 +261,16 @@ pub async fn resource_group(
         ResourceStatus::Creating,
     )?;
     ctx.transition("Creating");
+    let installation_id = ctx.installation_id()?;
     call(
         env,
         ctx,
         &format!("create resource group {}", new.resource_group),
-        || tools.az.group_create(&new.resource_group, &new.region),
+        || {
+            tools
+                .az
+                .group_create(&new.resource_group, &new.region, &installation_id)
+        },
     )
     .await?;
     ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
@@ -379,6 +384,7 @@ pub async fn create(
                 node_vm_size: new.vm_size.clone(),
                 kubernetes_version: new.kubernetes_version.clone(),
                 network_plugin: new.network_plugin,
+                installation_id: ctx.installation_id()?,
             };
             let mut attempt = 0;
             let taken = std::sync::atomic::AtomicBool::new(false);
@@ -530,6 +536,8 @@ pub async fn credentials(
             )
         })?;
     }
+    ctx.state()
+        .read(|state| check_context_free(env, state, ctx.step()))?;
     ctx.record(
         resource.clone(),
         Ownership::CreatedByUs,
@@ -554,6 +562,36 @@ pub async fn credentials(
         "kube context {context} written to {}",
         env.kubeconfig.display()
     )))
+}
+
+/// A new cluster's credentials must never replace a context the user already has (and a
+/// rollback would then delete it): when `env.kubeconfig` holds a context named like the
+/// new cluster's and the state does not record it as written by this tool, stop with the
+/// configuration exit code. Checked before anything is created (the observation) and
+/// again right before `az aks get-credentials`.
+pub fn check_context_free(
+    env: &StepEnv,
+    state: &crate::state::BootstrapState,
+    step: StepId,
+) -> Result<(), StepError> {
+    let context = env.kube_context();
+    let contexts = crate::config::kubeconfig::read_contexts(std::slice::from_ref(&env.kubeconfig))
+        .map_err(|e| StepError::in_step(step, e.to_string()))?;
+    let ours = state.is_ours(&resources::kube_context(&context, Some(&env.kubeconfig)));
+    if !contexts.contains(&context) || ours {
+        return Ok(());
+    }
+    Err(StepError::in_step(
+        step,
+        format!(
+            "the kubeconfig {} already has a context named {context}, and this tool did not write it: the new cluster's credentials would replace it",
+            env.kubeconfig.display()
+        ),
+    )
+    .with_hint(Topic::KubeContextTaken.hint(format!(
+        "choose another --cluster-name, or rename your context first (kubectl config rename-context {context} {context}-old)"
+    )))
+    .with_exit_code(ExitCode::ConfigInvalid))
 }
 
 /// Poll until the API server behind `kubectl`'s context answers.

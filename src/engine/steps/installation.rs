@@ -157,14 +157,39 @@ pub async fn flux(
         Ownership::CreatedByUs,
         ResourceStatus::Creating,
     )?;
+    let flux_namespace_existed = call(
+        env,
+        ctx,
+        &format!("look up namespace {}", resources::FLUX_NAMESPACE),
+        || kubectl.get_namespace(resources::FLUX_NAMESPACE),
+    )
+    .await?
+    .is_some();
     ctx.transition_with("Installing", format!("installing Flux {version}"));
-    call(
+    let applied = call(
         env,
         ctx,
         &format!("apply the Flux {version} manifest"),
         || kubectl.apply_server_side_url(&url),
     )
-    .await?;
+    .await;
+    // The manifest is removed whole on rollback, its namespace with it: the mark goes there,
+    // also when the apply stopped half-way; never on a namespace that was there before.
+    if !flux_namespace_existed {
+        let installation_id = ctx.installation_id()?;
+        let marked = mark_namespace_if_present(
+            env,
+            ctx,
+            &context,
+            resources::FLUX_NAMESPACE,
+            &installation_id,
+        )
+        .await;
+        applied?;
+        marked?;
+    } else {
+        applied?;
+    }
     wait_for_controllers(env, ctx, &kubectl).await?;
     ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
     // A release chosen with --flux-version may have dropped the APIs Kalypso needs.
@@ -286,6 +311,7 @@ pub async fn kalypso(
         .with_exit_code(ExitCode::InstallationFailed));
     }
 
+    let installation_id = ctx.installation_id()?;
     let existing_namespace = call(env, ctx, &format!("look up namespace {namespace}"), || {
         kubectl.get_namespace(&namespace)
     })
@@ -313,11 +339,24 @@ pub async fn kalypso(
                 ResourceStatus::Present,
             )?;
         }
-        None => ctx.record(
-            namespace_resource.clone(),
-            Ownership::CreatedByUs,
-            ResourceStatus::Creating,
-        )?,
+        None => {
+            ctx.record(
+                namespace_resource.clone(),
+                Ownership::CreatedByUs,
+                ResourceStatus::Creating,
+            )?;
+            // Created here rather than by `helm --create-namespace`, so that it carries our
+            // mark even when the installation fails.
+            let created = call(env, ctx, &format!("create namespace {namespace}"), || {
+                kubectl.create_namespace(&namespace)
+            })
+            .await;
+            // Marked also when the create was interrupted after it reached the cluster.
+            let marked =
+                mark_namespace_if_present(env, ctx, &context, &namespace, &installation_id).await;
+            created?;
+            marked?;
+        }
     }
 
     let crds = call(env, ctx, "list the CRDs", || kubectl.list_crds()).await?;
@@ -366,16 +405,33 @@ pub async fn kalypso(
         our_values,
         values_files: installation.values.iter().cloned().collect(),
         timeout: env.timings.helm_timeout,
+        installation_id: installation_id.clone(),
     };
     // A failed `--wait` already waited the whole timeout: only a quick transient failure
     // (a rate limit, a 5xx) is tried again.
     let what = format!("install the Helm release {RELEASE_NAME}");
-    retry_step(ctx, &env.timings.retry, &what, |_| async {
+    let installed = retry_step(ctx, &env.timings.retry, &what, |_| async {
         helm.upgrade_install(&params)
             .await
             .map_err(|e| long_wait_error(step, &what, &e))
     })
-    .await?;
+    .await;
+    // Helm installed the CRDs that were missing: mark them, also after a failed install,
+    // so that a rollback can remove them.
+    if let Some(crate::state::Resource::KalypsoCrds { names, .. }) = &crds_resource {
+        let marked = mark_crds(
+            env,
+            ctx,
+            &marker(env, ctx, &context),
+            names,
+            &installation_id,
+        )
+        .await;
+        installed?;
+        marked?;
+    } else {
+        installed?;
+    }
 
     if namespace_created {
         ctx.record(
@@ -432,6 +488,59 @@ pub fn remove_leftover_values_files(work_dir: &std::path::Path) -> Vec<std::path
         }
     }
     removed
+}
+
+/// kubectl for putting our marks (see [`Tools::for_marking`]).
+fn marker(env: &StepEnv, ctx: &StepContext, context: &str) -> KubectlContext {
+    Tools::for_marking(env, ctx).kubectl.with_context(context)
+}
+
+/// Label the namespace `name` when it exists (a create or apply may have stopped after
+/// making it). Not cancellable (see [`marker`]).
+async fn mark_namespace_if_present(
+    env: &StepEnv,
+    ctx: &StepContext,
+    context: &str,
+    name: &str,
+    installation_id: &str,
+) -> Result<(), StepError> {
+    let marker = marker(env, ctx, context);
+    let present = call(env, ctx, &format!("look up namespace {name}"), || {
+        marker.get_namespace(name)
+    })
+    .await?
+    .is_some();
+    if !present {
+        return Ok(());
+    }
+    let names = [name];
+    call(env, ctx, &format!("label namespace {name} as ours"), || {
+        marker.label_mark("namespace", &names, installation_id)
+    })
+    .await
+}
+
+/// Label those of `names` that now exist (Helm may have stopped before creating them all).
+async fn mark_crds(
+    env: &StepEnv,
+    ctx: &StepContext,
+    kubectl: &KubectlContext,
+    names: &[String],
+    installation_id: &str,
+) -> Result<(), StepError> {
+    let crds = call(env, ctx, "list the CRDs", || kubectl.list_crds()).await?;
+    let present: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|name| crds.iter().any(|crd| crd.name == *name))
+        .collect();
+    if present.is_empty() {
+        return Ok(());
+    }
+    call(env, ctx, "label the Kalypso CRDs as ours", || {
+        kubectl.label_mark("crd", &present, installation_id)
+    })
+    .await
 }
 
 fn record_installation(ctx: &StepContext, namespace: &str, version: &str) -> Result<(), StepError> {

@@ -225,6 +225,25 @@ impl Tools {
         }
     }
 
+    /// The adapters that put our marks on what a step has just created. The step's
+    /// cancellation does not stop them: a run stopping because another step failed must
+    /// still mark what it made, or a rollback could not tell it is ours. Each call keeps
+    /// its own time limit; once the step is cancelled they are stopped after
+    /// [`INTERRUPTED_MARK_LIMIT`], so that a cancelled run still ends promptly.
+    pub fn for_marking(env: &StepEnv, ctx: &StepContext) -> Self {
+        let mut control = RunControl::default().with_sink(log_sink(ctx.step()));
+        if ctx.cancel_token().is_cancelled() {
+            let deadline = crate::tools::CancelToken::new();
+            let expire = deadline.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(INTERRUPTED_MARK_LIMIT).await;
+                expire.cancel();
+            });
+            control = control.with_cancel(deadline);
+        }
+        Self::new(env, control)
+    }
+
     /// The adapters of a running step: its cancellation kills their children, and their
     /// output goes to the log file (debug level), not to the screen.
     pub fn for_step(env: &StepEnv, ctx: &StepContext) -> Self {
@@ -284,6 +303,11 @@ where
     })
     .await
 }
+
+/// How long marking may take once the step is cancelled (a creation interrupted may or
+/// may not have reached the service): a quick look, so that a cancelled run still ends
+/// promptly.
+pub const INTERRUPTED_MARK_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The real steps.
 pub struct BootstrapSteps {

@@ -18,9 +18,10 @@ use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
 use crate::engine::retry::retry_step;
 use crate::engine::step::{Action, StepError, StepId};
-use crate::state::{Ownership, RepositorySummary, ResourceStatus, Timestamp};
+use crate::state::{Ownership, RepositoryCreation, RepositorySummary, ResourceStatus, Timestamp};
 use crate::templates::structure::{self, Requirement};
 use crate::templates::{self, BranchKind, RepoKind, TemplateContext};
+use crate::tools::gh::MARK_TOPIC;
 use crate::tools::gh::{TreeEntryKind, PROMOTED_LABEL, PROMOTED_LABEL_COLOR};
 use crate::tools::git::{github_remote_url, rejected_branches, SeedError, SEED_MESSAGE};
 use crate::tools::ErrorClass;
@@ -289,9 +290,25 @@ async fn create(
                 ..error
             });
         }
+        // The create may have reached GitHub before it was interrupted (the run stopping,
+        // a timeout on our side): mark the repository it made, so a rollback can remove it.
+        let tools = Tools::for_marking(env, ctx);
+        if let Ok(Some(_)) = tools.gh.repo_identity(&slug).await {
+            if let Err(marking) = mark_created(env, ctx, &tools, &resource, &slug).await {
+                tracing::warn!("{}", marking.message);
+            }
+        }
         return Err(error);
     }
-    ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+    ctx.record(
+        resource.clone(),
+        Ownership::CreatedByUs,
+        ResourceStatus::Present,
+    )?;
+    // Not cancellable: a run stopping now (another step failed) must still leave the
+    // repository it created marked, or a rollback could not tell it is ours.
+    let marking = Tools::for_marking(env, ctx);
+    mark_created(env, ctx, &marking, &resource, &slug).await?;
     ctx.transition("Empty");
     let message = format!(
         "repository {} created ({visibility})",
@@ -301,6 +318,49 @@ async fn create(
         Action::Reuse => StepOutcome::reused(message),
         _ => StepOutcome::succeeded(message),
     })
+}
+
+/// The marks of a repository this run has just created: its GitHub id and creation time
+/// in the state, then our topic on it. Rollback deletes it only when the live repository
+/// still has that id, that creation time and the topic.
+async fn mark_created(
+    env: &StepEnv,
+    ctx: &StepContext,
+    tools: &Tools,
+    resource: &crate::state::Resource,
+    slug: &str,
+) -> Result<(), StepError> {
+    let identity = call(
+        env,
+        ctx,
+        &format!("read the id of repository {slug}"),
+        || tools.gh.repo_identity(slug),
+    )
+    .await?
+    .ok_or_else(|| {
+        StepError::in_step(
+            ctx.step(),
+            format!("repository {slug} was created but GitHub does not show it"),
+        )
+        .transient()
+    })?;
+    ctx.update_state(|s| {
+        s.set_repository_identity(
+            resource,
+            RepositoryCreation {
+                id: identity.id,
+                created_at: identity.created_at.clone(),
+            },
+            Timestamp::now(),
+        );
+    })?;
+    call(
+        env,
+        ctx,
+        &format!("add the topic {MARK_TOPIC} to repository {slug}"),
+        || tools.gh.repo_add_mark_topic(slug),
+    )
+    .await
 }
 
 /// The token must be able to use the organisation: never fall back to the user silently.
