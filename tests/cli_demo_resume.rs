@@ -740,7 +740,7 @@ fn clean_keeps_a_repository_without_our_mark_and_exits_1() {
 
     let clean = run({
         let mut cmd = demo_on(home.path(), &state);
-        cmd.args(["--clean", "--output", "json"]);
+        cmd.args(["--clean", "--yes", "--output", "json"]);
         cmd
     });
     assert_eq!(clean.code, Some(1), "{}{}", clean.stdout, clean.stderr);

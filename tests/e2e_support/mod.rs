@@ -12,6 +12,7 @@ use kalypso_bootstrap::config::{
     self, ClusterTarget, Configuration, ExistingCluster, HelmChart, Installation, NetworkPlugin,
     NewCluster, Options, RepoTarget, Repositories, Visibility,
 };
+use kalypso_bootstrap::engine::bootstrap::installation_identity;
 use kalypso_bootstrap::engine::steps::template_context;
 use kalypso_bootstrap::engine::{
     plan, Bootstrap, BootstrapOptions, BootstrapPaths, BootstrapSteps, Event, EventKind, EventSink,
@@ -170,10 +171,19 @@ impl Harness {
         configuration: &Configuration,
         runner: Arc<dyn StepRunner>,
     ) -> Run {
-        let state = StateHandle::new(
-            BootstrapState::new(Timestamp::now()),
-            StateStore::at_custom(self.paths().state_file),
+        // The installation recorded as `Bootstrap::open` records it: the marks carry its id.
+        let mut recorded = BootstrapState::new(Timestamp::now());
+        recorded.identity = Some(
+            installation_identity(
+                configuration,
+                self.options().world(),
+                self.options().effective_subscription(),
+                None,
+            )
+            .adopted()
+            .unwrap(),
         );
+        let state = StateHandle::new(recorded, StateStore::at_custom(self.paths().state_file));
         let observed = Observed::default();
         let plan = plan(configuration, &observed);
         let (events, mut receiver) = EventSink::channel();

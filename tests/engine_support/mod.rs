@@ -11,12 +11,13 @@ use kalypso_bootstrap::config::configuration::{
     ClusterTarget, Configuration, HelmChart, Installation, NetworkPlugin, NewCluster, Options,
     RepoTarget, Repositories, Visibility,
 };
+use kalypso_bootstrap::engine::bootstrap::installation_identity;
 use kalypso_bootstrap::engine::{
     Action, Event, EventKind, EventSink, Orchestrator, PlannedStep, StateHandle, StepContext,
     StepError, StepId, StepOutcome, StepRunner,
 };
 use kalypso_bootstrap::state::{
-    BootstrapState, Ownership, Resource, ResourceStatus, StateStore, Timestamp,
+    BootstrapState, InstallationWorld, Ownership, Resource, ResourceStatus, StateStore, Timestamp,
 };
 use kalypso_bootstrap::tools::BoxFuture;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -60,8 +61,16 @@ pub struct TempState {
 }
 
 impl TempState {
+    /// A new state that records its installation (as `Bootstrap::open` does before a run),
+    /// so that what the steps create carries its mark.
     pub fn new() -> Self {
-        Self::with(BootstrapState::new(Timestamp::now()))
+        let mut state = BootstrapState::new(Timestamp::now());
+        state.identity = Some(
+            installation_identity(&config(), InstallationWorld::Demo, None, None)
+                .adopted()
+                .unwrap(),
+        );
+        Self::with(state)
     }
 
     pub fn with(state: BootstrapState) -> Self {
