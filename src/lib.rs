@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod exit;
+pub mod file_kind;
 pub mod headless;
 pub mod logging;
 pub mod prereq;

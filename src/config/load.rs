@@ -172,7 +172,6 @@ fn read_text(path: &Path) -> Result<String, LoadError> {
 
     fn not_a_regular_file(metadata: &std::fs::Metadata, path: &Path) -> Result<(), LoadError> {
         let owned = || path.to_path_buf();
-        use std::os::unix::fs::FileTypeExt;
         let kind = metadata.file_type();
         if kind.is_file() {
             return Ok(());
@@ -180,17 +179,7 @@ fn read_text(path: &Path) -> Result<String, LoadError> {
         Err(if kind.is_dir() {
             LoadError::IsDirectory { path: owned() }
         } else {
-            let what = if kind.is_char_device() {
-                "a character device"
-            } else if kind.is_block_device() {
-                "a block device"
-            } else if kind.is_fifo() {
-                "a FIFO"
-            } else if kind.is_socket() {
-                "a socket"
-            } else {
-                "a special file"
-            };
+            let what = crate::file_kind::special_file_kind(&kind);
             LoadError::NotAFile {
                 path: owned(),
                 what,

@@ -346,6 +346,26 @@ impl Bootstrap {
             Claim::Run(&requested),
         )?;
         ensure_work_dir(&paths.work_dir)?;
+        Ok(Bootstrap::assemble(
+            configuration,
+            runner,
+            github_token,
+            paths,
+            options,
+            (opened.handle, Some(opened.lock), opened.moved_aside),
+        ))
+    }
+
+    /// The engine over an opened state: its handle, the lock held (none for a dry run) and
+    /// the unusable file moved aside, if any.
+    fn assemble(
+        configuration: Configuration,
+        runner: Arc<dyn CommandRunner>,
+        github_token: Option<SecretString>,
+        paths: BootstrapPaths,
+        options: BootstrapOptions,
+        (state, lock, moved_aside): (StateHandle, Option<StateLock>, Option<MovedAside>),
+    ) -> Bootstrap {
         let mut env = StepEnv::new(
             configuration,
             runner,
@@ -357,16 +377,16 @@ impl Bootstrap {
         env.flux_version = options.flux_version.clone();
         env.git_env = options.git_env.clone();
         env.timings = options.timings.clone();
-        Ok(Bootstrap {
+        Bootstrap {
             steps: Arc::new(BootstrapSteps::new(env)),
-            state: opened.handle,
-            _lock: Some(opened.lock),
-            moved_aside: opened.moved_aside,
+            state,
+            _lock: lock,
+            moved_aside,
             paths,
             options,
             demo_failure: None,
             report: Mutex::new(None),
-        })
+        }
     }
 
     /// For `--dry-run`, which changes nothing on disk: the state file is only read (an
@@ -393,27 +413,14 @@ impl Bootstrap {
             claim.check(&paths.state_file, state)?;
         }
         let state = starting_state(loaded, Timestamp::now(), claim)?;
-        let mut env = StepEnv::new(
+        Ok(Bootstrap::assemble(
             configuration,
             runner,
             github_token,
-            paths.kubeconfig.clone(),
-            paths.work_dir.clone(),
-        );
-        env.subscription = options.subscription.clone();
-        env.flux_version = options.flux_version.clone();
-        env.git_env = options.git_env.clone();
-        env.timings = options.timings.clone();
-        Ok(Bootstrap {
-            steps: Arc::new(BootstrapSteps::new(env)),
-            state: StateHandle::new(state, store),
-            _lock: None,
-            moved_aside: None,
             paths,
             options,
-            demo_failure: None,
-            report: Mutex::new(None),
-        })
+            (StateHandle::new(state, store), None, None),
+        ))
     }
 
     /// `KALYPSO_DEMO_FAIL=<step id>`: make that step fail the way the real tools fail, by a

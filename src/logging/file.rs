@@ -68,7 +68,6 @@ impl std::fmt::Display for LogPathProblem {
 /// `Err` when what is at `path` (not following a symlink) is a symlink or a special file;
 /// `Ok` for a regular file, a directory (which fails to open with its own error) or nothing.
 pub fn check_log_path(path: &Path) -> Result<(), LogPathProblem> {
-    use std::os::unix::fs::FileTypeExt;
     let Ok(meta) = fs::symlink_metadata(path) else {
         return Ok(());
     };
@@ -80,17 +79,9 @@ pub fn check_log_path(path: &Path) -> Result<(), LogPathProblem> {
     if kind.is_file() || kind.is_dir() {
         return Ok(());
     }
-    Err(LogPathProblem::NotARegularFile(if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
-    }))
+    Err(LogPathProblem::NotARegularFile(
+        crate::file_kind::special_file_kind(&kind),
+    ))
 }
 
 /// Open `path` for appending, creating missing parent directories with mode 0700 (existing
