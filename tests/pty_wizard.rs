@@ -416,3 +416,67 @@ fn six_thousand_typed_or_pasted_characters_all_arrive_and_the_next_key_acts() {
         "bracketed paste was left on after the exit:\n{screen}"
     );
 }
+
+/// The wizard, given the state file of another installation (a completed demo run for
+/// cluster `alpha`, then the wizard for `beta`), shows why it stops, changes nothing and
+/// exits 3 (issue 12: a state file belongs to exactly one installation).
+#[test]
+fn the_wizard_refuses_the_state_file_of_another_installation_and_changes_nothing() {
+    let pane = Pane::start();
+    let state = pane.root().join("state.json");
+    let first = std::process::Command::new(BINARY)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", pane.home())
+        .env("KALYPSO_DEMO_LATENCY", "zero")
+        .args([
+            "--demo",
+            "--no-tui",
+            "--non-interactive",
+            "--cluster-name",
+            "alpha",
+        ])
+        .arg("--state-file")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let before = std::fs::read(&state).unwrap();
+
+    pane.run(&command_line(
+        "KALYPSO_DEMO_LATENCY=zero ",
+        &format!(
+            "--demo --cluster-name beta --state-file {}",
+            shell_quote(&state.to_string_lossy())
+        ),
+    ));
+    // The forms are filled in by the flags; the state is met when the plan is made.
+    pane.wait_for("welcome", "How do you want to start?", STAGE);
+    pane.keys(&["Enter"]);
+    pane.wait_for_all("cluster form", &["Cluster name", "beta"], STAGE);
+    for _ in 0..4 {
+        pane.keys(&["NPage"]);
+    }
+    pane.wait_for("prerequisites", "Prerequisites: PASSED", STAGE);
+    pane.keys(&["Enter"]);
+    pane.wait_until(STAGE, |screen| {
+        screen.contains("alpha") && screen.contains("beta") && !screen.contains("Proceed?")
+    })
+    .unwrap_or_else(|screen| panic!("no refusal naming both installations:\n{screen}"));
+    pane.keys(&["q"]);
+    let after = pane.assert_left_cleanly(3);
+    assert!(
+        after.contains("--state-file"),
+        "the way out is named: {after}"
+    );
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        before,
+        "the state is unchanged"
+    );
+}
