@@ -508,17 +508,9 @@ fn user_values(ctx: &Ctx<'_>, cmd: &ToolCommand) -> Result<Value, Reply> {
     Ok(values)
 }
 
+/// helm's release name rule: a DNS-1123 subdomain of at most 53 characters.
 fn valid_release_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 53
-        && name.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !part.starts_with('-')
-                && !part.ends_with('-')
-        })
+    super::kube::is_dns_subdomain(name, 53)
 }
 
 fn helm_time(ts: &str) -> String {

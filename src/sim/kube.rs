@@ -7,6 +7,21 @@ use serde_json::{json, Map, Value};
 
 use super::state::KubeCluster;
 
+/// Whether `name` is a DNS-1123 subdomain of at most `max_len` characters, as Kubernetes
+/// checks object names and label prefixes (and helm checks release names, with 53).
+pub fn is_dns_subdomain(name: &str, max_len: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max_len
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
+}
+
 /// A resource type the API server serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceType {

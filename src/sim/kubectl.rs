@@ -901,18 +901,7 @@ fn valid_label_key(key: &str) -> bool {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
     };
-    let prefix_ok = prefix.map_or(true, |p| {
-        !p.is_empty()
-            && p.len() <= 253
-            && p.split('.').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && !part.starts_with('-')
-                    && !part.ends_with('-')
-            })
-    });
+    let prefix_ok = prefix.map_or(true, |p| super::kube::is_dns_subdomain(p, 253));
     prefix_ok && !name.is_empty() && valid_label_value(name)
 }
 
