@@ -1,5 +1,6 @@
-//! ERROR log messages end up in the state file's `errors[]` (issue 2 §5), also those the
-//! engine does not record itself, on the headless front end of the real binary.
+//! Failures end up in the state file's `errors[]` (issue 2 §5), each once, recorded by the
+//! code that knows about them (never from log lines; issue 13 §4), on the headless front end
+//! of the real binary.
 
 mod demo_support;
 
@@ -84,7 +85,7 @@ fn a_logged_rollback_failure_is_recorded_in_the_state_errors_once() {
             .any(|e| e.starts_with("rollback left 2 resource(s) in place")),
         "{errors:#?}"
     );
-    // ... the ERROR log line of each failed removal only reaches the state from the log.
+    // ... and each failed removal, in the words of its ERROR log line.
     for repo in ["kalypso-demo-control-plane", "kalypso-demo-gitops"] {
         let logged =
             format!("rollback of repository https://github.com/kalypso-demo/{repo} failed");
@@ -94,7 +95,7 @@ fn a_logged_rollback_failure_is_recorded_in_the_state_errors_once() {
             "{logged} missing from {errors:#?}"
         );
     }
-    // What the engine recorded already is not repeated from its log lines.
+    // Log lines never reach the state: no step or run failure is repeated from them.
     assert!(
         !errors
             .iter()

@@ -809,4 +809,16 @@ async fn a_state_that_cannot_be_saved_stops_the_run_before_any_step() {
         }
         other => panic!("{other:?}"),
     }
+    // Recorded by the orchestrator itself (in memory: on disk with the next save that
+    // works), each once, with no logging subscriber installed.
+    let errors = orchestrator.state().snapshot().errors;
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("could not save the state: "),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[1].starts_with("could not save the final state: "),
+        "{errors:#?}"
+    );
 }

@@ -351,6 +351,51 @@ async fn a_failed_removal_does_not_stop_the_others_and_leaves_a_failed_state_wit
     }
 }
 
+/// The rollback records a failed removal in `errors[]` itself, once: no logging subscriber
+/// is installed in this test binary, so nothing reaches the state from a log line.
+#[tokio::test]
+async fn a_failed_removal_lands_in_errors_exactly_once_without_any_logging() {
+    assert!(
+        !tracing::dispatcher::has_been_set(),
+        "no logging subscriber in this test binary"
+    );
+    let state = TempState::with(recorded_state());
+    let remover = FakeRemover::default().failing(
+        repo("demo-gitops"),
+        StepError::in_step(
+            StepId::GitopsRepo,
+            "HTTP 403: Must have admin rights to Repository.",
+        ),
+    );
+    let (events, _receiver) = EventSink::channel();
+    rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+
+    let errors = state.on_disk().errors;
+    let failed: Vec<&String> = errors
+        .iter()
+        .filter(|e| e.contains("https://github.com/acme/demo-gitops") && e.contains("HTTP 403"))
+        .filter(|e| !e.starts_with("rollback left "))
+        .collect();
+    assert_eq!(failed.len(), 1, "{errors:#?}");
+    assert!(
+        failed[0]
+            .starts_with("rollback of repository https://github.com/acme/demo-gitops failed: "),
+        "{}",
+        failed[0]
+    );
+    assert!(
+        failed[0].contains("gh repo delete acme/demo-gitops --yes"),
+        "{}",
+        failed[0]
+    );
+    // The summary of what is left, as before; nothing else.
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[1].starts_with("rollback left 1 resource(s) in place"),
+        "{errors:#?}"
+    );
+}
+
 #[tokio::test]
 async fn a_second_rollback_retries_only_the_leftovers() {
     let state = TempState::with(recorded_state());

@@ -1,5 +1,5 @@
 //! The subscriber's layers, driven through `with_default` with in-memory writers: console
-//! format and filtering, file content, redaction, error sink, tap.
+//! format and filtering, file content, redaction, tap.
 
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use kalypso_bootstrap::logging::{
-    build_subscriber, Clock, ErrorSink, LogRecord, LogWriters, SubscriberConfig, Verbosity,
+    build_subscriber, Clock, LogRecord, LogWriters, SubscriberConfig, Verbosity,
 };
 use kalypso_bootstrap::secrets;
 use regex::Regex;
@@ -69,13 +69,11 @@ impl Default for Setup {
 struct Captured {
     file: String,
     console: String,
-    errors: ErrorSink,
 }
 
 fn capture(setup: Setup, emit: impl FnOnce()) -> Captured {
     let file = Buffer::default();
     let console = Buffer::default();
-    let errors = ErrorSink::new();
     let subscriber = build_subscriber(
         SubscriberConfig {
             verbosity: setup.verbosity,
@@ -83,7 +81,6 @@ fn capture(setup: Setup, emit: impl FnOnce()) -> Captured {
             console_utc_offset: setup.offset,
             clock: Clock::fixed(datetime!(2025-11-11 10:30:45.123456 UTC)),
             redactor: secrets::global(),
-            error_sink: errors.clone(),
             tap: setup.tap,
         },
         LogWriters {
@@ -95,7 +92,6 @@ fn capture(setup: Setup, emit: impl FnOnce()) -> Captured {
     Captured {
         file: file.text(),
         console: console.text(),
-        errors,
     }
 }
 
@@ -270,7 +266,7 @@ fn dependencies_reach_the_file_at_info_and_the_console_at_warn() {
 }
 
 #[test]
-fn a_registered_canary_and_its_base64_never_reach_file_console_sink_or_tap() {
+fn a_registered_canary_and_its_base64_never_reach_file_console_or_tap() {
     const CANARY: &str = "ghp_layersCANARY0123456789abcdef";
     secrets::register(CANARY);
     let encoded = STANDARD.encode(CANARY);
@@ -300,7 +296,6 @@ fn a_registered_canary_and_its_base64_never_reach_file_console_sink_or_tap() {
     let outputs = [
         ("file", out.file.clone()),
         ("console", out.console.clone()),
-        ("sink", out.errors.snapshot().join("\n")),
         ("tap", tapped.join("\n")),
     ];
     for (name, text) in outputs {
@@ -315,35 +310,6 @@ fn a_registered_canary_and_its_base64_never_reach_file_console_sink_or_tap() {
     }
     assert!(out.file.contains("token is ***"));
     assert!(out.console.contains("push failed for ***"));
-    assert_eq!(out.errors.snapshot(), ["push failed for ***"]);
-}
-
-#[test]
-fn the_error_sink_receives_error_messages_only_and_drains() {
-    let out = capture(
-        Setup {
-            console: false,
-            ..Setup::default()
-        },
-        || {
-            ours!(info, "fine");
-            ours!(warn, "careful");
-            ours!(error, "Cluster creation failed");
-            ours!(error, code = 4, "Helm install failed");
-            tracing::error!(target: "hyper::client", "connection reset");
-        },
-    );
-    let sink = out.errors.clone();
-    assert_eq!(sink.len(), 3);
-    assert_eq!(
-        sink.drain(),
-        [
-            "Cluster creation failed",
-            "Helm install failed code=4",
-            "connection reset"
-        ]
-    );
-    assert!(out.errors.is_empty(), "clones share one list");
 }
 
 #[test]
@@ -398,7 +364,7 @@ fn a_closed_tap_does_not_disturb_logging() {
 }
 
 /// A message or field quoting a tool's output with terminal controls (a title change, a
-/// C1 CSI, a bell, a colour) reaches the console, the file, the tap and the error sink as
+/// C1 CSI, a bell, a colour) reaches the console, the file, and the tap as
 /// visible escapes; the console's own colour on the level tag stays (issue 12, item 7).
 #[test]
 fn control_characters_from_outside_are_escaped_in_every_layer_but_our_colour_stays() {
@@ -436,7 +402,4 @@ fn control_characters_from_outside_are_escaped_in_every_layer_but_our_colour_sta
         "{:?}",
         record.message
     );
-    for message in out.errors.drain() {
-        assert_eq!(raw(&message), Vec::<char>::new(), "{message:?}");
-    }
 }

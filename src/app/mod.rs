@@ -295,21 +295,8 @@ pub(crate) fn start_logging_to(
     console: bool,
     tap: Option<tokio::sync::mpsc::Sender<logging::LogRecord>>,
 ) -> Result<LoggingGuard, Failure> {
-    start_logging_with(log_file, options, console, tap, logging::ErrorSink::new())
-}
-
-/// As [`start_logging_to`], collecting every ERROR message into `errors` (for the state
-/// file's `errors[]`).
-pub(crate) fn start_logging_with(
-    log_file: Option<PathBuf>,
-    options: OutputOptions,
-    console: bool,
-    tap: Option<tokio::sync::mpsc::Sender<logging::LogRecord>>,
-    errors: logging::ErrorSink,
-) -> Result<LoggingGuard, Failure> {
     use std::io::IsTerminal;
     let mut settings = LoggingSettings::new(log_file, options.verbosity);
-    settings.error_sink = errors;
     // `options.no_color` already includes a non-empty NO_COLOR (config's environment layer).
     settings.color = !options.no_color && std::io::stderr().is_terminal();
     if !console {

@@ -450,14 +450,7 @@ pub(crate) fn bootstrap(
     }
     let demo_fail = demo_failure(env, &world)?;
     let interactive = !options.non_interactive && super::stdin_is_terminal();
-    let logged_errors = logging::ErrorSink::new();
-    let _logging = super::start_logging_with(
-        world.paths.log_file.clone(),
-        options,
-        false,
-        None,
-        logged_errors.clone(),
-    )?;
+    let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false, None)?;
     if let Some(sim) = &world.sim {
         announce_demo(sim);
     }
@@ -596,36 +589,8 @@ pub(crate) fn bootstrap(
                 RemovalOutcome::Removed(_) => {}
             }
         }
-        record_logged_errors(&bootstrap, &logged_errors);
         Ok(outcome.exit_code)
     })
-}
-
-/// ERROR log lines that the engine did not already put into the state's `errors[]`.
-pub(super) fn record_logged_errors(bootstrap: &Bootstrap, logged: &logging::ErrorSink) {
-    let messages = logged.drain();
-    if messages.is_empty() {
-        return;
-    }
-    let now = crate::state::Timestamp::now();
-    let saved = bootstrap.state().update(|state| {
-        for message in &messages {
-            // The engine records a failure as "<step id>: <error>"; its log line repeats the
-            // error with more words around it.
-            let known = |recorded: &String| {
-                let core = recorded
-                    .split_once(": ")
-                    .map_or(recorded.as_str(), |(_, rest)| rest);
-                recorded.contains(message.as_str()) || message.contains(core)
-            };
-            if !state.errors.iter().any(known) {
-                state.push_error(message, now);
-            }
-        }
-    });
-    if let Err(err) = saved {
-        eprintln!("cannot record the errors in the state file: {err}");
-    }
 }
 
 /// Print events produced outside the engine (the prerequisite check).

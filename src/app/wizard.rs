@@ -66,14 +66,8 @@ pub(super) fn run_wizard(
     // Read while the process has one thread (the logging worker is the second).
     let utc_offset = logging::local_offset_or_utc();
     let (tap, logs) = mpsc::channel(LOG_TAP_CAPACITY);
-    let logged_errors = logging::ErrorSink::new();
-    let _logging = super::start_logging_with(
-        world.paths.log_file.clone(),
-        options,
-        false,
-        Some(tap),
-        logged_errors.clone(),
-    )?;
+    let _logging =
+        super::start_logging_to(world.paths.log_file.clone(), options, false, Some(tap))?;
     tracing::info!(demo = world.sim.is_some(), "wizard started");
 
     let mut inputs = AppInputs::new(parsed, world.paths.state_file.clone());
@@ -93,9 +87,7 @@ pub(super) fn run_wizard(
     let clean_advice = run::clean_advice_for(&world);
     let log_file = world.paths.log_file.clone();
     let prereq_env = super::run::prereq_env(env);
-    let backend = Arc::new(
-        EngineBackend::new(world, demo_failure, prereq_env).with_logged_errors(logged_errors),
-    );
+    let backend = Arc::new(EngineBackend::new(world, demo_failure, prereq_env));
     let run_options = RunOptions {
         mouse: cli.mouse,
         logs: Some(logs),
@@ -225,8 +217,6 @@ pub(crate) struct EngineBackend {
     verified_token: Arc<Mutex<Option<SecretString>>>,
     /// The signed-in Azure subscription the last prerequisite check found (identity only).
     account_subscription: Arc<Mutex<Option<String>>>,
-    /// Every ERROR log message, for the state's `errors[]` at the end of a run.
-    logged_errors: logging::ErrorSink,
 }
 
 impl EngineBackend {
@@ -240,14 +230,7 @@ impl EngineBackend {
             prereq_env,
             verified_token: Arc::new(Mutex::new(None)),
             account_subscription: Arc::new(Mutex::new(None)),
-            logged_errors: logging::ErrorSink::new(),
         }
-    }
-
-    /// Collect ERROR log messages from `errors` (the logging's sink) into the state.
-    pub(crate) fn with_logged_errors(mut self, errors: logging::ErrorSink) -> Self {
-        self.logged_errors = errors;
-        self
     }
 
     /// The engine for `configuration`, holding the state file's lock while it lives.
@@ -375,7 +358,6 @@ impl WizardBackend for EngineBackend {
                 sink,
                 Arc::clone(&control),
                 answered,
-                self.logged_errors.clone(),
             ));
             Ok(RunHandle { events, control })
         })
@@ -402,8 +384,8 @@ fn bounded(mut engine_events: mpsc::UnboundedReceiver<Event>) -> mpsc::Receiver<
 }
 
 /// The run, then (after a failure) the rollback the user asked for or `--auto-rollback`
-/// implies; then the ERROR log messages into the state's `errors[]`. The sink is dropped
-/// at the end, which closes the wizard's event channel.
+/// implies; the engine records every failure in the state's `errors[]` itself. The sink is
+/// dropped at the end, which closes the wizard's event channel.
 async fn drive(
     bootstrap: Arc<Bootstrap>,
     active: Active,
@@ -411,11 +393,8 @@ async fn drive(
     sink: EventSink,
     control: Arc<EngineControl>,
     answered: oneshot::Receiver<bool>,
-    logged_errors: logging::ErrorSink,
 ) {
     run_and_roll_back(&bootstrap, &active, plan, &sink, &control, answered).await;
-    // Before the channel closes: the wizard may end the process once it has.
-    run::record_logged_errors(&bootstrap, &logged_errors);
     drop(sink);
 }
 
@@ -906,39 +885,17 @@ mod tests {
         assert_eq!(next(&mut handle.events).await, None);
     }
 
-    /// ERROR log messages outside the engine's own failure record (here: a repository
-    /// the rollback cannot delete) reach the state's `errors[]` when the run ends.
+    /// A repository the rollback cannot delete lands in the state's `errors[]` exactly
+    /// once, recorded by the rollback itself: no logging subscriber is installed here, so
+    /// nothing can reach the state from a log line.
     #[tokio::test]
-    async fn error_log_messages_of_the_run_are_recorded_in_the_state() {
-        use crate::logging::{build_subscriber, Clock, LogWriters, SubscriberConfig, Verbosity};
+    async fn a_failed_removal_is_recorded_in_the_state_once_without_any_logging() {
         use crate::sim::{Fault, FaultKind};
-        let logged = logging::ErrorSink::new();
-        let subscriber = build_subscriber(
-            SubscriberConfig {
-                verbosity: Verbosity::Normal,
-                color: false,
-                console_utc_offset: time::UtcOffset::UTC,
-                clock: Clock::system(),
-                redactor: crate::secrets::global(),
-                error_sink: logged.clone(),
-                tap: None,
-            },
-            LogWriters::default(),
+        assert!(
+            !tracing::dispatcher::has_been_set(),
+            "no global subscriber in the unit tests"
         );
-        // The test's runtime has one thread: the spawned run logs through this subscriber.
-        // tracing caches each call site's interest for the whole process; with a single
-        // registered dispatcher it asks the registering thread's, so a test on another
-        // thread (no subscriber) could switch our ERROR call sites off. A second live
-        // dispatcher makes the cache ask every registered one.
-        let _anchor = tracing::Dispatch::new(tracing_subscriber::registry());
-        let _default = tracing::subscriber::set_default(subscriber);
-        tracing::callsite::rebuild_interest_cache();
         let fixture = fixture(Some(StepId::InstallKalypso));
-        let backend = EngineBackend {
-            logged_errors: logged.clone(),
-            ..fixture.backend
-        };
-        let fixture = Fixture { backend, ..fixture };
         fixture
             .sim
             .inject(Fault::new(FaultKind::Forbidden, "gh repo delete"));
@@ -952,13 +909,15 @@ mod tests {
             .load()
             .expect("the state loads")
             .expect("a state");
-        let from_log: Vec<&String> = state
-            .errors
-            .iter()
-            .filter(|e| e.starts_with("rollback of repository") && e.contains("failed"))
-            .collect();
-        assert_eq!(from_log.len(), 2, "{:#?}", state.errors);
-        assert!(logged.is_empty(), "drained into the state");
+        for repo in ["control-plane", "gitops"] {
+            let failed: Vec<&String> = state
+                .errors
+                .iter()
+                .filter(|e| e.starts_with("rollback of repository") && e.contains(repo))
+                .collect();
+            assert_eq!(failed.len(), 1, "{repo}: {:#?}", state.errors);
+            assert!(failed[0].contains(" failed: "), "{}", failed[0]);
+        }
     }
 
     /// Under `--non-interactive` the engine waits for no answer: after the failure it keeps

@@ -76,8 +76,8 @@ impl EventSink {
     }
 }
 
-/// Every event is also a line in the log file (and an ERROR one reaches the state's
-/// `errors[]` through the logging error sink).
+/// Every event is also a line in the log file. Log lines never reach the state: whoever
+/// knows about a failure records it in `errors[]` itself.
 fn log_event(event: &Event) {
     use tracing::Level;
     let (level, line) = event.log_line();

@@ -737,6 +737,12 @@ impl<'o> Run<'o> {
     async fn finish(mut self) -> RunOutcome {
         let duration = self.started.elapsed();
         let phase_durations = self.phase_durations();
+        // A step's failure is already in `errors[]` (see `finish_step`); the orchestrator's
+        // own (the state could not be saved at the start) is recorded below.
+        let internal_failure = match &self.stop {
+            Some(Stop::Internal { error, .. }) => Some(error.message.clone()),
+            _ => None,
+        };
         let end = match self.stop.take() {
             None => RunEnd::Completed,
             Some(Stop::Failed { step, error }) => RunEnd::Failed {
@@ -770,6 +776,9 @@ impl<'o> Run<'o> {
             .collect();
         let final_save = self.state().update(|state| {
             let now = Timestamp::now();
+            if let Some(message) = &internal_failure {
+                state.push_error(message, now);
+            }
             match &end {
                 RunEnd::Completed => state.set_status(RunStatus::Completed, now),
                 RunEnd::Failed { .. } => state.set_status(RunStatus::Failed, now),
@@ -785,11 +794,17 @@ impl<'o> Run<'o> {
             }
         });
         let end = match (end, final_save) {
-            (RunEnd::Completed, Err(error)) => RunEnd::Failed {
+            (RunEnd::Completed, Err(error)) => {
+                let message =
+                    format!("every step succeeded, but the state could not be saved: {error}");
+                // In memory: on disk with the next save that works (a rollback's).
+                self.state()
+                    .update_deferred(|state| state.push_error(&message, Timestamp::now()));
+                RunEnd::Failed {
                 phase: self.current_phase(),
                 step: None,
                 error: StepError {
-                    message: format!("every step succeeded, but the state could not be saved: {error}"),
+                    message,
                     hint: Some(Topic::StateNotWritable.hint(
                         "check that the state file's directory is writable; running again reuses what exists",
                     )),
@@ -797,13 +812,17 @@ impl<'o> Run<'o> {
                     retry_after: None,
                     exit_code: ExitCode::General,
                 },
-            },
+            }
+            }
             (end, Err(error)) => {
+                let message = format!("could not save the final state: {error}");
+                self.state()
+                    .update_deferred(|state| state.push_error(&message, Timestamp::now()));
                 self.events().emit(EventKind::Log {
                     level: LogLevel::Error,
                     phase: None,
                     step: None,
-                    message: format!("could not save the final state: {error}"),
+                    message,
                 });
                 end
             }

@@ -2,7 +2,8 @@
 //! the reverse of the phases' order (installation, repositories, cluster; the kube context
 //! last; see [`removal_rank`]), newest first within a kind. Each removal is reported and
 //! saved on its own; a failure does not stop the others, and whatever is left is listed
-//! with the command to remove it by hand.
+//! with the command to remove it by hand. Each failed removal is recorded in the state's
+//! `errors[]` here, where it is known (never from a log line).
 
 use std::time::{Duration, Instant};
 
@@ -140,7 +141,8 @@ impl RollbackReport {
 
 /// Remove, in [`rollback_preview`]'s order, every resource the state records as created by
 /// us and not yet deleted; never one recorded as reused. Each result is an event and is saved at once
-/// (`deleted` or `delete_failed` with its manual command). The state ends `rolled_back`
+/// (`deleted` or `delete_failed` with its manual command; a failure also in `errors[]` as
+/// `rollback of <resource> failed: <why>`). The state ends `rolled_back`
 /// only when everything went; otherwise `failed`, and `RollbackFinished` lists the
 /// leftovers. `cancel` stops the rollback before its next removal.
 pub async fn rollback(
@@ -169,6 +171,8 @@ pub async fn remove_planned(
     let mut removals = Vec::with_capacity(plan.len());
     let mut leftovers = Vec::new();
     let mut kept = Vec::new();
+    // Saves that failed, recorded in `errors[]` by the next save that works.
+    let mut unsaved = Vec::new();
     for planned in plan {
         if cancel.is_cancelled() {
             let message = "not attempted: the rollback was cancelled".to_string();
@@ -220,18 +224,27 @@ pub async fn remove_planned(
             }
         };
         let saved = state.update(|s| {
-            s.set_resource_status(&planned.resource, status, Some(&message), Timestamp::now())
+            let now = Timestamp::now();
+            s.set_resource_status(&planned.resource, status, Some(&message), now);
+            if outcome == Outcome::Failed {
+                s.push_error(
+                    &format!("rollback of {} failed: {message}", planned.description),
+                    now,
+                );
+            }
         });
         if let Err(error) = saved {
+            let message = format!(
+                "could not save the state after removing {}: {error}",
+                planned.description
+            );
             events.emit(EventKind::Log {
                 level: LogLevel::Error,
                 phase: Some(crate::state::Phase::Rollback),
                 step: None,
-                message: format!(
-                    "could not save the state after removing {}: {error}",
-                    planned.description
-                ),
+                message: message.clone(),
             });
+            unsaved.push(message);
         }
         events.emit(EventKind::RollbackAction {
             resource: planned.description.clone(),
@@ -252,6 +265,9 @@ pub async fn remove_planned(
     let complete = leftovers.is_empty() && kept.is_empty();
     let saved = state.update(|s| {
         let now = Timestamp::now();
+        for message in &unsaved {
+            s.push_error(message, now);
+        }
         if complete {
             s.set_status(RunStatus::RolledBack, now);
         } else {

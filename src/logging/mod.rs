@@ -1,5 +1,6 @@
 //! Logging: a log file with everything we emit, the headless console, secret redaction,
-//! rotation, an error sink for the state file and a tap for the TUI's log tail.
+//! rotation and a tap for the TUI's log tail. Log lines never flow back into the state file:
+//! the code that knows about a failure records it in the state's `errors[]` itself.
 //!
 //! Layers of the subscriber built by [`build_subscriber`]:
 //! - **file**: every level from this crate (TRACE up), dependencies at INFO up; lines like
@@ -9,17 +10,14 @@
 //! - **console** (optional; off while the TUI owns the screen): `[INFO]  2025-11-11 10:30:45 -
 //!   message` in local time, at the [`Verbosity`] the caller resolved from `--quiet`,
 //!   `--verbose` and `DEBUG`; the level tag is coloured unless colour is off.
-//! - **error sink**: every ERROR event (any target, whatever the verbosity) as
-//!   `message key=value`, redacted, into an [`ErrorSink`].
 //! - **tap** (optional): [`LogRecord`]s at the console's verbosity into a tokio channel,
 //!   dropped when the channel is full.
 //!
 //! File and console output both go through one [`RedactingMakeWriter`] (see `redact.rs` for
-//! why redacting per write is sound); the sink and the tap redact the text they keep.
+//! why redacting per write is sound); the tap redacts the text it keeps.
 
 mod clock;
 mod console;
-mod error_sink;
 mod file;
 mod redact;
 mod render;
@@ -42,7 +40,6 @@ use tracing_subscriber::Registry;
 pub use clock::Clock;
 pub use console::Verbosity;
 pub(crate) use console::{console_time, write_level_tag};
-pub use error_sink::ErrorSink;
 pub use file::{
     check_log_path, default_log_path, format_iso8601_utc, open_log_file, LogPathProblem,
     LOG_DIR_MODE, LOG_DIR_NAME, LOG_FILE_MODE,
@@ -83,14 +80,12 @@ pub struct LoggingSettings {
     pub color: bool,
     /// Offset of the console's local time; see [`local_offset_or_utc`].
     pub console_utc_offset: UtcOffset,
-    /// Receives every ERROR message; keep a clone to drain into the state file.
-    pub error_sink: ErrorSink,
     /// Feed for the TUI's log tail.
     pub tap: Option<mpsc::Sender<LogRecord>>,
 }
 
 impl LoggingSettings {
-    /// Console on stderr in colour, a fresh error sink, no tap, local time for the console.
+    /// Console on stderr in colour, no tap, local time for the console.
     pub fn new(log_file: Option<PathBuf>, verbosity: Verbosity) -> Self {
         Self {
             log_file,
@@ -98,7 +93,6 @@ impl LoggingSettings {
             verbosity,
             color: true,
             console_utc_offset: local_offset_or_utc(),
-            error_sink: ErrorSink::new(),
             tap: None,
         }
     }
@@ -119,7 +113,6 @@ pub struct SubscriberConfig {
     pub clock: Clock,
     /// In production [`secrets::global`].
     pub redactor: &'static Redactor,
-    pub error_sink: ErrorSink,
     pub tap: Option<mpsc::Sender<LogRecord>>,
 }
 
@@ -235,7 +228,6 @@ pub fn build_subscriber(
         console_utc_offset,
         clock,
         redactor,
-        error_sink,
         tap,
     } = config;
 
@@ -277,17 +269,10 @@ pub fn build_subscriber(
         .with_filter(verbosity.filter())
     });
 
-    let error_layer = error_sink::ErrorSinkLayer {
-        sink: error_sink,
-        redactor,
-    }
-    .with_filter(LevelFilter::ERROR);
-
     Registry::default()
         .with(file_layer)
         .with(console_layer)
         .with(tap_layer)
-        .with(error_layer)
 }
 
 /// The file's filter: all of ours, INFO and up from dependencies.
@@ -298,8 +283,8 @@ fn file_filter() -> Targets {
 }
 
 /// Open the log file (directory 0700, file 0600), prune old logs, and install the global
-/// subscriber with console output on stderr, redaction through [`secrets::redact`], the error
-/// sink and the optional tap. Keep the guard until the program ends.
+/// subscriber with console output on stderr, redaction through [`secrets::redact`] and the
+/// optional tap. Keep the guard until the program ends.
 ///
 /// Old logs are pruned only when the file's name follows our `bootstrap-{timestamp}.log`
 /// pattern, so a custom `--log-file` in a shared directory never deletes anything; a file
@@ -346,7 +331,6 @@ pub fn init(settings: LoggingSettings) -> Result<LoggingGuard, LoggingError> {
             console_utc_offset: settings.console_utc_offset,
             clock: Clock::system(),
             redactor: secrets::global(),
-            error_sink: settings.error_sink,
             tap: settings.tap,
         },
         LogWriters {

@@ -1,4 +1,4 @@
-//! Plain-text rendering of an event's message and fields, for the error sink and the tap,
+//! Plain-text rendering of an event's message and fields, for the tap,
 //! and the fmt layers' field formatter; both show control characters instead of sending
 //! them on.
 
