@@ -22,13 +22,13 @@ use crate::engine::plan::Plan;
 use crate::engine::removal::{Ask, ConsentRule, RemovalOutcome, RemovalPlan};
 use crate::engine::step::{StepError, StepId};
 use crate::logging;
-use crate::prereq::{self, PrereqEnv};
+use crate::prereq::{self, PrereqEnv, TerminalHandover};
 use crate::sim::SimulatedEnvironment;
 use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use crate::tools::{CancelToken, CommandRunner};
 use crate::tui::{
     self, AppInputs, BackendError, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl,
-    RunHandle, RunOptions, WizardBackend,
+    RunHandle, RunOptions, ScreenHandover, WizardBackend,
 };
 use crate::ExitCode;
 
@@ -381,8 +381,32 @@ impl WizardBackend for EngineBackend {
         })
     }
 
+    fn terminal_handover(&self, screen: ScreenHandover) -> Arc<dyn TerminalHandover> {
+        Arc::new(WizardTerminal {
+            screen,
+            runner: Arc::clone(&self.runner),
+        })
+    }
+}
+
+/// `az login` from the wizard: the command runs on the inherited terminal while the wizard
+/// has left its screen.
+struct WizardTerminal {
+    screen: ScreenHandover,
+    runner: Arc<dyn CommandRunner>,
+}
+
+impl TerminalHandover for WizardTerminal {
     fn run_in_terminal(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
-        self.runner.run(spec.with_terminal())
+        Box::pin(async move {
+            let command = spec.display();
+            let runner = Arc::clone(&self.runner);
+            self.screen
+                .run(async move { runner.run(spec.with_terminal()).await })
+                .await
+                // The wizard is gone: nothing was run.
+                .unwrap_or(Err(RunError::Cancelled { command }))
+        })
     }
 }
 
