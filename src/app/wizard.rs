@@ -590,6 +590,30 @@ mod tests {
             .expect("valid configuration")
     }
 
+    /// The wizard is gone when the check wants `az login`: nothing is run, and the check
+    /// is told the login was cancelled.
+    #[tokio::test]
+    async fn az_login_without_a_wizard_to_lend_the_screen_is_cancelled_and_not_run() {
+        let fixture = fixture(None);
+        let (requests, wizard) = mpsc::unbounded_channel();
+        drop(wizard);
+        let terminal = fixture
+            .backend
+            .terminal_handover(ScreenHandover::new(requests));
+        let result = terminal
+            .run_in_terminal(CommandSpec::new("az").arg("login"))
+            .await;
+        assert!(
+            matches!(&result, Err(RunError::Cancelled { command }) if command == "az login"),
+            "{result:?}"
+        );
+        assert!(
+            fixture.sim.calls().iter().all(|call| call.program != "az"),
+            "{:?}",
+            fixture.sim.calls()
+        );
+    }
+
     async fn prerequisites(backend: &EngineBackend, token: Option<&str>) -> Vec<PrereqUpdate> {
         let mut updates = backend.start_prerequisites(PrereqRequest {
             interaction: Interaction::NonInteractive,
