@@ -1002,3 +1002,55 @@ fn hints_before_a_run_link_to_existing_sections_too() {
         "{stderr}"
     );
 }
+
+/// The README's "imports point down that flow only": no module reaches up to a layer
+/// above it (unit tests may, e.g. to check the configuration against the command line).
+#[test]
+fn imports_point_down_the_flow_only() {
+    let rules: &[(&str, &[&str])] = &[
+        (
+            "src/tools",
+            &["engine", "prereq", "state", "cli", "app", "tui", "headless"],
+        ),
+        ("src/state", &["cli", "engine", "app", "tui", "headless"]),
+        ("src/prereq", &["engine", "cli", "app", "tui", "headless"]),
+        ("src/engine", &["cli", "app", "tui", "headless"]),
+        // The wizard knows events and its backend, never how commands are run.
+        ("src/tui", &["tools::runner", "app", "headless"]),
+    ];
+    let mut upward = Vec::new();
+    let mut scanned = 0;
+    for (layer, above) in rules {
+        let mut files = Vec::new();
+        rust_files(&root().join(layer), &mut files);
+        for file in files {
+            scanned += 1;
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (number, line) in code.lines().enumerate() {
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for module in *above {
+                    if line.contains(&format!("crate::{module}")) {
+                        upward.push(format!(
+                            "{}:{}: {}",
+                            file.strip_prefix(root()).unwrap().display(),
+                            number + 1,
+                            line.trim()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        scanned > 50,
+        "only {scanned} files scanned: the scan is broken"
+    );
+    assert!(
+        upward.is_empty(),
+        "imports that point up the flow:\n{}",
+        upward.join("\n")
+    );
+}

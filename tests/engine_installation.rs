@@ -199,7 +199,7 @@ async fn a_health_check_that_never_passes_ends_the_wait_with_its_last_reason() {
     let config = existing_cluster(all_new());
     let mut env = harness.step_env(&config);
     env.timings = StepTimings {
-        health: kalypso_bootstrap::engine::retry::PollPolicy {
+        health: kalypso_bootstrap::tools::retry::PollPolicy {
             timeout: Some(Duration::from_secs(1)),
             ..StepTimings::fast().health
         },

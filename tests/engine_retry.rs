@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use engine_support::*;
-use kalypso_bootstrap::engine::retry::{
-    poll_step, poll_until, retry, retry_step, Poll, PollError, PollPolicy, RetryError, RetryPolicy,
-    RetryWait,
-};
+use kalypso_bootstrap::engine::retry::{poll_step, retry_step};
 use kalypso_bootstrap::engine::{EventKind, EventSink, Facts, StepContext, StepError, StepId};
+use kalypso_bootstrap::tools::retry::{
+    poll_until, retry, Poll, PollError, PollPolicy, RetryError, RetryPolicy, RetryWait,
+};
 use kalypso_bootstrap::tools::CancelToken;
 use kalypso_bootstrap::ExitCode;
 

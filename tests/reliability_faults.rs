@@ -42,7 +42,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use e2e_support::*;
-use kalypso_bootstrap::engine::retry::RetryPolicy;
 use kalypso_bootstrap::engine::step::exit_code_for;
 use kalypso_bootstrap::engine::{
     Bootstrap, BootstrapOptions, EventKind, EventSink, RunEnd, StepId, StepTimings,
@@ -52,6 +51,7 @@ use kalypso_bootstrap::sim::{
     command_words, CallRecord, Fault, FaultKind, SimSnapshot, SimulatedEnvironment,
 };
 use kalypso_bootstrap::state::{Ownership, Resource, ResourceStatus, RunStatus, StateStore};
+use kalypso_bootstrap::tools::retry::RetryPolicy;
 use kalypso_bootstrap::tools::{
     BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, RunControl, RunError,
 };

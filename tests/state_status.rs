@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use kalypso_bootstrap::cli::OutputFormat;
-use kalypso_bootstrap::state::status::{render_absent_text, render_status, render_text};
+use kalypso_bootstrap::state::status::{
+    render_absent_text, render_status, render_text, StatusFormat,
+};
 use kalypso_bootstrap::state::{
     BootstrapState, ClusterIdentity, InstallationIdentity, InstallationWorld, Ownership, Phase,
     RepositoriesIdentity, RepositoryIdentity, Resource, ResourceStatus, RunStatus, Timestamp,
@@ -122,7 +123,7 @@ fn an_empty_state_says_nothing_is_recorded() {
 #[test]
 fn json_output_is_the_raw_state() {
     let state = recorded_run();
-    let json = render_status(Some(&state), Path::new("s.json"), OutputFormat::Json);
+    let json = render_status(Some(&state), Path::new("s.json"), StatusFormat::Json);
     let parsed = kalypso_bootstrap::state::parse_state(json.as_bytes()).unwrap();
     assert_eq!(parsed, state);
 }
@@ -130,11 +131,11 @@ fn json_output_is_the_raw_state() {
 #[test]
 fn no_state_file_is_reported_in_both_formats() {
     let path = Path::new("/nowhere/bootstrap-state.json");
-    let text = render_status(None, path, OutputFormat::Text);
+    let text = render_status(None, path, StatusFormat::Text);
     assert_eq!(text, render_absent_text(path));
     assert!(text.contains("No bootstrap state found at /nowhere/bootstrap-state.json"));
     let json: serde_json::Value =
-        serde_json::from_str(&render_status(None, path, OutputFormat::Json)).unwrap();
+        serde_json::from_str(&render_status(None, path, StatusFormat::Json)).unwrap();
     assert_eq!(json["found"], false);
     assert_eq!(json["stateFile"], "/nowhere/bootstrap-state.json");
 }
@@ -206,7 +207,7 @@ fn json_output_carries_the_identity_and_the_world() {
     let json: serde_json::Value = serde_json::from_str(&render_status(
         Some(&state),
         Path::new("s.json"),
-        OutputFormat::Json,
+        StatusFormat::Json,
     ))
     .unwrap();
     assert_eq!(json["identity"]["id"], "kb-0a1b2c3d4e5f");

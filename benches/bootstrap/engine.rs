@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use kalypso_bootstrap::config::lifecycle::{Active, Uninitialized};
 use kalypso_bootstrap::config::{ConfigLayer, Configuration};
-use kalypso_bootstrap::engine::retry::PollPolicy;
 use kalypso_bootstrap::engine::{
     Action, Bootstrap, BootstrapOptions, BootstrapPaths, EventSink, Plan, PlannedStep, RunOutcome,
     StepId,
@@ -18,6 +17,7 @@ use kalypso_bootstrap::engine::{
 use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
 use kalypso_bootstrap::sim::{CallRecord, Latency, SimulatedEnvironment};
 use kalypso_bootstrap::state::{parse_state, StateStore};
+use kalypso_bootstrap::tools::retry::PollPolicy;
 use kalypso_bootstrap::tools::CancelToken;
 use secrecy::SecretString;
 

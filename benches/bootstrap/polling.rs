@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use kalypso_bootstrap::engine::retry::{poll_until, Poll, PollPolicy};
 use kalypso_bootstrap::engine::{StepError, StepTimings};
+use kalypso_bootstrap::tools::retry::{poll_until, Poll, PollPolicy};
 use kalypso_bootstrap::tools::CancelToken;
 use tokio::time::Instant;
 

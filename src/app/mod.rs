@@ -179,7 +179,11 @@ fn show_status(cli: &Cli, home: &Path) -> Result<ExitCode, Failure> {
     let loaded = store
         .load_in(state::InstallationWorld::of_demo_flag(cli.demo))
         .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
-    let text = state::status::render_status(loaded.as_ref(), store.path(), cli.output);
+    let format = match cli.output {
+        OutputFormat::Text => state::status::StatusFormat::Text,
+        OutputFormat::Json => state::status::StatusFormat::Json,
+    };
+    let text = state::status::render_status(loaded.as_ref(), store.path(), format);
     print_stdout(&text);
     Ok(ExitCode::Success)
 }

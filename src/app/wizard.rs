@@ -22,13 +22,13 @@ use crate::engine::plan::Plan;
 use crate::engine::removal::{Ask, ConsentRule, RemovalOutcome, RemovalPlan};
 use crate::engine::step::{StepError, StepId};
 use crate::logging;
-use crate::prereq::{self, PrereqEnv};
+use crate::prereq::{self, PrereqEnv, TerminalHandover};
 use crate::sim::SimulatedEnvironment;
 use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use crate::tools::{CancelToken, CommandRunner};
 use crate::tui::{
     self, AppInputs, BackendError, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl,
-    RunHandle, RunOptions, WizardBackend,
+    RunHandle, RunOptions, ScreenHandover, WizardBackend,
 };
 use crate::ExitCode;
 
@@ -363,8 +363,32 @@ impl WizardBackend for EngineBackend {
         })
     }
 
+    fn terminal_handover(&self, screen: ScreenHandover) -> Arc<dyn TerminalHandover> {
+        Arc::new(WizardTerminal {
+            screen,
+            runner: Arc::clone(&self.runner),
+        })
+    }
+}
+
+/// `az login` from the wizard: the command runs on the inherited terminal while the wizard
+/// has left its screen.
+struct WizardTerminal {
+    screen: ScreenHandover,
+    runner: Arc<dyn CommandRunner>,
+}
+
+impl TerminalHandover for WizardTerminal {
     fn run_in_terminal(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
-        self.runner.run(spec.with_terminal())
+        Box::pin(async move {
+            let command = spec.display();
+            let runner = Arc::clone(&self.runner);
+            self.screen
+                .run(async move { runner.run(spec.with_terminal()).await })
+                .await
+                // The wizard is gone: nothing was run.
+                .unwrap_or(Err(RunError::Cancelled { command }))
+        })
     }
 }
 
@@ -543,6 +567,30 @@ mod tests {
             .expect("flags parse")
             .validate(&[])
             .expect("valid configuration")
+    }
+
+    /// The wizard is gone when the check wants `az login`: nothing is run, and the check
+    /// is told the login was cancelled.
+    #[tokio::test]
+    async fn az_login_without_a_wizard_to_lend_the_screen_is_cancelled_and_not_run() {
+        let fixture = fixture(None);
+        let (requests, wizard) = mpsc::unbounded_channel();
+        drop(wizard);
+        let terminal = fixture
+            .backend
+            .terminal_handover(ScreenHandover::new(requests));
+        let result = terminal
+            .run_in_terminal(CommandSpec::new("az").arg("login"))
+            .await;
+        assert!(
+            matches!(&result, Err(RunError::Cancelled { command }) if command == "az login"),
+            "{result:?}"
+        );
+        assert!(
+            fixture.sim.calls().iter().all(|call| call.program != "az"),
+            "{:?}",
+            fixture.sim.calls()
+        );
     }
 
     async fn prerequisites(backend: &EngineBackend, token: Option<&str>) -> Vec<PrereqUpdate> {

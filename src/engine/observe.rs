@@ -8,12 +8,13 @@ use super::events::{EventKind, LogLevel};
 use super::plan::{
     succeeded_steps, Observed, ObservedCluster, ObservedRepo, ObservedResourceGroup,
 };
-use super::retry::{describe_wait, explain_give_up, retry, RetryError, RetryWait};
+use super::retry::explain_give_up;
 use super::step::{StepError, StepId};
 use super::steps::{resources, tool_error, BootstrapSteps, Tools};
 use crate::config::validate::{same_repository, RepoIdentity};
 use crate::config::{ClusterTarget, Field, RepoTarget};
 use crate::state::BootstrapState;
+use crate::tools::retry::{describe_wait, retry, RetryError, RetryWait};
 use crate::tools::{CancelToken, RunControl, ToolError};
 use crate::troubleshooting::Topic;
 

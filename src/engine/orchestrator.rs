@@ -718,15 +718,16 @@ impl<'o> Run<'o> {
                 }
                 Err(join_error) => {
                     if let Some(id) = self.running.remove(&join_error.id()) {
-                        let error =
-                            StepError::in_step(
-                                id,
-                                format!(
+                        let error = StepError::in_step(
+                            id,
+                            format!(
                                 "{}: cancelled (did not stop within {}; its commands were killed)",
                                 id.title(),
-                                super::retry::human_duration(self.orchestrator.options.cancel_grace)
+                                crate::tools::retry::human_duration(
+                                    self.orchestrator.options.cancel_grace
+                                )
                             ),
-                            );
+                        );
                         self.finish_step(id, Err(error));
                     }
                 }

@@ -12,7 +12,6 @@ use secrecy::SecretString;
 
 use super::context::EventSink;
 use super::events::{EventKind, LogLevel};
-use super::retry::{describe_wait, retry, RetryError, RetryPolicy, RetryWait};
 use super::rollback::{RemovalNote, ResourceRemover};
 use super::step::StepError;
 use crate::state::{BootstrapState, Ownership, RepositoryCreation, Resource};
@@ -21,6 +20,7 @@ use crate::tools::error::failure;
 use crate::tools::gh::Gh;
 use crate::tools::helm::Helm;
 use crate::tools::kubectl::{flux_install_url, Kubectl, FLUX_NAMESPACE, FLUX_VERSION};
+use crate::tools::retry::{describe_wait, retry, RetryError, RetryPolicy, RetryWait};
 use crate::tools::{
     BoxFuture, CancelToken, CommandRunner, CommandSpec, DeleteOutcome, ErrorClass, RunControl,
     ToolError, ToolKind,

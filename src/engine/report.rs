@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use super::context::EventObserver;
 use super::events::{Event, EventKind, HealthStatus, Outcome, RunSummary};
-use super::retry::human_duration;
 use super::state_handle::StateHandle;
 use super::step::{Action, StepId};
 use crate::config::{ClusterTarget, Configuration, RepoTarget};
 use crate::state::{BootstrapState, Ownership, Phase, ResourceStatus, Timestamp};
+use crate::tools::retry::human_duration;
 use crate::ExitCode;
 
 /// The documentation page on the created repositories and the first workload.

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::engine::retry::{describe_wait, retry, RetryError, RetryPolicy};
 use crate::secrets;
 use crate::tools::az::{Az, AzAccount, BuiltinRole};
 use crate::tools::gh::{Gh, GhUser};
+use crate::tools::retry::{describe_wait, retry, RetryError, RetryPolicy, RetryWait};
 use crate::tools::runner::CommandRunner;
 use crate::tools::{CancelToken, ErrorClass, ToolError};
 use crate::troubleshooting::{Hint, Topic};
@@ -220,7 +220,7 @@ where
     Op: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ToolError>>,
 {
-    let on_wait = |wait: &crate::engine::retry::RetryWait| {
+    let on_wait = |wait: &RetryWait| {
         tracing::warn!("{}", describe_wait("prerequisite check", wait));
     };
     match retry(policy, &CancelToken::new(), on_wait, |_| operation()).await {

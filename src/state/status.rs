@@ -4,8 +4,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::cli::OutputFormat;
-
 use super::identity::IdentityPart;
 use super::schema::{
     BootstrapState, ClusterIdentity, InstallationWorld, RepositorySummary, StepRecord,
@@ -13,13 +11,23 @@ use super::schema::{
 
 const NOT_RECORDED: &str = "(not recorded)";
 
+/// How `--status` shows the state. The state layer's own choice, so it needs nothing from
+/// the command line; the caller maps `--output` onto it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFormat {
+    /// Readable text.
+    Text,
+    /// The raw state JSON (or a JSON object saying there is none).
+    Json,
+}
+
 /// What `--status` prints for the given state (or its absence).
-pub fn render_status(state: Option<&BootstrapState>, path: &Path, format: OutputFormat) -> String {
+pub fn render_status(state: Option<&BootstrapState>, path: &Path, format: StatusFormat) -> String {
     match (state, format) {
-        (Some(state), OutputFormat::Text) => render_text(state, path),
-        (Some(state), OutputFormat::Json) => render_json(state),
-        (None, OutputFormat::Text) => render_absent_text(path),
-        (None, OutputFormat::Json) => render_absent_json(path),
+        (Some(state), StatusFormat::Text) => render_text(state, path),
+        (Some(state), StatusFormat::Json) => render_json(state),
+        (None, StatusFormat::Text) => render_absent_text(path),
+        (None, StatusFormat::Json) => render_absent_json(path),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod gh;
 pub mod git;
 pub mod helm;
 pub mod kubectl;
+pub mod retry;
 pub mod runner;
 mod spawner;
 pub mod version;

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use futures_core::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 
@@ -15,10 +16,12 @@ use crate::config::lifecycle::Confirmed;
 use crate::config::Configuration;
 use crate::engine::events::{Event, PlannedStepInfo};
 use crate::prereq::{
-    AuthCheck, AzureIdentity, GithubIdentity, Interaction, PrereqReport, ToolCheck,
+    AuthCheck, AzureIdentity, GithubIdentity, Interaction, PrereqReport, TerminalHandover,
+    ToolCheck,
 };
-use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use crate::ExitCode;
+
+use super::bridge::ScreenHandover;
 
 /// Something the backend could not do, said the way the user should read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +158,8 @@ pub trait WizardBackend: Send + Sync {
     fn start_run(&self, configuration: Confirmed)
         -> BoxFuture<'_, Result<RunHandle, BackendError>>;
 
-    /// Run a command that needs the terminal (`az login`). The wizard has already left its
-    /// screen when this is called and takes it back when the future completes.
-    fn run_in_terminal(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutput, RunError>>;
+    /// How the prerequisite check runs a command that needs the whole terminal (`az
+    /// login`) while the wizard is on screen. The backend builds and runs the command;
+    /// through `screen` it has the wizard leave its screen around it and take it back after.
+    fn terminal_handover(&self, screen: ScreenHandover) -> Arc<dyn TerminalHandover>;
 }

@@ -1,12 +1,16 @@
 //! The prerequisite check asks questions and runs `az login` through the traits of the
-//! prerequisite module. These implementations route both to the wizard's loop: a question
-//! becomes a box on screen, a login suspends the screen around the command.
+//! prerequisite module. These route both to the wizard's loop: a question becomes a box on
+//! screen ([`TuiPrompter`]); a login gets the terminal through a [`ScreenHandover`], which
+//! the backend's handover uses to leave the screen around the command it runs. The wizard
+//! never sees the command: what runs, and how, is the backend's business.
 
+use std::future::Future;
+
+use futures_core::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::prereq::{PromptError, Prompter, TerminalHandover};
-use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
+use crate::prereq::{PromptError, Prompter};
 
 use super::msg::{PromptAnswer, PromptRequest};
 
@@ -16,10 +20,8 @@ pub(crate) enum BridgeRequest {
         request: PromptRequest,
         reply: oneshot::Sender<PromptAnswer>,
     },
-    Handover {
-        spec: CommandSpec,
-        reply: oneshot::Sender<Result<CommandOutput, RunError>>,
-    },
+    /// Leave the screen, run `job` on the terminal, take the screen back.
+    Handover { job: BoxFuture<'static, ()> },
 }
 
 /// Asks through the wizard. When the wizard is gone, every question counts as cancelled.
@@ -71,26 +73,30 @@ impl Prompter for TuiPrompter {
     }
 }
 
-/// Runs a command on the real terminal: the wizard suspends its screen, lets the backend
-/// run the command, and takes the screen back.
-pub(crate) struct TuiTerminal {
-    pub(crate) requests: mpsc::UnboundedSender<BridgeRequest>,
+/// The wizard's screen, lent to whatever needs the whole terminal (`az login`): the wizard
+/// leaves its screen, lets the job run, and takes the screen back when it ends.
+#[derive(Clone)]
+pub struct ScreenHandover {
+    requests: mpsc::UnboundedSender<BridgeRequest>,
 }
 
-impl TerminalHandover for TuiTerminal {
-    fn run_in_terminal(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
-        Box::pin(async move {
-            let command = spec.display();
-            let (reply, result) = oneshot::channel();
-            if self
-                .requests
-                .send(BridgeRequest::Handover { spec, reply })
-                .is_err()
-            {
-                return Err(RunError::Cancelled { command });
-            }
-            result.await.unwrap_or(Err(RunError::Cancelled { command }))
-        })
+impl ScreenHandover {
+    pub(crate) fn new(requests: mpsc::UnboundedSender<BridgeRequest>) -> Self {
+        Self { requests }
+    }
+
+    /// Run `job` with the terminal and return what it returned; `None` when the wizard is
+    /// gone (then `job` is not run).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl Future<Output = T> + Send + 'static,
+    ) -> Option<T> {
+        let (reply, result) = oneshot::channel();
+        let job = Box::pin(async move {
+            let _ = reply.send(job.await);
+        });
+        self.requests.send(BridgeRequest::Handover { job }).ok()?;
+        result.await.ok()
     }
 }
 
@@ -135,14 +141,14 @@ mod tests {
             prompter.confirm("sign in?", true).await,
             Err(PromptError::Cancelled)
         ));
-        let terminal = TuiTerminal { requests };
-        let result = terminal
-            .run_in_terminal(CommandSpec::new("az").arg("login"))
+        let screen = ScreenHandover::new(requests);
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let job_ran = ran.clone();
+        let result = screen
+            .run(async move { job_ran.store(true, std::sync::atomic::Ordering::SeqCst) })
             .await;
-        assert!(
-            matches!(result, Err(RunError::Cancelled { .. })),
-            "{result:?}"
-        );
+        assert_eq!(result, None);
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[tokio::test]

@@ -37,6 +37,7 @@ pub use app::{update, App, AppInputs, Overlay, PlanState, Screen, MIN_HEIGHT, MI
 pub use backend::{
     BackendError, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl, RunHandle, WizardBackend,
 };
+pub use bridge::ScreenHandover;
 pub use msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
 pub use runtime::{run, run_on, InputStream, RunOptions, Surface};
 pub use screens::render;

@@ -32,7 +32,7 @@ use super::app::{update, App, AppInputs};
 use super::backend::{
     BackendError, PrereqRequest, PrereqUpdate, RunControl, RunHandle, WizardBackend,
 };
-use super::bridge::{BridgeRequest, TuiPrompter, TuiTerminal};
+use super::bridge::{BridgeRequest, ScreenHandover, TuiPrompter};
 use super::msg::{Effect, Msg, PromptAnswer, PromptRequest};
 use super::terminal::Tui;
 use super::theme::SPINNER_FRAME_MS;
@@ -410,9 +410,9 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                         prompter: Arc::new(TuiPrompter {
                             requests: self.bridge_tx.clone(),
                         }),
-                        terminal: Arc::new(TuiTerminal {
-                            requests: self.bridge_tx.clone(),
-                        }),
+                        terminal: self
+                            .backend
+                            .terminal_handover(ScreenHandover::new(self.bridge_tx.clone())),
                     }
                 } else {
                     Interaction::NonInteractive
@@ -497,13 +497,13 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     self.dispatch(Msg::Prompt(request));
                 }
             }
-            BridgeRequest::Handover { spec, reply } => {
+            BridgeRequest::Handover { job } => {
                 // The input reader must stop reading the terminal while the command owns it.
                 self.input = None;
                 if let Err(err) = self.surface.suspend() {
                     tracing::warn!("cannot hand over the terminal: {err}");
                 }
-                let result = self.backend.run_in_terminal(spec).await;
+                job.await;
                 if let Err(err) = self.surface.resume() {
                     tracing::error!("cannot take the terminal back: {err}");
                 }
@@ -512,7 +512,6 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     self.dispatch(Msg::Resize { width, height });
                 }
                 self.dirty = true;
-                let _ = reply.send(result);
             }
         }
     }

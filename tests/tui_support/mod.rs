@@ -15,14 +15,14 @@ use kalypso_bootstrap::engine::events::{
 };
 use kalypso_bootstrap::engine::step::{Action, StepId};
 use kalypso_bootstrap::prereq::{
-    AuthCheck, AuthCheckKind, InstallHint, Interaction, ToolCheck, Verdict,
+    AuthCheck, AuthCheckKind, InstallHint, Interaction, TerminalHandover, ToolCheck, Verdict,
 };
 use kalypso_bootstrap::state::{Phase, Timestamp};
 use kalypso_bootstrap::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use kalypso_bootstrap::tools::Version;
 use kalypso_bootstrap::tui::{
     render, update, App, AppInputs, BackendError, Msg, PrereqOutcome, PrereqRequest, PrereqUpdate,
-    RunControl, RunHandle, Transition, WizardBackend,
+    RunControl, RunHandle, ScreenHandover, Transition, WizardBackend,
 };
 use kalypso_bootstrap::ExitCode;
 use ratatui::backend::TestBackend;
@@ -620,15 +620,35 @@ impl WizardBackend for FakeBackend {
         })
     }
 
+    fn terminal_handover(&self, screen: ScreenHandover) -> Arc<dyn TerminalHandover> {
+        Arc::new(FakeTerminal {
+            calls: self.calls.clone(),
+            screen,
+        })
+    }
+}
+
+/// Records the command and "runs" it with the wizard's screen handed over, as the real
+/// backend does.
+struct FakeTerminal {
+    calls: Arc<Mutex<Vec<String>>>,
+    screen: ScreenHandover,
+}
+
+impl TerminalHandover for FakeTerminal {
     fn run_in_terminal(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
         record(&self.calls, format!("run_in_terminal({})", spec.display()));
+        let command = spec.display();
         Box::pin(async move {
-            Ok(CommandOutput {
-                exit_code: Some(0),
-                stdout: String::new(),
-                stderr: String::new(),
-                duration: Duration::from_millis(1),
-            })
+            let ran = self.screen.run(async {
+                Ok(CommandOutput {
+                    exit_code: Some(0),
+                    stdout: String::new(),
+                    stderr: String::new(),
+                    duration: Duration::from_millis(1),
+                })
+            });
+            ran.await.unwrap_or(Err(RunError::Cancelled { command }))
         })
     }
 }

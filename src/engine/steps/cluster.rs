@@ -10,13 +10,14 @@ use crate::config::{ClusterTarget, NewCluster};
 use crate::engine::context::{fact, StepContext};
 use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
-use crate::engine::retry::{human_duration, poll_step, Poll};
+use crate::engine::retry::poll_step;
 use crate::engine::step::{Action, StepError, StepId};
 use crate::state::{Ownership, ResourceStatus};
 use crate::tools::az::{
     exact_sku, find_usage, AksCluster, AksCreateParams, ProvisioningState, REGIONAL_VCPUS,
 };
 use crate::tools::kubectl::KubectlContext;
+use crate::tools::retry::{human_duration, Poll};
 use crate::tools::ErrorClass;
 use crate::troubleshooting::Topic;
 use crate::ExitCode;

@@ -11,13 +11,14 @@ use super::{call, resources, tool_error, BootstrapSteps, StepEnv, Tools};
 use crate::engine::context::{fact, StepContext};
 use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
-use crate::engine::retry::{poll_step, retry_step, Poll};
+use crate::engine::retry::{poll_step, retry_step};
 use crate::engine::step::{Action, StepError, StepId};
 use crate::state::{BootstrapState, Ownership, Resource, ResourceStatus};
 use crate::tools::helm::{ChartRef, InstallParams, KalypsoValues, RELEASE_NAME};
 use crate::tools::kubectl::{
     flux_install_url, Crd, KubectlContext, FLUX_GITREPOSITORY_CRD, FLUX_KUSTOMIZATION_CRD,
 };
+use crate::tools::retry::Poll;
 use crate::tools::{ErrorClass, ToolError};
 use crate::troubleshooting::Topic;
 use crate::ExitCode;

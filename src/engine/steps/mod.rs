@@ -27,7 +27,7 @@ use super::context::StepContext;
 use super::events::LogLevel;
 use super::orchestrator::{StepOutcome, StepRunner};
 use super::plan::PlannedStep;
-use super::retry::{retry_step, PollPolicy, RetryPolicy};
+use super::retry::retry_step;
 use super::step::{StepError, StepId};
 use crate::config::{Configuration, RepoTarget};
 use crate::templates::{self, TemplateContext};
@@ -36,6 +36,7 @@ use crate::tools::gh::Gh;
 use crate::tools::git::{Git, GitEnv};
 use crate::tools::helm::Helm;
 use crate::tools::kubectl::{Kubectl, FLUX_VERSION};
+use crate::tools::retry::{PollPolicy, RetryPolicy};
 use crate::tools::{
     BoxFuture, CancelToken, CommandRunner, ErrorClass, LineSink, OutputLine, RateLimitReset,
     RunControl, Stream, ToolError,

@@ -10,9 +10,10 @@ use crate::engine::context::{fact, StepContext};
 use crate::engine::events::HealthStatus;
 use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
-use crate::engine::retry::{poll_step, Poll};
+use crate::engine::retry::poll_step;
 use crate::engine::step::{Action, StepError, StepId};
 use crate::tools::kubectl::{FluxKind, KubectlContext};
+use crate::tools::retry::Poll;
 use crate::tools::{ErrorClass, ToolError};
 use crate::troubleshooting::{Hint, Topic};
 
