@@ -74,10 +74,15 @@ fn the_step_restarting_shows_its_transitions_again() {
 
 #[test]
 fn a_failure_prints_the_mark_the_hint_the_rollback_and_the_failure_block() {
-    let settings = text(Verbosity::Normal).with_files(
-        Some("/home/u/.kalypso/bootstrap.log".as_ref()),
-        Some("/home/u/.kalypso/state.json".as_ref()),
-    );
+    let settings = text(Verbosity::Normal)
+        .with_files(
+            Some("/home/u/.kalypso/bootstrap.log".as_ref()),
+            Some("/home/u/.kalypso/state.json".as_ref()),
+        )
+        .with_clean_command(Some(kalypso_bootstrap::engine::clean_command(
+            "/home/u/.kalypso/state.json".as_ref(),
+            false,
+        )));
     let out = print(settings, &failure_with_rollback());
     let expected = "\
 [INFO]  2025-11-11 10:30:45 - Repositories phase started
@@ -104,7 +109,7 @@ Failure summary: bootstrap failed, exit code 5
   Log file:     /home/u/.kalypso/bootstrap.log
   State file:   /home/u/.kalypso/state.json
   Report:       /home/u/.kalypso/bootstrap-report-20251111T103045Z.md
-  Next:         fix the cause above and run the same command again to resume at the failed step, or run with --clean to remove what this run created
+  Next:         fix the cause above and run the same command again to resume at the failed step, or remove what this run created with: kalypso-bootstrap --clean --state-file /home/u/.kalypso/state.json
 ";
     assert_eq!(out, expected);
 }

@@ -384,6 +384,7 @@ fn printer_settings(
             world.paths.log_file.as_deref(),
             Some(&world.paths.state_file),
         )
+        .with_clean_command(clean_command_for(world))
 }
 
 /// Questions for the user: on the terminal for interactive runs, none otherwise.

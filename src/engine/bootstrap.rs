@@ -125,6 +125,17 @@ impl Default for BootstrapOptions {
 }
 
 impl BootstrapOptions {
+    /// The installation `configuration` names in this run's world (the repository owner,
+    /// when not given, is learnt later from the GitHub account).
+    fn requested_identity(&self, configuration: &Configuration) -> InstallationIdentity {
+        installation_identity(
+            configuration,
+            self.world(),
+            self.effective_subscription(),
+            None,
+        )
+    }
+
     /// The world the run works in.
     pub fn world(&self) -> InstallationWorld {
         InstallationWorld::of_demo_flag(self.demo)
@@ -333,12 +344,7 @@ impl Bootstrap {
         options: BootstrapOptions,
     ) -> Result<Bootstrap, BootstrapError> {
         register(&github_token);
-        let requested = installation_identity(
-            &configuration,
-            options.world(),
-            options.effective_subscription(),
-            None,
-        );
+        let requested = options.requested_identity(&configuration);
         // The state first: a run it refuses leaves nothing behind, not even the work directory.
         let opened = open_state(
             &paths.state_file,
@@ -400,12 +406,7 @@ impl Bootstrap {
         options: BootstrapOptions,
     ) -> Result<Bootstrap, BootstrapError> {
         register(&github_token);
-        let requested = installation_identity(
-            &configuration,
-            options.world(),
-            options.effective_subscription(),
-            None,
-        );
+        let requested = options.requested_identity(&configuration);
         let store = StateStore::at_custom(&paths.state_file);
         let loaded = store.load()?;
         let claim = Claim::Run(&requested);

@@ -79,6 +79,9 @@ pub struct PrinterSettings {
     /// Shown in the failure block (the summary block takes them from the run summary).
     pub log_file: Option<String>,
     pub state_file: Option<String>,
+    /// The exact command that removes what this run created (named in the failure block's
+    /// next steps); `None` when no command can reach the run's world.
+    pub clean_command: Option<String>,
 }
 
 impl PrinterSettings {
@@ -92,6 +95,7 @@ impl PrinterSettings {
             redactor: secrets::global(),
             log_file: None,
             state_file: None,
+            clean_command: None,
         }
     }
 
@@ -113,6 +117,11 @@ impl PrinterSettings {
     pub fn with_files(mut self, log_file: Option<&Path>, state_file: Option<&Path>) -> Self {
         self.log_file = log_file.map(|path| path.display().to_string());
         self.state_file = state_file.map(|path| path.display().to_string());
+        self
+    }
+
+    pub fn with_clean_command(mut self, command: Option<String>) -> Self {
+        self.clean_command = command;
         self
     }
 }
@@ -146,6 +155,7 @@ impl<W: Write> HeadlessPrinter<W> {
         let renderer = TextRenderer::new(FilePaths {
             log_file: settings.log_file.clone(),
             state_file: settings.state_file.clone(),
+            clean_command: settings.clean_command.clone(),
         });
         Self {
             settings,

@@ -54,6 +54,8 @@ enum RollbackResult {
 pub(crate) struct FilePaths {
     pub log_file: Option<String>,
     pub state_file: Option<String>,
+    /// See [`super::PrinterSettings::clean_command`].
+    pub clean_command: Option<String>,
 }
 
 /// Turns events into [`Piece`]s, remembering what it needs to print transitions only once.
@@ -393,17 +395,22 @@ impl TextRenderer {
         if let Some(report) = failure.report_file {
             rows.push(("Report", report.to_string()));
         }
-        let next = match &self.rollback {
-            Some(RollbackResult::Finished {
-                outcome,
-                leftovers: 0,
-            }) if outcome.is_success() => "fix the cause above and run the same command again",
-            _ => {
-                "fix the cause above and run the same command again to resume at the failed step, \
-                  or run with --clean to remove what this run created"
-            }
+        let resume = "fix the cause above and run the same command again";
+        let next = match (&self.rollback, &self.paths.clean_command) {
+            (
+                Some(RollbackResult::Finished {
+                    outcome,
+                    leftovers: 0,
+                }),
+                _,
+            ) if outcome.is_success() => resume.to_string(),
+            // The exact command, as the user copies it (`--demo`, `--state-file`).
+            (_, Some(clean)) => format!(
+                "{resume} to resume at the failed step, or remove what this run created with: {clean}"
+            ),
+            (_, None) => format!("{resume} to resume at the failed step"),
         };
-        rows.push(("Next", next.to_string()));
+        rows.push(("Next", next));
 
         let demo = if self.demo { " (DEMO)" } else { "" };
         let mut block = vec![
