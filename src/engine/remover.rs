@@ -407,7 +407,9 @@ impl EngineRemover {
     /// A gh command without an adapter method (secrets and labels); gone counts as done.
     async fn run_gh(&self, spec: CommandSpec) -> Result<DeleteOutcome, ToolError> {
         let command = spec.display();
-        let output = self.runner.run_with(spec, self.control.clone()).await?;
+        let output =
+            crate::tools::runner::run_logged(self.runner.as_ref(), spec, self.control.clone())
+                .await?;
         if output.success() {
             return Ok(DeleteOutcome::Deleted);
         }

@@ -84,7 +84,11 @@ impl InheritedTerminal {
 
 impl TerminalHandover for InheritedTerminal {
     fn run_in_terminal(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
-        self.runner.run(spec.with_terminal())
+        Box::pin(crate::tools::runner::run_logged(
+            self.runner.as_ref(),
+            spec.with_terminal(),
+            crate::tools::RunControl::default(),
+        ))
     }
 }
 

@@ -4,7 +4,7 @@ use crate::secrets;
 use crate::troubleshooting::{Hint, Topic};
 
 use super::classify::{classify, ErrorClass, ToolKind};
-use super::runner::{CommandOutput, CommandRunner, CommandSpec, RunControl, RunError};
+use super::runner::{run_logged, CommandOutput, CommandRunner, CommandSpec, RunControl, RunError};
 
 /// Longest stderr excerpt kept in an error: enough for the tool's message, not a dump.
 const EXCERPT_CHARS: usize = 600;
@@ -129,7 +129,7 @@ pub(crate) async fn run_checked_with(
 ) -> Result<CommandOutput, ToolError> {
     let command = spec.display();
     let tool = ToolKind::from_program(&spec.program);
-    let output = runner.run_with(spec, control).await?;
+    let output = run_logged(runner, spec, control).await?;
     if output.success() {
         Ok(output)
     } else {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use super::error::{parse_json, run_checked_with, ToolError};
-use super::runner::{CommandOutput, CommandRunner, CommandSpec, RunControl, RunError};
+use super::runner::{run_logged, CommandOutput, CommandRunner, CommandSpec, RunControl, RunError};
 use super::version::{Version, VersionParseError};
 
 #[derive(Clone)]
@@ -30,7 +30,7 @@ impl Exec {
 
     /// Run to completion; a non-zero exit is for the caller to interpret.
     pub(crate) async fn output(&self, spec: CommandSpec) -> Result<CommandOutput, RunError> {
-        self.runner.run_with(spec, self.control.clone()).await
+        run_logged(self.runner.as_ref(), spec, self.control.clone()).await
     }
 
     /// Run; a non-zero exit is a classified [`ToolError`].

@@ -50,6 +50,53 @@ pub trait CommandRunner: Send + Sync {
     }
 }
 
+/// The tracing target of the line logged for every command run (see [`run_logged`]).
+pub const COMMAND_LOG_TARGET: &str = "kalypso_bootstrap::command";
+
+/// Run `spec` on `runner` and log it at DEBUG, one line per command:
+/// `ran ["az","group","show",…] exit_code=0 duration_ms=12` (the argv as a JSON array, every
+/// registered secret masked). Every adapter call goes through here, over the real
+/// [`ProcessRunner`] and the simulated environment of `--demo` alike, so the log file
+/// records each command that was actually executed (a polling query once per round).
+pub async fn run_logged(
+    runner: &dyn CommandRunner,
+    spec: CommandSpec,
+    control: RunControl,
+) -> Result<CommandOutput, RunError> {
+    let argv = spec.redacted_argv();
+    let started = Instant::now();
+    let result = runner.run_with(spec, control).await;
+    log_command(&argv, &result, started.elapsed());
+    result
+}
+
+fn log_command(argv: &[String], result: &Result<CommandOutput, RunError>, elapsed: Duration) {
+    let argv = serde_json::to_string(argv).unwrap_or_else(|_| argv.join(" "));
+    let duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    match result {
+        Ok(output) => {
+            let exit_code = match output.exit_code {
+                Some(code) => code.to_string(),
+                None => "signal".to_string(),
+            };
+            tracing::debug!(target: COMMAND_LOG_TARGET, exit_code = %exit_code, duration_ms, "ran {argv}");
+        }
+        // Never started: nothing ran.
+        Err(error @ (RunError::NotFound { .. } | RunError::SecretInArgv { .. })) => {
+            tracing::debug!(target: COMMAND_LOG_TARGET, %error, "did not run {argv}");
+        }
+        Err(error) => {
+            tracing::debug!(
+                target: COMMAND_LOG_TARGET,
+                exit_code = "none",
+                duration_ms,
+                %error,
+                "ran {argv}"
+            );
+        }
+    }
+}
+
 /// A value for a child's environment variable.
 #[derive(Clone, Debug)]
 pub enum EnvValue {
