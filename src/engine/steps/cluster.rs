@@ -5,7 +5,7 @@
 //! Progress names the data model's transitions: Not Exists → Creating → Running →
 //! Accessible → Ready.
 
-use super::{call, resources, tool_error, BootstrapSteps, StepEnv, Tools};
+use super::{call, resources, tool_error, BootstrapSteps, Preview, StepCommands, StepEnv, Tools};
 use crate::config::{ClusterTarget, NewCluster};
 use crate::engine::context::{fact, StepContext};
 use crate::engine::orchestrator::StepOutcome;
@@ -35,6 +35,87 @@ fn new_cluster<'a>(env: &'a StepEnv, ctx: &StepContext) -> Result<&'a NewCluster
             ),
         )),
     }
+}
+
+/// The `az aks create` of `new`, marked with `installation_id`: the run and the dry run
+/// build it here.
+fn aks_create_params(new: &NewCluster, installation_id: &str) -> AksCreateParams {
+    AksCreateParams {
+        resource_group: new.resource_group.clone(),
+        name: new.name.clone(),
+        location: new.region.clone(),
+        node_count: new.node_count,
+        node_vm_size: new.vm_size.clone(),
+        kubernetes_version: new.kubernetes_version.clone(),
+        network_plugin: new.network_plugin,
+        installation_id: installation_id.to_string(),
+    }
+}
+
+/// What each cluster step runs, for the dry run: the same builders as the steps below, in
+/// their order. A command a step repeats while it polls is listed once.
+pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> StepCommands {
+    let tools = env.tools();
+    let context = env.kube_context();
+    let kubectl = tools.kubectl.with_context(&context);
+    let create = planned.action == Action::Create;
+    let mut listed = StepCommands::default();
+    let new = match &env.configuration.cluster {
+        ClusterTarget::Create(new) => Some(new),
+        ClusterTarget::Existing(_) => None,
+    };
+    match (planned.id, new) {
+        (StepId::ClusterPreflight, Some(new)) => {
+            listed.push(tools.az.aks_get_versions_spec(&new.region));
+            listed.push(tools.az.vm_list_skus_spec(&new.region, &new.vm_size));
+            listed.push(tools.az.vm_list_usage_spec(&new.region));
+        }
+        (StepId::ClusterResourceGroup, Some(new)) => {
+            listed.push(tools.az.group_show_spec(&new.resource_group));
+            if create {
+                listed.push(tools.az.group_create_spec(
+                    &new.resource_group,
+                    &new.region,
+                    preview.installation_id,
+                ));
+            }
+        }
+        (StepId::ClusterCreate, Some(new)) => {
+            let show = tools.az.aks_show_spec(&new.resource_group, &new.name);
+            listed.push(show.clone());
+            if create {
+                listed.push(
+                    tools
+                        .az
+                        .aks_create_no_wait_spec(&aks_create_params(new, preview.installation_id)),
+                );
+                listed.push(show);
+                listed.note("az aks show repeats until provisioningState is Succeeded");
+            }
+        }
+        (StepId::ClusterCredentials, Some(new)) => {
+            if create {
+                listed.push(tools.az.aks_get_credentials_spec(
+                    &new.resource_group,
+                    &new.name,
+                    &context,
+                    &env.kubeconfig,
+                ));
+            }
+            listed.push(kubectl.server_version_spec());
+        }
+        (StepId::ClusterReady, new) => {
+            listed.push(kubectl.server_version_spec());
+            listed.push(kubectl.get_nodes_spec());
+            if new.is_some() {
+                listed.push(kubectl.get_pods_spec("kube-system"));
+            }
+        }
+        // A step for new clusters, planned for an existing one: it fails without running
+        // anything.
+        _ => {}
+    }
+    listed
 }
 
 fn record_cluster_summary(ctx: &StepContext, new: &NewCluster) -> Result<(), StepError> {
@@ -377,16 +458,7 @@ pub async fn create(
             );
             ctx.update_state(|s| s.cluster.created = true)?;
             ctx.transition("Creating");
-            let params = AksCreateParams {
-                resource_group: new.resource_group.clone(),
-                name: new.name.clone(),
-                location: new.region.clone(),
-                node_count: new.node_count,
-                node_vm_size: new.vm_size.clone(),
-                kubernetes_version: new.kubernetes_version.clone(),
-                network_plugin: new.network_plugin,
-                installation_id: ctx.installation_id()?,
-            };
+            let params = aks_create_params(new, &ctx.installation_id()?);
             let mut attempt = 0;
             let taken = std::sync::atomic::AtomicBool::new(false);
             let started = call(

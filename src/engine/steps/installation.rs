@@ -7,7 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{call, resources, tool_error, BootstrapSteps, StepEnv, Tools};
+use secrecy::SecretSlice;
+
+use super::{call, resources, tool_error, BootstrapSteps, Preview, StepCommands, StepEnv, Tools};
+use crate::config::Installation;
 use crate::engine::context::{fact, StepContext};
 use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
@@ -82,6 +85,111 @@ fn check_flux_apis(
     )
     .with_hint(Topic::FluxApiVersions.hint("use Flux 2.7 or earlier on this cluster (e.g. the pinned v2.7.5), or a cluster without Flux, where this tool installs v2.7.5"))
     .with_exit_code(ExitCode::InstallationFailed))
+}
+
+/// The chart the configuration names.
+fn chart_ref(installation: &Installation) -> ChartRef {
+    ChartRef {
+        chart: installation.chart.clone(),
+        version: installation.version.clone(),
+    }
+}
+
+/// `helm upgrade --install` of the Kalypso release, `our_values` on its stdin.
+fn install_params(
+    env: &StepEnv,
+    our_values: SecretSlice<u8>,
+    installation_id: &str,
+) -> InstallParams {
+    let installation = &env.configuration.installation;
+    InstallParams {
+        release: RELEASE_NAME.to_string(),
+        chart: chart_ref(installation),
+        namespace: installation.namespace.clone(),
+        our_values,
+        values_files: installation.values.iter().cloned().collect(),
+        timeout: env.timings.helm_timeout,
+        installation_id: installation_id.to_string(),
+    }
+}
+
+/// What each installation step runs, for the dry run: the same builders as the steps
+/// below, in their order. A command repeated (a second look, a poll) is listed once.
+pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> StepCommands {
+    let tools = env.tools();
+    let context = env.kube_context();
+    let kubectl = tools.kubectl.with_context(&context);
+    let helm = tools.helm.with_kube_context(&context);
+    let create = planned.action == Action::Create;
+    let mut listed = StepCommands::default();
+    match planned.id {
+        StepId::InstallFlux => {
+            listed.push(kubectl.get_crd_spec(FLUX_GITREPOSITORY_CRD));
+            listed.push(kubectl.get_crd_spec(FLUX_KUSTOMIZATION_CRD));
+            if create {
+                listed.note(format!(
+                    "when Flux is present, {FLUX_API_VERSION} of GitRepository and Kustomization must be served; otherwise:"
+                ));
+                listed.push(kubectl.get_namespace_spec(resources::FLUX_NAMESPACE));
+                listed
+                    .push(kubectl.apply_server_side_url_spec(&flux_install_url(&env.flux_version)));
+                listed.note(format!(
+                    "the {} namespace is labelled as ours only when the manifest created it",
+                    resources::FLUX_NAMESPACE
+                ));
+                listed.push(kubectl.label_mark_spec(
+                    "namespace",
+                    &[resources::FLUX_NAMESPACE],
+                    preview.installation_id,
+                ));
+            }
+            listed.push(
+                kubectl.wait_deployments_available_spec(
+                    resources::FLUX_NAMESPACE,
+                    env.timings.flux_wait,
+                ),
+            );
+        }
+        StepId::InstallKalypso => {
+            let installation = &env.configuration.installation;
+            let namespace = installation.namespace.as_str();
+            listed.push(helm.status_spec(RELEASE_NAME, namespace));
+            if !create {
+                listed.note(format!(
+                    "nothing more while release {RELEASE_NAME} {} is deployed",
+                    installation.version
+                ));
+                return listed;
+            }
+            listed.note(
+                "`-f -`: the values controlPlane.URL, controlPlane.branch and ghRepo.token are written to helm's standard input (no file holds the token)",
+            );
+            listed.push(tools.helm.show_chart_spec(&chart_ref(installation)));
+            listed.push(kubectl.get_namespace_spec(namespace));
+            listed.push(kubectl.create_namespace_spec(namespace));
+            listed.push(kubectl.label_mark_spec(
+                "namespace",
+                &[namespace],
+                preview.installation_id,
+            ));
+            listed.push(kubectl.list_crds_spec());
+            // A dry run shows the command, never its input.
+            listed.push(helm.upgrade_install_spec(&install_params(
+                env,
+                SecretSlice::from(Vec::new()),
+                preview.installation_id,
+            )));
+            // The Kalypso CRDs the chart added, labelled as ours.
+            listed.push(kubectl.label_mark_spec(
+                "crd",
+                &resources::KALYPSO_CRDS,
+                preview.installation_id,
+            ));
+            listed.push(kubectl.get_deployments_spec(namespace));
+        }
+        _ => {}
+    }
+    listed
 }
 
 /// Flux: kept when present (and serving `v1beta2`), else installed server-side from the
@@ -245,10 +353,7 @@ pub async fn kalypso(
     let helm = tools.helm.with_kube_context(&context);
     let installation = &env.configuration.installation;
     let namespace = installation.namespace.clone();
-    let chart = ChartRef {
-        chart: installation.chart.clone(),
-        version: installation.version.clone(),
-    };
+    let chart = chart_ref(installation);
     let release = resources::helm_release(&context, &namespace);
     let release_ours = ctx.state().read(|s| s.is_ours(&release));
 
@@ -399,15 +504,7 @@ pub async fn kalypso(
     }
     .to_stdin()
     .map_err(|e| StepError::in_step(step, format!("cannot write the Helm values: {e}")))?;
-    let params = InstallParams {
-        release: RELEASE_NAME.to_string(),
-        chart,
-        namespace: namespace.clone(),
-        our_values,
-        values_files: installation.values.iter().cloned().collect(),
-        timeout: env.timings.helm_timeout,
-        installation_id: installation_id.clone(),
-    };
+    let params = install_params(env, our_values, &installation_id);
     // A failed `--wait` already waited the whole timeout: only a quick transient failure
     // (a rate limit, a 5xx) is tried again.
     let what = format!("install the Helm release {RELEASE_NAME}");

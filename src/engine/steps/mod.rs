@@ -28,7 +28,7 @@ use super::events::LogLevel;
 use super::orchestrator::{StepOutcome, StepRunner};
 use super::plan::PlannedStep;
 use super::retry::retry_step;
-use super::step::{StepError, StepId};
+use super::step::{Action, StepError, StepId};
 use crate::config::{Configuration, RepoTarget};
 use crate::templates::{self, TemplateContext};
 use crate::tools::az::Az;
@@ -38,8 +38,8 @@ use crate::tools::helm::Helm;
 use crate::tools::kubectl::{Kubectl, FLUX_VERSION};
 use crate::tools::retry::{PollPolicy, RetryPolicy};
 use crate::tools::{
-    BoxFuture, CancelToken, CommandRunner, ErrorClass, LineSink, OutputLine, RateLimitReset,
-    RunControl, Stream, ToolError,
+    BoxFuture, CancelToken, CommandRunner, CommandSpec, ErrorClass, LineSink, OutputLine,
+    RateLimitReset, RunControl, Stream, ToolError,
 };
 use crate::troubleshooting::Topic;
 
@@ -422,6 +422,63 @@ pub fn template_context(
     context.namespace = configuration.installation.namespace.clone();
     context.validate().map_err(|e| e.to_string())?;
     Ok(context)
+}
+
+/// The commands a step runs, as `--dry-run` lists them: built by its phase module with
+/// the builders its execution uses, in the order it runs them.
+#[derive(Debug, Clone, Default)]
+pub struct StepCommands {
+    pub specs: Vec<CommandSpec>,
+    /// What the commands cannot show (a choice made at run time, a value on stdin).
+    pub notes: Vec<String>,
+}
+
+impl StepCommands {
+    pub fn push(&mut self, spec: CommandSpec) {
+        self.specs.push(spec);
+    }
+
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.notes.push(note.into());
+    }
+}
+
+/// What a dry run knows in place of what only a run learns.
+#[derive(Debug, Clone, Copy)]
+pub struct Preview<'a> {
+    /// The owner of new repositories (a placeholder when it is not known yet).
+    pub owner: &'a str,
+    /// Both repositories, when their owners are known.
+    pub context: Option<&'a TemplateContext>,
+    /// The mark the run puts on what it creates (a placeholder before the state file
+    /// chooses it).
+    pub installation_id: &'a str,
+}
+
+/// What `planned` runs (nothing for a skipped step): beside [`StepRunner::run_step`]
+/// below, each step's commands come from the module that runs it.
+pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> StepCommands {
+    if planned.action == Action::Skip {
+        return StepCommands::default();
+    }
+    match planned.id {
+        StepId::ClusterPreflight
+        | StepId::ClusterResourceGroup
+        | StepId::ClusterCreate
+        | StepId::ClusterCredentials
+        | StepId::ClusterReady => cluster::commands(env, planned, preview),
+        StepId::ControlPlaneRepo
+        | StepId::GitopsRepo
+        | StepId::ControlPlaneSeed
+        | StepId::GitopsSeed
+        | StepId::ControlPlaneSecrets
+        | StepId::GitopsSecrets
+        | StepId::GitopsLabel => repositories::commands(env, planned, preview),
+        StepId::InstallFlux | StepId::InstallKalypso => {
+            installation::commands(env, planned, preview)
+        }
+        StepId::HealthChecks => validation::commands(env, planned, preview),
+    }
 }
 
 impl StepRunner for BootstrapSteps {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
-use super::{call, resources, tool_error, BootstrapSteps, StepEnv, Tools};
+use super::{call, resources, tool_error, BootstrapSteps, Preview, StepCommands, StepEnv, Tools};
 use crate::config::RepoTarget;
 use crate::engine::context::{fact, StepContext};
 use crate::engine::orchestrator::StepOutcome;
@@ -23,7 +23,7 @@ use crate::templates::structure::{self, Requirement};
 use crate::templates::{self, BranchKind, RepoKind, TemplateContext};
 use crate::tools::gh::MARK_TOPIC;
 use crate::tools::gh::{TreeEntryKind, PROMOTED_LABEL, PROMOTED_LABEL_COLOR};
-use crate::tools::git::{github_remote_url, rejected_branches, SeedError, SEED_MESSAGE};
+use crate::tools::git::{github_remote_url, rejected_branches, GitEnv, SeedError, SEED_MESSAGE};
 use crate::tools::ErrorClass;
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
@@ -149,6 +149,123 @@ pub fn secret_values(
         ],
         RepoKind::Gitops => vec![("CONTROL_PLANE_TOKEN", token.clone())],
     }
+}
+
+/// Where seeding pushes `repo`, and git's settings for it (our credential helper first).
+fn push_target(env: &StepEnv, tools: &Tools, repo: &templates::GitHubRepo) -> (String, GitEnv) {
+    let remote = github_remote_url(&repo.owner, &repo.name);
+    let git_env = tools.gh.git_env().merge(env.git_env.clone());
+    (remote, git_env)
+}
+
+/// What each repository step runs, for the dry run: the same builders as the steps below,
+/// in their order.
+pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> StepCommands {
+    let tools = env.tools();
+    let kind = repo_kind(planned.id);
+    let create = planned.action == Action::Create;
+    let mut listed = StepCommands::default();
+    match planned.id {
+        StepId::ControlPlaneRepo | StepId::GitopsRepo => match target(env, kind) {
+            RepoTarget::Existing(existing) => {
+                let slug = existing.slug();
+                listed.push(tools.gh.repo_view_spec(&slug));
+                for branch in BranchKind::ALL {
+                    listed.push(tools.gh.repo_tree_spec(
+                        &slug,
+                        branch.branch_name(TemplateContext::DEFAULT_ENVIRONMENT),
+                    ));
+                }
+            }
+            RepoTarget::Create { name } => {
+                let slug = format!("{}/{name}", preview.owner);
+                match &env.configuration.repositories.github_org {
+                    Some(org) => listed.push(tools.gh.org_membership_spec(org)),
+                    None => listed.push(tools.gh.api_user_spec()),
+                }
+                listed.push(tools.gh.repo_view_spec(&slug));
+                if create {
+                    listed.push(tools.gh.repo_create_spec(
+                        &slug,
+                        env.configuration.repositories.visibility,
+                        description(kind),
+                    ));
+                    // The marks: GitHub's id and creation time, then our topic.
+                    listed.push(tools.gh.repo_identity_spec(&slug));
+                    listed.push(tools.gh.repo_add_mark_topic_spec(&slug));
+                }
+            }
+        },
+        StepId::ControlPlaneSeed | StepId::GitopsSeed => {
+            let Some(context) = preview.context else {
+                listed.note(
+                    "the repository's owner is not known: the push commands cannot be listed",
+                );
+                return listed;
+            };
+            let repo = repo_of(context, kind);
+            listed.push(tools.gh.repo_view_spec(&repo.slug()));
+            let (remote, git_env) = push_target(env, &tools, repo);
+            if !create {
+                // Seeded by an earlier run: only the branches missing on the remote are pushed.
+                listed.push(tools.git.ls_remote_heads_spec(&remote, &git_env));
+                listed.note("only branches missing on the remote are pushed");
+                return listed;
+            }
+            let Ok(rendered) = templates::render(context) else {
+                return listed;
+            };
+            let workdir = env
+                .work_dir
+                .join(format!("{SEED_DIR_PREFIX}XXXXXX"))
+                .join(kind.dir_name());
+            for spec in tools.git.seed_specs(
+                &workdir,
+                &remote,
+                &rendered.repo(kind).branches,
+                SEED_MESSAGE,
+                &git_env,
+            ) {
+                listed.push(spec);
+            }
+        }
+        StepId::ControlPlaneSecrets | StepId::GitopsSecrets => {
+            let Some(context) = preview.context else {
+                return listed;
+            };
+            let slug = repo_of(context, kind).slug();
+            // A dry run shows the commands, never their input.
+            let token = SecretString::from(String::new());
+            if !create {
+                listed.push(tools.gh.secret_list_spec(&slug));
+            }
+            for (name, value) in secret_values(kind, context, &token) {
+                listed.push(tools.gh.secret_set_spec(&slug, name, &value));
+            }
+            listed.note("secret values are written to gh's stdin");
+        }
+        StepId::GitopsLabel => {
+            if let Some(context) = preview.context.filter(|_| create) {
+                let (name, color, text) = promoted_label();
+                listed.push(
+                    tools
+                        .gh
+                        .label_create_spec(&context.gitops.slug(), name, color, text),
+                );
+            }
+        }
+        _ => {}
+    }
+    listed
+}
+
+/// The `promoted` label: name, colour and description.
+fn promoted_label() -> (&'static str, &'static str, &'static str) {
+    (
+        PROMOTED_LABEL,
+        PROMOTED_LABEL_COLOR,
+        PROMOTED_LABEL_DESCRIPTION,
+    )
 }
 
 fn repo_of(context: &TemplateContext, kind: RepoKind) -> &templates::GitHubRepo {
@@ -514,8 +631,7 @@ pub async fn seed(
     let rendered = templates::render(&context)
         .map_err(|e| StepError::in_step(step, format!("render the templates: {e}")))?;
     let rendered = rendered.repo(kind).clone();
-    let remote = github_remote_url(&repo.owner, &repo.name);
-    let git_env = tools.gh.git_env().merge(env.git_env.clone());
+    let (remote, git_env) = push_target(env, &tools, &repo);
 
     let info = call(env, ctx, &format!("look up repository {slug}"), || {
         tools.gh.repo_view(&slug)
@@ -725,12 +841,8 @@ pub async fn label(
         ctx,
         &format!("create label {PROMOTED_LABEL} on {slug}"),
         || {
-            tools.gh.label_create(
-                &slug,
-                PROMOTED_LABEL,
-                PROMOTED_LABEL_COLOR,
-                PROMOTED_LABEL_DESCRIPTION,
-            )
+            let (name, color, text) = promoted_label();
+            tools.gh.label_create(&slug, name, color, text)
         },
     )
     .await?;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::{resources, tool_error, BootstrapSteps, Tools};
+use super::{resources, tool_error, BootstrapSteps, Preview, StepCommands, StepEnv, Tools};
 use crate::engine::context::{fact, StepContext};
 use crate::engine::events::HealthStatus;
 use crate::engine::orchestrator::StepOutcome;
@@ -62,6 +62,53 @@ pub fn test_workload_manifest(namespace: &str) -> String {
     format!(
         "apiVersion: {group}/v1alpha1\nkind: Workload\nmetadata:\n  name: {TEST_WORKLOAD}\n  namespace: {namespace}\n  labels:\n    app.kubernetes.io/managed-by: kalypso-bootstrap\nspec:\n  deploymentTargets: []\n",
         group = resources::KALYPSO_GROUP
+    )
+}
+
+/// What the health checks run, for the dry run: one round, as [`run_round`] runs it
+/// (every round repeats the queries until all pass).
+pub fn commands(env: &StepEnv, planned: &PlannedStep, _preview: &Preview) -> StepCommands {
+    let tools = env.tools();
+    let context = env.kube_context();
+    let kubectl = tools.kubectl.with_context(&context);
+    let namespace = env.configuration.installation.namespace.as_str();
+    let mut listed = StepCommands::default();
+    let (gitrepository, kustomization) = flux_objects();
+    for spec in [
+        kubectl.get_pods_spec(namespace),
+        kubectl.list_crds_spec(),
+        kubectl.get_deployments_spec(namespace),
+        kubectl.get_validating_webhooks_spec(),
+        kubectl.get_flux_object_spec(gitrepository.0, gitrepository.1, gitrepository.2),
+        kubectl.get_flux_object_spec(kustomization.0, kustomization.1, kustomization.2),
+    ] {
+        listed.push(spec);
+    }
+    if planned.action == Action::Create {
+        listed.push(kubectl.apply_stdin_spec(&test_workload_manifest(namespace)));
+        listed.push(kubectl.delete_workload_spec(TEST_WORKLOAD, namespace));
+        listed.note(format!(
+            "the test Workload {TEST_WORKLOAD} is given to kubectl apply on stdin"
+        ));
+    }
+    listed
+}
+
+type FluxObject = (FluxKind, &'static str, &'static str);
+
+/// The Flux objects the chart makes for the control plane: kind, name, namespace.
+fn flux_objects() -> (FluxObject, FluxObject) {
+    (
+        (
+            FluxKind::GitRepository,
+            resources::CONTROL_PLANE_SOURCE,
+            resources::FLUX_NAMESPACE,
+        ),
+        (
+            FluxKind::Kustomization,
+            resources::CONTROL_PLANE_SOURCE,
+            resources::FLUX_NAMESPACE,
+        ),
     )
 }
 
@@ -275,21 +322,14 @@ async fn run_round(
     let mut results = Vec::new();
     let mut hints = Vec::new();
     let probe_workload = apply_workload && !workload_verified;
+    let (gitrepository, kustomization) = flux_objects();
     let (pods, crds, deployments, webhooks, source, kustomization, workload) = tokio::join!(
         kubectl.get_pods(namespace),
         kubectl.list_crds(),
         kubectl.get_deployments(namespace),
         kubectl.get_validating_webhooks(),
-        kubectl.get_flux_object(
-            FluxKind::GitRepository,
-            resources::CONTROL_PLANE_SOURCE,
-            resources::FLUX_NAMESPACE,
-        ),
-        kubectl.get_flux_object(
-            FluxKind::Kustomization,
-            resources::CONTROL_PLANE_SOURCE,
-            resources::FLUX_NAMESPACE,
-        ),
+        kubectl.get_flux_object(gitrepository.0, gitrepository.1, gitrepository.2),
+        kubectl.get_flux_object(kustomization.0, kustomization.1, kustomization.2),
         async {
             if probe_workload {
                 Some(workload_round_trip(kubectl, namespace).await)
