@@ -824,3 +824,435 @@ fn the_clean_command_a_failed_run_prints_works_when_copied() {
     assert!(kept(&state).is_empty(), "{}", state_of(&state)["resources"]);
     assert_eq!(state_of(&state)["status"], "rolled_back");
 }
+
+// ---- What you see is what runs (issue 13, §2) ----
+
+/// The tracing target of the log file's line for every executed command.
+const COMMAND_LINE: &str = " kalypso_bootstrap::command: ran ";
+
+/// What a dry run shows for the installation id before a state file has chosen one.
+const NEW_INSTALLATION_ID: &str = "<new-installation-id>";
+
+/// Whether a command changes something (on Azure, GitHub, a cluster, a kubeconfig or a local
+/// work tree), judged from its argv alone. Reads are named; anything else counts as a
+/// change, so a command this rule does not know must appear in the dry run.
+fn changes_something(argv: &[String]) -> bool {
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    // The words before the first flag (`az aks show`, `gh repo view`).
+    let words: Vec<&str> = args
+        .iter()
+        .copied()
+        .take_while(|a| !a.starts_with('-'))
+        .collect();
+    // The first word after the global flags with a value (`kubectl --context C get`,
+    // `git -c k=v -c k=v commit`).
+    let verb = |global_flags: &[&str]| {
+        let mut rest = args.iter().copied();
+        while let Some(arg) = rest.next() {
+            if global_flags.contains(&arg) {
+                rest.next();
+            } else {
+                return Some(arg);
+            }
+        }
+        None
+    };
+    let read = match argv[0].as_str() {
+        "az" => words.last().is_some_and(|last| {
+            [
+                "show",
+                "list",
+                "list-skus",
+                "list-usage",
+                "get-versions",
+                "version",
+            ]
+            .contains(last)
+        }),
+        "gh" => match words.as_slice() {
+            [] => args == ["--version"],
+            ["repo", "view", ..] | ["secret", "list", ..] | ["label", "list", ..] => true,
+            ["auth", "status" | "token", ..] => true,
+            // `gh api` is a GET unless a method or a field says otherwise.
+            ["api", ..] => !args.iter().any(|a| {
+                [
+                    "-X",
+                    "--method",
+                    "-f",
+                    "-F",
+                    "--field",
+                    "--raw-field",
+                    "--input",
+                ]
+                .contains(a)
+                    || a.starts_with("--method=")
+                    || a.starts_with("-X")
+            }),
+            _ => false,
+        },
+        "kubectl" => match verb(&["--context", "--kubeconfig"]) {
+            Some("get" | "version" | "wait" | "api-resources" | "cluster-info" | "auth") => true,
+            Some("config") => args
+                .iter()
+                .any(|a| ["get-contexts", "current-context", "view"].contains(a)),
+            _ => false,
+        },
+        "helm" => matches!(
+            verb(&["--kube-context", "--kubeconfig"]),
+            Some("status" | "show" | "version" | "list" | "get" | "search" | "history")
+        ),
+        "git" => matches!(
+            verb(&["-c", "-C"]),
+            Some("ls-remote" | "--version" | "version" | "status" | "log" | "rev-parse")
+        ),
+        _ => false,
+    };
+    !read
+}
+
+#[test]
+fn the_read_or_change_rule_knows_the_commands_of_a_run() {
+    let argv = |line: &str| -> Vec<String> { line.split(' ').map(str::to_string).collect() };
+    for read in [
+        "az aks show --resource-group rg --name c -o json",
+        "az vm list-usage --location eastus -o json",
+        "az role assignment list --assignee me -o json",
+        "gh api user",
+        "gh api repos/o/n",
+        "gh repo view o/n --json name",
+        "gh secret list --repo o/n",
+        "kubectl --context c get pods -n ns -o json",
+        "kubectl --context c wait --for=condition=Available deployment --all",
+        "helm status r -n ns -o json --kube-context c",
+        "git ls-remote --heads https://github.com/o/n.git",
+    ] {
+        assert!(!changes_something(&argv(read)), "a read: {read}");
+    }
+    for change in [
+        "az group create --name rg --location eastus",
+        "az aks get-credentials --resource-group rg --name c",
+        "gh repo create o/n --private",
+        "gh repo edit o/n --add-topic kalypso-bootstrap",
+        "gh api -X DELETE repos/o/n",
+        "gh secret set S --repo o/n",
+        "kubectl --context c label namespace ns a=b",
+        "kubectl --context c apply -f -",
+        "kubectl --context c config delete-context c",
+        "helm upgrade --install r chart",
+        "git -c user.name=x commit -m m",
+        "git push https://github.com/o/n.git main",
+        "somethingelse run",
+    ] {
+        assert!(changes_something(&argv(change)), "a change: {change}");
+    }
+}
+
+/// The commands a `--dry-run --output json` lists, each step's in order.
+fn listed_commands(output: &std::process::Output) -> Vec<Vec<String>> {
+    let plan: Value = serde_json::from_str(&stdout_of(output)).unwrap();
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|step| step["commands"].as_array().unwrap())
+        .map(|argv| serde_json::from_value(argv.clone()).unwrap())
+        .collect()
+}
+
+/// The argv of every command the log file records as executed, in order.
+/// Each line is `… DEBUG kalypso_bootstrap::command: ran ["az",…] exit_code=0 duration_ms=12`.
+fn executed_commands(log: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(!text.contains(CANARY), "the token never reaches the log");
+    let shape = regex::Regex::new(
+        r"^\S+Z DEBUG kalypso_bootstrap::command: ran (\[.*\]) exit_code=(\d+|signal|none) duration_ms=\d+( error=.*)?$",
+    )
+    .unwrap();
+    text.lines()
+        .filter(|line| line.contains(COMMAND_LINE))
+        .map(|line| {
+            let argv = shape
+                .captures(line)
+                .unwrap_or_else(|| panic!("not a command line: {line}"))[1]
+                .to_string();
+            serde_json::from_str(&argv).unwrap_or_else(|e| panic!("{e}: {line}"))
+        })
+        .collect()
+}
+
+/// Dry-run `args`, then run them for real, on the demo world kept beside `home/state.json`
+/// (`setup` seeds it first); assert that what the dry run showed is what ran: every listed
+/// command ran, every executed command that changes something was listed, and each change
+/// ran exactly as often as it was listed. Reads may run more often (polls, the
+/// prerequisite check, the observation before planning).
+fn assert_the_dry_run_is_what_runs(
+    name: &str,
+    args: &[&str],
+    setup: impl FnOnce(&Path, &Path) -> Vec<(String, String)>,
+) -> Vec<Vec<String>> {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let log = home.path().join("run.log");
+    let env = setup(home.path(), &state);
+    let with = |cmd: &mut Command| {
+        for (key, value) in &env {
+            cmd.env(key, value);
+        }
+        cmd.arg("--state-file").arg(&state).args(args);
+    };
+
+    let mut dry = demo(home.path());
+    with(&mut dry);
+    let dry = dry
+        .args(["--dry-run", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{name}: {}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let mut listed = listed_commands(&dry);
+    assert!(!listed.is_empty(), "{name}");
+
+    let mut run = demo(home.path());
+    with(&mut run);
+    let run = run.arg("--log-file").arg(&log).output().unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{name}: {}{}",
+        stdout_of(&run),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let executed = executed_commands(&log);
+
+    // The placeholders of the dry run, replaced by what the run chose, exactly: the
+    // installation id the run recorded in its new state file. The owner of new
+    // repositories is looked up by the dry run too (the demo is signed in), so its
+    // placeholder must not appear.
+    let id = state_of(&state)["identity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for argv in &mut listed {
+        for arg in argv.iter_mut() {
+            if arg.contains(NEW_INSTALLATION_ID) {
+                *arg = arg.replace(NEW_INSTALLATION_ID, &id);
+            }
+            assert!(
+                !arg.contains("OWNER/"),
+                "{name}: the dry run did not know the owner: {argv:?}"
+            );
+        }
+    }
+
+    for argv in &listed {
+        assert!(
+            executed.contains(argv),
+            "{name}: listed by the dry run but never run: {argv:?}"
+        );
+    }
+    let count = |commands: &[Vec<String>], argv: &Vec<String>| {
+        commands.iter().filter(|c| *c == argv).count()
+    };
+    for argv in executed.iter().filter(|argv| changes_something(argv)) {
+        assert!(
+            listed.contains(argv),
+            "{name}: ran a change the dry run did not list: {argv:?}"
+        );
+        assert_eq!(
+            count(&executed, argv),
+            count(&listed, argv),
+            "{name}: a change ran another number of times than listed: {argv:?}"
+        );
+    }
+    listed
+}
+
+/// Whether a listed command starts with `words`.
+fn lists(listed: &[Vec<String>], words: &[&str]) -> bool {
+    let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    listed.iter().any(|argv| argv.starts_with(&words))
+}
+
+#[test]
+fn the_dry_run_lists_what_the_run_executes_all_new() {
+    let listed = assert_the_dry_run_is_what_runs("all new", &[], |_, _| Vec::new());
+    assert!(lists(&listed, &["az", "aks", "create"]));
+    assert!(lists(&listed, &["gh", "repo", "create"]));
+    assert!(lists(&listed, &["helm", "upgrade", "--install"]));
+}
+
+#[test]
+fn the_dry_run_lists_what_the_run_executes_custom_names() {
+    let listed = assert_the_dry_run_is_what_runs(
+        "custom names",
+        &[
+            "--cluster-name",
+            "orion",
+            "--cluster-resource-group",
+            "orion-platform",
+            "--cluster-region",
+            "westeurope",
+            "--cluster-nodes",
+            "2",
+            "--control-plane-name",
+            "orion-cp",
+            "--gitops-name",
+            "orion-manifests",
+            "--github-org",
+            "kalypso-demo-org",
+            "--repo-visibility",
+            "public",
+            "--namespace",
+            "kalypso-orion",
+        ],
+        |_, _| Vec::new(),
+    );
+    assert!(lists(
+        &listed,
+        &[
+            "az",
+            "group",
+            "create",
+            "--name",
+            "orion-platform",
+            "--location",
+            "westeurope"
+        ]
+    ));
+    assert!(lists(
+        &listed,
+        &[
+            "gh",
+            "repo",
+            "create",
+            "kalypso-demo-org/orion-manifests",
+            "--public"
+        ]
+    ));
+    assert!(lists(
+        &listed,
+        &[
+            "kubectl",
+            "--context",
+            "orion",
+            "create",
+            "namespace",
+            "kalypso-orion"
+        ]
+    ));
+}
+
+/// A kube context of the user's own (a kind cluster) in the demo world, as the wizard
+/// offers it: the run installs on it instead of creating an AKS cluster.
+#[test]
+fn the_dry_run_lists_what_the_run_executes_existing_cluster() {
+    let listed = assert_the_dry_run_is_what_runs(
+        "existing cluster",
+        &["--cluster-existing", "kind-mine"],
+        |_, state| {
+            let sim = kalypso_bootstrap::sim::SimulatedEnvironment::demo_persistent(
+                state.with_file_name("state.json.demo"),
+            )
+            .unwrap();
+            sim.seed_kube_cluster("https://127.0.0.1:36443", "1.33.1", 2);
+            sim.seed_kube_context("kind-mine", "https://127.0.0.1:36443")
+                .unwrap();
+            // The configuration checks the context against the kubeconfig it reads.
+            vec![(
+                "KUBECONFIG".to_string(),
+                sim.default_kubeconfig().display().to_string(),
+            )]
+        },
+    );
+    assert!(!lists(&listed, &["az"]), "no Azure call: {listed:?}");
+    assert!(lists(
+        &listed,
+        &[
+            "kubectl",
+            "--context",
+            "kind-mine",
+            "apply",
+            "--server-side"
+        ]
+    ));
+}
+
+/// Both repositories exist (the user's, with the structure Kalypso needs): they are
+/// checked, not created, seeded or given secrets.
+#[test]
+fn the_dry_run_lists_what_the_run_executes_existing_repositories() {
+    use kalypso_bootstrap::templates::{self, GitHubRepo, RepoKind, TemplateContext};
+    let listed = assert_the_dry_run_is_what_runs(
+        "existing repositories",
+        &[
+            "--control-plane-repo",
+            "https://github.com/kalypso-demo/platform-cp",
+            "--gitops-repo",
+            "https://github.com/kalypso-demo/platform-gitops",
+        ],
+        |_, state| {
+            let sim = kalypso_bootstrap::sim::SimulatedEnvironment::demo_persistent(
+                state.with_file_name("state.json.demo"),
+            )
+            .unwrap();
+            let context = TemplateContext::new(
+                GitHubRepo::new("kalypso-demo", "platform-cp"),
+                GitHubRepo::new("kalypso-demo", "platform-gitops"),
+            );
+            let rendered = templates::render(&context).unwrap();
+            for (kind, name) in [
+                (RepoKind::ControlPlane, "platform-cp"),
+                (RepoKind::Gitops, "platform-gitops"),
+            ] {
+                let mut seed = kalypso_bootstrap::sim::SeedRepo::new("kalypso-demo", name);
+                for branch in &rendered.repo(kind).branches {
+                    for file in &branch.files {
+                        seed = if file.executable {
+                            seed.with_executable(&branch.name, &file.path, file.contents.clone())
+                        } else {
+                            seed.with_file(&branch.name, &file.path, file.contents.clone())
+                        };
+                    }
+                }
+                sim.seed_repo(seed).unwrap();
+            }
+            Vec::new()
+        },
+    );
+    assert!(lists(
+        &listed,
+        &["gh", "repo", "view", "kalypso-demo/platform-cp"]
+    ));
+    for change in [
+        &["gh", "repo"][..],
+        &["gh", "secret"],
+        &["gh", "label"],
+        &["git"],
+    ] {
+        assert!(
+            !listed.iter().any(|argv| argv
+                .starts_with(&change.iter().map(|w| w.to_string()).collect::<Vec<_>>())
+                && changes_something(argv)),
+            "the repositories are left as they are: {listed:?}"
+        );
+    }
+}
+
+/// A completed installation run again: every step finds its work done, and neither the
+/// dry run nor the run lists or runs a change.
+#[test]
+fn the_dry_run_lists_what_the_run_executes_completed_installation_run_again() {
+    let listed = assert_the_dry_run_is_what_runs("run again", &[], |home, state| {
+        demo(home).arg("--state-file").arg(state).assert().code(0);
+        Vec::new()
+    });
+    let changes: Vec<&Vec<String>> = listed
+        .iter()
+        .filter(|argv| changes_something(argv))
+        .collect();
+    assert!(changes.is_empty(), "nothing to change: {changes:?}");
+}

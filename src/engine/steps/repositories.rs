@@ -237,7 +237,17 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
             // A dry run shows the commands, never their input.
             let token = SecretString::from(String::new());
             if !create {
+                // Set by an earlier run: only the secrets missing from the list are set.
                 listed.push(tools.gh.secret_list_spec(&slug));
+                let names: Vec<&str> = secret_values(kind, context, &token)
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .collect();
+                listed.note(format!(
+                    "of {}, only those missing from the list are set (gh secret set NAME --repo {slug})",
+                    names.join(", ")
+                ));
+                return listed;
             }
             for (name, value) in secret_values(kind, context, &token) {
                 listed.push(tools.gh.secret_set_spec(&slug, name, &value));
