@@ -1,15 +1,19 @@
 //! The plan: which steps run, with which action, after which other steps. A pure function
 //! of the configuration and of what read-only queries and the state file observed, so the
 //! same inputs always give the same plan (and `--dry-run` shows exactly what a run does).
+//! Each phase decides its own steps' actions in the module that runs them
+//! (`steps::cluster::plan`, `steps::repositories::plan`, `steps::installation::plan`);
+//! this module puts the decisions together with the dependencies and checks the graph.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use super::events::PlannedStepInfo;
 use super::step::{Action, StepError, StepId};
-use crate::config::configuration::{ClusterTarget, Configuration, RepoTarget};
+use super::steps;
+use crate::config::configuration::Configuration;
 use crate::state::{BootstrapState, Phase, StepStatus};
-use crate::troubleshooting::{Hint, Topic};
+use crate::troubleshooting::Hint;
 use crate::ExitCode;
 
 /// What the read-only queries and the state file found before planning.
@@ -287,13 +291,17 @@ pub fn dependencies(id: StepId) -> Vec<StepId> {
     }
 }
 
+/// Each step's action and why, as the phases decide them.
+pub(crate) type Decisions = HashMap<StepId, (Action, String)>;
+
 /// Decide every step's action. Pure: no I/O, same inputs, same plan.
 pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
-    let mut decisions: HashMap<StepId, (Action, String)> = HashMap::new();
+    let mut decisions: Decisions = HashMap::new();
     let mut conflicts = Vec::new();
 
-    plan_cluster(config, observed, &mut decisions, &mut conflicts);
-    plan_repository(
+    // Each phase decides its steps in the module that runs them.
+    steps::cluster::plan(config, observed, &mut decisions, &mut conflicts);
+    steps::repositories::plan(
         &config.repositories.control_plane,
         observed.control_plane.as_ref(),
         &[
@@ -306,7 +314,7 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
         &mut decisions,
         &mut conflicts,
     );
-    plan_repository(
+    steps::repositories::plan(
         &config.repositories.gitops,
         observed.gitops.as_ref(),
         &[
@@ -320,7 +328,7 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
         &mut decisions,
         &mut conflicts,
     );
-    plan_installation(config, observed, &mut decisions);
+    steps::installation::plan(config, observed, &mut decisions);
 
     let steps = StepId::ALL
         .into_iter()
@@ -334,143 +342,9 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
     Plan { steps, conflicts }
 }
 
-fn plan_cluster(
-    config: &Configuration,
-    observed: &Observed,
-    decisions: &mut HashMap<StepId, (Action, String)>,
-    conflicts: &mut Vec<PlanConflict>,
-) {
-    use StepId::*;
-    let new = match &config.cluster {
-        ClusterTarget::Existing(existing) => {
-            let given = format!("existing cluster: kube context {}", existing.context);
-            for id in [
-                ClusterPreflight,
-                ClusterResourceGroup,
-                ClusterCreate,
-                ClusterCredentials,
-            ] {
-                decisions.insert(id, (Action::Skip, given.clone()));
-            }
-            decisions.insert(
-                ClusterReady,
-                (
-                    Action::Reuse,
-                    format!(
-                        "check that kube context {} answers and its nodes are Ready",
-                        existing.context
-                    ),
-                ),
-            );
-            return;
-        }
-        ClusterTarget::Create(new) => new,
-    };
-    let succeeded = |id| observed.succeeded_steps.contains(&id);
-    let group_decision = match &observed.resource_group {
-        None => (
-            Action::Create,
-            format!("resource group {} does not exist", new.resource_group),
-        ),
-        Some(group) if group.ours => (
-            Action::Reuse,
-            format!(
-                "resource group {} was created by an earlier run",
-                new.resource_group
-            ),
-        ),
-        Some(_) => (
-            Action::Reuse,
-            format!("resource group {} exists", new.resource_group),
-        ),
-    };
-    decisions.insert(ClusterResourceGroup, group_decision);
-
-    match &observed.cluster {
-        None => {
-            decisions.insert(
-                ClusterPreflight,
-                (
-                    Action::Create,
-                    format!(
-                        "check region {}, VM size {}, Kubernetes version and vCPU quota",
-                        new.region, new.vm_size
-                    ),
-                ),
-            );
-            decisions.insert(
-                ClusterCreate,
-                (
-                    Action::Create,
-                    format!("cluster {} does not exist", new.name),
-                ),
-            );
-            for id in [ClusterCredentials, ClusterReady] {
-                decisions.insert(id, (Action::Create, format!("new cluster {}", new.name)));
-            }
-        }
-        Some(cluster) if !cluster.ours => {
-            conflicts.push(PlanConflict {
-                step: ClusterCreate,
-                message: format!(
-                    "an AKS cluster named {} already exists in resource group {} and this tool did not create it",
-                    new.name, new.resource_group
-                ),
-                hint: Topic::ClusterNotOurs.hint(format!(
-                    "to install Kalypso on it, fetch its credentials (az aks get-credentials --resource-group {} --name {}) and pass the context with --cluster-existing <context>; or choose another --cluster-name",
-                    new.resource_group, new.name
-                )),
-                exit_code: ExitCode::ConfigInvalid,
-            });
-            for id in [
-                ClusterPreflight,
-                ClusterCreate,
-                ClusterCredentials,
-                ClusterReady,
-            ] {
-                decisions.insert(
-                    id,
-                    (
-                        Action::Create,
-                        format!("blocked: cluster {} is not ours", new.name),
-                    ),
-                );
-            }
-        }
-        Some(cluster) => {
-            let state = cluster.provisioning_state.as_deref().unwrap_or("unknown");
-            decisions.insert(
-                ClusterPreflight,
-                (
-                    Action::Skip,
-                    format!("cluster {} exists (created by an earlier run)", new.name),
-                ),
-            );
-            let create = if state.eq_ignore_ascii_case("Succeeded") {
-                (
-                    Action::Reuse,
-                    format!("cluster {} was created by an earlier run", new.name),
-                )
-            } else {
-                (
-                    Action::Create,
-                    format!(
-                        "finish creating cluster {} (provisioning state: {state})",
-                        new.name
-                    ),
-                )
-            };
-            decisions.insert(ClusterCreate, create);
-            for id in [ClusterCredentials, ClusterReady] {
-                decisions.insert(id, resume_decision(succeeded(id), &new.name));
-            }
-        }
-    }
-}
-
 /// A step whose resource exists: reuse it when an earlier run finished the step, else
 /// do (or finish) the step.
-fn resume_decision(succeeded_before: bool, resource: &str) -> (Action, String) {
+pub(crate) fn resume_decision(succeeded_before: bool, resource: &str) -> (Action, String) {
     if succeeded_before {
         (
             Action::Reuse,
@@ -484,145 +358,12 @@ fn resume_decision(succeeded_before: bool, resource: &str) -> (Action, String) {
     }
 }
 
-fn plan_repository(
-    target: &RepoTarget,
-    observed_repo: Option<&ObservedRepo>,
-    steps: &[StepId],
-    existing_flag: &str,
-    observed: &Observed,
-    decisions: &mut HashMap<StepId, (Action, String)>,
-    conflicts: &mut Vec<PlanConflict>,
-) {
-    let (repo_step, later_steps) = steps
-        .split_first()
-        .unwrap_or_else(|| unreachable!("a repository has at least its repo step"));
-    let name = match target {
-        RepoTarget::Existing(repo) => {
-            decisions.insert(
-                *repo_step,
-                (
-                    Action::Reuse,
-                    format!(
-                        "existing repository {}: check it is reachable and its structure",
-                        repo.url()
-                    ),
-                ),
-            );
-            for id in later_steps {
-                decisions.insert(
-                    *id,
-                    (
-                        Action::Skip,
-                        format!("existing repository {}: left as it is", repo.url()),
-                    ),
-                );
-            }
-            return;
-        }
-        RepoTarget::Create { name } => name,
-    };
-    let succeeded = |id: &StepId| observed.succeeded_steps.contains(id);
-    match observed_repo {
-        None => {
-            decisions.insert(
-                *repo_step,
-                (Action::Create, format!("repository {name} does not exist")),
-            );
-            for id in later_steps {
-                decisions.insert(*id, (Action::Create, format!("new repository {name}")));
-            }
-        }
-        Some(repo) if !repo.ours => {
-            conflicts.push(PlanConflict {
-                step: *repo_step,
-                message: format!(
-                    "repository {} already exists and this tool did not create it",
-                    repo.slug
-                ),
-                hint: Topic::RepositoryNotOurs.hint(format!(
-                    "to use it, pass it as existing: {existing_flag} https://github.com/{}; or choose another name",
-                    repo.slug
-                )),
-                exit_code: ExitCode::RepositoryFailed,
-            });
-            for id in steps {
-                decisions.insert(
-                    *id,
-                    (
-                        Action::Create,
-                        format!("blocked: repository {} is not ours", repo.slug),
-                    ),
-                );
-            }
-        }
-        Some(repo) => {
-            decisions.insert(
-                *repo_step,
-                resume_decision(succeeded(repo_step), &repo.slug),
-            );
-            for id in later_steps {
-                let is_seed = matches!(id, StepId::ControlPlaneSeed | StepId::GitopsSeed);
-                let decision = if is_seed && repo.empty {
-                    (
-                        Action::Create,
-                        format!("repository {} is empty: seed it", repo.slug),
-                    )
-                } else {
-                    resume_decision(succeeded(id), &repo.slug)
-                };
-                decisions.insert(*id, decision);
-            }
-        }
-    }
-}
-
-fn plan_installation(
-    config: &Configuration,
-    observed: &Observed,
-    decisions: &mut HashMap<StepId, (Action, String)>,
-) {
-    use StepId::*;
-    if config.installation.skip_install {
-        for id in [InstallFlux, InstallKalypso, HealthChecks] {
-            decisions.insert(id, (Action::Skip, "--skip-install".to_string()));
-        }
-        return;
-    }
-    // What the installation steps act on is the cluster: their earlier success counts
-    // only while it still exists.
-    let cluster_present = match &config.cluster {
-        ClusterTarget::Existing(_) => true,
-        ClusterTarget::Create(_) => observed.cluster.as_ref().is_some_and(|c| c.ours),
-    };
-    let decide = |id: StepId, what: &str| {
-        if cluster_present && observed.succeeded_steps.contains(&id) {
-            (
-                Action::Reuse,
-                format!("{what} done by an earlier run; check it is still in place"),
-            )
-        } else {
-            (Action::Create, what.to_string())
-        }
-    };
-    decisions.insert(InstallFlux, decide(InstallFlux, "install Flux"));
-    decisions.insert(
-        InstallKalypso,
-        decide(
-            InstallKalypso,
-            &format!("install the Kalypso chart {}", config.installation.version),
-        ),
-    );
-    // `--skip-validation` skips the prerequisite checks before the run, never the health
-    // checks that prove the installation works.
-    decisions.insert(HealthChecks, decide(HealthChecks, "health checks"));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::configuration::{
-        ExistingCluster, GitHubRepo, HelmChart, Installation, NetworkPlugin, NewCluster, Options,
-        Repositories, Visibility,
+        ClusterTarget, ExistingCluster, GitHubRepo, HelmChart, Installation, NetworkPlugin,
+        NewCluster, Options, RepoTarget, Repositories, Visibility,
     };
     use StepId::*;
 

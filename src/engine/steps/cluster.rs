@@ -6,10 +6,12 @@
 //! Accessible → Ready.
 
 use super::{call, resources, tool_error, BootstrapSteps, Preview, StepCommands, StepEnv, Tools};
+use crate::config::Configuration;
 use crate::config::{ClusterTarget, NewCluster};
 use crate::engine::context::{fact, StepContext};
 use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
+use crate::engine::plan::{resume_decision, Decisions, Observed, PlanConflict};
 use crate::engine::retry::poll_step;
 use crate::engine::step::{Action, StepError, StepId};
 use crate::state::{Ownership, ResourceStatus};
@@ -49,6 +51,142 @@ fn aks_create_params(new: &NewCluster, installation_id: &str) -> AksCreateParams
         kubernetes_version: new.kubernetes_version.clone(),
         network_plugin: new.network_plugin,
         installation_id: installation_id.to_string(),
+    }
+}
+
+/// The cluster steps' actions: skipped for an existing kube context (whose readiness is
+/// checked), created or reused by what the observation found. Pure, like [`crate::engine::plan::plan`].
+pub(crate) fn plan(
+    config: &Configuration,
+    observed: &Observed,
+    decisions: &mut Decisions,
+    conflicts: &mut Vec<PlanConflict>,
+) {
+    use StepId::*;
+    let new = match &config.cluster {
+        ClusterTarget::Existing(existing) => {
+            let given = format!("existing cluster: kube context {}", existing.context);
+            for id in [
+                ClusterPreflight,
+                ClusterResourceGroup,
+                ClusterCreate,
+                ClusterCredentials,
+            ] {
+                decisions.insert(id, (Action::Skip, given.clone()));
+            }
+            decisions.insert(
+                ClusterReady,
+                (
+                    Action::Reuse,
+                    format!(
+                        "check that kube context {} answers and its nodes are Ready",
+                        existing.context
+                    ),
+                ),
+            );
+            return;
+        }
+        ClusterTarget::Create(new) => new,
+    };
+    let succeeded = |id| observed.succeeded_steps.contains(&id);
+    let group_decision = match &observed.resource_group {
+        None => (
+            Action::Create,
+            format!("resource group {} does not exist", new.resource_group),
+        ),
+        Some(group) if group.ours => (
+            Action::Reuse,
+            format!(
+                "resource group {} was created by an earlier run",
+                new.resource_group
+            ),
+        ),
+        Some(_) => (
+            Action::Reuse,
+            format!("resource group {} exists", new.resource_group),
+        ),
+    };
+    decisions.insert(ClusterResourceGroup, group_decision);
+
+    match &observed.cluster {
+        None => {
+            decisions.insert(
+                ClusterPreflight,
+                (
+                    Action::Create,
+                    format!(
+                        "check region {}, VM size {}, Kubernetes version and vCPU quota",
+                        new.region, new.vm_size
+                    ),
+                ),
+            );
+            decisions.insert(
+                ClusterCreate,
+                (
+                    Action::Create,
+                    format!("cluster {} does not exist", new.name),
+                ),
+            );
+            for id in [ClusterCredentials, ClusterReady] {
+                decisions.insert(id, (Action::Create, format!("new cluster {}", new.name)));
+            }
+        }
+        Some(cluster) if !cluster.ours => {
+            conflicts.push(PlanConflict {
+                step: ClusterCreate,
+                message: format!(
+                    "an AKS cluster named {} already exists in resource group {} and this tool did not create it",
+                    new.name, new.resource_group
+                ),
+                hint: Topic::ClusterNotOurs.hint(format!(
+                    "to install Kalypso on it, fetch its credentials (az aks get-credentials --resource-group {} --name {}) and pass the context with --cluster-existing <context>; or choose another --cluster-name",
+                    new.resource_group, new.name
+                )),
+                exit_code: ExitCode::ConfigInvalid,
+            });
+            for id in [
+                ClusterPreflight,
+                ClusterCreate,
+                ClusterCredentials,
+                ClusterReady,
+            ] {
+                decisions.insert(
+                    id,
+                    (
+                        Action::Create,
+                        format!("blocked: cluster {} is not ours", new.name),
+                    ),
+                );
+            }
+        }
+        Some(cluster) => {
+            let state = cluster.provisioning_state.as_deref().unwrap_or("unknown");
+            decisions.insert(
+                ClusterPreflight,
+                (
+                    Action::Skip,
+                    format!("cluster {} exists (created by an earlier run)", new.name),
+                ),
+            );
+            let create = if state.eq_ignore_ascii_case("Succeeded") {
+                (
+                    Action::Reuse,
+                    format!("cluster {} was created by an earlier run", new.name),
+                )
+            } else {
+                (
+                    Action::Create,
+                    format!(
+                        "finish creating cluster {} (provisioning state: {state})",
+                        new.name
+                    ),
+                )
+            };
+            decisions.insert(ClusterCreate, create);
+            for id in [ClusterCredentials, ClusterReady] {
+                decisions.insert(id, resume_decision(succeeded(id), &new.name));
+            }
+        }
     }
 }
 

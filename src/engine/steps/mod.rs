@@ -3,7 +3,10 @@
 //! tests (there over the simulated environment).
 //!
 //! Each phase has its module: [`cluster`], [`repositories`], [`installation`],
-//! [`validation`]. What they share lives here: the run's environment ([`StepEnv`]), the
+//! [`validation`]. A phase module owns its steps side by side: what it plans for them
+//! (`plan`, called by [`crate::engine::plan::plan`]), the commands each runs (`commands`,
+//! which `--dry-run` lists through [`commands`]), and how it runs them; the dry run and the
+//! execution build every command with the same builders. What they share lives here: the run's environment ([`StepEnv`]), the
 //! adapters of one step ([`Tools`]), turning a tool failure into a [`StepError`] and
 //! retrying transient ones, and the names of everything the steps record
 //! ([`resources`]).

@@ -6,6 +6,7 @@
 //! Progress names the transitions Creating → Empty → Initialized → Ready, or
 //! Validating → Valid / Invalid.
 
+use crate::engine::plan::{resume_decision, Decisions, Observed, ObservedRepo, PlanConflict};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -156,6 +157,100 @@ fn push_target(env: &StepEnv, tools: &Tools, repo: &templates::GitHubRepo) -> (S
     let remote = github_remote_url(&repo.owner, &repo.name);
     let git_env = tools.gh.git_env().merge(env.git_env.clone());
     (remote, git_env)
+}
+
+/// One repository's steps' actions: an existing one is checked and left alone; a new one
+/// created, or resumed when an earlier run of ours made it. Pure, like [`crate::engine::plan::plan`].
+pub(crate) fn plan(
+    target: &RepoTarget,
+    observed_repo: Option<&ObservedRepo>,
+    steps: &[StepId],
+    existing_flag: &str,
+    observed: &Observed,
+    decisions: &mut Decisions,
+    conflicts: &mut Vec<PlanConflict>,
+) {
+    let (repo_step, later_steps) = steps
+        .split_first()
+        .unwrap_or_else(|| unreachable!("a repository has at least its repo step"));
+    let name = match target {
+        RepoTarget::Existing(repo) => {
+            decisions.insert(
+                *repo_step,
+                (
+                    Action::Reuse,
+                    format!(
+                        "existing repository {}: check it is reachable and its structure",
+                        repo.url()
+                    ),
+                ),
+            );
+            for id in later_steps {
+                decisions.insert(
+                    *id,
+                    (
+                        Action::Skip,
+                        format!("existing repository {}: left as it is", repo.url()),
+                    ),
+                );
+            }
+            return;
+        }
+        RepoTarget::Create { name } => name,
+    };
+    let succeeded = |id: &StepId| observed.succeeded_steps.contains(id);
+    match observed_repo {
+        None => {
+            decisions.insert(
+                *repo_step,
+                (Action::Create, format!("repository {name} does not exist")),
+            );
+            for id in later_steps {
+                decisions.insert(*id, (Action::Create, format!("new repository {name}")));
+            }
+        }
+        Some(repo) if !repo.ours => {
+            conflicts.push(PlanConflict {
+                step: *repo_step,
+                message: format!(
+                    "repository {} already exists and this tool did not create it",
+                    repo.slug
+                ),
+                hint: Topic::RepositoryNotOurs.hint(format!(
+                    "to use it, pass it as existing: {existing_flag} https://github.com/{}; or choose another name",
+                    repo.slug
+                )),
+                exit_code: ExitCode::RepositoryFailed,
+            });
+            for id in steps {
+                decisions.insert(
+                    *id,
+                    (
+                        Action::Create,
+                        format!("blocked: repository {} is not ours", repo.slug),
+                    ),
+                );
+            }
+        }
+        Some(repo) => {
+            decisions.insert(
+                *repo_step,
+                resume_decision(succeeded(repo_step), &repo.slug),
+            );
+            for id in later_steps {
+                let is_seed = matches!(id, StepId::ControlPlaneSeed | StepId::GitopsSeed);
+                let decision = if is_seed && repo.empty {
+                    (
+                        Action::Create,
+                        format!("repository {} is empty: seed it", repo.slug),
+                    )
+                } else {
+                    resume_decision(succeeded(id), &repo.slug)
+                };
+                decisions.insert(*id, decision);
+            }
+        }
+    }
 }
 
 /// What each repository step runs, for the dry run: the same builders as the steps below,
