@@ -88,7 +88,7 @@ fn log_command(argv: &[String], result: &Result<CommandOutput, RunError>, elapse
         Err(error) => {
             tracing::debug!(
                 target: COMMAND_LOG_TARGET,
-                exit_code = "none",
+                exit_code = %"none",
                 duration_ms,
                 %error,
                 "ran {argv}"
@@ -798,6 +798,105 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Answers by its first argument: `fail` exits 3, `hang` times out, anything else
+    /// succeeds; the program `missing` is not found.
+    struct Scripted;
+
+    impl CommandRunner for Scripted {
+        fn run_with(
+            &self,
+            spec: CommandSpec,
+            _control: RunControl,
+        ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+            Box::pin(async move {
+                let exit = |code| CommandOutput {
+                    exit_code: Some(code),
+                    stdout: String::new(),
+                    stderr: String::new(),
+                    duration: Duration::ZERO,
+                };
+                if spec.program == "missing" {
+                    return Err(RunError::NotFound {
+                        program: spec.program,
+                    });
+                }
+                match spec.args.first().map(String::as_str) {
+                    Some("fail") => Ok(exit(3)),
+                    Some("hang") => Err(RunError::TimedOut {
+                        command: spec.display(),
+                        after: Duration::from_secs(1),
+                    }),
+                    _ => Ok(exit(0)),
+                }
+            })
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn every_command_run_is_one_debug_line_with_its_masked_argv_exit_code_and_duration() {
+        let secret = "s3cret-value-in-a-log-test-argv";
+        secrets::register(secret);
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .without_time()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let runner = Scripted;
+        for spec in [
+            CommandSpec::new("tool").args(["ok", "--value", secret]),
+            CommandSpec::new("tool").arg("fail"),
+            CommandSpec::new("tool").arg("hang"),
+            CommandSpec::new("missing").arg("x"),
+        ] {
+            let _ = run_logged(&runner, spec, RunControl::default()).await;
+        }
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.contains("DEBUG kalypso_bootstrap::command:")),
+            "{text}"
+        );
+        assert!(
+            lines[0].contains(r#"ran ["tool","ok","--value","***"] exit_code=0 duration_ms="#),
+            "{text}"
+        );
+        assert!(!text.contains(secret), "{text}");
+        assert!(
+            lines[1].contains(r#"ran ["tool","fail"] exit_code=3 duration_ms="#),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains(r#"ran ["tool","hang"] exit_code=none duration_ms="#),
+            "{text}"
+        );
+        assert!(lines[2].contains("did not finish within"), "{text}");
+        assert!(
+            lines[3].contains(r#"did not run ["missing","x"] error="#),
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_bounded_capture_keeps_short_output_whole_and_the_ends_of_long_output() {
