@@ -307,8 +307,12 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 listed.note("only branches missing on the remote are pushed");
                 return listed;
             }
-            let Ok(rendered) = templates::render(context) else {
-                return listed;
+            let rendered = match templates::render(context) {
+                Ok(rendered) => rendered,
+                Err(error) => {
+                    listed.note(format!("the templates cannot be rendered: {error}"));
+                    return listed;
+                }
             };
             let workdir = env
                 .work_dir
