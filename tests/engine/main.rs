@@ -7,5 +7,6 @@
 mod support;
 
 mod orchestrator;
+mod plan_analysis;
 mod retry;
 mod rollback;

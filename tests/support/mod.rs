@@ -17,6 +17,8 @@ pub mod engine;
 pub mod events;
 /// Synthetic event sequences and the printer for the headless tests.
 pub mod headless;
+/// One-at-a-time plans, the longest chain, the step running at a moment (test-only API).
+pub mod plan_analysis;
 /// Whether a process is alive; the name of a test for re-running it in a child.
 pub mod process;
 /// The real terminal: the binary in tmux.
