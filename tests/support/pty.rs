@@ -1,6 +1,8 @@
-//! A real terminal for the binary: tmux gives it a 100x30 pseudo terminal, the tests type
-//! keys and read the screen back (the wizard in tests/frontends/pty_wizard.rs, the headless
-//! prompts in tests/frontends/headless_pty.rs). HOME and TMPDIR are in a temporary directory.
+//! A real terminal for the binary: tmux gives it a pseudo terminal (100x30 unless asked
+//! otherwise), the tests type keys and read the screen back (the wizard in
+//! tests/frontends/pty_wizard.rs, the headless prompts in tests/frontends/headless_pty.rs, the
+//! canary sweep's wizard run in tests/reliability/canary.rs, and the benchmark's wizard
+//! runs). HOME and TMPDIR are in a temporary directory.
 //!
 //! Every wait polls the screen for text (generous timeouts: the demo's latencies make a run
 //! take about 35 s, and the machine may be busy).
@@ -25,9 +27,10 @@ pub const POLL: Duration = Duration::from_millis(100);
 /// the marker on screen is the shell's output, never the echo of the command.
 pub const END_MARKER: &str = "END-42";
 
-/// A tmux server of its own (own socket) with one 100x30 pane running `/bin/sh` in a clean
-/// environment. Killed on drop; its directory (HOME, TMPDIR with the demo's log and state)
-/// is kept when a test fails, for the post-mortem.
+/// A tmux server of its own (own socket) with one pane running `/bin/sh` (100x30) or the
+/// binary itself ([`Pane::exec`], e.g. for the benchmark) in a clean environment. Killed
+/// on drop; its directory (HOME, TMPDIR with the demo's log and state) is kept when a test
+/// fails, for the post-mortem.
 pub struct Pane {
     dir: Option<tempfile::TempDir>,
     socket: PathBuf,
@@ -51,7 +54,24 @@ pub fn shell_quote(value: &str) -> String {
 }
 
 impl Pane {
+    /// The pane running `/bin/sh` at 100x30, at its prompt.
     pub fn start() -> Pane {
+        let pane = Pane::open(WIDTH, HEIGHT, &[], &["/bin/sh"]);
+        pane.wait_for("the shell prompt", "pty$", STAGE);
+        pane
+    }
+
+    /// The binary itself as the pane's process (so [`Pane::pid`] is the binary's), in a
+    /// `width`x`height` pane, with `extra_env` and `args`; no shell around it.
+    pub fn exec(width: u16, height: u16, extra_env: &[(&str, &str)], args: &[&str]) -> Pane {
+        let mut command = vec![BINARY];
+        command.extend_from_slice(args);
+        Pane::open(width, height, extra_env, &command)
+    }
+
+    /// The pane's process is `command` (program and arguments), in a clean environment:
+    /// only PATH, the pane's own HOME and TMPDIR, the terminal, and `extra_env`.
+    fn open(width: u16, height: u16, extra_env: &[(&str, &str)], command: &[&str]) -> Pane {
         require_tmux();
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("tmux.sock");
@@ -61,17 +81,19 @@ impl Pane {
         std::fs::create_dir_all(&tmp).expect("tmp dir");
         let path = std::env::var("PATH").unwrap_or_default();
         // Nothing from the test's environment leaks in (no real token, no KALYPSO_* variable).
-        let shell = [
-            "env -i".to_string(),
+        let mut line = vec![
+            "exec env -i".to_string(),
             format!("PATH={}", shell_quote(&path)),
             format!("HOME={}", shell_quote(&home.to_string_lossy())),
             format!("TMPDIR={}", shell_quote(&tmp.to_string_lossy())),
             "TERM=xterm-256color".to_string(),
             "LANG=C.UTF-8".to_string(),
             "PS1='pty$ '".to_string(),
-            "/bin/sh".to_string(),
-        ]
-        .join(" ");
+        ];
+        for (name, value) in extra_env {
+            line.push(format!("{name}={}", shell_quote(value)));
+        }
+        line.extend(command.iter().map(|word| shell_quote(word)));
         let pane = Pane {
             dir: Some(dir),
             socket,
@@ -84,13 +106,21 @@ impl Pane {
             "-s",
             SESSION,
             "-x",
-            &WIDTH.to_string(),
+            &width.to_string(),
             "-y",
-            &HEIGHT.to_string(),
-            &shell,
+            &height.to_string(),
+            &line.join(" "),
         ]);
-        pane.wait_for("the shell prompt", "pty$", STAGE);
         pane
+    }
+
+    /// The process id of the pane's process.
+    pub fn pid(&self) -> u32 {
+        let output = self.tmux(&["display-message", "-p", "-t", SESSION, "#{pane_pid}"]);
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect("the pane's process id")
     }
 
     pub fn root(&self) -> &Path {
@@ -225,18 +255,20 @@ impl Pane {
         }
     }
 
-    /// The end of the demo's log file, to explain a failed wait.
-    pub fn log_tail(&self) -> String {
-        let logs: Vec<PathBuf> = std::fs::read_dir(self.root().join("tmp"))
-            .into_iter()
-            .flatten()
+    /// The demo run's log file (in the demo's directory under TMPDIR).
+    pub fn demo_log(&self) -> Option<PathBuf> {
+        std::fs::read_dir(self.root().join("tmp"))
+            .ok()?
             .flatten()
             .map(|entry| entry.path().join("kalypso-bootstrap.log"))
-            .filter(|path| path.is_file())
-            .collect();
-        match logs.first() {
+            .find(|path| path.is_file())
+    }
+
+    /// The end of the demo's log file, to explain a failed wait.
+    pub fn log_tail(&self) -> String {
+        match self.demo_log() {
             Some(path) => {
-                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
                 let lines: Vec<&str> = text.lines().collect();
                 let tail = lines[lines.len().saturating_sub(20)..].join("\n");
                 format!("last lines of {}:\n{tail}", path.display())
