@@ -35,6 +35,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::support::process::real_git;
 use crate::support::pty::{command_line, exit_code, shell_quote, Pane, END_MARKER};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -163,16 +164,6 @@ fn leaks_in_tree(root: &Path) -> Vec<String> {
     }
     assert!(files > 0, "nothing to search under {}", root.display());
     found
-}
-
-/// The real git, for the recording stand-in to hand over to.
-fn real_git() -> PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("git"))
-        .find(|path| path.is_file() && !path.starts_with(std::env::temp_dir()))
-        .expect("git on PATH")
 }
 
 fn write_script(path: &Path, text: &str) {

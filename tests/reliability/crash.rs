@@ -7,7 +7,8 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::support::process::alive;
+use crate::support::demo::demo_process;
+use crate::support::process::{alive, real_git};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -32,18 +33,10 @@ impl Lcg {
 }
 
 fn demo_command(home: &Path, state: &Path, zero_latency: bool) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("TMPDIR", home)
-        .env("GITHUB_TOKEN", TOKEN)
-        .current_dir(home)
-        .args(["--demo", "--no-tui", "--non-interactive", "--state-file"])
-        .arg(state)
-        .stdin(Stdio::null());
-    if zero_latency {
-        cmd.env("KALYPSO_DEMO_LATENCY", "zero");
+    let mut cmd = demo_process(home, TOKEN);
+    cmd.arg("--state-file").arg(state).stdin(Stdio::null());
+    if !zero_latency {
+        cmd.env_remove("KALYPSO_DEMO_LATENCY");
     }
     cmd
 }
@@ -252,7 +245,7 @@ fn a_push_that_loses_the_race_to_another_push_converges() {
     let state = home.path().join("state.json");
     let bin = home.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
-    let real_git = which_git();
+    let real_git = real_git();
     let marker = home.path().join("rival-pushed");
     let stand_in = bin.join("git");
     std::fs::write(
@@ -310,14 +303,6 @@ exec "$REAL_GIT" "$@"
         "{heads}"
     );
     assert!(heads.lines().any(|l| l.starts_with("dev ")), "{heads}");
-}
-
-fn which_git() -> PathBuf {
-    let path = std::env::var("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("git"))
-        .find(|candidate| candidate.is_file())
-        .expect("git on PATH")
 }
 
 /// The bare repository (under the demo world's directory) that holds `commit`.

@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::demo::demo_process;
+use crate::support::process::real_git;
 use kalypso_bootstrap::engine::{Bootstrap, BootstrapError};
 use kalypso_bootstrap::state::StateError;
 use secrecy::SecretString;
@@ -17,16 +19,6 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 const TOKEN: &str = "ghp_LOCKcanary0123456789abcdefghijKLMNOP";
-
-/// The real git, for the gate below to hand over to.
-fn real_git() -> PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("git"))
-        .find(|path| path.is_file())
-        .expect("git on PATH")
-}
 
 /// A `git` that holds every `push` until `<dir>/open` exists (saying so in
 /// `<dir>/waiting`), then runs the real git. It pauses the first run in the middle of its
@@ -52,16 +44,8 @@ fn gated_git(dir: &Path) -> PathBuf {
 }
 
 fn demo_command(home: &Path, path_var: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"));
-    cmd.env_clear()
-        .env("PATH", path_var)
-        .env("HOME", home)
-        .env("TMPDIR", home)
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("KALYPSO_DEMO_LATENCY", "zero")
-        .current_dir(home)
-        .stdin(Stdio::null())
-        .args(["--demo", "--no-tui", "--non-interactive"]);
+    let mut cmd = demo_process(home, TOKEN);
+    cmd.env("PATH", path_var).stdin(Stdio::null());
     cmd
 }
 

@@ -5,8 +5,14 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
+/// The demo run as `assert_cmd` drives it.
 pub fn demo_command(home: &Path, canary_token: &str) -> Command {
-    let mut cmd = Command::cargo_bin("kalypso-bootstrap").unwrap();
+    Command::from_std(demo_process(home, canary_token))
+}
+
+/// The same as a plain process, for tests that spawn it and signal or kill it.
+pub fn demo_process(home: &Path, canary_token: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)

@@ -1,5 +1,7 @@
-//! Processes the tests start or watch: whether one is still alive, and how a test binary
-//! re-runs one of its own tests in a child process.
+//! Processes the tests start or watch: whether one is still alive, how a test binary
+//! re-runs one of its own tests in a child process, and the real git.
+
+use std::path::PathBuf;
 
 /// Whether `pid` is a live process. A zombie (`Z`, waiting for its reaper; in containers a
 /// killed orphan may stay unreaped) or a dead task (`X`) has ended. Read from
@@ -31,4 +33,15 @@ pub fn test_name(module_path: &str, function: &str) -> String {
         Some((_crate, module)) => format!("{module}::{function}"),
         None => function.to_string(),
     }
+}
+
+/// The real git on PATH, for the stand-ins that record or hold a call before handing it
+/// over (never one of those stand-ins, which live in temporary directories).
+pub fn real_git() -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("git"))
+        .find(|path| path.is_file() && !path.starts_with(std::env::temp_dir()))
+        .expect("git on PATH")
 }
