@@ -1,6 +1,6 @@
 //! The one table linking what the tool prints to `docs/troubleshooting.md`: every hint is a
 //! [`Hint`], made only by [`Topic::hint`], so it always ends with
-//! `see docs/troubleshooting.md#<anchor>`. `tests/docs_truth.rs` checks that every
+//! `see docs/troubleshooting.md#<anchor>`. `tests/cli/docs_truth.rs` checks that every
 //! [`Topic`]'s anchor is a heading of that page.
 
 use std::fmt;

@@ -21,6 +21,7 @@ use kalypso_bootstrap::tools::retry::PollPolicy;
 use kalypso_bootstrap::tools::CancelToken;
 use secrecy::SecretString;
 
+use crate::support::plan_analysis::{PlanAnalysis, RunTimeline};
 use crate::{human, median, Mode, Row};
 
 /// The fixed latencies of a full run: AKS provisioning, the GitHub calls, Flux, Helm and

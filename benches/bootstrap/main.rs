@@ -17,8 +17,9 @@ mod engine;
 mod polling;
 mod process;
 mod screen;
-#[path = "../../tests/tui_support/mod.rs"]
-mod tui_support;
+#[allow(dead_code)]
+#[path = "../../tests/support/mod.rs"]
+mod support;
 
 use std::fmt::Write as _;
 use std::time::Duration;

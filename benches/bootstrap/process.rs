@@ -3,7 +3,8 @@
 //! /proc), and peak memory during a demo run whose simulated Helm prints a million lines.
 //!
 //! The headless runs read the program's output directly; the full-screen wizard runs in
-//! tmux (a 200x50 pane), driven by keys, its screen read back with `capture-pane`.
+//! tmux (a 200x50 pane; the tests' driver, tests/support/pty.rs), driven by keys, its screen
+//! read back with `capture-pane`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -14,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::pty::Pane;
 use crate::{human, median, Mode, Row};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_kalypso-bootstrap");
@@ -326,118 +328,21 @@ fn cpu_share(pid: u32, window: Duration) -> f64 {
     used.as_secs_f64() / started.elapsed().as_secs_f64()
 }
 
-/// A tmux server of our own with one pane running the binary.
-struct Pane {
-    sandbox: Sandbox,
-    socket: PathBuf,
-}
-
-impl Pane {
-    fn start(args: &[&str], extra_env: &[(&str, &str)]) -> Pane {
-        let sandbox = Sandbox::new();
-        let socket = sandbox.dir.path().join("tmux.sock");
-        let quote = |value: &str| format!("'{}'", value.replace('\'', r"'\''"));
-        let mut line = vec!["exec env -i".to_string()];
-        for (name, value) in sandbox.env() {
-            line.push(format!("{name}={}", quote(&value)));
-        }
-        for (name, value) in extra_env {
-            line.push(format!("{name}={}", quote(value)));
-        }
-        line.push(quote(BINARY));
-        line.extend(args.iter().map(|arg| quote(arg)));
-        let pane = Pane { sandbox, socket };
-        pane.tmux(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "bench",
-            "-x",
-            &WIDTH.to_string(),
-            "-y",
-            &HEIGHT.to_string(),
-            &line.join(" "),
-        ]);
-        pane
+/// Welcome → the forms as they are → the prerequisite check → the plan → run.
+fn walk_to_the_dashboard(pane: &Pane) {
+    let stage = Duration::from_secs(60);
+    pane.wait_for("the welcome screen", WELCOME, stage);
+    pane.keys(&["Enter"]);
+    pane.wait_for("the first form", "Cluster name", stage);
+    for _ in 0..4 {
+        pane.keys(&["NPage"]);
+        std::thread::sleep(Duration::from_millis(100));
     }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .arg("-u")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .env("LANG", "C.UTF-8")
-            .output()
-            .expect("tmux runs (install it with .ci/setup or apt-get install tmux)");
-        assert!(
-            output.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "bench"];
-        args.extend_from_slice(keys);
-        self.tmux(&args);
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "bench"])
-    }
-
-    fn pid(&self) -> u32 {
-        self.tmux(&["display-message", "-p", "-t", "bench", "#{pane_pid}"])
-            .trim()
-            .parse()
-            .expect("the pane's process id")
-    }
-
-    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.screen();
-            if screen.contains(needle) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the wizard never showed {needle:?}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Welcome → the forms as they are → the prerequisite check → the plan → run.
-    fn walk_to_the_dashboard(&self) {
-        let stage = Duration::from_secs(60);
-        self.wait_for(WELCOME, stage);
-        self.keys(&["Enter"]);
-        self.wait_for("Cluster name", stage);
-        for _ in 0..4 {
-            self.keys(&["NPage"]);
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        self.wait_for("Prerequisites: PASSED", stage);
-        self.keys(&["Enter"]);
-        self.wait_for("Proceed?", stage);
-        self.keys(&["y"]);
-        self.wait_for("Log ·", stage);
-    }
-}
-
-impl Drop for Pane {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
+    pane.wait_for("the prerequisite check", "Prerequisites: PASSED", stage);
+    pane.keys(&["Enter"]);
+    pane.wait_for("the plan", "Proceed?", stage);
+    pane.keys(&["y"]);
+    pane.wait_for("the dashboard", "Log ·", stage);
 }
 
 pub fn idle(mode: Mode) -> Vec<Row> {
@@ -466,9 +371,13 @@ pub fn idle(mode: Mode) -> Vec<Row> {
     let headless = cpu_share(child.id(), window);
     terminate(&mut child);
 
-    let pane = Pane::start(&["--demo"], &env);
-    pane.walk_to_the_dashboard();
-    pane.wait_for("Creating", Duration::from_secs(60));
+    let pane = Pane::exec(WIDTH, HEIGHT, &env, &["--demo"]);
+    walk_to_the_dashboard(&pane);
+    pane.wait_for(
+        "the cluster's creation",
+        "Creating",
+        Duration::from_secs(60),
+    );
     std::thread::sleep(settle);
     let wizard = cpu_share(pane.pid(), window);
     drop(pane);
@@ -546,9 +455,13 @@ pub fn memory(mode: Mode) -> Vec<Row> {
     let logged = chatter_lines_logged(&log);
     drop(sandbox);
 
-    let pane = Pane::start(&["--demo", "--verbose"], &env);
-    pane.walk_to_the_dashboard();
-    pane.wait_for("The Kalypso Scheduler is set up.", Duration::from_secs(300));
+    let pane = Pane::exec(WIDTH, HEIGHT, &env, &["--demo", "--verbose"]);
+    walk_to_the_dashboard(&pane);
+    pane.wait_for(
+        "the summary",
+        "The Kalypso Scheduler is set up.",
+        Duration::from_secs(300),
+    );
     let pid = pane.pid();
     let wizard_peak = peak_rss(pid);
     // Leave the summary; the log file is complete once the program has ended.
@@ -557,7 +470,7 @@ pub fn memory(mode: Mode) -> Vec<Row> {
     while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let wizard_log = pane.sandbox.demo_log().expect("the demo's log file");
+    let wizard_log = pane.demo_log().expect("the demo's log file");
     let wizard_logged = chatter_lines_logged(&wizard_log);
     drop(pane);
 

@@ -17,7 +17,7 @@ use ratatui::backend::{Backend, TestBackend};
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
-use crate::tui_support::{
+use crate::support::tui::{
     all_steps, app, buffer_text, event, named, passing_checks, started, FakeBackend, RunScript, NOW,
 };
 use crate::{human, median, Mode, Row};
@@ -311,7 +311,7 @@ pub fn input_under_flood(mode: Mode) -> Vec<Row> {
             surface,
             input,
             backend,
-            crate::tui_support::inputs(named("bench")),
+            crate::support::tui::inputs(named("bench")),
             Some(logs),
         );
         tokio::select! {

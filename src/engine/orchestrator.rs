@@ -157,19 +157,6 @@ impl RunOutcome {
     pub fn step(&self, id: StepId) -> Option<&StepReport> {
         self.steps.iter().find(|s| s.id == id)
     }
-
-    /// The step that was running `offset` into the run (`tolerance` either side of its
-    /// start and end); of several, the one started last. Tells which step made a call.
-    pub fn step_running_at(&self, offset: Duration, tolerance: Duration) -> Option<StepId> {
-        self.steps
-            .iter()
-            .filter(|step| {
-                step.started.is_some_and(|s| s <= offset + tolerance)
-                    && step.finished.is_some_and(|f| offset <= f + tolerance)
-            })
-            .max_by_key(|step| step.started)
-            .map(|step| step.id)
-    }
 }
 
 /// Runs plans. Build it once per run with the step runner, the state and the event sink.

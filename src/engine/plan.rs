@@ -6,7 +6,6 @@
 //! this module puts the decisions together with the dependencies and checks the graph.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::time::Duration;
 
 use super::events::PlannedStepInfo;
 use super::step::{Action, StepError, StepId};
@@ -160,49 +159,6 @@ impl Plan {
     /// The conflict the run stops on (the first found).
     pub fn first_conflict(&self) -> Option<&PlanConflict> {
         self.conflicts.first()
-    }
-
-    /// The same steps, each waiting for the one before it: how the upstream bash script
-    /// runs them, to compare against.
-    pub fn one_at_a_time(&self) -> Plan {
-        let mut previous: Option<StepId> = None;
-        let steps = self
-            .steps
-            .iter()
-            .map(|step| {
-                let mut step = step.clone();
-                step.depends_on = previous.into_iter().collect();
-                previous = Some(step.id);
-                step
-            })
-            .collect();
-        Plan::new(steps)
-    }
-
-    /// The longest dependency chain when each step takes `weights[step]` (absent: no time):
-    /// its length, the bound no schedule can beat, and its steps that take any time, first
-    /// to last.
-    pub fn longest_chain(&self, weights: &HashMap<StepId, Duration>) -> (Duration, Vec<StepId>) {
-        let mut finish: HashMap<StepId, (Duration, Vec<StepId>)> = HashMap::new();
-        // The steps are listed dependencies before dependants.
-        for step in &self.steps {
-            let (before, mut chain) = step
-                .depends_on
-                .iter()
-                .filter_map(|dependency| finish.get(dependency))
-                .max_by_key(|(time, _)| *time)
-                .cloned()
-                .unwrap_or_default();
-            let weight = weights.get(&step.id).copied().unwrap_or_default();
-            if !weight.is_zero() {
-                chain.push(step.id);
-            }
-            finish.insert(step.id, (before + weight, chain));
-        }
-        finish
-            .into_values()
-            .max_by_key(|(time, _)| *time)
-            .unwrap_or_default()
     }
 
     /// Every step appears once, every dependency is a step of the plan, and there is no
@@ -473,60 +429,6 @@ mod tests {
         .collect();
         assert_eq!(kalypso, expected);
         assert_eq!(deps(HealthChecks), vec![InstallKalypso]);
-    }
-
-    #[test]
-    fn the_longest_chain_follows_the_heaviest_dependencies() {
-        let plan = plan(&config(), &Observed::default());
-        let ms = Duration::from_millis;
-        let mut weights: HashMap<StepId, Duration> =
-            StepId::ALL.iter().map(|id| (*id, ms(10))).collect();
-        weights.insert(ClusterCreate, ms(1000));
-        let (length, chain) = plan.longest_chain(&weights);
-        assert_eq!(
-            chain,
-            vec![
-                ClusterPreflight,
-                ClusterResourceGroup,
-                ClusterCreate,
-                ClusterCredentials,
-                ClusterReady,
-                InstallFlux,
-                InstallKalypso,
-                HealthChecks
-            ]
-        );
-        assert_eq!(length, ms(1000 + 7 * 10));
-
-        // Slow repositories: the chain runs through the pre-flight and the gitops steps;
-        // a step that takes no time is not listed.
-        weights.insert(ClusterCreate, ms(10));
-        weights.insert(GitopsSeed, ms(1000));
-        weights.insert(ClusterPreflight, Duration::ZERO);
-        let (length, chain) = plan.longest_chain(&weights);
-        assert_eq!(
-            chain,
-            vec![
-                GitopsRepo,
-                GitopsSeed,
-                GitopsSecrets,
-                GitopsLabel,
-                InstallKalypso,
-                HealthChecks
-            ]
-        );
-        assert_eq!(length, ms(1000 + 5 * 10));
-
-        // One at a time, every step is on the chain.
-        let sequential = plan.one_at_a_time();
-        sequential.check().unwrap();
-        let (length, chain) = sequential.longest_chain(&weights);
-        assert_eq!(length, weights.values().sum::<Duration>());
-        assert_eq!(
-            chain.len(),
-            StepId::ALL.len() - 1,
-            "all but the zero-weight pre-flight"
-        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! The engine decides from an [`ErrorClass`] whether to retry ([`ErrorClass::is_transient`]),
 //! to treat the outcome as an answer (not found, already exists) or to stop with a hint for
 //! the user ([`ErrorClass::hint`]). The patterns are the real tools' messages; the unit tests
-//! in `tests/tools_classify.rs` hold samples of each.
+//! in `tests/tools/classify.rs` hold samples of each.
 
 use std::fmt;
 use std::sync::LazyLock;

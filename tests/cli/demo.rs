@@ -1,0 +1,1256 @@
+//! The whole program, headless, on the built-in simulated environment (`--demo`): exit
+//! codes by phase, JSON lines, dry-run, rollback, `--status`, `--clean` and the lock.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const CANARY: &str = "ghp_DEMOcanary0123456789abcdefghijKLMN";
+
+fn demo(home: &Path) -> Command {
+    crate::support::demo::demo_command(home, CANARY)
+}
+
+fn state_of(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[test]
+fn a_demo_run_completes_and_records_what_it_created() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let output = demo(home.path())
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let out = stdout_of(&output);
+    assert!(out.contains("Summary (DEMO)"), "{out}");
+    assert!(
+        out.contains("https://github.com/kalypso-demo/kalypso-demo-control-plane"),
+        "{out}"
+    );
+    assert!(!out.contains(CANARY) && !String::from_utf8_lossy(&output.stderr).contains(CANARY));
+
+    let recorded = state_of(&state);
+    assert_eq!(recorded["status"], "completed");
+    assert_eq!(recorded["cluster"]["name"], "kalypso-demo");
+    assert_eq!(recorded["cluster"]["created"], true);
+    assert!(!std::fs::read_to_string(&state).unwrap().contains(CANARY));
+
+    let status = demo(home.path())
+        .arg("--status")
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    assert!(stdout_of(&status).contains("completed"));
+}
+
+#[test]
+fn a_failure_exits_with_the_code_of_its_phase_and_changes_nothing_else_without_rollback() {
+    for (step, code) in [
+        ("cluster.create", 4),
+        ("control-plane.secrets", 5),
+        ("installation.kalypso", 6),
+        ("validation.health", 6),
+    ] {
+        let home = TempDir::new().unwrap();
+        let state = home.path().join("state.json");
+        let output = demo(home.path())
+            .env("KALYPSO_DEMO_FAIL", step)
+            .arg("--state-file")
+            .arg(&state)
+            .assert()
+            .code(code)
+            .get_output()
+            .clone();
+        let out = stdout_of(&output);
+        assert!(out.contains(&format!("({step})")), "{step}: {out}");
+        let recorded = state_of(&state);
+        assert_eq!(recorded["status"], "failed", "{step}");
+        let errors = recorded["errors"].as_array().unwrap();
+        assert_eq!(
+            errors.len(),
+            1,
+            "{step}: the error is recorded once: {errors:?}"
+        );
+        // With --state-file X the simulated world, and the default log, live in X.demo/.
+        let log =
+            std::fs::read_to_string(home.path().join("state.json.demo/kalypso-bootstrap.log"))
+                .unwrap();
+        assert!(
+            log.contains(&format!("step {step} failed")) && log.contains("run failed"),
+            "{step}: the log file records the transitions"
+        );
+        assert!(
+            !log.contains(CANARY),
+            "{step}: the token never reaches the log"
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("--clean"),
+            "{step}: a non-interactive run without --auto-rollback says how to clean up"
+        );
+    }
+}
+
+#[test]
+fn auto_rollback_removes_what_the_run_created_in_the_issue_order() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let output = demo(home.path())
+        .env("KALYPSO_DEMO_FAIL", "installation.kalypso")
+        .args(["--auto-rollback", "--output", "json", "--state-file"])
+        .arg(&state)
+        .assert()
+        .code(6)
+        .get_output()
+        .clone();
+    let events = json_events(&output);
+    let removed: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "rollback_action")
+        .map(|e| e["resource"].as_str().unwrap())
+        .collect();
+    // The issue's order: Helm release, Kalypso CRDs, namespace, Flux, repositories, AKS
+    // cluster, resource group, kube context.
+    let kinds: Vec<&str> = removed
+        .iter()
+        .map(|r| r.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "helm_release",
+            "kalypso_crds",
+            "namespace",
+            "flux",
+            "repository",
+            "repository",
+            "aks_cluster",
+            "resource_group",
+            "kube_context"
+        ],
+        "{removed:?}"
+    );
+    // The two repositories are created concurrently: either may be the newer.
+    let mut repositories = removed[4..6].to_vec();
+    repositories.sort();
+    assert_eq!(
+        repositories,
+        [
+            "repository https://github.com/kalypso-demo/kalypso-demo-control-plane",
+            "repository https://github.com/kalypso-demo/kalypso-demo-gitops"
+        ]
+    );
+    let started = events
+        .iter()
+        .find(|e| e["event"] == "rollback_started")
+        .unwrap();
+    let announced: Vec<&str> = started["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(announced, removed, "announced in the order it is done");
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "rollback_finished")
+        .unwrap();
+    assert_eq!(finished["outcome"], "succeeded");
+    assert_eq!(state_of(&state)["status"], "rolled_back");
+}
+
+/// Every stdout line as JSON (panics naming a line that is not).
+fn json_events(output: &std::process::Output) -> Vec<Value> {
+    stdout_of(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect()
+}
+
+#[test]
+fn json_output_is_one_contract_object_per_line() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .args(["--output", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let mut names = std::collections::BTreeSet::new();
+    for line in stdout_of(&output).lines() {
+        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        for key in kalypso_bootstrap::engine::events::JSON_LINE_KEYS {
+            assert!(event.get(key).is_some(), "{key} missing: {line}");
+        }
+        names.insert(event["event"].as_str().unwrap().to_string());
+    }
+    for expected in [
+        "run_started",
+        "phase_started",
+        "step_started",
+        "step_finished",
+        "health_check",
+        "run_finished",
+    ] {
+        assert!(
+            names.contains(expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+}
+
+#[test]
+fn dry_run_lists_every_command_and_runs_none() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let output = demo(home.path())
+        .args(["--dry-run", "--output", "json", "--state-file"])
+        .arg(&state)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let plan: Value = serde_json::from_str(&stdout_of(&output)).unwrap();
+    let steps = plan["steps"].as_array().unwrap();
+    let create = steps
+        .iter()
+        .find(|s| s["id"] == "cluster.create")
+        .expect("cluster.create is planned");
+    assert_eq!(create["action"], "create");
+    let commands = create["commands"].as_array().unwrap();
+    assert!(commands
+        .iter()
+        .any(|argv| argv[0] == "az" && argv[1] == "aks" && argv[2] == "create"));
+    assert!(!stdout_of(&output).contains(CANARY));
+    assert!(!state.exists(), "a dry run writes no state");
+}
+
+#[test]
+fn a_second_run_on_the_same_state_fails_at_once_naming_the_holder() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    // The first run keeps the demo's realistic latencies, so it holds the lock for a while.
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TMPDIR", home.path())
+        .args(["--demo", "--no-tui", "--non-interactive", "--state-file"])
+        .arg(&state)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = PathBuf::from(format!("{}.lock", state.display()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(state.exists()
+        && std::fs::read_to_string(&lock).is_ok_and(|pid| !pid.trim().is_empty()))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first run never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    let second = demo(home.path())
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "it fails at once"
+    );
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains(&first.id().to_string()),
+        "names the PID: {stderr}"
+    );
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first run is unaffected"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    // The killed run's lock is stale: the next run takes it and resumes.
+    demo(home.path())
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn clean_without_a_state_file_says_there_is_nothing_to_do() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .args(["--clean", "--state-file"])
+        .arg(home.path().join("none.json"))
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    assert!(stdout_of(&output).contains("nothing to clean"));
+}
+
+#[test]
+fn ctrl_c_cancels_the_run_saves_the_state_as_failed_and_exits_7() {
+    let (output, recorded) = cancelled_by(libc::SIGINT, &[]);
+    assert_eq!(recorded["status"], "failed");
+    assert!(
+        !stdout_of(&output).contains("Rollback started"),
+        "no rollback without --auto-rollback"
+    );
+}
+
+/// A CI job cancelled (SIGTERM) or a closed terminal (SIGHUP) stops as orderly as Ctrl+C.
+#[test]
+fn sigterm_and_sighup_cancel_the_run_the_same_way() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let (_, recorded) = cancelled_by(signal, &[]);
+        assert_eq!(recorded["status"], "failed");
+    }
+}
+
+/// Ctrl+C, then `--auto-rollback` removes what the cancelled run had started.
+#[test]
+fn ctrl_c_with_auto_rollback_rolls_back_what_was_started_and_exits_7() {
+    let (output, recorded) = cancelled_by(libc::SIGINT, &["--auto-rollback", "--output", "json"]);
+    let events = json_events(&output);
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "rollback_finished")
+        .unwrap_or_else(|| panic!("no rollback_finished: {}", stdout_of(&output)));
+    assert_eq!(finished["outcome"], "succeeded", "{finished}");
+    assert!(events.iter().any(|e| e["event"] == "rollback_action"
+        && e["resource"].as_str().unwrap().starts_with("aks_cluster")));
+    assert_eq!(recorded["status"], "rolled_back");
+    assert!(
+        recorded["errors"].to_string().contains("cancelled"),
+        "the cancellation stays on record: {}",
+        recorded["errors"]
+    );
+}
+
+/// Run the demo with its realistic latencies, send `signal` while the cluster is being
+/// created, and check the cancelled run's exit code (7) and that the started cluster is
+/// recorded. The output and the final state, for more checks.
+fn cancelled_by(signal: libc::c_int, extra_args: &[&str]) -> (std::process::Output, Value) {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    // Realistic latencies: the cluster is still provisioning when the signal arrives.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TMPDIR", home.path())
+        .args(["--demo", "--no-tui", "--non-interactive", "--state-file"])
+        .arg(&state)
+        .args(extra_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&state).is_ok_and(|text| text.contains("aks_cluster")) {
+        assert!(
+            Instant::now() < deadline,
+            "the cluster creation never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(run.id() as i32, signal) }, 0);
+    let output = run.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let recorded = state_of(&state);
+    assert!(
+        recorded["errors"].to_string().contains("cancelled"),
+        "{}",
+        recorded["errors"]
+    );
+    let resources = recorded["resources"].to_string();
+    assert!(
+        resources.contains("aks_cluster"),
+        "the started cluster is recorded for rollback"
+    );
+    (output, recorded)
+}
+
+/// `--demo` runs no external program but git: stand-ins for az, gh, kubectl and helm first
+/// on PATH leave a mark when called, and none is left after a full run, nor after a failed
+/// run rolled back.
+#[test]
+fn a_demo_run_never_calls_the_real_az_gh_kubectl_or_helm() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TempDir::new().unwrap();
+    let stand_ins = home.path().join("stand-ins");
+    let marks = home.path().join("marks");
+    std::fs::create_dir_all(&stand_ins).unwrap();
+    std::fs::create_dir_all(&marks).unwrap();
+    for tool in ["az", "gh", "kubectl", "helm"] {
+        let script = stand_ins.join(tool);
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$@\" >> '{}'\nexit 1\n",
+                marks.join(tool).display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        stand_ins.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // The stand-ins work: a real (non-demo) check of the tools calls them.
+    let real = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
+        .env_clear()
+        .env("PATH", &path)
+        .env("HOME", home.path())
+        .args(["--validate-only", "--non-interactive"])
+        .output()
+        .unwrap();
+    assert_eq!(real.status.code(), Some(2));
+    assert!(marks.join("az").exists(), "the stand-ins are first on PATH");
+    std::fs::remove_dir_all(&marks).unwrap();
+    std::fs::create_dir_all(&marks).unwrap();
+
+    demo(home.path()).env("PATH", &path).assert().code(0);
+    demo(home.path())
+        .env("PATH", &path)
+        .env("KALYPSO_DEMO_FAIL", "validation.health")
+        .arg("--auto-rollback")
+        .assert()
+        .code(6);
+    let called: Vec<_> = std::fs::read_dir(&marks)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(called.is_empty(), "the demo called {called:?}");
+}
+
+#[test]
+fn an_explicit_log_file_is_written() {
+    let home = TempDir::new().unwrap();
+    let log = home.path().join("logs").join("demo.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    demo(home.path())
+        .arg("--log-file")
+        .arg(&log)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&log).expect("the --log-file is written");
+    assert!(
+        text.contains("bootstrap started") && text.contains("run completed"),
+        "{text}"
+    );
+    assert!(!text.contains(CANARY));
+}
+
+#[test]
+fn skip_install_points_to_running_again_without_it_not_at_pods_that_do_not_exist() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .arg("--skip-install")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let out = stdout_of(&output);
+    let next_steps = &out[out.find("Next steps:").expect("a summary with next steps")..];
+    assert!(
+        next_steps.contains("run the same command again without --skip-install"),
+        "{out}"
+    );
+    assert!(!out.contains("get pods -n kalypso-system"), "{out}");
+
+    let output = demo(home.path())
+        .args(["--skip-install", "--output", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let events = json_events(&output);
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "run_finished")
+        .unwrap();
+    let steps = finished["summary"]["next_steps"].to_string();
+    assert!(steps.contains("without --skip-install"), "{steps}");
+    assert!(!steps.contains("get pods"), "{steps}");
+
+    // Without --skip-install the pods are the next thing to look at.
+    let installed = demo(home.path()).assert().code(0).get_output().clone();
+    assert!(stdout_of(&installed).contains("get pods -n kalypso-system"));
+}
+
+#[test]
+fn the_demo_names_the_subscription_from_the_environment_on_every_az_call() {
+    let home = TempDir::new().unwrap();
+    let subscription = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+    let output = demo(home.path())
+        .env("AZURE_SUBSCRIPTION_ID", subscription)
+        .args(["--dry-run", "--output", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let plan: Value = serde_json::from_str(&stdout_of(&output)).unwrap();
+    let az_calls: Vec<&Value> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|step| step["commands"].as_array().unwrap())
+        .filter(|argv| argv[0] == "az")
+        .collect();
+    assert!(az_calls
+        .iter()
+        .any(|argv| argv[1] == "aks" && argv[2] == "create"));
+    for argv in az_calls {
+        let args: Vec<&str> = argv
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let at = args
+            .iter()
+            .position(|a| *a == "--subscription")
+            .unwrap_or_else(|| panic!("no --subscription: {args:?}"));
+        assert_eq!(args[at + 1], subscription, "{args:?}");
+    }
+}
+
+#[test]
+fn flux_version_picks_the_install_manifest_and_a_bad_one_is_refused_naming_the_flag() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .args(["--dry-run", "--flux-version", "v2.6.0"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let out = stdout_of(&output);
+    assert!(
+        out.contains("https://github.com/fluxcd/flux2/releases/download/v2.6.0/install.yaml"),
+        "{out}"
+    );
+    assert!(!out.contains("/v2.7.5/"), "{out}");
+
+    for bad in ["latest", "2.6", "v2.6.0-rc.1", "v2..0"] {
+        let refused = demo(home.path())
+            .args(["--dry-run", "--flux-version", bad])
+            .assert()
+            .code(3)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("--flux-version")
+                && stderr.contains(&format!("{bad:?}"))
+                && stderr.contains("vMAJOR.MINOR.PATCH"),
+            "{bad}: {stderr}"
+        );
+        assert!(stdout_of(&refused).is_empty(), "{bad}: nothing planned");
+    }
+}
+
+/// The binary as the demo tests run it, without `--non-interactive`: stdin decides.
+fn bare(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kalypso-bootstrap").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("TMPDIR", home)
+        .env("GITHUB_TOKEN", CANARY)
+        .env("KALYPSO_DEMO_LATENCY", "zero")
+        .current_dir(home);
+    cmd
+}
+
+/// A run that failed at the Helm step and kept all it created: its state file and stderr.
+fn failed_run(home: &Path) -> (PathBuf, String) {
+    let state = home.join("state.json");
+    let output = demo(home)
+        .env("KALYPSO_DEMO_FAIL", "installation.kalypso")
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(6)
+        .get_output()
+        .clone();
+    assert_eq!(kept(&state).len(), 9, "{}", state_of(&state)["resources"]);
+    (state, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// What the state records as ours and not yet deleted, by kind.
+fn kept(state: &Path) -> Vec<String> {
+    state_of(state)["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ownership"] == "created_by_us" && r["status"] != "deleted")
+        .map(|r| r["resource"]["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The simulated world and the state file, byte for byte.
+fn on_disk(state: &Path) -> (String, String) {
+    let world = std::fs::read_to_string(
+        state
+            .with_file_name("state.json.demo")
+            .join("simulated-world.json"),
+    )
+    .unwrap();
+    (std::fs::read_to_string(state).unwrap(), world)
+}
+
+/// The issue's `echo | kalypso-bootstrap --clean --dry-run --demo --state-file S`: the
+/// removal plan, each resource in order with its exact command, and nothing removed.
+#[test]
+fn clean_dry_run_prints_the_removal_plan_in_order_and_removes_nothing() {
+    let home = TempDir::new().unwrap();
+    let (state, _) = failed_run(home.path());
+    let before = on_disk(&state);
+    let output = bare(home.path())
+        .args(["--clean", "--dry-run", "--demo", "--state-file"])
+        .arg(&state)
+        .write_stdin("\n")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let text = stdout_of(&output);
+    assert!(text.contains("nothing is removed"), "{text}");
+    let expected = [
+        ("1. helm_release kalypso-scheduler", "$ helm uninstall kalypso-scheduler -n kalypso-system --kube-context kalypso-demo"),
+        ("2. kalypso_crds", "$ kubectl --context kalypso-demo delete crd "),
+        ("3. namespace kalypso-system", "$ kubectl --context kalypso-demo delete namespace kalypso-system --wait=false"),
+        ("4. flux v2.7.5", "$ kubectl --context kalypso-demo delete -f https://github.com/fluxcd/flux2/releases/download/v2.7.5/install.yaml"),
+        // The two repositories are created concurrently: the newer is removed first.
+        (
+            "5. repository https://github.com/kalypso-demo/kalypso-demo-",
+            "$ gh repo delete kalypso-demo/kalypso-demo-",
+        ),
+        (
+            "6. repository https://github.com/kalypso-demo/kalypso-demo-",
+            "$ gh repo delete kalypso-demo/kalypso-demo-",
+        ),
+        ("7. aks_cluster kalypso-demo", "$ az aks delete --resource-group kalypso-demo-rg --name kalypso-demo --yes --no-wait"),
+        ("8. resource_group kalypso-demo-rg", "$ az group delete --name kalypso-demo-rg --yes --no-wait"),
+        ("9. kube_context kalypso-demo", "$ kubectl config delete-context kalypso-demo --kubeconfig "),
+    ];
+    let mut at = 0;
+    for (resource, command) in expected {
+        let found = text[at..]
+            .find(resource)
+            .unwrap_or_else(|| panic!("{resource:?} missing or out of order:\n{text}"));
+        at += found;
+        let next_line = text[at..].lines().nth(1).unwrap_or_default().trim();
+        assert!(next_line.starts_with(command), "{resource}: {next_line:?}");
+    }
+    for repository in ["control-plane", "gitops"] {
+        let command = format!("$ gh repo delete kalypso-demo/kalypso-demo-{repository} --yes");
+        assert!(text.contains(&command), "{text}");
+    }
+    assert_eq!(
+        on_disk(&state),
+        before,
+        "a preview changes neither the state nor the world"
+    );
+
+    // The same plan as one JSON document.
+    let output = bare(home.path())
+        .args([
+            "--clean",
+            "--dry-run",
+            "--output",
+            "json",
+            "--demo",
+            "--state-file",
+        ])
+        .arg(&state)
+        .write_stdin("\n")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let plan: Value = serde_json::from_str(stdout_of(&output).trim()).expect("one JSON document");
+    let removals = plan["removals"].as_array().unwrap();
+    assert_eq!(removals.len(), expected.len());
+    for (index, ((resource, command), entry)) in expected.iter().zip(removals).enumerate() {
+        assert_eq!(entry["order"], index + 1);
+        let (_, described) = resource.split_once(". ").unwrap();
+        assert!(
+            entry["resource"].as_str().unwrap().starts_with(described),
+            "{entry}"
+        );
+        let shown = format!("$ {}", entry["command"].as_str().unwrap());
+        assert!(shown.starts_with(command), "{entry}");
+        assert!(
+            text.contains(&shown),
+            "the text and JSON plans agree: {shown}"
+        );
+    }
+    assert_eq!(on_disk(&state), before);
+}
+
+/// A stdin that is not a terminal is never consent, not even a "y" on it: `--clean`
+/// removes nothing and exits 64 naming `--yes`; `-y`/`--yes` is consent.
+#[test]
+fn clean_without_a_terminal_needs_yes_and_removes_nothing_until_given() {
+    let home = TempDir::new().unwrap();
+    let (state, _) = failed_run(home.path());
+    let before = on_disk(&state);
+    for extra in [&[][..], &["--non-interactive"][..]] {
+        let output = bare(home.path())
+            .args(["--clean", "--demo", "--state-file"])
+            .arg(&state)
+            .args(extra)
+            .write_stdin("y\n")
+            .assert()
+            .code(64)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("--yes") && stderr.contains("nothing was removed"),
+            "{stderr}"
+        );
+        assert_eq!(on_disk(&state), before, "{extra:?}: nothing removed");
+    }
+    bare(home.path())
+        .args(["--clean", "--demo", "-y", "--state-file"])
+        .arg(&state)
+        .assert()
+        .code(0);
+    assert!(kept(&state).is_empty(), "{}", state_of(&state)["resources"]);
+    assert_eq!(state_of(&state)["status"], "rolled_back");
+}
+
+/// The clean command a failed run prints, run exactly as printed from another directory
+/// (a script: it must not remove without consent), then with the `--yes` it says a script
+/// adds. The run report names the same command.
+#[test]
+fn the_clean_command_a_failed_run_prints_works_when_copied() {
+    let home = TempDir::new().unwrap();
+    let (state, stderr) = failed_run(home.path());
+    let printed = stderr
+        .lines()
+        .skip_while(|line| !line.ends_with("remove what this run created with:"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no clean command printed:\n{stderr}"))
+        .trim()
+        .to_string();
+    assert!(
+        printed.starts_with("kalypso-bootstrap --clean --demo --state-file "),
+        "{printed}"
+    );
+    assert!(stderr.contains("in a script, add --yes"), "{stderr}");
+    let report = std::fs::read_dir(home.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.to_string_lossy().ends_with(".md"))
+        .expect("the run report");
+    let report = std::fs::read_to_string(report).unwrap();
+    assert!(report.contains(&format!("`{printed}`")), "{report}");
+
+    let binary_dir = assert_cmd::cargo::cargo_bin("kalypso-bootstrap")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let shell = |line: &str| {
+        let mut cmd = Command::new("sh");
+        cmd.env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    binary_dir.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("HOME", home.path())
+            .env("TMPDIR", home.path())
+            .env("GITHUB_TOKEN", CANARY)
+            .env("KALYPSO_DEMO_LATENCY", "zero")
+            .current_dir(&elsewhere)
+            .args(["-c", line]);
+        cmd
+    };
+    let before = on_disk(&state);
+    shell(&printed)
+        .write_stdin("")
+        .assert()
+        .code(64)
+        .stderr(predicates::str::contains("--yes"));
+    assert_eq!(
+        on_disk(&state),
+        before,
+        "a script's run without --yes removes nothing"
+    );
+    shell(&format!("{printed} --yes")).assert().code(0);
+    assert!(kept(&state).is_empty(), "{}", state_of(&state)["resources"]);
+    assert_eq!(state_of(&state)["status"], "rolled_back");
+}
+
+// ---- What you see is what runs (issue 13, §2) ----
+
+/// The tracing target of the log file's line for every executed command.
+const COMMAND_LINE: &str = " kalypso_bootstrap::command: ran ";
+
+/// What a dry run shows for the installation id before a state file has chosen one.
+const NEW_INSTALLATION_ID: &str = "<new-installation-id>";
+
+/// Whether a command changes something (on Azure, GitHub, a cluster, a kubeconfig or a local
+/// work tree), judged from its argv alone. Reads are named; anything else counts as a
+/// change, so a command this rule does not know must appear in the dry run.
+fn changes_something(argv: &[String]) -> bool {
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    // The words before the first flag (`az aks show`, `gh repo view`).
+    let words: Vec<&str> = args
+        .iter()
+        .copied()
+        .take_while(|a| !a.starts_with('-'))
+        .collect();
+    // The first word after the global flags with a value (`kubectl --context C get`,
+    // `git -c k=v -c k=v commit`).
+    let verb = |global_flags: &[&str]| {
+        let mut rest = args.iter().copied();
+        while let Some(arg) = rest.next() {
+            if global_flags.contains(&arg) {
+                rest.next();
+            } else {
+                return Some(arg);
+            }
+        }
+        None
+    };
+    let read = match argv[0].as_str() {
+        "az" => words.last().is_some_and(|last| {
+            [
+                "show",
+                "list",
+                "list-skus",
+                "list-usage",
+                "get-versions",
+                "version",
+            ]
+            .contains(last)
+        }),
+        "gh" => match words.as_slice() {
+            [] => args == ["--version"],
+            ["repo", "view", ..] | ["secret", "list", ..] | ["label", "list", ..] => true,
+            ["auth", "status" | "token", ..] => true,
+            // `gh api` is a GET unless a method or a field says otherwise.
+            ["api", ..] => !args.iter().any(|a| {
+                [
+                    "-X",
+                    "--method",
+                    "-f",
+                    "-F",
+                    "--field",
+                    "--raw-field",
+                    "--input",
+                ]
+                .contains(a)
+                    || a.starts_with("--method=")
+                    || a.starts_with("-X")
+            }),
+            _ => false,
+        },
+        "kubectl" => match verb(&["--context", "--kubeconfig"]) {
+            Some("get" | "version" | "wait" | "api-resources" | "cluster-info" | "auth") => true,
+            Some("config") => args
+                .iter()
+                .any(|a| ["get-contexts", "current-context", "view"].contains(a)),
+            _ => false,
+        },
+        "helm" => matches!(
+            verb(&["--kube-context", "--kubeconfig"]),
+            Some("status" | "show" | "version" | "list" | "get" | "search" | "history")
+        ),
+        "git" => matches!(
+            verb(&["-c", "-C"]),
+            Some("ls-remote" | "--version" | "version" | "status" | "log" | "rev-parse")
+        ),
+        _ => false,
+    };
+    !read
+}
+
+#[test]
+fn the_read_or_change_rule_knows_the_commands_of_a_run() {
+    let argv = |line: &str| -> Vec<String> { line.split(' ').map(str::to_string).collect() };
+    for read in [
+        "az aks show --resource-group rg --name c -o json",
+        "az vm list-usage --location eastus -o json",
+        "az role assignment list --assignee me -o json",
+        "gh api user",
+        "gh api repos/o/n",
+        "gh repo view o/n --json name",
+        "gh secret list --repo o/n",
+        "kubectl --context c get pods -n ns -o json",
+        "kubectl --context c wait --for=condition=Available deployment --all",
+        "helm status r -n ns -o json --kube-context c",
+        "git ls-remote --heads https://github.com/o/n.git",
+    ] {
+        assert!(!changes_something(&argv(read)), "a read: {read}");
+    }
+    for change in [
+        "az group create --name rg --location eastus",
+        "az aks get-credentials --resource-group rg --name c",
+        "gh repo create o/n --private",
+        "gh repo edit o/n --add-topic kalypso-bootstrap",
+        "gh api -X DELETE repos/o/n",
+        "gh secret set S --repo o/n",
+        "kubectl --context c label namespace ns a=b",
+        "kubectl --context c apply -f -",
+        "kubectl --context c config delete-context c",
+        "helm upgrade --install r chart",
+        "git -c user.name=x commit -m m",
+        "git push https://github.com/o/n.git main",
+        "somethingelse run",
+    ] {
+        assert!(changes_something(&argv(change)), "a change: {change}");
+    }
+}
+
+/// The commands a `--dry-run --output json` lists, each step's in order.
+fn listed_commands(output: &std::process::Output) -> Vec<Vec<String>> {
+    let plan: Value = serde_json::from_str(&stdout_of(output)).unwrap();
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|step| step["commands"].as_array().unwrap())
+        .map(|argv| serde_json::from_value(argv.clone()).unwrap())
+        .collect()
+}
+
+/// The argv of every command the log file records as executed, in order.
+/// Each line is `… DEBUG kalypso_bootstrap::command: ran ["az",…] exit_code=0 duration_ms=12`.
+fn executed_commands(log: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(!text.contains(CANARY), "the token never reaches the log");
+    let shape = regex::Regex::new(
+        r"^\S+Z DEBUG kalypso_bootstrap::command: ran (\[.*\]) exit_code=(\d+|signal|none) duration_ms=\d+( error=.*)?$",
+    )
+    .unwrap();
+    text.lines()
+        .filter(|line| line.contains(COMMAND_LINE))
+        .map(|line| {
+            let argv = shape
+                .captures(line)
+                .unwrap_or_else(|| panic!("not a command line: {line}"))[1]
+                .to_string();
+            serde_json::from_str(&argv).unwrap_or_else(|e| panic!("{e}: {line}"))
+        })
+        .collect()
+}
+
+/// Dry-run `args`, then run them for real, on the demo world kept beside `home/state.json`
+/// (`setup` seeds it first); assert that what the dry run showed is what ran: every listed
+/// command ran, every executed command that changes something was listed, and each change
+/// ran exactly as often as it was listed. Reads may run more often (polls, the
+/// prerequisite check, the observation before planning).
+fn assert_the_dry_run_is_what_runs(
+    name: &str,
+    args: &[&str],
+    setup: impl FnOnce(&Path, &Path) -> Vec<(String, String)>,
+) -> Vec<Vec<String>> {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let log = home.path().join("run.log");
+    let env = setup(home.path(), &state);
+    let with = |cmd: &mut Command| {
+        for (key, value) in &env {
+            cmd.env(key, value);
+        }
+        cmd.arg("--state-file").arg(&state).args(args);
+    };
+
+    let mut dry = demo(home.path());
+    with(&mut dry);
+    let dry = dry
+        .args(["--dry-run", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{name}: {}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let mut listed = listed_commands(&dry);
+    assert!(!listed.is_empty(), "{name}");
+
+    let mut run = demo(home.path());
+    with(&mut run);
+    let run = run.arg("--log-file").arg(&log).output().unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{name}: {}{}",
+        stdout_of(&run),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let executed = executed_commands(&log);
+
+    // The placeholders of the dry run, replaced by what the run chose, exactly: the
+    // installation id the run recorded in its new state file. The owner of new
+    // repositories is looked up by the dry run too (the demo is signed in), so its
+    // placeholder must not appear.
+    let id = state_of(&state)["identity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for argv in &mut listed {
+        for arg in argv.iter_mut() {
+            if arg.contains(NEW_INSTALLATION_ID) {
+                *arg = arg.replace(NEW_INSTALLATION_ID, &id);
+            }
+            assert!(
+                !arg.contains("OWNER/"),
+                "{name}: the dry run did not know the owner: {argv:?}"
+            );
+        }
+    }
+
+    for argv in &listed {
+        assert!(
+            executed.contains(argv),
+            "{name}: listed by the dry run but never run: {argv:?}"
+        );
+    }
+    let count = |commands: &[Vec<String>], argv: &Vec<String>| {
+        commands.iter().filter(|c| *c == argv).count()
+    };
+    for argv in executed.iter().filter(|argv| changes_something(argv)) {
+        assert!(
+            listed.contains(argv),
+            "{name}: ran a change the dry run did not list: {argv:?}"
+        );
+        assert_eq!(
+            count(&executed, argv),
+            count(&listed, argv),
+            "{name}: a change ran another number of times than listed: {argv:?}"
+        );
+    }
+    listed
+}
+
+/// Whether a listed command starts with `words`.
+fn lists(listed: &[Vec<String>], words: &[&str]) -> bool {
+    let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    listed.iter().any(|argv| argv.starts_with(&words))
+}
+
+#[test]
+fn the_dry_run_lists_what_the_run_executes_all_new() {
+    let listed = assert_the_dry_run_is_what_runs("all new", &[], |_, _| Vec::new());
+    assert!(lists(&listed, &["az", "aks", "create"]));
+    assert!(lists(&listed, &["gh", "repo", "create"]));
+    assert!(lists(&listed, &["helm", "upgrade", "--install"]));
+}
+
+#[test]
+fn the_dry_run_lists_what_the_run_executes_custom_names() {
+    let listed = assert_the_dry_run_is_what_runs(
+        "custom names",
+        &[
+            "--cluster-name",
+            "orion",
+            "--cluster-resource-group",
+            "orion-platform",
+            "--cluster-region",
+            "westeurope",
+            "--cluster-nodes",
+            "2",
+            "--control-plane-name",
+            "orion-cp",
+            "--gitops-name",
+            "orion-manifests",
+            "--github-org",
+            "kalypso-demo-org",
+            "--repo-visibility",
+            "public",
+            "--namespace",
+            "kalypso-orion",
+        ],
+        |_, _| Vec::new(),
+    );
+    assert!(lists(
+        &listed,
+        &[
+            "az",
+            "group",
+            "create",
+            "--name",
+            "orion-platform",
+            "--location",
+            "westeurope"
+        ]
+    ));
+    assert!(lists(
+        &listed,
+        &[
+            "gh",
+            "repo",
+            "create",
+            "kalypso-demo-org/orion-manifests",
+            "--public"
+        ]
+    ));
+    assert!(lists(
+        &listed,
+        &[
+            "kubectl",
+            "--context",
+            "orion",
+            "create",
+            "namespace",
+            "kalypso-orion"
+        ]
+    ));
+}
+
+/// A kube context of the user's own (a kind cluster) in the demo world, as the wizard
+/// offers it: the run installs on it instead of creating an AKS cluster.
+#[test]
+fn the_dry_run_lists_what_the_run_executes_existing_cluster() {
+    let listed = assert_the_dry_run_is_what_runs(
+        "existing cluster",
+        &["--cluster-existing", "kind-mine"],
+        |_, state| {
+            let sim = kalypso_bootstrap::sim::SimulatedEnvironment::demo_persistent(
+                state.with_file_name("state.json.demo"),
+            )
+            .unwrap();
+            sim.seed_kube_cluster("https://127.0.0.1:36443", "1.33.1", 2);
+            sim.seed_kube_context("kind-mine", "https://127.0.0.1:36443")
+                .unwrap();
+            // The configuration checks the context against the kubeconfig it reads.
+            vec![(
+                "KUBECONFIG".to_string(),
+                sim.default_kubeconfig().display().to_string(),
+            )]
+        },
+    );
+    assert!(!lists(&listed, &["az"]), "no Azure call: {listed:?}");
+    assert!(lists(
+        &listed,
+        &[
+            "kubectl",
+            "--context",
+            "kind-mine",
+            "apply",
+            "--server-side"
+        ]
+    ));
+}
+
+/// Both repositories exist (the user's, with the structure Kalypso needs): they are
+/// checked, not created, seeded or given secrets.
+#[test]
+fn the_dry_run_lists_what_the_run_executes_existing_repositories() {
+    use kalypso_bootstrap::templates::{self, GitHubRepo, RepoKind, TemplateContext};
+    let listed = assert_the_dry_run_is_what_runs(
+        "existing repositories",
+        &[
+            "--control-plane-repo",
+            "https://github.com/kalypso-demo/platform-cp",
+            "--gitops-repo",
+            "https://github.com/kalypso-demo/platform-gitops",
+        ],
+        |_, state| {
+            let sim = kalypso_bootstrap::sim::SimulatedEnvironment::demo_persistent(
+                state.with_file_name("state.json.demo"),
+            )
+            .unwrap();
+            let context = TemplateContext::new(
+                GitHubRepo::new("kalypso-demo", "platform-cp"),
+                GitHubRepo::new("kalypso-demo", "platform-gitops"),
+            );
+            let rendered = templates::render(&context).unwrap();
+            for (kind, name) in [
+                (RepoKind::ControlPlane, "platform-cp"),
+                (RepoKind::Gitops, "platform-gitops"),
+            ] {
+                let mut seed = kalypso_bootstrap::sim::SeedRepo::new("kalypso-demo", name);
+                for branch in &rendered.repo(kind).branches {
+                    for file in &branch.files {
+                        seed = if file.executable {
+                            seed.with_executable(&branch.name, &file.path, file.contents.clone())
+                        } else {
+                            seed.with_file(&branch.name, &file.path, file.contents.clone())
+                        };
+                    }
+                }
+                sim.seed_repo(seed).unwrap();
+            }
+            Vec::new()
+        },
+    );
+    assert!(lists(
+        &listed,
+        &["gh", "repo", "view", "kalypso-demo/platform-cp"]
+    ));
+    for change in [
+        &["gh", "repo"][..],
+        &["gh", "secret"],
+        &["gh", "label"],
+        &["git"],
+    ] {
+        assert!(
+            !listed.iter().any(|argv| argv
+                .starts_with(&change.iter().map(|w| w.to_string()).collect::<Vec<_>>())
+                && changes_something(argv)),
+            "the repositories are left as they are: {listed:?}"
+        );
+    }
+}
+
+/// A completed installation run again: every step finds its work done, and neither the
+/// dry run nor the run lists or runs a change.
+#[test]
+fn the_dry_run_lists_what_the_run_executes_completed_installation_run_again() {
+    let listed = assert_the_dry_run_is_what_runs("run again", &[], |home, state| {
+        demo(home).arg("--state-file").arg(state).assert().code(0);
+        Vec::new()
+    });
+    let changes: Vec<&Vec<String>> = listed
+        .iter()
+        .filter(|argv| changes_something(argv))
+        .collect();
+    assert!(changes.is_empty(), "nothing to change: {changes:?}");
+}

@@ -1,0 +1,255 @@
+//! The installation and validation phases on the simulated environment: a Flux already
+//! on the cluster is kept when it still serves `v1beta2` and refused when it does not
+//! (Flux 2.8); a chart version that does not exist stops before anything is installed;
+//! a health check that never passes ends the bounded wait with its last reason.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::e2e::*;
+use crate::support::sim::assert_same_state;
+use kalypso_bootstrap::engine::{EventKind, HealthStatus, Outcome, StepId, StepTimings};
+use kalypso_bootstrap::state::{Ownership, Resource, RunStatus};
+use kalypso_bootstrap::ExitCode;
+
+/// Calls of `program` with these leading command words, as command lines.
+fn calls_of(harness: &Harness, program: &str, words: &[&str]) -> Vec<String> {
+    harness
+        .sim
+        .calls()
+        .iter()
+        .filter(|c| {
+            c.program == program
+                && c.words
+                    .iter()
+                    .map(String::as_str)
+                    .take(words.len())
+                    .eq(words.iter().copied())
+        })
+        .map(|c| c.command_line())
+        .collect()
+}
+
+fn server_side_applies(harness: &Harness) -> Vec<String> {
+    calls_of(harness, "kubectl", &["apply"])
+        .into_iter()
+        .filter(|line| line.contains("--server-side"))
+        .collect()
+}
+
+fn flux_deployments(harness: &Harness) -> usize {
+    let snapshot = harness.sim.snapshot();
+    snapshot.kube_clusters[EXISTING_SERVER]
+        .objects
+        .get("deployments.apps")
+        .map_or(0, |d| {
+            d.keys().filter(|k| k.starts_with("flux-system/")).count()
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flux_serving_v1beta2_is_reused_and_outlives_the_rollback() {
+    let harness = Harness::new();
+    harness
+        .sim
+        .seed_flux(EXISTING_SERVER, "v2.7.5")
+        .expect("seeded Flux");
+    let flux_before = flux_deployments(&harness);
+    assert!(flux_before > 0, "Flux's controllers are seeded");
+    let before = harness.settled();
+    let config = existing_cluster(all_new());
+
+    let run = harness.run(&config).await;
+    run.assert_success();
+    let flux = run
+        .outcome
+        .step(StepId::InstallFlux)
+        .expect("the Flux step");
+    assert_eq!(flux.outcome, Some(Outcome::Reused), "{:?}", flux.message);
+    assert!(
+        flux.message
+            .as_deref()
+            .is_some_and(|m| m.contains("already installed") && m.contains("v1beta2")),
+        "{:?}",
+        flux.message
+    );
+    assert_eq!(server_side_applies(&harness), Vec::<String>::new());
+    let recorded = harness
+        .state()
+        .resources
+        .into_iter()
+        .find(|r| matches!(r.resource, Resource::Flux { .. }))
+        .expect("Flux is recorded");
+    assert_eq!(recorded.ownership, Ownership::Reused);
+
+    let report = harness.rollback(&config).await;
+    assert!(report.is_complete(), "{:?}", report.leftovers);
+    assert_eq!(harness.state().status, RunStatus::RolledBack);
+    assert_eq!(flux_deployments(&harness), flux_before, "Flux stays");
+    assert_eq!(
+        calls_of(&harness, "kubectl", &["delete"])
+            .into_iter()
+            .filter(|l| l.contains("fluxcd"))
+            .collect::<Vec<_>>(),
+        Vec::<String>::new(),
+        "the Flux of someone else is never deleted"
+    );
+    assert_same_state(&before, &harness.settled());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flux_that_no_longer_serves_v1beta2_stops_the_installation() {
+    let harness = Harness::new();
+    harness
+        .sim
+        .seed_flux(EXISTING_SERVER, "v2.8.0")
+        .expect("seeded Flux");
+    let before = harness.settled();
+    let config = existing_cluster(all_new());
+
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::InstallFlux), "{}", error.message);
+    assert_eq!(run.outcome.exit_code, ExitCode::InstallationFailed);
+    assert!(
+        error.message.contains("does not serve v1beta2")
+            && error.message.contains("Flux 2.8 removed")
+            && error
+                .message
+                .contains("gitrepositories.source.toolkit.fluxcd.io (serves v1)"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("Flux 2.7 or earlier")),
+        "{error:?}"
+    );
+    assert_eq!(server_side_applies(&harness), Vec::<String>::new());
+    assert_eq!(
+        calls_of(&harness, "helm", &["upgrade"]),
+        Vec::<String>::new()
+    );
+
+    let report = harness.rollback(&config).await;
+    assert!(report.is_complete(), "{:?}", report.leftovers);
+    assert_same_state(&before, &harness.settled());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_version_that_does_not_exist_stops_before_installing_anything() {
+    let harness = Harness::new();
+    let mut config = existing_cluster(all_new());
+    config.installation.version = "9.9.9".into();
+
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::InstallKalypso), "{}", error.message);
+    assert_eq!(run.outcome.exit_code, ExitCode::InstallationFailed);
+    assert!(
+        error.message.contains("version 9.9.9 was not found")
+            && error.message.contains("helm show chart"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("--helm-version") && h.contains("--versions")),
+        "{error:?}"
+    );
+    assert_eq!(
+        calls_of(&harness, "helm", &["upgrade"]),
+        Vec::<String>::new()
+    );
+    let recorded: Vec<Resource> = harness
+        .state()
+        .resources
+        .into_iter()
+        .map(|r| r.resource)
+        .filter(|r| {
+            matches!(
+                r,
+                Resource::Namespace { .. }
+                    | Resource::KalypsoCrds { .. }
+                    | Resource::HelmRelease { .. }
+            )
+        })
+        .collect();
+    assert_eq!(recorded, Vec::<Resource>::new());
+}
+
+#[test]
+fn the_health_checks_wait_five_minutes_by_default() {
+    assert_eq!(
+        StepTimings::default().health.timeout,
+        Some(Duration::from_secs(5 * 60))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_health_check_that_never_passes_ends_the_wait_with_its_last_reason() {
+    let harness = Harness::new();
+    let config = existing_cluster(all_new());
+    let mut env = harness.step_env(&config);
+    env.timings = StepTimings {
+        health: kalypso_bootstrap::tools::retry::PollPolicy {
+            timeout: Some(Duration::from_secs(1)),
+            ..StepTimings::fast().health
+        },
+        ..StepTimings::fast()
+    };
+    // Someone deletes the control plane's main branch: Flux cannot fetch it.
+    let bare = harness.bare(ORG, CONTROL_PLANE);
+    let steps = BeforeStep::new(env, StepId::HealthChecks, move || {
+        git(&bare, &["update-ref", "-d", "refs/heads/main"]);
+    });
+    let run = harness.run_steps(&config, Arc::new(steps)).await;
+
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks), "{}", error.message);
+    assert_eq!(run.outcome.exit_code, ExitCode::InstallationFailed);
+    let missing_branch = "couldn't find remote ref \"refs/heads/main\"";
+    assert!(
+        error.message.contains("not done after 1s")
+            && error.message.contains("last observed")
+            && error.message.contains("flux-gitrepository: ")
+            && error.message.contains(missing_branch),
+        "{}",
+        error.message
+    );
+    assert!(
+        error
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("get gitrepositories,kustomizations")),
+        "{error:?}"
+    );
+
+    // The last word on each check: the source Failing with its reason, the others passed.
+    let mut last = std::collections::BTreeMap::new();
+    for event in &run.events {
+        if let EventKind::HealthCheck {
+            check,
+            status,
+            message,
+        } = &event.kind
+        {
+            last.insert(check.clone(), (*status, message.clone()));
+        }
+    }
+    let (status, message) = &last["flux-gitrepository"];
+    assert_eq!(*status, HealthStatus::Failing);
+    assert!(message.contains(missing_branch), "{message}");
+    for check in ["pods", "crds", "controller", "webhooks", "test-workload"] {
+        assert_eq!(
+            last[check].0,
+            HealthStatus::Passing,
+            "{check}: {:?}",
+            last[check]
+        );
+    }
+}

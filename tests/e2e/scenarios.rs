@@ -1,0 +1,780 @@
+//! End to end on the simulated environment with real git: the configurations of the
+//! issue run to completion, push exactly the rendered templates, install and verify
+//! Kalypso; a re-run changes nothing; no token reaches an argv.
+
+use crate::support::e2e::*;
+use kalypso_bootstrap::engine::{Action, StepId};
+use kalypso_bootstrap::state::{Ownership, Resource, RunStatus, StateStore};
+use kalypso_bootstrap::templates::RepoKind;
+
+fn kalypso_is_installed(harness: &Harness, server: &str) {
+    let snapshot = harness.sim.snapshot();
+    let api = &snapshot.kube_clusters[server];
+    let release = api
+        .releases
+        .values()
+        .find(|r| r.name == "kalypso-scheduler")
+        .expect("the Kalypso release");
+    assert_eq!(release.namespace, NAMESPACE);
+    assert_eq!(release.status, "deployed");
+    assert_eq!(release.chart_version, "1.1.2-alpha");
+    // The chart's token is in the cluster (for Flux and the controller), never shown.
+    assert!(harness.sim.kube_secret_is(
+        server,
+        "flux-system",
+        "gh-repo-secret",
+        "password",
+        CANARY
+    ));
+    assert!(harness
+        .sim
+        .kube_secret_is(server, NAMESPACE, "gh-repo-secret", "token", CANARY));
+}
+
+fn all_checks_passed(run: &Run) {
+    let checks = run.health_checks();
+    for name in [
+        "pods",
+        "crds",
+        "controller",
+        "webhooks",
+        "flux-gitrepository",
+        "flux-kustomization",
+        "test-workload",
+    ] {
+        let last = checks
+            .iter()
+            .rev()
+            .find(|(check, _)| check == name)
+            .unwrap_or_else(|| panic!("no {name} check in {checks:?}"));
+        assert_eq!(last.1, "Passing", "{name}: {checks:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_new_creates_everything_and_a_rerun_changes_nothing() {
+    let harness = Harness::new();
+    let config = all_new();
+    let run = harness.run(&config).await;
+    run.assert_success();
+    for step in &run.plan.steps {
+        assert_eq!(step.action, Action::Create, "{}", step.id);
+    }
+
+    // Azure: the resource group and the cluster, with the context in our kubeconfig.
+    let snapshot = harness.sim.snapshot();
+    assert!(snapshot.azure.resource_groups.contains_key(RESOURCE_GROUP));
+    let server = harness
+        .sim
+        .aks_server(RESOURCE_GROUP, CLUSTER)
+        .expect("cluster");
+    let contexts = &snapshot.kubeconfigs[&harness.sim.default_kubeconfig().display().to_string()];
+    assert!(contexts
+        .iter()
+        .any(|c| c.name == CLUSTER && c.server.as_deref() == Some(server.as_str())));
+    assert_eq!(
+        run.transitions(StepId::ClusterCreate),
+        vec!["Not Exists", "Creating", "Running"]
+    );
+    // The cluster goes through the data model's whole chain, in order, across its steps.
+    let cluster: Vec<String> = [
+        StepId::ClusterCreate,
+        StepId::ClusterCredentials,
+        StepId::ClusterReady,
+    ]
+    .into_iter()
+    .flat_map(|step| run.transitions(step))
+    .collect();
+    assert_eq!(
+        cluster,
+        vec!["Not Exists", "Creating", "Running", "Accessible", "Ready"]
+    );
+    assert_eq!(
+        run.transitions(StepId::ClusterResourceGroup),
+        vec!["Creating"]
+    );
+
+    // GitHub: both repositories with exactly the rendered templates, secrets, label.
+    assert_pushed_exactly(
+        &harness,
+        &config,
+        RepoKind::ControlPlane,
+        ORG,
+        CONTROL_PLANE,
+    );
+    assert_pushed_exactly(&harness, &config, RepoKind::Gitops, ORG, GITOPS);
+    assert!(harness.sim.github_secret_is(
+        ORG,
+        CONTROL_PLANE,
+        "GITOPS_REPO",
+        &format!("{ORG}/{GITOPS}")
+    ));
+    assert!(harness
+        .sim
+        .github_secret_is(ORG, CONTROL_PLANE, "GITOPS_REPO_TOKEN", CANARY));
+    assert!(harness
+        .sim
+        .github_secret_is(ORG, GITOPS, "CONTROL_PLANE_TOKEN", CANARY));
+    let gitops = &snapshot.github.repos[&format!("{ORG}/{GITOPS}")];
+    assert!(
+        gitops.labels.values().any(|l| l.name == "promoted"),
+        "{:?}",
+        gitops.labels
+    );
+    assert_eq!(gitops.visibility, "PRIVATE");
+    // Each repository: Creating → Empty → Initialized → Ready, across its steps.
+    for steps in [
+        &[
+            StepId::ControlPlaneRepo,
+            StepId::ControlPlaneSeed,
+            StepId::ControlPlaneSecrets,
+        ][..],
+        &[
+            StepId::GitopsRepo,
+            StepId::GitopsSeed,
+            StepId::GitopsSecrets,
+            StepId::GitopsLabel,
+        ][..],
+    ] {
+        let chain: Vec<String> = steps.iter().flat_map(|s| run.transitions(*s)).collect();
+        assert_eq!(
+            chain,
+            vec!["Creating", "Empty", "Initialized", "Ready"],
+            "{steps:?}"
+        );
+    }
+    assert_eq!(
+        run.transitions(StepId::ControlPlaneRepo),
+        vec!["Creating", "Empty"]
+    );
+    assert_eq!(
+        run.transitions(StepId::ControlPlaneSeed),
+        vec!["Initialized"]
+    );
+
+    // Kubernetes: Flux, the chart, every health check.
+    kalypso_is_installed(&harness, &server);
+    all_checks_passed(&run);
+    assert_eq!(
+        run.transitions(StepId::InstallFlux),
+        vec!["Installing", "Running"]
+    );
+    // The installation: Installing → Deployed → Running → Healthy → Verified.
+    let installation: Vec<String> = [StepId::InstallKalypso, StepId::HealthChecks]
+        .into_iter()
+        .flat_map(|step| run.transitions(step))
+        .collect();
+    assert_eq!(
+        installation,
+        vec!["Installing", "Deployed", "Running", "Healthy", "Verified"]
+    );
+    // The test Workload was deleted again.
+    let api = &snapshot.kube_clusters[&server];
+    assert!(!api.objects.contains_key("workloads.scheduler.kalypso.io"));
+
+    // The state: completed, everything ours, the summary filled in.
+    let state = StateStore::at_custom(harness.paths().state_file)
+        .load()
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.status, RunStatus::Completed);
+    assert!(state.cluster.created);
+    assert_eq!(state.cluster.kube_context.as_deref(), Some(CLUSTER));
+    assert_eq!(
+        state.repositories.gitops.url.as_deref(),
+        Some(format!("https://github.com/{ORG}/{GITOPS}").as_str())
+    );
+    assert_eq!(state.installation.version.as_deref(), Some("1.1.2-alpha"));
+    for kind in [
+        "resource_group",
+        "aks_cluster",
+        "kube_context",
+        "repository",
+        "flux",
+        "namespace",
+        "helm_release",
+        "kalypso_crds",
+    ] {
+        let record = state
+            .resources
+            .iter()
+            .find(|r| r.resource.kind() == kind)
+            .unwrap_or_else(|| panic!("{kind} not recorded"));
+        assert_eq!(record.ownership, Ownership::CreatedByUs, "{kind}");
+    }
+    assert!(!state.to_json().contains(CANARY));
+
+    // Every az call named the subscription; every kubectl/helm call the context.
+    let calls = harness.sim.calls();
+    for call in &calls {
+        match call.program.as_str() {
+            "az" => assert!(
+                call.args.iter().any(|a| a == SUBSCRIPTION),
+                "{}",
+                call.command_line()
+            ),
+            "kubectl" if call.args.first().map(String::as_str) != Some("config") => {
+                assert_eq!(
+                    call.args[..2],
+                    ["--context".to_string(), CLUSTER.to_string()],
+                    "{}",
+                    call.command_line()
+                )
+            }
+            "helm" if !call.args.starts_with(&["show".to_string()]) => {
+                assert!(
+                    call.args
+                        .windows(2)
+                        .any(|w| w[0] == "--kube-context" && w[1] == CLUSTER),
+                    "{}",
+                    call.command_line()
+                )
+            }
+            _ => {}
+        }
+    }
+    assert_no_canary(&calls);
+    // The token travels by environment (gh, and git's credential helper) and stdin only.
+    for call in calls
+        .iter()
+        .filter(|c| c.program == "gh" || c.program == "git")
+    {
+        if call.program == "git" && call.args.first().map(String::as_str) != Some("push") {
+            continue;
+        }
+        assert!(
+            call.env_keys.iter().any(|k| k == "GH_TOKEN"),
+            "{}",
+            call.command_line()
+        );
+    }
+    for call in calls
+        .iter()
+        .filter(|c| c.program == "git" && c.args.first().map(String::as_str) == Some("push"))
+    {
+        assert!(
+            call.env_keys.iter().any(|k| k == "GIT_CONFIG_COUNT"),
+            "credential helper by environment"
+        );
+    }
+    for call in calls.iter().filter(|c| {
+        c.args
+            .starts_with(&["secret".to_string(), "set".to_string()])
+    }) {
+        assert!(
+            call.stdin_len.unwrap_or(0) > 0,
+            "secret values on stdin: {}",
+            call.command_line()
+        );
+    }
+    // Nothing is left in the work directory: the values file and the seeding work trees
+    // are removed.
+    let leftovers: Vec<_> = std::fs::read_dir(harness.paths().work_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let before = harness.sim.snapshot();
+
+    // A re-run reuses everything and creates nothing.
+    harness.sim.clear_calls();
+    let rerun = harness.run(&config).await;
+    rerun.assert_success();
+    assert!(
+        rerun.plan.steps.iter().all(|s| s.action != Action::Create),
+        "{:?}",
+        rerun
+            .plan
+            .steps
+            .iter()
+            .map(|s| (s.id, s.action))
+            .collect::<Vec<_>>()
+    );
+    let mutating: Vec<String> = harness
+        .sim
+        .calls()
+        .iter()
+        .filter(|c| is_mutating(c))
+        .map(|c| c.command_line())
+        .collect();
+    assert!(
+        mutating.is_empty(),
+        "a re-run changed something: {mutating:#?}"
+    );
+    assert_eq!(harness.sim.snapshot(), before);
+    assert_no_canary(&harness.sim.calls());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_cluster_with_new_repositories() {
+    let harness = Harness::new();
+    let config = existing_cluster(all_new());
+    let before = harness.sim.snapshot();
+    let run = harness.run(&config).await;
+    run.assert_success();
+    for id in [
+        StepId::ClusterPreflight,
+        StepId::ClusterResourceGroup,
+        StepId::ClusterCreate,
+        StepId::ClusterCredentials,
+    ] {
+        assert_eq!(run.plan.action(id), Some(Action::Skip), "{id}");
+    }
+    assert_eq!(run.plan.action(StepId::ClusterReady), Some(Action::Reuse));
+    // No Azure call at all; nothing in Azure changed.
+    let calls = harness.sim.calls();
+    assert!(
+        calls.iter().all(|c| c.program != "az"),
+        "{:?}",
+        calls
+            .iter()
+            .filter(|c| c.program == "az")
+            .map(|c| c.command_line())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(harness.sim.snapshot().azure, before.azure);
+    for call in calls.iter().filter(|c| c.program == "kubectl") {
+        assert!(
+            call.args
+                .windows(2)
+                .any(|w| w[0] == "--context" && w[1] == EXISTING_CONTEXT),
+            "{}",
+            call.command_line()
+        );
+    }
+    assert_pushed_exactly(
+        &harness,
+        &config,
+        RepoKind::ControlPlane,
+        ORG,
+        CONTROL_PLANE,
+    );
+    assert_pushed_exactly(&harness, &config, RepoKind::Gitops, ORG, GITOPS);
+    kalypso_is_installed(&harness, EXISTING_SERVER);
+    all_checks_passed(&run);
+    let state = harness.open(&config).state().snapshot();
+    assert!(!state.cluster.created);
+    let context = state
+        .resources
+        .iter()
+        .find(|r| matches!(r.resource, Resource::KubeContext { .. }))
+        .unwrap();
+    assert_eq!(
+        context.ownership,
+        Ownership::Reused,
+        "an existing context is never ours"
+    );
+    assert_no_canary(&calls);
+
+    // Rolling back removes what we created on the existing cluster, and leaves the
+    // cluster, its context and everything else as it was.
+    let report = harness.rollback(&config).await;
+    assert!(report.is_complete(), "{:?}", report.leftovers);
+    assert_eq!(harness.settled(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_cluster_with_existing_repositories() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane = existing_repo("https://github.com/acme/platform-cp");
+    config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops.git");
+    seed_valid_repo(
+        &harness,
+        &config,
+        RepoKind::ControlPlane,
+        ORG,
+        "platform-cp",
+    );
+    seed_valid_repo(&harness, &config, RepoKind::Gitops, ORG, "platform-gitops");
+    let before = harness.sim.snapshot();
+    let run = harness.run(&config).await;
+    run.assert_success();
+    assert_eq!(
+        run.plan.action(StepId::ControlPlaneRepo),
+        Some(Action::Reuse)
+    );
+    assert_eq!(run.plan.action(StepId::GitopsLabel), Some(Action::Skip));
+    assert_eq!(
+        run.transitions(StepId::ControlPlaneRepo),
+        vec!["Validating", "Valid"]
+    );
+    // The repositories were only read.
+    let after = harness.sim.snapshot();
+    assert_eq!(after.github, before.github);
+    assert!(harness.sim.calls().iter().all(|c| c.program != "git"));
+    let server = harness.sim.aks_server(RESOURCE_GROUP, CLUSTER).unwrap();
+    kalypso_is_installed(&harness, &server);
+    all_checks_passed(&run);
+
+    let report = harness.rollback(&config).await;
+    assert!(report.is_complete(), "{:?}", report.leftovers);
+    assert_eq!(
+        harness.settled(),
+        before,
+        "the given repositories are untouched, the rest is gone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_control_plane_with_a_new_gitops_repository() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane = existing_repo("https://github.com/acme/platform-cp");
+    seed_valid_repo(
+        &harness,
+        &config,
+        RepoKind::ControlPlane,
+        ORG,
+        "platform-cp",
+    );
+    let run = harness.run(&config).await;
+    run.assert_success();
+    assert_eq!(
+        run.plan.action(StepId::ControlPlaneSeed),
+        Some(Action::Skip)
+    );
+    assert_eq!(run.plan.action(StepId::GitopsSeed), Some(Action::Create));
+    assert_pushed_exactly(&harness, &config, RepoKind::Gitops, ORG, GITOPS);
+    // The new gitops templates name the existing control plane.
+    let readme = &branch_files(&harness.bare(ORG, GITOPS), "main")["README.md"].1;
+    assert!(String::from_utf8_lossy(readme).contains("acme/platform-cp"));
+    assert!(harness
+        .sim
+        .github_secret_is(ORG, GITOPS, "CONTROL_PLANE_TOKEN", CANARY));
+    // Nothing is set on the repository the user gave.
+    let cp = &harness.sim.snapshot().github.repos["acme/platform-cp"];
+    assert!(cp.secrets.is_empty(), "{:?}", cp.secrets);
+    all_checks_passed(&run);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_existing_repository_is_reported_with_exactly_what_is_missing() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane = existing_repo("https://github.com/acme/half-cp");
+    harness
+        .sim
+        .seed_repo(
+            kalypso_bootstrap::sim::SeedRepo::new(ORG, "half-cp")
+                .with_file("main", ".github/workflows/ci.yaml", "on: push\n")
+                .with_file("main", ".environments/dev.yaml", "kind: Environment\n"),
+        )
+        .unwrap();
+    let run = harness.run(&config).await;
+    let kalypso_bootstrap::engine::RunEnd::Failed { step, error, .. } = &run.outcome.end else {
+        panic!("expected a failure: {:?}", run.outcome.end);
+    };
+    assert_eq!(*step, Some(StepId::ControlPlaneRepo));
+    assert_eq!(
+        run.outcome.exit_code,
+        kalypso_bootstrap::ExitCode::RepositoryFailed
+    );
+    for missing in [
+        "on main: .github/workflows/cd.yaml",
+        "on main: .github/workflows/utils/promote.sh (executable",
+        "on main: a YAML file under templates/",
+        "branch dev is missing",
+    ] {
+        assert!(
+            error.message.contains(missing),
+            "{missing} not in {}",
+            error.message
+        );
+    }
+    assert!(
+        !error.message.contains(".github/workflows/ci.yaml ("),
+        "present files are not reported: {}",
+        error.message
+    );
+    assert!(
+        !error.message.contains("under .environments/"),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        run.transitions(StepId::ControlPlaneRepo),
+        vec!["Validating", "Invalid"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_interactive_run_from_a_configuration_file() {
+    let harness = Harness::new();
+    let file = harness.dir.path().join("kalypso.yaml");
+    let user_values = harness.dir.path().join("my-values.yaml");
+    std::fs::write(&user_values, "controllerManager:\n  replicas: 2\n").unwrap();
+    std::fs::write(
+        &file,
+        format!("cluster:\n  existingContext: kind-dev\n  name: dev\nrepositories:\n  githubOrg: acme\n  visibility: public\n  controlPlane:\n    name: file-cp\n  gitops:\n    name: file-gitops\ninstallation:\n  namespace: kalypso-file\n  helmValues: {}\noptions:\n  nonInteractive: true\n  autoRollback: true\n", user_values.display()),
+    )
+    .unwrap();
+    let validated = kalypso_bootstrap::config::build(
+        kalypso_bootstrap::config::ConfigLayer::default(),
+        Some(&file),
+        &Default::default(),
+        &[EXISTING_CONTEXT.to_string()],
+    )
+    .expect("the file is valid");
+    let config = validated.configuration().clone();
+    assert!(config.options.non_interactive);
+    let run = harness.run(&config).await;
+    run.assert_success();
+    assert_pushed_exactly(&harness, &config, RepoKind::ControlPlane, ORG, "file-cp");
+    assert_pushed_exactly(&harness, &config, RepoKind::Gitops, ORG, "file-gitops");
+    let snapshot = harness.sim.snapshot();
+    assert_eq!(snapshot.github.repos["acme/file-cp"].visibility, "PUBLIC");
+    let api = &snapshot.kube_clusters[EXISTING_SERVER];
+    assert!(
+        api.releases.contains_key("kalypso-file/kalypso-scheduler"),
+        "{:?}",
+        api.releases.keys()
+    );
+    all_checks_passed(&run);
+    // The user's values file comes after ours (on stdin), and wins.
+    let calls = harness.sim.calls();
+    let install = calls
+        .iter()
+        .find(|c| c.program == "helm" && c.args.first().map(String::as_str) == Some("upgrade"))
+        .unwrap();
+    let files: Vec<&String> = install
+        .args
+        .windows(2)
+        .filter(|w| w[0] == "-f")
+        .map(|w| &w[1])
+        .collect();
+    assert_eq!(files.len(), 2, "{}", install.command_line());
+    assert_eq!(*files[0], "-", "ours come on stdin: {files:?}");
+    assert!(install.stdin_len.is_some_and(|n| n > 0), "{install:?}");
+    assert_eq!(*files[1], user_values.display().to_string());
+    let deployment = harness
+        .sim
+        .kube_object(
+            EXISTING_SERVER,
+            "deployments.apps",
+            Some("kalypso-file"),
+            "kalypso-scheduler-controller-manager",
+        )
+        .unwrap();
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_no_canary(&calls);
+}
+
+/// Everything an all-new run creates carries this installation's mark, read live: the
+/// Azure tag, the repository topic and id, the Kubernetes and Helm labels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_run_creates_carries_the_installation_mark() {
+    let harness = Harness::new();
+    let config = all_new();
+    harness.run(&config).await.assert_success();
+    let state = harness.state();
+    let id = state
+        .installation_id()
+        .expect("a run records its installation")
+        .to_string();
+    assert!(
+        id.len() == 15 && id.starts_with("kb-") && id[3..].chars().all(|c| c.is_ascii_hexdigit()),
+        "{id}"
+    );
+    let world = harness.settled();
+    let tag =
+        |tags: &std::collections::BTreeMap<String, String>| tags.get("kalypso-bootstrap").cloned();
+    assert_eq!(
+        tag(&world.azure.resource_groups[RESOURCE_GROUP].tags),
+        Some(id.clone())
+    );
+    let cluster = world
+        .azure
+        .clusters
+        .values()
+        .find(|c| c.name == CLUSTER)
+        .expect("the cluster");
+    assert_eq!(tag(&cluster.tags), Some(id.clone()));
+    for name in [CONTROL_PLANE, GITOPS] {
+        let repo = &world.github.repos[&format!("{ORG}/{name}")];
+        assert_eq!(repo.topics, vec!["kalypso-bootstrap".to_string()], "{name}");
+        let record = state
+            .resources
+            .iter()
+            .find(|r| matches!(&r.resource, Resource::Repository { name: n, .. } if n == name))
+            .expect("recorded");
+        let identity = record
+            .repository_identity
+            .as_ref()
+            .expect("identity recorded");
+        assert_eq!(identity.id, repo.id, "{name}");
+        assert_eq!(identity.created_at, repo.created_at, "{name}");
+    }
+    let kube = world
+        .kube_clusters
+        .values()
+        .find(|k| {
+            k.releases
+                .contains_key(&format!("{NAMESPACE}/kalypso-scheduler"))
+        })
+        .expect("the new cluster");
+    let label = |resource: &str, name: &str| {
+        kube.objects[resource][name]["metadata"]["labels"]["kalypso-bootstrap/installation"]
+            .as_str()
+            .map(str::to_string)
+    };
+    assert_eq!(label("namespaces", NAMESPACE), Some(id.clone()));
+    assert_eq!(label("namespaces", "flux-system"), Some(id.clone()));
+    assert_eq!(
+        kube.objects["namespaces"][NAMESPACE]["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "kalypso-bootstrap"
+    );
+    assert_eq!(
+        label(
+            "customresourcedefinitions.apiextensions.k8s.io",
+            "workloads.scheduler.kalypso.io"
+        ),
+        Some(id.clone())
+    );
+    assert_eq!(
+        kube.releases[&format!("{NAMESPACE}/kalypso-scheduler")].labels
+            ["kalypso-bootstrap/installation"],
+        id
+    );
+}
+
+/// Issue 12: a state file edited to claim a reused repository and a reused resource group
+/// as `created_by_us` must not make a rollback delete them: the live resources lack the
+/// mark. The rollback keeps them, says why, and is not complete (exit 1 for `--clean`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_edited_to_claim_reused_resources_does_not_get_them_deleted() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane = existing_repo("https://github.com/acme/platform-cp");
+    seed_valid_repo(
+        &harness,
+        &config,
+        RepoKind::ControlPlane,
+        ORG,
+        "platform-cp",
+    );
+    harness.sim.seed_resource_group(RESOURCE_GROUP, REGION);
+    harness.run(&config).await.assert_success();
+
+    let mut state = harness.state();
+    let mut claimed = 0;
+    for record in &mut state.resources {
+        let reused_repo =
+            matches!(&record.resource, Resource::Repository { name, .. } if name == "platform-cp");
+        let reused_group = matches!(&record.resource, Resource::ResourceGroup { .. });
+        if reused_repo || reused_group {
+            assert_eq!(record.ownership, Ownership::Reused, "{:?}", record.resource);
+            record.ownership = Ownership::CreatedByUs;
+            claimed += 1;
+        }
+    }
+    assert_eq!(claimed, 2);
+    StateStore::at_custom(harness.paths().state_file)
+        .save(&state)
+        .unwrap();
+
+    let report = harness.rollback(&config).await;
+    assert!(!report.is_complete(), "{:?}", report.removals);
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+    assert_eq!(report.kept.len(), 2, "{:?}", report.kept);
+    assert!(
+        report
+            .kept
+            .iter()
+            .any(|k| k.contains("acme/platform-cp") && k.contains("no GitHub id")),
+        "{:?}",
+        report.kept
+    );
+    assert!(
+        report
+            .kept
+            .iter()
+            .any(|k| k.contains(RESOURCE_GROUP) && k.contains("no kalypso-bootstrap tag")),
+        "{:?}",
+        report.kept
+    );
+
+    let world = harness.settled();
+    assert!(world.github.repos.contains_key("acme/platform-cp"));
+    assert!(world.azure.resource_groups.contains_key(RESOURCE_GROUP));
+    // What the run did create is gone.
+    assert!(!world.github.repos.contains_key(&format!("{ORG}/{GITOPS}")));
+    assert!(
+        world.azure.clusters.is_empty(),
+        "{:?}",
+        world.azure.clusters.keys()
+    );
+
+    let state = harness.state();
+    assert_eq!(state.status, RunStatus::Failed);
+    let kept: Vec<_> = state
+        .resources
+        .iter()
+        .filter(|r| r.status == kalypso_bootstrap::state::ResourceStatus::KeptNotOurs)
+        .map(|r| r.resource.kind())
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+}
+
+/// A repository deleted and created again under the same name (by someone else) has
+/// another GitHub id: a rollback keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_recreated_under_the_same_name_is_kept() {
+    let harness = Harness::new();
+    let config = existing_cluster(all_new());
+    harness.run(&config).await.assert_success();
+    let gh = kalypso_bootstrap::tools::gh::Gh::new(std::sync::Arc::new(harness.sim.clone()))
+        .with_token(secrecy::SecretString::from(CANARY));
+    gh.repo_delete(&format!("{ORG}/{GITOPS}")).await.unwrap();
+    harness
+        .sim
+        .seed_repo(
+            kalypso_bootstrap::sim::SeedRepo::new(ORG, GITOPS).with_file(
+                "main",
+                "README.md",
+                "# theirs\n",
+            ),
+        )
+        .unwrap();
+    let report = harness.rollback(&config).await;
+    assert!(!report.is_complete());
+    assert_eq!(report.kept.len(), 1, "{:?}", report.kept);
+    assert!(report.kept[0].contains("GitHub id"), "{}", report.kept[0]);
+    assert!(harness
+        .settled()
+        .github
+        .repos
+        .contains_key(&format!("{ORG}/{GITOPS}")));
+}
+
+/// A kubeconfig that already has a context named like the new cluster stops the run
+/// before anything is created (exit 3): the credentials would replace the user's context.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kube_context_named_like_the_new_cluster_stops_the_run_before_anything_is_created() {
+    let harness = Harness::new();
+    harness
+        .sim
+        .seed_kube_context(CLUSTER, EXISTING_SERVER)
+        .unwrap();
+    let before = harness.settled();
+    let bootstrap = harness.open(&all_new());
+    let error = bootstrap
+        .observe(&kalypso_bootstrap::tools::CancelToken::new())
+        .await
+        .expect_err("the collision is found by the observation");
+    assert_eq!(error.exit_code, kalypso_bootstrap::ExitCode::ConfigInvalid);
+    assert!(
+        error
+            .message
+            .contains("already has a context named kalypso"),
+        "{}",
+        error.message
+    );
+    assert!(error
+        .hint
+        .as_deref()
+        .unwrap_or_default()
+        .contains("kube-context-already-in-the-kubeconfig"));
+    drop(bootstrap);
+    assert_eq!(before, harness.settled(), "nothing changed");
+}

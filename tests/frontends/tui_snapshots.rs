@@ -1,0 +1,713 @@
+//! Every screen of the wizard, drawn with ratatui's `TestBackend` at 80x24 and 160x48 and
+//! compared with a reviewed snapshot: welcome, forms (with validation errors under their
+//! fields, a pick list, a masked token), the prerequisite checklist (live and failed), the
+//! plan, the dashboard (running, and with a failing health check), the failure screen
+//! with the rollback question and its progress, the summary, the overlays (help, quit
+//! confirmation, a question from the check) and the "terminal too small" notice; also the
+//! Installation (with and without the Helm fields) and Options groups, a failed plan, a
+//! cancelled run, a rollback with nothing to remove or no list, help on the first screens.
+
+use crate::support::tui::*;
+use crossterm::event::KeyCode;
+use kalypso_bootstrap::config::{ConfigLayer, Field};
+use kalypso_bootstrap::engine::events::{EventKind, HealthStatus, LogLevel, Outcome};
+use kalypso_bootstrap::engine::step::{Action, StepId};
+use kalypso_bootstrap::prereq::{AuthCheckKind, Verdict};
+use kalypso_bootstrap::tools::Version;
+use kalypso_bootstrap::tui::form::{Entry, Group};
+use kalypso_bootstrap::tui::{
+    update, App, BackendError, Msg, PrereqOutcome, PrereqUpdate, PromptRequest, Screen,
+};
+use kalypso_bootstrap::ExitCode;
+
+fn snapshot(name: &str, build: impl Fn((u16, u16)) -> App) {
+    for size in [SMALL, LARGE] {
+        let app = build(size);
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), screen(&app));
+    }
+}
+
+fn tick(app: &mut App, seconds: i64) {
+    update(app, Msg::Tick(at(seconds)));
+}
+
+fn engine(app: &mut App, event: kalypso_bootstrap::engine::events::Event) {
+    update(app, Msg::Engine(event));
+}
+
+// ---------------------------------------------------------------------------------------
+// Builders for each stage
+
+fn configure(flags: ConfigLayer, size: (u16, u16)) -> App {
+    let mut app = app(flags, size);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen, Screen::Configure);
+    app
+}
+
+/// Forms done with a named cluster, the checklist started.
+fn checking(size: (u16, u16)) -> App {
+    let mut app = configure(named("demo"), size);
+    for _ in 0..4 {
+        press(&mut app, KeyCode::PageDown);
+    }
+    assert_eq!(app.screen, Screen::Prerequisites);
+    app
+}
+
+fn checked(size: (u16, u16)) -> App {
+    let mut app = checking(size);
+    for update_ in passing_checks() {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    app
+}
+
+fn mixed_plan() -> Vec<kalypso_bootstrap::engine::events::PlannedStepInfo> {
+    StepId::ALL
+        .iter()
+        .map(|step| {
+            let action = match step {
+                StepId::GitopsRepo | StepId::GitopsSeed => Action::Reuse,
+                StepId::InstallFlux => Action::Reuse,
+                StepId::GitopsSecrets | StepId::GitopsLabel => Action::Create,
+                _ => Action::Create,
+            };
+            planned(*step, action)
+        })
+        .collect()
+}
+
+fn plan_ready(size: (u16, u16)) -> App {
+    let mut app = checked(size);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen, Screen::Plan);
+    update(&mut app, Msg::Plan(Ok(mixed_plan())));
+    app
+}
+
+fn running(size: (u16, u16)) -> App {
+    let mut app = plan_ready(size);
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(app.screen, Screen::Dashboard);
+    engine(
+        &mut app,
+        event(
+            0,
+            EventKind::RunStarted {
+                demo: true,
+                steps: mixed_plan(),
+            },
+        ),
+    );
+    engine(&mut app, started(0, StepId::ClusterPreflight));
+    engine(&mut app, log(1, LogLevel::Info, "region eastus offers AKS"));
+    engine(
+        &mut app,
+        log(
+            2,
+            LogLevel::Debug,
+            "az vm list-skus --location eastus --size Standard_DS2_v2",
+        ),
+    );
+    engine(
+        &mut app,
+        finished(4, StepId::ClusterPreflight, Outcome::Succeeded, 4_200),
+    );
+    engine(&mut app, started(4, StepId::ClusterResourceGroup));
+    engine(
+        &mut app,
+        finished(6, StepId::ClusterResourceGroup, Outcome::Succeeded, 1_900),
+    );
+    engine(&mut app, started(6, StepId::ClusterCreate));
+    engine(&mut app, started(6, StepId::ControlPlaneRepo));
+    engine(&mut app, started(6, StepId::GitopsRepo));
+    engine(
+        &mut app,
+        event(
+            40,
+            EventKind::StepProgress {
+                phase: kalypso_bootstrap::state::Phase::Cluster,
+                step: StepId::ClusterCreate,
+                message: "waiting for provisioningState Succeeded (az aks show)".into(),
+                transition: Some("Creating".into()),
+                elapsed_ms: 34_000,
+            },
+        ),
+    );
+    engine(
+        &mut app,
+        finished(9, StepId::ControlPlaneRepo, Outcome::Succeeded, 2_600),
+    );
+    engine(
+        &mut app,
+        finished(9, StepId::GitopsRepo, Outcome::Reused, 800),
+    );
+    engine(&mut app, started(9, StepId::ControlPlaneSeed));
+    engine(
+        &mut app,
+        log(
+            10,
+            LogLevel::Warn,
+            "rate limit at 80%: slowing down GitHub calls",
+        ),
+    );
+    engine(
+        &mut app,
+        log(11, LogLevel::Info, "git push origin main (control-plane)"),
+    );
+    tick(&mut app, 192);
+    app
+}
+
+fn validating(size: (u16, u16)) -> App {
+    let mut app = running(size);
+    for (seconds, step) in [
+        (200, StepId::ClusterCreate),
+        (205, StepId::ControlPlaneSeed),
+        (210, StepId::ClusterCredentials),
+        (215, StepId::ClusterReady),
+        (216, StepId::ControlPlaneSecrets),
+        (217, StepId::GitopsSeed),
+        (218, StepId::GitopsSecrets),
+        (219, StepId::GitopsLabel),
+        (230, StepId::InstallFlux),
+        (290, StepId::InstallKalypso),
+    ] {
+        engine(&mut app, started(seconds - 5, step));
+        engine(&mut app, finished(seconds, step, Outcome::Succeeded, 5_000));
+    }
+    engine(&mut app, started(290, StepId::HealthChecks));
+    engine(
+        &mut app,
+        health(
+            291,
+            "pods running",
+            HealthStatus::Passing,
+            "4/4 pods Running",
+        ),
+    );
+    engine(
+        &mut app,
+        health(291, "12 CRDs registered", HealthStatus::Passing, "12/12"),
+    );
+    engine(
+        &mut app,
+        health(
+            295,
+            "controller available",
+            HealthStatus::Failing,
+            "0/1 replicas available: ImagePullBackOff",
+        ),
+    );
+    engine(
+        &mut app,
+        health(
+            295,
+            "flux control-plane",
+            HealthStatus::Pending,
+            "waiting for Ready",
+        ),
+    );
+    engine(
+        &mut app,
+        log(
+            296,
+            LogLevel::Error,
+            "kalypso-scheduler-controller: ImagePullBackOff",
+        ),
+    );
+    tick(&mut app, 300);
+    app
+}
+
+fn failed(size: (u16, u16)) -> App {
+    let mut app = running(size);
+    engine(
+        &mut app,
+        run_failed(
+            214,
+            StepId::ClusterCreate,
+            "az aks create failed: (QuotaExceeded) Operation could not be completed as it results in exceeding approved standardDSv2Family Cores quota. Current limit: 4, current usage: 0, additional required: 6.",
+            "request a quota increase for standardDSv2Family in eastus, or pass --cluster-nodes 2 / a smaller --cluster-vm-size",
+            ExitCode::ClusterFailed,
+        ),
+    );
+    assert_eq!(app.screen, Screen::Failure);
+    update(
+        &mut app,
+        Msg::RollbackPlan(Ok(vec![
+            "GitHub repository acme/demo-control-plane".into(),
+            "AKS cluster demo (creating) in resource group demo-rg".into(),
+            "Resource group demo-rg".into(),
+        ])),
+    );
+    tick(&mut app, 215);
+    app
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshots
+
+#[test]
+fn welcome() {
+    snapshot("welcome", |size| app(named("demo"), size));
+}
+
+#[test]
+fn configure_cluster_group() {
+    snapshot("configure_cluster", |size| {
+        let mut app = configure(named("demo"), size);
+        press(&mut app, KeyCode::Tab);
+        app
+    });
+}
+
+#[test]
+fn configure_validation_errors_under_the_fields() {
+    snapshot("configure_validation_errors", |size| {
+        let mut app = configure(ConfigLayer::default(), size);
+        press(&mut app, KeyCode::Tab); // cluster name
+        type_text(&mut app, "Bad_Name");
+        press(&mut app, KeyCode::Tab); // left (validated), on to the region
+        press(&mut app, KeyCode::Tab); // resource group
+        press(&mut app, KeyCode::Tab); // node count
+        clear_field(&mut app);
+        type_text(&mut app, "0");
+        press(&mut app, KeyCode::Tab);
+        app
+    });
+}
+
+#[test]
+fn configure_region_pick_list() {
+    snapshot("configure_region_picker", |size| {
+        let mut app = configure(named("demo"), size);
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char(' '));
+        type_text(&mut app, "west");
+        press(&mut app, KeyCode::Down);
+        app
+    });
+}
+
+#[test]
+fn configure_existing_cluster() {
+    snapshot("configure_existing_cluster", |size| {
+        let mut app = app(named("demo"), size);
+        press(&mut app, KeyCode::Down);
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::Tab); // name (optional)
+        press(&mut app, KeyCode::Tab); // kube context
+        press(&mut app, KeyCode::Right);
+        app
+    });
+}
+
+#[test]
+fn configure_existing_repositories_with_a_masked_token() {
+    snapshot("configure_repositories", |size| {
+        let mut app = app(named("demo"), size);
+        press(&mut app, KeyCode::Char('3'));
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::PageDown);
+        assert_eq!(
+            app.form.group,
+            kalypso_bootstrap::tui::form::Group::Repositories
+        );
+        press(&mut app, KeyCode::Tab); // control-plane URL
+        type_text(&mut app, "https://gitlab.com/acme/cp");
+        press(&mut app, KeyCode::Tab); // create gitops
+        press(&mut app, KeyCode::Tab); // gitops URL
+        type_text(&mut app, "https://github.com/acme/demo-gitops");
+        press(&mut app, KeyCode::Tab); // token
+        type_text(&mut app, "ghp_snapshotToken0123");
+        app
+    });
+}
+
+/// The forms at `group` (the groups before it left with Page Down).
+fn configure_group(size: (u16, u16), group: Group) -> App {
+    let mut app = configure(named("demo"), size);
+    for _ in 0..group.index() {
+        press(&mut app, KeyCode::PageDown);
+    }
+    assert_eq!(app.form.group, group);
+    app
+}
+
+#[test]
+fn configure_installation_group() {
+    snapshot("configure_installation", |size| {
+        configure_group(size, Group::Installation)
+    });
+}
+
+#[test]
+fn configure_installation_skipped_hides_the_helm_fields() {
+    snapshot("configure_installation_skipped", |size| {
+        let mut app = configure_group(size, Group::Installation);
+        assert_eq!(app.form.focus, Entry::Config(Field::SkipInstall));
+        press(&mut app, KeyCode::Char(' '));
+        assert!(app.form.toggle(Field::SkipInstall));
+        let text = screen(&app);
+        for hidden in ["Helm chart", "Chart version", "Helm values"] {
+            assert!(!text.contains(hidden), "{hidden} is shown:\n{text}");
+        }
+        app
+    });
+}
+
+#[test]
+fn configure_options_group() {
+    snapshot("configure_options", |size| {
+        configure_group(size, Group::Options)
+    });
+}
+
+#[test]
+fn help_overlay_on_welcome_and_configure() {
+    snapshot("help_welcome", |size| {
+        let mut app = app(named("demo"), size);
+        press(&mut app, KeyCode::Char('?'));
+        app
+    });
+    snapshot("help_configure", |size| {
+        let mut app = configure(named("demo"), size);
+        press(&mut app, KeyCode::F(1));
+        app
+    });
+}
+
+#[test]
+fn prerequisites_filling_in() {
+    snapshot("prerequisites_live", |size| {
+        let mut app = checking(size);
+        for update_ in passing_checks().into_iter().take(4) {
+            update(&mut app, Msg::Prereq(update_));
+        }
+        update(
+            &mut app,
+            Msg::Prereq(passing_checks().into_iter().nth(7).unwrap()),
+        );
+        tick(&mut app, 1);
+        app
+    });
+}
+
+#[test]
+fn prerequisites_failed() {
+    snapshot("prerequisites_failed", |size| {
+        let mut app = checking(size);
+        let v = |a, b, c| Some(Version::new(a, b, c));
+        let updates = vec![
+            PrereqUpdate::Tool(tool("az", Verdict::Pass, v(2, 91, 0), v(2, 50, 0), "")),
+            PrereqUpdate::Tool(tool("kubectl", Verdict::Pass, v(1, 37, 1), v(1, 25, 0), "")),
+            PrereqUpdate::Tool(tool("gh", Verdict::Pass, v(2, 103, 3), v(2, 0, 0), "")),
+            PrereqUpdate::Tool(tool(
+                "helm",
+                Verdict::Fail,
+                v(3, 10, 0),
+                v(3, 12, 0),
+                "3.10.0 is older than 3.12.0",
+            )),
+            PrereqUpdate::Tool(tool("git", Verdict::Pass, v(2, 47, 3), v(2, 30, 0), "")),
+            PrereqUpdate::Tool(tool("jq", Verdict::Info, None, None, "not needed")),
+            PrereqUpdate::Tool(tool("bash", Verdict::Pass, v(5, 2, 15), None, "")),
+            PrereqUpdate::Auth(auth(
+                AuthCheckKind::AzureLogin,
+                Verdict::Pass,
+                "dev@contoso.com on Contoso Dev",
+                None,
+            )),
+            PrereqUpdate::Auth(auth(
+                AuthCheckKind::AzureRole,
+                Verdict::Warn,
+                "neither Owner nor Contributor (holds: Reader)",
+                Some("creating a cluster needs Owner or Contributor on the subscription"),
+            )),
+            PrereqUpdate::Auth(auth(
+                AuthCheckKind::GithubToken,
+                Verdict::Fail,
+                "no token: GITHUB_TOKEN and GH_TOKEN are unset",
+                Some("set GITHUB_TOKEN to a token with the repo and workflow scopes"),
+            )),
+            PrereqUpdate::Auth(auth(
+                AuthCheckKind::GithubLogin,
+                Verdict::Skip,
+                "not checked: no token",
+                None,
+            )),
+            PrereqUpdate::Finished(PrereqOutcome {
+                exit_code: ExitCode::PrerequisitesFailed,
+                summary: "Prerequisites: FAILED (2 failures, 1 warning)".into(),
+                azure: None,
+                github: None,
+            }),
+        ];
+        for update_ in updates {
+            update(&mut app, Msg::Prereq(update_));
+        }
+        app
+    });
+}
+
+#[test]
+fn prompt_from_the_prerequisite_check() {
+    snapshot("prompt_az_login", |size| {
+        let mut app = checking(size);
+        update(
+            &mut app,
+            Msg::Prompt(PromptRequest::Confirm {
+                question: "The Azure CLI is not signed in. Run `az login` now?".into(),
+                default: true,
+            }),
+        );
+        app
+    });
+}
+
+#[test]
+fn plan_with_proceed_question() {
+    snapshot("plan", plan_ready);
+}
+
+#[test]
+fn dashboard_running() {
+    snapshot("dashboard_running", running);
+}
+
+#[test]
+fn dashboard_with_a_failing_health_check() {
+    snapshot("dashboard_failing_health_check", validating);
+}
+
+#[test]
+fn failure_with_the_rollback_question() {
+    snapshot("failure_rollback_question", failed);
+}
+
+#[test]
+fn failure_rollback_in_progress() {
+    snapshot("failure_rollback_progress", |size| {
+        let mut app = failed(size);
+        press(&mut app, KeyCode::Char('y'));
+        engine(
+            &mut app,
+            event(
+                220,
+                EventKind::RollbackStarted {
+                    resources: vec![
+                        "GitHub repository acme/demo-control-plane".into(),
+                        "AKS cluster demo (creating) in resource group demo-rg".into(),
+                        "Resource group demo-rg".into(),
+                    ],
+                },
+            ),
+        );
+        engine(
+            &mut app,
+            event(
+                222,
+                EventKind::RollbackAction {
+                    resource: "GitHub repository acme/demo-control-plane".into(),
+                    outcome: Outcome::Succeeded,
+                    message: "deleted".into(),
+                    duration_ms: 1_400,
+                },
+            ),
+        );
+        tick(&mut app, 223);
+        app
+    });
+}
+
+#[test]
+fn failure_rollback_finished_with_leftovers() {
+    snapshot("failure_rollback_finished", |size| {
+        let mut app = failed(size);
+        press(&mut app, KeyCode::Char('y'));
+        engine(
+            &mut app,
+            event(
+                220,
+                EventKind::RollbackStarted {
+                    resources: vec![
+                        "GitHub repository acme/demo-control-plane".into(),
+                        "AKS cluster demo in resource group demo-rg".into(),
+                    ],
+                },
+            ),
+        );
+        engine(
+            &mut app,
+            event(
+                222,
+                EventKind::RollbackAction {
+                    resource: "GitHub repository acme/demo-control-plane".into(),
+                    outcome: Outcome::Failed,
+                    message: "403: the token lacks the delete_repo scope".into(),
+                    duration_ms: 900,
+                },
+            ),
+        );
+        engine(
+            &mut app,
+            event(
+                224,
+                EventKind::RollbackAction {
+                    resource: "AKS cluster demo in resource group demo-rg".into(),
+                    outcome: Outcome::Succeeded,
+                    message: "deletion started (asynchronous)".into(),
+                    duration_ms: 2_100,
+                },
+            ),
+        );
+        engine(
+            &mut app,
+            event(
+                225,
+                EventKind::RollbackFinished {
+                    outcome: Outcome::Failed,
+                    message: "1 of 2 resources could not be removed".into(),
+                    leftovers: vec!["gh repo delete acme/demo-control-plane --yes".into()],
+                },
+            ),
+        );
+        app
+    });
+}
+
+#[test]
+fn summary() {
+    snapshot("summary", |size| {
+        let mut app = validating(size);
+        engine(&mut app, run_finished(330));
+        assert_eq!(app.screen, Screen::Summary);
+        app
+    });
+}
+
+#[test]
+fn help_overlay() {
+    snapshot("help_dashboard", |size| {
+        let mut app = running(size);
+        press(&mut app, KeyCode::Char('?'));
+        app
+    });
+}
+
+#[test]
+fn quit_confirmation_while_running() {
+    snapshot("quit_confirm", |size| {
+        let mut app = running(size);
+        press(&mut app, KeyCode::Char('q'));
+        app
+    });
+}
+
+#[test]
+fn terminal_too_small() {
+    for size in [(79, 24), (60, 15)] {
+        let mut app = running(SMALL);
+        update(
+            &mut app,
+            Msg::Resize {
+                width: size.0,
+                height: size.1,
+            },
+        );
+        insta::assert_snapshot!(format!("too_small_{}x{}", size.0, size.1), screen(&app));
+    }
+}
+
+#[test]
+fn prerequisites_passed() {
+    snapshot("prerequisites_passed", checked);
+}
+
+#[test]
+fn plan_failed() {
+    snapshot("plan_failed", |size| {
+        let mut app = checked(size);
+        press(&mut app, KeyCode::Enter);
+        update(
+            &mut app,
+            Msg::Plan(Err(BackendError::new(
+                ExitCode::RepositoryFailed,
+                "repository acme/demo-gitops exists but was not created by kalypso-bootstrap",
+            )
+            .with_hint(
+                "pass --gitops-repo-url to reuse it, or choose another name",
+            ))),
+        );
+        app
+    });
+}
+
+#[test]
+fn failure_cancelled_by_the_user() {
+    snapshot("failure_cancelled", |size| {
+        let mut app = running(size);
+        engine(
+            &mut app,
+            run_failed(
+                200,
+                StepId::ClusterCreate,
+                "cancelled by the user",
+                "run again to continue where it stopped",
+                ExitCode::Cancelled,
+            ),
+        );
+        update(
+            &mut app,
+            Msg::RollbackPlan(Ok(vec!["Resource group demo-rg".into()])),
+        );
+        app
+    });
+}
+
+#[test]
+fn failure_with_nothing_to_remove() {
+    snapshot("failure_rollback_nothing_to_remove", |size| {
+        let mut app = running(size);
+        engine(
+            &mut app,
+            run_failed(
+                20,
+                StepId::ClusterCreate,
+                "az aks create failed: (QuotaExceeded)",
+                "request a quota increase",
+                ExitCode::ClusterFailed,
+            ),
+        );
+        update(&mut app, Msg::RollbackPlan(Ok(Vec::new())));
+        app
+    });
+}
+
+#[test]
+fn failure_with_the_rollback_unavailable() {
+    snapshot("failure_rollback_unavailable", |size| {
+        let mut app = running(size);
+        engine(
+            &mut app,
+            run_failed(
+                20,
+                StepId::ClusterCreate,
+                "az aks create failed: (QuotaExceeded)",
+                "request a quota increase",
+                ExitCode::ClusterFailed,
+            ),
+        );
+        update(
+            &mut app,
+            Msg::RollbackPlan(Err(BackendError::new(
+                ExitCode::General,
+                "the state file cannot be read: permission denied",
+            ))),
+        );
+        app
+    });
+}

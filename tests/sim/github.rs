@@ -1,0 +1,707 @@
+//! The simulated GitHub: users, orgs and repositories through gh, and REAL git pushes that
+//! land in the local bare repository standing in for https://github.com/OWNER/NAME.git.
+
+use crate::support::sim::*;
+use kalypso_bootstrap::sim::{SeedRepo, SimulatedEnvironment, TokenPolicy};
+use kalypso_bootstrap::tools::{CommandRunner, CommandSpec};
+use secrecy::SecretSlice;
+
+#[tokio::test]
+async fn api_user_and_org_memberships() {
+    let (_dir, env) = standard();
+    let user = ok_json(&env, gh(ALICE_TOKEN, &["api", "user"])).await;
+    assert_eq!(user["login"], "alice");
+    assert!(user["id"].as_u64().unwrap() > 0);
+    assert_eq!(user["type"], "User");
+
+    let membership = ok_json(&env, gh(BOB_TOKEN, &["api", "user/memberships/orgs/acme"])).await;
+    assert_eq!(membership["state"], "active");
+    assert_eq!(membership["role"], "member");
+    let admin = ok_json(
+        &env,
+        gh(ALICE_TOKEN, &["api", "user/memberships/orgs/acme"]),
+    )
+    .await;
+    assert_eq!(admin["role"], "admin");
+
+    env.seed_github_org("other", &[]);
+    let outsider = run(
+        &env,
+        gh(ALICE_TOKEN, &["api", "user/memberships/orgs/other"]),
+    )
+    .await;
+    assert_eq!(outsider.exit_code, Some(1));
+    assert_eq!(outsider.stderr.trim(), "gh: Not Found (HTTP 404)");
+    let body: serde_json::Value = serde_json::from_str(&outsider.stdout).unwrap();
+    assert_eq!(body["message"], "Not Found");
+}
+
+#[tokio::test]
+async fn authentication_needs_a_token_or_a_stored_login() {
+    let (_dir, env) = standard();
+    let missing = run(&env, spec("gh", &["api", "user"])).await;
+    assert_eq!(missing.exit_code, Some(4));
+    assert!(missing.stderr.contains("gh auth login"));
+    assert!(missing.stderr.contains("GH_TOKEN"));
+
+    let bad = run(&env, gh("ghp_not_a_known_token", &["api", "user"])).await;
+    assert_eq!(bad.exit_code, Some(1));
+    assert!(
+        bad.stderr.starts_with("HTTP 401: Bad credentials"),
+        "{}",
+        bad.stderr
+    );
+
+    // `gh auth token` prints the stored login's token; the adapter removes token variables.
+    let none = run(
+        &env,
+        spec("gh", &["auth", "token", "--hostname", "github.com"]),
+    )
+    .await;
+    assert_eq!(none.exit_code, Some(1));
+    env.set_github_stored_login(Some("alice"));
+    let token = ok(
+        &env,
+        spec("gh", &["auth", "token", "--hostname", "github.com"]).secret_stdout(),
+    )
+    .await;
+    assert_eq!(token.trim(), ALICE_TOKEN);
+    let user = ok_json(&env, spec("gh", &["api", "user"])).await;
+    assert_eq!(user["login"], "alice");
+
+    env.set_token_policy(TokenPolicy::AnyTokenIs("bob".into()));
+    let any = ok_json(&env, gh("whatever-token", &["api", "user"])).await;
+    assert_eq!(any["login"], "bob");
+}
+
+#[tokio::test]
+async fn repo_view_of_a_missing_or_private_repository() {
+    let (_dir, env) = standard();
+    let missing = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "repo",
+                "view",
+                "acme/nope",
+                "--json",
+                "name,owner,url,isEmpty,visibility",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(missing.exit_code, Some(1));
+    assert_eq!(
+        missing.stderr.trim(),
+        "GraphQL: Could not resolve to a Repository with the name 'acme/nope'. (repository)"
+    );
+
+    env.seed_repo(SeedRepo::new("alice", "private-thing"))
+        .unwrap();
+    let hidden = run(
+        &env,
+        gh(
+            BOB_TOKEN,
+            &["repo", "view", "alice/private-thing", "--json", "name"],
+        ),
+    )
+    .await;
+    assert_eq!(
+        hidden.exit_code,
+        Some(1),
+        "bob cannot see alice's private repository"
+    );
+    let unknown_field = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "repo",
+                "view",
+                "alice/private-thing",
+                "--json",
+                "name,colour",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(unknown_field.exit_code, Some(1));
+    assert!(
+        unknown_field
+            .stderr
+            .starts_with("Unknown JSON field: \"colour\"\nAvailable fields:"),
+        "{}",
+        unknown_field.stderr
+    );
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) -> CommandSpec {
+    spec("git", args).cwd(dir)
+}
+
+async fn git_ok(env: &SimulatedEnvironment, dir: &std::path::Path, args: &[&str]) -> String {
+    let out = run(
+        env,
+        git(dir, args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1"),
+    )
+    .await;
+    assert_eq!(
+        out.exit_code,
+        Some(0),
+        "git {}: {}",
+        args.join(" "),
+        out.stderr
+    );
+    out.stdout
+}
+
+#[tokio::test]
+async fn repo_create_then_a_real_git_push_lands_in_the_bare_repository() {
+    let (dir, env) = standard();
+    let created = ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "repo",
+                "create",
+                "acme/kalypso-cp",
+                "--private",
+                "--description",
+                "Kalypso control plane",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(created.trim(), "https://github.com/acme/kalypso-cp");
+    assert!(env
+        .bare_repo_path("acme", "kalypso-cp")
+        .join("HEAD")
+        .is_file());
+    let fields = "name,owner,url,isEmpty,visibility";
+    let view = ok_json(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["repo", "view", "acme/kalypso-cp", "--json", fields],
+        ),
+    )
+    .await;
+    assert_eq!(view["isEmpty"], true);
+    assert_eq!(view["visibility"], "PRIVATE");
+    assert_eq!(view["owner"]["login"], "acme");
+    assert_eq!(view["url"], "https://github.com/acme/kalypso-cp");
+    let keys: Vec<&String> = view.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["isEmpty", "name", "owner", "url", "visibility"],
+        "exactly the requested fields"
+    );
+    let empty = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["api", "repos/acme/kalypso-cp/git/trees/main?recursive=1"],
+        ),
+    )
+    .await;
+    assert_eq!(
+        empty.stderr.trim(),
+        "gh: Git Repository is empty. (HTTP 409)"
+    );
+
+    // Real git, run through the environment: the push to github.com lands in the bare repo.
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(work.join(".environments/dev")).unwrap();
+    std::fs::write(work.join("README.md"), "# control plane\n").unwrap();
+    std::fs::write(
+        work.join(".environments/dev/kustomization.yaml"),
+        "resources: []\n",
+    )
+    .unwrap();
+    git_ok(&env, &work, &["init", "-b", "main"]).await;
+    git_ok(&env, &work, &["add", "-A"]).await;
+    git_ok(
+        &env,
+        &work,
+        &[
+            "-c",
+            "user.name=Kalypso Bootstrap",
+            "-c",
+            "user.email=kalypso-bootstrap@users.noreply.github.com",
+            "commit",
+            "-m",
+            "Initial",
+        ],
+    )
+    .await;
+    // The caller's own GIT_CONFIG_* entries (credential helper reset, as the engine sets
+    // them) are kept; the environment appends its insteadOf after them.
+    let push = git(
+        &work,
+        &["push", "https://github.com/acme/kalypso-cp.git", "main"],
+    )
+    .env("GIT_CONFIG_GLOBAL", "/dev/null")
+    .env("GIT_CONFIG_COUNT", "2")
+    .env("GIT_CONFIG_KEY_0", "credential.https://github.com.helper")
+    .env("GIT_CONFIG_VALUE_0", "")
+    .env("GIT_CONFIG_KEY_1", "credential.https://github.com.helper")
+    .env("GIT_CONFIG_VALUE_1", "!gh auth git-credential");
+    let pushed = run(&env, push).await;
+    assert_eq!(pushed.exit_code, Some(0), "{}", pushed.stderr);
+    let remote = git_ok(
+        &env,
+        &work,
+        &[
+            "ls-remote",
+            "--heads",
+            "https://github.com/acme/kalypso-cp.git",
+        ],
+    )
+    .await;
+    assert!(remote.contains("refs/heads/main"), "{remote}");
+
+    let view = ok_json(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["repo", "view", "acme/kalypso-cp", "--json", fields],
+        ),
+    )
+    .await;
+    assert_eq!(view["isEmpty"], false);
+    let tree = ok_json(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["api", "repos/acme/kalypso-cp/git/trees/main?recursive=1"],
+        ),
+    )
+    .await;
+    assert_eq!(tree["truncated"], false);
+    let entries: Vec<(String, String)> = tree["tree"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        (".environments", "tree"),
+        (".environments/dev", "tree"),
+        (".environments/dev/kustomization.yaml", "blob"),
+        ("README.md", "blob"),
+    ];
+    assert_eq!(
+        entries,
+        expected.map(|(p, t)| (p.to_string(), t.to_string()))
+    );
+    let readme = tree["tree"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "README.md")
+        .unwrap();
+    assert_eq!(readme["mode"], "100644");
+    assert_eq!(readme["size"], 16);
+    let missing_branch = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["api", "repos/acme/kalypso-cp/git/trees/dev?recursive=1"],
+        ),
+    )
+    .await;
+    assert_eq!(missing_branch.stderr.trim(), "gh: Not Found (HTTP 404)");
+
+    let snapshot = env.snapshot();
+    let repo = &snapshot.github.repos["acme/kalypso-cp"];
+    assert_eq!(repo.heads.keys().collect::<Vec<_>>(), ["main"]);
+    assert_eq!(repo.description, "Kalypso control plane");
+
+    let again = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["repo", "create", "acme/kalypso-cp", "--private"],
+        ),
+    )
+    .await;
+    assert_eq!(again.exit_code, Some(1));
+    assert_eq!(
+        again.stderr.trim(),
+        "GraphQL: Name already exists on this account (createRepository)"
+    );
+}
+
+#[tokio::test]
+async fn repo_create_checks_visibility_and_ownership() {
+    let (_dir, env) = standard();
+    let no_visibility = run(&env, gh(ALICE_TOKEN, &["repo", "create", "acme/x"])).await;
+    assert_eq!(no_visibility.exit_code, Some(1));
+    assert!(no_visibility.stderr.contains(
+        "`--public`, `--private`, or `--internal` required when not running interactively"
+    ));
+    env.set_org_members_can_create_repositories("acme", false);
+    let member = run(
+        &env,
+        gh(BOB_TOKEN, &["repo", "create", "acme/x", "--private"]),
+    )
+    .await;
+    assert_eq!(member.exit_code, Some(1));
+    assert!(
+        member
+            .stderr
+            .contains("does not have the correct permissions to execute `CreateRepository`"),
+        "{}",
+        member.stderr
+    );
+    let stranger_org = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["repo", "create", "nobody-org/x", "--private"],
+        ),
+    )
+    .await;
+    assert_eq!(stranger_org.exit_code, Some(1));
+    let own = ok(&env, gh(BOB_TOKEN, &["repo", "create", "x", "--public"])).await;
+    assert_eq!(own.trim(), "https://github.com/bob/x");
+}
+
+#[tokio::test]
+async fn secrets_are_read_from_stdin_and_their_values_never_kept_in_snapshots() {
+    let (_dir, env) = standard();
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "create", "acme/gitops", "--private"]),
+    )
+    .await;
+    let canary = "CANARY-9b1f7c2d4e-secret-value";
+    kalypso_bootstrap::secrets::register(canary);
+    let set = gh(
+        ALICE_TOKEN,
+        &[
+            "secret",
+            "set",
+            "CONTROL_PLANE_TOKEN",
+            "--repo",
+            "acme/gitops",
+        ],
+    )
+    .secret_stdin(SecretSlice::from(canary.as_bytes().to_vec()));
+    ok(&env, set).await;
+
+    let listed = ok_json(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["secret", "list", "--repo", "acme/gitops", "--json", "name"],
+        ),
+    )
+    .await;
+    assert_eq!(listed, serde_json::json!([{"name": "CONTROL_PLANE_TOKEN"}]));
+    assert!(env.github_secret_is("acme", "gitops", "CONTROL_PLANE_TOKEN", canary));
+    assert!(!env.github_secret_is("acme", "gitops", "CONTROL_PLANE_TOKEN", "something else"));
+
+    let snapshot = env.snapshot();
+    assert!(snapshot.github.repos["acme/gitops"]
+        .secrets
+        .contains("CONTROL_PLANE_TOKEN"));
+    let dump = serde_json::to_string(&snapshot).unwrap() + &format!("{snapshot:?}");
+    assert!(!dump.contains(canary), "no secret value in the snapshot");
+    for call in env.calls() {
+        assert!(
+            call.args.iter().all(|a| !a.contains(canary)),
+            "{}",
+            call.command_line()
+        );
+        assert!(call.env_keys.iter().all(|k| !k.contains(canary)));
+    }
+    let secret_call = env
+        .calls()
+        .into_iter()
+        .find(|c| c.args.first().map(String::as_str) == Some("secret"))
+        .unwrap();
+    assert_eq!(secret_call.stdin_len, Some(canary.len()));
+    assert!(secret_call.env_keys.contains(&"GH_TOKEN".to_string()));
+
+    // No stdin at all: the real gh would wait for input; the simulation refuses.
+    let no_stdin = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["secret", "set", "GITOPS_REPO", "--repo", "acme/gitops"],
+        ),
+    )
+    .await;
+    assert_eq!(no_stdin.exit_code, Some(1));
+    assert!(
+        no_stdin.stderr.contains("standard input"),
+        "{}",
+        no_stdin.stderr
+    );
+    let bad_name = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["secret", "set", "GITHUB_X", "--repo", "acme/gitops"],
+        )
+        .stdin_bytes("v"),
+    )
+    .await;
+    assert_eq!(bad_name.exit_code, Some(1));
+}
+
+#[tokio::test]
+async fn labels_are_created_once_and_forced_after() {
+    let (_dir, env) = standard();
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "create", "acme/gitops", "--private"]),
+    )
+    .await;
+    let create = || {
+        gh(
+            ALICE_TOKEN,
+            &[
+                "label",
+                "create",
+                "promoted",
+                "--repo",
+                "acme/gitops",
+                "--color",
+                "0E8A16",
+                "--description",
+                "Promoted to the next environment",
+                "--force",
+            ],
+        )
+    };
+    ok(&env, create()).await;
+    ok(&env, create()).await;
+    let labels = ok_json(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "label",
+                "list",
+                "--repo",
+                "acme/gitops",
+                "--json",
+                "name,color,description",
+            ],
+        ),
+    )
+    .await;
+    let promoted = labels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "promoted")
+        .unwrap();
+    assert_eq!(promoted["color"], "0e8a16");
+    let unforced = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["label", "create", "promoted", "--repo", "acme/gitops"],
+        ),
+    )
+    .await;
+    assert_eq!(unforced.exit_code, Some(1));
+    assert!(unforced.stderr.contains("already exists; use `--force`"));
+}
+
+#[tokio::test]
+async fn repo_delete_needs_the_delete_repo_scope_and_restores_the_snapshot() {
+    let (_dir, env) = standard();
+    env.seed_repo(SeedRepo::new("acme", "existing").with_file("main", "a.txt", "a\n"))
+        .unwrap();
+    let before = env.snapshot();
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "create", "acme/temp", "--private"]),
+    )
+    .await;
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["secret", "set", "X", "--repo", "acme/temp"])
+            .secret_stdin(SecretSlice::from(b"v".to_vec())),
+    )
+    .await;
+
+    let no_scope = run(
+        &env,
+        gh(BOB_TOKEN, &["repo", "delete", "acme/temp", "--yes"]),
+    )
+    .await;
+    assert_eq!(no_scope.exit_code, Some(1));
+    assert!(
+        no_scope
+            .stderr
+            .starts_with("HTTP 403: Must have admin rights to Repository."),
+        "{}",
+        no_scope.stderr
+    );
+    assert!(no_scope
+        .stderr
+        .contains("gh auth refresh -h github.com -s delete_repo"));
+    let unconfirmed = run(&env, gh(ALICE_TOKEN, &["repo", "delete", "acme/temp"])).await;
+    assert_eq!(unconfirmed.exit_code, Some(1));
+
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "delete", "acme/temp", "--yes"]),
+    )
+    .await;
+    assert!(!env.bare_repo_path("acme", "temp").exists());
+    assert_same_state(&before, &env.snapshot());
+    let gone = run(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "delete", "acme/temp", "--yes"]),
+    )
+    .await;
+    assert!(gone.stderr.contains("Could not resolve to a Repository"));
+}
+
+#[tokio::test]
+async fn seeded_content_is_served_on_every_branch() {
+    let (_dir, env) = standard();
+    env.seed_repo(
+        SeedRepo::new("acme", "cp")
+            .with_file("main", "workloads/README.md", "w\n")
+            .with_file("dev", "cluster-types/small.yaml", "a: 1\n"),
+    )
+    .unwrap();
+    for (branch, path) in [
+        ("main", "workloads/README.md"),
+        ("dev", "cluster-types/small.yaml"),
+    ] {
+        let tree = ok_json(
+            &env,
+            gh(
+                ALICE_TOKEN,
+                &[
+                    "api",
+                    &format!("repos/acme/cp/git/trees/{branch}?recursive=1"),
+                ],
+            ),
+        )
+        .await;
+        assert!(
+            tree["tree"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["path"] == path),
+            "{branch}: {tree}"
+        );
+    }
+    let runner: std::sync::Arc<dyn CommandRunner> = std::sync::Arc::new(env.clone());
+    // git clone through the environment sees both branches.
+    let dir = tempfile::tempdir().unwrap();
+    let clone = runner
+        .run(
+            spec(
+                "git",
+                &["clone", "--quiet", "https://github.com/acme/cp.git", "cp"],
+            )
+            .cwd(dir.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(clone.exit_code, Some(0), "{}", clone.stderr);
+    assert!(dir.path().join("cp/workloads/README.md").is_file());
+}
+
+#[tokio::test]
+async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
+    let (_dir, env) = standard();
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "create", "acme/marked", "--private"]),
+    )
+    .await;
+    let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    assert!(repo["id"].as_u64().unwrap() > 0);
+    let created_at = repo["created_at"].as_str().unwrap().to_string();
+    assert!(
+        time::OffsetDateTime::parse(&created_at, &time::format_description::well_known::Rfc3339)
+            .is_ok(),
+        "{created_at}"
+    );
+    assert_eq!(repo["topics"], serde_json::json!([]));
+
+    ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "repo",
+                "edit",
+                "acme/marked",
+                "--add-topic",
+                "kalypso-bootstrap,Other-One",
+            ],
+        ),
+    )
+    .await;
+    let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    assert_eq!(
+        repo["topics"],
+        serde_json::json!(["kalypso-bootstrap", "other-one"])
+    );
+    assert_eq!(
+        repo["created_at"],
+        created_at.as_str(),
+        "an edit keeps the creation time"
+    );
+
+    let invalid = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["repo", "edit", "acme/marked", "--add-topic", "not_valid"],
+        ),
+    )
+    .await;
+    assert_eq!(invalid.exit_code, Some(1));
+    assert!(invalid.stderr.contains("HTTP 422"), "{}", invalid.stderr);
+
+    ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["repo", "edit", "acme/marked", "--remove-topic", "other-one"],
+        ),
+    )
+    .await;
+    let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    assert_eq!(repo["topics"], serde_json::json!(["kalypso-bootstrap"]));
+
+    // Deleted and created again: another id.
+    let first_id = repo["id"].as_u64().unwrap();
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "delete", "acme/marked", "--yes"]),
+    )
+    .await;
+    ok(
+        &env,
+        gh(ALICE_TOKEN, &["repo", "create", "acme/marked", "--private"]),
+    )
+    .await;
+    let again = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    assert_ne!(again["id"].as_u64().unwrap(), first_id);
+    assert_eq!(again["topics"], serde_json::json!([]));
+}

@@ -1,0 +1,47 @@
+//! Processes the tests start or watch: whether one is still alive, how a test binary
+//! re-runs one of its own tests in a child process, and the real git.
+
+use std::path::PathBuf;
+
+/// Whether `pid` is a live process. A zombie (`Z`, waiting for its reaper; in containers a
+/// killed orphan may stay unreaped) or a dead task (`X`) has ended. Read from
+/// `/proc/<pid>/stat`; without procfs, signal 0 asks the kernel, and a refusal for
+/// permission (`EPERM`) still means the process exists: only `ESRCH` means it is gone.
+pub fn alive(pid: i32) -> bool {
+    if std::path::Path::new("/proc/self/stat").exists() {
+        return match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // The state follows the command name in parentheses, which may itself contain
+            // ')' or spaces: `123 (sleep) S ...`.
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+            Err(_) => false,
+        };
+    }
+    // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return true;
+    }
+    std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// The name libtest gives the test `function` of the module `module_path` (pass
+/// `module_path!()`): the module path without the crate, e.g. `state_lock::lock_holder`,
+/// for re-running that one test with `--exact` in a child of the test binary.
+pub fn test_name(module_path: &str, function: &str) -> String {
+    match module_path.split_once("::") {
+        Some((_crate, module)) => format!("{module}::{function}"),
+        None => function.to_string(),
+    }
+}
+
+/// The real git on PATH, for the stand-ins that record or hold a call before handing it
+/// over (never one of those stand-ins, which live in temporary directories).
+pub fn real_git() -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("git"))
+        .find(|path| path.is_file() && !path.starts_with(std::env::temp_dir()))
+        .expect("git on PATH")
+}
