@@ -1007,16 +1007,37 @@ fn hints_before_a_run_link_to_existing_sections_too() {
 /// above it (unit tests may, e.g. to check the configuration against the command line).
 #[test]
 fn imports_point_down_the_flow_only() {
+    // The simulator and the demo wiring over it are at the edge (the `demo` feature): only
+    // the demo module and the app may name them.
     let rules: &[(&str, &[&str])] = &[
         (
             "src/tools",
-            &["engine", "prereq", "state", "cli", "app", "tui", "headless"],
+            &[
+                "engine", "prereq", "state", "cli", "app", "tui", "headless", "sim", "demo",
+            ],
         ),
-        ("src/state", &["cli", "engine", "app", "tui", "headless"]),
-        ("src/prereq", &["engine", "cli", "app", "tui", "headless"]),
-        ("src/engine", &["cli", "app", "tui", "headless"]),
+        (
+            "src/state",
+            &["cli", "engine", "app", "tui", "headless", "sim", "demo"],
+        ),
+        (
+            "src/prereq",
+            &["engine", "cli", "app", "tui", "headless", "sim", "demo"],
+        ),
+        (
+            "src/engine",
+            &["cli", "app", "tui", "headless", "sim", "demo"],
+        ),
+        (
+            "src/config",
+            &["engine", "app", "tui", "headless", "sim", "demo"],
+        ),
+        ("src/headless", &["app", "tui", "sim", "demo"]),
         // The wizard knows events and its backend, never how commands are run.
-        ("src/tui", &["tools::runner", "app", "headless"]),
+        (
+            "src/tui",
+            &["tools::runner", "app", "headless", "sim", "demo"],
+        ),
     ];
     let mut upward = Vec::new();
     let mut scanned = 0;

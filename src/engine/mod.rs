@@ -19,7 +19,7 @@ pub mod step;
 pub mod steps;
 
 pub use bootstrap::{
-    parse_demo_fail, Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths, Cleanup,
+    Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths, Cleanup, StepWrapper,
 };
 pub use context::{fact, EventSink, FactKey, Facts, StepContext};
 pub use dry_run::{DryRun, DryRunStep};
