@@ -12,9 +12,10 @@ use super::{Failure, OutputOptions};
 use crate::cli::{Cli, OutputFormat};
 use crate::config::lifecycle::Validated;
 use crate::demo::{Demo, DemoRequest};
-use crate::engine::bootstrap::{Bootstrap, BootstrapOptions, BootstrapPaths, Cleanup};
+use crate::engine::bootstrap::{BootstrapOptions, BootstrapPaths, Cleanup};
 use crate::engine::context::EventSink;
 use crate::engine::removal::{Ask, ConsentRule, RemovalOutcome, RemovalPlan, RemovalPurpose};
+use crate::engine::session::{Access, AfterFailure, Session};
 use crate::engine::Event;
 use crate::headless::{
     headless_color, prerequisite_events, skipped_prerequisite_events, HeadlessPrinter, LinePrompts,
@@ -321,18 +322,18 @@ pub(crate) fn bootstrap(
             report.github_token().cloned()
         };
 
-        let open = if dry_run { Bootstrap::open_read_only } else { Bootstrap::open };
-        let bootstrap = open(
+        let access = if dry_run { Access::DryRun } else { Access::Run };
+        let session = Session::open(
             validated.configuration().clone(),
             world.runner.clone(),
             token,
             world.paths.clone(),
             engine_options,
+            access,
+            &super::print_stderr,
         )
         .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
-        if let Some(moved) = bootstrap.moved_aside() {
-            super::print_stderr(&moved.message());
-        }
+        let bootstrap = session.bootstrap();
 
         let cancel = CancelToken::new();
         cancel_on_signal(&cancel);
@@ -346,16 +347,11 @@ pub(crate) fn bootstrap(
                 }
             }
         });
-        let observed = bootstrap.observe_reporting(&cancel, &observe_events).await;
+        let plan = session.plan(&cancel, &observe_events).await;
         drop(observe_events);
         let _ = shown.await;
-        let observed = observed
+        let plan = plan
             .map_err(|err| Failure::new(err.exit_code, with_hint(&err.message, err.hint.as_deref())))?;
-        let plan = bootstrap.plan(&observed);
-        if let Some(conflict) = plan.first_conflict() {
-            let error = conflict.to_step_error();
-            return Err(Failure::new(error.exit_code, with_hint(&error.message, error.hint.as_deref())));
-        }
         if dry_run {
             let dry = bootstrap.dry_run(&plan);
             super::print_stdout(&match output {
@@ -379,23 +375,21 @@ pub(crate) fn bootstrap(
         // Confirmed (or confirmation skipped): from here on the run acts on it.
         let active = validated.confirm().activate();
 
+        // The run's end is printed before the rollback question is asked.
         let (sink, events) = EventSink::channel();
-        let (outcome, _) = tokio::join!(bootstrap.run(&active, &plan, sink, &cancel), print_all(&mut printer, events));
-
-        if !outcome.is_success() {
-            // The one removal pipeline: plan, consent (--auto-rollback, or a terminal
-            // answer), act. Without either, everything is kept.
-            let auto_rollback = bootstrap.configuration().options.auto_rollback;
-            let ask = interactive.then(|| Box::new(PromptAsk::new(prompts)) as Box<dyn Ask>);
-            let mut consent = ConsentRule::new("--auto-rollback", auto_rollback, ask);
+        let (outcome, _) = tokio::join!(session.run(&active, &plan, sink, &cancel), print_all(&mut printer, events));
+        let ask = interactive.then(|| Box::new(PromptAsk::new(prompts)) as Box<dyn Ask>);
+        let after_failure = AfterFailure::new(ask, || {
             let rollback_cancel = CancelToken::new();
             cancel_on_signal(&rollback_cancel);
-            let (sink, events) = EventSink::channel();
-            let pipeline = bootstrap.removal();
-            let (removal, _) = tokio::join!(
-                pipeline.run(&mut consent, sink, &rollback_cancel),
-                print_all(&mut printer, events)
-            );
+            rollback_cancel
+        });
+        let (sink, events) = EventSink::channel();
+        let (removal, _) = tokio::join!(
+            session.recover(&outcome, sink, after_failure),
+            print_all(&mut printer, events)
+        );
+        if let Some(removal) = removal {
             match removal {
                 RemovalOutcome::NothingToRemove => {}
                 RemovalOutcome::NoConsent(_) => eprintln!(

@@ -16,11 +16,12 @@ use crate::cli::Cli;
 use crate::config::lifecycle::{Active, Confirmed, Parsed};
 use crate::config::{self, Configuration};
 use crate::demo::Demo;
-use crate::engine::bootstrap::{Bootstrap, BootstrapOptions, BootstrapPaths};
+use crate::engine::bootstrap::{BootstrapOptions, BootstrapPaths};
 use crate::engine::context::EventSink;
 use crate::engine::events::{Event, PlannedStepInfo};
 use crate::engine::plan::Plan;
-use crate::engine::removal::{Ask, ConsentRule, RemovalOutcome, RemovalPlan};
+use crate::engine::removal::{Ask, RemovalPlan};
+use crate::engine::session::{Access, AfterFailure, Session};
 use crate::engine::step::StepError;
 use crate::logging;
 use crate::prereq::{self, PrereqEnv, TerminalHandover};
@@ -182,38 +183,33 @@ impl EngineBackend {
         }
     }
 
-    /// The engine for `configuration`, holding the state file's lock while it lives.
-    fn open(&self, configuration: Configuration) -> Result<Bootstrap, BackendError> {
+    /// The session for `configuration`, holding the state file's lock while it lives (a
+    /// state file moved aside goes to the log, which the wizard's log tail shows).
+    fn open(&self, configuration: Configuration) -> Result<Session, BackendError> {
         let token = lock(&self.verified_token).clone();
         let mut options = self.options.clone();
         options.account_subscription = lock(&self.account_subscription).clone();
-        let bootstrap = Bootstrap::open(
+        Session::open(
             configuration,
             Arc::clone(&self.runner),
             token,
             self.paths.clone(),
             options,
+            Access::Run,
+            &|notice| tracing::warn!("{notice}"),
         )
-        .map_err(|err| BackendError::new(err.exit_code(), err.to_string()))?;
-        if let Some(moved) = bootstrap.moved_aside() {
-            tracing::warn!("{}", moved.message());
-        }
-        Ok(bootstrap)
+        .map_err(|err| BackendError::new(err.exit_code(), err.to_string()))
     }
 }
 
 /// What exists now and what the run would do about it; a conflict (a resource that exists
-/// but is not ours to change) is an error.
-async fn current_plan(bootstrap: &Bootstrap) -> Result<Plan, BackendError> {
-    let observed = bootstrap
-        .observe(&CancelToken::new())
+/// but is not ours to change) is an error. The observation's warnings are in the log.
+async fn current_plan(session: &Session) -> Result<Plan, BackendError> {
+    let (warnings, _unread) = EventSink::channel();
+    session
+        .plan(&CancelToken::new(), &warnings)
         .await
-        .map_err(step_failure)?;
-    let plan = bootstrap.plan(&observed);
-    if let Some(conflict) = plan.first_conflict() {
-        return Err(step_failure(conflict.to_step_error()));
-    }
-    Ok(plan)
+        .map_err(step_failure)
 }
 
 impl WizardBackend for EngineBackend {
@@ -275,8 +271,8 @@ impl WizardBackend for EngineBackend {
     ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, BackendError>> {
         Box::pin(async move {
             // Opened only for the look: dropping it releases the state file's lock.
-            let bootstrap = self.open(configuration)?;
-            Ok(current_plan(&bootstrap).await?.infos())
+            let session = self.open(configuration)?;
+            Ok(current_plan(&session).await?.infos())
         })
     }
 
@@ -286,19 +282,19 @@ impl WizardBackend for EngineBackend {
     ) -> BoxFuture<'_, Result<RunHandle, BackendError>> {
         Box::pin(async move {
             let active = configuration.activate();
-            let bootstrap = Arc::new(self.open(active.configuration().clone())?);
+            let session = Arc::new(self.open(active.configuration().clone())?);
             // Observed afresh: time has passed since the plan screen.
-            let plan = current_plan(&bootstrap).await?;
+            let plan = current_plan(&session).await?;
             let (answer, answered) = oneshot::channel();
             let control = Arc::new(EngineControl {
-                bootstrap: Arc::clone(&bootstrap),
+                session: Arc::clone(&session),
                 cancel: Mutex::new(CancelToken::new()),
                 answer: Mutex::new(Some(answer)),
             });
             let (sink, engine_events) = EventSink::channel();
             let events = bounded(engine_events);
             tokio::spawn(drive(
-                bootstrap,
+                session,
                 active,
                 plan,
                 sink,
@@ -353,55 +349,24 @@ fn bounded(mut engine_events: mpsc::UnboundedReceiver<Event>) -> mpsc::Receiver<
     events
 }
 
-/// The run, then (after a failure) the rollback the user asked for or `--auto-rollback`
-/// implies; the engine records every failure in the state's `errors[]` itself. The sink is
-/// dropped at the end, which closes the wizard's event channel.
+/// The session's run and (after a failure) the rollback the wizard's answer or
+/// `--auto-rollback` consents to. The sink is dropped at the end, which closes the wizard's
+/// event channel.
 async fn drive(
-    bootstrap: Arc<Bootstrap>,
+    session: Arc<Session>,
     active: Active,
     plan: Plan,
     sink: EventSink,
     control: Arc<EngineControl>,
     answered: oneshot::Receiver<bool>,
 ) {
-    run_and_roll_back(&bootstrap, &active, plan, &sink, &control, answered).await;
-    drop(sink);
-}
-
-async fn run_and_roll_back(
-    bootstrap: &Bootstrap,
-    active: &Active,
-    plan: Plan,
-    sink: &EventSink,
-    control: &EngineControl,
-    answered: oneshot::Receiver<bool>,
-) {
     let cancel = control.current_cancel();
-    let outcome = bootstrap.run(active, &plan, sink.clone(), &cancel).await;
-    if outcome.is_success() {
-        return;
-    }
-    // The one removal pipeline: consent is --auto-rollback or the wizard's answer; under
-    // --non-interactive nothing is asked (the wizard shows that everything is kept).
-    let options = &bootstrap.configuration().options;
-    let ask =
-        (!options.non_interactive).then(|| Box::new(WizardAnswer(Some(answered))) as Box<dyn Ask>);
-    let mut consent = ConsentRule::new("--auto-rollback", options.auto_rollback, ask);
+    let ask = Box::new(WizardAnswer(Some(answered))) as Box<dyn Ask>;
     // A cancelled run must not cancel its rollback; the wizard can still stop this one.
-    let cancel = control.fresh_cancel();
-    match bootstrap
-        .removal()
-        .run(&mut consent, sink.clone(), &cancel)
-        .await
-    {
-        RemovalOutcome::Removed(report) => {
-            tracing::info!(complete = report.is_complete(), "rollback finished");
-        }
-        RemovalOutcome::NothingToRemove => tracing::info!("no rollback: nothing to remove"),
-        RemovalOutcome::Declined(_) | RemovalOutcome::NoConsent(_) => {
-            tracing::info!("no rollback: the resources created so far are kept");
-        }
-    }
+    let after_failure = AfterFailure::new(Some(ask), move || control.fresh_cancel());
+    session
+        .run_to_end(&active, &plan, sink, &cancel, after_failure)
+        .await;
 }
 
 /// The wizard's answer to the rollback question (a wizard that leaves without answering
@@ -422,7 +387,7 @@ impl Ask for WizardAnswer {
 
 /// The wizard's handle on a started run.
 struct EngineControl {
-    bootstrap: Arc<Bootstrap>,
+    session: Arc<Session>,
     /// Stops what runs now: the run, later the rollback.
     cancel: Mutex<CancelToken>,
     /// The answer to the rollback question, taken by the first answer.
@@ -447,7 +412,7 @@ impl RunControl for EngineControl {
     }
 
     fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>> {
-        let removals = self.bootstrap.removal().plan().descriptions();
+        let removals = self.session.bootstrap().removal().plan().descriptions();
         Box::pin(async move { Ok(removals) })
     }
 

@@ -14,6 +14,7 @@ pub mod remover;
 pub mod report;
 pub mod retry;
 pub mod rollback;
+pub mod session;
 pub mod state_handle;
 pub mod step;
 pub mod steps;
@@ -37,6 +38,7 @@ pub use rollback::{
     remove_planned, rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult,
     ResourceRemover, RollbackReport,
 };
+pub use session::{Access, AfterFailure, Session, SessionOutcome};
 pub use state_handle::StateHandle;
 pub use step::{Action, StepError, StepId};
 pub use steps::{BootstrapSteps, StepEnv, StepTimings};

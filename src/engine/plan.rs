@@ -158,6 +158,25 @@ impl Plan {
         self.conflicts.first()
     }
 
+    /// Why this plan must not run, if it must not, and the step that stops it: a plan
+    /// that breaks its own rules (see [`Plan::check`]), or its first conflict. The one
+    /// check before a run, made by the session before it asks anything and by the
+    /// orchestrator before it runs a step.
+    pub fn refusal(&self) -> Option<(Option<StepId>, StepError)> {
+        if let Err(problem) = self.check() {
+            let error = StepError {
+                message: format!("the plan cannot run: {problem}"),
+                hint: None,
+                transient: false,
+                retry_after: None,
+                exit_code: ExitCode::General,
+            };
+            return Some((None, error));
+        }
+        self.first_conflict()
+            .map(|conflict| (Some(conflict.step), conflict.to_step_error()))
+    }
+
     /// The same steps, each waiting for the one before it: how the upstream bash script
     /// runs them, to compare against.
     pub fn one_at_a_time(&self) -> Plan {
