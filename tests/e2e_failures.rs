@@ -865,3 +865,68 @@ async fn the_session_refuses_a_conflicting_plan_and_tells_of_a_state_file_moved_
     assert!(told[0].contains("--force moved it to"), "{told:?}");
     drop(session);
 }
+
+struct CountingProceed {
+    asked: usize,
+    answer: bool,
+}
+
+impl kalypso_bootstrap::engine::Proceed for CountingProceed {
+    fn proceed<'a>(
+        &'a mut self,
+        preview: &'a kalypso_bootstrap::engine::DryRun,
+    ) -> kalypso_bootstrap::tools::BoxFuture<'a, bool> {
+        assert!(
+            preview.to_text().contains("gh repo create"),
+            "the preview shows the commands"
+        );
+        self.asked += 1;
+        let answer = self.answer;
+        Box::pin(async move { answer })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_asks_to_proceed_unless_skipped_or_nobody_can_be_asked() {
+    use kalypso_bootstrap::config::lifecycle::{Uninitialized, Validated};
+    use kalypso_bootstrap::engine::{Access, EventSink, Proceed};
+    use kalypso_bootstrap::tools::CancelToken;
+    let validated = |config: &kalypso_bootstrap::config::Configuration| -> Validated {
+        let contexts = vec![EXISTING_CONTEXT.to_string()];
+        Uninitialized::new()
+            .parse(
+                kalypso_bootstrap::config::export::to_layer(config),
+                None,
+                &std::collections::HashMap::new(),
+            )
+            .expect("the configuration parses")
+            .validate(&contexts)
+            .unwrap_or_else(|errors| panic!("{errors}"))
+    };
+    let harness = Harness::new();
+    let notices = std::sync::Mutex::new(Vec::new());
+    for (skip, answer, asked_to, proceeds) in [
+        (false, true, Some(1), true),
+        (false, false, Some(1), false),
+        (true, false, Some(0), true),
+        (false, false, None, true),
+    ] {
+        let mut config = existing_cluster(all_new());
+        config.options.skip_confirmation = skip;
+        let session = open_session(&harness, &config, None, Access::DryRun, &notices);
+        let (events, _unread) = EventSink::channel();
+        let plan = session
+            .plan(&CancelToken::new(), &events)
+            .await
+            .expect("a plan");
+        let mut proceed = CountingProceed { asked: 0, answer };
+        let asker = asked_to.map(|_| &mut proceed as &mut dyn Proceed);
+        let active = session.confirm(validated(&config), &plan, asker).await;
+        assert_eq!(active.is_some(), proceeds, "skip={skip} answer={answer}");
+        assert_eq!(proceed.asked, asked_to.unwrap_or(0), "skip={skip}");
+    }
+    assert!(
+        harness.sim.calls().iter().all(|c| !is_mutating(c)),
+        "confirming changes nothing"
+    );
+}

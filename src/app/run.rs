@@ -15,11 +15,12 @@ use crate::demo::{Demo, DemoRequest};
 use crate::engine::bootstrap::{BootstrapOptions, BootstrapPaths, Cleanup};
 use crate::engine::context::EventSink;
 use crate::engine::removal::{Ask, ConsentRule, RemovalOutcome, RemovalPlan, RemovalPurpose};
-use crate::engine::session::{Access, AfterFailure, Session};
+use crate::engine::session::{Access, AfterFailure, Proceed, Session};
+use crate::engine::DryRun;
 use crate::engine::Event;
 use crate::headless::{
     headless_color, prerequisite_events, skipped_prerequisite_events, HeadlessPrinter, LinePrompts,
-    NoPrompts, PrinterSettings, Prompts, TerminalFacts,
+    PrinterSettings, Prompts, TerminalFacts,
 };
 use crate::logging;
 use crate::prereq::{self, Interaction, PrereqEnv};
@@ -216,13 +217,9 @@ fn printer_settings(
         .with_clean_command(clean_command_for(world))
 }
 
-/// Questions for the user: on the terminal for interactive runs, none otherwise.
-fn prompts(interactive: bool) -> Box<dyn Prompts> {
-    if interactive {
-        Box::new(LinePrompts::stdio())
-    } else {
-        Box::new(NoPrompts)
-    }
+/// Questions for the user on the terminal (asked only in interactive runs).
+fn terminal_prompts() -> Box<dyn Prompts> {
+    Box::new(LinePrompts::stdio())
 }
 
 /// Ask on a blocking thread, so the runtime keeps draining events meanwhile.
@@ -361,24 +358,17 @@ pub(crate) fn bootstrap(
             return Ok(ExitCode::Success);
         }
 
-        let mut prompts = prompts(interactive);
-        if interactive && !bootstrap.configuration().options.skip_confirmation {
-            let text = bootstrap.dry_run(&plan).to_text();
-            super::print_stderr(&text);
-            let (back, proceed) = ask(prompts, |p| p.confirm_plan("Proceed? [y/N]")).await;
-            prompts = back;
-            if !proceed {
-                eprintln!("Cancelled: nothing was changed.");
-                return Ok(ExitCode::Cancelled);
-            }
-        }
-        // Confirmed (or confirmation skipped): from here on the run acts on it.
-        let active = validated.confirm().activate();
+        let mut questions = interactive.then(|| PromptAsk::new(terminal_prompts()));
+        let proceed = questions.as_mut().map(|questions| questions as &mut dyn Proceed);
+        let Some(active) = session.confirm(validated, &plan, proceed).await else {
+            eprintln!("Cancelled: nothing was changed.");
+            return Ok(ExitCode::Cancelled);
+        };
 
         // The run's end is printed before the rollback question is asked.
         let (sink, events) = EventSink::channel();
         let (outcome, _) = tokio::join!(session.run(&active, &plan, sink, &cancel), print_all(&mut printer, events));
-        let ask = interactive.then(|| Box::new(PromptAsk::new(prompts)) as Box<dyn Ask>);
+        let ask = questions.map(|questions| Box::new(questions) as Box<dyn Ask>);
         let after_failure = AfterFailure::new(ask, || {
             let rollback_cancel = CancelToken::new();
             cancel_on_signal(&rollback_cancel);
@@ -487,7 +477,7 @@ pub(crate) fn clean(
             });
             return Ok(ExitCode::Success);
         }
-        let ask = interactive.then(|| Box::new(PromptAsk::new(prompts(true))) as Box<dyn Ask>);
+        let ask = interactive.then(|| Box::new(PromptAsk::new(terminal_prompts())) as Box<dyn Ask>);
         let mut consent = ConsentRule::new("--yes", skip_confirmation, ask);
         let cancel = CancelToken::new();
         cancel_on_signal(&cancel);
@@ -565,7 +555,8 @@ fn clean_advice(world: &World) -> String {
     }
 }
 
-/// The headless terminal question of the removal pipeline: the resources listed, y/N.
+/// The headless terminal questions: "proceed?" after the plan's commands, and the removal
+/// pipeline's, the resources listed; y/N.
 struct PromptAsk {
     /// Lent to a blocking thread while it asks.
     prompts: Option<Box<dyn Prompts>>,
@@ -576,6 +567,20 @@ impl PromptAsk {
         Self {
             prompts: Some(prompts),
         }
+    }
+}
+
+impl Proceed for PromptAsk {
+    fn proceed<'a>(&'a mut self, preview: &'a DryRun) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let Some(prompts) = self.prompts.take() else {
+                return false;
+            };
+            super::print_stderr(&preview.to_text());
+            let (back, yes) = ask(prompts, |p| p.confirm_plan("Proceed? [y/N]")).await;
+            self.prompts = Some(back);
+            yes
+        })
     }
 }
 

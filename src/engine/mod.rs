@@ -38,7 +38,7 @@ pub use rollback::{
     remove_planned, rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult,
     ResourceRemover, RollbackReport,
 };
-pub use session::{Access, AfterFailure, Session, SessionOutcome};
+pub use session::{Access, AfterFailure, Proceed, Session, SessionOutcome};
 pub use state_handle::StateHandle;
 pub use step::{Action, StepError, StepId};
 pub use steps::{BootstrapSteps, StepEnv, StepTimings};

@@ -3,13 +3,15 @@
 //! observe → plan → refuse a plan that must not run, run it, and after a failure remove
 //! what the run created through the one removal pipeline, when consent is given.
 //!
-//! A front end supplies only what differs: where events and notices go, how it asks
-//! ("roll back these?": an [`Ask`], or none when nobody can be asked), and when it asks
-//! "proceed?" (the headless run on its terminal, the wizard on its plan screen).
+//! A front end supplies only what differs: where events and notices go, and how it asks
+//! ("proceed?": a [`Proceed`]; "roll back these?": an [`Ask`]; none when nobody can be
+//! asked). The wizard asks "proceed?" on its own plan screen, before the session opens, and
+//! hands the session a configuration already confirmed.
 //!
 //! ```text
 //! let session = Session::open(configuration, runner, token, paths, options, Access::Run, &notice)?;
 //! let plan = session.plan(&cancel, &warnings).await?;   // Err: a conflict, or a failed query
+//! let Some(active) = session.confirm(validated, &plan, proceed).await else { return cancelled };
 //! let outcome = session.run_to_end(&active, &plan, events, &cancel, after_failure).await;
 //! ```
 
@@ -19,13 +21,14 @@ use secrecy::SecretString;
 
 use super::bootstrap::{Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths};
 use super::context::EventSink;
+use super::dry_run::DryRun;
 use super::orchestrator::RunOutcome;
 use super::plan::Plan;
 use super::removal::{Ask, ConsentRule, RemovalOutcome};
 use super::step::StepError;
-use crate::config::lifecycle::Active;
+use crate::config::lifecycle::{Active, Validated};
 use crate::config::Configuration;
-use crate::tools::{CancelToken, CommandRunner};
+use crate::tools::{BoxFuture, CancelToken, CommandRunner};
 use crate::ExitCode;
 
 /// What the session may do to the state file.
@@ -35,6 +38,12 @@ pub enum Access {
     Run,
     /// `--dry-run`: the state file is only read; no lock, no directory, nothing written.
     DryRun,
+}
+
+/// How a front end asks "proceed?" once it has shown `preview` (the plan's exact
+/// commands): true only for an explicit yes.
+pub trait Proceed: Send {
+    fn proceed<'a>(&'a mut self, preview: &'a DryRun) -> BoxFuture<'a, bool>;
 }
 
 /// After a failed run: who can be asked to roll back, and the token that stops the
@@ -120,6 +129,33 @@ impl Session {
             Some((_, error)) => Err(error),
             None => Ok(plan),
         }
+    }
+
+    /// "Proceed?" for `plan`: the configuration is confirmed by `--skip-confirmation`, or
+    /// when nobody can be asked (`proceed` is `None`: the flags given are the user's
+    /// answer), or by a yes to `proceed`; `None` when the answer is no (nothing changed).
+    pub async fn confirm(
+        &self,
+        validated: Validated,
+        plan: &Plan,
+        proceed: Option<&mut dyn Proceed>,
+    ) -> Option<Active> {
+        assert_eq!(
+            validated.configuration(),
+            self.bootstrap.configuration(),
+            "the session confirms the configuration it was opened with"
+        );
+        let skip = self.bootstrap.configuration().options.skip_confirmation;
+        match proceed {
+            Some(proceed) if !skip => {
+                let preview = self.bootstrap.dry_run(plan);
+                if !proceed.proceed(&preview).await {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+        Some(validated.confirm().activate())
     }
 
     /// Run `plan`, its events to `events`. Follow with [`Session::recover`] (or use
