@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod exit;
 pub mod file_kind;
@@ -11,6 +12,7 @@ pub mod logging;
 pub mod prereq;
 pub mod secrets;
 pub(crate) mod signals;
+#[cfg(feature = "demo")]
 pub mod sim;
 pub mod state;
 pub mod templates;

@@ -140,7 +140,7 @@ impl World {
     }
 
     fn paths(&self) -> BootstrapPaths {
-        BootstrapPaths::demo(&self.sim, Some(self.state_file()), None)
+        kalypso_bootstrap::demo::demo_paths(&self.sim, Some(self.state_file()), None)
     }
 
     pub fn state_file(&self) -> std::path::PathBuf {

@@ -57,6 +57,12 @@ pub(crate) struct Failure {
     message: String,
 }
 
+impl From<crate::demo::DemoError> for Failure {
+    fn from(error: crate::demo::DemoError) -> Self {
+        Failure::new(error.code, error.message)
+    }
+}
+
 impl Failure {
     pub(crate) fn new(code: ExitCode, message: impl Into<String>) -> Self {
         Self {
@@ -67,6 +73,9 @@ impl Failure {
 }
 
 fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failure> {
+    if cli.demo {
+        crate::demo::check_available()?;
+    }
     let home = home_dir(env)?;
     if cli.status {
         return show_status(cli, &home);
@@ -91,7 +100,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
     }
     if cli.demo && parsed.merged().values.cluster.name.is_none() {
         let mut answers = config::ConfigLayer::default();
-        answers.cluster.name = Some(DEMO_CLUSTER_NAME.to_string());
+        answers.cluster.name = Some(crate::demo::CLUSTER_NAME.to_string());
         parsed = parsed.with_answers(answers);
     }
     let validation = parsed
@@ -136,9 +145,6 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
     }
     run::bootstrap(cli, env, &home, validated, options)
 }
-
-/// The cluster name of a `--demo` run when none is given.
-const DEMO_CLUSTER_NAME: &str = "kalypso-demo";
 
 /// The options that shape output and prompting, known even before validation succeeds.
 #[derive(Debug, Clone, Copy)]

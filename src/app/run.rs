@@ -3,7 +3,7 @@
 //! `--clean` shares the same pieces.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use secrecy::SecretString;
@@ -11,21 +11,20 @@ use secrecy::SecretString;
 use super::{Failure, OutputOptions};
 use crate::cli::{Cli, OutputFormat};
 use crate::config::lifecycle::Validated;
-use crate::engine::bootstrap::{
-    parse_demo_fail, Bootstrap, BootstrapOptions, BootstrapPaths, Cleanup,
-};
+use crate::demo::{Demo, DemoRequest};
+use crate::engine::bootstrap::{BootstrapOptions, BootstrapPaths, Cleanup};
 use crate::engine::context::EventSink;
 use crate::engine::removal::{Ask, ConsentRule, RemovalOutcome, RemovalPlan, RemovalPurpose};
-use crate::engine::step::StepId;
+use crate::engine::session::{Access, AfterFailure, Proceed, Session};
+use crate::engine::DryRun;
 use crate::engine::Event;
 use crate::headless::{
     headless_color, prerequisite_events, skipped_prerequisite_events, HeadlessPrinter, LinePrompts,
-    NoPrompts, PrinterSettings, Prompts, TerminalFacts,
+    PrinterSettings, Prompts, TerminalFacts,
 };
 use crate::logging;
 use crate::prereq::{self, Interaction, PrereqEnv};
 use crate::signals::Signals;
-use crate::sim::SimulatedEnvironment;
 use crate::state::InstallationWorld;
 use crate::tools::{BoxFuture, CancelToken, CommandRunner, ProcessRunner};
 use crate::ExitCode;
@@ -35,14 +34,14 @@ pub(crate) struct World {
     pub runner: Arc<dyn CommandRunner>,
     pub paths: BootstrapPaths,
     pub options: BootstrapOptions,
-    /// Set in `--demo`: the simulated environment behind `runner`.
-    pub sim: Option<SimulatedEnvironment>,
+    /// Set in `--demo`: the simulated world behind `runner`.
+    pub demo: Option<Demo>,
 }
 
 impl World {
     /// Real, or `--demo`'s simulated world.
     pub fn installation_world(&self) -> InstallationWorld {
-        InstallationWorld::of_demo_flag(self.sim.is_some())
+        InstallationWorld::of_demo_flag(self.demo.is_some())
     }
 
     pub fn new(cli: &Cli, env: &HashMap<String, String>, home: &Path) -> Result<World, Failure> {
@@ -56,28 +55,18 @@ impl World {
                 cli.force,
                 InstallationWorld::Demo,
             )?;
-            let settings = DemoSettings::from_env(env)?;
-            let root = demo_root(env, cli.state_file.as_deref())?;
-            let prepared = if cli.state_file.is_some() {
-                SimulatedEnvironment::demo_persistent(&root)
-            } else {
-                SimulatedEnvironment::demo(&root)
-            };
-            let sim = prepared.map_err(|err| {
-                Failure::new(
-                    ExitCode::General,
-                    format!("--demo: cannot prepare {}: {err}", root.display()),
-                )
+            let prepared = Demo::prepare(DemoRequest {
+                env,
+                state_file: cli.state_file.as_deref(),
+                log_file: cli.log_file.as_deref(),
+                flux_version,
+                subscription: subscription_from_env(env),
             })?;
-            let mut options = BootstrapOptions::demo();
-            options.flux_version = flux_version;
-            options.subscription = demo_subscription(&sim, env);
-            settings.apply(&sim, &mut options);
             return Ok(World {
-                runner: Arc::new(sim.clone()),
-                paths: BootstrapPaths::demo(&sim, cli.state_file.clone(), cli.log_file.clone()),
-                options,
-                sim: Some(sim),
+                runner: prepared.runner,
+                paths: prepared.paths,
+                options: prepared.options,
+                demo: Some(prepared.demo),
             });
         }
         let state_file = cli
@@ -110,7 +99,7 @@ impl World {
                 work_dir: std::env::temp_dir(),
             },
             options,
-            sim: None,
+            demo: None,
         })
     }
 }
@@ -121,19 +110,6 @@ fn subscription_from_env(env: &HashMap<String, String>) -> Option<String> {
         .map(|id| id.trim())
         .filter(|id| !id.is_empty())
         .map(str::to_string)
-}
-
-/// `AZURE_SUBSCRIPTION_ID` in a demo run: named on every az call, as in a real run. A new
-/// simulated world is signed in to that subscription; a restored one keeps the subscription
-/// it was made with, so another id fails there the way it would for real.
-fn demo_subscription(sim: &SimulatedEnvironment, env: &HashMap<String, String>) -> Option<String> {
-    let subscription = subscription_from_env(env)?;
-    if !sim.restored() {
-        if let Some(account) = sim.world().azure.account.as_mut() {
-            account.subscription_id = subscription.clone();
-        }
-    }
-    Some(subscription)
 }
 
 /// Refuse, before anything is written or any tool runs, a state file that is not a usable
@@ -200,69 +176,6 @@ fn log_file_is_usable(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// How long the simulated tools take in `--demo` (see [`crate::sim::LATENCY_SYNTAX`]):
-/// `zero` answers at once (tests, CI), a list of rules changes the demo's latencies.
-pub(crate) const DEMO_LATENCY_VAR: &str = "KALYPSO_DEMO_LATENCY";
-/// Extra output of simulated tools in `--demo` (`COMMAND=LINES,...`, see
-/// [`crate::sim::Chatter`]): a chatty child, for trying the log tail and memory bounds.
-pub(crate) const DEMO_CHATTER_VAR: &str = "KALYPSO_DEMO_CHATTER";
-
-/// `KALYPSO_DEMO_LATENCY` and `KALYPSO_DEMO_CHATTER`, read (and refused when malformed)
-/// before anything is created.
-struct DemoSettings {
-    /// `None`: the demo's own latencies.
-    latency: Option<crate::sim::Latency>,
-    /// `zero`: every wait shortened to fit a world that answers at once.
-    instant: bool,
-    chatter: Option<crate::sim::Chatter>,
-}
-
-impl DemoSettings {
-    fn from_env(env: &HashMap<String, String>) -> Result<Self, Failure> {
-        let setting = |name: &str| env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let latency = match setting(DEMO_LATENCY_VAR) {
-            None => None,
-            Some(value) => Some(crate::sim::Latency::parse(value).map_err(|problem| {
-                Failure::new(
-                    ExitCode::Usage,
-                    format!(
-                        "{DEMO_LATENCY_VAR}={value:?}: {problem}; it must be {}",
-                        crate::sim::LATENCY_SYNTAX
-                    ),
-                )
-            })?),
-        };
-        let chatter = match setting(DEMO_CHATTER_VAR) {
-            None => None,
-            Some(value) => Some(crate::sim::Chatter::parse(value).map_err(|problem| {
-                Failure::new(
-                    ExitCode::Usage,
-                    format!(
-                        "{DEMO_CHATTER_VAR}={value:?}: {problem}; it must be COMMAND=LINES, comma separated (e.g. helm upgrade=1000000)"
-                    ),
-                )
-            })?),
-        };
-        Ok(Self {
-            latency,
-            instant: setting(DEMO_LATENCY_VAR) == Some("zero"),
-            chatter,
-        })
-    }
-
-    fn apply(self, sim: &SimulatedEnvironment, options: &mut BootstrapOptions) {
-        if let Some(latency) = self.latency {
-            sim.set_latency(latency);
-        }
-        if self.instant {
-            options.timings = crate::engine::steps::StepTimings::fast();
-        }
-        if let Some(chatter) = self.chatter {
-            sim.set_chatter(chatter);
-        }
-    }
-}
-
 /// `--flux-version`: a release tag such as `v2.7.5`.
 fn flux_version(cli: &Cli) -> Result<String, Failure> {
     let Some(given) = cli.flux_version.as_deref() else {
@@ -286,89 +199,6 @@ fn flux_version(cli: &Cli) -> Result<String, Failure> {
     }
 }
 
-/// Where a demo run's simulated world lives. With `--state-file X` it is `X.demo/`
-/// (created 0700), kept on disk, so every later `--demo --state-file X` run (resume,
-/// `--clean`) works on the same simulated Azure, GitHub and cluster. Without, a fresh
-/// directory under `$TMPDIR`, kept afterwards so its state and log can be inspected.
-fn demo_root(env: &HashMap<String, String>, state_file: Option<&Path>) -> Result<PathBuf, Failure> {
-    if let Some(state_file) = state_file {
-        let root = demo_root_beside(state_file);
-        create_private_dir(&root).map_err(|err| {
-            Failure::new(
-                ExitCode::General,
-                format!(
-                    "--demo: cannot create the simulated world's directory {} (beside --state-file): {err}",
-                    root.display()
-                ),
-            )
-        })?;
-        return Ok(root);
-    }
-    let base = env
-        .get("TMPDIR")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    tempfile::Builder::new()
-        .prefix("kalypso-demo-")
-        .tempdir_in(&base)
-        .map(|dir| dir.keep())
-        .map_err(|err| {
-            Failure::new(
-                ExitCode::General,
-                format!(
-                    "--demo: cannot create a directory in {}: {err}",
-                    base.display()
-                ),
-            )
-        })
-}
-
-/// `KALYPSO_DEMO_FAIL=<step id>` in a `--demo` run: the step to fail (ignored outside the
-/// demo, where nothing is simulated).
-pub(super) fn demo_failure(
-    env: &HashMap<String, String>,
-    world: &World,
-) -> Result<Option<StepId>, Failure> {
-    match env.get("KALYPSO_DEMO_FAIL").filter(|v| !v.is_empty()) {
-        Some(value) if world.sim.is_some() => parse_demo_fail(value)
-            .map(Some)
-            .map_err(|message| Failure::new(ExitCode::Usage, message)),
-        _ => Ok(None),
-    }
-}
-
-/// Say which simulated world a demo run works on.
-fn announce_demo(sim: &SimulatedEnvironment) {
-    let kept = match (sim.world_file(), sim.restored()) {
-        (None, _) => "",
-        (Some(_), true) => ", restored from an earlier run with this --state-file",
-        (Some(_), false) => ", new, kept for later runs with this --state-file",
-    };
-    eprintln!(
-        "DEMO: simulated Azure, GitHub and cluster in {}{kept} (nothing real is touched)",
-        sim.root().display()
-    );
-}
-
-/// `X.demo` for the state file `X`.
-fn demo_root_beside(state_file: &Path) -> PathBuf {
-    crate::state::identity::demo_world_dir(state_file)
-}
-
-/// Create `dir` (and missing parents) readable by the user only; an existing directory
-/// is used as it is.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
 /// The line printer's settings for this command line.
 fn printer_settings(
     cli: &Cli,
@@ -387,13 +217,9 @@ fn printer_settings(
         .with_clean_command(clean_command_for(world))
 }
 
-/// Questions for the user: on the terminal for interactive runs, none otherwise.
-fn prompts(interactive: bool) -> Box<dyn Prompts> {
-    if interactive {
-        Box::new(LinePrompts::stdio())
-    } else {
-        Box::new(NoPrompts)
-    }
+/// Questions for the user on the terminal (asked only in interactive runs).
+fn terminal_prompts() -> Box<dyn Prompts> {
+    Box::new(LinePrompts::stdio())
 }
 
 /// Ask on a blocking thread, so the runtime keeps draining events meanwhile.
@@ -449,13 +275,12 @@ pub(crate) fn bootstrap(
         // A dry run changes nothing on disk: no log file either (its output is the record).
         world.paths.log_file = None;
     }
-    let demo_fail = demo_failure(env, &world)?;
     let interactive = !options.non_interactive && super::stdin_is_terminal();
     let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false, None)?;
-    if let Some(sim) = &world.sim {
-        announce_demo(sim);
+    if let Some(demo) = &world.demo {
+        eprintln!("{}", demo.announcement());
     }
-    tracing::info!(demo = world.sim.is_some(), "bootstrap started");
+    tracing::info!(demo = world.demo.is_some(), "bootstrap started");
 
     let runtime = super::runtime()?;
     runtime.block_on(async move {
@@ -494,21 +319,18 @@ pub(crate) fn bootstrap(
             report.github_token().cloned()
         };
 
-        let open = if dry_run { Bootstrap::open_read_only } else { Bootstrap::open };
-        let mut bootstrap = open(
+        let access = if dry_run { Access::DryRun } else { Access::Run };
+        let session = Session::open(
             validated.configuration().clone(),
             world.runner.clone(),
             token,
             world.paths.clone(),
             engine_options,
+            access,
+            &super::print_stderr,
         )
         .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
-        if let Some(moved) = bootstrap.moved_aside() {
-            super::print_stderr(&moved.message());
-        }
-        if let (Some(sim), Some(step)) = (&world.sim, demo_fail) {
-            bootstrap = bootstrap.with_demo_failure(sim.clone(), step);
-        }
+        let bootstrap = session.bootstrap();
 
         let cancel = CancelToken::new();
         cancel_on_signal(&cancel);
@@ -522,16 +344,11 @@ pub(crate) fn bootstrap(
                 }
             }
         });
-        let observed = bootstrap.observe_reporting(&cancel, &observe_events).await;
+        let plan = session.plan(&cancel, &observe_events).await;
         drop(observe_events);
         let _ = shown.await;
-        let observed = observed
+        let plan = plan
             .map_err(|err| Failure::new(err.exit_code, with_hint(&err.message, err.hint.as_deref())))?;
-        let plan = bootstrap.plan(&observed);
-        if let Some(conflict) = plan.first_conflict() {
-            let error = conflict.to_step_error();
-            return Err(Failure::new(error.exit_code, with_hint(&error.message, error.hint.as_deref())));
-        }
         if dry_run {
             let dry = bootstrap.dry_run(&plan);
             super::print_stdout(&match output {
@@ -541,37 +358,28 @@ pub(crate) fn bootstrap(
             return Ok(ExitCode::Success);
         }
 
-        let mut prompts = prompts(interactive);
-        if interactive && !bootstrap.configuration().options.skip_confirmation {
-            let text = bootstrap.dry_run(&plan).to_text();
-            super::print_stderr(&text);
-            let (back, proceed) = ask(prompts, |p| p.confirm_plan("Proceed? [y/N]")).await;
-            prompts = back;
-            if !proceed {
-                eprintln!("Cancelled: nothing was changed.");
-                return Ok(ExitCode::Cancelled);
-            }
-        }
-        // Confirmed (or confirmation skipped): from here on the run acts on it.
-        let active = validated.confirm().activate();
+        let mut questions = interactive.then(|| PromptAsk::new(terminal_prompts()));
+        let proceed = questions.as_mut().map(|questions| questions as &mut dyn Proceed);
+        let Some(active) = session.confirm(validated, &plan, proceed).await else {
+            eprintln!("Cancelled: nothing was changed.");
+            return Ok(ExitCode::Cancelled);
+        };
 
+        // The run's end is printed before the rollback question is asked.
         let (sink, events) = EventSink::channel();
-        let (outcome, _) = tokio::join!(bootstrap.run(&active, &plan, sink, &cancel), print_all(&mut printer, events));
-
-        if !outcome.is_success() {
-            // The one removal pipeline: plan, consent (--auto-rollback, or a terminal
-            // answer), act. Without either, everything is kept.
-            let auto_rollback = bootstrap.configuration().options.auto_rollback;
-            let ask = interactive.then(|| Box::new(PromptAsk::new(prompts)) as Box<dyn Ask>);
-            let mut consent = ConsentRule::new("--auto-rollback", auto_rollback, ask);
+        let (outcome, _) = tokio::join!(session.run(&active, &plan, sink, &cancel), print_all(&mut printer, events));
+        let ask = questions.map(|questions| Box::new(questions) as Box<dyn Ask>);
+        let after_failure = AfterFailure::new(ask, || {
             let rollback_cancel = CancelToken::new();
             cancel_on_signal(&rollback_cancel);
-            let (sink, events) = EventSink::channel();
-            let pipeline = bootstrap.removal();
-            let (removal, _) = tokio::join!(
-                pipeline.run(&mut consent, sink, &rollback_cancel),
-                print_all(&mut printer, events)
-            );
+            rollback_cancel
+        });
+        let (sink, events) = EventSink::channel();
+        let (removal, _) = tokio::join!(
+            session.recover(&outcome, sink, after_failure),
+            print_all(&mut printer, events)
+        );
+        if let Some(removal) = removal {
             match removal {
                 RemovalOutcome::NothingToRemove => {}
                 RemovalOutcome::NoConsent(_) => eprintln!(
@@ -634,8 +442,8 @@ pub(crate) fn clean(
     let world = World::new(cli, env, home)?;
     let interactive = !options.non_interactive && super::stdin_is_terminal();
     let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false, None)?;
-    if let Some(sim) = &world.sim {
-        announce_demo(sim);
+    if let Some(demo) = &world.demo {
+        eprintln!("{}", demo.announcement());
     }
     let preview_only = cli.dry_run;
     let output = cli.output;
@@ -669,7 +477,7 @@ pub(crate) fn clean(
             });
             return Ok(ExitCode::Success);
         }
-        let ask = interactive.then(|| Box::new(PromptAsk::new(prompts(true))) as Box<dyn Ask>);
+        let ask = interactive.then(|| Box::new(PromptAsk::new(terminal_prompts())) as Box<dyn Ask>);
         let mut consent = ConsentRule::new("--yes", skip_confirmation, ask);
         let cancel = CancelToken::new();
         cancel_on_signal(&cancel);
@@ -709,12 +517,15 @@ pub(crate) fn clean(
 
 /// The exact `--clean` command for this run's state (and simulated world).
 fn clean_command_of(world: &World) -> String {
-    crate::engine::clean_command(&world.paths.state_file, world.sim.is_some())
+    crate::engine::clean_command(&world.paths.state_file, world.demo.is_some())
 }
 
 /// The demo keeps no world a later run reaches (no `--state-file`): no command can clean it.
-fn ephemeral_demo(world: &World) -> Option<&SimulatedEnvironment> {
-    world.sim.as_ref().filter(|sim| sim.world_file().is_none())
+fn ephemeral_demo(world: &World) -> Option<&Demo> {
+    world
+        .demo
+        .as_ref()
+        .filter(|demo| !demo.kept_for_later_runs())
 }
 
 /// [`clean_command_of`], unless no command can reach this run's world.
@@ -726,9 +537,9 @@ pub(super) fn clean_command_for(world: &World) -> Option<String> {
 
 /// The exact command and when it asks, unless no command can reach this run's world.
 pub(super) fn clean_advice_for(world: &World) -> Option<String> {
-    ephemeral_demo(world)
-        .is_none()
-        .then(|| crate::engine::removal::clean_advice(&world.paths.state_file, world.sim.is_some()))
+    ephemeral_demo(world).is_none().then(|| {
+        crate::engine::removal::clean_advice(&world.paths.state_file, world.demo.is_some())
+    })
 }
 
 /// What to tell the user about removing this run's resources: the exact command, or, for a
@@ -736,15 +547,16 @@ pub(super) fn clean_advice_for(world: &World) -> Option<String> {
 /// nothing real to remove.
 fn clean_advice(world: &World) -> String {
     match ephemeral_demo(world) {
-        Some(sim) => format!(
+        Some(demo) => format!(
             "nothing: this demo changed only its simulated world in {}, which no later run reuses (pass --state-file to keep one you can clean)",
-            sim.root().display()
+            demo.root().display()
         ),
-        None => crate::engine::removal::clean_advice(&world.paths.state_file, world.sim.is_some()),
+        None => crate::engine::removal::clean_advice(&world.paths.state_file, world.demo.is_some()),
     }
 }
 
-/// The headless terminal question of the removal pipeline: the resources listed, y/N.
+/// The headless terminal questions: "proceed?" after the plan's commands, and the removal
+/// pipeline's, the resources listed; y/N.
 struct PromptAsk {
     /// Lent to a blocking thread while it asks.
     prompts: Option<Box<dyn Prompts>>,
@@ -755,6 +567,20 @@ impl PromptAsk {
         Self {
             prompts: Some(prompts),
         }
+    }
+}
+
+impl Proceed for PromptAsk {
+    fn proceed<'a>(&'a mut self, preview: &'a DryRun) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let Some(prompts) = self.prompts.take() else {
+                return false;
+            };
+            super::print_stderr(&preview.to_text());
+            let (back, yes) = ask(prompts, |p| p.confirm_plan("Proceed? [y/N]")).await;
+            self.prompts = Some(back);
+            yes
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The engine's facade for the front ends: open the state, observe, plan, run, dry-run,
 //! roll back and clean up, over whatever [`CommandRunner`] the caller gives (real
-//! processes, or the simulated environment in `--demo` and in tests).
+//! processes, or the simulated environment of `--demo` and the tests).
 //!
 //! ```text
 //! let bootstrap = Bootstrap::open(configuration, runner, token, paths, options)?;
@@ -21,7 +21,6 @@ use secrecy::SecretString;
 use super::context::EventObserver;
 use super::context::{fact, EventSink, Facts};
 use super::dry_run::{self, DryRun};
-use super::events::{EventKind, LogLevel};
 use super::observe;
 use super::orchestrator::{Orchestrator, RunOptions, RunOutcome, StepRunner};
 use super::plan::{self, Observed, Plan};
@@ -30,13 +29,11 @@ use super::remover::{EngineRemover, ExpectedMarks};
 use super::report::{self, ReportWriter};
 use super::rollback::{PlannedRemoval, RollbackReport};
 use super::state_handle::StateHandle;
-use super::step::{Action, StepError, StepId};
-use super::steps::demo_fail::DemoFailure;
+use super::step::StepError;
 use super::steps::{BootstrapSteps, StepEnv, StepTimings};
 use crate::config::lifecycle::Active;
 use crate::config::{ClusterTarget, Configuration, RepoTarget};
 use crate::secrets;
-use crate::sim::SimulatedEnvironment;
 use crate::state::identity;
 use crate::state::{
     BootstrapState, ClusterIdentity, InstallationIdentity, InstallationWorld, MovedAside,
@@ -73,22 +70,20 @@ impl BootstrapPaths {
             .map(PathBuf::from)
             .unwrap_or_else(|| home.join(".kube").join("config"))
     }
+}
 
-    /// The paths of a `--demo` run inside the simulated environment's directory; an
-    /// explicit state or log file (`--state-file`, `--log-file`) is honoured.
-    pub fn demo(
-        sim: &SimulatedEnvironment,
-        state_file: Option<PathBuf>,
-        log_file: Option<PathBuf>,
-    ) -> Self {
-        let root = sim.root();
-        Self {
-            state_file: state_file.unwrap_or_else(|| root.join("kalypso-bootstrap-state.json")),
-            kubeconfig: sim.default_kubeconfig(),
-            log_file: Some(log_file.unwrap_or_else(|| root.join("kalypso-bootstrap.log"))),
-            work_dir: root.join("work"),
-        }
-    }
+/// The seam around the engine's steps: what the orchestrator drives for a run is the
+/// steps as a wrapper returns them. A caller acts around steps through it (the demo's
+/// deliberate failure, tests) without the engine knowing who or why.
+pub trait StepWrapper: Send + Sync + std::fmt::Debug {
+    /// The runner for `plan`, over the engine's own `steps`; anything worth telling the
+    /// user (a wrapped step the plan skips) goes to `events`.
+    fn wrap(
+        &self,
+        steps: Arc<BootstrapSteps>,
+        plan: &Plan,
+        events: &EventSink,
+    ) -> Arc<dyn StepRunner>;
 }
 
 /// Settings of a run that do not come from the configuration.
@@ -109,6 +104,8 @@ pub struct BootstrapOptions {
     pub demo: bool,
     /// Waits, polls and retries.
     pub timings: StepTimings,
+    /// Wraps the steps of every run (see [`StepWrapper`]); `None` runs them as they are.
+    pub step_wrapper: Option<Arc<dyn StepWrapper>>,
 }
 
 impl Default for BootstrapOptions {
@@ -120,6 +117,7 @@ impl Default for BootstrapOptions {
             git_env: GitEnv::new(),
             demo: false,
             timings: StepTimings::default(),
+            step_wrapper: None,
         }
     }
 }
@@ -327,7 +325,6 @@ pub struct Bootstrap {
     moved_aside: Option<MovedAside>,
     paths: BootstrapPaths,
     options: BootstrapOptions,
-    demo_failure: Option<(SimulatedEnvironment, StepId)>,
     /// The run report, set by [`Bootstrap::run`]; a rollback after the run rewrites it.
     report: Mutex<Option<Arc<ReportWriter>>>,
 }
@@ -390,7 +387,6 @@ impl Bootstrap {
             moved_aside,
             paths,
             options,
-            demo_failure: None,
             report: Mutex::new(None),
         }
     }
@@ -424,10 +420,9 @@ impl Bootstrap {
         ))
     }
 
-    /// `KALYPSO_DEMO_FAIL=<step id>`: make that step fail the way the real tools fail, by a
-    /// fault injected into the simulated environment when the step starts.
-    pub fn with_demo_failure(mut self, sim: SimulatedEnvironment, step: StepId) -> Bootstrap {
-        self.demo_failure = Some((sim, step));
+    /// Wrap the steps of this engine's runs (see [`StepWrapper`]).
+    pub fn with_step_wrapper(mut self, wrapper: Arc<dyn StepWrapper>) -> Bootstrap {
+        self.options.step_wrapper = Some(wrapper);
         self
     }
 
@@ -552,24 +547,8 @@ impl Bootstrap {
             self.configuration(),
             "the run acts on the configuration the engine was opened with"
         );
-        let runner: Arc<dyn StepRunner> = match &self.demo_failure {
-            Some((sim, step)) => {
-                if plan.action(*step) == Some(Action::Skip) {
-                    events.emit(EventKind::Log {
-                        level: LogLevel::Warn,
-                        phase: Some(step.phase()),
-                        step: Some(*step),
-                        message: format!(
-                            "KALYPSO_DEMO_FAIL={step}: that step is skipped by this plan, so nothing fails"
-                        ),
-                    });
-                }
-                Arc::new(DemoFailure::new(
-                    Arc::clone(&self.steps),
-                    sim.clone(),
-                    *step,
-                ))
-            }
+        let runner: Arc<dyn StepRunner> = match &self.options.step_wrapper {
+            Some(wrapper) => wrapper.wrap(Arc::clone(&self.steps), plan, &events),
             None => Arc::clone(&self.steps) as Arc<dyn StepRunner>,
         };
         let env = self.steps.env();
@@ -750,17 +729,6 @@ impl Cleanup {
     pub fn preview(&self) -> Vec<PlannedRemoval> {
         self.removal().plan().removals().to_vec()
     }
-}
-
-/// The step named by `KALYPSO_DEMO_FAIL`, or a message listing the valid ids.
-pub fn parse_demo_fail(value: &str) -> Result<StepId, String> {
-    StepId::parse(value.trim()).ok_or_else(|| {
-        let ids: Vec<&str> = StepId::ALL.iter().map(|id| id.as_str()).collect();
-        format!(
-            "KALYPSO_DEMO_FAIL={value:?} names no step; valid ids: {}",
-            ids.join(", ")
-        )
-    })
 }
 
 #[cfg(test)]

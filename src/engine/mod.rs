@@ -14,12 +14,13 @@ pub mod remover;
 pub mod report;
 pub mod retry;
 pub mod rollback;
+pub mod session;
 pub mod state_handle;
 pub mod step;
 pub mod steps;
 
 pub use bootstrap::{
-    parse_demo_fail, Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths, Cleanup,
+    Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths, Cleanup, StepWrapper,
 };
 pub use context::{fact, EventSink, FactKey, Facts, StepContext};
 pub use dry_run::{DryRun, DryRunStep};
@@ -37,6 +38,7 @@ pub use rollback::{
     remove_planned, rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult,
     ResourceRemover, RollbackReport,
 };
+pub use session::{Access, AfterFailure, Proceed, Session, SessionOutcome};
 pub use state_handle::StateHandle;
 pub use step::{Action, StepError, StepId};
 pub use steps::{BootstrapSteps, StepEnv, StepTimings};

@@ -202,25 +202,10 @@ impl Orchestrator {
     /// Run `plan` to its end. `cancel` is the user's token (Ctrl+C).
     pub async fn run(&self, plan: &Plan, cancel: &CancelToken) -> RunOutcome {
         let started = Instant::now();
-        if let Err(problem) = plan.check() {
-            let error = StepError {
-                message: format!("the plan cannot run: {problem}"),
-                hint: None,
-                transient: false,
-                retry_after: None,
-                exit_code: ExitCode::General,
-            };
-            return self.refuse(plan, started, Phase::Cluster, None, error);
-        }
-        if let Some(conflict) = plan.first_conflict() {
+        if let Some((step, error)) = plan.refusal() {
             // Nothing ran and nothing is ours: the state is left as it was.
-            return self.refuse(
-                plan,
-                started,
-                conflict.step.phase(),
-                Some(conflict.step),
-                conflict.to_step_error(),
-            );
+            let phase = step.map_or(Phase::Cluster, StepId::phase);
+            return self.refuse(plan, started, phase, step, error);
         }
         Run::new(self, plan, started).execute(cancel).await
     }

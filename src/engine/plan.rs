@@ -161,6 +161,25 @@ impl Plan {
         self.conflicts.first()
     }
 
+    /// Why this plan must not run, if it must not, and the step that stops it: a plan
+    /// that breaks its own rules (see [`Plan::check`]), or its first conflict. The one
+    /// check before a run, made by the session before it asks anything and by the
+    /// orchestrator before it runs a step.
+    pub fn refusal(&self) -> Option<(Option<StepId>, StepError)> {
+        if let Err(problem) = self.check() {
+            let error = StepError {
+                message: format!("the plan cannot run: {problem}"),
+                hint: None,
+                transient: false,
+                retry_after: None,
+                exit_code: ExitCode::General,
+            };
+            return Some((None, error));
+        }
+        self.first_conflict()
+            .map(|conflict| (Some(conflict.step), conflict.to_step_error()))
+    }
+
     /// Every step appears once, every dependency is a step of the plan, and there is no
     /// cycle. [`plan`] always passes; hand-built plans (tests, tools) are checked here.
     pub fn check(&self) -> Result<(), String> {

@@ -395,6 +395,17 @@ mod tests {
     }
 
     #[test]
+    fn the_engine_waits_for_the_charts_twelve_crds() {
+        let mut simulated = kalypso_crd_names();
+        simulated.sort();
+        let engine: Vec<String> = crate::engine::steps::resources::KALYPSO_CRDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(engine, simulated);
+    }
+
+    #[test]
     fn flux_versions_serve_v1beta2_until_2_8() {
         let git = &FLUX_CRDS[3];
         assert_eq!(git.plural, "gitrepositories");

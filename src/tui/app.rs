@@ -48,13 +48,31 @@ pub struct AppInputs {
     pub utc_offset: UtcOffset,
     /// Lines kept in the on-screen log tail.
     pub log_capacity: usize,
-    /// `--demo` with `KALYPSO_DEMO_PANIC=<text>`: panic on the wizard's thread once the
-    /// first screen is drawn, with `<text>` in the message (shows the terminal comes back
-    /// and the message is masked).
-    pub demo_panic: Option<String>,
+    /// Called once, on the wizard's own thread, right after the first screen is drawn
+    /// (the demo uses it to show that a panic there gives the terminal back).
+    pub after_first_draw: Option<AfterFirstDraw>,
     /// The exact `--clean` command for this run's state, shown when resources are kept
     /// (`None`: a demo whose simulated world no later run reaches, or unknown).
     pub clean_command: Option<String>,
+}
+
+/// A front end's hook for the moment the first screen is on the terminal.
+pub struct AfterFirstDraw(Box<dyn FnOnce() + Send>);
+
+impl AfterFirstDraw {
+    pub fn new(hook: impl FnOnce() + Send + 'static) -> Self {
+        Self(Box::new(hook))
+    }
+
+    pub(crate) fn call(self) {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for AfterFirstDraw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterFirstDraw")
+    }
 }
 
 impl AppInputs {
@@ -70,7 +88,7 @@ impl AppInputs {
             demo: false,
             utc_offset: UtcOffset::UTC,
             log_capacity: DEFAULT_CAPACITY,
-            demo_panic: None,
+            after_first_draw: None,
             clean_command: None,
         }
     }

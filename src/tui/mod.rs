@@ -33,7 +33,9 @@ pub mod screens;
 pub mod terminal;
 pub mod theme;
 
-pub use app::{update, App, AppInputs, Overlay, PlanState, Screen, MIN_HEIGHT, MIN_WIDTH};
+pub use app::{
+    update, AfterFirstDraw, App, AppInputs, Overlay, PlanState, Screen, MIN_HEIGHT, MIN_WIDTH,
+};
 pub use backend::{
     BackendError, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl, RunHandle, WizardBackend,
 };

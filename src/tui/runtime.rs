@@ -28,7 +28,7 @@ use crate::logging::LogRecord;
 use crate::prereq::Interaction;
 use crate::ExitCode;
 
-use super::app::{update, App, AppInputs};
+use super::app::{update, AfterFirstDraw, App, AppInputs};
 use super::backend::{
     BackendError, PrereqRequest, PrereqUpdate, RunControl, RunHandle, WizardBackend,
 };
@@ -129,10 +129,10 @@ pub async fn run_on<S: Surface>(
 ) -> (ExitCode, S) {
     let size = surface.size().unwrap_or((80, 24));
     let mut inputs = inputs;
-    let demo_panic = inputs.demo_panic.take();
+    let after_first_draw = inputs.after_first_draw.take();
     let app = App::new(inputs, size, OffsetDateTime::now_utc());
     let mut driver = Driver::new(backend, surface, app, input, logs);
-    driver.demo_panic = demo_panic;
+    driver.after_first_draw = after_first_draw;
     let code = driver.run().await;
     (code, driver.surface)
 }
@@ -180,8 +180,8 @@ struct Driver<S, I> {
     pending_resize: Option<(u16, u16)>,
     resize_deadline: Option<Instant>,
     next_tick: Option<Instant>,
-    /// See [`crate::tui::AppInputs::demo_panic`].
-    demo_panic: Option<String>,
+    /// See [`crate::tui::AppInputs::after_first_draw`].
+    after_first_draw: Option<AfterFirstDraw>,
 }
 
 impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
@@ -216,7 +216,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
             pending_resize: None,
             resize_deadline: None,
             next_tick: None,
-            demo_panic: None,
+            after_first_draw: None,
         }
     }
 
@@ -348,8 +348,8 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
         }
         self.dirty = false;
         self.last_draw = Some(Instant::now());
-        if let Some(text) = self.demo_panic.take() {
-            panic!("KALYPSO_DEMO_PANIC: a deliberate panic on the wizard's thread ({text})");
+        if let Some(hook) = self.after_first_draw.take() {
+            hook.call();
         }
     }
 

@@ -15,7 +15,7 @@ use crate::support::plan_analysis::{PlanAnalysis, RunTimeline};
 use kalypso_bootstrap::config::lifecycle::{Active, Uninitialized};
 use kalypso_bootstrap::config::ConfigLayer;
 use kalypso_bootstrap::engine::{
-    Bootstrap, BootstrapOptions, BootstrapPaths, EventSink, RunOutcome, StepId, StepTimings,
+    Bootstrap, BootstrapOptions, EventSink, RunOutcome, StepId, StepTimings,
 };
 use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
 use kalypso_bootstrap::sim::{CallRecord, Latency, SimulatedEnvironment};
@@ -137,7 +137,7 @@ async fn estimate(root: &Path) -> Estimate {
         active.configuration().clone(),
         runner,
         report.github_token().cloned(),
-        BootstrapPaths::demo(&sim, Some(root.join("state.json")), None),
+        kalypso_bootstrap::demo::demo_paths(&sim, Some(root.join("state.json")), None),
         options,
     )
     .expect("the bootstrap opens");

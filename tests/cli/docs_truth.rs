@@ -1001,20 +1001,89 @@ fn hints_before_a_run_link_to_existing_sections_too() {
     );
 }
 
+/// The sequence of a run (open the state, observe, plan, refuse a conflict, run, roll back
+/// after a failure) is written once, in `engine::session`: the front ends supply only how
+/// they ask and where events go, and never drive the engine's steps themselves.
+#[test]
+fn front_ends_run_the_engine_through_the_session_only() {
+    let driving = [
+        "Bootstrap::open",
+        "open_read_only",
+        "first_conflict",
+        "refusal()",
+        "observe_reporting",
+        ".observe(",
+        "\"--auto-rollback\"",
+        "ConsentRule::new(\"--auto-rollback",
+    ];
+    let mut files = Vec::new();
+    rust_files(&root().join("src/app"), &mut files);
+    rust_files(&root().join("src/tui"), &mut files);
+    rust_files(&root().join("src/headless"), &mut files);
+    assert!(files.len() > 10, "only {} files scanned", files.len());
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let code = code.split("#[cfg(all(test").next().unwrap_or_default();
+        for (number, line) in code.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for call in driving {
+                if line.contains(call) {
+                    found.push(format!(
+                        "{}:{}: {}",
+                        file.strip_prefix(root()).unwrap().display(),
+                        number + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "front ends driving the engine past engine::session:\n{}",
+        found.join("\n")
+    );
+}
+
 /// The README's "imports point down that flow only": no module reaches up to a layer
 /// above it (unit tests may, e.g. to check the configuration against the command line).
 #[test]
 fn imports_point_down_the_flow_only() {
+    // The simulator and the demo wiring over it are at the edge (the `demo` feature): only
+    // the demo module and the app may name them.
     let rules: &[(&str, &[&str])] = &[
         (
             "src/tools",
-            &["engine", "prereq", "state", "cli", "app", "tui", "headless"],
+            &[
+                "engine", "prereq", "state", "cli", "app", "tui", "headless", "sim", "demo",
+            ],
         ),
-        ("src/state", &["cli", "engine", "app", "tui", "headless"]),
-        ("src/prereq", &["engine", "cli", "app", "tui", "headless"]),
-        ("src/engine", &["cli", "app", "tui", "headless"]),
+        (
+            "src/state",
+            &["cli", "engine", "app", "tui", "headless", "sim", "demo"],
+        ),
+        (
+            "src/prereq",
+            &["engine", "cli", "app", "tui", "headless", "sim", "demo"],
+        ),
+        (
+            "src/engine",
+            &["cli", "app", "tui", "headless", "sim", "demo"],
+        ),
+        (
+            "src/config",
+            &["engine", "app", "tui", "headless", "sim", "demo"],
+        ),
+        ("src/headless", &["app", "tui", "sim", "demo"]),
         // The wizard knows events and its backend, never how commands are run.
-        ("src/tui", &["tools::runner", "app", "headless"]),
+        (
+            "src/tui",
+            &["tools::runner", "app", "headless", "sim", "demo"],
+        ),
     ];
     let mut upward = Vec::new();
     let mut scanned = 0;

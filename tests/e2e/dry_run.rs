@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::e2e::*;
+use kalypso_bootstrap::demo::{demo_paths, fail_step, parse_demo_fail};
 use kalypso_bootstrap::engine::{
-    parse_demo_fail, Bootstrap, BootstrapOptions, BootstrapPaths, Cleanup, EventKind, EventSink,
-    RunEnd, StepId, StepTimings,
+    Bootstrap, BootstrapOptions, BootstrapPaths, Cleanup, EventKind, EventSink, RunEnd, StepId,
+    StepTimings,
 };
 use kalypso_bootstrap::sim::{Fault, FaultKind, Latency, SimulatedEnvironment};
 use kalypso_bootstrap::state::{
@@ -144,7 +145,7 @@ fn demo_config() -> kalypso_bootstrap::config::Configuration {
 fn demo(dir: &tempfile::TempDir) -> (SimulatedEnvironment, BootstrapPaths, BootstrapOptions) {
     let sim = SimulatedEnvironment::demo(dir.path().join("demo")).unwrap();
     sim.set_latency(Latency::zero());
-    let paths = BootstrapPaths::demo(&sim, None, None);
+    let paths = demo_paths(&sim, None, None);
     let options = BootstrapOptions {
         timings: StepTimings::fast(),
         ..BootstrapOptions::demo()
@@ -178,10 +179,10 @@ async fn the_demo_runs_inside_its_directory_and_a_demo_failure_rolls_back() {
     assert!(paths.kubeconfig.starts_with(sim.root()));
     let before = sim.snapshot();
 
-    let failing = open_demo(&sim, &paths, &options).with_demo_failure(
+    let failing = open_demo(&sim, &paths, &options).with_step_wrapper(fail_step(
         sim.clone(),
         parse_demo_fail("installation.kalypso").unwrap(),
-    );
+    ));
     let cancel = CancelToken::new();
     let observed = failing.observe(&cancel).await.unwrap();
     let plan = failing.plan(&observed);

@@ -696,3 +696,235 @@ async fn a_tools_control_characters_reach_no_printer_raw() {
         "{report}"
     );
 }
+
+/// The one session the front ends share: an `Ask` that counts its questions and answers
+/// as told.
+struct CountingAsk {
+    asked: Arc<std::sync::atomic::AtomicUsize>,
+    answer: bool,
+}
+
+impl kalypso_bootstrap::engine::Ask for CountingAsk {
+    fn ask<'a>(
+        &'a mut self,
+        plan: &'a kalypso_bootstrap::engine::RemovalPlan,
+    ) -> kalypso_bootstrap::tools::BoxFuture<'a, bool> {
+        assert!(!plan.is_empty(), "asked about nothing");
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let answer = self.answer;
+        Box::pin(async move { answer })
+    }
+}
+
+fn open_session(
+    harness: &Harness,
+    config: &kalypso_bootstrap::config::Configuration,
+    fail: Option<StepId>,
+    access: kalypso_bootstrap::engine::Access,
+    notices: &std::sync::Mutex<Vec<String>>,
+) -> kalypso_bootstrap::engine::Session {
+    let mut options = harness.options();
+    options.step_wrapper =
+        fail.map(|step| kalypso_bootstrap::demo::fail_step(harness.sim.clone(), step));
+    kalypso_bootstrap::engine::Session::open(
+        config.clone(),
+        Arc::new(harness.sim.clone()),
+        Some(secrecy::SecretString::from(CANARY)),
+        harness.paths(),
+        options,
+        access,
+        &|notice| notices.lock().unwrap().push(notice.to_string()),
+    )
+    .expect("the session opens")
+}
+
+/// Run `config` to its end in a session, `fail` failing, answering `answer` when asked.
+async fn session_run(
+    harness: &Harness,
+    config: &kalypso_bootstrap::config::Configuration,
+    fail: StepId,
+    answer: bool,
+) -> (kalypso_bootstrap::engine::SessionOutcome, usize) {
+    use kalypso_bootstrap::engine::{Access, AfterFailure, EventSink};
+    use kalypso_bootstrap::tools::CancelToken;
+    let notices = std::sync::Mutex::new(Vec::new());
+    let session = open_session(harness, config, Some(fail), Access::Run, &notices);
+    let cancel = CancelToken::new();
+    let (events, _unread) = EventSink::channel();
+    let plan = session.plan(&cancel, &events).await.expect("a plan");
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let ask = CountingAsk {
+        asked: Arc::clone(&asked),
+        answer,
+    };
+    let outcome = session
+        .run_to_end(
+            &activate(config),
+            &plan,
+            events,
+            &cancel,
+            AfterFailure::new(Some(Box::new(ask)), CancelToken::new),
+        )
+        .await;
+    assert!(notices.lock().unwrap().is_empty(), "{notices:?}");
+    (outcome, asked.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failure_the_session_asks_once_and_removes_only_on_yes() {
+    use kalypso_bootstrap::engine::RemovalOutcome;
+    let config = existing_cluster(all_new());
+
+    let harness = Harness::new();
+    let before = harness.settled();
+    let (outcome, asked) = session_run(&harness, &config, StepId::GitopsLabel, true).await;
+    assert_eq!(outcome.exit_code(), ExitCode::RepositoryFailed);
+    assert_eq!(asked, 1);
+    match &outcome.removal {
+        Some(RemovalOutcome::Removed(report)) => assert!(report.is_complete(), "{report:?}"),
+        other => panic!("expected a rollback, got {other:?}"),
+    }
+    assert_same(&before, &harness.settled(), "rolled back by the session");
+
+    let harness = Harness::new();
+    let before = harness.settled();
+    let (outcome, asked) = session_run(&harness, &config, StepId::GitopsLabel, false).await;
+    assert_eq!(asked, 1);
+    assert!(
+        matches!(outcome.removal, Some(RemovalOutcome::Declined(_))),
+        "{:?}",
+        outcome.removal
+    );
+    assert_ne!(before, harness.settled(), "what the run created is kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_non_interactive_the_session_asks_nobody_and_keeps_everything() {
+    use kalypso_bootstrap::engine::RemovalOutcome;
+    let mut config = existing_cluster(all_new());
+    config.options.non_interactive = true;
+    let harness = Harness::new();
+    let (outcome, asked) = session_run(&harness, &config, StepId::GitopsLabel, true).await;
+    assert_eq!(asked, 0, "a yes that nobody may give is never asked for");
+    assert!(
+        matches!(outcome.removal, Some(RemovalOutcome::NoConsent(_))),
+        "{:?}",
+        outcome.removal
+    );
+
+    let mut config = existing_cluster(all_new());
+    config.options.auto_rollback = true;
+    let harness = Harness::new();
+    let (outcome, asked) = session_run(&harness, &config, StepId::GitopsLabel, false).await;
+    assert_eq!(asked, 0, "--auto-rollback is the consent");
+    assert!(
+        matches!(&outcome.removal, Some(RemovalOutcome::Removed(report)) if report.is_complete()),
+        "{:?}",
+        outcome.removal
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_refuses_a_conflicting_plan_and_tells_of_a_state_file_moved_aside() {
+    use kalypso_bootstrap::engine::Access;
+    use kalypso_bootstrap::engine::EventSink;
+    use kalypso_bootstrap::tools::CancelToken;
+    let harness = Harness::new();
+    harness
+        .sim
+        .seed_repo(SeedRepo::new(ORG, GITOPS).with_file("main", "README.md", "theirs\n"))
+        .expect("seeded repository");
+    let mut config = existing_cluster(all_new());
+    let state_file = harness.paths().state_file;
+
+    // A dry-run session only reads: no lock, no directory.
+    let notices = std::sync::Mutex::new(Vec::new());
+    let session = open_session(&harness, &config, None, Access::DryRun, &notices);
+    let (events, _unread) = EventSink::channel();
+    let refused = session
+        .plan(&CancelToken::new(), &events)
+        .await
+        .expect_err("someone else's repository stops the plan");
+    assert_eq!(refused.exit_code, ExitCode::RepositoryFailed);
+    assert!(refused.message.contains("did not create it"), "{refused:?}");
+    drop(session);
+    assert!(
+        !state_file.parent().unwrap().exists(),
+        "the dry run wrote nothing"
+    );
+
+    // An unusable state file, --force: moved aside, and the front end is told.
+    std::fs::create_dir_all(state_file.parent().unwrap()).unwrap();
+    std::fs::write(&state_file, "not a state file").unwrap();
+    config.options.force = true;
+    let session = open_session(&harness, &config, None, Access::Run, &notices);
+    let told = notices.lock().unwrap().clone();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].contains("--force moved it to"), "{told:?}");
+    drop(session);
+}
+
+struct CountingProceed {
+    asked: usize,
+    answer: bool,
+}
+
+impl kalypso_bootstrap::engine::Proceed for CountingProceed {
+    fn proceed<'a>(
+        &'a mut self,
+        preview: &'a kalypso_bootstrap::engine::DryRun,
+    ) -> kalypso_bootstrap::tools::BoxFuture<'a, bool> {
+        assert!(
+            preview.to_text().contains("gh repo create"),
+            "the preview shows the commands"
+        );
+        self.asked += 1;
+        let answer = self.answer;
+        Box::pin(async move { answer })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_asks_to_proceed_unless_skipped_or_nobody_can_be_asked() {
+    use kalypso_bootstrap::config::lifecycle::{Uninitialized, Validated};
+    use kalypso_bootstrap::engine::{Access, EventSink, Proceed};
+    use kalypso_bootstrap::tools::CancelToken;
+    let validated = |config: &kalypso_bootstrap::config::Configuration| -> Validated {
+        let contexts = vec![EXISTING_CONTEXT.to_string()];
+        Uninitialized::new()
+            .parse(
+                kalypso_bootstrap::config::export::to_layer(config),
+                None,
+                &std::collections::HashMap::new(),
+            )
+            .expect("the configuration parses")
+            .validate(&contexts)
+            .unwrap_or_else(|errors| panic!("{errors}"))
+    };
+    let harness = Harness::new();
+    let notices = std::sync::Mutex::new(Vec::new());
+    for (skip, answer, asked_to, proceeds) in [
+        (false, true, Some(1), true),
+        (false, false, Some(1), false),
+        (true, false, Some(0), true),
+        (false, false, None, true),
+    ] {
+        let mut config = existing_cluster(all_new());
+        config.options.skip_confirmation = skip;
+        let session = open_session(&harness, &config, None, Access::DryRun, &notices);
+        let (events, _unread) = EventSink::channel();
+        let plan = session
+            .plan(&CancelToken::new(), &events)
+            .await
+            .expect("a plan");
+        let mut proceed = CountingProceed { asked: 0, answer };
+        let asker = asked_to.map(|_| &mut proceed as &mut dyn Proceed);
+        let active = session.confirm(validated(&config), &plan, asker).await;
+        assert_eq!(active.is_some(), proceeds, "skip={skip} answer={answer}");
+        assert_eq!(proceed.asked, asked_to.unwrap_or(0), "skip={skip}");
+    }
+    assert!(
+        harness.sim.calls().iter().all(|c| !is_mutating(c)),
+        "confirming changes nothing"
+    );
+}

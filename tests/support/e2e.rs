@@ -112,7 +112,7 @@ impl Harness {
     pub async fn run_failing(&self, configuration: &Configuration, step: StepId) -> Run {
         let bootstrap = self
             .open(configuration)
-            .with_demo_failure(self.sim.clone(), step);
+            .with_step_wrapper(kalypso_bootstrap::demo::fail_step(self.sim.clone(), step));
         self.run_with(bootstrap).await
     }
 

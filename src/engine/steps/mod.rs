@@ -12,7 +12,6 @@
 //! ([`resources`]).
 
 pub mod cluster;
-pub mod demo_fail;
 pub mod installation;
 pub mod repositories;
 pub mod resources;

@@ -124,11 +124,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_kalypso_crds_are_the_charts_twelve() {
-        let mut simulated = crate::sim::kalypso_crd_names();
-        simulated.sort();
-        let ours: Vec<String> = KALYPSO_CRDS.iter().map(|s| s.to_string()).collect();
-        assert_eq!(ours, simulated);
+    fn the_kalypso_crds_are_all_of_the_kalypso_group() {
+        // That they are the chart's twelve is checked against the simulator's catalogue
+        // there: the engine compiles without the simulator.
         assert!(KALYPSO_CRDS
             .iter()
             .all(|name| name.ends_with(KALYPSO_GROUP)));

@@ -2,21 +2,77 @@
 //! real. When the step starts, a fault is injected into the simulated environment that
 //! the step's own commands then meet (a quota too small, a 403, a rate limit, ...), so
 //! the error, its hint, the state and the rollback are exactly those of a real failure.
+//! The engine knows none of this: [`fail_step`] is a [`StepWrapper`] around its steps.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{resources, BootstrapSteps, StepEnv};
 use crate::config::{ClusterTarget, RepoTarget};
-use crate::engine::context::StepContext;
+use crate::engine::context::{EventSink, StepContext};
+use crate::engine::events::{EventKind, LogLevel};
 use crate::engine::orchestrator::{StepOutcome, StepRunner};
-use crate::engine::plan::PlannedStep;
-use crate::engine::step::{StepError, StepId};
+use crate::engine::plan::{Plan, PlannedStep};
+use crate::engine::step::{Action, StepError, StepId};
+use crate::engine::steps::{repositories, resources, BootstrapSteps, StepEnv};
+use crate::engine::StepWrapper;
 use crate::sim::{Fault, FaultKind, SimulatedEnvironment};
 use crate::templates::RepoKind;
 use crate::tools::kubectl::FLUX_GITREPOSITORY_CRD;
 use crate::tools::BoxFuture;
+
+use super::FAIL_VAR;
+
+/// The step named by `KALYPSO_DEMO_FAIL`, or a message listing the valid ids.
+pub fn parse_demo_fail(value: &str) -> Result<StepId, String> {
+    StepId::parse(value.trim()).ok_or_else(|| {
+        let ids: Vec<&str> = StepId::ALL.iter().map(|id| id.as_str()).collect();
+        format!(
+            "{FAIL_VAR}={value:?} names no step; valid ids: {}",
+            ids.join(", ")
+        )
+    })
+}
+
+/// The wrapper that makes `step` fail once in `sim` (give it to
+/// [`crate::engine::BootstrapOptions::step_wrapper`] or
+/// [`crate::engine::Bootstrap::with_step_wrapper`]).
+pub fn fail_step(sim: SimulatedEnvironment, step: StepId) -> Arc<dyn StepWrapper> {
+    Arc::new(FailStep { sim, step })
+}
+
+struct FailStep {
+    sim: SimulatedEnvironment,
+    step: StepId,
+}
+
+impl std::fmt::Debug for FailStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{FAIL_VAR}={}", self.step)
+    }
+}
+
+impl StepWrapper for FailStep {
+    fn wrap(
+        &self,
+        steps: Arc<BootstrapSteps>,
+        plan: &Plan,
+        events: &EventSink,
+    ) -> Arc<dyn StepRunner> {
+        let step = self.step;
+        if plan.action(step) == Some(Action::Skip) {
+            events.emit(EventKind::Log {
+                level: LogLevel::Warn,
+                phase: Some(step.phase()),
+                step: Some(step),
+                message: format!(
+                    "{FAIL_VAR}={step}: that step is skipped by this plan, so nothing fails"
+                ),
+            });
+        }
+        Arc::new(DemoFailure::new(steps, self.sim.clone(), step))
+    }
+}
 
 /// How a step is made to fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +94,7 @@ pub fn sabotage(env: &StepEnv, step: StepId, owner: &str) -> Sabotage {
         let (owner, name) = resources::repo_slug(target, owner);
         format!("{owner}/{name}")
     };
-    let repo_kind = |step| super::repositories::repo_kind(step);
+    let repo_kind = repositories::repo_kind;
     let fault = match step {
         StepId::ClusterPreflight => {
             let region = match &env.configuration.cluster {
@@ -89,7 +145,7 @@ pub fn sabotage(env: &StepEnv, step: StepId, owner: &str) -> Sabotage {
 }
 
 fn env_target(env: &StepEnv, kind: RepoKind) -> &RepoTarget {
-    super::repositories::target(env, kind)
+    repositories::target(env, kind)
 }
 
 /// Runs the real steps, sabotaging one of them once.

@@ -1,0 +1,145 @@
+//! `--demo`, all of it, at the edge: the simulated world a demo run works on (a runner,
+//! paths and options for the engine), every `KALYPSO_DEMO_*` setting, the deliberate
+//! failures and panics that show how the tool fails, and what the front ends say about
+//! the simulated world. The engine and the front ends know nothing of the simulator: the
+//! demo reaches the engine through its ordinary inputs and its [`StepWrapper`] seam, and
+//! the wizard through [`AfterFirstDraw`].
+//!
+//! The simulator and this wiring are the cargo feature `demo` (on by default). A build
+//! without it compiles the engine and the front ends without [`crate::sim`], and refuses
+//! `--demo` with exit code 64.
+//!
+//! [`StepWrapper`]: crate::engine::StepWrapper
+//! [`AfterFirstDraw`]: crate::tui::AfterFirstDraw
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::engine::{BootstrapOptions, BootstrapPaths};
+use crate::tools::CommandRunner;
+use crate::tui::AfterFirstDraw;
+use crate::ExitCode;
+
+#[cfg(feature = "demo")]
+mod failure;
+#[cfg(feature = "demo")]
+mod panic;
+#[cfg(feature = "demo")]
+mod world;
+
+#[cfg(feature = "demo")]
+pub use failure::{fail_step, parse_demo_fail};
+#[cfg(feature = "demo")]
+pub use panic::PanicOnHelmUpgrade;
+#[cfg(feature = "demo")]
+pub use world::{demo_paths, Demo, DEMO_EXISTING_CONTEXT};
+
+#[cfg(not(feature = "demo"))]
+mod absent;
+#[cfg(not(feature = "demo"))]
+pub use absent::Demo;
+
+/// How long the simulated tools take (see `sim::LATENCY_SYNTAX`): `zero` answers at once
+/// (tests, CI), a list of rules changes the demo's latencies.
+pub const LATENCY_VAR: &str = "KALYPSO_DEMO_LATENCY";
+/// Extra output of simulated tools (`COMMAND=LINES,...`): a chatty child, for trying the
+/// log tail and memory bounds.
+pub const CHATTER_VAR: &str = "KALYPSO_DEMO_CHATTER";
+/// `<step id>`: that step fails the way the real tools make it fail.
+pub const FAIL_VAR: &str = "KALYPSO_DEMO_FAIL";
+/// In the wizard, `step` makes the Helm step panic (on an engine worker); any other text
+/// panics on the wizard's own thread after its first screen, with the text in the message.
+pub const PANIC_VAR: &str = "KALYPSO_DEMO_PANIC";
+/// The [`PANIC_VAR`] value that panics inside a step.
+pub const PANIC_IN_STEP: &str = "step";
+
+/// The cluster name of a `--demo` run when none is given.
+pub const CLUSTER_NAME: &str = "kalypso-demo";
+
+/// What a demo world is made from: the environment (for the `KALYPSO_DEMO_*` settings and
+/// `TMPDIR`) and what the command line says.
+pub struct DemoRequest<'a> {
+    pub env: &'a HashMap<String, String>,
+    /// `--state-file`: the simulated world is kept beside it for later runs.
+    pub state_file: Option<&'a Path>,
+    pub log_file: Option<&'a Path>,
+    /// `--flux-version`, checked.
+    pub flux_version: String,
+    /// `AZURE_SUBSCRIPTION_ID`, when set: named on every az call, as in a real run.
+    pub subscription: Option<String>,
+}
+
+/// A prepared demo: what the engine needs, and the demo itself for the front ends.
+pub struct DemoWorld {
+    pub runner: Arc<dyn CommandRunner>,
+    pub paths: BootstrapPaths,
+    pub options: BootstrapOptions,
+    pub demo: Demo,
+}
+
+/// What the wizard runs with in a demo.
+pub struct WizardDemo {
+    /// The runner the engine uses (`KALYPSO_DEMO_PANIC=step` wraps it).
+    pub runner: Arc<dyn CommandRunner>,
+    /// `KALYPSO_DEMO_PANIC=<text>`: the panic on the wizard's thread.
+    pub after_first_draw: Option<AfterFirstDraw>,
+}
+
+/// A demo that cannot be prepared: the message names the setting, and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoError {
+    pub code: ExitCode,
+    pub message: String,
+}
+
+impl DemoError {
+    pub fn new(code: ExitCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for DemoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DemoError {}
+
+/// `--demo` runs only in a build with the `demo` feature; checked before anything else.
+pub fn check_available() -> Result<(), DemoError> {
+    if cfg!(feature = "demo") {
+        Ok(())
+    } else {
+        Err(unavailable())
+    }
+}
+
+fn unavailable() -> DemoError {
+    DemoError::new(
+        ExitCode::Usage,
+        "--demo: this build of kalypso-bootstrap has no demo (it was built without the \
+         `demo` cargo feature); use a build with the default features",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_runs_only_in_a_build_with_the_demo_feature() {
+        assert_eq!(check_available().is_ok(), cfg!(feature = "demo"));
+        let refusal = unavailable();
+        assert_eq!(refusal.code, ExitCode::Usage);
+        assert!(
+            refusal.message.starts_with("--demo:")
+                && refusal.message.contains("`demo` cargo feature"),
+            "{refusal}"
+        );
+    }
+}

@@ -1,0 +1,350 @@
+//! The simulated world of a `--demo` run: where it lives, how it is set up from the
+//! `KALYPSO_DEMO_*` settings, and what the front ends say about it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::engine::step::StepId;
+use crate::engine::steps::StepTimings;
+use crate::engine::{BootstrapOptions, BootstrapPaths};
+use crate::sim::{Chatter, Latency, SimulatedEnvironment, LATENCY_SYNTAX};
+use crate::tools::CommandRunner;
+use crate::tui::AfterFirstDraw;
+use crate::ExitCode;
+
+use super::{
+    fail_step, parse_demo_fail, DemoError, DemoRequest, DemoWorld, PanicOnHelmUpgrade, WizardDemo,
+    CHATTER_VAR, FAIL_VAR, LATENCY_VAR, PANIC_IN_STEP, PANIC_VAR,
+};
+
+/// A cluster of the user's own in the simulated world (an API server and its context in
+/// the simulated kubeconfig), for the wizard's "Bring your own cluster" path.
+pub const DEMO_EXISTING_CONTEXT: &str = "kind-kalypso-demo";
+const DEMO_EXISTING_SERVER: &str = "https://127.0.0.1:36443";
+
+/// A demo run's simulated world.
+pub struct Demo {
+    sim: SimulatedEnvironment,
+    /// `KALYPSO_DEMO_PANIC`, for the wizard.
+    panic: Option<String>,
+}
+
+impl Demo {
+    /// The simulated world for a `--demo` run: every `KALYPSO_DEMO_*` setting is read (and
+    /// refused, exit 64, when malformed) before anything is created.
+    pub fn prepare(request: DemoRequest<'_>) -> Result<DemoWorld, DemoError> {
+        let settings = Settings::from_env(request.env)?;
+        let root = demo_root(request.env, request.state_file)?;
+        let prepared = if request.state_file.is_some() {
+            SimulatedEnvironment::demo_persistent(&root)
+        } else {
+            SimulatedEnvironment::demo(&root)
+        };
+        let sim = prepared.map_err(|err| {
+            DemoError::new(
+                ExitCode::General,
+                format!("--demo: cannot prepare {}: {err}", root.display()),
+            )
+        })?;
+        let mut options = BootstrapOptions::demo();
+        options.flux_version = request.flux_version;
+        options.subscription = signed_in_subscription(&sim, request.subscription);
+        let panic = settings.apply(&sim, &mut options);
+        Ok(DemoWorld {
+            runner: Arc::new(sim.clone()),
+            paths: demo_paths(
+                &sim,
+                request.state_file.map(Path::to_path_buf),
+                request.log_file.map(Path::to_path_buf),
+            ),
+            options,
+            demo: Demo { sim, panic },
+        })
+    }
+
+    /// A demo over a simulated world made elsewhere (tests), without settings.
+    pub fn over(sim: SimulatedEnvironment) -> Demo {
+        Demo { sim, panic: None }
+    }
+
+    /// The directory of the simulated world.
+    pub fn root(&self) -> &Path {
+        self.sim.root()
+    }
+
+    /// Whether later runs reach this world (`--state-file` keeps it beside the state).
+    pub fn kept_for_later_runs(&self) -> bool {
+        self.sim.world_file().is_some()
+    }
+
+    /// Which simulated world the run works on, said as it starts.
+    pub fn announcement(&self) -> String {
+        let kept = match (self.sim.world_file(), self.sim.restored()) {
+            (None, _) => "",
+            (Some(_), true) => ", restored from an earlier run with this --state-file",
+            (Some(_), false) => ", new, kept for later runs with this --state-file",
+        };
+        format!(
+            "DEMO: simulated Azure, GitHub and cluster in {}{kept} (nothing real is touched)",
+            self.root().display()
+        )
+    }
+
+    /// Said after the wizard's screen is gone, where the user can still see it.
+    pub fn closing_note(&self) -> String {
+        format!(
+            "DEMO: simulated Azure, GitHub and cluster in {} (nothing real was touched)",
+            self.root().display()
+        )
+    }
+
+    /// The simulated kubeconfig and its contexts for the wizard's pick list, with the
+    /// demo's own existing cluster added once.
+    pub fn kube_contexts(&self) -> Result<(Vec<PathBuf>, Vec<String>), DemoError> {
+        let paths = vec![self.sim.default_kubeconfig()];
+        let mut contexts = crate::config::kubeconfig::read_contexts(&paths).unwrap_or_default();
+        if !contexts.iter().any(|c| c == DEMO_EXISTING_CONTEXT) {
+            self.sim
+                .seed_kube_cluster(DEMO_EXISTING_SERVER, "1.33.1", 2);
+            self.sim
+                .seed_kube_context(DEMO_EXISTING_CONTEXT, DEMO_EXISTING_SERVER)
+                .map_err(|err| {
+                    DemoError::new(
+                        ExitCode::General,
+                        format!("--demo: cannot add the simulated kube context: {err}"),
+                    )
+                })?;
+            contexts.push(DEMO_EXISTING_CONTEXT.to_string());
+        }
+        Ok((paths, contexts))
+    }
+
+    /// The wizard's runner and hook for `KALYPSO_DEMO_PANIC`: `step` panics inside the Helm
+    /// step, any other text on the wizard's own thread once its first screen is drawn.
+    pub fn wizard(&self, runner: Arc<dyn CommandRunner>) -> WizardDemo {
+        match self.panic.clone() {
+            Some(text) if text == PANIC_IN_STEP => WizardDemo {
+                runner: Arc::new(PanicOnHelmUpgrade(runner)),
+                after_first_draw: None,
+            },
+            Some(text) => WizardDemo {
+                runner,
+                after_first_draw: Some(AfterFirstDraw::new(move || {
+                    panic!("{PANIC_VAR}: a deliberate panic on the wizard's thread ({text})")
+                })),
+            },
+            None => WizardDemo {
+                runner,
+                after_first_draw: None,
+            },
+        }
+    }
+}
+
+/// The paths of a `--demo` run inside the simulated environment's directory; an explicit
+/// state or log file (`--state-file`, `--log-file`) is honoured.
+pub fn demo_paths(
+    sim: &SimulatedEnvironment,
+    state_file: Option<PathBuf>,
+    log_file: Option<PathBuf>,
+) -> BootstrapPaths {
+    let root = sim.root();
+    BootstrapPaths {
+        state_file: state_file.unwrap_or_else(|| root.join("kalypso-bootstrap-state.json")),
+        kubeconfig: sim.default_kubeconfig(),
+        log_file: Some(log_file.unwrap_or_else(|| root.join("kalypso-bootstrap.log"))),
+        work_dir: root.join("work"),
+    }
+}
+
+/// The `KALYPSO_DEMO_*` settings of a run.
+struct Settings {
+    /// `None`: the demo's own latencies.
+    latency: Option<Latency>,
+    /// `zero`: every wait shortened to fit a world that answers at once.
+    instant: bool,
+    chatter: Option<Chatter>,
+    fail: Option<StepId>,
+    panic: Option<String>,
+}
+
+impl Settings {
+    fn from_env(env: &HashMap<String, String>) -> Result<Self, DemoError> {
+        let setting = |name: &str| env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let latency = match setting(LATENCY_VAR) {
+            None => None,
+            Some(value) => Some(Latency::parse(value).map_err(|problem| {
+                DemoError::new(
+                    ExitCode::Usage,
+                    format!("{LATENCY_VAR}={value:?}: {problem}; it must be {LATENCY_SYNTAX}"),
+                )
+            })?),
+        };
+        let chatter = match setting(CHATTER_VAR) {
+            None => None,
+            Some(value) => Some(Chatter::parse(value).map_err(|problem| {
+                DemoError::new(
+                    ExitCode::Usage,
+                    format!(
+                        "{CHATTER_VAR}={value:?}: {problem}; it must be COMMAND=LINES, comma separated (e.g. helm upgrade=1000000)"
+                    ),
+                )
+            })?),
+        };
+        let fail = match env.get(FAIL_VAR).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(value) => Some(
+                parse_demo_fail(value)
+                    .map_err(|message| DemoError::new(ExitCode::Usage, message))?,
+            ),
+        };
+        Ok(Self {
+            latency,
+            instant: setting(LATENCY_VAR) == Some("zero"),
+            chatter,
+            fail,
+            panic: env.get(PANIC_VAR).filter(|text| !text.is_empty()).cloned(),
+        })
+    }
+
+    /// Set up `sim` and `options`; the panic setting is the wizard's.
+    fn apply(self, sim: &SimulatedEnvironment, options: &mut BootstrapOptions) -> Option<String> {
+        if let Some(latency) = self.latency {
+            sim.set_latency(latency);
+        }
+        if self.instant {
+            options.timings = StepTimings::fast();
+        }
+        if let Some(chatter) = self.chatter {
+            sim.set_chatter(chatter);
+        }
+        if let Some(step) = self.fail {
+            options.step_wrapper = Some(fail_step(sim.clone(), step));
+        }
+        self.panic
+    }
+}
+
+/// `AZURE_SUBSCRIPTION_ID` in a demo run: named on every az call, as in a real run. A new
+/// simulated world is signed in to that subscription; a restored one keeps the subscription
+/// it was made with, so another id fails there the way it would for real.
+fn signed_in_subscription(
+    sim: &SimulatedEnvironment,
+    subscription: Option<String>,
+) -> Option<String> {
+    let subscription = subscription?;
+    if !sim.restored() {
+        if let Some(account) = sim.world().azure.account.as_mut() {
+            account.subscription_id = subscription.clone();
+        }
+    }
+    Some(subscription)
+}
+
+/// Where a demo run's simulated world lives. With `--state-file X` it is `X.demo/`
+/// (created 0700), kept on disk, so every later `--demo --state-file X` run (resume,
+/// `--clean`) works on the same simulated Azure, GitHub and cluster. Without, a fresh
+/// directory under `$TMPDIR`, kept afterwards so its state and log can be inspected.
+fn demo_root(
+    env: &HashMap<String, String>,
+    state_file: Option<&Path>,
+) -> Result<PathBuf, DemoError> {
+    if let Some(state_file) = state_file {
+        let root = crate::state::identity::demo_world_dir(state_file);
+        create_private_dir(&root).map_err(|err| {
+            DemoError::new(
+                ExitCode::General,
+                format!(
+                    "--demo: cannot create the simulated world's directory {} (beside --state-file): {err}",
+                    root.display()
+                ),
+            )
+        })?;
+        return Ok(root);
+    }
+    let base = env
+        .get("TMPDIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    tempfile::Builder::new()
+        .prefix("kalypso-demo-")
+        .tempdir_in(&base)
+        .map(|dir| dir.keep())
+        .map_err(|err| {
+            DemoError::new(
+                ExitCode::General,
+                format!(
+                    "--demo: cannot create a directory in {}: {err}",
+                    base.display()
+                ),
+            )
+        })
+}
+
+/// Create `dir` (and missing parents) readable by the user only; an existing directory
+/// is used as it is.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_offers_its_own_existing_cluster_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sim = SimulatedEnvironment::demo(dir.path()).expect("simulated environment");
+        let demo = Demo::over(sim.clone());
+        let (paths, contexts) = demo.kube_contexts().expect("the contexts");
+        assert_eq!(paths, vec![sim.default_kubeconfig()]);
+        assert_eq!(contexts, vec![DEMO_EXISTING_CONTEXT.to_string()]);
+        // The context is in the simulated kubeconfig, pointing at a cluster that answers.
+        let read = crate::config::kubeconfig::read_contexts(&paths).expect("readable");
+        assert_eq!(read, contexts);
+        assert!(sim.world().kube.contains_key(DEMO_EXISTING_SERVER));
+        // Asked again (a resumed demo world): not added twice.
+        let (_, again) = demo.kube_contexts().expect("the contexts");
+        assert_eq!(again, contexts);
+    }
+
+    #[test]
+    fn a_malformed_setting_is_refused_with_exit_64_before_anything_is_created() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, value) in [
+            (LATENCY_VAR, "fast please"),
+            (CHATTER_VAR, "helm"),
+            (FAIL_VAR, "cluster.nope"),
+        ] {
+            let env = HashMap::from([
+                (name.to_string(), value.to_string()),
+                ("TMPDIR".to_string(), dir.path().display().to_string()),
+            ]);
+            let refused = Demo::prepare(DemoRequest {
+                env: &env,
+                state_file: None,
+                log_file: None,
+                flux_version: crate::tools::kubectl::FLUX_VERSION.to_string(),
+                subscription: None,
+            })
+            .err()
+            .unwrap_or_else(|| panic!("{name}={value} is refused"));
+            assert_eq!(refused.code, ExitCode::Usage, "{refused}");
+            assert!(refused.message.starts_with(name), "{refused}");
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("readable").count(),
+            0,
+            "no simulated world was created"
+        );
+    }
+}

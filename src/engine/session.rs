@@ -1,0 +1,223 @@
+//! One session of the engine, the same for every front end (the headless run and the
+//! wizard): open the state (and say so when `--force` moved an unusable file aside),
+//! observe → plan → refuse a plan that must not run, run it, and after a failure remove
+//! what the run created through the one removal pipeline, when consent is given.
+//!
+//! A front end supplies only what differs: where events and notices go, and how it asks
+//! ("proceed?": a [`Proceed`]; "roll back these?": an [`Ask`]; none when nobody can be
+//! asked). The wizard asks "proceed?" on its own plan screen, before the session opens, and
+//! hands the session a configuration already confirmed.
+//!
+//! ```text
+//! let session = Session::open(configuration, runner, token, paths, options, Access::Run, &notice)?;
+//! let plan = session.plan(&cancel, &warnings).await?;   // Err: a conflict, or a failed query
+//! let Some(active) = session.confirm(validated, &plan, proceed).await else { return cancelled };
+//! let outcome = session.run_to_end(&active, &plan, events, &cancel, after_failure).await;
+//! ```
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use super::bootstrap::{Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths};
+use super::context::EventSink;
+use super::dry_run::DryRun;
+use super::orchestrator::RunOutcome;
+use super::plan::Plan;
+use super::removal::{Ask, ConsentRule, RemovalOutcome};
+use super::step::StepError;
+use crate::config::lifecycle::{Active, Validated};
+use crate::config::Configuration;
+use crate::tools::{BoxFuture, CancelToken, CommandRunner};
+use crate::ExitCode;
+
+/// What the session may do to the state file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A run: the state file is locked, an unusable one moved aside with `--force`.
+    Run,
+    /// `--dry-run`: the state file is only read; no lock, no directory, nothing written.
+    DryRun,
+}
+
+/// How a front end asks "proceed?" once it has shown `preview` (the plan's exact
+/// commands): true only for an explicit yes.
+pub trait Proceed: Send {
+    fn proceed<'a>(&'a mut self, preview: &'a DryRun) -> BoxFuture<'a, bool>;
+}
+
+/// After a failed run: who can be asked to roll back, and the token that stops the
+/// rollback (made only then: a cancelled run must not cancel its rollback).
+pub struct AfterFailure {
+    /// The question on a terminal or in the wizard; `None` when nobody can be asked.
+    pub ask: Option<Box<dyn Ask>>,
+    pub cancel: Box<dyn FnOnce() -> CancelToken + Send>,
+}
+
+impl AfterFailure {
+    pub fn new(
+        ask: Option<Box<dyn Ask>>,
+        cancel: impl FnOnce() -> CancelToken + Send + 'static,
+    ) -> Self {
+        Self {
+            ask,
+            cancel: Box::new(cancel),
+        }
+    }
+}
+
+/// How a session ended.
+#[derive(Debug)]
+pub struct SessionOutcome {
+    pub run: RunOutcome,
+    /// `None` when the run succeeded (nothing to recover from).
+    pub removal: Option<RemovalOutcome>,
+}
+
+impl SessionOutcome {
+    /// The run's exit code: a rollback does not change why the run failed.
+    pub fn exit_code(&self) -> ExitCode {
+        self.run.exit_code
+    }
+}
+
+/// One opened engine and the sequence every front end runs it in.
+pub struct Session {
+    bootstrap: Bootstrap,
+}
+
+impl Session {
+    /// Open the state file for `access` (see [`Bootstrap::open`] and
+    /// [`Bootstrap::open_read_only`]); a state file moved aside by `--force` is told to
+    /// `notice`.
+    pub fn open(
+        configuration: Configuration,
+        runner: Arc<dyn CommandRunner>,
+        github_token: Option<SecretString>,
+        paths: BootstrapPaths,
+        options: BootstrapOptions,
+        access: Access,
+        notice: &dyn Fn(&str),
+    ) -> Result<Session, BootstrapError> {
+        let open = match access {
+            Access::Run => Bootstrap::open,
+            Access::DryRun => Bootstrap::open_read_only,
+        };
+        let bootstrap = open(configuration, runner, github_token, paths, options)?;
+        if let Some(moved) = bootstrap.moved_aside() {
+            notice(&moved.message());
+        }
+        Ok(Session { bootstrap })
+    }
+
+    /// The engine underneath: the dry run, the removal plan, the paths.
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    /// Observe what exists and plan what to do about it. A plan that must not run (a
+    /// resource that exists but is not ours to change) is an error before anything is
+    /// asked; warnings of the observation (a query tried again) go to `warnings`.
+    pub async fn plan(
+        &self,
+        cancel: &CancelToken,
+        warnings: &EventSink,
+    ) -> Result<Plan, StepError> {
+        let observed = self.bootstrap.observe_reporting(cancel, warnings).await?;
+        let plan = self.bootstrap.plan(&observed);
+        match plan.refusal() {
+            Some((_, error)) => Err(error),
+            None => Ok(plan),
+        }
+    }
+
+    /// "Proceed?" for `plan`: the configuration is confirmed by `--skip-confirmation`, or
+    /// when nobody can be asked (`proceed` is `None`: the flags given are the user's
+    /// answer), or by a yes to `proceed`; `None` when the answer is no (nothing changed).
+    pub async fn confirm(
+        &self,
+        validated: Validated,
+        plan: &Plan,
+        proceed: Option<&mut dyn Proceed>,
+    ) -> Option<Active> {
+        assert_eq!(
+            validated.configuration(),
+            self.bootstrap.configuration(),
+            "the session confirms the configuration it was opened with"
+        );
+        let skip = self.bootstrap.configuration().options.skip_confirmation;
+        match proceed {
+            Some(proceed) if !skip => {
+                let preview = self.bootstrap.dry_run(plan);
+                if !proceed.proceed(&preview).await {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+        Some(validated.confirm().activate())
+    }
+
+    /// Run `plan`, its events to `events`. Follow with [`Session::recover`] (or use
+    /// [`Session::run_to_end`]).
+    pub async fn run(
+        &self,
+        active: &Active,
+        plan: &Plan,
+        events: EventSink,
+        cancel: &CancelToken,
+    ) -> RunOutcome {
+        self.bootstrap.run(active, plan, events, cancel).await
+    }
+
+    /// After a failed `run`: the one removal pipeline, whose consent is `--auto-rollback`
+    /// or an answer to `after_failure.ask` (never asked under `--non-interactive`); without
+    /// either everything is kept. `None` after a successful run.
+    pub async fn recover(
+        &self,
+        run: &RunOutcome,
+        events: EventSink,
+        after_failure: AfterFailure,
+    ) -> Option<RemovalOutcome> {
+        if run.is_success() {
+            return None;
+        }
+        let options = &self.bootstrap.configuration().options;
+        let ask = if options.non_interactive {
+            None
+        } else {
+            after_failure.ask
+        };
+        let mut consent = ConsentRule::new("--auto-rollback", options.auto_rollback, ask);
+        let cancel = (after_failure.cancel)();
+        let removal = self
+            .bootstrap
+            .removal()
+            .run(&mut consent, events, &cancel)
+            .await;
+        match &removal {
+            RemovalOutcome::Removed(report) => {
+                tracing::info!(complete = report.is_complete(), "rollback finished");
+            }
+            RemovalOutcome::NothingToRemove => tracing::info!("no rollback: nothing to remove"),
+            RemovalOutcome::Declined(_) | RemovalOutcome::NoConsent(_) => {
+                tracing::info!("no rollback: the resources created so far are kept");
+            }
+        }
+        Some(removal)
+    }
+
+    /// [`Session::run`] then [`Session::recover`], every event to `events`.
+    pub async fn run_to_end(
+        &self,
+        active: &Active,
+        plan: &Plan,
+        events: EventSink,
+        cancel: &CancelToken,
+        after_failure: AfterFailure,
+    ) -> SessionOutcome {
+        let run = self.run(active, plan, events.clone(), cancel).await;
+        let removal = self.recover(&run, events, after_failure).await;
+        SessionOutcome { run, removal }
+    }
+}
