@@ -20,5 +20,7 @@ pub mod text;
 pub mod tools;
 pub mod troubleshooting;
 pub mod tui;
+pub mod user_error;
 
 pub use exit::ExitCode;
+pub use user_error::UserError;

@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use kalypso_bootstrap::engine::{StepError, StepTimings};
+use kalypso_bootstrap::engine::StepTimings;
 use kalypso_bootstrap::tools::retry::{poll_until, Poll, PollPolicy};
 use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::UserError;
 use tokio::time::Instant;
 
 use crate::{human, Mode, Row};
@@ -38,7 +39,7 @@ async fn poll_once(policy: &PollPolicy, done_after: Duration) -> (Duration, Vec<
         |status| waits.push(status.next_check_in),
         || async move {
             if Instant::now() >= done_at {
-                Ok::<_, StepError>(Poll::Ready(()))
+                Ok::<_, UserError>(Poll::Ready(()))
             } else {
                 Ok(Poll::Pending("not yet".to_string()))
             }

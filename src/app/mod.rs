@@ -18,7 +18,7 @@ use crate::prereq::{self, Interaction};
 use crate::state::{self, StateStore};
 use crate::templates;
 use crate::tools::ProcessRunner;
-use crate::{secrets, ExitCode};
+use crate::{secrets, ExitCode, UserError};
 
 /// Variables whose values are secrets wherever they come from.
 const SECRET_VARIABLES: &[&str] = &["GITHUB_TOKEN", "GH_TOKEN"];
@@ -45,34 +45,13 @@ pub fn run(cli: Cli) -> ExitCode {
     match dispatch(&cli, &env) {
         Ok(code) => code,
         Err(failure) => {
-            print_stderr(&failure.message);
-            failure.code
+            print_stderr(&failure.with_hint_below().to_string());
+            failure.exit_code
         }
     }
 }
 
-/// A run that ends early: what to tell the user, and the exit code.
-pub(crate) struct Failure {
-    code: ExitCode,
-    message: String,
-}
-
-impl From<crate::demo::DemoError> for Failure {
-    fn from(error: crate::demo::DemoError) -> Self {
-        Failure::new(error.code, error.message)
-    }
-}
-
-impl Failure {
-    pub(crate) fn new(code: ExitCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failure> {
+fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserError> {
     if cli.demo {
         crate::demo::check_available()?;
     }
@@ -87,7 +66,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
         Err(problem) => (Vec::new(), Some(problem)),
     };
     let config_failure =
-        |errors: &config::ConfigErrors| Failure::new(errors.exit_code(), errors.to_string());
+        |errors: &config::ConfigErrors| UserError::new(errors.exit_code(), errors.to_string());
     let mut parsed = config::lifecycle::Uninitialized::new()
         .parse(cli.to_layer(), cli.config.as_deref(), env)
         .map_err(|errors| config_failure(&errors))?;
@@ -137,7 +116,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, Failur
     if let Some(path) = &cli.export_config {
         let yaml = validated
             .export_yaml()
-            .map_err(|err| Failure::new(ExitCode::General, format!("--export-config: {err}")))?;
+            .map_err(|err| UserError::new(ExitCode::General, format!("--export-config: {err}")))?;
         return export_config(path, &yaml, cli.force);
     }
     if let Some(dir) = &cli.render_templates {
@@ -166,12 +145,12 @@ impl OutputOptions {
     }
 }
 
-fn home_dir(env: &HashMap<String, String>) -> Result<PathBuf, Failure> {
+fn home_dir(env: &HashMap<String, String>) -> Result<PathBuf, UserError> {
     env.get("HOME")
         .filter(|home| !home.is_empty())
         .map(PathBuf::from)
         .ok_or_else(|| {
-            Failure::new(
+            UserError::new(
                 ExitCode::General,
                 "HOME is not set: it is needed for the default state and log files \
                  (or pass --state-file and --log-file)",
@@ -179,12 +158,12 @@ fn home_dir(env: &HashMap<String, String>) -> Result<PathBuf, Failure> {
         })
 }
 
-fn show_status(cli: &Cli, home: &Path) -> Result<ExitCode, Failure> {
+fn show_status(cli: &Cli, home: &Path) -> Result<ExitCode, UserError> {
     let store = StateStore::from_option(cli.state_file.as_deref(), home);
     // A `--demo` state is shown only with --demo, a real one only without it.
     let loaded = store
         .load_in(state::InstallationWorld::of_demo_flag(cli.demo))
-        .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
+        .map_err(|err| UserError::new(err.exit_code(), err.to_string()))?;
     let format = match cli.output {
         OutputFormat::Text => state::status::StatusFormat::Text,
         OutputFormat::Json => state::status::StatusFormat::Json,
@@ -198,13 +177,13 @@ fn show_status(cli: &Cli, home: &Path) -> Result<ExitCode, Failure> {
 /// `O_EXCL` does not follow one); an existing regular file is replaced only with `--force`,
 /// by a rename (so nothing is written through a link); a symlink or a special file (a FIFO
 /// would hang the write) is refused either way.
-fn export_config(path: &Path, yaml: &str, force: bool) -> Result<ExitCode, Failure> {
+fn export_config(path: &Path, yaml: &str, force: bool) -> Result<ExitCode, UserError> {
     if path == Path::new("-") {
         let mut out = std::io::stdout().lock();
         out.write_all(yaml.as_bytes())
             .and_then(|()| out.flush())
             .map_err(|err| {
-                Failure::new(
+                UserError::new(
                     ExitCode::General,
                     format!("--export-config -: cannot write to standard output: {err}"),
                 )
@@ -212,13 +191,13 @@ fn export_config(path: &Path, yaml: &str, force: bool) -> Result<ExitCode, Failu
         return Ok(ExitCode::Success);
     }
     let refuse = |rule: &str| {
-        Failure::new(
+        UserError::new(
             ExitCode::General,
             format!("--export-config {}: {rule}", path.display()),
         )
     };
     let cannot_write = |err: std::io::Error| {
-        Failure::new(
+        UserError::new(
             ExitCode::General,
             format!("--export-config: cannot write {}: {err}", path.display()),
         )
@@ -270,26 +249,30 @@ fn export_config(path: &Path, yaml: &str, force: bool) -> Result<ExitCode, Failu
     Ok(ExitCode::Success)
 }
 
-fn render_templates(configuration: &Configuration, dir: &Path) -> Result<ExitCode, Failure> {
+fn render_templates(configuration: &Configuration, dir: &Path) -> Result<ExitCode, UserError> {
     // Offline, the owner of a new repository is only known from --github-org.
     let owner = configuration.repositories.github_org.as_deref();
     let context =
         crate::engine::steps::template_context(configuration, owner).map_err(|message| {
-            Failure::new(
+            UserError::new(
                 ExitCode::ConfigInvalid,
                 format!("--render-templates: repositories.githubOrg: {message}"),
             )
         })?;
     let branch_dirs = templates::render(&context)
         .and_then(|rendered| rendered.write_rendered(dir))
-        .map_err(|err| Failure::new(err.exit_code(), format!("--render-templates: {err}")))?;
+        .map_err(|err| UserError::new(err.exit_code(), format!("--render-templates: {err}")))?;
     for branch_dir in branch_dirs {
         eprintln!("Rendered {}", branch_dir.display());
     }
     Ok(ExitCode::Success)
 }
 
-fn start_logging(cli: &Cli, home: &Path, options: OutputOptions) -> Result<LoggingGuard, Failure> {
+fn start_logging(
+    cli: &Cli,
+    home: &Path,
+    options: OutputOptions,
+) -> Result<LoggingGuard, UserError> {
     let log_file = cli
         .log_file
         .clone()
@@ -304,7 +287,7 @@ pub(crate) fn start_logging_to(
     options: OutputOptions,
     console: bool,
     tap: Option<tokio::sync::mpsc::Sender<logging::LogRecord>>,
-) -> Result<LoggingGuard, Failure> {
+) -> Result<LoggingGuard, UserError> {
     use std::io::IsTerminal;
     let mut settings = LoggingSettings::new(log_file, options.verbosity);
     // `options.no_color` already includes a non-empty NO_COLOR (config's environment layer).
@@ -315,15 +298,15 @@ pub(crate) fn start_logging_to(
     settings.tap = tap;
     logging::init(settings).map_err(|err| match err {
         logging::LoggingError::Refused { .. } => {
-            Failure::new(ExitCode::General, format!("--log-file: {err}"))
+            UserError::new(ExitCode::General, format!("--log-file: {err}"))
         }
-        err => Failure::new(ExitCode::General, err.to_string()),
+        err => UserError::new(ExitCode::General, err.to_string()),
     })
 }
 
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
     tokio::runtime::Runtime::new().map_err(|err| {
-        Failure::new(
+        UserError::new(
             ExitCode::General,
             format!("cannot start the runtime: {err}"),
         )
@@ -334,7 +317,7 @@ fn check_prerequisites(
     cli: &Cli,
     env: &HashMap<String, String>,
     options: OutputOptions,
-) -> Result<ExitCode, Failure> {
+) -> Result<ExitCode, UserError> {
     let runtime = runtime()?;
     let runner: Arc<dyn crate::tools::CommandRunner> = Arc::new(ProcessRunner::new());
     let interaction = if options.non_interactive || !stdin_is_terminal() {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use super::{Failure, OutputOptions};
+use super::OutputOptions;
 use crate::cli::{Cli, OutputFormat};
 use crate::config::lifecycle::Validated;
 use crate::demo::{Demo, DemoRequest};
@@ -28,6 +28,7 @@ use crate::signals::Signals;
 use crate::state::InstallationWorld;
 use crate::tools::{BoxFuture, CancelToken, CommandRunner, ProcessRunner};
 use crate::ExitCode;
+use crate::UserError;
 
 /// Where commands go and where files live: the real machine, or the simulated one.
 pub(crate) struct World {
@@ -44,7 +45,7 @@ impl World {
         InstallationWorld::of_demo_flag(self.demo.is_some())
     }
 
-    pub fn new(cli: &Cli, env: &HashMap<String, String>, home: &Path) -> Result<World, Failure> {
+    pub fn new(cli: &Cli, env: &HashMap<String, String>, home: &Path) -> Result<World, UserError> {
         let flux_version = flux_version(cli)?;
         if cli.demo {
             // An unusable state or log file must stop the run before the simulated world
@@ -120,23 +121,23 @@ fn check_files(
     log_file: Option<&Path>,
     force: bool,
     world: InstallationWorld,
-) -> Result<(), Failure> {
+) -> Result<(), UserError> {
     if let Some(state_file) = state_file {
         match crate::state::StateStore::at_custom(state_file).load_in(world) {
             Ok(_) => {}
             Err(crate::state::StateError::Unusable { .. }) if force => {}
-            Err(err) => return Err(Failure::new(err.exit_code(), err.to_string())),
+            Err(err) => return Err(UserError::new(err.exit_code(), err.to_string())),
         }
     }
     if let Some(log_file) = log_file {
         crate::logging::check_log_path(log_file).map_err(|problem| {
-            Failure::new(
+            UserError::new(
                 ExitCode::General,
                 format!("--log-file {}: it {problem}", log_file.display()),
             )
         })?;
         log_file_is_usable(log_file).map_err(|err| {
-            Failure::new(
+            UserError::new(
                 ExitCode::General,
                 format!("cannot open the log file {}: {err}", log_file.display()),
             )
@@ -177,7 +178,7 @@ fn log_file_is_usable(path: &Path) -> std::io::Result<()> {
 }
 
 /// `--flux-version`: a release tag such as `v2.7.5`.
-fn flux_version(cli: &Cli) -> Result<String, Failure> {
+fn flux_version(cli: &Cli) -> Result<String, UserError> {
     let Some(given) = cli.flux_version.as_deref() else {
         return Ok(crate::tools::kubectl::FLUX_VERSION.to_string());
     };
@@ -190,7 +191,7 @@ fn flux_version(cli: &Cli) -> Result<String, Failure> {
     if valid {
         Ok(format!("v{bare}"))
     } else {
-        Err(Failure::new(
+        Err(UserError::new(
             ExitCode::ConfigInvalid,
             format!(
                 "--flux-version: {given:?} must be a Flux release such as v2.7.5 (vMAJOR.MINOR.PATCH)"
@@ -269,7 +270,7 @@ pub(crate) fn bootstrap(
     home: &Path,
     validated: Validated,
     options: OutputOptions,
-) -> Result<ExitCode, Failure> {
+) -> Result<ExitCode, UserError> {
     let mut world = World::new(cli, env, home)?;
     if cli.dry_run {
         // A dry run changes nothing on disk: no log file either (its output is the record).
@@ -329,7 +330,7 @@ pub(crate) fn bootstrap(
             access,
             &super::print_stderr,
         )
-        .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
+        .map_err(|err| UserError::new(err.exit_code(), err.to_string()))?;
         let bootstrap = session.bootstrap();
 
         let cancel = CancelToken::new();
@@ -347,8 +348,8 @@ pub(crate) fn bootstrap(
         let plan = session.plan(&cancel, &observe_events).await;
         drop(observe_events);
         let _ = shown.await;
-        let plan = plan
-            .map_err(|err| Failure::new(err.exit_code, with_hint(&err.message, err.hint.as_deref())))?;
+        // A refused plan's error goes to the user as it is, its hint below it.
+        let plan = plan?;
         if dry_run {
             let dry = bootstrap.dry_run(&plan);
             super::print_stdout(&match output {
@@ -422,13 +423,6 @@ async fn print_all(
     }
 }
 
-fn with_hint(message: &str, hint: Option<&str>) -> String {
-    match hint {
-        Some(hint) => format!("{message}\nhint: {hint}"),
-        None => message.to_string(),
-    }
-}
-
 /// `--clean`: remove what the state file records as created by this tool, through the one
 /// removal pipeline. `--dry-run` prints the plan and removes nothing. Consent is a terminal
 /// answer or `--yes` (`--skip-confirmation`); without either nothing is removed (exit 64).
@@ -438,7 +432,7 @@ pub(crate) fn clean(
     home: &Path,
     options: OutputOptions,
     skip_confirmation: bool,
-) -> Result<ExitCode, Failure> {
+) -> Result<ExitCode, UserError> {
     let world = World::new(cli, env, home)?;
     let interactive = !options.non_interactive && super::stdin_is_terminal();
     let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false, None)?;
@@ -451,7 +445,7 @@ pub(crate) fn clean(
     runtime.block_on(async move {
         let settings = printer_settings(cli, options, env, &world);
         let cleanup = Cleanup::open(world.runner.clone(), token_from_env(env), &world.paths, world.installation_world())
-            .map_err(|err| Failure::new(err.exit_code(), err.to_string()))?;
+            .map_err(|err| UserError::new(err.exit_code(), err.to_string()))?;
         let Some(cleanup) = cleanup else {
             if preview_only && output == OutputFormat::Json {
                 super::print_stdout(&RemovalPlan::new(RemovalPurpose::Clean, Vec::new()).to_json());
@@ -493,7 +487,7 @@ pub(crate) fn clean(
                 eprintln!("Cancelled: nothing was removed.");
                 Ok(ExitCode::Cancelled)
             }
-            RemovalOutcome::NoConsent(plan) => Err(Failure::new(
+            RemovalOutcome::NoConsent(plan) => Err(UserError::new(
                 ExitCode::Usage,
                 format!(
                     "--clean: nothing was removed: removing needs consent, and {} to ask. \

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use tokio::sync::{mpsc, oneshot};
 
 use super::run::{self, World};
-use super::{Failure, OutputOptions};
+use super::OutputOptions;
 use crate::cli::Cli;
 use crate::config::lifecycle::{Active, Confirmed, Parsed};
 use crate::config::{self, Configuration};
@@ -22,16 +22,16 @@ use crate::engine::events::{Event, PlannedStepInfo};
 use crate::engine::plan::Plan;
 use crate::engine::removal::{Ask, RemovalPlan};
 use crate::engine::session::{Access, AfterFailure, Session};
-use crate::engine::step::StepError;
 use crate::logging;
 use crate::prereq::{self, PrereqEnv, TerminalHandover};
 use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use crate::tools::{CancelToken, CommandRunner};
 use crate::tui::{
-    self, AppInputs, BackendError, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl,
-    RunHandle, RunOptions, ScreenHandover, WizardBackend,
+    self, AppInputs, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl, RunHandle, RunOptions,
+    ScreenHandover, WizardBackend,
 };
 use crate::ExitCode;
+use crate::UserError;
 
 /// Log records waiting for the wizard; beyond this the tap drops them (the file keeps all).
 const LOG_TAP_CAPACITY: usize = 1024;
@@ -48,7 +48,7 @@ pub(super) fn run_wizard(
     home: &Path,
     parsed: Parsed,
     options: OutputOptions,
-) -> Result<ExitCode, Failure> {
+) -> Result<ExitCode, UserError> {
     let mut world = World::new(cli, env, home)?;
     let mut after_first_draw = None;
     if let Some(demo) = &world.demo {
@@ -126,7 +126,7 @@ fn kept_resources_advice(state_file: &Path, clean_advice: Option<&str>) -> Optio
 fn kube_contexts(
     env: &HashMap<String, String>,
     demo: Option<&Demo>,
-) -> Result<(Vec<PathBuf>, Vec<String>), Failure> {
+) -> Result<(Vec<PathBuf>, Vec<String>), UserError> {
     if let Some(demo) = demo {
         return Ok(demo.kube_contexts()?);
     }
@@ -148,14 +148,6 @@ fn github_token_in_env(env: &HashMap<String, String>) -> bool {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn step_failure(error: StepError) -> BackendError {
-    let failure = BackendError::new(error.exit_code, error.message);
-    match error.hint {
-        Some(hint) => failure.with_hint(hint),
-        None => failure,
-    }
 }
 
 /// The wizard's backend over the engine.
@@ -185,7 +177,7 @@ impl EngineBackend {
 
     /// The session for `configuration`, holding the state file's lock while it lives (a
     /// state file moved aside goes to the log, which the wizard's log tail shows).
-    fn open(&self, configuration: Configuration) -> Result<Session, BackendError> {
+    fn open(&self, configuration: Configuration) -> Result<Session, UserError> {
         let token = lock(&self.verified_token).clone();
         let mut options = self.options.clone();
         options.account_subscription = lock(&self.account_subscription).clone();
@@ -198,18 +190,15 @@ impl EngineBackend {
             Access::Run,
             &|notice| tracing::warn!("{notice}"),
         )
-        .map_err(|err| BackendError::new(err.exit_code(), err.to_string()))
+        .map_err(|err| UserError::new(err.exit_code(), err.to_string()))
     }
 }
 
 /// What exists now and what the run would do about it; a conflict (a resource that exists
 /// but is not ours to change) is an error. The observation's warnings are in the log.
-async fn current_plan(session: &Session) -> Result<Plan, BackendError> {
+async fn current_plan(session: &Session) -> Result<Plan, UserError> {
     let (warnings, _unread) = EventSink::channel();
-    session
-        .plan(&CancelToken::new(), &warnings)
-        .await
-        .map_err(step_failure)
+    session.plan(&CancelToken::new(), &warnings).await
 }
 
 impl WizardBackend for EngineBackend {
@@ -268,7 +257,7 @@ impl WizardBackend for EngineBackend {
     fn plan(
         &self,
         configuration: Configuration,
-    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, BackendError>> {
+    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, UserError>> {
         Box::pin(async move {
             // Opened only for the look: dropping it releases the state file's lock.
             let session = self.open(configuration)?;
@@ -276,10 +265,7 @@ impl WizardBackend for EngineBackend {
         })
     }
 
-    fn start_run(
-        &self,
-        configuration: Confirmed,
-    ) -> BoxFuture<'_, Result<RunHandle, BackendError>> {
+    fn start_run(&self, configuration: Confirmed) -> BoxFuture<'_, Result<RunHandle, UserError>> {
         Box::pin(async move {
             let active = configuration.activate();
             let session = Arc::new(self.open(active.configuration().clone())?);
@@ -411,7 +397,7 @@ impl RunControl for EngineControl {
         lock(&self.cancel).cancel();
     }
 
-    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>> {
+    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, UserError>> {
         let removals = self.session.bootstrap().removal().plan().descriptions();
         Box::pin(async move { Ok(removals) })
     }

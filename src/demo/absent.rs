@@ -6,14 +6,15 @@ use std::sync::Arc;
 
 use crate::tools::CommandRunner;
 
-use super::{DemoError, DemoRequest, DemoWorld, WizardDemo};
+use super::{DemoRequest, DemoWorld, WizardDemo};
+use crate::UserError;
 
 /// No demo exists in this build: no value of this type can be made.
 pub enum Demo {}
 
 impl Demo {
     /// `--demo` in a build without the simulator: refused (exit 64).
-    pub fn prepare(_request: DemoRequest<'_>) -> Result<DemoWorld, DemoError> {
+    pub fn prepare(_request: DemoRequest<'_>) -> Result<DemoWorld, UserError> {
         Err(super::unavailable())
     }
 
@@ -33,7 +34,7 @@ impl Demo {
         match *self {}
     }
 
-    pub fn kube_contexts(&self) -> Result<(Vec<PathBuf>, Vec<String>), DemoError> {
+    pub fn kube_contexts(&self) -> Result<(Vec<PathBuf>, Vec<String>), UserError> {
         match *self {}
     }
 

@@ -13,13 +13,14 @@ use crate::engine::context::{EventSink, StepContext};
 use crate::engine::events::{EventKind, LogLevel};
 use crate::engine::orchestrator::{StepOutcome, StepRunner};
 use crate::engine::plan::{Plan, PlannedStep};
-use crate::engine::step::{Action, StepError, StepId};
+use crate::engine::step::{Action, StepId};
 use crate::engine::steps::{repositories, resources, BootstrapSteps, StepEnv};
 use crate::engine::StepWrapper;
 use crate::sim::{Fault, FaultKind, SimulatedEnvironment};
 use crate::templates::RepoKind;
 use crate::tools::kubectl::FLUX_GITREPOSITORY_CRD;
 use crate::tools::BoxFuture;
+use crate::UserError;
 
 use super::FAIL_VAR;
 
@@ -166,7 +167,7 @@ impl DemoFailure {
         }
     }
 
-    async fn arm(&self, ctx: &StepContext) -> Result<(), StepError> {
+    async fn arm(&self, ctx: &StepContext) -> Result<(), UserError> {
         let owner = match self.steps.known_owner() {
             Some(owner) => owner,
             None => self.steps.step_owner(ctx).await?,
@@ -189,7 +190,7 @@ impl StepRunner for DemoFailure {
         &'a self,
         step: &'a PlannedStep,
         ctx: StepContext,
-    ) -> BoxFuture<'a, Result<StepOutcome, StepError>> {
+    ) -> BoxFuture<'a, Result<StepOutcome, UserError>> {
         Box::pin(async move {
             if step.id == self.target && self.armed.swap(false, Ordering::SeqCst) {
                 self.arm(&ctx).await?;

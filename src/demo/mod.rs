@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::engine::{BootstrapOptions, BootstrapPaths};
 use crate::tools::CommandRunner;
 use crate::tui::AfterFirstDraw;
-use crate::ExitCode;
+use crate::{ExitCode, UserError};
 
 #[cfg(feature = "demo")]
 mod failure;
@@ -86,32 +86,8 @@ pub struct WizardDemo {
     pub after_first_draw: Option<AfterFirstDraw>,
 }
 
-/// A demo that cannot be prepared: the message names the setting, and the exit code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoError {
-    pub code: ExitCode,
-    pub message: String,
-}
-
-impl DemoError {
-    pub fn new(code: ExitCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for DemoError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for DemoError {}
-
 /// `--demo` runs only in a build with the `demo` feature; checked before anything else.
-pub fn check_available() -> Result<(), DemoError> {
+pub fn check_available() -> Result<(), UserError> {
     if cfg!(feature = "demo") {
         Ok(())
     } else {
@@ -119,8 +95,8 @@ pub fn check_available() -> Result<(), DemoError> {
     }
 }
 
-fn unavailable() -> DemoError {
-    DemoError::new(
+fn unavailable() -> UserError {
+    UserError::new(
         ExitCode::Usage,
         "--demo: this build of kalypso-bootstrap has no demo (it was built without the \
          `demo` cargo feature); use a build with the default features",
@@ -135,7 +111,7 @@ mod tests {
     fn demo_runs_only_in_a_build_with_the_demo_feature() {
         assert_eq!(check_available().is_ok(), cfg!(feature = "demo"));
         let refusal = unavailable();
-        assert_eq!(refusal.code, ExitCode::Usage);
+        assert_eq!(refusal.exit_code, ExitCode::Usage);
         assert!(
             refusal.message.starts_with("--demo:")
                 && refusal.message.contains("`demo` cargo feature"),

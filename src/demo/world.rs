@@ -11,10 +11,10 @@ use crate::engine::{BootstrapOptions, BootstrapPaths};
 use crate::sim::{Chatter, Latency, SimulatedEnvironment, LATENCY_SYNTAX};
 use crate::tools::CommandRunner;
 use crate::tui::AfterFirstDraw;
-use crate::ExitCode;
+use crate::{ExitCode, UserError};
 
 use super::{
-    fail_step, parse_demo_fail, DemoError, DemoRequest, DemoWorld, PanicOnHelmUpgrade, WizardDemo,
+    fail_step, parse_demo_fail, DemoRequest, DemoWorld, PanicOnHelmUpgrade, WizardDemo,
     CHATTER_VAR, FAIL_VAR, LATENCY_VAR, PANIC_IN_STEP, PANIC_VAR,
 };
 
@@ -33,7 +33,7 @@ pub struct Demo {
 impl Demo {
     /// The simulated world for a `--demo` run: every `KALYPSO_DEMO_*` setting is read (and
     /// refused, exit 64, when malformed) before anything is created.
-    pub fn prepare(request: DemoRequest<'_>) -> Result<DemoWorld, DemoError> {
+    pub fn prepare(request: DemoRequest<'_>) -> Result<DemoWorld, UserError> {
         let settings = Settings::from_env(request.env)?;
         let root = demo_root(request.env, request.state_file)?;
         let prepared = if request.state_file.is_some() {
@@ -42,7 +42,7 @@ impl Demo {
             SimulatedEnvironment::demo(&root)
         };
         let sim = prepared.map_err(|err| {
-            DemoError::new(
+            UserError::new(
                 ExitCode::General,
                 format!("--demo: cannot prepare {}: {err}", root.display()),
             )
@@ -101,7 +101,7 @@ impl Demo {
 
     /// The simulated kubeconfig and its contexts for the wizard's pick list, with the
     /// demo's own existing cluster added once.
-    pub fn kube_contexts(&self) -> Result<(Vec<PathBuf>, Vec<String>), DemoError> {
+    pub fn kube_contexts(&self) -> Result<(Vec<PathBuf>, Vec<String>), UserError> {
         let paths = vec![self.sim.default_kubeconfig()];
         let mut contexts = crate::config::kubeconfig::read_contexts(&paths).unwrap_or_default();
         if !contexts.iter().any(|c| c == DEMO_EXISTING_CONTEXT) {
@@ -110,7 +110,7 @@ impl Demo {
             self.sim
                 .seed_kube_context(DEMO_EXISTING_CONTEXT, DEMO_EXISTING_SERVER)
                 .map_err(|err| {
-                    DemoError::new(
+                    UserError::new(
                         ExitCode::General,
                         format!("--demo: cannot add the simulated kube context: {err}"),
                     )
@@ -170,12 +170,12 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_env(env: &HashMap<String, String>) -> Result<Self, DemoError> {
+    fn from_env(env: &HashMap<String, String>) -> Result<Self, UserError> {
         let setting = |name: &str| env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let latency = match setting(LATENCY_VAR) {
             None => None,
             Some(value) => Some(Latency::parse(value).map_err(|problem| {
-                DemoError::new(
+                UserError::new(
                     ExitCode::Usage,
                     format!("{LATENCY_VAR}={value:?}: {problem}; it must be {LATENCY_SYNTAX}"),
                 )
@@ -184,7 +184,7 @@ impl Settings {
         let chatter = match setting(CHATTER_VAR) {
             None => None,
             Some(value) => Some(Chatter::parse(value).map_err(|problem| {
-                DemoError::new(
+                UserError::new(
                     ExitCode::Usage,
                     format!(
                         "{CHATTER_VAR}={value:?}: {problem}; it must be COMMAND=LINES, comma separated (e.g. helm upgrade=1000000)"
@@ -196,7 +196,7 @@ impl Settings {
             None => None,
             Some(value) => Some(
                 parse_demo_fail(value)
-                    .map_err(|message| DemoError::new(ExitCode::Usage, message))?,
+                    .map_err(|message| UserError::new(ExitCode::Usage, message))?,
             ),
         };
         Ok(Self {
@@ -249,11 +249,11 @@ fn signed_in_subscription(
 fn demo_root(
     env: &HashMap<String, String>,
     state_file: Option<&Path>,
-) -> Result<PathBuf, DemoError> {
+) -> Result<PathBuf, UserError> {
     if let Some(state_file) = state_file {
         let root = crate::state::identity::demo_world_dir(state_file);
         create_private_dir(&root).map_err(|err| {
-            DemoError::new(
+            UserError::new(
                 ExitCode::General,
                 format!(
                     "--demo: cannot create the simulated world's directory {} (beside --state-file): {err}",
@@ -273,7 +273,7 @@ fn demo_root(
         .tempdir_in(&base)
         .map(|dir| dir.keep())
         .map_err(|err| {
-            DemoError::new(
+            UserError::new(
                 ExitCode::General,
                 format!(
                     "--demo: cannot create a directory in {}: {err}",
@@ -338,7 +338,7 @@ mod tests {
             })
             .err()
             .unwrap_or_else(|| panic!("{name}={value} is refused"));
-            assert_eq!(refused.code, ExitCode::Usage, "{refused}");
+            assert_eq!(refused.exit_code, ExitCode::Usage, "{refused}");
             assert!(refused.message.starts_with(name), "{refused}");
         }
         assert_eq!(

@@ -29,7 +29,6 @@ use super::remover::{EngineRemover, ExpectedMarks};
 use super::report::{self, ReportWriter};
 use super::rollback::{PlannedRemoval, RollbackReport};
 use super::state_handle::StateHandle;
-use super::step::StepError;
 use super::steps::{BootstrapSteps, StepEnv, StepTimings};
 use crate::config::lifecycle::Active;
 use crate::config::{ClusterTarget, Configuration, RepoTarget};
@@ -44,6 +43,7 @@ use crate::tools::git::GitEnv;
 use crate::tools::kubectl::FLUX_VERSION;
 use crate::tools::{CancelToken, CommandRunner};
 use crate::ExitCode;
+use crate::UserError;
 
 /// The files a run uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -457,7 +457,7 @@ impl Bootstrap {
 
     /// Read-only queries and the state file: what exists, and what is ours. A query
     /// retried after a transient failure is a warning in the log.
-    pub async fn observe(&self, cancel: &CancelToken) -> Result<Observed, StepError> {
+    pub async fn observe(&self, cancel: &CancelToken) -> Result<Observed, UserError> {
         let (events, _unread) = EventSink::channel();
         self.observe_reporting(cancel, &events).await
     }
@@ -468,7 +468,7 @@ impl Bootstrap {
         &self,
         cancel: &CancelToken,
         events: &EventSink,
-    ) -> Result<Observed, StepError> {
+    ) -> Result<Observed, UserError> {
         let state = self.state.snapshot();
         let observed = observe::observe(&self.steps, &state, cancel, events).await?;
         self.check_repository_owners()?;
@@ -478,7 +478,7 @@ impl Bootstrap {
     /// The owner of repositories to create without `--github-org` is known only now that
     /// the observation has asked GitHub: a state recording other owners belongs to another
     /// installation (refused, nothing changed); one that did not know them learns them.
-    fn check_repository_owners(&self) -> Result<(), StepError> {
+    fn check_repository_owners(&self) -> Result<(), UserError> {
         let Some(owner) = self.steps.known_owner() else {
             return Ok(());
         };
@@ -493,7 +493,7 @@ impl Bootstrap {
             .state
             .read(|state| identity::check_installation(&path, state, &requested));
         if let Err(err) = refused {
-            return Err(StepError {
+            return Err(UserError {
                 message: err.to_string(),
                 hint: None,
                 transient: false,

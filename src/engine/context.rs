@@ -13,10 +13,11 @@ use tokio::sync::mpsc;
 
 use super::events::{Event, EventKind, HealthStatus, LogLevel};
 use super::state_handle::StateHandle;
-use super::step::{StepError, StepId};
+use super::step::StepId;
 use crate::state::{BootstrapState, Ownership, Phase, Resource, ResourceStatus};
 use crate::tools::CancelToken;
 use crate::troubleshooting::Topic;
+use crate::UserError;
 
 /// Where events go. The channel is UNBOUNDED on purpose: a step never waits for a slow
 /// front end. Events are few (transitions, progress, health checks; child output goes to
@@ -284,7 +285,7 @@ impl StepContext {
         resource: Resource,
         ownership: Ownership,
         status: ResourceStatus,
-    ) -> Result<(), StepError> {
+    ) -> Result<(), UserError> {
         self.state
             .record_resource(resource, ownership, status, Some(self.step.as_str()))
             .map_err(|e| self.state_error(e))
@@ -295,7 +296,7 @@ impl StepContext {
     pub fn update_state<R>(
         &self,
         change: impl FnOnce(&mut BootstrapState) -> R,
-    ) -> Result<R, StepError> {
+    ) -> Result<R, UserError> {
         self.state.update(change).map_err(|e| self.state_error(e))
     }
 
@@ -305,11 +306,11 @@ impl StepContext {
 
     /// The id the marks on what this step creates carry. A run's state always has one
     /// (`Bootstrap::open` records the installation before any step runs).
-    pub fn installation_id(&self) -> Result<String, StepError> {
+    pub fn installation_id(&self) -> Result<String, UserError> {
         self.state
             .read(|s| s.installation_id().map(str::to_string))
             .ok_or_else(|| {
-                StepError::in_step(
+                UserError::in_step(
                     self.step(),
                     "the state records no installation, so nothing created could carry our mark",
                 )
@@ -334,12 +335,12 @@ impl StepContext {
     }
 
     /// The error a step returns when it stops because the run was cancelled.
-    pub fn cancelled_error(&self) -> StepError {
-        StepError::in_step(self.step, format!("{}: cancelled", self.step.title()))
+    pub fn cancelled_error(&self) -> UserError {
+        UserError::in_step(self.step, format!("{}: cancelled", self.step.title()))
     }
 
     /// `Err(cancelled)` once the run is cancelled; a cheap check between commands.
-    pub fn check_cancelled(&self) -> Result<(), StepError> {
+    pub fn check_cancelled(&self) -> Result<(), UserError> {
         if self.is_cancelled() {
             Err(self.cancelled_error())
         } else {
@@ -347,8 +348,8 @@ impl StepContext {
         }
     }
 
-    fn state_error(&self, error: crate::state::StateError) -> StepError {
-        StepError::in_step(self.step, format!("could not save the state: {error}")).with_hint(
+    fn state_error(&self, error: crate::state::StateError) -> UserError {
+        UserError::in_step(self.step, format!("could not save the state: {error}")).with_hint(
             Topic::StateNotWritable
                 .hint("check that the state file's directory is writable and the disk has space"),
         )

@@ -40,5 +40,5 @@ pub use rollback::{
 };
 pub use session::{Access, AfterFailure, Proceed, Session, SessionOutcome};
 pub use state_handle::StateHandle;
-pub use step::{Action, StepError, StepId};
+pub use step::{Action, StepId};
 pub use steps::{BootstrapSteps, StepEnv, StepTimings};

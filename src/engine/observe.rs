@@ -9,7 +9,7 @@ use super::plan::{
     succeeded_steps, Observed, ObservedCluster, ObservedRepo, ObservedResourceGroup,
 };
 use super::retry::explain_give_up;
-use super::step::{StepError, StepId};
+use super::step::StepId;
 use super::steps::{resources, tool_error, BootstrapSteps, Tools};
 use crate::config::validate::{same_repository, RepoIdentity};
 use crate::config::{ClusterTarget, Field, RepoTarget};
@@ -17,6 +17,7 @@ use crate::state::BootstrapState;
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryWait};
 use crate::tools::{CancelToken, RunControl, ToolError};
 use crate::troubleshooting::Topic;
+use crate::UserError;
 
 /// Query what the configuration names and read what the state says about it. Only
 /// read-only commands run. A query that fails (not signed in, no permission) is the
@@ -27,7 +28,7 @@ pub async fn observe(
     state: &BootstrapState,
     cancel: &CancelToken,
     events: &EventSink,
-) -> Result<Observed, StepError> {
+) -> Result<Observed, UserError> {
     let env = steps.env();
     let tools = Tools::new(env, RunControl::default().with_cancel(cancel.clone()));
     let mut observed = Observed {
@@ -122,7 +123,7 @@ fn same_as_existing(
     owner: &str,
     name: &str,
     other: &RepoTarget,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     if !matches!(other, RepoTarget::Existing(_)) {
         return Ok(());
     }
@@ -137,7 +138,7 @@ fn same_as_existing(
         StepId::ControlPlaneRepo => (Field::ControlPlaneName, Field::GitopsUrl),
         _ => (Field::GitopsName, Field::ControlPlaneUrl),
     };
-    Err(StepError::in_step(
+    Err(UserError::in_step(
         step,
         format!(
             "{} {name:?} (a new repository of {owner}, the token's account) names the same \
@@ -161,7 +162,7 @@ async fn query<T, Op, Fut>(
     step: StepId,
     what: &str,
     mut operation: Op,
-) -> Result<T, StepError>
+) -> Result<T, UserError>
 where
     Op: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ToolError>>,
@@ -186,7 +187,7 @@ where
             Err(explain_give_up(error, attempts, policy))
         }
         Err(RetryError::Cancelled { .. }) => {
-            Err(StepError::in_step(step, format!("{what}: cancelled"))
+            Err(UserError::in_step(step, format!("{what}: cancelled"))
                 .with_exit_code(crate::ExitCode::Cancelled))
         }
     }

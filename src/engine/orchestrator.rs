@@ -18,11 +18,12 @@ use super::context::{duration_ms, fact, EventSink, Facts, StepContext};
 use super::events::{EventKind, LogLevel, Outcome, RunSummary};
 use super::plan::{Plan, PlannedStep};
 use super::state_handle::StateHandle;
-use super::step::{Action, StepError, StepId};
+use super::step::{Action, StepId};
 use crate::state::{Phase, RunStatus, StateError, Timestamp};
 use crate::tools::{BoxFuture, CancelToken};
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
+use crate::UserError;
 
 /// Does the work of one step. Object safe: the orchestrator holds an `Arc<dyn StepRunner>`.
 ///
@@ -34,7 +35,7 @@ pub trait StepRunner: Send + Sync {
         &'a self,
         step: &'a PlannedStep,
         ctx: StepContext,
-    ) -> BoxFuture<'a, Result<StepOutcome, StepError>>;
+    ) -> BoxFuture<'a, Result<StepOutcome, UserError>>;
 }
 
 /// How a step that did not fail ended.
@@ -111,7 +112,7 @@ pub enum RunEnd {
     Failed {
         phase: Phase,
         step: Option<StepId>,
-        error: StepError,
+        error: UserError,
     },
     /// The run's token was cancelled (Ctrl+C).
     Cancelled {
@@ -217,7 +218,7 @@ impl Orchestrator {
         started: Instant,
         phase: Phase,
         step: Option<StepId>,
-        error: StepError,
+        error: UserError,
     ) -> RunOutcome {
         let duration = started.elapsed();
         self.events.emit(EventKind::RunFailed {
@@ -297,17 +298,17 @@ impl Orchestrator {
 enum Stop {
     Failed {
         step: StepId,
-        error: StepError,
+        error: UserError,
     },
     Cancelled,
     /// The orchestrator itself could not go on (the state cannot be saved).
     Internal {
         step: Option<StepId>,
-        error: StepError,
+        error: UserError,
     },
 }
 
-type StepResult = (StepId, Result<StepOutcome, StepError>);
+type StepResult = (StepId, Result<StepOutcome, UserError>);
 
 /// The bookkeeping of one run.
 struct Run<'o> {
@@ -558,12 +559,12 @@ impl<'o> Run<'o> {
                     return;
                 };
                 let error = if join_error.is_panic() {
-                    StepError::in_step(
+                    UserError::in_step(
                         id,
                         format!("{}: internal error (the step panicked)", id.title()),
                     )
                 } else {
-                    StepError::in_step(id, format!("{}: stopped", id.title()))
+                    UserError::in_step(id, format!("{}: stopped", id.title()))
                 };
                 (id, Err(error))
             }
@@ -575,7 +576,7 @@ impl<'o> Run<'o> {
     /// background at once: the next steps start without waiting for the disk. (What must
     /// be on disk before a step acts, the resources it is about to create, the step
     /// records itself through [`StepContext::record`], which waits for the save.)
-    fn finish_step(&mut self, id: StepId, result: Result<StepOutcome, StepError>) {
+    fn finish_step(&mut self, id: StepId, result: Result<StepOutcome, UserError>) {
         let planned = self.planned(id);
         let now = Instant::now();
         let duration = self
@@ -690,7 +691,7 @@ impl<'o> Run<'o> {
                 }
                 Err(join_error) => {
                     if let Some(id) = self.running.remove(&join_error.id()) {
-                        let error = StepError::in_step(
+                        let error = UserError::in_step(
                             id,
                             format!(
                                 "{}: cancelled (did not stop within {}; its commands were killed)",
@@ -776,7 +777,7 @@ impl<'o> Run<'o> {
                 RunEnd::Failed {
                 phase: self.current_phase(),
                 step: None,
-                error: StepError {
+                error: UserError {
                     message,
                     hint: Some(Topic::StateNotWritable.hint(
                         "check that the state file's directory is writable; running again reuses what exists",
@@ -895,12 +896,12 @@ impl<'o> Run<'o> {
 }
 
 /// The state cannot be saved: the run cannot go on safely (exit 1).
-fn state_save_error(step: Option<StepId>, error: &StateError) -> StepError {
+fn state_save_error(step: Option<StepId>, error: &StateError) -> UserError {
     let message = match step {
         Some(step) => format!("{step}: could not save the state: {error}"),
         None => format!("could not save the state: {error}"),
     };
-    StepError {
+    UserError {
         message,
         hint: Some(
             Topic::StateNotWritable

@@ -8,12 +8,13 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::events::PlannedStepInfo;
-use super::step::{Action, StepError, StepId};
+use super::step::{Action, StepId};
 use super::steps;
 use crate::config::configuration::Configuration;
 use crate::state::{BootstrapState, Phase, StepStatus};
 use crate::troubleshooting::Hint;
 use crate::ExitCode;
+use crate::UserError;
 
 /// What the read-only queries and the state file found before planning.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,8 +120,8 @@ pub struct PlanConflict {
 }
 
 impl PlanConflict {
-    pub fn to_step_error(&self) -> StepError {
-        StepError::in_step(self.step, self.message.clone())
+    pub fn to_user_error(&self) -> UserError {
+        UserError::in_step(self.step, self.message.clone())
             .with_hint(self.hint.clone())
             .with_exit_code(self.exit_code)
     }
@@ -165,9 +166,9 @@ impl Plan {
     /// that breaks its own rules (see [`Plan::check`]), or its first conflict. The one
     /// check before a run, made by the session before it asks anything and by the
     /// orchestrator before it runs a step.
-    pub fn refusal(&self) -> Option<(Option<StepId>, StepError)> {
+    pub fn refusal(&self) -> Option<(Option<StepId>, UserError)> {
         if let Err(problem) = self.check() {
-            let error = StepError {
+            let error = UserError {
                 message: format!("the plan cannot run: {problem}"),
                 hint: None,
                 transient: false,
@@ -177,7 +178,7 @@ impl Plan {
             return Some((None, error));
         }
         self.first_conflict()
-            .map(|conflict| (Some(conflict.step), conflict.to_step_error()))
+            .map(|conflict| (Some(conflict.step), conflict.to_user_error()))
     }
 
     /// Every step appears once, every dependency is a step of the plan, and there is no
@@ -553,7 +554,7 @@ mod tests {
             "{}",
             conflict.hint
         );
-        let error = conflict.to_step_error();
+        let error = conflict.to_user_error();
         assert_eq!(error.exit_code, ExitCode::ConfigInvalid);
         assert_eq!(error.hint.as_ref(), Some(&conflict.hint));
         // Never planned as a reuse: that would adopt a cluster that is not ours.

@@ -13,7 +13,6 @@ use secrecy::SecretString;
 use super::context::EventSink;
 use super::events::{EventKind, LogLevel};
 use super::rollback::{RemovalNote, ResourceRemover};
-use super::step::StepError;
 use crate::state::{BootstrapState, Ownership, RepositoryCreation, Resource};
 use crate::tools::az::Az;
 use crate::tools::error::failure;
@@ -27,6 +26,7 @@ use crate::tools::{
 };
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
+use crate::UserError;
 
 /// What the live resources must carry to be removed, read from the state when the
 /// rollback starts: the installation id (the value of our Azure tag and Kubernetes label)
@@ -468,7 +468,7 @@ impl ResourceRemover for EngineRemover {
     fn remove<'a>(
         &'a self,
         resource: &'a Resource,
-    ) -> BoxFuture<'a, Result<RemovalNote, StepError>> {
+    ) -> BoxFuture<'a, Result<RemovalNote, UserError>> {
         Box::pin(async move {
             self.remove_with_retries(resource).await.map_err(|error| {
                 let hint = match (resource, error.class()) {
@@ -481,7 +481,7 @@ impl ResourceRemover for EngineRemover {
                     }
                     _ => error.hint(),
                 };
-                StepError {
+                UserError {
                     message: format!("could not remove {}: {error}", resource.describe()),
                     hint: Some(hint),
                     transient: error.is_transient(),

@@ -1,18 +1,18 @@
 //! Retries and polling inside a step: the mechanism of [`crate::tools::retry`], with each
-//! wait reported as step progress and each end turned into a [`StepError`].
+//! wait reported as step progress and each end turned into a [`UserError`].
 
 use std::future::Future;
 use std::time::Duration;
 
 use super::context::StepContext;
-use super::step::StepError;
 use crate::tools::retry::{
     describe_wait, human_duration, poll_until, retry, Poll, PollError, PollPolicy, PollStatus,
     RetryError, RetryPolicy, RetryWait, Retryable,
 };
 use crate::troubleshooting::Topic;
+use crate::UserError;
 
-impl Retryable for StepError {
+impl Retryable for UserError {
     fn is_transient(&self) -> bool {
         self.transient
     }
@@ -23,16 +23,16 @@ impl Retryable for StepError {
 }
 
 /// [`retry`] inside a step: each wait is a progress event ("… retrying in 12s, attempt 2
-/// of 4"), and the end is a [`StepError`] (cancellation gives the step's cancelled error).
+/// of 4"), and the end is a [`UserError`] (cancellation gives the step's cancelled error).
 pub async fn retry_step<T, Op, Fut>(
     ctx: &StepContext,
     policy: &RetryPolicy,
     what: &str,
     operation: Op,
-) -> Result<T, StepError>
+) -> Result<T, UserError>
 where
     Op: FnMut(u32) -> Fut,
-    Fut: Future<Output = Result<T, StepError>>,
+    Fut: Future<Output = Result<T, UserError>>,
 {
     let report = |wait: &RetryWait| ctx.progress(describe_wait(what, wait));
     match retry(policy, ctx.cancel_token(), report, operation).await {
@@ -47,10 +47,10 @@ where
 /// The error a retried operation ended with, saying how often it was tried (or, for a
 /// server-requested wait too long to honour, when to come back).
 pub(crate) fn explain_give_up(
-    mut error: StepError,
+    mut error: UserError,
     attempts: u32,
     policy: &RetryPolicy,
-) -> StepError {
+) -> UserError {
     if let Some(wait) = error.retry_after.filter(|w| *w > policy.max_server_delay) {
         let note = format!(
             "the service asks to wait {} before trying again; run again after that",
@@ -67,16 +67,16 @@ pub(crate) fn explain_give_up(
 }
 
 /// [`poll_until`] inside a step: each pending check is a progress event with the elapsed
-/// time, a timeout is a [`StepError`] naming the last observed state.
+/// time, a timeout is a [`UserError`] naming the last observed state.
 pub async fn poll_step<T, Check, Fut>(
     ctx: &StepContext,
     policy: &PollPolicy,
     what: &str,
     check: Check,
-) -> Result<T, StepError>
+) -> Result<T, UserError>
 where
     Check: FnMut() -> Fut,
-    Fut: Future<Output = Result<Poll<T>, StepError>>,
+    Fut: Future<Output = Result<Poll<T>, UserError>>,
 {
     let report = |status: &PollStatus| {
         ctx.progress(format!(
@@ -111,7 +111,7 @@ where
             elapsed,
             last_observed,
         }) => {
-            let error = StepError::in_step(
+            let error = UserError::in_step(
                 ctx.step(),
                 format!(
                     "{what}: not done after {}; last observed: {}",

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use super::context::{duration_ms, EventSink};
 use super::events::{EventKind, LogLevel, Outcome};
 use super::state_handle::StateHandle;
-use super::step::StepError;
 use crate::state::{BootstrapState, Resource, ResourceStatus, RunStatus, Timestamp};
 use crate::tools::{BoxFuture, CancelToken};
 use crate::troubleshooting::Topic;
+use crate::UserError;
 
 /// What a removal says, e.g. `deleted` or `deletion started`; or, when `kept`, why the
 /// resource was left alone (the live one does not carry our mark).
@@ -48,7 +48,7 @@ pub trait ResourceRemover: Send + Sync {
     fn remove<'a>(
         &'a self,
         resource: &'a Resource,
-    ) -> BoxFuture<'a, Result<RemovalNote, StepError>>;
+    ) -> BoxFuture<'a, Result<RemovalNote, UserError>>;
 
     /// The command a user runs to remove it by hand.
     fn manual_command(&self, resource: &Resource) -> String;

@@ -25,11 +25,11 @@ use super::dry_run::DryRun;
 use super::orchestrator::RunOutcome;
 use super::plan::Plan;
 use super::removal::{Ask, ConsentRule, RemovalOutcome};
-use super::step::StepError;
 use crate::config::lifecycle::{Active, Validated};
 use crate::config::Configuration;
 use crate::tools::{BoxFuture, CancelToken, CommandRunner};
 use crate::ExitCode;
+use crate::UserError;
 
 /// What the session may do to the state file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +122,7 @@ impl Session {
         &self,
         cancel: &CancelToken,
         warnings: &EventSink,
-    ) -> Result<Plan, StepError> {
+    ) -> Result<Plan, UserError> {
         let observed = self.bootstrap.observe_reporting(cancel, warnings).await?;
         let plan = self.bootstrap.plan(&observed);
         match plan.refusal() {

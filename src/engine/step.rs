@@ -1,12 +1,11 @@
 //! The vocabulary of steps: their ids, the action the plan chose, and how a step fails.
 
 use std::fmt;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::state::Phase;
-use crate::troubleshooting::Hint;
+use crate::user_error::UserError;
 use crate::ExitCode;
 
 /// Every step the engine knows. The string ids are part of the contract: they appear in the
@@ -158,63 +157,13 @@ impl fmt::Display for Action {
     }
 }
 
-/// Why a step failed, for the user: what happened, what to do, and how the run exits.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct StepError {
-    pub message: String,
-    /// What the user can do about it, with its troubleshooting link (shown under the
-    /// error, and in the run report).
-    pub hint: Option<Hint>,
-    /// Worth trying again after a wait (rate limit, timeout, 5xx).
-    pub transient: bool,
-    /// How long the service asked us to wait before trying again (e.g. a rate limit's
-    /// reset time); only meaningful for transient errors.
-    pub retry_after: Option<Duration>,
-    pub exit_code: ExitCode,
-}
-
-impl StepError {
+/// A step's failures are the program's one [`UserError`]; a step adds only which exit
+/// code its phase ends the run with.
+impl UserError {
     /// A failure of `step`, exiting with the code of its phase (4 cluster, 5 repositories,
     /// 6 installation and validation).
     pub fn in_step(step: StepId, message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            hint: None,
-            transient: false,
-            retry_after: None,
-            exit_code: exit_code_for(step.phase()),
-        }
-    }
-
-    /// Every hint names its troubleshooting topic: make it with [`Topic::hint`].
-    ///
-    /// [`Topic::hint`]: crate::troubleshooting::Topic::hint
-    pub fn with_hint(mut self, hint: Hint) -> Self {
-        self.hint = Some(hint);
-        self
-    }
-
-    /// The hint as events and front ends show it (with its link).
-    pub fn hint_text(&self) -> Option<String> {
-        self.hint.as_ref().map(Hint::to_string)
-    }
-
-    pub fn transient(mut self) -> Self {
-        self.transient = true;
-        self
-    }
-
-    /// Transient, and the service said when to try again (a rate limit's reset time).
-    pub fn with_retry_after(mut self, wait: Duration) -> Self {
-        self.transient = true;
-        self.retry_after = Some(wait);
-        self
-    }
-
-    pub fn with_exit_code(mut self, code: ExitCode) -> Self {
-        self.exit_code = code;
-        self
+        UserError::new(exit_code_for(step.phase()), message)
     }
 }
 
@@ -246,19 +195,19 @@ mod tests {
     #[test]
     fn failures_exit_with_the_code_of_their_phase() {
         assert_eq!(
-            StepError::in_step(StepId::ClusterCreate, "x").exit_code,
+            UserError::in_step(StepId::ClusterCreate, "x").exit_code,
             ExitCode::ClusterFailed
         );
         assert_eq!(
-            StepError::in_step(StepId::GitopsLabel, "x").exit_code,
+            UserError::in_step(StepId::GitopsLabel, "x").exit_code,
             ExitCode::RepositoryFailed
         );
         assert_eq!(
-            StepError::in_step(StepId::InstallKalypso, "x").exit_code,
+            UserError::in_step(StepId::InstallKalypso, "x").exit_code,
             ExitCode::InstallationFailed
         );
         assert_eq!(
-            StepError::in_step(StepId::HealthChecks, "x").exit_code,
+            UserError::in_step(StepId::HealthChecks, "x").exit_code,
             ExitCode::InstallationFailed
         );
     }

@@ -13,7 +13,7 @@ use crate::engine::events::{EventKind, LogLevel, PlannedStepInfo};
 use crate::logging::LogRecord;
 use crate::ExitCode;
 
-use super::backend::{BackendError, PrereqUpdate};
+use super::backend::PrereqUpdate;
 use super::checklist::Checklist;
 use super::form::{FormOutcome, FormState, PathChoice, SecretText};
 use super::logbuf::{LevelFilter, LogView, DEFAULT_CAPACITY};
@@ -21,6 +21,7 @@ use super::msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
 use super::progress::{RollbackState, RunProgress};
 use super::theme::Theme;
 use crate::troubleshooting::Topic;
+use crate::UserError;
 
 /// Below this size the screens do not fit; a notice is shown instead.
 pub const MIN_WIDTH: u16 = 80;
@@ -121,9 +122,9 @@ pub enum PlanState {
     NotAsked,
     Computing,
     Ready(Vec<PlannedStepInfo>),
-    Failed(BackendError),
+    Failed(UserError),
     /// The plan was fine but the run could not start.
-    LaunchFailed(BackendError),
+    LaunchFailed(UserError),
 }
 
 /// The whole wizard.
@@ -516,7 +517,7 @@ fn log_record(app: &mut App, record: LogRecord) {
     app.logs.push(level, record.timestamp, &record.message);
 }
 
-fn rollback_plan(app: &mut App, result: Result<Vec<String>, BackendError>) -> Transition {
+fn rollback_plan(app: &mut App, result: Result<Vec<String>, UserError>) -> Transition {
     if !matches!(app.run.rollback(), RollbackState::LookingUp) {
         return Transition::none();
     }

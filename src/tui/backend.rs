@@ -5,7 +5,6 @@
 //! Results come back as values or channels, never as callbacks into the screen, so the
 //! wizard's `update` stays the only place its state changes.
 
-use std::fmt;
 use std::sync::Arc;
 
 use futures_core::future::BoxFuture;
@@ -19,46 +18,9 @@ use crate::prereq::{
     AuthCheck, AzureIdentity, GithubIdentity, Interaction, PrereqReport, TerminalHandover,
     ToolCheck,
 };
-use crate::ExitCode;
+use crate::{ExitCode, UserError};
 
 use super::bridge::ScreenHandover;
-
-/// Something the backend could not do, said the way the user should read it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackendError {
-    pub message: String,
-    /// What the user can do about it.
-    pub hint: Option<String>,
-    /// How the program ends if the user gives up here.
-    pub exit_code: ExitCode,
-}
-
-impl BackendError {
-    pub fn new(exit_code: ExitCode, message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            hint: None,
-            exit_code,
-        }
-    }
-
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-}
-
-impl fmt::Display for BackendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, " (hint: {hint})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for BackendError {}
 
 /// What the prerequisite check needs from the wizard.
 pub struct PrereqRequest {
@@ -123,7 +85,7 @@ pub trait RunControl: Send + Sync {
 
     /// What a rollback would remove, in the order it would remove it: only what the state
     /// records as created by this tool. Asked after `RunFailed`, before the question.
-    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>>;
+    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, UserError>>;
 
     /// The user's answer to "Roll back the resources created by this run?". With `true` the
     /// engine streams `RollbackStarted`, `RollbackAction`s and `RollbackFinished`; with
@@ -151,12 +113,11 @@ pub trait WizardBackend: Send + Sync {
     fn plan(
         &self,
         configuration: Configuration,
-    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, BackendError>>;
+    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, UserError>>;
 
     /// Start the engine on the confirmed configuration (the GitHub token is the one the
     /// prerequisite check verified).
-    fn start_run(&self, configuration: Confirmed)
-        -> BoxFuture<'_, Result<RunHandle, BackendError>>;
+    fn start_run(&self, configuration: Confirmed) -> BoxFuture<'_, Result<RunHandle, UserError>>;
 
     /// How the prerequisite check runs a command that needs the whole terminal (`az
     /// login`) while the wizard is on screen. The backend builds and runs the command;

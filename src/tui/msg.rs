@@ -12,7 +12,8 @@ use crate::engine::events::{Event, PlannedStepInfo};
 use crate::logging::LogRecord;
 use crate::ExitCode;
 
-use super::backend::{BackendError, PrereqUpdate};
+use super::backend::PrereqUpdate;
+use crate::UserError;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -33,13 +34,13 @@ pub enum Msg {
     PrereqClosed,
     /// A question from the prerequisite check (sign in to Azure? the GitHub token?).
     Prompt(PromptRequest),
-    Plan(Result<Vec<PlannedStepInfo>, BackendError>),
-    RunLaunched(Result<(), BackendError>),
+    Plan(Result<Vec<PlannedStepInfo>, UserError>),
+    RunLaunched(Result<(), UserError>),
     Engine(Event),
     /// The engine closed its event channel.
     EngineClosed,
     Log(LogRecord),
-    RollbackPlan(Result<Vec<String>, BackendError>),
+    RollbackPlan(Result<Vec<String>, UserError>),
 }
 
 /// A question the prerequisite check asks through the wizard.

@@ -8,6 +8,7 @@
 //! frame (fast typing costs one redraw, and nothing stays unread in the terminal); a paste
 //! arrives as one event (bracketed paste) and is one edit.
 
+use crate::UserError;
 use std::collections::VecDeque;
 use std::future::{pending, poll_fn};
 use std::io;
@@ -29,9 +30,7 @@ use crate::prereq::Interaction;
 use crate::ExitCode;
 
 use super::app::{update, AfterFirstDraw, App, AppInputs};
-use super::backend::{
-    BackendError, PrereqRequest, PrereqUpdate, RunControl, RunHandle, WizardBackend,
-};
+use super::backend::{PrereqRequest, PrereqUpdate, RunControl, RunHandle, WizardBackend};
 use super::bridge::{BridgeRequest, ScreenHandover, TuiPrompter};
 use super::msg::{Effect, Msg, PromptAnswer, PromptRequest};
 use super::terminal::Tui;
@@ -91,7 +90,7 @@ pub struct RunOptions {
 /// Results of spawned backend calls.
 enum Internal {
     Msg(Msg),
-    Launched(Result<RunHandle, BackendError>),
+    Launched(Result<RunHandle, UserError>),
 }
 
 /// Run the wizard until the user leaves; returns the program's exit code. The terminal is
@@ -452,7 +451,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                         let _ = results.send(Internal::Msg(Msg::RollbackPlan(plan)));
                     });
                 }
-                None => self.dispatch(Msg::RollbackPlan(Err(BackendError::new(
+                None => self.dispatch(Msg::RollbackPlan(Err(UserError::new(
                     ExitCode::General,
                     "the run is not connected",
                 )))),

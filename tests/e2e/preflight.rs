@@ -7,9 +7,10 @@
 use crate::support::e2e::*;
 use crate::support::sim::assert_same_state;
 use kalypso_bootstrap::config::{ClusterTarget, Configuration, NewCluster};
-use kalypso_bootstrap::engine::{Action, Outcome, StepError, StepId};
+use kalypso_bootstrap::engine::{Action, Outcome, StepId};
 use kalypso_bootstrap::state::{Ownership, Resource, ResourceStatus, RunStatus};
 use kalypso_bootstrap::ExitCode;
+use kalypso_bootstrap::UserError;
 
 fn with_cluster(change: impl FnOnce(&mut NewCluster)) -> Configuration {
     let mut config = all_new();
@@ -22,7 +23,7 @@ fn with_cluster(change: impl FnOnce(&mut NewCluster)) -> Configuration {
 
 /// Run `config` and require the pre-flight to fail it with `exit`, having changed
 /// nothing: the repository steps wait for the pre-flight, so none of them starts.
-async fn preflight_fails(harness: &Harness, config: &Configuration, exit: ExitCode) -> StepError {
+async fn preflight_fails(harness: &Harness, config: &Configuration, exit: ExitCode) -> UserError {
     let before = harness.settled();
     let run = harness.run(config).await;
     let (step, error) = run.failure();
@@ -55,7 +56,7 @@ async fn preflight_fails(harness: &Harness, config: &Configuration, exit: ExitCo
     error.clone()
 }
 
-fn hint(error: &StepError) -> &str {
+fn hint(error: &UserError) -> &str {
     error.hint.as_deref().unwrap_or_default()
 }
 

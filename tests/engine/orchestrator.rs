@@ -1,6 +1,7 @@
 //! The orchestrator over fake steps: concurrency, failure, cancellation, state saving,
 //! resume, facts, skips and conflicts.
 
+use kalypso_bootstrap::UserError;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,8 +12,7 @@ use kalypso_bootstrap::engine::plan::{
     succeeded_steps, ObservedCluster, ObservedRepo, ObservedResourceGroup,
 };
 use kalypso_bootstrap::engine::{
-    fact, plan, Action, EventKind, Observed, Outcome, Plan, PlannedStep, RunEnd, RunOptions,
-    StepError, StepId,
+    fact, plan, Action, EventKind, Observed, Outcome, Plan, PlannedStep, RunEnd, RunOptions, StepId,
 };
 use kalypso_bootstrap::state::{
     Ownership, Phase, ResourceStatus, RunStatus, StateStore, StepStatus,
@@ -231,7 +231,7 @@ async fn a_failure_starts_nothing_new_cancels_running_steps_and_exits_with_its_p
             StepId::GitopsSeed,
             Behaviour::FailAfter(
                 MS(50),
-                StepError::in_step(StepId::GitopsSeed, "push of main was rejected")
+                UserError::in_step(StepId::GitopsSeed, "push of main was rejected")
                     .with_hint(Topic::GithubScopes.hint("check the token's repo scope")),
             ),
         );
@@ -340,7 +340,7 @@ async fn each_phase_fails_with_its_own_exit_code() {
         let state = TempState::new();
         let runner = FakeSteps::new(MS(1)).with(
             id,
-            Behaviour::FailAfter(MS(1), StepError::in_step(id, "boom")),
+            Behaviour::FailAfter(MS(1), UserError::in_step(id, "boom")),
         );
         let (orchestrator, mut events) = orchestrator(runner, &state);
         let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
@@ -440,7 +440,7 @@ async fn a_step_ignoring_cancellation_is_aborted_after_the_grace_period() {
         )
         .with(
             StepId::GitopsRepo,
-            Behaviour::FailAfter(MS(20), StepError::in_step(StepId::GitopsRepo, "name taken")),
+            Behaviour::FailAfter(MS(20), UserError::in_step(StepId::GitopsRepo, "name taken")),
         );
     let (events, _receiver) = kalypso_bootstrap::engine::EventSink::channel();
     let orchestrator = kalypso_bootstrap::engine::Orchestrator::new(
@@ -637,7 +637,7 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
         StepId::GitopsSecrets,
         Behaviour::FailAfter(
             MS(300),
-            StepError::in_step(StepId::GitopsSecrets, "HTTP 502").transient(),
+            UserError::in_step(StepId::GitopsSecrets, "HTTP 502").transient(),
         ),
     );
     let (orchestrator_one, _events) = orchestrator(failing, &first);

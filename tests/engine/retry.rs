@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use crate::support::engine::*;
 use kalypso_bootstrap::engine::retry::{poll_step, retry_step};
-use kalypso_bootstrap::engine::{EventKind, EventSink, Facts, StepContext, StepError, StepId};
+use kalypso_bootstrap::engine::{EventKind, EventSink, Facts, StepContext, StepId};
 use kalypso_bootstrap::tools::retry::{
     poll_until, retry, Poll, PollError, PollPolicy, RetryError, RetryPolicy, RetryWait,
 };
 use kalypso_bootstrap::tools::CancelToken;
 use kalypso_bootstrap::ExitCode;
+use kalypso_bootstrap::UserError;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 
@@ -26,8 +27,8 @@ fn fast_policy() -> RetryPolicy {
     }
 }
 
-fn transient(message: &str) -> StepError {
-    StepError::in_step(StepId::GitopsSecrets, message).transient()
+fn transient(message: &str) -> UserError {
+    UserError::in_step(StepId::GitopsSecrets, message).transient()
 }
 
 #[tokio::test]
@@ -69,7 +70,7 @@ async fn permanent_failures_are_not_retried() {
         |_| {
             attempts.fetch_add(1, Ordering::SeqCst);
             async {
-                Err(StepError::in_step(
+                Err(UserError::in_step(
                     StepId::GitopsRepo,
                     "name already exists",
                 ))
@@ -118,7 +119,7 @@ async fn a_server_given_reset_time_is_honoured() {
         |attempt| async move {
             if attempt == 1 {
                 Err(
-                    StepError::in_step(StepId::GitopsSecrets, "HTTP 429: rate limited")
+                    UserError::in_step(StepId::GitopsSecrets, "HTTP 429: rate limited")
                         .with_retry_after(MS(150)),
                 )
             } else {
@@ -148,7 +149,7 @@ async fn a_reset_time_beyond_the_limit_fails_at_once_with_a_hint() {
     let started = Instant::now();
     let result: Result<(), _> = retry_step(&ctx, &fast_policy(), "set secrets", |_| async {
         Err(
-            StepError::in_step(StepId::GitopsSecrets, "HTTP 403: API rate limit exceeded")
+            UserError::in_step(StepId::GitopsSecrets, "HTTP 403: API rate limit exceeded")
                 .with_retry_after(Duration::from_secs(3600)),
         )
     })
@@ -246,7 +247,7 @@ async fn polling_notices_completion_within_one_capped_interval() {
     let started = Instant::now();
     let done_at = MS(400);
     let checks = AtomicU32::new(0);
-    let result: Result<&str, PollError<StepError>> = poll_until(
+    let result: Result<&str, PollError<UserError>> = poll_until(
         &fast_poll(None),
         &CancelToken::new(),
         |_| {},
@@ -333,7 +334,7 @@ async fn polling_ends_at_once_when_cancelled() {
         timeout: None,
     };
     let started = Instant::now();
-    let result: Result<(), PollError<StepError>> = poll_until(
+    let result: Result<(), PollError<UserError>> = poll_until(
         &policy,
         &cancel,
         |_| {},
@@ -347,7 +348,7 @@ async fn polling_ends_at_once_when_cancelled() {
 #[tokio::test]
 async fn polling_rides_out_transient_check_errors_but_stops_on_permanent_ones() {
     let calls = AtomicU32::new(0);
-    let result: Result<u32, PollError<StepError>> = poll_until(
+    let result: Result<u32, PollError<UserError>> = poll_until(
         &fast_poll(None),
         &CancelToken::new(),
         |_| {},
@@ -367,11 +368,11 @@ async fn polling_rides_out_transient_check_errors_but_stops_on_permanent_ones() 
 
     let observed = Arc::new(Mutex::new(Vec::new()));
     let seen = observed.clone();
-    let result: Result<(), PollError<StepError>> = poll_until(
+    let result: Result<(), PollError<UserError>> = poll_until(
         &fast_poll(None),
         &CancelToken::new(),
         move |status| seen.lock().unwrap().push(status.observed.clone()),
-        || async { Err(StepError::in_step(StepId::ClusterCreate, "QuotaExceeded")) },
+        || async { Err(UserError::in_step(StepId::ClusterCreate, "QuotaExceeded")) },
     )
     .await;
     match result {

@@ -2,6 +2,7 @@
 //! cluster, kube context last; newest first within a kind), only what we created, each
 //! result saved and reported, partial failures leave a `failed` state with manual commands.
 
+use kalypso_bootstrap::UserError;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,7 @@ use std::time::Duration;
 use crate::support::engine::*;
 use kalypso_bootstrap::engine::{
     plan, rollback, rollback_preview, EventKind, EventSink, Observed, Outcome, RemovalNote,
-    ResourceRemover, StepError, StepId,
+    ResourceRemover, StepId,
 };
 use kalypso_bootstrap::state::{
     BootstrapState, Ownership, Resource, ResourceStatus, RunStatus, StateStore, Timestamp,
@@ -108,7 +109,7 @@ fn recorded_state() -> BootstrapState {
 #[derive(Clone, Default)]
 struct FakeRemover {
     removed: Arc<Mutex<Vec<Resource>>>,
-    failures: Arc<Mutex<Vec<(Resource, StepError)>>>,
+    failures: Arc<Mutex<Vec<(Resource, UserError)>>>,
     /// Read the state file during each removal, to see what was saved before it.
     state_file: Option<PathBuf>,
     seen_on_disk: Arc<Mutex<Vec<(Resource, BootstrapState)>>>,
@@ -126,7 +127,7 @@ impl FakeRemover {
         self
     }
 
-    fn failing(self, resource: Resource, error: StepError) -> Self {
+    fn failing(self, resource: Resource, error: UserError) -> Self {
         self.failures.lock().unwrap().push((resource, error));
         self
     }
@@ -140,7 +141,7 @@ impl ResourceRemover for FakeRemover {
     fn remove<'a>(
         &'a self,
         resource: &'a Resource,
-    ) -> BoxFuture<'a, Result<RemovalNote, StepError>> {
+    ) -> BoxFuture<'a, Result<RemovalNote, UserError>> {
         Box::pin(async move {
             if let Some(path) = &self.state_file {
                 let state = StateStore::at_custom(path).load().unwrap().unwrap();
@@ -284,7 +285,7 @@ async fn a_failed_removal_does_not_stop_the_others_and_leaves_a_failed_state_wit
     let state = TempState::with(recorded_state());
     let remover = FakeRemover::default().failing(
         repo("demo-gitops"),
-        StepError::in_step(
+        UserError::in_step(
             StepId::GitopsRepo,
             "HTTP 403: Must have admin rights to Repository.",
         )
@@ -360,7 +361,7 @@ async fn a_failed_removal_lands_in_errors_exactly_once_without_any_logging() {
     let state = TempState::with(recorded_state());
     let remover = FakeRemover::default().failing(
         repo("demo-gitops"),
-        StepError::in_step(
+        UserError::in_step(
             StepId::GitopsRepo,
             "HTTP 403: Must have admin rights to Repository.",
         ),
@@ -400,7 +401,7 @@ async fn a_second_rollback_retries_only_the_leftovers() {
     let (events, _receiver) = EventSink::channel();
     let failing = FakeRemover::default().failing(
         cluster(),
-        StepError::in_step(StepId::ClusterCreate, "throttled"),
+        UserError::in_step(StepId::ClusterCreate, "throttled"),
     );
     rollback(&state.handle, &failing, &events, &CancelToken::new()).await;
     assert_eq!(state.on_disk().status, RunStatus::Failed);
@@ -526,7 +527,7 @@ async fn after_a_failed_run_rollback_removes_everything_the_run_created_and_noth
             StepId::GitopsLabel,
             Behaviour::FailAfter(
                 Duration::from_millis(5),
-                StepError::in_step(StepId::GitopsLabel, "label refused"),
+                UserError::in_step(StepId::GitopsLabel, "label refused"),
             ),
         );
     let (orchestrator, _events) = orchestrator(runner, &state);

@@ -14,11 +14,13 @@ use kalypso_bootstrap::engine::events::{EventKind, HealthStatus, LogLevel, Outco
 use kalypso_bootstrap::engine::step::{Action, StepId};
 use kalypso_bootstrap::prereq::{AuthCheckKind, Verdict};
 use kalypso_bootstrap::tools::Version;
+use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::tui::form::{Entry, Group};
 use kalypso_bootstrap::tui::{
-    update, App, BackendError, Msg, PrereqOutcome, PrereqUpdate, PromptRequest, Screen,
+    update, App, Msg, PrereqOutcome, PrereqUpdate, PromptRequest, Screen,
 };
 use kalypso_bootstrap::ExitCode;
+use kalypso_bootstrap::UserError;
 
 fn snapshot(name: &str, build: impl Fn((u16, u16)) -> App) {
     for size in [SMALL, LARGE] {
@@ -634,13 +636,13 @@ fn plan_failed() {
         press(&mut app, KeyCode::Enter);
         update(
             &mut app,
-            Msg::Plan(Err(BackendError::new(
+            Msg::Plan(Err(UserError::new(
                 ExitCode::RepositoryFailed,
                 "repository acme/demo-gitops exists but was not created by kalypso-bootstrap",
             )
-            .with_hint(
+            .with_hint(Topic::RepositoryNotOurs.hint(
                 "pass --gitops-repo-url to reuse it, or choose another name",
-            ))),
+            )))),
         );
         app
     });
@@ -703,7 +705,7 @@ fn failure_with_the_rollback_unavailable() {
         );
         update(
             &mut app,
-            Msg::RollbackPlan(Err(BackendError::new(
+            Msg::RollbackPlan(Err(UserError::new(
                 ExitCode::General,
                 "the state file cannot be read: permission denied",
             ))),

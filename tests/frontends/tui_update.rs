@@ -13,10 +13,11 @@ use kalypso_bootstrap::tui::form::{group_entries, Entry, Group};
 use kalypso_bootstrap::tui::logbuf::LevelFilter;
 use kalypso_bootstrap::tui::progress::RollbackState;
 use kalypso_bootstrap::tui::{
-    update, App, BackendError, Effect, Msg, Overlay, PlanState, PrereqOutcome, PrereqUpdate,
-    PromptAnswer, PromptRequest, Screen, Transition,
+    update, App, Effect, Msg, Overlay, PlanState, PrereqOutcome, PrereqUpdate, PromptAnswer,
+    PromptRequest, Screen, Transition,
 };
 use kalypso_bootstrap::ExitCode;
+use kalypso_bootstrap::UserError;
 use ratatui::style::{Color, Modifier};
 use secrecy::ExposeSecret;
 
@@ -696,7 +697,7 @@ fn nothing_to_remove_or_an_unknown_list_asks_nothing() {
     let (mut app, _) = failed(named("demo"));
     let transition = update(
         &mut app,
-        Msg::RollbackPlan(Err(BackendError::new(
+        Msg::RollbackPlan(Err(UserError::new(
             ExitCode::General,
             "state file unreadable",
         ))),
@@ -1004,7 +1005,7 @@ fn a_run_that_cannot_start_is_reported_on_the_plan_screen() {
     let mut app = dashboard(named("demo"));
     update(
         &mut app,
-        Msg::RunLaunched(Err(BackendError::new(
+        Msg::RunLaunched(Err(UserError::new(
             ExitCode::General,
             "the state file is locked by PID 4242",
         ))),

@@ -28,6 +28,7 @@
 //! (one echoes the Azure secret); and, in process, every command spec of a run and its
 //! rollback (argv, environment values and standard input).
 
+use kalypso_bootstrap::UserError;
 use std::cell::RefCell;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -41,7 +42,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use base64::Engine;
 use kalypso_bootstrap::engine::{
     plan, Bootstrap, EventSink, Observed, Orchestrator, PlannedStep, StateHandle, StepContext,
-    StepError, StepId, StepOutcome, StepRunner,
+    StepId, StepOutcome, StepRunner,
 };
 use kalypso_bootstrap::secrets::Redactor;
 use kalypso_bootstrap::state::{BootstrapState, StateStore, Timestamp};
@@ -772,7 +773,7 @@ impl StepRunner for PanickingSteps {
         &'a self,
         step: &'a PlannedStep,
         _ctx: StepContext,
-    ) -> BoxFuture<'a, Result<StepOutcome, StepError>> {
+    ) -> BoxFuture<'a, Result<StepOutcome, UserError>> {
         Box::pin(async move {
             panic!(
                 "step {} exploded holding {GITHUB_CANARY} (or {})",

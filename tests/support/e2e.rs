@@ -1,6 +1,7 @@
 //! Shared set-up of the end-to-end tests: the engine's facade over the simulated
 //! environment (zero latency, real git), configurations, and checks of what was pushed.
 
+use kalypso_bootstrap::UserError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +17,7 @@ use kalypso_bootstrap::engine::steps::template_context;
 use kalypso_bootstrap::engine::{
     plan, Bootstrap, BootstrapOptions, BootstrapPaths, BootstrapSteps, Event, EventKind, EventSink,
     Observed, Orchestrator, Plan, PlannedStep, RollbackReport, RunEnd, RunOutcome, StateHandle,
-    StepContext, StepEnv, StepError, StepId, StepOutcome, StepRunner, StepTimings,
+    StepContext, StepEnv, StepId, StepOutcome, StepRunner, StepTimings,
 };
 use kalypso_bootstrap::sim::{
     AzureAccount, CallRecord, SeedAksCluster, SeedRepo, SimSnapshot, SimulatedEnvironment,
@@ -261,7 +262,7 @@ impl Run {
     }
 
     /// The failed step and its error.
-    pub fn failure(&self) -> (Option<StepId>, &StepError) {
+    pub fn failure(&self) -> (Option<StepId>, &UserError) {
         match &self.outcome.end {
             RunEnd::Failed { step, error, .. } => (*step, error),
             other => panic!("expected a failed run, got {other:?}"),
@@ -590,7 +591,7 @@ impl StepRunner for BeforeStep {
         &'a self,
         step: &'a PlannedStep,
         ctx: StepContext,
-    ) -> BoxFuture<'a, Result<StepOutcome, StepError>> {
+    ) -> BoxFuture<'a, Result<StepOutcome, UserError>> {
         Box::pin(async move {
             if step.id == self.at {
                 let before = self.before.lock().unwrap().take();

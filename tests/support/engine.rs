@@ -1,6 +1,7 @@
 //! Shared fakes for the engine tests: a configurable fake step runner, a configuration,
 //! a temporary state, and event collection.
 
+use kalypso_bootstrap::UserError;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,7 @@ use kalypso_bootstrap::config::configuration::{
 use kalypso_bootstrap::engine::bootstrap::installation_identity;
 use kalypso_bootstrap::engine::{
     Action, Event, EventKind, EventSink, Orchestrator, PlannedStep, StateHandle, StepContext,
-    StepError, StepId, StepOutcome, StepRunner,
+    StepId, StepOutcome, StepRunner,
 };
 use kalypso_bootstrap::state::{
     BootstrapState, InstallationWorld, Ownership, Resource, ResourceStatus, StateStore, Timestamp,
@@ -148,7 +149,7 @@ pub enum Behaviour {
     /// Wait (cancellably), then succeed; a `Create` records its resource first.
     Work(Duration),
     /// Wait (cancellably), then fail with this error.
-    FailAfter(Duration, StepError),
+    FailAfter(Duration, UserError),
     /// Wait ignoring cancellation (a step that does not cooperate), then succeed.
     Stubborn(Duration),
     /// Wait (cancellably) until another step has started, then succeed; fail when it has
@@ -233,7 +234,7 @@ impl StepRunner for FakeSteps {
         &'a self,
         step: &'a PlannedStep,
         ctx: StepContext,
-    ) -> BoxFuture<'a, Result<StepOutcome, StepError>> {
+    ) -> BoxFuture<'a, Result<StepOutcome, UserError>> {
         Box::pin(async move {
             self.calls.lock().unwrap().push(Call {
                 id: step.id,
@@ -268,7 +269,7 @@ impl StepRunner for FakeSteps {
                     while self.call(other).is_none() {
                         if Instant::now() >= deadline {
                             self.finish_call(step.id, false);
-                            return Err(StepError::in_step(
+                            return Err(UserError::in_step(
                                 step.id,
                                 format!("{other} did not start while {} was running", step.id),
                             ));

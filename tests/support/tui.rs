@@ -1,6 +1,7 @@
 //! Shared fixtures for the TUI tests: a parsed configuration, an app at a fixed time,
 //! key helpers, rendering to text, engine event builders, and a scripted fake backend.
 
+use kalypso_bootstrap::UserError;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -20,8 +21,8 @@ use kalypso_bootstrap::state::Phase;
 use kalypso_bootstrap::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use kalypso_bootstrap::tools::Version;
 use kalypso_bootstrap::tui::{
-    render, update, App, AppInputs, BackendError, Msg, PrereqOutcome, PrereqRequest, PrereqUpdate,
-    RunControl, RunHandle, ScreenHandover, Transition, WizardBackend,
+    render, update, App, AppInputs, Msg, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl,
+    RunHandle, ScreenHandover, Transition, WizardBackend,
 };
 use kalypso_bootstrap::ExitCode;
 use ratatui::backend::TestBackend;
@@ -335,7 +336,7 @@ pub struct FakeBackend {
     pub checks: Vec<PrereqUpdate>,
     /// Ask "Run `az login` now?" through the interaction before reporting.
     pub offer_az_login: bool,
-    pub plan: Result<Vec<PlannedStepInfo>, BackendError>,
+    pub plan: Result<Vec<PlannedStepInfo>, UserError>,
     pub script: RunScript,
 }
 
@@ -378,7 +379,7 @@ impl RunControl for FakeControl {
         let _ = self.commands.send(ControlCommand::Cancel);
     }
 
-    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>> {
+    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, UserError>> {
         record(&self.calls, "rollback_plan");
         Box::pin(async move { Ok(self.resources.clone()) })
     }
@@ -441,7 +442,7 @@ impl WizardBackend for FakeBackend {
     fn plan(
         &self,
         configuration: Configuration,
-    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, BackendError>> {
+    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, UserError>> {
         record(
             &self.calls,
             format!("plan(cluster={:?})", configuration.cluster_name()),
@@ -449,10 +450,7 @@ impl WizardBackend for FakeBackend {
         Box::pin(async move { self.plan.clone() })
     }
 
-    fn start_run(
-        &self,
-        configuration: Confirmed,
-    ) -> BoxFuture<'_, Result<RunHandle, BackendError>> {
+    fn start_run(&self, configuration: Confirmed) -> BoxFuture<'_, Result<RunHandle, UserError>> {
         record(
             &self.calls,
             format!(

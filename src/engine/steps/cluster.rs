@@ -13,7 +13,7 @@ use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
 use crate::engine::plan::{resume_decision, Decisions, Observed, PlanConflict};
 use crate::engine::retry::poll_step;
-use crate::engine::step::{Action, StepError, StepId};
+use crate::engine::step::{Action, StepId};
 use crate::state::{Ownership, ResourceStatus};
 use crate::tools::az::{
     exact_sku, find_usage, AksCluster, AksCreateParams, ProvisioningState, REGIONAL_VCPUS,
@@ -23,12 +23,13 @@ use crate::tools::retry::{human_duration, Poll};
 use crate::tools::ErrorClass;
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
+use crate::UserError;
 
 /// The cluster to create, or the error of a cluster step run for an existing cluster.
-fn new_cluster<'a>(env: &'a StepEnv, ctx: &StepContext) -> Result<&'a NewCluster, StepError> {
+fn new_cluster<'a>(env: &'a StepEnv, ctx: &StepContext) -> Result<&'a NewCluster, UserError> {
     match &env.configuration.cluster {
         ClusterTarget::Create(new) => Ok(new),
-        ClusterTarget::Existing(existing) => Err(StepError::in_step(
+        ClusterTarget::Existing(existing) => Err(UserError::in_step(
             ctx.step(),
             format!(
                 "{} is for new clusters, but the configuration uses the existing context {}",
@@ -256,7 +257,7 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
     listed
 }
 
-fn record_cluster_summary(ctx: &StepContext, new: &NewCluster) -> Result<(), StepError> {
+fn record_cluster_summary(ctx: &StepContext, new: &NewCluster) -> Result<(), UserError> {
     ctx.update_state(|state| {
         state.cluster.name = Some(new.name.clone());
         state.cluster.resource_group = Some(new.resource_group.clone());
@@ -270,7 +271,7 @@ pub async fn preflight(
     steps: &BootstrapSteps,
     _planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let new = new_cluster(env, ctx)?;
     let tools = Tools::for_step(env, ctx);
@@ -287,7 +288,7 @@ pub async fn preflight(
     .await
     .map_err(|error| region_error(error, &new.region))?;
     if versions.values.is_empty() {
-        return Err(StepError::in_step(
+        return Err(UserError::in_step(
             step,
             format!(
                 "region {} offers no Kubernetes versions for AKS",
@@ -300,7 +301,7 @@ pub async fn preflight(
     let version = match &new.kubernetes_version {
         Some(wanted) if !versions.offers(wanted) => {
             let offered: Vec<&str> = versions.values.iter().map(|v| v.version.as_str()).collect();
-            return Err(StepError::in_step(
+            return Err(UserError::in_step(
                 step,
                 format!(
                     "Kubernetes version {wanted} is not available for AKS in {}: offered are {}",
@@ -330,7 +331,7 @@ pub async fn preflight(
     )
     .await?;
     let Some(sku) = exact_sku(&skus, &new.vm_size) else {
-        return Err(StepError::in_step(
+        return Err(UserError::in_step(
             step,
             format!("VM size {} is not offered in region {}", new.vm_size, new.region),
         )
@@ -346,7 +347,7 @@ pub async fn preflight(
             .iter()
             .filter_map(|r| r.reason_code.clone())
             .collect();
-        return Err(StepError::in_step(
+        return Err(UserError::in_step(
             step,
             format!(
                 "VM size {} is restricted for this subscription in region {}{}",
@@ -365,7 +366,7 @@ pub async fn preflight(
         .with_exit_code(ExitCode::ConfigInvalid));
     }
     let Some(vcpus) = sku.vcpus() else {
-        return Err(StepError::in_step(
+        return Err(UserError::in_step(
             step,
             format!(
                 "could not read the vCPU count of VM size {} from az vm list-skus",
@@ -396,7 +397,7 @@ pub async fn preflight(
         };
         if usage.remaining() < needed {
             let label = usage.name.localized_value.clone().unwrap_or(label);
-            return Err(StepError::in_step(
+            return Err(UserError::in_step(
                 step,
                 format!(
                     "the vCPU quota is too small: {} nodes × {vcpus} vCPUs of {} need {needed}, but {label} in {} has {} left (limit {}, in use {})",
@@ -420,14 +421,14 @@ pub async fn preflight(
 /// `az aks get-versions` fails for a region without AKS (or a misspelt one) with a
 /// message of its own: say what it means. Sign-in, permission and network problems keep
 /// their own hints.
-fn region_error(error: StepError, region: &str) -> StepError {
+fn region_error(error: UserError, region: &str) -> UserError {
     let generic = [ErrorClass::Other, ErrorClass::NotFound]
         .map(|class| class.hint(crate::tools::ToolKind::Az));
     if error.transient || !error.hint.as_ref().is_some_and(|h| generic.contains(h)) {
         return error;
     }
     let message = format!("region {region} does not offer AKS: {}", error.message);
-    StepError {
+    UserError {
         message,
         hint: Some(Topic::RegionUnavailable.hint(
             "choose a region where AKS is available (`az account list-locations -o table` lists them, `az aks get-versions --location REGION` checks one)",
@@ -444,7 +445,7 @@ pub async fn resource_group(
     steps: &BootstrapSteps,
     _planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let new = new_cluster(env, ctx)?;
     let tools = Tools::for_step(env, ctx);
@@ -505,7 +506,7 @@ pub async fn create(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let new = new_cluster(env, ctx)?;
     let tools = Tools::for_step(env, ctx);
@@ -523,7 +524,7 @@ pub async fn create(
     let started_by_us = match existing {
         Some(cluster) => {
             if !ctx.state().read(|s| s.is_ours(&resource)) {
-                return Err(StepError::in_step(
+                return Err(UserError::in_step(
                     step,
                     format!(
                         "an AKS cluster named {} already exists in resource group {} and this tool did not create it",
@@ -548,7 +549,7 @@ pub async fn create(
                     )));
                 }
                 ProvisioningState::Failed | ProvisioningState::Canceled => {
-                    return Err(StepError::in_step(
+                    return Err(UserError::in_step(
                         step,
                         format!(
                             "AKS cluster {} (created by an earlier run) is in provisioning state {}",
@@ -559,7 +560,7 @@ pub async fn create(
                     .with_hint(Topic::ClusterProvisioning.hint("remove it with --clean (or az aks delete), then run again")));
                 }
                 ProvisioningState::Deleting => {
-                    return Err(StepError::in_step(
+                    return Err(UserError::in_step(
                         step,
                         format!("AKS cluster {} is being deleted", new.name),
                     )
@@ -628,7 +629,7 @@ pub async fn create(
                         s.forget_creation(&resource, crate::state::Timestamp::now());
                         s.cluster.created = false;
                     })?;
-                    return Err(StepError {
+                    return Err(UserError {
                         message: format!(
                             "{}; the AKS cluster was created by someone else after this run looked for it, so this tool did not create it",
                             error.message
@@ -666,7 +667,7 @@ pub async fn create(
                     Ok(Poll::Pending(format!("provisioningState {state}")))
                 }
                 ProvisioningState::Unknown => Ok(Poll::Pending("provisioningState unknown".to_string())),
-                other => Err(StepError::in_step(
+                other => Err(UserError::in_step(
                     step,
                     format!(
                         "AKS cluster {name} provisioning ended in state {}",
@@ -717,7 +718,7 @@ pub async fn credentials(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let new = new_cluster(env, ctx)?;
     let tools = Tools::for_step(env, ctx);
@@ -738,7 +739,7 @@ pub async fn credentials(
 
     if let Some(dir) = env.kubeconfig.parent() {
         std::fs::create_dir_all(dir).map_err(|e| {
-            StepError::in_step(
+            UserError::in_step(
                 ctx.step(),
                 format!(
                     "cannot create the kubeconfig directory {}: {e}",
@@ -784,15 +785,15 @@ pub fn check_context_free(
     env: &StepEnv,
     state: &crate::state::BootstrapState,
     step: StepId,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     let context = env.kube_context();
     let contexts = crate::config::kubeconfig::read_contexts(std::slice::from_ref(&env.kubeconfig))
-        .map_err(|e| StepError::in_step(step, e.to_string()))?;
+        .map_err(|e| UserError::in_step(step, e.to_string()))?;
     let ours = state.is_ours(&resources::kube_context(&context, Some(&env.kubeconfig)));
     if !contexts.contains(&context) || ours {
         return Ok(());
     }
-    Err(StepError::in_step(
+    Err(UserError::in_step(
         step,
         format!(
             "the kubeconfig {} already has a context named {context}, and this tool did not write it: the new cluster's credentials would replace it",
@@ -810,7 +811,7 @@ async fn wait_for_api(
     env: &StepEnv,
     ctx: &StepContext,
     kubectl: &KubectlContext,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     let step = ctx.step();
     let context = kubectl.context().to_string();
     poll_step(
@@ -833,10 +834,10 @@ async fn wait_for_api(
     .await
 }
 
-fn context_error(step: StepId, context: &str, error: &crate::tools::ToolError) -> StepError {
+fn context_error(step: StepId, context: &str, error: &crate::tools::ToolError) -> UserError {
     let text = error.to_string();
     if text.contains("does not exist") || text.contains("no context exists") {
-        return StepError::in_step(step, format!("kube context {context} is not in the kubeconfig: {text}"))
+        return UserError::in_step(step, format!("kube context {context} is not in the kubeconfig: {text}"))
             .with_hint(Topic::KubeContextMissing.hint("list the contexts with `kubectl config get-contexts` and pass an existing one with --cluster-existing"));
     }
     tool_error(
@@ -852,7 +853,7 @@ pub async fn ready(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let tools = Tools::for_step(env, ctx);
     let context = env.kube_context();
@@ -965,7 +966,7 @@ mod tests {
 
     #[test]
     fn a_region_failure_is_explained_but_sign_in_problems_keep_their_hint() {
-        let unknown = StepError::in_step(StepId::ClusterPreflight, "list the AKS versions of region mars: `az aks get-versions` failed (exit code 1): (NoRegisteredProviderFound) No registered resource provider found for location 'mars'")
+        let unknown = UserError::in_step(StepId::ClusterPreflight, "list the AKS versions of region mars: `az aks get-versions` failed (exit code 1): (NoRegisteredProviderFound) No registered resource provider found for location 'mars'")
             .with_hint(ErrorClass::Other.hint(ToolKind::Az));
         let explained = region_error(unknown, "mars");
         assert!(
@@ -981,7 +982,7 @@ mod tests {
             .unwrap()
             .contains("az account list-locations"));
 
-        let signed_out = StepError::in_step(
+        let signed_out = UserError::in_step(
             StepId::ClusterPreflight,
             "list the AKS versions: not signed in",
         )

@@ -17,7 +17,7 @@ use crate::engine::context::{fact, StepContext};
 use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
 use crate::engine::retry::{poll_step, retry_step};
-use crate::engine::step::{Action, StepError, StepId};
+use crate::engine::step::{Action, StepId};
 use crate::state::{BootstrapState, Ownership, Resource, ResourceStatus};
 use crate::tools::helm::{ChartRef, InstallParams, KalypsoValues, RELEASE_NAME};
 use crate::tools::kubectl::{
@@ -27,6 +27,7 @@ use crate::tools::retry::Poll;
 use crate::tools::{ErrorClass, ToolError};
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
+use crate::UserError;
 
 /// The Flux API version of GitRepository and Kustomization the Kalypso chart uses.
 pub const FLUX_API_VERSION: &str = "v1beta2";
@@ -69,7 +70,7 @@ fn check_flux_apis(
     step: StepId,
     gitrepository: &Crd,
     kustomization: &Crd,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     let missing: Vec<String> = [gitrepository, kustomization]
         .into_iter()
         .filter(|crd| !crd.serves(FLUX_API_VERSION))
@@ -78,7 +79,7 @@ fn check_flux_apis(
     if missing.is_empty() {
         return Ok(());
     }
-    Err(StepError::in_step(
+    Err(UserError::in_step(
         step,
         format!(
             "the Flux on this cluster does not serve {FLUX_API_VERSION} of {}: the Kalypso Scheduler creates its GitRepository and Kustomization at {FLUX_API_VERSION}, which Flux 2.8 removed",
@@ -239,7 +240,7 @@ pub async fn flux(
     steps: &BootstrapSteps,
     _planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let tools = Tools::for_step(env, ctx);
     let step = ctx.step();
@@ -254,7 +255,7 @@ pub async fn flux(
             call(env, ctx, &kustomization_what, || kubectl
                 .get_crd(FLUX_KUSTOMIZATION_CRD)),
         );
-        Ok::<_, StepError>((git?, kustomization?))
+        Ok::<_, UserError>((git?, kustomization?))
     };
 
     match flux_crds().await? {
@@ -287,7 +288,7 @@ pub async fn flux(
         (None, None) => {}
         (git, kustomization) => {
             let present = |crd: &Option<Crd>| if crd.is_some() { "present" } else { "missing" };
-            return Err(StepError::in_step(
+            return Err(UserError::in_step(
                 step,
                 format!(
                     "Flux is only partly installed on context {context}: {FLUX_GITREPOSITORY_CRD} {}, {FLUX_KUSTOMIZATION_CRD} {}",
@@ -356,7 +357,7 @@ async fn wait_for_controllers(
     env: &StepEnv,
     ctx: &StepContext,
     kubectl: &KubectlContext,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     ctx.progress("waiting for the Flux controllers");
     let what = "wait for the Flux controllers to be available";
     retry_step(ctx, &env.timings.retry, what, |_| async {
@@ -371,7 +372,7 @@ async fn wait_for_controllers(
 /// The error of a command that waits by itself (`kubectl wait`, `helm --wait`): a rate
 /// limit or a 5xx is tried again, but running out of time is not, since the wait already
 /// took all the time it was given.
-fn long_wait_error(step: StepId, what: &str, error: &ToolError) -> StepError {
+fn long_wait_error(step: StepId, what: &str, error: &ToolError) -> UserError {
     let mut step_error = tool_error(step, what, error);
     if error.class() == ErrorClass::Timeout {
         step_error.transient = false;
@@ -386,7 +387,7 @@ pub async fn kalypso(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let tools = Tools::for_step(env, ctx);
     let step = ctx.step();
@@ -407,7 +408,7 @@ pub async fn kalypso(
     .await?;
     if let Some(status) = &status {
         if !release_ours {
-            return Err(StepError::in_step(
+            return Err(UserError::in_step(
                 step,
                 format!(
                     "the Kalypso Scheduler is already installed in namespace {namespace} (Helm release {RELEASE_NAME}, chart {}), and not by this tool",
@@ -445,7 +446,7 @@ pub async fn kalypso(
     })
     .await?;
     if chart_info.is_none() {
-        return Err(StepError::in_step(
+        return Err(UserError::in_step(
             step,
             format!(
                 "chart {} version {} was not found (`{}`)",
@@ -467,7 +468,7 @@ pub async fn kalypso(
     let namespace_created = existing_namespace.is_none();
     match existing_namespace {
         Some(ns) if ns.is_terminating() => {
-            return Err(StepError::in_step(
+            return Err(UserError::in_step(
                 step,
                 format!("namespace {namespace} is being deleted"),
             )
@@ -544,7 +545,7 @@ pub async fn kalypso(
         gh_repo_token: token,
     }
     .to_stdin()
-    .map_err(|e| StepError::in_step(step, format!("cannot write the Helm values: {e}")))?;
+    .map_err(|e| UserError::in_step(step, format!("cannot write the Helm values: {e}")))?;
     let params = install_params(env, our_values, &installation_id);
     // A failed `--wait` already waited the whole timeout: only a quick transient failure
     // (a rate limit, a 5xx) is tried again.
@@ -642,7 +643,7 @@ async fn mark_namespace_if_present(
     context: &str,
     name: &str,
     installation_id: &str,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     let marker = marker(env, ctx, context);
     let present = call(env, ctx, &format!("look up namespace {name}"), || {
         marker.get_namespace(name)
@@ -666,7 +667,7 @@ async fn mark_crds(
     kubectl: &KubectlContext,
     names: &[String],
     installation_id: &str,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     let crds = call(env, ctx, "list the CRDs", || kubectl.list_crds()).await?;
     let present: Vec<&str> = names
         .iter()
@@ -682,7 +683,7 @@ async fn mark_crds(
     .await
 }
 
-fn record_installation(ctx: &StepContext, namespace: &str, version: &str) -> Result<(), StepError> {
+fn record_installation(ctx: &StepContext, namespace: &str, version: &str) -> Result<(), UserError> {
     ctx.update_state(|s| {
         s.installation.namespace = Some(namespace.to_string());
         s.installation.helm_release = Some(RELEASE_NAME.to_string());
@@ -696,7 +697,7 @@ pub async fn wait_for_controller(
     ctx: &StepContext,
     kubectl: &KubectlContext,
     namespace: &str,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     let step = ctx.step();
     poll_step(
         ctx,

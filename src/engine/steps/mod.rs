@@ -7,7 +7,7 @@
 //! (`plan`, called by [`crate::engine::plan::plan`]), the commands each runs (`commands`,
 //! which `--dry-run` lists through [`commands`]), and how it runs them; the dry run and the
 //! execution build every command with the same builders. What they share lives here: the run's environment ([`StepEnv`]), the
-//! adapters of one step ([`Tools`]), turning a tool failure into a [`StepError`] and
+//! adapters of one step ([`Tools`]), turning a tool failure into a [`UserError`] and
 //! retrying transient ones, and the names of everything the steps record
 //! ([`resources`]).
 
@@ -30,7 +30,7 @@ use super::events::LogLevel;
 use super::orchestrator::{StepOutcome, StepRunner};
 use super::plan::PlannedStep;
 use super::retry::retry_step;
-use super::step::{Action, StepError, StepId};
+use super::step::{Action, StepId};
 use crate::config::{Configuration, RepoTarget};
 use crate::templates::{self, TemplateContext};
 use crate::tools::az::Az;
@@ -44,6 +44,7 @@ use crate::tools::{
     RateLimitReset, RunControl, Stream, ToolError,
 };
 use crate::troubleshooting::Topic;
+use crate::UserError;
 
 /// Waits, polls and retries of the steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,9 +194,9 @@ impl StepEnv {
     }
 
     /// The token, or the error of a step that cannot work without it.
-    pub fn require_token(&self, step: StepId, needed_for: &str) -> Result<SecretString, StepError> {
+    pub fn require_token(&self, step: StepId, needed_for: &str) -> Result<SecretString, UserError> {
         self.github_token.clone().ok_or_else(|| {
-            StepError::in_step(
+            UserError::in_step(
                 step,
                 format!("a GitHub token is needed for {needed_for}, and none was found"),
             )
@@ -272,9 +273,9 @@ fn log_sink(step: StepId) -> LineSink {
 
 /// A tool failure as the step's error: what was being done, the tool's message, what to
 /// do about it, and whether (and when) trying again may help.
-pub fn tool_error(step: StepId, what: &str, error: &ToolError) -> StepError {
+pub fn tool_error(step: StepId, what: &str, error: &ToolError) -> UserError {
     let mut step_error =
-        StepError::in_step(step, format!("{what}: {error}")).with_hint(error.hint());
+        UserError::in_step(step, format!("{what}: {error}")).with_hint(error.hint());
     if let ErrorClass::RateLimited { reset: Some(reset) } = error.class() {
         step_error = step_error.with_retry_after(wait_for(reset));
     } else if error.is_transient() {
@@ -294,7 +295,7 @@ pub async fn call<T, Op, Fut>(
     ctx: &StepContext,
     what: &str,
     mut operation: Op,
-) -> Result<T, StepError>
+) -> Result<T, UserError>
 where
     Op: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ToolError>>,
@@ -360,7 +361,7 @@ impl BootstrapSteps {
     }
 
     /// The owner inside a step: a failure to learn it is that step's error.
-    pub(crate) async fn step_owner(&self, ctx: &StepContext) -> Result<String, StepError> {
+    pub(crate) async fn step_owner(&self, ctx: &StepContext) -> Result<String, UserError> {
         let step = ctx.step();
         retry_step(
             ctx,
@@ -379,7 +380,7 @@ impl BootstrapSteps {
     pub(crate) async fn template_context(
         &self,
         ctx: &StepContext,
-    ) -> Result<TemplateContext, StepError> {
+    ) -> Result<TemplateContext, UserError> {
         let needs_owner = [
             &self.env.configuration.repositories.control_plane,
             &self.env.configuration.repositories.gitops,
@@ -392,7 +393,7 @@ impl BootstrapSteps {
             None
         };
         template_context(&self.env.configuration, owner.as_deref()).map_err(|message| {
-            StepError::in_step(ctx.step(), message).with_exit_code(crate::ExitCode::ConfigInvalid)
+            UserError::in_step(ctx.step(), message).with_exit_code(crate::ExitCode::ConfigInvalid)
         })
     }
 }
@@ -488,7 +489,7 @@ impl StepRunner for BootstrapSteps {
         &'a self,
         step: &'a PlannedStep,
         ctx: StepContext,
-    ) -> BoxFuture<'a, Result<StepOutcome, StepError>> {
+    ) -> BoxFuture<'a, Result<StepOutcome, UserError>> {
         Box::pin(async move {
             ctx.log(
                 LogLevel::Debug,

@@ -18,7 +18,7 @@ use crate::engine::context::{fact, StepContext};
 use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
 use crate::engine::retry::retry_step;
-use crate::engine::step::{Action, StepError, StepId};
+use crate::engine::step::{Action, StepId};
 use crate::state::{Ownership, RepositoryCreation, RepositorySummary, ResourceStatus, Timestamp};
 use crate::templates::structure::{self, Requirement};
 use crate::templates::{self, BranchKind, RepoKind, TemplateContext};
@@ -28,6 +28,7 @@ use crate::tools::git::{github_remote_url, rejected_branches, GitEnv, SeedError,
 use crate::tools::ErrorClass;
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
+use crate::UserError;
 
 /// How often seeding looks at the remote again after losing a race to another push.
 const SEED_ROUNDS: u32 = 3;
@@ -390,7 +391,7 @@ fn remember(
     owner: &str,
     name: &str,
     created: bool,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     let url = resources::repo_url(owner, name);
     let key = match kind {
         RepoKind::ControlPlane => fact::CONTROL_PLANE_URL,
@@ -414,7 +415,7 @@ pub async fn repository(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let kind = repo_kind(ctx.step());
     match target(env, kind) {
@@ -431,7 +432,7 @@ async fn create(
     ctx: &StepContext,
     kind: RepoKind,
     name: &str,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let tools = Tools::for_step(env, ctx);
     let step = ctx.step();
@@ -449,7 +450,7 @@ async fn create(
     .await?;
     if let Some(info) = existing {
         if !ctx.state().read(|s| s.is_ours(&resource)) {
-            return Err(StepError::in_step(
+            return Err(UserError::in_step(
                 step,
                 format!("repository {slug} already exists and this tool did not create it"),
             )
@@ -504,7 +505,7 @@ async fn create(
         if taken.load(std::sync::atomic::Ordering::SeqCst) {
             // Someone else made it after we looked: not ours, never to be rolled back.
             ctx.update_state(|s| s.forget_creation(&resource, Timestamp::now()))?;
-            return Err(StepError {
+            return Err(UserError {
                 message: format!(
                     "{}; it was created by someone else after this run looked for it, so this tool did not create it",
                     error.message
@@ -555,7 +556,7 @@ async fn mark_created(
     tools: &Tools,
     resource: &crate::state::Resource,
     slug: &str,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     let identity = call(
         env,
         ctx,
@@ -564,7 +565,7 @@ async fn mark_created(
     )
     .await?
     .ok_or_else(|| {
-        StepError::in_step(
+        UserError::in_step(
             ctx.step(),
             format!("repository {slug} was created but GitHub does not show it"),
         )
@@ -595,7 +596,7 @@ async fn check_org(
     ctx: &StepContext,
     tools: &Tools,
     org: &str,
-) -> Result<(), StepError> {
+) -> Result<(), UserError> {
     let step = ctx.step();
     let membership = call(
         env,
@@ -605,14 +606,14 @@ async fn check_org(
     )
     .await?;
     match membership {
-        None => Err(StepError::in_step(
+        None => Err(UserError::in_step(
             step,
             format!("the GitHub account of the token is not a member of organization {org}, so it cannot create repositories there"),
         )
         .with_hint(Topic::GithubOrganization.hint(format!(
             "ask an owner of {org} to add you, use a token of a member, or leave out --github-org to create the repositories under your own account"
         )))),
-        Some(m) if !m.is_active() => Err(StepError::in_step(
+        Some(m) if !m.is_active() => Err(UserError::in_step(
             step,
             format!("the invitation to organization {org} has not been accepted (membership state {})", m.state),
         )
@@ -628,7 +629,7 @@ async fn validate_existing(
     kind: RepoKind,
     owner: &str,
     name: &str,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let tools = Tools::for_step(env, ctx);
     let step = ctx.step();
     let slug = format!("{owner}/{name}");
@@ -640,7 +641,7 @@ async fn validate_existing(
     .await?;
     if info.is_none() {
         ctx.transition("Invalid");
-        return Err(StepError::in_step(
+        return Err(UserError::in_step(
             step,
             format!("repository {url} is not reachable: it does not exist or the token cannot see it"),
         )
@@ -696,7 +697,7 @@ async fn validate_existing(
     }
     if !problems.is_empty() {
         ctx.transition("Invalid");
-        return Err(StepError::in_step(
+        return Err(UserError::in_step(
             step,
             format!(
                 "repository {url} lacks what Kalypso needs ({} problem{}): {}",
@@ -723,7 +724,7 @@ pub async fn seed(
     steps: &BootstrapSteps,
     _planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let kind = repo_kind(ctx.step());
     if let RepoTarget::Existing(existing) = target(env, kind) {
@@ -738,7 +739,7 @@ pub async fn seed(
     let repo = repo_of(&context, kind).clone();
     let slug = repo.slug();
     let rendered = templates::render(&context)
-        .map_err(|e| StepError::in_step(step, format!("render the templates: {e}")))?;
+        .map_err(|e| UserError::in_step(step, format!("render the templates: {e}")))?;
     let rendered = rendered.repo(kind).clone();
     let (remote, git_env) = push_target(env, &tools, &repo);
 
@@ -747,7 +748,7 @@ pub async fn seed(
     })
     .await?
     .ok_or_else(|| {
-        StepError::in_step(step, format!("repository {slug} does not exist (any more)"))
+        UserError::in_step(step, format!("repository {slug} does not exist (any more)"))
             .with_hint(Topic::RepositoryGone.hint("run again: the repository step creates it"))
     })?;
 
@@ -810,7 +811,7 @@ pub async fn seed(
                         .permissions(std::fs::Permissions::from_mode(0o700))
                         .tempdir_in(&work_dir)
                         .map_err(|e| {
-                            StepError::in_step(
+                            UserError::in_step(
                                 step,
                                 format!(
                                     "cannot create a work directory in {}: {e}",
@@ -860,10 +861,10 @@ pub async fn seed(
     )))
 }
 
-fn seed_error(step: StepId, slug: &str, error: &SeedError) -> StepError {
+fn seed_error(step: StepId, slug: &str, error: &SeedError) -> UserError {
     match error {
         SeedError::Tool(tool) => tool_error(step, &format!("push the templates to {slug}"), tool),
-        other => StepError::in_step(step, format!("push the templates to {slug}: {other}")),
+        other => UserError::in_step(step, format!("push the templates to {slug}: {other}")),
     }
 }
 
@@ -872,7 +873,7 @@ pub async fn secrets(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let kind = repo_kind(ctx.step());
     if let RepoTarget::Existing(existing) = target(env, kind) {
@@ -929,7 +930,7 @@ pub async fn label(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     if let RepoTarget::Existing(existing) = target(env, RepoKind::Gitops) {
         return Ok(StepOutcome::skipped(format!(

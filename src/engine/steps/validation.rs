@@ -11,11 +11,12 @@ use crate::engine::events::HealthStatus;
 use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
 use crate::engine::retry::poll_step;
-use crate::engine::step::{Action, StepError, StepId};
+use crate::engine::step::{Action, StepId};
 use crate::tools::kubectl::{FluxKind, KubectlContext};
 use crate::tools::retry::Poll;
 use crate::tools::{ErrorClass, ToolError};
 use crate::troubleshooting::{Hint, Topic};
+use crate::UserError;
 
 /// The checks, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -138,7 +139,7 @@ pub async fn health(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
     ctx: &StepContext,
-) -> Result<StepOutcome, StepError> {
+) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let tools = Tools::for_step(env, ctx);
     let context = ctx
@@ -262,7 +263,7 @@ fn query_failure(
     what: &str,
     error: &ToolError,
     hints: &mut Vec<Hint>,
-) -> Result<(HealthStatus, String), StepError> {
+) -> Result<(HealthStatus, String), UserError> {
     if error.is_transient() {
         hints.push(error.hint());
         Ok((
@@ -318,7 +319,7 @@ async fn run_round(
     namespace: &str,
     apply_workload: bool,
     workload_verified: bool,
-) -> Result<Round, StepError> {
+) -> Result<Round, UserError> {
     let mut results = Vec::new();
     let mut hints = Vec::new();
     let probe_workload = apply_workload && !workload_verified;
