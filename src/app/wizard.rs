@@ -128,7 +128,7 @@ fn kube_contexts(
     demo: Option<&Demo>,
 ) -> Result<(Vec<PathBuf>, Vec<String>), UserError> {
     if let Some(demo) = demo {
-        return Ok(demo.kube_contexts()?);
+        return demo.kube_contexts();
     }
     let paths = config::kubeconfig::kubeconfig_paths(
         env.get(config::kubeconfig::KUBECONFIG_VAR)
