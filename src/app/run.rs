@@ -31,7 +31,7 @@ use crate::ExitCode;
 use crate::UserError;
 
 /// Where commands go and where files live: the real machine, or the simulated one.
-pub(crate) struct World {
+pub(crate) struct RunTarget {
     pub runner: Arc<dyn CommandRunner>,
     pub paths: BootstrapPaths,
     pub options: BootstrapOptions,
@@ -39,13 +39,17 @@ pub(crate) struct World {
     pub demo: Option<Demo>,
 }
 
-impl World {
+impl RunTarget {
     /// Real, or `--demo`'s simulated world.
     pub fn installation_world(&self) -> InstallationWorld {
         InstallationWorld::of_demo_flag(self.demo.is_some())
     }
 
-    pub fn new(cli: &Cli, env: &HashMap<String, String>, home: &Path) -> Result<World, UserError> {
+    pub fn new(
+        cli: &Cli,
+        env: &HashMap<String, String>,
+        home: &Path,
+    ) -> Result<RunTarget, UserError> {
         let flux_version = flux_version(cli)?;
         if cli.demo {
             // An unusable state or log file must stop the run before the simulated world
@@ -63,7 +67,7 @@ impl World {
                 flux_version,
                 subscription: subscription_from_env(env),
             })?;
-            return Ok(World {
+            return Ok(RunTarget {
                 runner: prepared.runner,
                 paths: prepared.paths,
                 options: prepared.options,
@@ -91,7 +95,7 @@ impl World {
             flux_version,
             ..BootstrapOptions::default()
         };
-        Ok(World {
+        Ok(RunTarget {
             runner: Arc::new(ProcessRunner::new()),
             paths: BootstrapPaths {
                 state_file,
@@ -205,17 +209,17 @@ fn printer_settings(
     cli: &Cli,
     options: OutputOptions,
     env: &HashMap<String, String>,
-    world: &World,
+    target: &RunTarget,
 ) -> PrinterSettings {
     let facts = TerminalFacts::detect(env);
     PrinterSettings::new(cli.output, options.verbosity)
         .with_color(headless_color(options.no_color, &facts))
         .with_utc_offset(logging::local_offset_or_utc())
         .with_files(
-            world.paths.log_file.as_deref(),
-            Some(&world.paths.state_file),
+            target.paths.log_file.as_deref(),
+            Some(&target.paths.state_file),
         )
-        .with_clean_command(clean_command_for(world))
+        .with_clean_command(clean_command_for(target))
 }
 
 /// Questions for the user on the terminal (asked only in interactive runs).
@@ -271,28 +275,28 @@ pub(crate) fn bootstrap(
     validated: Validated,
     options: OutputOptions,
 ) -> Result<ExitCode, UserError> {
-    let mut world = World::new(cli, env, home)?;
+    let mut target = RunTarget::new(cli, env, home)?;
     if cli.dry_run {
         // A dry run changes nothing on disk: no log file either (its output is the record).
-        world.paths.log_file = None;
+        target.paths.log_file = None;
     }
     let interactive = !options.non_interactive && super::stdin_is_terminal();
-    let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false, None)?;
-    if let Some(demo) = &world.demo {
+    let _logging = super::start_logging_to(target.paths.log_file.clone(), options, false, None)?;
+    if let Some(demo) = &target.demo {
         eprintln!("{}", demo.announcement());
     }
-    tracing::info!(demo = world.demo.is_some(), "bootstrap started");
+    tracing::info!(demo = target.demo.is_some(), "bootstrap started");
 
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let dry_run = cli.dry_run;
         let output = cli.output;
         let mut printer =
-            HeadlessPrinter::new(printer_settings(cli, options, env, &world), std::io::stdout());
+            HeadlessPrinter::new(printer_settings(cli, options, env, &target), std::io::stdout());
         // `--output json`: the check as events too. A dry run's stdout is its plan document
         // alone, so there they appear only when the check fails.
         let json_events = output == OutputFormat::Json;
-        let mut engine_options = world.options.clone();
+        let mut engine_options = target.options.clone();
         let token = if validated.configuration().options.skip_validation {
             tracing::warn!("{}", prereq::SKIPPED_SUMMARY);
             if json_events && !dry_run {
@@ -301,12 +305,12 @@ pub(crate) fn bootstrap(
             token_from_env(env)
         } else {
             let interaction = if interactive {
-                Interaction::terminal(world.runner.clone())
+                Interaction::terminal(target.runner.clone())
             } else {
                 Interaction::NonInteractive
             };
             let started = std::time::Instant::now();
-            let report = prereq::check(world.runner.clone(), &prereq_env(env), &interaction).await;
+            let report = prereq::check(target.runner.clone(), &prereq_env(env), &interaction).await;
             if json_events && (!dry_run || !report.passed()) {
                 print_events(&mut printer, prerequisite_events(&report, started.elapsed()));
             }
@@ -323,9 +327,9 @@ pub(crate) fn bootstrap(
         let access = if dry_run { Access::DryRun } else { Access::Run };
         let session = Session::open(
             validated.configuration().clone(),
-            world.runner.clone(),
+            target.runner.clone(),
             token,
-            world.paths.clone(),
+            target.paths.clone(),
             engine_options,
             access,
             &super::print_stderr,
@@ -386,15 +390,15 @@ pub(crate) fn bootstrap(
                 RemovalOutcome::NoConsent(_) => eprintln!(
                     "Nothing was rolled back ({} without --auto-rollback). Re-run the same command to resume, or remove what this run created with:\n  {}",
                     if options.non_interactive { "--non-interactive run" } else { "no terminal to ask" },
-                    clean_advice(&world)
+                    clean_advice(&target)
                 ),
                 RemovalOutcome::Declined(_) => eprintln!(
                     "Nothing was rolled back. Re-run the same command to resume, or remove what this run created with:\n  {}",
-                    clean_advice(&world)
+                    clean_advice(&target)
                 ),
                 RemovalOutcome::Removed(report) if !report.is_complete() => eprintln!(
                     "Some resources are left in place. After fixing the cause, remove them with:\n  {}",
-                    clean_advice(&world)
+                    clean_advice(&target)
                 ),
                 RemovalOutcome::Removed(_) => {}
             }
@@ -433,18 +437,18 @@ pub(crate) fn clean(
     options: OutputOptions,
     skip_confirmation: bool,
 ) -> Result<ExitCode, UserError> {
-    let world = World::new(cli, env, home)?;
+    let target = RunTarget::new(cli, env, home)?;
     let interactive = !options.non_interactive && super::stdin_is_terminal();
-    let _logging = super::start_logging_to(world.paths.log_file.clone(), options, false, None)?;
-    if let Some(demo) = &world.demo {
+    let _logging = super::start_logging_to(target.paths.log_file.clone(), options, false, None)?;
+    if let Some(demo) = &target.demo {
         eprintln!("{}", demo.announcement());
     }
     let preview_only = cli.dry_run;
     let output = cli.output;
     let runtime = super::runtime()?;
     runtime.block_on(async move {
-        let settings = printer_settings(cli, options, env, &world);
-        let cleanup = Cleanup::open(world.runner.clone(), token_from_env(env), &world.paths, world.installation_world())
+        let settings = printer_settings(cli, options, env, &target);
+        let cleanup = Cleanup::open(target.runner.clone(), token_from_env(env), &target.paths, target.installation_world())
             .map_err(|err| UserError::new(err.exit_code(), err.to_string()))?;
         let Some(cleanup) = cleanup else {
             if preview_only && output == OutputFormat::Json {
@@ -452,12 +456,12 @@ pub(crate) fn clean(
             } else {
                 super::print_stdout(&format!(
                     "No bootstrap state found at {}: nothing to clean.",
-                    world.paths.state_file.display()
+                    target.paths.state_file.display()
                 ));
             }
             return Ok(ExitCode::Success);
         };
-        let cleanup = match clean_command_for(&world) {
+        let cleanup = match clean_command_for(&target) {
             Some(command) => cleanup.with_clean_command(command),
             None => cleanup,
         };
@@ -501,7 +505,7 @@ pub(crate) fn clean(
                 if report.is_complete() {
                     Ok(ExitCode::Success)
                 } else {
-                    eprintln!("Some resources are left in place. After fixing the cause, remove them with:\n  {}", clean_advice(&world));
+                    eprintln!("Some resources are left in place. After fixing the cause, remove them with:\n  {}", clean_advice(&target));
                     Ok(ExitCode::General)
                 }
             }
@@ -510,42 +514,42 @@ pub(crate) fn clean(
 }
 
 /// The exact `--clean` command for this run's state (and simulated world).
-fn clean_command_of(world: &World) -> String {
-    crate::engine::clean_command(&world.paths.state_file, world.demo.is_some())
+fn clean_command_of(target: &RunTarget) -> String {
+    crate::engine::clean_command(&target.paths.state_file, target.demo.is_some())
 }
 
 /// The demo keeps no world a later run reaches (no `--state-file`): no command can clean it.
-fn ephemeral_demo(world: &World) -> Option<&Demo> {
-    world
+fn ephemeral_demo(target: &RunTarget) -> Option<&Demo> {
+    target
         .demo
         .as_ref()
         .filter(|demo| !demo.kept_for_later_runs())
 }
 
-/// [`clean_command_of`], unless no command can reach this run's world.
-pub(super) fn clean_command_for(world: &World) -> Option<String> {
-    ephemeral_demo(world)
+/// [`clean_command_of`], unless no command can reach this run's target.
+pub(super) fn clean_command_for(target: &RunTarget) -> Option<String> {
+    ephemeral_demo(target)
         .is_none()
-        .then(|| clean_command_of(world))
+        .then(|| clean_command_of(target))
 }
 
-/// The exact command and when it asks, unless no command can reach this run's world.
-pub(super) fn clean_advice_for(world: &World) -> Option<String> {
-    ephemeral_demo(world).is_none().then(|| {
-        crate::engine::removal::clean_advice(&world.paths.state_file, world.demo.is_some())
+/// The exact command and when it asks, unless no command can reach this run's target.
+pub(super) fn clean_advice_for(target: &RunTarget) -> Option<String> {
+    ephemeral_demo(target).is_none().then(|| {
+        crate::engine::removal::clean_advice(&target.paths.state_file, target.demo.is_some())
     })
 }
 
 /// What to tell the user about removing this run's resources: the exact command, or, for a
 /// demo without `--state-file` (whose simulated world no later run can reach), that there is
 /// nothing real to remove.
-fn clean_advice(world: &World) -> String {
-    match ephemeral_demo(world) {
+fn clean_advice(target: &RunTarget) -> String {
+    match ephemeral_demo(target) {
         Some(demo) => format!(
             "nothing: this demo changed only its simulated world in {}, which no later run reuses (pass --state-file to keep one you can clean)",
             demo.root().display()
         ),
-        None => crate::engine::removal::clean_advice(&world.paths.state_file, world.demo.is_some()),
+        None => crate::engine::removal::clean_advice(&target.paths.state_file, target.demo.is_some()),
     }
 }
 

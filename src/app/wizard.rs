@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use secrecy::SecretString;
 use tokio::sync::{mpsc, oneshot};
 
-use super::run::{self, World};
+use super::run::{self, RunTarget};
 use super::OutputOptions;
 use crate::cli::Cli;
 use crate::config::lifecycle::{Active, Confirmed, Parsed};
@@ -27,8 +27,8 @@ use crate::prereq::{self, PrereqEnv, TerminalHandover};
 use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use crate::tools::{CancelToken, CommandRunner};
 use crate::tui::{
-    self, AppInputs, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl, RunHandle, RunOptions,
-    ScreenHandover, WizardBackend,
+    self, AppInputs, PrereqOutcome, PrereqRequest, PrereqUpdate, RunHandle, RunSteering,
+    ScreenHandover, WizardBackend, WizardOptions,
 };
 use crate::ExitCode;
 use crate::UserError;
@@ -49,44 +49,44 @@ pub(super) fn run_wizard(
     parsed: Parsed,
     options: OutputOptions,
 ) -> Result<ExitCode, UserError> {
-    let mut world = World::new(cli, env, home)?;
+    let mut target = RunTarget::new(cli, env, home)?;
     let mut after_first_draw = None;
-    if let Some(demo) = &world.demo {
-        let wizard = demo.wizard(Arc::clone(&world.runner));
-        world.runner = wizard.runner;
+    if let Some(demo) = &target.demo {
+        let wizard = demo.wizard(Arc::clone(&target.runner));
+        target.runner = wizard.runner;
         after_first_draw = wizard.after_first_draw;
     }
     // Read while the process has one thread (the logging worker is the second).
     let utc_offset = logging::local_offset_or_utc();
     let (tap, logs) = mpsc::channel(LOG_TAP_CAPACITY);
     let _logging =
-        super::start_logging_to(world.paths.log_file.clone(), options, false, Some(tap))?;
-    tracing::info!(demo = world.demo.is_some(), "wizard started");
+        super::start_logging_to(target.paths.log_file.clone(), options, false, Some(tap))?;
+    tracing::info!(demo = target.demo.is_some(), "wizard started");
 
-    let mut inputs = AppInputs::new(parsed, world.paths.state_file.clone());
-    let (kubeconfig_paths, kube_contexts) = kube_contexts(env, world.demo.as_ref())?;
+    let mut inputs = AppInputs::new(parsed, target.paths.state_file.clone());
+    let (kubeconfig_paths, kube_contexts) = kube_contexts(env, target.demo.as_ref())?;
     inputs.kube_contexts = kube_contexts;
     inputs.kubeconfig_paths = kubeconfig_paths;
     inputs.github_token_in_env = github_token_in_env(env);
-    inputs.log_file = world.paths.log_file.clone();
+    inputs.log_file = target.paths.log_file.clone();
     inputs.no_color = options.no_color;
-    inputs.demo = world.demo.is_some();
+    inputs.demo = target.demo.is_some();
     inputs.after_first_draw = after_first_draw;
     inputs.utc_offset = utc_offset;
-    inputs.clean_command = run::clean_command_for(&world);
+    inputs.clean_command = run::clean_command_for(&target);
 
-    let demo_note = world.demo.as_ref().map(|demo| demo.closing_note());
-    let state_file = world.paths.state_file.clone();
-    let clean_advice = run::clean_advice_for(&world);
-    let log_file = world.paths.log_file.clone();
+    let demo_note = target.demo.as_ref().map(|demo| demo.closing_note());
+    let state_file = target.paths.state_file.clone();
+    let clean_advice = run::clean_advice_for(&target);
+    let log_file = target.paths.log_file.clone();
     let prereq_env = super::run::prereq_env(env);
-    let backend = Arc::new(EngineBackend::new(world, prereq_env));
-    let run_options = RunOptions {
+    let backend = Arc::new(EngineBackend::new(target, prereq_env));
+    let wizard_options = WizardOptions {
         mouse: cli.mouse,
         logs: Some(logs),
     };
     let runtime = super::runtime()?;
-    let code = runtime.block_on(tui::run(backend, inputs, run_options));
+    let code = runtime.block_on(tui::run(backend, inputs, wizard_options));
     tracing::info!(exit_code = code.code(), "wizard finished");
 
     // The wizard's screen is gone: leave the paths where the user can still see them.
@@ -164,11 +164,11 @@ pub(crate) struct EngineBackend {
 }
 
 impl EngineBackend {
-    pub(crate) fn new(world: World, prereq_env: PrereqEnv) -> Self {
+    pub(crate) fn new(target: RunTarget, prereq_env: PrereqEnv) -> Self {
         Self {
-            runner: world.runner,
-            paths: world.paths,
-            options: world.options,
+            runner: target.runner,
+            paths: target.paths,
+            options: target.options,
             prereq_env,
             verified_token: Arc::new(Mutex::new(None)),
             account_subscription: Arc::new(Mutex::new(None)),
@@ -392,7 +392,7 @@ impl EngineControl {
     }
 }
 
-impl RunControl for EngineControl {
+impl RunSteering for EngineControl {
     fn cancel(&self) {
         lock(&self.cancel).cancel();
     }
@@ -435,7 +435,7 @@ mod tests {
         backend: EngineBackend,
     }
 
-    /// The demo world without its latencies, optionally failing `fail`.
+    /// The demo target without its latencies, optionally failing `fail`.
     fn fixture(fail: Option<StepId>) -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
         let sim = SimulatedEnvironment::demo(dir.path()).expect("simulated environment");
@@ -443,13 +443,13 @@ mod tests {
         let mut options = BootstrapOptions::demo();
         options.timings = StepTimings::fast();
         options.step_wrapper = fail.map(|step| fail_step(sim.clone(), step));
-        let world = World {
+        let target = RunTarget {
             runner: Arc::new(sim.clone()),
             paths: demo_paths(&sim, None, None),
             options,
             demo: Some(Demo::over(sim.clone())),
         };
-        let backend = EngineBackend::new(world, PrereqEnv::default());
+        let backend = EngineBackend::new(target, PrereqEnv::default());
         Fixture {
             _dir: dir,
             sim,

@@ -97,9 +97,9 @@ use super::model::ConfigLayer;
 use super::source::{Provenance, Source, SourcedLayer};
 use super::validate::validate;
 
-/// The life-cycle states, for reporting (each state type has a `PHASE`).
+/// The life-cycle states, for reporting (each state type has a `STAGE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
+pub enum Stage {
     Uninitialized,
     Parsed,
     Validated,
@@ -114,7 +114,7 @@ pub struct Uninitialized {
 }
 
 impl Uninitialized {
-    pub const PHASE: Phase = Phase::Uninitialized;
+    pub const STAGE: Stage = Stage::Uninitialized;
 
     pub fn new() -> Uninitialized {
         Uninitialized { _private: () }
@@ -200,7 +200,7 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    pub const PHASE: Phase = Phase::Parsed;
+    pub const STAGE: Stage = Stage::Parsed;
 
     /// The effective values (defaults filled in) and their sources.
     pub fn merged(&self) -> &Merged {
@@ -272,7 +272,7 @@ pub struct Validated {
 }
 
 impl Validated {
-    pub const PHASE: Phase = Phase::Validated;
+    pub const STAGE: Stage = Stage::Validated;
 
     pub fn configuration(&self) -> &Configuration {
         &self.configuration
@@ -315,7 +315,7 @@ pub struct Confirmed {
 }
 
 impl Confirmed {
-    pub const PHASE: Phase = Phase::Confirmed;
+    pub const STAGE: Stage = Stage::Confirmed;
 
     pub fn configuration(&self) -> &Configuration {
         &self.configuration
@@ -338,7 +338,7 @@ pub struct Active {
 }
 
 impl Active {
-    pub const PHASE: Phase = Phase::Active;
+    pub const STAGE: Stage = Stage::Active;
 
     pub fn configuration(&self) -> &Configuration {
         &self.configuration
@@ -369,10 +369,10 @@ mod tests {
 
     #[test]
     fn phases_are_ordered_along_the_legal_path() {
-        assert!(Uninitialized::PHASE < Parsed::PHASE);
-        assert!(Parsed::PHASE < Validated::PHASE);
-        assert!(Validated::PHASE < Confirmed::PHASE);
-        assert!(Confirmed::PHASE < Active::PHASE);
+        assert!(Uninitialized::STAGE < Parsed::STAGE);
+        assert!(Parsed::STAGE < Validated::STAGE);
+        assert!(Validated::STAGE < Confirmed::STAGE);
+        assert!(Confirmed::STAGE < Active::STAGE);
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub use configuration::{
 pub use defaults::HELM_REPO_URL;
 pub use error::{ConfigErrors, FieldError, Problem};
 pub use field::Field;
-pub use lifecycle::{Phase, Validated};
+pub use lifecycle::{Stage, Validated};
 pub use load::LoadError;
 pub use model::ConfigLayer;
 pub use source::{Provenance, Source};

@@ -88,21 +88,21 @@ fn target_field(target: &RepoTarget, name: Field, url: Field) -> Field {
 
 /// `OWNER/NAME` of a repository target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoIdentity {
+pub struct RepoFullName {
     /// `None`: the token's account, which owns new repositories when `githubOrg` is unset.
     pub owner: Option<String>,
     pub name: String,
 }
 
-impl RepoIdentity {
+impl RepoFullName {
     /// `github_org`: the owner of new repositories, if known.
-    pub fn of(target: &RepoTarget, github_org: Option<&str>) -> RepoIdentity {
+    pub fn of(target: &RepoTarget, github_org: Option<&str>) -> RepoFullName {
         match target {
-            RepoTarget::Existing(repo) => RepoIdentity {
+            RepoTarget::Existing(repo) => RepoFullName {
                 owner: Some(repo.owner().to_string()),
                 name: repo.name().to_string(),
             },
-            RepoTarget::Create { name } => RepoIdentity {
+            RepoTarget::Create { name } => RepoFullName {
                 owner: github_org.map(str::to_string),
                 name: name.clone(),
             },
@@ -120,7 +120,7 @@ impl RepoIdentity {
 /// Whether two repositories are one on GitHub (owner and name compared ignoring case), and
 /// if so, why in words. `None` when they are two, or when that cannot be known yet (one
 /// owner is the token's account, the other a named owner).
-pub fn same_repository(a: &RepoIdentity, b: &RepoIdentity) -> Option<String> {
+pub fn same_repository(a: &RepoFullName, b: &RepoFullName) -> Option<String> {
     let same_owner = match (&a.owner, &b.owner) {
         (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
         (None, None) => true,
@@ -303,8 +303,8 @@ impl Validator<'_> {
         github_org: Option<&str>,
     ) {
         let Some(same) = same_repository(
-            &RepoIdentity::of(control_plane, github_org),
-            &RepoIdentity::of(gitops, github_org),
+            &RepoFullName::of(control_plane, github_org),
+            &RepoFullName::of(gitops, github_org),
         ) else {
             return;
         };
@@ -996,7 +996,7 @@ mod tests {
 
     #[test]
     fn same_repository_compares_owner_and_name_ignoring_case() {
-        let id = |owner: Option<&str>, name: &str| RepoIdentity {
+        let id = |owner: Option<&str>, name: &str| RepoFullName {
             owner: owner.map(str::to_string),
             name: name.to_string(),
         };

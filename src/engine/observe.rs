@@ -11,7 +11,7 @@ use super::plan::{
 use super::retry::explain_give_up;
 use super::step::StepId;
 use super::steps::{resources, tool_error, BootstrapSteps, Tools};
-use crate::config::validate::{same_repository, RepoIdentity};
+use crate::config::validate::{same_repository, RepoFullName};
 use crate::config::{ClusterTarget, Field, RepoTarget};
 use crate::state::BootstrapState;
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryWait};
@@ -127,11 +127,11 @@ fn same_as_existing(
     if !matches!(other, RepoTarget::Existing(_)) {
         return Ok(());
     }
-    let new = RepoIdentity {
+    let new = RepoFullName {
         owner: Some(owner.to_string()),
         name: name.to_string(),
     };
-    let Some(same) = same_repository(&new, &RepoIdentity::of(other, None)) else {
+    let Some(same) = same_repository(&new, &RepoFullName::of(other, None)) else {
         return Ok(());
     };
     let (name_field, other_url) = match step {

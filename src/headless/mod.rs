@@ -128,16 +128,16 @@ impl PrinterSettings {
 
 /// How the run ended, as far as the events said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunEnd {
+pub enum ReportedEnd {
     Finished,
     Failed { exit_code: i32 },
 }
 
-impl RunEnd {
+impl ReportedEnd {
     pub fn exit_code(self) -> i32 {
         match self {
-            RunEnd::Finished => 0,
-            RunEnd::Failed { exit_code } => exit_code,
+            ReportedEnd::Finished => 0,
+            ReportedEnd::Failed { exit_code } => exit_code,
         }
     }
 }
@@ -147,7 +147,7 @@ pub struct HeadlessPrinter<W: Write> {
     settings: PrinterSettings,
     out: W,
     renderer: TextRenderer,
-    run_end: Option<RunEnd>,
+    run_end: Option<ReportedEnd>,
 }
 
 impl<W: Write> HeadlessPrinter<W> {
@@ -168,7 +168,7 @@ impl<W: Write> HeadlessPrinter<W> {
     /// Print every event until the source closes. Returns how the run ended, or `None` when
     /// the source closed without a `run_finished`/`run_failed` (the caller reports that: in
     /// JSON mode nothing but events may reach the output). Stops at the first write error.
-    pub async fn run(&mut self, mut source: impl EventSource) -> io::Result<Option<RunEnd>> {
+    pub async fn run(&mut self, mut source: impl EventSource) -> io::Result<Option<ReportedEnd>> {
         while let Some(event) = source.next_event().await {
             self.handle(&event)?;
         }
@@ -178,9 +178,9 @@ impl<W: Write> HeadlessPrinter<W> {
     /// Print one event (and flush, so piped output keeps pace with the run).
     pub fn handle(&mut self, event: &Event) -> io::Result<()> {
         match &event.kind {
-            EventKind::RunFinished { .. } => self.run_end = Some(RunEnd::Finished),
+            EventKind::RunFinished { .. } => self.run_end = Some(ReportedEnd::Finished),
             EventKind::RunFailed { exit_code, .. } => {
-                self.run_end = Some(RunEnd::Failed {
+                self.run_end = Some(ReportedEnd::Failed {
                     exit_code: *exit_code,
                 })
             }
@@ -199,7 +199,7 @@ impl<W: Write> HeadlessPrinter<W> {
     }
 
     /// How the run ended so far.
-    pub fn run_end(&self) -> Option<RunEnd> {
+    pub fn run_end(&self) -> Option<ReportedEnd> {
         self.run_end
     }
 

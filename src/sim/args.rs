@@ -65,12 +65,12 @@ pub enum ArgError {
 
 /// A parsed argv: positional words in order and flag values by long name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Parsed {
+pub struct ParsedArgs {
     pub positionals: Vec<String>,
     flags: BTreeMap<&'static str, Vec<String>>,
 }
 
-impl Parsed {
+impl ParsedArgs {
     /// Only positional arguments (a command parsed outside the flag tables).
     pub fn with_positionals(positionals: Vec<String>) -> Self {
         Self {
@@ -123,15 +123,15 @@ fn find_short(flags: &[Flag], letter: char) -> Option<&Flag> {
 }
 
 /// Parse `args` against `flags` in the given style.
-pub fn parse(args: &[String], flags: &[Flag], style: Style) -> Result<Parsed, ArgError> {
+pub fn parse(args: &[String], flags: &[Flag], style: Style) -> Result<ParsedArgs, ArgError> {
     match style {
         Style::Pflag => parse_pflag(args, flags),
         Style::Argparse => parse_argparse(args, flags),
     }
 }
 
-fn parse_pflag(args: &[String], flags: &[Flag]) -> Result<Parsed, ArgError> {
-    let mut parsed = Parsed::default();
+fn parse_pflag(args: &[String], flags: &[Flag]) -> Result<ParsedArgs, ArgError> {
+    let mut parsed = ParsedArgs::default();
     let mut index = 0;
     while index < args.len() {
         let arg = &args[index];
@@ -210,8 +210,8 @@ fn parse_pflag(args: &[String], flags: &[Flag]) -> Result<Parsed, ArgError> {
     Ok(parsed)
 }
 
-fn parse_argparse(args: &[String], flags: &[Flag]) -> Result<Parsed, ArgError> {
-    let mut parsed = Parsed::default();
+fn parse_argparse(args: &[String], flags: &[Flag]) -> Result<ParsedArgs, ArgError> {
+    let mut parsed = ParsedArgs::default();
     let mut unrecognized = Vec::new();
     let mut index = 0;
     while index < args.len() {

@@ -12,7 +12,7 @@ use super::fault::{az_expired_message, quota_message};
 use super::kube::fnv;
 use super::kubeconfig::{merge_entry, Kubeconfig, Named};
 use super::reply::{az_json, Reply};
-use super::state::{key2, AksCluster, ResourceGroup};
+use super::state::{key2, SimulatedAks, SimulatedResourceGroup};
 use super::world::{Pending, PendingKey};
 
 pub const VERSION: &str = "2.91.0";
@@ -532,7 +532,7 @@ fn group_name(cmd: &ToolCommand) -> Result<String, Reply> {
         })
 }
 
-fn group_json(ctx: &Ctx<'_>, group: &ResourceGroup) -> Value {
+fn group_json(ctx: &Ctx<'_>, group: &SimulatedResourceGroup) -> Value {
     json!({
         "id": format!("/subscriptions/{}/resourceGroups/{}", subscription_id(ctx), group.name),
         "location": group.location,
@@ -611,7 +611,7 @@ fn group_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
     } else {
         ctx.world.azure.resource_groups.insert(
             key.clone(),
-            ResourceGroup {
+            SimulatedResourceGroup {
                 name: name.clone(),
                 location,
                 tags: parse_tags(cmd.value("tags")),
@@ -741,7 +741,7 @@ fn cluster_not_found(rg: &str, name: &str) -> Reply {
     )
 }
 
-fn existing_cluster(ctx: &Ctx<'_>, rg: &str, name: &str) -> Result<AksCluster, Reply> {
+fn existing_cluster(ctx: &Ctx<'_>, rg: &str, name: &str) -> Result<SimulatedAks, Reply> {
     if !ctx
         .world
         .azure
@@ -758,7 +758,7 @@ fn existing_cluster(ctx: &Ctx<'_>, rg: &str, name: &str) -> Result<AksCluster, R
         .ok_or_else(|| cluster_not_found(rg, name))
 }
 
-fn cluster_json(ctx: &Ctx<'_>, c: &AksCluster) -> Value {
+fn cluster_json(ctx: &Ctx<'_>, c: &SimulatedAks) -> Value {
     let sub = subscription_id(ctx);
     json!({
         "aadProfile": null,
@@ -932,7 +932,7 @@ fn aks_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
         .value("node-resource-group")
         .map(str::to_string)
         .unwrap_or_else(|| format!("MC_{rg}_{name}_{location}"));
-    let cluster = AksCluster {
+    let cluster = SimulatedAks {
         name: name.clone(),
         resource_group: group.name.clone(),
         location: location.clone(),
@@ -954,7 +954,7 @@ fn aks_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
         .insert(key.clone(), cluster.clone());
     ctx.world.azure.resource_groups.insert(
         node_resource_group.to_ascii_lowercase(),
-        ResourceGroup {
+        SimulatedResourceGroup {
             name: node_resource_group,
             location: location.clone(),
             tags: BTreeMap::from([("aks-managed-cluster-name".to_string(), name.clone()), ("aks-managed-cluster-rg".to_string(), rg.clone())]),
@@ -1139,7 +1139,7 @@ fn get_credentials(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply>
         Ok(reply)
     } else {
         Ok(reply.with_stderr(format!(
-            "Merged \"{context}\" as current context in {}",
+            "MergedKubeconfig \"{context}\" as current context in {}",
             path.display()
         )))
     }

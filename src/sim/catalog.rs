@@ -202,7 +202,7 @@ pub fn flux_manifest_version(url: &str) -> Option<FluxVersion> {
 
 /// A VM size offered by Azure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VmSku {
+pub struct SkuOffer {
     pub name: String,
     pub family: String,
     pub vcpus: u32,
@@ -218,7 +218,7 @@ pub struct AzureCatalog {
     pub kubernetes_versions: BTreeMap<String, Vec<String>>,
     /// The default minor version.
     pub default_kubernetes_version: String,
-    pub vm_skus: Vec<VmSku>,
+    pub vm_skus: Vec<SkuOffer>,
     /// `(location, size)` pairs restricted for the subscription.
     pub restricted_skus: Vec<(String, String)>,
     /// Quota granted in a region nobody configured: limit per family and for `cores`.
@@ -246,7 +246,7 @@ impl Default for AzureCatalog {
             )
         })
         .collect();
-        let sku = |name: &str, family: &str, vcpus: u32, memory_gb: u32| VmSku {
+        let sku = |name: &str, family: &str, vcpus: u32, memory_gb: u32| SkuOffer {
             name: name.to_string(),
             family: family.to_string(),
             vcpus,
@@ -278,7 +278,7 @@ impl Default for AzureCatalog {
 }
 
 impl AzureCatalog {
-    pub fn sku(&self, size: &str) -> Option<&VmSku> {
+    pub fn sku(&self, size: &str) -> Option<&SkuOffer> {
         self.vm_skus
             .iter()
             .find(|sku| sku.name.eq_ignore_ascii_case(size))

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::command::Ctx;
 use super::git;
 use super::kube::{self, ResourceType};
-use super::kubeconfig::{files_for, Merged};
+use super::kubeconfig::{files_for, MergedKubeconfig};
 use super::state::key2;
 use super::world::{node_names, parse_repo_ref, put, KubeSecretValue};
 
@@ -93,7 +93,7 @@ pub(crate) fn connect(
             )));
         }
     }
-    let merged = Merged::load(&files).map_err(|e| ConnectError::Config(e.to_string()))?;
+    let merged = MergedKubeconfig::load(&files).map_err(|e| ConnectError::Config(e.to_string()))?;
     let context = match context.filter(|c| !c.is_empty()) {
         Some(c) => c.to_string(),
         None => merged.current_context().ok_or(ConnectError::NoContext)?,

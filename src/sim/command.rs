@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::time::Instant;
 
-use super::args::{self, ArgError, Flag, Parsed, Style};
+use super::args::{self, ArgError, Flag, ParsedArgs, Style};
 use super::world::{Paths, World};
 
 /// A call as the child process would see it.
@@ -41,7 +41,7 @@ impl Invocation {
 #[derive(Clone, Debug)]
 pub(crate) struct ToolCommand {
     pub path: Vec<String>,
-    pub flags: Parsed,
+    pub flags: ParsedArgs,
 }
 
 impl ToolCommand {

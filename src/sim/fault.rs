@@ -6,7 +6,7 @@
 //! the parsed command: the tool's subcommand path followed by its positional arguments,
 //! so flags and their values never get in the way.
 
-use super::args::Parsed;
+use super::args::ParsedArgs;
 
 /// How an injected failure looks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,7 +166,7 @@ pub(crate) enum FaultEffect {
 pub(crate) struct FaultContext<'a> {
     pub program: &'a str,
     pub words: &'a [String],
-    pub flags: &'a Parsed,
+    pub flags: &'a ParsedArgs,
     /// For az quota messages: (family, location, limit, usage, required).
     pub quota: Option<(String, String, u64, u64, u64)>,
     pub user: String,

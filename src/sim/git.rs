@@ -161,7 +161,7 @@ pub fn heads(path: &Path) -> BTreeMap<String, String> {
 
 /// One entry of a recursive tree listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TreeEntry {
+pub struct GitTreeEntry {
     pub path: String,
     pub mode: String,
     /// `blob`, `tree` or `commit` (submodule).
@@ -190,7 +190,7 @@ pub fn rev_parse(path: &Path, rev: &str) -> Option<String> {
 }
 
 /// The recursive tree of `rev` (directories included), and the tree's own id.
-pub fn tree(path: &Path, rev: &str) -> Option<(String, Vec<TreeEntry>)> {
+pub fn tree(path: &Path, rev: &str) -> Option<(String, Vec<GitTreeEntry>)> {
     let path_text = path.display().to_string();
     let tree_id = rev_parse(path, &format!("{rev}^{{tree}}"))?;
     let out = git(
@@ -217,7 +217,7 @@ pub fn tree(path: &Path, rev: &str) -> Option<(String, Vec<TreeEntry>)> {
             let kind = parts.next()?.to_string();
             let sha = parts.next()?.to_string();
             let size = parts.next().and_then(|s| s.parse().ok());
-            Some(TreeEntry {
+            Some(GitTreeEntry {
                 path: file.to_string(),
                 mode,
                 kind,

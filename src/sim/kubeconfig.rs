@@ -80,7 +80,7 @@ impl Named {
 
 /// Why a kubeconfig could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum KubeconfigError {
+pub enum KubeconfigFileError {
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -93,12 +93,12 @@ pub enum KubeconfigError {
 
 impl Kubeconfig {
     /// Read `path`; a missing or empty file is an empty config.
-    pub fn load(path: &Path) -> Result<Self, KubeconfigError> {
+    pub fn load(path: &Path) -> Result<Self, KubeconfigFileError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::empty()),
             Err(source) => {
-                return Err(KubeconfigError::Io {
+                return Err(KubeconfigFileError::Io {
                     path: path.display().to_string(),
                     source,
                 })
@@ -107,7 +107,7 @@ impl Kubeconfig {
         if text.trim().is_empty() {
             return Ok(Self::empty());
         }
-        serde_yaml::from_str(&text).map_err(|e| KubeconfigError::Invalid {
+        serde_yaml::from_str(&text).map_err(|e| KubeconfigFileError::Invalid {
             path: path.display().to_string(),
             message: e.to_string(),
         })
@@ -123,14 +123,14 @@ impl Kubeconfig {
     }
 
     /// Write atomically with mode 0600 (kubeconfigs hold credentials), creating the directory.
-    pub fn save(&self, path: &Path) -> Result<(), KubeconfigError> {
-        let io = |source| KubeconfigError::Io {
+    pub fn save(&self, path: &Path) -> Result<(), KubeconfigFileError> {
+        let io = |source| KubeconfigFileError::Io {
             path: path.display().to_string(),
             source,
         };
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
-        let text = serde_yaml::to_string(self).map_err(|e| KubeconfigError::Invalid {
+        let text = serde_yaml::to_string(self).map_err(|e| KubeconfigFileError::Invalid {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
@@ -209,16 +209,16 @@ pub fn files_for(flag: Option<&str>, env_var: Option<&str>, default: &Path) -> V
 
 /// The contexts of several files merged the way kubectl merges them: the first file that
 /// defines a name wins; `current-context` from the first file that sets one.
-pub struct Merged {
+pub struct MergedKubeconfig {
     pub files: Vec<(PathBuf, Kubeconfig)>,
 }
 
-impl Merged {
-    pub fn load(paths: &[PathBuf]) -> Result<Self, KubeconfigError> {
+impl MergedKubeconfig {
+    pub fn load(paths: &[PathBuf]) -> Result<Self, KubeconfigFileError> {
         let files = paths
             .iter()
             .map(|p| Ok((p.clone(), Kubeconfig::load(p)?)))
-            .collect::<Result<_, KubeconfigError>>()?;
+            .collect::<Result<_, KubeconfigFileError>>()?;
         Ok(Self { files })
     }
 
@@ -298,7 +298,7 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let back = Kubeconfig::load(&path).unwrap();
-        let merged = Merged {
+        let merged = MergedKubeconfig {
             files: vec![(path.clone(), back)],
         };
         assert_eq!(merged.server_of("ctx").as_deref(), Some("https://x:443"));

@@ -9,7 +9,7 @@ use super::catalog::{flux_manifest_version, KALYPSO_GROUP};
 use super::cluster::{self, Connection, Stored};
 use super::command::{lookup_pflag, CommandDef, Ctx, LookupError, ToolCommand};
 use super::kube::{self, ResourceType};
-use super::kubeconfig::{Kubeconfig, Merged};
+use super::kubeconfig::{Kubeconfig, MergedKubeconfig};
 use super::reply::{kubectl_json, Reply};
 use super::world::flux_manifest;
 use crate::tools::runner::Stream;
@@ -1317,7 +1317,8 @@ fn rollout_status(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Re
 
 fn config(ctx: &mut Ctx<'_>, cmd: &ToolCommand, sub: &str) -> Result<Reply, Reply> {
     let files = cluster::kubeconfig_files(ctx, cmd.value("kubeconfig"));
-    let merged = Merged::load(&files).map_err(|e| Reply::fail(1, format!("error: {e}")))?;
+    let merged =
+        MergedKubeconfig::load(&files).map_err(|e| Reply::fail(1, format!("error: {e}")))?;
     let destination = merged
         .destination()
         .cloned()

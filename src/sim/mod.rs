@@ -86,17 +86,17 @@ use crate::tools::runner::{
 };
 
 pub use catalog::{
-    kalypso_crd_names, AzureCatalog, ChartCatalog, ChartVersion, FluxVersion, VmSku, KALYPSO_CHART,
-    KALYPSO_GROUP, KALYPSO_REPO_URL,
+    kalypso_crd_names, AzureCatalog, ChartCatalog, ChartVersion, FluxVersion, SkuOffer,
+    KALYPSO_CHART, KALYPSO_GROUP, KALYPSO_REPO_URL,
 };
 pub use chatter::Chatter;
 pub use fault::{Fault, FaultId, FaultKind, FaultWhen};
 pub use latency::{Latency, LATENCY_SYNTAX};
 pub use persist::WORLD_FILE;
-pub use seed::{SeedAksCluster, SeedError, SeedRepo};
+pub use seed::{SeedAksCluster, SeedRefused, SeedRepo};
 pub use state::{
-    AksCluster, AzureAccount, AzureState, GithubOrg, GithubRepo, GithubState, GithubUser,
-    HelmRelease, KubeCluster, KubeContextEntry, Label, Quota, ResourceGroup, SimSnapshot,
+    AzureAccount, AzureState, GithubOrg, GithubRepo, GithubState, GithubUser, HelmRelease,
+    KubeCluster, KubeContextEntry, Label, Quota, SimSnapshot, SimulatedAks, SimulatedResourceGroup,
 };
 pub use world::TokenPolicy;
 
@@ -543,7 +543,7 @@ impl SimulatedEnvironment {
             // A real program meets injected faults too (git: a push rejected, a hang).
             let command = (spec.program == "git").then(|| ToolCommand {
                 path: Vec::new(),
-                flags: args::Parsed::with_positionals(git::command_words(&spec.args)),
+                flags: args::ParsedArgs::with_positionals(git::command_words(&spec.args)),
             });
             return match self.fire_fault(&spec, command.as_ref()) {
                 None => self.delegate_after_latency(index, spec, control).await,

@@ -13,8 +13,8 @@ use super::git;
 use super::kube::{self};
 use super::kubeconfig::{merge_entry, Kubeconfig, Named};
 use super::state::{
-    default_labels, key2, AksCluster, AzureAccount, GithubOrg, GithubRepo, GithubUser, KubeCluster,
-    Quota, ResourceGroup,
+    default_labels, key2, AzureAccount, GithubOrg, GithubRepo, GithubUser, KubeCluster, Quota,
+    SimulatedAks, SimulatedResourceGroup,
 };
 use super::world::{now_timestamp, populate_system, put, TokenPolicy};
 use super::SimulatedEnvironment;
@@ -22,7 +22,7 @@ use super::SimulatedEnvironment;
 /// Why seeding failed.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot seed the simulated environment: {0}")]
-pub struct SeedError(pub String);
+pub struct SeedRefused(pub String);
 
 /// An AKS cluster that exists (provisioned) before the run.
 #[derive(Clone, Debug)]
@@ -137,7 +137,7 @@ impl SimulatedEnvironment {
     pub fn seed_resource_group(&self, name: &str, location: &str) {
         self.world().azure.resource_groups.insert(
             name.to_ascii_lowercase(),
-            ResourceGroup {
+            SimulatedResourceGroup {
                 name: name.to_string(),
                 location: location.to_ascii_lowercase(),
                 tags: BTreeMap::new(),
@@ -149,7 +149,7 @@ impl SimulatedEnvironment {
 
     /// A provisioned AKS cluster (its resource group is created if missing). Returns its
     /// API server URL.
-    pub fn seed_aks_cluster(&self, seed: SeedAksCluster) -> Result<String, SeedError> {
+    pub fn seed_aks_cluster(&self, seed: SeedAksCluster) -> Result<String, SeedRefused> {
         let has_group = self
             .world()
             .azure
@@ -163,7 +163,7 @@ impl SimulatedEnvironment {
             .azure_catalog
             .resolve_kubernetes_version(seed.kubernetes_version.as_deref())
             .ok_or_else(|| {
-                SeedError(format!(
+                SeedRefused(format!(
                     "Kubernetes version {:?} is not in the catalog",
                     seed.kubernetes_version
                 ))
@@ -178,7 +178,7 @@ impl SimulatedEnvironment {
         let dns_prefix = format!("{}-{}", seed.name, seed.resource_group).to_ascii_lowercase();
         let location = seed.location.to_ascii_lowercase();
         let node_resource_group = format!("MC_{}_{}_{location}", seed.resource_group, seed.name);
-        let cluster = AksCluster {
+        let cluster = SimulatedAks {
             name: seed.name.clone(),
             resource_group: seed.resource_group.clone(),
             location: location.clone(),
@@ -195,7 +195,7 @@ impl SimulatedEnvironment {
         };
         world.azure.resource_groups.insert(
             node_resource_group.to_ascii_lowercase(),
-            ResourceGroup {
+            SimulatedResourceGroup {
                 name: node_resource_group,
                 location,
                 tags: BTreeMap::new(),
@@ -242,7 +242,7 @@ impl SimulatedEnvironment {
 
     /// A context `context` for `server` in the default kubeconfig (cluster and user entries
     /// named after the context). The first context seeded becomes the current one.
-    pub fn seed_kube_context(&self, context: &str, server: &str) -> Result<(), SeedError> {
+    pub fn seed_kube_context(&self, context: &str, server: &str) -> Result<(), SeedRefused> {
         let path = self.default_kubeconfig();
         self.seed_kube_context_in(&path, context, server)
     }
@@ -253,8 +253,8 @@ impl SimulatedEnvironment {
         path: &Path,
         context: &str,
         server: &str,
-    ) -> Result<(), SeedError> {
-        let mut config = Kubeconfig::load(path).map_err(|e| SeedError(e.to_string()))?;
+    ) -> Result<(), SeedRefused> {
+        let mut config = Kubeconfig::load(path).map_err(|e| SeedRefused(e.to_string()))?;
         let mut cluster = serde_yaml::Mapping::new();
         cluster.insert("server".into(), server.into());
         let mut ctx = serde_yaml::Mapping::new();
@@ -281,7 +281,7 @@ impl SimulatedEnvironment {
         if config.current_context.is_empty() {
             config.current_context = context.to_string();
         }
-        config.save(path).map_err(|e| SeedError(e.to_string()))?;
+        config.save(path).map_err(|e| SeedRefused(e.to_string()))?;
         self.world().kubeconfigs.insert(path.to_path_buf());
         Ok(())
     }
@@ -292,26 +292,26 @@ impl SimulatedEnvironment {
     }
 
     /// Install Flux (as `kubectl apply -f <install.yaml>` would) into a seeded cluster.
-    pub fn seed_flux(&self, server: &str, version: &str) -> Result<(), SeedError> {
+    pub fn seed_flux(&self, server: &str, version: &str) -> Result<(), SeedRefused> {
         let version = FluxVersion::parse(version)
-            .ok_or_else(|| SeedError(format!("unknown Flux version {version}")))?;
+            .ok_or_else(|| SeedRefused(format!("unknown Flux version {version}")))?;
         let mut world = self.world();
         if !world.kube.contains_key(server) {
-            return Err(SeedError(format!("no API server {server}")));
+            return Err(SeedRefused(format!("no API server {server}")));
         }
         world.install_flux(server, version, &now_timestamp());
         Ok(())
     }
 
     /// Put any object into a cluster (its type must be served: built in or from a CRD).
-    pub fn seed_kube_object(&self, server: &str, object: Value) -> Result<(), SeedError> {
+    pub fn seed_kube_object(&self, server: &str, object: Value) -> Result<(), SeedRefused> {
         let mut world = self.world();
         let mut counter = std::mem::take(&mut world.counter);
         let result = (|| {
             let api = world
                 .kube
                 .get_mut(server)
-                .ok_or_else(|| SeedError(format!("no API server {server}")))?;
+                .ok_or_else(|| SeedRefused(format!("no API server {server}")))?;
             let api_version = object
                 .get("apiVersion")
                 .and_then(Value::as_str)
@@ -321,7 +321,7 @@ impl SimulatedEnvironment {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let ty = kube::resolve_kind(api, api_version, kind)
-                .ok_or_else(|| SeedError(format!("no type {kind} in {api_version}")))?;
+                .ok_or_else(|| SeedRefused(format!("no type {kind} in {api_version}")))?;
             put(api, &mut counter, &ty.qualified(), object, &now_timestamp());
             Ok(())
         })();
@@ -383,15 +383,15 @@ impl SimulatedEnvironment {
     }
 
     /// A repository with content, created as a real bare repository.
-    pub fn seed_repo(&self, seed: SeedRepo) -> Result<(), SeedError> {
+    pub fn seed_repo(&self, seed: SeedRepo) -> Result<(), SeedRefused> {
         let path = self.bare_repo_path(&seed.owner, &seed.name);
         if path.exists() {
-            std::fs::remove_dir_all(&path).map_err(|e| SeedError(e.to_string()))?;
+            std::fs::remove_dir_all(&path).map_err(|e| SeedRefused(e.to_string()))?;
         }
-        git::init_bare(&path).map_err(|e| SeedError(e.to_string()))?;
+        git::init_bare(&path).map_err(|e| SeedRefused(e.to_string()))?;
         if !seed.branches.is_empty() {
             git::seed_content_with_modes(&path, &seed.branches, &seed.executables)
-                .map_err(|e| SeedError(e.to_string()))?;
+                .map_err(|e| SeedRefused(e.to_string()))?;
         }
         let mut world = self.world();
         let id = world.next_github_id();
@@ -508,7 +508,7 @@ impl SimulatedEnvironment {
             .azure
             .clusters
             .get(&key2(resource_group, name))
-            .map(AksCluster::server)
+            .map(SimulatedAks::server)
     }
 
     /// The demo world: an Azure subscription (Owner), a GitHub user with a token that `gh

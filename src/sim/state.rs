@@ -30,9 +30,9 @@ pub struct AzureState {
     pub signed_in: bool,
     pub account: Option<AzureAccount>,
     /// By lower-cased name (Azure resource group names are case-insensitive).
-    pub resource_groups: BTreeMap<String, ResourceGroup>,
+    pub resource_groups: BTreeMap<String, SimulatedResourceGroup>,
     /// By lower-cased `resource-group/name`.
-    pub clusters: BTreeMap<String, AksCluster>,
+    pub clusters: BTreeMap<String, SimulatedAks>,
     /// vCPU quotas by location, then family (`cores` is the regional total).
     pub quotas: BTreeMap<String, BTreeMap<String, Quota>>,
 }
@@ -52,7 +52,7 @@ pub struct AzureAccount {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResourceGroup {
+pub struct SimulatedResourceGroup {
     pub name: String,
     pub location: String,
     pub tags: BTreeMap<String, String>,
@@ -63,7 +63,7 @@ pub struct ResourceGroup {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AksCluster {
+pub struct SimulatedAks {
     pub name: String,
     pub resource_group: String,
     pub location: String,
@@ -82,7 +82,7 @@ pub struct AksCluster {
     pub tags: BTreeMap<String, String>,
 }
 
-impl AksCluster {
+impl SimulatedAks {
     /// The API server URL written into kubeconfigs.
     pub fn server(&self) -> String {
         format!("https://{}:443", self.fqdn)

@@ -13,7 +13,7 @@ use super::catalog::{AzureCatalog, ChartCatalog, FluxVersion, FLUX_CRDS};
 use super::chatter::Chatter;
 use super::kube::{self, Counter};
 use super::latency::Latency;
-use super::state::{AksCluster, AzureState, GithubState, KubeCluster, Quota};
+use super::state::{AzureState, GithubState, KubeCluster, Quota, SimulatedAks};
 
 /// Who a `GH_TOKEN` belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,7 +196,7 @@ impl World {
 
     /// The API server of a freshly provisioned AKS cluster: system namespaces, Ready nodes,
     /// running kube-system pods.
-    pub fn add_aks_api_server(&mut self, cluster: &AksCluster, now: &str) {
+    pub fn add_aks_api_server(&mut self, cluster: &SimulatedAks, now: &str) {
         let hash = kube::fnv(&format!("{}/{}", cluster.resource_group, cluster.name));
         let nodes: Vec<String> = (0..cluster.node_count)
             .map(|i| format!("aks-nodepool1-{:08}-vmss{:06}", hash % 100_000_000, i))

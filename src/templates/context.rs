@@ -6,12 +6,12 @@ use super::TemplateError;
 
 /// A repository on github.com, by owner and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct GitHubRepo {
+pub struct RepoRef {
     pub owner: String,
     pub name: String,
 }
 
-impl GitHubRepo {
+impl RepoRef {
     pub fn new(owner: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             owner: owner.into(),
@@ -68,8 +68,8 @@ impl GitHubRepo {
 /// environment and the cluster type the sample scheduling policy targets.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TemplateContext {
-    pub control_plane: GitHubRepo,
-    pub gitops: GitHubRepo,
+    pub control_plane: RepoRef,
+    pub gitops: RepoRef,
     /// Namespace the Kalypso Scheduler is installed into.
     pub namespace: String,
     /// The first environment; also the name of the environment branches.
@@ -83,7 +83,7 @@ impl TemplateContext {
     pub const DEFAULT_CLUSTER_TYPE: &'static str = "default";
 
     /// A context with the default namespace, environment and cluster type.
-    pub fn new(control_plane: GitHubRepo, gitops: GitHubRepo) -> Self {
+    pub fn new(control_plane: RepoRef, gitops: RepoRef) -> Self {
         Self {
             control_plane,
             gitops,
@@ -187,7 +187,7 @@ mod tests {
     use super::*;
 
     fn context() -> TemplateContext {
-        TemplateContext::new(GitHubRepo::new("acme", "cp"), GitHubRepo::new("acme", "go"))
+        TemplateContext::new(RepoRef::new("acme", "cp"), RepoRef::new("acme", "go"))
     }
 
     fn rejected(context: &TemplateContext) -> (String, String) {
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn repository_forms() {
-        let repo = GitHubRepo::new("acme", "cp");
+        let repo = RepoRef::new("acme", "cp");
         assert_eq!(repo.slug(), "acme/cp");
         assert_eq!(repo.url(), "https://github.com/acme/cp");
     }
@@ -221,8 +221,8 @@ mod tests {
             "https://github.com/acme/cp.git",
         ] {
             assert_eq!(
-                GitHubRepo::from_url("control-plane URL", url).unwrap(),
-                GitHubRepo::new("acme", "cp"),
+                RepoRef::from_url("control-plane URL", url).unwrap(),
+                RepoRef::new("acme", "cp"),
                 "{url}"
             );
         }
@@ -237,7 +237,7 @@ mod tests {
             "https://github.com/acme/cp/tree/main",
             "https://github.com/-acme/cp",
         ] {
-            let error = GitHubRepo::from_url("gitops URL", url).unwrap_err();
+            let error = RepoRef::from_url("gitops URL", url).unwrap_err();
             let message = error.to_string();
             assert!(message.contains("gitops URL"), "{message}");
             assert!(message.contains(url), "{message}");

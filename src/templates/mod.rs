@@ -17,7 +17,7 @@ pub mod structure;
 
 use std::path::PathBuf;
 
-pub use context::{GitHubRepo, TemplateContext};
+pub use context::{RepoRef, TemplateContext};
 pub use render::{
     render, sources, RenderedBranch, RenderedFile, RenderedRepo, RenderedTemplates, SourceFile,
     BLOCK_END, BLOCK_START, COMMENT_END, COMMENT_START, VARIABLES, VARIABLE_END, VARIABLE_START,

@@ -7,7 +7,7 @@ use include_dir::{include_dir, Dir};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
-use super::context::{GitHubRepo, TemplateContext};
+use super::context::{RepoRef, TemplateContext};
 use super::structure::{self, BranchKind, RepoKind};
 use super::TemplateError;
 
@@ -82,7 +82,7 @@ impl RenderedBranch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedRepo {
     pub kind: RepoKind,
-    pub repo: GitHubRepo,
+    pub repo: RepoRef,
     pub branches: Vec<RenderedBranch>,
 }
 
@@ -190,7 +190,7 @@ pub fn render(context: &TemplateContext) -> Result<RenderedTemplates, TemplateEr
     let engine = engine();
     let values = variables(context);
     let sources = sources();
-    let render_repo = |kind: RepoKind, repo: &GitHubRepo| -> Result<RenderedRepo, TemplateError> {
+    let render_repo = |kind: RepoKind, repo: &RepoRef| -> Result<RenderedRepo, TemplateError> {
         let mut branches = Vec::new();
         for branch in BranchKind::ALL {
             let mut files = Vec::new();

@@ -78,7 +78,7 @@ impl PrereqUpdate {
 }
 
 /// Steering a started run.
-pub trait RunControl: Send + Sync {
+pub trait RunSteering: Send + Sync {
     /// Stop the running step cleanly (children killed). The engine then saves the state as
     /// failed and reports `RunFailed` (exit code 7), after which the wizard offers rollback.
     fn cancel(&self);
@@ -97,7 +97,7 @@ pub trait RunControl: Send + Sync {
 /// included) and its controls.
 pub struct RunHandle {
     pub events: mpsc::Receiver<Event>,
-    pub control: Arc<dyn RunControl>,
+    pub control: Arc<dyn RunSteering>,
 }
 
 /// Everything the wizard asks of the rest of the program. Object-safe: the wizard holds an

@@ -13,9 +13,9 @@
 //! ```no_run
 //! # async fn demo(backend: std::sync::Arc<dyn kalypso_bootstrap::tui::WizardBackend>,
 //! #               parsed: kalypso_bootstrap::config::lifecycle::Parsed) {
-//! use kalypso_bootstrap::tui::{self, AppInputs, RunOptions};
+//! use kalypso_bootstrap::tui::{self, AppInputs, WizardOptions};
 //! let inputs = AppInputs::new(parsed, "/home/me/.kalypso/state.json".into());
-//! let code = tui::run(backend, inputs, RunOptions::default()).await;
+//! let code = tui::run(backend, inputs, WizardOptions::default()).await;
 //! # let _ = code;
 //! # }
 //! ```
@@ -37,10 +37,10 @@ pub use app::{
     update, AfterFirstDraw, App, AppInputs, Overlay, PlanState, Screen, MIN_HEIGHT, MIN_WIDTH,
 };
 pub use backend::{
-    PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl, RunHandle, WizardBackend,
+    PrereqOutcome, PrereqRequest, PrereqUpdate, RunHandle, RunSteering, WizardBackend,
 };
 pub use bridge::ScreenHandover;
 pub use msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
-pub use runtime::{run, run_on, InputStream, RunOptions, Surface};
+pub use runtime::{run, run_on, InputStream, Surface, WizardOptions};
 pub use screens::render;
 pub use terminal::{install_panic_hook, restore_terminal, terminal_taken, Tui};

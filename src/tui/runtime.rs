@@ -30,7 +30,7 @@ use crate::prereq::Interaction;
 use crate::ExitCode;
 
 use super::app::{update, AfterFirstDraw, App, AppInputs};
-use super::backend::{PrereqRequest, PrereqUpdate, RunControl, RunHandle, WizardBackend};
+use super::backend::{PrereqRequest, PrereqUpdate, RunHandle, RunSteering, WizardBackend};
 use super::bridge::{BridgeRequest, ScreenHandover, TuiPrompter};
 use super::msg::{Effect, Msg, PromptAnswer, PromptRequest};
 use super::terminal::Tui;
@@ -80,7 +80,7 @@ pub type InputStream = Pin<Box<dyn Stream<Item = io::Result<TermEvent>> + Send>>
 
 /// How the wizard runs, besides what it starts from.
 #[derive(Default)]
-pub struct RunOptions {
+pub struct WizardOptions {
     /// Capture the mouse (`--mouse`): wheel scrolls the log.
     pub mouse: bool,
     /// The logging tap's receiver, for the log tail.
@@ -101,7 +101,7 @@ enum Internal {
 pub async fn run(
     backend: Arc<dyn WizardBackend>,
     inputs: AppInputs,
-    options: RunOptions,
+    options: WizardOptions,
 ) -> ExitCode {
     let tui = match Tui::enter(options.mouse) {
         Ok(tui) => tui,
@@ -166,7 +166,7 @@ struct Driver<S, I> {
     logs: Option<mpsc::Receiver<LogRecord>>,
     prereq: Option<mpsc::Receiver<PrereqUpdate>>,
     run_events: Option<mpsc::Receiver<Event>>,
-    control: Option<Arc<dyn RunControl>>,
+    control: Option<Arc<dyn RunSteering>>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     bridge_tx: mpsc::UnboundedSender<BridgeRequest>,

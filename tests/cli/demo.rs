@@ -1183,7 +1183,7 @@ fn the_dry_run_lists_what_the_run_executes_existing_cluster() {
 /// checked, not created, seeded or given secrets.
 #[test]
 fn the_dry_run_lists_what_the_run_executes_existing_repositories() {
-    use kalypso_bootstrap::templates::{self, GitHubRepo, RepoKind, TemplateContext};
+    use kalypso_bootstrap::templates::{self, RepoKind, RepoRef, TemplateContext};
     let listed = assert_the_dry_run_is_what_runs(
         "existing repositories",
         &[
@@ -1198,8 +1198,8 @@ fn the_dry_run_lists_what_the_run_executes_existing_repositories() {
             )
             .unwrap();
             let context = TemplateContext::new(
-                GitHubRepo::new("kalypso-demo", "platform-cp"),
-                GitHubRepo::new("kalypso-demo", "platform-gitops"),
+                RepoRef::new("kalypso-demo", "platform-cp"),
+                RepoRef::new("kalypso-demo", "platform-gitops"),
             );
             let rendered = templates::render(&context).unwrap();
             for (kind, name) in [

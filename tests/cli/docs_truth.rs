@@ -1121,3 +1121,44 @@ fn imports_point_down_the_flow_only() {
         upward.join("\n")
     );
 }
+
+/// Each name means one thing: no two types of the product share a name, so a reader (and a
+/// `use`) never has to ask which `RunEnd` or `GitHubRepo` is meant. The only pairs allowed
+/// are one type built two ways behind `#[cfg]` (the demo without its feature; signals off
+/// Unix).
+#[test]
+fn each_type_name_means_one_thing() {
+    let one_type_two_builds: &[&str] = &["Demo", "Signals"];
+    let definition =
+        Regex::new(r"(?m)^\s*pub(?:\([a-z]+\))? (?:struct|enum|trait|type) ([A-Z][A-Za-z0-9]*)")
+            .unwrap();
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut defined: HashMap<String, Vec<String>> = HashMap::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for found in definition.captures_iter(&text) {
+            let relative = file.strip_prefix(root()).unwrap().display().to_string();
+            defined
+                .entry(found[1].to_string())
+                .or_default()
+                .push(relative);
+        }
+    }
+    assert!(
+        defined.len() > 100,
+        "the scan found only {} type names",
+        defined.len()
+    );
+    let mut twice: Vec<String> = defined
+        .iter()
+        .filter(|(name, places)| places.len() > 1 && !one_type_two_builds.contains(&name.as_str()))
+        .map(|(name, places)| format!("{name}: {}", places.join(", ")))
+        .collect();
+    twice.sort();
+    assert!(
+        twice.is_empty(),
+        "type names defined more than once:\n{}",
+        twice.join("\n")
+    );
+}

@@ -4,7 +4,7 @@ use crate::support::headless::*;
 use kalypso_bootstrap::cli::OutputFormat;
 use kalypso_bootstrap::engine::events::LogLevel;
 use kalypso_bootstrap::engine::{Event, EventKind};
-use kalypso_bootstrap::headless::{HeadlessPrinter, PrinterSettings, RunEnd};
+use kalypso_bootstrap::headless::{HeadlessPrinter, PrinterSettings, ReportedEnd};
 use kalypso_bootstrap::logging::Verbosity;
 use serde_json::Value;
 
@@ -160,7 +160,7 @@ async fn json_mode_over_a_channel_reports_the_exit_code() {
     let mut printer = HeadlessPrinter::new(json(Verbosity::Normal), Vec::new());
     assert_eq!(
         printer.run(receiver).await.unwrap(),
-        Some(RunEnd::Failed { exit_code: 5 })
+        Some(ReportedEnd::Failed { exit_code: 5 })
     );
     let out = String::from_utf8(printer.into_inner()).unwrap();
     let values = parse_lines(&out);

@@ -5,7 +5,7 @@ use crate::support::headless::*;
 use kalypso_bootstrap::cli::OutputFormat;
 use kalypso_bootstrap::engine::events::LogLevel;
 use kalypso_bootstrap::engine::{EventKind, Outcome, StepId};
-use kalypso_bootstrap::headless::{HeadlessPrinter, PrinterSettings, RunEnd};
+use kalypso_bootstrap::headless::{HeadlessPrinter, PrinterSettings, ReportedEnd};
 use kalypso_bootstrap::logging::Verbosity;
 use kalypso_bootstrap::state::Phase;
 use time::macros::offset;
@@ -325,7 +325,7 @@ async fn the_printer_drains_a_channel_and_reports_how_the_run_ended() {
     let mut printer = HeadlessPrinter::new(text(Verbosity::Normal), Vec::new());
     let end = printer.run(receiver).await.unwrap();
     producer.await.unwrap();
-    assert_eq!(end, Some(RunEnd::Finished));
+    assert_eq!(end, Some(ReportedEnd::Finished));
     assert_eq!(String::from_utf8(printer.into_inner()).unwrap(), SUCCESS);
 }
 
@@ -338,7 +338,7 @@ async fn an_unbounded_channel_works_and_a_failed_run_reports_its_exit_code() {
     drop(sender);
     let mut printer = HeadlessPrinter::new(text(Verbosity::Quiet), Vec::new());
     let end = printer.run(&mut receiver).await.unwrap();
-    assert_eq!(end, Some(RunEnd::Failed { exit_code: 5 }));
+    assert_eq!(end, Some(ReportedEnd::Failed { exit_code: 5 }));
     assert_eq!(end.unwrap().exit_code(), 5);
 }
 

@@ -21,8 +21,8 @@ use kalypso_bootstrap::state::Phase;
 use kalypso_bootstrap::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use kalypso_bootstrap::tools::Version;
 use kalypso_bootstrap::tui::{
-    render, update, App, AppInputs, Msg, PrereqOutcome, PrereqRequest, PrereqUpdate, RunControl,
-    RunHandle, ScreenHandover, Transition, WizardBackend,
+    render, update, App, AppInputs, Msg, PrereqOutcome, PrereqRequest, PrereqUpdate, RunHandle,
+    RunSteering, ScreenHandover, Transition, WizardBackend,
 };
 use kalypso_bootstrap::ExitCode;
 use ratatui::backend::TestBackend;
@@ -373,7 +373,7 @@ enum ControlCommand {
     Rollback(bool),
 }
 
-impl RunControl for FakeControl {
+impl RunSteering for FakeControl {
     fn cancel(&self) {
         record(&self.calls, "cancel");
         let _ = self.commands.send(ControlCommand::Cancel);

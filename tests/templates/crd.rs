@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::support::templates::crd::{
     load_crds, object_meta_schema, validate, validate_resource, KALYPSO_GROUP,
 };
-use kalypso_bootstrap::templates::{render, GitHubRepo, TemplateContext};
+use kalypso_bootstrap::templates::{render, RepoRef, TemplateContext};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -50,14 +50,14 @@ fn kalypso_resources(context: &TemplateContext) -> Vec<(String, Value)> {
 
 fn contexts() -> [TemplateContext; 2] {
     let mut stage = TemplateContext::new(
-        GitHubRepo::new("contoso", "kalypso-control-plane"),
-        GitHubRepo::new("contoso", "kalypso-gitops"),
+        RepoRef::new("contoso", "kalypso-control-plane"),
+        RepoRef::new("contoso", "kalypso-gitops"),
     );
     stage.environment = "stage".into();
     stage.cluster_type = "large".into();
     stage.namespace = "kalypso".into();
     [
-        TemplateContext::new(GitHubRepo::new("acme", "cp"), GitHubRepo::new("acme", "go")),
+        TemplateContext::new(RepoRef::new("acme", "cp"), RepoRef::new("acme", "go")),
         stage,
     ]
 }

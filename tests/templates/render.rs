@@ -10,7 +10,7 @@ use crate::support::templates::listing::{assert_acme_cp_go_dev_snapshot, tree_li
 use crate::support::templates::Rendered;
 use kalypso_bootstrap::templates::structure::{self, Requirement};
 use kalypso_bootstrap::templates::{
-    render, sources, BranchKind, GitHubRepo, RenderedTemplates, RepoKind, TemplateContext,
+    render, sources, BranchKind, RenderedTemplates, RepoKind, RepoRef, TemplateContext,
     TemplateError, BLOCK_END, BLOCK_START, COMMENT_END, COMMENT_START, VARIABLES, VARIABLE_END,
     VARIABLE_START,
 };
@@ -19,8 +19,8 @@ use regex::Regex;
 
 fn default_context() -> TemplateContext {
     TemplateContext::new(
-        GitHubRepo::new("contoso", "kalypso-control-plane"),
-        GitHubRepo::new("contoso", "kalypso-gitops"),
+        RepoRef::new("contoso", "kalypso-control-plane"),
+        RepoRef::new("contoso", "kalypso-gitops"),
     )
 }
 
@@ -453,8 +453,8 @@ fn every_placeholder_name_is_used_and_no_other() {
 #[test]
 fn custom_repository_names_flow_into_every_reference() {
     let context = TemplateContext::new(
-        GitHubRepo::new("sentinel-org", "sentinel-cp"),
-        GitHubRepo::new("sentinel-org", "sentinel-go"),
+        RepoRef::new("sentinel-org", "sentinel-cp"),
+        RepoRef::new("sentinel-org", "sentinel-go"),
     );
     let rendered = render(&context).unwrap();
     let url =

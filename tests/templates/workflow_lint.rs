@@ -8,16 +8,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kalypso_bootstrap::templates::{render, GitHubRepo, TemplateContext};
+use kalypso_bootstrap::templates::{render, RepoRef, TemplateContext};
 
 fn contexts() -> [TemplateContext; 2] {
     let mut stage = TemplateContext::new(
-        GitHubRepo::new("contoso", "kalypso-control-plane"),
-        GitHubRepo::new("contoso", "kalypso-gitops"),
+        RepoRef::new("contoso", "kalypso-control-plane"),
+        RepoRef::new("contoso", "kalypso-gitops"),
     );
     stage.environment = "stage".into();
     [
-        TemplateContext::new(GitHubRepo::new("acme", "cp"), GitHubRepo::new("acme", "go")),
+        TemplateContext::new(RepoRef::new("acme", "cp"), RepoRef::new("acme", "go")),
         stage,
     ]
 }

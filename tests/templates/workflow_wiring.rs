@@ -9,17 +9,15 @@ use crate::support::templates::acme_context;
 use crate::support::templates::workflow::{
     command_lines, dispatches, env_of, resolve_word, workflow, workflows, Workflow,
 };
-use kalypso_bootstrap::templates::{
-    render, GitHubRepo, RenderedTemplates, RepoKind, TemplateContext,
-};
+use kalypso_bootstrap::templates::{render, RenderedTemplates, RepoKind, RepoRef, TemplateContext};
 use regex::Regex;
 use serde_yaml::Value;
 
 /// The custom-named configuration, and one with other names, environment and owner.
 fn contexts() -> [TemplateContext; 2] {
     let mut stage = TemplateContext::new(
-        GitHubRepo::new("contoso", "platform-control"),
-        GitHubRepo::new("contoso-ops", "platform-gitops"),
+        RepoRef::new("contoso", "platform-control"),
+        RepoRef::new("contoso-ops", "platform-gitops"),
     );
     stage.environment = "stage".into();
     [acme_context(), stage]

@@ -10,9 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use kalypso_bootstrap::secrets;
-use kalypso_bootstrap::templates::{
-    self, GitHubRepo, RenderedBranch, RenderedFile, TemplateContext,
-};
+use kalypso_bootstrap::templates::{self, RenderedBranch, RenderedFile, RepoRef, TemplateContext};
 use kalypso_bootstrap::tools::gh::{self, Gh};
 use kalypso_bootstrap::tools::git::{self, Git, GitEnv, SeedError};
 use kalypso_bootstrap::tools::{CommandRunner, CommandSpec, ProcessRunner, ToolError};
@@ -78,8 +76,8 @@ fn run_git(dir: &Path, args: &[&str]) -> Vec<u8> {
 
 fn rendered() -> templates::RenderedTemplates {
     templates::render(&TemplateContext::new(
-        GitHubRepo::new("contoso", "control-plane"),
-        GitHubRepo::new("contoso", "gitops"),
+        RepoRef::new("contoso", "control-plane"),
+        RepoRef::new("contoso", "gitops"),
     ))
     .unwrap()
 }

@@ -406,12 +406,12 @@ pub fn template_context(
 ) -> Result<TemplateContext, String> {
     let repo = |kind: &str, target: &RepoTarget| {
         match target {
-        RepoTarget::Existing(existing) => Ok(templates::GitHubRepo::new(
+        RepoTarget::Existing(existing) => Ok(templates::RepoRef::new(
             existing.owner(),
             existing.name(),
         )),
         RepoTarget::Create { name } => match owner {
-            Some(owner) => Ok(templates::GitHubRepo::new(owner, name.as_str())),
+            Some(owner) => Ok(templates::RepoRef::new(owner, name.as_str())),
             None => Err(format!(
                 "the owner of the new {kind} repository is not known: pass --github-org ORG or sign in to GitHub"
             )),

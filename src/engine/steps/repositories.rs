@@ -154,7 +154,7 @@ pub fn secret_values(
 }
 
 /// Where seeding pushes `repo`, and git's settings for it (our credential helper first).
-fn push_target(env: &StepEnv, tools: &Tools, repo: &templates::GitHubRepo) -> (String, GitEnv) {
+fn push_target(env: &StepEnv, tools: &Tools, repo: &templates::RepoRef) -> (String, GitEnv) {
     let remote = github_remote_url(&repo.owner, &repo.name);
     let git_env = tools.gh.git_env().merge(env.git_env.clone());
     (remote, git_env)
@@ -378,7 +378,7 @@ fn promoted_label() -> (&'static str, &'static str, &'static str) {
     )
 }
 
-fn repo_of(context: &TemplateContext, kind: RepoKind) -> &templates::GitHubRepo {
+fn repo_of(context: &TemplateContext, kind: RepoKind) -> &templates::RepoRef {
     match kind {
         RepoKind::ControlPlane => &context.control_plane,
         RepoKind::Gitops => &context.gitops,

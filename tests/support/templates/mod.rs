@@ -10,14 +10,14 @@ pub mod workflow;
 use std::path::PathBuf;
 use std::process::Output;
 
-use kalypso_bootstrap::templates::{render, GitHubRepo, RenderedTemplates, TemplateContext};
+use kalypso_bootstrap::templates::{render, RenderedTemplates, RepoRef, TemplateContext};
 use tempfile::TempDir;
 
 /// The configuration of the issue: `--github-org acme --cluster-name demo --control-plane-name cp
 /// --gitops-name go` (the cluster name has no placeholder: the AKS cluster hosts the control
 /// plane and is not a Kalypso cluster type).
 pub fn acme_context() -> TemplateContext {
-    TemplateContext::new(GitHubRepo::new("acme", "cp"), GitHubRepo::new("acme", "go"))
+    TemplateContext::new(RepoRef::new("acme", "cp"), RepoRef::new("acme", "go"))
 }
 
 /// A rendering written to a temporary `DIR/<repo>/<branch>/…`, as `--render-templates` lays it out.
