@@ -312,7 +312,15 @@ impl TerminalHandover for WizardTerminal {
             let command = spec.display();
             let runner = Arc::clone(&self.runner);
             self.screen
-                .run(async move { runner.run(spec.with_terminal()).await })
+                .run(async move {
+                    // Logged like every other command (one DEBUG line with its exit code).
+                    crate::tools::runner::run_logged(
+                        runner.as_ref(),
+                        spec.with_terminal(),
+                        crate::tools::RunControl::default(),
+                    )
+                    .await
+                })
                 .await
                 // The wizard is gone: nothing was run.
                 .unwrap_or(Err(RunError::Cancelled { command }))
@@ -489,6 +497,61 @@ mod tests {
             fixture.sim.calls().iter().all(|call| call.program != "az"),
             "{:?}",
             fixture.sim.calls()
+        );
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            lock(&self.0).extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// `az login` run on the wizard's lent screen is logged like every other command: one
+    /// DEBUG line with its argv and exit code.
+    #[tokio::test(flavor = "current_thread")]
+    async fn az_login_on_the_lent_screen_is_one_command_log_line() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .without_time()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let fixture = fixture(None);
+        let (requests, mut wizard) = mpsc::unbounded_channel();
+        // The wizard's side: lend the screen for the job, as its loop does.
+        let lender = tokio::spawn(async move {
+            if let Some(crate::tui::BridgeRequest::Handover { job }) = wizard.recv().await {
+                job.await;
+            }
+        });
+        let terminal = fixture
+            .backend
+            .terminal_handover(ScreenHandover::new(requests));
+        let result = terminal
+            .run_in_terminal(CommandSpec::new("az").arg("login"))
+            .await;
+        lender.await.unwrap();
+        assert!(result.is_ok(), "{result:?}");
+        let text = String::from_utf8(lock(&captured.0).clone()).unwrap();
+        let logged: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("kalypso_bootstrap::command:"))
+            .collect();
+        assert_eq!(logged.len(), 1, "{text}");
+        assert!(
+            logged[0].contains(r#"ran ["az","login"] exit_code="#),
+            "{text}"
         );
     }
 

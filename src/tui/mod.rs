@@ -23,6 +23,9 @@
 pub mod app;
 pub mod backend;
 mod bridge;
+#[cfg(test)]
+// The app's tests play the wizard's side of a screen handover.
+pub(crate) use bridge::BridgeRequest;
 pub mod checklist;
 pub mod form;
 pub mod logbuf;
