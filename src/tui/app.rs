@@ -254,7 +254,10 @@ impl App {
 
     /// The engine is doing something a quit would interrupt.
     fn engine_busy(&self) -> bool {
-        self.run.is_running() || self.run.rollback().in_progress()
+        // While the session decides it may already be rolling back (`--auto-rollback`).
+        self.run.is_running()
+            || self.run.rollback().in_progress()
+            || matches!(self.run.rollback(), RollbackState::LookingUp)
     }
 
     /// Whether keys are text for the focused field (then `q` and `?` are typed).

@@ -732,6 +732,10 @@ fn auto_rollback_does_not_ask() {
     assert!(transition.effects.is_empty(), "{:?}", transition.effects);
     assert_eq!(app.run.rollback(), &RollbackState::LookingUp);
     assert!(!screen(&app).contains("Roll back?"));
+    // The session may be rolling back already: leaving asks first.
+    press(&mut app, KeyCode::Char('q'));
+    assert!(matches!(app.overlay, Some(Overlay::QuitConfirm)));
+    press(&mut app, KeyCode::Esc);
     update(
         &mut app,
         Msg::Engine(event(
