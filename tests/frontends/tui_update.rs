@@ -597,6 +597,10 @@ fn a_failure_asks_about_exactly_the_listed_resources_and_yes_rolls_back() {
         "the session decides, not the wizard"
     );
     assert_eq!(app.run.rollback(), &RollbackState::LookingUp);
+    assert!(
+        !screen(&app).contains("Roll back?"),
+        "asked only when the session asks"
+    );
     let resources = vec![
         "GitHub repository acme/demo-control-plane".to_string(),
         "Resource group demo-rg".to_string(),
