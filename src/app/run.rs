@@ -544,13 +544,23 @@ pub(super) fn clean_advice_for(target: &RunTarget) -> Option<String> {
 /// demo without `--state-file` (whose simulated world no later run can reach), that there is
 /// nothing real to remove.
 fn clean_advice(target: &RunTarget) -> String {
-    match ephemeral_demo(target) {
-        Some(demo) => format!(
-            "nothing: this demo changed only its simulated world in {}, which no later run reuses (pass --state-file to keep one you can clean)",
-            demo.root().display()
-        ),
-        None => crate::engine::removal::clean_advice(&target.paths.state_file, target.demo.is_some()),
+    match nothing_to_clean_for(target) {
+        Some(reason) => format!("nothing: {reason}"),
+        None => {
+            crate::engine::removal::clean_advice(&target.paths.state_file, target.demo.is_some())
+        }
     }
+}
+
+/// Why no command can remove this run's resources (a demo without `--state-file`), for
+/// every front end that would otherwise print the clean command.
+pub(super) fn nothing_to_clean_for(target: &RunTarget) -> Option<String> {
+    ephemeral_demo(target).map(|demo| {
+        format!(
+            "this demo changed only its simulated world in {}, which no later run reuses (pass --state-file to keep one you can clean)",
+            demo.root().display()
+        )
+    })
 }
 
 /// The headless terminal questions: "proceed?" after the plan's commands, and the removal

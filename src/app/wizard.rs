@@ -20,15 +20,15 @@ use crate::engine::bootstrap::{BootstrapOptions, BootstrapPaths};
 use crate::engine::context::EventSink;
 use crate::engine::events::{Event, PlannedStepInfo};
 use crate::engine::plan::Plan;
-use crate::engine::removal::{Ask, RemovalPlan};
+use crate::engine::removal::{Ask, RemovalOutcome, RemovalPlan};
 use crate::engine::session::{Access, AfterFailure, Session};
 use crate::logging;
 use crate::prereq::{self, PrereqEnv, TerminalHandover};
 use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use crate::tools::{CancelToken, CommandRunner};
 use crate::tui::{
-    self, AppInputs, PrereqOutcome, PrereqRequest, PrereqUpdate, RunHandle, RunSteering,
-    ScreenHandover, WizardBackend, WizardOptions,
+    self, AppInputs, PrereqOutcome, PrereqRequest, PrereqUpdate, RollbackNotice, RunHandle,
+    RunSteering, RunUpdate, ScreenHandover, WizardBackend, WizardOptions,
 };
 use crate::ExitCode;
 use crate::UserError;
@@ -74,6 +74,7 @@ pub(super) fn run_wizard(
     inputs.after_first_draw = after_first_draw;
     inputs.utc_offset = utc_offset;
     inputs.clean_command = run::clean_command_for(&target);
+    inputs.nothing_to_clean = run::nothing_to_clean_for(&target);
 
     let demo_note = target.demo.as_ref().map(|demo| demo.closing_note());
     let state_file = target.paths.state_file.clone();
@@ -161,6 +162,9 @@ pub(crate) struct EngineBackend {
     verified_token: Arc<Mutex<Option<SecretString>>>,
     /// The signed-in Azure subscription the last prerequisite check found (identity only).
     account_subscription: Arc<Mutex<Option<String>>>,
+    /// The last plan the plan screen showed, with its configuration: the one a "proceed"
+    /// on that screen confirms.
+    shown_plan: Mutex<Option<(Configuration, Vec<PlannedStepInfo>)>>,
 }
 
 impl EngineBackend {
@@ -172,6 +176,7 @@ impl EngineBackend {
             prereq_env,
             verified_token: Arc::new(Mutex::new(None)),
             account_subscription: Arc::new(Mutex::new(None)),
+            shown_plan: Mutex::new(None),
         }
     }
 
@@ -199,6 +204,46 @@ impl EngineBackend {
 async fn current_plan(session: &Session) -> Result<Plan, UserError> {
     let (warnings, _unread) = EventSink::channel();
     session.plan(&CancelToken::new(), &warnings).await
+}
+
+/// The plan the user confirmed against the one observed now (each step and its action): an
+/// error naming what changed, `None` when they are the same.
+fn plan_changed(shown: &[PlannedStepInfo], now: &[PlannedStepInfo]) -> Option<UserError> {
+    let steps = |plan: &[PlannedStepInfo]| -> Vec<_> {
+        plan.iter().map(|info| (info.step, info.action)).collect()
+    };
+    if steps(shown) == steps(now) {
+        return None;
+    }
+    let changes: Vec<String> = now
+        .iter()
+        .filter_map(|info| {
+            let before = shown.iter().find(|s| s.step == info.step).map(|s| s.action);
+            match before {
+                Some(before) if before == info.action => None,
+                Some(before) => Some(format!("{}: {before} → {}", info.title, info.action)),
+                None => Some(format!("{}: new, {}", info.title, info.action)),
+            }
+        })
+        .chain(
+            shown
+                .iter()
+                .filter(|s| !now.iter().any(|info| info.step == s.step))
+                .map(|s| format!("{}: no longer planned", s.title)),
+        )
+        .collect();
+    let changes = if changes.is_empty() {
+        "the steps' order".to_string()
+    } else {
+        changes.join("; ")
+    };
+    Some(UserError::new(
+        ExitCode::Cancelled,
+        format!(
+            "what exists changed since you confirmed the plan ({changes}), so nothing was run. \
+             Press Esc and continue to the plan screen to review the new plan"
+        ),
+    ))
 }
 
 impl WizardBackend for EngineBackend {
@@ -260,8 +305,10 @@ impl WizardBackend for EngineBackend {
     ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, UserError>> {
         Box::pin(async move {
             // Opened only for the look: dropping it releases the state file's lock.
-            let session = self.open(configuration)?;
-            Ok(current_plan(&session).await?.infos())
+            let session = self.open(configuration.clone())?;
+            let infos = current_plan(&session).await?.infos();
+            *lock(&self.shown_plan) = Some((configuration, infos.clone()));
+            Ok(infos)
         })
     }
 
@@ -269,23 +316,36 @@ impl WizardBackend for EngineBackend {
         Box::pin(async move {
             let active = configuration.activate();
             let session = Arc::new(self.open(active.configuration().clone())?);
-            // Observed afresh: time has passed since the plan screen.
+            // Observed afresh: time has passed since the plan screen. A plan that differs
+            // from the one shown was never confirmed: nothing runs.
             let plan = current_plan(&session).await?;
+            let shown = lock(&self.shown_plan).take();
+            if let Some((shown_for, shown)) = shown {
+                if &shown_for == active.configuration() {
+                    if let Some(error) = plan_changed(&shown, &plan.infos()) {
+                        return Err(error);
+                    }
+                }
+            }
             let (answer, answered) = oneshot::channel();
             let control = Arc::new(EngineControl {
-                session: Arc::clone(&session),
                 cancel: Mutex::new(CancelToken::new()),
                 answer: Mutex::new(Some(answer)),
             });
             let (sink, engine_events) = EventSink::channel();
-            let events = bounded(engine_events);
+            let (notices, session_notices) = mpsc::unbounded_channel();
+            let events = bounded(engine_events, session_notices);
             tokio::spawn(drive(
                 session,
                 active,
                 plan,
                 sink,
                 Arc::clone(&control),
-                answered,
+                WizardAnswer {
+                    answer: Some(answered),
+                    notices: notices.clone(),
+                },
+                notices,
             ));
             Ok(RunHandle { events, control })
         })
@@ -328,52 +388,98 @@ impl TerminalHandover for WizardTerminal {
     }
 }
 
-/// The engine's unbounded queue as the bounded channel the wizard reads. The wizard's
-/// channel closes once the engine has dropped its sink and everything is forwarded.
-fn bounded(mut engine_events: mpsc::UnboundedReceiver<Event>) -> mpsc::Receiver<Event> {
-    let (forward, events) = mpsc::channel(EVENT_BUFFER);
+/// The engine's unbounded queue and the session's rollback notices as the one ordered
+/// channel the wizard reads. An event queued before a notice is forwarded first (a question
+/// never overtakes the failure it follows). The wizard's channel closes once the engine
+/// has dropped its sink, the notices' senders are gone and everything is forwarded.
+fn bounded(
+    mut engine_events: mpsc::UnboundedReceiver<Event>,
+    mut notices: mpsc::UnboundedReceiver<RollbackNotice>,
+) -> mpsc::Receiver<RunUpdate> {
+    let (forward, updates) = mpsc::channel(EVENT_BUFFER);
     tokio::spawn(async move {
-        while let Some(event) = engine_events.recv().await {
-            if forward.send(event).await.is_err() {
+        let mut notices_open = true;
+        loop {
+            let update = tokio::select! {
+                biased;
+                event = engine_events.recv() => match event {
+                    Some(event) => RunUpdate::Event(event),
+                    None => break,
+                },
+                notice = notices.recv(), if notices_open => match notice {
+                    Some(notice) => RunUpdate::Rollback(notice),
+                    None => {
+                        notices_open = false;
+                        continue;
+                    }
+                },
+            };
+            if forward.send(update).await.is_err() {
                 // The wizard is gone; the log and the state file still record the run.
                 return;
             }
         }
+        // The engine is done; a last notice (kept, nothing to remove) may follow.
+        while let Some(notice) = notices.recv().await {
+            if forward.send(RunUpdate::Rollback(notice)).await.is_err() {
+                return;
+            }
+        }
     });
-    events
+    updates
 }
 
-/// The session's run and (after a failure) the rollback the wizard's answer or
-/// `--auto-rollback` consents to. The sink is dropped at the end, which closes the wizard's
-/// event channel.
+/// The session's run and (after a failure) its decision about a rollback: the wizard's
+/// answer to the session's question, or `--auto-rollback`, or nothing asked. A decision
+/// that removes nothing without asking goes to the wizard as a notice. The sink is dropped
+/// at the end, which closes the wizard's channel.
 async fn drive(
     session: Arc<Session>,
     active: Active,
     plan: Plan,
     sink: EventSink,
     control: Arc<EngineControl>,
-    answered: oneshot::Receiver<bool>,
+    ask: WizardAnswer,
+    notices: mpsc::UnboundedSender<RollbackNotice>,
 ) {
     let cancel = control.current_cancel();
-    let ask = Box::new(WizardAnswer(Some(answered))) as Box<dyn Ask>;
     // A cancelled run must not cancel its rollback; the wizard can still stop this one.
-    let after_failure = AfterFailure::new(Some(ask), move || control.fresh_cancel());
-    session
+    let after_failure = AfterFailure::new(Some(Box::new(ask) as Box<dyn Ask>), move || {
+        control.fresh_cancel()
+    });
+    let outcome = session
         .run_to_end(&active, &plan, sink, &cancel, after_failure)
         .await;
+    let notice = match outcome.removal {
+        Some(RemovalOutcome::NothingToRemove) => Some(RollbackNotice::NothingToRemove),
+        Some(RemovalOutcome::NoConsent(_)) => Some(RollbackNotice::Kept),
+        // Removed: its events told; declined: the wizard has the user's own "no".
+        Some(RemovalOutcome::Removed(_) | RemovalOutcome::Declined(_)) | None => None,
+    };
+    if let Some(notice) = notice {
+        let _ = notices.send(notice);
+    }
 }
 
-/// The wizard's answer to the rollback question (a wizard that leaves without answering
-/// keeps everything).
-struct WizardAnswer(Option<oneshot::Receiver<bool>>);
+/// The wizard's side of the session's rollback question: the plan the pipeline hands it
+/// goes to the wizard's screen as is, and the wizard's answer comes back (a wizard that
+/// leaves without answering keeps everything).
+struct WizardAnswer {
+    answer: Option<oneshot::Receiver<bool>>,
+    notices: mpsc::UnboundedSender<RollbackNotice>,
+}
 
 impl Ask for WizardAnswer {
-    fn ask<'a>(&'a mut self, _plan: &'a RemovalPlan) -> BoxFuture<'a, bool> {
-        let answer = self.0.take();
+    fn ask<'a>(&'a mut self, plan: &'a RemovalPlan) -> BoxFuture<'a, bool> {
+        let answer = self.answer.take();
+        let asked = self
+            .notices
+            .send(RollbackNotice::Asking(plan.descriptions()))
+            .is_ok();
         Box::pin(async move {
             match answer {
-                Some(answer) => answer.await.unwrap_or(false),
-                None => false,
+                Some(answer) if asked => answer.await.unwrap_or(false),
+                _ => false,
             }
         })
     }
@@ -381,7 +487,6 @@ impl Ask for WizardAnswer {
 
 /// The wizard's handle on a started run.
 struct EngineControl {
-    session: Arc<Session>,
     /// Stops what runs now: the run, later the rollback.
     cancel: Mutex<CancelToken>,
     /// The answer to the rollback question, taken by the first answer.
@@ -405,11 +510,6 @@ impl RunSteering for EngineControl {
         lock(&self.cancel).cancel();
     }
 
-    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, UserError>> {
-        let removals = self.session.bootstrap().removal().plan().descriptions();
-        Box::pin(async move { Ok(removals) })
-    }
-
     fn answer_rollback(&self, roll_back: bool) {
         if let Some(answer) = lock(&self.answer).take() {
             let _ = answer.send(roll_back);
@@ -425,7 +525,7 @@ mod tests {
 
     use super::*;
     use crate::config::lifecycle::{Uninitialized, Validated};
-    use crate::config::ConfigLayer;
+    use crate::config::{ClusterTarget, ConfigLayer};
     use crate::demo::{demo_paths, fail_step};
     use crate::engine::events::EventKind;
     use crate::engine::step::{Action, StepId};
@@ -578,16 +678,61 @@ mod tests {
         }
     }
 
-    async fn next(events: &mut mpsc::Receiver<Event>) -> Option<EventKind> {
+    async fn next_update(events: &mut mpsc::Receiver<RunUpdate>) -> Option<RunUpdate> {
         tokio::time::timeout(WAIT, events.recv())
             .await
             .expect("the engine reports within the wait")
-            .map(|event| event.kind)
+    }
+
+    /// The next engine event (a rollback notice here fails the test).
+    async fn next(events: &mut mpsc::Receiver<RunUpdate>) -> Option<EventKind> {
+        match next_update(events).await {
+            Some(RunUpdate::Event(event)) => Some(event.kind),
+            Some(RunUpdate::Rollback(notice)) => panic!("expected an event, got {notice:?}"),
+            None => None,
+        }
+    }
+
+    /// The next update, which must be the session's rollback notice.
+    async fn notice(events: &mut mpsc::Receiver<RunUpdate>) -> RollbackNotice {
+        match next_update(events).await {
+            Some(RunUpdate::Rollback(notice)) => notice,
+            other => panic!("expected a rollback notice, got {other:?}"),
+        }
+    }
+
+    /// The session's question: the resources it asks about.
+    async fn asked(events: &mut mpsc::Receiver<RunUpdate>) -> Vec<String> {
+        match notice(events).await {
+            RollbackNotice::Asking(resources) => resources,
+            other => panic!("expected the question, got {other:?}"),
+        }
+    }
+
+    /// What the state still records as created by us (sorted: the removal plan has its
+    /// own order).
+    fn recorded_as_ours(fixture: &Fixture) -> Vec<String> {
+        let mut ours: Vec<String> =
+            crate::state::StateStore::at_custom(&fixture.backend.paths.state_file)
+                .load()
+                .expect("the state loads")
+                .expect("a state")
+                .rollback_candidates()
+                .iter()
+                .map(|record| record.resource.describe())
+                .collect();
+        ours.sort();
+        ours
+    }
+
+    fn sorted(mut resources: Vec<String>) -> Vec<String> {
+        resources.sort();
+        resources
     }
 
     /// Events up to and including the first one `stop` accepts.
     async fn until(
-        events: &mut mpsc::Receiver<Event>,
+        events: &mut mpsc::Receiver<RunUpdate>,
         stop: impl Fn(&EventKind) -> bool,
     ) -> Vec<EventKind> {
         let mut seen = Vec::new();
@@ -734,6 +879,63 @@ mod tests {
         assert_eq!(again, steps);
     }
 
+    /// The plan screen showed "create the resource group"; by the time the user said yes,
+    /// the group exists (the run would reuse it): the wizard does not run a plan the user
+    /// never saw. Nothing starts, nothing is created, and the error names the change.
+    #[tokio::test]
+    async fn a_plan_that_changed_after_it_was_shown_does_not_run() {
+        let fixture = fixture(None);
+        prerequisites(&fixture.backend, None).await;
+        let validated = validated(false);
+        let shown = fixture
+            .backend
+            .plan(validated.configuration().clone())
+            .await
+            .expect("a plan");
+        assert!(
+            shown.iter().all(|s| s.action == Action::Create),
+            "{shown:?}"
+        );
+        let ClusterTarget::Create(cluster) = &validated.configuration().cluster else {
+            panic!("the test configuration creates a cluster");
+        };
+        fixture
+            .sim
+            .seed_resource_group(&cluster.resource_group, &cluster.region);
+        fixture.sim.clear_calls();
+
+        let error = match fixture.backend.start_run(validated.confirm()).await {
+            Ok(_) => panic!("a changed plan must not run"),
+            Err(error) => error,
+        };
+        assert_eq!(error.exit_code, ExitCode::Cancelled);
+        assert!(
+            error
+                .message
+                .contains("changed since you confirmed the plan")
+                && error.message.contains("create → reuse")
+                && error.message.contains("nothing was run"),
+            "{}",
+            error.message
+        );
+        let changing: Vec<String> = fixture
+            .sim
+            .calls()
+            .iter()
+            .map(|call| call.command_line())
+            .filter(|line| line.contains(" create") || line.contains("git push"))
+            .collect();
+        assert!(changing.is_empty(), "nothing is created: {changing:?}");
+        assert!(
+            !fixture.backend.paths.state_file.exists()
+                || crate::state::StateStore::at_custom(&fixture.backend.paths.state_file)
+                    .load()
+                    .expect("the state loads")
+                    .is_none_or(|state| state.resources.is_empty()),
+            "nothing recorded as created"
+        );
+    }
+
     #[tokio::test]
     async fn a_successful_run_ends_with_its_summary_and_closes_the_channel() {
         let fixture = fixture(None);
@@ -791,15 +993,13 @@ mod tests {
             text.contains("**failed**") && !text.contains("## Rollback"),
             "{text}"
         );
-        let listed = handle
-            .control
-            .rollback_plan()
-            .await
-            .expect("a rollback plan");
+        // The session's question lists its removal plan: what the state records as ours.
+        let listed = asked(&mut handle.events).await;
         assert!(
             listed.iter().any(|r| r.contains("unit-demo-control-plane")),
             "{listed:?}"
         );
+        assert_eq!(sorted(listed.clone()), recorded_as_ours(&fixture));
         // Nothing happens before the answer.
         assert!(
             tokio::time::timeout(Duration::from_millis(300), handle.events.recv())
@@ -812,25 +1012,27 @@ mod tests {
             matches!(kind, EventKind::RollbackFinished { .. })
         })
         .await;
+        // The pipeline acts on exactly the plan the wizard showed, in its order.
         match rollback.first() {
             Some(EventKind::RollbackStarted { resources }) => assert_eq!(resources, &listed),
             other => panic!("expected RollbackStarted first, got {other:?}"),
         }
-        let removed = rollback
+        let removed: Vec<&String> = rollback
             .iter()
-            .filter(|kind| matches!(kind, EventKind::RollbackAction { outcome, .. } if outcome.is_success()))
-            .count();
-        assert_eq!(removed, listed.len(), "{rollback:?}");
+            .filter_map(|kind| match kind {
+                EventKind::RollbackAction {
+                    resource, outcome, ..
+                } if outcome.is_success() => Some(resource),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(removed, listed.iter().collect::<Vec<_>>(), "{rollback:?}");
         assert_eq!(
             next(&mut handle.events).await,
             None,
             "closed after the rollback"
         );
-        let left = handle
-            .control
-            .rollback_plan()
-            .await
-            .expect("a rollback plan");
+        let left = recorded_as_ours(&fixture);
         assert!(left.is_empty(), "nothing of ours is left: {left:?}");
         let text = std::fs::read_to_string(&report).expect("the report is still there");
         assert!(
@@ -839,28 +1041,59 @@ mod tests {
         );
     }
 
+    /// The wizard's side of the question shows the plan the pipeline hands it, unchanged,
+    /// and answers with the wizard's answer.
+    #[tokio::test]
+    async fn the_wizard_is_asked_about_exactly_the_plan_the_pipeline_hands_it() {
+        use crate::engine::removal::RemovalPurpose;
+        use crate::engine::rollback::PlannedRemoval;
+        use crate::state::Resource;
+        let plan = RemovalPlan::new(
+            RemovalPurpose::Rollback,
+            ["second-rg", "first-rg"]
+                .into_iter()
+                .map(|name| {
+                    let resource = Resource::ResourceGroup {
+                        name: name.to_string(),
+                        subscription_id: None,
+                    };
+                    PlannedRemoval {
+                        description: resource.describe(),
+                        resource,
+                        manual_command: format!("az group delete --name {name}"),
+                        asynchronous: true,
+                    }
+                })
+                .collect(),
+        );
+        let (answer, answered) = oneshot::channel();
+        let (notices, mut shown) = mpsc::unbounded_channel();
+        let mut ask = WizardAnswer {
+            answer: Some(answered),
+            notices,
+        };
+        let asking = ask.ask(&plan);
+        assert_eq!(
+            shown.try_recv().expect("the question reaches the wizard"),
+            RollbackNotice::Asking(plan.descriptions())
+        );
+        answer.send(true).expect("the question waits");
+        assert!(asking.await, "the wizard's yes is the answer");
+    }
+
     #[tokio::test]
     async fn declining_the_rollback_keeps_everything_and_closes_the_channel() {
         let fixture = fixture(Some(StepId::InstallKalypso));
         let mut handle = started_run(&fixture, false, None).await;
         until(&mut handle.events, is_run_failed).await;
-        let listed = handle
-            .control
-            .rollback_plan()
-            .await
-            .expect("a rollback plan");
+        let listed = asked(&mut handle.events).await;
         handle.control.answer_rollback(false);
         assert_eq!(
             next(&mut handle.events).await,
             None,
             "closed without a rollback"
         );
-        let kept = handle
-            .control
-            .rollback_plan()
-            .await
-            .expect("a rollback plan");
-        assert_eq!(kept, listed);
+        assert_eq!(recorded_as_ours(&fixture), sorted(listed));
     }
 
     #[tokio::test]
@@ -887,8 +1120,17 @@ mod tests {
             }
             other => panic!("expected RunFailed, got {other:?}"),
         }
-        handle.control.answer_rollback(false);
-        assert_eq!(next(&mut handle.events).await, None);
+        // The session then asks (or says nothing was created); "no" keeps everything.
+        loop {
+            match next_update(&mut handle.events).await {
+                Some(RunUpdate::Rollback(RollbackNotice::Asking(_))) => {
+                    handle.control.answer_rollback(false)
+                }
+                Some(RunUpdate::Rollback(RollbackNotice::NothingToRemove)) => {}
+                Some(other) => panic!("nothing but the decision follows: {other:?}"),
+                None => break,
+            }
+        }
     }
 
     /// A repository the rollback cannot delete lands in the state's `errors[]` exactly
@@ -946,26 +1188,22 @@ mod tests {
             Err(error) => panic!("the run starts: {error}"),
         };
         until(&mut handle.events, is_run_failed).await;
-        let kept = handle
-            .control
-            .rollback_plan()
-            .await
-            .expect("a rollback plan");
+        let kept = recorded_as_ours(&fixture);
         assert!(!kept.is_empty());
         assert_eq!(
-            tokio::time::timeout(WAIT, next(&mut handle.events))
+            tokio::time::timeout(WAIT, notice(&mut handle.events))
                 .await
                 .expect("the engine does not wait for an answer"),
+            RollbackNotice::Kept,
+            "the session asks nothing and keeps everything"
+        );
+        assert_eq!(
+            next(&mut handle.events).await,
             None,
             "closed without a rollback"
         );
         handle.control.answer_rollback(true);
-        let after = handle
-            .control
-            .rollback_plan()
-            .await
-            .expect("a rollback plan");
-        assert_eq!(after, kept, "nothing removed");
+        assert_eq!(recorded_as_ours(&fixture), kept, "nothing removed");
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use crate::engine::events::{EventKind, LogLevel, PlannedStepInfo};
 use crate::logging::LogRecord;
 use crate::ExitCode;
 
-use super::backend::PrereqUpdate;
+use super::backend::{PrereqUpdate, RollbackNotice};
 use super::checklist::Checklist;
 use super::form::{FormOutcome, FormState, PathChoice, SecretText};
 use super::logbuf::{LevelFilter, LogView, DEFAULT_CAPACITY};
@@ -55,6 +55,9 @@ pub struct AppInputs {
     /// The exact `--clean` command for this run's state, shown when resources are kept
     /// (`None`: a demo whose simulated world no later run reaches, or unknown).
     pub clean_command: Option<String>,
+    /// Why no command can remove what this run keeps (a demo whose simulated world no later
+    /// run reaches), worded once by the caller; shown instead of a clean command.
+    pub nothing_to_clean: Option<String>,
 }
 
 /// A front end's hook for the moment the first screen is on the terminal.
@@ -91,6 +94,7 @@ impl AppInputs {
             log_capacity: DEFAULT_CAPACITY,
             after_first_draw: None,
             clean_command: None,
+            nothing_to_clean: None,
         }
     }
 }
@@ -141,6 +145,8 @@ pub struct App {
     pub log_file: Option<PathBuf>,
     /// See [`AppInputs::clean_command`].
     pub clean_command: Option<String>,
+    /// See [`AppInputs::nothing_to_clean`].
+    pub nothing_to_clean: Option<String>,
     pub path: PathChoice,
     pub form: FormState,
     /// The configuration the run uses, once valid.
@@ -195,6 +201,7 @@ impl App {
             state_file: inputs.state_file,
             log_file: inputs.log_file,
             clean_command: inputs.clean_command,
+            nothing_to_clean: inputs.nothing_to_clean,
             path,
             form,
             validated: None,
@@ -224,19 +231,6 @@ impl App {
         self.checklist.running() || self.plan == PlanState::Computing || self.run.animating()
     }
 
-    fn auto_rollback(&self) -> bool {
-        self.validated
-            .as_ref()
-            .is_some_and(|v| v.configuration().options.auto_rollback)
-    }
-
-    /// `--non-interactive` (or the form's toggle): no question, ever.
-    fn non_interactive(&self) -> bool {
-        self.validated
-            .as_ref()
-            .is_some_and(|v| v.configuration().options.non_interactive)
-    }
-
     /// How the program ends if the user leaves now.
     pub fn exit_code_now(&self) -> ExitCode {
         match self.screen {
@@ -260,7 +254,10 @@ impl App {
 
     /// The engine is doing something a quit would interrupt.
     fn engine_busy(&self) -> bool {
-        self.run.is_running() || self.run.rollback().in_progress()
+        // While the session decides it may already be rolling back (`--auto-rollback`).
+        self.run.is_running()
+            || self.run.rollback().in_progress()
+            || matches!(self.run.rollback(), RollbackState::LookingUp)
     }
 
     /// Whether keys are text for the focused field (then `q` and `?` are typed).
@@ -378,6 +375,10 @@ pub fn update(app: &mut App, msg: Msg) -> Transition {
                 app.run.set_rollback(RollbackState::Unavailable(
                     "the engine stopped before the rollback finished".to_string(),
                 ));
+            } else if matches!(app.run.rollback(), RollbackState::LookingUp) {
+                app.run.set_rollback(RollbackState::Unavailable(
+                    "the engine stopped before deciding about a rollback".to_string(),
+                ));
             }
             Transition::redraw()
         }
@@ -388,7 +389,7 @@ pub fn update(app: &mut App, msg: Msg) -> Transition {
                 effects: Vec::new(),
             }
         }
-        Msg::RollbackPlan(result) => rollback_plan(app, result),
+        Msg::Rollback(notice) => rollback_notice(app, notice),
     };
     if let Some(Effect::Exit(code)) = transition
         .effects
@@ -475,7 +476,7 @@ fn engine_event(app: &mut App, event: crate::engine::events::Event) -> Transitio
         };
     }
     app.run.apply(&event);
-    let mut transition = Transition::redraw();
+    let transition = Transition::redraw();
     match &event.kind {
         EventKind::RunFailed { .. } => {
             app.screen = Screen::Failure;
@@ -483,14 +484,10 @@ fn engine_event(app: &mut App, event: crate::engine::events::Event) -> Transitio
             if matches!(app.overlay, Some(Overlay::QuitConfirm)) {
                 app.overlay = None;
             }
-            if app.auto_rollback() {
-                app.run.set_rollback(RollbackState::Requested);
-            } else if app.non_interactive() {
-                // The engine does not wait for an answer either: it keeps everything.
-                app.run.set_rollback(RollbackState::Kept);
-            } else if matches!(app.run.rollback(), RollbackState::NotOffered) {
+            // The session decides next (ask, roll back, keep): its notice or its
+            // rollback events follow.
+            if matches!(app.run.rollback(), RollbackState::NotOffered) {
                 app.run.set_rollback(RollbackState::LookingUp);
-                transition = transition.with(Effect::QueryRollbackPlan);
             }
         }
         EventKind::RunFinished { .. } => {
@@ -517,26 +514,15 @@ fn log_record(app: &mut App, record: LogRecord) {
     app.logs.push(level, record.timestamp, &record.message);
 }
 
-fn rollback_plan(app: &mut App, result: Result<Vec<String>, UserError>) -> Transition {
-    if !matches!(app.run.rollback(), RollbackState::LookingUp) {
-        return Transition::none();
-    }
-    match result {
-        Ok(resources) if resources.is_empty() => {
-            app.run.set_rollback(RollbackState::NothingToRemove);
-            Transition::redraw().with(Effect::AnswerRollback(false))
-        }
-        Ok(resources) => {
-            app.run.set_rollback(RollbackState::Asking(resources));
-            Transition::redraw()
-        }
-        Err(error) => {
-            // Never ask a yes/no question about resources nobody could list.
-            app.run
-                .set_rollback(RollbackState::Unavailable(error.to_string()));
-            Transition::redraw().with(Effect::AnswerRollback(false))
-        }
-    }
+/// The session's decision after a failure: a question about exactly the plan it will act
+/// on, or why nothing is asked.
+fn rollback_notice(app: &mut App, notice: RollbackNotice) -> Transition {
+    app.run.set_rollback(match notice {
+        RollbackNotice::Asking(resources) => RollbackState::Asking(resources),
+        RollbackNotice::NothingToRemove => RollbackState::NothingToRemove,
+        RollbackNotice::Kept => RollbackState::Kept,
+    });
+    Transition::redraw()
 }
 
 /// A paste is one edit of the field being typed into; its newlines submit nothing.

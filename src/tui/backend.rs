@@ -80,23 +80,42 @@ impl PrereqUpdate {
 /// Steering a started run.
 pub trait RunSteering: Send + Sync {
     /// Stop the running step cleanly (children killed). The engine then saves the state as
-    /// failed and reports `RunFailed` (exit code 7), after which the wizard offers rollback.
+    /// failed and reports `RunFailed` (exit code 7); the session then decides about a
+    /// rollback (see [`RollbackNotice`]).
     fn cancel(&self);
 
-    /// What a rollback would remove, in the order it would remove it: only what the state
-    /// records as created by this tool. Asked after `RunFailed`, before the question.
-    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, UserError>>;
-
-    /// The user's answer to "Roll back the resources created by this run?". With `true` the
-    /// engine streams `RollbackStarted`, `RollbackAction`s and `RollbackFinished`; with
-    /// `false` it finishes without touching anything and closes the event channel.
+    /// The user's answer to the session's question ([`RollbackNotice::Asking`]). With `true`
+    /// the engine removes exactly the resources it listed, streaming `RollbackStarted`,
+    /// `RollbackAction`s and `RollbackFinished`; with `false` it finishes without touching
+    /// anything and closes the channel.
     fn answer_rollback(&self, roll_back: bool);
 }
 
-/// A started run: its events (the channel closes when the engine is done, rollback
+/// What the session decided after a failure, when the decision is not a removal (a removal
+/// arrives as its `Rollback*` events). The session decides; the wizard only shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackNotice {
+    /// The session asks: roll back exactly these resources (the removal plan's lines, in
+    /// the order they would be removed)? Answer with [`RunSteering::answer_rollback`].
+    Asking(Vec<String>),
+    /// The run created nothing: nothing is asked, nothing removed.
+    NothingToRemove,
+    /// Nobody can be asked (`--non-interactive`) and no flag consents: everything is kept.
+    Kept,
+}
+
+/// What a started run reports, in order: the engine's events and the session's rollback
+/// decisions between them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunUpdate {
+    Event(Event),
+    Rollback(RollbackNotice),
+}
+
+/// A started run: its updates (the channel closes when the engine is done, rollback
 /// included) and its controls.
 pub struct RunHandle {
-    pub events: mpsc::Receiver<Event>,
+    pub events: mpsc::Receiver<RunUpdate>,
     pub control: Arc<dyn RunSteering>,
 }
 

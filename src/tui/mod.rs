@@ -40,7 +40,8 @@ pub use app::{
     update, AfterFirstDraw, App, AppInputs, Overlay, PlanState, Screen, MIN_HEIGHT, MIN_WIDTH,
 };
 pub use backend::{
-    PrereqOutcome, PrereqRequest, PrereqUpdate, RunHandle, RunSteering, WizardBackend,
+    PrereqOutcome, PrereqRequest, PrereqUpdate, RollbackNotice, RunHandle, RunSteering, RunUpdate,
+    WizardBackend,
 };
 pub use bridge::ScreenHandover;
 pub use msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};

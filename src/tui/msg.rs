@@ -12,7 +12,7 @@ use crate::engine::events::{Event, PlannedStepInfo};
 use crate::logging::LogRecord;
 use crate::ExitCode;
 
-use super::backend::PrereqUpdate;
+use super::backend::{PrereqUpdate, RollbackNotice};
 use crate::UserError;
 
 #[derive(Debug)]
@@ -40,7 +40,8 @@ pub enum Msg {
     /// The engine closed its event channel.
     EngineClosed,
     Log(LogRecord),
-    RollbackPlan(Result<Vec<String>, UserError>),
+    /// The session's rollback decision after a failure (other than a removal).
+    Rollback(RollbackNotice),
 }
 
 /// A question the prerequisite check asks through the wizard.
@@ -72,7 +73,6 @@ pub enum Effect {
     ComputePlan(Box<Configuration>),
     StartRun(Box<Confirmed>),
     CancelRun,
-    QueryRollbackPlan,
     AnswerRollback(bool),
     AnswerPrompt(PromptAnswer),
     Exit(ExitCode),

@@ -116,11 +116,12 @@ pub enum RollbackState {
     /// No failure (yet).
     #[default]
     NotOffered,
-    /// Asking the backend what a rollback would remove.
+    /// The run failed; the session is deciding (it builds the removal plan, then asks,
+    /// rolls back under `--auto-rollback`, or keeps everything).
     LookingUp,
-    /// The backend could not say; nothing is asked.
+    /// The engine stopped before it could decide or finish; nothing is asked.
     Unavailable(String),
-    /// The question is on screen with exactly these resources.
+    /// The session's question is on screen with exactly the resources of its plan.
     Asking(Vec<String>),
     /// This run created nothing.
     NothingToRemove,
@@ -128,7 +129,7 @@ pub enum RollbackState {
     Declined,
     /// `--non-interactive` without `--auto-rollback`: nothing is asked, everything is kept.
     Kept,
-    /// The user said yes (or `--auto-rollback`); waiting for the engine to begin.
+    /// The user said yes; waiting for the engine to begin.
     Requested,
     Running {
         resources: Vec<String>,

@@ -24,13 +24,14 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 
-use crate::engine::events::Event;
 use crate::logging::LogRecord;
 use crate::prereq::Interaction;
 use crate::ExitCode;
 
 use super::app::{update, AfterFirstDraw, App, AppInputs};
-use super::backend::{PrereqRequest, PrereqUpdate, RunHandle, RunSteering, WizardBackend};
+use super::backend::{
+    PrereqRequest, PrereqUpdate, RollbackNotice, RunHandle, RunSteering, RunUpdate, WizardBackend,
+};
 use super::bridge::{BridgeRequest, ScreenHandover, TuiPrompter};
 use super::msg::{Effect, Msg, PromptAnswer, PromptRequest};
 use super::terminal::Tui;
@@ -143,6 +144,14 @@ async fn recv<T>(receiver: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     }
 }
 
+/// A run's update as the wizard's message.
+fn run_update(update: RunUpdate) -> Msg {
+    match update {
+        RunUpdate::Event(event) => Msg::Engine(event),
+        RunUpdate::Rollback(notice) => Msg::Rollback(notice),
+    }
+}
+
 async fn next_input(stream: &mut Option<InputStream>) -> Option<io::Result<TermEvent>> {
     match stream {
         Some(stream) => poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await,
@@ -165,7 +174,7 @@ struct Driver<S, I> {
     input: Option<InputStream>,
     logs: Option<mpsc::Receiver<LogRecord>>,
     prereq: Option<mpsc::Receiver<PrereqUpdate>>,
-    run_events: Option<mpsc::Receiver<Event>>,
+    run_events: Option<mpsc::Receiver<RunUpdate>>,
     control: Option<Arc<dyn RunSteering>>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
@@ -265,9 +274,9 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 }
                 Some(request) = self.bridge_rx.recv() => self.on_bridge(request).await,
                 Some(internal) = self.internal_rx.recv() => self.on_internal(internal),
-                event = recv(&mut self.run_events) => match event {
-                    Some(event) => {
-                        self.dispatch(Msg::Engine(event));
+                update = recv(&mut self.run_events) => match update {
+                    Some(update) => {
+                        self.dispatch(run_update(update));
                         self.drain_engine();
                     }
                     None => {
@@ -366,7 +375,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 return;
             };
             match receiver.try_recv() {
-                Ok(event) => self.dispatch(Msg::Engine(event)),
+                Ok(update) => self.dispatch(run_update(update)),
                 Err(_) => return,
             }
         }
@@ -443,19 +452,6 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     control.cancel();
                 }
             }
-            Effect::QueryRollbackPlan => match self.control.clone() {
-                Some(control) => {
-                    let results = self.internal_tx.clone();
-                    tokio::spawn(async move {
-                        let plan = control.rollback_plan().await;
-                        let _ = results.send(Internal::Msg(Msg::RollbackPlan(plan)));
-                    });
-                }
-                None => self.dispatch(Msg::RollbackPlan(Err(UserError::new(
-                    ExitCode::General,
-                    "the run is not connected",
-                )))),
-            },
             Effect::AnswerRollback(roll_back) => {
                 if let Some(control) = &self.control {
                     control.answer_rollback(roll_back);
@@ -537,8 +533,8 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
             tokio::select! {
                 event = events.recv() => match event {
                     None => return,
-                    Some(event) => {
-                        if matches!(event.kind, crate::engine::events::EventKind::RunFailed { .. }) {
+                    Some(update) => {
+                        if matches!(update, RunUpdate::Rollback(RollbackNotice::Asking(_))) {
                             if let Some(control) = &control {
                                 control.answer_rollback(false);
                             }

@@ -17,7 +17,7 @@ use kalypso_bootstrap::tools::Version;
 use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::tui::form::{Entry, Group};
 use kalypso_bootstrap::tui::{
-    update, App, Msg, PrereqOutcome, PrereqUpdate, PromptRequest, Screen,
+    update, App, Msg, PrereqOutcome, PrereqUpdate, PromptRequest, RollbackNotice, Screen,
 };
 use kalypso_bootstrap::ExitCode;
 use kalypso_bootstrap::UserError;
@@ -238,7 +238,7 @@ fn failed(size: (u16, u16)) -> App {
     assert_eq!(app.screen, Screen::Failure);
     update(
         &mut app,
-        Msg::RollbackPlan(Ok(vec![
+        Msg::Rollback(RollbackNotice::Asking(vec![
             "GitHub repository acme/demo-control-plane".into(),
             "AKS cluster demo (creating) in resource group demo-rg".into(),
             "Resource group demo-rg".into(),
@@ -664,7 +664,9 @@ fn failure_cancelled_by_the_user() {
         );
         update(
             &mut app,
-            Msg::RollbackPlan(Ok(vec!["Resource group demo-rg".into()])),
+            Msg::Rollback(RollbackNotice::Asking(
+                vec!["Resource group demo-rg".into()],
+            )),
         );
         app
     });
@@ -684,7 +686,7 @@ fn failure_with_nothing_to_remove() {
                 ExitCode::ClusterFailed,
             ),
         );
-        update(&mut app, Msg::RollbackPlan(Ok(Vec::new())));
+        update(&mut app, Msg::Rollback(RollbackNotice::NothingToRemove));
         app
     });
 }
@@ -703,13 +705,8 @@ fn failure_with_the_rollback_unavailable() {
                 ExitCode::ClusterFailed,
             ),
         );
-        update(
-            &mut app,
-            Msg::RollbackPlan(Err(UserError::new(
-                ExitCode::General,
-                "the state file cannot be read: permission denied",
-            ))),
-        );
+        // The engine stopped before the session decided: nothing can be asked.
+        update(&mut app, Msg::EngineClosed);
         app
     });
 }

@@ -14,7 +14,7 @@ use kalypso_bootstrap::tui::logbuf::LevelFilter;
 use kalypso_bootstrap::tui::progress::RollbackState;
 use kalypso_bootstrap::tui::{
     update, App, Effect, Msg, Overlay, PlanState, PrereqOutcome, PrereqUpdate, PromptAnswer,
-    PromptRequest, Screen, Transition,
+    PromptRequest, RollbackNotice, Screen, Transition,
 };
 use kalypso_bootstrap::ExitCode;
 use kalypso_bootstrap::UserError;
@@ -512,10 +512,15 @@ fn quitting_a_running_bootstrap_asks_first_and_then_cancels_the_run() {
         )),
     );
     assert_eq!(app.screen, Screen::Failure);
-    assert!(has(&transition, |e| matches!(e, Effect::QueryRollbackPlan)));
+    assert!(
+        transition.effects.is_empty(),
+        "the session decides, not the wizard"
+    );
     update(
         &mut app,
-        Msg::RollbackPlan(Ok(vec!["Resource group demo-rg".into()])),
+        Msg::Rollback(RollbackNotice::Asking(
+            vec!["Resource group demo-rg".into()],
+        )),
     );
     let transition = press(&mut app, KeyCode::Char('n'));
     assert!(has(&transition, |e| matches!(
@@ -587,13 +592,23 @@ fn the_failure_and_summary_screens_show_the_run_report() {
 fn a_failure_asks_about_exactly_the_listed_resources_and_yes_rolls_back() {
     let (mut app, transition) = failed(named("demo"));
     assert_eq!(app.screen, Screen::Failure);
-    assert!(has(&transition, |e| matches!(e, Effect::QueryRollbackPlan)));
+    assert!(
+        transition.effects.is_empty(),
+        "the session decides, not the wizard"
+    );
     assert_eq!(app.run.rollback(), &RollbackState::LookingUp);
+    assert!(
+        !screen(&app).contains("Roll back?"),
+        "asked only when the session asks"
+    );
     let resources = vec![
         "GitHub repository acme/demo-control-plane".to_string(),
         "Resource group demo-rg".to_string(),
     ];
-    update(&mut app, Msg::RollbackPlan(Ok(resources.clone())));
+    update(
+        &mut app,
+        Msg::Rollback(RollbackNotice::Asking(resources.clone())),
+    );
     assert_eq!(
         app.run.rollback(),
         &RollbackState::Asking(resources.clone())
@@ -661,7 +676,9 @@ fn no_keeps_everything_and_leaving_while_asked_answers_no() {
     let (mut app, _) = failed(named("demo"));
     update(
         &mut app,
-        Msg::RollbackPlan(Ok(vec!["Resource group demo-rg".into()])),
+        Msg::Rollback(RollbackNotice::Asking(
+            vec!["Resource group demo-rg".into()],
+        )),
     );
     let transition = press(&mut app, KeyCode::Char('n'));
     assert!(has(&transition, |e| matches!(
@@ -674,7 +691,9 @@ fn no_keeps_everything_and_leaving_while_asked_answers_no() {
     let (mut app, _) = failed(named("demo"));
     update(
         &mut app,
-        Msg::RollbackPlan(Ok(vec!["Resource group demo-rg".into()])),
+        Msg::Rollback(RollbackNotice::Asking(
+            vec!["Resource group demo-rg".into()],
+        )),
     );
     let transition = press(&mut app, KeyCode::Char('q'));
     assert!(has(&transition, |e| matches!(
@@ -685,30 +704,21 @@ fn no_keeps_everything_and_leaving_while_asked_answers_no() {
 }
 
 #[test]
-fn nothing_to_remove_or_an_unknown_list_asks_nothing() {
+fn nothing_to_remove_or_an_engine_gone_asks_nothing() {
     let (mut app, _) = failed(named("demo"));
-    let transition = update(&mut app, Msg::RollbackPlan(Ok(vec![])));
+    let transition = update(&mut app, Msg::Rollback(RollbackNotice::NothingToRemove));
     assert_eq!(app.run.rollback(), &RollbackState::NothingToRemove);
-    assert!(has(&transition, |e| matches!(
+    assert!(!has(&transition, |e| matches!(
         e,
-        Effect::AnswerRollback(false)
+        Effect::AnswerRollback(_)
     )));
 
+    // The engine stops before the session decides: nothing is asked, "y" answers nothing.
     let (mut app, _) = failed(named("demo"));
-    let transition = update(
-        &mut app,
-        Msg::RollbackPlan(Err(UserError::new(
-            ExitCode::General,
-            "state file unreadable",
-        ))),
-    );
+    update(&mut app, Msg::EngineClosed);
     assert!(
-        matches!(app.run.rollback(), RollbackState::Unavailable(m) if m.contains("state file unreadable"))
+        matches!(app.run.rollback(), RollbackState::Unavailable(m) if m.contains("before deciding"))
     );
-    assert!(has(&transition, |e| matches!(
-        e,
-        Effect::AnswerRollback(false)
-    )));
     let transition = press(&mut app, KeyCode::Char('y'));
     assert!(!has(&transition, |e| matches!(
         e,
@@ -716,16 +726,30 @@ fn nothing_to_remove_or_an_unknown_list_asks_nothing() {
     )));
 }
 
+/// Under `--auto-rollback` the session rolls back without asking: the wizard asks nothing
+/// and shows the rollback's events as they come.
 #[test]
 fn auto_rollback_does_not_ask() {
     let mut flags = named("demo");
     flags.options.auto_rollback = Some(true);
-    let (app, transition) = failed(flags);
-    assert!(!has(&transition, |e| matches!(
-        e,
-        Effect::QueryRollbackPlan
-    )));
-    assert_eq!(app.run.rollback(), &RollbackState::Requested);
+    let (mut app, transition) = failed(flags);
+    assert!(transition.effects.is_empty(), "{:?}", transition.effects);
+    assert_eq!(app.run.rollback(), &RollbackState::LookingUp);
+    assert!(!screen(&app).contains("Roll back?"));
+    // The session may be rolling back already: leaving asks first.
+    press(&mut app, KeyCode::Char('q'));
+    assert!(matches!(app.overlay, Some(Overlay::QuitConfirm)));
+    press(&mut app, KeyCode::Esc);
+    update(
+        &mut app,
+        Msg::Engine(event(
+            31,
+            EventKind::RollbackStarted {
+                resources: vec!["Resource group demo-rg".into()],
+            },
+        )),
+    );
+    assert!(app.run.rollback().in_progress(), "{:?}", app.run.rollback());
 }
 
 /// `--non-interactive` never asks, in the wizard too: a failure keeps everything, says so
@@ -752,10 +776,9 @@ fn non_interactive_never_asks_to_roll_back_and_names_the_clean_command() {
             ExitCode::ClusterFailed,
         )),
     );
-    assert!(!has(&transition, |e| matches!(
-        e,
-        Effect::QueryRollbackPlan
-    )));
+    assert!(transition.effects.is_empty(), "{:?}", transition.effects);
+    // The session asks nothing and says so.
+    update(&mut app, Msg::Rollback(RollbackNotice::Kept));
     assert_eq!(app.run.rollback(), &RollbackState::Kept);
     let shown = screen(&app);
     assert!(!shown.contains("Roll back?"), "{shown}");
@@ -772,6 +795,37 @@ fn non_interactive_never_asks_to_roll_back_and_names_the_clean_command() {
     assert_eq!(app.run.rollback(), &RollbackState::Kept);
     let transition = press(&mut app, KeyCode::Enter);
     assert_eq!(exit_code(&transition), Some(ExitCode::ClusterFailed));
+}
+
+/// Where no command can clean (a demo without `--state-file`), the failure screen says the
+/// reason its caller worded, never its own.
+#[test]
+fn kept_resources_without_a_clean_command_show_the_reason_the_front_end_gave() {
+    let reason = "WORLD-THROWN-AWAY-42";
+    let mut flags = named("demo");
+    flags.options.non_interactive = Some(true);
+    let mut inputs = inputs(flags);
+    inputs.demo = true;
+    inputs.nothing_to_clean = Some(reason.to_string());
+    let (mut app, _) = app_with(inputs, LARGE);
+    for update_ in passing_checks() {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    update(
+        &mut app,
+        Msg::Engine(run_failed(
+            30,
+            StepId::ClusterCreate,
+            "quota exceeded",
+            "ask for more",
+            ExitCode::ClusterFailed,
+        )),
+    );
+    update(&mut app, Msg::Rollback(RollbackNotice::Kept));
+    assert_eq!(app.screen, Screen::Failure);
+    let shown = screen(&app);
+    assert!(shown.contains(&format!("{reason}.")), "{shown}");
+    assert!(!shown.contains("its own simulated world"), "{shown}");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ use kalypso_bootstrap::state::Phase;
 use kalypso_bootstrap::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use kalypso_bootstrap::tools::Version;
 use kalypso_bootstrap::tui::{
-    render, update, App, AppInputs, Msg, PrereqOutcome, PrereqRequest, PrereqUpdate, RunHandle,
-    RunSteering, ScreenHandover, Transition, WizardBackend,
+    render, update, App, AppInputs, Msg, PrereqOutcome, PrereqRequest, PrereqUpdate,
+    RollbackNotice, RunHandle, RunSteering, RunUpdate, ScreenHandover, Transition, WizardBackend,
 };
 use kalypso_bootstrap::ExitCode;
 use ratatui::backend::TestBackend;
@@ -365,7 +365,6 @@ fn record(calls: &Arc<Mutex<Vec<String>>>, call: impl Into<String>) {
 struct FakeControl {
     calls: Arc<Mutex<Vec<String>>>,
     commands: mpsc::UnboundedSender<ControlCommand>,
-    resources: Vec<String>,
 }
 
 enum ControlCommand {
@@ -377,11 +376,6 @@ impl RunSteering for FakeControl {
     fn cancel(&self) {
         record(&self.calls, "cancel");
         let _ = self.commands.send(ControlCommand::Cancel);
-    }
-
-    fn rollback_plan(&self) -> BoxFuture<'_, Result<Vec<String>, UserError>> {
-        record(&self.calls, "rollback_plan");
-        Box::pin(async move { Ok(self.resources.clone()) })
     }
 
     fn answer_rollback(&self, roll_back: bool) {
@@ -463,15 +457,17 @@ impl WizardBackend for FakeBackend {
         Box::pin(async move {
             let (events, receiver) = mpsc::channel(256);
             let (commands, mut command_rx) = mpsc::unbounded_channel();
-            let control = Arc::new(FakeControl {
-                calls,
-                commands,
-                resources: script.rollback_resources.clone(),
-            });
+            let control = Arc::new(FakeControl { calls, commands });
+            // Decided as the session decides (the wizard only shows it).
+            let options = configuration.configuration().options.clone();
             tokio::spawn(async move {
                 let send = |kind| {
                     let events = events.clone();
-                    async move { events.send(now_event(kind)).await.is_ok() }
+                    async move { events.send(RunUpdate::Event(now_event(kind))).await.is_ok() }
+                };
+                let notify = |notice| {
+                    let events = events.clone();
+                    async move { events.send(RunUpdate::Rollback(notice)).await.is_ok() }
                 };
                 if !send(EventKind::RunStarted {
                     demo: true,
@@ -536,33 +532,47 @@ impl WizardBackend for FakeBackend {
                             report_file: None,
                         })
                         .await;
-                        // Wait for the rollback answer.
-                        while let Some(command) = command_rx.recv().await {
-                            if let ControlCommand::Rollback(yes) = command {
-                                if yes {
-                                    send(EventKind::RollbackStarted {
-                                        resources: script.rollback_resources.clone(),
-                                    })
-                                    .await;
-                                    for resource in &script.rollback_resources {
-                                        tokio::time::sleep(script.pace).await;
-                                        send(EventKind::RollbackAction {
-                                            resource: resource.clone(),
-                                            outcome: Outcome::Succeeded,
-                                            message: "deleted".into(),
-                                            duration_ms: 3,
-                                        })
-                                        .await;
-                                    }
-                                    send(EventKind::RollbackFinished {
-                                        outcome: Outcome::Succeeded,
-                                        message: "everything this run created was removed".into(),
-                                        leftovers: vec![],
-                                    })
-                                    .await;
+                        let yes = if script.rollback_resources.is_empty() {
+                            notify(RollbackNotice::NothingToRemove).await;
+                            false
+                        } else if options.auto_rollback {
+                            true
+                        } else if options.non_interactive {
+                            notify(RollbackNotice::Kept).await;
+                            false
+                        } else {
+                            notify(RollbackNotice::Asking(script.rollback_resources.clone())).await;
+                            // Wait for the rollback answer.
+                            let mut answer = false;
+                            while let Some(command) = command_rx.recv().await {
+                                if let ControlCommand::Rollback(yes) = command {
+                                    answer = yes;
+                                    break;
                                 }
-                                break;
                             }
+                            answer
+                        };
+                        if yes {
+                            send(EventKind::RollbackStarted {
+                                resources: script.rollback_resources.clone(),
+                            })
+                            .await;
+                            for resource in &script.rollback_resources {
+                                tokio::time::sleep(script.pace).await;
+                                send(EventKind::RollbackAction {
+                                    resource: resource.clone(),
+                                    outcome: Outcome::Succeeded,
+                                    message: "deleted".into(),
+                                    duration_ms: 3,
+                                })
+                                .await;
+                            }
+                            send(EventKind::RollbackFinished {
+                                outcome: Outcome::Succeeded,
+                                message: "everything this run created was removed".into(),
+                                leftovers: vec![],
+                            })
+                            .await;
                         }
                     }
                 }

@@ -140,23 +140,24 @@ fn report_label(path: &str, room: usize) -> String {
 /// How to remove later what is kept: the exact `--clean` command when there is one.
 struct RemoveLater {
     command: Option<String>,
-    demo: bool,
+    /// Why there is no command (worded by the caller, never here).
+    nothing_to_clean: Option<String>,
 }
 
 impl RemoveLater {
     fn of(app: &App) -> Self {
         Self {
             command: app.clean_command.clone(),
-            demo: app.demo,
+            nothing_to_clean: app.nothing_to_clean.clone(),
         }
     }
 
     /// The end of a sentence starting "Run again … to resume, ".
     fn sentence(&self, what: &str) -> String {
-        match (&self.command, self.demo) {
+        match (&self.command, &self.nothing_to_clean) {
             (Some(command), _) => format!("or remove {what} with: {command}"),
-            (None, true) => "or leave it: this demo changed only its own simulated world, which no later run reuses (pass --state-file to keep one you can clean).".to_string(),
-            (None, false) => format!("or remove {what} with --clean."),
+            (None, Some(reason)) => format!("or leave it: {reason}."),
+            (None, None) => format!("or remove {what} with --clean."),
         }
     }
 }
