@@ -448,7 +448,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let sim = SimulatedEnvironment::demo(dir.path()).expect("simulated environment");
         sim.set_latency(Latency::zero());
-        let mut options = BootstrapOptions::demo();
+        let mut options = crate::demo::bootstrap_options();
         options.timings = StepTimings::fast();
         options.step_wrapper = fail.map(|step| fail_step(sim.clone(), step));
         let target = RunTarget {
