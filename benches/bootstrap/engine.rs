@@ -123,20 +123,20 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// A fresh demo world (signed in to Azure and GitHub, an organisation, the chart) in a
 /// directory on disk, like a real run's state file.
-pub struct World {
+pub struct BenchWorld {
     pub dir: tempfile::TempDir,
     pub sim: SimulatedEnvironment,
 }
 
-impl World {
-    pub fn new() -> World {
+impl BenchWorld {
+    pub fn new() -> BenchWorld {
         let dir = tempfile::Builder::new()
             .prefix("kalypso-bench-")
             .tempdir()
             .expect("a temporary directory");
         let sim = SimulatedEnvironment::demo(dir.path().join("sim")).expect("the demo world");
         sim.set_latency(Latency::zero());
-        World { dir, sim }
+        BenchWorld { dir, sim }
     }
 
     fn paths(&self) -> BootstrapPaths {
@@ -162,7 +162,7 @@ impl World {
         let token = self.token().await;
         let options = BootstrapOptions {
             timings: scaled_timings(scale),
-            ..BootstrapOptions::demo()
+            ..kalypso_bootstrap::demo::bootstrap_options()
         };
         Bootstrap::open(
             configuration(),
@@ -201,7 +201,7 @@ struct Measured {
     calls: Vec<CallRecord>,
 }
 
-async fn full_run(world: &World, scale: f64, sequential: bool) -> Measured {
+async fn full_run(world: &BenchWorld, scale: f64, sequential: bool) -> Measured {
     let bootstrap = world.open(scale).await;
     let cancel = CancelToken::new();
     let observed = bootstrap.observe(&cancel).await.expect("observation");
@@ -281,9 +281,9 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
     let scale = mode.pick(1.0, 0.1);
     let runtime = runtime();
     let (concurrent, sequential) = runtime.block_on(async {
-        let concurrent_world = World::new();
+        let concurrent_world = BenchWorld::new();
         let concurrent = full_run(&concurrent_world, scale, false).await;
-        let sequential_world = World::new();
+        let sequential_world = BenchWorld::new();
         let sequential = full_run(&sequential_world, scale, true).await;
         (concurrent, sequential)
     });
@@ -340,7 +340,7 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
 }
 
 /// The prerequisite check's wall time with `rules` as the only latencies.
-async fn prerequisite_check(world: &World, rules: &[(&str, u64)], scale: f64) -> Duration {
+async fn prerequisite_check(world: &BenchWorld, rules: &[(&str, u64)], scale: f64) -> Duration {
     let mut latency = Latency::zero();
     for (command, millis) in rules {
         latency = latency.with_command(command, ms(*millis, scale));
@@ -362,7 +362,7 @@ async fn prerequisite_check(world: &World, rules: &[(&str, u64)], scale: f64) ->
 pub fn prerequisite_probes(mode: Mode) -> Vec<Row> {
     let scale = mode.pick(1.0, 0.2);
     let runtime = runtime();
-    let world = World::new();
+    let world = BenchWorld::new();
     runtime.block_on(async {
         let mut singles = Vec::new();
         for (name, rules) in PROBES {
@@ -399,7 +399,7 @@ pub fn prerequisite_probes(mode: Mode) -> Vec<Row> {
 }
 
 /// The health checks step alone, on the cluster a zero-latency run installed.
-async fn health_step(world: &World, commands: &[&str], scale: f64) -> Duration {
+async fn health_step(world: &BenchWorld, commands: &[&str], scale: f64) -> Duration {
     let mut latency = Latency::zero();
     for command in commands {
         latency = latency.with_command(command, ms(HEALTH_QUERY_MS, scale));
@@ -427,7 +427,7 @@ async fn health_step(world: &World, commands: &[&str], scale: f64) -> Duration {
 pub fn health_checks(mode: Mode) -> Vec<Row> {
     let scale = mode.pick(1.0, 0.2);
     let runtime = runtime();
-    let world = World::new();
+    let world = BenchWorld::new();
     runtime.block_on(async {
         // Install everything at zero latency first.
         let installed = full_run(&world, 0.0, false).await;
@@ -467,7 +467,7 @@ pub fn health_checks(mode: Mode) -> Vec<Row> {
 /// One save of a full run's state file, on disk (fsync included).
 pub fn state_saves(mode: Mode) -> Vec<Row> {
     let runtime = runtime();
-    let world = World::new();
+    let world = BenchWorld::new();
     runtime.block_on(full_run(&world, 0.0, false));
     let state = parse_state(&std::fs::read(world.state_file()).expect("the state file"))
         .expect("a valid state");

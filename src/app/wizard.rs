@@ -548,7 +548,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let sim = SimulatedEnvironment::demo(dir.path()).expect("simulated environment");
         sim.set_latency(Latency::zero());
-        let mut options = BootstrapOptions::demo();
+        let mut options = crate::demo::bootstrap_options();
         options.timings = StepTimings::fast();
         options.step_wrapper = fail.map(|step| fail_step(sim.clone(), step));
         let target = RunTarget {
@@ -600,25 +600,11 @@ mod tests {
         );
     }
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            lock(&self.0).extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     /// `az login` run on the wizard's lent screen is logged like every other command: one
     /// DEBUG line with its argv and exit code.
     #[tokio::test(flavor = "current_thread")]
     async fn az_login_on_the_lent_screen_is_one_command_log_line() {
-        let captured = Captured::default();
+        let captured = crate::logging::CapturedLog::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::DEBUG)
@@ -643,7 +629,7 @@ mod tests {
             .await;
         lender.await.unwrap();
         assert!(result.is_ok(), "{result:?}");
-        let text = String::from_utf8(lock(&captured.0).clone()).unwrap();
+        let text = captured.text();
         let logged: Vec<&str> = text
             .lines()
             .filter(|line| line.contains("kalypso_bootstrap::command:"))

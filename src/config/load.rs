@@ -498,7 +498,7 @@ mod locate {
 
         fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
             if self.segments.is_empty() {
-                return deserializer.deserialize_any(Stop);
+                return deserializer.deserialize_any(FailOnAnyValue);
             }
             deserializer.deserialize_map(self)
         }
@@ -514,7 +514,7 @@ mod locate {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
             let (first, rest) = self.segments.split_first().expect("a segment to look for");
             let stop_at_key = self.at_key && rest.is_empty();
-            while let Some(matched) = map.next_key_seed(Key {
+            while let Some(matched) = map.next_key_seed(KeyProbe {
                 wanted: first,
                 stop: stop_at_key,
             })? {
@@ -531,12 +531,12 @@ mod locate {
     }
 
     /// A key: whether it is the wanted one (or, to `stop` there, an error at it).
-    struct Key<'a> {
+    struct KeyProbe<'a> {
         wanted: &'a str,
         stop: bool,
     }
 
-    impl<'de> DeserializeSeed<'de> for Key<'_> {
+    impl<'de> DeserializeSeed<'de> for KeyProbe<'_> {
         type Value = bool;
 
         fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
@@ -544,7 +544,7 @@ mod locate {
         }
     }
 
-    impl<'de> Visitor<'de> for Key<'_> {
+    impl<'de> Visitor<'de> for KeyProbe<'_> {
         type Value = bool;
 
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -560,9 +560,9 @@ mod locate {
     }
 
     /// Fails on whatever value it is given.
-    struct Stop;
+    struct FailOnAnyValue;
 
-    impl<'de> Visitor<'de> for Stop {
+    impl<'de> Visitor<'de> for FailOnAnyValue {
         type Value = ();
 
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {

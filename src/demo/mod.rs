@@ -33,7 +33,7 @@ pub use failure::{fail_step, parse_demo_fail};
 #[cfg(feature = "demo")]
 pub use panic::PanicOnHelmUpgrade;
 #[cfg(feature = "demo")]
-pub use world::{demo_paths, Demo, DEMO_EXISTING_CONTEXT};
+pub use world::{bootstrap_options, demo_paths, step_timings, Demo, DEMO_EXISTING_CONTEXT};
 
 #[cfg(not(feature = "demo"))]
 mod absent;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::engine::step::StepId;
 use crate::engine::steps::StepTimings;
@@ -22,6 +23,27 @@ use super::{
 /// the simulated kubeconfig), for the wizard's "Bring your own cluster" path.
 pub const DEMO_EXISTING_CONTEXT: &str = "kind-kalypso-demo";
 const DEMO_EXISTING_SERVER: &str = "https://127.0.0.1:36443";
+
+/// The options of a `--demo` run: labelled DEMO (the engine's `demo` flag names the run's
+/// world in its report and events), with waits fitting the simulated latencies.
+pub fn bootstrap_options() -> BootstrapOptions {
+    BootstrapOptions {
+        demo: true,
+        timings: step_timings(),
+        ..BootstrapOptions::default()
+    }
+}
+
+/// Short waits for the demo: the simulated cluster provisions in seconds, so the
+/// provisioning poll looks every 2 s rather than backing off to 30 s.
+pub fn step_timings() -> StepTimings {
+    let mut timings = StepTimings::default();
+    timings.aks_provisioning.initial_interval = Duration::from_secs(2);
+    timings.aks_provisioning.multiplier = 1.0;
+    timings.aks_provisioning.max_interval = Duration::from_secs(2);
+    timings.retry.initial_delay = Duration::from_millis(500);
+    timings
+}
 
 /// A demo run's simulated world.
 pub struct Demo {
@@ -47,7 +69,7 @@ impl Demo {
                 format!("--demo: cannot prepare {}: {err}", root.display()),
             )
         })?;
-        let mut options = BootstrapOptions::demo();
+        let mut options = bootstrap_options();
         options.flux_version = request.flux_version;
         options.subscription = signed_in_subscription(&sim, request.subscription);
         let panic = settings.apply(&sim, &mut options);

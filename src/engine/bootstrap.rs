@@ -145,15 +145,6 @@ impl BootstrapOptions {
             .as_deref()
             .or(self.account_subscription.as_deref())
     }
-
-    /// A `--demo` run: labelled DEMO, with waits fitting the simulated latencies.
-    pub fn demo() -> Self {
-        Self {
-            demo: true,
-            timings: StepTimings::demo(),
-            ..Self::default()
-        }
-    }
 }
 
 /// Why a bootstrap could not even start.

@@ -2,7 +2,8 @@
 //! of the configuration and of what read-only queries and the state file observed, so the
 //! same inputs always give the same plan (and `--dry-run` shows exactly what a run does).
 //! Each phase decides its own steps' actions in the module that runs them
-//! (`steps::cluster::plan`, `steps::repositories::plan`, `steps::installation::plan`);
+//! (`steps::cluster::plan`, `steps::repositories::plan`, `steps::installation::plan`,
+//! `steps::validation::plan`);
 //! this module puts the decisions together with the dependencies and checks the graph.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -305,6 +306,7 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
         &mut conflicts,
     );
     steps::installation::plan(config, observed, &mut decisions);
+    steps::validation::plan(config, observed, &mut decisions);
 
     let steps = StepId::ALL
         .into_iter()
@@ -511,6 +513,25 @@ mod tests {
             assert_eq!(plan.step(id).unwrap().reason, "--skip-install");
         }
         assert_eq!(plan.action(ClusterCreate), Some(Action::Create));
+    }
+
+    /// A step's decision sits beside its commands and its execution: the installation
+    /// module decides the installation steps only, the validation module the health checks.
+    #[test]
+    fn each_phase_module_decides_its_own_steps_only() {
+        let decided = |decide: fn(&Configuration, &Observed, &mut Decisions)| {
+            let mut decisions = Decisions::new();
+            decide(&config(), &Observed::default(), &mut decisions);
+            decisions.into_keys().collect::<BTreeSet<_>>()
+        };
+        assert_eq!(
+            decided(steps::installation::plan),
+            [InstallFlux, InstallKalypso].into_iter().collect()
+        );
+        assert_eq!(
+            decided(steps::validation::plan),
+            [HealthChecks].into_iter().collect()
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! File and console output both go through one [`RedactingMakeWriter`] (see `redact.rs` for
 //! why redacting per write is sound); the tap redacts the text it keeps.
 
+#[cfg(test)]
+mod captured;
 mod clock;
 mod console;
 mod file;
@@ -37,6 +39,8 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::Registry;
 
+#[cfg(test)]
+pub(crate) use captured::CapturedLog;
 pub use clock::Clock;
 pub use console::Verbosity;
 pub(crate) use console::{console_time, write_level_tag};

@@ -97,29 +97,29 @@ pub async fn check_with(
     let mut cancelled = false;
     let (mut azure, mut github) = (azure, github);
     if let Interaction::Interactive { prompter, terminal } = interaction {
-        if matches!(azure.state, AzureState::NotSignedIn { .. }) {
+        if matches!(azure.state, AzureSignIn::NotSignedIn { .. }) {
             azure = match prompter.confirm(AZ_LOGIN_QUESTION, true).await {
                 Ok(true) => {
                     let login = az.login_spec(env.azure_tenant_id.as_deref());
                     match terminal.run_in_terminal(login).await {
                         Ok(output) if output.success() => azure_sign_in(&az, retry).await,
-                        Ok(output) => AzureOutcome::state(AzureState::LoginFailed {
+                        Ok(output) => AzureOutcome::state(AzureSignIn::LoginFailed {
                             reason: match output.exit_code {
                                 Some(code) => format!("`az login` exited with code {code}"),
                                 None => "`az login` was killed by a signal".to_string(),
                             },
                         }),
-                        Err(err) => AzureOutcome::state(AzureState::LoginFailed {
+                        Err(err) => AzureOutcome::state(AzureSignIn::LoginFailed {
                             reason: err.to_string(),
                         }),
                     }
                 }
-                Ok(false) => AzureOutcome::state(AzureState::LoginDeclined),
+                Ok(false) => AzureOutcome::state(AzureSignIn::LoginDeclined),
                 Err(PromptError::Cancelled) => {
                     cancelled = true;
-                    AzureOutcome::state(AzureState::LoginDeclined)
+                    AzureOutcome::state(AzureSignIn::LoginDeclined)
                 }
-                Err(err) => AzureOutcome::state(AzureState::LoginFailed {
+                Err(err) => AzureOutcome::state(AzureSignIn::LoginFailed {
                     reason: err.to_string(),
                 }),
             };
@@ -148,7 +148,7 @@ pub async fn check_with(
     let mut auth = azure_rows(&azure, env, interactive);
     auth.extend(github_rows(&github, interactive));
     let azure_identity = match &azure.state {
-        AzureState::SignedIn(account) => Some(AzureIdentity {
+        AzureSignIn::SignedIn(account) => Some(AzureIdentity {
             subscription_id: account.id.clone(),
             subscription_name: account.name.clone(),
             tenant_id: account.tenant_id.clone(),
@@ -182,7 +182,7 @@ pub async fn check_with(
     }
 }
 
-enum AzureState {
+enum AzureSignIn {
     SignedIn(AzAccount),
     NotSignedIn { message: String },
     LoginDeclined,
@@ -203,13 +203,13 @@ enum RoleStatus {
 }
 
 struct AzureOutcome {
-    state: AzureState,
+    state: AzureSignIn,
     /// Only when signed in.
     role: Option<RoleStatus>,
 }
 
 impl AzureOutcome {
-    fn state(state: AzureState) -> Self {
+    fn state(state: AzureSignIn) -> Self {
         Self { state, role: None }
     }
 }
@@ -235,16 +235,16 @@ async fn azure_sign_in(az: &Az, policy: &RetryPolicy) -> AzureOutcome {
         Ok(account) => {
             let role = role_status(az, &account, policy).await;
             AzureOutcome {
-                state: AzureState::SignedIn(account),
+                state: AzureSignIn::SignedIn(account),
                 role: Some(role),
             }
         }
         Err(ToolError::NotAuthenticated { command, message }) => {
-            AzureOutcome::state(AzureState::NotSignedIn {
+            AzureOutcome::state(AzureSignIn::NotSignedIn {
                 message: format!("`{command}`: {message}"),
             })
         }
-        Err(other) => AzureOutcome::state(AzureState::Unavailable(other)),
+        Err(other) => AzureOutcome::state(AzureSignIn::Unavailable(other)),
     }
 }
 
@@ -357,7 +357,7 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
         None => "run `az login`, then try again".to_string(),
     };
     let (verdict, detail, hint) = match &azure.state {
-        AzureState::SignedIn(account) => (
+        AzureSignIn::SignedIn(account) => (
             Verdict::Pass,
             format!(
                 "{} ({}), subscription {} ({})",
@@ -365,7 +365,7 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
             ),
             None,
         ),
-        AzureState::NotSignedIn { message } => (
+        AzureSignIn::NotSignedIn { message } => (
             Verdict::Fail,
             format!("not signed in: {message}"),
             linked(
@@ -377,22 +377,22 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
                 },
             ),
         ),
-        AzureState::LoginDeclined => (
+        AzureSignIn::LoginDeclined => (
             Verdict::Fail,
             "not signed in (`az login` declined)".to_string(),
             linked(Topic::AzureSignIn, login_hint.clone()),
         ),
-        AzureState::LoginFailed { reason } => (
+        AzureSignIn::LoginFailed { reason } => (
             Verdict::Fail,
             format!("sign-in failed: {reason}"),
             linked(Topic::AzureSignIn, login_hint.clone()),
         ),
-        AzureState::Unavailable(err) if err.is_not_found() => (
+        AzureSignIn::Unavailable(err) if err.is_not_found() => (
             Verdict::Fail,
             "cannot check: az is not installed".to_string(),
             linked(Topic::ToolMissing, "install the Azure CLI (see above)"),
         ),
-        AzureState::Unavailable(err) => (
+        AzureSignIn::Unavailable(err) => (
             Verdict::Fail,
             err.to_string(),
             match (&env.azure_subscription_id, err.class()) {
@@ -420,13 +420,13 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
     let role_hint =
         "creating a cluster needs Owner or Contributor on the subscription; ask an administrator, or use --cluster-existing";
     let role = match (&azure.state, &azure.role) {
-        (AzureState::SignedIn(account), Some(RoleStatus::Holds(role))) => AuthCheck {
+        (AzureSignIn::SignedIn(account), Some(RoleStatus::Holds(role))) => AuthCheck {
             check: AuthCheckKind::AzureRole,
             verdict: Verdict::Pass,
             detail: format!("{} on subscription {}", role.name(), account.id),
             hint: None,
         },
-        (AzureState::SignedIn(account), Some(RoleStatus::Neither { roles })) => AuthCheck {
+        (AzureSignIn::SignedIn(account), Some(RoleStatus::Neither { roles })) => AuthCheck {
             check: AuthCheckKind::AzureRole,
             verdict: Verdict::Warn,
             detail: format!(
@@ -440,7 +440,7 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
             ),
             hint: linked(Topic::AzureRole, role_hint),
         },
-        (AzureState::SignedIn(_), Some(RoleStatus::Undetermined { reason, hint })) => AuthCheck {
+        (AzureSignIn::SignedIn(_), Some(RoleStatus::Undetermined { reason, hint })) => AuthCheck {
             check: AuthCheckKind::AzureRole,
             verdict: Verdict::Warn,
             detail: format!("could not determine Owner/Contributor: {reason}"),

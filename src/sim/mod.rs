@@ -533,7 +533,7 @@ impl SimulatedEnvironment {
         let display = spec.display();
         let started = Instant::now();
         let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let clock = Clock {
+        let clock = CallBudget {
             deadline: started + timeout,
             timeout,
             cancel: control.cancel.clone(),
@@ -771,7 +771,7 @@ impl SimulatedEnvironment {
         }
         let started = Instant::now();
         let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let clock = Clock {
+        let clock = CallBudget {
             deadline: started + timeout,
             timeout,
             cancel: control.cancel.clone(),
@@ -897,14 +897,14 @@ fn send(sink: Option<&crate::tools::runner::LineSink>, stream: Stream, line: &st
 }
 
 /// The time budget of one call: its deadline (from the spec's timeout) and cancellation.
-struct Clock {
+struct CallBudget {
     deadline: Instant,
     timeout: Duration,
     cancel: Option<CancelToken>,
     command: String,
 }
 
-impl Clock {
+impl CallBudget {
     /// Sleep until `until`, unless the deadline or a cancellation comes first.
     async fn until(&self, until: Instant) -> Result<(), RunError> {
         let target = until.min(self.deadline);

@@ -327,10 +327,11 @@ impl SavedWorld {
 
     fn parse(text: &str) -> Result<Self, String> {
         #[derive(Deserialize)]
-        struct Version {
+        struct FormatVersionOnly {
             format_version: Option<u32>,
         }
-        let version: Version = serde_json::from_str(text).map_err(|err| err.to_string())?;
+        let version: FormatVersionOnly =
+            serde_json::from_str(text).map_err(|err| err.to_string())?;
         if version.format_version != Some(FORMAT_VERSION) {
             return Err(format!(
                 "format_version {:?}, this program reads {FORMAT_VERSION}",

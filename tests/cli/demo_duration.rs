@@ -36,7 +36,9 @@ fn demo_latency(demo: &Latency, call: &CallRecord) -> Duration {
     let latency = demo.for_command(&words);
     if call.program == "az" && call.words.starts_with(&["aks".into(), "create".into()]) {
         // `--no-wait` returns at once; the step then polls until provisioning is over.
-        let poll = StepTimings::demo().aks_provisioning.max_interval;
+        let poll = kalypso_bootstrap::demo::step_timings()
+            .aks_provisioning
+            .max_interval;
         return latency.max(demo.aks_provisioning) + poll;
     }
     latency
@@ -130,7 +132,7 @@ async fn estimate(root: &Path) -> Estimate {
 
     let options = BootstrapOptions {
         timings: StepTimings::fast(),
-        ..BootstrapOptions::demo()
+        ..kalypso_bootstrap::demo::bootstrap_options()
     };
     let active = demo_configuration();
     let bootstrap = Bootstrap::open(

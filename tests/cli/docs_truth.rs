@@ -1049,6 +1049,83 @@ fn front_ends_run_the_engine_through_the_session_only() {
     );
 }
 
+/// The `--demo` presets (its options, its short waits) live with the demo, at the edge:
+/// the engine has no demo-shaped constructor (its `demo` flag only labels the run).
+#[test]
+fn the_engine_holds_no_demo_presets() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src/engine"), &mut files);
+    assert!(files.len() > 10, "only {} files scanned", files.len());
+    let preset = Regex::new(r"fn demo\s*[(<]").unwrap();
+    let found: Vec<String> = files
+        .iter()
+        .filter(|file| preset.is_match(&std::fs::read_to_string(file).unwrap()))
+        .map(|file| file.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    assert!(found.is_empty(), "demo presets in the engine: {found:?}");
+}
+
+/// The lines of `code` naming a path of `above` (`module` or `module::Item`): written out
+/// (`crate::tools::runner::…`) or in a group import (`use crate::tools::{CancelToken,
+/// CommandSpec};`, over several lines too), with their line numbers.
+fn upward_paths(code: &str, above: &[&str]) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (number, line) in code.lines().enumerate() {
+        if line.trim_start().starts_with("//") {
+            continue;
+        }
+        if above
+            .iter()
+            .any(|module| line.contains(&format!("crate::{module}")))
+        {
+            found.push((number + 1, line.trim().to_string()));
+        }
+    }
+    let use_statement =
+        Regex::new(r"(?m)^[ \t]*(?:pub(?:\([a-z]+\))?\s+)?use\s+crate::[^;]*;").unwrap();
+    for statement in use_statement.find_iter(code) {
+        let text = statement
+            .as_str()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for module in above {
+            let Some((parent, item)) = module.rsplit_once("::") else {
+                continue;
+            };
+            let grouped = Regex::new(&format!(
+                r"crate::{}::\{{[^;]*\b{}\b",
+                regex::escape(parent),
+                regex::escape(item)
+            ))
+            .unwrap();
+            if grouped.is_match(&text) {
+                let number = code[..statement.start()].lines().count() + 1;
+                found.push((number, text.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// The import scan catches a path named outright and inside a group import, but not a
+/// sibling that is allowed.
+#[test]
+fn the_import_scan_finds_runner_types_in_group_imports() {
+    let above = ["tools::CommandSpec", "tools::runner", "app"];
+    let code = "use crate::tools::CancelToken;\n\
+                use crate::tools::{\n    CancelToken,\n    CommandSpec,\n};\n\
+                use crate::tools::{runner::RunError, ToolKind};\n\
+                let spec = crate::tools::CommandSpec::new(\"az\");\n\
+                use crate::tools::{CommandSpecs};\n\
+                // crate::app is named in a comment only\n";
+    let lines: Vec<usize> = upward_paths(code, &above)
+        .into_iter()
+        .map(|(number, _)| number)
+        .collect();
+    assert_eq!(lines, vec![7, 2, 6], "{:?}", upward_paths(code, &above));
+}
+
 /// The README's "imports point down that flow only": no module reaches up to a layer
 /// above it (unit tests may, e.g. to check the configuration against the command line).
 #[test]
@@ -1079,10 +1156,20 @@ fn imports_point_down_the_flow_only() {
             &["engine", "app", "tui", "headless", "sim", "demo"],
         ),
         ("src/headless", &["app", "tui", "sim", "demo"]),
-        // The wizard knows events and its backend, never how commands are run.
+        // The wizard knows events and its backend, never how commands are run (neither the
+        // runner module nor its types re-exported from `tools`).
         (
             "src/tui",
-            &["tools::runner", "app", "headless", "sim", "demo"],
+            &[
+                "tools::runner",
+                "tools::CommandSpec",
+                "tools::CommandRunner",
+                "tools::ProcessRunner",
+                "app",
+                "headless",
+                "sim",
+                "demo",
+            ],
         ),
     ];
     let mut upward = Vec::new();
@@ -1094,20 +1181,11 @@ fn imports_point_down_the_flow_only() {
             scanned += 1;
             let text = std::fs::read_to_string(&file).unwrap();
             let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-            for (number, line) in code.lines().enumerate() {
-                if line.trim_start().starts_with("//") {
-                    continue;
-                }
-                for module in *above {
-                    if line.contains(&format!("crate::{module}")) {
-                        upward.push(format!(
-                            "{}:{}: {}",
-                            file.strip_prefix(root()).unwrap().display(),
-                            number + 1,
-                            line.trim()
-                        ));
-                    }
-                }
+            for (number, line) in upward_paths(code, above) {
+                upward.push(format!(
+                    "{}:{number}: {line}",
+                    file.strip_prefix(root()).unwrap().display(),
+                ));
             }
         }
     }
@@ -1122,43 +1200,128 @@ fn imports_point_down_the_flow_only() {
     );
 }
 
-/// Each name means one thing: no two types of the product share a name, so a reader (and a
-/// `use`) never has to ask which `RunEnd` or `GitHubRepo` is meant. The only pairs allowed
-/// are one type built two ways behind `#[cfg]` (the demo without its feature; signals off
-/// Unix).
-#[test]
-fn each_type_name_means_one_thing() {
-    let one_type_two_builds: &[&str] = &["Demo", "Signals"];
-    let definition =
-        Regex::new(r"(?m)^\s*pub(?:\([a-z]+\))? (?:struct|enum|trait|type) ([A-Z][A-Za-z0-9]*)")
-            .unwrap();
-    let mut files = Vec::new();
-    rust_files(&root().join("src"), &mut files);
-    let mut defined: HashMap<String, Vec<String>> = HashMap::new();
-    for file in &files {
-        let text = std::fs::read_to_string(file).unwrap();
-        for found in definition.captures_iter(&text) {
-            let relative = file.strip_prefix(root()).unwrap().display().to_string();
-            defined
-                .entry(found[1].to_string())
+/// Every type the source defines (files named relative to `base`) (struct, enum, union, trait, type alias), private ones and
+/// those inside functions and test modules too, with the file that defines it. Associated
+/// types of impls and traits are not definitions of a name of their own.
+fn type_definitions(base: &Path, files: &[PathBuf]) -> HashMap<String, Vec<String>> {
+    use syn::visit::Visit;
+
+    struct Definitions<'a> {
+        file: &'a str,
+        defined: &'a mut HashMap<String, Vec<String>>,
+    }
+    impl Definitions<'_> {
+        fn add(&mut self, name: &syn::Ident) {
+            self.defined
+                .entry(name.to_string())
                 .or_default()
-                .push(relative);
+                .push(self.file.to_string());
         }
     }
-    assert!(
-        defined.len() > 100,
-        "the scan found only {} type names",
-        defined.len()
-    );
+    impl<'ast> Visit<'ast> for Definitions<'_> {
+        fn visit_item_struct(&mut self, item: &'ast syn::ItemStruct) {
+            self.add(&item.ident);
+            syn::visit::visit_item_struct(self, item);
+        }
+        fn visit_item_enum(&mut self, item: &'ast syn::ItemEnum) {
+            self.add(&item.ident);
+            syn::visit::visit_item_enum(self, item);
+        }
+        fn visit_item_union(&mut self, item: &'ast syn::ItemUnion) {
+            self.add(&item.ident);
+            syn::visit::visit_item_union(self, item);
+        }
+        fn visit_item_trait(&mut self, item: &'ast syn::ItemTrait) {
+            self.add(&item.ident);
+            syn::visit::visit_item_trait(self, item);
+        }
+        fn visit_item_type(&mut self, item: &'ast syn::ItemType) {
+            self.add(&item.ident);
+            syn::visit::visit_item_type(self, item);
+        }
+    }
+
+    let mut defined: HashMap<String, Vec<String>> = HashMap::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let relative = file.strip_prefix(base).unwrap().display().to_string();
+        let syntax = syn::parse_file(&text).unwrap_or_else(|err| panic!("{relative}: {err}"));
+        Definitions {
+            file: &relative,
+            defined: &mut defined,
+        }
+        .visit_file(&syntax);
+    }
+    defined
+}
+
+/// The names defined more than once, but for one type built two ways behind `#[cfg]`
+/// (`allowed`: the name and the files that build it).
+fn names_defined_twice(
+    defined: &HashMap<String, Vec<String>>,
+    allowed: &[(&str, &[&str])],
+) -> Vec<String> {
     let mut twice: Vec<String> = defined
         .iter()
-        .filter(|(name, places)| places.len() > 1 && !one_type_two_builds.contains(&name.as_str()))
+        .filter(|(name, places)| {
+            places.len() > 1
+                && !allowed.iter().any(|(allowed_name, allowed_places)| {
+                    allowed_name == name
+                        && places.iter().all(|p| allowed_places.contains(&p.as_str()))
+                })
+        })
         .map(|(name, places)| format!("{name}: {}", places.join(", ")))
         .collect();
     twice.sort();
+    twice
+}
+
+/// Each name means one thing: no two types of the product share a name, public or not, so
+/// a reader (and a `use`) never has to ask which `RunEnd`, `Clock` or `Stop` is meant. The
+/// only pairs allowed are one type built two ways behind `#[cfg]` (the demo without its
+/// feature; signals off Unix).
+#[test]
+fn each_type_name_means_one_thing() {
+    let one_type_two_builds: &[(&str, &[&str])] = &[
+        ("Demo", &["src/demo/absent.rs", "src/demo/world.rs"]),
+        ("Signals", &["src/signals.rs"]),
+    ];
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let defined = type_definitions(&root(), &files);
+    assert!(
+        defined.len() > 400,
+        "the scan found only {} type names",
+        defined.len()
+    );
+    let twice = names_defined_twice(&defined, one_type_two_builds);
     assert!(
         twice.is_empty(),
         "type names defined more than once:\n{}",
         twice.join("\n")
     );
+}
+
+/// The scan sees private types, types inside functions and test modules, and tells an
+/// associated type from a type alias.
+#[test]
+fn the_type_name_scan_finds_private_and_local_types_and_skips_associated_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("sample.rs");
+    std::fs::write(
+        &sample,
+        "struct Hidden;\nfn f() { enum Local { A } }\n#[cfg(test)]\nmod tests { struct Hidden; }\n\
+         impl std::ops::Deref for X { type Target = str; }\ntype Alias = u8;\n",
+    )
+    .unwrap();
+    let defined = type_definitions(dir.path(), &[sample]);
+    assert_eq!(defined["Hidden"].len(), 2, "{defined:?}");
+    assert!(defined.contains_key("Local"), "{defined:?}");
+    assert!(defined.contains_key("Alias"), "{defined:?}");
+    assert!(!defined.contains_key("Target"), "{defined:?}");
+    assert_eq!(
+        names_defined_twice(&defined, &[]),
+        vec!["Hidden: sample.rs, sample.rs".to_string()]
+    );
+    assert!(names_defined_twice(&defined, &[("Hidden", &["sample.rs"])]).is_empty());
 }

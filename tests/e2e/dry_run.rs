@@ -148,7 +148,7 @@ fn demo(dir: &tempfile::TempDir) -> (SimulatedEnvironment, BootstrapPaths, Boots
     let paths = demo_paths(&sim, None, None);
     let options = BootstrapOptions {
         timings: StepTimings::fast(),
-        ..BootstrapOptions::demo()
+        ..kalypso_bootstrap::demo::bootstrap_options()
     };
     (sim, paths, options)
 }

@@ -86,8 +86,9 @@ fn timings() -> StepTimings {
     timings
 }
 
+/// When in an invocation a call is made: the prerequisite checks, the run, its rollback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Phase {
+enum CallStage {
     Prerequisites,
     Run,
     Rollback,
@@ -96,7 +97,7 @@ enum Phase {
 /// One distinct external call of a successful run.
 #[derive(Clone, Debug)]
 struct Call {
-    phase: Phase,
+    phase: CallStage,
     program: String,
     words: Vec<String>,
     /// Its place among the calls with exactly these words (1-based): the rule fires from
@@ -133,7 +134,7 @@ impl Call {
 
     /// The prerequisite check's `--version` / `version` query of a tool.
     fn is_version_probe(&self) -> bool {
-        self.phase == Phase::Prerequisites
+        self.phase == CallStage::Prerequisites
             && matches!(
                 self.example.split_whitespace().nth(1),
                 Some("version" | "--version")
@@ -251,7 +252,7 @@ fn realistic(call: &Call, class: Class) -> bool {
     if call.is_local() || call.is_version_probe() {
         return false;
     }
-    let deleting = call.phase == Phase::Rollback;
+    let deleting = call.phase == CallStage::Rollback;
     match class {
         Class::AuthExpired | Class::Timeout => true,
         Class::PermissionDenied => !call.is("helm", &["show"]),
@@ -394,9 +395,9 @@ async fn discover() -> Vec<Call> {
 
     let mut calls: Vec<Call> = Vec::new();
     for (phase, log) in [
-        (Phase::Prerequisites, prereq_calls),
-        (Phase::Run, run_calls),
-        (Phase::Rollback, rollback_calls),
+        (CallStage::Prerequisites, prereq_calls),
+        (CallStage::Run, run_calls),
+        (CallStage::Rollback, rollback_calls),
     ] {
         let mut seen_words: BTreeMap<(String, Vec<String>), u32> = BTreeMap::new();
         let mut keys = Vec::new();
@@ -479,7 +480,7 @@ async fn run_case(call: &Call, class: Class) -> Result<String, String> {
         hangs: class == Class::Timeout,
     });
     match call.phase {
-        Phase::Prerequisites => {
+        CallStage::Prerequisites => {
             let rule = harness.sim.inject(fault_for(call, class));
             let report = prereq::check_with(
                 capped,
@@ -518,8 +519,8 @@ async fn run_case(call: &Call, class: Class) -> Result<String, String> {
                 expected,
             )
         }
-        Phase::Run => run_phase_case(&harness, capped, call, class).await,
-        Phase::Rollback => rollback_case(&harness, capped, call, class).await,
+        CallStage::Run => run_phase_case(&harness, capped, call, class).await,
+        CallStage::Rollback => rollback_case(&harness, capped, call, class).await,
     }
 }
 
@@ -865,7 +866,7 @@ fn check_common(
         ));
     }
     let names_call = if class == Class::ToolMissing {
-        let program = if call.phase == Phase::Prerequisites {
+        let program = if call.phase == CallStage::Prerequisites {
             call.program.clone()
         } else {
             format!("`{}`", call.program)
@@ -909,14 +910,14 @@ fn check_common(
         .collect();
     if call.retried(class) {
         // The prerequisite check logs its waits (on the console in --validate-only).
-        if waits.is_empty() && call.phase != Phase::Prerequisites {
+        if waits.is_empty() && call.phase != CallStage::Prerequisites {
             return Err(format!(
                 "no wait was shown: {:?} (message: {})",
                 seen.progress, seen.message
             ));
         }
         let retries: Vec<&&String> = waits.iter().filter(|w| w.contains("retrying in")).collect();
-        if retries.is_empty() && call.phase != Phase::Prerequisites {
+        if retries.is_empty() && call.phase != CallStage::Prerequisites {
             // A polled check: tried again at every check until the poll's time limit.
             if seen.fired < 2 {
                 return Err(format!("a polled check was tried once: {}", seen.message));
@@ -965,7 +966,7 @@ fn check_common(
         if !seen
             .message
             .contains(&format!("gave up after {ATTEMPTS} attempts"))
-            && call.phase == Phase::Run
+            && call.phase == CallStage::Run
         {
             return Err(format!(
                 "the message does not say it gave up: {}",
@@ -1076,9 +1077,9 @@ async fn every_call_failing_every_realistic_way_fails_clearly_and_consistently()
     eprintln!(
         "{table}fault matrix: {} calls ({} prerequisite check, {} run, {} rollback), {} cases tried, {passed} passed, in {:?}",
         calls.len(),
-        by_phase(Phase::Prerequisites),
-        by_phase(Phase::Run),
-        by_phase(Phase::Rollback),
+        by_phase(CallStage::Prerequisites),
+        by_phase(CallStage::Run),
+        by_phase(CallStage::Rollback),
         results.len(),
         started.elapsed()
     );
@@ -1087,7 +1088,7 @@ async fn every_call_failing_every_realistic_way_fails_clearly_and_consistently()
             assert!(
                 calls
                     .iter()
-                    .any(|c| c.program == program && c.phase == Phase::Run),
+                    .any(|c| c.program == program && c.phase == CallStage::Run),
                 "no {program} call in the run"
             );
         }

@@ -16,13 +16,13 @@ use kalypso_bootstrap::tools::git::{self, Git, GitEnv, SeedError};
 use kalypso_bootstrap::tools::{CommandRunner, CommandSpec, ProcessRunner, ToolError};
 use secrecy::SecretString;
 
-struct World {
+struct GitSandbox {
     dir: tempfile::TempDir,
 }
 
-impl World {
+impl GitSandbox {
     fn new() -> Self {
-        let world = World {
+        let world = GitSandbox {
             dir: tempfile::tempdir().unwrap(),
         };
         std::fs::create_dir_all(world.home()).unwrap();
@@ -115,7 +115,7 @@ fn assert_branch_holds_exactly(bare: &Path, branch: &RenderedBranch) {
 
 #[tokio::test]
 async fn seeding_pushes_every_branch_with_exactly_the_rendered_files() {
-    let world = World::new();
+    let world = GitSandbox::new();
     let templates = rendered();
     let git = Git::new(Arc::new(ProcessRunner::new()));
     for repo in templates.repos() {
@@ -161,7 +161,7 @@ async fn seeding_pushes_every_branch_with_exactly_the_rendered_files() {
 
 #[tokio::test]
 async fn seeding_ignores_the_users_signing_and_hook_settings() {
-    let world = World::new();
+    let world = GitSandbox::new();
     // A user who signs every commit with a key that does not exist and runs hooks that fail.
     let hooks = world.dir.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
@@ -266,7 +266,7 @@ fn main_is_pushed_before_the_environment_branch_and_no_token_reaches_argv() {
 
 #[tokio::test]
 async fn the_credential_helper_reset_leaves_only_gh_for_github() {
-    let world = World::new();
+    let world = GitSandbox::new();
     // The user's own helper for github.com must be replaced, not added to.
     std::fs::write(
         world.home().join(".gitconfig"),
@@ -300,7 +300,7 @@ async fn the_credential_helper_reset_leaves_only_gh_for_github() {
 
 #[tokio::test]
 async fn unsafe_inputs_are_refused_before_anything_runs() {
-    let world = World::new();
+    let world = GitSandbox::new();
     let git = Git::new(Arc::new(ProcessRunner::new()));
     let branch = |path: &str| RenderedBranch {
         kind: templates::BranchKind::Main,
@@ -358,7 +358,7 @@ async fn unsafe_inputs_are_refused_before_anything_runs() {
 
 #[tokio::test]
 async fn a_missing_remote_is_a_classified_not_found() {
-    let world = World::new();
+    let world = GitSandbox::new();
     let git = Git::new(Arc::new(ProcessRunner::new()));
     let err = git
         .remote_branches("https://github.com/contoso/absent.git", &world.env())
@@ -396,7 +396,7 @@ async fn adapter_calls_stream_their_output_and_obey_cancellation() {
 /// error is classified AlreadyExists and names the branch in the way.
 #[tokio::test]
 async fn a_push_rejected_by_a_branch_already_there_names_that_branch() {
-    let world = World::new();
+    let world = GitSandbox::new();
     let git = Git::new(Arc::new(ProcessRunner::new()));
     let templates = rendered();
     let repo = templates.repos()[0];

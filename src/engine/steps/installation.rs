@@ -116,43 +116,51 @@ fn install_params(
     }
 }
 
-/// The installation and validation steps' actions: skipped with `--skip-install`, reused
-/// when an earlier run did them on a cluster that still exists. Pure, like [`crate::engine::plan::plan`].
+/// The installation steps' actions: skipped with `--skip-install`, reused when an earlier
+/// run did them on a cluster that still exists. Pure, like [`crate::engine::plan::plan`].
 pub(crate) fn plan(config: &Configuration, observed: &Observed, decisions: &mut Decisions) {
     use StepId::*;
     if config.installation.skip_install {
-        for id in [InstallFlux, InstallKalypso, HealthChecks] {
+        for id in [InstallFlux, InstallKalypso] {
             decisions.insert(id, (Action::Skip, "--skip-install".to_string()));
         }
         return;
     }
-    // What the installation steps act on is the cluster: their earlier success counts
-    // only while it still exists.
-    let cluster_present = match &config.cluster {
-        ClusterTarget::Existing(_) => true,
-        ClusterTarget::Create(_) => observed.cluster.as_ref().is_some_and(|c| c.ours),
-    };
-    let decide = |id: StepId, what: &str| {
-        if cluster_present && observed.succeeded_steps.contains(&id) {
-            (
-                Action::Reuse,
-                format!("{what} done by an earlier run; check it is still in place"),
-            )
-        } else {
-            (Action::Create, what.to_string())
-        }
-    };
-    decisions.insert(InstallFlux, decide(InstallFlux, "install Flux"));
+    decisions.insert(
+        InstallFlux,
+        on_the_cluster(config, observed, InstallFlux, "install Flux"),
+    );
     decisions.insert(
         InstallKalypso,
-        decide(
+        on_the_cluster(
+            config,
+            observed,
             InstallKalypso,
             &format!("install the Kalypso chart {}", config.installation.version),
         ),
     );
-    // `--skip-validation` skips the prerequisite checks before the run, never the health
-    // checks that prove the installation works.
-    decisions.insert(HealthChecks, decide(HealthChecks, "health checks"));
+}
+
+/// A step acting on the cluster (installation, health checks): its earlier success counts
+/// only while the cluster still exists.
+pub(super) fn on_the_cluster(
+    config: &Configuration,
+    observed: &Observed,
+    id: StepId,
+    what: &str,
+) -> (Action, String) {
+    let cluster_present = match &config.cluster {
+        ClusterTarget::Existing(_) => true,
+        ClusterTarget::Create(_) => observed.cluster.as_ref().is_some_and(|c| c.ours),
+    };
+    if cluster_present && observed.succeeded_steps.contains(&id) {
+        (
+            Action::Reuse,
+            format!("{what} done by an earlier run; check it is still in place"),
+        )
+    } else {
+        (Action::Create, what.to_string())
+    }
 }
 
 /// What each installation step runs, for the dry run: the same builders as the steps

@@ -92,16 +92,6 @@ impl Default for StepTimings {
 }
 
 impl StepTimings {
-    /// Short waits for the demo: the simulated cluster provisions in seconds.
-    pub fn demo() -> Self {
-        let mut timings = Self::default();
-        timings.aks_provisioning.initial_interval = Duration::from_secs(2);
-        timings.aks_provisioning.multiplier = 1.0;
-        timings.aks_provisioning.max_interval = Duration::from_secs(2);
-        timings.retry.initial_delay = Duration::from_millis(500);
-        timings
-    }
-
     /// Millisecond waits for tests over the zero-latency simulated environment; every
     /// wait is still bounded.
     pub fn fast() -> Self {

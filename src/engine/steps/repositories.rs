@@ -20,7 +20,7 @@ use crate::engine::plan::PlannedStep;
 use crate::engine::retry::retry_step;
 use crate::engine::step::{Action, StepId};
 use crate::state::{Ownership, RepositoryCreation, RepositorySummary, ResourceStatus, Timestamp};
-use crate::templates::structure::{self, Requirement};
+use crate::templates::structure::{self, Requirement, MAIN_BRANCH};
 use crate::templates::{self, BranchKind, RepoKind, TemplateContext};
 use crate::tools::gh::MARK_TOPIC;
 use crate::tools::gh::{TreeEntryKind, PROMOTED_LABEL, PROMOTED_LABEL_COLOR};
@@ -315,6 +315,15 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                     return listed;
                 }
             };
+            // The listing (and the push) creates the repository's default branch first.
+            debug_assert!(
+                rendered
+                    .repo(kind)
+                    .branches
+                    .first()
+                    .is_some_and(|branch| branch.name == MAIN_BRANCH),
+                "the seed's first branch is {MAIN_BRANCH}"
+            );
             let workdir = env
                 .work_dir
                 .join(format!("{SEED_DIR_PREFIX}XXXXXX"))

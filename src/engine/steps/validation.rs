@@ -5,11 +5,15 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::{resources, tool_error, BootstrapSteps, Preview, StepCommands, StepEnv, Tools};
+use super::{
+    installation, resources, tool_error, BootstrapSteps, Preview, StepCommands, StepEnv, Tools,
+};
+use crate::config::Configuration;
 use crate::engine::context::{fact, StepContext};
 use crate::engine::events::HealthStatus;
 use crate::engine::orchestrator::StepOutcome;
 use crate::engine::plan::PlannedStep;
+use crate::engine::plan::{Decisions, Observed};
 use crate::engine::retry::poll_step;
 use crate::engine::step::{Action, StepId};
 use crate::tools::kubectl::{FluxKind, KubectlContext};
@@ -66,6 +70,19 @@ pub fn test_workload_manifest(namespace: &str) -> String {
     )
 }
 
+/// The health checks' action: skipped with `--skip-install` (nothing is installed to
+/// check), reused when an earlier run verified the installation on a cluster that still
+/// exists. `--skip-validation` skips the prerequisite checks before the run, never the
+/// health checks that prove the installation works. Pure, like [`crate::engine::plan::plan`].
+pub(crate) fn plan(config: &Configuration, observed: &Observed, decisions: &mut Decisions) {
+    let decision = if config.installation.skip_install {
+        (Action::Skip, "--skip-install".to_string())
+    } else {
+        installation::on_the_cluster(config, observed, StepId::HealthChecks, "health checks")
+    };
+    decisions.insert(StepId::HealthChecks, decision);
+}
+
 /// What the health checks run, for the dry run: one round, as [`run_round`] runs it
 /// (every round repeats the queries until all pass).
 pub fn commands(env: &StepEnv, planned: &PlannedStep, _preview: &Preview) -> StepCommands {
@@ -95,10 +112,10 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, _preview: &Preview) -> Ste
     listed
 }
 
-type FluxObject = (FluxKind, &'static str, &'static str);
+type FluxObjectAddress = (FluxKind, &'static str, &'static str);
 
 /// The Flux objects the chart makes for the control plane: kind, name, namespace.
-fn flux_objects() -> (FluxObject, FluxObject) {
+fn flux_objects() -> (FluxObjectAddress, FluxObjectAddress) {
     (
         (
             FluxKind::GitRepository,
