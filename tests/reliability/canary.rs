@@ -36,6 +36,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::support::consented::ConsentedBootstrap;
 use crate::support::process::real_git;
 use crate::support::pty::{command_line, exit_code, shell_quote, Pane, END_MARKER};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};

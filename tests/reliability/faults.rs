@@ -39,6 +39,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::consented::ConsentedBootstrap;
 use crate::support::e2e::*;
 use kalypso_bootstrap::engine::step::exit_code_for;
 use kalypso_bootstrap::engine::{

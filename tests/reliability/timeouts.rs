@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::consented::ConsentedBootstrap;
 use crate::support::e2e::*;
 use crate::support::process::alive;
 use kalypso_bootstrap::engine::{Bootstrap, BootstrapPaths, EventSink, RunEnd};

@@ -1,6 +1,7 @@
 //! Shared set-up of the end-to-end tests: the engine's facade over the simulated
 //! environment (zero latency, real git), configurations, and checks of what was pushed.
 
+use crate::support::consented::ConsentedBootstrap;
 use kalypso_bootstrap::UserError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,12 +95,16 @@ impl Harness {
     }
 
     pub fn open(&self, configuration: &Configuration) -> Bootstrap {
+        self.open_with(configuration, self.options())
+    }
+
+    fn open_with(&self, configuration: &Configuration, options: BootstrapOptions) -> Bootstrap {
         Bootstrap::open(
             configuration.clone(),
             Arc::new(self.sim.clone()),
             Some(SecretString::from(CANARY)),
             self.paths(),
-            self.options(),
+            options,
         )
         .expect("the bootstrap opens")
     }
@@ -111,9 +116,11 @@ impl Harness {
 
     /// Like [`Harness::run`], with `step` failing as `KALYPSO_DEMO_FAIL` makes it.
     pub async fn run_failing(&self, configuration: &Configuration, step: StepId) -> Run {
-        let bootstrap = self
-            .open(configuration)
-            .with_step_wrapper(kalypso_bootstrap::demo::fail_step(self.sim.clone(), step));
+        let options = BootstrapOptions {
+            step_wrapper: Some(kalypso_bootstrap::demo::fail_step(self.sim.clone(), step)),
+            ..self.options()
+        };
+        let bootstrap = self.open_with(configuration, options);
         self.run_with(bootstrap).await
     }
 
