@@ -533,7 +533,10 @@ async fn the_token_reaches_gh_and_git_by_environment_and_github_only_by_secret_s
         )
         .unwrap()
     };
-    harness.run_with(open()).await.assert_success();
+    harness
+        .run_with(harness.session(&config, runner.clone(), harness.options()))
+        .await
+        .assert_success();
     for (repo, secret) in TOKEN_SECRETS {
         assert!(
             harness.sim.github_secret_is(ORG, repo, secret, CANARY),

@@ -366,7 +366,7 @@ async fn discover() -> Vec<Call> {
     let prereq_calls = harness.sim.calls();
     harness.sim.clear_calls();
     harness
-        .run_with(open(&harness, runner.clone()))
+        .run_with(harness.session(&all_new(), runner.clone(), options()))
         .await
         .assert_success();
     let run_calls = harness.sim.calls();
@@ -769,7 +769,7 @@ async fn rollback_case(
     class: Class,
 ) -> Result<String, String> {
     harness
-        .run_with(open(harness, runner.clone()))
+        .run_with(harness.session(&all_new(), runner.clone(), options()))
         .await
         .assert_success();
     let rule = harness.sim.inject(fault_for(call, class));
