@@ -237,7 +237,8 @@ pub enum RemovalOutcome {
 }
 
 /// Plan, consent, act, over one state and one remover (the engine's own
-/// [`EngineRemover`] unless another [`ResourceRemover`] is given).
+/// [`EngineRemover`] unless another [`ResourceRemover`] is given: the order, saving and
+/// reporting of removals do not depend on how a resource is removed).
 pub struct RemovalPipeline<R = EngineRemover> {
     purpose: RemovalPurpose,
     state: StateHandle,
