@@ -204,7 +204,11 @@ struct Measured {
 async fn full_run(world: &BenchWorld, scale: f64, sequential: bool) -> Measured {
     let bootstrap = world.open(scale).await;
     let cancel = CancelToken::new();
-    let observed = bootstrap.observe(&cancel).await.expect("observation");
+    let (warnings, _unread) = EventSink::channel();
+    let observed = bootstrap
+        .observe_reporting(&cancel, &warnings)
+        .await
+        .expect("observation");
     let plan = bootstrap.plan(&observed);
     assert!(plan.conflicts.is_empty(), "a fresh world has no conflict");
     let run_plan = if sequential {

@@ -65,11 +65,11 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
         Ok(contexts) => (contexts, None),
         Err(problem) => (Vec::new(), Some(problem)),
     };
-    let config_failure =
-        |errors: &config::ConfigErrors| UserError::new(errors.exit_code(), errors.to_string());
-    let mut parsed = config::lifecycle::Uninitialized::new()
-        .parse(cli.to_layer(), cli.config.as_deref(), env)
-        .map_err(|errors| config_failure(&errors))?;
+    let mut parsed = config::lifecycle::Uninitialized::new().parse(
+        cli.to_layer(),
+        cli.config.as_deref(),
+        env,
+    )?;
     let options = OutputOptions::from_layer(&parsed.merged().values);
 
     if cli.clean {
@@ -91,7 +91,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
         // configuration problem still stops here.
         if let Err(errors) = &validation {
             if !errors.only_missing() {
-                return Err(config_failure(errors));
+                return Err(errors.into());
             }
         }
         let _logging = start_logging(cli, &home, options)?;
@@ -106,13 +106,13 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
         // the screen is taken over. Non-interactive runs have nobody to fill the forms in.
         if let Err(errors) = &validation {
             if !errors.only_missing() || options.non_interactive {
-                return Err(config_failure(errors));
+                return Err(errors.into());
             }
         }
         return wizard::run_wizard(cli, env, &home, parsed, options);
     }
 
-    let validated = validation.map_err(|errors| config_failure(&errors))?;
+    let validated = validation?;
     if let Some(path) = &cli.export_config {
         let yaml = validated
             .export_yaml()
@@ -161,9 +161,7 @@ fn home_dir(env: &HashMap<String, String>) -> Result<PathBuf, UserError> {
 fn show_status(cli: &Cli, home: &Path) -> Result<ExitCode, UserError> {
     let store = StateStore::from_option(cli.state_file.as_deref(), home);
     // A `--demo` state is shown only with --demo, a real one only without it.
-    let loaded = store
-        .load_in(state::InstallationWorld::of_demo_flag(cli.demo))
-        .map_err(|err| UserError::new(err.exit_code(), err.to_string()))?;
+    let loaded = store.load_in(state::InstallationWorld::of_demo_flag(cli.demo))?;
     let format = match cli.output {
         OutputFormat::Text => state::status::StatusFormat::Text,
         OutputFormat::Json => state::status::StatusFormat::Json,

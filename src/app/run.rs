@@ -14,7 +14,7 @@ use crate::config::lifecycle::Validated;
 use crate::demo::{Demo, DemoRequest};
 use crate::engine::bootstrap::{BootstrapOptions, BootstrapPaths, Cleanup};
 use crate::engine::context::EventSink;
-use crate::engine::removal::{Ask, ConsentRule, RemovalOutcome, RemovalPlan, RemovalPurpose};
+use crate::engine::removal::{Ask, RemovalOutcome, RemovalPlan, RemovalPurpose};
 use crate::engine::session::{Access, AfterFailure, Proceed, Session};
 use crate::engine::DryRun;
 use crate::engine::Event;
@@ -130,7 +130,7 @@ fn check_files(
         match crate::state::StateStore::at_custom(state_file).load_in(world) {
             Ok(_) => {}
             Err(crate::state::StateError::Unusable { .. }) if force => {}
-            Err(err) => return Err(UserError::new(err.exit_code(), err.to_string())),
+            Err(err) => return Err(err.into()),
         }
     }
     if let Some(log_file) = log_file {
@@ -333,8 +333,7 @@ pub(crate) fn bootstrap(
             engine_options,
             access,
             &super::print_stderr,
-        )
-        .map_err(|err| UserError::new(err.exit_code(), err.to_string()))?;
+        )?;
         let bootstrap = session.bootstrap();
 
         let cancel = CancelToken::new();
@@ -438,7 +437,6 @@ pub(crate) fn clean(
     skip_confirmation: bool,
 ) -> Result<ExitCode, UserError> {
     let target = RunTarget::new(cli, env, home)?;
-    let interactive = !options.non_interactive && super::stdin_is_terminal();
     let _logging = super::start_logging_to(target.paths.log_file.clone(), options, false, None)?;
     if let Some(demo) = &target.demo {
         eprintln!("{}", demo.announcement());
@@ -448,8 +446,7 @@ pub(crate) fn clean(
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let settings = printer_settings(cli, options, env, &target);
-        let cleanup = Cleanup::open(target.runner.clone(), token_from_env(env), &target.paths, target.installation_world())
-            .map_err(|err| UserError::new(err.exit_code(), err.to_string()))?;
+        let cleanup = Cleanup::open(target.runner.clone(), token_from_env(env), &target.paths, target.installation_world())?;
         let Some(cleanup) = cleanup else {
             if preview_only && output == OutputFormat::Json {
                 super::print_stdout(&RemovalPlan::new(RemovalPurpose::Clean, Vec::new()).to_json());
@@ -465,9 +462,8 @@ pub(crate) fn clean(
             Some(command) => cleanup.with_clean_command(command),
             None => cleanup,
         };
-        let removal = cleanup.removal();
         if preview_only {
-            let plan = removal.plan();
+            let plan = cleanup.removal().plan();
             super::print_stdout(&match output {
                 OutputFormat::Json => plan.to_json(),
                 OutputFormat::Text if plan.is_empty() => "Dry run: the state file records nothing created by kalypso-bootstrap that still exists: nothing to clean.".to_string(),
@@ -475,13 +471,15 @@ pub(crate) fn clean(
             });
             return Ok(ExitCode::Success);
         }
-        let ask = interactive.then(|| Box::new(PromptAsk::new(terminal_prompts())) as Box<dyn Ask>);
-        let mut consent = ConsentRule::new("--yes", skip_confirmation, ask);
+        // Asked only on a terminal (and not under --non-interactive: the session's rule).
+        let ask = super::stdin_is_terminal()
+            .then(|| Box::new(PromptAsk::new(terminal_prompts())) as Box<dyn Ask>);
         let cancel = CancelToken::new();
         cancel_on_signal(&cancel);
         let mut printer = HeadlessPrinter::new(settings, std::io::stdout());
         let (sink, events) = EventSink::channel();
-        let (outcome, _) = tokio::join!(removal.run(&mut consent, sink, &cancel), print_all(&mut printer, events));
+        let removal = Session::clean(&cleanup, skip_confirmation, options.non_interactive, ask, sink, &cancel);
+        let (outcome, _) = tokio::join!(removal, print_all(&mut printer, events));
         match outcome {
             RemovalOutcome::NothingToRemove => {
                 super::print_stdout("The state file records nothing created by kalypso-bootstrap that still exists: nothing to clean.");

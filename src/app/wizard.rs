@@ -195,7 +195,6 @@ impl EngineBackend {
             Access::Run,
             &|notice| tracing::warn!("{notice}"),
         )
-        .map_err(|err| UserError::new(err.exit_code(), err.to_string()))
     }
 }
 

@@ -124,6 +124,19 @@ pub struct ConfigErrors {
     pub fields: Vec<FieldError>,
 }
 
+/// How the user reads them: every problem, exit code 3.
+impl From<&ConfigErrors> for crate::UserError {
+    fn from(errors: &ConfigErrors) -> Self {
+        crate::UserError::new(errors.exit_code(), errors.to_string())
+    }
+}
+
+impl From<ConfigErrors> for crate::UserError {
+    fn from(errors: ConfigErrors) -> Self {
+        Self::from(&errors)
+    }
+}
+
 impl ConfigErrors {
     /// Always [`ExitCode::ConfigInvalid`] (3), whatever the source of the bad value.
     pub fn exit_code(&self) -> ExitCode {

@@ -36,8 +36,7 @@ pub fn parse_demo_fail(value: &str) -> Result<StepId, String> {
 }
 
 /// The wrapper that makes `step` fail once in `sim` (give it to
-/// [`crate::engine::BootstrapOptions::step_wrapper`] or
-/// [`crate::engine::Bootstrap::with_step_wrapper`]).
+/// [`crate::engine::BootstrapOptions::step_wrapper`]).
 pub fn fail_step(sim: SimulatedEnvironment, step: StepId) -> Arc<dyn StepWrapper> {
     Arc::new(FailStep { sim, step })
 }

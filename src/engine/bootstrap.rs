@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! let bootstrap = Bootstrap::open(configuration, runner, token, paths, options)?;
-//! let observed = bootstrap.observe(&cancel).await?;   // read-only queries + the state file
+//! let observed = bootstrap.observe_reporting(&cancel, &warnings).await?;   // read-only queries + the state file
 //! let plan = bootstrap.plan(&observed);
 //! if dry_run { print(bootstrap.dry_run(&plan).to_text()) }
 //! let active = validated.confirm().activate();       // the user said yes
@@ -27,7 +27,6 @@ use super::plan::{self, Observed, Plan};
 use super::removal::{self, RemovalPipeline, RemovalPurpose};
 use super::remover::{EngineRemover, ExpectedMarks};
 use super::report::{self, ReportWriter};
-use super::rollback::{PlannedRemoval, RollbackReport};
 use super::state_handle::StateHandle;
 use super::steps::{BootstrapSteps, StepEnv, StepTimings};
 use crate::config::lifecycle::Active;
@@ -158,6 +157,13 @@ pub enum BootstrapError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// How the user reads it: the message, and the exit code of [`BootstrapError::exit_code`].
+impl From<BootstrapError> for UserError {
+    fn from(error: BootstrapError) -> Self {
+        UserError::new(error.exit_code(), error.to_string())
+    }
 }
 
 impl BootstrapError {
@@ -411,12 +417,6 @@ impl Bootstrap {
         ))
     }
 
-    /// Wrap the steps of this engine's runs (see [`StepWrapper`]).
-    pub fn with_step_wrapper(mut self, wrapper: Arc<dyn StepWrapper>) -> Bootstrap {
-        self.options.step_wrapper = Some(wrapper);
-        self
-    }
-
     pub fn configuration(&self) -> &Configuration {
         &self.steps.env().configuration
     }
@@ -446,15 +446,9 @@ impl Bootstrap {
             .read(|state| state.identity.as_ref().map(|identity| identity.id.clone()))
     }
 
-    /// Read-only queries and the state file: what exists, and what is ours. A query
-    /// retried after a transient failure is a warning in the log.
-    pub async fn observe(&self, cancel: &CancelToken) -> Result<Observed, UserError> {
-        let (events, _unread) = EventSink::channel();
-        self.observe_reporting(cancel, &events).await
-    }
-
-    /// [`Bootstrap::observe`], each wait before a query is tried again also a warning
-    /// event in `events` (for the front end to show).
+    /// Read-only queries and the state file: what exists, and what is ours. Each wait
+    /// before a query is tried again is a warning event in `events` (for the front end to
+    /// show).
     pub async fn observe_reporting(
         &self,
         cancel: &CancelToken,
@@ -484,13 +478,7 @@ impl Bootstrap {
             .state
             .read(|state| identity::check_installation(&path, state, &requested));
         if let Err(err) = refused {
-            return Err(UserError {
-                message: err.to_string(),
-                hint: None,
-                transient: false,
-                retry_after: None,
-                exit_code: err.exit_code(),
-            });
+            return Err(err.into());
         }
         // Saved with the run's first change; a dry run or a plan writes nothing.
         self.state.update_deferred(|state| {
@@ -617,19 +605,6 @@ impl Bootstrap {
         RemovalPipeline::new(RemovalPurpose::Rollback, self.state.clone(), remover)
             .with_observer(writer)
     }
-
-    /// What a rollback would remove, in removal order, each with its exact command.
-    pub fn rollback_preview(&self) -> Vec<PlannedRemoval> {
-        self.removal().plan().removals().to_vec()
-    }
-
-    /// Remove what the state records as created by us now, without asking: the acting end
-    /// of [`Bootstrap::removal`], for callers that already hold consent (tests, tools).
-    pub async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
-        let removal = self.removal();
-        let plan = removal.plan();
-        removal.act(plan, events, cancel).await
-    }
 }
 
 fn register(token: &Option<SecretString>) {
@@ -714,11 +689,6 @@ impl Cleanup {
                 .clone()
                 .with_marks(self.state.read(ExpectedMarks::from_state)),
         )
-    }
-
-    /// What would be removed, in removal order.
-    pub fn preview(&self) -> Vec<PlannedRemoval> {
-        self.removal().plan().removals().to_vec()
     }
 }
 

@@ -30,13 +30,12 @@ pub use orchestrator::{
 };
 pub use plan::{plan, Observed, Plan, PlanConflict, PlannedStep};
 pub use removal::{
-    clean_command, Ask, Consent, ConsentRule, ConsentSource, Decide, RemovalOutcome,
+    clean_command, consent_rule, Ask, Consent, ConsentRule, ConsentSource, Decide, RemovalOutcome,
     RemovalPipeline, RemovalPlan, RemovalPurpose,
 };
 pub use remover::{EngineRemover, ExpectedMarks};
 pub use rollback::{
-    remove_planned, rollback, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult,
-    ResourceRemover, RollbackReport,
+    rollback_preview, PlannedRemoval, RemovalNote, RemovalResult, ResourceRemover, RollbackReport,
 };
 pub use session::{Access, AfterFailure, Proceed, Session, SessionOutcome};
 pub use state_handle::StateHandle;

@@ -169,13 +169,8 @@ impl Plan {
     /// orchestrator before it runs a step.
     pub fn refusal(&self) -> Option<(Option<StepId>, UserError)> {
         if let Err(problem) = self.check() {
-            let error = UserError {
-                message: format!("the plan cannot run: {problem}"),
-                hint: None,
-                transient: false,
-                retry_after: None,
-                exit_code: ExitCode::General,
-            };
+            let error =
+                UserError::new(ExitCode::General, format!("the plan cannot run: {problem}"));
             return Some((None, error));
         }
         self.first_conflict()

@@ -6,6 +6,11 @@
 //! preview cannot drift from what runs. Front ends differ only in how they ask ([`Ask`]) and
 //! where the events go; which answers count as consent is decided here ([`ConsentRule`]):
 //! a terminal answer or an explicit flag, never a stdin that is not a terminal.
+//!
+//! [`RemovalPipeline::run`] with a [`Decide`] is the only way the crate offers to delete
+//! what a run created; the acting end is private to it. The one exception is the health
+//! check's own test Workload (`steps::validation`): the step deletes the object it has
+//! just created itself, in the same step, which no user ever had to consent to.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -15,7 +20,7 @@ use serde::Serialize;
 
 use super::context::{EventObserver, EventSink};
 use super::remover::EngineRemover;
-use super::rollback::{self, PlannedRemoval, RollbackReport};
+use super::rollback::{self, PlannedRemoval, ResourceRemover, RollbackReport};
 use super::state_handle::StateHandle;
 use crate::tools::{BoxFuture, CancelToken, CommandSpec};
 
@@ -183,6 +188,23 @@ impl ConsentRule {
     }
 }
 
+/// The consent every front end uses for `purpose`: its flag (`--auto-rollback` after a
+/// failed run, `--yes` for `--clean`) when `flag_given`; else a terminal answer to `ask`,
+/// never asked under `--non-interactive`.
+pub fn consent_rule(
+    purpose: RemovalPurpose,
+    flag_given: bool,
+    non_interactive: bool,
+    ask: Option<Box<dyn Ask>>,
+) -> ConsentRule {
+    let flag = match purpose {
+        RemovalPurpose::Rollback => "--auto-rollback",
+        RemovalPurpose::Clean => "--yes",
+    };
+    let ask = if non_interactive { None } else { ask };
+    ConsentRule::new(flag, flag_given, ask)
+}
+
 impl Decide for ConsentRule {
     fn decide<'a>(&'a mut self, plan: &'a RemovalPlan) -> BoxFuture<'a, Consent> {
         Box::pin(async move {
@@ -214,17 +236,19 @@ pub enum RemovalOutcome {
     Removed(RollbackReport),
 }
 
-/// Plan, consent, act, over one state and one remover.
-pub struct RemovalPipeline {
+/// Plan, consent, act, over one state and one remover (the engine's own
+/// [`EngineRemover`] unless another [`ResourceRemover`] is given: the order, saving and
+/// reporting of removals do not depend on how a resource is removed).
+pub struct RemovalPipeline<R = EngineRemover> {
     purpose: RemovalPurpose,
     state: StateHandle,
-    remover: EngineRemover,
+    remover: R,
     /// Sees every event of the removal (the run report, which a rollback rewrites).
     observer: Option<Arc<dyn EventObserver>>,
 }
 
-impl RemovalPipeline {
-    pub fn new(purpose: RemovalPurpose, state: StateHandle, remover: EngineRemover) -> Self {
+impl<R: ResourceRemover + Clone> RemovalPipeline<R> {
+    pub fn new(purpose: RemovalPurpose, state: StateHandle, remover: R) -> Self {
         Self {
             purpose,
             state,
@@ -269,8 +293,8 @@ impl RemovalPipeline {
     }
 
     /// Remove exactly what `plan` lists (see [`rollback::remove_planned`]). Only after
-    /// consent: [`RemovalPipeline::run`] is the way in for front ends.
-    pub async fn act(
+    /// consent, so only from [`RemovalPipeline::run`].
+    async fn act(
         &self,
         plan: RemovalPlan,
         events: EventSink,
@@ -280,11 +304,7 @@ impl RemovalPipeline {
             Some(observer) => events.with_observer(Arc::clone(observer)),
             None => events,
         };
-        let remover = self
-            .remover
-            .clone()
-            .with_cancel(cancel.clone())
-            .with_events(events.clone());
+        let remover = self.remover.clone().for_pass(cancel, &events);
         rollback::remove_planned(plan.removals, &self.state, &remover, &events, cancel).await
     }
 }
@@ -412,6 +432,34 @@ mod tests {
         assert_eq!(decide(&mut no), Consent::Declined);
         let mut nobody = ConsentRule::new("--yes", false, None);
         assert_eq!(decide(&mut nobody), Consent::Unavailable);
+    }
+
+    #[test]
+    fn the_shared_rule_names_each_purposes_flag_and_never_asks_under_non_interactive() {
+        let mut rollback = consent_rule(RemovalPurpose::Rollback, true, true, None);
+        assert_eq!(
+            decide(&mut rollback),
+            Consent::Given(ConsentSource::Flag("--auto-rollback"))
+        );
+        let mut clean = consent_rule(RemovalPurpose::Clean, true, false, None);
+        assert_eq!(
+            decide(&mut clean),
+            Consent::Given(ConsentSource::Flag("--yes"))
+        );
+        let mut scripted = consent_rule(
+            RemovalPurpose::Clean,
+            false,
+            true,
+            Some(Box::new(Answer(true, 0))),
+        );
+        assert_eq!(decide(&mut scripted), Consent::Unavailable);
+        let mut asked = consent_rule(
+            RemovalPurpose::Clean,
+            false,
+            false,
+            Some(Box::new(Answer(true, 0))),
+        );
+        assert_eq!(decide(&mut asked), Consent::Given(ConsentSource::Terminal));
     }
 
     #[test]

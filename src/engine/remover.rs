@@ -492,6 +492,10 @@ impl ResourceRemover for EngineRemover {
         })
     }
 
+    fn for_pass(self, cancel: &CancelToken, events: &EventSink) -> Self {
+        self.with_cancel(cancel.clone()).with_events(events.clone())
+    }
+
     fn manual_command(&self, resource: &Resource) -> String {
         self.removal_spec(resource).display()
     }

@@ -57,6 +57,15 @@ pub trait ResourceRemover: Send + Sync {
     fn is_asynchronous(&self, _resource: &Resource) -> bool {
         false
     }
+
+    /// This remover for one pass of the removal pipeline: `cancel` stops its removals,
+    /// and its waits before another try are told to `events`.
+    fn for_pass(self, _cancel: &CancelToken, _events: &EventSink) -> Self
+    where
+        Self: Sized,
+    {
+        self
+    }
 }
 
 /// One resource a rollback would remove, in removal order.
@@ -119,7 +128,7 @@ pub struct RemovalResult {
     pub asynchronous: bool,
 }
 
-/// The result of [`rollback`].
+/// The result of a removal (see [`super::removal::RemovalPipeline`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollbackReport {
     /// In removal order.
@@ -139,25 +148,14 @@ impl RollbackReport {
     }
 }
 
-/// Remove, in [`rollback_preview`]'s order, every resource the state records as created by
-/// us and not yet deleted; never one recorded as reused. Each result is an event and is saved at once
-/// (`deleted` or `delete_failed` with its manual command; a failure also in `errors[]` as
-/// `rollback of <resource> failed: <why>`). The state ends `rolled_back`
+/// Remove exactly `plan` (a [`rollback_preview`], as shown to whoever consented), in its
+/// order: the acting end of [`super::removal::RemovalPipeline`], reached only through its
+/// consent. Never a resource recorded as reused. Each result is an event and is saved at
+/// once (`deleted` or `delete_failed` with its manual command; a failure also in
+/// `errors[]` as `rollback of <resource> failed: <why>`). The state ends `rolled_back`
 /// only when everything went; otherwise `failed`, and `RollbackFinished` lists the
 /// leftovers. `cancel` stops the rollback before its next removal.
-pub async fn rollback(
-    state: &StateHandle,
-    remover: &dyn ResourceRemover,
-    events: &EventSink,
-    cancel: &CancelToken,
-) -> RollbackReport {
-    let plan = state.read(|s| rollback_preview(s, remover));
-    remove_planned(plan, state, remover, events, cancel).await
-}
-
-/// Remove exactly `plan` (a [`rollback_preview`], as shown to whoever consented), in its
-/// order: the acting end of [`super::removal::RemovalPipeline`]. See [`rollback`].
-pub async fn remove_planned(
+pub(crate) async fn remove_planned(
     plan: Vec<PlannedRemoval>,
     state: &StateHandle,
     remover: &dyn ResourceRemover,

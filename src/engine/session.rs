@@ -19,12 +19,12 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use super::bootstrap::{Bootstrap, BootstrapError, BootstrapOptions, BootstrapPaths};
+use super::bootstrap::{Bootstrap, BootstrapOptions, BootstrapPaths, Cleanup};
 use super::context::EventSink;
 use super::dry_run::DryRun;
 use super::orchestrator::RunOutcome;
 use super::plan::Plan;
-use super::removal::{Ask, ConsentRule, RemovalOutcome};
+use super::removal::{consent_rule, Ask, RemovalOutcome, RemovalPurpose};
 use crate::config::lifecycle::{Active, Validated};
 use crate::config::Configuration;
 use crate::tools::{BoxFuture, CancelToken, CommandRunner};
@@ -98,7 +98,7 @@ impl Session {
         options: BootstrapOptions,
         access: Access,
         notice: &dyn Fn(&str),
-    ) -> Result<Session, BootstrapError> {
+    ) -> Result<Session, UserError> {
         let open = match access {
             Access::Run => Bootstrap::open,
             Access::DryRun => Bootstrap::open_read_only,
@@ -183,12 +183,12 @@ impl Session {
             return None;
         }
         let options = &self.bootstrap.configuration().options;
-        let ask = if options.non_interactive {
-            None
-        } else {
-            after_failure.ask
-        };
-        let mut consent = ConsentRule::new("--auto-rollback", options.auto_rollback, ask);
+        let mut consent = consent_rule(
+            RemovalPurpose::Rollback,
+            options.auto_rollback,
+            options.non_interactive,
+            after_failure.ask,
+        );
         let cancel = (after_failure.cancel)();
         let removal = self
             .bootstrap
@@ -205,6 +205,22 @@ impl Session {
             }
         }
         Some(removal)
+    }
+
+    /// `--clean`, which has no configuration and so no session of its own: the one removal
+    /// pipeline over `cleanup`, with the consent a rollback has (see [`consent_rule`]):
+    /// `--yes` when `yes`, else a terminal answer to `ask`, never asked under
+    /// `non_interactive`.
+    pub async fn clean(
+        cleanup: &Cleanup,
+        yes: bool,
+        non_interactive: bool,
+        ask: Option<Box<dyn Ask>>,
+        events: EventSink,
+        cancel: &CancelToken,
+    ) -> RemovalOutcome {
+        let mut consent = consent_rule(RemovalPurpose::Clean, yes, non_interactive, ask);
+        cleanup.removal().run(&mut consent, events, cancel).await
     }
 
     /// [`Session::run`] then [`Session::recover`], every event to `events`.

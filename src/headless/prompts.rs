@@ -95,15 +95,6 @@ impl<W: Write + Send> LinePrompts<W> {
         self
     }
 
-    /// What was written to the output (for tests: the questions as shown).
-    pub fn output(&self) -> &W {
-        &self.output
-    }
-
-    pub fn into_output(self) -> W {
-        self.output
-    }
-
     fn ask(&mut self, text: &str) -> bool {
         // Resource names in the question come from the state file: shown, not obeyed.
         let redacted = self.redactor.redact(text);

@@ -106,6 +106,13 @@ pub enum StateError {
     },
 }
 
+/// How the user reads it: the message, and the exit code of [`StateError::exit_code`].
+impl From<StateError> for crate::UserError {
+    fn from(error: StateError) -> Self {
+        crate::UserError::new(error.exit_code(), error.to_string())
+    }
+}
+
 impl StateError {
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         StateError::Io {

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::consented::ConsentedBootstrap;
 use crate::support::plan_analysis::{PlanAnalysis, RunTimeline};
 use kalypso_bootstrap::config::lifecycle::{Active, Uninitialized};
 use kalypso_bootstrap::config::ConfigLayer;

@@ -1014,7 +1014,10 @@ fn front_ends_run_the_engine_through_the_session_only() {
         "observe_reporting",
         ".observe(",
         "\"--auto-rollback\"",
-        "ConsentRule::new(\"--auto-rollback",
+        "ConsentRule::new(",
+        // `--clean`'s consent too is the session's (`Session::clean`), not wired again here.
+        ".removal().run(",
+        "run(&mut consent",
     ];
     let mut files = Vec::new();
     rust_files(&root().join("src/app"), &mut files);
@@ -1124,6 +1127,41 @@ fn the_import_scan_finds_runner_types_in_group_imports() {
         .map(|(number, _)| number)
         .collect();
     assert_eq!(lines, vec![7, 2, 6], "{:?}", upward_paths(code, &above));
+}
+
+/// The removal pipeline is the only way anything is deleted: no public function outside it
+/// hands back a removal's report, i.e. removes without the pipeline's consent (the acting
+/// end, `remove_planned` and the pipeline's `act`, are private to the engine).
+#[test]
+fn no_public_function_removes_around_the_consent_of_the_pipeline() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (start, _) in code.match_indices("pub ") {
+            let rest = &code[start..];
+            let Some(signature_end) = rest.find(['{', ';']) else {
+                continue;
+            };
+            let signature = &rest[..signature_end];
+            let is_function =
+                signature.starts_with("pub fn ") || signature.starts_with("pub async fn ");
+            if is_function && signature.contains("RollbackReport") {
+                found.push(format!(
+                    "{}: {}",
+                    file.strip_prefix(root()).unwrap().display(),
+                    signature.lines().next().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "public ways to remove without the pipeline's consent:\n{}",
+        found.join("\n")
+    );
 }
 
 /// The README's "imports point down that flow only": no module reaches up to a layer

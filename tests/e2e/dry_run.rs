@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::consented::{CleanupPreview, ConsentedBootstrap};
 use crate::support::e2e::*;
 use kalypso_bootstrap::demo::{demo_paths, fail_step, parse_demo_fail};
 use kalypso_bootstrap::engine::{
@@ -179,10 +180,14 @@ async fn the_demo_runs_inside_its_directory_and_a_demo_failure_rolls_back() {
     assert!(paths.kubeconfig.starts_with(sim.root()));
     let before = sim.snapshot();
 
-    let failing = open_demo(&sim, &paths, &options).with_step_wrapper(fail_step(
-        sim.clone(),
-        parse_demo_fail("installation.kalypso").unwrap(),
-    ));
+    let failing_options = BootstrapOptions {
+        step_wrapper: Some(fail_step(
+            sim.clone(),
+            parse_demo_fail("installation.kalypso").unwrap(),
+        )),
+        ..options.clone()
+    };
+    let failing = open_demo(&sim, &paths, &failing_options);
     let cancel = CancelToken::new();
     let observed = failing.observe(&cancel).await.unwrap();
     let plan = failing.plan(&observed);

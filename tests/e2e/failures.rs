@@ -130,7 +130,14 @@ async fn fail_then_roll_back(case: usize) {
                 .load()
                 .unwrap()
                 .unwrap();
-            assert_eq!(state.status, RunStatus::RolledBack, "{name}, {step}");
+            // A failure before anything was created leaves nothing to remove: the pipeline
+            // then asks nothing and leaves the failed run's state as it is.
+            let expected = if report.removals.is_empty() {
+                RunStatus::Failed
+            } else {
+                RunStatus::RolledBack
+            };
+            assert_eq!(state.status, expected, "{name}, {step}");
             assert_no_canary(&harness.sim.calls());
         }
     }
@@ -307,15 +314,12 @@ async fn a_cluster_that_is_not_ours_is_a_configuration_error_and_is_never_touche
     let harness = Harness::new();
     seed_foreign_cluster(&harness);
     let before = harness.settled();
-    let run = harness.run(&all_new()).await;
-    assert_eq!(run.outcome.exit_code, ExitCode::ConfigInvalid);
-    let RunEnd::Failed { error, .. } = &run.outcome.end else {
-        panic!("{:?}", run.outcome.end);
-    };
+    // The session refuses the plan before anything is asked or run.
+    let error = harness.refused(&all_new()).await;
+    assert_eq!(error.exit_code, ExitCode::ConfigInvalid);
     assert!(
         error
-            .hint
-            .as_deref()
+            .hint_text()
             .unwrap_or_default()
             .contains("--cluster-existing"),
         "{error:?}"
@@ -528,9 +532,9 @@ async fn a_repository_of_someone_else_stops_the_run_asking_to_pass_it_as_existin
         .expect("seeded repository");
     let before = harness.settled();
     let config = existing_cluster(all_new());
-    let run = harness.run(&config).await;
-    assert_eq!(run.outcome.exit_code, ExitCode::RepositoryFailed);
-    let (_, error) = run.failure();
+    // The session refuses the plan before anything is asked or run.
+    let error = harness.refused(&config).await;
+    assert_eq!(error.exit_code, ExitCode::RepositoryFailed);
     assert!(
         error.message.contains(&format!("{ORG}/{GITOPS}"))
             && error.message.contains("did not create it"),
@@ -539,8 +543,7 @@ async fn a_repository_of_someone_else_stops_the_run_asking_to_pass_it_as_existin
     );
     assert!(
         error
-            .hint
-            .as_deref()
+            .hint_text()
             .unwrap_or_default()
             .contains(&format!("--gitops-repo https://github.com/{ORG}/{GITOPS}")),
         "{error:?}"

@@ -2,6 +2,7 @@
 //! issue run to completion, push exactly the rendered templates, install and verify
 //! Kalypso; a re-run changes nothing; no token reaches an argv.
 
+use crate::support::consented::ConsentedBootstrap;
 use crate::support::e2e::*;
 use kalypso_bootstrap::engine::{Action, StepId};
 use kalypso_bootstrap::state::{Ownership, Resource, RunStatus, StateStore};

@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::consented::remove_with_consent;
 use crate::support::engine::*;
 use kalypso_bootstrap::engine::{
-    plan, rollback, rollback_preview, EventKind, EventSink, Observed, Outcome, RemovalNote,
-    ResourceRemover, StepId,
+    plan, rollback_preview, EventKind, EventSink, Observed, Outcome, RemovalNote, RemovalPipeline,
+    RemovalPurpose, ResourceRemover, RollbackReport, StateHandle, StepId,
 };
 use kalypso_bootstrap::state::{
     BootstrapState, Ownership, Resource, ResourceStatus, RunStatus, StateStore, Timestamp,
@@ -205,6 +206,17 @@ impl ResourceRemover for FakeRemover {
             Resource::AksCluster { .. } | Resource::ResourceGroup { .. }
         )
     }
+}
+
+/// Roll back through the one removal pipeline, consent given by `--auto-rollback`.
+async fn rollback(
+    state: &StateHandle,
+    remover: &FakeRemover,
+    events: &EventSink,
+    cancel: &CancelToken,
+) -> RollbackReport {
+    let pipeline = RemovalPipeline::new(RemovalPurpose::Rollback, state.clone(), remover.clone());
+    remove_with_consent(&pipeline, events.clone(), cancel).await
 }
 
 #[tokio::test]

@@ -36,6 +36,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::support::consented::ConsentedBootstrap;
 use crate::support::process::real_git;
 use crate::support::pty::{command_line, exit_code, shell_quote, Pane, END_MARKER};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -532,7 +533,10 @@ async fn the_token_reaches_gh_and_git_by_environment_and_github_only_by_secret_s
         )
         .unwrap()
     };
-    harness.run_with(open()).await.assert_success();
+    harness
+        .run_with(harness.session(&config, runner.clone(), harness.options()))
+        .await
+        .assert_success();
     for (repo, secret) in TOKEN_SECRETS {
         assert!(
             harness.sim.github_secret_is(ORG, repo, secret, CANARY),

@@ -39,6 +39,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::consented::ConsentedBootstrap;
 use crate::support::e2e::*;
 use kalypso_bootstrap::engine::step::exit_code_for;
 use kalypso_bootstrap::engine::{
@@ -366,7 +367,7 @@ async fn discover() -> Vec<Call> {
     let prereq_calls = harness.sim.calls();
     harness.sim.clear_calls();
     harness
-        .run_with(open(&harness, runner.clone()))
+        .run_with(harness.session(&all_new(), runner.clone(), options()))
         .await
         .assert_success();
     let run_calls = harness.sim.calls();
@@ -769,7 +770,7 @@ async fn rollback_case(
     class: Class,
 ) -> Result<String, String> {
     harness
-        .run_with(open(harness, runner.clone()))
+        .run_with(harness.session(&all_new(), runner.clone(), options()))
         .await
         .assert_success();
     let rule = harness.sim.inject(fault_for(call, class));

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::consented::ConsentedBootstrap;
 use crate::support::e2e::*;
 use crate::support::process::alive;
 use kalypso_bootstrap::engine::{Bootstrap, BootstrapPaths, EventSink, RunEnd};
@@ -115,7 +116,9 @@ async fn every_command_a_run_and_its_rollback_make_has_a_timeout() {
             )
             .unwrap()
         };
-        let run = harness.run_with(open()).await;
+        let run = harness
+            .run_with(harness.session(&configuration, runner.clone(), harness.options()))
+            .await;
         run.assert_success();
         let (events, _receiver) = EventSink::channel();
         let report = open().rollback(events, &CancelToken::new()).await;

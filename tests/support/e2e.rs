@@ -1,6 +1,7 @@
 //! Shared set-up of the end-to-end tests: the engine's facade over the simulated
 //! environment (zero latency, real git), configurations, and checks of what was pushed.
 
+use crate::support::consented::ConsentedBootstrap;
 use kalypso_bootstrap::UserError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,17 +16,17 @@ use kalypso_bootstrap::config::{
 use kalypso_bootstrap::engine::bootstrap::installation_identity;
 use kalypso_bootstrap::engine::steps::template_context;
 use kalypso_bootstrap::engine::{
-    plan, Bootstrap, BootstrapOptions, BootstrapPaths, BootstrapSteps, Event, EventKind, EventSink,
-    Observed, Orchestrator, Plan, PlannedStep, RollbackReport, RunEnd, RunOutcome, StateHandle,
-    StepContext, StepEnv, StepId, StepOutcome, StepRunner, StepTimings,
+    plan, Access, Bootstrap, BootstrapOptions, BootstrapPaths, BootstrapSteps, Event, EventKind,
+    EventSink, Observed, Orchestrator, Plan, PlannedStep, RollbackReport, RunEnd, RunOutcome,
+    Session, StateHandle, StepContext, StepEnv, StepId, StepOutcome, StepRunner, StepTimings,
 };
 use kalypso_bootstrap::sim::{
     AzureAccount, CallRecord, SeedAksCluster, SeedRepo, SimSnapshot, SimulatedEnvironment,
 };
 use kalypso_bootstrap::state::{BootstrapState, StateStore, Timestamp};
 use kalypso_bootstrap::templates::{self, BranchKind, RepoKind, TemplateContext};
-use kalypso_bootstrap::tools::BoxFuture;
 use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::{BoxFuture, CommandRunner};
 use secrecy::SecretString;
 
 /// The token of the GitHub user `alice`: it must never appear in any argv.
@@ -104,44 +105,80 @@ impl Harness {
         .expect("the bootstrap opens")
     }
 
-    /// Observe, plan and run; the events of the run in order.
+    /// The session every front end runs, over `runner`, with the harness's files.
+    pub fn session(
+        &self,
+        configuration: &Configuration,
+        runner: Arc<dyn CommandRunner>,
+        options: BootstrapOptions,
+    ) -> Session {
+        Session::open(
+            configuration.clone(),
+            runner,
+            Some(SecretString::from(CANARY)),
+            self.paths(),
+            options,
+            Access::Run,
+            &|notice| panic!("the harness's state file is never moved aside: {notice}"),
+        )
+        .expect("the session opens")
+    }
+
+    /// Plan and run through the session; the events of the run in order.
     pub async fn run(&self, configuration: &Configuration) -> Run {
-        self.run_with(self.open(configuration)).await
+        let session = self.session(configuration, Arc::new(self.sim.clone()), self.options());
+        self.run_with(session).await
     }
 
     /// Like [`Harness::run`], with `step` failing as `KALYPSO_DEMO_FAIL` makes it.
     pub async fn run_failing(&self, configuration: &Configuration, step: StepId) -> Run {
-        let bootstrap = self
-            .open(configuration)
-            .with_step_wrapper(kalypso_bootstrap::demo::fail_step(self.sim.clone(), step));
-        self.run_with(bootstrap).await
+        let options = BootstrapOptions {
+            step_wrapper: Some(kalypso_bootstrap::demo::fail_step(self.sim.clone(), step)),
+            ..self.options()
+        };
+        let session = self.session(configuration, Arc::new(self.sim.clone()), options);
+        self.run_with(session).await
     }
 
-    pub async fn run_with(&self, bootstrap: Bootstrap) -> Run {
-        self.run_observed(bootstrap, |_| {}).await
+    /// The session's refusal of the plan for `configuration` (a resource that exists but
+    /// is not ours): what a front end shows before anything is asked or run.
+    pub async fn refused(&self, configuration: &Configuration) -> UserError {
+        let session = self.session(configuration, Arc::new(self.sim.clone()), self.options());
+        let (warnings, _unread) = EventSink::channel();
+        match session.plan(&CancelToken::new(), &warnings).await {
+            Ok(plan) => panic!("the plan was not refused: {:#?}", plan.steps),
+            Err(error) => error,
+        }
     }
 
-    /// Like [`Harness::run_with`], changing the world with `between` after the observation
-    /// and the plan, before the steps run.
+    pub async fn run_with(&self, session: Session) -> Run {
+        self.run_observed(session, |_| {}).await
+    }
+
+    /// Like [`Harness::run_with`], changing the world with `between` after the plan,
+    /// before the steps run: the session's plan, then its run, as every front end drives
+    /// it (no rollback: the tests roll back themselves).
     pub async fn run_observed(
         &self,
-        bootstrap: Bootstrap,
+        session: Session,
         between: impl FnOnce(&SimulatedEnvironment),
     ) -> Run {
         let cancel = CancelToken::new();
-        let observed = bootstrap.observe(&cancel).await.expect("observation");
-        let plan = bootstrap.plan(&observed);
+        let (warnings, _unread) = EventSink::channel();
+        let plan = session
+            .plan(&cancel, &warnings)
+            .await
+            .expect("a plan that may run");
         between(&self.sim);
         let (events, mut receiver) = EventSink::channel();
-        let active = activate(bootstrap.configuration());
-        let outcome = bootstrap.run(&active, &plan, events, &cancel).await;
-        drop(bootstrap);
+        let active = activate(session.bootstrap().configuration());
+        let outcome = session.run(&active, &plan, events, &cancel).await;
+        drop(session);
         let mut collected = Vec::new();
         while let Ok(event) = receiver.try_recv() {
             collected.push(event);
         }
         Run {
-            observed,
             plan,
             outcome,
             events: collected,
@@ -195,7 +232,6 @@ impl Harness {
             collected.push(event);
         }
         Run {
-            observed,
             plan,
             outcome,
             events: collected,
@@ -245,7 +281,6 @@ fn scratch_dir() -> tempfile::TempDir {
 
 /// What one run did.
 pub struct Run {
-    pub observed: Observed,
     pub plan: Plan,
     pub outcome: RunOutcome,
     pub events: Vec<Event>,

@@ -7,6 +7,8 @@
 //! process-wide settings that cannot be shared (the global tracing subscriber, the panic
 //! hook, a lock holder) live in a child process of the binary (see `process::test_name`).
 
+/// Removal through the pipeline with an explicit yes; observing without a front end.
+pub mod consented;
 /// The binary as the demo tests run it (`--demo --no-tui --non-interactive`).
 pub mod demo;
 /// The engine's facade over the simulated environment with real git.
