@@ -612,6 +612,9 @@ mod tests {
             .with_writer(move || writer.clone())
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
+        // Another test's thread may have registered the command line's callsite while this
+        // subscriber was being set, caching "nobody listens"; ask every callsite again.
+        tracing::callsite::rebuild_interest_cache();
         let fixture = fixture(None);
         let (requests, mut wizard) = mpsc::unbounded_channel();
         // The wizard's side: lend the screen for the job, as its loop does.

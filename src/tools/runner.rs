@@ -846,6 +846,9 @@ mod tests {
             .with_writer(move || writer.clone())
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
+        // Another test's thread may have registered the command line's callsite while this
+        // subscriber was being set, caching "nobody listens"; ask every callsite again.
+        tracing::callsite::rebuild_interest_cache();
         let runner = Scripted;
         for spec in [
             CommandSpec::new("tool").args(["ok", "--value", secret]),
