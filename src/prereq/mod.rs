@@ -22,6 +22,7 @@
 mod check;
 pub mod env;
 pub mod interaction;
+pub mod minimums;
 pub mod report;
 pub mod tools;
 

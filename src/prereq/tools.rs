@@ -51,6 +51,7 @@ impl ToolRequirement {
     }
 }
 
+/// The flags were not traced to their az releases: the floor stays (see [`super::minimums`]).
 pub const AZ: ToolRequirement = ToolRequirement {
     name: "az",
     need: Need::AtLeast {
@@ -63,6 +64,8 @@ pub const AZ: ToolRequirement = ToolRequirement {
     },
 };
 
+/// Every flag is in kubectl 1.16; 1.25 is a floor kept for version skew (see
+/// [`super::minimums`]).
 pub const KUBECTL: ToolRequirement = ToolRequirement {
     name: "kubectl",
     need: Need::AtLeast {
@@ -75,10 +78,12 @@ pub const KUBECTL: ToolRequirement = ToolRequirement {
     },
 };
 
+/// 2.36 is the first gh with `secret list --json` (cli/cli#8081); every flag with its
+/// release is in [`super::minimums`].
 pub const GH: ToolRequirement = ToolRequirement {
     name: "gh",
     need: Need::AtLeast {
-        minimum: Version::new(2, 0, 0),
+        minimum: Version::new(2, 36, 0),
         newest_tested_major: None,
     },
     install: InstallHint {
@@ -88,10 +93,12 @@ pub const GH: ToolRequirement = ToolRequirement {
     },
 };
 
+/// 3.13 is the first helm with `upgrade --labels` (helm/helm#10533) and `get metadata`
+/// (helm/helm#11631); every flag with its release is in [`super::minimums`].
 pub const HELM: ToolRequirement = ToolRequirement {
     name: "helm",
     need: Need::AtLeast {
-        minimum: Version::new(3, 0, 0),
+        minimum: Version::new(3, 13, 0),
         newest_tested_major: Some(4),
     },
     install: InstallHint {
@@ -100,8 +107,8 @@ pub const HELM: ToolRequirement = ToolRequirement {
     },
 };
 
-/// 2.31 is the first git that reads `GIT_CONFIG_COUNT`, which carries the credential
-/// helper to the push without touching the user's git config.
+/// 2.31 is the first git that reads `GIT_CONFIG_COUNT` (Documentation/RelNotes/2.31.0.txt),
+/// which carries the credential helper to the push without touching the user's git config.
 pub const GIT: ToolRequirement = ToolRequirement {
     name: "git",
     need: Need::AtLeast {

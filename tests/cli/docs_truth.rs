@@ -449,6 +449,37 @@ fn every_environment_variable_the_program_reads_is_in_the_reference() {
     }
 }
 
+/// FR-018 named `AZURE_TOKEN`; az reads no access token from the environment, so the program
+/// does not read it either, and the reference says so (with the reason) where a user looks.
+#[test]
+fn azure_token_is_documented_as_not_read_and_is_not_read() {
+    let reference = reference();
+    let environment = section(&reference, "environment-variables").unwrap();
+    assert!(
+        environment.contains("`AZURE_TOKEN` is **not read**"),
+        "the Environment variables section says AZURE_TOKEN is not read"
+    );
+    assert!(
+        environment.contains("--federated-token"),
+        "and why: the one way to hand az a token is argv"
+    );
+    fn walk(dir: &Path, hits: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, hits);
+            } else if std::fs::read_to_string(&path)
+                .is_ok_and(|source| source.contains("\"AZURE_TOKEN\""))
+            {
+                hits.push(path);
+            }
+        }
+    }
+    let mut hits = Vec::new();
+    walk(&root().join("src"), &mut hits);
+    assert!(hits.is_empty(), "AZURE_TOKEN is named in {hits:?}");
+}
+
 fn exit_code_rows(markdown: &str, page: &str) -> Vec<(i32, String)> {
     let exit_codes = section(markdown, "exit-codes")
         .unwrap_or_else(|| panic!("{page} has no Exit codes section"));

@@ -207,8 +207,8 @@ fn validate_only_without_the_tools_exits_2_with_the_full_table() {
     let expected = [
         ("az", "2.50.0", "FAIL"),
         ("kubectl", "1.25.0", "FAIL"),
-        ("gh", "2.0.0", "FAIL"),
-        ("helm", "3.0.0", "FAIL"),
+        ("gh", "2.36.0", "FAIL"),
+        ("helm", "3.13.0", "FAIL"),
         ("git", "2.31.0", "FAIL"),
         ("jq", "-", "INFO"),
         ("bash", "-", "INFO"),

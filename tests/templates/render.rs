@@ -249,6 +249,36 @@ fn the_files_named_in_the_issue_are_rendered() {
     assert_eq!(ignored, [".github/", ".environments/"]);
 }
 
+/// The files the Kalypso Scheduler writes per deployment target, as its `githubrepo.go`
+/// names them (1.1.0 and later, the chart we install): `reconciler`, `namespace` and
+/// `platform-config`, each `.yaml` for YAML content.
+const SCHEDULER_WRITES: [&str; 3] = ["reconciler.yaml", "namespace.yaml", "platform-config.yaml"];
+
+#[test]
+fn the_gitops_readme_and_the_docs_name_the_files_the_scheduler_writes() {
+    let rendered = render(&default_context()).unwrap();
+    let readme = rendered
+        .repo(RepoKind::Gitops)
+        .branch(BranchKind::Main)
+        .file("README.md")
+        .unwrap();
+    let readme = text(&readme.contents).to_string();
+    let docs =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/repositories.md"))
+            .unwrap();
+    // The scheduler writes no `config.yaml`: only `platform-config.yaml`.
+    let stray = Regex::new(r"[^-]\bconfig\.yaml").unwrap();
+    for (page, contents) in [("gitops README", &readme), ("docs/repositories.md", &docs)] {
+        for file in SCHEDULER_WRITES {
+            assert!(contents.contains(file), "{page} does not name {file}");
+        }
+        assert!(
+            !stray.is_match(contents),
+            "{page} names a config.yaml the scheduler does not write"
+        );
+    }
+}
+
 fn yaml_documents(name: &str, contents: &str) -> Vec<serde_yaml::Value> {
     use serde::Deserialize;
     serde_yaml::Deserializer::from_str(contents)

@@ -19,8 +19,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kalypso_bootstrap::prereq::minimums::{
+    feature_minimums, Feature, FeatureMinimum, FEATURE_MINIMUMS,
+};
+use kalypso_bootstrap::prereq::tools::{AZ, GH, GIT, HELM, KUBECTL};
 use kalypso_bootstrap::tools::az::{AksCreateParams, Az, NetworkPlugin};
 use kalypso_bootstrap::tools::gh::{self, Gh, Visibility};
+use kalypso_bootstrap::tools::git::{self, Git, GitEnv};
 use kalypso_bootstrap::tools::helm::{
     self, ChartRef, Helm, HelmChart, InstallParams, KalypsoValues,
 };
@@ -699,4 +704,188 @@ async fn a_usage_error_from_each_real_tool_is_caught() {
             "{tool} {args:?} was not caught: {verdict:?} / {result:?}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Minimum versions
+
+/// The flags of one command line, with their positions: `--name=value` counts as `--name`,
+/// and `-` alone (standard input, as in `-f -`) is a value.
+fn flags_of(args: &[String]) -> Vec<(usize, &str)> {
+    args.iter()
+        .enumerate()
+        .filter(|(_, arg)| arg.starts_with('-') && arg.as_str() != "-")
+        .map(|(index, arg)| (index, arg.split('=').next().unwrap_or(arg)))
+        .collect()
+}
+
+/// The row covering `flag` at `index` of `args`: same flag, and the row's command words
+/// appear together before it (no words: anywhere). The most specific row wins, so
+/// `helm get metadata -o` is decided by its own row, not by the one for every `-o`.
+fn covering_row(
+    tool: &str,
+    args: &[String],
+    index: usize,
+    flag: &str,
+) -> Option<&'static FeatureMinimum> {
+    feature_minimums(tool)
+        .filter_map(|row| match row.feature {
+            Feature::Flag {
+                command,
+                flag: row_flag,
+            } if row_flag == flag
+                && (command.is_empty()
+                    || args[..index].windows(command.len()).any(|words| {
+                        words.iter().map(String::as_str).eq(command.iter().copied())
+                    })) =>
+            {
+                Some((command.len(), row))
+            }
+            _ => None,
+        })
+        .max_by_key(|(specificity, _)| *specificity)
+        .map(|(_, row)| row)
+}
+
+/// Every command line the adapters build, for every scenario, az's login and git's seeding
+/// included.
+fn every_adapter_spec(sandbox: &Sandbox) -> Vec<CommandSpec> {
+    let values = KalypsoValues {
+        control_plane_url: "https://github.com/contoso/control-plane".into(),
+        control_plane_branch: "main".into(),
+        gh_repo_token: SecretString::from(DUMMY_GH_TOKEN),
+    }
+    .to_stdin()
+    .unwrap();
+    let mut specs: Vec<CommandSpec> = scenarios()
+        .iter()
+        .flat_map(|scenario| {
+            let mut specs = az_specs(sandbox, scenario);
+            specs.extend(gh_specs(scenario));
+            specs.extend(kubectl_specs(sandbox, scenario));
+            specs.extend(helm_specs(sandbox, scenario, &values));
+            specs
+        })
+        .collect();
+    let az = Az::new(runner(), None);
+    specs.extend([
+        az.login_spec(None),
+        az.login_spec(Some("contoso.onmicrosoft.com")),
+    ]);
+    let git = Git::new(runner());
+    let work = sandbox.path("work");
+    let remote = "https://github.com/contoso/control-plane.git";
+    let env = GitEnv::new().config(
+        "credential.https://github.com.helper",
+        "!gh auth git-credential",
+    );
+    specs.extend([
+        git.version_spec(),
+        git.init_spec(&work, "main", &env),
+        git.switch_orphan_spec(&work, "dev", &env),
+        git.add_all_spec(&work, &env),
+        git.commit_spec(&work, git::SEED_MESSAGE, &env),
+        git.push_spec(&work, remote, "main", &env),
+        git.ls_remote_heads_spec(remote, &env),
+    ]);
+    specs
+}
+
+/// Issue 14 §6: every flag the adapters use has a row with the release that has it, and
+/// each tool's declared minimum is the newest release among its rows (gh's and helm's
+/// decided by a flag), so a new flag from a newer release cannot slip in unnoticed.
+#[test]
+fn every_flag_the_adapters_use_is_covered_by_the_cited_minimum_of_its_tool() {
+    let sandbox = Sandbox::new(&contexts());
+    let specs = every_adapter_spec(&sandbox);
+    let mut uncovered = Vec::new();
+    let mut used: HashSet<*const FeatureMinimum> = HashSet::new();
+    let mut programs = HashSet::new();
+    for spec in &specs {
+        let tool = spec.program.as_str();
+        programs.insert(tool.to_string());
+        for (index, flag) in flags_of(&spec.args) {
+            match covering_row(tool, &spec.args, index, flag) {
+                Some(row) => {
+                    used.insert(row as *const _);
+                }
+                None => uncovered.push(format!("{tool} {flag}  in  {}", spec.display())),
+            }
+        }
+        if spec.env.iter().any(|(name, _)| name == "GIT_CONFIG_COUNT") {
+            let row = feature_minimums(tool)
+                .find(|row| row.feature == Feature::Other("GIT_CONFIG_COUNT"))
+                .expect("GIT_CONFIG_COUNT has a row");
+            used.insert(row as *const _);
+        }
+    }
+    assert!(
+        uncovered.is_empty(),
+        "flags without a cited minimum:\n{}",
+        uncovered.join("\n")
+    );
+    assert_eq!(programs.len(), 5, "{programs:?}");
+    for row in FEATURE_MINIMUMS {
+        assert!(!row.citation.trim().is_empty(), "{row:?}");
+        // A flag row no command line uses is stale (a floor row stands on its citation).
+        if matches!(row.feature, Feature::Flag { .. }) {
+            assert!(
+                used.contains(&(row as *const _)),
+                "no command line uses {row:?}"
+            );
+        }
+    }
+    for requirement in [AZ, KUBECTL, GH, HELM, GIT] {
+        let rows: Vec<&FeatureMinimum> = feature_minimums(requirement.name).collect();
+        let newest = rows.iter().map(|row| row.minimum).max().unwrap();
+        assert_eq!(
+            requirement.minimum(),
+            Some(newest),
+            "{}: the declared minimum is the newest release its features need",
+            requirement.name
+        );
+    }
+    for (requirement, deciding) in [(GH, "--json"), (HELM, "--labels")] {
+        let decided_by: Vec<&Feature> = feature_minimums(requirement.name)
+            .filter(|row| Some(row.minimum) == requirement.minimum())
+            .map(|row| &row.feature)
+            .collect();
+        assert!(
+            decided_by
+                .iter()
+                .all(|feature| matches!(feature, Feature::Flag { .. }))
+                && decided_by.iter().any(
+                    |feature| matches!(feature, Feature::Flag { flag, .. } if *flag == deciding)
+                ),
+            "{}: decided by {decided_by:?}",
+            requirement.name
+        );
+    }
+}
+
+/// The matcher must be able to fail: a flag no row names, or a known flag after the wrong
+/// command, is not covered.
+#[test]
+fn a_flag_without_a_row_is_not_covered() {
+    let args = |line: &str| line.split(' ').map(String::from).collect::<Vec<_>>();
+    let listed = args("secret list --repo o/n --json name");
+    assert!(covering_row("gh", &listed, 4, "--json").is_some());
+    let viewed = args("repo view o/n --json name");
+    assert_eq!(
+        covering_row("gh", &viewed, 3, "--json").map(|row| row.minimum),
+        Some(kalypso_bootstrap::tools::Version::new(2, 0, 0))
+    );
+    let unknown = args("secret list --definitely-not-a-flag");
+    assert!(covering_row("gh", &unknown, 2, "--definitely-not-a-flag").is_none());
+    let misplaced = args("repo list --labels x");
+    assert!(covering_row("helm", &misplaced, 2, "--labels").is_none());
+    let metadata = args("get metadata r -n ns -o json");
+    assert_eq!(
+        covering_row("helm", &metadata, 5, "-o").map(|row| row.minimum),
+        Some(kalypso_bootstrap::tools::Version::new(3, 13, 0))
+    );
+    assert_eq!(
+        flags_of(&args("upgrade --install r c -f - --timeout=300s")),
+        [(1, "--install"), (4, "-f"), (6, "--timeout")]
+    );
 }

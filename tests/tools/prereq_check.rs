@@ -448,7 +448,7 @@ async fn a_healthy_environment_passes_every_row() {
     );
     assert_eq!(
         report.tool("helm").unwrap().minimum.unwrap().to_string(),
-        "3.0.0"
+        "3.13.0"
     );
     for check in &report.auth {
         assert_eq!(check.verdict, Verdict::Pass, "{check:?}");
@@ -1068,7 +1068,7 @@ async fn the_report_renders_as_text_and_json() {
     assert_eq!(json["tools"][3]["name"], "helm");
     assert_eq!(json["tools"][3]["verdict"], "fail");
     assert_eq!(json["tools"][3]["version"], "2.17.0");
-    assert_eq!(json["tools"][3]["minimum"], "3.0.0");
+    assert_eq!(json["tools"][3]["minimum"], "3.13.0");
     assert_eq!(json["tools"][5]["verdict"], "info");
     assert!(json["tools"][0]["install"]["macos"].is_string());
     assert!(json["tools"][0]["install"]["linux"].is_string());

@@ -164,9 +164,10 @@ fn minimums_decide_the_verdicts_of_the_samples() {
         ),
         Verdict::Pass
     );
+    // gh 2.23 has no `secret list --json` (2.36): too old since issue 14.
     assert_eq!(
         verdict(&GH, sample("gh-2.23.0.txt", gh::parse_version)),
-        Verdict::Pass
+        Verdict::Fail
     );
     assert_eq!(
         verdict(&GH, sample("gh-2.103.3.txt", gh::parse_version)),
@@ -213,8 +214,10 @@ fn boundaries_are_inclusive() {
     assert_eq!(verdict(&AZ, v(2, 49, 99)), Verdict::Fail);
     assert_eq!(verdict(&KUBECTL, v(1, 25, 0)), Verdict::Pass);
     assert_eq!(verdict(&KUBECTL, v(1, 24, 17)), Verdict::Fail);
-    assert_eq!(verdict(&GH, v(2, 0, 0)), Verdict::Pass);
-    assert_eq!(verdict(&HELM, v(3, 0, 0)), Verdict::Pass);
+    assert_eq!(verdict(&GH, v(2, 36, 0)), Verdict::Pass);
+    assert_eq!(verdict(&GH, v(2, 35, 1)), Verdict::Fail);
+    assert_eq!(verdict(&HELM, v(3, 13, 0)), Verdict::Pass);
+    assert_eq!(verdict(&HELM, v(3, 12, 3)), Verdict::Fail);
 }
 
 #[test]
