@@ -125,7 +125,7 @@ pub struct StepEnv {
     pub configuration: Configuration,
     pub runner: Arc<dyn CommandRunner>,
     /// The GitHub token: `GH_TOKEN` of every gh child and the credential helper of git,
-    /// the value of the token secrets, and the chart's `ghRepo.token`. Never in argv.
+    /// the value of the token secrets, and the chart's `ghRepoToken`. Never in argv.
     pub github_token: Option<SecretString>,
     /// `AZURE_SUBSCRIPTION_ID`, named by every az call when known.
     pub subscription: Option<String>,
