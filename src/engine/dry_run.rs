@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::plan::{Plan, PlannedStep};
@@ -100,6 +101,10 @@ pub const NEW_INSTALLATION_ID: &str = "<new-installation-id>";
 /// `installation_id` is the mark the Azure resources would be tagged with.
 pub fn dry_run(steps: &BootstrapSteps, plan: &Plan, installation_id: &str) -> DryRun {
     let env = steps.env();
+    // The listed stdin carries the token: masked by the redaction, whoever opened us.
+    if let Some(token) = &env.github_token {
+        crate::secrets::register(token.expose_secret());
+    }
     let owner = steps
         .known_owner()
         .unwrap_or_else(|| UNKNOWN_OWNER.to_string());

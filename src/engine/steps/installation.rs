@@ -98,9 +98,6 @@ fn chart_ref(installation: &Installation) -> ChartRef {
     }
 }
 
-/// What a dry run shows for the chart's token when no GitHub token is known yet.
-const UNKNOWN_TOKEN: &str = "<the GitHub token>";
-
 /// The values the install step gives the chart, as helm reads them from its stdin (`-f -`):
 /// the control-plane URL, its branch and the token. The contract test renders the real
 /// chart with exactly these.
@@ -232,14 +229,9 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
             listed.note(
                 "`-f -`: the values controlPlaneURL, controlPlaneBranch and ghRepoToken are written to helm's standard input (no file holds the token)",
             );
-            // The values the run writes, shown masked; an unknown token (no sign-in during
-            // the dry run) is shown by name.
+            // The values the run writes (the dry run masks the token).
             let our_values = preview.context.and_then(|context| {
-                let token = env
-                    .github_token
-                    .clone()
-                    .unwrap_or_else(|| SecretString::from(UNKNOWN_TOKEN.to_string()));
-                chart_values_stdin(context.control_plane.url(), token).ok()
+                chart_values_stdin(context.control_plane.url(), Preview::github_token(env)).ok()
             });
             listed.push(tools.helm.show_chart_spec(&chart_ref(installation)));
             listed.push(kubectl.get_namespace_spec(namespace));
