@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::plan::{Plan, PlannedStep};
@@ -27,6 +28,9 @@ pub struct DryRunStep {
     pub reason: String,
     /// Each command's argv, in order, secrets as `***`.
     pub commands: Vec<Vec<String>>,
+    /// Beside `commands`, index for index: what each command reads on its standard input
+    /// (e.g. the values of `helm … -f -`), secrets as `***`; `None` when it reads nothing.
+    pub stdin: Vec<Option<String>>,
     /// What the commands cannot show (a choice made at run time, a file's content).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -39,7 +43,8 @@ pub struct DryRun {
 }
 
 impl DryRun {
-    /// `{"steps":[{"phase":…,"id":…,"action":…,"commands":[[…],…]}]}` on one line.
+    /// `{"steps":[{"phase":…,"id":…,"action":…,"commands":[[…],…],"stdin":[null,"…",…]}]}`
+    /// on one line.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| unreachable!("dry run serialises: {e}"))
     }
@@ -58,9 +63,15 @@ impl DryRun {
                 step.id.title(),
                 step.reason
             );
-            for command in &step.commands {
+            for (index, command) in step.commands.iter().enumerate() {
                 let line: Vec<String> = command.iter().map(|part| shell_word(part)).collect();
                 let _ = writeln!(text, "    $ {}", line.join(" "));
+                if let Some(Some(stdin)) = step.stdin.get(index) {
+                    let _ = writeln!(text, "      standard input:");
+                    for stdin_line in stdin.lines() {
+                        let _ = writeln!(text, "        {stdin_line}");
+                    }
+                }
             }
             for note in &step.notes {
                 let _ = writeln!(text, "    note: {note}");
@@ -90,6 +101,10 @@ pub const NEW_INSTALLATION_ID: &str = "<new-installation-id>";
 /// `installation_id` is the mark the Azure resources would be tagged with.
 pub fn dry_run(steps: &BootstrapSteps, plan: &Plan, installation_id: &str) -> DryRun {
     let env = steps.env();
+    // The listed stdin carries the token: masked by the redaction, whoever opened us.
+    if let Some(token) = &env.github_token {
+        crate::secrets::register(token.expose_secret());
+    }
     let owner = steps
         .known_owner()
         .unwrap_or_else(|| UNKNOWN_OWNER.to_string());
@@ -119,6 +134,11 @@ fn describe(steps: &BootstrapSteps, step: &PlannedStep, preview: &Preview) -> Dr
             .specs
             .iter()
             .map(CommandSpec::redacted_argv)
+            .collect(),
+        stdin: listed
+            .specs
+            .iter()
+            .map(CommandSpec::redacted_stdin)
             .collect(),
         notes: listed.notes,
     }

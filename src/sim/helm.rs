@@ -575,8 +575,15 @@ fn install(
         ));
     }
     let manifest = if chart.name == KALYPSO_CHART {
+        // Like helm's `upgrade --install` of a release that does not exist yet, which
+        // returns the install's error unwrapped (`helm install` says INSTALLATION FAILED).
+        let prefix = match (is_upgrade, &existing) {
+            (true, None) => "",
+            (true, Some(_)) => "UPGRADE FAILED: ",
+            (false, _) => "INSTALLATION FAILED: ",
+        };
         kalypso_manifest(name, namespace, &values)
-            .map_err(|m| Reply::fail(1, format!("Error: {failed}: {m}")))?
+            .map_err(|m| Reply::fail(1, format!("Error: {prefix}{m}")))?
     } else {
         Vec::new()
     };
@@ -739,35 +746,30 @@ fn install(
 
 /// The objects the Kalypso Scheduler chart renders (CRDs come from its crds/ directory and
 /// are installed separately, unmanaged, as helm does). Like the published chart's
-/// `templates/controlplanerepo.yaml`, the values are read from `controlPlane.URL`,
-/// `controlPlane.branch` and `ghRepo.token`, and the GitRepository and Kustomization
-/// `control-plane` (with the token's `gh-repo-secret`) go into `flux-system`, the
-/// Kustomization targeting the release's namespace.
+/// `templates/controlplanerepo.yaml` (1.1.2-alpha), the values are read from the flat keys
+/// `controlPlaneURL` and `controlPlaneBranch` (both `required`: missing, null or empty fails
+/// the render with the chart's message) and `ghRepoToken` (optional), and the GitRepository
+/// and Kustomization `control-plane` (with the token's `gh-repo-secret`) go into
+/// `flux-system`, the Kustomization targeting the release's namespace.
 fn kalypso_manifest(release: &str, namespace: &str, values: &Value) -> Result<Vec<Value>, String> {
     const TEMPLATE: &str = "kalypso-scheduler/templates/controlplanerepo.yaml";
-    let nil_pointer = |line: u32, column: u32, path: &str, field: &str| {
-        format!("template: {TEMPLATE}:{line}:{column}: executing \"{TEMPLATE}\" at <{path}>: nil pointer evaluating interface {{}}.{field}")
+    // Go templates print a scalar as is; `required` and `if` reject nil and "" (and `if`
+    // also false and 0).
+    let text = |key: &str| match values.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::Bool(b)) => Some(b.to_string()),
+        _ => None,
     };
-    let Some(gh_repo) = values.get("ghRepo").filter(|v| !v.is_null()) else {
-        return Err(nil_pointer(1, 14, ".Values.ghRepo.token", "token"));
-    };
-    let Some(control_plane) = values.get("controlPlane").filter(|v| !v.is_null()) else {
-        return Err(nil_pointer(37, 31, ".Values.controlPlane.URL", "URL"));
-    };
-    let text = |object: &Value, key: &str| {
-        object
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let url = text(control_plane, "URL").ok_or_else(|| {
-        format!("execution error at ({TEMPLATE}:37:10): Control Plane repo URL is required")
+    // The positions and messages helm 3.17 prints for this chart (`helm template` of the
+    // vendored tgz without the key).
+    let url = text("controlPlaneURL").ok_or_else(|| {
+        format!("execution error at ({TEMPLATE}:37:11): Control Plane repo URL (controlPlaneURL) is required")
     })?;
-    let branch = text(control_plane, "branch").ok_or_else(|| {
-        format!("execution error at ({TEMPLATE}:39:13): Control Plane repo Branch is required")
+    let branch = text("controlPlaneBranch").ok_or_else(|| {
+        format!("execution error at ({TEMPLATE}:39:15): Control Plane repo Branch (controlPlaneBranch) is required")
     })?;
-    let token = text(gh_repo, "token");
+    let token = text("ghRepoToken").filter(|t| t != "false" && t != "0");
     let replicas = values
         .pointer("/controllerManager/replicas")
         .and_then(Value::as_u64)

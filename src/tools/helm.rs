@@ -80,15 +80,11 @@ pub struct KalypsoValues {
     pub gh_repo_token: SecretString,
 }
 
-/// The published chart reads the nested keys (`controlPlane.URL`, `controlPlane.branch`,
-/// `ghRepo.token`, see its `templates/controlplanerepo.yaml`); the flat ones are the names
-/// the documentation uses, written too so either form of the chart finds its values.
+/// The keys the published chart 1.1.2-alpha reads (its `templates/controlplanerepo.yaml`:
+/// `required` on the URL and branch), and only those: a key the chart does not read would
+/// only put the token in one more place.
 #[derive(Serialize)]
 struct ValuesYaml<'a> {
-    #[serde(rename = "controlPlane")]
-    control_plane: ControlPlaneYaml<'a>,
-    #[serde(rename = "ghRepo")]
-    gh_repo: GhRepoYaml<'a>,
     #[serde(rename = "controlPlaneURL")]
     control_plane_url: &'a str,
     #[serde(rename = "controlPlaneBranch")]
@@ -97,31 +93,13 @@ struct ValuesYaml<'a> {
     gh_repo_token: &'a str,
 }
 
-#[derive(Serialize)]
-struct ControlPlaneYaml<'a> {
-    #[serde(rename = "URL")]
-    url: &'a str,
-    branch: &'a str,
-}
-
-#[derive(Serialize)]
-struct GhRepoYaml<'a> {
-    token: &'a str,
-}
-
 impl KalypsoValues {
     /// The values as the YAML document helm reads from stdin for `-f -`.
     pub fn to_stdin(&self) -> Result<SecretSlice<u8>, serde_yaml::Error> {
-        let token = self.gh_repo_token.expose_secret();
         let yaml = serde_yaml::to_string(&ValuesYaml {
-            control_plane: ControlPlaneYaml {
-                url: &self.control_plane_url,
-                branch: &self.control_plane_branch,
-            },
-            gh_repo: GhRepoYaml { token },
             control_plane_url: &self.control_plane_url,
             control_plane_branch: &self.control_plane_branch,
-            gh_repo_token: token,
+            gh_repo_token: self.gh_repo_token.expose_secret(),
         })?;
         Ok(SecretSlice::from(yaml.into_bytes()))
     }

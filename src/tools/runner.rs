@@ -240,6 +240,13 @@ impl CommandSpec {
             .collect()
     }
 
+    /// What the child reads on its standard input, as text with every registered secret
+    /// masked: for dry-run listings. `None` when it reads nothing.
+    pub fn redacted_stdin(&self) -> Option<String> {
+        let text = String::from_utf8_lossy(self.stdin.as_ref()?.expose()).into_owned();
+        Some(secrets::redact(&text).into_owned())
+    }
+
     /// The command line as a shell would read it, quoted where needed and redacted:
     /// for dry-run output and log lines.
     pub fn display(&self) -> String {

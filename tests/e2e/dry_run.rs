@@ -117,6 +117,53 @@ async fn the_dry_run_lists_exactly_the_commands_a_run_then_runs_and_changes_noth
         "{text}"
     );
     assert!(!dry.to_json().contains(CANARY) && !text.contains(CANARY));
+    // Each command's standard input beside it: the chart values of `helm … -f -`, exactly
+    // what the run writes there, the token masked; nothing for the commands without one.
+    let install = steps
+        .iter()
+        .find(|s| s["id"] == "installation.kalypso")
+        .unwrap();
+    let commands = install["commands"].as_array().unwrap();
+    let stdin = install["stdin"].as_array().unwrap();
+    assert_eq!(stdin.len(), commands.len(), "one stdin per command");
+    let upgrade = commands
+        .iter()
+        .position(|c| c[1] == "upgrade")
+        .expect("helm upgrade listed");
+    assert_eq!(
+        stdin[upgrade].as_str(),
+        Some(
+            format!(
+                "controlPlaneURL: https://github.com/{ORG}/{CONTROL_PLANE}\ncontrolPlaneBranch: main\nghRepoToken: ***\n"
+            )
+            .as_str()
+        )
+    );
+    assert!(stdin
+        .iter()
+        .enumerate()
+        .all(|(i, s)| i == upgrade || s.is_null()));
+    // The token secrets' values too, masked.
+    let secrets = steps
+        .iter()
+        .find(|s| s["id"] == "control-plane.secrets")
+        .unwrap();
+    let secret_stdin: Vec<&str> = secrets["stdin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().expect("gh secret set reads its value"))
+        .collect();
+    assert_eq!(
+        secret_stdin,
+        [format!("{ORG}/{GITOPS}").as_str(), "***"],
+        "GITOPS_REPO, GITOPS_REPO_TOKEN"
+    );
+    assert!(
+        text.contains("      standard input:\n        controlPlaneURL: https://github.com/"),
+        "{text}"
+    );
+    assert!(text.contains("        ghRepoToken: ***\n"), "{text}");
 
     // A real run runs exactly what was listed (polling repeats some of it).
     let listed: BTreeSet<Vec<String>> = dry

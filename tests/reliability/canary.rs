@@ -617,7 +617,7 @@ async fn the_token_reaches_gh_and_git_by_environment_and_github_only_by_secret_s
             if helm_values {
                 helm_installs += 1;
                 let values: serde_yaml::Value = serde_yaml::from_slice(stdin).unwrap();
-                assert_eq!(values["ghRepo"]["token"].as_str(), Some(CANARY), "{line}");
+                assert_eq!(values["ghRepoToken"].as_str(), Some(CANARY), "{line}");
             } else if String::from_utf8_lossy(stdin).contains(CANARY) {
                 let name = spec.args.get(2).map(String::as_str).unwrap_or_default();
                 assert!(

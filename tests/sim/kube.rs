@@ -285,7 +285,7 @@ fn values_file(dir: &std::path::Path, url: &str, token: &str) -> String {
     let path = dir.join("values.yaml");
     std::fs::write(
         &path,
-        format!("controlPlane:\n  URL: {url}\n  branch: main\nghRepo:\n  token: {token}\n"),
+        format!("controlPlaneURL: {url}\ncontrolPlaneBranch: main\nghRepoToken: {token}\n"),
     )
     .unwrap();
     path.display().to_string()
@@ -392,15 +392,12 @@ async fn helm_install_creates_the_crds_the_controller_and_a_ready_control_plane_
     )
     .await;
     // `-f -` reads the values from stdin, as real helm does: with nothing there, the
-    // chart's template finds no values.
+    // chart's `required` URL fails (helm 3.17's text for the vendored chart).
     let empty_stdin = run(&env, helm(&kc, "ctx", &install_args("-", "1.1.2-alpha"))).await;
     assert_eq!(empty_stdin.exit_code, Some(1));
-    assert!(
-        empty_stdin
-            .stderr
-            .contains("nil pointer evaluating interface {}.token"),
-        "{}",
-        empty_stdin.stderr
+    assert_eq!(
+        empty_stdin.stderr.trim(),
+        "Error: execution error at (kalypso-scheduler/templates/controlplanerepo.yaml:37:11): Control Plane repo URL (controlPlaneURL) is required"
     );
     let installed = run(
         &env,
@@ -517,7 +514,7 @@ async fn helm_install_creates_the_crds_the_controller_and_a_ready_control_plane_
     assert_eq!(status["info"]["status"], "deployed");
     assert_eq!(status["chart"]["metadata"]["version"], "1.1.2-alpha");
     assert_eq!(
-        status["config"]["ghRepo"]["token"], "(set)",
+        status["config"]["ghRepoToken"], "(set)",
         "the token never shows"
     );
     let list = ok_json(
@@ -805,11 +802,7 @@ async fn helm_reports_missing_values_files_namespaces_and_contexts() {
     );
 
     let empty = dir.path().join("empty.yaml");
-    std::fs::write(
-        &empty,
-        "controlPlane:\n  branch: main\nghRepo:\n  token: t\n",
-    )
-    .unwrap();
+    std::fs::write(&empty, "controlPlaneBranch: main\nghRepoToken: t\n").unwrap();
     let required = run(
         &env,
         helm(
@@ -819,12 +812,33 @@ async fn helm_reports_missing_values_files_namespaces_and_contexts() {
         ),
     )
     .await;
-    assert!(
-        required
-            .stderr
-            .contains("Control Plane repo URL is required"),
-        "{}",
-        required.stderr
+    // helm 3.17's text for the vendored chart (`helm template` without the key); an
+    // `upgrade --install` of a new release returns the install's error unwrapped.
+    const TEMPLATE: &str = "kalypso-scheduler/templates/controlplanerepo.yaml";
+    assert_eq!(required.exit_code, Some(1));
+    assert_eq!(
+        required.stderr.trim(),
+        format!("Error: execution error at ({TEMPLATE}:37:11): Control Plane repo URL (controlPlaneURL) is required")
+    );
+    // The chart reads only the flat keys: nested ones (what earlier versions of this
+    // tool claimed the chart reads) are no URL and no branch.
+    std::fs::write(
+        &empty,
+        "controlPlane:\n  URL: https://github.com/acme/cp\n  branch: main\ncontrolPlaneURL: https://github.com/acme/cp\nghRepo:\n  token: t\n",
+    )
+    .unwrap();
+    let nested = run(
+        &env,
+        helm(
+            &kc,
+            "ctx",
+            &install_args(&empty.display().to_string(), "1.1.2-alpha"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        nested.stderr.trim(),
+        format!("Error: execution error at ({TEMPLATE}:39:15): Control Plane repo Branch (controlPlaneBranch) is required")
     );
 
     let no_context = run(&env, helm(&kc, "nope", &["list", "-o", "json"])).await;
@@ -864,7 +878,7 @@ async fn a_local_chart_directory_installs_and_a_private_source_needs_the_token()
     let values = dir.path().join("values.yaml");
     std::fs::write(
         &values,
-        "controlPlane:\n  URL: https://github.com/acme/cp\n  branch: main\nghRepo: {}\n",
+        "controlPlaneURL: https://github.com/acme/cp\ncontrolPlaneBranch: main\n",
     )
     .unwrap();
     let values = values.display().to_string();
@@ -909,7 +923,7 @@ async fn a_local_chart_directory_installs_and_a_private_source_needs_the_token()
 
     // An upgrade with the token (a later -f overrides) makes it Ready; revision 2.
     let token_values = dir.path().join("token.yaml");
-    std::fs::write(&token_values, format!("ghRepo:\n  token: {ALICE_TOKEN}\n")).unwrap();
+    std::fs::write(&token_values, format!("ghRepoToken: {ALICE_TOKEN}\n")).unwrap();
     let token_values = token_values.display().to_string();
     let mut upgrade = args.to_vec();
     upgrade.extend(["-f", &token_values]);

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kalypso_bootstrap::engine::steps::installation::chart_values_stdin;
 use kalypso_bootstrap::prereq::minimums::{
     feature_minimums, Feature, FeatureMinimum, FEATURE_MINIMUMS,
 };
@@ -36,6 +37,7 @@ use kalypso_bootstrap::tools::{
 };
 use regex::Regex;
 use secrecy::{SecretSlice, SecretString};
+use serde::Deserialize;
 use tokio::sync::Semaphore;
 
 const TOOLS: [&str; 4] = ["az", "gh", "kubectl", "helm"];
@@ -622,28 +624,30 @@ async fn real_helm_accepts_every_adapter_command_line() {
     assert_accepted(&sandbox, "helm", specs, 6).await;
 }
 
-/// `-f -` is how our values (the token among them) reach helm: the real helm reads them
-/// from standard input. Rendered offline from the vendored chart, the control plane's URL
-/// and branch and the token (base64 in the chart's Secret) come from stdin alone.
+/// `-f -` is how our values (the token among them) reach helm. The vendored published
+/// chart, rendered by the real `helm template` with exactly the values the install step
+/// writes to stdin ([`chart_values_stdin`]), points its GitRepository at our control plane
+/// and branch and puts the token in its Secrets: the chart reads every key we write, under
+/// the name we write it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_helm_reads_our_values_from_stdin() {
+async fn real_helm_renders_the_real_chart_from_the_values_the_install_step_writes() {
     use base64::Engine;
+    // A canary, registered so that anything printed through the project's redaction masks
+    // it; the assertions below never print the rendered manifest.
+    const CANARY: &str = "ghp_chartContractCanary0123456789abcdef";
+    kalypso_bootstrap::secrets::register(CANARY);
     let sandbox = Sandbox::new(&["ctx"]);
     let chart = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/upstream/kalypso-scheduler-1.1.2-alpha.tgz");
     let url = "https://github.com/contoso/stdin-control-plane";
-    let values = KalypsoValues {
-        control_plane_url: url.into(),
-        control_plane_branch: "main".into(),
-        gh_repo_token: SecretString::from(DUMMY_GH_TOKEN),
-    }
-    .to_stdin()
-    .unwrap();
+    let values = chart_values_stdin(url.to_string(), SecretString::from(CANARY)).unwrap();
     let template = |stdin: Option<SecretSlice<u8>>| {
         let mut spec = CommandSpec::new("helm").args([
             "template".to_string(),
             helm::RELEASE_NAME.to_string(),
             chart.display().to_string(),
+            "--namespace".to_string(),
+            "kalypso-system".to_string(),
             "-f".to_string(),
             helm::VALUES_FROM_STDIN.to_string(),
         ]);
@@ -654,18 +658,69 @@ async fn real_helm_reads_our_values_from_stdin() {
     };
     let runner = ProcessRunner::with_default_timeout(CALL_LIMIT);
     let rendered = runner.run(template(Some(values))).await.unwrap();
-    assert_eq!(rendered.exit_code, Some(0), "{}", rendered.stderr);
-    assert!(rendered.stdout.contains(url), "{}", rendered.stdout);
-    let token_b64 = base64::engine::general_purpose::STANDARD.encode(DUMMY_GH_TOKEN);
-    assert!(
-        rendered.stdout.contains(&token_b64),
-        "the token reached the chart: {}",
-        rendered.stdout
+    assert_eq!(
+        rendered.exit_code,
+        Some(0),
+        "{}",
+        kalypso_bootstrap::secrets::redact(&rendered.stderr)
     );
-    // Without our stdin the same command has no values: the chart's template fails.
+    let objects: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&rendered.stdout)
+        .map(|doc| serde_yaml::Value::deserialize(doc).unwrap())
+        .filter(|doc| !doc.is_null())
+        .collect();
+    let find = |kind: &str, name: &str, namespace: Option<&str>| {
+        objects
+            .iter()
+            .filter(|o| o["kind"].as_str() == Some(kind))
+            .filter(|o| o["metadata"]["name"].as_str() == Some(name))
+            .filter(|o| {
+                namespace.map_or(true, |ns| o["metadata"]["namespace"].as_str() == Some(ns))
+            })
+            .collect::<Vec<_>>()
+    };
+    let git_repository = find("GitRepository", "control-plane", Some("flux-system"));
+    assert_eq!(git_repository.len(), 1, "one GitRepository control-plane");
+    let spec = &git_repository[0]["spec"];
+    assert_eq!(spec["url"].as_str(), Some(url));
+    assert_eq!(
+        spec["ref"]["branch"].as_str(),
+        Some(kalypso_bootstrap::engine::steps::resources::CONTROL_PLANE_BRANCH)
+    );
+    assert_eq!(spec["secretRef"]["name"].as_str(), Some("gh-repo-secret"));
+    // The token, base64 as a Secret holds it: Flux's password and the scheduler's token.
+    let decode = |secret: &serde_yaml::Value, key: &str| {
+        let encoded = secret["data"][key].as_str().unwrap_or_default();
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+    };
+    let flux_secret = find("Secret", "gh-repo-secret", Some("flux-system"));
+    assert_eq!(
+        flux_secret.len(),
+        1,
+        "Flux's secret is rendered only with a token"
+    );
+    assert!(
+        decode(flux_secret[0], "password").as_deref() == Some(CANARY),
+        "Flux's gh-repo-secret password is not the token we wrote"
+    );
+    let scheduler_secrets = find("Secret", "gh-repo-secret", None);
+    assert!(
+        scheduler_secrets
+            .iter()
+            .any(|s| s["metadata"]["namespace"].is_null()
+                && decode(s, "token").as_deref() == Some(CANARY)),
+        "the scheduler's gh-repo-secret token is not the token we wrote"
+    );
+    // Without our stdin the same command has no values: the chart's `required` fails,
+    // with the text the simulated helm reproduces.
     let without = runner.run(template(None)).await.unwrap();
-    assert_ne!(without.exit_code, Some(0), "{}", without.stdout);
-    assert!(!without.stdout.contains(url));
+    assert_eq!(without.exit_code, Some(1));
+    assert_eq!(
+        without.stderr.lines().next(),
+        Some("Error: execution error at (kalypso-scheduler/templates/controlplanerepo.yaml:37:11): Control Plane repo URL (controlPlaneURL) is required")
+    );
 }
 
 /// The judge must be able to fail: a flag no tool knows is caught for each of them, and a

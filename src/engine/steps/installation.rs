@@ -9,7 +9,7 @@ use crate::config::{ClusterTarget, Configuration};
 use crate::engine::plan::{Decisions, Observed};
 use std::collections::BTreeSet;
 
-use secrecy::SecretSlice;
+use secrecy::{SecretSlice, SecretString};
 
 use super::{call, resources, tool_error, BootstrapSteps, Preview, StepCommands, StepEnv, Tools};
 use crate::config::Installation;
@@ -96,6 +96,21 @@ fn chart_ref(installation: &Installation) -> ChartRef {
         chart: installation.chart.clone(),
         version: installation.version.clone(),
     }
+}
+
+/// The values the install step gives the chart, as helm reads them from its stdin (`-f -`):
+/// the control-plane URL, its branch and the token. The contract test renders the real
+/// chart with exactly these.
+pub fn chart_values_stdin(
+    control_plane_url: String,
+    token: SecretString,
+) -> Result<SecretSlice<u8>, serde_yaml::Error> {
+    KalypsoValues {
+        control_plane_url,
+        control_plane_branch: resources::CONTROL_PLANE_BRANCH.to_string(),
+        gh_repo_token: token,
+    }
+    .to_stdin()
 }
 
 /// `helm upgrade --install` of the Kalypso release, `our_values` on its stdin.
@@ -212,8 +227,12 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 return listed;
             }
             listed.note(
-                "`-f -`: the values controlPlane.URL, controlPlane.branch and ghRepo.token are written to helm's standard input (no file holds the token)",
+                "`-f -`: the values controlPlaneURL, controlPlaneBranch and ghRepoToken are written to helm's standard input (no file holds the token)",
             );
+            // The values the run writes (the dry run masks the token).
+            let our_values = preview.context.and_then(|context| {
+                chart_values_stdin(context.control_plane.url(), Preview::github_token(env)).ok()
+            });
             listed.push(tools.helm.show_chart_spec(&chart_ref(installation)));
             listed.push(kubectl.get_namespace_spec(namespace));
             listed.push(kubectl.create_namespace_spec(namespace));
@@ -223,10 +242,9 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 preview.installation_id,
             ));
             listed.push(kubectl.list_crds_spec());
-            // A dry run shows the command, never its input.
             listed.push(helm.upgrade_install_spec(&install_params(
                 env,
-                SecretSlice::from(Vec::new()),
+                our_values.unwrap_or_else(|| SecretSlice::from(Vec::new())),
                 preview.installation_id,
             )));
             // The Kalypso CRDs the chart added, labelled as ours.
@@ -440,7 +458,7 @@ pub async fn kalypso(
         }
     }
 
-    let token = env.require_token(step, "the Kalypso chart's ghRepo.token")?;
+    let token = env.require_token(step, "the Kalypso chart's ghRepoToken")?;
     let template = steps.template_context(ctx).await?;
     let control_plane_url = template.control_plane.url();
 
@@ -547,13 +565,8 @@ pub async fn kalypso(
     // Versions before 0.1 (issue 12) wrote the values, token included, to a file that a
     // killed run left behind: remove such leftovers now.
     remove_leftover_values_files(&env.work_dir);
-    let our_values = KalypsoValues {
-        control_plane_url: control_plane_url.clone(),
-        control_plane_branch: resources::CONTROL_PLANE_BRANCH.to_string(),
-        gh_repo_token: token,
-    }
-    .to_stdin()
-    .map_err(|e| UserError::in_step(step, format!("cannot write the Helm values: {e}")))?;
+    let our_values = chart_values_stdin(control_plane_url.clone(), token)
+        .map_err(|e| UserError::in_step(step, format!("cannot write the Helm values: {e}")))?;
     let params = install_params(env, our_values, &installation_id);
     // A failed `--wait` already waited the whole timeout: only a quick transient failure
     // (a rate limit, a 5xx) is tried again.

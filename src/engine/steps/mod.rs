@@ -125,7 +125,7 @@ pub struct StepEnv {
     pub configuration: Configuration,
     pub runner: Arc<dyn CommandRunner>,
     /// The GitHub token: `GH_TOKEN` of every gh child and the credential helper of git,
-    /// the value of the token secrets, and the chart's `ghRepo.token`. Never in argv.
+    /// the value of the token secrets, and the chart's `ghRepoToken`. Never in argv.
     pub github_token: Option<SecretString>,
     /// `AZURE_SUBSCRIPTION_ID`, named by every az call when known.
     pub subscription: Option<String>,
@@ -447,6 +447,19 @@ pub struct Preview<'a> {
     /// chooses it).
     pub installation_id: &'a str,
 }
+
+impl Preview<'_> {
+    /// The GitHub token as the commands a dry run lists carry it on their stdin (the dry
+    /// run masks it as a secret); a name in its place while no token is known.
+    pub fn github_token(env: &StepEnv) -> SecretString {
+        env.github_token
+            .clone()
+            .unwrap_or_else(|| SecretString::from(UNKNOWN_GITHUB_TOKEN.to_string()))
+    }
+}
+
+/// What a dry run shows for the GitHub token while none is known (no sign-in).
+pub const UNKNOWN_GITHUB_TOKEN: &str = "<the GitHub token>";
 
 /// What `planned` runs (nothing for a skipped step): beside [`StepRunner::run_step`]
 /// below, each step's commands come from the module that runs it.

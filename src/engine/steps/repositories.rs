@@ -343,8 +343,8 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 return listed;
             };
             let slug = repo_of(context, kind).slug();
-            // A dry run shows the commands, never their input.
-            let token = SecretString::from(String::new());
+            // The values the run writes (the dry run masks the token).
+            let token = Preview::github_token(env);
             if !create {
                 // Set by an earlier run: only the secrets missing from the list are set.
                 listed.push(tools.gh.secret_list_spec(&slug));
