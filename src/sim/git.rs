@@ -347,7 +347,7 @@ pub fn blob(path: &Path, sha: &str) -> Option<String> {
 }
 
 /// One file of a branch read by [`read_branches`].
-pub struct SourceFile {
+pub struct BranchFile {
     pub path: String,
     pub executable: bool,
     pub content: Vec<u8>,
@@ -356,7 +356,7 @@ pub struct SourceFile {
 /// Every branch of the local git repository or bundle at `source`, file by file (symlinks and
 /// submodule entries, which a seed cannot carry, are left out). Read through a temporary bare
 /// clone, so a bundle and a repository are read alike and `source` is never written.
-pub fn read_branches(source: &Path) -> Result<BTreeMap<String, Vec<SourceFile>>, GitError> {
+pub fn read_branches(source: &Path) -> Result<BTreeMap<String, Vec<BranchFile>>, GitError> {
     let scratch = tempfile::tempdir().map_err(|e| GitError {
         args: "clone --bare".to_string(),
         message: e.to_string(),
@@ -393,7 +393,7 @@ pub fn read_branches(source: &Path) -> Result<BTreeMap<String, Vec<SourceFile>>,
             if mode != "100644" && mode != "100755" {
                 continue;
             }
-            files.push(SourceFile {
+            files.push(BranchFile {
                 path: path.to_string(),
                 executable: mode == "100755",
                 content: git_bytes(&clone_text, &["cat-file", "blob", sha])?,
