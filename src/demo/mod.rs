@@ -48,6 +48,10 @@ pub const LATENCY_VAR: &str = "KALYPSO_DEMO_LATENCY";
 pub const CHATTER_VAR: &str = "KALYPSO_DEMO_CHATTER";
 /// `<step id>`: that step fails the way the real tools make it fail.
 pub const FAIL_VAR: &str = "KALYPSO_DEMO_FAIL";
+/// `owner/name=PATH[,owner/name=PATH...]`: repositories that exist in the simulated GitHub
+/// before the run, every branch read from a local git repository or bundle, so "bring your
+/// own" can be tried with one's own repository.
+pub const REPOS_VAR: &str = "KALYPSO_DEMO_REPOS";
 /// In the wizard, `step` makes the Helm step panic (on an engine worker); any other text
 /// panics on the wizard's own thread after its first screen, with the text in the message.
 pub const PANIC_VAR: &str = "KALYPSO_DEMO_PANIC";

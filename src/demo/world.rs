@@ -9,14 +9,14 @@ use std::time::Duration;
 use crate::engine::step::StepId;
 use crate::engine::steps::StepTimings;
 use crate::engine::{BootstrapOptions, BootstrapPaths};
-use crate::sim::{Chatter, Latency, SimulatedEnvironment, LATENCY_SYNTAX};
+use crate::sim::{Chatter, Latency, SeedRepo, SimulatedEnvironment, LATENCY_SYNTAX};
 use crate::tools::CommandRunner;
 use crate::tui::AfterFirstDraw;
 use crate::{ExitCode, UserError};
 
 use super::{
     fail_step, parse_demo_fail, DemoRequest, DemoWorld, PanicOnHelmUpgrade, WizardDemo,
-    CHATTER_VAR, FAIL_VAR, LATENCY_VAR, PANIC_IN_STEP, PANIC_VAR,
+    CHATTER_VAR, FAIL_VAR, LATENCY_VAR, PANIC_IN_STEP, PANIC_VAR, REPOS_VAR,
 };
 
 /// A cluster of the user's own in the simulated world (an API server and its context in
@@ -72,7 +72,7 @@ impl Demo {
         let mut options = bootstrap_options();
         options.flux_version = request.flux_version;
         options.subscription = signed_in_subscription(&sim, request.subscription);
-        let panic = settings.apply(&sim, &mut options);
+        let panic = settings.apply(&sim, &mut options)?;
         Ok(DemoWorld {
             runner: Arc::new(sim.clone()),
             paths: demo_paths(
@@ -189,6 +189,59 @@ struct Settings {
     chatter: Option<Chatter>,
     fail: Option<StepId>,
     panic: Option<String>,
+    /// [`REPOS_VAR`]: read before the world is made, seeded into a new world.
+    repos: Vec<SeedRepo>,
+}
+
+/// `owner/name=PATH[,...]` read into seeds: every branch of each local repository or bundle.
+fn parse_demo_repos(value: &str) -> Result<Vec<SeedRepo>, UserError> {
+    let refuse = |what: &str, problem: String| {
+        UserError::new(
+            ExitCode::Usage,
+            format!(
+                "{REPOS_VAR}={value:?}: {what}: {problem}; it must be owner/name=PATH[,owner/name=PATH...] (PATH a local git repository or bundle)"
+            ),
+        )
+    };
+    let name_ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && part != "."
+            && part != ".."
+    };
+    let mut seeds: Vec<SeedRepo> = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let Some((slug, path)) = entry.split_once('=') else {
+            return Err(refuse(entry, "no =PATH".to_string()));
+        };
+        let (slug, path) = (slug.trim(), Path::new(path.trim()));
+        let Some((owner, name)) = slug
+            .split_once('/')
+            .filter(|(o, n)| name_ok(o) && name_ok(n))
+        else {
+            return Err(refuse(entry, format!("{slug:?} is not owner/name")));
+        };
+        if seeds
+            .iter()
+            .any(|s| s.owner.eq_ignore_ascii_case(owner) && s.name.eq_ignore_ascii_case(name))
+        {
+            return Err(refuse(entry, format!("{slug} is given twice")));
+        }
+        if !path.exists() {
+            return Err(refuse(entry, format!("{} does not exist", path.display())));
+        }
+        // Public: any demo account can read it, as with a repository shared with the user.
+        let seed = SeedRepo::from_git(owner, name, path)
+            .map_err(|refused| refuse(entry, refused.0))?
+            .public();
+        seeds.push(seed);
+    }
+    if seeds.is_empty() {
+        return Err(refuse(value, "no repository".to_string()));
+    }
+    Ok(seeds)
 }
 
 impl Settings {
@@ -221,17 +274,35 @@ impl Settings {
                     .map_err(|message| UserError::new(ExitCode::Usage, message))?,
             ),
         };
+        let repos = match setting(REPOS_VAR) {
+            None => Vec::new(),
+            Some(value) => parse_demo_repos(value)?,
+        };
         Ok(Self {
             latency,
             instant: setting(LATENCY_VAR) == Some("zero"),
             chatter,
             fail,
             panic: env.get(PANIC_VAR).filter(|text| !text.is_empty()).cloned(),
+            repos,
         })
     }
 
     /// Set up `sim` and `options`; the panic setting is the wizard's.
-    fn apply(self, sim: &SimulatedEnvironment, options: &mut BootstrapOptions) -> Option<String> {
+    fn apply(
+        self,
+        sim: &SimulatedEnvironment,
+        options: &mut BootstrapOptions,
+    ) -> Result<Option<String>, UserError> {
+        // A restored world (--state-file) keeps the repositories it has, as GitHub would.
+        if !sim.restored() {
+            for seed in self.repos {
+                let slug = format!("{}/{}", seed.owner, seed.name);
+                sim.seed_repo(seed).map_err(|refused| {
+                    UserError::new(ExitCode::General, format!("{REPOS_VAR}: {slug}: {refused}"))
+                })?;
+            }
+        }
         if let Some(latency) = self.latency {
             sim.set_latency(latency);
         }
@@ -244,7 +315,7 @@ impl Settings {
         if let Some(step) = self.fail {
             options.step_wrapper = Some(fail_step(sim.clone(), step));
         }
-        self.panic
+        Ok(self.panic)
     }
 }
 
@@ -340,12 +411,45 @@ mod tests {
     }
 
     #[test]
+    fn demo_repos_seed_every_branch_of_a_bundle_into_the_simulated_github() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+        let env = HashMap::from([
+            (
+                REPOS_VAR.to_string(),
+                format!("acme/kalypso-control-plane={}", bundle.display()),
+            ),
+            ("TMPDIR".to_string(), dir.path().display().to_string()),
+        ]);
+        let world = Demo::prepare(DemoRequest {
+            env: &env,
+            state_file: None,
+            log_file: None,
+            flux_version: crate::tools::kubectl::FLUX_VERSION.to_string(),
+            subscription: None,
+        })
+        .expect("the demo world is prepared");
+        let snapshot = world.demo.sim.snapshot();
+        let repo = &snapshot.github.repos["acme/kalypso-control-plane"];
+        assert_eq!(
+            repo.heads.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["dev", "main", "stage"]
+        );
+        assert_eq!(repo.visibility, "PUBLIC");
+    }
+
+    #[test]
     fn a_malformed_setting_is_refused_with_exit_64_before_anything_is_created() {
         let dir = tempfile::tempdir().expect("temp dir");
         for (name, value) in [
             (LATENCY_VAR, "fast please"),
             (CHATTER_VAR, "helm"),
             (FAIL_VAR, "cluster.nope"),
+            (REPOS_VAR, "acme/cp"),
+            (REPOS_VAR, "acme=/tmp"),
+            (REPOS_VAR, "acme/cp=/nonexistent/kalypso-demo-repos"),
+            (REPOS_VAR, "acme/cp=/"),
         ] {
             let env = HashMap::from([
                 (name.to_string(), value.to_string()),

@@ -10,10 +10,12 @@ use super::plan::{
 };
 use super::retry::explain_give_up;
 use super::step::StepId;
-use super::steps::{resources, tool_error, BootstrapSteps, Tools};
+use super::steps::{repositories, resources, tool_error, BootstrapSteps, Tools};
 use crate::config::validate::{same_repository, RepoFullName};
 use crate::config::{ClusterTarget, Field, RepoTarget};
 use crate::state::BootstrapState;
+use crate::templates::structure::BranchKind;
+use crate::templates::TemplateContext;
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryWait};
 use crate::tools::{CancelToken, RunControl, ToolError};
 use crate::troubleshooting::Topic;
@@ -65,6 +67,44 @@ pub async fn observe(
                 ours: state.is_ours(&resources::aks_cluster(new, subscription)),
                 provisioning_state: cluster.provisioning_state,
             });
+        }
+    }
+
+    if let RepoTarget::Existing(repo) = &env.configuration.repositories.control_plane {
+        let slug = repo.slug();
+        let environment = TemplateContext::DEFAULT_ENVIRONMENT;
+        let step = StepId::ControlPlaneRepo;
+        let slug = slug.as_str();
+        let gh = &tools.gh;
+        let files = repositories::read_control_plane(
+            environment,
+            |branch| async move {
+                query(
+                    steps,
+                    cancel,
+                    events,
+                    step,
+                    &format!("list the files of {slug} on {branch}"),
+                    || gh.repo_tree(slug, &branch),
+                )
+                .await
+            },
+            |branch, path, sha| async move {
+                query(
+                    steps,
+                    cancel,
+                    events,
+                    step,
+                    &format!("read {path} on {branch} of {slug}"),
+                    || gh.repo_blob(slug, &sha),
+                )
+                .await
+            },
+        )
+        .await?;
+        // Neither branch: not reachable, or empty; the step says which.
+        if files.absent.len() < BranchKind::ALL.len() {
+            observed.control_plane_check = Some(files.findings(environment));
         }
     }
 

@@ -29,6 +29,9 @@ pub struct Observed {
     pub control_plane: Option<ObservedRepo>,
     /// The gitops repository, `None` when it does not exist.
     pub gitops: Option<ObservedRepo>,
+    /// An existing control plane checked by what Kalypso consumes; `None` when none is
+    /// configured or it is not reachable (its step reports that).
+    pub control_plane_check: Option<crate::templates::structure::ControlPlaneFindings>,
     /// Steps the state file records as succeeded (see [`succeeded_steps`]).
     pub succeeded_steps: BTreeSet<StepId>,
 }
@@ -629,6 +632,7 @@ mod tests {
             resource_group: Some(ObservedResourceGroup { ours: true }),
             control_plane: Some(ours_repo("acme/demo-control-plane", false)),
             gitops: Some(ours_repo("acme/demo-gitops", false)),
+            control_plane_check: None,
             succeeded_steps: [
                 ClusterPreflight,
                 ClusterResourceGroup,
@@ -686,6 +690,7 @@ mod tests {
             resource_group: Some(ObservedResourceGroup { ours: true }),
             control_plane: Some(ours_repo("acme/demo-control-plane", false)),
             gitops: Some(ours_repo("acme/demo-gitops", false)),
+            control_plane_check: None,
             succeeded_steps: StepId::ALL.into_iter().collect(),
         };
         let plan = plan(&config(), &observed);

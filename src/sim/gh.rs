@@ -12,6 +12,7 @@ use super::git;
 use super::reply::{compact_json, Reply};
 use super::state::{default_labels, key2, GithubRepo, Label};
 use super::world::parse_repo_ref;
+use base64::Engine as _;
 
 pub const VERSION: &str = "2.103.3";
 const API: &str = "https://api.github.com";
@@ -593,6 +594,27 @@ fn repo_api(
             ok(
                 json!({"sha": tree_id, "url": url("tree", &tree_id), "tree": tree, "truncated": false}),
             )
+        }
+        ("GET", ["git", "blobs", sha]) => {
+            let Some(content) = git::blob(&bare, sha) else {
+                return Err(api_not_found(
+                    "https://docs.github.com/rest/git/blobs#get-a-blob",
+                ));
+            };
+            // GitHub wraps the base64 text at 60 characters.
+            let encoded = base64::engine::general_purpose::STANDARD.encode(content.as_bytes());
+            let wrapped: Vec<String> = encoded
+                .as_bytes()
+                .chunks(60)
+                .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+                .collect();
+            ok(json!({
+                "sha": sha,
+                "size": content.len(),
+                "url": format!("{API}/repos/{}/git/blobs/{sha}", repo.full_name()),
+                "content": wrapped.join("\n") + "\n",
+                "encoding": "base64",
+            }))
         }
         ("GET", ["branches"]) => {
             let branches: Vec<Value> = git::heads(&bare)

@@ -332,6 +332,98 @@ pub fn seed_content_with_modes(
     Ok(())
 }
 
+/// The content of blob `sha`, as `git cat-file blob` gives it; `None` when there is no such blob.
+pub fn blob(path: &Path, sha: &str) -> Option<String> {
+    if sha.is_empty() || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &["--git-dir", &path_text, "cat-file", "blob", sha],
+        None,
+    )
+    .ok()
+}
+
+/// One file of a branch read by [`read_branches`].
+pub struct BranchFile {
+    pub path: String,
+    pub executable: bool,
+    pub content: Vec<u8>,
+}
+
+/// Every branch of the local git repository or bundle at `source`, file by file (symlinks and
+/// submodule entries, which a seed cannot carry, are left out). Read through a temporary bare
+/// clone, so a bundle and a repository are read alike and `source` is never written.
+pub fn read_branches(source: &Path) -> Result<BTreeMap<String, Vec<BranchFile>>, GitError> {
+    let scratch = tempfile::tempdir().map_err(|e| GitError {
+        args: "clone --bare".to_string(),
+        message: e.to_string(),
+    })?;
+    let clone = scratch.path().join("source.git");
+    let source_text = source.display().to_string();
+    let clone_text = clone.display().to_string();
+    git(
+        None,
+        &[
+            "clone",
+            "--quiet",
+            "--bare",
+            "--",
+            &source_text,
+            &clone_text,
+        ],
+        None,
+    )?;
+    let mut branches = BTreeMap::new();
+    for (branch, _) in heads(&clone) {
+        let listing = git_bytes(&clone_text, &["ls-tree", "-r", "-z", &branch])?;
+        let mut files = Vec::new();
+        for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+            let entry = String::from_utf8_lossy(entry);
+            let Some((meta, path)) = entry.split_once('\t') else {
+                continue;
+            };
+            let mut meta = meta.split(' ');
+            let (Some(mode), Some("blob"), Some(sha)) = (meta.next(), meta.next(), meta.next())
+            else {
+                continue;
+            };
+            if mode != "100644" && mode != "100755" {
+                continue;
+            }
+            files.push(BranchFile {
+                path: path.to_string(),
+                executable: mode == "100755",
+                content: git_bytes(&clone_text, &["cat-file", "blob", sha])?,
+            });
+        }
+        branches.insert(branch, files);
+    }
+    Ok(branches)
+}
+
+fn git_bytes(git_dir: &str, args: &[&str]) -> Result<Vec<u8>, GitError> {
+    let mut all = vec!["--git-dir", git_dir];
+    all.extend_from_slice(args);
+    let output = git_command(None, &all)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| GitError {
+            args: args.join(" "),
+            message: e.to_string(),
+        })?;
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(GitError {
+            args: args.join(" "),
+            message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

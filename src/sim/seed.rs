@@ -104,6 +104,33 @@ impl SeedRepo {
         seed
     }
 
+    /// `owner/name` with every branch of the local git repository or bundle at `source`
+    /// (regular and executable files; symlinks and submodules are left out).
+    pub fn from_git(owner: &str, name: &str, source: &Path) -> Result<Self, SeedRefused> {
+        let branches = git::read_branches(source).map_err(|e| {
+            SeedRefused(format!(
+                "cannot read git repository {}: git {}: {}",
+                source.display(),
+                e.args,
+                e.message
+            ))
+        })?;
+        if branches.is_empty() {
+            return Err(SeedRefused(format!("{} has no branches", source.display())));
+        }
+        let mut seed = Self::new(owner, name);
+        for (branch, files) in branches {
+            for file in files {
+                seed = if file.executable {
+                    seed.with_executable(&branch, &file.path, file.content)
+                } else {
+                    seed.with_file(&branch, &file.path, file.content)
+                };
+            }
+        }
+        Ok(seed)
+    }
+
     pub fn with_secret(mut self, name: &str) -> Self {
         self.secrets.push(name.to_string());
         self

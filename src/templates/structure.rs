@@ -233,6 +233,181 @@ pub fn is_executable(repo: RepoKind, branch: BranchKind, path: &str) -> bool {
     })
 }
 
+/// The API group of every Kalypso resource.
+pub const KALYPSO_API_GROUP: &str = "scheduler.kalypso.io";
+
+/// Whether a file on a branch may hold Kalypso resources (YAML outside `.github/`): these are
+/// the files the existing-repository check reads.
+pub fn is_resource_candidate(path: &str) -> bool {
+    let path = normalise(path);
+    (path.ends_with(".yaml") || path.ends_with(".yml")) && !path.starts_with(".github/")
+}
+
+/// What an existing control plane lacks (failures: Kalypso cannot work) and what differs from
+/// the files this tool renders (warnings: Kalypso works, promotions may not).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ControlPlaneFindings {
+    pub missing: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// One Kalypso resource found in a file.
+struct KalypsoResource {
+    path: String,
+    kind: String,
+    name: Option<String>,
+    spec: serde_yaml::Value,
+}
+
+/// The required `spec` fields per kind (the CRDs' `required` lists; nested with `.`). The
+/// product checks these lightly; the tests validate whole documents against the vendored CRDs.
+fn required_spec_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Environment" => &[
+            "controlPlane.repo",
+            "controlPlane.branch",
+            "controlPlane.path",
+        ],
+        "BaseRepo" | "GitOpsRepo" => &["repo", "branch", "path"],
+        "ClusterType" => &["reconciler", "namespaceService", "configType"],
+        _ => &[],
+    }
+}
+
+fn field<'v>(value: &'v serde_yaml::Value, dotted: &str) -> Option<&'v serde_yaml::Value> {
+    dotted
+        .split('.')
+        .try_fold(value, |value, key| value.get(key))
+        .filter(|value| !value.is_null())
+}
+
+fn read_resources(files: &[(String, String)], problems: &mut Vec<String>) -> Vec<KalypsoResource> {
+    use serde::Deserialize as _;
+    let mut found = Vec::new();
+    for (path, content) in files {
+        for document in serde_yaml::Deserializer::from_str(content) {
+            let value = match serde_yaml::Value::deserialize(document) {
+                Ok(value) => value,
+                Err(error) => {
+                    problems.push(format!("{path} is not valid YAML ({error})"));
+                    break;
+                }
+            };
+            let is_kalypso = value
+                .get("apiVersion")
+                .and_then(serde_yaml::Value::as_str)
+                .is_some_and(|api| api.starts_with(&format!("{KALYPSO_API_GROUP}/")));
+            if !is_kalypso {
+                continue;
+            }
+            let Some(kind) = value.get("kind").and_then(serde_yaml::Value::as_str) else {
+                problems.push(format!(
+                    "{path}: a {KALYPSO_API_GROUP} resource without kind"
+                ));
+                continue;
+            };
+            let name = field(&value, "metadata.name")
+                .and_then(serde_yaml::Value::as_str)
+                .map(str::to_string);
+            found.push(KalypsoResource {
+                path: path.clone(),
+                kind: kind.to_string(),
+                name,
+                spec: value.get("spec").cloned().unwrap_or_default(),
+            });
+        }
+    }
+    for resource in &found {
+        if resource.name.is_none() {
+            problems.push(format!(
+                "{}: {} without metadata.name",
+                resource.path, resource.kind
+            ));
+        }
+        for required in required_spec_fields(&resource.kind) {
+            if field(&resource.spec, required).is_none() {
+                problems.push(format!(
+                    "{}: {} {} lacks spec.{required}",
+                    resource.path,
+                    resource.kind,
+                    resource.name.as_deref().unwrap_or("(unnamed)")
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// Check an existing control-plane repository by what Kalypso consumes, found by kind and
+/// not by folder name: Environments under `.environments/` on `main`; on the environment
+/// branch a BaseRepo, a GitOpsRepo, at least one ClusterType and the Templates the
+/// ClusterTypes name (on either branch). `*_files` are the `(path, content)` of the
+/// [`is_resource_candidate`] files; `main_paths` every file on `main`, for the warnings about
+/// the workflows and helper scripts this tool would render.
+pub fn check_control_plane<S: AsRef<str>>(
+    main_paths: &[S],
+    main_files: &[(String, String)],
+    environment: &str,
+    environment_files: &[(String, String)],
+) -> ControlPlaneFindings {
+    let mut findings = ControlPlaneFindings::default();
+    let main = read_resources(main_files, &mut findings.missing);
+    let branch = read_resources(environment_files, &mut findings.missing);
+    let on_main = |prefix: &str| format!("on {MAIN_BRANCH}: {prefix}");
+    let on_branch = |what: &str| format!("on {environment}: {what}");
+
+    if !main
+        .iter()
+        .any(|r| r.kind == "Environment" && normalise(&r.path).starts_with(".environments/"))
+    {
+        findings.missing.push(on_main(&format!(
+            "no Environment ({KALYPSO_API_GROUP}) under .environments/"
+        )));
+    }
+    for kind in ["BaseRepo", "GitOpsRepo", "ClusterType"] {
+        if !branch.iter().any(|r| r.kind == kind) {
+            findings
+                .missing
+                .push(on_branch(&format!("no {kind} ({KALYPSO_API_GROUP})")));
+        }
+    }
+    let templates: BTreeSet<&str> = main
+        .iter()
+        .chain(&branch)
+        .filter(|r| r.kind == "Template")
+        .filter_map(|r| r.name.as_deref())
+        .collect();
+    let mut reported = BTreeSet::new();
+    for cluster_type in branch.iter().filter(|r| r.kind == "ClusterType") {
+        for reference in ["reconciler", "namespaceService"] {
+            let Some(template) =
+                field(&cluster_type.spec, reference).and_then(serde_yaml::Value::as_str)
+            else {
+                continue;
+            };
+            if !templates.contains(template) && reported.insert(template.to_string()) {
+                findings.missing.push(format!(
+                    "no Template {template} (named by spec.{reference} of ClusterType {} in {}) on {MAIN_BRANCH} or {environment}",
+                    cluster_type.name.as_deref().unwrap_or("(unnamed)"),
+                    cluster_type.path
+                ));
+            }
+        }
+    }
+
+    let present: BTreeSet<String> = main_paths.iter().map(|p| normalise(p.as_ref())).collect();
+    for requirement in requirements(RepoKind::ControlPlane, BranchKind::Main) {
+        if let Requirement::File { path, purpose, .. } = requirement {
+            if !present.contains(*path) {
+                findings.warnings.push(format!(
+                    "on {MAIN_BRANCH}: {path} is not there ({purpose}); this tool's promotion flow does not run, promotions follow the repository's own workflows"
+                ));
+            }
+        }
+    }
+    findings
+}
+
 fn normalise(path: &str) -> String {
     let path = path.replace('\\', "/");
     let mut path = path.as_str();
@@ -341,6 +516,93 @@ mod tests {
             BranchKind::Environment,
             ".github/workflows/utils/promote.sh"
         ));
+    }
+
+    fn yaml(path: &str, content: &str) -> (String, String) {
+        (path.to_string(), content.to_string())
+    }
+
+    const ENVIRONMENT: &str = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: Environment\nmetadata:\n  name: dev\nspec:\n  controlPlane:\n    repo: https://github.com/a/b\n    branch: dev\n    path: .\n";
+    const TEMPLATES: &str = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: Template\nmetadata:\n  name: flux\nspec: {}\n---\napiVersion: scheduler.kalypso.io/v1alpha1\nkind: Template\nmetadata:\n  name: ns\nspec: {}\n";
+    const BASE: &str = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: BaseRepo\nmetadata:\n  name: main\nspec:\n  repo: r\n  branch: main\n  path: .\n";
+    const GITOPS: &str = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: GitOpsRepo\nmetadata:\n  name: dev\nspec:\n  repo: r\n  branch: dev\n  path: .\n";
+    const CLUSTER_TYPE: &str = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: ClusterType\nmetadata:\n  name: small\nspec:\n  reconciler: flux\n  namespaceService: ns\n  configType: configmap\n";
+
+    fn helpers() -> Vec<String> {
+        all_paths(RepoKind::ControlPlane, BranchKind::Main)
+    }
+
+    #[test]
+    fn a_control_plane_is_found_by_kind_in_any_folder() {
+        let findings = check_control_plane(
+            &helpers(),
+            &[
+                yaml(".environments/dev.yaml", ENVIRONMENT),
+                yaml("anywhere/t.yml", TEMPLATES),
+            ],
+            "dev",
+            &[
+                yaml("a/b.yaml", BASE),
+                yaml("c/g.yaml", GITOPS),
+                yaml("scheduling/x/small.yaml", CLUSTER_TYPE),
+            ],
+        );
+        assert_eq!(findings, ControlPlaneFindings::default());
+    }
+
+    #[test]
+    fn each_consumed_resource_missing_is_named() {
+        let findings = check_control_plane(
+            &helpers(),
+            &[yaml("environments/dev.yaml", ENVIRONMENT)],
+            "dev",
+            &[
+                yaml("base-repo.yaml", "kind: BaseRepo\n"),
+                yaml("g.yaml", GITOPS),
+                yaml(
+                    "ct.yaml",
+                    &CLUSTER_TYPE.replace("  configType: configmap\n", ""),
+                ),
+            ],
+        );
+        assert_eq!(
+            findings.missing,
+            [
+                "ct.yaml: ClusterType small lacks spec.configType",
+                "on main: no Environment (scheduler.kalypso.io) under .environments/",
+                "on dev: no BaseRepo (scheduler.kalypso.io)",
+                "no Template flux (named by spec.reconciler of ClusterType small in ct.yaml) on main or dev",
+                "no Template ns (named by spec.namespaceService of ClusterType small in ct.yaml) on main or dev",
+            ]
+        );
+        assert!(findings.warnings.is_empty());
+    }
+
+    #[test]
+    fn missing_helpers_are_warnings_and_broken_yaml_is_a_problem() {
+        let findings = check_control_plane(
+            &[".github/workflows/ci.yaml"],
+            &[
+                yaml(".environments/dev.yaml", ENVIRONMENT),
+                yaml("t.yaml", TEMPLATES),
+                yaml("broken.yaml", "a: [\n"),
+            ],
+            "dev",
+            &[yaml(
+                "all.yaml",
+                &[BASE, GITOPS, CLUSTER_TYPE].join("---\n"),
+            )],
+        );
+        assert_eq!(findings.missing.len(), 1, "{:?}", findings.missing);
+        assert!(findings.missing[0].starts_with("broken.yaml is not valid YAML"));
+        assert!(findings
+            .warnings
+            .iter()
+            .any(|w| w.contains(".github/workflows/utils/promote.sh")));
+        assert!(!findings
+            .warnings
+            .iter()
+            .any(|w| w.contains(".github/workflows/ci.yaml ")));
     }
 
     #[test]

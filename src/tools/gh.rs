@@ -227,6 +227,9 @@ pub struct TreeEntry {
     pub kind: TreeEntryKind,
     /// `100644`, `100755` (executable), `040000`, `120000` (symlink), `160000`.
     pub mode: String,
+    /// The object id; a blob's content is read with [`Gh::repo_blob`].
+    #[serde(default)]
+    pub sha: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -249,6 +252,12 @@ struct TreeResponse {
     tree: Vec<TreeEntry>,
     #[serde(default)]
     truncated: bool,
+}
+
+#[derive(Deserialize)]
+struct BlobResponse {
+    content: String,
+    encoding: String,
 }
 
 #[derive(Deserialize)]
@@ -373,6 +382,33 @@ impl Gh {
             }),
             Some(response) => Ok(Some(response.tree)),
         }
+    }
+
+    pub fn repo_blob_spec(&self, slug: &str, sha: &str) -> CommandSpec {
+        self.authed(&["api", &format!("repos/{slug}/git/blobs/{sha}")])
+    }
+
+    /// The content of one file (blob `sha` from [`Gh::repo_tree`]), as text.
+    pub async fn repo_blob(&self, slug: &str, sha: &str) -> Result<String, ToolError> {
+        use base64::Engine as _;
+        let spec = self.repo_blob_spec(slug, sha);
+        let command = spec.display();
+        let blob = self.exec.json::<BlobResponse>(spec, "a git blob").await?;
+        let unexpected = |reason: String| ToolError::UnexpectedOutput {
+            command: command.clone(),
+            reason,
+        };
+        if blob.encoding != "base64" {
+            return Err(unexpected(format!(
+                "blob encoding {:?}, expected base64",
+                blob.encoding
+            )));
+        }
+        let packed: String = blob.content.split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(packed)
+            .map_err(|e| unexpected(format!("blob content is not base64: {e}")))?;
+        String::from_utf8(bytes).map_err(|_| unexpected("blob content is not UTF-8".to_string()))
     }
 
     /// `gh secret set NAME --repo SLUG` reading the value from stdin (never `--body`).

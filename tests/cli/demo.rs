@@ -1254,3 +1254,46 @@ fn the_dry_run_lists_what_the_run_executes_completed_installation_run_again() {
         .collect();
     assert!(changes.is_empty(), "nothing to change: {changes:?}");
 }
+
+#[test]
+fn demo_repos_let_the_user_bring_their_own_control_plane_to_the_demo() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let output = demo(home.path())
+        .env(
+            "KALYPSO_DEMO_REPOS",
+            format!("someone/kalypso-control-plane={}", bundle.display()),
+        )
+        .args([
+            "--control-plane-repo",
+            "https://github.com/someone/kalypso-control-plane",
+        ])
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let out = stdout_of(&output);
+    // The warnings about its own helpers are printed with the plan and the step's result.
+    assert!(
+        out.matches(".github/workflows/utils/promote.sh").count() >= 2,
+        "{out}"
+    );
+    assert_eq!(state_of(&state)["status"], "completed");
+}
+
+#[test]
+fn a_malformed_demo_repos_value_exits_64_naming_the_variable() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .env("KALYPSO_DEMO_REPOS", "someone/cp")
+        .assert()
+        .code(64)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&output.stderr).into_owned() + &stdout_of(&output);
+    assert!(err.contains("KALYPSO_DEMO_REPOS=\"someone/cp\""), "{err}");
+}

@@ -433,6 +433,7 @@ fn every_environment_variable_the_program_reads_is_in_the_reference() {
     for extra in [
         "KALYPSO_DEMO_FAIL",
         "KALYPSO_DEMO_LATENCY",
+        "KALYPSO_DEMO_REPOS",
         "HOME",
         "TMPDIR",
         "TERM",

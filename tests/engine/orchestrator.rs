@@ -678,6 +678,7 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
         resource_group: Some(ObservedResourceGroup { ours: true }),
         control_plane: Some(ours_repo("acme/demo-control-plane")),
         gitops: Some(ours_repo("acme/demo-gitops")),
+        control_plane_check: None,
         succeeded_steps: succeeded_steps(&recorded),
     };
     let resumed_plan = plan(&config(), &observed);

@@ -266,3 +266,75 @@ fn the_platform_config_map_is_labelled_for_the_cluster_type() {
         }
     }
 }
+
+/// The reference control plane (microsoft/kalypso-control-plane, vendored as a bundle): every
+/// Kalypso resource on main, dev and stage validates against its CRD, and the product's
+/// lighter check by kind finds everything Kalypso consumes for both environments.
+#[test]
+fn the_reference_control_plane_validates_against_the_crds_and_the_check_by_kind() {
+    use kalypso_bootstrap::templates::structure::{check_control_plane, is_resource_candidate};
+    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let seed =
+        kalypso_bootstrap::sim::SeedRepo::from_git("microsoft", "kalypso-control-plane", &bundle)
+            .expect("the vendored bundle reads");
+    let crds = load_crds();
+    let mut checked = 0;
+    let mut yaml_of = BTreeMap::new();
+    for (branch, files) in &seed.branches {
+        let mut yaml = Vec::new();
+        for (path, content) in files {
+            if !is_resource_candidate(path) {
+                continue;
+            }
+            let text = String::from_utf8(content.clone()).expect("utf-8 YAML");
+            for document in serde_yaml::Deserializer::from_str(&text) {
+                let mut value = Value::deserialize(document).unwrap();
+                // The API server drops null fields of a non-nullable schema before it
+                // validates (the reference's Environment has an empty `labels:`).
+                drop_nulls(&mut value);
+                let is_kalypso = value["apiVersion"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with(&format!("{KALYPSO_GROUP}/")));
+                if is_kalypso {
+                    let errors = validate_resource(&crds, &value);
+                    assert!(errors.is_empty(), "{branch}:{path}: {errors:?}");
+                    checked += 1;
+                }
+            }
+            yaml.push((path.clone(), text));
+        }
+        yaml_of.insert(branch.clone(), yaml);
+    }
+    // main 7 (2 Environments, 4 Templates, a WorkloadRegistration), dev 7, stage 4.
+    assert_eq!(checked, 18, "Kalypso resources of the vendored reference");
+    let main_paths: Vec<&String> = seed.branches["main"].keys().collect();
+    for environment in ["dev", "stage"] {
+        let findings = check_control_plane(
+            &main_paths,
+            &yaml_of["main"],
+            environment,
+            &yaml_of[environment],
+        );
+        assert!(
+            findings.missing.is_empty(),
+            "{environment}: {:?}",
+            findings.missing
+        );
+        assert!(
+            !findings.warnings.is_empty(),
+            "its helpers differ from ours"
+        );
+    }
+}
+
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}

@@ -23,7 +23,7 @@ use crate::state::{Ownership, RepositoryCreation, RepositorySummary, ResourceSta
 use crate::templates::structure::{self, Requirement, MAIN_BRANCH};
 use crate::templates::{self, BranchKind, RepoKind, TemplateContext};
 use crate::tools::gh::MARK_TOPIC;
-use crate::tools::gh::{TreeEntryKind, PROMOTED_LABEL, PROMOTED_LABEL_COLOR};
+use crate::tools::gh::{TreeEntry, TreeEntryKind, PROMOTED_LABEL, PROMOTED_LABEL_COLOR};
 use crate::tools::git::{github_remote_url, rejected_branches, GitEnv, SeedError, SEED_MESSAGE};
 use crate::tools::ErrorClass;
 use crate::troubleshooting::Topic;
@@ -176,16 +176,26 @@ pub(crate) fn plan(
         .unwrap_or_else(|| unreachable!("a repository has at least its repo step"));
     let name = match target {
         RepoTarget::Existing(repo) => {
-            decisions.insert(
-                *repo_step,
-                (
-                    Action::Reuse,
-                    format!(
-                        "existing repository {}: check it is reachable and its structure",
-                        repo.url()
-                    ),
-                ),
+            let mut reason = format!(
+                "existing repository {}: check it is reachable and its structure",
+                repo.url()
             );
+            if let (StepId::ControlPlaneRepo, Some(check)) =
+                (repo_step, &observed.control_plane_check)
+            {
+                if !check.missing.is_empty() {
+                    conflicts.push(PlanConflict {
+                        step: *repo_step,
+                        message: lacks_message(&repo.url(), &check.missing),
+                        hint: lacks_hint(RepoKind::ControlPlane),
+                        exit_code: ExitCode::RepositoryFailed,
+                    });
+                }
+                if !check.warnings.is_empty() {
+                    reason.push_str(&warnings_text(&check.warnings));
+                }
+            }
+            decisions.insert(*repo_step, (Action::Reuse, reason));
             for id in later_steps {
                 decisions.insert(
                     *id,
@@ -270,6 +280,11 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                     listed.push(tools.gh.repo_tree_spec(
                         &slug,
                         branch.branch_name(TemplateContext::DEFAULT_ENVIRONMENT),
+                    ));
+                }
+                if kind == RepoKind::ControlPlane {
+                    listed.note(format!(
+                        "then gh api repos/{slug}/git/blobs/SHA for each YAML file outside .github/, to find the Kalypso resources by kind"
                     ));
                 }
             }
@@ -664,6 +679,9 @@ async fn validate_existing(
     remember(ctx, kind, owner, name, false)?;
 
     let environment = TemplateContext::DEFAULT_ENVIRONMENT;
+    if kind == RepoKind::ControlPlane {
+        return validate_control_plane(env, ctx, &tools, &slug, &url, environment).await;
+    }
     let mut problems = Vec::new();
     let mut checked = 0;
     for branch_kind in BranchKind::ALL {
@@ -725,6 +743,164 @@ async fn validate_existing(
     Ok(StepOutcome::reused(format!(
         "repository {url} is reachable and valid ({checked} requirements met on main and {environment})"
     )))
+}
+
+fn lacks_message(url: &str, problems: &[String]) -> String {
+    format!(
+        "repository {url} lacks what Kalypso needs ({} problem{}): {}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        problems.join("; ")
+    )
+}
+
+fn lacks_hint(kind: RepoKind) -> crate::troubleshooting::Hint {
+    Topic::RepositoryStructure.hint(format!(
+        "add what is missing (kalypso-bootstrap --render-templates DIR writes the expected files), or leave out {} to let the tool create a new repository",
+        existing_flag(kind)
+    ))
+}
+
+fn warnings_text(warnings: &[String]) -> String {
+    format!(
+        "; warning{}: {}",
+        if warnings.len() == 1 { "" } else { "s" },
+        warnings.join("; ")
+    )
+}
+
+/// The files of an existing control plane that [`structure::check_control_plane`] reads:
+/// every path on `main`, and every YAML file outside `.github/` on `main` and the
+/// environment branch with its content. `read` runs each query (the step's and the
+/// observation's wrappers differ: events, retries).
+pub(crate) struct ControlPlaneFiles {
+    pub main_paths: Vec<String>,
+    pub main_files: Vec<(String, String)>,
+    pub environment_files: Vec<(String, String)>,
+    /// `branch X is missing` for each branch that does not exist.
+    pub absent: Vec<String>,
+}
+
+impl ControlPlaneFiles {
+    pub(crate) fn findings(&self, environment: &str) -> structure::ControlPlaneFindings {
+        let mut findings = structure::check_control_plane(
+            &self.main_paths,
+            &self.main_files,
+            environment,
+            &self.environment_files,
+        );
+        let mut missing = self.absent.clone();
+        missing.append(&mut findings.missing);
+        findings.missing = missing;
+        findings
+    }
+}
+
+/// Read what [`ControlPlaneFiles`] holds through `tree` and `blob` (`None` from `tree`: the
+/// branch does not exist).
+pub(crate) async fn read_control_plane<E, TreeFn, TreeFut, BlobFn, BlobFut>(
+    environment: &str,
+    mut tree: TreeFn,
+    mut blob: BlobFn,
+) -> Result<ControlPlaneFiles, E>
+where
+    TreeFn: FnMut(String) -> TreeFut,
+    TreeFut: std::future::Future<Output = Result<Option<Vec<TreeEntry>>, E>>,
+    BlobFn: FnMut(String, String, String) -> BlobFut,
+    BlobFut: std::future::Future<Output = Result<String, E>>,
+{
+    let mut read = ControlPlaneFiles {
+        main_paths: Vec::new(),
+        main_files: Vec::new(),
+        environment_files: Vec::new(),
+        absent: Vec::new(),
+    };
+    for branch_kind in BranchKind::ALL {
+        let branch = branch_kind.branch_name(environment).to_string();
+        let blobs: Vec<TreeEntry> = match tree(branch.clone()).await? {
+            Some(entries) => entries
+                .into_iter()
+                .filter(|e| e.kind == TreeEntryKind::Blob)
+                .collect(),
+            None => {
+                read.absent.push(format!("branch {branch} is missing"));
+                Vec::new()
+            }
+        };
+        let mut files = Vec::new();
+        for entry in blobs
+            .iter()
+            .filter(|e| structure::is_resource_candidate(&e.path))
+        {
+            let content = blob(branch.clone(), entry.path.clone(), entry.sha.clone()).await?;
+            files.push((entry.path.clone(), content));
+        }
+        match branch_kind {
+            BranchKind::Main => {
+                read.main_paths = blobs.into_iter().map(|e| e.path).collect();
+                read.main_files = files;
+            }
+            BranchKind::Environment => read.environment_files = files,
+        }
+    }
+    Ok(read)
+}
+
+/// An existing control plane, checked by what Kalypso consumes ([`structure::check_control_plane`]).
+/// The plan checked it already; this runs again because the repository may have changed
+/// since. Missing workflows and helper scripts are warnings in the step's result.
+async fn validate_control_plane(
+    env: &StepEnv,
+    ctx: &StepContext,
+    tools: &Tools,
+    slug: &str,
+    url: &str,
+    environment: &str,
+) -> Result<StepOutcome, UserError> {
+    let step = ctx.step();
+    let files = read_control_plane(
+        environment,
+        |branch| async move {
+            call(
+                env,
+                ctx,
+                &format!("list the files of {slug} on {branch}"),
+                || tools.gh.repo_tree(slug, &branch),
+            )
+            .await
+        },
+        |branch, path, sha| async move {
+            call(
+                env,
+                ctx,
+                &format!("read {path} on {branch} of {slug}"),
+                || tools.gh.repo_blob(slug, &sha),
+            )
+            .await
+        },
+    )
+    .await?;
+    let findings = files.findings(environment);
+    if !findings.missing.is_empty() {
+        ctx.transition("Invalid");
+        return Err(
+            UserError::in_step(step, lacks_message(url, &findings.missing))
+                .with_hint(lacks_hint(RepoKind::ControlPlane))
+                .with_exit_code(ExitCode::RepositoryFailed),
+        );
+    }
+    for warning in &findings.warnings {
+        tracing::warn!(repository = %slug, "{warning}");
+    }
+    ctx.transition("Valid");
+    let read = files.main_files.len() + files.environment_files.len();
+    let mut message = format!(
+        "repository {url} is reachable and has what Kalypso consumes on main and {environment} ({read} YAML files read)"
+    );
+    if !findings.warnings.is_empty() {
+        message.push_str(&warnings_text(&findings.warnings));
+    }
+    Ok(StepOutcome::reused(message))
 }
 
 /// Push the rendered templates: `main`, then the environment branch. Branches already
