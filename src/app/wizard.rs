@@ -603,6 +603,11 @@ mod tests {
     /// DEBUG line with its argv and exit code.
     #[tokio::test(flavor = "current_thread")]
     async fn az_login_on_the_lent_screen_is_one_command_log_line() {
+        if !crate::logging::alone_in_a_child(
+            "app::wizard::tests::az_login_on_the_lent_screen_is_one_command_log_line",
+        ) {
+            return;
+        }
         let captured = crate::logging::CapturedLog::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -612,9 +617,6 @@ mod tests {
             .with_writer(move || writer.clone())
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
-        // Another test's thread may have registered the command line's callsite while this
-        // subscriber was being set, caching "nobody listens"; ask every callsite again.
-        tracing::callsite::rebuild_interest_cache();
         let fixture = fixture(None);
         let (requests, mut wizard) = mpsc::unbounded_channel();
         // The wizard's side: lend the screen for the job, as its loop does.

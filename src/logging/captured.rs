@@ -31,3 +31,27 @@ impl std::io::Write for CapturedLog {
         Ok(())
     }
 }
+
+/// Where a test reads what a thread-local subscriber captured, it runs alone: tracing caches
+/// per call site whether anybody listens, and another test registering the same call site on
+/// its own thread at the same moment can leave "nobody" cached. So the test runs again in a
+/// child process of the test binary, as the only test there; in the child this returns true
+/// (do the work), in the parent it checks that the child's one test passed and returns false.
+pub(crate) fn alone_in_a_child(test: &str) -> bool {
+    const CHILD: &str = "KB_UNIT_TEST_ALONE";
+    if std::env::var_os(CHILD).is_some() {
+        return true;
+    }
+    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .expect("the test binary runs again");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{test} alone in a child process:\n{stdout}\n{stderr}"
+    );
+    false
+}

@@ -40,7 +40,7 @@ use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::Registry;
 
 #[cfg(test)]
-pub(crate) use captured::CapturedLog;
+pub(crate) use captured::{alone_in_a_child, CapturedLog};
 pub use clock::Clock;
 pub use console::Verbosity;
 pub(crate) use console::{console_time, write_level_tag};

@@ -842,6 +842,9 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn every_command_run_is_one_debug_line_with_its_masked_argv_exit_code_and_duration() {
+        if !crate::logging::alone_in_a_child("tools::runner::tests::every_command_run_is_one_debug_line_with_its_masked_argv_exit_code_and_duration") {
+            return;
+        }
         let secret = "s3cret-value-in-a-log-test-argv";
         secrets::register(secret);
         let captured = crate::logging::CapturedLog::default();
@@ -853,9 +856,6 @@ mod tests {
             .with_writer(move || writer.clone())
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
-        // Another test's thread may have registered the command line's callsite while this
-        // subscriber was being set, caching "nobody listens"; ask every callsite again.
-        tracing::callsite::rebuild_interest_cache();
         let runner = Scripted;
         for spec in [
             CommandSpec::new("tool").args(["ok", "--value", secret]),
