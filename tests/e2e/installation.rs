@@ -341,3 +341,72 @@ async fn a_pending_release_that_is_not_ours_stops_the_installation_untouched() {
         );
     }
 }
+
+/// Issue 14 §5: the state records the release as ours, but a later helm (killed in its
+/// upgrade) left it `pending-upgrade` with another installation's release label: the live
+/// mark decides, so the run stops and does not uninstall it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_release_recorded_as_ours_but_marked_otherwise_is_not_touched() {
+    use kalypso_bootstrap::sim::Latency;
+    use kalypso_bootstrap::tools::{CancelToken, CommandRunner, CommandSpec, RunControl};
+    let harness = Harness::new();
+    harness
+        .sim
+        .seed_flux(EXISTING_SERVER, "v2.7.5")
+        .expect("seeded Flux");
+    let config = existing_cluster(all_new());
+    harness.run(&config).await.assert_success();
+
+    harness
+        .sim
+        .set_latency(Latency::zero().with_command("helm upgrade", Duration::from_secs(30)));
+    let cancel = CancelToken::new();
+    let control = RunControl {
+        sink: None,
+        cancel: Some(cancel.clone()),
+    };
+    let upgrade = CommandSpec::new("helm").args([
+        "upgrade",
+        "--install",
+        "kalypso-scheduler",
+        "kalypso-scheduler",
+        "--repo",
+        "https://microsoft.github.io/kalypso-scheduler",
+        "--version",
+        "1.1.2-alpha",
+        "--namespace",
+        NAMESPACE,
+        "--set",
+        "ghRepo.token=someone-elses,controlPlane.URL=https://github.com/other/cp,controlPlane.branch=main",
+        "--labels",
+        "kalypso-bootstrap/installation=kb-someone-else",
+        "--wait",
+        "--kube-context",
+        EXISTING_CONTEXT,
+    ]);
+    let sim = harness.sim.clone();
+    let running = tokio::spawn(async move { sim.run_with(upgrade, control).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cancel.cancel();
+    assert!(
+        running.await.unwrap().is_err(),
+        "the other helm was stopped"
+    );
+    harness.sim.set_latency(Latency::zero());
+    harness.sim.clear_calls();
+
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::InstallKalypso), "{}", error.message);
+    assert!(
+        error.message.contains("is pending-upgrade")
+            && error.message.contains("not marked as this installation's")
+            && error.message.contains("kb-someone-else"),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        calls_of(&harness, "helm", &["uninstall"]),
+        Vec::<String>::new()
+    );
+}
