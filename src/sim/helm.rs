@@ -728,6 +728,32 @@ fn install(
         .expect("connected")
         .releases
         .insert(release_key, release.clone());
+    // The simulated wait lasts the command's latency; helm gives up at `--timeout`
+    // (default 5m0s) and marks the release failed (helm 3.17 `pkg/action/install.go`,
+    // `performInstall`: a `Wait` error goes to `failRelease`, which sets
+    // `release.StatusFailed`, "Release %q failed: %s"; the same in `upgrade.go`).
+    let mut words = vec!["helm".to_string()];
+    words.extend(cmd.words());
+    let wait_limit = cmd
+        .value("timeout")
+        .and_then(go_duration)
+        .unwrap_or(std::time::Duration::from_secs(300));
+    if cmd.switch("wait") && ctx.world.latency.for_command(&words) > wait_limit {
+        let failed = if existing.is_some() {
+            "UPGRADE FAILED"
+        } else {
+            failed
+        };
+        return Ok(
+            Reply::fail(1, format!("Error: {failed}: context deadline exceeded")).with_completion(
+                Completion::HelmReleaseFailed {
+                    server: conn.server.clone(),
+                    key: format!("{namespace}/{name}"),
+                    revision,
+                },
+            ),
+        );
+    }
     let mut reply = Reply::silent().with_completion(Completion::HelmReleaseDeployed {
         server: conn.server.clone(),
         key: format!("{namespace}/{name}"),
@@ -862,6 +888,7 @@ fn kalypso_manifest(release: &str, namespace: &str, values: &Value) -> Result<Ve
 }
 
 const DEPLOYED: &str = "deployed";
+const FAILED: &str = "failed";
 const PENDING_INSTALL: &str = "pending-install";
 const PENDING_UPGRADE: &str = "pending-upgrade";
 
@@ -885,6 +912,20 @@ pub(crate) fn complete(world: &mut super::world::World, completion: &Completion)
                 .filter(|r| r.revision == *revision && is_pending(&r.status));
             if let Some(release) = release {
                 release.status = DEPLOYED.to_string();
+            }
+        }
+        Completion::HelmReleaseFailed {
+            server,
+            key,
+            revision,
+        } => {
+            let release = world
+                .kube
+                .get_mut(server)
+                .and_then(|cluster| cluster.releases.get_mut(key))
+                .filter(|r| r.revision == *revision && is_pending(&r.status));
+            if let Some(release) = release {
+                release.status = FAILED.to_string();
             }
         }
     }
@@ -926,10 +967,11 @@ fn release_json(config: Value, release: &HelmRelease) -> Value {
         "info": {
             "deleted": "",
             "description": match release.status.as_str() {
-                PENDING_INSTALL => "Initial install underway",
-                PENDING_UPGRADE => "Preparing upgrade",
-                _ if release.revision == 1 => "Install complete",
-                _ => "Upgrade complete",
+                PENDING_INSTALL => "Initial install underway".to_string(),
+                PENDING_UPGRADE => "Preparing upgrade".to_string(),
+                FAILED => format!("Release {:?} failed: context deadline exceeded", release.name),
+                _ if release.revision == 1 => "Install complete".to_string(),
+                _ => "Upgrade complete".to_string(),
             },
             "first_deployed": release.first_deployed,
             "last_deployed": release.last_deployed,

@@ -32,6 +32,12 @@ pub enum Completion {
         key: String,
         revision: u32,
     },
+    /// helm's `--wait` ran out of time: the release is marked `failed`.
+    HelmReleaseFailed {
+        server: String,
+        key: String,
+        revision: u32,
+    },
 }
 
 impl Reply {
