@@ -189,6 +189,9 @@ const COMMANDS: &[AzCommand] = &[
     },
 ];
 
+/// The values az 2.91 allows for `az aks create --network-plugin`.
+const NETWORK_PLUGINS: [&str; 3] = ["kubenet", "azure", "none"];
+
 /// Parse an az argv: leading words name the command; the rest is argparse.
 pub(crate) fn parse(args: &[String]) -> Result<ToolCommand, Reply> {
     let mut path: Vec<String> = Vec::new();
@@ -244,12 +247,31 @@ pub(crate) fn parse(args: &[String]) -> Result<ToolCommand, Reply> {
         path,
         flags: parsed,
     };
+    // az checks a flag's allowed values while parsing, before sign-in or any request, and
+    // exits 2 with this wording (captured from az 2.91).
+    let bad_choice = |flag: &str, value: &str, allowed: &str| {
+        Reply::fail(
+            2,
+            format!(
+                "ERROR: az {}: '{value}' is not a valid value for '--{flag}'. Allowed values: {allowed}.\n\nhttps://aka.ms/cli_ref\nRead more about the command in reference docs",
+                command.path.join(" ")
+            ),
+        )
+    };
     if let Some(output) = command.value("output") {
         if !["json", "jsonc", "none", "table", "tsv", "yaml", "yamlc"].contains(&output) {
-            return Err(Reply::fail(
-                2,
-                format!("ERROR: argument --output/-o: invalid choice: '{output}' (choose from 'json', 'jsonc', 'none', 'table', 'tsv', 'yaml', 'yamlc')"),
+            return Err(bad_choice(
+                "output",
+                output,
+                "json, jsonc, yaml, yamlc, table, tsv, none",
             ));
+        }
+    }
+    if equal(&["aks", "create"], &command.path) {
+        if let Some(plugin) = command.value("network-plugin") {
+            if !NETWORK_PLUGINS.contains(&plugin) {
+                return Err(bad_choice("network-plugin", plugin, "kubenet, azure, none"));
+            }
         }
     }
     Ok(command)
@@ -828,13 +850,8 @@ fn aks_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
         .get(&rg.to_ascii_lowercase())
         .cloned()
         .ok_or_else(|| group_not_found(&rg))?;
+    // `parse` rejected any other value.
     let network_plugin = cmd.value("network-plugin").unwrap_or("azure");
-    if !["azure", "kubenet", "none"].contains(&network_plugin) {
-        return Err(Reply::fail(
-            2,
-            format!("ERROR: az aks create: '{network_plugin}' is not a valid value for '--network-plugin'. Allowed values: azure, kubenet, none."),
-        ));
-    }
     let node_count: u32 = match cmd.value("node-count") {
         None => 3,
         Some(text) => text.parse().map_err(|_| {

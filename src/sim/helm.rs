@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 use super::args::{switch, value, ArgError, Flag};
@@ -17,7 +18,7 @@ use super::cluster::{self, Connection};
 use super::command::{lookup_pflag, CommandDef, Ctx, LookupError, ToolCommand};
 use super::kube;
 use super::kubectl::{go_duration, parse_yaml_documents};
-use super::reply::{compact_json, Reply};
+use super::reply::{compact_json, Completion, Reply};
 use super::state::HelmRelease;
 use crate::tools::kubectl::FLUX_NAMESPACE;
 use crate::tools::runner::Stream;
@@ -246,11 +247,12 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
                 ["get", "values"] => {
                     let release =
                         find_release(ctx, &conn, &namespace, cmd.arg(0).unwrap_or_default())?;
+                    let values = user_supplied(ctx, &conn.server, &release);
                     match cmd.value("output") {
-                        Some("json") => Ok(Reply::ok(compact_json(&release.values))),
+                        Some("json") => Ok(Reply::ok(compact_json(&values))),
                         _ => Ok(Reply::ok(format!(
                             "USER-SUPPLIED VALUES:\n{}",
-                            serde_yaml::to_string(&release.values).unwrap_or_default()
+                            serde_yaml::to_string(&values).unwrap_or_default()
                         ))),
                     }
                 }
@@ -547,6 +549,17 @@ fn install(
         .releases
         .get(&release_key)
         .cloned();
+    // helm 3.17 `pkg/action/upgrade.go` (`prepareUpgrade`): "if
+    // lastRelease.Info.Status.IsPending() { return nil, nil, errPending }", with
+    // `errPending = errors.New("another operation (install/upgrade/rollback) is in
+    // progress")` (`pkg/action/action.go`). `upgrade --install` reaches it for any release
+    // that has a history (`cmd/helm/upgrade.go` installs only when there is none).
+    if is_upgrade && existing.as_ref().is_some_and(|r| is_pending(&r.status)) {
+        return Err(Reply::fail(
+            1,
+            "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress",
+        ));
+    }
     match (&existing, is_upgrade, cmd.switch("install")) {
         (Some(_), false, _) => {
             return Err(Reply::fail(
@@ -694,7 +707,16 @@ fn install(
         chart_version: chart.version.version.clone(),
         app_version: chart.version.app_version.clone(),
         revision,
-        status: "deployed".to_string(),
+        // Real helm stores the release `pending-install` (`pkg/action/install.go`:
+        // `rel.SetStatus(release.StatusPendingInstall, "Initial install underway")`) or
+        // `pending-upgrade` (`pkg/action/upgrade.go`: `StatusPendingUpgrade`, "Preparing
+        // upgrade") before it creates anything, and `deployed` only once the wait is over
+        // (the reply's completion). Killed in between, the release stays pending.
+        status: if existing.is_none() {
+            PENDING_INSTALL.to_string()
+        } else {
+            PENDING_UPGRADE.to_string()
+        },
         values: masked(&values),
         resources,
         first_deployed: existing
@@ -703,13 +725,52 @@ fn install(
         last_deployed: now,
         labels,
     };
+    ctx.world.helm_release_config.insert(
+        (conn.server.clone(), release_key.clone()),
+        SecretString::from(values.to_string()),
+    );
     ctx.world
         .kube
         .get_mut(&conn.server)
         .expect("connected")
         .releases
         .insert(release_key, release.clone());
-    let mut reply = Reply::silent();
+    // The simulated wait lasts the command's latency; helm gives up at `--timeout`
+    // (default 5m0s) and marks the release failed (helm 3.17 `pkg/action/install.go`,
+    // `performInstall`: a `Wait` error goes to `failRelease`, which sets
+    // `release.StatusFailed`, "Release %q failed: %s"; the same in `upgrade.go`).
+    let mut words = vec!["helm".to_string()];
+    words.extend(cmd.words());
+    let wait_limit = cmd
+        .value("timeout")
+        .and_then(go_duration)
+        .unwrap_or(std::time::Duration::from_secs(300));
+    if cmd.switch("wait") && ctx.world.latency.for_command(&words) > wait_limit {
+        let failed = if existing.is_some() {
+            "UPGRADE FAILED"
+        } else {
+            failed
+        };
+        return Ok(
+            Reply::fail(1, format!("Error: {failed}: context deadline exceeded")).with_completion(
+                Completion::HelmReleaseFailed {
+                    server: conn.server.clone(),
+                    key: format!("{namespace}/{name}"),
+                    revision,
+                },
+            ),
+        );
+    }
+    let mut reply = Reply::silent().with_completion(Completion::HelmReleaseDeployed {
+        server: conn.server.clone(),
+        key: format!("{namespace}/{name}"),
+        revision,
+    });
+    // What helm prints at the end, once the release is deployed.
+    let release = HelmRelease {
+        status: DEPLOYED.to_string(),
+        ..release
+    };
     if is_upgrade {
         let headline = if existing.is_none() {
             format!("Release \"{name}\" does not exist. Installing it now.")
@@ -736,7 +797,7 @@ fn install(
         }
     }
     match cmd.value("output") {
-        Some("json") => Ok(reply.with_stdout(compact_json(&release_json(&release)))),
+        Some("json") => Ok(reply.with_stdout(compact_json(&release_json(values, &release)))),
         _ => Ok(reply.with_stdout(format!(
             "NAME: {name}\nLAST DEPLOYED: {}\nNAMESPACE: {namespace}\nSTATUS: deployed\nREVISION: {revision}\nTEST SUITE: None",
             release.last_deployed
@@ -828,6 +889,50 @@ fn kalypso_manifest(release: &str, namespace: &str, values: &Value) -> Result<Ve
     Ok(objects)
 }
 
+const DEPLOYED: &str = "deployed";
+const FAILED: &str = "failed";
+const PENDING_INSTALL: &str = "pending-install";
+const PENDING_UPGRADE: &str = "pending-upgrade";
+
+/// helm's `Status.IsPending()`: pending-install, pending-upgrade or pending-rollback.
+fn is_pending(status: &str) -> bool {
+    status.starts_with("pending-")
+}
+
+/// Apply what a command does when it ends (see [`Completion`]).
+pub(crate) fn complete(world: &mut super::world::World, completion: &Completion) {
+    match completion {
+        Completion::HelmReleaseDeployed {
+            server,
+            key,
+            revision,
+        } => {
+            let release = world
+                .kube
+                .get_mut(server)
+                .and_then(|cluster| cluster.releases.get_mut(key))
+                .filter(|r| r.revision == *revision && is_pending(&r.status));
+            if let Some(release) = release {
+                release.status = DEPLOYED.to_string();
+            }
+        }
+        Completion::HelmReleaseFailed {
+            server,
+            key,
+            revision,
+        } => {
+            let release = world
+                .kube
+                .get_mut(server)
+                .and_then(|cluster| cluster.releases.get_mut(key))
+                .filter(|r| r.revision == *revision && is_pending(&r.status));
+            if let Some(release) = release {
+                release.status = FAILED.to_string();
+            }
+        }
+    }
+}
+
 fn find_release(
     ctx: &Ctx<'_>,
     conn: &Connection,
@@ -841,13 +946,35 @@ fn find_release(
         .ok_or_else(|| Reply::fail(1, "Error: release: not found"))
 }
 
-fn release_json(release: &HelmRelease) -> Value {
+/// The release's user-supplied values as real helm prints them: whole, secrets in plain
+/// text (helm stores them in the release and `helm status -o json` encodes the release,
+/// `config` included: helm v3 `cmd/helm/status.go`, `statusPrinter.WriteJSON` ->
+/// `output.EncodeJSON(out, s.release)`; `pkg/release.Release.Config` is `json:"config"`).
+/// A release restored from a saved world only has the masked copy the file keeps.
+fn user_supplied(ctx: &Ctx<'_>, server: &str, release: &HelmRelease) -> Value {
+    ctx.world
+        .helm_release_config
+        .get(&(
+            server.to_string(),
+            format!("{}/{}", release.namespace, release.name),
+        ))
+        .and_then(|text| serde_json::from_str(text.expose_secret()).ok())
+        .unwrap_or_else(|| release.values.clone())
+}
+
+fn release_json(config: Value, release: &HelmRelease) -> Value {
     json!({
         "chart": {"metadata": {"apiVersion": "v2", "appVersion": release.app_version, "description": "A Helm chart for Kubernetes", "name": release.chart, "type": "application", "version": release.chart_version}},
-        "config": release.values,
+        "config": config,
         "info": {
             "deleted": "",
-            "description": if release.revision == 1 { "Install complete" } else { "Upgrade complete" },
+            "description": match release.status.as_str() {
+                PENDING_INSTALL => "Initial install underway".to_string(),
+                PENDING_UPGRADE => "Preparing upgrade".to_string(),
+                FAILED => format!("Release {:?} failed: context deadline exceeded", release.name),
+                _ if release.revision == 1 => "Install complete".to_string(),
+                _ => "Upgrade complete".to_string(),
+            },
             "first_deployed": release.first_deployed,
             "last_deployed": release.last_deployed,
             "notes": "",
@@ -870,9 +997,10 @@ fn status(
         return Err(Reply::fail(1, "Error: \"helm status\" requires 1 argument\n\nUsage:  helm status RELEASE_NAME [flags]"));
     };
     let release = find_release(ctx, conn, namespace, name)?;
+    let config = user_supplied(ctx, &conn.server, &release);
     match cmd.value("output") {
-        Some("json") => Ok(Reply::ok(compact_json(&release_json(&release)))),
-        Some("yaml") => Ok(Reply::ok(serde_yaml::to_string(&release_json(&release)).unwrap_or_default())),
+        Some("json") => Ok(Reply::ok(compact_json(&release_json(config, &release)))),
+        Some("yaml") => Ok(Reply::ok(serde_yaml::to_string(&release_json(config, &release)).unwrap_or_default())),
         _ => Ok(Reply::ok(format!(
             "NAME: {}\nLAST DEPLOYED: {}\nNAMESPACE: {}\nSTATUS: {}\nREVISION: {}\nTEST SUITE: None",
             release.name, release.last_deployed, release.namespace, release.status, release.revision
@@ -893,6 +1021,7 @@ fn list(
         .values()
         .filter(|r| all || r.namespace == namespace)
         .filter(|r| filter.as_ref().map_or(true, |f| f.is_match(&r.name)))
+        .filter(|r| listed_by_default_or_asked(cmd, &r.status))
         .collect();
     let updated = |r: &HelmRelease| r.last_deployed.replace('T', " ").replace('Z', " +0000 UTC");
     match cmd.value("output") {
@@ -940,6 +1069,26 @@ fn list(
     }
 }
 
+/// helm 3 `pkg/action/list.go`: with no state flag only deployed and failed releases are
+/// listed; `--all` lists every state, `--pending`, `--deployed`, `--failed` those states.
+fn listed_by_default_or_asked(cmd: &ToolCommand, status: &str) -> bool {
+    if cmd.switch("all") {
+        return true;
+    }
+    let asked: Vec<&str> = ["deployed", "failed", "pending", "uninstalled"]
+        .into_iter()
+        .filter(|flag| cmd.switch(flag))
+        .collect();
+    let asked = if asked.is_empty() {
+        vec!["deployed", "failed"]
+    } else {
+        asked
+    };
+    asked
+        .iter()
+        .any(|state| status == *state || (*state == "pending" && is_pending(status)))
+}
+
 fn uninstall(
     ctx: &mut Ctx<'_>,
     cmd: &ToolCommand,
@@ -975,6 +1124,9 @@ fn uninstall(
         .expect("connected")
         .releases
         .remove(&key);
+    ctx.world
+        .helm_release_config
+        .remove(&(conn.server.clone(), key.clone()));
     let mut reply = Reply::ok(format!("release \"{name}\" uninstalled"));
     if cmd.switch("wait") {
         reply = reply.with_progress(

@@ -18,6 +18,8 @@
 //! Timing: a command waits the first half of its latency, then takes effect, then waits the
 //! second half while streaming its progress lines. Cancelling in the first half leaves no
 //! trace; cancelling later leaves the effect in place, as killing a real tool would.
+//! `helm install`/`upgrade` take effect at once (a release stored pending) and finish
+//! (`deployed`) at the end: killed in between, the release stays pending, as with real helm.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -601,7 +603,16 @@ impl SimulatedEnvironment {
                 reply
             }
             None => {
-                clock.until(started + latency / 2).await?;
+                // helm stores the release (pending) before it does anything else, so a
+                // kill at any moment of its run leaves it; other tools take effect halfway.
+                let effect_at = if parsed.as_ref().is_ok_and(|c| {
+                    spec.program == "helm" && (c.path_is(&["upgrade"]) || c.path_is(&["install"]))
+                }) {
+                    started
+                } else {
+                    started + latency / 2
+                };
+                clock.until(effect_at).await?;
                 match parsed {
                     Err(usage) => usage,
                     Ok(command) => self.execute(&invocation, &command),
@@ -648,6 +659,18 @@ impl SimulatedEnvironment {
             }
         }
         clock.until(resume + working).await?;
+        if let Some(completion) = &reply.completion {
+            let mut world = self.world();
+            helm::complete(&mut world, completion);
+            if let Err(err) = world.save() {
+                return Ok(CommandOutput {
+                    exit_code: Some(1),
+                    stdout: String::new(),
+                    stderr: format!("simulated environment: {err}\n"),
+                    duration: started.elapsed(),
+                });
+            }
+        }
         for line in reply.stdout.lines() {
             send(stdout_sink.as_ref(), Stream::Stdout, line);
         }

@@ -10,7 +10,9 @@
 //! ready on time for the next). The bare repositories and kubeconfig files live in the root
 //! already.
 //!
-//! What is not: secret values. An Actions secret is kept by name only. A Kubernetes Secret
+//! What is not: secret values. An Actions secret is kept by name only. A Helm release keeps
+//! its user-supplied values with secret-like ones masked (`helm status -o json` in a
+//! restored world shows them so; the process that installed the release shows them whole). A Kubernetes Secret
 //! value is kept as the GitHub login it authenticated as, never as the value, so Flux in a
 //! restored world can still reach the repositories the token could. Tokens, the latency
 //! profile, fault rules and the call log belong to the process.
@@ -311,6 +313,7 @@ impl SavedWorld {
             .map(|p| ((p.key, p.kind), (clock.instant(p.due_unix_ms), p.what)))
             .collect();
         world.gh_secret_values.clear();
+        world.helm_release_config.clear();
         world.kube_secret_values = self
             .kube_secrets
             .into_iter()

@@ -15,6 +15,29 @@ pub struct Reply {
     /// Time the command keeps working after its effect (e.g. `az aks create` without
     /// `--no-wait` waits for the provisioning), on top of its latency.
     pub busy: std::time::Duration,
+    /// What the command changes when it ends, after its latency; a command cancelled or
+    /// killed before then leaves the world as its effect left it.
+    /// (Boxed: a `Reply` is the error variant of every simulated command's result.)
+    pub completion: Option<Box<Completion>>,
+}
+
+/// A change made when a command ends rather than when it takes effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// helm marks a release `deployed` only after its resources are created and its
+    /// `--wait` is over; until then the release is stored `pending-install` or
+    /// `pending-upgrade` (see `helm::install`).
+    HelmReleaseDeployed {
+        server: String,
+        key: String,
+        revision: u32,
+    },
+    /// helm's `--wait` ran out of time: the release is marked `failed`.
+    HelmReleaseFailed {
+        server: String,
+        key: String,
+        revision: u32,
+    },
 }
 
 impl Reply {
@@ -50,6 +73,12 @@ impl Reply {
     /// Also write `text` to stdout (e.g. a JSON body next to an HTTP error).
     pub fn with_stdout(mut self, text: impl Into<String>) -> Self {
         self.stdout.push_str(&with_newline(text.into()));
+        self
+    }
+
+    /// Make `completion` when the command ends.
+    pub fn with_completion(mut self, completion: Completion) -> Self {
+        self.completion = Some(Box::new(completion));
         self
     }
 

@@ -122,7 +122,8 @@ pub struct HelmRelease {
     pub revision: u32,
     /// `deployed` or `failed`.
     pub status: String,
-    /// The merged user-supplied values, with token-like values replaced by `(set)`.
+    /// The merged user-supplied values, with token-like values replaced by `(set)`: the
+    /// form the saved world keeps (`World::helm_release_config` holds them whole).
     pub values: Value,
     /// The objects the release owns (`resource`, `namespace/name` or `name`).
     pub resources: Vec<(String, String)>,

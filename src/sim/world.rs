@@ -56,6 +56,11 @@ pub(crate) struct World {
     /// `(server, namespace, Secret name)` to the Secret's data (key to decoded value). The
     /// stored Secret objects show every value masked.
     pub kube_secret_values: HashMap<(String, String, String), BTreeMap<String, KubeSecretValue>>,
+    /// `(server, namespace/name)` of a Helm release to its user-supplied values as JSON,
+    /// token included, as real helm keeps them in the release and prints them as `config`
+    /// in `helm status -o json` and in `helm get values`. Held by this process only: the
+    /// saved world keeps the release's values with secret-like ones masked.
+    pub helm_release_config: HashMap<(String, String), SecretString>,
     /// Kubeconfig files written or seeded, reported in snapshots.
     pub kubeconfigs: BTreeSet<PathBuf>,
     pub next_github_id: u64,
@@ -113,6 +118,7 @@ impl World {
             token_policy: TokenPolicy::KnownTokensOnly,
             gh_secret_values: HashMap::new(),
             kube_secret_values: HashMap::new(),
+            helm_release_config: HashMap::new(),
             kubeconfigs: BTreeSet::new(),
             next_github_id: 100_000,
             az_token_expired: false,
@@ -191,6 +197,7 @@ impl World {
                 .remove(&cluster.node_resource_group.to_ascii_lowercase());
             let server = cluster.server();
             self.kube_secret_values.retain(|(s, _, _), _| *s != server);
+            self.helm_release_config.retain(|(s, _), _| *s != server);
         }
     }
 

@@ -294,11 +294,18 @@ fn is_usage_error(tool: ToolKind, exit_code: Option<i32>, lower: &str) -> bool {
         ],
     ) || ARG_COUNT.is_match(lower);
     match tool {
+        // az exits 2 on a parser error (1 is any other error, 3 a missing resource). az 2.91
+        // words a bad choice "'cilium' is not a valid value for '--network-plugin'. Allowed
+        // values: ..."; older releases said "invalid choice" (argparse).
         ToolKind::Az => {
             exit_code == Some(2)
                 && contains_any(
                     lower,
                     &[
+                        "is not a valid value for '--",
+                        "allowed values:",
+                        "invalid int value",
+                        "invalid float value",
                         "unrecognized arguments",
                         "the following arguments are required",
                         "invalid choice",

@@ -45,7 +45,20 @@ impl Exec {
         what: &str,
     ) -> Result<T, ToolError> {
         let command = spec.display();
+        let stdout_is_secret = spec.stdout_is_secret;
         let output = self.checked(spec).await?;
+        if stdout_is_secret {
+            // Not even an excerpt of it in the error: `helm status -o json` prints the
+            // release's values, the token among them.
+            return serde_json::from_str(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
+                command,
+                reason: format!(
+                    "not {what} (line {}, column {}; the output is not shown: it may hold secrets)",
+                    e.line(),
+                    e.column()
+                ),
+            });
+        }
         parse_json(&command, &output.stdout, what)
     }
 
@@ -61,5 +74,49 @@ impl Exec {
             command,
             reason: e.reason,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::BoxFuture;
+
+    /// Prints the same malformed JSON, with a secret in it, for any command.
+    struct MalformedWithSecret;
+
+    impl CommandRunner for MalformedWithSecret {
+        fn run_with(
+            &self,
+            _spec: CommandSpec,
+            _control: RunControl,
+        ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+            Box::pin(async {
+                Ok(CommandOutput {
+                    exit_code: Some(0),
+                    stdout: "{\"config\": {\"token\": \"unregistered-secret-value\"".into(),
+                    stderr: String::new(),
+                    duration: std::time::Duration::ZERO,
+                })
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_secret_stdout_that_does_not_parse_is_not_quoted_in_the_error() {
+        let exec = Exec::new(Arc::new(MalformedWithSecret));
+        let quoted = exec
+            .json::<serde_json::Value>(CommandSpec::new("helm"), "a release status")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(quoted.contains("unregistered-secret-value"), "{quoted}");
+        let hidden = exec
+            .json::<serde_json::Value>(CommandSpec::new("helm").secret_stdout(), "a release status")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!hidden.contains("unregistered-secret-value"), "{hidden}");
+        assert!(hidden.contains("a release status"), "{hidden}");
     }
 }

@@ -169,6 +169,13 @@ impl ReleaseStatus {
         self.info.status == "deployed"
     }
 
+    /// `pending-install`, `pending-upgrade` or `pending-rollback`: an operation started and
+    /// never finished (helm was killed). helm refuses any upgrade of such a release with
+    /// "another operation (install/upgrade/rollback) is in progress".
+    pub fn is_pending(&self) -> bool {
+        self.info.status.starts_with("pending-")
+    }
+
     pub fn chart_version(&self) -> Option<&str> {
         self.chart.as_ref().map(|c| c.metadata.version.as_str())
     }

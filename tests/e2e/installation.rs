@@ -253,3 +253,160 @@ async fn a_health_check_that_never_passes_ends_the_wait_with_its_last_reason() {
         );
     }
 }
+
+/// Issue 14 §5: a release another helm left `pending-install` (killed mid-install) is not
+/// this installation's: the run stops, naming its state, and neither uninstalls nor
+/// upgrades it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_release_that_is_not_ours_stops_the_installation_untouched() {
+    use kalypso_bootstrap::sim::Latency;
+    use kalypso_bootstrap::tools::{CancelToken, CommandRunner, CommandSpec, RunControl};
+    let harness = Harness::new();
+    harness
+        .sim
+        .seed_flux(EXISTING_SERVER, "v2.7.5")
+        .expect("seeded Flux");
+    // Someone else's helm, stopped while it waited: the release stays pending-install.
+    harness
+        .sim
+        .set_latency(Latency::zero().with_command("helm upgrade", Duration::from_secs(30)));
+    let cancel = CancelToken::new();
+    let control = RunControl {
+        sink: None,
+        cancel: Some(cancel.clone()),
+    };
+    let install = CommandSpec::new("helm").args([
+        "upgrade",
+        "--install",
+        "kalypso-scheduler",
+        "kalypso-scheduler",
+        "--repo",
+        "https://microsoft.github.io/kalypso-scheduler",
+        "--version",
+        "1.1.2-alpha",
+        "--namespace",
+        NAMESPACE,
+        "--create-namespace",
+        "--set",
+        "ghRepo.token=someone-elses,controlPlane.URL=https://github.com/other/cp,controlPlane.branch=main",
+        "--wait",
+        "--kube-context",
+        EXISTING_CONTEXT,
+    ]);
+    let sim = harness.sim.clone();
+    let running = tokio::spawn(async move { sim.run_with(install, control).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cancel.cancel();
+    assert!(
+        running.await.unwrap().is_err(),
+        "the other helm was stopped"
+    );
+    harness.sim.set_latency(Latency::zero());
+    let status = harness
+        .sim
+        .run(CommandSpec::new("helm").args([
+            "status",
+            "kalypso-scheduler",
+            "-n",
+            NAMESPACE,
+            "-o",
+            "json",
+            "--kube-context",
+            EXISTING_CONTEXT,
+        ]))
+        .await
+        .unwrap();
+    assert!(
+        status.stdout.contains("\"status\":\"pending-install\""),
+        "{status:?}"
+    );
+    harness.sim.clear_calls();
+
+    let run = harness.run(&existing_cluster(all_new())).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::InstallKalypso), "{}", error.message);
+    assert!(
+        error
+            .message
+            .contains("left pending-install by an interrupted helm")
+            && error.message.contains("not by this tool"),
+        "{}",
+        error.message
+    );
+    for words in [&["uninstall"][..], &["upgrade"][..]] {
+        assert_eq!(
+            calls_of(&harness, "helm", words),
+            Vec::<String>::new(),
+            "{words:?}"
+        );
+    }
+}
+
+/// Issue 14 §5: the state records the release as ours, but a later helm (killed in its
+/// upgrade) left it `pending-upgrade` with another installation's release label: the live
+/// mark decides, so the run stops and does not uninstall it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_release_recorded_as_ours_but_marked_otherwise_is_not_touched() {
+    use kalypso_bootstrap::sim::Latency;
+    use kalypso_bootstrap::tools::{CancelToken, CommandRunner, CommandSpec, RunControl};
+    let harness = Harness::new();
+    harness
+        .sim
+        .seed_flux(EXISTING_SERVER, "v2.7.5")
+        .expect("seeded Flux");
+    let config = existing_cluster(all_new());
+    harness.run(&config).await.assert_success();
+
+    harness
+        .sim
+        .set_latency(Latency::zero().with_command("helm upgrade", Duration::from_secs(30)));
+    let cancel = CancelToken::new();
+    let control = RunControl {
+        sink: None,
+        cancel: Some(cancel.clone()),
+    };
+    let upgrade = CommandSpec::new("helm").args([
+        "upgrade",
+        "--install",
+        "kalypso-scheduler",
+        "kalypso-scheduler",
+        "--repo",
+        "https://microsoft.github.io/kalypso-scheduler",
+        "--version",
+        "1.1.2-alpha",
+        "--namespace",
+        NAMESPACE,
+        "--set",
+        "ghRepo.token=someone-elses,controlPlane.URL=https://github.com/other/cp,controlPlane.branch=main",
+        "--labels",
+        "kalypso-bootstrap/installation=kb-someone-else",
+        "--wait",
+        "--kube-context",
+        EXISTING_CONTEXT,
+    ]);
+    let sim = harness.sim.clone();
+    let running = tokio::spawn(async move { sim.run_with(upgrade, control).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cancel.cancel();
+    assert!(
+        running.await.unwrap().is_err(),
+        "the other helm was stopped"
+    );
+    harness.sim.set_latency(Latency::zero());
+    harness.sim.clear_calls();
+
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::InstallKalypso), "{}", error.message);
+    assert!(
+        error.message.contains("is pending-upgrade")
+            && error.message.contains("not marked as this installation's")
+            && error.message.contains("kb-someone-else"),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        calls_of(&harness, "helm", &["uninstall"]),
+        Vec::<String>::new()
+    );
+}

@@ -1001,3 +1001,72 @@ fn the_search_finds_what_it_looks_for() {
     );
     assert!(bare.is_dir());
 }
+
+/// Keeps the standard output of every `helm status`, as the tool printed it.
+struct HelmStatusTap {
+    inner: Arc<dyn CommandRunner>,
+    printed: Mutex<Vec<String>>,
+}
+
+impl CommandRunner for HelmStatusTap {
+    fn run_with(
+        &self,
+        spec: CommandSpec,
+        control: RunControl,
+    ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+        let is_status = spec.program == "helm" && spec.args.first().is_some_and(|a| a == "status");
+        Box::pin(async move {
+            let result = self.inner.run_with(spec, control).await;
+            if let (true, Ok(output)) = (is_status, &result) {
+                self.printed.lock().unwrap().push(output.stdout.clone());
+            }
+            result
+        })
+    }
+}
+
+/// `helm status -o json` prints the release's user-supplied values, the token among them,
+/// in plain text (real helm encodes the whole release, `config` included). The simulated
+/// helm does too, so this sweep has something to catch: the run and a re-run read the
+/// status, and neither their events nor the state file nor the adapter's parsed status
+/// carries the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_status_prints_the_token_and_nothing_of_ours_passes_it_on() {
+    use crate::support::e2e::*;
+    use kalypso_bootstrap::tools::helm::{Helm, RELEASE_NAME};
+    let harness = Harness::new();
+    let tap = Arc::new(HelmStatusTap {
+        inner: Arc::new(harness.sim.clone()),
+        printed: Mutex::new(Vec::new()),
+    });
+    let runner: Arc<dyn CommandRunner> = tap.clone();
+    let config = existing_cluster(all_new());
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let run = harness
+            .run_with(harness.session(&config, runner.clone(), harness.options()))
+            .await;
+        run.assert_success();
+        runs.push(run);
+    }
+    let status = Helm::new(runner.clone())
+        .with_kube_context(EXISTING_CONTEXT)
+        .status(RELEASE_NAME, NAMESPACE)
+        .await
+        .unwrap()
+        .expect("the release is installed");
+    assert!(status.is_deployed());
+
+    let printed = tap.printed.lock().unwrap();
+    assert!(
+        printed.iter().any(|stdout| stdout.contains(CANARY)),
+        "helm status printed the values whole, as real helm does: {} outputs",
+        printed.len()
+    );
+    assert!(!format!("{status:?}").contains(CANARY), "the parsed status");
+    for run in &runs {
+        assert!(!format!("{:?}", run.events).contains(CANARY), "the events");
+    }
+    let state = std::fs::read_to_string(harness.paths().state_file).unwrap();
+    assert!(!state.contains(CANARY), "the state file");
+}

@@ -469,6 +469,68 @@ fn no_file_holds_the_token_after_a_sigkill_during_the_helm_install() {
     );
 }
 
+/// The status of the Kalypso release in a saved simulated world, if there is one.
+fn kalypso_release_status(state: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(world_file(state)).ok()?;
+    let world: Value = serde_json::from_str(&text).ok()?;
+    world["kube"].as_object()?.values().find_map(|server| {
+        server["releases"]["kalypso-system/kalypso-scheduler"]["status"]
+            .as_str()
+            .map(str::to_string)
+    })
+}
+
+/// Issue 14 §5: real helm stores a release `pending-install` before it creates anything
+/// and marks it `deployed` only after its `--wait`; killed in between, the release stays
+/// pending and every later `helm upgrade --install` fails with "another operation
+/// (install/upgrade/rollback) is in progress". A demo run killed (SIGKILL) while helm
+/// installs leaves exactly that in the persisted world, and the next run, whose state
+/// records the release as ours and whose release label carries its id, uninstalls and
+/// installs it again and completes.
+#[test]
+fn a_release_left_pending_by_a_sigkill_during_helm_is_recovered_by_the_next_run() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let mut run = demo_command(home.path(), &state, false)
+        .env("KALYPSO_DEMO_LATENCY", "zero,helm upgrade=30s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while kalypso_release_status(&state).as_deref() != Some("pending-install") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the release never showed pending-install (last: {:?})",
+            kalypso_release_status(&state)
+        );
+        assert!(run.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run.kill().unwrap();
+    run.wait().unwrap();
+    assert_eq!(
+        kalypso_release_status(&state).as_deref(),
+        Some("pending-install"),
+        "the kill leaves the release pending"
+    );
+
+    let rerun = demo_command(home.path(), &state, true)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&rerun.stdout),
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    assert_eq!(rerun.status.code(), Some(0), "{output}");
+    let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(saved["status"], "completed", "{}", saved["errors"]);
+    assert_eq!(kalypso_release_status(&state).as_deref(), Some("deployed"));
+}
+
 /// Issue 12, item 4: seed directories are private (0700), and a later run removes the ones
 /// a killed run left, by the name prefix the tool owns and only when that run is gone,
 /// never following a symlink; everything else in the directory stays.

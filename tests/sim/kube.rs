@@ -513,9 +513,11 @@ async fn helm_install_creates_the_crds_the_controller_and_a_ready_control_plane_
     .await;
     assert_eq!(status["info"]["status"], "deployed");
     assert_eq!(status["chart"]["metadata"]["version"], "1.1.2-alpha");
+    // Real helm prints the user-supplied values whole (`config`), the token in plain text:
+    // only our adapter may keep it from going further.
     assert_eq!(
-        status["config"]["ghRepoToken"], "(set)",
-        "the token never shows"
+        status["config"]["ghRepoToken"], ALICE_TOKEN,
+        "helm status shows the values as real helm does"
     );
     let list = ok_json(
         &env,
@@ -1120,4 +1122,57 @@ async fn kubectl_label_marks_objects_and_changes_a_value_only_with_overwrite() {
         "{}",
         invalid.stderr
     );
+}
+
+/// Real helm stores a release pending while it works and marks it `failed` when its
+/// `--wait` runs out of `--timeout`; a failed release (unlike a pending one) can be
+/// upgraded again.
+#[tokio::test]
+async fn a_helm_wait_that_outlasts_its_timeout_leaves_the_release_failed_and_upgradable() {
+    use kalypso_bootstrap::sim::Latency;
+    use std::time::Duration;
+    let (dir, env) = standard();
+    let kc = cluster(&env).await;
+    ok(
+        &env,
+        kubectl(&kc, "ctx", &["apply", "--server-side", "-f", FLUX_275]),
+    )
+    .await;
+    let values = values_file(dir.path(), "https://github.com/acme/cp", ALICE_TOKEN);
+    let mut short = install_args(&values, "1.1.2-alpha");
+    *short.last_mut().unwrap() = "1s";
+    env.set_latency(Latency::zero().with_command("helm upgrade", Duration::from_secs(2)));
+    let timed_out = run(&env, helm(&kc, "ctx", &short)).await;
+    assert_eq!(timed_out.exit_code, Some(1), "{}", timed_out.stderr);
+    assert!(
+        timed_out.stderr.contains("context deadline exceeded"),
+        "{}",
+        timed_out.stderr
+    );
+    let status = || {
+        helm(
+            &kc,
+            "ctx",
+            &[
+                "status",
+                "kalypso-scheduler",
+                "-n",
+                "kalypso-system",
+                "-o",
+                "json",
+            ],
+        )
+    };
+    let failed = ok_json(&env, status()).await;
+    assert_eq!(failed["info"]["status"], "failed", "{failed}");
+
+    env.set_latency(Latency::zero());
+    ok(
+        &env,
+        helm(&kc, "ctx", &install_args(&values, "1.1.2-alpha")),
+    )
+    .await;
+    let deployed = ok_json(&env, status()).await;
+    assert_eq!(deployed["info"]["status"], "deployed");
+    assert_eq!(deployed["version"], 2);
 }

@@ -32,6 +32,9 @@ fn usage_errors() {
             (Az, 2, "ERROR: unrecognized arguments: --bogus\n\nExamples from AI knowledge base:\nhttps://aka.ms/cli_ref\nRead more about the command in reference docs\n"),
             (Az, 2, "ERROR: the following arguments are required: --name/-n\n"),
             (Az, 2, "ERROR: argument --network-plugin: invalid choice: 'cilium' (choose from 'azure', 'kubenet', 'none')\n"),
+            // Captured from az 2.91 (tests/tools/contract_cli.rs runs it for real).
+            (Az, 2, "ERROR: az aks create: 'cilium' is not a valid value for '--network-plugin'. Allowed values: kubenet, azure, none.\n\nhttps://aka.ms/cli_ref\nRead more about the command in reference docs\n"),
+            (Az, 2, "ERROR: argument --node-count/-c: invalid int value: 'abc'\n"),
             (Az, 2, "ERROR: 'creat' is misspelled or not recognized by the system.\n"),
             (Gh, 1, "unknown flag: --bogus\n\nUsage:  gh repo view [<repository>] [flags]\n"),
             (Gh, 1, "accepts at most 1 arg(s), received 2\n"),

@@ -944,3 +944,59 @@ fn a_flag_without_a_row_is_not_covered() {
         [(1, "--install"), (4, "-f"), (6, "--timeout")]
     );
 }
+
+/// az 2.91 rejects a bad choice with "'cilium' is not a valid value for '--network-plugin'.
+/// Allowed values: ..." and exit code 2, not argparse's old "invalid choice". The real
+/// az's own output must be classed as a usage error, and the simulated az must answer the
+/// same command line with the same line and exit code (before any sign-in or look-up: the
+/// resource group here exists nowhere).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_az_bad_choice_is_a_usage_error_and_the_simulator_answers_alike() {
+    let sandbox = Sandbox::new(&["ctx"]);
+    let runner = ProcessRunner::with_default_timeout(CALL_LIMIT);
+    let args = [
+        "aks",
+        "create",
+        "--resource-group",
+        "no-such-rg",
+        "--name",
+        "c",
+        "--network-plugin",
+        "cilium",
+    ];
+    let real = runner
+        .run(sandbox.prepare(CommandSpec::new("az").args(args)))
+        .await
+        .unwrap();
+    assert_eq!(real.exit_code, Some(2), "{}", real.stderr);
+    assert!(
+        real.stderr
+            .contains("'cilium' is not a valid value for '--network-plugin'"),
+        "{}",
+        real.stderr
+    );
+    assert_eq!(
+        classify(ToolKind::Az, real.exit_code, &real.stderr, &real.stdout),
+        ErrorClass::Usage,
+        "{}",
+        real.stderr
+    );
+
+    let (_dir, env) = crate::support::sim::standard();
+    let simulated = env
+        .run(CommandSpec::new("az").args(args))
+        .await
+        .expect("the simulated az runs");
+    assert_eq!(simulated.exit_code, real.exit_code, "{}", simulated.stderr);
+    let first_line = |text: &str| text.lines().next().unwrap_or_default().to_string();
+    assert_eq!(first_line(&simulated.stderr), first_line(&real.stderr));
+    assert_eq!(
+        classify(
+            ToolKind::Az,
+            simulated.exit_code,
+            &simulated.stderr,
+            &simulated.stdout
+        ),
+        ErrorClass::Usage
+    );
+}

@@ -407,6 +407,58 @@ fn long_wait_error(step: StepId, what: &str, error: &ToolError) -> UserError {
     step_error
 }
 
+/// A release of ours that a killed helm left `pending-install` or `pending-upgrade`: helm
+/// refuses every later `upgrade --install` of it ("another operation
+/// (install/upgrade/rollback) is in progress"), so it is uninstalled here and installed
+/// again below. Uninstalling rather than rolling back: a `pending-install` release has no
+/// earlier revision to roll back to, and one path for both states keeps the resume simple;
+/// what the uninstall removes is what the install re-creates (helm keeps the CRDs and our
+/// namespace, and with them any Kalypso objects). Only a release this installation
+/// created is touched: the state records it as ours (checked by the caller) and its live
+/// release label carries this installation's id.
+async fn recover_interrupted_release(
+    env: &StepEnv,
+    ctx: &StepContext,
+    helm: &crate::tools::helm::HelmContext,
+    namespace: &str,
+    state: &str,
+) -> Result<(), UserError> {
+    let step = ctx.step();
+    let installation_id = ctx.installation_id()?;
+    let metadata = call(
+        env,
+        ctx,
+        &format!("read the labels of Helm release {RELEASE_NAME}"),
+        || helm.metadata(RELEASE_NAME, namespace),
+    )
+    .await?;
+    let labels = metadata.map(|m| m.labels).unwrap_or_default();
+    if let Err(why) = crate::tools::kubectl::check_mark(&labels, &installation_id) {
+        return Err(UserError::in_step(
+            step,
+            format!(
+                "Helm release {RELEASE_NAME} in {namespace} is {state} (an interrupted helm), and it is not marked as this installation's: {}",
+                why.replace("its label", "its release label")
+            ),
+        )
+        .with_hint(Topic::KalypsoNotOurs.hint(format!(
+            "check it with `helm status {RELEASE_NAME} -n {namespace} --kube-context {}`; roll it back or uninstall it yourself, or choose another --namespace",
+            helm.kube_context()
+        ))));
+    }
+    ctx.progress(format!(
+        "Helm release {RELEASE_NAME} was left {state} by an interrupted run: uninstalling it to install it again"
+    ));
+    call(
+        env,
+        ctx,
+        &format!("uninstall the interrupted Helm release {RELEASE_NAME}"),
+        || helm.uninstall(RELEASE_NAME, namespace),
+    )
+    .await?;
+    Ok(())
+}
+
 /// The Kalypso Scheduler chart: checked first (`helm show chart`), then
 /// `helm upgrade --install` with our values on stdin (and the user's file after them).
 pub async fn kalypso(
@@ -434,16 +486,27 @@ pub async fn kalypso(
     .await?;
     if let Some(status) = &status {
         if !release_ours {
+            let pending = if status.is_pending() {
+                format!(
+                    ", left {} by an interrupted helm (helm refuses to change it until it is rolled back or uninstalled)",
+                    status.info.status
+                )
+            } else {
+                String::new()
+            };
             return Err(UserError::in_step(
                 step,
                 format!(
-                    "the Kalypso Scheduler is already installed in namespace {namespace} (Helm release {RELEASE_NAME}, chart {}), and not by this tool",
+                    "the Kalypso Scheduler is already installed in namespace {namespace} (Helm release {RELEASE_NAME}, chart {}{pending}), and not by this tool",
                     status.chart_version().unwrap_or("of unknown version")
                 ),
             )
             .with_hint(Topic::KalypsoNotOurs.hint(format!(
                 "uninstall it (helm uninstall {RELEASE_NAME} -n {namespace} --kube-context {context}) or choose another --namespace"
             ))));
+        }
+        if status.is_pending() {
+            recover_interrupted_release(env, ctx, &helm, &namespace, &status.info.status).await?;
         }
         if planned.action == Action::Reuse
             && status.is_deployed()
