@@ -901,35 +901,26 @@ fn is_pending(status: &str) -> bool {
 
 /// Apply what a command does when it ends (see [`Completion`]).
 pub(crate) fn complete(world: &mut super::world::World, completion: &Completion) {
-    match completion {
+    let (server, key, revision, status) = match completion {
         Completion::HelmReleaseDeployed {
             server,
             key,
             revision,
-        } => {
-            let release = world
-                .kube
-                .get_mut(server)
-                .and_then(|cluster| cluster.releases.get_mut(key))
-                .filter(|r| r.revision == *revision && is_pending(&r.status));
-            if let Some(release) = release {
-                release.status = DEPLOYED.to_string();
-            }
-        }
+        } => (server, key, revision, DEPLOYED),
         Completion::HelmReleaseFailed {
             server,
             key,
             revision,
-        } => {
-            let release = world
-                .kube
-                .get_mut(server)
-                .and_then(|cluster| cluster.releases.get_mut(key))
-                .filter(|r| r.revision == *revision && is_pending(&r.status));
-            if let Some(release) = release {
-                release.status = FAILED.to_string();
-            }
-        }
+        } => (server, key, revision, FAILED),
+    };
+    // Only the revision this command stored, and only while helm still holds it pending.
+    let release = world
+        .kube
+        .get_mut(server)
+        .and_then(|cluster| cluster.releases.get_mut(key))
+        .filter(|r| r.revision == *revision && is_pending(&r.status));
+    if let Some(release) = release {
+        release.status = status.to_string();
     }
 }
 

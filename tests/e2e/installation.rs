@@ -259,49 +259,14 @@ async fn a_health_check_that_never_passes_ends_the_wait_with_its_last_reason() {
 /// upgrades it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_release_that_is_not_ours_stops_the_installation_untouched() {
-    use kalypso_bootstrap::sim::Latency;
-    use kalypso_bootstrap::tools::{CancelToken, CommandRunner, CommandSpec, RunControl};
+    use kalypso_bootstrap::tools::{CommandRunner, CommandSpec};
     let harness = Harness::new();
     harness
         .sim
         .seed_flux(EXISTING_SERVER, "v2.7.5")
         .expect("seeded Flux");
     // Someone else's helm, stopped while it waited: the release stays pending-install.
-    harness
-        .sim
-        .set_latency(Latency::zero().with_command("helm upgrade", Duration::from_secs(30)));
-    let cancel = CancelToken::new();
-    let control = RunControl {
-        sink: None,
-        cancel: Some(cancel.clone()),
-    };
-    let install = CommandSpec::new("helm").args([
-        "upgrade",
-        "--install",
-        "kalypso-scheduler",
-        "kalypso-scheduler",
-        "--repo",
-        "https://microsoft.github.io/kalypso-scheduler",
-        "--version",
-        "1.1.2-alpha",
-        "--namespace",
-        NAMESPACE,
-        "--create-namespace",
-        "--set",
-        "ghRepoToken=someone-elses,controlPlaneURL=https://github.com/other/cp,controlPlaneBranch=main",
-        "--wait",
-        "--kube-context",
-        EXISTING_CONTEXT,
-    ]);
-    let sim = harness.sim.clone();
-    let running = tokio::spawn(async move { sim.run_with(install, control).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    cancel.cancel();
-    assert!(
-        running.await.unwrap().is_err(),
-        "the other helm was stopped"
-    );
-    harness.sim.set_latency(Latency::zero());
+    leave_someone_elses_helm_pending(&harness, &["--create-namespace"]).await;
     let status = harness
         .sim
         .run(CommandSpec::new("helm").args([
@@ -347,8 +312,6 @@ async fn a_pending_release_that_is_not_ours_stops_the_installation_untouched() {
 /// mark decides, so the run stops and does not uninstall it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_release_recorded_as_ours_but_marked_otherwise_is_not_touched() {
-    use kalypso_bootstrap::sim::Latency;
-    use kalypso_bootstrap::tools::{CancelToken, CommandRunner, CommandSpec, RunControl};
     let harness = Harness::new();
     harness
         .sim
@@ -357,42 +320,11 @@ async fn a_pending_release_recorded_as_ours_but_marked_otherwise_is_not_touched(
     let config = existing_cluster(all_new());
     harness.run(&config).await.assert_success();
 
-    harness
-        .sim
-        .set_latency(Latency::zero().with_command("helm upgrade", Duration::from_secs(30)));
-    let cancel = CancelToken::new();
-    let control = RunControl {
-        sink: None,
-        cancel: Some(cancel.clone()),
-    };
-    let upgrade = CommandSpec::new("helm").args([
-        "upgrade",
-        "--install",
-        "kalypso-scheduler",
-        "kalypso-scheduler",
-        "--repo",
-        "https://microsoft.github.io/kalypso-scheduler",
-        "--version",
-        "1.1.2-alpha",
-        "--namespace",
-        NAMESPACE,
-        "--set",
-        "ghRepoToken=someone-elses,controlPlaneURL=https://github.com/other/cp,controlPlaneBranch=main",
-        "--labels",
-        "kalypso-bootstrap/installation=kb-someone-else",
-        "--wait",
-        "--kube-context",
-        EXISTING_CONTEXT,
-    ]);
-    let sim = harness.sim.clone();
-    let running = tokio::spawn(async move { sim.run_with(upgrade, control).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    cancel.cancel();
-    assert!(
-        running.await.unwrap().is_err(),
-        "the other helm was stopped"
-    );
-    harness.sim.set_latency(Latency::zero());
+    leave_someone_elses_helm_pending(
+        &harness,
+        &["--labels", "kalypso-bootstrap/installation=kb-someone-else"],
+    )
+    .await;
     harness.sim.clear_calls();
 
     let run = harness.run(&config).await;
@@ -409,4 +341,47 @@ async fn a_pending_release_recorded_as_ours_but_marked_otherwise_is_not_touched(
         calls_of(&harness, "helm", &["uninstall"]),
         Vec::<String>::new()
     );
+}
+
+/// Someone else's `helm upgrade --install` of our release name, stopped while it waited (as
+/// a SIGKILL would): the release stays pending. `extra` are that helm's other flags.
+async fn leave_someone_elses_helm_pending(harness: &Harness, extra: &[&str]) {
+    use kalypso_bootstrap::sim::Latency;
+    use kalypso_bootstrap::tools::{CancelToken, CommandRunner, CommandSpec, RunControl};
+    harness
+        .sim
+        .set_latency(Latency::zero().with_command("helm upgrade", Duration::from_secs(30)));
+    let cancel = CancelToken::new();
+    let control = RunControl {
+        sink: None,
+        cancel: Some(cancel.clone()),
+    };
+    let install = CommandSpec::new("helm")
+        .args([
+            "upgrade",
+            "--install",
+            "kalypso-scheduler",
+            "kalypso-scheduler",
+            "--repo",
+            "https://microsoft.github.io/kalypso-scheduler",
+            "--version",
+            "1.1.2-alpha",
+            "--namespace",
+            NAMESPACE,
+            "--set",
+            "ghRepoToken=someone-elses,controlPlaneURL=https://github.com/other/cp,controlPlaneBranch=main",
+            "--wait",
+            "--kube-context",
+            EXISTING_CONTEXT,
+        ])
+        .args(extra.iter().copied());
+    let sim = harness.sim.clone();
+    let running = tokio::spawn(async move { sim.run_with(install, control).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cancel.cancel();
+    assert!(
+        running.await.unwrap().is_err(),
+        "the other helm was stopped"
+    );
+    harness.sim.set_latency(Latency::zero());
 }
