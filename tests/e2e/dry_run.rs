@@ -124,6 +124,15 @@ async fn the_dry_run_lists_exactly_the_commands_a_run_then_runs_and_changes_noth
         .find(|s| s["id"] == "installation.kalypso")
         .unwrap();
     let commands = install["commands"].as_array().unwrap();
+    // The recovery of a release an interrupted helm left pending is named with its commands.
+    assert!(
+        install["notes"].as_array().unwrap().iter().any(|note| {
+            let note = note.as_str().unwrap_or_default();
+            note.contains("helm get metadata kalypso-scheduler")
+                && note.contains("helm uninstall kalypso-scheduler")
+        }),
+        "{install}"
+    );
     let stdin = install["stdin"].as_array().unwrap();
     assert_eq!(stdin.len(), commands.len(), "one stdin per command");
     let upgrade = commands

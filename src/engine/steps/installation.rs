@@ -226,6 +226,13 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 ));
                 return listed;
             }
+            // What the run does first when an interrupted helm left the release pending:
+            // the plan cannot know, so the dry run names the exact commands.
+            listed.note(format!(
+                "only if an interrupted helm left release {RELEASE_NAME} pending and it carries this installation's label: `{}`, then `{}`, before installing it again",
+                helm.metadata_spec(RELEASE_NAME, namespace).display(),
+                helm.uninstall_spec(RELEASE_NAME, namespace).display(),
+            ));
             listed.note(
                 "`-f -`: the values controlPlaneURL, controlPlaneBranch and ghRepoToken are written to helm's standard input (no file holds the token)",
             );
