@@ -4,10 +4,16 @@
 
 use crate::support::pty::*;
 
+/// Every command quick, and AKS provisioning and deletion slow enough to be seen running.
+const SHORT_DEMO_LATENCY: &str =
+    "KALYPSO_DEMO_LATENCY=zero,default=50ms,aks-provisioning=3s,aks-deletion=1s ";
+
 #[test]
 fn the_demo_walks_from_welcome_to_summary_and_gives_the_terminal_back() {
     let pane = Pane::start();
-    pane.run(&command_line("", "--demo"));
+    // The demo's own proportions, shortened: provisioning still takes long enough to watch
+    // a running step on the dashboard, and the test does not wait the 30 s a person would.
+    pane.run(&command_line(SHORT_DEMO_LATENCY, "--demo"));
 
     pane.wait_for_all(
         "welcome",
@@ -122,7 +128,7 @@ fn the_demo_walks_from_welcome_to_summary_and_gives_the_terminal_back() {
 fn a_failed_demo_run_offers_rollback_and_shows_what_each_removal_did() {
     let pane = Pane::start();
     pane.run(&command_line(
-        "KALYPSO_DEMO_FAIL=installation.kalypso ",
+        &format!("{SHORT_DEMO_LATENCY}KALYPSO_DEMO_FAIL=installation.kalypso "),
         "--demo",
     ));
 
