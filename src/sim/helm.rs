@@ -526,16 +526,18 @@ fn install(
     namespace: &str,
 ) -> Result<Reply, Reply> {
     let is_upgrade = cmd.path_is(&["upgrade"]);
-    let failed = if is_upgrade && !cmd.switch("install") {
-        "UPGRADE FAILED"
-    } else {
-        "INSTALLATION FAILED"
-    };
     let (Some(name), Some(_)) = (cmd.arg(0), cmd.arg(1)) else {
         return Err(Reply::fail(1, format!("Error: \"helm {}\" requires 2 arguments\n\nUsage:  helm {} [RELEASE] [CHART] [flags]", cmd.path[0], cmd.path[0])));
     };
     if !valid_release_name(name) {
-        return Err(Reply::fail(1, format!("Error: {failed}: release name \"{name}\": invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53")));
+        // helm 3.17: `upgrade` checks the name in `History.Run` (`upgrade --install`, whose
+        // error `cmd/helm/upgrade.go` returns as it is) or in `prepareUpgrade` (wrapped in
+        // UPGRADE FAILED); `install` in `availableName` (wrapped in INSTALLATION FAILED).
+        return Err(Reply::fail(1, match (is_upgrade, cmd.switch("install")) {
+            (true, true) => format!("Error: release name is invalid: {name}"),
+            (true, false) => format!("Error: UPGRADE FAILED: release name is invalid: {name}"),
+            (false, _) => format!("Error: INSTALLATION FAILED: release name \"{name}\": invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"),
+        }));
     }
     if let Some(timeout) = cmd.value("timeout") {
         if go_duration(timeout).is_none() {
@@ -575,6 +577,15 @@ fn install(
         }
         _ => {}
     }
+    // How helm 3.17 words a failure from here on: `helm install` wraps it in INSTALLATION
+    // FAILED, an upgrade of an existing release in UPGRADE FAILED, and `upgrade --install`
+    // of a release that does not exist yet returns the install's error unwrapped
+    // (`cmd/helm/upgrade.go`: `rel, err := runInstall(…); if err != nil { return err }`).
+    let failed = match (is_upgrade, &existing) {
+        (true, None) => "",
+        (true, Some(_)) => "UPGRADE FAILED: ",
+        (false, _) => "INSTALLATION FAILED: ",
+    };
     let namespace_exists = ctx.world.kube[&conn.server]
         .objects
         .get("namespaces")
@@ -583,20 +594,13 @@ fn install(
         return Err(Reply::fail(
             1,
             format!(
-                "Error: {failed}: create: failed to create: namespaces \"{namespace}\" not found"
+                "Error: {failed}create: failed to create: namespaces \"{namespace}\" not found"
             ),
         ));
     }
     let manifest = if chart.name == KALYPSO_CHART {
-        // Like helm's `upgrade --install` of a release that does not exist yet, which
-        // returns the install's error unwrapped (`helm install` says INSTALLATION FAILED).
-        let prefix = match (is_upgrade, &existing) {
-            (true, None) => "",
-            (true, Some(_)) => "UPGRADE FAILED: ",
-            (false, _) => "INSTALLATION FAILED: ",
-        };
         kalypso_manifest(name, namespace, &values)
-            .map_err(|m| Reply::fail(1, format!("Error: {prefix}{m}")))?
+            .map_err(|m| Reply::fail(1, format!("Error: {failed}{m}")))?
     } else {
         Vec::new()
     };
@@ -610,7 +614,7 @@ fn install(
         let Some(ty) = kube::resolve_kind(api, api_version, kind) else {
             return Err(Reply::fail(
                 1,
-                format!("Error: {failed}: unable to build kubernetes objects from release manifest: resource mapping not found for name: \"{object_name}\" namespace: \"{}\" from \"\": no matches for kind \"{kind}\" in version \"{api_version}\"\nensure CRDs are installed first", kube::namespace_of(object).unwrap_or_default()),
+                format!("Error: {failed}unable to build kubernetes objects from release manifest: resource mapping not found for name: \"{object_name}\" namespace: \"{}\" from \"\": no matches for kind \"{kind}\" in version \"{api_version}\"\nensure CRDs are installed first", kube::namespace_of(object).unwrap_or_default()),
             ));
         };
         let key = kube::object_key(
@@ -629,7 +633,7 @@ fn install(
         {
             return Err(Reply::fail(
                 1,
-                format!("Error: {failed}: Unable to continue with install: {kind} \"{object_name}\" in namespace \"{}\" exists and cannot be imported into the current release: invalid ownership metadata; annotation validation error: missing key \"meta.helm.sh/release-name\": must be set to \"{name}\"; annotation validation error: missing key \"meta.helm.sh/release-namespace\": must be set to \"{namespace}\"", kube::namespace_of(object).unwrap_or_default()),
+                format!("Error: {failed}Unable to continue with install: {kind} \"{object_name}\" in namespace \"{}\" exists and cannot be imported into the current release: invalid ownership metadata; annotation validation error: missing key \"meta.helm.sh/release-name\": must be set to \"{name}\"; annotation validation error: missing key \"meta.helm.sh/release-namespace\": must be set to \"{namespace}\"", kube::namespace_of(object).unwrap_or_default()),
             ));
         }
         typed.push((ty, key, object.clone()));
@@ -746,13 +750,8 @@ fn install(
         .and_then(go_duration)
         .unwrap_or(std::time::Duration::from_secs(300));
     if cmd.switch("wait") && ctx.world.latency.for_command(&words) > wait_limit {
-        let failed = if existing.is_some() {
-            "UPGRADE FAILED"
-        } else {
-            failed
-        };
         return Ok(
-            Reply::fail(1, format!("Error: {failed}: context deadline exceeded")).with_completion(
+            Reply::fail(1, format!("Error: {failed}context deadline exceeded")).with_completion(
                 Completion::HelmReleaseFailed {
                     server: conn.server.clone(),
                     key: format!("{namespace}/{name}"),

@@ -798,9 +798,67 @@ async fn helm_reports_missing_values_files_namespaces_and_contexts() {
         ),
     )
     .await;
+    // helm 3.17 `cmd/helm/upgrade.go`: `upgrade --install` of a release that does not exist
+    // returns the install's error as it is; only `helm install` wraps it.
     assert_eq!(
         no_create.stderr.trim(),
+        "Error: create: failed to create: namespaces \"other\" not found"
+    );
+    let plain_install = run(
+        &env,
+        helm(
+            &kc,
+            "ctx",
+            &[
+                "install",
+                "kalypso-scheduler",
+                "kalypso-scheduler",
+                "--repo",
+                CHART_REPO,
+                "--version",
+                "1.1.2-alpha",
+                "-n",
+                "other",
+                "-f",
+                &values,
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        plain_install.stderr.trim(),
         "Error: INSTALLATION FAILED: create: failed to create: namespaces \"other\" not found"
+    );
+    // A bad release name: `History.Run` refuses it first for `upgrade --install`,
+    // `availableName` for `install`.
+    let mut bad_name = install_args(&values, "1.1.2-alpha");
+    bad_name[2] = "Bad_Name";
+    let upgrade_bad = run(&env, helm(&kc, "ctx", &bad_name)).await;
+    assert_eq!(
+        upgrade_bad.stderr.trim(),
+        "Error: release name is invalid: Bad_Name"
+    );
+    let install_bad = run(
+        &env,
+        helm(
+            &kc,
+            "ctx",
+            &[
+                "install",
+                "Bad_Name",
+                "kalypso-scheduler",
+                "--repo",
+                CHART_REPO,
+            ],
+        ),
+    )
+    .await;
+    assert!(
+        install_bad.stderr.starts_with(
+            "Error: INSTALLATION FAILED: release name \"Bad_Name\": invalid release name"
+        ),
+        "{}",
+        install_bad.stderr
     );
 
     let empty = dir.path().join("empty.yaml");
@@ -1144,8 +1202,10 @@ async fn a_helm_wait_that_outlasts_its_timeout_leaves_the_release_failed_and_upg
     env.set_latency(Latency::zero().with_command("helm upgrade", Duration::from_secs(2)));
     let timed_out = run(&env, helm(&kc, "ctx", &short)).await;
     assert_eq!(timed_out.exit_code, Some(1), "{}", timed_out.stderr);
-    assert!(
-        timed_out.stderr.contains("context deadline exceeded"),
+    // The first install of the release: `upgrade --install` returns it unwrapped.
+    assert_eq!(
+        timed_out.stderr.trim(),
+        "Error: context deadline exceeded",
         "{}",
         timed_out.stderr
     );
@@ -1175,4 +1235,12 @@ async fn a_helm_wait_that_outlasts_its_timeout_leaves_the_release_failed_and_upg
     let deployed = ok_json(&env, status()).await;
     assert_eq!(deployed["info"]["status"], "deployed");
     assert_eq!(deployed["version"], 2);
+
+    // An upgrade of a release that exists: `cmd/helm/upgrade.go` wraps it in UPGRADE FAILED.
+    env.set_latency(Latency::zero().with_command("helm upgrade", Duration::from_secs(2)));
+    let upgrade_timed_out = run(&env, helm(&kc, "ctx", &short)).await;
+    assert_eq!(
+        upgrade_timed_out.stderr.trim(),
+        "Error: UPGRADE FAILED: context deadline exceeded"
+    );
 }
