@@ -261,7 +261,7 @@ struct BlobResponse {
 }
 
 #[derive(Deserialize)]
-struct SecretName {
+struct NameOnly {
     name: String,
 }
 
@@ -445,7 +445,21 @@ impl Gh {
     /// The names of the repository's Actions secrets.
     pub async fn secret_list(&self, slug: &str) -> Result<Vec<String>, ToolError> {
         let spec = self.secret_list_spec(slug);
-        let names: Vec<SecretName> = self.exec.json(spec, "a list of secrets").await?;
+        let names: Vec<NameOnly> = self.exec.json(spec, "a list of secrets").await?;
+        Ok(names.into_iter().map(|s| s.name).collect())
+    }
+
+    /// `gh label list --repo SLUG --json name --limit 1000`: every label's name.
+    pub fn label_list_spec(&self, slug: &str) -> CommandSpec {
+        self.authed(&[
+            "label", "list", "--repo", slug, "--json", "name", "--limit", "1000",
+        ])
+    }
+
+    /// The names of the repository's labels.
+    pub async fn label_list(&self, slug: &str) -> Result<Vec<String>, ToolError> {
+        let spec = self.label_list_spec(slug);
+        let names: Vec<NameOnly> = self.exec.json(spec, "a list of labels").await?;
         Ok(names.into_iter().map(|s| s.name).collect())
     }
 
