@@ -577,7 +577,7 @@ impl SimulatedEnvironment {
             DEMO_TOKEN,
             &["repo", "workflow", "read:org", "delete_repo"],
         );
-        self.seed_github_org("kalypso-demo-org", &[(DEMO_LOGIN, "admin")]);
+        self.seed_github_org(DEMO_ORG, &[(DEMO_LOGIN, "admin")]);
         self.set_github_stored_login(Some(DEMO_LOGIN));
         self.set_token_policy(TokenPolicy::AnyTokenIs(DEMO_LOGIN.to_string()));
     }
@@ -597,5 +597,7 @@ impl SimulatedEnvironment {
 }
 
 /// The GitHub account of the demo world, and the fixed token `gh` has stored for it.
-const DEMO_LOGIN: &str = "kalypso-demo";
+pub const DEMO_LOGIN: &str = "kalypso-demo";
+/// The organisation the demo account administers.
+pub const DEMO_ORG: &str = "kalypso-demo-org";
 const DEMO_TOKEN: &str = "gho_SimulatedDemoToken0000000000000000000";

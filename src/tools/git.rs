@@ -408,8 +408,9 @@ impl From<ToolError> for FileChangeError {
 }
 
 impl Git {
-    /// `git clone --depth 1 --branch BRANCH --single-branch --no-tags REMOTE DIR`: one
-    /// branch's latest commit, to change a file of it.
+    /// `git clone --depth 1 --branch BRANCH --single-branch --no-tags REMOTE NAME` run in
+    /// `workdir`'s parent (NAME its last component): one branch's latest commit, to change a
+    /// file of it.
     pub fn clone_branch_spec(
         &self,
         remote_url: &str,
@@ -417,23 +418,27 @@ impl Git {
         workdir: &Path,
         env: &GitEnv,
     ) -> CommandSpec {
-        let dir = workdir.display().to_string();
-        env.apply(
-            Self::base(&[
-                "clone",
-                "--quiet",
-                "--depth",
-                "1",
-                "--branch",
-                branch,
-                "--single-branch",
-                "--no-tags",
-                "--",
-                remote_url,
-                &dir,
-            ])
-            .timeout(PUSH_TIMEOUT),
-        )
+        let name = workdir
+            .file_name()
+            .map_or_else(|| "repository".into(), |n| n.to_string_lossy().into_owned());
+        let mut spec = Self::base(&[
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            "--branch",
+            branch,
+            "--single-branch",
+            "--no-tags",
+            "--",
+            remote_url,
+            &name,
+        ])
+        .timeout(PUSH_TIMEOUT);
+        if let Some(parent) = workdir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            spec = spec.cwd(parent);
+        }
+        env.apply(spec)
     }
 
     /// `git rev-parse REV...` in `workdir`.
@@ -488,6 +493,7 @@ impl Git {
     ) -> Result<FileCommit, FileChangeError> {
         check_remote(remote_url)?;
         check_relative_path(path)?;
+        // Git clones into an absent or empty directory; its parent is where clone runs.
         prepare_workdir(workdir)?;
         let specs = self.change_file_specs(workdir, remote_url, branch, path, message, env);
         let [clone, blob_before, add, commit, after, push]: [CommandSpec; 6] = specs
