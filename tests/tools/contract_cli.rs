@@ -454,6 +454,8 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh.repo_tree_spec(slug, "main"),
             gh.repo_tree_spec(slug, "dev"),
             gh.secret_list_spec(slug),
+            // What an existing repository lacks (the label on gitops).
+            gh.label_list_spec(slug),
             gh.repo_delete_spec(slug),
         ]);
     }
