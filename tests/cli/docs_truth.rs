@@ -570,6 +570,7 @@ fn every_key_of_the_state_file_is_in_the_reference() {
         "repository",
         "repo_secret",
         "repo_label",
+        "repo_file_commit",
         "flux",
         "namespace",
         "helm_release",

@@ -845,6 +845,15 @@ fn every_adapter_spec(sandbox: &Sandbox) -> Vec<CommandSpec> {
         git.push_spec(&work, remote, "main", &env),
         git.ls_remote_heads_spec(remote, &env),
     ]);
+    // The one-file commit to an existing control plane's environment branch.
+    specs.extend(git.change_file_specs(
+        &work.join("control-plane"),
+        remote,
+        "dev",
+        "gitops-repo.yaml",
+        "point the GitOpsRepo",
+        &env,
+    ));
     specs
 }
 
