@@ -131,8 +131,15 @@ pub async fn observe(
         .await?
         .is_some();
         if reachable {
-            missing_on_existing(steps, cancel, events, &mut observed, RepoKind::Gitops, &slug)
-                .await?;
+            missing_on_existing(
+                steps,
+                cancel,
+                events,
+                &mut observed,
+                RepoKind::Gitops,
+                &slug,
+            )
+            .await?;
         }
     }
 
@@ -196,7 +203,10 @@ async fn missing_on_existing(
     kind: RepoKind,
     slug: &str,
 ) -> Result<(), UserError> {
-    let tools = Tools::new(steps.env(), RunControl::default().with_cancel(cancel.clone()));
+    let tools = Tools::new(
+        steps.env(),
+        RunControl::default().with_cancel(cancel.clone()),
+    );
     let (secrets_step, repo_step) = match kind {
         RepoKind::ControlPlane => (StepId::ControlPlaneSecrets, StepId::ControlPlaneRepo),
         RepoKind::Gitops => (StepId::GitopsSecrets, StepId::GitopsRepo),
@@ -228,7 +238,10 @@ async fn missing_on_existing(
             || tools.gh.label_list(slug),
         )
         .await?;
-        if !labels.iter().any(|l| l.eq_ignore_ascii_case(PROMOTED_LABEL)) {
+        if !labels
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(PROMOTED_LABEL))
+        {
             observed
                 .missing_on_existing
                 .insert(StepId::GitopsLabel, vec![PROMOTED_LABEL.to_string()]);

@@ -330,7 +330,10 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
             let mut step = PlannedStep::new(id, action, dependencies(id), reason);
             if id == StepId::ControlPlaneSeed
                 && action == Action::Create
-                && matches!(config.repositories.control_plane, crate::config::RepoTarget::Existing(_))
+                && matches!(
+                    config.repositories.control_plane,
+                    crate::config::RepoTarget::Existing(_)
+                )
             {
                 step.file = pointer_file.clone();
             }

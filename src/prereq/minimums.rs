@@ -487,9 +487,27 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
     flag("git", &["add"], "-A", Version::new(2, 23, 0), GIT_OLD),
     flag("git", &["add"], "--", Version::new(2, 23, 0), GIT_OLD),
     // The one-file commit to an existing control plane (and its revert on rollback).
-    flag("git", &["clone"], "--quiet", Version::new(2, 23, 0), GIT_OLD),
-    flag("git", &["clone"], "--depth", Version::new(2, 23, 0), GIT_OLD),
-    flag("git", &["clone"], "--branch", Version::new(2, 23, 0), GIT_OLD),
+    flag(
+        "git",
+        &["clone"],
+        "--quiet",
+        Version::new(2, 23, 0),
+        GIT_OLD,
+    ),
+    flag(
+        "git",
+        &["clone"],
+        "--depth",
+        Version::new(2, 23, 0),
+        GIT_OLD,
+    ),
+    flag(
+        "git",
+        &["clone"],
+        "--branch",
+        Version::new(2, 23, 0),
+        GIT_OLD,
+    ),
     flag(
         "git",
         &["clone"],

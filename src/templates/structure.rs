@@ -323,7 +323,11 @@ pub fn point_gitops_repo(content: &str, new_repo: &str) -> Result<String, String
         if indent == 0 {
             let key = trimmed.split('#').next().unwrap_or_default().trim_end();
             if key.starts_with("kind:") {
-                is_gitops = key.trim_start_matches("kind:").trim().trim_matches(['"', '\'']) == "GitOpsRepo";
+                is_gitops = key
+                    .trim_start_matches("kind:")
+                    .trim()
+                    .trim_matches(['"', '\''])
+                    == "GitOpsRepo";
             }
             in_spec = key == "spec:";
             continue;
@@ -665,7 +669,10 @@ mod tests {
         );
         assert!(findings.missing.is_empty(), "{:?}", findings.missing);
         assert!(findings.warnings.is_empty(), "{:?}", findings.warnings);
-        assert_eq!(findings.gitops_repo.map(|p| p.path), Some("c/g.yaml".to_string()));
+        assert_eq!(
+            findings.gitops_repo.map(|p| p.path),
+            Some("c/g.yaml".to_string())
+        );
     }
 
     #[test]
@@ -746,8 +753,14 @@ mod tests {
     fn pointing_finds_the_gitops_repo_among_other_documents() {
         let content = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: BaseRepo\nmetadata:\n  name: dev\nspec:\n  repo: https://github.com/acme/base\n  branch: dev\n  path: .\n---\napiVersion: scheduler.kalypso.io/v1alpha1\nkind: GitOpsRepo\nmetadata:\n  name: dev\nspec:\n  branch: dev\n  repo: https://github.com/old/gitops\n  path: .\n";
         let rewritten = point_gitops_repo(content, "https://github.com/acme/gitops").unwrap();
-        assert!(rewritten.contains("repo: https://github.com/acme/base"), "{rewritten}");
-        assert!(rewritten.ends_with("  repo: https://github.com/acme/gitops\n  path: .\n"), "{rewritten}");
+        assert!(
+            rewritten.contains("repo: https://github.com/acme/base"),
+            "{rewritten}"
+        );
+        assert!(
+            rewritten.ends_with("  repo: https://github.com/acme/gitops\n  path: .\n"),
+            "{rewritten}"
+        );
     }
 
     #[test]
@@ -769,7 +782,13 @@ mod tests {
         let pointer = findings.gitops_repo.expect("found by kind");
         assert_eq!(pointer.path, "envs/dev/where.yaml");
         assert_eq!(pointer.repo, "r");
-        assert!(same_repo_url("https://github.com/Acme/GitOps.git", "https://github.com/acme/gitops/"));
-        assert!(!same_repo_url("https://github.com/acme/gitops", "https://github.com/acme/gitops2"));
+        assert!(same_repo_url(
+            "https://github.com/Acme/GitOps.git",
+            "https://github.com/acme/gitops/"
+        ));
+        assert!(!same_repo_url(
+            "https://github.com/acme/gitops",
+            "https://github.com/acme/gitops2"
+        ));
     }
 }

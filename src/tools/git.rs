@@ -500,7 +500,13 @@ impl Git {
             .try_into()
             .unwrap_or_else(|_| unreachable!("six commands"));
         self.exec.checked(clone).await?;
-        let previous_blob = self.exec.checked(blob_before).await?.stdout.trim().to_string();
+        let previous_blob = self
+            .exec
+            .checked(blob_before)
+            .await?
+            .stdout
+            .trim()
+            .to_string();
         let file = workdir.join(path);
         // Never through a symlink: only a regular file of the branch is changed.
         let is_file = fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_file());

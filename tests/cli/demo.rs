@@ -1354,8 +1354,13 @@ fn demo_repos_without_consent_stop_before_anything_is_created() {
         snapshot.github.repos.keys().collect::<Vec<_>>(),
         ["someone/kalypso-control-plane"]
     );
-    assert!(snapshot.github.repos["someone/kalypso-control-plane"].secrets.is_empty());
-    assert!(snapshot.azure.resource_groups.is_empty(), "no Azure resource");
+    assert!(snapshot.github.repos["someone/kalypso-control-plane"]
+        .secrets
+        .is_empty());
+    assert!(
+        snapshot.azure.resource_groups.is_empty(),
+        "no Azure resource"
+    );
     assert!(snapshot.azure.clusters.is_empty(), "no Azure resource");
 }
 
@@ -1380,16 +1385,25 @@ fn the_dry_run_lists_what_the_run_executes_existing_control_plane_new_gitops() {
             )]
         },
     );
+    assert!(listed.iter().any(
+        |argv| argv.first().is_some_and(|p| p == "git") && argv.contains(&"clone".to_string())
+    ));
     assert!(listed
         .iter()
-        .any(|argv| argv.first().is_some_and(|p| p == "git") && argv.contains(&"clone".to_string())));
-    assert!(listed.iter().any(|argv| argv.first().is_some_and(|p| p == "git")
-        && argv.contains(&"push".to_string())
-        && argv.contains(&"dev".to_string())
-        && argv.contains(&"https://github.com/someone/kalypso-control-plane.git".to_string())));
+        .any(|argv| argv.first().is_some_and(|p| p == "git")
+            && argv.contains(&"push".to_string())
+            && argv.contains(&"dev".to_string())
+            && argv.contains(&"https://github.com/someone/kalypso-control-plane.git".to_string())));
     assert!(lists(
         &listed,
-        &["gh", "secret", "set", "GITOPS_REPO_TOKEN", "--repo", "someone/kalypso-control-plane"]
+        &[
+            "gh",
+            "secret",
+            "set",
+            "GITOPS_REPO_TOKEN",
+            "--repo",
+            "someone/kalypso-control-plane"
+        ]
     ));
 }
 

@@ -883,7 +883,11 @@ fn push_their_change(harness: &Harness, name: &str, branch: &str, path: &str, co
             .current_dir(work.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let bare = harness.bare(ORG, name).display().to_string();
     run(&["clone", "--quiet", "--branch", branch, &bare, "clone"]);
@@ -934,14 +938,24 @@ async fn an_existing_control_plane_is_pointed_at_the_new_gitops_repository_and_b
         REFERENCE_GITOPS_REPO,
         new_gitops.as_str(),
     ] {
-        assert!(planned.reason.contains(part), "{part} not in {}", planned.reason);
+        assert!(
+            planned.reason.contains(part),
+            "{part} not in {}",
+            planned.reason
+        );
     }
     // The file on dev points at the new repository; nothing else of it changed.
     let pointed = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
-    assert_eq!(pointed, original.replace(REFERENCE_GITOPS_REPO, &new_gitops));
+    assert_eq!(
+        pointed,
+        original.replace(REFERENCE_GITOPS_REPO, &new_gitops)
+    );
     // One commit, recorded with what it replaced.
-    let head = String::from_utf8(git(&harness.bare(ORG, CONTROL_PLANE), &["rev-parse", "dev"]))
-        .unwrap();
+    let head = String::from_utf8(git(
+        &harness.bare(ORG, CONTROL_PLANE),
+        &["rev-parse", "dev"],
+    ))
+    .unwrap();
     let Resource::RepoFileCommit {
         repository,
         branch,
@@ -969,16 +983,27 @@ async fn an_existing_control_plane_is_pointed_at_the_new_gitops_repository_and_b
     assert!(harness
         .sim
         .github_secret_is(ORG, CONTROL_PLANE, "GITOPS_REPO_TOKEN", CANARY));
-    assert!(harness
-        .sim
-        .github_secret_is(ORG, CONTROL_PLANE, "GITOPS_REPO", &format!("{ORG}/{GITOPS}")));
+    assert!(harness.sim.github_secret_is(
+        ORG,
+        CONTROL_PLANE,
+        "GITOPS_REPO",
+        &format!("{ORG}/{GITOPS}")
+    ));
     assert_no_canary(&harness.sim.calls());
     let state_text = std::fs::read_to_string(harness.paths().state_file).unwrap();
     assert!(!state_text.contains(CANARY));
 
     let report = harness.rollback(&config).await;
-    assert!(report.is_complete(), "{:?} {:?}", report.leftovers, report.kept);
-    assert_eq!(file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"), original);
+    assert!(
+        report.is_complete(),
+        "{:?} {:?}",
+        report.leftovers,
+        report.kept
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        original
+    );
     let cp = &harness.settled().github.repos["acme/kalypso-control-plane"];
     assert!(cp.secrets.is_empty(), "{:?}", cp.secrets);
 }
@@ -998,9 +1023,20 @@ async fn a_gitops_repo_file_changed_since_our_commit_is_left_in_place() {
     let report = harness.rollback(&config).await;
     assert!(!report.is_complete());
     assert_eq!(report.kept.len(), 1, "{:?}", report.kept);
-    assert!(report.kept[0].contains("gitops-repo.yaml"), "{}", report.kept[0]);
-    assert!(report.kept[0].contains("changed since"), "{}", report.kept[0]);
-    assert_eq!(file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"), theirs);
+    assert!(
+        report.kept[0].contains("gitops-repo.yaml"),
+        "{}",
+        report.kept[0]
+    );
+    assert!(
+        report.kept[0].contains("changed since"),
+        "{}",
+        report.kept[0]
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        theirs
+    );
 }
 
 /// Without consent (`--non-interactive`, no `--yes`), the same configuration stops before
@@ -1037,7 +1073,11 @@ async fn without_consent_the_pointer_change_is_refused_before_anything_is_create
         "gh secret set GITOPS_REPO_TOKEN --repo acme/kalypso-control-plane",
         "--yes",
     ] {
-        assert!(error.message.contains(part), "{part} not in {}", error.message);
+        assert!(
+            error.message.contains(part),
+            "{part} not in {}",
+            error.message
+        );
     }
     assert!(error
         .hint
@@ -1135,7 +1175,12 @@ async fn an_existing_gitops_repository_gets_its_missing_secret_and_label_and_los
         .resources
         .iter()
         .filter(|r| r.ownership == Ownership::CreatedByUs)
-        .filter(|r| matches!(r.resource, Resource::RepoSecret { .. } | Resource::RepoLabel { .. }))
+        .filter(|r| {
+            matches!(
+                r.resource,
+                Resource::RepoSecret { .. } | Resource::RepoLabel { .. }
+            )
+        })
         .map(|r| r.resource.describe())
         .collect();
     assert_eq!(
@@ -1148,7 +1193,12 @@ async fn an_existing_gitops_repository_gets_its_missing_secret_and_label_and_los
     assert_no_canary(&harness.sim.calls());
 
     let report = harness.rollback(&config).await;
-    assert!(report.is_complete(), "{:?} {:?}", report.leftovers, report.kept);
+    assert!(
+        report.is_complete(),
+        "{:?} {:?}",
+        report.leftovers,
+        report.kept
+    );
     let gitops = &harness.settled().github.repos["acme/platform-gitops"];
     assert!(gitops.secrets.is_empty(), "{:?}", gitops.secrets);
     assert_eq!(gitops.labels, labels_before, "only our label is gone");

@@ -247,7 +247,10 @@ impl Harness {
     }
 
     /// `configuration` validated as a front end has it before the plan's confirmation.
-    pub fn validated(&self, configuration: &Configuration) -> kalypso_bootstrap::config::lifecycle::Validated {
+    pub fn validated(
+        &self,
+        configuration: &Configuration,
+    ) -> kalypso_bootstrap::config::lifecycle::Validated {
         validated(configuration)
     }
 

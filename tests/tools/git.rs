@@ -468,9 +468,15 @@ async fn changing_one_file_pushes_one_commit_and_refuses_a_symlink() {
             },
         ],
     }];
-    git.seed(&world.dir.path().join("seed"), &url, &seed, "seed", &world.env())
-        .await
-        .unwrap();
+    git.seed(
+        &world.dir.path().join("seed"),
+        &url,
+        &seed,
+        "seed",
+        &world.env(),
+    )
+    .await
+    .unwrap();
     let before = String::from_utf8(run_git(&bare, &["rev-parse", "dev"])).unwrap();
 
     let changed = git
@@ -509,15 +515,38 @@ async fn changing_one_file_pushes_one_commit_and_refuses_a_symlink() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(refused, git::FileChangeError::Refused(ref why) if why.contains("is not ours")));
+    assert!(
+        matches!(refused, git::FileChangeError::Refused(ref why) if why.contains("is not ours"))
+    );
     assert_eq!(run_git(&bare, &["rev-parse", "dev"]), head.as_bytes());
 
     // A symlink on the branch is never written through.
     let work = world.dir.path().join("link");
-    run_git(world.dir.path(), &["clone", "-q", "--branch", "dev", &bare.display().to_string(), "link"]);
+    run_git(
+        world.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--branch",
+            "dev",
+            &bare.display().to_string(),
+            "link",
+        ],
+    );
     std::os::unix::fs::symlink("/etc/hostname", work.join("link.yaml")).unwrap();
     run_git(&work, &["add", "link.yaml"]);
-    run_git(&work, &["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "link"]);
+    run_git(
+        &work,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "link",
+        ],
+    );
     run_git(&work, &["push", "-q", "origin", "dev"]);
     let error = git
         .change_file(

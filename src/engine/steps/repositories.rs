@@ -307,7 +307,11 @@ fn change_to_existing(
     let slug = repo.slug();
     match step {
         StepId::ControlPlaneSeed => {
-            let pointer = observed.control_plane_check.as_ref()?.gitops_repo.as_ref()?;
+            let pointer = observed
+                .control_plane_check
+                .as_ref()?
+                .gitops_repo
+                .as_ref()?;
             let wanted = observed.gitops_url.as_deref()?;
             if structure::same_repo_url(&pointer.repo, wanted) {
                 return None;
@@ -1290,7 +1294,11 @@ pub async fn secrets(
             name: name.to_string(),
         };
         if existing.is_some() {
-            ctx.record(resource.clone(), Ownership::CreatedByUs, ResourceStatus::Creating)?;
+            ctx.record(
+                resource.clone(),
+                Ownership::CreatedByUs,
+                ResourceStatus::Creating,
+            )?;
         }
         call(env, ctx, &format!("set secret {name} on {slug}"), || {
             tools.gh.secret_set(&slug, name, value.clone())
@@ -1371,7 +1379,10 @@ async fn label_existing(
         tools.gh.label_list(&slug)
     })
     .await?;
-    if labels.iter().any(|l| l.eq_ignore_ascii_case(PROMOTED_LABEL)) {
+    if labels
+        .iter()
+        .any(|l| l.eq_ignore_ascii_case(PROMOTED_LABEL))
+    {
         return Ok(StepOutcome::reused(format!(
             "{slug} has the label {PROMOTED_LABEL} already"
         )));
@@ -1380,7 +1391,11 @@ async fn label_existing(
         repository: slug.clone(),
         name: PROMOTED_LABEL.to_string(),
     };
-    ctx.record(resource.clone(), Ownership::CreatedByUs, ResourceStatus::Creating)?;
+    ctx.record(
+        resource.clone(),
+        Ownership::CreatedByUs,
+        ResourceStatus::Creating,
+    )?;
     call(
         env,
         ctx,
@@ -1418,18 +1433,24 @@ async fn point_gitops_repo(
         |branch| {
             let (tools, slug) = (&tools, &slug);
             async move {
-                call(env, ctx, &format!("list the files of {slug} on {branch}"), || {
-                    tools.gh.repo_tree(slug, &branch)
-                })
+                call(
+                    env,
+                    ctx,
+                    &format!("list the files of {slug} on {branch}"),
+                    || tools.gh.repo_tree(slug, &branch),
+                )
                 .await
             }
         },
         |branch, path, sha| {
             let (tools, slug) = (&tools, &slug);
             async move {
-                call(env, ctx, &format!("read {path} on {branch} of {slug}"), || {
-                    tools.gh.repo_blob(slug, &sha)
-                })
+                call(
+                    env,
+                    ctx,
+                    &format!("read {path} on {branch} of {slug}"),
+                    || tools.gh.repo_blob(slug, &sha),
+                )
                 .await
             }
         },
@@ -1438,7 +1459,10 @@ async fn point_gitops_repo(
     let Some(pointer) = files.findings(branch).gitops_repo else {
         return Err(UserError::in_step(
             step,
-            format!("repository {} has no GitOpsRepo on {branch} any more", existing.url()),
+            format!(
+                "repository {} has no GitOpsRepo on {branch} any more",
+                existing.url()
+            ),
         ));
     };
     if structure::same_repo_url(&pointer.repo, &wanted) {
@@ -1460,11 +1484,17 @@ async fn point_gitops_repo(
         .map_err(|e| {
             UserError::in_step(
                 step,
-                format!("cannot create a work directory in {}: {e}", env.work_dir.display()),
+                format!(
+                    "cannot create a work directory in {}: {e}",
+                    env.work_dir.display()
+                ),
             )
         })?;
     let workdir = dir.path().join(RepoKind::ControlPlane.dir_name());
-    let what = format!("point the GitOpsRepo in {} on {branch} of {slug} at {wanted}", pointer.path);
+    let what = format!(
+        "point the GitOpsRepo in {} on {branch} of {slug} at {wanted}",
+        pointer.path
+    );
     let changed = tools
         .git
         .change_file(
