@@ -240,7 +240,7 @@ async fn missing_on_existing(
         .await?;
         if !labels
             .iter()
-            .any(|l| l.eq_ignore_ascii_case(PROMOTED_LABEL))
+            .any(|l| l.name.eq_ignore_ascii_case(PROMOTED_LABEL))
         {
             observed
                 .missing_on_existing

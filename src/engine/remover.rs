@@ -346,9 +346,30 @@ impl EngineRemover {
                     Some(_) => Ok(()),
                 },
             },
-            Resource::KubeContext { .. }
-            | Resource::RepoSecret { .. }
-            | Resource::RepoLabel { .. } => Ok(()),
+            // A label is ours while it still has the colour and description we gave it
+            // (someone who redefined it made it theirs); gone, the removal says so.
+            Resource::RepoLabel { repository, name } => {
+                let labels = match self.gh().label_list(repository).await {
+                    Ok(labels) => labels,
+                    // The repository is gone (or unreadable): the delete reports it.
+                    Err(error) if error.is_not_found_resource() => Vec::new(),
+                    Err(error) => return Err(error),
+                };
+                match labels.iter().find(|l| l.name.eq_ignore_ascii_case(name)) {
+                    Some(live)
+                        if !live.color.eq_ignore_ascii_case(crate::tools::gh::PROMOTED_LABEL_COLOR)
+                            || live.description
+                                != super::steps::repositories::PROMOTED_LABEL_DESCRIPTION =>
+                    {
+                        Err(format!(
+                            "label {name} was changed since we created it (colour {}, description {:?})",
+                            live.color, live.description
+                        ))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Resource::KubeContext { .. } | Resource::RepoSecret { .. } => Ok(()),
         })
     }
 

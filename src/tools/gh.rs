@@ -260,6 +260,16 @@ struct BlobResponse {
     encoding: String,
 }
 
+/// One label of `gh label list --json name,color,description`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct LabelInfo {
+    pub name: String,
+    #[serde(default)]
+    pub color: String,
+    #[serde(default)]
+    pub description: String,
+}
+
 #[derive(Deserialize)]
 struct NameOnly {
     name: String,
@@ -449,18 +459,24 @@ impl Gh {
         Ok(names.into_iter().map(|s| s.name).collect())
     }
 
-    /// `gh label list --repo SLUG --json name --limit 1000`: every label's name.
+    /// `gh label list --repo SLUG --json name,color,description --limit 1000`.
     pub fn label_list_spec(&self, slug: &str) -> CommandSpec {
         self.authed(&[
-            "label", "list", "--repo", slug, "--json", "name", "--limit", "1000",
+            "label",
+            "list",
+            "--repo",
+            slug,
+            "--json",
+            "name,color,description",
+            "--limit",
+            "1000",
         ])
     }
 
-    /// The names of the repository's labels.
-    pub async fn label_list(&self, slug: &str) -> Result<Vec<String>, ToolError> {
+    /// The repository's labels.
+    pub async fn label_list(&self, slug: &str) -> Result<Vec<LabelInfo>, ToolError> {
         let spec = self.label_list_spec(slug);
-        let names: Vec<NameOnly> = self.exec.json(spec, "a list of labels").await?;
-        Ok(names.into_iter().map(|s| s.name).collect())
+        self.exec.json(spec, "a list of labels").await
     }
 
     pub fn label_create_spec(

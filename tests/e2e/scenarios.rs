@@ -1203,3 +1203,88 @@ async fn an_existing_gitops_repository_gets_its_missing_secret_and_label_and_los
     assert!(gitops.secrets.is_empty(), "{:?}", gitops.secrets);
     assert_eq!(gitops.labels, labels_before, "only our label is gone");
 }
+
+/// The command a removal plan prints for the GitOpsRepo commit (what to run by hand when a
+/// rollback cannot) works when copied: run in a shell, it puts the file back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manual_revert_of_the_gitops_repo_commit_works_when_copied() {
+    use kalypso_bootstrap::engine::rollback::ResourceRemover;
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let original = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    harness.run(&config).await.assert_success();
+    let remover = kalypso_bootstrap::engine::EngineRemover::new(
+        std::sync::Arc::new(harness.sim.clone()),
+        Some(secrecy::SecretString::from(CANARY)),
+        harness.paths().kubeconfig,
+    );
+    let command = remover.manual_command(&recorded_file_commit(&harness));
+    assert!(command.starts_with("git clone --branch dev"), "{command}");
+    let work = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .current_dir(work.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", work.path())
+        .env("GIT_AUTHOR_NAME", "you")
+        .env("GIT_AUTHOR_EMAIL", "you@example.com")
+        .env("GIT_COMMITTER_NAME", "you")
+        .env("GIT_COMMITTER_EMAIL", "you@example.com")
+        .envs(harness.sim.git_env())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        original
+    );
+}
+
+/// A `promoted` label we created on a repository the user gave, then redefined by someone
+/// (another colour and description), is theirs now: the rollback keeps it, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_redefined_since_we_created_it_is_kept_by_the_rollback() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::new(ORG, "platform-gitops")
+        .with_secret("CONTROL_PLANE_TOKEN");
+    for branch in &rendered(&config).repo(RepoKind::Gitops).branches {
+        for file in &branch.files {
+            seed = if file.executable {
+                seed.with_executable(&branch.name, &file.path, file.contents.clone())
+            } else {
+                seed.with_file(&branch.name, &file.path, file.contents.clone())
+            };
+        }
+    }
+    harness.sim.seed_repo(seed).unwrap();
+    let run = harness.run(&config).await;
+    run.assert_success();
+    assert_eq!(run.plan.action(StepId::GitopsSecrets), Some(Action::Skip));
+    assert_eq!(run.plan.action(StepId::GitopsLabel), Some(Action::Create));
+    let gh = kalypso_bootstrap::tools::gh::Gh::new(std::sync::Arc::new(harness.sim.clone()))
+        .with_token(secrecy::SecretString::from(CANARY));
+    gh.label_create("acme/platform-gitops", "promoted", "FFFFFF", "ours now")
+        .await
+        .unwrap();
+
+    let report = harness.rollback(&config).await;
+    assert_eq!(report.kept.len(), 1, "{:?}", report.kept);
+    assert!(
+        report.kept[0].contains("changed since"),
+        "{}",
+        report.kept[0]
+    );
+    let gitops = &harness.settled().github.repos["acme/platform-gitops"];
+    assert_eq!(gitops.labels["promoted"].description, "ours now");
+    // Its secret was there before the run: never ours, never removed.
+    assert!(gitops.secrets.contains("CONTROL_PLANE_TOKEN"));
+}

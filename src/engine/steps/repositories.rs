@@ -1381,7 +1381,7 @@ async fn label_existing(
     .await?;
     if labels
         .iter()
-        .any(|l| l.eq_ignore_ascii_case(PROMOTED_LABEL))
+        .any(|l| l.name.eq_ignore_ascii_case(PROMOTED_LABEL))
     {
         return Ok(StepOutcome::reused(format!(
             "{slug} has the label {PROMOTED_LABEL} already"
