@@ -183,16 +183,20 @@ impl Session {
                     return Ok(None);
                 }
             }
-            None if !skip => {
-                let changes =
-                    repositories::changes_to_existing(self.bootstrap.configuration(), plan);
-                if let Some(first) = changes.first() {
-                    return Err(changes_need_consent(first.id, &changes));
-                }
-            }
+            None if !skip => self.refuse_unconsented_changes(plan)?,
             _ => {}
         }
         Ok(Some(validated.confirm().activate()))
+    }
+
+    /// For a front end that showed nobody the plan (nobody to ask, no `--yes`): the plan
+    /// must not change a repository the user gave; `Err` names each change (exit 5).
+    pub fn refuse_unconsented_changes(&self, plan: &Plan) -> Result<(), UserError> {
+        let changes = repositories::changes_to_existing(self.bootstrap.configuration(), plan);
+        match changes.first() {
+            Some(first) => Err(changes_need_consent(first.id, &changes)),
+            None => Ok(()),
+        }
     }
 
     /// Run `plan`, its events to `events`. Follow with [`Session::recover`] (or use
