@@ -1299,6 +1299,8 @@ fn demo_repos_let_the_user_bring_their_own_control_plane_to_the_demo() {
         out.contains("pointed the GitOpsRepo in gitops-repo.yaml on dev of someone/kalypso-control-plane at https://github.com/"),
         "{out}"
     );
+    assert!(!out.contains(CANARY), "the token never reaches the output");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(CANARY));
     let state = state_of(&state);
     assert_eq!(state["status"], "completed");
     let kinds: Vec<&str> = state["resources"]
