@@ -18,6 +18,7 @@ use crate::templates::structure::BranchKind;
 use crate::templates::{RepoKind, TemplateContext};
 use crate::tools::gh::PROMOTED_LABEL;
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryWait};
+use crate::tools::ErrorClass;
 use crate::tools::{CancelToken, RunControl, ToolError};
 use crate::troubleshooting::Topic;
 use crate::UserError;
@@ -211,15 +212,36 @@ async fn missing_on_existing(
         RepoKind::ControlPlane => (StepId::ControlPlaneSecrets, StepId::ControlPlaneRepo),
         RepoKind::Gitops => (StepId::GitopsSecrets, StepId::GitopsRepo),
     };
-    let present = query(
+    // A token that may read the repository but not its secrets: nothing can be set either;
+    // the plan says so instead of failing.
+    let listed = query(
         steps,
         cancel,
         events,
         repo_step,
         &format!("list the secrets of {slug}"),
-        || tools.gh.secret_list(slug),
+        || async {
+            match tools.gh.secret_list(slug).await {
+                Err(error) if matches!(error.class(), ErrorClass::PermissionDenied { .. }) => {
+                    Ok(Err(error.to_string()))
+                }
+                other => other.map(Ok),
+            }
+        },
     )
     .await?;
+    let present = match listed {
+        Ok(present) => present,
+        Err(why) => {
+            observed
+                .unchecked_on_existing
+                .insert(secrets_step, crate::secrets::redact(&why).into_owned());
+            Vec::new()
+        }
+    };
+    if observed.unchecked_on_existing.contains_key(&secrets_step) {
+        return Ok(());
+    }
     let missing: Vec<String> = repositories::secret_names(kind)
         .iter()
         .filter(|name| !present.iter().any(|p| p.eq_ignore_ascii_case(name)))

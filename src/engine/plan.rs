@@ -38,6 +38,9 @@ pub struct Observed {
     /// For a repository the user gave: what its secrets and label steps would add (the
     /// names `gh secret list` and `gh label list` lack), by step. Absent: nothing missing.
     pub missing_on_existing: std::collections::BTreeMap<StepId, Vec<String>>,
+    /// For a repository the user gave whose secrets the token may not list: why, by the
+    /// secrets step (nothing is set; the plan says what the workflows need).
+    pub unchecked_on_existing: std::collections::BTreeMap<StepId, String>,
     /// Steps the state file records as succeeded (see [`succeeded_steps`]).
     pub succeeded_steps: BTreeSet<StepId>,
 }
@@ -660,6 +663,7 @@ mod tests {
             control_plane_check: None,
             gitops_url: None,
             missing_on_existing: Default::default(),
+            unchecked_on_existing: Default::default(),
             succeeded_steps: [
                 ClusterPreflight,
                 ClusterResourceGroup,
@@ -720,6 +724,7 @@ mod tests {
             control_plane_check: None,
             gitops_url: None,
             missing_on_existing: Default::default(),
+            unchecked_on_existing: Default::default(),
             succeeded_steps: StepId::ALL.into_iter().collect(),
         };
         let plan = plan(&config(), &observed);

@@ -1288,3 +1288,46 @@ async fn a_label_redefined_since_we_created_it_is_kept_by_the_rollback() {
     // Its secret was there before the run: never ours, never removed.
     assert!(gitops.secrets.contains("CONTROL_PLANE_TOKEN"));
 }
+
+/// A repository the token may read but whose secrets it may not list (someone else's public
+/// control plane): the plan says the secrets were not checked and what the workflows need;
+/// nothing is set there, and no consent is needed for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_the_token_may_not_list_are_reported_not_set() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane = existing_repo("https://github.com/someone/platform-cp");
+    let rendered = rendered(&config);
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::new("someone", "platform-cp").public();
+    for branch in &rendered.repo(RepoKind::ControlPlane).branches {
+        for file in &branch.files {
+            seed = if file.executable {
+                seed.with_executable(&branch.name, &file.path, file.contents.clone())
+            } else {
+                seed.with_file(&branch.name, &file.path, file.contents.clone())
+            };
+        }
+    }
+    harness.sim.seed_repo(seed).unwrap();
+    let session = harness.session(
+        &config,
+        std::sync::Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let (warnings, _unread) = kalypso_bootstrap::engine::EventSink::channel();
+    let plan = session
+        .plan(&kalypso_bootstrap::tools::CancelToken::new(), &warnings)
+        .await
+        .expect("a plan");
+    let secrets = plan.step(StepId::ControlPlaneSecrets).unwrap();
+    assert_eq!(secrets.action, Action::Skip);
+    assert!(
+        secrets.reason.contains("could not be listed")
+            && secrets.reason.contains("GITOPS_REPO, GITOPS_REPO_TOKEN")
+            && secrets
+                .reason
+                .contains("gh secret set NAME --repo someone/platform-cp"),
+        "{}",
+        secrets.reason
+    );
+}

@@ -328,6 +328,15 @@ fn change_to_existing(
             ))
         }
         StepId::ControlPlaneSecrets | StepId::GitopsSecrets => {
+            if let Some(why) = observed.unchecked_on_existing.get(&step) {
+                let names = secret_names(repo_kind(step)).join(", ");
+                return Some((
+                    Action::Skip,
+                    format!(
+                        "existing repository {url}: its Actions secrets could not be listed ({why}), so none is set; its workflows need {names}: set any that is missing yourself (gh secret set NAME --repo {slug})"
+                    ),
+                ));
+            }
             let missing = observed.missing_on_existing.get(&step)?;
             let commands: Vec<String> = missing
                 .iter()
