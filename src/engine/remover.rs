@@ -329,16 +329,19 @@ impl EngineRemover {
             },
             // A commit to a repository the user gave is ours while the file on the branch
             // is still exactly the blob we wrote.
+            // (or already back as it was: the revert then has nothing to do).
             Resource::RepoFileCommit {
                 repository,
                 branch,
                 path,
                 written_blob,
+                previous_blob,
                 ..
             } => match self.gh().repo_tree(repository, branch).await? {
                 None => Err(format!("branch {branch} of {repository} is gone")),
                 Some(entries) => match entries.iter().find(|e| &e.path == path) {
                     None => Err(format!("{path} is no longer on {branch}")),
+                    Some(entry) if &entry.sha == previous_blob => Ok(()),
                     Some(entry) if &entry.sha != written_blob => Err(format!(
                         "{path} on {branch} changed since we wrote it (blob {}, we wrote {written_blob})",
                         entry.sha
@@ -471,6 +474,29 @@ impl EngineRemover {
         else {
             unreachable!("only a file commit is reverted")
         };
+        if let Resource::RepoFileCommit {
+            repository,
+            branch,
+            path,
+            previous_blob,
+            ..
+        } = resource
+        {
+            let back = self
+                .gh()
+                .repo_tree(repository, branch)
+                .await?
+                .is_some_and(|entries| {
+                    entries
+                        .iter()
+                        .any(|e| &e.path == path && &e.sha == previous_blob)
+                });
+            if back {
+                return Ok(RemovalNote::new(
+                    "already as it was (the commit never landed, or was undone)",
+                ));
+            }
+        }
         let io = |e: std::io::Error| ToolError::UnexpectedOutput {
             command: "revert".to_string(),
             reason: format!("cannot create a work directory: {e}"),

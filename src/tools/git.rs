@@ -391,6 +391,17 @@ pub struct FileCommit {
     pub written_blob: String,
 }
 
+/// Where [`Git::change_file_then`] commits: the branch of `remote_url`, cloned into
+/// `workdir`, and the file `path` of it, changed in a commit with `message`.
+#[derive(Clone, Copy, Debug)]
+pub struct FileChange<'a> {
+    pub workdir: &'a Path,
+    pub remote_url: &'a str,
+    pub branch: &'a str,
+    pub path: &'a str,
+    pub message: &'a str,
+}
+
 /// Why [`Git::change_file`] pushed nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum FileChangeError {
@@ -480,7 +491,6 @@ impl Git {
     /// meanwhile rejects it): clone the branch into `workdir` (absent or empty), give the
     /// file's text and blob to `edit`, write what it returns, commit, push. A symlink or a
     /// missing file is refused; so is whatever `edit` refuses.
-    #[allow(clippy::too_many_arguments)]
     pub async fn change_file(
         &self,
         workdir: &Path,
@@ -491,6 +501,33 @@ impl Git {
         env: &GitEnv,
         edit: impl FnOnce(&str, &str) -> Result<String, String>,
     ) -> Result<FileCommit, FileChangeError> {
+        let change = FileChange {
+            workdir,
+            remote_url,
+            branch,
+            path,
+            message,
+        };
+        self.change_file_then(change, env, edit, |_| Ok(())).await
+    }
+
+    /// [`Git::change_file`], telling `before_push` the commit before it is pushed (so that
+    /// a caller can record it first: a run killed during the push still knows it); an
+    /// `Err` from it stops before the push.
+    pub async fn change_file_then(
+        &self,
+        change: FileChange<'_>,
+        env: &GitEnv,
+        edit: impl FnOnce(&str, &str) -> Result<String, String>,
+        before_push: impl FnOnce(&FileCommit) -> Result<(), String>,
+    ) -> Result<FileCommit, FileChangeError> {
+        let FileChange {
+            workdir,
+            remote_url,
+            branch,
+            path,
+            message,
+        } = change;
         check_remote(remote_url)?;
         check_relative_path(path)?;
         // Git clones into an absent or empty directory; its parent is where clone runs.
@@ -531,14 +568,15 @@ impl Git {
                 "git rev-parse did not name the new commit and blob of {path}"
             )));
         };
-        let (commit, written_blob) = (commit.to_string(), written_blob.to_string());
-        self.exec.checked(push).await?;
-        Ok(FileCommit {
-            commit,
+        let committed = FileCommit {
+            commit: commit.to_string(),
             previous_blob,
             previous_content,
-            written_blob,
-        })
+            written_blob: written_blob.to_string(),
+        };
+        before_push(&committed).map_err(FileChangeError::Refused)?;
+        self.exec.checked(push).await?;
+        Ok(committed)
     }
 }
 

@@ -1331,3 +1331,81 @@ async fn secrets_the_token_may_not_list_are_reported_not_set() {
         secrets.reason
     );
 }
+
+/// The GitOpsRepo commit is recorded before its push: a push that fails (a rule on the
+/// branch) leaves no record of a commit that never landed, and the file untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_gitops_repo_push_leaves_no_record_and_the_file_untouched() {
+    use kalypso_bootstrap::sim::{Fault, FaultKind};
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let original = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    let rejected = harness.sim.inject(
+        Fault::new(
+            FaultKind::Failure {
+                exit_code: 1,
+                stderr: "remote: error: GH013: Repository rule violations found for refs/heads/dev.\nerror: failed to push some refs".into(),
+            },
+            "git push",
+        )
+        .with_arg("https://github.com/acme/kalypso-control-plane.git")
+        .always(),
+    );
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::ControlPlaneSeed));
+    assert!(error.message.contains("GH013"), "{}", error.message);
+    assert!(harness.sim.fault_fired(rejected) >= 1);
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        original
+    );
+    assert!(
+        !harness
+            .state()
+            .resources
+            .iter()
+            .any(|r| r.resource.kind() == "repo_file_commit"),
+        "{:?}",
+        harness.state().resources
+    );
+}
+
+/// A file someone put back as it was before our commit: the rollback has nothing to revert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitops_repo_file_already_back_as_it_was_needs_no_revert() {
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let original = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    harness.run(&config).await.assert_success();
+    push_their_change(
+        &harness,
+        CONTROL_PLANE,
+        "dev",
+        "gitops-repo.yaml",
+        &original,
+    );
+    let head = git(&harness.bare(ORG, CONTROL_PLANE), &["rev-parse", "dev"]);
+
+    let report = harness.rollback(&config).await;
+    assert!(
+        report.is_complete(),
+        "{:?} {:?}",
+        report.leftovers,
+        report.kept
+    );
+    let note = report
+        .removals
+        .iter()
+        .find(|r| r.resource.kind() == "repo_file_commit")
+        .map(|r| r.message.clone())
+        .unwrap();
+    assert!(note.contains("already as it was"), "{note}");
+    assert_eq!(
+        git(&harness.bare(ORG, CONTROL_PLANE), &["rev-parse", "dev"]),
+        head,
+        "no commit"
+    );
+}

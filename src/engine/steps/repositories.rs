@@ -1504,37 +1504,84 @@ async fn point_gitops_repo(
         "point the GitOpsRepo in {} on {branch} of {slug} at {wanted}",
         pointer.path
     );
-    let changed = tools
-        .git
-        .change_file(
-            &workdir,
-            &remote,
-            branch,
-            &pointer.path,
-            POINTER_MESSAGE,
-            &git_env,
-            |content, _| structure::point_gitops_repo(content, &wanted),
-        )
-        .await
-        .map_err(|error| match error {
-            FileChangeError::Seed(SeedError::Tool(tool)) => tool_error(step, &what, &tool),
-            other => UserError::in_step(step, format!("{what}: {other}")).with_hint(
-                Topic::RepositoryStructure.hint(format!(
-                    "set spec.repo of the GitOpsRepo in {} on branch {branch} to {wanted} yourself, then run again",
-                    pointer.path
-                )),
-            ),
-        })?;
-    ctx.record(
-        crate::state::Resource::RepoFileCommit {
+    let record =
+        |committed: &crate::tools::git::FileCommit| crate::state::Resource::RepoFileCommit {
             repository: slug.clone(),
             branch: branch.to_string(),
             path: pointer.path.clone(),
-            commit: changed.commit.clone(),
-            previous_blob: changed.previous_blob,
-            written_blob: changed.written_blob,
-            previous_content: changed.previous_content,
-        },
+            commit: committed.commit.clone(),
+            previous_blob: committed.previous_blob.clone(),
+            written_blob: committed.written_blob.clone(),
+            previous_content: committed.previous_content.clone(),
+        };
+    // Recorded before the push: a run killed while pushing still knows the commit, and a
+    // rollback reverts it if it landed (the file is then the blob written).
+    let recorded = std::sync::Mutex::new(None);
+    let changed = tools
+        .git
+        .change_file_then(
+            crate::tools::git::FileChange {
+                workdir: &workdir,
+                remote_url: &remote,
+                branch,
+                path: &pointer.path,
+                message: POINTER_MESSAGE,
+            },
+            &git_env,
+            |content, _| structure::point_gitops_repo(content, &wanted),
+            |committed| {
+                let resource = record(committed);
+                ctx.record(
+                    resource.clone(),
+                    Ownership::CreatedByUs,
+                    ResourceStatus::Creating,
+                )
+                .map_err(|e| e.message)?;
+                *recorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(resource);
+                Ok(())
+            },
+        )
+        .await;
+    let changed = match changed {
+        Ok(changed) => changed,
+        Err(error) => {
+            // The push may have landed before it failed (a timeout, the run stopping): look
+            // (not cancellable); a commit that is not on the branch is forgotten, so a
+            // rollback does not report a file it never changed.
+            let taken = recorded.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(resource) = taken {
+                let crate::state::Resource::RepoFileCommit { written_blob, .. } = &resource else {
+                    unreachable!("the record of a file commit")
+                };
+                let looking = Tools::for_marking(env, ctx);
+                match looking.gh.repo_tree(&slug, branch).await {
+                    Ok(Some(entries))
+                        if entries
+                            .iter()
+                            .any(|e| e.path == pointer.path && &e.sha == written_blob) =>
+                    {
+                        ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+                    }
+                    Ok(_) => {
+                        ctx.update_state(|s| s.forget_creation(&resource, Timestamp::now()))?;
+                    }
+                    // Not known: kept; a rollback reads the file again before any revert.
+                    Err(_) => {}
+                }
+            }
+            return Err(match error {
+                FileChangeError::Seed(SeedError::Tool(tool)) => tool_error(step, &what, &tool),
+                other => UserError::in_step(step, format!("{what}: {other}")).with_hint(
+                    Topic::RepositoryStructure.hint(format!(
+                        "set spec.repo of the GitOpsRepo in {} on branch {branch} to {wanted} yourself, then run again",
+                        pointer.path
+                    )),
+                ),
+            });
+        }
+    };
+    ctx.record(
+        record(&changed),
         Ownership::CreatedByUs,
         ResourceStatus::Present,
     )?;
