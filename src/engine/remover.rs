@@ -17,7 +17,7 @@ use crate::state::{BootstrapState, Ownership, RepositoryCreation, Resource};
 use crate::tools::az::Az;
 use crate::tools::error::failure;
 use crate::tools::gh::Gh;
-use crate::tools::git::{FileChangeError, Git, SeedError};
+use crate::tools::git::{FileChange, FileChangeError, Git, SeedError};
 use crate::tools::helm::Helm;
 use crate::tools::kubectl::{flux_install_url, Kubectl, FLUX_NAMESPACE, FLUX_VERSION};
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryPolicy, RetryWait};
@@ -508,11 +508,13 @@ impl EngineRemover {
         let git = Git::new(Arc::clone(&self.runner)).with_control(self.control.clone());
         let result = git
             .change_file(
-                &dir.path().join("repository"),
-                &repository_remote(repository),
-                branch,
-                path,
-                REVERT_MESSAGE,
+                FileChange {
+                    workdir: &dir.path().join("repository"),
+                    remote_url: &repository_remote(repository),
+                    branch,
+                    path,
+                    message: REVERT_MESSAGE,
+                },
                 &self.gh().git_env(),
                 |_, blob| {
                     if blob == written_blob {

@@ -493,21 +493,10 @@ impl Git {
     /// missing file is refused; so is whatever `edit` refuses.
     pub async fn change_file(
         &self,
-        workdir: &Path,
-        remote_url: &str,
-        branch: &str,
-        path: &str,
-        message: &str,
+        change: FileChange<'_>,
         env: &GitEnv,
         edit: impl FnOnce(&str, &str) -> Result<String, String>,
     ) -> Result<FileCommit, FileChangeError> {
-        let change = FileChange {
-            workdir,
-            remote_url,
-            branch,
-            path,
-            message,
-        };
         self.change_file_then(change, env, edit, |_| Ok(())).await
     }
 

@@ -481,11 +481,13 @@ async fn changing_one_file_pushes_one_commit_and_refuses_a_symlink() {
 
     let changed = git
         .change_file(
-            &world.dir.path().join("change").join("cp"),
-            &url,
-            "dev",
-            "gitops-repo.yaml",
-            "point it",
+            git::FileChange {
+                workdir: &world.dir.path().join("change").join("cp"),
+                remote_url: &url,
+                branch: "dev",
+                path: "gitops-repo.yaml",
+                message: "point it",
+            },
             &world.env(),
             |content, _| Ok(content.replace("old", "new")),
         )
@@ -505,11 +507,13 @@ async fn changing_one_file_pushes_one_commit_and_refuses_a_symlink() {
     // Refused by `edit`: nothing pushed.
     let refused = git
         .change_file(
-            &world.dir.path().join("refused").join("cp"),
-            &url,
-            "dev",
-            "gitops-repo.yaml",
-            "no",
+            git::FileChange {
+                workdir: &world.dir.path().join("refused").join("cp"),
+                remote_url: &url,
+                branch: "dev",
+                path: "gitops-repo.yaml",
+                message: "no",
+            },
             &world.env(),
             |_, blob| Err(format!("blob {blob} is not ours")),
         )
@@ -550,11 +554,13 @@ async fn changing_one_file_pushes_one_commit_and_refuses_a_symlink() {
     run_git(&work, &["push", "-q", "origin", "dev"]);
     let error = git
         .change_file(
-            &world.dir.path().join("symlink").join("cp"),
-            &url,
-            "dev",
-            "link.yaml",
-            "no",
+            git::FileChange {
+                workdir: &world.dir.path().join("symlink").join("cp"),
+                remote_url: &url,
+                branch: "dev",
+                path: "link.yaml",
+                message: "no",
+            },
             &world.env(),
             |_, _| Ok("written".to_string()),
         )
