@@ -47,6 +47,7 @@ pub enum Topic {
     RepositoryNotOurs,
     RepositoryUnreachable,
     RepositoryStructure,
+    ExistingRepositoryChanges,
     RepositoryGone,
     // Installation and validation phases.
     FluxApiVersions,
@@ -69,7 +70,7 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 48] = [
+    pub const ALL: [Topic; 49] = [
         Topic::ToolMissing,
         Topic::AzureSignIn,
         Topic::AzureSubscription,
@@ -101,6 +102,7 @@ impl Topic {
         Topic::RepositoryNotOurs,
         Topic::RepositoryUnreachable,
         Topic::RepositoryStructure,
+        Topic::ExistingRepositoryChanges,
         Topic::RepositoryGone,
         Topic::FluxApiVersions,
         Topic::FluxPartial,
@@ -155,6 +157,7 @@ impl Topic {
             Topic::RepositoryNotOurs => "repository-exists-not-created-by-this-tool",
             Topic::RepositoryUnreachable => "existing-repository-not-reachable",
             Topic::RepositoryStructure => "existing-repository-lacks-what-kalypso-needs",
+            Topic::ExistingRepositoryChanges => "existing-repository-needs-changes",
             Topic::RepositoryGone => "repository-disappeared-during-the-run",
             Topic::FluxApiVersions => "flux-api-versions",
             Topic::FluxPartial => "flux-partly-installed",

@@ -364,7 +364,7 @@ pub(crate) fn bootstrap(
 
         let mut questions = interactive.then(|| PromptAsk::new(terminal_prompts()));
         let proceed = questions.as_mut().map(|questions| questions as &mut dyn Proceed);
-        let Some(active) = session.confirm(validated, &plan, proceed).await else {
+        let Some(active) = session.confirm(validated, &plan, proceed).await? else {
             eprintln!("Cancelled: nothing was changed.");
             return Ok(ExitCode::Cancelled);
         };

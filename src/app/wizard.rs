@@ -319,12 +319,20 @@ impl WizardBackend for EngineBackend {
             // from the one shown was never confirmed: nothing runs.
             let plan = current_plan(&session).await?;
             let shown = lock(&self.shown_plan).take();
+            let confirmed_on_screen = shown
+                .as_ref()
+                .is_some_and(|(shown_for, _)| shown_for == active.configuration());
             if let Some((shown_for, shown)) = shown {
                 if &shown_for == active.configuration() {
                     if let Some(error) = plan_changed(&shown, &plan.infos()) {
                         return Err(error);
                     }
                 }
+            }
+            // No plan screen (`--non-interactive`): a change to a repository the user gave
+            // needs `--yes`, as in the line output.
+            if !confirmed_on_screen && !active.configuration().options.skip_confirmation {
+                session.refuse_unconsented_changes(&plan)?;
             }
             let (answer, answered) = oneshot::channel();
             let control = Arc::new(EngineControl {
@@ -1194,6 +1202,47 @@ mod tests {
         );
         handle.control.answer_rollback(true);
         assert_eq!(recorded_as_ours(&fixture), kept, "nothing removed");
+    }
+
+    /// The wizard under `--non-interactive` shows no plan, so nobody consented: a run that
+    /// would change a repository the user gave (the reference control plane, whose
+    /// GitOpsRepo names another gitops repository) is refused before anything is created.
+    #[tokio::test]
+    async fn non_interactive_without_yes_refuses_changes_to_a_given_repository() {
+        let fixture = fixture(None);
+        let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+        fixture
+            .sim
+            .seed_github_org("someone", &[(crate::sim::DEMO_LOGIN, "admin")]);
+        fixture
+            .sim
+            .seed_repo(crate::sim::SeedRepo::from_git("someone", "cp", &bundle).unwrap())
+            .unwrap();
+        let updates = prerequisites(&fixture.backend, None).await;
+        assert_eq!(outcome(&updates).exit_code, ExitCode::Success);
+        let before = fixture.sim.snapshot();
+        let mut flags = ConfigLayer::default();
+        flags.cluster.name = Some("unit-demo".to_string());
+        flags.repositories.control_plane.url = Some("https://github.com/someone/cp".to_string());
+        flags.options.non_interactive = Some(true);
+        let validated = Uninitialized::new()
+            .parse(flags, None, &HashMap::new())
+            .expect("flags parse")
+            .validate(&[])
+            .expect("valid configuration");
+        let error = match fixture.backend.start_run(validated.confirm()).await {
+            Ok(_) => panic!("the run started without consent"),
+            Err(error) => error,
+        };
+        assert_eq!(error.exit_code, ExitCode::RepositoryFailed);
+        assert!(
+            error.message.contains("gitops-repo.yaml"),
+            "{}",
+            error.message
+        );
+        assert!(error.message.contains("--yes"), "{}", error.message);
+        assert_eq!(fixture.sim.snapshot(), before, "nothing created");
     }
 
     #[tokio::test]

@@ -298,6 +298,15 @@ impl Settings {
         if !sim.restored() {
             for seed in self.repos {
                 let slug = format!("{}/{}", seed.owner, seed.name);
+                // Your own repository: its owner becomes an organisation the demo account
+                // administers, so the run may set its secrets and label and push to it
+                // (with consent), as you could on GitHub.
+                let owner = seed.owner.to_ascii_lowercase();
+                let known = owner == crate::sim::DEMO_LOGIN.to_ascii_lowercase()
+                    || owner == crate::sim::DEMO_ORG;
+                if !known {
+                    sim.seed_github_org(&seed.owner, &[(crate::sim::DEMO_LOGIN, "admin")]);
+                }
                 sim.seed_repo(seed).map_err(|refused| {
                     UserError::new(ExitCode::General, format!("{REPOS_VAR}: {slug}: {refused}"))
                 })?;

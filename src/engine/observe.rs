@@ -15,8 +15,10 @@ use crate::config::validate::{same_repository, RepoFullName};
 use crate::config::{ClusterTarget, Field, RepoTarget};
 use crate::state::BootstrapState;
 use crate::templates::structure::BranchKind;
-use crate::templates::TemplateContext;
+use crate::templates::{RepoKind, TemplateContext};
+use crate::tools::gh::PROMOTED_LABEL;
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryWait};
+use crate::tools::ErrorClass;
 use crate::tools::{CancelToken, RunControl, ToolError};
 use crate::troubleshooting::Topic;
 use crate::UserError;
@@ -105,6 +107,40 @@ pub async fn observe(
         // Neither branch: not reachable, or empty; the step says which.
         if files.absent.len() < BranchKind::ALL.len() {
             observed.control_plane_check = Some(files.findings(environment));
+            missing_on_existing(
+                steps,
+                cancel,
+                events,
+                &mut observed,
+                RepoKind::ControlPlane,
+                slug,
+            )
+            .await?;
+        }
+    }
+    if let RepoTarget::Existing(repo) = &env.configuration.repositories.gitops {
+        observed.gitops_url = Some(repo.url());
+        let slug = repo.slug();
+        let reachable = query(
+            steps,
+            cancel,
+            events,
+            StepId::GitopsRepo,
+            &format!("look up repository {slug}"),
+            || tools.gh.repo_view(&slug),
+        )
+        .await?
+        .is_some();
+        if reachable {
+            missing_on_existing(
+                steps,
+                cancel,
+                events,
+                &mut observed,
+                RepoKind::Gitops,
+                &slug,
+            )
+            .await?;
         }
     }
 
@@ -133,6 +169,9 @@ pub async fn observe(
         };
         same_as_existing(step, &owner, name, other)?;
         let slug = format!("{owner}/{name}");
+        if step == StepId::GitopsRepo {
+            observed.gitops_url = Some(resources::repo_url(&owner, name));
+        }
         let repo = query(
             steps,
             cancel,
@@ -153,6 +192,84 @@ pub async fn observe(
         }
     }
     Ok(observed)
+}
+
+/// What a repository the user gave lacks of what the workflows need: its Actions secrets
+/// (`gh secret list` shows names, never values) and, on gitops, the `promoted` label.
+async fn missing_on_existing(
+    steps: &BootstrapSteps,
+    cancel: &CancelToken,
+    events: &EventSink,
+    observed: &mut Observed,
+    kind: RepoKind,
+    slug: &str,
+) -> Result<(), UserError> {
+    let tools = Tools::new(
+        steps.env(),
+        RunControl::default().with_cancel(cancel.clone()),
+    );
+    let (secrets_step, repo_step) = match kind {
+        RepoKind::ControlPlane => (StepId::ControlPlaneSecrets, StepId::ControlPlaneRepo),
+        RepoKind::Gitops => (StepId::GitopsSecrets, StepId::GitopsRepo),
+    };
+    // A token that may read the repository but not its secrets: nothing can be set either;
+    // the plan says so instead of failing.
+    let listed = query(
+        steps,
+        cancel,
+        events,
+        repo_step,
+        &format!("list the secrets of {slug}"),
+        || async {
+            match tools.gh.secret_list(slug).await {
+                Err(error) if matches!(error.class(), ErrorClass::PermissionDenied { .. }) => {
+                    Ok(Err(error.to_string()))
+                }
+                other => other.map(Ok),
+            }
+        },
+    )
+    .await?;
+    let present = match listed {
+        Ok(present) => present,
+        Err(why) => {
+            observed
+                .unchecked_on_existing
+                .insert(secrets_step, crate::secrets::redact(&why).into_owned());
+            Vec::new()
+        }
+    };
+    if observed.unchecked_on_existing.contains_key(&secrets_step) {
+        return Ok(());
+    }
+    let missing: Vec<String> = repositories::secret_names(kind)
+        .iter()
+        .filter(|name| !present.iter().any(|p| p.eq_ignore_ascii_case(name)))
+        .map(|name| name.to_string())
+        .collect();
+    if !missing.is_empty() {
+        observed.missing_on_existing.insert(secrets_step, missing);
+    }
+    if kind == RepoKind::Gitops {
+        let labels = query(
+            steps,
+            cancel,
+            events,
+            repo_step,
+            &format!("list the labels of {slug}"),
+            || tools.gh.label_list(slug),
+        )
+        .await?;
+        if !labels
+            .iter()
+            .any(|l| l.name.eq_ignore_ascii_case(PROMOTED_LABEL))
+        {
+            observed
+                .missing_on_existing
+                .insert(StepId::GitopsLabel, vec![PROMOTED_LABEL.to_string()]);
+        }
+    }
+    Ok(())
 }
 
 /// A new repository of the token's account (no `githubOrg`) and the other, existing one

@@ -32,6 +32,15 @@ pub struct Observed {
     /// An existing control plane checked by what Kalypso consumes; `None` when none is
     /// configured or it is not reachable (its step reports that).
     pub control_plane_check: Option<crate::templates::structure::ControlPlaneFindings>,
+    /// The URL the control plane's GitOpsRepo must name: the configured gitops repository
+    /// (a new one's owner known once the token's account is); `None` when not known.
+    pub gitops_url: Option<String>,
+    /// For a repository the user gave: what its secrets and label steps would add (the
+    /// names `gh secret list` and `gh label list` lack), by step. Absent: nothing missing.
+    pub missing_on_existing: std::collections::BTreeMap<StepId, Vec<String>>,
+    /// For a repository the user gave whose secrets the token may not list: why, by the
+    /// secrets step (nothing is set; the plan says what the workflows need).
+    pub unchecked_on_existing: std::collections::BTreeMap<StepId, String>,
     /// Steps the state file records as succeeded (see [`succeeded_steps`]).
     pub succeeded_steps: BTreeSet<StepId>,
 }
@@ -84,6 +93,9 @@ pub struct PlannedStep {
     pub depends_on: Vec<StepId>,
     /// Why the plan chose this action, for the user (e.g. `--skip-install`).
     pub reason: String,
+    /// The file of a repository the user gave that this step changes (the control plane's
+    /// GitOpsRepo), for the dry run's listing of the commands.
+    pub file: Option<String>,
 }
 
 impl PlannedStep {
@@ -99,6 +111,7 @@ impl PlannedStep {
             action,
             depends_on,
             reason: reason.into(),
+            file: None,
         }
     }
 
@@ -306,13 +319,28 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
     steps::installation::plan(config, observed, &mut decisions);
     steps::validation::plan(config, observed, &mut decisions);
 
+    let pointer_file = observed
+        .control_plane_check
+        .as_ref()
+        .and_then(|check| check.gitops_repo.as_ref())
+        .map(|pointer| pointer.path.clone());
     let steps = StepId::ALL
         .into_iter()
         .map(|id| {
             let (action, reason) = decisions
                 .remove(&id)
                 .unwrap_or_else(|| unreachable!("every step is decided, {id} was not"));
-            PlannedStep::new(id, action, dependencies(id), reason)
+            let mut step = PlannedStep::new(id, action, dependencies(id), reason);
+            if id == StepId::ControlPlaneSeed
+                && action == Action::Create
+                && matches!(
+                    config.repositories.control_plane,
+                    crate::config::RepoTarget::Existing(_)
+                )
+            {
+                step.file = pointer_file.clone();
+            }
+            step
         })
         .collect();
     Plan { steps, conflicts }
@@ -633,6 +661,9 @@ mod tests {
             control_plane: Some(ours_repo("acme/demo-control-plane", false)),
             gitops: Some(ours_repo("acme/demo-gitops", false)),
             control_plane_check: None,
+            gitops_url: None,
+            missing_on_existing: Default::default(),
+            unchecked_on_existing: Default::default(),
             succeeded_steps: [
                 ClusterPreflight,
                 ClusterResourceGroup,
@@ -691,6 +722,9 @@ mod tests {
             control_plane: Some(ours_repo("acme/demo-control-plane", false)),
             gitops: Some(ours_repo("acme/demo-gitops", false)),
             control_plane_check: None,
+            gitops_url: None,
+            missing_on_existing: Default::default(),
+            unchecked_on_existing: Default::default(),
             succeeded_steps: StepId::ALL.into_iter().collect(),
         };
         let plan = plan(&config(), &observed);

@@ -17,6 +17,7 @@ use crate::state::{BootstrapState, Ownership, RepositoryCreation, Resource};
 use crate::tools::az::Az;
 use crate::tools::error::failure;
 use crate::tools::gh::Gh;
+use crate::tools::git::{FileChange, FileChangeError, Git, SeedError};
 use crate::tools::helm::Helm;
 use crate::tools::kubectl::{flux_install_url, Kubectl, FLUX_NAMESPACE, FLUX_VERSION};
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryPolicy, RetryWait};
@@ -209,6 +210,16 @@ impl EngineRemover {
             Resource::RepoLabel { repository, name } => {
                 self.gh().label_delete_spec(repository, name)
             }
+            // The first command of the revert (see [`EngineRemover::revert_file_commit`]);
+            // the manual command is the whole revert.
+            Resource::RepoFileCommit {
+                repository, branch, ..
+            } => Git::new(Arc::clone(&self.runner)).clone_branch_spec(
+                &repository_remote(repository),
+                branch,
+                std::path::Path::new(REVERT_DIR),
+                &self.gh().git_env(),
+            ),
             Resource::Flux {
                 kube_context,
                 version,
@@ -316,9 +327,52 @@ impl EngineRemover {
                         .map_err(|why| why.replace("its label", "its release label"))
                 }),
             },
-            Resource::KubeContext { .. }
-            | Resource::RepoSecret { .. }
-            | Resource::RepoLabel { .. } => Ok(()),
+            // A commit to a repository the user gave is ours while the file on the branch
+            // is still exactly the blob we wrote.
+            // (or already back as it was: the revert then has nothing to do).
+            Resource::RepoFileCommit {
+                repository,
+                branch,
+                path,
+                written_blob,
+                previous_blob,
+                ..
+            } => match self.gh().repo_tree(repository, branch).await? {
+                None => Err(format!("branch {branch} of {repository} is gone")),
+                Some(entries) => match entries.iter().find(|e| &e.path == path) {
+                    None => Err(format!("{path} is no longer on {branch}")),
+                    Some(entry) if &entry.sha == previous_blob => Ok(()),
+                    Some(entry) if &entry.sha != written_blob => Err(format!(
+                        "{path} on {branch} changed since we wrote it (blob {}, we wrote {written_blob})",
+                        entry.sha
+                    )),
+                    Some(_) => Ok(()),
+                },
+            },
+            // A label is ours while it still has the colour and description we gave it
+            // (someone who redefined it made it theirs); gone, the removal says so.
+            Resource::RepoLabel { repository, name } => {
+                let labels = match self.gh().label_list(repository).await {
+                    Ok(labels) => labels,
+                    // The repository is gone (or unreadable): the delete reports it.
+                    Err(error) if error.is_not_found_resource() => Vec::new(),
+                    Err(error) => return Err(error),
+                };
+                match labels.iter().find(|l| l.name.eq_ignore_ascii_case(name)) {
+                    Some(live)
+                        if !live.color.eq_ignore_ascii_case(crate::tools::gh::PROMOTED_LABEL_COLOR)
+                            || live.description
+                                != super::steps::repositories::PROMOTED_LABEL_DESCRIPTION =>
+                    {
+                        Err(format!(
+                            "label {name} was changed since we created it (colour {}, description {:?})",
+                            live.color, live.description
+                        ))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Resource::KubeContext { .. } | Resource::RepoSecret { .. } => Ok(()),
         })
     }
 
@@ -373,6 +427,7 @@ impl EngineRemover {
             Resource::RepoSecret { .. } | Resource::RepoLabel { .. } => {
                 self.run_gh(self.removal_spec(resource)).await?
             }
+            Resource::RepoFileCommit { .. } => return self.revert_file_commit(resource).await,
             Resource::Flux {
                 kube_context,
                 version,
@@ -404,6 +459,88 @@ impl EngineRemover {
         Ok(done(outcome))
     }
 
+    /// Put back the file a [`Resource::RepoFileCommit`] changed: one more commit (never a
+    /// force push) writing the previous content, only while the branch's file is still the
+    /// blob we wrote; otherwise it is left in place, with why.
+    async fn revert_file_commit(&self, resource: &Resource) -> Result<RemovalNote, ToolError> {
+        let Resource::RepoFileCommit {
+            repository,
+            branch,
+            path,
+            written_blob,
+            previous_content,
+            ..
+        } = resource
+        else {
+            unreachable!("only a file commit is reverted")
+        };
+        if let Resource::RepoFileCommit {
+            repository,
+            branch,
+            path,
+            previous_blob,
+            ..
+        } = resource
+        {
+            let back = self
+                .gh()
+                .repo_tree(repository, branch)
+                .await?
+                .is_some_and(|entries| {
+                    entries
+                        .iter()
+                        .any(|e| &e.path == path && &e.sha == previous_blob)
+                });
+            if back {
+                return Ok(RemovalNote::new(
+                    "already as it was (the commit never landed, or was undone)",
+                ));
+            }
+        }
+        let io = |e: std::io::Error| ToolError::UnexpectedOutput {
+            command: "revert".to_string(),
+            reason: format!("cannot create a work directory: {e}"),
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("kalypso-bootstrap-revert-")
+            .tempdir()
+            .map_err(io)?;
+        let git = Git::new(Arc::clone(&self.runner)).with_control(self.control.clone());
+        let result = git
+            .change_file(
+                FileChange {
+                    workdir: &dir.path().join("repository"),
+                    remote_url: &repository_remote(repository),
+                    branch,
+                    path,
+                    message: REVERT_MESSAGE,
+                },
+                &self.gh().git_env(),
+                |_, blob| {
+                    if blob == written_blob {
+                        Ok(previous_content.clone())
+                    } else {
+                        Err(format!(
+                            "left in place: {path} on {branch} changed since we wrote it (blob {blob}, we wrote {written_blob})"
+                        ))
+                    }
+                },
+            )
+            .await;
+        match result {
+            Ok(reverted) => Ok(RemovalNote::new(format!(
+                "put back as it was (commit {})",
+                reverted.commit
+            ))),
+            Err(FileChangeError::Refused(why)) => Ok(RemovalNote::kept(why)),
+            Err(FileChangeError::Seed(SeedError::Tool(error))) => Err(error),
+            Err(FileChangeError::Seed(other)) => Err(ToolError::UnexpectedOutput {
+                command: format!("revert {path} on {branch} of {repository}"),
+                reason: other.to_string(),
+            }),
+        }
+    }
+
     /// A gh command without an adapter method (secrets and labels); gone counts as done.
     async fn run_gh(&self, spec: CommandSpec) -> Result<DeleteOutcome, ToolError> {
         let command = spec.display();
@@ -420,6 +557,16 @@ impl EngineRemover {
             Err(error)
         }
     }
+}
+
+/// The directory the manual revert of a file commit clones into (relative: where the user is).
+const REVERT_DIR: &str = "kalypso-bootstrap-revert";
+const REVERT_MESSAGE: &str = super::steps::repositories::POINTER_REVERT_MESSAGE;
+
+/// `https://github.com/OWNER/NAME.git` of `OWNER/NAME`.
+fn repository_remote(slug: &str) -> String {
+    let (owner, name) = slug.split_once('/').unwrap_or((slug, ""));
+    crate::tools::git::github_remote_url(owner, name)
 }
 
 /// A repository is ours when the live one has the id and creation time recorded when we
@@ -497,6 +644,19 @@ impl ResourceRemover for EngineRemover {
     }
 
     fn manual_command(&self, resource: &Resource) -> String {
+        if let Resource::RepoFileCommit {
+            repository,
+            branch,
+            commit,
+            ..
+        } = resource
+        {
+            // A full clone of the branch: `git revert` needs the commit's parent.
+            let remote = repository_remote(repository);
+            return format!(
+                "git clone --branch {branch} --single-branch {remote} {REVERT_DIR} && git -C {REVERT_DIR} revert --no-edit {commit} && git -C {REVERT_DIR} push origin {branch}"
+            );
+        }
         self.removal_spec(resource).display()
     }
 

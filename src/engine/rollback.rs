@@ -87,7 +87,9 @@ pub fn removal_rank(resource: &Resource) -> u8 {
         Resource::KalypsoCrds { .. } => 1,
         Resource::Namespace { .. } => 2,
         Resource::Flux { .. } => 3,
-        Resource::RepoSecret { .. } | Resource::RepoLabel { .. } => 4,
+        Resource::RepoSecret { .. }
+        | Resource::RepoLabel { .. }
+        | Resource::RepoFileCommit { .. } => 4,
         Resource::Repository { .. } => 5,
         Resource::AksCluster { .. } => 6,
         Resource::ResourceGroup { .. } => 7,

@@ -11,7 +11,7 @@
 //! ```text
 //! let session = Session::open(configuration, runner, token, paths, options, Access::Run, &notice)?;
 //! let plan = session.plan(&cancel, &warnings).await?;   // Err: a conflict, or a failed query
-//! let Some(active) = session.confirm(validated, &plan, proceed).await else { return cancelled };
+//! let Some(active) = session.confirm(validated, &plan, proceed).await? else { return cancelled };
 //! let outcome = session.run_to_end(&active, &plan, events, &cancel, after_failure).await;
 //! ```
 
@@ -25,6 +25,7 @@ use super::dry_run::DryRun;
 use super::orchestrator::RunOutcome;
 use super::plan::Plan;
 use super::removal::{consent_rule, Ask, RemovalOutcome, RemovalPurpose};
+use super::steps::repositories;
 use crate::config::lifecycle::{Active, Validated};
 use crate::config::Configuration;
 use crate::tools::{BoxFuture, CancelToken, CommandRunner};
@@ -81,6 +82,31 @@ impl SessionOutcome {
     }
 }
 
+/// The refusal of a plan that changes repositories the user gave when nobody consented:
+/// each change as the plan states it (file, branch, key and value; the `gh` commands).
+fn changes_need_consent(
+    step: crate::engine::StepId,
+    changes: &[&crate::engine::PlannedStep],
+) -> UserError {
+    let listed: Vec<String> = changes
+        .iter()
+        .map(|change| format!("  - {}: {}", change.id, change.reason))
+        .collect();
+    UserError::in_step(
+        step,
+        format!(
+            "this run would change {} repositor{} you gave, which needs your consent (a yes to the plan on a terminal, or --yes); nothing was created. The changes:\n{}",
+            changes.len(),
+            if changes.len() == 1 { "y" } else { "ies" },
+            listed.join("\n")
+        ),
+    )
+    .with_hint(crate::troubleshooting::Topic::ExistingRepositoryChanges.hint(
+        "run again with --yes to let kalypso-bootstrap make these changes (a rollback undoes them), or make them yourself as listed and run again",
+    ))
+    .with_exit_code(ExitCode::RepositoryFailed)
+}
+
 /// One opened engine and the sequence every front end runs it in.
 pub struct Session {
     bootstrap: Bootstrap,
@@ -133,13 +159,17 @@ impl Session {
 
     /// "Proceed?" for `plan`: the configuration is confirmed by `--skip-confirmation`, or
     /// when nobody can be asked (`proceed` is `None`: the flags given are the user's
-    /// answer), or by a yes to `proceed`; `None` when the answer is no (nothing changed).
+    /// answer), or by a yes to `proceed`; `Ok(None)` when the answer is no (nothing
+    /// changed). A plan that changes a repository the user gave (see
+    /// [`repositories::changes_to_existing`]) needs more: `--yes` or a yes on a terminal;
+    /// without either it is refused before anything is created (exit 5), naming each change
+    /// so it can be made by hand.
     pub async fn confirm(
         &self,
         validated: Validated,
         plan: &Plan,
         proceed: Option<&mut dyn Proceed>,
-    ) -> Option<Active> {
+    ) -> Result<Option<Active>, UserError> {
         assert_eq!(
             validated.configuration(),
             self.bootstrap.configuration(),
@@ -150,12 +180,23 @@ impl Session {
             Some(proceed) if !skip => {
                 let preview = self.bootstrap.dry_run(plan);
                 if !proceed.proceed(&preview).await {
-                    return None;
+                    return Ok(None);
                 }
             }
+            None if !skip => self.refuse_unconsented_changes(plan)?,
             _ => {}
         }
-        Some(validated.confirm().activate())
+        Ok(Some(validated.confirm().activate()))
+    }
+
+    /// For a front end that showed nobody the plan (nobody to ask, no `--yes`): the plan
+    /// must not change a repository the user gave; `Err` names each change (exit 5).
+    pub fn refuse_unconsented_changes(&self, plan: &Plan) -> Result<(), UserError> {
+        let changes = repositories::changes_to_existing(self.bootstrap.configuration(), plan);
+        match changes.first() {
+            Some(first) => Err(changes_need_consent(first.id, &changes)),
+            None => Ok(()),
+        }
     }
 
     /// Run `plan`, its events to `events`. Follow with [`Session::recover`] (or use

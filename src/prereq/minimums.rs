@@ -186,6 +186,27 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         Version::new(2, 22, 1),
         "label delete --yes (was --confirm) came in gh 2.22.1 (cli/cli#6915)",
     ),
+    flag(
+        "gh",
+        &["label", "list"],
+        "--json",
+        Version::new(2, 10, 0),
+        "label list --json came in gh 2.10.0 (cli/cli#5567, merged 2022-05-04)",
+    ),
+    flag(
+        "gh",
+        &["label", "list"],
+        "--repo",
+        Version::new(2, 10, 0),
+        "present with label list --json in gh 2.10.0 (cli/cli#5567)",
+    ),
+    flag(
+        "gh",
+        &["label", "list"],
+        "--limit",
+        Version::new(2, 10, 0),
+        "present with label list --json in gh 2.10.0 (cli/cli#5567)",
+    ),
     // helm: decided by `--labels` and `get metadata`.
     flag(
         "helm",
@@ -464,6 +485,44 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         "git switch came in git 2.23.0 (Documentation/RelNotes/2.23.0.txt)",
     ),
     flag("git", &["add"], "-A", Version::new(2, 23, 0), GIT_OLD),
+    flag("git", &["add"], "--", Version::new(2, 23, 0), GIT_OLD),
+    // The one-file commit to an existing control plane (and its revert on rollback).
+    flag(
+        "git",
+        &["clone"],
+        "--quiet",
+        Version::new(2, 23, 0),
+        GIT_OLD,
+    ),
+    flag(
+        "git",
+        &["clone"],
+        "--depth",
+        Version::new(2, 23, 0),
+        GIT_OLD,
+    ),
+    flag(
+        "git",
+        &["clone"],
+        "--branch",
+        Version::new(2, 23, 0),
+        GIT_OLD,
+    ),
+    flag(
+        "git",
+        &["clone"],
+        "--single-branch",
+        Version::new(2, 23, 0),
+        "clone --single-branch came in git 1.7.10 (Documentation/RelNotes/1.7.10.txt)",
+    ),
+    flag(
+        "git",
+        &["clone"],
+        "--no-tags",
+        Version::new(2, 23, 0),
+        "clone --no-tags came in git 2.14.0 (Documentation/RelNotes/2.14.0.txt)",
+    ),
+    flag("git", &["clone"], "--", Version::new(2, 23, 0), GIT_OLD),
     flag(
         "git",
         &["commit"],

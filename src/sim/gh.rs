@@ -1169,6 +1169,11 @@ fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Re
             Ok(Reply::silent())
         }
         "list" => {
+            // Reading a repository's secrets (their names) takes collaborator rights, as
+            // setting them does: a reader of a public repository gets a 403.
+            if !ctx.world.can_admin_repo(login, &key) {
+                return Err(Reply::fail(1, format!("failed to get secrets: HTTP 403: Resource not accessible by personal access token ({url}?per_page=100)")));
+            }
             let names: Vec<&String> = repo.secrets.iter().collect();
             match cmd.value("json") {
                 Some(fields) => {

@@ -95,7 +95,7 @@ pub use chatter::Chatter;
 pub use fault::{Fault, FaultId, FaultKind, FaultWhen};
 pub use latency::{Latency, LATENCY_SYNTAX};
 pub use persist::WORLD_FILE;
-pub use seed::{SeedAksCluster, SeedRefused, SeedRepo};
+pub use seed::{SeedAksCluster, SeedRefused, SeedRepo, DEMO_LOGIN, DEMO_ORG};
 pub use state::{
     AzureAccount, AzureState, GithubOrg, GithubRepo, GithubState, GithubUser, HelmRelease,
     KubeCluster, KubeContextEntry, Label, Quota, SimSnapshot, SimulatedAks, SimulatedResourceGroup,

@@ -63,6 +63,8 @@ pub struct SeedRepo {
     pub branches: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// Names of Actions secrets already set (with a placeholder value).
     pub secrets: Vec<String>,
+    /// Labels besides GitHub's defaults: `(name, colour, description)`.
+    pub labels: Vec<(String, String, String)>,
     /// Logins besides the owner (and org members) who can access it.
     pub collaborators: Vec<String>,
     /// `(branch, path)` of files committed with mode 100755.
@@ -78,6 +80,7 @@ impl SeedRepo {
             description: String::new(),
             branches: BTreeMap::new(),
             secrets: Vec::new(),
+            labels: Vec::new(),
             collaborators: Vec::new(),
             executables: BTreeSet::new(),
         }
@@ -133,6 +136,12 @@ impl SeedRepo {
 
     pub fn with_secret(mut self, name: &str) -> Self {
         self.secrets.push(name.to_string());
+        self
+    }
+
+    pub fn with_label(mut self, name: &str, color: &str, description: &str) -> Self {
+        self.labels
+            .push((name.to_string(), color.to_string(), description.to_string()));
         self
     }
 
@@ -442,7 +451,20 @@ impl SimulatedEnvironment {
                     .iter()
                     .map(|s| s.to_ascii_uppercase())
                     .collect(),
-                labels: default_labels(),
+                labels: {
+                    let mut labels = default_labels();
+                    for (name, color, description) in &seed.labels {
+                        labels.insert(
+                            name.clone(),
+                            crate::sim::state::Label {
+                                name: name.clone(),
+                                color: color.clone(),
+                                description: description.clone(),
+                            },
+                        );
+                    }
+                    labels
+                },
                 heads: BTreeMap::new(),
                 collaborators: seed
                     .collaborators
@@ -555,7 +577,7 @@ impl SimulatedEnvironment {
             DEMO_TOKEN,
             &["repo", "workflow", "read:org", "delete_repo"],
         );
-        self.seed_github_org("kalypso-demo-org", &[(DEMO_LOGIN, "admin")]);
+        self.seed_github_org(DEMO_ORG, &[(DEMO_LOGIN, "admin")]);
         self.set_github_stored_login(Some(DEMO_LOGIN));
         self.set_token_policy(TokenPolicy::AnyTokenIs(DEMO_LOGIN.to_string()));
     }
@@ -575,5 +597,7 @@ impl SimulatedEnvironment {
 }
 
 /// The GitHub account of the demo world, and the fixed token `gh` has stored for it.
-const DEMO_LOGIN: &str = "kalypso-demo";
+pub const DEMO_LOGIN: &str = "kalypso-demo";
+/// The organisation the demo account administers.
+pub const DEMO_ORG: &str = "kalypso-demo-org";
 const DEMO_TOKEN: &str = "gho_SimulatedDemoToken0000000000000000000";

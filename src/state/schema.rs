@@ -337,6 +337,20 @@ pub enum Resource {
     RepoSecret { repository: String, name: String },
     #[serde(rename_all = "camelCase")]
     RepoLabel { repository: String, name: String },
+    /// One commit we pushed to a branch of a repository the user gave, changing one file
+    /// (the control plane's GitOpsRepo pointed at the gitops repository). Rollback pushes
+    /// `previous_content` back, only while the file on the branch is still the blob we
+    /// wrote (`written_blob`).
+    #[serde(rename_all = "camelCase")]
+    RepoFileCommit {
+        repository: String,
+        branch: String,
+        path: String,
+        commit: String,
+        previous_blob: String,
+        written_blob: String,
+        previous_content: String,
+    },
     #[serde(rename_all = "camelCase")]
     Flux {
         kube_context: String,
@@ -368,6 +382,7 @@ impl Resource {
             Resource::Repository { .. } => "repository",
             Resource::RepoSecret { .. } => "repo_secret",
             Resource::RepoLabel { .. } => "repo_label",
+            Resource::RepoFileCommit { .. } => "repo_file_commit",
             Resource::Flux { .. } => "flux",
             Resource::Namespace { .. } => "namespace",
             Resource::HelmRelease { .. } => "helm_release",
@@ -389,6 +404,16 @@ impl Resource {
             Resource::Repository { url, .. } => format!("{kind} {url}"),
             Resource::RepoSecret { repository, name } => format!("{kind} {name} on {repository}"),
             Resource::RepoLabel { repository, name } => format!("{kind} {name} on {repository}"),
+            Resource::RepoFileCommit {
+                repository,
+                branch,
+                path,
+                commit,
+                ..
+            } => format!(
+                "{kind} {} ({path} on {branch} of {repository})",
+                commit.get(..12).unwrap_or(commit)
+            ),
             Resource::Flux {
                 kube_context,
                 version,

@@ -249,6 +249,115 @@ pub fn is_resource_candidate(path: &str) -> bool {
 pub struct ControlPlaneFindings {
     pub missing: Vec<String>,
     pub warnings: Vec<String>,
+    /// The environment branch's GitOpsRepo (the first found by kind): where the scheduler
+    /// opens its pull requests.
+    pub gitops_repo: Option<GitopsRepoPointer>,
+}
+
+/// The GitOpsRepo resource of an environment branch: the file it is in and its `spec.repo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitopsRepoPointer {
+    pub path: String,
+    pub name: Option<String>,
+    pub repo: String,
+}
+
+/// Whether two repository URLs name the same GitHub repository (case, a trailing `/` or
+/// `.git` aside).
+pub fn same_repo_url(a: &str, b: &str) -> bool {
+    fn canonical(url: &str) -> String {
+        let url = url.trim().trim_end_matches('/');
+        let url = url.strip_suffix(".git").unwrap_or(url);
+        url.to_ascii_lowercase()
+    }
+    canonical(a) == canonical(b)
+}
+
+fn is_gitops_repo(value: &serde_yaml::Value) -> bool {
+    value
+        .get("apiVersion")
+        .and_then(serde_yaml::Value::as_str)
+        .is_some_and(|api| api.starts_with(&format!("{KALYPSO_API_GROUP}/")))
+        && value.get("kind").and_then(serde_yaml::Value::as_str) == Some("GitOpsRepo")
+}
+
+/// `content` with only `spec.repo` of its (first) GitOpsRepo set to `new_repo`: the line is
+/// rewritten in place, so the rest of the file (comments, order, other documents) is kept.
+/// The result is parsed again and must differ from the original in that one value only;
+/// anything this cannot rewrite so (a flow-style `spec`, no GitOpsRepo) is an error saying why.
+pub fn point_gitops_repo(content: &str, new_repo: &str) -> Result<String, String> {
+    use serde::Deserialize as _;
+    let parse = |text: &str| -> Result<Vec<serde_yaml::Value>, String> {
+        serde_yaml::Deserializer::from_str(text)
+            .map(|document| serde_yaml::Value::deserialize(document).map_err(|e| e.to_string()))
+            .collect()
+    };
+    let mut expected = parse(content)?;
+    let Some(target) = expected.iter_mut().find(|v| is_gitops_repo(v)) else {
+        return Err("it has no GitOpsRepo".to_string());
+    };
+    match target.get_mut("spec").and_then(|spec| spec.get_mut("repo")) {
+        Some(repo) => *repo = serde_yaml::Value::String(new_repo.to_string()),
+        None => return Err("its GitOpsRepo has no spec.repo".to_string()),
+    }
+    // The `spec.repo` line of the document whose top-level `kind:` is GitOpsRepo: a
+    // child of the top-level `spec:`, at the indentation of its first child.
+    let lines: Vec<&str> = content.split_inclusive('\n').collect();
+    let mut repo_line = None;
+    let (mut is_gitops, mut in_spec) = (false, false);
+    let mut child_indent: Option<usize> = None;
+    let mut candidate = None;
+    for (number, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if line.trim_end() == "---" || line.starts_with("--- ") {
+            if is_gitops && candidate.is_some() {
+                break;
+            }
+            (is_gitops, in_spec, child_indent, candidate) = (false, false, None, None);
+            continue;
+        }
+        if trimmed.trim().is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if indent == 0 {
+            let key = trimmed.split('#').next().unwrap_or_default().trim_end();
+            if key.starts_with("kind:") {
+                is_gitops = key
+                    .trim_start_matches("kind:")
+                    .trim()
+                    .trim_matches(['"', '\''])
+                    == "GitOpsRepo";
+            }
+            in_spec = key == "spec:";
+            continue;
+        }
+        if !in_spec {
+            continue;
+        }
+        let level = *child_indent.get_or_insert(indent);
+        if indent == level && candidate.is_none() && trimmed.starts_with("repo:") {
+            candidate = Some((number, indent));
+        }
+    }
+    if is_gitops {
+        repo_line = candidate;
+    }
+    let (number, indent) = repo_line.ok_or("its spec.repo is not a line of its own")?;
+    let ending = if lines[number].ends_with("\r\n") {
+        "\r\n"
+    } else if lines[number].ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    let mut rewritten: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    rewritten[number] = format!("{}repo: {new_repo}{ending}", " ".repeat(indent));
+    let rewritten = rewritten.concat();
+    if parse(&rewritten)? != expected {
+        return Err("rewriting its spec.repo line would change more than spec.repo".to_string());
+    }
+    Ok(rewritten)
 }
 
 /// One Kalypso resource found in a file.
@@ -353,6 +462,17 @@ pub fn check_control_plane<S: AsRef<str>>(
     let mut findings = ControlPlaneFindings::default();
     let main = read_resources(main_files, &mut findings.missing);
     let branch = read_resources(environment_files, &mut findings.missing);
+    findings.gitops_repo = branch
+        .iter()
+        .filter(|r| r.kind == "GitOpsRepo")
+        .find_map(|r| {
+            let repo = field(&r.spec, "repo").and_then(serde_yaml::Value::as_str)?;
+            Some(GitopsRepoPointer {
+                path: r.path.clone(),
+                name: r.name.clone(),
+                repo: repo.to_string(),
+            })
+        });
     let on_main = |prefix: &str| format!("on {MAIN_BRANCH}: {prefix}");
     let on_branch = |what: &str| format!("on {environment}: {what}");
 
@@ -547,7 +667,12 @@ mod tests {
                 yaml("scheduling/x/small.yaml", CLUSTER_TYPE),
             ],
         );
-        assert_eq!(findings, ControlPlaneFindings::default());
+        assert!(findings.missing.is_empty(), "{:?}", findings.missing);
+        assert!(findings.warnings.is_empty(), "{:?}", findings.warnings);
+        assert_eq!(
+            findings.gitops_repo.map(|p| p.path),
+            Some("c/g.yaml".to_string())
+        );
     }
 
     #[test]
@@ -609,5 +734,61 @@ mod tests {
     fn the_environment_branch_is_named_after_the_environment() {
         assert_eq!(BranchKind::Main.branch_name("stage"), "main");
         assert_eq!(BranchKind::Environment.branch_name("stage"), "stage");
+    }
+
+    #[test]
+    fn pointing_the_gitops_repo_rewrites_only_its_spec_repo() {
+        let content = "# the dev environment's manifests\napiVersion: scheduler.kalypso.io/v1alpha1\nkind: GitOpsRepo\nmetadata:\n  name: dev\n  labels:\n    repo: keep-me\nspec:\n  repo: https://github.com/microsoft/kalypso-gitops # upstream\n  branch: dev\n  path: .\n";
+        let rewritten = point_gitops_repo(content, "https://github.com/acme/gitops").unwrap();
+        assert_eq!(
+            rewritten,
+            content.replace(
+                "  repo: https://github.com/microsoft/kalypso-gitops # upstream",
+                "  repo: https://github.com/acme/gitops"
+            )
+        );
+    }
+
+    #[test]
+    fn pointing_finds_the_gitops_repo_among_other_documents() {
+        let content = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: BaseRepo\nmetadata:\n  name: dev\nspec:\n  repo: https://github.com/acme/base\n  branch: dev\n  path: .\n---\napiVersion: scheduler.kalypso.io/v1alpha1\nkind: GitOpsRepo\nmetadata:\n  name: dev\nspec:\n  branch: dev\n  repo: https://github.com/old/gitops\n  path: .\n";
+        let rewritten = point_gitops_repo(content, "https://github.com/acme/gitops").unwrap();
+        assert!(
+            rewritten.contains("repo: https://github.com/acme/base"),
+            "{rewritten}"
+        );
+        assert!(
+            rewritten.ends_with("  repo: https://github.com/acme/gitops\n  path: .\n"),
+            "{rewritten}"
+        );
+    }
+
+    #[test]
+    fn a_spec_that_is_not_one_line_per_key_is_refused_with_why() {
+        let flow = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: GitOpsRepo\nmetadata:\n  name: dev\nspec: {repo: https://github.com/old/gitops, branch: dev, path: .}\n";
+        let error = point_gitops_repo(flow, "https://github.com/acme/gitops").unwrap_err();
+        assert!(error.contains("spec.repo"), "{error}");
+        let none = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n";
+        assert_eq!(
+            point_gitops_repo(none, "https://github.com/acme/gitops").unwrap_err(),
+            "it has no GitOpsRepo"
+        );
+    }
+
+    #[test]
+    fn the_check_finds_the_gitops_repo_by_kind() {
+        let files = vec![("envs/dev/where.yaml".to_string(), GITOPS.to_string())];
+        let findings = check_control_plane::<&str>(&[], &[], "dev", &files);
+        let pointer = findings.gitops_repo.expect("found by kind");
+        assert_eq!(pointer.path, "envs/dev/where.yaml");
+        assert_eq!(pointer.repo, "r");
+        assert!(same_repo_url(
+            "https://github.com/Acme/GitOps.git",
+            "https://github.com/acme/gitops/"
+        ));
+        assert!(!same_repo_url(
+            "https://github.com/acme/gitops",
+            "https://github.com/acme/gitops2"
+        ));
     }
 }

@@ -260,8 +260,18 @@ struct BlobResponse {
     encoding: String,
 }
 
+/// One label of `gh label list --json name,color,description`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct LabelInfo {
+    pub name: String,
+    #[serde(default)]
+    pub color: String,
+    #[serde(default)]
+    pub description: String,
+}
+
 #[derive(Deserialize)]
-struct SecretName {
+struct NameOnly {
     name: String,
 }
 
@@ -445,8 +455,28 @@ impl Gh {
     /// The names of the repository's Actions secrets.
     pub async fn secret_list(&self, slug: &str) -> Result<Vec<String>, ToolError> {
         let spec = self.secret_list_spec(slug);
-        let names: Vec<SecretName> = self.exec.json(spec, "a list of secrets").await?;
+        let names: Vec<NameOnly> = self.exec.json(spec, "a list of secrets").await?;
         Ok(names.into_iter().map(|s| s.name).collect())
+    }
+
+    /// `gh label list --repo SLUG --json name,color,description --limit 1000`.
+    pub fn label_list_spec(&self, slug: &str) -> CommandSpec {
+        self.authed(&[
+            "label",
+            "list",
+            "--repo",
+            slug,
+            "--json",
+            "name,color,description",
+            "--limit",
+            "1000",
+        ])
+    }
+
+    /// The repository's labels.
+    pub async fn label_list(&self, slug: &str) -> Result<Vec<LabelInfo>, ToolError> {
+        let spec = self.label_list_spec(slug);
+        self.exec.json(spec, "a list of labels").await
     }
 
     pub fn label_create_spec(

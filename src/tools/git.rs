@@ -380,6 +380,195 @@ impl Git {
     }
 }
 
+/// One commit that changed one file on a branch: what [`Git::change_file`] pushed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileCommit {
+    pub commit: String,
+    /// The blob of the file before the commit, and its text.
+    pub previous_blob: String,
+    pub previous_content: String,
+    /// The blob of the file the commit wrote.
+    pub written_blob: String,
+}
+
+/// Where [`Git::change_file_then`] commits: the branch of `remote_url`, cloned into
+/// `workdir`, and the file `path` of it, changed in a commit with `message`.
+#[derive(Clone, Copy, Debug)]
+pub struct FileChange<'a> {
+    pub workdir: &'a Path,
+    pub remote_url: &'a str,
+    pub branch: &'a str,
+    pub path: &'a str,
+    pub message: &'a str,
+}
+
+/// Why [`Git::change_file`] pushed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum FileChangeError {
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    /// The file is not what the change expects (`edit` said why).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl From<ToolError> for FileChangeError {
+    fn from(error: ToolError) -> Self {
+        FileChangeError::Seed(SeedError::Tool(error))
+    }
+}
+
+impl Git {
+    /// `git clone --depth 1 --branch BRANCH --single-branch --no-tags REMOTE NAME` run in
+    /// `workdir`'s parent (NAME its last component): one branch's latest commit, to change a
+    /// file of it.
+    pub fn clone_branch_spec(
+        &self,
+        remote_url: &str,
+        branch: &str,
+        workdir: &Path,
+        env: &GitEnv,
+    ) -> CommandSpec {
+        let name = workdir
+            .file_name()
+            .map_or_else(|| "repository".into(), |n| n.to_string_lossy().into_owned());
+        let mut spec = Self::base(&[
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            "--branch",
+            branch,
+            "--single-branch",
+            "--no-tags",
+            "--",
+            remote_url,
+            &name,
+        ])
+        .timeout(PUSH_TIMEOUT);
+        if let Some(parent) = workdir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            spec = spec.cwd(parent);
+        }
+        env.apply(spec)
+    }
+
+    /// `git rev-parse REV...` in `workdir`.
+    pub fn rev_parse_spec(&self, workdir: &Path, revisions: &[&str], env: &GitEnv) -> CommandSpec {
+        let mut args = vec!["rev-parse"];
+        args.extend_from_slice(revisions);
+        env.apply_local(Self::base(&args).cwd(workdir))
+    }
+
+    /// `git add -- PATH`.
+    pub fn add_path_spec(&self, workdir: &Path, path: &str, env: &GitEnv) -> CommandSpec {
+        env.apply_local(Self::base(&["add", "--", path]).cwd(workdir))
+    }
+
+    /// Every command [`Git::change_file`] runs, in order (the file is rewritten between the
+    /// second and the third), for dry-run listings.
+    pub fn change_file_specs(
+        &self,
+        workdir: &Path,
+        remote_url: &str,
+        branch: &str,
+        path: &str,
+        message: &str,
+        env: &GitEnv,
+    ) -> Vec<CommandSpec> {
+        let before = format!("HEAD:{path}");
+        let after = ["HEAD", before.as_str()];
+        vec![
+            self.clone_branch_spec(remote_url, branch, workdir, env),
+            self.rev_parse_spec(workdir, &[&before], env),
+            self.add_path_spec(workdir, path, env),
+            self.commit_spec(workdir, message, env),
+            self.rev_parse_spec(workdir, &after, env),
+            self.push_spec(workdir, remote_url, branch, env),
+        ]
+    }
+
+    /// Change one file of `branch` in one commit, pushed without force (a branch that moved
+    /// meanwhile rejects it): clone the branch into `workdir` (absent or empty), give the
+    /// file's text and blob to `edit`, write what it returns, commit, push. A symlink or a
+    /// missing file is refused; so is whatever `edit` refuses.
+    pub async fn change_file(
+        &self,
+        change: FileChange<'_>,
+        env: &GitEnv,
+        edit: impl FnOnce(&str, &str) -> Result<String, String>,
+    ) -> Result<FileCommit, FileChangeError> {
+        self.change_file_then(change, env, edit, |_| Ok(())).await
+    }
+
+    /// [`Git::change_file`], telling `before_push` the commit before it is pushed (so that
+    /// a caller can record it first: a run killed during the push still knows it); an
+    /// `Err` from it stops before the push.
+    pub async fn change_file_then(
+        &self,
+        change: FileChange<'_>,
+        env: &GitEnv,
+        edit: impl FnOnce(&str, &str) -> Result<String, String>,
+        before_push: impl FnOnce(&FileCommit) -> Result<(), String>,
+    ) -> Result<FileCommit, FileChangeError> {
+        let FileChange {
+            workdir,
+            remote_url,
+            branch,
+            path,
+            message,
+        } = change;
+        check_remote(remote_url)?;
+        check_relative_path(path)?;
+        // Git clones into an absent or empty directory; its parent is where clone runs.
+        prepare_workdir(workdir)?;
+        let specs = self.change_file_specs(workdir, remote_url, branch, path, message, env);
+        let [clone, blob_before, add, commit, after, push]: [CommandSpec; 6] = specs
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("six commands"));
+        self.exec.checked(clone).await?;
+        let previous_blob = self
+            .exec
+            .checked(blob_before)
+            .await?
+            .stdout
+            .trim()
+            .to_string();
+        let file = workdir.join(path);
+        // Never through a symlink: only a regular file of the branch is changed.
+        let is_file = fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_file());
+        if !is_file {
+            return Err(FileChangeError::Refused(format!(
+                "{path} on {branch} is not a regular file"
+            )));
+        }
+        let io_error = |source| SeedError::Io {
+            path: file.clone(),
+            source,
+        };
+        let previous_content = fs::read_to_string(&file).map_err(io_error)?;
+        let content = edit(&previous_content, &previous_blob).map_err(FileChangeError::Refused)?;
+        fs::write(&file, &content).map_err(io_error)?;
+        self.exec.checked(add).await?;
+        self.exec.checked(commit).await?;
+        let output = self.exec.checked(after).await?;
+        let mut lines = output.stdout.lines().map(str::trim);
+        let (Some(commit), Some(written_blob)) = (lines.next(), lines.next()) else {
+            return Err(FileChangeError::Refused(format!(
+                "git rev-parse did not name the new commit and blob of {path}"
+            )));
+        };
+        let committed = FileCommit {
+            commit: commit.to_string(),
+            previous_blob,
+            previous_content,
+            written_blob: written_blob.to_string(),
+        };
+        before_push(&committed).map_err(FileChangeError::Refused)?;
+        self.exec.checked(push).await?;
+        Ok(committed)
+    }
+}
+
 /// The remote branches a failed push reports as rejected
 /// (`! [rejected]        dev -> dev (fetch first)`): they exist on the remote already.
 pub fn rejected_branches(error: &ToolError) -> Vec<String> {

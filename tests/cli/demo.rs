@@ -1209,6 +1209,14 @@ fn the_dry_run_lists_what_the_run_executes_existing_repositories() {
                 (RepoKind::Gitops, "platform-gitops"),
             ] {
                 let mut seed = kalypso_bootstrap::sim::SeedRepo::new("kalypso-demo", name);
+                // Complete: the secrets and label its workflows need are there too (a
+                // repository lacking them is changed, with consent: see the next test).
+                for secret in kalypso_bootstrap::engine::steps::repositories::secret_names(kind) {
+                    seed = seed.with_secret(secret);
+                }
+                if kind == RepoKind::Gitops {
+                    seed = seed.with_label("promoted", "0E8A16", "theirs");
+                }
                 for branch in &rendered.repo(kind).branches {
                     for file in &branch.files {
                         seed = if file.executable {
@@ -1271,6 +1279,9 @@ fn demo_repos_let_the_user_bring_their_own_control_plane_to_the_demo() {
         .args([
             "--control-plane-repo",
             "https://github.com/someone/kalypso-control-plane",
+            // Consent to point its GitOpsRepo at the new gitops repository and add its
+            // missing secrets.
+            "--yes",
         ])
         .arg("--state-file")
         .arg(&state)
@@ -1284,7 +1295,118 @@ fn demo_repos_let_the_user_bring_their_own_control_plane_to_the_demo() {
         out.matches(".github/workflows/utils/promote.sh").count() >= 2,
         "{out}"
     );
-    assert_eq!(state_of(&state)["status"], "completed");
+    assert!(
+        out.contains("pointed the GitOpsRepo in gitops-repo.yaml on dev of someone/kalypso-control-plane at https://github.com/"),
+        "{out}"
+    );
+    assert!(!out.contains(CANARY), "the token never reaches the output");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(CANARY));
+    let state = state_of(&state);
+    assert_eq!(state["status"], "completed");
+    let kinds: Vec<&str> = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["resource"]["kind"].as_str().unwrap_or_default())
+        .collect();
+    assert!(kinds.contains(&"repo_file_commit"), "{kinds:?}");
+}
+
+/// The same without `--yes` (the demo runs `--non-interactive`): exit 5 before anything is
+/// created, naming the file, branch, key and value, and the `gh` commands.
+#[test]
+fn demo_repos_without_consent_stop_before_anything_is_created() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let output = demo(home.path())
+        .env(
+            "KALYPSO_DEMO_REPOS",
+            format!("someone/kalypso-control-plane={}", bundle.display()),
+        )
+        .args([
+            "--control-plane-repo",
+            "https://github.com/someone/kalypso-control-plane",
+        ])
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&output.stderr).into_owned();
+    for part in [
+        "gitops-repo.yaml",
+        "branch dev",
+        "set spec.repo to https://github.com/",
+        "gh secret set GITOPS_REPO --repo someone/kalypso-control-plane",
+        "--yes",
+    ] {
+        assert!(err.contains(part), "{part} not in {err}");
+    }
+    assert!(!err.contains(CANARY));
+    // Nothing was created in the demo world: only the repository brought in.
+    let sim = kalypso_bootstrap::sim::SimulatedEnvironment::demo_persistent(
+        state.with_file_name("state.json.demo"),
+    )
+    .unwrap();
+    let snapshot = sim.snapshot();
+    assert_eq!(
+        snapshot.github.repos.keys().collect::<Vec<_>>(),
+        ["someone/kalypso-control-plane"]
+    );
+    assert!(snapshot.github.repos["someone/kalypso-control-plane"]
+        .secrets
+        .is_empty());
+    assert!(
+        snapshot.azure.resource_groups.is_empty(),
+        "no Azure resource"
+    );
+    assert!(snapshot.azure.clusters.is_empty(), "no Azure resource");
+}
+
+/// An existing control plane (the reference, brought in with `KALYPSO_DEMO_REPOS`) and a new
+/// gitops repository, with `--yes`: the dry run lists the commit to the control plane's
+/// environment branch and the secrets it lacks, and the run executes exactly those.
+#[test]
+fn the_dry_run_lists_what_the_run_executes_existing_control_plane_new_gitops() {
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let listed = assert_the_dry_run_is_what_runs(
+        "existing control plane, new gitops",
+        &[
+            "--control-plane-repo",
+            "https://github.com/someone/kalypso-control-plane",
+            "--yes",
+        ],
+        |_, _| {
+            vec![(
+                "KALYPSO_DEMO_REPOS".to_string(),
+                format!("someone/kalypso-control-plane={}", bundle.display()),
+            )]
+        },
+    );
+    assert!(listed.iter().any(
+        |argv| argv.first().is_some_and(|p| p == "git") && argv.contains(&"clone".to_string())
+    ));
+    assert!(listed
+        .iter()
+        .any(|argv| argv.first().is_some_and(|p| p == "git")
+            && argv.contains(&"push".to_string())
+            && argv.contains(&"dev".to_string())
+            && argv.contains(&"https://github.com/someone/kalypso-control-plane.git".to_string())));
+    assert!(lists(
+        &listed,
+        &[
+            "gh",
+            "secret",
+            "set",
+            "GITOPS_REPO_TOKEN",
+            "--repo",
+            "someone/kalypso-control-plane"
+        ]
+    ));
 }
 
 #[test]

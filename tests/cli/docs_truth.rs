@@ -570,6 +570,7 @@ fn every_key_of_the_state_file_is_in_the_reference() {
         "repository",
         "repo_secret",
         "repo_label",
+        "repo_file_commit",
         "flux",
         "namespace",
         "helm_release",
@@ -861,7 +862,14 @@ fn hints_and_messages_name_only_flags_that_exist() {
             &std::fs::read_to_string(file).unwrap(),
         ));
     }
-    for by_hand in ["--versions", "--tenant", "--scopes", "--service-principal"] {
+    for by_hand in [
+        "--versions",
+        "--tenant",
+        "--scopes",
+        "--service-principal",
+        // `git revert --no-edit`: the manual revert of a commit to a repository you gave.
+        "--no-edit",
+    ] {
         allowed.insert(by_hand.to_string());
     }
     let mut checked = Vec::new();

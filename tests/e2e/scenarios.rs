@@ -443,9 +443,15 @@ async fn existing_control_plane_with_a_new_gitops_repository() {
     assert!(harness
         .sim
         .github_secret_is(ORG, GITOPS, "CONTROL_PLANE_TOKEN", CANARY));
-    // Nothing is set on the repository the user gave.
+    // Nothing is set on the repository the user gave: it has what its workflows need.
     let cp = &harness.sim.snapshot().github.repos["acme/platform-cp"];
-    assert!(cp.secrets.is_empty(), "{:?}", cp.secrets);
+    assert_eq!(
+        cp.secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["GITOPS_REPO", "GITOPS_REPO_TOKEN"]
+    );
+    assert!(!harness
+        .sim
+        .github_secret_is(ORG, "platform-cp", "GITOPS_REPO_TOKEN", CANARY));
     all_checks_passed(&run);
 }
 
@@ -857,4 +863,549 @@ async fn a_reference_control_plane_without_its_base_repo_fails_naming_exactly_th
     );
     // Nothing was created: no cluster, no gitops repository.
     assert_eq!(harness.settled(), before);
+}
+
+/// The reference control plane's GitOpsRepo on `dev` as the vendored bundle has it.
+const REFERENCE_GITOPS_REPO: &str = "https://github.com/microsoft/kalypso-gitops";
+
+fn file_on(harness: &Harness, name: &str, branch: &str, path: &str) -> String {
+    let files = branch_files(&harness.bare(ORG, name), branch);
+    String::from_utf8(files[path].1.clone()).expect("utf-8")
+}
+
+/// Someone else's commit to `branch` of a simulated repository, changing `path`.
+fn push_their_change(harness: &Harness, name: &str, branch: &str, path: &str, content: &str) {
+    let work = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=them", "-c", "user.email=them@example.com"])
+            .args(args)
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let bare = harness.bare(ORG, name).display().to_string();
+    run(&["clone", "--quiet", "--branch", branch, &bare, "clone"]);
+    std::fs::write(work.path().join("clone").join(path), content).unwrap();
+    run(&["-C", "clone", "commit", "--quiet", "-am", "theirs"]);
+    run(&["-C", "clone", "push", "--quiet", "origin", branch]);
+}
+
+fn reference_with_new_gitops() -> kalypso_bootstrap::config::Configuration {
+    let mut config = all_new();
+    config.repositories.control_plane =
+        existing_repo("https://github.com/acme/kalypso-control-plane");
+    config
+}
+
+fn recorded_file_commit(harness: &Harness) -> Resource {
+    let state = harness.state();
+    let records: Vec<_> = state
+        .resources
+        .iter()
+        .filter(|r| r.resource.kind() == "repo_file_commit")
+        .collect();
+    assert_eq!(records.len(), 1, "{:?}", state.resources);
+    assert_eq!(records[0].ownership, Ownership::CreatedByUs);
+    records[0].resource.clone()
+}
+
+/// An existing control plane (the reference) with a NEW gitops repository: its GitOpsRepo
+/// names upstream's gitops repository, so the plan shows the change, the run makes it in one
+/// commit (recorded as ours), and the rollback puts the file back as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_control_plane_is_pointed_at_the_new_gitops_repository_and_back() {
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let original = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    assert!(original.contains(REFERENCE_GITOPS_REPO), "{original}");
+    let new_gitops = format!("https://github.com/{ORG}/{GITOPS}");
+
+    let run = harness.run(&config).await;
+    run.assert_success();
+    let planned = run.plan.step(StepId::ControlPlaneSeed).unwrap();
+    assert_eq!(planned.action, Action::Create);
+    for part in [
+        "gitops-repo.yaml",
+        "branch dev",
+        "spec.repo",
+        REFERENCE_GITOPS_REPO,
+        new_gitops.as_str(),
+    ] {
+        assert!(
+            planned.reason.contains(part),
+            "{part} not in {}",
+            planned.reason
+        );
+    }
+    // The file on dev points at the new repository; nothing else of it changed.
+    let pointed = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    assert_eq!(
+        pointed,
+        original.replace(REFERENCE_GITOPS_REPO, &new_gitops)
+    );
+    // One commit, recorded with what it replaced.
+    let head = String::from_utf8(git(
+        &harness.bare(ORG, CONTROL_PLANE),
+        &["rev-parse", "dev"],
+    ))
+    .unwrap();
+    let Resource::RepoFileCommit {
+        repository,
+        branch,
+        path,
+        commit,
+        previous_content,
+        ..
+    } = recorded_file_commit(&harness)
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (repository.as_str(), branch.as_str(), path.as_str()),
+        ("acme/kalypso-control-plane", "dev", "gitops-repo.yaml")
+    );
+    assert_eq!(commit, head.trim());
+    assert_eq!(previous_content, original);
+    let parents = String::from_utf8(git(
+        &harness.bare(ORG, CONTROL_PLANE),
+        &["rev-list", "--count", &format!("{commit}^..{commit}")],
+    ))
+    .unwrap();
+    assert_eq!(parents.trim(), "1", "one commit");
+    // The control plane lacked its secrets: set (the token on stdin only) and recorded.
+    assert!(harness
+        .sim
+        .github_secret_is(ORG, CONTROL_PLANE, "GITOPS_REPO_TOKEN", CANARY));
+    assert!(harness.sim.github_secret_is(
+        ORG,
+        CONTROL_PLANE,
+        "GITOPS_REPO",
+        &format!("{ORG}/{GITOPS}")
+    ));
+    assert_no_canary(&harness.sim.calls());
+    let state_text = std::fs::read_to_string(harness.paths().state_file).unwrap();
+    assert!(!state_text.contains(CANARY));
+
+    let report = harness.rollback(&config).await;
+    assert!(
+        report.is_complete(),
+        "{:?} {:?}",
+        report.leftovers,
+        report.kept
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        original
+    );
+    let cp = &harness.settled().github.repos["acme/kalypso-control-plane"];
+    assert!(cp.secrets.is_empty(), "{:?}", cp.secrets);
+}
+
+/// A GitOpsRepo file someone changed after our commit is not ours any more: the rollback
+/// leaves it in place, saying why, and never force-pushes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitops_repo_file_changed_since_our_commit_is_left_in_place() {
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    harness.run(&config).await.assert_success();
+    let theirs = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml")
+        .replace("path: .", "path: ./clusters");
+    push_their_change(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml", &theirs);
+
+    let report = harness.rollback(&config).await;
+    assert!(!report.is_complete());
+    assert_eq!(report.kept.len(), 1, "{:?}", report.kept);
+    assert!(
+        report.kept[0].contains("gitops-repo.yaml"),
+        "{}",
+        report.kept[0]
+    );
+    assert!(
+        report.kept[0].contains("changed since"),
+        "{}",
+        report.kept[0]
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        theirs
+    );
+}
+
+/// Without consent (`--non-interactive`, no `--yes`), the same configuration stops before
+/// anything is created, naming the file, the branch, the key and the value to set, and the
+/// exact `gh` commands for the missing secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_consent_the_pointer_change_is_refused_before_anything_is_created() {
+    let harness = Harness::new();
+    let mut config = reference_with_new_gitops();
+    config.options.non_interactive = true;
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let before = harness.settled();
+    let session = harness.session(
+        &config,
+        std::sync::Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let (warnings, _unread) = kalypso_bootstrap::engine::EventSink::channel();
+    let plan = session
+        .plan(&kalypso_bootstrap::tools::CancelToken::new(), &warnings)
+        .await
+        .expect("the plan itself may be shown (and dry-run)");
+    let error = session
+        .confirm(harness.validated(&config), &plan, None)
+        .await
+        .expect_err("no consent");
+    assert_eq!(error.exit_code.code(), 5);
+    for part in [
+        "gitops-repo.yaml",
+        "branch dev",
+        "spec.repo",
+        "set spec.repo to https://github.com/acme/kalypso-gitops",
+        "gh secret set GITOPS_REPO --repo acme/kalypso-control-plane",
+        "gh secret set GITOPS_REPO_TOKEN --repo acme/kalypso-control-plane",
+        "--yes",
+    ] {
+        assert!(
+            error.message.contains(part),
+            "{part} not in {}",
+            error.message
+        );
+    }
+    assert!(error
+        .hint
+        .as_deref()
+        .unwrap_or_default()
+        .contains("existing-repository-needs-changes"));
+    drop(session);
+    assert_eq!(harness.settled(), before, "nothing changed");
+    assert_no_canary(&harness.sim.calls());
+
+    // `--yes` is the consent.
+    config.options.skip_confirmation = true;
+    let session = harness.session(
+        &config,
+        std::sync::Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let active = session
+        .confirm(harness.validated(&config), &plan, None)
+        .await;
+    assert!(matches!(active, Ok(Some(_))), "consented");
+}
+
+/// An existing gitops repository without `CONTROL_PLANE_TOKEN` and the `promoted` label:
+/// the plan reports both; with consent they are set and recorded; the rollback removes
+/// exactly them; without consent the run stops before anything is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_gitops_repository_gets_its_missing_secret_and_label_and_loses_them_on_rollback(
+) {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::new(ORG, "platform-gitops");
+    for branch in &rendered(&config).repo(RepoKind::Gitops).branches {
+        for file in &branch.files {
+            seed = if file.executable {
+                seed.with_executable(&branch.name, &file.path, file.contents.clone())
+            } else {
+                seed.with_file(&branch.name, &file.path, file.contents.clone())
+            };
+        }
+    }
+    harness.sim.seed_repo(seed).unwrap();
+    let labels_before = harness.sim.snapshot().github.repos["acme/platform-gitops"]
+        .labels
+        .clone();
+
+    // Without consent: refused, naming the commands.
+    let mut refused = config.clone();
+    refused.options.non_interactive = true;
+    let before = harness.settled();
+    let session = harness.session(
+        &refused,
+        std::sync::Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let (warnings, _unread) = kalypso_bootstrap::engine::EventSink::channel();
+    let plan = session
+        .plan(&kalypso_bootstrap::tools::CancelToken::new(), &warnings)
+        .await
+        .unwrap();
+    let error = session
+        .confirm(harness.validated(&refused), &plan, None)
+        .await
+        .expect_err("no consent");
+    assert_eq!(error.exit_code.code(), 5);
+    assert!(error
+        .message
+        .contains("gh secret set CONTROL_PLANE_TOKEN --repo acme/platform-gitops"));
+    assert!(error.message.contains(
+        "gh label create promoted --repo acme/platform-gitops --color 0E8A16 --description 'Promotion to the next environment (Kalypso)'"
+    ), "{}", error.message);
+    drop(session);
+    assert_eq!(harness.settled(), before, "nothing changed");
+
+    // With consent.
+    let run = harness.run(&config).await;
+    run.assert_success();
+    for step in [StepId::GitopsSecrets, StepId::GitopsLabel] {
+        assert_eq!(run.plan.action(step), Some(Action::Create), "{step}");
+    }
+    assert!(run
+        .plan
+        .step(StepId::GitopsSecrets)
+        .unwrap()
+        .reason
+        .contains("lacks the Actions secret CONTROL_PLANE_TOKEN"));
+    assert!(harness
+        .sim
+        .github_secret_is(ORG, "platform-gitops", "CONTROL_PLANE_TOKEN", CANARY));
+    let gitops = &harness.sim.snapshot().github.repos["acme/platform-gitops"];
+    assert!(gitops.labels.contains_key("promoted"));
+    let recorded: Vec<String> = harness
+        .state()
+        .resources
+        .iter()
+        .filter(|r| r.ownership == Ownership::CreatedByUs)
+        .filter(|r| {
+            matches!(
+                r.resource,
+                Resource::RepoSecret { .. } | Resource::RepoLabel { .. }
+            )
+        })
+        .map(|r| r.resource.describe())
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            "repo_secret CONTROL_PLANE_TOKEN on acme/platform-gitops",
+            "repo_label promoted on acme/platform-gitops"
+        ]
+    );
+    assert_no_canary(&harness.sim.calls());
+
+    let report = harness.rollback(&config).await;
+    assert!(
+        report.is_complete(),
+        "{:?} {:?}",
+        report.leftovers,
+        report.kept
+    );
+    let gitops = &harness.settled().github.repos["acme/platform-gitops"];
+    assert!(gitops.secrets.is_empty(), "{:?}", gitops.secrets);
+    assert_eq!(gitops.labels, labels_before, "only our label is gone");
+}
+
+/// The command a removal plan prints for the GitOpsRepo commit (what to run by hand when a
+/// rollback cannot) works when copied: run in a shell, it puts the file back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manual_revert_of_the_gitops_repo_commit_works_when_copied() {
+    use kalypso_bootstrap::engine::rollback::ResourceRemover;
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let original = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    harness.run(&config).await.assert_success();
+    let remover = kalypso_bootstrap::engine::EngineRemover::new(
+        std::sync::Arc::new(harness.sim.clone()),
+        Some(secrecy::SecretString::from(CANARY)),
+        harness.paths().kubeconfig,
+    );
+    let command = remover.manual_command(&recorded_file_commit(&harness));
+    assert!(command.starts_with("git clone --branch dev"), "{command}");
+    let work = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .current_dir(work.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", work.path())
+        .env("GIT_AUTHOR_NAME", "you")
+        .env("GIT_AUTHOR_EMAIL", "you@example.com")
+        .env("GIT_COMMITTER_NAME", "you")
+        .env("GIT_COMMITTER_EMAIL", "you@example.com")
+        .envs(harness.sim.git_env())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        original
+    );
+}
+
+/// A `promoted` label we created on a repository the user gave, then redefined by someone
+/// (another colour and description), is theirs now: the rollback keeps it, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_redefined_since_we_created_it_is_kept_by_the_rollback() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::new(ORG, "platform-gitops")
+        .with_secret("CONTROL_PLANE_TOKEN");
+    for branch in &rendered(&config).repo(RepoKind::Gitops).branches {
+        for file in &branch.files {
+            seed = if file.executable {
+                seed.with_executable(&branch.name, &file.path, file.contents.clone())
+            } else {
+                seed.with_file(&branch.name, &file.path, file.contents.clone())
+            };
+        }
+    }
+    harness.sim.seed_repo(seed).unwrap();
+    let run = harness.run(&config).await;
+    run.assert_success();
+    assert_eq!(run.plan.action(StepId::GitopsSecrets), Some(Action::Skip));
+    assert_eq!(run.plan.action(StepId::GitopsLabel), Some(Action::Create));
+    let gh = kalypso_bootstrap::tools::gh::Gh::new(std::sync::Arc::new(harness.sim.clone()))
+        .with_token(secrecy::SecretString::from(CANARY));
+    gh.label_create("acme/platform-gitops", "promoted", "FFFFFF", "ours now")
+        .await
+        .unwrap();
+
+    let report = harness.rollback(&config).await;
+    assert_eq!(report.kept.len(), 1, "{:?}", report.kept);
+    assert!(
+        report.kept[0].contains("changed since"),
+        "{}",
+        report.kept[0]
+    );
+    let gitops = &harness.settled().github.repos["acme/platform-gitops"];
+    assert_eq!(gitops.labels["promoted"].description, "ours now");
+    // Its secret was there before the run: never ours, never removed.
+    assert!(gitops.secrets.contains("CONTROL_PLANE_TOKEN"));
+}
+
+/// A repository the token may read but whose secrets it may not list (someone else's public
+/// control plane): the plan says the secrets were not checked and what the workflows need;
+/// nothing is set there, and no consent is needed for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_the_token_may_not_list_are_reported_not_set() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane = existing_repo("https://github.com/someone/platform-cp");
+    let rendered = rendered(&config);
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::new("someone", "platform-cp").public();
+    for branch in &rendered.repo(RepoKind::ControlPlane).branches {
+        for file in &branch.files {
+            seed = if file.executable {
+                seed.with_executable(&branch.name, &file.path, file.contents.clone())
+            } else {
+                seed.with_file(&branch.name, &file.path, file.contents.clone())
+            };
+        }
+    }
+    harness.sim.seed_repo(seed).unwrap();
+    let session = harness.session(
+        &config,
+        std::sync::Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let (warnings, _unread) = kalypso_bootstrap::engine::EventSink::channel();
+    let plan = session
+        .plan(&kalypso_bootstrap::tools::CancelToken::new(), &warnings)
+        .await
+        .expect("a plan");
+    let secrets = plan.step(StepId::ControlPlaneSecrets).unwrap();
+    assert_eq!(secrets.action, Action::Skip);
+    assert!(
+        secrets.reason.contains("could not be listed")
+            && secrets.reason.contains("GITOPS_REPO, GITOPS_REPO_TOKEN")
+            && secrets
+                .reason
+                .contains("gh secret set NAME --repo someone/platform-cp"),
+        "{}",
+        secrets.reason
+    );
+}
+
+/// The GitOpsRepo commit is recorded before its push: a push that fails (a rule on the
+/// branch) leaves no record of a commit that never landed, and the file untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_gitops_repo_push_leaves_no_record_and_the_file_untouched() {
+    use kalypso_bootstrap::sim::{Fault, FaultKind};
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let original = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    let rejected = harness.sim.inject(
+        Fault::new(
+            FaultKind::Failure {
+                exit_code: 1,
+                stderr: "remote: error: GH013: Repository rule violations found for refs/heads/dev.\nerror: failed to push some refs".into(),
+            },
+            "git push",
+        )
+        .with_arg("https://github.com/acme/kalypso-control-plane.git")
+        .always(),
+    );
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::ControlPlaneSeed));
+    assert!(error.message.contains("GH013"), "{}", error.message);
+    assert!(harness.sim.fault_fired(rejected) >= 1);
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        original
+    );
+    assert!(
+        !harness
+            .state()
+            .resources
+            .iter()
+            .any(|r| r.resource.kind() == "repo_file_commit"),
+        "{:?}",
+        harness.state().resources
+    );
+}
+
+/// A file someone put back as it was before our commit: the rollback has nothing to revert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitops_repo_file_already_back_as_it_was_needs_no_revert() {
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let original = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    harness.run(&config).await.assert_success();
+    push_their_change(
+        &harness,
+        CONTROL_PLANE,
+        "dev",
+        "gitops-repo.yaml",
+        &original,
+    );
+    let head = git(&harness.bare(ORG, CONTROL_PLANE), &["rev-parse", "dev"]);
+
+    let report = harness.rollback(&config).await;
+    assert!(
+        report.is_complete(),
+        "{:?} {:?}",
+        report.leftovers,
+        report.kept
+    );
+    let note = report
+        .removals
+        .iter()
+        .find(|r| r.resource.kind() == "repo_file_commit")
+        .map(|r| r.message.clone())
+        .unwrap();
+    assert!(note.contains("already as it was"), "{note}");
+    assert_eq!(
+        git(&harness.bare(ORG, CONTROL_PLANE), &["rev-parse", "dev"]),
+        head,
+        "no commit"
+    );
 }

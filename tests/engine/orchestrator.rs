@@ -679,6 +679,9 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
         control_plane: Some(ours_repo("acme/demo-control-plane")),
         gitops: Some(ours_repo("acme/demo-gitops")),
         control_plane_check: None,
+        gitops_url: None,
+        missing_on_existing: Default::default(),
+        unchecked_on_existing: Default::default(),
         succeeded_steps: succeeded_steps(&recorded),
     };
     let resumed_plan = plan(&config(), &observed);

@@ -747,6 +747,11 @@ fn exists(resource: &Resource, world: &SimSnapshot) -> bool {
         Resource::RepoLabel { repository, name } => {
             repo(repository).is_some_and(|r| r.labels.contains_key(name))
         }
+        Resource::RepoFileCommit { .. } => {
+            unreachable!(
+                "the fault matrix creates its repositories: it commits to none it was given"
+            )
+        }
         Resource::Flux { .. } => object("namespaces", "flux-system"),
         Resource::Namespace { name, .. } => object("namespaces", name),
         Resource::HelmRelease {

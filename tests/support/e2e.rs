@@ -246,6 +246,14 @@ impl Harness {
             .expect("a state file")
     }
 
+    /// `configuration` validated as a front end has it before the plan's confirmation.
+    pub fn validated(
+        &self,
+        configuration: &Configuration,
+    ) -> kalypso_bootstrap::config::lifecycle::Validated {
+        validated(configuration)
+    }
+
     /// Roll back what the state records as ours.
     pub async fn rollback(&self, configuration: &Configuration) -> RollbackReport {
         let bootstrap = self.open(configuration);
@@ -370,6 +378,23 @@ pub fn activate(configuration: &Configuration) -> Active {
     active
 }
 
+/// `configuration` given as flags and validated, not yet confirmed.
+pub fn validated(configuration: &Configuration) -> kalypso_bootstrap::config::lifecycle::Validated {
+    let contexts: Vec<String> = match &configuration.cluster {
+        ClusterTarget::Existing(existing) => vec![existing.context.clone()],
+        ClusterTarget::Create(_) => Vec::new(),
+    };
+    Uninitialized::new()
+        .parse(
+            config::export::to_layer(configuration),
+            None,
+            &std::collections::HashMap::new(),
+        )
+        .expect("the configuration parses")
+        .validate(&contexts)
+        .unwrap_or_else(|errors| panic!("the test configuration is invalid: {errors}"))
+}
+
 pub fn all_new() -> Configuration {
     Configuration {
         cluster: new_cluster(),
@@ -412,8 +437,8 @@ pub fn rendered(configuration: &Configuration) -> templates::RenderedTemplates {
     templates::render(&context).expect("render")
 }
 
-/// Seed `owner/name` with exactly the rendered templates of `kind` (a valid existing
-/// repository made by the user).
+/// Seed `owner/name` with exactly the rendered templates of `kind`, its Actions secrets and
+/// (gitops) its `promoted` label: a complete existing repository made by the user.
 pub fn seed_valid_repo(
     harness: &Harness,
     configuration: &Configuration,
@@ -423,6 +448,18 @@ pub fn seed_valid_repo(
 ) {
     let rendered = rendered(configuration);
     let mut seed = SeedRepo::new(owner, name);
+    // What its workflows need besides the files: the Actions secrets and, on gitops, the
+    // label (a repository lacking them is changed only with consent).
+    for secret in kalypso_bootstrap::engine::steps::repositories::secret_names(kind) {
+        seed = seed.with_secret(secret);
+    }
+    if kind == RepoKind::Gitops {
+        seed = seed.with_label(
+            kalypso_bootstrap::tools::gh::PROMOTED_LABEL,
+            kalypso_bootstrap::tools::gh::PROMOTED_LABEL_COLOR,
+            "theirs",
+        );
+    }
     for branch in &rendered.repo(kind).branches {
         for file in &branch.files {
             seed = if file.executable {

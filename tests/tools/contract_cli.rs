@@ -454,6 +454,8 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh.repo_tree_spec(slug, "main"),
             gh.repo_tree_spec(slug, "dev"),
             gh.secret_list_spec(slug),
+            // What an existing repository lacks (the label on gitops).
+            gh.label_list_spec(slug),
             gh.repo_delete_spec(slug),
         ]);
     }
@@ -843,6 +845,15 @@ fn every_adapter_spec(sandbox: &Sandbox) -> Vec<CommandSpec> {
         git.push_spec(&work, remote, "main", &env),
         git.ls_remote_heads_spec(remote, &env),
     ]);
+    // The one-file commit to an existing control plane's environment branch.
+    specs.extend(git.change_file_specs(
+        &work.join("control-plane"),
+        remote,
+        "dev",
+        "gitops-repo.yaml",
+        "point the GitOpsRepo",
+        &env,
+    ));
     specs
 }
 

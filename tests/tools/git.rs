@@ -443,3 +443,128 @@ async fn a_push_rejected_by_a_branch_already_there_names_that_branch() {
     })
     .is_empty());
 }
+
+/// One file of a branch changed in one commit by the real git (a shallow clone, add,
+/// commit, push without force); a symlink or what `edit` refuses is never written.
+#[tokio::test]
+async fn changing_one_file_pushes_one_commit_and_refuses_a_symlink() {
+    let world = GitSandbox::new();
+    let bare = world.bare("contoso", "cp");
+    let url = git::github_remote_url("contoso", "cp");
+    let git = Git::new(Arc::new(ProcessRunner::new()));
+    let seed = vec![RenderedBranch {
+        kind: templates::BranchKind::Environment,
+        name: "dev".to_string(),
+        files: vec![
+            RenderedFile {
+                path: "gitops-repo.yaml".to_string(),
+                contents: b"spec:\n  repo: old\n".to_vec(),
+                executable: false,
+            },
+            RenderedFile {
+                path: "other.yaml".to_string(),
+                contents: b"kept\n".to_vec(),
+                executable: false,
+            },
+        ],
+    }];
+    git.seed(
+        &world.dir.path().join("seed"),
+        &url,
+        &seed,
+        "seed",
+        &world.env(),
+    )
+    .await
+    .unwrap();
+    let before = String::from_utf8(run_git(&bare, &["rev-parse", "dev"])).unwrap();
+
+    let changed = git
+        .change_file(
+            git::FileChange {
+                workdir: &world.dir.path().join("change").join("cp"),
+                remote_url: &url,
+                branch: "dev",
+                path: "gitops-repo.yaml",
+                message: "point it",
+            },
+            &world.env(),
+            |content, _| Ok(content.replace("old", "new")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.previous_content, "spec:\n  repo: old\n");
+    let shown = run_git(&bare, &["show", "dev:gitops-repo.yaml"]);
+    assert_eq!(shown, b"spec:\n  repo: new\n");
+    assert_eq!(run_git(&bare, &["show", "dev:other.yaml"]), b"kept\n");
+    let parent = String::from_utf8(run_git(&bare, &["rev-parse", "dev^"])).unwrap();
+    assert_eq!(parent, before, "one commit on top of the branch");
+    let head = String::from_utf8(run_git(&bare, &["rev-parse", "dev"])).unwrap();
+    assert_eq!(changed.commit, head.trim());
+    let blob = String::from_utf8(run_git(&bare, &["rev-parse", "dev:gitops-repo.yaml"])).unwrap();
+    assert_eq!(changed.written_blob, blob.trim());
+
+    // Refused by `edit`: nothing pushed.
+    let refused = git
+        .change_file(
+            git::FileChange {
+                workdir: &world.dir.path().join("refused").join("cp"),
+                remote_url: &url,
+                branch: "dev",
+                path: "gitops-repo.yaml",
+                message: "no",
+            },
+            &world.env(),
+            |_, blob| Err(format!("blob {blob} is not ours")),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, git::FileChangeError::Refused(ref why) if why.contains("is not ours"))
+    );
+    assert_eq!(run_git(&bare, &["rev-parse", "dev"]), head.as_bytes());
+
+    // A symlink on the branch is never written through.
+    let work = world.dir.path().join("link");
+    run_git(
+        world.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--branch",
+            "dev",
+            &bare.display().to_string(),
+            "link",
+        ],
+    );
+    std::os::unix::fs::symlink("/etc/hostname", work.join("link.yaml")).unwrap();
+    run_git(&work, &["add", "link.yaml"]);
+    run_git(
+        &work,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "link",
+        ],
+    );
+    run_git(&work, &["push", "-q", "origin", "dev"]);
+    let error = git
+        .change_file(
+            git::FileChange {
+                workdir: &world.dir.path().join("symlink").join("cp"),
+                remote_url: &url,
+                branch: "dev",
+                path: "link.yaml",
+                message: "no",
+            },
+            &world.env(),
+            |_, _| Ok("written".to_string()),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("not a regular file"), "{error}");
+}

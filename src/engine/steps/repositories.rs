@@ -24,7 +24,9 @@ use crate::templates::structure::{self, Requirement, MAIN_BRANCH};
 use crate::templates::{self, BranchKind, RepoKind, TemplateContext};
 use crate::tools::gh::MARK_TOPIC;
 use crate::tools::gh::{TreeEntry, TreeEntryKind, PROMOTED_LABEL, PROMOTED_LABEL_COLOR};
-use crate::tools::git::{github_remote_url, rejected_branches, GitEnv, SeedError, SEED_MESSAGE};
+use crate::tools::git::{
+    github_remote_url, rejected_branches, FileChangeError, GitEnv, SeedError, SEED_MESSAGE,
+};
 use crate::tools::ErrorClass;
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
@@ -138,6 +140,14 @@ pub fn description(kind: RepoKind) -> &'static str {
     }
 }
 
+/// The names of the Actions secrets a repository's workflows need.
+pub fn secret_names(kind: RepoKind) -> &'static [&'static str] {
+    match kind {
+        RepoKind::ControlPlane => &["GITOPS_REPO", "GITOPS_REPO_TOKEN"],
+        RepoKind::Gitops => &["CONTROL_PLANE_TOKEN"],
+    }
+}
+
 /// The names of the Actions secrets a repository gets, with their values.
 pub fn secret_values(
     kind: RepoKind,
@@ -151,6 +161,26 @@ pub fn secret_values(
         ],
         RepoKind::Gitops => vec![("CONTROL_PLANE_TOKEN", token.clone())],
     }
+}
+
+/// The message of the commit that points an existing control plane's GitOpsRepo at the
+/// configured gitops repository.
+pub const POINTER_MESSAGE: &str =
+    "Point the GitOpsRepo at the gitops repository (Kalypso Bootstrap)";
+
+/// The message of the commit a rollback pushes to put the GitOpsRepo back.
+pub const POINTER_REVERT_MESSAGE: &str =
+    "Put the GitOpsRepo back as it was (Kalypso Bootstrap rollback)";
+
+/// Where a commit to a repository the user gave is pushed, and git's settings for it.
+fn existing_push_target(
+    env: &StepEnv,
+    tools: &Tools,
+    repo: &crate::config::GitHubRepo,
+) -> (String, GitEnv) {
+    let remote = github_remote_url(repo.owner(), repo.name());
+    let git_env = tools.gh.git_env().merge(env.git_env.clone());
+    (remote, git_env)
 }
 
 /// Where seeding pushes `repo`, and git's settings for it (our credential helper first).
@@ -197,13 +227,13 @@ pub(crate) fn plan(
             }
             decisions.insert(*repo_step, (Action::Reuse, reason));
             for id in later_steps {
-                decisions.insert(
-                    *id,
+                let decision = change_to_existing(*id, repo, observed).unwrap_or_else(|| {
                     (
                         Action::Skip,
                         format!("existing repository {}: left as it is", repo.url()),
-                    ),
-                );
+                    )
+                });
+                decisions.insert(*id, decision);
             }
             return;
         }
@@ -264,6 +294,120 @@ pub(crate) fn plan(
     }
 }
 
+/// What a later step of a repository the user gave must change there for the workflows
+/// and the scheduler to work: the control plane's GitOpsRepo pointed at the configured
+/// gitops repository, the Actions secrets and the `promoted` label it lacks. The reason
+/// says exactly what changes, so that it can be made by hand. `None`: nothing to change.
+fn change_to_existing(
+    step: StepId,
+    repo: &crate::config::GitHubRepo,
+    observed: &Observed,
+) -> Option<(Action, String)> {
+    let url = repo.url();
+    let slug = repo.slug();
+    match step {
+        StepId::ControlPlaneSeed => {
+            let pointer = observed
+                .control_plane_check
+                .as_ref()?
+                .gitops_repo
+                .as_ref()?;
+            let wanted = observed.gitops_url.as_deref()?;
+            if structure::same_repo_url(&pointer.repo, wanted) {
+                return None;
+            }
+            Some((
+                Action::Create,
+                format!(
+                    "existing repository {url}: on branch {branch}, {path} (GitOpsRepo {name}) has spec.repo {old}, so the gitops repository {wanted} would never receive a pull request; change: set spec.repo to {wanted} (one commit to {branch})",
+                    branch = TemplateContext::DEFAULT_ENVIRONMENT,
+                    path = pointer.path,
+                    name = pointer.name.as_deref().unwrap_or("(unnamed)"),
+                    old = pointer.repo,
+                ),
+            ))
+        }
+        StepId::ControlPlaneSecrets | StepId::GitopsSecrets => {
+            if let Some(why) = observed.unchecked_on_existing.get(&step) {
+                let names = secret_names(repo_kind(step)).join(", ");
+                return Some((
+                    Action::Skip,
+                    format!(
+                        "existing repository {url}: its Actions secrets could not be listed ({why}), so none is set; its workflows need {names}: set any that is missing yourself (gh secret set NAME --repo {slug})"
+                    ),
+                ));
+            }
+            let missing = observed.missing_on_existing.get(&step)?;
+            let commands: Vec<String> = missing
+                .iter()
+                .map(|name| {
+                    let value = match name.as_str() {
+                        "GITOPS_REPO" => observed
+                            .gitops_url
+                            .as_deref()
+                            .and_then(|u| u.strip_prefix("https://github.com/"))
+                            .map_or("the gitops repository as OWNER/NAME".to_string(), |s| {
+                                format!("the value {s}")
+                            }),
+                        _ => "a GitHub token with the repo and workflow scopes".to_string(),
+                    };
+                    format!("gh secret set {name} --repo {slug} (asks for {value})")
+                })
+                .collect();
+            Some((
+                Action::Create,
+                format!(
+                    "existing repository {url} lacks the Actions secret{} {} its workflows need; change: set {} ({})",
+                    if missing.len() == 1 { "" } else { "s" },
+                    missing.join(", "),
+                    if missing.len() == 1 { "it" } else { "them" },
+                    commands.join("; ")
+                ),
+            ))
+        }
+        StepId::GitopsLabel => {
+            observed.missing_on_existing.get(&step)?;
+            Some((
+                Action::Create,
+                format!(
+                    "existing repository {url} lacks the label {PROMOTED_LABEL} that marks promotions; change: create it (gh label create {PROMOTED_LABEL} --repo {slug} --color {PROMOTED_LABEL_COLOR} --description '{PROMOTED_LABEL_DESCRIPTION}')"
+                ),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The steps of `plan` that change a repository the user gave (see [`change_to_existing`]):
+/// they need the user's consent, a terminal yes to the plan or `--yes`.
+pub fn changes_to_existing<'p>(
+    configuration: &crate::config::Configuration,
+    plan: &'p crate::engine::plan::Plan,
+) -> Vec<&'p PlannedStep> {
+    plan.steps
+        .iter()
+        .filter(|step| step.action == Action::Create)
+        .filter(|step| {
+            matches!(
+                step.id,
+                StepId::ControlPlaneSeed
+                    | StepId::ControlPlaneSecrets
+                    | StepId::GitopsSeed
+                    | StepId::GitopsSecrets
+                    | StepId::GitopsLabel
+            )
+        })
+        .filter(|step| {
+            let repositories = &configuration.repositories;
+            let target = match repo_kind(step.id) {
+                RepoKind::ControlPlane => &repositories.control_plane,
+                RepoKind::Gitops => &repositories.gitops,
+            };
+            matches!(target, RepoTarget::Existing(_))
+        })
+        .collect()
+}
+
 /// What each repository step runs, for the dry run: the same builders as the steps below,
 /// in their order.
 pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> StepCommands {
@@ -307,6 +451,41 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 }
             }
         },
+        StepId::ControlPlaneSeed | StepId::GitopsSeed
+            if matches!(target(env, kind), RepoTarget::Existing(_)) =>
+        {
+            let RepoTarget::Existing(existing) = target(env, kind) else {
+                unreachable!("matched above")
+            };
+            let slug = existing.slug();
+            let branch = TemplateContext::DEFAULT_ENVIRONMENT;
+            listed.push(tools.gh.repo_tree_spec(&slug, MAIN_BRANCH));
+            listed.push(tools.gh.repo_tree_spec(&slug, branch));
+            listed.note(format!(
+                "then gh api repos/{slug}/git/blobs/SHA for each YAML file outside .github/, to find the GitOpsRepo by kind"
+            ));
+            let Some(path) = planned.file.as_deref() else {
+                return listed;
+            };
+            let (remote, git_env) = existing_push_target(env, &tools, existing);
+            let workdir = env
+                .work_dir
+                .join(format!("{SEED_DIR_PREFIX}XXXXXX"))
+                .join(kind.dir_name());
+            let mut specs = tools
+                .git
+                .change_file_specs(&workdir, &remote, branch, path, POINTER_MESSAGE, &git_env)
+                .into_iter();
+            for spec in specs.by_ref().take(2) {
+                listed.push(spec);
+            }
+            listed.note(format!(
+                "then {path} is rewritten: only spec.repo of its GitOpsRepo changes"
+            ));
+            for spec in specs {
+                listed.push(spec);
+            }
+        }
         StepId::ControlPlaneSeed | StepId::GitopsSeed => {
             let Some(context) = preview.context else {
                 listed.note(
@@ -360,6 +539,21 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
             let slug = repo_of(context, kind).slug();
             // The values the run writes (the dry run masks the token).
             let token = Preview::github_token(env);
+            if matches!(target(env, kind), RepoTarget::Existing(_)) {
+                // A repository the user gave: only the secrets missing from the list.
+                listed.push(tools.gh.secret_list_spec(&slug));
+                for (name, value) in secret_values(kind, context, &token) {
+                    let named = planned
+                        .reason
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .any(|word| word == name);
+                    if named {
+                        listed.push(tools.gh.secret_set_spec(&slug, name, &value));
+                    }
+                }
+                listed.note("only secrets still missing from the list are set; values are written to gh's stdin");
+                return listed;
+            }
             if !create {
                 // Set by an earlier run: only the secrets missing from the list are set.
                 listed.push(tools.gh.secret_list_spec(&slug));
@@ -379,6 +573,14 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
             listed.note("secret values are written to gh's stdin");
         }
         StepId::GitopsLabel => {
+            if let (true, RepoTarget::Existing(existing)) = (create, target(env, kind)) {
+                let (name, color, text) = promoted_label();
+                let slug = existing.slug();
+                listed.push(tools.gh.label_list_spec(&slug));
+                listed.push(tools.gh.label_create_spec(&slug, name, color, text));
+                listed.note("the label is created only if the list still lacks it");
+                return listed;
+            }
             if let Some(context) = preview.context.filter(|_| create) {
                 let (name, color, text) = promoted_label();
                 listed.push(
@@ -907,12 +1109,15 @@ async fn validate_control_plane(
 /// on the remote (a run that stopped between the two pushes) are left as they are.
 pub async fn seed(
     steps: &BootstrapSteps,
-    _planned: &PlannedStep,
+    planned: &PlannedStep,
     ctx: &StepContext,
 ) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let kind = repo_kind(ctx.step());
     if let RepoTarget::Existing(existing) = target(env, kind) {
+        if kind == RepoKind::ControlPlane && planned.action == Action::Create {
+            return point_gitops_repo(steps, ctx, existing).await;
+        }
         return Ok(StepOutcome::skipped(format!(
             "existing repository {} is left as it is",
             existing.url()
@@ -1061,19 +1266,23 @@ pub async fn secrets(
 ) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let kind = repo_kind(ctx.step());
-    if let RepoTarget::Existing(existing) = target(env, kind) {
-        return Ok(StepOutcome::skipped(format!(
-            "existing repository {} is left as it is",
-            existing.url()
-        )));
-    }
+    let existing = match target(env, kind) {
+        RepoTarget::Existing(existing) if planned.action != Action::Create => {
+            return Ok(StepOutcome::skipped(format!(
+                "existing repository {} is left as it is",
+                existing.url()
+            )));
+        }
+        RepoTarget::Existing(existing) => Some(existing),
+        RepoTarget::Create { .. } => None,
+    };
     let tools = Tools::for_step(env, ctx);
     let token = env.require_token(ctx.step(), "the repository secrets")?;
     let context = steps.template_context(ctx).await?;
     let slug = repo_of(&context, kind).slug();
     let wanted = secret_values(kind, &context, &token);
 
-    let present = if planned.action == Action::Reuse {
+    let present = if planned.action == Action::Reuse || existing.is_some() {
         call(env, ctx, &format!("list the secrets of {slug}"), || {
             tools.gh.secret_list(&slug)
         })
@@ -1087,10 +1296,26 @@ pub async fn secrets(
             continue;
         }
         ctx.progress(format!("setting secret {name} on {slug}"));
+        // On a repository the user gave, each secret we add is ours to remove on rollback
+        // (recorded before it is set: a run stopped meanwhile still knows it).
+        let resource = crate::state::Resource::RepoSecret {
+            repository: slug.clone(),
+            name: name.to_string(),
+        };
+        if existing.is_some() {
+            ctx.record(
+                resource.clone(),
+                Ownership::CreatedByUs,
+                ResourceStatus::Creating,
+            )?;
+        }
         call(env, ctx, &format!("set secret {name} on {slug}"), || {
             tools.gh.secret_set(&slug, name, value.clone())
         })
         .await?;
+        if existing.is_some() {
+            ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+        }
         set.push(*name);
     }
     let names: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
@@ -1118,6 +1343,9 @@ pub async fn label(
 ) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     if let RepoTarget::Existing(existing) = target(env, RepoKind::Gitops) {
+        if planned.action == Action::Create {
+            return label_existing(env, ctx, existing).await;
+        }
         return Ok(StepOutcome::skipped(format!(
             "existing repository {} is left as it is",
             existing.url()
@@ -1144,5 +1372,222 @@ pub async fn label(
     ctx.transition("Ready");
     Ok(StepOutcome::succeeded(format!(
         "label {PROMOTED_LABEL} created on {slug}"
+    )))
+}
+
+/// The `promoted` label on a gitops repository the user gave, when it still lacks it;
+/// recorded as ours so a rollback removes it.
+async fn label_existing(
+    env: &StepEnv,
+    ctx: &StepContext,
+    existing: &crate::config::GitHubRepo,
+) -> Result<StepOutcome, UserError> {
+    let tools = Tools::for_step(env, ctx);
+    let slug = existing.slug();
+    let labels = call(env, ctx, &format!("list the labels of {slug}"), || {
+        tools.gh.label_list(&slug)
+    })
+    .await?;
+    if labels
+        .iter()
+        .any(|l| l.name.eq_ignore_ascii_case(PROMOTED_LABEL))
+    {
+        return Ok(StepOutcome::reused(format!(
+            "{slug} has the label {PROMOTED_LABEL} already"
+        )));
+    }
+    let resource = crate::state::Resource::RepoLabel {
+        repository: slug.clone(),
+        name: PROMOTED_LABEL.to_string(),
+    };
+    ctx.record(
+        resource.clone(),
+        Ownership::CreatedByUs,
+        ResourceStatus::Creating,
+    )?;
+    call(
+        env,
+        ctx,
+        &format!("create label {PROMOTED_LABEL} on {slug}"),
+        || {
+            let (name, color, text) = promoted_label();
+            tools.gh.label_create(&slug, name, color, text)
+        },
+    )
+    .await?;
+    ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+    Ok(StepOutcome::succeeded(format!(
+        "label {PROMOTED_LABEL} created on {slug}"
+    )))
+}
+
+/// Point the GitOpsRepo of a control plane the user gave at the configured gitops
+/// repository: one commit to the environment branch changing only its `spec.repo`,
+/// recorded as ours (with what it replaced) so a rollback can put it back.
+async fn point_gitops_repo(
+    steps: &BootstrapSteps,
+    ctx: &StepContext,
+    existing: &crate::config::GitHubRepo,
+) -> Result<StepOutcome, UserError> {
+    let env = steps.env();
+    let tools = Tools::for_step(env, ctx);
+    let step = ctx.step();
+    let slug = existing.slug();
+    let branch = TemplateContext::DEFAULT_ENVIRONMENT;
+    let context = steps.template_context(ctx).await?;
+    let wanted = resources::repo_url(&context.gitops.owner, &context.gitops.name);
+    // Read again: the repository may have changed since the plan.
+    let files = read_control_plane(
+        branch,
+        |branch| {
+            let (tools, slug) = (&tools, &slug);
+            async move {
+                call(
+                    env,
+                    ctx,
+                    &format!("list the files of {slug} on {branch}"),
+                    || tools.gh.repo_tree(slug, &branch),
+                )
+                .await
+            }
+        },
+        |branch, path, sha| {
+            let (tools, slug) = (&tools, &slug);
+            async move {
+                call(
+                    env,
+                    ctx,
+                    &format!("read {path} on {branch} of {slug}"),
+                    || tools.gh.repo_blob(slug, &sha),
+                )
+                .await
+            }
+        },
+    )
+    .await?;
+    let Some(pointer) = files.findings(branch).gitops_repo else {
+        return Err(UserError::in_step(
+            step,
+            format!(
+                "repository {} has no GitOpsRepo on {branch} any more",
+                existing.url()
+            ),
+        ));
+    };
+    if structure::same_repo_url(&pointer.repo, &wanted) {
+        return Ok(StepOutcome::reused(format!(
+            "the GitOpsRepo in {} on {branch} of {slug} names {wanted} already",
+            pointer.path
+        )));
+    }
+    ctx.progress(format!(
+        "pointing the GitOpsRepo in {} on {branch} of {slug} at {wanted}",
+        pointer.path
+    ));
+    let (remote, git_env) = existing_push_target(env, &tools, existing);
+    remove_leftover_seed_dirs(&env.work_dir);
+    let dir = tempfile::Builder::new()
+        .prefix(&seed_dir_prefix(std::process::id()))
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(&env.work_dir)
+        .map_err(|e| {
+            UserError::in_step(
+                step,
+                format!(
+                    "cannot create a work directory in {}: {e}",
+                    env.work_dir.display()
+                ),
+            )
+        })?;
+    let workdir = dir.path().join(RepoKind::ControlPlane.dir_name());
+    let what = format!(
+        "point the GitOpsRepo in {} on {branch} of {slug} at {wanted}",
+        pointer.path
+    );
+    let record =
+        |committed: &crate::tools::git::FileCommit| crate::state::Resource::RepoFileCommit {
+            repository: slug.clone(),
+            branch: branch.to_string(),
+            path: pointer.path.clone(),
+            commit: committed.commit.clone(),
+            previous_blob: committed.previous_blob.clone(),
+            written_blob: committed.written_blob.clone(),
+            previous_content: committed.previous_content.clone(),
+        };
+    // Recorded before the push: a run killed while pushing still knows the commit, and a
+    // rollback reverts it if it landed (the file is then the blob written).
+    let recorded = std::sync::Mutex::new(None);
+    let changed = tools
+        .git
+        .change_file_then(
+            crate::tools::git::FileChange {
+                workdir: &workdir,
+                remote_url: &remote,
+                branch,
+                path: &pointer.path,
+                message: POINTER_MESSAGE,
+            },
+            &git_env,
+            |content, _| structure::point_gitops_repo(content, &wanted),
+            |committed| {
+                let resource = record(committed);
+                ctx.record(
+                    resource.clone(),
+                    Ownership::CreatedByUs,
+                    ResourceStatus::Creating,
+                )
+                .map_err(|e| e.message)?;
+                *recorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(resource);
+                Ok(())
+            },
+        )
+        .await;
+    let changed = match changed {
+        Ok(changed) => changed,
+        Err(error) => {
+            // The push may have landed before it failed (a timeout, the run stopping): look
+            // (not cancellable); a commit that is not on the branch is forgotten, so a
+            // rollback does not report a file it never changed.
+            let taken = recorded.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(resource) = taken {
+                let crate::state::Resource::RepoFileCommit { written_blob, .. } = &resource else {
+                    unreachable!("the record of a file commit")
+                };
+                let looking = Tools::for_marking(env, ctx);
+                match looking.gh.repo_tree(&slug, branch).await {
+                    Ok(Some(entries))
+                        if entries
+                            .iter()
+                            .any(|e| e.path == pointer.path && &e.sha == written_blob) =>
+                    {
+                        ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
+                    }
+                    Ok(_) => {
+                        ctx.update_state(|s| s.forget_creation(&resource, Timestamp::now()))?;
+                    }
+                    // Not known: kept; a rollback reads the file again before any revert.
+                    Err(_) => {}
+                }
+            }
+            return Err(match error {
+                FileChangeError::Seed(SeedError::Tool(tool)) => tool_error(step, &what, &tool),
+                other => UserError::in_step(step, format!("{what}: {other}")).with_hint(
+                    Topic::RepositoryStructure.hint(format!(
+                        "set spec.repo of the GitOpsRepo in {} on branch {branch} to {wanted} yourself, then run again",
+                        pointer.path
+                    )),
+                ),
+            });
+        }
+    };
+    ctx.record(
+        record(&changed),
+        Ownership::CreatedByUs,
+        ResourceStatus::Present,
+    )?;
+    ctx.transition("Initialized");
+    Ok(StepOutcome::succeeded(format!(
+        "pointed the GitOpsRepo in {} on {branch} of {slug} at {wanted} (was {}): commit {}",
+        pointer.path, pointer.repo, changed.commit
     )))
 }
