@@ -238,6 +238,94 @@ pub fn path_exists(path: &Path, rev: &str, sub_path: &str) -> bool {
     rev_parse(path, &format!("{rev}:{sub_path}")).is_some()
 }
 
+/// Commit `files` (path to bytes, added or replaced) on top of commit `base` and point
+/// `refs/heads/<branch>` at it, as GitHub's git data API does (create tree, commit, ref),
+/// through a scratch index of real git.
+pub fn commit_on(
+    path: &Path,
+    base: &str,
+    branch: &str,
+    files: &[(String, Vec<u8>)],
+    message: &str,
+) -> Result<String, GitError> {
+    let scratch = tempfile::tempdir().map_err(|e| GitError {
+        args: "commit".into(),
+        message: e.to_string(),
+    })?;
+    let index = scratch.path().join("index");
+    let path_text = path.display().to_string();
+    let run = |args: &[&str], stdin: Option<&[u8]>| -> Result<String, GitError> {
+        let mut command = git_command(None, &[&["--git-dir", &path_text][..], args].concat());
+        command
+            .env("GIT_INDEX_FILE", &index)
+            .env("GIT_AUTHOR_NAME", "Kalypso Scheduler")
+            .env("GIT_AUTHOR_EMAIL", "kalypso.scheduler@email.com")
+            .env("GIT_COMMITTER_NAME", "Kalypso Scheduler")
+            .env("GIT_COMMITTER_EMAIL", "kalypso.scheduler@email.com")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let error = |message: String| GitError {
+            args: args.join(" "),
+            message,
+        };
+        let mut child = command.spawn().map_err(|e| error(e.to_string()))?;
+        if let (Some(bytes), Some(mut input)) = (stdin, child.stdin.take()) {
+            use std::io::Write;
+            input.write_all(bytes).map_err(|e| error(e.to_string()))?;
+        }
+        let output = child.wait_with_output().map_err(|e| error(e.to_string()))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+        } else {
+            Err(error(
+                String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            ))
+        }
+    };
+    run(&["read-tree", base], None)?;
+    for (file, bytes) in files {
+        let blob = run(&["hash-object", "-w", "--stdin"], Some(bytes))?;
+        run(
+            &[
+                "update-index",
+                "--add",
+                "--cacheinfo",
+                &format!("100644,{blob},{file}"),
+            ],
+            None,
+        )?;
+    }
+    let tree = run(&["write-tree"], None)?;
+    let commit = run(&["commit-tree", &tree, "-p", base, "-m", message], None)?;
+    run(
+        &["update-ref", &format!("refs/heads/{branch}"), &commit],
+        None,
+    )?;
+    Ok(commit)
+}
+
+/// Delete `refs/heads/<branch>`.
+pub fn delete_branch(path: &Path, branch: &str) -> Result<(), GitError> {
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "update-ref",
+            "-d",
+            &format!("refs/heads/{branch}"),
+        ],
+        None,
+    )
+    .map(drop)
+}
+
 /// Content for one branch of a seeded repository: path to bytes.
 pub type BranchContent = BTreeMap<String, Vec<u8>>;
 

@@ -451,6 +451,7 @@ impl SimulatedEnvironment {
                     .collect::<BTreeSet<_>>(),
                 created_at: crate::sim::world::now_timestamp(),
                 topics: Vec::new(),
+                pulls: Vec::new(),
             },
         );
         Ok(())
