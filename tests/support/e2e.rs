@@ -477,6 +477,61 @@ pub fn git(bare: &Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// Commit `contents` as `path` on top of `branch` of a bare repository (someone pushing a
+/// change), by real git plumbing through a scratch index.
+pub fn commit_file(bare: &Path, branch: &str, path: &str, contents: &str) {
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    let index = scratch.path().join("index");
+    let run = |args: &[&str], stdin: Option<&str>| -> String {
+        use std::io::Write;
+        let mut child = Command::new("git")
+            .arg("--git-dir")
+            .arg(bare)
+            .args(args)
+            .env("GIT_INDEX_FILE", &index)
+            .env("GIT_AUTHOR_NAME", "Someone")
+            .env("GIT_AUTHOR_EMAIL", "someone@example.com")
+            .env("GIT_COMMITTER_NAME", "Someone")
+            .env("GIT_COMMITTER_EMAIL", "someone@example.com")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("git runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.unwrap_or_default().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let parent = run(&["rev-parse", &format!("refs/heads/{branch}")], None);
+    run(&["read-tree", &parent], None);
+    let blob = run(&["hash-object", "-w", "--stdin"], Some(contents));
+    run(
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{blob},{path}"),
+        ],
+        None,
+    );
+    let tree = run(&["write-tree"], None);
+    let commit = run(&["commit-tree", &tree, "-p", &parent, "-m", "change"], None);
+    run(
+        &["update-ref", &format!("refs/heads/{branch}"), &commit],
+        None,
+    );
+}
+
 /// The GitHub state without what the Kalypso Scheduler did there (its pull requests and
 /// their `deployment/…` branches), to compare what the tool itself changed.
 pub fn without_scheduler_pull_requests(

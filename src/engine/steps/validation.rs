@@ -369,7 +369,8 @@ fn scheduler_advice(check: HealthCheck, target: &SchedulerTarget, context: &str)
             "the Kalypso Scheduler creates GitRepository and Kustomization {environment} in {flux} from the Environment on the control plane's main branch; inspect them (kubectl --context {context} get gitrepositories,kustomizations -n {flux}), fix the cause, then run again to resume at the health checks"
         ),
         HealthCheck::BaseRepo | HealthCheck::GitopsRepo => format!(
-            "read the conditions (kubectl --context {context} get baserepoes,gitopsrepoes -n {environment} -o yaml): the repository or branch they name must exist and the chart's token must reach it; fix it, then run again to resume at the health checks"
+            "read the conditions (kubectl --context {context} get baserepoes,gitopsrepoes -n {environment} -o yaml, kubectl --context {context} get gitrepositories -n {flux}): the repositories and branches they name must exist, the chart's token must read them and, for the GitOpsRepo, have the repo scope and write access to {gitops}; fix it, then run again to resume at the health checks",
+            gitops = target.gitops
         ),
         _ => format!(
             "the scheduler opens it with the chart's token, which needs the repo scope and write access to {gitops}; see why in the GitOpsRepo's Ready condition (kubectl --context {context} get gitopsrepoes -n {environment} -o yaml) and the open pull requests (gh pr list --repo {gitops} --base {environment}), fix it, then run again to resume at the health checks",
