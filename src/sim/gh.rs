@@ -1453,7 +1453,7 @@ fn pr_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, R
             ),
         ));
     }
-    let wanted = |pull: &&super::state::PullRequest| {
+    let wanted = |pull: &&super::state::GithubPullRequest| {
         let state_matches = match state {
             "open" => pull.state == "OPEN",
             "closed" => pull.state == "CLOSED",

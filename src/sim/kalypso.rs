@@ -38,7 +38,7 @@ use super::cluster;
 use super::command::Ctx;
 use super::git;
 use super::kube;
-use super::state::{key2, GitopsRepoStatus, PullRequest};
+use super::state::{key2, GithubPullRequest, GitopsRepoStatus};
 use super::world::parse_repo_ref;
 
 const GROUP: &str = "scheduler.kalypso.io";
@@ -565,7 +565,7 @@ fn create_pr(ctx: &mut Ctx<'_>, repo: &GitopsRepo, now: &str) -> Result<(), Stri
         }
     }
     let number = target.pulls.iter().map(|p| p.number).max().unwrap_or(0) + 1;
-    target.pulls.push(PullRequest {
+    target.pulls.push(GithubPullRequest {
         number,
         title: format!("Update manifests in {} from {head}", repo.branch),
         body: "This PR updates the manifests in GitOps Repo".to_string(),

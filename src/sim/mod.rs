@@ -98,8 +98,8 @@ pub use latency::{Latency, LATENCY_SYNTAX};
 pub use persist::WORLD_FILE;
 pub use seed::{SeedAksCluster, SeedRefused, SeedRepo};
 pub use state::{
-    AzureAccount, AzureState, GithubOrg, GithubRepo, GithubState, GithubUser, GitopsRepoStatus,
-    HelmRelease, KubeCluster, KubeContextEntry, Label, PullRequest, Quota, SimSnapshot,
+    AzureAccount, AzureState, GithubOrg, GithubPullRequest, GithubRepo, GithubState, GithubUser,
+    GitopsRepoStatus, HelmRelease, KubeCluster, KubeContextEntry, Label, Quota, SimSnapshot,
     SimulatedAks, SimulatedResourceGroup,
 };
 pub use world::TokenPolicy;

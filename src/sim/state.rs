@@ -217,12 +217,12 @@ pub struct GithubRepo {
     pub topics: Vec<String>,
     /// Its pull requests, by number (opened by the simulated Kalypso Scheduler).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pulls: Vec<PullRequest>,
+    pub pulls: Vec<GithubPullRequest>,
 }
 
 /// A pull request, as GitHub's API describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PullRequest {
+pub struct GithubPullRequest {
     pub number: u64,
     pub title: String,
     pub body: String,
