@@ -771,9 +771,9 @@ struct SchedulerObservations {
 
 type CheckResult = (HealthCheck, HealthStatus, String);
 
-/// A failed query of a scheduler check: waited on when it may pass (a transient failure,
-/// or a resource type the API does not serve yet), the end of the checks when the user
-/// must act.
+/// A failed query of a scheduler check: the end of the checks when the user must act (sign
+/// in, a permission), else a check not passing yet (a transient failure, a resource type
+/// the API does not serve yet, a repository not visible yet), its reason kept.
 fn scheduler_query_failure(
     step: StepId,
     what: &str,
@@ -786,10 +786,10 @@ fn scheduler_query_failure(
             HealthStatus::Pending,
             format!("{what}: {error} (will retry)"),
         ))
-    } else if error.is_not_found() {
-        Ok((HealthStatus::Failing, format!("{what}: {error}")))
+    } else if needs_the_user(error) && !error.is_not_found() {
+        Err(tool_error(step, what, error))
     } else {
-        query_failure(step, what, error, hints)
+        Ok((HealthStatus::Failing, format!("{what}: {error}")))
     }
 }
 
