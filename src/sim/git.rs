@@ -170,8 +170,97 @@ pub struct GitTreeEntry {
     pub size: Option<u64>,
 }
 
-/// The commit id a branch (or any rev) points at.
+/// The commit a branch points at, read from the ref files as git stores them (a loose ref,
+/// else `packed-refs`) without starting git: the simulated controllers look at branch heads
+/// on every simulated command. `None` when the branch does not exist; `Err` when the
+/// repository keeps its refs in a way this does not read (then git must answer).
+fn branch_head_from_files(path: &Path, branch: &str) -> Result<Option<String>, ()> {
+    if path.join("reftable").exists() {
+        return Err(());
+    }
+    let name = format!("refs/heads/{branch}");
+    if branch
+        .split('/')
+        .any(|part| part.is_empty() || part == "..")
+    {
+        return Err(());
+    }
+    match std::fs::read_to_string(path.join(&name)) {
+        Ok(text) => {
+            let id = text.trim();
+            return if id.len() >= 40 && id.chars().all(|c| c.is_ascii_hexdigit()) {
+                Ok(Some(id.to_string()))
+            } else {
+                Err(())
+            };
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(()),
+        Err(_) => {}
+    }
+    let packed = match std::fs::read_to_string(path.join("packed-refs")) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    Ok(packed.lines().find_map(|line| {
+        let (id, refname) = line.split_once(' ')?;
+        (refname == name).then(|| id.to_string())
+    }))
+}
+
+/// What never changes once read: trees and blobs by object id (and a commit's tree).
+type ObjectCache = std::sync::Mutex<std::collections::HashMap<(PathBuf, String), Option<String>>>;
+
+fn object_cache() -> &'static ObjectCache {
+    static CACHE: std::sync::OnceLock<ObjectCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// `read` once per repository and key: for what is named by an object id, which git never
+/// changes.
+fn cached(path: &Path, key: String, read: impl FnOnce() -> Option<String>) -> Option<String> {
+    let slot = (path.to_path_buf(), key);
+    if let Some(found) = object_cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&slot)
+    {
+        return found.clone();
+    }
+    let value = read();
+    let mut cache = object_cache().lock().unwrap_or_else(|e| e.into_inner());
+    // Bounded: a long test process simulates many repositories.
+    if cache.len() > 20_000 {
+        cache.clear();
+    }
+    cache.insert(slot, value.clone());
+    value
+}
+
+/// The commit id a branch (or any rev) points at. `refs/heads/B` and `refs/heads/B:PATH` are
+/// answered from the ref files and the object cache when they can be.
 pub fn rev_parse(path: &Path, rev: &str) -> Option<String> {
+    if let Some(rest) = rev.strip_prefix("refs/heads/") {
+        let (branch, sub_path) = match rest.split_once(':') {
+            Some((branch, sub_path)) => (branch, Some(sub_path)),
+            None => (rest, None),
+        };
+        if !branch.contains(['^', '~', '@', '{']) {
+            if let Ok(head) = branch_head_from_files(path, branch) {
+                let head = head?;
+                return match sub_path {
+                    None => Some(head),
+                    Some(sub_path) => cached(path, format!("{head}:{sub_path}"), || {
+                        rev_parse_with_git(path, &format!("{head}:{sub_path}"))
+                    }),
+                };
+            }
+        }
+    }
+    rev_parse_with_git(path, rev)
+}
+
+fn rev_parse_with_git(path: &Path, rev: &str) -> Option<String> {
     let path_text = path.display().to_string();
     git(
         None,
@@ -191,6 +280,49 @@ pub fn rev_parse(path: &Path, rev: &str) -> Option<String> {
 
 /// The recursive tree of `rev` (directories included), and the tree's own id.
 pub fn tree(path: &Path, rev: &str) -> Option<(String, Vec<GitTreeEntry>)> {
+    // A branch: its head commit names the tree, which never changes.
+    if let Some(branch) = rev.strip_prefix("refs/heads/") {
+        if let Ok(head) = branch_head_from_files(path, branch) {
+            let head = head?;
+            let listing = cached(path, format!("tree-listing {head}"), || {
+                let (id, entries) = tree_uncached(path, &head)?;
+                let lines: Vec<String> = entries
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            e.mode,
+                            e.kind,
+                            e.sha,
+                            e.size.map(|s| s.to_string()).unwrap_or_default(),
+                            e.path
+                        )
+                    })
+                    .collect();
+                Some(format!("{id}\n{}", lines.join("\n")))
+            })?;
+            let mut lines = listing.split('\n');
+            let id = lines.next()?.to_string();
+            let entries = lines
+                .filter(|l| !l.is_empty())
+                .filter_map(|line| {
+                    let mut parts = line.splitn(5, '\t');
+                    Some(GitTreeEntry {
+                        mode: parts.next()?.to_string(),
+                        kind: parts.next()?.to_string(),
+                        sha: parts.next()?.to_string(),
+                        size: parts.next()?.parse().ok(),
+                        path: parts.next()?.to_string(),
+                    })
+                })
+                .collect();
+            return Some((id, entries));
+        }
+    }
+    tree_uncached(path, rev)
+}
+
+fn tree_uncached(path: &Path, rev: &str) -> Option<(String, Vec<GitTreeEntry>)> {
     let path_text = path.display().to_string();
     let tree_id = rev_parse(path, &format!("{rev}^{{tree}}"))?;
     let out = git(
@@ -426,12 +558,14 @@ pub fn blob(path: &Path, sha: &str) -> Option<String> {
         return None;
     }
     let path_text = path.display().to_string();
-    git(
-        None,
-        &["--git-dir", &path_text, "cat-file", "blob", sha],
-        None,
-    )
-    .ok()
+    cached(path, format!("blob {sha}"), || {
+        git(
+            None,
+            &["--git-dir", &path_text, "cat-file", "blob", sha],
+            None,
+        )
+        .ok()
+    })
 }
 
 /// One file of a branch read by [`read_branches`].

@@ -771,25 +771,30 @@ struct SchedulerObservations {
 
 type CheckResult = (HealthCheck, HealthStatus, String);
 
-/// A failed query of a scheduler check: the end of the checks when the user must act (sign
-/// in, a permission), else a check not passing yet (a transient failure, a resource type
-/// the API does not serve yet, a repository not visible yet), its reason kept.
+/// A failed query of a scheduler check. A transient failure, or an answer of the tool this
+/// program does not know (`the server doesn't have a resource type` while the CRDs are not
+/// served yet), is a check not passing yet, its reason kept; so is a Flux object list not
+/// found when `not_found_waits` (Flux makes them in its own time). Anything else (the tool
+/// missing, sign-in, permission, a repository not found) ends the checks at once with the
+/// tool's hint: waiting five minutes mends none of them.
 fn scheduler_query_failure(
     step: StepId,
     what: &str,
     error: &ToolError,
     hints: &mut Vec<Hint>,
+    not_found_waits: bool,
 ) -> Result<(HealthStatus, String), UserError> {
+    let unknown_answer = error.class() == ErrorClass::Other && error.tool_message().is_some();
     if error.is_transient() {
         hints.push(error.hint());
         Ok((
             HealthStatus::Pending,
             format!("{what}: {error} (will retry)"),
         ))
-    } else if needs_the_user(error) && !error.is_not_found() {
-        Err(tool_error(step, what, error))
-    } else {
+    } else if unknown_answer || (not_found_waits && error.is_not_found_resource()) {
         Ok((HealthStatus::Failing, format!("{what}: {error}")))
+    } else {
+        Err(tool_error(step, what, error))
     }
 }
 
@@ -830,6 +835,7 @@ fn scheduler_checks(
             &format!("list the Flux GitRepositories in {flux}"),
             &e,
             hints,
+            true,
         )?),
     };
     let kustomizations = match observed.flux_kustomizations {
@@ -839,6 +845,7 @@ fn scheduler_checks(
             &format!("list the Flux Kustomizations in {flux}"),
             &e,
             hints,
+            true,
         )?),
     };
     let find = |list: &Result<Vec<FluxObject>, (HealthStatus, String)>, name: &str| {
@@ -895,6 +902,7 @@ fn scheduler_checks(
             &format!("list the BaseRepos in namespace {environment}"),
             &e,
             hints,
+            false,
         )?,
         Ok(repos) if repos.is_empty() => (
             HealthStatus::Failing,
@@ -945,6 +953,7 @@ fn scheduler_checks(
             &format!("list the GitOpsRepos in namespace {environment}"),
             &e,
             hints,
+            false,
         )?,
         Ok(repos) if repos.is_empty() => (
             HealthStatus::Failing,
@@ -992,6 +1001,7 @@ fn scheduler_checks(
             &format!("list the pull requests of {gitops}"),
             &e,
             hints,
+            false,
         )?,
         Ok(pulls) => match pulls.first() {
             None => (
