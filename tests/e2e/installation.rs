@@ -565,3 +565,67 @@ async fn a_gitops_repo_naming_a_missing_repository_reports_its_error_and_gives_u
         );
     }
 }
+
+/// Issue 14 §3: the simulated scheduler opens its pull request only when its wait
+/// (`prCreateTimeOut`, the latency profile's `scheduler_pull_request`) is over: with an
+/// hour's wait the GitOpsRepo stays ready-for-PR without a Ready condition, and the
+/// pull-request check gives up at its bound with the last look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_opens_its_pull_request_only_after_its_wait() {
+    let harness = Harness::new();
+    harness.sim.set_latency(
+        kalypso_bootstrap::sim::Latency::zero()
+            .with_scheduler_pull_request(Duration::from_secs(3600)),
+    );
+    let config = existing_cluster(all_new());
+    let mut env = harness.step_env(&config);
+    env.timings = health_bound_of(1);
+    let run = harness
+        .run_steps(
+            &config,
+            Arc::new(BeforeStep::new(env, StepId::HealthChecks, || {})),
+        )
+        .await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks), "{}", error.message);
+    let last = last_health(&run);
+    let (_, message) = &last["gitopsrepo"];
+    assert!(message.contains("no Ready condition yet"), "{message}");
+    let (status, message) = &last["pull-request"];
+    assert_eq!(*status, HealthStatus::Failing);
+    assert!(message.contains("last look: 0 open"), "{message}");
+    assert!(
+        harness.sim.snapshot().github.repos[&format!("{ORG}/{GITOPS}").to_lowercase()]
+            .pulls
+            .is_empty()
+    );
+}
+
+/// Issue 14 §3: a classic token without the `repo` scope cannot see a private gitops
+/// repository through the API (GitHub answers 404), so the scheduler opens nothing and
+/// its GitOpsRepo says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_without_the_repo_scope_gets_no_pull_request_on_a_private_gitops_repository() {
+    let harness = Harness::new();
+    let config = existing_cluster(all_new());
+    let mut env = harness.step_env(&config);
+    env.timings = health_bound_of(1);
+    let sim = harness.sim.clone();
+    // The token loses its `repo` scope before the scheduler is installed.
+    let steps = BeforeStep::new(env, StepId::InstallKalypso, move || {
+        sim.seed_github_user("alice", CANARY, &["workflow", "read:org", "delete_repo"]);
+    });
+    let run = harness.run_steps(&config, Arc::new(steps)).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks), "{}", error.message);
+    let last = last_health(&run);
+    let (status, message) = &last["gitopsrepo"];
+    assert_eq!(*status, HealthStatus::Failing);
+    assert!(
+        message.contains(&format!(
+            "GET https://api.github.com/repos/{ORG}/{GITOPS}/git/ref/heads/dev: 404 Not Found"
+        )),
+        "{message}"
+    );
+    assert_eq!(last["pull-request"].0, HealthStatus::Failing);
+}
