@@ -651,6 +651,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn branch_heads_read_from_the_ref_files_agree_with_git_loose_and_packed() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("r.git");
+        init_bare(&bare).unwrap();
+        let mut branches = BTreeMap::new();
+        for branch in ["main", "dev", "deployment/2026-01-01-00-00-00"] {
+            let mut files = BranchContent::new();
+            files.insert(format!("{branch}.txt"), branch.as_bytes().to_vec());
+            branches.insert(branch.to_string(), files);
+        }
+        seed_content(&bare, &branches).unwrap();
+        let check = |packed: bool| {
+            for branch in ["main", "dev", "deployment/2026-01-01-00-00-00", "nope"] {
+                let rev = format!("refs/heads/{branch}");
+                assert_eq!(
+                    rev_parse(&bare, &rev),
+                    rev_parse_with_git(&bare, &rev),
+                    "{branch} (packed: {packed})"
+                );
+                let sub = format!("{rev}:{}.txt", branch);
+                assert_eq!(rev_parse(&bare, &sub), rev_parse_with_git(&bare, &sub));
+            }
+            assert!(rev_parse(&bare, "refs/heads/main").is_some());
+            assert!(rev_parse(&bare, "refs/heads/nope").is_none());
+        };
+        check(false);
+        git(
+            None,
+            &[
+                "--git-dir",
+                &bare.display().to_string(),
+                "pack-refs",
+                "--all",
+            ],
+            None,
+        )
+        .unwrap();
+        assert!(!bare.join("refs/heads/main").exists(), "packed");
+        check(true);
+        // A branch moved by git is seen at once (nothing cached by branch name).
+        let main = rev_parse(&bare, "refs/heads/main").unwrap();
+        let files = vec![("new.txt".to_string(), b"new".to_vec())];
+        let moved = commit_on(&bare, &main, "main", &files, "more").unwrap();
+        assert_eq!(rev_parse(&bare, "refs/heads/main"), Some(moved));
+        let (_, entries) = tree(&bare, "refs/heads/main").unwrap();
+        assert!(entries.iter().any(|e| e.path == "new.txt"), "{entries:?}");
+        delete_branch(&bare, "dev").unwrap();
+        assert_eq!(rev_parse(&bare, "refs/heads/dev"), None);
+    }
+
+    #[test]
     fn git_words_are_the_subcommand_and_its_positionals() {
         let words =
             |args: &[&str]| command_words(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>());
