@@ -207,14 +207,11 @@ fn derive(ctx: &Ctx<'_>, server: &str) -> (Objects, Vec<GitopsRepo>) {
     let Some(control_plane) = stored(KUSTOMIZATIONS, "flux-system/control-plane") else {
         return (made, gitops);
     };
-    if !is_ready(
-        &cluster::observed(
-            ctx,
-            server,
-            &kube::resolve(api, KUSTOMIZATIONS).expect("Flux is installed"),
-            &control_plane,
-        )["status"],
-    ) {
+    // Flux's CRDs may be gone while its controllers still run (someone deleted them).
+    let Some(kustomization_type) = kube::resolve(api, KUSTOMIZATIONS) else {
+        return (made, gitops);
+    };
+    if !is_ready(&cluster::observed(ctx, server, &kustomization_type, &control_plane)["status"]) {
         return (made, gitops);
     }
     let (source_ns, source_name) = cluster::kustomization_source(&control_plane);
