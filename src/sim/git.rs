@@ -441,6 +441,41 @@ pub fn commit_on(
     Ok(commit)
 }
 
+/// Whether commit `ancestor` is `descendant` or one of its ancestors.
+pub fn is_ancestor(path: &Path, ancestor: &str, descendant: &str) -> bool {
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "merge-base",
+            "--is-ancestor",
+            ancestor,
+            descendant,
+        ],
+        None,
+    )
+    .is_ok()
+}
+
+/// Point `refs/heads/<branch>` at `commit`.
+pub fn set_branch(path: &Path, branch: &str, commit: &str) -> Result<(), GitError> {
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "update-ref",
+            &format!("refs/heads/{branch}"),
+            commit,
+        ],
+        None,
+    )
+    .map(drop)
+}
+
 /// Delete `refs/heads/<branch>`.
 pub fn delete_branch(path: &Path, branch: &str) -> Result<(), GitError> {
     let path_text = path.display().to_string();

@@ -956,3 +956,41 @@ async fn a_reference_control_plane_without_its_base_repo_fails_naming_exactly_th
     // Nothing was created: no cluster, no gitops repository.
     assert_eq!(harness.settled(), before);
 }
+
+/// Issue 14 §3: once the user merged the scheduler's pull request, a run again on the
+/// verified installation still passes: the GitOpsRepo reports the pull request created,
+/// and the controller proposes again only when the content changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_again_after_the_scheduler_pull_request_was_merged_passes() {
+    let harness = Harness::new();
+    let config = all_new();
+    harness.run(&config).await.assert_success();
+    let pulls = harness.sim.snapshot().github.repos[&format!("{ORG}/{GITOPS}")]
+        .pulls
+        .clone();
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    harness
+        .sim
+        .merge_pull_request(ORG, GITOPS, pulls[0].number)
+        .expect("merged");
+    let again = harness.run(&config).await;
+    again.assert_success();
+    let last = again
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            kalypso_bootstrap::engine::EventKind::HealthCheck { check, message, .. }
+                if check == "pull-request" =>
+            {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .last()
+        .expect("the pull-request check reported");
+    assert!(last.contains("merged or closed since"), "{last}");
+    // No new pull request: the content did not change.
+    let after = &harness.sim.snapshot().github.repos[&format!("{ORG}/{GITOPS}")];
+    assert_eq!(after.pulls.len(), 1);
+    assert_eq!(after.pulls[0].state, "MERGED");
+}

@@ -123,11 +123,7 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
         Some(context) => (context.environment.clone(), context.gitops.slug()),
         None => (
             crate::templates::TemplateContext::DEFAULT_ENVIRONMENT.to_string(),
-            format!(
-                "{}/{}",
-                preview.owner,
-                repo_name(&env.configuration.repositories.gitops)
-            ),
+            repo_slug(&env.configuration.repositories.gitops, preview.owner),
         ),
     };
     for spec in [
@@ -155,11 +151,14 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
     listed
 }
 
-/// The name of a repository target, new or existing.
-fn repo_name(target: &crate::config::RepoTarget) -> String {
+/// `OWNER/NAME` of a repository target: an existing one names its owner, a new one
+/// belongs to `owner`.
+fn repo_slug(target: &crate::config::RepoTarget, owner: &str) -> String {
     match target {
-        crate::config::RepoTarget::Existing(existing) => existing.name().to_string(),
-        crate::config::RepoTarget::Create { name } => name.to_string(),
+        crate::config::RepoTarget::Existing(existing) => {
+            format!("{}/{}", existing.owner(), existing.name())
+        }
+        crate::config::RepoTarget::Create { name } => format!("{owner}/{name}"),
     }
 }
 
@@ -220,6 +219,7 @@ pub async fn health(
     let namespace = env.configuration.installation.namespace.clone();
     let template = steps.template_context(ctx).await?;
     let scheduler = Arc::new(SchedulerTarget {
+        verified_earlier: planned.action != Action::Create,
         environment: template.environment.clone(),
         gitops: template.gitops.slug(),
         gh: tools.gh.clone(),
@@ -354,6 +354,9 @@ pub async fn health(
 
 /// What the scheduler's checks look at: the first environment and the gitops repository.
 struct SchedulerTarget {
+    /// A re-run of an installation an earlier run verified: its pull request may have been
+    /// merged since, and the controller opens the next one only when the content changes.
+    verified_earlier: bool,
     environment: String,
     /// `OWNER/NAME`.
     gitops: String,
@@ -947,6 +950,8 @@ fn scheduler_checks(
     };
     results.push((HealthCheck::BaseRepo, base_repo.0, base_repo.1));
 
+    // Whether the controller reports the pull request of its current content as created.
+    let mut proposed = false;
     let gitops_repo = match observed.gitops_repos {
         Err(e) => scheduler_query_failure(
             step,
@@ -982,6 +987,11 @@ fn scheduler_checks(
             let all_ready = repos
                 .iter()
                 .all(|r| r.ready.as_ref().is_some_and(|c| c.is_true()));
+            proposed = repos.iter().all(|r| {
+                r.ready
+                    .as_ref()
+                    .is_some_and(|c| c.is_true() && c.reason.as_deref() == Some("PRCreated"))
+            });
             let status = if all_ready {
                 HealthStatus::Passing
             } else if failed {
@@ -1004,6 +1014,14 @@ fn scheduler_checks(
             false,
         )?,
         Ok(pulls) => match pulls.first() {
+            // On a re-run the earlier run saw the pull request open; the user may have
+            // merged it since, and the GitOpsRepo still says it was created.
+            None if target.verified_earlier && proposed => (
+                HealthStatus::Passing,
+                format!(
+                    "none open against {environment} in {gitops} now; the GitOpsRepo reports PRCreated (the pull request the earlier run saw was merged or closed since)"
+                ),
+            ),
             None => (
                 HealthStatus::Failing,
                 format!(
