@@ -978,6 +978,7 @@ async fn a_run_again_after_the_scheduler_pull_request_was_merged_passes() {
     let last = again
         .events
         .iter()
+        .rev()
         .filter_map(|e| match &e.kind {
             kalypso_bootstrap::engine::EventKind::HealthCheck { check, message, .. }
                 if check == "pull-request" =>
@@ -986,7 +987,7 @@ async fn a_run_again_after_the_scheduler_pull_request_was_merged_passes() {
             }
             _ => None,
         })
-        .last()
+        .next()
         .expect("the pull-request check reported");
     assert!(last.contains("merged or closed since"), "{last}");
     // No new pull request: the content did not change.
