@@ -1002,6 +1002,7 @@ fn scheduler_checks(
             (status, described.join("; "))
         }
     };
+    let gitops_pending = gitops_repo.0 == HealthStatus::Pending;
     results.push((HealthCheck::GitopsRepo, gitops_repo.0, gitops_repo.1));
 
     let gitops = &target.gitops;
@@ -1022,8 +1023,14 @@ fn scheduler_checks(
                     "none open against {environment} in {gitops} now; the GitOpsRepo reports PRCreated (the pull request the earlier run saw was merged or closed since)"
                 ),
             ),
+            // Not there yet while the controller has reported nothing (it waits a moment
+            // before it opens one); failing once it reports an error, or something else.
             None => (
-                HealthStatus::Failing,
+                if gitops_pending {
+                    HealthStatus::Pending
+                } else {
+                    HealthStatus::Failing
+                },
                 format!(
                     "no open pull request against {environment} in {gitops}; last look: 0 open"
                 ),
