@@ -56,6 +56,9 @@ pub enum Topic {
     ChartNotFound,
     NamespaceTerminating,
     HealthChecks,
+    SchedulerEnvironment,
+    SchedulerRepositories,
+    SchedulerPullRequest,
     // State file, rollback, the run itself.
     StateNotWritable,
     StateLocked,
@@ -70,7 +73,7 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 49] = [
+    pub const ALL: [Topic; 52] = [
         Topic::ToolMissing,
         Topic::AzureSignIn,
         Topic::AzureSubscription,
@@ -110,6 +113,9 @@ impl Topic {
         Topic::ChartNotFound,
         Topic::NamespaceTerminating,
         Topic::HealthChecks,
+        Topic::SchedulerEnvironment,
+        Topic::SchedulerRepositories,
+        Topic::SchedulerPullRequest,
         Topic::StateNotWritable,
         Topic::StateLocked,
         Topic::StateUnusable,
@@ -165,6 +171,9 @@ impl Topic {
             Topic::ChartNotFound => "chart-not-found",
             Topic::NamespaceTerminating => "namespace-being-deleted",
             Topic::HealthChecks => "health-checks-failed",
+            Topic::SchedulerEnvironment => "environment-flux-objects-not-ready",
+            Topic::SchedulerRepositories => "baserepo-or-gitopsrepo-reports-an-error",
+            Topic::SchedulerPullRequest => "no-pull-request-against-the-environment-branch",
             Topic::StateNotWritable => "state-file-not-writable",
             Topic::StateLocked => "state-file-locked",
             Topic::StateUnusable => "state-file-corrupt-or-newer",

@@ -144,6 +144,36 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         Version::new(2, 36, 0),
         "secret list --json came in gh 2.36.0 (cli/cli#8081)",
     ),
+    // The health check of the scheduler's pull request: `gh pr list --json` came with the
+    // JSON export of pull requests and issues (cli/cli#3414, May 2021), before gh 2.0.0.
+    flag(
+        "gh",
+        &["pr", "list"],
+        "--repo",
+        GH_2_0,
+        "present in gh 2.0.0",
+    ),
+    flag(
+        "gh",
+        &["pr", "list"],
+        "--base",
+        GH_2_0,
+        "present in gh 2.0.0",
+    ),
+    flag(
+        "gh",
+        &["pr", "list"],
+        "--state",
+        GH_2_0,
+        "present in gh 2.0.0",
+    ),
+    flag(
+        "gh",
+        &["pr", "list"],
+        "--json",
+        GH_2_0,
+        "present in gh 2.0.0",
+    ),
     flag(
         "gh",
         &["label", "create"],

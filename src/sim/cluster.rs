@@ -405,7 +405,7 @@ pub(crate) fn observed(ctx: &Ctx<'_>, server: &str, ty: &ResourceType, object: &
     object
 }
 
-fn flux_running(ctx: &Ctx<'_>, server: &str) -> bool {
+pub(crate) fn flux_running(ctx: &Ctx<'_>, server: &str) -> bool {
     ctx.world.kube.get(server).is_some_and(|api| {
         api.objects
             .get("deployments.apps")
@@ -476,7 +476,7 @@ fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, S
     }
 }
 
-fn git_repository_status(ctx: &Ctx<'_>, server: &str, object: &Value) -> Value {
+pub(crate) fn git_repository_status(ctx: &Ctx<'_>, server: &str, object: &Value) -> Value {
     let now = &ctx.timestamp;
     match fetch_source(ctx, server, object) {
         Ok(revision) => json!({
@@ -492,7 +492,19 @@ fn git_repository_status(ctx: &Ctx<'_>, server: &str, object: &Value) -> Value {
 }
 
 fn kustomization_status(ctx: &Ctx<'_>, server: &str, object: &Value) -> Value {
-    let now = &ctx.timestamp;
+    let (source_ns, source_name) = kustomization_source(object);
+    let source = ctx
+        .world
+        .kube
+        .get(server)
+        .and_then(|api| api.objects.get("gitrepositories.source.toolkit.fluxcd.io"))
+        .and_then(|objects| objects.get(&format!("{source_ns}/{source_name}")))
+        .cloned();
+    kustomization_status_from(ctx, server, object, source)
+}
+
+/// `(namespace, name)` of the GitRepository a Kustomization applies.
+pub(crate) fn kustomization_source(object: &Value) -> (String, String) {
     let namespace = kube::namespace_of(object).unwrap_or("default");
     let source_ns = object
         .pointer("/spec/sourceRef/namespace")
@@ -502,13 +514,19 @@ fn kustomization_status(ctx: &Ctx<'_>, server: &str, object: &Value) -> Value {
         .pointer("/spec/sourceRef/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let source = ctx
-        .world
-        .kube
-        .get(server)
-        .and_then(|api| api.objects.get("gitrepositories.source.toolkit.fluxcd.io"))
-        .and_then(|objects| objects.get(&format!("{source_ns}/{source_name}")))
-        .cloned();
+    (source_ns.to_string(), source_name.to_string())
+}
+
+/// The status kustomize-controller reports for `object`, whose source is `source` (`None`:
+/// the GitRepository does not exist).
+pub(crate) fn kustomization_status_from(
+    ctx: &Ctx<'_>,
+    server: &str,
+    object: &Value,
+    source: Option<Value>,
+) -> Value {
+    let now = &ctx.timestamp;
+    let (_, source_name) = kustomization_source(object);
     let failed = |reason: &str, message: &str| json!({"conditions": condition(false, reason, message, now), "observedGeneration": 1});
     let Some(source) = source else {
         return failed(

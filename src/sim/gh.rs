@@ -145,6 +145,26 @@ const DEFS: &[CommandDef] = &[
         ],
     },
     CommandDef {
+        path: &["pr", "list"],
+        flags: &[
+            REPO,
+            JSON,
+            JQ,
+            TEMPLATE,
+            value("base", Some('B')),
+            value("head", Some('H')),
+            value("state", Some('s')),
+            value("limit", Some('L')),
+            value("author", Some('A')),
+            value("assignee", Some('a')),
+            value("label", Some('l')),
+            value("search", Some('S')),
+            value("app", None),
+            switch("draft", Some('d')),
+            switch("web", Some('w')),
+        ],
+    },
+    CommandDef {
         path: &["secret", "list"],
         flags: &[
             REPO,
@@ -279,6 +299,10 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
         ["repo", "list"] => {
             let login = authenticate(ctx)?;
             repo_list(ctx, cmd, &login)
+        }
+        ["pr", "list"] => {
+            let login = authenticate(ctx)?;
+            pr_list(ctx, cmd, &login)
         }
         ["secret", action] => {
             let login = authenticate(ctx)?;
@@ -915,6 +939,7 @@ fn repo_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Repl
             collaborators: BTreeSet::new(),
             created_at: crate::sim::world::now_timestamp(),
             topics: Vec::new(),
+            pulls: Vec::new(),
         },
     );
     Ok(Reply::ok(format!("https://github.com/{owner}/{name}")))
@@ -1367,4 +1392,111 @@ fn label(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Res
         }
         other => Err(Reply::fail(1, format!("gh label {other} is not simulated"))),
     }
+}
+
+/// The fields `gh pr list --json` knows that the simulation can fill.
+const PR_FIELDS: [&str; 9] = [
+    "author",
+    "baseRefName",
+    "body",
+    "createdAt",
+    "headRefName",
+    "number",
+    "state",
+    "title",
+    "url",
+];
+
+/// `gh pr list --repo OWNER/NAME [--base B] [--head H] [--state open|closed|merged|all]
+/// [--limit N] --json FIELDS`: newest first, 30 by default, open ones by default.
+fn pr_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let (owner, name, key) = target(cmd, cmd.value("repo"))?;
+    let state = cmd.value("state").unwrap_or("open");
+    if !["open", "closed", "merged", "all"].contains(&state) {
+        return Err(Reply::fail(
+            1,
+            format!("invalid argument \"{state}\" for \"-s, --state\" flag: valid values are {{open|closed|merged|all}}\n\nUsage:  gh pr list [flags]"),
+        ));
+    }
+    let limit: usize = match cmd.value("limit").map(str::parse::<i64>) {
+        None => 30,
+        Some(Ok(n)) if n > 0 => n as usize,
+        Some(Ok(n)) => {
+            return Err(Reply::fail(1, format!("invalid value for --limit: {n}")));
+        }
+        Some(Err(_)) => {
+            return Err(Reply::fail(
+                1,
+                format!(
+                    "invalid argument \"{}\" for \"-L, --limit\" flag: strconv.ParseInt: parsing \"{0}\": invalid syntax",
+                    cmd.value("limit").unwrap_or_default()
+                ),
+            ));
+        }
+    };
+    if !ctx.world.can_read_repo(login, &key) {
+        return Err(unresolved(&format!("{owner}/{name}")));
+    }
+    let repo = ctx.world.github.repos[&key].clone();
+    let Some(fields) = cmd.value("json") else {
+        return Err(Reply::fail(
+            1,
+            "the simulated gh lists pull requests only with --json",
+        ));
+    };
+    let fields: Vec<&str> = fields
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    if let Some(bad) = fields.iter().find(|f| !PR_FIELDS.contains(f)) {
+        return Err(Reply::fail(
+            1,
+            format!(
+                "Unknown JSON field: \"{bad}\"\nAvailable fields:\n  {}",
+                PR_FIELDS.join("\n  ")
+            ),
+        ));
+    }
+    let wanted = |pull: &&super::state::GithubPullRequest| {
+        let state_matches = match state {
+            "open" => pull.state == "OPEN",
+            "closed" => pull.state == "CLOSED",
+            "merged" => pull.state == "MERGED",
+            _ => true,
+        };
+        state_matches
+            && cmd.value("base").map_or(true, |b| pull.base == b)
+            && cmd.value("head").map_or(true, |h| pull.head == h)
+    };
+    let listed: Vec<Value> = repo
+        .pulls
+        .iter()
+        .rev()
+        .filter(wanted)
+        .take(limit)
+        .map(|pull| {
+            let mut out = serde_json::Map::new();
+            for field in &fields {
+                let value = match *field {
+                    "author" => json!({"login": pull.author, "is_bot": false}),
+                    "baseRefName" => json!(pull.base),
+                    "body" => json!(pull.body),
+                    "createdAt" => json!(pull.created_at),
+                    "headRefName" => json!(pull.head),
+                    "number" => json!(pull.number),
+                    "state" => json!(pull.state),
+                    "title" => json!(pull.title),
+                    _ => json!(format!(
+                        "https://github.com/{}/pull/{}",
+                        repo.full_name(),
+                        pull.number
+                    )),
+                };
+                out.insert(field.to_string(), value);
+            }
+            Value::Object(out)
+        })
+        .collect();
+    Ok(Reply::ok(compact_json(&Value::Array(listed))))
 }

@@ -170,8 +170,97 @@ pub struct GitTreeEntry {
     pub size: Option<u64>,
 }
 
-/// The commit id a branch (or any rev) points at.
+/// The commit a branch points at, read from the ref files as git stores them (a loose ref,
+/// else `packed-refs`) without starting git: the simulated controllers look at branch heads
+/// on every simulated command. `None` when the branch does not exist; `Err` when the
+/// repository keeps its refs in a way this does not read (then git must answer).
+fn branch_head_from_files(path: &Path, branch: &str) -> Result<Option<String>, ()> {
+    if path.join("reftable").exists() {
+        return Err(());
+    }
+    let name = format!("refs/heads/{branch}");
+    if branch
+        .split('/')
+        .any(|part| part.is_empty() || part == "..")
+    {
+        return Err(());
+    }
+    match std::fs::read_to_string(path.join(&name)) {
+        Ok(text) => {
+            let id = text.trim();
+            return if id.len() >= 40 && id.chars().all(|c| c.is_ascii_hexdigit()) {
+                Ok(Some(id.to_string()))
+            } else {
+                Err(())
+            };
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(()),
+        Err(_) => {}
+    }
+    let packed = match std::fs::read_to_string(path.join("packed-refs")) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    Ok(packed.lines().find_map(|line| {
+        let (id, refname) = line.split_once(' ')?;
+        (refname == name).then(|| id.to_string())
+    }))
+}
+
+/// What never changes once read: trees and blobs by object id (and a commit's tree).
+type ObjectCache = std::sync::Mutex<std::collections::HashMap<(PathBuf, String), Option<String>>>;
+
+fn object_cache() -> &'static ObjectCache {
+    static CACHE: std::sync::OnceLock<ObjectCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// `read` once per repository and key: for what is named by an object id, which git never
+/// changes.
+fn cached(path: &Path, key: String, read: impl FnOnce() -> Option<String>) -> Option<String> {
+    let slot = (path.to_path_buf(), key);
+    if let Some(found) = object_cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&slot)
+    {
+        return found.clone();
+    }
+    let value = read();
+    let mut cache = object_cache().lock().unwrap_or_else(|e| e.into_inner());
+    // Bounded: a long test process simulates many repositories.
+    if cache.len() > 20_000 {
+        cache.clear();
+    }
+    cache.insert(slot, value.clone());
+    value
+}
+
+/// The commit id a branch (or any rev) points at. `refs/heads/B` and `refs/heads/B:PATH` are
+/// answered from the ref files and the object cache when they can be.
 pub fn rev_parse(path: &Path, rev: &str) -> Option<String> {
+    if let Some(rest) = rev.strip_prefix("refs/heads/") {
+        let (branch, sub_path) = match rest.split_once(':') {
+            Some((branch, sub_path)) => (branch, Some(sub_path)),
+            None => (rest, None),
+        };
+        if !branch.contains(['^', '~', '@', '{']) {
+            if let Ok(head) = branch_head_from_files(path, branch) {
+                let head = head?;
+                return match sub_path {
+                    None => Some(head),
+                    Some(sub_path) => cached(path, format!("{head}:{sub_path}"), || {
+                        rev_parse_with_git(path, &format!("{head}:{sub_path}"))
+                    }),
+                };
+            }
+        }
+    }
+    rev_parse_with_git(path, rev)
+}
+
+fn rev_parse_with_git(path: &Path, rev: &str) -> Option<String> {
     let path_text = path.display().to_string();
     git(
         None,
@@ -191,6 +280,49 @@ pub fn rev_parse(path: &Path, rev: &str) -> Option<String> {
 
 /// The recursive tree of `rev` (directories included), and the tree's own id.
 pub fn tree(path: &Path, rev: &str) -> Option<(String, Vec<GitTreeEntry>)> {
+    // A branch: its head commit names the tree, which never changes.
+    if let Some(branch) = rev.strip_prefix("refs/heads/") {
+        if let Ok(head) = branch_head_from_files(path, branch) {
+            let head = head?;
+            let listing = cached(path, format!("tree-listing {head}"), || {
+                let (id, entries) = tree_uncached(path, &head)?;
+                let lines: Vec<String> = entries
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            e.mode,
+                            e.kind,
+                            e.sha,
+                            e.size.map(|s| s.to_string()).unwrap_or_default(),
+                            e.path
+                        )
+                    })
+                    .collect();
+                Some(format!("{id}\n{}", lines.join("\n")))
+            })?;
+            let mut lines = listing.split('\n');
+            let id = lines.next()?.to_string();
+            let entries = lines
+                .filter(|l| !l.is_empty())
+                .filter_map(|line| {
+                    let mut parts = line.splitn(5, '\t');
+                    Some(GitTreeEntry {
+                        mode: parts.next()?.to_string(),
+                        kind: parts.next()?.to_string(),
+                        sha: parts.next()?.to_string(),
+                        size: parts.next()?.parse().ok(),
+                        path: parts.next()?.to_string(),
+                    })
+                })
+                .collect();
+            return Some((id, entries));
+        }
+    }
+    tree_uncached(path, rev)
+}
+
+fn tree_uncached(path: &Path, rev: &str) -> Option<(String, Vec<GitTreeEntry>)> {
     let path_text = path.display().to_string();
     let tree_id = rev_parse(path, &format!("{rev}^{{tree}}"))?;
     let out = git(
@@ -236,6 +368,129 @@ pub fn path_exists(path: &Path, rev: &str, sub_path: &str) -> bool {
         return rev_parse(path, rev).is_some();
     }
     rev_parse(path, &format!("{rev}:{sub_path}")).is_some()
+}
+
+/// Commit `files` (path to bytes, added or replaced) on top of commit `base` and point
+/// `refs/heads/<branch>` at it, as GitHub's git data API does (create tree, commit, ref),
+/// through a scratch index of real git.
+pub fn commit_on(
+    path: &Path,
+    base: &str,
+    branch: &str,
+    files: &[(String, Vec<u8>)],
+    message: &str,
+) -> Result<String, GitError> {
+    let scratch = tempfile::tempdir().map_err(|e| GitError {
+        args: "commit".into(),
+        message: e.to_string(),
+    })?;
+    let index = scratch.path().join("index");
+    let path_text = path.display().to_string();
+    let run = |args: &[&str], stdin: Option<&[u8]>| -> Result<String, GitError> {
+        let mut command = git_command(None, &[&["--git-dir", &path_text][..], args].concat());
+        command
+            .env("GIT_INDEX_FILE", &index)
+            .env("GIT_AUTHOR_NAME", "Kalypso Scheduler")
+            .env("GIT_AUTHOR_EMAIL", "kalypso.scheduler@email.com")
+            .env("GIT_COMMITTER_NAME", "Kalypso Scheduler")
+            .env("GIT_COMMITTER_EMAIL", "kalypso.scheduler@email.com")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let error = |message: String| GitError {
+            args: args.join(" "),
+            message,
+        };
+        let mut child = command.spawn().map_err(|e| error(e.to_string()))?;
+        if let (Some(bytes), Some(mut input)) = (stdin, child.stdin.take()) {
+            use std::io::Write;
+            input.write_all(bytes).map_err(|e| error(e.to_string()))?;
+        }
+        let output = child.wait_with_output().map_err(|e| error(e.to_string()))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+        } else {
+            Err(error(
+                String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            ))
+        }
+    };
+    run(&["read-tree", base], None)?;
+    for (file, bytes) in files {
+        let blob = run(&["hash-object", "-w", "--stdin"], Some(bytes))?;
+        run(
+            &[
+                "update-index",
+                "--add",
+                "--cacheinfo",
+                &format!("100644,{blob},{file}"),
+            ],
+            None,
+        )?;
+    }
+    let tree = run(&["write-tree"], None)?;
+    let commit = run(&["commit-tree", &tree, "-p", base, "-m", message], None)?;
+    run(
+        &["update-ref", &format!("refs/heads/{branch}"), &commit],
+        None,
+    )?;
+    Ok(commit)
+}
+
+/// Whether commit `ancestor` is `descendant` or one of its ancestors.
+pub fn is_ancestor(path: &Path, ancestor: &str, descendant: &str) -> bool {
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "merge-base",
+            "--is-ancestor",
+            ancestor,
+            descendant,
+        ],
+        None,
+    )
+    .is_ok()
+}
+
+/// Point `refs/heads/<branch>` at `commit`.
+pub fn set_branch(path: &Path, branch: &str, commit: &str) -> Result<(), GitError> {
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "update-ref",
+            &format!("refs/heads/{branch}"),
+            commit,
+        ],
+        None,
+    )
+    .map(drop)
+}
+
+/// Delete `refs/heads/<branch>`.
+pub fn delete_branch(path: &Path, branch: &str) -> Result<(), GitError> {
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "update-ref",
+            "-d",
+            &format!("refs/heads/{branch}"),
+        ],
+        None,
+    )
+    .map(drop)
 }
 
 /// Content for one branch of a seeded repository: path to bytes.
@@ -338,12 +593,14 @@ pub fn blob(path: &Path, sha: &str) -> Option<String> {
         return None;
     }
     let path_text = path.display().to_string();
-    git(
-        None,
-        &["--git-dir", &path_text, "cat-file", "blob", sha],
-        None,
-    )
-    .ok()
+    cached(path, format!("blob {sha}"), || {
+        git(
+            None,
+            &["--git-dir", &path_text, "cat-file", "blob", sha],
+            None,
+        )
+        .ok()
+    })
 }
 
 /// One file of a branch read by [`read_branches`].
@@ -427,6 +684,57 @@ fn git_bytes(git_dir: &str, args: &[&str]) -> Result<Vec<u8>, GitError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn branch_heads_read_from_the_ref_files_agree_with_git_loose_and_packed() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("r.git");
+        init_bare(&bare).unwrap();
+        let mut branches = BTreeMap::new();
+        for branch in ["main", "dev", "deployment/2026-01-01-00-00-00"] {
+            let mut files = BranchContent::new();
+            files.insert(format!("{branch}.txt"), branch.as_bytes().to_vec());
+            branches.insert(branch.to_string(), files);
+        }
+        seed_content(&bare, &branches).unwrap();
+        let check = |packed: bool| {
+            for branch in ["main", "dev", "deployment/2026-01-01-00-00-00", "nope"] {
+                let rev = format!("refs/heads/{branch}");
+                assert_eq!(
+                    rev_parse(&bare, &rev),
+                    rev_parse_with_git(&bare, &rev),
+                    "{branch} (packed: {packed})"
+                );
+                let sub = format!("{rev}:{}.txt", branch);
+                assert_eq!(rev_parse(&bare, &sub), rev_parse_with_git(&bare, &sub));
+            }
+            assert!(rev_parse(&bare, "refs/heads/main").is_some());
+            assert!(rev_parse(&bare, "refs/heads/nope").is_none());
+        };
+        check(false);
+        git(
+            None,
+            &[
+                "--git-dir",
+                &bare.display().to_string(),
+                "pack-refs",
+                "--all",
+            ],
+            None,
+        )
+        .unwrap();
+        assert!(!bare.join("refs/heads/main").exists(), "packed");
+        check(true);
+        // A branch moved by git is seen at once (nothing cached by branch name).
+        let main = rev_parse(&bare, "refs/heads/main").unwrap();
+        let files = vec![("new.txt".to_string(), b"new".to_vec())];
+        let moved = commit_on(&bare, &main, "main", &files, "more").unwrap();
+        assert_eq!(rev_parse(&bare, "refs/heads/main"), Some(moved));
+        let (_, entries) = tree(&bare, "refs/heads/main").unwrap();
+        assert!(entries.iter().any(|e| e.path == "new.txt"), "{entries:?}");
+        delete_branch(&bare, "dev").unwrap();
+        assert_eq!(rev_parse(&bare, "refs/heads/dev"), None);
+    }
 
     #[test]
     fn git_words_are_the_subcommand_and_its_positionals() {

@@ -2,12 +2,15 @@
 //! `Error from server (NotFound): …`), exit code 1 on any failure, JSON with four-space
 //! indentation.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use super::args::{switch, value, ArgError, Flag};
 use super::catalog::{flux_manifest_version, KALYPSO_GROUP};
 use super::cluster::{self, Connection, Stored};
 use super::command::{lookup_pflag, CommandDef, Ctx, LookupError, ToolCommand};
+use super::kalypso;
 use super::kube::{self, ResourceType};
 use super::kubeconfig::{Kubeconfig, MergedKubeconfig};
 use super::reply::{kubectl_json, Reply};
@@ -400,17 +403,27 @@ fn get(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply,
     let mut named = false;
     for (ty, names) in &requests {
         let api = &ctx.world.kube[&conn.server];
-        let objects = api
+        let mut objects: BTreeMap<String, Value> = api
             .objects
             .get(&ty.qualified())
             .cloned()
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, object)| {
+                let observed = cluster::observed(ctx, &conn.server, ty, &object);
+                (key, observed)
+            })
+            .collect();
+        // What the Kalypso Scheduler's controllers made, with the status they report.
+        for (key, object) in kalypso::derived(ctx, &conn.server, &ty.qualified()) {
+            objects.entry(key).or_insert(object);
+        }
         if names.is_empty() {
             for (key, object) in &objects {
                 let in_scope =
                     !ty.namespaced || all_namespaces || key.starts_with(&format!("{namespace}/"));
                 if in_scope && selector.map_or(true, |s| kube::selector_matches(object, s)) {
-                    items.push((ty.clone(), cluster::observed(ctx, &conn.server, ty, object)));
+                    items.push((ty.clone(), object.clone()));
                 }
             }
         } else {
@@ -418,9 +431,7 @@ fn get(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply,
             for name in names {
                 let key = kube::object_key(ty.namespaced, &namespace, name);
                 match objects.get(&key) {
-                    Some(object) => {
-                        items.push((ty.clone(), cluster::observed(ctx, &conn.server, ty, object)))
-                    }
+                    Some(object) => items.push((ty.clone(), object.clone())),
                     None if cmd.switch("ignore-not-found") => {}
                     None => errors.push(not_found(ty, name)),
                 }

@@ -13,6 +13,10 @@ pub struct Latency {
     pub aks_provisioning: Duration,
     /// From `az aks delete --no-wait` (or `az group delete`) to the cluster being gone.
     pub aks_deletion: Duration,
+    /// From the Kalypso Scheduler's GitOpsRepo controller finding a GitOpsRepo ready for a
+    /// pull request (its `ReadyToPR` condition) to opening it: `prCreateTimeOut` in
+    /// `controllers/gitopsrepo_controller.go` (3 s).
+    pub scheduler_pull_request: Duration,
 }
 
 impl Latency {
@@ -29,6 +33,7 @@ impl Latency {
             rules: Vec::new(),
             aks_provisioning: Duration::ZERO,
             aks_deletion: Duration::ZERO,
+            scheduler_pull_request: Duration::ZERO,
         }
     }
 
@@ -38,6 +43,7 @@ impl Latency {
         let mut latency = Self::fixed(ms(250));
         latency.aks_provisioning = Duration::from_secs(12);
         latency.aks_deletion = Duration::from_secs(4);
+        latency.scheduler_pull_request = Duration::from_secs(3);
         for (command, millis) in [
             ("az", 600),
             ("az version", 400),
@@ -94,6 +100,11 @@ impl Latency {
         self
     }
 
+    pub fn with_scheduler_pull_request(mut self, time: Duration) -> Self {
+        self.scheduler_pull_request = time;
+        self
+    }
+
     /// The latency of a command given as program followed by its command words.
     pub fn for_command(&self, words: &[String]) -> Duration {
         self.longest_rule(words).unwrap_or(self.default)
@@ -135,7 +146,7 @@ impl Latency {
 }
 
 /// What `KALYPSO_DEMO_LATENCY` may say.
-pub const LATENCY_SYNTAX: &str = "zero, demo, or a comma-separated list starting with an optional base (zero or demo, default demo) followed by RULE=DURATION, where RULE is command words (e.g. `az aks create`), `default`, `aks-provisioning` or `aks-deletion` and DURATION is like 300ms, 2s or 1.5m";
+pub const LATENCY_SYNTAX: &str = "zero, demo, or a comma-separated list starting with an optional base (zero or demo, default demo) followed by RULE=DURATION, where RULE is command words (e.g. `az aks create`), `default`, `aks-provisioning`, `aks-deletion` or `scheduler-pull-request` (the Kalypso Scheduler's wait before it opens a pull request) and DURATION is like 300ms, 2s or 1.5m";
 
 impl Latency {
     /// A profile as `KALYPSO_DEMO_LATENCY` writes it (see [`LATENCY_SYNTAX`]), e.g.
@@ -176,6 +187,7 @@ impl Latency {
                 },
                 "aks-provisioning" => latency.with_aks_provisioning(duration),
                 "aks-deletion" => latency.with_aks_deletion(duration),
+                "scheduler-pull-request" => latency.with_scheduler_pull_request(duration),
                 command => latency.with_command(command, duration),
             };
         }

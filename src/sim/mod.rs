@@ -62,6 +62,7 @@ mod fault;
 mod gh;
 mod git;
 mod helm;
+mod kalypso;
 mod kube;
 mod kubeconfig;
 mod kubectl;
@@ -97,8 +98,9 @@ pub use latency::{Latency, LATENCY_SYNTAX};
 pub use persist::WORLD_FILE;
 pub use seed::{SeedAksCluster, SeedRefused, SeedRepo, DEMO_LOGIN, DEMO_ORG};
 pub use state::{
-    AzureAccount, AzureState, GithubOrg, GithubRepo, GithubState, GithubUser, HelmRelease,
-    KubeCluster, KubeContextEntry, Label, Quota, SimSnapshot, SimulatedAks, SimulatedResourceGroup,
+    AzureAccount, AzureState, GithubOrg, GithubPullRequest, GithubRepo, GithubState, GithubUser,
+    GitopsRepoStatus, HelmRelease, KubeCluster, KubeContextEntry, Label, Quota, SimSnapshot,
+    SimulatedAks, SimulatedResourceGroup,
 };
 pub use world::TokenPolicy;
 
@@ -703,6 +705,8 @@ impl SimulatedEnvironment {
             now,
             timestamp: world::now_timestamp(),
         };
+        // The Kalypso Scheduler's controllers run on their own: they act before the call.
+        kalypso::reconcile(&mut ctx);
         let reply = match invocation.program.as_str() {
             "az" => az::run(&mut ctx, command),
             "gh" => gh::run(&mut ctx, command),

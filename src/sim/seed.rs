@@ -384,6 +384,45 @@ impl SimulatedEnvironment {
             .push((SecretString::from(token.to_string()), login.to_string()));
     }
 
+    /// Merge pull request `number` of `owner/name` as GitHub's merge button does when the
+    /// base branch has not moved since the head branched off: the base fast-forwards to
+    /// the head's commit and the pull request is `MERGED`. Refused otherwise.
+    pub fn merge_pull_request(
+        &self,
+        owner: &str,
+        name: &str,
+        number: u64,
+    ) -> Result<(), SeedRefused> {
+        let mut world = self.world();
+        let key = key2(owner, name);
+        let Some(repo) = world.github.repos.get_mut(&key) else {
+            return Err(SeedRefused(format!("no repository {owner}/{name}")));
+        };
+        let bare = self.inner.paths.bare_repo(&repo.owner, &repo.name);
+        let Some(pull) = repo
+            .pulls
+            .iter_mut()
+            .find(|p| p.number == number && p.state == "OPEN")
+        else {
+            return Err(SeedRefused(format!(
+                "no open pull request #{number} in {owner}/{name}"
+            )));
+        };
+        let head = git::rev_parse(&bare, &format!("refs/heads/{}", pull.head))
+            .ok_or_else(|| SeedRefused(format!("the head branch {} is gone", pull.head)))?;
+        let base = git::rev_parse(&bare, &format!("refs/heads/{}", pull.base))
+            .ok_or_else(|| SeedRefused(format!("the base branch {} is gone", pull.base)))?;
+        if !git::is_ancestor(&bare, &base, &head) {
+            return Err(SeedRefused(format!(
+                "{} moved since {} branched off",
+                pull.base, pull.head
+            )));
+        }
+        git::set_branch(&bare, &pull.base, &head).map_err(|e| SeedRefused(format!("git: {e}")))?;
+        pull.state = "MERGED".to_string();
+        Ok(())
+    }
+
     /// An organisation with members (`(login, "admin" | "member")`).
     pub fn seed_github_org(&self, org: &str, members: &[(&str, &str)]) {
         let mut world = self.world();
@@ -473,6 +512,7 @@ impl SimulatedEnvironment {
                     .collect::<BTreeSet<_>>(),
                 created_at: crate::sim::world::now_timestamp(),
                 topics: Vec::new(),
+                pulls: Vec::new(),
             },
         );
         Ok(())

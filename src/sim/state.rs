@@ -109,6 +109,22 @@ pub struct KubeCluster {
     pub objects: BTreeMap<String, BTreeMap<String, Value>>,
     /// Helm releases by `namespace/name`.
     pub releases: BTreeMap<String, HelmRelease>,
+    /// What the Kalypso Scheduler's GitOpsRepo controller wrote into the status of each
+    /// GitOpsRepo (`namespace/name`), kept by the API server across calls.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gitops_repo_status: BTreeMap<String, GitopsRepoStatus>,
+}
+
+/// The status fields the GitOpsRepo controller (`controllers/gitopsrepo_controller.go`)
+/// keeps between reconciliations.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitopsRepoStatus {
+    /// `status.repoContentHash`: the content of the last pull request opened.
+    pub repo_content_hash: String,
+    /// When the `ReadyToPR` condition was set (the PR follows `prCreateTimeOut` later).
+    pub ready_to_pr_since: Option<String>,
+    /// The `Ready` condition: `(status, reason, message)`.
+    pub ready: Option<(String, String, String)>,
 }
 
 /// What `helm` remembers of an installed release.
@@ -199,6 +215,26 @@ pub struct GithubRepo {
     /// Its topics, lower case, in the order added (`gh repo edit --add-topic`).
     #[serde(default)]
     pub topics: Vec<String>,
+    /// Its pull requests, by number (opened by the simulated Kalypso Scheduler).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pulls: Vec<GithubPullRequest>,
+}
+
+/// A pull request, as GitHub's API describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GithubPullRequest {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    /// The branch it merges from, in the same repository.
+    pub head: String,
+    /// The branch it merges into.
+    pub base: String,
+    /// `OPEN` or `CLOSED`.
+    pub state: String,
+    /// The login that opened it.
+    pub author: String,
+    pub created_at: String,
 }
 
 impl GithubRepo {

@@ -323,6 +323,22 @@ impl World {
                 .is_some_and(|org| org.members.contains_key(&login))
     }
 
+    /// Whether `login` may push to `owner/name`: its owner, a member of the owning org, or
+    /// a collaborator (the simulation grants members and collaborators write).
+    pub fn can_write_repo(&self, login: &str, repo_key: &str) -> bool {
+        let Some(repo) = self.github.repos.get(repo_key) else {
+            return false;
+        };
+        let login = login.to_ascii_lowercase();
+        repo.owner.eq_ignore_ascii_case(&login)
+            || repo.collaborators.contains(&login)
+            || self
+                .github
+                .orgs
+                .get(&repo.owner.to_ascii_lowercase())
+                .is_some_and(|org| org.members.contains_key(&login))
+    }
+
     /// Whether `login` administers `owner/name` (owner, or admin of the owning org).
     pub fn can_admin_repo(&self, login: &str, repo_key: &str) -> bool {
         let Some(repo) = self.github.repos.get(repo_key) else {

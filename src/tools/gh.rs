@@ -270,6 +270,24 @@ pub struct LabelInfo {
     pub description: String,
 }
 
+/// An open pull request as `gh pr list --json` describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullRequest {
+    pub number: u64,
+    pub title: String,
+    pub head_ref_name: String,
+    pub base_ref_name: String,
+    #[serde(default)]
+    pub author: Option<PullRequestAuthor>,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PullRequestAuthor {
+    pub login: String,
+}
+
 #[derive(Deserialize)]
 struct NameOnly {
     name: String,
@@ -446,6 +464,28 @@ impl Gh {
     /// `gh label delete NAME --repo SLUG --yes` (rollback of a label this tool created).
     pub fn label_delete_spec(&self, slug: &str, name: &str) -> CommandSpec {
         self.authed(&["label", "delete", name, "--repo", slug, "--yes"])
+    }
+
+    /// `gh pr list --repo SLUG --base BASE --state open --json …`.
+    pub fn pr_list_spec(&self, slug: &str, base: &str) -> CommandSpec {
+        self.authed(&[
+            "pr",
+            "list",
+            "--repo",
+            slug,
+            "--base",
+            base,
+            "--state",
+            "open",
+            "--json",
+            "number,title,headRefName,baseRefName,author,url",
+        ])
+    }
+
+    /// The open pull requests against `base`, newest first.
+    pub async fn pr_list(&self, slug: &str, base: &str) -> Result<Vec<PullRequest>, ToolError> {
+        let spec = self.pr_list_spec(slug, base);
+        self.exec.json(spec, "a list of pull requests").await
     }
 
     pub fn secret_list_spec(&self, slug: &str) -> CommandSpec {

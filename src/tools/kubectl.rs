@@ -524,6 +524,57 @@ impl FluxObject {
     }
 }
 
+/// The Kalypso kinds that name a repository, whose controllers report a `Ready` condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum KalypsoKind {
+    BaseRepo,
+    GitOpsRepo,
+}
+
+impl KalypsoKind {
+    pub fn resource(self) -> &'static str {
+        match self {
+            KalypsoKind::BaseRepo => "baserepoes.scheduler.kalypso.io",
+            KalypsoKind::GitOpsRepo => "gitopsrepoes.scheduler.kalypso.io",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KalypsoKind::BaseRepo => "BaseRepo",
+            KalypsoKind::GitOpsRepo => "GitOpsRepo",
+        }
+    }
+}
+
+#[derive(Default, Deserialize)]
+struct RawRepoSpec {
+    #[serde(default)]
+    repo: Option<String>,
+    #[serde(default)]
+    branch: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawKalypsoObject {
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: RawRepoSpec,
+    #[serde(default)]
+    status: Option<RawFluxStatus>,
+}
+
+/// A BaseRepo or GitOpsRepo: the repository it names and its controller's `Ready`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KalypsoObject {
+    pub kind: KalypsoKind,
+    pub name: String,
+    pub repo: Option<String>,
+    pub branch: Option<String>,
+    /// The `Ready` condition, once the controller has reported one.
+    pub ready: Option<Condition>,
+}
+
 /// The `serverVersion` of `kubectl version -o json`.
 pub fn parse_server_version(stdout: &str) -> Result<Version, VersionParseError> {
     let value: serde_json::Value = serde_json::from_str(stdout).map_err(|e| {
@@ -787,6 +838,66 @@ impl KubectlContext {
                 observed_generation: status.observed_generation,
             }
         }))
+    }
+
+    pub fn list_flux_objects_spec(&self, kind: FluxKind, namespace: &str) -> CommandSpec {
+        self.cluster(&["get", kind.resource(), "-n", namespace, "-o", "json"])
+    }
+
+    /// Every Flux object of `kind` in `namespace`.
+    pub async fn list_flux_objects(
+        &self,
+        kind: FluxKind,
+        namespace: &str,
+    ) -> Result<Vec<FluxObject>, ToolError> {
+        let spec = self.list_flux_objects_spec(kind, namespace);
+        let list: List<RawFluxObject> = self.exec.json(spec, "a list of Flux objects").await?;
+        Ok(list
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|raw| {
+                let status = raw.status.unwrap_or_default();
+                FluxObject {
+                    kind,
+                    ready: find_condition(&status.conditions, "Ready").cloned(),
+                    name: raw.metadata.name,
+                    namespace: raw.metadata.namespace,
+                    generation: raw.metadata.generation,
+                    observed_generation: status.observed_generation,
+                }
+            })
+            .collect())
+    }
+
+    pub fn list_kalypso_objects_spec(&self, kind: KalypsoKind, namespace: &str) -> CommandSpec {
+        self.cluster(&["get", kind.resource(), "-n", namespace, "-o", "json"])
+    }
+
+    /// Every Kalypso object of `kind` (a repository reference) in `namespace`.
+    pub async fn list_kalypso_objects(
+        &self,
+        kind: KalypsoKind,
+        namespace: &str,
+    ) -> Result<Vec<KalypsoObject>, ToolError> {
+        let spec = self.list_kalypso_objects_spec(kind, namespace);
+        let list: List<RawKalypsoObject> =
+            self.exec.json(spec, "a list of Kalypso objects").await?;
+        Ok(list
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|raw| {
+                let status = raw.status.unwrap_or_default();
+                KalypsoObject {
+                    kind,
+                    ready: find_condition(&status.conditions, "Ready").cloned(),
+                    name: raw.metadata.name,
+                    repo: raw.spec.repo,
+                    branch: raw.spec.branch,
+                }
+            })
+            .collect())
     }
 
     pub fn delete_workload_spec(&self, name: &str, namespace: &str) -> CommandSpec {

@@ -214,6 +214,56 @@ fn json_output_is_one_contract_object_per_line() {
     }
 }
 
+/// Issue 14 §3: `--demo --no-tui --output json` shows the checks that prove the scheduler
+/// works, each passing with what it saw, and the run report lists them.
+#[test]
+fn the_demo_json_shows_the_scheduler_checks_passing() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .args(["--output", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let mut last = std::collections::BTreeMap::new();
+    let mut report = None;
+    for line in stdout_of(&output).lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        if event["event"] == "health_check" {
+            last.insert(
+                event["check"].as_str().unwrap().to_string(),
+                (
+                    event["status"].as_str().unwrap().to_string(),
+                    event["message"].as_str().unwrap_or_default().to_string(),
+                ),
+            );
+        }
+        if event["event"] == "run_finished" {
+            report = event["summary"]["report_file"].as_str().map(str::to_string);
+        }
+    }
+    let expect = [
+        ("environment-flux", "GitRepository and Kustomization dev Ready"),
+        ("baserepo", "BaseRepo main (https://github.com/kalypso-demo/kalypso-demo-control-plane@main) Ready"),
+        ("gitopsrepo", "GitOpsRepo dev (https://github.com/kalypso-demo/kalypso-demo-gitops@dev): Ready=True, reason PRCreated"),
+        ("pull-request", "\"Update manifests in dev from deployment/"),
+    ];
+    for (check, seen) in expect {
+        let (status, message) = last
+            .get(check)
+            .unwrap_or_else(|| panic!("no {check} in {last:?}"));
+        assert_eq!(status, "passing", "{check}: {message}");
+        assert!(message.contains(seen), "{check}: {message}");
+    }
+    let body = std::fs::read_to_string(report.expect("the report is named")).unwrap();
+    for (check, _) in expect {
+        assert!(
+            body.contains(&format!("| {check} | passing |")),
+            "{check} in the report:\n{body}"
+        );
+    }
+}
+
 #[test]
 fn dry_run_lists_every_command_and_runs_none() {
     let home = TempDir::new().unwrap();
@@ -871,7 +921,10 @@ fn changes_something(argv: &[String]) -> bool {
         }),
         "gh" => match words.as_slice() {
             [] => args == ["--version"],
-            ["repo", "view", ..] | ["secret", "list", ..] | ["label", "list", ..] => true,
+            ["repo", "view", ..]
+            | ["secret", "list", ..]
+            | ["label", "list", ..]
+            | ["pr", "list", ..] => true,
             ["auth", "status" | "token", ..] => true,
             // `gh api` is a GET unless a method or a field says otherwise.
             ["api", ..] => !args.iter().any(|a| {
@@ -921,6 +974,7 @@ fn the_read_or_change_rule_knows_the_commands_of_a_run() {
         "gh api repos/o/n",
         "gh repo view o/n --json name",
         "gh secret list --repo o/n",
+        "gh pr list --repo o/n --base dev --state open --json number",
         "kubectl --context c get pods -n ns -o json",
         "kubectl --context c wait --for=condition=Available deployment --all",
         "helm status r -n ns -o json --kube-context c",
@@ -1271,10 +1325,19 @@ fn demo_repos_let_the_user_bring_their_own_control_plane_to_the_demo() {
     let state = home.path().join("state.json");
     let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    // The reference adopted as its README asks: its Environments, BaseRepos and GitOpsRepos
+    // name the user's repositories, not Microsoft's (the scheduler would follow those, and
+    // the health checks would say so).
+    let adopted = adopt_reference_control_plane(
+        &bundle,
+        &home.path().join("adopted"),
+        "https://github.com/someone/kalypso-control-plane",
+        "https://github.com/kalypso-demo/kalypso-demo-gitops",
+    );
     let output = demo(home.path())
         .env(
             "KALYPSO_DEMO_REPOS",
-            format!("someone/kalypso-control-plane={}", bundle.display()),
+            format!("someone/kalypso-control-plane={}", adopted.display()),
         )
         .args([
             "--control-plane-repo",
@@ -1407,6 +1470,70 @@ fn the_dry_run_lists_what_the_run_executes_existing_control_plane_new_gitops() {
             "someone/kalypso-control-plane"
         ]
     ));
+}
+
+/// A clone of the reference control plane at `dir`, every branch with Microsoft's
+/// repository URLs replaced by the user's, committed by real git.
+fn adopt_reference_control_plane(
+    bundle: &Path,
+    dir: &Path,
+    control_plane: &str,
+    gitops: &str,
+) -> std::path::PathBuf {
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args([
+                "-c",
+                "user.name=Someone",
+                "-c",
+                "user.email=someone@example.com",
+            ])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    git(&["init", "--quiet"]);
+    git(&[
+        "fetch",
+        "--quiet",
+        &bundle.display().to_string(),
+        "+refs/heads/*:refs/heads/*",
+    ]);
+    for branch in ["main", "dev", "stage"] {
+        git(&["checkout", "--quiet", "--force", branch]);
+        for file in git(&["ls-files"]).lines() {
+            let path = dir.join(file);
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let adopted = text
+                .replace(
+                    "https://github.com/microsoft/kalypso-control-plane",
+                    control_plane,
+                )
+                .replace("https://github.com/microsoft/kalypso-gitops", gitops);
+            if adopted != text {
+                std::fs::write(&path, adopted).unwrap();
+            }
+        }
+        git(&[
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "-am",
+            "Point at my repositories",
+        ]);
+    }
+    dir.to_path_buf()
 }
 
 #[test]

@@ -131,6 +131,10 @@ fn a_successful_run_writes_its_report_beside_the_state_file_and_names_it() {
         "flux-gitrepository",
         "flux-kustomization",
         "test-workload",
+        "environment-flux",
+        "baserepo",
+        "gitopsrepo",
+        "pull-request",
     ] {
         assert!(
             body.contains(&format!("| {check} | passing |")),

@@ -385,3 +385,247 @@ async fn leave_someone_elses_helm_pending(harness: &Harness, extra: &[&str]) {
     );
     harness.sim.set_latency(Latency::zero());
 }
+
+/// The last health event of each check: `(status, message)`.
+fn last_health(run: &Run) -> std::collections::BTreeMap<String, (HealthStatus, String)> {
+    let mut last = std::collections::BTreeMap::new();
+    for event in &run.events {
+        if let EventKind::HealthCheck {
+            check,
+            status,
+            message,
+        } = &event.kind
+        {
+            last.insert(check.clone(), (*status, message.clone()));
+        }
+    }
+    last
+}
+
+fn health_bound_of(seconds: u64) -> StepTimings {
+    StepTimings {
+        health: kalypso_bootstrap::tools::retry::PollPolicy {
+            timeout: Some(Duration::from_secs(seconds)),
+            ..StepTimings::fast().health
+        },
+        ..StepTimings::fast()
+    }
+}
+
+/// Issue 14 §3: a token that reads the gitops repository but cannot push to it passes
+/// every other check (Flux reads the control plane, the CRDs, the controller...), but
+/// the scheduler opens no pull request: the pull-request check fails the validation with
+/// the last look, and the GitOpsRepo says why (GitHub's 403 as the controller got it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_can_read_but_not_write_the_gitops_repository_fails_the_pull_request_check() {
+    let harness = Harness::new();
+    let mut config = existing_cluster(all_new());
+    // A public gitops repository of another organisation: alice reads it, cannot push.
+    config.repositories.gitops = existing_repo("https://github.com/contoso/platform-gitops");
+    harness.sim.seed_github_org("contoso", &[]);
+    let rendered = rendered(&config);
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::new("contoso", "platform-gitops").public();
+    for branch in &rendered
+        .repo(kalypso_bootstrap::templates::RepoKind::Gitops)
+        .branches
+    {
+        for file in &branch.files {
+            seed = seed.with_file(&branch.name, &file.path, file.contents.clone());
+        }
+    }
+    harness.sim.seed_repo(seed).expect("seeded");
+    let mut env = harness.step_env(&config);
+    env.timings = health_bound_of(1);
+    let run = harness
+        .run_steps(
+            &config,
+            Arc::new(BeforeStep::new(env, StepId::HealthChecks, || {})),
+        )
+        .await;
+
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks), "{}", error.message);
+    assert_eq!(run.outcome.exit_code, ExitCode::InstallationFailed);
+    let last = last_health(&run);
+    let (status, message) = &last["pull-request"];
+    assert_eq!(*status, HealthStatus::Failing);
+    assert!(
+        message.contains("no open pull request against dev in contoso/platform-gitops")
+            && message.contains("last look: 0 open"),
+        "{message}"
+    );
+    let (status, message) = &last["gitopsrepo"];
+    assert_eq!(*status, HealthStatus::Failing);
+    assert!(
+        message.contains("Ready=False, reason UpdateFailed")
+            && message.contains(
+                "POST https://api.github.com/repos/contoso/platform-gitops/git/refs: 403"
+            ),
+        "{message}"
+    );
+    // The others still report, and pass: reading is not the problem.
+    for check in [
+        "pods",
+        "crds",
+        "controller",
+        "webhooks",
+        "flux-gitrepository",
+        "flux-kustomization",
+        "test-workload",
+        "environment-flux",
+        "baserepo",
+    ] {
+        assert_eq!(
+            last[check].0,
+            HealthStatus::Passing,
+            "{check}: {:?}",
+            last[check]
+        );
+    }
+    // The error names the cause; the hint the section that explains it.
+    assert!(
+        error.message.contains("pull-request: "),
+        "{}",
+        error.message
+    );
+    let hint = error.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.contains("write access to contoso/platform-gitops")
+            && hint.contains("docs/troubleshooting.md#baserepo-or-gitopsrepo-reports-an-error"),
+        "{hint}"
+    );
+    // Nothing was opened on the repository.
+    assert!(
+        harness.sim.snapshot().github.repos["contoso/platform-gitops"]
+            .pulls
+            .is_empty()
+    );
+}
+
+/// Issue 14 §3: a GitOpsRepo naming a repository that does not exist reports the
+/// controller's error condition, and the wait gives up at its bound, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitops_repo_naming_a_missing_repository_reports_its_error_and_gives_up_at_the_bound() {
+    let harness = Harness::new();
+    let config = existing_cluster(all_new());
+    let mut env = harness.step_env(&config);
+    env.timings = health_bound_of(1);
+    // Someone points the environment's GitOpsRepo at a repository that does not exist,
+    // before the scheduler is installed (once it has opened its pull request, the
+    // controller proposes again only when the content changes, not the target).
+    let bare = harness.bare(ORG, CONTROL_PLANE);
+    let steps = BeforeStep::new(env, StepId::InstallKalypso, move || {
+        let file = "gitops-repo.yaml";
+        let text = String::from_utf8(git(&bare, &["show", &format!("dev:{file}")])).unwrap();
+        let moved = text.replace(
+            &format!("https://github.com/{ORG}/{GITOPS}"),
+            &format!("https://github.com/{ORG}/no-such-gitops"),
+        );
+        assert_ne!(moved, text, "the GitOpsRepo names the gitops repository");
+        commit_file(&bare, "dev", file, &moved);
+    });
+    let run = harness.run_steps(&config, Arc::new(steps)).await;
+
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks), "{}", error.message);
+    assert_eq!(run.outcome.exit_code, ExitCode::InstallationFailed);
+    let last = last_health(&run);
+    let (status, message) = &last["gitopsrepo"];
+    assert_eq!(*status, HealthStatus::Failing);
+    assert!(
+        message.contains(&format!(
+            "GitOpsRepo dev (https://github.com/{ORG}/no-such-gitops@dev): Ready=False, reason UpdateFailed: GET https://api.github.com/repos/{ORG}/no-such-gitops/git/ref/heads/dev: 404 Not Found"
+        )),
+        "{message}"
+    );
+    // Bounded: each failing check says which bound it gave up at, after how many rounds.
+    for check in ["gitopsrepo", "pull-request"] {
+        let (status, message) = &last[check];
+        assert_eq!(*status, HealthStatus::Failing);
+        let rounds = message
+            .split("(gave up after the 1s bound, ")
+            .nth(1)
+            .and_then(|rest| rest.strip_suffix(" rounds)"))
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("{check}: no bound and rounds in {message}"));
+        assert!(rounds >= 1, "{message}");
+    }
+    assert!(
+        error.message.contains("not done after 1s"),
+        "{}",
+        error.message
+    );
+    // The environment's Flux objects and the BaseRepo are fine.
+    for check in ["environment-flux", "baserepo"] {
+        assert_eq!(
+            last[check].0,
+            HealthStatus::Passing,
+            "{check}: {:?}",
+            last[check]
+        );
+    }
+}
+
+/// Issue 14 §3: the simulated scheduler opens its pull request only when its wait
+/// (`prCreateTimeOut`, the latency profile's `scheduler_pull_request`) is over: with an
+/// hour's wait the GitOpsRepo stays ready-for-PR without a Ready condition, and the
+/// pull-request check gives up at its bound with the last look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_opens_its_pull_request_only_after_its_wait() {
+    let harness = Harness::new();
+    harness.sim.set_latency(
+        kalypso_bootstrap::sim::Latency::zero()
+            .with_scheduler_pull_request(Duration::from_secs(3600)),
+    );
+    let config = existing_cluster(all_new());
+    let mut env = harness.step_env(&config);
+    env.timings = health_bound_of(1);
+    let run = harness
+        .run_steps(
+            &config,
+            Arc::new(BeforeStep::new(env, StepId::HealthChecks, || {})),
+        )
+        .await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks), "{}", error.message);
+    let last = last_health(&run);
+    let (_, message) = &last["gitopsrepo"];
+    assert!(message.contains("no Ready condition yet"), "{message}");
+    let (status, message) = &last["pull-request"];
+    assert_eq!(*status, HealthStatus::Failing);
+    assert!(message.contains("last look: 0 open"), "{message}");
+    assert!(
+        harness.sim.snapshot().github.repos[&format!("{ORG}/{GITOPS}").to_lowercase()]
+            .pulls
+            .is_empty()
+    );
+}
+
+/// Issue 14 §3: a classic token without the `repo` scope cannot see a private gitops
+/// repository through the API (GitHub answers 404), so the scheduler opens nothing and
+/// its GitOpsRepo says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_without_the_repo_scope_gets_no_pull_request_on_a_private_gitops_repository() {
+    let harness = Harness::new();
+    let config = existing_cluster(all_new());
+    let mut env = harness.step_env(&config);
+    env.timings = health_bound_of(1);
+    let sim = harness.sim.clone();
+    // The token loses its `repo` scope before the scheduler is installed.
+    let steps = BeforeStep::new(env, StepId::InstallKalypso, move || {
+        sim.seed_github_user("alice", CANARY, &["workflow", "read:org", "delete_repo"]);
+    });
+    let run = harness.run_steps(&config, Arc::new(steps)).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks), "{}", error.message);
+    let last = last_health(&run);
+    let (status, message) = &last["gitopsrepo"];
+    assert_eq!(*status, HealthStatus::Failing);
+    assert!(
+        message.contains(&format!(
+            "GET https://api.github.com/repos/{ORG}/{GITOPS}/git/ref/heads/dev: 404 Not Found"
+        )),
+        "{message}"
+    );
+    assert_eq!(last["pull-request"].0, HealthStatus::Failing);
+}

@@ -42,6 +42,10 @@ fn all_checks_passed(run: &Run) {
         "flux-gitrepository",
         "flux-kustomization",
         "test-workload",
+        "environment-flux",
+        "baserepo",
+        "gitopsrepo",
+        "pull-request",
     ] {
         let last = checks
             .iter()
@@ -400,9 +404,20 @@ async fn new_cluster_with_existing_repositories() {
         run.transitions(StepId::ControlPlaneRepo),
         vec!["Validating", "Valid"]
     );
-    // The repositories were only read.
+    // The repositories were only read by the tool; the scheduler it installed opened its
+    // pull request against dev on the gitops repository (the health checks wait for it).
     let after = harness.sim.snapshot();
-    assert_eq!(after.github, before.github);
+    let pulls = &after.github.repos["acme/platform-gitops"].pulls;
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    assert_eq!(
+        (pulls[0].base.as_str(), pulls[0].state.as_str()),
+        ("dev", "OPEN")
+    );
+    assert!(pulls[0].head.starts_with("deployment/"), "{pulls:?}");
+    assert_eq!(
+        without_scheduler_pull_requests(after.github.clone()),
+        before.github
+    );
     assert!(harness.sim.calls().iter().all(|c| c.program != "git"));
     let server = harness.sim.aks_server(RESOURCE_GROUP, CLUSTER).unwrap();
     kalypso_is_installed(&harness, &server);
@@ -410,9 +425,11 @@ async fn new_cluster_with_existing_repositories() {
 
     let report = harness.rollback(&config).await;
     assert!(report.is_complete(), "{:?}", report.leftovers);
+    // The scheduler's pull request is not ours: the rollback leaves it.
+    let mut settled = harness.settled();
+    settled.github = without_scheduler_pull_requests(settled.github);
     assert_eq!(
-        harness.settled(),
-        before,
+        settled, before,
         "the given repositories are untouched, the rest is gone"
     );
 }
@@ -776,7 +793,23 @@ async fn a_kube_context_named_like_the_new_cluster_stops_the_run_before_anything
 
 /// The reference control plane (microsoft/kalypso-control-plane, vendored as a git bundle with
 /// branches main, dev and stage) seeded as `acme/<name>`.
+/// The URLs of the upstream repositories the reference control plane names (its
+/// Environments, BaseRepos and GitOpsRepos).
+const UPSTREAM_CONTROL_PLANE: &str = "https://github.com/microsoft/kalypso-control-plane";
+const UPSTREAM_GITOPS: &str = "https://github.com/microsoft/kalypso-gitops";
+
 fn seed_reference_control_plane(harness: &Harness, name: &str, drop: Option<(&str, &str)>) {
+    seed_reference_control_plane_pointing(harness, name, drop, None);
+}
+
+/// The reference control plane; with `adopted_by`, its copy as a user adopts it: every
+/// upstream repository URL it names replaced by the user's (control plane, gitops).
+fn seed_reference_control_plane_pointing(
+    harness: &Harness,
+    name: &str,
+    drop: Option<(&str, &str)>,
+    adopted_by: Option<(&str, &str)>,
+) {
     let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
     let mut seed = kalypso_bootstrap::sim::SeedRepo::from_git(ORG, name, &bundle)
@@ -789,6 +822,25 @@ fn seed_reference_control_plane(harness: &Harness, name: &str, drop: Option<(&st
         let removed = seed.branches.get_mut(branch).unwrap().remove(path);
         assert!(removed.is_some(), "{path} is on {branch} of the reference");
     }
+    if let Some((control_plane, gitops)) = adopted_by {
+        let mut replaced = 0;
+        for files in seed.branches.values_mut() {
+            for bytes in files.values_mut() {
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                let adopted = text
+                    .replace(UPSTREAM_CONTROL_PLANE, control_plane)
+                    .replace(UPSTREAM_GITOPS, gitops);
+                if adopted != text {
+                    replaced += 1;
+                    *bytes = adopted.into_bytes();
+                }
+            }
+        }
+        assert!(
+            replaced > 0,
+            "the reference names its upstream repositories"
+        );
+    }
     harness.sim.seed_repo(seed).expect("seeded repository");
 }
 
@@ -798,7 +850,17 @@ async fn the_reference_control_plane_passes_the_existing_control_plane_path() {
     let mut config = all_new();
     config.repositories.control_plane =
         existing_repo("https://github.com/acme/kalypso-control-plane");
-    seed_reference_control_plane(&harness, "kalypso-control-plane", None);
+    // Adopted as its README asks: its Environments, BaseRepos and GitOpsRepos name the
+    // user's repositories (copied verbatim, they name Microsoft's: see the next test).
+    seed_reference_control_plane_pointing(
+        &harness,
+        "kalypso-control-plane",
+        None,
+        Some((
+            "https://github.com/acme/kalypso-control-plane",
+            &format!("https://github.com/{ORG}/{GITOPS}"),
+        )),
+    );
     let run = harness.run(&config).await;
     run.assert_success();
     assert_eq!(
@@ -837,6 +899,42 @@ async fn the_reference_control_plane_passes_the_existing_control_plane_path() {
     // Present helpers are no warning.
     assert!(!message.contains("update-status.sh"), "{message}");
     all_checks_passed(&run);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_control_plane_copied_verbatim_has_the_scheduler_follow_microsofts_repositories(
+) {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane =
+        existing_repo("https://github.com/acme/kalypso-control-plane");
+    seed_reference_control_plane(&harness, "kalypso-control-plane", None);
+    let run = harness.run(&config).await;
+    // Its structure is accepted...
+    assert_eq!(
+        run.transitions(StepId::ControlPlaneRepo),
+        vec!["Validating", "Valid"]
+    );
+    // ...but its Environment names microsoft/kalypso-control-plane, so the scheduler's
+    // Flux objects follow that repository, not the user's: the health checks say so.
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks));
+    assert_eq!(
+        error.exit_code,
+        kalypso_bootstrap::ExitCode::InstallationFailed
+    );
+    let checks = run.health_checks();
+    let environment = checks
+        .iter()
+        .rev()
+        .find(|(check, _)| check == "environment-flux")
+        .expect("the environment check reported");
+    assert_eq!(environment.1, "Failing", "{checks:?}");
+    assert!(
+        error.message.contains(UPSTREAM_CONTROL_PLANE),
+        "{}",
+        error.message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1408,4 +1506,43 @@ async fn a_gitops_repo_file_already_back_as_it_was_needs_no_revert() {
         head,
         "no commit"
     );
+}
+
+/// Issue 14 §3: once the user merged the scheduler's pull request, a run again on the
+/// verified installation still passes: the GitOpsRepo reports the pull request created,
+/// and the controller proposes again only when the content changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_again_after_the_scheduler_pull_request_was_merged_passes() {
+    let harness = Harness::new();
+    let config = all_new();
+    harness.run(&config).await.assert_success();
+    let pulls = harness.sim.snapshot().github.repos[&format!("{ORG}/{GITOPS}")]
+        .pulls
+        .clone();
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    harness
+        .sim
+        .merge_pull_request(ORG, GITOPS, pulls[0].number)
+        .expect("merged");
+    let again = harness.run(&config).await;
+    again.assert_success();
+    let last = again
+        .events
+        .iter()
+        .rev()
+        .filter_map(|e| match &e.kind {
+            kalypso_bootstrap::engine::EventKind::HealthCheck { check, message, .. }
+                if check == "pull-request" =>
+            {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .next()
+        .expect("the pull-request check reported");
+    assert!(last.contains("merged or closed since"), "{last}");
+    // No new pull request: the content did not change.
+    let after = &harness.sim.snapshot().github.repos[&format!("{ORG}/{GITOPS}")];
+    assert_eq!(after.pulls.len(), 1);
+    assert_eq!(after.pulls[0].state, "MERGED");
 }

@@ -514,8 +514,85 @@ pub fn git(bare: &Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// Commit `contents` as `path` on top of `branch` of a bare repository (someone pushing a
+/// change), by real git plumbing through a scratch index.
+pub fn commit_file(bare: &Path, branch: &str, path: &str, contents: &str) {
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    let index = scratch.path().join("index");
+    let run = |args: &[&str], stdin: Option<&str>| -> String {
+        use std::io::Write;
+        let mut child = Command::new("git")
+            .arg("--git-dir")
+            .arg(bare)
+            .args(args)
+            .env("GIT_INDEX_FILE", &index)
+            .env("GIT_AUTHOR_NAME", "Someone")
+            .env("GIT_AUTHOR_EMAIL", "someone@example.com")
+            .env("GIT_COMMITTER_NAME", "Someone")
+            .env("GIT_COMMITTER_EMAIL", "someone@example.com")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("git runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.unwrap_or_default().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let parent = run(&["rev-parse", &format!("refs/heads/{branch}")], None);
+    run(&["read-tree", &parent], None);
+    let blob = run(&["hash-object", "-w", "--stdin"], Some(contents));
+    run(
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{blob},{path}"),
+        ],
+        None,
+    );
+    let tree = run(&["write-tree"], None);
+    let commit = run(&["commit-tree", &tree, "-p", &parent, "-m", "change"], None);
+    run(
+        &["update-ref", &format!("refs/heads/{branch}"), &commit],
+        None,
+    );
+}
+
+/// The GitHub state without what the Kalypso Scheduler did there (its pull requests and
+/// their `deployment/…` branches), to compare what the tool itself changed.
+pub fn without_scheduler_pull_requests(
+    mut github: kalypso_bootstrap::sim::GithubState,
+) -> kalypso_bootstrap::sim::GithubState {
+    for repo in github.repos.values_mut() {
+        repo.pulls.clear();
+        repo.heads
+            .retain(|branch, _| !branch.starts_with("deployment/"));
+    }
+    github
+}
+
+/// Whether `branch` is one the Kalypso Scheduler made for a pull request
+/// (`deployment/<time>`, its commit by "Kalypso Scheduler"), not one we pushed.
+pub fn is_scheduler_branch(bare: &Path, branch: &str) -> bool {
+    branch.starts_with("deployment/")
+        && String::from_utf8_lossy(&git(bare, &["log", "-1", "--format=%an <%ae>", branch])).trim()
+            == "Kalypso Scheduler <kalypso.scheduler@email.com>"
+}
+
 /// The repository holds exactly the rendered templates on each branch: same paths, same
-/// bytes, scripts executable; and nothing else (no other branch).
+/// bytes, scripts executable; and nothing else (no other branch but the pull-request
+/// branches of the Kalypso Scheduler, which the health checks make it open).
 pub fn assert_pushed_exactly(
     harness: &Harness,
     configuration: &Configuration,
@@ -528,11 +605,11 @@ pub fn assert_pushed_exactly(
     let bare = harness.bare(owner, name);
     let mut expected_branches: Vec<String> = repo.branches.iter().map(|b| b.name.clone()).collect();
     expected_branches.sort();
-    assert_eq!(
-        branches(&bare),
-        expected_branches,
-        "{owner}/{name}: branches"
-    );
+    let ours: Vec<String> = branches(&bare)
+        .into_iter()
+        .filter(|branch| !is_scheduler_branch(&bare, branch))
+        .collect();
+    assert_eq!(ours, expected_branches, "{owner}/{name}: branches");
     for branch in &repo.branches {
         let pushed = branch_files(&bare, &branch.name);
         let expected: BTreeMap<String, (String, Vec<u8>)> = branch

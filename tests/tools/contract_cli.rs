@@ -456,6 +456,8 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh.secret_list_spec(slug),
             // What an existing repository lacks (the label on gitops).
             gh.label_list_spec(slug),
+            // The health check that the scheduler opened its pull request.
+            gh.pr_list_spec(slug, "dev"),
             gh.repo_delete_spec(slug),
         ]);
     }
@@ -518,6 +520,11 @@ fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
             "control-plane",
             kubectl::FLUX_NAMESPACE,
         ),
+        // The health checks of what the scheduler made of the control plane.
+        k.list_flux_objects_spec(FluxKind::GitRepository, kubectl::FLUX_NAMESPACE),
+        k.list_flux_objects_spec(FluxKind::Kustomization, kubectl::FLUX_NAMESPACE),
+        k.list_kalypso_objects_spec(kubectl::KalypsoKind::BaseRepo, "dev"),
+        k.list_kalypso_objects_spec(kubectl::KalypsoKind::GitOpsRepo, "dev"),
         k.apply_stdin_spec(workload),
         k.delete_workload_spec("kalypso-bootstrap-probe", ns),
         k.delete_crds_spec(&[

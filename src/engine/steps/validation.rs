@@ -16,7 +16,7 @@ use crate::engine::plan::PlannedStep;
 use crate::engine::plan::{Decisions, Observed};
 use crate::engine::retry::poll_step;
 use crate::engine::step::{Action, StepId};
-use crate::tools::kubectl::{FluxKind, KubectlContext};
+use crate::tools::kubectl::{FluxKind, FluxObject, KalypsoKind, KalypsoObject, KubectlContext};
 use crate::tools::retry::Poll;
 use crate::tools::{ErrorClass, ToolError};
 use crate::troubleshooting::{Hint, Topic};
@@ -32,10 +32,19 @@ pub enum HealthCheck {
     FluxSource,
     FluxKustomization,
     TestWorkload,
+    /// The environment's Flux GitRepository and Kustomization, made by the scheduler's
+    /// Environment controller, are Ready.
+    EnvironmentFlux,
+    /// The environment's BaseRepo reports no error, and neither does its Flux source.
+    BaseRepo,
+    /// The environment's GitOpsRepo reports no error.
+    GitopsRepo,
+    /// The scheduler opened a pull request against the environment's gitops branch.
+    PullRequest,
 }
 
 impl HealthCheck {
-    pub const ALL: [HealthCheck; 7] = [
+    pub const ALL: [HealthCheck; 11] = [
         HealthCheck::Pods,
         HealthCheck::Crds,
         HealthCheck::Controller,
@@ -43,6 +52,10 @@ impl HealthCheck {
         HealthCheck::FluxSource,
         HealthCheck::FluxKustomization,
         HealthCheck::TestWorkload,
+        HealthCheck::EnvironmentFlux,
+        HealthCheck::BaseRepo,
+        HealthCheck::GitopsRepo,
+        HealthCheck::PullRequest,
     ];
 
     /// The name in `health_check` events.
@@ -55,6 +68,20 @@ impl HealthCheck {
             HealthCheck::FluxSource => "flux-gitrepository",
             HealthCheck::FluxKustomization => "flux-kustomization",
             HealthCheck::TestWorkload => "test-workload",
+            HealthCheck::EnvironmentFlux => "environment-flux",
+            HealthCheck::BaseRepo => "baserepo",
+            HealthCheck::GitopsRepo => "gitopsrepo",
+            HealthCheck::PullRequest => "pull-request",
+        }
+    }
+
+    /// Where the troubleshooting page explains this check's failure.
+    pub fn topic(self) -> Topic {
+        match self {
+            HealthCheck::EnvironmentFlux => Topic::SchedulerEnvironment,
+            HealthCheck::BaseRepo | HealthCheck::GitopsRepo => Topic::SchedulerRepositories,
+            HealthCheck::PullRequest => Topic::SchedulerPullRequest,
+            _ => Topic::HealthChecks,
         }
     }
 }
@@ -85,13 +112,20 @@ pub(crate) fn plan(config: &Configuration, observed: &Observed, decisions: &mut 
 
 /// What the health checks run, for the dry run: one round, as [`run_round`] runs it
 /// (every round repeats the queries until all pass).
-pub fn commands(env: &StepEnv, planned: &PlannedStep, _preview: &Preview) -> StepCommands {
+pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> StepCommands {
     let tools = env.tools();
     let context = env.kube_context();
     let kubectl = tools.kubectl.with_context(&context);
     let namespace = env.configuration.installation.namespace.as_str();
     let mut listed = StepCommands::default();
     let (gitrepository, kustomization) = flux_objects();
+    let (environment, gitops) = match preview.context {
+        Some(context) => (context.environment.clone(), context.gitops.slug()),
+        None => (
+            crate::templates::TemplateContext::DEFAULT_ENVIRONMENT.to_string(),
+            repo_slug(&env.configuration.repositories.gitops, preview.owner),
+        ),
+    };
     for spec in [
         kubectl.get_pods_spec(namespace),
         kubectl.list_crds_spec(),
@@ -99,6 +133,11 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, _preview: &Preview) -> Ste
         kubectl.get_validating_webhooks_spec(),
         kubectl.get_flux_object_spec(gitrepository.0, gitrepository.1, gitrepository.2),
         kubectl.get_flux_object_spec(kustomization.0, kustomization.1, kustomization.2),
+        kubectl.list_flux_objects_spec(FluxKind::GitRepository, resources::FLUX_NAMESPACE),
+        kubectl.list_flux_objects_spec(FluxKind::Kustomization, resources::FLUX_NAMESPACE),
+        kubectl.list_kalypso_objects_spec(KalypsoKind::BaseRepo, &environment),
+        kubectl.list_kalypso_objects_spec(KalypsoKind::GitOpsRepo, &environment),
+        tools.gh.pr_list_spec(&gitops, &environment),
     ] {
         listed.push(spec);
     }
@@ -110,6 +149,17 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, _preview: &Preview) -> Ste
         ));
     }
     listed
+}
+
+/// `OWNER/NAME` of a repository target: an existing one names its owner, a new one
+/// belongs to `owner`.
+fn repo_slug(target: &crate::config::RepoTarget, owner: &str) -> String {
+    match target {
+        crate::config::RepoTarget::Existing(existing) => {
+            format!("{}/{}", existing.owner(), existing.name())
+        }
+        crate::config::RepoTarget::Create { name } => format!("{owner}/{name}"),
+    }
 }
 
 type FluxObjectAddress = (FluxKind, &'static str, &'static str);
@@ -140,6 +190,8 @@ struct Observation {
 #[derive(Default)]
 struct Board {
     checks: BTreeMap<HealthCheck, Observation>,
+    /// Rounds run so far.
+    rounds: u32,
     workload_verified: bool,
     /// What to do about the transient failures of the last round (a rate limit, a
     /// network problem), should the wait end on them.
@@ -165,6 +217,13 @@ pub async fn health(
         .unwrap_or_else(|| env.kube_context());
     let kubectl = tools.kubectl.with_context(&context);
     let namespace = env.configuration.installation.namespace.clone();
+    let template = steps.template_context(ctx).await?;
+    let scheduler = Arc::new(SchedulerTarget {
+        verified_earlier: planned.action != Action::Create,
+        environment: template.environment.clone(),
+        gitops: template.gitops.slug(),
+        gh: tools.gh.clone(),
+    });
     // A re-run of a verified installation changes nothing: the test Workload is not
     // applied again.
     let apply_workload = planned.action == Action::Create;
@@ -178,10 +237,20 @@ pub async fn health(
         let kubectl = kubectl.clone();
         let namespace = namespace.clone();
         let board = Arc::clone(&board);
+        let scheduler = Arc::clone(&scheduler);
         async move {
             let verified = lock(&board).workload_verified;
-            let round = run_round(step, &kubectl, &namespace, apply_workload, verified).await?;
+            let round = run_round(
+                step,
+                &kubectl,
+                &scheduler,
+                &namespace,
+                apply_workload,
+                verified,
+            )
+            .await?;
             let mut board = lock(&board);
+            board.rounds += 1;
             board.hints = round.hints;
             for (check, status, message) in round.results {
                 let changed = board
@@ -233,13 +302,25 @@ pub async fn health(
         }
         Err(error) => {
             let board = lock(&board);
+            let bound = env
+                .timings
+                .health
+                .timeout
+                .map(crate::tools::retry::human_duration)
+                .unwrap_or_else(|| "the wait".to_string());
+            let mut first_failing = None;
             for check in HealthCheck::ALL {
                 if let Some(observation) = board.checks.get(&check) {
                     if observation.status != HealthStatus::Passing {
+                        first_failing.get_or_insert(check);
+                        // Each check's own last observation, with the bound it had.
                         ctx.health(
                             check.name(),
                             HealthStatus::Failing,
-                            observation.message.clone(),
+                            format!(
+                                "{} (gave up after the {bound} bound, {} rounds)",
+                                observation.message, board.rounds
+                            ),
                         );
                     }
                 }
@@ -252,7 +333,12 @@ pub async fn health(
             hints.dedup();
             let hint = match (error.hint.clone(), hints.first()) {
                 (Some(hint), _) => hint,
-                (None, None) => Topic::HealthChecks.hint(inspect),
+                (None, None) => match first_failing {
+                    Some(check) if check.topic() != Topic::HealthChecks => check
+                        .topic()
+                        .hint(scheduler_advice(check, &scheduler, &context)),
+                    _ => Topic::HealthChecks.hint(inspect),
+                },
                 // What the queries that kept failing suggest, under the first one's topic.
                 (None, Some(first)) => {
                     let advice: Vec<&str> = hints.iter().map(Hint::text).collect();
@@ -263,6 +349,36 @@ pub async fn health(
             };
             Err(error.with_hint(hint))
         }
+    }
+}
+
+/// What the scheduler's checks look at: the first environment and the gitops repository.
+struct SchedulerTarget {
+    /// A re-run of an installation an earlier run verified: its pull request may have been
+    /// merged since, and the controller opens the next one only when the content changes.
+    verified_earlier: bool,
+    environment: String,
+    /// `OWNER/NAME`.
+    gitops: String,
+    gh: crate::tools::gh::Gh,
+}
+
+/// What to look at when a scheduler check gave up.
+fn scheduler_advice(check: HealthCheck, target: &SchedulerTarget, context: &str) -> String {
+    let environment = &target.environment;
+    let flux = resources::FLUX_NAMESPACE;
+    match check {
+        HealthCheck::EnvironmentFlux => format!(
+            "the Kalypso Scheduler creates GitRepository and Kustomization {environment} in {flux} from the Environment on the control plane's main branch; inspect them (kubectl --context {context} get gitrepositories,kustomizations -n {flux}), fix the cause, then run again to resume at the health checks"
+        ),
+        HealthCheck::BaseRepo | HealthCheck::GitopsRepo => format!(
+            "read the conditions (kubectl --context {context} get baserepoes,gitopsrepoes -n {environment} -o yaml, kubectl --context {context} get gitrepositories -n {flux}): the repositories and branches they name must exist, the chart's token must read them and, for the GitOpsRepo, have the repo scope and write access to {gitops}; fix it, then run again to resume at the health checks",
+            gitops = target.gitops
+        ),
+        _ => format!(
+            "the scheduler opens it with the chart's token, which needs the repo scope and write access to {gitops}; see why in the GitOpsRepo's Ready condition (kubectl --context {context} get gitopsrepoes -n {environment} -o yaml) and the open pull requests (gh pr list --repo {gitops} --base {environment}), fix it, then run again to resume at the health checks",
+            gitops = target.gitops
+        ),
     }
 }
 
@@ -333,6 +449,7 @@ async fn workload_round_trip(
 async fn run_round(
     step: StepId,
     kubectl: &KubectlContext,
+    scheduler: &SchedulerTarget,
     namespace: &str,
     apply_workload: bool,
     workload_verified: bool,
@@ -341,21 +458,51 @@ async fn run_round(
     let mut hints = Vec::new();
     let probe_workload = apply_workload && !workload_verified;
     let (gitrepository, kustomization) = flux_objects();
-    let (pods, crds, deployments, webhooks, source, kustomization, workload) = tokio::join!(
-        kubectl.get_pods(namespace),
-        kubectl.list_crds(),
-        kubectl.get_deployments(namespace),
-        kubectl.get_validating_webhooks(),
-        kubectl.get_flux_object(gitrepository.0, gitrepository.1, gitrepository.2),
-        kubectl.get_flux_object(kustomization.0, kustomization.1, kustomization.2),
+    let environment = scheduler.environment.as_str();
+    let (
+        (pods, crds, deployments, webhooks, source, kustomization, workload),
+        (flux_sources, flux_kustomizations, base_repos, gitops_repos, pulls),
+    ) = tokio::join!(
         async {
-            if probe_workload {
-                Some(workload_round_trip(kubectl, namespace).await)
-            } else {
-                None
-            }
+            tokio::join!(
+                kubectl.get_pods(namespace),
+                kubectl.list_crds(),
+                kubectl.get_deployments(namespace),
+                kubectl.get_validating_webhooks(),
+                kubectl.get_flux_object(gitrepository.0, gitrepository.1, gitrepository.2),
+                kubectl.get_flux_object(kustomization.0, kustomization.1, kustomization.2),
+                async {
+                    if probe_workload {
+                        Some(workload_round_trip(kubectl, namespace).await)
+                    } else {
+                        None
+                    }
+                },
+            )
+        },
+        async {
+            tokio::join!(
+                kubectl.list_flux_objects(FluxKind::GitRepository, resources::FLUX_NAMESPACE),
+                kubectl.list_flux_objects(FluxKind::Kustomization, resources::FLUX_NAMESPACE),
+                kubectl.list_kalypso_objects(KalypsoKind::BaseRepo, environment),
+                kubectl.list_kalypso_objects(KalypsoKind::GitOpsRepo, environment),
+                scheduler.gh.pr_list(&scheduler.gitops, environment),
+            )
         },
     );
+    let scheduler_results = scheduler_checks(
+        step,
+        scheduler,
+        SchedulerObservations {
+            flux_sources,
+            flux_kustomizations,
+            base_repos,
+            gitops_repos,
+            pulls,
+        },
+        &mut hints,
+    )?;
+    results.extend(scheduler_results);
 
     let pods = match pods {
         Ok(pods) if pods.is_empty() => (
@@ -614,4 +761,296 @@ async fn run_round(
     }
     results.sort_by_key(|(check, _, _)| *check);
     Ok(Round { results, hints })
+}
+
+/// What one round read of the scheduler's work.
+struct SchedulerObservations {
+    flux_sources: Result<Vec<FluxObject>, ToolError>,
+    flux_kustomizations: Result<Vec<FluxObject>, ToolError>,
+    base_repos: Result<Vec<KalypsoObject>, ToolError>,
+    gitops_repos: Result<Vec<KalypsoObject>, ToolError>,
+    pulls: Result<Vec<crate::tools::gh::PullRequest>, ToolError>,
+}
+
+type CheckResult = (HealthCheck, HealthStatus, String);
+
+/// A failed query of a scheduler check. A transient failure, or an answer of the tool this
+/// program does not know (`the server doesn't have a resource type` while the CRDs are not
+/// served yet), is a check not passing yet, its reason kept; so is a Flux object list not
+/// found when `not_found_waits` (Flux makes them in its own time). Anything else (the tool
+/// missing, sign-in, permission, a repository not found) ends the checks at once with the
+/// tool's hint: waiting five minutes mends none of them.
+fn scheduler_query_failure(
+    step: StepId,
+    what: &str,
+    error: &ToolError,
+    hints: &mut Vec<Hint>,
+    not_found_waits: bool,
+) -> Result<(HealthStatus, String), UserError> {
+    let unknown_answer = error.class() == ErrorClass::Other && error.tool_message().is_some();
+    if error.is_transient() {
+        hints.push(error.hint());
+        Ok((
+            HealthStatus::Pending,
+            format!("{what}: {error} (will retry)"),
+        ))
+    } else if unknown_answer || (not_found_waits && error.is_not_found_resource()) {
+        Ok((HealthStatus::Failing, format!("{what}: {error}")))
+    } else {
+        Err(tool_error(step, what, error))
+    }
+}
+
+/// `Ready=False, reason R: message` or `no Ready condition yet`.
+fn describe_ready(ready: &Option<crate::tools::kubectl::Condition>) -> String {
+    match ready {
+        Some(c) => format!(
+            "Ready={}, reason {}{}",
+            c.status,
+            c.reason.as_deref().unwrap_or("none"),
+            c.message
+                .as_deref()
+                .filter(|m| !m.is_empty())
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ),
+        None => "no Ready condition yet".to_string(),
+    }
+}
+
+/// The checks of what the scheduler made of the control plane, after its controllers
+/// (microsoft/kalypso-scheduler `controllers/environment_controller.go`,
+/// `baserepo_controller.go`, `gitopsrepo_controller.go`, `scheduler/githubrepo.go`).
+fn scheduler_checks(
+    step: StepId,
+    target: &SchedulerTarget,
+    observed: SchedulerObservations,
+    hints: &mut Vec<Hint>,
+) -> Result<Vec<CheckResult>, UserError> {
+    let environment = target.environment.as_str();
+    let flux = resources::FLUX_NAMESPACE;
+    let mut results = Vec::new();
+
+    let sources = match observed.flux_sources {
+        Ok(list) => Ok(list),
+        Err(e) => Err(scheduler_query_failure(
+            step,
+            &format!("list the Flux GitRepositories in {flux}"),
+            &e,
+            hints,
+            true,
+        )?),
+    };
+    let kustomizations = match observed.flux_kustomizations {
+        Ok(list) => Ok(list),
+        Err(e) => Err(scheduler_query_failure(
+            step,
+            &format!("list the Flux Kustomizations in {flux}"),
+            &e,
+            hints,
+            true,
+        )?),
+    };
+    let find = |list: &Result<Vec<FluxObject>, (HealthStatus, String)>, name: &str| {
+        list.as_ref()
+            .ok()
+            .and_then(|objects| objects.iter().find(|o| o.name == name).cloned())
+    };
+
+    // The Environment controller's GitRepository and Kustomization, both named after it.
+    let environment_flux = match (&sources, &kustomizations) {
+        (Err(failure), _) | (_, Err(failure)) => failure.clone(),
+        _ => {
+            let mut problems = Vec::new();
+            for (label, object) in [
+                ("GitRepository", find(&sources, environment)),
+                ("Kustomization", find(&kustomizations, environment)),
+            ] {
+                match object {
+                    None => problems.push(format!(
+                        "{label} {flux}/{environment} not created yet (the scheduler makes it for Environment {environment})"
+                    )),
+                    Some(object) if object.is_ready() => {}
+                    Some(object) => problems.push(format!(
+                        "{label} {environment}: {}",
+                        describe_ready(&object.ready)
+                    )),
+                }
+            }
+            if problems.is_empty() {
+                let revision = find(&kustomizations, environment)
+                    .and_then(|k| k.ready)
+                    .and_then(|c| c.message)
+                    .unwrap_or_default();
+                (
+                    HealthStatus::Passing,
+                    format!("GitRepository and Kustomization {environment} Ready: {revision}"),
+                )
+            } else {
+                (HealthStatus::Failing, problems.join("; "))
+            }
+        }
+    };
+    results.push((
+        HealthCheck::EnvironmentFlux,
+        environment_flux.0,
+        environment_flux.1,
+    ));
+
+    // BaseRepo: its own condition, and the Flux source its controller makes for it
+    // (`<namespace>-<name>`), where a repository it cannot fetch shows.
+    let base_repo = match observed.base_repos {
+        Err(e) => scheduler_query_failure(
+            step,
+            &format!("list the BaseRepos in namespace {environment}"),
+            &e,
+            hints,
+            false,
+        )?,
+        Ok(repos) if repos.is_empty() => (
+            HealthStatus::Failing,
+            format!("no BaseRepo in namespace {environment} yet"),
+        ),
+        Ok(repos) => {
+            let mut problems = Vec::new();
+            let mut fine = Vec::new();
+            for repo in &repos {
+                let source_name = format!("{environment}-{}", repo.name);
+                let names = format!(
+                    "BaseRepo {} ({}@{})",
+                    repo.name,
+                    repo.repo.as_deref().unwrap_or("?"),
+                    repo.branch.as_deref().unwrap_or("?")
+                );
+                if !repo.ready.as_ref().is_some_and(|c| c.is_true()) {
+                    problems.push(format!("{names}: {}", describe_ready(&repo.ready)));
+                    continue;
+                }
+                match (&sources, find(&sources, &source_name)) {
+                    (Err(failure), _) => problems.push(failure.1.clone()),
+                    (Ok(_), None) => problems.push(format!(
+                        "{names}: its GitRepository {flux}/{source_name} not created yet"
+                    )),
+                    (Ok(_), Some(source)) if source.is_ready() => fine.push(names),
+                    (Ok(_), Some(source)) => problems.push(format!(
+                        "{names}: its GitRepository {source_name}: {}",
+                        describe_ready(&source.ready)
+                    )),
+                }
+            }
+            if problems.is_empty() {
+                (
+                    HealthStatus::Passing,
+                    format!("{} Ready, its source fetched", fine.join(", ")),
+                )
+            } else {
+                (HealthStatus::Failing, problems.join("; "))
+            }
+        }
+    };
+    results.push((HealthCheck::BaseRepo, base_repo.0, base_repo.1));
+
+    // Whether the controller reports the pull request of its current content as created.
+    let mut proposed = false;
+    let gitops_repo = match observed.gitops_repos {
+        Err(e) => scheduler_query_failure(
+            step,
+            &format!("list the GitOpsRepos in namespace {environment}"),
+            &e,
+            hints,
+            false,
+        )?,
+        Ok(repos) if repos.is_empty() => (
+            HealthStatus::Failing,
+            format!("no GitOpsRepo in namespace {environment} yet"),
+        ),
+        Ok(repos) => {
+            let described: Vec<String> = repos
+                .iter()
+                .map(|r| {
+                    format!(
+                        "GitOpsRepo {} ({}@{}): {}",
+                        r.name,
+                        r.repo.as_deref().unwrap_or("?"),
+                        r.branch.as_deref().unwrap_or("?"),
+                        describe_ready(&r.ready)
+                    )
+                })
+                .collect();
+            // The controller reports an error as Ready=False; until its first pull request
+            // it has no Ready condition, or Ready=False with reason CreatingPR.
+            let failed = repos.iter().any(|r| {
+                r.ready
+                    .as_ref()
+                    .is_some_and(|c| !c.is_true() && c.reason.as_deref() != Some("CreatingPR"))
+            });
+            let all_ready = repos
+                .iter()
+                .all(|r| r.ready.as_ref().is_some_and(|c| c.is_true()));
+            proposed = repos.iter().all(|r| {
+                r.ready
+                    .as_ref()
+                    .is_some_and(|c| c.is_true() && c.reason.as_deref() == Some("PRCreated"))
+            });
+            let status = if all_ready {
+                HealthStatus::Passing
+            } else if failed {
+                HealthStatus::Failing
+            } else {
+                HealthStatus::Pending
+            };
+            (status, described.join("; "))
+        }
+    };
+    let gitops_pending = gitops_repo.0 == HealthStatus::Pending;
+    results.push((HealthCheck::GitopsRepo, gitops_repo.0, gitops_repo.1));
+
+    let gitops = &target.gitops;
+    let pull_request = match observed.pulls {
+        Err(e) => scheduler_query_failure(
+            step,
+            &format!("list the pull requests of {gitops}"),
+            &e,
+            hints,
+            false,
+        )?,
+        Ok(pulls) => match pulls.first() {
+            // On a re-run the earlier run saw the pull request open; the user may have
+            // merged it since, and the GitOpsRepo still says it was created.
+            None if target.verified_earlier && proposed => (
+                HealthStatus::Passing,
+                format!(
+                    "none open against {environment} in {gitops} now; the GitOpsRepo reports PRCreated (the pull request the earlier run saw was merged or closed since)"
+                ),
+            ),
+            // Not there yet while the controller has reported nothing (it waits a moment
+            // before it opens one); failing once it reports an error, or something else.
+            None => (
+                if gitops_pending {
+                    HealthStatus::Pending
+                } else {
+                    HealthStatus::Failing
+                },
+                format!(
+                    "no open pull request against {environment} in {gitops}; last look: 0 open"
+                ),
+            ),
+            Some(pull) => (
+                HealthStatus::Passing,
+                format!(
+                    "#{} \"{}\" from {}{} ({} open against {environment})",
+                    pull.number,
+                    pull.title,
+                    pull.head_ref_name,
+                    pull.author
+                        .as_ref()
+                        .map(|a| format!(" by {}", a.login))
+                        .unwrap_or_default(),
+                    pulls.len()
+                ),
+            ),
+        },
+    };
+    results.push((HealthCheck::PullRequest, pull_request.0, pull_request.1));
+    Ok(results)
 }

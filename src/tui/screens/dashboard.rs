@@ -21,8 +21,9 @@ use crate::tui::theme::{
 
 const FILLED: char = '█';
 const EMPTY: char = '░';
-/// Most health check rows shown before the panel stops growing (wide layout).
-const MAX_HEALTH_ROWS: u16 = 8;
+/// Most health check rows shown before the panel stops growing (wide layout): every one of
+/// the eleven checks (`validation::HealthCheck::ALL`), and room for a failing one's reason.
+const MAX_HEALTH_ROWS: u16 = 14;
 /// Lines a failing check's reason may take under it.
 const MAX_REASON_LINES: usize = 3;
 /// Below this width the log tail goes full-width under the steps and health checks: beside
@@ -483,6 +484,36 @@ mod tests {
             status: HealthStatus::Failing,
             message: message.to_string(),
         }
+    }
+
+    #[test]
+    fn the_wide_health_panel_shows_all_eleven_checks() {
+        let mut run = RunProgress::default();
+        for name in [
+            "pods",
+            "crds",
+            "controller",
+            "webhooks",
+            "flux-gitrepository",
+            "flux-kustomization",
+            "test-workload",
+            "environment-flux",
+            "baserepo",
+            "gitopsrepo",
+            "pull-request",
+        ] {
+            run.health.push(HealthRow {
+                check: name.to_string(),
+                status: HealthStatus::Passing,
+                message: "fine".to_string(),
+            });
+        }
+        let wide = areas(Rect::new(0, 0, 160, 40), &run);
+        assert_eq!(wide.health.height - 2, 11, "one row per check");
+        // A failing one's reason gets its lines too.
+        run.health[10] = failing(&"no open pull request against dev; last look: 0 open ".repeat(3));
+        let wide = areas(Rect::new(0, 0, 160, 40), &run);
+        assert!(wide.health.height - 2 > 11, "{:?}", wide.health);
     }
 
     #[test]

@@ -1,0 +1,584 @@
+//! The Kalypso Scheduler's controllers acting on a simulated cluster and the simulated
+//! GitHub, read from microsoft/kalypso-scheduler:
+//!
+//! - `controllers/environment_controller.go` (`Reconcile`) and `controllers/flux.go`
+//!   (`CreateFluxReferenceResources`): for each Environment, a namespace named after it and
+//!   a Flux GitRepository and Kustomization named after it in `flux-system` (URL and branch
+//!   of `spec.controlPlane`, secret `gh-repo-secret`, interval 10s, the Kustomization's
+//!   target namespace the environment's), then `Ready=True, FluxResourcesCreated`.
+//! - `controllers/baserepo_controller.go`: for each BaseRepo, the Flux pair
+//!   `<namespace>-<name>` for its repository, then `Ready=True, FluxResourcesCreated`
+//!   (the BaseRepo itself never reports a fetch error: its GitRepository does).
+//! - `controllers/gitopsrepo_controller.go` (`Reconcile`) and `scheduler/githubrepo.go`
+//!   (`CreatePR`): once every SchedulingPolicy and Assignment of the namespace is Ready and
+//!   the content (cluster types, assignment packages, the `main` BaseRepo) differs from
+//!   `status.repoContentHash`, the condition `ReadyToPR` is set; `prCreateTimeOut` (3 s)
+//!   later the controller, signed in with the chart's `gh-repo-secret` token
+//!   (`GITHUB_AUTH_TOKEN`), reads `refs/heads/<spec.branch>` of `spec.repo`, creates branch
+//!   `deployment/<time>` from it with one commit (a README per cluster type, the manifests
+//!   per deployment target), closes the open pull requests against `spec.branch`, and opens
+//!   "Update manifests in <branch> from deployment/<time>". Any GitHub error becomes
+//!   `Ready=False, UpdateFailed` with go-github's error text, and is retried.
+//!
+//! What is not modelled: Workloads and their scheduling (the WorkloadRegistrations of the
+//! base repository are not fetched, so no Assignment exists and a pull request carries only
+//! the cluster-type folders, as the real controller proposes when nothing is scheduled).
+//!
+//! The controllers' objects are derived from the cluster and GitHub as they are now (like
+//! the Flux statuses of [`super::cluster::observed`]): they exist while the chart's
+//! controller, Flux and the control-plane Kustomization do. The pull request is a change on
+//! GitHub, made by [`reconcile`] before each simulated command.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::cluster;
+use super::command::Ctx;
+use super::git;
+use super::kube;
+use super::state::{key2, GithubPullRequest, GitopsRepoStatus};
+use super::world::parse_repo_ref;
+
+const GROUP: &str = "scheduler.kalypso.io";
+const FLUX_NAMESPACE: &str = "flux-system";
+const GIT_REPOSITORIES: &str = "gitrepositories.source.toolkit.fluxcd.io";
+const KUSTOMIZATIONS: &str = "kustomizations.kustomize.toolkit.fluxcd.io";
+/// `RepoSecretName` of `controllers/flux.go`.
+const REPO_SECRET: &str = "gh-repo-secret";
+const CHART_NAME: &str = "kalypso-scheduler";
+const GITHUB_API: &str = "https://api.github.com";
+
+/// What the controllers made, by qualified resource then object key.
+pub(crate) type Objects = BTreeMap<String, BTreeMap<String, Value>>;
+
+/// The namespace of a running Kalypso Scheduler controller (its Helm release's).
+fn controller_namespace(ctx: &Ctx<'_>, server: &str) -> Option<String> {
+    let api = ctx.world.kube.get(server)?;
+    api.objects.get("deployments.apps")?.values().find_map(|d| {
+        let name = kube::name_of(d)?;
+        let chart = d
+            .pointer("/metadata/labels/app.kubernetes.io~1name")?
+            .as_str()?;
+        (chart == CHART_NAME && name.ends_with("-controller-manager"))
+            .then(|| kube::namespace_of(d).unwrap_or("default").to_string())
+    })
+}
+
+fn is_ready(status: &Value) -> bool {
+    status
+        .pointer("/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+}
+
+fn ready_condition(status: &str, reason: &str, message: &str, now: &str) -> Value {
+    json!({"type": "Ready", "status": status, "reason": reason, "message": message, "lastTransitionTime": now})
+}
+
+fn stamped(mut object: Value, now: &str) -> Value {
+    let name = kube::name_of(&object).unwrap_or_default().to_string();
+    let metadata = &mut object["metadata"];
+    metadata["generation"] = json!(1);
+    metadata["creationTimestamp"] = json!(now);
+    metadata["uid"] = json!(format!("{:016x}", kube::fnv(&name)));
+    metadata["resourceVersion"] = json!("1");
+    object
+}
+
+/// The bare repository a GitHub URL names, if the simulated GitHub has it.
+fn bare_of(ctx: &Ctx<'_>, url: &str) -> Option<std::path::PathBuf> {
+    let (owner, name) = parse_repo_ref(url)?;
+    let repo = ctx.world.github.repos.get(&key2(&owner, &name))?;
+    Some(ctx.paths.bare_repo(&repo.owner, &repo.name))
+}
+
+/// The Kubernetes objects of the YAML files under `path` at `branch` (what
+/// kustomize-controller builds from a directory without a kustomization.yaml). Files that
+/// are not Kubernetes objects are left out.
+fn manifests(bare: &Path, branch: &str, path: &str) -> Vec<Value> {
+    let prefix = path.trim_start_matches("./").trim_matches('/');
+    let prefix = if prefix == "." { "" } else { prefix };
+    let Some((_, entries)) = tree_of(bare, branch) else {
+        return Vec::new();
+    };
+    let mut objects = Vec::new();
+    for entry in entries {
+        let in_path = prefix.is_empty() || entry.path.starts_with(&format!("{prefix}/"));
+        let yaml = entry.path.ends_with(".yaml") || entry.path.ends_with(".yml");
+        if entry.kind != "blob" || !in_path || !yaml {
+            continue;
+        }
+        let Some(text) = git::blob(bare, &entry.sha) else {
+            continue;
+        };
+        for document in serde_yaml::Deserializer::from_str(&text) {
+            let Ok(value) = <Value as serde::Deserialize>::deserialize(document) else {
+                continue;
+            };
+            if value.get("apiVersion").is_some() && value.get("kind").is_some() {
+                objects.push(value);
+            }
+        }
+    }
+    objects
+}
+
+fn tree_of(bare: &Path, branch: &str) -> Option<(String, Vec<git::GitTreeEntry>)> {
+    git::tree(bare, &format!("refs/heads/{branch}"))
+}
+
+/// A Flux GitRepository and Kustomization pair as `CreateFluxReferenceResources` makes it.
+fn flux_pair(
+    name: &str,
+    target_namespace: &str,
+    url: &str,
+    branch: &str,
+    path: &str,
+    commit: &str,
+    now: &str,
+) -> (Value, Value) {
+    let mut reference = json!({"branch": branch});
+    if !commit.is_empty() {
+        reference["commit"] = json!(commit);
+    }
+    let source = stamped(
+        json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1beta2",
+            "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": FLUX_NAMESPACE},
+            "spec": {"url": url, "ref": reference, "secretRef": {"name": REPO_SECRET}, "interval": "10s"},
+        }),
+        now,
+    );
+    let kustomization = stamped(
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1beta2",
+            "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": FLUX_NAMESPACE},
+            "spec": {"path": path, "prune": true, "interval": "10s", "sourceRef": {"kind": "GitRepository", "name": name}, "targetNamespace": target_namespace},
+        }),
+        now,
+    );
+    (source, kustomization)
+}
+
+fn text<'a>(object: &'a Value, pointer: &str) -> &'a str {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// One GitOpsRepo as its controller sees it.
+struct GitopsRepo {
+    server: String,
+    namespace: String,
+    name: String,
+    repo: String,
+    branch: String,
+    /// The content a pull request would propose: the cluster types.
+    cluster_types: Vec<String>,
+    /// The hash of that content (`getHashString` of the repo content).
+    content_hash: String,
+}
+
+/// Everything the controllers made on `server`, and the GitOpsRepos they act on.
+fn derive(ctx: &Ctx<'_>, server: &str) -> (Objects, Vec<GitopsRepo>) {
+    let mut made = Objects::new();
+    let mut gitops = Vec::new();
+    let Some(release_namespace) = controller_namespace(ctx, server) else {
+        return (made, gitops);
+    };
+    if !cluster::flux_running(ctx, server) {
+        return (made, gitops);
+    }
+    let Some(api) = ctx.world.kube.get(server) else {
+        return (made, gitops);
+    };
+    let now = ctx.timestamp.clone();
+    let stored = |resource: &str, key: &str| api.objects.get(resource)?.get(key).cloned();
+    // The chart's control-plane Kustomization applies the Environments.
+    let Some(control_plane) = stored(KUSTOMIZATIONS, "flux-system/control-plane") else {
+        return (made, gitops);
+    };
+    // Flux's CRDs may be gone while its controllers still run (someone deleted them).
+    let Some(kustomization_type) = kube::resolve(api, KUSTOMIZATIONS) else {
+        return (made, gitops);
+    };
+    if !is_ready(&cluster::observed(ctx, server, &kustomization_type, &control_plane)["status"]) {
+        return (made, gitops);
+    }
+    let (source_ns, source_name) = cluster::kustomization_source(&control_plane);
+    let Some(source) = stored(GIT_REPOSITORIES, &format!("{source_ns}/{source_name}")) else {
+        return (made, gitops);
+    };
+    let Some(bare) = bare_of(ctx, text(&source, "/spec/url")) else {
+        return (made, gitops);
+    };
+    let environment_namespace = control_plane
+        .pointer("/spec/targetNamespace")
+        .and_then(Value::as_str)
+        .unwrap_or(&release_namespace)
+        .to_string();
+    let environments: Vec<Value> = manifests(
+        &bare,
+        text(&source, "/spec/ref/branch"),
+        text(&control_plane, "/spec/path"),
+    )
+    .into_iter()
+    .filter(|o| o["kind"] == "Environment" && text(o, "/apiVersion").starts_with(GROUP))
+    .collect();
+    let insert = |made: &mut Objects, resource: &str, object: Value| {
+        let namespace = kube::namespace_of(&object).map(str::to_string);
+        let name = kube::name_of(&object).unwrap_or_default().to_string();
+        let key = kube::object_key(
+            namespace.is_some(),
+            namespace.as_deref().unwrap_or(""),
+            &name,
+        );
+        made.entry(resource.to_string())
+            .or_default()
+            .insert(key, object);
+    };
+    for mut environment in environments {
+        let Some(ty) = kube::resolve_kind(api, text(&environment, "/apiVersion"), "Environment")
+        else {
+            continue;
+        };
+        let name = kube::name_of(&environment).unwrap_or_default().to_string();
+        if name.is_empty() {
+            continue;
+        }
+        environment["metadata"]["namespace"] = json!(environment_namespace);
+        environment["metadata"]["labels"] = json!({"kustomize.toolkit.fluxcd.io/name": "control-plane", "kustomize.toolkit.fluxcd.io/namespace": FLUX_NAMESPACE});
+        environment["status"] =
+            json!({"conditions": [ready_condition("True", "FluxResourcesCreated", "", &now)]});
+        let repo = text(&environment, "/spec/controlPlane/repo").to_string();
+        let branch = text(&environment, "/spec/controlPlane/branch").to_string();
+        let path = text(&environment, "/spec/controlPlane/path").to_string();
+        insert(&mut made, &ty.qualified(), stamped(environment, &now));
+        insert(
+            &mut made,
+            "namespaces",
+            stamped(kube::namespace(&name, &[]), &now),
+        );
+        let (mut env_source, mut env_kustomization) =
+            flux_pair(&name, &name, &repo, &branch, &path, "", &now);
+        env_source["status"] = cluster::git_repository_status(ctx, server, &env_source);
+        env_kustomization["status"] = cluster::kustomization_status_from(
+            ctx,
+            server,
+            &env_kustomization,
+            Some(env_source.clone()),
+        );
+        let applied = is_ready(&env_kustomization["status"]);
+        insert(&mut made, GIT_REPOSITORIES, env_source);
+        insert(&mut made, KUSTOMIZATIONS, env_kustomization);
+        if !applied {
+            continue;
+        }
+        let Some(env_bare) = bare_of(ctx, &repo) else {
+            continue;
+        };
+        // What the environment's Kustomization applies into the environment's namespace.
+        let objects = manifests(&env_bare, &branch, &path);
+        let cluster_types: Vec<String> = objects
+            .iter()
+            .filter(|o| o["kind"] == "ClusterType")
+            .filter_map(|o| kube::name_of(o).map(str::to_string))
+            .collect();
+        let main_base_repo = objects
+            .iter()
+            .find(|o| o["kind"] == "BaseRepo" && kube::name_of(o) == Some("main"))
+            .map(|o| o["spec"].clone())
+            .unwrap_or(Value::Null);
+        for mut object in objects {
+            let kind = text(&object, "/kind").to_string();
+            let Some(ty) = kube::resolve_kind(api, text(&object, "/apiVersion"), &kind) else {
+                continue;
+            };
+            if !ty.namespaced {
+                continue;
+            }
+            let object_name = kube::name_of(&object).unwrap_or_default().to_string();
+            object["metadata"]["namespace"] = json!(name);
+            object["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"] = json!(name);
+            object["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/namespace"] =
+                json!(FLUX_NAMESPACE);
+            match kind.as_str() {
+                "BaseRepo" => {
+                    object["status"] = json!({"conditions": [ready_condition("True", "FluxResourcesCreated", "", &now)]});
+                    let (mut base_source, mut base_kustomization) = flux_pair(
+                        &format!("{name}-{object_name}"),
+                        &name,
+                        text(&object, "/spec/repo"),
+                        text(&object, "/spec/branch"),
+                        text(&object, "/spec/path"),
+                        text(&object, "/spec/commit"),
+                        &now,
+                    );
+                    base_source["status"] =
+                        cluster::git_repository_status(ctx, server, &base_source);
+                    base_kustomization["status"] = cluster::kustomization_status_from(
+                        ctx,
+                        server,
+                        &base_kustomization,
+                        Some(base_source.clone()),
+                    );
+                    insert(&mut made, GIT_REPOSITORIES, base_source);
+                    insert(&mut made, KUSTOMIZATIONS, base_kustomization);
+                }
+                // No Workload is scheduled (see the module's note): the policy has no
+                // Assignment to make and reports Ready, as `schedulingpolicy_controller.go`
+                // does after scheduling.
+                "SchedulingPolicy" => {
+                    object["status"] = json!({"conditions": [ready_condition("True", "AssignmentsCreated", "", &now)]});
+                }
+                "GitOpsRepo" => {
+                    let content =
+                        json!({"clusterTypes": cluster_types, "baseRepo": main_base_repo});
+                    let repo = GitopsRepo {
+                        server: server.to_string(),
+                        namespace: name.clone(),
+                        name: object_name.clone(),
+                        repo: text(&object, "/spec/repo").to_string(),
+                        branch: text(&object, "/spec/branch").to_string(),
+                        cluster_types: cluster_types.clone(),
+                        content_hash: format!("{:016x}", kube::fnv(&content.to_string())),
+                    };
+                    let key = format!("{name}/{object_name}");
+                    let status = api
+                        .gitops_repo_status
+                        .get(&key)
+                        .cloned()
+                        .unwrap_or_default();
+                    object["status"] = gitops_repo_status_json(&status, &now);
+                    gitops.push(repo);
+                }
+                _ => {}
+            }
+            insert(&mut made, &ty.qualified(), stamped(object, &now));
+        }
+    }
+    (made, gitops)
+}
+
+fn gitops_repo_status_json(status: &GitopsRepoStatus, now: &str) -> Value {
+    let mut conditions = Vec::new();
+    if let Some((state, reason, message)) = &status.ready {
+        conditions.push(ready_condition(state, reason, message, now));
+    }
+    if let Some(since) = &status.ready_to_pr_since {
+        conditions.push(json!({"type": "ReadyToPR", "status": "True", "reason": "ReadyForPR", "message": "", "lastTransitionTime": since}));
+    }
+    let mut value = json!({"conditions": conditions});
+    if !status.repo_content_hash.is_empty() {
+        value["repoContentHash"] = json!(status.repo_content_hash);
+    }
+    value
+}
+
+/// The objects of `resource` the controllers made on `server`, by object key.
+pub(crate) fn derived(ctx: &Ctx<'_>, server: &str, resource: &str) -> BTreeMap<String, Value> {
+    let made_by_controllers = [GIT_REPOSITORIES, KUSTOMIZATIONS, "namespaces"].contains(&resource)
+        || resource.ends_with(&format!(".{GROUP}"));
+    if !made_by_controllers || controller_namespace(ctx, server).is_none() {
+        return BTreeMap::new();
+    }
+    derive(ctx, server).0.remove(resource).unwrap_or_default()
+}
+
+/// Let the controllers of every cluster act: each GitOpsRepo ready for a pull request gets
+/// one (or the error GitHub answered) once its wait is over.
+pub(crate) fn reconcile(ctx: &mut Ctx<'_>) {
+    let servers: Vec<String> = ctx
+        .world
+        .kube
+        .keys()
+        .filter(|server| controller_namespace(ctx, server).is_some())
+        .cloned()
+        .collect();
+    for server in servers {
+        let (_, repos) = derive(ctx, &server);
+        let keys: Vec<String> = repos
+            .iter()
+            .map(|r| format!("{}/{}", r.namespace, r.name))
+            .collect();
+        if let Some(api) = ctx.world.kube.get_mut(&server) {
+            // The status goes with its GitOpsRepo.
+            api.gitops_repo_status.retain(|key, _| keys.contains(key));
+        }
+        for repo in repos {
+            reconcile_gitops_repo(ctx, &repo);
+        }
+    }
+    // A cluster without the controller keeps no GitOpsRepo status.
+    let without: Vec<String> = ctx
+        .world
+        .kube
+        .keys()
+        .filter(|server| controller_namespace(ctx, server).is_none())
+        .cloned()
+        .collect();
+    for server in without {
+        if let Some(api) = ctx.world.kube.get_mut(&server) {
+            api.gitops_repo_status.clear();
+        }
+    }
+}
+
+fn reconcile_gitops_repo(ctx: &mut Ctx<'_>, repo: &GitopsRepo) {
+    let key = format!("{}/{}", repo.namespace, repo.name);
+    let now = ctx.timestamp.clone();
+    let mut status = ctx.world.kube[&repo.server]
+        .gitops_repo_status
+        .get(&key)
+        .cloned()
+        .unwrap_or_default();
+    if status.repo_content_hash == repo.content_hash {
+        status.ready_to_pr_since = None;
+    } else {
+        match &status.ready_to_pr_since {
+            None => status.ready_to_pr_since = Some(now.clone()),
+            Some(since) if waited(since, &now, ctx.world.latency.scheduler_pull_request) => {
+                match create_pr(ctx, repo, &now) {
+                    Ok(()) => {
+                        status.ready = Some(("True".into(), "PRCreated".into(), String::new()));
+                        status.ready_to_pr_since = None;
+                        status.repo_content_hash = repo.content_hash.clone();
+                    }
+                    // `manageFailure`: the condition set, ReadyToPR kept, retried.
+                    Err(message) => {
+                        status.ready = Some(("False".into(), "UpdateFailed".into(), message));
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(api) = ctx.world.kube.get_mut(&repo.server) {
+        api.gitops_repo_status.insert(key, status);
+    }
+}
+
+/// Whether `wait` has passed from `since` to `now` (Kubernetes timestamps, to the second).
+fn waited(since: &str, now: &str, wait: std::time::Duration) -> bool {
+    let format = time::format_description::well_known::Rfc3339;
+    match (
+        time::OffsetDateTime::parse(since, &format),
+        time::OffsetDateTime::parse(now, &format),
+    ) {
+        (Ok(since), Ok(now)) => now - since >= wait,
+        _ => true,
+    }
+}
+
+/// `githubRepo.CreatePR` as the chart's token: go-github's error text on failure.
+fn create_pr(ctx: &mut Ctx<'_>, repo: &GitopsRepo, now: &str) -> Result<(), String> {
+    // `parseRepoURL`: the path's first two segments.
+    let Some((owner, name)) = repo
+        .repo
+        .strip_prefix("https://github.com/")
+        .and_then(|_| parse_repo_ref(&repo.repo))
+    else {
+        return Err("invalid repo url".to_string());
+    };
+    let api_url = format!("{GITHUB_API}/repos/{owner}/{name}");
+    let get_ref = format!("GET {api_url}/git/ref/heads/{}", repo.branch);
+    let release_namespace = controller_namespace(ctx, &repo.server).unwrap_or_default();
+    // GITHUB_AUTH_TOKEN: the `token` key of the chart's gh-repo-secret in its namespace.
+    let token = ctx
+        .world
+        .kube_secret_values
+        .get(&(
+            repo.server.clone(),
+            release_namespace,
+            REPO_SECRET.to_string(),
+        ))
+        .and_then(|data| data.get("token"));
+    let Some(login) = token.and_then(|t| t.github_login(ctx.world)) else {
+        return Err(format!("{get_ref}: 401 Bad credentials []"));
+    };
+    let scopes = ctx
+        .world
+        .github
+        .users
+        .get(&login.to_ascii_lowercase())
+        .map(|u| u.scopes.clone())
+        .unwrap_or_default();
+    let key = key2(&owner, &name);
+    let Some(target) = ctx.world.github.repos.get(&key).cloned() else {
+        return Err(format!("{get_ref}: 404 Not Found []"));
+    };
+    let public = target.visibility == "PUBLIC";
+    let has = |scope: &str| scopes.iter().any(|s| s == scope);
+    // A classic token reads a private repository only with the `repo` scope.
+    if !ctx.world.can_read_repo(&login, &key) || !public && !has("repo") {
+        return Err(format!("{get_ref}: 404 Not Found []"));
+    }
+    let bare = ctx.paths.bare_repo(&target.owner, &target.name);
+    let Some(base) = git::rev_parse(&bare, &format!("refs/heads/{}", repo.branch)) else {
+        return Err(format!("{get_ref}: 404 Not Found []"));
+    };
+    let head = format!("deployment/{}", deployment_time(now));
+    let may_write =
+        ctx.world.can_write_repo(&login, &key) && (has("repo") || public && has("public_repo"));
+    if !may_write {
+        // `getBranch` creates the head branch: the first write.
+        return Err(format!(
+            "POST {api_url}/git/refs: 403 Resource not accessible by personal access token []"
+        ));
+    }
+    let files: Vec<(String, Vec<u8>)> = repo
+        .cluster_types
+        .iter()
+        .map(|ct| {
+            (
+                format!("{ct}/README.md"),
+                b"This folder contains deployment targets scheduled on the cluster type".to_vec(),
+            )
+        })
+        .collect();
+    git::commit_on(&bare, &base, &head, &files, "Kalypso Scheduler commit")
+        .map_err(|e| format!("POST {api_url}/git/commits: 500 {e} []"))?;
+    let target = ctx
+        .world
+        .github
+        .repos
+        .get_mut(&key)
+        .expect("the repository was read above");
+    // `cleanPullRequests`: the open ones against the branch are closed, their branches gone.
+    let mut stale = Vec::new();
+    for pull in target.pulls.iter_mut() {
+        if pull.state == "OPEN" && pull.base == repo.branch {
+            pull.state = "CLOSED".to_string();
+            stale.push(pull.head.clone());
+        }
+    }
+    let number = target.pulls.iter().map(|p| p.number).max().unwrap_or(0) + 1;
+    target.pulls.push(GithubPullRequest {
+        number,
+        title: format!("Update manifests in {} from {head}", repo.branch),
+        body: "This PR updates the manifests in GitOps Repo".to_string(),
+        head: head.clone(),
+        base: repo.branch.clone(),
+        state: "OPEN".to_string(),
+        author: login,
+        created_at: now.to_string(),
+    });
+    for branch in stale.into_iter().filter(|b| *b != head) {
+        let _ = git::delete_branch(&bare, &branch);
+    }
+    Ok(())
+}
+
+/// `time.Now().Format("2006-01-02-15-04-05")` from a Kubernetes timestamp.
+fn deployment_time(now: &str) -> String {
+    now.trim_end_matches('Z').replace(['T', ':'], "-")
+}
