@@ -48,6 +48,7 @@ pub enum Topic {
     RepositoryUnreachable,
     RepositoryStructure,
     ExistingRepositoryChanges,
+    ControlPlaneFollowsAnotherRepository,
     RepositoryGone,
     // Installation and validation phases.
     FluxApiVersions,
@@ -73,7 +74,7 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 52] = [
+    pub const ALL: [Topic; 53] = [
         Topic::ToolMissing,
         Topic::AzureSignIn,
         Topic::AzureSubscription,
@@ -106,6 +107,7 @@ impl Topic {
         Topic::RepositoryUnreachable,
         Topic::RepositoryStructure,
         Topic::ExistingRepositoryChanges,
+        Topic::ControlPlaneFollowsAnotherRepository,
         Topic::RepositoryGone,
         Topic::FluxApiVersions,
         Topic::FluxPartial,
@@ -164,6 +166,9 @@ impl Topic {
             Topic::RepositoryUnreachable => "existing-repository-not-reachable",
             Topic::RepositoryStructure => "existing-repository-lacks-what-kalypso-needs",
             Topic::ExistingRepositoryChanges => "existing-repository-needs-changes",
+            Topic::ControlPlaneFollowsAnotherRepository => {
+                "control-plane-follows-another-repository"
+            }
             Topic::RepositoryGone => "repository-disappeared-during-the-run",
             Topic::FluxApiVersions => "flux-api-versions",
             Topic::FluxPartial => "flux-partly-installed",

@@ -252,6 +252,23 @@ pub struct ControlPlaneFindings {
     /// The environment branch's GitOpsRepo (the first found by kind): where the scheduler
     /// opens its pull requests.
     pub gitops_repo: Option<GitopsRepoPointer>,
+    /// The repositories the scheduler follows for the environment, as the control plane
+    /// names them: its Environment's `spec.controlPlane.repo` (on `main`) and its BaseRepos'
+    /// `spec.repo` (on the environment branch).
+    pub followed: Vec<FollowedRepo>,
+}
+
+/// A repository URL a Kalypso resource of the control plane tells the scheduler to follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedRepo {
+    pub branch: String,
+    pub path: String,
+    /// `Environment` or `BaseRepo`.
+    pub kind: String,
+    pub name: Option<String>,
+    /// The field that names it, e.g. `spec.controlPlane.repo`.
+    pub key: &'static str,
+    pub repo: String,
 }
 
 /// The GitOpsRepo resource of an environment branch: the file it is in and its `spec.repo`.
@@ -473,6 +490,34 @@ pub fn check_control_plane<S: AsRef<str>>(
                 repo: repo.to_string(),
             })
         });
+    // The Environment the environment branch is for, and the BaseRepos on that branch: the
+    // controllers make Flux follow the repositories they name (`environment_controller.go`,
+    // `baserepo_controller.go` in microsoft/kalypso-scheduler).
+    let environment_resource = main.iter().filter(|r| {
+        r.kind == "Environment"
+            && normalise(&r.path).starts_with(".environments/")
+            && r.name.as_deref() == Some(environment)
+    });
+    let followed_from = |branch: &str, resource: &KalypsoResource, key: &'static str| {
+        let repo = field(&resource.spec, key.trim_start_matches("spec."))?.as_str()?;
+        Some(FollowedRepo {
+            branch: branch.to_string(),
+            path: resource.path.clone(),
+            kind: resource.kind.clone(),
+            name: resource.name.clone(),
+            key,
+            repo: repo.to_string(),
+        })
+    };
+    findings.followed = environment_resource
+        .filter_map(|r| followed_from(MAIN_BRANCH, r, "spec.controlPlane.repo"))
+        .chain(
+            branch
+                .iter()
+                .filter(|r| r.kind == "BaseRepo")
+                .filter_map(|r| followed_from(environment, r, "spec.repo")),
+        )
+        .collect();
     let on_main = |prefix: &str| format!("on {MAIN_BRANCH}: {prefix}");
     let on_branch = |what: &str| format!("on {environment}: {what}");
 

@@ -1325,23 +1325,16 @@ fn demo_repos_let_the_user_bring_their_own_control_plane_to_the_demo() {
     let state = home.path().join("state.json");
     let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
-    // The reference adopted as its README asks: its Environments, BaseRepos and GitOpsRepos
-    // name the user's repositories, not Microsoft's (the scheduler would follow those, and
-    // the health checks would say so).
-    let adopted = adopt_reference_control_plane(
-        &bundle,
-        &home.path().join("adopted"),
-        "https://github.com/someone/kalypso-control-plane",
-        "https://github.com/kalypso-demo/kalypso-demo-gitops",
-    );
+    // The reference as it is: its Environment and BaseRepo name this repository, its
+    // GitOpsRepo Microsoft's gitops repository, which the run points at the new one.
     let output = demo(home.path())
         .env(
             "KALYPSO_DEMO_REPOS",
-            format!("someone/kalypso-control-plane={}", adopted.display()),
+            format!("microsoft/kalypso-control-plane={}", bundle.display()),
         )
         .args([
             "--control-plane-repo",
-            "https://github.com/someone/kalypso-control-plane",
+            "https://github.com/microsoft/kalypso-control-plane",
             // Consent to point its GitOpsRepo at the new gitops repository and add its
             // missing secrets.
             "--yes",
@@ -1359,7 +1352,7 @@ fn demo_repos_let_the_user_bring_their_own_control_plane_to_the_demo() {
         "{out}"
     );
     assert!(
-        out.contains("pointed the GitOpsRepo in gitops-repo.yaml on dev of someone/kalypso-control-plane at https://github.com/"),
+        out.contains("pointed the GitOpsRepo in gitops-repo.yaml on dev of microsoft/kalypso-control-plane at https://github.com/"),
         "{out}"
     );
     assert!(!out.contains(CANARY), "the token never reaches the output");
@@ -1386,11 +1379,11 @@ fn demo_repos_without_consent_stop_before_anything_is_created() {
     let output = demo(home.path())
         .env(
             "KALYPSO_DEMO_REPOS",
-            format!("someone/kalypso-control-plane={}", bundle.display()),
+            format!("microsoft/kalypso-control-plane={}", bundle.display()),
         )
         .args([
             "--control-plane-repo",
-            "https://github.com/someone/kalypso-control-plane",
+            "https://github.com/microsoft/kalypso-control-plane",
         ])
         .arg("--state-file")
         .arg(&state)
@@ -1403,7 +1396,7 @@ fn demo_repos_without_consent_stop_before_anything_is_created() {
         "gitops-repo.yaml",
         "branch dev",
         "set spec.repo to https://github.com/",
-        "gh secret set GITOPS_REPO --repo someone/kalypso-control-plane",
+        "gh secret set GITOPS_REPO --repo microsoft/kalypso-control-plane",
         "--yes",
     ] {
         assert!(err.contains(part), "{part} not in {err}");
@@ -1417,9 +1410,9 @@ fn demo_repos_without_consent_stop_before_anything_is_created() {
     let snapshot = sim.snapshot();
     assert_eq!(
         snapshot.github.repos.keys().collect::<Vec<_>>(),
-        ["someone/kalypso-control-plane"]
+        ["microsoft/kalypso-control-plane"]
     );
-    assert!(snapshot.github.repos["someone/kalypso-control-plane"]
+    assert!(snapshot.github.repos["microsoft/kalypso-control-plane"]
         .secrets
         .is_empty());
     assert!(
@@ -1440,13 +1433,13 @@ fn the_dry_run_lists_what_the_run_executes_existing_control_plane_new_gitops() {
         "existing control plane, new gitops",
         &[
             "--control-plane-repo",
-            "https://github.com/someone/kalypso-control-plane",
+            "https://github.com/microsoft/kalypso-control-plane",
             "--yes",
         ],
         |_, _| {
             vec![(
                 "KALYPSO_DEMO_REPOS".to_string(),
-                format!("someone/kalypso-control-plane={}", bundle.display()),
+                format!("microsoft/kalypso-control-plane={}", bundle.display()),
             )]
         },
     );
@@ -1458,7 +1451,8 @@ fn the_dry_run_lists_what_the_run_executes_existing_control_plane_new_gitops() {
         .any(|argv| argv.first().is_some_and(|p| p == "git")
             && argv.contains(&"push".to_string())
             && argv.contains(&"dev".to_string())
-            && argv.contains(&"https://github.com/someone/kalypso-control-plane.git".to_string())));
+            && argv
+                .contains(&"https://github.com/microsoft/kalypso-control-plane.git".to_string())));
     assert!(lists(
         &listed,
         &[
@@ -1467,73 +1461,9 @@ fn the_dry_run_lists_what_the_run_executes_existing_control_plane_new_gitops() {
             "set",
             "GITOPS_REPO_TOKEN",
             "--repo",
-            "someone/kalypso-control-plane"
+            "microsoft/kalypso-control-plane"
         ]
     ));
-}
-
-/// A clone of the reference control plane at `dir`, every branch with Microsoft's
-/// repository URLs replaced by the user's, committed by real git.
-fn adopt_reference_control_plane(
-    bundle: &Path,
-    dir: &Path,
-    control_plane: &str,
-    gitops: &str,
-) -> std::path::PathBuf {
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args([
-                "-c",
-                "user.name=Someone",
-                "-c",
-                "user.email=someone@example.com",
-            ])
-            .args(args)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    std::fs::create_dir_all(dir).unwrap();
-    git(&["init", "--quiet"]);
-    git(&[
-        "fetch",
-        "--quiet",
-        &bundle.display().to_string(),
-        "+refs/heads/*:refs/heads/*",
-    ]);
-    for branch in ["main", "dev", "stage"] {
-        git(&["checkout", "--quiet", "--force", branch]);
-        for file in git(&["ls-files"]).lines() {
-            let path = dir.join(file);
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
-            let adopted = text
-                .replace(
-                    "https://github.com/microsoft/kalypso-control-plane",
-                    control_plane,
-                )
-                .replace("https://github.com/microsoft/kalypso-gitops", gitops);
-            if adopted != text {
-                std::fs::write(&path, adopted).unwrap();
-            }
-        }
-        git(&[
-            "commit",
-            "--quiet",
-            "--allow-empty",
-            "-am",
-            "Point at my repositories",
-        ]);
-    }
-    dir.to_path_buf()
 }
 
 #[test]

@@ -798,17 +798,22 @@ async fn a_kube_context_named_like_the_new_cluster_stops_the_run_before_anything
 const UPSTREAM_CONTROL_PLANE: &str = "https://github.com/microsoft/kalypso-control-plane";
 const UPSTREAM_GITOPS: &str = "https://github.com/microsoft/kalypso-gitops";
 
+/// The reference control plane as a user keeps it in `acme/{name}`: its Environments and
+/// BaseRepo name that repository, as its README asks; its GitOpsRepo still names
+/// Microsoft's gitops repository (what a run with a new gitops repository points elsewhere).
 fn seed_reference_control_plane(harness: &Harness, name: &str, drop: Option<(&str, &str)>) {
-    seed_reference_control_plane_pointing(harness, name, drop, None);
+    let url = format!("https://github.com/{ORG}/{name}");
+    seed_reference_control_plane_pointing(harness, name, drop, Some(&url), None);
 }
 
-/// The reference control plane; with `adopted_by`, its copy as a user adopts it: every
-/// upstream repository URL it names replaced by the user's (control plane, gitops).
+/// The reference control plane; `control_plane` and `gitops` replace the upstream
+/// repository URLs it names (its copy as a user adopts it); `None` keeps them verbatim.
 fn seed_reference_control_plane_pointing(
     harness: &Harness,
     name: &str,
     drop: Option<(&str, &str)>,
-    adopted_by: Option<(&str, &str)>,
+    control_plane: Option<&str>,
+    gitops: Option<&str>,
 ) {
     let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
@@ -822,24 +827,23 @@ fn seed_reference_control_plane_pointing(
         let removed = seed.branches.get_mut(branch).unwrap().remove(path);
         assert!(removed.is_some(), "{path} is on {branch} of the reference");
     }
-    if let Some((control_plane, gitops)) = adopted_by {
+    for (upstream, adopted) in [
+        (UPSTREAM_CONTROL_PLANE, control_plane),
+        (UPSTREAM_GITOPS, gitops),
+    ] {
+        let Some(adopted) = adopted else { continue };
         let mut replaced = 0;
         for files in seed.branches.values_mut() {
             for bytes in files.values_mut() {
                 let text = String::from_utf8_lossy(bytes).into_owned();
-                let adopted = text
-                    .replace(UPSTREAM_CONTROL_PLANE, control_plane)
-                    .replace(UPSTREAM_GITOPS, gitops);
-                if adopted != text {
+                let changed = text.replace(upstream, adopted);
+                if changed != text {
                     replaced += 1;
-                    *bytes = adopted.into_bytes();
+                    *bytes = changed.into_bytes();
                 }
             }
         }
-        assert!(
-            replaced > 0,
-            "the reference names its upstream repositories"
-        );
+        assert!(replaced > 0, "the reference names {upstream}");
     }
     harness.sim.seed_repo(seed).expect("seeded repository");
 }
@@ -856,10 +860,8 @@ async fn the_reference_control_plane_passes_the_existing_control_plane_path() {
         &harness,
         "kalypso-control-plane",
         None,
-        Some((
-            "https://github.com/acme/kalypso-control-plane",
-            &format!("https://github.com/{ORG}/{GITOPS}"),
-        )),
+        Some("https://github.com/acme/kalypso-control-plane"),
+        Some(&format!("https://github.com/{ORG}/{GITOPS}")),
     );
     let run = harness.run(&config).await;
     run.assert_success();
@@ -902,38 +904,73 @@ async fn the_reference_control_plane_passes_the_existing_control_plane_path() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_reference_control_plane_copied_verbatim_has_the_scheduler_follow_microsofts_repositories(
-) {
+async fn the_reference_control_plane_copied_verbatim_is_refused_naming_what_to_point_at_it() {
     let harness = Harness::new();
     let mut config = all_new();
     config.repositories.control_plane =
         existing_repo("https://github.com/acme/kalypso-control-plane");
-    seed_reference_control_plane(&harness, "kalypso-control-plane", None);
-    let run = harness.run(&config).await;
-    // Its structure is accepted...
-    assert_eq!(
-        run.transitions(StepId::ControlPlaneRepo),
-        vec!["Validating", "Valid"]
-    );
-    // ...but its Environment names microsoft/kalypso-control-plane, so the scheduler's
-    // Flux objects follow that repository, not the user's: the health checks say so.
-    let (step, error) = run.failure();
-    assert_eq!(step, Some(StepId::HealthChecks));
+    // Copied as it is: its Environment and BaseRepo name microsoft/kalypso-control-plane,
+    // so the scheduler would follow Microsoft's repository, never the user's copy.
+    seed_reference_control_plane_pointing(&harness, "kalypso-control-plane", None, None, None);
+    let before = harness.sim.snapshot();
+    let error = harness.refused(&config).await;
     assert_eq!(
         error.exit_code,
-        kalypso_bootstrap::ExitCode::InstallationFailed
+        kalypso_bootstrap::ExitCode::RepositoryFailed
     );
-    let checks = run.health_checks();
-    let environment = checks
+    for part in [
+        "repository https://github.com/acme/kalypso-control-plane tells the scheduler to follow another repository",
+        "on main, .environments/dev.yaml (Environment dev) has spec.controlPlane.repo https://github.com/microsoft/kalypso-control-plane",
+        "change: set spec.controlPlane.repo to https://github.com/acme/kalypso-control-plane",
+        "on dev, base-repo.yaml (BaseRepo main) has spec.repo https://github.com/microsoft/kalypso-control-plane",
+        "change: set spec.repo to https://github.com/acme/kalypso-control-plane",
+    ] {
+        assert!(error.message.contains(part), "{part} not in {}", error.message);
+    }
+    assert!(error.hint.as_ref().is_some_and(|hint| hint
+        .to_string()
+        .contains("#control-plane-follows-another-repository")));
+    // Nothing was created or changed.
+    assert_eq!(harness.settled(), before);
+}
+
+/// A BaseRepo naming another repository while the Environment names this one can be a
+/// choice (workloads and templates kept elsewhere): a warning in the plan, not a refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base_repo_kept_in_another_repository_is_a_warning_in_the_plan() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane =
+        existing_repo("https://github.com/acme/kalypso-control-plane");
+    // The Environment adopted, the BaseRepo (and the GitOpsRepo) left as the reference has them.
+    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let mut seed =
+        kalypso_bootstrap::sim::SeedRepo::from_git(ORG, "kalypso-control-plane", &bundle)
+            .expect("the vendored bundle reads");
+    let environment = seed
+        .branches
+        .get_mut("main")
+        .unwrap()
+        .get_mut(".environments/dev.yaml")
+        .expect("the reference's Environment dev");
+    let adopted = String::from_utf8_lossy(environment).replace(
+        UPSTREAM_CONTROL_PLANE,
+        "https://github.com/acme/kalypso-control-plane",
+    );
+    *environment = adopted.into_bytes();
+    harness.sim.seed_repo(seed).expect("seeded repository");
+
+    let plan = harness.planned(&config).await;
+    let reason = &plan
+        .steps
         .iter()
-        .rev()
-        .find(|(check, _)| check == "environment-flux")
-        .expect("the environment check reported");
-    assert_eq!(environment.1, "Failing", "{checks:?}");
+        .find(|step| step.id == StepId::ControlPlaneRepo)
+        .expect("planned")
+        .reason;
     assert!(
-        error.message.contains(UPSTREAM_CONTROL_PLANE),
-        "{}",
-        error.message
+        reason.contains("on dev, base-repo.yaml (BaseRepo main) has spec.repo https://github.com/microsoft/kalypso-control-plane: the scheduler reads the workload registrations and templates from that repository"),
+        "{reason}"
     );
 }
 

@@ -151,6 +151,16 @@ impl Harness {
         }
     }
 
+    /// The plan the session makes for `configuration` (which must not be refused).
+    pub async fn planned(&self, configuration: &Configuration) -> Plan {
+        let session = self.session(configuration, Arc::new(self.sim.clone()), self.options());
+        let (warnings, _unread) = EventSink::channel();
+        match session.plan(&CancelToken::new(), &warnings).await {
+            Ok(plan) => plan,
+            Err(error) => panic!("the plan was refused: {error:?}"),
+        }
+    }
+
     pub async fn run_with(&self, session: Session) -> Run {
         self.run_observed(session, |_| {}).await
     }

@@ -221,8 +221,23 @@ pub(crate) fn plan(
                         exit_code: ExitCode::RepositoryFailed,
                     });
                 }
-                if !check.warnings.is_empty() {
-                    reason.push_str(&warnings_text(&check.warnings));
+                let followed = Followed::of(check, &repo.url());
+                if let Some(error) = followed.refusal(&repo.url(), *repo_step) {
+                    conflicts.push(PlanConflict {
+                        step: *repo_step,
+                        message: error.message,
+                        hint: followed_hint(),
+                        exit_code: ExitCode::RepositoryFailed,
+                    });
+                }
+                let warnings: Vec<String> = check
+                    .warnings
+                    .iter()
+                    .cloned()
+                    .chain(followed.warnings())
+                    .collect();
+                if !warnings.is_empty() {
+                    reason.push_str(&warnings_text(&warnings));
                 }
             }
             decisions.insert(*repo_step, (Action::Reuse, reason));
@@ -963,6 +978,99 @@ fn lacks_hint(kind: RepoKind) -> crate::troubleshooting::Hint {
     ))
 }
 
+/// The repositories an existing control plane tells the scheduler to follow that are not
+/// the control plane itself. Its Environment naming another repository means the scheduler
+/// reads that repository's environment branch, not the one checked and changed here: refused.
+/// A BaseRepo naming another repository can be deliberate (the workloads and templates kept
+/// elsewhere): a warning.
+struct Followed<'a> {
+    environment: Vec<&'a structure::FollowedRepo>,
+    base_repos: Vec<&'a structure::FollowedRepo>,
+}
+
+impl<'a> Followed<'a> {
+    fn of(check: &'a structure::ControlPlaneFindings, url: &str) -> Self {
+        let elsewhere = |kind: &str| -> Vec<&'a structure::FollowedRepo> {
+            check
+                .followed
+                .iter()
+                .filter(|f| f.kind == kind && !structure::same_repo_url(&f.repo, url))
+                .collect()
+        };
+        Self {
+            environment: elsewhere("Environment"),
+            base_repos: elsewhere("BaseRepo"),
+        }
+    }
+
+    fn describe(followed: &structure::FollowedRepo) -> String {
+        format!(
+            "on {}, {} ({} {}) has {} {}",
+            followed.branch,
+            followed.path,
+            followed.kind,
+            followed.name.as_deref().unwrap_or("(unnamed)"),
+            followed.key,
+            followed.repo
+        )
+    }
+
+    /// The error when the Environment names another repository, with every change to make
+    /// (the BaseRepos too: a copy of the reference names the upstream in both).
+    fn refusal(&self, url: &str, step: StepId) -> Option<UserError> {
+        if self.environment.is_empty() {
+            return None;
+        }
+        let mut changes: Vec<String> = self
+            .environment
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}, so the scheduler would follow that repository's {} branch, not this one's; change: set {} to {url}",
+                    Self::describe(f),
+                    TemplateContext::DEFAULT_ENVIRONMENT,
+                    f.key
+                )
+            })
+            .collect();
+        changes.extend(self.base_repos.iter().map(|f| {
+            format!(
+                "{}; change: set {} to {url} (and its spec.commit, if it pins one, to a commit of {url})",
+                Self::describe(f),
+                f.key
+            )
+        }));
+        Some(UserError::in_step(
+            step,
+            format!(
+                "repository {url} tells the scheduler to follow another repository: {}",
+                changes.join("; ")
+            ),
+        ))
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        if !self.environment.is_empty() {
+            return Vec::new();
+        }
+        self.base_repos
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: the scheduler reads the workload registrations and templates from that repository",
+                    Self::describe(f)
+                )
+            })
+            .collect()
+    }
+}
+
+fn followed_hint() -> crate::troubleshooting::Hint {
+    Topic::ControlPlaneFollowsAnotherRepository.hint(
+        "point them at this repository (a copy of microsoft/kalypso-control-plane names Microsoft's repositories until you change them), push, and run again",
+    )
+}
+
 fn warnings_text(warnings: &[String]) -> String {
     format!(
         "; warning{}: {}",
@@ -1091,7 +1199,20 @@ async fn validate_control_plane(
                 .with_exit_code(ExitCode::RepositoryFailed),
         );
     }
-    for warning in &findings.warnings {
+    let followed = Followed::of(&findings, url);
+    if let Some(error) = followed.refusal(url, step) {
+        ctx.transition("Invalid");
+        return Err(error
+            .with_hint(followed_hint())
+            .with_exit_code(ExitCode::RepositoryFailed));
+    }
+    let warnings: Vec<String> = findings
+        .warnings
+        .iter()
+        .cloned()
+        .chain(followed.warnings())
+        .collect();
+    for warning in &warnings {
         tracing::warn!(repository = %slug, "{warning}");
     }
     ctx.transition("Valid");
@@ -1099,8 +1220,8 @@ async fn validate_control_plane(
     let mut message = format!(
         "repository {url} is reachable and has what Kalypso consumes on main and {environment} ({read} YAML files read)"
     );
-    if !findings.warnings.is_empty() {
-        message.push_str(&warnings_text(&findings.warnings));
+    if !warnings.is_empty() {
+        message.push_str(&warnings_text(&warnings));
     }
     Ok(StepOutcome::reused(message))
 }
