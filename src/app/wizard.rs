@@ -1206,7 +1206,8 @@ mod tests {
 
     /// The wizard under `--non-interactive` shows no plan, so nobody consented: a run that
     /// would change a repository the user gave (the reference control plane, whose
-    /// GitOpsRepo names another gitops repository) is refused before anything is created.
+    /// GitOpsRepo names another gitops repository; brought in under its own name, so that
+    /// its Environment names it) is refused before anything is created.
     #[tokio::test]
     async fn non_interactive_without_yes_refuses_changes_to_a_given_repository() {
         let fixture = fixture(None);
@@ -1214,17 +1215,21 @@ mod tests {
             .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
         fixture
             .sim
-            .seed_github_org("someone", &[(crate::sim::DEMO_LOGIN, "admin")]);
+            .seed_github_org("microsoft", &[(crate::sim::DEMO_LOGIN, "admin")]);
         fixture
             .sim
-            .seed_repo(crate::sim::SeedRepo::from_git("someone", "cp", &bundle).unwrap())
+            .seed_repo(
+                crate::sim::SeedRepo::from_git("microsoft", "kalypso-control-plane", &bundle)
+                    .unwrap(),
+            )
             .unwrap();
         let updates = prerequisites(&fixture.backend, None).await;
         assert_eq!(outcome(&updates).exit_code, ExitCode::Success);
         let before = fixture.sim.snapshot();
         let mut flags = ConfigLayer::default();
         flags.cluster.name = Some("unit-demo".to_string());
-        flags.repositories.control_plane.url = Some("https://github.com/someone/cp".to_string());
+        flags.repositories.control_plane.url =
+            Some("https://github.com/microsoft/kalypso-control-plane".to_string());
         flags.options.non_interactive = Some(true);
         let validated = Uninitialized::new()
             .parse(flags, None, &HashMap::new())
