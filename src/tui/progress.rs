@@ -303,12 +303,12 @@ impl RunProgress {
             } => match self.health.iter_mut().find(|h| &h.check == check) {
                 Some(row) => {
                     row.status = *status;
-                    row.message = message.clone();
+                    row.message = shown(message);
                 }
                 None => self.health.push(HealthRow {
-                    check: check.clone(),
+                    check: shown(check),
                     status: *status,
-                    message: message.clone(),
+                    message: shown(message),
                 }),
             },
             EventKind::Log { .. } => {}
@@ -327,7 +327,7 @@ impl RunProgress {
                 let row = RollbackRow {
                     resource: resource.clone(),
                     outcome: *outcome,
-                    message: message.clone(),
+                    message: shown(message),
                     duration_ms: *duration_ms,
                 };
                 match &mut self.rollback {
@@ -428,7 +428,13 @@ pub fn exit_code_from(code: i32) -> ExitCode {
 
 fn non_empty(text: &str) -> Option<String> {
     let trimmed = text.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
+    (!trimmed.is_empty()).then(|| shown(trimmed))
+}
+
+/// Event text as the screen may show it: it carries tool output, pull-request titles and
+/// values read from the user's YAML, whose control characters are shown, never obeyed.
+fn shown(text: &str) -> String {
+    crate::text::escape_controls(text).into_owned()
 }
 
 #[cfg(test)]
@@ -451,6 +457,38 @@ mod tests {
             title: step.title().to_string(),
             depends_on: vec![],
         }
+    }
+
+    /// Health messages carry pull-request titles and controller conditions from outside,
+    /// rollback messages tool output: the screen shows their control characters escaped.
+    #[test]
+    fn text_from_outside_reaches_the_screen_model_with_its_controls_escaped() {
+        let forged = "PR \u{1b}]0;OWNED\u{7}\u{9b}2Jtitle\u{1b}[31m";
+        let mut run = RunProgress::default();
+        run.apply(&event(
+            0,
+            EventKind::HealthCheck {
+                check: "pull-request".into(),
+                status: HealthStatus::Failing,
+                message: forged.into(),
+            },
+        ));
+        run.apply(&event(
+            1,
+            EventKind::RollbackAction {
+                resource: "repo_secret X on acme/cp".into(),
+                outcome: Outcome::Failed,
+                message: forged.into(),
+                duration_ms: 1,
+            },
+        ));
+        let raw = |text: &str| text.chars().any(|c| c.is_control());
+        let health = &run.health[0].message;
+        assert!(health.contains("OWNED") && !raw(health), "{health:?}");
+        let RollbackState::Running { actions, .. } = &run.rollback else {
+            panic!("the rollback runs: {:?}", run.rollback);
+        };
+        assert!(!raw(&actions[0].message), "{:?}", actions[0].message);
     }
 
     #[test]

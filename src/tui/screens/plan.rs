@@ -96,11 +96,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             format!(" {SYMBOL_FAIL} {what}:"),
             theme.fail(),
         ))];
-        for part in wrap(&crate::secrets::redact(&error.message), width) {
+        // The message carries values read from the user's repositories: shown, not obeyed.
+        for part in wrap(
+            &crate::text::escape_controls(&crate::secrets::redact(&error.message)),
+            width,
+        ) {
             lines.push(Line::from(format!("   {part}")));
         }
         if let Some(hint) = &error.hint {
-            for part in wrap(&format!("hint: {}", crate::secrets::redact(hint)), width) {
+            let hint = crate::text::escape_controls(&crate::secrets::redact(hint)).into_owned();
+            for part in wrap(&format!("hint: {hint}"), width) {
                 lines.push(Line::from(Span::styled(
                     format!("   {part}"),
                     theme.muted(),
