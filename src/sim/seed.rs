@@ -69,6 +69,9 @@ pub struct SeedRepo {
     pub collaborators: Vec<String>,
     /// `(branch, path)` of files committed with mode 100755.
     pub executables: BTreeSet<(String, String)>,
+    /// Open pull requests someone made: `(head branch, base branch, title, author)`; the
+    /// head branch is one of `branches`.
+    pub open_pulls: Vec<(String, String, String, String)>,
 }
 
 impl SeedRepo {
@@ -83,7 +86,25 @@ impl SeedRepo {
             labels: Vec::new(),
             collaborators: Vec::new(),
             executables: BTreeSet::new(),
+            open_pulls: Vec::new(),
         }
+    }
+
+    /// An open pull request from `head` (a branch of this seed) into `base`, by `author`.
+    pub fn with_open_pull_request(
+        mut self,
+        head: &str,
+        base: &str,
+        title: &str,
+        author: &str,
+    ) -> Self {
+        self.open_pulls.push((
+            head.to_string(),
+            base.to_string(),
+            title.to_string(),
+            author.to_string(),
+        ));
+        self
     }
 
     pub fn public(mut self) -> Self {
@@ -512,7 +533,23 @@ impl SimulatedEnvironment {
                     .collect::<BTreeSet<_>>(),
                 created_at: crate::sim::world::now_timestamp(),
                 topics: Vec::new(),
-                pulls: Vec::new(),
+                pulls: seed
+                    .open_pulls
+                    .iter()
+                    .enumerate()
+                    .map(|(index, (head, base, title, author))| {
+                        crate::sim::state::GithubPullRequest {
+                            number: index as u64 + 1,
+                            title: title.clone(),
+                            body: String::new(),
+                            head: head.clone(),
+                            base: base.clone(),
+                            state: "OPEN".to_string(),
+                            author: author.clone(),
+                            created_at: crate::sim::world::now_timestamp(),
+                        }
+                    })
+                    .collect(),
             },
         );
         Ok(())

@@ -433,6 +433,10 @@ async fn a_token_that_can_read_but_not_write_the_gitops_repository_fails_the_pul
             seed = seed.with_file(&branch.name, &file.path, file.contents.clone());
         }
     }
+    // Someone's own pull request against dev proves nothing about the scheduler.
+    let seed = seed
+        .with_file("docs-typo", "README.md", "a fix\n")
+        .with_open_pull_request("docs-typo", "dev", "Fix a typo", "bob");
     harness.sim.seed_repo(seed).expect("seeded");
     let mut env = harness.step_env(&config);
     env.timings = health_bound_of(1);
@@ -450,8 +454,8 @@ async fn a_token_that_can_read_but_not_write_the_gitops_repository_fails_the_pul
     let (status, message) = &last["pull-request"];
     assert_eq!(*status, HealthStatus::Failing);
     assert!(
-        message.contains("no open pull request against dev in contoso/platform-gitops")
-            && message.contains("last look: 0 open"),
+        message.contains("no open pull request from the scheduler (a deployment/… branch) against dev in contoso/platform-gitops")
+            && message.contains("last look: 1 open, none from the scheduler"),
         "{message}"
     );
     let (status, message) = &last["gitopsrepo"];
@@ -494,11 +498,11 @@ async fn a_token_that_can_read_but_not_write_the_gitops_repository_fails_the_pul
             && hint.contains("docs/troubleshooting.md#baserepo-or-gitopsrepo-reports-an-error"),
         "{hint}"
     );
-    // Nothing was opened on the repository.
+    // Nothing was opened on the repository: only bob's pull request is there, still open.
+    let pulls = &harness.sim.snapshot().github.repos["contoso/platform-gitops"].pulls;
     assert!(
-        harness.sim.snapshot().github.repos["contoso/platform-gitops"]
-            .pulls
-            .is_empty()
+        pulls.len() == 1 && pulls[0].author == "bob" && pulls[0].state == "OPEN",
+        "{pulls:?}"
     );
 }
 

@@ -86,6 +86,10 @@ impl HealthCheck {
     }
 }
 
+/// The prefix of the branches the Kalypso Scheduler opens its pull requests from
+/// (`scheduler/githubrepo.go` in microsoft/kalypso-scheduler).
+pub const SCHEDULER_BRANCH_PREFIX: &str = "deployment/";
+
 /// The name of the Workload applied (and deleted again) to prove the API accepts it.
 pub const TEST_WORKLOAD: &str = "kalypso-bootstrap-check";
 
@@ -1014,7 +1018,12 @@ fn scheduler_checks(
             hints,
             false,
         )?,
-        Ok(pulls) => match pulls.first() {
+        // Only the scheduler's own: it proposes from `deployment/…` branches
+        // (`scheduler/githubrepo.go`); anyone else's pull request proves nothing.
+        Ok(all_pulls) => match all_pulls
+            .iter()
+            .find(|pull| pull.head_ref_name.starts_with(SCHEDULER_BRANCH_PREFIX))
+        {
             // On a re-run the earlier run saw the pull request open; the user may have
             // merged it since, and the GitOpsRepo still says it was created.
             None if target.verified_earlier && proposed => (
@@ -1032,7 +1041,8 @@ fn scheduler_checks(
                     HealthStatus::Failing
                 },
                 format!(
-                    "no open pull request against {environment} in {gitops}; last look: 0 open"
+                    "no open pull request from the scheduler (a {SCHEDULER_BRANCH_PREFIX}… branch) against {environment} in {gitops}; last look: {} open, none from the scheduler",
+                    all_pulls.len()
                 ),
             ),
             Some(pull) => (
@@ -1046,7 +1056,7 @@ fn scheduler_checks(
                         .as_ref()
                         .map(|a| format!(" by {}", a.login))
                         .unwrap_or_default(),
-                    pulls.len()
+                    all_pulls.len()
                 ),
             ),
         },
