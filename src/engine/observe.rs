@@ -239,16 +239,16 @@ async fn missing_on_existing(
             Vec::new()
         }
     };
-    if observed.unchecked_on_existing.contains_key(&secrets_step) {
-        return Ok(());
-    }
-    let missing: Vec<String> = repositories::secret_names(kind)
-        .iter()
-        .filter(|name| !present.iter().any(|p| p.eq_ignore_ascii_case(name)))
-        .map(|name| name.to_string())
-        .collect();
-    if !missing.is_empty() {
-        observed.missing_on_existing.insert(secrets_step, missing);
+    // Secrets the token may not list are reported as unchecked; the label is still looked at.
+    if !observed.unchecked_on_existing.contains_key(&secrets_step) {
+        let missing: Vec<String> = repositories::secret_names(kind)
+            .iter()
+            .filter(|name| !present.iter().any(|p| p.eq_ignore_ascii_case(name)))
+            .map(|name| name.to_string())
+            .collect();
+        if !missing.is_empty() {
+            observed.missing_on_existing.insert(secrets_step, missing);
+        }
     }
     if kind == RepoKind::Gitops {
         let labels = query(

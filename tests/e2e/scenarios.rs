@@ -1467,6 +1467,33 @@ async fn secrets_the_token_may_not_list_are_reported_not_set() {
     );
 }
 
+/// Secrets the token may not list do not hide the rest: the `promoted` label an existing
+/// gitops repository lacks is still looked up and planned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_is_still_checked_when_the_secrets_cannot_be_listed() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.gitops = existing_repo("https://github.com/someone/platform-gitops");
+    let rendered = rendered(&config);
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::new("someone", "platform-gitops").public();
+    for branch in &rendered.repo(RepoKind::Gitops).branches {
+        for file in &branch.files {
+            seed = seed.with_file(&branch.name, &file.path, file.contents.clone());
+        }
+    }
+    harness.sim.seed_repo(seed).unwrap();
+    let plan = harness.planned(&config).await;
+    let secrets = plan.step(StepId::GitopsSecrets).unwrap();
+    assert!(
+        secrets.reason.contains("could not be listed"),
+        "{}",
+        secrets.reason
+    );
+    let label = plan.step(StepId::GitopsLabel).unwrap();
+    assert_eq!(label.action, Action::Create, "{}", label.reason);
+    assert!(label.reason.contains("promoted"), "{}", label.reason);
+}
+
 /// The GitOpsRepo commit is recorded before its push: a push that fails (a rule on the
 /// branch) leaves no record of a commit that never landed, and the file untouched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
