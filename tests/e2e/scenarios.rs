@@ -1038,6 +1038,38 @@ fn reference_with_new_gitops() -> kalypso_bootstrap::config::Configuration {
     config
 }
 
+/// Pointing the GitOpsRepo elsewhere leaves a `GITOPS_REPO` that exists untouched (its
+/// value is never shown): the plan warns that it may still name the old repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_gitops_repo_secret_is_flagged_when_the_gitops_repo_is_repointed() {
+    let harness = Harness::new();
+    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::from_git(ORG, CONTROL_PLANE, &bundle)
+        .expect("the vendored bundle reads")
+        .with_secret("GITOPS_REPO")
+        .with_secret("GITOPS_REPO_TOKEN");
+    let own = format!("https://github.com/{ORG}/{CONTROL_PLANE}");
+    for files in seed.branches.values_mut() {
+        for bytes in files.values_mut() {
+            *bytes = String::from_utf8_lossy(bytes)
+                .replace(UPSTREAM_CONTROL_PLANE, &own)
+                .into_bytes();
+        }
+    }
+    harness.sim.seed_repo(seed).expect("seeded repository");
+    let plan = harness.planned(&reference_with_new_gitops()).await;
+    let secrets = plan.step(StepId::ControlPlaneSecrets).unwrap();
+    assert_eq!(secrets.action, Action::Skip, "{}", secrets.reason);
+    assert!(
+        secrets.reason.contains(&format!(
+            "its GITOPS_REPO secret exists and is not read (GitHub never shows a value); if it still names {REFERENCE_GITOPS_REPO}, which the GitOpsRepo named, the promotion workflows go there: set it to {ORG}/{GITOPS} (gh secret set GITOPS_REPO --repo {ORG}/{CONTROL_PLANE})"
+        )),
+        "{}",
+        secrets.reason
+    );
+}
+
 fn recorded_file_commit(harness: &Harness) -> Resource {
     let state = harness.state();
     let records: Vec<_> = state

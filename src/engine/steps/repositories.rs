@@ -352,7 +352,15 @@ fn change_to_existing(
                     ),
                 ));
             }
-            let missing = observed.missing_on_existing.get(&step)?;
+            let stale = stale_gitops_repo_secret(step, slug.as_str(), observed);
+            let Some(missing) = observed.missing_on_existing.get(&step) else {
+                return stale.map(|warning| {
+                    (
+                        Action::Skip,
+                        format!("existing repository {url}: left as it is; warning: {warning}"),
+                    )
+                });
+            };
             let commands: Vec<String> = missing
                 .iter()
                 .map(|name| {
@@ -369,16 +377,17 @@ fn change_to_existing(
                     format!("gh secret set {name} --repo {slug} (asks for {value})")
                 })
                 .collect();
-            Some((
-                Action::Create,
-                format!(
-                    "existing repository {url} lacks the Actions secret{} {} its workflows need; change: set {} ({})",
-                    if missing.len() == 1 { "" } else { "s" },
-                    missing.join(", "),
-                    if missing.len() == 1 { "it" } else { "them" },
-                    commands.join("; ")
-                ),
-            ))
+            let mut reason = format!(
+                "existing repository {url} lacks the Actions secret{} {} its workflows need; change: set {} ({})",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" },
+                commands.join("; ")
+            );
+            if let Some(warning) = stale {
+                reason.push_str(&format!("; warning: {warning}"));
+            }
+            Some((Action::Create, reason))
         }
         StepId::GitopsLabel => {
             observed.missing_on_existing.get(&step)?;
@@ -391,6 +400,34 @@ fn change_to_existing(
         }
         _ => None,
     }
+}
+
+/// When the control plane's GitOpsRepo is pointed at another gitops repository, a
+/// `GITOPS_REPO` secret that exists may still name the old one (GitHub never shows a
+/// secret's value, so it is neither read nor overwritten): the plan says so, with the command.
+fn stale_gitops_repo_secret(step: StepId, slug: &str, observed: &Observed) -> Option<String> {
+    if step != StepId::ControlPlaneSecrets
+        || observed
+            .missing_on_existing
+            .get(&step)
+            .is_some_and(|missing| missing.iter().any(|name| name == "GITOPS_REPO"))
+    {
+        return None;
+    }
+    let pointer = observed
+        .control_plane_check
+        .as_ref()?
+        .gitops_repo
+        .as_ref()?;
+    let wanted = observed.gitops_url.as_deref()?;
+    if structure::same_repo_url(&pointer.repo, wanted) {
+        return None;
+    }
+    let value = wanted.strip_prefix("https://github.com/").unwrap_or(wanted);
+    Some(format!(
+        "its GITOPS_REPO secret exists and is not read (GitHub never shows a value); if it still names {old}, which the GitOpsRepo named, the promotion workflows go there: set it to {value} (gh secret set GITOPS_REPO --repo {slug})",
+        old = pointer.repo
+    ))
 }
 
 /// The steps of `plan` that change a repository the user gave (see [`change_to_existing`]):
