@@ -37,6 +37,8 @@ pub struct ExpectedMarks {
     /// `None`: nothing is known, so nothing that can carry a mark is removed.
     pub installation_id: Option<String>,
     pub repositories: HashMap<Resource, RepositoryCreation>,
+    /// Secrets we set on repositories the user gave, with the `updatedAt` GitHub showed then.
+    pub secrets: HashMap<Resource, String>,
 }
 
 impl ExpectedMarks {
@@ -51,6 +53,16 @@ impl ExpectedMarks {
                     r.repository_identity
                         .clone()
                         .map(|identity| (r.resource.clone(), identity))
+                })
+                .collect(),
+            secrets: state
+                .resources
+                .iter()
+                .filter(|r| r.ownership == Ownership::CreatedByUs)
+                .filter_map(|r| {
+                    r.secret_updated_at
+                        .clone()
+                        .map(|at| (r.resource.clone(), at))
                 })
                 .collect(),
         }
@@ -372,7 +384,27 @@ impl EngineRemover {
                     _ => Ok(()),
                 }
             }
-            Resource::KubeContext { .. } | Resource::RepoSecret { .. } => Ok(()),
+            // A secret shows no value and carries no mark: ours while GitHub still shows the
+            // time it had right after we set it (set again since: someone else's now).
+            Resource::RepoSecret { repository, name } => {
+                let listing = self.gh().secret_listing(repository).await?;
+                match listing.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
+                    None => Ok(()),
+                    Some(live) => match self.marks.secrets.get(resource) {
+                        None => Err(format!(
+                            "secret {name} on {repository}: no time of our setting it was recorded, so it cannot be told from one set since"
+                        )),
+                        Some(ours) if live.updated_at.as_deref() != Some(ours.as_str()) => {
+                            Err(format!(
+                                "secret {name} on {repository} was set again since we set it (updated {}, ours {ours})",
+                                live.updated_at.as_deref().unwrap_or("at an unknown time")
+                            ))
+                        }
+                        Some(_) => Ok(()),
+                    },
+                }
+            }
+            Resource::KubeContext { .. } => Ok(()),
         })
     }
 

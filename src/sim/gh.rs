@@ -934,6 +934,7 @@ fn repo_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Repl
             visibility,
             description: cmd.value("description").unwrap_or_default().to_string(),
             secrets: BTreeSet::new(),
+            secret_updated_at: BTreeMap::new(),
             labels: default_labels(),
             heads: BTreeMap::new(),
             collaborators: BTreeSet::new(),
@@ -1189,6 +1190,8 @@ fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Re
                 .gh_secret_values
                 .insert((key.clone(), upper.clone()), value);
             if let Some(repo) = ctx.world.github.repos.get_mut(&key) {
+                repo.secret_updated_at
+                    .insert(upper.clone(), ctx.timestamp.clone());
                 repo.secrets.insert(upper);
             }
             Ok(Reply::silent())
@@ -1215,7 +1218,10 @@ fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Re
                         for field in fields.split(',').map(str::trim) {
                             let value = match field {
                                 "name" => json!(name),
-                                "updatedAt" => json!("2026-11-01T00:00:00Z"),
+                                "updatedAt" => json!(repo
+                                    .secret_updated_at
+                                    .get(name.as_str())
+                                    .map_or("2026-11-01T00:00:00Z", String::as_str)),
                                 "numSelectedRepos" => json!(0),
                                 "selectedReposURL" | "visibility" => json!(""),
                                 other => {
@@ -1263,6 +1269,7 @@ fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Re
             }
             if let Some(repo) = ctx.world.github.repos.get_mut(&key) {
                 repo.secrets.remove(&upper);
+                repo.secret_updated_at.remove(&upper);
             }
             ctx.world.gh_secret_values.remove(&(key, upper));
             Ok(Reply::silent())

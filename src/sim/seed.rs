@@ -506,6 +506,7 @@ impl SimulatedEnvironment {
                 id,
                 visibility: seed.visibility,
                 description: seed.description,
+                secret_updated_at: BTreeMap::new(),
                 secrets: seed
                     .secrets
                     .iter()

@@ -203,6 +203,10 @@ pub struct GithubRepo {
     pub description: String,
     /// Names of the Actions secrets that are set (never their values).
     pub secrets: BTreeSet<String>,
+    /// When each secret set through the simulation was last set (GitHub's `updatedAt`, to
+    /// the second); a secret seeded without one shows a fixed earlier time.
+    #[serde(default)]
+    pub secret_updated_at: BTreeMap<String, String>,
     pub labels: BTreeMap<String, Label>,
     /// Branch heads of the repository's git content (`branch` to commit id), read from the
     /// bare repository when the snapshot is taken.

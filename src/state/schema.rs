@@ -453,6 +453,11 @@ pub struct ResourceRecord {
     /// creation. Rollback deletes the repository only when the live one still has both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository_identity: Option<RepositoryCreation>,
+    /// For an Actions secret we set on a repository the user gave: its `updatedAt` as GitHub
+    /// listed it right after. A secret carries no mark and shows no value: rollback deletes it
+    /// only while the live one still has this time (nobody set it again since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_updated_at: Option<String>,
 }
 
 /// What GitHub says identifies a repository: a repository deleted and created again under
@@ -596,6 +601,21 @@ impl BootstrapState {
     /// state written before identities were recorded, whose resources carry no mark.
     pub fn installation_id(&self) -> Option<&str> {
         self.identity.as_ref().map(|identity| identity.id.as_str())
+    }
+
+    /// Remember when GitHub says an Actions secret we just set was updated.
+    pub fn set_secret_updated_at(
+        &mut self,
+        resource: &Resource,
+        updated_at: String,
+        now: Timestamp,
+    ) -> bool {
+        let Some(record) = self.resources.iter_mut().find(|r| &r.resource == resource) else {
+            return false;
+        };
+        record.secret_updated_at = Some(updated_at);
+        self.touch(now);
+        true
     }
 
     /// Remember the GitHub id and creation time of a repository we just created.
@@ -792,6 +812,7 @@ impl BootstrapState {
                     recorded_at: now,
                     message: None,
                     repository_identity: None,
+                    secret_updated_at: None,
                 });
             }
         }
@@ -926,6 +947,7 @@ mod tests {
             recorded_at: t(1),
             message: None,
             repository_identity: None,
+            secret_updated_at: None,
         };
         let json = serde_json::to_value(&record).unwrap();
         assert_eq!(json["resource"]["kind"], "aks_cluster");

@@ -288,9 +288,12 @@ pub struct PullRequestAuthor {
     pub login: String,
 }
 
-#[derive(Deserialize)]
-struct NameOnly {
-    name: String,
+/// One Actions secret as `gh secret list --json name,updatedAt` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct SecretListing {
+    pub name: String,
+    #[serde(rename = "updatedAt", default)]
+    pub updated_at: Option<String>,
 }
 
 /// The label that marks promoted pull requests on the gitops repository.
@@ -489,14 +492,23 @@ impl Gh {
     }
 
     pub fn secret_list_spec(&self, slug: &str) -> CommandSpec {
-        self.authed(&["secret", "list", "--repo", slug, "--json", "name"])
+        self.authed(&["secret", "list", "--repo", slug, "--json", "name,updatedAt"])
     }
 
     /// The names of the repository's Actions secrets.
     pub async fn secret_list(&self, slug: &str) -> Result<Vec<String>, ToolError> {
+        Ok(self
+            .secret_listing(slug)
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect())
+    }
+
+    /// The repository's Actions secrets, each with when it was last set (never its value).
+    pub async fn secret_listing(&self, slug: &str) -> Result<Vec<SecretListing>, ToolError> {
         let spec = self.secret_list_spec(slug);
-        let names: Vec<NameOnly> = self.exec.json(spec, "a list of secrets").await?;
-        Ok(names.into_iter().map(|s| s.name).collect())
+        self.exec.json(spec, "a list of secrets").await
     }
 
     /// `gh label list --repo SLUG --json name,color,description --limit 1000`.

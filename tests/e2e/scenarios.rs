@@ -1371,6 +1371,70 @@ async fn an_existing_gitops_repository_gets_its_missing_secret_and_label_and_los
     assert_eq!(gitops.labels, labels_before, "only our label is gone");
 }
 
+/// A secret we set on a repository the user gave carries no mark and shows no value: the
+/// rollback deletes it only while GitHub still shows the time we set it. Set again since
+/// (by its owner), it is kept, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_set_again_since_we_set_it_is_kept_by_the_rollback() {
+    use kalypso_bootstrap::tools::{CommandRunner, CommandSpec};
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::new(ORG, "platform-gitops");
+    for branch in &rendered(&config).repo(RepoKind::Gitops).branches {
+        for file in &branch.files {
+            seed = if file.executable {
+                seed.with_executable(&branch.name, &file.path, file.contents.clone())
+            } else {
+                seed.with_file(&branch.name, &file.path, file.contents.clone())
+            };
+        }
+    }
+    harness.sim.seed_repo(seed).unwrap();
+    harness.run(&config).await.assert_success();
+    let ours = harness
+        .state()
+        .resources
+        .iter()
+        .find(|r| matches!(r.resource, Resource::RepoSecret { .. }))
+        .and_then(|r| r.secret_updated_at.clone())
+        .expect("the time GitHub showed right after we set it is recorded");
+
+    // Its owner sets it again, a second later at least (GitHub's times are to the second).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let again = CommandSpec::new("gh")
+        .args([
+            "secret",
+            "set",
+            "CONTROL_PLANE_TOKEN",
+            "--repo",
+            "acme/platform-gitops",
+        ])
+        .secret_env("GH_TOKEN", secrecy::SecretString::from(CANARY))
+        .secret_stdin(secrecy::SecretSlice::from(b"their own token".to_vec()));
+    let output = harness.sim.run(again).await.expect("runs");
+    assert_eq!(output.exit_code, Some(0), "{}", output.stderr);
+
+    let report = harness.rollback(&config).await;
+    assert!(
+        report
+            .kept
+            .iter()
+            .any(|kept| kept.contains("CONTROL_PLANE_TOKEN")
+                && kept.contains("was set again since")
+                && kept.contains(&ours)),
+        "{:?} {:?}",
+        report.kept,
+        report.leftovers
+    );
+    assert!(harness.sim.github_secret_is(
+        ORG,
+        "platform-gitops",
+        "CONTROL_PLANE_TOKEN",
+        "their own token"
+    ));
+}
+
 /// The command a removal plan prints for the GitOpsRepo commit (what to run by hand when a
 /// rollback cannot) works when copied: run in a shell, it puts the file back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

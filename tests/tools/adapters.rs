@@ -801,7 +801,7 @@ async fn gh_secret_value_travels_on_stdin_only() {
     let list = gh.secret_list_spec("contoso/control-plane");
     assert_eq!(
         argv(&list),
-        words("gh secret list --repo contoso/control-plane --json name")
+        words("gh secret list --repo contoso/control-plane --json name,updatedAt")
     );
     runner.answer(
         &list,

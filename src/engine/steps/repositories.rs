@@ -1476,6 +1476,28 @@ pub async fn secrets(
         }
         set.push(*name);
     }
+    if existing.is_some() && !set.is_empty() {
+        // When GitHub says each was set: a rollback removes it only while that still holds.
+        let listing = call(env, ctx, &format!("list the secrets of {slug}"), || {
+            tools.gh.secret_listing(&slug)
+        })
+        .await?;
+        for name in &set {
+            let updated_at = listing
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(name))
+                .and_then(|s| s.updated_at.clone());
+            if let Some(updated_at) = updated_at {
+                let resource = crate::state::Resource::RepoSecret {
+                    repository: slug.clone(),
+                    name: name.to_string(),
+                };
+                ctx.update_state(|s| {
+                    s.set_secret_updated_at(&resource, updated_at, Timestamp::now());
+                })?;
+            }
+        }
+    }
     let names: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
     if set.is_empty() {
         return Ok(StepOutcome::reused(format!(
