@@ -1371,6 +1371,48 @@ async fn an_existing_gitops_repository_gets_its_missing_secret_and_label_and_los
     assert_eq!(gitops.labels, labels_before, "only our label is gone");
 }
 
+/// Consent covers the change the plan showed: when the GitOpsRepo moves to another file
+/// between the plan and the run, the run changes nothing and asks for a new plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitops_repo_moved_since_the_plan_is_not_changed() {
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let original = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    let session = harness.session(
+        &config,
+        std::sync::Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let run = harness
+        .run_observed(session, |_| {
+            let bare = harness.bare(ORG, CONTROL_PLANE);
+            commit_file(&bare, "dev", "repos/gitops.yaml", &original);
+            commit_file(
+                &bare,
+                "dev",
+                "gitops-repo.yaml",
+                "# moved to repos/gitops.yaml\n",
+            );
+        })
+        .await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::ControlPlaneSeed), "{}", error.message);
+    assert_eq!(error.exit_code.code(), 5);
+    assert!(
+        error.message.contains(
+            "is in repos/gitops.yaml now, not in gitops-repo.yaml as the plan showed; nothing was changed"
+        ),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "repos/gitops.yaml"),
+        original,
+        "the moved GitOpsRepo is untouched"
+    );
+}
+
 /// A secret we set on a repository the user gave carries no mark and shows no value: the
 /// rollback deletes it only while GitHub still shows the time we set it. Set again since
 /// (by its owner), it is kept, saying why.

@@ -1274,7 +1274,7 @@ pub async fn seed(
     let kind = repo_kind(ctx.step());
     if let RepoTarget::Existing(existing) = target(env, kind) {
         if kind == RepoKind::ControlPlane && planned.action == Action::Create {
-            return point_gitops_repo(steps, ctx, existing).await;
+            return point_gitops_repo(steps, planned, ctx, existing).await;
         }
         return Ok(StepOutcome::skipped(format!(
             "existing repository {} is left as it is",
@@ -1606,6 +1606,7 @@ async fn label_existing(
 /// recorded as ours (with what it replaced) so a rollback can put it back.
 async fn point_gitops_repo(
     steps: &BootstrapSteps,
+    planned: &PlannedStep,
     ctx: &StepContext,
     existing: &crate::config::GitHubRepo,
 ) -> Result<StepOutcome, UserError> {
@@ -1659,6 +1660,20 @@ async fn point_gitops_repo(
             "the GitOpsRepo in {} on {branch} of {slug} names {wanted} already",
             pointer.path
         )));
+    }
+    // Consent was given to the change the plan showed: a GitOpsRepo found in another file
+    // now is another change, not made without a new plan.
+    if let Some(shown) = planned.file.as_deref() {
+        if shown != pointer.path {
+            return Err(UserError::in_step(
+                step,
+                format!(
+                    "the GitOpsRepo on {branch} of {slug} is in {} now, not in {shown} as the plan showed; nothing was changed: run again to see the new plan",
+                    pointer.path
+                ),
+            )
+            .with_exit_code(ExitCode::RepositoryFailed));
+        }
     }
     ctx.progress(format!(
         "pointing the GitOpsRepo in {} on {branch} of {slug} at {wanted}",
