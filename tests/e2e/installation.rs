@@ -423,16 +423,13 @@ async fn a_token_that_can_read_but_not_write_the_gitops_repository_fails_the_pul
     // A public gitops repository of another organisation: alice reads it, cannot push.
     config.repositories.gitops = existing_repo("https://github.com/contoso/platform-gitops");
     harness.sim.seed_github_org("contoso", &[]);
-    let rendered = rendered(&config);
-    let mut seed = kalypso_bootstrap::sim::SeedRepo::new("contoso", "platform-gitops").public();
-    for branch in &rendered
-        .repo(kalypso_bootstrap::templates::RepoKind::Gitops)
-        .branches
-    {
-        for file in &branch.files {
-            seed = seed.with_file(&branch.name, &file.path, file.contents.clone());
-        }
-    }
+    let seed = rendered_seed(
+        &config,
+        kalypso_bootstrap::templates::RepoKind::Gitops,
+        "contoso",
+        "platform-gitops",
+    )
+    .public();
     // Someone's own pull request against dev proves nothing about the scheduler.
     let seed = seed
         .with_file("docs-typo", "README.md", "a fix\n")

@@ -1277,16 +1277,7 @@ async fn an_existing_gitops_repository_gets_its_missing_secret_and_label_and_los
     let harness = Harness::new();
     let mut config = all_new();
     config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
-    let mut seed = kalypso_bootstrap::sim::SeedRepo::new(ORG, "platform-gitops");
-    for branch in &rendered(&config).repo(RepoKind::Gitops).branches {
-        for file in &branch.files {
-            seed = if file.executable {
-                seed.with_executable(&branch.name, &file.path, file.contents.clone())
-            } else {
-                seed.with_file(&branch.name, &file.path, file.contents.clone())
-            };
-        }
-    }
+    let seed = rendered_seed(&config, RepoKind::Gitops, ORG, "platform-gitops");
     harness.sim.seed_repo(seed).unwrap();
     let labels_before = harness.sim.snapshot().github.repos["acme/platform-gitops"]
         .labels
@@ -1422,16 +1413,7 @@ async fn a_secret_set_again_since_we_set_it_is_kept_by_the_rollback() {
     let harness = Harness::new();
     let mut config = all_new();
     config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
-    let mut seed = kalypso_bootstrap::sim::SeedRepo::new(ORG, "platform-gitops");
-    for branch in &rendered(&config).repo(RepoKind::Gitops).branches {
-        for file in &branch.files {
-            seed = if file.executable {
-                seed.with_executable(&branch.name, &file.path, file.contents.clone())
-            } else {
-                seed.with_file(&branch.name, &file.path, file.contents.clone())
-            };
-        }
-    }
+    let seed = rendered_seed(&config, RepoKind::Gitops, ORG, "platform-gitops");
     harness.sim.seed_repo(seed).unwrap();
     harness.run(&config).await.assert_success();
     let ours = harness
@@ -1527,17 +1509,8 @@ async fn a_label_redefined_since_we_created_it_is_kept_by_the_rollback() {
     let harness = Harness::new();
     let mut config = all_new();
     config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
-    let mut seed = kalypso_bootstrap::sim::SeedRepo::new(ORG, "platform-gitops")
+    let seed = rendered_seed(&config, RepoKind::Gitops, ORG, "platform-gitops")
         .with_secret("CONTROL_PLANE_TOKEN");
-    for branch in &rendered(&config).repo(RepoKind::Gitops).branches {
-        for file in &branch.files {
-            seed = if file.executable {
-                seed.with_executable(&branch.name, &file.path, file.contents.clone())
-            } else {
-                seed.with_file(&branch.name, &file.path, file.contents.clone())
-            };
-        }
-    }
     harness.sim.seed_repo(seed).unwrap();
     let run = harness.run(&config).await;
     run.assert_success();
@@ -1570,17 +1543,7 @@ async fn secrets_the_token_may_not_list_are_reported_not_set() {
     let harness = Harness::new();
     let mut config = all_new();
     config.repositories.control_plane = existing_repo("https://github.com/someone/platform-cp");
-    let rendered = rendered(&config);
-    let mut seed = kalypso_bootstrap::sim::SeedRepo::new("someone", "platform-cp").public();
-    for branch in &rendered.repo(RepoKind::ControlPlane).branches {
-        for file in &branch.files {
-            seed = if file.executable {
-                seed.with_executable(&branch.name, &file.path, file.contents.clone())
-            } else {
-                seed.with_file(&branch.name, &file.path, file.contents.clone())
-            };
-        }
-    }
+    let seed = rendered_seed(&config, RepoKind::ControlPlane, "someone", "platform-cp").public();
     harness.sim.seed_repo(seed).unwrap();
     let session = harness.session(
         &config,
@@ -1612,13 +1575,7 @@ async fn a_label_is_still_checked_when_the_secrets_cannot_be_listed() {
     let harness = Harness::new();
     let mut config = all_new();
     config.repositories.gitops = existing_repo("https://github.com/someone/platform-gitops");
-    let rendered = rendered(&config);
-    let mut seed = kalypso_bootstrap::sim::SeedRepo::new("someone", "platform-gitops").public();
-    for branch in &rendered.repo(RepoKind::Gitops).branches {
-        for file in &branch.files {
-            seed = seed.with_file(&branch.name, &file.path, file.contents.clone());
-        }
-    }
+    let seed = rendered_seed(&config, RepoKind::Gitops, "someone", "platform-gitops").public();
     harness.sim.seed_repo(seed).unwrap();
     let plan = harness.planned(&config).await;
     let secrets = plan.step(StepId::GitopsSecrets).unwrap();

@@ -447,6 +447,27 @@ pub fn rendered(configuration: &Configuration) -> templates::RenderedTemplates {
     templates::render(&context).expect("render")
 }
 
+/// `owner/name` holding exactly the files the tool renders for `kind` of `configuration`
+/// (scripts executable), and nothing else: no secrets, no label.
+pub fn rendered_seed(
+    configuration: &Configuration,
+    kind: RepoKind,
+    owner: &str,
+    name: &str,
+) -> SeedRepo {
+    let mut seed = SeedRepo::new(owner, name);
+    for branch in &rendered(configuration).repo(kind).branches {
+        for file in &branch.files {
+            seed = if file.executable {
+                seed.with_executable(&branch.name, &file.path, file.contents.clone())
+            } else {
+                seed.with_file(&branch.name, &file.path, file.contents.clone())
+            };
+        }
+    }
+    seed
+}
+
 /// Seed `owner/name` with exactly the rendered templates of `kind`, its Actions secrets and
 /// (gitops) its `promoted` label: a complete existing repository made by the user.
 pub fn seed_valid_repo(
@@ -456,8 +477,7 @@ pub fn seed_valid_repo(
     owner: &str,
     name: &str,
 ) {
-    let rendered = rendered(configuration);
-    let mut seed = SeedRepo::new(owner, name);
+    let mut seed = rendered_seed(configuration, kind, owner, name);
     // What its workflows need besides the files: the Actions secrets and, on gitops, the
     // label (a repository lacking them is changed only with consent).
     for secret in kalypso_bootstrap::engine::steps::repositories::secret_names(kind) {
@@ -469,15 +489,6 @@ pub fn seed_valid_repo(
             kalypso_bootstrap::tools::gh::PROMOTED_LABEL_COLOR,
             "theirs",
         );
-    }
-    for branch in &rendered.repo(kind).branches {
-        for file in &branch.files {
-            seed = if file.executable {
-                seed.with_executable(&branch.name, &file.path, file.contents.clone())
-            } else {
-                seed.with_file(&branch.name, &file.path, file.contents.clone())
-            };
-        }
     }
     harness.sim.seed_repo(seed).expect("seeded repository");
 }
