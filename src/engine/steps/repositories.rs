@@ -1193,19 +1193,15 @@ where
     Ok(read)
 }
 
-/// An existing control plane, checked by what Kalypso consumes ([`structure::check_control_plane`]).
-/// The plan checked it already; this runs again because the repository may have changed
-/// since. Missing workflows and helper scripts are warnings in the step's result.
-async fn validate_control_plane(
+/// [`read_control_plane`] from within a step: each read a retried call of the step.
+async fn read_control_plane_in_step(
     env: &StepEnv,
     ctx: &StepContext,
     tools: &Tools,
     slug: &str,
-    url: &str,
     environment: &str,
-) -> Result<StepOutcome, UserError> {
-    let step = ctx.step();
-    let files = read_control_plane(
+) -> Result<ControlPlaneFiles, UserError> {
+    read_control_plane(
         environment,
         |branch| async move {
             call(
@@ -1226,7 +1222,22 @@ async fn validate_control_plane(
             .await
         },
     )
-    .await?;
+    .await
+}
+
+/// An existing control plane, checked by what Kalypso consumes ([`structure::check_control_plane`]).
+/// The plan checked it already; this runs again because the repository may have changed
+/// since. Missing workflows and helper scripts are warnings in the step's result.
+async fn validate_control_plane(
+    env: &StepEnv,
+    ctx: &StepContext,
+    tools: &Tools,
+    slug: &str,
+    url: &str,
+    environment: &str,
+) -> Result<StepOutcome, UserError> {
+    let step = ctx.step();
+    let files = read_control_plane_in_step(env, ctx, tools, slug, environment).await?;
     let findings = files.findings(environment);
     if !findings.missing.is_empty() {
         ctx.transition("Invalid");
@@ -1618,34 +1629,7 @@ async fn point_gitops_repo(
     let context = steps.template_context(ctx).await?;
     let wanted = resources::repo_url(&context.gitops.owner, &context.gitops.name);
     // Read again: the repository may have changed since the plan.
-    let files = read_control_plane(
-        branch,
-        |branch| {
-            let (tools, slug) = (&tools, &slug);
-            async move {
-                call(
-                    env,
-                    ctx,
-                    &format!("list the files of {slug} on {branch}"),
-                    || tools.gh.repo_tree(slug, &branch),
-                )
-                .await
-            }
-        },
-        |branch, path, sha| {
-            let (tools, slug) = (&tools, &slug);
-            async move {
-                call(
-                    env,
-                    ctx,
-                    &format!("read {path} on {branch} of {slug}"),
-                    || tools.gh.repo_blob(slug, &sha),
-                )
-                .await
-            }
-        },
-    )
-    .await?;
+    let files = read_control_plane_in_step(env, ctx, &tools, &slug, branch).await?;
     let Some(pointer) = files.findings(branch).gitops_repo else {
         return Err(UserError::in_step(
             step,
