@@ -1475,11 +1475,30 @@ async fn the_manual_revert_of_the_gitops_repo_commit_works_when_copied() {
         harness.paths().kubeconfig,
     );
     let command = remover.manual_command(&recorded_file_commit(&harness));
-    assert!(command.starts_with("git clone --branch dev"), "{command}");
+    assert!(
+        command.starts_with("git clone --quiet --branch dev"),
+        "{command}"
+    );
+    assert!(!command.contains(CANARY), "{command}");
+    let out = run_copied(&harness, &command);
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        original
+    );
+}
+
+/// `command` run by `sh` in a fresh directory as a user would, with their own identity, the
+/// simulated GitHub reached through the tests' `insteadOf`.
+fn run_copied(harness: &Harness, command: &str) -> std::process::Output {
     let work = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new("sh")
+    std::process::Command::new("sh")
         .arg("-c")
-        .arg(&command)
+        .arg(command)
         .current_dir(work.path())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -1490,12 +1509,101 @@ async fn the_manual_revert_of_the_gitops_repo_commit_works_when_copied() {
         .env("GIT_COMMITTER_EMAIL", "you@example.com")
         .envs(harness.sim.git_env())
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{command}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        .unwrap()
+}
+
+/// The copied revert refuses, pushing nothing, when the file changed since our commit: its
+/// check (`git diff --quiet COMMIT HEAD -- PATH`) fails before anything is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_copied_revert_changes_nothing_when_the_file_changed_since() {
+    use kalypso_bootstrap::engine::rollback::ResourceRemover;
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    harness.run(&config).await.assert_success();
+    let theirs = "# theirs now\n";
+    push_their_change(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml", theirs);
+    let head = git(&harness.bare(ORG, CONTROL_PLANE), &["rev-parse", "dev"]);
+    let remover = kalypso_bootstrap::engine::EngineRemover::new(
+        std::sync::Arc::new(harness.sim.clone()),
+        Some(secrecy::SecretString::from(CANARY)),
+        harness.paths().kubeconfig,
     );
+    let command = remover.manual_command(&recorded_file_commit(&harness));
+    let out = run_copied(&harness, &command);
+    assert_eq!(out.status.code(), Some(1), "{command}");
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        theirs
+    );
+    assert_eq!(
+        git(&harness.bare(ORG, CONTROL_PLANE), &["rev-parse", "dev"]),
+        head,
+        "nothing pushed"
+    );
+}
+
+/// What you see is what runs: the rollback plan lists, for the GitOpsRepo commit, exactly
+/// the git commands the revert then runs, in that order, with the same argv (the plan's
+/// `command` is them joined with `&&`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revert_of_the_gitops_repo_commit_runs_exactly_the_previewed_commands() {
+    use kalypso_bootstrap::engine::{ConsentRule, EventSink, RemovalOutcome};
+    use kalypso_bootstrap::tools::{CancelToken, CommandSpec};
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let original = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    harness.run(&config).await.assert_success();
+    let bootstrap = harness.open(&config);
+    let removal = bootstrap.removal();
+    let plan = removal.plan();
+    let planned = plan
+        .removals()
+        .iter()
+        .find(|r| r.resource.kind() == "repo_file_commit")
+        .expect("the commit is planned")
+        .clone();
+    assert_eq!(planned.commands.len(), 5, "{:#?}", planned.commands);
+    assert_eq!(planned.manual_command, planned.commands.join(" && "));
+    let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+    let entry = json["removals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "repo_file_commit")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["command"], planned.manual_command.as_str());
+    assert_eq!(entry["commands"], serde_json::json!(planned.commands));
+    assert!(plan.to_text().contains(&planned.manual_command));
+
+    harness.sim.clear_calls();
+    let mut flagged = ConsentRule::new("--yes", true, None);
+    let (events, _receiver) = EventSink::channel();
+    let RemovalOutcome::Removed(report) =
+        removal.run(&mut flagged, events, &CancelToken::new()).await
+    else {
+        panic!("removed with consent")
+    };
+    assert!(
+        report.is_complete(),
+        "{:?} {:?}",
+        report.leftovers,
+        report.kept
+    );
+    let ran_git: Vec<String> = harness
+        .sim
+        .calls()
+        .iter()
+        .filter(|call| call.program == "git")
+        .map(|call| {
+            CommandSpec::new(call.program.clone())
+                .args(call.args.clone())
+                .display()
+        })
+        .collect();
+    assert_eq!(ran_git, planned.commands);
     assert_eq!(
         file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
         original
