@@ -96,6 +96,9 @@ pub struct PlannedStep {
     /// The file of a repository the user gave that this step changes (the control plane's
     /// GitOpsRepo), for the dry run's listing of the commands.
     pub file: Option<String>,
+    /// The Actions secrets this step sets on a repository the user gave (those it lacks),
+    /// by name: the reason and the dry run's commands both come from it.
+    pub secrets: Vec<String>,
 }
 
 impl PlannedStep {
@@ -112,6 +115,7 @@ impl PlannedStep {
             depends_on,
             reason: reason.into(),
             file: None,
+            secrets: Vec::new(),
         }
     }
 
@@ -339,6 +343,9 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
                 )
             {
                 step.file = pointer_file.clone();
+            }
+            if action == Action::Create {
+                step.secrets = steps::repositories::secrets_to_set(id, config, observed);
             }
             step
         })

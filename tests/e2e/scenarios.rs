@@ -1070,6 +1070,60 @@ async fn an_existing_gitops_repo_secret_is_flagged_when_the_gitops_repo_is_repoi
     );
 }
 
+/// The secrets the dry run sets on an existing repository are the plan's data (the step's
+/// `secrets`), not words found in its reason: the warning about an existing `GITOPS_REPO`
+/// names it, yet only the missing `GITOPS_REPO_TOKEN` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_sets_only_the_secrets_the_plan_found_missing() {
+    let harness = Harness::new();
+    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::from_git(ORG, CONTROL_PLANE, &bundle)
+        .expect("the vendored bundle reads")
+        .with_secret("GITOPS_REPO");
+    let own = format!("https://github.com/{ORG}/{CONTROL_PLANE}");
+    for files in seed.branches.values_mut() {
+        for bytes in files.values_mut() {
+            *bytes = String::from_utf8_lossy(bytes)
+                .replace(UPSTREAM_CONTROL_PLANE, &own)
+                .into_bytes();
+        }
+    }
+    harness.sim.seed_repo(seed).expect("seeded repository");
+    let config = reference_with_new_gitops();
+    let plan = harness.planned(&config).await;
+    let secrets = plan.step(StepId::ControlPlaneSecrets).unwrap();
+    assert_eq!(secrets.action, Action::Create, "{}", secrets.reason);
+    assert_eq!(secrets.secrets, ["GITOPS_REPO_TOKEN"]);
+    assert!(
+        secrets.reason.contains("GITOPS_REPO secret exists"),
+        "{}",
+        secrets.reason
+    );
+    let bootstrap = harness.open(&config);
+    let dry = bootstrap.dry_run(&plan);
+    let json: serde_json::Value = serde_json::from_str(&dry.to_json()).unwrap();
+    let step = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == StepId::ControlPlaneSecrets.as_str())
+        .unwrap()
+        .clone();
+    let set: Vec<String> = step["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| serde_json::from_value::<Vec<String>>(c.clone()).unwrap())
+        .filter(|c| {
+            c.get(1).map(String::as_str) == Some("secret")
+                && c.get(2).map(String::as_str) == Some("set")
+        })
+        .map(|c| c[3].clone())
+        .collect();
+    assert_eq!(set, ["GITOPS_REPO_TOKEN"], "{step}");
+}
+
 fn recorded_file_commit(harness: &Harness) -> Resource {
     let state = harness.state();
     let records: Vec<_> = state

@@ -353,7 +353,7 @@ fn change_to_existing(
                 ));
             }
             let stale = stale_gitops_repo_secret(step, slug.as_str(), observed);
-            let Some(missing) = observed.missing_on_existing.get(&step) else {
+            let Some(missing) = missing_secrets(step, observed) else {
                 return stale.map(|warning| {
                     (
                         Action::Skip,
@@ -400,6 +400,39 @@ fn change_to_existing(
         }
         _ => None,
     }
+}
+
+/// The secrets `step` lacks on a repository the user gave (`None`: it lacks none, or they
+/// could not be listed).
+fn missing_secrets(step: StepId, observed: &Observed) -> Option<&Vec<String>> {
+    if !matches!(step, StepId::ControlPlaneSecrets | StepId::GitopsSecrets) {
+        return None;
+    }
+    observed
+        .missing_on_existing
+        .get(&step)
+        .filter(|missing| !missing.is_empty())
+}
+
+/// The Actions secrets `step` sets on a repository the user gave: those it lacks (see
+/// [`crate::engine::plan::PlannedStep::secrets`]). Empty for a repository we create.
+pub(crate) fn secrets_to_set(
+    step: StepId,
+    configuration: &crate::config::Configuration,
+    observed: &Observed,
+) -> Vec<String> {
+    let repositories = &configuration.repositories;
+    let target = match step {
+        StepId::ControlPlaneSecrets => &repositories.control_plane,
+        StepId::GitopsSecrets => &repositories.gitops,
+        _ => return Vec::new(),
+    };
+    if !matches!(target, RepoTarget::Existing(_))
+        || observed.unchecked_on_existing.contains_key(&step)
+    {
+        return Vec::new();
+    }
+    missing_secrets(step, observed).cloned().unwrap_or_default()
 }
 
 /// When the control plane's GitOpsRepo is pointed at another gitops repository, a
@@ -595,11 +628,7 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 // A repository the user gave: only the secrets missing from the list.
                 listed.push(tools.gh.secret_list_spec(&slug));
                 for (name, value) in secret_values(kind, context, &token) {
-                    let named = planned
-                        .reason
-                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                        .any(|word| word == name);
-                    if named {
+                    if planned.secrets.iter().any(|missing| missing == name) {
                         listed.push(tools.gh.secret_set_spec(&slug, name, &value));
                     }
                 }
