@@ -1124,6 +1124,86 @@ async fn the_dry_run_sets_only_the_secrets_the_plan_found_missing() {
     assert_eq!(set, ["GITOPS_REPO_TOKEN"], "{step}");
 }
 
+/// The reference control plane as a user adopts it (its own URL where upstream's was), with
+/// `edit` applied to its branches' files before it is seeded.
+fn seed_adopted_reference(
+    harness: &Harness,
+    edit: impl FnOnce(
+        &mut std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<u8>>>,
+    ),
+) {
+    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::from_git(ORG, CONTROL_PLANE, &bundle)
+        .expect("the vendored bundle reads");
+    let own = format!("https://github.com/{ORG}/{CONTROL_PLANE}");
+    for files in seed.branches.values_mut() {
+        for bytes in files.values_mut() {
+            *bytes = String::from_utf8_lossy(bytes)
+                .replace(UPSTREAM_CONTROL_PLANE, &own)
+                .into_bytes();
+        }
+    }
+    edit(&mut seed.branches);
+    harness.sim.seed_repo(seed).expect("seeded repository");
+}
+
+/// Two GitOpsRepos on `dev` while a new gitops repository is configured: pointing both at
+/// it would be wrong and pointing one would leave the other, so the plan refuses (exit 5)
+/// naming each and its file, and nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_gitops_repos_on_the_environment_branch_are_refused_naming_each() {
+    let harness = Harness::new();
+    seed_adopted_reference(&harness, |branches| {
+        let second = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: GitOpsRepo\nmetadata:\n  name: dev-extra\nspec:\n  repo: https://github.com/acme/other-gitops\n  branch: dev\n  path: .\n";
+        branches.get_mut("dev").unwrap().insert(
+            "extra/second-gitops.yaml".into(),
+            second.as_bytes().to_vec(),
+        );
+    });
+    let before = harness.sim.snapshot();
+    let error = harness.refused(&reference_with_new_gitops()).await;
+    assert_eq!(error.exit_code.code(), 5);
+    for part in [
+        "2 GitOpsRepo resources",
+        "dev in gitops-repo.yaml (spec.repo https://github.com/microsoft/kalypso-gitops)",
+        "dev-extra in extra/second-gitops.yaml (spec.repo https://github.com/acme/other-gitops)",
+    ] {
+        assert!(
+            error.message.contains(part),
+            "{part} not in {}",
+            error.message
+        );
+    }
+    assert_eq!(harness.settled(), before);
+}
+
+/// A BaseRepo on `dev` named other than `main`: the controller reads the promoted commit only
+/// from `main`, so the plan warns (it does not refuse) that promotion tracking will not work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base_repo_not_named_main_is_a_plan_warning_about_promotion_tracking() {
+    let harness = Harness::new();
+    seed_adopted_reference(&harness, |branches| {
+        let file = branches
+            .get_mut("dev")
+            .unwrap()
+            .get_mut("base-repo.yaml")
+            .unwrap();
+        *file = String::from_utf8_lossy(file)
+            .replace("name: main", "name: platform")
+            .into_bytes();
+    });
+    let plan = harness.planned(&reference_with_new_gitops()).await;
+    let repo = plan.step(StepId::ControlPlaneRepo).unwrap();
+    for part in [
+        "no BaseRepo is named main (found platform in base-repo.yaml)",
+        "promotion tracking (.github/tracking/Promoted_Commit_Id, the promoted label) will not work",
+        "fix: set metadata.name: main",
+    ] {
+        assert!(repo.reason.contains(part), "{part} not in {}", repo.reason);
+    }
+}
+
 fn recorded_file_commit(harness: &Harness) -> Resource {
     let state = harness.state();
     let records: Vec<_> = state

@@ -230,6 +230,17 @@ pub(crate) fn plan(
                         exit_code: ExitCode::RepositoryFailed,
                     });
                 }
+                if let Some(message) = several_gitops_repos(check, observed) {
+                    conflicts.push(PlanConflict {
+                        step: *repo_step,
+                        message,
+                        hint: Topic::ExistingRepositoryChanges.hint(format!(
+                            "keep one GitOpsRepo on {branch} (the scheduler opens its pull requests where it points), or point each yourself and run again",
+                            branch = TemplateContext::DEFAULT_ENVIRONMENT
+                        )),
+                        exit_code: ExitCode::RepositoryFailed,
+                    });
+                }
                 let warnings: Vec<String> = check
                     .warnings
                     .iter()
@@ -307,6 +318,42 @@ pub(crate) fn plan(
             }
         }
     }
+}
+
+/// Several GitOpsRepos on the environment branch, not all naming the configured gitops
+/// repository: this tool points one GitOpsRepo only, and pointing all of them at one
+/// repository would be wrong (each is its own target), so the plan refuses, naming each.
+fn several_gitops_repos(
+    check: &structure::ControlPlaneFindings,
+    observed: &Observed,
+) -> Option<String> {
+    let wanted = observed.gitops_url.as_deref()?;
+    if check.gitops_repos.len() < 2
+        || check
+            .gitops_repos
+            .iter()
+            .all(|pointer| structure::same_repo_url(&pointer.repo, wanted))
+    {
+        return None;
+    }
+    let listed: Vec<String> = check
+        .gitops_repos
+        .iter()
+        .map(|pointer| {
+            format!(
+                "{} in {} (spec.repo {})",
+                pointer.name.as_deref().unwrap_or("(unnamed)"),
+                pointer.path,
+                pointer.repo
+            )
+        })
+        .collect();
+    Some(format!(
+        "on branch {branch} of the control plane, {count} GitOpsRepo resources: {}; the gitops repository {wanted} is not what all of them name, and this tool points only one GitOpsRepo at it",
+        listed.join("; "),
+        branch = TemplateContext::DEFAULT_ENVIRONMENT,
+        count = check.gitops_repos.len(),
+    ))
 }
 
 /// What a later step of a repository the user gave must change there for the workflows
