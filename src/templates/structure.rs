@@ -255,6 +255,9 @@ pub struct ControlPlaneFindings {
     /// Every GitOpsRepo of the environment branch with a `spec.repo`, in the order found
     /// (the first is [`ControlPlaneFindings::gitops_repo`]).
     pub gitops_repos: Vec<GitopsRepoPointer>,
+    /// The names of the Environments under `.environments/` on `main`: the scheduler
+    /// reconciles each, opening pull requests against the gitops branch of that name.
+    pub environments: Vec<String>,
     /// The repositories the scheduler follows for the environment, as the control plane
     /// names them: its Environment's `spec.controlPlane.repo` (on `main`) and its BaseRepos'
     /// `spec.repo` (on the environment branch).
@@ -498,6 +501,13 @@ pub fn check_control_plane<S: AsRef<str>>(
         })
         .collect();
     findings.gitops_repo = findings.gitops_repos.first().cloned();
+    findings.environments = main
+        .iter()
+        .filter(|r| r.kind == "Environment" && normalise(&r.path).starts_with(".environments/"))
+        .filter_map(|r| r.name.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     // The Environment the environment branch is for, and the BaseRepos on that branch: the
     // controllers make Flux follow the repositories they name (`environment_controller.go`,
     // `baserepo_controller.go` in microsoft/kalypso-scheduler).

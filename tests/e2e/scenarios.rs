@@ -1402,6 +1402,109 @@ async fn without_consent_the_pointer_change_is_refused_before_anything_is_create
     assert!(matches!(active, Ok(Some(_))), "consented");
 }
 
+/// An existing gitops repository with a user's open pull request against `dev` (and one of
+/// the scheduler's own, `deployment/…`): the scheduler closes every open pull request against
+/// the branch when it opens its own, so the plan lists the user's one (only it) as a
+/// consequence; without consent the run stops before anything is created (exit 5), saying
+/// what would be closed and what to do; `--yes` is the consent, and the run proceeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_open_pull_request_on_an_existing_gitops_repository_needs_consent() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
+    config.options.non_interactive = true;
+    let mut seed = rendered_seed(&config, RepoKind::Gitops, ORG, "platform-gitops")
+        .with_secret("CONTROL_PLANE_TOKEN")
+        .with_file("docs-typo", "README.md", "a fix\n")
+        .with_file("deployment/2026-01-01-00-00-00", "README.md", "generated\n")
+        .with_open_pull_request("docs-typo", "dev", "Fix a typo\u{1b}[2J", "bob")
+        .with_open_pull_request(
+            "deployment/2026-01-01-00-00-00",
+            "dev",
+            "Update manifests in dev from deployment/2026-01-01-00-00-00",
+            "kalypso-bot",
+        );
+    seed.labels.push((
+        "promoted".into(),
+        kalypso_bootstrap::tools::gh::PROMOTED_LABEL_COLOR.into(),
+        "Promoted by the Kalypso Scheduler".into(),
+    ));
+    harness.sim.seed_repo(seed).unwrap();
+    let before = harness.settled();
+
+    let session = harness.session(
+        &config,
+        std::sync::Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let (warnings, _unread) = kalypso_bootstrap::engine::EventSink::channel();
+    let plan = session
+        .plan(&kalypso_bootstrap::tools::CancelToken::new(), &warnings)
+        .await
+        .expect("the plan itself may be shown");
+    let step = plan.step(StepId::GitopsRepo).unwrap();
+    let closed: Vec<(u64, &str, &str)> = step
+        .pull_requests_closed
+        .iter()
+        .map(|p| (p.number, p.head.as_str(), p.base.as_str()))
+        .collect();
+    assert_eq!(closed, [(1, "docs-typo", "dev")]);
+    let listed = "#1 \"Fix a typo\\u001b[2J\" (branch docs-typo into dev, by bob)";
+    assert!(step.reason.contains(listed), "{}", step.reason);
+    assert!(!step.reason.contains("deployment/"), "{}", step.reason);
+    assert!(!step.reason.contains('\u{1b}'), "escaped: {}", step.reason);
+    let info = step.info();
+    assert_eq!(info.consequences.len(), 1, "{:?}", info.consequences);
+    assert!(
+        info.consequences[0].contains(listed),
+        "{:?}",
+        info.consequences
+    );
+    // The dry run shows it (the step's reason is in it).
+    let dry = session.bootstrap().dry_run(&plan);
+    assert!(dry.to_text().contains(listed), "{}", dry.to_text());
+
+    let error = session
+        .confirm(harness.validated(&config), &plan, None)
+        .await
+        .expect_err("no consent");
+    assert_eq!(error.exit_code.code(), 5);
+    for part in [
+        "close 1 open pull request of others",
+        listed,
+        "merge or close",
+        "--yes",
+    ] {
+        let text = format!(
+            "{} {}",
+            error.message,
+            error.hint.as_deref().unwrap_or_default()
+        );
+        assert!(text.contains(part), "{part} not in {text}");
+    }
+    assert!(error
+        .hint
+        .as_deref()
+        .unwrap_or_default()
+        .contains("scheduler-would-close-open-pull-requests"));
+    drop(session);
+    assert_eq!(harness.settled(), before, "nothing changed");
+
+    // `--yes` is the consent: the run proceeds.
+    config.options.skip_confirmation = true;
+    let session = harness.session(
+        &config,
+        std::sync::Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let active = session
+        .confirm(harness.validated(&config), &plan, None)
+        .await;
+    assert!(matches!(active, Ok(Some(_))), "consented");
+    drop(session);
+    harness.run(&config).await.assert_success();
+}
+
 /// An existing gitops repository without `CONTROL_PLANE_TOKEN` and the `promoted` label:
 /// the plan reports both; with consent they are set and recorded; the rollback removes
 /// exactly them; without consent the run stops before anything is created.

@@ -458,6 +458,8 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh.label_list_spec(slug),
             // The health check that the scheduler opened its pull request.
             gh.pr_list_spec(slug, "dev"),
+            // The open pull requests of others the scheduler would close (the plan).
+            gh.open_pull_requests_spec(slug, "dev"),
             gh.repo_delete_spec(slug),
         ]);
     }

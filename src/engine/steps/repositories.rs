@@ -510,13 +510,28 @@ fn stale_gitops_repo_secret(step: StepId, slug: &str, observed: &Observed) -> Op
     ))
 }
 
-/// The steps of `plan` that change a repository the user gave (see [`change_to_existing`]):
-/// they need the user's consent, a terminal yes to the plan or `--yes`.
+/// What the plan says of the open pull requests the scheduler will close (see
+/// [`crate::engine::plan::UserPullRequest`]): each one, and what to do.
+pub fn pull_requests_closed_text(pulls: &[crate::engine::plan::UserPullRequest]) -> String {
+    let listed: Vec<String> = pulls.iter().map(|pull| pull.describe()).collect();
+    format!(
+        "; consequence: the Kalypso scheduler closes every open pull request against an environment branch (and deletes its branch) each time it opens its own, so it will close {} open pull request{} of others: {}; merge or close {} first, or consent (a yes to the plan, or --yes)",
+        pulls.len(),
+        if pulls.len() == 1 { "" } else { "s" },
+        listed.join("; "),
+        if pulls.len() == 1 { "it" } else { "them" },
+    )
+}
+
+/// The steps of `plan` that change a repository the user gave (see [`change_to_existing`]),
+/// or whose consequence is the scheduler closing others' pull requests there: they need
+/// the user's consent, a terminal yes to the plan or `--yes`.
 pub fn changes_to_existing<'p>(
     configuration: &crate::config::Configuration,
     plan: &'p crate::engine::plan::Plan,
 ) -> Vec<&'p PlannedStep> {
-    plan.steps
+    let changes = plan
+        .steps
         .iter()
         .filter(|step| step.action == Action::Create)
         .filter(|step| {
@@ -536,8 +551,14 @@ pub fn changes_to_existing<'p>(
                 RepoKind::Gitops => &repositories.gitops,
             };
             matches!(target, RepoTarget::Existing(_))
-        })
-        .collect()
+        });
+    let closes = plan
+        .steps
+        .iter()
+        .filter(|step| !step.pull_requests_closed.is_empty());
+    let mut steps: Vec<&PlannedStep> = changes.chain(closes).collect();
+    steps.sort_by_key(|step| plan.steps.iter().position(|s| s.id == step.id));
+    steps
 }
 
 /// What each repository step runs, for the dry run: the same builders as the steps below,

@@ -163,6 +163,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         },
         theme,
     );
+    let steps_width = steps_block.inner(right).width as usize;
     let mut step_lines = Vec::new();
     let spinner = spinner_frame(app.now.unix_timestamp_nanos() / 1_000_000);
     match &app.plan {
@@ -186,6 +187,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     action_span(step.action, narrow, theme),
                     Span::raw(format!(" {}", step.title)),
                 ]));
+                // What a yes accepts beyond the step (text from outside, escaped already).
+                let indent = if narrow { "   " } else { "     " };
+                for consequence in &step.consequences {
+                    let text = format!("! {consequence}");
+                    for line in wrap(&text, steps_width.saturating_sub(indent.len())) {
+                        step_lines.push(Line::from(Span::styled(
+                            format!("{indent}{line}"),
+                            theme.warn(),
+                        )));
+                    }
+                }
             }
         }
         PlanState::Failed(_) | PlanState::LaunchFailed(_) => {}
