@@ -173,6 +173,28 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             theme.running(),
         ))),
         PlanState::Ready(steps) => {
+            // What a yes accepts beyond the steps comes first, where the smallest screen
+            // still shows it (text from outside, escaped already).
+            let consequences: Vec<&String> =
+                steps.iter().flat_map(|step| &step.consequences).collect();
+            if !consequences.is_empty() {
+                step_lines.push(Line::from(Span::styled(
+                    " A yes also accepts:",
+                    theme.warn(),
+                )));
+                for consequence in consequences {
+                    for (index, line) in wrap(consequence, steps_width.saturating_sub(3))
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let bullet = if index == 0 { " ! " } else { "   " };
+                        step_lines.push(Line::from(Span::styled(
+                            format!("{bullet}{line}"),
+                            theme.warn(),
+                        )));
+                    }
+                }
+            }
             let mut phase = None;
             for step in steps {
                 if phase != Some(step.phase) {
@@ -188,16 +210,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     Span::raw(format!(" {}", step.title)),
                 ]));
                 // What a yes accepts beyond the step (text from outside, escaped already).
-                let indent = if narrow { "   " } else { "     " };
-                for consequence in &step.consequences {
-                    let text = format!("! {consequence}");
-                    for line in wrap(&text, steps_width.saturating_sub(indent.len())) {
-                        step_lines.push(Line::from(Span::styled(
-                            format!("{indent}{line}"),
-                            theme.warn(),
-                        )));
-                    }
-                }
             }
         }
         PlanState::Failed(_) | PlanState::LaunchFailed(_) => {}
