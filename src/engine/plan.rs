@@ -734,6 +734,7 @@ mod tests {
             gitops_url: None,
             missing_on_existing: Default::default(),
             unchecked_on_existing: Default::default(),
+            user_pull_requests: Vec::new(),
             succeeded_steps: [
                 ClusterPreflight,
                 ClusterResourceGroup,
@@ -795,6 +796,7 @@ mod tests {
             gitops_url: None,
             missing_on_existing: Default::default(),
             unchecked_on_existing: Default::default(),
+            user_pull_requests: Vec::new(),
             succeeded_steps: StepId::ALL.into_iter().collect(),
         };
         let plan = plan(&config(), &observed);

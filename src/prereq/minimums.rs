@@ -174,6 +174,15 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         GH_2_0,
         "present in gh 2.0.0",
     ),
+    // The plan's list of the open pull requests the scheduler would close: `--limit`
+    // (`-L`) is one of `gh pr list`'s first flags (gh 0.5), before gh 2.0.0.
+    flag(
+        "gh",
+        &["pr", "list"],
+        "--limit",
+        GH_2_0,
+        "present in gh 2.0.0",
+    ),
     flag(
         "gh",
         &["label", "create"],
