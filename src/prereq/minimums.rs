@@ -525,6 +525,18 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
     ),
     flag("git", &["add"], "-A", Version::new(2, 23, 0), GIT_OLD),
     flag("git", &["add"], "--", Version::new(2, 23, 0), GIT_OLD),
+    // The revert of that commit on rollback: every command in the clone (`-C DIR`).
+    flag(
+        "git",
+        &[],
+        "-C",
+        Version::new(2, 23, 0),
+        "git -C came in git 1.8.5 (Documentation/RelNotes/1.8.5.txt)",
+    ),
+    flag("git", &["diff"], "--quiet", Version::new(2, 23, 0), GIT_OLD),
+    flag("git", &["diff"], "--", Version::new(2, 23, 0), GIT_OLD),
+    flag("git", &["checkout"], "--", Version::new(2, 23, 0), GIT_OLD),
+    flag("git", &["commit"], "--quiet", Version::new(2, 23, 0), GIT_OLD),
     // The one-file commit to an existing control plane (and its revert on rollback).
     flag(
         "git",

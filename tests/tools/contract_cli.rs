@@ -863,6 +863,18 @@ fn every_adapter_spec(sandbox: &Sandbox) -> Vec<CommandSpec> {
         "point the GitOpsRepo",
         &env,
     ));
+    // Its rollback: the five commands the plan lists and the remover runs.
+    specs.extend(git.revert_file_specs(
+        git::FileRevert {
+            dir: "kalypso-bootstrap-revert",
+            remote_url: remote,
+            branch: "dev",
+            path: "gitops-repo.yaml",
+            commit: "0123456789abcdef0123456789abcdef01234567",
+            message: "put the GitOpsRepo back",
+        },
+        &env,
+    ));
     specs
 }
 
