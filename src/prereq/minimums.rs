@@ -536,7 +536,13 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
     flag("git", &["diff"], "--quiet", Version::new(2, 23, 0), GIT_OLD),
     flag("git", &["diff"], "--", Version::new(2, 23, 0), GIT_OLD),
     flag("git", &["checkout"], "--", Version::new(2, 23, 0), GIT_OLD),
-    flag("git", &["commit"], "--quiet", Version::new(2, 23, 0), GIT_OLD),
+    flag(
+        "git",
+        &["commit"],
+        "--quiet",
+        Version::new(2, 23, 0),
+        GIT_OLD,
+    ),
     // The one-file commit to an existing control plane (and its revert on rollback).
     flag(
         "git",

@@ -1780,6 +1780,109 @@ async fn the_copied_revert_changes_nothing_when_the_file_changed_since() {
     );
 }
 
+/// Someone else pushes to `dev` right before the revert clones it (after the live check
+/// through the API saw our blob): the revert's own check in the clone fails, nothing is
+/// committed or pushed, and the file is left in place, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_between_the_live_check_and_the_clone_is_left_in_place() {
+    use kalypso_bootstrap::engine::rollback::ResourceRemover;
+    use kalypso_bootstrap::tools::{
+        BoxFuture, CommandOutput, CommandRunner, CommandSpec, RunControl, RunError,
+    };
+
+    /// The simulated world, where another actor pushes once, right before the revert's clone.
+    struct PushBeforeClone {
+        sim: kalypso_bootstrap::sim::SimulatedEnvironment,
+        before_clone: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    }
+    impl CommandRunner for PushBeforeClone {
+        fn run_with(
+            &self,
+            spec: CommandSpec,
+            control: RunControl,
+        ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+            if spec.program == "git" && spec.args.first().map(String::as_str) == Some("clone") {
+                if let Some(push) = self.before_clone.lock().unwrap().take() {
+                    push();
+                }
+            }
+            self.sim.run_with(spec, control)
+        }
+    }
+
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    harness.run(&config).await.assert_success();
+    let theirs = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml")
+        .replace("path: .", "path: ./clusters");
+    let bare = harness.bare(ORG, CONTROL_PLANE);
+    let push = {
+        let theirs = theirs.clone();
+        let bare = bare.clone();
+        move || {
+            let work = tempfile::tempdir().unwrap();
+            let git = |args: &[&str]| {
+                let out = std::process::Command::new("git")
+                    .args(["-c", "user.name=them", "-c", "user.email=them@example.com"])
+                    .args(args)
+                    .current_dir(work.path())
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            git(&[
+                "clone",
+                "--quiet",
+                "--branch",
+                "dev",
+                &bare.display().to_string(),
+                "clone",
+            ]);
+            std::fs::write(work.path().join("clone/gitops-repo.yaml"), &theirs).unwrap();
+            git(&["-C", "clone", "commit", "--quiet", "-am", "theirs"]);
+            git(&["-C", "clone", "push", "--quiet", "origin", "dev"]);
+        }
+    };
+    let runner = PushBeforeClone {
+        sim: harness.sim.clone(),
+        before_clone: std::sync::Mutex::new(Some(Box::new(push))),
+    };
+    let remover = kalypso_bootstrap::engine::EngineRemover::new(
+        std::sync::Arc::new(runner),
+        Some(secrecy::SecretString::from(CANARY)),
+        harness.paths().kubeconfig,
+    );
+    let head_before = git(&bare, &["rev-parse", "dev"]);
+    let note = remover
+        .remove(&recorded_file_commit(&harness))
+        .await
+        .expect("a refusal, not an error");
+    assert!(note.kept, "{}", note.message);
+    assert!(
+        note.message.contains("changed since our commit"),
+        "{}",
+        note.message
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        theirs
+    );
+    let head_after = git(&bare, &["rev-parse", "dev"]);
+    assert_ne!(head_after, head_before, "their commit landed");
+    assert_eq!(
+        String::from_utf8(git(&bare, &["log", "-1", "--format=%an", "dev"]))
+            .unwrap()
+            .trim(),
+        "them",
+        "nothing of ours on top"
+    );
+}
+
 /// What you see is what runs: the rollback plan lists, for the GitOpsRepo commit, exactly
 /// the git commands the revert then runs, in that order, with the same argv (the plan's
 /// `command` is them joined with `&&`).
