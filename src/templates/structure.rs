@@ -873,4 +873,67 @@ mod tests {
             "https://github.com/acme/gitops2"
         ));
     }
+
+    #[test]
+    fn the_check_lists_every_gitops_repo_and_the_environments_on_main() {
+        let second = GITOPS
+            .replace("name: dev", "name: other")
+            .replace("repo: r", "repo: s");
+        let branch = vec![
+            yaml("gitops-repo.yaml", GITOPS),
+            yaml("more/other.yaml", &second),
+            yaml("base-repo.yaml", BASE),
+        ];
+        let main = vec![
+            yaml(".environments/dev.yaml", ENVIRONMENT),
+            yaml(
+                ".environments/stage.yaml",
+                &ENVIRONMENT.replace("name: dev", "name: stage"),
+            ),
+        ];
+        let findings = check_control_plane::<&str>(&[], &main, "dev", &branch);
+        let repos: Vec<(&str, &str)> = findings
+            .gitops_repos
+            .iter()
+            .map(|p| (p.path.as_str(), p.repo.as_str()))
+            .collect();
+        assert_eq!(repos, [("gitops-repo.yaml", "r"), ("more/other.yaml", "s")]);
+        assert_eq!(
+            findings.gitops_repo.map(|p| p.path),
+            Some("gitops-repo.yaml".into())
+        );
+        assert_eq!(findings.environments, ["dev", "stage"]);
+        assert!(
+            !findings
+                .warnings
+                .iter()
+                .any(|w| w.contains("no BaseRepo is named main")),
+            "{:?}",
+            findings.warnings
+        );
+    }
+
+    #[test]
+    fn a_base_repo_not_named_main_is_a_warning_about_promotion_tracking() {
+        let branch = vec![yaml(
+            "base-repo.yaml",
+            &BASE.replace("name: main", "name: platform"),
+        )];
+        let findings = check_control_plane::<&str>(&[], &[], "dev", &branch);
+        let warning = findings
+            .warnings
+            .iter()
+            .find(|w| w.contains("no BaseRepo is named main"))
+            .expect("warned");
+        assert!(
+            warning.contains("found platform in base-repo.yaml"),
+            "{warning}"
+        );
+        assert!(warning.contains("Promoted_Commit_Id"), "{warning}");
+        assert!(
+            !findings.missing.iter().any(|m| m.contains("BaseRepo")),
+            "a warning, not a failure: {:?}",
+            findings.missing
+        );
+    }
 }
