@@ -48,6 +48,7 @@ pub enum Topic {
     RepositoryUnreachable,
     RepositoryStructure,
     ExistingRepositoryChanges,
+    OpenPullRequestsClosed,
     ControlPlaneFollowsAnotherRepository,
     RepositoryGone,
     // Installation and validation phases.
@@ -74,7 +75,7 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 53] = [
+    pub const ALL: [Topic; 54] = [
         Topic::ToolMissing,
         Topic::AzureSignIn,
         Topic::AzureSubscription,
@@ -107,6 +108,7 @@ impl Topic {
         Topic::RepositoryUnreachable,
         Topic::RepositoryStructure,
         Topic::ExistingRepositoryChanges,
+        Topic::OpenPullRequestsClosed,
         Topic::ControlPlaneFollowsAnotherRepository,
         Topic::RepositoryGone,
         Topic::FluxApiVersions,
@@ -166,6 +168,7 @@ impl Topic {
             Topic::RepositoryUnreachable => "existing-repository-not-reachable",
             Topic::RepositoryStructure => "existing-repository-lacks-what-kalypso-needs",
             Topic::ExistingRepositoryChanges => "existing-repository-needs-changes",
+            Topic::OpenPullRequestsClosed => "scheduler-would-close-open-pull-requests",
             Topic::ControlPlaneFollowsAnotherRepository => {
                 "control-plane-follows-another-repository"
             }

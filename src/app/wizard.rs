@@ -1059,6 +1059,7 @@ mod tests {
                         description: resource.describe(),
                         resource,
                         manual_command: format!("az group delete --name {name}"),
+                        commands: vec![format!("az group delete --name {name}")],
                         asynchronous: true,
                     }
                 })

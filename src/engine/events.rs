@@ -66,6 +66,10 @@ pub struct PlannedStepInfo {
     pub action: Action,
     pub title: String,
     pub depends_on: Vec<StepId>,
+    /// What consenting to the plan accepts beyond the step's action, one line each (the
+    /// open pull requests of others the scheduler will close), escaped. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consequences: Vec<String>,
 }
 
 /// What a finished run produced, for the summary screen and block.

@@ -7,6 +7,7 @@ use super::context::EventSink;
 use super::events::{EventKind, LogLevel};
 use super::plan::{
     succeeded_steps, Observed, ObservedCluster, ObservedRepo, ObservedResourceGroup,
+    UserPullRequest, SCHEDULER_BRANCH_PREFIX,
 };
 use super::retry::explain_give_up;
 use super::step::StepId;
@@ -141,6 +142,37 @@ pub async fn observe(
                 &slug,
             )
             .await?;
+            // The scheduler reconciles every Environment of the control plane, each with the
+            // gitops branch of its name; a new control plane has the one this tool renders.
+            let environments = observed
+                .control_plane_check
+                .as_ref()
+                .map(|check| check.environments.clone())
+                .filter(|names| !names.is_empty())
+                .unwrap_or_else(|| vec![TemplateContext::DEFAULT_ENVIRONMENT.to_string()]);
+            for base in environments {
+                let open = query(
+                    steps,
+                    cancel,
+                    events,
+                    StepId::GitopsRepo,
+                    &format!("list the open pull requests against {base} of {slug}"),
+                    || tools.gh.open_pull_requests(&slug, &base),
+                )
+                .await?;
+                observed.user_pull_requests.extend(
+                    open.into_iter()
+                        .filter(|pull| !pull.head_ref_name.starts_with(SCHEDULER_BRANCH_PREFIX))
+                        .map(|pull| UserPullRequest {
+                            repository: slug.clone(),
+                            base: base.clone(),
+                            number: pull.number,
+                            title: pull.title,
+                            head: pull.head_ref_name,
+                            author: pull.author.map(|a| a.login),
+                        }),
+                );
+            }
         }
     }
 

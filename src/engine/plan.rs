@@ -43,6 +43,47 @@ pub struct Observed {
     pub unchecked_on_existing: std::collections::BTreeMap<StepId, String>,
     /// Steps the state file records as succeeded (see [`succeeded_steps`]).
     pub succeeded_steps: BTreeSet<StepId>,
+    /// On a gitops repository the user gave: the open pull requests of others against its
+    /// environment branches, which the scheduler will close (see [`UserPullRequest`]).
+    pub user_pull_requests: Vec<UserPullRequest>,
+}
+
+/// The head branch prefix of the scheduler's own pull requests (`deployment/<time>`, see
+/// `gitopsrepo_controller.go` in microsoft/kalypso-scheduler).
+pub const SCHEDULER_BRANCH_PREFIX: &str = "deployment/";
+
+/// An open pull request against an environment branch of a gitops repository the user gave,
+/// from a branch that is not the scheduler's own. Each time the scheduler opens its pull
+/// request it closes EVERY open pull request against that branch and deletes its head
+/// branch (`cleanPullRequests` in scheduler/githubrepo.go of microsoft/kalypso-scheduler):
+/// a consequence of the run that needs consent. Title, branch and author are text from
+/// outside, escaped wherever shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPullRequest {
+    pub repository: String,
+    pub base: String,
+    pub number: u64,
+    pub title: String,
+    pub head: String,
+    pub author: Option<String>,
+}
+
+impl UserPullRequest {
+    /// `#3 "Fix a typo" (branch docs-typo into dev, by bob)`, escaped.
+    pub fn describe(&self) -> String {
+        let escape = |text: &str| crate::text::escape_controls(text).into_owned();
+        format!(
+            "#{} \"{}\" (branch {} into {}{})",
+            self.number,
+            escape(&self.title),
+            escape(&self.head),
+            escape(&self.base),
+            self.author
+                .as_deref()
+                .map(|login| format!(", by {}", escape(login)))
+                .unwrap_or_default()
+        )
+    }
 }
 
 /// An AKS cluster that exists.
@@ -96,6 +137,12 @@ pub struct PlannedStep {
     /// The file of a repository the user gave that this step changes (the control plane's
     /// GitOpsRepo), for the dry run's listing of the commands.
     pub file: Option<String>,
+    /// The Actions secrets this step sets on a repository the user gave (those it lacks),
+    /// by name: the reason and the dry run's commands both come from it.
+    pub secrets: Vec<String>,
+    /// The open pull requests of others the scheduler will close once this step's gitops
+    /// repository (one the user gave) is in use: the run needs consent for it.
+    pub pull_requests_closed: Vec<UserPullRequest>,
 }
 
 impl PlannedStep {
@@ -112,6 +159,8 @@ impl PlannedStep {
             depends_on,
             reason: reason.into(),
             file: None,
+            secrets: Vec::new(),
+            pull_requests_closed: Vec::new(),
         }
     }
 
@@ -122,6 +171,17 @@ impl PlannedStep {
             action: self.action,
             title: self.id.title().to_string(),
             depends_on: self.depends_on.clone(),
+            consequences: self
+                .pull_requests_closed
+                .iter()
+                .map(|pull| {
+                    format!(
+                        "the scheduler closes pull request {} of {}",
+                        pull.describe(),
+                        crate::text::escape_controls(&pull.repository)
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -339,6 +399,16 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
                 )
             {
                 step.file = pointer_file.clone();
+            }
+            if action == Action::Create {
+                step.secrets = steps::repositories::secrets_to_set(id, config, observed);
+            }
+            if id == StepId::GitopsRepo && !observed.user_pull_requests.is_empty() {
+                step.pull_requests_closed = observed.user_pull_requests.clone();
+                step.reason
+                    .push_str(&steps::repositories::pull_requests_closed_text(
+                        &step.pull_requests_closed,
+                    ));
             }
             step
         })
@@ -664,6 +734,7 @@ mod tests {
             gitops_url: None,
             missing_on_existing: Default::default(),
             unchecked_on_existing: Default::default(),
+            user_pull_requests: Vec::new(),
             succeeded_steps: [
                 ClusterPreflight,
                 ClusterResourceGroup,
@@ -725,6 +796,7 @@ mod tests {
             gitops_url: None,
             missing_on_existing: Default::default(),
             unchecked_on_existing: Default::default(),
+            user_pull_requests: Vec::new(),
             succeeded_steps: StepId::ALL.into_iter().collect(),
         };
         let plan = plan(&config(), &observed);

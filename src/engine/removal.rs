@@ -49,6 +49,8 @@ struct PlanEntry<'a> {
     kind: &'a str,
     resource: &'a str,
     command: &'a str,
+    /// The commands `command` joins with `&&`, each on its own (one for most resources).
+    commands: &'a [String],
     asynchronous: bool,
 }
 
@@ -118,7 +120,8 @@ impl RemovalPlan {
     }
 
     /// The preview as one JSON document: `{"purpose", "removals": [{"order", "kind",
-    /// "resource", "command", "asynchronous"}]}`.
+    /// "resource", "command", "commands", "asynchronous"}]}`: `command` is one line to copy
+    /// (several commands joined with `&&`), `commands` each command the removal runs.
     pub fn to_json(&self) -> String {
         let document = PlanDocument {
             purpose: self.purpose,
@@ -131,6 +134,7 @@ impl RemovalPlan {
                     kind: removal.resource.kind(),
                     resource: &removal.description,
                     command: &removal.manual_command,
+                    commands: &removal.commands,
                     asynchronous: removal.asynchronous,
                 })
                 .collect(),
@@ -341,6 +345,7 @@ mod tests {
             description: resource.describe(),
             resource,
             manual_command: command.to_string(),
+            commands: vec![command.to_string()],
             asynchronous,
         }
     }

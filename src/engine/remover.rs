@@ -17,7 +17,7 @@ use crate::state::{BootstrapState, Ownership, RepositoryCreation, Resource};
 use crate::tools::az::Az;
 use crate::tools::error::failure;
 use crate::tools::gh::Gh;
-use crate::tools::git::{FileChange, FileChangeError, Git, SeedError};
+use crate::tools::git::{FileRevert, Git, RevertStep};
 use crate::tools::helm::Helm;
 use crate::tools::kubectl::{flux_install_url, Kubectl, FLUX_NAMESPACE, FLUX_VERSION};
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryPolicy, RetryWait};
@@ -222,16 +222,12 @@ impl EngineRemover {
             Resource::RepoLabel { repository, name } => {
                 self.gh().label_delete_spec(repository, name)
             }
-            // The first command of the revert (see [`EngineRemover::revert_file_commit`]);
-            // the manual command is the whole revert.
-            Resource::RepoFileCommit {
-                repository, branch, ..
-            } => Git::new(Arc::clone(&self.runner)).clone_branch_spec(
-                &repository_remote(repository),
-                branch,
-                std::path::Path::new(REVERT_DIR),
-                &self.gh().git_env(),
-            ),
+            // The first of the revert's commands (see [`EngineRemover::removal_specs`]).
+            Resource::RepoFileCommit { .. } => self
+                .removal_specs(resource)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| unreachable!("a revert has commands")),
             Resource::Flux {
                 kube_context,
                 version,
@@ -255,6 +251,33 @@ impl EngineRemover {
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 self.kubectl(kube_context).delete_crds_spec(&names)
             }
+        }
+    }
+
+    /// Every command that removes `resource`, in order: one for most kinds; for a
+    /// [`Resource::RepoFileCommit`], the revert's git commands (see
+    /// [`Git::revert_file_specs`]), run from one work directory. The preview, the dry-run and
+    /// the run all come from here.
+    pub fn removal_specs(&self, resource: &Resource) -> Vec<CommandSpec> {
+        match resource {
+            Resource::RepoFileCommit {
+                repository,
+                branch,
+                path,
+                commit,
+                ..
+            } => Git::new(Arc::clone(&self.runner)).revert_file_specs(
+                FileRevert {
+                    dir: REVERT_DIR,
+                    remote_url: &repository_remote(repository),
+                    branch,
+                    path,
+                    commit,
+                    message: REVERT_MESSAGE,
+                },
+                &self.gh().git_env(),
+            ),
+            _ => vec![self.removal_spec(resource)],
         }
     }
 
@@ -339,28 +362,8 @@ impl EngineRemover {
                         .map_err(|why| why.replace("its label", "its release label"))
                 }),
             },
-            // A commit to a repository the user gave is ours while the file on the branch
-            // is still exactly the blob we wrote.
-            // (or already back as it was: the revert then has nothing to do).
-            Resource::RepoFileCommit {
-                repository,
-                branch,
-                path,
-                written_blob,
-                previous_blob,
-                ..
-            } => match self.gh().repo_tree(repository, branch).await? {
-                None => Err(format!("branch {branch} of {repository} is gone")),
-                Some(entries) => match entries.iter().find(|e| &e.path == path) {
-                    None => Err(format!("{path} is no longer on {branch}")),
-                    Some(entry) if &entry.sha == previous_blob => Ok(()),
-                    Some(entry) if &entry.sha != written_blob => Err(format!(
-                        "{path} on {branch} changed since we wrote it (blob {}, we wrote {written_blob})",
-                        entry.sha
-                    )),
-                    Some(_) => Ok(()),
-                },
-            },
+            // Checked live by the revert itself (see [`EngineRemover::revert_file_commit`]).
+            Resource::RepoFileCommit { .. } => Ok(()),
             // A label is ours while it still has the colour and description we gave it
             // (someone who redefined it made it theirs); gone, the removal says so.
             Resource::RepoLabel { repository, name } => {
@@ -492,42 +495,50 @@ impl EngineRemover {
     }
 
     /// Put back the file a [`Resource::RepoFileCommit`] changed: one more commit (never a
-    /// force push) writing the previous content, only while the branch's file is still the
-    /// blob we wrote; otherwise it is left in place, with why.
+    /// force push) restoring the content before ours, only while the branch's file is still
+    /// the blob we wrote; otherwise it is left in place, with why. The mark is checked live
+    /// first (the branch's tree through the API: already back as it was, there is nothing
+    /// to do); then [`EngineRemover::removal_specs`] run one by one in a fresh directory,
+    /// the very commands the preview lists.
     async fn revert_file_commit(&self, resource: &Resource) -> Result<RemovalNote, ToolError> {
         let Resource::RepoFileCommit {
             repository,
             branch,
             path,
+            commit,
             written_blob,
-            previous_content,
+            previous_blob,
             ..
         } = resource
         else {
             unreachable!("only a file commit is reverted")
         };
-        if let Resource::RepoFileCommit {
-            repository,
-            branch,
-            path,
-            previous_blob,
-            ..
-        } = resource
-        {
-            let back = self
-                .gh()
-                .repo_tree(repository, branch)
-                .await?
-                .is_some_and(|entries| {
-                    entries
-                        .iter()
-                        .any(|e| &e.path == path && &e.sha == previous_blob)
-                });
-            if back {
+        let live = match self.gh().repo_tree(repository, branch).await? {
+            None => {
+                return Ok(RemovalNote::kept(format!(
+                    "left in place: branch {branch} of {repository} is gone"
+                )))
+            }
+            Some(entries) => entries.into_iter().find(|e| &e.path == path),
+        };
+        match live {
+            None => {
+                return Ok(RemovalNote::kept(format!(
+                    "left in place: {path} is no longer on {branch}"
+                )))
+            }
+            Some(entry) if &entry.sha == previous_blob => {
                 return Ok(RemovalNote::new(
                     "already as it was (the commit never landed, or was undone)",
-                ));
+                ))
             }
+            Some(entry) if &entry.sha != written_blob => {
+                return Ok(RemovalNote::kept(format!(
+                    "left in place: {path} on {branch} changed since we wrote it (blob {}, we wrote {written_blob})",
+                    entry.sha
+                )))
+            }
+            Some(_) => {}
         }
         let io = |e: std::io::Error| ToolError::UnexpectedOutput {
             command: "revert".to_string(),
@@ -537,40 +548,28 @@ impl EngineRemover {
             .prefix("kalypso-bootstrap-revert-")
             .tempdir()
             .map_err(io)?;
-        let git = Git::new(Arc::clone(&self.runner)).with_control(self.control.clone());
-        let result = git
-            .change_file(
-                FileChange {
-                    workdir: &dir.path().join("repository"),
-                    remote_url: &repository_remote(repository),
-                    branch,
-                    path,
-                    message: REVERT_MESSAGE,
-                },
-                &self.gh().git_env(),
-                |_, blob| {
-                    if blob == written_blob {
-                        Ok(previous_content.clone())
-                    } else {
-                        Err(format!(
-                            "left in place: {path} on {branch} changed since we wrote it (blob {blob}, we wrote {written_blob})"
-                        ))
-                    }
-                },
-            )
-            .await;
-        match result {
-            Ok(reverted) => Ok(RemovalNote::new(format!(
-                "put back as it was (commit {})",
-                reverted.commit
-            ))),
-            Err(FileChangeError::Refused(why)) => Ok(RemovalNote::kept(why)),
-            Err(FileChangeError::Seed(SeedError::Tool(error))) => Err(error),
-            Err(FileChangeError::Seed(other)) => Err(ToolError::UnexpectedOutput {
-                command: format!("revert {path} on {branch} of {repository}"),
-                reason: other.to_string(),
-            }),
+        let specs = self.removal_specs(resource);
+        for (step, spec) in RevertStep::ALL.into_iter().zip(specs) {
+            let spec = spec.cwd(dir.path());
+            let command = spec.display();
+            let output =
+                crate::tools::runner::run_logged(self.runner.as_ref(), spec, self.control.clone())
+                    .await?;
+            if output.success() {
+                continue;
+            }
+            // The check's exit 1 is its answer: the file differs from what we wrote (it
+            // changed between the API's look and the clone).
+            if step == RevertStep::Check && output.exit_code == Some(1) {
+                return Ok(RemovalNote::kept(format!(
+                    "left in place: {path} on {branch} changed since our commit {commit} wrote it"
+                )));
+            }
+            return Err(failure(ToolKind::Git, command, &output));
         }
+        Ok(RemovalNote::new(format!(
+            "put back as it was (a new commit on {branch}, pushed without force)"
+        )))
     }
 
     /// A gh command without an adapter method (secrets and labels); gone counts as done.
@@ -676,20 +675,14 @@ impl ResourceRemover for EngineRemover {
     }
 
     fn manual_command(&self, resource: &Resource) -> String {
-        if let Resource::RepoFileCommit {
-            repository,
-            branch,
-            commit,
-            ..
-        } = resource
-        {
-            // A full clone of the branch: `git revert` needs the commit's parent.
-            let remote = repository_remote(repository);
-            return format!(
-                "git clone --branch {branch} --single-branch {remote} {REVERT_DIR} && git -C {REVERT_DIR} revert --no-edit {commit} && git -C {REVERT_DIR} push origin {branch}"
-            );
-        }
-        self.removal_spec(resource).display()
+        self.manual_commands(resource).join(" && ")
+    }
+
+    fn manual_commands(&self, resource: &Resource) -> Vec<String> {
+        self.removal_specs(resource)
+            .iter()
+            .map(CommandSpec::display)
+            .collect()
     }
 
     fn is_asynchronous(&self, resource: &Resource) -> bool {

@@ -890,6 +890,7 @@ mod tests {
                     action: Action::Create,
                     title: StepId::GitopsSeed.title().into(),
                     depends_on: vec![],
+                    consequences: Vec::new(),
                 }],
             }),
             event(EventKind::StepFinished {

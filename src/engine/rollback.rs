@@ -50,8 +50,14 @@ pub trait ResourceRemover: Send + Sync {
         resource: &'a Resource,
     ) -> BoxFuture<'a, Result<RemovalNote, UserError>>;
 
-    /// The command a user runs to remove it by hand.
+    /// The command a user runs to remove it by hand (several joined with `&&`).
     fn manual_command(&self, resource: &Resource) -> String;
+
+    /// The commands that remove it, in order, each as a user runs it: one for most
+    /// resources, several for a revert (see `EngineRemover::removal_specs`).
+    fn manual_commands(&self, resource: &Resource) -> Vec<String> {
+        vec![self.manual_command(resource)]
+    }
 
     /// The removal only starts the deletion (e.g. `az aks delete --no-wait`).
     fn is_asynchronous(&self, _resource: &Resource) -> bool {
@@ -73,7 +79,10 @@ pub trait ResourceRemover: Send + Sync {
 pub struct PlannedRemoval {
     pub resource: Resource,
     pub description: String,
+    /// [`PlannedRemoval::commands`] joined with `&&`: one line to copy.
     pub manual_command: String,
+    /// Each command the removal runs, in order.
+    pub commands: Vec<String>,
     pub asynchronous: bool,
 }
 
@@ -109,11 +118,15 @@ pub fn rollback_preview(
     candidates.sort_by_key(|record| removal_rank(&record.resource));
     candidates
         .into_iter()
-        .map(|record| PlannedRemoval {
-            description: record.resource.describe(),
-            manual_command: remover.manual_command(&record.resource),
-            asynchronous: remover.is_asynchronous(&record.resource),
-            resource: record.resource.clone(),
+        .map(|record| {
+            let commands = remover.manual_commands(&record.resource);
+            PlannedRemoval {
+                description: record.resource.describe(),
+                manual_command: commands.join(" && "),
+                commands,
+                asynchronous: remover.is_asynchronous(&record.resource),
+                resource: record.resource.clone(),
+            }
         })
         .collect()
 }

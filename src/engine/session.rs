@@ -92,18 +92,50 @@ fn changes_need_consent(
         .iter()
         .map(|change| format!("  - {}: {}", change.id, change.reason))
         .collect();
+    let closes: Vec<String> = changes
+        .iter()
+        .flat_map(|change| &change.pull_requests_closed)
+        .map(|pull| format!("{} of {}", pull.describe(), pull.repository))
+        .collect();
+    let changed = changes
+        .iter()
+        .filter(|change| change.pull_requests_closed.is_empty())
+        .count();
+    let what = match (changed, closes.len()) {
+        (0, n) => format!(
+            "this run would let the Kalypso scheduler close {n} open pull request{} of others (and delete {} branch{})",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "its" } else { "their" },
+            if n == 1 { "" } else { "es" },
+        ),
+        (n, 0) => format!(
+            "this run would change {n} repositor{} you gave",
+            if n == 1 { "y" } else { "ies" }
+        ),
+        (n, m) => format!(
+            "this run would change {n} repositor{} you gave and let the Kalypso scheduler close {m} open pull request{} of others",
+            if n == 1 { "y" } else { "ies" },
+            if m == 1 { "" } else { "s" },
+        ),
+    };
+    let hint = if closes.is_empty() {
+        crate::troubleshooting::Topic::ExistingRepositoryChanges.hint(
+            "run again with --yes to let kalypso-bootstrap make these changes (a rollback undoes them), or make them yourself as listed and run again",
+        )
+    } else {
+        crate::troubleshooting::Topic::OpenPullRequestsClosed.hint(format!(
+            "merge or close these pull requests first ({}), or run again with --yes to accept that the scheduler closes them (nothing undoes that)",
+            closes.join("; ")
+        ))
+    };
     UserError::in_step(
         step,
         format!(
-            "this run would change {} repositor{} you gave, which needs your consent (a yes to the plan on a terminal, or --yes); nothing was created. The changes:\n{}",
-            changes.len(),
-            if changes.len() == 1 { "y" } else { "ies" },
+            "{what}, which needs your consent (a yes to the plan on a terminal, or --yes); nothing was created. The changes:\n{}",
             listed.join("\n")
         ),
     )
-    .with_hint(crate::troubleshooting::Topic::ExistingRepositoryChanges.hint(
-        "run again with --yes to let kalypso-bootstrap make these changes (a rollback undoes them), or make them yourself as listed and run again",
-    ))
+    .with_hint(hint)
     .with_exit_code(ExitCode::RepositoryFailed)
 }
 

@@ -174,6 +174,15 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         GH_2_0,
         "present in gh 2.0.0",
     ),
+    // The plan's list of the open pull requests the scheduler would close: `--limit`
+    // (`-L`) is one of `gh pr list`'s first flags (gh 0.5), before gh 2.0.0.
+    flag(
+        "gh",
+        &["pr", "list"],
+        "--limit",
+        GH_2_0,
+        "present in gh 2.0.0",
+    ),
     flag(
         "gh",
         &["label", "create"],
@@ -516,6 +525,24 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
     ),
     flag("git", &["add"], "-A", Version::new(2, 23, 0), GIT_OLD),
     flag("git", &["add"], "--", Version::new(2, 23, 0), GIT_OLD),
+    // The revert of that commit on rollback: every command in the clone (`-C DIR`).
+    flag(
+        "git",
+        &[],
+        "-C",
+        Version::new(2, 23, 0),
+        "git -C came in git 1.8.5 (Documentation/RelNotes/1.8.5.txt)",
+    ),
+    flag("git", &["diff"], "--quiet", Version::new(2, 23, 0), GIT_OLD),
+    flag("git", &["diff"], "--", Version::new(2, 23, 0), GIT_OLD),
+    flag("git", &["checkout"], "--", Version::new(2, 23, 0), GIT_OLD),
+    flag(
+        "git",
+        &["commit"],
+        "--quiet",
+        Version::new(2, 23, 0),
+        GIT_OLD,
+    ),
     // The one-file commit to an existing control plane (and its revert on rollback).
     flag(
         "git",

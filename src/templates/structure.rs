@@ -252,6 +252,12 @@ pub struct ControlPlaneFindings {
     /// The environment branch's GitOpsRepo (the first found by kind): where the scheduler
     /// opens its pull requests.
     pub gitops_repo: Option<GitopsRepoPointer>,
+    /// Every GitOpsRepo of the environment branch with a `spec.repo`, in the order found
+    /// (the first is [`ControlPlaneFindings::gitops_repo`]).
+    pub gitops_repos: Vec<GitopsRepoPointer>,
+    /// The names of the Environments under `.environments/` on `main`: the scheduler
+    /// reconciles each, opening pull requests against the gitops branch of that name.
+    pub environments: Vec<String>,
     /// The repositories the scheduler follows for the environment, as the control plane
     /// names them: its Environment's `spec.controlPlane.repo` (on `main`) and its BaseRepos'
     /// `spec.repo` (on the environment branch).
@@ -270,6 +276,9 @@ pub struct FollowedRepo {
     pub key: &'static str,
     pub repo: String,
 }
+
+/// The only BaseRepo name the controller reads the promoted commit from.
+pub const MAIN_BASE_REPO: &str = "main";
 
 /// The GitOpsRepo resource of an environment branch: the file it is in and its `spec.repo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -479,17 +488,26 @@ pub fn check_control_plane<S: AsRef<str>>(
     let mut findings = ControlPlaneFindings::default();
     let main = read_resources(main_files, &mut findings.missing);
     let branch = read_resources(environment_files, &mut findings.missing);
-    findings.gitops_repo = branch
+    findings.gitops_repos = branch
         .iter()
         .filter(|r| r.kind == "GitOpsRepo")
-        .find_map(|r| {
+        .filter_map(|r| {
             let repo = field(&r.spec, "repo").and_then(serde_yaml::Value::as_str)?;
             Some(GitopsRepoPointer {
                 path: r.path.clone(),
                 name: r.name.clone(),
                 repo: repo.to_string(),
             })
-        });
+        })
+        .collect();
+    findings.gitops_repo = findings.gitops_repos.first().cloned();
+    findings.environments = main
+        .iter()
+        .filter(|r| r.kind == "Environment" && normalise(&r.path).starts_with(".environments/"))
+        .filter_map(|r| r.name.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     // The Environment the environment branch is for, and the BaseRepos on that branch: the
     // controllers make Flux follow the repositories they name (`environment_controller.go`,
     // `baserepo_controller.go` in microsoft/kalypso-scheduler).
@@ -558,6 +576,25 @@ pub fn check_control_plane<S: AsRef<str>>(
                 ));
             }
         }
+    }
+
+    // The controller takes the promoted commit only from the BaseRepo named exactly `main`
+    // (`getRepoContent` in controllers/gitopsrepo_controller.go of microsoft/kalypso-scheduler).
+    let base_repos: Vec<&KalypsoResource> =
+        branch.iter().filter(|r| r.kind == "BaseRepo").collect();
+    if !base_repos.is_empty()
+        && !base_repos
+            .iter()
+            .any(|r| r.name.as_deref() == Some(MAIN_BASE_REPO))
+    {
+        let named: Vec<String> = base_repos
+            .iter()
+            .map(|r| format!("{} in {}", r.name.as_deref().unwrap_or("(unnamed)"), r.path))
+            .collect();
+        findings.warnings.push(on_branch(&format!(
+            "no BaseRepo is named {MAIN_BASE_REPO} (found {}): the controller takes the promoted commit only from the BaseRepo named {MAIN_BASE_REPO}, so promotion tracking (.github/tracking/Promoted_Commit_Id, the promoted label) will not work; fix: set metadata.name: {MAIN_BASE_REPO} on the BaseRepo",
+            named.join(", ")
+        )));
     }
 
     let present: BTreeSet<String> = main_paths.iter().map(|p| normalise(p.as_ref())).collect();
@@ -835,5 +872,68 @@ mod tests {
             "https://github.com/acme/gitops",
             "https://github.com/acme/gitops2"
         ));
+    }
+
+    #[test]
+    fn the_check_lists_every_gitops_repo_and_the_environments_on_main() {
+        let second = GITOPS
+            .replace("name: dev", "name: other")
+            .replace("repo: r", "repo: s");
+        let branch = vec![
+            yaml("gitops-repo.yaml", GITOPS),
+            yaml("more/other.yaml", &second),
+            yaml("base-repo.yaml", BASE),
+        ];
+        let main = vec![
+            yaml(".environments/dev.yaml", ENVIRONMENT),
+            yaml(
+                ".environments/stage.yaml",
+                &ENVIRONMENT.replace("name: dev", "name: stage"),
+            ),
+        ];
+        let findings = check_control_plane::<&str>(&[], &main, "dev", &branch);
+        let repos: Vec<(&str, &str)> = findings
+            .gitops_repos
+            .iter()
+            .map(|p| (p.path.as_str(), p.repo.as_str()))
+            .collect();
+        assert_eq!(repos, [("gitops-repo.yaml", "r"), ("more/other.yaml", "s")]);
+        assert_eq!(
+            findings.gitops_repo.map(|p| p.path),
+            Some("gitops-repo.yaml".into())
+        );
+        assert_eq!(findings.environments, ["dev", "stage"]);
+        assert!(
+            !findings
+                .warnings
+                .iter()
+                .any(|w| w.contains("no BaseRepo is named main")),
+            "{:?}",
+            findings.warnings
+        );
+    }
+
+    #[test]
+    fn a_base_repo_not_named_main_is_a_warning_about_promotion_tracking() {
+        let branch = vec![yaml(
+            "base-repo.yaml",
+            &BASE.replace("name: main", "name: platform"),
+        )];
+        let findings = check_control_plane::<&str>(&[], &[], "dev", &branch);
+        let warning = findings
+            .warnings
+            .iter()
+            .find(|w| w.contains("no BaseRepo is named main"))
+            .expect("warned");
+        assert!(
+            warning.contains("found platform in base-repo.yaml"),
+            "{warning}"
+        );
+        assert!(warning.contains("Promoted_Commit_Id"), "{warning}");
+        assert!(
+            !findings.missing.iter().any(|m| m.contains("BaseRepo")),
+            "a warning, not a failure: {:?}",
+            findings.missing
+        );
     }
 }

@@ -296,6 +296,9 @@ pub struct SecretListing {
     pub updated_at: Option<String>,
 }
 
+/// How many open pull requests [`Gh::open_pull_requests`] lists at most.
+pub const OPEN_PULL_REQUESTS_LIMIT: usize = 1000;
+
 /// The label that marks promoted pull requests on the gitops repository.
 pub const PROMOTED_LABEL: &str = "promoted";
 pub const PROMOTED_LABEL_COLOR: &str = "0E8A16";
@@ -483,6 +486,24 @@ impl Gh {
             "--json",
             "number,title,headRefName,baseRefName,author,url",
         ])
+    }
+
+    /// [`Gh::pr_list_spec`] up to [`OPEN_PULL_REQUESTS_LIMIT`] (gh lists 30 by default).
+    pub fn open_pull_requests_spec(&self, slug: &str, base: &str) -> CommandSpec {
+        self.pr_list_spec(slug, base)
+            .arg("--limit")
+            .arg(OPEN_PULL_REQUESTS_LIMIT.to_string())
+    }
+
+    /// Every open pull request against `base` (up to [`OPEN_PULL_REQUESTS_LIMIT`]), newest
+    /// first.
+    pub async fn open_pull_requests(
+        &self,
+        slug: &str,
+        base: &str,
+    ) -> Result<Vec<PullRequest>, ToolError> {
+        let spec = self.open_pull_requests_spec(slug, base);
+        self.exec.json(spec, "a list of pull requests").await
     }
 
     /// The open pull requests against `base`, newest first.

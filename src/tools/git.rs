@@ -569,6 +569,109 @@ impl Git {
     }
 }
 
+/// Where [`Git::revert_file_specs`] puts one file back: the branch of `remote_url`, cloned
+/// into `dir` (relative to where the commands run), and the file `path` that our `commit`
+/// changed, put back in a new commit with `message`.
+#[derive(Clone, Copy, Debug)]
+pub struct FileRevert<'a> {
+    pub dir: &'a str,
+    pub remote_url: &'a str,
+    pub branch: &'a str,
+    pub path: &'a str,
+    pub commit: &'a str,
+    pub message: &'a str,
+}
+
+/// What each of [`Git::revert_file_specs`]' commands does, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevertStep {
+    Clone,
+    /// Fails (exit 1) when the file is no longer what our commit wrote.
+    Check,
+    Restore,
+    Commit,
+    Push,
+}
+
+impl RevertStep {
+    pub const ALL: [RevertStep; 5] = [
+        RevertStep::Clone,
+        RevertStep::Check,
+        RevertStep::Restore,
+        RevertStep::Commit,
+        RevertStep::Push,
+    ];
+}
+
+impl Git {
+    /// The commands that put back the one file our `commit` changed, each a real git command
+    /// a user can also run (joined with `&&`, they are the manual revert), all from the same
+    /// directory:
+    /// `git clone --branch B --single-branch … URL DIR` (the whole branch: the commit's
+    /// parent is needed), `git -C DIR diff --quiet COMMIT HEAD -- PATH` (fails unless the
+    /// file is still exactly what our commit wrote), `git -C DIR checkout COMMIT~1 -- PATH`
+    /// (the content before our commit), `git -C DIR commit`, `git -C DIR push origin B`
+    /// (never forced: a branch that moved meanwhile rejects it). Only the clone and the
+    /// push reach the remote and get `env`'s secrets.
+    pub fn revert_file_specs(&self, revert: FileRevert<'_>, env: &GitEnv) -> Vec<CommandSpec> {
+        let FileRevert {
+            dir,
+            remote_url,
+            branch,
+            path,
+            commit,
+            message,
+        } = revert;
+        let parent = format!("{commit}~1");
+        let name = format!("user.name={AUTHOR_NAME}");
+        let email = format!("user.email={AUTHOR_EMAIL}");
+        RevertStep::ALL
+            .iter()
+            .map(|step| match step {
+                RevertStep::Clone => env.apply(
+                    Self::base(&[
+                        "clone",
+                        "--quiet",
+                        "--branch",
+                        branch,
+                        "--single-branch",
+                        "--no-tags",
+                        "--",
+                        remote_url,
+                        dir,
+                    ])
+                    .timeout(PUSH_TIMEOUT),
+                ),
+                RevertStep::Check => env.apply_local(Self::base(&[
+                    "-C", dir, "diff", "--quiet", commit, "HEAD", "--", path,
+                ])),
+                RevertStep::Restore => {
+                    env.apply_local(Self::base(&["-C", dir, "checkout", &parent, "--", path]))
+                }
+                RevertStep::Commit => env.apply_local(Self::base(&[
+                    "-C",
+                    dir,
+                    "-c",
+                    &name,
+                    "-c",
+                    &email,
+                    "-c",
+                    "commit.gpgsign=false",
+                    "commit",
+                    "--quiet",
+                    "--no-verify",
+                    "-m",
+                    message,
+                ])),
+                RevertStep::Push => env.apply(
+                    Self::base(&["-C", dir, "push", "--no-verify", "origin", branch])
+                        .timeout(PUSH_TIMEOUT),
+                ),
+            })
+            .collect()
+    }
+}
+
 /// The remote branches a failed push reports as rejected
 /// (`! [rejected]        dev -> dev (fetch first)`): they exist on the remote already.
 pub fn rejected_branches(error: &ToolError) -> Vec<String> {

@@ -456,6 +456,7 @@ mod tests {
             action,
             title: step.title().to_string(),
             depends_on: vec![],
+            consequences: Vec::new(),
         }
     }
 

@@ -1070,6 +1070,140 @@ async fn an_existing_gitops_repo_secret_is_flagged_when_the_gitops_repo_is_repoi
     );
 }
 
+/// The secrets the dry run sets on an existing repository are the plan's data (the step's
+/// `secrets`), not words found in its reason: the warning about an existing `GITOPS_REPO`
+/// names it, yet only the missing `GITOPS_REPO_TOKEN` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_sets_only_the_secrets_the_plan_found_missing() {
+    let harness = Harness::new();
+    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::from_git(ORG, CONTROL_PLANE, &bundle)
+        .expect("the vendored bundle reads")
+        .with_secret("GITOPS_REPO");
+    let own = format!("https://github.com/{ORG}/{CONTROL_PLANE}");
+    for files in seed.branches.values_mut() {
+        for bytes in files.values_mut() {
+            *bytes = String::from_utf8_lossy(bytes)
+                .replace(UPSTREAM_CONTROL_PLANE, &own)
+                .into_bytes();
+        }
+    }
+    harness.sim.seed_repo(seed).expect("seeded repository");
+    let config = reference_with_new_gitops();
+    let plan = harness.planned(&config).await;
+    let secrets = plan.step(StepId::ControlPlaneSecrets).unwrap();
+    assert_eq!(secrets.action, Action::Create, "{}", secrets.reason);
+    assert_eq!(secrets.secrets, ["GITOPS_REPO_TOKEN"]);
+    assert!(
+        secrets.reason.contains("GITOPS_REPO secret exists"),
+        "{}",
+        secrets.reason
+    );
+    let bootstrap = harness.open(&config);
+    let dry = bootstrap.dry_run(&plan);
+    let json: serde_json::Value = serde_json::from_str(&dry.to_json()).unwrap();
+    let step = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == StepId::ControlPlaneSecrets.as_str())
+        .unwrap()
+        .clone();
+    let set: Vec<String> = step["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| serde_json::from_value::<Vec<String>>(c.clone()).unwrap())
+        .filter(|c| {
+            c.get(1).map(String::as_str) == Some("secret")
+                && c.get(2).map(String::as_str) == Some("set")
+        })
+        .map(|c| c[3].clone())
+        .collect();
+    assert_eq!(set, ["GITOPS_REPO_TOKEN"], "{step}");
+}
+
+/// The reference control plane as a user adopts it (its own URL where upstream's was), with
+/// `edit` applied to its branches' files before it is seeded.
+fn seed_adopted_reference(
+    harness: &Harness,
+    edit: impl FnOnce(
+        &mut std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<u8>>>,
+    ),
+) {
+    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::from_git(ORG, CONTROL_PLANE, &bundle)
+        .expect("the vendored bundle reads");
+    let own = format!("https://github.com/{ORG}/{CONTROL_PLANE}");
+    for files in seed.branches.values_mut() {
+        for bytes in files.values_mut() {
+            *bytes = String::from_utf8_lossy(bytes)
+                .replace(UPSTREAM_CONTROL_PLANE, &own)
+                .into_bytes();
+        }
+    }
+    edit(&mut seed.branches);
+    harness.sim.seed_repo(seed).expect("seeded repository");
+}
+
+/// Two GitOpsRepos on `dev` while a new gitops repository is configured: pointing both at
+/// it would be wrong and pointing one would leave the other, so the plan refuses (exit 5)
+/// naming each and its file, and nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_gitops_repos_on_the_environment_branch_are_refused_naming_each() {
+    let harness = Harness::new();
+    seed_adopted_reference(&harness, |branches| {
+        let second = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: GitOpsRepo\nmetadata:\n  name: dev-extra\nspec:\n  repo: https://github.com/acme/other-gitops\n  branch: dev\n  path: .\n";
+        branches.get_mut("dev").unwrap().insert(
+            "extra/second-gitops.yaml".into(),
+            second.as_bytes().to_vec(),
+        );
+    });
+    let before = harness.sim.snapshot();
+    let error = harness.refused(&reference_with_new_gitops()).await;
+    assert_eq!(error.exit_code.code(), 5);
+    for part in [
+        "2 GitOpsRepo resources",
+        "dev in gitops-repo.yaml (spec.repo https://github.com/microsoft/kalypso-gitops)",
+        "dev-extra in extra/second-gitops.yaml (spec.repo https://github.com/acme/other-gitops)",
+    ] {
+        assert!(
+            error.message.contains(part),
+            "{part} not in {}",
+            error.message
+        );
+    }
+    assert_eq!(harness.settled(), before);
+}
+
+/// A BaseRepo on `dev` named other than `main`: the controller reads the promoted commit only
+/// from `main`, so the plan warns (it does not refuse) that promotion tracking will not work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base_repo_not_named_main_is_a_plan_warning_about_promotion_tracking() {
+    let harness = Harness::new();
+    seed_adopted_reference(&harness, |branches| {
+        let file = branches
+            .get_mut("dev")
+            .unwrap()
+            .get_mut("base-repo.yaml")
+            .unwrap();
+        *file = String::from_utf8_lossy(file)
+            .replace("name: main", "name: platform")
+            .into_bytes();
+    });
+    let plan = harness.planned(&reference_with_new_gitops()).await;
+    let repo = plan.step(StepId::ControlPlaneRepo).unwrap();
+    for part in [
+        "no BaseRepo is named main (found platform in base-repo.yaml)",
+        "promotion tracking (.github/tracking/Promoted_Commit_Id, the promoted label) will not work",
+        "fix: set metadata.name: main",
+    ] {
+        assert!(repo.reason.contains(part), "{part} not in {}", repo.reason);
+    }
+}
+
 fn recorded_file_commit(harness: &Harness) -> Resource {
     let state = harness.state();
     let records: Vec<_> = state
@@ -1266,6 +1400,109 @@ async fn without_consent_the_pointer_change_is_refused_before_anything_is_create
         .confirm(harness.validated(&config), &plan, None)
         .await;
     assert!(matches!(active, Ok(Some(_))), "consented");
+}
+
+/// An existing gitops repository with a user's open pull request against `dev` (and one of
+/// the scheduler's own, `deployment/…`): the scheduler closes every open pull request against
+/// the branch when it opens its own, so the plan lists the user's one (only it) as a
+/// consequence; without consent the run stops before anything is created (exit 5), saying
+/// what would be closed and what to do; `--yes` is the consent, and the run proceeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_open_pull_request_on_an_existing_gitops_repository_needs_consent() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
+    config.options.non_interactive = true;
+    let mut seed = rendered_seed(&config, RepoKind::Gitops, ORG, "platform-gitops")
+        .with_secret("CONTROL_PLANE_TOKEN")
+        .with_file("docs-typo", "README.md", "a fix\n")
+        .with_file("deployment/2026-01-01-00-00-00", "README.md", "generated\n")
+        .with_open_pull_request("docs-typo", "dev", "Fix a typo\u{1b}[2J", "bob")
+        .with_open_pull_request(
+            "deployment/2026-01-01-00-00-00",
+            "dev",
+            "Update manifests in dev from deployment/2026-01-01-00-00-00",
+            "kalypso-bot",
+        );
+    seed.labels.push((
+        "promoted".into(),
+        kalypso_bootstrap::tools::gh::PROMOTED_LABEL_COLOR.into(),
+        "Promoted by the Kalypso Scheduler".into(),
+    ));
+    harness.sim.seed_repo(seed).unwrap();
+    let before = harness.settled();
+
+    let session = harness.session(
+        &config,
+        std::sync::Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let (warnings, _unread) = kalypso_bootstrap::engine::EventSink::channel();
+    let plan = session
+        .plan(&kalypso_bootstrap::tools::CancelToken::new(), &warnings)
+        .await
+        .expect("the plan itself may be shown");
+    let step = plan.step(StepId::GitopsRepo).unwrap();
+    let closed: Vec<(u64, &str, &str)> = step
+        .pull_requests_closed
+        .iter()
+        .map(|p| (p.number, p.head.as_str(), p.base.as_str()))
+        .collect();
+    assert_eq!(closed, [(1, "docs-typo", "dev")]);
+    let listed = "#1 \"Fix a typo\\u001b[2J\" (branch docs-typo into dev, by bob)";
+    assert!(step.reason.contains(listed), "{}", step.reason);
+    assert!(!step.reason.contains("deployment/"), "{}", step.reason);
+    assert!(!step.reason.contains('\u{1b}'), "escaped: {}", step.reason);
+    let info = step.info();
+    assert_eq!(info.consequences.len(), 1, "{:?}", info.consequences);
+    assert!(
+        info.consequences[0].contains(listed),
+        "{:?}",
+        info.consequences
+    );
+    // The dry run shows it (the step's reason is in it).
+    let dry = session.bootstrap().dry_run(&plan);
+    assert!(dry.to_text().contains(listed), "{}", dry.to_text());
+
+    let error = session
+        .confirm(harness.validated(&config), &plan, None)
+        .await
+        .expect_err("no consent");
+    assert_eq!(error.exit_code.code(), 5);
+    for part in [
+        "close 1 open pull request of others",
+        listed,
+        "merge or close",
+        "--yes",
+    ] {
+        let text = format!(
+            "{} {}",
+            error.message,
+            error.hint.as_deref().unwrap_or_default()
+        );
+        assert!(text.contains(part), "{part} not in {text}");
+    }
+    assert!(error
+        .hint
+        .as_deref()
+        .unwrap_or_default()
+        .contains("scheduler-would-close-open-pull-requests"));
+    drop(session);
+    assert_eq!(harness.settled(), before, "nothing changed");
+
+    // `--yes` is the consent: the run proceeds.
+    config.options.skip_confirmation = true;
+    let session = harness.session(
+        &config,
+        std::sync::Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let active = session
+        .confirm(harness.validated(&config), &plan, None)
+        .await;
+    assert!(matches!(active, Ok(Some(_))), "consented");
+    drop(session);
+    harness.run(&config).await.assert_success();
 }
 
 /// An existing gitops repository without `CONTROL_PLANE_TOKEN` and the `promoted` label:
@@ -1475,11 +1712,30 @@ async fn the_manual_revert_of_the_gitops_repo_commit_works_when_copied() {
         harness.paths().kubeconfig,
     );
     let command = remover.manual_command(&recorded_file_commit(&harness));
-    assert!(command.starts_with("git clone --branch dev"), "{command}");
+    assert!(
+        command.starts_with("git clone --quiet --branch dev"),
+        "{command}"
+    );
+    assert!(!command.contains(CANARY), "{command}");
+    let out = run_copied(&harness, &command);
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        original
+    );
+}
+
+/// `command` run by `sh` in a fresh directory as a user would, with their own identity, the
+/// simulated GitHub reached through the tests' `insteadOf`.
+fn run_copied(harness: &Harness, command: &str) -> std::process::Output {
     let work = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new("sh")
+    std::process::Command::new("sh")
         .arg("-c")
-        .arg(&command)
+        .arg(command)
         .current_dir(work.path())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -1490,12 +1746,204 @@ async fn the_manual_revert_of_the_gitops_repo_commit_works_when_copied() {
         .env("GIT_COMMITTER_EMAIL", "you@example.com")
         .envs(harness.sim.git_env())
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{command}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        .unwrap()
+}
+
+/// The copied revert refuses, pushing nothing, when the file changed since our commit: its
+/// check (`git diff --quiet COMMIT HEAD -- PATH`) fails before anything is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_copied_revert_changes_nothing_when_the_file_changed_since() {
+    use kalypso_bootstrap::engine::rollback::ResourceRemover;
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    harness.run(&config).await.assert_success();
+    let theirs = "# theirs now\n";
+    push_their_change(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml", theirs);
+    let head = git(&harness.bare(ORG, CONTROL_PLANE), &["rev-parse", "dev"]);
+    let remover = kalypso_bootstrap::engine::EngineRemover::new(
+        std::sync::Arc::new(harness.sim.clone()),
+        Some(secrecy::SecretString::from(CANARY)),
+        harness.paths().kubeconfig,
     );
+    let command = remover.manual_command(&recorded_file_commit(&harness));
+    let out = run_copied(&harness, &command);
+    assert_eq!(out.status.code(), Some(1), "{command}");
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        theirs
+    );
+    assert_eq!(
+        git(&harness.bare(ORG, CONTROL_PLANE), &["rev-parse", "dev"]),
+        head,
+        "nothing pushed"
+    );
+}
+
+/// Someone else pushes to `dev` right before the revert clones it (after the live check
+/// through the API saw our blob): the revert's own check in the clone fails, nothing is
+/// committed or pushed, and the file is left in place, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_between_the_live_check_and_the_clone_is_left_in_place() {
+    use kalypso_bootstrap::engine::rollback::ResourceRemover;
+    use kalypso_bootstrap::tools::{
+        BoxFuture, CommandOutput, CommandRunner, CommandSpec, RunControl, RunError,
+    };
+
+    /// The simulated world, where another actor pushes once, right before the revert's clone.
+    struct PushBeforeClone {
+        sim: kalypso_bootstrap::sim::SimulatedEnvironment,
+        before_clone: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    }
+    impl CommandRunner for PushBeforeClone {
+        fn run_with(
+            &self,
+            spec: CommandSpec,
+            control: RunControl,
+        ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+            if spec.program == "git" && spec.args.first().map(String::as_str) == Some("clone") {
+                if let Some(push) = self.before_clone.lock().unwrap().take() {
+                    push();
+                }
+            }
+            self.sim.run_with(spec, control)
+        }
+    }
+
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    harness.run(&config).await.assert_success();
+    let theirs = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml")
+        .replace("path: .", "path: ./clusters");
+    let bare = harness.bare(ORG, CONTROL_PLANE);
+    let push = {
+        let theirs = theirs.clone();
+        let bare = bare.clone();
+        move || {
+            let work = tempfile::tempdir().unwrap();
+            let git = |args: &[&str]| {
+                let out = std::process::Command::new("git")
+                    .args(["-c", "user.name=them", "-c", "user.email=them@example.com"])
+                    .args(args)
+                    .current_dir(work.path())
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            git(&[
+                "clone",
+                "--quiet",
+                "--branch",
+                "dev",
+                &bare.display().to_string(),
+                "clone",
+            ]);
+            std::fs::write(work.path().join("clone/gitops-repo.yaml"), &theirs).unwrap();
+            git(&["-C", "clone", "commit", "--quiet", "-am", "theirs"]);
+            git(&["-C", "clone", "push", "--quiet", "origin", "dev"]);
+        }
+    };
+    let runner = PushBeforeClone {
+        sim: harness.sim.clone(),
+        before_clone: std::sync::Mutex::new(Some(Box::new(push))),
+    };
+    let remover = kalypso_bootstrap::engine::EngineRemover::new(
+        std::sync::Arc::new(runner),
+        Some(secrecy::SecretString::from(CANARY)),
+        harness.paths().kubeconfig,
+    );
+    let head_before = git(&bare, &["rev-parse", "dev"]);
+    let note = remover
+        .remove(&recorded_file_commit(&harness))
+        .await
+        .expect("a refusal, not an error");
+    assert!(note.kept, "{}", note.message);
+    assert!(
+        note.message.contains("changed since our commit"),
+        "{}",
+        note.message
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
+        theirs
+    );
+    let head_after = git(&bare, &["rev-parse", "dev"]);
+    assert_ne!(head_after, head_before, "their commit landed");
+    assert_eq!(
+        String::from_utf8(git(&bare, &["log", "-1", "--format=%an", "dev"]))
+            .unwrap()
+            .trim(),
+        "them",
+        "nothing of ours on top"
+    );
+}
+
+/// What you see is what runs: the rollback plan lists, for the GitOpsRepo commit, exactly
+/// the git commands the revert then runs, in that order, with the same argv (the plan's
+/// `command` is them joined with `&&`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revert_of_the_gitops_repo_commit_runs_exactly_the_previewed_commands() {
+    use kalypso_bootstrap::engine::{ConsentRule, EventSink, RemovalOutcome};
+    use kalypso_bootstrap::tools::{CancelToken, CommandSpec};
+    let harness = Harness::new();
+    let config = reference_with_new_gitops();
+    seed_reference_control_plane(&harness, CONTROL_PLANE, None);
+    let original = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    harness.run(&config).await.assert_success();
+    let bootstrap = harness.open(&config);
+    let removal = bootstrap.removal();
+    let plan = removal.plan();
+    let planned = plan
+        .removals()
+        .iter()
+        .find(|r| r.resource.kind() == "repo_file_commit")
+        .expect("the commit is planned")
+        .clone();
+    assert_eq!(planned.commands.len(), 5, "{:#?}", planned.commands);
+    assert_eq!(planned.manual_command, planned.commands.join(" && "));
+    let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+    let entry = json["removals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "repo_file_commit")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["command"], planned.manual_command.as_str());
+    assert_eq!(entry["commands"], serde_json::json!(planned.commands));
+    assert!(plan.to_text().contains(&planned.manual_command));
+
+    harness.sim.clear_calls();
+    let mut flagged = ConsentRule::new("--yes", true, None);
+    let (events, _receiver) = EventSink::channel();
+    let RemovalOutcome::Removed(report) =
+        removal.run(&mut flagged, events, &CancelToken::new()).await
+    else {
+        panic!("removed with consent")
+    };
+    assert!(
+        report.is_complete(),
+        "{:?} {:?}",
+        report.leftovers,
+        report.kept
+    );
+    let ran_git: Vec<String> = harness
+        .sim
+        .calls()
+        .iter()
+        .filter(|call| call.program == "git")
+        .map(|call| {
+            CommandSpec::new(call.program.clone())
+                .args(call.args.clone())
+                .display()
+        })
+        .collect();
+    assert_eq!(ran_git, planned.commands);
     assert_eq!(
         file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml"),
         original

@@ -475,6 +475,49 @@ fn plan_with_proceed_question() {
     snapshot("plan", plan_ready);
 }
 
+/// The plan of an existing gitops repository with someone's open pull request: the screen
+/// whose yes is the consent shows that the scheduler will close it (its title escaped).
+#[test]
+fn plan_showing_the_pull_requests_the_scheduler_closes() {
+    use kalypso_bootstrap::engine::plan::UserPullRequest;
+    use kalypso_bootstrap::engine::PlannedStep;
+    snapshot("plan_pull_requests_closed", |size| {
+        let mut app = checked(size);
+        press(&mut app, KeyCode::Enter);
+        let mut gitops = PlannedStep::new(StepId::GitopsRepo, Action::Reuse, vec![], "existing");
+        gitops.pull_requests_closed = vec![UserPullRequest {
+            repository: "acme/platform-gitops".into(),
+            base: "dev".into(),
+            number: 7,
+            title: "Fix a typo\u{1b}]0;owned\u{7}".into(),
+            head: "docs-typo".into(),
+            author: Some("bob".into()),
+        }];
+        let steps = mixed_plan()
+            .into_iter()
+            .map(|info| {
+                if info.step == StepId::GitopsRepo {
+                    gitops.info()
+                } else {
+                    info
+                }
+            })
+            .collect();
+        update(&mut app, Msg::Plan(Ok(steps)));
+        let shown = screen(&app);
+        for part in [
+            "A yes also accepts",
+            "the scheduler closes pull",
+            "#7",
+            "docs-typo",
+        ] {
+            assert!(shown.contains(part), "{part} not in {shown}");
+        }
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        app
+    });
+}
+
 #[test]
 fn dashboard_running() {
     snapshot("dashboard_running", running);

@@ -15,6 +15,7 @@ pub fn planned(step: StepId, action: Action, depends_on: Vec<StepId>) -> Planned
         action,
         title: step.title().to_string(),
         depends_on,
+        consequences: Vec::new(),
     }
 }
 

@@ -458,6 +458,8 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh.label_list_spec(slug),
             // The health check that the scheduler opened its pull request.
             gh.pr_list_spec(slug, "dev"),
+            // The open pull requests of others the scheduler would close (the plan).
+            gh.open_pull_requests_spec(slug, "dev"),
             gh.repo_delete_spec(slug),
         ]);
     }
@@ -859,6 +861,18 @@ fn every_adapter_spec(sandbox: &Sandbox) -> Vec<CommandSpec> {
         "dev",
         "gitops-repo.yaml",
         "point the GitOpsRepo",
+        &env,
+    ));
+    // Its rollback: the five commands the plan lists and the remover runs.
+    specs.extend(git.revert_file_specs(
+        git::FileRevert {
+            dir: "kalypso-bootstrap-revert",
+            remote_url: remote,
+            branch: "dev",
+            path: "gitops-repo.yaml",
+            commit: "0123456789abcdef0123456789abcdef01234567",
+            message: "put the GitOpsRepo back",
+        },
         &env,
     ));
     specs

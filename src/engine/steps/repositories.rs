@@ -230,6 +230,17 @@ pub(crate) fn plan(
                         exit_code: ExitCode::RepositoryFailed,
                     });
                 }
+                if let Some(message) = several_gitops_repos(check, observed) {
+                    conflicts.push(PlanConflict {
+                        step: *repo_step,
+                        message,
+                        hint: Topic::ExistingRepositoryChanges.hint(format!(
+                            "keep one GitOpsRepo on {branch} (the scheduler opens its pull requests where it points), or point each yourself and run again",
+                            branch = TemplateContext::DEFAULT_ENVIRONMENT
+                        )),
+                        exit_code: ExitCode::RepositoryFailed,
+                    });
+                }
                 let warnings: Vec<String> = check
                     .warnings
                     .iter()
@@ -309,6 +320,42 @@ pub(crate) fn plan(
     }
 }
 
+/// Several GitOpsRepos on the environment branch, not all naming the configured gitops
+/// repository: this tool points one GitOpsRepo only, and pointing all of them at one
+/// repository would be wrong (each is its own target), so the plan refuses, naming each.
+fn several_gitops_repos(
+    check: &structure::ControlPlaneFindings,
+    observed: &Observed,
+) -> Option<String> {
+    let wanted = observed.gitops_url.as_deref()?;
+    if check.gitops_repos.len() < 2
+        || check
+            .gitops_repos
+            .iter()
+            .all(|pointer| structure::same_repo_url(&pointer.repo, wanted))
+    {
+        return None;
+    }
+    let listed: Vec<String> = check
+        .gitops_repos
+        .iter()
+        .map(|pointer| {
+            format!(
+                "{} in {} (spec.repo {})",
+                pointer.name.as_deref().unwrap_or("(unnamed)"),
+                pointer.path,
+                pointer.repo
+            )
+        })
+        .collect();
+    Some(format!(
+        "on branch {branch} of the control plane, {count} GitOpsRepo resources: {}; the gitops repository {wanted} is not what all of them name, and this tool points only one GitOpsRepo at it",
+        listed.join("; "),
+        branch = TemplateContext::DEFAULT_ENVIRONMENT,
+        count = check.gitops_repos.len(),
+    ))
+}
+
 /// What a later step of a repository the user gave must change there for the workflows
 /// and the scheduler to work: the control plane's GitOpsRepo pointed at the configured
 /// gitops repository, the Actions secrets and the `promoted` label it lacks. The reason
@@ -353,7 +400,7 @@ fn change_to_existing(
                 ));
             }
             let stale = stale_gitops_repo_secret(step, slug.as_str(), observed);
-            let Some(missing) = observed.missing_on_existing.get(&step) else {
+            let Some(missing) = missing_secrets(step, observed) else {
                 return stale.map(|warning| {
                     (
                         Action::Skip,
@@ -402,6 +449,39 @@ fn change_to_existing(
     }
 }
 
+/// The secrets `step` lacks on a repository the user gave (`None`: it lacks none, or they
+/// could not be listed).
+fn missing_secrets(step: StepId, observed: &Observed) -> Option<&Vec<String>> {
+    if !matches!(step, StepId::ControlPlaneSecrets | StepId::GitopsSecrets) {
+        return None;
+    }
+    observed
+        .missing_on_existing
+        .get(&step)
+        .filter(|missing| !missing.is_empty())
+}
+
+/// The Actions secrets `step` sets on a repository the user gave: those it lacks (see
+/// [`crate::engine::plan::PlannedStep::secrets`]). Empty for a repository we create.
+pub(crate) fn secrets_to_set(
+    step: StepId,
+    configuration: &crate::config::Configuration,
+    observed: &Observed,
+) -> Vec<String> {
+    let repositories = &configuration.repositories;
+    let target = match step {
+        StepId::ControlPlaneSecrets => &repositories.control_plane,
+        StepId::GitopsSecrets => &repositories.gitops,
+        _ => return Vec::new(),
+    };
+    if !matches!(target, RepoTarget::Existing(_))
+        || observed.unchecked_on_existing.contains_key(&step)
+    {
+        return Vec::new();
+    }
+    missing_secrets(step, observed).cloned().unwrap_or_default()
+}
+
 /// When the control plane's GitOpsRepo is pointed at another gitops repository, a
 /// `GITOPS_REPO` secret that exists may still name the old one (GitHub never shows a
 /// secret's value, so it is neither read nor overwritten): the plan says so, with the command.
@@ -430,13 +510,28 @@ fn stale_gitops_repo_secret(step: StepId, slug: &str, observed: &Observed) -> Op
     ))
 }
 
-/// The steps of `plan` that change a repository the user gave (see [`change_to_existing`]):
-/// they need the user's consent, a terminal yes to the plan or `--yes`.
+/// What the plan says of the open pull requests the scheduler will close (see
+/// [`crate::engine::plan::UserPullRequest`]): each one, and what to do.
+pub fn pull_requests_closed_text(pulls: &[crate::engine::plan::UserPullRequest]) -> String {
+    let listed: Vec<String> = pulls.iter().map(|pull| pull.describe()).collect();
+    format!(
+        "; consequence: the Kalypso scheduler closes every open pull request against an environment branch (and deletes its branch) each time it opens its own, so it will close {} open pull request{} of others: {}; merge or close {} first, or consent (a yes to the plan, or --yes)",
+        pulls.len(),
+        if pulls.len() == 1 { "" } else { "s" },
+        listed.join("; "),
+        if pulls.len() == 1 { "it" } else { "them" },
+    )
+}
+
+/// The steps of `plan` that change a repository the user gave (see [`change_to_existing`]),
+/// or whose consequence is the scheduler closing others' pull requests there: they need
+/// the user's consent, a terminal yes to the plan or `--yes`.
 pub fn changes_to_existing<'p>(
     configuration: &crate::config::Configuration,
     plan: &'p crate::engine::plan::Plan,
 ) -> Vec<&'p PlannedStep> {
-    plan.steps
+    let changes = plan
+        .steps
         .iter()
         .filter(|step| step.action == Action::Create)
         .filter(|step| {
@@ -456,8 +551,14 @@ pub fn changes_to_existing<'p>(
                 RepoKind::Gitops => &repositories.gitops,
             };
             matches!(target, RepoTarget::Existing(_))
-        })
-        .collect()
+        });
+    let closes = plan
+        .steps
+        .iter()
+        .filter(|step| !step.pull_requests_closed.is_empty());
+    let mut steps: Vec<&PlannedStep> = changes.chain(closes).collect();
+    steps.sort_by_key(|step| plan.steps.iter().position(|s| s.id == step.id));
+    steps
 }
 
 /// What each repository step runs, for the dry run: the same builders as the steps below,
@@ -595,11 +696,7 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 // A repository the user gave: only the secrets missing from the list.
                 listed.push(tools.gh.secret_list_spec(&slug));
                 for (name, value) in secret_values(kind, context, &token) {
-                    let named = planned
-                        .reason
-                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                        .any(|word| word == name);
-                    if named {
+                    if planned.secrets.iter().any(|missing| missing == name) {
                         listed.push(tools.gh.secret_set_spec(&slug, name, &value));
                     }
                 }

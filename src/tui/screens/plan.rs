@@ -163,6 +163,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         },
         theme,
     );
+    let steps_width = steps_block.inner(right).width as usize;
     let mut step_lines = Vec::new();
     let spinner = spinner_frame(app.now.unix_timestamp_nanos() / 1_000_000);
     match &app.plan {
@@ -172,6 +173,28 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             theme.running(),
         ))),
         PlanState::Ready(steps) => {
+            // What a yes accepts beyond the steps comes first, where the smallest screen
+            // still shows it (text from outside, escaped already).
+            let consequences: Vec<&String> =
+                steps.iter().flat_map(|step| &step.consequences).collect();
+            if !consequences.is_empty() {
+                step_lines.push(Line::from(Span::styled(
+                    " A yes also accepts:",
+                    theme.warn(),
+                )));
+                for consequence in consequences {
+                    for (index, line) in wrap(consequence, steps_width.saturating_sub(3))
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let bullet = if index == 0 { " ! " } else { "   " };
+                        step_lines.push(Line::from(Span::styled(
+                            format!("{bullet}{line}"),
+                            theme.warn(),
+                        )));
+                    }
+                }
+            }
             let mut phase = None;
             for step in steps {
                 if phase != Some(step.phase) {
@@ -186,6 +209,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     action_span(step.action, narrow, theme),
                     Span::raw(format!(" {}", step.title)),
                 ]));
+                // What a yes accepts beyond the step (text from outside, escaped already).
             }
         }
         PlanState::Failed(_) | PlanState::LaunchFailed(_) => {}
