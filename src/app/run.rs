@@ -582,7 +582,7 @@ impl Proceed for PromptAsk {
             let Some(prompts) = self.prompts.take() else {
                 return false;
             };
-            super::print_stderr(&preview.to_text());
+            super::print_stderr(&preview.to_proceed_text());
             let (back, yes) = ask(prompts, |p| p.confirm_plan("Proceed? [y/N]")).await;
             self.prompts = Some(back);
             yes

@@ -23,6 +23,7 @@ use super::context::{fact, EventSink, Facts};
 use super::dry_run::{self, DryRun};
 use super::observe;
 use super::orchestrator::{Orchestrator, RunOptions, RunOutcome, StepRunner};
+use super::overview::{EarlierRun, PlanOverview};
 use super::plan::{self, Observed, Plan};
 use super::removal::{self, RemovalPipeline, RemovalPurpose};
 use super::remover::{EngineRemover, ExpectedMarks};
@@ -508,7 +509,19 @@ impl Bootstrap {
             Some(id) if saved => id,
             _ => dry_run::NEW_INSTALLATION_ID.to_string(),
         };
-        dry_run::dry_run(&self.steps, plan, &installation_id)
+        dry_run::dry_run(&self.steps, plan, &installation_id, self.overview(plan))
+    }
+
+    /// `plan` by resource, for people (see [`PlanOverview`]): the owner of new repositories
+    /// when known, and the earlier run of the state file a run continues.
+    pub fn overview(&self, plan: &Plan) -> PlanOverview {
+        let resumes = self.state.read(EarlierRun::from_state);
+        PlanOverview::new(
+            self.configuration(),
+            plan,
+            self.steps.known_owner().as_deref(),
+            resumes,
+        )
     }
 
     /// Run the plan to its end, streaming events to `events`. Only an [`Active`]

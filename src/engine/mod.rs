@@ -8,6 +8,7 @@ pub mod dry_run;
 pub mod events;
 pub mod observe;
 pub mod orchestrator;
+pub mod overview;
 pub mod plan;
 pub mod removal;
 pub mod remover;
@@ -28,6 +29,7 @@ pub use events::{Event, EventKind, HealthStatus, Outcome};
 pub use orchestrator::{
     Orchestrator, RunEnd, RunOptions, RunOutcome, StepOutcome, StepReport, StepRunner,
 };
+pub use overview::PlanOverview;
 pub use plan::{plan, Observed, Plan, PlanConflict, PlannedStep};
 pub use removal::{
     clean_command, consent_rule, Ask, Consent, ConsentRule, ConsentSource, Decide, RemovalOutcome,
