@@ -22,6 +22,7 @@ use crate::engine::events::{Event, PlannedStepInfo};
 use crate::engine::plan::Plan;
 use crate::engine::removal::{Ask, RemovalOutcome, RemovalPlan};
 use crate::engine::session::{Access, AfterFailure, Session};
+use crate::engine::PlanOverview;
 use crate::logging;
 use crate::prereq::{self, PrereqEnv, TerminalHandover};
 use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
@@ -298,16 +299,14 @@ impl WizardBackend for EngineBackend {
         receiver
     }
 
-    fn plan(
-        &self,
-        configuration: Configuration,
-    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, UserError>> {
+    fn plan(&self, configuration: Configuration) -> BoxFuture<'_, Result<PlanOverview, UserError>> {
         Box::pin(async move {
             // Opened only for the look: dropping it releases the state file's lock.
             let session = self.open(configuration.clone())?;
-            let infos = current_plan(&session).await?.infos();
-            *lock(&self.shown_plan) = Some((configuration, infos.clone()));
-            Ok(infos)
+            let plan = current_plan(&session).await?;
+            let overview = session.bootstrap().overview(&plan);
+            *lock(&self.shown_plan) = Some((configuration, plan.infos()));
+            Ok(overview)
         })
     }
 

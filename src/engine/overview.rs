@@ -100,6 +100,27 @@ pub struct EarlierRun {
 }
 
 impl EarlierRun {
+    /// [`EarlierRun::last_change`] to the minute, in UTC: "2026-12-07 05:25 UTC".
+    pub fn last_change_shown(&self) -> String {
+        match time::OffsetDateTime::parse(
+            &self.last_change,
+            &time::format_description::well_known::Rfc3339,
+        ) {
+            Ok(at) => {
+                let at = at.to_offset(time::UtcOffset::UTC);
+                format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                    at.year(),
+                    u8::from(at.month()),
+                    at.day(),
+                    at.hour(),
+                    at.minute()
+                )
+            }
+            Err(_) => self.last_change.clone(),
+        }
+    }
+
     /// The earlier run in `state`, `None` when there is none to continue (no step done or
     /// failed, or it was rolled back).
     pub fn from_state(state: &BootstrapState) -> Option<EarlierRun> {
@@ -395,15 +416,18 @@ impl PlanOverview {
 
     /// What the question under the plan says about what exists: nothing yet, or, when
     /// resuming, that this run has changed nothing yet and the earlier run's work is kept.
-    pub fn before_proceeding(&self) -> String {
+    pub fn before_proceeding(&self) -> &'static str {
         match &self.resumes {
-            None => "Nothing has been created yet.".to_string(),
-            Some(_) => format!(
-                "This run has changed nothing yet; the {} step{} the earlier run finished {} kept.",
-                self.counts.reuse,
-                if self.counts.reuse == 1 { "" } else { "s" },
-                if self.counts.reuse == 1 { "is" } else { "are" },
-            ),
+            None => "Nothing has been created yet.",
+            Some(_) => "This run has changed nothing yet; the earlier run's work is kept.",
+        }
+    }
+
+    /// [`PlanOverview::before_proceeding`] for a narrow screen.
+    pub fn before_proceeding_short(&self) -> &'static str {
+        match &self.resumes {
+            None => "Nothing has been created yet",
+            Some(_) => "The earlier run's work is kept",
         }
     }
 
@@ -418,8 +442,13 @@ impl PlanOverview {
             lines.push(OverviewLine::new(
                 LineKind::Resume,
                 format!(
-                    "Resumes the earlier run ({}, last change {}):",
-                    earlier.status, earlier.last_change
+                    "Resumes an earlier run that {} (last change {}):",
+                    match earlier.status.as_str() {
+                        "failed" => "failed",
+                        "completed" => "completed",
+                        _ => "was interrupted",
+                    },
+                    earlier.last_change_shown()
                 ),
             ));
             let titles = |ids: &mut dyn Iterator<Item = StepId>| {
@@ -440,12 +469,14 @@ impl PlanOverview {
                 line.detail = Some(failed.message.clone());
                 lines.push(line);
             }
+            let runs_now = self.runs_now().len();
             lines.push(OverviewLine::new(
                 LineKind::Resume,
-                format!(
-                    "  runs now: {}",
-                    titles(&mut self.runs_now().into_iter().map(|s| s.id))
-                ),
+                match runs_now {
+                    0 => "  runs now: nothing, every step is done (= below)".to_string(),
+                    1 => "  runs now: 1 step, marked + or ~ below".to_string(),
+                    n => format!("  runs now: {n} steps, marked + or ~ below"),
+                },
             ));
         }
         for resource in &self.resources {

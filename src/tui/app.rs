@@ -9,7 +9,8 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::config::lifecycle::{Parsed, Validated};
 use crate::config::Field;
-use crate::engine::events::{EventKind, LogLevel, PlannedStepInfo};
+use crate::engine::events::{EventKind, LogLevel};
+use crate::engine::PlanOverview;
 use crate::logging::LogRecord;
 use crate::ExitCode;
 
@@ -125,7 +126,7 @@ pub enum Overlay {
 pub enum PlanState {
     NotAsked,
     Computing,
-    Ready(Vec<PlannedStepInfo>),
+    Ready(Box<PlanOverview>),
     Failed(UserError),
     /// The plan was fine but the run could not start.
     LaunchFailed(UserError),
@@ -330,7 +331,7 @@ pub fn update(app: &mut App, msg: Msg) -> Transition {
         }
         Msg::Plan(result) => {
             app.plan = match result {
-                Ok(steps) => PlanState::Ready(steps),
+                Ok(overview) => PlanState::Ready(Box::new(overview)),
                 Err(error) => PlanState::Failed(error),
             };
             app.plan_scroll = 0;

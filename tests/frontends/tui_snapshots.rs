@@ -11,7 +11,10 @@ use crate::support::tui::*;
 use crossterm::event::KeyCode;
 use kalypso_bootstrap::config::{ConfigLayer, Field};
 use kalypso_bootstrap::engine::events::{EventKind, HealthStatus, LogLevel, Outcome};
+use kalypso_bootstrap::engine::overview::EarlierRun;
+use kalypso_bootstrap::engine::plan::ObservedRepo;
 use kalypso_bootstrap::engine::step::{Action, StepId};
+use kalypso_bootstrap::engine::Observed;
 use kalypso_bootstrap::prereq::{AuthCheckKind, Verdict};
 use kalypso_bootstrap::tools::Version;
 use kalypso_bootstrap::troubleshooting::Topic;
@@ -80,11 +83,57 @@ fn mixed_plan() -> Vec<kalypso_bootstrap::engine::events::PlannedStepInfo> {
         .collect()
 }
 
+/// What a re-run finds after an earlier run made and seeded the gitops repository (and
+/// failed at its secrets): the repository is ours, the two steps are done.
+fn gitops_done_before() -> Observed {
+    Observed {
+        gitops: Some(ObservedRepo {
+            slug: format!("{TOKEN_OWNER}/demo-gitops"),
+            empty: false,
+            ours: true,
+        }),
+        succeeded_steps: [StepId::GitopsRepo, StepId::GitopsSeed]
+            .into_iter()
+            .collect(),
+        ..Observed::default()
+    }
+}
+
+/// The product's plan of a new installation for the forms' configuration.
 fn plan_ready(size: (u16, u16)) -> App {
     let mut app = checked(size);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.screen, Screen::Plan);
-    update(&mut app, Msg::Plan(Ok(mixed_plan())));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
+    app
+}
+
+/// The product's plan of a run that resumes an earlier, failed one (recorded in a state
+/// file by the product's own constructors).
+fn plan_resuming(size: (u16, u16)) -> App {
+    let mut app = checked(size);
+    press(&mut app, KeyCode::Enter);
+    let at =
+        kalypso_bootstrap::state::Timestamp::new(time::macros::datetime!(2026-12-07 05:25:06 UTC));
+    let mut state = kalypso_bootstrap::state::BootstrapState::new(at);
+    for id in [
+        StepId::ClusterPreflight,
+        StepId::GitopsRepo,
+        StepId::GitopsSeed,
+    ] {
+        state.step_succeeded(id.as_str(), id.phase(), None, at);
+    }
+    state.step_failed(
+        StepId::GitopsSecrets.as_str(),
+        StepId::GitopsSecrets.phase(),
+        "gh secret set: HTTP 403",
+        at,
+    );
+    state.set_status(kalypso_bootstrap::state::RunStatus::Failed, at);
+    let earlier = EarlierRun::from_state(&state);
+    let overview = overview_of(&app, &gitops_done_before(), earlier);
+    update(&mut app, Msg::Plan(Ok(overview)));
     app
 }
 
@@ -473,6 +522,16 @@ fn prompt_from_the_prerequisite_check() {
 #[test]
 fn plan_with_proceed_question() {
     snapshot("plan", plan_ready);
+}
+
+/// A resumed run's plan names the earlier run's done and failed steps and what runs now,
+/// and says what exists: never "Nothing has been created yet".
+#[test]
+fn plan_resuming_an_earlier_run() {
+    snapshot("plan_resuming", plan_resuming);
+    let app = plan_resuming(LARGE);
+    let shown = screen(&app);
+    assert!(!shown.contains("Nothing has been created yet"), "{shown}");
 }
 
 #[test]

@@ -50,7 +50,8 @@ fn dashboard(flags: ConfigLayer) -> App {
         update(&mut app, Msg::Prereq(update_));
     }
     press(&mut app, KeyCode::Enter);
-    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
     let transition = press(&mut app, KeyCode::Char('y'));
     assert!(has(&transition, |e| matches!(e, Effect::StartRun(_))));
     assert_eq!(app.screen, Screen::Dashboard);
@@ -1035,7 +1036,8 @@ fn the_plan_can_be_declined_and_the_forms_come_back_without_a_second_check() {
     let transition = press(&mut app, KeyCode::Enter);
     assert!(has(&transition, |e| matches!(e, Effect::ComputePlan(_))));
     assert_eq!(app.plan, PlanState::Computing);
-    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
     let transition = press(&mut app, KeyCode::Enter); // default is No
     assert!(!has(&transition, |e| matches!(e, Effect::StartRun(_))));
     assert_eq!(app.screen, Screen::Configure);
@@ -1105,7 +1107,8 @@ fn monochrome_uses_no_colour_and_still_marks_failures_by_symbol_and_bold() {
         update(&mut app, Msg::Prereq(update_));
     }
     press(&mut app, KeyCode::Enter);
-    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
     press(&mut app, KeyCode::Char('y'));
     update(
         &mut app,
@@ -1258,7 +1261,8 @@ fn a_token_in_the_environment_is_not_asked_for_and_the_plan_says_where_it_comes_
         update(&mut app, Msg::Prereq(update_));
     }
     press(&mut app, KeyCode::Enter);
-    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
     let plan = screen(&app);
     assert!(plan.contains("GitHub token from the environment"), "{plan}");
 }
