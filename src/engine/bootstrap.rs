@@ -106,6 +106,8 @@ pub struct BootstrapOptions {
     pub timings: StepTimings,
     /// Wraps the steps of every run (see [`StepWrapper`]); `None` runs them as they are.
     pub step_wrapper: Option<Arc<dyn StepWrapper>>,
+    /// What resumes a run that stops (said in the hint of a cancelled run).
+    pub resume: super::resume::Resume,
 }
 
 impl Default for BootstrapOptions {
@@ -118,6 +120,7 @@ impl Default for BootstrapOptions {
             demo: false,
             timings: StepTimings::default(),
             step_wrapper: None,
+            resume: super::resume::Resume::default(),
         }
     }
 }
@@ -568,6 +571,7 @@ impl Bootstrap {
             log_file: self.paths.log_file.clone(),
             report_file: Some(report_path),
             next_steps: next_steps(env),
+            resume: self.options.resume.clone(),
             ..RunOptions::default()
         };
         Orchestrator::new(runner, self.state.clone(), events.with_observer(writer))

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod removal;
 pub mod remover;
 pub mod report;
+pub mod resume;
 pub mod retry;
 pub mod rollback;
 pub mod session;
@@ -36,6 +37,7 @@ pub use removal::{
     RemovalPipeline, RemovalPlan, RemovalPurpose,
 };
 pub use remover::{EngineRemover, ExpectedMarks};
+pub use resume::Resume;
 pub use rollback::{
     rollback_preview, PlannedRemoval, RemovalNote, RemovalResult, ResourceRemover, RollbackReport,
 };

@@ -100,6 +100,46 @@ pub struct EarlierRun {
 }
 
 impl EarlierRun {
+    /// "an earlier run that failed (last change 2026-12-07 05:25 UTC)".
+    pub fn described(&self) -> String {
+        format!(
+            "an earlier run that {} (last change {})",
+            match self.status.as_str() {
+                "failed" => "failed",
+                "completed" => "completed",
+                _ => "was interrupted",
+            },
+            self.last_change_shown()
+        )
+    }
+
+    /// Before any plan (the wizard's first screen): what the earlier run did and failed, and
+    /// what runs now (the plan then checks each done step live).
+    pub fn summary_lines(&self) -> Vec<String> {
+        let steps = |n: usize| {
+            if n == 1 {
+                "1 step".to_string()
+            } else {
+                format!("{n} steps")
+            }
+        };
+        let failed: Vec<&str> = self.failed.iter().map(|f| f.title.as_str()).collect();
+        let left = StepId::ALL.len() - self.done.len();
+        vec![
+            format!("Resumes {}:", self.described()),
+            format!(
+                "  done: {}; failed: {}; runs now: the other {}",
+                steps(self.done.len()),
+                if failed.is_empty() {
+                    "none".to_string()
+                } else {
+                    failed.join(", ")
+                },
+                steps(left)
+            ),
+        ]
+    }
+
     /// [`EarlierRun::last_change`] to the minute, in UTC: "2026-12-07 05:25 UTC".
     pub fn last_change_shown(&self) -> String {
         match time::OffsetDateTime::parse(
@@ -441,15 +481,7 @@ impl PlanOverview {
         if let Some(earlier) = &self.resumes {
             lines.push(OverviewLine::new(
                 LineKind::Resume,
-                format!(
-                    "Resumes an earlier run that {} (last change {}):",
-                    match earlier.status.as_str() {
-                        "failed" => "failed",
-                        "completed" => "completed",
-                        _ => "was interrupted",
-                    },
-                    earlier.last_change_shown()
-                ),
+                format!("Resumes {}:", earlier.described()),
             ));
             let titles = |ids: &mut dyn Iterator<Item = StepId>| {
                 let titles: Vec<&str> = ids.map(StepId::title).collect();

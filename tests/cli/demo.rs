@@ -1506,3 +1506,28 @@ fn the_dry_run_text_shows_the_plan_by_resource_and_ends_with_the_count_line() {
         Some("Plan: 15 to create, 0 to change, 0 to reuse.")
     );
 }
+
+/// A plain `--demo` keeps no world: a later `--demo` starts a new one, so nothing it prints
+/// after a failure tells the user to run again to resume (issue 15 §3).
+#[test]
+fn a_demo_without_a_state_file_never_offers_to_resume() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .env("KALYPSO_DEMO_FAIL", "gitops.secrets")
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let everything = format!(
+        "{}{}",
+        stdout_of(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for offer in ["again to resume", "to resume at", "command to resume"] {
+        assert!(!everything.contains(offer), "{offer}: {everything}");
+    }
+    assert!(
+        everything.contains("no later run resumes it"),
+        "{everything}"
+    );
+}

@@ -109,11 +109,9 @@ fn plan_ready(size: (u16, u16)) -> App {
     app
 }
 
-/// The product's plan of a run that resumes an earlier, failed one (recorded in a state
-/// file by the product's own constructors).
-fn plan_resuming(size: (u16, u16)) -> App {
-    let mut app = checked(size);
-    press(&mut app, KeyCode::Enter);
+/// An earlier run as a state file records it (made by the product's own constructors):
+/// the pre-flight, the gitops repository and its content done, its secrets failed.
+fn earlier_failed_run() -> Option<EarlierRun> {
     let at =
         kalypso_bootstrap::state::Timestamp::new(time::macros::datetime!(2026-12-07 05:25:06 UTC));
     let mut state = kalypso_bootstrap::state::BootstrapState::new(at);
@@ -131,7 +129,14 @@ fn plan_resuming(size: (u16, u16)) -> App {
         at,
     );
     state.set_status(kalypso_bootstrap::state::RunStatus::Failed, at);
-    let earlier = EarlierRun::from_state(&state);
+    EarlierRun::from_state(&state)
+}
+
+/// The product's plan of a run that resumes an earlier, failed one.
+fn plan_resuming(size: (u16, u16)) -> App {
+    let mut app = checked(size);
+    press(&mut app, KeyCode::Enter);
+    let earlier = earlier_failed_run();
     let overview = overview_of(&app, &gitops_done_before(), earlier);
     update(&mut app, Msg::Plan(Ok(overview)));
     app
@@ -303,6 +308,24 @@ fn failed(size: (u16, u16)) -> App {
 #[test]
 fn welcome() {
     snapshot("welcome", |size| app(named("demo"), size));
+}
+
+/// With a state file of an earlier, failed run the welcome screen says that this run
+/// resumes it: what it did, what failed, what runs now.
+#[test]
+fn welcome_resuming_an_earlier_run() {
+    let resuming = |size| {
+        let mut inputs = inputs(named("demo"));
+        inputs.earlier_run = earlier_failed_run();
+        app_with(inputs, size).0
+    };
+    snapshot("welcome_resuming", resuming);
+    let shown = screen(&resuming(SMALL));
+    assert!(
+        shown.contains("Resumes an earlier run that failed"),
+        "{shown}"
+    );
+    assert!(shown.contains("failed: GitOps secrets"), "{shown}");
 }
 
 #[test]
