@@ -838,3 +838,45 @@ fn the_printed_resume_command_works_when_copied() {
     );
     assert_eq!(json(&state)["status"], "completed");
 }
+
+/// After a failed run, the plan of the next run (here its dry run, as text) says that it
+/// resumes that run: its done and failed steps, and what runs now; what it made is `=`.
+#[test]
+fn the_plan_of_a_resumed_run_names_the_earlier_runs_done_and_failed_steps() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let failed = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.env("KALYPSO_DEMO_FAIL", "installation.kalypso");
+        cmd
+    });
+    assert_eq!(failed.code, Some(6), "{}{}", failed.stdout, failed.stderr);
+    let planned = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.arg("--dry-run");
+        cmd
+    });
+    assert_eq!(planned.code, Some(0), "{}{}", planned.stdout, planned.stderr);
+    let overview = planned
+        .stdout
+        .split("The commands, step by step:")
+        .next()
+        .unwrap();
+    // The time of the earlier run's last change differs from run to run.
+    let overview = regex::Regex::new(r"last change \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+        .unwrap()
+        .replace(overview, "last change [time]");
+    // So does the installation id of the marks, in the failed command's text.
+    let overview = regex::Regex::new(r"kb-[0-9a-f]{12}")
+        .unwrap()
+        .replace_all(&overview, "kb-[id]");
+    insta::assert_snapshot!("resumed_dry_run_plan_by_resource", overview);
+    assert!(
+        planned
+            .stdout
+            .trim_end()
+            .ends_with("Plan: 2 to create, 0 to change, 12 to reuse."),
+        "{}",
+        planned.stdout
+    );
+}
