@@ -903,6 +903,17 @@ fn failure_key(app: &mut App, key: KeyEvent) -> Transition {
                 let code = app.exit_code_now();
                 Transition::redraw().with(Effect::Exit(code))
             }
+            // A configuration value caused it: change it in the forms and run again.
+            KeyCode::Char('c')
+                if app
+                    .run
+                    .failure
+                    .as_ref()
+                    .is_some_and(|failure| failure.is_configuration_problem()) =>
+            {
+                back_to_forms(app);
+                Transition::redraw()
+            }
             _ => log_key(app, key),
         },
         _ => log_key(app, key),

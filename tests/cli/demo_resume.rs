@@ -856,7 +856,13 @@ fn the_plan_of_a_resumed_run_names_the_earlier_runs_done_and_failed_steps() {
         cmd.arg("--dry-run");
         cmd
     });
-    assert_eq!(planned.code, Some(0), "{}{}", planned.stdout, planned.stderr);
+    assert_eq!(
+        planned.code,
+        Some(0),
+        "{}{}",
+        planned.stdout,
+        planned.stderr
+    );
     let overview = planned
         .stdout
         .split("The commands, step by step:")

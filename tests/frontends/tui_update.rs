@@ -1434,3 +1434,40 @@ fn context_names_log_lines_and_errors_with_controls_are_drawn_as_pictures() {
     assert_no_control_cells(&app, "failure screen");
     assert!(screen(&app).contains("OWNED"));
 }
+
+/// A run that fails on a configuration value (exit 3) offers `c` to change the
+/// configuration once the rollback is settled: it goes back to the forms. Any other
+/// failure does not (issue 15 §7).
+#[test]
+fn a_configuration_failure_offers_to_go_back_to_the_configuration() {
+    for (exit, goes_back) in [
+        (ExitCode::ConfigInvalid, true),
+        (ExitCode::InstallationFailed, false),
+    ] {
+        let mut app = dashboard(named("demo"));
+        update(
+            &mut app,
+            Msg::Engine(run_failed(
+                5,
+                StepId::ClusterPreflight,
+                "VM size Standard_X9 is not offered in eastus",
+                "pick another size",
+                exit,
+            )),
+        );
+        assert_eq!(app.screen, Screen::Failure);
+        update(&mut app, Msg::Rollback(RollbackNotice::NothingToRemove));
+        assert_eq!(
+            screen(&app).contains("c change the configuration"),
+            goes_back,
+            "{exit:?}"
+        );
+        press(&mut app, KeyCode::Char('c'));
+        let expected = if goes_back {
+            Screen::Configure
+        } else {
+            Screen::Failure
+        };
+        assert_eq!(app.screen, expected, "{exit:?}");
+    }
+}

@@ -114,6 +114,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         RollbackState::Requested | RollbackState::Running { .. } | RollbackState::LookingUp => {
             &[("j/k", "scroll log"), ("q", "stop"), ("?", "help")]
         }
+        _ if failure.is_configuration_problem() => &[
+            ("c", "change the configuration"),
+            ("Enter/q", "exit"),
+            ("j/k", "scroll log"),
+            ("?", "help"),
+        ],
         _ => &[("Enter/q", "exit"), ("j/k", "scroll log"), ("?", "help")],
     };
     footer(frame, bottom, theme, hints);
