@@ -792,3 +792,33 @@ fn failure_with_the_rollback_unavailable() {
         app
     });
 }
+
+/// The plan's configuration says where each value came from: the flag, the default, and
+/// "typed" only for what was edited in the forms (issue 15 §4).
+#[test]
+fn plan_shows_where_each_value_came_from() {
+    let mut app = configure(named("demo"), LARGE);
+    while app.form.focus != Entry::Config(Field::ClusterNodeCount) {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('5'));
+    for _ in 0..4 {
+        press(&mut app, KeyCode::PageDown);
+    }
+    for update_ in passing_checks() {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    press(&mut app, KeyCode::Enter);
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
+    let shown = screen(&app);
+    for expected in [
+        "demo  (flag --cluster-name)",
+        "5  (typed)",
+        "eastus  (default)",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    assert!(!shown.contains("interactive answer"), "{shown}");
+}

@@ -132,13 +132,19 @@ fn configuration_lines<'a>(app: &App, width: usize, theme: Theme) -> Vec<Line<'a
             let source = provenance.get(field);
             let shown = crate::secrets::redact(&value).into_owned();
             let room = width.saturating_sub(label_width + 3);
-            let source_text = format!("  ({source})");
             let mut spans = vec![
                 Span::raw(format!("  {}", padded(label(*entry), label_width + 1))),
                 Span::raw(shown.chars().take(room).collect::<String>()),
             ];
-            // The source only where it fits whole.
-            if !source.is_default() && shown.chars().count() + source_text.chars().count() <= room {
+            // Where it came from (default, env, file, flag or typed): in full where it
+            // fits, else in one word, else not at all.
+            let source_text = [
+                format!("  ({})", source.origin()),
+                format!(" ({})", source.origin_kind()),
+            ]
+            .into_iter()
+            .find(|text| shown.chars().count() + text.chars().count() <= room);
+            if let Some(source_text) = source_text {
                 spans.push(Span::styled(source_text, theme.muted()));
             }
             lines.push(Line::from(spans));
