@@ -682,6 +682,7 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
         gitops_url: None,
         missing_on_existing: Default::default(),
         unchecked_on_existing: Default::default(),
+        unreachable_existing: Default::default(),
         succeeded_steps: succeeded_steps(&recorded),
     };
     let resumed_plan = plan(&config(), &observed);
