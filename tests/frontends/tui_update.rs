@@ -1471,3 +1471,62 @@ fn a_configuration_failure_offers_to_go_back_to_the_configuration() {
         assert_eq!(app.screen, expected, "{exit:?}");
     }
 }
+
+/// The failure screen names the exact command that resumes the run; a demo whose world
+/// ends with it offers no resume at all (issue 15 §3).
+#[test]
+fn the_failure_screen_resumes_only_what_a_later_run_can_reach() {
+    for (resume, nothing_to_clean, expected, absent) in [
+        (
+            kalypso_bootstrap::engine::Resume::Command(
+                "kalypso-bootstrap --demo --state-file s.json".into(),
+            ),
+            None,
+            "Run kalypso-bootstrap --demo --state-file s.json again",
+            "no later run",
+        ),
+        (
+            kalypso_bootstrap::engine::Resume::NotKept,
+            Some("this demo changed only its simulated world".to_string()),
+            "Nothing resumes or removes it",
+            "to resume",
+        ),
+    ] {
+        let mut app = dashboard(named("demo"));
+        app.resume = resume;
+        app.nothing_to_clean = nothing_to_clean;
+        update(
+            &mut app,
+            Msg::Engine(run_failed(
+                5,
+                StepId::InstallKalypso,
+                "helm failed",
+                "see the log",
+                ExitCode::InstallationFailed,
+            )),
+        );
+        update(
+            &mut app,
+            Msg::Rollback(RollbackNotice::Asking(
+                vec!["Resource group demo-rg".into()],
+            )),
+        );
+        press(&mut app, KeyCode::Char('n'));
+        update(
+            &mut app,
+            Msg::Resize {
+                width: 200,
+                height: 60,
+            },
+        );
+        let shown = screen(&app);
+        // The sentence as read, across the panel's wrapped lines.
+        let flat = shown
+            .replace(['│', '╭', '╮', '╰', '╯', '─'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(flat.contains(expected), "{expected}: {shown}");
+        assert!(!flat.contains(absent), "{absent}: {shown}");
+    }
+}
