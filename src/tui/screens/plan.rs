@@ -34,10 +34,33 @@ fn fitted(text: &str, width: usize) -> String {
 }
 
 /// The plan by resource, as the overview lays it out: the owner, the earlier run (wrapped),
-/// each resource and its steps (a resource of one step is one line), what is skipped. The
-/// count line is the panel's bottom title.
-fn overview_lines<'a>(overview: &PlanOverview, width: usize, theme: Theme) -> Vec<Line<'a>> {
+/// each resource and its steps, what is skipped (the count line is under the panel). A
+/// resource of one step is one line; with `by_resource` (a short screen), so is every
+/// resource whose steps all share its mark, as `terraform plan` lists resources.
+fn overview_lines<'a>(
+    overview: &PlanOverview,
+    width: usize,
+    by_resource: bool,
+    whole_names: bool,
+    theme: Theme,
+) -> Vec<Line<'a>> {
     let lines = overview.lines();
+    // The resource line above each step, and whether all its steps share its mark.
+    let mut uniform = vec![false; lines.len()];
+    let mut resource_at = None;
+    for (index, line) in lines.iter().enumerate() {
+        match line.kind {
+            LineKind::Resource(change) => {
+                let steps = lines[index + 1..]
+                    .iter()
+                    .take_while(|l| matches!(l.kind, LineKind::Step(_)));
+                let same = steps.clone().all(|l| l.kind == LineKind::Step(change));
+                resource_at = Some(same);
+            }
+            LineKind::Step(_) => uniform[index] = resource_at.unwrap_or(false),
+            _ => resource_at = None,
+        }
+    }
     let mut shown = Vec::new();
     let last = lines.len().saturating_sub(1);
     for (index, line) in lines.iter().enumerate() {
@@ -71,6 +94,24 @@ fn overview_lines<'a>(overview: &PlanOverview, width: usize, theme: Theme) -> Ve
                     shown.push(Line::from(Span::styled(format!("{indent}{part}"), style)));
                 }
             }
+            // The resource's name whole (wrapped) where there is room, else cut.
+            LineKind::Resource(change) if whole_names => {
+                for (row, part) in wrap(&line.text, width.saturating_sub(3))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let marker = if row == 0 {
+                        change_span(change, theme)
+                    } else {
+                        Span::raw(" ")
+                    };
+                    shown.push(Line::from(vec![
+                        Span::raw(" "),
+                        marker,
+                        Span::styled(format!(" {part}"), theme.title()),
+                    ]));
+                }
+            }
             LineKind::Resource(change) => shown.push(Line::from(vec![
                 Span::raw(" "),
                 change_span(change, theme),
@@ -85,7 +126,7 @@ fn overview_lines<'a>(overview: &PlanOverview, width: usize, theme: Theme) -> Ve
                         lines.get(index + 1).map(|l| l.kind),
                         Some(LineKind::Step(_))
                     );
-                if only_step {
+                if only_step || (by_resource && uniform[index]) {
                     continue;
                 }
                 shown.push(Line::from(vec![
@@ -257,7 +298,23 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             theme.running(),
         ))),
         PlanState::Ready(overview) => {
-            plan_lines = overview_lines(overview, plan_inner.width as usize, theme);
+            // Every step with whole names, else every step, else by resource (whole
+            // names, then cut): the first that fits, the last in any case.
+            let width = plan_inner.width as usize;
+            let height = plan_inner.height as usize;
+            plan_lines = [(false, true), (false, false), (true, true), (true, false)]
+                .into_iter()
+                .map(|(by_resource, whole)| {
+                    overview_lines(overview, width, by_resource, whole, theme)
+                })
+                .reduce(|fitting, next| {
+                    if fitting.len() <= height {
+                        fitting
+                    } else {
+                        next
+                    }
+                })
+                .unwrap_or_default();
             if !fits_question_row(overview, question.width) {
                 plan_block = plan_block.title_bottom(Span::styled(
                     format!(" {} ", overview.before_proceeding_short()),
