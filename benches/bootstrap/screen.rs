@@ -18,7 +18,8 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 
 use crate::support::tui::{
-    all_steps, app, buffer_text, event, named, passing_checks, started, FakeBackend, RunScript, NOW,
+    all_steps, app, buffer_text, event, named, new_installation_plan, passing_checks, started,
+    FakeBackend, RunScript, NOW,
 };
 use crate::{human, median, Mode, Row};
 
@@ -62,7 +63,8 @@ fn dashboard() -> App {
         update(&mut app, Msg::Prereq(check));
     }
     key(&mut app, KeyCode::Enter);
-    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
     key(&mut app, KeyCode::Char('y'));
     assert_eq!(app.screen, Screen::Dashboard);
     let run_started = EventKind::RunStarted {

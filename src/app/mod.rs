@@ -80,7 +80,8 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
     if cli.demo && parsed.merged().values.cluster.name.is_none() {
         let mut answers = config::ConfigLayer::default();
         answers.cluster.name = Some(crate::demo::CLUSTER_NAME.to_string());
-        parsed = parsed.with_answers(answers);
+        // The demo's default, not an answer: nobody typed it.
+        parsed = parsed.with_defaults(answers);
     }
     let validation = parsed
         .validate(&contexts)

@@ -16,8 +16,8 @@ use crate::engine::bootstrap::{BootstrapOptions, BootstrapPaths, Cleanup};
 use crate::engine::context::EventSink;
 use crate::engine::removal::{Ask, RemovalOutcome, RemovalPlan, RemovalPurpose};
 use crate::engine::session::{Access, AfterFailure, Proceed, Session};
-use crate::engine::DryRun;
 use crate::engine::Event;
+use crate::engine::{DryRun, Resume};
 use crate::headless::{
     headless_color, prerequisite_events, skipped_prerequisite_events, HeadlessPrinter, LinePrompts,
     PrinterSettings, Prompts, TerminalFacts,
@@ -67,10 +67,12 @@ impl RunTarget {
                 flux_version,
                 subscription: subscription_from_env(env),
             })?;
+            let mut options = prepared.options;
+            options.resume = resume_of_this_invocation(prepared.demo.kept_for_later_runs());
             return Ok(RunTarget {
                 runner: prepared.runner,
                 paths: prepared.paths,
-                options: prepared.options,
+                options,
                 demo: Some(prepared.demo),
             });
         }
@@ -93,6 +95,7 @@ impl RunTarget {
         let options = BootstrapOptions {
             subscription: subscription_from_env(env),
             flux_version,
+            resume: resume_of_this_invocation(true),
             ..BootstrapOptions::default()
         };
         Ok(RunTarget {
@@ -107,6 +110,13 @@ impl RunTarget {
             demo: None,
         })
     }
+}
+
+/// What resumes this run: this process's own command line, run again (a `--demo` keeps
+/// its world only with `--state-file`; without it nothing resumes it).
+fn resume_of_this_invocation(world_kept: bool) -> Resume {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    Resume::for_invocation(&args, world_kept)
 }
 
 /// `AZURE_SUBSCRIPTION_ID`, when set: every az call names it.
@@ -220,6 +230,7 @@ fn printer_settings(
             Some(&target.paths.state_file),
         )
         .with_clean_command(clean_command_for(target))
+        .with_resume(target.options.resume.clone())
 }
 
 /// Questions for the user on the terminal (asked only in interactive runs).
@@ -387,13 +398,13 @@ pub(crate) fn bootstrap(
             match removal {
                 RemovalOutcome::NothingToRemove => {}
                 RemovalOutcome::NoConsent(_) => eprintln!(
-                    "Nothing was rolled back ({} without --auto-rollback). Re-run the same command to resume, or remove what this run created with:\n  {}",
+                    "Nothing was rolled back ({} without --auto-rollback). {}",
                     if options.non_interactive { "--non-interactive run" } else { "no terminal to ask" },
-                    clean_advice(&target)
+                    kept_advice(&target)
                 ),
                 RemovalOutcome::Declined(_) => eprintln!(
-                    "Nothing was rolled back. Re-run the same command to resume, or remove what this run created with:\n  {}",
-                    clean_advice(&target)
+                    "Nothing was rolled back. {}",
+                    kept_advice(&target)
                 ),
                 RemovalOutcome::Removed(report) if !report.is_complete() => eprintln!(
                     "Some resources are left in place. After fixing the cause, remove them with:\n  {}",
@@ -550,6 +561,25 @@ fn clean_advice(target: &RunTarget) -> String {
     }
 }
 
+/// After a failure whose resources are kept: how to resume (the exact command) and how to
+/// remove them; for a demo that keeps no world, neither is possible, and it says so once.
+pub(super) fn kept_advice(target: &RunTarget) -> String {
+    let resume = &target.options.resume;
+    match nothing_to_clean_for(target) {
+        Some(reason) if !resume.possible() => format!("Nothing to resume or remove: {reason}."),
+        _ => {
+            let mut clause = resume.clause();
+            if let Some(first) = clause.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            format!(
+                "{clause}\nOr remove what this run created with:\n  {}",
+                clean_advice(target)
+            )
+        }
+    }
+}
+
 /// Why no command can remove this run's resources (a demo without `--state-file`), for
 /// every front end that would otherwise print the clean command.
 pub(super) fn nothing_to_clean_for(target: &RunTarget) -> Option<String> {
@@ -582,7 +612,7 @@ impl Proceed for PromptAsk {
             let Some(prompts) = self.prompts.take() else {
                 return false;
             };
-            super::print_stderr(&preview.to_text());
+            super::print_stderr(&preview.to_proceed_text());
             let (back, yes) = ask(prompts, |p| p.confirm_plan("Proceed? [y/N]")).await;
             self.prompts = Some(back);
             yes

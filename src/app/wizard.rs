@@ -19,9 +19,11 @@ use crate::demo::Demo;
 use crate::engine::bootstrap::{BootstrapOptions, BootstrapPaths};
 use crate::engine::context::EventSink;
 use crate::engine::events::{Event, PlannedStepInfo};
+use crate::engine::overview::EarlierRun;
 use crate::engine::plan::Plan;
 use crate::engine::removal::{Ask, RemovalOutcome, RemovalPlan};
 use crate::engine::session::{Access, AfterFailure, Session};
+use crate::engine::{PlanOverview, Resume};
 use crate::logging;
 use crate::prereq::{self, PrereqEnv, TerminalHandover};
 use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
@@ -75,10 +77,18 @@ pub(super) fn run_wizard(
     inputs.utc_offset = utc_offset;
     inputs.clean_command = run::clean_command_for(&target);
     inputs.nothing_to_clean = run::nothing_to_clean_for(&target);
+    inputs.resume = target.options.resume.clone();
+    inputs.earlier_run = crate::state::StateStore::at_custom(&target.paths.state_file)
+        .load()
+        .ok()
+        .flatten()
+        .as_ref()
+        .and_then(EarlierRun::from_state);
 
     let demo_note = target.demo.as_ref().map(|demo| demo.closing_note());
     let state_file = target.paths.state_file.clone();
     let clean_advice = run::clean_advice_for(&target);
+    let resume = target.options.resume.clone();
     let log_file = target.paths.log_file.clone();
     let prereq_env = super::run::prereq_env(env);
     let backend = Arc::new(EngineBackend::new(target, prereq_env));
@@ -98,7 +108,7 @@ pub(super) fn run_wizard(
         eprintln!("Log file: {}", log_file.display());
     }
     if code != ExitCode::Success {
-        if let Some(advice) = kept_resources_advice(&state_file, clean_advice.as_deref()) {
+        if let Some(advice) = kept_resources_advice(&state_file, clean_advice.as_deref(), &resume) {
             eprintln!("{advice}");
         }
     }
@@ -108,7 +118,11 @@ pub(super) fn run_wizard(
 /// After a wizard that did not succeed: when the state file records resources of ours
 /// (kept after a failure), the exact command that removes them, for the terminal the
 /// wizard leaves behind.
-fn kept_resources_advice(state_file: &Path, clean_advice: Option<&str>) -> Option<String> {
+fn kept_resources_advice(
+    state_file: &Path,
+    clean_advice: Option<&str>,
+    resume: &Resume,
+) -> Option<String> {
     let state = crate::state::StateStore::at_custom(state_file)
         .load()
         .ok()
@@ -116,8 +130,14 @@ fn kept_resources_advice(state_file: &Path, clean_advice: Option<&str>) -> Optio
     if state.rollback_candidates().is_empty() {
         return None;
     }
+    let resume = match resume {
+        Resume::Command(command) => {
+            format!("Run {command} again with the same configuration to resume")
+        }
+        _ => "Run again with the same configuration to resume".to_string(),
+    };
     Some(format!(
-        "Resources created by kalypso-bootstrap are kept. Run again with the same configuration to resume, or remove them with:\n  {}",
+        "Resources created by kalypso-bootstrap are kept. {resume}, or remove them with:\n  {}",
         clean_advice?
     ))
 }
@@ -298,16 +318,14 @@ impl WizardBackend for EngineBackend {
         receiver
     }
 
-    fn plan(
-        &self,
-        configuration: Configuration,
-    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, UserError>> {
+    fn plan(&self, configuration: Configuration) -> BoxFuture<'_, Result<PlanOverview, UserError>> {
         Box::pin(async move {
             // Opened only for the look: dropping it releases the state file's lock.
             let session = self.open(configuration.clone())?;
-            let infos = current_plan(&session).await?.infos();
-            *lock(&self.shown_plan) = Some((configuration, infos.clone()));
-            Ok(infos)
+            let plan = current_plan(&session).await?;
+            let overview = session.bootstrap().overview(&plan);
+            *lock(&self.shown_plan) = Some((configuration, plan.infos()));
+            Ok(overview)
         })
     }
 
@@ -535,7 +553,7 @@ mod tests {
     use crate::config::{ClusterTarget, ConfigLayer};
     use crate::demo::{demo_paths, fail_step};
     use crate::engine::events::EventKind;
-    use crate::engine::step::{Action, StepId};
+    use crate::engine::step::StepId;
     use crate::engine::steps::StepTimings;
     use crate::prereq::{AuthCheckKind, Interaction, Verdict};
     use crate::sim::{Latency, SimulatedEnvironment};
@@ -867,9 +885,10 @@ mod tests {
             .plan(configuration.clone())
             .await
             .expect("a plan");
-        assert_eq!(steps.len(), StepId::ALL.len());
-        assert!(
-            steps.iter().all(|s| s.action == Action::Create),
+        assert_eq!(steps.counts.create, StepId::ALL.len());
+        assert_eq!(
+            (steps.counts.change, steps.counts.reuse),
+            (0, 0),
             "{steps:?}"
         );
         // Read-only, and the state file's lock is released: planning again works.
@@ -890,10 +909,7 @@ mod tests {
             .plan(validated.configuration().clone())
             .await
             .expect("a plan");
-        assert!(
-            shown.iter().all(|s| s.action == Action::Create),
-            "{shown:?}"
-        );
+        assert_eq!(shown.counts.create, StepId::ALL.len(), "{shown:?}");
         let ClusterTarget::Create(cluster) = &validated.configuration().cluster else {
             panic!("the test configuration creates a cluster");
         };

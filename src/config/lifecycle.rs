@@ -223,6 +223,15 @@ impl Parsed {
         self
     }
 
+    /// Defaults of this kind of run (the demo's cluster name), below the file: any layer
+    /// overrides them, and their source stays [`Source::Default`] (never an answer).
+    pub fn with_defaults(mut self, defaults: ConfigLayer) -> Parsed {
+        self.layers
+            .insert(0, SourcedLayer::uniform(defaults, Source::Default));
+        self.remerge();
+        self
+    }
+
     /// Check every rule; on failure, every problem at once (environment errors included).
     pub fn validate(&self, kube_contexts: &[String]) -> Result<Validated, ConfigErrors> {
         // A bad environment value that a flag or answer overrides does not matter.
@@ -406,6 +415,42 @@ mod tests {
         assert_eq!(
             validated.provenance().get(Field::ClusterName),
             &Source::Prompt
+        );
+    }
+
+    /// The demo's cluster name is a default nobody typed: its source says so, and any
+    /// layer overrides it.
+    #[test]
+    fn run_defaults_are_defaults_not_answers() {
+        let mut demo = ConfigLayer::default();
+        demo.cluster.name = Some("kalypso-demo".into());
+        let parsed = Uninitialized::new()
+            .parse(ConfigLayer::default(), None, &HashMap::new())
+            .unwrap()
+            .with_defaults(demo.clone());
+        let validated = parsed.validate(&[]).unwrap();
+        assert_eq!(
+            validated.configuration().cluster_name(),
+            Some("kalypso-demo")
+        );
+        assert_eq!(
+            validated.provenance().get(Field::ClusterName),
+            &Source::Default
+        );
+        assert_eq!(Source::Default.origin(), "default");
+        assert_eq!(Source::Prompt.origin(), "typed");
+        let flagged = Uninitialized::new()
+            .parse(named_flags(), None, &HashMap::new())
+            .unwrap()
+            .with_defaults(demo);
+        let validated = flagged.validate(&[]).unwrap();
+        assert_ne!(
+            validated.configuration().cluster_name(),
+            Some("kalypso-demo")
+        );
+        assert_eq!(
+            validated.provenance().get(Field::ClusterName),
+            &Source::flag("--cluster-name")
         );
     }
 

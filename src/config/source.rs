@@ -39,6 +39,31 @@ impl Source {
         matches!(self, Source::Default)
     }
 
+    /// Where the value came from, in the words of the plan's configuration list:
+    /// `default`, `env KALYPSO_…`, `file PATH`, `flag --…`, or `typed` (an answer the user
+    /// gave: edited in the wizard's forms or typed at a terminal prompt).
+    pub fn origin(&self) -> String {
+        match self {
+            Source::Default => "default".to_string(),
+            Source::File { path } => format!("file {}", path.display()),
+            Source::Env { var } => format!("env {var}"),
+            Source::Flag { flag } => format!("flag {flag}"),
+            Source::Prompt => "typed".to_string(),
+        }
+    }
+
+    /// [`Source::origin`] in one word, for narrow screens: `default`, `env`, `file`,
+    /// `flag` or `typed`.
+    pub fn origin_kind(&self) -> &'static str {
+        match self {
+            Source::Default => "default",
+            Source::File { .. } => "file",
+            Source::Env { .. } => "env",
+            Source::Flag { .. } => "flag",
+            Source::Prompt => "typed",
+        }
+    }
+
     pub fn env(var: &str) -> Source {
         Source::Env {
             var: var.to_string(),

@@ -23,6 +23,7 @@ use super::context::{fact, EventSink, Facts};
 use super::dry_run::{self, DryRun};
 use super::observe;
 use super::orchestrator::{Orchestrator, RunOptions, RunOutcome, StepRunner};
+use super::overview::{EarlierRun, PlanOverview};
 use super::plan::{self, Observed, Plan};
 use super::removal::{self, RemovalPipeline, RemovalPurpose};
 use super::remover::{EngineRemover, ExpectedMarks};
@@ -105,6 +106,8 @@ pub struct BootstrapOptions {
     pub timings: StepTimings,
     /// Wraps the steps of every run (see [`StepWrapper`]); `None` runs them as they are.
     pub step_wrapper: Option<Arc<dyn StepWrapper>>,
+    /// What resumes a run that stops (said in the hint of a cancelled run).
+    pub resume: super::resume::Resume,
 }
 
 impl Default for BootstrapOptions {
@@ -117,6 +120,7 @@ impl Default for BootstrapOptions {
             demo: false,
             timings: StepTimings::default(),
             step_wrapper: None,
+            resume: super::resume::Resume::default(),
         }
     }
 }
@@ -508,7 +512,19 @@ impl Bootstrap {
             Some(id) if saved => id,
             _ => dry_run::NEW_INSTALLATION_ID.to_string(),
         };
-        dry_run::dry_run(&self.steps, plan, &installation_id)
+        dry_run::dry_run(&self.steps, plan, &installation_id, self.overview(plan))
+    }
+
+    /// `plan` by resource, for people (see [`PlanOverview`]): the owner of new repositories
+    /// when known, and the earlier run of the state file a run continues.
+    pub fn overview(&self, plan: &Plan) -> PlanOverview {
+        let resumes = self.state.read(EarlierRun::from_state);
+        PlanOverview::new(
+            self.configuration(),
+            plan,
+            self.steps.known_owner().as_deref(),
+            resumes,
+        )
     }
 
     /// Run the plan to its end, streaming events to `events`. Only an [`Active`]
@@ -555,6 +571,7 @@ impl Bootstrap {
             log_file: self.paths.log_file.clone(),
             report_file: Some(report_path),
             next_steps: next_steps(env),
+            resume: self.options.resume.clone(),
             ..RunOptions::default()
         };
         Orchestrator::new(runner, self.state.clone(), events.with_observer(writer))

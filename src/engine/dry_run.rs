@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
+use super::overview::PlanOverview;
 use super::plan::{Plan, PlannedStep};
 use super::step::{Action, StepId};
 use super::steps::{self, template_context, BootstrapSteps, Preview};
@@ -36,23 +37,37 @@ pub struct DryRunStep {
     pub notes: Vec<String>,
 }
 
-/// What `--dry-run` prints.
+/// What `--dry-run` prints, and what a run shows before it asks "Proceed?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DryRun {
     pub steps: Vec<DryRunStep>,
+    /// The same plan by resource, with the count line (see [`PlanOverview`]).
+    pub overview: PlanOverview,
 }
 
 impl DryRun {
-    /// `{"steps":[{"phase":…,"id":…,"action":…,"commands":[[…],…],"stdin":[null,"…",…]}]}`
-    /// on one line.
+    /// `{"steps":[{"phase":…,"id":…,"action":…,"commands":[[…],…],"stdin":[null,"…",…]}],
+    /// "overview":{…}}` on one line.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| unreachable!("dry run serialises: {e}"))
     }
 
-    /// The plan for people: each step, its action and reason, and its commands as a shell
-    /// would read them.
+    /// `--dry-run`'s plan for people (see [`DryRun::text_under`]).
     pub fn to_text(&self) -> String {
-        let mut text = String::from("Dry run: nothing is created or changed. The plan:\n");
+        self.text_under("Dry run: nothing is created or changed.")
+    }
+
+    /// The plan a run shows before it asks "Proceed?": nothing is applied yet.
+    pub fn to_proceed_text(&self) -> String {
+        self.text_under("Plan (not applied yet):")
+    }
+
+    /// The plan for people under `label`: by resource (the overview), then each step, its
+    /// action and reason, and its commands as a shell would read them, then the count line.
+    fn text_under(&self, label: &str) -> String {
+        let mut text = format!("{label}\n\n");
+        text.push_str(&self.overview.body_text());
+        text.push_str("\nThe commands, step by step:\n");
         for step in &self.steps {
             let _ = writeln!(
                 text,
@@ -77,6 +92,7 @@ impl DryRun {
                 let _ = writeln!(text, "    note: {note}");
             }
         }
+        let _ = writeln!(text, "\n{}", self.overview.counts.line());
         text
     }
 }
@@ -98,8 +114,14 @@ fn shell_word(part: &str) -> String {
 /// chooses it when it creates the state file.
 pub const NEW_INSTALLATION_ID: &str = "<new-installation-id>";
 
-/// `installation_id` is the mark the Azure resources would be tagged with.
-pub fn dry_run(steps: &BootstrapSteps, plan: &Plan, installation_id: &str) -> DryRun {
+/// `installation_id` is the mark the Azure resources would be tagged with; `overview` is
+/// the same plan by resource.
+pub fn dry_run(
+    steps: &BootstrapSteps,
+    plan: &Plan,
+    installation_id: &str,
+    overview: PlanOverview,
+) -> DryRun {
     let env = steps.env();
     // The listed stdin carries the token: masked by the redaction, whoever opened us.
     if let Some(token) = &env.github_token {
@@ -120,6 +142,7 @@ pub fn dry_run(steps: &BootstrapSteps, plan: &Plan, installation_id: &str) -> Dr
             .iter()
             .map(|step| describe(steps, step, &preview))
             .collect(),
+        overview,
     }
 }
 

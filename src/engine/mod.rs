@@ -8,10 +8,12 @@ pub mod dry_run;
 pub mod events;
 pub mod observe;
 pub mod orchestrator;
+pub mod overview;
 pub mod plan;
 pub mod removal;
 pub mod remover;
 pub mod report;
+pub mod resume;
 pub mod retry;
 pub mod rollback;
 pub mod session;
@@ -28,12 +30,14 @@ pub use events::{Event, EventKind, HealthStatus, Outcome};
 pub use orchestrator::{
     Orchestrator, RunEnd, RunOptions, RunOutcome, StepOutcome, StepReport, StepRunner,
 };
+pub use overview::PlanOverview;
 pub use plan::{plan, Observed, Plan, PlanConflict, PlannedStep};
 pub use removal::{
     clean_command, consent_rule, Ask, Consent, ConsentRule, ConsentSource, Decide, RemovalOutcome,
     RemovalPipeline, RemovalPlan, RemovalPurpose,
 };
 pub use remover::{EngineRemover, ExpectedMarks};
+pub use resume::Resume;
 pub use rollback::{
     rollback_preview, PlannedRemoval, RemovalNote, RemovalResult, ResourceRemover, RollbackReport,
 };

@@ -73,66 +73,90 @@ pub async fn observe(
         }
     }
 
-    if let RepoTarget::Existing(repo) = &env.configuration.repositories.control_plane {
+    // Every repository the user gave is looked up before anything else is read from it,
+    // so that each one that is not there is reported, all at once, by the plan.
+    for (step, target) in [
+        (
+            StepId::ControlPlaneRepo,
+            &env.configuration.repositories.control_plane,
+        ),
+        (StepId::GitopsRepo, &env.configuration.repositories.gitops),
+    ] {
+        let RepoTarget::Existing(repo) = target else {
+            continue;
+        };
         let slug = repo.slug();
-        let environment = TemplateContext::DEFAULT_ENVIRONMENT;
-        let step = StepId::ControlPlaneRepo;
-        let slug = slug.as_str();
-        let gh = &tools.gh;
-        let files = repositories::read_control_plane(
-            environment,
-            |branch| async move {
-                query(
-                    steps,
-                    cancel,
-                    events,
-                    step,
-                    &format!("list the files of {slug} on {branch}"),
-                    || gh.repo_tree(slug, &branch),
-                )
-                .await
-            },
-            |branch, path, sha| async move {
-                query(
-                    steps,
-                    cancel,
-                    events,
-                    step,
-                    &format!("read {path} on {branch} of {slug}"),
-                    || gh.repo_blob(slug, &sha),
-                )
-                .await
-            },
+        let found = query(
+            steps,
+            cancel,
+            events,
+            step,
+            &format!("look up repository {slug}"),
+            || tools.gh.repo_view(&slug),
         )
         .await?;
-        // Neither branch: not reachable, or empty; the step says which.
-        if files.absent.len() < BranchKind::ALL.len() {
-            observed.control_plane_check = Some(files.findings(environment));
-            missing_on_existing(
-                steps,
-                cancel,
-                events,
-                &mut observed,
-                RepoKind::ControlPlane,
-                slug,
+        if found.is_none() {
+            observed.unreachable_existing.insert(step);
+        }
+    }
+
+    if let RepoTarget::Existing(repo) = &env.configuration.repositories.control_plane {
+        let slug = repo.slug();
+        if observed
+            .unreachable_existing
+            .contains(&StepId::ControlPlaneRepo)
+        {
+            // Nothing to read; the plan reports it.
+        } else {
+            let environment = TemplateContext::DEFAULT_ENVIRONMENT;
+            let step = StepId::ControlPlaneRepo;
+            let slug = slug.as_str();
+            let gh = &tools.gh;
+            let files = repositories::read_control_plane(
+                environment,
+                |branch| async move {
+                    query(
+                        steps,
+                        cancel,
+                        events,
+                        step,
+                        &format!("list the files of {slug} on {branch}"),
+                        || gh.repo_tree(slug, &branch),
+                    )
+                    .await
+                },
+                |branch, path, sha| async move {
+                    query(
+                        steps,
+                        cancel,
+                        events,
+                        step,
+                        &format!("read {path} on {branch} of {slug}"),
+                        || gh.repo_blob(slug, &sha),
+                    )
+                    .await
+                },
             )
             .await?;
+            // Neither branch: not reachable, or empty; the step says which.
+            if files.absent.len() < BranchKind::ALL.len() {
+                observed.control_plane_check = Some(files.findings(environment));
+                missing_on_existing(
+                    steps,
+                    cancel,
+                    events,
+                    &mut observed,
+                    RepoKind::ControlPlane,
+                    slug,
+                )
+                .await?;
+            }
         }
     }
     if let RepoTarget::Existing(repo) = &env.configuration.repositories.gitops {
         observed.gitops_url = Some(repo.url());
         let slug = repo.slug();
-        let reachable = query(
-            steps,
-            cancel,
-            events,
-            StepId::GitopsRepo,
-            &format!("look up repository {slug}"),
-            || tools.gh.repo_view(&slug),
-        )
-        .await?
-        .is_some();
-        if reachable {
+        if !observed.unreachable_existing.contains(&StepId::GitopsRepo) {
             missing_on_existing(
                 steps,
                 cancel,

@@ -90,6 +90,8 @@ pub struct RunOptions {
     pub log_file: Option<PathBuf>,
     pub report_file: Option<PathBuf>,
     pub next_steps: Vec<String>,
+    /// What resumes this run, for the hint of a cancelled run.
+    pub resume: super::resume::Resume,
 }
 
 impl Default for RunOptions {
@@ -100,6 +102,7 @@ impl Default for RunOptions {
             log_file: None,
             report_file: None,
             next_steps: Vec::new(),
+            resume: super::resume::Resume::default(),
         }
     }
 }
@@ -831,7 +834,14 @@ impl<'o> Run<'o> {
                     message: "cancelled by the user".into(),
                     hint: Some(
                         Topic::Cancelled
-                            .hint("run again to resume; what this run created is recorded in the state file")
+                            .hint(if self.orchestrator.options.resume.possible() {
+                                format!(
+                                    "what this run created is recorded in the state file; {}",
+                                    self.orchestrator.options.resume.clause()
+                                )
+                            } else {
+                                self.orchestrator.options.resume.clause()
+                            })
                             .into(),
                     ),
                     exit_code: ExitCode::Cancelled.code(),

@@ -43,6 +43,10 @@ pub struct Observed {
     pub unchecked_on_existing: std::collections::BTreeMap<StepId, String>,
     /// Steps the state file records as succeeded (see [`succeeded_steps`]).
     pub succeeded_steps: BTreeSet<StepId>,
+    /// The repository steps (`control-plane.repo`, `gitops.repo`) of repositories the user
+    /// gave that `gh repo view` did not find: they do not exist, or the token cannot see
+    /// them. Such a repository is never planned as reused.
+    pub unreachable_existing: BTreeSet<StepId>,
     /// On a gitops repository the user gave: the open pull requests of others against its
     /// environment branches, which the scheduler will close (see [`UserPullRequest`]).
     pub user_pull_requests: Vec<UserPullRequest>,
@@ -239,6 +243,37 @@ impl Plan {
         self.conflicts.first()
     }
 
+    /// Every conflict as one error, so that all of them are fixed at once: the first alone
+    /// as it is; several listed, each with its hint, under the first one's step, hint and
+    /// exit code.
+    pub fn conflicts_error(&self) -> Option<(StepId, UserError)> {
+        let first = self.conflicts.first()?;
+        if self.conflicts.len() == 1 {
+            return Some((first.step, first.to_user_error()));
+        }
+        let listed: Vec<String> = self
+            .conflicts
+            .iter()
+            .map(|conflict| {
+                format!(
+                    "  - {}: {}; {}",
+                    conflict.step, conflict.message, conflict.hint
+                )
+            })
+            .collect();
+        let error = UserError::in_step(
+            first.step,
+            format!(
+                "{} problems stop this plan; nothing was created:\n{}",
+                self.conflicts.len(),
+                listed.join("\n")
+            ),
+        )
+        .with_hint(first.hint.clone())
+        .with_exit_code(first.exit_code);
+        Some((first.step, error))
+    }
+
     /// Why this plan must not run, if it must not, and the step that stops it: a plan
     /// that breaks its own rules (see [`Plan::check`]), or its first conflict. The one
     /// check before a run, made by the session before it asks anything and by the
@@ -249,8 +284,8 @@ impl Plan {
                 UserError::new(ExitCode::General, format!("the plan cannot run: {problem}"));
             return Some((None, error));
         }
-        self.first_conflict()
-            .map(|conflict| (Some(conflict.step), conflict.to_user_error()))
+        self.conflicts_error()
+            .map(|(step, error)| (Some(step), error))
     }
 
     /// Every step appears once, every dependency is a step of the plan, and there is no
@@ -721,6 +756,36 @@ mod tests {
     }
 
     #[test]
+    fn two_unreachable_repositories_are_both_reported_and_neither_is_reused() {
+        let observed = Observed {
+            unreachable_existing: [ControlPlaneRepo, GitopsRepo].into_iter().collect(),
+            ..Observed::default()
+        };
+        let plan = plan(&existing_repos(config()), &observed);
+        let steps: Vec<_> = plan.conflicts.iter().map(|c| c.step).collect();
+        assert_eq!(steps, vec![ControlPlaneRepo, GitopsRepo]);
+        for id in [ControlPlaneRepo, GitopsRepo] {
+            assert_ne!(plan.action(id), Some(Action::Reuse), "{id}");
+        }
+        let (step, error) = plan.refusal().expect("refused");
+        assert_eq!(step, Some(ControlPlaneRepo));
+        assert_eq!(error.exit_code, ExitCode::RepositoryFailed);
+        for url in [
+            "https://github.com/acme/cp",
+            "https://github.com/acme/gitops",
+        ] {
+            assert!(
+                error
+                    .message
+                    .contains(&format!("repository {url} is not reachable")),
+                "{}",
+                error.message
+            );
+        }
+        assert!(error.message.starts_with("2 problems"), "{}", error.message);
+    }
+
+    #[test]
     fn resume_reuses_succeeded_steps_whose_resources_still_exist() {
         let observed = Observed {
             cluster: Some(ObservedCluster {
@@ -734,6 +799,7 @@ mod tests {
             gitops_url: None,
             missing_on_existing: Default::default(),
             unchecked_on_existing: Default::default(),
+            unreachable_existing: Default::default(),
             user_pull_requests: Vec::new(),
             succeeded_steps: [
                 ClusterPreflight,
@@ -796,6 +862,7 @@ mod tests {
             gitops_url: None,
             missing_on_existing: Default::default(),
             unchecked_on_existing: Default::default(),
+            unreachable_existing: Default::default(),
             user_pull_requests: Vec::new(),
             succeeded_steps: StepId::ALL.into_iter().collect(),
         };

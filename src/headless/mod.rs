@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::OutputFormat;
 use crate::engine::events::LogLevel;
-use crate::engine::{Event, EventKind};
+use crate::engine::{Event, EventKind, Resume};
 use crate::logging::{console_time, write_level_tag, Verbosity};
 use crate::secrets::{self, Redactor};
 
@@ -82,6 +82,8 @@ pub struct PrinterSettings {
     /// The exact command that removes what this run created (named in the failure block's
     /// next steps); `None` when no command can reach the run's world.
     pub clean_command: Option<String>,
+    /// What resumes the run (named in the failure block's next steps).
+    pub resume: Resume,
 }
 
 impl PrinterSettings {
@@ -96,6 +98,7 @@ impl PrinterSettings {
             log_file: None,
             state_file: None,
             clean_command: None,
+            resume: Resume::default(),
         }
     }
 
@@ -122,6 +125,11 @@ impl PrinterSettings {
 
     pub fn with_clean_command(mut self, command: Option<String>) -> Self {
         self.clean_command = command;
+        self
+    }
+
+    pub fn with_resume(mut self, resume: Resume) -> Self {
+        self.resume = resume;
         self
     }
 }
@@ -156,6 +164,7 @@ impl<W: Write> HeadlessPrinter<W> {
             log_file: settings.log_file.clone(),
             state_file: settings.state_file.clone(),
             clean_command: settings.clean_command.clone(),
+            resume: settings.resume.clone(),
         });
         Self {
             settings,

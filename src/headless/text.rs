@@ -56,6 +56,8 @@ pub(crate) struct FilePaths {
     pub state_file: Option<String>,
     /// See [`super::PrinterSettings::clean_command`].
     pub clean_command: Option<String>,
+    /// See [`super::PrinterSettings::resume`].
+    pub resume: crate::engine::Resume,
 }
 
 /// Turns events into [`Piece`]s, remembering what it needs to print transitions only once.
@@ -395,7 +397,15 @@ impl TextRenderer {
         if let Some(report) = failure.report_file {
             rows.push(("Report", report.to_string()));
         }
-        let resume = "fix the cause above and run the same command again";
+        // Exact commands, as the user copies them (`--demo`, `--state-file`); nothing about
+        // resuming a demo whose world ends with it.
+        let resume = &self.paths.resume;
+        let again = match resume {
+            crate::engine::Resume::Command(command) => {
+                format!("fix the cause above and run this again: {command}")
+            }
+            _ => "fix the cause above and run the same command again".to_string(),
+        };
         let next = match (&self.rollback, &self.paths.clean_command) {
             (
                 Some(RollbackResult::Finished {
@@ -403,12 +413,18 @@ impl TextRenderer {
                     leftovers: 0,
                 }),
                 _,
-            ) if outcome.is_success() => resume.to_string(),
-            // The exact command, as the user copies it (`--demo`, `--state-file`).
-            (_, Some(clean)) => format!(
-                "{resume} to resume at the failed step, or remove what this run created with: {clean}"
+            ) if outcome.is_success() => again,
+            (_, Some(clean)) if resume.possible() => format!(
+                "fix the cause above and {}{} or remove what this run created with: {clean}",
+                resume.clause(),
+                if matches!(resume, crate::engine::Resume::Command(_)) {
+                    ";"
+                } else {
+                    ","
+                }
             ),
-            (_, None) => format!("{resume} to resume at the failed step"),
+            (_, _) if resume.possible() => format!("fix the cause above and {}", resume.clause()),
+            (_, _) => resume.clause(),
         };
         rows.push(("Next", next));
 

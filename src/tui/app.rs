@@ -9,7 +9,9 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::config::lifecycle::{Parsed, Validated};
 use crate::config::Field;
-use crate::engine::events::{EventKind, LogLevel, PlannedStepInfo};
+use crate::engine::events::{EventKind, LogLevel};
+use crate::engine::overview::EarlierRun;
+use crate::engine::{PlanOverview, Resume};
 use crate::logging::LogRecord;
 use crate::ExitCode;
 
@@ -58,6 +60,12 @@ pub struct AppInputs {
     /// Why no command can remove what this run keeps (a demo whose simulated world no later
     /// run reaches), worded once by the caller; shown instead of a clean command.
     pub nothing_to_clean: Option<String>,
+    /// What resumes this run after a failure (the exact command, or nothing for a demo
+    /// whose simulated world no later run reaches).
+    pub resume: Resume,
+    /// The earlier run the state file records, which this run would continue (said on the
+    /// welcome screen).
+    pub earlier_run: Option<EarlierRun>,
 }
 
 /// A front end's hook for the moment the first screen is on the terminal.
@@ -95,6 +103,8 @@ impl AppInputs {
             after_first_draw: None,
             clean_command: None,
             nothing_to_clean: None,
+            resume: Resume::default(),
+            earlier_run: None,
         }
     }
 }
@@ -125,7 +135,7 @@ pub enum Overlay {
 pub enum PlanState {
     NotAsked,
     Computing,
-    Ready(Vec<PlannedStepInfo>),
+    Ready(Box<PlanOverview>),
     Failed(UserError),
     /// The plan was fine but the run could not start.
     LaunchFailed(UserError),
@@ -147,6 +157,10 @@ pub struct App {
     pub clean_command: Option<String>,
     /// See [`AppInputs::nothing_to_clean`].
     pub nothing_to_clean: Option<String>,
+    /// See [`AppInputs::resume`].
+    pub resume: Resume,
+    /// See [`AppInputs::earlier_run`].
+    pub earlier_run: Option<EarlierRun>,
     pub path: PathChoice,
     pub form: FormState,
     /// The configuration the run uses, once valid.
@@ -202,6 +216,8 @@ impl App {
             log_file: inputs.log_file,
             clean_command: inputs.clean_command,
             nothing_to_clean: inputs.nothing_to_clean,
+            resume: inputs.resume,
+            earlier_run: inputs.earlier_run,
             path,
             form,
             validated: None,
@@ -330,7 +346,7 @@ pub fn update(app: &mut App, msg: Msg) -> Transition {
         }
         Msg::Plan(result) => {
             app.plan = match result {
-                Ok(steps) => PlanState::Ready(steps),
+                Ok(overview) => PlanState::Ready(Box::new(overview)),
                 Err(error) => PlanState::Failed(error),
             };
             app.plan_scroll = 0;
@@ -886,6 +902,17 @@ fn failure_key(app: &mut App, key: KeyEvent) -> Transition {
             KeyCode::Enter | KeyCode::Esc => {
                 let code = app.exit_code_now();
                 Transition::redraw().with(Effect::Exit(code))
+            }
+            // A configuration value caused it: change it in the forms and run again.
+            KeyCode::Char('c')
+                if app
+                    .run
+                    .failure
+                    .as_ref()
+                    .is_some_and(|failure| failure.is_configuration_problem()) =>
+            {
+                back_to_forms(app);
+                Transition::redraw()
             }
             _ => log_key(app, key),
         },

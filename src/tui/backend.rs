@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 
 use crate::config::lifecycle::Confirmed;
 use crate::config::Configuration;
-use crate::engine::events::{Event, PlannedStepInfo};
+use crate::engine::events::Event;
+use crate::engine::PlanOverview;
 use crate::prereq::{
     AuthCheck, AzureIdentity, GithubIdentity, Interaction, PrereqReport, TerminalHandover,
     ToolCheck,
@@ -127,12 +128,9 @@ pub trait WizardBackend: Send + Sync {
     /// `request.interaction`.
     fn start_prerequisites(&self, request: PrereqRequest) -> mpsc::Receiver<PrereqUpdate>;
 
-    /// The steps the engine would run for this configuration, each with create / reuse /
-    /// skip. May run read-only queries; must change nothing.
-    fn plan(
-        &self,
-        configuration: Configuration,
-    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, UserError>>;
+    /// The plan the engine would run for this configuration, by resource (see
+    /// [`PlanOverview`]). May run read-only queries; must change nothing.
+    fn plan(&self, configuration: Configuration) -> BoxFuture<'_, Result<PlanOverview, UserError>>;
 
     /// Start the engine on the confirmed configuration (the GitHub token is the one the
     /// prerequisite check verified).

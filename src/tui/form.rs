@@ -556,8 +556,58 @@ impl FormState {
         self.errors
             .iter()
             .filter(|e| e.field == field && !e.hint.is_empty())
-            .map(|e| crate::secrets::redact(&e.hint).into_owned())
+            .map(|e| crate::secrets::redact(&self.form_hint(e)).into_owned())
             .collect()
+    }
+
+    /// An error's hint in the form's own words: a value the form can take is asked for with
+    /// the keys of its row (the flag, variable and file advice is for the line front end);
+    /// any other hint (a rule's example, the file a bad value came from) as it is.
+    fn form_hint(&self, error: &FieldError) -> String {
+        let field = error.field;
+        match error.problem {
+            Problem::Missing => match editor(Entry::Config(field)) {
+                Editor::Pick(PickSource::KubeContext) if self.contexts.is_empty() => format!(
+                    "{}: add a context to the kubeconfig, or turn \"{}\" on",
+                    self.no_contexts_notice(),
+                    label(Entry::Config(Field::ClusterCreate))
+                ),
+                Editor::Pick(PickSource::KubeContext) => {
+                    "press Space to pick a context".to_string()
+                }
+                Editor::Pick(_) => "press Space to pick one".to_string(),
+                Editor::Number => "type a whole number".to_string(),
+                _ if matches!(field, Field::ControlPlaneUrl | Field::GitopsUrl) => {
+                    "type the repository's URL, https://github.com/OWNER/NAME".to_string()
+                }
+                _ => "type a value".to_string(),
+            },
+            // Both typed here: the create toggle and the existing value it contradicts.
+            Problem::Conflict => match Field::CREATE_PAIRS
+                .iter()
+                .find(|(_, existing)| *existing == field)
+            {
+                Some((create, _)) => format!(
+                    "turn \"{}\" off to use it, or clear it",
+                    label(Entry::Config(*create))
+                ),
+                None => error.hint.clone(),
+            },
+            Problem::Invalid => error.hint.clone(),
+        }
+    }
+
+    /// Turning a "New …" toggle back on: the existing context or URL typed for it is stale.
+    /// It is dropped (the row shows again what the flags, environment or file say, and
+    /// the toggle, an answer, overrides those).
+    fn drop_stale_existing(&mut self, create: Field) {
+        let Some((_, existing)) = Field::CREATE_PAIRS.iter().find(|(c, _)| *c == create) else {
+            return;
+        };
+        if self.touched.remove(existing) {
+            self.texts.insert(*existing, Input::new(String::new()));
+            self.visited.remove(&Entry::Config(*existing));
+        }
     }
 
     /// The answers layer and whether every touched value could be read.
@@ -896,6 +946,9 @@ impl FormState {
                     self.toggles.insert(field, on);
                     self.touched.insert(field);
                     self.visited.insert(self.focus);
+                    if on {
+                        self.drop_stale_existing(field);
+                    }
                     self.revalidate();
                 }
             }
@@ -1049,5 +1102,127 @@ impl PathChoice {
             (true, false, false) => PathChoice::BringYourOwnRepositories,
             _ => PathChoice::Mixed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::lifecycle::Uninitialized;
+    use std::collections::HashMap;
+
+    fn form(flags: ConfigLayer, contexts: &[&str]) -> FormState {
+        let parsed = Uninitialized::new()
+            .parse(flags, None, &HashMap::new())
+            .expect("flags parse");
+        FormState::new(
+            parsed,
+            contexts.iter().map(|c| c.to_string()).collect(),
+            true,
+        )
+    }
+
+    fn named(name: &str) -> ConfigLayer {
+        let mut flags = ConfigLayer::default();
+        flags.cluster.name = Some(name.to_string());
+        flags
+    }
+
+    fn press(form: &mut FormState, code: KeyCode) {
+        form.key(KeyEvent::new(code, KeyModifiers::NONE));
+    }
+
+    fn type_text(form: &mut FormState, text: &str) {
+        for c in text.chars() {
+            press(form, KeyCode::Char(c));
+        }
+    }
+
+    /// Move the focus to `entry` (it must be shown) and leave it, as a user would.
+    fn focus(form: &mut FormState, entry: Entry) {
+        let group = Group::ALL
+            .into_iter()
+            .find(|g| group_entries(*g).contains(&entry))
+            .unwrap();
+        form.enter_group(group);
+        while form.focus != entry {
+            assert!(form.move_focus(true), "{entry:?} is not shown");
+        }
+    }
+
+    #[test]
+    fn an_empty_kube_context_asks_in_the_forms_words() {
+        let mut form = form(named("demo"), &["kind-dev"]);
+        let context = Entry::Config(Field::ClusterExistingContext);
+        focus(&mut form, Entry::Config(Field::ClusterCreate));
+        press(&mut form, KeyCode::Char(' '));
+        focus(&mut form, context);
+        form.leave_focus();
+        assert_eq!(form.shown_hints(context), ["press Space to pick a context"]);
+        let hints = form.shown_hints(context).join(" ");
+        assert!(!hints.contains("--cluster-existing"), "{hints}");
+        assert!(!hints.contains("config file"), "{hints}");
+    }
+
+    #[test]
+    fn a_missing_repository_url_asks_for_the_url_not_a_flag() {
+        let mut form = form(named("demo"), &[]);
+        let url = Entry::Config(Field::GitopsUrl);
+        focus(&mut form, Entry::Config(Field::GitopsCreate));
+        press(&mut form, KeyCode::Char(' '));
+        focus(&mut form, url);
+        form.leave_focus();
+        assert_eq!(
+            form.shown_hints(url),
+            ["type the repository's URL, https://github.com/OWNER/NAME"]
+        );
+    }
+
+    /// "New GitOps repo" off, a URL typed, then on again: the stale URL is dropped (no
+    /// conflict, no config-file advice) and the configuration is valid again.
+    #[test]
+    fn turning_new_gitops_repo_back_on_drops_the_typed_url() {
+        let mut form = form(named("demo"), &[]);
+        let toggle = Entry::Config(Field::GitopsCreate);
+        let url = Entry::Config(Field::GitopsUrl);
+        focus(&mut form, toggle);
+        press(&mut form, KeyCode::Char(' '));
+        focus(&mut form, url);
+        type_text(&mut form, "https://github.com/acme/gitops");
+        form.leave_focus();
+        form.revalidate();
+        focus(&mut form, toggle);
+        press(&mut form, KeyCode::Char(' '));
+        assert!(form.toggle(Field::GitopsCreate));
+        assert_eq!(form.text(Field::GitopsUrl), "");
+        assert!(
+            form.shown_errors(url).is_empty(),
+            "{:?}",
+            form.shown_errors(url)
+        );
+        assert!(
+            form.shown_hints(url).is_empty(),
+            "{:?}",
+            form.shown_hints(url)
+        );
+        assert!(form.validated().is_some(), "{:?}", form.errors);
+    }
+
+    /// A value from a flag stays the flag's; a conflict between two values typed here is
+    /// told in the form's words.
+    #[test]
+    fn a_conflict_between_typed_values_is_told_with_the_toggle() {
+        let mut form = form(named("demo"), &[]);
+        let url = Entry::Config(Field::GitopsUrl);
+        let mut answers = ConfigLayer::default();
+        answers.repositories.gitops.create = Some(true);
+        answers.repositories.gitops.url = Some("https://github.com/acme/gitops".into());
+        form.base = form.base.clone().with_answers(answers);
+        form.revalidate();
+        form.visited.insert(url);
+        assert_eq!(
+            form.shown_hints(url),
+            ["turn \"New GitOps repo\" off to use it, or clear it"]
+        );
     }
 }

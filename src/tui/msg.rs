@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 
 use crate::config::lifecycle::Confirmed;
 use crate::config::Configuration;
-use crate::engine::events::{Event, PlannedStepInfo};
+use crate::engine::events::Event;
+use crate::engine::PlanOverview;
 use crate::logging::LogRecord;
 use crate::ExitCode;
 
@@ -34,7 +35,7 @@ pub enum Msg {
     PrereqClosed,
     /// A question from the prerequisite check (sign in to Azure? the GitHub token?).
     Prompt(PromptRequest),
-    Plan(Result<Vec<PlannedStepInfo>, UserError>),
+    Plan(Result<PlanOverview, UserError>),
     RunLaunched(Result<(), UserError>),
     Engine(Event),
     /// The engine closed its event channel.

@@ -102,6 +102,15 @@ pub struct FailureInfo {
     pub report_file: Option<String>,
 }
 
+impl FailureInfo {
+    /// The cause is a value of the configuration (exit 3: a VM size the region does not
+    /// offer, a cluster name taken by someone else…): changing it in the forms is the fix,
+    /// so the failure screen offers to go back to them.
+    pub fn is_configuration_problem(&self) -> bool {
+        self.exit_code == ExitCode::ConfigInvalid
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollbackRow {
     pub resource: String,

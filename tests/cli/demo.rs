@@ -1478,3 +1478,56 @@ fn a_malformed_demo_repos_value_exits_64_naming_the_variable() {
     let err = String::from_utf8_lossy(&output.stderr).into_owned() + &stdout_of(&output);
     assert!(err.contains("KALYPSO_DEMO_REPOS=\"someone/cp\""), "{err}");
 }
+
+/// The plan of the demo world as `--dry-run` prints it, like `terraform plan`: the owner,
+/// each resource with its steps marked `+`, and the count line last.
+#[test]
+fn the_dry_run_text_shows_the_plan_by_resource_and_ends_with_the_count_line() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .arg("--dry-run")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let text = stdout_of(&output);
+    assert!(
+        text.starts_with("Dry run: nothing is created or changed.\n"),
+        "{text}"
+    );
+    let overview = text
+        .split("The commands, step by step:")
+        .next()
+        .unwrap()
+        .to_string();
+    insta::assert_snapshot!("demo_dry_run_plan_by_resource", overview);
+    assert_eq!(
+        text.trim_end().lines().last(),
+        Some("Plan: 15 to create, 0 to change, 0 to reuse.")
+    );
+}
+
+/// A plain `--demo` keeps no world: a later `--demo` starts a new one, so nothing it prints
+/// after a failure tells the user to run again to resume (issue 15 §3).
+#[test]
+fn a_demo_without_a_state_file_never_offers_to_resume() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .env("KALYPSO_DEMO_FAIL", "gitops.secrets")
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let everything = format!(
+        "{}{}",
+        stdout_of(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for offer in ["again to resume", "to resume at", "command to resume"] {
+        assert!(!everything.contains(offer), "{offer}: {everything}");
+    }
+    assert!(
+        everything.contains("no later run resumes it"),
+        "{everything}"
+    );
+}

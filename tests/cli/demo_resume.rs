@@ -785,3 +785,104 @@ fn clean_keeps_a_repository_without_our_mark_and_exits_1() {
         .iter()
         .any(|r| r["status"] == "kept_not_ours"));
 }
+
+/// The failure's next steps name the exact command that resumes it (with `--demo` and
+/// `--state-file`), and that command, copied as printed, resumes the run to its end.
+#[test]
+fn the_printed_resume_command_works_when_copied() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let failed = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.env("KALYPSO_DEMO_FAIL", "gitops.secrets");
+        cmd
+    });
+    assert_eq!(failed.code, Some(5), "{}{}", failed.stdout, failed.stderr);
+    let marker = "run this again to resume at the failed step: ";
+    let next = failed
+        .stdout
+        .lines()
+        .find(|line| line.trim_start().starts_with("Next:"))
+        .unwrap_or_else(|| panic!("no Next row: {}", failed.stdout));
+    let command = next
+        .split(marker)
+        .nth(1)
+        .and_then(|rest| rest.split("; ").next())
+        .unwrap_or_else(|| panic!("no resume command in {next}"));
+    assert_eq!(
+        command,
+        format!(
+            "kalypso-bootstrap --demo --no-tui --non-interactive --state-file {}",
+            state.display()
+        )
+    );
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[0], "kalypso-bootstrap");
+    let mut copied = Command::cargo_bin("kalypso-bootstrap").unwrap();
+    copied
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TMPDIR", home.path())
+        .env("GITHUB_TOKEN", CANARY)
+        .env("KALYPSO_DEMO_LATENCY", "zero")
+        .current_dir(home.path())
+        .args(&words[1..]);
+    let resumed = run(copied);
+    assert_eq!(
+        resumed.code,
+        Some(0),
+        "{}{}",
+        resumed.stdout,
+        resumed.stderr
+    );
+    assert_eq!(json(&state)["status"], "completed");
+}
+
+/// After a failed run, the plan of the next run (here its dry run, as text) says that it
+/// resumes that run: its done and failed steps, and what runs now; what it made is `=`.
+#[test]
+fn the_plan_of_a_resumed_run_names_the_earlier_runs_done_and_failed_steps() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let failed = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.env("KALYPSO_DEMO_FAIL", "installation.kalypso");
+        cmd
+    });
+    assert_eq!(failed.code, Some(6), "{}{}", failed.stdout, failed.stderr);
+    let planned = run({
+        let mut cmd = demo_on(home.path(), &state);
+        cmd.arg("--dry-run");
+        cmd
+    });
+    assert_eq!(
+        planned.code,
+        Some(0),
+        "{}{}",
+        planned.stdout,
+        planned.stderr
+    );
+    let overview = planned
+        .stdout
+        .split("The commands, step by step:")
+        .next()
+        .unwrap();
+    // The time of the earlier run's last change differs from run to run.
+    let overview = regex::Regex::new(r"last change \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+        .unwrap()
+        .replace(overview, "last change [time]");
+    // So does the installation id of the marks, in the failed command's text.
+    let overview = regex::Regex::new(r"kb-[0-9a-f]{12}")
+        .unwrap()
+        .replace_all(&overview, "kb-[id]");
+    insta::assert_snapshot!("resumed_dry_run_plan_by_resource", overview);
+    assert!(
+        planned
+            .stdout
+            .trim_end()
+            .ends_with("Plan: 2 to create, 0 to change, 12 to reuse."),
+        "{}",
+        planned.stdout
+    );
+}

@@ -53,6 +53,12 @@ async fn the_dry_run_lists_exactly_the_commands_a_run_then_runs_and_changes_noth
     // The JSON shape, in plan order.
     let json: serde_json::Value = serde_json::from_str(&dry.to_json()).unwrap();
     let steps = json["steps"].as_array().unwrap();
+    // The same plan by resource, with its count, as data.
+    assert_eq!(
+        json["overview"]["counts"],
+        serde_json::json!({"create": 15, "change": 0, "reuse": 0})
+    );
+    assert_eq!(json["overview"]["resources"][0]["change"], "create");
     let ids: Vec<&str> = steps.iter().map(|s| s["id"].as_str().unwrap()).collect();
     let expected: Vec<&str> = StepId::ALL.iter().map(|s| s.as_str()).collect();
     assert_eq!(ids, expected);

@@ -4,9 +4,12 @@
 
 use crate::support::consented::ConsentedBootstrap;
 use crate::support::e2e::*;
+use kalypso_bootstrap::engine::overview::Change;
 use kalypso_bootstrap::engine::{Action, StepId};
 use kalypso_bootstrap::state::{Ownership, Resource, RunStatus, StateStore};
 use kalypso_bootstrap::templates::RepoKind;
+use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::ExitCode;
 
 fn kalypso_is_installed(harness: &Harness, server: &str) {
     let snapshot = harness.sim.snapshot();
@@ -432,6 +435,52 @@ async fn new_cluster_with_existing_repositories() {
         settled, before,
         "the given repositories are untouched, the rest is gone"
     );
+}
+
+/// A repository URL the user gave is looked up live (`gh repo view`) before the plan marks
+/// it as reused: one that does not exist is never `=`, and every such URL is reported at
+/// once, before anything is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_repository_urls_that_do_not_exist_are_all_reported_and_never_reused() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane = existing_repo("https://github.com/acme/no-such-cp");
+    config.repositories.gitops = existing_repo("https://github.com/acme/no-such-gitops");
+    let before = harness.sim.snapshot();
+
+    let bootstrap = harness.open(&config);
+    let observed = bootstrap.observe(&CancelToken::new()).await.unwrap();
+    let plan = bootstrap.plan(&observed);
+    let overview = bootstrap.overview(&plan);
+    drop(bootstrap);
+    for id in [StepId::ControlPlaneRepo, StepId::GitopsRepo] {
+        assert_ne!(plan.action(id), Some(Action::Reuse), "{id}");
+    }
+    assert!(
+        overview
+            .resources
+            .iter()
+            .filter(|r| r.resource.contains("no-such"))
+            .all(|r| r.change != Change::Reuse && r.steps.iter().all(|s| s.change != Change::Reuse)),
+        "{overview:#?}"
+    );
+
+    let error = harness.refused(&config).await;
+    assert_eq!(error.exit_code, ExitCode::RepositoryFailed);
+    for url in [
+        "https://github.com/acme/no-such-cp",
+        "https://github.com/acme/no-such-gitops",
+    ] {
+        assert!(
+            error
+                .message
+                .contains(&format!("repository {url} is not reachable")),
+            "{}",
+            error.message
+        );
+    }
+    assert!(harness.sim.calls().iter().all(|c| !is_mutating(c)));
+    assert_eq!(harness.sim.snapshot(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -683,6 +683,7 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
         missing_on_existing: Default::default(),
         unchecked_on_existing: Default::default(),
         user_pull_requests: Vec::new(),
+        unreachable_existing: Default::default(),
         succeeded_steps: succeeded_steps(&recorded),
     };
     let resumed_plan = plan(&config(), &observed);

@@ -41,6 +41,17 @@ fn a_failed_headless_run_asks_to_roll_back_listing_the_resources_and_rolls_back_
         ),
     ));
     pane.wait_for("plan", "Proceed? [y/N]", STAGE);
+    // The real run's plan is not a dry run: it says so truthfully, and ends with its count.
+    let plan = pane.history();
+    assert_contains(
+        "plan",
+        &plan,
+        &[
+            "Plan (not applied yet):",
+            "Plan: 15 to create, 0 to change, 0 to reuse.",
+        ],
+    );
+    assert!(!plan.contains("Dry run"), "{plan}");
     answer(&pane, "y");
 
     pane.wait_for_all(

@@ -89,7 +89,9 @@ fn the_demo_walks_from_welcome_to_summary_and_gives_the_terminal_back() {
         &[
             "Proceed? [y/N]",
             "+ AKS cluster",
-            "+ Kalypso Scheduler (Helm)",
+            "+ Helm release kalypso-scheduler",
+            "GitHub owner: kalypso-demo",
+            "Plan: 15 to create, 0 to change, 0 to reuse.",
             "pty-demo",
         ],
         STAGE,

@@ -11,7 +11,10 @@ use crate::support::tui::*;
 use crossterm::event::KeyCode;
 use kalypso_bootstrap::config::{ConfigLayer, Field};
 use kalypso_bootstrap::engine::events::{EventKind, HealthStatus, LogLevel, Outcome};
+use kalypso_bootstrap::engine::overview::EarlierRun;
+use kalypso_bootstrap::engine::plan::ObservedRepo;
 use kalypso_bootstrap::engine::step::{Action, StepId};
+use kalypso_bootstrap::engine::Observed;
 use kalypso_bootstrap::prereq::{AuthCheckKind, Verdict};
 use kalypso_bootstrap::tools::Version;
 use kalypso_bootstrap::troubleshooting::Topic;
@@ -80,11 +83,62 @@ fn mixed_plan() -> Vec<kalypso_bootstrap::engine::events::PlannedStepInfo> {
         .collect()
 }
 
+/// What a re-run finds after an earlier run made and seeded the gitops repository (and
+/// failed at its secrets): the repository is ours, the two steps are done.
+fn gitops_done_before() -> Observed {
+    Observed {
+        gitops: Some(ObservedRepo {
+            slug: format!("{TOKEN_OWNER}/demo-gitops"),
+            empty: false,
+            ours: true,
+        }),
+        succeeded_steps: [StepId::GitopsRepo, StepId::GitopsSeed]
+            .into_iter()
+            .collect(),
+        ..Observed::default()
+    }
+}
+
+/// The product's plan of a new installation for the forms' configuration.
 fn plan_ready(size: (u16, u16)) -> App {
     let mut app = checked(size);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.screen, Screen::Plan);
-    update(&mut app, Msg::Plan(Ok(mixed_plan())));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
+    app
+}
+
+/// An earlier run as a state file records it (made by the product's own constructors):
+/// the pre-flight, the gitops repository and its content done, its secrets failed.
+fn earlier_failed_run() -> Option<EarlierRun> {
+    let at =
+        kalypso_bootstrap::state::Timestamp::new(time::macros::datetime!(2026-12-07 05:25:06 UTC));
+    let mut state = kalypso_bootstrap::state::BootstrapState::new(at);
+    for id in [
+        StepId::ClusterPreflight,
+        StepId::GitopsRepo,
+        StepId::GitopsSeed,
+    ] {
+        state.step_succeeded(id.as_str(), id.phase(), None, at);
+    }
+    state.step_failed(
+        StepId::GitopsSecrets.as_str(),
+        StepId::GitopsSecrets.phase(),
+        "gh secret set: HTTP 403",
+        at,
+    );
+    state.set_status(kalypso_bootstrap::state::RunStatus::Failed, at);
+    EarlierRun::from_state(&state)
+}
+
+/// The product's plan of a run that resumes an earlier, failed one.
+fn plan_resuming(size: (u16, u16)) -> App {
+    let mut app = checked(size);
+    press(&mut app, KeyCode::Enter);
+    let earlier = earlier_failed_run();
+    let overview = overview_of(&app, &gitops_done_before(), earlier);
+    update(&mut app, Msg::Plan(Ok(overview)));
     app
 }
 
@@ -254,6 +308,24 @@ fn failed(size: (u16, u16)) -> App {
 #[test]
 fn welcome() {
     snapshot("welcome", |size| app(named("demo"), size));
+}
+
+/// With a state file of an earlier, failed run the welcome screen says that this run
+/// resumes it: what it did, what failed, what runs now.
+#[test]
+fn welcome_resuming_an_earlier_run() {
+    let resuming = |size| {
+        let mut inputs = inputs(named("demo"));
+        inputs.earlier_run = earlier_failed_run();
+        app_with(inputs, size).0
+    };
+    snapshot("welcome_resuming", resuming);
+    let shown = screen(&resuming(SMALL));
+    assert!(
+        shown.contains("Resumes an earlier run that failed"),
+        "{shown}"
+    );
+    assert!(shown.contains("failed: GitOps secrets"), "{shown}");
 }
 
 #[test]
@@ -480,30 +552,32 @@ fn plan_with_proceed_question() {
 #[test]
 fn plan_showing_the_pull_requests_the_scheduler_closes() {
     use kalypso_bootstrap::engine::plan::UserPullRequest;
-    use kalypso_bootstrap::engine::PlannedStep;
     snapshot("plan_pull_requests_closed", |size| {
         let mut app = checked(size);
         press(&mut app, KeyCode::Enter);
-        let mut gitops = PlannedStep::new(StepId::GitopsRepo, Action::Reuse, vec![], "existing");
-        gitops.pull_requests_closed = vec![UserPullRequest {
-            repository: "acme/platform-gitops".into(),
-            base: "dev".into(),
-            number: 7,
-            title: "Fix a typo\u{1b}]0;owned\u{7}".into(),
-            head: "docs-typo".into(),
-            author: Some("bob".into()),
-        }];
-        let steps = mixed_plan()
-            .into_iter()
-            .map(|info| {
-                if info.step == StepId::GitopsRepo {
-                    gitops.info()
-                } else {
-                    info
-                }
-            })
-            .collect();
-        update(&mut app, Msg::Plan(Ok(steps)));
+        // The product's plan for an existing gitops repository with someone's open pull
+        // request against dev.
+        let mut configuration = app
+            .validated
+            .as_ref()
+            .expect("the forms are done")
+            .configuration()
+            .clone();
+        configuration.repositories.gitops =
+            crate::support::e2e::existing_repo("https://github.com/acme/platform-gitops");
+        let observed = Observed {
+            user_pull_requests: vec![UserPullRequest {
+                repository: "acme/platform-gitops".into(),
+                base: "dev".into(),
+                number: 7,
+                title: "Fix a typo\u{1b}]0;owned\u{7}".into(),
+                head: "docs-typo".into(),
+                author: Some("bob".into()),
+            }],
+            ..Observed::default()
+        };
+        let overview = overview_for(&configuration, &observed, None);
+        update(&mut app, Msg::Plan(Ok(overview)));
         let shown = screen(&app);
         for part in [
             "A yes also accepts",
@@ -516,6 +590,16 @@ fn plan_showing_the_pull_requests_the_scheduler_closes() {
         assert!(!shown.contains('\u{1b}'), "{shown}");
         app
     });
+}
+
+/// A resumed run's plan names the earlier run's done and failed steps and what runs now,
+/// and says what exists: never "Nothing has been created yet".
+#[test]
+fn plan_resuming_an_earlier_run() {
+    snapshot("plan_resuming", plan_resuming);
+    let app = plan_resuming(LARGE);
+    let shown = screen(&app);
+    assert!(!shown.contains("Nothing has been created yet"), "{shown}");
 }
 
 #[test]
@@ -752,4 +836,34 @@ fn failure_with_the_rollback_unavailable() {
         update(&mut app, Msg::EngineClosed);
         app
     });
+}
+
+/// The plan's configuration says where each value came from: the flag, the default, and
+/// "typed" only for what was edited in the forms (issue 15 §4).
+#[test]
+fn plan_shows_where_each_value_came_from() {
+    let mut app = configure(named("demo"), LARGE);
+    while app.form.focus != Entry::Config(Field::ClusterNodeCount) {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('5'));
+    for _ in 0..4 {
+        press(&mut app, KeyCode::PageDown);
+    }
+    for update_ in passing_checks() {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    press(&mut app, KeyCode::Enter);
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
+    let shown = screen(&app);
+    for expected in [
+        "demo  (flag --cluster-name)",
+        "5  (typed)",
+        "eastus  (default)",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    assert!(!shown.contains("interactive answer"), "{shown}");
 }

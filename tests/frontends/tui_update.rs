@@ -50,7 +50,8 @@ fn dashboard(flags: ConfigLayer) -> App {
         update(&mut app, Msg::Prereq(update_));
     }
     press(&mut app, KeyCode::Enter);
-    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
     let transition = press(&mut app, KeyCode::Char('y'));
     assert!(has(&transition, |e| matches!(e, Effect::StartRun(_))));
     assert_eq!(app.screen, Screen::Dashboard);
@@ -1035,7 +1036,8 @@ fn the_plan_can_be_declined_and_the_forms_come_back_without_a_second_check() {
     let transition = press(&mut app, KeyCode::Enter);
     assert!(has(&transition, |e| matches!(e, Effect::ComputePlan(_))));
     assert_eq!(app.plan, PlanState::Computing);
-    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
     let transition = press(&mut app, KeyCode::Enter); // default is No
     assert!(!has(&transition, |e| matches!(e, Effect::StartRun(_))));
     assert_eq!(app.screen, Screen::Configure);
@@ -1105,7 +1107,8 @@ fn monochrome_uses_no_colour_and_still_marks_failures_by_symbol_and_bold() {
         update(&mut app, Msg::Prereq(update_));
     }
     press(&mut app, KeyCode::Enter);
-    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
     press(&mut app, KeyCode::Char('y'));
     update(
         &mut app,
@@ -1258,7 +1261,8 @@ fn a_token_in_the_environment_is_not_asked_for_and_the_plan_says_where_it_comes_
         update(&mut app, Msg::Prereq(update_));
     }
     press(&mut app, KeyCode::Enter);
-    update(&mut app, Msg::Plan(Ok(all_steps(Action::Create))));
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
     let plan = screen(&app);
     assert!(plan.contains("GitHub token from the environment"), "{plan}");
 }
@@ -1429,4 +1433,100 @@ fn context_names_log_lines_and_errors_with_controls_are_drawn_as_pictures() {
     assert_eq!(app.screen, Screen::Failure);
     assert_no_control_cells(&app, "failure screen");
     assert!(screen(&app).contains("OWNED"));
+}
+
+/// A run that fails on a configuration value (exit 3) offers `c` to change the
+/// configuration once the rollback is settled: it goes back to the forms. Any other
+/// failure does not (issue 15 §7).
+#[test]
+fn a_configuration_failure_offers_to_go_back_to_the_configuration() {
+    for (exit, goes_back) in [
+        (ExitCode::ConfigInvalid, true),
+        (ExitCode::InstallationFailed, false),
+    ] {
+        let mut app = dashboard(named("demo"));
+        update(
+            &mut app,
+            Msg::Engine(run_failed(
+                5,
+                StepId::ClusterPreflight,
+                "VM size Standard_X9 is not offered in eastus",
+                "pick another size",
+                exit,
+            )),
+        );
+        assert_eq!(app.screen, Screen::Failure);
+        update(&mut app, Msg::Rollback(RollbackNotice::NothingToRemove));
+        assert_eq!(
+            screen(&app).contains("c change the configuration"),
+            goes_back,
+            "{exit:?}"
+        );
+        press(&mut app, KeyCode::Char('c'));
+        let expected = if goes_back {
+            Screen::Configure
+        } else {
+            Screen::Failure
+        };
+        assert_eq!(app.screen, expected, "{exit:?}");
+    }
+}
+
+/// The failure screen names the exact command that resumes the run; a demo whose world
+/// ends with it offers no resume at all (issue 15 §3).
+#[test]
+fn the_failure_screen_resumes_only_what_a_later_run_can_reach() {
+    for (resume, nothing_to_clean, expected, absent) in [
+        (
+            kalypso_bootstrap::engine::Resume::Command(
+                "kalypso-bootstrap --demo --state-file s.json".into(),
+            ),
+            None,
+            "Run kalypso-bootstrap --demo --state-file s.json again",
+            "no later run",
+        ),
+        (
+            kalypso_bootstrap::engine::Resume::NotKept,
+            Some("this demo changed only its simulated world".to_string()),
+            "Nothing resumes or removes it",
+            "to resume",
+        ),
+    ] {
+        let mut app = dashboard(named("demo"));
+        app.resume = resume;
+        app.nothing_to_clean = nothing_to_clean;
+        update(
+            &mut app,
+            Msg::Engine(run_failed(
+                5,
+                StepId::InstallKalypso,
+                "helm failed",
+                "see the log",
+                ExitCode::InstallationFailed,
+            )),
+        );
+        update(
+            &mut app,
+            Msg::Rollback(RollbackNotice::Asking(
+                vec!["Resource group demo-rg".into()],
+            )),
+        );
+        press(&mut app, KeyCode::Char('n'));
+        update(
+            &mut app,
+            Msg::Resize {
+                width: 200,
+                height: 60,
+            },
+        );
+        let shown = screen(&app);
+        // The sentence as read, across the panel's wrapped lines.
+        let flat = shown
+            .replace(['│', '╭', '╮', '╰', '╯', '─'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(flat.contains(expected), "{expected}: {shown}");
+        assert!(!flat.contains(absent), "{absent}: {shown}");
+    }
 }

@@ -13,7 +13,9 @@ use kalypso_bootstrap::config::{ConfigLayer, Configuration};
 use kalypso_bootstrap::engine::events::{
     Event, EventKind, HealthStatus, LogLevel, Outcome, PlannedStepInfo, RunSummary,
 };
+use kalypso_bootstrap::engine::overview::EarlierRun;
 use kalypso_bootstrap::engine::step::{Action, StepId};
+use kalypso_bootstrap::engine::{Observed, PlanOverview};
 use kalypso_bootstrap::prereq::{
     AuthCheck, AuthCheckKind, InstallHint, Interaction, TerminalHandover, ToolCheck, Verdict,
 };
@@ -158,6 +160,35 @@ pub fn event(seconds: i64, kind: EventKind) -> Event {
 
 pub fn planned(step: StepId, action: Action) -> PlannedStepInfo {
     events::planned(step, action, vec![])
+}
+
+/// The GitHub account of the token in these tests.
+pub const TOKEN_OWNER: &str = "kalypso-demo";
+
+/// The product's plan, by resource, for `configuration` and what was `observed`; `earlier`
+/// is the run it resumes.
+pub fn overview_for(
+    configuration: &Configuration,
+    observed: &Observed,
+    earlier: Option<EarlierRun>,
+) -> PlanOverview {
+    let plan = kalypso_bootstrap::engine::plan(configuration, observed);
+    PlanOverview::new(configuration, &plan, Some(TOKEN_OWNER), earlier)
+}
+
+/// [`overview_for`] the configuration the wizard has validated.
+pub fn overview_of(app: &App, observed: &Observed, earlier: Option<EarlierRun>) -> PlanOverview {
+    let configuration = app
+        .validated
+        .as_ref()
+        .expect("the forms are done")
+        .configuration();
+    overview_for(configuration, observed, earlier)
+}
+
+/// The plan of a new installation (nothing exists yet) for the wizard's configuration.
+pub fn new_installation_plan(app: &App) -> PlanOverview {
+    overview_of(app, &Observed::default(), None)
 }
 
 pub fn all_steps(action: Action) -> Vec<PlannedStepInfo> {
@@ -336,7 +367,9 @@ pub struct FakeBackend {
     pub checks: Vec<PrereqUpdate>,
     /// Ask "Run `az login` now?" through the interaction before reporting.
     pub offer_az_login: bool,
-    pub plan: Result<Vec<PlannedStepInfo>, UserError>,
+    /// What the plan observes: the plan itself is the product's, made for the
+    /// configuration the wizard asks about.
+    pub plan: Result<Observed, UserError>,
     pub script: RunScript,
 }
 
@@ -346,7 +379,7 @@ impl Default for FakeBackend {
             calls: Arc::new(Mutex::new(Vec::new())),
             checks: passing_checks(),
             offer_az_login: false,
-            plan: Ok(all_steps(Action::Create)),
+            plan: Ok(Observed::default()),
             script: RunScript::default(),
         }
     }
@@ -433,15 +466,16 @@ impl WizardBackend for FakeBackend {
         receiver
     }
 
-    fn plan(
-        &self,
-        configuration: Configuration,
-    ) -> BoxFuture<'_, Result<Vec<PlannedStepInfo>, UserError>> {
+    fn plan(&self, configuration: Configuration) -> BoxFuture<'_, Result<PlanOverview, UserError>> {
         record(
             &self.calls,
             format!("plan(cluster={:?})", configuration.cluster_name()),
         );
-        Box::pin(async move { self.plan.clone() })
+        Box::pin(async move {
+            self.plan
+                .clone()
+                .map(|observed| overview_for(&configuration, &observed, None))
+        })
     }
 
     fn start_run(&self, configuration: Confirmed) -> BoxFuture<'_, Result<RunHandle, UserError>> {

@@ -205,6 +205,25 @@ pub(crate) fn plan(
         .split_first()
         .unwrap_or_else(|| unreachable!("a repository has at least its repo step"));
     let name = match target {
+        RepoTarget::Existing(repo) if observed.unreachable_existing.contains(repo_step) => {
+            // Checked live and not found: never marked as reused.
+            conflicts.push(PlanConflict {
+                step: *repo_step,
+                message: unreachable_message(&repo.url()),
+                hint: unreachable_hint(),
+                exit_code: ExitCode::RepositoryFailed,
+            });
+            for id in steps {
+                decisions.insert(
+                    *id,
+                    (
+                        Action::Skip,
+                        format!("blocked: repository {} is not reachable", repo.url()),
+                    ),
+                );
+            }
+            return;
+        }
         RepoTarget::Existing(repo) => {
             let mut reason = format!(
                 "existing repository {}: check it is reachable and its structure",
@@ -354,6 +373,17 @@ fn several_gitops_repos(
         branch = TemplateContext::DEFAULT_ENVIRONMENT,
         count = check.gitops_repos.len(),
     ))
+}
+
+/// A repository the user gave that `gh repo view` does not find.
+fn unreachable_message(url: &str) -> String {
+    format!("repository {url} is not reachable: it does not exist or the token cannot see it")
+}
+
+fn unreachable_hint() -> crate::troubleshooting::Hint {
+    Topic::RepositoryUnreachable.hint(
+        "check the URL, and that the token can read the repository (scope `repo` for private repositories)",
+    )
 }
 
 /// What a later step of a repository the user gave must change there for the workflows
@@ -1016,11 +1046,9 @@ async fn validate_existing(
     .await?;
     if info.is_none() {
         ctx.transition("Invalid");
-        return Err(UserError::in_step(
-            step,
-            format!("repository {url} is not reachable: it does not exist or the token cannot see it"),
-        )
-        .with_hint(Topic::RepositoryUnreachable.hint("check the URL, and that the token can read the repository (scope `repo` for private repositories)")));
+        return Err(
+            UserError::in_step(step, unreachable_message(&url)).with_hint(unreachable_hint())
+        );
     }
     ctx.record(
         resources::repository(owner, name),

@@ -114,6 +114,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         RollbackState::Requested | RollbackState::Running { .. } | RollbackState::LookingUp => {
             &[("j/k", "scroll log"), ("q", "stop"), ("?", "help")]
         }
+        _ if failure.is_configuration_problem() => &[
+            ("c", "change the configuration"),
+            ("Enter/q", "exit"),
+            ("j/k", "scroll log"),
+            ("?", "help"),
+        ],
         _ => &[("Enter/q", "exit"), ("j/k", "scroll log"), ("?", "help")],
     };
     footer(frame, bottom, theme, hints);
@@ -142,6 +148,7 @@ struct RemoveLater {
     command: Option<String>,
     /// Why there is no command (worded by the caller, never here).
     nothing_to_clean: Option<String>,
+    resume: crate::engine::Resume,
 }
 
 impl RemoveLater {
@@ -149,6 +156,27 @@ impl RemoveLater {
         Self {
             command: app.clean_command.clone(),
             nothing_to_clean: app.nothing_to_clean.clone(),
+            resume: app.resume.clone(),
+        }
+    }
+
+    /// "Run … again … to resume`at`, or remove `what` with: …": the exact command when
+    /// known; for a demo whose world ends with it, only why nothing resumes or removes it.
+    fn resume_or_remove(&self, at: &str, what: &str) -> String {
+        use crate::engine::Resume;
+        match (&self.resume, &self.nothing_to_clean) {
+            (Resume::NotKept, Some(reason)) => format!("Nothing resumes or removes it: {reason}."),
+            (Resume::NotKept, None) => {
+                "This demo's simulated world ends with it: nothing resumes it.".to_string()
+            }
+            (Resume::Command(command), _) => format!(
+                "Run {command} again with the same configuration to resume{at}, {}",
+                self.sentence(what)
+            ),
+            (Resume::SameCommand, _) => format!(
+                "Run again with the same configuration to resume{at}, {}",
+                self.sentence(what)
+            ),
         }
     }
 
@@ -178,8 +206,8 @@ fn rollback_lines<'a>(
         ))],
         RollbackState::Unavailable(reason) => wrap(
             &format!(
-                "Rollback is not available here: {reason}. Run again with the same configuration to resume, {}",
-                later.sentence("what was created")
+                "Rollback is not available here: {reason}. {}",
+                later.resume_or_remove("", "what was created")
             ),
             width,
         )
@@ -211,8 +239,8 @@ fn rollback_lines<'a>(
         }
         RollbackState::Declined => wrap(
             &format!(
-                "Nothing was removed. Run again with the same configuration to resume at the failed step, {}",
-                later.sentence("what this run created")
+                "Nothing was removed. {}",
+                later.resume_or_remove(" at the failed step", "what this run created")
             ),
             width,
         )
@@ -221,9 +249,8 @@ fn rollback_lines<'a>(
         .collect(),
         RollbackState::Kept => wrap(
             &format!(
-                "Nothing was rolled back (--non-interactive without --auto-rollback). Run again with the same \
-                 configuration to resume at the failed step, {}",
-                later.sentence("what this run created")
+                "Nothing was rolled back (--non-interactive without --auto-rollback). {}",
+                later.resume_or_remove(" at the failed step", "what this run created")
             ),
             width,
         )
@@ -239,7 +266,13 @@ fn rollback_lines<'a>(
                 format!(" {spinner} Rolling back…"),
                 theme.running(),
             ))];
-            lines.extend(resource_lines(resources, actions, width, theme, Some(spinner)));
+            lines.extend(resource_lines(
+                resources,
+                actions,
+                width,
+                theme,
+                Some(spinner),
+            ));
             lines
         }
         RollbackState::Finished {

@@ -1,5 +1,5 @@
-//! The plan: the effective configuration and the steps with create / reuse / skip, then
-//! "Proceed? [y/N]".
+//! The plan: the effective configuration and the plan by resource (`+` create, `~` change,
+//! `=` reuse, the count line at the bottom), then "Proceed? [y/N]".
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -8,23 +8,136 @@ use ratatui::Frame;
 
 use super::{footer, frame_areas, header, padded, panel, wrap};
 use crate::config::field::Value;
-use crate::engine::step::Action;
+use crate::engine::overview::{Change, LineKind, PlanOverview};
 use crate::tui::app::{App, PlanState};
 use crate::tui::form::{group_entries, label, Entry, Group};
-use crate::tui::theme::{spinner_frame, Theme, SYMBOL_FAIL, SYMBOL_REUSED, SYMBOL_SKIPPED};
+use crate::tui::theme::{spinner_frame, Theme, SYMBOL_FAIL};
 
-/// The action as a symbol (`compact`) or a symbol and a word.
-pub(crate) fn action_span<'a>(action: Action, compact: bool, theme: Theme) -> Span<'a> {
-    let (symbol, word, style) = match action {
-        Action::Create => ("+", "create", theme.ok()),
-        Action::Reuse => (SYMBOL_REUSED, "reuse ", theme.plain()),
-        Action::Skip => (SYMBOL_SKIPPED, "skip  ", theme.muted()),
+/// The change's marker, styled.
+fn change_span<'a>(change: Change, theme: Theme) -> Span<'a> {
+    let style = match change {
+        Change::Create => theme.ok(),
+        Change::Change => theme.running(),
+        Change::Reuse => theme.plain(),
     };
-    if compact {
-        Span::styled(symbol, style)
-    } else {
-        Span::styled(format!("{symbol} {word}"), style)
+    Span::styled(change.symbol(), style)
+}
+
+/// `text` cut to `width` characters, `…` at the cut.
+fn fitted(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
     }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// The plan by resource, as the overview lays it out: the owner, the earlier run (wrapped),
+/// each resource and its steps, what is skipped (the count line is under the panel). A
+/// resource of one step is one line; with `by_resource` (a short screen), so is every
+/// resource whose steps all share its mark, as `terraform plan` lists resources.
+fn overview_lines<'a>(
+    overview: &PlanOverview,
+    width: usize,
+    by_resource: bool,
+    whole_names: bool,
+    theme: Theme,
+) -> Vec<Line<'a>> {
+    let lines = overview.lines();
+    // The resource line above each step, and whether all its steps share its mark.
+    let mut uniform = vec![false; lines.len()];
+    let mut resource_at = None;
+    for (index, line) in lines.iter().enumerate() {
+        match line.kind {
+            LineKind::Resource(change) => {
+                let steps = lines[index + 1..]
+                    .iter()
+                    .take_while(|l| matches!(l.kind, LineKind::Step(_)));
+                let same = steps.clone().all(|l| l.kind == LineKind::Step(change));
+                resource_at = Some(same);
+            }
+            LineKind::Step(_) => uniform[index] = resource_at.unwrap_or(false),
+            _ => resource_at = None,
+        }
+    }
+    let mut shown = Vec::new();
+    let last = lines.len().saturating_sub(1);
+    for (index, line) in lines.iter().enumerate() {
+        match line.kind {
+            LineKind::Heading if index == last => {}
+            // The owner, whole: it says whose the new repositories will be.
+            LineKind::Heading => {
+                for part in wrap(&line.text, width.saturating_sub(1)) {
+                    shown.push(Line::from(Span::styled(format!(" {part}"), theme.title())));
+                }
+            }
+            LineKind::Resume | LineKind::Skipped => {
+                let style = if line.kind == LineKind::Resume {
+                    theme.running()
+                } else {
+                    theme.muted()
+                };
+                let text = match &line.detail {
+                    Some(detail) => format!("{}: {detail}", line.text.trim_start()),
+                    None => line.text.trim_start().to_string(),
+                };
+                let indent = if line.text.starts_with(' ') {
+                    "   "
+                } else {
+                    " "
+                };
+                for part in wrap(
+                    &crate::text::escape_controls(&crate::secrets::redact(&text)),
+                    width.saturating_sub(indent.len()),
+                ) {
+                    shown.push(Line::from(Span::styled(format!("{indent}{part}"), style)));
+                }
+            }
+            // The resource's name whole (wrapped) where there is room, else cut.
+            LineKind::Resource(change) if whole_names => {
+                for (row, part) in wrap(&line.text, width.saturating_sub(3))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let marker = if row == 0 {
+                        change_span(change, theme)
+                    } else {
+                        Span::raw(" ")
+                    };
+                    shown.push(Line::from(vec![
+                        Span::raw(" "),
+                        marker,
+                        Span::styled(format!(" {part}"), theme.title()),
+                    ]));
+                }
+            }
+            LineKind::Resource(change) => shown.push(Line::from(vec![
+                Span::raw(" "),
+                change_span(change, theme),
+                Span::styled(
+                    format!(" {}", fitted(&line.text, width.saturating_sub(3))),
+                    theme.title(),
+                ),
+            ])),
+            LineKind::Step(change) => {
+                let only_step = matches!(lines[index - 1].kind, LineKind::Resource(_))
+                    && !matches!(
+                        lines.get(index + 1).map(|l| l.kind),
+                        Some(LineKind::Step(_))
+                    );
+                if only_step || (by_resource && uniform[index]) {
+                    continue;
+                }
+                shown.push(Line::from(vec![
+                    Span::raw("   "),
+                    change_span(change, theme),
+                    Span::raw(format!(" {}", fitted(&line.text, width.saturating_sub(5)))),
+                ]));
+            }
+        }
+    }
+    shown
 }
 
 /// The configuration as label/value lines, grouped, showing only rows that apply.
@@ -60,13 +173,19 @@ fn configuration_lines<'a>(app: &App, width: usize, theme: Theme) -> Vec<Line<'a
             let source = provenance.get(field);
             let shown = crate::secrets::redact(&value).into_owned();
             let room = width.saturating_sub(label_width + 3);
-            let source_text = format!("  ({source})");
             let mut spans = vec![
                 Span::raw(format!("  {}", padded(label(*entry), label_width + 1))),
                 Span::raw(shown.chars().take(room).collect::<String>()),
             ];
-            // The source only where it fits whole.
-            if !source.is_default() && shown.chars().count() + source_text.chars().count() <= room {
+            // Where it came from (default, env, file, flag or typed): in full where it
+            // fits, else in one word, else not at all.
+            let source_text = [
+                format!("  ({})", source.origin()),
+                format!(" ({})", source.origin_kind()),
+            ]
+            .into_iter()
+            .find(|text| shown.chars().count() + text.chars().count() <= room);
+            if let Some(source_text) = source_text {
                 spans.push(Span::styled(source_text, theme.muted()));
             }
             lines.push(Line::from(spans));
@@ -79,6 +198,18 @@ fn configuration_lines<'a>(app: &App, width: usize, theme: Theme) -> Vec<Line<'a
         )));
     }
     lines
+}
+
+/// The width of " Plan: … to reuse.  Proceed? [y/N]".
+fn asked_width(overview: &PlanOverview) -> usize {
+    format!(" {}  Proceed? [y/N]", overview.counts.line())
+        .chars()
+        .count()
+}
+
+/// The question row has room for what exists ("Nothing has been created yet.").
+fn fits_question_row(overview: &PlanOverview, width: u16) -> bool {
+    asked_width(overview) + 2 + overview.before_proceeding().chars().count() <= width as usize
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -155,77 +286,112 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         left,
     );
 
-    let steps_block = panel(
-        if narrow {
-            "Steps  + create ↺ reuse – skip"
-        } else {
-            "Steps"
-        },
-        theme,
-    );
-    let steps_width = steps_block.inner(right).width as usize;
-    let mut step_lines = Vec::new();
+    let legend = format!("Plan  {}", Change::LEGEND);
+    let mut plan_block = panel(&legend, theme);
+    let plan_inner = plan_block.inner(right);
+    let mut plan_lines = Vec::new();
     let spinner = spinner_frame(app.now.unix_timestamp_nanos() / 1_000_000);
     match &app.plan {
         PlanState::NotAsked => {}
-        PlanState::Computing => step_lines.push(Line::from(Span::styled(
+        PlanState::Computing => plan_lines.push(Line::from(Span::styled(
             format!(" {spinner} Working out the plan…"),
             theme.running(),
         ))),
-        PlanState::Ready(steps) => {
+        PlanState::Ready(overview) => {
+            // Every step with whole names, else every step, else by resource (whole
+            // names, then cut): the first that fits, the last in any case.
+            let width = plan_inner.width as usize;
+            let height = plan_inner.height as usize;
+            plan_lines = [(false, true), (false, false), (true, true), (true, false)]
+                .into_iter()
+                .map(|(by_resource, whole)| {
+                    overview_lines(overview, width, by_resource, whole, theme)
+                })
+                .reduce(|fitting, next| {
+                    if fitting.len() <= height {
+                        fitting
+                    } else {
+                        next
+                    }
+                })
+                .unwrap_or_default();
             // What a yes accepts beyond the steps comes first, where the smallest screen
             // still shows it (text from outside, escaped already).
-            let consequences: Vec<&String> =
-                steps.iter().flat_map(|step| &step.consequences).collect();
-            if !consequences.is_empty() {
-                step_lines.push(Line::from(Span::styled(
+            if !overview.consequences.is_empty() {
+                let mut accepted = vec![Line::from(Span::styled(
                     " A yes also accepts:",
                     theme.warn(),
-                )));
-                for consequence in consequences {
-                    for (index, line) in wrap(consequence, steps_width.saturating_sub(3))
+                ))];
+                for consequence in &overview.consequences {
+                    for (index, line) in wrap(consequence, width.saturating_sub(3))
                         .into_iter()
                         .enumerate()
                     {
                         let bullet = if index == 0 { " ! " } else { "   " };
-                        step_lines.push(Line::from(Span::styled(
+                        accepted.push(Line::from(Span::styled(
                             format!("{bullet}{line}"),
                             theme.warn(),
                         )));
                     }
                 }
+                accepted.append(&mut plan_lines);
+                plan_lines = accepted;
             }
-            let mut phase = None;
-            for step in steps {
-                if phase != Some(step.phase) {
-                    phase = Some(step.phase);
-                    step_lines.push(Line::from(Span::styled(
-                        format!(" {}", capitalized(step.phase.as_str())),
-                        theme.title(),
-                    )));
-                }
-                step_lines.push(Line::from(vec![
-                    Span::raw(if narrow { " " } else { "   " }),
-                    action_span(step.action, narrow, theme),
-                    Span::raw(format!(" {}", step.title)),
-                ]));
-                // What a yes accepts beyond the step (text from outside, escaped already).
+            if !fits_question_row(overview, question.width) {
+                plan_block = plan_block.title_bottom(Span::styled(
+                    format!(" {} ", overview.before_proceeding_short()),
+                    theme.muted(),
+                ));
             }
         }
         PlanState::Failed(_) | PlanState::LaunchFailed(_) => {}
     }
-    frame.render_widget(Paragraph::new(step_lines).block(steps_block), right);
+    // More than fits: the last row says so (and how to see it).
+    let height = plan_inner.height as usize;
+    let overflows = plan_lines.len() > height;
+    let shown_rows = if overflows {
+        height.saturating_sub(1)
+    } else {
+        height
+    };
+    let plan_scroll = app
+        .plan_scroll
+        .min(plan_lines.len().saturating_sub(shown_rows));
+    let mut visible: Vec<Line> = plan_lines.into_iter().skip(plan_scroll).collect();
+    if overflows {
+        let below = visible.len().saturating_sub(shown_rows);
+        visible.truncate(shown_rows);
+        visible.push(Line::from(Span::styled(
+            if below > 0 {
+                format!(" ↓ {below} more (↑/↓ scroll)")
+            } else {
+                " ↑ more above (↑/↓ scroll)".to_string()
+            },
+            theme.muted(),
+        )));
+    }
+    frame.render_widget(Paragraph::new(visible).block(plan_block), right);
 
     let (question_line, hints): (Line, &[(&str, &str)]) = match &app.plan {
-        PlanState::Ready(_) => (
-            Line::from(vec![
-                Span::styled(" Proceed? ", theme.title()),
-                Span::styled("[y/N]", theme.key()),
-                Span::styled(
-                    "  Nothing has been created yet; n goes back to the configuration.",
-                    theme.muted(),
-                ),
-            ]),
+        PlanState::Ready(overview) => (
+            {
+                // The count line ends the plan, as in `terraform plan`; what exists is said
+                // after the question where it fits (the footer names the keys too).
+                let room = (question.width as usize).saturating_sub(asked_width(overview));
+                let said = format!("  {}", overview.before_proceeding());
+                let more = format!("{said} n goes back to the configuration.");
+                // Where it does not fit, the plan panel's bottom line says it.
+                let note = [more, said]
+                    .into_iter()
+                    .find(|note| note.chars().count() <= room)
+                    .unwrap_or_default();
+                Line::from(vec![
+                    Span::styled(format!(" {}  ", overview.counts.line()), theme.title()),
+                    Span::styled("Proceed? ", theme.title()),
+                    Span::styled("[y/N]", theme.key()),
+                    Span::styled(note, theme.muted()),
+                ])
+            },
             &[
                 ("y", "proceed"),
                 ("n/Esc", "back"),

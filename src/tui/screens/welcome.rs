@@ -66,10 +66,24 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             theme.plain(),
         ),
     ]));
-    lines.push(Line::from(Span::styled(
-        " Nothing is created before you confirm the plan.",
-        theme.muted(),
-    )));
+    // A state file with an earlier run: this run continues it (what it did, what failed).
+    if let Some(earlier) = &app.earlier_run {
+        for line in earlier.summary_lines() {
+            lines.push(Line::from(Span::styled(
+                format!(" {}", crate::text::escape_controls(&line)),
+                theme.running(),
+            )));
+        }
+        lines.push(Line::from(Span::styled(
+            " Nothing is changed before you confirm the plan.",
+            theme.muted(),
+        )));
+    } else {
+        lines.push(Line::from(Span::styled(
+            " Nothing is created before you confirm the plan.",
+            theme.muted(),
+        )));
+    }
 
     frame.render_widget(
         Paragraph::new(lines)
