@@ -52,6 +52,9 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserError> {
+    if let Some(topic) = &cli.explain {
+        return explain(topic);
+    }
     if cli.demo {
         crate::demo::check_available()?;
     }
@@ -123,6 +126,19 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
         return render_templates(validated.configuration(), dir);
     }
     run::bootstrap(cli, env, &home, validated, options)
+}
+
+/// `--explain TOPIC` prints the topic; `--explain` alone lists them; an unknown topic is a
+/// usage error (exit 64) naming the value and the valid topics.
+fn explain(topic: &str) -> Result<ExitCode, UserError> {
+    use crate::troubleshooting::explain;
+    if topic.trim().is_empty() {
+        print_stdout(&explain::list());
+        return Ok(ExitCode::Success);
+    }
+    let text = explain::explain(topic).map_err(|err| UserError::new(ExitCode::Usage, err))?;
+    print_stdout(&text);
+    Ok(ExitCode::Success)
 }
 
 /// The options that shape output and prompting, known even before validation succeeds.

@@ -933,7 +933,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "  - Hint: add the workflow scope; see docs/troubleshooting.md#github-token-lacks-a-scope"
+                "  - Hint: add the workflow scope; run kalypso-bootstrap --explain github-token-lacks-a-scope"
             ),
             "{text}"
         );

@@ -727,8 +727,8 @@ fn every_hint_of_every_error_class_links_to_an_existing_section() {
                 links[0]
             );
             assert!(
-                hint.ends_with(&format!("#{}", links[0])),
-                "the link comes last: {hint}"
+                hint.ends_with(&format!("; run kalypso-bootstrap --explain {}", links[0])),
+                "the --explain command comes last: {hint}"
             );
         }
     }

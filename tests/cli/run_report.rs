@@ -247,7 +247,7 @@ fn a_failed_run_with_rollback_reports_the_error_its_hint_and_each_removal() {
     );
     assert!(
         body.contains("  - Hint: your cluster identity lacks RBAC permissions")
-            && body.contains("see docs/troubleshooting.md#cluster-permission-denied"),
+            && body.contains("run kalypso-bootstrap --explain cluster-permission-denied"),
         "the hint with its link:\n{body}"
     );
     // Rewritten after the rollback: each removal, and nothing left.
@@ -288,7 +288,7 @@ fn a_failed_run_without_rollback_tells_how_to_resume_or_clean() {
     let body = std::fs::read_to_string(&written[0]).unwrap();
     assert!(!body.contains("## Rollback"), "{body}");
     assert!(
-        body.contains("see docs/troubleshooting.md#rate-limited"),
+        body.contains("run kalypso-bootstrap --explain rate-limited"),
         "{body}"
     );
     assert!(
