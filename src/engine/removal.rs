@@ -92,12 +92,12 @@ impl RemovalPlan {
     pub fn to_text(&self) -> String {
         let mut text = match self.purpose {
             RemovalPurpose::Clean => format!(
-                "Removal plan: {} resource(s) recorded as created by kalypso-bootstrap, removed in this order:\n",
-                self.removals.len()
+                "Removal plan: {} recorded as created by kalypso-bootstrap, removed in this order:\n",
+                crate::text::plural(self.removals.len(), "resource")
             ),
             RemovalPurpose::Rollback => format!(
-                "Rollback plan: {} resource(s) created by this run, removed in this order:\n",
-                self.removals.len()
+                "Rollback plan: {} created by this run, removed in this order:\n",
+                crate::text::plural(self.removals.len(), "resource")
             ),
         };
         for (index, removal) in self.removals.iter().enumerate() {
@@ -110,7 +110,7 @@ impl RemovalPlan {
                 text,
                 "  {}. {}{asynchronous}\n     $ {}",
                 index + 1,
-                removal.description,
+                removal.resource.label(),
                 removal.manual_command
             );
         }

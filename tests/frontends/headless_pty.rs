@@ -48,11 +48,11 @@ fn a_failed_headless_run_asks_to_roll_back_listing_the_resources_and_rolls_back_
         &[
             "Roll back the resources created by this run? [y/N]",
             "This run created:",
-            "- helm_release kalypso-scheduler",
-            "- aks_cluster kalypso-demo",
+            "- Helm release kalypso-scheduler",
+            "- AKS cluster kalypso-demo",
             "- repository https://github.com/kalypso-demo/kalypso-demo-control-plane",
             "- repository https://github.com/kalypso-demo/kalypso-demo-gitops",
-            "- kube_context kalypso-demo",
+            "- kube context kalypso-demo",
         ],
         RUN,
     );
@@ -65,9 +65,9 @@ fn a_failed_headless_run_asks_to_roll_back_listing_the_resources_and_rolls_back_
         "rollback",
         &history,
         &[
-            "Rollback started: removing 9 resources created by this run",
-            "✓ Rollback: aks_cluster kalypso-demo (resource group kalypso-demo-rg) removed",
-            "✓ Rollback finished: rolled back: removed 9 resource(s)",
+            "► Rollback: removing 9 resources created by this run",
+            "✔ Rollback: AKS cluster kalypso-demo (resource group kalypso-demo-rg) (",
+            "✔ Rollback finished: rolled back: removed 9 resources created by this tool",
         ],
     );
     let recorded = state_of(&state);
