@@ -376,7 +376,8 @@ mod tests {
         let repo = text
             .find("1. repository https://github.com/acme/cp")
             .expect(&text);
-        let rg = text.find("2. resource_group demo-rg").expect(&text);
+        // People's words in the text; the JSON keeps the identifiers.
+        let rg = text.find("2. resource group demo-rg").expect(&text);
         assert!(repo < rg, "{text}");
         assert!(text.contains("$ gh repo delete acme/cp --yes"), "{text}");
         assert!(

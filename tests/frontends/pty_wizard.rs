@@ -357,7 +357,7 @@ fn non_interactive_never_asks_to_roll_back_and_the_printed_clean_command_works()
     ));
     pane.wait_for_all(
         "clean question",
-        &["Remove them? [y/N]", "- aks_cluster kalypso-demo"],
+        &["Remove them? [y/N]", "- AKS cluster kalypso-demo"],
         STAGE,
     );
     pane.type_text("y");
