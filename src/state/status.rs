@@ -141,7 +141,7 @@ pub fn render_text(state: &BootstrapState, path: &Path) -> String {
     for record in &state.resources {
         let _ = write!(
             out,
-            "  {:<20} {:<14} {}",
+            "  {:<21} {:<14} {}",
             record.ownership.label(),
             record.status.label(),
             record.resource.label()
