@@ -260,6 +260,26 @@ fn a_failed_run_with_rollback_reports_the_error_its_hint_and_each_removal() {
         body.contains("everything this run created was removed"),
         "{body}"
     );
+    // People's words, not the state's identifiers; what was already gone counted apart.
+    assert!(
+        body.contains("| AKS cluster kalypso-demo (resource group kalypso-demo-rg) | succeeded |"),
+        "{body}"
+    );
+    for identifier in [
+        "aks_cluster",
+        "helm_release",
+        "created_by_us",
+        "resource(s)",
+    ] {
+        assert!(
+            !body.contains(identifier),
+            "{identifier} in the report:\n{body}"
+        );
+    }
+    assert!(
+        body.contains("removed 8 resources created by this tool, 1 already gone"),
+        "{body}"
+    );
     assert!(!body.contains(CANARY), "the token is in the report");
 }
 
