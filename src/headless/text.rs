@@ -6,7 +6,7 @@
 //! transition, pending health checks) is a debug line, shown by `--verbose` and kept in the
 //! log file. The printer decides which lines the verbosity lets through and how they look.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::engine::events::{LogLevel, PlannedStepInfo, RunSummary};
 use crate::engine::{Action, Event, EventKind, HealthStatus, Outcome, StepId};
@@ -84,19 +84,25 @@ pub(crate) struct TextRenderer {
     planned: Vec<PlannedStepInfo>,
     /// Per step: the elapsed time of the last wait line printed.
     last_wait_line: HashMap<StepId, u64>,
-    /// Per health check: when it was first seen, when a line last said it, and the last
-    /// state shown.
-    health: HashMap<String, HealthSeen>,
+    /// The health checks: which passed (said once each), which are still waited for.
+    health: HealthChecks,
     /// Failed steps, in order: the failure block gives their errors.
     failed: Vec<FailedStep>,
     rollback: Option<RollbackResult>,
 }
 
-#[derive(Debug, Clone)]
-struct HealthSeen {
-    first_seen: Timestamp,
+/// What the text said about the health checks so far. The checks are one step's wait: one
+/// wait line for all that are not passing yet, under the step's rule.
+#[derive(Debug, Default)]
+struct HealthChecks {
+    /// When the first check was reported.
+    first_seen: Option<Timestamp>,
+    /// When the last wait line was printed.
     last_line: Option<Timestamp>,
-    passed: bool,
+    /// Checks whose pass was printed.
+    passed: HashSet<String>,
+    /// Checks not passing yet, with their state and reason, in name order.
+    waiting: BTreeMap<String, (HealthStatus, String)>,
 }
 
 impl TextRenderer {
@@ -397,8 +403,9 @@ impl TextRenderer {
         }
     }
 
-    /// `✔` when a check passes; a check still pending or failing gets a wait line under the
-    /// same rule as a step's ([`PROGRESS_INTERVAL_MS`]); every state is a debug line.
+    /// `✔` when a check passes; while some are pending or failing, one wait line for them
+    /// all under the step's rule ([`PROGRESS_INTERVAL_MS`], on the events' times); every
+    /// state is a debug line.
     fn health_check(
         &mut self,
         at: Timestamp,
@@ -411,49 +418,55 @@ impl TextRenderer {
         } else {
             format!(": {message}")
         };
-        let seen = self
-            .health
-            .entry(check.to_string())
-            .or_insert_with(|| HealthSeen {
-                first_seen: at,
-                last_line: None,
-                passed: false,
-            });
-        let detail = line(
+        let health = &mut self.health;
+        let first_seen = *health.first_seen.get_or_insert(at);
+        let mut pieces = vec![line(
             LogLevel::Debug,
             format!("Health check {check}: {}{reason}", status_word(status)),
-        );
-        match status {
-            HealthStatus::Passing if seen.passed => vec![detail],
-            HealthStatus::Passing => {
-                seen.passed = true;
-                vec![marked(
+        )];
+        if status == HealthStatus::Passing {
+            health.waiting.remove(check);
+            if health.passed.insert(check.to_string()) {
+                pieces = vec![marked(
                     LogLevel::Info,
                     Mark::Done,
                     format!("Health check {check}{reason}"),
-                )]
+                )];
             }
-            HealthStatus::Pending | HealthStatus::Failing => {
-                seen.passed = false;
-                let waited = millis_between(seen.first_seen, at);
-                let since_line = seen
-                    .last_line
-                    .map_or(u64::MAX, |last| millis_between(last, at));
-                if waited < PROGRESS_INTERVAL_MS || since_line < PROGRESS_INTERVAL_MS {
-                    return vec![detail];
-                }
-                seen.last_line = Some(at);
-                vec![marked(
-                    LogLevel::Info,
-                    Mark::Waiting,
-                    format!(
-                        "Health check {check}: {}{reason} ({} elapsed)",
-                        status_word(status),
-                        format_elapsed(waited)
-                    ),
-                )]
-            }
+            return pieces;
         }
+        health.passed.remove(check);
+        health
+            .waiting
+            .insert(check.to_string(), (status, message.to_string()));
+        let waited = millis_between(first_seen, at);
+        let since_line = health
+            .last_line
+            .map_or(u64::MAX, |last| millis_between(last, at));
+        if waited < PROGRESS_INTERVAL_MS || since_line < PROGRESS_INTERVAL_MS {
+            return pieces;
+        }
+        health.last_line = Some(at);
+        let waiting: Vec<String> = health
+            .waiting
+            .iter()
+            .map(|(check, (status, message))| {
+                if message.is_empty() {
+                    format!("{check} ({})", status_word(*status))
+                } else {
+                    format!("{check} ({}: {message})", status_word(*status))
+                }
+            })
+            .collect();
+        vec![marked(
+            LogLevel::Info,
+            Mark::Waiting,
+            format!(
+                "Health checks: waiting for {} ({} elapsed)",
+                waiting.join(", "),
+                format_elapsed(waited)
+            ),
+        )]
     }
 
     fn rollback_started(&mut self, resources: &[String]) -> Vec<Piece> {

@@ -74,20 +74,27 @@ fn only_long_waits_are_reported_and_no_more_often_than_the_interval() {
     assert_eq!(out.lines().count(), 4, "{out}");
 }
 
+/// The health checks are one step's wait: while some are not passing, one line names them
+/// all, once they have waited the interval and then at most that often.
 #[test]
-fn a_health_check_that_keeps_failing_is_reported_after_the_interval() {
+fn health_checks_still_waiting_are_reported_together_after_the_interval() {
     let events = [
         health(0, "pods", HealthStatus::Failing, "0 of 1 pods Running"),
+        health(0, "crds", HealthStatus::Pending, ""),
         health(20, "pods", HealthStatus::Failing, "0 of 1 pods Running"),
         health(40, "pods", HealthStatus::Failing, "0 of 1 pods Running"),
+        health(41, "crds", HealthStatus::Passing, "12 registered"),
         health(50, "pods", HealthStatus::Pending, "0 of 1 pods Running"),
+        health(71, "pods", HealthStatus::Pending, "0 of 1 pods Running"),
         health(80, "pods", HealthStatus::Passing, "1 pod Running"),
         health(90, "pods", HealthStatus::Passing, "1 pod Running"),
     ];
     let out = print(text(Verbosity::Normal), &events);
     assert_eq!(
         out,
-        "◎ Health check pods: failing: 0 of 1 pods Running (40s elapsed)\n\
+        "◎ Health checks: waiting for crds (pending), pods (failing: 0 of 1 pods Running) (40s elapsed)\n\
+         ✔ Health check crds: 12 registered\n\
+         ◎ Health checks: waiting for pods (pending: 0 of 1 pods Running) (1m 11s elapsed)\n\
          ✔ Health check pods: 1 pod Running\n"
     );
 }
