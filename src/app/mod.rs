@@ -183,6 +183,11 @@ fn show_status(
     let demo_state = match (cli.demo, &cli.state_file) {
         (true, None) => match crate::demo::latest_demo_state(env) {
             Some(state) => Some(state),
+            None if cli.output == OutputFormat::Json => {
+                let base = crate::demo::demo_base_dir(env);
+                print_stdout(&state::status::render_absent_json(&base));
+                return Ok(ExitCode::Success);
+            }
             None => {
                 print_stdout(&format!(
                     "No demo state found: no {dir}*/{file} under {base}. A demo run without \

@@ -1534,6 +1534,12 @@ fn demo_status_finds_the_most_recent_demo_run() {
     let said = stdout_of(&none);
     assert!(said.contains("No demo state found"), "{said}");
     assert!(said.contains("--demo --status --state-file"), "{said}");
+    let json = demo(home.path())
+        .args(["--status", "--output", "json"])
+        .output()
+        .unwrap();
+    let absent: Value = serde_json::from_str(stdout_of(&json).trim()).expect("JSON");
+    assert_eq!(absent["found"], false, "{absent}");
 
     for _ in 0..2 {
         demo(home.path()).assert().code(0);
