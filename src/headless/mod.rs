@@ -212,11 +212,8 @@ impl<W: Write> HeadlessPrinter<W> {
         if self.settings.format != OutputFormat::Text {
             return Ok(());
         }
-        let now = Event::now(EventKind::PhaseStarted {
-            phase: crate::state::Phase::Prerequisites,
-        });
         let pieces = self.renderer.prerequisites(report);
-        let text = self.pieces_text(&now, pieces);
+        let text = self.pieces_text(&crate::state::Timestamp::now(), pieces);
         self.write(&text)
     }
 
@@ -247,12 +244,12 @@ impl<W: Write> HeadlessPrinter<W> {
 
     fn text(&mut self, event: &Event) -> String {
         let pieces = self.renderer.render(event);
-        self.pieces_text(event, pieces)
+        self.pieces_text(&event.ts, pieces)
     }
 
-    fn pieces_text(&self, event: &Event, pieces: Vec<Piece>) -> String {
-        let stamp = console_time(event.ts.as_offset_date_time(), self.settings.utc_offset)
-            .unwrap_or_else(|| event.ts.to_rfc3339());
+    fn pieces_text(&self, at: &crate::state::Timestamp, pieces: Vec<Piece>) -> String {
+        let stamp = console_time(at.as_offset_date_time(), self.settings.utc_offset)
+            .unwrap_or_else(|| at.to_rfc3339());
         let mut text = String::new();
         for piece in pieces {
             match piece {
