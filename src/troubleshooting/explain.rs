@@ -135,9 +135,13 @@ pub fn render(section: &Section) -> String {
             None => ("", "", text),
         };
         out.push('\n');
+        // Never split a word at its hyphens (`--non-interactive` is copied as one), nor a
+        // word longer than the line (a URL).
         let options = textwrap::Options::new(WIDTH)
             .initial_indent(first_indent)
-            .subsequent_indent(hanging_indent);
+            .subsequent_indent(hanging_indent)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation)
+            .break_words(false);
         for line in textwrap::wrap(&text, options) {
             out.push_str(line.trim_end());
             out.push('\n');
@@ -252,6 +256,19 @@ mod tests {
             );
             assert!(!line.contains("**") && !line.contains('`'), "{line:?}");
             assert!(!line.contains("](") && !line.contains(".md#"), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn flags_are_never_split_at_their_hyphens() {
+        for topic in Topic::ALL {
+            let text = explain(topic.anchor()).unwrap();
+            for line in text.lines().filter(|line| !line.starts_with("    ")) {
+                assert!(
+                    !line.trim_end().ends_with("--non-") && !line.trim_end().ends_with('-'),
+                    "{topic:?}: a word split at a hyphen: {line:?}"
+                );
+            }
         }
     }
 
