@@ -836,6 +836,48 @@ mod tests {
     }
 
     #[test]
+    fn the_prerequisites_are_one_line_and_a_line_per_warning() {
+        use crate::prereq::tools::{AZ, BASH, HELM};
+        use crate::prereq::{evaluate_tool, GithubIdentity, TokenSource};
+        use crate::tools::{RunError, ToolError, Version};
+        let missing = ToolError::Run(RunError::NotFound {
+            program: "bash".into(),
+        });
+        let report = PrereqReport {
+            tools: vec![
+                evaluate_tool(&AZ, Ok(Version::new(2, 67, 0))),
+                evaluate_tool(&HELM, Ok(Version::new(9, 0, 0))),
+                evaluate_tool(&BASH, Err(missing)),
+            ],
+            auth: Vec::new(),
+            azure: None,
+            github: Some(GithubIdentity {
+                login: "octocat".into(),
+                token_source: TokenSource::GithubTokenEnv,
+            }),
+            cancelled: false,
+            github_token: None,
+        };
+        let pieces = TextRenderer::default().prerequisites(&report);
+        let texts: Vec<String> = pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Line { mark, text, .. } => {
+                    format!("{} {text}", mark.map_or("", Mark::symbol))
+                }
+                Piece::Block(lines) => lines.join("\n"),
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "✔ Prerequisites passed: az 2.67.0, helm 9.0.0; signed in to GitHub as octocat",
+                "⚠ helm: major version 9 is newer than the newest tested (4)",
+            ]
+        );
+    }
+
+    #[test]
     fn a_message_that_repeats_the_title_and_the_state_adds_nothing() {
         let title = "Control-plane repository";
         assert!(!adds_to(
