@@ -160,6 +160,8 @@ pub fn render_text(state: &BootstrapState, path: &Path) -> String {
         let _ = writeln!(out, "  - {error}");
     }
 
+    // Errors and notes recorded with the resources' identifiers, in people's words too.
+    let out = super::schema::in_human_words(&out).into_owned();
     crate::secrets::redact(&out).into_owned()
 }
 

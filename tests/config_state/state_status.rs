@@ -65,6 +65,10 @@ fn recorded_run() -> BootstrapState {
         at(2),
     );
     s.push_error("installation failed: helm timed out", at(9));
+    s.push_error(
+        "rollback of resource_group demo-rg failed: AuthorizationFailed",
+        at(9),
+    );
     s.set_status(RunStatus::Failed, at(10));
     s
 }
@@ -89,6 +93,7 @@ fn text_shows_every_key_field() {
         "kalypso-scheduler",
         "1.1.2-alpha",
         "installation failed: helm timed out",
+        "rollback of resource group demo-rg failed: AuthorizationFailed",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
