@@ -119,19 +119,21 @@ pub struct Cli {
     /// Do not ask for confirmation: consent to the plan, and with --clean to its removals; alias -y/--yes [env: KALYPSO_SKIP_CONFIRMATION]
     #[arg(short = 'y', long, visible_alias = "yes", help_heading = "Execution")]
     pub skip_confirmation: bool,
-    /// YAML configuration file [env: KALYPSO_CONFIG]
+    /// YAML configuration file
     #[arg(
         long,
         value_name = "FILE",
         env = "KALYPSO_CONFIG",
+        hide_env_values = true,
         help_heading = "Execution"
     )]
     pub config: Option<PathBuf>,
-    /// State file (default $HOME/.kalypso/bootstrap-state.json) [env: KALYPSO_STATE_FILE]
+    /// State file (default $HOME/.kalypso/bootstrap-state.json)
     #[arg(
         long,
         value_name = "FILE",
         env = "KALYPSO_STATE_FILE",
+        hide_env_values = true,
         help_heading = "Execution"
     )]
     pub state_file: Option<PathBuf>,
@@ -149,11 +151,12 @@ pub struct Cli {
     /// Monochrome output; also NO_COLOR [env: KALYPSO_NO_COLOR]
     #[arg(long, help_heading = "Output")]
     pub no_color: bool,
-    /// Log file (default $HOME/.kalypso/bootstrap-{unix-timestamp}.log) [env: KALYPSO_LOG_FILE]
+    /// Log file (default $HOME/.kalypso/bootstrap-{unix-timestamp}.log)
     #[arg(
         long,
         value_name = "FILE",
         env = "KALYPSO_LOG_FILE",
+        hide_env_values = true,
         help_heading = "Output"
     )]
     pub log_file: Option<PathBuf>,
@@ -195,6 +198,15 @@ pub struct Cli {
     /// Run everything against the built-in simulated Azure, GitHub and cluster, in a temporary directory
     #[arg(long, help_heading = "Utility")]
     pub demo: bool,
+    /// Explain a troubleshooting topic (the name a hint gives) and exit; alone, list the topics
+    #[arg(
+        long,
+        value_name = "TOPIC",
+        num_args = 0..=1,
+        default_missing_value = "",
+        help_heading = "Utility"
+    )]
+    pub explain: Option<String>,
     /// Render the repository templates with the effective configuration into DIR and exit (no network)
     #[arg(long, value_name = "DIR", help_heading = "Utility")]
     pub render_templates: Option<PathBuf>,

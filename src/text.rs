@@ -5,6 +5,21 @@
 
 use std::borrow::Cow;
 
+/// `1 file`, `2 files`: a count with its noun in the right number (regular plurals; say
+/// the irregular ones with [`plural_of`]).
+pub fn plural(count: usize, noun: &str) -> String {
+    plural_of(count, noun, &format!("{noun}s"))
+}
+
+/// `1 repository`, `2 repositories`: a count with the singular or the given plural.
+pub fn plural_of(count: usize, singular: &str, plural: &str) -> String {
+    if count == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{count} {plural}")
+    }
+}
+
 /// Whether `c` would act on a terminal instead of being shown: C0 controls except the
 /// line feed and the tab, DEL, and C1 controls (`\u{9b}` is a CSI on many terminals).
 fn acts_on_a_terminal(c: char) -> bool {
@@ -45,6 +60,15 @@ pub fn control_picture(c: char) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_right_number() {
+        assert_eq!(plural(1, "pod"), "1 pod");
+        assert_eq!(plural(0, "pod"), "0 pods");
+        assert_eq!(plural(12, "file"), "12 files");
+        assert_eq!(plural_of(1, "repository", "repositories"), "1 repository");
+        assert_eq!(plural_of(2, "repository", "repositories"), "2 repositories");
+    }
 
     #[test]
     fn controls_are_written_out_and_plain_text_is_borrowed() {

@@ -1,10 +1,15 @@
 //! The one table linking what the tool prints to `docs/troubleshooting.md`: every hint is a
 //! [`Hint`], made only by [`Topic::hint`], so it always ends with
-//! `see docs/troubleshooting.md#<anchor>`. `tests/cli/docs_truth.rs` checks that every
-//! [`Topic`]'s anchor is a heading of that page.
+//! `run kalypso-bootstrap --explain <topic>`. The page is compiled into the binary
+//! ([`explain`]), so that command works after `cargo install`, where no `docs/` exists; the
+//! page stays the one source of the text. `tests/cli/docs_truth.rs` checks that every
+//! [`Topic`]'s anchor is a heading of that page, and [`explain`]'s tests that every topic
+//! section of the page is a [`Topic`].
 
 use std::fmt;
 use std::ops::Deref;
+
+pub mod explain;
 
 /// The troubleshooting page, relative to the repository root.
 pub const TROUBLESHOOTING_DOC: &str = "docs/troubleshooting.md";
@@ -67,6 +72,7 @@ pub enum Topic {
     StateUnusable,
     StateOtherInstallation,
     RepositoryDeleteScope,
+    CleanConsent,
     RollbackIncomplete,
     RollbackKeptNotOurs,
     Cancelled,
@@ -125,6 +131,7 @@ impl Topic {
         Topic::StateUnusable,
         Topic::StateOtherInstallation,
         Topic::RepositoryDeleteScope,
+        Topic::CleanConsent,
         Topic::RollbackIncomplete,
         Topic::RollbackKeptNotOurs,
         Topic::Cancelled,
@@ -187,6 +194,7 @@ impl Topic {
             Topic::StateUnusable => "state-file-corrupt-or-newer",
             Topic::StateOtherInstallation => "state-file-belongs-to-another-installation",
             Topic::RepositoryDeleteScope => "rollback-cannot-delete-a-repository",
+            Topic::CleanConsent => "clean-needs-consent",
             Topic::RollbackIncomplete => "rollback-incomplete",
             Topic::RollbackKeptNotOurs => "rollback-kept-a-resource-without-our-mark",
             Topic::Cancelled => "run-cancelled",
@@ -200,10 +208,20 @@ impl Topic {
         format!("{TROUBLESHOOTING_DOC}#{}", self.anchor())
     }
 
-    /// `see docs/troubleshooting.md#<anchor>`: what follows a message that is not a hint
+    /// `kalypso-bootstrap --explain <anchor>`: the command that prints the topic.
+    pub fn explain_command(self) -> String {
+        format!("kalypso-bootstrap --explain {}", self.anchor())
+    }
+
+    /// `run kalypso-bootstrap --explain <anchor>`: what follows a message that is not a hint
     /// (e.g. a state file error printed on its own).
     pub fn see(self) -> String {
-        format!("see {}", self.link())
+        format!("run {}", self.explain_command())
+    }
+
+    /// The topic whose anchor is `name` (what `--explain` takes).
+    pub fn from_anchor(name: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|topic| topic.anchor() == name)
     }
 
     /// A hint about this topic: `text`, then the link to the topic's section.
@@ -218,8 +236,8 @@ impl fmt::Display for Topic {
     }
 }
 
-/// What the user can do about a failure, with the link to its troubleshooting section.
-/// Reads (`Display`, `Deref<Target = str>`) as `<text>; see docs/troubleshooting.md#<anchor>`.
+/// What the user can do about a failure, with the command that explains its topic.
+/// Reads (`Display`, `Deref<Target = str>`) as `<text>; run kalypso-bootstrap --explain <anchor>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hint {
     text: String,
@@ -282,17 +300,24 @@ impl From<Hint> for String {
     }
 }
 
-/// Every `docs/troubleshooting.md#<anchor>` link in `text`, as the anchors.
+/// Every topic `text` points to, in order: `--explain <anchor>` (what hints print) and
+/// `docs/troubleshooting.md#<anchor>` links (the documentation's form), as the anchors.
 pub fn linked_anchors(text: &str) -> Vec<String> {
-    let marker = format!("{TROUBLESHOOTING_DOC}#");
-    text.match_indices(&marker)
-        .map(|(at, _)| {
-            text[at + marker.len()..]
+    let doc_link = format!("{TROUBLESHOOTING_DOC}#");
+    let mut found: Vec<(usize, String)> = Vec::new();
+    for marker in ["--explain ", doc_link.as_str()] {
+        for (at, _) in text.match_indices(marker) {
+            let anchor: String = text[at + marker.len()..]
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                .collect()
-        })
-        .collect()
+                .collect();
+            if !anchor.is_empty() {
+                found.push((at, anchor));
+            }
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(_, anchor)| anchor).collect()
 }
 
 #[cfg(test)]
@@ -328,20 +353,20 @@ mod tests {
         let hint = Topic::QuotaExceeded.hint("lower the node count");
         assert_eq!(
             hint.to_string(),
-            "lower the node count; see docs/troubleshooting.md#quota-exceeded"
+            "lower the node count; run kalypso-bootstrap --explain quota-exceeded"
         );
         assert_eq!(hint.text(), "lower the node count");
         let noted = hint.with_note("wait an hour");
         assert_eq!(
             &*noted,
-            "lower the node count; wait an hour; see docs/troubleshooting.md#quota-exceeded"
+            "lower the node count; wait an hour; run kalypso-bootstrap --explain quota-exceeded"
         );
         assert_eq!(linked_anchors(&noted), vec!["quota-exceeded".to_string()]);
     }
 
     #[test]
     fn linked_anchors_finds_every_link() {
-        let text = "a; see docs/troubleshooting.md#state-file-locked\nhint: b; see docs/troubleshooting.md#rate-limited.";
+        let text = "a; see docs/troubleshooting.md#state-file-locked\nhint: b; run kalypso-bootstrap --explain rate-limited.";
         assert_eq!(
             linked_anchors(text),
             vec!["state-file-locked".to_string(), "rate-limited".to_string()]

@@ -365,7 +365,9 @@ pub fn idle(mode: Mode) -> Vec<Row> {
     let lines = lines_of(&mut child);
     let stage = Duration::from_secs(60);
     let settle = mode.pick(Duration::from_secs(2), Duration::from_millis(200));
-    wait_for_line(&lines, "AKS cluster: Creating", stage);
+    // The cluster's creation starts right after its resource group (the line output shows
+    // no state transitions, only a wait line after 30 s).
+    wait_for_line(&lines, "✔ Resource group created", stage);
     wait_for_line(&lines, "GitOps 'promoted' label created", stage);
     std::thread::sleep(settle);
     let headless = cpu_share(child.id(), window);

@@ -52,12 +52,15 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserError> {
+    if let Some(topic) = &cli.explain {
+        return explain(topic);
+    }
     if cli.demo {
         crate::demo::check_available()?;
     }
     let home = home_dir(env)?;
     if cli.status {
-        return show_status(cli, &home);
+        return show_status(cli, env, &home);
     }
 
     // An unusable kubeconfig matters only for an existing context, where its error says why.
@@ -96,7 +99,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
             }
         }
         let _logging = start_logging(cli, &home, options)?;
-        return check_prerequisites(cli, env, options);
+        return check_prerequisites(cli, env, &home, options);
     }
 
     let front_end = headless::choose_front_end(cli.no_tui, cli.output, &TerminalFacts::detect(env));
@@ -124,6 +127,19 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
         return render_templates(validated.configuration(), dir);
     }
     run::bootstrap(cli, env, &home, validated, options)
+}
+
+/// `--explain TOPIC` prints the topic; `--explain` alone lists them; an unknown topic is a
+/// usage error (exit 64) naming the value and the valid topics.
+fn explain(topic: &str) -> Result<ExitCode, UserError> {
+    use crate::troubleshooting::explain;
+    if topic.trim().is_empty() {
+        print_stdout(&explain::list());
+        return Ok(ExitCode::Success);
+    }
+    let text = explain::explain(topic).map_err(|err| UserError::new(ExitCode::Usage, err))?;
+    print_stdout(&text);
+    Ok(ExitCode::Success)
 }
 
 /// The options that shape output and prompting, known even before validation succeeds.
@@ -159,8 +175,37 @@ fn home_dir(env: &HashMap<String, String>) -> Result<PathBuf, UserError> {
         })
 }
 
-fn show_status(cli: &Cli, home: &Path) -> Result<ExitCode, UserError> {
-    let store = StateStore::from_option(cli.state_file.as_deref(), home);
+fn show_status(
+    cli: &Cli,
+    env: &HashMap<String, String>,
+    home: &Path,
+) -> Result<ExitCode, UserError> {
+    // `--demo` without `--state-file`: the most recent demo run's state under $TMPDIR.
+    let demo_state = match (cli.demo, &cli.state_file) {
+        (true, None) => match crate::demo::latest_demo_state(env) {
+            Some(state) => Some(state),
+            None if cli.output == OutputFormat::Json => {
+                let base = crate::demo::demo_base_dir(env);
+                print_stdout(&state::status::render_absent_json(&base));
+                return Ok(ExitCode::Success);
+            }
+            None => {
+                print_stdout(&format!(
+                    "No demo state found: no {dir}*/{file} under {base}. A demo run without \
+                     --state-file keeps its state in a new {dir}* directory there (its path is \
+                     printed as the run starts); show one with: kalypso-bootstrap --demo \
+                     --status --state-file <that directory>/{file}",
+                    dir = crate::demo::DEMO_DIR_PREFIX,
+                    file = crate::demo::DEMO_STATE_FILE,
+                    base = crate::demo::demo_base_dir(env).display(),
+                ));
+                return Ok(ExitCode::Success);
+            }
+        },
+        _ => None,
+    };
+    let state_file = demo_state.as_deref().or(cli.state_file.as_deref());
+    let store = StateStore::from_option(state_file, home);
     // A `--demo` state is shown only with --demo, a real one only without it.
     let loaded = store.load_in(state::InstallationWorld::of_demo_flag(cli.demo))?;
     let format = match cli.output {
@@ -315,10 +360,21 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
 fn check_prerequisites(
     cli: &Cli,
     env: &HashMap<String, String>,
+    home: &Path,
     options: OutputOptions,
 ) -> Result<ExitCode, UserError> {
     let runtime = runtime()?;
-    let runner: Arc<dyn crate::tools::CommandRunner> = Arc::new(ProcessRunner::new());
+    // `--demo` checks what a demo run uses: the simulated tools and sign-ins, not this
+    // machine's.
+    let runner: Arc<dyn crate::tools::CommandRunner> = if cli.demo {
+        let target = run::RunTarget::new(cli, env, home)?;
+        if let Some(demo) = &target.demo {
+            eprintln!("{}", demo.announcement());
+        }
+        target.runner
+    } else {
+        Arc::new(ProcessRunner::new())
+    };
     let interaction = if options.non_interactive || !stdin_is_terminal() {
         Interaction::NonInteractive
     } else {

@@ -331,6 +331,12 @@ pub(crate) fn bootstrap(
                 }
                 return Ok(report.exit_code());
             }
+            // Text: what was found, in one line (a dry run's stdout is its plan alone).
+            if !json_events && !dry_run {
+                if let Err(err) = printer.prerequisites(&report) {
+                    tracing::warn!("cannot write the progress lines: {err}");
+                }
+            }
             engine_options.account_subscription = report.azure.as_ref().map(|account| account.subscription_id.clone());
             report.github_token().cloned()
         };
@@ -626,7 +632,11 @@ impl Ask for PromptAsk {
             let Some(prompts) = self.prompts.take() else {
                 return false;
             };
-            let resources = plan.descriptions();
+            let resources: Vec<String> = plan
+                .descriptions()
+                .iter()
+                .map(|r| crate::state::in_human_words(r).into_owned())
+                .collect();
             let purpose = plan.purpose();
             let (back, yes) = ask(prompts, move |p| match purpose {
                 RemovalPurpose::Rollback => p.ask_rollback(&resources),

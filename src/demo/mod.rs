@@ -90,6 +90,54 @@ pub struct WizardDemo {
     pub after_first_draw: Option<AfterFirstDraw>,
 }
 
+/// The prefix of a demo run's directory under `$TMPDIR` (a run without `--state-file`).
+pub const DEMO_DIR_PREFIX: &str = "kalypso-demo-";
+/// The state file's name inside that directory.
+pub const DEMO_STATE_FILE: &str = "kalypso-bootstrap-state.json";
+
+/// Where demo runs without `--state-file` make their directory: `$TMPDIR`, or the system's
+/// temporary directory.
+pub fn demo_base_dir(env: &HashMap<String, String>) -> std::path::PathBuf {
+    env.get("TMPDIR")
+        .filter(|dir| !dir.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// The state file of the most recent demo run without `--state-file`: of the
+/// `kalypso-demo-*` directories under [`demo_base_dir`] that are real directories (not
+/// symlinks) owned by this user, the one whose state file was written last. No pointer
+/// file is kept: the directories themselves are the record, so nothing else can go stale.
+pub fn latest_demo_state(env: &HashMap<String, String>) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let entries = std::fs::read_dir(demo_base_dir(env)).ok()?;
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.starts_with(DEMO_DIR_PREFIX))
+        })
+        .filter_map(|entry| {
+            // symlink_metadata: a link named like ours is not followed.
+            let dir = std::fs::symlink_metadata(entry.path()).ok()?;
+            if !dir.is_dir() || dir.uid() != me {
+                return None;
+            }
+            let state = entry.path().join(DEMO_STATE_FILE);
+            let file = std::fs::symlink_metadata(&state).ok()?;
+            if !file.is_file() || file.uid() != me {
+                return None;
+            }
+            Some((file.modified().ok()?, state))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, state)| state)
+}
+
 /// `--demo` runs only in a build with the `demo` feature; checked before anything else.
 pub fn check_available() -> Result<(), UserError> {
     if cfg!(feature = "demo") {

@@ -173,7 +173,7 @@ pub fn demo_paths(
 ) -> BootstrapPaths {
     let root = sim.root();
     BootstrapPaths {
-        state_file: state_file.unwrap_or_else(|| root.join("kalypso-bootstrap-state.json")),
+        state_file: state_file.unwrap_or_else(|| root.join(super::DEMO_STATE_FILE)),
         kubeconfig: sim.default_kubeconfig(),
         log_file: Some(log_file.unwrap_or_else(|| root.join("kalypso-bootstrap.log"))),
         work_dir: root.join("work"),
@@ -365,13 +365,9 @@ fn demo_root(
         })?;
         return Ok(root);
     }
-    let base = env
-        .get("TMPDIR")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+    let base = super::demo_base_dir(env);
     tempfile::Builder::new()
-        .prefix("kalypso-demo-")
+        .prefix(super::DEMO_DIR_PREFIX)
         .tempdir_in(&base)
         .map(|dir| dir.keep())
         .map_err(|err| {

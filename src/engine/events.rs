@@ -218,8 +218,8 @@ impl Event {
             EventKind::RunStarted { demo, steps } => (
                 Level::INFO,
                 format!(
-                    "run started ({} planned steps{})",
-                    steps.len(),
+                    "run started ({} planned{})",
+                    crate::text::plural(steps.len(), "step"),
                     if *demo { ", DEMO" } else { "" }
                 ),
             ),

@@ -94,12 +94,12 @@ impl RemovalPlan {
     pub fn to_text(&self) -> String {
         let mut text = match self.purpose {
             RemovalPurpose::Clean => format!(
-                "Removal plan: {} resource(s) recorded as created by kalypso-bootstrap, removed in this order:\n",
-                self.removals.len()
+                "Removal plan: {} recorded as created by kalypso-bootstrap, removed in this order:\n",
+                crate::text::plural(self.removals.len(), "resource")
             ),
             RemovalPurpose::Rollback => format!(
-                "Rollback plan: {} resource(s) created by this run, removed in this order:\n",
-                self.removals.len()
+                "Rollback plan: {} created by this run, removed in this order:\n",
+                crate::text::plural(self.removals.len(), "resource")
             ),
         };
         for (index, removal) in self.removals.iter().enumerate() {
@@ -112,7 +112,7 @@ impl RemovalPlan {
                 text,
                 "  {}. {}{asynchronous}\n     $ {}",
                 index + 1,
-                removal.description,
+                removal.resource.label(),
                 removal.manual_command
             );
         }
@@ -381,7 +381,8 @@ mod tests {
         let repo = text
             .find("1. repository https://github.com/acme/cp")
             .expect(&text);
-        let rg = text.find("2. resource_group demo-rg").expect(&text);
+        // People's words in the text; the JSON keeps the identifiers.
+        let rg = text.find("2. resource group demo-rg").expect(&text);
         assert!(repo < rg, "{text}");
         assert!(text.contains("$ gh repo delete acme/cp --yes"), "{text}");
         assert!(

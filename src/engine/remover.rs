@@ -631,14 +631,14 @@ fn check_repository(
 fn done(outcome: DeleteOutcome) -> RemovalNote {
     match outcome {
         DeleteOutcome::Deleted => RemovalNote::new("deleted"),
-        DeleteOutcome::NotFound => RemovalNote::new("already gone"),
+        DeleteOutcome::NotFound => RemovalNote::already_gone(),
     }
 }
 
 fn started(outcome: DeleteOutcome) -> Result<RemovalNote, ToolError> {
     Ok(match outcome {
         DeleteOutcome::Deleted => RemovalNote::new("deletion started"),
-        DeleteOutcome::NotFound => RemovalNote::new("already gone"),
+        DeleteOutcome::NotFound => RemovalNote::already_gone(),
     })
 }
 

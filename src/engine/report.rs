@@ -77,6 +77,8 @@ pub fn render(input: &ReportInput<'_>) -> String {
     next_steps(&mut out, input, &run);
     // Names, messages and tool output from outside: shown, never obeyed by a terminal or
     // viewer that prints the file (the Markdown itself has no control characters).
+    // Resource kinds and ownership in people's words (the events carry the identifiers).
+    let out = crate::state::in_human_words(&out).into_owned();
     crate::text::escape_controls(&crate::secrets::redact(&out)).into_owned()
 }
 
@@ -545,7 +547,7 @@ fn resources(out: &mut String, input: &ReportInput<'_>) {
     );
     let rows = input.state.resources.iter().map(|record| {
         vec![
-            record.resource.describe(),
+            record.resource.label(),
             match record.ownership {
                 Ownership::CreatedByUs => "created by kalypso-bootstrap",
                 Ownership::Reused => "existed before (reused, never removed)",
@@ -934,7 +936,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "  - Hint: add the workflow scope; see docs/troubleshooting.md#github-token-lacks-a-scope"
+                "  - Hint: add the workflow scope; run kalypso-bootstrap --explain github-token-lacks-a-scope"
             ),
             "{text}"
         );

@@ -52,13 +52,16 @@ pub(crate) fn explain_give_up(
     policy: &RetryPolicy,
 ) -> UserError {
     if let Some(wait) = error.retry_after.filter(|w| *w > policy.max_server_delay) {
-        let note = format!(
-            "the service asks to wait {} before trying again; run again after that",
-            human_duration(wait)
-        );
+        // Longer than a step waits on its own: the run ends, the user comes back. A hint
+        // of the error already says to run again (the rate limit's does); it gets the wait.
+        let wait = human_duration(wait);
         error.hint = Some(match error.hint.take() {
-            Some(hint) => hint.with_note(&note),
-            None => Topic::RateLimited.hint(note),
+            Some(hint) => hint.with_note(&format!(
+                "the service asks to wait {wait}, longer than a step waits on its own"
+            )),
+            None => Topic::RateLimited.hint(format!(
+                "the service asks to wait {wait} before trying again, longer than a step waits on its own; run the same command again after that (the run resumes at this step)"
+            )),
         });
     } else if attempts > 1 {
         error.message = format!("{} (gave up after {attempts} attempts)", error.message);

@@ -11,6 +11,7 @@ use super::context::{duration_ms, EventSink};
 use super::events::{EventKind, LogLevel, Outcome};
 use super::state_handle::StateHandle;
 use crate::state::{BootstrapState, Resource, ResourceStatus, RunStatus, Timestamp};
+use crate::text::plural;
 use crate::tools::{BoxFuture, CancelToken};
 use crate::troubleshooting::Topic;
 use crate::UserError;
@@ -22,6 +23,8 @@ pub struct RemovalNote {
     pub message: String,
     /// Not removed: the live resource is not ours, whatever the state says.
     pub kept: bool,
+    /// Nothing to remove: the resource no longer existed (or never came to exist).
+    pub already_gone: bool,
 }
 
 impl RemovalNote {
@@ -29,6 +32,16 @@ impl RemovalNote {
         Self {
             message: message.into(),
             kept: false,
+            already_gone: false,
+        }
+    }
+
+    /// The resource was not there to remove.
+    pub fn already_gone() -> Self {
+        Self {
+            message: "already gone".to_string(),
+            kept: false,
+            already_gone: true,
         }
     }
 
@@ -37,6 +50,7 @@ impl RemovalNote {
         Self {
             message: reason.into(),
             kept: true,
+            already_gone: false,
         }
     }
 }
@@ -141,6 +155,8 @@ pub struct RemovalResult {
     pub message: String,
     pub duration: Duration,
     pub asynchronous: bool,
+    /// `Succeeded` because there was nothing left to remove.
+    pub already_gone: bool,
 }
 
 /// The result of a removal (see [`super::removal::RemovalPipeline`]).
@@ -156,6 +172,19 @@ pub struct RollbackReport {
 }
 
 impl RollbackReport {
+    /// How many resources this removal deleted (or started deleting).
+    pub fn removed(&self) -> usize {
+        self.removals
+            .iter()
+            .filter(|r| r.outcome == Outcome::Succeeded && !r.already_gone)
+            .count()
+    }
+
+    /// How many were gone before this removal reached them.
+    pub fn already_gone(&self) -> usize {
+        self.removals.iter().filter(|r| r.already_gone).count()
+    }
+
     /// Everything the state recorded as ours is gone (or its deletion started), and nothing
     /// was kept for want of our mark.
     pub fn is_complete(&self) -> bool {
@@ -203,6 +232,7 @@ pub(crate) async fn remove_planned(
                 message,
                 duration: Duration::ZERO,
                 asynchronous: planned.asynchronous,
+                already_gone: false,
             });
             continue;
         }
@@ -210,10 +240,14 @@ pub(crate) async fn remove_planned(
         let started = Instant::now();
         let result = remover.remove(&planned.resource).await;
         let duration = started.elapsed();
+        let already_gone = matches!(&result, Ok(note) if note.already_gone);
         let (outcome, message, status) = match result {
             Ok(note) if note.kept => {
                 kept.push(format!("{}: {}", planned.description, note.message));
                 (Outcome::Skipped, note.message, ResourceStatus::KeptNotOurs)
+            }
+            Ok(note) if note.already_gone => {
+                (Outcome::Succeeded, note.message, ResourceStatus::Deleted)
             }
             Ok(note) => {
                 let message = if planned.asynchronous {
@@ -272,6 +306,7 @@ pub(crate) async fn remove_planned(
             message,
             duration,
             asynchronous: planned.asynchronous,
+            already_gone,
         });
     }
 
@@ -287,8 +322,8 @@ pub(crate) async fn remove_planned(
             if !leftovers.is_empty() {
                 s.push_error(
                     &format!(
-                        "rollback left {} resource(s) in place: {}",
-                        leftovers.len(),
+                        "rollback left {} in place: {}",
+                        plural(leftovers.len(), "resource"),
                         leftovers.join("; ")
                     ),
                     now,
@@ -297,8 +332,8 @@ pub(crate) async fn remove_planned(
             if !kept.is_empty() {
                 s.push_error(
                     &format!(
-                        "rollback kept {} resource(s) without this installation's mark: {}",
-                        kept.len(),
+                        "rollback kept {} without this installation's mark: {}",
+                        plural(kept.len(), "resource"),
                         kept.join("; ")
                     ),
                     now,
@@ -315,14 +350,25 @@ pub(crate) async fn remove_planned(
             message: format!("could not save the state after the rollback: {error}"),
         });
     }
-    let removed = removals
+    let gone_count = removals.iter().filter(|r| r.already_gone).count();
+    let removed_count = removals
         .iter()
-        .filter(|r| r.outcome == Outcome::Succeeded)
+        .filter(|r| r.outcome == Outcome::Succeeded && !r.already_gone)
         .count();
+    // What went, said apart: "removed 7, 2 already gone".
+    let gone_note = if gone_count == 0 {
+        String::new()
+    } else {
+        format!(", {gone_count} already gone")
+    };
+    let removed = format!("{removed_count}{gone_note}");
     let (outcome, message) = if complete {
         (
             Outcome::Succeeded,
-            format!("rolled back: removed {removed} resource(s) created by this tool"),
+            format!(
+                "rolled back: removed {} created by this tool{gone_note}",
+                plural(removed_count, "resource")
+            ),
         )
     } else if leftovers.is_empty() {
         (

@@ -1,4 +1,4 @@
-//! Small text pieces of the line output: durations, the ✓/✗ marks and their colours.
+//! Small text pieces of the line output: durations, the ►/✔/✗ marks and their colours.
 
 /// `850ms`, `12s`, `4m 12s`, `1h 3m 20s`.
 pub fn format_duration(ms: u64) -> String {
@@ -24,34 +24,45 @@ fn format_seconds(total: u64) -> String {
     }
 }
 
-/// The symbol in front of a finished thing. Always followed by words saying the same
-/// ("created", "failed"), so the line reads right without the symbol too.
+/// The symbol in front of a line, as `flux bootstrap` uses them: `►` something starts,
+/// `◎` a long wait goes on, `✔` it succeeded, `✗` it failed, `⚠` a warning. Always followed
+/// by words saying the same ("created", "failed"), so the line reads right without it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {
+    Start,
+    Waiting,
     Done,
     Failed,
+    Warning,
 }
 
 const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[33m";
+const BLUE: &str = "\x1b[34m";
 const RESET: &str = "\x1b[0m";
 
 impl Mark {
     pub fn symbol(self) -> &'static str {
         match self {
-            Mark::Done => "✓",
+            Mark::Start => "►",
+            Mark::Waiting => "◎",
+            Mark::Done => "✔",
             Mark::Failed => "✗",
+            Mark::Warning => "⚠",
         }
     }
 
-    /// The symbol, green or red when `color`.
+    /// The symbol, coloured when `color`.
     pub fn render(self, color: bool) -> String {
         if !color {
             return self.symbol().to_string();
         }
         let sgr = match self {
+            Mark::Start | Mark::Waiting => BLUE,
             Mark::Done => GREEN,
             Mark::Failed => RED,
+            Mark::Warning => YELLOW,
         };
         format!("{sgr}{}{RESET}", self.symbol())
     }
@@ -74,9 +85,10 @@ mod tests {
 
     #[test]
     fn marks_are_coloured_only_when_asked() {
-        assert_eq!(Mark::Done.render(false), "✓");
+        assert_eq!(Mark::Done.render(false), "✔");
         assert_eq!(Mark::Failed.render(false), "✗");
-        assert_eq!(Mark::Done.render(true), "\x1b[32m✓\x1b[0m");
+        assert_eq!(Mark::Start.render(false), "►");
+        assert_eq!(Mark::Done.render(true), "\x1b[32m✔\x1b[0m");
         assert_eq!(Mark::Failed.render(true), "\x1b[1;31m✗\x1b[0m");
     }
 }

@@ -1,11 +1,14 @@
 //! The headless front end (`--no-tui`, and the default off a terminal): consumes the
 //! engine's [`Event`]s and writes them as lines.
 //!
-//! - **text**: `[INFO]  2025-11-11 10:30:45 - ✓ AKS cluster created (4m 12s)` per
-//!   transition (local time, the log console's tags and colours), then the summary block
-//!   (success) or the failure block (failed step, error, hint, exit code). `--quiet` shows
-//!   errors and the final block only; `--verbose` adds debug detail (debug log events,
-//!   progress without a state change, the plan).
+//! - **text**: lines like `flux bootstrap`'s: `► Cluster: AKS pre-flight checks, …` as a
+//!   phase starts, `✔ AKS cluster created (4m 12s): …` or `✗ … failed` as a step ends, `◎`
+//!   for a long wait (see [`PROGRESS_INTERVAL_MS`]), then the summary block (success) or
+//!   the failure block (failed step, error, hint, exit code: each said once). `--quiet`
+//!   shows errors and the final block only; `--verbose` adds each line's level and local
+//!   time (`[INFO]  2025-11-11 10:30:45 - `) and the debug detail (each step's start, every
+//!   state transition, pending health checks, the plan). Resource kinds read in people's
+//!   words ([`crate::state::in_human_words`]).
 //! - **json**: exactly one [`Event::to_json_line`] per line and nothing else. Every
 //!   structural event is written; `log` events follow the verbosity like in text mode.
 //!   The prerequisite check comes first as events too ([`prerequisite_events`]).
@@ -38,6 +41,7 @@ pub use format::{format_duration, format_elapsed};
 pub use front_end::{choose_front_end, headless_color, FrontEnd, HeadlessReason, TerminalFacts};
 pub use prerequisites::{prerequisite_events, skipped_prerequisite_events};
 pub use prompts::{is_yes, LinePrompts, NoPrompts, Prompts};
+pub use text::PROGRESS_INTERVAL_MS;
 
 use text::{FilePaths, Piece, TextRenderer};
 
@@ -199,12 +203,27 @@ impl<W: Write> HeadlessPrinter<W> {
             OutputFormat::Json => self.json(event),
             OutputFormat::Text => self.text(event),
         };
+        self.write(&text)
+    }
+
+    fn write(&mut self, text: &str) -> io::Result<()> {
         if text.is_empty() {
             return Ok(());
         }
-        let redacted = self.settings.redactor.redact(&text);
+        let redacted = self.settings.redactor.redact(text);
         self.out.write_all(redacted.as_bytes())?;
         self.out.flush()
+    }
+
+    /// The prerequisite check that passed, in text mode: one line of versions and
+    /// sign-ins, a line per warning. JSON has its events instead ([`prerequisite_events`]).
+    pub fn prerequisites(&mut self, report: &crate::prereq::PrereqReport) -> io::Result<()> {
+        if self.settings.format != OutputFormat::Text {
+            return Ok(());
+        }
+        let pieces = self.renderer.prerequisites(report);
+        let text = self.pieces_text(&crate::state::Timestamp::now(), pieces);
+        self.write(&text)
     }
 
     /// How the run ended so far.
@@ -233,10 +252,15 @@ impl<W: Write> HeadlessPrinter<W> {
     }
 
     fn text(&mut self, event: &Event) -> String {
-        let stamp = console_time(event.ts.as_offset_date_time(), self.settings.utc_offset)
-            .unwrap_or_else(|| event.ts.to_rfc3339());
+        let pieces = self.renderer.render(event);
+        self.pieces_text(&event.ts, pieces)
+    }
+
+    fn pieces_text(&self, at: &crate::state::Timestamp, pieces: Vec<Piece>) -> String {
+        let stamp = console_time(at.as_offset_date_time(), self.settings.utc_offset)
+            .unwrap_or_else(|| at.to_rfc3339());
         let mut text = String::new();
-        for piece in self.renderer.render(event) {
+        for piece in pieces {
             match piece {
                 Piece::Line {
                     level,
@@ -255,10 +279,12 @@ impl<W: Write> HeadlessPrinter<W> {
                 }
             }
         }
-        text
+        // Resource kinds from the events' descriptions, in people's words.
+        crate::state::in_human_words(&text).into_owned()
     }
 
-    /// `[LEVEL] stamp - [mark ]message`, one tagged line per line of `message`.
+    /// `[mark ]message`, continuation lines indented under the text; with `--verbose`
+    /// each line is led by its level and time: `[LEVEL] stamp - [mark ]message`.
     fn write_line(
         &self,
         text: &mut String,
@@ -268,12 +294,20 @@ impl<W: Write> HeadlessPrinter<W> {
         message: &str,
     ) {
         let color = self.settings.color;
+        let tagged = self.settings.verbosity == Verbosity::Verbose;
         for (index, part) in message.split('\n').enumerate() {
-            let _ = write_level_tag(text, tracing_level(level), color);
-            let _ = write!(text, "{stamp} - ");
-            if let (0, Some(mark)) = (index, mark) {
-                text.push_str(&mark.render(color));
-                text.push(' ');
+            if tagged {
+                let _ = write_level_tag(text, tracing_level(level), color);
+                let _ = write!(text, "{stamp} - ");
+            }
+            match (index, mark) {
+                (0, Some(mark)) => {
+                    text.push_str(&mark.render(color));
+                    text.push(' ');
+                }
+                (0, None) => {}
+                (_, _) if !tagged => text.push_str("  "),
+                _ => {}
             }
             // The message may quote a tool or a name from outside: its controls are
             // shown; only the tag's and the mark's colours are ours.

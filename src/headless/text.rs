@@ -1,27 +1,37 @@
-//! What each event says in the text output: tagged lines (`[INFO]  … - ✓ AKS cluster
-//! created (4m 12s)`) and, at the end, the summary or failure block. The printer decides
-//! which lines the verbosity lets through and how they are written.
+//! What each event says in the text output, in the manner of `flux bootstrap`: `►` when a
+//! phase starts (naming its steps), `✔`/`✗` when a step ends, `◎` for a wait that goes on
+//! (no more often than every [`PROGRESS_INTERVAL_MS`] per step), then the summary or failure
+//! block. Every error is said once: the failed step's line names the step, the failure block
+//! gives its error and hint. What a normal run does not need (each step's start, every state
+//! transition, pending health checks) is a debug line, shown by `--verbose` and kept in the
+//! log file. The printer decides which lines the verbosity lets through and how they look.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::engine::events::{LogLevel, PlannedStepInfo, RunSummary};
 use crate::engine::{Action, Event, EventKind, HealthStatus, Outcome, StepId};
-use crate::state::Phase;
+use crate::prereq::{PrereqReport, Verdict};
+use crate::state::{Phase, Timestamp};
+use crate::text::plural;
 use crate::ExitCode;
 
 use super::format::{format_duration, format_elapsed, Mark};
 
+/// A wait is reported once it has lasted this long, and then at most this often per step
+/// (or per health check): a line every poll would bury what matters.
+pub const PROGRESS_INTERVAL_MS: u64 = 30_000;
+
 /// One piece of text output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Piece {
-    /// A `[LEVEL] timestamp - message` line (one per line of `text`), with an optional mark
-    /// before the first line's text.
+    /// A line (one per line of `text`) with an optional mark before the first line's text;
+    /// `--verbose` prefixes it with its level and time.
     Line {
         level: LogLevel,
         mark: Option<Mark>,
         text: String,
     },
-    /// The summary or failure block: untagged lines, shown at every verbosity.
+    /// The summary or failure block: lines shown as they are, at every verbosity.
     Block(Vec<String>),
 }
 
@@ -60,16 +70,41 @@ pub(crate) struct FilePaths {
     pub resume: crate::engine::Resume,
 }
 
-/// Turns events into [`Piece`]s, remembering what it needs to print transitions only once.
+/// A step that failed: its error is said in the failure block, once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FailedStep {
+    step: StepId,
+    message: String,
+}
+
+/// Turns events into [`Piece`]s, remembering what it needs to say each thing once.
 #[derive(Debug, Default)]
 pub(crate) struct TextRenderer {
     paths: FilePaths,
     demo: bool,
-    /// The last transition printed per step: polling repeats the same one.
-    last_transition: HashMap<StepId, String>,
-    /// The last status and reason printed per health check.
-    last_health: HashMap<String, (HealthStatus, String)>,
+    /// The plan, for the phase lines.
+    planned: Vec<PlannedStepInfo>,
+    /// Per step: the elapsed time of the last wait line printed.
+    last_wait_line: HashMap<StepId, u64>,
+    /// The health checks: which passed (said once each), which are still waited for.
+    health: HealthChecks,
+    /// Failed steps, in order: the failure block gives their errors.
+    failed: Vec<FailedStep>,
     rollback: Option<RollbackResult>,
+}
+
+/// What the text said about the health checks so far. The checks are one step's wait: one
+/// wait line for all that are not passing yet, under the step's rule.
+#[derive(Debug, Default)]
+struct HealthChecks {
+    /// When the first check was reported.
+    first_seen: Option<Timestamp>,
+    /// When the last wait line was printed.
+    last_line: Option<Timestamp>,
+    /// Checks whose pass was printed.
+    passed: HashSet<String>,
+    /// Checks not passing yet, with their state and reason, in name order.
+    waiting: BTreeMap<String, (HealthStatus, String)>,
 }
 
 impl TextRenderer {
@@ -83,21 +118,16 @@ impl TextRenderer {
     pub(crate) fn render(&mut self, event: &Event) -> Vec<Piece> {
         match &event.kind {
             EventKind::RunStarted { demo, steps } => self.run_started(*demo, steps),
-            EventKind::PhaseStarted { phase } => {
-                vec![line(
-                    LogLevel::Info,
-                    format!("{} phase started", phase_title(*phase)),
-                )]
-            }
+            EventKind::PhaseStarted { phase } => self.phase_started(*phase),
             EventKind::StepStarted {
                 step,
                 action,
                 message,
                 ..
             } => {
-                self.last_transition.remove(step);
+                self.last_wait_line.remove(step);
                 vec![line(
-                    LogLevel::Info,
+                    LogLevel::Debug,
                     with_detail(format!("Starting {} ({action})", step.title()), message),
                 )]
             }
@@ -114,14 +144,13 @@ impl TextRenderer {
                 outcome,
                 duration_ms,
                 message,
-                hint,
                 ..
-            } => step_finished(*step, *action, *outcome, *duration_ms, message, hint),
+            } => self.step_finished(*step, *action, *outcome, *duration_ms, message),
             EventKind::HealthCheck {
                 check,
                 status,
                 message,
-            } => self.health_check(check, *status, message),
+            } => self.health_check(event.ts, check, *status, message),
             EventKind::Log {
                 level,
                 step,
@@ -132,7 +161,11 @@ impl TextRenderer {
                     Some(step) => format!("{}: {message}", step.title()),
                     None => message.clone(),
                 };
-                vec![line(*level, text)]
+                vec![match level {
+                    LogLevel::Warn => marked(*level, Mark::Warning, text),
+                    LogLevel::Error => marked(*level, Mark::Failed, text),
+                    _ => line(*level, text),
+                }]
             }
             EventKind::RollbackStarted { resources } => self.rollback_started(resources),
             EventKind::RollbackAction {
@@ -149,14 +182,11 @@ impl TextRenderer {
             EventKind::RunFinished {
                 duration_ms,
                 summary,
-            } => vec![
-                marked(
-                    LogLevel::Info,
-                    Mark::Done,
-                    format!("Bootstrap completed in {}", format_duration(*duration_ms)),
-                ),
-                Piece::Block(summary_block(self.demo, *duration_ms, summary)),
-            ],
+            } => vec![Piece::Block(summary_block(
+                self.demo,
+                *duration_ms,
+                summary,
+            ))],
             EventKind::RunFailed {
                 phase,
                 step,
@@ -166,50 +196,89 @@ impl TextRenderer {
                 duration_ms,
                 report_file,
             } => {
-                let cancelled = *exit_code == ExitCode::Cancelled.code();
-                let verb = if cancelled { "cancelled" } else { "failed" };
-                let headline = format!(
-                    "Bootstrap {verb} in the {} phase after {}: {message}",
-                    phase.as_str(),
-                    format_duration(*duration_ms)
-                );
                 let failure = Failure {
-                    verb,
                     phase: *phase,
                     step: *step,
                     message,
                     hint: hint.as_deref(),
                     exit_code: *exit_code,
+                    duration_ms: *duration_ms,
                     report_file: report_file.as_deref(),
                 };
-                vec![
-                    marked(LogLevel::Error, Mark::Failed, headline),
-                    Piece::Block(self.failure_block(&failure)),
-                ]
+                vec![Piece::Block(self.failure_block(&failure))]
             }
         }
     }
 
-    fn run_started(&mut self, demo: bool, steps: &[PlannedStepInfo]) -> Vec<Piece> {
-        self.demo = demo;
-        let mut pieces = Vec::new();
-        if demo {
-            pieces.push(line(
-                LogLevel::Info,
-                "DEMO: simulated Azure, GitHub and Kubernetes; nothing real is created or changed",
+    /// The prerequisite check, compactly: one line with each tool's version and who is
+    /// signed in, then a line per warning (a failed check prints the full report instead).
+    pub(crate) fn prerequisites(&self, report: &PrereqReport) -> Vec<Piece> {
+        let tools: Vec<String> = report
+            .tools
+            .iter()
+            .filter(|tool| tool.matters())
+            .map(|tool| match tool.version {
+                Some(version) => format!("{} {version}", tool.name),
+                None => tool.name.to_string(),
+            })
+            .collect();
+        let mut who = Vec::new();
+        if let Some(azure) = &report.azure {
+            let role = azure
+                .role
+                .map(|role| format!(", {}", role.name()))
+                .unwrap_or_default();
+            who.push(format!(
+                "Azure as {} ({}{role})",
+                azure.user, azure.subscription_name
             ));
         }
+        if let Some(github) = &report.github {
+            who.push(format!("GitHub as {}", github.login));
+        }
+        let mut text = format!("Prerequisites passed: {}", tools.join(", "));
+        if !who.is_empty() {
+            text.push_str(&format!("; signed in to {}", who.join(" and ")));
+        }
+        let mut pieces = vec![marked(LogLevel::Info, Mark::Done, text)];
+        for tool in report.tools.iter().filter(|t| t.verdict == Verdict::Warn) {
+            pieces.push(marked(
+                LogLevel::Warn,
+                Mark::Warning,
+                format!("{}: {}", tool.name, tool.detail),
+            ));
+        }
+        for check in report.auth.iter().filter(|a| a.verdict == Verdict::Warn) {
+            let fix = check
+                .hint
+                .as_deref()
+                .map(|hint| format!("; {hint}"))
+                .unwrap_or_default();
+            pieces.push(marked(
+                LogLevel::Warn,
+                Mark::Warning,
+                format!("{}: {}{fix}", check.check.label(), check.detail),
+            ));
+        }
+        pieces
+    }
+
+    fn run_started(&mut self, demo: bool, steps: &[PlannedStepInfo]) -> Vec<Piece> {
+        self.demo = demo;
+        self.planned = steps.to_vec();
         let count = |action: Action| steps.iter().filter(|s| s.action == action).count();
-        pieces.push(line(
+        let mut pieces = vec![marked(
             LogLevel::Info,
+            Mark::Start,
             format!(
-                "Bootstrap started: {} steps ({} to create, {} to reuse, {} to skip)",
-                steps.len(),
+                "Bootstrap{}: {} ({} to create, {} to reuse, {} to skip)",
+                if demo { " (DEMO)" } else { "" },
+                plural(steps.len(), "step"),
                 count(Action::Create),
                 count(Action::Reuse),
                 count(Action::Skip)
             ),
-        ));
+        )];
         for planned in steps {
             let after = if planned.depends_on.is_empty() {
                 String::new()
@@ -228,6 +297,27 @@ impl TextRenderer {
         pieces
     }
 
+    /// `► Cluster: AKS pre-flight checks, Resource group, AKS cluster (reuse), …`.
+    fn phase_started(&self, phase: Phase) -> Vec<Piece> {
+        let steps: Vec<String> = self
+            .planned
+            .iter()
+            .filter(|planned| planned.phase == phase)
+            .map(|planned| match planned.action {
+                Action::Create => planned.title.clone(),
+                other => format!("{} ({other})", planned.title),
+            })
+            .collect();
+        let text = if steps.is_empty() {
+            phase_title(phase).to_string()
+        } else {
+            format!("{}: {}", phase_title(phase), steps.join(", "))
+        };
+        vec![marked(LogLevel::Info, Mark::Start, text)]
+    }
+
+    /// A wait line only once the step has waited [`PROGRESS_INTERVAL_MS`], and then at most
+    /// that often; everything else is detail for `--verbose`.
     fn step_progress(
         &mut self,
         step: StepId,
@@ -235,73 +325,160 @@ impl TextRenderer {
         transition: Option<&str>,
         elapsed_ms: u64,
     ) -> Vec<Piece> {
-        let elapsed = format_elapsed(elapsed_ms);
-        match transition {
-            Some(transition)
-                if self.last_transition.get(&step).map(String::as_str) != Some(transition) =>
-            {
-                self.last_transition.insert(step, transition.to_string());
-                let detail = if message.trim().eq_ignore_ascii_case(transition.trim()) {
-                    ""
-                } else {
-                    message
-                };
-                vec![line(
-                    LogLevel::Info,
-                    with_detail(
-                        format!("{}: {transition} ({elapsed} elapsed)", step.title()),
-                        detail,
+        let title = step.title();
+        let what = match transition {
+            Some(transition) if !adds_to(message, title, transition) => transition.to_string(),
+            _ => message.to_string(),
+        };
+        // A poll's own message may name the step and the time already.
+        let mut text = if what.starts_with(title) {
+            what
+        } else {
+            format!("{title}: {what}")
+        };
+        if !text.contains("elapsed") {
+            text.push_str(&format!(" ({} elapsed)", format_elapsed(elapsed_ms)));
+        }
+        let since_last_line = match self.last_wait_line.get(&step) {
+            Some(last) => elapsed_ms.saturating_sub(*last),
+            None => u64::MAX,
+        };
+        let due = elapsed_ms >= PROGRESS_INTERVAL_MS && since_last_line >= PROGRESS_INTERVAL_MS;
+        if !due {
+            return vec![line(LogLevel::Debug, text)];
+        }
+        self.last_wait_line.insert(step, elapsed_ms);
+        vec![marked(LogLevel::Info, Mark::Waiting, text)]
+    }
+
+    fn step_finished(
+        &mut self,
+        step: StepId,
+        action: Action,
+        outcome: Outcome,
+        duration_ms: u64,
+        message: &str,
+    ) -> Vec<Piece> {
+        let title = step.title();
+        let duration = format_duration(duration_ms);
+        match outcome {
+            Outcome::Succeeded | Outcome::Reused => vec![marked(
+                LogLevel::Info,
+                Mark::Done,
+                with_detail(
+                    format!(
+                        "{title} {} ({duration})",
+                        success_word(step, action, outcome)
                     ),
-                )]
-            }
-            // The same state again, or a message without a state: detail for --verbose.
-            _ => vec![line(
-                LogLevel::Debug,
-                format!("{}: {message} ({elapsed} elapsed)", step.title()),
+                    message,
+                ),
             )],
+            Outcome::Skipped => vec![line(
+                LogLevel::Info,
+                with_detail(format!("{title} skipped"), message),
+            )],
+            // The error and its hint follow once, in the failure block; here the step.
+            Outcome::Failed => {
+                self.failed.push(FailedStep {
+                    step,
+                    message: message.to_string(),
+                });
+                vec![
+                    marked(
+                        LogLevel::Error,
+                        Mark::Failed,
+                        format!("{title} failed ({duration})"),
+                    ),
+                    line(LogLevel::Debug, format!("{title}: {message}")),
+                ]
+            }
+            // Stopped because another step failed or the run was interrupted: that is
+            // said once, below; the details are in the log.
+            Outcome::Cancelled => vec![
+                marked(
+                    LogLevel::Warn,
+                    Mark::Failed,
+                    format!("{title} cancelled ({duration})"),
+                ),
+                line(LogLevel::Debug, format!("{title}: {message}")),
+            ],
         }
     }
 
-    fn health_check(&mut self, check: &str, status: HealthStatus, message: &str) -> Vec<Piece> {
-        let current = (status, message.to_string());
-        if self.last_health.get(check) == Some(&current) {
-            return vec![line(
-                LogLevel::Debug,
-                format!("Health check {check}: unchanged"),
-            )];
-        }
-        self.last_health.insert(check.to_string(), current);
+    /// `✔` when a check passes; while some are pending or failing, one wait line for them
+    /// all under the step's rule ([`PROGRESS_INTERVAL_MS`], on the events' times); every
+    /// state is a debug line.
+    fn health_check(
+        &mut self,
+        at: Timestamp,
+        check: &str,
+        status: HealthStatus,
+        message: &str,
+    ) -> Vec<Piece> {
         let reason = if message.is_empty() {
             String::new()
         } else {
-            format!(" ({message})")
+            format!(": {message}")
         };
-        vec![match status {
-            HealthStatus::Pending => line(
-                LogLevel::Info,
-                format!("Health check {check}: pending{reason}"),
+        let health = &mut self.health;
+        let first_seen = *health.first_seen.get_or_insert(at);
+        let mut pieces = vec![line(
+            LogLevel::Debug,
+            format!("Health check {check}: {}{reason}", status_word(status)),
+        )];
+        if status == HealthStatus::Passing {
+            health.waiting.remove(check);
+            if health.passed.insert(check.to_string()) {
+                pieces = vec![marked(
+                    LogLevel::Info,
+                    Mark::Done,
+                    format!("Health check {check}{reason}"),
+                )];
+            }
+            return pieces;
+        }
+        health.passed.remove(check);
+        health
+            .waiting
+            .insert(check.to_string(), (status, message.to_string()));
+        let waited = millis_between(first_seen, at);
+        let since_line = health
+            .last_line
+            .map_or(u64::MAX, |last| millis_between(last, at));
+        if waited < PROGRESS_INTERVAL_MS || since_line < PROGRESS_INTERVAL_MS {
+            return pieces;
+        }
+        health.last_line = Some(at);
+        let waiting: Vec<String> = health
+            .waiting
+            .iter()
+            .map(|(check, (status, message))| {
+                if message.is_empty() {
+                    format!("{check} ({})", status_word(*status))
+                } else {
+                    format!("{check} ({}: {message})", status_word(*status))
+                }
+            })
+            .collect();
+        vec![marked(
+            LogLevel::Info,
+            Mark::Waiting,
+            format!(
+                "Health checks: waiting for {} ({} elapsed)",
+                waiting.join(", "),
+                format_elapsed(waited)
             ),
-            HealthStatus::Passing => marked(
-                LogLevel::Info,
-                Mark::Done,
-                format!("Health check {check}: passing{reason}"),
-            ),
-            HealthStatus::Failing => marked(
-                LogLevel::Warn,
-                Mark::Failed,
-                format!("Health check {check}: failing{reason}"),
-            ),
-        }]
+        )]
     }
 
     fn rollback_started(&mut self, resources: &[String]) -> Vec<Piece> {
         self.rollback = Some(RollbackResult::Running);
-        let mut pieces = vec![line(
+        let mut pieces = vec![marked(
             LogLevel::Warn,
+            Mark::Start,
             format!(
-                "Rollback started: removing {} resource{} created by this run, in this order:",
-                resources.len(),
-                if resources.len() == 1 { "" } else { "s" }
+                "Rollback: removing {} created by this run, in this order:",
+                plural(resources.len(), "resource")
             ),
         )];
         pieces.extend(
@@ -355,22 +532,33 @@ impl TextRenderer {
         pieces
     }
 
+    /// `✗ Bootstrap failed …`, then the failed step, its error and hint (the only place
+    /// they are printed), the rollback, the files and what to do next.
     fn failure_block(&self, failure: &Failure<'_>) -> Vec<String> {
+        let cancelled = failure.exit_code == ExitCode::Cancelled.code();
+        let verb = if cancelled { "cancelled" } else { "failed" };
+        let meaning = ExitCode::ALL
+            .into_iter()
+            .find(|code| code.code() == failure.exit_code)
+            .map(|code| format!(": {}", code.meaning()))
+            .unwrap_or_default();
         let mut rows: Vec<(&str, String)> = Vec::new();
         if let Some(step) = failure.step {
             rows.push(("Failed step", format!("{} ({step})", step.title())));
         }
-        rows.push(("Phase", failure.phase.as_str().to_string()));
         rows.push(("Error", failure.message.to_string()));
         if let Some(hint) = failure.hint {
             rows.push(("Hint", hint.to_string()));
         }
-        let meaning = ExitCode::ALL
-            .into_iter()
-            .find(|code| code.code() == failure.exit_code)
-            .map(|code| format!(" ({})", code.meaning()))
-            .unwrap_or_default();
-        rows.push(("Exit code", format!("{}{meaning}", failure.exit_code)));
+        // Another step that failed with its own error (steps run concurrently).
+        for other in &self.failed {
+            if Some(other.step) != failure.step && other.message != failure.message {
+                rows.push((
+                    "Also failed",
+                    format!("{} ({}): {}", other.step.title(), other.step, other.message),
+                ));
+            }
+        }
         let rolled_back = match &self.rollback {
             None => None,
             Some(RollbackResult::Running) => Some("started, not finished".to_string()),
@@ -381,7 +569,10 @@ impl TextRenderer {
                         "{}, see the lines above and the log for what remains",
                         outcome.as_str()
                     ),
-                    (_, n) => format!("incomplete: {n} leftover(s), see the commands above"),
+                    (_, n) => format!(
+                        "incomplete: {} left, see the commands above",
+                        plural(*n, "resource")
+                    ),
                 })
             }
         };
@@ -432,8 +623,11 @@ impl TextRenderer {
         let mut block = vec![
             String::new(),
             format!(
-                "Failure summary{demo}: bootstrap {}, exit code {}",
-                failure.verb, failure.exit_code
+                "{} Bootstrap{demo} {verb} in the {} phase after {}, exit code {}{meaning}",
+                Mark::Failed.symbol(),
+                failure.phase.as_str(),
+                format_duration(failure.duration_ms),
+                failure.exit_code
             ),
         ];
         block.extend(aligned(&rows, "  "));
@@ -443,58 +637,36 @@ impl TextRenderer {
 
 /// What the failure block reports.
 struct Failure<'a> {
-    verb: &'static str,
     phase: Phase,
     step: Option<StepId>,
     message: &'a str,
     hint: Option<&'a str>,
     exit_code: i32,
+    duration_ms: u64,
     report_file: Option<&'a str>,
 }
 
-fn step_finished(
-    step: StepId,
-    action: Action,
-    outcome: Outcome,
-    duration_ms: u64,
-    message: &str,
-    hint: &Option<String>,
-) -> Vec<Piece> {
-    let title = step.title();
-    let duration = format_duration(duration_ms);
-    match outcome {
-        Outcome::Succeeded | Outcome::Reused => vec![marked(
-            LogLevel::Info,
-            Mark::Done,
-            with_detail(
-                format!(
-                    "{title} {} ({duration})",
-                    success_word(step, action, outcome)
-                ),
-                message,
-            ),
-        )],
-        Outcome::Skipped => vec![line(
-            LogLevel::Info,
-            with_detail(format!("{title} skipped"), message),
-        )],
-        Outcome::Failed | Outcome::Cancelled => {
-            let (level, verb) = if outcome == Outcome::Failed {
-                (LogLevel::Error, "failed")
-            } else {
-                (LogLevel::Warn, "cancelled")
-            };
-            let mut pieces = vec![marked(
-                level,
-                Mark::Failed,
-                with_detail(format!("{title} {verb}"), message),
-            )];
-            if let Some(hint) = hint {
-                pieces.push(line(level, format!("hint: {hint}")));
-            }
-            pieces
-        }
+/// Whether `message` says more than the step's title and the state it reached
+/// ("Control-plane repository: Creating" says nothing `Creating` does not).
+fn adds_to(message: &str, title: &str, transition: &str) -> bool {
+    let rest = message.trim();
+    let rest = rest.strip_prefix(title).unwrap_or(rest);
+    let rest = rest.trim_start_matches([':', ' ']);
+    !rest.trim().is_empty() && !rest.trim().eq_ignore_ascii_case(transition.trim())
+}
+
+fn status_word(status: HealthStatus) -> &'static str {
+    match status {
+        HealthStatus::Pending => "pending",
+        HealthStatus::Passing => "passing",
+        HealthStatus::Failing => "failing",
     }
+}
+
+/// Milliseconds from `earlier` to `later` (0 when the clock went back).
+fn millis_between(earlier: Timestamp, later: Timestamp) -> u64 {
+    let span = later.as_offset_date_time() - earlier.as_offset_date_time();
+    u64::try_from(span.whole_milliseconds()).unwrap_or(0)
 }
 
 /// The word after the step's title when it went well: "AKS cluster created".
@@ -527,13 +699,11 @@ fn rollback_action(
 ) -> Vec<Piece> {
     let duration = format_duration(duration_ms);
     vec![match outcome {
+        // The message says what happened: deleted, deletion started, already gone.
         Outcome::Succeeded | Outcome::Reused => marked(
             LogLevel::Info,
             Mark::Done,
-            with_detail(
-                format!("Rollback: {resource} removed ({duration})"),
-                message,
-            ),
+            with_detail(format!("Rollback: {resource} ({duration})"), message),
         ),
         // A rollback skips only what the live check found not ours: it is kept.
         Outcome::Skipped => marked(
@@ -594,57 +764,46 @@ fn aligned(rows: &[(&str, String)], indent: &str) -> Vec<String> {
     lines
 }
 
-/// The block printed when the run completes.
+/// The block printed when the run completes: the outcome with the time per phase, what to
+/// do next, and where the files are. What the run made (cluster, context, repositories,
+/// namespace, chart) is on the steps' lines above.
 fn summary_block(demo: bool, duration_ms: u64, summary: &RunSummary) -> Vec<String> {
-    let mut rows: Vec<(&str, String)> = Vec::new();
-    let mut push = |label: &'static str, value: &Option<String>| {
-        if let Some(value) = value {
-            rows.push((label, value.clone()));
-        }
-    };
-    push("Cluster", &summary.cluster);
-    push("Kube context", &summary.kube_context);
-    push("Control-plane repo", &summary.control_plane_url);
-    push("GitOps repo", &summary.gitops_url);
-    push("Namespace", &summary.namespace);
-    push("Chart version", &summary.chart_version);
-    let mut block = vec![
-        String::new(),
-        format!(
-            "Summary{}: bootstrap completed in {}",
-            if demo { " (DEMO)" } else { "" },
-            format_duration(duration_ms)
-        ),
-    ];
-    block.extend(aligned(&rows, "  "));
-
-    let mut timings: Vec<(&str, String)> = summary
+    let phases: Vec<String> = summary
         .phase_durations_ms
         .iter()
-        .map(|(phase, ms)| (phase.as_str(), format_duration(*ms)))
+        .map(|(phase, ms)| format!("{} {}", phase.as_str(), format_duration(*ms)))
         .collect();
-    timings.push(("total", format_duration(duration_ms)));
-    block.push("  Time per phase:".to_string());
-    block.extend(aligned(&timings, "    "));
-
+    let timing = if phases.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", phases.join(", "))
+    };
+    let mut block = vec![format!(
+        "{} Bootstrap{} completed in {}{timing}",
+        Mark::Done.symbol(),
+        if demo { " (DEMO)" } else { "" },
+        format_duration(duration_ms)
+    )];
+    let mut rows: Vec<(&str, String)> = Vec::new();
     if !summary.next_steps.is_empty() {
-        block.push("  Next steps:".to_string());
-        for (index, step) in summary.next_steps.iter().enumerate() {
-            block.push(format!("    {}. {step}", index + 1));
-        }
+        let steps: Vec<String> = summary
+            .next_steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| format!("{}. {step}", index + 1))
+            .collect();
+        rows.push(("Next", steps.join("\n")));
     }
-
-    let mut files: Vec<(&str, String)> = Vec::new();
     for (label, value) in [
         ("Log file", &summary.log_file),
         ("State file", &summary.state_file),
         ("Report", &summary.report_file),
     ] {
         if let Some(value) = value {
-            files.push((label, value.clone()));
+            rows.push((label, value.clone()));
         }
     }
-    block.extend(aligned(&files, "  "));
+    block.extend(aligned(&rows, "  "));
     block
 }
 
@@ -690,5 +849,65 @@ mod tests {
             success_word(StepId::HealthChecks, Action::Create, Outcome::Succeeded),
             "passed"
         );
+    }
+
+    #[test]
+    fn the_prerequisites_are_one_line_and_a_line_per_warning() {
+        use crate::prereq::tools::{AZ, BASH, HELM};
+        use crate::prereq::{evaluate_tool, GithubIdentity, TokenSource};
+        use crate::tools::{RunError, ToolError, Version};
+        let missing = ToolError::Run(RunError::NotFound {
+            program: "bash".into(),
+        });
+        let report = PrereqReport {
+            tools: vec![
+                evaluate_tool(&AZ, Ok(Version::new(2, 67, 0))),
+                evaluate_tool(&HELM, Ok(Version::new(9, 0, 0))),
+                evaluate_tool(&BASH, Err(missing)),
+            ],
+            auth: Vec::new(),
+            azure: None,
+            github: Some(GithubIdentity {
+                login: "octocat".into(),
+                token_source: TokenSource::GithubTokenEnv,
+            }),
+            cancelled: false,
+            github_token: None,
+        };
+        let pieces = TextRenderer::default().prerequisites(&report);
+        let texts: Vec<String> = pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Line { mark, text, .. } => {
+                    format!("{} {text}", mark.map_or("", Mark::symbol))
+                }
+                Piece::Block(lines) => lines.join("\n"),
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "✔ Prerequisites passed: az 2.67.0, helm 9.0.0; signed in to GitHub as octocat",
+                "⚠ helm: major version 9 is newer than the newest tested (4)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_message_that_repeats_the_title_and_the_state_adds_nothing() {
+        let title = "Control-plane repository";
+        assert!(!adds_to(
+            "Control-plane repository: Creating",
+            title,
+            "Creating"
+        ));
+        assert!(!adds_to("Creating", title, "Creating"));
+        assert!(!adds_to("", title, "Creating"));
+        assert!(adds_to(
+            "AKS cluster kalypso-demo: Running (73ms elapsed)",
+            "AKS cluster",
+            "Running"
+        ));
+        assert!(adds_to("installing Flux v2.7.5", "Flux", "Installing"));
     }
 }

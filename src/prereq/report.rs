@@ -59,6 +59,15 @@ pub struct ToolCheck {
     pub install: InstallHint,
 }
 
+impl ToolCheck {
+    /// Whether the row tells the user anything: a tool we need, or one we only report that
+    /// is installed. "Not needed, not installed" is left out of what is shown (the JSON
+    /// report keeps every row).
+    pub fn matters(&self) -> bool {
+        self.required || self.found
+    }
+}
+
 /// Which authentication check a row is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -198,6 +207,7 @@ impl PrereqReport {
         let rows = self
             .tools
             .iter()
+            .filter(|t| t.matters())
             .map(|t| {
                 vec![
                     t.name.to_string(),

@@ -10,6 +10,7 @@ pub mod store;
 
 pub use error::{LockHolder, StateError, StateProblem};
 pub use lock::StateLock;
+pub use schema::in_human_words;
 pub use schema::{
     BootstrapState, ClusterIdentity, ClusterSummary, InstallationIdentity, InstallationSummary,
     InstallationWorld, Ownership, Phase, RepositoriesIdentity, RepositoriesSummary,

@@ -260,6 +260,16 @@ impl Ownership {
     }
 }
 
+impl Ownership {
+    /// The words for people (`--status`, the report); [`Self::as_str`] is the file's.
+    pub fn label(self) -> &'static str {
+        match self {
+            Ownership::CreatedByUs => "created by this tool",
+            Ownership::Reused => "existing, reused",
+        }
+    }
+}
+
 impl fmt::Display for Ownership {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -288,6 +298,19 @@ impl ResourceStatus {
             ResourceStatus::Deleted => "deleted",
             ResourceStatus::DeleteFailed => "delete_failed",
             ResourceStatus::KeptNotOurs => "kept_not_ours",
+        }
+    }
+}
+
+impl ResourceStatus {
+    /// The words for people (`--status`, the report); [`Self::as_str`] is the file's.
+    pub fn label(self) -> &'static str {
+        match self {
+            ResourceStatus::Creating => "being created",
+            ResourceStatus::Present => "present",
+            ResourceStatus::Deleted => "removed",
+            ResourceStatus::DeleteFailed => "removal failed",
+            ResourceStatus::KeptNotOurs => "kept, not ours",
         }
     }
 }
@@ -390,9 +413,35 @@ impl Resource {
         }
     }
 
-    /// A short human description, e.g. `aks_cluster demo (resource group demo-rg)`.
+    /// What the kind is called in text for people: `Helm release` for `helm_release`.
+    pub fn kind_label(&self) -> &'static str {
+        match self {
+            Resource::ResourceGroup { .. } => "resource group",
+            Resource::AksCluster { .. } => "AKS cluster",
+            Resource::KubeContext { .. } => "kube context",
+            Resource::Repository { .. } => "repository",
+            Resource::RepoSecret { .. } => "Actions secret",
+            Resource::RepoLabel { .. } => "label",
+            Resource::RepoFileCommit { .. } => "commit",
+            Resource::Flux { .. } => "Flux",
+            Resource::Namespace { .. } => "namespace",
+            Resource::HelmRelease { .. } => "Helm release",
+            Resource::KalypsoCrds { .. } => "Kalypso CRDs",
+        }
+    }
+
+    /// The description events, JSON and the state carry, led by the stable [`Self::kind`]:
+    /// `aks_cluster demo (resource group demo-rg)`. People read [`Self::label`].
     pub fn describe(&self) -> String {
-        let kind = self.kind();
+        self.described_as(self.kind())
+    }
+
+    /// The description for people: `AKS cluster demo (resource group demo-rg)`.
+    pub fn label(&self) -> String {
+        self.described_as(self.kind_label())
+    }
+
+    fn described_as(&self, kind: &str) -> String {
         match self {
             Resource::ResourceGroup { name, .. } => format!("{kind} {name}"),
             Resource::AksCluster {
@@ -432,9 +481,39 @@ impl Resource {
             Resource::KalypsoCrds {
                 kube_context,
                 names,
-            } => format!("{kind} ({} CRDs) in context {kube_context}", names.len()),
+            } => format!(
+                "{kind} ({}) in context {kube_context}",
+                crate::text::plural(names.len(), "CRD")
+            ),
         }
     }
+}
+
+/// `text` (made from [`Resource::describe`] and the state's identifiers, e.g. an event's
+/// resource) in people's words: each `snake_case` resource kind becomes its label
+/// (`helm_release` → `Helm release`), `created_by_us` becomes "created by this tool". The
+/// identifiers with an underscore are never ordinary words, so nothing else changes. For the
+/// front ends and the report; JSON keeps the identifiers.
+pub fn in_human_words(text: &str) -> std::borrow::Cow<'_, str> {
+    const WORDS: [(&str, &str); 9] = [
+        ("resource_group", "resource group"),
+        ("aks_cluster", "AKS cluster"),
+        ("kube_context", "kube context"),
+        ("repo_secret", "Actions secret"),
+        ("repo_label", "label"),
+        ("repo_file_commit", "commit"),
+        ("helm_release", "Helm release"),
+        ("kalypso_crds", "Kalypso CRDs"),
+        ("created_by_us", "created by this tool"),
+    ];
+    if !WORDS.iter().any(|(id, _)| text.contains(id)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for (id, words) in WORDS {
+        out = out.replace(id, words);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// One resource the run touched, in the order it was first recorded.
@@ -1025,6 +1104,12 @@ mod tests {
             .map(|r| r.resource.describe())
             .collect();
         assert_eq!(names, vec!["resource_group c", "resource_group a"]);
+        let labels: Vec<_> = s
+            .rollback_candidates()
+            .iter()
+            .map(|r| r.resource.label())
+            .collect();
+        assert_eq!(labels, vec!["resource group c", "resource group a"]);
         assert!(s.is_ours(&rg("a")));
         assert!(!s.is_ours(&rg("b")));
         assert!(!s.is_ours(&rg("d")));

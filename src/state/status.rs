@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::identity::IdentityPart;
 use super::schema::{
-    BootstrapState, ClusterIdentity, InstallationWorld, RepositorySummary, StepRecord,
+    BootstrapState, ClusterIdentity, InstallationWorld, RepositorySummary, Resource, StepRecord,
 };
 
 const NOT_RECORDED: &str = "(not recorded)";
@@ -73,7 +73,11 @@ pub fn render_text(state: &BootstrapState, path: &Path) -> String {
             let _ = writeln!(out, "  World:           {NOT_RECORDED}");
         }
     }
-    let _ = writeln!(out, "  Status:          {}", state.status);
+    let _ = writeln!(
+        out,
+        "  Status:          {}",
+        state.status.as_str().replace('_', " ")
+    );
     let _ = writeln!(out, "  Last updated:    {}", state.timestamp);
     let _ = writeln!(out, "  State version:   {}", state.version);
 
@@ -104,7 +108,20 @@ pub fn render_text(state: &BootstrapState, path: &Path) -> String {
 
     let _ = writeln!(out, "\nInstallation");
     let inst = &state.installation;
-    let _ = writeln!(out, "  Namespace:       {}", opt(&inst.namespace));
+    // The namespace is recorded in the installation once Helm installed into it; before
+    // that, a namespace the run records as a resource is the one (being) created.
+    let namespace = inst.namespace.clone().or_else(|| {
+        state
+            .resources
+            .iter()
+            .find_map(|record| match &record.resource {
+                Resource::Namespace { name, .. } => {
+                    Some(format!("{name} ({})", record.status.label()))
+                }
+                _ => None,
+            })
+    });
+    let _ = writeln!(out, "  Namespace:       {}", opt(&namespace));
     let _ = writeln!(out, "  Helm release:    {}", opt(&inst.helm_release));
     let _ = writeln!(out, "  Chart version:   {}", opt(&inst.version));
 
@@ -124,10 +141,10 @@ pub fn render_text(state: &BootstrapState, path: &Path) -> String {
     for record in &state.resources {
         let _ = write!(
             out,
-            "  {:<13} {:<13} {}",
-            record.ownership.as_str(),
-            record.status.as_str(),
-            record.resource.describe()
+            "  {:<21} {:<14} {}",
+            record.ownership.label(),
+            record.status.label(),
+            record.resource.label()
         );
         if let Some(message) = &record.message {
             let _ = write!(out, ": {message}");
@@ -143,6 +160,8 @@ pub fn render_text(state: &BootstrapState, path: &Path) -> String {
         let _ = writeln!(out, "  - {error}");
     }
 
+    // Errors and notes recorded with the resources' identifiers, in people's words too.
+    let out = super::schema::in_human_words(&out).into_owned();
     crate::secrets::redact(&out).into_owned()
 }
 

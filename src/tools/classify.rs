@@ -187,8 +187,11 @@ impl ErrorClass {
             ErrorClass::QuotaExceeded => Topic::QuotaExceeded.hint(
                 "the subscription's quota is too small: lower the node count, choose a smaller VM size or another region, or request a quota increase in the Azure portal",
             ),
+            // A hint reaches the user only when the step gave up (a short wait is waited
+            // out and retried inside the step, see `engine::retry`): the run ends, so the
+            // user runs it again.
             ErrorClass::RateLimited { reset: Some(reset) } => Topic::RateLimited.hint(format!(
-                "rate limited: the limit resets {reset}; the step is retried after that"
+                "rate limited: the limit resets {reset}; run the same command again after that (the run resumes at this step)"
             )),
             ErrorClass::RateLimited { reset: None } => Topic::RateLimited.hint(
                 "rate limited: wait a few minutes and run again (the state file lets the run resume)",

@@ -456,7 +456,11 @@ impl OutputCapture {
             }
             let what = match self.left_out_lines {
                 0 => format!("{} bytes", self.left_out_bytes),
-                lines => format!("{lines} lines ({} bytes)", self.left_out_bytes),
+                lines => format!(
+                    "{} ({} bytes)",
+                    crate::text::plural(usize::try_from(lines).unwrap_or(usize::MAX), "line"),
+                    self.left_out_bytes
+                ),
             };
             kept.extend_from_slice(format!("[… {what} of output left out here …]\n").as_bytes());
         }

@@ -534,7 +534,12 @@ fn log_record(app: &mut App, record: LogRecord) {
 /// on, or why nothing is asked.
 fn rollback_notice(app: &mut App, notice: RollbackNotice) -> Transition {
     app.run.set_rollback(match notice {
-        RollbackNotice::Asking(resources) => RollbackState::Asking(resources),
+        RollbackNotice::Asking(resources) => RollbackState::Asking(
+            resources
+                .iter()
+                .map(|r| crate::state::in_human_words(r).into_owned())
+                .collect(),
+        ),
         RollbackNotice::NothingToRemove => RollbackState::NothingToRemove,
         RollbackNotice::Kept => RollbackState::Kept,
     });

@@ -32,8 +32,10 @@ impl Default for Checklist {
     fn default() -> Self {
         Self {
             started: false,
+            // The tools we only report appear once found (see `ToolCheck::matters`).
             tools: TOOL_REQUIREMENTS
                 .iter()
+                .filter(|r| r.required())
                 .map(|r| ToolRow {
                     name: r.name.to_string(),
                     required: r.required(),
@@ -58,6 +60,9 @@ impl Default for Checklist {
 impl Checklist {
     pub fn apply(&mut self, update: PrereqUpdate) {
         match update {
+            PrereqUpdate::Tool(check) if !check.matters() => {
+                self.tools.retain(|row| row.name != check.name);
+            }
             PrereqUpdate::Tool(check) => {
                 match self.tools.iter_mut().find(|row| row.name == check.name) {
                     Some(row) => {
@@ -116,5 +121,31 @@ impl Checklist {
                 .filter_map(|r| r.result.as_ref())
                 .filter(|c| c.verdict == Verdict::Fail)
                 .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prereq::evaluate_tool;
+    use crate::prereq::tools::{BASH, JQ};
+    use crate::tools::{RunError, ToolError};
+
+    #[test]
+    fn a_tool_we_only_report_shows_only_once_found() {
+        let mut checklist = Checklist::default();
+        let names = |c: &Checklist| c.tools.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&checklist), ["az", "kubectl", "gh", "helm", "git"]);
+        let missing = ToolError::Run(RunError::NotFound {
+            program: "bash".into(),
+        });
+        checklist.apply(PrereqUpdate::Tool(evaluate_tool(&BASH, Err(missing))));
+        assert!(!names(&checklist).contains(&"bash".to_string()));
+        checklist.apply(PrereqUpdate::Tool(evaluate_tool(
+            &JQ,
+            Ok(Version::new(1, 7, 1)),
+        )));
+        assert_eq!(names(&checklist).last().map(String::as_str), Some("jq"));
+        assert_eq!(checklist.progress(), (1, 10));
     }
 }

@@ -323,7 +323,7 @@ impl RunProgress {
             EventKind::Log { .. } => {}
             EventKind::RollbackStarted { resources } => {
                 self.set_rollback(RollbackState::Running {
-                    resources: resources.clone(),
+                    resources: resources.iter().map(|r| human(r)).collect(),
                     actions: Vec::new(),
                 });
             }
@@ -334,9 +334,9 @@ impl RunProgress {
                 duration_ms,
             } => {
                 let row = RollbackRow {
-                    resource: resource.clone(),
+                    resource: human(resource),
                     outcome: *outcome,
-                    message: shown(message),
+                    message: shown(&human(message)),
                     duration_ms: *duration_ms,
                 };
                 match &mut self.rollback {
@@ -363,8 +363,8 @@ impl RunProgress {
                     resources,
                     actions,
                     outcome: *outcome,
-                    message: message.clone(),
-                    leftovers: leftovers.clone(),
+                    message: human(message),
+                    leftovers: leftovers.iter().map(|l| human(l)).collect(),
                 });
             }
             EventKind::RunFinished {
@@ -442,6 +442,11 @@ fn non_empty(text: &str) -> Option<String> {
 
 /// Event text as the screen may show it: it carries tool output, pull-request titles and
 /// values read from the user's YAML, whose control characters are shown, never obeyed.
+/// Resource kinds in people's words (`helm_release` → `Helm release`).
+fn human(text: &str) -> String {
+    crate::state::in_human_words(text).into_owned()
+}
+
 fn shown(text: &str) -> String {
     crate::text::escape_controls(text).into_owned()
 }

@@ -49,6 +49,7 @@ const CONTRACT_FLAGS: &[&str] = &[
     "--version",
     "--dry-run",
     "--export-config",
+    "--explain",
 ];
 
 fn bin() -> Command {
@@ -96,4 +97,74 @@ fn syntax_errors_exit_64() {
     ] {
         bin().args(&args).assert().code(64);
     }
+}
+
+#[test]
+fn help_names_each_environment_variable_once() {
+    let out = bin()
+        .env("KALYPSO_CONFIG", "/tmp/some.yaml")
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    // clap wraps the help: join the lines before counting.
+    let help = String::from_utf8(out)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for variable in [
+        "KALYPSO_CONFIG",
+        "KALYPSO_STATE_FILE",
+        "KALYPSO_LOG_FILE",
+        "KALYPSO_CLUSTER_NAME",
+    ] {
+        assert_eq!(
+            help.matches(&format!("[env: {variable}")).count(),
+            1,
+            "{variable} is noted more than once (or not at all):\n{help}"
+        );
+    }
+    // A value in the environment is not echoed into the help.
+    assert!(!help.contains("/tmp/some.yaml"), "{help}");
+}
+
+#[test]
+fn explain_prints_a_topic_lists_them_alone_and_refuses_an_unknown_one() {
+    let topic = bin()
+        .args(["--explain", "rate-limited"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let topic = String::from_utf8(topic).unwrap();
+    assert!(topic.starts_with("Rate limited\n"), "{topic}");
+    assert!(topic.contains("Fix: wait until the reset time"), "{topic}");
+
+    let list = bin()
+        .arg("--explain")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let list = String::from_utf8(list).unwrap();
+    for topic in kalypso_bootstrap::troubleshooting::Topic::ALL {
+        assert!(
+            list.contains(&format!("  {} ", topic.anchor())),
+            "{topic:?}:\n{list}"
+        );
+    }
+
+    bin()
+        .args(["--explain", "no-such-topic"])
+        .assert()
+        .code(64)
+        .stderr(predicate::str::contains(
+            "\"no-such-topic\" is not a troubleshooting topic",
+        ))
+        .stderr(predicate::str::contains("rate-limited"));
 }

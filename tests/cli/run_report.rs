@@ -247,7 +247,7 @@ fn a_failed_run_with_rollback_reports_the_error_its_hint_and_each_removal() {
     );
     assert!(
         body.contains("  - Hint: your cluster identity lacks RBAC permissions")
-            && body.contains("see docs/troubleshooting.md#cluster-permission-denied"),
+            && body.contains("run kalypso-bootstrap --explain cluster-permission-denied"),
         "the hint with its link:\n{body}"
     );
     // Rewritten after the rollback: each removal, and nothing left.
@@ -258,6 +258,26 @@ fn a_failed_run_with_rollback_reports_the_error_its_hint_and_each_removal() {
     assert!(body.contains("Rollback succeeded"), "{body}");
     assert!(
         body.contains("everything this run created was removed"),
+        "{body}"
+    );
+    // People's words, not the state's identifiers; what was already gone counted apart.
+    assert!(
+        body.contains("| AKS cluster kalypso-demo (resource group kalypso-demo-rg) | succeeded |"),
+        "{body}"
+    );
+    for identifier in [
+        "aks_cluster",
+        "helm_release",
+        "created_by_us",
+        "resource(s)",
+    ] {
+        assert!(
+            !body.contains(identifier),
+            "{identifier} in the report:\n{body}"
+        );
+    }
+    assert!(
+        body.contains("removed 8 resources created by this tool, 1 already gone"),
         "{body}"
     );
     assert!(!body.contains(CANARY), "the token is in the report");
@@ -288,7 +308,7 @@ fn a_failed_run_without_rollback_tells_how_to_resume_or_clean() {
     let body = std::fs::read_to_string(&written[0]).unwrap();
     assert!(!body.contains("## Rollback"), "{body}");
     assert!(
-        body.contains("see docs/troubleshooting.md#rate-limited"),
+        body.contains("run kalypso-bootstrap --explain rate-limited"),
         "{body}"
     );
     assert!(

@@ -80,7 +80,7 @@ fn a_logged_rollback_failure_is_recorded_in_the_state_errors_once() {
     assert!(
         errors
             .iter()
-            .any(|e| e.starts_with("rollback left 2 resource(s) in place")),
+            .any(|e| e.starts_with("rollback left 2 resources in place")),
         "{errors:#?}"
     );
     // ... and each failed removal, in the words of its ERROR log line.

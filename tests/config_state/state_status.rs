@@ -65,6 +65,10 @@ fn recorded_run() -> BootstrapState {
         at(2),
     );
     s.push_error("installation failed: helm timed out", at(9));
+    s.push_error(
+        "rollback of resource_group demo-rg failed: AuthorizationFailed",
+        at(9),
+    );
     s.set_status(RunStatus::Failed, at(10));
     s
 }
@@ -89,6 +93,7 @@ fn text_shows_every_key_field() {
         "kalypso-scheduler",
         "1.1.2-alpha",
         "installation failed: helm timed out",
+        "rollback of resource group demo-rg failed: AuthorizationFailed",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
@@ -100,11 +105,16 @@ fn text_shows_every_key_field() {
     assert!(step_line.contains("helm timed out waiting"), "{step_line}");
     let ok_line = text.lines().find(|l| l.contains("cluster.create")).unwrap();
     assert!(ok_line.contains("succeeded"), "{ok_line}");
+    // People's words, not the file's identifiers (`resource_group`, `created_by_us`).
     let rg_line = text
         .lines()
-        .find(|l| l.contains("resource_group demo-rg"))
+        .find(|l| l.contains("resource group demo-rg"))
         .unwrap();
-    assert!(rg_line.contains("created_by_us"), "{rg_line}");
+    assert!(rg_line.contains("created by this tool"), "{rg_line}");
+    assert!(
+        !text.contains("created_by_us") && !text.contains("resource_group"),
+        "{text}"
+    );
     let repo_line = text
         .lines()
         .find(|l| l.contains("repository https://"))
@@ -115,7 +125,7 @@ fn text_shows_every_key_field() {
 #[test]
 fn an_empty_state_says_nothing_is_recorded() {
     let text = render_text(&BootstrapState::new(at(0)), Path::new("s.json"));
-    assert!(text.contains("Status:          in_progress"), "{text}");
+    assert!(text.contains("Status:          in progress"), "{text}");
     assert!(text.contains("(not recorded)"), "{text}");
     assert!(text.contains("(none)"), "{text}");
 }
@@ -221,4 +231,32 @@ fn json_output_carries_the_identity_and_the_world() {
         "acme"
     );
     assert_eq!(json["identity"]["namespace"], "kalypso-system");
+}
+
+/// Before Helm installed into it, the installation records no namespace, while the resources
+/// list the namespace the run is creating: `--status` names that one, with its status.
+#[test]
+fn the_namespace_being_created_is_the_namespace_shown() {
+    let mut state = BootstrapState::new(at(0));
+    state.record_resource(
+        Resource::Namespace {
+            kube_context: "demo".into(),
+            name: "kalypso-system".into(),
+        },
+        Ownership::CreatedByUs,
+        ResourceStatus::Creating,
+        None,
+        at(1),
+    );
+    let text = render_text(&state, Path::new("s.json"));
+    assert!(
+        text.contains("  Namespace:       kalypso-system (being created)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "created by this tool  being created  namespace kalypso-system in context demo"
+        ),
+        "{text}"
+    );
 }

@@ -483,7 +483,7 @@ fn a_state_of_the_other_world_is_refused_with_exit_3_and_left_unchanged() {
         message.contains("kb-00000000beef")
             && message.contains("--demo")
             && message
-                .contains("docs/troubleshooting.md#state-file-belongs-to-another-installation"),
+                .contains("kalypso-bootstrap --explain state-file-belongs-to-another-installation"),
         "{message}"
     );
     assert!(store.load_in(InstallationWorld::Demo).unwrap().is_some());

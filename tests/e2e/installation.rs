@@ -492,7 +492,7 @@ async fn a_token_that_can_read_but_not_write_the_gitops_repository_fails_the_pul
     let hint = error.hint.as_deref().unwrap_or_default();
     assert!(
         hint.contains("write access to contoso/platform-gitops")
-            && hint.contains("docs/troubleshooting.md#baserepo-or-gitopsrepo-reports-an-error"),
+            && hint.contains("kalypso-bootstrap --explain baserepo-or-gitopsrepo-reports-an-error"),
         "{hint}"
     );
     // Nothing was opened on the repository: only bob's pull request is there, still open.

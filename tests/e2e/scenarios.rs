@@ -978,7 +978,7 @@ async fn the_reference_control_plane_copied_verbatim_is_refused_naming_what_to_p
     }
     assert!(error.hint.as_ref().is_some_and(|hint| hint
         .to_string()
-        .contains("#control-plane-follows-another-repository")));
+        .contains("--explain control-plane-follows-another-repository")));
     // Nothing was created or changed.
     assert_eq!(harness.settled(), before);
 }

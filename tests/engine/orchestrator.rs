@@ -273,7 +273,7 @@ async fn a_failure_starts_nothing_new_cancels_running_steps_and_exits_with_its_p
     assert!(events.iter().any(|e| matches!(
         e,
         EventKind::StepFinished { step: StepId::GitopsSeed, outcome: Outcome::Failed, hint: Some(h), .. }
-            if h == "check the token's repo scope; see docs/troubleshooting.md#github-token-lacks-a-scope"
+            if h == "check the token's repo scope; run kalypso-bootstrap --explain github-token-lacks-a-scope"
     )));
     assert!(events.iter().any(|e| matches!(
         e,

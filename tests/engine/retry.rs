@@ -164,6 +164,49 @@ async fn a_reset_time_beyond_the_limit_fails_at_once_with_a_hint() {
     );
 }
 
+/// The hint of a rate limit that ended the run says what happens: the user runs again. It
+/// never also claims the step is retried (it was not: the run ended).
+#[tokio::test]
+async fn a_rate_limit_hint_says_to_run_again_and_only_that() {
+    use kalypso_bootstrap::tools::classify::{ErrorClass, RateLimitReset, ToolKind};
+    let state = TempState::new();
+    let (events, _receiver) = EventSink::channel();
+    let ctx = StepContext::new(
+        StepId::GitopsSecrets,
+        events,
+        state.handle.clone(),
+        Facts::new(),
+        CancelToken::new(),
+    );
+    let class = ErrorClass::RateLimited {
+        reset: Some(RateLimitReset::After(Duration::from_secs(3600))),
+    };
+    for with_class_hint in [true, false] {
+        let result: Result<(), _> = retry_step(&ctx, &fast_policy(), "set secrets", |_| {
+            let mut error =
+                UserError::in_step(StepId::GitopsSecrets, "HTTP 403: API rate limit exceeded")
+                    .with_retry_after(Duration::from_secs(3600));
+            if with_class_hint {
+                error = error.with_hint(class.hint(ToolKind::Gh));
+            }
+            async move { Err(error) }
+        })
+        .await;
+        let hint = result.unwrap_err().hint.unwrap().to_string();
+        assert!(!hint.contains("retried"), "{hint}");
+        assert_eq!(
+            hint.matches("run the same command again").count(),
+            1,
+            "{hint}"
+        );
+        assert!(hint.contains("1h00m"), "{hint}");
+        assert!(
+            hint.ends_with("run kalypso-bootstrap --explain rate-limited"),
+            "{hint}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn cancelling_during_a_wait_returns_at_once() {
     let cancel = CancelToken::new();

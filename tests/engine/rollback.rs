@@ -117,6 +117,8 @@ struct FakeRemover {
     delay: Duration,
     /// Resources whose live mark does not match: the remover keeps them, with the reason.
     not_ours: Arc<Mutex<Vec<(Resource, String)>>>,
+    /// Resources no longer there when the removal reaches them.
+    gone: Arc<Mutex<Vec<Resource>>>,
 }
 
 impl FakeRemover {
@@ -125,6 +127,11 @@ impl FakeRemover {
             .lock()
             .unwrap()
             .push((resource, reason.to_string()));
+        self
+    }
+
+    fn gone(self, resource: Resource) -> Self {
+        self.gone.lock().unwrap().push(resource);
         self
     }
 
@@ -169,6 +176,9 @@ impl ResourceRemover for FakeRemover {
                 .map(|(_, why)| why.clone());
             if let Some(why) = kept {
                 return Ok(RemovalNote::kept(why));
+            }
+            if self.gone.lock().unwrap().contains(resource) {
+                return Ok(RemovalNote::already_gone());
             }
             match failure {
                 Some(error) => Err(error),
@@ -292,6 +302,30 @@ async fn removes_only_our_resources_in_the_issue_order_and_ends_rolled_back() {
     ));
 }
 
+/// "removed 4" when two were already gone would claim removals that did not happen: the
+/// summary counts them apart.
+#[tokio::test]
+async fn what_was_already_gone_is_counted_apart_from_what_was_removed() {
+    let state = TempState::with(recorded_state());
+    let remover = FakeRemover::default().gone(cluster()).gone(context());
+    let (events, mut receiver) = EventSink::channel();
+    let report = rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    assert!(report.is_complete());
+    assert_eq!((report.removed(), report.already_gone()), (2, 2));
+    let finished = drain(&mut receiver)
+        .into_iter()
+        .find_map(|e| match e {
+            EventKind::RollbackFinished { message, .. } => Some(message),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        finished,
+        "rolled back: removed 2 resources created by this tool, 2 already gone"
+    );
+    assert_eq!(state.on_disk().status, RunStatus::RolledBack);
+}
+
 #[tokio::test]
 async fn a_failed_removal_does_not_stop_the_others_and_leaves_a_failed_state_with_commands() {
     let state = TempState::with(recorded_state());
@@ -402,7 +436,7 @@ async fn a_failed_removal_lands_in_errors_exactly_once_without_any_logging() {
     // The summary of what is left, as before; nothing else.
     assert_eq!(errors.len(), 2, "{errors:#?}");
     assert!(
-        errors[1].starts_with("rollback left 1 resource(s) in place"),
+        errors[1].starts_with("rollback left 1 resource in place"),
         "{errors:#?}"
     );
 }

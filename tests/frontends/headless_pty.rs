@@ -59,11 +59,11 @@ fn a_failed_headless_run_asks_to_roll_back_listing_the_resources_and_rolls_back_
         &[
             "Roll back the resources created by this run? [y/N]",
             "This run created:",
-            "- helm_release kalypso-scheduler",
-            "- aks_cluster kalypso-demo",
+            "- Helm release kalypso-scheduler",
+            "- AKS cluster kalypso-demo",
             "- repository https://github.com/kalypso-demo/kalypso-demo-control-plane",
             "- repository https://github.com/kalypso-demo/kalypso-demo-gitops",
-            "- kube_context kalypso-demo",
+            "- kube context kalypso-demo",
         ],
         RUN,
     );
@@ -76,9 +76,10 @@ fn a_failed_headless_run_asks_to_roll_back_listing_the_resources_and_rolls_back_
         "rollback",
         &history,
         &[
-            "Rollback started: removing 9 resources created by this run",
-            "✓ Rollback: aks_cluster kalypso-demo (resource group kalypso-demo-rg) removed",
-            "✓ Rollback finished: rolled back: removed 9 resource(s)",
+            "► Rollback: removing 9 resources created by this run",
+            "✔ Rollback: AKS cluster kalypso-demo (resource group kalypso-demo-rg) (",
+            // The Helm release whose installation failed was never there to remove.
+            "✔ Rollback finished: rolled back: removed 8 resources created by this tool, 1 already gone",
         ],
     );
     let recorded = state_of(&state);
@@ -114,8 +115,8 @@ fn clean_asks_first_removes_nothing_on_no_and_everything_on_yes() {
         &[
             "Remove them? [y/N]",
             "The state file records these resources as created by kalypso-bootstrap:",
-            "- aks_cluster kalypso-demo",
-            "- resource_group kalypso-demo-rg",
+            "- AKS cluster kalypso-demo",
+            "- resource group kalypso-demo-rg",
         ],
         STAGE,
     );

@@ -4,74 +4,112 @@
 use crate::support::headless::*;
 use kalypso_bootstrap::cli::OutputFormat;
 use kalypso_bootstrap::engine::events::LogLevel;
-use kalypso_bootstrap::engine::{EventKind, Outcome, StepId};
+use kalypso_bootstrap::engine::{EventKind, HealthStatus, Outcome, StepId};
 use kalypso_bootstrap::headless::{HeadlessPrinter, PrinterSettings, ReportedEnd};
 use kalypso_bootstrap::logging::Verbosity;
 use kalypso_bootstrap::state::Phase;
 use time::macros::offset;
 
 const SUCCESS: &str = "\
-[INFO]  2025-11-11 10:30:45 - Bootstrap started: 4 steps (3 to create, 0 to reuse, 1 to skip)
-[INFO]  2025-11-11 10:30:45 - Cluster phase started
-[INFO]  2025-11-11 10:30:46 - Starting AKS cluster (create): cluster kalypso-aks in westeurope
-[INFO]  2025-11-11 10:30:47 - AKS cluster: Creating (2s elapsed)
-[INFO]  2025-11-11 10:34:45 - AKS cluster: Running (4m 0s elapsed): provisioningState Succeeded
-[INFO]  2025-11-11 10:34:58 - ✓ AKS cluster created (4m 12s)
-[INFO]  2025-11-11 10:34:59 - ✓ GitOps repository reused (1s): contoso/kalypso-gitops
-[INFO]  2025-11-11 10:34:59 - Flux skipped: --skip-install
-[WARN]  2025-11-11 10:35:00 - AKS cluster: quota nearly used up
-[INFO]  2025-11-11 10:35:01 - Health check pods-running: pending (2 of 3 pods Running)
-[INFO]  2025-11-11 10:35:03 - ✓ Health check pods-running: passing
-[WARN]  2025-11-11 10:35:03 - ✗ Health check crds-registered: failing (11 of 12 CRDs registered)
-[INFO]  2025-11-11 10:35:04 - ✓ Health check crds-registered: passing (12 of 12)
-[INFO]  2025-11-11 10:35:05 - ✓ Bootstrap completed in 8m 15s
-
-Summary: bootstrap completed in 8m 15s
-  Cluster:             kalypso-aks
-  Kube context:        kalypso-aks
-  Control-plane repo:  https://github.com/contoso/kalypso-control-plane
-  GitOps repo:         https://github.com/contoso/kalypso-gitops
-  Namespace:           kalypso-system
-  Chart version:       0.1.0
-  Time per phase:
-    cluster:       5m 0s
-    repositories:  45s
-    installation:  2m 0s
-    validation:    30s
-    total:         8m 15s
-  Next steps:
-    1. Add an application to the control-plane repository
-    2. kubectl --context kalypso-aks get workloads -A
+► Bootstrap: 4 steps (3 to create, 0 to reuse, 1 to skip)
+► Cluster: AKS cluster
+◎ AKS cluster: provisioningState Creating (1m 30s elapsed)
+◎ AKS cluster: provisioningState Succeeded (4m 0s elapsed)
+✔ AKS cluster created (4m 12s)
+✔ GitOps repository reused (1s): contoso/kalypso-gitops
+Flux skipped: --skip-install
+⚠ AKS cluster: quota nearly used up
+✔ Health check pods-running
+✔ Health check crds-registered: 12 of 12
+✔ Bootstrap completed in 8m 15s (cluster 5m 0s, repositories 45s, installation 2m 0s, validation 30s)
+  Next:        1. Add an application to the control-plane repository
+               2. kubectl --context kalypso-aks get workloads -A
   Log file:    /home/u/.kalypso/bootstrap-1762857045.log
   State file:  /home/u/.kalypso/state.json
   Report:      /home/u/.kalypso/report.md
 ";
 
-const SUMMARY_BLOCK_START: &str = "\nSummary: bootstrap completed in 8m 15s\n";
+const SUMMARY_BLOCK_START: &str = "✔ Bootstrap completed in 8m 15s";
 
 #[test]
-fn a_successful_run_prints_a_line_per_transition_and_the_summary_block() {
+fn a_successful_run_prints_a_line_per_action_and_the_summary_block() {
     assert_eq!(print(text(Verbosity::Normal), &success_run()), SUCCESS);
 }
 
+/// Progress that only repeats the step's name and state is never printed; a wait is
+/// reported once it is long (`PROGRESS_INTERVAL_MS`), then at most that often; a pending or
+/// failing health check that soon passes is not printed at all.
 #[test]
-fn repeated_progress_and_unchanged_health_checks_are_printed_once() {
+fn only_long_waits_are_reported_and_no_more_often_than_the_interval() {
+    assert_eq!(kalypso_bootstrap::headless::PROGRESS_INTERVAL_MS, 30_000);
     let out = print(text(Verbosity::Normal), &success_run());
-    assert_eq!(out.matches("AKS cluster: Creating").count(), 1, "{out}");
-    assert_eq!(out.matches("pods-running: pending").count(), 1, "{out}");
+    // At 2 s: too early; at 90 s: printed; at 100 s: 10 s after the last line.
+    assert_eq!(out.matches('◎').count(), 2, "{out}");
+    assert!(
+        !out.contains("(2s elapsed)") && !out.contains("1m 40s"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("pending") && !out.contains("failing"),
+        "{out}"
+    );
+
+    let echo = print(
+        text(Verbosity::Normal),
+        &[progress(
+            45,
+            StepId::ControlPlaneRepo,
+            Some("Creating"),
+            "Control-plane repository: Creating",
+        )],
+    );
+    assert_eq!(echo, "◎ Control-plane repository: Creating (45s elapsed)\n");
+
+    let mut waits = Vec::new();
+    for seconds in (31..=150).step_by(2) {
+        waits.push(progress(seconds, StepId::ClusterCreate, None, "waiting"));
+    }
+    let out = print(text(Verbosity::Normal), &waits);
+    // 31 s, 61 s, 91 s, 121 s: one line per 30 s of waiting.
+    assert_eq!(out.lines().count(), 4, "{out}");
+}
+
+/// The health checks are one step's wait: while some are not passing, one line names them
+/// all, once they have waited the interval and then at most that often.
+#[test]
+fn health_checks_still_waiting_are_reported_together_after_the_interval() {
+    let events = [
+        health(0, "pods", HealthStatus::Failing, "0 of 1 pods Running"),
+        health(0, "crds", HealthStatus::Pending, ""),
+        health(20, "pods", HealthStatus::Failing, "0 of 1 pods Running"),
+        health(40, "pods", HealthStatus::Failing, "0 of 1 pods Running"),
+        health(41, "crds", HealthStatus::Passing, "12 registered"),
+        health(50, "pods", HealthStatus::Pending, "0 of 1 pods Running"),
+        health(71, "pods", HealthStatus::Pending, "0 of 1 pods Running"),
+        health(80, "pods", HealthStatus::Passing, "1 pod Running"),
+        health(90, "pods", HealthStatus::Passing, "1 pod Running"),
+    ];
+    let out = print(text(Verbosity::Normal), &events);
+    assert_eq!(
+        out,
+        "◎ Health checks: waiting for crds (pending), pods (failing: 0 of 1 pods Running) (40s elapsed)\n\
+         ✔ Health check crds: 12 registered\n\
+         ◎ Health checks: waiting for pods (pending: 0 of 1 pods Running) (1m 11s elapsed)\n\
+         ✔ Health check pods: 1 pod Running\n"
+    );
 }
 
 #[test]
-fn the_step_restarting_shows_its_transitions_again() {
-    let mut events = success_run()[..4].to_vec();
+fn the_step_restarting_reports_its_wait_again() {
+    let mut events = vec![progress(40, StepId::ClusterCreate, Some("Creating"), "")];
     events.push(success_run()[2].clone()); // started again (a resumed run)
-    events.push(progress(300, StepId::ClusterCreate, Some("Creating"), ""));
+    events.push(progress(50, StepId::ClusterCreate, Some("Creating"), ""));
     let out = print(text(Verbosity::Normal), &events);
     assert_eq!(out.matches("AKS cluster: Creating").count(), 2, "{out}");
 }
 
 #[test]
-fn a_failure_prints_the_mark_the_hint_the_rollback_and_the_failure_block() {
+fn a_failure_prints_the_step_the_rollback_and_the_error_and_hint_once() {
     let settings = text(Verbosity::Normal)
         .with_files(
             Some("/home/u/.kalypso/bootstrap.log".as_ref()),
@@ -83,33 +121,62 @@ fn a_failure_prints_the_mark_the_hint_the_rollback_and_the_failure_block() {
         )));
     let out = print(settings, &failure_with_rollback());
     let expected = "\
-[INFO]  2025-11-11 10:30:45 - Repositories phase started
-[INFO]  2025-11-11 10:30:46 - Starting GitOps repository (create)
-[ERROR] 2025-11-11 10:30:48 - ✗ GitOps repository failed: contoso/kalypso-gitops exists and was not created by this tool
-[ERROR] 2025-11-11 10:30:48 - hint: pass it as existing: --gitops-repo https://github.com/contoso/kalypso-gitops
-[WARN]  2025-11-11 10:30:49 - Rollback started: removing 2 resources created by this run, in this order:
-[INFO]  2025-11-11 10:30:49 -   1. AKS cluster kalypso-aks
-[INFO]  2025-11-11 10:30:49 -   2. resource group kalypso-rg
-[INFO]  2025-11-11 10:30:50 - ✓ Rollback: AKS cluster kalypso-aks removed (1s): deletion started (asynchronous)
-[ERROR] 2025-11-11 10:30:51 - ✗ Rollback: resource group kalypso-rg failed, not removed: AuthorizationFailed
-[ERROR] 2025-11-11 10:30:52 - ✗ Rollback incomplete: 1 of 2 resources could not be removed
-[ERROR] 2025-11-11 10:30:52 - Left behind; remove by hand with these commands:
-[ERROR] 2025-11-11 10:30:52 -   leftover: resource group kalypso-rg: az group delete --name kalypso-rg --yes
-[ERROR] 2025-11-11 10:30:53 - ✗ Bootstrap failed in the repositories phase after 8s: contoso/kalypso-gitops exists and was not created by this tool
+► Repositories
+✗ GitOps repository failed (2s)
+► Rollback: removing 2 resources created by this run, in this order:
+  1. AKS cluster kalypso-aks
+  2. resource group kalypso-rg
+✔ Rollback: AKS cluster kalypso-aks (1s): deletion started (asynchronous)
+✗ Rollback: resource group kalypso-rg failed, not removed: AuthorizationFailed
+✗ Rollback incomplete: 1 of 2 resources could not be removed
+Left behind; remove by hand with these commands:
+  leftover: resource group kalypso-rg: az group delete --name kalypso-rg --yes
 
-Failure summary: bootstrap failed, exit code 5
+✗ Bootstrap failed in the repositories phase after 8s, exit code 5: repository operation failed
   Failed step:  GitOps repository (gitops.repo)
-  Phase:        repositories
   Error:        contoso/kalypso-gitops exists and was not created by this tool
   Hint:         pass it as existing: --gitops-repo https://github.com/contoso/kalypso-gitops
-  Exit code:    5 (repository operation failed)
-  Rollback:     incomplete: 1 leftover(s), see the commands above
+  Rollback:     incomplete: 1 resource left, see the commands above
   Log file:     /home/u/.kalypso/bootstrap.log
   State file:   /home/u/.kalypso/state.json
   Report:       /home/u/.kalypso/bootstrap-report-20251111T103045Z.md
   Next:         fix the cause above and run the same command again to resume at the failed step, or remove what this run created with: kalypso-bootstrap --clean --state-file /home/u/.kalypso/state.json
 ";
     assert_eq!(out, expected);
+    for once in [
+        "exists and was not created by this tool",
+        "pass it as existing",
+    ] {
+        assert_eq!(out.matches(once).count(), 1, "{once:?} in\n{out}");
+    }
+}
+
+/// Steps run concurrently: a second failing step's own error is not lost, and is said once.
+#[test]
+fn another_failed_step_keeps_its_error_in_the_block() {
+    let mut events = failure_with_rollback();
+    events.insert(
+        2,
+        at(
+            2,
+            EventKind::StepFinished {
+                phase: Phase::Cluster,
+                step: StepId::ClusterCreate,
+                action: kalypso_bootstrap::engine::Action::Create,
+                outcome: Outcome::Failed,
+                duration_ms: 1_000,
+                message: "QuotaExceeded".into(),
+                hint: None,
+            },
+        ),
+    );
+    let out = print(text(Verbosity::Normal), &events);
+    assert!(out.contains("✗ AKS cluster failed (1s)\n"), "{out}");
+    assert!(
+        out.contains("  Also failed:  AKS cluster (cluster.create): QuotaExceeded\n"),
+        "{out}"
+    );
+    assert_eq!(out.matches("QuotaExceeded").count(), 1, "{out}");
 }
 
 #[test]
@@ -134,7 +201,7 @@ fn a_complete_rollback_says_so_and_suggests_simply_running_again() {
     );
     let out = print(text(Verbosity::Normal), &events);
     assert!(
-        out.contains("[INFO]  2025-11-11 10:30:52 - ✓ Rollback finished: everything removed\n"),
+        out.contains("✔ Rollback finished: everything removed\n"),
         "{out}"
     );
     assert!(
@@ -167,16 +234,12 @@ fn a_cancelled_run_is_called_cancelled_with_exit_code_7() {
     );
     assert!(
         out.starts_with(
-            "[ERROR] 2025-11-11 10:30:48 - ✗ Bootstrap cancelled in the cluster phase after 3s: interrupted (Ctrl+C)\n"
+            "\n✗ Bootstrap cancelled in the cluster phase after 3s, exit code 7: user cancelled\n"
         ),
         "{out}"
     );
     assert!(
-        out.contains("Failure summary: bootstrap cancelled, exit code 7\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains("  Exit code:    7 (user cancelled)\n"),
+        out.contains("  Error:        interrupted (Ctrl+C)\n"),
         "{out}"
     );
     assert!(!out.contains("Hint:"), "{out}");
@@ -189,41 +252,52 @@ fn quiet_shows_only_errors_and_the_final_blocks() {
     assert_eq!(success, &SUCCESS[block_at..]);
 
     let failure = print(text(Verbosity::Quiet), &failure_with_rollback());
-    let tagged: Vec<&str> = failure.lines().filter(|l| l.starts_with('[')).collect();
-    assert!(!tagged.is_empty());
+    // Errors only: the failed step and the rollback's failures, not its successes.
+    assert!(failure.contains("✗ GitOps repository failed"), "{failure}");
     assert!(
-        tagged.iter().all(|l| l.starts_with("[ERROR] ")),
+        !failure.contains('✔') && !failure.contains('►'),
         "{failure}"
     );
-    assert!(failure.contains("hint: pass it as existing"), "{failure}");
+    assert!(
+        failure.contains("Hint:         pass it as existing"),
+        "{failure}"
+    );
     assert!(
         failure.contains("leftover: resource group kalypso-rg"),
         "{failure}"
     );
     assert!(
-        failure.contains("Failure summary: bootstrap failed, exit code 5"),
+        failure.contains("✗ Bootstrap failed in the repositories phase after 8s, exit code 5"),
         "{failure}"
     );
 }
 
 #[test]
-fn verbose_adds_debug_detail_and_normal_hides_it() {
+fn verbose_adds_levels_times_and_debug_detail_and_normal_hides_them() {
     let normal = print(text(Verbosity::Normal), &success_run());
-    assert!(!normal.contains("[DEBUG]"), "{normal}");
+    assert!(
+        !normal.contains("[DEBUG]") && !normal.contains("[INFO]"),
+        "{normal}"
+    );
+    assert!(!normal.contains("2025-11-11"), "{normal}");
 
     let verbose = print(text(Verbosity::Verbose), &success_run());
     for expected in [
         "[DEBUG] 2025-11-11 10:35:00 - AKS cluster: az aks show returned Succeeded\n",
         "[DEBUG] 2025-11-11 10:32:25 - AKS cluster: waiting for provisioningState (1m 40s elapsed)\n",
         "[DEBUG] 2025-11-11 10:30:45 - Plan: Health checks (validation.health): create, after cluster.create, gitops.repo\n",
+        "[DEBUG] 2025-11-11 10:30:46 - Starting AKS cluster (create): cluster kalypso-aks in westeurope\n",
+        "[DEBUG] 2025-11-11 10:35:01 - Health check pods-running: pending: 2 of 3 pods Running\n",
+        "[INFO]  2025-11-11 10:34:58 - ✔ AKS cluster created (4m 12s)\n",
     ] {
         assert!(verbose.contains(expected), "missing {expected:?} in\n{verbose}");
     }
-    // Everything normal shows, verbose shows too, in the same order.
+    // Everything normal shows, verbose shows too, in the same order, tagged.
+    let tag = regex::Regex::new(r"^\[(INFO|WARN|ERROR)\] +2025-11-11 \d\d:\d\d:\d\d - ").unwrap();
     let without_debug: String = verbose
         .lines()
         .filter(|l| !l.starts_with("[DEBUG]"))
-        .map(|l| format!("{l}\n"))
+        .map(|l| format!("{}\n", tag.replace(l, "")))
         .collect();
     assert_eq!(without_debug, normal);
 }
@@ -242,28 +316,34 @@ fn with_colour_tags_are_coloured_like_the_console_and_marks_green_or_red() {
     events.extend(failure_with_rollback());
     let out = print(text(Verbosity::Normal).with_color(true), &events);
     assert!(
-        out.contains("\x1b[32m[INFO]\x1b[0m  2025-11-11 10:34:58 - \x1b[32m✓\x1b[0m AKS cluster created (4m 12s)\n"),
+        out.contains("\x1b[32m✔\x1b[0m AKS cluster created (4m 12s)\n"),
         "{out}"
     );
     assert!(
-        out.contains("\x1b[1;31m[ERROR]\x1b[0m 2025-11-11 10:30:48 - \x1b[1;31m✗\x1b[0m GitOps repository failed"),
+        out.contains("\x1b[1;31m✗\x1b[0m GitOps repository failed"),
         "{out}"
     );
-    assert!(out.contains("\x1b[33m[WARN]\x1b[0m  "), "{out}");
+    assert!(out.contains("\x1b[33m⚠\x1b[0m AKS cluster: quota"), "{out}");
+    let verbose = print(text(Verbosity::Verbose).with_color(true), &events);
+    assert!(
+        verbose.contains("\x1b[32m[INFO]\x1b[0m  2025-11-11 10:34:58 - \x1b[32m✔\x1b[0m AKS cluster created (4m 12s)\n"),
+        "{verbose}"
+    );
+    assert!(verbose.contains("\x1b[33m[WARN]\x1b[0m  "), "{verbose}");
 }
 
 #[test]
 fn timestamps_are_shown_in_the_given_local_offset() {
-    let settings = text(Verbosity::Normal).with_utc_offset(offset!(+2));
+    let settings = text(Verbosity::Verbose).with_utc_offset(offset!(+2));
     let out = print(settings, &success_run()[..1]);
     assert!(
-        out.starts_with("[INFO]  2025-11-11 12:30:45 - Bootstrap started"),
+        out.starts_with("[INFO]  2025-11-11 12:30:45 - ► Bootstrap: 4 steps"),
         "{out}"
     );
 }
 
 #[test]
-fn multi_line_messages_keep_the_tag_on_every_line() {
+fn multi_line_messages_are_indented_and_with_verbose_keep_the_tag_on_every_line() {
     let out = print(
         text(Verbosity::Normal),
         &[log(
@@ -274,7 +354,19 @@ fn multi_line_messages_keep_the_tag_on_every_line() {
     );
     assert_eq!(
         out,
-        "[ERROR] 2025-11-11 10:30:45 - AKS cluster: az failed:\n\
+        "✗ AKS cluster: az failed:\n  ERROR: quota exceeded\n  see the portal\n"
+    );
+    let out = print(
+        text(Verbosity::Verbose),
+        &[log(
+            0,
+            LogLevel::Error,
+            "az failed:\nERROR: quota exceeded\r\nsee the portal",
+        )],
+    );
+    assert_eq!(
+        out,
+        "[ERROR] 2025-11-11 10:30:45 - ✗ AKS cluster: az failed:\n\
          [ERROR] 2025-11-11 10:30:45 - ERROR: quota exceeded\n\
          [ERROR] 2025-11-11 10:30:45 - see the portal\n"
     );
@@ -287,12 +379,9 @@ fn a_demo_run_is_labelled_in_the_lines_and_the_summary() {
         *demo = true;
     }
     let out = print(text(Verbosity::Normal), &events);
+    assert!(out.starts_with("► Bootstrap (DEMO): 4 steps"), "{out}");
     assert!(
-        out.starts_with("[INFO]  2025-11-11 10:30:45 - DEMO: "),
-        "{out}"
-    );
-    assert!(
-        out.contains("\nSummary (DEMO): bootstrap completed in 8m 15s\n"),
+        out.contains("\n✔ Bootstrap (DEMO) completed in 8m 15s"),
         "{out}"
     );
 }

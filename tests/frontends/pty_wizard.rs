@@ -151,7 +151,7 @@ fn a_failed_demo_run_offers_rollback_and_shows_what_each_removal_did() {
             "exit code 6",
             "Kalypso Scheduler (Helm) (installation.kalypso) failed",
             "Roll back the resources created by this run?",
-            "aks_cluster kalypso-demo",
+            "AKS cluster kalypso-demo",
             "repository https://github.com/kalypso-demo/kalypso-demo-control-plane",
             "repository https://github.com/kalypso-demo/kalypso-demo-gitops",
         ],
@@ -163,10 +163,10 @@ fn a_failed_demo_run_offers_rollback_and_shows_what_each_removal_did() {
         "rollback result",
         &[
             "Rollback succeeded",
-            "✓ kalypso_crds (12 CRDs) in context kalypso-demo · deleted",
+            "✓ Kalypso CRDs (12 CRDs) in context kalypso-demo · deleted",
             "✓ repository https://github.com/kalypso-demo/kalypso-demo-control-plane · deleted",
             "✓ repository https://github.com/kalypso-demo/kalypso-demo-gitops · deleted",
-            "✓ aks_cluster kalypso-demo (resource group kalypso-demo-rg)",
+            "✓ AKS cluster kalypso-demo (resource group kalypso-demo-rg)",
             "deletion started",
         ],
         RUN,
@@ -359,7 +359,7 @@ fn non_interactive_never_asks_to_roll_back_and_the_printed_clean_command_works()
     ));
     pane.wait_for_all(
         "clean question",
-        &["Remove them? [y/N]", "- aks_cluster kalypso-demo"],
+        &["Remove them? [y/N]", "- AKS cluster kalypso-demo"],
         STAGE,
     );
     pane.type_text("y");

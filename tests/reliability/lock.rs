@@ -111,7 +111,10 @@ fn a_second_run_fails_at_once_with_the_holders_pid_and_the_first_completes_unaff
         Some(0),
         "the first run: {stdout}\n{stderr}"
     );
-    assert!(stdout.contains("Summary (DEMO)"), "{stdout}");
+    assert!(
+        stdout.contains("✔ Bootstrap (DEMO) completed in"),
+        "{stdout}"
+    );
     let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert_eq!(recorded["status"], "completed");
     assert_eq!(

@@ -582,7 +582,26 @@ async fn jq_and_bash_are_reported_but_never_required() {
         assert!(!tool.required);
         assert_eq!(tool.verdict, Verdict::Info);
         assert!(tool.detail.contains("not needed by kalypso-bootstrap"));
+        assert!(!tool.matters());
     }
+    // Not needed and not installed: nothing to tell, no row shown (the JSON keeps them).
+    let text = report.render_text();
+    assert!(!text.contains("jq") && !text.contains("bash"), "{text}");
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(
+        json.contains("\"jq\"") && json.contains("\"bash\""),
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn an_installed_tool_we_only_report_keeps_its_row() {
+    let fake = Arc::new(healthy(None));
+    let env = env_with(&[("GITHUB_TOKEN", "ghp_infoTOKEN0000000000000000000016")]);
+    let report = run(&fake, &env, &Interaction::NonInteractive).await;
+    let text = report.render_text();
+    assert!(report.tool("jq").unwrap().matters());
+    assert!(text.contains("\n  jq "), "{text}");
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use crate::engine::plan::{resume_decision, Decisions, Observed, PlanConflict};
 use crate::engine::retry::poll_step;
 use crate::engine::step::{Action, StepId};
 use crate::state::{Ownership, ResourceStatus};
+use crate::text::plural;
 use crate::tools::az::{
     exact_sku, find_usage, AksCluster, AksCreateParams, ProvisioningState, REGIONAL_VCPUS,
 };
@@ -400,8 +401,9 @@ pub async fn preflight(
             return Err(UserError::in_step(
                 step,
                 format!(
-                    "the vCPU quota is too small: {} nodes × {vcpus} vCPUs of {} need {needed}, but {label} in {} has {} left (limit {}, in use {})",
-                    new.node_count,
+                    "the vCPU quota is too small: {} × {} of {} need {needed}, but {label} in {} has {} left (limit {}, in use {})",
+                    plural(new.node_count as usize, "node"),
+                    plural(vcpus as usize, "vCPU"),
                     new.vm_size,
                     new.region,
                     usage.remaining(),
@@ -413,8 +415,11 @@ pub async fn preflight(
         }
     }
     Ok(StepOutcome::succeeded(format!(
-        "region {} offers AKS with Kubernetes {version}; {} × {} ({needed} vCPUs) fit the quota",
-        new.region, new.node_count, new.vm_size
+        "region {} offers AKS with Kubernetes {version}; {} × {} ({}) fit the quota",
+        new.region,
+        new.node_count,
+        new.vm_size,
+        plural(needed as usize, "vCPU")
     )))
 }
 
@@ -917,7 +922,7 @@ pub async fn ready(
                 )));
             }
             if !new_cluster {
-                return Ok(Poll::Ready(format!("{ready} nodes Ready")));
+                return Ok(Poll::Ready(format!("{} Ready", plural(ready, "node"))));
             }
             let pods = kubectl
                 .get_pods("kube-system")
@@ -936,7 +941,8 @@ pub async fn ready(
                 .collect();
             if pods.is_empty() || !not_running.is_empty() {
                 return Ok(Poll::Pending(format!(
-                    "{ready} nodes Ready; kube-system pods not running yet: {}",
+                    "{} Ready; kube-system pods not running yet: {}",
+                    plural(ready, "node"),
                     if pods.is_empty() {
                         "none listed".to_string()
                     } else {
@@ -945,8 +951,9 @@ pub async fn ready(
                 )));
             }
             Ok(Poll::Ready(format!(
-                "{ready} nodes Ready, {} kube-system pods running",
-                pods.len()
+                "{} Ready, {} running",
+                plural(ready, "node"),
+                plural(pods.len(), "kube-system pod")
             )))
         }
     })

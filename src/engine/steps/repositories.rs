@@ -7,6 +7,7 @@
 //! Validating → Valid / Invalid.
 
 use crate::engine::plan::{resume_decision, Decisions, Observed, ObservedRepo, PlanConflict};
+use crate::text::plural;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -1391,7 +1392,8 @@ async fn validate_control_plane(
     ctx.transition("Valid");
     let read = files.main_files.len() + files.environment_files.len();
     let mut message = format!(
-        "repository {url} is reachable and has what Kalypso consumes on main and {environment} ({read} YAML files read)"
+        "repository {url} is reachable and has what Kalypso consumes on main and {environment} ({} read)",
+        plural(read, "YAML file")
     );
     if !warnings.is_empty() {
         message.push_str(&warnings_text(&warnings));
@@ -1510,11 +1512,9 @@ pub async fn seed(
                         .await
                     {
                         Ok(()) => {
-                            pushed.extend(
-                                missing
-                                    .iter()
-                                    .map(|b| format!("{} ({} files)", b.name, b.files.len())),
-                            );
+                            pushed.extend(missing.iter().map(|b| {
+                                format!("{} ({})", b.name, plural(b.files.len(), "file"))
+                            }));
                             break;
                         }
                         Err(SeedError::Tool(e))

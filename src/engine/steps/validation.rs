@@ -16,6 +16,7 @@ use crate::engine::plan::PlannedStep;
 use crate::engine::plan::{Decisions, Observed};
 use crate::engine::retry::poll_step;
 use crate::engine::step::{Action, StepId};
+use crate::text::plural;
 use crate::tools::kubectl::{FluxKind, FluxObject, KalypsoKind, KalypsoObject, KubectlContext};
 use crate::tools::retry::Poll;
 use crate::tools::{ErrorClass, ToolError};
@@ -528,7 +529,7 @@ async fn run_round(
             if not_running.is_empty() {
                 (
                     HealthStatus::Passing,
-                    format!("{} pods Running in {namespace}", pods.len()),
+                    format!("{} Running in {namespace}", plural(pods.len(), "pod")),
                 )
             } else {
                 (HealthStatus::Failing, not_running.join(", "))
