@@ -81,7 +81,7 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 54] = [
+    pub const ALL: [Topic; 55] = [
         Topic::ToolMissing,
         Topic::AzureSignIn,
         Topic::AzureSubscription,
