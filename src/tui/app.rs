@@ -115,6 +115,8 @@ pub enum Screen {
 pub enum Overlay {
     Help,
     QuitConfirm,
+    /// Leaving the forms would lose what was typed: asked first.
+    DiscardConfirm,
     Prompt {
         request: PromptRequest,
         secret: SecretText,
@@ -258,6 +260,11 @@ impl App {
         self.run.is_running()
             || self.run.rollback().in_progress()
             || matches!(self.run.rollback(), RollbackState::LookingUp)
+    }
+
+    /// Leaving the forms now would lose the values changed in them.
+    fn answers_would_be_lost(&self) -> bool {
+        self.screen == Screen::Configure && self.form.has_answers()
     }
 
     /// Whether keys are text for the focused field (then `q` and `?` are typed).
@@ -583,13 +590,31 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Transition {
     }
 }
 
-/// q or Ctrl+C: ask first while the engine is busy; otherwise leave with the code that
-/// fits the screen.
+/// q or Ctrl+C: ask first while the engine is busy, or when leaving would lose answers
+/// typed into the forms; otherwise leave with the code that fits the screen. Once a stop
+/// was asked for and the engine is still stopping, a second request leaves at once (as a
+/// second signal ends the process headless); the runtime still gives the engine a few
+/// seconds to save the state.
 fn quit(app: &mut App) -> Transition {
     if app.engine_busy() {
+        if app.cancel_requested {
+            let code = app.exit_code_now();
+            return Transition::redraw()
+                .with(Effect::CancelRun)
+                .with(Effect::Exit(code));
+        }
         app.overlay = Some(Overlay::QuitConfirm);
         return Transition::redraw();
     }
+    if app.answers_would_be_lost() {
+        app.overlay = Some(Overlay::DiscardConfirm);
+        return Transition::redraw();
+    }
+    leave(app)
+}
+
+/// Leave now with the code that fits the screen.
+fn leave(app: &mut App) -> Transition {
     let code = app.exit_code_now();
     let mut transition = Transition::redraw();
     if matches!(app.run.rollback(), RollbackState::Asking(_)) {
@@ -598,6 +623,21 @@ fn quit(app: &mut App) -> Transition {
         transition = transition.with(Effect::AnswerRollback(false));
     }
     transition.with(Effect::Exit(code))
+}
+
+/// Stop the run (or the rollback) the user confirmed stopping.
+fn stop_confirmed(app: &mut App) -> Transition {
+    app.overlay = None;
+    if app.run.is_running() {
+        app.cancel_requested = true;
+        Transition::redraw().with(Effect::CancelRun)
+    } else {
+        // Rollback in progress: stop it and leave; the state keeps the rest.
+        let code = app.exit_code_now();
+        Transition::redraw()
+            .with(Effect::CancelRun)
+            .with(Effect::Exit(code))
+    }
 }
 
 fn overlay_key(app: &mut App, key: KeyEvent) -> Transition {
@@ -624,24 +664,25 @@ fn overlay_key(app: &mut App, key: KeyEvent) -> Transition {
             Transition::none()
         }
         Overlay::QuitConfirm => match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.overlay = None;
-                if app.run.is_running() {
-                    app.cancel_requested = true;
-                    Transition::redraw().with(Effect::CancelRun)
-                } else {
-                    // Rollback in progress: stop it and leave; the state keeps the rest.
-                    let code = app.exit_code_now();
-                    Transition::redraw()
-                        .with(Effect::CancelRun)
-                        .with(Effect::Exit(code))
-                }
-            }
+            KeyCode::Char('y') | KeyCode::Char('Y') => stop_confirmed(app),
+            // Ctrl+C again insists: it stops, as a second signal does headless.
+            _ if is_ctrl_c(&key) => stop_confirmed(app),
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Enter => {
                 app.overlay = None;
                 Transition::redraw()
             }
+            _ => Transition::none(),
+        },
+        Overlay::DiscardConfirm => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.overlay = None;
+                leave(app)
+            }
             _ if is_ctrl_c(&key) => {
+                app.overlay = None;
+                leave(app)
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Enter => {
                 app.overlay = None;
                 Transition::redraw()
             }

@@ -372,9 +372,54 @@ fn q_and_question_mark_are_text_in_a_text_field_and_ctrl_c_still_quits() {
     assert!(matches!(app.overlay, Some(Overlay::Help)));
     press(&mut app, KeyCode::Esc);
     assert!(app.overlay.is_none());
+    // What was typed would be lost: Ctrl+C asks first (issue 15 §6), and `y` leaves.
     let transition = ctrl(&mut app, 'c');
+    assert_eq!(exit_code(&transition), None);
+    assert!(matches!(app.overlay, Some(Overlay::DiscardConfirm)));
+    let transition = press(&mut app, KeyCode::Char('y'));
     assert_eq!(exit_code(&transition), Some(ExitCode::Cancelled));
     assert_eq!(app.exit, Some(ExitCode::Cancelled));
+}
+
+#[test]
+fn leaving_the_forms_asks_first_only_when_a_value_was_changed() {
+    // Nothing changed: Ctrl+C leaves at once.
+    let mut app = configure(ConfigLayer::default());
+    let transition = ctrl(&mut app, 'c');
+    assert_eq!(exit_code(&transition), Some(ExitCode::Cancelled));
+
+    let mut app = configure(ConfigLayer::default());
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "mine");
+    let transition = ctrl(&mut app, 'c');
+    assert_eq!(exit_code(&transition), None, "asked first");
+    let text = screen(&app);
+    assert!(text.contains("Quit?") && text.contains("lost"), "{text}");
+    // `n` (or Esc) keeps the forms and what was typed.
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.overlay.is_none());
+    assert_eq!(app.exit, None);
+    assert_eq!(app.form.text(Field::ClusterName), "mine");
+    // Ctrl+C twice leaves.
+    ctrl(&mut app, 'c');
+    let transition = ctrl(&mut app, 'c');
+    assert_eq!(exit_code(&transition), Some(ExitCode::Cancelled));
+}
+
+#[test]
+fn the_help_shows_the_keys_that_work_on_each_screen() {
+    let mut app = configure(ConfigLayer::default());
+    press(&mut app, KeyCode::F(1));
+    let text = screen(&app);
+    assert!(text.contains("clear the field"), "{text}");
+    assert!(!text.contains("clear the token"), "{text}");
+    assert!(!text.contains("q Ctrl+C"), "q is text in the forms: {text}");
+    assert!(text.contains("only outside text fields"), "{text}");
+
+    let mut app = dashboard(named("demo"));
+    press(&mut app, KeyCode::Char('?'));
+    let text = screen(&app);
+    assert!(text.contains("q Ctrl+C"), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -531,6 +576,27 @@ fn quitting_a_running_bootstrap_asks_first_and_then_cancels_the_run() {
     assert_eq!(exit_code(&transition), Some(ExitCode::Cancelled));
 }
 
+#[test]
+fn ctrl_c_again_in_the_stop_dialog_stops_and_once_more_while_stopping_leaves_at_once() {
+    let mut app = dashboard(named("demo"));
+    ctrl(&mut app, 'c');
+    assert!(matches!(app.overlay, Some(Overlay::QuitConfirm)));
+    assert!(screen(&app).contains("Ctrl+C again stops"));
+    let transition = ctrl(&mut app, 'c');
+    assert!(app.overlay.is_none());
+    assert!(has(&transition, |e| matches!(e, Effect::CancelRun)));
+    assert_eq!(
+        exit_code(&transition),
+        None,
+        "the engine saves the state first"
+    );
+    assert!(app.cancel_requested);
+    assert!(app.run.is_running(), "still stopping");
+    // The engine is slow to stop: a third Ctrl+C leaves at once, exit code 7.
+    let transition = ctrl(&mut app, 'c');
+    assert!(app.overlay.is_none(), "no second dialog");
+    assert_eq!(exit_code(&transition), Some(ExitCode::Cancelled));
+}
 #[test]
 fn the_summary_exits_with_success() {
     let mut app = dashboard(named("demo"));
@@ -891,6 +957,22 @@ fn the_level_filter_cycles_and_hides_lower_levels() {
         "{text}"
     );
     assert!(text.contains("warn+"), "{text}");
+}
+
+#[test]
+fn a_filter_that_hides_every_line_says_so_instead_of_no_lines_yet() {
+    let mut app = dashboard(named("demo"));
+    for i in 0..3 {
+        update(
+            &mut app,
+            Msg::Engine(log(2, LogLevel::Info, &format!("line {i}"))),
+        );
+    }
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.logs.filter(), LevelFilter::WarnAndAbove);
+    let text = screen(&app);
+    assert!(!text.contains("no log lines yet"), "{text}");
+    assert!(text.contains("nothing at warn+ yet"), "{text}");
 }
 
 #[test]

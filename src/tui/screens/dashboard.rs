@@ -85,6 +85,20 @@ fn areas(area: Rect, run: &RunProgress) -> Areas {
 }
 
 /// How many log lines the dashboard shows at this size (for paging).
+/// What an empty log pane says: no lines at all yet, or none at the chosen level (the
+/// others are only hidden by the filter).
+fn empty_log_notice(logs: &LogView) -> String {
+    if logs.is_empty() {
+        return " (no log lines yet)".to_string();
+    }
+    let hidden = logs.len();
+    let lines = if hidden == 1 { "line" } else { "lines" };
+    format!(
+        " (nothing at {} yet; {hidden} {lines} hidden by the filter: l changes it)",
+        logs.filter().label()
+    )
+}
+
 pub fn log_lines_visible(app: &App) -> usize {
     let area = Rect::new(0, 0, app.size.0, app.size.1);
     areas(area, &app.run).log.height.saturating_sub(2) as usize
@@ -438,7 +452,7 @@ pub(crate) fn render_log(app: &App, frame: &mut Frame, area: Rect, theme: Theme)
     let mut lines: Vec<Line> = Vec::with_capacity(height);
     if visible.is_empty() {
         lines.push(Line::from(Span::styled(
-            " (no log lines yet)",
+            empty_log_notice(logs),
             theme.muted(),
         )));
     }

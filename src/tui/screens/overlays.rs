@@ -26,8 +26,7 @@ fn screen_keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
             ("Esc PgUp", "previous group"),
             ("Space", "toggle, or open a pick list"),
             ("← →", "toggle, or cycle a pick list"),
-            ("Ctrl+U", "clear the token"),
-            ("F1", "help (q and ? type text here)"),
+            ("Ctrl+U", "clear the field"),
         ],
         Screen::Prerequisites => &[
             ("Enter", "continue (or exit when a check failed)"),
@@ -57,13 +56,26 @@ fn screen_keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// The keys that work on every screen. In the forms `q` and `?` are text while a text
+/// field has the focus, so only F1 and Ctrl+C are promised there.
+fn global_keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
+    match screen {
+        Screen::Configure => &[
+            ("F1", "this help (Esc closes)"),
+            ("Ctrl+C", "quit; asks first if you changed anything"),
+            ("q ?", "quit / help only outside text fields"),
+        ],
+        _ => &[
+            ("? F1", "this help (Esc closes)"),
+            ("q Ctrl+C", "quit; asks first while a run is going"),
+        ],
+    }
+}
+
 pub fn help(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
     let keys = screen_keys(app.screen);
-    let global: [(&str, &str); 2] = [
-        ("? F1", "this help (Esc closes)"),
-        ("q Ctrl+C", "quit; asks first while a run is going"),
-    ];
+    let global = global_keys(app.screen);
     let key_width = 16;
     let mut lines = vec![Line::from(Span::styled(" This screen", theme.title()))];
     for (key, action) in keys {
@@ -77,7 +89,7 @@ pub fn help(app: &App, frame: &mut Frame, area: Rect) {
     for (key, action) in global {
         lines.push(Line::from(vec![
             Span::styled(format!("   {}", padded(key, key_width)), theme.key()),
-            Span::raw(action),
+            Span::raw(*action),
         ]));
     }
     lines.push(Line::from(""));
@@ -89,6 +101,26 @@ pub fn help(app: &App, frame: &mut Frame, area: Rect) {
     let popup = centered(area, 70, height);
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(panel("Help", theme)), popup);
+}
+
+/// Asked before leaving the forms would lose what was typed.
+pub fn discard_confirm(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let text = "Quit? The values you changed in the forms are not saved anywhere and will be \
+         lost. Nothing has been created.";
+    let width: u16 = 60;
+    let mut lines: Vec<Line> = wrap(text, width as usize - 4)
+        .into_iter()
+        .map(|part| Line::from(format!(" {part}")))
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled(" Quit? ", theme.title()),
+        Span::styled("[y/N]", theme.key()),
+    ]));
+    let popup = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(panel("Quit", theme)), popup);
 }
 
 pub fn quit_confirm(app: &App, frame: &mut Frame, area: Rect) {
@@ -109,6 +141,7 @@ pub fn quit_confirm(app: &App, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(vec![
         Span::styled(" Stop? ", theme.title()),
         Span::styled("[y/N]", theme.key()),
+        Span::styled("  Ctrl+C again stops", theme.muted()),
     ]));
     let popup = centered(area, width, lines.len() as u16 + 2);
     frame.render_widget(Clear, popup);
