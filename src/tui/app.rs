@@ -19,6 +19,7 @@ use super::form::{FormOutcome, FormState, PathChoice, SecretText};
 use super::logbuf::{LevelFilter, LogView, DEFAULT_CAPACITY};
 use super::msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
 use super::progress::{RollbackState, RunProgress};
+use super::screens::failure::{self, FailurePane};
 use super::theme::Theme;
 use crate::troubleshooting::Topic;
 use crate::UserError;
@@ -165,6 +166,10 @@ pub struct App {
     pub logs: LogView,
     /// The user asked to stop the run; waiting for the engine to report.
     pub cancel_requested: bool,
+    /// The failure screen's pane chosen with Tab (`None`: the first that overflows).
+    pub failure_focus: Option<FailurePane>,
+    /// How far the failure screen's error and rollback panels are scrolled.
+    pub failure_scroll: [usize; 2],
     /// The token revision the last prerequisite check ran with.
     checked_token_revision: Option<u64>,
     /// Set once the wizard has decided to end, with the exit code.
@@ -214,6 +219,8 @@ impl App {
             run: RunProgress::default(),
             logs,
             cancel_requested: false,
+            failure_focus: None,
+            failure_scroll: [0, 0],
             checked_token_revision: None,
             exit: None,
         }
@@ -907,29 +914,71 @@ fn redraw_if_log_moved(app: &mut App, change: impl FnOnce(&mut LogView)) -> Tran
 }
 
 fn failure_key(app: &mut App, key: KeyEvent) -> Transition {
-    match app.run.rollback().clone() {
-        RollbackState::Asking(_) => match key.code {
+    if let RollbackState::Asking(_) = app.run.rollback() {
+        match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.run.set_rollback(RollbackState::Requested);
-                Transition::redraw().with(Effect::AnswerRollback(true))
+                return Transition::redraw().with(Effect::AnswerRollback(true));
             }
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Enter | KeyCode::Esc => {
                 app.run.set_rollback(RollbackState::Declined);
-                Transition::redraw().with(Effect::AnswerRollback(false))
+                return Transition::redraw().with(Effect::AnswerRollback(false));
             }
-            _ => Transition::none(),
-        },
+            _ => return failure_scroll_key(app, key),
+        }
+    }
+    match app.run.rollback() {
         RollbackState::Declined
         | RollbackState::Kept
         | RollbackState::NothingToRemove
         | RollbackState::Unavailable(_)
-        | RollbackState::Finished { .. } => match key.code {
-            KeyCode::Enter | KeyCode::Esc => {
-                let code = app.exit_code_now();
-                Transition::redraw().with(Effect::Exit(code))
-            }
-            _ => log_key(app, key),
-        },
-        _ => log_key(app, key),
+        | RollbackState::Finished { .. }
+            if matches!(key.code, KeyCode::Enter | KeyCode::Esc) =>
+        {
+            let code = app.exit_code_now();
+            Transition::redraw().with(Effect::Exit(code))
+        }
+        _ => failure_scroll_key(app, key),
     }
+}
+
+/// Tab moves between the failure screen's panes; the scroll keys move the focused one
+/// (the log's own keys when it is the log).
+fn failure_scroll_key(app: &mut App, key: KeyEvent) -> Transition {
+    let panes = failure::panes(app);
+    let focus = failure::focused_pane(app);
+    if matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
+        let at = panes.iter().position(|p| *p == focus).unwrap_or(0);
+        let next = if key.code == KeyCode::Tab {
+            (at + 1) % panes.len()
+        } else {
+            (at + panes.len() - 1) % panes.len()
+        };
+        app.failure_focus = Some(panes[next]);
+        return Transition::redraw();
+    }
+    let index = match focus {
+        FailurePane::Error => 0,
+        FailurePane::Rollback => 1,
+        FailurePane::Log => return log_key(app, key),
+    };
+    let max = failure::max_scroll(app, focus);
+    let page = failure::page(app, focus);
+    let current = app.failure_scroll[index].min(max);
+    let moved = match key.code {
+        KeyCode::Char('k') | KeyCode::Up => current.saturating_sub(1),
+        KeyCode::Char('j') | KeyCode::Down => (current + 1).min(max),
+        KeyCode::PageUp => current.saturating_sub(page),
+        KeyCode::PageDown => (current + page).min(max),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => max,
+        // The log's filter still works from any pane.
+        KeyCode::Char('l') => return log_key(app, key),
+        _ => return Transition::none(),
+    };
+    if moved == app.failure_scroll[index] {
+        return Transition::none();
+    }
+    app.failure_scroll[index] = moved;
+    Transition::redraw()
 }

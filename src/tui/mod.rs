@@ -46,5 +46,6 @@ pub use backend::{
 pub use bridge::ScreenHandover;
 pub use msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
 pub use runtime::{run, run_on, InputStream, Surface, WizardOptions};
+pub use screens::failure::FailurePane;
 pub use screens::render;
 pub use terminal::{install_panic_hook, restore_terminal, terminal_taken, Tui};

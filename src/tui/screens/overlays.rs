@@ -48,8 +48,10 @@ fn screen_keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
         ],
         Screen::Failure => &[
             ("y / n", "roll back / keep the resources"),
-            ("j/k PgUp/PgDn", "scroll the log"),
-            ("l", "level filter"),
+            ("Tab Shift-Tab", "next / previous pane"),
+            ("j/k ↓/↑ PgDn/PgUp", "scroll the pane marked ▸"),
+            ("g G", "its top / its end"),
+            ("l", "log level filter"),
             ("Enter q", "exit"),
         ],
         Screen::Summary => &[("Enter q", "exit")],
