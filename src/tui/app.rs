@@ -115,6 +115,13 @@ pub enum Screen {
 #[derive(Debug)]
 pub enum Overlay {
     Help,
+    /// The whole text of a step, a check or a log line, wrapped (Enter on the dashboard).
+    Detail {
+        title: String,
+        text: String,
+        /// First wrapped line shown.
+        scroll: usize,
+    },
     QuitConfirm,
     /// Leaving the forms would lose what was typed: asked first.
     DiscardConfirm,
@@ -122,6 +129,15 @@ pub enum Overlay {
         request: PromptRequest,
         secret: SecretText,
     },
+}
+
+/// The dashboard pane that has the keys (Tab moves between them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DashboardPane {
+    Steps,
+    Health,
+    #[default]
+    Log,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +182,12 @@ pub struct App {
     pub logs: LogView,
     /// The user asked to stop the run; waiting for the engine to report.
     pub cancel_requested: bool,
+    /// The dashboard pane that has the keys.
+    pub dashboard_focus: DashboardPane,
+    /// The step selected in the Steps pane (set when it first takes the focus).
+    pub steps_cursor: Option<usize>,
+    /// The check selected in the Health checks pane.
+    pub health_cursor: Option<usize>,
     /// The failure screen's pane chosen with Tab (`None`: the first that overflows).
     pub failure_focus: Option<FailurePane>,
     /// How far the failure screen's error and rollback panels are scrolled.
@@ -219,6 +241,9 @@ impl App {
             run: RunProgress::default(),
             logs,
             cancel_requested: false,
+            dashboard_focus: DashboardPane::Log,
+            steps_cursor: None,
+            health_cursor: None,
             failure_focus: None,
             failure_scroll: [0, 0],
             checked_token_revision: None,
@@ -586,7 +611,7 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Transition {
         Screen::Configure => configure_key(app, key),
         Screen::Prerequisites => prerequisites_key(app, key),
         Screen::Plan => plan_key(app, key),
-        Screen::Dashboard => log_key(app, key),
+        Screen::Dashboard => dashboard_key(app, key),
         Screen::Failure => failure_key(app, key),
         Screen::Summary => match key.code {
             KeyCode::Enter | KeyCode::Esc => {
@@ -670,6 +695,25 @@ fn overlay_key(app: &mut App, key: KeyEvent) -> Transition {
             }
             Transition::none()
         }
+        Overlay::Detail { scroll, .. } => match key.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => {
+                app.overlay = None;
+                Transition::redraw()
+            }
+            KeyCode::Char('j') | KeyCode::Down | KeyCode::PageDown => {
+                *scroll += if key.code == KeyCode::PageDown { 10 } else { 1 };
+                Transition::redraw()
+            }
+            KeyCode::Char('k') | KeyCode::Up | KeyCode::PageUp => {
+                *scroll = scroll.saturating_sub(if key.code == KeyCode::PageUp { 10 } else { 1 });
+                Transition::redraw()
+            }
+            _ if is_ctrl_c(&key) => {
+                app.overlay = None;
+                quit(app)
+            }
+            _ => Transition::none(),
+        },
         Overlay::QuitConfirm => match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => stop_confirmed(app),
             // Ctrl+C again insists: it stops, as a second signal does headless.
@@ -940,6 +984,82 @@ fn failure_key(app: &mut App, key: KeyEvent) -> Transition {
         }
         _ => failure_scroll_key(app, key),
     }
+}
+
+/// Tab moves between the dashboard's panes; in the Steps and Health checks panes the
+/// arrow keys select a row and Enter opens its whole text; in the log they scroll, and
+/// Enter opens the newest line shown.
+fn dashboard_key(app: &mut App, key: KeyEvent) -> Transition {
+    use super::screens::dashboard;
+    match key.code {
+        KeyCode::Tab | KeyCode::BackTab => {
+            let panes = dashboard::dashboard_panes(app);
+            let at = panes
+                .iter()
+                .position(|p| *p == app.dashboard_focus)
+                .unwrap_or(panes.len() - 1);
+            let next = if key.code == KeyCode::Tab {
+                (at + 1) % panes.len()
+            } else {
+                (at + panes.len() - 1) % panes.len()
+            };
+            app.dashboard_focus = panes[next];
+            // A pane taking the focus selects its first row of interest.
+            match app.dashboard_focus {
+                DashboardPane::Steps if app.steps_cursor.is_none() => {
+                    app.steps_cursor = app
+                        .run
+                        .steps
+                        .iter()
+                        .position(|row| row.is_running())
+                        .or((!app.run.steps.is_empty()).then_some(0));
+                }
+                DashboardPane::Health if app.health_cursor.is_none() => {
+                    app.health_cursor = (!app.run.health.is_empty()).then_some(0);
+                }
+                _ => {}
+            }
+            return Transition::redraw();
+        }
+        KeyCode::Enter => {
+            return match dashboard::detail_of(app) {
+                Some((title, text)) => {
+                    app.overlay = Some(Overlay::Detail {
+                        title,
+                        text,
+                        scroll: 0,
+                    });
+                    Transition::redraw()
+                }
+                None => Transition::none(),
+            };
+        }
+        _ => {}
+    }
+    let (cursor, len) = match app.dashboard_focus {
+        DashboardPane::Log => return log_key(app, key),
+        DashboardPane::Steps => (&mut app.steps_cursor, app.run.steps.len()),
+        DashboardPane::Health => (&mut app.health_cursor, app.run.health.len()),
+    };
+    if len == 0 {
+        return Transition::none();
+    }
+    let current = cursor.unwrap_or(0).min(len - 1);
+    let moved = match key.code {
+        KeyCode::Char('k') | KeyCode::Up => current.saturating_sub(1),
+        KeyCode::Char('j') | KeyCode::Down => (current + 1).min(len - 1),
+        KeyCode::PageUp => current.saturating_sub(5),
+        KeyCode::PageDown => (current + 5).min(len - 1),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => len - 1,
+        KeyCode::Char('l') | KeyCode::Char('f') => return log_key(app, key),
+        _ => return Transition::none(),
+    };
+    if Some(moved) == *cursor {
+        return Transition::none();
+    }
+    *cursor = Some(moved);
+    Transition::redraw()
 }
 
 /// Tab moves between the failure screen's panes; the scroll keys move the focused one

@@ -37,7 +37,8 @@ pub mod terminal;
 pub mod theme;
 
 pub use app::{
-    update, AfterFirstDraw, App, AppInputs, Overlay, PlanState, Screen, MIN_HEIGHT, MIN_WIDTH,
+    update, AfterFirstDraw, App, AppInputs, DashboardPane, Overlay, PlanState, Screen, MIN_HEIGHT,
+    MIN_WIDTH,
 };
 pub use backend::{
     PrereqOutcome, PrereqRequest, PrereqUpdate, RollbackNotice, RunHandle, RunSteering, RunUpdate,

@@ -13,8 +13,8 @@ use kalypso_bootstrap::tui::form::{group_entries, Entry, Group};
 use kalypso_bootstrap::tui::logbuf::LevelFilter;
 use kalypso_bootstrap::tui::progress::RollbackState;
 use kalypso_bootstrap::tui::{
-    update, App, Effect, Msg, Overlay, PlanState, PrereqOutcome, PrereqUpdate, PromptAnswer,
-    PromptRequest, RollbackNotice, Screen, Transition,
+    update, App, DashboardPane, Effect, Msg, Overlay, PlanState, PrereqOutcome, PrereqUpdate,
+    PromptAnswer, PromptRequest, RollbackNotice, Screen, Transition,
 };
 use kalypso_bootstrap::ExitCode;
 use kalypso_bootstrap::UserError;
@@ -939,6 +939,94 @@ fn log_scrolling_paging_and_follow() {
     press(&mut app, KeyCode::Char('f'));
     assert!(!app.logs.following());
     assert!(screen(&app).contains("paused"));
+}
+
+#[test]
+fn tab_gives_the_steps_the_keys_and_enter_shows_a_steps_whole_text() {
+    let mut app = dashboard(named("demo"));
+    assert_eq!(
+        app.dashboard_focus,
+        DashboardPane::Log,
+        "the log has the keys first"
+    );
+    let long = "waiting for provisioningState Succeeded (az aks show reports Creating) \
+                after the node pool finished its upgrade of three nodes in eastus, tail-word";
+    update(
+        &mut app,
+        Msg::Engine(CLOCK.progress(2, StepId::ClusterCreate, Some("Creating"), long)),
+    );
+    // Without the checks, Tab goes Steps → Log.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.dashboard_focus, DashboardPane::Steps);
+    assert!(screen(&app).contains("▸ Steps"), "{}", screen(&app));
+    // The running step is selected first; Enter opens its whole message, wrapped.
+    let running = app
+        .run
+        .steps
+        .iter()
+        .position(|row| row.id == StepId::ClusterCreate)
+        .unwrap();
+    assert_eq!(app.steps_cursor, Some(running));
+    assert!(!screen(&app).contains("tail-word"), "cut on the dashboard");
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.overlay, Some(Overlay::Detail { .. })));
+    let text = screen(&app);
+    assert!(
+        text.contains("tail-word") && text.contains("cluster.create"),
+        "{text}"
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+    // j selects the next step; the log does not move.
+    let offset = app.logs.offset();
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.steps_cursor, Some(running + 1));
+    assert_eq!(app.logs.offset(), offset);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.dashboard_focus, DashboardPane::Log);
+}
+
+#[test]
+fn enter_on_the_log_opens_the_newest_line_shown_whole() {
+    let mut app = dashboard(named("demo"));
+    let long = format!("{} the-end", "a long log line ".repeat(12));
+    update(&mut app, Msg::Engine(log(2, LogLevel::Warn, &long)));
+    assert!(!screen(&app).contains("the-end"), "cut in the pane");
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(text.contains("the-end") && text.contains("Warn"), "{text}");
+}
+
+#[test]
+fn the_health_pane_takes_the_focus_only_once_the_checks_are_shown() {
+    let mut app = dashboard(named("demo"));
+    // The panel (not the step of that name) is not drawn: its room goes to the log.
+    assert!(
+        !screen(&app).contains("╭ Health checks"),
+        "{}",
+        screen(&app)
+    );
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.dashboard_focus, DashboardPane::Log);
+    update(
+        &mut app,
+        Msg::Engine(event(
+            3,
+            EventKind::HealthCheck {
+                check: "pull-request".into(),
+                status: kalypso_bootstrap::engine::events::HealthStatus::Failing,
+                message: "no open pull request against dev from a deployment/ branch yet".into(),
+            },
+        )),
+    );
+    assert!(screen(&app).contains("╭ Health checks"));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.dashboard_focus, DashboardPane::Health);
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(text.contains("failing: no open pull request"), "{text}");
 }
 
 #[test]

@@ -38,10 +38,11 @@ fn screen_keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
             ("↑/↓ PgUp/PgDn", "scroll the configuration"),
         ],
         Screen::Dashboard => &[
-            ("j/k ↓/↑", "scroll the log one line"),
+            ("Tab Shift-Tab", "next / previous pane (marked ▸)"),
+            ("j/k ↓/↑", "log: scroll a line; steps, checks: select"),
             ("PgUp/PgDn", "scroll the log one page"),
-            ("g Home", "oldest line"),
-            ("G End", "newest line, follow"),
+            ("g Home / G End", "oldest / newest line (G follows)"),
+            ("Enter", "the whole text of the selection"),
             ("f", "follow on/off"),
             ("l", "level filter"),
             ("q Ctrl+C", "stop the run (asks first)"),
@@ -103,6 +104,31 @@ pub fn help(app: &App, frame: &mut Frame, area: Rect) {
     let popup = centered(area, 70, height);
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(panel("Help", theme)), popup);
+}
+
+/// The whole text of a step, a check or a log line, wrapped to the screen, scrolled by
+/// `scroll` lines.
+pub fn detail(frame: &mut Frame, area: Rect, theme: Theme, title: &str, text: &str, scroll: usize) {
+    let width = area.width.saturating_sub(8).max(20);
+    let wrapped: Vec<String> = wrap(text, width as usize - 4);
+    let room = area.height.saturating_sub(6) as usize;
+    let scroll = scroll.min(wrapped.len().saturating_sub(room));
+    let mut lines: Vec<Line> = wrapped
+        .iter()
+        .skip(scroll)
+        .take(room)
+        .map(|part| Line::from(format!(" {part}")))
+        .collect();
+    let below = wrapped.len().saturating_sub(scroll + room);
+    let mut keys = String::from(" Esc closes");
+    if scroll > 0 || below > 0 {
+        keys.push_str(&format!(" · j/k scroll ({scroll} above, {below} below)"));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(keys, theme.muted())));
+    let popup = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(panel(title, theme)), popup);
 }
 
 /// Asked before leaving the forms would lose what was typed.
