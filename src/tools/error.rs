@@ -199,16 +199,38 @@ pub(crate) fn message_excerpt(output: &CommandOutput) -> String {
         output.stderr.trim()
     };
     let text = secrets::redact(text);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        // Transport detail and repeats are not the tool's message (the log keeps the
+        // whole output; the classifier reads the raw one).
+        if line.is_empty() || is_http_header(line) || lines.contains(&line) {
+            continue;
+        }
+        lines.push(line);
+    }
     let joined = lines.join(" | ");
     if joined.is_empty() {
         return "no error message".to_string();
     }
     truncate_chars(&joined, EXCERPT_CHARS)
+}
+
+/// An HTTP status or response header line (`HTTP/2.0 403 Forbidden`,
+/// `X-RateLimit-Remaining: 0`, `Retry-After: 30`), as gh and az print with their errors:
+/// a header name is hyphenated capitalised words.
+fn is_http_header(line: &str) -> bool {
+    if line.starts_with("HTTP/1.") || line.starts_with("HTTP/2") {
+        return true;
+    }
+    let Some((name, _)) = line.split_once(": ") else {
+        return false;
+    };
+    let words: Vec<&str> = name.split('-').collect();
+    words.len() >= 2
+        && words.iter().all(|word| {
+            word.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && word.chars().all(|c| c.is_ascii_alphanumeric())
+        })
 }
 
 /// A bounded, redacted excerpt of arbitrary output, for "could not read" messages.
@@ -227,5 +249,29 @@ fn truncate_chars(text: &str, max: usize) -> String {
         let mut cut: String = text.chars().take(max).collect();
         cut.push('…');
         cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_repeated_lines_are_left_out_of_the_message() {
+        let output = CommandOutput {
+            exit_code: Some(1),
+            stdout: String::new(),
+            stderr: "HTTP 403: API rate limit exceeded for user ID 1. (https://api.github.com/user)\n\
+                     X-RateLimit-Limit: 5000\nX-RateLimit-Remaining: 0\nX-RateLimit-Reset: 1767225600\n\
+                     Retry-After: 60\nHTTP/2.0 403 Forbidden\n\
+                     HTTP 403: API rate limit exceeded for user ID 1. (https://api.github.com/user)\n\
+                     Error: Content-Type mismatch: stays"
+                .to_string(),
+            duration: std::time::Duration::ZERO,
+        };
+        assert_eq!(
+            message_excerpt(&output),
+            "HTTP 403: API rate limit exceeded for user ID 1. (https://api.github.com/user) | Error: Content-Type mismatch: stays"
+        );
     }
 }

@@ -79,7 +79,14 @@ fn log_command(argv: &[String], result: &Result<CommandOutput, RunError>, elapse
                 Some(code) => code.to_string(),
                 None => "signal".to_string(),
             };
-            tracing::debug!(target: COMMAND_LOG_TARGET, exit_code = %exit_code, duration_ms, "ran {argv}");
+            if output.success() {
+                tracing::debug!(target: COMMAND_LOG_TARGET, exit_code = %exit_code, duration_ms, "ran {argv}");
+            } else {
+                // The whole error output, which the messages on screen condense.
+                let stderr = crate::secrets::redact(output.stderr.trim());
+                let stderr = bounded_for_log(&stderr);
+                tracing::debug!(target: COMMAND_LOG_TARGET, exit_code = %exit_code, duration_ms, stderr = %stderr, "ran {argv}");
+            }
         }
         // Never started: nothing ran.
         Err(error @ (RunError::NotFound { .. } | RunError::SecretInArgv { .. })) => {
@@ -94,6 +101,16 @@ fn log_command(argv: &[String], result: &Result<CommandOutput, RunError>, elapse
                 "ran {argv}"
             );
         }
+    }
+}
+
+/// Most of a failed command's stderr the log keeps (a tool may dump pages).
+const LOGGED_STDERR_CHARS: usize = 8_000;
+
+fn bounded_for_log(text: &str) -> String {
+    match text.char_indices().nth(LOGGED_STDERR_CHARS) {
+        Some((cut, _)) => format!("{}… (cut)", &text[..cut]),
+        None => text.to_string(),
     }
 }
 

@@ -21,6 +21,7 @@ use super::form::{FormOutcome, FormState, PathChoice, SecretText};
 use super::logbuf::{LevelFilter, LogView, DEFAULT_CAPACITY};
 use super::msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
 use super::progress::{RollbackState, RunProgress};
+use super::screens::failure::{self, FailurePane};
 use super::theme::Theme;
 use crate::troubleshooting::Topic;
 use crate::UserError;
@@ -124,11 +125,29 @@ pub enum Screen {
 #[derive(Debug)]
 pub enum Overlay {
     Help,
+    /// The whole text of a step, a check or a log line, wrapped (Enter on the dashboard).
+    Detail {
+        title: String,
+        text: String,
+        /// First wrapped line shown.
+        scroll: usize,
+    },
     QuitConfirm,
+    /// Leaving the forms would lose what was typed: asked first.
+    DiscardConfirm,
     Prompt {
         request: PromptRequest,
         secret: SecretText,
     },
+}
+
+/// The dashboard pane that has the keys (Tab moves between them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DashboardPane {
+    Steps,
+    Health,
+    #[default]
+    Log,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +196,16 @@ pub struct App {
     pub logs: LogView,
     /// The user asked to stop the run; waiting for the engine to report.
     pub cancel_requested: bool,
+    /// The dashboard pane that has the keys.
+    pub dashboard_focus: DashboardPane,
+    /// The step selected in the Steps pane (set when it first takes the focus).
+    pub steps_cursor: Option<usize>,
+    /// The check selected in the Health checks pane.
+    pub health_cursor: Option<usize>,
+    /// The failure screen's pane chosen with Tab (`None`: the first that overflows).
+    pub failure_focus: Option<FailurePane>,
+    /// How far the failure screen's error and rollback panels are scrolled.
+    pub failure_scroll: [usize; 2],
     /// The token revision the last prerequisite check ran with.
     checked_token_revision: Option<u64>,
     /// Set once the wizard has decided to end, with the exit code.
@@ -228,6 +257,11 @@ impl App {
             run: RunProgress::default(),
             logs,
             cancel_requested: false,
+            dashboard_focus: DashboardPane::Log,
+            steps_cursor: None,
+            health_cursor: None,
+            failure_focus: None,
+            failure_scroll: [0, 0],
             checked_token_revision: None,
             exit: None,
         }
@@ -274,6 +308,11 @@ impl App {
         self.run.is_running()
             || self.run.rollback().in_progress()
             || matches!(self.run.rollback(), RollbackState::LookingUp)
+    }
+
+    /// Leaving the forms now would lose the values changed in them.
+    fn answers_would_be_lost(&self) -> bool {
+        self.screen == Screen::Configure && self.form.has_answers()
     }
 
     /// Whether keys are text for the focused field (then `q` and `?` are typed).
@@ -593,7 +632,7 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Transition {
         Screen::Configure => configure_key(app, key),
         Screen::Prerequisites => prerequisites_key(app, key),
         Screen::Plan => plan_key(app, key),
-        Screen::Dashboard => log_key(app, key),
+        Screen::Dashboard => dashboard_key(app, key),
         Screen::Failure => failure_key(app, key),
         Screen::Summary => match key.code {
             KeyCode::Enter | KeyCode::Esc => {
@@ -604,13 +643,31 @@ fn key_pressed(app: &mut App, key: KeyEvent) -> Transition {
     }
 }
 
-/// q or Ctrl+C: ask first while the engine is busy; otherwise leave with the code that
-/// fits the screen.
+/// q or Ctrl+C: ask first while the engine is busy, or when leaving would lose answers
+/// typed into the forms; otherwise leave with the code that fits the screen. Once a stop
+/// was asked for and the engine is still stopping, a second request leaves at once (as a
+/// second signal ends the process headless); the runtime still gives the engine a few
+/// seconds to save the state.
 fn quit(app: &mut App) -> Transition {
     if app.engine_busy() {
+        if app.cancel_requested {
+            let code = app.exit_code_now();
+            return Transition::redraw()
+                .with(Effect::CancelRun)
+                .with(Effect::Exit(code));
+        }
         app.overlay = Some(Overlay::QuitConfirm);
         return Transition::redraw();
     }
+    if app.answers_would_be_lost() {
+        app.overlay = Some(Overlay::DiscardConfirm);
+        return Transition::redraw();
+    }
+    leave(app)
+}
+
+/// Leave now with the code that fits the screen.
+fn leave(app: &mut App) -> Transition {
     let code = app.exit_code_now();
     let mut transition = Transition::redraw();
     if matches!(app.run.rollback(), RollbackState::Asking(_)) {
@@ -619,6 +676,21 @@ fn quit(app: &mut App) -> Transition {
         transition = transition.with(Effect::AnswerRollback(false));
     }
     transition.with(Effect::Exit(code))
+}
+
+/// Stop the run (or the rollback) the user confirmed stopping.
+fn stop_confirmed(app: &mut App) -> Transition {
+    app.overlay = None;
+    if app.run.is_running() {
+        app.cancel_requested = true;
+        Transition::redraw().with(Effect::CancelRun)
+    } else {
+        // Rollback in progress: stop it and leave; the state keeps the rest.
+        let code = app.exit_code_now();
+        Transition::redraw()
+            .with(Effect::CancelRun)
+            .with(Effect::Exit(code))
+    }
 }
 
 fn overlay_key(app: &mut App, key: KeyEvent) -> Transition {
@@ -644,25 +716,45 @@ fn overlay_key(app: &mut App, key: KeyEvent) -> Transition {
             }
             Transition::none()
         }
-        Overlay::QuitConfirm => match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
+        Overlay::Detail { scroll, .. } => match key.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => {
                 app.overlay = None;
-                if app.run.is_running() {
-                    app.cancel_requested = true;
-                    Transition::redraw().with(Effect::CancelRun)
-                } else {
-                    // Rollback in progress: stop it and leave; the state keeps the rest.
-                    let code = app.exit_code_now();
-                    Transition::redraw()
-                        .with(Effect::CancelRun)
-                        .with(Effect::Exit(code))
-                }
+                Transition::redraw()
             }
+            KeyCode::Char('j') | KeyCode::Down | KeyCode::PageDown => {
+                *scroll += if key.code == KeyCode::PageDown { 10 } else { 1 };
+                Transition::redraw()
+            }
+            KeyCode::Char('k') | KeyCode::Up | KeyCode::PageUp => {
+                *scroll = scroll.saturating_sub(if key.code == KeyCode::PageUp { 10 } else { 1 });
+                Transition::redraw()
+            }
+            _ if is_ctrl_c(&key) => {
+                app.overlay = None;
+                quit(app)
+            }
+            _ => Transition::none(),
+        },
+        Overlay::QuitConfirm => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => stop_confirmed(app),
+            // Ctrl+C again insists: it stops, as a second signal does headless.
+            _ if is_ctrl_c(&key) => stop_confirmed(app),
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Enter => {
                 app.overlay = None;
                 Transition::redraw()
             }
+            _ => Transition::none(),
+        },
+        Overlay::DiscardConfirm => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.overlay = None;
+                leave(app)
+            }
             _ if is_ctrl_c(&key) => {
+                app.overlay = None;
+                leave(app)
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Enter => {
                 app.overlay = None;
                 Transition::redraw()
             }
@@ -887,18 +979,20 @@ fn redraw_if_log_moved(app: &mut App, change: impl FnOnce(&mut LogView)) -> Tran
 }
 
 fn failure_key(app: &mut App, key: KeyEvent) -> Transition {
-    match app.run.rollback().clone() {
-        RollbackState::Asking(_) => match key.code {
+    if let RollbackState::Asking(_) = app.run.rollback() {
+        match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.run.set_rollback(RollbackState::Requested);
-                Transition::redraw().with(Effect::AnswerRollback(true))
+                return Transition::redraw().with(Effect::AnswerRollback(true));
             }
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Enter | KeyCode::Esc => {
                 app.run.set_rollback(RollbackState::Declined);
-                Transition::redraw().with(Effect::AnswerRollback(false))
+                return Transition::redraw().with(Effect::AnswerRollback(false));
             }
-            _ => Transition::none(),
-        },
+            _ => return failure_scroll_key(app, key),
+        }
+    }
+    match app.run.rollback() {
         RollbackState::Declined
         | RollbackState::Kept
         | RollbackState::NothingToRemove
@@ -919,8 +1013,125 @@ fn failure_key(app: &mut App, key: KeyEvent) -> Transition {
                 back_to_forms(app);
                 Transition::redraw()
             }
-            _ => log_key(app, key),
+            _ => failure_scroll_key(app, key),
         },
-        _ => log_key(app, key),
+        _ => failure_scroll_key(app, key),
     }
+}
+
+/// Tab moves between the dashboard's panes; in the Steps and Health checks panes the
+/// arrow keys select a row and Enter opens its whole text; in the log they scroll, and
+/// Enter opens the newest line shown.
+fn dashboard_key(app: &mut App, key: KeyEvent) -> Transition {
+    use super::screens::dashboard;
+    match key.code {
+        KeyCode::Tab | KeyCode::BackTab => {
+            let panes = dashboard::dashboard_panes(app);
+            let at = panes
+                .iter()
+                .position(|p| *p == app.dashboard_focus)
+                .unwrap_or(panes.len() - 1);
+            let next = if key.code == KeyCode::Tab {
+                (at + 1) % panes.len()
+            } else {
+                (at + panes.len() - 1) % panes.len()
+            };
+            app.dashboard_focus = panes[next];
+            // A pane taking the focus selects its first row of interest.
+            match app.dashboard_focus {
+                DashboardPane::Steps if app.steps_cursor.is_none() => {
+                    app.steps_cursor = app
+                        .run
+                        .steps
+                        .iter()
+                        .position(|row| row.is_running())
+                        .or((!app.run.steps.is_empty()).then_some(0));
+                }
+                DashboardPane::Health if app.health_cursor.is_none() => {
+                    app.health_cursor = (!app.run.health.is_empty()).then_some(0);
+                }
+                _ => {}
+            }
+            return Transition::redraw();
+        }
+        KeyCode::Enter => {
+            return match dashboard::detail_of(app) {
+                Some((title, text)) => {
+                    app.overlay = Some(Overlay::Detail {
+                        title,
+                        text,
+                        scroll: 0,
+                    });
+                    Transition::redraw()
+                }
+                None => Transition::none(),
+            };
+        }
+        _ => {}
+    }
+    let (cursor, len) = match app.dashboard_focus {
+        DashboardPane::Log => return log_key(app, key),
+        DashboardPane::Steps => (&mut app.steps_cursor, app.run.steps.len()),
+        DashboardPane::Health => (&mut app.health_cursor, app.run.health.len()),
+    };
+    if len == 0 {
+        return Transition::none();
+    }
+    let current = cursor.unwrap_or(0).min(len - 1);
+    let moved = match key.code {
+        KeyCode::Char('k') | KeyCode::Up => current.saturating_sub(1),
+        KeyCode::Char('j') | KeyCode::Down => (current + 1).min(len - 1),
+        KeyCode::PageUp => current.saturating_sub(5),
+        KeyCode::PageDown => (current + 5).min(len - 1),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => len - 1,
+        KeyCode::Char('l') | KeyCode::Char('f') => return log_key(app, key),
+        _ => return Transition::none(),
+    };
+    if Some(moved) == *cursor {
+        return Transition::none();
+    }
+    *cursor = Some(moved);
+    Transition::redraw()
+}
+
+/// Tab moves between the failure screen's panes; the scroll keys move the focused one
+/// (the log's own keys when it is the log).
+fn failure_scroll_key(app: &mut App, key: KeyEvent) -> Transition {
+    let panes = failure::panes(app);
+    let focus = failure::focused_pane(app);
+    if matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
+        let at = panes.iter().position(|p| *p == focus).unwrap_or(0);
+        let next = if key.code == KeyCode::Tab {
+            (at + 1) % panes.len()
+        } else {
+            (at + panes.len() - 1) % panes.len()
+        };
+        app.failure_focus = Some(panes[next]);
+        return Transition::redraw();
+    }
+    let index = match focus {
+        FailurePane::Error => 0,
+        FailurePane::Rollback => 1,
+        FailurePane::Log => return log_key(app, key),
+    };
+    let max = failure::max_scroll(app, focus);
+    let page = failure::page(app, focus);
+    let current = app.failure_scroll[index].min(max);
+    let moved = match key.code {
+        KeyCode::Char('k') | KeyCode::Up => current.saturating_sub(1),
+        KeyCode::Char('j') | KeyCode::Down => (current + 1).min(max),
+        KeyCode::PageUp => current.saturating_sub(page),
+        KeyCode::PageDown => (current + page).min(max),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => max,
+        // The log's filter still works from any pane.
+        KeyCode::Char('l') => return log_key(app, key),
+        _ => return Transition::none(),
+    };
+    if moved == app.failure_scroll[index] {
+        return Transition::none();
+    }
+    app.failure_scroll[index] = moved;
+    Transition::redraw()
 }

@@ -419,6 +419,11 @@ impl FormState {
         }
     }
 
+    /// The user changed at least one value in the forms.
+    pub fn has_answers(&self) -> bool {
+        !self.touched.is_empty()
+    }
+
     pub fn text(&self, field: Field) -> &str {
         self.texts.get(&field).map(Input::value).unwrap_or("")
     }

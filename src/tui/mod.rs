@@ -37,7 +37,8 @@ pub mod terminal;
 pub mod theme;
 
 pub use app::{
-    update, AfterFirstDraw, App, AppInputs, Overlay, PlanState, Screen, MIN_HEIGHT, MIN_WIDTH,
+    update, AfterFirstDraw, App, AppInputs, DashboardPane, Overlay, PlanState, Screen, MIN_HEIGHT,
+    MIN_WIDTH,
 };
 pub use backend::{
     PrereqOutcome, PrereqRequest, PrereqUpdate, RollbackNotice, RunHandle, RunSteering, RunUpdate,
@@ -46,5 +47,6 @@ pub use backend::{
 pub use bridge::ScreenHandover;
 pub use msg::{Effect, Msg, PromptAnswer, PromptRequest, Transition};
 pub use runtime::{run, run_on, InputStream, Surface, WizardOptions};
+pub use screens::failure::FailurePane;
 pub use screens::render;
 pub use terminal::{install_panic_hook, restore_terminal, terminal_taken, Tui};

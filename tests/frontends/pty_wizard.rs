@@ -270,7 +270,10 @@ fn the_demo_brings_its_own_simulated_cluster_to_pick() {
         !plan.contains("+ AKS cluster"),
         "no cluster is created:\n{plan}"
     );
+    // Back to the forms, whose picked context `q` would throw away: asked first.
     pane.keys(&["n", "q"]);
+    pane.wait_for("asked before losing the answers", "Quit? [y/N]", STAGE);
+    pane.keys(&["y"]);
     pane.assert_left_cleanly(7);
 }
 
@@ -409,7 +412,8 @@ fn six_thousand_typed_or_pasted_characters_all_arrive_and_the_next_key_acts() {
         STAGE,
     );
 
-    pane.keys(&["C-c"]);
+    // Ctrl+C asks before throwing the typed values away; `y` leaves.
+    pane.keys(&["C-c", "y"]);
     pane.assert_left_cleanly(7);
     pane.clear();
     std::fs::write(&buffer, "echo PASTED-$((6*7))").unwrap();

@@ -484,11 +484,14 @@ async fn a_burst_of_waiting_keys_is_applied_whole_before_one_frame() {
     assert_eq!(frame.name_chars, "demo".len() + TYPED, "{frame:?}");
     assert_ne!(frame.focus, Entry::Config(Field::ClusterName), "{frame:?}");
 
-    keys.send(TermEvent::Key(KeyEvent::new(
-        KeyCode::Char('c'),
-        KeyModifiers::CONTROL,
-    )))
-    .unwrap();
+    // Typed values would be lost: the first Ctrl+C asks, the second leaves.
+    for _ in 0..2 {
+        keys.send(TermEvent::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        )))
+        .unwrap();
+    }
     let code = tokio::time::timeout(Duration::from_secs(10), task)
         .await
         .expect("the wizard ended")

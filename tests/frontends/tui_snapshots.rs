@@ -10,12 +10,14 @@
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
 use kalypso_bootstrap::config::{ConfigLayer, Field};
+use kalypso_bootstrap::engine::events::Event;
 use kalypso_bootstrap::engine::events::{EventKind, HealthStatus, LogLevel, Outcome};
 use kalypso_bootstrap::engine::overview::EarlierRun;
 use kalypso_bootstrap::engine::plan::ObservedRepo;
 use kalypso_bootstrap::engine::step::{Action, StepId};
 use kalypso_bootstrap::engine::Observed;
 use kalypso_bootstrap::prereq::{AuthCheckKind, Verdict};
+use kalypso_bootstrap::sim::{Fault, FaultKind};
 use kalypso_bootstrap::tools::Version;
 use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::tui::form::{Entry, Group};
@@ -866,4 +868,238 @@ fn plan_shows_where_each_value_came_from() {
         assert!(shown.contains(expected), "{expected}: {shown}");
     }
     assert!(!shown.contains("interactive answer"), "{shown}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The failure screen at the minimum size, fed from real runs
+
+/// A real run of the simulated world that fails in `step` because of `fault`, and the
+/// rollback question the session would ask after it: the failure event and the
+/// descriptions exactly as the engine makes them. The duration and the scratch directory
+/// are fixed so that the snapshot is stable.
+fn real_failure(fault: Fault, step: StepId) -> (Event, Vec<String>) {
+    use crate::support::e2e::{all_new, existing_repo, seed_valid_repo, BeforeStep, Harness};
+    use kalypso_bootstrap::templates::RepoKind;
+    let harness = Harness::new();
+    let mut configuration = all_new();
+    if step.phase() == kalypso_bootstrap::state::Phase::Cluster {
+        // The repositories phase runs beside the cluster's: with repositories of its own
+        // it would record them or not depending on timing. Existing ones keep the list
+        // the same from run to run.
+        configuration.repositories.control_plane =
+            existing_repo("https://github.com/acme/platform-cp");
+        configuration.repositories.gitops =
+            existing_repo("https://github.com/acme/platform-gitops");
+        for (kind, name) in [
+            (RepoKind::ControlPlane, "platform-cp"),
+            (RepoKind::Gitops, "platform-gitops"),
+        ] {
+            seed_valid_repo(&harness, &configuration, kind, "acme", name);
+        }
+    }
+    if step.phase() == kalypso_bootstrap::state::Phase::Repositories {
+        // Likewise the installation runs beside the repositories: on a cluster that
+        // exists, without the installation, only the repositories are created.
+        configuration = crate::support::e2e::existing_cluster(configuration);
+        configuration.installation.skip_install = true;
+    }
+    // The fault starts with the step, so that it fails that step and no other.
+    let sim = harness.sim.clone();
+    let steps = BeforeStep::new(harness.step_env(&configuration), step, move || {
+        sim.inject(fault);
+    });
+    let run = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(harness.run_steps(&configuration, std::sync::Arc::new(steps)));
+    let (failed_step, _) = run.failure();
+    assert_eq!(failed_step, Some(step), "{:?}", run.outcome.end);
+    let scratch = harness.dir.path().to_string_lossy().to_string();
+    let real = run
+        .events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::RunFailed { .. }))
+        .expect("a RunFailed event");
+    let mut failed = event(95, real.kind.clone());
+    if let EventKind::RunFailed {
+        duration_ms,
+        report_file,
+        message,
+        hint,
+        ..
+    } = &mut failed.kind
+    {
+        *duration_ms = 95_000;
+        *report_file = Some(REPORT_FILE.into());
+        *message = message.replace(&scratch, "/tmp/scratch");
+        *hint = hint.as_ref().map(|h| h.replace(&scratch, "/tmp/scratch"));
+    }
+    if let EventKind::RunFailed { message, .. } = &mut failed.kind {
+        *message = fixed_installation_id(message);
+    }
+    let mut descriptions: Vec<String> = harness
+        .open(&configuration)
+        .removal()
+        .plan()
+        .descriptions()
+        .into_iter()
+        .map(|d| d.replace(&scratch, "/tmp/scratch"))
+        .collect();
+    // The two repositories are created side by side, so which is newer (removed first)
+    // differs from run to run; the snapshot fixes their order.
+    if let Some(first) = descriptions
+        .iter()
+        .position(|d| d.starts_with("repository "))
+    {
+        let run = descriptions[first..]
+            .iter()
+            .take_while(|d| d.starts_with("repository "))
+            .count();
+        descriptions[first..first + run].sort();
+    }
+    (failed, descriptions)
+}
+
+/// The text with every installation id (`kb-` and 12 hex digits, new for each world)
+/// replaced by a fixed one.
+fn fixed_installation_id(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("kb-") {
+        out.push_str(&rest[..at]);
+        let id = &rest[at + 3..];
+        let hex = id.chars().take_while(char::is_ascii_hexdigit).count();
+        if hex == 12 {
+            out.push_str("kb-000000000000");
+        } else {
+            out.push_str(&rest[at..at + 3 + hex]);
+        }
+        rest = &rest[at + 3 + hex..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn failure_screen(size: (u16, u16), failed: &Event, resources: &[String]) -> App {
+    let mut app = running(size);
+    engine(&mut app, failed.clone());
+    assert_eq!(app.screen, Screen::Failure);
+    update(
+        &mut app,
+        Msg::Rollback(RollbackNotice::Asking(resources.to_vec())),
+    );
+    tick(&mut app, 96);
+    app
+}
+
+/// What must be on an 80x24 failure screen whatever failed: the hint whole, the question
+/// with its keys, and a marker wherever something is hidden.
+fn assert_failure_screen_complete(text: &str, failed: &Event, resources: &[String]) {
+    let EventKind::RunFailed { hint, .. } = &failed.kind else {
+        unreachable!()
+    };
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let hint = hint.as_deref().expect("a hint");
+    // Every word of the hint is on screen (wrapped, but never cut).
+    for word in hint.split_whitespace() {
+        assert!(flat.contains(word), "hint word {word:?} missing:\n{text}");
+    }
+    assert!(text.contains("Roll back? [y/N]"), "{text}");
+    let shown = resources
+        .iter()
+        .filter(|r| flat.contains(r.split_whitespace().collect::<Vec<_>>().join(" ").as_str()))
+        .count();
+    if shown < resources.len() {
+        assert!(
+            text.contains("↓"),
+            "hidden resources without a marker:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn the_failure_screen_at_80x24_keeps_the_hint_and_the_question_for_a_failure_in_each_phase() {
+    let cases = [
+        (
+            "cluster",
+            Fault::new(FaultKind::QuotaExceeded, "az aks create").always(),
+            StepId::ClusterCreate,
+        ),
+        (
+            "repositories",
+            Fault::new(
+                // A limit already reset: the texts do not depend on the clock.
+                FaultKind::RateLimited {
+                    status: 429,
+                    reset_epoch: 0,
+                },
+                "gh repo view",
+            )
+            .with_arg("acme/kalypso-gitops")
+            .always(),
+            StepId::GitopsSeed,
+        ),
+        (
+            "installation",
+            Fault::new(FaultKind::Forbidden, "helm upgrade").always(),
+            StepId::InstallKalypso,
+        ),
+        (
+            "validation",
+            Fault::new(FaultKind::Forbidden, "kubectl get pods").always(),
+            StepId::HealthChecks,
+        ),
+    ];
+    for (phase, fault, step) in cases {
+        let (failed, resources) = real_failure(fault, step);
+        let app = failure_screen(SMALL, &failed, &resources);
+        let text = screen(&app);
+        assert_failure_screen_complete(&text, &failed, &resources);
+        insta::assert_snapshot!(format!("failure_{phase}_80x24"), text);
+    }
+}
+
+#[test]
+fn the_failure_screen_scrolls_the_resource_list_with_j_and_its_marker_counts_what_is_hidden() {
+    let (failed, resources) = real_failure(
+        Fault::new(FaultKind::Forbidden, "helm upgrade").always(),
+        StepId::InstallKalypso,
+    );
+    let mut app = failure_screen(SMALL, &failed, &resources);
+    // Screen text with the panel borders and line breaks gone: a wrapped resource reads
+    // as one.
+    let flat = |app: &App| {
+        screen(app)
+            .replace(['│', '╭', '╮', '╰', '╯', '─'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let last = resources.last().expect("resources to remove");
+    assert!(
+        !flat(&app).contains(last.as_str()),
+        "all fit: nothing to scroll"
+    );
+    // The error is long too and has the focus first; Tab moves it to the list.
+    assert!(screen(&app).contains("What went wrong ▸ scrolling"));
+    press(&mut app, KeyCode::Tab);
+    assert!(screen(&app).contains("Rollback ▸ scrolling"));
+    for _ in 0..resources.len() {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    let text = screen(&app);
+    assert!(text.contains("↑"), "{text}");
+    assert!(flat(&app).contains(last.as_str()), "{text}");
+    assert!(text.contains("Roll back? [y/N]"), "{text}");
+    // Home goes back to the top; the question is still there and still answers.
+    press(&mut app, KeyCode::Home);
+    assert!(
+        flat(&app).contains(resources[0].as_str()),
+        "{}",
+        screen(&app)
+    );
+    let transition = press(&mut app, KeyCode::Char('y'));
+    assert!(transition
+        .effects
+        .iter()
+        .any(|e| matches!(e, kalypso_bootstrap::tui::Effect::AnswerRollback(true))));
 }

@@ -13,8 +13,8 @@ use kalypso_bootstrap::tui::form::{group_entries, Entry, Group};
 use kalypso_bootstrap::tui::logbuf::LevelFilter;
 use kalypso_bootstrap::tui::progress::RollbackState;
 use kalypso_bootstrap::tui::{
-    update, App, Effect, Msg, Overlay, PlanState, PrereqOutcome, PrereqUpdate, PromptAnswer,
-    PromptRequest, RollbackNotice, Screen, Transition,
+    update, App, DashboardPane, Effect, Msg, Overlay, PlanState, PrereqOutcome, PrereqUpdate,
+    PromptAnswer, PromptRequest, RollbackNotice, Screen, Transition,
 };
 use kalypso_bootstrap::ExitCode;
 use kalypso_bootstrap::UserError;
@@ -373,9 +373,54 @@ fn q_and_question_mark_are_text_in_a_text_field_and_ctrl_c_still_quits() {
     assert!(matches!(app.overlay, Some(Overlay::Help)));
     press(&mut app, KeyCode::Esc);
     assert!(app.overlay.is_none());
+    // What was typed would be lost: Ctrl+C asks first (issue 15 §6), and `y` leaves.
     let transition = ctrl(&mut app, 'c');
+    assert_eq!(exit_code(&transition), None);
+    assert!(matches!(app.overlay, Some(Overlay::DiscardConfirm)));
+    let transition = press(&mut app, KeyCode::Char('y'));
     assert_eq!(exit_code(&transition), Some(ExitCode::Cancelled));
     assert_eq!(app.exit, Some(ExitCode::Cancelled));
+}
+
+#[test]
+fn leaving_the_forms_asks_first_only_when_a_value_was_changed() {
+    // Nothing changed: Ctrl+C leaves at once.
+    let mut app = configure(ConfigLayer::default());
+    let transition = ctrl(&mut app, 'c');
+    assert_eq!(exit_code(&transition), Some(ExitCode::Cancelled));
+
+    let mut app = configure(ConfigLayer::default());
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "mine");
+    let transition = ctrl(&mut app, 'c');
+    assert_eq!(exit_code(&transition), None, "asked first");
+    let text = screen(&app);
+    assert!(text.contains("Quit?") && text.contains("lost"), "{text}");
+    // `n` (or Esc) keeps the forms and what was typed.
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.overlay.is_none());
+    assert_eq!(app.exit, None);
+    assert_eq!(app.form.text(Field::ClusterName), "mine");
+    // Ctrl+C twice leaves.
+    ctrl(&mut app, 'c');
+    let transition = ctrl(&mut app, 'c');
+    assert_eq!(exit_code(&transition), Some(ExitCode::Cancelled));
+}
+
+#[test]
+fn the_help_shows_the_keys_that_work_on_each_screen() {
+    let mut app = configure(ConfigLayer::default());
+    press(&mut app, KeyCode::F(1));
+    let text = screen(&app);
+    assert!(text.contains("clear the field"), "{text}");
+    assert!(!text.contains("clear the token"), "{text}");
+    assert!(!text.contains("q Ctrl+C"), "q is text in the forms: {text}");
+    assert!(text.contains("only outside text fields"), "{text}");
+
+    let mut app = dashboard(named("demo"));
+    press(&mut app, KeyCode::Char('?'));
+    let text = screen(&app);
+    assert!(text.contains("q Ctrl+C"), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -532,6 +577,27 @@ fn quitting_a_running_bootstrap_asks_first_and_then_cancels_the_run() {
     assert_eq!(exit_code(&transition), Some(ExitCode::Cancelled));
 }
 
+#[test]
+fn ctrl_c_again_in_the_stop_dialog_stops_and_once_more_while_stopping_leaves_at_once() {
+    let mut app = dashboard(named("demo"));
+    ctrl(&mut app, 'c');
+    assert!(matches!(app.overlay, Some(Overlay::QuitConfirm)));
+    assert!(screen(&app).contains("Ctrl+C again stops"));
+    let transition = ctrl(&mut app, 'c');
+    assert!(app.overlay.is_none());
+    assert!(has(&transition, |e| matches!(e, Effect::CancelRun)));
+    assert_eq!(
+        exit_code(&transition),
+        None,
+        "the engine saves the state first"
+    );
+    assert!(app.cancel_requested);
+    assert!(app.run.is_running(), "still stopping");
+    // The engine is slow to stop: a third Ctrl+C leaves at once, exit code 7.
+    let transition = ctrl(&mut app, 'c');
+    assert!(app.overlay.is_none(), "no second dialog");
+    assert_eq!(exit_code(&transition), Some(ExitCode::Cancelled));
+}
 #[test]
 fn the_summary_exits_with_success() {
     let mut app = dashboard(named("demo"));
@@ -877,6 +943,94 @@ fn log_scrolling_paging_and_follow() {
 }
 
 #[test]
+fn tab_gives_the_steps_the_keys_and_enter_shows_a_steps_whole_text() {
+    let mut app = dashboard(named("demo"));
+    assert_eq!(
+        app.dashboard_focus,
+        DashboardPane::Log,
+        "the log has the keys first"
+    );
+    let long = "waiting for provisioningState Succeeded (az aks show reports Creating) \
+                after the node pool finished its upgrade of three nodes in eastus, tail-word";
+    update(
+        &mut app,
+        Msg::Engine(CLOCK.progress(2, StepId::ClusterCreate, Some("Creating"), long)),
+    );
+    // Without the checks, Tab goes Steps → Log.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.dashboard_focus, DashboardPane::Steps);
+    assert!(screen(&app).contains("▸ Steps"), "{}", screen(&app));
+    // The running step is selected first; Enter opens its whole message, wrapped.
+    let running = app
+        .run
+        .steps
+        .iter()
+        .position(|row| row.id == StepId::ClusterCreate)
+        .unwrap();
+    assert_eq!(app.steps_cursor, Some(running));
+    assert!(!screen(&app).contains("tail-word"), "cut on the dashboard");
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.overlay, Some(Overlay::Detail { .. })));
+    let text = screen(&app);
+    assert!(
+        text.contains("tail-word") && text.contains("cluster.create"),
+        "{text}"
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+    // j selects the next step; the log does not move.
+    let offset = app.logs.offset();
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.steps_cursor, Some(running + 1));
+    assert_eq!(app.logs.offset(), offset);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.dashboard_focus, DashboardPane::Log);
+}
+
+#[test]
+fn enter_on_the_log_opens_the_newest_line_shown_whole() {
+    let mut app = dashboard(named("demo"));
+    let long = format!("{} the-end", "a long log line ".repeat(12));
+    update(&mut app, Msg::Engine(log(2, LogLevel::Warn, &long)));
+    assert!(!screen(&app).contains("the-end"), "cut in the pane");
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(text.contains("the-end") && text.contains("Warn"), "{text}");
+}
+
+#[test]
+fn the_health_pane_takes_the_focus_only_once_the_checks_are_shown() {
+    let mut app = dashboard(named("demo"));
+    // The panel (not the step of that name) is not drawn: its room goes to the log.
+    assert!(
+        !screen(&app).contains("╭ Health checks"),
+        "{}",
+        screen(&app)
+    );
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.dashboard_focus, DashboardPane::Log);
+    update(
+        &mut app,
+        Msg::Engine(event(
+            3,
+            EventKind::HealthCheck {
+                check: "pull-request".into(),
+                status: kalypso_bootstrap::engine::events::HealthStatus::Failing,
+                message: "no open pull request against dev from a deployment/ branch yet".into(),
+            },
+        )),
+    );
+    assert!(screen(&app).contains("╭ Health checks"));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.dashboard_focus, DashboardPane::Health);
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(text.contains("failing: no open pull request"), "{text}");
+}
+
+#[test]
 fn the_level_filter_cycles_and_hides_lower_levels() {
     let mut app = with_logs(30);
     assert_eq!(
@@ -892,6 +1046,22 @@ fn the_level_filter_cycles_and_hides_lower_levels() {
         "{text}"
     );
     assert!(text.contains("warn+"), "{text}");
+}
+
+#[test]
+fn a_filter_that_hides_every_line_says_so_instead_of_no_lines_yet() {
+    let mut app = dashboard(named("demo"));
+    for i in 0..3 {
+        update(
+            &mut app,
+            Msg::Engine(log(2, LogLevel::Info, &format!("line {i}"))),
+        );
+    }
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.logs.filter(), LevelFilter::WarnAndAbove);
+    let text = screen(&app);
+    assert!(!text.contains("no log lines yet"), "{text}");
+    assert!(text.contains("nothing at warn+ yet"), "{text}");
 }
 
 #[test]

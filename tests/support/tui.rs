@@ -148,7 +148,7 @@ pub fn screen(app: &App) -> String {
 // Engine events and check rows
 
 /// The wizard tests' events: `seconds` after [`NOW`].
-const CLOCK: EventClock = EventClock::new(NOW);
+pub const CLOCK: EventClock = EventClock::new(NOW);
 
 pub fn at(seconds: i64) -> OffsetDateTime {
     CLOCK.at(seconds)

@@ -12,7 +12,7 @@ use super::plan::capitalized;
 use super::{draw_lines, elapsed_ms, footer, format_duration_ms, header, padded, panel};
 use crate::engine::events::{HealthStatus, LogLevel, Outcome};
 use crate::engine::step::Action;
-use crate::tui::app::App;
+use crate::tui::app::{App, DashboardPane};
 use crate::tui::logbuf::LogView;
 use crate::tui::progress::{HealthRow, RunProgress, StepRow, StepState, RUN_PHASES};
 use crate::tui::theme::{
@@ -50,6 +50,22 @@ fn areas(area: Rect, run: &RunProgress) -> Areas {
     ])
     .areas(area);
     let steps_width = (middle.width * 11 / 20).clamp(44, 66);
+    if run.health.is_empty() {
+        // No checks yet: their panel's room goes to the log, beside the steps, which
+        // then have the whole height.
+        let [steps, log] =
+            Layout::horizontal([Constraint::Length(steps_width), Constraint::Min(20)])
+                .areas(middle);
+        return Areas {
+            header,
+            overall,
+            phases,
+            steps,
+            health: Rect::new(log.x, log.y, log.width, 0),
+            log,
+            footer,
+        };
+    }
     if middle.width < SIDE_BY_SIDE_WIDTH {
         // Steps and health side by side, the log full-width under them.
         let log_height = (middle.height.saturating_add(1) / 3).max(5);
@@ -85,6 +101,20 @@ fn areas(area: Rect, run: &RunProgress) -> Areas {
 }
 
 /// How many log lines the dashboard shows at this size (for paging).
+/// What an empty log pane says: no lines at all yet, or none at the chosen level (the
+/// others are only hidden by the filter).
+fn empty_log_notice(logs: &LogView) -> String {
+    if logs.is_empty() {
+        return " (no log lines yet)".to_string();
+    }
+    let hidden = logs.len();
+    let lines = if hidden == 1 { "line" } else { "lines" };
+    format!(
+        " (nothing at {} yet; {hidden} {lines} hidden by the filter: l changes it)",
+        logs.filter().label()
+    )
+}
+
 pub fn log_lines_visible(app: &App) -> usize {
     let area = Rect::new(0, 0, app.size.0, app.size.1);
     areas(area, &app.run).log.height.saturating_sub(2) as usize
@@ -174,22 +204,129 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), areas.phases);
 
     render_steps(app, frame, areas.steps, theme, spinner);
-    render_health(run, frame, areas.health, theme);
+    if areas.health.height > 0 {
+        render_health(app, frame, areas.health, theme);
+    }
     render_log(app, frame, areas.log, theme);
 
-    footer(
-        frame,
-        areas.footer,
-        theme,
-        &[
+    let keys: &[(&str, &str)] = match app.dashboard_focus {
+        DashboardPane::Log => &[
             ("q", "stop"),
+            ("Tab", "pane"),
             ("j/k", "scroll"),
-            ("PgUp/PgDn", "page"),
+            ("Enter", "full line"),
             ("f", "follow"),
             ("l", "level"),
             ("?", "help"),
         ],
-    );
+        DashboardPane::Steps | DashboardPane::Health => &[
+            ("q", "stop"),
+            ("Tab", "pane"),
+            ("j/k", "select"),
+            ("Enter", "details"),
+            ("?", "help"),
+        ],
+    };
+    footer(frame, areas.footer, theme, keys);
+}
+
+/// The panes of the dashboard Tab moves between, in screen order: the health checks only
+/// once they are shown.
+pub fn dashboard_panes(app: &App) -> Vec<DashboardPane> {
+    let mut panes = vec![DashboardPane::Steps];
+    if !app.run.health.is_empty() {
+        panes.push(DashboardPane::Health);
+    }
+    panes.push(DashboardPane::Log);
+    panes
+}
+
+/// A panel whose title says it has the keys.
+fn focused_panel(title: &str, focused: bool, theme: Theme) -> ratatui::widgets::Block<'static> {
+    if focused {
+        panel(&format!("▸ {title}"), theme).border_style(theme.key())
+    } else {
+        panel(title, theme)
+    }
+}
+
+/// ` ↑ 2 · ↓ 3 more ` for the bottom border of a panel showing part of its lines.
+fn hidden_marker(above: usize, below: usize) -> Option<String> {
+    match (above, below) {
+        (0, 0) => None,
+        (0, below) => Some(format!(" ↓ {below} more ")),
+        (above, 0) => Some(format!(" ↑ {above} above ")),
+        (above, below) => Some(format!(" ↑ {above} · ↓ {below} more ")),
+    }
+}
+
+/// The first line to show so that `line` is visible in `height` rows of `total`, one line
+/// of context above it when there is room.
+fn scroll_to(line: usize, total: usize, height: usize) -> usize {
+    if total <= height {
+        return 0;
+    }
+    line.saturating_sub(1).min(total - height)
+}
+
+/// The full text of what Enter opens on the dashboard: the selected step or check, or the
+/// newest log line shown. `None` when there is nothing there.
+pub fn detail_of(app: &App) -> Option<(String, String)> {
+    match app.dashboard_focus {
+        DashboardPane::Steps => {
+            let row = app.run.steps.get(app.steps_cursor?)?;
+            let state = match &row.state {
+                StepState::Pending => "pending".to_string(),
+                StepState::Running { .. } => "running".to_string(),
+                StepState::Finished {
+                    outcome,
+                    duration_ms,
+                } => format!(
+                    "{} after {}",
+                    outcome.as_str(),
+                    format_duration_ms(*duration_ms)
+                ),
+            };
+            let mut text = format!("{} ({}): {state}", row.title, row.id);
+            if let Some(transition) = &row.transition {
+                text.push_str(&format!("\nState: {transition}"));
+            }
+            if let Some(detail) = &row.detail {
+                text.push_str(&format!("\n{detail}"));
+            }
+            if let Some(hint) = &row.hint {
+                text.push_str(&format!("\nHint: {hint}"));
+            }
+            Some((format!("Step {}", row.id), text))
+        }
+        DashboardPane::Health => {
+            let check = app.run.health.get(app.health_cursor?)?;
+            let status = match check.status {
+                HealthStatus::Pending => "pending",
+                HealthStatus::Passing => "passing",
+                HealthStatus::Failing => "failing",
+            };
+            Some((
+                format!("Health check {}", check.check),
+                format!("{status}: {}", check.message),
+            ))
+        }
+        DashboardPane::Log => {
+            let line = *app.logs.visible(1).first()?;
+            let local = line.at.to_offset(app.utc_offset);
+            Some((
+                "Log line".to_string(),
+                format!(
+                    "{:02}:{:02}:{:02} {:?}\n{}",
+                    local.hour(),
+                    local.minute(),
+                    local.second(),
+                    line.level,
+                    line.text
+                ),
+            ))
+        }
+    }
 }
 
 fn short_phase_name(phase: crate::state::Phase) -> &'static str {
@@ -223,9 +360,9 @@ pub(crate) fn step_symbol(
 
 fn render_steps(app: &App, frame: &mut Frame, area: Rect, theme: Theme, spinner: &'static str) {
     let run = &app.run;
-    let block = panel("Steps", theme);
+    let focused = app.dashboard_focus == DashboardPane::Steps;
+    let block = focused_panel("Steps", focused, theme);
     let inner = block.inner(area);
-    frame.render_widget(block, area);
     let width = inner.width as usize;
     let time_width = 8;
     let title_width = width.saturating_sub(time_width + 4);
@@ -237,8 +374,13 @@ fn render_steps(app: &App, frame: &mut Frame, area: Rect, theme: Theme, spinner:
             theme.running(),
         )));
     }
-    for row in &run.steps {
+    let mut cursor_line = None;
+    for (index, row) in run.steps.iter().enumerate() {
         let (symbol, style) = step_symbol(row, spinner, theme);
+        let selected = focused && app.steps_cursor == Some(index);
+        if selected {
+            cursor_line = Some(lines.len());
+        }
         let time = match row.state {
             StepState::Pending => String::new(),
             StepState::Running { since } => format_duration_ms(elapsed_ms(since, app.now)),
@@ -283,6 +425,11 @@ fn render_steps(app: &App, frame: &mut Frame, area: Rect, theme: Theme, spinner:
         {
             focus_line = Some(lines.len());
         }
+        let title_style = if selected {
+            title_style.add_modifier(ratatui::style::Modifier::REVERSED)
+        } else {
+            title_style
+        };
         lines.push(Line::from(vec![
             Span::styled(format!(" {symbol} "), style),
             Span::styled(padded(&title, title_width), title_style),
@@ -317,12 +464,17 @@ fn render_steps(app: &App, frame: &mut Frame, area: Rect, theme: Theme, spinner:
         }
     }
     let height = inner.height as usize;
-    let scroll = match focus_line {
-        Some(line) if lines.len() > height => line
-            .saturating_sub(1)
-            .min(lines.len().saturating_sub(height)),
-        _ => 0,
+    // The selected step when there is one, else the running (or failed) one, in view.
+    let scroll = match cursor_line.or(focus_line) {
+        Some(line) => scroll_to(line, lines.len(), height),
+        None => 0,
     };
+    let below = lines.len().saturating_sub(scroll + height);
+    let block = match hidden_marker(scroll, below) {
+        Some(marker) => block.title_bottom(Span::styled(marker, theme.muted())),
+        None => block,
+    };
+    frame.render_widget(block, area);
     draw_lines(frame, inner, &lines, scroll);
 }
 
@@ -368,22 +520,20 @@ fn reason_lines(check: &HealthRow, name_width: usize, width: usize) -> Vec<Strin
     lines
 }
 
-fn render_health(run: &RunProgress, frame: &mut Frame, area: Rect, theme: Theme) {
-    let block = panel("Health checks", theme);
+fn render_health(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
+    let run = &app.run;
+    let focused = app.dashboard_focus == DashboardPane::Health;
+    let block = focused_panel("Health checks", focused, theme);
     let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if run.health.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Span::styled(" Run after the installation.", theme.muted())),
-            inner,
-        );
-        return;
-    }
     let width = inner.width as usize;
     let name_width = health_name_width(run, width);
     let room = inline_room(name_width, width);
     let mut lines: Vec<Line> = Vec::with_capacity(health_lines(run, width));
-    for check in &run.health {
+    let mut cursor_line = None;
+    for (index, check) in run.health.iter().enumerate() {
+        if focused && app.health_cursor == Some(index) {
+            cursor_line = Some(lines.len());
+        }
         let (symbol, style, state) = match check.status {
             HealthStatus::Pending => (SYMBOL_PENDING, theme.muted(), "pending"),
             HealthStatus::Passing => (SYMBOL_OK, theme.ok(), "passing"),
@@ -403,12 +553,25 @@ fn render_health(run: &RunProgress, frame: &mut Frame, area: Rect, theme: Theme)
                 theme.muted(),
             ));
         }
+        if cursor_line == Some(lines.len()) {
+            for span in spans.iter_mut().skip(1) {
+                span.style = span.style.add_modifier(ratatui::style::Modifier::REVERSED);
+            }
+        }
         lines.push(Line::from(spans));
         for reason in own_lines {
             lines.push(Line::from(Span::styled(format!("   {reason}"), style)));
         }
     }
-    draw_lines(frame, inner, &lines, 0);
+    let height = inner.height as usize;
+    let scroll = cursor_line.map_or(0, |line| scroll_to(line, lines.len(), height));
+    let below = lines.len().saturating_sub(scroll + height);
+    let block = match hidden_marker(scroll, below) {
+        Some(marker) => block.title_bottom(Span::styled(marker, theme.muted())),
+        None => block,
+    };
+    frame.render_widget(block, area);
+    draw_lines(frame, inner, &lines, scroll);
 }
 
 pub(crate) fn level_span(level: LogLevel, theme: Theme) -> Span<'static> {
@@ -429,7 +592,9 @@ pub(crate) fn render_log(app: &App, frame: &mut Frame, area: Rect, theme: Theme)
         format!("paused, {} newer", logs.offset())
     };
     let title = format!("Log · {mode} · {}", logs.filter().label());
-    let block = panel(&title, theme);
+    let focused = app.screen == crate::tui::app::Screen::Dashboard
+        && app.dashboard_focus == DashboardPane::Log;
+    let block = focused_panel(&title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let height = inner.height as usize;
@@ -438,7 +603,7 @@ pub(crate) fn render_log(app: &App, frame: &mut Frame, area: Rect, theme: Theme)
     let mut lines: Vec<Line> = Vec::with_capacity(height);
     if visible.is_empty() {
         lines.push(Line::from(Span::styled(
-            " (no log lines yet)",
+            empty_log_notice(logs),
             theme.muted(),
         )));
     }

@@ -16,25 +16,88 @@ use crate::tui::theme::{
 };
 use crate::ExitCode;
 
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+/// Which pane of the failure screen the scroll keys move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePane {
+    Error,
+    Rollback,
+    Log,
+}
+
+/// A panel's lines: `top` and `bottom` always shown (the failed step; the hint or the
+/// question with its keys), `middle` scrolled when it does not fit, with a marker.
+struct Pinned<'a> {
+    top: Vec<Line<'a>>,
+    middle: Vec<Line<'a>>,
+    bottom: Vec<Line<'a>>,
+}
+
+impl Pinned<'_> {
+    /// Rows (with the borders) to show everything.
+    fn full_height(&self) -> u16 {
+        (self.top.len() + self.middle.len() + self.bottom.len()) as u16 + 2
+    }
+
+    /// Rows (with the borders) for the pinned lines and two of the middle (one line and
+    /// the marker saying more is there).
+    fn min_height(&self) -> u16 {
+        (self.top.len() + self.middle.len().min(2) + self.bottom.len()) as u16 + 2
+    }
+}
+
+/// Rows of the log below the panels; fewer are not worth a panel.
+const LOG_MIN_ROWS: u16 = 3;
+
+/// Where each part of the failure screen goes, and how much of each panel's middle is
+/// hidden (what its scroll can reach).
+struct FailureLayout<'a> {
+    error: Pinned<'a>,
+    rollback: Pinned<'a>,
+    error_area: Rect,
+    rollback_area: Rect,
+    log_area: Option<Rect>,
+}
+
+impl FailureLayout<'_> {
+    /// The largest useful scroll offset of a panel's middle.
+    fn max_scroll(&self, pane: FailurePane) -> usize {
+        let (section, area) = match pane {
+            FailurePane::Error => (&self.error, self.error_area),
+            FailurePane::Rollback => (&self.rollback, self.rollback_area),
+            FailurePane::Log => return 0,
+        };
+        let rows = middle_rows(section, area);
+        if section.middle.len() <= rows {
+            0
+        } else {
+            section.middle.len() - rows.saturating_sub(1)
+        }
+    }
+
+    fn has(&self, pane: FailurePane) -> bool {
+        match pane {
+            FailurePane::Error => true,
+            FailurePane::Rollback => {
+                !(self.rollback.top.is_empty()
+                    && self.rollback.middle.is_empty()
+                    && self.rollback.bottom.is_empty())
+            }
+            FailurePane::Log => self.log_area.is_some(),
+        }
+    }
+}
+
+/// Rows left for a panel's middle once its pinned lines are in.
+fn middle_rows(section: &Pinned<'_>, area: Rect) -> usize {
+    let inner = area.height.saturating_sub(2) as usize;
+    inner.saturating_sub(section.top.len() + section.bottom.len())
+}
+
+fn failure_layout(app: &App, area: Rect) -> Option<FailureLayout<'static>> {
     let theme = app.theme();
-    let run = &app.run;
-    let (top, body, bottom) = frame_areas(area);
-    let Some(failure) = &run.failure else {
-        header(frame, top, app, "Failed", None);
-        return;
-    };
+    let failure = app.run.failure.as_ref()?;
     let cancelled = failure.exit_code == ExitCode::Cancelled;
-    header(
-        frame,
-        top,
-        app,
-        if cancelled { "Cancelled" } else { "Failed" },
-        Some(Span::styled(
-            format!("exit code {}", failure.exit_code.code()),
-            theme.muted(),
-        )),
-    );
+    let (_, body, _) = frame_areas(area);
     let width = body.width.saturating_sub(6) as usize;
     let spinner = spinner_frame(app.now.unix_timestamp_nanos() / 1_000_000);
 
@@ -55,7 +118,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ),
     };
     // Wrapped like the message: cut at the border it would lose the duration.
-    let mut error_lines: Vec<Line> = wrap(&step_text, width)
+    let top: Vec<Line> = wrap(&step_text, width)
         .into_iter()
         .enumerate()
         .map(|(i, part)| {
@@ -63,66 +126,247 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Line::from(Span::styled(format!(" {lead} {part}"), theme.fail()))
         })
         .collect();
-    for part in wrap(&crate::secrets::redact(&failure.message), width) {
-        error_lines.push(Line::from(format!("   {part}")));
-    }
+    let middle: Vec<Line> = wrap(&crate::secrets::redact(&failure.message), width)
+        .into_iter()
+        .map(|part| Line::from(format!("   {part}")))
+        .collect();
+    let mut bottom = Vec::new();
     if let Some(hint) = &failure.hint {
         for (i, part) in wrap(&crate::secrets::redact(hint), width.saturating_sub(6))
             .into_iter()
             .enumerate()
         {
             let lead = if i == 0 { "   Hint: " } else { "         " };
-            error_lines.push(Line::from(vec![
+            bottom.push(Line::from(vec![
                 Span::styled(lead, theme.title()),
                 Span::raw(part),
             ]));
         }
     }
+    let error = Pinned {
+        top,
+        middle,
+        bottom,
+    };
+    let rollback = rollback_section(
+        app.run.rollback(),
+        &RemoveLater::of(app),
+        width,
+        theme,
+        spinner,
+    );
 
-    let rollback_lines =
-        rollback_lines(run.rollback(), &RemoveLater::of(app), width, theme, spinner);
-    // The error first (up to half the screen), then the rollback; the log gets the rest.
-    let error_height = (error_lines.len() as u16 + 2).min(body.height / 2).max(3);
-    let rollback_height = (rollback_lines.len() as u16 + 2)
-        .min(body.height.saturating_sub(error_height))
-        .max(3);
-    let [error_area, rollback_area, log_area] = Layout::vertical([
+    // Both panels whole if they fit; otherwise each keeps its pinned lines and shares the
+    // rest, the error getting at least half of what is left. The log gets what remains.
+    let height = body.height;
+    let (error_full, rollback_full) = (error.full_height(), rollback.full_height().max(3));
+    let (error_min, rollback_min) = (error.min_height(), rollback.min_height().max(3));
+    let (error_height, rollback_height) = if error_full + rollback_full <= height {
+        (error_full, rollback_full)
+    } else {
+        let spare = height.saturating_sub(error_min + rollback_min);
+        let error_need = error_full - error_min;
+        let rollback_need = rollback_full - rollback_min;
+        let error_extra = error_need.min((spare / 2).max(spare.saturating_sub(rollback_need)));
+        let error_height = error_min + error_extra;
+        let rollback_height = rollback_full.min(height.saturating_sub(error_height));
+        (error_height, rollback_height.max(rollback_min.min(height)))
+    };
+    let [error_area, rollback_area, rest] = Layout::vertical([
         Constraint::Length(error_height),
         Constraint::Length(rollback_height),
         Constraint::Min(0),
     ])
     .areas(body);
+    Some(FailureLayout {
+        error,
+        rollback,
+        error_area,
+        rollback_area,
+        log_area: (rest.height >= LOG_MIN_ROWS).then_some(rest),
+    })
+}
+
+/// The pane the scroll keys move: the one chosen with Tab, else the first whose content
+/// does not fit (the error, then the rollback list), else the log.
+pub fn focused_pane(app: &App) -> FailurePane {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let Some(layout) = failure_layout(app, area) else {
+        return FailurePane::Log;
+    };
+    if let Some(pane) = app.failure_focus.filter(|pane| layout.has(*pane)) {
+        return pane;
+    }
+    [FailurePane::Error, FailurePane::Rollback]
+        .into_iter()
+        .find(|pane| layout.max_scroll(*pane) > 0)
+        .unwrap_or(if layout.has(FailurePane::Log) {
+            FailurePane::Log
+        } else {
+            FailurePane::Error
+        })
+}
+
+/// The panes Tab moves between, in screen order.
+pub fn panes(app: &App) -> Vec<FailurePane> {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    match failure_layout(app, area) {
+        Some(layout) => [FailurePane::Error, FailurePane::Rollback, FailurePane::Log]
+            .into_iter()
+            .filter(|pane| layout.has(*pane))
+            .collect(),
+        None => vec![FailurePane::Log],
+    }
+}
+
+/// How far the middle of `pane` can scroll at the current size.
+pub fn max_scroll(app: &App, pane: FailurePane) -> usize {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    failure_layout(app, area).map_or(0, |layout| layout.max_scroll(pane))
+}
+
+/// Rows of a panel's middle shown at once (for paging).
+pub fn page(app: &App, pane: FailurePane) -> usize {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    failure_layout(app, area)
+        .map(|layout| match pane {
+            FailurePane::Error => middle_rows(&layout.error, layout.error_area),
+            FailurePane::Rollback => middle_rows(&layout.rollback, layout.rollback_area),
+            FailurePane::Log => 1,
+        })
+        .unwrap_or(1)
+        .saturating_sub(1)
+        .max(1)
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let run = &app.run;
+    let (top, _, bottom) = frame_areas(area);
+    let (Some(failure), Some(layout)) = (&run.failure, failure_layout(app, area)) else {
+        header(frame, top, app, "Failed", None);
+        return;
+    };
+    let cancelled = failure.exit_code == ExitCode::Cancelled;
+    header(
+        frame,
+        top,
+        app,
+        if cancelled { "Cancelled" } else { "Failed" },
+        Some(Span::styled(
+            format!("exit code {}", failure.exit_code.code()),
+            theme.muted(),
+        )),
+    );
+    let focus = focused_pane(app);
+    let scrolls = panes(app).len() > 1;
     // The report's path sits on the panel's bottom border: it costs no row the rollback
     // needs.
-    let mut error_panel = panel("What went wrong", theme);
-    if let Some(report) = &failure.report_file {
-        let room = (error_area.width as usize).saturating_sub(4);
-        error_panel =
-            error_panel.title_bottom(Span::styled(report_label(report, room), theme.muted()));
-    }
-    frame.render_widget(Paragraph::new(error_lines).block(error_panel), error_area);
-    frame.render_widget(
-        Paragraph::new(rollback_lines).block(panel("Rollback", theme)),
-        rollback_area,
+    let report = failure.report_file.as_ref().map(|report| {
+        let room = (layout.error_area.width as usize).saturating_sub(4);
+        Span::styled(report_label(report, room), theme.muted())
+    });
+    draw_section(
+        frame,
+        layout.error_area,
+        "What went wrong",
+        &layout.error,
+        app.failure_scroll[0],
+        (focus == FailurePane::Error && scrolls, theme),
+        report,
     );
-    if log_area.height >= 3 {
+    draw_section(
+        frame,
+        layout.rollback_area,
+        "Rollback",
+        &layout.rollback,
+        app.failure_scroll[1],
+        (focus == FailurePane::Rollback && scrolls, theme),
+        None,
+    );
+    if let Some(log_area) = layout.log_area {
         render_log(app, frame, log_area, theme);
     }
 
     let hints: &[(&str, &str)] = match run.rollback() {
-        RollbackState::Asking(_) => &[("y", "roll back"), ("n", "keep everything"), ("?", "help")],
+        RollbackState::Asking(_) => &[
+            ("y", "roll back"),
+            ("n", "keep everything"),
+            ("Tab j/k", "scroll"),
+            ("?", "help"),
+        ],
         RollbackState::Requested | RollbackState::Running { .. } | RollbackState::LookingUp => {
-            &[("j/k", "scroll log"), ("q", "stop"), ("?", "help")]
+            &[("Tab j/k", "scroll"), ("q", "stop"), ("?", "help")]
         }
         _ if failure.is_configuration_problem() => &[
             ("c", "change the configuration"),
             ("Enter/q", "exit"),
-            ("j/k", "scroll log"),
+            ("Tab j/k", "scroll"),
             ("?", "help"),
         ],
-        _ => &[("Enter/q", "exit"), ("j/k", "scroll log"), ("?", "help")],
+        _ => &[("Enter/q", "exit"), ("Tab j/k", "scroll"), ("?", "help")],
     };
     footer(frame, bottom, theme, hints);
+}
+
+/// Draw `section` in a panel: its pinned lines always, its middle from `offset` with a
+/// marker when some of it is hidden.
+fn draw_section(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    section: &Pinned<'_>,
+    offset: usize,
+    (focused, theme): (bool, Theme),
+    bottom_title: Option<Span<'static>>,
+) {
+    let inner = area.height.saturating_sub(2) as usize;
+    // The bottom (the hint, the question) wins over the top when even they do not fit.
+    let bottom_count = section.bottom.len().min(inner);
+    let top_count = section.top.len().min(inner - bottom_count);
+    let rows = inner - bottom_count - top_count;
+    let mut lines: Vec<Line> = section.top[..top_count].to_vec();
+    let mut marked = false;
+    if section.middle.len() <= rows {
+        lines.extend(section.middle.iter().cloned());
+    } else if rows > 0 {
+        let shown = rows - 1;
+        let offset = offset.min(section.middle.len() - shown);
+        lines.extend(section.middle[offset..offset + shown].iter().cloned());
+        let below = section.middle.len() - offset - shown;
+        let mut parts = Vec::new();
+        if offset > 0 {
+            parts.push(format!("↑ {offset} above"));
+        }
+        if below > 0 {
+            parts.push(format!("↓ {below} more"));
+        }
+        let keys = if focused {
+            "j/k scroll"
+        } else {
+            "Tab here, then j/k"
+        };
+        lines.push(Line::from(Span::styled(
+            format!("   {} · {keys}", parts.join(" · ")),
+            theme.muted(),
+        )));
+        marked = true;
+    }
+    lines.extend(
+        section.bottom[section.bottom.len() - bottom_count..]
+            .iter()
+            .cloned(),
+    );
+    let title = if focused && marked {
+        format!("{title} ▸ scrolling")
+    } else {
+        title.to_string()
+    };
+    let mut block = panel(&title, theme);
+    if let Some(span) = bottom_title {
+        block = block.title_bottom(span);
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 /// ` Report: <path> `, the path cut from the left (keeping the file name) to fit `room`.
@@ -190,6 +434,61 @@ impl RemoveLater {
     }
 }
 
+/// The rollback panel: the question (pinned above and below the list it asks about), its
+/// progress, or what was done.
+fn rollback_section<'a>(
+    state: &RollbackState,
+    later: &RemoveLater,
+    width: usize,
+    theme: Theme,
+    spinner: &'static str,
+) -> Pinned<'a> {
+    if let RollbackState::Asking(resources) = state {
+        return Pinned {
+            top: vec![
+                Line::from(Span::styled(
+                    " Roll back the resources created by this run?",
+                    theme.title(),
+                )),
+                Line::from(format!(
+                    " {} will be deleted, in this order (nothing else is touched):",
+                    count(resources.len(), "resource")
+                )),
+            ],
+            middle: resources
+                .iter()
+                .flat_map(|resource| {
+                    wrap(resource, width.saturating_sub(4))
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, part)| {
+                            let lead = if i == 0 { SYMBOL_BULLET } else { " " };
+                            Line::from(format!("   {lead} {part}"))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+            bottom: vec![Line::from(vec![
+                Span::styled(" Roll back? ", theme.title()),
+                Span::styled("[y/N]", theme.key()),
+                Span::styled("  y deletes them · n keeps everything", theme.muted()),
+            ])],
+        };
+    }
+    let (top, middle) = match rollback_lines(state, later, width, theme, spinner) {
+        lines if lines.is_empty() => (Vec::new(), Vec::new()),
+        mut lines => {
+            let first = lines.remove(0);
+            (vec![first], lines)
+        }
+    };
+    Pinned {
+        top,
+        middle,
+        bottom: Vec::new(),
+    }
+}
+
 fn rollback_lines<'a>(
     state: &RollbackState,
     later: &RemoveLater,
@@ -217,26 +516,8 @@ fn rollback_lines<'a>(
         RollbackState::NothingToRemove => vec![text(
             "This run created nothing, so there is nothing to roll back.".to_string(),
         )],
-        RollbackState::Asking(resources) => {
-            let mut lines = vec![
-                Line::from(Span::styled(
-                    " Roll back the resources created by this run?",
-                    theme.title(),
-                )),
-                text(format!(
-                    "{} will be deleted, in this order (nothing else is touched):",
-                    count(resources.len(), "resource")
-                )),
-            ];
-            for resource in resources {
-                lines.push(Line::from(format!("   {SYMBOL_BULLET} {resource}")));
-            }
-            lines.push(Line::from(vec![
-                Span::styled(" Roll back? ", theme.title()),
-                Span::styled("[y/N]", theme.key()),
-            ]));
-            lines
-        }
+        // Drawn by `rollback_section`, which pins the question.
+        RollbackState::Asking(_) => Vec::new(),
         RollbackState::Declined => wrap(
             &format!(
                 "Nothing was removed. {}",

@@ -66,7 +66,13 @@ fn draw_screen(app: &App, frame: &mut Frame) {
     }
     match &app.overlay {
         Some(Overlay::Help) => overlays::help(app, frame, area),
+        Some(Overlay::Detail {
+            title,
+            text,
+            scroll,
+        }) => overlays::detail(frame, area, theme, title, text, *scroll),
         Some(Overlay::QuitConfirm) => overlays::quit_confirm(app, frame, area),
+        Some(Overlay::DiscardConfirm) => overlays::discard_confirm(app, frame, area),
         Some(Overlay::Prompt { request, secret }) => {
             overlays::prompt(frame, area, theme, request, secret.len())
         }

@@ -26,8 +26,7 @@ fn screen_keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
             ("Esc PgUp", "previous group"),
             ("Space", "toggle, or open a pick list"),
             ("← →", "toggle, or cycle a pick list"),
-            ("Ctrl+U", "clear the token"),
-            ("F1", "help (q and ? type text here)"),
+            ("Ctrl+U", "clear the field"),
         ],
         Screen::Prerequisites => &[
             ("Enter", "continue (or exit when a check failed)"),
@@ -39,31 +38,47 @@ fn screen_keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
             ("↑/↓ PgUp/PgDn", "scroll the configuration"),
         ],
         Screen::Dashboard => &[
-            ("j/k ↓/↑", "scroll the log one line"),
+            ("Tab Shift-Tab", "next / previous pane (marked ▸)"),
+            ("j/k ↓/↑", "log: scroll a line; steps, checks: select"),
             ("PgUp/PgDn", "scroll the log one page"),
-            ("g Home", "oldest line"),
-            ("G End", "newest line, follow"),
+            ("g Home / G End", "oldest / newest line (G follows)"),
+            ("Enter", "the whole text of the selection"),
             ("f", "follow on/off"),
             ("l", "level filter"),
             ("q Ctrl+C", "stop the run (asks first)"),
         ],
         Screen::Failure => &[
             ("y / n", "roll back / keep the resources"),
-            ("j/k PgUp/PgDn", "scroll the log"),
-            ("l", "level filter"),
+            ("Tab Shift-Tab", "next / previous pane"),
+            ("j/k ↓/↑ PgDn/PgUp", "scroll the pane marked ▸"),
+            ("g G", "its top / its end"),
+            ("l", "log level filter"),
             ("Enter q", "exit"),
         ],
         Screen::Summary => &[("Enter q", "exit")],
     }
 }
 
+/// The keys that work on every screen. In the forms `q` and `?` are text while a text
+/// field has the focus, so only F1 and Ctrl+C are promised there.
+fn global_keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
+    match screen {
+        Screen::Configure => &[
+            ("F1", "this help (Esc closes)"),
+            ("Ctrl+C", "quit; asks first if you changed anything"),
+            ("q ?", "quit / help only outside text fields"),
+        ],
+        _ => &[
+            ("? F1", "this help (Esc closes)"),
+            ("q Ctrl+C", "quit; asks first while a run is going"),
+        ],
+    }
+}
+
 pub fn help(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
     let keys = screen_keys(app.screen);
-    let global: [(&str, &str); 2] = [
-        ("? F1", "this help (Esc closes)"),
-        ("q Ctrl+C", "quit; asks first while a run is going"),
-    ];
+    let global = global_keys(app.screen);
     let key_width = 16;
     let mut lines = vec![Line::from(Span::styled(" This screen", theme.title()))];
     for (key, action) in keys {
@@ -77,7 +92,7 @@ pub fn help(app: &App, frame: &mut Frame, area: Rect) {
     for (key, action) in global {
         lines.push(Line::from(vec![
             Span::styled(format!("   {}", padded(key, key_width)), theme.key()),
-            Span::raw(action),
+            Span::raw(*action),
         ]));
     }
     lines.push(Line::from(""));
@@ -89,6 +104,51 @@ pub fn help(app: &App, frame: &mut Frame, area: Rect) {
     let popup = centered(area, 70, height);
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(panel("Help", theme)), popup);
+}
+
+/// The whole text of a step, a check or a log line, wrapped to the screen, scrolled by
+/// `scroll` lines.
+pub fn detail(frame: &mut Frame, area: Rect, theme: Theme, title: &str, text: &str, scroll: usize) {
+    let width = area.width.saturating_sub(8).max(20);
+    let wrapped: Vec<String> = wrap(text, width as usize - 4);
+    let room = area.height.saturating_sub(6) as usize;
+    let scroll = scroll.min(wrapped.len().saturating_sub(room));
+    let mut lines: Vec<Line> = wrapped
+        .iter()
+        .skip(scroll)
+        .take(room)
+        .map(|part| Line::from(format!(" {part}")))
+        .collect();
+    let below = wrapped.len().saturating_sub(scroll + room);
+    let mut keys = String::from(" Esc closes");
+    if scroll > 0 || below > 0 {
+        keys.push_str(&format!(" · j/k scroll ({scroll} above, {below} below)"));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(keys, theme.muted())));
+    let popup = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(panel(title, theme)), popup);
+}
+
+/// Asked before leaving the forms would lose what was typed.
+pub fn discard_confirm(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let text = "Quit? The values you changed in the forms are not saved anywhere and will be \
+         lost. Nothing has been created.";
+    let width: u16 = 60;
+    let mut lines: Vec<Line> = wrap(text, width as usize - 4)
+        .into_iter()
+        .map(|part| Line::from(format!(" {part}")))
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled(" Quit? ", theme.title()),
+        Span::styled("[y/N]", theme.key()),
+    ]));
+    let popup = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(panel("Quit", theme)), popup);
 }
 
 pub fn quit_confirm(app: &App, frame: &mut Frame, area: Rect) {
@@ -109,6 +169,7 @@ pub fn quit_confirm(app: &App, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(vec![
         Span::styled(" Stop? ", theme.title()),
         Span::styled("[y/N]", theme.key()),
+        Span::styled("  Ctrl+C again stops", theme.muted()),
     ]));
     let popup = centered(area, width, lines.len() as u16 + 2);
     frame.render_widget(Clear, popup);
