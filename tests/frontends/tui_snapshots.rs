@@ -1065,6 +1065,11 @@ fn the_failure_screen_scrolls_the_resource_list_with_j_and_its_marker_counts_wha
         StepId::InstallKalypso,
     );
     let mut app = failure_screen(SMALL, &failed, &resources);
+    // The question lists them in people's words, as the wizard shows them.
+    let resources: Vec<String> = resources
+        .iter()
+        .map(|r| kalypso_bootstrap::state::in_human_words(r).into_owned())
+        .collect();
     // Screen text with the panel borders and line breaks gone: a wrapped resource reads
     // as one.
     let flat = |app: &App| {
