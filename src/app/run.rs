@@ -215,7 +215,7 @@ fn flux_version(cli: &Cli) -> Result<String, UserError> {
 }
 
 /// The line printer's settings for this command line.
-fn printer_settings(
+pub(super) fn printer_settings(
     cli: &Cli,
     options: OutputOptions,
     env: &HashMap<String, String>,

@@ -24,6 +24,7 @@ use crate::engine::plan::Plan;
 use crate::engine::removal::{Ask, RemovalOutcome, RemovalPlan};
 use crate::engine::session::{Access, AfterFailure, Session};
 use crate::engine::{PlanOverview, Resume};
+use crate::headless::ClosingSummary;
 use crate::logging;
 use crate::prereq::{self, PrereqEnv, TerminalHandover};
 use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
@@ -91,7 +92,12 @@ pub(super) fn run_wizard(
     let resume = target.options.resume.clone();
     let log_file = target.paths.log_file.clone();
     let prereq_env = super::run::prereq_env(env);
-    let backend = Arc::new(EngineBackend::new(target, prereq_env));
+    // What the line output would end with, printed once the wizard has left the screen.
+    let closing = Arc::new(Mutex::new(ClosingSummary::new(&run::printer_settings(
+        cli, options, env, &target,
+    ))));
+    let backend =
+        Arc::new(EngineBackend::new(target, prereq_env).with_closing(Arc::clone(&closing)));
     let wizard_options = WizardOptions {
         mouse: cli.mouse,
         logs: Some(logs),
@@ -100,16 +106,27 @@ pub(super) fn run_wizard(
     let code = runtime.block_on(tui::run(backend, inputs, wizard_options));
     tracing::info!(exit_code = code.code(), "wizard finished");
 
-    // The wizard's screen is gone: leave the paths where the user can still see them.
+    // The wizard's screen is gone: leave what the run did where the user can still see
+    // it (the scrollback keeps it): the run's end as the line output gives it (the outcome;
+    // on a failure the step, the error, the hint and the next commands; the files).
+    let summary = lock(&closing).text();
+    if let Some(summary) = &summary {
+        println!("\n{summary}");
+    }
     if let Some(note) = demo_note {
         eprintln!("{note}");
     }
-    if let Some(log_file) = log_file {
-        eprintln!("Log file: {}", log_file.display());
-    }
-    if code != ExitCode::Success {
-        if let Some(advice) = kept_resources_advice(&state_file, clean_advice.as_deref(), &resume) {
-            eprintln!("{advice}");
+    if summary.is_none() {
+        // No run: only where the log is, and what an earlier run left.
+        if let Some(log_file) = log_file {
+            eprintln!("Log file: {}", log_file.display());
+        }
+        if code != ExitCode::Success {
+            if let Some(advice) =
+                kept_resources_advice(&state_file, clean_advice.as_deref(), &resume)
+            {
+                eprintln!("{advice}");
+            }
         }
     }
     Ok(code)
@@ -185,6 +202,8 @@ pub(crate) struct EngineBackend {
     /// The last plan the plan screen showed, with its configuration: the one a "proceed"
     /// on that screen confirms.
     shown_plan: Mutex<Option<(Configuration, Vec<PlannedStepInfo>)>>,
+    /// Every event of a run also goes here, for the summary left on the screen.
+    closing: Option<Arc<Mutex<ClosingSummary>>>,
 }
 
 impl EngineBackend {
@@ -197,7 +216,14 @@ impl EngineBackend {
             verified_token: Arc::new(Mutex::new(None)),
             account_subscription: Arc::new(Mutex::new(None)),
             shown_plan: Mutex::new(None),
+            closing: None,
         }
+    }
+
+    /// Every run's events also go to `closing`.
+    pub(crate) fn with_closing(mut self, closing: Arc<Mutex<ClosingSummary>>) -> Self {
+        self.closing = Some(closing);
+        self
     }
 
     /// The session for `configuration`, holding the state file's lock while it lives (a
@@ -359,7 +385,7 @@ impl WizardBackend for EngineBackend {
             });
             let (sink, engine_events) = EventSink::channel();
             let (notices, session_notices) = mpsc::unbounded_channel();
-            let events = bounded(engine_events, session_notices);
+            let events = bounded(engine_events, session_notices, self.closing.clone());
             tokio::spawn(drive(
                 session,
                 active,
@@ -420,6 +446,7 @@ impl TerminalHandover for WizardTerminal {
 fn bounded(
     mut engine_events: mpsc::UnboundedReceiver<Event>,
     mut notices: mpsc::UnboundedReceiver<RollbackNotice>,
+    closing: Option<Arc<Mutex<ClosingSummary>>>,
 ) -> mpsc::Receiver<RunUpdate> {
     let (forward, updates) = mpsc::channel(EVENT_BUFFER);
     tokio::spawn(async move {
@@ -428,7 +455,12 @@ fn bounded(
             let update = tokio::select! {
                 biased;
                 event = engine_events.recv() => match event {
-                    Some(event) => RunUpdate::Event(event),
+                    Some(event) => {
+                        if let Some(closing) = &closing {
+                            lock(closing).record(&event);
+                        }
+                        RunUpdate::Event(event)
+                    }
                     None => break,
                 },
                 notice = notices.recv(), if notices_open => match notice {

@@ -162,6 +162,72 @@ pub struct HeadlessPrinter<W: Write> {
     run_end: Option<ReportedEnd>,
 }
 
+/// What the line output would end with, for a front end that drew the run itself (the
+/// wizard): fed every event of a run, it keeps the closing block (the summary after a
+/// success; after a failure the failed step, the error, the hint, the rollback and the
+/// next commands) to print on the normal screen once the wizard has left it, where the
+/// scrollback keeps it.
+pub struct ClosingSummary {
+    renderer: TextRenderer,
+    block: Option<Vec<String>>,
+    /// The run's failure: the wizard asks about the rollback after it, so its block is
+    /// made again once the rollback has finished, to say what it did.
+    failure: Option<Event>,
+}
+
+impl ClosingSummary {
+    pub fn new(settings: &PrinterSettings) -> Self {
+        Self {
+            renderer: TextRenderer::new(FilePaths {
+                log_file: settings.log_file.clone(),
+                state_file: settings.state_file.clone(),
+                clean_command: settings.clean_command.clone(),
+                resume: settings.resume.clone(),
+            })
+            .with_places(),
+            block: None,
+            failure: None,
+        }
+    }
+
+    pub fn record(&mut self, event: &Event) {
+        match event.kind {
+            // A run started again from the wizard: only its own end counts.
+            EventKind::RunStarted { .. } => {
+                self.block = None;
+                self.failure = None;
+            }
+            EventKind::RunFailed { .. } => self.failure = Some(event.clone()),
+            _ => {}
+        }
+        self.keep_block(event);
+        if let (EventKind::RollbackFinished { .. }, Some(failure)) =
+            (&event.kind, self.failure.clone())
+        {
+            self.keep_block(&failure);
+        }
+    }
+
+    fn keep_block(&mut self, event: &Event) {
+        for piece in self.renderer.render(event) {
+            if let Piece::Block(lines) = piece {
+                self.block = Some(lines);
+            }
+        }
+    }
+
+    /// The closing block as the line output prints it: control characters escaped, secrets
+    /// masked, resource kinds in people's words.
+    pub fn text(&self) -> Option<String> {
+        let lines = self.block.as_ref()?;
+        let text: Vec<String> = lines
+            .iter()
+            .map(|line| crate::text::escape_controls(&secrets::redact(line)).into_owned())
+            .collect();
+        Some(crate::state::in_human_words(&text.join("\n")).into_owned())
+    }
+}
+
 impl<W: Write> HeadlessPrinter<W> {
     pub fn new(settings: PrinterSettings, out: W) -> Self {
         let renderer = TextRenderer::new(FilePaths {

@@ -72,7 +72,7 @@ pub(crate) struct FilePaths {
 
 /// A step that failed: its error is said in the failure block, once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct FailedStep {
+struct StepFailureNote {
     step: StepId,
     message: String,
 }
@@ -89,8 +89,11 @@ pub(crate) struct TextRenderer {
     /// The health checks: which passed (said once each), which are still waited for.
     health: HealthChecks,
     /// Failed steps, in order: the failure block gives their errors.
-    failed: Vec<FailedStep>,
+    failed: Vec<StepFailureNote>,
     rollback: Option<RollbackResult>,
+    /// The summary names where things are (cluster, repositories, namespace): for a front
+    /// end whose screen that showed them is gone (the wizard's).
+    places: bool,
 }
 
 /// What the text said about the health checks so far. The checks are one step's wait: one
@@ -113,6 +116,12 @@ impl TextRenderer {
             paths,
             ..Self::default()
         }
+    }
+
+    /// The summary block also names where things are.
+    pub(crate) fn with_places(mut self) -> Self {
+        self.places = true;
+        self
     }
 
     pub(crate) fn render(&mut self, event: &Event) -> Vec<Piece> {
@@ -186,6 +195,7 @@ impl TextRenderer {
                 self.demo,
                 *duration_ms,
                 summary,
+                self.places,
             ))],
             EventKind::RunFailed {
                 phase,
@@ -379,7 +389,7 @@ impl TextRenderer {
             )],
             // The error and its hint follow once, in the failure block; here the step.
             Outcome::Failed => {
-                self.failed.push(FailedStep {
+                self.failed.push(StepFailureNote {
                     step,
                     message: message.to_string(),
                 });
@@ -767,7 +777,7 @@ fn aligned(rows: &[(&str, String)], indent: &str) -> Vec<String> {
 /// The block printed when the run completes: the outcome with the time per phase, what to
 /// do next, and where the files are. What the run made (cluster, context, repositories,
 /// namespace, chart) is on the steps' lines above.
-fn summary_block(demo: bool, duration_ms: u64, summary: &RunSummary) -> Vec<String> {
+fn summary_block(demo: bool, duration_ms: u64, summary: &RunSummary, places: bool) -> Vec<String> {
     let phases: Vec<String> = summary
         .phase_durations_ms
         .iter()
@@ -785,6 +795,32 @@ fn summary_block(demo: bool, duration_ms: u64, summary: &RunSummary) -> Vec<Stri
         format_duration(duration_ms)
     )];
     let mut rows: Vec<(&str, String)> = Vec::new();
+    if places {
+        let cluster = match (&summary.cluster, &summary.kube_context) {
+            (Some(cluster), Some(context)) if cluster != context => {
+                Some(format!("{cluster} (kube context {context})"))
+            }
+            (Some(name), _) | (None, Some(name)) => Some(name.clone()),
+            (None, None) => None,
+        };
+        let namespace = summary
+            .namespace
+            .as_ref()
+            .map(|namespace| match &summary.chart_version {
+                Some(version) => format!("{namespace} (Kalypso Scheduler {version})"),
+                None => namespace.clone(),
+            });
+        for (label, value) in [
+            ("Cluster", cluster),
+            ("Control plane", summary.control_plane_url.clone()),
+            ("GitOps", summary.gitops_url.clone()),
+            ("Namespace", namespace),
+        ] {
+            if let Some(value) = value {
+                rows.push((label, value));
+            }
+        }
+    }
     if !summary.next_steps.is_empty() {
         let steps: Vec<String> = summary
             .next_steps

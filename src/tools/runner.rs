@@ -85,7 +85,7 @@ fn log_command(argv: &[String], result: &Result<CommandOutput, RunError>, elapse
                 // The whole error output, which the messages on screen condense.
                 let stderr = crate::secrets::redact(output.stderr.trim());
                 let stderr = bounded_for_log(&stderr);
-                tracing::debug!(target: COMMAND_LOG_TARGET, exit_code = %exit_code, duration_ms, stderr = %stderr, "ran {argv}");
+                tracing::debug!(target: COMMAND_LOG_TARGET, exit_code = %exit_code, duration_ms, stderr = ?stderr, "ran {argv}");
             }
         }
         // Never started: nothing ran.

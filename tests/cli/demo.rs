@@ -1015,12 +1015,13 @@ fn listed_commands(output: &std::process::Output) -> Vec<Vec<String>> {
 }
 
 /// The argv of every command the log file records as executed, in order.
-/// Each line is `… DEBUG kalypso_bootstrap::command: ran ["az",…] exit_code=0 duration_ms=12`.
+/// Each line is `… DEBUG kalypso_bootstrap::command: ran ["az",…] exit_code=0 duration_ms=12`,
+/// a failed command's stderr quoted after it (`stderr="…"`).
 fn executed_commands(log: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(log).unwrap();
     assert!(!text.contains(CANARY), "the token never reaches the log");
     let shape = regex::Regex::new(
-        r"^\S+Z DEBUG kalypso_bootstrap::command: ran (\[.*\]) exit_code=(\d+|signal|none) duration_ms=\d+( error=.*)?$",
+        r#"^\S+Z DEBUG kalypso_bootstrap::command: ran (\[.*\]) exit_code=(\d+|signal|none) duration_ms=\d+( stderr=".*")?( error=.*)?$"#,
     )
     .unwrap();
     text.lines()

@@ -124,6 +124,18 @@ fn the_demo_walks_from_welcome_to_summary_and_gives_the_terminal_back() {
     pane.keys(&["Enter"]);
     let after = pane.assert_left_cleanly(0);
     assert!(after.contains("DEMO: simulated Azure"), "{after}");
+    // What the run did stays on the normal screen once the wizard has left it.
+    for kept in [
+        "Bootstrap (DEMO) completed",
+        "Control plane:",
+        "https://github.com/kalypso-demo/pty-demo-control-plane",
+        "GitOps:",
+        "Next:",
+        "Report:",
+        "State file:",
+    ] {
+        assert!(after.contains(kept), "{kept}: {after}");
+    }
 }
 
 #[test]
@@ -174,6 +186,21 @@ fn a_failed_demo_run_offers_rollback_and_shows_what_each_removal_did() {
 
     pane.keys(&["Enter"]);
     pane.assert_left_cleanly(6);
+    let after = pane.history();
+    // The failure stays on the normal screen once the wizard has left it: the step, the
+    // error, the hint, what the rollback did, the report and what to do next.
+    for kept in [
+        "Failed step:",
+        "Kalypso Scheduler (Helm) (installation.kalypso)",
+        "Error:",
+        "Hint:",
+        "--explain",
+        "Rollback:",
+        "Report:",
+        "Next:",
+    ] {
+        assert!(after.contains(kept), "{kept}: {after}");
+    }
 }
 
 #[test]
@@ -332,11 +359,13 @@ fn non_interactive_never_asks_to_roll_back_and_the_printed_clean_command_works()
     );
     assert!(!failure.contains("Roll back?"), "{failure}");
     pane.keys(&["Enter"]);
-    let after = pane.assert_left_cleanly(6);
+    pane.assert_left_cleanly(6);
+    // The summary left on the screen ends with what to do next: resume, or this command.
+    let after = pane.history();
+    let removal = "or remove what this run created with: ";
     let printed = after
         .lines()
-        .skip_while(|line| !line.ends_with("remove them with:"))
-        .nth(1)
+        .find_map(|line| line.split_once(removal).map(|(_, command)| command))
         .unwrap_or_else(|| panic!("no clean command after the wizard:\n{after}"))
         .trim()
         .to_string();
