@@ -61,6 +61,7 @@ mod command;
 mod fault;
 mod gh;
 mod git;
+mod gotemplate;
 mod helm;
 mod kalypso;
 mod kube;
