@@ -370,14 +370,16 @@ pub fn path_exists(path: &Path, rev: &str, sub_path: &str) -> bool {
     rev_parse(path, &format!("{rev}:{sub_path}")).is_some()
 }
 
-/// Commit `files` (path to bytes, added or replaced) on top of commit `base` and point
+/// Commit `files` (path to bytes, added or replaced) and delete `deletions` (paths, as a
+/// tree entry without a sha does) on top of commit `base` and point
 /// `refs/heads/<branch>` at it, as GitHub's git data API does (create tree, commit, ref),
 /// through a scratch index of real git.
-pub fn commit_on(
+pub fn commit_changes_on(
     path: &Path,
     base: &str,
     branch: &str,
     files: &[(String, Vec<u8>)],
+    deletions: &[String],
     message: &str,
 ) -> Result<String, GitError> {
     let scratch = tempfile::tempdir().map_err(|e| GitError {
@@ -431,6 +433,9 @@ pub fn commit_on(
             ],
             None,
         )?;
+    }
+    for file in deletions {
+        run(&["update-index", "--force-remove", file], None)?;
     }
     let tree = run(&["write-tree"], None)?;
     let commit = run(&["commit-tree", &tree, "-p", base, "-m", message], None)?;

@@ -203,7 +203,6 @@ enum Token {
     Variable(String, Vec<String>),
     Str,
     Number,
-    Char,
     Punct(char),
     Declare,
 }
@@ -410,7 +409,6 @@ fn check_supported(source: &str, data: &TemplateData) -> Result<(), String> {
                         }
                     }
                 }
-                Token::Char => return Err(unsupported("character constants")),
                 _ => {}
             }
         }

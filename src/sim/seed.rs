@@ -548,6 +548,7 @@ impl SimulatedEnvironment {
                             state: "OPEN".to_string(),
                             author: author.clone(),
                             created_at: crate::sim::world::now_timestamp(),
+                            labels: Vec::new(),
                         }
                     })
                     .collect(),
@@ -638,6 +639,43 @@ impl SimulatedEnvironment {
             .map(SimulatedAks::server)
     }
 
+    /// The public repositories of `microsoft` that sample WorkloadRegistrations point at:
+    /// `kalypso-app-src` (this tool's generated control plane registers its `./workload`)
+    /// and `kalypso-svc-src` (microsoft/kalypso-control-plane registers its
+    /// `./workloads`), each with only the files the simulated scheduler reads (vendored
+    /// in `src/sim/upstream/`, see the README there). Every world has them, as GitHub
+    /// does; they are not the user's, and nothing of this tool records them.
+    pub(crate) fn seed_upstream_workload_repos(&self) -> Result<(), SeedRefused> {
+        self.seed_repo(
+            SeedRepo::new(UPSTREAM_OWNER, "kalypso-app-src")
+                .public()
+                .with_file(
+                    "main",
+                    "workload/workload.yaml",
+                    include_str!("upstream/kalypso-app-src/workload/workload.yaml"),
+                )
+                .with_file(
+                    "main",
+                    "LICENSE",
+                    include_str!("upstream/kalypso-app-src/LICENSE"),
+                ),
+        )?;
+        self.seed_repo(
+            SeedRepo::new(UPSTREAM_OWNER, "kalypso-svc-src")
+                .public()
+                .with_file(
+                    "main",
+                    "workloads/observability.yaml",
+                    include_str!("upstream/kalypso-svc-src/workloads/observability.yaml"),
+                )
+                .with_file(
+                    "main",
+                    "LICENSE",
+                    include_str!("upstream/kalypso-svc-src/LICENSE"),
+                ),
+        )
+    }
+
     /// The demo world: an Azure subscription (Owner), a GitHub user with a token that `gh
     /// auth token` returns (any other token is accepted as the same user), an organisation
     /// the user administers, generous quotas.
@@ -673,6 +711,9 @@ impl SimulatedEnvironment {
         ));
     }
 }
+
+/// The owner of the upstream sample repositories every simulated world has.
+pub const UPSTREAM_OWNER: &str = "microsoft";
 
 /// The GitHub account of the demo world, and the fixed token `gh` has stored for it.
 pub const DEMO_LOGIN: &str = "kalypso-demo";
