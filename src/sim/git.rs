@@ -733,7 +733,7 @@ mod tests {
         // A branch moved by git is seen at once (nothing cached by branch name).
         let main = rev_parse(&bare, "refs/heads/main").unwrap();
         let files = vec![("new.txt".to_string(), b"new".to_vec())];
-        let moved = commit_on(&bare, &main, "main", &files, "more").unwrap();
+        let moved = commit_changes_on(&bare, &main, "main", &files, &[], "more").unwrap();
         assert_eq!(rev_parse(&bare, "refs/heads/main"), Some(moved));
         let (_, entries) = tree(&bare, "refs/heads/main").unwrap();
         assert!(entries.iter().any(|e| e.path == "new.txt"), "{entries:?}");

@@ -103,16 +103,18 @@ fn bare_of(ctx: &Ctx<'_>, url: &str) -> Option<std::path::PathBuf> {
 /// kustomize-controller builds from a directory without a kustomization.yaml). Files that
 /// are not Kubernetes objects are left out.
 fn manifests(bare: &Path, branch: &str, path: &str) -> Vec<Value> {
-    objects_of_tree(bare, tree_of(bare, branch), path)
+    objects_of_tree(bare, tree_of(bare, branch), path, true)
 }
 
 /// The Kubernetes objects of the YAML files under `path` of a tree, leaving out what the
-/// tree's `.sourceignore` names (source-controller excludes it from the artifact; only
-/// plain path patterns are understood, wildcard lines are not applied).
+/// tree's `.sourceignore` names when `sourceignore` (source-controller excludes it from
+/// the artifact unless the GitRepository sets `spec.ignore`; only plain path patterns are
+/// understood, wildcard lines are not applied).
 fn objects_of_tree(
     bare: &Path,
     tree: Option<(String, Vec<git::GitTreeEntry>)>,
     path: &str,
+    sourceignore: bool,
 ) -> Vec<Value> {
     let prefix = path.trim_start_matches("./").trim_matches('/');
     let prefix = if prefix == "." { "" } else { prefix };
@@ -121,7 +123,7 @@ fn objects_of_tree(
     };
     let ignored: Vec<String> = entries
         .iter()
-        .find(|e| e.path == ".sourceignore" && e.kind == "blob")
+        .find(|e| sourceignore && e.path == ".sourceignore" && e.kind == "blob")
         .and_then(|e| git::blob(bare, &e.sha))
         .map(|text| {
             text.lines()
@@ -183,7 +185,7 @@ fn parsed_objects(bare: &Path, sha: &str) -> Vec<Value> {
 fn manifests_at(bare: &Path, rev: &str, path: &str) -> Vec<Value> {
     match rev.strip_prefix("refs/heads/") {
         Some(branch) => manifests(bare, branch, path),
-        None => objects_of_tree(bare, git::tree(bare, rev), path),
+        None => objects_of_tree(bare, git::tree(bare, rev), path, true),
     }
 }
 
@@ -289,10 +291,13 @@ fn derive(ctx: &Ctx<'_>, server: &str) -> (Objects, Vec<GitopsRepo>) {
         .and_then(Value::as_str)
         .unwrap_or(&release_namespace)
         .to_string();
-    let environments: Vec<Value> = manifests(
+    // The chart's GitRepository sets `spec.ignore` (only `.environments`), which replaces
+    // the repository's `.sourceignore`.
+    let environments: Vec<Value> = objects_of_tree(
         &bare,
-        text(&source, "/spec/ref/branch"),
+        tree_of(&bare, text(&source, "/spec/ref/branch")),
         text(&control_plane, "/spec/path"),
+        source.pointer("/spec/ignore").is_none(),
     )
     .into_iter()
     .filter(|o| o["kind"] == "Environment" && text(o, "/apiVersion").starts_with(GROUP))
@@ -609,8 +614,14 @@ fn schedule_namespace(
     let mut all_with_targets = objects.clone();
     all_with_targets.extend(targets.iter().cloned());
     let mut assignments_ready = true;
+    // Rendering is the costly part of `derive`, which runs before every simulated command:
+    // each package is rendered once per content of the namespace.
+    let content = serde_json::to_string(&all_with_targets).unwrap_or_default();
     for (_, mut assignment) in assignments {
-        match scheduling::assignment_package(&assignment, &all_with_targets) {
+        let key = kube::fnv(&format!("{content}\n{assignment}"));
+        match rendered_package(key, || {
+            scheduling::assignment_package(&assignment, &all_with_targets)
+        }) {
             Ok(package) => {
                 assignment["status"] = json!({"conditions": [ready_condition("True", "AssignmentPackageCreated", "", now)]});
                 out.packages.push(Package {
@@ -634,6 +645,26 @@ fn schedule_namespace(
     }
     out.ready_to_pr = policies_ready && assignments_ready;
     out
+}
+
+/// The result of `render` for `key`, computed once (bounded).
+fn rendered_package(
+    key: u64,
+    render: impl FnOnce() -> Result<Value, String>,
+) -> Result<Value, String> {
+    type Rendered = HashMap<u64, Result<Value, String>>;
+    static RENDERED: std::sync::OnceLock<std::sync::Mutex<Rendered>> = std::sync::OnceLock::new();
+    let cache = RENDERED.get_or_init(Default::default);
+    if let Some(found) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return found.clone();
+    }
+    let result = render();
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() > 2_000 {
+        cache.clear();
+    }
+    cache.insert(key, result.clone());
+    result
 }
 
 fn gitops_repo_status_json(status: &GitopsRepoStatus, now: &str) -> Value {

@@ -2,7 +2,8 @@
 //! repositories with content, organisations, quotas), and read-only helpers for tests.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -489,6 +490,12 @@ impl SimulatedEnvironment {
             git::seed_content_with_modes(&path, &seed.branches, &seed.executables)
                 .map_err(|e| SeedRefused(e.to_string()))?;
         }
+        self.register_repo(seed);
+        Ok(())
+    }
+
+    /// The GitHub record of a seeded repository whose bare repository is in place.
+    fn register_repo(&self, seed: SeedRepo) {
         let mut world = self.world();
         let id = world.next_github_id();
         let key = key2(&seed.owner, &seed.name);
@@ -554,7 +561,6 @@ impl SimulatedEnvironment {
                     .collect(),
             },
         );
-        Ok(())
     }
 
     /// The vCPU quota of a family (or `cores`, the regional total) in a region, and how much
@@ -646,36 +652,110 @@ impl SimulatedEnvironment {
     /// in `src/sim/upstream/`, see the README there). Every world has them, as GitHub
     /// does; they are not the user's, and nothing of this tool records them.
     pub(crate) fn seed_upstream_workload_repos(&self) -> Result<(), SeedRefused> {
-        self.seed_repo(
-            SeedRepo::new(UPSTREAM_OWNER, "kalypso-app-src")
-                .public()
-                .with_file(
-                    "main",
-                    "workload/workload.yaml",
-                    include_str!("upstream/kalypso-app-src/workload/workload.yaml"),
-                )
-                .with_file(
-                    "main",
-                    "LICENSE",
-                    include_str!("upstream/kalypso-app-src/LICENSE"),
-                ),
-        )?;
-        self.seed_repo(
-            SeedRepo::new(UPSTREAM_OWNER, "kalypso-svc-src")
-                .public()
-                .with_file(
-                    "main",
-                    "workloads/observability.yaml",
-                    include_str!("upstream/kalypso-svc-src/workloads/observability.yaml"),
-                )
-                .with_file(
-                    "main",
-                    "LICENSE",
-                    include_str!("upstream/kalypso-svc-src/LICENSE"),
-                ),
-        )
+        // git's processes would dominate the making of a world, so each repository is
+        // built once per process and later worlds copy the last world's, checked against
+        // what was built (the same files, the same head), else built again.
+        static BUILT: Mutex<BTreeMap<String, BuiltRepo>> = Mutex::new(BTreeMap::new());
+        let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+        for seed in upstream_workload_seeds() {
+            let path = self.bare_repo_path(&seed.owner, &seed.name);
+            let copied = built.get(&seed.name).is_some_and(|earlier| {
+                let _ = std::fs::remove_dir_all(&path);
+                copy_dir(&earlier.path, &path).is_ok()
+                    && count_files(&path) == earlier.files
+                    && git::rev_parse(&path, "refs/heads/main").as_deref()
+                        == Some(earlier.head.as_str())
+            });
+            if copied {
+                self.register_repo(seed);
+                continue;
+            }
+            let name = seed.name.clone();
+            self.seed_repo(seed)?;
+            if let Some(head) = git::rev_parse(&path, "refs/heads/main") {
+                built.insert(
+                    name,
+                    BuiltRepo {
+                        files: count_files(&path),
+                        path,
+                        head,
+                    },
+                );
+            }
+        }
+        Ok(())
     }
+}
 
+/// An upstream repository as it was built, for the next world to copy.
+struct BuiltRepo {
+    path: PathBuf,
+    files: usize,
+    head: String,
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(kind) if kind.is_dir() => count_files(&e.path()),
+                    Ok(kind) if kind.is_file() => 1,
+                    _ => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// `source` copied to `target` (files and directories only).
+fn copy_dir(source: &Path, target: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(target)?;
+    for entry in std::fs::read_dir(source)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let to = target.join(entry.file_name());
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &to)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// The two upstream repositories of [`SimulatedEnvironment::seed_upstream_workload_repos`].
+fn upstream_workload_seeds() -> [SeedRepo; 2] {
+    [
+        SeedRepo::new(UPSTREAM_OWNER, "kalypso-app-src")
+            .public()
+            .with_file(
+                "main",
+                "workload/workload.yaml",
+                include_str!("upstream/kalypso-app-src/workload/workload.yaml"),
+            )
+            .with_file(
+                "main",
+                "LICENSE",
+                include_str!("upstream/kalypso-app-src/LICENSE"),
+            ),
+        SeedRepo::new(UPSTREAM_OWNER, "kalypso-svc-src")
+            .public()
+            .with_file(
+                "main",
+                "workloads/observability.yaml",
+                include_str!("upstream/kalypso-svc-src/workloads/observability.yaml"),
+            )
+            .with_file(
+                "main",
+                "LICENSE",
+                include_str!("upstream/kalypso-svc-src/LICENSE"),
+            ),
+    ]
+}
+
+impl SimulatedEnvironment {
     /// The demo world: an Azure subscription (Owner), a GitHub user with a token that `gh
     /// auth token` returns (any other token is accepted as the same user), an organisation
     /// the user administers, generous quotas.

@@ -503,22 +503,15 @@ impl Gh {
         self.exec.json(spec, "a list of pull requests").await
     }
 
-    /// `gh pr view NUMBER --repo SLUG --json files`.
-    pub fn pr_files_spec(&self, slug: &str, number: u64) -> CommandSpec {
-        self.authed(&[
-            "pr",
-            "view",
-            &number.to_string(),
-            "--repo",
-            slug,
-            "--json",
-            "files",
-        ])
+    /// `gh pr view NUMBER --repo SLUG --json files` (the dry run shows `<number>`: the
+    /// pull request is the one the scheduler will have opened).
+    pub fn pr_files_spec(&self, slug: &str, number: &str) -> CommandSpec {
+        self.authed(&["pr", "view", number, "--repo", slug, "--json", "files"])
     }
 
     /// The paths of the files pull request `number` changes.
     pub async fn pr_files(&self, slug: &str, number: u64) -> Result<Vec<String>, ToolError> {
-        let spec = self.pr_files_spec(slug, number);
+        let spec = self.pr_files_spec(slug, &number.to_string());
         let files: PullRequestFiles = self.exec.json(spec, "the files of a pull request").await?;
         Ok(files.files.into_iter().map(|f| f.path).collect())
     }

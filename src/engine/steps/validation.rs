@@ -145,12 +145,11 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
         kubectl.list_kalypso_objects_spec(KalypsoKind::SchedulingPolicy, &environment),
         kubectl.list_kalypso_objects_spec(KalypsoKind::Assignment, &environment),
         tools.gh.pr_list_spec(&gitops, &environment),
+        // The number is the scheduler's pull request's, known once it is open.
+        tools.gh.pr_files_spec(&gitops, "<number>"),
     ] {
         listed.push(spec);
     }
-    listed.note(format!(
-        "the files of the scheduler's pull request are read with gh pr view <number> --repo {gitops} --json files"
-    ));
     if planned.action == Action::Create {
         listed.push(kubectl.apply_stdin_spec(&test_workload_manifest(namespace)));
         listed.push(kubectl.delete_workload_spec(TEST_WORKLOAD, namespace));
