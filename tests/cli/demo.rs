@@ -255,7 +255,12 @@ fn the_demo_json_shows_the_scheduler_checks_passing() {
         assert_eq!(status, "passing", "{check}: {message}");
         assert!(message.contains(seen), "{check}: {message}");
     }
+    // The sample workload was scheduled: its deployment target's folder is in the pull
+    // request, and the check's reason says so in the events and the report.
+    let scheduled = "schedules default/hello-world-app-functional-test";
+    assert!(last["pull-request"].1.contains(scheduled), "{last:?}");
     let body = std::fs::read_to_string(report.expect("the report is named")).unwrap();
+    assert!(body.contains(scheduled), "{body}");
     for (check, _) in expect {
         assert!(
             body.contains(&format!("| {check} | passing |")),

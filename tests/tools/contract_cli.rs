@@ -458,6 +458,8 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh.label_list_spec(slug),
             // The health check that the scheduler opened its pull request.
             gh.pr_list_spec(slug, "dev"),
+            // ...and that it carries a folder for every Assignment.
+            gh.pr_files_spec(slug, "1"),
             gh.repo_delete_spec(slug),
         ]);
     }
