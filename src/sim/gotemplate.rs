@@ -414,7 +414,7 @@ fn check_supported(source: &str, data: &TemplateData) -> Result<(), String> {
         }
         // A pipeline that prints a map or a list as it is: Go's `map[…]`/`[…]` format.
         if keyword.is_none() && !tokens.contains(&Token::Declare) {
-            let last_command = tokens.split(|t| *t == Token::Punct('|')).last();
+            let last_command = tokens.split(|t| *t == Token::Punct('|')).next_back();
             if let Some([Token::Field(names)]) = last_command {
                 if in_root && printed_value_is_composite(names, data) {
                     return Err(unsupported(&format!(

@@ -7,22 +7,47 @@
 //!   of `spec.controlPlane`, secret `gh-repo-secret`, interval 10s, the Kustomization's
 //!   target namespace the environment's), then `Ready=True, FluxResourcesCreated`.
 //! - `controllers/baserepo_controller.go`: for each BaseRepo, the Flux pair
-//!   `<namespace>-<name>` for its repository, then `Ready=True, FluxResourcesCreated`
-//!   (the BaseRepo itself never reports a fetch error: its GitRepository does).
+//!   `<namespace>-<name>` for its repository (at `spec.commit` when it pins one), then
+//!   `Ready=True, FluxResourcesCreated` (the BaseRepo itself never reports a fetch error:
+//!   its GitRepository does). What that Kustomization applies (Templates, workload
+//!   registrations, ConfigMaps of `main`) lands in the environment's namespace.
+//! - `controllers/workloadregistration_controller.go`: for each WorkloadRegistration, the
+//!   Flux pair `<namespace>-<name>` for its workload repository; its Kustomization applies
+//!   the Workloads found there, labelled `kustomize.toolkit.fluxcd.io/name`.
+//! - `controllers/workload_controller.go`, `schedulingpolicy_controller.go` with
+//!   `scheduler/scheduler.go`, `assignment_controller.go` with `scheduler/templater.go`:
+//!   DeploymentTargets, Assignments and AssignmentPackages (see [`super::scheduling`];
+//!   the templates rendered by [`super::gotemplate`]); an Assignment that cannot be
+//!   packaged is `Ready=False, UpdateFailed` with the error.
 //! - `controllers/gitopsrepo_controller.go` (`Reconcile`) and `scheduler/githubrepo.go`
-//!   (`CreatePR`): once every SchedulingPolicy and Assignment of the namespace is Ready and
-//!   the content (cluster types, assignment packages, the `main` BaseRepo) differs from
+//!   (`CreatePR`, `getTree`, `addPromotedCommitId`, `cleanPullRequests`): once every
+//!   SchedulingPolicy and Assignment of the namespace is Ready (`readyToPR`) and the
+//!   content (cluster types, assignment packages, the `main` BaseRepo) differs from
 //!   `status.repoContentHash`, the condition `ReadyToPR` is set; `prCreateTimeOut` (3 s)
 //!   later the controller, signed in with the chart's `gh-repo-secret` token
 //!   (`GITHUB_AUTH_TOKEN`), reads `refs/heads/<spec.branch>` of `spec.repo`, creates branch
-//!   `deployment/<time>` from it with one commit (a README per cluster type, the manifests
-//!   per deployment target), closes the open pull requests against `spec.branch`, and opens
-//!   "Update manifests in <branch> from deployment/<time>". Any GitHub error becomes
+//!   `deployment/<time>` from it with one commit (a README per cluster type;
+//!   `reconciler.yaml`, `namespace.yaml` and `platform-config.yaml` (`.sh` for the `sh`
+//!   content type) per deployment target; stale cluster-type and deployment-target folders
+//!   deleted; `.github/tracking/Promoted_Commit_Id` when the `main` BaseRepo pins a commit
+//!   other than the recorded one), deletes the branches of the open pull requests against
+//!   `spec.branch` and closes them, and opens "Update manifests in <branch> from
+//!   deployment/<time>", labelled `promoted` for a promotion. Any GitHub error becomes
 //!   `Ready=False, UpdateFailed` with go-github's error text, and is retried.
 //!
-//! What is not modelled: Workloads and their scheduling (the WorkloadRegistrations of the
-//! base repository are not fetched, so no Assignment exists and a pull request carries only
-//! the cluster-type folders, as the real controller proposes when nothing is scheduled).
+//! What is not modelled, and why:
+//! - Config data from `azure-app-config…` ConfigMaps and ConfigSchema validation (JSON
+//!   schema): an Assignment that would need them fails, naming it, rather than being
+//!   packaged without them.
+//! - Template constructs outside the subset [`super::gotemplate`] renders as Go does fail
+//!   the same way.
+//! - The GitHub issues the Assignment controller opens for a failure, the Workload
+//!   controller's deletion of DeploymentTargets, and the controllers' own status writes
+//!   between steps (`Rescheduling`, `RebuildingAssignmentPackage`, `CreatingPR`): the
+//!   objects are derived as they are once the controllers have settled.
+//! - Only plain path patterns of a `.sourceignore` are applied, and Flux's fetch of a
+//!   BaseRepo source does not check that a pinned commit exists (its artifact reads as
+//!   empty when it does not).
 //!
 //! The controllers' objects are derived from the cluster and GitHub as they are now (like
 //! the Flux statuses of [`super::cluster::observed`]): they exist while the chart's
@@ -836,7 +861,11 @@ fn create_pr(ctx: &mut Ctx<'_>, repo: &GitopsRepo, now: &str) -> Result<(), Stri
             "POST {api_url}/git/refs: 403 Resource not accessible by personal access token []"
         ));
     }
-    let (files, deletions, promoted) = pull_request_tree(&bare, &base, repo);
+    let PullRequestTree {
+        files,
+        deletions,
+        promoted,
+    } = pull_request_tree(&bare, &base, repo);
     git::commit_changes_on(
         &bare,
         &base,
@@ -887,11 +916,7 @@ fn create_pr(ctx: &mut Ctx<'_>, repo: &GitopsRepo, now: &str) -> Result<(), Stri
 /// the `main` BaseRepo pins a commit that differs from the recorded one), the files to
 /// delete (those under a cluster-type or deployment-target folder no longer proposed;
 /// dot folders and root files are kept), and whether the commit is a promotion.
-fn pull_request_tree(
-    bare: &Path,
-    base: &str,
-    repo: &GitopsRepo,
-) -> (Vec<(String, Vec<u8>)>, Vec<String>, bool) {
+fn pull_request_tree(bare: &Path, base: &str, repo: &GitopsRepo) -> PullRequestTree {
     let existing = git::tree(bare, base).map(|(_, e)| e).unwrap_or_default();
     let mut deletions = Vec::new();
     for entry in existing.iter().filter(|e| e.kind == "blob") {
@@ -946,7 +971,18 @@ fn pull_request_tree(
             README_CONTENT.as_bytes().to_vec(),
         ));
     }
-    (files, deletions, promoted)
+    PullRequestTree {
+        files,
+        deletions,
+        promoted,
+    }
+}
+
+/// What [`pull_request_tree`] puts in the scheduler's commit.
+struct PullRequestTree {
+    files: Vec<(String, Vec<u8>)>,
+    deletions: Vec<String>,
+    promoted: bool,
 }
 
 /// `readmeFilename`, `readmeContent`, `Promoted_Commit_Id_Path`, `prometedLabel`.
