@@ -710,3 +710,26 @@ fn failure_with_the_rollback_unavailable() {
         app
     });
 }
+
+/// Issue 14 §3: the pull-request check's reason, when the scheduler is stuck on its
+/// scheduling, is on the dashboard as the check's last observation.
+#[test]
+fn the_dashboard_shows_why_the_sample_workload_is_not_scheduled() {
+    let mut app = validating(LARGE);
+    engine(
+        &mut app,
+        health(
+            299,
+            "pull-request",
+            HealthStatus::Failing,
+            "no Assignment: SchedulingPolicy default-policy selected no deployment target",
+        ),
+    );
+    tick(&mut app, 301);
+    let screen = screen(&app);
+    assert!(screen.contains("pull-request"), "{screen}");
+    assert!(
+        screen.contains("no Assignment: SchedulingPolicy default-policy"),
+        "{screen}"
+    );
+}
