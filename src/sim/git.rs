@@ -382,6 +382,45 @@ pub fn commit_changes_on(
     deletions: &[String],
     message: &str,
 ) -> Result<String, GitError> {
+    commit_as(
+        path,
+        Some(base),
+        branch,
+        files,
+        deletions,
+        message,
+        ("Kalypso Scheduler", "kalypso.scheduler@email.com"),
+    )
+}
+
+/// The first commit of `branch` with exactly `files`, by plumbing on the bare repository
+/// (no work tree, no push: what GitHub already holds before a run).
+pub fn commit_root(
+    path: &Path,
+    branch: &str,
+    files: &[(String, Vec<u8>)],
+    message: &str,
+) -> Result<String, GitError> {
+    commit_as(
+        path,
+        None,
+        branch,
+        files,
+        &[],
+        message,
+        ("Simulated Seed", "seed@simulated.invalid"),
+    )
+}
+
+fn commit_as(
+    path: &Path,
+    base: Option<&str>,
+    branch: &str,
+    files: &[(String, Vec<u8>)],
+    deletions: &[String],
+    message: &str,
+    (name, email): (&str, &str),
+) -> Result<String, GitError> {
     let scratch = tempfile::tempdir().map_err(|e| GitError {
         args: "commit".into(),
         message: e.to_string(),
@@ -392,10 +431,10 @@ pub fn commit_changes_on(
         let mut command = git_command(None, &[&["--git-dir", &path_text][..], args].concat());
         command
             .env("GIT_INDEX_FILE", &index)
-            .env("GIT_AUTHOR_NAME", "Kalypso Scheduler")
-            .env("GIT_AUTHOR_EMAIL", "kalypso.scheduler@email.com")
-            .env("GIT_COMMITTER_NAME", "Kalypso Scheduler")
-            .env("GIT_COMMITTER_EMAIL", "kalypso.scheduler@email.com")
+            .env("GIT_AUTHOR_NAME", name)
+            .env("GIT_AUTHOR_EMAIL", email)
+            .env("GIT_COMMITTER_NAME", name)
+            .env("GIT_COMMITTER_EMAIL", email)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -421,7 +460,10 @@ pub fn commit_changes_on(
             ))
         }
     };
-    run(&["read-tree", base], None)?;
+    match base {
+        Some(base) => run(&["read-tree", base], None)?,
+        None => run(&["read-tree", "--empty"], None)?,
+    };
     // One `hash-object` for every blob (written to scratch files first) and one
     // `update-index --index-info` for every entry: a handful of processes per commit
     // however many files it has.
@@ -454,7 +496,10 @@ pub fn commit_changes_on(
         )?;
     }
     let tree = run(&["write-tree"], None)?;
-    let commit = run(&["commit-tree", &tree, "-p", base, "-m", message], None)?;
+    let commit = match base {
+        Some(base) => run(&["commit-tree", &tree, "-p", base, "-m", message], None)?,
+        None => run(&["commit-tree", &tree, "-m", message], None)?,
+    };
     run(
         &["update-ref", &format!("refs/heads/{branch}"), &commit],
         None,
