@@ -183,6 +183,22 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         GH_2_0,
         "present in gh 2.0.0",
     ),
+    // `gh pr view N --json files`: the `files` field is in api/query_builder.go at tag
+    // v2.0.0 (and v1.14.0) of cli/cli.
+    flag(
+        "gh",
+        &["pr", "view"],
+        "--repo",
+        GH_2_0,
+        "present in gh 2.0.0",
+    ),
+    flag(
+        "gh",
+        &["pr", "view"],
+        "--json",
+        GH_2_0,
+        "present in gh 2.0.0, with the files field (api/query_builder.go)",
+    ),
     flag(
         "gh",
         &["label", "create"],

@@ -165,6 +165,17 @@ const DEFS: &[CommandDef] = &[
         ],
     },
     CommandDef {
+        path: &["pr", "view"],
+        flags: &[
+            REPO,
+            JSON,
+            JQ,
+            TEMPLATE,
+            switch("comments", Some('c')),
+            switch("web", Some('w')),
+        ],
+    },
+    CommandDef {
         path: &["secret", "list"],
         flags: &[
             REPO,
@@ -303,6 +314,10 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
         ["pr", "list"] => {
             let login = authenticate(ctx)?;
             pr_list(ctx, cmd, &login)
+        }
+        ["pr", "view"] => {
+            let login = authenticate(ctx)?;
+            pr_view(ctx, cmd, &login)
         }
         ["secret", action] => {
             let login = authenticate(ctx)?;
@@ -1413,6 +1428,96 @@ const PR_FIELDS: [&str; 9] = [
     "title",
     "url",
 ];
+
+/// `gh pr view NUMBER --repo OWNER/NAME --json files[,…]`: the files as GitHub lists a
+/// pull request's changes (the paths that differ between its base and head branches),
+/// with the fields of `gh pr list`.
+fn pr_view(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let (owner, name, key) = target(cmd, cmd.value("repo"))?;
+    if !ctx.world.can_read_repo(login, &key) {
+        return Err(unresolved(&format!("{owner}/{name}")));
+    }
+    let Some(fields) = cmd.value("json") else {
+        return Err(Reply::fail(
+            1,
+            "the simulated gh views pull requests only with --json",
+        ));
+    };
+    let fields: Vec<&str> = fields
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    if let Some(bad) = fields
+        .iter()
+        .find(|f| **f != "files" && !PR_FIELDS.contains(f))
+    {
+        return Err(Reply::fail(1, format!("Unknown JSON field: \"{bad}\"")));
+    }
+    let wanted = cmd
+        .flags
+        .positionals
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default();
+    let repo = ctx.world.github.repos[&key].clone();
+    let Some(pull) = wanted
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| repo.pulls.iter().find(|p| p.number == n))
+    else {
+        return Err(Reply::fail(
+            1,
+            format!("GraphQL: Could not resolve to a PullRequest with the number of {wanted}. (repository.pullRequest)"),
+        ));
+    };
+    let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+    let listing = |branch: &str| -> BTreeMap<String, String> {
+        git::tree(&bare, &format!("refs/heads/{branch}"))
+            .map(|(_, entries)| {
+                entries
+                    .into_iter()
+                    .filter(|e| e.kind == "blob")
+                    .map(|e| (e.path, e.sha))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = serde_json::Map::new();
+    for field in &fields {
+        let value = match *field {
+            "files" => {
+                let (base, head) = (listing(&pull.base), listing(&pull.head));
+                let changed: std::collections::BTreeSet<&String> = base
+                    .keys()
+                    .chain(head.keys())
+                    .filter(|path| base.get(*path) != head.get(*path))
+                    .collect();
+                json!(changed
+                    .into_iter()
+                    // Real gh adds `additions` and `deletions` (line counts), which the
+                    // simulator does not compute: it leaves them out rather than invent them.
+                    .map(|path| json!({"path": path}))
+                    .collect::<Vec<_>>())
+            }
+            "author" => json!({"login": pull.author, "is_bot": false}),
+            "baseRefName" => json!(pull.base),
+            "body" => json!(pull.body),
+            "createdAt" => json!(pull.created_at),
+            "headRefName" => json!(pull.head),
+            "number" => json!(pull.number),
+            "state" => json!(pull.state),
+            "title" => json!(pull.title),
+            _ => json!(format!(
+                "https://github.com/{}/pull/{}",
+                repo.full_name(),
+                pull.number
+            )),
+        };
+        out.insert(field.to_string(), value);
+    }
+    Ok(Reply::ok(compact_json(&Value::Object(out))))
+}
 
 /// `gh pr list --repo OWNER/NAME [--base B] [--head H] [--state open|closed|merged|all]
 /// [--limit N] --json FIELDS`: newest first, 30 by default, open ones by default.

@@ -370,15 +370,56 @@ pub fn path_exists(path: &Path, rev: &str, sub_path: &str) -> bool {
     rev_parse(path, &format!("{rev}:{sub_path}")).is_some()
 }
 
-/// Commit `files` (path to bytes, added or replaced) on top of commit `base` and point
+/// Commit `files` (path to bytes, added or replaced) and delete `deletions` (paths, as a
+/// tree entry without a sha does) on top of commit `base` and point
 /// `refs/heads/<branch>` at it, as GitHub's git data API does (create tree, commit, ref),
 /// through a scratch index of real git.
-pub fn commit_on(
+pub fn commit_changes_on(
     path: &Path,
     base: &str,
     branch: &str,
     files: &[(String, Vec<u8>)],
+    deletions: &[String],
     message: &str,
+) -> Result<String, GitError> {
+    commit_as(
+        path,
+        Some(base),
+        branch,
+        files,
+        deletions,
+        message,
+        ("Kalypso Scheduler", "kalypso.scheduler@email.com"),
+    )
+}
+
+/// The first commit of `branch` with exactly `files`, by plumbing on the bare repository
+/// (no work tree, no push: what GitHub already holds before a run).
+pub fn commit_root(
+    path: &Path,
+    branch: &str,
+    files: &[(String, Vec<u8>)],
+    message: &str,
+) -> Result<String, GitError> {
+    commit_as(
+        path,
+        None,
+        branch,
+        files,
+        &[],
+        message,
+        ("Simulated Seed", "seed@simulated.invalid"),
+    )
+}
+
+fn commit_as(
+    path: &Path,
+    base: Option<&str>,
+    branch: &str,
+    files: &[(String, Vec<u8>)],
+    deletions: &[String],
+    message: &str,
+    (name, email): (&str, &str),
 ) -> Result<String, GitError> {
     let scratch = tempfile::tempdir().map_err(|e| GitError {
         args: "commit".into(),
@@ -390,10 +431,10 @@ pub fn commit_on(
         let mut command = git_command(None, &[&["--git-dir", &path_text][..], args].concat());
         command
             .env("GIT_INDEX_FILE", &index)
-            .env("GIT_AUTHOR_NAME", "Kalypso Scheduler")
-            .env("GIT_AUTHOR_EMAIL", "kalypso.scheduler@email.com")
-            .env("GIT_COMMITTER_NAME", "Kalypso Scheduler")
-            .env("GIT_COMMITTER_EMAIL", "kalypso.scheduler@email.com")
+            .env("GIT_AUTHOR_NAME", name)
+            .env("GIT_AUTHOR_EMAIL", email)
+            .env("GIT_COMMITTER_NAME", name)
+            .env("GIT_COMMITTER_EMAIL", email)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -419,21 +460,46 @@ pub fn commit_on(
             ))
         }
     };
-    run(&["read-tree", base], None)?;
-    for (file, bytes) in files {
-        let blob = run(&["hash-object", "-w", "--stdin"], Some(bytes))?;
+    match base {
+        Some(base) => run(&["read-tree", base], None)?,
+        None => run(&["read-tree", "--empty"], None)?,
+    };
+    // One `hash-object` for every blob (written to scratch files first) and one
+    // `update-index --index-info` for every entry: a handful of processes per commit
+    // however many files it has.
+    let mut blobs = Vec::new();
+    for (index, (_, bytes)) in files.iter().enumerate() {
+        let blob = scratch.path().join(format!("blob-{index}"));
+        std::fs::write(&blob, bytes).map_err(|e| GitError {
+            args: "hash-object".into(),
+            message: e.to_string(),
+        })?;
+        blobs.push(blob.display().to_string());
+    }
+    let mut index_info = String::new();
+    if !blobs.is_empty() {
+        let mut args = vec!["hash-object", "-w", "--"];
+        args.extend(blobs.iter().map(String::as_str));
+        let ids = run(&args, None)?;
+        for ((file, _), id) in files.iter().zip(ids.lines()) {
+            index_info.push_str(&format!("100644 {id}\t{file}\n"));
+        }
+    }
+    for file in deletions {
+        // Mode 0 removes the path from the index.
+        index_info.push_str(&format!("0 {}\t{file}\n", "0".repeat(40)));
+    }
+    if !index_info.is_empty() {
         run(
-            &[
-                "update-index",
-                "--add",
-                "--cacheinfo",
-                &format!("100644,{blob},{file}"),
-            ],
-            None,
+            &["update-index", "--index-info"],
+            Some(index_info.as_bytes()),
         )?;
     }
     let tree = run(&["write-tree"], None)?;
-    let commit = run(&["commit-tree", &tree, "-p", base, "-m", message], None)?;
+    let commit = match base {
+        Some(base) => run(&["commit-tree", &tree, "-p", base, "-m", message], None)?,
+        None => run(&["commit-tree", &tree, "-m", message], None)?,
+    };
     run(
         &["update-ref", &format!("refs/heads/{branch}"), &commit],
         None,
@@ -728,10 +794,22 @@ mod tests {
         // A branch moved by git is seen at once (nothing cached by branch name).
         let main = rev_parse(&bare, "refs/heads/main").unwrap();
         let files = vec![("new.txt".to_string(), b"new".to_vec())];
-        let moved = commit_on(&bare, &main, "main", &files, "more").unwrap();
-        assert_eq!(rev_parse(&bare, "refs/heads/main"), Some(moved));
+        let moved = commit_changes_on(&bare, &main, "main", &files, &[], "more").unwrap();
+        assert_eq!(rev_parse(&bare, "refs/heads/main"), Some(moved.clone()));
         let (_, entries) = tree(&bare, "refs/heads/main").unwrap();
         assert!(entries.iter().any(|e| e.path == "new.txt"), "{entries:?}");
+        // Files added, replaced and deleted in one commit (the scheduler's `getTree`).
+        let files = vec![
+            ("a/b/one.yaml".to_string(), b"one".to_vec()),
+            ("new.txt".to_string(), b"newer".to_vec()),
+        ];
+        let again = commit_changes_on(&bare, &moved, "main", &files, &["new.txt".into()], "again");
+        let (_, entries) = tree(&bare, &again.unwrap()).unwrap();
+        assert!(
+            entries.iter().any(|e| e.path == "a/b/one.yaml"),
+            "{entries:?}"
+        );
+        assert!(!entries.iter().any(|e| e.path == "new.txt"), "{entries:?}");
         delete_branch(&bare, "dev").unwrap();
         assert_eq!(rev_parse(&bare, "refs/heads/dev"), None);
     }

@@ -61,6 +61,7 @@ mod command;
 mod fault;
 mod gh;
 mod git;
+mod gotemplate;
 mod helm;
 mod kalypso;
 mod kube;
@@ -69,6 +70,7 @@ mod kubectl;
 mod latency;
 mod persist;
 mod reply;
+mod scheduling;
 mod seed;
 mod state;
 mod world;
@@ -218,7 +220,10 @@ impl SimulatedEnvironment {
         delegate: Arc<dyn CommandRunner>,
     ) -> std::io::Result<Self> {
         let (paths, world) = Self::prepare(root.into())?;
-        Ok(Self::assemble(paths, world, delegate, None, false))
+        let env = Self::assemble(paths, world, delegate, None, false);
+        env.seed_upstream_workload_repos()
+            .map_err(|e| std::io::Error::other(e.0))?;
+        Ok(env)
     }
 
     /// A ready-made world for `--demo`: signed in to Azure and GitHub (any GitHub token is
@@ -249,6 +254,8 @@ impl SimulatedEnvironment {
         if restored {
             env.remember_demo_token();
         } else {
+            env.seed_upstream_workload_repos()
+                .map_err(|e| std::io::Error::other(e.0))?;
             env.seed_demo_world();
         }
         env.set_latency(Latency::demo());

@@ -2,7 +2,8 @@
 //! repositories with content, organisations, quotas), and read-only helpers for tests.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -489,6 +490,12 @@ impl SimulatedEnvironment {
             git::seed_content_with_modes(&path, &seed.branches, &seed.executables)
                 .map_err(|e| SeedRefused(e.to_string()))?;
         }
+        self.register_repo(seed);
+        Ok(())
+    }
+
+    /// The GitHub record of a seeded repository whose bare repository is in place.
+    fn register_repo(&self, seed: SeedRepo) {
         let mut world = self.world();
         let id = world.next_github_id();
         let key = key2(&seed.owner, &seed.name);
@@ -548,12 +555,12 @@ impl SimulatedEnvironment {
                             state: "OPEN".to_string(),
                             author: author.clone(),
                             created_at: crate::sim::world::now_timestamp(),
+                            labels: Vec::new(),
                         }
                     })
                     .collect(),
             },
         );
-        Ok(())
     }
 
     /// The vCPU quota of a family (or `cores`, the regional total) in a region, and how much
@@ -638,6 +645,129 @@ impl SimulatedEnvironment {
             .map(SimulatedAks::server)
     }
 
+    /// The public repositories of `microsoft` that sample WorkloadRegistrations point at:
+    /// `kalypso-app-src` (this tool's generated control plane registers its `./workload`)
+    /// and `kalypso-svc-src` (microsoft/kalypso-control-plane registers its
+    /// `./workloads`), each with only the files the simulated scheduler reads (vendored
+    /// in `src/sim/upstream/`, see the README there). Every world has them, as GitHub
+    /// does; they are not the user's, and nothing of this tool records them.
+    pub(crate) fn seed_upstream_workload_repos(&self) -> Result<(), SeedRefused> {
+        // git's processes would dominate the making of a world, so each repository is
+        // built once per process and later worlds copy the last world's, checked against
+        // what was built (the same files, the same head), else built again.
+        static BUILT: Mutex<BTreeMap<String, BuiltRepo>> = Mutex::new(BTreeMap::new());
+        let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+        for seed in upstream_workload_seeds() {
+            let path = self.bare_repo_path(&seed.owner, &seed.name);
+            let copied = built.get(&seed.name).is_some_and(|earlier| {
+                let _ = std::fs::remove_dir_all(&path);
+                copy_dir(&earlier.path, &path).is_ok()
+                    && count_files(&path) == earlier.files
+                    && git::rev_parse(&path, "refs/heads/main").as_deref()
+                        == Some(earlier.head.as_str())
+            });
+            if copied {
+                self.register_repo(seed);
+                continue;
+            }
+            let name = seed.name.clone();
+            // By plumbing, not `seed_repo`'s push: a world is made before any run, and a
+            // `git` stand-in on PATH (the crash and lock tests) must see only the run's.
+            if path.exists() {
+                std::fs::remove_dir_all(&path).map_err(|e| SeedRefused(e.to_string()))?;
+            }
+            git::init_bare(&path).map_err(|e| SeedRefused(e.to_string()))?;
+            for (branch, files) in &seed.branches {
+                let files: Vec<(String, Vec<u8>)> =
+                    files.iter().map(|(p, b)| (p.clone(), b.clone())).collect();
+                git::commit_root(&path, branch, &files, "Seed content")
+                    .map_err(|e| SeedRefused(e.to_string()))?;
+            }
+            self.register_repo(seed);
+            if let Some(head) = git::rev_parse(&path, "refs/heads/main") {
+                built.insert(
+                    name,
+                    BuiltRepo {
+                        files: count_files(&path),
+                        path,
+                        head,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An upstream repository as it was built, for the next world to copy.
+struct BuiltRepo {
+    path: PathBuf,
+    files: usize,
+    head: String,
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(kind) if kind.is_dir() => count_files(&e.path()),
+                    Ok(kind) if kind.is_file() => 1,
+                    _ => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// `source` copied to `target` (files and directories only).
+fn copy_dir(source: &Path, target: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(target)?;
+    for entry in std::fs::read_dir(source)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let to = target.join(entry.file_name());
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &to)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// The two upstream repositories of [`SimulatedEnvironment::seed_upstream_workload_repos`].
+fn upstream_workload_seeds() -> [SeedRepo; 2] {
+    [
+        SeedRepo::new(UPSTREAM_OWNER, "kalypso-app-src")
+            .public()
+            .with_file(
+                "main",
+                "workload/workload.yaml",
+                include_str!("upstream/kalypso-app-src/workload/workload.yaml"),
+            )
+            .with_file(
+                "main",
+                "LICENSE",
+                include_str!("upstream/kalypso-app-src/LICENSE"),
+            ),
+        SeedRepo::new(UPSTREAM_OWNER, "kalypso-svc-src")
+            .public()
+            .with_file(
+                "main",
+                "workloads/observability.yaml",
+                include_str!("upstream/kalypso-svc-src/workloads/observability.yaml"),
+            )
+            .with_file(
+                "main",
+                "LICENSE",
+                include_str!("upstream/kalypso-svc-src/LICENSE"),
+            ),
+    ]
+}
+
+impl SimulatedEnvironment {
     /// The demo world: an Azure subscription (Owner), a GitHub user with a token that `gh
     /// auth token` returns (any other token is accepted as the same user), an organisation
     /// the user administers, generous quotas.
@@ -673,6 +803,9 @@ impl SimulatedEnvironment {
         ));
     }
 }
+
+/// The owner of the upstream sample repositories every simulated world has.
+pub const UPSTREAM_OWNER: &str = "microsoft";
 
 /// The GitHub account of the demo world, and the fixed token `gh` has stored for it.
 pub const DEMO_LOGIN: &str = "kalypso-demo";

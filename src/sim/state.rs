@@ -239,6 +239,9 @@ pub struct GithubPullRequest {
     /// The login that opened it.
     pub author: String,
     pub created_at: String,
+    /// Its labels (the scheduler adds `promoted` to a promotion).
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 impl GithubRepo {

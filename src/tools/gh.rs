@@ -283,6 +283,18 @@ pub struct PullRequest {
     pub url: String,
 }
 
+/// The files a pull request changes, as `gh pr view N --json files` lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PullRequestFiles {
+    #[serde(default)]
+    pub files: Vec<PullRequestFile>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PullRequestFile {
+    pub path: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct PullRequestAuthor {
     pub login: String,
@@ -510,6 +522,19 @@ impl Gh {
     pub async fn pr_list(&self, slug: &str, base: &str) -> Result<Vec<PullRequest>, ToolError> {
         let spec = self.pr_list_spec(slug, base);
         self.exec.json(spec, "a list of pull requests").await
+    }
+
+    /// `gh pr view NUMBER --repo SLUG --json files` (the dry run shows `<number>`: the
+    /// pull request is the one the scheduler will have opened).
+    pub fn pr_files_spec(&self, slug: &str, number: &str) -> CommandSpec {
+        self.authed(&["pr", "view", number, "--repo", slug, "--json", "files"])
+    }
+
+    /// The paths of the files pull request `number` changes.
+    pub async fn pr_files(&self, slug: &str, number: u64) -> Result<Vec<String>, ToolError> {
+        let spec = self.pr_files_spec(slug, &number.to_string());
+        let files: PullRequestFiles = self.exec.json(spec, "the files of a pull request").await?;
+        Ok(files.files.into_iter().map(|f| f.path).collect())
     }
 
     pub fn secret_list_spec(&self, slug: &str) -> CommandSpec {

@@ -524,11 +524,17 @@ impl FluxObject {
     }
 }
 
-/// The Kalypso kinds that name a repository, whose controllers report a `Ready` condition.
+/// The Kalypso kinds the verification reads, whose controllers report a `Ready` condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum KalypsoKind {
     BaseRepo,
     GitOpsRepo,
+    /// The workload registrations of an environment (`spec.workload.repo`/`branch`).
+    WorkloadRegistration,
+    /// The scheduler's Assignments (`spec.clusterType`, `deploymentTarget`, `workload`).
+    Assignment,
+    /// The scheduling policies of an environment.
+    SchedulingPolicy,
 }
 
 impl KalypsoKind {
@@ -536,6 +542,9 @@ impl KalypsoKind {
         match self {
             KalypsoKind::BaseRepo => "baserepoes.scheduler.kalypso.io",
             KalypsoKind::GitOpsRepo => "gitopsrepoes.scheduler.kalypso.io",
+            KalypsoKind::WorkloadRegistration => "workloadregistrations.scheduler.kalypso.io",
+            KalypsoKind::Assignment => "assignments.scheduler.kalypso.io",
+            KalypsoKind::SchedulingPolicy => "schedulingpolicies.scheduler.kalypso.io",
         }
     }
 
@@ -543,16 +552,27 @@ impl KalypsoKind {
         match self {
             KalypsoKind::BaseRepo => "BaseRepo",
             KalypsoKind::GitOpsRepo => "GitOpsRepo",
+            KalypsoKind::WorkloadRegistration => "WorkloadRegistration",
+            KalypsoKind::Assignment => "Assignment",
+            KalypsoKind::SchedulingPolicy => "SchedulingPolicy",
         }
     }
 }
 
 #[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawRepoSpec {
     #[serde(default)]
     repo: Option<String>,
     #[serde(default)]
     branch: Option<String>,
+    /// An Assignment's workload name, or a WorkloadRegistration's `{repo, branch, path}`.
+    #[serde(default)]
+    workload: Option<serde_json::Value>,
+    #[serde(default)]
+    cluster_type: Option<String>,
+    #[serde(default)]
+    deployment_target: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -571,6 +591,10 @@ pub struct KalypsoObject {
     pub name: String,
     pub repo: Option<String>,
     pub branch: Option<String>,
+    /// An Assignment's workload, cluster type and deployment target.
+    pub workload: Option<String>,
+    pub cluster_type: Option<String>,
+    pub deployment_target: Option<String>,
     /// The `Ready` condition, once the controller has reported one.
     pub ready: Option<Condition>,
 }
@@ -893,8 +917,31 @@ impl KubectlContext {
                     kind,
                     ready: find_condition(&status.conditions, "Ready").cloned(),
                     name: raw.metadata.name,
-                    repo: raw.spec.repo,
-                    branch: raw.spec.branch,
+                    // A WorkloadRegistration names its repository under `spec.workload`.
+                    repo: raw.spec.repo.or_else(|| {
+                        raw.spec
+                            .workload
+                            .as_ref()?
+                            .get("repo")?
+                            .as_str()
+                            .map(str::to_string)
+                    }),
+                    branch: raw.spec.branch.or_else(|| {
+                        raw.spec
+                            .workload
+                            .as_ref()?
+                            .get("branch")?
+                            .as_str()
+                            .map(str::to_string)
+                    }),
+                    workload: raw
+                        .spec
+                        .workload
+                        .as_ref()
+                        .and_then(|w| w.as_str())
+                        .map(str::to_string),
+                    cluster_type: raw.spec.cluster_type,
+                    deployment_target: raw.spec.deployment_target,
                 }
             })
             .collect())

@@ -246,7 +246,8 @@ fn clean_in_a_new_process_removes_what_a_demo_run_created_then_has_nothing_to_do
     );
     let created = world(&state);
     assert_eq!(created["azure"]["clusters"].as_object().unwrap().len(), 1);
-    assert_eq!(created["github"]["repos"].as_object().unwrap().len(), 2);
+    // Ours, and the two upstream workload repositories every simulated world has.
+    assert_eq!(created["github"]["repos"].as_object().unwrap().len(), 4);
 
     let clean = run({
         let mut cmd = demo_on(home.path(), &state);
@@ -292,7 +293,15 @@ fn clean_in_a_new_process_removes_what_a_demo_run_created_then_has_nothing_to_do
         .as_object()
         .unwrap()
         .is_empty());
-    assert!(after["github"]["repos"].as_object().unwrap().is_empty());
+    // Only the upstream repositories are left: they are not ours.
+    assert_eq!(
+        after["github"]["repos"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["microsoft/kalypso-app-src", "microsoft/kalypso-svc-src"]
+    );
     assert!(after["kube"].as_object().unwrap().is_empty());
     assert!(!world_dir(&state)
         .join("github/kalypso-demo/kalypso-demo-control-plane.git")
@@ -771,11 +780,16 @@ fn clean_keeps_a_repository_without_our_mark_and_exits_1() {
 
     let after = world(&state);
     let repos = after["github"]["repos"].as_object().unwrap();
+    // (Besides the upstream workload repositories every simulated world has.)
     assert_eq!(
-        repos.keys().collect::<Vec<_>>(),
+        repos
+            .keys()
+            .filter(|k| !k.starts_with("microsoft/"))
+            .collect::<Vec<_>>(),
         vec![&key],
         "only the kept one is left"
     );
+    assert!(repos.contains_key("microsoft/kalypso-app-src"));
     assert!(after["azure"]["clusters"].as_object().unwrap().is_empty());
     let saved = json(&state);
     assert_eq!(saved["status"], "failed");

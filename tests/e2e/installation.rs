@@ -630,3 +630,148 @@ async fn a_token_without_the_repo_scope_gets_no_pull_request_on_a_private_gitops
     );
     assert_eq!(last["pull-request"].0, HealthStatus::Failing);
 }
+
+/// The assignment of the sample workload (hello-world-app, deployment target
+/// functional-test, cluster type default) as the scheduler names it.
+const SAMPLE_ASSIGNMENT: &str = "hello-world-app-hello-world-app-functional-test-default";
+
+/// Issue 14 §3: the sample workload registered on the control plane's main branch is
+/// scheduled; the pull request carries its deployment target's folder, rendered from the
+/// control plane's templates, and the pull-request check says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sample_workload_is_scheduled_into_the_pull_request() {
+    let harness = Harness::new();
+    let run = harness.run(&all_new()).await;
+    run.assert_success();
+    let files = scheduler_pull_request_files(&harness, ORG, GITOPS);
+    for file in ["reconciler.yaml", "namespace.yaml", "platform-config.yaml"] {
+        assert!(
+            files.contains_key(&format!("default/hello-world-app-functional-test/{file}")),
+            "{file} not in {:?}",
+            files.keys()
+        );
+    }
+    let reconciler = &files["default/hello-world-app-functional-test/reconciler.yaml"];
+    assert!(
+        reconciler.contains("url: \"https://github.com/microsoft/kalypso-app-gitops\""),
+        "{reconciler}"
+    );
+    // `buildTargetNamespace`: environment, cluster type, deployment target.
+    assert!(
+        reconciler.contains("targetNamespace: \"dev-default-hello-world-app-functional-test\""),
+        "{reconciler}"
+    );
+    assert!(
+        reconciler.contains("path: \"./functional-test\""),
+        "{reconciler}"
+    );
+    let config = &files["default/hello-world-app-functional-test/platform-config.yaml"];
+    assert!(
+        config.contains("data:\n  CLUSTER_TYPE: default\n  ENVIRONMENT: dev"),
+        "{config}"
+    );
+    assert!(files.contains_key("default/README.md"));
+    let last = last_health(&run);
+    let (status, message) = &last["pull-request"];
+    assert_eq!(*status, HealthStatus::Passing);
+    assert!(
+        message.contains("schedules default/hello-world-app-functional-test"),
+        "{message}"
+    );
+}
+
+/// Runs `config` with `change` made to the control plane before the scheduler is
+/// installed, the health checks bounded to a second; the last health of each check.
+async fn run_with_control_plane_change(
+    change: impl FnOnce(&std::path::Path) + Send + 'static,
+) -> std::collections::BTreeMap<String, (HealthStatus, String)> {
+    let harness = Harness::new();
+    let config = existing_cluster(all_new());
+    let mut env = harness.step_env(&config);
+    env.timings = health_bound_of(1);
+    let bare = harness.bare(ORG, CONTROL_PLANE);
+    let steps = BeforeStep::new(env, StepId::InstallKalypso, move || change(&bare));
+    let run = harness.run_steps(&config, Arc::new(steps)).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks), "{}", error.message);
+    assert!(
+        error.message.contains("pull-request: "),
+        "{}",
+        error.message
+    );
+    last_health(&run)
+}
+
+/// A template the simulated scheduler cannot render (a sprig function it does not
+/// implement) fails the Assignment; no pull request is opened, and the check says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_the_simulator_cannot_render_fails_the_assignment_and_the_check_names_it() {
+    let last = run_with_control_plane_change(|bare| {
+        let path = "templates/default-template.yaml";
+        let text = String::from_utf8(git(bare, &["show", &format!("main:{path}")])).unwrap();
+        let changed = text.replacen(
+            "url: \"{{ .Manifests.repo }}\"",
+            "url: \"{{ .Manifests.repo | sha256sum }}\"",
+            1,
+        );
+        assert_ne!(changed, text);
+        commit_file(bare, "main", path, &changed);
+    })
+    .await;
+    let (status, message) = &last["pull-request"];
+    assert_ne!(*status, HealthStatus::Passing);
+    for part in [
+        format!("Assignment {SAMPLE_ASSIGNMENT}: Ready=False, reason UpdateFailed"),
+        "Template default-reconciler".to_string(),
+        "unsupported by the simulated scheduler: the function sha256sum".to_string(),
+    ] {
+        assert!(message.contains(&part), "{part} not in {message}");
+    }
+}
+
+/// A SchedulingPolicy that selects no deployment target leaves nothing to schedule: the
+/// check does not pass, and says which policy selected nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduling_policy_selecting_nothing_keeps_the_check_from_passing() {
+    let last = run_with_control_plane_change(|bare| {
+        let path = "scheduling-policies/default-policy.yaml";
+        let text = String::from_utf8(git(bare, &["show", &format!("dev:{path}")])).unwrap();
+        let changed = text.replace("purpose: functional-test", "purpose: nothing-matches");
+        assert_ne!(changed, text);
+        commit_file(bare, "dev", path, &changed);
+    })
+    .await;
+    let (status, message) = &last["pull-request"];
+    assert_ne!(*status, HealthStatus::Passing);
+    assert!(
+        message.contains(
+            "no Assignment: SchedulingPolicy default-policy selected no deployment target"
+        ),
+        "{message}"
+    );
+}
+
+/// A WorkloadRegistration naming a repository that does not exist: its Flux source's
+/// error is the check's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_of_a_missing_repository_reports_its_flux_source_error() {
+    let last = run_with_control_plane_change(|bare| {
+        let path = "workloads/sample-workload-registration.yaml";
+        let text = String::from_utf8(git(bare, &["show", &format!("main:{path}")])).unwrap();
+        let changed = text.replace(
+            "https://github.com/microsoft/kalypso-app-src",
+            "https://github.com/microsoft/kalypso-app-missing",
+        );
+        assert_ne!(changed, text);
+        commit_file(bare, "main", path, &changed);
+    })
+    .await;
+    let (status, message) = &last["pull-request"];
+    assert_ne!(*status, HealthStatus::Passing);
+    assert!(
+        message.contains(
+            "WorkloadRegistration hello-world-app (https://github.com/microsoft/kalypso-app-missing@main): its GitRepository dev-hello-world-app: Ready=False, reason GitOperationFailed"
+        ),
+        "{message}"
+    );
+}

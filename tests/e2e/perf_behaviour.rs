@@ -100,10 +100,11 @@ async fn the_health_checks_query_everything_at_once() {
         .set_latency(Latency::fixed(Duration::from_millis(50)));
     let (outcome, events) = run_plan(&bootstrap, &health_only()).await;
     assert!(outcome.is_success(), "{:?}", outcome.end);
-    // Ten kubectl queries (six of the installation, four of the scheduler's work) and the
-    // test Workload's apply, all at once (the gh query of the pull request runs with
-    // them, not counted here).
-    assert_eq!(runner.most.load(Ordering::SeqCst), 11);
+    // Thirteen kubectl queries (six of the installation, seven of the scheduler's work:
+    // Flux sources and Kustomizations, BaseRepos, GitOpsRepos, WorkloadRegistrations,
+    // SchedulingPolicies, Assignments) and the test Workload's apply, all at once (the gh
+    // queries of the pull request run with them and after them, not counted here).
+    assert_eq!(runner.most.load(Ordering::SeqCst), 14);
     let passing = events
         .iter()
         .filter(|e| matches!(&e.kind, EventKind::HealthCheck { status, .. } if format!("{status:?}") == "Passing"))

@@ -952,6 +952,86 @@ async fn the_reference_control_plane_passes_the_existing_control_plane_path() {
     all_checks_passed(&run);
 }
 
+/// The reference control plane registers microsoft/kalypso-svc-src's `observability`
+/// workload for the platform-team workspace; its policy places what carries
+/// `stack: observability` on cluster types labelled `size: large`: the `large` cluster
+/// type only (not `small`, `drone`, `command-center`). The pull request carries that folder,
+/// rendered from the reference's own templates and platform configs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_control_plane_schedules_observability_onto_the_large_cluster_type() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane =
+        existing_repo("https://github.com/acme/kalypso-control-plane");
+    seed_reference_control_plane_pointing(
+        &harness,
+        "kalypso-control-plane",
+        None,
+        Some("https://github.com/acme/kalypso-control-plane"),
+        Some(&format!("https://github.com/{ORG}/{GITOPS}")),
+    );
+    // The reference's BaseRepo pins a commit of its main branch's history; the seeded copy
+    // has the same files in a new commit (SeedRepo keeps content, not history), so the pin
+    // moves to it, as the reference's cd workflow pins the commit it promotes.
+    let bare = harness.bare(ORG, "kalypso-control-plane");
+    let main = String::from_utf8(git(&bare, &["rev-parse", "refs/heads/main"])).unwrap();
+    let base_repo = String::from_utf8(git(&bare, &["show", "dev:base-repo.yaml"])).unwrap();
+    let pinned = regex::Regex::new(r"commit: [0-9a-f]{40}")
+        .unwrap()
+        .replace(&base_repo, format!("commit: {}", main.trim()).as_str())
+        .into_owned();
+    assert_ne!(pinned, base_repo);
+    commit_file(&bare, "dev", "base-repo.yaml", &pinned);
+    let run = harness.run(&config).await;
+    run.assert_success();
+    let files = scheduler_pull_request_files(&harness, ORG, GITOPS);
+    let scheduled: Vec<&String> = files
+        .keys()
+        .filter(|path| path.ends_with("/reconciler.yaml"))
+        .collect();
+    assert_eq!(
+        scheduled,
+        ["large/observability-prometheus/reconciler.yaml"],
+        "{:?}",
+        files.keys()
+    );
+    let reconciler = &files["large/observability-prometheus/reconciler.yaml"];
+    // The reference's arc-flux template, for the prometheus deployment target.
+    assert!(
+        reconciler.contains("url: \"https://github.com/microsoft/kalypso-svc-gitops\""),
+        "{reconciler}"
+    );
+    assert!(
+        reconciler.contains("targetNamespace: \"dev-large-observability-prometheus\""),
+        "{reconciler}"
+    );
+    // Its platform configs for a large cluster type in west-us, in the dev environment.
+    let config_map = &files["large/observability-prometheus/platform-config.yaml"];
+    for line in [
+        "CLUSTER_NAME: Large",
+        "DATABASE_URL: mysql://west:8806/mysql2",
+        "ENVIRONMENT: Dev",
+        "REGION: West US",
+        "SOME_COMMON_ENVIRONMENT_VARIABLE: \"false\"",
+    ] {
+        assert!(config_map.contains(line), "{line} not in {config_map}");
+    }
+    // Every cluster type has its folder's README.
+    for cluster_type in ["large", "small", "drone", "command-center"] {
+        assert!(files.contains_key(&format!("{cluster_type}/README.md")));
+    }
+    // `addPromotedCommitId`: the pinned commit is recorded, and the pull request labelled.
+    assert_eq!(files[".github/tracking/Promoted_Commit_Id"], main.trim());
+    let snapshot = harness.sim.snapshot();
+    let pull = snapshot.github.repos[&format!("{ORG}/{GITOPS}").to_lowercase()]
+        .pulls
+        .iter()
+        .find(|p| p.state == "OPEN")
+        .cloned()
+        .unwrap();
+    assert_eq!(pull.labels, ["promoted"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_control_plane_copied_verbatim_is_refused_naming_what_to_point_at_it() {
     let harness = Harness::new();

@@ -444,3 +444,24 @@ async fn a_stream_that_ends_without_an_outcome_reports_none() {
     );
     assert_eq!(printer.run(receiver).await.unwrap(), None);
 }
+
+/// Issue 14 §3: the pull-request check's scheduling reason is printed with its status.
+#[test]
+fn the_pull_request_checks_scheduling_reason_is_printed() {
+    let mut events = success_run();
+    let reason = "pull request #3 has no folder for assignment hello-world-app-hello-world-app-functional-test-default (cluster type default, deployment target hello-world-app-functional-test)";
+    events.insert(
+        events.len() - 2,
+        health(
+            303,
+            "pull-request",
+            kalypso_bootstrap::engine::HealthStatus::Failing,
+            reason,
+        ),
+    );
+    let out = print(text(Verbosity::Normal), &events);
+    assert!(
+        out.contains(&format!("✗ Health check pull-request: failing ({reason})")),
+        "{out}"
+    );
+}

@@ -1108,3 +1108,26 @@ fn the_failure_screen_scrolls_the_resource_list_with_j_and_its_marker_counts_wha
         .iter()
         .any(|e| matches!(e, kalypso_bootstrap::tui::Effect::AnswerRollback(true))));
 }
+
+/// Issue 14 §3: the pull-request check's reason, when the scheduler is stuck on its
+/// scheduling, is on the dashboard as the check's last observation.
+#[test]
+fn the_dashboard_shows_why_the_sample_workload_is_not_scheduled() {
+    let mut app = validating(LARGE);
+    engine(
+        &mut app,
+        health(
+            299,
+            "pull-request",
+            HealthStatus::Failing,
+            "no Assignment: SchedulingPolicy default-policy selected no deployment target",
+        ),
+    );
+    tick(&mut app, 301);
+    let screen = screen(&app);
+    assert!(screen.contains("pull-request"), "{screen}");
+    assert!(
+        screen.contains("no Assignment: SchedulingPolicy default-policy"),
+        "{screen}"
+    );
+}

@@ -96,9 +96,12 @@ fn world_has_no_duplicate(world: &Value) -> Result<(), String> {
         .ok_or("no repos")?
         .keys()
         .collect();
+    // Ours, and the upstream workload repositories every simulated world has.
     let expected = [
         "kalypso-demo/kalypso-demo-control-plane",
         "kalypso-demo/kalypso-demo-gitops",
+        "microsoft/kalypso-app-src",
+        "microsoft/kalypso-svc-src",
     ];
     if repos != expected {
         return Err(format!("repositories: {repos:?}"));

@@ -773,3 +773,23 @@ impl StepRunner for BeforeStep {
         })
     }
 }
+
+/// The files of the open pull request the Kalypso Scheduler made on `owner/name`
+/// (its `deployment/…` head branch), with their contents, read with real git.
+pub fn scheduler_pull_request_files(
+    harness: &Harness,
+    owner: &str,
+    name: &str,
+) -> BTreeMap<String, String> {
+    let snapshot = harness.sim.snapshot();
+    let repo = &snapshot.github.repos[&format!("{owner}/{name}").to_lowercase()];
+    let pull = repo
+        .pulls
+        .iter()
+        .find(|p| p.state == "OPEN" && p.head.starts_with("deployment/"))
+        .unwrap_or_else(|| panic!("no open scheduler pull request on {owner}/{name}"));
+    branch_files(&harness.bare(owner, name), &pull.head)
+        .into_iter()
+        .map(|(path, (_, bytes))| (path, String::from_utf8(bytes).expect("utf-8")))
+        .collect()
+}

@@ -460,6 +460,8 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh.pr_list_spec(slug, "dev"),
             // The open pull requests of others the scheduler would close (the plan).
             gh.open_pull_requests_spec(slug, "dev"),
+            // ...and that it carries a folder for every Assignment.
+            gh.pr_files_spec(slug, "1"),
             gh.repo_delete_spec(slug),
         ]);
     }

@@ -142,7 +142,12 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
         kubectl.list_flux_objects_spec(FluxKind::Kustomization, resources::FLUX_NAMESPACE),
         kubectl.list_kalypso_objects_spec(KalypsoKind::BaseRepo, &environment),
         kubectl.list_kalypso_objects_spec(KalypsoKind::GitOpsRepo, &environment),
+        kubectl.list_kalypso_objects_spec(KalypsoKind::WorkloadRegistration, &environment),
+        kubectl.list_kalypso_objects_spec(KalypsoKind::SchedulingPolicy, &environment),
+        kubectl.list_kalypso_objects_spec(KalypsoKind::Assignment, &environment),
         tools.gh.pr_list_spec(&gitops, &environment),
+        // The number is the scheduler's pull request's, known once it is open.
+        tools.gh.pr_files_spec(&gitops, "<number>"),
     ] {
         listed.push(spec);
     }
@@ -466,7 +471,16 @@ async fn run_round(
     let environment = scheduler.environment.as_str();
     let (
         (pods, crds, deployments, webhooks, source, kustomization, workload),
-        (flux_sources, flux_kustomizations, base_repos, gitops_repos, pulls),
+        (
+            flux_sources,
+            flux_kustomizations,
+            base_repos,
+            gitops_repos,
+            pulls,
+            registrations,
+            policies,
+            assignments,
+        ),
     ) = tokio::join!(
         async {
             tokio::join!(
@@ -492,9 +506,25 @@ async fn run_round(
                 kubectl.list_kalypso_objects(KalypsoKind::BaseRepo, environment),
                 kubectl.list_kalypso_objects(KalypsoKind::GitOpsRepo, environment),
                 scheduler.gh.pr_list(&scheduler.gitops, environment),
+                kubectl.list_kalypso_objects(KalypsoKind::WorkloadRegistration, environment),
+                kubectl.list_kalypso_objects(KalypsoKind::SchedulingPolicy, environment),
+                kubectl.list_kalypso_objects(KalypsoKind::Assignment, environment),
             )
         },
     );
+    // The files of the scheduler's pull request, when there are Assignments to look for.
+    let scheduler_pull = pulls.as_ref().ok().and_then(|all| {
+        all.iter()
+            .find(|p| p.head_ref_name.starts_with(SCHEDULER_BRANCH_PREFIX))
+            .map(|p| p.number)
+    });
+    let has_assignments = assignments.as_ref().is_ok_and(|a| !a.is_empty());
+    let pull_files = match scheduler_pull {
+        Some(number) if has_assignments => {
+            Some(scheduler.gh.pr_files(&scheduler.gitops, number).await)
+        }
+        _ => None,
+    };
     let scheduler_results = scheduler_checks(
         step,
         scheduler,
@@ -504,6 +534,10 @@ async fn run_round(
             base_repos,
             gitops_repos,
             pulls,
+            registrations,
+            policies,
+            assignments,
+            pull_files,
         },
         &mut hints,
     )?;
@@ -775,6 +809,12 @@ struct SchedulerObservations {
     base_repos: Result<Vec<KalypsoObject>, ToolError>,
     gitops_repos: Result<Vec<KalypsoObject>, ToolError>,
     pulls: Result<Vec<crate::tools::gh::PullRequest>, ToolError>,
+    registrations: Result<Vec<KalypsoObject>, ToolError>,
+    policies: Result<Vec<KalypsoObject>, ToolError>,
+    assignments: Result<Vec<KalypsoObject>, ToolError>,
+    /// `gh pr view N --json files` of the scheduler's pull request, read when it is open
+    /// and there are Assignments.
+    pull_files: Option<Result<Vec<String>, ToolError>>,
 }
 
 type CheckResult = (HealthCheck, HealthStatus, String);
@@ -1011,6 +1051,24 @@ fn scheduler_checks(
     results.push((HealthCheck::GitopsRepo, gitops_repo.0, gitops_repo.1));
 
     let gitops = &target.gitops;
+    // What the scheduler made of the registered workloads: the Assignments the pull
+    // request must carry, or why there are none.
+    let scheduling = match scheduling_state(
+        step,
+        environment,
+        flux,
+        &sources,
+        observed.registrations,
+        observed.policies,
+        observed.assignments,
+        hints,
+    )? {
+        Ok(state) => state,
+        Err(failure) => {
+            results.push((HealthCheck::PullRequest, failure.0, failure.1));
+            return Ok(results);
+        }
+    };
     let pull_request = match observed.pulls {
         Err(e) => scheduler_query_failure(
             step,
@@ -1036,19 +1094,23 @@ fn scheduler_checks(
             // Not there yet while the controller has reported nothing (it waits a moment
             // before it opens one); failing once it reports an error, or something else.
             None => (
-                if gitops_pending {
+                if gitops_pending && scheduling.problem.is_none() {
                     HealthStatus::Pending
                 } else {
                     HealthStatus::Failing
                 },
                 format!(
-                    "no open pull request from the scheduler (a {SCHEDULER_BRANCH_PREFIX}… branch) against {environment} in {gitops}; last look: {} open, none from the scheduler",
-                    all_pulls.len()
+                    "no open pull request from the scheduler (a {SCHEDULER_BRANCH_PREFIX}… branch) against {environment} in {gitops}; last look: {} open, none from the scheduler{}",
+                    all_pulls.len(),
+                    scheduling
+                        .problem
+                        .as_ref()
+                        .map(|p| format!("; {p}"))
+                        .unwrap_or_default()
                 ),
             ),
-            Some(pull) => (
-                HealthStatus::Passing,
-                format!(
+            Some(pull) => {
+                let described = format!(
                     "#{} \"{}\" from {}{} ({} open against {environment})",
                     pull.number,
                     pull.title,
@@ -1058,10 +1120,208 @@ fn scheduler_checks(
                         .map(|a| format!(" by {}", a.login))
                         .unwrap_or_default(),
                     all_pulls.len()
-                ),
-            ),
+                );
+                pull_request_content(
+                    step,
+                    pull.number,
+                    described,
+                    gitops,
+                    &scheduling,
+                    observed.pull_files,
+                    hints,
+                )?
+            }
         },
     };
     results.push((HealthCheck::PullRequest, pull_request.0, pull_request.1));
     Ok(results)
+}
+
+/// What the verification read of the scheduling of the environment's workloads.
+struct SchedulingState {
+    /// No WorkloadRegistration in the namespace: a control plane without workloads.
+    no_workloads: bool,
+    /// The Assignments, all Ready: `(name, cluster type, deployment target)`.
+    assignments: Vec<(String, String, String)>,
+    /// Why the registered workloads are not (yet) all scheduled.
+    problem: Option<String>,
+}
+
+/// Reads the WorkloadRegistrations, SchedulingPolicies and Assignments of the
+/// environment: `Err` is the check's result when a query failed.
+#[allow(clippy::too_many_arguments)]
+fn scheduling_state(
+    step: StepId,
+    environment: &str,
+    flux: &str,
+    sources: &Result<Vec<FluxObject>, (HealthStatus, String)>,
+    registrations: Result<Vec<KalypsoObject>, ToolError>,
+    policies: Result<Vec<KalypsoObject>, ToolError>,
+    assignments: Result<Vec<KalypsoObject>, ToolError>,
+    hints: &mut Vec<Hint>,
+) -> Result<Result<SchedulingState, (HealthStatus, String)>, UserError> {
+    let read = |what: &str,
+                list: Result<Vec<KalypsoObject>, ToolError>,
+                hints: &mut Vec<Hint>|
+     -> Result<Result<Vec<KalypsoObject>, (HealthStatus, String)>, UserError> {
+        Ok(match list {
+            Ok(list) => Ok(list),
+            Err(e) => Err(scheduler_query_failure(
+                step,
+                &format!("list the {what} in namespace {environment}"),
+                &e,
+                hints,
+                false,
+            )?),
+        })
+    };
+    let registrations = match read("WorkloadRegistrations", registrations, hints)? {
+        Ok(list) => list,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    if registrations.is_empty() {
+        return Ok(Ok(SchedulingState {
+            no_workloads: true,
+            assignments: Vec::new(),
+            problem: None,
+        }));
+    }
+    let assignments = match read("Assignments", assignments, hints)? {
+        Ok(list) => list,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let policies = match read("SchedulingPolicies", policies, hints)? {
+        Ok(list) => list,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let mut problems = Vec::new();
+    for assignment in &assignments {
+        if !assignment.ready.as_ref().is_some_and(|c| c.is_true()) {
+            problems.push(format!(
+                "Assignment {}: {}",
+                assignment.name,
+                describe_ready(&assignment.ready)
+            ));
+        }
+    }
+    if assignments.is_empty() {
+        // Why: a registration whose workload cannot be fetched, a policy that failed, or
+        // policies that selected nothing.
+        let mut why = Vec::new();
+        for registration in &registrations {
+            let source_name = format!("{environment}-{}", registration.name);
+            let names = format!(
+                "WorkloadRegistration {} ({}@{})",
+                registration.name,
+                registration.repo.as_deref().unwrap_or("?"),
+                registration.branch.as_deref().unwrap_or("?")
+            );
+            match sources
+                .as_ref()
+                .ok()
+                .and_then(|list| list.iter().find(|o| o.name == source_name))
+            {
+                None => why.push(format!(
+                    "{names}: its GitRepository {flux}/{source_name} not created yet"
+                )),
+                Some(source) if !source.is_ready() => why.push(format!(
+                    "{names}: its GitRepository {source_name}: {}",
+                    describe_ready(&source.ready)
+                )),
+                Some(_) => {}
+            }
+        }
+        if policies.is_empty() {
+            why.push(format!("no SchedulingPolicy in namespace {environment}"));
+        }
+        for policy in &policies {
+            match &policy.ready {
+                Some(c) if c.is_true() => why.push(format!(
+                    "SchedulingPolicy {} selected no deployment target (Ready, reason {})",
+                    policy.name,
+                    c.reason.as_deref().unwrap_or("none")
+                )),
+                ready => why.push(format!(
+                    "SchedulingPolicy {}: {}",
+                    policy.name,
+                    describe_ready(ready)
+                )),
+            }
+        }
+        problems.push(format!("no Assignment: {}", why.join("; ")));
+    }
+    Ok(Ok(SchedulingState {
+        no_workloads: false,
+        assignments: assignments
+            .iter()
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    a.cluster_type.clone().unwrap_or_default(),
+                    a.deployment_target.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        problem: (!problems.is_empty()).then(|| problems.join("; ")),
+    }))
+}
+
+/// The scheduler's open pull request against what it should carry: a
+/// `<cluster type>/<deployment target>/reconciler.yaml` for every Assignment.
+fn pull_request_content(
+    step: StepId,
+    number: u64,
+    described: String,
+    gitops: &str,
+    scheduling: &SchedulingState,
+    files: Option<Result<Vec<String>, ToolError>>,
+    hints: &mut Vec<Hint>,
+) -> Result<(HealthStatus, String), UserError> {
+    if scheduling.no_workloads {
+        return Ok((
+            HealthStatus::Passing,
+            format!("{described}; no workload is registered (no WorkloadRegistration), so it carries the cluster types only"),
+        ));
+    }
+    if let Some(problem) = &scheduling.problem {
+        return Ok((HealthStatus::Failing, format!("{described}, but {problem}")));
+    }
+    let files = match files {
+        Some(Ok(files)) => files,
+        Some(Err(e)) => {
+            return scheduler_query_failure(
+                step,
+                &format!("read the files of pull request #{number} of {gitops}"),
+                &e,
+                hints,
+                false,
+            )
+        }
+        None => Vec::new(),
+    };
+    let missing: Vec<String> = scheduling
+        .assignments
+        .iter()
+        .filter(|(_, cluster_type, target)| {
+            !files.contains(&format!("{cluster_type}/{target}/reconciler.yaml"))
+        })
+        .map(|(name, cluster_type, target)| {
+            format!(
+                "pull request #{number} has no folder for assignment {name} (cluster type {cluster_type}, deployment target {target})"
+            )
+        })
+        .collect();
+    if missing.is_empty() {
+        let scheduled: Vec<String> = scheduling
+            .assignments
+            .iter()
+            .map(|(_, cluster_type, target)| format!("{cluster_type}/{target}"))
+            .collect();
+        Ok((
+            HealthStatus::Passing,
+            format!("{described} schedules {}", scheduled.join(", ")),
+        ))
+    } else {
+        Ok((HealthStatus::Failing, missing.join("; ")))
+    }
 }
