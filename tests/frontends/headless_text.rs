@@ -460,8 +460,10 @@ fn the_pull_request_checks_scheduling_reason_is_printed() {
         ),
     );
     let out = print(text(Verbosity::Normal), &events);
+    // A check not passing yet is one of the waited-for checks of the health step's wait
+    // line, with its reason.
     assert!(
-        out.contains(&format!("✗ Health check pull-request: failing ({reason})")),
+        out.contains(&format!("pull-request (failing: {reason})")),
         "{out}"
     );
 }
