@@ -233,7 +233,7 @@ fn parse_demo_repos(value: &str) -> Result<Vec<SeedRepo>, UserError> {
             return Err(refuse(entry, format!("{} does not exist", path.display())));
         }
         // Public: any demo account can read it, as with a repository shared with the user.
-        let seed = SeedRepo::from_git(owner, name, path)
+        let seed = SeedRepo::from_git_keeping_history(owner, name, path)
             .map_err(|refused| refuse(entry, refused.0))?
             .public();
         seeds.push(seed);
@@ -442,6 +442,21 @@ mod tests {
             ["dev", "main", "stage"]
         );
         assert_eq!(repo.visibility, "PUBLIC");
+        // With the bundle's history: the commit the reference's BaseRepo pins is there.
+        let bare = world
+            .demo
+            .sim
+            .bare_repo_path("acme", "kalypso-control-plane");
+        let pinned = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(&bare)
+            .args(["cat-file", "-e", "5523a85f37d12c0c7c10ab6616644db089fcd6f7"])
+            .status()
+            .expect("git runs");
+        assert!(
+            pinned.success(),
+            "the pinned commit is in the seeded history"
+        );
     }
 
     #[test]

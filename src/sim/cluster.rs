@@ -468,11 +468,24 @@ fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, S
         }
     }
     let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
-    match git::rev_parse(&bare, &format!("refs/heads/{branch}")) {
-        Some(sha) => Ok(format!("{branch}@sha1:{sha}")),
-        None => Err(clone_error(&format!(
+    let Some(head) = git::rev_parse(&bare, &format!("refs/heads/{branch}")) else {
+        return Err(clone_error(&format!(
             "couldn't find remote ref \"refs/heads/{branch}\""
-        ))),
+        )));
+    };
+    // `spec.ref.commit` with a branch: source-controller clones the branch and checks the
+    // commit out, so the commit must be in the branch's history.
+    match object.pointer("/spec/ref/commit").and_then(Value::as_str) {
+        Some(commit) if !commit.is_empty() => {
+            if git::is_ancestor(&bare, commit, &head) {
+                Ok(format!("{branch}@sha1:{commit}"))
+            } else {
+                Err(format!(
+                    "failed to checkout and determine revision: unable to resolve commit object for '{commit}': object not found"
+                ))
+            }
+        }
+        _ => Ok(format!("{branch}@sha1:{head}")),
     }
 }
 

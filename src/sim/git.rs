@@ -116,6 +116,28 @@ fn git(dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Result<String
 }
 
 /// Create an empty bare repository whose HEAD names `main` (as GitHub's default branch).
+/// Every branch of the local repository or bundle `source` into the bare repository at
+/// `bare`, with its history (the commit ids kept).
+pub fn fetch_branches(bare: &Path, source: &Path) -> Result<(), GitError> {
+    let bare_text = bare.display().to_string();
+    let source_text = source.display().to_string();
+    git(
+        None,
+        &[
+            "--git-dir",
+            &bare_text,
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--",
+            &source_text,
+            "+refs/heads/*:refs/heads/*",
+        ],
+        None,
+    )?;
+    Ok(())
+}
+
 pub fn init_bare(path: &Path) -> Result<(), GitError> {
     std::fs::create_dir_all(path).map_err(|e| GitError {
         args: format!("init --bare {}", path.display()),

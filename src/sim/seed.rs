@@ -73,6 +73,10 @@ pub struct SeedRepo {
     /// Open pull requests someone made: `(head branch, base branch, title, author)`; the
     /// head branch is one of `branches`.
     pub open_pulls: Vec<(String, String, String, String)>,
+    /// A local git repository or bundle whose branches are fetched with their history
+    /// (commit ids kept, so that a BaseRepo pinning one of them still finds it); the files
+    /// of `branches` are then what those branches hold.
+    pub history: Option<std::path::PathBuf>,
 }
 
 impl SeedRepo {
@@ -88,6 +92,7 @@ impl SeedRepo {
             collaborators: Vec::new(),
             executables: BTreeSet::new(),
             open_pulls: Vec::new(),
+            history: None,
         }
     }
 
@@ -153,6 +158,19 @@ impl SeedRepo {
                 };
             }
         }
+        Ok(seed)
+    }
+
+    /// Like [`SeedRepo::from_git`], the branches fetched with their history (commit ids
+    /// kept, so a BaseRepo pinning one of them finds it, as on GitHub). The files read are
+    /// then for reading only: changing them changes nothing seeded.
+    pub fn from_git_keeping_history(
+        owner: &str,
+        name: &str,
+        source: &Path,
+    ) -> Result<Self, SeedRefused> {
+        let mut seed = Self::from_git(owner, name, source)?;
+        seed.history = Some(source.to_path_buf());
         Ok(seed)
     }
 
@@ -486,7 +504,9 @@ impl SimulatedEnvironment {
             std::fs::remove_dir_all(&path).map_err(|e| SeedRefused(e.to_string()))?;
         }
         git::init_bare(&path).map_err(|e| SeedRefused(e.to_string()))?;
-        if !seed.branches.is_empty() {
+        if let Some(source) = &seed.history {
+            git::fetch_branches(&path, source).map_err(|e| SeedRefused(e.to_string()))?;
+        } else if !seed.branches.is_empty() {
             git::seed_content_with_modes(&path, &seed.branches, &seed.executables)
                 .map_err(|e| SeedRefused(e.to_string()))?;
         }

@@ -1347,10 +1347,10 @@ fn the_dry_run_lists_what_the_run_executes_completed_installation_run_again() {
 fn demo_repos_let_the_user_bring_their_own_control_plane_to_the_demo() {
     let home = TempDir::new().unwrap();
     let state = home.path().join("state.json");
-    let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
-    // The reference as it is: its Environment and BaseRepo name this repository, its
-    // GitOpsRepo Microsoft's gitops repository, which the run points at the new one.
+    let bundle = reference_promoted(home.path());
+    // The reference as it is (once promoted): its Environment and BaseRepo name this
+    // repository, its GitOpsRepo Microsoft's gitops repository, which the run points at
+    // the new one.
     let output = demo(home.path())
         .env(
             "KALYPSO_DEMO_REPOS",
@@ -1453,13 +1453,88 @@ fn demo_repos_without_consent_stop_before_anything_is_created() {
     assert!(snapshot.azure.clusters.is_empty(), "no Azure resource");
 }
 
+/// The reference control plane as a user has it once its cd workflow has promoted `main`
+/// to `dev`: the published reference's `dev` pins an older commit of `main`, one without
+/// the `configmap` Template its `large` cluster type names, so the scheduler (real and
+/// simulated) cannot render that assignment (see
+/// `the_reference_as_published_pins_a_main_without_its_configmap_template`). A local
+/// repository with the bundle's history and one more commit on `dev`.
+fn reference_promoted(dir: &Path) -> PathBuf {
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let repo = dir.join("reference-promoted");
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&["init", "--quiet"]);
+    git(&[
+        "fetch",
+        "--quiet",
+        bundle.to_str().unwrap(),
+        "+refs/heads/*:refs/heads/*",
+    ]);
+    git(&["checkout", "--quiet", "dev"]);
+    let main = git(&["rev-parse", "refs/heads/main"]);
+    let base_repo = std::fs::read_to_string(repo.join("base-repo.yaml")).unwrap();
+    let promoted = regex::Regex::new(r"commit: [0-9a-f]{40}")
+        .unwrap()
+        .replace(&base_repo, format!("commit: {}", main.trim()).as_str())
+        .into_owned();
+    assert_ne!(promoted, base_repo);
+    std::fs::write(repo.join("base-repo.yaml"), promoted).unwrap();
+    git(&[
+        "commit",
+        "--quiet",
+        "-am",
+        "Promoting Commit_Id to the environment",
+    ]);
+    repo
+}
+
+/// The reference control plane exactly as published: its `dev` pins a `main` commit that
+/// predates the `configmap` Template of its `large` cluster type, so the scheduler's
+/// Assignment fails, and the run's checks say so, as they would on a real cluster.
+#[test]
+fn the_reference_as_published_pins_a_main_without_its_configmap_template() {
+    let home = TempDir::new().unwrap();
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let output = demo(home.path())
+        .env(
+            "KALYPSO_DEMO_REPOS",
+            format!("microsoft/kalypso-control-plane={}", bundle.display()),
+        )
+        .args([
+            "--control-plane-repo",
+            "https://github.com/microsoft/kalypso-control-plane",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    let out = stdout_of(&output);
+    assert_eq!(output.status.code(), Some(6), "{out}");
+    assert!(
+        out.contains("Template.scheduler.kalypso.io \"configmap\" not found"),
+        "{out}"
+    );
+}
+
 /// An existing control plane (the reference, brought in with `KALYPSO_DEMO_REPOS`) and a new
 /// gitops repository, with `--yes`: the dry run lists the commit to the control plane's
 /// environment branch and the secrets it lacks, and the run executes exactly those.
 #[test]
 fn the_dry_run_lists_what_the_run_executes_existing_control_plane_new_gitops() {
-    let bundle = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let dir = TempDir::new().unwrap();
+    let bundle = reference_promoted(dir.path());
     let listed = assert_the_dry_run_is_what_runs(
         "existing control plane, new gitops",
         &[

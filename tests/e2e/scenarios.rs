@@ -895,6 +895,10 @@ fn seed_reference_control_plane_pointing(
         assert!(replaced > 0, "the reference names {upstream}");
     }
     harness.sim.seed_repo(seed).expect("seeded repository");
+    // Its files are new commits now: the BaseRepo's pin moves to them.
+    if drop != Some(("dev", "base-repo.yaml")) {
+        pin_base_repo_to_main(harness, name);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -970,18 +974,14 @@ async fn the_reference_control_plane_schedules_observability_onto_the_large_clus
         Some("https://github.com/acme/kalypso-control-plane"),
         Some(&format!("https://github.com/{ORG}/{GITOPS}")),
     );
-    // The reference's BaseRepo pins a commit of its main branch's history; the seeded copy
-    // has the same files in a new commit (SeedRepo keeps content, not history), so the pin
-    // moves to it, as the reference's cd workflow pins the commit it promotes.
-    let bare = harness.bare(ORG, "kalypso-control-plane");
-    let main = String::from_utf8(git(&bare, &["rev-parse", "refs/heads/main"])).unwrap();
-    let base_repo = String::from_utf8(git(&bare, &["show", "dev:base-repo.yaml"])).unwrap();
-    let pinned = regex::Regex::new(r"commit: [0-9a-f]{40}")
-        .unwrap()
-        .replace(&base_repo, format!("commit: {}", main.trim()).as_str())
-        .into_owned();
-    assert_ne!(pinned, base_repo);
-    commit_file(&bare, "dev", "base-repo.yaml", &pinned);
+    // The seeding pinned the BaseRepo to the copy's main (see `pin_base_repo_to_main`).
+    let main = String::from_utf8(git(
+        &harness.bare(ORG, "kalypso-control-plane"),
+        &["rev-parse", "refs/heads/main"],
+    ))
+    .unwrap()
+    .trim()
+    .to_string();
     let run = harness.run(&config).await;
     run.assert_success();
     let files = scheduler_pull_request_files(&harness, ORG, GITOPS);
@@ -1030,6 +1030,109 @@ async fn the_reference_control_plane_schedules_observability_onto_the_large_clus
         .cloned()
         .unwrap();
     assert_eq!(pull.labels, ["promoted"]);
+}
+
+/// The adopted copy's BaseRepo pins a commit of the reference's history, which the changed
+/// copy does not have (its files are new commits): the pin moves to the copy's `main`, as
+/// the reference's cd workflow pins the commit it promotes.
+fn pin_base_repo_to_main(harness: &Harness, name: &str) -> String {
+    let bare = harness.bare(ORG, name);
+    let main = String::from_utf8(git(&bare, &["rev-parse", "refs/heads/main"])).unwrap();
+    assert!(
+        git_fails(&bare, &["cat-file", "-e", REFERENCE_PINNED_COMMIT]),
+        "the changed copy does not have the reference's history"
+    );
+    let base_repo = String::from_utf8(git(&bare, &["show", "dev:base-repo.yaml"])).unwrap();
+    let pinned = regex::Regex::new(r"commit: [0-9a-f]{40}")
+        .unwrap()
+        .replace(&base_repo, format!("commit: {}", main.trim()).as_str())
+        .into_owned();
+    assert_ne!(pinned, base_repo);
+    commit_file(&bare, "dev", "base-repo.yaml", &pinned);
+    main.trim().to_string()
+}
+
+/// The commit the reference control plane's BaseRepo pins on `dev` (in its `main` history).
+const REFERENCE_PINNED_COMMIT: &str = "5523a85f37d12c0c7c10ab6616644db089fcd6f7";
+
+fn git_fails(bare: &std::path::Path, args: &[&str]) -> bool {
+    !std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(bare)
+        .args(args)
+        .output()
+        .expect("git runs")
+        .status
+        .success()
+}
+
+/// A repository seeded from a bundle keeps its history: the reference's pinned commit is
+/// there, as on GitHub.
+#[test]
+fn a_repository_seeded_from_the_reference_bundle_keeps_its_history() {
+    let harness = Harness::new();
+    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
+    let seed =
+        kalypso_bootstrap::sim::SeedRepo::from_git_keeping_history(ORG, "reference", &bundle)
+            .expect("the vendored bundle reads");
+    harness.sim.seed_repo(seed).expect("seeded");
+    let bare = harness.bare(ORG, "reference");
+    assert!(!git_fails(
+        &bare,
+        &["cat-file", "-e", REFERENCE_PINNED_COMMIT]
+    ));
+    assert!(!git_fails(
+        &bare,
+        &[
+            "merge-base",
+            "--is-ancestor",
+            REFERENCE_PINNED_COMMIT,
+            "refs/heads/main"
+        ]
+    ));
+    let base_repo = String::from_utf8(git(&bare, &["show", "dev:base-repo.yaml"])).unwrap();
+    assert!(base_repo.contains(REFERENCE_PINNED_COMMIT), "{base_repo}");
+}
+
+/// A BaseRepo pinning a commit its branch does not have: Flux cannot check it out, and the
+/// run's checks report source-controller's error (the simulator does not fall back to the
+/// branch's tip).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base_repo_pinning_a_commit_its_branch_lacks_fails_the_checks_with_fluxs_error() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.repositories.control_plane =
+        existing_repo("https://github.com/acme/kalypso-control-plane");
+    seed_reference_control_plane_pointing(
+        &harness,
+        "kalypso-control-plane",
+        None,
+        Some("https://github.com/acme/kalypso-control-plane"),
+        Some(&format!("https://github.com/{ORG}/{GITOPS}")),
+    );
+    // The pin as the reference has it: a commit of the reference's history, which this
+    // copy (new commits) does not have.
+    let bare = harness.bare(ORG, "kalypso-control-plane");
+    let base_repo = String::from_utf8(git(&bare, &["show", "dev:base-repo.yaml"])).unwrap();
+    let pinned = regex::Regex::new(r"commit: [0-9a-f]{40}")
+        .unwrap()
+        .replace(
+            &base_repo,
+            format!("commit: {REFERENCE_PINNED_COMMIT}").as_str(),
+        )
+        .into_owned();
+    commit_file(&bare, "dev", "base-repo.yaml", &pinned);
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks), "{}", error.message);
+    assert!(
+        error.message.contains(&format!(
+            "unable to resolve commit object for '{REFERENCE_PINNED_COMMIT}'"
+        )),
+        "{}",
+        error.message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
