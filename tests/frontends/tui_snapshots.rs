@@ -18,7 +18,6 @@ use kalypso_bootstrap::engine::step::{Action, StepId};
 use kalypso_bootstrap::engine::Observed;
 use kalypso_bootstrap::prereq::{AuthCheckKind, Verdict};
 use kalypso_bootstrap::sim::{Fault, FaultKind};
-use kalypso_bootstrap::tools::Version;
 use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::tui::form::{Entry, Group};
 use kalypso_bootstrap::tui::{
@@ -295,13 +294,44 @@ fn failed(size: (u16, u16)) -> App {
     update(
         &mut app,
         Msg::Rollback(RollbackNotice::Asking(vec![
-            "GitHub repository acme/demo-control-plane".into(),
-            "AKS cluster demo (creating) in resource group demo-rg".into(),
-            "Resource group demo-rg".into(),
+            control_plane_repository(),
+            demo_cluster(),
+            demo_resource_group(),
         ])),
     );
     tick(&mut app, 215);
     app
+}
+
+// ---------------------------------------------------------------------------------------
+// Resources as the engine describes them (`Resource::describe`, what the rollback question
+// and its events carry), never hand-written labels.
+
+fn described(resource: kalypso_bootstrap::state::Resource) -> String {
+    resource.describe()
+}
+
+fn control_plane_repository() -> String {
+    described(kalypso_bootstrap::state::Resource::Repository {
+        owner: "acme".into(),
+        name: "demo-control-plane".into(),
+        url: "https://github.com/acme/demo-control-plane".into(),
+    })
+}
+
+fn demo_cluster() -> String {
+    described(kalypso_bootstrap::state::Resource::AksCluster {
+        name: "demo".into(),
+        resource_group: "demo-rg".into(),
+        subscription_id: None,
+    })
+}
+
+fn demo_resource_group() -> String {
+    described(kalypso_bootstrap::state::Resource::ResourceGroup {
+        name: "demo-rg".into(),
+        subscription_id: None,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -476,21 +506,15 @@ fn prerequisites_filling_in() {
 fn prerequisites_failed() {
     snapshot("prerequisites_failed", |size| {
         let mut app = checking(size);
-        let v = |a, b, c| Some(Version::new(a, b, c));
+        use kalypso_bootstrap::prereq::tools::{AZ, BASH, GH, GIT, HELM, KUBECTL};
+        // The rows as the check makes them: a helm older than the product's minimum fails.
         let updates = vec![
-            PrereqUpdate::Tool(tool("az", Verdict::Pass, v(2, 91, 0), v(2, 50, 0), "")),
-            PrereqUpdate::Tool(tool("kubectl", Verdict::Pass, v(1, 37, 1), v(1, 25, 0), "")),
-            PrereqUpdate::Tool(tool("gh", Verdict::Pass, v(2, 103, 3), v(2, 0, 0), "")),
-            PrereqUpdate::Tool(tool(
-                "helm",
-                Verdict::Fail,
-                v(3, 10, 0),
-                v(3, 12, 0),
-                "3.10.0 is older than 3.12.0",
-            )),
-            PrereqUpdate::Tool(tool("git", Verdict::Pass, v(2, 47, 3), v(2, 30, 0), "")),
-            PrereqUpdate::Tool(tool("jq", Verdict::Info, None, None, "not needed")),
-            PrereqUpdate::Tool(tool("bash", Verdict::Pass, v(5, 2, 15), None, "")),
+            probed(&AZ, (2, 91, 0)),
+            probed(&KUBECTL, (1, 37, 1)),
+            probed(&GH, (2, 103, 3)),
+            probed(&HELM, (3, 10, 0)),
+            probed(&GIT, (2, 47, 3)),
+            probed(&BASH, (5, 2, 15)),
             PrereqUpdate::Auth(auth(
                 AuthCheckKind::AzureLogin,
                 Verdict::Pass,
@@ -630,9 +654,9 @@ fn failure_rollback_in_progress() {
                 220,
                 EventKind::RollbackStarted {
                     resources: vec![
-                        "GitHub repository acme/demo-control-plane".into(),
-                        "AKS cluster demo (creating) in resource group demo-rg".into(),
-                        "Resource group demo-rg".into(),
+                        control_plane_repository(),
+                        demo_cluster(),
+                        demo_resource_group(),
                     ],
                 },
             ),
@@ -642,7 +666,7 @@ fn failure_rollback_in_progress() {
             event(
                 222,
                 EventKind::RollbackAction {
-                    resource: "GitHub repository acme/demo-control-plane".into(),
+                    resource: control_plane_repository(),
                     outcome: Outcome::Succeeded,
                     message: "deleted".into(),
                     duration_ms: 1_400,
@@ -664,10 +688,7 @@ fn failure_rollback_finished_with_leftovers() {
             event(
                 220,
                 EventKind::RollbackStarted {
-                    resources: vec![
-                        "GitHub repository acme/demo-control-plane".into(),
-                        "AKS cluster demo in resource group demo-rg".into(),
-                    ],
+                    resources: vec![control_plane_repository(), demo_cluster()],
                 },
             ),
         );
@@ -676,7 +697,7 @@ fn failure_rollback_finished_with_leftovers() {
             event(
                 222,
                 EventKind::RollbackAction {
-                    resource: "GitHub repository acme/demo-control-plane".into(),
+                    resource: control_plane_repository(),
                     outcome: Outcome::Failed,
                     message: "403: the token lacks the delete_repo scope".into(),
                     duration_ms: 900,
@@ -688,7 +709,7 @@ fn failure_rollback_finished_with_leftovers() {
             event(
                 224,
                 EventKind::RollbackAction {
-                    resource: "AKS cluster demo in resource group demo-rg".into(),
+                    resource: demo_cluster(),
                     outcome: Outcome::Succeeded,
                     message: "deletion started (asynchronous)".into(),
                     duration_ms: 2_100,
@@ -793,9 +814,7 @@ fn failure_cancelled_by_the_user() {
         );
         update(
             &mut app,
-            Msg::Rollback(RollbackNotice::Asking(
-                vec!["Resource group demo-rg".into()],
-            )),
+            Msg::Rollback(RollbackNotice::Asking(vec![demo_resource_group()])),
         );
         app
     });
