@@ -83,8 +83,57 @@ fn git_command(dir: Option<&Path>, args: &[&str]) -> Command {
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .env("GIT_TERMINAL_PROMPT", "0");
+    if BUILDING_A_WORLD.with(std::cell::Cell::get) {
+        die_with_this_process(&mut command);
+    }
     command
 }
+
+thread_local! {
+    /// This thread is making a world's repositories (see [`building_a_world`]).
+    static BUILDING_A_WORLD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While the guard lives, this thread's git commands die with the process: a world's
+/// repositories are made before any run, and a run killed while they are being made must
+/// leave no git writing on into what the next run removes and makes again (it would fail
+/// with "Directory not empty"). Only then: the signal needs a fork, which costs every
+/// other git call of the simulator about a fifth of its time.
+pub(crate) fn building_a_world() -> impl Drop {
+    struct Building(bool);
+    impl Drop for Building {
+        fn drop(&mut self) {
+            let before = self.0;
+            BUILDING_A_WORLD.with(|building| building.set(before));
+        }
+    }
+    Building(BUILDING_A_WORLD.with(|building| building.replace(true)))
+}
+
+/// The kernel kills the child when this thread (or the whole process) dies; the sim runs
+/// git synchronously, so the thread that forks it waits for it. See `tools::spawner` for
+/// the product's own children.
+#[cfg(target_os = "linux")]
+fn die_with_this_process(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id();
+    // SAFETY: runs in the forked child before exec and makes only async-signal-safe
+    // system calls (prctl, getppid).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::other("the parent process ended"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_this_process(_command: &mut Command) {}
 
 fn git(dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Result<String, GitError> {
     let mut command = git_command(dir, args);

@@ -499,6 +499,7 @@ impl SimulatedEnvironment {
 
     /// A repository with content, created as a real bare repository.
     pub fn seed_repo(&self, seed: SeedRepo) -> Result<(), SeedRefused> {
+        let _building = git::building_a_world();
         let path = self.bare_repo_path(&seed.owner, &seed.name);
         if path.exists() {
             std::fs::remove_dir_all(&path).map_err(|e| SeedRefused(e.to_string()))?;
@@ -676,6 +677,7 @@ impl SimulatedEnvironment {
         // built once per process and later worlds copy the last world's, checked against
         // what was built (the same files, the same head), else built again.
         static BUILT: Mutex<BTreeMap<String, BuiltRepo>> = Mutex::new(BTreeMap::new());
+        let _building = git::building_a_world();
         let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
         for seed in upstream_workload_seeds() {
             let path = self.bare_repo_path(&seed.owner, &seed.name);
