@@ -1275,21 +1275,7 @@ fn reference_with_new_gitops() -> kalypso_bootstrap::config::Configuration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_gitops_repo_secret_is_flagged_when_the_gitops_repo_is_repointed() {
     let harness = Harness::new();
-    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
-    let mut seed = kalypso_bootstrap::sim::SeedRepo::from_git(ORG, CONTROL_PLANE, &bundle)
-        .expect("the vendored bundle reads")
-        .with_secret("GITOPS_REPO")
-        .with_secret("GITOPS_REPO_TOKEN");
-    let own = format!("https://github.com/{ORG}/{CONTROL_PLANE}");
-    for files in seed.branches.values_mut() {
-        for bytes in files.values_mut() {
-            *bytes = String::from_utf8_lossy(bytes)
-                .replace(UPSTREAM_CONTROL_PLANE, &own)
-                .into_bytes();
-        }
-    }
-    harness.sim.seed_repo(seed).expect("seeded repository");
+    seed_adopted_reference_with_secrets(&harness, &["GITOPS_REPO", "GITOPS_REPO_TOKEN"], |_| {});
     let plan = harness.planned(&reference_with_new_gitops()).await;
     let secrets = plan.step(StepId::ControlPlaneSecrets).unwrap();
     assert_eq!(secrets.action, Action::Skip, "{}", secrets.reason);
@@ -1308,20 +1294,7 @@ async fn an_existing_gitops_repo_secret_is_flagged_when_the_gitops_repo_is_repoi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dry_run_sets_only_the_secrets_the_plan_found_missing() {
     let harness = Harness::new();
-    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
-    let mut seed = kalypso_bootstrap::sim::SeedRepo::from_git(ORG, CONTROL_PLANE, &bundle)
-        .expect("the vendored bundle reads")
-        .with_secret("GITOPS_REPO");
-    let own = format!("https://github.com/{ORG}/{CONTROL_PLANE}");
-    for files in seed.branches.values_mut() {
-        for bytes in files.values_mut() {
-            *bytes = String::from_utf8_lossy(bytes)
-                .replace(UPSTREAM_CONTROL_PLANE, &own)
-                .into_bytes();
-        }
-    }
-    harness.sim.seed_repo(seed).expect("seeded repository");
+    seed_adopted_reference_with_secrets(&harness, &["GITOPS_REPO"], |_| {});
     let config = reference_with_new_gitops();
     let plan = harness.planned(&config).await;
     let secrets = plan.step(StepId::ControlPlaneSecrets).unwrap();
@@ -1364,10 +1337,24 @@ fn seed_adopted_reference(
         &mut std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<u8>>>,
     ),
 ) {
+    seed_adopted_reference_with_secrets(harness, &[], edit);
+}
+
+/// [`seed_adopted_reference`] with these Actions secrets already set on it.
+fn seed_adopted_reference_with_secrets(
+    harness: &Harness,
+    secrets: &[&str],
+    edit: impl FnOnce(
+        &mut std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<u8>>>,
+    ),
+) {
     let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/upstream/kalypso-control-plane.bundle");
     let mut seed = kalypso_bootstrap::sim::SeedRepo::from_git(ORG, CONTROL_PLANE, &bundle)
         .expect("the vendored bundle reads");
+    for secret in secrets {
+        seed = seed.with_secret(secret);
+    }
     let own = format!("https://github.com/{ORG}/{CONTROL_PLANE}");
     for files in seed.branches.values_mut() {
         for bytes in files.values_mut() {
