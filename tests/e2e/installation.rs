@@ -516,14 +516,12 @@ async fn a_gitops_repo_naming_a_missing_repository_reports_its_error_and_gives_u
     // controller proposes again only when the content changes, not the target).
     let bare = harness.bare(ORG, CONTROL_PLANE);
     let steps = BeforeStep::new(env, StepId::InstallKalypso, move || {
-        let file = "gitops-repo.yaml";
-        let text = String::from_utf8(git(&bare, &["show", &format!("dev:{file}")])).unwrap();
-        let moved = text.replace(
-            &format!("https://github.com/{ORG}/{GITOPS}"),
-            &format!("https://github.com/{ORG}/no-such-gitops"),
-        );
-        assert_ne!(moved, text, "the GitOpsRepo names the gitops repository");
-        commit_file(&bare, "dev", file, &moved);
+        edit_file(&bare, "dev", "gitops-repo.yaml", |text| {
+            text.replace(
+                &format!("https://github.com/{ORG}/{GITOPS}"),
+                &format!("https://github.com/{ORG}/no-such-gitops"),
+            )
+        });
     });
     let run = harness.run_steps(&config, Arc::new(steps)).await;
 
@@ -707,15 +705,13 @@ async fn run_with_control_plane_change(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_the_simulator_cannot_render_fails_the_assignment_and_the_check_names_it() {
     let last = run_with_control_plane_change(|bare| {
-        let path = "templates/default-template.yaml";
-        let text = String::from_utf8(git(bare, &["show", &format!("main:{path}")])).unwrap();
-        let changed = text.replacen(
-            "url: \"{{ .Manifests.repo }}\"",
-            "url: \"{{ .Manifests.repo | sha256sum }}\"",
-            1,
-        );
-        assert_ne!(changed, text);
-        commit_file(bare, "main", path, &changed);
+        edit_file(bare, "main", "templates/default-template.yaml", |text| {
+            text.replacen(
+                "url: \"{{ .Manifests.repo }}\"",
+                "url: \"{{ .Manifests.repo | sha256sum }}\"",
+                1,
+            )
+        });
     })
     .await;
     let (status, message) = &last["pull-request"];
@@ -734,11 +730,12 @@ async fn a_template_the_simulator_cannot_render_fails_the_assignment_and_the_che
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduling_policy_selecting_nothing_keeps_the_check_from_passing() {
     let last = run_with_control_plane_change(|bare| {
-        let path = "scheduling-policies/default-policy.yaml";
-        let text = String::from_utf8(git(bare, &["show", &format!("dev:{path}")])).unwrap();
-        let changed = text.replace("purpose: functional-test", "purpose: nothing-matches");
-        assert_ne!(changed, text);
-        commit_file(bare, "dev", path, &changed);
+        edit_file(
+            bare,
+            "dev",
+            "scheduling-policies/default-policy.yaml",
+            |text| text.replace("purpose: functional-test", "purpose: nothing-matches"),
+        );
     })
     .await;
     let (status, message) = &last["pull-request"];
@@ -756,14 +753,17 @@ async fn a_scheduling_policy_selecting_nothing_keeps_the_check_from_passing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registration_of_a_missing_repository_reports_its_flux_source_error() {
     let last = run_with_control_plane_change(|bare| {
-        let path = "workloads/sample-workload-registration.yaml";
-        let text = String::from_utf8(git(bare, &["show", &format!("main:{path}")])).unwrap();
-        let changed = text.replace(
-            "https://github.com/microsoft/kalypso-app-src",
-            "https://github.com/microsoft/kalypso-app-missing",
+        edit_file(
+            bare,
+            "main",
+            "workloads/sample-workload-registration.yaml",
+            |text| {
+                text.replace(
+                    "https://github.com/microsoft/kalypso-app-src",
+                    "https://github.com/microsoft/kalypso-app-missing",
+                )
+            },
         );
-        assert_ne!(changed, text);
-        commit_file(bare, "main", path, &changed);
     })
     .await;
     let (status, message) = &last["pull-request"];

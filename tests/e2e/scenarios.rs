@@ -1042,14 +1042,18 @@ fn pin_base_repo_to_main(harness: &Harness, name: &str) -> String {
         git_fails(&bare, &["cat-file", "-e", REFERENCE_PINNED_COMMIT]),
         "the changed copy does not have the reference's history"
     );
-    let base_repo = String::from_utf8(git(&bare, &["show", "dev:base-repo.yaml"])).unwrap();
-    let pinned = regex::Regex::new(r"commit: [0-9a-f]{40}")
-        .unwrap()
-        .replace(&base_repo, format!("commit: {}", main.trim()).as_str())
-        .into_owned();
-    assert_ne!(pinned, base_repo);
-    commit_file(&bare, "dev", "base-repo.yaml", &pinned);
+    pin_base_repo(&bare, main.trim());
     main.trim().to_string()
+}
+
+/// Point the BaseRepo of `dev:base-repo.yaml` at `commit`, in a commit of its own.
+fn pin_base_repo(bare: &std::path::Path, commit: &str) {
+    edit_file(bare, "dev", "base-repo.yaml", |text| {
+        regex::Regex::new(r"commit: [0-9a-f]{40}")
+            .unwrap()
+            .replace(text, format!("commit: {commit}").as_str())
+            .into_owned()
+    });
 }
 
 /// The commit the reference control plane's BaseRepo pins on `dev` (in its `main` history).
@@ -1114,15 +1118,7 @@ async fn a_base_repo_pinning_a_commit_its_branch_lacks_fails_the_checks_with_flu
     // The pin as the reference has it: a commit of the reference's history, which this
     // copy (new commits) does not have.
     let bare = harness.bare(ORG, "kalypso-control-plane");
-    let base_repo = String::from_utf8(git(&bare, &["show", "dev:base-repo.yaml"])).unwrap();
-    let pinned = regex::Regex::new(r"commit: [0-9a-f]{40}")
-        .unwrap()
-        .replace(
-            &base_repo,
-            format!("commit: {REFERENCE_PINNED_COMMIT}").as_str(),
-        )
-        .into_owned();
-    commit_file(&bare, "dev", "base-repo.yaml", &pinned);
+    pin_base_repo(&bare, REFERENCE_PINNED_COMMIT);
     let run = harness.run(&config).await;
     let (step, error) = run.failure();
     assert_eq!(step, Some(StepId::HealthChecks), "{}", error.message);

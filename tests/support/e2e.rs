@@ -535,6 +535,16 @@ pub fn git(bare: &Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// Change `path` on `branch` of a bare repository with `edit` (which must change it) and
+/// commit the result, as someone pushing an edit would.
+pub fn edit_file(bare: &Path, branch: &str, path: &str, edit: impl FnOnce(&str) -> String) {
+    let text =
+        String::from_utf8(git(bare, &["show", &format!("{branch}:{path}")])).expect("a text file");
+    let changed = edit(&text);
+    assert_ne!(changed, text, "the edit changes {path} on {branch}");
+    commit_file(bare, branch, path, &changed);
+}
+
 /// Commit `contents` as `path` on top of `branch` of a bare repository (someone pushing a
 /// change), by real git plumbing through a scratch index.
 pub fn commit_file(bare: &Path, branch: &str, path: &str, contents: &str) {
