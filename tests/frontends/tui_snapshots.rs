@@ -7,17 +7,20 @@
 //! Installation (with and without the Helm fields) and Options groups, a failed plan, a
 //! cancelled run, a rollback with nothing to remove or no list, help on the first screens.
 
+use crate::support::replay::{demo_run, Replay};
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
 use kalypso_bootstrap::config::{ConfigLayer, Field};
 use kalypso_bootstrap::engine::events::Event;
-use kalypso_bootstrap::engine::events::{EventKind, HealthStatus, LogLevel, Outcome};
+use kalypso_bootstrap::engine::events::{EventKind, HealthStatus, Outcome};
 use kalypso_bootstrap::engine::overview::EarlierRun;
 use kalypso_bootstrap::engine::plan::ObservedRepo;
-use kalypso_bootstrap::engine::step::{Action, StepId};
+use kalypso_bootstrap::engine::step::StepId;
 use kalypso_bootstrap::engine::Observed;
 use kalypso_bootstrap::prereq::{AuthCheckKind, Verdict};
 use kalypso_bootstrap::sim::{Fault, FaultKind};
+use kalypso_bootstrap::state::Phase;
+use kalypso_bootstrap::tools::kubectl::FluxKind;
 use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::tui::form::{Entry, Group};
 use kalypso_bootstrap::tui::{
@@ -25,6 +28,7 @@ use kalypso_bootstrap::tui::{
 };
 use kalypso_bootstrap::ExitCode;
 use kalypso_bootstrap::UserError;
+use std::sync::OnceLock;
 
 fn snapshot(name: &str, build: impl Fn((u16, u16)) -> App) {
     for size in [SMALL, LARGE] {
@@ -67,21 +71,6 @@ fn checked(size: (u16, u16)) -> App {
         update(&mut app, Msg::Prereq(update_));
     }
     app
-}
-
-fn mixed_plan() -> Vec<kalypso_bootstrap::engine::events::PlannedStepInfo> {
-    StepId::ALL
-        .iter()
-        .map(|step| {
-            let action = match step {
-                StepId::GitopsRepo | StepId::GitopsSeed => Action::Reuse,
-                StepId::InstallFlux => Action::Reuse,
-                StepId::GitopsSecrets | StepId::GitopsLabel => Action::Create,
-                _ => Action::Create,
-            };
-            planned(*step, action)
-        })
-        .collect()
 }
 
 /// What a re-run finds after an earlier run made and seeded the gitops repository (and
@@ -143,138 +132,62 @@ fn plan_resuming(size: (u16, u16)) -> App {
     app
 }
 
-fn running(size: (u16, u16)) -> App {
+/// The demo run the dashboard and summary snapshots replay (see `support::replay`): the
+/// forms' configuration, run for real in the demo's simulated world. Its Flux source is
+/// not found in the first round of health checks (Flux makes it in its own time) and is
+/// in the next, so the checks are seen failing before they pass. Made once: every size of
+/// every snapshot replays the same run.
+fn demo_replay(app: &App) -> &'static Replay {
+    static REPLAY: OnceLock<Replay> = OnceLock::new();
+    REPLAY.get_or_init(|| {
+        let configuration = app
+            .validated
+            .as_ref()
+            .expect("the forms are done")
+            .configuration();
+        let source_not_found_once = Fault::new(
+            FaultKind::NotFound,
+            &format!("kubectl get {}", FluxKind::GitRepository.resource()),
+        )
+        .with_arg("control-plane")
+        .first(1);
+        demo_run(configuration, vec![source_not_found_once], CLOCK)
+    })
+}
+
+/// The run confirmed on the plan and its replay fed up to `until` (milliseconds on the
+/// replay's clock), the screen drawn at that moment.
+fn replayed(size: (u16, u16), until: impl Fn(&Replay) -> u64) -> App {
     let mut app = plan_ready(size);
     press(&mut app, KeyCode::Char('y'));
     assert_eq!(app.screen, Screen::Dashboard);
-    engine(
-        &mut app,
-        event(
-            0,
-            EventKind::RunStarted {
-                demo: true,
-                steps: mixed_plan(),
-            },
-        ),
-    );
-    engine(&mut app, started(0, StepId::ClusterPreflight));
-    engine(&mut app, log(1, LogLevel::Info, "region eastus offers AKS"));
-    engine(
-        &mut app,
-        log(
-            2,
-            LogLevel::Debug,
-            "az vm list-skus --location eastus --size Standard_DS2_v2",
-        ),
-    );
-    engine(
-        &mut app,
-        finished(4, StepId::ClusterPreflight, Outcome::Succeeded, 4_200),
-    );
-    engine(&mut app, started(4, StepId::ClusterResourceGroup));
-    engine(
-        &mut app,
-        finished(6, StepId::ClusterResourceGroup, Outcome::Succeeded, 1_900),
-    );
-    engine(&mut app, started(6, StepId::ClusterCreate));
-    engine(&mut app, started(6, StepId::ControlPlaneRepo));
-    engine(&mut app, started(6, StepId::GitopsRepo));
-    engine(
-        &mut app,
-        event(
-            40,
-            EventKind::StepProgress {
-                phase: kalypso_bootstrap::state::Phase::Cluster,
-                step: StepId::ClusterCreate,
-                message: "waiting for provisioningState Succeeded (az aks show)".into(),
-                transition: Some("Creating".into()),
-                elapsed_ms: 34_000,
-            },
-        ),
-    );
-    engine(
-        &mut app,
-        finished(9, StepId::ControlPlaneRepo, Outcome::Succeeded, 2_600),
-    );
-    engine(
-        &mut app,
-        finished(9, StepId::GitopsRepo, Outcome::Reused, 800),
-    );
-    engine(&mut app, started(9, StepId::ControlPlaneSeed));
-    engine(
-        &mut app,
-        log(
-            10,
-            LogLevel::Warn,
-            "rate limit at 80%: slowing down GitHub calls",
-        ),
-    );
-    engine(
-        &mut app,
-        log(11, LogLevel::Info, "git push origin main (control-plane)"),
-    );
-    tick(&mut app, 192);
+    let replay = demo_replay(&app);
+    let cut = until(replay);
+    feed(&mut app, &replay.until(cut));
+    update(&mut app, Msg::Tick(CLOCK.at_ms(cut)));
     app
 }
 
+/// The cluster being created while the repositories are seeded: the moment the GitOps
+/// content is pushed.
+fn running(size: (u16, u16)) -> App {
+    replayed(size, |replay| replay.finished(StepId::GitopsSeed))
+}
+
+/// The first round of health checks: all but the Flux source passing.
 fn validating(size: (u16, u16)) -> App {
-    let mut app = running(size);
-    for (seconds, step) in [
-        (200, StepId::ClusterCreate),
-        (205, StepId::ControlPlaneSeed),
-        (210, StepId::ClusterCredentials),
-        (215, StepId::ClusterReady),
-        (216, StepId::ControlPlaneSecrets),
-        (217, StepId::GitopsSeed),
-        (218, StepId::GitopsSecrets),
-        (219, StepId::GitopsLabel),
-        (230, StepId::InstallFlux),
-        (290, StepId::InstallKalypso),
-    ] {
-        engine(&mut app, started(seconds - 5, step));
-        engine(&mut app, finished(seconds, step, Outcome::Succeeded, 5_000));
-    }
-    engine(&mut app, started(290, StepId::HealthChecks));
-    engine(
-        &mut app,
-        health(
-            291,
-            "pods running",
-            HealthStatus::Passing,
-            "4/4 pods Running",
-        ),
-    );
-    engine(
-        &mut app,
-        health(291, "12 CRDs registered", HealthStatus::Passing, "12/12"),
-    );
-    engine(
-        &mut app,
-        health(
-            295,
-            "controller available",
-            HealthStatus::Failing,
-            "0/1 replicas available: ImagePullBackOff",
-        ),
-    );
-    engine(
-        &mut app,
-        health(
-            295,
-            "flux control-plane",
-            HealthStatus::Pending,
-            "waiting for Ready",
-        ),
-    );
-    engine(
-        &mut app,
-        log(
-            296,
-            LogLevel::Error,
-            "kalypso-scheduler-controller: ImagePullBackOff",
-        ),
-    );
-    tick(&mut app, 300);
+    let app = replayed(size, |replay| {
+        replay.when(|kind| {
+            matches!(
+                kind,
+                EventKind::HealthCheck {
+                    status: HealthStatus::Failing,
+                    ..
+                }
+            )
+        })
+    });
+    assert_eq!(app.screen, Screen::Dashboard);
     app
 }
 
@@ -734,9 +647,30 @@ fn failure_rollback_finished_with_leftovers() {
 #[test]
 fn summary() {
     snapshot("summary", |size| {
-        let mut app = validating(size);
-        engine(&mut app, run_finished(330));
+        let app = replayed(size, |replay| {
+            replay.when(|kind| matches!(kind, EventKind::RunFinished { .. }))
+        });
         assert_eq!(app.screen, Screen::Summary);
+        // The phases on the replay's clock, as the orchestrator measures them: none
+        // longer than the run, and the chain cluster → installation → validation is it.
+        let summary = app.run.summary.as_ref().expect("the run's summary");
+        let total = app.run.finished_duration_ms.expect("the run's duration");
+        let phase = |wanted: Phase| {
+            summary
+                .phase_durations_ms
+                .iter()
+                .find(|(p, _)| *p == wanted)
+                .map(|(_, ms)| *ms)
+                .expect("the phase is measured")
+        };
+        assert!(summary
+            .phase_durations_ms
+            .iter()
+            .all(|(_, ms)| *ms <= total));
+        assert_eq!(
+            phase(Phase::Cluster) + phase(Phase::Installation) + phase(Phase::Validation),
+            total
+        );
         app
     });
 }

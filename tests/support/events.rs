@@ -41,6 +41,18 @@ impl EventClock {
         }
     }
 
+    pub fn at_ms(self, ms: u64) -> OffsetDateTime {
+        self.start + time::Duration::milliseconds(ms as i64)
+    }
+
+    /// An event `ms` milliseconds after the start.
+    pub fn event_ms(self, ms: u64, kind: EventKind) -> Event {
+        Event {
+            ts: Timestamp::new(self.at_ms(ms)),
+            kind,
+        }
+    }
+
     /// A step that creates, started with no message.
     pub fn started(self, seconds: i64, step: StepId) -> Event {
         self.event(

@@ -25,6 +25,8 @@ pub mod plan_analysis;
 pub mod process;
 /// The real terminal: the binary in tmux.
 pub mod pty;
+/// A real demo run's events on a fixed clock, for the front ends' snapshots.
+pub mod replay;
 /// The simulated environment with its standard accounts.
 pub mod sim;
 /// Renderings, the CRD validator, the fake `gh`, workflow jobs.

@@ -227,6 +227,8 @@ pub fn run_failed(seconds: i64, step: StepId, message: &str, hint: &str, exit: E
     )
 }
 
+/// The fake backend's and the update tests' summary: its values are these tests' inputs.
+/// The snapshots show a real run's summary (see `support::replay`).
 pub fn summary() -> RunSummary {
     RunSummary {
         cluster: Some("demo".into()),
@@ -238,10 +240,6 @@ pub fn summary() -> RunSummary {
         state_file: Some(STATE_FILE.into()),
         log_file: Some(LOG_FILE.into()),
         report_file: Some(REPORT_FILE.into()),
-        // From each phase's first step start to its last step's end in the snapshot
-        // builders' run (`running`, `validating`, then `run_finished(330)`), as the
-        // orchestrator measures them: the cluster 0 s to 215 s, the repositories (beside
-        // it) 6 s to 219 s, the installation 225 s to 290 s, the checks 290 s to 330 s.
         phase_durations_ms: vec![
             (Phase::Cluster, 215_000),
             (Phase::Repositories, 213_000),
@@ -664,5 +662,28 @@ impl TerminalHandover for FakeTerminal {
             });
             ran.await.unwrap_or(Err(RunError::Cancelled { command }))
         })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A real run's events, as the wizard receives them
+
+/// Feed `events` to the wizard as its real backend does: each event, and before it the
+/// line the engine logs for it (`Event::log_line`), which the log tap brings to the log
+/// pane at the default verbosity (info and up).
+pub fn feed(app: &mut App, events: &[Event]) {
+    for event in events {
+        let (level, message) = event.log_line();
+        if level <= tracing::Level::INFO {
+            update(
+                app,
+                Msg::Log(kalypso_bootstrap::logging::LogRecord {
+                    level,
+                    timestamp: event.ts.as_offset_date_time(),
+                    message,
+                }),
+            );
+        }
+        update(app, Msg::Engine(event.clone()));
     }
 }

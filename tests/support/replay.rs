@@ -1,0 +1,438 @@
+//! A real `--demo` run's events, replayed on a fixed clock: what the front ends' snapshots
+//! are fed, so that they show the product's own words (step messages, health checks, the
+//! summary) and change when those words change.
+//!
+//! The run is real: the demo's simulated world answering at once, through the session
+//! every front end runs. What differs from run to run is made fixed:
+//! - the time: every step gets a typical duration ([`typical_seconds`]) and starts when
+//!   the steps it depends on (as the run announced them) have finished; its own events
+//!   keep their order and are spread evenly over it, the health checks a round at a time.
+//!   Durations, elapsed times, the run's total and each phase's time (its first step's
+//!   start to its last step's end, as the orchestrator measures it) follow that clock;
+//! - the order of steps that ran side by side: by time on that clock, then plan order;
+//! - the world's directory, the installation id, commit ids, the scheduler's branch and
+//!   the report's timestamp.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kalypso_bootstrap::config::Configuration;
+use kalypso_bootstrap::engine::events::{PlannedStepInfo, RunSummary};
+use kalypso_bootstrap::engine::{Access, Event, EventKind, EventSink, Session, StepId};
+use kalypso_bootstrap::sim::{Fault, Latency, SimulatedEnvironment};
+use kalypso_bootstrap::state::Phase;
+use kalypso_bootstrap::tools::CancelToken;
+use regex::Regex;
+
+use super::events::EventClock;
+
+/// Where the replayed run's simulated world is said to be.
+pub const DEMO_ROOT: &str = "/tmp/kalypso-demo-3f9a1c";
+
+/// The token of the replayed runs (the demo world takes any token as its user's);
+/// registered as a secret by the session, used by no other test.
+const DEMO_RUN_TOKEN: &str = "gho_ReplayedDemoRun000000000000000000000";
+
+/// A real demo run's events on a fixed clock, in a fixed order.
+pub struct Replay {
+    /// In replay order; `ts` on the clock the replay was made with.
+    pub events: Vec<Event>,
+    clock: EventClock,
+}
+
+/// A real `--demo` run of `configuration` with `faults` injected into its world, replayed
+/// on `clock`. The run must succeed.
+pub fn demo_run(configuration: &Configuration, faults: Vec<Fault>, clock: EventClock) -> Replay {
+    let (events, root) = run(configuration, faults);
+    Replay {
+        events: retimed(&events, &root, clock),
+        clock,
+    }
+}
+
+impl Replay {
+    /// Milliseconds from the clock's start to `event`.
+    pub fn offset_ms(&self, event: &Event) -> u64 {
+        let offset = event.ts.as_offset_date_time() - self.clock.start;
+        offset.whole_milliseconds() as u64
+    }
+
+    /// The events up to (and including) `ms` on the clock.
+    pub fn until(&self, ms: u64) -> Vec<Event> {
+        self.events
+            .iter()
+            .filter(|e| self.offset_ms(e) <= ms)
+            .cloned()
+            .collect()
+    }
+
+    /// When the first event `matching` happens.
+    pub fn when(&self, matching: impl Fn(&EventKind) -> bool) -> u64 {
+        let event = self
+            .events
+            .iter()
+            .find(|e| matching(&e.kind))
+            .expect("the run has such an event");
+        self.offset_ms(event)
+    }
+
+    /// When `step` finished.
+    pub fn finished(&self, step: StepId) -> u64 {
+        self.when(|kind| matches!(kind, EventKind::StepFinished { step: s, .. } if *s == step))
+    }
+}
+
+/// The duration of each step in a typical real run (an AKS cluster takes minutes, a
+/// repository seconds): the replay's clock.
+pub fn typical_seconds(step: StepId) -> u64 {
+    match step {
+        StepId::ClusterPreflight => 4,
+        StepId::ClusterResourceGroup => 2,
+        StepId::ClusterCreate => 200,
+        StepId::ClusterCredentials => 2,
+        StepId::ClusterReady => 12,
+        StepId::ControlPlaneRepo => 3,
+        StepId::ControlPlaneSeed => 9,
+        StepId::ControlPlaneSecrets => 2,
+        StepId::GitopsRepo => 3,
+        StepId::GitopsSeed => 5,
+        StepId::GitopsSecrets => 2,
+        StepId::GitopsLabel => 1,
+        StepId::InstallFlux => 45,
+        StepId::InstallKalypso => 30,
+        StepId::HealthChecks => 40,
+    }
+}
+
+/// The run itself: the demo's world (as `KALYPSO_DEMO_LATENCY=zero` makes it) with the
+/// faults, planned and run through the session; its events as they came, and its world's
+/// directory.
+fn run(configuration: &Configuration, faults: Vec<Fault>) -> (Vec<Event>, tempfile::TempDir) {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let sim = SimulatedEnvironment::demo(scratch.path()).expect("the demo world");
+    sim.set_latency(Latency::zero());
+    for fault in faults {
+        sim.inject(fault);
+    }
+    // The demo's own waits: their lengths are in the messages ("next check in 2s").
+    let options = kalypso_bootstrap::demo::bootstrap_options();
+    let paths = kalypso_bootstrap::demo::demo_paths(&sim, None, None);
+    let session = Session::open(
+        configuration.clone(),
+        Arc::new(sim.clone()),
+        Some(secrecy::SecretString::from(DEMO_RUN_TOKEN)),
+        paths,
+        options,
+        Access::Run,
+        &|notice| panic!("a new demo world has no state to move aside: {notice}"),
+    )
+    .expect("the session opens");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let events = runtime.block_on(async {
+        let cancel = CancelToken::new();
+        let (warnings, _unread) = EventSink::channel();
+        let plan = session
+            .plan(&cancel, &warnings)
+            .await
+            .expect("a plan that may run");
+        let (events, mut receiver) = EventSink::channel();
+        let active = super::e2e::activate(configuration);
+        let outcome = session.run(&active, &plan, events, &cancel).await;
+        assert!(
+            outcome.is_success(),
+            "the demo run failed: {:?}",
+            outcome.end
+        );
+        drop(session);
+        let mut collected = Vec::new();
+        while let Ok(event) = receiver.try_recv() {
+            collected.push(event);
+        }
+        collected
+    });
+    (events, scratch)
+}
+
+/// Which step an event belongs to: `None` for the run's own start and end.
+fn owner(event: &Event, next_started: Option<StepId>, previous: Option<StepId>) -> Option<StepId> {
+    match &event.kind {
+        EventKind::StepStarted { step, .. }
+        | EventKind::StepProgress { step, .. }
+        | EventKind::StepFinished { step, .. } => Some(*step),
+        EventKind::HealthCheck { .. } => Some(StepId::HealthChecks),
+        EventKind::Log {
+            step: Some(step), ..
+        } => Some(*step),
+        // A phase starts with its first step.
+        EventKind::PhaseStarted { .. } => next_started,
+        EventKind::RunStarted { .. }
+        | EventKind::RunFinished { .. }
+        | EventKind::RunFailed { .. } => None,
+        // A line of the run, or a rollback's: where it came.
+        _ => previous,
+    }
+}
+
+/// `events` on the replay's clock (see the module's documentation), their text fixed.
+fn retimed(events: &[Event], root: &tempfile::TempDir, clock: EventClock) -> Vec<Event> {
+    let plan: Vec<PlannedStepInfo> = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::RunStarted { steps, .. } => Some(steps.clone()),
+            _ => None,
+        })
+        .expect("the run announces its plan");
+    let order: HashMap<StepId, usize> = plan.iter().enumerate().map(|(i, s)| (s.step, i)).collect();
+
+    // Each step's events, in the order the step sent them.
+    let mut by_step: HashMap<StepId, Vec<Event>> = HashMap::new();
+    let mut previous = None;
+    for (i, event) in events.iter().enumerate() {
+        let next_started = events[i..].iter().find_map(|e| match &e.kind {
+            EventKind::StepStarted { step, .. } => Some(*step),
+            _ => None,
+        });
+        if let Some(step) = owner(event, next_started, previous) {
+            by_step.entry(step).or_default().push(event.clone());
+            previous = Some(step);
+        }
+    }
+
+    // Each step's start and end: after the steps it depends on, for its typical time.
+    let mut span: HashMap<StepId, (u64, u64)> = HashMap::new();
+    for planned in &plan {
+        let start = planned
+            .depends_on
+            .iter()
+            .filter_map(|d| span.get(d).map(|(_, end)| *end))
+            .max()
+            .unwrap_or(0);
+        span.insert(
+            planned.step,
+            (start, start + typical_seconds(planned.step) * 1000),
+        );
+    }
+
+    // (time, plan order, order within the step) for every event.
+    let mut timed: Vec<((u64, usize, usize), Event)> = Vec::new();
+    for (step, step_events) in &by_step {
+        let (start, end) = span[step];
+        // The moments between the start and the end: each event, or a round of checks.
+        let moment_of: Vec<usize> = {
+            let mut moments = Vec::new();
+            let mut moment = 0;
+            // The checks of the round under way: a check seen again starts the next.
+            let mut round: Vec<&str> = Vec::new();
+            for event in step_events {
+                let check = match &event.kind {
+                    EventKind::HealthCheck { check, .. } => Some(check.as_str()),
+                    _ => None,
+                };
+                let same_round = check.is_some_and(|c| !round.is_empty() && !round.contains(&c));
+                if !same_round && !is_edge(&event.kind) {
+                    moment += 1;
+                    round.clear();
+                }
+                round.extend(check);
+                moments.push(moment);
+            }
+            moments
+        };
+        let moments = moment_of.iter().max().copied().unwrap_or(0) as u64;
+        for (index, (event, moment)) in step_events.iter().zip(moment_of).enumerate() {
+            let at = match &event.kind {
+                EventKind::PhaseStarted { .. } | EventKind::StepStarted { .. } => start,
+                EventKind::StepFinished { .. } => end,
+                _ => start + (end - start) * moment as u64 / (moments + 1),
+            };
+            let mut kind = event.kind.clone();
+            match &mut kind {
+                EventKind::StepProgress {
+                    elapsed_ms,
+                    message,
+                    ..
+                } => {
+                    *elapsed_ms = at - start;
+                    // The step's own words for its wait, on the replay's clock.
+                    let elapsed = kalypso_bootstrap::tools::retry::human_duration(
+                        std::time::Duration::from_millis(*elapsed_ms),
+                    );
+                    *message = elapsed_in_text()
+                        .replace_all(message, format!("(${{lead}}{elapsed} elapsed").as_str())
+                        .into_owned();
+                }
+                EventKind::StepFinished { duration_ms, .. } => *duration_ms = end - start,
+                _ => {}
+            }
+            timed.push(((at, order[step], index), clock.event_ms(at, kind)));
+        }
+    }
+    timed.sort_by_key(|(key, _)| *key);
+
+    let end = span.values().map(|(_, end)| *end).max().unwrap_or(0);
+    let phase_ms = |phase: Phase| {
+        let steps: Vec<&(u64, u64)> = plan
+            .iter()
+            .filter(|s| s.phase == phase)
+            .map(|s| &span[&s.step])
+            .collect();
+        let first = steps.iter().map(|(start, _)| *start).min()?;
+        let last = steps.iter().map(|(_, end)| *end).max()?;
+        Some((phase, last - first))
+    };
+    let mut replayed = Vec::new();
+    for event in events {
+        if let EventKind::RunStarted { .. } = event.kind {
+            replayed.push(clock.event_ms(0, event.kind.clone()));
+        }
+    }
+    replayed.extend(timed.into_iter().map(|(_, e)| e));
+    for event in events {
+        let mut kind = event.kind.clone();
+        match &mut kind {
+            EventKind::RunFinished {
+                duration_ms,
+                summary,
+            } => {
+                *duration_ms = end;
+                let measured: Vec<Phase> =
+                    summary.phase_durations_ms.iter().map(|(p, _)| *p).collect();
+                summary.phase_durations_ms = measured.into_iter().filter_map(phase_ms).collect();
+            }
+            EventKind::RunFailed { duration_ms, .. } => *duration_ms = end,
+            _ => continue,
+        }
+        replayed.push(clock.event_ms(end, kind));
+    }
+    let fixed = Fixed::new(&root.path().to_string_lossy());
+    replayed
+        .into_iter()
+        .map(|event| Event {
+            ts: event.ts,
+            kind: fixed.kind(event.kind),
+        })
+        .collect()
+}
+
+/// "(35ms elapsed" or "(1m05s elapsed" in a step's message; `lead` is what may come
+/// between the parenthesis and the time.
+fn elapsed_in_text() -> Regex {
+    Regex::new(r"\((?P<lead>[^()]*?)[0-9]+(ms|s|m[0-9]{2}s|h[0-9]{2}m) elapsed")
+        .expect("a valid pattern")
+}
+
+/// A step's start and end (which take its first and last moment).
+fn is_edge(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::PhaseStarted { .. }
+            | EventKind::StepStarted { .. }
+            | EventKind::StepFinished { .. }
+    )
+}
+
+/// What differs from run to run in the events' text, made fixed.
+struct Fixed {
+    replacements: Vec<(Regex, &'static str)>,
+}
+
+impl Fixed {
+    fn new(root: &str) -> Self {
+        let pattern = |p: &str| Regex::new(p).expect("a valid pattern");
+        Self {
+            replacements: vec![
+                // The world's directory: the scratch directory and the demo's own in it.
+                (
+                    pattern(&format!(
+                        "{}(/kalypso-demo-[A-Za-z0-9]+)?",
+                        regex::escape(root)
+                    )),
+                    DEMO_ROOT,
+                ),
+                (pattern(r"\bkb-[0-9a-f]{12}\b"), "kb-000000000000"),
+                (
+                    pattern(r"\b[0-9a-f]{40}\b"),
+                    "3c1d2e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d",
+                ),
+                (
+                    pattern(r"deployment/\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d"),
+                    "deployment/2025-11-11-10-34-41",
+                ),
+                (
+                    pattern(r"bootstrap-report-\d{8}T\d{6}Z"),
+                    "bootstrap-report-20251111T103000Z",
+                ),
+            ],
+        }
+    }
+
+    fn text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (pattern, with) in &self.replacements {
+            out = pattern.replace_all(&out, *with).into_owned();
+        }
+        out
+    }
+
+    fn option(&self, text: &Option<String>) -> Option<String> {
+        text.as_deref().map(|t| self.text(t))
+    }
+
+    fn kind(&self, kind: EventKind) -> EventKind {
+        let mut kind = kind;
+        match &mut kind {
+            EventKind::StepStarted { message, .. }
+            | EventKind::StepProgress { message, .. }
+            | EventKind::HealthCheck { message, .. }
+            | EventKind::Log { message, .. } => *message = self.text(message),
+            EventKind::StepFinished { message, hint, .. } => {
+                *message = self.text(message);
+                *hint = self.option(hint);
+            }
+            EventKind::RollbackStarted { resources } => {
+                *resources = resources.iter().map(|r| self.text(r)).collect();
+            }
+            EventKind::RollbackAction {
+                resource, message, ..
+            } => {
+                *resource = self.text(resource);
+                *message = self.text(message);
+            }
+            EventKind::RollbackFinished {
+                message, leftovers, ..
+            } => {
+                *message = self.text(message);
+                *leftovers = leftovers.iter().map(|l| self.text(l)).collect();
+            }
+            EventKind::RunFinished { summary, .. } => **summary = self.summary(summary),
+            EventKind::RunFailed {
+                message,
+                hint,
+                report_file,
+                ..
+            } => {
+                *message = self.text(message);
+                *hint = self.option(hint);
+                *report_file = self.option(report_file);
+            }
+            EventKind::RunStarted { .. } | EventKind::PhaseStarted { .. } => {}
+        }
+        kind
+    }
+
+    fn summary(&self, summary: &RunSummary) -> RunSummary {
+        RunSummary {
+            cluster: self.option(&summary.cluster),
+            kube_context: self.option(&summary.kube_context),
+            control_plane_url: self.option(&summary.control_plane_url),
+            gitops_url: self.option(&summary.gitops_url),
+            namespace: self.option(&summary.namespace),
+            chart_version: self.option(&summary.chart_version),
+            state_file: self.option(&summary.state_file),
+            log_file: self.option(&summary.log_file),
+            report_file: self.option(&summary.report_file),
+            phase_durations_ms: summary.phase_durations_ms.clone(),
+            next_steps: summary.next_steps.iter().map(|s| self.text(s)).collect(),
+        }
+    }
+}
