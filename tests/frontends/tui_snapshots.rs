@@ -7,12 +7,12 @@
 //! Installation (with and without the Helm fields) and Options groups, a failed plan, a
 //! cancelled run, a rollback with nothing to remove or no list, help on the first screens.
 
-use crate::support::replay::{demo_run, Replay};
+use crate::support::replay::{demo_run, DemoRun, Replay};
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
 use kalypso_bootstrap::config::{ConfigLayer, Field};
 use kalypso_bootstrap::engine::events::Event;
-use kalypso_bootstrap::engine::events::{EventKind, HealthStatus, Outcome};
+use kalypso_bootstrap::engine::events::{EventKind, HealthStatus};
 use kalypso_bootstrap::engine::overview::EarlierRun;
 use kalypso_bootstrap::engine::plan::ObservedRepo;
 use kalypso_bootstrap::engine::step::StepId;
@@ -137,14 +137,10 @@ fn plan_resuming(size: (u16, u16)) -> App {
 /// not found in the first round of health checks (Flux makes it in its own time) and is
 /// in the next, so the checks are seen failing before they pass. Made once: every size of
 /// every snapshot replays the same run.
-fn demo_replay(app: &App) -> &'static Replay {
+fn succeeded(app: &App) -> &'static Replay {
     static REPLAY: OnceLock<Replay> = OnceLock::new();
     REPLAY.get_or_init(|| {
-        let configuration = app
-            .validated
-            .as_ref()
-            .expect("the forms are done")
-            .configuration();
+        let configuration = configuration_of(app);
         let source_not_found_once = Fault::new(
             FaultKind::NotFound,
             &format!("kubectl get {}", FluxKind::GitRepository.resource()),
@@ -155,28 +151,108 @@ fn demo_replay(app: &App) -> &'static Replay {
     })
 }
 
-/// The run confirmed on the plan and its replay fed up to `until` (milliseconds on the
-/// replay's clock), the screen drawn at that moment.
-fn replayed(size: (u16, u16), until: impl Fn(&Replay) -> u64) -> App {
+/// The run confirmed on the plan and the replay of `run` fed up to `until` (milliseconds
+/// on the replay's clock), the screen drawn at that moment.
+fn replayed(
+    size: (u16, u16),
+    run: fn(&App) -> &'static Replay,
+    until: impl Fn(&Replay) -> u64,
+) -> App {
     let mut app = plan_ready(size);
     press(&mut app, KeyCode::Char('y'));
     assert_eq!(app.screen, Screen::Dashboard);
-    let replay = demo_replay(&app);
+    let replay = run(&app);
     let cut = until(replay);
     feed(&mut app, &replay.until(cut));
     update(&mut app, Msg::Tick(CLOCK.at_ms(cut)));
     app
 }
 
+/// The forms' configuration, for a demo run.
+fn configuration_of(app: &App) -> &kalypso_bootstrap::config::Configuration {
+    app.validated
+        .as_ref()
+        .expect("the forms are done")
+        .configuration()
+}
+
+/// When the run ended.
+fn run_ended(replay: &Replay) -> u64 {
+    replay.when(|kind| {
+        matches!(
+            kind,
+            EventKind::RunFailed { .. } | EventKind::RunFinished { .. }
+        )
+    })
+}
+
+/// A real demo run whose AKS cluster exceeds the vCPU quota. `az aks create` answers
+/// after the repositories are done (the steps beside it then always created the same
+/// things); the session asks to roll back, the answer is yes, and the control-plane
+/// repository cannot be deleted (the token may not delete repositories).
+fn quota_exceeded(app: &App) -> &'static Replay {
+    static REPLAY: OnceLock<Replay> = OnceLock::new();
+    REPLAY.get_or_init(|| {
+        DemoRun::new(configuration_of(app))
+            .with_latency("az aks create", std::time::Duration::from_secs(6))
+            .with_faults(vec![
+                Fault::new(FaultKind::QuotaExceeded, "az aks create").always(),
+                Fault::new(FaultKind::Forbidden, "gh repo delete")
+                    .with_arg(format!("{TOKEN_OWNER}/demo-control-plane"))
+                    .always(),
+            ])
+            .failing(true)
+            .replay(CLOCK)
+    })
+}
+
+/// A real demo run cancelled (Ctrl+C) while its AKS cluster is being created, once the
+/// repositories are done; the rollback question is answered no.
+fn cancelled(app: &App) -> &'static Replay {
+    static REPLAY: OnceLock<Replay> = OnceLock::new();
+    REPLAY.get_or_init(|| {
+        let repositories_done = |events: &[Event]| {
+            let done = |step: StepId| {
+                events
+                    .iter()
+                    .any(|e| matches!(e.kind, EventKind::StepFinished { step: s, .. } if s == step))
+            };
+            done(StepId::ControlPlaneSecrets) && done(StepId::GitopsLabel)
+        };
+        DemoRun::new(configuration_of(app))
+            // Still creating when the cancellation comes.
+            .with_latency("az aks create", std::time::Duration::from_secs(20))
+            .cancelled_when(repositories_done)
+            .failing(false)
+            .replay(CLOCK)
+    })
+}
+
+/// A real demo run refused at its pre-flight check (the vCPU usage may not be read), before
+/// anything is created.
+fn refused_at_preflight(app: &App) -> &'static Replay {
+    static REPLAY: OnceLock<Replay> = OnceLock::new();
+    REPLAY.get_or_init(|| {
+        DemoRun::new(configuration_of(app))
+            .with_faults(vec![
+                Fault::new(FaultKind::Forbidden, "az vm list-usage").always()
+            ])
+            .failing(false)
+            .replay(CLOCK)
+    })
+}
+
 /// The cluster being created while the repositories are seeded: the moment the GitOps
 /// content is pushed.
 fn running(size: (u16, u16)) -> App {
-    replayed(size, |replay| replay.finished(StepId::GitopsSeed))
+    replayed(size, succeeded, |replay| {
+        replay.finished(StepId::GitopsSeed)
+    })
 }
 
 /// The first round of health checks: all but the Flux source passing.
 fn validating(size: (u16, u16)) -> App {
-    let app = replayed(size, |replay| {
+    let app = replayed(size, succeeded, |replay| {
         replay.when(|kind| {
             matches!(
                 kind,
@@ -191,60 +267,33 @@ fn validating(size: (u16, u16)) -> App {
     app
 }
 
+/// The quota failure on the failure screen, the session's rollback question under it.
 fn failed(size: (u16, u16)) -> App {
-    let mut app = running(size);
-    engine(
-        &mut app,
-        run_failed(
-            214,
-            StepId::ClusterCreate,
-            "az aks create failed: (QuotaExceeded) Operation could not be completed as it results in exceeding approved standardDSv2Family Cores quota. Current limit: 4, current usage: 0, additional required: 6.",
-            "request a quota increase for standardDSv2Family in eastus, or pass --cluster-nodes 2 / a smaller --cluster-vm-size",
-            ExitCode::ClusterFailed,
-        ),
-    );
+    let mut app = replayed(size, quota_exceeded, run_ended);
     assert_eq!(app.screen, Screen::Failure);
-    update(
-        &mut app,
-        Msg::Rollback(RollbackNotice::Asking(vec![
-            control_plane_repository(),
-            demo_cluster(),
-            demo_resource_group(),
-        ])),
-    );
-    tick(&mut app, 215);
+    let asked = quota_exceeded(&app)
+        .asked
+        .clone()
+        .expect("the session asks");
+    update(&mut app, Msg::Rollback(RollbackNotice::Asking(asked)));
     app
 }
 
-// ---------------------------------------------------------------------------------------
-// Resources as the engine describes them (`Resource::describe`, what the rollback question
-// and its events carry), never hand-written labels.
-
-fn described(resource: kalypso_bootstrap::state::Resource) -> String {
-    resource.describe()
-}
-
-fn control_plane_repository() -> String {
-    described(kalypso_bootstrap::state::Resource::Repository {
-        owner: "acme".into(),
-        name: "demo-control-plane".into(),
-        url: "https://github.com/acme/demo-control-plane".into(),
-    })
-}
-
-fn demo_cluster() -> String {
-    described(kalypso_bootstrap::state::Resource::AksCluster {
-        name: "demo".into(),
-        resource_group: "demo-rg".into(),
-        subscription_id: None,
-    })
-}
-
-fn demo_resource_group() -> String {
-    described(kalypso_bootstrap::state::Resource::ResourceGroup {
-        name: "demo-rg".into(),
-        subscription_id: None,
-    })
+/// After [`failed`], yes to the rollback and its events up to `until`.
+fn rolling_back(size: (u16, u16), until: impl Fn(&Replay) -> u64) -> App {
+    let mut app = failed(size);
+    press(&mut app, KeyCode::Char('y'));
+    let replay = quota_exceeded(&app);
+    let (from, cut) = (run_ended(replay), until(replay));
+    let rollback: Vec<Event> = replay
+        .until(cut)
+        .into_iter()
+        .filter(|e| replay.offset_ms(e) > from)
+        .collect();
+    assert!(!rollback.is_empty(), "the rollback's events");
+    feed(&mut app, &rollback);
+    update(&mut app, Msg::Tick(CLOCK.at_ms(cut)));
+    app
 }
 
 // ---------------------------------------------------------------------------------------
@@ -559,87 +608,25 @@ fn failure_with_the_rollback_question() {
 #[test]
 fn failure_rollback_in_progress() {
     snapshot("failure_rollback_progress", |size| {
-        let mut app = failed(size);
-        press(&mut app, KeyCode::Char('y'));
-        engine(
-            &mut app,
-            event(
-                220,
-                EventKind::RollbackStarted {
-                    resources: vec![
-                        control_plane_repository(),
-                        demo_cluster(),
-                        demo_resource_group(),
-                    ],
-                },
-            ),
-        );
-        engine(
-            &mut app,
-            event(
-                222,
-                EventKind::RollbackAction {
-                    resource: control_plane_repository(),
-                    outcome: Outcome::Succeeded,
-                    message: "deleted".into(),
-                    duration_ms: 1_400,
-                },
-            ),
-        );
-        tick(&mut app, 223);
-        app
+        // The first removal done, the others under way.
+        rolling_back(size, |replay| {
+            replay.when(|kind| matches!(kind, EventKind::RollbackAction { .. }))
+        })
     });
 }
 
 #[test]
 fn failure_rollback_finished_with_leftovers() {
     snapshot("failure_rollback_finished", |size| {
-        let mut app = failed(size);
-        press(&mut app, KeyCode::Char('y'));
-        engine(
-            &mut app,
-            event(
-                220,
-                EventKind::RollbackStarted {
-                    resources: vec![control_plane_repository(), demo_cluster()],
-                },
-            ),
-        );
-        engine(
-            &mut app,
-            event(
-                222,
-                EventKind::RollbackAction {
-                    resource: control_plane_repository(),
-                    outcome: Outcome::Failed,
-                    message: "403: the token lacks the delete_repo scope".into(),
-                    duration_ms: 900,
-                },
-            ),
-        );
-        engine(
-            &mut app,
-            event(
-                224,
-                EventKind::RollbackAction {
-                    resource: demo_cluster(),
-                    outcome: Outcome::Succeeded,
-                    message: "deletion started (asynchronous)".into(),
-                    duration_ms: 2_100,
-                },
-            ),
-        );
-        engine(
-            &mut app,
-            event(
-                225,
-                EventKind::RollbackFinished {
-                    outcome: Outcome::Failed,
-                    message: "1 of 2 resources could not be removed".into(),
-                    leftovers: vec!["gh repo delete acme/demo-control-plane --yes".into()],
-                },
-            ),
-        );
+        let app = rolling_back(size, |replay| {
+            replay.when(|kind| matches!(kind, EventKind::RollbackFinished { .. }))
+        });
+        // The repository the token may not delete is left, with the command to do it.
+        let flat = screen(&app)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(flat.contains("gh repo delete"), "{flat}");
         app
     });
 }
@@ -647,9 +634,7 @@ fn failure_rollback_finished_with_leftovers() {
 #[test]
 fn summary() {
     snapshot("summary", |size| {
-        let app = replayed(size, |replay| {
-            replay.when(|kind| matches!(kind, EventKind::RunFinished { .. }))
-        });
+        let app = replayed(size, succeeded, run_ended);
         assert_eq!(app.screen, Screen::Summary);
         // The phases on the replay's clock, as the orchestrator measures them: none
         // longer than the run, and the chain cluster → installation → validation is it.
@@ -735,21 +720,10 @@ fn plan_failed() {
 #[test]
 fn failure_cancelled_by_the_user() {
     snapshot("failure_cancelled", |size| {
-        let mut app = running(size);
-        engine(
-            &mut app,
-            run_failed(
-                200,
-                StepId::ClusterCreate,
-                "cancelled by the user",
-                "run again to continue where it stopped",
-                ExitCode::Cancelled,
-            ),
-        );
-        update(
-            &mut app,
-            Msg::Rollback(RollbackNotice::Asking(vec![demo_resource_group()])),
-        );
+        let mut app = replayed(size, cancelled, run_ended);
+        assert_eq!(app.screen, Screen::Failure);
+        let asked = cancelled(&app).asked.clone().expect("the session asks");
+        update(&mut app, Msg::Rollback(RollbackNotice::Asking(asked)));
         app
     });
 }
@@ -757,17 +731,10 @@ fn failure_cancelled_by_the_user() {
 #[test]
 fn failure_with_nothing_to_remove() {
     snapshot("failure_rollback_nothing_to_remove", |size| {
-        let mut app = running(size);
-        engine(
-            &mut app,
-            run_failed(
-                20,
-                StepId::ClusterCreate,
-                "az aks create failed: (QuotaExceeded)",
-                "request a quota increase",
-                ExitCode::ClusterFailed,
-            ),
-        );
+        let mut app = replayed(size, refused_at_preflight, run_ended);
+        assert_eq!(app.screen, Screen::Failure);
+        // Nothing was created: the session asks nothing and says so.
+        assert_eq!(refused_at_preflight(&app).asked, None);
         update(&mut app, Msg::Rollback(RollbackNotice::NothingToRemove));
         app
     });
@@ -776,17 +743,7 @@ fn failure_with_nothing_to_remove() {
 #[test]
 fn failure_with_the_rollback_unavailable() {
     snapshot("failure_rollback_unavailable", |size| {
-        let mut app = running(size);
-        engine(
-            &mut app,
-            run_failed(
-                20,
-                StepId::ClusterCreate,
-                "az aks create failed: (QuotaExceeded)",
-                "request a quota increase",
-                ExitCode::ClusterFailed,
-            ),
-        );
+        let mut app = replayed(size, refused_at_preflight, run_ended);
         // The engine stopped before the session decided: nothing can be asked.
         update(&mut app, Msg::EngineClosed);
         app

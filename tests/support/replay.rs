@@ -18,9 +18,12 @@ use std::sync::Arc;
 
 use kalypso_bootstrap::config::Configuration;
 use kalypso_bootstrap::engine::events::{PlannedStepInfo, RunSummary};
-use kalypso_bootstrap::engine::{Access, Event, EventKind, EventSink, Session, StepId};
+use kalypso_bootstrap::engine::{
+    Access, AfterFailure, Ask, Event, EventKind, EventSink, RemovalPlan, Resume, Session, StepId,
+};
 use kalypso_bootstrap::sim::{Fault, Latency, SimulatedEnvironment};
 use kalypso_bootstrap::state::Phase;
+use kalypso_bootstrap::tools::BoxFuture;
 use kalypso_bootstrap::tools::CancelToken;
 use regex::Regex;
 
@@ -37,16 +40,148 @@ const DEMO_RUN_TOKEN: &str = "gho_ReplayedDemoRun000000000000000000000";
 pub struct Replay {
     /// In replay order; `ts` on the clock the replay was made with.
     pub events: Vec<Event>,
+    /// After a failure: what the session asked to roll back (`RemovalPlan::descriptions`,
+    /// what the wizard's question lists), when it asked.
+    pub asked: Option<Vec<String>>,
     clock: EventClock,
 }
 
 /// A real `--demo` run of `configuration` with `faults` injected into its world, replayed
 /// on `clock`. The run must succeed.
 pub fn demo_run(configuration: &Configuration, faults: Vec<Fault>, clock: EventClock) -> Replay {
-    let (events, root) = run(configuration, faults);
-    Replay {
-        events: retimed(&events, &root, clock),
-        clock,
+    DemoRun::new(configuration)
+        .with_faults(faults)
+        .replay(clock)
+}
+
+/// When a run is cancelled: a test of the events so far.
+type CancelWhen = Box<dyn Fn(&[Event]) -> bool + Send>;
+
+/// A real `--demo` run, for a replay: its world, its faults, what stops it and what is
+/// answered after it fails.
+pub struct DemoRun<'a> {
+    configuration: &'a Configuration,
+    latency: Latency,
+    faults: Vec<Fault>,
+    cancel_when: Option<CancelWhen>,
+    roll_back: Option<bool>,
+}
+
+impl<'a> DemoRun<'a> {
+    /// The demo's world answering at once (`KALYPSO_DEMO_LATENCY=zero`); the run must
+    /// succeed.
+    pub fn new(configuration: &'a Configuration) -> Self {
+        Self {
+            configuration,
+            latency: Latency::zero(),
+            faults: Vec::new(),
+            cancel_when: None,
+            roll_back: None,
+        }
+    }
+
+    pub fn with_faults(mut self, faults: Vec<Fault>) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// `command` takes `each` (a fault on it answers halfway, as the simulator's tools do).
+    pub fn with_latency(mut self, command: &str, each: std::time::Duration) -> Self {
+        self.latency = self.latency.with_command(command, each);
+        self
+    }
+
+    /// Cancel the run (as Ctrl+C in the wizard does) once the events so far say so.
+    pub fn cancelled_when(mut self, when: impl Fn(&[Event]) -> bool + Send + 'static) -> Self {
+        self.cancel_when = Some(Box::new(when));
+        self
+    }
+
+    /// The run fails (or is cancelled); the session's rollback question is answered
+    /// `roll_back` (yes: the rollback's events follow the run's).
+    pub fn failing(mut self, roll_back: bool) -> Self {
+        self.roll_back = Some(roll_back);
+        self
+    }
+
+    pub fn replay(self, clock: EventClock) -> Replay {
+        let (events, asked, root) = self.run();
+        let fixed = Fixed::new(&root.path().to_string_lossy());
+        Replay {
+            events: retimed(&in_fixed_removal_order(events), &fixed, clock),
+            asked: asked.map(|mut asked| {
+                repositories_sorted(&mut asked);
+                asked.iter().map(|d| fixed.text(d)).collect()
+            }),
+            clock,
+        }
+    }
+}
+
+/// The two repositories are created side by side, so which is newer (and is removed
+/// first) differs from run to run: each run of repositories in a removal order is sorted.
+fn repositories_sorted(resources: &mut [String]) {
+    let mut start = 0;
+    while start < resources.len() {
+        let run = resources[start..]
+            .iter()
+            .take_while(|r| r.starts_with("repository "))
+            .count();
+        resources[start..start + run].sort();
+        start += run.max(1);
+    }
+}
+
+/// The rollback's events in the fixed order of [`repositories_sorted`]: the resources it
+/// announces, and its actions, which follow that order.
+fn in_fixed_removal_order(events: Vec<Event>) -> Vec<Event> {
+    let Some(order) = events.iter().find_map(|e| match &e.kind {
+        EventKind::RollbackStarted { resources } => {
+            let mut sorted = resources.clone();
+            repositories_sorted(&mut sorted);
+            Some(sorted)
+        }
+        _ => None,
+    }) else {
+        return events;
+    };
+    let position = |event: &Event| match &event.kind {
+        EventKind::RollbackAction { resource, .. } => order.iter().position(|r| r == resource),
+        _ => None,
+    };
+    let mut actions: Vec<Event> = events
+        .iter()
+        .filter(|e| position(e).is_some())
+        .cloned()
+        .collect();
+    actions.sort_by_key(|e| position(e));
+    let mut actions = actions.into_iter();
+    events
+        .into_iter()
+        .map(|event| match &event.kind {
+            EventKind::RollbackStarted { .. } => Event {
+                ts: event.ts,
+                kind: EventKind::RollbackStarted {
+                    resources: order.clone(),
+                },
+            },
+            _ if position(&event).is_some() => actions.next().expect("as many actions"),
+            _ => event,
+        })
+        .collect()
+}
+
+/// The wizard's side of the rollback question: records what is asked, answers `answer`.
+struct Answer {
+    answer: bool,
+    asked: Arc<std::sync::Mutex<Option<Vec<String>>>>,
+}
+
+impl Ask for Answer {
+    fn ask<'a>(&'a mut self, plan: &'a RemovalPlan) -> BoxFuture<'a, bool> {
+        *self.asked.lock().unwrap() = Some(plan.descriptions());
+        let answer = self.answer;
+        Box::pin(async move { answer })
     }
 }
 
@@ -104,53 +239,86 @@ pub fn typical_seconds(step: StepId) -> u64 {
     }
 }
 
-/// The run itself: the demo's world (as `KALYPSO_DEMO_LATENCY=zero` makes it) with the
-/// faults, planned and run through the session; its events as they came, and its world's
-/// directory.
-fn run(configuration: &Configuration, faults: Vec<Fault>) -> (Vec<Event>, tempfile::TempDir) {
-    let scratch = tempfile::tempdir().expect("temp dir");
-    let sim = SimulatedEnvironment::demo(scratch.path()).expect("the demo world");
-    sim.set_latency(Latency::zero());
-    for fault in faults {
-        sim.inject(fault);
-    }
-    // The demo's own waits: their lengths are in the messages ("next check in 2s").
-    let options = kalypso_bootstrap::demo::bootstrap_options();
-    let paths = kalypso_bootstrap::demo::demo_paths(&sim, None, None);
-    let session = Session::open(
-        configuration.clone(),
-        Arc::new(sim.clone()),
-        Some(secrecy::SecretString::from(DEMO_RUN_TOKEN)),
-        paths,
-        options,
-        Access::Run,
-        &|notice| panic!("a new demo world has no state to move aside: {notice}"),
-    )
-    .expect("the session opens");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let events = runtime.block_on(async {
-        let cancel = CancelToken::new();
-        let (warnings, _unread) = EventSink::channel();
-        let plan = session
-            .plan(&cancel, &warnings)
-            .await
-            .expect("a plan that may run");
-        let (events, mut receiver) = EventSink::channel();
-        let active = super::e2e::activate(configuration);
-        let outcome = session.run(&active, &plan, events, &cancel).await;
-        assert!(
-            outcome.is_success(),
-            "the demo run failed: {:?}",
-            outcome.end
-        );
-        drop(session);
-        let mut collected = Vec::new();
-        while let Ok(event) = receiver.try_recv() {
-            collected.push(event);
+impl DemoRun<'_> {
+    /// The run itself: the demo's world (as `KALYPSO_DEMO_LATENCY=zero` makes it, with
+    /// the latencies and faults asked for), planned and run through the session as the
+    /// wizard runs it, a failure followed by its rollback question; the events as they
+    /// came, what was asked, and the world's directory.
+    fn run(self) -> (Vec<Event>, Option<Vec<String>>, tempfile::TempDir) {
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let sim = SimulatedEnvironment::demo(scratch.path()).expect("the demo world");
+        sim.set_latency(self.latency.clone());
+        for fault in self.faults {
+            sim.inject(fault);
         }
-        collected
-    });
-    (events, scratch)
+        // The demo's own waits: their lengths are in the messages ("next check in 2s").
+        let mut options = kalypso_bootstrap::demo::bootstrap_options();
+        // A plain `--demo`, whose world is not kept: what a later run can resume is said
+        // as for `kalypso-bootstrap --demo`.
+        options.resume = Resume::for_invocation(&["--demo".to_string()], false);
+        let paths = kalypso_bootstrap::demo::demo_paths(&sim, None, None);
+        let session = Session::open(
+            self.configuration.clone(),
+            Arc::new(sim.clone()),
+            Some(secrecy::SecretString::from(DEMO_RUN_TOKEN)),
+            paths,
+            options,
+            Access::Run,
+            &|notice| panic!("a new demo world has no state to move aside: {notice}"),
+        )
+        .expect("the session opens");
+        let asked = Arc::new(std::sync::Mutex::new(None));
+        let after_failure = AfterFailure::new(
+            self.roll_back.map(|answer| {
+                Box::new(Answer {
+                    answer,
+                    asked: Arc::clone(&asked),
+                }) as Box<dyn Ask>
+            }),
+            CancelToken::new,
+        );
+        let cancel_when = self.cancel_when;
+        let expect_success = self.roll_back.is_none();
+        let configuration = self.configuration;
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let events = runtime.block_on(async {
+            let cancel = CancelToken::new();
+            let (warnings, _unread) = EventSink::channel();
+            let plan = session
+                .plan(&cancel, &warnings)
+                .await
+                .expect("a plan that may run");
+            let (events, mut receiver) = EventSink::channel();
+            let active = super::e2e::activate(configuration);
+            let run = session.run_to_end(&active, &plan, events, &cancel, after_failure);
+            tokio::pin!(run);
+            let mut collected = Vec::new();
+            let outcome = loop {
+                tokio::select! {
+                    outcome = &mut run => break outcome,
+                    Some(event) = receiver.recv() => {
+                        collected.push(event);
+                        if cancel_when.as_ref().is_some_and(|when| when(&collected)) {
+                            cancel.cancel();
+                        }
+                    }
+                }
+            };
+            assert_eq!(
+                outcome.run.is_success(),
+                expect_success,
+                "the demo run: {:?}",
+                outcome.run.end
+            );
+            while let Ok(event) = receiver.try_recv() {
+                collected.push(event);
+            }
+            collected
+        });
+        drop(session);
+        let asked = asked.lock().unwrap().take();
+        (events, asked, scratch)
+    }
 }
 
 /// Which step an event belongs to: `None` for the run's own start and end.
@@ -167,14 +335,17 @@ fn owner(event: &Event, next_started: Option<StepId>, previous: Option<StepId>) 
         EventKind::PhaseStarted { .. } => next_started,
         EventKind::RunStarted { .. }
         | EventKind::RunFinished { .. }
-        | EventKind::RunFailed { .. } => None,
-        // A line of the run, or a rollback's: where it came.
-        _ => previous,
+        | EventKind::RunFailed { .. }
+        | EventKind::RollbackStarted { .. }
+        | EventKind::RollbackAction { .. }
+        | EventKind::RollbackFinished { .. } => None,
+        // A line of the run: where it came.
+        EventKind::Log { step: None, .. } => previous,
     }
 }
 
 /// `events` on the replay's clock (see the module's documentation), their text fixed.
-fn retimed(events: &[Event], root: &tempfile::TempDir, clock: EventClock) -> Vec<Event> {
+fn retimed(events: &[Event], fixed: &Fixed, clock: EventClock) -> Vec<Event> {
     let plan: Vec<PlannedStepInfo> = events
         .iter()
         .find_map(|e| match &e.kind {
@@ -269,11 +440,19 @@ fn retimed(events: &[Event], root: &tempfile::TempDir, clock: EventClock) -> Vec
     }
     timed.sort_by_key(|(key, _)| *key);
 
-    let end = span.values().map(|(_, end)| *end).max().unwrap_or(0);
+    // The run ends with the last step that ran; a phase is measured over its steps that
+    // ran, from the first one's start to the last one's end.
+    let ran = |step: &StepId| by_step.contains_key(step);
+    let end = span
+        .iter()
+        .filter(|(step, _)| ran(step))
+        .map(|(_, (_, end))| *end)
+        .max()
+        .unwrap_or(0);
     let phase_ms = |phase: Phase| {
         let steps: Vec<&(u64, u64)> = plan
             .iter()
-            .filter(|s| s.phase == phase)
+            .filter(|s| s.phase == phase && ran(&s.step))
             .map(|s| &span[&s.step])
             .collect();
         let first = steps.iter().map(|(start, _)| *start).min()?;
@@ -287,6 +466,9 @@ fn retimed(events: &[Event], root: &tempfile::TempDir, clock: EventClock) -> Vec
         }
     }
     replayed.extend(timed.into_iter().map(|(_, e)| e));
+    // The run's end, then a rollback: asked, answered after a while, each removal taking
+    // a little time.
+    let mut at = end;
     for event in events {
         let mut kind = event.kind.clone();
         match &mut kind {
@@ -300,11 +482,16 @@ fn retimed(events: &[Event], root: &tempfile::TempDir, clock: EventClock) -> Vec
                 summary.phase_durations_ms = measured.into_iter().filter_map(phase_ms).collect();
             }
             EventKind::RunFailed { duration_ms, .. } => *duration_ms = end,
+            EventKind::RollbackStarted { .. } => at += ROLLBACK_ANSWERED_AFTER_MS,
+            EventKind::RollbackAction { duration_ms, .. } => {
+                at += ROLLBACK_ACTION_MS;
+                *duration_ms = ROLLBACK_ACTION_MS;
+            }
+            EventKind::RollbackFinished { .. } => {}
             _ => continue,
         }
-        replayed.push(clock.event_ms(end, kind));
+        replayed.push(clock.event_ms(at, kind));
     }
-    let fixed = Fixed::new(&root.path().to_string_lossy());
     replayed
         .into_iter()
         .map(|event| Event {
@@ -313,6 +500,11 @@ fn retimed(events: &[Event], root: &tempfile::TempDir, clock: EventClock) -> Vec
         })
         .collect()
 }
+
+/// How long the rollback question waits for its answer on the replay's clock.
+const ROLLBACK_ANSWERED_AFTER_MS: u64 = 5_000;
+/// How long each removal takes on the replay's clock.
+const ROLLBACK_ACTION_MS: u64 = 2_000;
 
 /// "(35ms elapsed" or "(1m05s elapsed" in a step's message; `lead` is what may come
 /// between the parenthesis and the time.
