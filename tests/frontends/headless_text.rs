@@ -467,3 +467,79 @@ fn the_pull_request_checks_scheduling_reason_is_printed() {
         "{out}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Real runs (see `support::replay`): the product's own words, printed
+
+/// The configuration of a `--demo` run with `--cluster-name demo` and nothing else given.
+fn demo_configuration() -> kalypso_bootstrap::config::Configuration {
+    crate::support::tui::parsed(crate::support::tui::named("demo"))
+        .validate(&[])
+        .expect("the demo's flags are valid")
+        .configuration()
+        .clone()
+}
+
+/// The printer's settings as a plain `--demo` run has them: its world's files, no clean
+/// command (nothing later reaches a world that is not kept), nothing to resume.
+fn as_a_plain_demo(verbosity: Verbosity) -> PrinterSettings {
+    use crate::support::replay::DEMO_ROOT;
+    let root = std::path::Path::new(DEMO_ROOT);
+    text(verbosity)
+        .with_files(
+            Some(&root.join("kalypso-bootstrap.log")),
+            Some(&root.join("kalypso-bootstrap-state.json")),
+        )
+        .with_clean_command(None)
+        .with_resume(kalypso_bootstrap::engine::Resume::for_invocation(
+            &["--demo".to_string()],
+            false,
+        ))
+}
+
+/// A real demo run, its Flux source late for the first round of checks, on a real
+/// installation's clock (minutes for the cluster): one success line per step in the
+/// product's words, the long waits reported, the summary with the phases the
+/// orchestrator measured.
+#[test]
+fn a_real_demo_run_prints_one_line_per_step_in_the_products_words() {
+    use crate::support::replay::DemoRun;
+    let replay = DemoRun::new(&demo_configuration())
+        .with_flux_source_late()
+        .replay(CLOCK);
+    let out = print(as_a_plain_demo(Verbosity::Normal), &replay.events);
+    for step in StepId::ALL {
+        let done = format!("✔ {} ", step.title());
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with(&done)).count(),
+            1,
+            "{done}\n{out}"
+        );
+    }
+    insta::assert_snapshot!("headless_real_demo_run", out);
+}
+
+/// A real demo run over its cluster's quota, rolled back but for a repository the token
+/// may not delete: the error and its hint once each, the leftover with its command.
+#[test]
+fn a_real_failure_prints_its_error_and_hint_once_and_the_rollbacks_leftover() {
+    use crate::support::replay::DemoRun;
+    let replay = DemoRun::new(&demo_configuration())
+        .over_cluster_quota("kalypso-demo/demo-control-plane")
+        .replay(CLOCK);
+    let out = print(as_a_plain_demo(Verbosity::Normal), &replay.events);
+    let Some(EventKind::RunFailed { hint, .. }) = replay
+        .events
+        .iter()
+        .find_map(|e| matches!(e.kind, EventKind::RunFailed { .. }).then(|| e.kind.clone()))
+    else {
+        panic!("the run failed");
+    };
+    let hint = hint.expect("a hint");
+    assert_eq!(out.matches(hint.as_str()).count(), 1, "{out}");
+    assert!(
+        out.contains("gh repo delete kalypso-demo/demo-control-plane"),
+        "{out}"
+    );
+    insta::assert_snapshot!("headless_real_quota_failure", out);
+}

@@ -7,7 +7,7 @@
 //! Installation (with and without the Helm fields) and Options groups, a failed plan, a
 //! cancelled run, a rollback with nothing to remove or no list, help on the first screens.
 
-use crate::support::replay::{demo_run, DemoRun, Replay};
+use crate::support::replay::{DemoRun, Replay};
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
 use kalypso_bootstrap::config::{ConfigLayer, Field};
@@ -20,7 +20,6 @@ use kalypso_bootstrap::engine::Observed;
 use kalypso_bootstrap::prereq::{AuthCheckKind, Verdict};
 use kalypso_bootstrap::sim::{Fault, FaultKind};
 use kalypso_bootstrap::state::Phase;
-use kalypso_bootstrap::tools::kubectl::FluxKind;
 use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::tui::form::{Entry, Group};
 use kalypso_bootstrap::tui::{
@@ -140,14 +139,9 @@ fn plan_resuming(size: (u16, u16)) -> App {
 fn succeeded(app: &App) -> &'static Replay {
     static REPLAY: OnceLock<Replay> = OnceLock::new();
     REPLAY.get_or_init(|| {
-        let configuration = configuration_of(app);
-        let source_not_found_once = Fault::new(
-            FaultKind::NotFound,
-            &format!("kubectl get {}", FluxKind::GitRepository.resource()),
-        )
-        .with_arg("control-plane")
-        .first(1);
-        demo_run(configuration, vec![source_not_found_once], CLOCK)
+        DemoRun::new(configuration_of(app))
+            .with_flux_source_late()
+            .replay(CLOCK)
     })
 }
 
@@ -186,22 +180,13 @@ fn run_ended(replay: &Replay) -> u64 {
     })
 }
 
-/// A real demo run whose AKS cluster exceeds the vCPU quota. `az aks create` answers
-/// after the repositories are done (the steps beside it then always created the same
-/// things); the session asks to roll back, the answer is yes, and the control-plane
-/// repository cannot be deleted (the token may not delete repositories).
+/// A real demo run whose AKS cluster exceeds the vCPU quota; yes to the rollback, which
+/// cannot delete the control-plane repository (see `DemoRun::over_cluster_quota`).
 fn quota_exceeded(app: &App) -> &'static Replay {
     static REPLAY: OnceLock<Replay> = OnceLock::new();
     REPLAY.get_or_init(|| {
         DemoRun::new(configuration_of(app))
-            .with_latency("az aks create", std::time::Duration::from_secs(6))
-            .with_faults(vec![
-                Fault::new(FaultKind::QuotaExceeded, "az aks create").always(),
-                Fault::new(FaultKind::Forbidden, "gh repo delete")
-                    .with_arg(format!("{TOKEN_OWNER}/demo-control-plane"))
-                    .always(),
-            ])
-            .failing(true)
+            .over_cluster_quota(&format!("{TOKEN_OWNER}/demo-control-plane"))
             .replay(CLOCK)
     })
 }

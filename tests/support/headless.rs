@@ -12,7 +12,7 @@ pub use super::events::planned;
 use super::events::EventClock;
 
 /// The headless tests' events: `seconds` after 2025-11-11 10:30:45 UTC.
-const CLOCK: EventClock = EventClock::new(datetime!(2025-11-11 10:30:45 UTC));
+pub const CLOCK: EventClock = EventClock::new(datetime!(2025-11-11 10:30:45 UTC));
 
 /// Every event `seconds` after 2025-11-11 10:30:45 UTC.
 pub fn at(seconds: i64, kind: EventKind) -> Event {

@@ -21,8 +21,9 @@ use kalypso_bootstrap::engine::events::{PlannedStepInfo, RunSummary};
 use kalypso_bootstrap::engine::{
     Access, AfterFailure, Ask, Event, EventKind, EventSink, RemovalPlan, Resume, Session, StepId,
 };
-use kalypso_bootstrap::sim::{Fault, Latency, SimulatedEnvironment};
+use kalypso_bootstrap::sim::{Fault, FaultKind, Latency, SimulatedEnvironment};
 use kalypso_bootstrap::state::Phase;
+use kalypso_bootstrap::tools::kubectl::FluxKind;
 use kalypso_bootstrap::tools::BoxFuture;
 use kalypso_bootstrap::tools::CancelToken;
 use regex::Regex;
@@ -102,6 +103,36 @@ impl<'a> DemoRun<'a> {
     pub fn failing(mut self, roll_back: bool) -> Self {
         self.roll_back = Some(roll_back);
         self
+    }
+
+    /// The Flux source the installation makes is not found in the first round of health
+    /// checks (Flux makes it in its own time) and is in the next: the checks are seen
+    /// failing before they pass.
+    pub fn with_flux_source_late(mut self) -> Self {
+        self.faults.push(
+            Fault::new(
+                FaultKind::NotFound,
+                &format!("kubectl get {}", FluxKind::GitRepository.resource()),
+            )
+            .with_arg("control-plane")
+            .first(1),
+        );
+        self
+    }
+
+    /// The AKS cluster exceeds the vCPU quota. `az aks create` answers after the
+    /// repositories are done (the steps beside it then always created the same things);
+    /// the rollback is consented to, and `undeletable` (`OWNER/NAME`) cannot be deleted
+    /// (the token may not delete repositories).
+    pub fn over_cluster_quota(self, undeletable: &str) -> Self {
+        let mut run = self.with_latency("az aks create", std::time::Duration::from_secs(6));
+        run.faults.extend([
+            Fault::new(FaultKind::QuotaExceeded, "az aks create").always(),
+            Fault::new(FaultKind::Forbidden, "gh repo delete")
+                .with_arg(undeletable)
+                .always(),
+        ]);
+        run.failing(true)
     }
 
     pub fn replay(self, clock: EventClock) -> Replay {
