@@ -2,6 +2,9 @@
 
 use kalypso_bootstrap::cli::OutputFormat;
 use kalypso_bootstrap::engine::events::{LogLevel, RunSummary};
+use kalypso_bootstrap::engine::steps::validation::{
+    crds_not_registered, crds_registered, pods_not_running, pods_running, HealthCheck, WAITING,
+};
 use kalypso_bootstrap::engine::{Action, Event, EventKind, HealthStatus, Outcome, StepId};
 use kalypso_bootstrap::headless::{HeadlessPrinter, PrinterSettings};
 use kalypso_bootstrap::logging::Verbosity;
@@ -53,11 +56,15 @@ pub fn summary() -> RunSummary {
         state_file: Some("/home/u/.kalypso/state.json".into()),
         log_file: Some("/home/u/.kalypso/bootstrap-1762857045.log".into()),
         report_file: Some("/home/u/.kalypso/report.md".into()),
+        // As the orchestrator measures them over `success_run`'s events (a phase from
+        // its first step's start to its last step's end): the cluster 1 s to 253 s, the
+        // repository beside it (1.2 s, done at 254 s), Flux skipped at 254 s, the checks
+        // from then until the run's end at 260 s.
         phase_durations_ms: vec![
-            (Phase::Cluster, 300_000),
-            (Phase::Repositories, 45_000),
-            (Phase::Installation, 120_000),
-            (Phase::Validation, 30_000),
+            (Phase::Cluster, 252_000),
+            (Phase::Repositories, 1_200),
+            (Phase::Installation, 0),
+            (Phase::Validation, 6_000),
         ],
         next_steps: vec![
             "Add an application to the control-plane repository".into(),
@@ -141,30 +148,44 @@ pub fn success_run() -> Vec<Event> {
         ),
         log(255, LogLevel::Debug, "az aks show returned Succeeded"),
         log(255, LogLevel::Warn, "quota nearly used up"),
+        // The checks' names and words as the validation step makes them.
         health(
             256,
-            "pods-running",
+            HealthCheck::Pods.name(),
             HealthStatus::Pending,
-            "2 of 3 pods Running",
+            WAITING,
         ),
         health(
             257,
-            "pods-running",
-            HealthStatus::Pending,
-            "2 of 3 pods Running",
+            HealthCheck::Pods.name(),
+            HealthStatus::Failing,
+            &pods_not_running([(
+                "kalypso-scheduler-controller-manager-6f7b9c-x2x4k",
+                "ContainerCreating",
+            )]),
         ),
-        health(258, "pods-running", HealthStatus::Passing, ""),
         health(
             258,
-            "crds-registered",
-            HealthStatus::Failing,
-            "11 of 12 CRDs registered",
+            HealthCheck::Pods.name(),
+            HealthStatus::Passing,
+            &pods_running(1, "kalypso-system"),
         ),
-        health(259, "crds-registered", HealthStatus::Passing, "12 of 12"),
+        health(
+            258,
+            HealthCheck::Crds.name(),
+            HealthStatus::Failing,
+            &crds_not_registered(&["assignments.scheduler.kalypso.io"]),
+        ),
+        health(
+            259,
+            HealthCheck::Crds.name(),
+            HealthStatus::Passing,
+            &crds_registered(),
+        ),
         at(
             260,
             EventKind::RunFinished {
-                duration_ms: 495_000,
+                duration_ms: 260_000,
                 summary: Box::new(summary()),
             },
         ),

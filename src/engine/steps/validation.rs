@@ -44,6 +44,35 @@ pub enum HealthCheck {
     PullRequest,
 }
 
+/// What every check says before its first round.
+pub const WAITING: &str = "waiting";
+
+/// The pods check passing: every pod in `namespace` runs.
+pub fn pods_running(count: usize, namespace: &str) -> String {
+    format!("{} Running in {namespace}", plural(count, "pod"))
+}
+
+/// The pods check failing: each pod (name, phase or waiting reason) that does not run.
+pub fn pods_not_running<'a>(pods: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pods.into_iter()
+        .map(|(name, state)| format!("{name} is {state}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The CRDs check passing: every Kalypso CRD is established.
+pub fn crds_registered() -> String {
+    format!(
+        "all {} Kalypso CRDs registered",
+        resources::KALYPSO_CRDS.len()
+    )
+}
+
+/// The CRDs check failing: the Kalypso CRDs not established yet.
+pub fn crds_not_registered(missing: &[&str]) -> String {
+    format!("not registered: {}", missing.join(", "))
+}
+
 impl HealthCheck {
     pub const ALL: [HealthCheck; 11] = [
         HealthCheck::Pods,
@@ -239,7 +268,7 @@ pub async fn health(
     let apply_workload = planned.action == Action::Create;
     let board = Arc::new(Mutex::new(Board::default()));
     for check in HealthCheck::ALL {
-        ctx.health(check.name(), HealthStatus::Pending, "waiting");
+        ctx.health(check.name(), HealthStatus::Pending, WAITING);
     }
 
     let step = ctx.step();
@@ -549,24 +578,20 @@ async fn run_round(
             format!("no pods in namespace {namespace} yet"),
         ),
         Ok(pods) => {
-            let not_running: Vec<String> = pods
+            let not_running: Vec<(&str, &str)> = pods
                 .iter()
                 .filter(|p| !p.is_running())
                 .map(|p| {
-                    format!(
-                        "{} is {}",
-                        p.name,
-                        p.waiting_reason.as_deref().unwrap_or(&p.phase)
+                    (
+                        p.name.as_str(),
+                        p.waiting_reason.as_deref().unwrap_or(&p.phase),
                     )
                 })
                 .collect();
             if not_running.is_empty() {
-                (
-                    HealthStatus::Passing,
-                    format!("{} Running in {namespace}", plural(pods.len(), "pod")),
-                )
+                (HealthStatus::Passing, pods_running(pods.len(), namespace))
             } else {
-                (HealthStatus::Failing, not_running.join(", "))
+                (HealthStatus::Failing, pods_not_running(not_running))
             }
         }
         Err(e) => query_failure(
@@ -586,18 +611,9 @@ async fn run_round(
                 .filter(|name| !crds.iter().any(|c| c.name == *name && c.established))
                 .collect();
             if missing.is_empty() {
-                (
-                    HealthStatus::Passing,
-                    format!(
-                        "all {} Kalypso CRDs registered",
-                        resources::KALYPSO_CRDS.len()
-                    ),
-                )
+                (HealthStatus::Passing, crds_registered())
             } else {
-                (
-                    HealthStatus::Failing,
-                    format!("not registered: {}", missing.join(", ")),
-                )
+                (HealthStatus::Failing, crds_not_registered(&missing))
             }
         }
         Err(e) => query_failure(step, "list the CRDs", &e, &mut hints)?,
