@@ -366,9 +366,21 @@ impl Default for RunScript {
         Self {
             steps: all_steps(Action::Create),
             fail_at: None,
+            // As the engine describes them (`Resource::describe`, what the session's
+            // question carries).
             rollback_resources: vec![
-                "GitHub repository acme/demo-control-plane".into(),
-                "AKS cluster demo in resource group demo-rg".into(),
+                kalypso_bootstrap::state::Resource::Repository {
+                    owner: "acme".into(),
+                    name: "demo-control-plane".into(),
+                    url: "https://github.com/acme/demo-control-plane".into(),
+                }
+                .describe(),
+                kalypso_bootstrap::state::Resource::AksCluster {
+                    name: "demo".into(),
+                    resource_group: "demo-rg".into(),
+                    subscription_id: None,
+                }
+                .describe(),
             ],
             pace: Duration::from_millis(2),
         }
