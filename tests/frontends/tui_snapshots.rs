@@ -768,11 +768,11 @@ fn plan_shows_where_each_value_came_from() {
 // ---------------------------------------------------------------------------------------
 // The failure screen at the minimum size, fed from real runs
 
-/// A real run of the simulated world that fails in `step` because of `fault`, and the
-/// rollback question the session would ask after it: the failure event and the
-/// descriptions exactly as the engine makes them. The duration and the scratch directory
-/// are fixed so that the snapshot is stable.
-fn real_failure(fault: Fault, step: StepId) -> (Event, Vec<String>) {
+/// A real run of the simulated world that fails in `step` because of `fault`, replayed
+/// (see `support::replay`), and the rollback question the session would ask after it:
+/// the run's own events, its failure and the descriptions exactly as the engine makes
+/// them. The report is where the wizard's would be.
+fn real_failure(fault: Fault, step: StepId) -> (Replay, Vec<String>) {
     use crate::support::e2e::{all_new, existing_repo, seed_valid_repo, BeforeStep, Harness};
     use kalypso_bootstrap::templates::RepoKind;
     let harness = Harness::new();
@@ -808,82 +808,45 @@ fn real_failure(fault: Fault, step: StepId) -> (Event, Vec<String>) {
         .block_on(harness.run_steps(&configuration, std::sync::Arc::new(steps)));
     let (failed_step, _) = run.failure();
     assert_eq!(failed_step, Some(step), "{:?}", run.outcome.end);
-    let scratch = harness.dir.path().to_string_lossy().to_string();
-    let real = run
-        .events
-        .iter()
-        .find(|e| matches!(e.kind, EventKind::RunFailed { .. }))
-        .expect("a RunFailed event");
-    let mut failed = event(95, real.kind.clone());
-    if let EventKind::RunFailed {
-        duration_ms,
-        report_file,
-        message,
-        hint,
-        ..
-    } = &mut failed.kind
-    {
-        *duration_ms = 95_000;
-        *report_file = Some(REPORT_FILE.into());
-        *message = message.replace(&scratch, "/tmp/scratch");
-        *hint = hint.as_ref().map(|h| h.replace(&scratch, "/tmp/scratch"));
-    }
-    if let EventKind::RunFailed { message, .. } = &mut failed.kind {
-        *message = fixed_installation_id(message);
-    }
-    let mut descriptions: Vec<String> = harness
-        .open(&configuration)
-        .removal()
-        .plan()
-        .descriptions()
-        .into_iter()
-        .map(|d| d.replace(&scratch, "/tmp/scratch"))
-        .collect();
-    // The two repositories are created side by side, so which is newer (removed first)
-    // differs from run to run; the snapshot fixes their order.
-    if let Some(first) = descriptions
-        .iter()
-        .position(|d| d.starts_with("repository "))
-    {
-        let run = descriptions[first..]
-            .iter()
-            .take_while(|d| d.starts_with("repository "))
-            .count();
-        descriptions[first..first + run].sort();
-    }
-    (failed, descriptions)
-}
-
-/// The text with every installation id (`kb-` and 12 hex digits, new for each world)
-/// replaced by a fixed one.
-fn fixed_installation_id(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("kb-") {
-        out.push_str(&rest[..at]);
-        let id = &rest[at + 3..];
-        let hex = id.chars().take_while(char::is_ascii_hexdigit).count();
-        if hex == 12 {
-            out.push_str("kb-000000000000");
-        } else {
-            out.push_str(&rest[at..at + 3 + hex]);
+    let asked = harness.open(&configuration).removal().plan().descriptions();
+    let mut replay = crate::support::replay::replay_of(
+        run.events,
+        Some(asked),
+        harness.dir.path(),
+        "/tmp/scratch",
+        CLOCK,
+    );
+    for event in &mut replay.events {
+        if let EventKind::RunFailed { report_file, .. } = &mut event.kind {
+            *report_file = Some(REPORT_FILE.into());
         }
-        rest = &rest[at + 3 + hex..];
     }
-    out.push_str(rest);
-    out
+    let asked = replay.asked.take().expect("the removal plan");
+    (replay, asked)
 }
 
-fn failure_screen(size: (u16, u16), failed: &Event, resources: &[String]) -> App {
-    let mut app = running(size);
-    engine(&mut app, failed.clone());
+/// The failure screen after `run`, the session's question about `resources` under it.
+fn failure_screen(size: (u16, u16), run: &Replay, resources: &[String]) -> App {
+    let mut app = plan_ready(size);
+    press(&mut app, KeyCode::Char('y'));
+    let ended = run_ended(run);
+    feed(&mut app, &run.until(ended));
     assert_eq!(app.screen, Screen::Failure);
     update(
         &mut app,
         Msg::Rollback(RollbackNotice::Asking(resources.to_vec())),
     );
-    tick(&mut app, 96);
+    update(&mut app, Msg::Tick(CLOCK.at_ms(ended)));
     app
+}
+
+/// The run's failure.
+fn failure_of(run: &Replay) -> Event {
+    run.events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::RunFailed { .. }))
+        .expect("a RunFailed event")
+        .clone()
 }
 
 /// What must be on an 80x24 failure screen whatever failed: the hint whole, the question
@@ -945,8 +908,9 @@ fn the_failure_screen_at_80x24_keeps_the_hint_and_the_question_for_a_failure_in_
         ),
     ];
     for (phase, fault, step) in cases {
-        let (failed, resources) = real_failure(fault, step);
-        let app = failure_screen(SMALL, &failed, &resources);
+        let (run, resources) = real_failure(fault, step);
+        let failed = failure_of(&run);
+        let app = failure_screen(SMALL, &run, &resources);
         let text = screen(&app);
         assert_failure_screen_complete(&text, &failed, &resources);
         insta::assert_snapshot!(format!("failure_{phase}_80x24"), text);
@@ -955,11 +919,11 @@ fn the_failure_screen_at_80x24_keeps_the_hint_and_the_question_for_a_failure_in_
 
 #[test]
 fn the_failure_screen_scrolls_the_resource_list_with_j_and_its_marker_counts_what_is_hidden() {
-    let (failed, resources) = real_failure(
+    let (run, resources) = real_failure(
         Fault::new(FaultKind::Forbidden, "helm upgrade").always(),
         StepId::InstallKalypso,
     );
-    let mut app = failure_screen(SMALL, &failed, &resources);
+    let mut app = failure_screen(SMALL, &run, &resources);
     // The question lists them in people's words, as the wizard shows them.
     let resources: Vec<String> = resources
         .iter()

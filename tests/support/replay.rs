@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kalypso_bootstrap::config::Configuration;
-use kalypso_bootstrap::engine::events::{PlannedStepInfo, RunSummary};
+use kalypso_bootstrap::engine::events::{Outcome, PlannedStepInfo, RunSummary};
 use kalypso_bootstrap::engine::{
     Access, AfterFailure, Ask, Event, EventKind, EventSink, RemovalPlan, Resume, Session, StepId,
 };
@@ -137,15 +137,28 @@ impl<'a> DemoRun<'a> {
 
     pub fn replay(self, clock: EventClock) -> Replay {
         let (events, asked, root) = self.run();
-        let fixed = Fixed::new(&root.path().to_string_lossy());
-        Replay {
-            events: retimed(&in_fixed_removal_order(events), &fixed, clock),
-            asked: asked.map(|mut asked| {
-                repositories_sorted(&mut asked);
-                asked.iter().map(|d| fixed.text(d)).collect()
-            }),
-            clock,
-        }
+        replay_of(events, asked, root.path(), DEMO_ROOT, clock)
+    }
+}
+
+/// The events of a real run (and what its session asked to roll back), whose world is in
+/// `root`, on `clock` with their text fixed (see the module's documentation); `root` is
+/// shown as `shown_as`.
+pub fn replay_of(
+    events: Vec<Event>,
+    asked: Option<Vec<String>>,
+    root: &std::path::Path,
+    shown_as: &'static str,
+    clock: EventClock,
+) -> Replay {
+    let fixed = Fixed::new(&root.to_string_lossy(), shown_as);
+    Replay {
+        events: retimed(&in_fixed_removal_order(events), &fixed, clock),
+        asked: asked.map(|mut asked| {
+            repositories_sorted(&mut asked);
+            asked.iter().map(|d| fixed.text(d)).collect()
+        }),
+        clock,
     }
 }
 
@@ -400,7 +413,14 @@ fn retimed(events: &[Event], fixed: &Fixed, clock: EventClock) -> Vec<Event> {
         }
     }
 
-    // Each step's start and end: after the steps it depends on, for its typical time.
+    // Each step's start and end: after the steps it depends on, for its typical time (a
+    // step that finds its work done takes a second to see so, a skipped one no time).
+    let outcome = |step: StepId| {
+        by_step.get(&step)?.iter().find_map(|e| match &e.kind {
+            EventKind::StepFinished { outcome, .. } => Some(*outcome),
+            _ => None,
+        })
+    };
     let mut span: HashMap<StepId, (u64, u64)> = HashMap::new();
     for planned in &plan {
         let start = planned
@@ -409,10 +429,12 @@ fn retimed(events: &[Event], fixed: &Fixed, clock: EventClock) -> Vec<Event> {
             .filter_map(|d| span.get(d).map(|(_, end)| *end))
             .max()
             .unwrap_or(0);
-        span.insert(
-            planned.step,
-            (start, start + typical_seconds(planned.step) * 1000),
-        );
+        let seconds = match outcome(planned.step) {
+            Some(Outcome::Skipped) => 0,
+            Some(Outcome::Reused) => 1,
+            _ => typical_seconds(planned.step),
+        };
+        span.insert(planned.step, (start, start + seconds * 1000));
     }
 
     // (time, plan order, order within the step) for every event.
@@ -560,7 +582,7 @@ struct Fixed {
 }
 
 impl Fixed {
-    fn new(root: &str) -> Self {
+    fn new(root: &str, shown_as: &'static str) -> Self {
         let pattern = |p: &str| Regex::new(p).expect("a valid pattern");
         Self {
             replacements: vec![
@@ -570,7 +592,7 @@ impl Fixed {
                         "{}(/kalypso-demo-[A-Za-z0-9]+)?",
                         regex::escape(root)
                     )),
-                    DEMO_ROOT,
+                    shown_as,
                 ),
                 (pattern(r"\bkb-[0-9a-f]{12}\b"), "kb-000000000000"),
                 (
