@@ -7,7 +7,7 @@
 //! Installation (with and without the Helm fields) and Options groups, a failed plan, a
 //! cancelled run, a rollback with nothing to remove or no list, help on the first screens.
 
-use crate::support::replay::{DemoRun, Replay};
+use crate::support::replay::{demo_prerequisites, DemoRun, Replay};
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
 use kalypso_bootstrap::config::{ConfigLayer, Field};
@@ -17,13 +17,13 @@ use kalypso_bootstrap::engine::overview::EarlierRun;
 use kalypso_bootstrap::engine::plan::ObservedRepo;
 use kalypso_bootstrap::engine::step::StepId;
 use kalypso_bootstrap::engine::Observed;
-use kalypso_bootstrap::prereq::{AuthCheckKind, Verdict};
+use kalypso_bootstrap::prereq::AuthCheckKind;
 use kalypso_bootstrap::sim::{Fault, FaultKind};
 use kalypso_bootstrap::state::Phase;
 use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::tui::form::{Entry, Group};
 use kalypso_bootstrap::tui::{
-    update, App, Msg, PrereqOutcome, PrereqUpdate, PromptRequest, RollbackNotice, Screen,
+    update, App, Msg, PrereqUpdate, PromptRequest, RollbackNotice, Screen,
 };
 use kalypso_bootstrap::ExitCode;
 use kalypso_bootstrap::UserError;
@@ -64,11 +64,21 @@ fn checking(size: (u16, u16)) -> App {
     app
 }
 
+/// The prerequisite check of a `--demo` wizard, run for real over the demo's world (see
+/// `support::replay::demo_prerequisites`): every row passing. Made once.
+fn demo_checks() -> Vec<PrereqUpdate> {
+    static CHECKS: OnceLock<Vec<PrereqUpdate>> = OnceLock::new();
+    CHECKS
+        .get_or_init(|| demo_prerequisites(Vec::new()))
+        .clone()
+}
+
 fn checked(size: (u16, u16)) -> App {
     let mut app = checking(size);
-    for update_ in passing_checks() {
+    for update_ in demo_checks() {
         update(&mut app, Msg::Prereq(update_));
     }
+    assert!(screen(&app).contains("Prerequisites: PASSED"));
     app
 }
 
@@ -437,65 +447,41 @@ fn help_overlay_on_welcome_and_configure() {
 fn prerequisites_filling_in() {
     snapshot("prerequisites_live", |size| {
         let mut app = checking(size);
-        for update_ in passing_checks().into_iter().take(4) {
-            update(&mut app, Msg::Prereq(update_));
+        // The first tools' rows, and the Azure sign-in's, have come back.
+        let checks = demo_checks();
+        for update_ in checks.iter().take(4) {
+            update(&mut app, Msg::Prereq(update_.clone()));
         }
-        update(
-            &mut app,
-            Msg::Prereq(passing_checks().into_iter().nth(7).unwrap()),
-        );
+        let azure_login = checks
+            .iter()
+            .find(|u| matches!(u, PrereqUpdate::Auth(a) if a.check == AuthCheckKind::AzureLogin))
+            .expect("the Azure sign-in's row");
+        update(&mut app, Msg::Prereq(azure_login.clone()));
         tick(&mut app, 1);
         app
     });
 }
 
+/// The check over a demo world where helm is not installed, the role assignments may not
+/// be read and gh is not logged in (no token in the environment either).
 #[test]
 fn prerequisites_failed() {
     snapshot("prerequisites_failed", |size| {
         let mut app = checking(size);
-        use kalypso_bootstrap::prereq::tools::{AZ, BASH, GH, GIT, HELM, KUBECTL};
-        // The rows as the check makes them: a helm older than the product's minimum fails.
-        let updates = vec![
-            probed(&AZ, (2, 91, 0)),
-            probed(&KUBECTL, (1, 37, 1)),
-            probed(&GH, (2, 103, 3)),
-            probed(&HELM, (3, 10, 0)),
-            probed(&GIT, (2, 47, 3)),
-            probed(&BASH, (5, 2, 15)),
-            PrereqUpdate::Auth(auth(
-                AuthCheckKind::AzureLogin,
-                Verdict::Pass,
-                "dev@contoso.com on Contoso Dev",
-                None,
-            )),
-            PrereqUpdate::Auth(auth(
-                AuthCheckKind::AzureRole,
-                Verdict::Warn,
-                "neither Owner nor Contributor (holds: Reader)",
-                Some("creating a cluster needs Owner or Contributor on the subscription"),
-            )),
-            PrereqUpdate::Auth(auth(
-                AuthCheckKind::GithubToken,
-                Verdict::Fail,
-                "no token: GITHUB_TOKEN and GH_TOKEN are unset",
-                Some("set GITHUB_TOKEN to a token with the repo and workflow scopes"),
-            )),
-            PrereqUpdate::Auth(auth(
-                AuthCheckKind::GithubLogin,
-                Verdict::Skip,
-                "not checked: no token",
-                None,
-            )),
-            PrereqUpdate::Finished(PrereqOutcome {
-                exit_code: ExitCode::PrerequisitesFailed,
-                summary: "Prerequisites: FAILED (2 failures, 1 warning)".into(),
-                azure: None,
-                github: None,
-            }),
-        ];
-        for update_ in updates {
+        let not_logged_in = FaultKind::Failure {
+            exit_code: 1,
+            stderr: "no oauth token found for github.com\n".into(),
+        };
+        let checks = demo_prerequisites(vec![
+            Fault::new(FaultKind::ToolMissing, "helm").always(),
+            Fault::new(FaultKind::Forbidden, "az role assignment list").always(),
+            Fault::new(not_logged_in, "gh auth token").always(),
+        ]);
+        for update_ in checks {
             update(&mut app, Msg::Prereq(update_));
         }
+        let shown = screen(&app);
+        assert!(shown.contains("Prerequisites: FAILED"), "{shown}");
         app
     });
 }

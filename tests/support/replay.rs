@@ -681,3 +681,20 @@ impl Fixed {
         }
     }
 }
+
+/// The prerequisite check of a `--demo` wizard (nobody asked, no token in the
+/// environment), run for real over the demo's world with `faults`: the checklist's rows and
+/// outcome as the wizard receives them once the check is done.
+pub fn demo_prerequisites(faults: Vec<Fault>) -> Vec<kalypso_bootstrap::tui::PrereqUpdate> {
+    use kalypso_bootstrap::prereq::{check, Interaction, PrereqEnv};
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let sim = SimulatedEnvironment::demo(scratch.path()).expect("the demo world");
+    sim.set_latency(Latency::zero());
+    for fault in faults {
+        sim.inject(fault);
+    }
+    let env = PrereqEnv::from_lookup(|_| None);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let report = runtime.block_on(check(Arc::new(sim), &env, &Interaction::NonInteractive));
+    kalypso_bootstrap::tui::PrereqUpdate::from_report(&report)
+}
