@@ -22,7 +22,7 @@ use super::report::{
 use super::tools::probe_tools_reporting;
 
 const TOKEN_PROMPT: &str = "GitHub token (input hidden; scopes repo and workflow): ";
-const AZ_LOGIN_QUESTION: &str = "The Azure CLI is not signed in. Run `az login` now?";
+pub const AZ_LOGIN_QUESTION: &str = "The Azure CLI is not signed in. Run `az login` now?";
 const GH_LOGIN_HINT: &str =
     "set GITHUB_TOKEN to a token with the repo and workflow scopes, or run `gh auth login --scopes repo,workflow`";
 

@@ -26,7 +26,7 @@ pub mod minimums;
 pub mod report;
 pub mod tools;
 
-pub use check::{check, check_reporting, check_with, LiveRow};
+pub use check::{check, check_reporting, check_with, LiveRow, AZ_LOGIN_QUESTION};
 pub use env::PrereqEnv;
 pub use interaction::{
     InheritedTerminal, Interaction, PromptError, Prompter, TerminalHandover, TerminalPrompter,

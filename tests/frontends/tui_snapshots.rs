@@ -7,7 +7,7 @@
 //! Installation (with and without the Helm fields) and Options groups, a failed plan, a
 //! cancelled run, a rollback with nothing to remove or no list, help on the first screens.
 
-use crate::support::replay::{demo_prerequisites, DemoRun, Replay};
+use crate::support::replay::{demo_plan_refused, demo_prerequisites, DemoRun, Replay};
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
 use kalypso_bootstrap::config::{ConfigLayer, Field};
@@ -20,13 +20,10 @@ use kalypso_bootstrap::engine::Observed;
 use kalypso_bootstrap::prereq::AuthCheckKind;
 use kalypso_bootstrap::sim::{Fault, FaultKind};
 use kalypso_bootstrap::state::Phase;
-use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::tui::form::{Entry, Group};
 use kalypso_bootstrap::tui::{
     update, App, Msg, PrereqUpdate, PromptRequest, RollbackNotice, Screen,
 };
-use kalypso_bootstrap::ExitCode;
-use kalypso_bootstrap::UserError;
 use std::sync::OnceLock;
 
 fn snapshot(name: &str, build: impl Fn((u16, u16)) -> App) {
@@ -493,7 +490,7 @@ fn prompt_from_the_prerequisite_check() {
         update(
             &mut app,
             Msg::Prompt(PromptRequest::Confirm {
-                question: "The Azure CLI is not signed in. Run `az login` now?".into(),
+                question: kalypso_bootstrap::prereq::AZ_LOGIN_QUESTION.into(),
                 default: true,
             }),
         );
@@ -669,21 +666,20 @@ fn prerequisites_passed() {
     snapshot("prerequisites_passed", checked);
 }
 
+/// The plan refused: the GitOps repository the run would create exists, made by someone
+/// else (the session's own refusal, from a demo world where it exists).
 #[test]
 fn plan_failed() {
     snapshot("plan_failed", |size| {
         let mut app = checked(size);
         press(&mut app, KeyCode::Enter);
-        update(
-            &mut app,
-            Msg::Plan(Err(UserError::new(
-                ExitCode::RepositoryFailed,
-                "repository acme/demo-gitops exists but was not created by kalypso-bootstrap",
-            )
-            .with_hint(Topic::RepositoryNotOurs.hint(
-                "pass --gitops-repo-url to reuse it, or choose another name",
-            )))),
+        let theirs = kalypso_bootstrap::sim::SeedRepo::new(TOKEN_OWNER, "demo-gitops").with_file(
+            "main",
+            "README.md",
+            "ours, not the tool's\n",
         );
+        let refused = demo_plan_refused(configuration_of(&app), theirs);
+        update(&mut app, Msg::Plan(Err(refused)));
         app
     });
 }

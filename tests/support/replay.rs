@@ -698,3 +698,32 @@ pub fn demo_prerequisites(faults: Vec<Fault>) -> Vec<kalypso_bootstrap::tui::Pre
     let report = runtime.block_on(check(Arc::new(sim), &env, &Interaction::NonInteractive));
     kalypso_bootstrap::tui::PrereqUpdate::from_report(&report)
 }
+
+/// The session's plan of a `--demo` run of `configuration` in a world where `existing`
+/// was made before, by someone else: the refusal a front end shows before anything is
+/// asked or run.
+pub fn demo_plan_refused(
+    configuration: &Configuration,
+    existing: kalypso_bootstrap::sim::SeedRepo,
+) -> kalypso_bootstrap::UserError {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let sim = SimulatedEnvironment::demo(scratch.path()).expect("the demo world");
+    sim.set_latency(Latency::zero());
+    sim.seed_repo(existing).expect("the existing repository");
+    let session = Session::open(
+        configuration.clone(),
+        Arc::new(sim.clone()),
+        Some(secrecy::SecretString::from(DEMO_RUN_TOKEN)),
+        kalypso_bootstrap::demo::demo_paths(&sim, None, None),
+        kalypso_bootstrap::demo::bootstrap_options(),
+        Access::Run,
+        &|notice| panic!("a new demo world has no state to move aside: {notice}"),
+    )
+    .expect("the session opens");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (warnings, _unread) = EventSink::channel();
+    match runtime.block_on(session.plan(&CancelToken::new(), &warnings)) {
+        Ok(plan) => panic!("the plan was not refused: {:#?}", plan.steps),
+        Err(error) => error,
+    }
+}
