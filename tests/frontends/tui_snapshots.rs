@@ -6,6 +6,11 @@
 //! confirmation, a question from the check) and the "terminal too small" notice; also the
 //! Installation (with and without the Helm fields) and Options groups, a failed plan, a
 //! cancelled run, a rollback with nothing to remove or no list, help on the first screens.
+//!
+//! What the screens show after the forms is the product's own: the prerequisite check,
+//! the refused plan, and every run (its steps, checks, failures, rollbacks and summary)
+//! come from real runs over the demo's simulated world (`support::replay`), so that a
+//! change in the product's wording shows in a snapshot.
 
 use crate::support::replay::{demo_plan_refused, demo_prerequisites, DemoRun, Replay};
 use crate::support::tui::*;

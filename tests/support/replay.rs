@@ -2,16 +2,24 @@
 //! are fed, so that they show the product's own words (step messages, health checks, the
 //! summary) and change when those words change.
 //!
-//! The run is real: the demo's simulated world answering at once, through the session
-//! every front end runs. What differs from run to run is made fixed:
-//! - the time: every step gets a typical duration ([`typical_seconds`]) and starts when
-//!   the steps it depends on (as the run announced them) have finished; its own events
-//!   keep their order and are spread evenly over it, the health checks a round at a time.
-//!   Durations, elapsed times, the run's total and each phase's time (its first step's
-//!   start to its last step's end, as the orchestrator measures it) follow that clock;
+//! The run is real ([`DemoRun`]): the demo's simulated world answering at once (faults and
+//! latencies injected where a scenario needs them), through the session every front end
+//! runs, a failure followed by the session's rollback question and, on a yes, the
+//! rollback. What differs from run to run is made fixed:
+//! - the time: every step gets a typical duration ([`typical_seconds`]; a second when it
+//!   finds its work done, none when skipped) and starts when the steps it depends on (as
+//!   the run announced them) have finished; its own events keep their order and are
+//!   spread evenly over it, the health checks a round at a time. Durations, elapsed
+//!   times, the run's total and each phase's time (its first step's start to its last
+//!   step's end, as the orchestrator measures it) follow that clock; a rollback follows
+//!   the run's end;
 //! - the order of steps that ran side by side: by time on that clock, then plan order;
+//!   the order of repositories created side by side in a removal: by name;
 //! - the world's directory, the installation id, commit ids, the scheduler's branch and
 //!   the report's timestamp.
+//!
+//! The same world answers the wizard's earlier questions for real too: the prerequisite
+//! check ([`demo_prerequisites`]) and a plan the session refuses ([`demo_plan_refused`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,14 +55,6 @@ pub struct Replay {
     clock: EventClock,
 }
 
-/// A real `--demo` run of `configuration` with `faults` injected into its world, replayed
-/// on `clock`. The run must succeed.
-pub fn demo_run(configuration: &Configuration, faults: Vec<Fault>, clock: EventClock) -> Replay {
-    DemoRun::new(configuration)
-        .with_faults(faults)
-        .replay(clock)
-}
-
 /// When a run is cancelled: a test of the events so far.
 type CancelWhen = Box<dyn Fn(&[Event]) -> bool + Send>;
 
@@ -81,8 +81,9 @@ impl<'a> DemoRun<'a> {
         }
     }
 
+    /// `faults` injected into the world before the run.
     pub fn with_faults(mut self, faults: Vec<Fault>) -> Self {
-        self.faults = faults;
+        self.faults.extend(faults);
         self
     }
 
