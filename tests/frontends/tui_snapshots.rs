@@ -9,8 +9,9 @@
 //!
 //! What the screens show after the forms is the product's own: the prerequisite check,
 //! the refused plan, and every run (its steps, checks, failures, rollbacks and summary)
-//! come from real runs over the demo's simulated world (`support::replay`), so that a
-//! change in the product's wording shows in a snapshot.
+//! come from real runs over the simulated world (the demo's, or for the failure in each
+//! phase the end-to-end harness's), replayed on a fixed clock (`support::replay`), so that
+//! a change in the product's wording shows in a snapshot.
 
 use crate::support::replay::{demo_plan_refused, demo_prerequisites, DemoRun, Replay};
 use crate::support::tui::*;
