@@ -321,7 +321,8 @@ pub(crate) fn bootstrap(
                 Interaction::NonInteractive
             };
             let started = std::time::Instant::now();
-            let report = prereq::check(target.runner.clone(), &prereq_env(env), &interaction).await;
+            let azure = prereq::AzureUse::of(validated.configuration().involves_azure());
+            let report = prereq::check(target.runner.clone(), &prereq_env(env).with_azure(azure), &interaction).await;
             if json_events && (!dry_run || !report.passed()) {
                 print_events(&mut printer, prerequisite_events(&report, started.elapsed()));
             }

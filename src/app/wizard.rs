@@ -295,7 +295,7 @@ impl WizardBackend for EngineBackend {
     fn start_prerequisites(&self, request: PrereqRequest) -> mpsc::Receiver<PrereqUpdate> {
         let (updates, receiver) = mpsc::channel(PREREQ_BUFFER);
         let runner = Arc::clone(&self.runner);
-        let mut env = self.prereq_env.clone();
+        let mut env = self.prereq_env.clone().with_azure(request.azure);
         env.entered_token = request.github_token;
         let verified_token = Arc::clone(&self.verified_token);
         let account_subscription = Arc::clone(&self.account_subscription);
@@ -708,6 +708,7 @@ mod tests {
             interaction: Interaction::NonInteractive,
             github_token: token.map(|t| SecretString::from(t.to_string())),
             skip: false,
+            azure: prereq::AzureUse::Needed,
         });
         let mut all = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, updates.recv())
@@ -890,6 +891,7 @@ mod tests {
             interaction: Interaction::NonInteractive,
             github_token: None,
             skip: true,
+            azure: prereq::AzureUse::Needed,
         });
         let mut updates = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, receiver.recv())

@@ -27,7 +27,7 @@ pub mod report;
 pub mod tools;
 
 pub use check::{check, check_reporting, check_with, LiveRow};
-pub use env::PrereqEnv;
+pub use env::{AzureUse, PrereqEnv};
 pub use interaction::{
     InheritedTerminal, Interaction, PromptError, Prompter, TerminalHandover, TerminalPrompter,
 };

@@ -13,6 +13,7 @@ use crate::engine::events::{EventKind, LogLevel};
 use crate::engine::overview::EarlierRun;
 use crate::engine::{PlanOverview, Resume};
 use crate::logging::LogRecord;
+use crate::prereq::AzureUse;
 use crate::ExitCode;
 
 use super::backend::{PrereqUpdate, RollbackNotice};
@@ -208,6 +209,8 @@ pub struct App {
     pub failure_scroll: [usize; 2],
     /// The token revision the last prerequisite check ran with.
     checked_token_revision: Option<u64>,
+    /// Whether that check included Azure.
+    checked_azure: Option<AzureUse>,
     /// Set once the wizard has decided to end, with the exit code.
     pub exit: Option<ExitCode>,
 }
@@ -263,6 +266,7 @@ impl App {
             failure_focus: None,
             failure_scroll: [0, 0],
             checked_token_revision: None,
+            checked_azure: None,
             exit: None,
         }
     }
@@ -479,11 +483,24 @@ fn start_prerequisites(app: &mut App, github_token: Option<secrecy::SecretString
     };
     let interactive = !app.form.toggle(Field::NonInteractive);
     let skip = app.form.toggle(Field::SkipValidation);
+    let azure = checked_azure(app);
+    app.checked_azure = Some(azure);
     Transition::redraw().with(Effect::StartPrerequisites {
         github_token,
         interactive,
         skip,
+        azure,
     })
+}
+
+/// Whether the answers involve Azure (checked with them, so a change to a new AKS cluster
+/// after a check without Azure checks again).
+fn checked_azure(app: &App) -> AzureUse {
+    AzureUse::of(
+        app.validated
+            .as_ref()
+            .map_or(true, |validated| validated.configuration().involves_azure()),
+    )
 }
 
 fn prereq_update(app: &mut App, update: PrereqUpdate) -> Transition {
@@ -859,8 +876,12 @@ fn configure_key(app: &mut App, key: KeyEvent) -> Transition {
                 .as_ref()
                 .is_some_and(|validated| !validated.needs_confirmation());
             let revision = app.form.token_revision;
-            if app.checklist.passed() && app.checked_token_revision == Some(revision) {
-                // Checked already with this token; only the configuration changed.
+            if app.checklist.passed()
+                && app.checked_token_revision == Some(revision)
+                && app.checked_azure == Some(checked_azure(app))
+            {
+                // Checked already with this token and Azure's part; only the configuration
+                // changed.
                 return if app.skip_plan {
                     launch_run(app)
                 } else {

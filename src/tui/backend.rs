@@ -16,8 +16,8 @@ use crate::config::Configuration;
 use crate::engine::events::Event;
 use crate::engine::PlanOverview;
 use crate::prereq::{
-    AuthCheck, AzureIdentity, GithubIdentity, Interaction, PrereqReport, TerminalHandover,
-    ToolCheck,
+    AuthCheck, AzureIdentity, AzureUse, GithubIdentity, Interaction, PrereqReport,
+    TerminalHandover, ToolCheck,
 };
 use crate::{ExitCode, UserError};
 
@@ -34,6 +34,8 @@ pub struct PrereqRequest {
     /// `--skip-validation`: report the check as skipped without probing anything; the
     /// engine uses the typed token, else the environment's, unchecked.
     pub skip: bool,
+    /// Whether the run involves Azure: when not, az and the Azure sign-in are not checked.
+    pub azure: AzureUse,
 }
 
 /// One piece of the prerequisite check's progress. Rows may arrive in any order and a row

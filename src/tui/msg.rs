@@ -14,6 +14,7 @@ use crate::logging::LogRecord;
 use crate::ExitCode;
 
 use super::backend::{PrereqUpdate, RollbackNotice};
+use crate::prereq::AzureUse;
 use crate::UserError;
 
 #[derive(Debug)]
@@ -70,6 +71,9 @@ pub enum Effect {
         /// "Skip validation" is on: no probes; the token comes from the form or the
         /// environment unchecked.
         skip: bool,
+        /// Whether the answers involve Azure (a new AKS cluster): when not, az is not
+        /// checked.
+        azure: AzureUse,
     },
     ComputePlan(Box<Configuration>),
     StartRun(Box<Confirmed>),

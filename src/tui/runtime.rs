@@ -412,6 +412,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 github_token,
                 interactive,
                 skip,
+                azure,
             } => {
                 let interaction = if interactive {
                     Interaction::Interactive {
@@ -429,6 +430,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     interaction,
                     github_token,
                     skip,
+                    azure,
                 }));
             }
             Effect::ComputePlan(configuration) => {

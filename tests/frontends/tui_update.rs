@@ -9,6 +9,7 @@ use kalypso_bootstrap::config::{ConfigLayer, Field};
 use kalypso_bootstrap::engine::events::{EventKind, LogLevel, Outcome};
 use kalypso_bootstrap::engine::step::{Action, StepId};
 use kalypso_bootstrap::logging::LogRecord;
+use kalypso_bootstrap::prereq::AzureUse;
 use kalypso_bootstrap::tui::form::{group_entries, Entry, Group};
 use kalypso_bootstrap::tui::logbuf::LevelFilter;
 use kalypso_bootstrap::tui::progress::RollbackState;
@@ -106,6 +107,7 @@ fn skip_confirmation_without_missing_values_goes_from_the_checklist_straight_to_
             github_token: None,
             interactive: true,
             skip: false,
+            azure: AzureUse::Needed,
         }
     )));
     let mut last = Transition::default();
