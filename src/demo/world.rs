@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::engine::step::StepId;
 use crate::engine::steps::StepTimings;
 use crate::engine::{BootstrapOptions, BootstrapPaths};
-use crate::sim::{Chatter, Latency, SeedRepo, SimulatedEnvironment, LATENCY_SYNTAX};
+use crate::sim::{Chatter, KubeFlavour, Latency, SeedRepo, SimulatedEnvironment, LATENCY_SYNTAX};
 use crate::tools::CommandRunner;
 use crate::tui::AfterFirstDraw;
 use crate::{ExitCode, UserError};
@@ -127,8 +127,15 @@ impl Demo {
         let paths = vec![self.sim.default_kubeconfig()];
         let mut contexts = crate::config::kubeconfig::read_contexts(&paths).unwrap_or_default();
         if !contexts.iter().any(|c| c == DEMO_EXISTING_CONTEXT) {
-            self.sim
-                .seed_kube_cluster(DEMO_EXISTING_SERVER, "1.33.1", 2);
+            // A kind cluster, as `kind create cluster --name kalypso-demo` makes it.
+            self.sim.seed_kube_cluster_as(
+                DEMO_EXISTING_SERVER,
+                KubeFlavour::Kind {
+                    cluster: "kalypso-demo",
+                },
+                "1.33.1",
+                2,
+            );
             self.sim
                 .seed_kube_context(DEMO_EXISTING_CONTEXT, DEMO_EXISTING_SERVER)
                 .map_err(|err| {
