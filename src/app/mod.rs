@@ -64,10 +64,18 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
     }
 
     // An unusable kubeconfig matters only for an existing context, where its error says why.
-    let (contexts, kubeconfig_problem) = match config::kubeconfig::contexts_from_env(env) {
+    let (mut contexts, kubeconfig_problem) = match config::kubeconfig::contexts_from_env(env) {
         Ok(contexts) => (contexts, None),
         Err(problem) => (Vec::new(), Some(problem)),
     };
+    if cli.demo
+        && !contexts
+            .iter()
+            .any(|c| c == crate::demo::DEMO_EXISTING_CONTEXT)
+    {
+        // The simulated world's own kind cluster (made when a run names it).
+        contexts.push(crate::demo::DEMO_EXISTING_CONTEXT.to_string());
+    }
     let mut parsed = config::lifecycle::Uninitialized::new().parse(
         cli.to_layer(),
         cli.config.as_deref(),
