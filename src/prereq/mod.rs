@@ -20,6 +20,7 @@
 //! ```
 
 mod check;
+pub mod contexts;
 pub mod env;
 pub mod interaction;
 pub mod minimums;
@@ -27,6 +28,7 @@ pub mod report;
 pub mod tools;
 
 pub use check::{check, check_reporting, check_with, LiveRow};
+pub use contexts::{probe_contexts, ContextProbe, Reachability};
 pub use env::{AzureUse, PrereqEnv};
 pub use interaction::{
     InheritedTerminal, Interaction, PromptError, Prompter, TerminalHandover, TerminalPrompter,

@@ -2,6 +2,7 @@
 //! I/O: effects are returned to the runtime, and time arrives as messages, so a test can
 //! drive the whole wizard with a list of messages.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
@@ -40,6 +41,8 @@ pub struct AppInputs {
     pub kube_contexts: Vec<String>,
     /// The kubeconfig files the contexts were read from (named when there are none).
     pub kubeconfig_paths: Vec<PathBuf>,
+    /// Each context's API server, from the kubeconfig (shown in the pick list).
+    pub kube_context_servers: HashMap<String, String>,
     /// `GITHUB_TOKEN` or `GH_TOKEN` is set: the form does not ask for a token.
     pub github_token_in_env: bool,
     /// Where the state file is (shown on the welcome and summary screens).
@@ -95,6 +98,7 @@ impl AppInputs {
             parsed,
             kube_contexts: Vec::new(),
             kubeconfig_paths: Vec::new(),
+            kube_context_servers: HashMap::new(),
             github_token_in_env: false,
             state_file,
             log_file: None,
@@ -235,7 +239,8 @@ impl App {
             inputs.kube_contexts,
             inputs.github_token_in_env,
         )
-        .with_kubeconfig_paths(inputs.kubeconfig_paths);
+        .with_kubeconfig_paths(inputs.kubeconfig_paths)
+        .with_context_servers(inputs.kube_context_servers);
         Self {
             screen: Screen::Welcome,
             overlay: None,
@@ -449,6 +454,14 @@ pub fn update(app: &mut App, msg: Msg) -> Transition {
             }
         }
         Msg::Rollback(notice) => rollback_notice(app, notice),
+        Msg::KubeContexts(probes) => {
+            app.form.set_context_probes(probes);
+            if app.form.picker.is_some() {
+                Transition::redraw()
+            } else {
+                Transition::none()
+            }
+        }
     };
     if let Some(Effect::Exit(code)) = transition
         .effects

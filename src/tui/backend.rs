@@ -16,7 +16,7 @@ use crate::config::Configuration;
 use crate::engine::events::Event;
 use crate::engine::PlanOverview;
 use crate::prereq::{
-    AuthCheck, AzureIdentity, AzureUse, GithubIdentity, Interaction, PrereqReport,
+    AuthCheck, AzureIdentity, AzureUse, ContextProbe, GithubIdentity, Interaction, PrereqReport,
     TerminalHandover, ToolCheck,
 };
 use crate::{ExitCode, UserError};
@@ -129,6 +129,14 @@ pub trait WizardBackend: Send + Sync {
     /// background and stream its rows. Prompts and `az login` go through
     /// `request.interaction`.
     fn start_prerequisites(&self, request: PrereqRequest) -> mpsc::Receiver<PrereqUpdate>;
+
+    /// Whether each kube context's API server answers (a short `kubectl version` each, all
+    /// at once), for the context pick list. Read-only. A backend that cannot tell answers
+    /// nothing, and the list shows the servers alone.
+    fn probe_kube_contexts(&self, contexts: Vec<String>) -> BoxFuture<'_, Vec<ContextProbe>> {
+        let _ = contexts;
+        Box::pin(async { Vec::new() })
+    }
 
     /// The plan the engine would run for this configuration, by resource (see
     /// [`PlanOverview`]). May run read-only queries; must change nothing.

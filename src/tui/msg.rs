@@ -14,7 +14,7 @@ use crate::logging::LogRecord;
 use crate::ExitCode;
 
 use super::backend::{PrereqUpdate, RollbackNotice};
-use crate::prereq::AzureUse;
+use crate::prereq::{AzureUse, ContextProbe};
 use crate::UserError;
 
 #[derive(Debug)]
@@ -44,6 +44,8 @@ pub enum Msg {
     Log(LogRecord),
     /// The session's rollback decision after a failure (other than a removal).
     Rollback(RollbackNotice),
+    /// Whether the kube contexts' API servers answered (for the context pick list).
+    KubeContexts(Vec<ContextProbe>),
 }
 
 /// A question the prerequisite check asks through the wizard.

@@ -411,6 +411,65 @@ fn configure_existing_cluster() {
     });
 }
 
+/// The kube context pick list (Space on the context row) shows each context's API server
+/// and whether it answered: kind and k3d answered with their versions, the AKS context did
+/// not (why, for the selected one).
+#[test]
+fn configure_context_pick_list_with_servers_and_reachability() {
+    use kalypso_bootstrap::prereq::{ContextProbe, Reachability};
+    use kalypso_bootstrap::tools::Version;
+    snapshot("configure_context_picker", |size| {
+        let mut inputs = inputs(named("demo"));
+        inputs.kube_contexts = vec![
+            "kind-dev".to_string(),
+            "aks-prod".to_string(),
+            "k3d-lab".to_string(),
+        ];
+        inputs.kube_context_servers = [
+            ("kind-dev", "https://127.0.0.1:36443"),
+            (
+                "aks-prod",
+                "https://aks-prod-dns-4f1e.hcp.westeurope.azmk8s.io:443",
+            ),
+            ("k3d-lab", "https://0.0.0.0:41234"),
+        ]
+        .into_iter()
+        .map(|(context, server)| (context.to_string(), server.to_string()))
+        .collect();
+        let (mut app, _) = app_with(inputs, size);
+        update(
+            &mut app,
+            Msg::KubeContexts(vec![
+                ContextProbe {
+                    context: "kind-dev".to_string(),
+                    reachability: Reachability::Reachable {
+                        version: Version::new(1, 33, 1),
+                    },
+                },
+                ContextProbe {
+                    context: "aks-prod".to_string(),
+                    reachability: Reachability::Unreachable {
+                        reason: "Unable to connect to the server: dial tcp: lookup aks-prod-dns-4f1e.hcp.westeurope.azmk8s.io: no such host".to_string(),
+                    },
+                },
+                ContextProbe {
+                    context: "k3d-lab".to_string(),
+                    reachability: Reachability::Reachable {
+                        version: Version::new(1, 31, 5),
+                    },
+                },
+            ]),
+        );
+        press(&mut app, KeyCode::Down); // bring your own cluster
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::Tab); // name (optional)
+        press(&mut app, KeyCode::Tab); // kube context
+        press(&mut app, KeyCode::Char(' '));
+        press(&mut app, KeyCode::Down); // aks-prod: why it does not answer
+        app
+    });
+}
+
 #[test]
 fn configure_existing_repositories_with_a_masked_token() {
     snapshot("configure_repositories", |size| {

@@ -1702,3 +1702,52 @@ fn the_failure_screen_resumes_only_what_a_later_run_can_reach() {
         assert!(!flat.contains(absent), "{absent}: {shown}");
     }
 }
+
+/// The context pick list says "checking…" until the probe reports, then what each context
+/// answered; a context the probe did not report gets no verdict.
+#[test]
+fn the_context_list_shows_checking_until_the_probe_reports() {
+    use kalypso_bootstrap::prereq::{ContextProbe, Reachability};
+    let mut inputs = inputs(named("demo"));
+    inputs.kube_context_servers = [(
+        "kind-dev".to_string(),
+        "https://127.0.0.1:36443".to_string(),
+    )]
+    .into_iter()
+    .collect();
+    let (mut app, _) = app_with(inputs, LARGE);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.form.picker.is_some());
+    let before = screen(&app);
+    let kind_row = before.lines().find(|l| l.contains("kind-dev")).unwrap();
+    assert!(
+        kind_row.contains("https://127.0.0.1:36443") && kind_row.contains("checking…"),
+        "{kind_row}"
+    );
+    let transition = update(
+        &mut app,
+        Msg::KubeContexts(vec![ContextProbe {
+            context: "kind-dev".to_string(),
+            reachability: Reachability::Unreachable {
+                reason: "The connection to the server 127.0.0.1:36443 was refused - did you specify the right host or port?".to_string(),
+            },
+        }]),
+    );
+    assert!(transition.redraw, "the open list is drawn again");
+    let after = screen(&app);
+    let kind_row = after.lines().find(|l| l.contains("kind-dev")).unwrap();
+    assert!(kind_row.contains("✗ unreachable"), "{kind_row}");
+    assert!(
+        after.contains("was refused"),
+        "the selected context's reason:\n{after}"
+    );
+    let aks_row = after.lines().find(|l| l.contains("aks-prod")).unwrap();
+    assert!(
+        aks_row.contains("(no server)") && !aks_row.contains("checking"),
+        "{aks_row}"
+    );
+}

@@ -1385,3 +1385,83 @@ async fn kind_and_k3d_clusters_hold_what_the_tools_publish() {
         }
     }
 }
+
+/// The wizard's context probe: one short `kubectl version` per context, all at once; a
+/// kind and a k3d cluster answer with their versions, a context whose server is gone and
+/// one the kubeconfig does not have do not, with kubectl's reason.
+#[tokio::test]
+async fn the_context_probe_says_which_contexts_answer() {
+    use kalypso_bootstrap::prereq::{probe_contexts, Reachability};
+    use kalypso_bootstrap::tools::Version;
+    let (_dir, env) = standard();
+    env.seed_kube_cluster_as(
+        "https://127.0.0.1:40111",
+        KubeFlavour::Kind { cluster: "laptop" },
+        "1.33.1",
+        1,
+    );
+    env.seed_kube_context("kind-laptop", "https://127.0.0.1:40111")
+        .unwrap();
+    env.seed_kube_cluster_as(
+        "https://0.0.0.0:40222",
+        KubeFlavour::K3d { cluster: "lab" },
+        "1.31.5",
+        1,
+    );
+    env.seed_kube_context("k3d-lab", "https://0.0.0.0:40222")
+        .unwrap();
+    env.seed_kube_context("aks-gone", "https://aks-gone-dns.hcp.eastus.azmk8s.io:443")
+        .unwrap();
+    let contexts: Vec<String> = ["kind-laptop", "k3d-lab", "aks-gone", "not-in-kubeconfig"]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let probes = probe_contexts(std::sync::Arc::new(env.clone()), contexts.clone()).await;
+    let order: Vec<&str> = probes.iter().map(|p| p.context.as_str()).collect();
+    assert_eq!(
+        order,
+        ["kind-laptop", "k3d-lab", "aks-gone", "not-in-kubeconfig"]
+    );
+    assert_eq!(
+        probes[0].reachability,
+        Reachability::Reachable {
+            version: Version::new(1, 33, 1)
+        }
+    );
+    assert_eq!(
+        probes[1].reachability,
+        Reachability::Reachable {
+            version: Version::new(1, 31, 5)
+        }
+    );
+    match &probes[2].reachability {
+        Reachability::Unreachable { reason } => assert!(
+            reason.contains("Unable to connect to the server"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match &probes[3].reachability {
+        Reachability::Unreachable { reason } => {
+            assert!(reason.contains("context was not found"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Each probe names its context and bounds its wait with kubectl's own timeout.
+    let calls: Vec<Vec<String>> = env.calls().into_iter().map(|c| c.args).collect();
+    for context in &contexts {
+        assert!(
+            calls.iter().any(|args| args[..]
+                == [
+                    "--context",
+                    context.as_str(),
+                    "--request-timeout",
+                    "5s",
+                    "version",
+                    "-o",
+                    "json"
+                ]),
+            "{context}: {calls:?}"
+        );
+    }
+}
