@@ -434,6 +434,7 @@ fn every_environment_variable_the_program_reads_is_in_the_reference() {
         "KALYPSO_DEMO_FAIL",
         "KALYPSO_DEMO_LATENCY",
         "KALYPSO_DEMO_REPOS",
+        "KALYPSO_DEMO_ABSENT",
         "HOME",
         "TMPDIR",
         "TERM",
