@@ -1751,3 +1751,75 @@ fn the_context_list_shows_checking_until_the_probe_reports() {
         "{aks_row}"
     );
 }
+
+/// Answers on an existing kube context involve no Azure: the check is asked to leave az out.
+#[test]
+fn an_existing_cluster_asks_for_a_check_without_azure() {
+    let mut flags = named("demo");
+    flags.cluster.create = Some(false);
+    flags.cluster.existing_context = Some("kind-dev".to_string());
+    flags.options.skip_confirmation = Some(true);
+    let (app, transition) = app_with(inputs(flags), SMALL);
+    assert_eq!(app.screen, Screen::Prerequisites);
+    assert!(
+        has(&transition, |e| matches!(
+            e,
+            Effect::StartPrerequisites {
+                azure: AzureUse::NotNeeded,
+                ..
+            }
+        )),
+        "{transition:?}"
+    );
+}
+
+/// A check that passed without Azure (an existing cluster) does not stand for a new AKS
+/// cluster chosen afterwards: the forms done again start a check with Azure.
+#[test]
+fn switching_to_a_new_aks_cluster_after_a_check_without_azure_checks_again() {
+    let mut flags = named("demo");
+    flags.cluster.existing_context = Some("kind-dev".to_string());
+    let mut app = configure(flags);
+    assert_eq!(app.form.text(Field::ClusterExistingContext), "kind-dev");
+    let mut last = Transition::default();
+    for _ in 0..4 {
+        last = press(&mut app, KeyCode::PageDown);
+    }
+    assert!(has(&last, |e| matches!(
+        e,
+        Effect::StartPrerequisites {
+            azure: AzureUse::NotNeeded,
+            ..
+        }
+    )));
+    for update_ in passing_checks() {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    press(&mut app, KeyCode::Enter);
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
+    press(&mut app, KeyCode::Enter); // No: back to the forms
+    assert_eq!(app.screen, Screen::Configure);
+    while app.form.group != Group::Cluster {
+        press(&mut app, KeyCode::PageUp);
+    }
+    while app.form.focus != Entry::Config(Field::ClusterCreate) {
+        shift_tab(&mut app);
+    }
+    press(&mut app, KeyCode::Right); // a new AKS cluster
+    assert!(app.form.toggle(Field::ClusterCreate));
+    let mut last = Transition::default();
+    for _ in 0..4 {
+        last = press(&mut app, KeyCode::PageDown);
+    }
+    assert!(
+        has(&last, |e| matches!(
+            e,
+            Effect::StartPrerequisites {
+                azure: AzureUse::Needed,
+                ..
+            }
+        )),
+        "{last:?}"
+    );
+}
