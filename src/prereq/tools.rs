@@ -146,8 +146,7 @@ pub const TOOL_REQUIREMENTS: [ToolRequirement; 7] = [AZ, KUBECTL, GH, HELM, GIT,
 const NOT_NEEDED: &str = "not needed by kalypso-bootstrap";
 
 /// Why az is not checked in a run that involves no Azure resource.
-pub const AZURE_NOT_NEEDED: &str =
-    "not needed: the cluster is an existing kube context, so this run uses nothing in Azure";
+pub const AZURE_NOT_NEEDED: &str = "not needed: an existing cluster uses nothing in Azure";
 
 /// The az row of a run that involves no Azure resource: not probed, not required, and
 /// shown only in the JSON report (like a tool we only report that is not found).

@@ -1821,6 +1821,33 @@ fn a_demo_on_an_existing_cluster_succeeds_with_no_az_installed_and_runs_no_az_co
     );
     let az: Vec<_> = executed.iter().filter(|argv| argv[0] == "az").collect();
     assert!(az.is_empty(), "az ran: {az:?}");
+
+    // A failed run rolled back: the removal needs no az either.
+    let home = TempDir::new().unwrap();
+    let log = home.path().join("failed.log");
+    let failed = demo(home.path())
+        .env("KALYPSO_DEMO_ABSENT", "az")
+        .env("KALYPSO_DEMO_FAIL", "validation.health")
+        .args([
+            "--cluster-existing",
+            "kind-kalypso-demo",
+            "--yes",
+            "--auto-rollback",
+        ])
+        .arg("--log-file")
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(6), "{}", stdout_of(&failed));
+    let executed = executed_commands(&log);
+    assert!(
+        executed
+            .iter()
+            .any(|argv| argv[0] == "helm" && argv.iter().any(|a| a == "uninstall")),
+        "the rollback ran: {executed:?}"
+    );
+    let az: Vec<_> = executed.iter().filter(|argv| argv[0] == "az").collect();
+    assert!(az.is_empty(), "az ran: {az:?}");
 }
 
 /// `--validate-only` on an existing cluster with no az installed: az is not required, the

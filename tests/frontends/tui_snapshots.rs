@@ -838,6 +838,39 @@ fn prerequisites_passed() {
     snapshot("prerequisites_passed", checked);
 }
 
+/// On an existing cluster the checklist leaves Azure out: no az row (it is not needed and not
+/// probed), and both Azure rows say "not needed", as the product words them.
+#[test]
+fn prerequisites_passed_without_azure() {
+    use kalypso_bootstrap::prereq::tools::{az_not_needed, AZURE_NOT_NEEDED};
+    snapshot("prerequisites_without_azure", |size| {
+        let mut flags = named("demo");
+        flags.cluster.existing_context = Some("kind-dev".to_string());
+        let mut app = configure(flags, size);
+        for _ in 0..4 {
+            press(&mut app, KeyCode::PageDown);
+        }
+        assert_eq!(app.screen, Screen::Prerequisites);
+        let mut updates = passing_checks();
+        updates[0] = PrereqUpdate::Tool(az_not_needed());
+        for update_ in updates.iter_mut() {
+            if let PrereqUpdate::Auth(check) = update_ {
+                if matches!(
+                    check.check,
+                    AuthCheckKind::AzureLogin | AuthCheckKind::AzureRole
+                ) {
+                    check.verdict = Verdict::Info;
+                    check.detail = AZURE_NOT_NEEDED.to_string();
+                }
+            }
+        }
+        for update_ in updates {
+            update(&mut app, Msg::Prereq(update_));
+        }
+        app
+    });
+}
+
 #[test]
 fn plan_failed() {
     snapshot("plan_failed", |size| {
