@@ -1236,7 +1236,12 @@ fn the_dry_run_lists_what_the_run_executes_existing_cluster() {
                 state.with_file_name("state.json.demo"),
             )
             .unwrap();
-            sim.seed_kube_cluster("https://127.0.0.1:36443", "1.33.1", 2);
+            sim.seed_kube_cluster_as(
+                "https://127.0.0.1:36443",
+                kalypso_bootstrap::sim::KubeFlavour::Kind { cluster: "mine" },
+                "1.33.1",
+                2,
+            );
             sim.seed_kube_context("kind-mine", "https://127.0.0.1:36443")
                 .unwrap();
             // The configuration checks the context against the kubeconfig it reads.
