@@ -64,10 +64,18 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
     }
 
     // An unusable kubeconfig matters only for an existing context, where its error says why.
-    let (contexts, kubeconfig_problem) = match config::kubeconfig::contexts_from_env(env) {
+    let (mut contexts, kubeconfig_problem) = match config::kubeconfig::contexts_from_env(env) {
         Ok(contexts) => (contexts, None),
         Err(problem) => (Vec::new(), Some(problem)),
     };
+    if cli.demo
+        && !contexts
+            .iter()
+            .any(|c| c == crate::demo::DEMO_EXISTING_CONTEXT)
+    {
+        // The simulated world's own kind cluster (made when a run names it).
+        contexts.push(crate::demo::DEMO_EXISTING_CONTEXT.to_string());
+    }
     let mut parsed = config::lifecycle::Uninitialized::new().parse(
         cli.to_layer(),
         cli.config.as_deref(),
@@ -99,7 +107,14 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
             }
         }
         let _logging = start_logging(cli, &home, options)?;
-        return check_prerequisites(cli, env, &home, options);
+        let azure = prereq::AzureUse::of(match &validation {
+            Ok(validated) => validated.configuration().involves_azure(),
+            // Names may be missing here: what `cluster.create` says is enough.
+            Err(_) => {
+                config::configuration::cluster_involves_azure(parsed.merged().values.cluster.create)
+            }
+        });
+        return check_prerequisites(cli, env, &home, options, azure);
     }
 
     let front_end = headless::choose_front_end(cli.no_tui, cli.output, &TerminalFacts::detect(env));
@@ -362,6 +377,7 @@ fn check_prerequisites(
     env: &HashMap<String, String>,
     home: &Path,
     options: OutputOptions,
+    azure: prereq::AzureUse,
 ) -> Result<ExitCode, UserError> {
     let runtime = runtime()?;
     // `--demo` checks what a demo run uses: the simulated tools and sign-ins, not this
@@ -380,7 +396,7 @@ fn check_prerequisites(
     } else {
         Interaction::terminal(runner.clone())
     };
-    let prereq_env = run::prereq_env(env);
+    let prereq_env = run::prereq_env(env).with_azure(azure);
     let report = runtime.block_on(prereq::check(runner, &prereq_env, &interaction));
     // The whole report in the log file (the console shows it below, on stdout).
     tracing::debug!("prerequisites:\n{}", report.render_text());

@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use super::OutputOptions;
 use crate::cli::{Cli, OutputFormat};
 use crate::config::lifecycle::Validated;
+use crate::config::ClusterTarget;
 use crate::demo::{Demo, DemoRequest};
 use crate::engine::bootstrap::{BootstrapOptions, BootstrapPaths, Cleanup};
 use crate::engine::context::EventSink;
@@ -287,6 +288,14 @@ pub(crate) fn bootstrap(
     options: OutputOptions,
 ) -> Result<ExitCode, UserError> {
     let mut target = RunTarget::new(cli, env, home)?;
+    if let (Some(demo), ClusterTarget::Existing(existing)) =
+        (&target.demo, &validated.configuration().cluster)
+    {
+        if existing.context == crate::demo::DEMO_EXISTING_CONTEXT {
+            // The simulated world's kind cluster, made the first time a run names it.
+            demo.kube_contexts()?;
+        }
+    }
     if cli.dry_run {
         // A dry run changes nothing on disk: no log file either (its output is the record).
         target.paths.log_file = None;
@@ -321,7 +330,8 @@ pub(crate) fn bootstrap(
                 Interaction::NonInteractive
             };
             let started = std::time::Instant::now();
-            let report = prereq::check(target.runner.clone(), &prereq_env(env), &interaction).await;
+            let azure = prereq::AzureUse::of(validated.configuration().involves_azure());
+            let report = prereq::check(target.runner.clone(), &prereq_env(env).with_azure(azure), &interaction).await;
             if json_events && (!dry_run || !report.passed()) {
                 print_events(&mut printer, prerequisite_events(&report, started.elapsed()));
             }

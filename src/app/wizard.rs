@@ -69,6 +69,7 @@ pub(super) fn run_wizard(
     let mut inputs = AppInputs::new(parsed, target.paths.state_file.clone());
     let (kubeconfig_paths, kube_contexts) = kube_contexts(env, target.demo.as_ref())?;
     inputs.kube_contexts = kube_contexts;
+    inputs.kube_context_servers = config::kubeconfig::read_context_servers(&kubeconfig_paths);
     inputs.kubeconfig_paths = kubeconfig_paths;
     inputs.github_token_in_env = github_token_in_env(env);
     inputs.log_file = target.paths.log_file.clone();
@@ -292,10 +293,17 @@ fn plan_changed(shown: &[PlannedStepInfo], now: &[PlannedStepInfo]) -> Option<Us
 }
 
 impl WizardBackend for EngineBackend {
+    fn probe_kube_contexts(
+        &self,
+        contexts: Vec<String>,
+    ) -> BoxFuture<'_, Vec<prereq::ContextProbe>> {
+        Box::pin(prereq::probe_contexts(Arc::clone(&self.runner), contexts))
+    }
+
     fn start_prerequisites(&self, request: PrereqRequest) -> mpsc::Receiver<PrereqUpdate> {
         let (updates, receiver) = mpsc::channel(PREREQ_BUFFER);
         let runner = Arc::clone(&self.runner);
-        let mut env = self.prereq_env.clone();
+        let mut env = self.prereq_env.clone().with_azure(request.azure);
         env.entered_token = request.github_token;
         let verified_token = Arc::clone(&self.verified_token);
         let account_subscription = Arc::clone(&self.account_subscription);
@@ -708,6 +716,7 @@ mod tests {
             interaction: Interaction::NonInteractive,
             github_token: token.map(|t| SecretString::from(t.to_string())),
             skip: false,
+            azure: prereq::AzureUse::Needed,
         });
         let mut all = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, updates.recv())
@@ -890,6 +899,7 @@ mod tests {
             interaction: Interaction::NonInteractive,
             github_token: None,
             skip: true,
+            azure: prereq::AzureUse::Needed,
         });
         let mut updates = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, receiver.recv())

@@ -24,6 +24,28 @@ impl Configuration {
             ClusterTarget::Existing(existing) => existing.name.as_deref(),
         }
     }
+
+    /// Whether this run involves Azure at all. Only creating an AKS cluster does: with an
+    /// existing kube context (AKS, kind, k3d, any cluster) the plan has no az step, the
+    /// repositories, Flux and Helm need nothing from Azure, and the prerequisite check
+    /// neither requires nor runs az. The one place that decides it.
+    pub fn involves_azure(&self) -> bool {
+        cluster_involves_azure(self.cluster.create_flag())
+    }
+}
+
+impl ClusterTarget {
+    /// `cluster.create` as the configuration says it.
+    fn create_flag(&self) -> Option<bool> {
+        Some(matches!(self, ClusterTarget::Create(_)))
+    }
+}
+
+/// [`Configuration::involves_azure`] from `cluster.create` as merged (with the defaults)
+/// before the configuration is complete (`--validate-only` without names): only `false`
+/// (`--cluster-existing`) leaves Azure out; unset means the default, a new AKS cluster.
+pub fn cluster_involves_azure(create: Option<bool>) -> bool {
+    create != Some(false)
 }
 
 /// Create an AKS cluster, or use an existing kube context.

@@ -25,11 +25,34 @@ pub enum KubeconfigError {
 struct KubeconfigFile {
     #[serde(default)]
     contexts: Option<Vec<NamedContext>>,
+    #[serde(default)]
+    clusters: Option<Vec<NamedCluster>>,
 }
 
 #[derive(Deserialize)]
 struct NamedContext {
     name: String,
+    #[serde(default)]
+    context: Option<ContextEntry>,
+}
+
+#[derive(Deserialize)]
+struct ContextEntry {
+    #[serde(default)]
+    cluster: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NamedCluster {
+    name: String,
+    #[serde(default)]
+    cluster: Option<ClusterEntry>,
+}
+
+#[derive(Deserialize)]
+struct ClusterEntry {
+    #[serde(default)]
+    server: Option<String>,
 }
 
 /// The kubeconfig files to read: the entries of `kubeconfig_var` (empty entries ignored),
@@ -77,6 +100,39 @@ pub fn read_contexts(paths: &[PathBuf]) -> Result<Vec<String>, KubeconfigError> 
     Ok(names)
 }
 
+/// The API server of each context in `paths` that names a cluster with a server, merged as
+/// kubectl merges them (the first file naming a context, or a cluster, wins). Unreadable or
+/// malformed files contribute nothing: this only adds detail to the context list.
+pub fn read_context_servers(paths: &[PathBuf]) -> HashMap<String, String> {
+    let files: Vec<KubeconfigFile> = paths
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .filter(|text| !text.trim().is_empty())
+        .filter_map(|text| serde_yaml::from_str(&text).ok())
+        .collect();
+    let mut context_cluster: HashMap<String, Option<String>> = HashMap::new();
+    let mut cluster_server: HashMap<String, Option<String>> = HashMap::new();
+    for file in files {
+        for context in file.contexts.unwrap_or_default() {
+            context_cluster
+                .entry(context.name)
+                .or_insert_with(|| context.context.and_then(|c| c.cluster));
+        }
+        for cluster in file.clusters.unwrap_or_default() {
+            cluster_server
+                .entry(cluster.name)
+                .or_insert_with(|| cluster.cluster.and_then(|c| c.server));
+        }
+    }
+    context_cluster
+        .into_iter()
+        .filter_map(|(context, cluster)| {
+            let server = cluster_server.get(&cluster?)?.clone()?;
+            Some((context, server))
+        })
+        .collect()
+}
+
 /// The context names, locating the kubeconfig from `KUBECONFIG` and `HOME` in `env`.
 pub fn contexts_from_env(env: &HashMap<String, String>) -> Result<Vec<String>, KubeconfigError> {
     let home = env.get("HOME").map(PathBuf::from);
@@ -104,6 +160,27 @@ users:
 - name: kind-dev
   user: {token: abc}
 ";
+
+    #[test]
+    fn each_context_has_the_server_of_its_cluster_first_file_winning() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("first");
+        let second = dir.path().join("second");
+        std::fs::write(&first, SAMPLE).unwrap();
+        std::fs::write(
+            &second,
+            "contexts:\n- name: kind-dev\n  context: {cluster: other}\n- name: k3d-lab\n  context: {cluster: k3d-lab}\nclusters:\n- name: aks-prod\n  cluster: {server: https://aks-prod.hcp.eastus.azmk8s.io:443}\n- name: other\n  cluster: {server: https://other:6443}\n- name: k3d-lab\n  cluster: {server: https://0.0.0.0:41234}\n",
+        )
+        .unwrap();
+        let servers = read_context_servers(&[first, second, dir.path().join("missing")]);
+        assert_eq!(servers["kind-dev"], "https://127.0.0.1:6443");
+        assert_eq!(
+            servers["aks-prod"],
+            "https://aks-prod.hcp.eastus.azmk8s.io:443"
+        );
+        assert_eq!(servers["k3d-lab"], "https://0.0.0.0:41234");
+        assert_eq!(servers.len(), 3);
+    }
 
     #[test]
     fn kubeconfig_is_a_colon_separated_list_or_the_home_default() {

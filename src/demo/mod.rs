@@ -33,7 +33,7 @@ pub use failure::{fail_step, parse_demo_fail};
 #[cfg(feature = "demo")]
 pub use panic::PanicOnHelmUpgrade;
 #[cfg(feature = "demo")]
-pub use world::{bootstrap_options, demo_paths, step_timings, Demo, DEMO_EXISTING_CONTEXT};
+pub use world::{bootstrap_options, demo_paths, step_timings, Demo};
 
 #[cfg(not(feature = "demo"))]
 mod absent;
@@ -57,6 +57,16 @@ pub const REPOS_VAR: &str = "KALYPSO_DEMO_REPOS";
 pub const PANIC_VAR: &str = "KALYPSO_DEMO_PANIC";
 /// The [`PANIC_VAR`] value that panics inside a step.
 pub const PANIC_IN_STEP: &str = "step";
+
+/// `PROGRAM[,PROGRAM...]` of az, gh, kubectl, helm: programs the simulated machine has not
+/// installed (every call fails as a program not on PATH does), e.g. `az` to try a run on an
+/// existing cluster with no Azure CLI at all.
+pub const ABSENT_VAR: &str = "KALYPSO_DEMO_ABSENT";
+
+/// A cluster of the user's own in the simulated world (a kind cluster: an API server and
+/// its context in the simulated kubeconfig), for "Bring your own cluster" in the wizard and
+/// `--demo --cluster-existing kind-kalypso-demo`.
+pub const DEMO_EXISTING_CONTEXT: &str = "kind-kalypso-demo";
 
 /// The cluster name of a `--demo` run when none is given.
 pub const CLUSTER_NAME: &str = "kalypso-demo";

@@ -9,19 +9,18 @@ use std::time::Duration;
 use crate::engine::step::StepId;
 use crate::engine::steps::StepTimings;
 use crate::engine::{BootstrapOptions, BootstrapPaths};
-use crate::sim::{Chatter, Latency, SeedRepo, SimulatedEnvironment, LATENCY_SYNTAX};
+use crate::sim::{
+    Chatter, Fault, FaultKind, KubeFlavour, Latency, SeedRepo, SimulatedEnvironment, LATENCY_SYNTAX,
+};
 use crate::tools::CommandRunner;
 use crate::tui::AfterFirstDraw;
 use crate::{ExitCode, UserError};
 
 use super::{
-    fail_step, parse_demo_fail, DemoRequest, DemoWorld, PanicOnHelmUpgrade, WizardDemo,
-    CHATTER_VAR, FAIL_VAR, LATENCY_VAR, PANIC_IN_STEP, PANIC_VAR, REPOS_VAR,
+    fail_step, parse_demo_fail, DemoRequest, DemoWorld, PanicOnHelmUpgrade, WizardDemo, ABSENT_VAR,
+    CHATTER_VAR, DEMO_EXISTING_CONTEXT, FAIL_VAR, LATENCY_VAR, PANIC_IN_STEP, PANIC_VAR, REPOS_VAR,
 };
 
-/// A cluster of the user's own in the simulated world (an API server and its context in
-/// the simulated kubeconfig), for the wizard's "Bring your own cluster" path.
-pub const DEMO_EXISTING_CONTEXT: &str = "kind-kalypso-demo";
 const DEMO_EXISTING_SERVER: &str = "https://127.0.0.1:36443";
 
 /// The options of a `--demo` run: labelled DEMO (the engine's `demo` flag names the run's
@@ -127,8 +126,15 @@ impl Demo {
         let paths = vec![self.sim.default_kubeconfig()];
         let mut contexts = crate::config::kubeconfig::read_contexts(&paths).unwrap_or_default();
         if !contexts.iter().any(|c| c == DEMO_EXISTING_CONTEXT) {
-            self.sim
-                .seed_kube_cluster(DEMO_EXISTING_SERVER, "1.33.1", 2);
+            // A kind cluster, as `kind create cluster --name kalypso-demo` makes it.
+            self.sim.seed_kube_cluster_as(
+                DEMO_EXISTING_SERVER,
+                KubeFlavour::Kind {
+                    cluster: "kalypso-demo",
+                },
+                "1.33.1",
+                2,
+            );
             self.sim
                 .seed_kube_context(DEMO_EXISTING_CONTEXT, DEMO_EXISTING_SERVER)
                 .map_err(|err| {
@@ -191,6 +197,31 @@ struct Settings {
     panic: Option<String>,
     /// [`REPOS_VAR`]: read before the world is made, seeded into a new world.
     repos: Vec<SeedRepo>,
+    /// [`ABSENT_VAR`]: simulated programs that are not installed.
+    absent: Vec<&'static str>,
+}
+
+/// `PROGRAM[,PROGRAM...]`: each one of the simulated programs, none twice.
+fn parse_demo_absent(value: &str) -> Result<Vec<&'static str>, UserError> {
+    let mut absent: Vec<&'static str> = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(program) = crate::sim::SIMULATED_PROGRAMS
+            .iter()
+            .find(|program| **program == name)
+        else {
+            return Err(UserError::new(
+                ExitCode::Usage,
+                format!(
+                    "{ABSENT_VAR}={value:?}: {name:?} is not a simulated program; it must be a comma-separated list of {}",
+                    crate::sim::SIMULATED_PROGRAMS.join(", ")
+                ),
+            ));
+        };
+        if !absent.contains(program) {
+            absent.push(program);
+        }
+    }
+    Ok(absent)
 }
 
 /// `owner/name=PATH[,...]` read into seeds: every branch of each local repository or bundle.
@@ -278,6 +309,10 @@ impl Settings {
             None => Vec::new(),
             Some(value) => parse_demo_repos(value)?,
         };
+        let absent = match setting(ABSENT_VAR) {
+            None => Vec::new(),
+            Some(value) => parse_demo_absent(value)?,
+        };
         Ok(Self {
             latency,
             instant: setting(LATENCY_VAR) == Some("zero"),
@@ -285,6 +320,7 @@ impl Settings {
             fail,
             panic: env.get(PANIC_VAR).filter(|text| !text.is_empty()).cloned(),
             repos,
+            absent,
         })
     }
 
@@ -323,6 +359,9 @@ impl Settings {
         }
         if let Some(step) = self.fail {
             options.step_wrapper = Some(fail_step(sim.clone(), step));
+        }
+        for program in self.absent {
+            sim.inject(Fault::new(FaultKind::ToolMissing, program).always());
         }
         Ok(self.panic)
     }

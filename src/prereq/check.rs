@@ -13,13 +13,13 @@ use crate::tools::runner::CommandRunner;
 use crate::tools::{CancelToken, ErrorClass, ToolError};
 use crate::troubleshooting::{Hint, Topic};
 
-use super::env::PrereqEnv;
+use super::env::{AzureUse, PrereqEnv};
 use super::interaction::{Interaction, PromptError};
 use super::report::{
     AuthCheck, AuthCheckKind, AzureIdentity, GithubIdentity, PrereqReport, TokenSource, ToolCheck,
     Verdict,
 };
-use super::tools::probe_tools_reporting;
+use super::tools::{probe_tools_reporting, AZURE_NOT_NEEDED};
 
 const TOKEN_PROMPT: &str = "GitHub token (input hidden; scopes repo and workflow): ";
 pub const AZ_LOGIN_QUESTION: &str = "The Azure CLI is not signed in. Run `az login` now?";
@@ -32,6 +32,9 @@ const GH_LOGIN_HINT: &str =
 ///   with the Azure sign-in (`az account show`, then the role assignments) and the GitHub
 ///   token (one typed into the wizard's form, else `GITHUB_TOKEN`, else `GH_TOKEN`, else
 ///   `gh auth token`, then `gh api user`).
+/// - A run that involves no Azure resource (`env.azure` is [`AzureUse::NotNeeded`]: an
+///   existing kube context) runs no az command at all; az and both Azure rows say "not
+///   needed" and never fail the check.
 /// - Interactive: a missing Azure sign-in is offered `az login` (terminal handed over);
 ///   a missing token is asked for without echo. Non-interactive: failures with hints.
 /// - Every token is registered as a secret as soon as it is known; it reaches `gh` only
@@ -81,9 +84,12 @@ pub async fn check_with(
     let report_tool = |tool: &ToolCheck| on_row(LiveRow::Tool(tool));
 
     let (tools, azure, github) = tokio::join!(
-        probe_tools_reporting(&runner, &report_tool),
+        probe_tools_reporting(&runner, env.azure, &report_tool),
         async {
-            let azure = azure_sign_in(&az, retry).await;
+            let azure = match env.azure {
+                AzureUse::Needed => azure_sign_in(&az, retry).await,
+                AzureUse::NotNeeded => AzureOutcome::state(AzureSignIn::NotNeeded),
+            };
             report_auth(azure_rows(&azure, env, interactive));
             azure
         },
@@ -183,10 +189,16 @@ pub async fn check_with(
 }
 
 enum AzureSignIn {
+    /// The run involves no Azure resource: nothing was asked of az.
+    NotNeeded,
     SignedIn(AzAccount),
-    NotSignedIn { message: String },
+    NotSignedIn {
+        message: String,
+    },
     LoginDeclined,
-    LoginFailed { reason: String },
+    LoginFailed {
+        reason: String,
+    },
     Unavailable(ToolError),
 }
 
@@ -357,6 +369,7 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
         None => "run `az login`, then try again".to_string(),
     };
     let (verdict, detail, hint) = match &azure.state {
+        AzureSignIn::NotNeeded => (Verdict::Info, AZURE_NOT_NEEDED.to_string(), None),
         AzureSignIn::SignedIn(account) => (
             Verdict::Pass,
             format!(
@@ -420,6 +433,12 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
     let role_hint =
         "creating a cluster needs Owner or Contributor on the subscription; ask an administrator, or use --cluster-existing";
     let role = match (&azure.state, &azure.role) {
+        (AzureSignIn::NotNeeded, _) => AuthCheck {
+            check: AuthCheckKind::AzureRole,
+            verdict: Verdict::Info,
+            detail: AZURE_NOT_NEEDED.to_string(),
+            hint: None,
+        },
         (AzureSignIn::SignedIn(account), Some(RoleStatus::Holds(role))) => AuthCheck {
             check: AuthCheckKind::AzureRole,
             verdict: Verdict::Pass,

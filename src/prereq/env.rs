@@ -9,6 +9,33 @@ pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 pub const GH_TOKEN: &str = "GH_TOKEN";
 
+/// Whether the run involves Azure at all (see
+/// [`Configuration::involves_azure`](crate::config::Configuration::involves_azure)). When it
+/// does not (an existing kube context: kind, k3d, any cluster), `az` is neither required
+/// nor run: no `az version`, no `az account show`, no role query; its rows say "not needed".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AzureUse {
+    /// The run creates Azure resources (an AKS cluster): az and its sign-in are checked.
+    #[default]
+    Needed,
+    /// Nothing in Azure is created or read.
+    NotNeeded,
+}
+
+impl AzureUse {
+    pub fn of(involves_azure: bool) -> Self {
+        if involves_azure {
+            AzureUse::Needed
+        } else {
+            AzureUse::NotNeeded
+        }
+    }
+
+    pub fn needed(self) -> bool {
+        self == AzureUse::Needed
+    }
+}
+
 /// `AZURE_SUBSCRIPTION_ID`, `AZURE_TENANT_ID`, `GITHUB_TOKEN` and `GH_TOKEN`; empty values
 /// count as unset.
 #[derive(Clone, Debug, Default)]
@@ -21,6 +48,8 @@ pub struct PrereqEnv {
     /// A token the user typed into the wizard's form: checked before the variables and
     /// reported as coming from the prompt.
     pub entered_token: Option<SecretString>,
+    /// Whether az and the Azure sign-in are checked at all (by default they are).
+    pub azure: AzureUse,
 }
 
 impl PrereqEnv {
@@ -38,9 +67,16 @@ impl PrereqEnv {
             github_token: text(GITHUB_TOKEN).map(SecretString::from),
             gh_token: text(GH_TOKEN).map(SecretString::from),
             entered_token: None,
+            azure: AzureUse::Needed,
         };
         env.register_secrets();
         env
+    }
+
+    /// The same environment, for a run whose use of Azure is `azure`.
+    pub fn with_azure(mut self, azure: AzureUse) -> Self {
+        self.azure = azure;
+        self
     }
 
     /// The real process environment.

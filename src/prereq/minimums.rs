@@ -357,6 +357,14 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
     ),
     // kubectl: every flag is older than 1.16; the floor 1.25 is kept (below).
     flag("kubectl", &[], "--context", KUBECTL_1_16, KUBECTL_PRESENT),
+    flag(
+        "kubectl",
+        &[],
+        "--request-timeout",
+        KUBECTL_1_16,
+        "present in kubectl 1.16.0: a global flag of every command \
+         (k8s.io/cli-runtime, pkg/genericclioptions/config_flags.go, flagTimeout, 2018)",
+    ),
     flag("kubectl", &[], "-o", KUBECTL_1_16, KUBECTL_PRESENT),
     flag("kubectl", &[], "-n", KUBECTL_1_16, KUBECTL_PRESENT),
     flag("kubectl", &[], "-f", KUBECTL_1_16, KUBECTL_PRESENT),

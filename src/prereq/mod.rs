@@ -20,6 +20,7 @@
 //! ```
 
 mod check;
+pub mod contexts;
 pub mod env;
 pub mod interaction;
 pub mod minimums;
@@ -27,7 +28,8 @@ pub mod report;
 pub mod tools;
 
 pub use check::{check, check_reporting, check_with, LiveRow, AZ_LOGIN_QUESTION};
-pub use env::PrereqEnv;
+pub use contexts::{probe_contexts, ContextProbe, Reachability};
+pub use env::{AzureUse, PrereqEnv};
 pub use interaction::{
     InheritedTerminal, Interaction, PromptError, Prompter, TerminalHandover, TerminalPrompter,
 };

@@ -10,6 +10,7 @@ use crate::tools::runner::{CommandRunner, CommandSpec};
 use crate::tools::{az::Az, gh::Gh, git::Git, helm::Helm, kubectl::Kubectl};
 use crate::tools::{ToolError, Version};
 
+use super::env::AzureUse;
 use super::report::{ToolCheck, Verdict};
 
 /// What this program needs of a tool.
@@ -144,6 +145,24 @@ pub const TOOL_REQUIREMENTS: [ToolRequirement; 7] = [AZ, KUBECTL, GH, HELM, GIT,
 
 const NOT_NEEDED: &str = "not needed by kalypso-bootstrap";
 
+/// Why az is not checked in a run that involves no Azure resource.
+pub const AZURE_NOT_NEEDED: &str = "not needed: an existing cluster uses nothing in Azure";
+
+/// The az row of a run that involves no Azure resource: not probed, not required, and
+/// shown only in the JSON report (like a tool we only report that is not found).
+pub fn az_not_needed() -> ToolCheck {
+    ToolCheck {
+        name: AZ.name,
+        required: false,
+        found: false,
+        version: None,
+        minimum: None,
+        verdict: Verdict::Info,
+        detail: AZURE_NOT_NEEDED.to_string(),
+        install: AZ.install,
+    }
+}
+
 /// Turn one probe's result into a table row.
 pub fn evaluate_tool(
     requirement: &ToolRequirement,
@@ -194,15 +213,17 @@ pub fn evaluate_tool(
     }
 }
 
-/// Probe every tool at once; rows in [`TOOL_REQUIREMENTS`] order.
-pub async fn probe_tools(runner: &Arc<dyn CommandRunner>) -> Vec<ToolCheck> {
-    probe_tools_reporting(runner, &|_| {}).await
+/// Probe every tool the run needs at once; rows in [`TOOL_REQUIREMENTS`] order. Without
+/// Azure (`AzureUse::NotNeeded`) az is not run at all: its row is [`az_not_needed`].
+pub async fn probe_tools(runner: &Arc<dyn CommandRunner>, azure: AzureUse) -> Vec<ToolCheck> {
+    probe_tools_reporting(runner, azure, &|_| {}).await
 }
 
 /// [`probe_tools`], telling `on_row` about each row the moment its probe returns (the
 /// wizard's checklist fills in live).
 pub async fn probe_tools_reporting(
     runner: &Arc<dyn CommandRunner>,
+    azure: AzureUse,
     on_row: &(dyn Fn(&ToolCheck) + Sync),
 ) -> Vec<ToolCheck> {
     let az = Az::new(runner.clone(), None);
@@ -216,7 +237,15 @@ pub async fn probe_tools_reporting(
         row
     };
     let (az, kubectl, gh, helm, git, jq, bash) = tokio::join!(
-        async { reported(&AZ, az.version().await) },
+        async {
+            if azure.needed() {
+                reported(&AZ, az.version().await)
+            } else {
+                let row = az_not_needed();
+                on_row(&row);
+                row
+            }
+        },
         async { reported(&KUBECTL, kubectl.version().await) },
         async { reported(&GH, gh.version().await) },
         async { reported(&HELM, helm.version().await) },

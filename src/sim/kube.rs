@@ -344,23 +344,51 @@ pub fn namespace(name: &str, extra_labels: &[(&str, &str)]) -> Value {
     })
 }
 
+/// An AKS node (agent pool `nodepool1`).
 pub fn node(name: &str, kubelet: &str, vm_size: &str, region: &str, now: &str) -> Value {
+    node_of(
+        name,
+        json!({
+            "agentpool": "nodepool1",
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/hostname": name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.azure.com/mode": "system",
+            "node.kubernetes.io/instance-type": vm_size,
+            "topology.kubernetes.io/region": region,
+        }),
+        &format!("azure:///subscriptions/sim/resourceGroups/sim/providers/Microsoft.Compute/virtualMachineScaleSets/{name}"),
+        NodeInfo {
+            kubelet,
+            os_image: "Ubuntu 22.04.5 LTS",
+            kernel: "5.15.0-1092-azure",
+            runtime: "containerd://1.7.27-1",
+        },
+        now,
+    )
+}
+
+/// What a node reports of its software (`status.nodeInfo`).
+pub struct NodeInfo<'a> {
+    pub kubelet: &'a str,
+    pub os_image: &'a str,
+    pub kernel: &'a str,
+    pub runtime: &'a str,
+}
+
+/// A Ready node with these labels and provider id.
+pub fn node_of(
+    name: &str,
+    labels: Value,
+    provider_id: &str,
+    info: NodeInfo<'_>,
+    now: &str,
+) -> Value {
     json!({
         "apiVersion": "v1",
         "kind": "Node",
-        "metadata": {
-            "name": name,
-            "labels": {
-                "agentpool": "nodepool1",
-                "kubernetes.io/arch": "amd64",
-                "kubernetes.io/hostname": name,
-                "kubernetes.io/os": "linux",
-                "kubernetes.azure.com/mode": "system",
-                "node.kubernetes.io/instance-type": vm_size,
-                "topology.kubernetes.io/region": region,
-            },
-        },
-        "spec": {"providerID": format!("azure:///subscriptions/sim/resourceGroups/sim/providers/Microsoft.Compute/virtualMachineScaleSets/{name}")},
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"providerID": provider_id},
         "status": {
             "conditions": [
                 {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory", "message": "kubelet has sufficient memory available", "lastHeartbeatTime": now, "lastTransitionTime": now},
@@ -370,11 +398,11 @@ pub fn node(name: &str, kubelet: &str, vm_size: &str, region: &str, now: &str) -
             ],
             "nodeInfo": {
                 "architecture": "amd64",
-                "containerRuntimeVersion": "containerd://1.7.27-1",
-                "kernelVersion": "5.15.0-1092-azure",
-                "kubeletVersion": kubelet,
+                "containerRuntimeVersion": info.runtime,
+                "kernelVersion": info.kernel,
+                "kubeletVersion": info.kubelet,
                 "operatingSystem": "linux",
-                "osImage": "Ubuntu 22.04.5 LTS",
+                "osImage": info.os_image,
             },
         },
     })
@@ -403,6 +431,35 @@ pub fn running_pod(
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": now},
             ],
             "containerStatuses": [{"name": "manager", "image": image, "ready": true, "restartCount": 0, "started": true, "state": {"running": {"startedAt": now}}}],
+            "startTime": now,
+        },
+    })
+}
+
+/// The pod of a Job that ran to completion (phase `Succeeded`, its container terminated
+/// with reason `Completed`, not ready), as `kubectl get pods` still lists it.
+pub fn completed_pod(
+    namespace: &str,
+    name: &str,
+    labels: &Value,
+    image: &str,
+    node: &str,
+    now: &str,
+) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {"containers": [{"name": "helm", "image": image}], "nodeName": node, "restartPolicy": "OnFailure"},
+        "status": {
+            "phase": "Succeeded",
+            "conditions": [
+                {"type": "Initialized", "status": "True", "reason": "PodCompleted", "lastTransitionTime": now},
+                {"type": "Ready", "status": "False", "reason": "PodCompleted", "lastTransitionTime": now},
+                {"type": "ContainersReady", "status": "False", "reason": "PodCompleted", "lastTransitionTime": now},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": now},
+            ],
+            "containerStatuses": [{"name": "helm", "image": image, "ready": false, "restartCount": 0, "started": false, "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now}}}],
             "startTime": now,
         },
     })

@@ -58,6 +58,7 @@ mod catalog;
 mod chatter;
 mod cluster;
 mod command;
+mod distributions;
 mod fault;
 mod gh;
 mod git;
@@ -95,6 +96,7 @@ pub use catalog::{
     KALYPSO_CHART, KALYPSO_GROUP, KALYPSO_REPO_URL,
 };
 pub use chatter::Chatter;
+pub use distributions::KubeFlavour;
 pub use fault::{Fault, FaultId, FaultKind, FaultWhen};
 pub use latency::{Latency, LATENCY_SYNTAX};
 pub use persist::WORLD_FILE;

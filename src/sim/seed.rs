@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::catalog::{AzureCatalog, ChartCatalog, FluxVersion};
+use super::distributions::{self, KubeFlavour};
 use super::git;
 use super::kube::{self};
 use super::kubeconfig::{merge_entry, Kubeconfig, Named};
@@ -17,7 +18,7 @@ use super::state::{
     default_labels, key2, AzureAccount, GithubOrg, GithubRepo, GithubUser, KubeCluster, Quota,
     SimulatedAks, SimulatedResourceGroup,
 };
-use super::world::{now_timestamp, populate_system, put, TokenPolicy};
+use super::world::{now_timestamp, put, TokenPolicy};
 use super::SimulatedEnvironment;
 
 /// Why seeding failed.
@@ -287,26 +288,31 @@ impl SimulatedEnvironment {
         Ok(cluster.server())
     }
 
-    /// A Kubernetes API server that is not an AKS cluster of the simulation (e.g. a kind
-    /// cluster): system namespaces, `nodes` Ready nodes, running kube-system pods.
+    /// A Kubernetes API server that is not an AKS cluster of the simulation, with AKS's
+    /// nodes and kube-system pods (an AKS cluster reached through its own context): system
+    /// namespaces, `nodes` Ready nodes, running kube-system pods. For a kind or k3d cluster,
+    /// [`Self::seed_kube_cluster_as`].
     pub fn seed_kube_cluster(&self, server: &str, kubernetes_version: &str, nodes: u32) {
+        self.seed_kube_cluster_as(server, KubeFlavour::Aks, kubernetes_version, nodes);
+    }
+
+    /// A Kubernetes API server as `flavour` (AKS, kind, k3d) creates it, with `nodes` Ready
+    /// nodes and that tool's system pods running.
+    pub fn seed_kube_cluster_as(
+        &self,
+        server: &str,
+        flavour: KubeFlavour,
+        kubernetes_version: &str,
+        nodes: u32,
+    ) {
         let mut world = self.world();
         let mut api = KubeCluster {
             server: server.to_string(),
-            version: format!("v{}", kubernetes_version.trim_start_matches('v')),
+            version: flavour.server_version(kubernetes_version),
             ..KubeCluster::default()
         };
-        let node_names: Vec<String> = (1..=nodes).map(|i| format!("node-{i}")).collect();
         let mut counter = std::mem::take(&mut world.counter);
-        populate_system(
-            &mut api,
-            &mut counter,
-            &node_names,
-            "Standard_D2s_v5",
-            "local",
-            false,
-            &now_timestamp(),
-        );
+        distributions::populate(&mut api, &mut counter, flavour, nodes, &now_timestamp());
         world.counter = counter;
         world.kube.insert(server.to_string(), api);
     }

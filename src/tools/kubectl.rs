@@ -107,6 +107,9 @@ impl Kubectl {
     }
 }
 
+/// How long the wizard's context list waits for each context's API server.
+pub const REACHABILITY_WAIT: Duration = Duration::from_secs(5);
+
 /// `kubectl` bound to one kube context.
 #[derive(Clone)]
 pub struct KubectlContext {
@@ -655,6 +658,29 @@ impl KubectlContext {
     /// The API server's version: proves the server answers with these credentials.
     pub async fn server_version(&self) -> Result<Version, ToolError> {
         let spec = self.server_version_spec();
+        let command = spec.display();
+        let output = self.exec.checked(spec).await?;
+        parse_server_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {
+            command,
+            reason: e.reason,
+        })
+    }
+
+    /// `kubectl --context C --request-timeout 5s version -o json`: whether the context's API
+    /// server answers within [`REACHABILITY_WAIT`] (kubectl's own request timeout; the
+    /// child is also stopped a little after it).
+    pub fn reachability_spec(&self) -> CommandSpec {
+        let wait = format!("{}s", REACHABILITY_WAIT.as_secs());
+        CommandSpec::new(PROGRAM)
+            .args(["--context", self.context.as_str(), "--request-timeout"])
+            .arg(wait)
+            .args(["version", "-o", "json"])
+            .timeout(REACHABILITY_WAIT + Duration::from_secs(5))
+    }
+
+    /// The API server's version when it answers within [`REACHABILITY_WAIT`].
+    pub async fn reachable(&self) -> Result<Version, ToolError> {
+        let spec = self.reachability_spec();
         let command = spec.display();
         let output = self.exec.checked(spec).await?;
         parse_server_version(&output.stdout).map_err(|e| ToolError::UnexpectedOutput {

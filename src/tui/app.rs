@@ -2,6 +2,7 @@
 //! I/O: effects are returned to the runtime, and time arrives as messages, so a test can
 //! drive the whole wizard with a list of messages.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
@@ -13,6 +14,7 @@ use crate::engine::events::{EventKind, LogLevel};
 use crate::engine::overview::EarlierRun;
 use crate::engine::{PlanOverview, Resume};
 use crate::logging::LogRecord;
+use crate::prereq::AzureUse;
 use crate::ExitCode;
 
 use super::backend::{PrereqUpdate, RollbackNotice};
@@ -39,6 +41,8 @@ pub struct AppInputs {
     pub kube_contexts: Vec<String>,
     /// The kubeconfig files the contexts were read from (named when there are none).
     pub kubeconfig_paths: Vec<PathBuf>,
+    /// Each context's API server, from the kubeconfig (shown in the pick list).
+    pub kube_context_servers: HashMap<String, String>,
     /// `GITHUB_TOKEN` or `GH_TOKEN` is set: the form does not ask for a token.
     pub github_token_in_env: bool,
     /// Where the state file is (shown on the welcome and summary screens).
@@ -94,6 +98,7 @@ impl AppInputs {
             parsed,
             kube_contexts: Vec::new(),
             kubeconfig_paths: Vec::new(),
+            kube_context_servers: HashMap::new(),
             github_token_in_env: false,
             state_file,
             log_file: None,
@@ -208,6 +213,8 @@ pub struct App {
     pub failure_scroll: [usize; 2],
     /// The token revision the last prerequisite check ran with.
     checked_token_revision: Option<u64>,
+    /// Whether that check included Azure.
+    checked_azure: Option<AzureUse>,
     /// Set once the wizard has decided to end, with the exit code.
     pub exit: Option<ExitCode>,
 }
@@ -232,7 +239,8 @@ impl App {
             inputs.kube_contexts,
             inputs.github_token_in_env,
         )
-        .with_kubeconfig_paths(inputs.kubeconfig_paths);
+        .with_kubeconfig_paths(inputs.kubeconfig_paths)
+        .with_context_servers(inputs.kube_context_servers);
         Self {
             screen: Screen::Welcome,
             overlay: None,
@@ -263,6 +271,7 @@ impl App {
             failure_focus: None,
             failure_scroll: [0, 0],
             checked_token_revision: None,
+            checked_azure: None,
             exit: None,
         }
     }
@@ -445,6 +454,14 @@ pub fn update(app: &mut App, msg: Msg) -> Transition {
             }
         }
         Msg::Rollback(notice) => rollback_notice(app, notice),
+        Msg::KubeContexts(probes) => {
+            app.form.set_context_probes(probes);
+            if app.form.picker.is_some() {
+                Transition::redraw()
+            } else {
+                Transition::none()
+            }
+        }
     };
     if let Some(Effect::Exit(code)) = transition
         .effects
@@ -479,11 +496,24 @@ fn start_prerequisites(app: &mut App, github_token: Option<secrecy::SecretString
     };
     let interactive = !app.form.toggle(Field::NonInteractive);
     let skip = app.form.toggle(Field::SkipValidation);
+    let azure = checked_azure(app);
+    app.checked_azure = Some(azure);
     Transition::redraw().with(Effect::StartPrerequisites {
         github_token,
         interactive,
         skip,
+        azure,
     })
+}
+
+/// Whether the answers involve Azure (checked with them, so a change to a new AKS cluster
+/// after a check without Azure checks again).
+fn checked_azure(app: &App) -> AzureUse {
+    AzureUse::of(
+        app.validated
+            .as_ref()
+            .map_or(true, |validated| validated.configuration().involves_azure()),
+    )
 }
 
 fn prereq_update(app: &mut App, update: PrereqUpdate) -> Transition {
@@ -859,8 +889,12 @@ fn configure_key(app: &mut App, key: KeyEvent) -> Transition {
                 .as_ref()
                 .is_some_and(|validated| !validated.needs_confirmation());
             let revision = app.form.token_revision;
-            if app.checklist.passed() && app.checked_token_revision == Some(revision) {
-                // Checked already with this token; only the configuration changed.
+            if app.checklist.passed()
+                && app.checked_token_revision == Some(revision)
+                && app.checked_azure == Some(checked_azure(app))
+            {
+                // Checked already with this token and Azure's part; only the configuration
+                // changed.
                 return if app.skip_plan {
                     launch_run(app)
                 } else {

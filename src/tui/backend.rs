@@ -16,8 +16,8 @@ use crate::config::Configuration;
 use crate::engine::events::Event;
 use crate::engine::PlanOverview;
 use crate::prereq::{
-    AuthCheck, AzureIdentity, GithubIdentity, Interaction, PrereqReport, TerminalHandover,
-    ToolCheck,
+    AuthCheck, AzureIdentity, AzureUse, ContextProbe, GithubIdentity, Interaction, PrereqReport,
+    TerminalHandover, ToolCheck,
 };
 use crate::{ExitCode, UserError};
 
@@ -34,6 +34,8 @@ pub struct PrereqRequest {
     /// `--skip-validation`: report the check as skipped without probing anything; the
     /// engine uses the typed token, else the environment's, unchecked.
     pub skip: bool,
+    /// Whether the run involves Azure: when not, az and the Azure sign-in are not checked.
+    pub azure: AzureUse,
 }
 
 /// One piece of the prerequisite check's progress. Rows may arrive in any order and a row
@@ -127,6 +129,14 @@ pub trait WizardBackend: Send + Sync {
     /// background and stream its rows. Prompts and `az login` go through
     /// `request.interaction`.
     fn start_prerequisites(&self, request: PrereqRequest) -> mpsc::Receiver<PrereqUpdate>;
+
+    /// Whether each kube context's API server answers (a short `kubectl version` each, all
+    /// at once), for the context pick list. Read-only. A backend that cannot tell answers
+    /// nothing, and the list shows the servers alone.
+    fn probe_kube_contexts(&self, contexts: Vec<String>) -> BoxFuture<'_, Vec<ContextProbe>> {
+        let _ = contexts;
+        Box::pin(async { Vec::new() })
+    }
 
     /// The plan the engine would run for this configuration, by resource (see
     /// [`PlanOverview`]). May run read-only queries; must change nothing.

@@ -4,7 +4,7 @@
 //! layer on top; validation is the configuration module's own, run as a field is left and
 //! before moving on, with each error shown under its field.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use crossterm::event::{Event as CrosstermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -19,6 +19,7 @@ use crate::config::regions::AZURE_REGIONS;
 use crate::config::{
     ConfigLayer, Field, FieldError, NetworkPlugin, Problem, Provenance, Source, Visibility,
 };
+use crate::prereq::{ContextProbe, Reachability};
 
 /// A section of the form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -158,6 +159,19 @@ pub fn editor(entry: Entry) -> Editor {
     }
 }
 
+/// The two answers of a yes/no row that reads better as a choice between equals: (off,
+/// on). The cluster is a new AKS cluster or an existing one of any kind, neither the
+/// exception.
+pub fn toggle_choices(entry: Entry) -> Option<[&'static str; 2]> {
+    match entry {
+        Entry::Config(Field::ClusterCreate) => Some([
+            "existing (any Kubernetes: AKS, kind, k3d, …)",
+            "new AKS cluster",
+        ]),
+        _ => None,
+    }
+}
+
 /// A short human label.
 pub fn label(entry: Entry) -> &'static str {
     let field = match entry {
@@ -166,7 +180,7 @@ pub fn label(entry: Entry) -> &'static str {
     };
     match field {
         Field::ClusterName => "Cluster name",
-        Field::ClusterCreate => "New AKS cluster",
+        Field::ClusterCreate => "Cluster",
         Field::ClusterExistingContext => "Kube context",
         Field::ClusterRegion => "Region",
         Field::ClusterResourceGroup => "Resource group",
@@ -208,7 +222,9 @@ pub fn help(entry: Entry) -> &'static str {
     };
     match field {
         Field::ClusterName => "Lowercase letters, digits, hyphens; also names the defaults below.",
-        Field::ClusterCreate => "On: create an AKS cluster. Off: use an existing kube context.",
+        Field::ClusterCreate => {
+            "A new AKS cluster, or an existing one (any Kubernetes: AKS, kind, k3d, …)."
+        }
         Field::ClusterExistingContext => {
             "A context from your kubeconfig (←/→ cycle, Space opens the list)."
         }
@@ -354,6 +370,12 @@ pub struct FormState {
     contexts: Vec<String>,
     /// Where `contexts` were read from.
     kubeconfig_paths: Vec<PathBuf>,
+    /// Each context's API server (from the kubeconfig).
+    context_servers: HashMap<String, String>,
+    /// Whether each context's API server answered, once probed.
+    context_probes: HashMap<String, Reachability>,
+    /// The probe has reported (a context it did not report is not known).
+    contexts_probed: bool,
     token_in_env: bool,
     pub group: Group,
     pub focus: Entry,
@@ -379,6 +401,9 @@ impl FormState {
             base,
             contexts,
             kubeconfig_paths: Vec::new(),
+            context_servers: HashMap::new(),
+            context_probes: HashMap::new(),
+            contexts_probed: false,
             token_in_env,
             group: Group::Cluster,
             focus: Entry::Config(Field::ClusterCreate),
@@ -460,6 +485,35 @@ impl FormState {
     pub fn with_kubeconfig_paths(mut self, paths: Vec<PathBuf>) -> Self {
         self.kubeconfig_paths = paths;
         self
+    }
+
+    /// Each context's API server, as the kubeconfig names it.
+    pub fn with_context_servers(mut self, servers: HashMap<String, String>) -> Self {
+        self.context_servers = servers;
+        self
+    }
+
+    /// Whether the contexts' API servers answered (a later probe replaces an earlier one).
+    pub fn set_context_probes(&mut self, probes: Vec<ContextProbe>) {
+        self.contexts_probed = true;
+        for probe in probes {
+            self.context_probes
+                .insert(probe.context, probe.reachability);
+        }
+    }
+
+    /// Whether the probe of the contexts has reported.
+    pub fn contexts_probed(&self) -> bool {
+        self.contexts_probed
+    }
+
+    /// A context's API server (`None`: the kubeconfig names none) and whether it answered
+    /// (`None`: not known yet).
+    pub fn context_detail(&self, context: &str) -> (Option<&str>, Option<&Reachability>) {
+        (
+            self.context_servers.get(context).map(String::as_str),
+            self.context_probes.get(context),
+        )
     }
 
     /// The kube context row's text when there is nothing to pick from.
@@ -1083,7 +1137,9 @@ impl PathChoice {
             PathChoice::CreateEverything => {
                 "New AKS cluster, new control-plane and GitOps repositories"
             }
-            PathChoice::BringYourOwnCluster => "Existing kube context, new repositories",
+            PathChoice::BringYourOwnCluster => {
+                "An existing cluster (any Kubernetes: AKS, kind, k3d, …), new repos"
+            }
             PathChoice::BringYourOwnRepositories => "New AKS cluster, existing repositories",
             PathChoice::Mixed => "Choose for the cluster and each repository in the forms",
         }

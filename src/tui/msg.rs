@@ -14,6 +14,7 @@ use crate::logging::LogRecord;
 use crate::ExitCode;
 
 use super::backend::{PrereqUpdate, RollbackNotice};
+use crate::prereq::{AzureUse, ContextProbe};
 use crate::UserError;
 
 #[derive(Debug)]
@@ -43,6 +44,8 @@ pub enum Msg {
     Log(LogRecord),
     /// The session's rollback decision after a failure (other than a removal).
     Rollback(RollbackNotice),
+    /// Whether the kube contexts' API servers answered (for the context pick list).
+    KubeContexts(Vec<ContextProbe>),
 }
 
 /// A question the prerequisite check asks through the wizard.
@@ -70,6 +73,9 @@ pub enum Effect {
         /// "Skip validation" is on: no probes; the token comes from the form or the
         /// environment unchecked.
         skip: bool,
+        /// Whether the answers involve Azure (a new AKS cluster): when not, az is not
+        /// checked.
+        azure: AzureUse,
     },
     ComputePlan(Box<Configuration>),
     StartRun(Box<Confirmed>),

@@ -231,6 +231,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
     async fn run(&mut self) -> ExitCode {
         let mut signals = Signals::new();
         self.dispatch(Msg::Init);
+        self.probe_kube_contexts();
         loop {
             if let Some(code) = self.app.exit {
                 self.draw();
@@ -311,6 +312,20 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 _ = sleep_until_some(draw_at) => {}
             }
         }
+    }
+
+    /// Ask the backend whether each kube context answers; the pick list shows it when known.
+    fn probe_kube_contexts(&self) {
+        let contexts = self.app.form.contexts().to_vec();
+        if contexts.is_empty() {
+            return;
+        }
+        let backend = self.backend.clone();
+        let results = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let probes = backend.probe_kube_contexts(contexts).await;
+            let _ = results.send(Internal::Msg(Msg::KubeContexts(probes)));
+        });
     }
 
     /// Handle all the terminal input already waiting, without waiting for more: a burst
@@ -412,6 +427,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 github_token,
                 interactive,
                 skip,
+                azure,
             } => {
                 let interaction = if interactive {
                     Interaction::Interactive {
@@ -429,6 +445,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     interaction,
                     github_token,
                     skip,
+                    azure,
                 }));
             }
             Effect::ComputePlan(configuration) => {

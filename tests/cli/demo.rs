@@ -1236,7 +1236,12 @@ fn the_dry_run_lists_what_the_run_executes_existing_cluster() {
                 state.with_file_name("state.json.demo"),
             )
             .unwrap();
-            sim.seed_kube_cluster("https://127.0.0.1:36443", "1.33.1", 2);
+            sim.seed_kube_cluster_as(
+                "https://127.0.0.1:36443",
+                kalypso_bootstrap::sim::KubeFlavour::Kind { cluster: "mine" },
+                "1.33.1",
+                2,
+            );
             sim.seed_kube_context("kind-mine", "https://127.0.0.1:36443")
                 .unwrap();
             // The configuration checks the context against the kubeconfig it reads.
@@ -1778,4 +1783,154 @@ fn a_failing_headless_demo_run_prints_its_error_once() {
         assert_eq!(all.matches(once).count(), 1, "{once:?} in\n{all}");
     }
     assert!(all.contains("✗ Kalypso Scheduler (Helm) failed"), "{all}");
+}
+
+/// Issue 16 §1: on an existing cluster (the demo's own kind cluster) a run needs no Azure
+/// CLI at all. With the simulated machine's az not installed (`KALYPSO_DEMO_ABSENT=az`), the
+/// whole bootstrap succeeds and no az command runs, not even `az version`.
+#[test]
+fn a_demo_on_an_existing_cluster_succeeds_with_no_az_installed_and_runs_no_az_command() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let log = home.path().join("run.log");
+    let output = demo(home.path())
+        .env("KALYPSO_DEMO_ABSENT", "az")
+        .args([
+            "--cluster-existing",
+            "kind-kalypso-demo",
+            "--yes",
+            "--verbose",
+        ])
+        .arg("--state-file")
+        .arg(&state)
+        .arg("--log-file")
+        .arg(&log)
+        .output()
+        .unwrap();
+    let out = stdout_of(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{out}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(out.contains("✔ Bootstrap (DEMO) completed in"), "{out}");
+    let recorded = state_of(&state);
+    assert_eq!(recorded["status"], "completed");
+    assert_eq!(recorded["cluster"]["created"], false);
+    assert_eq!(recorded["cluster"]["kubeContext"], "kind-kalypso-demo");
+    let executed = executed_commands(&log);
+    assert!(
+        executed.iter().any(|argv| argv[0] == "kubectl"),
+        "the log records the commands: {executed:?}"
+    );
+    let az: Vec<_> = executed.iter().filter(|argv| argv[0] == "az").collect();
+    assert!(az.is_empty(), "az ran: {az:?}");
+
+    // A failed run rolled back: the removal needs no az either.
+    let home = TempDir::new().unwrap();
+    let log = home.path().join("failed.log");
+    let failed = demo(home.path())
+        .env("KALYPSO_DEMO_ABSENT", "az")
+        .env("KALYPSO_DEMO_FAIL", "validation.health")
+        .args([
+            "--cluster-existing",
+            "kind-kalypso-demo",
+            "--yes",
+            "--auto-rollback",
+        ])
+        .arg("--log-file")
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(6), "{}", stdout_of(&failed));
+    let executed = executed_commands(&log);
+    assert!(
+        executed
+            .iter()
+            .any(|argv| argv[0] == "helm" && argv.iter().any(|a| a == "uninstall")),
+        "the rollback ran: {executed:?}"
+    );
+    let az: Vec<_> = executed.iter().filter(|argv| argv[0] == "az").collect();
+    assert!(az.is_empty(), "az ran: {az:?}");
+}
+
+/// `--validate-only` on an existing cluster with no az installed: az is not required, the
+/// Azure rows say "not needed", exit 0. The same machine fails the check for a run that
+/// creates an AKS cluster, so it is the configuration that decides.
+#[test]
+fn validate_only_on_an_existing_cluster_says_azure_is_not_needed() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .env("KALYPSO_DEMO_ABSENT", "az")
+        .args(["--validate-only", "--cluster-existing", "kind-kalypso-demo"])
+        .output()
+        .unwrap();
+    let out = stdout_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    for check in ["Azure sign-in", "Azure role"] {
+        let row = out
+            .lines()
+            .find(|line| line.trim_start().starts_with(check))
+            .unwrap_or_else(|| panic!("no {check} row:\n{out}"));
+        assert!(
+            row.contains(" INFO ") && row.contains("not needed"),
+            "{row}"
+        );
+    }
+    assert!(
+        !out.lines().any(|line| line.trim_start().starts_with("az ")),
+        "no az row in the tools table:\n{out}"
+    );
+    assert!(out.contains("Prerequisites: PASSED"), "{out}");
+
+    let json = demo(home.path())
+        .env("KALYPSO_DEMO_ABSENT", "az")
+        .args(["--validate-only", "--cluster-existing", "kind-kalypso-demo"])
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(0));
+    let report: Value = serde_json::from_str(&stdout_of(&json)).unwrap();
+    let az = report["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tool| tool["name"] == "az")
+        .unwrap();
+    assert_eq!(az["required"], false);
+    assert_eq!(az["verdict"], "info");
+
+    let creating = demo(home.path())
+        .env("KALYPSO_DEMO_ABSENT", "az")
+        .arg("--validate-only")
+        .output()
+        .unwrap();
+    let said = stdout_of(&creating);
+    assert_eq!(creating.status.code(), Some(2), "{said}");
+    let az_row = said
+        .lines()
+        .find(|line| line.trim_start().starts_with("az "))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(
+        az_row.contains(" FAIL ") && az_row.contains("not found"),
+        "{az_row}"
+    );
+}
+
+#[test]
+fn a_demo_absent_value_naming_no_simulated_program_exits_64_naming_the_variable() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .env("KALYPSO_DEMO_ABSENT", "az,docker")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("KALYPSO_DEMO_ABSENT")
+            && said.contains("\"docker\"")
+            && said.contains("az, gh, kubectl, helm"),
+        "{said}"
+    );
 }

@@ -377,6 +377,37 @@ fn every_documented_kalypso_bootstrap_command_parses() {
     }
 }
 
+/// Issue 16 §1: the README's "Try it on your laptop" gives the three steps in order (a kind
+/// cluster, a GitHub token, the run on its context) and links the page that goes with it.
+#[test]
+fn the_readme_tries_it_on_a_laptop_in_three_steps_and_links_its_page() {
+    let readme = read("README.md");
+    let laptop =
+        section(&readme, "try-it-on-your-laptop").expect("a 'Try it on your laptop' section");
+    let mut from = 0;
+    for step in [
+        "1. `kind create cluster`",
+        "2. `export GITHUB_TOKEN=…`",
+        "3. `kalypso-bootstrap --cluster-existing kind-kind`",
+    ] {
+        let at = laptop[from..]
+            .find(step)
+            .unwrap_or_else(|| panic!("{step:?} is not the next step of:\n{laptop}"));
+        from += at + step.len();
+    }
+    assert!(laptop.contains("(docs/laptop.md)"), "{laptop}");
+    let page = read("docs/laptop.md");
+    assert!(
+        page.contains("kalypso-bootstrap --cluster-existing kind-kind"),
+        "{page}"
+    );
+    let index = section(&readme, "documentation").expect("the documentation index");
+    assert!(
+        index.contains("[docs/laptop.md](docs/laptop.md)"),
+        "{index}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Configuration, environment, exit codes, state file
 
@@ -434,6 +465,7 @@ fn every_environment_variable_the_program_reads_is_in_the_reference() {
         "KALYPSO_DEMO_FAIL",
         "KALYPSO_DEMO_LATENCY",
         "KALYPSO_DEMO_REPOS",
+        "KALYPSO_DEMO_ABSENT",
         "HOME",
         "TMPDIR",
         "TERM",

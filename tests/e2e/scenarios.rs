@@ -381,6 +381,64 @@ async fn existing_cluster_with_new_repositories() {
     assert_eq!(harness.settled(), before);
 }
 
+/// The "Cluster ready" checks work on any conformant cluster: an existing kind, k3d or AKS
+/// cluster (each with the nodes, labels and system pods its tool makes; see
+/// tests/fixtures/clusters) is found ready, and Kalypso is installed and verified on it
+/// without a single az call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kalypso_installs_on_an_existing_kind_k3d_or_aks_cluster_without_azure() {
+    use kalypso_bootstrap::config::{ClusterTarget, ExistingCluster};
+    use kalypso_bootstrap::sim::KubeFlavour;
+    for (context, server, flavour) in [
+        (
+            "kind-laptop",
+            "https://127.0.0.1:40111",
+            KubeFlavour::Kind { cluster: "laptop" },
+        ),
+        (
+            "k3d-laptop",
+            "https://0.0.0.0:40222",
+            KubeFlavour::K3d { cluster: "laptop" },
+        ),
+        (
+            "aks-own",
+            "https://aks-own-dns-1a2b3c4d.hcp.eastus.azmk8s.io:443",
+            KubeFlavour::Aks,
+        ),
+    ] {
+        let harness = Harness::new();
+        harness
+            .sim
+            .seed_kube_cluster_as(server, flavour, "1.31.5", 2);
+        harness.sim.seed_kube_context(context, server).unwrap();
+        let mut config = all_new();
+        config.cluster = ClusterTarget::Existing(ExistingCluster {
+            context: context.into(),
+            name: None,
+        });
+        let run = harness.run(&config).await;
+        run.assert_success();
+        let ready = run.outcome.step(StepId::ClusterReady).unwrap();
+        assert_eq!(
+            ready.message.as_deref(),
+            Some(format!("kube context {context}: 2 nodes Ready").as_str()),
+            "{flavour:?}"
+        );
+        let calls = harness.sim.calls();
+        assert!(
+            calls.iter().all(|c| c.program != "az"),
+            "{flavour:?}: {:?}",
+            calls
+                .iter()
+                .filter(|c| c.program == "az")
+                .map(|c| c.command_line())
+                .collect::<Vec<_>>()
+        );
+        kalypso_is_installed(&harness, server);
+        all_checks_passed(&run);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_cluster_with_existing_repositories() {
     let harness = Harness::new();

@@ -495,3 +495,32 @@ async fn a_burst_of_waiting_keys_is_applied_whole_before_one_frame() {
         .expect("no panic");
     assert_eq!(code, ExitCode::Cancelled);
 }
+
+/// The wizard asks the backend, once at the start, whether each kube context answers, and
+/// the context pick list shows what came back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_context_list_shows_what_the_probe_reported() {
+    use kalypso_bootstrap::prereq::{ContextProbe, Reachability};
+    let backend = FakeBackend {
+        context_probes: vec![ContextProbe {
+            context: "kind-dev".to_string(),
+            reachability: Reachability::Reachable {
+                version: kalypso_bootstrap::tools::Version::new(1, 33, 1),
+            },
+        }],
+        ..FakeBackend::default()
+    };
+    let harness = Harness::start(backend, None);
+    harness.wait_for("How do you want to start?").await;
+    harness.key(KeyCode::Down);
+    harness.key(KeyCode::Enter);
+    harness.wait_for("Kube context").await;
+    harness.key(KeyCode::Tab);
+    harness.key(KeyCode::Tab);
+    harness.key(KeyCode::Char(' '));
+    harness.wait_for("answers (v1.33.1)").await;
+    assert_eq!(
+        *harness.backend.probed_contexts.lock().unwrap(),
+        vec![vec!["kind-dev".to_string(), "aks-prod".to_string()]]
+    );
+}

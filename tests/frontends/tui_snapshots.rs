@@ -13,7 +13,9 @@
 //! phase the end-to-end harness's), replayed on a fixed clock (`support::replay`), so that
 //! a change in the product's wording shows in a snapshot.
 
-use crate::support::replay::{demo_plan_refused, demo_prerequisites, DemoRun, Replay};
+use crate::support::replay::{
+    demo_plan_refused, demo_prerequisites, demo_prerequisites_for, DemoRun, Replay,
+};
 use crate::support::tui::*;
 use crossterm::event::KeyCode;
 use kalypso_bootstrap::config::{ConfigLayer, Field};
@@ -371,6 +373,65 @@ fn configure_existing_cluster() {
     });
 }
 
+/// The kube context pick list (Space on the context row) shows each context's API server
+/// and whether it answered: kind and k3d answered with their versions, the AKS context did
+/// not (why, for the selected one).
+#[test]
+fn configure_context_pick_list_with_servers_and_reachability() {
+    use kalypso_bootstrap::prereq::{ContextProbe, Reachability};
+    use kalypso_bootstrap::tools::Version;
+    snapshot("configure_context_picker", |size| {
+        let mut inputs = inputs(named("demo"));
+        inputs.kube_contexts = vec![
+            "kind-dev".to_string(),
+            "aks-prod".to_string(),
+            "k3d-lab".to_string(),
+        ];
+        inputs.kube_context_servers = [
+            ("kind-dev", "https://127.0.0.1:36443"),
+            (
+                "aks-prod",
+                "https://aks-prod-dns-4f1e.hcp.westeurope.azmk8s.io:443",
+            ),
+            ("k3d-lab", "https://0.0.0.0:41234"),
+        ]
+        .into_iter()
+        .map(|(context, server)| (context.to_string(), server.to_string()))
+        .collect();
+        let (mut app, _) = app_with(inputs, size);
+        update(
+            &mut app,
+            Msg::KubeContexts(vec![
+                ContextProbe {
+                    context: "kind-dev".to_string(),
+                    reachability: Reachability::Reachable {
+                        version: Version::new(1, 33, 1),
+                    },
+                },
+                ContextProbe {
+                    context: "aks-prod".to_string(),
+                    reachability: Reachability::Unreachable {
+                        reason: "Unable to connect to the server: dial tcp: lookup aks-prod-dns-4f1e.hcp.westeurope.azmk8s.io: no such host".to_string(),
+                    },
+                },
+                ContextProbe {
+                    context: "k3d-lab".to_string(),
+                    reachability: Reachability::Reachable {
+                        version: Version::new(1, 31, 5),
+                    },
+                },
+            ]),
+        );
+        press(&mut app, KeyCode::Down); // bring your own cluster
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::Tab); // name (optional)
+        press(&mut app, KeyCode::Tab); // kube context
+        press(&mut app, KeyCode::Char(' '));
+        press(&mut app, KeyCode::Down); // aks-prod: why it does not answer
+        app
+    });
+}
+
 #[test]
 fn configure_existing_repositories_with_a_masked_token() {
     snapshot("configure_repositories", |size| {
@@ -670,6 +731,27 @@ fn terminal_too_small() {
 #[test]
 fn prerequisites_passed() {
     snapshot("prerequisites_passed", checked);
+}
+
+/// On an existing cluster the checklist leaves Azure out: no az row (it is not needed and not
+/// probed), and both Azure rows say "not needed", as the product words them.
+#[test]
+fn prerequisites_passed_without_azure() {
+    use kalypso_bootstrap::prereq::AzureUse;
+    snapshot("prerequisites_without_azure", |size| {
+        let mut flags = named("demo");
+        flags.cluster.existing_context = Some("kind-dev".to_string());
+        let mut app = configure(flags, size);
+        for _ in 0..4 {
+            press(&mut app, KeyCode::PageDown);
+        }
+        assert_eq!(app.screen, Screen::Prerequisites);
+        let updates = demo_prerequisites_for(Vec::new(), AzureUse::NotNeeded);
+        for update_ in updates {
+            update(&mut app, Msg::Prereq(update_));
+        }
+        app
+    });
 }
 
 /// The plan refused: the GitOps repository the run would create exists, made by someone

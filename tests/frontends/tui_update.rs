@@ -9,6 +9,7 @@ use kalypso_bootstrap::config::{ConfigLayer, Field};
 use kalypso_bootstrap::engine::events::{EventKind, LogLevel, Outcome};
 use kalypso_bootstrap::engine::step::{Action, StepId};
 use kalypso_bootstrap::logging::LogRecord;
+use kalypso_bootstrap::prereq::AzureUse;
 use kalypso_bootstrap::tui::form::{group_entries, Entry, Group};
 use kalypso_bootstrap::tui::logbuf::LevelFilter;
 use kalypso_bootstrap::tui::progress::RollbackState;
@@ -106,6 +107,7 @@ fn skip_confirmation_without_missing_values_goes_from_the_checklist_straight_to_
             github_token: None,
             interactive: true,
             skip: false,
+            azure: AzureUse::Needed,
         }
     )));
     let mut last = Transition::default();
@@ -1699,4 +1701,125 @@ fn the_failure_screen_resumes_only_what_a_later_run_can_reach() {
         assert!(flat.contains(expected), "{expected}: {shown}");
         assert!(!flat.contains(absent), "{absent}: {shown}");
     }
+}
+
+/// The context pick list says "checking…" until the probe reports, then what each context
+/// answered; a context the probe did not report gets no verdict.
+#[test]
+fn the_context_list_shows_checking_until_the_probe_reports() {
+    use kalypso_bootstrap::prereq::{ContextProbe, Reachability};
+    let mut inputs = inputs(named("demo"));
+    inputs.kube_context_servers = [(
+        "kind-dev".to_string(),
+        "https://127.0.0.1:36443".to_string(),
+    )]
+    .into_iter()
+    .collect();
+    let (mut app, _) = app_with(inputs, LARGE);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.form.picker.is_some());
+    let before = screen(&app);
+    let kind_row = before.lines().find(|l| l.contains("kind-dev")).unwrap();
+    assert!(
+        kind_row.contains("https://127.0.0.1:36443") && kind_row.contains("checking…"),
+        "{kind_row}"
+    );
+    let transition = update(
+        &mut app,
+        Msg::KubeContexts(vec![ContextProbe {
+            context: "kind-dev".to_string(),
+            reachability: Reachability::Unreachable {
+                reason: "The connection to the server 127.0.0.1:36443 was refused - did you specify the right host or port?".to_string(),
+            },
+        }]),
+    );
+    assert!(transition.redraw, "the open list is drawn again");
+    let after = screen(&app);
+    let kind_row = after.lines().find(|l| l.contains("kind-dev")).unwrap();
+    assert!(kind_row.contains("✗ unreachable"), "{kind_row}");
+    assert!(
+        after.contains("was refused"),
+        "the selected context's reason:\n{after}"
+    );
+    let aks_row = after.lines().find(|l| l.contains("aks-prod")).unwrap();
+    assert!(
+        aks_row.contains("(no server)") && !aks_row.contains("checking"),
+        "{aks_row}"
+    );
+}
+
+/// Answers on an existing kube context involve no Azure: the check is asked to leave az out.
+#[test]
+fn an_existing_cluster_asks_for_a_check_without_azure() {
+    let mut flags = named("demo");
+    flags.cluster.create = Some(false);
+    flags.cluster.existing_context = Some("kind-dev".to_string());
+    flags.options.skip_confirmation = Some(true);
+    let (app, transition) = app_with(inputs(flags), SMALL);
+    assert_eq!(app.screen, Screen::Prerequisites);
+    assert!(
+        has(&transition, |e| matches!(
+            e,
+            Effect::StartPrerequisites {
+                azure: AzureUse::NotNeeded,
+                ..
+            }
+        )),
+        "{transition:?}"
+    );
+}
+
+/// A check that passed without Azure (an existing cluster) does not stand for a new AKS
+/// cluster chosen afterwards: the forms done again start a check with Azure.
+#[test]
+fn switching_to_a_new_aks_cluster_after_a_check_without_azure_checks_again() {
+    let mut flags = named("demo");
+    flags.cluster.existing_context = Some("kind-dev".to_string());
+    let mut app = configure(flags);
+    assert_eq!(app.form.text(Field::ClusterExistingContext), "kind-dev");
+    let mut last = Transition::default();
+    for _ in 0..4 {
+        last = press(&mut app, KeyCode::PageDown);
+    }
+    assert!(has(&last, |e| matches!(
+        e,
+        Effect::StartPrerequisites {
+            azure: AzureUse::NotNeeded,
+            ..
+        }
+    )));
+    for update_ in passing_checks() {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    press(&mut app, KeyCode::Enter);
+    let overview = new_installation_plan(&app);
+    update(&mut app, Msg::Plan(Ok(overview)));
+    press(&mut app, KeyCode::Enter); // No: back to the forms
+    assert_eq!(app.screen, Screen::Configure);
+    while app.form.group != Group::Cluster {
+        press(&mut app, KeyCode::PageUp);
+    }
+    while app.form.focus != Entry::Config(Field::ClusterCreate) {
+        shift_tab(&mut app);
+    }
+    press(&mut app, KeyCode::Right); // a new AKS cluster
+    assert!(app.form.toggle(Field::ClusterCreate));
+    let mut last = Transition::default();
+    for _ in 0..4 {
+        last = press(&mut app, KeyCode::PageDown);
+    }
+    assert!(
+        has(&last, |e| matches!(
+            e,
+            Effect::StartPrerequisites {
+                azure: AzureUse::Needed,
+                ..
+            }
+        )),
+        "{last:?}"
+    );
 }

@@ -3,7 +3,7 @@
 //! rollback commands undoing each.
 
 use crate::support::sim::*;
-use kalypso_bootstrap::sim::{kalypso_crd_names, SeedRepo, SimulatedEnvironment};
+use kalypso_bootstrap::sim::{kalypso_crd_names, KubeFlavour, SeedRepo, SimulatedEnvironment};
 use serde_json::Value;
 
 const FLUX_275: &str = "https://github.com/fluxcd/flux2/releases/download/v2.7.5/install.yaml";
@@ -1243,4 +1243,225 @@ async fn a_helm_wait_that_outlasts_its_timeout_leaves_the_release_failed_and_upg
         upgrade_timed_out.stderr.trim(),
         "Error: UPGRADE FAILED: context deadline exceeded"
     );
+}
+
+/// `*` in a fixture's pod name stands for one generated segment (`[a-z0-9]+`).
+fn name_matches(pattern: &str, name: &str) -> bool {
+    let pattern = format!("^{}$", regex::escape(pattern).replace(r"\*", "[a-z0-9]+"));
+    regex::Regex::new(&pattern).unwrap().is_match(name)
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/clusters/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// A kind and a k3d cluster of the simulation hold what those tools publish (the lists and
+/// their sources are in tests/fixtures/clusters): their node names, labels and provider
+/// ids, their namespaces and system pods, and nothing of AKS.
+#[tokio::test]
+async fn kind_and_k3d_clusters_hold_what_the_tools_publish() {
+    for (file, flavour, server) in [
+        (
+            "kind.json",
+            KubeFlavour::Kind { cluster: "laptop" },
+            "https://127.0.0.1:40111",
+        ),
+        (
+            "k3d.json",
+            KubeFlavour::K3d { cluster: "laptop" },
+            "https://0.0.0.0:40222",
+        ),
+    ] {
+        let published = fixture(file);
+        let context = published["context"].as_str().unwrap();
+        let (_dir, env) = standard();
+        env.seed_kube_cluster_as(server, flavour, "1.31.5", 2);
+        env.seed_kube_context(context, server).unwrap();
+        let kubeconfig = env.default_kubeconfig().display().to_string();
+        let get = |args: &[&str]| kubectl(&kubeconfig, context, args);
+
+        let nodes = ok_json(&env, get(&["get", "nodes", "-o", "json"])).await;
+        let nodes = nodes["items"].as_array().unwrap();
+        let mut names: Vec<&str> = nodes
+            .iter()
+            .map(|n| n["metadata"]["name"].as_str().unwrap())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            published["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap())
+                .collect::<Vec<_>>(),
+            "{file}"
+        );
+        let prefix = published["providerIdPrefix"].as_str().unwrap();
+        for node in nodes {
+            let labels = node["metadata"]["labels"].as_object().unwrap();
+            assert!(
+                labels
+                    .keys()
+                    .all(|k| !k.contains("azure") && k != "agentpool"),
+                "{file}: {labels:?}"
+            );
+            assert_eq!(labels["kubernetes.io/os"], "linux");
+            assert!(node["spec"]["providerID"]
+                .as_str()
+                .unwrap()
+                .starts_with(prefix));
+        }
+        let control_plane = nodes
+            .iter()
+            .find(|n| {
+                let name = n["metadata"]["name"].as_str().unwrap();
+                name.ends_with("control-plane") || name.ends_with("server-0")
+            })
+            .unwrap();
+        for (label, value) in published["controlPlaneLabels"].as_object().unwrap() {
+            assert_eq!(
+                &control_plane["metadata"]["labels"][label], value,
+                "{file}: {label}"
+            );
+        }
+
+        let namespaces = ok_json(&env, get(&["get", "namespaces", "-o", "json"])).await;
+        let mut namespaces: Vec<&str> = namespaces["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["metadata"]["name"].as_str().unwrap())
+            .collect();
+        namespaces.sort_unstable();
+        assert_eq!(
+            namespaces,
+            published["namespaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap())
+                .collect::<Vec<_>>(),
+            "{file}"
+        );
+
+        let completed: Vec<&str> = published["completed"]
+            .as_array()
+            .map(|c| c.iter().map(|p| p.as_str().unwrap()).collect())
+            .unwrap_or_default();
+        for (namespace, patterns) in published["pods"].as_object().unwrap() {
+            let pods = ok_json(&env, get(&["get", "pods", "-n", namespace, "-o", "json"])).await;
+            let pods = pods["items"].as_array().unwrap();
+            let mut unmatched: Vec<&str> = patterns
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+                .collect();
+            for pod in pods {
+                let name = pod["metadata"]["name"].as_str().unwrap();
+                let at = unmatched
+                    .iter()
+                    .position(|p| name_matches(p, name))
+                    .unwrap_or_else(|| {
+                        panic!("{file}: {namespace}/{name} is not published (left: {unmatched:?})")
+                    });
+                let pattern = unmatched.remove(at);
+                let phase = if completed.contains(&pattern) {
+                    "Succeeded"
+                } else {
+                    "Running"
+                };
+                assert_eq!(pod["status"]["phase"], phase, "{file}: {name}");
+            }
+            assert!(
+                unmatched.is_empty(),
+                "{file}: {namespace} lacks {unmatched:?}"
+            );
+        }
+    }
+}
+
+/// The wizard's context probe: one short `kubectl version` per context, all at once; a
+/// kind and a k3d cluster answer with their versions, a context whose server is gone and
+/// one the kubeconfig does not have do not, with kubectl's reason.
+#[tokio::test]
+async fn the_context_probe_says_which_contexts_answer() {
+    use kalypso_bootstrap::prereq::{probe_contexts, Reachability};
+    use kalypso_bootstrap::tools::Version;
+    let (_dir, env) = standard();
+    env.seed_kube_cluster_as(
+        "https://127.0.0.1:40111",
+        KubeFlavour::Kind { cluster: "laptop" },
+        "1.33.1",
+        1,
+    );
+    env.seed_kube_context("kind-laptop", "https://127.0.0.1:40111")
+        .unwrap();
+    env.seed_kube_cluster_as(
+        "https://0.0.0.0:40222",
+        KubeFlavour::K3d { cluster: "lab" },
+        "1.31.5",
+        1,
+    );
+    env.seed_kube_context("k3d-lab", "https://0.0.0.0:40222")
+        .unwrap();
+    env.seed_kube_context("aks-gone", "https://aks-gone-dns.hcp.eastus.azmk8s.io:443")
+        .unwrap();
+    let contexts: Vec<String> = ["kind-laptop", "k3d-lab", "aks-gone", "not-in-kubeconfig"]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let probes = probe_contexts(std::sync::Arc::new(env.clone()), contexts.clone()).await;
+    let order: Vec<&str> = probes.iter().map(|p| p.context.as_str()).collect();
+    assert_eq!(
+        order,
+        ["kind-laptop", "k3d-lab", "aks-gone", "not-in-kubeconfig"]
+    );
+    assert_eq!(
+        probes[0].reachability,
+        Reachability::Reachable {
+            version: Version::new(1, 33, 1)
+        }
+    );
+    assert_eq!(
+        probes[1].reachability,
+        Reachability::Reachable {
+            version: Version::new(1, 31, 5)
+        }
+    );
+    match &probes[2].reachability {
+        Reachability::Unreachable { reason } => assert!(
+            reason.contains("Unable to connect to the server"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match &probes[3].reachability {
+        Reachability::Unreachable { reason } => {
+            assert!(reason.contains("context was not found"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Each probe names its context and bounds its wait with kubectl's own timeout.
+    let calls: Vec<Vec<String>> = env.calls().into_iter().map(|c| c.args).collect();
+    for context in &contexts {
+        assert!(
+            calls.iter().any(|args| args[..]
+                == [
+                    "--context",
+                    context.as_str(),
+                    "--request-timeout",
+                    "5s",
+                    "version",
+                    "-o",
+                    "json"
+                ]),
+            "{context}: {calls:?}"
+        );
+    }
 }

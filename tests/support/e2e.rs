@@ -71,7 +71,12 @@ impl Harness {
         );
         sim.seed_github_org(ORG, &[("alice", "admin")]);
         sim.set_quota(REGION, "cores", 100, 0);
-        sim.seed_kube_cluster(EXISTING_SERVER, "1.33.1", 2);
+        sim.seed_kube_cluster_as(
+            EXISTING_SERVER,
+            kalypso_bootstrap::sim::KubeFlavour::Kind { cluster: "dev" },
+            "1.33.1",
+            2,
+        );
         sim.seed_kube_context(EXISTING_CONTEXT, EXISTING_SERVER)
             .expect("context");
         Self { dir, sim }

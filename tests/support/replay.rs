@@ -687,6 +687,15 @@ impl Fixed {
 /// environment), run for real over the demo's world with `faults`: the checklist's rows and
 /// outcome as the wizard receives them once the check is done.
 pub fn demo_prerequisites(faults: Vec<Fault>) -> Vec<kalypso_bootstrap::tui::PrereqUpdate> {
+    demo_prerequisites_for(faults, kalypso_bootstrap::prereq::AzureUse::Needed)
+}
+
+/// [`demo_prerequisites`] for a run that does (`Needed`) or does not (`NotNeeded`, an
+/// existing cluster) involve Azure.
+pub fn demo_prerequisites_for(
+    faults: Vec<Fault>,
+    azure: kalypso_bootstrap::prereq::AzureUse,
+) -> Vec<kalypso_bootstrap::tui::PrereqUpdate> {
     use kalypso_bootstrap::prereq::{check, Interaction, PrereqEnv};
     let scratch = tempfile::tempdir().expect("temp dir");
     let sim = SimulatedEnvironment::demo(scratch.path()).expect("the demo world");
@@ -694,7 +703,7 @@ pub fn demo_prerequisites(faults: Vec<Fault>) -> Vec<kalypso_bootstrap::tui::Pre
     for fault in faults {
         sim.inject(fault);
     }
-    let env = PrereqEnv::from_lookup(|_| None);
+    let env = PrereqEnv::from_lookup(|_| None).with_azure(azure);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let report = runtime.block_on(check(Arc::new(sim), &env, &Interaction::NonInteractive));
     kalypso_bootstrap::tui::PrereqUpdate::from_report(&report)

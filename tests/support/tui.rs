@@ -397,6 +397,9 @@ pub struct FakeBackend {
     /// configuration the wizard asks about.
     pub plan: Result<Observed, UserError>,
     pub script: RunScript,
+    /// What the kube context probe reports, and the context lists it was asked about.
+    pub context_probes: Vec<kalypso_bootstrap::prereq::ContextProbe>,
+    pub probed_contexts: Arc<Mutex<Vec<Vec<String>>>>,
 }
 
 impl Default for FakeBackend {
@@ -407,6 +410,8 @@ impl Default for FakeBackend {
             offer_az_login: false,
             plan: Ok(Observed::default()),
             script: RunScript::default(),
+            context_probes: Vec::new(),
+            probed_contexts: Arc::new(Mutex::new(Vec::new())),
         }
     }
 }
@@ -448,6 +453,15 @@ fn now_event(kind: EventKind) -> Event {
 }
 
 impl WizardBackend for FakeBackend {
+    fn probe_kube_contexts(
+        &self,
+        contexts: Vec<String>,
+    ) -> BoxFuture<'_, Vec<kalypso_bootstrap::prereq::ContextProbe>> {
+        self.probed_contexts.lock().unwrap().push(contexts);
+        let probes = self.context_probes.clone();
+        Box::pin(async move { probes })
+    }
+
     fn start_prerequisites(&self, request: PrereqRequest) -> mpsc::Receiver<PrereqUpdate> {
         record(
             &self.calls,

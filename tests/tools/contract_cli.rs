@@ -491,6 +491,7 @@ fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
     vec![
         client.version_spec(),
         k.server_version_spec(),
+        k.reachability_spec(),
         k.get_nodes_spec(),
         k.get_pods_spec("kube-system"),
         k.get_crd_spec(kubectl::FLUX_GITREPOSITORY_CRD),

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use kalypso_bootstrap::exit::ExitCode;
 use kalypso_bootstrap::prereq::{
-    self, AuthCheckKind, Interaction, LiveRow, PrereqEnv, PrereqReport, PromptError, Prompter,
-    TerminalHandover, TokenSource, Verdict,
+    self, AuthCheckKind, AzureUse, Interaction, LiveRow, PrereqEnv, PrereqReport, PromptError,
+    Prompter, TerminalHandover, TokenSource, Verdict,
 };
 use kalypso_bootstrap::secrets;
 use kalypso_bootstrap::tools::az::BuiltinRole;
@@ -466,6 +466,71 @@ async fn a_healthy_environment_passes_every_row() {
         "env token wins"
     );
     assert_never_in_argv(&fake, token);
+}
+
+/// An existing kube context (kind, k3d, any cluster) involves no Azure: az is neither
+/// required nor run (no `az version`, no `az account show`, no role query), even when it
+/// is not installed; its rows say "not needed" and the check passes on GitHub alone.
+#[tokio::test]
+async fn without_azure_az_is_never_run_and_its_rows_say_not_needed() {
+    let fake = Arc::new(healthy(None));
+    fake.missing("az");
+    let env = env_with(&[("GITHUB_TOKEN", "ghp_noAzureTOKEN0000000000000000000004")])
+        .with_azure(AzureUse::NotNeeded);
+    let report = run(&fake, &env, &Interaction::NonInteractive).await;
+
+    assert!(report.passed(), "{}", report.render_text());
+    assert!(fake.calls_to(&["az"]).is_empty(), "{:?}", fake.calls());
+    let az = report.tool("az").unwrap();
+    assert!(!az.required, "{az:?}");
+    assert_eq!(az.verdict, Verdict::Info);
+    assert!(az.detail.starts_with("not needed"), "{}", az.detail);
+    for kind in [AuthCheckKind::AzureLogin, AuthCheckKind::AzureRole] {
+        let check = row(&report, kind);
+        assert_eq!(check.verdict, Verdict::Info, "{check:?}");
+        assert!(check.detail.starts_with("not needed"), "{check:?}");
+        assert_eq!(check.hint, None);
+    }
+    assert_eq!(report.azure, None);
+    assert_eq!(
+        row(&report, AuthCheckKind::GithubLogin).verdict,
+        Verdict::Pass
+    );
+    let text = report.render_text();
+    let sign_in = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("Azure sign-in"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        sign_in.contains(" INFO ") && sign_in.contains("not needed"),
+        "{sign_in}"
+    );
+    assert!(!text.contains("brew install azure-cli"), "{text}");
+
+    // The same machine, a run that creates an AKS cluster: az is required.
+    let needed = run(
+        &fake,
+        &env.clone().with_azure(AzureUse::Needed),
+        &Interaction::NonInteractive,
+    )
+    .await;
+    assert!(!needed.passed());
+    assert_eq!(needed.tool("az").unwrap().verdict, Verdict::Fail);
+}
+
+/// Interactive, without Azure: nothing offers `az login`.
+#[tokio::test]
+async fn without_azure_an_interactive_check_never_offers_az_login() {
+    let fake = Arc::new(healthy(None));
+    fake.missing("az");
+    let env = env_with(&[("GITHUB_TOKEN", "ghp_noAzureTOKEN0000000000000000000005")])
+        .with_azure(AzureUse::NotNeeded);
+    let (interaction, prompter, terminal) = interactive(&fake, FakePrompter::default());
+    let report = run(&fake, &env, &interaction).await;
+    assert!(report.passed(), "{}", report.render_text());
+    assert!(prompter.asked.lock().unwrap().is_empty());
+    assert!(terminal.handed_over.lock().unwrap().is_empty());
+    assert!(fake.calls_to(&["az"]).is_empty(), "{:?}", fake.calls());
 }
 
 #[tokio::test]

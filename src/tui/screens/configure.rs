@@ -9,9 +9,12 @@ use ratatui::Frame;
 use super::{centered, footer, header, padded, panel, wrap};
 use crate::config::defaults;
 use crate::config::Source;
+use crate::prereq::Reachability;
 use crate::tui::app::App;
-use crate::tui::form::{editor, help, label, Editor, Entry, FormState, Group, PickSource};
-use crate::tui::theme::{Theme, SYMBOL_FAIL, SYMBOL_SELECTED};
+use crate::tui::form::{
+    editor, help, label, toggle_choices, Editor, Entry, FormState, Group, PickSource,
+};
+use crate::tui::theme::{Theme, SYMBOL_FAIL, SYMBOL_OK, SYMBOL_PENDING, SYMBOL_SELECTED};
 
 /// Columns for the labels.
 const LABEL_WIDTH: usize = 24;
@@ -191,6 +194,13 @@ fn value_spans<'a>(
     match editor(entry) {
         Editor::Toggle => {
             let on = form.toggle(field);
+            if let Some(choices) = toggle_choices(entry) {
+                return vec![
+                    Span::styled("◂ ", theme.muted()),
+                    Span::raw(choices[usize::from(on)]),
+                    Span::styled(" ▸", theme.muted()),
+                ];
+            }
             let text = if on { "[x] yes" } else { "[ ] no" };
             vec![Span::styled(
                 text,
@@ -280,15 +290,24 @@ fn render_picker(form: &FormState, frame: &mut Frame, area: Rect, theme: Theme) 
     let Some(picker) = &form.picker else {
         return;
     };
+    let contexts = picker.field == crate::config::Field::ClusterExistingContext;
     let filtered = picker.filtered();
-    let height = (filtered.len() as u16 + 4).clamp(6, area.height.saturating_sub(4));
-    let popup = centered(area, 44, height);
+    // The context list has a line more: why the selected context does not answer.
+    let extra = u16::from(contexts);
+    let height = (filtered.len() as u16 + 4 + extra).clamp(6, area.height.saturating_sub(4));
+    // Contexts show their server and whether it answers: as wide as the screen allows.
+    let width = if contexts {
+        area.width.saturating_sub(4).min(100)
+    } else {
+        44
+    };
+    let popup = centered(area, width, height);
     frame.render_widget(Clear, popup);
     let title = format!("{} (type to filter)", label(Entry::Config(picker.field)));
     let block = panel(&title, theme);
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
-    let visible = (inner.height as usize).saturating_sub(1);
+    let visible = (inner.height as usize).saturating_sub(1 + extra as usize);
     let start = picker.selected.saturating_sub(visible.saturating_sub(1));
     let mut lines = vec![Line::from(vec![
         Span::styled(" filter: ", theme.muted()),
@@ -297,6 +316,21 @@ fn render_picker(form: &FormState, frame: &mut Frame, area: Rect, theme: Theme) 
     if filtered.is_empty() {
         lines.push(Line::from(Span::styled(" no match", theme.muted())));
     }
+    let row_width = inner.width.saturating_sub(4) as usize;
+    let name_width = filtered
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(row_width / 3);
+    let server_width = filtered
+        .iter()
+        .filter_map(|c| form.context_detail(c).0)
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0)
+        // What is left beside the name and the verdict ("✓ answers (v1.31.5)").
+        .min(row_width.saturating_sub(name_width + 4 + STATUS_WIDTH));
     for (i, choice) in filtered.iter().enumerate().skip(start).take(visible) {
         let selected = i == picker.selected;
         let marker = if selected { SYMBOL_SELECTED } else { " " };
@@ -305,13 +339,61 @@ fn render_picker(form: &FormState, frame: &mut Frame, area: Rect, theme: Theme) 
         } else {
             theme.plain()
         };
-        lines.push(Line::from(Span::styled(
-            format!(
-                " {marker} {}",
-                padded(choice, inner.width.saturating_sub(4) as usize)
+        if !contexts {
+            lines.push(Line::from(Span::styled(
+                format!(" {marker} {}", padded(choice, row_width)),
+                style,
+            )));
+            continue;
+        }
+        let (server, reachability) = form.context_detail(choice);
+        let (status, status_style) = match reachability {
+            Some(Reachability::Reachable { version }) => {
+                (format!("{SYMBOL_OK} answers (v{version})"), theme.ok())
+            }
+            Some(Reachability::Unreachable { .. }) => {
+                (format!("{SYMBOL_FAIL} unreachable"), theme.fail())
+            }
+            None if form.contexts_probed() => (String::new(), theme.muted()),
+            None => (format!("{SYMBOL_PENDING} checking…"), theme.muted()),
+        };
+        let name = cut(choice, name_width);
+        let server = cut(server.unwrap_or("(no server)"), server_width);
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {marker} {}  ", padded(&name, name_width)), style),
+            Span::styled(
+                format!("{}  ", padded(&server, server_width)),
+                theme.muted(),
             ),
-            style,
-        )));
+            Span::styled(status, status_style),
+        ]));
+    }
+    if contexts {
+        let why =
+            filtered
+                .get(picker.selected)
+                .and_then(|chosen| match form.context_detail(chosen).1 {
+                    Some(Reachability::Unreachable { reason }) => Some(reason.clone()),
+                    _ => None,
+                });
+        if let Some(reason) = why {
+            lines.push(Line::from(Span::styled(
+                cut(&format!("   {reason}"), inner.width as usize),
+                theme.muted(),
+            )));
+        }
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The widest verdict of the context list.
+const STATUS_WIDTH: usize = 22;
+
+/// At most `width` characters, an ellipsis marking a cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+    format!("{kept}…")
 }

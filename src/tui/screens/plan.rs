@@ -10,7 +10,7 @@ use super::{footer, frame_areas, header, padded, panel, wrap};
 use crate::config::field::Value;
 use crate::engine::overview::{Change, LineKind, PlanOverview};
 use crate::tui::app::{App, PlanState};
-use crate::tui::form::{group_entries, label, Entry, Group};
+use crate::tui::form::{group_entries, label, toggle_choices, Entry, Group};
 use crate::tui::theme::{spinner_frame, Theme, SYMBOL_FAIL};
 
 /// The change's marker, styled.
@@ -163,7 +163,10 @@ fn configuration_lines<'a>(app: &App, width: usize, theme: Theme) -> Vec<Line<'a
                 continue;
             }
             let value = match field.get(&values) {
-                Some(Value::Bool(b)) => if b { "yes" } else { "no" }.to_string(),
+                Some(Value::Bool(b)) => match toggle_choices(*entry) {
+                    Some(choices) => choices[usize::from(b)].to_string(),
+                    None => if b { "yes" } else { "no" }.to_string(),
+                },
                 Some(other) => other.to_string(),
                 None => "-".to_string(),
             };

@@ -18,7 +18,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines: Vec<Line> = vec![
         Line::from(" This wizard sets up the Kalypso Scheduler end to end:"),
         Line::from(format!(
-            "   {SYMBOL_BULLET} an AKS cluster, or an existing kube context"
+            "   {SYMBOL_BULLET} a new AKS cluster, or any existing cluster (kind, k3d, AKS, …)"
         )),
         Line::from(format!(
             "   {SYMBOL_BULLET} a control-plane and a GitOps repository on GitHub, with Actions secrets"
