@@ -16,9 +16,7 @@ use kalypso_bootstrap::engine::events::{
 use kalypso_bootstrap::engine::overview::EarlierRun;
 use kalypso_bootstrap::engine::step::{Action, StepId};
 use kalypso_bootstrap::engine::{Observed, PlanOverview};
-use kalypso_bootstrap::prereq::{
-    AuthCheck, AuthCheckKind, InstallHint, Interaction, TerminalHandover, ToolCheck, Verdict,
-};
+use kalypso_bootstrap::prereq::{AuthCheck, AuthCheckKind, Interaction, TerminalHandover, Verdict};
 use kalypso_bootstrap::state::Phase;
 use kalypso_bootstrap::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
 use kalypso_bootstrap::tools::Version;
@@ -258,30 +256,6 @@ pub fn run_finished(seconds: i64) -> Event {
     CLOCK.run_finished(seconds, summary())
 }
 
-const HINT: InstallHint = InstallHint {
-    macos: "brew install it",
-    linux: "apt-get install it",
-};
-
-pub fn tool(
-    name: &'static str,
-    verdict: Verdict,
-    version: Option<Version>,
-    minimum: Option<Version>,
-    detail: &str,
-) -> ToolCheck {
-    ToolCheck {
-        name,
-        required: true,
-        found: version.is_some(),
-        version,
-        minimum,
-        verdict,
-        detail: detail.to_string(),
-        install: HINT,
-    }
-}
-
 pub fn auth(check: AuthCheckKind, verdict: Verdict, detail: &str, hint: Option<&str>) -> AuthCheck {
     AuthCheck {
         check,
@@ -303,7 +277,8 @@ pub fn probed(
     ))
 }
 
-/// Every row passing, then the outcome.
+/// Every row passing, then the outcome: the update tests' and the fake backend's check
+/// (the snapshots show a real one, see `support::replay::demo_prerequisites`).
 pub fn passing_checks() -> Vec<PrereqUpdate> {
     use kalypso_bootstrap::prereq::tools::{AZ, BASH, GH, GIT, HELM, JQ, KUBECTL};
     vec![
