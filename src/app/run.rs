@@ -321,7 +321,10 @@ pub(crate) fn bootstrap(
                 Interaction::NonInteractive
             };
             let started = std::time::Instant::now();
-            let report = prereq::check(target.runner.clone(), &prereq_env(env), &interaction).await;
+            let prereq_env = prereq_env(env).with_github_host(
+                validated.configuration().repositories.github_host.clone(),
+            );
+            let report = prereq::check(target.runner.clone(), &prereq_env, &interaction).await;
             if json_events && (!dry_run || !report.passed()) {
                 print_events(&mut printer, prerequisite_events(&report, started.elapsed()));
             }

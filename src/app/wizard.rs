@@ -297,6 +297,9 @@ impl WizardBackend for EngineBackend {
         let runner = Arc::clone(&self.runner);
         let mut env = self.prereq_env.clone();
         env.entered_token = request.github_token;
+        if let Some(host) = request.github_host {
+            env.github_host = host;
+        }
         let verified_token = Arc::clone(&self.verified_token);
         let account_subscription = Arc::clone(&self.account_subscription);
         if request.skip {
@@ -708,6 +711,7 @@ mod tests {
             interaction: Interaction::NonInteractive,
             github_token: token.map(|t| SecretString::from(t.to_string())),
             skip: false,
+            github_host: None,
         });
         let mut all = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, updates.recv())
@@ -890,6 +894,7 @@ mod tests {
             interaction: Interaction::NonInteractive,
             github_token: None,
             skip: true,
+            github_host: None,
         });
         let mut updates = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, receiver.recv())

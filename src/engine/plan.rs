@@ -393,6 +393,7 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
             StepId::ControlPlaneSecrets,
         ],
         "--control-plane-repo",
+        &config.repositories.github_host,
         observed,
         &mut decisions,
         &mut conflicts,
@@ -407,6 +408,7 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
             StepId::GitopsLabel,
         ],
         "--gitops-repo",
+        &config.repositories.github_host,
         observed,
         &mut decisions,
         &mut conflicts,
@@ -496,6 +498,7 @@ mod tests {
                 },
                 github_org: Some("acme".into()),
                 visibility: Visibility::Private,
+                github_host: Default::default(),
             },
             installation: Installation {
                 namespace: "kalypso-system".into(),

@@ -2,6 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::config::GitHubHost;
 use crate::secrets;
 
 pub const AZURE_SUBSCRIPTION_ID: &str = "AZURE_SUBSCRIPTION_ID";
@@ -21,6 +22,8 @@ pub struct PrereqEnv {
     /// A token the user typed into the wizard's form: checked before the variables and
     /// reported as coming from the prompt.
     pub entered_token: Option<SecretString>,
+    /// The GitHub host the token is checked against (`repositories.githubHost`).
+    pub github_host: GitHubHost,
 }
 
 impl PrereqEnv {
@@ -38,9 +41,16 @@ impl PrereqEnv {
             github_token: text(GITHUB_TOKEN).map(SecretString::from),
             gh_token: text(GH_TOKEN).map(SecretString::from),
             entered_token: None,
+            github_host: GitHubHost::default(),
         };
         env.register_secrets();
         env
+    }
+
+    /// The same environment, checking the token against `host`.
+    pub fn with_github_host(mut self, host: GitHubHost) -> Self {
+        self.github_host = host;
+        self
     }
 
     /// The real process environment.

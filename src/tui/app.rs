@@ -479,10 +479,12 @@ fn start_prerequisites(app: &mut App, github_token: Option<secrecy::SecretString
     };
     let interactive = !app.form.toggle(Field::NonInteractive);
     let skip = app.form.toggle(Field::SkipValidation);
+    let github_host = crate::config::GitHubHost::parse(app.form.text(Field::GithubHost)).ok();
     Transition::redraw().with(Effect::StartPrerequisites {
         github_token,
         interactive,
         skip,
+        github_host,
     })
 }
 

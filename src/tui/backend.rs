@@ -34,6 +34,8 @@ pub struct PrereqRequest {
     /// `--skip-validation`: report the check as skipped without probing anything; the
     /// engine uses the typed token, else the environment's, unchecked.
     pub skip: bool,
+    /// The GitHub host the token is checked against; `None`: the environment's default.
+    pub github_host: Option<crate::config::GitHubHost>,
 }
 
 /// One piece of the prerequisite check's progress. Rows may arrive in any order and a row

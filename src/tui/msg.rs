@@ -70,6 +70,8 @@ pub enum Effect {
         /// "Skip validation" is on: no probes; the token comes from the form or the
         /// environment unchecked.
         skip: bool,
+        /// The form's GitHub host, when it is a valid one (the token is checked there).
+        github_host: Option<crate::config::GitHubHost>,
     },
     ComputePlan(Box<Configuration>),
     StartRun(Box<Confirmed>),

@@ -412,6 +412,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 github_token,
                 interactive,
                 skip,
+                github_host,
             } => {
                 let interaction = if interactive {
                     Interaction::Interactive {
@@ -429,6 +430,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     interaction,
                     github_token,
                     skip,
+                    github_host,
                 }));
             }
             Effect::ComputePlan(configuration) => {

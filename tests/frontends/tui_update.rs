@@ -106,6 +106,7 @@ fn skip_confirmation_without_missing_values_goes_from_the_checklist_straight_to_
             github_token: None,
             interactive: true,
             skip: false,
+            ..
         }
     )));
     let mut last = Transition::default();
