@@ -287,6 +287,9 @@ pub(crate) fn bootstrap(
     options: OutputOptions,
 ) -> Result<ExitCode, UserError> {
     let mut target = RunTarget::new(cli, env, home)?;
+    if let Some(demo) = &target.demo {
+        demo.serve_github_on(&validated.configuration().repositories.github_host);
+    }
     if cli.dry_run {
         // A dry run changes nothing on disk: no log file either (its output is the record).
         target.paths.log_file = None;

@@ -55,6 +55,11 @@ pub(super) fn run_wizard(
     let mut target = RunTarget::new(cli, env, home)?;
     let mut after_first_draw = None;
     if let Some(demo) = &target.demo {
+        // The host given before the wizard (flag, variable, file or GH_HOST).
+        let given = parsed.merged().values.repositories.github_host.as_deref();
+        if let Some(host) = given.and_then(|h| crate::config::GitHubHost::parse(h).ok()) {
+            demo.serve_github_on(&host);
+        }
         let wizard = demo.wizard(Arc::clone(&target.runner));
         target.runner = wizard.runner;
         after_first_draw = wizard.after_first_draw;

@@ -121,6 +121,7 @@ pub struct GitHubRepo {
 impl GitHubRepo {
     /// A repository on github.com. Only [`super::repo_url::parse`] builds these (and
     /// [`GitHubRepo::on_host`]), after checking both parts.
+    #[cfg(test)]
     pub(crate) fn new(owner: String, name: String) -> GitHubRepo {
         Self::on_host(GitHubHost::default(), owner, name)
     }
