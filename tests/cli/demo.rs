@@ -1779,3 +1779,65 @@ fn a_failing_headless_demo_run_prints_its_error_once() {
     }
     assert!(all.contains("✗ Kalypso Scheduler (Helm) failed"), "{all}");
 }
+
+/// `--demo --github-host ghe.example.test`: the simulated GitHub is an Enterprise Server on
+/// that host only, and the GitHub half of the bootstrap runs end to end against it (the
+/// scheduler's own pull request cannot: it calls api.github.com, see the e2e tests), is
+/// recorded with its host, and is cleaned up from it. `GH_HOST` names the host the same way.
+#[test]
+fn a_demo_on_a_github_enterprise_server_runs_end_to_end_and_is_cleaned_up() {
+    for by_gh_host in [false, true] {
+        let home = TempDir::new().unwrap();
+        let state = home.path().join("state.json");
+        let mut run = demo(home.path());
+        run.arg("--skip-install").arg("--state-file").arg(&state);
+        if by_gh_host {
+            run.env("GH_HOST", "ghe.example.test");
+        } else {
+            run.args(["--github-host", "ghe.example.test"]);
+        }
+        let output = run.assert().code(0).get_output().clone();
+        let out = stdout_of(&output);
+        assert!(out.contains("✔ Bootstrap (DEMO) completed in"), "{out}");
+        assert!(
+            out.contains("https://ghe.example.test/kalypso-demo/kalypso-demo-control-plane"),
+            "{out}"
+        );
+        assert!(!out.contains("https://github.com/"), "{out}");
+        let recorded = state_of(&state);
+        assert_eq!(
+            recorded["identity"]["repositories"]["githubHost"],
+            "ghe.example.test"
+        );
+
+        // Another host names other repositories: refused before anything changes (past the
+        // prerequisites, which would fail first: github.com is unreachable in this world).
+        let other = demo(home.path())
+            .args(["--skip-install", "--skip-validation", "--state-file"])
+            .arg(&state)
+            .assert()
+            .code(3)
+            .get_output()
+            .clone();
+        let said = format!(
+            "{}{}",
+            stdout_of(&other),
+            String::from_utf8_lossy(&other.stderr)
+        );
+        assert!(said.contains("on ghe.example.test"), "{said}");
+
+        let clean = demo(home.path())
+            .args(["--clean", "--yes", "--state-file"])
+            .arg(&state)
+            .assert()
+            .code(0)
+            .get_output()
+            .clone();
+        let cleaned = stdout_of(&clean);
+        assert!(
+            cleaned
+                .contains("repository https://ghe.example.test/kalypso-demo/kalypso-demo-gitops"),
+            "{cleaned}"
+        );
+    }
+}
