@@ -279,19 +279,28 @@ impl CommandSpec {
 
     /// The command line as a shell would read it, quoted where needed and redacted:
     /// for dry-run output and log lines.
+    /// The `NAME=VALUE` words of [`CommandSpec::shown_env`], as a shell reads them.
+    pub fn shown_assignments(&self) -> Vec<String> {
+        self.shown_env
+            .iter()
+            .filter_map(|shown| {
+                // The last value of a variable is the one the child sees.
+                self.env
+                    .iter()
+                    .rev()
+                    .find(|(name, _)| name == shown)
+                    .and_then(|(name, value)| match value {
+                        EnvValue::Plain(value) => Some(format!("{name}={}", shell_quote(value))),
+                        EnvValue::Secret(_) => None,
+                    })
+            })
+            .collect()
+    }
+
     pub fn display(&self) -> String {
-        let assignments = self.shown_env.iter().filter_map(|shown| {
-            // The last value of a variable is the one the child sees.
-            self.env
-                .iter()
-                .rev()
-                .find(|(name, _)| name == shown)
-                .and_then(|(name, value)| match value {
-                    EnvValue::Plain(value) => Some(format!("{name}={}", shell_quote(value))),
-                    EnvValue::Secret(_) => None,
-                })
-        });
-        let line = assignments
+        let line = self
+            .shown_assignments()
+            .into_iter()
             .chain(self.argv().into_iter().map(shell_quote))
             .collect::<Vec<_>>()
             .join(" ");

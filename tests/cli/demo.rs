@@ -1780,6 +1780,60 @@ fn a_failing_headless_demo_run_prints_its_error_once() {
     assert!(all.contains("✗ Kalypso Scheduler (Helm) failed"), "{all}");
 }
 
+/// The commands a dry run on a GitHub Enterprise Server prints reach the server when copied:
+/// each gh command carries its `GH_HOST`, in the text and, beside the argv, in the JSON.
+#[test]
+fn a_dry_run_on_an_enterprise_server_shows_each_gh_command_with_its_host() {
+    let home = TempDir::new().unwrap();
+    let text = demo(home.path())
+        .args(["--dry-run", "--github-host", "ghe.example.test"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let out = stdout_of(&text);
+    let gh_lines: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("$ ") && l.contains(" gh ") || l.starts_with("$ gh "))
+        .collect();
+    assert!(!gh_lines.is_empty(), "{out}");
+    for line in &gh_lines {
+        assert!(line.starts_with("$ GH_HOST=ghe.example.test gh "), "{line}");
+    }
+    assert!(
+        out.contains("$ git push --no-verify https://ghe.example.test/"),
+        "{out}"
+    );
+    let json = demo(home.path())
+        .args([
+            "--dry-run",
+            "--github-host",
+            "ghe.example.test",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let plan: Value = serde_json::from_str(stdout_of(&json).trim()).unwrap();
+    let step = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "control-plane.repo")
+        .unwrap();
+    assert_eq!(
+        step["commands"][0],
+        serde_json::json!(["gh", "api", "user"])
+    );
+    assert_eq!(
+        step["env"][0],
+        serde_json::json!(["GH_HOST=ghe.example.test"])
+    );
+}
+
 /// `--demo --github-host ghe.example.test`: the simulated GitHub is an Enterprise Server on
 /// that host only, and the GitHub half of the bootstrap runs end to end against it (the
 /// scheduler's own pull request cannot: it calls api.github.com, see the e2e tests), is
