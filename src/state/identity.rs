@@ -486,7 +486,7 @@ mod tests {
             "{table}"
         );
 
-        let mut recorded = serde_json::to_value(&alpha()).unwrap();
+        let mut recorded = serde_json::to_value(alpha()).unwrap();
         assert_eq!(recorded["repositories"]["githubHost"], "github.com");
         recorded["repositories"]
             .as_object_mut()

@@ -173,6 +173,21 @@ pub const POINTER_MESSAGE: &str =
 pub const POINTER_REVERT_MESSAGE: &str =
     "Put the GitOpsRepo back as it was (Kalypso Bootstrap rollback)";
 
+/// The flag that names an existing repository, and the host its URL is on: how a hint
+/// tells the user to reuse a repository.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExistingFlag<'a> {
+    pub flag: &'a str,
+    pub host: &'a crate::config::GitHubHost,
+}
+
+impl ExistingFlag<'_> {
+    /// `--gitops-repo https://HOST/OWNER/NAME`.
+    fn naming(&self, slug: &str) -> String {
+        format!("{} {}/{slug}", self.flag, self.host.web_url())
+    }
+}
+
 /// The GitHub host of the run's repositories.
 fn host(env: &StepEnv) -> &crate::config::GitHubHost {
     &env.configuration.repositories.github_host
@@ -202,8 +217,7 @@ pub(crate) fn plan(
     target: &RepoTarget,
     observed_repo: Option<&ObservedRepo>,
     steps: &[StepId],
-    existing_flag: &str,
-    host: &crate::config::GitHubHost,
+    existing: ExistingFlag<'_>,
     observed: &Observed,
     decisions: &mut Decisions,
     conflicts: &mut Vec<PlanConflict>,
@@ -310,9 +324,8 @@ pub(crate) fn plan(
                     repo.slug
                 ),
                 hint: Topic::RepositoryNotOurs.hint(format!(
-                    "to use it, pass it as existing: {existing_flag} {}/{}; or choose another name",
-                    host.web_url(),
-                    repo.slug
+                    "to use it, pass it as existing: {}; or choose another name",
+                    existing.naming(&repo.slug)
                 )),
                 exit_code: ExitCode::RepositoryFailed,
             });
