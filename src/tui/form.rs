@@ -586,7 +586,10 @@ impl FormState {
                 Editor::Pick(_) => "press Space to pick one".to_string(),
                 Editor::Number => "type a whole number".to_string(),
                 _ if matches!(field, Field::ControlPlaneUrl | Field::GitopsUrl) => {
-                    "type the repository's URL, https://github.com/OWNER/NAME".to_string()
+                    // On the host of the form's GitHub host row, when it is a valid one.
+                    let host = crate::config::GitHubHost::parse(self.text(Field::GithubHost))
+                        .unwrap_or_default();
+                    format!("type the repository's URL, {}/OWNER/NAME", host.web_url())
                 }
                 _ => "type a value".to_string(),
             },
