@@ -1895,3 +1895,18 @@ fn a_demo_on_a_github_enterprise_server_runs_end_to_end_and_is_cleaned_up() {
         );
     }
 }
+
+/// `--validate-only` checks the token on the configured GitHub host: the demo's Enterprise
+/// Server answers there, where github.com would not.
+#[test]
+fn validate_only_checks_the_token_on_the_enterprise_server() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .args(["--validate-only", "--github-host", "ghe.example.test"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let out = stdout_of(&output);
+    assert!(out.contains("GitHub sign-in  PASS"), "{out}");
+}
