@@ -1805,6 +1805,13 @@ fn a_dry_run_on_an_enterprise_server_shows_each_gh_command_with_its_host() {
         out.contains("$ git push --no-verify https://ghe.example.test/"),
         "{out}"
     );
+    // The chart's values name the control plane on the server.
+    assert!(
+        out.contains(
+            "controlPlaneURL: https://ghe.example.test/kalypso-demo/kalypso-demo-control-plane"
+        ),
+        "{out}"
+    );
     let json = demo(home.path())
         .args([
             "--dry-run",
