@@ -63,7 +63,7 @@ pub struct Cli {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Repositories")]
     pub control_plane_create: Option<bool>,
-    /// Use an existing control-plane repository, https://github.com/OWNER/NAME (implies --control-plane-create=false) [env: KALYPSO_CONTROL_PLANE_REPO]
+    /// Use an existing control-plane repository, https://HOST/OWNER/NAME, HOST being --github-host (implies --control-plane-create=false) [env: KALYPSO_CONTROL_PLANE_REPO]
     #[arg(long, value_name = "URL", help_heading = "Repositories")]
     pub control_plane_repo: Option<String>,
     /// Name of the control-plane repository (default {cluster-name}-control-plane) [env: KALYPSO_CONTROL_PLANE_NAME]
@@ -73,12 +73,15 @@ pub struct Cli {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Repositories")]
     pub gitops_create: Option<bool>,
-    /// Use an existing gitops repository, https://github.com/OWNER/NAME (implies --gitops-create=false) [env: KALYPSO_GITOPS_REPO]
+    /// Use an existing gitops repository, https://HOST/OWNER/NAME, HOST being --github-host (implies --gitops-create=false) [env: KALYPSO_GITOPS_REPO]
     #[arg(long, value_name = "URL", help_heading = "Repositories")]
     pub gitops_repo: Option<String>,
     /// Name of the gitops repository (default {cluster-name}-gitops) [env: KALYPSO_GITOPS_NAME]
     #[arg(long, value_name = "NAME", help_heading = "Repositories")]
     pub gitops_name: Option<String>,
+    /// GitHub host: github.com or a GitHub Enterprise Server host name (default: GH_HOST, else github.com) [env: KALYPSO_GITHUB_HOST]
+    #[arg(long, value_name = "HOST", help_heading = "Repositories")]
+    pub github_host: Option<String>,
     /// GitHub organisation that owns new repositories (default: the authenticated user) [env: KALYPSO_GITHUB_ORG]
     #[arg(long, value_name = "ORG", help_heading = "Repositories")]
     pub github_org: Option<String>,
@@ -299,6 +302,7 @@ impl Cli {
                     name: self.gitops_name.clone(),
                     url: self.gitops_repo.clone(),
                 },
+                github_host: self.github_host.clone(),
                 github_org: self.github_org.clone(),
                 visibility: self.repo_visibility.clone(),
             },

@@ -114,7 +114,17 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
                 config::configuration::cluster_involves_azure(parsed.merged().values.cluster.create)
             }
         });
-        return check_prerequisites(cli, env, &home, options, azure);
+        // The token is checked on the GitHub host the configuration names (valid: a bad
+        // one stopped above).
+        let github_host = parsed
+            .merged()
+            .values
+            .repositories
+            .github_host
+            .as_deref()
+            .and_then(|host| config::GitHubHost::parse(host).ok())
+            .unwrap_or_default();
+        return check_prerequisites(cli, env, &home, options, azure, &github_host);
     }
 
     let front_end = headless::choose_front_end(cli.no_tui, cli.output, &TerminalFacts::detect(env));
@@ -378,6 +388,7 @@ fn check_prerequisites(
     home: &Path,
     options: OutputOptions,
     azure: prereq::AzureUse,
+    github_host: &config::GitHubHost,
 ) -> Result<ExitCode, UserError> {
     let runtime = runtime()?;
     // `--demo` checks what a demo run uses: the simulated tools and sign-ins, not this
@@ -385,6 +396,7 @@ fn check_prerequisites(
     let runner: Arc<dyn crate::tools::CommandRunner> = if cli.demo {
         let target = run::RunTarget::new(cli, env, home)?;
         if let Some(demo) = &target.demo {
+            demo.serve_github_on(github_host);
             eprintln!("{}", demo.announcement());
         }
         target.runner
@@ -396,7 +408,9 @@ fn check_prerequisites(
     } else {
         Interaction::terminal(runner.clone())
     };
-    let prereq_env = run::prereq_env(env).with_azure(azure);
+    let prereq_env = run::prereq_env(env)
+        .with_azure(azure)
+        .with_github_host(github_host.clone());
     let report = runtime.block_on(prereq::check(runner, &prereq_env, &interaction));
     // The whole report in the log file (the console shows it below, on stdout).
     tracing::debug!("prerequisites:\n{}", report.render_text());

@@ -288,12 +288,13 @@ pub(crate) fn bootstrap(
     options: OutputOptions,
 ) -> Result<ExitCode, UserError> {
     let mut target = RunTarget::new(cli, env, home)?;
-    if let (Some(demo), ClusterTarget::Existing(existing)) =
-        (&target.demo, &validated.configuration().cluster)
-    {
-        if existing.context == crate::demo::DEMO_EXISTING_CONTEXT {
-            // The simulated world's kind cluster, made the first time a run names it.
-            demo.kube_contexts()?;
+    if let Some(demo) = &target.demo {
+        demo.serve_github_on(&validated.configuration().repositories.github_host);
+        if let ClusterTarget::Existing(existing) = &validated.configuration().cluster {
+            if existing.context == crate::demo::DEMO_EXISTING_CONTEXT {
+                // The simulated world's kind cluster, made the first time a run names it.
+                demo.kube_contexts()?;
+            }
         }
     }
     if cli.dry_run {
@@ -331,7 +332,10 @@ pub(crate) fn bootstrap(
             };
             let started = std::time::Instant::now();
             let azure = prereq::AzureUse::of(validated.configuration().involves_azure());
-            let report = prereq::check(target.runner.clone(), &prereq_env(env).with_azure(azure), &interaction).await;
+            let prereq_env = prereq_env(env)
+                .with_azure(azure)
+                .with_github_host(validated.configuration().repositories.github_host.clone());
+            let report = prereq::check(target.runner.clone(), &prereq_env, &interaction).await;
             if json_events && (!dry_run || !report.passed()) {
                 print_events(&mut printer, prerequisite_events(&report, started.elapsed()));
             }

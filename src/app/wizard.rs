@@ -55,6 +55,11 @@ pub(super) fn run_wizard(
     let mut target = RunTarget::new(cli, env, home)?;
     let mut after_first_draw = None;
     if let Some(demo) = &target.demo {
+        // The host given before the wizard (flag, variable, file or GH_HOST).
+        let given = parsed.merged().values.repositories.github_host.as_deref();
+        if let Some(host) = given.and_then(|h| crate::config::GitHubHost::parse(h).ok()) {
+            demo.serve_github_on(&host);
+        }
         let wizard = demo.wizard(Arc::clone(&target.runner));
         target.runner = wizard.runner;
         after_first_draw = wizard.after_first_draw;
@@ -305,6 +310,9 @@ impl WizardBackend for EngineBackend {
         let runner = Arc::clone(&self.runner);
         let mut env = self.prereq_env.clone().with_azure(request.azure);
         env.entered_token = request.github_token;
+        if let Some(host) = request.github_host {
+            env.github_host = host;
+        }
         let verified_token = Arc::clone(&self.verified_token);
         let account_subscription = Arc::clone(&self.account_subscription);
         if request.skip {
@@ -717,6 +725,7 @@ mod tests {
             github_token: token.map(|t| SecretString::from(t.to_string())),
             skip: false,
             azure: prereq::AzureUse::Needed,
+            github_host: None,
         });
         let mut all = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, updates.recv())
@@ -900,6 +909,7 @@ mod tests {
             github_token: None,
             skip: true,
             azure: prereq::AzureUse::Needed,
+            github_host: None,
         });
         let mut updates = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, receiver.recv())

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::defaults::HELM_REPO_URL;
+pub use super::github_host::GitHubHost;
 
 /// The resolved configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +112,8 @@ pub struct Repositories {
     /// Owner of new repositories; `None`: the authenticated user.
     pub github_org: Option<String>,
     pub visibility: Visibility,
+    /// github.com or a GitHub Enterprise Server: where both repositories live.
+    pub github_host: GitHubHost,
 }
 
 /// Create a repository (owner: the org, or the authenticated user), or use an existing one.
@@ -129,17 +132,28 @@ impl RepoTarget {
     }
 }
 
-/// A repository on github.com, from a URL normalised to `https://github.com/OWNER/NAME`.
+/// A repository on the GitHub host, from a URL normalised to `https://HOST/OWNER/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GitHubRepo {
+    host: GitHubHost,
     owner: String,
     name: String,
 }
 
 impl GitHubRepo {
-    /// Only [`super::repo_url::parse`] builds these, after checking both parts.
+    /// A repository on github.com. Only [`super::repo_url::parse`] builds these (and
+    /// [`GitHubRepo::on_host`]), after checking both parts.
+    #[cfg(test)]
     pub(crate) fn new(owner: String, name: String) -> GitHubRepo {
-        GitHubRepo { owner, name }
+        Self::on_host(GitHubHost::default(), owner, name)
+    }
+
+    pub(crate) fn on_host(host: GitHubHost, owner: String, name: String) -> GitHubRepo {
+        GitHubRepo { host, owner, name }
+    }
+
+    pub fn host(&self) -> &GitHubHost {
+        &self.host
     }
 
     pub fn owner(&self) -> &str {
@@ -155,9 +169,9 @@ impl GitHubRepo {
         format!("{}/{}", self.owner, self.name)
     }
 
-    /// The normalised URL, `https://github.com/OWNER/NAME`.
+    /// The normalised URL, `https://HOST/OWNER/NAME`.
     pub fn url(&self) -> String {
-        format!("https://github.com/{}/{}", self.owner, self.name)
+        self.host.repo_url(&self.owner, &self.name)
     }
 }
 
@@ -269,6 +283,10 @@ mod tests {
     fn repo_forms() {
         let repo = GitHubRepo::new("acme".into(), "cp".into());
         assert_eq!(repo.url(), "https://github.com/acme/cp");
+        let enterprise = GitHubHost::parse("ghe.example.test").unwrap();
+        let on_enterprise = GitHubRepo::on_host(enterprise, "acme".into(), "cp".into());
+        assert_eq!(on_enterprise.url(), "https://ghe.example.test/acme/cp");
+        assert_eq!(on_enterprise.host().as_str(), "ghe.example.test");
         assert_eq!(repo.slug(), "acme/cp");
         assert_eq!(RepoTarget::Existing(repo).name(), "cp");
     }

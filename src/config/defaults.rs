@@ -1,6 +1,7 @@
 //! Built-in defaults: the lowest configuration layer.
 
 use super::field::Field;
+use super::github_host::DEFAULT_HOST;
 use super::model::RepositoriesLayer;
 use super::model::{ClusterLayer, ConfigLayer, InstallationLayer, OptionsLayer, RepoLayer};
 
@@ -41,6 +42,7 @@ pub fn fixed() -> ConfigLayer {
         repositories: RepositoriesLayer {
             control_plane: create(),
             gitops: create(),
+            github_host: Some(DEFAULT_HOST.into()),
             github_org: None,
             visibility: Some(VISIBILITY.into()),
         },
@@ -89,6 +91,7 @@ pub fn describe(field: Field) -> Option<String> {
         Field::GitopsName => Some("{cluster-name}-gitops".into()),
         Field::ClusterKubernetesVersion => Some("the AKS default version".into()),
         Field::GithubOrg => Some("the authenticated GitHub user".into()),
+        Field::GithubHost => Some(format!("GH_HOST if set, else {DEFAULT_HOST}")),
         _ => field.get(&fixed()).map(|v| v.to_string()),
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use super::error::FieldError;
 use super::field::{Field, Kind, Value};
+use super::github_host::GH_HOST_VAR;
 use super::source::{Source, SourcedLayer};
 
 /// Any non-empty value other than `0`/`false` turns on verbose output.
@@ -84,6 +85,20 @@ pub fn from_env(env: &HashMap<String, String>) -> EnvLayer {
     }
     result.layer.imply_create_false();
     result
+}
+
+/// The layer `GH_HOST` makes: the default of `repositories.githubHost`, as gh uses it, with
+/// `GH_HOST` as its source. An empty value is unset, as gh treats it.
+pub fn gh_host_default(env: &HashMap<String, String>) -> Option<SourcedLayer> {
+    let host = env.get(GH_HOST_VAR).filter(|h| !h.is_empty())?;
+    let mut layer = SourcedLayer::default();
+    assign(
+        &mut layer,
+        Field::GithubHost,
+        Value::Text(host.clone()),
+        Source::env(GH_HOST_VAR),
+    );
+    Some(layer)
 }
 
 fn assign(layer: &mut SourcedLayer, field: Field, value: Value, source: Source) {

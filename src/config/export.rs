@@ -51,6 +51,7 @@ pub fn to_layer(config: &Configuration) -> ConfigLayer {
         repositories: RepositoriesLayer {
             control_plane: repo(&repositories.control_plane),
             gitops: repo(&repositories.gitops),
+            github_host: Some(repositories.github_host.to_string()),
             github_org: repositories.github_org.clone(),
             visibility: Some(repositories.visibility.as_str().to_string()),
         },

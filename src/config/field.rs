@@ -170,6 +170,7 @@ field_table! {
     GitopsCreate => "repositories.gitops.create", "KALYPSO_GITOPS_CREATE", "--gitops-create", Bool, repositories.gitops.create;
     GitopsName => "repositories.gitops.name", "KALYPSO_GITOPS_NAME", "--gitops-name", Text, repositories.gitops.name;
     GitopsUrl => "repositories.gitops.url", "KALYPSO_GITOPS_REPO", "--gitops-repo", Text, repositories.gitops.url;
+    GithubHost => "repositories.githubHost", "KALYPSO_GITHUB_HOST", "--github-host", Text, repositories.github_host;
     GithubOrg => "repositories.githubOrg", "KALYPSO_GITHUB_ORG", "--github-org", Text, repositories.github_org;
     Visibility => "repositories.visibility", "KALYPSO_REPO_VISIBILITY", "--repo-visibility", Text, repositories.visibility;
     Namespace => "installation.namespace", "KALYPSO_NAMESPACE", "--namespace", Text, installation.namespace;
@@ -220,7 +221,7 @@ mod tests {
         assert_eq!(paths.len(), Field::ALL.len());
         assert_eq!(envs.len(), Field::ALL.len());
         assert_eq!(flags.len(), Field::ALL.len());
-        assert_eq!(Field::ALL.len(), 30);
+        assert_eq!(Field::ALL.len(), 31);
     }
 
     #[test]

@@ -141,7 +141,8 @@ impl Uninitialized {
         };
         let env_layer = env::from_env(environment);
         let flags = SourcedLayer::from_flags(flags);
-        let mut layers = Vec::new();
+        // gh's own GH_HOST is the default host: below the file, above the built-in default.
+        let mut layers: Vec<SourcedLayer> = env::gh_host_default(environment).into_iter().collect();
         let file_errors = match file {
             Ok(file) => {
                 layers.extend(file);

@@ -26,6 +26,7 @@ pub mod env;
 pub mod error;
 pub mod export;
 pub mod field;
+pub mod github_host;
 pub mod kubeconfig;
 pub mod lifecycle;
 pub mod load;
@@ -47,6 +48,7 @@ pub use configuration::{
 pub use defaults::HELM_REPO_URL;
 pub use error::{ConfigErrors, FieldError, Problem};
 pub use field::Field;
+pub use github_host::GitHubHost;
 pub use lifecycle::{Stage, Validated};
 pub use load::LoadError;
 pub use model::ConfigLayer;

@@ -82,6 +82,9 @@ pub struct RepositoriesLayer {
         skip_serializing_if = "RepoLayer::is_empty"
     )]
     pub gitops: RepoLayer,
+    /// The GitHub host: github.com or a GitHub Enterprise Server's host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github_org: Option<String>,
     /// `private` or `public`.

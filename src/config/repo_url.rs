@@ -1,34 +1,40 @@
-//! GitHub repository URLs: only `https://github.com/OWNER/NAME` (a trailing `.git` or `/`
-//! is accepted and dropped). Other forms get a rule and a hint; credentials in a URL are
-//! masked before the URL is shown anywhere.
+//! GitHub repository URLs: only `https://HOST/OWNER/NAME`, HOST being the configured
+//! GitHub host (a trailing `.git` or `/` is accepted and dropped). Other forms get a rule
+//! and a hint; credentials in a URL are masked before the URL is shown anywhere.
 
 use super::configuration::GitHubRepo;
+use super::github_host::GitHubHost;
 use super::rules::{self, Violation};
 
-const FORM: &str = "must be https://github.com/OWNER/NAME";
-
-/// Parse and normalise a repository URL.
-pub fn parse(url: &str) -> Result<GitHubRepo, Violation> {
+/// Parse and normalise a repository URL on `host` (`repositories.githubHost`).
+pub fn parse(url: &str, host: &GitHubHost) -> Result<GitHubRepo, Violation> {
+    let form = format!("must be https://{host}/OWNER/NAME");
+    let form = form.as_str();
+    let base = host.web_url();
     if let Some(path) = ssh_path(url) {
         return Err(Violation::new(
-            format!("{FORM} (SSH URLs are not accepted)"),
+            format!("{form} (SSH URLs are not accepted)"),
             match split_owner_name(path) {
-                Some((owner, name)) => format!("use https://github.com/{owner}/{name}"),
+                Some((owner, name)) => format!("use {base}/{owner}/{name}"),
                 None => "use the repository's https URL".to_string(),
             },
         ));
     }
     let Some((scheme, rest)) = url.split_once("://") else {
-        let hint = match split_owner_name(url.strip_prefix("github.com/").unwrap_or(url)) {
-            Some((owner, name)) => format!("write the full URL: https://github.com/{owner}/{name}"),
-            None => "e.g. https://github.com/my-org/my-repo".to_string(),
+        let bare = url
+            .strip_prefix(host.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .unwrap_or(url);
+        let hint = match split_owner_name(bare) {
+            Some((owner, name)) => format!("write the full URL: {base}/{owner}/{name}"),
+            None => format!("e.g. {base}/my-org/my-repo"),
         };
-        return Err(Violation::new(FORM, hint));
+        return Err(Violation::new(form, hint));
     };
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     if authority.contains('@') {
         return Err(Violation::new(
-            format!("{FORM} without credentials in it"),
+            format!("{form} without credentials in it"),
             "remove the user:token@ part; the GitHub token is read from GITHUB_TOKEN, GH_TOKEN or gh",
         ));
     }
@@ -38,17 +44,17 @@ pub fn parse(url: &str) -> Result<GitHubRepo, Violation> {
         } else {
             "use the repository's https URL".to_string()
         };
-        return Err(Violation::new(format!("{FORM} (https only)"), hint));
+        return Err(Violation::new(format!("{form} (https only)"), hint));
     }
-    if !authority.eq_ignore_ascii_case("github.com") {
+    if !authority.eq_ignore_ascii_case(host.as_str()) {
         return Err(Violation::new(
-            format!("{FORM} (only github.com is supported)"),
-            "repositories on other hosts, GitHub Enterprise included, are not supported",
+            format!("{form} (the host is {host}, repositories.githubHost)"),
+            other_host_hint(authority, host),
         ));
     }
     if path.contains(['?', '#']) {
         return Err(Violation::new(
-            format!("{FORM} without a query or fragment"),
+            format!("{form} without a query or fragment"),
             "remove everything from ? or #",
         ));
     }
@@ -58,21 +64,36 @@ pub fn parse(url: &str) -> Result<GitHubRepo, Violation> {
     match segments.as_slice() {
         [owner, name] if !owner.is_empty() && !name.is_empty() => {
             rules::github_login(owner)
-                .map_err(|v| Violation::new(format!("{FORM} where OWNER {}", v.rule), v.hint))?;
+                .map_err(|v| Violation::new(format!("{form} where OWNER {}", v.rule), v.hint))?;
             rules::repo_name(name)
-                .map_err(|v| Violation::new(format!("{FORM} where NAME {}", v.rule), v.hint))?;
-            Ok(GitHubRepo::new(owner.to_string(), name.to_string()))
+                .map_err(|v| Violation::new(format!("{form} where NAME {}", v.rule), v.hint))?;
+            Ok(GitHubRepo::on_host(
+                host.clone(),
+                owner.to_string(),
+                name.to_string(),
+            ))
         }
         [owner, name, ..] if segments.len() > 2 && !owner.is_empty() && !name.is_empty() => {
             Err(Violation::new(
-                format!("{FORM} (no further path segments)"),
-                format!("use the repository itself: https://github.com/{owner}/{name}"),
+                format!("{form} (no further path segments)"),
+                format!("use the repository itself: {base}/{owner}/{name}"),
             ))
         }
         _ => Err(Violation::new(
-            format!("{FORM} (both OWNER and NAME)"),
-            "e.g. https://github.com/my-org/my-repo",
+            format!("{form} (both OWNER and NAME)"),
+            format!("e.g. {base}/my-org/my-repo"),
         )),
+    }
+}
+
+/// A URL on another host: both repositories live on the one configured GitHub host.
+fn other_host_hint(authority: &str, host: &GitHubHost) -> String {
+    let named = authority.split(':').next().unwrap_or(authority);
+    match GitHubHost::parse(named) {
+        Ok(other) if other != *host => format!(
+            "both repositories must be on {host}; if they are on {other}, pass --github-host {other}"
+        ),
+        _ => format!("both repositories must be on {host}, without a port"),
     }
 }
 
@@ -111,6 +132,13 @@ fn split_owner_name(path: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FORM: &str = "must be https://github.com/OWNER/NAME";
+
+    /// On github.com, the default host.
+    fn parse(url: &str) -> Result<GitHubRepo, Violation> {
+        super::parse(url, &GitHubHost::default())
+    }
 
     #[test]
     fn accepted_forms_normalise_and_expose_owner_and_name() {
@@ -151,18 +179,18 @@ mod tests {
             ("ftp://github.com/acme/cp", "https only", "https URL"),
             (
                 "https://gitlab.com/acme/cp",
-                "only github.com",
-                "other hosts",
+                "the host is github.com",
+                "pass --github-host gitlab.com",
             ),
             (
                 "https://github.example.com/acme/cp",
-                "only github.com",
-                "other hosts",
+                "the host is github.com",
+                "pass --github-host github.example.com",
             ),
             (
                 "https://github.com:443/acme/cp",
-                "only github.com",
-                "other hosts",
+                "the host is github.com",
+                "without a port",
             ),
             (
                 "https://github.com/acme/cp/tree/main",
@@ -187,6 +215,47 @@ mod tests {
         ];
         for (url, rule_part, hint_part) in cases {
             let violation = parse(url).expect_err(url);
+            assert!(violation.rule.contains(rule_part), "{url}: {violation:?}");
+            assert!(violation.hint.contains(hint_part), "{url}: {violation:?}");
+        }
+    }
+
+    /// On a GitHub Enterprise Server, its host is the only one accepted, github.com
+    /// included, and every hint names it.
+    #[test]
+    fn on_an_enterprise_server_only_its_host_is_accepted() {
+        let ghes = GitHubHost::parse("ghe.example.test").unwrap();
+        for url in [
+            "https://ghe.example.test/acme/cp",
+            "https://GHE.example.test/acme/cp.git/",
+        ] {
+            let repo = super::parse(url, &ghes).unwrap_or_else(|v| panic!("{url}: {v:?}"));
+            assert_eq!(repo.url(), "https://ghe.example.test/acme/cp");
+            assert_eq!(repo.host(), &ghes);
+        }
+        for (url, rule_part, hint_part) in [
+            (
+                "https://github.com/acme/cp",
+                "must be https://ghe.example.test/OWNER/NAME (the host is ghe.example.test",
+                "pass --github-host github.com",
+            ),
+            (
+                "git@ghe.example.test:acme/cp.git",
+                "SSH",
+                "use https://ghe.example.test/acme/cp",
+            ),
+            (
+                "ghe.example.test/acme/cp",
+                "must be https://ghe.example.test/OWNER/NAME",
+                "write the full URL: https://ghe.example.test/acme/cp",
+            ),
+            (
+                "https://ghe.example.test/acme/cp/pulls",
+                "no further path",
+                "https://ghe.example.test/acme/cp",
+            ),
+        ] {
+            let violation = super::parse(url, &ghes).expect_err(url);
             assert!(violation.rule.contains(rule_part), "{url}: {violation:?}");
             assert!(violation.hint.contains(hint_part), "{url}: {violation:?}");
         }

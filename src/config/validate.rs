@@ -26,6 +26,7 @@ use super::configuration::{
 use super::defaults;
 use super::error::FieldError;
 use super::field::{Field, Value};
+use super::github_host::GitHubHost;
 use super::merge::Merged;
 use super::repo_url;
 use super::rules::{self, Violation};
@@ -221,12 +222,19 @@ impl Validator<'_> {
     }
 
     fn repositories(&mut self) -> Option<Repositories> {
+        let github_host = self.check(Field::GithubHost, GitHubHost::parse);
         let control_plane = self.repository(
             Field::ControlPlaneCreate,
             Field::ControlPlaneName,
             Field::ControlPlaneUrl,
+            github_host.as_ref(),
         );
-        let gitops = self.repository(Field::GitopsCreate, Field::GitopsName, Field::GitopsUrl);
+        let gitops = self.repository(
+            Field::GitopsCreate,
+            Field::GitopsName,
+            Field::GitopsUrl,
+            github_host.as_ref(),
+        );
         let github_org = self.check(Field::GithubOrg, |s| {
             rules::github_login(s).map(|()| s.to_string())
         });
@@ -241,10 +249,19 @@ impl Validator<'_> {
             gitops: gitops?,
             github_org,
             visibility: visibility?,
+            github_host: github_host?,
         })
     }
 
-    fn repository(&mut self, create: Field, name: Field, url: Field) -> Option<RepoTarget> {
+    /// `host`: the GitHub host, `None` when it is itself invalid (then an existing
+    /// repository's URL is not checked: its error would only repeat the host's).
+    fn repository(
+        &mut self,
+        create: Field,
+        name: Field,
+        url: Field,
+        host: Option<&GitHubHost>,
+    ) -> Option<RepoTarget> {
         if self.flag(create) {
             self.conflicting_existing(create, url);
             let name_value = self.check_unless_derived_from_bad_name(name, |s| {
@@ -269,7 +286,8 @@ impl Validator<'_> {
             self.missing_because_not_created(url, create);
             return None;
         }
-        let repo = self.check(url, repo_url::parse)?;
+        let host = host?;
+        let repo = self.check(url, |text| repo_url::parse(text, host))?;
         if let Some(explicit) = explicit_name {
             if !explicit.eq_ignore_ascii_case(repo.name()) {
                 let source = self.source(name).clone();
@@ -628,6 +646,7 @@ mod tests {
                 },
                 github_org: None,
                 visibility: Visibility::Private,
+                github_host: Default::default(),
             }
         );
         assert_eq!(config.installation.namespace, "kalypso-system");

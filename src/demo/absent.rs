@@ -41,4 +41,8 @@ impl Demo {
     pub fn wizard(&self, _runner: Arc<dyn CommandRunner>) -> WizardDemo {
         match *self {}
     }
+
+    pub fn serve_github_on(&self, _host: &crate::config::GitHubHost) {
+        match *self {}
+    }
 }

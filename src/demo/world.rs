@@ -99,6 +99,16 @@ impl Demo {
         self.sim.world_file().is_some()
     }
 
+    /// The simulated GitHub answers on `host` (github.com, or a GitHub Enterprise Server's
+    /// host name with `--github-host`), and on no other. A world restored from an earlier
+    /// run keeps the host it was made with: a run naming another one fails there the way
+    /// it would for real.
+    pub fn serve_github_on(&self, host: &crate::config::GitHubHost) {
+        if !self.sim.restored() {
+            self.sim.set_github_host(host.as_str());
+        }
+    }
+
     /// Which simulated world the run works on, said as it starts.
     pub fn announcement(&self) -> String {
         let kept = match (self.sim.world_file(), self.sim.restored()) {

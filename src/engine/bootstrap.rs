@@ -31,7 +31,7 @@ use super::report::{self, ReportWriter};
 use super::state_handle::StateHandle;
 use super::steps::{BootstrapSteps, StepEnv, StepTimings};
 use crate::config::lifecycle::Active;
-use crate::config::{ClusterTarget, Configuration, RepoTarget};
+use crate::config::{ClusterTarget, Configuration, GitHubHost, RepoTarget};
 use crate::secrets;
 use crate::state::identity;
 use crate::state::{
@@ -305,6 +305,7 @@ pub fn installation_identity(
         repositories: RepositoriesIdentity {
             control_plane: repository(&configuration.repositories.control_plane),
             gitops: repository(&configuration.repositories.gitops),
+            github_host: configuration.repositories.github_host.to_string(),
         },
         namespace: configuration.installation.namespace.clone(),
     }
@@ -598,6 +599,7 @@ impl Bootstrap {
             env.github_token.clone(),
             env.kubeconfig.clone(),
         )
+        .with_github_host(env.configuration.repositories.github_host.clone())
         .with_retry(env.timings.retry.clone())
         .with_clean_command(removal::clean_command(
             &self.paths.state_file,
@@ -678,10 +680,22 @@ impl Cleanup {
             return Ok(None);
         }
         let opened = open_state(&paths.state_file, false, Claim::Clean(world))?;
+        // The repositories are removed from the host the state records (github.com for a
+        // state written before hosts were recorded).
+        let github_host = opened
+            .handle
+            .read(|state| {
+                state
+                    .identity
+                    .as_ref()
+                    .and_then(|identity| GitHubHost::parse(&identity.repositories.github_host).ok())
+            })
+            .unwrap_or_default();
         Ok(Some(Cleanup {
             state: opened.handle,
             _lock: opened.lock,
-            remover: EngineRemover::new(runner, github_token, paths.kubeconfig.clone()),
+            remover: EngineRemover::new(runner, github_token, paths.kubeconfig.clone())
+                .with_github_host(github_host),
         }))
     }
 

@@ -32,6 +32,11 @@ pub struct DryRunStep {
     /// Beside `commands`, index for index: what each command reads on its standard input
     /// (e.g. the values of `helm … -f -`), secrets as `***`; `None` when it reads nothing.
     pub stdin: Vec<Option<String>>,
+    /// Beside `commands`, index for index: the `NAME=VALUE` variables a command needs to do
+    /// the same when copied (gh's `GH_HOST` of a GitHub Enterprise Server); absent when no
+    /// command needs any.
+    #[serde(skip_serializing_if = "no_shown_env")]
+    pub env: Vec<Vec<String>>,
     /// What the commands cannot show (a choice made at run time, a file's content).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -79,7 +84,11 @@ impl DryRun {
                 step.reason
             );
             for (index, command) in step.commands.iter().enumerate() {
-                let line: Vec<String> = command.iter().map(|part| shell_word(part)).collect();
+                let assignments = step.env.get(index).into_iter().flatten();
+                let line: Vec<String> = assignments
+                    .cloned()
+                    .chain(command.iter().map(|part| shell_word(part)))
+                    .collect();
                 let _ = writeln!(text, "    $ {}", line.join(" "));
                 if let Some(Some(stdin)) = step.stdin.get(index) {
                     let _ = writeln!(text, "      standard input:");
@@ -95,6 +104,10 @@ impl DryRun {
         let _ = writeln!(text, "\n{}", self.overview.counts.line());
         text
     }
+}
+
+fn no_shown_env(env: &[Vec<String>]) -> bool {
+    env.iter().all(Vec::is_empty)
 }
 
 fn shell_word(part: &str) -> String {
@@ -162,6 +175,11 @@ fn describe(steps: &BootstrapSteps, step: &PlannedStep, preview: &Preview) -> Dr
             .specs
             .iter()
             .map(CommandSpec::redacted_stdin)
+            .collect(),
+        env: listed
+            .specs
+            .iter()
+            .map(CommandSpec::shown_assignments)
             .collect(),
         notes: listed.notes,
     }

@@ -226,7 +226,11 @@ pub async fn observe(
         same_as_existing(step, &owner, name, other)?;
         let slug = format!("{owner}/{name}");
         if step == StepId::GitopsRepo {
-            observed.gitops_url = Some(resources::repo_url(&owner, name));
+            observed.gitops_url = Some(resources::repo_url(
+                &env.configuration.repositories.github_host,
+                &owner,
+                name,
+            ));
         }
         let repo = query(
             steps,
@@ -240,7 +244,11 @@ pub async fn observe(
         let observed_repo = repo.map(|info| ObservedRepo {
             slug: slug.clone(),
             empty: info.is_empty,
-            ours: state.is_ours(&resources::repository(&owner, name)),
+            ours: state.is_ours(&resources::repository(
+                &env.configuration.repositories.github_host,
+                &owner,
+                name,
+            )),
         });
         match step {
             StepId::ControlPlaneRepo => observed.control_plane = observed_repo,

@@ -613,6 +613,7 @@ mod tests {
                 },
                 github_org: None,
                 visibility: Visibility::Private,
+                github_host: Default::default(),
             },
             installation: Installation {
                 namespace: "kalypso-system".into(),

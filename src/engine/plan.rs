@@ -392,7 +392,10 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
             StepId::ControlPlaneSeed,
             StepId::ControlPlaneSecrets,
         ],
-        "--control-plane-repo",
+        steps::repositories::ExistingFlag {
+            flag: "--control-plane-repo",
+            host: &config.repositories.github_host,
+        },
         observed,
         &mut decisions,
         &mut conflicts,
@@ -406,7 +409,10 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
             StepId::GitopsSecrets,
             StepId::GitopsLabel,
         ],
-        "--gitops-repo",
+        steps::repositories::ExistingFlag {
+            flag: "--gitops-repo",
+            host: &config.repositories.github_host,
+        },
         observed,
         &mut decisions,
         &mut conflicts,
@@ -496,6 +502,7 @@ mod tests {
                 },
                 github_org: Some("acme".into()),
                 visibility: Visibility::Private,
+                github_host: Default::default(),
             },
             installation: Installation {
                 namespace: "kalypso-system".into(),

@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use super::context::EventSink;
 use super::events::{EventKind, LogLevel};
 use super::rollback::{RemovalNote, ResourceRemover};
+use crate::config::GitHubHost;
 use crate::state::{BootstrapState, Ownership, RepositoryCreation, Resource};
 use crate::tools::az::Az;
 use crate::tools::error::failure;
@@ -88,6 +89,8 @@ pub struct EngineRemover {
     clean_command: Option<String>,
     /// What each resource must carry, checked live before it is deleted.
     marks: ExpectedMarks,
+    /// Where the repositories are: github.com or a GitHub Enterprise Server.
+    github_host: GitHubHost,
 }
 
 impl EngineRemover {
@@ -105,7 +108,14 @@ impl EngineRemover {
             events: None,
             clean_command: None,
             marks: ExpectedMarks::default(),
+            github_host: GitHubHost::default(),
         }
+    }
+
+    /// The GitHub host the repositories (and their file commits) are removed from.
+    pub fn with_github_host(mut self, host: GitHubHost) -> Self {
+        self.github_host = host;
+        self
     }
 
     /// Name `command` (the exact `--clean` command) in hints about removing what is left.
@@ -169,7 +179,9 @@ impl EngineRemover {
     }
 
     fn gh(&self) -> Gh {
-        let gh = Gh::new(Arc::clone(&self.runner)).with_control(self.control.clone());
+        let gh = Gh::new(Arc::clone(&self.runner))
+            .with_host(self.github_host.clone())
+            .with_control(self.control.clone());
         match &self.github_token {
             Some(token) => gh.with_token(token.clone()),
             None => gh,
@@ -269,7 +281,7 @@ impl EngineRemover {
             } => Git::new(Arc::clone(&self.runner)).revert_file_specs(
                 FileRevert {
                     dir: REVERT_DIR,
-                    remote_url: &repository_remote(repository),
+                    remote_url: &repository_remote(&self.github_host, repository),
                     branch,
                     path,
                     commit,
@@ -594,10 +606,10 @@ impl EngineRemover {
 const REVERT_DIR: &str = "kalypso-bootstrap-revert";
 const REVERT_MESSAGE: &str = super::steps::repositories::POINTER_REVERT_MESSAGE;
 
-/// `https://github.com/OWNER/NAME.git` of `OWNER/NAME`.
-fn repository_remote(slug: &str) -> String {
+/// `https://HOST/OWNER/NAME.git` of `OWNER/NAME`.
+fn repository_remote(host: &GitHubHost, slug: &str) -> String {
     let (owner, name) = slug.split_once('/').unwrap_or((slug, ""));
-    crate::tools::git::github_remote_url(owner, name)
+    crate::tools::git::github_remote_url(host, owner, name)
 }
 
 /// A repository is ours when the live one has the id and creation time recorded when we
@@ -655,7 +667,7 @@ impl ResourceRemover for EngineRemover {
                             .clean_command
                             .as_deref()
                             .unwrap_or("kalypso-bootstrap --clean");
-                        Topic::RepositoryDeleteScope.hint(format!("deleting a repository needs the `delete_repo` scope: run `gh auth refresh -h github.com -s delete_repo` and roll back again ({again})"))
+                        Topic::RepositoryDeleteScope.hint(format!("deleting a repository needs the `delete_repo` scope: run `gh auth refresh -h {} -s delete_repo` and roll back again ({again})", self.github_host))
                     }
                     _ => error.hint(),
                 };

@@ -836,6 +836,7 @@ mod tests {
                 gitops: RepoTarget::Create { name: "go".into() },
                 github_org: Some("acme".into()),
                 visibility: Visibility::Private,
+                github_host: Default::default(),
             },
             installation: Installation {
                 namespace: "kalypso-system".into(),

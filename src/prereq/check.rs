@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::config::GitHubHost;
 use crate::secrets;
 use crate::tools::az::{Az, AzAccount, BuiltinRole};
 use crate::tools::gh::{Gh, GhUser};
@@ -25,6 +26,16 @@ const TOKEN_PROMPT: &str = "GitHub token (input hidden; scopes repo and workflow
 pub const AZ_LOGIN_QUESTION: &str = "The Azure CLI is not signed in. Run `az login` now?";
 const GH_LOGIN_HINT: &str =
     "set GITHUB_TOKEN to a token with the repo and workflow scopes, or run `gh auth login --scopes repo,workflow`";
+
+/// [`GH_LOGIN_HINT`] for `host`: on a GitHub Enterprise Server, the token is one of that
+/// server and gh signs in to it by `--hostname`.
+fn gh_login_hint(host: &GitHubHost) -> String {
+    if host.is_github_com() {
+        GH_LOGIN_HINT.to_string()
+    } else {
+        format!("set GITHUB_TOKEN to a token of {host} with the repo and workflow scopes, or run `gh auth login --hostname {host} --scopes repo,workflow`")
+    }
+}
 
 /// Run every prerequisite check and report. Never fails: problems are rows of the report.
 ///
@@ -78,7 +89,7 @@ pub async fn check_with(
 ) -> PrereqReport {
     env.register_secrets();
     let az = Az::new(runner.clone(), env.azure_subscription_id.clone());
-    let gh = Gh::new(runner.clone());
+    let gh = Gh::new(runner.clone()).with_host(env.github_host.clone());
     let interactive = interaction.is_interactive();
     let report_auth = |rows: Vec<AuthCheck>| rows.iter().for_each(|row| on_row(LiveRow::Auth(row)));
     let report_tool = |tool: &ToolCheck| on_row(LiveRow::Tool(tool));
@@ -95,7 +106,7 @@ pub async fn check_with(
         },
         async {
             let github = github_sign_in(&gh, env, retry).await;
-            report_auth(github_rows(&github, interactive));
+            report_auth(github_rows(&github, interactive, &env.github_host));
             github
         },
     );
@@ -152,7 +163,7 @@ pub async fn check_with(
     }
 
     let mut auth = azure_rows(&azure, env, interactive);
-    auth.extend(github_rows(&github, interactive));
+    auth.extend(github_rows(&github, interactive, &env.github_host));
     let azure_identity = match &azure.state {
         AzureSignIn::SignedIn(account) => Some(AzureIdentity {
             subscription_id: account.id.clone(),
@@ -478,7 +489,8 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
     vec![login, role]
 }
 
-fn github_rows(github: &GithubOutcome, interactive: bool) -> Vec<AuthCheck> {
+fn github_rows(github: &GithubOutcome, interactive: bool, host: &GitHubHost) -> Vec<AuthCheck> {
+    let login_hint = gh_login_hint(host);
     let (verdict, detail, hint) = match &github.token {
         TokenState::Found(_, source) => (Verdict::Pass, format!("from {source}"), None),
         TokenState::Missing { gh_reason } => (
@@ -490,21 +502,21 @@ fn github_rows(github: &GithubOutcome, interactive: bool) -> Vec<AuthCheck> {
             linked(
                 Topic::GithubToken,
                 if interactive {
-                    GH_LOGIN_HINT.to_string()
+                    login_hint.clone()
                 } else {
-                    format!("{GH_LOGIN_HINT} (non-interactive runs cannot ask for it)")
+                    format!("{login_hint} (non-interactive runs cannot ask for it)")
                 },
             ),
         ),
         TokenState::NothingEntered => (
             Verdict::Fail,
             "no token entered".to_string(),
-            linked(Topic::GithubToken, GH_LOGIN_HINT),
+            linked(Topic::GithubToken, &login_hint),
         ),
         TokenState::Unavailable(err) => (
             Verdict::Fail,
             format!("could not get a token from gh: {err}"),
-            linked(Topic::GithubToken, GH_LOGIN_HINT),
+            linked(Topic::GithubToken, &login_hint),
         ),
     };
     let token = AuthCheck {
@@ -530,7 +542,7 @@ fn github_rows(github: &GithubOutcome, interactive: bool) -> Vec<AuthCheck> {
             hint: linked(
                 Topic::GithubToken,
                 format!(
-                    "the token from {source} is invalid or expired: replace it, or {GH_LOGIN_HINT}"
+                    "the token from {source} is invalid or expired: replace it, or {login_hint}"
                 ),
             ),
         },

@@ -2,6 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::config::GitHubHost;
 use crate::secrets;
 
 pub const AZURE_SUBSCRIPTION_ID: &str = "AZURE_SUBSCRIPTION_ID";
@@ -50,6 +51,8 @@ pub struct PrereqEnv {
     pub entered_token: Option<SecretString>,
     /// Whether az and the Azure sign-in are checked at all (by default they are).
     pub azure: AzureUse,
+    /// The GitHub host the token is checked against (`repositories.githubHost`).
+    pub github_host: GitHubHost,
 }
 
 impl PrereqEnv {
@@ -68,6 +71,7 @@ impl PrereqEnv {
             gh_token: text(GH_TOKEN).map(SecretString::from),
             entered_token: None,
             azure: AzureUse::Needed,
+            github_host: GitHubHost::default(),
         };
         env.register_secrets();
         env
@@ -76,6 +80,12 @@ impl PrereqEnv {
     /// The same environment, for a run whose use of Azure is `azure`.
     pub fn with_azure(mut self, azure: AzureUse) -> Self {
         self.azure = azure;
+        self
+    }
+
+    /// The same environment, checking the token against `host`.
+    pub fn with_github_host(mut self, host: GitHubHost) -> Self {
+        self.github_host = host;
         self
     }
 

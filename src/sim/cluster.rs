@@ -13,6 +13,7 @@ use super::command::Ctx;
 use super::git;
 use super::kube::{self, ResourceType};
 use super::kubeconfig::{files_for, MergedKubeconfig};
+use super::seed::is_upstream_sample;
 use super::state::key2;
 use super::world::{node_names, parse_repo_ref, put, KubeSecretValue};
 
@@ -438,13 +439,16 @@ fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, S
     let clone_error = |why: &str| {
         format!("failed to checkout and determine revision: unable to clone '{url}': {why}")
     };
-    let Some((owner, name)) = url
-        .strip_prefix("https://github.com/")
-        .and_then(|_| parse_repo_ref(url))
-    else {
-        return Err(clone_error(
-            "the simulated network reaches only https://github.com/",
-        ));
+    // The cluster reaches the world's GitHub, and github.com for the public upstream
+    // samples (a cluster beside an Enterprise Server still has its internet egress).
+    let host = ctx.world.github.host().to_string();
+    let reachable = |prefix: &str| url.strip_prefix(prefix).and_then(|_| parse_repo_ref(url));
+    let Some((owner, name)) = reachable(&format!("https://{host}/")).or_else(|| {
+        reachable("https://github.com/").filter(|(owner, name)| is_upstream_sample(owner, name))
+    }) else {
+        return Err(clone_error(&format!(
+            "the simulated network reaches only https://{host}/"
+        )));
     };
     let key = key2(&owner, &name);
     let Some(repo) = ctx.world.github.repos.get(&key) else {

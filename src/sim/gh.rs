@@ -1,4 +1,5 @@
-//! The simulated GitHub CLI (`gh` 2.x) talking to a simulated github.com. Output is what gh
+//! The simulated GitHub CLI (`gh` 2.x) talking to a simulated github.com, or the world's
+//! GitHub Enterprise Server: one host; any other is unreachable. Output is what gh
 //! prints when stdout is not a terminal (no success chatter, compact JSON with sorted keys).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,7 +16,92 @@ use super::world::parse_repo_ref;
 use base64::Engine as _;
 
 pub const VERSION: &str = "2.103.3";
-const API: &str = "https://api.github.com";
+
+/// The host of the simulated GitHub (github.com unless the world is an Enterprise Server).
+fn github_host<'a>(ctx: &'a Ctx<'_>) -> &'a str {
+    ctx.world.github.host()
+}
+
+/// `https://HOST`, the web address of the simulated GitHub.
+fn web_base(ctx: &Ctx<'_>) -> String {
+    format!("https://{}", github_host(ctx))
+}
+
+/// The REST API's base: `https://api.github.com`, or `https://HOST/api/v3` on an
+/// Enterprise Server.
+fn api_base(ctx: &Ctx<'_>) -> String {
+    let host = github_host(ctx);
+    if host == "github.com" {
+        "https://api.github.com".to_string()
+    } else {
+        format!("https://{host}/api/v3")
+    }
+}
+
+/// The variables gh takes a token for `host` from, in order (`gh help environment`):
+/// `GH_TOKEN`, `GITHUB_TOKEN` for github.com and `*.ghe.com`; `GH_ENTERPRISE_TOKEN`,
+/// `GITHUB_ENTERPRISE_TOKEN` for an Enterprise Server. gh ignores the others there.
+fn token_vars(host: &str) -> [&'static str; 2] {
+    if host == "github.com" || host.ends_with(".ghe.com") {
+        ["GH_TOKEN", "GITHUB_TOKEN"]
+    } else {
+        ["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"]
+    }
+}
+
+/// The host a gh command addresses, as gh decides it: `--hostname` (auth, api), the host
+/// of a `HOST/OWNER/NAME` repository argument, else `GH_HOST`, else github.com. `None`
+/// for a command that addresses no host (`--version`).
+pub(crate) fn addressed_host(cmd: &ToolCommand, gh_host: Option<&str>) -> Option<String> {
+    if cmd.path_is(&["version"]) {
+        return None;
+    }
+    let explicit = cmd.value("hostname").map(str::to_string).or_else(|| {
+        let repository =
+            cmd.value("repo")
+                .or_else(|| match cmd.path.first().map(String::as_str) {
+                    Some("repo") => cmd.arg(0),
+                    _ => None,
+                })?;
+        let parts: Vec<&str> = repository.split('/').collect();
+        (parts.len() == 3).then(|| parts[0].to_string())
+    });
+    Some(
+        explicit
+            .or_else(|| gh_host.filter(|h| !h.is_empty()).map(str::to_string))
+            .unwrap_or_else(|| "github.com".to_string())
+            .to_ascii_lowercase(),
+    )
+}
+
+/// The host of a gh command line with its `GH_HOST`, for the call record.
+pub(crate) fn addressed_host_of(args: &[String], gh_host: Option<&str>) -> Option<String> {
+    addressed_host(&parse(args).ok()?, gh_host)
+}
+
+/// A call to another host than the simulated GitHub's: the simulated network has no
+/// route there, so gh fails as it does when the host does not resolve (`cmd/gh/main.go`),
+/// unless it has no credentials for that host at all, which it checks first.
+fn other_host(ctx: &Ctx<'_>, host: &str) -> Reply {
+    let has_token = token_vars(host)
+        .iter()
+        .any(|var| ctx.inv.env(var).is_some());
+    if !has_token {
+        return Reply::fail(
+            4,
+            format!("To get started with GitHub CLI, please run:  gh auth login -h {host}\nAlternatively, populate the {} environment variable with a GitHub API authentication token.", token_vars(host)[0]),
+        );
+    }
+    let api_host = if host == "github.com" {
+        "api.github.com"
+    } else {
+        host
+    };
+    Reply::fail(
+        1,
+        format!("error connecting to {api_host}\ncheck your internet connection or https://githubstatus.com"),
+    )
+}
 
 const GLOBAL: &[Flag] = &[switch("help", None), switch("version", None)];
 const REPO: Flag = value("repo", Some('R'));
@@ -275,6 +361,18 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
         ));
     }
     let path: Vec<&str> = cmd.path.iter().map(String::as_str).collect();
+    if let Some(host) = addressed_host(cmd, ctx.inv.env("GH_HOST")) {
+        if host != github_host(ctx) {
+            if path.as_slice() == ["auth", "token"] {
+                // Only the variable of that host could answer: no login is stored for it.
+                if let Some(token) = token_vars(&host).iter().find_map(|var| ctx.inv.env(var)) {
+                    return Ok(Reply::ok(token));
+                }
+                return Err(Reply::fail(1, format!("no oauth token found for {host}")));
+            }
+            return Err(other_host(ctx, &host));
+        }
+    }
     match path.as_slice() {
         ["version"] => Ok(Reply::ok(format!(
             "gh version {VERSION} (2026-10-26)\nhttps://github.com/cli/cli/releases/tag/v{VERSION}"
@@ -283,8 +381,10 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
         ["auth", "status"] => {
             let login = authenticate(ctx)?;
             Ok(Reply::ok(format!(
-                "github.com\n  ✓ Logged in to github.com account {login} (GH_TOKEN)\n  - Active account: true\n  - Git operations protocol: https\n  - Token scopes: {}",
-                scopes(ctx, &login).iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+                "{host}\n  ✓ Logged in to {host} account {login} ({var})\n  - Active account: true\n  - Git operations protocol: https\n  - Token scopes: {}",
+                scopes(ctx, &login).iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "),
+                host = github_host(ctx),
+                var = token_vars(github_host(ctx))[0],
             )))
         }
         ["api"] => {
@@ -334,16 +434,15 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
     }
 }
 
-/// The token gh would use: `GH_TOKEN`, then `GITHUB_TOKEN`, then the stored login.
+/// The token gh would use: the host's variables ([`token_vars`]), then the stored login.
 fn authenticate(ctx: &Ctx<'_>) -> Result<String, Reply> {
-    let token = ctx
-        .inv
-        .env("GH_TOKEN")
-        .or_else(|| ctx.inv.env("GITHUB_TOKEN"))
+    let token = token_vars(github_host(ctx))
+        .iter()
+        .find_map(|var| ctx.inv.env(var))
         .map(str::to_string);
     match token {
         Some(token) => ctx.world.login_for_token(&token).ok_or_else(|| {
-            Reply::fail(1, format!("HTTP 401: Bad credentials ({API}/graphql)\nTry authenticating with:  gh auth login"))
+            Reply::fail(1, format!("HTTP 401: Bad credentials ({api}/graphql)\nTry authenticating with:  gh auth login", api = api_base(ctx)))
         }),
         None => ctx.world.github.stored_login.clone().ok_or_else(|| {
             Reply::fail(
@@ -364,10 +463,9 @@ fn scopes(ctx: &Ctx<'_>, login: &str) -> Vec<String> {
 }
 
 fn auth_token(ctx: &Ctx<'_>) -> Result<Reply, Reply> {
-    if let Some(token) = ctx
-        .inv
-        .env("GH_TOKEN")
-        .or_else(|| ctx.inv.env("GITHUB_TOKEN"))
+    if let Some(token) = token_vars(github_host(ctx))
+        .iter()
+        .find_map(|var| ctx.inv.env(var))
     {
         return Ok(Reply::ok(token));
     }
@@ -379,7 +477,10 @@ fn auth_token(ctx: &Ctx<'_>) -> Result<Reply, Reply> {
         .and_then(|login| ctx.world.token_of(login));
     match stored {
         Some(token) => Ok(Reply::ok(token.expose_secret())),
-        None => Err(Reply::fail(1, "no oauth token found for github.com")),
+        None => Err(Reply::fail(
+            1,
+            format!("no oauth token found for {}", github_host(ctx)),
+        )),
     }
 }
 
@@ -416,7 +517,7 @@ fn user_json(ctx: &Ctx<'_>, login: &str) -> Option<Value> {
         "following": 0,
         "gravatar_id": "",
         "hireable": null,
-        "html_url": format!("https://github.com/{}", user.login),
+        "html_url": format!("{web}/{}", user.login, web = web_base(ctx)),
         "id": user.id,
         "location": null,
         "login": user.login,
@@ -428,7 +529,7 @@ fn user_json(ctx: &Ctx<'_>, login: &str) -> Option<Value> {
         "twitter_username": null,
         "type": "User",
         "updated_at": "2026-11-01T08:00:00Z",
-        "url": format!("{API}/users/{}", user.login),
+        "url": format!("{api}/users/{}", user.login, api = api_base(ctx)),
     }))
 }
 
@@ -442,7 +543,7 @@ fn org_json(ctx: &Ctx<'_>, org: &str) -> Option<Value> {
         "members_can_create_repositories": org.members_can_create_repositories,
         "node_id": format!("O_kgDO{:08}", org.id),
         "type": "Organization",
-        "url": format!("{API}/orgs/{}", org.login),
+        "url": format!("{api}/orgs/{}", org.login, api = api_base(ctx)),
     }))
 }
 
@@ -492,21 +593,21 @@ fn repo_rest_json(ctx: &Ctx<'_>, repo: &GithubRepo, login: &str) -> Value {
         "archived": false,
         "created_at": repo.created_at,
         "topics": repo.topics,
-        "clone_url": format!("https://github.com/{}.git", repo.full_name()),
+        "clone_url": format!("{web}/{}.git", repo.full_name(), web = web_base(ctx)),
         "default_branch": "main",
         "description": if repo.description.is_empty() { Value::Null } else { json!(repo.description) },
         "disabled": false,
         "fork": false,
         "full_name": repo.full_name(),
-        "html_url": format!("https://github.com/{}", repo.full_name()),
+        "html_url": format!("{web}/{}", repo.full_name(), web = web_base(ctx)),
         "id": repo.id,
         "name": repo.name,
         "node_id": format!("R_kgDO{:08}", repo.id),
         "owner": owner_json(ctx, &repo.owner),
         "permissions": {"admin": perm == "ADMIN", "maintain": perm == "ADMIN", "push": perm != "READ", "triage": perm != "READ", "pull": true},
         "private": repo.visibility != "PUBLIC",
-        "ssh_url": format!("git@github.com:{}.git", repo.full_name()),
-        "url": format!("{API}/repos/{}", repo.full_name()),
+        "ssh_url": format!("git@{host}:{}.git", repo.full_name(), host = github_host(ctx)),
+        "url": format!("{api}/repos/{}", repo.full_name(), api = api_base(ctx)),
         "visibility": repo.visibility.to_ascii_lowercase(),
     })
 }
@@ -561,10 +662,10 @@ fn api(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply
             match membership {
                 Some((org_login, role)) => ok(json!({
                     "organization": org_json(ctx, &org_login),
-                    "organization_url": format!("{API}/orgs/{org_login}"),
+                    "organization_url": format!("{api}/orgs/{org_login}", api = api_base(ctx)),
                     "role": role,
                     "state": "active",
-                    "url": format!("{API}/orgs/{org_login}/memberships/{login}"),
+                    "url": format!("{api}/orgs/{org_login}/memberships/{login}", api = api_base(ctx)),
                     "user": {"login": login, "id": ctx.world.github.users.get(&login.to_ascii_lowercase()).map_or(0, |u| u.id), "type": "User"},
                 })),
                 None => Err(api_not_found("https://docs.github.com/rest/orgs/members#get-an-organization-membership-for-the-authenticated-user")),
@@ -617,7 +718,11 @@ fn repo_api(
                 ));
             };
             let url = |kind: &str, sha: &str| {
-                format!("{API}/repos/{}/git/{kind}s/{sha}", repo.full_name())
+                format!(
+                    "{api}/repos/{}/git/{kind}s/{sha}",
+                    repo.full_name(),
+                    api = api_base(ctx)
+                )
             };
             let tree: Vec<Value> = entries
                 .iter()
@@ -650,7 +755,7 @@ fn repo_api(
             ok(json!({
                 "sha": sha,
                 "size": content.len(),
-                "url": format!("{API}/repos/{}/git/blobs/{sha}", repo.full_name()),
+                "url": format!("{api}/repos/{}/git/blobs/{sha}", repo.full_name(), api = api_base(ctx)),
                 "content": wrapped.join("\n") + "\n",
                 "encoding": "base64",
             }))
@@ -658,7 +763,7 @@ fn repo_api(
         ("GET", ["branches"]) => {
             let branches: Vec<Value> = git::heads(&bare)
                 .into_iter()
-                .map(|(name, sha)| json!({"name": name, "commit": {"sha": sha, "url": format!("{API}/repos/{}/commits/{sha}", repo.full_name())}, "protected": false}))
+                .map(|(name, sha)| json!({"name": name, "commit": {"sha": sha, "url": format!("{api}/repos/{}/commits/{sha}", repo.full_name(), api = api_base(ctx))}, "protected": false}))
                 .collect();
             ok(Value::Array(branches))
         }
@@ -679,20 +784,20 @@ fn repo_api(
         ("GET", ["labels"]) => ok(Value::Array(
             repo.labels
                 .values()
-                .map(|l| label_rest_json(&repo, l))
+                .map(|l| label_rest_json(ctx, &repo, l))
                 .collect(),
         )),
         _ => Err(api_not_found("https://docs.github.com/rest")),
     }
 }
 
-fn label_rest_json(repo: &GithubRepo, label: &Label) -> Value {
+fn label_rest_json(ctx: &Ctx<'_>, repo: &GithubRepo, label: &Label) -> Value {
     json!({
         "color": label.color,
         "default": default_labels().contains_key(&label.name),
         "description": label.description,
         "name": label.name,
-        "url": format!("{API}/repos/{}/labels/{}", repo.full_name(), label.name.replace(' ', "%20")),
+        "url": format!("{api}/repos/{}/labels/{}", repo.full_name(), label.name.replace(' ', "%20"), api = api_base(ctx)),
     })
 }
 
@@ -821,8 +926,12 @@ fn repo_view(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply,
                 let owner = owner_json(ctx, &repo.owner);
                 json!({"id": format!("U_kgDO{:08}", owner["id"].as_u64().unwrap_or(0)), "login": repo.owner})
             }
-            "sshUrl" => json!(format!("git@github.com:{}.git", repo.full_name())),
-            "url" => json!(format!("https://github.com/{}", repo.full_name())),
+            "sshUrl" => json!(format!(
+                "git@{host}:{}.git",
+                repo.full_name(),
+                host = github_host(ctx)
+            )),
+            "url" => json!(format!("{web}/{}", repo.full_name(), web = web_base(ctx))),
             "viewerPermission" => json!(permission(ctx, login, &key)),
             "visibility" => json!(repo.visibility),
             _ => Value::Null,
@@ -883,7 +992,10 @@ fn repo_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Repl
         let Some(org) = ctx.world.github.orgs.get(&owner_key) else {
             return Err(Reply::fail(
                 1,
-                format!("HTTP 404: Not Found ({API}/users/{owner})"),
+                format!(
+                    "HTTP 404: Not Found ({api}/users/{owner})",
+                    api = api_base(ctx)
+                ),
             ));
         };
         let role = org.members.get(&login.to_ascii_lowercase()).cloned();
@@ -958,7 +1070,10 @@ fn repo_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Repl
             pulls: Vec::new(),
         },
     );
-    Ok(Reply::ok(format!("https://github.com/{owner}/{name}")))
+    Ok(Reply::ok(format!(
+        "{web}/{owner}/{name}",
+        web = web_base(ctx)
+    )))
 }
 
 /// `gh repo edit OWNER/NAME --add-topic T --remove-topic T`: only topics are simulated.
@@ -991,7 +1106,7 @@ fn repo_edit(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply,
     if permission(ctx, login, &key) == "READ" {
         return Err(Reply::fail(
             1,
-            format!("HTTP 403: Resource not accessible by personal access token ({API}/repos/{owner}/{name}/topics)"),
+            format!("HTTP 403: Resource not accessible by personal access token ({api}/repos/{owner}/{name}/topics)", api = api_base(ctx)),
         ));
     }
     let valid = |t: &str| {
@@ -1003,7 +1118,7 @@ fn repo_edit(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply,
     if let Some(bad) = add.iter().find(|t| !valid(t)) {
         return Err(Reply::fail(
             1,
-            format!("HTTP 422: Validation Failed ({API}/repos/{owner}/{name}/topics)\n{bad} is not a valid topic. Topics must start with a lowercase letter or number, consist of 50 characters or less, and can include hyphens."),
+            format!("HTTP 422: Validation Failed ({api}/repos/{owner}/{name}/topics)\n{bad} is not a valid topic. Topics must start with a lowercase letter or number, consist of 50 characters or less, and can include hyphens.", api = api_base(ctx)),
         ));
     }
     let repo = ctx
@@ -1047,11 +1162,11 @@ fn repo_delete(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Repl
 
 fn delete_repo(ctx: &mut Ctx<'_>, login: &str, key: &str) -> Result<Reply, Reply> {
     let repo = ctx.world.github.repos[key].clone();
-    let url = format!("{API}/repos/{}", repo.full_name());
+    let url = format!("{api}/repos/{}", repo.full_name(), api = api_base(ctx));
     if !scopes(ctx, login).iter().any(|s| s == "delete_repo") {
         return Err(Reply::fail(
             1,
-            format!("HTTP 403: Must have admin rights to Repository. ({url})\nThis API operation needs the \"delete_repo\" scope. To request it, run:  gh auth refresh -h github.com -s delete_repo"),
+            format!("HTTP 403: Must have admin rights to Repository. ({url})\nThis API operation needs the \"delete_repo\" scope. To request it, run:  gh auth refresh -h {} -s delete_repo", github_host(ctx)),
         ));
     }
     if !ctx.world.can_admin_repo(login, key) {
@@ -1098,7 +1213,7 @@ fn repo_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply,
                         let value = match field.trim() {
                             "name" => json!(r.name),
                             "nameWithOwner" => json!(r.full_name()),
-                            "url" => json!(format!("https://github.com/{}", r.full_name())),
+                            "url" => json!(format!("{web}/{}", r.full_name(), web = web_base(ctx))),
                             "visibility" => json!(r.visibility),
                             "isPrivate" => json!(r.visibility != "PUBLIC"),
                             "description" => json!(r.description),
@@ -1137,7 +1252,10 @@ fn repo_for_write(
     if !ctx.world.can_read_repo(login, &key) {
         return Err(Reply::fail(
             1,
-            format!("HTTP 404: Not Found ({API}/repos/{owner}/{name})"),
+            format!(
+                "HTTP 404: Not Found ({api}/repos/{owner}/{name})",
+                api = api_base(ctx)
+            ),
         ));
     }
     Ok((key.clone(), ctx.world.github.repos[&key].clone()))
@@ -1155,7 +1273,11 @@ fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Re
         ));
     }
     let (key, repo) = repo_for_write(ctx, cmd, login)?;
-    let url = format!("{API}/repos/{}/actions/secrets", repo.full_name());
+    let url = format!(
+        "{api}/repos/{}/actions/secrets",
+        repo.full_name(),
+        api = api_base(ctx)
+    );
     match action {
         "set" => {
             let Some(name) = cmd.arg(0) else {
@@ -1298,7 +1420,11 @@ fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Re
 
 fn label(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Result<Reply, Reply> {
     let (key, repo) = repo_for_write(ctx, cmd, login)?;
-    let url = format!("{API}/repos/{}/labels", repo.full_name());
+    let url = format!(
+        "{api}/repos/{}/labels",
+        repo.full_name(),
+        api = api_base(ctx)
+    );
     match action {
         "create" => {
             let Some(name) = cmd.arg(0) else {
@@ -1360,7 +1486,7 @@ fn label(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Res
                             "color" => json!(label.color),
                             "description" => json!(label.description),
                             "isDefault" => json!(default_labels().contains_key(&label.name)),
-                            "url" => json!(format!("https://github.com/{}/labels/{}", repo.full_name(), label.name)),
+                            "url" => json!(format!("{web}/{}/labels/{}", repo.full_name(), label.name, web = web_base(ctx))),
                             other => {
                                 return Err(Reply::fail(
                                     1,
@@ -1509,9 +1635,10 @@ fn pr_view(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, R
             "state" => json!(pull.state),
             "title" => json!(pull.title),
             _ => json!(format!(
-                "https://github.com/{}/pull/{}",
+                "{web}/{}/pull/{}",
                 repo.full_name(),
-                pull.number
+                pull.number,
+                web = web_base(ctx)
             )),
         };
         out.insert(field.to_string(), value);
@@ -1600,9 +1727,10 @@ fn pr_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, R
                     "state" => json!(pull.state),
                     "title" => json!(pull.title),
                     _ => json!(format!(
-                        "https://github.com/{}/pull/{}",
+                        "{web}/{}/pull/{}",
                         repo.full_name(),
-                        pull.number
+                        pull.number,
+                        web = web_base(ctx)
                     )),
                 };
                 out.insert(field.to_string(), value);

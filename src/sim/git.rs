@@ -1,15 +1,16 @@
 //! The git side of simulated GitHub: every repository is a real bare repository under the
 //! environment's root, reached by real git through `url.<root>/github/.insteadOf
-//! https://github.com/`. The simulator itself inspects those repositories with git
+//! https://HOST/` (github.com, or the world's Enterprise Server). The simulator itself inspects those repositories with git
 //! (isolated from the user's git configuration).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The `GIT_CONFIG_*` pairs that make `https://github.com/OWNER/NAME.git` resolve to the bare
-/// repository `<github_dir>/OWNER/NAME.git`, numbered from `first_index`.
-pub fn insteadof_pairs(github_dir: &Path, first_index: usize) -> Vec<(String, String)> {
+/// The `GIT_CONFIG_*` pairs that make `https://HOST/OWNER/NAME.git` resolve to the bare
+/// repository `<github_dir>/OWNER/NAME.git`, numbered from `first_index`. Only the world's
+/// host is rewritten: a URL of any other host stays unreachable.
+pub fn insteadof_pairs(github_dir: &Path, host: &str, first_index: usize) -> Vec<(String, String)> {
     let base = format!("{}/", github_dir.display());
     vec![
         (
@@ -18,9 +19,19 @@ pub fn insteadof_pairs(github_dir: &Path, first_index: usize) -> Vec<(String, St
         ),
         (
             format!("GIT_CONFIG_VALUE_{first_index}"),
-            "https://github.com/".to_string(),
+            format!("https://{host}/"),
         ),
     ]
+}
+
+/// The host of the first `https://` URL among a git command's arguments (its remote).
+pub fn remote_host(args: &[String]) -> Option<String> {
+    args.iter().find_map(|arg| {
+        let rest = arg.strip_prefix("https://")?;
+        let authority = rest.split('/').next()?;
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        Some(host.to_ascii_lowercase())
+    })
 }
 
 /// git's global options that take a value (before the subcommand).

@@ -807,16 +807,17 @@ fn waited(since: &str, now: &str, wait: std::time::Duration) -> bool {
 
 /// `githubRepo.CreatePR` as the chart's token: go-github's error text on failure.
 fn create_pr(ctx: &mut Ctx<'_>, repo: &GitopsRepo, now: &str) -> Result<(), String> {
-    // `parseRepoURL`: the path's first two segments.
-    let Some((owner, name)) = repo
-        .repo
-        .strip_prefix("https://github.com/")
-        .and_then(|_| parse_repo_ref(&repo.repo))
-    else {
+    // `parseRepoURL`: the path's first two segments, whatever the host.
+    let Some((owner, name)) = parse_repo_ref(&repo.repo) else {
         return Err("invalid repo url".to_string());
     };
     let api_url = format!("{GITHUB_API}/repos/{owner}/{name}");
     let get_ref = format!("GET {api_url}/git/ref/heads/{}", repo.branch);
+    // `getGitHubClient` is `github.NewClient`: always api.github.com, never the host of the
+    // GitOpsRepo's URL. A token of a GitHub Enterprise Server means nothing there.
+    if ctx.world.github.host() != "github.com" {
+        return Err(format!("{get_ref}: 401 Bad credentials []"));
+    }
     let release_namespace = controller_namespace(ctx, &repo.server).unwrap_or_default();
     // GITHUB_AUTH_TOKEN: the `token` key of the chart's gh-repo-secret in its namespace.
     let token = ctx

@@ -126,6 +126,9 @@ pub struct CallRecord {
     pub words: Vec<String>,
     /// Names of the variables the spec set for the child (values are never recorded).
     pub env_keys: Vec<String>,
+    /// The GitHub host the call addressed: gh's (`--hostname`, a `HOST/OWNER/NAME`
+    /// argument, `GH_HOST`, else github.com), or the host of git's remote URL.
+    pub github_host: Option<String>,
     /// Inherited variables the spec removed.
     pub env_removed: Vec<String>,
     /// How many bytes the spec gave on stdin (the bytes themselves are never recorded).
@@ -320,7 +323,21 @@ impl SimulatedEnvironment {
         &self.inner.paths.root
     }
 
-    /// Where `https://github.com/` repositories live as bare repositories.
+    /// The host the simulated GitHub answers on: github.com unless
+    /// [`SimulatedEnvironment::set_github_host`] made it an Enterprise Server.
+    pub fn github_host(&self) -> String {
+        self.world().github.host().to_string()
+    }
+
+    /// Make the simulated GitHub a GitHub Enterprise Server on `host`: gh and git reach it
+    /// there only, and github.com becomes unreachable (as from a network without a route
+    /// to it). The world's repositories and accounts stay as they are.
+    pub fn set_github_host(&self, host: &str) {
+        let host = host.to_ascii_lowercase();
+        self.world().github.host = (host != "github.com").then_some(host);
+    }
+
+    /// Where `https://HOST/` repositories live as bare repositories.
     pub fn github_dir(&self) -> PathBuf {
         self.inner.paths.github_dir()
     }
@@ -346,7 +363,11 @@ impl SimulatedEnvironment {
     /// `GIT_CONFIG_*` entries); use this for git run outside it.
     pub fn git_env(&self) -> Vec<(String, String)> {
         let mut pairs = vec![("GIT_CONFIG_COUNT".to_string(), "1".to_string())];
-        pairs.extend(git::insteadof_pairs(&self.github_dir(), 0));
+        pairs.extend(git::insteadof_pairs(
+            &self.github_dir(),
+            &self.github_host(),
+            0,
+        ));
         pairs
     }
 
@@ -465,6 +486,14 @@ impl SimulatedEnvironment {
             args: spec.args.clone(),
             words: command_words(&spec.program, &spec.args),
             env_keys: spec.env.iter().map(|(k, _)| k.clone()).collect(),
+            github_host: match spec.program.as_str() {
+                "gh" => {
+                    let invocation = self.invocation(spec);
+                    gh::addressed_host_of(&spec.args, invocation.env("GH_HOST"))
+                }
+                "git" => git::remote_host(&spec.args),
+                _ => None,
+            },
             env_removed: spec.env_remove.clone(),
             stdin_len: spec.stdin.as_ref().map(|s| match s {
                 StdinData::Plain(bytes) => bytes.len(),
@@ -837,7 +866,8 @@ impl SimulatedEnvironment {
                     EnvValue::Secret(_) => None,
                 })
                 .unwrap_or(0);
-            for (key, value) in git::insteadof_pairs(&self.github_dir(), existing) {
+            let host = self.github_host();
+            for (key, value) in git::insteadof_pairs(&self.github_dir(), &host, existing) {
                 spec = spec.env(key, value);
             }
             spec = spec
@@ -854,9 +884,10 @@ impl SimulatedEnvironment {
     /// that held the lock was killed (a cancelled run). Pushes to one simulated repository
     /// never overlap, so any lock left before a push is stale.
     fn clear_stale_ref_locks(&self, args: &[String]) {
+        let prefix = format!("https://{}/", self.github_host());
         let Some(rest) = args
             .iter()
-            .find_map(|arg| arg.strip_prefix("https://github.com/"))
+            .find_map(|arg| arg.strip_prefix(prefix.as_str()))
         else {
             return;
         };

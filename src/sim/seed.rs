@@ -765,6 +765,15 @@ fn copy_dir(source: &Path, target: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether `OWNER/NAME` is one of the public upstream sample repositories, which live on
+/// github.com whatever host the world's GitHub answers on.
+pub(crate) fn is_upstream_sample(owner: &str, name: &str) -> bool {
+    owner.eq_ignore_ascii_case(UPSTREAM_OWNER)
+        && upstream_workload_seeds()
+            .iter()
+            .any(|seed| seed.name.eq_ignore_ascii_case(name))
+}
+
 /// The two upstream repositories of [`SimulatedEnvironment::seed_upstream_workload_repos`].
 fn upstream_workload_seeds() -> [SeedRepo; 2] {
     [

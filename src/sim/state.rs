@@ -172,6 +172,17 @@ pub struct GithubState {
     pub repos: BTreeMap<String, GithubRepo>,
     /// The account `gh auth token` returns (gh's stored login), if any.
     pub stored_login: Option<String>,
+    /// The host this GitHub answers on; `None`: github.com. A GitHub Enterprise Server
+    /// world answers only on its host: gh and git calls to any other fail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+impl GithubState {
+    /// The host this GitHub answers on: github.com, or an Enterprise Server's.
+    pub fn host(&self) -> &str {
+        self.host.as_deref().unwrap_or("github.com")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -624,14 +624,17 @@ impl Paths {
     }
 }
 
-/// A GitHub repository address (`OWNER/NAME`, `github.com/OWNER/NAME`, or an https URL).
+/// A GitHub repository address (`OWNER/NAME`, `github.com/OWNER/NAME`, or an https URL of
+/// any host: callers check the host).
 pub(crate) fn parse_repo_ref(text: &str) -> Option<(String, String)> {
     let text = text.trim();
-    let text = text
+    let text = match text
         .strip_prefix("https://")
         .or_else(|| text.strip_prefix("http://"))
-        .unwrap_or(text);
-    let text = text.strip_prefix("github.com/").unwrap_or(text);
+    {
+        Some(rest) => rest.split_once('/')?.1,
+        None => text.strip_prefix("github.com/").unwrap_or(text),
+    };
     let text = text.trim_end_matches('/');
     let text = text.strip_suffix(".git").unwrap_or(text);
     let (owner, name) = text.split_once('/')?;
@@ -653,6 +656,7 @@ mod tests {
             "https://github.com/acme/cp",
             "https://github.com/acme/cp.git",
             "https://github.com/acme/cp/",
+            "https://ghe.example.test/acme/cp",
         ] {
             assert_eq!(
                 parse_repo_ref(text),

@@ -110,15 +110,28 @@ impl InstallationIdentity {
                 _ => true,
             },
             IdentityPart::Cluster => same_cluster(&self.cluster, &other.cluster),
-            IdentityPart::ControlPlane => same_repository(
-                &self.repositories.control_plane,
-                &other.repositories.control_plane,
-            ),
+            IdentityPart::ControlPlane => {
+                self.same_github_host(other)
+                    && same_repository(
+                        &self.repositories.control_plane,
+                        &other.repositories.control_plane,
+                    )
+            }
             IdentityPart::Gitops => {
-                same_repository(&self.repositories.gitops, &other.repositories.gitops)
+                self.same_github_host(other)
+                    && same_repository(&self.repositories.gitops, &other.repositories.gitops)
             }
             IdentityPart::Namespace => self.namespace == other.namespace,
         }
+    }
+
+    /// Both repositories of one installation are on one GitHub host: another host names
+    /// other repositories, whatever their owners and names.
+    fn same_github_host(&self, other: &InstallationIdentity) -> bool {
+        same_ignoring_case(
+            &self.repositories.github_host,
+            &other.repositories.github_host,
+        )
     }
 
     /// Fill in what this identity does not know yet and `other` (naming the same
@@ -167,8 +180,13 @@ impl InstallationIdentity {
                 (None, ClusterIdentity::Aks { .. }) => "(not known)".to_string(),
             },
             IdentityPart::Cluster => self.describe_cluster(),
-            IdentityPart::ControlPlane => describe_repository(&self.repositories.control_plane),
-            IdentityPart::Gitops => describe_repository(&self.repositories.gitops),
+            IdentityPart::ControlPlane => describe_repository(
+                &self.repositories.control_plane,
+                &self.repositories.github_host,
+            ),
+            IdentityPart::Gitops => {
+                describe_repository(&self.repositories.gitops, &self.repositories.github_host)
+            }
             IdentityPart::Namespace => self.namespace.clone(),
         }
     }
@@ -210,10 +228,16 @@ impl InstallationIdentity {
     }
 }
 
-fn describe_repository(repo: &RepositoryIdentity) -> String {
-    match &repo.owner {
+/// `OWNER/NAME`, with ` on HOST` for a GitHub Enterprise Server.
+fn describe_repository(repo: &RepositoryIdentity, host: &str) -> String {
+    let named = match &repo.owner {
         Some(owner) => format!("{owner}/{}", repo.name),
         None => format!("{} (owner not known yet)", repo.name),
+    };
+    if host.eq_ignore_ascii_case(crate::config::github_host::DEFAULT_HOST) {
+        named
+    } else {
+        format!("{named} on {host}")
     }
 }
 
@@ -364,6 +388,7 @@ mod tests {
             repositories: RepositoriesIdentity {
                 control_plane: repo(Some("acme"), "alpha-control-plane"),
                 gitops: repo(Some("acme"), "alpha-gitops"),
+                github_host: "github.com".into(),
             },
             namespace: "kalypso-system".into(),
         }
@@ -435,6 +460,40 @@ mod tests {
         assert_eq!(recorded.repositories.gitops.owner.as_deref(), Some("acme"));
         assert_eq!(recorded.id, alpha().id, "the id stays");
         assert!(!recorded.learn_from(&requested), "nothing more to learn");
+    }
+
+    /// The same owners and names on another GitHub host are other repositories, and a
+    /// state written before the host was recorded is on github.com.
+    #[test]
+    fn another_github_host_names_other_repositories() {
+        let mut enterprise = alpha();
+        enterprise.repositories.github_host = "ghe.example.test".into();
+        assert_eq!(
+            alpha().differences(&enterprise),
+            [IdentityPart::ControlPlane, IdentityPart::Gitops]
+        );
+        let mut same_host_other_case = enterprise.clone();
+        same_host_other_case.repositories.github_host = "GHE.example.test".into();
+        assert!(enterprise.differences(&same_host_other_case).is_empty());
+        assert_eq!(
+            enterprise.describe(IdentityPart::Gitops),
+            "acme/alpha-gitops on ghe.example.test"
+        );
+        assert_eq!(alpha().describe(IdentityPart::Gitops), "acme/alpha-gitops");
+        let table = side_by_side(&alpha(), &enterprise);
+        assert!(
+            table.contains("acme/alpha-gitops on ghe.example.test   <- differs"),
+            "{table}"
+        );
+
+        let mut recorded = serde_json::to_value(alpha()).unwrap();
+        assert_eq!(recorded["repositories"]["githubHost"], "github.com");
+        recorded["repositories"]
+            .as_object_mut()
+            .unwrap()
+            .remove("githubHost");
+        let older: InstallationIdentity = serde_json::from_value(recorded).unwrap();
+        assert_eq!(older, alpha());
     }
 
     #[test]

@@ -606,12 +606,20 @@ pub struct RepositoryIdentity {
     pub name: String,
 }
 
-/// The installation's two repositories.
+/// The installation's two repositories, and the GitHub host both live on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositoriesIdentity {
     pub control_plane: RepositoryIdentity,
     pub gitops: RepositoryIdentity,
+    /// `github.com` or a GitHub Enterprise Server's host name; a state written before
+    /// the host was recorded was on github.com.
+    #[serde(default = "default_github_host")]
+    pub github_host: String,
+}
+
+fn default_github_host() -> String {
+    crate::config::github_host::DEFAULT_HOST.to_string()
 }
 
 /// Which installation a state file belongs to (see `docs/reference.md#installation-identity`):
@@ -1181,6 +1189,7 @@ mod tests {
                     owner: None,
                     name: "gitops".into(),
                 },
+                github_host: "github.com".into(),
             },
             namespace: "kalypso-system".into(),
         });

@@ -4,37 +4,47 @@
 use super::structure::MAIN_BRANCH;
 use super::TemplateError;
 
-/// A repository on github.com, by owner and name.
+/// A repository on a GitHub host (github.com or an Enterprise Server), by owner and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RepoRef {
+    /// `github.com`, or a GitHub Enterprise Server's host name.
+    pub host: String,
     pub owner: String,
     pub name: String,
 }
 
 impl RepoRef {
+    pub const DEFAULT_HOST: &'static str = "github.com";
+
+    /// A repository on github.com; [`RepoRef::on_host`] moves it to another host.
     pub fn new(owner: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
+            host: Self::DEFAULT_HOST.to_string(),
             owner: owner.into(),
             name: name.into(),
         }
     }
 
-    /// Parses `https://github.com/OWNER/NAME` (a trailing `/` or `.git` is accepted).
+    /// The same repository on `host`.
+    pub fn on_host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// Parses `https://HOST/OWNER/NAME` (a trailing `/` or `.git` is accepted).
     /// `field` names the setting the URL came from, for the error message.
     pub fn from_url(field: &'static str, url: &str) -> Result<Self, TemplateError> {
         let invalid = || TemplateError::InvalidValue {
             field,
             value: url.to_string(),
-            rule: "must be https://github.com/OWNER/NAME",
+            rule: "must be https://HOST/OWNER/NAME",
         };
-        let rest = url
-            .trim()
-            .strip_prefix("https://github.com/")
-            .ok_or_else(invalid)?;
+        let rest = url.trim().strip_prefix("https://").ok_or_else(invalid)?;
+        let (host, rest) = rest.split_once('/').ok_or_else(invalid)?;
         let rest = rest.trim_end_matches('/');
         let rest = rest.strip_suffix(".git").unwrap_or(rest);
         let (owner, name) = rest.split_once('/').ok_or_else(invalid)?;
-        let repo = Self::new(owner, name);
+        let repo = Self::new(owner, name).on_host(host.to_ascii_lowercase());
         repo.validate(field, field).map_err(|_| invalid())?;
         Ok(repo)
     }
@@ -44,9 +54,9 @@ impl RepoRef {
         format!("{}/{}", self.owner, self.name)
     }
 
-    /// `https://github.com/OWNER/NAME`, the form Kalypso resources and Flux use.
+    /// `https://HOST/OWNER/NAME`, the form Kalypso resources and Flux use.
     pub fn url(&self) -> String {
-        format!("https://github.com/{}/{}", self.owner, self.name)
+        format!("https://{}/{}/{}", self.host, self.owner, self.name)
     }
 
     fn validate(
@@ -54,6 +64,7 @@ impl RepoRef {
         owner_field: &'static str,
         name_field: &'static str,
     ) -> Result<(), TemplateError> {
+        check("GitHub host", &self.host, is_dns_host, DNS_HOST_RULE)?;
         check(owner_field, &self.owner, is_github_owner, GITHUB_OWNER_RULE)?;
         check(
             name_field,
@@ -136,6 +147,8 @@ impl TemplateContext {
 const GITHUB_OWNER_RULE: &str =
     "1 to 39 letters, digits or single hyphens, not starting or ending with a hyphen";
 const GITHUB_REPO_RULE: &str = "1 to 100 letters, digits, '.', '-' or '_', and not \".\" or \"..\"";
+const DNS_HOST_RULE: &str =
+    "a DNS host name: dot-separated labels of letters, digits and '-', no scheme, port or path";
 const DNS_LABEL_RULE: &str =
     "1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit";
 
@@ -171,6 +184,16 @@ fn is_github_repo_name(value: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         && value != "."
         && value != ".."
+}
+
+fn is_dns_host(value: &str) -> bool {
+    value.len() <= 253
+        && value.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
 }
 
 fn is_dns_label(value: &str) -> bool {
@@ -229,11 +252,21 @@ mod tests {
     }
 
     #[test]
+    fn a_repository_on_an_enterprise_server_keeps_its_host() {
+        let repo = RepoRef::from_url("gitops URL", "https://GHE.example.test/acme/go.git").unwrap();
+        assert_eq!(repo, RepoRef::new("acme", "go").on_host("ghe.example.test"));
+        assert_eq!(repo.url(), "https://ghe.example.test/acme/go");
+        let mut c = context();
+        c.gitops.host = "ghe.example.test/x".into();
+        assert_eq!(rejected(&c).0, "GitHub host");
+    }
+
+    #[test]
     fn bad_urls_name_the_field_and_value() {
         for url in [
             "http://github.com/acme/cp",
-            "https://gitlab.com/acme/cp",
             "https://github.com/acme",
+            "https://ghe.example.test:8443/acme/cp",
             "https://github.com/acme/cp/tree/main",
             "https://github.com/-acme/cp",
         ] {
@@ -241,10 +274,7 @@ mod tests {
             let message = error.to_string();
             assert!(message.contains("gitops URL"), "{message}");
             assert!(message.contains(url), "{message}");
-            assert!(
-                message.contains("https://github.com/OWNER/NAME"),
-                "{message}"
-            );
+            assert!(message.contains("https://HOST/OWNER/NAME"), "{message}");
         }
     }
 

@@ -175,9 +175,7 @@ impl ErrorClass {
             }
             ErrorClass::PermissionDenied {
                 missing_scope: Some(scope),
-            } => Topic::GithubScopes.hint(format!(
-                "the GitHub token lacks the `{scope}` scope: run `gh auth refresh -h github.com -s {scope}` or use a token that has it"
-            )),
+            } => scope_hint(scope, "github.com"),
             ErrorClass::PermissionDenied { missing_scope: None } => match tool {
                 ToolKind::Az => Topic::AzureRole.hint("your Azure identity lacks a role for this action: ask for Contributor (or Owner) on the subscription or resource group"),
                 ToolKind::Gh | ToolKind::Git => Topic::GithubScopes.hint("the GitHub token may not do this: check its scopes (repo, workflow, admin:org, delete_repo) and your role in the organization"),
@@ -412,6 +410,27 @@ fn is_permission_denied(lower: &str) -> bool {
             "does not have the correct permissions",
         ],
     )
+}
+
+/// The hint for a token without `scope`, on GitHub `host`.
+pub fn scope_hint(scope: &str, host: &str) -> Hint {
+    Topic::GithubScopes.hint(format!(
+        "the GitHub token lacks the `{scope}` scope: run `gh auth refresh -h {host} -s {scope}` or use a token that has it"
+    ))
+}
+
+/// The host gh names in its own scope advice (`gh auth refresh -h HOST -s SCOPE`), or the
+/// `GH_HOST=HOST` a shown gh command starts with: a GitHub Enterprise Server's.
+pub fn github_host_of(command: &str, message: &str) -> Option<String> {
+    static REFRESH: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"gh auth refresh -h ([A-Za-z0-9.-]+)").expect("valid regex"));
+    REFRESH
+        .captures(message)
+        .map(|c| c[1].to_string())
+        .or_else(|| {
+            let rest = command.strip_prefix("GH_HOST=")?;
+            rest.split_whitespace().next().map(str::to_string)
+        })
 }
 
 /// gh's scope hint: `This API operation needs the "delete_repo" scope.`

@@ -67,6 +67,19 @@ impl ToolError {
             }
             ToolError::Run(RunError::SecretInArgv { .. }) => Topic::InternalError
                 .hint("this is a bug in kalypso-bootstrap: a secret reached a command line"),
+            // The scope advice names the host gh was talking to (an Enterprise Server's).
+            ToolError::Failed {
+                command,
+                class:
+                    ErrorClass::PermissionDenied {
+                        missing_scope: Some(scope),
+                    },
+                message,
+                ..
+            } if super::classify::github_host_of(command, message).is_some() => {
+                let host = super::classify::github_host_of(command, message).unwrap_or_default();
+                super::classify::scope_hint(scope, &host)
+            }
             ToolError::UnexpectedOutput { .. } => Topic::ToolOutput.hint(
                 "the tool printed something unexpected: check its version against the prerequisites",
             ),
@@ -86,7 +99,12 @@ impl ToolError {
             | ToolError::Failed { command, .. }
             | ToolError::UnexpectedOutput { command, .. } => command.as_str(),
         };
-        ToolKind::from_program(command.split_whitespace().next().unwrap_or(""))
+        // A shown command may start with the variables it needs (`GH_HOST=HOST gh …`).
+        let program = command
+            .split_whitespace()
+            .find(|word| !is_assignment(word))
+            .unwrap_or("");
+        ToolKind::from_program(program)
     }
 
     /// Whether the tool said the resource does not exist.
@@ -252,9 +270,54 @@ fn truncate_chars(text: &str, max: usize) -> String {
     }
 }
 
+/// `NAME=VALUE`, as a shell reads a variable assignment before a command.
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A gh command of a GitHub Enterprise Server is shown with its `GH_HOST`: it is still
+    /// gh's failure, and the scope advice names the server, as gh's own message does.
+    #[test]
+    fn an_enterprise_server_command_is_gh_s_and_its_scope_hint_names_the_server() {
+        let error = ToolError::Failed {
+            command: "GH_HOST=ghe.example.test gh repo delete acme/cp --yes".to_string(),
+            exit_code: Some(1),
+            class: ErrorClass::PermissionDenied {
+                missing_scope: Some("delete_repo".to_string()),
+            },
+            message: "HTTP 403: Must have admin rights to Repository. (https://ghe.example.test/api/v3/repos/acme/cp) | This API operation needs the \"delete_repo\" scope. To request it, run:  gh auth refresh -h ghe.example.test -s delete_repo".to_string(),
+        };
+        assert_eq!(error.tool(), ToolKind::Gh);
+        assert!(
+            error
+                .hint()
+                .text()
+                .contains("run `gh auth refresh -h ghe.example.test -s delete_repo`"),
+            "{}",
+            error.hint().text()
+        );
+        let on_github_com = ToolError::Failed {
+            command: "gh repo delete acme/cp --yes".to_string(),
+            exit_code: Some(1),
+            class: ErrorClass::PermissionDenied {
+                missing_scope: Some("delete_repo".to_string()),
+            },
+            message: "HTTP 403: Must have admin rights to Repository.".to_string(),
+        };
+        assert!(on_github_com
+            .hint()
+            .text()
+            .contains("-h github.com -s delete_repo"));
+        assert!(!is_assignment("--repo=acme/cp") && is_assignment("GH_HOST=x"));
+    }
 
     #[test]
     fn headers_and_repeated_lines_are_left_out_of_the_message() {

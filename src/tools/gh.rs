@@ -1,7 +1,12 @@
 //! The GitHub CLI (`gh`).
 //!
-//! The token reaches `gh` only through the `GH_TOKEN` environment variable of the child,
-//! never its argv. Prompts and update notices are switched off: we are not a terminal user.
+//! The token reaches `gh` only through the environment of the child (`GH_TOKEN`, or
+//! `GH_ENTERPRISE_TOKEN` for a GitHub Enterprise Server), never its argv. Prompts and update
+//! notices are switched off: we are not a terminal user.
+//!
+//! The GitHub host reaches every call: `--hostname` where gh has it (`auth token`), and
+//! `GH_HOST` in the environment of every child (gh's default host for `repo`, `api`,
+//! `secret`, `label` and `pr`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +15,8 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::{Deserialize, Serialize};
 
 pub use crate::config::configuration::Visibility;
+use crate::config::github_host::GH_HOST_VAR;
+pub use crate::config::GitHubHost;
 use crate::secrets;
 
 use super::classify::ErrorClass;
@@ -20,7 +27,6 @@ use super::runner::{CommandRunner, CommandSpec, RunControl};
 use super::version::{Version, VersionParseError};
 
 pub const PROGRAM: &str = "gh";
-pub const HOST: &str = "github.com";
 
 const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -36,6 +42,7 @@ const TOKEN_VARS: [&str; 4] = [
 pub struct Gh {
     exec: Exec,
     token: Option<SecretString>,
+    host: GitHubHost,
 }
 
 /// The fields of `gh api user` we use.
@@ -58,23 +65,43 @@ impl Gh {
         self
     }
 
-    /// Without a token, calls use gh's stored login.
+    /// Without a token, calls use gh's stored login. The host is github.com until
+    /// [`Gh::with_host`] names another.
     pub fn new(runner: Arc<dyn CommandRunner>) -> Self {
         Self {
             exec: Exec::new(runner),
             token: None,
+            host: GitHubHost::default(),
         }
     }
 
-    /// Every call gets `GH_TOKEN` (and no other token variable) in its environment.
+    /// Every call targets `host` (github.com or a GitHub Enterprise Server).
+    pub fn with_host(mut self, host: GitHubHost) -> Self {
+        self.host = host;
+        self
+    }
+
+    pub fn host(&self) -> &GitHubHost {
+        &self.host
+    }
+
+    /// Every call gets the token in the variable gh reads for the host (`GH_TOKEN`, or
+    /// `GH_ENTERPRISE_TOKEN` for an Enterprise Server) and no other token variable.
     pub fn with_token(mut self, token: SecretString) -> Self {
         self.token = Some(token);
         self
     }
 
-    fn base(args: &[&str]) -> CommandSpec {
-        let mut spec = CommandSpec::new(PROGRAM)
-            .args(args.iter().copied())
+    fn base(&self, args: &[&str]) -> CommandSpec {
+        let spec = CommandSpec::new(PROGRAM).args(args.iter().copied());
+        // On an Enterprise Server, a gh command shown without its GH_HOST would go to
+        // github.com when copied: it is shown with it.
+        let spec = if self.host.is_github_com() {
+            spec.env(GH_HOST_VAR, self.host.as_str())
+        } else {
+            spec.shown_env(GH_HOST_VAR, self.host.as_str())
+        };
+        let mut spec = spec
             .env("GH_PROMPT_DISABLED", "1")
             .env("GH_NO_UPDATE_NOTIFIER", "1")
             .env("NO_COLOR", "1")
@@ -88,18 +115,18 @@ impl Gh {
 
     /// A call authenticated with our token when we hold one.
     pub fn authed(&self, args: &[&str]) -> CommandSpec {
-        let mut spec = Self::base(args);
+        let mut spec = self.base(args);
         if let Some(token) = &self.token {
             for var in TOKEN_VARS {
                 spec = spec.env_remove(var);
             }
-            spec = spec.secret_env("GH_TOKEN", token.clone());
+            spec = spec.secret_env(self.host.gh_token_var(), token.clone());
         }
         spec
     }
 
     pub fn version_spec(&self) -> CommandSpec {
-        Self::base(&["--version"])
+        self.base(&["--version"])
     }
 
     /// `gh --version`.
@@ -108,7 +135,9 @@ impl Gh {
     }
 
     pub fn auth_token_spec(&self) -> CommandSpec {
-        let mut spec = Self::base(&["auth", "token", "--hostname", HOST]).secret_stdout();
+        let mut spec = self
+            .base(&["auth", "token", "--hostname", self.host.as_str()])
+            .secret_stdout();
         // We want gh's stored login here, not a token variable it would just echo back.
         for var in TOKEN_VARS {
             spec = spec.env_remove(var);
@@ -315,28 +344,27 @@ pub const OPEN_PULL_REQUESTS_LIMIT: usize = 1000;
 pub const PROMOTED_LABEL: &str = "promoted";
 pub const PROMOTED_LABEL_COLOR: &str = "0E8A16";
 
-/// The git configuration that makes git ask `gh` for github.com credentials: first reset
-/// any helper the user configured for the host (an empty value clears the list), then
-/// `gh auth git-credential`, which answers with the token in the git child's `GH_TOKEN`.
-pub fn git_credential_env() -> GitEnv {
+/// The git configuration that makes git ask `gh` for the credentials of `host`: first
+/// reset any helper the user configured for the host (an empty value clears the list),
+/// then `gh auth git-credential`, which answers with the token in the git child's
+/// environment (`GH_TOKEN`, or `GH_ENTERPRISE_TOKEN` for an Enterprise Server).
+pub fn git_credential_env(host: &GitHubHost) -> GitEnv {
+    let key = format!("credential.{}.helper", host.web_url());
     GitEnv::new()
-        .config("credential.https://github.com.helper", "")
-        .config(
-            "credential.https://github.com.helper",
-            "!gh auth git-credential",
-        )
+        .config(&key, "")
+        .config(&key, "!gh auth git-credential")
 }
 
 impl Gh {
     /// The environment for `git` children: [`git_credential_env`] plus our token in
     /// `GH_TOKEN` (for the helper), other token variables removed.
     pub fn git_env(&self) -> GitEnv {
-        let mut env = git_credential_env();
+        let mut env = git_credential_env(&self.host);
         if let Some(token) = &self.token {
             for var in TOKEN_VARS {
                 env = env.remove(var);
             }
-            env = env.secret_var("GH_TOKEN", token.clone());
+            env = env.secret_var(self.host.gh_token_var(), token.clone());
         }
         env
     }

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::config::GitHubHost;
 use crate::templates::{RenderedBranch, RenderedFile};
 
 use super::error::{output_excerpt, ToolError};
@@ -687,10 +688,10 @@ pub fn rejected_branches(error: &ToolError) -> Vec<String> {
     }
 }
 
-/// `https://github.com/OWNER/NAME.git`: the remote URL of a GitHub repository (no
+/// `https://HOST/OWNER/NAME.git`: the remote URL of a repository on the GitHub host (no
 /// credentials in it, ever).
-pub fn github_remote_url(owner: &str, name: &str) -> String {
-    format!("https://github.com/{owner}/{name}.git")
+pub fn github_remote_url(host: &GitHubHost, owner: &str, name: &str) -> String {
+    format!("{}.git", host.repo_url(owner, name))
 }
 
 /// Credentials in a URL would reach argv, `ps` and git's own messages.

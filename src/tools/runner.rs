@@ -166,6 +166,10 @@ pub struct CommandSpec {
     /// Hand the terminal to the child (stdin, stdout and stderr inherited, nothing captured,
     /// same process group so it can read the terminal). For `az login` and the like.
     pub inherit_terminal: bool,
+    /// Variables of `env` that [`CommandSpec::display`] shows before the program, because
+    /// the command does something else without them (gh's `GH_HOST` of an Enterprise
+    /// Server). Never a secret.
+    pub shown_env: Vec<String>,
 }
 
 impl CommandSpec {
@@ -180,6 +184,7 @@ impl CommandSpec {
             timeout: None,
             stdout_is_secret: false,
             inherit_terminal: false,
+            shown_env: Vec::new(),
         }
     }
 
@@ -200,6 +205,14 @@ impl CommandSpec {
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((name.into(), EnvValue::Plain(value.into())));
         self
+    }
+
+    /// [`CommandSpec::env`], shown in [`CommandSpec::display`] as `NAME=VALUE` before the
+    /// program, so that the command copied from the screen does the same.
+    pub fn shown_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        self.shown_env.push(name.clone());
+        self.env(name, value)
     }
 
     pub fn secret_env(mut self, name: impl Into<String>, value: SecretString) -> Self {
@@ -266,11 +279,29 @@ impl CommandSpec {
 
     /// The command line as a shell would read it, quoted where needed and redacted:
     /// for dry-run output and log lines.
+    /// The `NAME=VALUE` words of [`CommandSpec::shown_env`], as a shell reads them.
+    pub fn shown_assignments(&self) -> Vec<String> {
+        self.shown_env
+            .iter()
+            .filter_map(|shown| {
+                // The last value of a variable is the one the child sees.
+                self.env
+                    .iter()
+                    .rev()
+                    .find(|(name, _)| name == shown)
+                    .and_then(|(name, value)| match value {
+                        EnvValue::Plain(value) => Some(format!("{name}={}", shell_quote(value))),
+                        EnvValue::Secret(_) => None,
+                    })
+            })
+            .collect()
+    }
+
     pub fn display(&self) -> String {
         let line = self
-            .argv()
+            .shown_assignments()
             .into_iter()
-            .map(shell_quote)
+            .chain(self.argv().into_iter().map(shell_quote))
             .collect::<Vec<_>>()
             .join(" ");
         secrets::redact(&line).into_owned()

@@ -498,11 +498,13 @@ fn start_prerequisites(app: &mut App, github_token: Option<secrecy::SecretString
     let skip = app.form.toggle(Field::SkipValidation);
     let azure = checked_azure(app);
     app.checked_azure = Some(azure);
+    let github_host = crate::config::GitHubHost::parse(app.form.text(Field::GithubHost)).ok();
     Transition::redraw().with(Effect::StartPrerequisites {
         github_token,
         interactive,
         skip,
         azure,
+        github_host,
     })
 }
 

@@ -36,6 +36,8 @@ pub struct PrereqRequest {
     pub skip: bool,
     /// Whether the run involves Azure: when not, az and the Azure sign-in are not checked.
     pub azure: AzureUse,
+    /// The GitHub host the token is checked against; `None`: the environment's default.
+    pub github_host: Option<crate::config::GitHubHost>,
 }
 
 /// One piece of the prerequisite check's progress. Rows may arrive in any order and a row

@@ -103,6 +103,7 @@ pub fn group_entries(group: Group) -> &'static [Entry] {
             C(Field::ClusterNetworkPlugin),
         ],
         Group::Repositories => &[
+            C(Field::GithubHost),
             C(Field::GithubOrg),
             C(Field::ControlPlaneCreate),
             C(Field::ControlPlaneName),
@@ -194,6 +195,7 @@ pub fn label(entry: Entry) -> &'static str {
         Field::GitopsCreate => "New GitOps repo",
         Field::GitopsName => "GitOps name",
         Field::GitopsUrl => "GitOps URL",
+        Field::GithubHost => "GitHub host",
         Field::GithubOrg => "GitHub organization",
         Field::Visibility => "Repo visibility",
         Field::Namespace => "Namespace",
@@ -236,10 +238,11 @@ pub fn help(entry: Entry) -> &'static str {
         Field::ClusterNetworkPlugin => "azure or kubenet.",
         Field::ControlPlaneCreate => "On: create and seed it. Off: use an existing repository URL.",
         Field::ControlPlaneName => "Default {cluster-name}-control-plane.",
-        Field::ControlPlaneUrl => "https://github.com/OWNER/NAME of an existing repository.",
+        Field::ControlPlaneUrl => "https://HOST/OWNER/NAME of an existing repository.",
         Field::GitopsCreate => "On: create and seed it. Off: use an existing repository URL.",
         Field::GitopsName => "Default {cluster-name}-gitops.",
-        Field::GitopsUrl => "https://github.com/OWNER/NAME of an existing repository.",
+        Field::GitopsUrl => "https://HOST/OWNER/NAME of an existing repository.",
+        Field::GithubHost => "github.com, or your GitHub Enterprise Server's host name.",
         Field::GithubOrg => "Owner of new repositories. Empty: your GitHub user.",
         Field::Visibility => "private or public, for new repositories.",
         Field::Namespace => "Kubernetes namespace for the Kalypso Scheduler.",
@@ -637,7 +640,10 @@ impl FormState {
                 Editor::Pick(_) => "press Space to pick one".to_string(),
                 Editor::Number => "type a whole number".to_string(),
                 _ if matches!(field, Field::ControlPlaneUrl | Field::GitopsUrl) => {
-                    "type the repository's URL, https://github.com/OWNER/NAME".to_string()
+                    // On the host of the form's GitHub host row, when it is a valid one.
+                    let host = crate::config::GitHubHost::parse(self.text(Field::GithubHost))
+                        .unwrap_or_default();
+                    format!("type the repository's URL, {}/OWNER/NAME", host.web_url())
                 }
                 _ => "type a value".to_string(),
             },

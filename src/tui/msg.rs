@@ -76,6 +76,8 @@ pub enum Effect {
         /// Whether the answers involve Azure (a new AKS cluster): when not, az is not
         /// checked.
         azure: AzureUse,
+        /// The form's GitHub host, when it is a valid one (the token is checked there).
+        github_host: Option<crate::config::GitHubHost>,
     },
     ComputePlan(Box<Configuration>),
     StartRun(Box<Confirmed>),

@@ -428,6 +428,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 interactive,
                 skip,
                 azure,
+                github_host,
             } => {
                 let interaction = if interactive {
                     Interaction::Interactive {
@@ -446,6 +447,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     github_token,
                     skip,
                     azure,
+                    github_host,
                 }));
             }
             Effect::ComputePlan(configuration) => {

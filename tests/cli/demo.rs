@@ -1934,3 +1934,141 @@ fn a_demo_absent_value_naming_no_simulated_program_exits_64_naming_the_variable(
         "{said}"
     );
 }
+
+/// The commands a dry run on a GitHub Enterprise Server prints reach the server when copied:
+/// each gh command carries its `GH_HOST`, in the text and, beside the argv, in the JSON.
+#[test]
+fn a_dry_run_on_an_enterprise_server_shows_each_gh_command_with_its_host() {
+    let home = TempDir::new().unwrap();
+    let text = demo(home.path())
+        .args(["--dry-run", "--github-host", "ghe.example.test"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let out = stdout_of(&text);
+    let gh_lines: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("$ ") && l.contains(" gh ") || l.starts_with("$ gh "))
+        .collect();
+    assert!(!gh_lines.is_empty(), "{out}");
+    for line in &gh_lines {
+        assert!(line.starts_with("$ GH_HOST=ghe.example.test gh "), "{line}");
+    }
+    assert!(
+        out.contains("$ git push --no-verify https://ghe.example.test/"),
+        "{out}"
+    );
+    // The chart's values name the control plane on the server.
+    assert!(
+        out.contains(
+            "controlPlaneURL: https://ghe.example.test/kalypso-demo/kalypso-demo-control-plane"
+        ),
+        "{out}"
+    );
+    let json = demo(home.path())
+        .args([
+            "--dry-run",
+            "--github-host",
+            "ghe.example.test",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let plan: Value = serde_json::from_str(stdout_of(&json).trim()).unwrap();
+    let step = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "control-plane.repo")
+        .unwrap();
+    assert_eq!(
+        step["commands"][0],
+        serde_json::json!(["gh", "api", "user"])
+    );
+    assert_eq!(
+        step["env"][0],
+        serde_json::json!(["GH_HOST=ghe.example.test"])
+    );
+}
+
+/// `--demo --github-host ghe.example.test`: the simulated GitHub is an Enterprise Server on
+/// that host only, and the GitHub half of the bootstrap runs end to end against it (the
+/// scheduler's own pull request cannot: it calls api.github.com, see the e2e tests), is
+/// recorded with its host, and is cleaned up from it. `GH_HOST` names the host the same way.
+#[test]
+fn a_demo_on_a_github_enterprise_server_runs_end_to_end_and_is_cleaned_up() {
+    for by_gh_host in [false, true] {
+        let home = TempDir::new().unwrap();
+        let state = home.path().join("state.json");
+        let mut run = demo(home.path());
+        run.arg("--skip-install").arg("--state-file").arg(&state);
+        if by_gh_host {
+            run.env("GH_HOST", "ghe.example.test");
+        } else {
+            run.args(["--github-host", "ghe.example.test"]);
+        }
+        let output = run.assert().code(0).get_output().clone();
+        let out = stdout_of(&output);
+        assert!(out.contains("✔ Bootstrap (DEMO) completed in"), "{out}");
+        assert!(
+            out.contains("https://ghe.example.test/kalypso-demo/kalypso-demo-control-plane"),
+            "{out}"
+        );
+        assert!(!out.contains("https://github.com/"), "{out}");
+        let recorded = state_of(&state);
+        assert_eq!(
+            recorded["identity"]["repositories"]["githubHost"],
+            "ghe.example.test"
+        );
+
+        // Another host names other repositories: refused before anything changes (past the
+        // prerequisites, which would fail first: github.com is unreachable in this world).
+        let other = demo(home.path())
+            .args(["--skip-install", "--skip-validation", "--state-file"])
+            .arg(&state)
+            .assert()
+            .code(3)
+            .get_output()
+            .clone();
+        let said = format!(
+            "{}{}",
+            stdout_of(&other),
+            String::from_utf8_lossy(&other.stderr)
+        );
+        assert!(said.contains("on ghe.example.test"), "{said}");
+
+        let clean = demo(home.path())
+            .args(["--clean", "--yes", "--state-file"])
+            .arg(&state)
+            .assert()
+            .code(0)
+            .get_output()
+            .clone();
+        let cleaned = stdout_of(&clean);
+        assert!(
+            cleaned
+                .contains("repository https://ghe.example.test/kalypso-demo/kalypso-demo-gitops"),
+            "{cleaned}"
+        );
+    }
+}
+
+/// `--validate-only` checks the token on the configured GitHub host: the demo's Enterprise
+/// Server answers there, where github.com would not.
+#[test]
+fn validate_only_checks_the_token_on_the_enterprise_server() {
+    let home = TempDir::new().unwrap();
+    let output = demo(home.path())
+        .args(["--validate-only", "--github-host", "ghe.example.test"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let out = stdout_of(&output);
+    assert!(out.contains("GitHub sign-in  PASS"), "{out}");
+}

@@ -670,6 +670,7 @@ fn demo_refuses_a_real_state_and_leaves_nothing_beside_it() {
         repositories: RepositoriesIdentity {
             control_plane: repo("kalypso-demo-control-plane"),
             gitops: repo("kalypso-demo-gitops"),
+            github_host: "github.com".into(),
         },
         namespace: "kalypso-system".into(),
     });

@@ -114,3 +114,137 @@ fn every_combination_of_flag_env_and_file() {
         }
     }
 }
+
+/// `repositories.githubHost`: flag > `KALYPSO_GITHUB_HOST` > file > `GH_HOST` (gh's own
+/// default host) > github.com, in every combination, each winner recorded as the source.
+#[test]
+fn the_github_host_falls_back_to_gh_host_below_the_file_then_github_com() {
+    let dir = tempfile::tempdir().unwrap();
+    for mask in 0..16u8 {
+        let (in_flag, in_env, in_file, in_gh_host) =
+            (mask & 8 != 0, mask & 4 != 0, mask & 2 != 0, mask & 1 != 0);
+        let mut argv = vec!["kalypso-bootstrap", "--cluster-name", "demo"];
+        if in_flag {
+            argv.extend_from_slice(&["--github-host", "flag.example.test"]);
+        }
+        let mut env = HashMap::new();
+        if in_env {
+            env.insert("KALYPSO_GITHUB_HOST".to_string(), "env.example.test".into());
+        }
+        if in_gh_host {
+            env.insert("GH_HOST".to_string(), "GH.Example.Test".into());
+        }
+        let file = dir.path().join("c.yaml");
+        let text = if in_file {
+            "repositories:\n  githubHost: file.example.test\n"
+        } else {
+            "options:\n  force: false\n"
+        };
+        std::fs::write(&file, text).unwrap();
+        let flags = Cli::try_parse_from(&argv).unwrap().to_layer();
+        let label = format!("flag={in_flag} env={in_env} file={in_file} GH_HOST={in_gh_host}");
+        let validated = config::build(flags, Some(Path::new(&file)), &env, &[])
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        let (host, source) = if in_flag {
+            ("flag.example.test", Source::flag("--github-host"))
+        } else if in_env {
+            ("env.example.test", Source::env("KALYPSO_GITHUB_HOST"))
+        } else if in_file {
+            ("file.example.test", Source::File { path: file.clone() })
+        } else if in_gh_host {
+            ("gh.example.test", Source::env("GH_HOST"))
+        } else {
+            ("github.com", Source::Default)
+        };
+        let configuration = validated.configuration();
+        assert_eq!(
+            configuration.repositories.github_host.as_str(),
+            host,
+            "{label}"
+        );
+        assert_eq!(
+            validated.provenance().get(Field::GithubHost),
+            &source,
+            "{label}"
+        );
+    }
+    // An empty GH_HOST is unset, as gh treats it.
+    let flags = Cli::try_parse_from(["kalypso-bootstrap", "--cluster-name", "demo"])
+        .unwrap()
+        .to_layer();
+    let env = HashMap::from([("GH_HOST".to_string(), String::new())]);
+    let validated = config::build(flags, None, &env, &[]).unwrap();
+    assert_eq!(
+        validated.configuration().repositories.github_host.as_str(),
+        "github.com"
+    );
+}
+
+/// A bad host is refused naming the field, the value, the rule and where it came from
+/// (exit 3), and the repository URLs are checked against the configured host.
+#[test]
+fn a_bad_github_host_and_urls_on_another_host_are_field_errors() {
+    let parse = |argv: &[&str], env: &[(&str, &str)]| {
+        let mut full = vec!["kalypso-bootstrap", "--cluster-name", "demo"];
+        full.extend_from_slice(argv);
+        let flags = Cli::try_parse_from(&full).unwrap().to_layer();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        config::build(flags, None, &env, &[])
+    };
+    let errors = parse(&["--github-host", "https://ghe.example.test/"], &[]).unwrap_err();
+    assert_eq!(errors.exit_code().code(), 3);
+    let text = errors.to_string();
+    assert!(text.contains("repositories.githubHost"), "{text}");
+    assert!(text.contains("https://ghe.example.test/"), "{text}");
+    assert!(text.contains("must be a DNS host name"), "{text}");
+    assert!(
+        text.contains("give the host alone: ghe.example.test"),
+        "{text}"
+    );
+
+    let errors = parse(&[], &[("GH_HOST", "ghe.example.test:8443")]).unwrap_err();
+    let text = errors.to_string();
+    assert!(text.contains("GH_HOST"), "{text}");
+    assert!(
+        text.contains("give the host alone: ghe.example.test"),
+        "{text}"
+    );
+
+    let errors = parse(
+        &[
+            "--github-host",
+            "ghe.example.test",
+            "--gitops-repo",
+            "https://github.com/acme/gitops",
+        ],
+        &[],
+    )
+    .unwrap_err();
+    let text = errors.to_string();
+    assert!(text.contains("repositories.gitops.url"), "{text}");
+    assert!(
+        text.contains("must be https://ghe.example.test/OWNER/NAME"),
+        "{text}"
+    );
+    assert!(text.contains("pass --github-host github.com"), "{text}");
+
+    let validated = parse(
+        &[
+            "--github-host",
+            "ghe.example.test",
+            "--gitops-repo",
+            "https://ghe.example.test/acme/gitops.git",
+        ],
+        &[],
+    )
+    .unwrap();
+    match &validated.configuration().repositories.gitops {
+        config::RepoTarget::Existing(repo) => {
+            assert_eq!(repo.url(), "https://ghe.example.test/acme/gitops")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -179,6 +179,7 @@ fn with_identity(world: InstallationWorld) -> BootstrapState {
                 owner: Some("acme".into()),
                 name: "demo-gitops".into(),
             },
+            github_host: "github.com".into(),
         },
         namespace: "kalypso-system".into(),
     });

@@ -410,6 +410,7 @@ fn identity(world: InstallationWorld) -> InstallationIdentity {
                 owner: None,
                 name: "gitops".into(),
             },
+            github_host: "github.com".into(),
         },
         namespace: "kalypso-system".into(),
     }

@@ -2426,3 +2426,152 @@ async fn a_run_again_after_the_scheduler_pull_request_was_merged_passes() {
     assert_eq!(after.pulls.len(), 1);
     assert_eq!(after.pulls[0].state, "MERGED");
 }
+
+const ENTERPRISE_HOST: &str = "ghe.example.test";
+
+/// `all_new` on a GitHub Enterprise Server: the harness's GitHub answers on
+/// [`ENTERPRISE_HOST`] only (github.com is unreachable from it, as from a network without a
+/// route there), and the configuration names that host.
+fn on_enterprise_server(harness: &Harness) -> kalypso_bootstrap::config::Configuration {
+    harness.sim.set_github_host(ENTERPRISE_HOST);
+    let mut config = all_new();
+    config.repositories.github_host =
+        kalypso_bootstrap::config::GitHubHost::parse(ENTERPRISE_HOST).unwrap();
+    config
+}
+
+/// Every gh and git call addressed the Enterprise Server, and no call of any tool but the
+/// Flux install (kubectl reads Flux's release manifest from github.com/fluxcd, a public
+/// download, not the GitHub the repositories are on) named github.com.
+fn assert_only_the_enterprise_server_was_contacted(harness: &Harness) {
+    let calls = harness.sim.calls();
+    let github_calls: Vec<_> = calls
+        .iter()
+        .filter(|call| call.github_host.is_some())
+        .collect();
+    assert!(
+        github_calls.iter().any(|c| c.program == "gh")
+            && github_calls.iter().any(|c| c.program == "git"),
+        "the run called gh and git"
+    );
+    for call in &github_calls {
+        assert_eq!(
+            call.github_host.as_deref(),
+            Some(ENTERPRISE_HOST),
+            "{} {:?}",
+            call.program,
+            call.args
+        );
+    }
+    for call in &calls {
+        let flux_manifest = call.program == "kubectl"
+            && call
+                .args
+                .iter()
+                .any(|a| a.starts_with("https://github.com/fluxcd/flux2/releases/download/"));
+        if flux_manifest {
+            continue;
+        }
+        assert!(
+            !call
+                .args
+                .iter()
+                .any(|a| a.contains("github.com") && !a.contains("users.noreply.github.com")),
+            "{} {:?}",
+            call.program,
+            call.args
+        );
+    }
+}
+
+/// The GitHub half of a run on a GitHub Enterprise Server, end to end: both repositories
+/// are created, seeded, given their secrets and label there, every URL they carry names the
+/// server, the state records the host, and the rollback removes both from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_github_enterprise_server_everything_goes_to_its_host_and_back() {
+    let harness = Harness::new();
+    let mut config = on_enterprise_server(&harness);
+    config.installation.skip_install = true;
+    let run = harness.run(&config).await;
+    run.assert_success();
+    assert_only_the_enterprise_server_was_contacted(&harness);
+
+    assert_pushed_exactly(
+        &harness,
+        &config,
+        RepoKind::ControlPlane,
+        ORG,
+        CONTROL_PLANE,
+    );
+    assert_pushed_exactly(&harness, &config, RepoKind::Gitops, ORG, GITOPS);
+    let pointer = file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml");
+    assert!(
+        pointer.contains(&format!(
+            "repo: \"https://{ENTERPRISE_HOST}/{ORG}/{GITOPS}\""
+        )),
+        "{pointer}"
+    );
+    assert!(harness.sim.github_secret_is(
+        ORG,
+        CONTROL_PLANE,
+        "GITOPS_REPO",
+        &format!("{ORG}/{GITOPS}")
+    ));
+    let state = harness.state();
+    let identity = state.identity.clone().expect("an identity");
+    assert_eq!(identity.repositories.github_host, ENTERPRISE_HOST);
+    assert!(state.resources.iter().any(|r| matches!(
+        &r.resource,
+        Resource::Repository { url, .. } if url == &format!("https://{ENTERPRISE_HOST}/{ORG}/{GITOPS}")
+    )));
+
+    let report = harness.rollback(&config).await;
+    assert!(report.is_complete(), "{report:?}");
+    let snapshot = harness.settled();
+    assert!(snapshot
+        .github
+        .repos
+        .keys()
+        .all(|k| !k.starts_with(&ORG.to_ascii_lowercase())));
+    assert_only_the_enterprise_server_was_contacted(&harness);
+}
+
+/// With the installation, everything but the scheduler's own pull request works on an
+/// Enterprise Server: the Kalypso Scheduler's GitHub client always calls api.github.com
+/// (github.NewClient), so its GitOpsRepo fails there, and the health checks say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_github_enterprise_server_the_checks_name_the_schedulers_github_com_client() {
+    let harness = Harness::new();
+    let config = on_enterprise_server(&harness);
+    let plan = harness.planned(&config).await;
+    let health = plan.step(StepId::HealthChecks).expect("health checks");
+    assert!(
+        health.reason.contains("api.github.com only"),
+        "{}",
+        health.reason
+    );
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::HealthChecks));
+    assert!(
+        error.message.contains("api.github.com"),
+        "{}",
+        error.message
+    );
+    let hint = error.hint.as_ref().expect("a hint").text().to_string();
+    assert!(hint.contains("api.github.com only"), "{hint}");
+    assert!(hint.contains(ENTERPRISE_HOST), "{hint}");
+    let passed: Vec<String> = run
+        .health_checks()
+        .into_iter()
+        .filter(|(_, status)| status == "Passing")
+        .map(|(check, _)| check)
+        .collect();
+    for check in ["flux-gitrepository", "environment-flux", "baserepo"] {
+        assert!(
+            passed.iter().any(|c| c == check),
+            "{check} passed: {passed:?}"
+        );
+    }
+    assert_only_the_enterprise_server_was_contacted(&harness);
+}

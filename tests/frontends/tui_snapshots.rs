@@ -443,6 +443,7 @@ fn configure_existing_repositories_with_a_masked_token() {
             app.form.group,
             kalypso_bootstrap::tui::form::Group::Repositories
         );
+        press(&mut app, KeyCode::Tab); // past the GitHub host (github.com)
         press(&mut app, KeyCode::Tab); // control-plane URL
         type_text(&mut app, "https://gitlab.com/acme/cp");
         press(&mut app, KeyCode::Tab); // create gitops

@@ -108,6 +108,7 @@ fn skip_confirmation_without_missing_values_goes_from_the_checklist_straight_to_
             interactive: true,
             skip: false,
             azure: AzureUse::Needed,
+            ..
         }
     )));
     let mut last = Transition::default();

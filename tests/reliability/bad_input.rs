@@ -197,7 +197,34 @@ fn cases() -> Vec<Case> {
         flag(
             &["--gitops-repo", "https://gitlab.com/acme/gitops"],
             3,
-            &["repositories.gitops.url", "only github.com"],
+            &[
+                "repositories.gitops.url",
+                "the host is github.com",
+                "--github-host gitlab.com",
+            ],
+        ),
+        flag(
+            &["--github-host", "https://ghe.example.test"],
+            3,
+            &[
+                "repositories.githubHost",
+                "https://ghe.example.test",
+                "DNS host name",
+                "give the host alone: ghe.example.test",
+            ],
+        ),
+        flag(
+            &[
+                "--github-host",
+                "ghe.example.test",
+                "--control-plane-repo",
+                "https://github.com/acme/cp",
+            ],
+            3,
+            &[
+                "repositories.controlPlane.url",
+                "must be https://ghe.example.test/OWNER/NAME",
+            ],
         ),
         flag(
             &["--control-plane-name", "bad!name"],
@@ -395,6 +422,16 @@ fn cases() -> Vec<Case> {
             &["repositories.githubOrg", "bad_org!"],
         ),
         env(
+            &[("GH_HOST", "ghe.example.test:8443")],
+            3,
+            &["repositories.githubHost", "env GH_HOST", "ghe.example.test:8443"],
+        ),
+        env(
+            &[("KALYPSO_GITHUB_HOST", "-ghe.example.test")],
+            3,
+            &["repositories.githubHost", "KALYPSO_GITHUB_HOST", "DNS host name"],
+        ),
+        env(
             &[("KALYPSO_HELM_VALUES", "{home}/missing.yaml")],
             3,
             &[
@@ -500,6 +537,10 @@ fn cases() -> Vec<Case> {
         file(
             "repositories:\n  githubOrg: 'акме'\n",
             &["repositories.githubOrg", "акме"],
+        ),
+        file(
+            "repositories:\n  githubHost: 'ghe example'\n",
+            &["repositories.githubHost", "ghe example", "DNS host name"],
         ),
         file(
             "installation:\n  namespace: Kalypso\n",

@@ -4,7 +4,7 @@
 use crate::support::sim::*;
 use kalypso_bootstrap::sim::{SeedRepo, SimulatedEnvironment, TokenPolicy};
 use kalypso_bootstrap::tools::{CommandRunner, CommandSpec};
-use secrecy::SecretSlice;
+use secrecy::{SecretSlice, SecretString};
 
 #[tokio::test]
 async fn api_user_and_org_memberships() {
@@ -704,4 +704,104 @@ async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
     let again = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
     assert_ne!(again["id"].as_u64().unwrap(), first_id);
     assert_eq!(again["topics"], serde_json::json!([]));
+}
+
+/// A GitHub Enterprise Server world answers on its host only, as gh and git would find it:
+/// the token counts in `GH_ENTERPRISE_TOKEN` (gh ignores `GH_TOKEN` there), every URL it
+/// prints names the server, and github.com is unreachable for gh and git alike.
+#[tokio::test]
+async fn an_enterprise_server_answers_on_its_host_only() {
+    let (dir, env) = standard();
+    env.set_github_host("ghe.example.test");
+    let enterprise = |args: &[&str]| {
+        spec("gh", args)
+            .env("GH_HOST", "ghe.example.test")
+            .secret_env("GH_ENTERPRISE_TOKEN", SecretString::from(ALICE_TOKEN))
+    };
+    let user = ok_json(&env, enterprise(&["api", "user"])).await;
+    assert_eq!(user["login"], "alice");
+    assert_eq!(user["html_url"], "https://ghe.example.test/alice");
+    assert_eq!(user["url"], "https://ghe.example.test/api/v3/users/alice");
+    ok(
+        &env,
+        enterprise(&["repo", "create", "acme/ghes", "--private"]),
+    )
+    .await;
+    let view = ok_json(
+        &env,
+        enterprise(&["repo", "view", "acme/ghes", "--json", "url,name"]),
+    )
+    .await;
+    assert_eq!(view["url"], "https://ghe.example.test/acme/ghes");
+
+    // gh reads GH_TOKEN for github.com and *.ghe.com only: on the server it is no token.
+    let wrong_variable = run(
+        &env,
+        spec("gh", &["api", "user"])
+            .env("GH_HOST", "ghe.example.test")
+            .secret_env("GH_TOKEN", SecretString::from(ALICE_TOKEN)),
+    )
+    .await;
+    assert_eq!(
+        wrong_variable.exit_code,
+        Some(4),
+        "{}",
+        wrong_variable.stderr
+    );
+
+    // github.com: not logged in there, and with a token, no route.
+    let github_com = run(&env, gh(ALICE_TOKEN, &["api", "user"])).await;
+    assert_eq!(github_com.exit_code, Some(1));
+    assert_eq!(
+        github_com.stderr.trim(),
+        "error connecting to api.github.com\ncheck your internet connection or https://githubstatus.com"
+    );
+    let no_login = run(&env, spec("gh", &["repo", "view", "acme/ghes"])).await;
+    assert_eq!(no_login.exit_code, Some(4), "{}", no_login.stderr);
+    let token = run(
+        &env,
+        spec("gh", &["auth", "token", "--hostname", "github.com"]),
+    )
+    .await;
+    assert_eq!(token.stderr.trim(), "no oauth token found for github.com");
+    let calls = env.calls();
+    let hosts: Vec<Option<&str>> = calls.iter().map(|c| c.github_host.as_deref()).collect();
+    assert_eq!(
+        hosts,
+        [
+            Some("ghe.example.test"),
+            Some("ghe.example.test"),
+            Some("ghe.example.test"),
+            Some("ghe.example.test"),
+            Some("github.com"),
+            Some("github.com"),
+            Some("github.com"),
+        ]
+    );
+
+    // git reaches the server's repositories, never github.com's.
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let reached = run(
+        &env,
+        git(
+            &work,
+            &[
+                "ls-remote",
+                "https://ghe.example.test/microsoft/kalypso-app-src.git",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(reached.exit_code, Some(0), "{}", reached.stderr);
+    assert!(reached.stdout.contains("refs/heads/main"));
+    // Only the server's URLs are rewritten to the simulated repositories: a github.com URL
+    // would leave for the real network (which a test never does).
+    let rewritten: Vec<String> = env
+        .git_env()
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("GIT_CONFIG_VALUE_"))
+        .map(|(_, value)| value)
+        .collect();
+    assert_eq!(rewritten, ["https://ghe.example.test/"]);
 }

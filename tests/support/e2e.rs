@@ -422,6 +422,7 @@ pub fn all_new() -> Configuration {
             },
             github_org: Some(ORG.into()),
             visibility: Visibility::Private,
+            github_host: Default::default(),
         },
         installation: Installation {
             namespace: NAMESPACE.into(),
@@ -443,7 +444,12 @@ pub fn existing_cluster(mut configuration: Configuration) -> Configuration {
 }
 
 pub fn existing_repo(url: &str) -> RepoTarget {
-    RepoTarget::Existing(config::repo_url::parse(url).expect("a valid URL"))
+    let host = url
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|host| config::GitHubHost::parse(host).ok())
+        .unwrap_or_default();
+    RepoTarget::Existing(config::repo_url::parse(url, &host).expect("a valid URL"))
 }
 
 /// The templates rendered for `configuration` (new repositories owned by `acme`).

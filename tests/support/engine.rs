@@ -42,6 +42,7 @@ pub fn config() -> Configuration {
             },
             github_org: Some("acme".into()),
             visibility: Visibility::Private,
+            github_host: Default::default(),
         },
         installation: Installation {
             namespace: "kalypso-system".into(),

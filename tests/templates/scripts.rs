@@ -425,3 +425,41 @@ fn verify_deployment_names_a_missing_secret() {
     );
     assert!(gh.calls().is_empty());
 }
+
+/// On an Enterprise Server runner the scripts call gh on the server's host, with the token
+/// where gh reads it for such a host (`GH_ENTERPRISE_TOKEN`).
+#[test]
+fn the_scripts_call_gh_on_the_github_they_run_on() {
+    let rendered = Rendered::acme();
+    for (server, host) in [
+        ("https://ghe.example.test", "ghe.example.test"),
+        ("https://github.com", "github.com"),
+    ] {
+        let gh = Gh::new();
+        let status = gh
+            .command(rendered.script("update-status.sh"))
+            .args(["pending", "Deploying to dev"])
+            .env("GITHUB_REPOSITORY", "acme/cp")
+            .env("PROMOTED_COMMIT_ID", PROMOTED)
+            .env("ENVIRONMENT", "dev")
+            .env("GITHUB_SERVER_URL", server)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}", all_output(&status));
+        let verify = gh
+            .command(rendered.script("verify-deployment.sh"))
+            .env("GITOPS_REPO", "acme/go")
+            .env("ENVIRONMENT", "dev")
+            .env("COMMIT_ID", DEPLOYED)
+            .env("GITHUB_SERVER_URL", server)
+            .env("FAKE_COMPARE_STATUS", "identical")
+            .output()
+            .unwrap();
+        assert!(verify.status.success(), "{}", all_output(&verify));
+        let reached = gh.reached();
+        assert_eq!(reached.len(), 2, "{reached:?}");
+        for call in reached {
+            assert_eq!(call, (host.to_string(), "test-token".to_string()));
+        }
+    }
+}

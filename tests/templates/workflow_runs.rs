@@ -178,6 +178,16 @@ fn a_missing_control_plane_token_is_an_error_not_a_silent_skip() {
 // ---- control plane: check-promote.yaml, job promote ----
 
 fn promote_job(gh: &Gh, promoted: &str, next_environment: Option<&str>) -> JobRun {
+    promote_job_at(gh, promoted, next_environment, None)
+}
+
+/// [`promote_job`] on the GitHub at `server` (`GITHUB_SERVER_URL`), when given.
+fn promote_job_at(
+    gh: &Gh,
+    promoted: &str,
+    next_environment: Option<&str>,
+    server: Option<&str>,
+) -> JobRun {
     let rendered = render(&acme_context()).unwrap();
     let check_promote = workflow(&rendered, RepoKind::ControlPlane, "check-promote.yaml");
     let mut runner = JobRunner::new(gh)
@@ -190,6 +200,9 @@ fn promote_job(gh: &Gh, promoted: &str, next_environment: Option<&str>) -> JobRu
         .expression("inputs.promoted_commit_id", promoted);
     if let Some(next) = next_environment {
         runner = runner.expression("secrets.NEXT_ENVIRONMENT", next);
+    }
+    if let Some(server) = server {
+        runner = runner.github("GITHUB_SERVER_URL", server);
     }
     runner.run_job(&check_promote, "promote")
 }
@@ -303,4 +316,62 @@ fn a_failed_dispatch_fails_the_job() {
     assert!(!run.success(), "{}", run.output());
     assert_eq!(gh.dispatches().len(), 1);
     assert!(!run.output().contains("Started the promotion"));
+}
+
+// ---- on a GitHub Enterprise Server ----
+
+/// The workflows call gh on the GitHub they run on: `GITHUB_SERVER_URL` names an Enterprise
+/// Server there, and gh, which reads the token of such a host from `GH_ENTERPRISE_TOKEN` only,
+/// gets it there. On github.com nothing changes.
+#[test]
+fn on_an_enterprise_server_every_gh_call_goes_to_its_host_with_the_token() {
+    for (server, host) in [
+        ("https://ghe.example.test", "ghe.example.test"),
+        ("https://github.com", "github.com"),
+    ] {
+        let gh = Gh::new();
+        let rendered = render(&acme_context()).unwrap();
+        let ci = workflow(&rendered, RepoKind::ControlPlane, "ci.yaml");
+        let run = JobRunner::new(&gh)
+            .github("GITHUB_REPOSITORY", "acme/cp")
+            .github("GITHUB_SHA", PUSHED)
+            .github("GITHUB_REF_NAME", "main")
+            .github("GITHUB_SERVER_URL", server)
+            .expression("github.token", GITHUB_TOKEN)
+            .run_job(&ci, "start-cd");
+        assert!(run.success(), "{}", run.output());
+        assert_eq!(gh.reached(), [(host.to_string(), GITHUB_TOKEN.to_string())]);
+
+        let gh = Gh::new();
+        let gitops = workflow(&rendered, RepoKind::Gitops, "check-promote.yaml");
+        let run = JobRunner::new(&gh)
+            .github("GITHUB_REPOSITORY", "acme/go")
+            .github("GITHUB_SHA", DEPLOYED)
+            .github("GITHUB_REF_NAME", "dev")
+            .github("GITHUB_SERVER_URL", server)
+            .expression("github.token", GITHUB_TOKEN)
+            .expression("secrets.CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN)
+            .fake(
+                "FAKE_PULLS",
+                &json!([pull(4, true, "dev", &["promoted"])]).to_string(),
+            )
+            .fake("FAKE_TRACKING", &format!("{PROMOTED}\n"))
+            .run_job(&gitops, "hand-back");
+        assert!(run.success(), "{}", run.output());
+        assert_eq!(gh.dispatches().len(), 1, "{}", run.output());
+        let reached = gh.reached();
+        assert_eq!(reached.len(), 3, "{reached:?}");
+        assert!(reached[..2]
+            .iter()
+            .all(|r| *r == (host.to_string(), GITHUB_TOKEN.to_string())));
+        assert_eq!(
+            reached[2],
+            (host.to_string(), CONTROL_PLANE_TOKEN.to_string())
+        );
+
+        let gh = Gh::new();
+        let run = promote_job_at(&gh, PROMOTED, Some("stage"), Some(server));
+        assert!(run.success(), "{}", run.output());
+        assert_eq!(gh.reached(), [(host.to_string(), GITHUB_TOKEN.to_string())]);
+    }
 }

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kalypso_bootstrap::config::GitHubHost;
 use kalypso_bootstrap::engine::steps::installation::chart_values_stdin;
 use kalypso_bootstrap::prereq::minimums::{
     feature_minimums, Feature, FeatureMinimum, FEATURE_MINIMUMS,
@@ -32,8 +33,8 @@ use kalypso_bootstrap::tools::helm::{
 };
 use kalypso_bootstrap::tools::kubectl::{self, FluxKind, Kubectl};
 use kalypso_bootstrap::tools::{
-    classify, CommandOutput, CommandRunner, CommandSpec, ErrorClass, ProcessRunner, RunError,
-    ToolKind,
+    classify, CommandOutput, CommandRunner, CommandSpec, EnvValue, ErrorClass, ProcessRunner,
+    RunError, ToolKind,
 };
 use regex::Regex;
 use secrecy::{SecretSlice, SecretString};
@@ -341,6 +342,8 @@ struct Scenario {
     owner: &'static str,
     visibility: Visibility,
     local_chart: bool,
+    /// `None`: github.com; else a GitHub Enterprise Server's host (`--github-host`).
+    github_host: Option<&'static str>,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -357,6 +360,7 @@ fn scenarios() -> Vec<Scenario> {
             owner: "contoso",
             visibility: Visibility::Private,
             local_chart: false,
+            github_host: None,
         },
         Scenario {
             name: "new cluster without version, kubenet, user, public, local chart",
@@ -370,6 +374,7 @@ fn scenarios() -> Vec<Scenario> {
             owner: "dev-user",
             visibility: Visibility::Public,
             local_chart: true,
+            github_host: None,
         },
         Scenario {
             name: "existing context, org, private, local chart",
@@ -380,6 +385,18 @@ fn scenarios() -> Vec<Scenario> {
             owner: "fabrikam",
             visibility: Visibility::Private,
             local_chart: true,
+            github_host: None,
+        },
+        Scenario {
+            name: "existing context, GitHub Enterprise Server, org, private, published chart",
+            subscription: None,
+            cluster: ClusterChoice::Existing,
+            context: "ghes-ctx",
+            org: Some("northwind"),
+            owner: "northwind",
+            visibility: Visibility::Private,
+            local_chart: false,
+            github_host: Some("ghe.example.test"),
         },
     ]
 }
@@ -436,7 +453,13 @@ fn az_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
 }
 
 fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
-    let gh = Gh::new(runner()).with_token(SecretString::from(DUMMY_GH_TOKEN));
+    let host = scenario
+        .github_host
+        .map(|host| GitHubHost::parse(host).unwrap())
+        .unwrap_or_default();
+    let gh = Gh::new(runner())
+        .with_host(host)
+        .with_token(SecretString::from(DUMMY_GH_TOKEN));
     let control_plane = format!("{}/control-plane", scenario.owner);
     let gitops = format!("{}/gitops", scenario.owner);
     let secret = |value: &str| SecretString::from(value.to_string());
@@ -615,6 +638,63 @@ async fn real_gh_accepts_every_adapter_command_line() {
     let sandbox = Sandbox::new(&contexts());
     let specs = per_scenario(gh_specs);
     assert_accepted(&sandbox, "gh", specs, 6).await;
+}
+
+/// On a GitHub Enterprise Server every gh call names the server (`GH_HOST`, `--hostname`
+/// for `auth token`) and carries the token where gh reads it for such a host; a command
+/// shown to the user carries its `GH_HOST`. What the simulator models, checked against the
+/// real gh: it takes `GH_ENTERPRISE_TOKEN` for the server and ignores `GH_TOKEN` there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_an_enterprise_server_every_gh_call_names_it_and_real_gh_reads_its_token_variable() {
+    let scenario = scenarios()
+        .into_iter()
+        .find(|s| s.github_host.is_some())
+        .expect("an Enterprise Server scenario");
+    for spec in gh_specs(&scenario) {
+        let line = spec.display();
+        if spec.args == ["--version"] {
+            continue;
+        }
+        let host = spec.env.iter().rev().find(|(name, _)| name == "GH_HOST");
+        assert!(
+            matches!(host, Some((_, EnvValue::Plain(h))) if h == "ghe.example.test"),
+            "{line}"
+        );
+        assert!(line.starts_with("GH_HOST=ghe.example.test gh "), "{line}");
+        assert!(!line.contains("github.com"), "{line}");
+        if spec
+            .args
+            .starts_with(&["auth".to_string(), "token".to_string()])
+        {
+            assert!(line.ends_with("--hostname ghe.example.test"), "{line}");
+        } else {
+            let names: Vec<&str> = spec.env.iter().map(|(n, _)| n.as_str()).collect();
+            assert!(names.contains(&"GH_ENTERPRISE_TOKEN"), "{line}: {names:?}");
+            assert!(!names.contains(&"GH_TOKEN"), "{line}: {names:?}");
+        }
+    }
+
+    let sandbox = Sandbox::new(&contexts());
+    let runner = ProcessRunner::with_default_timeout(CALL_LIMIT);
+    let token_for = |variable: &str| {
+        sandbox.prepare(
+            CommandSpec::new("gh")
+                .args(["auth", "token", "--hostname", "ghe.example.test"])
+                .env(variable, DUMMY_GH_TOKEN),
+        )
+    };
+    let read = runner.run(token_for("GH_ENTERPRISE_TOKEN")).await.unwrap();
+    assert_eq!(read.exit_code, Some(0), "{}", read.stderr);
+    assert_eq!(read.stdout.trim(), DUMMY_GH_TOKEN);
+    let ignored = runner.run(token_for("GH_TOKEN")).await.unwrap();
+    assert_ne!(ignored.exit_code, Some(0), "{}", ignored.stdout);
+    assert!(
+        ignored
+            .stderr
+            .contains("no oauth token found for ghe.example.test"),
+        "{}",
+        ignored.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

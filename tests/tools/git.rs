@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use kalypso_bootstrap::config::GitHubHost;
 use kalypso_bootstrap::secrets;
 use kalypso_bootstrap::templates::{self, RenderedBranch, RenderedFile, RepoRef, TemplateContext};
 use kalypso_bootstrap::tools::gh::{self, Gh};
@@ -120,7 +121,7 @@ async fn seeding_pushes_every_branch_with_exactly_the_rendered_files() {
     let git = Git::new(Arc::new(ProcessRunner::new()));
     for repo in templates.repos() {
         let bare = world.bare(&repo.repo.owner, &repo.repo.name);
-        let url = git::github_remote_url(&repo.repo.owner, &repo.repo.name);
+        let url = git::github_remote_url(&GitHubHost::default(), &repo.repo.owner, &repo.repo.name);
         let workdir = world.dir.path().join("work").join(&repo.repo.name);
         git.seed(
             &workdir,
@@ -191,7 +192,7 @@ async fn seeding_ignores_the_users_signing_and_hook_settings() {
     let git = Git::new(Arc::new(ProcessRunner::new()));
     git.seed(
         &world.dir.path().join("work"),
-        &git::github_remote_url("contoso", "gitops"),
+        &git::github_remote_url(&GitHubHost::default(), "contoso", "gitops"),
         std::slice::from_ref(&branch),
         "seed",
         &world.env(),
@@ -273,7 +274,7 @@ async fn the_credential_helper_reset_leaves_only_gh_for_github() {
         "[credential \"https://github.com\"]\n\thelper = store\n",
     )
     .unwrap();
-    let env = gh::git_credential_env().merge(world.env());
+    let env = gh::git_credential_env(&GitHubHost::default()).merge(world.env());
     let output = ProcessRunner::new()
         .run_with(
             env.apply(CommandSpec::new("git").args([
@@ -401,7 +402,7 @@ async fn a_push_rejected_by_a_branch_already_there_names_that_branch() {
     let templates = rendered();
     let repo = templates.repos()[0];
     world.bare(&repo.repo.owner, &repo.repo.name);
-    let url = git::github_remote_url(&repo.repo.owner, &repo.repo.name);
+    let url = git::github_remote_url(&GitHubHost::default(), &repo.repo.owner, &repo.repo.name);
     let first = world.dir.path().join("first");
     git.seed(
         &first,
@@ -450,7 +451,7 @@ async fn a_push_rejected_by_a_branch_already_there_names_that_branch() {
 async fn changing_one_file_pushes_one_commit_and_refuses_a_symlink() {
     let world = GitSandbox::new();
     let bare = world.bare("contoso", "cp");
-    let url = git::github_remote_url("contoso", "cp");
+    let url = git::github_remote_url(&GitHubHost::default(), "contoso", "cp");
     let git = Git::new(Arc::new(ProcessRunner::new()));
     let seed = vec![RenderedBranch {
         kind: templates::BranchKind::Environment,
@@ -567,4 +568,62 @@ async fn changing_one_file_pushes_one_commit_and_refuses_a_symlink() {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("not a regular file"), "{error}");
+}
+
+/// On a GitHub Enterprise Server the credential helper is configured for the server's URL,
+/// and the real `gh auth git-credential` answers git with the token it finds where gh reads
+/// it for such a host (`GH_ENTERPRISE_TOKEN`); github.com gets no helper of ours.
+#[tokio::test]
+async fn on_an_enterprise_server_the_real_gh_helper_answers_for_the_server() {
+    let real_gh_dir = Path::new("/opt/kalypso-cli/bin");
+    assert!(real_gh_dir.join("gh").is_file(), "the real gh is installed");
+    let world = GitSandbox::new();
+    let token = "ghp_enterpriseHelper0123456789abcdefgHIJ";
+    secrets::register(token);
+    let host = GitHubHost::parse("ghe.example.test").unwrap();
+    let gh = Gh::new(Arc::new(ProcessRunner::new()))
+        .with_host(host)
+        .with_token(SecretString::from(token));
+    let env = gh.git_env().merge(world.env());
+    assert!(env.config_entries().iter().any(|(key, value)| key
+        == "credential.https://ghe.example.test.helper"
+        && value == "!gh auth git-credential"));
+    assert!(!env
+        .config_entries()
+        .iter()
+        .any(|(key, _)| key.contains("github.com")));
+    let gh_config = world.home().join("gh-config");
+    std::fs::create_dir_all(&gh_config).unwrap();
+    let fill = |host: &str| {
+        env.apply(
+            CommandSpec::new("git")
+                .args(["credential", "fill"])
+                .stdin_bytes(format!("protocol=https\nhost={host}\n\n"))
+                .env("PATH", format!("{}:/usr/bin:/bin", real_gh_dir.display()))
+                .env("GH_CONFIG_DIR", gh_config.display().to_string())
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .env_remove("GH_TOKEN")
+                .env_remove("GITHUB_TOKEN"),
+        )
+    };
+    let answered = ProcessRunner::new()
+        .run_with(fill("ghe.example.test"), Default::default())
+        .await
+        .unwrap();
+    assert!(answered.success(), "{}", answered.stderr);
+    assert!(
+        answered
+            .stdout
+            .lines()
+            .any(|l| l == format!("password={token}")),
+        "the helper answered with the token"
+    );
+    let github_com = ProcessRunner::new()
+        .run_with(fill("github.com"), Default::default())
+        .await
+        .unwrap();
+    assert!(
+        !github_com.success(),
+        "no helper of ours answers for github.com"
+    );
 }

@@ -176,7 +176,8 @@ impl StepEnv {
 
     /// The gh adapter, with our token when we hold one.
     pub fn gh(&self) -> Gh {
-        let gh = Gh::new(Arc::clone(&self.runner));
+        let gh = Gh::new(Arc::clone(&self.runner))
+            .with_host(self.configuration.repositories.github_host.clone());
         match &self.github_token {
             Some(token) => gh.with_token(token.clone()),
             None => gh,
@@ -190,10 +191,22 @@ impl StepEnv {
                 step,
                 format!("a GitHub token is needed for {needed_for}, and none was found"),
             )
-            .with_hint(Topic::GithubToken.hint(
-                "sign in with `gh auth login` (the token of gh's login is used) or set GITHUB_TOKEN",
-            ))
+            .with_hint(
+                Topic::GithubToken
+                    .hint(gh_login_hint(&self.configuration.repositories.github_host)),
+            )
         })
+    }
+}
+
+/// How to give the run a token: `gh auth login` (with `--hostname` for an Enterprise
+/// Server), or `GITHUB_TOKEN`.
+fn gh_login_hint(host: &crate::config::GitHubHost) -> String {
+    if host.is_github_com() {
+        "sign in with `gh auth login` (the token of gh's login is used) or set GITHUB_TOKEN"
+            .to_string()
+    } else {
+        format!("sign in with `gh auth login --hostname {host}` (the token of gh's login is used) or set GITHUB_TOKEN to a token of {host}")
     }
 }
 
@@ -394,14 +407,16 @@ pub fn template_context(
     configuration: &Configuration,
     owner: Option<&str>,
 ) -> Result<TemplateContext, String> {
+    let host = configuration.repositories.github_host.as_str();
     let repo = |kind: &str, target: &RepoTarget| {
         match target {
         RepoTarget::Existing(existing) => Ok(templates::RepoRef::new(
             existing.owner(),
             existing.name(),
-        )),
+        )
+        .on_host(existing.host().as_str())),
         RepoTarget::Create { name } => match owner {
-            Some(owner) => Ok(templates::RepoRef::new(owner, name.as_str())),
+            Some(owner) => Ok(templates::RepoRef::new(owner, name.as_str()).on_host(host)),
             None => Err(format!(
                 "the owner of the new {kind} repository is not known: pass --github-org ORG or sign in to GitHub"
             )),
@@ -582,6 +597,7 @@ mod tests {
                 gitops: RepoTarget::Create { name: "g".into() },
                 github_org: None,
                 visibility: Visibility::Private,
+                github_host: Default::default(),
             },
             installation: Installation {
                 namespace: "kalypso-x".into(),

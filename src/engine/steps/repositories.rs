@@ -173,20 +173,40 @@ pub const POINTER_MESSAGE: &str =
 pub const POINTER_REVERT_MESSAGE: &str =
     "Put the GitOpsRepo back as it was (Kalypso Bootstrap rollback)";
 
+/// The flag that names an existing repository, and the host its URL is on: how a hint
+/// tells the user to reuse a repository.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExistingFlag<'a> {
+    pub flag: &'a str,
+    pub host: &'a crate::config::GitHubHost,
+}
+
+impl ExistingFlag<'_> {
+    /// `--gitops-repo https://HOST/OWNER/NAME`.
+    fn naming(&self, slug: &str) -> String {
+        format!("{} {}/{slug}", self.flag, self.host.web_url())
+    }
+}
+
+/// The GitHub host of the run's repositories.
+fn host(env: &StepEnv) -> &crate::config::GitHubHost {
+    &env.configuration.repositories.github_host
+}
+
 /// Where a commit to a repository the user gave is pushed, and git's settings for it.
 fn existing_push_target(
     env: &StepEnv,
     tools: &Tools,
     repo: &crate::config::GitHubRepo,
 ) -> (String, GitEnv) {
-    let remote = github_remote_url(repo.owner(), repo.name());
+    let remote = github_remote_url(repo.host(), repo.owner(), repo.name());
     let git_env = tools.gh.git_env().merge(env.git_env.clone());
     (remote, git_env)
 }
 
 /// Where seeding pushes `repo`, and git's settings for it (our credential helper first).
 fn push_target(env: &StepEnv, tools: &Tools, repo: &templates::RepoRef) -> (String, GitEnv) {
-    let remote = github_remote_url(&repo.owner, &repo.name);
+    let remote = github_remote_url(tools.gh.host(), &repo.owner, &repo.name);
     let git_env = tools.gh.git_env().merge(env.git_env.clone());
     (remote, git_env)
 }
@@ -197,7 +217,7 @@ pub(crate) fn plan(
     target: &RepoTarget,
     observed_repo: Option<&ObservedRepo>,
     steps: &[StepId],
-    existing_flag: &str,
+    existing: ExistingFlag<'_>,
     observed: &Observed,
     decisions: &mut Decisions,
     conflicts: &mut Vec<PlanConflict>,
@@ -304,8 +324,8 @@ pub(crate) fn plan(
                     repo.slug
                 ),
                 hint: Topic::RepositoryNotOurs.hint(format!(
-                    "to use it, pass it as existing: {existing_flag} https://github.com/{}; or choose another name",
-                    repo.slug
+                    "to use it, pass it as existing: {}; or choose another name",
+                    existing.naming(&repo.slug)
                 )),
                 exit_code: ExitCode::RepositoryFailed,
             });
@@ -397,7 +417,8 @@ fn change_to_existing(
     observed: &Observed,
 ) -> Option<(Action, String)> {
     let url = repo.url();
-    let slug = repo.slug();
+    // Only in commands shown to the user, which must reach the repository's host.
+    let slug = repo.host().gh_repo_arg(&repo.slug());
     match step {
         StepId::ControlPlaneSeed => {
             let pointer = observed
@@ -446,7 +467,7 @@ fn change_to_existing(
                         "GITOPS_REPO" => observed
                             .gitops_url
                             .as_deref()
-                            .and_then(|u| u.strip_prefix("https://github.com/"))
+                            .and_then(|u| slug_of_url(u))
                             .map_or("the gitops repository as OWNER/NAME".to_string(), |s| {
                                 format!("the value {s}")
                             }),
@@ -482,6 +503,13 @@ fn change_to_existing(
 
 /// The secrets `step` lacks on a repository the user gave (`None`: it lacks none, or they
 /// could not be listed).
+/// `OWNER/NAME` of `https://HOST/OWNER/NAME`: the value of a `GITOPS_REPO` secret (the
+/// workflows run on that host and call gh there).
+fn slug_of_url(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://")?;
+    rest.split_once('/').map(|(_, slug)| slug)
+}
+
 fn missing_secrets(step: StepId, observed: &Observed) -> Option<&Vec<String>> {
     if !matches!(step, StepId::ControlPlaneSecrets | StepId::GitopsSecrets) {
         return None;
@@ -534,7 +562,7 @@ fn stale_gitops_repo_secret(step: StepId, slug: &str, observed: &Observed) -> Op
     if structure::same_repo_url(&pointer.repo, wanted) {
         return None;
     }
-    let value = wanted.strip_prefix("https://github.com/").unwrap_or(wanted);
+    let value = slug_of_url(wanted).unwrap_or(wanted);
     Some(format!(
         "its GITOPS_REPO secret exists and is not read (GitHub never shows a value); if it still names {old}, which the GitOpsRepo named, the promotion workflows go there: set it to {value} (gh secret set GITOPS_REPO --repo {slug})",
         old = pointer.repo
@@ -742,8 +770,9 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                     .map(|(name, _)| name)
                     .collect();
                 listed.note(format!(
-                    "of {}, only those missing from the list are set (gh secret set NAME --repo {slug})",
-                    names.join(", ")
+                    "of {}, only those missing from the list are set (gh secret set NAME --repo {})",
+                    names.join(", "),
+                    host(env).gh_repo_arg(&slug)
                 ));
                 return listed;
             }
@@ -792,13 +821,14 @@ fn repo_of(context: &TemplateContext, kind: RepoKind) -> &templates::RepoRef {
 }
 
 fn remember(
+    env: &StepEnv,
     ctx: &StepContext,
     kind: RepoKind,
     owner: &str,
     name: &str,
     created: bool,
 ) -> Result<(), UserError> {
-    let url = resources::repo_url(owner, name);
+    let url = resources::repo_url(host(env), owner, name);
     let key = match kind {
         RepoKind::ControlPlane => fact::CONTROL_PLANE_URL,
         RepoKind::Gitops => fact::GITOPS_URL,
@@ -848,7 +878,7 @@ async fn create(
     let owner = steps.step_owner(ctx).await?;
     ctx.facts().set(fact::REPO_OWNER, owner.clone());
     let slug = format!("{owner}/{name}");
-    let resource = resources::repository(&owner, name);
+    let resource = resources::repository(host(env), &owner, name);
 
     let existing = call(env, ctx, &format!("look up repository {slug}"), || {
         tools.gh.repo_view(&slug)
@@ -861,12 +891,13 @@ async fn create(
                 format!("repository {slug} already exists and this tool did not create it"),
             )
             .with_hint(Topic::RepositoryNotOurs.hint(format!(
-                "to use it, pass it as existing: {} https://github.com/{slug}; or choose another name",
-                existing_flag(kind)
+                "to use it, pass it as existing: {} {}/{slug}; or choose another name",
+                existing_flag(kind),
+                host(env).web_url()
             ))));
         }
         ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
-        remember(ctx, kind, &owner, name, true)?;
+        remember(env, ctx, kind, &owner, name, true)?;
         ctx.transition(if info.is_empty {
             "Empty"
         } else {
@@ -883,7 +914,7 @@ async fn create(
         Ownership::CreatedByUs,
         ResourceStatus::Creating,
     )?;
-    remember(ctx, kind, &owner, name, true)?;
+    remember(env, ctx, kind, &owner, name, true)?;
     ctx.transition("Creating");
     let visibility = env.configuration.repositories.visibility;
     let mut attempt = 0;
@@ -917,8 +948,9 @@ async fn create(
                     error.message
                 ),
                 hint: Some(Topic::RepositoryNotOurs.hint(format!(
-                    "to use it, pass it as existing: {} https://github.com/{slug}; or choose another name",
-                    existing_flag(kind)
+                    "to use it, pass it as existing: {} {}/{slug}; or choose another name",
+                    existing_flag(kind),
+                    host(env).web_url()
                 ))),
                 ..error
             });
@@ -945,7 +977,7 @@ async fn create(
     ctx.transition("Empty");
     let message = format!(
         "repository {} created ({visibility})",
-        resources::repo_url(&owner, name)
+        resources::repo_url(host(env), &owner, name)
     );
     Ok(match planned.action {
         Action::Reuse => StepOutcome::reused(message),
@@ -1023,7 +1055,7 @@ async fn check_org(
             step,
             format!("the invitation to organization {org} has not been accepted (membership state {})", m.state),
         )
-        .with_hint(Topic::GithubOrganization.hint(format!("accept the invitation at https://github.com/orgs/{org}/invitation, then run again")))),
+        .with_hint(Topic::GithubOrganization.hint(format!("accept the invitation at {}/orgs/{org}/invitation, then run again", host(env).web_url())))),
         Some(_) => Ok(()),
     }
 }
@@ -1039,7 +1071,7 @@ async fn validate_existing(
     let tools = Tools::for_step(env, ctx);
     let step = ctx.step();
     let slug = format!("{owner}/{name}");
-    let url = resources::repo_url(owner, name);
+    let url = resources::repo_url(host(env), owner, name);
     ctx.transition("Validating");
     let info = call(env, ctx, &format!("look up repository {slug}"), || {
         tools.gh.repo_view(&slug)
@@ -1052,11 +1084,11 @@ async fn validate_existing(
         );
     }
     ctx.record(
-        resources::repository(owner, name),
+        resources::repository(host(env), owner, name),
         Ownership::Reused,
         ResourceStatus::Present,
     )?;
-    remember(ctx, kind, owner, name, false)?;
+    remember(env, ctx, kind, owner, name, false)?;
 
     let environment = TemplateContext::DEFAULT_ENVIRONMENT;
     if kind == RepoKind::ControlPlane {
@@ -1752,7 +1784,7 @@ async fn point_gitops_repo(
     let slug = existing.slug();
     let branch = TemplateContext::DEFAULT_ENVIRONMENT;
     let context = steps.template_context(ctx).await?;
-    let wanted = resources::repo_url(&context.gitops.owner, &context.gitops.name);
+    let wanted = context.gitops.url();
     // Read again: the repository may have changed since the plan.
     let files = read_control_plane_in_step(env, ctx, &tools, &slug, branch).await?;
     let Some(pointer) = files.findings(branch).gitops_repo else {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::config::{ClusterTarget, Configuration, NewCluster, RepoTarget};
+use crate::config::{ClusterTarget, Configuration, GitHubHost, NewCluster, RepoTarget};
 use crate::state::Resource;
 use crate::tools::helm::RELEASE_NAME;
 
@@ -67,17 +67,17 @@ pub fn kube_context(name: &str, kubeconfig: Option<&Path>) -> Resource {
     }
 }
 
-pub fn repository(owner: &str, name: &str) -> Resource {
+pub fn repository(host: &GitHubHost, owner: &str, name: &str) -> Resource {
     Resource::Repository {
         owner: owner.to_string(),
         name: name.to_string(),
-        url: repo_url(owner, name),
+        url: repo_url(host, owner, name),
     }
 }
 
-/// `https://github.com/OWNER/NAME`.
-pub fn repo_url(owner: &str, name: &str) -> String {
-    format!("https://github.com/{owner}/{name}")
+/// `https://HOST/OWNER/NAME`.
+pub fn repo_url(host: &GitHubHost, owner: &str, name: &str) -> String {
+    host.repo_url(owner, name)
 }
 
 pub fn flux(kube_context: &str, version: Option<&str>) -> Resource {
@@ -135,7 +135,7 @@ mod tests {
     #[test]
     fn resources_are_recorded_the_same_way_every_time() {
         assert_eq!(
-            repository("acme", "cp"),
+            repository(&GitHubHost::default(), "acme", "cp"),
             Resource::Repository {
                 owner: "acme".into(),
                 name: "cp".into(),

@@ -139,7 +139,17 @@ pub(crate) fn plan(config: &Configuration, observed: &Observed, decisions: &mut 
     let decision = if config.installation.skip_install {
         (Action::Skip, "--skip-install".to_string())
     } else {
-        installation::on_the_cluster(config, observed, StepId::HealthChecks, "health checks")
+        let (action, reason) =
+            installation::on_the_cluster(config, observed, StepId::HealthChecks, "health checks");
+        let host = &config.repositories.github_host;
+        if host.is_github_com() || action == Action::Skip {
+            (action, reason)
+        } else {
+            (
+                action,
+                format!("{reason}; warning: {}", enterprise_pull_requests(host)),
+            )
+        }
     };
     decisions.insert(StepId::HealthChecks, decision);
 }
@@ -402,10 +412,27 @@ struct SchedulerTarget {
     gh: crate::tools::gh::Gh,
 }
 
+/// Why the scheduler's pull requests cannot appear on a GitHub Enterprise Server: the
+/// Kalypso Scheduler's GitHub client is `github.NewClient` (`getGitHubClient` in
+/// scheduler/githubrepo.go of microsoft/kalypso-scheduler), which always calls
+/// api.github.com, whatever host the GitOpsRepo names.
+pub fn enterprise_pull_requests(host: &crate::config::GitHubHost) -> String {
+    format!("the Kalypso Scheduler opens its pull requests through api.github.com only (github.NewClient in its scheduler/githubrepo.go), not through {host}: on this GitHub Enterprise Server its GitOpsRepo reports a GitHub error and no pull request appears, so the gitopsrepo and pull-request health checks fail until a scheduler release can reach {host}")
+}
+
 /// What to look at when a scheduler check gave up.
 fn scheduler_advice(check: HealthCheck, target: &SchedulerTarget, context: &str) -> String {
     let environment = &target.environment;
     let flux = resources::FLUX_NAMESPACE;
+    let host = target.gh.host();
+    let gitops_arg = host.gh_repo_arg(&target.gitops);
+    if !host.is_github_com() && matches!(check, HealthCheck::GitopsRepo | HealthCheck::PullRequest)
+    {
+        return format!(
+            "{}; the rest of the installation is in place (kubectl --context {context} get gitopsrepoes -n {environment} -o yaml shows the error)",
+            enterprise_pull_requests(host)
+        );
+    }
     match check {
         HealthCheck::EnvironmentFlux => format!(
             "the Kalypso Scheduler creates GitRepository and Kustomization {environment} in {flux} from the Environment on the control plane's main branch; inspect them (kubectl --context {context} get gitrepositories,kustomizations -n {flux}), fix the cause, then run again to resume at the health checks"
@@ -415,7 +442,7 @@ fn scheduler_advice(check: HealthCheck, target: &SchedulerTarget, context: &str)
             gitops = target.gitops
         ),
         _ => format!(
-            "the scheduler opens it with the chart's token, which needs the repo scope and write access to {gitops}; see why in the GitOpsRepo's Ready condition (kubectl --context {context} get gitopsrepoes -n {environment} -o yaml) and the open pull requests (gh pr list --repo {gitops} --base {environment}), fix it, then run again to resume at the health checks",
+            "the scheduler opens it with the chart's token, which needs the repo scope and write access to {gitops}; see why in the GitOpsRepo's Ready condition (kubectl --context {context} get gitopsrepoes -n {environment} -o yaml) and the open pull requests (gh pr list --repo {gitops_arg} --base {environment}), fix it, then run again to resume at the health checks",
             gitops = target.gitops
         ),
     }

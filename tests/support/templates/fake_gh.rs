@@ -1,5 +1,8 @@
 //! A stand-in for `gh` (the GitHub API is not reachable from tests). It records each call's
-//! arguments (one per line, each call ended by `--`) and the `GH_TOKEN` it ran with, and answers
+//! arguments (one per line, each call ended by `--`), the `GH_TOKEN` it ran with, and the host
+//! and token the real gh would use (`GH_HOST`, else github.com; `GH_TOKEN` for github.com and
+//! `*.ghe.com`, `GH_ENTERPRISE_TOKEN` for an Enterprise Server, as `gh help environment`
+//! says), and answers
 //! the API paths the workflows and their scripts use from `FAKE_*` variables, applying `--jq`
 //! with the real `jq` as `gh` would.
 
@@ -13,6 +16,12 @@ use tempfile::TempDir;
 const FAKE_GH: &str = r#"#!/usr/bin/env bash
 printf '%s\n' "$@" -- >> "$FAKE_GH_LOG"
 printf '%s\n' "${GH_TOKEN:-}" >> "$FAKE_GH_LOG.tokens"
+host="${GH_HOST:-github.com}"
+case "$host" in
+  github.com | *.ghe.com) host_token="${GH_TOKEN:-}" ;;
+  *) host_token="${GH_ENTERPRISE_TOKEN:-}" ;;
+esac
+printf '%s %s\n' "$host" "$host_token" >> "$FAKE_GH_LOG.hosts"
 jq_filter=""
 previous=""
 for argument in "$@"; do
@@ -87,6 +96,19 @@ impl Gh {
         let log = self.log().with_extension("log.tokens");
         let text = fs::read_to_string(log).unwrap_or_default();
         text.lines().map(str::to_string).collect()
+    }
+
+    /// The host and the token the real gh would have used for every call so far, in the
+    /// order of [`Gh::calls`].
+    pub fn reached(&self) -> Vec<(String, String)> {
+        let log = self.log().with_extension("log.hosts");
+        let text = fs::read_to_string(log).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let (host, token) = line.split_once(' ').unwrap_or((line, ""));
+                (host.to_string(), token.to_string())
+            })
+            .collect()
     }
 
     /// The `gh workflow run …` calls so far, with the token each used.

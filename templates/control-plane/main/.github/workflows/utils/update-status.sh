@@ -6,6 +6,10 @@
 # Environment: GH_TOKEN, GITHUB_REPOSITORY, PROMOTED_COMMIT_ID, ENVIRONMENT;
 #              GITHUB_SERVER_URL and GITHUB_RUN_ID, when set, link the status to the run.
 set -euo pipefail
+# gh calls the GitHub this runs on: github.com, or an Enterprise Server, where gh reads
+# its token from GH_ENTERPRISE_TOKEN (GH_TOKEN is for github.com only).
+server="${GITHUB_SERVER_URL:-https://github.com}"
+export GH_HOST="${server#*://}" GH_ENTERPRISE_TOKEN="${GH_TOKEN:-}"
 
 state="${1:?usage: update-status.sh STATE DESCRIPTION}"
 description="${2:?usage: update-status.sh STATE DESCRIPTION}"

@@ -13,6 +13,10 @@
 # Environment: GH_TOKEN (the GITOPS_REPO_TOKEN secret), GITOPS_REPO (the GITOPS_REPO secret,
 #              owner/name), ENVIRONMENT, COMMIT_ID, optional PROMOTED_COMMIT_ID
 set -euo pipefail
+# gh calls the GitHub this runs on: github.com, or an Enterprise Server, where gh reads
+# its token from GH_ENTERPRISE_TOKEN (GH_TOKEN is for github.com only).
+server="${GITHUB_SERVER_URL:-https://github.com}"
+export GH_HOST="${server#*://}" GH_ENTERPRISE_TOKEN="${GH_TOKEN:-}"
 
 : "${GITOPS_REPO:?the GITOPS_REPO secret (owner/name of the gitops repository) is not set}"
 : "${GH_TOKEN:?the GITOPS_REPO_TOKEN secret (a token that can read the gitops repository) is not set}"
