@@ -172,6 +172,7 @@ field_table! {
     GitopsUrl => "repositories.gitops.url", "KALYPSO_GITOPS_REPO", "--gitops-repo", Text, repositories.gitops.url;
     GithubOrg => "repositories.githubOrg", "KALYPSO_GITHUB_ORG", "--github-org", Text, repositories.github_org;
     Visibility => "repositories.visibility", "KALYPSO_REPO_VISIBILITY", "--repo-visibility", Text, repositories.visibility;
+    Environments => "environments", "KALYPSO_ENVIRONMENTS", "--environments", Text, environments;
     Namespace => "installation.namespace", "KALYPSO_NAMESPACE", "--namespace", Text, installation.namespace;
     HelmChart => "installation.helmChart", "KALYPSO_HELM_CHART", "--helm-chart", Text, installation.helm_chart;
     HelmVersion => "installation.helmVersion", "KALYPSO_HELM_VERSION", "--helm-version", Text, installation.helm_version;
@@ -220,7 +221,7 @@ mod tests {
         assert_eq!(paths.len(), Field::ALL.len());
         assert_eq!(envs.len(), Field::ALL.len());
         assert_eq!(flags.len(), Field::ALL.len());
-        assert_eq!(Field::ALL.len(), 30);
+        assert_eq!(Field::ALL.len(), 31);
     }
 
     #[test]

@@ -307,6 +307,7 @@ pub fn installation_identity(
             gitops: repository(&configuration.repositories.gitops),
         },
         namespace: configuration.installation.namespace.clone(),
+        environments: configuration.environments.names().to_vec(),
     }
 }
 

@@ -614,6 +614,7 @@ mod tests {
                 github_org: None,
                 visibility: Visibility::Private,
             },
+            environments: Default::default(),
             installation: Installation {
                 namespace: "kalypso-system".into(),
                 chart: HelmChart::published("kalypso-scheduler"),

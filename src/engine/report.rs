@@ -837,6 +837,7 @@ mod tests {
                 github_org: Some("acme".into()),
                 visibility: Visibility::Private,
             },
+            environments: Default::default(),
             installation: Installation {
                 namespace: "kalypso-system".into(),
                 chart: HelmChart::published("kalypso-scheduler"),

@@ -773,7 +773,8 @@ fn reconcile_gitops_repo(ctx: &mut Ctx<'_>, repo: &GitopsRepo) {
         match &status.ready_to_pr_since {
             None => status.ready_to_pr_since = Some(now.clone()),
             Some(since) if waited(since, &now, ctx.world.latency.scheduler_pull_request) => {
-                match create_pr(ctx, repo, &now) {
+                let started = worker_start(ctx, &repo.server, &now);
+                match create_pr(ctx, repo, &started) {
                     Ok(()) => {
                         status.ready = Some(("True".into(), "PRCreated".into(), String::new()));
                         status.ready_to_pr_since = None;
@@ -791,6 +792,44 @@ fn reconcile_gitops_repo(ctx: &mut Ctx<'_>, repo: &GitopsRepo) {
     if let Some(api) = ctx.world.kube.get_mut(&repo.server) {
         api.gitops_repo_status.insert(key, status);
     }
+}
+
+/// The GitHub calls of one `CreatePR` (`scheduler/githubrepo.go`), made one after the
+/// other: GetRef of the base and of the head, CreateRef, GetTree, CreateTree, GetCommit,
+/// CreateCommit, UpdateRef, the list of open pull requests, and Create.
+const CREATE_PR_GITHUB_CALLS: u32 = 10;
+
+/// When the GitOpsRepo controller's one worker starts a pull request asked for at `now`:
+/// not before it finished the GitHub calls of its previous one (controller-runtime's default
+/// of one reconcile at a time). Each call takes what a `gh api` call takes in this world.
+/// The time names the branch (`deployment/<time>`, to the second), so pull requests of
+/// several environments share a branch exactly when the real ones would: all proposed
+/// within one second.
+fn worker_start(ctx: &mut Ctx<'_>, server: &str, now: &str) -> String {
+    let format = time::format_description::well_known::Rfc3339;
+    let Ok(now_time) = time::OffsetDateTime::parse(now, &format) else {
+        return now.to_string();
+    };
+    let per_call = ctx
+        .world
+        .latency
+        .for_command(&["gh".to_string(), "api".to_string()]);
+    let start = ctx
+        .world
+        .scheduler_worker_free_at
+        .get(server)
+        .copied()
+        .filter(|free| *free > now_time)
+        .unwrap_or(now_time);
+    let busy = per_call * CREATE_PR_GITHUB_CALLS;
+    ctx.world
+        .scheduler_worker_free_at
+        .insert(server.to_string(), start + busy);
+    let whole_seconds =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    start
+        .format(&whole_seconds)
+        .unwrap_or_else(|_| now.to_string())
 }
 
 /// Whether `wait` has passed from `since` to `now` (Kubernetes timestamps, to the second).
@@ -861,14 +900,18 @@ fn create_pr(ctx: &mut Ctx<'_>, repo: &GitopsRepo, now: &str) -> Result<(), Stri
             "POST {api_url}/git/refs: 403 Resource not accessible by personal access token []"
         ));
     }
+    // `getBranch`: a head branch that exists already (another GitOpsRepo of this
+    // repository proposed within the same second) is reused as it is, and the commit goes
+    // on top of it.
+    let start = git::rev_parse(&bare, &format!("refs/heads/{head}")).unwrap_or(base);
     let PullRequestTree {
         files,
         deletions,
         promoted,
-    } = pull_request_tree(&bare, &base, repo);
+    } = pull_request_tree(&bare, &start, repo);
     git::commit_changes_on(
         &bare,
-        &base,
+        &start,
         &head,
         &files,
         &deletions,

@@ -34,16 +34,18 @@ pub enum IdentityPart {
     ControlPlane,
     Gitops,
     Namespace,
+    Environments,
 }
 
 impl IdentityPart {
-    pub const ALL: [IdentityPart; 6] = [
+    pub const ALL: [IdentityPart; 7] = [
         IdentityPart::World,
         IdentityPart::Subscription,
         IdentityPart::Cluster,
         IdentityPart::ControlPlane,
         IdentityPart::Gitops,
         IdentityPart::Namespace,
+        IdentityPart::Environments,
     ];
 
     pub fn label(self) -> &'static str {
@@ -54,6 +56,7 @@ impl IdentityPart {
             IdentityPart::ControlPlane => "control plane",
             IdentityPart::Gitops => "gitops",
             IdentityPart::Namespace => "namespace",
+            IdentityPart::Environments => "environments",
         }
     }
 }
@@ -118,6 +121,9 @@ impl InstallationIdentity {
                 same_repository(&self.repositories.gitops, &other.repositories.gitops)
             }
             IdentityPart::Namespace => self.namespace == other.namespace,
+            // Each environment has its branches and its place in the promotion chain:
+            // another list is another installation.
+            IdentityPart::Environments => self.environments == other.environments,
         }
     }
 
@@ -170,6 +176,7 @@ impl InstallationIdentity {
             IdentityPart::ControlPlane => describe_repository(&self.repositories.control_plane),
             IdentityPart::Gitops => describe_repository(&self.repositories.gitops),
             IdentityPart::Namespace => self.namespace.clone(),
+            IdentityPart::Environments => self.environments.join(","),
         }
     }
 
@@ -366,6 +373,7 @@ mod tests {
                 gitops: repo(Some("acme"), "alpha-gitops"),
             },
             namespace: "kalypso-system".into(),
+            environments: vec!["dev".into()],
         }
     }
 

@@ -181,6 +181,7 @@ fn with_identity(world: InstallationWorld) -> BootstrapState {
             },
         },
         namespace: "kalypso-system".into(),
+        environments: vec!["dev".into()],
     });
     state
 }

@@ -412,6 +412,7 @@ fn identity(world: InstallationWorld) -> InstallationIdentity {
             },
         },
         namespace: "kalypso-system".into(),
+        environments: vec!["dev".into()],
     }
 }
 

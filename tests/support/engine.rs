@@ -43,6 +43,7 @@ pub fn config() -> Configuration {
             github_org: Some("acme".into()),
             visibility: Visibility::Private,
         },
+        environments: Default::default(),
         installation: Installation {
             namespace: "kalypso-system".into(),
             chart: HelmChart::published("kalypso-scheduler"),

@@ -413,6 +413,7 @@ pub fn template_context(
         repo("gitops", &configuration.repositories.gitops)?,
     );
     context.namespace = configuration.installation.namespace.clone();
+    context.environments = configuration.environments.names().to_vec();
     context.validate().map_err(|e| e.to_string())?;
     Ok(context)
 }
@@ -583,6 +584,7 @@ mod tests {
                 github_org: None,
                 visibility: Visibility::Private,
             },
+            environments: Default::default(),
             installation: Installation {
                 namespace: "kalypso-x".into(),
                 chart: HelmChart::published("kalypso-scheduler"),

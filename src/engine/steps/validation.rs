@@ -33,14 +33,14 @@ pub enum HealthCheck {
     FluxSource,
     FluxKustomization,
     TestWorkload,
-    /// The environment's Flux GitRepository and Kustomization, made by the scheduler's
+    /// Every environment's Flux GitRepository and Kustomization, made by the scheduler's
     /// Environment controller, are Ready.
     EnvironmentFlux,
-    /// The environment's BaseRepo reports no error, and neither does its Flux source.
+    /// The first environment's BaseRepo reports no error, and neither does its Flux source.
     BaseRepo,
-    /// The environment's GitOpsRepo reports no error.
+    /// The first environment's GitOpsRepo reports no error.
     GitopsRepo,
-    /// The scheduler opened a pull request against the environment's gitops branch.
+    /// The scheduler opened a pull request against the first environment's gitops branch.
     PullRequest,
 }
 
@@ -125,9 +125,12 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
     let mut listed = StepCommands::default();
     let (gitrepository, kustomization) = flux_objects();
     let (environment, gitops) = match preview.context {
-        Some(context) => (context.environment.clone(), context.gitops.slug()),
+        Some(context) => (
+            context.first_environment().to_string(),
+            context.gitops.slug(),
+        ),
         None => (
-            crate::templates::TemplateContext::DEFAULT_ENVIRONMENT.to_string(),
+            env.configuration.environments.first().to_string(),
             repo_slug(&env.configuration.repositories.gitops, preview.owner),
         ),
     };
@@ -230,7 +233,8 @@ pub async fn health(
     let template = steps.template_context(ctx).await?;
     let scheduler = Arc::new(SchedulerTarget {
         verified_earlier: planned.action != Action::Create,
-        environment: template.environment.clone(),
+        environment: template.first_environment().to_string(),
+        environments: template.environments.clone(),
         gitops: template.gitops.slug(),
         gh: tools.gh.clone(),
     });
@@ -362,12 +366,16 @@ pub async fn health(
     }
 }
 
-/// What the scheduler's checks look at: the first environment and the gitops repository.
+/// What the scheduler's checks look at: every environment's Flux objects; the first
+/// environment's repositories and pull request in the gitops repository.
 struct SchedulerTarget {
     /// A re-run of an installation an earlier run verified: its pull request may have been
     /// merged since, and the controller opens the next one only when the content changes.
     verified_earlier: bool,
+    /// The first environment.
     environment: String,
+    /// Every environment, in promotion order.
+    environments: Vec<String>,
     /// `OWNER/NAME`.
     gitops: String,
     gh: crate::tools::gh::Gh,
@@ -376,10 +384,11 @@ struct SchedulerTarget {
 /// What to look at when a scheduler check gave up.
 fn scheduler_advice(check: HealthCheck, target: &SchedulerTarget, context: &str) -> String {
     let environment = &target.environment;
+    let environments = target.environments.join(", ");
     let flux = resources::FLUX_NAMESPACE;
     match check {
         HealthCheck::EnvironmentFlux => format!(
-            "the Kalypso Scheduler creates GitRepository and Kustomization {environment} in {flux} from the Environment on the control plane's main branch; inspect them (kubectl --context {context} get gitrepositories,kustomizations -n {flux}), fix the cause, then run again to resume at the health checks"
+            "the Kalypso Scheduler creates a GitRepository and a Kustomization named after each environment ({environments}) in {flux} from its Environment on the control plane's main branch; inspect them (kubectl --context {context} get gitrepositories,kustomizations -n {flux}), fix the cause, then run again to resume at the health checks"
         ),
         HealthCheck::BaseRepo | HealthCheck::GitopsRepo => format!(
             "read the conditions (kubectl --context {context} get baserepoes,gitopsrepoes -n {environment} -o yaml, kubectl --context {context} get gitrepositories -n {flux}): the repositories and branches they name must exist, the chart's token must read them and, for the GitOpsRepo, have the repo scope and write access to {gitops}; fix it, then run again to resume at the health checks",
@@ -902,35 +911,48 @@ fn scheduler_checks(
             .and_then(|objects| objects.iter().find(|o| o.name == name).cloned())
     };
 
-    // The Environment controller's GitRepository and Kustomization, both named after it.
+    // The Environment controller's GitRepository and Kustomization, both named after it,
+    // for every environment.
     let environment_flux = match (&sources, &kustomizations) {
         (Err(failure), _) | (_, Err(failure)) => failure.clone(),
         _ => {
             let mut problems = Vec::new();
-            for (label, object) in [
-                ("GitRepository", find(&sources, environment)),
-                ("Kustomization", find(&kustomizations, environment)),
-            ] {
-                match object {
-                    None => problems.push(format!(
-                        "{label} {flux}/{environment} not created yet (the scheduler makes it for Environment {environment})"
-                    )),
-                    Some(object) if object.is_ready() => {}
-                    Some(object) => problems.push(format!(
-                        "{label} {environment}: {}",
-                        describe_ready(&object.ready)
-                    )),
+            let mut ready = Vec::new();
+            for environment in &target.environments {
+                let mut fine = true;
+                for (label, object) in [
+                    ("GitRepository", find(&sources, environment)),
+                    ("Kustomization", find(&kustomizations, environment)),
+                ] {
+                    match object {
+                        None => {
+                            fine = false;
+                            problems.push(format!(
+                                "{label} {flux}/{environment} not created yet (the scheduler makes it for Environment {environment})"
+                            ));
+                        }
+                        Some(object) if object.is_ready() => {}
+                        Some(object) => {
+                            fine = false;
+                            problems.push(format!(
+                                "{label} {environment}: {}",
+                                describe_ready(&object.ready)
+                            ));
+                        }
+                    }
+                }
+                if fine {
+                    let revision = find(&kustomizations, environment)
+                        .and_then(|k| k.ready)
+                        .and_then(|c| c.message)
+                        .unwrap_or_default();
+                    ready.push(format!(
+                        "GitRepository and Kustomization {environment} Ready: {revision}"
+                    ));
                 }
             }
             if problems.is_empty() {
-                let revision = find(&kustomizations, environment)
-                    .and_then(|k| k.ready)
-                    .and_then(|c| c.message)
-                    .unwrap_or_default();
-                (
-                    HealthStatus::Passing,
-                    format!("GitRepository and Kustomization {environment} Ready: {revision}"),
-                )
+                (HealthStatus::Passing, ready.join("; "))
             } else {
                 (HealthStatus::Failing, problems.join("; "))
             }
