@@ -486,8 +486,14 @@ fn per_environment_work(config: &Configuration, id: StepId) -> Option<String> {
                         .map(|next| (name.as_str(), next))
                 })
                 .collect();
+            let plan_note = match config.repositories.visibility {
+                crate::config::Visibility::Private => {
+                    " (a GitHub environment of a private repository needs GitHub Pro, Team or Enterprise)"
+                }
+                crate::config::Visibility::Public => "",
+            };
             Some(format!(
-                "; the promotion chain: {}",
+                "; the promotion chain: {}{plan_note}",
                 steps::repositories::describe_chain(&chain)
             ))
         }

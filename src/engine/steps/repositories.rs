@@ -1562,13 +1562,25 @@ pub async fn seed(
         let names: Vec<&str> = rendered.branches.iter().map(|b| b.name.as_str()).collect();
         return Ok(StepOutcome::reused(format!(
             "repository {slug} already has {}",
-            names.join(" and ")
+            listed(&names)
         )));
     }
     Ok(StepOutcome::succeeded(format!(
         "pushed {} to {slug}",
-        pushed.join(" and ")
+        listed(&pushed)
     )))
+}
+
+/// "a", "a and b", "a, b and c": the branches of a seed, however many environments.
+fn listed<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.as_ref().to_string(),
+        [init @ .., last] => {
+            let init: Vec<&str> = init.iter().map(AsRef::as_ref).collect();
+            format!("{} and {}", init.join(", "), last.as_ref())
+        }
+    }
 }
 
 fn seed_error(step: StepId, slug: &str, error: &SeedError) -> UserError {
