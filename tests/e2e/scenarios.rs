@@ -2484,6 +2484,35 @@ async fn three_environments_are_bootstrapped_chained_verified_and_rolled_back() 
             "{last}"
         );
     }
+    // ...and at every environment's BaseRepo (with its Flux source) and GitOpsRepo.
+    let last_of = |name: &str| -> String {
+        run.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                kalypso_bootstrap::engine::events::EventKind::HealthCheck {
+                    check,
+                    message,
+                    ..
+                } if check == name => Some(message.clone()),
+                _ => None,
+            })
+            .next_back()
+            .unwrap_or_else(|| panic!("no {name} check"))
+    };
+    let base_repo = last_of("baserepo");
+    let gitops_repo = last_of("gitopsrepo");
+    for environment in ["dev", "stage", "prod"] {
+        assert!(
+            base_repo.contains(&format!("{environment}: BaseRepo main")),
+            "{base_repo}"
+        );
+        assert!(
+            gitops_repo.contains(&format!(
+                "{environment}: GitOpsRepo {environment} (https://github.com/{ORG}/{GITOPS}@{environment}): Ready=True"
+            )),
+            "{gitops_repo}"
+        );
+    }
 
     // A re-run changes nothing: each secret of the chain is found, not set again.
     let settled = harness.sim.snapshot();

@@ -36,9 +36,9 @@ pub enum HealthCheck {
     /// Every environment's Flux GitRepository and Kustomization, made by the scheduler's
     /// Environment controller, are Ready.
     EnvironmentFlux,
-    /// The first environment's BaseRepo reports no error, and neither does its Flux source.
+    /// Every environment's BaseRepo reports no error, and neither does its Flux source.
     BaseRepo,
-    /// The first environment's GitOpsRepo reports no error.
+    /// Every environment's GitOpsRepo reports no error.
     GitopsRepo,
     /// The scheduler opened a pull request against the first environment's gitops branch.
     PullRequest,
@@ -153,6 +153,10 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
         tools.gh.pr_files_spec(&gitops, "<number>"),
     ] {
         listed.push(spec);
+    }
+    for other in env.configuration.environments.names().iter().skip(1) {
+        listed.push(kubectl.list_kalypso_objects_spec(KalypsoKind::BaseRepo, other));
+        listed.push(kubectl.list_kalypso_objects_spec(KalypsoKind::GitOpsRepo, other));
     }
     if planned.action == Action::Create {
         listed.push(kubectl.apply_stdin_spec(&test_workload_manifest(namespace)));
@@ -366,8 +370,8 @@ pub async fn health(
     }
 }
 
-/// What the scheduler's checks look at: every environment's Flux objects; the first
-/// environment's repositories and pull request in the gitops repository.
+/// What the scheduler's checks look at: every environment's Flux objects, BaseRepos and
+/// GitOpsRepos; the first environment's pull request in the gitops repository.
 struct SchedulerTarget {
     /// A re-run of an installation an earlier run verified: its pull request may have been
     /// merged since, and the controller opens the next one only when the content changes.
@@ -490,6 +494,7 @@ async fn run_round(
             policies,
             assignments,
         ),
+        further,
     ) = tokio::join!(
         async {
             tokio::join!(
@@ -520,7 +525,26 @@ async fn run_round(
                 kubectl.list_kalypso_objects(KalypsoKind::Assignment, environment),
             )
         },
+        // The BaseRepos and GitOpsRepos of the further environments, one environment after
+        // the other while the queries above run.
+        async {
+            let mut further = Vec::new();
+            for other in scheduler.environments.iter().skip(1) {
+                let (base, gitops) = tokio::join!(
+                    kubectl.list_kalypso_objects(KalypsoKind::BaseRepo, other),
+                    kubectl.list_kalypso_objects(KalypsoKind::GitOpsRepo, other),
+                );
+                further.push((other.clone(), base, gitops));
+            }
+            further
+        },
     );
+    let mut base_repos = vec![(environment.to_string(), base_repos)];
+    let mut gitops_repos = vec![(environment.to_string(), gitops_repos)];
+    for (other, base, gitops) in further {
+        base_repos.push((other.clone(), base));
+        gitops_repos.push((other, gitops));
+    }
     // The files of the scheduler's pull request, when there are Assignments to look for.
     let scheduler_pull = pulls.as_ref().ok().and_then(|all| {
         all.iter()
@@ -815,8 +839,9 @@ async fn run_round(
 struct SchedulerObservations {
     flux_sources: Result<Vec<FluxObject>, ToolError>,
     flux_kustomizations: Result<Vec<FluxObject>, ToolError>,
-    base_repos: Result<Vec<KalypsoObject>, ToolError>,
-    gitops_repos: Result<Vec<KalypsoObject>, ToolError>,
+    /// The BaseRepos and GitOpsRepos of each environment's namespace, the first first.
+    base_repos: Vec<(String, Result<Vec<KalypsoObject>, ToolError>)>,
+    gitops_repos: Vec<(String, Result<Vec<KalypsoObject>, ToolError>)>,
     pulls: Result<Vec<crate::tools::gh::PullRequest>, ToolError>,
     registrations: Result<Vec<KalypsoObject>, ToolError>,
     policies: Result<Vec<KalypsoObject>, ToolError>,
@@ -853,6 +878,159 @@ fn scheduler_query_failure(
     } else {
         Err(tool_error(step, what, error))
     }
+}
+
+/// One check over several environments: failing if one fails, else pending if one is, else
+/// passing; the message of each environment, named when there are several.
+fn combined(checks: Vec<(String, (HealthStatus, String))>) -> (HealthStatus, String) {
+    let status = if checks.iter().any(|(_, c)| c.0 == HealthStatus::Failing) {
+        HealthStatus::Failing
+    } else if checks.iter().any(|(_, c)| c.0 != HealthStatus::Passing) {
+        HealthStatus::Pending
+    } else {
+        HealthStatus::Passing
+    };
+    let message = match checks.as_slice() {
+        [(_, (_, only))] => only.clone(),
+        _ => checks
+            .iter()
+            .map(|(environment, (_, message))| format!("{environment}: {message}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    (status, message)
+}
+
+/// The BaseRepos of one environment's namespace, and the Flux source of each.
+fn base_repo_check(
+    step: StepId,
+    environment: &str,
+    repos: Result<Vec<KalypsoObject>, ToolError>,
+    sources: &Result<Vec<FluxObject>, (HealthStatus, String)>,
+    hints: &mut Vec<Hint>,
+) -> Result<(HealthStatus, String), UserError> {
+    let flux = resources::FLUX_NAMESPACE;
+    let find = |name: &str| {
+        sources
+            .as_ref()
+            .ok()
+            .and_then(|objects| objects.iter().find(|o| o.name == name).cloned())
+    };
+    Ok(match repos {
+        Err(e) => scheduler_query_failure(
+            step,
+            &format!("list the BaseRepos in namespace {environment}"),
+            &e,
+            hints,
+            false,
+        )?,
+        Ok(repos) if repos.is_empty() => (
+            HealthStatus::Failing,
+            format!("no BaseRepo in namespace {environment} yet"),
+        ),
+        Ok(repos) => {
+            let mut problems = Vec::new();
+            let mut fine = Vec::new();
+            for repo in &repos {
+                let source_name = format!("{environment}-{}", repo.name);
+                let names = format!(
+                    "BaseRepo {} ({}@{})",
+                    repo.name,
+                    repo.repo.as_deref().unwrap_or("?"),
+                    repo.branch.as_deref().unwrap_or("?")
+                );
+                if !repo.ready.as_ref().is_some_and(|c| c.is_true()) {
+                    problems.push(format!("{names}: {}", describe_ready(&repo.ready)));
+                    continue;
+                }
+                match (sources, find(&source_name)) {
+                    (Err(failure), _) => problems.push(failure.1.clone()),
+                    (Ok(_), None) => problems.push(format!(
+                        "{names}: its GitRepository {flux}/{source_name} not created yet"
+                    )),
+                    (Ok(_), Some(source)) if source.is_ready() => fine.push(names),
+                    (Ok(_), Some(source)) => problems.push(format!(
+                        "{names}: its GitRepository {source_name}: {}",
+                        describe_ready(&source.ready)
+                    )),
+                }
+            }
+            if problems.is_empty() {
+                (
+                    HealthStatus::Passing,
+                    format!("{} Ready, its source fetched", fine.join(", ")),
+                )
+            } else {
+                (HealthStatus::Failing, problems.join("; "))
+            }
+        }
+    })
+}
+
+/// The GitOpsRepos of one environment's namespace; true when each reports the pull
+/// request of its current content created.
+fn gitops_repo_check(
+    step: StepId,
+    environment: &str,
+    repos: Result<Vec<KalypsoObject>, ToolError>,
+    hints: &mut Vec<Hint>,
+) -> Result<((HealthStatus, String), bool), UserError> {
+    Ok(match repos {
+        Err(e) => (
+            scheduler_query_failure(
+                step,
+                &format!("list the GitOpsRepos in namespace {environment}"),
+                &e,
+                hints,
+                false,
+            )?,
+            false,
+        ),
+        Ok(repos) if repos.is_empty() => (
+            (
+                HealthStatus::Failing,
+                format!("no GitOpsRepo in namespace {environment} yet"),
+            ),
+            false,
+        ),
+        Ok(repos) => {
+            let described: Vec<String> = repos
+                .iter()
+                .map(|r| {
+                    format!(
+                        "GitOpsRepo {} ({}@{}): {}",
+                        r.name,
+                        r.repo.as_deref().unwrap_or("?"),
+                        r.branch.as_deref().unwrap_or("?"),
+                        describe_ready(&r.ready)
+                    )
+                })
+                .collect();
+            // The controller reports an error as Ready=False; until its first pull request
+            // it has no Ready condition, or Ready=False with reason CreatingPR.
+            let failed = repos.iter().any(|r| {
+                r.ready
+                    .as_ref()
+                    .is_some_and(|c| !c.is_true() && c.reason.as_deref() != Some("CreatingPR"))
+            });
+            let all_ready = repos
+                .iter()
+                .all(|r| r.ready.as_ref().is_some_and(|c| c.is_true()));
+            let proposed = repos.iter().all(|r| {
+                r.ready
+                    .as_ref()
+                    .is_some_and(|c| c.is_true() && c.reason.as_deref() == Some("PRCreated"))
+            });
+            let status = if all_ready {
+                HealthStatus::Passing
+            } else if failed {
+                HealthStatus::Failing
+            } else {
+                HealthStatus::Pending
+            };
+            ((status, described.join("; ")), proposed)
+        }
+    })
 }
 
 /// `Ready=False, reason R: message` or `no Ready condition yet`.
@@ -965,111 +1143,29 @@ fn scheduler_checks(
     ));
 
     // BaseRepo: its own condition, and the Flux source its controller makes for it
-    // (`<namespace>-<name>`), where a repository it cannot fetch shows.
-    let base_repo = match observed.base_repos {
-        Err(e) => scheduler_query_failure(
-            step,
-            &format!("list the BaseRepos in namespace {environment}"),
-            &e,
-            hints,
-            false,
-        )?,
-        Ok(repos) if repos.is_empty() => (
-            HealthStatus::Failing,
-            format!("no BaseRepo in namespace {environment} yet"),
-        ),
-        Ok(repos) => {
-            let mut problems = Vec::new();
-            let mut fine = Vec::new();
-            for repo in &repos {
-                let source_name = format!("{environment}-{}", repo.name);
-                let names = format!(
-                    "BaseRepo {} ({}@{})",
-                    repo.name,
-                    repo.repo.as_deref().unwrap_or("?"),
-                    repo.branch.as_deref().unwrap_or("?")
-                );
-                if !repo.ready.as_ref().is_some_and(|c| c.is_true()) {
-                    problems.push(format!("{names}: {}", describe_ready(&repo.ready)));
-                    continue;
-                }
-                match (&sources, find(&sources, &source_name)) {
-                    (Err(failure), _) => problems.push(failure.1.clone()),
-                    (Ok(_), None) => problems.push(format!(
-                        "{names}: its GitRepository {flux}/{source_name} not created yet"
-                    )),
-                    (Ok(_), Some(source)) if source.is_ready() => fine.push(names),
-                    (Ok(_), Some(source)) => problems.push(format!(
-                        "{names}: its GitRepository {source_name}: {}",
-                        describe_ready(&source.ready)
-                    )),
-                }
-            }
-            if problems.is_empty() {
-                (
-                    HealthStatus::Passing,
-                    format!("{} Ready, its source fetched", fine.join(", ")),
-                )
-            } else {
-                (HealthStatus::Failing, problems.join("; "))
-            }
-        }
-    };
+    // (`<namespace>-<name>`), where a repository it cannot fetch shows; in every environment.
+    let mut base_repo_checks = Vec::new();
+    for (environment, repos) in observed.base_repos {
+        let check = base_repo_check(step, &environment, repos, &sources, hints)?;
+        base_repo_checks.push((environment, check));
+    }
+    let base_repo = combined(base_repo_checks);
     results.push((HealthCheck::BaseRepo, base_repo.0, base_repo.1));
 
-    // Whether the controller reports the pull request of its current content as created.
+    // GitOpsRepo, in every environment; whether the controller reports the pull request of
+    // its current content as created, in the first (whose pull request is checked).
     let mut proposed = false;
-    let gitops_repo = match observed.gitops_repos {
-        Err(e) => scheduler_query_failure(
-            step,
-            &format!("list the GitOpsRepos in namespace {environment}"),
-            &e,
-            hints,
-            false,
-        )?,
-        Ok(repos) if repos.is_empty() => (
-            HealthStatus::Failing,
-            format!("no GitOpsRepo in namespace {environment} yet"),
-        ),
-        Ok(repos) => {
-            let described: Vec<String> = repos
-                .iter()
-                .map(|r| {
-                    format!(
-                        "GitOpsRepo {} ({}@{}): {}",
-                        r.name,
-                        r.repo.as_deref().unwrap_or("?"),
-                        r.branch.as_deref().unwrap_or("?"),
-                        describe_ready(&r.ready)
-                    )
-                })
-                .collect();
-            // The controller reports an error as Ready=False; until its first pull request
-            // it has no Ready condition, or Ready=False with reason CreatingPR.
-            let failed = repos.iter().any(|r| {
-                r.ready
-                    .as_ref()
-                    .is_some_and(|c| !c.is_true() && c.reason.as_deref() != Some("CreatingPR"))
-            });
-            let all_ready = repos
-                .iter()
-                .all(|r| r.ready.as_ref().is_some_and(|c| c.is_true()));
-            proposed = repos.iter().all(|r| {
-                r.ready
-                    .as_ref()
-                    .is_some_and(|c| c.is_true() && c.reason.as_deref() == Some("PRCreated"))
-            });
-            let status = if all_ready {
-                HealthStatus::Passing
-            } else if failed {
-                HealthStatus::Failing
-            } else {
-                HealthStatus::Pending
-            };
-            (status, described.join("; "))
+    let mut gitops_pending = false;
+    let mut gitops_repo_checks = Vec::new();
+    for (index, (environment, repos)) in observed.gitops_repos.into_iter().enumerate() {
+        let (check, made) = gitops_repo_check(step, &environment, repos, hints)?;
+        if index == 0 {
+            proposed = made;
+            gitops_pending = check.0 == HealthStatus::Pending;
         }
-    };
-    let gitops_pending = gitops_repo.0 == HealthStatus::Pending;
+        gitops_repo_checks.push((environment, check));
+    }
+    let gitops_repo = combined(gitops_repo_checks);
     results.push((HealthCheck::GitopsRepo, gitops_repo.0, gitops_repo.1));
 
     let gitops = &target.gitops;
