@@ -814,22 +814,27 @@ fn worker_start(ctx: &mut Ctx<'_>, server: &str, now: &str) -> String {
         .world
         .latency
         .for_command(&["gh".to_string(), "api".to_string()]);
-    let start = ctx
-        .world
-        .scheduler_worker_free_at
-        .get(server)
-        .copied()
-        .filter(|free| *free > now_time)
-        .unwrap_or(now_time);
-    let busy = per_call * CREATE_PR_GITHUB_CALLS;
+    let free_at = ctx.world.scheduler_worker_free_at.get(server).copied();
+    let (start, done) = worker_slot(free_at, now_time, per_call);
     ctx.world
         .scheduler_worker_free_at
-        .insert(server.to_string(), start + busy);
+        .insert(server.to_string(), done);
     let whole_seconds =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     start
         .format(&whole_seconds)
         .unwrap_or_else(|_| now.to_string())
+}
+
+/// When the worker, free at `free_at`, starts a pull request asked for at `now`, and when
+/// it is done with it (its [`CREATE_PR_GITHUB_CALLS`] calls of `per_call` each).
+fn worker_slot(
+    free_at: Option<time::OffsetDateTime>,
+    now: time::OffsetDateTime,
+    per_call: std::time::Duration,
+) -> (time::OffsetDateTime, time::OffsetDateTime) {
+    let start = free_at.filter(|free| *free > now).unwrap_or(now);
+    (start, start + per_call * CREATE_PR_GITHUB_CALLS)
 }
 
 /// Whether `wait` has passed from `since` to `now` (Kubernetes timestamps, to the second).
@@ -1038,4 +1043,34 @@ const PROMOTED_LABEL: &str = "promoted";
 /// `time.Now().Format("2006-01-02-15-04-05")` from a Kubernetes timestamp.
 fn deployment_time(now: &str) -> String {
     now.trim_end_matches('Z').replace(['T', ':'], "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pull requests asked for at once start one after the other, each after the GitHub
+    /// calls of the one before: with GitHub answering in 150 ms, a second and a half apart
+    /// (branches of their own); with an instant GitHub, in the same second (one branch,
+    /// as the real scheduler's would share).
+    #[test]
+    fn the_one_worker_opens_pull_requests_one_after_the_other() {
+        let now = time::macros::datetime!(2026-12-07 08:00:00.2 UTC);
+        let per_call = std::time::Duration::from_millis(150);
+        let (first, free) = worker_slot(None, now, per_call);
+        assert_eq!(first, now);
+        assert_eq!(free, now + std::time::Duration::from_millis(1500));
+        let (second, free) = worker_slot(Some(free), now, per_call);
+        assert_eq!(second, now + std::time::Duration::from_millis(1500));
+        assert_ne!(second.second(), first.second());
+        let (third, _) = worker_slot(Some(free), now, per_call);
+        assert_ne!(third.second(), second.second());
+        // Free since before the request: it starts at once.
+        let later = now + std::time::Duration::from_secs(10);
+        assert_eq!(worker_slot(Some(free), later, per_call).0, later);
+        // An instant GitHub: all in the same second.
+        let (a, free) = worker_slot(None, now, std::time::Duration::ZERO);
+        let (b, _) = worker_slot(Some(free), now, std::time::Duration::ZERO);
+        assert_eq!(a.second(), b.second());
+    }
 }

@@ -422,6 +422,48 @@ mod tests {
         let mut context = alpha();
         context.cluster = ClusterIdentity::KubeContext("alpha".into());
         assert_eq!(recorded.differences(&context), [IdentityPart::Cluster]);
+        // Another list of environments (or another order: another promotion chain).
+        for environments in [vec!["dev", "stage"], vec!["stage"], vec!["prod", "dev"]] {
+            let mut more = alpha();
+            more.environments = environments.iter().map(|e| e.to_string()).collect();
+            assert_eq!(
+                recorded.differences(&more),
+                [IdentityPart::Environments],
+                "{environments:?}"
+            );
+            let table = side_by_side(&recorded, &more);
+            assert!(
+                table.contains("  environments   dev  ") && table.contains("<- differs"),
+                "{table}"
+            );
+        }
+        let mut reordered = alpha();
+        reordered.environments = vec!["dev".into(), "stage".into()];
+        let mut swapped = reordered.clone();
+        swapped.environments = vec!["stage".into(), "dev".into()];
+        assert_eq!(
+            reordered.differences(&swapped),
+            [IdentityPart::Environments]
+        );
+    }
+
+    /// A state of the one default environment does not write the key, so it reads as it
+    /// always did; a state without the key reads as `dev` alone.
+    #[test]
+    fn the_default_environment_is_not_written_and_is_read_back() {
+        let json = serde_json::to_value(alpha()).unwrap();
+        assert!(json.get("environments").is_none(), "{json}");
+        let read: InstallationIdentity = serde_json::from_value(json).unwrap();
+        assert_eq!(read.environments, ["dev"]);
+        let mut three = alpha();
+        three.environments = vec!["dev".into(), "stage".into(), "prod".into()];
+        let json = serde_json::to_value(&three).unwrap();
+        assert_eq!(
+            json["environments"],
+            serde_json::json!(["dev", "stage", "prod"])
+        );
+        let read: InstallationIdentity = serde_json::from_value(json).unwrap();
+        assert_eq!(read, three);
     }
 
     #[test]
