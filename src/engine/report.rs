@@ -461,6 +461,13 @@ fn where_things_are(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) 
             state.repositories.gitops.created,
         ),
     ));
+    rows.push((
+        "Environments".into(),
+        format!(
+            "{} (promotion order: branches of both repositories)",
+            configuration.environments.names().join(" → ")
+        ),
+    ));
     let installation = &configuration.installation;
     if installation.skip_install {
         rows.push((

@@ -1834,6 +1834,19 @@ fn a_three_environment_demo_completes_and_is_rolled_back() {
             .contains("NEXT_ENVIRONMENT of dev (stage), NEXT_ENVIRONMENT of stage (prod)"),
         "{secrets}"
     );
+    let report = std::fs::read_dir(home.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("bootstrap-report-"))
+        })
+        .expect("a run report");
+    let report = std::fs::read_to_string(report).unwrap();
+    assert!(
+        report.contains("| Environments | dev → stage → prod"),
+        "{report}"
+    );
     let recorded = state_of(&state);
     assert_eq!(recorded["status"], "completed");
     assert_eq!(
@@ -1964,4 +1977,40 @@ fn the_dry_run_lists_what_the_run_executes_three_environments() {
         &listed,
         &["gh", "secret", "set", "NEXT_ENVIRONMENT", "--env", "prod"]
     ));
+}
+
+/// `--render-templates` writes what a run would push: main and a branch per environment.
+#[test]
+fn render_templates_writes_a_branch_per_environment() {
+    let home = TempDir::new().unwrap();
+    bare(home.path())
+        .args([
+            "--render-templates",
+            "rendered",
+            "--cluster-name",
+            "demo",
+            "--github-org",
+            "acme",
+            "--environments",
+            "dev,stage,prod",
+        ])
+        .assert()
+        .code(0);
+    for repo in ["control-plane", "gitops"] {
+        let mut branches: Vec<String> = std::fs::read_dir(home.path().join("rendered").join(repo))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        branches.sort();
+        assert_eq!(branches, ["dev", "main", "prod", "stage"], "{repo}");
+    }
+    let main = home
+        .path()
+        .join("rendered/control-plane/main/.environments");
+    for environment in ["dev", "stage", "prod"] {
+        assert!(
+            main.join(format!("{environment}.yaml")).is_file(),
+            "{environment}"
+        );
+    }
 }
