@@ -159,11 +159,26 @@ mod environment_list {
         }
     }
 
+    /// A list, or (as the flag takes it) one comma-separated text.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<String>),
+        Text(String),
+    }
+
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<String>, D::Error> {
-        let Some(names) = Option::<Vec<String>>::deserialize(deserializer)? else {
-            return Ok(None);
+        let names = match Option::<Given>::deserialize(deserializer) {
+            Ok(None) => return Ok(None),
+            Ok(Some(Given::Text(text))) => return Ok(Some(text)),
+            Ok(Some(Given::List(names))) => names,
+            Err(_) => {
+                return Err(D::Error::custom(
+                    "expected a list of environment names, e.g. [dev, stage, prod]",
+                ))
+            }
         };
         // A comma inside one entry would read back as two names.
         if let Some(name) = names.iter().find(|name| name.contains(',')) {

@@ -579,6 +579,31 @@ fn bad_environments_name_the_field_value_and_rule_with_exit_3() {
         .to_string();
     assert!(message.contains("environments"), "{message}");
     assert!(message.contains("contains ','"), "{message}");
+    // A mapping is no list of names.
+    let file = write(
+        dir.path(),
+        "mapping.yaml",
+        "cluster:\n  name: demo\nenvironments:\n  dev: true\n",
+    );
+    let message = config::build(cli(&[]), Some(&file), &env(&[]), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("environments"), "{message}");
+    assert!(
+        message.contains("expected a list of environment names"),
+        "{message}"
+    );
+    // One text is read as the flag reads it.
+    let file = write(
+        dir.path(),
+        "text.yaml",
+        "cluster:\n  name: demo\nenvironments: dev,prod\n",
+    );
+    let validated = config::build(cli(&[]), Some(&file), &env(&[]), &[]).unwrap();
+    assert_eq!(
+        validated.configuration().environments.names(),
+        ["dev", "prod"]
+    );
 }
 
 /// Several environments need repositories this tool creates: with an existing one the
