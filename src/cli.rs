@@ -89,6 +89,11 @@ pub struct Cli {
     #[arg(long, value_name = "private|public", help_heading = "Repositories")]
     pub repo_visibility: Option<String>,
 
+    // ---- Environments ----
+    /// Environments to bootstrap, in promotion order, comma-separated: each gets its branch in both repositories and promotes to the next (default dev; at most 8, lower-case DNS labels, not main) [env: KALYPSO_ENVIRONMENTS]
+    #[arg(long, value_name = "ENV,...", help_heading = "Environments")]
+    pub environments: Option<String>,
+
     // ---- Installation ----
     /// Namespace for Kalypso (default kalypso-system) [env: KALYPSO_NAMESPACE]
     #[arg(long, value_name = "NS", help_heading = "Installation")]
@@ -306,6 +311,7 @@ impl Cli {
                 github_org: self.github_org.clone(),
                 visibility: self.repo_visibility.clone(),
             },
+            environments: self.environments.clone(),
             installation: InstallationLayer {
                 namespace: self.namespace.clone(),
                 helm_chart: self.helm_chart.clone(),

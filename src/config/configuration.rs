@@ -12,6 +12,7 @@ pub use super::github_host::GitHubHost;
 pub struct Configuration {
     pub cluster: ClusterTarget,
     pub repositories: Repositories,
+    pub environments: Environments,
     pub installation: Installation,
     pub options: Options,
 }
@@ -47,6 +48,50 @@ impl ClusterTarget {
 /// (`--cluster-existing`) leaves Azure out; unset means the default, a new AKS cluster.
 pub fn cluster_involves_azure(create: Option<bool>) -> bool {
     create != Some(false)
+}
+
+/// The environments, in promotion order: each has its branch in both repositories, and
+/// each but the last promotes to the one after it. Only validation builds one (names that
+/// are lower-case DNS labels, not `main`, unique, 1 to [`Environments::MAX`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Environments(Vec<String>);
+
+impl Environments {
+    /// The most environments one bootstrap creates.
+    pub const MAX: usize = 8;
+
+    /// Only [`super::rules::environments`] builds these, after checking every name.
+    pub(crate) fn new(names: Vec<String>) -> Environments {
+        debug_assert!(!names.is_empty());
+        Environments(names)
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+
+    /// The first environment: where ci.yaml promotes every push to main.
+    pub fn first(&self) -> &str {
+        &self.0[0]
+    }
+
+    /// The environment `environment` promotes to (its `NEXT_ENVIRONMENT`), `None` for the last.
+    pub fn next_after(&self, environment: &str) -> Option<&str> {
+        let index = self.0.iter().position(|name| name == environment)?;
+        self.0.get(index + 1).map(String::as_str)
+    }
+}
+
+impl Default for Environments {
+    fn default() -> Self {
+        Environments(vec![super::defaults::ENVIRONMENTS.to_string()])
+    }
+}
+
+impl fmt::Display for Environments {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(", "))
+    }
 }
 
 /// Create an AKS cluster, or use an existing kube context.

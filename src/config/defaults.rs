@@ -17,6 +17,8 @@ pub const VM_SIZE: &str = "Standard_DS2_v2";
 pub const NETWORK_PLUGIN: &str = "azure";
 pub const VISIBILITY: &str = "private";
 pub const NAMESPACE: &str = "kalypso-system";
+/// The one environment bootstrapped unless `environments` says otherwise.
+pub const ENVIRONMENTS: &str = "dev";
 
 /// Defaults that do not depend on other fields. Fields absent here have no fixed default:
 /// either derived from the cluster name ([`derived`]), optional (`kubernetesVersion`,
@@ -46,6 +48,7 @@ pub fn fixed() -> ConfigLayer {
             github_org: None,
             visibility: Some(VISIBILITY.into()),
         },
+        environments: Some(ENVIRONMENTS.into()),
         installation: InstallationLayer {
             namespace: Some(NAMESPACE.into()),
             helm_chart: Some(HELM_CHART.into()),

@@ -55,6 +55,7 @@ pub fn to_layer(config: &Configuration) -> ConfigLayer {
             github_org: repositories.github_org.clone(),
             visibility: Some(repositories.visibility.as_str().to_string()),
         },
+        environments: Some(config.environments.names().join(",")),
         installation: InstallationLayer {
             namespace: Some(installation.namespace.clone()),
             helm_chart: Some(installation.chart.as_config_value()),

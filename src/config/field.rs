@@ -173,6 +173,7 @@ field_table! {
     GithubHost => "repositories.githubHost", "KALYPSO_GITHUB_HOST", "--github-host", Text, repositories.github_host;
     GithubOrg => "repositories.githubOrg", "KALYPSO_GITHUB_ORG", "--github-org", Text, repositories.github_org;
     Visibility => "repositories.visibility", "KALYPSO_REPO_VISIBILITY", "--repo-visibility", Text, repositories.visibility;
+    Environments => "environments", "KALYPSO_ENVIRONMENTS", "--environments", Text, environments;
     Namespace => "installation.namespace", "KALYPSO_NAMESPACE", "--namespace", Text, installation.namespace;
     HelmChart => "installation.helmChart", "KALYPSO_HELM_CHART", "--helm-chart", Text, installation.helm_chart;
     HelmVersion => "installation.helmVersion", "KALYPSO_HELM_VERSION", "--helm-version", Text, installation.helm_version;
@@ -221,7 +222,7 @@ mod tests {
         assert_eq!(paths.len(), Field::ALL.len());
         assert_eq!(envs.len(), Field::ALL.len());
         assert_eq!(flags.len(), Field::ALL.len());
-        assert_eq!(Field::ALL.len(), 31);
+        assert_eq!(Field::ALL.len(), 32);
     }
 
     #[test]

@@ -29,6 +29,15 @@ pub struct ConfigLayer {
         skip_serializing_if = "RepositoriesLayer::is_empty"
     )]
     pub repositories: RepositoriesLayer,
+    /// The environments, in promotion order. The file holds a list (`environments: [dev,
+    /// stage, prod]`); the layer keeps them as the flag and the variable give them,
+    /// comma-separated, so that every layer and the field table treat it as one text value.
+    #[serde(
+        default,
+        with = "environment_list",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub environments: Option<String>,
     #[serde(
         default,
         deserialize_with = "null_as_default",
@@ -137,6 +146,57 @@ pub struct OptionsLayer {
     pub no_color: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
+}
+
+/// `environments` in the file: a YAML list of names, kept in the layer comma-separated.
+mod environment_list {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<String>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(text) => serializer.collect_seq(super::split_environments(text)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    /// A list, or (as the flag takes it) one comma-separated text.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<String>),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<String>, D::Error> {
+        let names = match Option::<Given>::deserialize(deserializer) {
+            Ok(None) => return Ok(None),
+            Ok(Some(Given::Text(text))) => return Ok(Some(text)),
+            Ok(Some(Given::List(names))) => names,
+            Err(_) => {
+                return Err(D::Error::custom(
+                    "expected a list of environment names, e.g. [dev, stage, prod]",
+                ))
+            }
+        };
+        // A comma inside one entry would read back as two names.
+        if let Some(name) = names.iter().find(|name| name.contains(',')) {
+            return Err(D::Error::custom(format!(
+                "environment name {name:?} contains ','; give each environment as its own list entry"
+            )));
+        }
+        Ok(Some(names.join(",")))
+    }
+}
+
+/// The environment names of a comma-separated `environments` value, each trimmed (an
+/// empty text gives one empty name, which validation refuses).
+pub fn split_environments(text: &str) -> Vec<&str> {
+    text.split(',').map(str::trim).collect()
 }
 
 macro_rules! impl_is_empty {

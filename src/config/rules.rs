@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::configuration::{HelmChart, NetworkPlugin, Visibility};
+use super::configuration::{Environments, HelmChart, NetworkPlugin, Visibility};
 use super::regions;
 
 /// A broken rule: what the rule is, and what to do about it.
@@ -263,6 +263,62 @@ pub fn namespace(name: &str) -> Result<(), Violation> {
     ))
 }
 
+/// The environments, comma-separated: each a DNS-1123 label (it names a git branch, a
+/// Kubernetes namespace and Kalypso objects), not `main` (the shared branch), no name twice,
+/// 1 to [`Environments::MAX`] of them.
+pub fn environments(text: &str) -> Result<Environments, Violation> {
+    static PATTERN: LazyLock<Regex> = LazyLock::new(|| regex(NAMESPACE_PATTERN));
+    let names = super::model::split_environments(text);
+    if names.len() > Environments::MAX {
+        return Err(Violation::new(
+            format!(
+                "at most {} environments ({} given)",
+                Environments::MAX,
+                names.len()
+            ),
+            "bootstrap the first environments now and add the others later (the control plane's README says how)",
+        ));
+    }
+    for name in &names {
+        if name.is_empty() {
+            return Err(Violation::new(
+                "a comma-separated list of environment names, none empty",
+                "e.g. \"dev,stage,prod\"",
+            ));
+        }
+        if name.len() > 63 || !PATTERN.is_match(name) {
+            let suggestion = suggest_dns_label(name, 63);
+            return Err(Violation::new(
+                format!(
+                    "each environment names a git branch and a Kubernetes namespace: {name:?} is not a DNS-1123 label (at most 63 characters matching {NAMESPACE_PATTERN})"
+                ),
+                if suggestion.is_empty() {
+                    "e.g. \"dev,stage,prod\"".to_string()
+                } else {
+                    format!("e.g. {suggestion:?}")
+                },
+            ));
+        }
+        if *name == "main" {
+            return Err(Violation::new(
+                "no environment may be called \"main\": main is the branch every environment shares",
+                "choose another name, e.g. \"prod\"",
+            ));
+        }
+    }
+    for (index, name) in names.iter().enumerate() {
+        if names[..index].contains(name) {
+            return Err(Violation::new(
+                format!("each environment once: {name:?} is given twice"),
+                "list each environment once, in promotion order",
+            ));
+        }
+    }
+    Ok(Environments::new(
+        names.into_iter().map(str::to_string).collect(),
+    ))
+}
+
 /// A chart name in the Kalypso Helm repository, or (anything path-like: containing a `/`,
 /// starting with `.` or `~`, or ending in `.tgz`) a local chart directory with a
 /// `Chart.yaml` or a packaged `.tgz`. The decision is by form, not by what happens to
@@ -423,6 +479,53 @@ mod tests {
     }
 
     const LONG: usize = 5_000;
+
+    #[test]
+    fn environment_lists() {
+        let three = ok(environments("dev,stage,prod"), "dev,stage,prod");
+        assert_eq!(three.names(), ["dev", "stage", "prod"]);
+        assert_eq!(three.first(), "dev");
+        assert_eq!(three.next_after("dev"), Some("stage"));
+        assert_eq!(three.next_after("stage"), Some("prod"));
+        assert_eq!(three.next_after("prod"), None);
+        // Spaces around the commas are the shell's, not part of a name.
+        assert_eq!(
+            ok(environments(" qa , live"), "qa,live").names(),
+            ["qa", "live"]
+        );
+        let eight = (1..=8)
+            .map(|i| format!("e{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        ok(environments(&eight), &eight);
+
+        let cases = [
+            ("dev,Stage", "\"Stage\" is not a DNS-1123 label"),
+            ("dev,st_age", "\"st_age\" is not a DNS-1123 label"),
+            ("dev,-x", "\"-x\" is not a DNS-1123 label"),
+            ("dev/x", "is not a DNS-1123 label"),
+            ("dev,main", "no environment may be called \"main\""),
+            ("dev,stage,dev", "\"dev\" is given twice"),
+            ("dev,,prod", "none empty"),
+            ("dev,", "none empty"),
+        ];
+        for (value, rule) in cases {
+            let violation = bad(environments(value), value);
+            assert!(violation.rule.contains(rule), "{value}: {violation:?}");
+            assert!(!violation.hint.is_empty(), "{value}");
+        }
+        let nine = (1..=9)
+            .map(|i| format!("e{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let violation = bad(environments(&nine), &nine);
+        assert!(
+            violation.rule.contains("at most 8 environments (9 given)"),
+            "{violation:?}"
+        );
+        let huge = format!("dev,{}", "a".repeat(LONG));
+        bad(environments(&huge), "huge");
+    }
 
     #[test]
     fn cluster_names() {

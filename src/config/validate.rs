@@ -20,8 +20,8 @@
 //!   higher layer wins, both from the same layer is a conflict.
 
 use super::configuration::{
-    ClusterTarget, Configuration, ExistingCluster, Installation, NewCluster, Options, RepoTarget,
-    Repositories, Verbosity,
+    ClusterTarget, Configuration, Environments, ExistingCluster, Installation, NewCluster, Options,
+    RepoTarget, Repositories, Verbosity,
 };
 use super::defaults;
 use super::error::FieldError;
@@ -155,6 +155,10 @@ impl Validator<'_> {
         });
         let cluster = self.cluster(name.clone(), kube_contexts);
         let repositories = self.repositories();
+        let environments = self.check(Field::Environments, rules::environments);
+        if let (Some(environments), Some(repositories)) = (&environments, &repositories) {
+            self.one_environment_with_existing_repositories(environments, repositories);
+        }
         let installation = self.installation();
         let options = self.options();
         if !self.is_set(Field::ClusterName) && !self.name_needed_for.is_empty() {
@@ -168,6 +172,7 @@ impl Validator<'_> {
         Some(Configuration {
             cluster: cluster?,
             repositories: repositories?,
+            environments: environments?,
             installation: installation?,
             options,
         })
@@ -429,6 +434,37 @@ impl Validator<'_> {
             no_color: self.flag(Field::NoColor),
             force: self.flag(Field::Force),
         }
+    }
+
+    /// A control plane or gitops repository the user gives is checked and changed on one
+    /// environment branch only (its GitOpsRepo, its workflows): bootstrapping several
+    /// environments needs repositories this tool creates.
+    fn one_environment_with_existing_repositories(
+        &mut self,
+        environments: &Environments,
+        repositories: &Repositories,
+    ) {
+        let existing: Vec<String> = [&repositories.control_plane, &repositories.gitops]
+            .into_iter()
+            .filter_map(|target| match target {
+                RepoTarget::Existing(repo) => Some(repo.url()),
+                RepoTarget::Create { .. } => None,
+            })
+            .collect();
+        if environments.names().len() < 2 || existing.is_empty() {
+            return;
+        }
+        let source = self.source(Field::Environments).clone();
+        self.errors.push(FieldError::invalid(
+            Field::Environments,
+            environments.names().join(","),
+            &source,
+            format!(
+                "several environments need repositories this tool creates; {} is an existing repository, which is checked on one environment branch only",
+                existing.join(" and ")
+            ),
+            "give one environment with existing repositories (add the others by hand, as the control plane's README says), or let this tool create both repositories",
+        ));
     }
 
     // ---- helpers ----

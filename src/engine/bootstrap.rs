@@ -308,6 +308,7 @@ pub fn installation_identity(
             github_host: configuration.repositories.github_host.to_string(),
         },
         namespace: configuration.installation.namespace.clone(),
+        environments: configuration.environments.names().to_vec(),
     }
 }
 

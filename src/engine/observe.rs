@@ -16,7 +16,7 @@ use crate::config::validate::{same_repository, RepoFullName};
 use crate::config::{ClusterTarget, Field, RepoTarget};
 use crate::state::BootstrapState;
 use crate::templates::structure::BranchKind;
-use crate::templates::{RepoKind, TemplateContext};
+use crate::templates::RepoKind;
 use crate::tools::gh::PROMOTED_LABEL;
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryWait};
 use crate::tools::ErrorClass;
@@ -108,7 +108,7 @@ pub async fn observe(
         {
             // Nothing to read; the plan reports it.
         } else {
-            let environment = TemplateContext::DEFAULT_ENVIRONMENT;
+            let environment = env.configuration.environments.first();
             let step = StepId::ControlPlaneRepo;
             let slug = slug.as_str();
             let gh = &tools.gh;
@@ -173,7 +173,7 @@ pub async fn observe(
                 .as_ref()
                 .map(|check| check.environments.clone())
                 .filter(|names| !names.is_empty())
-                .unwrap_or_else(|| vec![TemplateContext::DEFAULT_ENVIRONMENT.to_string()]);
+                .unwrap_or_else(|| env.configuration.environments.names().to_vec());
             for base in environments {
                 let open = query(
                     steps,

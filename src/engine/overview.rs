@@ -615,6 +615,7 @@ mod tests {
                 visibility: Visibility::Private,
                 github_host: Default::default(),
             },
+            environments: Default::default(),
             installation: Installation {
                 namespace: "kalypso-system".into(),
                 chart: HelmChart::published("kalypso-scheduler"),

@@ -444,6 +444,11 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
             if action == Action::Create {
                 step.secrets = steps::repositories::secrets_to_set(id, config, observed);
             }
+            if action == Action::Create {
+                if let Some(work) = per_environment_work(config, id) {
+                    step.reason.push_str(&work);
+                }
+            }
             if id == StepId::GitopsRepo && !observed.user_pull_requests.is_empty() {
                 step.pull_requests_closed = observed.user_pull_requests.clone();
                 step.reason
@@ -455,6 +460,51 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
         })
         .collect();
     Plan { steps, conflicts }
+}
+
+/// What a step does per environment, when there are several (one environment's branch is
+/// the default, said nowhere): the branches a seed pushes, the `NEXT_ENVIRONMENT` secrets
+/// that wire the promotion chain. Appended to the step's reason, so the plan, the dry run
+/// and the dashboard show it.
+fn per_environment_work(config: &Configuration, id: StepId) -> Option<String> {
+    let names = config.environments.names();
+    if names.len() < 2 {
+        return None;
+    }
+    match id {
+        StepId::ControlPlaneSeed | StepId::GitopsSeed => Some(format!(
+            "; branches: {}, {}",
+            crate::templates::structure::MAIN_BRANCH,
+            names.join(", ")
+        )),
+        StepId::ControlPlaneSecrets
+            if matches!(
+                config.repositories.control_plane,
+                crate::config::RepoTarget::Create { .. }
+            ) =>
+        {
+            let chain: Vec<(&str, &str)> = names
+                .iter()
+                .filter_map(|name| {
+                    config
+                        .environments
+                        .next_after(name)
+                        .map(|next| (name.as_str(), next))
+                })
+                .collect();
+            let plan_note = match config.repositories.visibility {
+                crate::config::Visibility::Private => {
+                    " (a GitHub environment of a private repository needs GitHub Pro, Team or Enterprise)"
+                }
+                crate::config::Visibility::Public => "",
+            };
+            Some(format!(
+                "; the promotion chain: {}{plan_note}",
+                steps::repositories::describe_chain(&chain)
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// A step whose resource exists: reuse it when an earlier run finished the step, else
@@ -504,6 +554,7 @@ mod tests {
                 visibility: Visibility::Private,
                 github_host: Default::default(),
             },
+            environments: Default::default(),
             installation: Installation {
                 namespace: "kalypso-system".into(),
                 chart: HelmChart::published("kalypso-scheduler"),

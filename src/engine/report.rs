@@ -461,6 +461,13 @@ fn where_things_are(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) 
             state.repositories.gitops.created,
         ),
     ));
+    rows.push((
+        "Environments".into(),
+        format!(
+            "{} (promotion order: branches of both repositories)",
+            configuration.environments.names().join(" → ")
+        ),
+    ));
     let installation = &configuration.installation;
     if installation.skip_install {
         rows.push((
@@ -838,6 +845,7 @@ mod tests {
                 visibility: Visibility::Private,
                 github_host: Default::default(),
             },
+            environments: Default::default(),
             installation: Installation {
                 namespace: "kalypso-system".into(),
                 chart: HelmChart::published("kalypso-scheduler"),

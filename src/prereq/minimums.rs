@@ -144,6 +144,39 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         Version::new(2, 36, 0),
         "secret list --json came in gh 2.36.0 (cli/cli#8081)",
     ),
+    // The promotion chain of several environments: a GitHub environment per environment
+    // (`gh api --method PUT …/environments/NAME --silent`) and its NEXT_ENVIRONMENT secret
+    // (`gh secret set/list --env`). Environment secrets came to gh in 2021, before 2.0.0;
+    // not traced to their pull request here (the contract test runs gh 2.103), so the
+    // floor 2.0.0 stands on that.
+    flag(
+        "gh",
+        &["api"],
+        "--method",
+        GH_2_0,
+        "present in gh 2.0.0 (pkg/cmd/api/api.go: -X, --method)",
+    ),
+    flag(
+        "gh",
+        &["api"],
+        "--silent",
+        GH_2_0,
+        "present in gh 2.0.0 (pkg/cmd/api/api.go: --silent)",
+    ),
+    flag(
+        "gh",
+        &["secret", "set"],
+        "--env",
+        GH_2_0,
+        "environment secrets (secret set --env) came to gh in 2021, before 2.0.0 (pkg/cmd/secret/set/set.go); not traced to their pull request here",
+    ),
+    flag(
+        "gh",
+        &["secret", "list"],
+        "--env",
+        GH_2_0,
+        "environment secrets (secret list --env) came to gh in 2021, before 2.0.0 (pkg/cmd/secret/list/list.go); not traced to their pull request here",
+    ),
     // The health check of the scheduler's pull request: `gh pr list --json` came with the
     // JSON export of pull requests and issues (cli/cli#3414, May 2021), before gh 2.0.0.
     flag(

@@ -781,6 +781,34 @@ fn repo_api(
                 .collect();
             ok(json!({"total_count": secrets.len(), "secrets": secrets}))
         }
+        // Creates the environment, or leaves one that exists as it is.
+        ("PUT", ["environments", environment]) => {
+            if !ctx.world.can_admin_repo(login, key) {
+                return Err(api_error(
+                    403,
+                    "Resource not accessible by personal access token",
+                    "https://docs.github.com/rest/deployments/environments#create-or-update-an-environment",
+                ));
+            }
+            let environment = environment.to_string();
+            let (api, web) = (api_base(ctx), web_base(ctx));
+            if let Some(repo) = ctx.world.github.repos.get_mut(key) {
+                repo.environments.entry(environment.clone()).or_default();
+            }
+            ok(json!({
+                "name": environment,
+                "url": format!("{api}/repos/{}/environments/{environment}", repo.full_name()),
+                "html_url": format!("{web}/{}/deployments/activity_log?environments_filter={environment}", repo.full_name()),
+                "protection_rules": [],
+                "deployment_branch_policy": null,
+            }))
+        }
+        ("GET", ["environments", environment]) => match repo.environments.get(*environment) {
+            Some(_) => ok(json!({"name": environment, "protection_rules": []})),
+            None => Err(api_not_found(
+                "https://docs.github.com/rest/deployments/environments#get-an-environment",
+            )),
+        },
         ("GET", ["labels"]) => ok(Value::Array(
             repo.labels
                 .values()
@@ -1067,6 +1095,7 @@ fn repo_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Repl
             collaborators: BTreeSet::new(),
             created_at: crate::sim::world::now_timestamp(),
             topics: Vec::new(),
+            environments: BTreeMap::new(),
             pulls: Vec::new(),
         },
     );
@@ -1262,15 +1291,15 @@ fn repo_for_write(
 }
 
 fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Result<Reply, Reply> {
-    if cmd.value("org").is_some()
-        || cmd.value("env").is_some()
-        || cmd.switch("user")
-        || cmd.value("env-file").is_some()
-    {
+    if cmd.value("org").is_some() || cmd.switch("user") || cmd.value("env-file").is_some() {
         return Err(Reply::fail(
             1,
-            "only repository secrets are simulated (no --org, --env, --user, --env-file)",
+            "only repository and environment secrets are simulated (no --org, --user, --env-file)",
         ));
+    }
+    if let Some(environment) = cmd.value("env") {
+        let environment = environment.to_string();
+        return environment_secret(ctx, cmd, login, action, &environment);
     }
     let (key, repo) = repo_for_write(ctx, cmd, login)?;
     let url = format!(
@@ -1409,6 +1438,136 @@ fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Re
                 repo.secret_updated_at.remove(&upper);
             }
             ctx.world.gh_secret_values.remove(&(key, upper));
+            Ok(Reply::silent())
+        }
+        other => Err(Reply::fail(
+            1,
+            format!("gh secret {other} is not simulated"),
+        )),
+    }
+}
+
+/// `gh secret set|list|delete --env ENVIRONMENT`: the secrets of a GitHub environment of
+/// the repository, which must exist (gh fetches its public key first, a 404 otherwise).
+fn environment_secret(
+    ctx: &mut Ctx<'_>,
+    cmd: &ToolCommand,
+    login: &str,
+    action: &str,
+    environment: &str,
+) -> Result<Reply, Reply> {
+    let (key, repo) = repo_for_write(ctx, cmd, login)?;
+    let url = format!(
+        "{}/repos/{}/environments/{environment}/secrets",
+        api_base(ctx),
+        repo.full_name()
+    );
+    if !ctx.world.can_admin_repo(login, &key) {
+        return Err(Reply::fail(1, format!("failed to fetch public key: HTTP 403: Resource not accessible by personal access token ({url}/public-key)")));
+    }
+    let Some(secrets) = repo.environments.get(environment) else {
+        let what = match action {
+            "set" => "fetch public key",
+            "list" => "get secrets",
+            _ => "delete secret",
+        };
+        return Err(Reply::fail(
+            1,
+            format!("failed to {what}: HTTP 404: Not Found ({url}/public-key)"),
+        ));
+    };
+    match action {
+        "set" => {
+            let Some(name) = cmd.arg(0) else {
+                return Err(Reply::fail(1, "must pass name argument"));
+            };
+            let body: Vec<u8> = match (cmd.value("body"), &ctx.inv.stdin) {
+                (Some(body), _) => body.as_bytes().to_vec(),
+                (None, Some(stdin)) => {
+                    let mut bytes = stdin.clone();
+                    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+                        bytes.pop();
+                    }
+                    bytes
+                }
+                (None, None) => {
+                    return Err(Reply::fail(
+                        1,
+                        "did not understand secret body: nothing on standard input (the real gh would wait for it; pass the value on stdin)",
+                    ))
+                }
+            };
+            if body.is_empty() {
+                return Err(Reply::fail(
+                    1,
+                    format!("failed to set secret \"{name}\": the secret value is empty"),
+                ));
+            }
+            let upper = name.to_ascii_uppercase();
+            ctx.world.gh_environment_secret_values.insert(
+                (key.clone(), environment.to_string(), upper.clone()),
+                SecretString::from(String::from_utf8_lossy(&body).into_owned()),
+            );
+            let timestamp = ctx.timestamp.clone();
+            if let Some(secrets) = ctx
+                .world
+                .github
+                .repos
+                .get_mut(&key)
+                .and_then(|repo| repo.environments.get_mut(environment))
+            {
+                secrets.insert(upper, timestamp);
+            }
+            Ok(Reply::silent())
+        }
+        "list" => {
+            let items: Vec<Value> = secrets
+                .iter()
+                .map(|(name, updated_at)| json!({"name": name, "updatedAt": updated_at}))
+                .collect();
+            match cmd.value("json") {
+                Some(fields) => {
+                    if let Some(bad) = fields
+                        .split(',')
+                        .map(str::trim)
+                        .find(|f| !["name", "updatedAt"].contains(f))
+                    {
+                        return Err(Reply::fail(1, format!("Unknown JSON field: \"{bad}\"")));
+                    }
+                    Ok(Reply::ok(compact_json(&Value::Array(items))))
+                }
+                None => Ok(Reply::ok(
+                    secrets
+                        .iter()
+                        .map(|(name, at)| format!("{name}\t{at}"))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )),
+            }
+        }
+        "delete" => {
+            let Some(name) = cmd.arg(0) else {
+                return Err(Reply::fail(1, "must pass name argument"));
+            };
+            let upper = name.to_ascii_uppercase();
+            if !secrets.contains_key(&upper) {
+                return Err(Reply::fail(
+                    1,
+                    format!("failed to delete secret {name}: HTTP 404: Not Found ({url}/{name})"),
+                ));
+            }
+            if let Some(secrets) = ctx
+                .world
+                .github
+                .repos
+                .get_mut(&key)
+                .and_then(|repo| repo.environments.get_mut(environment))
+            {
+                secrets.remove(&upper);
+            }
+            ctx.world
+                .gh_environment_secret_values
+                .remove(&(key, environment.to_string(), upper));
             Ok(Reply::silent())
         }
         other => Err(Reply::fail(

@@ -773,7 +773,8 @@ fn reconcile_gitops_repo(ctx: &mut Ctx<'_>, repo: &GitopsRepo) {
         match &status.ready_to_pr_since {
             None => status.ready_to_pr_since = Some(now.clone()),
             Some(since) if waited(since, &now, ctx.world.latency.scheduler_pull_request) => {
-                match create_pr(ctx, repo, &now) {
+                let started = worker_start(ctx, &repo.server, &now);
+                match create_pr(ctx, repo, &started) {
                     Ok(()) => {
                         status.ready = Some(("True".into(), "PRCreated".into(), String::new()));
                         status.ready_to_pr_since = None;
@@ -791,6 +792,49 @@ fn reconcile_gitops_repo(ctx: &mut Ctx<'_>, repo: &GitopsRepo) {
     if let Some(api) = ctx.world.kube.get_mut(&repo.server) {
         api.gitops_repo_status.insert(key, status);
     }
+}
+
+/// The GitHub calls of one `CreatePR` (`scheduler/githubrepo.go`), made one after the
+/// other: GetRef of the base and of the head, CreateRef, GetTree, CreateTree, GetCommit,
+/// CreateCommit, UpdateRef, the list of open pull requests, and Create.
+const CREATE_PR_GITHUB_CALLS: u32 = 10;
+
+/// When the GitOpsRepo controller's one worker starts a pull request asked for at `now`:
+/// not before it finished the GitHub calls of its previous one (controller-runtime's default
+/// of one reconcile at a time). Each call takes what a `gh api` call takes in this world.
+/// The time names the branch (`deployment/<time>`, to the second), so pull requests of
+/// several environments share a branch exactly when the real ones would: all proposed
+/// within one second.
+fn worker_start(ctx: &mut Ctx<'_>, server: &str, now: &str) -> String {
+    let format = time::format_description::well_known::Rfc3339;
+    let Ok(now_time) = time::OffsetDateTime::parse(now, &format) else {
+        return now.to_string();
+    };
+    let per_call = ctx
+        .world
+        .latency
+        .for_command(&["gh".to_string(), "api".to_string()]);
+    let free_at = ctx.world.scheduler_worker_free_at.get(server).copied();
+    let (start, done) = worker_slot(free_at, now_time, per_call);
+    ctx.world
+        .scheduler_worker_free_at
+        .insert(server.to_string(), done);
+    let whole_seconds =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    start
+        .format(&whole_seconds)
+        .unwrap_or_else(|_| now.to_string())
+}
+
+/// When the worker, free at `free_at`, starts a pull request asked for at `now`, and when
+/// it is done with it (its [`CREATE_PR_GITHUB_CALLS`] calls of `per_call` each).
+fn worker_slot(
+    free_at: Option<time::OffsetDateTime>,
+    now: time::OffsetDateTime,
+    per_call: std::time::Duration,
+) -> (time::OffsetDateTime, time::OffsetDateTime) {
+    let start = free_at.filter(|free| *free > now).unwrap_or(now);
+    (start, start + per_call * CREATE_PR_GITHUB_CALLS)
 }
 
 /// Whether `wait` has passed from `since` to `now` (Kubernetes timestamps, to the second).
@@ -862,14 +906,18 @@ fn create_pr(ctx: &mut Ctx<'_>, repo: &GitopsRepo, now: &str) -> Result<(), Stri
             "POST {api_url}/git/refs: 403 Resource not accessible by personal access token []"
         ));
     }
+    // `getBranch`: a head branch that exists already (another GitOpsRepo of this
+    // repository proposed within the same second) is reused as it is, and the commit goes
+    // on top of it.
+    let start = git::rev_parse(&bare, &format!("refs/heads/{head}")).unwrap_or(base);
     let PullRequestTree {
         files,
         deletions,
         promoted,
-    } = pull_request_tree(&bare, &base, repo);
+    } = pull_request_tree(&bare, &start, repo);
     git::commit_changes_on(
         &bare,
-        &base,
+        &start,
         &head,
         &files,
         &deletions,
@@ -996,4 +1044,34 @@ const PROMOTED_LABEL: &str = "promoted";
 /// `time.Now().Format("2006-01-02-15-04-05")` from a Kubernetes timestamp.
 fn deployment_time(now: &str) -> String {
     now.trim_end_matches('Z').replace(['T', ':'], "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pull requests asked for at once start one after the other, each after the GitHub
+    /// calls of the one before: with GitHub answering in 150 ms, a second and a half apart
+    /// (branches of their own); with an instant GitHub, in the same second (one branch,
+    /// as the real scheduler's would share).
+    #[test]
+    fn the_one_worker_opens_pull_requests_one_after_the_other() {
+        let now = time::macros::datetime!(2026-12-07 08:00:00.2 UTC);
+        let per_call = std::time::Duration::from_millis(150);
+        let (first, free) = worker_slot(None, now, per_call);
+        assert_eq!(first, now);
+        assert_eq!(free, now + std::time::Duration::from_millis(1500));
+        let (second, free) = worker_slot(Some(free), now, per_call);
+        assert_eq!(second, now + std::time::Duration::from_millis(1500));
+        assert_ne!(second.second(), first.second());
+        let (third, _) = worker_slot(Some(free), now, per_call);
+        assert_ne!(third.second(), second.second());
+        // Free since before the request: it starts at once.
+        let later = now + std::time::Duration::from_secs(10);
+        assert_eq!(worker_slot(Some(free), later, per_call).0, later);
+        // An instant GitHub: all in the same second.
+        let (a, free) = worker_slot(None, now, std::time::Duration::ZERO);
+        let (b, _) = worker_slot(Some(free), now, std::time::Duration::ZERO);
+        assert_eq!(a.second(), b.second());
+    }
 }

@@ -313,6 +313,7 @@ impl SavedWorld {
             .map(|p| ((p.key, p.kind), (clock.instant(p.due_unix_ms), p.what)))
             .collect();
         world.gh_secret_values.clear();
+        world.gh_environment_secret_values.clear();
         world.helm_release_config.clear();
         world.kube_secret_values = self
             .kube_secrets

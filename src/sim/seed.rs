@@ -540,6 +540,7 @@ impl SimulatedEnvironment {
                 id,
                 visibility: seed.visibility,
                 description: seed.description,
+                environments: BTreeMap::new(),
                 secret_updated_at: BTreeMap::new(),
                 secrets: seed
                     .secrets
@@ -626,6 +627,26 @@ impl SimulatedEnvironment {
         self.world()
             .gh_secret_values
             .get(&(key2(owner, name), secret.to_ascii_uppercase()))
+            .is_some_and(|v| v.expose_secret() == value)
+    }
+
+    /// Whether the secret `secret` of the GitHub environment `environment` of a repository
+    /// holds exactly `value`.
+    pub fn github_environment_secret_is(
+        &self,
+        owner: &str,
+        name: &str,
+        environment: &str,
+        secret: &str,
+        value: &str,
+    ) -> bool {
+        self.world()
+            .gh_environment_secret_values
+            .get(&(
+                key2(owner, name),
+                environment.to_string(),
+                secret.to_ascii_uppercase(),
+            ))
             .is_some_and(|v| v.expose_secret() == value)
     }
 

@@ -230,6 +230,10 @@ pub struct GithubRepo {
     /// Its topics, lower case, in the order added (`gh repo edit --add-topic`).
     #[serde(default)]
     pub topics: Vec<String>,
+    /// Its GitHub (deployment) environments: each one's secrets, by name, with when each
+    /// was last set (never their values).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, BTreeMap<String, String>>,
     /// Its pull requests, by number (opened by the simulated Kalypso Scheduler).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pulls: Vec<GithubPullRequest>,

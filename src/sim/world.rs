@@ -53,6 +53,14 @@ pub(crate) struct World {
     pub token_policy: TokenPolicy,
     /// `(owner/name lower, secret name)` to value.
     pub gh_secret_values: HashMap<(String, String), SecretString>,
+    /// `(owner/name lower, environment, secret name)` to value: the secrets of GitHub
+    /// environments.
+    pub gh_environment_secret_values: HashMap<(String, String, String), SecretString>,
+    /// Per cluster, when the Kalypso Scheduler's GitOpsRepo controller (one worker, as
+    /// controller-runtime runs it) is done with the GitHub calls of its last pull request:
+    /// the next pull request of that cluster cannot start earlier. Not saved: a restored
+    /// world starts with an idle worker.
+    pub scheduler_worker_free_at: HashMap<String, time::OffsetDateTime>,
     /// `(server, namespace, Secret name)` to the Secret's data (key to decoded value). The
     /// stored Secret objects show every value masked.
     pub kube_secret_values: HashMap<(String, String, String), BTreeMap<String, KubeSecretValue>>,
@@ -117,6 +125,8 @@ impl World {
             tokens: Vec::new(),
             token_policy: TokenPolicy::KnownTokensOnly,
             gh_secret_values: HashMap::new(),
+            gh_environment_secret_values: HashMap::new(),
+            scheduler_worker_free_at: HashMap::new(),
             kube_secret_values: HashMap::new(),
             helm_release_config: HashMap::new(),
             kubeconfigs: BTreeSet::new(),

@@ -34,16 +34,18 @@ pub enum IdentityPart {
     ControlPlane,
     Gitops,
     Namespace,
+    Environments,
 }
 
 impl IdentityPart {
-    pub const ALL: [IdentityPart; 6] = [
+    pub const ALL: [IdentityPart; 7] = [
         IdentityPart::World,
         IdentityPart::Subscription,
         IdentityPart::Cluster,
         IdentityPart::ControlPlane,
         IdentityPart::Gitops,
         IdentityPart::Namespace,
+        IdentityPart::Environments,
     ];
 
     pub fn label(self) -> &'static str {
@@ -54,6 +56,7 @@ impl IdentityPart {
             IdentityPart::ControlPlane => "control plane",
             IdentityPart::Gitops => "gitops",
             IdentityPart::Namespace => "namespace",
+            IdentityPart::Environments => "environments",
         }
     }
 }
@@ -122,6 +125,9 @@ impl InstallationIdentity {
                     && same_repository(&self.repositories.gitops, &other.repositories.gitops)
             }
             IdentityPart::Namespace => self.namespace == other.namespace,
+            // Each environment has its branches and its place in the promotion chain:
+            // another list is another installation.
+            IdentityPart::Environments => self.environments == other.environments,
         }
     }
 
@@ -188,6 +194,7 @@ impl InstallationIdentity {
                 describe_repository(&self.repositories.gitops, &self.repositories.github_host)
             }
             IdentityPart::Namespace => self.namespace.clone(),
+            IdentityPart::Environments => self.environments.join(","),
         }
     }
 
@@ -391,6 +398,7 @@ mod tests {
                 github_host: "github.com".into(),
             },
             namespace: "kalypso-system".into(),
+            environments: vec!["dev".into()],
         }
     }
 
@@ -439,6 +447,48 @@ mod tests {
         let mut context = alpha();
         context.cluster = ClusterIdentity::KubeContext("alpha".into());
         assert_eq!(recorded.differences(&context), [IdentityPart::Cluster]);
+        // Another list of environments (or another order: another promotion chain).
+        for environments in [vec!["dev", "stage"], vec!["stage"], vec!["prod", "dev"]] {
+            let mut more = alpha();
+            more.environments = environments.iter().map(|e| e.to_string()).collect();
+            assert_eq!(
+                recorded.differences(&more),
+                [IdentityPart::Environments],
+                "{environments:?}"
+            );
+            let table = side_by_side(&recorded, &more);
+            assert!(
+                table.contains("  environments   dev  ") && table.contains("<- differs"),
+                "{table}"
+            );
+        }
+        let mut reordered = alpha();
+        reordered.environments = vec!["dev".into(), "stage".into()];
+        let mut swapped = reordered.clone();
+        swapped.environments = vec!["stage".into(), "dev".into()];
+        assert_eq!(
+            reordered.differences(&swapped),
+            [IdentityPart::Environments]
+        );
+    }
+
+    /// A state of the one default environment does not write the key, so it reads as it
+    /// always did; a state without the key reads as `dev` alone.
+    #[test]
+    fn the_default_environment_is_not_written_and_is_read_back() {
+        let json = serde_json::to_value(alpha()).unwrap();
+        assert!(json.get("environments").is_none(), "{json}");
+        let read: InstallationIdentity = serde_json::from_value(json).unwrap();
+        assert_eq!(read.environments, ["dev"]);
+        let mut three = alpha();
+        three.environments = vec!["dev".into(), "stage".into(), "prod".into()];
+        let json = serde_json::to_value(&three).unwrap();
+        assert_eq!(
+            json["environments"],
+            serde_json::json!(["dev", "stage", "prod"])
+        );
+        let read: InstallationIdentity = serde_json::from_value(json).unwrap();
+        assert_eq!(read, three);
     }
 
     #[test]

@@ -641,6 +641,22 @@ pub struct InstallationIdentity {
     pub repositories: RepositoriesIdentity,
     /// The namespace Kalypso is installed in.
     pub namespace: String,
+    /// The environments, in promotion order. Absent in a state of the one default
+    /// environment (`dev`), so that such files read as they always did.
+    #[serde(
+        default = "default_environments",
+        skip_serializing_if = "is_default_environments"
+    )]
+    pub environments: Vec<String>,
+}
+
+/// The environments of an identity that records none: the one default environment.
+pub fn default_environments() -> Vec<String> {
+    vec![crate::config::defaults::ENVIRONMENTS.to_string()]
+}
+
+fn is_default_environments(environments: &Vec<String>) -> bool {
+    *environments == default_environments()
 }
 
 /// The whole state file.
@@ -1192,6 +1208,7 @@ mod tests {
                 github_host: "github.com".into(),
             },
             namespace: "kalypso-system".into(),
+            environments: vec!["dev".into()],
         });
         assert_eq!(state.installation_id(), Some("kb-0123456789ab"));
         let json: serde_json::Value = serde_json::from_str(&state.to_json()).unwrap();

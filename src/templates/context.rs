@@ -75,22 +75,25 @@ impl RepoRef {
     }
 }
 
-/// Everything the templates need: both repositories, the Kalypso namespace, the first
-/// environment and the cluster type the sample scheduling policy targets.
+/// Everything the templates need: both repositories, the Kalypso namespace, the
+/// environments in promotion order and the cluster type the sample scheduling policy targets.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TemplateContext {
     pub control_plane: RepoRef,
     pub gitops: RepoRef,
     /// Namespace the Kalypso Scheduler is installed into.
     pub namespace: String,
-    /// The first environment; also the name of the environment branches.
-    pub environment: String,
+    /// The environments in promotion order (at least one); each names its own branch in both
+    /// repositories. The first is where ci.yaml promotes every push to main.
+    pub environments: Vec<String>,
     pub cluster_type: String,
 }
 
 impl TemplateContext {
     pub const DEFAULT_NAMESPACE: &'static str = "kalypso-system";
     pub const DEFAULT_ENVIRONMENT: &'static str = "dev";
+    /// The most environments one context holds (as the configuration allows).
+    pub const MAX_ENVIRONMENTS: usize = 8;
     pub const DEFAULT_CLUSTER_TYPE: &'static str = "default";
 
     /// A context with the default namespace, environment and cluster type.
@@ -99,9 +102,23 @@ impl TemplateContext {
             control_plane,
             gitops,
             namespace: Self::DEFAULT_NAMESPACE.to_string(),
-            environment: Self::DEFAULT_ENVIRONMENT.to_string(),
+            environments: vec![Self::DEFAULT_ENVIRONMENT.to_string()],
             cluster_type: Self::DEFAULT_CLUSTER_TYPE.to_string(),
         }
+    }
+
+    /// The first environment: where every push to main is promoted first.
+    pub fn first_environment(&self) -> &str {
+        self.environments
+            .first()
+            .map(String::as_str)
+            .unwrap_or(Self::DEFAULT_ENVIRONMENT)
+    }
+
+    /// The environment `environment` promotes to (its `NEXT_ENVIRONMENT`); `None` for the last.
+    pub fn next_environment(&self, environment: &str) -> Option<&str> {
+        let index = self.environments.iter().position(|e| e == environment)?;
+        self.environments.get(index + 1).map(String::as_str)
     }
 
     /// Checks every value against the rules of the places it is rendered into (GitHub names,
@@ -122,18 +139,29 @@ impl TemplateContext {
             });
         }
         check("namespace", &self.namespace, is_dns_label, DNS_LABEL_RULE)?;
-        check(
-            "environment",
-            &self.environment,
-            is_dns_label,
-            DNS_LABEL_RULE,
-        )?;
-        if self.environment == MAIN_BRANCH {
+        if self.environments.is_empty() || self.environments.len() > Self::MAX_ENVIRONMENTS {
             return Err(TemplateError::InvalidValue {
-                field: "environment",
-                value: self.environment.clone(),
-                rule: "must not be \"main\": the environment names its own branch next to main",
+                field: "environments",
+                value: self.environments.join(","),
+                rule: "1 to 8 environments",
             });
+        }
+        for (index, environment) in self.environments.iter().enumerate() {
+            check("environment", environment, is_dns_label, DNS_LABEL_RULE)?;
+            if environment == MAIN_BRANCH {
+                return Err(TemplateError::InvalidValue {
+                    field: "environment",
+                    value: environment.clone(),
+                    rule: "must not be \"main\": the environment names its own branch next to main",
+                });
+            }
+            if self.environments[..index].contains(environment) {
+                return Err(TemplateError::InvalidValue {
+                    field: "environment",
+                    value: environment.clone(),
+                    rule: "each environment once: it names its own branch",
+                });
+            }
         }
         check(
             "cluster type",
@@ -224,7 +252,9 @@ mod tests {
     fn defaults_are_valid() {
         let context = context();
         assert_eq!(context.namespace, "kalypso-system");
-        assert_eq!(context.environment, "dev");
+        assert_eq!(context.environments, ["dev"]);
+        assert_eq!(context.first_environment(), "dev");
+        assert_eq!(context.next_environment("dev"), None);
         assert_eq!(context.cluster_type, "default");
         context.validate().unwrap();
     }
@@ -293,12 +323,24 @@ mod tests {
         assert_eq!(rejected(&c), ("namespace".into(), "Kalypso".into()));
 
         let mut c = context();
-        c.environment = "main".into();
+        c.environments = vec!["main".into()];
         assert_eq!(rejected(&c), ("environment".into(), "main".into()));
 
         let mut c = context();
-        c.environment = "dev/x".into();
+        c.environments = vec!["dev".into(), "dev/x".into()];
         assert_eq!(rejected(&c).0, "environment");
+
+        let mut c = context();
+        c.environments = vec!["dev".into(), "stage".into(), "dev".into()];
+        assert_eq!(rejected(&c), ("environment".into(), "dev".into()));
+
+        let mut c = context();
+        c.environments = Vec::new();
+        assert_eq!(rejected(&c).0, "environments");
+
+        let mut c = context();
+        c.environments = (0..9).map(|i| format!("e{i}")).collect();
+        assert_eq!(rejected(&c).0, "environments");
 
         let mut c = context();
         c.cluster_type = "-large".into();
@@ -307,6 +349,18 @@ mod tests {
         let mut c = context();
         c.gitops = c.control_plane.clone();
         assert_eq!(rejected(&c).0, "gitops repository");
+    }
+
+    #[test]
+    fn the_promotion_chain_follows_the_order_given() {
+        let mut c = context();
+        c.environments = vec!["dev".into(), "stage".into(), "prod".into()];
+        c.validate().unwrap();
+        assert_eq!(c.first_environment(), "dev");
+        assert_eq!(c.next_environment("dev"), Some("stage"));
+        assert_eq!(c.next_environment("stage"), Some("prod"));
+        assert_eq!(c.next_environment("prod"), None);
+        assert_eq!(c.next_environment("qa"), None);
     }
 
     #[test]

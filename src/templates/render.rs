@@ -78,7 +78,8 @@ impl RenderedBranch {
     }
 }
 
-/// The branches of one repository: `main` first, then the environment branch.
+/// The branches of one repository: `main` first, then one branch per environment, in
+/// promotion order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedRepo {
     pub kind: RepoKind,
@@ -87,11 +88,24 @@ pub struct RenderedRepo {
 }
 
 impl RenderedRepo {
+    /// The first branch of this kind: `main`, or the first environment's branch.
     pub fn branch(&self, kind: BranchKind) -> &RenderedBranch {
         self.branches
             .iter()
             .find(|branch| branch.kind == kind)
             .expect("render produces every branch kind")
+    }
+
+    /// The branch named `name` (`main` or an environment).
+    pub fn branch_named(&self, name: &str) -> Option<&RenderedBranch> {
+        self.branches.iter().find(|branch| branch.name == name)
+    }
+
+    /// The environment branches, in promotion order.
+    pub fn environment_branches(&self) -> impl Iterator<Item = &RenderedBranch> {
+        self.branches
+            .iter()
+            .filter(|branch| branch.kind == BranchKind::Environment)
     }
 }
 
@@ -184,43 +198,71 @@ fn collect_files(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir:
     }
 }
 
-/// Renders every embedded template with `context` (validated first).
+/// Renders every embedded template with `context` (validated first). Each repository gets
+/// `main`, then one branch per environment in promotion order, each rendered with its own
+/// environment. On `main`, `environment` is the first environment, except in a file whose
+/// path names the environment (`.environments/[[= environment =]].yaml`): that one is
+/// rendered once per environment.
 pub fn render(context: &TemplateContext) -> Result<RenderedTemplates, TemplateError> {
     context.validate()?;
     let engine = engine();
-    let values = variables(context);
     let sources = sources();
     let render_repo = |kind: RepoKind, repo: &RepoRef| -> Result<RenderedRepo, TemplateError> {
-        let mut branches = Vec::new();
-        for branch in BranchKind::ALL {
-            let mut files = Vec::new();
-            for source in sources
+        let render_file = |source: &SourceFile,
+                           environment: &str,
+                           files: &mut Vec<RenderedFile>|
+         -> Result<(), TemplateError> {
+            let values = variables(context, environment);
+            let name = format!(
+                "{}/{}/{}",
+                kind.dir_name(),
+                source.branch.source_dir(),
+                source.path
+            );
+            let path = render_text(&engine, &name, source.path, &values)?;
+            let text =
+                std::str::from_utf8(source.contents).map_err(|_| TemplateError::NotText {
+                    template: name.clone(),
+                })?;
+            let contents = render_text(&engine, &name, text, &values)?.into_bytes();
+            let executable = structure::is_executable(kind, source.branch, &path);
+            files.push(RenderedFile {
+                path,
+                contents,
+                executable,
+            });
+            Ok(())
+        };
+        let of_branch = |branch: BranchKind| {
+            sources
                 .iter()
-                .filter(|s| s.repo == kind && s.branch == branch)
-            {
-                let name = format!(
-                    "{}/{}/{}",
-                    kind.dir_name(),
-                    branch.source_dir(),
-                    source.path
-                );
-                let path = render_text(&engine, &name, source.path, &values)?;
-                let text =
-                    std::str::from_utf8(source.contents).map_err(|_| TemplateError::NotText {
-                        template: name.clone(),
-                    })?;
-                let contents = render_text(&engine, &name, text, &values)?.into_bytes();
-                let executable = structure::is_executable(kind, branch, &path);
-                files.push(RenderedFile {
-                    path,
-                    contents,
-                    executable,
-                });
+                .filter(move |s| s.repo == kind && s.branch == branch)
+        };
+        let mut main = Vec::new();
+        for source in of_branch(BranchKind::Main) {
+            if names_the_environment(source.path) {
+                for environment in &context.environments {
+                    render_file(source, environment, &mut main)?;
+                }
+            } else {
+                render_file(source, context.first_environment(), &mut main)?;
+            }
+        }
+        main.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut branches = vec![RenderedBranch {
+            kind: BranchKind::Main,
+            name: structure::MAIN_BRANCH.to_string(),
+            files: main,
+        }];
+        for environment in &context.environments {
+            let mut files = Vec::new();
+            for source in of_branch(BranchKind::Environment) {
+                render_file(source, environment, &mut files)?;
             }
             files.sort_by(|a, b| a.path.cmp(&b.path));
             branches.push(RenderedBranch {
-                kind: branch,
-                name: branch.branch_name(&context.environment).to_string(),
+                kind: BranchKind::Environment,
+                name: environment.clone(),
                 files,
             });
         }
@@ -233,6 +275,15 @@ pub fn render(context: &TemplateContext) -> Result<RenderedTemplates, TemplateEr
     Ok(RenderedTemplates {
         control_plane: render_repo(RepoKind::ControlPlane, &context.control_plane)?,
         gitops: render_repo(RepoKind::Gitops, &context.gitops)?,
+    })
+}
+
+/// Whether a template path holds the `environment` placeholder (with any spacing).
+fn names_the_environment(path: &str) -> bool {
+    path.split(VARIABLE_START).skip(1).any(|rest| {
+        rest.split(VARIABLE_END)
+            .next()
+            .is_some_and(|name| name.trim() == "environment")
     })
 }
 
@@ -253,7 +304,7 @@ fn engine() -> Environment<'static> {
     engine
 }
 
-fn variables(context: &TemplateContext) -> Value {
+fn variables(context: &TemplateContext, environment: &str) -> Value {
     let cp = &context.control_plane;
     let gitops = &context.gitops;
     minijinja::context! {
@@ -266,7 +317,7 @@ fn variables(context: &TemplateContext) -> Value {
         gitops_owner => gitops.owner.clone(),
         gitops_name => gitops.name.clone(),
         namespace => context.namespace.clone(),
-        environment => context.environment.clone(),
+        environment => environment.to_string(),
         cluster_type => context.cluster_type.clone(),
     }
 }

@@ -247,6 +247,8 @@ pub fn is_resource_candidate(path: &str) -> bool {
 /// the files this tool renders (warnings: Kalypso works, promotions may not).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ControlPlaneFindings {
+    /// The environment branch that was checked (the first configured environment).
+    pub branch: String,
     pub missing: Vec<String>,
     pub warnings: Vec<String>,
     /// The environment branch's GitOpsRepo (the first found by kind): where the scheduler
@@ -485,7 +487,10 @@ pub fn check_control_plane<S: AsRef<str>>(
     environment: &str,
     environment_files: &[(String, String)],
 ) -> ControlPlaneFindings {
-    let mut findings = ControlPlaneFindings::default();
+    let mut findings = ControlPlaneFindings {
+        branch: environment.to_string(),
+        ..ControlPlaneFindings::default()
+    };
     let main = read_resources(main_files, &mut findings.missing);
     let branch = read_resources(environment_files, &mut findings.missing);
     findings.gitops_repos = branch

@@ -502,6 +502,75 @@ impl Gh {
         self.exec.checked(spec).await.map(drop)
     }
 
+    /// `gh api --method PUT repos/SLUG/environments/NAME`: creates the GitHub environment
+    /// (deployment environment) `name`, or leaves one that exists as it is (no body: its
+    /// protection rules are kept). Its secrets need it to exist.
+    pub fn environment_create_spec(&self, slug: &str, name: &str) -> CommandSpec {
+        self.authed(&[
+            "api",
+            "--method",
+            "PUT",
+            &format!("repos/{slug}/environments/{name}"),
+            "--silent",
+        ])
+    }
+
+    /// Create the GitHub environment `name` in `slug` if it does not exist.
+    pub async fn environment_create(&self, slug: &str, name: &str) -> Result<(), ToolError> {
+        let spec = self.environment_create_spec(slug, name);
+        self.exec.checked(spec).await.map(drop)
+    }
+
+    /// `gh secret set NAME --env ENVIRONMENT --repo SLUG`: a secret of one GitHub
+    /// environment, the value from stdin (never `--body`).
+    pub fn environment_secret_set_spec(
+        &self,
+        slug: &str,
+        environment: &str,
+        name: &str,
+        value: &SecretString,
+    ) -> CommandSpec {
+        self.authed(&["secret", "set", name, "--env", environment, "--repo", slug])
+            .secret_stdin(SecretSlice::from(value.expose_secret().as_bytes().to_vec()))
+    }
+
+    /// Set a secret of the GitHub environment `environment`; the value travels on stdin only.
+    pub async fn environment_secret_set(
+        &self,
+        slug: &str,
+        environment: &str,
+        name: &str,
+        value: SecretString,
+    ) -> Result<(), ToolError> {
+        let spec = self.environment_secret_set_spec(slug, environment, name, &value);
+        self.exec.checked(spec).await.map(drop)
+    }
+
+    /// `gh secret list --env ENVIRONMENT --repo SLUG --json name,updatedAt`.
+    pub fn environment_secret_list_spec(&self, slug: &str, environment: &str) -> CommandSpec {
+        self.authed(&[
+            "secret",
+            "list",
+            "--env",
+            environment,
+            "--repo",
+            slug,
+            "--json",
+            "name,updatedAt",
+        ])
+    }
+
+    /// The names of the secrets of the GitHub environment `environment`.
+    pub async fn environment_secret_list(
+        &self,
+        slug: &str,
+        environment: &str,
+    ) -> Result<Vec<String>, ToolError> {
+        let spec = self.environment_secret_list_spec(slug, environment);
+        let listing: Vec<SecretListing> = self.exec.json(spec, "a list of secrets").await?;
+        Ok(listing.into_iter().map(|s| s.name).collect())
+    }
+
     /// `gh secret delete NAME --repo SLUG` (rollback of a secret this tool set).
     pub fn secret_delete_spec(&self, slug: &str, name: &str) -> CommandSpec {
         self.authed(&["secret", "delete", name, "--repo", slug])

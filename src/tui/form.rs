@@ -112,6 +112,7 @@ pub fn group_entries(group: Group) -> &'static [Entry] {
             C(Field::GitopsName),
             C(Field::GitopsUrl),
             C(Field::Visibility),
+            C(Field::Environments),
             Entry::GithubToken,
         ],
         Group::Installation => &[
@@ -198,6 +199,7 @@ pub fn label(entry: Entry) -> &'static str {
         Field::GithubHost => "GitHub host",
         Field::GithubOrg => "GitHub organization",
         Field::Visibility => "Repo visibility",
+        Field::Environments => "Environments",
         Field::Namespace => "Namespace",
         Field::HelmChart => "Helm chart",
         Field::HelmVersion => "Chart version",
@@ -245,6 +247,7 @@ pub fn help(entry: Entry) -> &'static str {
         Field::GithubHost => "github.com, or your GitHub Enterprise Server's host name.",
         Field::GithubOrg => "Owner of new repositories. Empty: your GitHub user.",
         Field::Visibility => "private or public, for new repositories.",
+        Field::Environments => "In promotion order, comma-separated, e.g. dev,stage,prod (max 8).",
         Field::Namespace => "Kubernetes namespace for the Kalypso Scheduler.",
         Field::HelmChart => "Published chart name, or a local chart directory or .tgz.",
         Field::HelmVersion => "Chart version to install.",

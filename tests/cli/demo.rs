@@ -2072,3 +2072,238 @@ fn validate_only_checks_the_token_on_the_enterprise_server() {
     let out = stdout_of(&output);
     assert!(out.contains("GitHub sign-in  PASS"), "{out}");
 }
+
+/// `--demo --environments dev,stage,prod --no-tui --yes` end to end: both repositories get
+/// a branch per environment, the control plane's GitHub environments dev and stage carry
+/// NEXT_ENVIRONMENT (prod none), the health checks pass with every environment's Flux
+/// objects, the state records the environments; `--clean --yes` then removes everything the
+/// run created, every environment's branches going with their repositories.
+#[test]
+fn a_three_environment_demo_completes_and_is_rolled_back() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let output = demo(home.path())
+        // GitHub answering in 150 ms, as the default demo's 300 ms: the scheduler's one
+        // worker then opens the environments' pull requests in different seconds.
+        .env("KALYPSO_DEMO_LATENCY", "zero,gh api=150ms")
+        .args([
+            "--environments",
+            "dev,stage,prod",
+            "--yes",
+            "--output",
+            "json",
+        ])
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let events = json_events(&output);
+    let environment_flux = events
+        .iter()
+        .rfind(|e| e["event"] == "health_check" && e["check"] == "environment-flux")
+        .expect("the environment-flux check");
+    assert_eq!(environment_flux["status"], "passing", "{environment_flux}");
+    for environment in ["dev", "stage", "prod"] {
+        assert!(
+            environment_flux["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!(
+                    "GitRepository and Kustomization {environment} Ready"
+                )),
+            "{environment_flux}"
+        );
+    }
+    let secrets = events
+        .iter()
+        .find(|e| e["event"] == "step_finished" && e["step"] == "control-plane.secrets")
+        .expect("the secrets step");
+    assert!(
+        secrets["message"]
+            .as_str()
+            .unwrap()
+            .contains("NEXT_ENVIRONMENT of dev (stage), NEXT_ENVIRONMENT of stage (prod)"),
+        "{secrets}"
+    );
+    let report = std::fs::read_dir(home.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("bootstrap-report-"))
+        })
+        .expect("a run report");
+    let report = std::fs::read_to_string(report).unwrap();
+    assert!(
+        report.contains("| Environments | dev → stage → prod"),
+        "{report}"
+    );
+    let recorded = state_of(&state);
+    assert_eq!(recorded["status"], "completed");
+    assert_eq!(
+        recorded["identity"]["environments"],
+        serde_json::json!(["dev", "stage", "prod"])
+    );
+    let world_file = home
+        .path()
+        .join("state.json.demo")
+        .join("simulated-world.json");
+    let world: Value =
+        serde_json::from_str(&std::fs::read_to_string(&world_file).unwrap()).unwrap();
+    for (name, branches) in [
+        (
+            "kalypso-demo-control-plane",
+            ["dev", "main", "prod", "stage"],
+        ),
+        ("kalypso-demo-gitops", ["dev", "main", "prod", "stage"]),
+    ] {
+        let bare = std::fs::read_dir(home.path().join("state.json.demo"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .map(|dir| dir.join("kalypso-demo").join(format!("{name}.git")))
+            .find(|path| path.is_dir())
+            .unwrap_or_else(|| panic!("no bare repository of {name}"));
+        let heads = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(&bare)
+            .args(["for-each-ref", "--format=%(refname:short)", "refs/heads/"])
+            .output()
+            .unwrap();
+        let heads: Vec<String> = String::from_utf8_lossy(&heads.stdout)
+            .lines()
+            .filter(|b| !b.starts_with("deployment/"))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(heads, branches, "{name}");
+    }
+    let control_plane = &world["github"]["repos"]["kalypso-demo/kalypso-demo-control-plane"];
+    let environments: Vec<&String> = control_plane["environments"]
+        .as_object()
+        .map(|e| e.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        environments,
+        ["dev", "stage"],
+        "{}",
+        control_plane["environments"]
+    );
+    for environment in ["dev", "stage"] {
+        assert!(
+            control_plane["environments"][environment]
+                .get("NEXT_ENVIRONMENT")
+                .is_some(),
+            "{environment}: {}",
+            control_plane["environments"]
+        );
+    }
+
+    // Another list of environments is another installation: refused, nothing changed.
+    let refused = demo(home.path())
+        .args(["--environments", "dev,stage", "--yes", "--state-file"])
+        .arg(&state)
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("environments") && stderr.contains("differs"),
+        "{stderr}"
+    );
+
+    bare(home.path())
+        .args([
+            "--clean",
+            "--demo",
+            "-y",
+            "--environments",
+            "dev,stage,prod",
+            "--state-file",
+        ])
+        .arg(&state)
+        .assert()
+        .code(0);
+    assert!(kept(&state).is_empty(), "{}", state_of(&state)["resources"]);
+    assert_eq!(state_of(&state)["status"], "rolled_back");
+    let world: Value =
+        serde_json::from_str(&std::fs::read_to_string(&world_file).unwrap()).unwrap();
+    let ours: Vec<&String> = world["github"]["repos"]
+        .as_object()
+        .map(|repos| {
+            repos
+                .keys()
+                .filter(|k| k.starts_with("kalypso-demo/"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        ours.is_empty(),
+        "the repositories, with every environment's branches, are gone: {ours:?}"
+    );
+}
+
+#[test]
+fn the_dry_run_lists_what_the_run_executes_three_environments() {
+    let listed = assert_the_dry_run_is_what_runs(
+        "three environments",
+        &["--environments", "dev,stage,prod"],
+        // GitHub answering in 150 ms: the scheduler opens each environment's pull request
+        // in a second of its own (see a_three_environment_demo_completes_and_is_rolled_back).
+        |_, _| vec![("KALYPSO_DEMO_LATENCY".into(), "zero,gh api=150ms".into())],
+    );
+    for environment in ["dev", "stage"] {
+        assert!(lists(
+            &listed,
+            &[
+                "gh",
+                "secret",
+                "set",
+                "NEXT_ENVIRONMENT",
+                "--env",
+                environment
+            ]
+        ));
+    }
+    assert!(!lists(
+        &listed,
+        &["gh", "secret", "set", "NEXT_ENVIRONMENT", "--env", "prod"]
+    ));
+}
+
+/// `--render-templates` writes what a run would push: main and a branch per environment.
+#[test]
+fn render_templates_writes_a_branch_per_environment() {
+    let home = TempDir::new().unwrap();
+    bare(home.path())
+        .args([
+            "--render-templates",
+            "rendered",
+            "--cluster-name",
+            "demo",
+            "--github-org",
+            "acme",
+            "--environments",
+            "dev,stage,prod",
+        ])
+        .assert()
+        .code(0);
+    for repo in ["control-plane", "gitops"] {
+        let mut branches: Vec<String> = std::fs::read_dir(home.path().join("rendered").join(repo))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        branches.sort();
+        assert_eq!(branches, ["dev", "main", "prod", "stage"], "{repo}");
+    }
+    let main = home
+        .path()
+        .join("rendered/control-plane/main/.environments");
+    for environment in ["dev", "stage", "prod"] {
+        assert!(
+            main.join(format!("{environment}.yaml")).is_file(),
+            "{environment}"
+        );
+    }
+}

@@ -673,6 +673,7 @@ fn demo_refuses_a_real_state_and_leaves_nothing_beside_it() {
             github_host: "github.com".into(),
         },
         namespace: "kalypso-system".into(),
+        environments: vec!["dev".into()],
     });
     StateStore::at_custom(&state).save(&real).unwrap();
     let before = std::fs::read(&state).unwrap();

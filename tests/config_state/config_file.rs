@@ -488,3 +488,162 @@ fn interactive_answers_complete_a_configuration() {
     let validated = parsed.with_answers(answers).validate(&[]).unwrap();
     assert_eq!(validated.configuration().cluster_name(), Some("asked"));
 }
+
+/// `environments` is a list in the file, comma-separated in the flag and the variable, with
+/// flags > environment > file > default (`dev`); each layer is recorded as the source.
+#[test]
+fn environments_from_each_layer_and_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "envs.yaml",
+        "cluster:\n  name: demo\nenvironments: [dev, stage, prod]\n",
+    );
+    let names =
+        |validated: &config::Validated| validated.configuration().environments.names().to_vec();
+    let base = cli(&["--cluster-name", "demo"]);
+    let defaults = config::build(base.clone(), None, &env(&[]), &[]).unwrap();
+    assert_eq!(names(&defaults), ["dev"]);
+    assert!(defaults.provenance().get(Field::Environments).is_default());
+
+    let from_file = config::build(base.clone(), Some(&file), &env(&[]), &[]).unwrap();
+    assert_eq!(names(&from_file), ["dev", "stage", "prod"]);
+    assert!(matches!(
+        from_file.provenance().get(Field::Environments),
+        Source::File { .. }
+    ));
+
+    let from_env = config::build(
+        base.clone(),
+        Some(&file),
+        &env(&[("KALYPSO_ENVIRONMENTS", "qa,live")]),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(names(&from_env), ["qa", "live"]);
+
+    let from_flag = config::build(
+        cli(&["--cluster-name", "demo", "--environments", "test,prod"]),
+        Some(&file),
+        &env(&[("KALYPSO_ENVIRONMENTS", "qa,live")]),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(names(&from_flag), ["test", "prod"]);
+    assert!(matches!(
+        from_flag.provenance().get(Field::Environments),
+        Source::Flag { flag } if flag == "--environments"
+    ));
+
+    // Exported, the list reads back as a YAML list giving the same environments.
+    let exported = config::export::to_yaml(from_flag.configuration()).unwrap();
+    assert!(
+        exported.contains("environments:\n- test\n- prod\n"),
+        "{exported}"
+    );
+}
+
+/// A bad environment list names the field, the value, where it came from and the rule,
+/// and exits 3; a comma inside one file entry is refused, not split.
+#[test]
+fn bad_environments_name_the_field_value_and_rule_with_exit_3() {
+    let cases = [
+        ("dev,main", "no environment may be called \"main\""),
+        ("dev,Stage", "is not a DNS-1123 label"),
+        ("dev,stage,dev", "\"dev\" is given twice"),
+        ("a,b,c,d,e,f,g,h,i", "at most 8 environments (9 given)"),
+    ];
+    for (value, rule) in cases {
+        let errors = config::build(
+            cli(&["--cluster-name", "demo", "--environments", value]),
+            None,
+            &env(&[]),
+            &[],
+        )
+        .unwrap_err();
+        let message = errors.to_string();
+        assert!(message.contains("environments"), "{value}: {message}");
+        assert!(message.contains(value), "{value}: {message}");
+        assert!(message.contains(rule), "{value}: {message}");
+        assert!(message.contains("--environments"), "{value}: {message}");
+        assert_eq!(errors.exit_code(), ExitCode::ConfigInvalid);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "comma.yaml",
+        "cluster:\n  name: demo\nenvironments: [\"dev,stage\"]\n",
+    );
+    let message = config::build(cli(&[]), Some(&file), &env(&[]), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("environments"), "{message}");
+    assert!(message.contains("contains ','"), "{message}");
+    // A mapping is no list of names.
+    let file = write(
+        dir.path(),
+        "mapping.yaml",
+        "cluster:\n  name: demo\nenvironments:\n  dev: true\n",
+    );
+    let message = config::build(cli(&[]), Some(&file), &env(&[]), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("environments"), "{message}");
+    assert!(
+        message.contains("expected a list of environment names"),
+        "{message}"
+    );
+    // One text is read as the flag reads it.
+    let file = write(
+        dir.path(),
+        "text.yaml",
+        "cluster:\n  name: demo\nenvironments: dev,prod\n",
+    );
+    let validated = config::build(cli(&[]), Some(&file), &env(&[]), &[]).unwrap();
+    assert_eq!(
+        validated.configuration().environments.names(),
+        ["dev", "prod"]
+    );
+}
+
+/// Several environments need repositories this tool creates: with an existing one the
+/// configuration is refused, naming the repository.
+#[test]
+fn several_environments_with_an_existing_repository_are_refused() {
+    let errors = config::build(
+        cli(&[
+            "--cluster-name",
+            "demo",
+            "--environments",
+            "dev,stage",
+            "--control-plane-repo",
+            "https://github.com/acme/cp",
+        ]),
+        None,
+        &env(&[]),
+        &[],
+    )
+    .unwrap_err();
+    let message = errors.to_string();
+    assert!(message.contains("environments"), "{message}");
+    assert!(message.contains("https://github.com/acme/cp"), "{message}");
+    assert!(
+        message.contains("several environments need repositories this tool creates"),
+        "{message}"
+    );
+    // One environment with an existing repository is fine.
+    config::build(
+        cli(&[
+            "--cluster-name",
+            "demo",
+            "--environments",
+            "stage",
+            "--control-plane-repo",
+            "https://github.com/acme/cp",
+        ]),
+        None,
+        &env(&[]),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -182,6 +182,7 @@ fn with_identity(world: InstallationWorld) -> BootstrapState {
             github_host: "github.com".into(),
         },
         namespace: "kalypso-system".into(),
+        environments: vec!["dev".into()],
     });
     state
 }

@@ -413,6 +413,7 @@ fn identity(world: InstallationWorld) -> InstallationIdentity {
             github_host: "github.com".into(),
         },
         namespace: "kalypso-system".into(),
+        environments: vec!["dev".into()],
     }
 }
 

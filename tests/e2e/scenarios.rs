@@ -2575,3 +2575,178 @@ async fn on_a_github_enterprise_server_the_checks_name_the_schedulers_github_com
     }
     assert_only_the_enterprise_server_was_contacted(&harness);
 }
+
+/// Three environments: both repositories get main and a branch per environment with exactly
+/// the rendered templates, the control plane's GitHub environments dev and stage hold the
+/// NEXT_ENVIRONMENT that chains them (prod, the last, holds none), the scheduler's Flux
+/// objects of every environment are checked, and a rollback removes everything again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_environments_are_bootstrapped_chained_verified_and_rolled_back() {
+    let harness = Harness::new();
+    // GitHub answers in 150 ms: the scheduler's one worker then needs 1.5 s per pull
+    // request, so the three environments' pull requests get branches of their own (within
+    // one second they would share one, as the real scheduler's do).
+    harness.sim.set_latency(
+        kalypso_bootstrap::sim::Latency::zero()
+            .with_command("gh api", std::time::Duration::from_millis(150)),
+    );
+    let before = harness.settled();
+    let mut config = all_new();
+    config.environments =
+        kalypso_bootstrap::config::rules::environments("dev,stage,prod").expect("valid");
+    let run = harness.run(&config).await;
+    run.assert_success();
+
+    // The plan says what each environment gets.
+    let seed = run.plan.step(StepId::ControlPlaneSeed).expect("seed step");
+    assert!(
+        seed.reason.contains("branches: main, dev, stage, prod"),
+        "{}",
+        seed.reason
+    );
+    let secrets = run
+        .plan
+        .step(StepId::ControlPlaneSecrets)
+        .expect("secrets step");
+    assert!(
+        secrets
+            .reason
+            .contains("NEXT_ENVIRONMENT of GitHub environments dev (stage), stage (prod)"),
+        "{}",
+        secrets.reason
+    );
+
+    for (kind, name) in [
+        (RepoKind::ControlPlane, CONTROL_PLANE),
+        (RepoKind::Gitops, GITOPS),
+    ] {
+        assert_pushed_exactly(&harness, &config, kind, ORG, name);
+    }
+    assert_eq!(
+        branches(&harness.bare(ORG, GITOPS))
+            .into_iter()
+            .filter(|b| !is_scheduler_branch(&harness.bare(ORG, GITOPS), b))
+            .collect::<Vec<_>>(),
+        ["dev", "main", "prod", "stage"]
+    );
+
+    // The promotion chain: dev → stage → prod, and nothing after prod.
+    for (environment, next) in [("dev", "stage"), ("stage", "prod")] {
+        assert!(
+            harness.sim.github_environment_secret_is(
+                ORG,
+                CONTROL_PLANE,
+                environment,
+                "NEXT_ENVIRONMENT",
+                next
+            ),
+            "{environment} promotes to {next}"
+        );
+    }
+    let snapshot = harness.sim.snapshot();
+    let control_plane = &snapshot.github.repos[&format!("{ORG}/{CONTROL_PLANE}")];
+    assert_eq!(
+        control_plane.environments.keys().collect::<Vec<_>>(),
+        ["dev", "stage"],
+        "prod, the last, needs no GitHub environment"
+    );
+    for environment in ["dev", "stage", "prod"] {
+        for candidate in ["dev", "stage", "prod", ""] {
+            let expected = match environment {
+                "dev" => "stage",
+                "stage" => "prod",
+                _ => "none",
+            };
+            assert_eq!(
+                harness.sim.github_environment_secret_is(
+                    ORG,
+                    CONTROL_PLANE,
+                    environment,
+                    "NEXT_ENVIRONMENT",
+                    candidate
+                ),
+                candidate == expected,
+                "{environment}: NEXT_ENVIRONMENT {candidate:?}"
+            );
+        }
+    }
+
+    // The verification looked at the Flux objects of every environment.
+    let environment_flux: Vec<String> = run
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            kalypso_bootstrap::engine::events::EventKind::HealthCheck {
+                check, message, ..
+            } if check == "environment-flux" => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    let last = environment_flux.last().expect("an environment-flux check");
+    for environment in ["dev", "stage", "prod"] {
+        assert!(
+            last.contains(&format!(
+                "GitRepository and Kustomization {environment} Ready"
+            )),
+            "{last}"
+        );
+    }
+    // ...and at every environment's BaseRepo (with its Flux source) and GitOpsRepo.
+    let last_of = |name: &str| -> String {
+        run.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                kalypso_bootstrap::engine::events::EventKind::HealthCheck {
+                    check,
+                    message,
+                    ..
+                } if check == name => Some(message.clone()),
+                _ => None,
+            })
+            .next_back()
+            .unwrap_or_else(|| panic!("no {name} check"))
+    };
+    let base_repo = last_of("baserepo");
+    let gitops_repo = last_of("gitopsrepo");
+    for environment in ["dev", "stage", "prod"] {
+        assert!(
+            base_repo.contains(&format!("{environment}: BaseRepo main")),
+            "{base_repo}"
+        );
+        assert!(
+            gitops_repo.contains(&format!(
+                "{environment}: GitOpsRepo {environment} (https://github.com/{ORG}/{GITOPS}@{environment}): Ready=True"
+            )),
+            "{gitops_repo}"
+        );
+    }
+
+    // A re-run changes nothing: each secret of the chain is found, not set again.
+    let settled = harness.sim.snapshot();
+    harness.sim.clear_calls();
+    let again = harness.run(&config).await;
+    again.assert_success();
+    assert!(again.plan.steps.iter().all(|s| s.action != Action::Create));
+    let mutating: Vec<String> = harness
+        .sim
+        .calls()
+        .iter()
+        .filter(|c| is_mutating(c))
+        .map(|c| c.command_line())
+        .collect();
+    assert!(
+        mutating.is_empty(),
+        "a re-run changed something: {mutating:#?}"
+    );
+    assert!(harness
+        .sim
+        .calls()
+        .iter()
+        .any(|c| c.command_line().contains("secret list --env stage")));
+    assert_eq!(harness.sim.snapshot(), settled);
+
+    let report = harness.rollback(&config).await;
+    assert!(report.is_complete(), "{:?}", report.leftovers);
+    assert_eq!(harness.state().status, RunStatus::RolledBack);
+    crate::support::sim::assert_same_state(&before, &harness.settled());
+}

@@ -449,6 +449,7 @@ fn configure_existing_repositories_with_a_masked_token() {
         press(&mut app, KeyCode::Tab); // create gitops
         press(&mut app, KeyCode::Tab); // gitops URL
         type_text(&mut app, "https://github.com/acme/demo-gitops");
+        press(&mut app, KeyCode::Tab); // environments
         press(&mut app, KeyCode::Tab); // token
         type_text(&mut app, "ghp_snapshotToken0123");
         app

@@ -424,6 +424,7 @@ pub fn all_new() -> Configuration {
             visibility: Visibility::Private,
             github_host: Default::default(),
         },
+        environments: Default::default(),
         installation: Installation {
             namespace: NAMESPACE.into(),
             chart: HelmChart::published("kalypso-scheduler"),
@@ -716,7 +717,9 @@ pub fn is_mutating(call: &CallRecord) -> bool {
                     | (Some("secret"), Some("set" | "delete"))
                     | (Some("label"), Some("create" | "delete"))
             ) || (words.first() == Some(&"api")
-                && (has(&["-X", "POST"]) || has(&["--method", "POST"])))
+                && ["POST", "PUT", "PATCH", "DELETE"]
+                    .iter()
+                    .any(|method| has(&["-X", method]) || has(&["--method", method])))
         }
         "git" => words
             .iter()

@@ -44,6 +44,7 @@ pub fn config() -> Configuration {
             visibility: Visibility::Private,
             github_host: Default::default(),
         },
+        environments: Default::default(),
         installation: Installation {
             namespace: "kalypso-system".into(),
             chart: HelmChart::published("kalypso-scheduler"),

@@ -48,18 +48,27 @@ fn kalypso_resources(context: &TemplateContext) -> Vec<(String, Value)> {
         .collect()
 }
 
-fn contexts() -> [TemplateContext; 2] {
+/// The default context, one with other names and environment, and one with three
+/// environments (each with its own branch and Kalypso resources).
+fn contexts() -> [TemplateContext; 3] {
     let mut stage = TemplateContext::new(
         RepoRef::new("contoso", "kalypso-control-plane"),
         RepoRef::new("contoso", "kalypso-gitops"),
     );
-    stage.environment = "stage".into();
+    stage.environments = vec!["stage".into()];
     stage.cluster_type = "large".into();
     stage.namespace = "kalypso".into();
     [
         TemplateContext::new(RepoRef::new("acme", "cp"), RepoRef::new("acme", "go")),
         stage,
+        three_environments(),
     ]
+}
+
+fn three_environments() -> TemplateContext {
+    let mut three = TemplateContext::new(RepoRef::new("acme", "cp"), RepoRef::new("acme", "go"));
+    three.environments = vec!["dev".into(), "stage".into(), "prod".into()];
+    three
 }
 
 fn one<'a>(resources: &'a [(String, Value)], kind: &str) -> Vec<&'a Value> {
@@ -83,14 +92,17 @@ fn every_kalypso_resource_validates_against_its_crd() {
         for (_, resource) in &resources {
             *kinds.entry(resource["kind"].as_str().unwrap()).or_default() += 1;
         }
+        // One of each per environment; the templates and the workload registration are
+        // shared on main.
+        let each = context.environments.len();
         assert_eq!(
             kinds,
             BTreeMap::from([
-                ("BaseRepo", 1),
-                ("ClusterType", 1),
-                ("Environment", 1),
-                ("GitOpsRepo", 1),
-                ("SchedulingPolicy", 1),
+                ("BaseRepo", each),
+                ("ClusterType", each),
+                ("Environment", each),
+                ("GitOpsRepo", each),
+                ("SchedulingPolicy", each),
                 ("Template", 3),
                 ("WorkloadRegistration", 1),
             ])
@@ -244,7 +256,10 @@ fn the_platform_config_map_is_labelled_for_the_cluster_type() {
             .filter(|(_, d)| d["kind"] == "ConfigMap")
             .map(|(_, d)| d)
             .collect();
-        assert_eq!(config_maps.len(), 1);
+        assert_eq!(config_maps.len(), context.environments.len());
+        for (config_map, environment) in config_maps.iter().zip(&context.environments) {
+            assert_eq!(config_map["data"]["ENVIRONMENT"], environment.as_str());
+        }
         let config_map = config_maps[0];
         assert_eq!(config_map["apiVersion"], "v1");
         let mut errors = Vec::new();
@@ -265,6 +280,72 @@ fn the_platform_config_map_is_labelled_for_the_cluster_type() {
             assert!(value.is_string(), "data.{key} must be a string");
         }
     }
+}
+
+/// With three environments, each has its Environment on main naming its own control-plane
+/// branch, and on that branch a GitOpsRepo naming the gitops repository's branch of the same
+/// name, a BaseRepo of main, a ClusterType and a SchedulingPolicy; the gitops repository has
+/// the same branches, each with the hand-back workflow triggered by its own branch.
+#[test]
+fn each_of_three_environments_has_its_branches_and_resources() {
+    let context = three_environments();
+    let rendered = render(&context).unwrap();
+    for repo in rendered.repos() {
+        let names: Vec<&str> = repo.branches.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["main", "dev", "stage", "prod"], "{}", repo.kind);
+    }
+    let documents = rendered_documents(&context);
+    let on = |prefix: &str, kind: &str| -> Vec<Value> {
+        documents
+            .iter()
+            .filter(|(file, d)| file.starts_with(prefix) && d["kind"] == kind)
+            .map(|(_, d)| d.clone())
+            .collect()
+    };
+    for environment in ["dev", "stage", "prod"] {
+        let branch = format!("control-plane/{environment}/");
+        let environments: Vec<Value> = on("control-plane/main/", "Environment")
+            .into_iter()
+            .filter(|e| e["metadata"]["name"] == environment)
+            .collect();
+        assert_eq!(environments.len(), 1, "{environment}");
+        assert_eq!(
+            environments[0]["spec"]["controlPlane"],
+            json!({"repo": "https://github.com/acme/cp", "branch": environment, "path": "."})
+        );
+        let gitops_repos = on(&branch, "GitOpsRepo");
+        assert_eq!(gitops_repos.len(), 1, "{environment}");
+        assert_eq!(
+            gitops_repos[0]["spec"],
+            json!({"repo": "https://github.com/acme/go", "branch": environment, "path": "."})
+        );
+        assert_eq!(gitops_repos[0]["metadata"]["name"], environment);
+        let base_repos = on(&branch, "BaseRepo");
+        assert_eq!(base_repos.len(), 1, "{environment}");
+        assert_eq!(base_repos[0]["spec"]["branch"], "main");
+        assert_eq!(on(&branch, "ClusterType").len(), 1, "{environment}");
+        assert_eq!(on(&branch, "SchedulingPolicy").len(), 1, "{environment}");
+        let hand_back = rendered
+            .gitops
+            .branch_named(environment)
+            .and_then(|b| b.file(".github/workflows/check-promote.yaml"))
+            .unwrap_or_else(|| panic!("no hand-back workflow on gitops {environment}"));
+        let workflow: serde_yaml::Value = serde_yaml::from_slice(&hand_back.contents).unwrap();
+        assert_eq!(
+            workflow["on"]["push"]["branches"],
+            serde_yaml::to_value([environment]).unwrap(),
+            "{environment}"
+        );
+    }
+    // Only the first environment is where ci.yaml starts every promotion.
+    let ci = rendered
+        .control_plane
+        .branch_named("main")
+        .and_then(|b| b.file(".github/workflows/ci.yaml"))
+        .unwrap();
+    let ci = String::from_utf8(ci.contents.clone()).unwrap();
+    assert!(ci.contains("ENVIRONMENT: \"dev\""), "{ci}");
+    assert!(!ci.contains("stage") && !ci.contains("prod"), "{ci}");
 }
 
 /// The reference control plane (microsoft/kalypso-control-plane, vendored as a bundle): every

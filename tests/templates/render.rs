@@ -132,7 +132,7 @@ fn the_executable_bits_of_the_sources_are_the_declared_ones() {
 #[test]
 fn each_repository_has_main_and_the_environment_branch() {
     let mut context = custom_context();
-    context.environment = "stage".into();
+    context.environments = vec!["stage".into()];
     let rendered = render(&context).unwrap();
     for repo in rendered.repos() {
         let names: Vec<&str> = repo.branches.iter().map(|b| b.name.as_str()).collect();
@@ -344,7 +344,7 @@ fn value_of(context: &TemplateContext, name: &str) -> String {
         "gitops_owner" => gitops.owner.clone(),
         "gitops_name" => gitops.name.clone(),
         "namespace" => context.namespace.clone(),
-        "environment" => context.environment.clone(),
+        "environment" => context.first_environment().to_string(),
         "cluster_type" => context.cluster_type.clone(),
         other => panic!("unknown placeholder {other}"),
     }

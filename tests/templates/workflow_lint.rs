@@ -10,15 +10,20 @@ use std::process::Command;
 
 use kalypso_bootstrap::templates::{render, RepoRef, TemplateContext};
 
-fn contexts() -> [TemplateContext; 2] {
+/// The default context, one with other names and environment, and one with three
+/// environments (three gitops branches, each with its hand-back workflow).
+fn contexts() -> [TemplateContext; 3] {
     let mut stage = TemplateContext::new(
         RepoRef::new("contoso", "kalypso-control-plane"),
         RepoRef::new("contoso", "kalypso-gitops"),
     );
-    stage.environment = "stage".into();
+    stage.environments = vec!["stage".into()];
+    let mut three = TemplateContext::new(RepoRef::new("acme", "cp"), RepoRef::new("acme", "go"));
+    three.environments = vec!["dev".into(), "stage".into(), "prod".into()];
     [
         TemplateContext::new(RepoRef::new("acme", "cp"), RepoRef::new("acme", "go")),
         stage,
+        three,
     ]
 }
 
@@ -43,7 +48,8 @@ fn rendered_workflows(dir: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    assert_eq!(workflows.len(), 2 * 4, "{workflows:?}");
+    // Per context: ci, cd and check-promote on main, and a hand-back per environment branch.
+    assert_eq!(workflows.len(), 4 + 4 + (3 + 3), "{workflows:?}");
     workflows
 }
 

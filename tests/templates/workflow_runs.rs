@@ -283,7 +283,7 @@ fn start_cd(gh: &Gh, context: &TemplateContext, dispatch_exit: &str) -> JobRun {
 fn ci_promotes_the_pushed_commit_to_the_first_environment() {
     let mut context = acme_context();
     for environment in ["dev", "qa"] {
-        context.environment = environment.into();
+        context.environments = vec![environment.into()];
         let gh = Gh::new();
         let run = start_cd(&gh, &context, "0");
         assert!(run.success(), "{}", run.output());
@@ -374,4 +374,118 @@ fn on_an_enterprise_server_every_gh_call_goes_to_its_host_with_the_token() {
         assert!(run.success(), "{}", run.output());
         assert_eq!(gh.reached(), [(host.to_string(), GITHUB_TOKEN.to_string())]);
     }
+}
+
+// ---- the whole promotion chain of three environments ----
+
+/// The value of `-f NAME=VALUE` in a `gh workflow run` call.
+fn field<'a>(call: &'a [String], name: &str) -> Option<&'a str> {
+    call.windows(2)
+        .find(|pair| pair[0] == "-f" && pair[1].starts_with(&format!("{name}=")))
+        .map(|pair| &pair[1][name.len() + 1..])
+}
+
+/// A push to main of a control plane with dev, stage and prod, promoted through all three
+/// by the rendered workflows: ci starts cd for dev; for each environment the gitops
+/// repository's hand-back (on that environment's branch) starts check-promote, whose
+/// promote job reads the NEXT_ENVIRONMENT secret of that environment, as the bootstrap
+/// sets them (`next_environments`, checked against the simulated GitHub by the e2e test
+/// `three_environments_are_bootstrapped_chained_verified_and_rolled_back`). The dispatches
+/// go dev → stage → prod and stop at prod.
+#[test]
+fn a_promotion_walks_dev_stage_prod_and_stops_at_prod() {
+    use kalypso_bootstrap::engine::steps::repositories::next_environments;
+    let mut context = acme_context();
+    context.environments = vec!["dev".into(), "stage".into(), "prod".into()];
+    let rendered = render(&context).unwrap();
+    let secrets: std::collections::BTreeMap<&str, &str> =
+        next_environments(&context).into_iter().collect();
+    assert_eq!(
+        secrets,
+        std::collections::BTreeMap::from([("dev", "stage"), ("stage", "prod")])
+    );
+
+    // ci: the push to main goes to the first environment.
+    let gh = Gh::new();
+    let run = start_cd(&gh, &context, "0");
+    assert!(run.success(), "{}", run.output());
+    let dispatches = gh.dispatches();
+    assert_eq!(dispatches.len(), 1);
+    let mut environment = field(&dispatches[0].0, "environment")
+        .expect("an environment")
+        .to_string();
+    let mut promoted_to = vec![environment.clone()];
+
+    let check_promote = workflow(&rendered, RepoKind::ControlPlane, "check-promote.yaml");
+    for _ in 0..context.environments.len() + 1 {
+        // cd pinned PROMOTED on the environment's branch; the scheduler's pull request,
+        // labelled promoted, was merged into the gitops branch of that environment.
+        let hand_back = crate::support::templates::workflow::workflows(&rendered)
+            .into_iter()
+            .find(|w| {
+                w.repo == RepoKind::Gitops
+                    && w.branch == environment
+                    && w.file_name() == "check-promote.yaml"
+            })
+            .unwrap_or_else(|| panic!("no hand-back workflow on the gitops branch {environment}"));
+        let gh = Gh::new();
+        let run = JobRunner::new(&gh)
+            .github("GITHUB_REPOSITORY", "acme/go")
+            .github("GITHUB_SHA", DEPLOYED)
+            .github("GITHUB_REF_NAME", &environment)
+            .expression("github.token", GITHUB_TOKEN)
+            .expression("secrets.CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN)
+            .fake(
+                "FAKE_PULLS",
+                &json!([pull(9, true, &environment, &["promoted"])]).to_string(),
+            )
+            .fake("FAKE_TRACKING", PROMOTED)
+            .run_job(&hand_back, "hand-back");
+        assert!(run.success(), "{environment}: {}", run.output());
+        let handed = gh.dispatches();
+        assert_eq!(handed.len(), 1, "{environment}: {}", run.output());
+        assert_eq!(
+            field(&handed[0].0, "environment"),
+            Some(environment.as_str())
+        );
+
+        // check-promote in the control plane, in the GitHub environment it checked.
+        let gh = Gh::new();
+        let mut runner = JobRunner::new(&gh)
+            .github("GITHUB_REPOSITORY", "acme/cp")
+            .github("GITHUB_SHA", PUSHED)
+            .github("GITHUB_REF_NAME", "main")
+            .expression("github.token", GITHUB_TOKEN)
+            .expression("inputs.environment", &environment)
+            .expression("inputs.commit_id", DEPLOYED)
+            .expression("inputs.promoted_commit_id", PROMOTED);
+        if let Some(next) = secrets.get(environment.as_str()) {
+            runner = runner.expression("secrets.NEXT_ENVIRONMENT", next);
+        }
+        let run = runner.run_job(&check_promote, "promote");
+        assert!(run.ran && run.success(), "{environment}: {}", run.output());
+        let next = gh.dispatches();
+        match next.as_slice() {
+            [] => {
+                assert!(
+                    run.output()
+                        .contains(&format!("{environment} is the last environment")),
+                    "{}",
+                    run.output()
+                );
+                break;
+            }
+            [(call, token)] => {
+                assert_eq!(token, GITHUB_TOKEN);
+                assert_eq!(call[2], "cd.yaml");
+                assert_eq!(field(call, "promoted_commit_id"), Some(PROMOTED));
+                environment = field(call, "environment")
+                    .expect("an environment")
+                    .to_string();
+                promoted_to.push(environment.clone());
+            }
+            more => panic!("{environment}: several dispatches {more:?}"),
+        }
+    }
+    assert_eq!(promoted_to, ["dev", "stage", "prod"]);
 }

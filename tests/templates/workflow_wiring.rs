@@ -19,7 +19,7 @@ fn contexts() -> [TemplateContext; 2] {
         RepoRef::new("contoso", "platform-control"),
         RepoRef::new("contoso-ops", "platform-gitops"),
     );
-    stage.environment = "stage".into();
+    stage.environments = vec!["stage".into()];
     [acme_context(), stage]
 }
 
@@ -145,7 +145,7 @@ fn the_dispatches_carry_the_right_commits_environments_and_repositories() {
         let rendered = render(&context).unwrap();
         let mut found = resolved_dispatches(&rendered, &context);
         found.sort_by(|a, b| (&a.caller, &a.job).cmp(&(&b.caller, &b.job)));
-        let environment = context.environment.as_str();
+        let environment = context.first_environment();
         let expected = vec![
             // A checked deployment is promoted to the environment NEXT_ENVIRONMENT names.
             ResolvedDispatch {

@@ -498,6 +498,11 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh::PROMOTED_LABEL_COLOR,
             "Promoted by the Kalypso Scheduler",
         ),
+        // The promotion chain of several environments: a GitHub environment of the control
+        // plane, its NEXT_ENVIRONMENT secret, and the list a resumed run reads.
+        gh.environment_create_spec(&control_plane, "dev"),
+        gh.environment_secret_set_spec(&control_plane, "dev", "NEXT_ENVIRONMENT", &secret("stage")),
+        gh.environment_secret_list_spec(&control_plane, "stage"),
         // Rollback of what the two calls above created.
         gh.secret_delete_spec(&control_plane, "GITOPS_REPO"),
         gh.label_delete_spec(&gitops, gh::PROMOTED_LABEL),

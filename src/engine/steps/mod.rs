@@ -428,6 +428,7 @@ pub fn template_context(
         repo("gitops", &configuration.repositories.gitops)?,
     );
     context.namespace = configuration.installation.namespace.clone();
+    context.environments = configuration.environments.names().to_vec();
     context.validate().map_err(|e| e.to_string())?;
     Ok(context)
 }
@@ -599,6 +600,7 @@ mod tests {
                 visibility: Visibility::Private,
                 github_host: Default::default(),
             },
+            environments: Default::default(),
             installation: Installation {
                 namespace: "kalypso-x".into(),
                 chart: HelmChart::published("kalypso-scheduler"),

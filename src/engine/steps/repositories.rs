@@ -276,7 +276,7 @@ pub(crate) fn plan(
                         message,
                         hint: Topic::ExistingRepositoryChanges.hint(format!(
                             "keep one GitOpsRepo on {branch} (the scheduler opens its pull requests where it points), or point each yourself and run again",
-                            branch = TemplateContext::DEFAULT_ENVIRONMENT
+                            branch = check.branch
                         )),
                         exit_code: ExitCode::RepositoryFailed,
                     });
@@ -391,7 +391,7 @@ fn several_gitops_repos(
     Some(format!(
         "on branch {branch} of the control plane, {count} GitOpsRepo resources: {}; the gitops repository {wanted} is not what all of them name, and this tool points only one GitOpsRepo at it",
         listed.join("; "),
-        branch = TemplateContext::DEFAULT_ENVIRONMENT,
+        branch = check.branch,
         count = check.gitops_repos.len(),
     ))
 }
@@ -434,7 +434,7 @@ fn change_to_existing(
                 Action::Create,
                 format!(
                     "existing repository {url}: on branch {branch}, {path} (GitOpsRepo {name}) has spec.repo {old}, so the gitops repository {wanted} would never receive a pull request; change: set spec.repo to {wanted} (one commit to {branch})",
-                    branch = TemplateContext::DEFAULT_ENVIRONMENT,
+                    branch = observed.control_plane_check.as_ref()?.branch,
                     path = pointer.path,
                     name = pointer.name.as_deref().unwrap_or("(unnamed)"),
                     old = pointer.repo,
@@ -635,7 +635,7 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 for branch in BranchKind::ALL {
                     listed.push(tools.gh.repo_tree_spec(
                         &slug,
-                        branch.branch_name(TemplateContext::DEFAULT_ENVIRONMENT),
+                        branch.branch_name(env.configuration.environments.first()),
                     ));
                 }
                 if kind == RepoKind::ControlPlane {
@@ -670,7 +670,7 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 unreachable!("matched above")
             };
             let slug = existing.slug();
-            let branch = TemplateContext::DEFAULT_ENVIRONMENT;
+            let branch = env.configuration.environments.first();
             listed.push(tools.gh.repo_tree_spec(&slug, MAIN_BRANCH));
             listed.push(tools.gh.repo_tree_spec(&slug, branch));
             listed.note(format!(
@@ -774,10 +774,33 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                     names.join(", "),
                     host(env).gh_repo_arg(&slug)
                 ));
+                if kind == RepoKind::ControlPlane {
+                    for (environment, _) in next_environments(context) {
+                        listed.push(tools.gh.environment_secret_list_spec(&slug, environment));
+                    }
+                    let chain = next_environments(context);
+                    if !chain.is_empty() {
+                        listed.note(format!(
+                            "{}: each set only if its environment's list lacks it (its environment created first with gh api --method PUT repos/{slug}/environments/NAME)",
+                            describe_chain(&chain)
+                        ));
+                    }
+                }
                 return listed;
             }
             for (name, value) in secret_values(kind, context, &token) {
                 listed.push(tools.gh.secret_set_spec(&slug, name, &value));
+            }
+            if kind == RepoKind::ControlPlane {
+                for (environment, next) in next_environments(context) {
+                    listed.push(tools.gh.environment_create_spec(&slug, environment));
+                    listed.push(tools.gh.environment_secret_set_spec(
+                        &slug,
+                        environment,
+                        NEXT_ENVIRONMENT_SECRET,
+                        &SecretString::from(next.to_string()),
+                    ));
+                }
             }
             listed.note("secret values are written to gh's stdin");
         }
@@ -1090,7 +1113,7 @@ async fn validate_existing(
     )?;
     remember(env, ctx, kind, owner, name, false)?;
 
-    let environment = TemplateContext::DEFAULT_ENVIRONMENT;
+    let environment = env.configuration.environments.first();
     if kind == RepoKind::ControlPlane {
         return validate_control_plane(env, ctx, &tools, &slug, &url, environment).await;
     }
@@ -1179,6 +1202,8 @@ fn lacks_hint(kind: RepoKind) -> crate::troubleshooting::Hint {
 /// A BaseRepo naming another repository can be deliberate (the workloads and templates kept
 /// elsewhere): a warning.
 struct Followed<'a> {
+    /// The environment branch checked.
+    branch: &'a str,
     environment: Vec<&'a structure::FollowedRepo>,
     base_repos: Vec<&'a structure::FollowedRepo>,
 }
@@ -1193,6 +1218,7 @@ impl<'a> Followed<'a> {
                 .collect()
         };
         Self {
+            branch: &check.branch,
             environment: elsewhere("Environment"),
             base_repos: elsewhere("BaseRepo"),
         }
@@ -1223,7 +1249,7 @@ impl<'a> Followed<'a> {
                 format!(
                     "{}, so the scheduler would follow that repository's {} branch, not this one's; change: set {} to {url}",
                     Self::describe(f),
-                    TemplateContext::DEFAULT_ENVIRONMENT,
+                    self.branch,
                     f.key
                 )
             })
@@ -1568,13 +1594,25 @@ pub async fn seed(
         let names: Vec<&str> = rendered.branches.iter().map(|b| b.name.as_str()).collect();
         return Ok(StepOutcome::reused(format!(
             "repository {slug} already has {}",
-            names.join(" and ")
+            listed(&names)
         )));
     }
     Ok(StepOutcome::succeeded(format!(
         "pushed {} to {slug}",
-        pushed.join(" and ")
+        listed(&pushed)
     )))
+}
+
+/// "a", "a and b", "a, b and c": the branches of a seed, however many environments.
+fn listed<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.as_ref().to_string(),
+        [init @ .., last] => {
+            let init: Vec<&str> = init.iter().map(AsRef::as_ref).collect();
+            format!("{} and {}", init.join(", "), last.as_ref())
+        }
+    }
 }
 
 fn seed_error(step: StepId, slug: &str, error: &SeedError) -> UserError {
@@ -1642,7 +1680,7 @@ pub async fn secrets(
         if existing.is_some() {
             ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
         }
-        set.push(*name);
+        set.push(name.to_string());
     }
     if existing.is_some() && !set.is_empty() {
         // When GitHub says each was set: a rollback removes it only while that still holds.
@@ -1666,11 +1704,19 @@ pub async fn secrets(
             }
         }
     }
+    if kind == RepoKind::ControlPlane && existing.is_none() {
+        let chained = promotion_chain(env, ctx, &tools, &context, planned).await?;
+        set.extend(chained);
+    }
     let names: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
     if set.is_empty() {
+        let mut names = names.join(", ");
+        let chain = next_environments(&context);
+        if !chain.is_empty() {
+            names.push_str(&format!("; {}", describe_chain(&chain)));
+        }
         return Ok(StepOutcome::reused(format!(
-            "{slug} has its secrets {}",
-            names.join(", ")
+            "{slug} has its secrets {names}"
         )));
     }
     if kind == RepoKind::ControlPlane {
@@ -1681,6 +1727,102 @@ pub async fn secrets(
         "set {} on {slug}",
         set.join(", ")
     )))
+}
+
+/// The secret the control plane's check-promote.yaml reads in the GitHub environment of the
+/// environment it checked (its `promote` job runs in it): the environment to promote to.
+pub const NEXT_ENVIRONMENT_SECRET: &str = "NEXT_ENVIRONMENT";
+
+/// Each environment that promotes further, with the one it promotes to: every environment
+/// but the last. The last gets no `NEXT_ENVIRONMENT`, which ends the chain.
+pub fn next_environments(context: &TemplateContext) -> Vec<(&str, &str)> {
+    context
+        .environments
+        .iter()
+        .filter_map(|environment| {
+            context
+                .next_environment(environment)
+                .map(|next| (environment.as_str(), next))
+        })
+        .collect()
+}
+
+/// "NEXT_ENVIRONMENT of GitHub environments dev (stage), stage (prod)".
+pub fn describe_chain(chain: &[(&str, &str)]) -> String {
+    let listed: Vec<String> = chain
+        .iter()
+        .map(|(environment, next)| format!("{environment} ({next})"))
+        .collect();
+    format!(
+        "{NEXT_ENVIRONMENT_SECRET} of GitHub environment{} {}",
+        if chain.len() == 1 { "" } else { "s" },
+        listed.join(", ")
+    )
+}
+
+/// Wire the promotion chain of a control plane we created: for each environment but the
+/// last, its GitHub environment (created if missing) gets the secret `NEXT_ENVIRONMENT`
+/// naming the next one. On a resumed step, a secret already there is left as it is.
+/// Returns what was set, e.g. "NEXT_ENVIRONMENT of dev (stage)".
+async fn promotion_chain(
+    env: &StepEnv,
+    ctx: &StepContext,
+    tools: &Tools,
+    context: &TemplateContext,
+    planned: &PlannedStep,
+) -> Result<Vec<String>, UserError> {
+    let slug = context.control_plane.slug();
+    let mut set = Vec::new();
+    for (environment, next) in next_environments(context) {
+        if planned.action == Action::Reuse {
+            // Set by an earlier run: left as it is. An environment that is not there (any
+            // more) answers 404, and is made again below.
+            let what =
+                format!("list the secrets of the GitHub environment {environment} in {slug}");
+            let present = match tools.gh.environment_secret_list(&slug, environment).await {
+                Ok(names) => names,
+                Err(error) if error.is_not_found() => Vec::new(),
+                Err(error) => return Err(tool_error(ctx.step(), &what, &error)),
+            };
+            if present
+                .iter()
+                .any(|name| name.eq_ignore_ascii_case(NEXT_ENVIRONMENT_SECRET))
+            {
+                continue;
+            }
+        }
+        call(
+            env,
+            ctx,
+            &format!("create the GitHub environment {environment} in {slug}"),
+            || tools.gh.environment_create(&slug, environment),
+        )
+        .await?;
+        ctx.progress(format!(
+            "setting {NEXT_ENVIRONMENT_SECRET} of environment {environment} on {slug} to {next}"
+        ));
+        let value = SecretString::from(next.to_string());
+        call(
+            env,
+            ctx,
+            &format!(
+                "set {NEXT_ENVIRONMENT_SECRET} of the GitHub environment {environment} in {slug}"
+            ),
+            || {
+                tools.gh.environment_secret_set(
+                    &slug,
+                    environment,
+                    NEXT_ENVIRONMENT_SECRET,
+                    value.clone(),
+                )
+            },
+        )
+        .await?;
+        set.push(format!(
+            "{NEXT_ENVIRONMENT_SECRET} of {environment} ({next})"
+        ));
+    }
+    Ok(set)
 }
 
 /// The `promoted` label on the gitops repository.
@@ -1782,7 +1924,7 @@ async fn point_gitops_repo(
     let tools = Tools::for_step(env, ctx);
     let step = ctx.step();
     let slug = existing.slug();
-    let branch = TemplateContext::DEFAULT_ENVIRONMENT;
+    let branch = env.configuration.environments.first();
     let context = steps.template_context(ctx).await?;
     let wanted = context.gitops.url();
     // Read again: the repository may have changed since the plan.

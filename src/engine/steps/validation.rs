@@ -33,14 +33,14 @@ pub enum HealthCheck {
     FluxSource,
     FluxKustomization,
     TestWorkload,
-    /// The environment's Flux GitRepository and Kustomization, made by the scheduler's
+    /// Every environment's Flux GitRepository and Kustomization, made by the scheduler's
     /// Environment controller, are Ready.
     EnvironmentFlux,
-    /// The environment's BaseRepo reports no error, and neither does its Flux source.
+    /// Every environment's BaseRepo reports no error, and neither does its Flux source.
     BaseRepo,
-    /// The environment's GitOpsRepo reports no error.
+    /// Every environment's GitOpsRepo reports no error.
     GitopsRepo,
-    /// The scheduler opened a pull request against the environment's gitops branch.
+    /// The scheduler opened a pull request against the first environment's gitops branch.
     PullRequest,
 }
 
@@ -164,9 +164,12 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
     let mut listed = StepCommands::default();
     let (gitrepository, kustomization) = flux_objects();
     let (environment, gitops) = match preview.context {
-        Some(context) => (context.environment.clone(), context.gitops.slug()),
+        Some(context) => (
+            context.first_environment().to_string(),
+            context.gitops.slug(),
+        ),
         None => (
-            crate::templates::TemplateContext::DEFAULT_ENVIRONMENT.to_string(),
+            env.configuration.environments.first().to_string(),
             repo_slug(&env.configuration.repositories.gitops, preview.owner),
         ),
     };
@@ -189,6 +192,10 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
         tools.gh.pr_files_spec(&gitops, "<number>"),
     ] {
         listed.push(spec);
+    }
+    for other in env.configuration.environments.names().iter().skip(1) {
+        listed.push(kubectl.list_kalypso_objects_spec(KalypsoKind::BaseRepo, other));
+        listed.push(kubectl.list_kalypso_objects_spec(KalypsoKind::GitOpsRepo, other));
     }
     if planned.action == Action::Create {
         listed.push(kubectl.apply_stdin_spec(&test_workload_manifest(namespace)));
@@ -269,7 +276,8 @@ pub async fn health(
     let template = steps.template_context(ctx).await?;
     let scheduler = Arc::new(SchedulerTarget {
         verified_earlier: planned.action != Action::Create,
-        environment: template.environment.clone(),
+        environment: template.first_environment().to_string(),
+        environments: template.environments.clone(),
         gitops: template.gitops.slug(),
         gh: tools.gh.clone(),
     });
@@ -401,12 +409,16 @@ pub async fn health(
     }
 }
 
-/// What the scheduler's checks look at: the first environment and the gitops repository.
+/// What the scheduler's checks look at: every environment's Flux objects, BaseRepos and
+/// GitOpsRepos; the first environment's pull request in the gitops repository.
 struct SchedulerTarget {
     /// A re-run of an installation an earlier run verified: its pull request may have been
     /// merged since, and the controller opens the next one only when the content changes.
     verified_earlier: bool,
+    /// The first environment.
     environment: String,
+    /// Every environment, in promotion order.
+    environments: Vec<String>,
     /// `OWNER/NAME`.
     gitops: String,
     gh: crate::tools::gh::Gh,
@@ -423,6 +435,7 @@ pub fn enterprise_pull_requests(host: &crate::config::GitHubHost) -> String {
 /// What to look at when a scheduler check gave up.
 fn scheduler_advice(check: HealthCheck, target: &SchedulerTarget, context: &str) -> String {
     let environment = &target.environment;
+    let environments = target.environments.join(", ");
     let flux = resources::FLUX_NAMESPACE;
     let host = target.gh.host();
     let gitops_arg = host.gh_repo_arg(&target.gitops);
@@ -435,7 +448,7 @@ fn scheduler_advice(check: HealthCheck, target: &SchedulerTarget, context: &str)
     }
     match check {
         HealthCheck::EnvironmentFlux => format!(
-            "the Kalypso Scheduler creates GitRepository and Kustomization {environment} in {flux} from the Environment on the control plane's main branch; inspect them (kubectl --context {context} get gitrepositories,kustomizations -n {flux}), fix the cause, then run again to resume at the health checks"
+            "the Kalypso Scheduler creates a GitRepository and a Kustomization named after each environment ({environments}) in {flux} from its Environment on the control plane's main branch; inspect them (kubectl --context {context} get gitrepositories,kustomizations -n {flux}), fix the cause, then run again to resume at the health checks"
         ),
         HealthCheck::BaseRepo | HealthCheck::GitopsRepo => format!(
             "read the conditions (kubectl --context {context} get baserepoes,gitopsrepoes -n {environment} -o yaml, kubectl --context {context} get gitrepositories -n {flux}): the repositories and branches they name must exist, the chart's token must read them and, for the GitOpsRepo, have the repo scope and write access to {gitops}; fix it, then run again to resume at the health checks",
@@ -537,6 +550,7 @@ async fn run_round(
             policies,
             assignments,
         ),
+        further,
     ) = tokio::join!(
         async {
             tokio::join!(
@@ -567,7 +581,26 @@ async fn run_round(
                 kubectl.list_kalypso_objects(KalypsoKind::Assignment, environment),
             )
         },
+        // The BaseRepos and GitOpsRepos of the further environments, one environment after
+        // the other while the queries above run.
+        async {
+            let mut further = Vec::new();
+            for other in scheduler.environments.iter().skip(1) {
+                let (base, gitops) = tokio::join!(
+                    kubectl.list_kalypso_objects(KalypsoKind::BaseRepo, other),
+                    kubectl.list_kalypso_objects(KalypsoKind::GitOpsRepo, other),
+                );
+                further.push((other.clone(), base, gitops));
+            }
+            further
+        },
     );
+    let mut base_repos = vec![(environment.to_string(), base_repos)];
+    let mut gitops_repos = vec![(environment.to_string(), gitops_repos)];
+    for (other, base, gitops) in further {
+        base_repos.push((other.clone(), base));
+        gitops_repos.push((other, gitops));
+    }
     // The files of the scheduler's pull request, when there are Assignments to look for.
     let scheduler_pull = pulls.as_ref().ok().and_then(|all| {
         all.iter()
@@ -849,8 +882,9 @@ async fn run_round(
 struct SchedulerObservations {
     flux_sources: Result<Vec<FluxObject>, ToolError>,
     flux_kustomizations: Result<Vec<FluxObject>, ToolError>,
-    base_repos: Result<Vec<KalypsoObject>, ToolError>,
-    gitops_repos: Result<Vec<KalypsoObject>, ToolError>,
+    /// The BaseRepos and GitOpsRepos of each environment's namespace, the first first.
+    base_repos: Vec<(String, Result<Vec<KalypsoObject>, ToolError>)>,
+    gitops_repos: Vec<(String, Result<Vec<KalypsoObject>, ToolError>)>,
     pulls: Result<Vec<crate::tools::gh::PullRequest>, ToolError>,
     registrations: Result<Vec<KalypsoObject>, ToolError>,
     policies: Result<Vec<KalypsoObject>, ToolError>,
@@ -887,6 +921,159 @@ fn scheduler_query_failure(
     } else {
         Err(tool_error(step, what, error))
     }
+}
+
+/// One check over several environments: failing if one fails, else pending if one is, else
+/// passing; the message of each environment, named when there are several.
+fn combined(checks: Vec<(String, (HealthStatus, String))>) -> (HealthStatus, String) {
+    let status = if checks.iter().any(|(_, c)| c.0 == HealthStatus::Failing) {
+        HealthStatus::Failing
+    } else if checks.iter().any(|(_, c)| c.0 != HealthStatus::Passing) {
+        HealthStatus::Pending
+    } else {
+        HealthStatus::Passing
+    };
+    let message = match checks.as_slice() {
+        [(_, (_, only))] => only.clone(),
+        _ => checks
+            .iter()
+            .map(|(environment, (_, message))| format!("{environment}: {message}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    (status, message)
+}
+
+/// The BaseRepos of one environment's namespace, and the Flux source of each.
+fn base_repo_check(
+    step: StepId,
+    environment: &str,
+    repos: Result<Vec<KalypsoObject>, ToolError>,
+    sources: &Result<Vec<FluxObject>, (HealthStatus, String)>,
+    hints: &mut Vec<Hint>,
+) -> Result<(HealthStatus, String), UserError> {
+    let flux = resources::FLUX_NAMESPACE;
+    let find = |name: &str| {
+        sources
+            .as_ref()
+            .ok()
+            .and_then(|objects| objects.iter().find(|o| o.name == name).cloned())
+    };
+    Ok(match repos {
+        Err(e) => scheduler_query_failure(
+            step,
+            &format!("list the BaseRepos in namespace {environment}"),
+            &e,
+            hints,
+            false,
+        )?,
+        Ok(repos) if repos.is_empty() => (
+            HealthStatus::Failing,
+            format!("no BaseRepo in namespace {environment} yet"),
+        ),
+        Ok(repos) => {
+            let mut problems = Vec::new();
+            let mut fine = Vec::new();
+            for repo in &repos {
+                let source_name = format!("{environment}-{}", repo.name);
+                let names = format!(
+                    "BaseRepo {} ({}@{})",
+                    repo.name,
+                    repo.repo.as_deref().unwrap_or("?"),
+                    repo.branch.as_deref().unwrap_or("?")
+                );
+                if !repo.ready.as_ref().is_some_and(|c| c.is_true()) {
+                    problems.push(format!("{names}: {}", describe_ready(&repo.ready)));
+                    continue;
+                }
+                match (sources, find(&source_name)) {
+                    (Err(failure), _) => problems.push(failure.1.clone()),
+                    (Ok(_), None) => problems.push(format!(
+                        "{names}: its GitRepository {flux}/{source_name} not created yet"
+                    )),
+                    (Ok(_), Some(source)) if source.is_ready() => fine.push(names),
+                    (Ok(_), Some(source)) => problems.push(format!(
+                        "{names}: its GitRepository {source_name}: {}",
+                        describe_ready(&source.ready)
+                    )),
+                }
+            }
+            if problems.is_empty() {
+                (
+                    HealthStatus::Passing,
+                    format!("{} Ready, its source fetched", fine.join(", ")),
+                )
+            } else {
+                (HealthStatus::Failing, problems.join("; "))
+            }
+        }
+    })
+}
+
+/// The GitOpsRepos of one environment's namespace; true when each reports the pull
+/// request of its current content created.
+fn gitops_repo_check(
+    step: StepId,
+    environment: &str,
+    repos: Result<Vec<KalypsoObject>, ToolError>,
+    hints: &mut Vec<Hint>,
+) -> Result<((HealthStatus, String), bool), UserError> {
+    Ok(match repos {
+        Err(e) => (
+            scheduler_query_failure(
+                step,
+                &format!("list the GitOpsRepos in namespace {environment}"),
+                &e,
+                hints,
+                false,
+            )?,
+            false,
+        ),
+        Ok(repos) if repos.is_empty() => (
+            (
+                HealthStatus::Failing,
+                format!("no GitOpsRepo in namespace {environment} yet"),
+            ),
+            false,
+        ),
+        Ok(repos) => {
+            let described: Vec<String> = repos
+                .iter()
+                .map(|r| {
+                    format!(
+                        "GitOpsRepo {} ({}@{}): {}",
+                        r.name,
+                        r.repo.as_deref().unwrap_or("?"),
+                        r.branch.as_deref().unwrap_or("?"),
+                        describe_ready(&r.ready)
+                    )
+                })
+                .collect();
+            // The controller reports an error as Ready=False; until its first pull request
+            // it has no Ready condition, or Ready=False with reason CreatingPR.
+            let failed = repos.iter().any(|r| {
+                r.ready
+                    .as_ref()
+                    .is_some_and(|c| !c.is_true() && c.reason.as_deref() != Some("CreatingPR"))
+            });
+            let all_ready = repos
+                .iter()
+                .all(|r| r.ready.as_ref().is_some_and(|c| c.is_true()));
+            let proposed = repos.iter().all(|r| {
+                r.ready
+                    .as_ref()
+                    .is_some_and(|c| c.is_true() && c.reason.as_deref() == Some("PRCreated"))
+            });
+            let status = if all_ready {
+                HealthStatus::Passing
+            } else if failed {
+                HealthStatus::Failing
+            } else {
+                HealthStatus::Pending
+            };
+            ((status, described.join("; ")), proposed)
+        }
+    })
 }
 
 /// `Ready=False, reason R: message` or `no Ready condition yet`.
@@ -945,35 +1132,48 @@ fn scheduler_checks(
             .and_then(|objects| objects.iter().find(|o| o.name == name).cloned())
     };
 
-    // The Environment controller's GitRepository and Kustomization, both named after it.
+    // The Environment controller's GitRepository and Kustomization, both named after it,
+    // for every environment.
     let environment_flux = match (&sources, &kustomizations) {
         (Err(failure), _) | (_, Err(failure)) => failure.clone(),
         _ => {
             let mut problems = Vec::new();
-            for (label, object) in [
-                ("GitRepository", find(&sources, environment)),
-                ("Kustomization", find(&kustomizations, environment)),
-            ] {
-                match object {
-                    None => problems.push(format!(
-                        "{label} {flux}/{environment} not created yet (the scheduler makes it for Environment {environment})"
-                    )),
-                    Some(object) if object.is_ready() => {}
-                    Some(object) => problems.push(format!(
-                        "{label} {environment}: {}",
-                        describe_ready(&object.ready)
-                    )),
+            let mut ready = Vec::new();
+            for environment in &target.environments {
+                let mut fine = true;
+                for (label, object) in [
+                    ("GitRepository", find(&sources, environment)),
+                    ("Kustomization", find(&kustomizations, environment)),
+                ] {
+                    match object {
+                        None => {
+                            fine = false;
+                            problems.push(format!(
+                                "{label} {flux}/{environment} not created yet (the scheduler makes it for Environment {environment})"
+                            ));
+                        }
+                        Some(object) if object.is_ready() => {}
+                        Some(object) => {
+                            fine = false;
+                            problems.push(format!(
+                                "{label} {environment}: {}",
+                                describe_ready(&object.ready)
+                            ));
+                        }
+                    }
+                }
+                if fine {
+                    let revision = find(&kustomizations, environment)
+                        .and_then(|k| k.ready)
+                        .and_then(|c| c.message)
+                        .unwrap_or_default();
+                    ready.push(format!(
+                        "GitRepository and Kustomization {environment} Ready: {revision}"
+                    ));
                 }
             }
             if problems.is_empty() {
-                let revision = find(&kustomizations, environment)
-                    .and_then(|k| k.ready)
-                    .and_then(|c| c.message)
-                    .unwrap_or_default();
-                (
-                    HealthStatus::Passing,
-                    format!("GitRepository and Kustomization {environment} Ready: {revision}"),
-                )
+                (HealthStatus::Passing, ready.join("; "))
             } else {
                 (HealthStatus::Failing, problems.join("; "))
             }
@@ -986,111 +1186,29 @@ fn scheduler_checks(
     ));
 
     // BaseRepo: its own condition, and the Flux source its controller makes for it
-    // (`<namespace>-<name>`), where a repository it cannot fetch shows.
-    let base_repo = match observed.base_repos {
-        Err(e) => scheduler_query_failure(
-            step,
-            &format!("list the BaseRepos in namespace {environment}"),
-            &e,
-            hints,
-            false,
-        )?,
-        Ok(repos) if repos.is_empty() => (
-            HealthStatus::Failing,
-            format!("no BaseRepo in namespace {environment} yet"),
-        ),
-        Ok(repos) => {
-            let mut problems = Vec::new();
-            let mut fine = Vec::new();
-            for repo in &repos {
-                let source_name = format!("{environment}-{}", repo.name);
-                let names = format!(
-                    "BaseRepo {} ({}@{})",
-                    repo.name,
-                    repo.repo.as_deref().unwrap_or("?"),
-                    repo.branch.as_deref().unwrap_or("?")
-                );
-                if !repo.ready.as_ref().is_some_and(|c| c.is_true()) {
-                    problems.push(format!("{names}: {}", describe_ready(&repo.ready)));
-                    continue;
-                }
-                match (&sources, find(&sources, &source_name)) {
-                    (Err(failure), _) => problems.push(failure.1.clone()),
-                    (Ok(_), None) => problems.push(format!(
-                        "{names}: its GitRepository {flux}/{source_name} not created yet"
-                    )),
-                    (Ok(_), Some(source)) if source.is_ready() => fine.push(names),
-                    (Ok(_), Some(source)) => problems.push(format!(
-                        "{names}: its GitRepository {source_name}: {}",
-                        describe_ready(&source.ready)
-                    )),
-                }
-            }
-            if problems.is_empty() {
-                (
-                    HealthStatus::Passing,
-                    format!("{} Ready, its source fetched", fine.join(", ")),
-                )
-            } else {
-                (HealthStatus::Failing, problems.join("; "))
-            }
-        }
-    };
+    // (`<namespace>-<name>`), where a repository it cannot fetch shows; in every environment.
+    let mut base_repo_checks = Vec::new();
+    for (environment, repos) in observed.base_repos {
+        let check = base_repo_check(step, &environment, repos, &sources, hints)?;
+        base_repo_checks.push((environment, check));
+    }
+    let base_repo = combined(base_repo_checks);
     results.push((HealthCheck::BaseRepo, base_repo.0, base_repo.1));
 
-    // Whether the controller reports the pull request of its current content as created.
+    // GitOpsRepo, in every environment; whether the controller reports the pull request of
+    // its current content as created, in the first (whose pull request is checked).
     let mut proposed = false;
-    let gitops_repo = match observed.gitops_repos {
-        Err(e) => scheduler_query_failure(
-            step,
-            &format!("list the GitOpsRepos in namespace {environment}"),
-            &e,
-            hints,
-            false,
-        )?,
-        Ok(repos) if repos.is_empty() => (
-            HealthStatus::Failing,
-            format!("no GitOpsRepo in namespace {environment} yet"),
-        ),
-        Ok(repos) => {
-            let described: Vec<String> = repos
-                .iter()
-                .map(|r| {
-                    format!(
-                        "GitOpsRepo {} ({}@{}): {}",
-                        r.name,
-                        r.repo.as_deref().unwrap_or("?"),
-                        r.branch.as_deref().unwrap_or("?"),
-                        describe_ready(&r.ready)
-                    )
-                })
-                .collect();
-            // The controller reports an error as Ready=False; until its first pull request
-            // it has no Ready condition, or Ready=False with reason CreatingPR.
-            let failed = repos.iter().any(|r| {
-                r.ready
-                    .as_ref()
-                    .is_some_and(|c| !c.is_true() && c.reason.as_deref() != Some("CreatingPR"))
-            });
-            let all_ready = repos
-                .iter()
-                .all(|r| r.ready.as_ref().is_some_and(|c| c.is_true()));
-            proposed = repos.iter().all(|r| {
-                r.ready
-                    .as_ref()
-                    .is_some_and(|c| c.is_true() && c.reason.as_deref() == Some("PRCreated"))
-            });
-            let status = if all_ready {
-                HealthStatus::Passing
-            } else if failed {
-                HealthStatus::Failing
-            } else {
-                HealthStatus::Pending
-            };
-            (status, described.join("; "))
+    let mut gitops_pending = false;
+    let mut gitops_repo_checks = Vec::new();
+    for (index, (environment, repos)) in observed.gitops_repos.into_iter().enumerate() {
+        let (check, made) = gitops_repo_check(step, &environment, repos, hints)?;
+        if index == 0 {
+            proposed = made;
+            gitops_pending = check.0 == HealthStatus::Pending;
         }
-    };
-    let gitops_pending = gitops_repo.0 == HealthStatus::Pending;
+        gitops_repo_checks.push((environment, check));
+    }
+    let gitops_repo = combined(gitops_repo_checks);
     results.push((HealthCheck::GitopsRepo, gitops_repo.0, gitops_repo.1));
 
     let gitops = &target.gitops;
