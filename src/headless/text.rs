@@ -91,6 +91,9 @@ pub(crate) struct TextRenderer {
     /// Failed steps, in order: the failure block gives their errors.
     failed: Vec<StepFailureNote>,
     rollback: Option<RollbackResult>,
+    /// Resources the rollback could not remove, whose error its line already gave: their
+    /// leftover line gives only the command.
+    rollback_failed: Vec<String>,
     /// The summary names where things are (cluster, repositories, namespace): for a front
     /// end whose screen that showed them is gone (the wizard's).
     places: bool,
@@ -182,7 +185,12 @@ impl TextRenderer {
                 outcome,
                 message,
                 duration_ms,
-            } => rollback_action(resource, *outcome, message, *duration_ms),
+            } => {
+                if *outcome == Outcome::Failed {
+                    self.rollback_failed.push(resource.clone());
+                }
+                rollback_action(resource, *outcome, message, *duration_ms)
+            }
             EventKind::RollbackFinished {
                 outcome,
                 message,
@@ -533,11 +541,15 @@ impl TextRenderer {
                 LogLevel::Error,
                 "Left behind; remove by hand with these commands:",
             ));
-            pieces.extend(
-                leftovers
-                    .iter()
-                    .map(|leftover| line(LogLevel::Error, format!("  leftover: {leftover}"))),
-            );
+            // Each error once: one the rollback's line gave is not repeated here.
+            pieces.extend(leftovers.iter().map(|leftover| {
+                match crate::engine::leftover_command(leftover, &self.rollback_failed) {
+                    Some((resource, command)) => {
+                        line(LogLevel::Error, format!("  {resource}: {command}"))
+                    }
+                    None => line(LogLevel::Error, format!("  leftover: {leftover}")),
+                }
+            }));
         }
         pieces
     }
@@ -738,11 +750,19 @@ fn rollback_action(
 }
 
 /// `head: detail`, or `head` alone when there is no detail.
+/// `head: detail`; a detail that starts by saying `head` again ("Rollback incomplete:
+/// rollback incomplete: …") says it once.
 fn with_detail(head: String, detail: &str) -> String {
     if detail.trim().is_empty() {
-        head
-    } else {
-        format!("{head}: {detail}")
+        return head;
+    }
+    let repeated = detail
+        .get(..head.len())
+        .filter(|start| start.eq_ignore_ascii_case(&head))
+        .and_then(|_| detail[head.len()..].strip_prefix(": "));
+    match repeated {
+        Some(rest) => format!("{head}: {rest}"),
+        None => format!("{head}: {detail}"),
     }
 }
 

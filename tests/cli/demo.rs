@@ -1638,8 +1638,25 @@ fn a_demo_without_a_state_file_never_offers_to_resume() {
         assert!(!everything.contains(offer), "{offer}: {everything}");
     }
     assert!(
-        everything.contains("no later run resumes it"),
+        everything.contains("nothing is left to resume or remove once it exits"),
         "{everything}"
+    );
+    // Nor to clean it: `--clean --demo --state-file` of a world that ended with its run
+    // finds an empty new world and fails on what it cannot reach. Not on the terminal,
+    // not in the report.
+    assert!(
+        !everything.contains("kalypso-bootstrap --clean"),
+        "{everything}"
+    );
+    let report = everything
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Report:"))
+        .map(|path| std::fs::read_to_string(path.trim()).unwrap())
+        .expect("the report's path is printed");
+    assert!(!report.contains("kalypso-bootstrap --clean"), "{report}");
+    assert!(
+        report.contains("nothing is left to resume or remove once it exits"),
+        "{report}"
     );
 }
 

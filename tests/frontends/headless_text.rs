@@ -541,5 +541,25 @@ fn a_real_failure_prints_its_error_and_hint_once_and_the_rollbacks_leftover() {
         out.contains("gh repo delete kalypso-demo/demo-control-plane"),
         "{out}"
     );
+    // Each error once: the rollback's own, and the repository's it could not delete (on
+    // its rollback line; the leftover line gives only the command).
+    assert!(
+        !out.to_lowercase()
+            .contains("rollback incomplete: rollback incomplete"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("Must have admin rights to Repository").count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains("  repository https://github.com/kalypso-demo/demo-control-plane: gh repo delete kalypso-demo/demo-control-plane --yes\n"),
+        "{out}"
+    );
+    // A plain --demo's world ends with it: no `--clean` command is offered, since none
+    // would reach it; the hint says so instead.
+    assert!(!out.contains("--clean"), "{out}");
+    assert!(out.contains("nothing is left to resume or remove"), "{out}");
     insta::assert_snapshot!("headless_real_quota_failure", out);
 }

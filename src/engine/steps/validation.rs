@@ -139,7 +139,14 @@ pub(crate) fn plan(config: &Configuration, observed: &Observed, decisions: &mut 
     let decision = if config.installation.skip_install {
         (Action::Skip, "--skip-install".to_string())
     } else {
-        installation::on_the_cluster(config, observed, StepId::HealthChecks, "health checks")
+        // The reason says what the step does, not its own title again.
+        installation::on_the_cluster(
+            config,
+            observed,
+            StepId::HealthChecks,
+            "health checks",
+            "verify the install",
+        )
     };
     decisions.insert(StepId::HealthChecks, decision);
 }
