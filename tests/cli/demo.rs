@@ -92,7 +92,9 @@ fn a_failure_exits_with_the_code_of_its_phase_and_changes_nothing_else_without_r
             std::fs::read_to_string(home.path().join("state.json.demo/kalypso-bootstrap.log"))
                 .unwrap();
         assert!(
-            log.contains(&format!("step {step} failed")) && log.contains("run failed"),
+            log.contains("failed in")
+                && log.contains(&format!("step_id=\"{step}\""))
+                && log.contains("run failed"),
             "{step}: the log file records the transitions"
         );
         assert!(

@@ -1060,3 +1060,48 @@ fn the_dashboard_shows_why_the_sample_workload_is_not_scheduled() {
         "{screen}"
     );
 }
+
+/// The wizard's log pane reads like the rest of the screen (issue 15 §8, §10): every line
+/// the engine logs for a real run's events (what the log tap brings to the pane), a
+/// success and a failure rolled back, names steps by their titles and resources in
+/// people's words, durations as "4s": no step ids, no `aks_cluster`, no "4000 ms".
+#[test]
+fn the_log_pane_uses_human_names_and_durations() {
+    let app = plan_ready(LARGE);
+    let machine_words = regex::Regex::new(
+        r"\b(aks_cluster|resource_group|kube_context|helm_release|kalypso_crds|repo_secret|repo_label|repo_file_commit)\b|\d+ ms\b",
+    )
+    .unwrap();
+    for replay in [succeeded(&app), quota_exceeded(&app)] {
+        for event in &replay.events {
+            // What the pane shows at the default verbosity (info and up), as `feed` does.
+            let (level, line) = event.log_line();
+            if level > tracing::Level::INFO {
+                continue;
+            }
+            assert!(!machine_words.is_match(&line), "{line}");
+            for step in StepId::ALL {
+                assert!(
+                    !line.contains(&format!("{step} ")) && !line.contains(&format!("{step}:")),
+                    "{step} in {line}"
+                );
+            }
+        }
+    }
+    let shown = screen(&failure_rollback_done(LARGE));
+    assert!(
+        shown.contains("rollback of AKS cluster demo (resource group demo-rg) succeeded"),
+        "{shown}"
+    );
+    let shown = screen(&running(LARGE));
+    assert!(
+        shown.contains("AKS pre-flight checks succeeded in 4s"),
+        "{shown}"
+    );
+}
+
+fn failure_rollback_done(size: (u16, u16)) -> App {
+    rolling_back(size, |replay| {
+        replay.when(|kind| matches!(kind, EventKind::RollbackFinished { .. }))
+    })
+}
