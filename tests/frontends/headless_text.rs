@@ -541,6 +541,16 @@ fn a_real_failure_prints_its_error_and_hint_once_and_the_rollbacks_leftover() {
         out.contains("gh repo delete kalypso-demo/demo-control-plane"),
         "{out}"
     );
+    // `az aks create` was refused over the quota: no cluster was created, so the rollback
+    // neither asks about one nor reports one "already gone".
+    let asked = replay.asked.clone().expect("the session asked");
+    assert!(
+        !asked
+            .iter()
+            .any(|resource| resource.contains("AKS cluster")),
+        "{asked:?}"
+    );
+    assert!(!out.contains("AKS cluster demo (resource group"), "{out}");
     // Each error once: the rollback's own, and the repository's it could not delete (on
     // its rollback line; the leftover line gives only the command).
     assert!(
