@@ -550,6 +550,48 @@ fn prerequisites_failed() {
     });
 }
 
+/// At 80×24 the failures' hints come first (the missing token's among them), and what
+/// does not fit scrolls with j/k behind a marker saying how much more there is: no hint is
+/// cut off unseen (issue 15 §1, §5).
+#[test]
+fn prerequisites_failed_keeps_every_hint_reachable_at_80x24() {
+    let mut app = checking(SMALL);
+    let not_logged_in = FaultKind::Failure {
+        exit_code: 1,
+        stderr: "no oauth token found for github.com\n".into(),
+    };
+    for update_ in demo_prerequisites(vec![
+        Fault::new(FaultKind::ToolMissing, "helm").always(),
+        Fault::new(FaultKind::Forbidden, "az role assignment list").always(),
+        Fault::new(not_logged_in, "gh auth token").always(),
+    ]) {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    let flat = |app: &App| {
+        screen(app)
+            .lines()
+            .map(|line| line.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let first = flat(&app);
+    assert!(first.contains("GitHub token: "), "{first}");
+    assert!(first.contains("more · j/k scroll"), "{first}");
+    // Scrolled to the end: the last hint's end shows, the marker says what is above.
+    let mut seen = first.clone();
+    for _ in 0..40 {
+        press(&mut app, KeyCode::Char('j'));
+        seen.push_str(&flat(&app));
+    }
+    let last = flat(&app);
+    assert!(last.contains("above"), "{last}");
+    assert!(!last.contains("more ·"), "{last}");
+    assert!(seen.contains("Azure role: "), "{seen}");
+    assert!(seen.contains("--explain"), "{seen}");
+    press(&mut app, KeyCode::Char('k'));
+    assert!(flat(&app).contains("more · j/k scroll"));
+}
+
 #[test]
 fn prompt_from_the_prerequisite_check() {
     snapshot("prompt_az_login", |size| {
