@@ -1084,15 +1084,19 @@ fn the_failure_screen_scrolls_the_resource_list_with_j_and_its_marker_counts_wha
 /// scheduling, is on the dashboard as the check's last observation.
 #[test]
 fn the_dashboard_shows_why_the_sample_workload_is_not_scheduled() {
+    let reason = pull_request_reason_when_the_policy_selects_nothing();
+    // The cause leads the reason, ahead of the pull request's details: the dashboard's
+    // row may show only its start.
+    assert!(
+        reason.starts_with(
+            "no Assignment: SchedulingPolicy default-policy selected no deployment target"
+        ),
+        "{reason}"
+    );
     let mut app = validating(LARGE);
     engine(
         &mut app,
-        health(
-            299,
-            "pull-request",
-            HealthStatus::Failing,
-            "no Assignment: SchedulingPolicy default-policy selected no deployment target",
-        ),
+        health(299, "pull-request", HealthStatus::Failing, &reason),
     );
     tick(&mut app, 301);
     let screen = screen(&app);
@@ -1145,5 +1149,51 @@ fn the_log_pane_uses_human_names_and_durations() {
 fn failure_rollback_done(size: (u16, u16)) -> App {
     rolling_back(size, |replay| {
         replay.when(|kind| matches!(kind, EventKind::RollbackFinished { .. }))
+    })
+}
+
+/// The pull-request check's reason from a real run (the engine over the simulated world,
+/// as tests/e2e run it) whose scheduling policy selects no deployment target: the words
+/// the dashboard shows are the product's, not written here.
+fn pull_request_reason_when_the_policy_selects_nothing() -> String {
+    use crate::support::e2e::{all_new, edit_file, existing_cluster, BeforeStep, Harness};
+    use kalypso_bootstrap::engine::StepTimings;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let harness = Harness::new();
+        let config = existing_cluster(all_new());
+        let mut env = harness.step_env(&config);
+        // One second of health checks: the policy never selects anything.
+        env.timings = StepTimings {
+            health: kalypso_bootstrap::tools::retry::PollPolicy {
+                timeout: Some(std::time::Duration::from_secs(1)),
+                ..StepTimings::fast().health
+            },
+            ..StepTimings::fast()
+        };
+        let bare = harness.bare(crate::support::e2e::ORG, crate::support::e2e::CONTROL_PLANE);
+        let steps = BeforeStep::new(env, StepId::InstallKalypso, move || {
+            edit_file(
+                &bare,
+                "dev",
+                "scheduling-policies/default-policy.yaml",
+                |text| text.replace("purpose: functional-test", "purpose: nothing-matches"),
+            )
+        });
+        let run = harness.run_steps(&config, std::sync::Arc::new(steps)).await;
+        run.events
+            .iter()
+            .rev()
+            .find_map(|event| match &event.kind {
+                EventKind::HealthCheck { check, message, .. } if check == "pull-request" => {
+                    Some(message.clone())
+                }
+                _ => None,
+            })
+            .expect("the pull-request check ran")
     })
 }

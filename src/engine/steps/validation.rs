@@ -1307,7 +1307,11 @@ fn pull_request_content(
         ));
     }
     if let Some(problem) = &scheduling.problem {
-        return Ok((HealthStatus::Failing, format!("{described}, but {problem}")));
+        // The cause first: a screen that can show only the start of the reason shows why.
+        return Ok((
+            HealthStatus::Failing,
+            format!("{problem}; the pull request: {described}"),
+        ));
     }
     let files = match files {
         Some(Ok(files)) => files,
