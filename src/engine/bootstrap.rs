@@ -25,7 +25,7 @@ use super::observe;
 use super::orchestrator::{Orchestrator, RunOptions, RunOutcome, StepRunner};
 use super::overview::{EarlierRun, PlanOverview};
 use super::plan::{self, Observed, Plan};
-use super::removal::{self, RemovalPipeline, RemovalPurpose};
+use super::removal::{RemovalPipeline, RemovalPurpose};
 use super::remover::{EngineRemover, ExpectedMarks};
 use super::report::{self, ReportWriter};
 use super::state_handle::StateHandle;
@@ -560,13 +560,16 @@ impl Bootstrap {
             &report::report_dir(&self.paths.state_file),
             Timestamp::now(),
         );
-        let writer = Arc::new(ReportWriter::new(
-            report_path.clone(),
-            self.options.demo,
-            self.configuration().clone(),
-            self.state.clone(),
-            self.paths.log_file.clone(),
-        ));
+        let writer = Arc::new(
+            ReportWriter::new(
+                report_path.clone(),
+                self.options.demo,
+                self.configuration().clone(),
+                self.state.clone(),
+                self.paths.log_file.clone(),
+            )
+            .with_resume(self.options.resume.clone()),
+        );
         *self.report.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&writer));
         let options = RunOptions {
             demo: self.options.demo,
@@ -595,17 +598,21 @@ impl Bootstrap {
     /// The remover rollback uses (its manual commands are shown in previews).
     pub fn remover(&self) -> EngineRemover {
         let env = self.steps.env();
-        EngineRemover::new(
+        let remover = EngineRemover::new(
             Arc::clone(&env.runner),
             env.github_token.clone(),
             env.kubeconfig.clone(),
         )
         .with_github_host(env.configuration.repositories.github_host.clone())
-        .with_retry(env.timings.retry.clone())
-        .with_clean_command(removal::clean_command(
-            &self.paths.state_file,
-            self.options.demo,
-        ))
+        .with_retry(env.timings.retry.clone());
+        match self
+            .options
+            .resume
+            .clean_command(&self.paths.state_file, self.options.demo)
+        {
+            Some(command) => remover.with_clean_command(command),
+            None => remover.with_nothing_to_clean_later(),
+        }
     }
 
     /// The one way to remove what this run created: plan, consent, act (see

@@ -79,15 +79,23 @@ impl EventSink {
 
 /// Every event is also a line in the log file. Log lines never reach the state: whoever
 /// knows about a failure records it in `errors[]` itself.
+/// The line is in people's words; the file also gets the step's stable id as a `step_id`
+/// field, which the wizard's log pane leaves out (see `logging::render`).
 fn log_event(event: &Event) {
     use tracing::Level;
     let (level, line) = event.log_line();
-    match level {
-        Level::ERROR => tracing::error!(target: "kalypso_bootstrap::engine", "{line}"),
-        Level::WARN => tracing::warn!(target: "kalypso_bootstrap::engine", "{line}"),
-        Level::INFO => tracing::info!(target: "kalypso_bootstrap::engine", "{line}"),
-        Level::DEBUG => tracing::debug!(target: "kalypso_bootstrap::engine", "{line}"),
-        Level::TRACE => tracing::trace!(target: "kalypso_bootstrap::engine", "{line}"),
+    const TARGET: &str = "kalypso_bootstrap::engine";
+    match (level, event.step().map(StepId::as_str)) {
+        (Level::ERROR, Some(id)) => tracing::error!(target: TARGET, step_id = id, "{line}"),
+        (Level::WARN, Some(id)) => tracing::warn!(target: TARGET, step_id = id, "{line}"),
+        (Level::INFO, Some(id)) => tracing::info!(target: TARGET, step_id = id, "{line}"),
+        (Level::DEBUG, Some(id)) => tracing::debug!(target: TARGET, step_id = id, "{line}"),
+        (Level::TRACE, Some(id)) => tracing::trace!(target: TARGET, step_id = id, "{line}"),
+        (Level::ERROR, None) => tracing::error!(target: TARGET, "{line}"),
+        (Level::WARN, None) => tracing::warn!(target: TARGET, "{line}"),
+        (Level::INFO, None) => tracing::info!(target: TARGET, "{line}"),
+        (Level::DEBUG, None) => tracing::debug!(target: TARGET, "{line}"),
+        (Level::TRACE, None) => tracing::trace!(target: TARGET, "{line}"),
     }
 }
 

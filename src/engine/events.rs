@@ -195,6 +195,18 @@ impl Event {
     }
 
     /// The phase the event belongs to, where it has one.
+    /// The step the event is about, if any (for the log file's `step_id` field).
+    pub fn step(&self) -> Option<StepId> {
+        match &self.kind {
+            EventKind::StepStarted { step, .. }
+            | EventKind::StepProgress { step, .. }
+            | EventKind::StepFinished { step, .. } => Some(*step),
+            EventKind::RunFailed { step, .. } => *step,
+            EventKind::Log { step, .. } => *step,
+            _ => None,
+        }
+    }
+
     pub fn phase(&self) -> Option<Phase> {
         match &self.kind {
             EventKind::PhaseStarted { phase }
@@ -211,9 +223,14 @@ impl Event {
         }
     }
 
-    /// How the event reads in the log file: a level and one line.
+    /// How the event reads in the log file and the wizard's log pane: a level and one
+    /// line, in people's words (step titles, "AKS cluster demo", "4s"), like the rest of
+    /// the screen. JSON output keeps the stable identifiers.
     pub fn log_line(&self) -> (tracing::Level, String) {
+        use crate::state::in_human_words as human;
         use tracing::Level;
+        let took =
+            |ms: u64| crate::tools::retry::human_duration(std::time::Duration::from_millis(ms));
         match &self.kind {
             EventKind::RunStarted { demo, steps } => (
                 Level::INFO,
@@ -224,26 +241,49 @@ impl Event {
                 ),
             ),
             EventKind::PhaseStarted { phase } => {
-                (Level::INFO, format!("phase {} started", phase.as_str()))
+                (Level::INFO, format!("{} phase started", phase.as_str()))
             }
             EventKind::StepStarted {
                 step,
                 action,
                 message,
                 ..
-            } => (
-                Level::INFO,
-                format!("step {step} started ({action}): {message}"),
-            ),
+            } => {
+                // The message is "Title (reason)": said once, the action after the title.
+                let title = step.title();
+                let reason = message
+                    .strip_prefix(title)
+                    .and_then(|rest| rest.strip_prefix(" ("))
+                    .and_then(|rest| rest.strip_suffix(')'))
+                    .unwrap_or(message);
+                (
+                    Level::INFO,
+                    format!("{title} started ({action}): {}", human(reason)),
+                )
+            }
             EventKind::StepProgress {
                 step,
                 message,
                 transition,
                 ..
-            } => match transition {
-                Some(state) => (Level::INFO, format!("step {step}: {state}: {message}")),
-                None => (Level::DEBUG, format!("step {step}: {message}")),
-            },
+            } => {
+                let title = step.title();
+                let mut line = if message.starts_with(title) {
+                    message.to_string()
+                } else {
+                    format!("{title}: {message}")
+                };
+                let level = match transition {
+                    Some(state) => {
+                        if !line.contains(state.as_str()) {
+                            line = format!("{line} ({state})");
+                        }
+                        Level::INFO
+                    }
+                    None => Level::DEBUG,
+                };
+                (level, human(&line).into_owned())
+            }
             EventKind::StepFinished {
                 step,
                 outcome,
@@ -261,11 +301,17 @@ impl Event {
                     .as_deref()
                     .map(|h| format!(" (hint: {h})"))
                     .unwrap_or_default();
+                let took = match outcome {
+                    Outcome::Skipped => String::new(),
+                    _ => format!(" in {}", took(*duration_ms)),
+                };
                 (
                     level,
                     format!(
-                        "step {step} {} after {duration_ms} ms: {message}{hint}",
-                        outcome.as_str()
+                        "{} {}{took}: {}{hint}",
+                        step.title(),
+                        outcome.as_str(),
+                        human(message)
                     ),
                 )
             }
@@ -279,10 +325,8 @@ impl Event {
                 } else {
                     Level::INFO
                 };
-                (
-                    level,
-                    format!("health check {check}: {status:?}: {message}"),
-                )
+                let status = format!("{status:?}").to_lowercase();
+                (level, format!("Health check {check}: {status}: {message}"))
             }
             EventKind::Log { level, message, .. } => (
                 match level {
@@ -295,7 +339,7 @@ impl Event {
             ),
             EventKind::RollbackStarted { resources } => (
                 Level::WARN,
-                format!("rollback started: {}", resources.join(", ")),
+                format!("rollback started: {}", human(&resources.join(", "))),
             ),
             EventKind::RollbackAction {
                 resource,
@@ -310,7 +354,12 @@ impl Event {
                 };
                 (
                     level,
-                    format!("rollback of {resource} {}: {message}", outcome.as_str()),
+                    format!(
+                        "rollback of {} {}: {}",
+                        human(resource),
+                        outcome.as_str(),
+                        human(message)
+                    ),
                 )
             }
             EventKind::RollbackFinished {
@@ -323,17 +372,20 @@ impl Event {
                 } else {
                     Level::ERROR
                 };
+                let left = if leftovers.is_empty() {
+                    String::new()
+                } else {
+                    format!("; left in place: {}", human(&leftovers.join("; ")))
+                };
                 (
                     level,
-                    format!(
-                        "rollback {}: {message}; leftovers: {leftovers:?}",
-                        outcome.as_str()
-                    ),
+                    format!("rollback {}: {}{left}", outcome.as_str(), human(message)),
                 )
             }
-            EventKind::RunFinished { duration_ms, .. } => {
-                (Level::INFO, format!("run completed in {duration_ms} ms"))
-            }
+            EventKind::RunFinished { duration_ms, .. } => (
+                Level::INFO,
+                format!("run completed in {}", took(*duration_ms)),
+            ),
             EventKind::RunFailed {
                 phase,
                 step,
@@ -342,7 +394,9 @@ impl Event {
                 exit_code,
                 ..
             } => {
-                let step = step.map(|s| s.as_str()).unwrap_or("-");
+                let at = step
+                    .map(|s| format!(" at {}", s.title()))
+                    .unwrap_or_default();
                 let hint = hint
                     .as_deref()
                     .map(|h| format!(" (hint: {h})"))
@@ -350,7 +404,7 @@ impl Event {
                 (
                     Level::ERROR,
                     format!(
-                        "run failed in {} at {step}, exit code {exit_code}: {message}{hint}",
+                        "run failed in the {} phase{at}, exit code {exit_code}: {message}{hint}",
                         phase.as_str()
                     ),
                 )

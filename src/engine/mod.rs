@@ -39,7 +39,8 @@ pub use removal::{
 pub use remover::{EngineRemover, ExpectedMarks};
 pub use resume::Resume;
 pub use rollback::{
-    rollback_preview, PlannedRemoval, RemovalNote, RemovalResult, ResourceRemover, RollbackReport,
+    leftover_command, rollback_preview, PlannedRemoval, RemovalNote, RemovalResult,
+    ResourceRemover, RollbackReport,
 };
 pub use session::{Access, AfterFailure, Proceed, Session, SessionOutcome};
 pub use state_handle::StateHandle;

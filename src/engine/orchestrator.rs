@@ -897,6 +897,12 @@ impl<'o> Run<'o> {
         ];
         order
             .into_iter()
+            // A phase whose every step was skipped took no time: it is left out (not
+            // "installation 0ms").
+            .filter(|phase| {
+                let mut steps = self.plan.steps.iter().filter(|s| s.phase == *phase);
+                !steps.all(|s| s.action == Action::Skip)
+            })
             .filter_map(|phase| {
                 let (first, last) = self.phase_times.get(&phase)?;
                 Some((phase, duration_ms(last.saturating_duration_since(*first))))

@@ -85,12 +85,24 @@ pub struct EngineRemover {
     retry: RetryPolicy,
     /// Where each wait before another try is reported (a warning).
     events: Option<EventSink>,
-    /// The `--clean` command hints name for removing what is left.
-    clean_command: Option<String>,
+    /// How hints say to remove what is left: the exact `--clean` command, or that nothing
+    /// can (a demo whose world ends with it).
+    clean_later: CleanLater,
     /// What each resource must carry, checked live before it is deleted.
     marks: ExpectedMarks,
     /// Where the repositories are: github.com or a GitHub Enterprise Server.
     github_host: GitHubHost,
+}
+
+/// How a hint names the way to remove later what a removal leaves.
+#[derive(Debug, Clone)]
+enum CleanLater {
+    /// Not said: the generic `--clean`.
+    Unknown,
+    /// The exact `--clean` command.
+    Command(String),
+    /// Nothing reaches it after the run (a demo's throwaway world).
+    WorldEndsWithRun,
 }
 
 impl EngineRemover {
@@ -106,7 +118,7 @@ impl EngineRemover {
             control: RunControl::default(),
             retry: RetryPolicy::default(),
             events: None,
-            clean_command: None,
+            clean_later: CleanLater::Unknown,
             marks: ExpectedMarks::default(),
             github_host: GitHubHost::default(),
         }
@@ -120,7 +132,14 @@ impl EngineRemover {
 
     /// Name `command` (the exact `--clean` command) in hints about removing what is left.
     pub fn with_clean_command(mut self, command: String) -> Self {
-        self.clean_command = Some(command);
+        self.clean_later = CleanLater::Command(command);
+        self
+    }
+
+    /// No later command reaches what this run leaves (a demo without `--state-file`, whose
+    /// simulated world ends with it): hints say so instead of naming a command that fails.
+    pub fn with_nothing_to_clean_later(mut self) -> Self {
+        self.clean_later = CleanLater::WorldEndsWithRun;
         self
     }
 
@@ -663,11 +682,19 @@ impl ResourceRemover for EngineRemover {
             self.remove_with_retries(resource).await.map_err(|error| {
                 let hint = match (resource, error.class()) {
                     (Resource::Repository { .. }, ErrorClass::PermissionDenied { .. }) => {
-                        let again = self
-                            .clean_command
-                            .as_deref()
-                            .unwrap_or("kalypso-bootstrap --clean");
-                        Topic::RepositoryDeleteScope.hint(format!("deleting a repository needs the `delete_repo` scope: run `gh auth refresh -h {} -s delete_repo` and roll back again ({again})", self.github_host))
+                        let scope = format!("deleting a repository needs the `delete_repo` scope: run `gh auth refresh -h {} -s delete_repo`", self.github_host);
+                        Topic::RepositoryDeleteScope.hint(match &self.clean_later {
+                            CleanLater::Command(again) => {
+                                format!("{scope} and roll back again ({again})")
+                            }
+                            CleanLater::Unknown => {
+                                format!("{scope} and roll back again (kalypso-bootstrap --clean)")
+                            }
+                            CleanLater::WorldEndsWithRun => format!(
+                                "{scope}; {}",
+                                super::resume::Resume::NotKept.nothing_left_clause()
+                            ),
+                        })
                     }
                     _ => error.hint(),
                 };

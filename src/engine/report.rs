@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use super::context::EventObserver;
 use super::events::{Event, EventKind, HealthStatus, Outcome, RunSummary};
+use super::resume::Resume;
 use super::state_handle::StateHandle;
 use super::step::{Action, StepId};
 use crate::config::{ClusterTarget, Configuration, RepoTarget};
@@ -61,6 +62,9 @@ pub struct ReportInput<'a> {
     pub events: &'a [Event],
     pub state_file: &'a Path,
     pub log_file: Option<&'a Path>,
+    /// How a later command reaches this run (none for a demo whose world ends with it):
+    /// the next steps name only commands that work.
+    pub resume: &'a Resume,
 }
 
 /// The report as Markdown, secrets masked.
@@ -241,6 +245,7 @@ pub struct ReportWriter {
     state: StateHandle,
     state_file: PathBuf,
     log_file: Option<PathBuf>,
+    resume: Resume,
     events: Mutex<Vec<Event>>,
 }
 
@@ -259,8 +264,15 @@ impl ReportWriter {
             state_file: state.path().to_path_buf(),
             state,
             log_file,
+            resume: Resume::default(),
             events: Mutex::new(Vec::new()),
         }
+    }
+
+    /// How a later command reaches this run (see [`ReportInput::resume`]).
+    pub fn with_resume(mut self, resume: Resume) -> Self {
+        self.resume = resume;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -276,6 +288,7 @@ impl ReportWriter {
             events,
             state_file: &self.state_file,
             log_file: self.log_file.as_deref(),
+            resume: &self.resume,
         });
         if let Err(error) = write_private(&self.path, &text) {
             tracing::warn!(
@@ -720,7 +733,7 @@ fn rollback(out: &mut String, input: &ReportInput<'_>) {
 
 fn next_steps(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) {
     let _ = writeln!(out, "## Next steps\n");
-    let clean = super::removal::clean_command(input.state_file, input.demo);
+    let clean = input.resume.clean_command(input.state_file, input.demo);
     let rolled_back_completely = input.events.iter().any(|event| {
         matches!(
             &event.kind,
@@ -736,12 +749,20 @@ fn next_steps(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) {
         steps.push(format!(
             "deploy your first workload: see {FIRST_WORKLOAD_DOC}"
         ));
-        steps.push(format!("to remove everything this tool created: `{clean}`"));
+        match &clean {
+            Some(clean) => steps.push(format!("to remove everything this tool created: `{clean}`")),
+            None => steps.push(input.resume.nothing_left_clause()),
+        }
     } else if rolled_back_completely {
         steps.push("everything this run created was removed; fix the cause above, then run the same command again".to_string());
-    } else {
+    } else if let Some(clean) = &clean {
         steps.push("fix the cause above (see the hint), then run the same command again: the run resumes at the failed step and reuses what exists".to_string());
         steps.push(format!("or remove what this tool created: `{clean}`"));
+    } else {
+        steps.push(format!(
+            "fix the cause above (see the hint); {}",
+            input.resume.nothing_left_clause()
+        ));
     }
     for (index, step) in steps.iter().enumerate() {
         let _ = writeln!(out, "{}. {step}", index + 1);
@@ -932,6 +953,7 @@ mod tests {
             events: &events,
             state_file: Path::new("/home/u/.kalypso/bootstrap-state.json"),
             log_file: None,
+            resume: &Resume::default(),
         });
         assert!(!text.contains(secret), "{text}");
         assert!(text.contains("push refused for token ***"), "{text}");

@@ -44,10 +44,23 @@ impl Resume {
             Resume::Command(command) => {
                 format!("run this again to resume at the failed step: {command}")
             }
-            Resume::NotKept => format!(
-                "this demo's simulated world ends with it, so no later run resumes it (a plain --demo starts a new one; {PROGRAM} --demo --state-file FILE keeps one you can resume)"
-            ),
+            Resume::NotKept => self.nothing_left_clause(),
         }
+    }
+
+    /// For a demo whose world ends with it: nothing it leaves can be removed (or resumed)
+    /// after it exits, and how to keep a world next time. The one wording every hint uses.
+    pub fn nothing_left_clause(&self) -> String {
+        format!(
+            "this demo's simulated world ends with it, so nothing is left to resume or remove once it exits (a plain --demo starts a new one; {PROGRAM} --demo --state-file FILE keeps one that later runs can resume or clean)"
+        )
+    }
+
+    /// The exact `--clean` command for `state_file`, unless no later command reaches this
+    /// run's resources (a demo whose world ends with it).
+    pub fn clean_command(&self, state_file: &std::path::Path, demo: bool) -> Option<String> {
+        self.possible()
+            .then(|| super::removal::clean_command(state_file, demo))
     }
 
     /// Whether a later run can resume this one.

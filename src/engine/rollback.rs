@@ -412,9 +412,27 @@ pub(crate) async fn remove_planned(
     }
 }
 
+/// Between a leftover's resource and reason, and the command that removes it by hand.
+const BY_HAND: &str = "; remove it by hand: ";
+
 fn leftover(planned: &PlannedRemoval, reason: &str) -> String {
     format!(
-        "{}: {reason}; remove it by hand: {}",
+        "{}: {reason}{BY_HAND}{}",
         planned.description, planned.manual_command
     )
+}
+
+/// A leftover line as [`leftover`] makes it, taken apart: the resource's description
+/// (one of `descriptions`) and the command that removes it by hand. For a front end that
+/// already printed why the resource could not be removed, and says each error once.
+pub fn leftover_command<'a>(
+    leftover: &'a str,
+    descriptions: &[String],
+) -> Option<(&'a str, &'a str)> {
+    let (head, command) = leftover.rsplit_once(BY_HAND)?;
+    let description = descriptions
+        .iter()
+        .filter(|description| head.starts_with(&format!("{description}: ")))
+        .max_by_key(|description| description.len())?;
+    Some((&leftover[..description.len()], command))
 }

@@ -3,7 +3,7 @@
 //!
 //! - **text**: lines like `flux bootstrap`'s: `► Cluster: AKS pre-flight checks, …` as a
 //!   phase starts, `✔ AKS cluster created (4m 12s): …` or `✗ … failed` as a step ends, `◎`
-//!   for a long wait (see [`PROGRESS_INTERVAL_MS`]), then the summary block (success) or
+//!   for a long wait (see [`LONG_WAIT_MS`], [`PROGRESS_INTERVAL_MS`]), then the summary block (success) or
 //!   the failure block (failed step, error, hint, exit code: each said once). `--quiet`
 //!   shows errors and the final block only; `--verbose` adds each line's level and local
 //!   time (`[INFO]  2025-11-11 10:30:45 - `) and the debug detail (each step's start, every
@@ -41,7 +41,7 @@ pub use format::{format_duration, format_elapsed};
 pub use front_end::{choose_front_end, headless_color, FrontEnd, HeadlessReason, TerminalFacts};
 pub use prerequisites::{prerequisite_events, skipped_prerequisite_events};
 pub use prompts::{is_yes, LinePrompts, NoPrompts, Prompts};
-pub use text::PROGRESS_INTERVAL_MS;
+pub use text::{LONG_WAIT_MS, PROGRESS_INTERVAL_MS};
 
 use text::{FilePaths, Piece, TextRenderer};
 

@@ -17,9 +17,14 @@ use crate::ExitCode;
 
 use super::format::{format_duration, format_elapsed, Mark};
 
-/// A wait is reported once it has lasted this long, and then at most this often per step
-/// (or per health check): a line every poll would bury what matters.
-pub const PROGRESS_INTERVAL_MS: u64 = 30_000;
+/// A wait is reported once it has lasted this long (a long wait, such as an AKS cluster
+/// being created); shorter ones are said by the step's `✔` line and its time alone.
+pub const LONG_WAIT_MS: u64 = 60_000;
+
+/// After its first wait line, a wait is reported at most this often per step (or for the
+/// health checks together): a line every poll would bury what matters, and a full run
+/// must stay short (issue 15 §8: a full demo in at most 40 lines).
+pub const PROGRESS_INTERVAL_MS: u64 = 120_000;
 
 /// One piece of text output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +96,9 @@ pub(crate) struct TextRenderer {
     /// Failed steps, in order: the failure block gives their errors.
     failed: Vec<StepFailureNote>,
     rollback: Option<RollbackResult>,
+    /// Resources the rollback could not remove, whose error its line already gave: their
+    /// leftover line gives only the command.
+    rollback_failed: Vec<String>,
     /// The summary names where things are (cluster, repositories, namespace): for a front
     /// end whose screen that showed them is gone (the wizard's).
     places: bool,
@@ -182,7 +190,12 @@ impl TextRenderer {
                 outcome,
                 message,
                 duration_ms,
-            } => rollback_action(resource, *outcome, message, *duration_ms),
+            } => {
+                if *outcome == Outcome::Failed {
+                    self.rollback_failed.push(resource.clone());
+                }
+                rollback_action(resource, *outcome, message, *duration_ms)
+            }
             EventKind::RollbackFinished {
                 outcome,
                 message,
@@ -196,6 +209,7 @@ impl TextRenderer {
                 *duration_ms,
                 summary,
                 self.places,
+                self.paths.resume.possible(),
             ))],
             EventKind::RunFailed {
                 phase,
@@ -326,8 +340,8 @@ impl TextRenderer {
         vec![marked(LogLevel::Info, Mark::Start, text)]
     }
 
-    /// A wait line only once the step has waited [`PROGRESS_INTERVAL_MS`], and then at most
-    /// that often; everything else is detail for `--verbose`.
+    /// A wait line only once the step has waited [`LONG_WAIT_MS`], and then at most every
+    /// [`PROGRESS_INTERVAL_MS`]; everything else is detail for `--verbose`.
     fn step_progress(
         &mut self,
         step: StepId,
@@ -353,7 +367,7 @@ impl TextRenderer {
             Some(last) => elapsed_ms.saturating_sub(*last),
             None => u64::MAX,
         };
-        let due = elapsed_ms >= PROGRESS_INTERVAL_MS && since_last_line >= PROGRESS_INTERVAL_MS;
+        let due = elapsed_ms >= LONG_WAIT_MS && since_last_line >= PROGRESS_INTERVAL_MS;
         if !due {
             return vec![line(LogLevel::Debug, text)];
         }
@@ -416,7 +430,8 @@ impl TextRenderer {
     }
 
     /// `✔` when a check passes; while some are pending or failing, one wait line for them
-    /// all under the step's rule ([`PROGRESS_INTERVAL_MS`], on the events' times); every
+    /// all under the step's rule ([`LONG_WAIT_MS`], [`PROGRESS_INTERVAL_MS`], on the
+    /// events' times); every
     /// state is a debug line.
     fn health_check(
         &mut self,
@@ -455,7 +470,7 @@ impl TextRenderer {
         let since_line = health
             .last_line
             .map_or(u64::MAX, |last| millis_between(last, at));
-        if waited < PROGRESS_INTERVAL_MS || since_line < PROGRESS_INTERVAL_MS {
+        if waited < LONG_WAIT_MS || since_line < PROGRESS_INTERVAL_MS {
             return pieces;
         }
         health.last_line = Some(at);
@@ -533,11 +548,15 @@ impl TextRenderer {
                 LogLevel::Error,
                 "Left behind; remove by hand with these commands:",
             ));
-            pieces.extend(
-                leftovers
-                    .iter()
-                    .map(|leftover| line(LogLevel::Error, format!("  leftover: {leftover}"))),
-            );
+            // Each error once: one the rollback's line gave is not repeated here.
+            pieces.extend(leftovers.iter().map(|leftover| {
+                match crate::engine::leftover_command(leftover, &self.rollback_failed) {
+                    Some((resource, command)) => {
+                        line(LogLevel::Error, format!("  {resource}: {command}"))
+                    }
+                    None => line(LogLevel::Error, format!("  leftover: {leftover}")),
+                }
+            }));
         }
         pieces
     }
@@ -592,7 +611,13 @@ impl TextRenderer {
         if let Some(log) = &self.paths.log_file {
             rows.push(("Log file", log.clone()));
         }
-        if let Some(state) = &self.paths.state_file {
+        // A plain --demo's state file is of no use to a later run (see `summary_block`).
+        if let Some(state) = self
+            .paths
+            .state_file
+            .as_ref()
+            .filter(|_| self.paths.resume.possible())
+        {
             rows.push(("State file", state.clone()));
         }
         if let Some(report) = failure.report_file {
@@ -738,11 +763,19 @@ fn rollback_action(
 }
 
 /// `head: detail`, or `head` alone when there is no detail.
+/// `head: detail`; a detail that starts by saying `head` again ("Rollback incomplete:
+/// rollback incomplete: …") says it once.
 fn with_detail(head: String, detail: &str) -> String {
     if detail.trim().is_empty() {
-        head
-    } else {
-        format!("{head}: {detail}")
+        return head;
+    }
+    let repeated = detail
+        .get(..head.len())
+        .filter(|start| start.eq_ignore_ascii_case(&head))
+        .and_then(|_| detail[head.len()..].strip_prefix(": "));
+    match repeated {
+        Some(rest) => format!("{head}: {rest}"),
+        None => format!("{head}: {detail}"),
     }
 }
 
@@ -777,7 +810,15 @@ fn aligned(rows: &[(&str, String)], indent: &str) -> Vec<String> {
 /// The block printed when the run completes: the outcome with the time per phase, what to
 /// do next, and where the files are. What the run made (cluster, context, repositories,
 /// namespace, chart) is on the steps' lines above.
-fn summary_block(demo: bool, duration_ms: u64, summary: &RunSummary, places: bool) -> Vec<String> {
+/// `state_kept`: whether a later run reaches the state file; a plain `--demo`'s is not
+/// named (its world ends with it, and `--demo --status` finds it without its path).
+fn summary_block(
+    demo: bool,
+    duration_ms: u64,
+    summary: &RunSummary,
+    places: bool,
+    state_kept: bool,
+) -> Vec<String> {
     let phases: Vec<String> = summary
         .phase_durations_ms
         .iter()
@@ -830,10 +871,11 @@ fn summary_block(demo: bool, duration_ms: u64, summary: &RunSummary, places: boo
             .collect();
         rows.push(("Next", steps.join("\n")));
     }
+    let state_file = summary.state_file.as_ref().filter(|_| state_kept);
     for (label, value) in [
-        ("Log file", &summary.log_file),
-        ("State file", &summary.state_file),
-        ("Report", &summary.report_file),
+        ("Log file", summary.log_file.as_ref()),
+        ("State file", state_file),
+        ("Report", summary.report_file.as_ref()),
     ] {
         if let Some(value) = value {
             rows.push((label, value.clone()));

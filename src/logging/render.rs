@@ -56,7 +56,9 @@ struct MessageVisitor {
 impl MessageVisitor {
     fn is_bridge_metadata(field: &Field) -> bool {
         // Fields the `log` bridge attaches; they describe the call site, not the event.
-        field.name().starts_with("log.")
+        // `step_id`: the stable step id engine lines carry for the log file; the line
+        // itself names the step by its title, as the wizard's log pane shows it.
+        field.name().starts_with("log.") || field.name() == "step_id"
     }
 }
 

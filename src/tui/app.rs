@@ -197,6 +197,8 @@ pub struct App {
     pub plan: PlanState,
     /// First shown line of the plan's configuration list.
     pub plan_scroll: usize,
+    /// How far the prerequisites' hints are scrolled (j/k) when they do not fit.
+    pub prerequisites_scroll: usize,
     pub run: RunProgress,
     pub logs: LogView,
     /// The user asked to stop the run; waiting for the engine to report.
@@ -262,6 +264,7 @@ impl App {
             checklist: Checklist::default(),
             plan: PlanState::NotAsked,
             plan_scroll: 0,
+            prerequisites_scroll: 0,
             run: RunProgress::default(),
             logs,
             cancel_requested: false,
@@ -932,7 +935,29 @@ fn prerequisites_key(app: &mut App, key: KeyEvent) -> Transition {
         }
         KeyCode::Esc => {
             // Back to the forms (e.g. to enter a GitHub token), then check again.
+            app.prerequisites_scroll = 0;
             back_to_forms(app);
+            Transition::redraw()
+        }
+        // The hints scroll when they do not fit (the screen clamps the offset).
+        KeyCode::Down
+        | KeyCode::Char('j')
+        | KeyCode::PageDown
+        | KeyCode::Up
+        | KeyCode::Char('k')
+        | KeyCode::PageUp => {
+            let max = crate::tui::screens::prerequisites::max_scroll(app);
+            let current = app.prerequisites_scroll.min(max);
+            let moved = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => (current + 1).min(max),
+                KeyCode::PageDown => (current + 5).min(max),
+                KeyCode::Up | KeyCode::Char('k') => current.saturating_sub(1),
+                _ => current.saturating_sub(5),
+            };
+            if moved == app.prerequisites_scroll {
+                return Transition::none();
+            }
+            app.prerequisites_scroll = moved;
             Transition::redraw()
         }
         _ => Transition::none(),

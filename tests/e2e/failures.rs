@@ -687,6 +687,7 @@ async fn a_tools_control_characters_reach_no_printer_raw() {
         events: &run.events,
         state_file: &harness.paths().state_file,
         log_file: None,
+        resume: &kalypso_bootstrap::engine::Resume::default(),
     });
     assert!(report.contains("OWNED"), "{report}");
     assert_eq!(raw_controls(&report), Vec::<char>::new(), "{report}");

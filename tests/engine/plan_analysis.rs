@@ -63,3 +63,18 @@ fn the_longest_chain_follows_the_heaviest_dependencies() {
         "all but the zero-weight pre-flight"
     );
 }
+
+/// A step's reason says why or what it does; its own title again says nothing
+/// ("Health checks (health checks)" on the dashboard).
+#[test]
+fn no_planned_reason_repeats_its_steps_title() {
+    let plan = plan(&config(), &Observed::default());
+    for step in &plan.steps {
+        assert!(
+            !step.reason.eq_ignore_ascii_case(step.id.title()),
+            "{}: reason {:?} is its title",
+            step.id,
+            step.reason
+        );
+    }
+}

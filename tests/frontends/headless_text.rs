@@ -37,13 +37,16 @@ fn a_successful_run_prints_a_line_per_action_and_the_summary_block() {
 }
 
 /// Progress that only repeats the step's name and state is never printed; a wait is
-/// reported once it is long (`PROGRESS_INTERVAL_MS`), then at most that often; a pending or
-/// failing health check that soon passes is not printed at all.
+/// reported once it is long (`LONG_WAIT_MS`), then at most every `PROGRESS_INTERVAL_MS`
+/// (never more often than every 30 s); a pending or failing health check that soon passes
+/// is not printed at all.
 #[test]
 fn only_long_waits_are_reported_and_no_more_often_than_the_interval() {
-    assert_eq!(kalypso_bootstrap::headless::PROGRESS_INTERVAL_MS, 30_000);
+    assert_eq!(kalypso_bootstrap::headless::LONG_WAIT_MS, 60_000);
+    assert_eq!(kalypso_bootstrap::headless::PROGRESS_INTERVAL_MS, 120_000);
     let out = print(text(Verbosity::Normal), &success_run());
-    // At 2 s: too early; at 90 s: printed; at 100 s: 10 s after the last line.
+    // At 2 s: too early; at 90 s: printed; at 100 s: 10 s after the last line; at 240 s:
+    // printed.
     assert_eq!(out.matches('◎').count(), 2, "{out}");
     assert!(
         !out.contains("(2s elapsed)") && !out.contains("1m 40s"),
@@ -56,22 +59,34 @@ fn only_long_waits_are_reported_and_no_more_often_than_the_interval() {
 
     let echo = print(
         text(Verbosity::Normal),
-        &[progress(
-            45,
-            StepId::ControlPlaneRepo,
-            Some("Creating"),
-            "Control-plane repository: Creating",
-        )],
+        &[
+            progress(
+                45,
+                StepId::ControlPlaneRepo,
+                Some("Creating"),
+                "Control-plane repository: Creating",
+            ),
+            progress(
+                75,
+                StepId::ControlPlaneRepo,
+                Some("Creating"),
+                "Control-plane repository: Creating",
+            ),
+        ],
     );
-    assert_eq!(echo, "◎ Control-plane repository: Creating (45s elapsed)\n");
+    // 45 s is not a long wait yet; 75 s is.
+    assert_eq!(
+        echo,
+        "◎ Control-plane repository: Creating (1m 15s elapsed)\n"
+    );
 
     let mut waits = Vec::new();
-    for seconds in (31..=150).step_by(2) {
+    for seconds in (31..=330).step_by(2) {
         waits.push(progress(seconds, StepId::ClusterCreate, None, "waiting"));
     }
     let out = print(text(Verbosity::Normal), &waits);
-    // 31 s, 61 s, 91 s, 121 s: one line per 30 s of waiting.
-    assert_eq!(out.lines().count(), 4, "{out}");
+    // 61 s, 181 s, 301 s: the first once the wait is long, then one per two minutes.
+    assert_eq!(out.lines().count(), 3, "{out}");
 }
 
 /// The health checks are one step's wait: while some are not passing, one line names them
@@ -82,28 +97,28 @@ fn health_checks_still_waiting_are_reported_together_after_the_interval() {
         health(0, "pods", HealthStatus::Failing, "0 of 1 pods Running"),
         health(0, "crds", HealthStatus::Pending, ""),
         health(20, "pods", HealthStatus::Failing, "0 of 1 pods Running"),
-        health(40, "pods", HealthStatus::Failing, "0 of 1 pods Running"),
-        health(41, "crds", HealthStatus::Passing, "12 registered"),
-        health(50, "pods", HealthStatus::Pending, "0 of 1 pods Running"),
-        health(71, "pods", HealthStatus::Pending, "0 of 1 pods Running"),
-        health(80, "pods", HealthStatus::Passing, "1 pod Running"),
-        health(90, "pods", HealthStatus::Passing, "1 pod Running"),
+        health(61, "pods", HealthStatus::Failing, "0 of 1 pods Running"),
+        health(65, "crds", HealthStatus::Passing, "12 registered"),
+        health(150, "pods", HealthStatus::Pending, "0 of 1 pods Running"),
+        health(181, "pods", HealthStatus::Pending, "0 of 1 pods Running"),
+        health(190, "pods", HealthStatus::Passing, "1 pod Running"),
+        health(200, "pods", HealthStatus::Passing, "1 pod Running"),
     ];
     let out = print(text(Verbosity::Normal), &events);
     assert_eq!(
         out,
-        "◎ Health checks: waiting for crds (pending), pods (failing: 0 of 1 pods Running) (40s elapsed)\n\
+        "◎ Health checks: waiting for crds (pending), pods (failing: 0 of 1 pods Running) (1m 1s elapsed)\n\
          ✔ Health check crds: 12 registered\n\
-         ◎ Health checks: waiting for pods (pending: 0 of 1 pods Running) (1m 11s elapsed)\n\
+         ◎ Health checks: waiting for pods (pending: 0 of 1 pods Running) (3m 1s elapsed)\n\
          ✔ Health check pods: 1 pod Running\n"
     );
 }
 
 #[test]
 fn the_step_restarting_reports_its_wait_again() {
-    let mut events = vec![progress(40, StepId::ClusterCreate, Some("Creating"), "")];
+    let mut events = vec![progress(70, StepId::ClusterCreate, Some("Creating"), "")];
     events.push(success_run()[2].clone()); // started again (a resumed run)
-    events.push(progress(50, StepId::ClusterCreate, Some("Creating"), ""));
+    events.push(progress(80, StepId::ClusterCreate, Some("Creating"), ""));
     let out = print(text(Verbosity::Normal), &events);
     assert_eq!(out.matches("AKS cluster: Creating").count(), 2, "{out}");
 }
@@ -453,7 +468,7 @@ fn the_pull_request_checks_scheduling_reason_is_printed() {
     events.insert(
         events.len() - 2,
         health(
-            303,
+            333,
             "pull-request",
             kalypso_bootstrap::engine::HealthStatus::Failing,
             reason,
@@ -541,5 +556,35 @@ fn a_real_failure_prints_its_error_and_hint_once_and_the_rollbacks_leftover() {
         out.contains("gh repo delete kalypso-demo/demo-control-plane"),
         "{out}"
     );
+    // `az aks create` was refused over the quota: no cluster was created, so the rollback
+    // neither asks about one nor reports one "already gone".
+    let asked = replay.asked.clone().expect("the session asked");
+    assert!(
+        !asked
+            .iter()
+            .any(|resource| resource.contains("AKS cluster")),
+        "{asked:?}"
+    );
+    assert!(!out.contains("AKS cluster demo (resource group"), "{out}");
+    // Each error once: the rollback's own, and the repository's it could not delete (on
+    // its rollback line; the leftover line gives only the command).
+    assert!(
+        !out.to_lowercase()
+            .contains("rollback incomplete: rollback incomplete"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("Must have admin rights to Repository").count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains("  repository https://github.com/kalypso-demo/demo-control-plane: gh repo delete kalypso-demo/demo-control-plane --yes\n"),
+        "{out}"
+    );
+    // A plain --demo's world ends with it: no `--clean` command is offered, since none
+    // would reach it; the hint says so instead.
+    assert!(!out.contains("--clean"), "{out}");
+    assert!(out.contains("nothing is left to resume or remove"), "{out}");
     insta::assert_snapshot!("headless_real_quota_failure", out);
 }

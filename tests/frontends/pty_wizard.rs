@@ -132,10 +132,12 @@ fn the_demo_walks_from_welcome_to_summary_and_gives_the_terminal_back() {
         "GitOps:",
         "Next:",
         "Report:",
-        "State file:",
+        "Log file:",
     ] {
         assert!(after.contains(kept), "{kept}: {after}");
     }
+    // A plain --demo's world ends with it: no later run uses its state file's path.
+    assert!(!after.contains("State file:"), "{after}");
 }
 
 #[test]

@@ -552,6 +552,48 @@ fn prerequisites_failed() {
     });
 }
 
+/// At 80×24 the failures' hints come first (the missing token's among them), and what
+/// does not fit scrolls with j/k behind a marker saying how much more there is: no hint is
+/// cut off unseen (issue 15 §1, §5).
+#[test]
+fn prerequisites_failed_keeps_every_hint_reachable_at_80x24() {
+    let mut app = checking(SMALL);
+    let not_logged_in = FaultKind::Failure {
+        exit_code: 1,
+        stderr: "no oauth token found for github.com\n".into(),
+    };
+    for update_ in demo_prerequisites(vec![
+        Fault::new(FaultKind::ToolMissing, "helm").always(),
+        Fault::new(FaultKind::Forbidden, "az role assignment list").always(),
+        Fault::new(not_logged_in, "gh auth token").always(),
+    ]) {
+        update(&mut app, Msg::Prereq(update_));
+    }
+    let flat = |app: &App| {
+        screen(app)
+            .lines()
+            .map(|line| line.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let first = flat(&app);
+    assert!(first.contains("GitHub token: "), "{first}");
+    assert!(first.contains("more · j/k scroll"), "{first}");
+    // Scrolled to the end: the last hint's end shows, the marker says what is above.
+    let mut seen = first.clone();
+    for _ in 0..40 {
+        press(&mut app, KeyCode::Char('j'));
+        seen.push_str(&flat(&app));
+    }
+    let last = flat(&app);
+    assert!(last.contains("above"), "{last}");
+    assert!(!last.contains("more ·"), "{last}");
+    assert!(seen.contains("Azure role: "), "{seen}");
+    assert!(seen.contains("--explain"), "{seen}");
+    press(&mut app, KeyCode::Char('k'));
+    assert!(flat(&app).contains("more · j/k scroll"));
+}
+
 #[test]
 fn prompt_from_the_prerequisite_check() {
     snapshot("prompt_az_login", |size| {
@@ -1044,15 +1086,19 @@ fn the_failure_screen_scrolls_the_resource_list_with_j_and_its_marker_counts_wha
 /// scheduling, is on the dashboard as the check's last observation.
 #[test]
 fn the_dashboard_shows_why_the_sample_workload_is_not_scheduled() {
+    let reason = pull_request_reason_when_the_policy_selects_nothing();
+    // The cause leads the reason, ahead of the pull request's details: the dashboard's
+    // row may show only its start.
+    assert!(
+        reason.starts_with(
+            "no Assignment: SchedulingPolicy default-policy selected no deployment target"
+        ),
+        "{reason}"
+    );
     let mut app = validating(LARGE);
     engine(
         &mut app,
-        health(
-            299,
-            "pull-request",
-            HealthStatus::Failing,
-            "no Assignment: SchedulingPolicy default-policy selected no deployment target",
-        ),
+        health(299, "pull-request", HealthStatus::Failing, &reason),
     );
     tick(&mut app, 301);
     let screen = screen(&app);
@@ -1061,4 +1107,95 @@ fn the_dashboard_shows_why_the_sample_workload_is_not_scheduled() {
         screen.contains("no Assignment: SchedulingPolicy default-policy"),
         "{screen}"
     );
+}
+
+/// The wizard's log pane reads like the rest of the screen (issue 15 §8, §10): every line
+/// the engine logs for a real run's events (what the log tap brings to the pane), a
+/// success and a failure rolled back, names steps by their titles and resources in
+/// people's words, durations as "4s": no step ids, no `aks_cluster`, no "4000 ms".
+#[test]
+fn the_log_pane_uses_human_names_and_durations() {
+    let app = plan_ready(LARGE);
+    let machine_words = regex::Regex::new(
+        r"\b(aks_cluster|resource_group|kube_context|helm_release|kalypso_crds|repo_secret|repo_label|repo_file_commit)\b|\d+ ms\b",
+    )
+    .unwrap();
+    for replay in [succeeded(&app), quota_exceeded(&app)] {
+        for event in &replay.events {
+            // What the pane shows at the default verbosity (info and up), as `feed` does.
+            let (level, line) = event.log_line();
+            if level > tracing::Level::INFO {
+                continue;
+            }
+            assert!(!machine_words.is_match(&line), "{line}");
+            for step in StepId::ALL {
+                assert!(
+                    !line.contains(&format!("{step} ")) && !line.contains(&format!("{step}:")),
+                    "{step} in {line}"
+                );
+            }
+        }
+    }
+    let shown = screen(&failure_rollback_done(LARGE));
+    assert!(
+        shown.contains("rollback of resource group demo-rg succeeded"),
+        "{shown}"
+    );
+    let shown = screen(&running(LARGE));
+    assert!(
+        shown.contains("AKS pre-flight checks succeeded in 4s"),
+        "{shown}"
+    );
+}
+
+fn failure_rollback_done(size: (u16, u16)) -> App {
+    rolling_back(size, |replay| {
+        replay.when(|kind| matches!(kind, EventKind::RollbackFinished { .. }))
+    })
+}
+
+/// The pull-request check's reason from a real run (the engine over the simulated world,
+/// as tests/e2e run it) whose scheduling policy selects no deployment target: the words
+/// the dashboard shows are the product's, not written here.
+fn pull_request_reason_when_the_policy_selects_nothing() -> String {
+    use crate::support::e2e::{all_new, edit_file, existing_cluster, BeforeStep, Harness};
+    use kalypso_bootstrap::engine::StepTimings;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let harness = Harness::new();
+        let config = existing_cluster(all_new());
+        let mut env = harness.step_env(&config);
+        // One second of health checks: the policy never selects anything.
+        env.timings = StepTimings {
+            health: kalypso_bootstrap::tools::retry::PollPolicy {
+                timeout: Some(std::time::Duration::from_secs(1)),
+                ..StepTimings::fast().health
+            },
+            ..StepTimings::fast()
+        };
+        let bare = harness.bare(crate::support::e2e::ORG, crate::support::e2e::CONTROL_PLANE);
+        let steps = BeforeStep::new(env, StepId::InstallKalypso, move || {
+            edit_file(
+                &bare,
+                "dev",
+                "scheduling-policies/default-policy.yaml",
+                |text| text.replace("purpose: functional-test", "purpose: nothing-matches"),
+            )
+        });
+        let run = harness.run_steps(&config, std::sync::Arc::new(steps)).await;
+        run.events
+            .iter()
+            .rev()
+            .find_map(|event| match &event.kind {
+                EventKind::HealthCheck { check, message, .. } if check == "pull-request" => {
+                    Some(message.clone())
+                }
+                _ => None,
+            })
+            .expect("the pull-request check ran")
+    })
 }

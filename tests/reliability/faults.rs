@@ -678,6 +678,20 @@ fn check_state(
                 record.resource.describe()
             ));
         }
+        // A create the service refused outright made nothing: it is not recorded, so no
+        // rollback offers to remove it (issue 15: the AKS cluster over its quota).
+        if matches!(
+            class,
+            Class::AuthExpired | Class::PermissionDenied | Class::QuotaExceeded
+        ) && matches!(record.resource, Resource::AksCluster { .. })
+            && creates(call, &record.resource)
+        {
+            return Err(format!(
+                "{} was refused ({class:?}), so never created, yet the state records it as ours ({:?}): a rollback would offer to remove it",
+                record.resource.describe(),
+                record.status
+            ));
+        }
         if class == Class::AlreadyExists
             && record.status == ResourceStatus::Creating
             && creates(call, &record.resource)

@@ -5,7 +5,10 @@
 //! Progress names the data model's transitions: Not Exists → Creating → Running →
 //! Accessible → Ready.
 
-use super::{call, resources, tool_error, BootstrapSteps, Preview, StepCommands, StepEnv, Tools};
+use super::{
+    call, forget_refused_creation, resources, tool_error, BootstrapSteps, CreateAttempts, Preview,
+    StepCommands, StepEnv, Tools,
+};
 use crate::config::Configuration;
 use crate::config::{ClusterTarget, NewCluster};
 use crate::engine::context::{fact, StepContext};
@@ -488,17 +491,25 @@ pub async fn resource_group(
     )?;
     ctx.transition("Creating");
     let installation_id = ctx.installation_id()?;
-    call(
+    let attempts = CreateAttempts::default();
+    let created = call(
         env,
         ctx,
         &format!("create resource group {}", new.resource_group),
-        || {
-            tools
-                .az
-                .group_create(&new.resource_group, &new.region, &installation_id)
+        || async {
+            attempts.note(
+                tools
+                    .az
+                    .group_create(&new.resource_group, &new.region, &installation_id)
+                    .await,
+            )
         },
     )
-    .await?;
+    .await;
+    if let Err(error) = created {
+        forget_refused_creation(ctx, &attempts, &resource)?;
+        return Err(error);
+    }
     ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
     Ok(StepOutcome::succeeded(format!(
         "resource group {} created in {}",
@@ -605,6 +616,7 @@ pub async fn create(
             let params = aks_create_params(new, &ctx.installation_id()?);
             let mut attempt = 0;
             let taken = std::sync::atomic::AtomicBool::new(false);
+            let attempts = CreateAttempts::default();
             let started = call(
                 env,
                 ctx,
@@ -612,9 +624,9 @@ pub async fn create(
                 || {
                     attempt += 1;
                     let first = attempt == 1;
-                    let (az, params, taken) = (&tools.az, &params, &taken);
+                    let (az, params, taken, attempts) = (&tools.az, &params, &taken, &attempts);
                     async move {
-                        match az.aks_create_no_wait(params).await {
+                        match attempts.note(az.aks_create_no_wait(params).await) {
                             // An earlier attempt that timed out on our side did start it.
                             Err(e) if !first && e.class() == ErrorClass::AlreadyExists => Ok(()),
                             Err(e) if e.class() == ErrorClass::AlreadyExists => {
@@ -646,6 +658,14 @@ pub async fn create(
                         ..error
                     }
                     .with_exit_code(ExitCode::ConfigInvalid));
+                }
+                // Refused outright (e.g. over the vCPU quota): no cluster was created, so
+                // none is recorded, and the rollback does not offer to delete one.
+                if attempts.all_refused() {
+                    ctx.update_state(|s| {
+                        s.forget_creation(&resource, crate::state::Timestamp::now());
+                        s.cluster.created = false;
+                    })?;
                 }
                 return Err(error);
             }

@@ -141,28 +141,32 @@ pub(crate) fn plan(config: &Configuration, observed: &Observed, decisions: &mut 
         }
         return;
     }
+    let chart = format!("install the Kalypso chart {}", config.installation.version);
     decisions.insert(
         InstallFlux,
-        on_the_cluster(config, observed, InstallFlux, "install Flux"),
-    );
-    decisions.insert(
-        InstallKalypso,
         on_the_cluster(
             config,
             observed,
-            InstallKalypso,
-            &format!("install the Kalypso chart {}", config.installation.version),
+            InstallFlux,
+            "install Flux",
+            "install Flux",
         ),
+    );
+    decisions.insert(
+        InstallKalypso,
+        on_the_cluster(config, observed, InstallKalypso, &chart, &chart),
     );
 }
 
 /// A step acting on the cluster (installation, health checks): its earlier success counts
-/// only while the cluster still exists.
+/// only while the cluster still exists. `what` names the work in the reuse reason; `fresh`
+/// is the reason when it runs (never the step's title again).
 pub(super) fn on_the_cluster(
     config: &Configuration,
     observed: &Observed,
     id: StepId,
     what: &str,
+    fresh: &str,
 ) -> (Action, String) {
     let cluster_present = match &config.cluster {
         ClusterTarget::Existing(_) => true,
@@ -174,7 +178,7 @@ pub(super) fn on_the_cluster(
             format!("{what} done by an earlier run; check it is still in place"),
         )
     } else {
-        (Action::Create, what.to_string())
+        (Action::Create, fresh.to_string())
     }
 }
 

@@ -291,6 +291,60 @@ fn wait_for(reset: RateLimitReset) -> Duration {
     reset.wait_from(time::OffsetDateTime::now_utc())
 }
 
+/// The failed attempts of a create command whose resource was recorded as `creating`
+/// before it was issued (so that a crash mid-create leaves a record to roll back). When
+/// the service refused every attempt outright (quota, permission, sign-in, a missing
+/// parent, a command line it rejects), nothing was created: the record is dropped, and the
+/// rollback question, the state and the report do not offer to remove it. A timeout, a
+/// transient or unknown failure may have created it: the record stays.
+#[derive(Debug, Default)]
+pub struct CreateAttempts {
+    refused: std::sync::atomic::AtomicUsize,
+    maybe_created: std::sync::atomic::AtomicBool,
+}
+
+impl CreateAttempts {
+    /// Note one attempt's result; returns it unchanged.
+    pub fn note<T>(&self, result: Result<T, ToolError>) -> Result<T, ToolError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        match &result {
+            Ok(_) => self.maybe_created.store(true, SeqCst),
+            Err(error) => match error.class() {
+                ErrorClass::QuotaExceeded
+                | ErrorClass::PermissionDenied { .. }
+                | ErrorClass::NotAuthenticated
+                | ErrorClass::NotFound
+                | ErrorClass::Usage => {
+                    self.refused.fetch_add(1, SeqCst);
+                }
+                _ => self.maybe_created.store(true, SeqCst),
+            },
+        }
+        result
+    }
+
+    /// Every attempt was refused outright: the resource was never created.
+    pub fn all_refused(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.refused.load(SeqCst) > 0 && !self.maybe_created.load(SeqCst)
+    }
+}
+
+/// After a failed create that [`CreateAttempts`] says was refused outright: forget its
+/// `creating` record (see there).
+pub fn forget_refused_creation(
+    ctx: &StepContext,
+    attempts: &CreateAttempts,
+    resource: &crate::state::Resource,
+) -> Result<(), UserError> {
+    if attempts.all_refused() {
+        ctx.update_state(|s| {
+            s.forget_creation(resource, crate::state::Timestamp::now());
+        })?;
+    }
+    Ok(())
+}
+
 /// Run a tool call, retrying transient failures by the run's policy; `what` names the
 /// action in progress events and errors.
 pub async fn call<T, Op, Fut>(

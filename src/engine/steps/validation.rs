@@ -139,8 +139,14 @@ pub(crate) fn plan(config: &Configuration, observed: &Observed, decisions: &mut 
     let decision = if config.installation.skip_install {
         (Action::Skip, "--skip-install".to_string())
     } else {
-        let (action, reason) =
-            installation::on_the_cluster(config, observed, StepId::HealthChecks, "health checks");
+        // The reason says what the step does, not its own title again.
+        let (action, reason) = installation::on_the_cluster(
+            config,
+            observed,
+            StepId::HealthChecks,
+            "health checks",
+            "verify the install",
+        );
         let host = &config.repositories.github_host;
         if host.is_github_com() || action == Action::Skip {
             (action, reason)
@@ -1445,7 +1451,11 @@ fn pull_request_content(
         ));
     }
     if let Some(problem) = &scheduling.problem {
-        return Ok((HealthStatus::Failing, format!("{described}, but {problem}")));
+        // The cause first: a screen that can show only the start of the reason shows why.
+        return Ok((
+            HealthStatus::Failing,
+            format!("{problem}; the pull request: {described}"),
+        ));
     }
     let files = match files {
         Some(Ok(files)) => files,

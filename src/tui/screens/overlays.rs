@@ -31,6 +31,7 @@ fn screen_keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
         Screen::Prerequisites => &[
             ("Enter", "continue (or exit when a check failed)"),
             ("Esc", "back to the configuration"),
+            ("j/k ↓/↑ PgDn/PgUp", "scroll the hints when they do not fit"),
         ],
         Screen::Plan => &[
             ("y", "proceed: start creating"),

@@ -46,14 +46,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         SYMBOL_SKIPPED
     };
 
-    let tools_height = checklist.tools.len() as u16 + 3;
-    let auth_height = checklist.auth.len() as u16 + 2;
-    let [tools_area, auth_area, verdict_area] = Layout::vertical([
-        Constraint::Length(tools_height),
-        Constraint::Length(auth_height),
-        Constraint::Min(1),
-    ])
-    .areas(body);
+    let [tools_area, auth_area, verdict_area] = body_areas(app, body);
 
     // Tools table.
     let wide = tools_area.width >= 100;
@@ -98,7 +91,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let detail: String = if wide {
             detail
         } else {
-            detail.chars().take(detail_width).collect()
+            cut(&detail, detail_width)
         };
         lines.push(Line::from(vec![
             Span::styled(format!(" {symbol} "), style),
@@ -134,10 +127,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 (symbol, style, check.detail.clone())
             }
         };
+        // Cut with a mark where the panel ends: the whole text is in the hints below and
+        // the log.
+        let detail_width = (auth_area.width as usize).saturating_sub(2 + 3 + 16);
         lines.push(Line::from(vec![
             Span::styled(format!(" {symbol} "), style),
             Span::styled(padded(row.kind.label(), 16), style),
-            Span::styled(crate::secrets::redact(&detail).into_owned(), theme.plain()),
+            Span::styled(
+                cut(&crate::secrets::redact(&detail), detail_width),
+                theme.plain(),
+            ),
         ]));
     }
     frame.render_widget(
@@ -161,34 +160,31 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 format!(" {symbol} {}", outcome.summary),
                 style,
             )));
-            let macos = std::env::consts::OS == "macos";
-            for row in &checklist.tools {
-                if let Some(check) = row.result.as_ref().filter(|c| c.verdict == Verdict::Fail) {
-                    let install = if macos {
-                        check.install.macos
-                    } else {
-                        check.install.linux
-                    };
-                    for part in wrap(
-                        &format!("{}: install or upgrade: {install}", row.name),
-                        width,
-                    ) {
-                        lines.push(Line::from(Span::styled(
-                            format!("   {part}"),
-                            theme.muted(),
-                        )));
-                    }
+            let hints: Vec<Line> = fix_hints(app, width.max(1))
+                .into_iter()
+                .map(|part| Line::from(Span::styled(format!("   {part}"), theme.muted())))
+                .collect();
+            // What does not fit scrolls (j/k), a marker saying how much more there is, as
+            // the failure screen's panes do: no hint is cut off unseen.
+            let rows = (verdict_area.height as usize).saturating_sub(1);
+            if hints.len() <= rows {
+                lines.extend(hints);
+            } else if rows > 0 {
+                let shown = rows - 1;
+                let offset = app.prerequisites_scroll.min(hints.len() - shown);
+                lines.extend(hints[offset..offset + shown].iter().cloned());
+                let below = hints.len() - offset - shown;
+                let mut parts = Vec::new();
+                if offset > 0 {
+                    parts.push(format!("↑ {offset} above"));
                 }
-            }
-            for row in &checklist.auth {
-                if let Some(hint) = row.result.as_ref().and_then(|c| c.hint.as_ref()) {
-                    for part in wrap(&format!("{}: {hint}", row.kind.label()), width) {
-                        lines.push(Line::from(Span::styled(
-                            format!("   {part}"),
-                            theme.muted(),
-                        )));
-                    }
+                if below > 0 {
+                    parts.push(format!("↓ {below} more"));
                 }
+                lines.push(Line::from(Span::styled(
+                    format!("   {} · j/k scroll", parts.join(" · ")),
+                    theme.muted(),
+                )));
             }
         }
     }
@@ -216,4 +212,76 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ],
     };
     footer(frame, bottom, theme, hints);
+}
+
+/// What to fix, wrapped to `width`: the failures first (a missing tool, a missing token),
+/// then the warnings, each with its whole hint.
+pub(crate) fn fix_hints(app: &App, width: usize) -> Vec<String> {
+    let checklist = &app.checklist;
+    let macos = std::env::consts::OS == "macos";
+    let mut failures = Vec::new();
+    let mut warnings = Vec::new();
+    for row in &checklist.tools {
+        if let Some(check) = row.result.as_ref().filter(|c| c.verdict == Verdict::Fail) {
+            let install = if macos {
+                check.install.macos
+            } else {
+                check.install.linux
+            };
+            failures.push(format!("{}: install or upgrade: {install}", row.name));
+        }
+    }
+    for row in &checklist.auth {
+        if let Some(check) = row.result.as_ref() {
+            if let Some(hint) = &check.hint {
+                let text = format!("{}: {hint}", row.kind.label());
+                if check.verdict == Verdict::Fail {
+                    failures.push(text);
+                } else {
+                    warnings.push(text);
+                }
+            }
+        }
+    }
+    failures
+        .iter()
+        .chain(&warnings)
+        .flat_map(|text| wrap(&crate::secrets::redact(text), width))
+        .collect()
+}
+
+/// `text` in at most `width` columns, ending in `…` when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut shown: String = text.chars().take(width.saturating_sub(1)).collect();
+    shown.push('…');
+    shown
+}
+
+/// The tools panel, the sign-in panel and what is left for the verdict and its hints.
+fn body_areas(app: &App, body: Rect) -> [Rect; 3] {
+    let tools_height = app.checklist.tools.len() as u16 + 3;
+    let auth_height = app.checklist.auth.len() as u16 + 2;
+    Layout::vertical([
+        Constraint::Length(tools_height),
+        Constraint::Length(auth_height),
+        Constraint::Min(1),
+    ])
+    .areas(body)
+}
+
+/// How far the hints can scroll at the terminal's size: none when they fit.
+pub(crate) fn max_scroll(app: &App) -> usize {
+    let (_, body, _) = frame_areas(Rect::new(0, 0, app.size.0, app.size.1));
+    let [_, _, verdict_area] = body_areas(app, body);
+    let width = verdict_area.width.saturating_sub(4) as usize;
+    let rows = (verdict_area.height as usize).saturating_sub(1);
+    let hints = fix_hints(app, width.max(1)).len();
+    if hints <= rows || rows == 0 {
+        0
+    } else {
+        hints - (rows - 1)
+    }
 }
