@@ -20,6 +20,17 @@ pub fn plural_of(count: usize, singular: &str, plural: &str) -> String {
     }
 }
 
+/// `text` with its first letter in upper case: a message that already says its outcome
+/// ("rollback incomplete: …") heads a line as it is, instead of after a label that says it
+/// again.
+pub fn sentence_case(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// Whether `c` would act on a terminal instead of being shown: C0 controls except the
 /// line feed and the tab, DEL, and C1 controls (`\u{9b}` is a CSI on many terminals).
 fn acts_on_a_terminal(c: char) -> bool {
@@ -60,6 +71,16 @@ pub fn control_picture(c: char) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sentence_case_raises_the_first_letter_only() {
+        assert_eq!(
+            sentence_case("rollback incomplete: removed 2"),
+            "Rollback incomplete: removed 2"
+        );
+        assert_eq!(sentence_case("Rolled back"), "Rolled back");
+        assert_eq!(sentence_case(""), "");
+    }
 
     #[test]
     fn counts_take_the_right_number() {

@@ -176,7 +176,7 @@ fn a_failed_demo_run_offers_rollback_and_shows_what_each_removal_did() {
     pane.wait_for_all(
         "rollback result",
         &[
-            "Rollback succeeded",
+            "Rolled back: removed",
             "✓ Kalypso CRDs (12 CRDs) in context kalypso-demo · deleted",
             "✓ repository https://github.com/kalypso-demo/kalypso-demo-control-plane · deleted",
             "✓ repository https://github.com/kalypso-demo/kalypso-demo-gitops · deleted",

@@ -922,7 +922,7 @@ fn the_wizard_shows_and_leaves_no_canary() {
     pane.keys(&["y"]);
     wait_for("Roll back? [y/N]");
     pane.keys(&["y"]);
-    wait_for("Rollback succeeded");
+    wait_for("Rolled back: removed");
     pane.keys(&["Enter"]);
     wait_for(END_MARKER);
     let screens = screens.into_inner();

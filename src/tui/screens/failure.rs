@@ -569,7 +569,9 @@ fn rollback_lines<'a>(
                 (SYMBOL_FAIL, theme.fail())
             };
             let mut lines = vec![Line::from(Span::styled(
-                format!(" {symbol} Rollback {}: {message}", outcome.as_str()),
+                // The message says the outcome itself ("rolled back: …", "rollback
+                // incomplete: …"): a "Rollback failed:" label would say it twice.
+                format!(" {symbol} {}", crate::text::sentence_case(message)),
                 style,
             ))];
             lines.extend(resource_lines(resources, actions, width, theme, None));
