@@ -467,6 +467,21 @@ pub(crate) fn clean(
     options: OutputOptions,
     skip_confirmation: bool,
 ) -> Result<ExitCode, UserError> {
+    if let Some(state_file) = cli.state_file.as_deref().filter(|_| cli.demo) {
+        // A demo run keeps its simulated world beside its state file (`X.demo/`) only when
+        // it was given `--state-file`; a plain `--demo`'s world ended with its run. Opening
+        // a new world here would remove nothing and leave an empty world to confuse later
+        // runs.
+        let world = crate::state::identity::demo_world_dir(state_file);
+        if state_file.is_file() && !world.is_dir() {
+            super::print_stdout(&format!(
+                "{} was written by a demo run whose simulated world ended with it (no {} beside it): nothing is left to clean.",
+                state_file.display(),
+                world.display()
+            ));
+            return Ok(ExitCode::Success);
+        }
+    }
     let target = RunTarget::new(cli, env, home)?;
     let _logging = super::start_logging_to(target.paths.log_file.clone(), options, false, None)?;
     if let Some(demo) = &target.demo {

@@ -1660,6 +1660,29 @@ fn a_demo_without_a_state_file_never_offers_to_resume() {
         report.contains("nothing is left to resume or remove once it exits"),
         "{report}"
     );
+
+    // Tried anyway, `--clean` says there is nothing left and makes no new world there.
+    let report_path = everything
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Report:"))
+        .map(|path| PathBuf::from(path.trim()))
+        .unwrap();
+    let state = report_path
+        .parent()
+        .unwrap()
+        .join("kalypso-bootstrap-state.json");
+    assert!(state.is_file(), "{}", state.display());
+    let cleaned = demo(home.path())
+        .args(["--clean", "--yes", "--state-file"])
+        .arg(&state)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let said = stdout_of(&cleaned);
+    assert!(said.contains("nothing is left to clean"), "{said}");
+    let world = PathBuf::from(format!("{}.demo", state.display()));
+    assert!(!world.exists(), "a new world was made: {}", world.display());
 }
 
 /// `--demo --validate-only` checks what a demo run uses: the simulated az, gh, kubectl and
