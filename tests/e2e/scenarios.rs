@@ -2720,6 +2720,24 @@ async fn three_environments_are_bootstrapped_chained_verified_and_rolled_back() 
             "{gitops_repo}"
         );
     }
+    // ...and at every environment's pull request: the scheduler's, to its gitops branch.
+    let pull_request = last_of("pull-request");
+    for environment in ["dev", "stage", "prod"] {
+        assert!(
+            pull_request.contains(&format!("{environment}: #"))
+                && pull_request.contains(&format!(" open against {environment})")),
+            "{pull_request}"
+        );
+    }
+    for environment in ["dev", "stage", "prod"] {
+        assert!(
+            harness.sim.calls().iter().any(|c| {
+                let line = c.command_line();
+                line.contains("gh pr list") && line.contains(&format!("--base {environment}"))
+            }),
+            "the open pull requests against {environment} were listed"
+        );
+    }
 
     // A re-run changes nothing: each secret of the chain is found, not set again.
     let settled = harness.sim.snapshot();
