@@ -624,11 +624,34 @@ fn several_environments_with_an_existing_repository_are_refused() {
         &[],
     )
     .unwrap_err();
+    assert_eq!(
+        errors.exit_code(),
+        kalypso_bootstrap::exit::ExitCode::ConfigInvalid
+    );
     let message = errors.to_string();
-    assert!(message.contains("environments"), "{message}");
-    assert!(message.contains("https://github.com/acme/cp"), "{message}");
+    // The field, its value and where it came from; the repository field the same way.
+    assert!(
+        message.contains("environments: \"dev,stage\" (from --environments) must be one environment when a repository is brought"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "repositories.controlPlane.url (from --control-plane-repo) is the existing repository https://github.com/acme/cp"
+        ),
+        "{message}"
+    );
     assert!(
         message.contains("several environments need repositories this tool creates"),
+        "{message}"
+    );
+    // What is not done for the other environments, and what to do instead.
+    assert!(
+        message.contains("neither checks nor creates the branches of stage in it, nor their GitHub environments and NEXT_ENVIRONMENT secrets"),
+        "{message}"
+    );
+    assert!(
+        message.contains("either bootstrap dev alone with the repositories you bring (--environments dev) and add stage by hand")
+            && message.contains("or drop --control-plane-repo to let this tool create both repositories"),
         "{message}"
     );
     // One environment with an existing repository is fine.
