@@ -445,26 +445,25 @@ impl Validator<'_> {
         }
     }
 
-    /// A control plane or gitops repository the user gives is checked and changed on one
-    /// environment branch only (its GitOpsRepo, its workflows): bootstrapping several
-    /// environments needs repositories this tool creates. The refusal names each
-    /// repository the user gave (field, where it came from, URL), what the tool would not
-    /// do for the other environments, and both ways on.
+    /// A control plane the user gives is checked and changed on one environment branch
+    /// only (its Environment, its GitOpsRepo, its workflows): bootstrapping several
+    /// environments needs a control plane this tool creates. (A gitops repository the user
+    /// gives is checked on every environment's branch.) The refusal names the field, where
+    /// it came from and the URL, what the tool would not do for the other environments,
+    /// and both ways on.
     fn one_environment_with_existing_repositories(
         &mut self,
         environments: &Environments,
         repositories: &Repositories,
     ) {
-        let existing: Vec<(Field, String)> = [
-            (Field::ControlPlaneUrl, &repositories.control_plane),
-            (Field::GitopsUrl, &repositories.gitops),
-        ]
-        .into_iter()
-        .filter_map(|(field, target)| match target {
-            RepoTarget::Existing(repo) => Some((field, repo.url())),
-            RepoTarget::Create { .. } => None,
-        })
-        .collect();
+        let existing: Vec<(Field, String)> =
+            [(Field::ControlPlaneUrl, &repositories.control_plane)]
+                .into_iter()
+                .filter_map(|(field, target)| match target {
+                    RepoTarget::Existing(repo) => Some((field, repo.url())),
+                    RepoTarget::Create { .. } => None,
+                })
+                .collect();
         let names = environments.names();
         if names.len() < 2 || existing.is_empty() {
             return;
@@ -491,12 +490,11 @@ impl Validator<'_> {
             names.join(","),
             &source,
             format!(
-                "must be one environment when a repository is brought: several environments need repositories this tool creates, and {}; an existing repository is checked and changed on one environment branch only (this tool neither checks nor creates the branches of {others} in {them}, nor their GitHub environments and NEXT_ENVIRONMENT secrets)",
+                "must be one environment when the control plane is brought: several environments need a control plane this tool creates, and {}; an existing control plane is checked and changed on one environment branch only (this tool neither checks nor creates the branches and Environments of {others} in it, nor their GitHub environments and NEXT_ENVIRONMENT secrets)",
                 given.join(" and "),
-                them = if existing.len() == 1 { "it" } else { "them" },
             ),
             format!(
-                "either bootstrap {first} alone with the repositories you bring ({}) and add {others} by hand (docs/repositories.md, \"Another environment\"), or {} to let this tool create both repositories with every environment",
+                "either bootstrap {first} alone with the control plane you bring ({}) and add {others} by hand (docs/repositories.md, \"Another environment\"), or {} to let this tool create the control plane with every environment (a gitops repository you bring may stay: it is checked on every environment's branch)",
                 environments_hint(&source, first),
                 removals.join(" and ")
             ),
