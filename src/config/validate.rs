@@ -166,7 +166,7 @@ impl Validator<'_> {
         let repositories = self.repositories();
         let environments = self.check(Field::Environments, rules::environments);
         if let (Some(environments), Some(repositories)) = (&environments, &repositories) {
-            self.one_environment_with_existing_repositories(environments, repositories);
+            self.one_environment_with_an_existing_control_plane(environments, repositories);
         }
         let installation = self.installation();
         let options = self.options();
@@ -451,7 +451,7 @@ impl Validator<'_> {
     /// gives is checked on every environment's branch.) The refusal names the field, where
     /// it came from and the URL, what the tool would not do for the other environments,
     /// and both ways on.
-    fn one_environment_with_existing_repositories(
+    fn one_environment_with_an_existing_control_plane(
         &mut self,
         environments: &Environments,
         repositories: &Repositories,
