@@ -79,6 +79,15 @@ fn how_to_remove(source: &Source, field: Field) -> String {
     }
 }
 
+/// How to give the one environment `name` where the environments came from.
+fn environments_hint(source: &Source, name: &str) -> String {
+    match source {
+        Source::Env { var } => format!("{var}={name}"),
+        Source::File { .. } => format!("environments: [{name}] in the config file"),
+        _ => format!("--environments {name}"),
+    }
+}
+
 /// The field that names a repository target: its name when created, its URL when existing.
 fn target_field(target: &RepoTarget, name: Field, url: Field) -> Field {
     match target {
@@ -157,7 +166,7 @@ impl Validator<'_> {
         let repositories = self.repositories();
         let environments = self.check(Field::Environments, rules::environments);
         if let (Some(environments), Some(repositories)) = (&environments, &repositories) {
-            self.one_environment_with_existing_repositories(environments, repositories);
+            self.one_environment_with_an_existing_control_plane(environments, repositories);
         }
         let installation = self.installation();
         let options = self.options();
@@ -436,34 +445,59 @@ impl Validator<'_> {
         }
     }
 
-    /// A control plane or gitops repository the user gives is checked and changed on one
-    /// environment branch only (its GitOpsRepo, its workflows): bootstrapping several
-    /// environments needs repositories this tool creates.
-    fn one_environment_with_existing_repositories(
+    /// A control plane the user gives is checked and changed on one environment branch
+    /// only (its Environment, its GitOpsRepo, its workflows): bootstrapping several
+    /// environments needs a control plane this tool creates. (A gitops repository the user
+    /// gives is checked on every environment's branch.) The refusal names the field, where
+    /// it came from and the URL, what the tool would not do for the other environments,
+    /// and both ways on.
+    fn one_environment_with_an_existing_control_plane(
         &mut self,
         environments: &Environments,
         repositories: &Repositories,
     ) {
-        let existing: Vec<String> = [&repositories.control_plane, &repositories.gitops]
-            .into_iter()
-            .filter_map(|target| match target {
-                RepoTarget::Existing(repo) => Some(repo.url()),
-                RepoTarget::Create { .. } => None,
-            })
-            .collect();
-        if environments.names().len() < 2 || existing.is_empty() {
+        let existing: Vec<(Field, String)> =
+            [(Field::ControlPlaneUrl, &repositories.control_plane)]
+                .into_iter()
+                .filter_map(|(field, target)| match target {
+                    RepoTarget::Existing(repo) => Some((field, repo.url())),
+                    RepoTarget::Create { .. } => None,
+                })
+                .collect();
+        let names = environments.names();
+        if names.len() < 2 || existing.is_empty() {
             return;
         }
+        let given: Vec<String> = existing
+            .iter()
+            .map(|(field, url)| {
+                format!(
+                    "{} (from {}) is the existing repository {url}",
+                    field.path(),
+                    self.source(*field)
+                )
+            })
+            .collect();
+        let removals: Vec<String> = existing
+            .iter()
+            .map(|(field, _)| how_to_remove(self.source(*field), *field))
+            .collect();
+        let first = names.first().map(String::as_str).unwrap_or("dev");
+        let others = names[1..].join(", ");
         let source = self.source(Field::Environments).clone();
         self.errors.push(FieldError::invalid(
             Field::Environments,
-            environments.names().join(","),
+            names.join(","),
             &source,
             format!(
-                "several environments need repositories this tool creates; {} is an existing repository, which is checked on one environment branch only",
-                existing.join(" and ")
+                "must be one environment when the control plane is brought: several environments need a control plane this tool creates, and {}; an existing control plane is checked and changed on one environment branch only (this tool neither checks nor creates the branches and Environments of {others} in it, nor their GitHub environments and NEXT_ENVIRONMENT secrets)",
+                given.join(" and "),
             ),
-            "give one environment with existing repositories (add the others by hand, as the control plane's README says), or let this tool create both repositories",
+            format!(
+                "either bootstrap {first} alone with the control plane you bring ({}) and add {others} by hand (docs/repositories.md, \"Another environment\"), or {} to let this tool create the control plane with every environment (a gitops repository you bring may stay: it is checked on every environment's branch)",
+                environments_hint(&source, first),
+                removals.join(" and ")
+            ),
         ));
     }
 

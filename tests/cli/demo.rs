@@ -2365,6 +2365,65 @@ fn the_dry_run_lists_what_the_run_executes_three_environments() {
     ));
 }
 
+/// Three environments with a gitops repository the user brings: the dry run lists the check
+/// of `main` and of every environment's branch, as the run does.
+#[test]
+fn the_dry_run_lists_what_the_run_executes_three_environments_existing_gitops() {
+    use kalypso_bootstrap::templates::{self, RepoKind, RepoRef, TemplateContext};
+    let listed = assert_the_dry_run_is_what_runs(
+        "three environments, existing gitops",
+        &[
+            "--environments",
+            "dev,stage,prod",
+            "--gitops-repo",
+            "https://github.com/kalypso-demo/platform-gitops",
+        ],
+        |_, state| {
+            let sim = kalypso_bootstrap::sim::SimulatedEnvironment::demo_persistent(
+                state.with_file_name("state.json.demo"),
+            )
+            .unwrap();
+            let mut context = TemplateContext::new(
+                RepoRef::new("kalypso-demo", "kalypso-control-plane"),
+                RepoRef::new("kalypso-demo", "platform-gitops"),
+            );
+            context.environments = vec!["dev".into(), "stage".into(), "prod".into()];
+            let rendered = templates::render(&context).unwrap();
+            let mut seed = kalypso_bootstrap::sim::SeedRepo::new("kalypso-demo", "platform-gitops")
+                .with_label("promoted", "0E8A16", "theirs");
+            for secret in
+                kalypso_bootstrap::engine::steps::repositories::secret_names(RepoKind::Gitops)
+            {
+                seed = seed.with_secret(secret);
+            }
+            for branch in &rendered.repo(RepoKind::Gitops).branches {
+                for file in &branch.files {
+                    seed = if file.executable {
+                        seed.with_executable(&branch.name, &file.path, file.contents.clone())
+                    } else {
+                        seed.with_file(&branch.name, &file.path, file.contents.clone())
+                    };
+                }
+            }
+            sim.seed_repo(seed).unwrap();
+            vec![("KALYPSO_DEMO_LATENCY".into(), "zero,gh api=150ms".into())]
+        },
+    );
+    for branch in ["main", "dev", "stage", "prod"] {
+        assert!(
+            lists(
+                &listed,
+                &[
+                    "gh",
+                    "api",
+                    &format!("repos/kalypso-demo/platform-gitops/git/trees/{branch}?recursive=1")
+                ]
+            ),
+            "{branch}: {listed:?}"
+        );
+    }
+}
+
 /// `--render-templates` writes what a run would push: main and a branch per environment.
 #[test]
 fn render_templates_writes_a_branch_per_environment() {

@@ -606,8 +606,9 @@ fn bad_environments_name_the_field_value_and_rule_with_exit_3() {
     );
 }
 
-/// Several environments need repositories this tool creates: with an existing one the
-/// configuration is refused, naming the repository.
+/// Several environments need a control plane this tool creates: with an existing one the
+/// configuration is refused (exit 3), naming the fields, values and sources and both ways
+/// on; an existing gitops repository is accepted.
 #[test]
 fn several_environments_with_an_existing_repository_are_refused() {
     let errors = config::build(
@@ -624,13 +625,51 @@ fn several_environments_with_an_existing_repository_are_refused() {
         &[],
     )
     .unwrap_err();
+    assert_eq!(
+        errors.exit_code(),
+        kalypso_bootstrap::exit::ExitCode::ConfigInvalid
+    );
     let message = errors.to_string();
-    assert!(message.contains("environments"), "{message}");
-    assert!(message.contains("https://github.com/acme/cp"), "{message}");
+    // The field, its value and where it came from; the repository field the same way.
     assert!(
-        message.contains("several environments need repositories this tool creates"),
+        message.contains("environments: \"dev,stage\" (from --environments) must be one environment when the control plane is brought"),
         "{message}"
     );
+    assert!(
+        message.contains(
+            "repositories.controlPlane.url (from --control-plane-repo) is the existing repository https://github.com/acme/cp"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("several environments need a control plane this tool creates"),
+        "{message}"
+    );
+    // What is not done for the other environments, and what to do instead.
+    assert!(
+        message.contains("neither checks nor creates the branches and Environments of stage in it, nor their GitHub environments and NEXT_ENVIRONMENT secrets"),
+        "{message}"
+    );
+    assert!(
+        message.contains("either bootstrap dev alone with the control plane you bring (--environments dev) and add stage by hand")
+            && message.contains("or drop --control-plane-repo to let this tool create the control plane with every environment"),
+        "{message}"
+    );
+    // An existing gitops repository is checked on every environment's branch: accepted.
+    config::build(
+        cli(&[
+            "--cluster-name",
+            "demo",
+            "--environments",
+            "dev,stage",
+            "--gitops-repo",
+            "https://github.com/acme/gitops",
+        ]),
+        None,
+        &env(&[]),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     // One environment with an existing repository is fine.
     config::build(
         cli(&[

@@ -2580,6 +2580,97 @@ async fn on_a_github_enterprise_server_the_checks_name_the_schedulers_github_com
 /// the rendered templates, the control plane's GitHub environments dev and stage hold the
 /// NEXT_ENVIRONMENT that chains them (prod, the last, holds none), the scheduler's Flux
 /// objects of every environment are checked, and a rollback removes everything again.
+/// Three environments with a gitops repository the user brings (the control plane created):
+/// the repository is checked on `main` and on every environment's branch, the scheduler
+/// proposes to each branch, and the pull-request check looks at each; the rollback leaves
+/// the given repository as it was (but the scheduler's pull requests, which are not ours).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_environments_with_an_existing_gitops_repository_check_every_environment_branch() {
+    let harness = Harness::new();
+    harness.sim.set_latency(
+        kalypso_bootstrap::sim::Latency::zero()
+            .with_command("gh api", std::time::Duration::from_millis(150)),
+    );
+    let mut config = all_new();
+    config.environments =
+        kalypso_bootstrap::config::rules::environments("dev,stage,prod").expect("valid");
+    config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
+    seed_valid_repo(&harness, &config, RepoKind::Gitops, ORG, "platform-gitops");
+    let before = harness.sim.snapshot();
+    let run = harness.run(&config).await;
+    run.assert_success();
+    assert_eq!(run.plan.action(StepId::GitopsRepo), Some(Action::Reuse));
+    for branch in ["main", "dev", "stage", "prod"] {
+        assert!(
+            harness.sim.calls().iter().any(|c| {
+                let line = c.command_line();
+                line.contains(&format!("repos/acme/platform-gitops/git/trees/{branch}?"))
+            }),
+            "the files of {branch} were checked"
+        );
+    }
+    let pulls = &harness.sim.snapshot().github.repos["acme/platform-gitops"].pulls;
+    let mut bases: Vec<&str> = pulls.iter().map(|p| p.base.as_str()).collect();
+    bases.sort();
+    assert_eq!(bases, ["dev", "prod", "stage"], "{pulls:?}");
+    all_checks_passed(&run);
+
+    let report = harness.rollback(&config).await;
+    assert!(report.is_complete(), "{:?}", report.leftovers);
+    let mut settled = harness.settled();
+    settled.github = without_scheduler_pull_requests(settled.github);
+    assert_eq!(
+        settled.github.repos["acme/platform-gitops"], before.github.repos["acme/platform-gitops"],
+        "the given repository is untouched"
+    );
+}
+
+/// A gitops repository the user brings that lacks one environment's branch stops the run
+/// at its check, naming the branch, before anything is installed; nothing is pushed to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_gitops_repository_without_an_environment_branch_is_refused_naming_it() {
+    let harness = Harness::new();
+    let mut config = all_new();
+    config.environments =
+        kalypso_bootstrap::config::rules::environments("dev,stage,prod").expect("valid");
+    config.repositories.gitops = existing_repo("https://github.com/acme/platform-gitops");
+    let mut seed = kalypso_bootstrap::sim::SeedRepo::new(ORG, "platform-gitops");
+    for branch in rendered(&config)
+        .repo(RepoKind::Gitops)
+        .branches
+        .iter()
+        .filter(|b| b.name != "stage")
+    {
+        for file in &branch.files {
+            seed = if file.executable {
+                seed.with_executable(&branch.name, &file.path, file.contents.clone())
+            } else {
+                seed.with_file(&branch.name, &file.path, file.contents.clone())
+            };
+        }
+    }
+    harness.sim.seed_repo(seed).expect("seeded");
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::GitopsRepo), "{}", error.message);
+    assert_eq!(run.outcome.exit_code, ExitCode::RepositoryFailed);
+    assert!(
+        error.message.contains("branch stage is missing"),
+        "{}",
+        error.message
+    );
+    assert!(
+        !error.message.contains("branch dev is missing")
+            && !error.message.contains("branch prod is missing"),
+        "{}",
+        error.message
+    );
+    assert!(
+        branches(&harness.bare(ORG, "platform-gitops")) == ["dev", "main", "prod"],
+        "nothing pushed to the given repository"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_environments_are_bootstrapped_chained_verified_and_rolled_back() {
     let harness = Harness::new();
@@ -2718,6 +2809,24 @@ async fn three_environments_are_bootstrapped_chained_verified_and_rolled_back() 
                 "{environment}: GitOpsRepo {environment} (https://github.com/{ORG}/{GITOPS}@{environment}): Ready=True"
             )),
             "{gitops_repo}"
+        );
+    }
+    // ...and at every environment's pull request: the scheduler's, to its gitops branch.
+    let pull_request = last_of("pull-request");
+    for environment in ["dev", "stage", "prod"] {
+        assert!(
+            pull_request.contains(&format!("{environment}: #"))
+                && pull_request.contains(&format!(" open against {environment})")),
+            "{pull_request}"
+        );
+    }
+    for environment in ["dev", "stage", "prod"] {
+        assert!(
+            harness.sim.calls().iter().any(|c| {
+                let line = c.command_line();
+                line.contains("gh pr list") && line.contains(&format!("--base {environment}"))
+            }),
+            "the open pull requests against {environment} were listed"
         );
     }
 

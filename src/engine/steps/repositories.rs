@@ -632,11 +632,17 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
             RepoTarget::Existing(existing) => {
                 let slug = existing.slug();
                 listed.push(tools.gh.repo_view_spec(&slug));
-                for branch in BranchKind::ALL {
-                    listed.push(tools.gh.repo_tree_spec(
-                        &slug,
-                        branch.branch_name(env.configuration.environments.first()),
-                    ));
+                if kind == RepoKind::Gitops {
+                    for (_, branch) in gitops_branches(env) {
+                        listed.push(tools.gh.repo_tree_spec(&slug, &branch));
+                    }
+                } else {
+                    for branch in BranchKind::ALL {
+                        listed.push(tools.gh.repo_tree_spec(
+                            &slug,
+                            branch.branch_name(env.configuration.environments.first()),
+                        ));
+                    }
                 }
                 if kind == RepoKind::ControlPlane {
                     listed.note(format!(
@@ -1117,10 +1123,13 @@ async fn validate_existing(
     if kind == RepoKind::ControlPlane {
         return validate_control_plane(env, ctx, &tools, &slug, &url, environment).await;
     }
+    // A gitops repository: `main` and every environment's branch (the scheduler proposes
+    // to each, and its hand-back workflow runs there).
+    let branches = gitops_branches(env);
     let mut problems = Vec::new();
     let mut checked = 0;
-    for branch_kind in BranchKind::ALL {
-        let branch = branch_kind.branch_name(environment);
+    for (branch_kind, branch) in &branches {
+        let (branch_kind, branch) = (*branch_kind, branch.as_str());
         let tree = call(
             env,
             ctx,
@@ -1175,9 +1184,21 @@ async fn validate_existing(
         .with_exit_code(ExitCode::RepositoryFailed));
     }
     ctx.transition("Valid");
+    let names: Vec<&str> = branches.iter().map(|(_, branch)| branch.as_str()).collect();
     Ok(StepOutcome::reused(format!(
-        "repository {url} is reachable and valid ({checked} requirements met on main and {environment})"
+        "repository {url} is reachable and valid ({checked} requirements met on {})",
+        listed(&names)
     )))
+}
+
+/// The branches an existing gitops repository is checked on: `main`, then the branch of
+/// every environment in promotion order.
+fn gitops_branches(env: &StepEnv) -> Vec<(BranchKind, String)> {
+    let mut branches = vec![(BranchKind::Main, MAIN_BRANCH.to_string())];
+    for environment in env.configuration.environments.names() {
+        branches.push((BranchKind::Environment, environment.clone()));
+    }
+    branches
 }
 
 fn lacks_message(url: &str, problems: &[String]) -> String {

@@ -40,7 +40,7 @@ pub enum HealthCheck {
     BaseRepo,
     /// Every environment's GitOpsRepo reports no error.
     GitopsRepo,
-    /// The scheduler opened a pull request against the first environment's gitops branch.
+    /// The scheduler opened a pull request against each environment's gitops branch.
     PullRequest,
 }
 
@@ -202,6 +202,11 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
     for other in env.configuration.environments.names().iter().skip(1) {
         listed.push(kubectl.list_kalypso_objects_spec(KalypsoKind::BaseRepo, other));
         listed.push(kubectl.list_kalypso_objects_spec(KalypsoKind::GitOpsRepo, other));
+        listed.push(kubectl.list_kalypso_objects_spec(KalypsoKind::WorkloadRegistration, other));
+        listed.push(kubectl.list_kalypso_objects_spec(KalypsoKind::SchedulingPolicy, other));
+        listed.push(kubectl.list_kalypso_objects_spec(KalypsoKind::Assignment, other));
+        listed.push(tools.gh.pr_list_spec(&gitops, other));
+        listed.push(tools.gh.pr_files_spec(&gitops, "<number>"));
     }
     if planned.action == Action::Create {
         listed.push(kubectl.apply_stdin_spec(&test_workload_manifest(namespace)));
@@ -415,8 +420,8 @@ pub async fn health(
     }
 }
 
-/// What the scheduler's checks look at: every environment's Flux objects, BaseRepos and
-/// GitOpsRepos; the first environment's pull request in the gitops repository.
+/// What the scheduler's checks look at: every environment's Flux objects, BaseRepos,
+/// GitOpsRepos, and pull request in the gitops repository.
 struct SchedulerTarget {
     /// A re-run of an installation an earlier run verified: its pull request may have been
     /// merged since, and the controller opens the next one only when the content changes.
@@ -460,10 +465,26 @@ fn scheduler_advice(check: HealthCheck, target: &SchedulerTarget, context: &str)
             "read the conditions (kubectl --context {context} get baserepoes,gitopsrepoes -n {environment} -o yaml, kubectl --context {context} get gitrepositories -n {flux}): the repositories and branches they name must exist, the chart's token must read them and, for the GitOpsRepo, have the repo scope and write access to {gitops}; fix it, then run again to resume at the health checks",
             gitops = target.gitops
         ),
-        _ => format!(
-            "the scheduler opens it with the chart's token, which needs the repo scope and write access to {gitops}; see why in the GitOpsRepo's Ready condition (kubectl --context {context} get gitopsrepoes -n {environment} -o yaml) and the open pull requests (gh pr list --repo {gitops_arg} --base {environment}), fix it, then run again to resume at the health checks",
-            gitops = target.gitops
-        ),
+        _ => {
+            let conditions: Vec<String> = target
+                .environments
+                .iter()
+                .map(|environment| {
+                    format!("kubectl --context {context} get gitopsrepoes -n {environment} -o yaml")
+                })
+                .collect();
+            let pulls: Vec<String> = target
+                .environments
+                .iter()
+                .map(|environment| format!("gh pr list --repo {gitops_arg} --base {environment}"))
+                .collect();
+            format!(
+                "the scheduler opens one per environment with the chart's token, which needs the repo scope and write access to {gitops}; see why in the GitOpsRepo's Ready condition ({}) and the open pull requests ({}), fix it, then run again to resume at the health checks",
+                conditions.join("; "),
+                pulls.join("; "),
+                gitops = target.gitops
+            )
+        }
     }
 }
 
@@ -546,16 +567,7 @@ async fn run_round(
     let environment = scheduler.environment.as_str();
     let (
         (pods, crds, deployments, webhooks, source, kustomization, workload),
-        (
-            flux_sources,
-            flux_kustomizations,
-            base_repos,
-            gitops_repos,
-            pulls,
-            registrations,
-            policies,
-            assignments,
-        ),
+        (flux_sources, flux_kustomizations, base_repos, gitops_repos, first_pull),
         further,
     ) = tokio::join!(
         async {
@@ -581,45 +593,32 @@ async fn run_round(
                 kubectl.list_flux_objects(FluxKind::Kustomization, resources::FLUX_NAMESPACE),
                 kubectl.list_kalypso_objects(KalypsoKind::BaseRepo, environment),
                 kubectl.list_kalypso_objects(KalypsoKind::GitOpsRepo, environment),
-                scheduler.gh.pr_list(&scheduler.gitops, environment),
-                kubectl.list_kalypso_objects(KalypsoKind::WorkloadRegistration, environment),
-                kubectl.list_kalypso_objects(KalypsoKind::SchedulingPolicy, environment),
-                kubectl.list_kalypso_objects(KalypsoKind::Assignment, environment),
+                observe_pull_request(kubectl, scheduler, environment),
             )
         },
-        // The BaseRepos and GitOpsRepos of the further environments, one environment after
-        // the other while the queries above run.
+        // The BaseRepos, GitOpsRepos and pull requests of the further environments, one
+        // environment after the other while the queries above run.
         async {
             let mut further = Vec::new();
             for other in scheduler.environments.iter().skip(1) {
-                let (base, gitops) = tokio::join!(
+                let (base, gitops, pull) = tokio::join!(
                     kubectl.list_kalypso_objects(KalypsoKind::BaseRepo, other),
                     kubectl.list_kalypso_objects(KalypsoKind::GitOpsRepo, other),
+                    observe_pull_request(kubectl, scheduler, other),
                 );
-                further.push((other.clone(), base, gitops));
+                further.push((other.clone(), base, gitops, pull));
             }
             further
         },
     );
     let mut base_repos = vec![(environment.to_string(), base_repos)];
     let mut gitops_repos = vec![(environment.to_string(), gitops_repos)];
-    for (other, base, gitops) in further {
+    let mut pull_requests = vec![first_pull];
+    for (other, base, gitops, pull) in further {
         base_repos.push((other.clone(), base));
         gitops_repos.push((other, gitops));
+        pull_requests.push(pull);
     }
-    // The files of the scheduler's pull request, when there are Assignments to look for.
-    let scheduler_pull = pulls.as_ref().ok().and_then(|all| {
-        all.iter()
-            .find(|p| p.head_ref_name.starts_with(SCHEDULER_BRANCH_PREFIX))
-            .map(|p| p.number)
-    });
-    let has_assignments = assignments.as_ref().is_ok_and(|a| !a.is_empty());
-    let pull_files = match scheduler_pull {
-        Some(number) if has_assignments => {
-            Some(scheduler.gh.pr_files(&scheduler.gitops, number).await)
-        }
-        _ => None,
-    };
     let scheduler_results = scheduler_checks(
         step,
         scheduler,
@@ -628,11 +627,7 @@ async fn run_round(
             flux_kustomizations,
             base_repos,
             gitops_repos,
-            pulls,
-            registrations,
-            policies,
-            assignments,
-            pull_files,
+            pull_requests,
         },
         &mut hints,
     )?;
@@ -891,6 +886,15 @@ struct SchedulerObservations {
     /// The BaseRepos and GitOpsRepos of each environment's namespace, the first first.
     base_repos: Vec<(String, Result<Vec<KalypsoObject>, ToolError>)>,
     gitops_repos: Vec<(String, Result<Vec<KalypsoObject>, ToolError>)>,
+    /// What each environment's pull request check reads, in promotion order.
+    pull_requests: Vec<PullRequestObservations>,
+}
+
+/// What one round read for one environment's pull request: the scheduler proposes to the
+/// gitops repository's `<environment>` branch what the environment's namespace schedules.
+struct PullRequestObservations {
+    environment: String,
+    /// The open pull requests against the environment's branch.
     pulls: Result<Vec<crate::tools::gh::PullRequest>, ToolError>,
     registrations: Result<Vec<KalypsoObject>, ToolError>,
     policies: Result<Vec<KalypsoObject>, ToolError>,
@@ -898,6 +902,42 @@ struct SchedulerObservations {
     /// `gh pr view N --json files` of the scheduler's pull request, read when it is open
     /// and there are Assignments.
     pull_files: Option<Result<Vec<String>, ToolError>>,
+}
+
+/// Reads what the pull request check of `environment` needs: the open pull requests
+/// against its branch and its namespace's scheduling, then the files of the scheduler's
+/// pull request when there are Assignments to look for.
+async fn observe_pull_request(
+    kubectl: &KubectlContext,
+    scheduler: &SchedulerTarget,
+    environment: &str,
+) -> PullRequestObservations {
+    let (pulls, registrations, policies, assignments) = tokio::join!(
+        scheduler.gh.pr_list(&scheduler.gitops, environment),
+        kubectl.list_kalypso_objects(KalypsoKind::WorkloadRegistration, environment),
+        kubectl.list_kalypso_objects(KalypsoKind::SchedulingPolicy, environment),
+        kubectl.list_kalypso_objects(KalypsoKind::Assignment, environment),
+    );
+    let scheduler_pull = pulls.as_ref().ok().and_then(|all| {
+        all.iter()
+            .find(|p| p.head_ref_name.starts_with(SCHEDULER_BRANCH_PREFIX))
+            .map(|p| p.number)
+    });
+    let has_assignments = assignments.as_ref().is_ok_and(|a| !a.is_empty());
+    let pull_files = match scheduler_pull {
+        Some(number) if has_assignments => {
+            Some(scheduler.gh.pr_files(&scheduler.gitops, number).await)
+        }
+        _ => None,
+    };
+    PullRequestObservations {
+        environment: environment.to_string(),
+        pulls,
+        registrations,
+        policies,
+        assignments,
+        pull_files,
+    }
 }
 
 type CheckResult = (HealthCheck, HealthStatus, String);
@@ -1108,7 +1148,6 @@ fn scheduler_checks(
     observed: SchedulerObservations,
     hints: &mut Vec<Hint>,
 ) -> Result<Vec<CheckResult>, UserError> {
-    let environment = target.environment.as_str();
     let flux = resources::FLUX_NAMESPACE;
     let mut results = Vec::new();
 
@@ -1202,40 +1241,81 @@ fn scheduler_checks(
     results.push((HealthCheck::BaseRepo, base_repo.0, base_repo.1));
 
     // GitOpsRepo, in every environment; whether the controller reports the pull request of
-    // its current content as created, in the first (whose pull request is checked).
-    let mut proposed = false;
-    let mut gitops_pending = false;
+    // its current content as created, and whether it is still to report, per environment
+    // (each environment's pull request is checked).
+    let mut gitops_states = BTreeMap::new();
     let mut gitops_repo_checks = Vec::new();
-    for (index, (environment, repos)) in observed.gitops_repos.into_iter().enumerate() {
+    for (environment, repos) in observed.gitops_repos {
         let (check, made) = gitops_repo_check(step, &environment, repos, hints)?;
-        if index == 0 {
-            proposed = made;
-            gitops_pending = check.0 == HealthStatus::Pending;
-        }
+        gitops_states.insert(
+            environment.clone(),
+            (made, check.0 == HealthStatus::Pending),
+        );
         gitops_repo_checks.push((environment, check));
     }
     let gitops_repo = combined(gitops_repo_checks);
     results.push((HealthCheck::GitopsRepo, gitops_repo.0, gitops_repo.1));
 
+    // The scheduler's pull request to each environment's branch.
+    let mut pull_request_checks = Vec::new();
+    for observed in observed.pull_requests {
+        let environment = observed.environment.clone();
+        let (proposed, gitops_pending) = gitops_states
+            .get(&environment)
+            .copied()
+            .unwrap_or((false, false));
+        let check = pull_request_check(
+            step,
+            target,
+            &sources,
+            observed,
+            proposed,
+            gitops_pending,
+            hints,
+        )?;
+        pull_request_checks.push((environment, check));
+    }
+    let pull_request = combined(pull_request_checks);
+    results.push((HealthCheck::PullRequest, pull_request.0, pull_request.1));
+    Ok(results)
+}
+
+/// The scheduler's pull request to one environment's branch of the gitops repository:
+/// open, from the scheduler, carrying a folder for every Assignment of the environment.
+/// `proposed`: the environment's GitOpsRepo reports the pull request of its current
+/// content as created; `gitops_pending`: it has reported nothing yet.
+fn pull_request_check(
+    step: StepId,
+    target: &SchedulerTarget,
+    sources: &Result<Vec<FluxObject>, (HealthStatus, String)>,
+    observed: PullRequestObservations,
+    proposed: bool,
+    gitops_pending: bool,
+    hints: &mut Vec<Hint>,
+) -> Result<(HealthStatus, String), UserError> {
+    let environment = observed.environment.as_str();
+    let flux = resources::FLUX_NAMESPACE;
     let gitops = &target.gitops;
     // What the scheduler made of the registered workloads: the Assignments the pull
     // request must carry, or why there are none.
-    let scheduling = match scheduling_state(
+    let mut scheduling = match scheduling_state(
         step,
         environment,
         flux,
-        &sources,
+        sources,
         observed.registrations,
         observed.policies,
         observed.assignments,
         hints,
     )? {
         Ok(state) => state,
-        Err(failure) => {
-            results.push((HealthCheck::PullRequest, failure.0, failure.1));
-            return Ok(results);
-        }
+        Err(failure) => return Ok(failure),
     };
+    // The first environment is where the registered workloads are expected to land (the
+    // sample's functional-test target is a dev one): no Assignment there is a problem.
+    if environment == target.environment {
+        scheduling.nothing_selected = false;
+    }
     let pull_request = match observed.pulls {
         Err(e) => scheduler_query_failure(
             step,
@@ -1261,7 +1341,7 @@ fn scheduler_checks(
             // Not there yet while the controller has reported nothing (it waits a moment
             // before it opens one); failing once it reports an error, or something else.
             None => (
-                if gitops_pending && scheduling.problem.is_none() {
+                if gitops_pending && (scheduling.problem.is_none() || scheduling.nothing_selected) {
                     HealthStatus::Pending
                 } else {
                     HealthStatus::Failing
@@ -1300,8 +1380,7 @@ fn scheduler_checks(
             }
         },
     };
-    results.push((HealthCheck::PullRequest, pull_request.0, pull_request.1));
-    Ok(results)
+    Ok(pull_request)
 }
 
 /// What the verification read of the scheduling of the environment's workloads.
@@ -1312,6 +1391,10 @@ struct SchedulingState {
     assignments: Vec<(String, String, String)>,
     /// Why the registered workloads are not (yet) all scheduled.
     problem: Option<String>,
+    /// No Assignment only because every SchedulingPolicy is Ready and selected no
+    /// deployment target: the workloads name none for this environment that the policies
+    /// match (the sample workload's functional-test target is a dev one).
+    nothing_selected: bool,
 }
 
 /// Reads the WorkloadRegistrations, SchedulingPolicies and Assignments of the
@@ -1351,6 +1434,7 @@ fn scheduling_state(
             no_workloads: true,
             assignments: Vec::new(),
             problem: None,
+            nothing_selected: false,
         }));
     }
     let assignments = match read("Assignments", assignments, hints)? {
@@ -1362,6 +1446,7 @@ fn scheduling_state(
         Err(failure) => return Ok(Err(failure)),
     };
     let mut problems = Vec::new();
+    let mut nothing_selected = false;
     for assignment in &assignments {
         if !assignment.ready.as_ref().is_some_and(|c| c.is_true()) {
             problems.push(format!(
@@ -1375,6 +1460,7 @@ fn scheduling_state(
         // Why: a registration whose workload cannot be fetched, a policy that failed, or
         // policies that selected nothing.
         let mut why = Vec::new();
+        let mut other_cause = policies.is_empty();
         for registration in &registrations {
             let source_name = format!("{environment}-{}", registration.name);
             let names = format!(
@@ -1388,13 +1474,19 @@ fn scheduling_state(
                 .ok()
                 .and_then(|list| list.iter().find(|o| o.name == source_name))
             {
-                None => why.push(format!(
-                    "{names}: its GitRepository {flux}/{source_name} not created yet"
-                )),
-                Some(source) if !source.is_ready() => why.push(format!(
-                    "{names}: its GitRepository {source_name}: {}",
-                    describe_ready(&source.ready)
-                )),
+                None => {
+                    other_cause = true;
+                    why.push(format!(
+                        "{names}: its GitRepository {flux}/{source_name} not created yet"
+                    ))
+                }
+                Some(source) if !source.is_ready() => {
+                    other_cause = true;
+                    why.push(format!(
+                        "{names}: its GitRepository {source_name}: {}",
+                        describe_ready(&source.ready)
+                    ))
+                }
                 Some(_) => {}
             }
         }
@@ -1408,13 +1500,17 @@ fn scheduling_state(
                     policy.name,
                     c.reason.as_deref().unwrap_or("none")
                 )),
-                ready => why.push(format!(
-                    "SchedulingPolicy {}: {}",
-                    policy.name,
-                    describe_ready(ready)
-                )),
+                ready => {
+                    other_cause = true;
+                    why.push(format!(
+                        "SchedulingPolicy {}: {}",
+                        policy.name,
+                        describe_ready(ready)
+                    ))
+                }
             }
         }
+        nothing_selected = !other_cause;
         problems.push(format!("no Assignment: {}", why.join("; ")));
     }
     Ok(Ok(SchedulingState {
@@ -1430,6 +1526,7 @@ fn scheduling_state(
             })
             .collect(),
         problem: (!problems.is_empty()).then(|| problems.join("; ")),
+        nothing_selected,
     }))
 }
 
@@ -1448,6 +1545,17 @@ fn pull_request_content(
         return Ok((
             HealthStatus::Passing,
             format!("{described}; no workload is registered (no WorkloadRegistration), so it carries the cluster types only"),
+        ));
+    }
+    // A later environment whose Ready policies select nothing is proposed its cluster
+    // types only, as the scheduler does.
+    if scheduling.nothing_selected {
+        return Ok((
+            HealthStatus::Passing,
+            format!(
+                "{described}; it carries the cluster types only: {}",
+                scheduling.problem.as_deref().unwrap_or_default()
+            ),
         ));
     }
     if let Some(problem) = &scheduling.problem {
@@ -1494,5 +1602,209 @@ fn pull_request_content(
         ))
     } else {
         Ok((HealthStatus::Failing, missing.join("; ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::gh::{Gh, PullRequest, PullRequestAuthor};
+    use crate::tools::kubectl::Condition;
+    use crate::tools::runner::ProcessRunner;
+
+    const GITOPS: &str = "contoso/platform-gitops";
+
+    fn ready() -> Option<Condition> {
+        Some(Condition {
+            kind: "Ready".into(),
+            status: "True".into(),
+            reason: Some("PRCreated".into()),
+            message: None,
+        })
+    }
+
+    fn object(kind: KalypsoKind, name: &str, branch: &str) -> KalypsoObject {
+        KalypsoObject {
+            kind,
+            name: name.into(),
+            repo: Some(format!("https://github.com/{GITOPS}")),
+            branch: Some(branch.into()),
+            workload: None,
+            cluster_type: None,
+            deployment_target: None,
+            ready: ready(),
+        }
+    }
+
+    fn flux(kind: FluxKind, name: &str) -> FluxObject {
+        FluxObject {
+            kind,
+            name: name.into(),
+            namespace: Some(resources::FLUX_NAMESPACE.into()),
+            ready: Some(Condition {
+                kind: "Ready".into(),
+                status: "True".into(),
+                reason: Some("Succeeded".into()),
+                message: Some("stored".into()),
+            }),
+            generation: Some(1),
+            observed_generation: Some(1),
+        }
+    }
+
+    fn scheduler_pull(number: u64, environment: &str) -> PullRequest {
+        PullRequest {
+            number,
+            title: format!("Update manifests in {environment}"),
+            head_ref_name: format!("deployment/2026-12-07-09-0{number}-00"),
+            base_ref_name: environment.into(),
+            author: Some(PullRequestAuthor {
+                login: "alice".into(),
+            }),
+            url: format!("https://github.com/{GITOPS}/pull/{number}"),
+        }
+    }
+
+    /// Three environments whose GitOpsRepos all report PRCreated; `pulls` gives each
+    /// environment's open pull requests.
+    fn checks_of(pulls: &[(&str, Vec<PullRequest>)]) -> CheckResult {
+        checks_with_unselected(pulls, &[])
+    }
+
+    /// Like [`checks_of`]; the environments of `unselected` register a workload whose
+    /// deployment targets their Ready SchedulingPolicy does not select (no Assignment).
+    fn checks_with_unselected(
+        pulls: &[(&str, Vec<PullRequest>)],
+        unselected: &[&str],
+    ) -> CheckResult {
+        let environments: Vec<String> = pulls.iter().map(|(e, _)| e.to_string()).collect();
+        let target = SchedulerTarget {
+            verified_earlier: false,
+            environment: environments[0].clone(),
+            environments: environments.clone(),
+            gitops: GITOPS.into(),
+            gh: Gh::new(Arc::new(ProcessRunner::new())),
+        };
+        let sources: Vec<FluxObject> = environments
+            .iter()
+            .flat_map(|e| {
+                [
+                    flux(FluxKind::GitRepository, e),
+                    flux(FluxKind::GitRepository, &format!("{e}-main")),
+                    flux(FluxKind::GitRepository, &format!("{e}-hello-world-app")),
+                ]
+            })
+            .collect();
+        let observed = SchedulerObservations {
+            flux_sources: Ok(sources),
+            flux_kustomizations: Ok(environments
+                .iter()
+                .map(|e| flux(FluxKind::Kustomization, e))
+                .collect()),
+            base_repos: environments
+                .iter()
+                .map(|e| {
+                    (
+                        e.clone(),
+                        Ok(vec![object(KalypsoKind::BaseRepo, "main", "main")]),
+                    )
+                })
+                .collect(),
+            gitops_repos: environments
+                .iter()
+                .map(|e| (e.clone(), Ok(vec![object(KalypsoKind::GitOpsRepo, e, e)])))
+                .collect(),
+            pull_requests: pulls
+                .iter()
+                .map(|(environment, pulls)| PullRequestObservations {
+                    environment: environment.to_string(),
+                    pulls: Ok(pulls.clone()),
+                    registrations: Ok(if unselected.contains(environment) {
+                        vec![object(
+                            KalypsoKind::WorkloadRegistration,
+                            "hello-world-app",
+                            "main",
+                        )]
+                    } else {
+                        Vec::new()
+                    }),
+                    policies: Ok(if unselected.contains(environment) {
+                        vec![object(KalypsoKind::SchedulingPolicy, "default-policy", "")]
+                    } else {
+                        Vec::new()
+                    }),
+                    assignments: Ok(Vec::new()),
+                    pull_files: None,
+                })
+                .collect(),
+        };
+        let mut hints = Vec::new();
+        scheduler_checks(StepId::HealthChecks, &target, observed, &mut hints)
+            .expect("no query failed")
+            .into_iter()
+            .find(|(check, _, _)| *check == HealthCheck::PullRequest)
+            .expect("a pull-request check")
+    }
+
+    #[test]
+    fn each_environments_pull_request_is_checked() {
+        let (_, status, message) = checks_of(&[
+            ("dev", vec![scheduler_pull(1, "dev")]),
+            ("stage", vec![scheduler_pull(2, "stage")]),
+            ("prod", vec![scheduler_pull(3, "prod")]),
+        ]);
+        assert_eq!(status, HealthStatus::Passing, "{message}");
+        for (environment, number) in [("dev", 1), ("stage", 2), ("prod", 3)] {
+            assert!(
+                message.contains(&format!("{environment}: #{number} ")),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_pull_request_of_a_later_environment_fails_the_check_naming_it() {
+        let someone_elses = PullRequest {
+            head_ref_name: "docs-typo".into(),
+            ..scheduler_pull(7, "stage")
+        };
+        let (_, status, message) = checks_of(&[
+            ("dev", vec![scheduler_pull(1, "dev")]),
+            ("stage", vec![someone_elses]),
+            ("prod", vec![scheduler_pull(3, "prod")]),
+        ]);
+        assert_eq!(status, HealthStatus::Failing, "{message}");
+        assert!(
+            message.contains(
+                "stage: no open pull request from the scheduler (a deployment/… branch) against stage in contoso/platform-gitops"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("dev: #1 "), "{message}");
+        assert!(message.contains("prod: #3 "), "{message}");
+    }
+
+    #[test]
+    fn a_later_environment_whose_policies_select_nothing_is_proposed_its_cluster_types_only() {
+        let pulls = [
+            ("dev", vec![scheduler_pull(1, "dev")]),
+            ("stage", vec![scheduler_pull(2, "stage")]),
+        ];
+        let (_, status, message) = checks_with_unselected(&pulls, &["stage"]);
+        assert_eq!(status, HealthStatus::Passing, "{message}");
+        assert!(
+            message.contains("stage: #2 ")
+                && message.contains("carries the cluster types only")
+                && message
+                    .contains("SchedulingPolicy default-policy selected no deployment target"),
+            "{message}"
+        );
+        // In the first environment the registered workload is expected to be scheduled.
+        let (_, status, message) = checks_with_unselected(&pulls, &["dev"]);
+        assert_eq!(status, HealthStatus::Failing, "{message}");
+        assert!(
+            message.contains("dev: #1 ") && message.contains(", but no Assignment"),
+            "{message}"
+        );
     }
 }
