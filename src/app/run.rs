@@ -473,7 +473,13 @@ pub(crate) fn clean(
         // a new world here would remove nothing and leave an empty world to confuse later
         // runs.
         let world = crate::state::identity::demo_world_dir(state_file);
-        if state_file.is_file() && !world.is_dir() {
+        let store = crate::state::StateStore::from_option(Some(state_file), home);
+        // A real state, or an unreadable one, goes on to be refused by the usual checks.
+        let a_demos_state = matches!(
+            store.load_in(crate::state::InstallationWorld::Demo),
+            Ok(Some(ref state)) if state.identity.is_some()
+        );
+        if a_demos_state && !world.is_dir() {
             super::print_stdout(&format!(
                 "{} was written by a demo run whose simulated world ended with it (no {} beside it): nothing is left to clean.",
                 state_file.display(),

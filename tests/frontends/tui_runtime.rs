@@ -211,7 +211,9 @@ async fn a_failure_offers_rollback_of_the_listed_resources_and_runs_it() {
         assert!(screen.contains(&shown), "{shown}: {screen}");
     }
     harness.key(KeyCode::Char('y'));
-    harness.wait_for("✓ Everything this run created was removed").await;
+    harness
+        .wait_for("✓ Everything this run created was removed")
+        .await;
     harness.key(KeyCode::Enter);
     let backend = harness.backend.clone();
     assert_eq!(harness.exit_code().await, ExitCode::ClusterFailed);
