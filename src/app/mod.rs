@@ -20,8 +20,10 @@ use crate::templates;
 use crate::tools::ProcessRunner;
 use crate::{secrets, ExitCode, UserError};
 
-/// Variables whose values are secrets wherever they come from.
-const SECRET_VARIABLES: &[&str] = &["GITHUB_TOKEN", "GH_TOKEN"];
+/// Variables whose values are secrets wherever they come from: every variable gh and git
+/// read a GitHub token from (the enterprise ones are our token source for an Enterprise
+/// Server host).
+const SECRET_VARIABLES: &[&str] = &secrets::GITHUB_TOKEN_VARIABLES;
 
 pub fn run(cli: Cli) -> ExitCode {
     let env = config::env::snapshot();

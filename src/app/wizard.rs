@@ -319,8 +319,7 @@ impl WizardBackend for EngineBackend {
             *lock(&verified_token) = env
                 .entered_token
                 .clone()
-                .or_else(|| env.github_token.clone())
-                .or_else(|| env.gh_token.clone());
+                .or_else(|| env.variable_token().map(|(token, _)| token));
             tracing::warn!("{}", prereq::SKIPPED_SUMMARY);
             tokio::spawn(async move {
                 let _ = updates

@@ -118,6 +118,8 @@ pub struct AzureIdentity {
 pub enum TokenSource {
     GithubTokenEnv,
     GhTokenEnv,
+    GhEnterpriseTokenEnv,
+    GithubEnterpriseTokenEnv,
     GhCli,
     Prompt,
 }
@@ -127,6 +129,8 @@ impl fmt::Display for TokenSource {
         f.write_str(match self {
             TokenSource::GithubTokenEnv => "GITHUB_TOKEN",
             TokenSource::GhTokenEnv => "GH_TOKEN",
+            TokenSource::GhEnterpriseTokenEnv => "GH_ENTERPRISE_TOKEN",
+            TokenSource::GithubEnterpriseTokenEnv => "GITHUB_ENTERPRISE_TOKEN",
             TokenSource::GhCli => "`gh auth token`",
             TokenSource::Prompt => "the prompt",
         })
