@@ -196,8 +196,7 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                     "when Flux is present, {FLUX_API_VERSION} of GitRepository and Kustomization must be served; otherwise:"
                 ));
                 listed.push(kubectl.get_namespace_spec(resources::FLUX_NAMESPACE));
-                listed
-                    .push(kubectl.apply_server_side_url_spec(&flux_install_url(&env.flux_version)));
+                listed.push(kubectl.apply_server_side_url_spec(&flux_manifest_filename(env)));
                 listed.note(format!(
                     "the {} namespace is labelled as ours only when the manifest created it",
                     resources::FLUX_NAMESPACE
@@ -334,8 +333,11 @@ pub async fn flux(
     }
 
     let version = env.flux_version.clone();
-    let url = flux_install_url(&version);
-    let resource = resources::flux(&context, Some(&version));
+    let url = flux_manifest_filename(env);
+    let resource = match &env.configuration.installation.flux_manifest {
+        Some(_) => resources::flux_from_manifest(&context, &version, url.clone()),
+        None => resources::flux(&context, Some(&version)),
+    };
     ctx.record(
         resource.clone(),
         Ownership::CreatedByUs,
@@ -819,4 +821,13 @@ pub async fn wait_for_controller(
         },
     )
     .await
+}
+
+/// What `kubectl apply -f` takes to install Flux: the manifest of `--flux-manifest` (a URL
+/// or a local file), else the release's install.yaml on github.com.
+pub fn flux_manifest_filename(env: &StepEnv) -> String {
+    match &env.configuration.installation.flux_manifest {
+        Some(manifest) => manifest.kubectl_filename(),
+        None => flux_install_url(&env.flux_version),
+    }
 }
