@@ -358,7 +358,8 @@ pub async fn flux(
         &format!("apply the Flux {version} manifest"),
         || kubectl.apply_server_side_url(&url),
     )
-    .await;
+    .await
+    .map_err(|err| without_github_com_hint(env, err));
     // The manifest is removed whole on rollback, its namespace with it: the mark goes there,
     // also when the apply stopped half-way; never on a namespace that was there before.
     if !flux_namespace_existed {
@@ -821,6 +822,19 @@ pub async fn wait_for_controller(
         },
     )
     .await
+}
+
+/// A failed download of the release manifest from github.com (a GitHub Enterprise Server
+/// user often has no route there): the hint names the way round it.
+fn without_github_com_hint(env: &StepEnv, err: UserError) -> UserError {
+    let default_manifest = env.configuration.installation.flux_manifest.is_none();
+    if !default_manifest || !err.message.contains("github.com") {
+        return err;
+    }
+    err.with_hint(Topic::ServiceUnreachable.hint(format!(
+        "Flux's install manifest comes from github.com ({}); without access there, give a copy or a mirror: --flux-manifest FILE (downloaded elsewhere) or --flux-manifest https://MIRROR/install.yaml",
+        flux_install_url(&env.flux_version)
+    )))
 }
 
 /// What `kubectl apply -f` takes to install Flux: the manifest of `--flux-manifest` (a URL
