@@ -2552,6 +2552,11 @@ async fn on_a_github_enterprise_server_the_checks_name_the_schedulers_github_com
     let manifest = local_flux_manifest(manifests.path());
     config.installation.flux_manifest = Some(FluxManifest::File(manifest.clone()));
     let plan = harness.planned(&config).await;
+    let flux = plan.step(StepId::InstallFlux).expect("the Flux step");
+    assert_eq!(
+        flux.reason,
+        format!("install Flux from {}", manifest.display())
+    );
     let health = plan.step(StepId::HealthChecks).expect("health checks");
     assert!(
         health.reason.contains("api.github.com only"),
@@ -2616,6 +2621,14 @@ async fn on_a_github_enterprise_server_without_github_com_the_default_flux_manif
 ) {
     let harness = Harness::new();
     let config = on_enterprise_server(&harness);
+    let plan = harness.planned(&config).await;
+    let flux = plan.step(StepId::InstallFlux).expect("the Flux step");
+    assert!(
+        flux.reason.contains("still comes from github.com")
+            && flux.reason.contains("--flux-manifest FILE|URL"),
+        "{}",
+        flux.reason
+    );
     let run = harness.run(&config).await;
     let (step, error) = run.failure();
     assert_eq!(step, Some(StepId::InstallFlux));

@@ -141,10 +141,16 @@ pub(crate) fn plan(config: &Configuration, observed: &Observed, decisions: &mut 
         }
         return;
     }
-    decisions.insert(
-        InstallFlux,
-        on_the_cluster(config, observed, InstallFlux, "install Flux"),
-    );
+    let flux = match &config.installation.flux_manifest {
+        Some(manifest) => format!("install Flux from {}", manifest.kubectl_filename()),
+        None => "install Flux".to_string(),
+    };
+    let (action, reason) = on_the_cluster(config, observed, InstallFlux, &flux);
+    let reason = match github_com_flux_manifest_note(config) {
+        Some(note) if action == Action::Create => format!("{reason}; note: {note}"),
+        _ => reason,
+    };
+    decisions.insert(InstallFlux, (action, reason));
     decisions.insert(
         InstallKalypso,
         on_the_cluster(
@@ -154,6 +160,22 @@ pub(crate) fn plan(config: &Configuration, observed: &Observed, decisions: &mut 
             &format!("install the Kalypso chart {}", config.installation.version),
         ),
     );
+}
+
+/// On a GitHub Enterprise Server with the default Flux manifest: the one download from
+/// github.com left, and how to avoid it. `None` elsewhere, with `--flux-manifest`, or with
+/// `--skip-install`.
+pub fn github_com_flux_manifest_note(config: &Configuration) -> Option<String> {
+    let host = &config.repositories.github_host;
+    if host.is_github_com()
+        || config.installation.flux_manifest.is_some()
+        || config.installation.skip_install
+    {
+        return None;
+    }
+    Some(format!(
+        "Flux's install manifest still comes from github.com (the release's install.yaml), not from {host}; without access to github.com, give a copy or a mirror with --flux-manifest FILE|URL"
+    ))
 }
 
 /// A step acting on the cluster (installation, health checks): its earlier success counts
@@ -192,6 +214,9 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
             listed.push(kubectl.get_crd_spec(FLUX_GITREPOSITORY_CRD));
             listed.push(kubectl.get_crd_spec(FLUX_KUSTOMIZATION_CRD));
             if create {
+                if let Some(note) = github_com_flux_manifest_note(&env.configuration) {
+                    listed.note(note);
+                }
                 listed.note(format!(
                     "when Flux is present, {FLUX_API_VERSION} of GitRepository and Kustomization must be served; otherwise:"
                 ));
