@@ -335,9 +335,13 @@ pub(crate) fn bootstrap(
             };
             let started = std::time::Instant::now();
             let azure = prereq::AzureUse::of(validated.configuration().involves_azure());
+            let installation = &validated.configuration().installation;
             let prereq_env = prereq_env(env)
                 .with_azure(azure)
-                .with_github_host(validated.configuration().repositories.github_host.clone());
+                .with_github_host(validated.configuration().repositories.github_host.clone())
+                .with_flux_manifest_from_github_com(
+                    installation.flux_manifest.is_none() && !installation.skip_install,
+                );
             let report = prereq::check(target.runner.clone(), &prereq_env, &interaction).await;
             if json_events && (!dry_run || !report.passed()) {
                 print_events(&mut printer, prerequisite_events(&report, started.elapsed()));

@@ -110,6 +110,7 @@ pub async fn check_with(
         async {
             let github = github_sign_in(&gh, env, retry).await;
             report_auth(github_rows(&github, interactive, &env.github_host));
+            report_auth(flux_manifest_row(env));
             github
         },
     );
@@ -167,6 +168,7 @@ pub async fn check_with(
 
     let mut auth = azure_rows(&azure, env, interactive);
     auth.extend(github_rows(&github, interactive, &env.github_host));
+    auth.extend(flux_manifest_row(env));
     let azure_identity = match &azure.state {
         AzureSignIn::SignedIn(account) => Some(AzureIdentity {
             subscription_id: account.id.clone(),
@@ -487,6 +489,28 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
         },
     };
     vec![login, role]
+}
+
+/// On a GitHub Enterprise Server, a run that still downloads Flux's install manifest from
+/// github.com (the one address outside the server it needs) gets a warning row naming
+/// `--flux-manifest`. Nothing is probed: whether github.com is reachable from the cluster's
+/// network is not something this machine can tell.
+fn flux_manifest_row(env: &PrereqEnv) -> Vec<AuthCheck> {
+    let host = &env.github_host;
+    if host.is_github_com() || !env.flux_manifest_from_github_com {
+        return Vec::new();
+    }
+    vec![AuthCheck {
+        check: AuthCheckKind::FluxManifest,
+        verdict: Verdict::Warn,
+        detail: format!(
+            "downloaded from github.com (the Flux release's install.yaml), not from {host}"
+        ),
+        hint: Some(
+            "without access to github.com, give a copy or a mirror: --flux-manifest FILE|URL"
+                .to_string(),
+        ),
+    }]
 }
 
 /// "GITHUB_TOKEN and GH_TOKEN", or the four names of an Enterprise Server host.

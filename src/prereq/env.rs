@@ -76,6 +76,9 @@ pub struct PrereqEnv {
     pub azure: AzureUse,
     /// The GitHub host the token is checked against (`repositories.githubHost`).
     pub github_host: GitHubHost,
+    /// The run installs Flux from the release's install.yaml on github.com (no
+    /// `--flux-manifest`, no `--skip-install`): on an Enterprise Server a row says so.
+    pub flux_manifest_from_github_com: bool,
 }
 
 impl PrereqEnv {
@@ -97,6 +100,7 @@ impl PrereqEnv {
             entered_token: None,
             azure: AzureUse::Needed,
             github_host: GitHubHost::default(),
+            flux_manifest_from_github_com: false,
         };
         env.register_secrets();
         env
@@ -138,6 +142,13 @@ impl PrereqEnv {
         candidates.into_iter().find_map(|(read, token, source)| {
             Some((token.as_ref().filter(|_| read)?.clone(), source))
         })
+    }
+
+    /// The same environment, for a run that does (`true`) or does not download Flux's
+    /// install manifest from github.com.
+    pub fn with_flux_manifest_from_github_com(mut self, downloads: bool) -> Self {
+        self.flux_manifest_from_github_com = downloads;
+        self
     }
 
     /// The real process environment.

@@ -76,6 +76,9 @@ pub enum AuthCheckKind {
     AzureRole,
     GithubToken,
     GithubLogin,
+    /// Where Flux's install manifest is downloaded from: shown (a warning) only on a
+    /// GitHub Enterprise Server whose run still downloads it from github.com.
+    FluxManifest,
 }
 
 impl AuthCheckKind {
@@ -85,6 +88,7 @@ impl AuthCheckKind {
             AuthCheckKind::AzureRole => "Azure role",
             AuthCheckKind::GithubToken => "GitHub token",
             AuthCheckKind::GithubLogin => "GitHub sign-in",
+            AuthCheckKind::FluxManifest => "Flux manifest",
         }
     }
 }

@@ -1375,3 +1375,52 @@ async fn a_missing_token_on_an_enterprise_server_names_every_variable_read() {
         "{hint}"
     );
 }
+
+#[tokio::test]
+async fn on_an_enterprise_server_a_flux_manifest_from_github_com_is_a_warning_naming_the_way_out() {
+    let fake = Arc::new(healthy(None));
+    let token = "ghp_GHESrunWithFluxFromGithubCom038";
+    let env =
+        enterprise_env(&[("GH_ENTERPRISE_TOKEN", token)]).with_flux_manifest_from_github_com(true);
+    let report = run(&fake, &env, &Interaction::NonInteractive).await;
+
+    assert!(report.passed(), "a warning only: {}", report.render_text());
+    let flux = row(&report, AuthCheckKind::FluxManifest);
+    assert_eq!(flux.verdict, Verdict::Warn);
+    assert!(
+        flux.detail.contains("github.com") && flux.detail.contains(ENTERPRISE_HOST),
+        "{}",
+        flux.detail
+    );
+    assert!(
+        flux.hint
+            .as_deref()
+            .unwrap()
+            .contains("--flux-manifest FILE|URL"),
+        "{:?}",
+        flux.hint
+    );
+    assert!(report.render_text().contains("Flux manifest"));
+}
+
+#[tokio::test]
+async fn no_flux_manifest_row_on_github_com_or_with_a_manifest_of_ones_own() {
+    for env in [
+        env_with(&[("GITHUB_TOKEN", "ghp_dotComFluxFromGithubCom0000039")])
+            .with_flux_manifest_from_github_com(true),
+        enterprise_env(&[("GH_ENTERPRISE_TOKEN", "ghp_GHESwithOwnFluxManifest0000040")])
+            .with_flux_manifest_from_github_com(false),
+    ] {
+        let fake = Arc::new(healthy(None));
+        let report = run(&fake, &env, &Interaction::NonInteractive).await;
+        assert!(report.passed(), "{}", report.render_text());
+        assert!(
+            report
+                .auth
+                .iter()
+                .all(|check| check.check != AuthCheckKind::FluxManifest),
+            "{}",
+            report.render_text()
+        );
+    }
+}
