@@ -121,6 +121,7 @@ pub fn group_entries(group: Group) -> &'static [Entry] {
             C(Field::HelmChart),
             C(Field::HelmVersion),
             C(Field::HelmValues),
+            C(Field::FluxManifest),
         ],
         Group::Options => &[
             C(Field::AutoRollback),
@@ -575,7 +576,7 @@ impl FormState {
             Field::GitopsName => create_gitops,
             Field::GitopsUrl => !create_gitops,
             Field::Visibility | Field::GithubOrg => create_cp || create_gitops,
-            Field::HelmChart | Field::HelmVersion | Field::HelmValues => {
+            Field::HelmChart | Field::HelmVersion | Field::HelmValues | Field::FluxManifest => {
                 !self.toggle(Field::SkipInstall)
             }
             _ => true,

@@ -376,11 +376,18 @@ pub async fn flux(
     )
     .await?
     .is_some();
-    ctx.transition_with("Installing", format!("installing Flux {version}"));
+    let what = match &env.configuration.installation.flux_manifest {
+        Some(_) => format!("Flux from {url}"),
+        None => format!("Flux {version}"),
+    };
+    ctx.transition_with("Installing", format!("installing {what}"));
     let applied = call(
         env,
         ctx,
-        &format!("apply the Flux {version} manifest"),
+        &match &env.configuration.installation.flux_manifest {
+            Some(_) => format!("apply the Flux manifest {url}"),
+            None => format!("apply the Flux {version} manifest"),
+        },
         || kubectl.apply_server_side_url(&url),
     )
     .await
