@@ -860,7 +860,15 @@ pub async fn wait_for_controller(
 /// user often has no route there): the hint names the way round it.
 fn without_github_com_hint(env: &StepEnv, err: UserError) -> UserError {
     let default_manifest = env.configuration.installation.flux_manifest.is_none();
-    if !default_manifest || !err.message.contains("github.com") {
+    // kubectl's own download errors (http.Get's, or a status it got back), not any
+    // failure whose command line names the URL.
+    let download_failed = [
+        "Get \"https://github.com/",
+        "unable to read URL \"https://github.com/",
+    ]
+    .iter()
+    .any(|said| err.message.contains(said));
+    if !default_manifest || !download_failed {
         return err;
     }
     err.with_hint(Topic::ServiceUnreachable.hint(format!(
