@@ -110,6 +110,9 @@ pub struct Cli {
     /// Flux version to install when the cluster has none (default v2.7.5, the last serving the v1beta2 APIs Kalypso uses)
     #[arg(long, value_name = "V", help_heading = "Installation")]
     pub flux_version: Option<String>,
+    /// Flux install manifest: an https URL or a local file, instead of the release's install.yaml on github.com (for a machine without github.com access) [env: KALYPSO_FLUX_MANIFEST]
+    #[arg(long, value_name = "URL|FILE", help_heading = "Installation")]
+    pub flux_manifest: Option<String>,
     /// Do not install Flux and Kalypso on the cluster [env: KALYPSO_SKIP_INSTALL]
     #[arg(long, help_heading = "Installation")]
     pub skip_install: bool,
@@ -317,6 +320,7 @@ impl Cli {
                 helm_chart: self.helm_chart.clone(),
                 helm_version: self.helm_version.clone(),
                 helm_values: self.helm_values.clone(),
+                flux_manifest: self.flux_manifest.clone(),
                 skip_install: flag(self.skip_install),
             },
             options: OptionsLayer {

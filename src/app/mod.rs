@@ -20,8 +20,10 @@ use crate::templates;
 use crate::tools::ProcessRunner;
 use crate::{secrets, ExitCode, UserError};
 
-/// Variables whose values are secrets wherever they come from.
-const SECRET_VARIABLES: &[&str] = &["GITHUB_TOKEN", "GH_TOKEN"];
+/// Variables whose values are secrets wherever they come from: every variable gh and git
+/// read a GitHub token from (the enterprise ones are our token source for an Enterprise
+/// Server host).
+const SECRET_VARIABLES: &[&str] = &secrets::GITHUB_TOKEN_VARIABLES;
 
 pub fn run(cli: Cli) -> ExitCode {
     let env = config::env::snapshot();
@@ -124,7 +126,18 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
             .as_deref()
             .and_then(|host| config::GitHubHost::parse(host).ok())
             .unwrap_or_default();
-        return check_prerequisites(cli, env, &home, options, azure, &github_host);
+        // Flux comes from github.com unless a manifest is given or nothing is installed.
+        let installation = &parsed.merged().values.installation;
+        let flux_from_github_com =
+            installation.flux_manifest.is_none() && installation.skip_install != Some(true);
+        return check_prerequisites(
+            cli,
+            env,
+            &home,
+            options,
+            (azure, flux_from_github_com),
+            &github_host,
+        );
     }
 
     let front_end = headless::choose_front_end(cli.no_tui, cli.output, &TerminalFacts::detect(env));
@@ -387,7 +400,7 @@ fn check_prerequisites(
     env: &HashMap<String, String>,
     home: &Path,
     options: OutputOptions,
-    azure: prereq::AzureUse,
+    (azure, flux_from_github_com): (prereq::AzureUse, bool),
     github_host: &config::GitHubHost,
 ) -> Result<ExitCode, UserError> {
     let runtime = runtime()?;
@@ -410,7 +423,8 @@ fn check_prerequisites(
     };
     let prereq_env = run::prereq_env(env)
         .with_azure(azure)
-        .with_github_host(github_host.clone());
+        .with_github_host(github_host.clone())
+        .with_flux_manifest_from_github_com(flux_from_github_com);
     let report = runtime.block_on(prereq::check(runner, &prereq_env, &interaction));
     // The whole report in the log file (the console shows it below, on stdout).
     tracing::debug!("prerequisites:\n{}", report.render_text());

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use super::OutputOptions;
 use crate::cli::{Cli, OutputFormat};
 use crate::config::lifecycle::Validated;
-use crate::config::ClusterTarget;
+use crate::config::{ClusterTarget, GitHubHost};
 use crate::demo::{Demo, DemoRequest};
 use crate::engine::bootstrap::{BootstrapOptions, BootstrapPaths, Cleanup};
 use crate::engine::context::EventSink;
@@ -258,10 +258,13 @@ pub(super) fn prereq_env(env: &HashMap<String, String>) -> PrereqEnv {
     PrereqEnv::from_lookup(|name| env.get(name).cloned())
 }
 
-/// The GitHub token when the prerequisite check is skipped: the environment only.
-fn token_from_env(env: &HashMap<String, String>) -> Option<SecretString> {
-    let env = prereq_env(env);
-    env.github_token.or(env.gh_token)
+/// The GitHub token for `host` when the prerequisite check is skipped: the environment
+/// only, read as the check reads it.
+fn token_from_env(env: &HashMap<String, String>, host: &GitHubHost) -> Option<SecretString> {
+    prereq_env(env)
+        .with_github_host(host.clone())
+        .variable_token()
+        .map(|(token, _)| token)
 }
 
 /// Cancel on Ctrl+C, and on SIGTERM or SIGHUP (a CI job cancelled, a closed terminal):
@@ -323,7 +326,7 @@ pub(crate) fn bootstrap(
             if json_events && !dry_run {
                 print_events(&mut printer, skipped_prerequisite_events());
             }
-            token_from_env(env)
+            token_from_env(env, &validated.configuration().repositories.github_host)
         } else {
             let interaction = if interactive {
                 Interaction::terminal(target.runner.clone())
@@ -332,9 +335,13 @@ pub(crate) fn bootstrap(
             };
             let started = std::time::Instant::now();
             let azure = prereq::AzureUse::of(validated.configuration().involves_azure());
+            let installation = &validated.configuration().installation;
             let prereq_env = prereq_env(env)
                 .with_azure(azure)
-                .with_github_host(validated.configuration().repositories.github_host.clone());
+                .with_github_host(validated.configuration().repositories.github_host.clone())
+                .with_flux_manifest_from_github_com(
+                    installation.flux_manifest.is_none() && !installation.skip_install,
+                );
             let report = prereq::check(target.runner.clone(), &prereq_env, &interaction).await;
             if json_events && (!dry_run || !report.passed()) {
                 print_events(&mut printer, prerequisite_events(&report, started.elapsed()));
@@ -498,7 +505,7 @@ pub(crate) fn clean(
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let settings = printer_settings(cli, options, env, &target);
-        let cleanup = Cleanup::open(target.runner.clone(), token_from_env(env), &target.paths, target.installation_world())?;
+        let cleanup = Cleanup::open_with_token_for(target.runner.clone(), |host| token_from_env(env, host), &target.paths, target.installation_world())?;
         let Some(cleanup) = cleanup else {
             if preview_only && output == OutputFormat::Json {
                 super::print_stdout(&RemovalPlan::new(RemovalPurpose::Clean, Vec::new()).to_json());

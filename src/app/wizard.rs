@@ -308,7 +308,11 @@ impl WizardBackend for EngineBackend {
     fn start_prerequisites(&self, request: PrereqRequest) -> mpsc::Receiver<PrereqUpdate> {
         let (updates, receiver) = mpsc::channel(PREREQ_BUFFER);
         let runner = Arc::clone(&self.runner);
-        let mut env = self.prereq_env.clone().with_azure(request.azure);
+        let mut env = self
+            .prereq_env
+            .clone()
+            .with_azure(request.azure)
+            .with_flux_manifest_from_github_com(request.flux_manifest_from_github_com);
         env.entered_token = request.github_token;
         if let Some(host) = request.github_host {
             env.github_host = host;
@@ -319,8 +323,7 @@ impl WizardBackend for EngineBackend {
             *lock(&verified_token) = env
                 .entered_token
                 .clone()
-                .or_else(|| env.github_token.clone())
-                .or_else(|| env.gh_token.clone());
+                .or_else(|| env.variable_token().map(|(token, _)| token));
             tracing::warn!("{}", prereq::SKIPPED_SUMMARY);
             tokio::spawn(async move {
                 let _ = updates
@@ -726,6 +729,7 @@ mod tests {
             skip: false,
             azure: prereq::AzureUse::Needed,
             github_host: None,
+            flux_manifest_from_github_com: false,
         });
         let mut all = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, updates.recv())
@@ -910,6 +914,7 @@ mod tests {
             skip: true,
             azure: prereq::AzureUse::Needed,
             github_host: None,
+            flux_manifest_from_github_com: false,
         });
         let mut updates = Vec::new();
         while let Some(update) = tokio::time::timeout(WAIT, receiver.recv())

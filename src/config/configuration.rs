@@ -262,7 +262,30 @@ pub struct Installation {
     pub version: String,
     /// Extra values file, applied after ours.
     pub values: Option<PathBuf>,
+    /// Where Flux's install manifest comes from (`--flux-manifest`); `None`: the release's
+    /// `install.yaml` on github.com for the Flux version.
+    pub flux_manifest: Option<FluxManifest>,
     pub skip_install: bool,
+}
+
+/// A Flux install manifest given instead of the release asset on github.com: for a
+/// machine (often with a GitHub Enterprise Server) that cannot reach github.com.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FluxManifest {
+    /// An `https://` URL kubectl downloads (a mirror).
+    Url(String),
+    /// A local file (`kubectl apply -f FILE`).
+    File(PathBuf),
+}
+
+impl FluxManifest {
+    /// What `kubectl apply -f` and `kubectl delete -f` take.
+    pub fn kubectl_filename(&self) -> String {
+        match self {
+            FluxManifest::Url(url) => url.clone(),
+            FluxManifest::File(path) => path.to_string_lossy().into_owned(),
+        }
+    }
 }
 
 /// The Kalypso chart: the published one from a Helm repository, or a local chart.

@@ -54,6 +54,7 @@ pub fn fixed() -> ConfigLayer {
             helm_chart: Some(HELM_CHART.into()),
             helm_version: Some(HELM_VERSION.into()),
             helm_values: None,
+            flux_manifest: None,
             skip_install: Some(false),
         },
         options: OptionsLayer {
@@ -95,6 +96,10 @@ pub fn describe(field: Field) -> Option<String> {
         Field::ClusterKubernetesVersion => Some("the AKS default version".into()),
         Field::GithubOrg => Some("the authenticated GitHub user".into()),
         Field::GithubHost => Some(format!("GH_HOST if set, else {DEFAULT_HOST}")),
+        Field::FluxManifest => Some(format!(
+            "{} (the release of --flux-version, from github.com)",
+            crate::tools::kubectl::flux_install_url(crate::tools::kubectl::FLUX_VERSION)
+        )),
         _ => field.get(&fixed()).map(|v| v.to_string()),
     }
 }

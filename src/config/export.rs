@@ -64,6 +64,10 @@ pub fn to_layer(config: &Configuration) -> ConfigLayer {
                 .values
                 .as_ref()
                 .map(|p| p.to_string_lossy().into_owned()),
+            flux_manifest: installation
+                .flux_manifest
+                .as_ref()
+                .map(|m| m.kubectl_filename()),
             skip_install: Some(installation.skip_install),
         },
         options: OptionsLayer {

@@ -178,6 +178,7 @@ field_table! {
     HelmChart => "installation.helmChart", "KALYPSO_HELM_CHART", "--helm-chart", Text, installation.helm_chart;
     HelmVersion => "installation.helmVersion", "KALYPSO_HELM_VERSION", "--helm-version", Text, installation.helm_version;
     HelmValues => "installation.helmValues", "KALYPSO_HELM_VALUES", "--helm-values", Text, installation.helm_values;
+    FluxManifest => "installation.fluxManifest", "KALYPSO_FLUX_MANIFEST", "--flux-manifest", Text, installation.flux_manifest;
     SkipInstall => "installation.skipInstall", "KALYPSO_SKIP_INSTALL", "--skip-install", Bool, installation.skip_install;
     NonInteractive => "options.nonInteractive", "KALYPSO_NON_INTERACTIVE", "--non-interactive", Bool, options.non_interactive;
     AutoRollback => "options.autoRollback", "KALYPSO_AUTO_ROLLBACK", "--auto-rollback", Bool, options.auto_rollback;
@@ -222,7 +223,7 @@ mod tests {
         assert_eq!(paths.len(), Field::ALL.len());
         assert_eq!(envs.len(), Field::ALL.len());
         assert_eq!(flags.len(), Field::ALL.len());
-        assert_eq!(Field::ALL.len(), 32);
+        assert_eq!(Field::ALL.len(), 33);
     }
 
     #[test]

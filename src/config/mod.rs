@@ -42,9 +42,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 pub use configuration::{
-    ClusterTarget, Configuration, Environments, ExistingCluster, GitHubRepo, HelmChart,
-    Installation, NetworkPlugin, NewCluster, Options, RepoTarget, Repositories, Verbosity,
-    Visibility,
+    ClusterTarget, Configuration, Environments, ExistingCluster, FluxManifest, GitHubRepo,
+    HelmChart, Installation, NetworkPlugin, NewCluster, Options, RepoTarget, Repositories,
+    Verbosity, Visibility,
 };
 pub use defaults::HELM_REPO_URL;
 pub use error::{ConfigErrors, FieldError, Problem};

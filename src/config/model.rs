@@ -124,6 +124,8 @@ pub struct InstallationLayer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm_values: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flux_manifest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_install: Option<bool>,
 }
 

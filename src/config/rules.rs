@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::configuration::{Environments, HelmChart, NetworkPlugin, Visibility};
+use super::configuration::{Environments, FluxManifest, HelmChart, NetworkPlugin, Visibility};
 use super::regions;
 
 /// A broken rule: what the rule is, and what to do about it.
@@ -390,6 +390,68 @@ pub fn helm_version(version: &str) -> Result<(), Violation> {
     ))
 }
 
+/// The longest Flux manifest URL accepted (a mirror's address, not a document).
+const MAX_MANIFEST_URL_LEN: usize = 2048;
+
+/// A Flux install manifest: an `https://` URL (kubectl downloads it), or an existing
+/// regular file. A symlink is read through (only read, never changed); a directory, a
+/// device or a FIFO is refused, since `kubectl apply -f` would read a directory whole or
+/// block on a FIFO.
+pub fn flux_manifest(text: &str) -> Result<FluxManifest, Violation> {
+    const RULE: &str =
+        "must be an https:// URL or an existing regular file (a Flux install manifest)";
+    if text.trim().is_empty() {
+        return Err(Violation::new(
+            RULE,
+            "give the URL of a mirror or the path of a downloaded install.yaml",
+        ));
+    }
+    if let Some((scheme, _)) = text.split_once("://") {
+        if !scheme.eq_ignore_ascii_case("https") {
+            return Err(Violation::new(
+                RULE,
+                format!("{scheme}:// is not accepted: use https://"),
+            ));
+        }
+        let rest = &text[scheme.len() + 3..];
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.contains('@') {
+            return Err(Violation::new(
+                RULE,
+                "a URL must not carry credentials (they would show in kubectl's argv)",
+            ));
+        }
+        if authority.is_empty() || authority.starts_with(':') {
+            return Err(Violation::new(RULE, "the URL names no host"));
+        }
+        if text.len() > MAX_MANIFEST_URL_LEN
+            || text.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(Violation::new(
+                RULE,
+                "not a plain URL (whitespace, control characters or too long)",
+            ));
+        }
+        return Ok(FluxManifest::Url(text.to_string()));
+    }
+    let path = Path::new(text);
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Violation::new(
+            RULE,
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "no such file; check the path (relative paths start at the current directory)"
+                    .to_string()
+            } else {
+                format!("it cannot be read: {e}")
+            },
+        )
+    })?;
+    if !meta.is_file() {
+        return Err(Violation::new(RULE, "it is a directory or special file"));
+    }
+    Ok(FluxManifest::File(path.to_path_buf()))
+}
+
 /// An existing file that parses as a YAML mapping (or is empty, which Helm accepts).
 pub fn helm_values(text: &str) -> Result<PathBuf, Violation> {
     let path = Path::new(text);
@@ -725,6 +787,62 @@ mod tests {
         assert!(bad(namespace("Kalypso_System"), "")
             .hint
             .contains("\"kalypso-system\""));
+    }
+
+    #[test]
+    fn flux_manifests_are_https_urls_or_regular_files() {
+        let mirror = "https://mirror.example.test/fluxcd/flux2/v2.7.5/install.yaml";
+        assert_eq!(
+            ok(flux_manifest(mirror), ""),
+            FluxManifest::Url(mirror.into())
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("install.yaml");
+        std::fs::write(&file, "apiVersion: v1\nkind: Namespace\n").unwrap();
+        let file_text = file.to_str().unwrap();
+        assert_eq!(
+            ok(flux_manifest(file_text), ""),
+            FluxManifest::File(file.clone())
+        );
+        // Read through a symlink (only read): what it points to must be a regular file.
+        let link = dir.path().join("link.yaml");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(
+            ok(flux_manifest(link.to_str().unwrap()), ""),
+            FluxManifest::File(link.clone())
+        );
+        for (text, hint) in [
+            ("http://mirror.example.test/install.yaml", "use https://"),
+            ("ftp://mirror.example.test/install.yaml", "use https://"),
+            ("https:///install.yaml", "no host"),
+            (
+                "https://user:pw@mirror.example.test/install.yaml",
+                "credentials",
+            ),
+            (
+                "https://mirror.example.test/in stall.yaml",
+                "not a plain URL",
+            ),
+            ("", "give the URL"),
+        ] {
+            let violation = bad(flux_manifest(text), text);
+            assert!(violation
+                .rule
+                .contains("https:// URL or an existing regular file"));
+            assert!(violation.hint.contains(hint), "{text}: {}", violation.hint);
+        }
+        let missing = dir.path().join("missing.yaml");
+        assert!(bad(flux_manifest(missing.to_str().unwrap()), "")
+            .hint
+            .contains("no such file"));
+        assert!(bad(flux_manifest(dir.path().to_str().unwrap()), "")
+            .hint
+            .contains("directory or special file"));
+        let dangling = dir.path().join("dangling.yaml");
+        std::os::unix::fs::symlink(&missing, &dangling).unwrap();
+        assert!(bad(flux_manifest(dangling.to_str().unwrap()), "")
+            .hint
+            .contains("no such file"));
     }
 
     #[test]

@@ -394,12 +394,15 @@ impl Validator<'_> {
         });
         let values = self.check(Field::HelmValues, rules::helm_values);
         let values_ok = values.is_some() || !self.is_set(Field::HelmValues);
-        values_ok.then_some(())?;
+        let flux_manifest = self.check(Field::FluxManifest, rules::flux_manifest);
+        let flux_manifest_ok = flux_manifest.is_some() || !self.is_set(Field::FluxManifest);
+        (values_ok && flux_manifest_ok).then_some(())?;
         Some(Installation {
             namespace: namespace?,
             chart: chart?,
             version: version?,
             values,
+            flux_manifest,
             skip_install: self.flag(Field::SkipInstall),
         })
     }

@@ -682,7 +682,17 @@ impl Cleanup {
         paths: &BootstrapPaths,
         world: InstallationWorld,
     ) -> Result<Option<Cleanup>, BootstrapError> {
-        register(&github_token);
+        Self::open_with_token_for(runner, move |_| github_token, paths, world)
+    }
+
+    /// [`Self::open`], with the token chosen for the GitHub host the state records (an
+    /// Enterprise Server reads other variables than github.com).
+    pub fn open_with_token_for(
+        runner: Arc<dyn CommandRunner>,
+        token_for: impl FnOnce(&GitHubHost) -> Option<SecretString>,
+        paths: &BootstrapPaths,
+        world: InstallationWorld,
+    ) -> Result<Option<Cleanup>, BootstrapError> {
         let store = StateStore::at_custom(&paths.state_file);
         if store.load_in(world)?.is_none() {
             return Ok(None);
@@ -699,6 +709,8 @@ impl Cleanup {
                     .and_then(|identity| GitHubHost::parse(&identity.repositories.github_host).ok())
             })
             .unwrap_or_default();
+        let github_token = token_for(&github_host);
+        register(&github_token);
         Ok(Some(Cleanup {
             state: opened.handle,
             _lock: opened.lock,

@@ -560,6 +560,7 @@ mod tests {
                 chart: HelmChart::published("kalypso-scheduler"),
                 version: "1.1.2-alpha".into(),
                 values: None,
+                flux_manifest: None,
                 skip_install: false,
             },
             options: Options::default(),

@@ -262,11 +262,10 @@ impl EngineRemover {
             Resource::Flux {
                 kube_context,
                 version,
+                manifest,
             } => self
                 .kubectl(kube_context)
-                .delete_url_spec(&flux_install_url(
-                    version.as_deref().unwrap_or(FLUX_VERSION),
-                )),
+                .delete_url_spec(&flux_manifest_of(version, manifest)),
             Resource::Namespace { kube_context, name } => {
                 self.kubectl(kube_context).delete_namespace_spec(name)
             }
@@ -497,11 +496,10 @@ impl EngineRemover {
             Resource::Flux {
                 kube_context,
                 version,
+                manifest,
             } => {
                 self.kubectl(kube_context)
-                    .delete_url(&flux_install_url(
-                        version.as_deref().unwrap_or(FLUX_VERSION),
-                    ))
+                    .delete_url(&flux_manifest_of(version, manifest))
                     .await?;
                 DeleteOutcome::Deleted
             }
@@ -732,4 +730,12 @@ impl ResourceRemover for EngineRemover {
                 | Resource::Namespace { .. }
         )
     }
+}
+
+/// What `kubectl delete -f` takes for a recorded Flux: the manifest it was applied from
+/// (`--flux-manifest`), else the release's install.yaml of its version.
+fn flux_manifest_of(version: &Option<String>, manifest: &Option<String>) -> String {
+    manifest
+        .clone()
+        .unwrap_or_else(|| flux_install_url(version.as_deref().unwrap_or(FLUX_VERSION)))
 }

@@ -33,7 +33,9 @@ fn gh_login_hint(host: &GitHubHost) -> String {
     if host.is_github_com() {
         GH_LOGIN_HINT.to_string()
     } else {
-        format!("set GITHUB_TOKEN to a token of {host} with the repo and workflow scopes, or run `gh auth login --hostname {host} --scopes repo,workflow`")
+        // An Enterprise Server's own variable, as gh reads it; GITHUB_TOKEN works too.
+        let variable = super::env::token_variable_names(host)[0];
+        format!("set {variable} to a token of {host} with the repo and workflow scopes, or run `gh auth login --hostname {host} --scopes repo,workflow`")
     }
 }
 
@@ -41,8 +43,9 @@ fn gh_login_hint(host: &GitHubHost) -> String {
 ///
 /// - All tools (az, kubectl, gh, helm, git, jq, bash) are probed concurrently, together
 ///   with the Azure sign-in (`az account show`, then the role assignments) and the GitHub
-///   token (one typed into the wizard's form, else `GITHUB_TOKEN`, else `GH_TOKEN`, else
-///   `gh auth token`, then `gh api user`).
+///   token (one typed into the wizard's form, else the variables: on an Enterprise Server
+///   host `GH_ENTERPRISE_TOKEN`, then `GITHUB_ENTERPRISE_TOKEN`, as gh reads them; then
+///   `GITHUB_TOKEN`, then `GH_TOKEN`; else `gh auth token`, then `gh api user`).
 /// - A run that involves no Azure resource (`env.azure` is [`AzureUse::NotNeeded`]: an
 ///   existing kube context) runs no az command at all; az and both Azure rows say "not
 ///   needed" and never fail the check.
@@ -107,6 +110,7 @@ pub async fn check_with(
         async {
             let github = github_sign_in(&gh, env, retry).await;
             report_auth(github_rows(&github, interactive, &env.github_host));
+            report_auth(flux_manifest_row(env));
             github
         },
     );
@@ -164,6 +168,7 @@ pub async fn check_with(
 
     let mut auth = azure_rows(&azure, env, interactive);
     auth.extend(github_rows(&github, interactive, &env.github_host));
+    auth.extend(flux_manifest_row(env));
     let azure_identity = match &azure.state {
         AzureSignIn::SignedIn(account) => Some(AzureIdentity {
             subscription_id: account.id.clone(),
@@ -339,11 +344,8 @@ async fn github_sign_in(gh: &Gh, env: &PrereqEnv, policy: &RetryPolicy) -> Githu
     if let Some(token) = &env.entered_token {
         return verify_token(gh, token.clone(), TokenSource::Prompt, policy).await;
     }
-    if let Some(token) = &env.github_token {
-        return verify_token(gh, token.clone(), TokenSource::GithubTokenEnv, policy).await;
-    }
-    if let Some(token) = &env.gh_token {
-        return verify_token(gh, token.clone(), TokenSource::GhTokenEnv, policy).await;
+    if let Some((token, source)) = env.variable_token() {
+        return verify_token(gh, token, source, policy).await;
     }
     match gh.auth_token().await {
         Ok(Some(token)) => verify_token(gh, token, TokenSource::GhCli, policy).await,
@@ -489,6 +491,36 @@ fn azure_rows(azure: &AzureOutcome, env: &PrereqEnv, interactive: bool) -> Vec<A
     vec![login, role]
 }
 
+/// On a GitHub Enterprise Server, a run that still downloads Flux's install manifest from
+/// github.com (the one address outside the server it needs) gets a warning row naming
+/// `--flux-manifest`. Nothing is probed: whether github.com is reachable from the cluster's
+/// network is not something this machine can tell.
+fn flux_manifest_row(env: &PrereqEnv) -> Vec<AuthCheck> {
+    let host = &env.github_host;
+    if host.is_github_com() || !env.flux_manifest_from_github_com {
+        return Vec::new();
+    }
+    vec![AuthCheck {
+        check: AuthCheckKind::FluxManifest,
+        verdict: Verdict::Warn,
+        detail: format!(
+            "downloaded from github.com (the Flux release's install.yaml), not from {host}"
+        ),
+        hint: Some(
+            "without access to github.com, give a copy or a mirror: --flux-manifest FILE|URL"
+                .to_string(),
+        ),
+    }]
+}
+
+/// "GITHUB_TOKEN and GH_TOKEN", or the four names of an Enterprise Server host.
+fn unset_variables(host: &GitHubHost) -> String {
+    match super::env::token_variable_names(host) {
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        [] => String::new(),
+    }
+}
+
 fn github_rows(github: &GithubOutcome, interactive: bool, host: &GitHubHost) -> Vec<AuthCheck> {
     let login_hint = gh_login_hint(host);
     let (verdict, detail, hint) = match &github.token {
@@ -496,7 +528,8 @@ fn github_rows(github: &GithubOutcome, interactive: bool, host: &GitHubHost) -> 
         TokenState::Missing { gh_reason } => (
             Verdict::Fail,
             format!(
-                "no token: GITHUB_TOKEN and GH_TOKEN are unset and {}",
+                "no token: {} are unset and {}",
+                unset_variables(host),
                 gh_reason.as_deref().unwrap_or("gh is not logged in")
             ),
             linked(

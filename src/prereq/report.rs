@@ -76,6 +76,9 @@ pub enum AuthCheckKind {
     AzureRole,
     GithubToken,
     GithubLogin,
+    /// Where Flux's install manifest is downloaded from: shown (a warning) only on a
+    /// GitHub Enterprise Server whose run still downloads it from github.com.
+    FluxManifest,
 }
 
 impl AuthCheckKind {
@@ -85,6 +88,7 @@ impl AuthCheckKind {
             AuthCheckKind::AzureRole => "Azure role",
             AuthCheckKind::GithubToken => "GitHub token",
             AuthCheckKind::GithubLogin => "GitHub sign-in",
+            AuthCheckKind::FluxManifest => "Flux manifest",
         }
     }
 }
@@ -118,6 +122,8 @@ pub struct AzureIdentity {
 pub enum TokenSource {
     GithubTokenEnv,
     GhTokenEnv,
+    GhEnterpriseTokenEnv,
+    GithubEnterpriseTokenEnv,
     GhCli,
     Prompt,
 }
@@ -127,6 +133,8 @@ impl fmt::Display for TokenSource {
         f.write_str(match self {
             TokenSource::GithubTokenEnv => "GITHUB_TOKEN",
             TokenSource::GhTokenEnv => "GH_TOKEN",
+            TokenSource::GhEnterpriseTokenEnv => "GH_ENTERPRISE_TOKEN",
+            TokenSource::GithubEnterpriseTokenEnv => "GITHUB_ENTERPRISE_TOKEN",
             TokenSource::GhCli => "`gh auth token`",
             TokenSource::Prompt => "the prompt",
         })

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::args::{switch, value, ArgError, Flag};
-use super::catalog::{flux_manifest_version, KALYPSO_GROUP};
+use super::catalog::{flux_manifest_version, FluxVersion, KALYPSO_GROUP};
 use super::cluster::{self, Connection, Stored};
 use super::command::{lookup_pflag, CommandDef, Ctx, LookupError, ToolCommand};
 use super::kalypso;
@@ -645,6 +645,54 @@ fn columns(ty: &ResourceType) -> Vec<&'static str> {
 }
 
 /// Objects from `-f` sources: `(source label, object)`.
+/// On a world whose GitHub is an Enterprise Server, github.com is out of reach (a network
+/// without a route there): kubectl's download fails as http.Get does, after its retries.
+fn unreachable_github_com(ctx: &Ctx<'_>, source: &str) -> Result<(), Reply> {
+    let github_com = source
+        .strip_prefix("https://")
+        .or_else(|| source.strip_prefix("http://"))
+        .and_then(|rest| rest.split(['/', ':', '?']).next())
+        .is_some_and(|host| host.eq_ignore_ascii_case("github.com"));
+    if github_com && ctx.world.github.host.is_some() {
+        return Err(Reply::fail(
+            1,
+            format!("error: Get \"{source}\": dial tcp: lookup github.com: no such host"),
+        ));
+    }
+    Ok(())
+}
+
+/// The Flux release a `-f` source installs: the release's install.yaml URL, or a local file
+/// that is a copy of it, known by the labels its `flux-system` Namespace carries in every
+/// release (`app.kubernetes.io/part-of: flux`, `app.kubernetes.io/version: vX.Y.Z`). The
+/// objects are then those of that release, as for the URL.
+fn flux_release_of(ctx: &Ctx<'_>, source: &str) -> Option<FluxVersion> {
+    if let Some(version) = flux_manifest_version(source) {
+        return Some(version);
+    }
+    if source == "-" || source.contains("://") {
+        return None;
+    }
+    let path = ctx.inv.resolve_path(source);
+    if !path.is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    parse_yaml_documents(&text)
+        .ok()?
+        .into_iter()
+        .find_map(|doc| {
+            let labels = &doc["metadata"]["labels"];
+            let flux_namespace = doc["kind"] == "Namespace"
+                && doc["metadata"]["name"] == "flux-system"
+                && labels["app.kubernetes.io/part-of"] == "flux";
+            flux_namespace
+                .then(|| labels["app.kubernetes.io/version"].as_str())
+                .flatten()
+                .and_then(FluxVersion::parse)
+        })
+}
+
 fn read_manifests(ctx: &Ctx<'_>, cmd: &ToolCommand) -> Result<Vec<(String, Value)>, Reply> {
     let sources = cmd.flags.values("filename");
     if sources.is_empty() {
@@ -771,15 +819,14 @@ fn apply(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Repl
             return Err(Reply::fail(1, "error: --dry-run is not simulated"));
         }
     }
-    // Flux's release manifest is the one URL the simulated network serves.
-    let urls: Vec<&str> = cmd
-        .flags
-        .values("filename")
-        .into_iter()
-        .filter(|f| f.starts_with("https://"))
-        .collect();
-    if let [url] = urls.as_slice() {
-        if let Some(version) = flux_manifest_version(url) {
+    let sources = cmd.flags.values("filename");
+    for source in &sources {
+        unreachable_github_com(ctx, source)?;
+    }
+    // Flux's release manifest is the one URL the simulated network serves; a local copy of
+    // it installs the same release.
+    if let [source] = sources.as_slice() {
+        if let Some(version) = flux_release_of(ctx, source) {
             let timestamp = ctx.timestamp.clone();
             let lines = ctx.world.install_flux(&conn.server, version, &timestamp);
             let verb = if server_side {
@@ -1045,7 +1092,10 @@ fn delete(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Rep
     let sources = cmd.flags.values("filename");
     if !sources.is_empty() {
         for source in &sources {
-            if let Some(version) = flux_manifest_version(source) {
+            unreachable_github_com(ctx, source)?;
+        }
+        for source in &sources {
+            if let Some(version) = flux_release_of(ctx, source) {
                 for item in flux_manifest(version) {
                     let api = &ctx.world.kube[&conn.server];
                     let ty = kube::resolve(api, &item.resource)

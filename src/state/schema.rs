@@ -378,6 +378,10 @@ pub enum Resource {
     Flux {
         kube_context: String,
         version: Option<String>,
+        /// The manifest applied when it was not the release's install.yaml on github.com
+        /// (`--flux-manifest`): rollback deletes what that same manifest names.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        manifest: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Namespace { kube_context: String, name: String },
@@ -466,6 +470,7 @@ impl Resource {
             Resource::Flux {
                 kube_context,
                 version,
+                ..
             } => match version {
                 Some(v) => format!("{kind} {v} in context {kube_context}"),
                 None => format!("{kind} in context {kube_context}"),

@@ -502,12 +502,15 @@ fn start_prerequisites(app: &mut App, github_token: Option<secrecy::SecretString
     let azure = checked_azure(app);
     app.checked_azure = Some(azure);
     let github_host = crate::config::GitHubHost::parse(app.form.text(Field::GithubHost)).ok();
+    let flux_manifest_from_github_com = app.form.text(Field::FluxManifest).trim().is_empty()
+        && !app.form.toggle(Field::SkipInstall);
     Transition::redraw().with(Effect::StartPrerequisites {
         github_token,
         interactive,
         skip,
         azure,
         github_host,
+        flux_manifest_from_github_com,
     })
 }
 

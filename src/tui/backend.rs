@@ -38,6 +38,9 @@ pub struct PrereqRequest {
     pub azure: AzureUse,
     /// The GitHub host the token is checked against; `None`: the environment's default.
     pub github_host: Option<crate::config::GitHubHost>,
+    /// Flux's install manifest would come from github.com: on an Enterprise Server the
+    /// check shows a warning row naming `--flux-manifest`.
+    pub flux_manifest_from_github_com: bool,
 }
 
 /// One piece of the prerequisite check's progress. Rows may arrive in any order and a row

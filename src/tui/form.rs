@@ -121,6 +121,7 @@ pub fn group_entries(group: Group) -> &'static [Entry] {
             C(Field::HelmChart),
             C(Field::HelmVersion),
             C(Field::HelmValues),
+            C(Field::FluxManifest),
         ],
         Group::Options => &[
             C(Field::AutoRollback),
@@ -204,6 +205,7 @@ pub fn label(entry: Entry) -> &'static str {
         Field::HelmChart => "Helm chart",
         Field::HelmVersion => "Chart version",
         Field::HelmValues => "Extra values file",
+        Field::FluxManifest => "Flux manifest",
         Field::SkipInstall => "Skip installation",
         Field::NonInteractive => "Non-interactive",
         Field::AutoRollback => "Roll back on failure",
@@ -252,6 +254,9 @@ pub fn help(entry: Entry) -> &'static str {
         Field::HelmChart => "Published chart name, or a local chart directory or .tgz.",
         Field::HelmVersion => "Chart version to install.",
         Field::HelmValues => "Optional values file applied after ours.",
+        Field::FluxManifest => {
+            "Flux install manifest (URL or file) when github.com is out of reach."
+        }
         Field::SkipInstall => "On: cluster and repositories only (no Flux, no Kalypso).",
         Field::NonInteractive => "Never ask; missing values are errors.",
         Field::AutoRollback => "On failure, remove what this run created without asking.",
@@ -571,7 +576,7 @@ impl FormState {
             Field::GitopsName => create_gitops,
             Field::GitopsUrl => !create_gitops,
             Field::Visibility | Field::GithubOrg => create_cp || create_gitops,
-            Field::HelmChart | Field::HelmVersion | Field::HelmValues => {
+            Field::HelmChart | Field::HelmVersion | Field::HelmValues | Field::FluxManifest => {
                 !self.toggle(Field::SkipInstall)
             }
             _ => true,

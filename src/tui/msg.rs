@@ -78,6 +78,9 @@ pub enum Effect {
         azure: AzureUse,
         /// The form's GitHub host, when it is a valid one (the token is checked there).
         github_host: Option<crate::config::GitHubHost>,
+        /// Flux's install manifest would come from github.com (no "Flux manifest" given,
+        /// the installation not skipped).
+        flux_manifest_from_github_com: bool,
     },
     ComputePlan(Box<Configuration>),
     StartRun(Box<Confirmed>),

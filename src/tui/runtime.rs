@@ -429,6 +429,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 skip,
                 azure,
                 github_host,
+                flux_manifest_from_github_com,
             } => {
                 let interaction = if interactive {
                     Interaction::Interactive {
@@ -448,6 +449,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     skip,
                     azure,
                     github_host,
+                    flux_manifest_from_github_com,
                 }));
             }
             Effect::ComputePlan(configuration) => {

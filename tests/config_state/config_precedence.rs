@@ -70,6 +70,26 @@ fn cases() -> Vec<Case> {
             values: ["true", "false", "true", "false"],
             read: |c| c.installation.skip_install.to_string(),
         },
+        Case {
+            field: Field::FluxManifest,
+            flag: &["--flux-manifest", "https://flag.example.test/install.yaml"],
+            env: "https://env.example.test/install.yaml",
+            file: "installation:\n  fluxManifest: https://file.example.test/install.yaml\n",
+            values: [
+                "https://flag.example.test/install.yaml",
+                "https://env.example.test/install.yaml",
+                "https://file.example.test/install.yaml",
+                // None: the release's install.yaml on github.com for --flux-version.
+                "",
+            ],
+            read: |c| {
+                c.installation
+                    .flux_manifest
+                    .as_ref()
+                    .map(|m| m.kubectl_filename())
+                    .unwrap_or_default()
+            },
+        },
     ]
 }
 

@@ -4,6 +4,7 @@
 
 use crate::support::consented::ConsentedBootstrap;
 use crate::support::e2e::*;
+use kalypso_bootstrap::config::FluxManifest;
 use kalypso_bootstrap::engine::overview::Change;
 use kalypso_bootstrap::engine::{Action, StepId};
 use kalypso_bootstrap::state::{Ownership, Resource, RunStatus, StateStore};
@@ -2440,9 +2441,21 @@ fn on_enterprise_server(harness: &Harness) -> kalypso_bootstrap::config::Configu
     config
 }
 
-/// Every gh and git call addressed the Enterprise Server, and no call of any tool but the
-/// Flux install (kubectl reads Flux's release manifest from github.com/fluxcd, a public
-/// download, not the GitHub the repositories are on) named github.com.
+/// A local copy of Flux's v2.7.5 install.yaml for `--flux-manifest FILE`: its head, the
+/// `flux-system` Namespace exactly as the release writes it (the simulated kubectl knows a
+/// copy of the release by these labels and creates the rest of the release's objects).
+fn local_flux_manifest(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("flux-v2.7.5-install.yaml");
+    std::fs::write(
+        &path,
+        "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    app.kubernetes.io/instance: flux-system\n    app.kubernetes.io/part-of: flux\n    app.kubernetes.io/version: v2.7.5\n    pod-security.kubernetes.io/warn: restricted\n    pod-security.kubernetes.io/warn-version: latest\n  name: flux-system\n",
+    )
+    .unwrap();
+    path
+}
+
+/// Every gh and git call addressed the Enterprise Server, and no call of any tool named
+/// github.com (Flux's manifest comes from a local file: `--flux-manifest`).
 fn assert_only_the_enterprise_server_was_contacted(harness: &Harness) {
     let calls = harness.sim.calls();
     let github_calls: Vec<_> = calls
@@ -2464,14 +2477,6 @@ fn assert_only_the_enterprise_server_was_contacted(harness: &Harness) {
         );
     }
     for call in &calls {
-        let flux_manifest = call.program == "kubectl"
-            && call
-                .args
-                .iter()
-                .any(|a| a.starts_with("https://github.com/fluxcd/flux2/releases/download/"));
-        if flux_manifest {
-            continue;
-        }
         assert!(
             !call
                 .args
@@ -2542,8 +2547,16 @@ async fn on_a_github_enterprise_server_everything_goes_to_its_host_and_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_github_enterprise_server_the_checks_name_the_schedulers_github_com_client() {
     let harness = Harness::new();
-    let config = on_enterprise_server(&harness);
+    let mut config = on_enterprise_server(&harness);
+    let manifests = tempfile::tempdir().unwrap();
+    let manifest = local_flux_manifest(manifests.path());
+    config.installation.flux_manifest = Some(FluxManifest::File(manifest.clone()));
     let plan = harness.planned(&config).await;
+    let flux = plan.step(StepId::InstallFlux).expect("the Flux step");
+    assert_eq!(
+        flux.reason,
+        format!("install Flux from {}", manifest.display())
+    );
     let health = plan.step(StepId::HealthChecks).expect("health checks");
     assert!(
         health.reason.contains("api.github.com only"),
@@ -2573,7 +2586,63 @@ async fn on_a_github_enterprise_server_the_checks_name_the_schedulers_github_com
             "{check} passed: {passed:?}"
         );
     }
+    let manifest_arg = manifest.to_string_lossy().into_owned();
+    assert!(harness
+        .sim
+        .calls()
+        .iter()
+        .any(|call| call.program == "kubectl"
+            && call.args.iter().any(|a| a == "apply")
+            && call.args.contains(&manifest_arg)));
     assert_only_the_enterprise_server_was_contacted(&harness);
+    // The state records the manifest: rollback deletes what that same file names.
+    let state = harness.state();
+    assert!(state.resources.iter().any(|r| matches!(
+        &r.resource,
+        Resource::Flux { manifest: Some(m), .. } if m == &manifest_arg
+    )));
+    let report = harness.rollback(&config).await;
+    assert!(report.is_complete(), "{report:?}");
+    assert!(harness
+        .sim
+        .calls()
+        .iter()
+        .any(|call| call.program == "kubectl"
+            && call.args.iter().any(|a| a == "delete")
+            && call.args.contains(&manifest_arg)));
+    assert_only_the_enterprise_server_was_contacted(&harness);
+}
+
+/// On an Enterprise Server world github.com is out of reach: the default Flux manifest (the
+/// release asset on github.com) cannot be downloaded, kubectl fails as it does without a
+/// route, and the hint names `--flux-manifest`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_github_enterprise_server_without_github_com_the_default_flux_manifest_fails_with_the_way_out(
+) {
+    let harness = Harness::new();
+    let config = on_enterprise_server(&harness);
+    let plan = harness.planned(&config).await;
+    let flux = plan.step(StepId::InstallFlux).expect("the Flux step");
+    assert!(
+        flux.reason.contains("still comes from github.com")
+            && flux.reason.contains("--flux-manifest FILE|URL"),
+        "{}",
+        flux.reason
+    );
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::InstallFlux));
+    let text = format!(
+        "{} {}",
+        error.message,
+        error
+            .hint
+            .as_ref()
+            .map(|h| h.text().to_string())
+            .unwrap_or_default()
+    );
+    assert!(text.contains("lookup github.com: no such host"), "{text}");
+    assert!(text.contains("--flux-manifest"), "{text}");
 }
 
 /// Three environments: both repositories get main and a branch per environment with exactly

@@ -667,6 +667,7 @@ async fn every_kind_goes_in_the_issue_order_newest_first_within_a_kind() {
         Resource::Flux {
             kube_context: ctx.clone(),
             version: Some("v2.7.5".into()),
+            manifest: None,
         },
         Resource::Namespace {
             kube_context: ctx.clone(),

@@ -1824,3 +1824,32 @@ fn switching_to_a_new_aks_cluster_after_a_check_without_azure_checks_again() {
         "{last:?}"
     );
 }
+
+/// The prerequisite check hears whether Flux's manifest would come from github.com: the
+/// form's "Flux manifest" empty and the installation not skipped.
+#[test]
+fn the_check_is_told_when_flux_s_manifest_would_come_from_github_com() {
+    let from_github_com = |flags: ConfigLayer| {
+        let (_, transition) = app_with(inputs(flags), SMALL);
+        transition
+            .effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::StartPrerequisites {
+                    flux_manifest_from_github_com,
+                    ..
+                } => Some(*flux_manifest_from_github_com),
+                _ => None,
+            })
+            .expect("the check started")
+    };
+    let mut default = named("demo");
+    default.options.skip_confirmation = Some(true);
+    assert!(from_github_com(default.clone()));
+    let mut mirror = default.clone();
+    mirror.installation.flux_manifest = Some("https://mirror.example.test/install.yaml".into());
+    assert!(!from_github_com(mirror));
+    let mut skipped = default;
+    skipped.installation.skip_install = Some(true);
+    assert!(!from_github_com(skipped));
+}

@@ -262,6 +262,26 @@ fn cases() -> Vec<Case> {
             &["installation.helmValues", "YAML mapping"],
         ),
         flag(
+            &["--flux-manifest", "{home}/missing.yaml"],
+            3,
+            &[
+                "installation.fluxManifest",
+                "missing.yaml",
+                "must be an https:// URL or an existing regular file",
+                "no such file",
+            ],
+        ),
+        flag(
+            &["--flux-manifest", "{home}/a-dir"],
+            3,
+            &["installation.fluxManifest", "directory or special file"],
+        ),
+        flag(
+            &["--flux-manifest", "http://mirror.example.test/install.yaml"],
+            3,
+            &["installation.fluxManifest", "use https://"],
+        ),
+        flag(
             &["--config", "{home}/missing.yaml"],
             3,
             &["config file", "missing.yaml", "not found"],

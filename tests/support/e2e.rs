@@ -430,6 +430,7 @@ pub fn all_new() -> Configuration {
             chart: HelmChart::published("kalypso-scheduler"),
             version: "1.1.2-alpha".into(),
             values: None,
+            flux_manifest: None,
             skip_install: false,
         },
         options: Options::default(),

@@ -50,6 +50,7 @@ pub fn config() -> Configuration {
             chart: HelmChart::published("kalypso-scheduler"),
             version: "1.1.2-alpha".into(),
             values: None,
+            flux_manifest: None,
             skip_install: false,
         },
         options: Options::default(),
@@ -135,6 +136,7 @@ pub fn resource_of(id: StepId) -> Option<Resource> {
         StepId::InstallFlux => Resource::Flux {
             kube_context: "demo".into(),
             version: Some("v2.7.5".into()),
+            manifest: None,
         },
         StepId::InstallKalypso => Resource::HelmRelease {
             kube_context: "demo".into(),

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kalypso_bootstrap::config::GitHubHost;
+use kalypso_bootstrap::config::{FluxManifest, GitHubHost};
 use kalypso_bootstrap::engine::steps::installation::chart_values_stdin;
 use kalypso_bootstrap::prereq::minimums::{
     feature_minimums, Feature, FeatureMinimum, FEATURE_MINIMUMS,
@@ -514,6 +514,17 @@ fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
     let client = Kubectl::new(runner());
     let k = client.with_context(scenario.context);
     let flux = kubectl::flux_install_url(kubectl::FLUX_VERSION);
+    // `--flux-manifest`: a local copy (kubectl reads the file, then needs the API server)
+    // and a mirror's URL.
+    let local_manifest = sandbox.dir.path().join("flux-install.yaml");
+    std::fs::write(
+        &local_manifest,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n",
+    )
+    .unwrap();
+    let local_manifest = FluxManifest::File(local_manifest).kubectl_filename();
+    let mirror = FluxManifest::Url("https://mirror.example.test/flux/v2.7.5/install.yaml".into())
+        .kubectl_filename();
     let ns = "kalypso-system";
     let workload = "apiVersion: scheduler.kalypso.io/v1alpha1\nkind: Workload\nmetadata:\n  name: kalypso-bootstrap-probe\n  namespace: kalypso-system\nspec:\n  deploymentTargets: []\n";
     vec![
@@ -526,6 +537,8 @@ fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
         k.get_crd_spec(kubectl::FLUX_KUSTOMIZATION_CRD),
         k.list_crds_spec(),
         k.apply_server_side_url_spec(&flux),
+        k.apply_server_side_url_spec(&local_manifest),
+        k.apply_server_side_url_spec(&mirror),
         k.wait_deployments_available_spec(kubectl::FLUX_NAMESPACE, Duration::from_secs(300)),
         k.get_namespace_spec(ns),
         k.create_namespace_spec(ns),
@@ -566,6 +579,8 @@ fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
         ]),
         k.delete_namespace_spec(ns),
         k.delete_url_spec(&flux),
+        k.delete_url_spec(&local_manifest),
+        k.delete_url_spec(&mirror),
         k.delete_context_spec(&sandbox.kubeconfig_copy(scenario.context)),
     ]
 }

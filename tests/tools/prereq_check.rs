@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kalypso_bootstrap::config::GitHubHost;
 use kalypso_bootstrap::exit::ExitCode;
 use kalypso_bootstrap::prereq::{
     self, AuthCheckKind, AzureUse, Interaction, LiveRow, PrereqEnv, PrereqReport, PromptError,
@@ -1231,6 +1232,195 @@ async fn each_row_is_reported_as_soon_as_its_probe_returns() {
         assert!(
             *at < slow,
             "{name} was reported at {at:?}, not before the slow probe finished"
+        );
+    }
+}
+
+const ENTERPRISE_HOST: &str = "ghe.example.test";
+
+fn enterprise_env(vars: &[(&str, &str)]) -> PrereqEnv {
+    env_with(vars).with_github_host(GitHubHost::parse(ENTERPRISE_HOST).unwrap())
+}
+
+#[tokio::test]
+async fn on_an_enterprise_server_gh_enterprise_token_comes_first_as_in_gh() {
+    let fake = Arc::new(healthy(None));
+    let enterprise = "ghp_fromGHENTERPRISETOKEN000000031";
+    let github_enterprise = "ghp_fromGITHUBENTERPRISETOKEN00032";
+    let github_token = "ghp_fromGITHUBTOKENonGHES000000033";
+    let env = enterprise_env(&[
+        ("GH_ENTERPRISE_TOKEN", enterprise),
+        ("GITHUB_ENTERPRISE_TOKEN", github_enterprise),
+        ("GITHUB_TOKEN", github_token),
+    ]);
+    let report = run(&fake, &env, &Interaction::NonInteractive).await;
+
+    assert!(report.passed(), "{}", report.render_text());
+    assert_eq!(
+        report.github.as_ref().unwrap().token_source,
+        TokenSource::GhEnterpriseTokenEnv
+    );
+    assert_eq!(report.github_token().unwrap().expose_secret(), enterprise);
+    let token_row = row(&report, AuthCheckKind::GithubToken);
+    assert_eq!(token_row.detail, "from GH_ENTERPRISE_TOKEN");
+    let api = &fake.calls_to(&["gh", "api", "user"])[0];
+    assert_eq!(
+        api.env.get("GH_ENTERPRISE_TOKEN").map(String::as_str),
+        Some(enterprise)
+    );
+    assert!(fake.calls_to(&["gh", "auth", "token"]).is_empty());
+    for secret in [enterprise, github_enterprise, github_token] {
+        assert_eq!(
+            secrets::redact(secret),
+            secrets::MASK,
+            "registered as a secret"
+        );
+        assert_never_in_argv(&fake, secret);
+        assert!(!report.render_text().contains(secret));
+        assert!(!serde_json::to_string(&report).unwrap().contains(secret));
+    }
+}
+
+#[tokio::test]
+async fn on_an_enterprise_server_github_enterprise_token_is_next() {
+    let fake = Arc::new(healthy(None));
+    let github_enterprise = "ghp_onlyGITHUBENTERPRISETOKEN00034";
+    let env = enterprise_env(&[
+        ("GH_ENTERPRISE_TOKEN", " "),
+        ("GITHUB_ENTERPRISE_TOKEN", github_enterprise),
+        ("GH_TOKEN", "ghp_fromGHTOKENonGHES00000000000035"),
+    ]);
+    let report = run(&fake, &env, &Interaction::NonInteractive).await;
+
+    assert!(report.passed(), "{}", report.render_text());
+    assert_eq!(
+        report.github.as_ref().unwrap().token_source,
+        TokenSource::GithubEnterpriseTokenEnv
+    );
+    assert_eq!(
+        row(&report, AuthCheckKind::GithubToken).detail,
+        "from GITHUB_ENTERPRISE_TOKEN"
+    );
+    assert_eq!(
+        report.github_token().unwrap().expose_secret(),
+        github_enterprise
+    );
+    assert_never_in_argv(&fake, github_enterprise);
+}
+
+#[tokio::test]
+async fn on_an_enterprise_server_github_token_still_serves_when_no_enterprise_variable_is_set() {
+    let fake = Arc::new(healthy(None));
+    let github_token = "ghp_GITHUBTOKENforGHESonly00000036";
+    let env = enterprise_env(&[("GITHUB_TOKEN", github_token)]);
+    let report = run(&fake, &env, &Interaction::NonInteractive).await;
+
+    assert!(report.passed(), "{}", report.render_text());
+    assert_eq!(
+        report.github.as_ref().unwrap().token_source,
+        TokenSource::GithubTokenEnv
+    );
+}
+
+#[tokio::test]
+async fn enterprise_token_variables_are_ignored_for_github_com_as_gh_ignores_them() {
+    let fake = Arc::new(healthy(None));
+    fake.on(
+        &["gh", "auth", "token", "--hostname", "github.com"],
+        vec![fail(1, GH_NO_TOKEN)],
+    );
+    let enterprise = "ghp_enterpriseTOKENnotForDotCom0037";
+    let env = env_with(&[
+        ("GH_ENTERPRISE_TOKEN", enterprise),
+        ("GITHUB_ENTERPRISE_TOKEN", enterprise),
+    ]);
+    let report = run(&fake, &env, &Interaction::NonInteractive).await;
+
+    assert!(!report.passed());
+    let token_row = row(&report, AuthCheckKind::GithubToken);
+    assert_eq!(token_row.verdict, Verdict::Fail);
+    assert!(
+        token_row
+            .detail
+            .starts_with("no token: GITHUB_TOKEN and GH_TOKEN are unset"),
+        "{}",
+        token_row.detail
+    );
+    assert!(fake.calls_to(&["gh", "api"]).is_empty());
+    assert_eq!(secrets::redact(enterprise), secrets::MASK, "still a secret");
+}
+
+#[tokio::test]
+async fn a_missing_token_on_an_enterprise_server_names_every_variable_read() {
+    let fake = Arc::new(healthy(None));
+    fake.on(
+        &["gh", "auth", "token", "--hostname", ENTERPRISE_HOST],
+        vec![fail(1, GH_NO_TOKEN)],
+    );
+    let report = run(&fake, &enterprise_env(&[]), &Interaction::NonInteractive).await;
+
+    assert!(!report.passed());
+    let token_row = row(&report, AuthCheckKind::GithubToken);
+    assert!(
+        token_row.detail.starts_with(
+            "no token: GH_ENTERPRISE_TOKEN, GITHUB_ENTERPRISE_TOKEN, GITHUB_TOKEN and GH_TOKEN are unset"
+        ),
+        "{}",
+        token_row.detail
+    );
+    let hint = token_row.hint.as_deref().unwrap();
+    assert!(
+        hint.contains("set GH_ENTERPRISE_TOKEN to a token of ghe.example.test")
+            && hint.contains("gh auth login --hostname ghe.example.test"),
+        "{hint}"
+    );
+}
+
+#[tokio::test]
+async fn on_an_enterprise_server_a_flux_manifest_from_github_com_is_a_warning_naming_the_way_out() {
+    let fake = Arc::new(healthy(None));
+    let token = "ghp_GHESrunWithFluxFromGithubCom038";
+    let env =
+        enterprise_env(&[("GH_ENTERPRISE_TOKEN", token)]).with_flux_manifest_from_github_com(true);
+    let report = run(&fake, &env, &Interaction::NonInteractive).await;
+
+    assert!(report.passed(), "a warning only: {}", report.render_text());
+    let flux = row(&report, AuthCheckKind::FluxManifest);
+    assert_eq!(flux.verdict, Verdict::Warn);
+    assert!(
+        flux.detail.contains("github.com") && flux.detail.contains(ENTERPRISE_HOST),
+        "{}",
+        flux.detail
+    );
+    assert!(
+        flux.hint
+            .as_deref()
+            .unwrap()
+            .contains("--flux-manifest FILE|URL"),
+        "{:?}",
+        flux.hint
+    );
+    assert!(report.render_text().contains("Flux manifest"));
+}
+
+#[tokio::test]
+async fn no_flux_manifest_row_on_github_com_or_with_a_manifest_of_ones_own() {
+    for env in [
+        env_with(&[("GITHUB_TOKEN", "ghp_dotComFluxFromGithubCom0000039")])
+            .with_flux_manifest_from_github_com(true),
+        enterprise_env(&[("GH_ENTERPRISE_TOKEN", "ghp_GHESwithOwnFluxManifest0000040")])
+            .with_flux_manifest_from_github_com(false),
+    ] {
+        let fake = Arc::new(healthy(None));
+        let report = run(&fake, &env, &Interaction::NonInteractive).await;
+        assert!(report.passed(), "{}", report.render_text());
+        assert!(
+            report
+                .auth
+                .iter()
+                .all(|check| check.check != AuthCheckKind::FluxManifest),
+            "{}",
+            report.render_text()
         );
     }
 }

@@ -141,21 +141,37 @@ pub(crate) fn plan(config: &Configuration, observed: &Observed, decisions: &mut 
         }
         return;
     }
+    let flux = match &config.installation.flux_manifest {
+        Some(manifest) => format!("install Flux from {}", manifest.kubectl_filename()),
+        None => "install Flux".to_string(),
+    };
+    let (action, reason) = on_the_cluster(config, observed, InstallFlux, &flux, &flux);
+    let reason = match github_com_flux_manifest_note(config) {
+        Some(note) if action == Action::Create => format!("{reason}; note: {note}"),
+        _ => reason,
+    };
+    decisions.insert(InstallFlux, (action, reason));
     let chart = format!("install the Kalypso chart {}", config.installation.version);
-    decisions.insert(
-        InstallFlux,
-        on_the_cluster(
-            config,
-            observed,
-            InstallFlux,
-            "install Flux",
-            "install Flux",
-        ),
-    );
     decisions.insert(
         InstallKalypso,
         on_the_cluster(config, observed, InstallKalypso, &chart, &chart),
     );
+}
+
+/// On a GitHub Enterprise Server with the default Flux manifest: the one download from
+/// github.com left, and how to avoid it. `None` elsewhere, with `--flux-manifest`, or with
+/// `--skip-install`.
+pub fn github_com_flux_manifest_note(config: &Configuration) -> Option<String> {
+    let host = &config.repositories.github_host;
+    if host.is_github_com()
+        || config.installation.flux_manifest.is_some()
+        || config.installation.skip_install
+    {
+        return None;
+    }
+    Some(format!(
+        "Flux's install manifest still comes from github.com (the release's install.yaml), not from {host}; without access to github.com, give a copy or a mirror with --flux-manifest FILE|URL"
+    ))
 }
 
 /// A step acting on the cluster (installation, health checks): its earlier success counts
@@ -196,12 +212,14 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
             listed.push(kubectl.get_crd_spec(FLUX_GITREPOSITORY_CRD));
             listed.push(kubectl.get_crd_spec(FLUX_KUSTOMIZATION_CRD));
             if create {
+                if let Some(note) = github_com_flux_manifest_note(&env.configuration) {
+                    listed.note(note);
+                }
                 listed.note(format!(
                     "when Flux is present, {FLUX_API_VERSION} of GitRepository and Kustomization must be served; otherwise:"
                 ));
                 listed.push(kubectl.get_namespace_spec(resources::FLUX_NAMESPACE));
-                listed
-                    .push(kubectl.apply_server_side_url_spec(&flux_install_url(&env.flux_version)));
+                listed.push(kubectl.apply_server_side_url_spec(&flux_manifest_filename(env)));
                 listed.note(format!(
                     "the {} namespace is labelled as ours only when the manifest created it",
                     resources::FLUX_NAMESPACE
@@ -338,8 +356,11 @@ pub async fn flux(
     }
 
     let version = env.flux_version.clone();
-    let url = flux_install_url(&version);
-    let resource = resources::flux(&context, Some(&version));
+    let url = flux_manifest_filename(env);
+    let resource = match &env.configuration.installation.flux_manifest {
+        Some(_) => resources::flux_from_manifest(&context, &version, url.clone()),
+        None => resources::flux(&context, Some(&version)),
+    };
     ctx.record(
         resource.clone(),
         Ownership::CreatedByUs,
@@ -353,14 +374,22 @@ pub async fn flux(
     )
     .await?
     .is_some();
-    ctx.transition_with("Installing", format!("installing Flux {version}"));
+    let what = match &env.configuration.installation.flux_manifest {
+        Some(_) => format!("Flux from {url}"),
+        None => format!("Flux {version}"),
+    };
+    ctx.transition_with("Installing", format!("installing {what}"));
     let applied = call(
         env,
         ctx,
-        &format!("apply the Flux {version} manifest"),
+        &match &env.configuration.installation.flux_manifest {
+            Some(_) => format!("apply the Flux manifest {url}"),
+            None => format!("apply the Flux {version} manifest"),
+        },
         || kubectl.apply_server_side_url(&url),
     )
-    .await;
+    .await
+    .map_err(|err| without_github_com_hint(env, err));
     // The manifest is removed whole on rollback, its namespace with it: the mark goes there,
     // also when the apply stopped half-way; never on a namespace that was there before.
     if !flux_namespace_existed {
@@ -823,4 +852,34 @@ pub async fn wait_for_controller(
         },
     )
     .await
+}
+
+/// A failed download of the release manifest from github.com (a GitHub Enterprise Server
+/// user often has no route there): the hint names the way round it.
+fn without_github_com_hint(env: &StepEnv, err: UserError) -> UserError {
+    let default_manifest = env.configuration.installation.flux_manifest.is_none();
+    // kubectl's own download errors (http.Get's, or a status it got back), not any
+    // failure whose command line names the URL.
+    let download_failed = [
+        "Get \"https://github.com/",
+        "unable to read URL \"https://github.com/",
+    ]
+    .iter()
+    .any(|said| err.message.contains(said));
+    if !default_manifest || !download_failed {
+        return err;
+    }
+    err.with_hint(Topic::ServiceUnreachable.hint(format!(
+        "Flux's install manifest comes from github.com ({}); without access there, give a copy or a mirror: --flux-manifest FILE (downloaded elsewhere) or --flux-manifest https://MIRROR/install.yaml",
+        flux_install_url(&env.flux_version)
+    )))
+}
+
+/// What `kubectl apply -f` takes to install Flux: the manifest of `--flux-manifest` (a URL
+/// or a local file), else the release's install.yaml on github.com.
+pub fn flux_manifest_filename(env: &StepEnv) -> String {
+    match &env.configuration.installation.flux_manifest {
+        Some(manifest) => manifest.kubectl_filename(),
+        None => flux_install_url(&env.flux_version),
+    }
 }

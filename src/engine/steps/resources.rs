@@ -84,6 +84,16 @@ pub fn flux(kube_context: &str, version: Option<&str>) -> Resource {
     Resource::Flux {
         kube_context: kube_context.to_string(),
         version: version.map(str::to_string),
+        manifest: None,
+    }
+}
+
+/// Flux installed from `manifest` (`--flux-manifest`) rather than the release asset.
+pub fn flux_from_manifest(kube_context: &str, version: &str, manifest: String) -> Resource {
+    Resource::Flux {
+        kube_context: kube_context.to_string(),
+        version: Some(version.to_string()),
+        manifest: Some(manifest),
     }
 }
 
