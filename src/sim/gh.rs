@@ -1309,44 +1309,7 @@ fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Re
     );
     match action {
         "set" => {
-            let Some(name) = cmd.arg(0) else {
-                return Err(Reply::fail(1, "must pass name argument"));
-            };
-            let valid = name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !name.to_ascii_uppercase().starts_with("GITHUB_");
-            if !valid {
-                return Err(Reply::fail(
-                    1,
-                    format!("failed to set secret \"{name}\": HTTP 422: Secret names can only contain alphanumeric characters ([a-z], [A-Z], [0-9]) or underscores (_), must start with a letter or underscore, and must not start with GITHUB_. ({url}/{name})"),
-                ));
-            }
-            let body: Vec<u8> = match (cmd.value("body"), &ctx.inv.stdin) {
-                (Some(body), _) => body.as_bytes().to_vec(),
-                (None, Some(stdin)) => {
-                    // gh trims the trailing newline of a piped value.
-                    let mut bytes = stdin.clone();
-                    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
-                        bytes.pop();
-                    }
-                    bytes
-                }
-                (None, None) => {
-                    return Err(Reply::fail(
-                        1,
-                        "did not understand secret body: nothing on standard input (the real gh would wait for it; pass the value on stdin)",
-                    ))
-                }
-            };
-            if body.is_empty() {
-                return Err(Reply::fail(
-                    1,
-                    format!("failed to set secret \"{name}\": the secret value is empty"),
-                ));
-            }
+            let (name, body) = secret_to_set(ctx, cmd, &url)?;
             if !ctx.world.can_admin_repo(login, &key) {
                 return Err(Reply::fail(1, format!("failed to fetch public key: HTTP 403: Resource not accessible by personal access token ({url}/public-key)")));
             }
@@ -1447,6 +1410,55 @@ fn secret(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Re
     }
 }
 
+/// The name and value of `gh secret set NAME` (of a repository or of one of its
+/// environments), checked as gh and GitHub check them: the name's rule, and a value from
+/// `--body` or standard input (trailing newline trimmed), never empty.
+fn secret_to_set<'c>(
+    ctx: &Ctx<'_>,
+    cmd: &'c ToolCommand,
+    url: &str,
+) -> Result<(&'c str, Vec<u8>), Reply> {
+    let Some(name) = cmd.arg(0) else {
+        return Err(Reply::fail(1, "must pass name argument"));
+    };
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.to_ascii_uppercase().starts_with("GITHUB_");
+    if !valid {
+        return Err(Reply::fail(
+            1,
+            format!("failed to set secret \"{name}\": HTTP 422: Secret names can only contain alphanumeric characters ([a-z], [A-Z], [0-9]) or underscores (_), must start with a letter or underscore, and must not start with GITHUB_. ({url}/{name})"),
+        ));
+    }
+    let body: Vec<u8> = match (cmd.value("body"), &ctx.inv.stdin) {
+        (Some(body), _) => body.as_bytes().to_vec(),
+        (None, Some(stdin)) => {
+            // gh trims the trailing newline of a piped value.
+            let mut bytes = stdin.clone();
+            while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+                bytes.pop();
+            }
+            bytes
+        }
+        (None, None) => {
+            return Err(Reply::fail(
+                1,
+                "did not understand secret body: nothing on standard input (the real gh would wait for it; pass the value on stdin)",
+            ))
+        }
+    };
+    if body.is_empty() {
+        return Err(Reply::fail(
+            1,
+            format!("failed to set secret \"{name}\": the secret value is empty"),
+        ));
+    }
+    Ok((name, body))
+}
+
 /// `gh secret set|list|delete --env ENVIRONMENT`: the secrets of a GitHub environment of
 /// the repository, which must exist (gh fetches its public key first, a 404 otherwise).
 fn environment_secret(
@@ -1478,31 +1490,7 @@ fn environment_secret(
     };
     match action {
         "set" => {
-            let Some(name) = cmd.arg(0) else {
-                return Err(Reply::fail(1, "must pass name argument"));
-            };
-            let body: Vec<u8> = match (cmd.value("body"), &ctx.inv.stdin) {
-                (Some(body), _) => body.as_bytes().to_vec(),
-                (None, Some(stdin)) => {
-                    let mut bytes = stdin.clone();
-                    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
-                        bytes.pop();
-                    }
-                    bytes
-                }
-                (None, None) => {
-                    return Err(Reply::fail(
-                        1,
-                        "did not understand secret body: nothing on standard input (the real gh would wait for it; pass the value on stdin)",
-                    ))
-                }
-            };
-            if body.is_empty() {
-                return Err(Reply::fail(
-                    1,
-                    format!("failed to set secret \"{name}\": the secret value is empty"),
-                ));
-            }
+            let (name, body) = secret_to_set(ctx, cmd, &url)?;
             let upper = name.to_ascii_uppercase();
             ctx.world.gh_environment_secret_values.insert(
                 (key.clone(), environment.to_string(), upper.clone()),
