@@ -137,19 +137,11 @@ pub fn discard_confirm(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
     let text = "Quit? The values you changed in the forms are not saved anywhere and will be \
          lost. Nothing has been created.";
-    let width: u16 = 60;
-    let mut lines: Vec<Line> = wrap(text, width as usize - 4)
-        .into_iter()
-        .map(|part| Line::from(format!(" {part}")))
-        .collect();
-    lines.push(Line::from(""));
-    lines.push(Line::from(vec![
+    let question = vec![
         Span::styled(" Quit? ", theme.title()),
         Span::styled("[y/N]", theme.key()),
-    ]));
-    let popup = centered(area, width, lines.len() as u16 + 2);
-    frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(panel("Quit", theme)), popup);
+    ];
+    quit_popup(frame, area, theme, text, question);
 }
 
 pub fn quit_confirm(app: &App, frame: &mut Frame, area: Rect) {
@@ -161,17 +153,29 @@ pub fn quit_confirm(app: &App, frame: &mut Frame, area: Rect) {
         "Stop the bootstrap? The running step is cancelled cleanly, the state is saved, \
          and you can then choose to roll back what was created."
     };
+    let question = vec![
+        Span::styled(" Stop? ", theme.title()),
+        Span::styled("[y/N]", theme.key()),
+        Span::styled("  Ctrl+C again stops", theme.muted()),
+    ];
+    quit_popup(frame, area, theme, text, question);
+}
+
+/// The "Quit" popup: `text` wrapped, a blank line, then the `question` and its keys.
+fn quit_popup(
+    frame: &mut Frame,
+    area: Rect,
+    theme: Theme,
+    text: &str,
+    question: Vec<Span<'static>>,
+) {
     let width: u16 = 60;
     let mut lines: Vec<Line> = wrap(text, width as usize - 4)
         .into_iter()
         .map(|part| Line::from(format!(" {part}")))
         .collect();
     lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled(" Stop? ", theme.title()),
-        Span::styled("[y/N]", theme.key()),
-        Span::styled("  Ctrl+C again stops", theme.muted()),
-    ]));
+    lines.push(Line::from(question));
     let popup = centered(area, width, lines.len() as u16 + 2);
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(panel("Quit", theme)), popup);
