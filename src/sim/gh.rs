@@ -1459,6 +1459,32 @@ fn secret_to_set<'c>(
     Ok((name, body))
 }
 
+/// One `--json` field of a pull request, as `gh pr view` and `gh pr list` give it (any
+/// other field they accept is its `url`).
+fn pull_field(
+    ctx: &Ctx<'_>,
+    repo: &GithubRepo,
+    pull: &crate::sim::GithubPullRequest,
+    field: &str,
+) -> Value {
+    match field {
+        "author" => json!({"login": pull.author, "is_bot": false}),
+        "baseRefName" => json!(pull.base),
+        "body" => json!(pull.body),
+        "createdAt" => json!(pull.created_at),
+        "headRefName" => json!(pull.head),
+        "number" => json!(pull.number),
+        "state" => json!(pull.state),
+        "title" => json!(pull.title),
+        _ => json!(format!(
+            "{web}/{}/pull/{}",
+            repo.full_name(),
+            pull.number,
+            web = web_base(ctx)
+        )),
+    }
+}
+
 /// `gh secret set|list|delete --env ENVIRONMENT`: the secrets of a GitHub environment of
 /// the repository, which must exist (gh fetches its public key first, a 404 otherwise).
 fn environment_secret(
@@ -1773,20 +1799,7 @@ fn pr_view(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, R
                     .map(|path| json!({"path": path}))
                     .collect::<Vec<_>>())
             }
-            "author" => json!({"login": pull.author, "is_bot": false}),
-            "baseRefName" => json!(pull.base),
-            "body" => json!(pull.body),
-            "createdAt" => json!(pull.created_at),
-            "headRefName" => json!(pull.head),
-            "number" => json!(pull.number),
-            "state" => json!(pull.state),
-            "title" => json!(pull.title),
-            _ => json!(format!(
-                "{web}/{}/pull/{}",
-                repo.full_name(),
-                pull.number,
-                web = web_base(ctx)
-            )),
+            other => pull_field(ctx, &repo, pull, other),
         };
         out.insert(field.to_string(), value);
     }
@@ -1864,23 +1877,7 @@ fn pr_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, R
         .map(|pull| {
             let mut out = serde_json::Map::new();
             for field in &fields {
-                let value = match *field {
-                    "author" => json!({"login": pull.author, "is_bot": false}),
-                    "baseRefName" => json!(pull.base),
-                    "body" => json!(pull.body),
-                    "createdAt" => json!(pull.created_at),
-                    "headRefName" => json!(pull.head),
-                    "number" => json!(pull.number),
-                    "state" => json!(pull.state),
-                    "title" => json!(pull.title),
-                    _ => json!(format!(
-                        "{web}/{}/pull/{}",
-                        repo.full_name(),
-                        pull.number,
-                        web = web_base(ctx)
-                    )),
-                };
-                out.insert(field.to_string(), value);
+                out.insert(field.to_string(), pull_field(ctx, &repo, pull, field));
             }
             Value::Object(out)
         })
