@@ -25,6 +25,7 @@ pub enum Topic {
     GithubToken,
     GithubScopes,
     GithubOrganization,
+    GithubPlan,
     ClusterCredentials,
     ClusterPermission,
     // What a tool can report about any call.
@@ -81,7 +82,7 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 55] = [
+    pub const ALL: [Topic; 56] = [
         Topic::ToolMissing,
         Topic::AzureSignIn,
         Topic::AzureSubscription,
@@ -89,6 +90,7 @@ impl Topic {
         Topic::GithubToken,
         Topic::GithubScopes,
         Topic::GithubOrganization,
+        Topic::GithubPlan,
         Topic::ClusterCredentials,
         Topic::ClusterPermission,
         Topic::QuotaExceeded,
@@ -150,6 +152,7 @@ impl Topic {
             Topic::GithubToken => "github-token-missing-or-rejected",
             Topic::GithubScopes => "github-token-lacks-a-scope",
             Topic::GithubOrganization => "github-organization-not-usable",
+            Topic::GithubPlan => "github-plan-lacks-a-feature",
             Topic::ClusterCredentials => "cluster-credentials-rejected",
             Topic::ClusterPermission => "cluster-permission-denied",
             Topic::QuotaExceeded => "quota-exceeded",

@@ -790,6 +790,15 @@ fn repo_api(
                     "https://docs.github.com/rest/deployments/environments#create-or-update-an-environment",
                 ));
             }
+            if !ctx.world.environments_available(key) {
+                // GitHub's answer to a plan-gated feature of a private repository on
+                // GitHub Free (the same words for branch protection and rulesets).
+                return Err(api_error(
+                    403,
+                    "Upgrade to GitHub Pro or make this repository public to enable this feature.",
+                    "https://docs.github.com/rest/deployments/environments#create-or-update-an-environment",
+                ));
+            }
             let environment = environment.to_string();
             let (api, web) = (api_base(ctx), web_base(ctx));
             if let Some(repo) = ctx.world.github.repos.get_mut(key) {

@@ -102,9 +102,9 @@ pub use latency::{Latency, LATENCY_SYNTAX};
 pub use persist::WORLD_FILE;
 pub use seed::{SeedAksCluster, SeedRefused, SeedRepo, DEMO_LOGIN, DEMO_ORG};
 pub use state::{
-    AzureAccount, AzureState, GithubOrg, GithubPullRequest, GithubRepo, GithubState, GithubUser,
-    GitopsRepoStatus, HelmRelease, KubeCluster, KubeContextEntry, Label, Quota, SimSnapshot,
-    SimulatedAks, SimulatedResourceGroup,
+    AzureAccount, AzureState, GithubOrg, GithubPlan, GithubPullRequest, GithubRepo, GithubState,
+    GithubUser, GitopsRepoStatus, HelmRelease, KubeCluster, KubeContextEntry, Label, Quota,
+    SimSnapshot, SimulatedAks, SimulatedResourceGroup,
 };
 pub use world::TokenPolicy;
 

@@ -15,8 +15,8 @@ use super::git;
 use super::kube::{self};
 use super::kubeconfig::{merge_entry, Kubeconfig, Named};
 use super::state::{
-    default_labels, key2, AzureAccount, GithubOrg, GithubRepo, GithubUser, KubeCluster, Quota,
-    SimulatedAks, SimulatedResourceGroup,
+    default_labels, key2, AzureAccount, GithubOrg, GithubPlan, GithubRepo, GithubUser, KubeCluster,
+    Quota, SimulatedAks, SimulatedResourceGroup,
 };
 use super::world::{now_timestamp, put, TokenPolicy};
 use super::SimulatedEnvironment;
@@ -422,6 +422,7 @@ impl SimulatedEnvironment {
                 id,
                 name: Some(login.to_string()),
                 scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                plan: GithubPlan::default(),
             },
         );
         world.tokens.retain(|(_, l)| !l.eq_ignore_ascii_case(login));
@@ -483,6 +484,7 @@ impl SimulatedEnvironment {
                     .map(|(login, role)| (login.to_ascii_lowercase(), role.to_string()))
                     .collect(),
                 members_can_create_repositories: true,
+                plan: GithubPlan::default(),
             },
         );
     }
@@ -491,6 +493,18 @@ impl SimulatedEnvironment {
     pub fn set_org_members_can_create_repositories(&self, org: &str, allowed: bool) {
         if let Some(org) = self.world().github.orgs.get_mut(&org.to_ascii_lowercase()) {
             org.members_can_create_repositories = allowed;
+        }
+    }
+
+    /// The billing plan of a user or organisation `account` (seeded before).
+    pub fn set_github_plan(&self, account: &str, plan: GithubPlan) {
+        let mut world = self.world();
+        let account = account.to_ascii_lowercase();
+        if let Some(user) = world.github.users.get_mut(&account) {
+            user.plan = plan;
+        }
+        if let Some(org) = world.github.orgs.get_mut(&account) {
+            org.plan = plan;
         }
     }
 
@@ -828,7 +842,7 @@ fn upstream_workload_seeds() -> [SeedRepo; 2] {
 impl SimulatedEnvironment {
     /// The demo world: an Azure subscription (Owner), a GitHub user with a token that `gh
     /// auth token` returns (any other token is accepted as the same user), an organisation
-    /// the user administers, generous quotas.
+    /// the user administers (both on paid plans), generous quotas.
     pub fn seed_demo_world(&self) {
         self.seed_azure_account(AzureAccount {
             subscription_id: "5f3c1a2b-7d4e-4f60-9a8b-1c2d3e4f5a6b".to_string(),
@@ -844,6 +858,10 @@ impl SimulatedEnvironment {
             &["repo", "workflow", "read:org", "delete_repo"],
         );
         self.seed_github_org(DEMO_ORG, &[(DEMO_LOGIN, "admin")]);
+        // Paid plans, so that `--environments` works with the default private repositories
+        // (on GitHub Free it needs `--repo-visibility public`, as on GitHub).
+        self.set_github_plan(DEMO_LOGIN, GithubPlan::Pro);
+        self.set_github_plan(DEMO_ORG, GithubPlan::Team);
         self.set_github_stored_login(Some(DEMO_LOGIN));
         self.set_token_policy(TokenPolicy::AnyTokenIs(DEMO_LOGIN.to_string()));
     }

@@ -192,6 +192,25 @@ pub struct GithubUser {
     pub name: Option<String>,
     /// OAuth scopes of the user's token (`repo`, `workflow`, `read:org`, `delete_repo`, …).
     pub scopes: Vec<String>,
+    /// The plan of the repositories the user owns.
+    #[serde(default)]
+    pub plan: GithubPlan,
+}
+
+/// A GitHub account's billing plan, as far as it decides what a repository may use: on
+/// GitHub Free, environments (and their secrets) exist only in public repositories
+/// ("For access to environments, environment secrets, and deployment branches in private
+/// or internal repositories, you must use GitHub Pro, GitHub Team, or GitHub Enterprise":
+/// docs.github.com, REST API endpoints for deployment environments). New accounts are on
+/// Free. A GitHub Enterprise Server has no such plans: everything is available there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GithubPlan {
+    #[default]
+    Free,
+    Pro,
+    Team,
+    Enterprise,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +221,9 @@ pub struct GithubOrg {
     pub members: BTreeMap<String, String>,
     /// Whether plain members may create repositories.
     pub members_can_create_repositories: bool,
+    /// The plan of the organisation's repositories.
+    #[serde(default)]
+    pub plan: GithubPlan,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

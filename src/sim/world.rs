@@ -13,7 +13,7 @@ use super::catalog::{AzureCatalog, ChartCatalog, FluxVersion, FLUX_CRDS};
 use super::chatter::Chatter;
 use super::kube::{self, Counter};
 use super::latency::Latency;
-use super::state::{AzureState, GithubState, KubeCluster, Quota, SimulatedAks};
+use super::state::{AzureState, GithubPlan, GithubState, KubeCluster, Quota, SimulatedAks};
 
 /// Who a `GH_TOKEN` belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -361,6 +361,23 @@ impl World {
                 .orgs
                 .get(&repo.owner.to_ascii_lowercase())
                 .is_some_and(|org| org.members.get(&login).map(String::as_str) == Some("admin"))
+    }
+
+    /// Whether the repository `repo_key` may have GitHub environments: public, on an
+    /// Enterprise Server, or owned by an account on a paid plan ([`GithubPlan`]).
+    pub fn environments_available(&self, repo_key: &str) -> bool {
+        let Some(repo) = self.github.repos.get(repo_key) else {
+            return false;
+        };
+        let owner = repo.owner.to_ascii_lowercase();
+        let plan = self
+            .github
+            .users
+            .get(&owner)
+            .map(|user| user.plan)
+            .or_else(|| self.github.orgs.get(&owner).map(|org| org.plan))
+            .unwrap_or_default();
+        repo.visibility == "PUBLIC" || self.github.host.is_some() || plan != GithubPlan::Free
     }
 
     /// Install Flux's controllers and CRDs (what the release's install.yaml creates) into a

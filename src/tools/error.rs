@@ -34,6 +34,10 @@ pub enum ToolError {
     UnexpectedOutput { command: String, reason: String },
 }
 
+/// How GitHub refuses a feature of a private repository that the owner's plan lacks
+/// (GitHub Free: environments, branch protection, rulesets).
+pub const GITHUB_PLAN_GATE: &str = "Upgrade to GitHub Pro or make this repository public";
+
 impl ToolError {
     /// The program was not installed.
     pub fn is_not_found(&self) -> bool {
@@ -79,6 +83,13 @@ impl ToolError {
             } if super::classify::github_host_of(command, message).is_some() => {
                 let host = super::classify::github_host_of(command, message).unwrap_or_default();
                 super::classify::scope_hint(scope, &host)
+            }
+            // GitHub Free keeps some features (environments and their secrets, branch
+            // protection) to public repositories: no scope or role gives them.
+            ToolError::Failed { message, .. } if message.contains(GITHUB_PLAN_GATE) => {
+                Topic::GithubPlan.hint(
+                    "the repository is private and its owner's GitHub plan (Free) has no environments for private repositories: run again with --repo-visibility public (new repositories), make the repository public, or use an account or organization on GitHub Pro, Team or Enterprise",
+                )
             }
             ToolError::UnexpectedOutput { .. } => Topic::ToolOutput.hint(
                 "the tool printed something unexpected: check its version against the prerequisites",

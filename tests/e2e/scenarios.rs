@@ -2928,3 +2928,56 @@ async fn three_environments_are_bootstrapped_chained_verified_and_rolled_back() 
     assert_eq!(harness.state().status, RunStatus::RolledBack);
     crate::support::sim::assert_same_state(&before, &harness.settled());
 }
+
+/// GitHub Free has no environments in private repositories: with several environments and
+/// private repositories of an organization on Free, GitHub refuses the control plane's
+/// GitHub environment (403 "Upgrade to GitHub Pro or make this repository public …"). The
+/// step fails with a hint that names the plan and the way out, and the rollback removes
+/// everything. With public repositories the same organization gets the whole chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_plan_free_refuses_environments_in_private_repositories_and_public_ones_work() {
+    let harness = Harness::new();
+    harness
+        .sim
+        .set_github_plan(ORG, kalypso_bootstrap::sim::GithubPlan::Free);
+    let before = harness.settled();
+    let mut config = all_new();
+    config.environments =
+        kalypso_bootstrap::config::rules::environments("dev,stage").expect("valid");
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::ControlPlaneSecrets), "{}", error.message);
+    assert!(
+        error
+            .message
+            .contains("Upgrade to GitHub Pro or make this repository public"),
+        "{}",
+        error.message
+    );
+    let hint = error.hint.as_ref().expect("a hint");
+    assert!(hint.text().contains("--repo-visibility public"), "{hint:?}");
+    assert_eq!(
+        hint.topic(),
+        kalypso_bootstrap::troubleshooting::Topic::GithubPlan
+    );
+    let report = harness.rollback(&config).await;
+    assert!(report.is_complete(), "{:?}", report.leftovers);
+    assert_eq!(harness.settled().github, before.github, "rolled back");
+
+    config.repositories.visibility = kalypso_bootstrap::config::Visibility::Public;
+    // As in the three-environment run: the scheduler's pull requests of the two
+    // environments get branches of their own.
+    harness.sim.set_latency(
+        kalypso_bootstrap::sim::Latency::zero()
+            .with_command("gh api", std::time::Duration::from_millis(150)),
+    );
+    let run = harness.run(&config).await;
+    run.assert_success();
+    assert!(harness.sim.github_environment_secret_is(
+        ORG,
+        CONTROL_PLANE,
+        "dev",
+        "NEXT_ENVIRONMENT",
+        "stage"
+    ));
+}

@@ -805,3 +805,47 @@ async fn an_enterprise_server_answers_on_its_host_only() {
         .collect();
     assert_eq!(rewritten, ["https://ghe.example.test/"]);
 }
+
+/// GitHub Free keeps environments to public repositories: creating one in a private
+/// repository of a Free account is refused with GitHub's plan-gate answer (HTTP 403); a
+/// public repository, an account on a paid plan, or an Enterprise Server may have them.
+#[tokio::test]
+async fn environments_in_private_repositories_need_a_paid_plan() {
+    let (_dir, env) = standard();
+    env.seed_repo(SeedRepo::new("acme", "private-cp").with_file("main", "README.md", "x\n"))
+        .expect("seeded");
+    env.seed_repo(SeedRepo::new("acme", "public-cp").public().with_file(
+        "main",
+        "README.md",
+        "x\n",
+    ))
+    .expect("seeded");
+    let create = |repo: &str| {
+        gh(
+            ALICE_TOKEN,
+            &[
+                "api",
+                "--method",
+                "PUT",
+                &format!("repos/acme/{repo}/environments/dev"),
+                "--silent",
+            ],
+        )
+    };
+    let refused = run(&env, create("private-cp")).await;
+    assert_eq!(refused.exit_code, Some(1));
+    assert_eq!(
+        refused.stderr.trim(),
+        "gh: Upgrade to GitHub Pro or make this repository public to enable this feature. (HTTP 403)"
+    );
+    assert!(env.snapshot().github.repos["acme/private-cp"]
+        .environments
+        .is_empty());
+    ok(&env, create("public-cp")).await;
+
+    env.set_github_plan("acme", kalypso_bootstrap::sim::GithubPlan::Team);
+    ok(&env, create("private-cp")).await;
+    assert!(env.snapshot().github.repos["acme/private-cp"]
+        .environments
+        .contains_key("dev"));
+}

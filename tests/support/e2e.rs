@@ -51,7 +51,7 @@ pub struct Harness {
 
 impl Harness {
     /// An Azure subscription (Owner) with a generous quota in eastus, GitHub user `alice`
-    /// (token [`CANARY`]) administering org `acme`, and a kind cluster with context
+    /// (token [`CANARY`]) administering org `acme` (on GitHub Team), and a kind cluster with context
     /// `kind-dev` in the default kubeconfig.
     pub fn new() -> Self {
         let dir = scratch_dir();
@@ -70,6 +70,9 @@ impl Harness {
             &["repo", "workflow", "read:org", "delete_repo"],
         );
         sim.seed_github_org(ORG, &[("alice", "admin")]);
+        // On GitHub Team: several environments in its private repositories need a paid
+        // plan (`github_plan_*` tests put it on Free).
+        sim.set_github_plan(ORG, kalypso_bootstrap::sim::GithubPlan::Team);
         sim.set_quota(REGION, "cores", 100, 0);
         sim.seed_kube_cluster_as(
             EXISTING_SERVER,
