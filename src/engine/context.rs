@@ -7,7 +7,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, which the steps' waits sleep on: on a paused clock (tests) the times
+// measured are the simulated ones.
+use tokio::time::Instant;
 
 use tokio::sync::mpsc;
 

@@ -10,7 +10,11 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, which the steps' waits sleep on: on a paused clock (tests) the times
+// measured are the simulated ones.
+use tokio::time::Instant;
 
 use tokio::task::JoinSet;
 

@@ -6,7 +6,11 @@
 
 use std::fmt;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, which the waits sleep on: a deadline and the sleeps agree, also on a
+// paused clock (the tests', which then take no real time).
+use tokio::time::Instant;
 
 use super::{CancelToken, ErrorClass, ToolError};
 

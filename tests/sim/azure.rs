@@ -247,7 +247,8 @@ async fn preflight_queries_have_the_real_shapes() {
         .any(|u| u["name"]["value"] == "cores"));
 }
 
-#[tokio::test]
+/// On a paused clock: the simulated provisioning time is exact, whatever the machine's load.
+#[tokio::test(start_paused = true)]
 async fn aks_create_no_wait_provisions_over_time_and_show_polls_it() {
     let (_dir, env) = standard();
     env.set_latency(Latency::zero().with_aks_provisioning(Duration::from_millis(600)));
@@ -345,7 +346,7 @@ async fn aks_create_no_wait_provisions_over_time_and_show_polls_it() {
     .await;
     assert_eq!(early.exit_code, Some(1));
 
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let mut polls = 0;
     loop {
         polls += 1;

@@ -1,13 +1,17 @@
 //! Latency profiles: commands take their configured time, stream progress lines while they
 //! work, and stop on cancellation (leaving no effect when cancelled before taking effect).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Every test runs on a paused clock: tokio's clock (which the simulator's latency sleeps on)
+// moves only when every task waits, so the times below are exact and take no real time.
+use tokio::time::Instant;
 
 use crate::support::sim::*;
 use kalypso_bootstrap::sim::{CallOutcome, Latency};
 use kalypso_bootstrap::tools::{CancelToken, CommandRunner, RunControl, RunError, Stream};
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn commands_take_their_profiled_latency() {
     let (_dir, env) = standard();
     env.set_latency(
@@ -25,15 +29,15 @@ async fn commands_take_their_profiled_latency() {
     )
     .await;
     let slow = started.elapsed();
-    assert!(slow >= Duration::from_millis(300), "{slow:?}");
-    assert!(quick < Duration::from_millis(300), "{quick:?}");
+    assert_eq!(slow, Duration::from_millis(300));
+    assert_eq!(quick, Duration::from_millis(20));
     assert!(
         Latency::demo().for_command(&["az".into(), "aks".into(), "create".into()])
             > Latency::demo().for_command(&["kubectl".into(), "get".into()])
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn progress_lines_stream_before_the_command_finishes() {
     let (dir, env) = standard();
     let kc = cluster_with_context(&env, "rg", "c1", "ctx").await;
@@ -82,7 +86,7 @@ async fn progress_lines_stream_before_the_command_finishes() {
         first_at < output.duration,
         "the first line arrived while the command was still working"
     );
-    assert!(output.duration >= Duration::from_millis(800));
+    assert_eq!(output.duration, Duration::from_millis(800));
     let mut all = vec![first.line];
     while let Ok(line) = lines.try_recv() {
         all.push(line.line);
@@ -95,7 +99,7 @@ async fn progress_lines_stream_before_the_command_finishes() {
     drop(dir);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancelling_early_leaves_no_trace_and_late_leaves_the_effect() {
     let (_dir, env) = standard();
     env.set_latency(Latency::zero().with_command("az group create", Duration::from_millis(400)));
@@ -145,7 +149,7 @@ async fn cancelling_early_leaves_no_trace_and_late_leaves_the_effect() {
     assert!(matches!(at_once, RunError::Cancelled { .. }));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_command_slower_than_its_timeout_times_out() {
     let (_dir, env) = standard();
     env.set_latency(Latency::fixed(Duration::from_millis(500)));
