@@ -15,7 +15,7 @@ use super::events::{Event, EventKind, HealthStatus, LogLevel};
 use super::state_handle::StateHandle;
 use super::step::StepId;
 use crate::state::{BootstrapState, Ownership, Phase, Resource, ResourceStatus};
-use crate::tools::CancelToken;
+use crate::tools::CancellationToken;
 use crate::troubleshooting::Topic;
 use crate::UserError;
 
@@ -207,7 +207,7 @@ pub struct StepContext {
     events: EventSink,
     state: StateHandle,
     facts: Facts,
-    cancel: CancelToken,
+    cancel: CancellationToken,
 }
 
 impl StepContext {
@@ -217,7 +217,7 @@ impl StepContext {
         events: EventSink,
         state: StateHandle,
         facts: Facts,
-        cancel: CancelToken,
+        cancel: CancellationToken,
     ) -> Self {
         Self {
             step,
@@ -334,7 +334,7 @@ impl StepContext {
     }
 
     /// The run's token: pass it to every command so cancelling kills the children.
-    pub fn cancel_token(&self) -> &CancelToken {
+    pub fn cancel_token(&self) -> &CancellationToken {
         &self.cancel
     }
 

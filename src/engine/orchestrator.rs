@@ -20,7 +20,7 @@ use super::plan::{Plan, PlannedStep};
 use super::state_handle::StateHandle;
 use super::step::{Action, StepId};
 use crate::state::{Phase, RunStatus, StateError, Timestamp};
-use crate::tools::{BoxFuture, CancelToken};
+use crate::tools::{BoxFuture, CancellationToken};
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
 use crate::UserError;
@@ -204,7 +204,7 @@ impl Orchestrator {
     }
 
     /// Run `plan` to its end. `cancel` is the user's token (Ctrl+C).
-    pub async fn run(&self, plan: &Plan, cancel: &CancelToken) -> RunOutcome {
+    pub async fn run(&self, plan: &Plan, cancel: &CancellationToken) -> RunOutcome {
         let started = Instant::now();
         if let Some((step, error)) = plan.refusal() {
             // Nothing ran and nothing is ours: the state is left as it was.
@@ -329,7 +329,7 @@ struct Run<'o> {
     tasks: JoinSet<StepResult>,
     running: HashMap<tokio::task::Id, StepId>,
     /// Cancels the running steps: on a failure, or when the user cancels.
-    steps_cancel: CancelToken,
+    steps_cancel: CancellationToken,
     stop: Option<Stop>,
     abort_at: Option<tokio::time::Instant>,
 }
@@ -382,7 +382,7 @@ impl<'o> Run<'o> {
             phases_started: HashSet::new(),
             tasks: JoinSet::new(),
             running: HashMap::new(),
-            steps_cancel: CancelToken::new(),
+            steps_cancel: CancellationToken::new(),
             stop: None,
             abort_at: None,
         }
@@ -396,7 +396,7 @@ impl<'o> Run<'o> {
         &self.orchestrator.state
     }
 
-    async fn execute(mut self, cancel: &CancelToken) -> RunOutcome {
+    async fn execute(mut self, cancel: &CancellationToken) -> RunOutcome {
         self.events().emit(EventKind::RunStarted {
             demo: self.orchestrator.options.demo,
             steps: self.plan.infos(),

@@ -8,7 +8,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use super::{CancelToken, ErrorClass, ToolError};
+use super::{CancellationToken, ErrorClass, ToolError};
 
 /// An error that may be worth trying again.
 pub trait Retryable {
@@ -103,7 +103,7 @@ pub enum RetryError<E> {
 /// between attempts are reported to `on_wait` first and end early on `cancel`.
 pub async fn retry<T, E, Op, Fut>(
     policy: &RetryPolicy,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
     mut on_wait: impl FnMut(&RetryWait),
     mut operation: Op,
 ) -> Result<T, RetryError<E>>
@@ -250,7 +250,7 @@ pub enum PollError<E> {
 /// shortened to end at the timeout, and every wait ends at once on `cancel`.
 pub async fn poll_until<T, E, Check, Fut>(
     policy: &PollPolicy,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
     mut on_pending: impl FnMut(&PollStatus),
     mut check: Check,
 ) -> Result<T, PollError<E>>

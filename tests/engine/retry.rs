@@ -11,7 +11,7 @@ use kalypso_bootstrap::engine::{EventKind, EventSink, Facts, StepContext, StepId
 use kalypso_bootstrap::tools::retry::{
     poll_until, retry, Poll, PollError, PollPolicy, RetryError, RetryPolicy, RetryWait,
 };
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::ExitCode;
 use kalypso_bootstrap::UserError;
 
@@ -37,7 +37,7 @@ async fn transient_failures_are_retried_with_growing_waits_until_success() {
     let mut waits: Vec<RetryWait> = Vec::new();
     let result = retry(
         &fast_policy(),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |wait| waits.push(wait.clone()),
         |attempt| {
             attempts.fetch_add(1, Ordering::SeqCst);
@@ -65,7 +65,7 @@ async fn permanent_failures_are_not_retried() {
     let attempts = AtomicU32::new(0);
     let result: Result<(), _> = retry(
         &fast_policy(),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |_| {},
         |_| {
             attempts.fetch_add(1, Ordering::SeqCst);
@@ -90,7 +90,7 @@ async fn retries_are_bounded() {
     let attempts = AtomicU32::new(0);
     let result: Result<(), _> = retry(
         &fast_policy(),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |_| {},
         |_| {
             attempts.fetch_add(1, Ordering::SeqCst);
@@ -114,7 +114,7 @@ async fn a_server_given_reset_time_is_honoured() {
     let started = Instant::now();
     let result = retry(
         &fast_policy(),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |wait: &RetryWait| waits.push(wait.clone()),
         |attempt| async move {
             if attempt == 1 {
@@ -144,7 +144,7 @@ async fn a_reset_time_beyond_the_limit_fails_at_once_with_a_hint() {
         events,
         state.handle.clone(),
         Facts::new(),
-        CancelToken::new(),
+        CancellationToken::new(),
     );
     let started = Instant::now();
     let result: Result<(), _> = retry_step(&ctx, &fast_policy(), "set secrets", |_| async {
@@ -176,7 +176,7 @@ async fn a_rate_limit_hint_says_to_run_again_and_only_that() {
         events,
         state.handle.clone(),
         Facts::new(),
-        CancelToken::new(),
+        CancellationToken::new(),
     );
     let class = ErrorClass::RateLimited {
         reset: Some(RateLimitReset::After(Duration::from_secs(3600))),
@@ -209,7 +209,7 @@ async fn a_rate_limit_hint_says_to_run_again_and_only_that() {
 
 #[tokio::test]
 async fn cancelling_during_a_wait_returns_at_once() {
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     tokio::spawn(async move {
         tokio::time::sleep(MS(50)).await;
@@ -244,7 +244,7 @@ async fn retry_step_reports_each_wait_as_progress() {
         events,
         state.handle.clone(),
         Facts::new(),
-        CancelToken::new(),
+        CancellationToken::new(),
     );
     let result: Result<(), _> = retry_step(&ctx, &fast_policy(), "set GITOPS_REPO", |_| async {
         Err(transient("HTTP 503"))
@@ -292,7 +292,7 @@ async fn polling_notices_completion_within_one_capped_interval() {
     let checks = AtomicU32::new(0);
     let result: Result<&str, PollError<UserError>> = poll_until(
         &fast_poll(None),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |_| {},
         || {
             checks.fetch_add(1, Ordering::SeqCst);
@@ -329,7 +329,7 @@ async fn polling_times_out_with_the_last_observed_state() {
         events,
         state.handle.clone(),
         Facts::new(),
-        CancelToken::new(),
+        CancellationToken::new(),
     );
     let started = Instant::now();
     let result: Result<(), _> = poll_step(
@@ -364,7 +364,7 @@ async fn polling_times_out_with_the_last_observed_state() {
 
 #[tokio::test]
 async fn polling_ends_at_once_when_cancelled() {
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     tokio::spawn(async move {
         tokio::time::sleep(MS(50)).await;
@@ -393,7 +393,7 @@ async fn polling_rides_out_transient_check_errors_but_stops_on_permanent_ones() 
     let calls = AtomicU32::new(0);
     let result: Result<u32, PollError<UserError>> = poll_until(
         &fast_poll(None),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |_| {},
         || {
             let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
@@ -413,7 +413,7 @@ async fn polling_rides_out_transient_check_errors_but_stops_on_permanent_ones() 
     let seen = observed.clone();
     let result: Result<(), PollError<UserError>> = poll_until(
         &fast_poll(None),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         move |status| seen.lock().unwrap().push(status.observed.clone()),
         || async { Err(UserError::in_step(StepId::ClusterCreate, "QuotaExceeded")) },
     )

@@ -33,7 +33,7 @@ use kalypso_bootstrap::sim::{Fault, FaultKind, Latency, SimulatedEnvironment};
 use kalypso_bootstrap::state::Phase;
 use kalypso_bootstrap::tools::kubectl::FluxKind;
 use kalypso_bootstrap::tools::BoxFuture;
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use regex::Regex;
 
 use super::events::EventClock;
@@ -320,14 +320,14 @@ impl DemoRun<'_> {
                     asked: Arc::clone(&asked),
                 }) as Box<dyn Ask>
             }),
-            CancelToken::new,
+            CancellationToken::new,
         );
         let cancel_when = self.cancel_when;
         let expect_success = self.roll_back.is_none();
         let configuration = self.configuration;
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let events = runtime.block_on(async {
-            let cancel = CancelToken::new();
+            let cancel = CancellationToken::new();
             let (warnings, _unread) = EventSink::channel();
             let plan = session
                 .plan(&cancel, &warnings)
@@ -732,7 +732,7 @@ pub fn demo_plan_refused(
     .expect("the session opens");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let (warnings, _unread) = EventSink::channel();
-    match runtime.block_on(session.plan(&CancelToken::new(), &warnings)) {
+    match runtime.block_on(session.plan(&CancellationToken::new(), &warnings)) {
         Ok(plan) => panic!("the plan was not refused: {:#?}", plan.steps),
         Err(error) => error,
     }
