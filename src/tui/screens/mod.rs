@@ -196,31 +196,9 @@ pub(crate) fn elapsed_ms(since: time::OffsetDateTime, now: time::OffsetDateTime)
     (now - since).whole_milliseconds().max(0) as u64
 }
 
-/// Words wrapped to `width` columns (a word longer than the width is cut).
+/// Words wrapped to `width` display columns (at least 8; a word wider than that is cut).
 pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(8);
-    let mut lines = Vec::new();
-    for paragraph in text.split('\n') {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            let word_width = word.chars().count();
-            let line_width = line.chars().count();
-            if line_width > 0 && line_width + 1 + word_width > width {
-                lines.push(std::mem::take(&mut line));
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            if word_width > width {
-                let cut: String = word.chars().take(width).collect();
-                line.push_str(&cut);
-            } else {
-                line.push_str(word);
-            }
-        }
-        lines.push(line);
-    }
-    lines
+    crate::text::wrap_to_width(text, width.max(8))
 }
 
 /// A centered rectangle of at most `width` x `height` inside `area`.
@@ -235,17 +213,9 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-/// `label` padded to `width` columns.
+/// `label` padded (or cut) to `width` display columns.
 pub(crate) fn padded(label: &str, width: usize) -> String {
-    let count = label.chars().count();
-    if count >= width {
-        label.chars().take(width).collect()
-    } else {
-        let mut text = String::with_capacity(width);
-        text.push_str(label);
-        text.push_str(&" ".repeat(width - count));
-        text
-    }
+    crate::text::pad_to_width(label, width)
 }
 
 /// A key/value line for info panels.
