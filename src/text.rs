@@ -100,6 +100,20 @@ pub fn cut_to_width(text: &str, width: usize) -> &str {
     head_within(text, width).0
 }
 
+/// `text` after its first `columns` display columns (a wide character straddling the edge
+/// is skipped whole): where a field scrolled by tui-input's `visual_scroll`, which counts
+/// columns, starts.
+pub fn skip_width(text: &str, columns: usize) -> &str {
+    let mut skipped = 0;
+    for (at, c) in text.char_indices() {
+        if skipped >= columns {
+            return &text[at..];
+        }
+        skipped += UnicodeWidthChar::width(c).unwrap_or(0);
+    }
+    ""
+}
+
 /// The longest end of `text` that fits in `width` columns (a path's file name, kept when its
 /// start is cut).
 pub fn tail_within(text: &str, width: usize) -> &str {
@@ -251,5 +265,28 @@ mod tests {
         assert_eq!(cut_to_width("ab漢字", 3), "ab");
         assert_eq!(tail_within("/tmp/漢字/report.md", 12), "字/report.md");
         assert_eq!(tail_within("report.md", 20), "report.md");
+        assert_eq!(skip_width("漢字abc", 4), "abc");
+        assert_eq!(skip_width("漢字abc", 3), "abc");
+        assert_eq!(skip_width("漢字abc", 0), "漢字abc");
+        assert_eq!(skip_width("ab", 5), "");
+    }
+
+    /// A field holding wide characters, scrolled as tui-input scrolls it (in columns): the
+    /// shown part starts where the scroll says and fills the field's width, not twice it.
+    #[test]
+    fn a_scrolled_field_of_wide_characters_shows_the_columns_it_has() {
+        let value = "東京リージョンのクラスタ";
+        let mut input = tui_input::Input::new(value.to_string());
+        let width = 10;
+        let scroll = input.visual_scroll(width);
+        assert_eq!(scroll, 14, "the cursor at the end: 24 columns, 10 shown");
+        let shown = cut_to_width(skip_width(value, scroll), width);
+        assert_eq!(shown, "のクラスタ");
+        assert_eq!(display_width(shown), width);
+        input = input.with_cursor(0);
+        assert_eq!(
+            cut_to_width(skip_width(value, input.visual_scroll(width)), width),
+            "東京リージ"
+        );
     }
 }

@@ -10,7 +10,7 @@ use super::{centered, footer, header, padded, panel, wrap};
 use crate::config::defaults;
 use crate::config::Source;
 use crate::prereq::Reachability;
-use crate::text::{cut_to_width, display_width, truncate_to_width};
+use crate::text::{cut_to_width, display_width, skip_width, truncate_to_width};
 use crate::tui::app::App;
 use crate::tui::form::{
     editor, help, label, toggle_choices, Editor, Entry, FormState, Group, PickSource,
@@ -236,8 +236,9 @@ fn value_spans<'a>(
             } else {
                 0
             };
-            let shown: String = input.value().chars().skip(scroll).take(width).collect();
-            vec![Span::raw(crate::secrets::redact(&shown).into_owned())]
+            // tui-input scrolls by display columns; so does the cut.
+            let shown = cut_to_width(skip_width(input.value(), scroll), width);
+            vec![Span::raw(crate::secrets::redact(shown).into_owned())]
         }
     }
 }
