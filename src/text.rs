@@ -5,10 +5,14 @@
 //! are shown, never obeyed. One function, applied where text enters each sink (the
 //! printers and writers), so every message is covered wherever it was made.
 //!
+//! A duration for people has one form everywhere ([`format_duration`]): the wizard, the
+//! line output, the engine's messages and the report.
+//!
 //! Text laid out in columns (boxes, padding, wrapping, cuts) is measured in display
 //! columns, not characters: a CJK character or an emoji in a tool's error takes two.
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -36,6 +40,29 @@ pub fn sentence_case(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// A duration for people, in the one form every front end, message and report uses:
+/// `850ms`, `12s`, `3m 05s`, `1h 02m`. Below a second in milliseconds (a retry's short wait
+/// still says how long); whole seconds below a minute; past that two units, the smaller
+/// one in two digits, so a clock that ticks keeps its width and a column of times lines up;
+/// no seconds past an hour (nobody needs them there).
+pub fn format_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 1000 {
+        return format!("{millis}ms");
+    }
+    let seconds = duration.as_secs();
+    match seconds {
+        0..=59 => format!("{seconds}s"),
+        60..=3599 => format!("{}m {:02}s", seconds / 60, seconds % 60),
+        _ => format!("{}h {:02}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+/// [`format_duration`] of a count of milliseconds (what events and the state carry).
+pub fn format_duration_ms(ms: u64) -> String {
+    format_duration(Duration::from_millis(ms))
 }
 
 /// Whether `c` would act on a terminal instead of being shown: C0 controls except the
@@ -165,6 +192,37 @@ pub fn wrap_to_width(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One form for the wizard (was `0.4s`, `3m 05s`), the line output (was `4m 12s`,
+    /// `1h 3m 20s`, and `0s` for a step running less than a second) and the engine's
+    /// messages (was `2m05s`, `1h02m`).
+    #[test]
+    fn durations_have_one_form_everywhere() {
+        let cases = [
+            (0, "0ms"),
+            (400, "400ms"),
+            (850, "850ms"),
+            (999, "999ms"),
+            (1_000, "1s"),
+            (9_999, "9s"),
+            (12_345, "12s"),
+            (59_999, "59s"),
+            (60_000, "1m 00s"),
+            (90_000, "1m 30s"),
+            (125_000, "2m 05s"),
+            (185_000, "3m 05s"),
+            (252_000, "4m 12s"),
+            (3_599_999, "59m 59s"),
+            (3_600_000, "1h 00m"),
+            (3_720_000, "1h 02m"),
+            (3_800_000, "1h 03m"),
+            (90_000_000, "25h 00m"),
+        ];
+        for (ms, shown) in cases {
+            assert_eq!(format_duration_ms(ms), shown, "{ms} ms");
+            assert_eq!(format_duration(Duration::from_millis(ms)), shown, "{ms} ms");
+        }
+    }
 
     #[test]
     fn sentence_case_raises_the_first_letter_only() {

@@ -699,7 +699,7 @@ impl<'o> Run<'o> {
                             format!(
                                 "{}: cancelled (did not stop within {}; its commands were killed)",
                                 id.title(),
-                                crate::tools::retry::human_duration(
+                                crate::text::format_duration(
                                     self.orchestrator.options.cancel_grace
                                 )
                             ),

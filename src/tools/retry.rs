@@ -9,6 +9,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use super::{CancellationToken, ErrorClass, ToolError};
+use crate::text::format_duration;
 
 /// An error that may be worth trying again.
 pub trait Retryable {
@@ -168,7 +169,7 @@ pub fn describe_wait(what: &str, wait: &RetryWait) -> String {
         .unwrap_or(&wait.reason);
     format!(
         "{what}: {reason} ({cause}); retrying in {} (attempt {} of {})",
-        human_duration(wait.delay),
+        format_duration(wait.delay),
         wait.attempt + 1,
         wait.max_attempts
     )
@@ -299,20 +300,6 @@ where
     }
 }
 
-/// `850ms`, `12s`, `2m05s`, `1h02m`.
-pub fn human_duration(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis < 1000 {
-        return format!("{millis}ms");
-    }
-    let seconds = duration.as_secs();
-    match seconds {
-        0..=59 => format!("{seconds}s"),
-        60..=3599 => format!("{}m{:02}s", seconds / 60, seconds % 60),
-        _ => format!("{}h{:02}m", seconds / 3600, (seconds % 3600) / 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,13 +328,5 @@ mod tests {
         };
         let waits: Vec<_> = (1..=5).map(|n| policy.interval(n).as_millis()).collect();
         assert_eq!(waits, vec![100, 200, 400, 500, 500]);
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human_duration(Duration::from_millis(850)), "850ms");
-        assert_eq!(human_duration(Duration::from_secs(12)), "12s");
-        assert_eq!(human_duration(Duration::from_secs(125)), "2m05s");
-        assert_eq!(human_duration(Duration::from_secs(3720)), "1h02m");
     }
 }

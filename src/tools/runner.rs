@@ -355,7 +355,7 @@ impl CommandOutput {
 pub enum RunError {
     #[error("`{program}` was not found on PATH")]
     NotFound { program: String },
-    #[error("`{command}` did not finish within {}s and was stopped", after.as_secs_f64())]
+    #[error("`{command}` did not finish within {} and was stopped", crate::text::format_duration(*after))]
     TimedOut { command: String, after: Duration },
     #[error("`{command}` was cancelled")]
     Cancelled { command: String },

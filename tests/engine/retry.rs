@@ -158,7 +158,7 @@ async fn a_reset_time_beyond_the_limit_fails_at_once_with_a_hint() {
     let error = result.unwrap_err();
     assert_eq!(error.exit_code, ExitCode::RepositoryFailed);
     assert!(
-        error.hint.as_deref().unwrap().contains("1h00m"),
+        error.hint.as_deref().unwrap().contains("1h 00m"),
         "{:?}",
         error.hint
     );
@@ -199,7 +199,7 @@ async fn a_rate_limit_hint_says_to_run_again_and_only_that() {
             1,
             "{hint}"
         );
-        assert!(hint.contains("1h00m"), "{hint}");
+        assert!(hint.contains("1h 00m"), "{hint}");
         assert!(
             hint.ends_with("run kalypso-bootstrap --explain rate-limited"),
             "{hint}"

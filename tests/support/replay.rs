@@ -479,7 +479,7 @@ fn retimed(events: &[Event], fixed: &Fixed, clock: EventClock) -> Vec<Event> {
                 } => {
                     *elapsed_ms = at - start;
                     // The step's own words for its wait, on the replay's clock.
-                    let elapsed = kalypso_bootstrap::tools::retry::human_duration(
+                    let elapsed = kalypso_bootstrap::text::format_duration(
                         std::time::Duration::from_millis(*elapsed_ms),
                     );
                     *message = elapsed_in_text()
@@ -560,10 +560,10 @@ const ROLLBACK_ANSWERED_AFTER_MS: u64 = 5_000;
 /// How long each removal takes on the replay's clock.
 const ROLLBACK_ACTION_MS: u64 = 2_000;
 
-/// "(35ms elapsed" or "(1m05s elapsed" in a step's message; `lead` is what may come
+/// "(35ms elapsed" or "(1m 05s elapsed" in a step's message; `lead` is what may come
 /// between the parenthesis and the time.
 fn elapsed_in_text() -> Regex {
-    Regex::new(r"\((?P<lead>[^()]*?)[0-9]+(ms|s|m[0-9]{2}s|h[0-9]{2}m) elapsed")
+    Regex::new(r"\((?P<lead>[^()]*?)[0-9]+(ms|s|m [0-9]{2}s|h [0-9]{2}m) elapsed")
         .expect("a valid pattern")
 }
 

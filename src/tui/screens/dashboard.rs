@@ -9,9 +9,10 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::plan::capitalized;
-use super::{draw_lines, elapsed_ms, footer, format_duration_ms, header, padded, panel};
+use super::{draw_lines, elapsed_ms, footer, header, padded, panel};
 use crate::engine::events::{HealthStatus, LogLevel, Outcome};
 use crate::engine::step::Action;
+use crate::text::format_duration_ms;
 use crate::text::{cut_to_width, display_width};
 use crate::tui::app::{App, DashboardPane};
 use crate::tui::logbuf::LogView;

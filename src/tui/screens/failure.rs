@@ -7,8 +7,9 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::dashboard::render_log;
-use super::{footer, format_duration_ms, frame_areas, header, panel, wrap};
+use super::{footer, frame_areas, header, panel, wrap};
 use crate::engine::events::Outcome;
+use crate::text::format_duration_ms;
 use crate::text::{display_width, tail_within};
 use crate::tui::app::App;
 use crate::tui::progress::{RollbackRow, RollbackState};

@@ -177,20 +177,6 @@ pub(crate) fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line], skip: us
     }
 }
 
-/// A duration for people: `0.4s`, `12s`, `3m 05s`, `1h 02m`.
-pub fn format_duration_ms(ms: u64) -> String {
-    let seconds = ms / 1000;
-    if ms < 10_000 {
-        format!("{}.{}s", seconds, (ms % 1000) / 100)
-    } else if seconds < 60 {
-        format!("{seconds}s")
-    } else if seconds < 3600 {
-        format!("{}m {:02}s", seconds / 60, seconds % 60)
-    } else {
-        format!("{}h {:02}m", seconds / 3600, (seconds % 3600) / 60)
-    }
-}
-
 /// Milliseconds from `since` to `now` (never negative).
 pub(crate) fn elapsed_ms(since: time::OffsetDateTime, now: time::OffsetDateTime) -> u64 {
     (now - since).whole_milliseconds().max(0) as u64
@@ -229,15 +215,6 @@ pub(crate) fn field_line<'a>(label: &str, value: String, width: usize, style: St
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(format_duration_ms(400), "0.4s");
-        assert_eq!(format_duration_ms(9_999), "9.9s");
-        assert_eq!(format_duration_ms(12_345), "12s");
-        assert_eq!(format_duration_ms(185_000), "3m 05s");
-        assert_eq!(format_duration_ms(3_720_000), "1h 02m");
-    }
 
     #[test]
     fn drawn_lines_are_what_ratatui_draws_ascii_or_not() {
