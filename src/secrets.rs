@@ -3,8 +3,10 @@
 //! messages) passes through [`redact`].
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::{OnceLock, RwLock};
 
+use aho_corasick::AhoCorasick;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 
@@ -38,8 +40,15 @@ const MIN_SECRET_LEN: usize = 6;
 
 #[derive(Debug, Default)]
 pub struct Redactor {
-    /// Secret values and their encoded forms, longest first so a longer match wins.
-    needles: RwLock<Vec<String>>,
+    needles: RwLock<Needles>,
+}
+
+/// Every registered form of every secret, and the automaton that finds them all in one pass.
+#[derive(Debug, Default)]
+struct Needles {
+    forms: Vec<String>,
+    /// `None` until a secret is registered.
+    finder: Option<AhoCorasick>,
 }
 
 impl Redactor {
@@ -60,26 +69,51 @@ impl Redactor {
         }
         forms.extend(embedded_base64_forms(secret));
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
+        let before = needles.forms.len();
         for form in forms {
-            if form.len() >= MIN_SECRET_LEN && !needles.contains(&form) {
-                needles.push(form);
+            if form.len() >= MIN_SECRET_LEN && !needles.forms.contains(&form) {
+                needles.forms.push(form);
             }
         }
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        if needles.forms.len() != before {
+            // Standard semantics: the overlapping search needs every match, not a chosen one.
+            let finder = AhoCorasick::new(&needles.forms)
+                .expect("a few hundred short literal patterns build an automaton");
+            needles.finder = Some(finder);
+        }
     }
 
-    /// The text with every known secret replaced by [`MASK`].
+    /// The text with every known secret replaced by [`MASK`], found in one pass. Where
+    /// occurrences overlap (a secret inside another, or two sharing characters) the whole
+    /// stretch they cover becomes one mask, so no part of either shows.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
-        if !needles.iter().any(|n| text.contains(n.as_str())) {
+        let Some(finder) = &needles.finder else {
             return Cow::Borrowed(text);
-        }
-        let mut out = text.to_string();
-        for needle in needles.iter() {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), MASK);
+        };
+        let mut found: Vec<Range<usize>> = finder
+            .find_overlapping_iter(text)
+            .map(|found| found.range())
+            .collect();
+        found.sort_unstable_by_key(|span| span.start);
+        let mut covered: Vec<Range<usize>> = Vec::with_capacity(found.len());
+        for span in found {
+            match covered.last_mut() {
+                Some(last) if span.start < last.end => last.end = last.end.max(span.end),
+                _ => covered.push(span),
             }
         }
+        if covered.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut shown = 0;
+        for span in covered {
+            out.push_str(&text[shown..span.start]);
+            out.push_str(MASK);
+            shown = span.end;
+        }
+        out.push_str(&text[shown..]);
         Cow::Owned(out)
     }
 
@@ -87,6 +121,7 @@ impl Redactor {
         self.needles
             .read()
             .unwrap_or_else(|e| e.into_inner())
+            .forms
             .is_empty()
     }
 }
@@ -167,5 +202,37 @@ mod tests {
         assert!(r.is_empty());
         r.register(TOKEN);
         assert!(matches!(r.redact("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_secret_inside_another_is_masked_whole() {
+        let r = Redactor::new();
+        r.register("inner-secret-42");
+        r.register("outer-inner-secret-42-tail");
+        assert_eq!(
+            r.redact("a outer-inner-secret-42-tail b inner-secret-42 c"),
+            "a *** b *** c"
+        );
+    }
+
+    /// Two secrets sharing characters: masking one first (as a replace per secret did) cut
+    /// the other, whose rest then showed ("***-delta-echo").
+    #[test]
+    fn overlapping_secrets_are_masked_as_one_stretch() {
+        let r = Redactor::new();
+        r.register("alpha-bravo-charlie");
+        r.register("charlie-delta-echo");
+        assert_eq!(r.redact("[alpha-bravo-charlie-delta-echo]"), "[***]");
+        assert_eq!(
+            r.redact("[charlie-delta-echo-alpha-bravo-charlie]"),
+            "[***-***]"
+        );
+    }
+
+    #[test]
+    fn masks_between_multibyte_characters() {
+        let r = Redactor::new();
+        r.register(TOKEN);
+        assert_eq!(r.redact(&format!("é{TOKEN}中🙂{TOKEN}")), "é***中🙂***");
     }
 }

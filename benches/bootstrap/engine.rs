@@ -18,7 +18,7 @@ use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
 use kalypso_bootstrap::sim::{CallRecord, Latency, SimulatedEnvironment};
 use kalypso_bootstrap::state::{parse_state, StateStore};
 use kalypso_bootstrap::tools::retry::PollPolicy;
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use secrecy::SecretString;
 
 use crate::support::plan_analysis::{PlanAnalysis, RunTimeline};
@@ -203,7 +203,7 @@ struct Measured {
 
 async fn full_run(world: &BenchWorld, scale: f64, sequential: bool) -> Measured {
     let bootstrap = world.open(scale).await;
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let (warnings, _unread) = EventSink::channel();
     let observed = bootstrap
         .observe_reporting(&cancel, &warnings)
@@ -418,7 +418,7 @@ async fn health_step(world: &BenchWorld, commands: &[&str], scale: f64) -> Durat
     world.sim.set_latency(latency);
     let (events, _receiver) = EventSink::channel();
     let outcome = bootstrap
-        .run(&active(), &plan, events, &CancelToken::new())
+        .run(&active(), &plan, events, &CancellationToken::new())
         .await;
     world.sim.set_latency(Latency::zero());
     assert!(outcome.is_success(), "{:?}", outcome.end);

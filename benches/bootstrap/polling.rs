@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kalypso_bootstrap::engine::StepTimings;
 use kalypso_bootstrap::tools::retry::{poll_until, Poll, PollPolicy};
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::UserError;
 use tokio::time::Instant;
 
@@ -35,7 +35,7 @@ async fn poll_once(policy: &PollPolicy, done_after: Duration) -> (Duration, Vec<
     let mut waits = Vec::new();
     let outcome = poll_until(
         policy,
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |status| waits.push(status.next_check_in),
         || async move {
             if Instant::now() >= done_at {

@@ -27,7 +27,7 @@ use crate::logging;
 use crate::prereq::{self, Interaction, PrereqEnv};
 use crate::signals::Signals;
 use crate::state::InstallationWorld;
-use crate::tools::{BoxFuture, CancelToken, CommandRunner, ProcessRunner};
+use crate::tools::{BoxFuture, CancellationToken, CommandRunner, ProcessRunner};
 use crate::ExitCode;
 use crate::UserError;
 
@@ -270,7 +270,7 @@ fn token_from_env(env: &HashMap<String, String>, host: &GitHubHost) -> Option<Se
 /// Cancel on Ctrl+C, and on SIGTERM or SIGHUP (a CI job cancelled, a closed terminal):
 /// the children are killed and the state is saved before the process ends with exit 7.
 /// A second signal while stopping ends the process at once.
-fn cancel_on_signal(cancel: &CancelToken) {
+fn cancel_on_signal(cancel: &CancellationToken) {
     let cancel = cancel.clone();
     tokio::spawn(async move {
         let mut signals = Signals::new();
@@ -374,7 +374,7 @@ pub(crate) fn bootstrap(
         )?;
         let bootstrap = session.bootstrap();
 
-        let cancel = CancelToken::new();
+        let cancel = CancellationToken::new();
         cancel_on_signal(&cancel);
         // The observation's warnings (a query tried again after a rate limit) go to
         // stderr as they happen: stdout may be a JSON document.
@@ -412,7 +412,7 @@ pub(crate) fn bootstrap(
         let (outcome, _) = tokio::join!(session.run(&active, &plan, sink, &cancel), print_all(&mut printer, events));
         let ask = questions.map(|questions| Box::new(questions) as Box<dyn Ask>);
         let after_failure = AfterFailure::new(ask, || {
-            let rollback_cancel = CancelToken::new();
+            let rollback_cancel = CancellationToken::new();
             cancel_on_signal(&rollback_cancel);
             rollback_cancel
         });
@@ -533,7 +533,7 @@ pub(crate) fn clean(
         // Asked only on a terminal (and not under --non-interactive: the session's rule).
         let ask = super::stdin_is_terminal()
             .then(|| Box::new(PromptAsk::new(terminal_prompts())) as Box<dyn Ask>);
-        let cancel = CancelToken::new();
+        let cancel = CancellationToken::new();
         cancel_on_signal(&cancel);
         let mut printer = HeadlessPrinter::new(settings, std::io::stdout());
         let (sink, events) = EventSink::channel();

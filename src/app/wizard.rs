@@ -28,7 +28,7 @@ use crate::headless::ClosingSummary;
 use crate::logging;
 use crate::prereq::{self, PrereqEnv, TerminalHandover};
 use crate::tools::runner::{BoxFuture, CommandOutput, CommandSpec, RunError};
-use crate::tools::{CancelToken, CommandRunner};
+use crate::tools::{CancellationToken, CommandRunner};
 use crate::tui::{
     self, AppInputs, PrereqOutcome, PrereqRequest, PrereqUpdate, RollbackNotice, RunHandle,
     RunSteering, RunUpdate, ScreenHandover, WizardBackend, WizardOptions,
@@ -254,7 +254,7 @@ impl EngineBackend {
 /// but is not ours to change) is an error. The observation's warnings are in the log.
 async fn current_plan(session: &Session) -> Result<Plan, UserError> {
     let (warnings, _unread) = EventSink::channel();
-    session.plan(&CancelToken::new(), &warnings).await
+    session.plan(&CancellationToken::new(), &warnings).await
 }
 
 /// The plan the user confirmed against the one observed now (each step and its action): an
@@ -399,7 +399,7 @@ impl WizardBackend for EngineBackend {
             }
             let (answer, answered) = oneshot::channel();
             let control = Arc::new(EngineControl {
-                cancel: Mutex::new(CancelToken::new()),
+                cancel: Mutex::new(CancellationToken::new()),
                 answer: Mutex::new(Some(answer)),
             });
             let (sink, engine_events) = EventSink::channel();
@@ -564,18 +564,18 @@ impl Ask for WizardAnswer {
 /// The wizard's handle on a started run.
 struct EngineControl {
     /// Stops what runs now: the run, later the rollback.
-    cancel: Mutex<CancelToken>,
+    cancel: Mutex<CancellationToken>,
     /// The answer to the rollback question, taken by the first answer.
     answer: Mutex<Option<oneshot::Sender<bool>>>,
 }
 
 impl EngineControl {
-    fn current_cancel(&self) -> CancelToken {
+    fn current_cancel(&self) -> CancellationToken {
         lock(&self.cancel).clone()
     }
 
-    fn fresh_cancel(&self) -> CancelToken {
-        let fresh = CancelToken::new();
+    fn fresh_cancel(&self) -> CancellationToken {
+        let fresh = CancellationToken::new();
         *lock(&self.cancel) = fresh.clone();
         fresh
     }

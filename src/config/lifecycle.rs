@@ -61,8 +61,8 @@
 //! ```no_run
 //! use kalypso_bootstrap::config::lifecycle::Active;
 //! use kalypso_bootstrap::engine::{Bootstrap, EventSink, Plan};
-//! use kalypso_bootstrap::tools::CancelToken;
-//! async fn act(bootstrap: &Bootstrap, active: &Active, plan: &Plan, cancel: &CancelToken) {
+//! use kalypso_bootstrap::tools::CancellationToken;
+//! async fn act(bootstrap: &Bootstrap, active: &Active, plan: &Plan, cancel: &CancellationToken) {
 //!     let (events, _) = EventSink::channel();
 //!     bootstrap.run(active, plan, events, cancel).await;
 //! }
@@ -71,8 +71,8 @@
 //! ```compile_fail,E0308
 //! use kalypso_bootstrap::config::lifecycle::Validated;
 //! use kalypso_bootstrap::engine::{Bootstrap, EventSink, Plan};
-//! use kalypso_bootstrap::tools::CancelToken;
-//! async fn act(bootstrap: &Bootstrap, validated: &Validated, plan: &Plan, cancel: &CancelToken) {
+//! use kalypso_bootstrap::tools::CancellationToken;
+//! async fn act(bootstrap: &Bootstrap, validated: &Validated, plan: &Plan, cancel: &CancellationToken) {
 //!     let (events, _) = EventSink::channel();
 //!     bootstrap.run(validated, plan, events, cancel).await;
 //! }

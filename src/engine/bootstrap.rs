@@ -41,7 +41,7 @@ use crate::state::{
 };
 use crate::tools::git::GitEnv;
 use crate::tools::kubectl::FLUX_VERSION;
-use crate::tools::{CancelToken, CommandRunner};
+use crate::tools::{CancellationToken, CommandRunner};
 use crate::ExitCode;
 use crate::UserError;
 
@@ -457,7 +457,7 @@ impl Bootstrap {
     /// show).
     pub async fn observe_reporting(
         &self,
-        cancel: &CancelToken,
+        cancel: &CancellationToken,
         events: &EventSink,
     ) -> Result<Observed, UserError> {
         let state = self.state.snapshot();
@@ -537,7 +537,7 @@ impl Bootstrap {
         active: &Active,
         plan: &Plan,
         events: EventSink,
-        cancel: &CancelToken,
+        cancel: &CancellationToken,
     ) -> RunOutcome {
         assert_eq!(
             active.configuration(),

@@ -19,7 +19,7 @@ use super::events::{Event, EventKind, HealthStatus, LogLevel};
 use super::state_handle::StateHandle;
 use super::step::StepId;
 use crate::state::{BootstrapState, Ownership, Phase, Resource, ResourceStatus};
-use crate::tools::CancelToken;
+use crate::tools::CancellationToken;
 use crate::troubleshooting::Topic;
 use crate::UserError;
 
@@ -211,7 +211,7 @@ pub struct StepContext {
     events: EventSink,
     state: StateHandle,
     facts: Facts,
-    cancel: CancelToken,
+    cancel: CancellationToken,
 }
 
 impl StepContext {
@@ -221,7 +221,7 @@ impl StepContext {
         events: EventSink,
         state: StateHandle,
         facts: Facts,
-        cancel: CancelToken,
+        cancel: CancellationToken,
     ) -> Self {
         Self {
             step,
@@ -338,7 +338,7 @@ impl StepContext {
     }
 
     /// The run's token: pass it to every command so cancelling kills the children.
-    pub fn cancel_token(&self) -> &CancelToken {
+    pub fn cancel_token(&self) -> &CancellationToken {
         &self.cancel
     }
 

@@ -229,8 +229,7 @@ impl Event {
     pub fn log_line(&self) -> (tracing::Level, String) {
         use crate::state::in_human_words as human;
         use tracing::Level;
-        let took =
-            |ms: u64| crate::tools::retry::human_duration(std::time::Duration::from_millis(ms));
+        let took = crate::text::format_duration_ms;
         match &self.kind {
             EventKind::RunStarted { demo, steps } => (
                 Level::INFO,

@@ -20,7 +20,7 @@ use crate::templates::RepoKind;
 use crate::tools::gh::PROMOTED_LABEL;
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryWait};
 use crate::tools::ErrorClass;
-use crate::tools::{CancelToken, RunControl, ToolError};
+use crate::tools::{CancellationToken, RunControl, ToolError};
 use crate::troubleshooting::Topic;
 use crate::UserError;
 
@@ -31,7 +31,7 @@ use crate::UserError;
 pub async fn observe(
     steps: &BootstrapSteps,
     state: &BootstrapState,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
     events: &EventSink,
 ) -> Result<Observed, UserError> {
     let env = steps.env();
@@ -262,7 +262,7 @@ pub async fn observe(
 /// (`gh secret list` shows names, never values) and, on gitops, the `promoted` label.
 async fn missing_on_existing(
     steps: &BootstrapSteps,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
     events: &EventSink,
     observed: &mut Observed,
     kind: RepoKind,
@@ -378,7 +378,7 @@ fn same_as_existing(
 /// One read-only query, transient failures retried by the run's policy.
 async fn query<T, Op, Fut>(
     steps: &BootstrapSteps,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
     events: &EventSink,
     step: StepId,
     what: &str,

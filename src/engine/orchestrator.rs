@@ -24,7 +24,7 @@ use super::plan::{Plan, PlannedStep};
 use super::state_handle::StateHandle;
 use super::step::{Action, StepId};
 use crate::state::{Phase, RunStatus, StateError, Timestamp};
-use crate::tools::{BoxFuture, CancelToken};
+use crate::tools::{BoxFuture, CancellationToken};
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
 use crate::UserError;
@@ -208,7 +208,7 @@ impl Orchestrator {
     }
 
     /// Run `plan` to its end. `cancel` is the user's token (Ctrl+C).
-    pub async fn run(&self, plan: &Plan, cancel: &CancelToken) -> RunOutcome {
+    pub async fn run(&self, plan: &Plan, cancel: &CancellationToken) -> RunOutcome {
         let started = Instant::now();
         if let Some((step, error)) = plan.refusal() {
             // Nothing ran and nothing is ours: the state is left as it was.
@@ -333,7 +333,7 @@ struct Run<'o> {
     tasks: JoinSet<StepResult>,
     running: HashMap<tokio::task::Id, StepId>,
     /// Cancels the running steps: on a failure, or when the user cancels.
-    steps_cancel: CancelToken,
+    steps_cancel: CancellationToken,
     stop: Option<Stop>,
     abort_at: Option<tokio::time::Instant>,
 }
@@ -386,7 +386,7 @@ impl<'o> Run<'o> {
             phases_started: HashSet::new(),
             tasks: JoinSet::new(),
             running: HashMap::new(),
-            steps_cancel: CancelToken::new(),
+            steps_cancel: CancellationToken::new(),
             stop: None,
             abort_at: None,
         }
@@ -400,7 +400,7 @@ impl<'o> Run<'o> {
         &self.orchestrator.state
     }
 
-    async fn execute(mut self, cancel: &CancelToken) -> RunOutcome {
+    async fn execute(mut self, cancel: &CancellationToken) -> RunOutcome {
         self.events().emit(EventKind::RunStarted {
             demo: self.orchestrator.options.demo,
             steps: self.plan.infos(),
@@ -703,7 +703,7 @@ impl<'o> Run<'o> {
                             format!(
                                 "{}: cancelled (did not stop within {}; its commands were killed)",
                                 id.title(),
-                                crate::tools::retry::human_duration(
+                                crate::text::format_duration(
                                     self.orchestrator.options.cancel_grace
                                 )
                             ),

@@ -22,7 +22,7 @@ use super::context::{EventObserver, EventSink};
 use super::remover::EngineRemover;
 use super::rollback::{self, PlannedRemoval, ResourceRemover, RollbackReport};
 use super::state_handle::StateHandle;
-use crate::tools::{BoxFuture, CancelToken, CommandSpec};
+use crate::tools::{BoxFuture, CancellationToken, CommandSpec};
 
 /// What the removal is for: the question and the headings differ, the pipeline does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -280,7 +280,7 @@ impl<R: ResourceRemover + Clone> RemovalPipeline<R> {
         &self,
         decide: &mut dyn Decide,
         events: EventSink,
-        cancel: &CancelToken,
+        cancel: &CancellationToken,
     ) -> RemovalOutcome {
         let plan = self.plan();
         if plan.is_empty() {
@@ -302,7 +302,7 @@ impl<R: ResourceRemover + Clone> RemovalPipeline<R> {
         &self,
         plan: RemovalPlan,
         events: EventSink,
-        cancel: &CancelToken,
+        cancel: &CancellationToken,
     ) -> RollbackReport {
         let events = match &self.observer {
             Some(observer) => events.with_observer(Arc::clone(observer)),

@@ -23,8 +23,8 @@ use crate::tools::helm::Helm;
 use crate::tools::kubectl::{flux_install_url, Kubectl, FLUX_NAMESPACE, FLUX_VERSION};
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryPolicy, RetryWait};
 use crate::tools::{
-    BoxFuture, CancelToken, CommandRunner, CommandSpec, DeleteOutcome, ErrorClass, RunControl,
-    ToolError, ToolKind,
+    BoxFuture, CancellationToken, CommandRunner, CommandSpec, DeleteOutcome, ErrorClass,
+    RunControl, ToolError, ToolKind,
 };
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
@@ -188,7 +188,7 @@ impl EngineRemover {
     }
 
     /// Removals stop (their children killed) when `cancel` is cancelled.
-    pub fn with_cancel(mut self, cancel: CancelToken) -> Self {
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
         self.control = self.control.with_cancel(cancel);
         self
     }
@@ -707,7 +707,7 @@ impl ResourceRemover for EngineRemover {
         })
     }
 
-    fn for_pass(self, cancel: &CancelToken, events: &EventSink) -> Self {
+    fn for_pass(self, cancel: &CancellationToken, events: &EventSink) -> Self {
         self.with_cancel(cancel.clone()).with_events(events.clone())
     }
 

@@ -15,7 +15,6 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
 use super::context::EventObserver;
 use super::events::{Event, EventKind, HealthStatus, Outcome, RunSummary};
@@ -24,7 +23,7 @@ use super::state_handle::StateHandle;
 use super::step::{Action, StepId};
 use crate::config::{ClusterTarget, Configuration, RepoTarget};
 use crate::state::{BootstrapState, Ownership, Phase, ResourceStatus, Timestamp};
-use crate::tools::retry::human_duration;
+use crate::text::format_duration_ms;
 use crate::ExitCode;
 
 /// The documentation page on the created repositories and the first workload.
@@ -376,11 +375,7 @@ fn title(out: &mut String, input: &ReportInput<'_>, run: &RunRecord) {
     let _ = writeln!(out, "- Started: {}", stamp(run.started_at));
     let _ = writeln!(out, "- Finished: {}", stamp(run.finished_at));
     if let Some(ms) = run.duration_ms {
-        let _ = writeln!(
-            out,
-            "- Duration: {}",
-            human_duration(Duration::from_millis(ms))
-        );
+        let _ = writeln!(out, "- Duration: {}", format_duration_ms(ms));
     }
     let _ = writeln!(out, "- State file: `{}`", input.state_file.display());
     if let Some(log) = input.log_file {
@@ -527,7 +522,7 @@ fn steps(out: &mut String, run: &RunRecord) {
                 .map(|o| o.as_str().to_string())
                 .unwrap_or_else(|| "not started".to_string()),
             step.duration_ms
-                .map(|ms| human_duration(Duration::from_millis(ms)))
+                .map(format_duration_ms)
                 .unwrap_or_else(|| "-".to_string()),
             step.message.clone().unwrap_or_default(),
         ]
@@ -541,13 +536,7 @@ fn steps(out: &mut String, run: &RunRecord) {
         let phases: Vec<String> = summary
             .phase_durations_ms
             .iter()
-            .map(|(phase, ms)| {
-                format!(
-                    "{} {}",
-                    phase.as_str(),
-                    human_duration(Duration::from_millis(*ms))
-                )
-            })
+            .map(|(phase, ms)| format!("{} {}", phase.as_str(), format_duration_ms(*ms)))
             .collect();
         if !phases.is_empty() {
             let _ = writeln!(out, "Time per phase: {}.\n", phases.join(", "));
@@ -685,7 +674,7 @@ fn rollback(out: &mut String, input: &ReportInput<'_>) {
             } => actions.push(vec![
                 resource.clone(),
                 outcome.as_str().to_string(),
-                human_duration(Duration::from_millis(*duration_ms)),
+                format_duration_ms(*duration_ms),
                 message.clone(),
             ]),
             EventKind::RollbackFinished {

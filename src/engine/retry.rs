@@ -5,9 +5,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::context::StepContext;
+use crate::text::format_duration;
 use crate::tools::retry::{
-    describe_wait, human_duration, poll_until, retry, Poll, PollError, PollPolicy, PollStatus,
-    RetryError, RetryPolicy, RetryWait, Retryable,
+    describe_wait, poll_until, retry, Poll, PollError, PollPolicy, PollStatus, RetryError,
+    RetryPolicy, RetryWait, Retryable,
 };
 use crate::troubleshooting::Topic;
 use crate::UserError;
@@ -54,7 +55,7 @@ pub(crate) fn explain_give_up(
     if let Some(wait) = error.retry_after.filter(|w| *w > policy.max_server_delay) {
         // Longer than a step waits on its own: the run ends, the user comes back. A hint
         // of the error already says to run again (the rate limit's does); it gets the wait.
-        let wait = human_duration(wait);
+        let wait = format_duration(wait);
         error.hint = Some(match error.hint.take() {
             Some(hint) => hint.with_note(&format!(
                 "the service asks to wait {wait}, longer than a step waits on its own"
@@ -85,8 +86,8 @@ where
         ctx.progress(format!(
             "{what}: {} ({} elapsed; next check in {})",
             status.observed,
-            human_duration(status.elapsed),
-            human_duration(status.next_check_in)
+            format_duration(status.elapsed),
+            format_duration(status.next_check_in)
         ));
     };
     // The hint of the last transient failure of a check: if the wait ends on it, it says
@@ -118,7 +119,7 @@ where
                 ctx.step(),
                 format!(
                     "{what}: not done after {}; last observed: {}",
-                    human_duration(elapsed),
+                    format_duration(elapsed),
                     last_observed.as_deref().unwrap_or("nothing")
                 ),
             );

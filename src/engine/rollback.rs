@@ -12,7 +12,7 @@ use super::events::{EventKind, LogLevel, Outcome};
 use super::state_handle::StateHandle;
 use crate::state::{BootstrapState, Resource, ResourceStatus, RunStatus, Timestamp};
 use crate::text::plural;
-use crate::tools::{BoxFuture, CancelToken};
+use crate::tools::{BoxFuture, CancellationToken};
 use crate::troubleshooting::Topic;
 use crate::UserError;
 
@@ -80,7 +80,7 @@ pub trait ResourceRemover: Send + Sync {
 
     /// This remover for one pass of the removal pipeline: `cancel` stops its removals,
     /// and its waits before another try are told to `events`.
-    fn for_pass(self, _cancel: &CancelToken, _events: &EventSink) -> Self
+    fn for_pass(self, _cancel: &CancellationToken, _events: &EventSink) -> Self
     where
         Self: Sized,
     {
@@ -204,7 +204,7 @@ pub(crate) async fn remove_planned(
     state: &StateHandle,
     remover: &dyn ResourceRemover,
     events: &EventSink,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
 ) -> RollbackReport {
     events.emit(EventKind::RollbackStarted {
         resources: plan.iter().map(|p| p.description.clone()).collect(),

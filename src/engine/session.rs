@@ -28,7 +28,7 @@ use super::removal::{consent_rule, Ask, RemovalOutcome, RemovalPurpose};
 use super::steps::repositories;
 use crate::config::lifecycle::{Active, Validated};
 use crate::config::Configuration;
-use crate::tools::{BoxFuture, CancelToken, CommandRunner};
+use crate::tools::{BoxFuture, CancellationToken, CommandRunner};
 use crate::ExitCode;
 use crate::UserError;
 
@@ -52,13 +52,13 @@ pub trait Proceed: Send {
 pub struct AfterFailure {
     /// The question on a terminal or in the wizard; `None` when nobody can be asked.
     pub ask: Option<Box<dyn Ask>>,
-    pub cancel: Box<dyn FnOnce() -> CancelToken + Send>,
+    pub cancel: Box<dyn FnOnce() -> CancellationToken + Send>,
 }
 
 impl AfterFailure {
     pub fn new(
         ask: Option<Box<dyn Ask>>,
-        cancel: impl FnOnce() -> CancelToken + Send + 'static,
+        cancel: impl FnOnce() -> CancellationToken + Send + 'static,
     ) -> Self {
         Self {
             ask,
@@ -178,7 +178,7 @@ impl Session {
     /// asked; warnings of the observation (a query tried again) go to `warnings`.
     pub async fn plan(
         &self,
-        cancel: &CancelToken,
+        cancel: &CancellationToken,
         warnings: &EventSink,
     ) -> Result<Plan, UserError> {
         let observed = self.bootstrap.observe_reporting(cancel, warnings).await?;
@@ -238,7 +238,7 @@ impl Session {
         active: &Active,
         plan: &Plan,
         events: EventSink,
-        cancel: &CancelToken,
+        cancel: &CancellationToken,
     ) -> RunOutcome {
         self.bootstrap.run(active, plan, events, cancel).await
     }
@@ -290,7 +290,7 @@ impl Session {
         non_interactive: bool,
         ask: Option<Box<dyn Ask>>,
         events: EventSink,
-        cancel: &CancelToken,
+        cancel: &CancellationToken,
     ) -> RemovalOutcome {
         let mut consent = consent_rule(RemovalPurpose::Clean, yes, non_interactive, ask);
         cleanup.removal().run(&mut consent, events, cancel).await
@@ -302,7 +302,7 @@ impl Session {
         active: &Active,
         plan: &Plan,
         events: EventSink,
-        cancel: &CancelToken,
+        cancel: &CancellationToken,
         after_failure: AfterFailure,
     ) -> SessionOutcome {
         let run = self.run(active, plan, events.clone(), cancel).await;

@@ -37,7 +37,6 @@ use crate::engine::{Event, EventKind, Resume};
 use crate::logging::{console_time, write_level_tag, Verbosity};
 use crate::secrets::{self, Redactor};
 
-pub use format::{format_duration, format_elapsed};
 pub use front_end::{choose_front_end, headless_color, FrontEnd, HeadlessReason, TerminalFacts};
 pub use prerequisites::{prerequisite_events, skipped_prerequisite_events};
 pub use prompts::{is_yes, LinePrompts, NoPrompts, Prompts};

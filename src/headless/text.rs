@@ -15,7 +15,8 @@ use crate::state::{Phase, Timestamp};
 use crate::text::plural;
 use crate::ExitCode;
 
-use super::format::{format_duration, format_elapsed, Mark};
+use super::format::Mark;
+use crate::text::format_duration_ms;
 
 /// A wait is reported once it has lasted this long (a long wait, such as an AKS cluster
 /// being created); shorter ones are said by the step's `✔` line and its time alone.
@@ -361,7 +362,7 @@ impl TextRenderer {
             format!("{title}: {what}")
         };
         if !text.contains("elapsed") {
-            text.push_str(&format!(" ({} elapsed)", format_elapsed(elapsed_ms)));
+            text.push_str(&format!(" ({} elapsed)", format_duration_ms(elapsed_ms)));
         }
         let since_last_line = match self.last_wait_line.get(&step) {
             Some(last) => elapsed_ms.saturating_sub(*last),
@@ -384,7 +385,7 @@ impl TextRenderer {
         message: &str,
     ) -> Vec<Piece> {
         let title = step.title();
-        let duration = format_duration(duration_ms);
+        let duration = format_duration_ms(duration_ms);
         match outcome {
             Outcome::Succeeded | Outcome::Reused => vec![marked(
                 LogLevel::Info,
@@ -491,7 +492,7 @@ impl TextRenderer {
             format!(
                 "Health checks: waiting for {} ({} elapsed)",
                 waiting.join(", "),
-                format_elapsed(waited)
+                format_duration_ms(waited)
             ),
         )]
     }
@@ -661,7 +662,7 @@ impl TextRenderer {
                 "{} Bootstrap{demo} {verb} in the {} phase after {}, exit code {}{meaning}",
                 Mark::Failed.symbol(),
                 failure.phase.as_str(),
-                format_duration(failure.duration_ms),
+                format_duration_ms(failure.duration_ms),
                 failure.exit_code
             ),
         ];
@@ -732,7 +733,7 @@ fn rollback_action(
     message: &str,
     duration_ms: u64,
 ) -> Vec<Piece> {
-    let duration = format_duration(duration_ms);
+    let duration = format_duration_ms(duration_ms);
     vec![match outcome {
         // The message says what happened: deleted, deletion started, already gone.
         Outcome::Succeeded | Outcome::Reused => marked(
@@ -822,7 +823,7 @@ fn summary_block(
     let phases: Vec<String> = summary
         .phase_durations_ms
         .iter()
-        .map(|(phase, ms)| format!("{} {}", phase.as_str(), format_duration(*ms)))
+        .map(|(phase, ms)| format!("{} {}", phase.as_str(), format_duration_ms(*ms)))
         .collect();
     let timing = if phases.is_empty() {
         String::new()
@@ -833,7 +834,7 @@ fn summary_block(
         "{} Bootstrap{} completed in {}{timing}",
         Mark::Done.symbol(),
         if demo { " (DEMO)" } else { "" },
-        format_duration(duration_ms)
+        format_duration_ms(duration_ms)
     )];
     let mut rows: Vec<(&str, String)> = Vec::new();
     if places {

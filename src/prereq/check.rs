@@ -11,7 +11,7 @@ use crate::tools::az::{Az, AzAccount, BuiltinRole};
 use crate::tools::gh::{Gh, GhUser};
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryPolicy, RetryWait};
 use crate::tools::runner::CommandRunner;
-use crate::tools::{CancelToken, ErrorClass, ToolError};
+use crate::tools::{CancellationToken, ErrorClass, ToolError};
 use crate::troubleshooting::{Hint, Topic};
 
 use super::env::{AzureUse, PrereqEnv};
@@ -251,7 +251,7 @@ where
     let on_wait = |wait: &RetryWait| {
         tracing::warn!("{}", describe_wait("prerequisite check", wait));
     };
-    match retry(policy, &CancelToken::new(), on_wait, |_| operation()).await {
+    match retry(policy, &CancellationToken::new(), on_wait, |_| operation()).await {
         Ok(value) => Ok(value),
         Err(RetryError::Failed { error, .. }) => Err(error),
         Err(RetryError::Cancelled { last_error, .. }) => Err(last_error),

@@ -86,9 +86,9 @@ use tokio::time::Instant;
 
 use crate::secrets;
 use crate::tools::runner::{
-    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, OutputCapture,
-    OutputLine, ProcessRunner, RunControl, RunError, StdinData, Stream, DEFAULT_TIMEOUT,
-    STDERR_KEPT_BYTES,
+    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, EnvValue,
+    OutputCapture, OutputLine, ProcessRunner, RunControl, RunError, StdinData, Stream,
+    DEFAULT_TIMEOUT, STDERR_KEPT_BYTES,
 };
 
 pub use catalog::{
@@ -612,7 +612,11 @@ impl SimulatedEnvironment {
                 program: spec.program.clone(),
             });
         }
-        if clock.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+        if clock
+            .cancel
+            .as_ref()
+            .is_some_and(CancellationToken::is_cancelled)
+        {
             return Err(RunError::Cancelled { command: display });
         }
         let invocation = self.invocation(&spec);
@@ -967,7 +971,7 @@ fn send(sink: Option<&crate::tools::runner::LineSink>, stream: Stream, line: &st
 struct CallBudget {
     deadline: Instant,
     timeout: Duration,
-    cancel: Option<CancelToken>,
+    cancel: Option<CancellationToken>,
     command: String,
 }
 
@@ -978,7 +982,11 @@ impl CallBudget {
         if target <= Instant::now() {
             // Nothing to wait for: answer now rather than at the timer's next tick (a
             // millisecond or more on a busy runtime, for every zero-latency call).
-            if self.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+            if self
+                .cancel
+                .as_ref()
+                .is_some_and(CancellationToken::is_cancelled)
+            {
                 return Err(RunError::Cancelled {
                     command: self.command.clone(),
                 });

@@ -87,7 +87,9 @@ impl RateLimitReset {
 impl fmt::Display for RateLimitReset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RateLimitReset::After(delay) => write!(f, "in {}s", delay.as_secs()),
+            RateLimitReset::After(delay) => {
+                write!(f, "in {}", crate::text::format_duration(*delay))
+            }
             RateLimitReset::At(at) => match at.format(&Rfc3339) {
                 Ok(text) => write!(f, "at {text}"),
                 Err(_) => write!(f, "at unix time {}", at.unix_timestamp()),

@@ -24,7 +24,7 @@ pub mod version;
 pub use classify::{classify, ErrorClass, RateLimitReset, ToolKind};
 pub use error::{DeleteOutcome, ToolError};
 pub use runner::{
-    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, LineSink,
+    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, LineSink,
     OutputCapture, OutputLine, ProcessRunner, RunControl, RunError, StdinData, Stream,
     STDERR_KEPT_BYTES,
 };

@@ -12,7 +12,8 @@ use std::time::Duration;
 // paused clock (the tests', which then take no real time).
 use tokio::time::Instant;
 
-use super::{CancelToken, ErrorClass, ToolError};
+use super::{CancellationToken, ErrorClass, ToolError};
+use crate::text::format_duration;
 
 /// An error that may be worth trying again.
 pub trait Retryable {
@@ -107,7 +108,7 @@ pub enum RetryError<E> {
 /// between attempts are reported to `on_wait` first and end early on `cancel`.
 pub async fn retry<T, E, Op, Fut>(
     policy: &RetryPolicy,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
     mut on_wait: impl FnMut(&RetryWait),
     mut operation: Op,
 ) -> Result<T, RetryError<E>>
@@ -172,7 +173,7 @@ pub fn describe_wait(what: &str, wait: &RetryWait) -> String {
         .unwrap_or(&wait.reason);
     format!(
         "{what}: {reason} ({cause}); retrying in {} (attempt {} of {})",
-        human_duration(wait.delay),
+        format_duration(wait.delay),
         wait.attempt + 1,
         wait.max_attempts
     )
@@ -254,7 +255,7 @@ pub enum PollError<E> {
 /// shortened to end at the timeout, and every wait ends at once on `cancel`.
 pub async fn poll_until<T, E, Check, Fut>(
     policy: &PollPolicy,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
     mut on_pending: impl FnMut(&PollStatus),
     mut check: Check,
 ) -> Result<T, PollError<E>>
@@ -303,20 +304,6 @@ where
     }
 }
 
-/// `850ms`, `12s`, `2m05s`, `1h02m`.
-pub fn human_duration(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis < 1000 {
-        return format!("{millis}ms");
-    }
-    let seconds = duration.as_secs();
-    match seconds {
-        0..=59 => format!("{seconds}s"),
-        60..=3599 => format!("{}m{:02}s", seconds / 60, seconds % 60),
-        _ => format!("{}h{:02}m", seconds / 3600, (seconds % 3600) / 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,13 +332,5 @@ mod tests {
         };
         let waits: Vec<_> = (1..=5).map(|n| policy.interval(n).as_millis()).collect();
         assert_eq!(waits, vec![100, 200, 400, 500, 500]);
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human_duration(Duration::from_millis(850)), "850ms");
-        assert_eq!(human_duration(Duration::from_secs(12)), "12s");
-        assert_eq!(human_duration(Duration::from_secs(125)), "2m05s");
-        assert_eq!(human_duration(Duration::from_secs(3720)), "1h02m");
     }
 }

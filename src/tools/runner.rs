@@ -18,13 +18,12 @@ use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 use crate::secrets;
 
@@ -356,7 +355,7 @@ impl CommandOutput {
 pub enum RunError {
     #[error("`{program}` was not found on PATH")]
     NotFound { program: String },
-    #[error("`{command}` did not finish within {}s and was stopped", after.as_secs_f64())]
+    #[error("`{command}` did not finish within {} and was stopped", crate::text::format_duration(*after))]
     TimedOut { command: String, after: Duration },
     #[error("`{command}` was cancelled")]
     Cancelled { command: String },
@@ -523,7 +522,7 @@ impl OutputCapture {
 #[derive(Clone, Debug, Default)]
 pub struct RunControl {
     pub sink: Option<LineSink>,
-    pub cancel: Option<CancelToken>,
+    pub cancel: Option<CancellationToken>,
 }
 
 impl RunControl {
@@ -532,53 +531,16 @@ impl RunControl {
         self
     }
 
-    pub fn with_cancel(mut self, cancel: CancelToken) -> Self {
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
         self.cancel = Some(cancel);
         self
     }
 }
 
-/// A cloneable cancellation flag: once cancelled, every run holding a clone stops its child
-/// and returns [`RunError::Cancelled`].
-#[derive(Clone, Debug, Default)]
-pub struct CancelToken {
-    inner: Arc<CancelInner>,
-}
-
-#[derive(Debug, Default)]
-struct CancelInner {
-    cancelled: AtomicBool,
-    notify: Notify,
-}
-
-impl CancelToken {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn cancel(&self) {
-        self.inner.cancelled.store(true, Ordering::SeqCst);
-        self.inner.notify.notify_waiters();
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.load(Ordering::SeqCst)
-    }
-
-    /// Completes once [`CancelToken::cancel`] has been called.
-    pub async fn cancelled(&self) {
-        loop {
-            let notified = self.inner.notify.notified();
-            tokio::pin!(notified);
-            // Register interest before checking the flag so a concurrent cancel is not missed.
-            notified.as_mut().enable();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
+/// The cancellation of a run: once cancelled, every run holding a clone (or a child token)
+/// stops its child and returns [`RunError::Cancelled`]. tokio-util's token, re-exported so
+/// callers name it through `tools` like the rest of the runner's API.
+pub use tokio_util::sync::CancellationToken;
 
 /// Runs real processes through tokio.
 #[derive(Clone, Debug)]
@@ -670,7 +632,7 @@ async fn run_process(
     if control
         .cancel
         .as_ref()
-        .is_some_and(CancelToken::is_cancelled)
+        .is_some_and(CancellationToken::is_cancelled)
     {
         return Err(RunError::Cancelled { command: display });
     }
@@ -806,7 +768,7 @@ fn build_command(spec: &CommandSpec) -> tokio::process::Command {
     command
 }
 
-async fn cancelled(token: Option<&CancelToken>) {
+async fn cancelled(token: Option<&CancellationToken>) {
     match token {
         Some(token) => token.cancelled().await,
         None => std::future::pending().await,
@@ -1018,7 +980,7 @@ mod tests {
 
     #[tokio::test]
     async fn cancel_token_wakes_a_waiter_cancelled_later_and_one_cancelled_before() {
-        let token = CancelToken::new();
+        let token = CancellationToken::new();
         let waiter = tokio::spawn({
             let token = token.clone();
             async move { token.cancelled().await }

@@ -563,7 +563,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     }
                 },
                 _ = sleep_until(deadline) => {
-                    tracing::warn!("the engine did not finish within {}s of leaving", ENGINE_WIND_DOWN.as_secs());
+                    tracing::warn!("the engine did not finish within {} of leaving", crate::text::format_duration(ENGINE_WIND_DOWN));
                     return;
                 }
             }

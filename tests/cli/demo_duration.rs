@@ -20,7 +20,7 @@ use kalypso_bootstrap::engine::{
 };
 use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
 use kalypso_bootstrap::sim::{CallRecord, Latency, SimulatedEnvironment};
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 
 /// Each simulated call takes this long in the recorded run: long enough that a call lies
 /// well inside the step that made it (steps run one at a time there), short enough for a
@@ -144,7 +144,7 @@ async fn estimate(root: &Path) -> Estimate {
         options,
     )
     .expect("the bootstrap opens");
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     sim.clear_calls();
     let observed = bootstrap.observe(&cancel).await.expect("the observation");
     let observation = total(&demo, &sim.calls());

@@ -1142,7 +1142,7 @@ fn the_engine_holds_no_demo_presets() {
 }
 
 /// The lines of `code` naming a path of `above` (`module` or `module::Item`): written out
-/// (`crate::tools::runner::…`) or in a group import (`use crate::tools::{CancelToken,
+/// (`crate::tools::runner::…`) or in a group import (`use crate::tools::{CancellationToken,
 /// CommandSpec};`, over several lines too), with their line numbers.
 fn upward_paths(code: &str, above: &[&str]) -> Vec<(usize, String)> {
     let mut found = Vec::new();
@@ -1189,8 +1189,8 @@ fn upward_paths(code: &str, above: &[&str]) -> Vec<(usize, String)> {
 #[test]
 fn the_import_scan_finds_runner_types_in_group_imports() {
     let above = ["tools::CommandSpec", "tools::runner", "app"];
-    let code = "use crate::tools::CancelToken;\n\
-                use crate::tools::{\n    CancelToken,\n    CommandSpec,\n};\n\
+    let code = "use crate::tools::CancellationToken;\n\
+                use crate::tools::{\n    CancellationToken,\n    CommandSpec,\n};\n\
                 use crate::tools::{runner::RunError, ToolKind};\n\
                 let spec = crate::tools::CommandSpec::new(\"az\");\n\
                 use crate::tools::{CommandSpecs};\n\

@@ -17,7 +17,7 @@ use kalypso_bootstrap::sim::{Fault, FaultKind, Latency, SimulatedEnvironment};
 use kalypso_bootstrap::state::{
     InstallationWorld, Resource, ResourceStatus, RunStatus, StateStore,
 };
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::ExitCode;
 use secrecy::SecretString;
 
@@ -47,7 +47,7 @@ async fn the_dry_run_lists_exactly_the_commands_a_run_then_runs_and_changes_noth
     let config = all_new();
     let before = harness.sim.snapshot();
     let bootstrap = harness.open(&config);
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let observed = bootstrap.observe(&cancel).await.unwrap();
     let plan = bootstrap.plan(&observed);
     let dry = bootstrap.dry_run(&plan);
@@ -258,7 +258,7 @@ async fn the_demo_runs_inside_its_directory_and_a_demo_failure_rolls_back() {
         ..options.clone()
     };
     let failing = open_demo(&sim, &paths, &failing_options);
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let observed = failing.observe(&cancel).await.unwrap();
     let plan = failing.plan(&observed);
     let (events, mut receiver) = EventSink::channel();
@@ -372,7 +372,7 @@ async fn clean_removes_what_the_state_file_records_and_nothing_else() {
     let (events, _receiver) = EventSink::channel();
     let outcome = cleanup
         .removal()
-        .run(&mut consent, events, &CancelToken::new())
+        .run(&mut consent, events, &CancellationToken::new())
         .await;
     let kalypso_bootstrap::engine::RemovalOutcome::Removed(report) = outcome else {
         panic!("{outcome:?}");
@@ -430,7 +430,7 @@ async fn cancelling_while_the_cluster_provisions_keeps_it_recorded_for_rollback(
     let config = all_new();
     let before = harness.settled();
     let bootstrap = harness.open(&config);
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let observed = bootstrap.observe(&cancel).await.unwrap();
     let plan = bootstrap.plan(&observed);
     let (events, mut receiver) = EventSink::channel();
@@ -475,7 +475,7 @@ async fn cancelling_while_the_cluster_provisions_keeps_it_recorded_for_rollback(
         .expect("creation started");
     assert_eq!(cluster.provisioning_state, "Creating", "still provisioning");
     let (events, _receiver) = EventSink::channel();
-    let report = bootstrap.rollback(events, &CancelToken::new()).await;
+    let report = bootstrap.rollback(events, &CancellationToken::new()).await;
     assert!(report.is_complete(), "{:?}", report.leftovers);
     drop(bootstrap);
     harness.sim.set_latency(Latency::zero());

@@ -565,7 +565,7 @@ async fn a_repository_of_someone_else_stops_the_run_asking_to_pass_it_as_existin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_removal_plan_shows_exactly_the_commands_the_removal_runs() {
     use kalypso_bootstrap::engine::{ConsentRule, EventSink, RemovalOutcome};
-    use kalypso_bootstrap::tools::{CancelToken, CommandSpec};
+    use kalypso_bootstrap::tools::{CancellationToken, CommandSpec};
 
     let harness = Harness::new();
     let run = harness
@@ -581,7 +581,9 @@ async fn the_removal_plan_shows_exactly_the_commands_the_removal_runs() {
     harness.sim.clear_calls();
     let mut nobody = ConsentRule::new("--yes", false, None);
     let (events, _receiver) = EventSink::channel();
-    let outcome = removal.run(&mut nobody, events, &CancelToken::new()).await;
+    let outcome = removal
+        .run(&mut nobody, events, &CancellationToken::new())
+        .await;
     assert_eq!(outcome, RemovalOutcome::NoConsent(plan.clone()));
     assert!(
         harness.sim.calls().iter().all(|c| !is_mutating(c)),
@@ -593,7 +595,9 @@ async fn the_removal_plan_shows_exactly_the_commands_the_removal_runs() {
     harness.sim.clear_calls();
     let mut flagged = ConsentRule::new("--yes", true, None);
     let (events, _receiver) = EventSink::channel();
-    let outcome = removal.run(&mut flagged, events, &CancelToken::new()).await;
+    let outcome = removal
+        .run(&mut flagged, events, &CancellationToken::new())
+        .await;
     let RemovalOutcome::Removed(report) = outcome else {
         panic!("{outcome:?}");
     };
@@ -750,10 +754,10 @@ async fn session_run(
     answer: bool,
 ) -> (kalypso_bootstrap::engine::SessionOutcome, usize) {
     use kalypso_bootstrap::engine::{Access, AfterFailure, EventSink};
-    use kalypso_bootstrap::tools::CancelToken;
+    use kalypso_bootstrap::tools::CancellationToken;
     let notices = std::sync::Mutex::new(Vec::new());
     let session = open_session(harness, config, Some(fail), Access::Run, &notices);
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let (events, _unread) = EventSink::channel();
     let plan = session.plan(&cancel, &events).await.expect("a plan");
     let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -767,7 +771,7 @@ async fn session_run(
             &plan,
             events,
             &cancel,
-            AfterFailure::new(Some(Box::new(ask)), CancelToken::new),
+            AfterFailure::new(Some(Box::new(ask)), CancellationToken::new),
         )
         .await;
     assert!(notices.lock().unwrap().is_empty(), "{notices:?}");
@@ -832,7 +836,7 @@ async fn under_non_interactive_the_session_asks_nobody_and_keeps_everything() {
 async fn the_session_refuses_a_conflicting_plan_and_tells_of_a_state_file_moved_aside() {
     use kalypso_bootstrap::engine::Access;
     use kalypso_bootstrap::engine::EventSink;
-    use kalypso_bootstrap::tools::CancelToken;
+    use kalypso_bootstrap::tools::CancellationToken;
     let harness = Harness::new();
     harness
         .sim
@@ -846,7 +850,7 @@ async fn the_session_refuses_a_conflicting_plan_and_tells_of_a_state_file_moved_
     let session = open_session(&harness, &config, None, Access::DryRun, &notices);
     let (events, _unread) = EventSink::channel();
     let refused = session
-        .plan(&CancelToken::new(), &events)
+        .plan(&CancellationToken::new(), &events)
         .await
         .expect_err("someone else's repository stops the plan");
     assert_eq!(refused.exit_code, ExitCode::RepositoryFailed);
@@ -892,7 +896,7 @@ impl kalypso_bootstrap::engine::Proceed for CountingProceed {
 async fn the_session_asks_to_proceed_unless_skipped_or_nobody_can_be_asked() {
     use kalypso_bootstrap::config::lifecycle::{Uninitialized, Validated};
     use kalypso_bootstrap::engine::{Access, EventSink, Proceed};
-    use kalypso_bootstrap::tools::CancelToken;
+    use kalypso_bootstrap::tools::CancellationToken;
     let validated = |config: &kalypso_bootstrap::config::Configuration| -> Validated {
         let contexts = vec![EXISTING_CONTEXT.to_string()];
         Uninitialized::new()
@@ -918,7 +922,7 @@ async fn the_session_asks_to_proceed_unless_skipped_or_nobody_can_be_asked() {
         let session = open_session(&harness, &config, None, Access::DryRun, &notices);
         let (events, _unread) = EventSink::channel();
         let plan = session
-            .plan(&CancelToken::new(), &events)
+            .plan(&CancellationToken::new(), &events)
             .await
             .expect("a plan");
         let mut proceed = CountingProceed { asked: 0, answer };

@@ -347,11 +347,11 @@ async fn a_pending_release_recorded_as_ours_but_marked_otherwise_is_not_touched(
 /// a SIGKILL would): the release stays pending. `extra` are that helm's other flags.
 async fn leave_someone_elses_helm_pending(harness: &Harness, extra: &[&str]) {
     use kalypso_bootstrap::sim::Latency;
-    use kalypso_bootstrap::tools::{CancelToken, CommandRunner, CommandSpec, RunControl};
+    use kalypso_bootstrap::tools::{CancellationToken, CommandRunner, CommandSpec, RunControl};
     harness
         .sim
         .set_latency(Latency::zero().with_command("helm upgrade", Duration::from_secs(30)));
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let control = RunControl {
         sink: None,
         cancel: Some(cancel.clone()),

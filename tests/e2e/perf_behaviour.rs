@@ -14,7 +14,7 @@ use kalypso_bootstrap::engine::{
 };
 use kalypso_bootstrap::sim::{kalypso_crd_names, Chatter, Latency};
 use kalypso_bootstrap::tools::{
-    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, LineSink, RunControl,
+    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, LineSink, RunControl,
     RunError, STDERR_KEPT_BYTES,
 };
 use secrecy::SecretString;
@@ -66,7 +66,7 @@ async fn run_plan(
     let (events, mut receiver) = EventSink::channel();
     let active = activate(bootstrap.configuration());
     let outcome = bootstrap
-        .run(&active, plan, events, &CancelToken::new())
+        .run(&active, plan, events, &CancellationToken::new())
         .await;
     let mut collected = Vec::new();
     while let Ok(event) = receiver.try_recv() {

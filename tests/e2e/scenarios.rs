@@ -9,7 +9,7 @@ use kalypso_bootstrap::engine::overview::Change;
 use kalypso_bootstrap::engine::{Action, StepId};
 use kalypso_bootstrap::state::{Ownership, Resource, RunStatus, StateStore};
 use kalypso_bootstrap::templates::RepoKind;
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::ExitCode;
 
 fn kalypso_is_installed(harness: &Harness, server: &str) {
@@ -508,7 +508,7 @@ async fn existing_repository_urls_that_do_not_exist_are_all_reported_and_never_r
     let before = harness.sim.snapshot();
 
     let bootstrap = harness.open(&config);
-    let observed = bootstrap.observe(&CancelToken::new()).await.unwrap();
+    let observed = bootstrap.observe(&CancellationToken::new()).await.unwrap();
     let plan = bootstrap.plan(&observed);
     let overview = bootstrap.overview(&plan);
     drop(bootstrap);
@@ -879,7 +879,7 @@ async fn a_kube_context_named_like_the_new_cluster_stops_the_run_before_anything
     let before = harness.settled();
     let bootstrap = harness.open(&all_new());
     let error = bootstrap
-        .observe(&kalypso_bootstrap::tools::CancelToken::new())
+        .observe(&kalypso_bootstrap::tools::CancellationToken::new())
         .await
         .expect_err("the collision is found by the observation");
     assert_eq!(error.exit_code, kalypso_bootstrap::ExitCode::ConfigInvalid);
@@ -1631,7 +1631,10 @@ async fn without_consent_the_pointer_change_is_refused_before_anything_is_create
     );
     let (warnings, _unread) = kalypso_bootstrap::engine::EventSink::channel();
     let plan = session
-        .plan(&kalypso_bootstrap::tools::CancelToken::new(), &warnings)
+        .plan(
+            &kalypso_bootstrap::tools::CancellationToken::new(),
+            &warnings,
+        )
         .await
         .expect("the plan itself may be shown (and dry-run)");
     let error = session
@@ -1713,7 +1716,10 @@ async fn a_users_open_pull_request_on_an_existing_gitops_repository_needs_consen
     );
     let (warnings, _unread) = kalypso_bootstrap::engine::EventSink::channel();
     let plan = session
-        .plan(&kalypso_bootstrap::tools::CancelToken::new(), &warnings)
+        .plan(
+            &kalypso_bootstrap::tools::CancellationToken::new(),
+            &warnings,
+        )
         .await
         .expect("the plan itself may be shown");
     let step = plan.step(StepId::GitopsRepo).unwrap();
@@ -1805,7 +1811,10 @@ async fn an_existing_gitops_repository_gets_its_missing_secret_and_label_and_los
     );
     let (warnings, _unread) = kalypso_bootstrap::engine::EventSink::channel();
     let plan = session
-        .plan(&kalypso_bootstrap::tools::CancelToken::new(), &warnings)
+        .plan(
+            &kalypso_bootstrap::tools::CancellationToken::new(),
+            &warnings,
+        )
         .await
         .unwrap();
     let error = session
@@ -2163,7 +2172,7 @@ async fn a_change_between_the_live_check_and_the_clone_is_left_in_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_revert_of_the_gitops_repo_commit_runs_exactly_the_previewed_commands() {
     use kalypso_bootstrap::engine::{ConsentRule, EventSink, RemovalOutcome};
-    use kalypso_bootstrap::tools::{CancelToken, CommandSpec};
+    use kalypso_bootstrap::tools::{CancellationToken, CommandSpec};
     let harness = Harness::new();
     let config = reference_with_new_gitops();
     seed_reference_control_plane(&harness, CONTROL_PLANE, None);
@@ -2195,8 +2204,9 @@ async fn the_revert_of_the_gitops_repo_commit_runs_exactly_the_previewed_command
     harness.sim.clear_calls();
     let mut flagged = ConsentRule::new("--yes", true, None);
     let (events, _receiver) = EventSink::channel();
-    let RemovalOutcome::Removed(report) =
-        removal.run(&mut flagged, events, &CancelToken::new()).await
+    let RemovalOutcome::Removed(report) = removal
+        .run(&mut flagged, events, &CancellationToken::new())
+        .await
     else {
         panic!("removed with consent")
     };
@@ -2274,7 +2284,10 @@ async fn secrets_the_token_may_not_list_are_reported_not_set() {
     );
     let (warnings, _unread) = kalypso_bootstrap::engine::EventSink::channel();
     let plan = session
-        .plan(&kalypso_bootstrap::tools::CancelToken::new(), &warnings)
+        .plan(
+            &kalypso_bootstrap::tools::CancellationToken::new(),
+            &warnings,
+        )
         .await
         .expect("a plan");
     let secrets = plan.step(StepId::ControlPlaneSecrets).unwrap();

@@ -17,7 +17,7 @@ use kalypso_bootstrap::engine::{
 use kalypso_bootstrap::state::{
     Ownership, Phase, ResourceStatus, RunStatus, StateStore, StepStatus,
 };
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::ExitCode;
 
@@ -36,7 +36,9 @@ async fn a_full_run_completes_and_reports_every_transition() {
     let state = TempState::new();
     let runner = FakeSteps::new(MS(5));
     let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
-    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let outcome = orchestrator
+        .run(&full_plan(), &CancellationToken::new())
+        .await;
 
     assert_eq!(outcome.end, RunEnd::Completed);
     assert_eq!(outcome.exit_code, ExitCode::Success);
@@ -127,7 +129,9 @@ async fn independent_steps_run_concurrently_so_wall_time_is_the_critical_path() 
     }
     let (orchestrator, _events) = orchestrator(runner, &state);
     let started = tokio::time::Instant::now();
-    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let outcome = orchestrator
+        .run(&full_plan(), &CancellationToken::new())
+        .await;
     let wall = started.elapsed();
     assert!(outcome.is_success());
 
@@ -157,7 +161,9 @@ async fn dependants_start_the_moment_their_dependencies_finish_with_no_phase_bar
             Behaviour::WaitFor(StepId::InstallFlux, Duration::from_secs(5)),
         );
     let (orchestrator, _events) = orchestrator(runner.clone(), &state);
-    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let outcome = orchestrator
+        .run(&full_plan(), &CancellationToken::new())
+        .await;
     assert!(outcome.is_success(), "{:?}", outcome.end);
 
     let call = |id| runner.call(id).unwrap();
@@ -227,7 +233,9 @@ async fn a_failure_starts_nothing_new_cancels_running_steps_and_exits_with_its_p
         );
     let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
     let started = tokio::time::Instant::now();
-    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let outcome = orchestrator
+        .run(&full_plan(), &CancellationToken::new())
+        .await;
     let wall = started.elapsed();
 
     assert_eq!(outcome.exit_code, ExitCode::RepositoryFailed);
@@ -334,7 +342,9 @@ async fn each_phase_fails_with_its_own_exit_code() {
             Behaviour::FailAfter(MS(1), UserError::in_step(id, "boom")),
         );
         let (orchestrator, mut events) = orchestrator(runner, &state);
-        let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+        let outcome = orchestrator
+            .run(&full_plan(), &CancellationToken::new())
+            .await;
         assert_eq!(outcome.exit_code, expected, "{id}");
         assert!(matches!(
             drain(&mut events).last(),
@@ -354,7 +364,7 @@ async fn cancelling_the_run_stops_running_steps_saves_failed_and_exits_7() {
         )
         .with(StepId::GitopsSeed, Behaviour::Work(Duration::from_secs(5)));
     let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     let watched = runner.clone();
     // Ctrl+C once both long steps are under way.
@@ -411,7 +421,7 @@ async fn cancelled_before_any_step_starts_runs_nothing() {
     let state = TempState::new();
     let runner = FakeSteps::new(MS(10));
     let (orchestrator, _events) = orchestrator(runner.clone(), &state);
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     cancel.cancel();
     let outcome = orchestrator.run(&full_plan(), &cancel).await;
     assert_eq!(outcome.exit_code, ExitCode::Cancelled);
@@ -442,7 +452,9 @@ async fn a_step_ignoring_cancellation_is_aborted_after_the_grace_period() {
         ..RunOptions::default()
     });
     let started = tokio::time::Instant::now();
-    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let outcome = orchestrator
+        .run(&full_plan(), &CancellationToken::new())
+        .await;
     let wall = started.elapsed();
     assert_eq!(outcome.exit_code, ExitCode::RepositoryFailed);
     assert!(wall >= MS(200) && wall < Duration::from_secs(2), "{wall:?}");
@@ -464,7 +476,9 @@ async fn a_panicking_step_fails_the_run_with_its_phase_code() {
     let state = TempState::new();
     let runner = FakeSteps::new(MS(5)).with(StepId::InstallKalypso, Behaviour::Panic);
     let (orchestrator, _events) = orchestrator(runner, &state);
-    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let outcome = orchestrator
+        .run(&full_plan(), &CancellationToken::new())
+        .await;
     assert_eq!(outcome.exit_code, ExitCode::InstallationFailed);
     assert!(
         matches!(&outcome.end, RunEnd::Failed { error, .. } if error.message.contains("panicked"))
@@ -521,7 +535,9 @@ async fn the_state_on_disk_follows_every_transition() {
         }),
     );
     let (orchestrator, _events) = orchestrator(runner.clone(), &state);
-    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let outcome = orchestrator
+        .run(&full_plan(), &CancellationToken::new())
+        .await;
     assert!(outcome.is_success());
     assert_eq!(runner.probe_results(), vec![(StepId::GitopsLabel, Ok(()))]);
     // The previous version is kept as the backup, so saves happened more than once.
@@ -548,7 +564,9 @@ async fn facts_learned_by_one_step_reach_later_steps_and_the_summary() {
             }),
         );
     let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
-    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let outcome = orchestrator
+        .run(&full_plan(), &CancellationToken::new())
+        .await;
     assert!(outcome.is_success());
     assert!(
         runner.probe_results().iter().all(|(_, r)| r.is_ok()),
@@ -574,7 +592,7 @@ async fn skipped_steps_are_not_run_and_release_their_dependants() {
     let state = TempState::new();
     let runner = FakeSteps::new(MS(2));
     let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
-    let outcome = orchestrator.run(&plan, &CancelToken::new()).await;
+    let outcome = orchestrator.run(&plan, &CancellationToken::new()).await;
     assert!(outcome.is_success());
 
     let called: Vec<_> = runner
@@ -638,7 +656,7 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
     );
     let (orchestrator_one, _events) = orchestrator(failing, &first);
     let outcome = orchestrator_one
-        .run(&full_plan(), &CancelToken::new())
+        .run(&full_plan(), &CancellationToken::new())
         .await;
     assert_eq!(outcome.exit_code, ExitCode::RepositoryFailed);
     let recorded = first.on_disk();
@@ -689,7 +707,7 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
     let runner = FakeSteps::new(MS(1));
     let (orchestrator_two, _events) = orchestrator(runner.clone(), &second);
     let outcome = orchestrator_two
-        .run(&resumed_plan, &CancelToken::new())
+        .run(&resumed_plan, &CancellationToken::new())
         .await;
     assert!(outcome.is_success(), "{:?}", outcome.end);
 
@@ -751,7 +769,7 @@ async fn a_plan_with_a_conflict_runs_nothing_and_leaves_the_state_alone() {
     let state = TempState::new();
     let runner = FakeSteps::new(MS(1));
     let (orchestrator, mut events) = orchestrator(runner.clone(), &state);
-    let outcome = orchestrator.run(&plan, &CancelToken::new()).await;
+    let outcome = orchestrator.run(&plan, &CancellationToken::new()).await;
     assert_eq!(outcome.exit_code, ExitCode::ConfigInvalid);
     assert!(runner.calls().is_empty());
     assert!(!state.path().exists(), "the state file was written");
@@ -778,7 +796,7 @@ async fn a_malformed_plan_is_refused() {
     let state = TempState::new();
     let runner = FakeSteps::new(MS(1));
     let (orchestrator, _events) = orchestrator(runner.clone(), &state);
-    let outcome = orchestrator.run(&plan, &CancelToken::new()).await;
+    let outcome = orchestrator.run(&plan, &CancellationToken::new()).await;
     assert_eq!(outcome.exit_code, ExitCode::General);
     assert!(runner.calls().is_empty());
 }
@@ -796,7 +814,9 @@ async fn a_state_that_cannot_be_saved_stops_the_run_before_any_step() {
     let (events, mut receiver) = kalypso_bootstrap::engine::EventSink::channel();
     let orchestrator =
         kalypso_bootstrap::engine::Orchestrator::new(Arc::new(runner.clone()), handle, events);
-    let outcome = orchestrator.run(&full_plan(), &CancelToken::new()).await;
+    let outcome = orchestrator
+        .run(&full_plan(), &CancellationToken::new())
+        .await;
     assert_eq!(outcome.exit_code, ExitCode::General);
     assert!(runner.calls().is_empty());
     match drain(&mut receiver).last() {

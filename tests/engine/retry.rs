@@ -15,7 +15,7 @@ use kalypso_bootstrap::engine::{EventKind, EventSink, Facts, StepContext, StepId
 use kalypso_bootstrap::tools::retry::{
     poll_until, retry, Poll, PollError, PollPolicy, RetryError, RetryPolicy, RetryWait,
 };
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::ExitCode;
 use kalypso_bootstrap::UserError;
 
@@ -41,7 +41,7 @@ async fn transient_failures_are_retried_with_growing_waits_until_success() {
     let mut waits: Vec<RetryWait> = Vec::new();
     let result = retry(
         &fast_policy(),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |wait| waits.push(wait.clone()),
         |attempt| {
             attempts.fetch_add(1, Ordering::SeqCst);
@@ -69,7 +69,7 @@ async fn permanent_failures_are_not_retried() {
     let attempts = AtomicU32::new(0);
     let result: Result<(), _> = retry(
         &fast_policy(),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |_| {},
         |_| {
             attempts.fetch_add(1, Ordering::SeqCst);
@@ -94,7 +94,7 @@ async fn retries_are_bounded() {
     let attempts = AtomicU32::new(0);
     let result: Result<(), _> = retry(
         &fast_policy(),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |_| {},
         |_| {
             attempts.fetch_add(1, Ordering::SeqCst);
@@ -118,7 +118,7 @@ async fn a_server_given_reset_time_is_honoured() {
     let started = Instant::now();
     let result = retry(
         &fast_policy(),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |wait: &RetryWait| waits.push(wait.clone()),
         |attempt| async move {
             if attempt == 1 {
@@ -148,7 +148,7 @@ async fn a_reset_time_beyond_the_limit_fails_at_once_with_a_hint() {
         events,
         state.handle.clone(),
         Facts::new(),
-        CancelToken::new(),
+        CancellationToken::new(),
     );
     let started = Instant::now();
     let result: Result<(), _> = retry_step(&ctx, &fast_policy(), "set secrets", |_| async {
@@ -162,7 +162,7 @@ async fn a_reset_time_beyond_the_limit_fails_at_once_with_a_hint() {
     let error = result.unwrap_err();
     assert_eq!(error.exit_code, ExitCode::RepositoryFailed);
     assert!(
-        error.hint.as_deref().unwrap().contains("1h00m"),
+        error.hint.as_deref().unwrap().contains("1h 00m"),
         "{:?}",
         error.hint
     );
@@ -180,7 +180,7 @@ async fn a_rate_limit_hint_says_to_run_again_and_only_that() {
         events,
         state.handle.clone(),
         Facts::new(),
-        CancelToken::new(),
+        CancellationToken::new(),
     );
     let class = ErrorClass::RateLimited {
         reset: Some(RateLimitReset::After(Duration::from_secs(3600))),
@@ -203,7 +203,7 @@ async fn a_rate_limit_hint_says_to_run_again_and_only_that() {
             1,
             "{hint}"
         );
-        assert!(hint.contains("1h00m"), "{hint}");
+        assert!(hint.contains("1h 00m"), "{hint}");
         assert!(
             hint.ends_with("run kalypso-bootstrap --explain rate-limited"),
             "{hint}"
@@ -213,7 +213,7 @@ async fn a_rate_limit_hint_says_to_run_again_and_only_that() {
 
 #[tokio::test(start_paused = true)]
 async fn cancelling_during_a_wait_returns_at_once() {
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     tokio::spawn(async move {
         tokio::time::sleep(MS(50)).await;
@@ -252,7 +252,7 @@ async fn retry_step_reports_each_wait_as_progress() {
         events,
         state.handle.clone(),
         Facts::new(),
-        CancelToken::new(),
+        CancellationToken::new(),
     );
     let result: Result<(), _> = retry_step(&ctx, &fast_policy(), "set GITOPS_REPO", |_| async {
         Err(transient("HTTP 503"))
@@ -300,7 +300,7 @@ async fn polling_notices_completion_within_one_capped_interval() {
     let checks = AtomicU32::new(0);
     let result: Result<&str, PollError<UserError>> = poll_until(
         &fast_poll(None),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |_| {},
         || {
             checks.fetch_add(1, Ordering::SeqCst);
@@ -334,7 +334,7 @@ async fn polling_times_out_with_the_last_observed_state() {
         events,
         state.handle.clone(),
         Facts::new(),
-        CancelToken::new(),
+        CancellationToken::new(),
     );
     let started = Instant::now();
     let result: Result<(), _> = poll_step(
@@ -370,7 +370,7 @@ async fn polling_times_out_with_the_last_observed_state() {
 
 #[tokio::test(start_paused = true)]
 async fn polling_ends_at_once_when_cancelled() {
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     tokio::spawn(async move {
         tokio::time::sleep(MS(50)).await;
@@ -403,7 +403,7 @@ async fn polling_rides_out_transient_check_errors_but_stops_on_permanent_ones() 
     let calls = AtomicU32::new(0);
     let result: Result<u32, PollError<UserError>> = poll_until(
         &fast_poll(None),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         |_| {},
         || {
             let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
@@ -423,7 +423,7 @@ async fn polling_rides_out_transient_check_errors_but_stops_on_permanent_ones() 
     let seen = observed.clone();
     let result: Result<(), PollError<UserError>> = poll_until(
         &fast_poll(None),
-        &CancelToken::new(),
+        &CancellationToken::new(),
         move |status| seen.lock().unwrap().push(status.observed.clone()),
         || async { Err(UserError::in_step(StepId::ClusterCreate, "QuotaExceeded")) },
     )

@@ -17,7 +17,7 @@ use kalypso_bootstrap::engine::{
 use kalypso_bootstrap::state::{
     BootstrapState, Ownership, Resource, ResourceStatus, RunStatus, StateStore, Timestamp,
 };
-use kalypso_bootstrap::tools::{BoxFuture, CancelToken};
+use kalypso_bootstrap::tools::{BoxFuture, CancellationToken};
 use kalypso_bootstrap::troubleshooting::Topic;
 use kalypso_bootstrap::ExitCode;
 
@@ -223,7 +223,7 @@ async fn rollback(
     state: &StateHandle,
     remover: &FakeRemover,
     events: &EventSink,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
 ) -> RollbackReport {
     let pipeline = RemovalPipeline::new(RemovalPurpose::Rollback, state.clone(), remover.clone());
     remove_with_consent(&pipeline, events.clone(), cancel).await
@@ -234,7 +234,7 @@ async fn removes_only_our_resources_in_the_issue_order_and_ends_rolled_back() {
     let state = TempState::with(recorded_state());
     let remover = FakeRemover::default();
     let (events, mut receiver) = EventSink::channel();
-    let report = rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    let report = rollback(&state.handle, &remover, &events, &CancellationToken::new()).await;
 
     assert_eq!(
         remover.removed(),
@@ -309,7 +309,7 @@ async fn what_was_already_gone_is_counted_apart_from_what_was_removed() {
     let state = TempState::with(recorded_state());
     let remover = FakeRemover::default().gone(cluster()).gone(context());
     let (events, mut receiver) = EventSink::channel();
-    let report = rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    let report = rollback(&state.handle, &remover, &events, &CancellationToken::new()).await;
     assert!(report.is_complete());
     assert_eq!((report.removed(), report.already_gone()), (2, 2));
     let finished = drain(&mut receiver)
@@ -340,7 +340,7 @@ async fn a_failed_removal_does_not_stop_the_others_and_leaves_a_failed_state_wit
         ),
     );
     let (events, mut receiver) = EventSink::channel();
-    let report = rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    let report = rollback(&state.handle, &remover, &events, &CancellationToken::new()).await;
 
     // It went on past the failure, to the cluster, the group and the context.
     assert_eq!(
@@ -413,7 +413,7 @@ async fn a_failed_removal_lands_in_errors_exactly_once_without_any_logging() {
         ),
     );
     let (events, _receiver) = EventSink::channel();
-    rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    rollback(&state.handle, &remover, &events, &CancellationToken::new()).await;
 
     let errors = state.on_disk().errors;
     let failed: Vec<&String> = errors
@@ -449,11 +449,11 @@ async fn a_second_rollback_retries_only_the_leftovers() {
         cluster(),
         UserError::in_step(StepId::ClusterCreate, "throttled"),
     );
-    rollback(&state.handle, &failing, &events, &CancelToken::new()).await;
+    rollback(&state.handle, &failing, &events, &CancellationToken::new()).await;
     assert_eq!(state.on_disk().status, RunStatus::Failed);
 
     let again = FakeRemover::default();
-    let report = rollback(&state.handle, &again, &events, &CancelToken::new()).await;
+    let report = rollback(&state.handle, &again, &events, &CancellationToken::new()).await;
     assert_eq!(again.removed(), vec![cluster()]);
     assert!(report.is_complete());
     assert_eq!(state.on_disk().status, RunStatus::RolledBack);
@@ -468,7 +468,7 @@ async fn each_removal_is_saved_before_the_next_starts() {
         ..FakeRemover::default()
     };
     let (events, _receiver) = EventSink::channel();
-    rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    rollback(&state.handle, &remover, &events, &CancellationToken::new()).await;
     let seen = remover.seen_on_disk.lock().unwrap().clone();
     assert_eq!(seen.len(), 4);
     assert_eq!(seen[0].0, repo("demo-gitops"));
@@ -516,7 +516,7 @@ async fn the_preview_lists_exactly_what_a_rollback_removes() {
 
     let state = TempState::with(recorded);
     let (events, _receiver) = EventSink::channel();
-    rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    rollback(&state.handle, &remover, &events, &CancellationToken::new()).await;
     assert_eq!(remover.removed(), listed);
 }
 
@@ -527,7 +527,7 @@ async fn cancelling_stops_before_the_next_removal_and_lists_the_rest_as_leftover
         delay: Duration::from_millis(100),
         ..FakeRemover::default()
     };
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -578,7 +578,10 @@ async fn after_a_failed_run_rollback_removes_everything_the_run_created_and_noth
         );
     let (orchestrator, _events) = orchestrator(runner, &state);
     let outcome = orchestrator
-        .run(&plan(&config(), &Observed::default()), &CancelToken::new())
+        .run(
+            &plan(&config(), &Observed::default()),
+            &CancellationToken::new(),
+        )
         .await;
     assert_eq!(outcome.exit_code, ExitCode::RepositoryFailed);
 
@@ -595,7 +598,7 @@ async fn after_a_failed_run_rollback_removes_everything_the_run_created_and_noth
     );
     let remover = FakeRemover::default();
     let (events, _receiver) = EventSink::channel();
-    let report = rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    let report = rollback(&state.handle, &remover, &events, &CancellationToken::new()).await;
     assert!(report.is_complete());
     let removed = remover.removed();
     assert_eq!(removed.len(), created.len());
@@ -697,7 +700,7 @@ async fn every_kind_goes_in_the_issue_order_newest_first_within_a_kind() {
     let state = TempState::with(recorded);
     let remover = FakeRemover::default();
     let (events, _receiver) = EventSink::channel();
-    rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    rollback(&state.handle, &remover, &events, &CancellationToken::new()).await;
     let kinds: Vec<&str> = remover.removed().iter().map(|r| r.kind()).collect();
     assert_eq!(
         kinds,
@@ -732,7 +735,7 @@ async fn a_resource_without_our_live_mark_is_kept_reported_and_leaves_the_rollba
         "kept, not deleted: its GitHub id is 9, not the 7 recorded when it was created",
     );
     let (events, mut receiver) = EventSink::channel();
-    let report = rollback(&state.handle, &remover, &events, &CancelToken::new()).await;
+    let report = rollback(&state.handle, &remover, &events, &CancellationToken::new()).await;
 
     // The others still go.
     assert_eq!(

@@ -14,7 +14,7 @@ const SUCCESS: &str = "\
 ► Bootstrap: 4 steps (3 to create, 0 to reuse, 1 to skip)
 ► Cluster: AKS cluster
 ◎ AKS cluster: provisioningState Creating (1m 30s elapsed)
-◎ AKS cluster: provisioningState Succeeded (4m 0s elapsed)
+◎ AKS cluster: provisioningState Succeeded (4m 00s elapsed)
 ✔ AKS cluster created (4m 12s)
 ✔ GitOps repository reused (1s): contoso/kalypso-gitops
 Flux skipped: --skip-install
@@ -107,9 +107,9 @@ fn health_checks_still_waiting_are_reported_together_after_the_interval() {
     let out = print(text(Verbosity::Normal), &events);
     assert_eq!(
         out,
-        "◎ Health checks: waiting for crds (pending), pods (failing: 0 of 1 pods Running) (1m 1s elapsed)\n\
+        "◎ Health checks: waiting for crds (pending), pods (failing: 0 of 1 pods Running) (1m 01s elapsed)\n\
          ✔ Health check crds: 12 registered\n\
-         ◎ Health checks: waiting for pods (pending: 0 of 1 pods Running) (3m 1s elapsed)\n\
+         ◎ Health checks: waiting for pods (pending: 0 of 1 pods Running) (3m 01s elapsed)\n\
          ✔ Health check pods: 1 pod Running\n"
     );
 }

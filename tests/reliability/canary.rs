@@ -49,7 +49,7 @@ use kalypso_bootstrap::secrets::Redactor;
 use kalypso_bootstrap::state::{BootstrapState, StateStore, Timestamp};
 use kalypso_bootstrap::tools::runner::{EnvValue, StdinData};
 use kalypso_bootstrap::tools::{
-    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, RunControl, RunError,
+    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, RunControl, RunError,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tempfile::TempDir;
@@ -552,7 +552,7 @@ async fn the_token_reaches_gh_and_git_by_environment_and_github_only_by_secret_s
         .collect();
     assert!(work_left.is_empty(), "{work_left:?}");
     let (events, _receiver) = EventSink::channel();
-    let report = open().rollback(events, &CancelToken::new()).await;
+    let report = open().rollback(events, &CancellationToken::new()).await;
     assert!(report.is_complete(), "{:?}", report.leftovers);
 
     let seen = inspector.seen.lock().unwrap();
@@ -810,7 +810,7 @@ fn panicking_child() {
         Orchestrator::new(Arc::new(PanickingSteps), state, events)
             .run(
                 &plan(&crate::support::e2e::all_new(), &Observed::default()),
-                &CancelToken::new(),
+                &CancellationToken::new(),
             )
             .await
     });

@@ -52,7 +52,7 @@ use kalypso_bootstrap::sim::{
 use kalypso_bootstrap::state::{Ownership, Resource, ResourceStatus, RunStatus, StateStore};
 use kalypso_bootstrap::tools::retry::RetryPolicy;
 use kalypso_bootstrap::tools::{
-    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, RunControl, RunError,
+    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, RunControl, RunError,
 };
 use kalypso_bootstrap::ExitCode;
 use secrecy::SecretString;
@@ -389,7 +389,7 @@ async fn discover() -> Vec<Call> {
     harness.sim.clear_calls();
     let (events, _receiver) = EventSink::channel();
     let report = open(&harness, runner)
-        .rollback(events, &CancelToken::new())
+        .rollback(events, &CancellationToken::new())
         .await;
     assert!(report.is_complete(), "{:?}", report.leftovers);
     let rollback_calls = harness.sim.calls();
@@ -534,7 +534,7 @@ async fn run_phase_case(
     let before = harness.settled();
     let rule = harness.sim.inject(fault_for(call, class));
     let bootstrap = open(harness, runner);
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let (observe_events, mut observe_receiver) = EventSink::channel();
     let observed = bootstrap.observe_reporting(&cancel, &observe_events).await;
     let observe_progress = messages(&mut observe_receiver);
@@ -795,7 +795,7 @@ async fn rollback_case(
     let rule = harness.sim.inject(fault_for(call, class));
     let (events, mut receiver) = EventSink::channel();
     let report = open(harness, runner)
-        .rollback(events, &CancelToken::new())
+        .rollback(events, &CancellationToken::new())
         .await;
     let progress = messages(&mut receiver);
     let fired = harness.sim.fault_fired(rule);

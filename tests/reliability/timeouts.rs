@@ -25,8 +25,8 @@ use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
 use kalypso_bootstrap::state::{RunStatus, StateStore};
 use kalypso_bootstrap::tools::runner::DEFAULT_TIMEOUT;
 use kalypso_bootstrap::tools::{
-    BoxFuture, CancelToken, CommandOutput, CommandRunner, CommandSpec, ProcessRunner, RunControl,
-    RunError,
+    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, ProcessRunner,
+    RunControl, RunError,
 };
 use kalypso_bootstrap::ExitCode;
 use secrecy::SecretString;
@@ -121,7 +121,7 @@ async fn every_command_a_run_and_its_rollback_make_has_a_timeout() {
             .await;
         run.assert_success();
         let (events, _receiver) = EventSink::channel();
-        let report = open().rollback(events, &CancelToken::new()).await;
+        let report = open().rollback(events, &CancellationToken::new()).await;
         assert!(report.is_complete(), "{:?}", report.leftovers);
     }
 
@@ -280,7 +280,7 @@ async fn cancelling_a_run_leaves_no_child_or_grandchild_running() {
         },
     )
     .unwrap();
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let observed = bootstrap.observe(&cancel).await.expect("observation");
     let plan = bootstrap.plan(&observed);
     let (events, _receiver) = EventSink::channel();

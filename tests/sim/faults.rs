@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use crate::support::sim::*;
 use kalypso_bootstrap::sim::{CallOutcome, Fault, FaultKind};
-use kalypso_bootstrap::tools::{CancelToken, CommandRunner, RunControl, RunError};
+use kalypso_bootstrap::tools::{CancellationToken, CommandRunner, RunControl, RunError};
 
 #[tokio::test]
 async fn a_rule_fires_on_the_nth_matching_call_only() {
@@ -221,7 +221,7 @@ async fn a_timeout_fault_hangs_until_the_spec_timeout_or_cancellation() {
     assert_eq!(started.elapsed(), Duration::from_millis(200));
     assert_eq!(env.calls().last().unwrap().outcome, CallOutcome::TimedOut);
 
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let canceller = {
         let cancel = cancel.clone();
         tokio::spawn(async move {

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::support::sim::*;
 use kalypso_bootstrap::sim::{CallOutcome, Latency};
-use kalypso_bootstrap::tools::{CancelToken, CommandRunner, RunControl, RunError, Stream};
+use kalypso_bootstrap::tools::{CancellationToken, CommandRunner, RunControl, RunError, Stream};
 
 #[tokio::test(start_paused = true)]
 async fn commands_take_their_profiled_latency() {
@@ -104,7 +104,7 @@ async fn cancelling_early_leaves_no_trace_and_late_leaves_the_effect() {
     let (_dir, env) = standard();
     env.set_latency(Latency::zero().with_command("az group create", Duration::from_millis(400)));
     let cancel_after = |ms: u64| {
-        let token = CancelToken::new();
+        let token = CancellationToken::new();
         let trigger = token.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -137,7 +137,7 @@ async fn cancelling_early_leaves_no_trace_and_late_leaves_the_effect() {
         "the request had reached Azure"
     );
 
-    let cancelled = CancelToken::new();
+    let cancelled = CancellationToken::new();
     cancelled.cancel();
     let at_once = env
         .run_with(

@@ -7,7 +7,7 @@ use kalypso_bootstrap::engine::{
     consent_rule, Bootstrap, Cleanup, EventSink, Observed, PlannedRemoval, RemovalOutcome,
     RemovalPipeline, ResourceRemover, RollbackReport,
 };
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::UserError;
 
 /// Run `pipeline` with consent given by its flag; the report of what it removed (empty
@@ -15,7 +15,7 @@ use kalypso_bootstrap::UserError;
 pub async fn remove_with_consent<R: ResourceRemover + Clone>(
     pipeline: &RemovalPipeline<R>,
     events: EventSink,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
 ) -> RollbackReport {
     let mut yes = consent_rule(pipeline.plan().purpose(), true, true, None);
     match pipeline.run(&mut yes, events, cancel).await {
@@ -31,17 +31,17 @@ pub async fn remove_with_consent<R: ResourceRemover + Clone>(
 
 pub trait ConsentedBootstrap {
     /// [`Bootstrap::observe_reporting`] with the warnings dropped.
-    async fn observe(&self, cancel: &CancelToken) -> Result<Observed, UserError>;
+    async fn observe(&self, cancel: &CancellationToken) -> Result<Observed, UserError>;
 
     /// What a rollback would remove now, in removal order.
     fn rollback_preview(&self) -> Vec<PlannedRemoval>;
 
     /// Roll back through [`Bootstrap::removal`], `--auto-rollback` given.
-    async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport;
+    async fn rollback(&self, events: EventSink, cancel: &CancellationToken) -> RollbackReport;
 }
 
 impl ConsentedBootstrap for Bootstrap {
-    async fn observe(&self, cancel: &CancelToken) -> Result<Observed, UserError> {
+    async fn observe(&self, cancel: &CancellationToken) -> Result<Observed, UserError> {
         let (warnings, _unread) = EventSink::channel();
         self.observe_reporting(cancel, &warnings).await
     }
@@ -50,7 +50,7 @@ impl ConsentedBootstrap for Bootstrap {
         self.removal().plan().removals().to_vec()
     }
 
-    async fn rollback(&self, events: EventSink, cancel: &CancelToken) -> RollbackReport {
+    async fn rollback(&self, events: EventSink, cancel: &CancellationToken) -> RollbackReport {
         remove_with_consent(&self.removal(), events, cancel).await
     }
 }

@@ -25,7 +25,7 @@ use kalypso_bootstrap::sim::{
 };
 use kalypso_bootstrap::state::{BootstrapState, StateStore, Timestamp};
 use kalypso_bootstrap::templates::{self, BranchKind, RepoKind, TemplateContext};
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::tools::{BoxFuture, CommandRunner};
 use secrecy::SecretString;
 
@@ -153,7 +153,7 @@ impl Harness {
     pub async fn refused(&self, configuration: &Configuration) -> UserError {
         let session = self.session(configuration, Arc::new(self.sim.clone()), self.options());
         let (warnings, _unread) = EventSink::channel();
-        match session.plan(&CancelToken::new(), &warnings).await {
+        match session.plan(&CancellationToken::new(), &warnings).await {
             Ok(plan) => panic!("the plan was not refused: {:#?}", plan.steps),
             Err(error) => error,
         }
@@ -163,7 +163,7 @@ impl Harness {
     pub async fn planned(&self, configuration: &Configuration) -> Plan {
         let session = self.session(configuration, Arc::new(self.sim.clone()), self.options());
         let (warnings, _unread) = EventSink::channel();
-        match session.plan(&CancelToken::new(), &warnings).await {
+        match session.plan(&CancellationToken::new(), &warnings).await {
             Ok(plan) => plan,
             Err(error) => panic!("the plan was refused: {error:?}"),
         }
@@ -181,7 +181,7 @@ impl Harness {
         session: Session,
         between: impl FnOnce(&SimulatedEnvironment),
     ) -> Run {
-        let cancel = CancelToken::new();
+        let cancel = CancellationToken::new();
         let (warnings, _unread) = EventSink::channel();
         let plan = session
             .plan(&cancel, &warnings)
@@ -243,7 +243,7 @@ impl Harness {
         let plan = plan(configuration, &observed);
         let (events, mut receiver) = EventSink::channel();
         let outcome = Orchestrator::new(runner, state, events)
-            .run(&plan, &CancelToken::new())
+            .run(&plan, &CancellationToken::new())
             .await;
         let mut collected = Vec::new();
         while let Ok(event) = receiver.try_recv() {
@@ -276,7 +276,7 @@ impl Harness {
     pub async fn rollback(&self, configuration: &Configuration) -> RollbackReport {
         let bootstrap = self.open(configuration);
         let (events, _receiver) = EventSink::channel();
-        bootstrap.rollback(events, &CancelToken::new()).await
+        bootstrap.rollback(events, &CancellationToken::new()).await
     }
 
     /// The observable state once pending deletions have finished.

@@ -33,7 +33,7 @@ use kalypso_bootstrap::sim::{Fault, FaultKind, Latency, SimulatedEnvironment};
 use kalypso_bootstrap::state::Phase;
 use kalypso_bootstrap::tools::kubectl::FluxKind;
 use kalypso_bootstrap::tools::BoxFuture;
-use kalypso_bootstrap::tools::CancelToken;
+use kalypso_bootstrap::tools::CancellationToken;
 use regex::Regex;
 
 use super::events::EventClock;
@@ -320,14 +320,14 @@ impl DemoRun<'_> {
                     asked: Arc::clone(&asked),
                 }) as Box<dyn Ask>
             }),
-            CancelToken::new,
+            CancellationToken::new,
         );
         let cancel_when = self.cancel_when;
         let expect_success = self.roll_back.is_none();
         let configuration = self.configuration;
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let events = runtime.block_on(async {
-            let cancel = CancelToken::new();
+            let cancel = CancellationToken::new();
             let (warnings, _unread) = EventSink::channel();
             let plan = session
                 .plan(&cancel, &warnings)
@@ -479,7 +479,7 @@ fn retimed(events: &[Event], fixed: &Fixed, clock: EventClock) -> Vec<Event> {
                 } => {
                     *elapsed_ms = at - start;
                     // The step's own words for its wait, on the replay's clock.
-                    let elapsed = kalypso_bootstrap::tools::retry::human_duration(
+                    let elapsed = kalypso_bootstrap::text::format_duration(
                         std::time::Duration::from_millis(*elapsed_ms),
                     );
                     *message = elapsed_in_text()
@@ -560,10 +560,10 @@ const ROLLBACK_ANSWERED_AFTER_MS: u64 = 5_000;
 /// How long each removal takes on the replay's clock.
 const ROLLBACK_ACTION_MS: u64 = 2_000;
 
-/// "(35ms elapsed" or "(1m05s elapsed" in a step's message; `lead` is what may come
+/// "(35ms elapsed" or "(1m 05s elapsed" in a step's message; `lead` is what may come
 /// between the parenthesis and the time.
 fn elapsed_in_text() -> Regex {
-    Regex::new(r"\((?P<lead>[^()]*?)[0-9]+(ms|s|m[0-9]{2}s|h[0-9]{2}m) elapsed")
+    Regex::new(r"\((?P<lead>[^()]*?)[0-9]+(ms|s|m [0-9]{2}s|h [0-9]{2}m) elapsed")
         .expect("a valid pattern")
 }
 
@@ -732,7 +732,7 @@ pub fn demo_plan_refused(
     .expect("the session opens");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let (warnings, _unread) = EventSink::channel();
-    match runtime.block_on(session.plan(&CancelToken::new(), &warnings)) {
+    match runtime.block_on(session.plan(&CancellationToken::new(), &warnings)) {
         Ok(plan) => panic!("the plan was not refused: {:#?}", plan.steps),
         Err(error) => error,
     }

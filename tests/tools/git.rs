@@ -379,7 +379,7 @@ async fn adapter_calls_stream_their_output_and_obey_cancellation() {
     assert!(line.line.starts_with("git version "), "{line:?}");
     assert_eq!(git::parse_version(&line.line).unwrap(), version);
 
-    let cancel = kalypso_bootstrap::tools::CancelToken::new();
+    let cancel = kalypso_bootstrap::tools::CancellationToken::new();
     cancel.cancel();
     let git = Git::new(Arc::new(ProcessRunner::new()))
         .with_control(kalypso_bootstrap::tools::RunControl::default().with_cancel(cancel));

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use crate::support::process::alive;
 use kalypso_bootstrap::secrets;
 use kalypso_bootstrap::tools::{
-    CancelToken, CommandRunner, CommandSpec, LineSink, ProcessRunner, RunControl, RunError, Stream,
+    CancellationToken, CommandRunner, CommandSpec, LineSink, ProcessRunner, RunControl, RunError,
+    Stream,
 };
 use secrecy::{SecretSlice, SecretString};
 
@@ -89,7 +90,7 @@ async fn dropping_the_future_kills_the_child_and_its_grandchild() {
 async fn cancellation_stops_the_command_with_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("pids");
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let runner = runner();
     let task = tokio::spawn({
         let runner = runner.clone();

@@ -18,12 +18,13 @@ use crate::engine::plan::{resume_decision, Decisions, Observed, PlanConflict};
 use crate::engine::retry::poll_step;
 use crate::engine::step::{Action, StepId};
 use crate::state::{Ownership, ResourceStatus};
+use crate::text::format_duration;
 use crate::text::plural;
 use crate::tools::az::{
     exact_sku, find_usage, AksCluster, AksCreateParams, ProvisioningState, REGIONAL_VCPUS,
 };
 use crate::tools::kubectl::KubectlContext;
-use crate::tools::retry::{human_duration, Poll};
+use crate::tools::retry::Poll;
 use crate::tools::ErrorClass;
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
@@ -714,7 +715,7 @@ pub async fn create(
         format!(
             "AKS cluster {}: Running ({} elapsed)",
             new.name,
-            human_duration(ctx.elapsed())
+            format_duration(ctx.elapsed())
         ),
     );
     let message = format!(

@@ -40,7 +40,7 @@ use crate::tools::helm::Helm;
 use crate::tools::kubectl::{Kubectl, FLUX_VERSION};
 use crate::tools::retry::{PollPolicy, RetryPolicy};
 use crate::tools::{
-    BoxFuture, CancelToken, CommandRunner, CommandSpec, ErrorClass, LineSink, OutputLine,
+    BoxFuture, CancellationToken, CommandRunner, CommandSpec, ErrorClass, LineSink, OutputLine,
     RateLimitReset, RunControl, Stream, ToolError,
 };
 use crate::troubleshooting::Topic;
@@ -240,7 +240,7 @@ impl Tools {
     pub fn for_marking(env: &StepEnv, ctx: &StepContext) -> Self {
         let mut control = RunControl::default().with_sink(log_sink(ctx.step()));
         if ctx.cancel_token().is_cancelled() {
-            let deadline = crate::tools::CancelToken::new();
+            let deadline = crate::tools::CancellationToken::new();
             let expire = deadline.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(INTERRUPTED_MARK_LIMIT).await;
@@ -391,7 +391,7 @@ impl BootstrapSteps {
 
     /// The owner of repositories this run creates: `--github-org`, else the account the
     /// token belongs to (`gh api user`). Resolved once; read-only.
-    pub async fn owner(&self, cancel: &CancelToken) -> Result<String, ToolError> {
+    pub async fn owner(&self, cancel: &CancellationToken) -> Result<String, ToolError> {
         if let Some(org) = &self.env.configuration.repositories.github_org {
             return Ok(org.clone());
         }

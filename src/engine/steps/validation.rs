@@ -374,7 +374,7 @@ pub async fn health(
                 .timings
                 .health
                 .timeout
-                .map(crate::tools::retry::human_duration)
+                .map(crate::text::format_duration)
                 .unwrap_or_else(|| "the wait".to_string());
             let mut first_failing = None;
             for check in HealthCheck::ALL {

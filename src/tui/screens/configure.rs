@@ -10,6 +10,7 @@ use super::{centered, footer, header, padded, panel, wrap};
 use crate::config::defaults;
 use crate::config::Source;
 use crate::prereq::Reachability;
+use crate::text::{cut_to_width, display_width, skip_width, truncate_to_width};
 use crate::tui::app::App;
 use crate::tui::form::{
     editor, help, label, toggle_choices, Editor, Entry, FormState, Group, PickSource,
@@ -235,8 +236,9 @@ fn value_spans<'a>(
             } else {
                 0
             };
-            let shown: String = input.value().chars().skip(scroll).take(width).collect();
-            vec![Span::raw(crate::secrets::redact(&shown).into_owned())]
+            // tui-input scrolls by display columns; so does the cut.
+            let shown = cut_to_width(skip_width(input.value(), scroll), width);
+            vec![Span::raw(crate::secrets::redact(shown).into_owned())]
         }
     }
 }
@@ -263,7 +265,7 @@ fn describe_source(source: &Source) -> String {
 
 fn render_help(form: &FormState, frame: &mut Frame, area: Rect, theme: Theme) {
     let width = area.width as usize;
-    let cut = |text: String| -> String { text.chars().take(width).collect() };
+    let cut = |text: String| -> String { cut_to_width(&text, width).to_string() };
     let mut lines = vec![Line::from(Span::styled(
         cut(format!(" {}", help(form.focus))),
         theme.muted(),
@@ -276,7 +278,7 @@ fn render_help(form: &FormState, frame: &mut Frame, area: Rect, theme: Theme) {
             field.env_var()
         );
         let with_path = format!(" {}:{origin}", field.path());
-        let text = if with_path.chars().count() <= width {
+        let text = if display_width(&with_path) <= width {
             with_path
         } else {
             origin
@@ -319,14 +321,14 @@ fn render_picker(form: &FormState, frame: &mut Frame, area: Rect, theme: Theme) 
     let row_width = inner.width.saturating_sub(4) as usize;
     let name_width = filtered
         .iter()
-        .map(|c| c.chars().count())
+        .map(|c| display_width(c))
         .max()
         .unwrap_or(0)
         .min(row_width / 3);
     let server_width = filtered
         .iter()
         .filter_map(|c| form.context_detail(c).0)
-        .map(|s| s.chars().count())
+        .map(display_width)
         .max()
         .unwrap_or(0)
         // What is left beside the name and the verdict ("✓ answers (v1.31.5)").
@@ -357,8 +359,8 @@ fn render_picker(form: &FormState, frame: &mut Frame, area: Rect, theme: Theme) 
             None if form.contexts_probed() => (String::new(), theme.muted()),
             None => (format!("{SYMBOL_PENDING} checking…"), theme.muted()),
         };
-        let name = cut(choice, name_width);
-        let server = cut(server.unwrap_or("(no server)"), server_width);
+        let name = truncate_to_width(choice, name_width);
+        let server = truncate_to_width(server.unwrap_or("(no server)"), server_width);
         lines.push(Line::from(vec![
             Span::styled(format!(" {marker} {}  ", padded(&name, name_width)), style),
             Span::styled(
@@ -378,7 +380,7 @@ fn render_picker(form: &FormState, frame: &mut Frame, area: Rect, theme: Theme) 
                 });
         if let Some(reason) = why {
             lines.push(Line::from(Span::styled(
-                cut(&format!("   {reason}"), inner.width as usize),
+                truncate_to_width(&format!("   {reason}"), inner.width as usize).into_owned(),
                 theme.muted(),
             )));
         }
@@ -388,12 +390,3 @@ fn render_picker(form: &FormState, frame: &mut Frame, area: Rect, theme: Theme) 
 
 /// The widest verdict of the context list.
 const STATUS_WIDTH: usize = 22;
-
-/// At most `width` characters, an ellipsis marking a cut.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
-    format!("{kept}…")
-}

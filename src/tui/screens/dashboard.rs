@@ -9,9 +9,11 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::plan::capitalized;
-use super::{draw_lines, elapsed_ms, footer, format_duration_ms, header, padded, panel};
+use super::{draw_lines, elapsed_ms, footer, header, padded, panel};
 use crate::engine::events::{HealthStatus, LogLevel, Outcome};
 use crate::engine::step::Action;
+use crate::text::format_duration_ms;
+use crate::text::{cut_to_width, display_width};
 use crate::tui::app::{App, DashboardPane};
 use crate::tui::logbuf::LogView;
 use crate::tui::progress::{HealthRow, RunProgress, StepRow, StepState, RUN_PHASES};
@@ -193,7 +195,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             theme.plain()
         };
         let text = format!(" {name} ");
-        let used = text.chars().count() + bar_width + counts.len();
+        let used = display_width(&text) + bar_width + display_width(&counts);
         spans.push(Span::styled(text, style));
         spans.push(Span::styled(bar(done, total, bar_width), theme.gauge()));
         spans.push(Span::raw(format!(
@@ -491,7 +493,7 @@ fn health_lines(run: &RunProgress, width: usize) -> usize {
 fn health_name_width(run: &RunProgress, width: usize) -> usize {
     run.health
         .iter()
-        .map(|h| h.check.chars().count())
+        .map(|h| display_width(&h.check))
         .max()
         .unwrap_or(0)
         .min(width.saturating_sub(14))
@@ -506,15 +508,14 @@ fn inline_room(name_width: usize, width: usize) -> usize {
 /// the last one ending in `…` when cut), or none when it fits on the check's line.
 fn reason_lines(check: &HealthRow, name_width: usize, width: usize) -> Vec<String> {
     let room = inline_room(name_width, width);
-    if check.status != HealthStatus::Failing || check.message.chars().count() <= room {
+    if check.status != HealthStatus::Failing || display_width(&check.message) <= room {
         return Vec::new();
     }
     let mut lines = super::wrap(&check.message, width.saturating_sub(3));
     if lines.len() > MAX_REASON_LINES {
         lines.truncate(MAX_REASON_LINES);
         if let Some(last) = lines.last_mut() {
-            let keep = width.saturating_sub(4).min(last.chars().count());
-            *last = last.chars().take(keep).collect::<String>() + "…";
+            *last = format!("{}…", cut_to_width(last, width.saturating_sub(4)));
         }
     }
     lines
@@ -547,9 +548,9 @@ fn render_health(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
         // A failing check's reason matters most: on lines of its own when it is long.
         let own_lines = reason_lines(check, name_width, width);
         // A cut-down reason of a few characters says nothing; leave it out.
-        if own_lines.is_empty() && (room >= 12 || check.message.chars().count() <= room) {
+        if own_lines.is_empty() && (room >= 12 || display_width(&check.message) <= room) {
             spans.push(Span::styled(
-                check.message.chars().take(room).collect::<String>(),
+                cut_to_width(&check.message, room).to_string(),
                 theme.muted(),
             ));
         }
@@ -701,5 +702,17 @@ mod tests {
         let mut passing = long.clone();
         passing.status = HealthStatus::Passing;
         assert!(reason_lines(&passing, 20, 34).is_empty());
+    }
+
+    #[test]
+    fn a_failing_reason_in_wide_characters_stays_inside_the_panel() {
+        use crate::text::display_width;
+        let cjk = failing(
+            "0/1 のレプリカが利用可能: イメージの取得に失敗しました 🙂 レジストリ              ghcr.io/microsoft/kalypso-scheduler:v1.1.2 への接続が二回タイムアウトしました",
+        );
+        let lines = reason_lines(&cjk, 20, 34);
+        assert_eq!(lines.len(), MAX_REASON_LINES, "{lines:?}");
+        assert!(lines.iter().all(|l| display_width(l) <= 31), "{lines:?}");
+        assert!(lines[2].ends_with('…'), "{lines:?}");
     }
 }

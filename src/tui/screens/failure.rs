@@ -7,8 +7,10 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::dashboard::render_log;
-use super::{footer, format_duration_ms, frame_areas, header, panel, wrap};
+use super::{footer, frame_areas, header, panel, wrap};
 use crate::engine::events::Outcome;
+use crate::text::format_duration_ms;
+use crate::text::{display_width, tail_within};
 use crate::tui::app::App;
 use crate::tui::progress::{RollbackRow, RollbackState};
 use crate::tui::theme::{
@@ -372,19 +374,11 @@ fn draw_section(
 /// ` Report: <path> `, the path cut from the left (keeping the file name) to fit `room`.
 fn report_label(path: &str, room: usize) -> String {
     let full = format!(" Report: {path} ");
-    if full.chars().count() <= room {
+    if display_width(&full) <= room {
         return full;
     }
-    let keep = room.saturating_sub(" Report: … ".chars().count());
-    let tail: String = path
-        .chars()
-        .rev()
-        .take(keep)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!(" Report: …{tail} ")
+    let keep = room.saturating_sub(display_width(" Report: … "));
+    format!(" Report: …{} ", tail_within(path, keep))
 }
 
 /// How to remove later what is kept: the exact `--clean` command when there is one.
@@ -622,7 +616,7 @@ fn resource_lines<'a>(
                     Span::styled(format!("   {symbol} "), style),
                     Span::raw(name.to_string()),
                 ];
-                if name.chars().count() + detail.chars().count() + 8 <= width {
+                if display_width(name) + display_width(&detail) + 8 <= width {
                     let mut spans = head;
                     spans.push(Span::styled(format!(" · {detail}"), theme.muted()));
                     Line::from(spans)
@@ -684,5 +678,11 @@ mod tests {
             cut.starts_with(" Report: …") && cut.ends_with("103000Z.md "),
             "{cut}"
         );
+        // A home directory in wide characters: cut by the columns it takes.
+        let path = "/home/開発者/プロジェクト/レポート-20251111T103000Z.md";
+        let cut = report_label(path, 40);
+        let width = crate::text::display_width(&cut);
+        assert!((39..=40).contains(&width), "{cut}: {width} columns");
+        assert!(cut.ends_with("103000Z.md "), "{cut}");
     }
 }

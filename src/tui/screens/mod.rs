@@ -177,50 +177,14 @@ pub(crate) fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line], skip: us
     }
 }
 
-/// A duration for people: `0.4s`, `12s`, `3m 05s`, `1h 02m`.
-pub fn format_duration_ms(ms: u64) -> String {
-    let seconds = ms / 1000;
-    if ms < 10_000 {
-        format!("{}.{}s", seconds, (ms % 1000) / 100)
-    } else if seconds < 60 {
-        format!("{seconds}s")
-    } else if seconds < 3600 {
-        format!("{}m {:02}s", seconds / 60, seconds % 60)
-    } else {
-        format!("{}h {:02}m", seconds / 3600, (seconds % 3600) / 60)
-    }
-}
-
 /// Milliseconds from `since` to `now` (never negative).
 pub(crate) fn elapsed_ms(since: time::OffsetDateTime, now: time::OffsetDateTime) -> u64 {
     (now - since).whole_milliseconds().max(0) as u64
 }
 
-/// Words wrapped to `width` columns (a word longer than the width is cut).
+/// Words wrapped to `width` display columns (at least 8; a word wider than that is cut).
 pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(8);
-    let mut lines = Vec::new();
-    for paragraph in text.split('\n') {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            let word_width = word.chars().count();
-            let line_width = line.chars().count();
-            if line_width > 0 && line_width + 1 + word_width > width {
-                lines.push(std::mem::take(&mut line));
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            if word_width > width {
-                let cut: String = word.chars().take(width).collect();
-                line.push_str(&cut);
-            } else {
-                line.push_str(word);
-            }
-        }
-        lines.push(line);
-    }
-    lines
+    crate::text::wrap_to_width(text, width.max(8))
 }
 
 /// A centered rectangle of at most `width` x `height` inside `area`.
@@ -235,17 +199,9 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-/// `label` padded to `width` columns.
+/// `label` padded (or cut) to `width` display columns.
 pub(crate) fn padded(label: &str, width: usize) -> String {
-    let count = label.chars().count();
-    if count >= width {
-        label.chars().take(width).collect()
-    } else {
-        let mut text = String::with_capacity(width);
-        text.push_str(label);
-        text.push_str(&" ".repeat(width - count));
-        text
-    }
+    crate::text::pad_to_width(label, width)
 }
 
 /// A key/value line for info panels.
@@ -259,15 +215,6 @@ pub(crate) fn field_line<'a>(label: &str, value: String, width: usize, style: St
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(format_duration_ms(400), "0.4s");
-        assert_eq!(format_duration_ms(9_999), "9.9s");
-        assert_eq!(format_duration_ms(12_345), "12s");
-        assert_eq!(format_duration_ms(185_000), "3m 05s");
-        assert_eq!(format_duration_ms(3_720_000), "1h 02m");
-    }
 
     #[test]
     fn drawn_lines_are_what_ratatui_draws_ascii_or_not() {

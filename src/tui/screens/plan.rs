@@ -9,6 +9,7 @@ use ratatui::Frame;
 use super::{footer, frame_areas, header, padded, panel, wrap};
 use crate::config::field::Value;
 use crate::engine::overview::{Change, LineKind, PlanOverview};
+use crate::text::{cut_to_width, display_width, truncate_to_width};
 use crate::tui::app::{App, PlanState};
 use crate::tui::form::{group_entries, label, toggle_choices, Entry, Group};
 use crate::tui::theme::{spinner_frame, Theme, SYMBOL_FAIL};
@@ -21,16 +22,6 @@ fn change_span<'a>(change: Change, theme: Theme) -> Span<'a> {
         Change::Reuse => theme.plain(),
     };
     Span::styled(change.symbol(), style)
-}
-
-/// `text` cut to `width` characters, `…` at the cut.
-fn fitted(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 /// The plan by resource, as the overview lays it out: the owner, the earlier run (wrapped),
@@ -116,7 +107,10 @@ fn overview_lines<'a>(
                 Span::raw(" "),
                 change_span(change, theme),
                 Span::styled(
-                    format!(" {}", fitted(&line.text, width.saturating_sub(3))),
+                    format!(
+                        " {}",
+                        truncate_to_width(&line.text, width.saturating_sub(3))
+                    ),
                     theme.title(),
                 ),
             ])),
@@ -132,7 +126,10 @@ fn overview_lines<'a>(
                 shown.push(Line::from(vec![
                     Span::raw("   "),
                     change_span(change, theme),
-                    Span::raw(format!(" {}", fitted(&line.text, width.saturating_sub(5)))),
+                    Span::raw(format!(
+                        " {}",
+                        truncate_to_width(&line.text, width.saturating_sub(5))
+                    )),
                 ]));
             }
         }
@@ -178,7 +175,7 @@ fn configuration_lines<'a>(app: &App, width: usize, theme: Theme) -> Vec<Line<'a
             let room = width.saturating_sub(label_width + 3);
             let mut spans = vec![
                 Span::raw(format!("  {}", padded(label(*entry), label_width + 1))),
-                Span::raw(shown.chars().take(room).collect::<String>()),
+                Span::raw(cut_to_width(&shown, room).to_string()),
             ];
             // Where it came from (default, env, file, flag or typed): in full where it
             // fits, else in one word, else not at all.
@@ -187,7 +184,7 @@ fn configuration_lines<'a>(app: &App, width: usize, theme: Theme) -> Vec<Line<'a
                 format!(" ({})", source.origin_kind()),
             ]
             .into_iter()
-            .find(|text| shown.chars().count() + text.chars().count() <= room);
+            .find(|text| display_width(&shown) + display_width(text) <= room);
             if let Some(source_text) = source_text {
                 spans.push(Span::styled(source_text, theme.muted()));
             }
@@ -212,7 +209,7 @@ fn asked_width(overview: &PlanOverview) -> usize {
 
 /// The question row has room for what exists ("Nothing has been created yet.").
 fn fits_question_row(overview: &PlanOverview, width: u16) -> bool {
-    asked_width(overview) + 2 + overview.before_proceeding().chars().count() <= width as usize
+    asked_width(overview) + 2 + display_width(overview.before_proceeding()) <= width as usize
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -386,7 +383,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 // Where it does not fit, the plan panel's bottom line says it.
                 let note = [more, said]
                     .into_iter()
-                    .find(|note| note.chars().count() <= room)
+                    .find(|note| display_width(note) <= room)
                     .unwrap_or_default();
                 Line::from(vec![
                     Span::styled(format!(" {}  ", overview.counts.line()), theme.title()),

@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use super::{footer, frame_areas, header, padded, panel, wrap};
 use crate::prereq::Verdict;
+use crate::text::truncate_to_width;
 use crate::tui::app::App;
 use crate::tui::theme::{
     spinner_frame, Theme, SYMBOL_FAIL, SYMBOL_INFO, SYMBOL_OK, SYMBOL_SKIPPED, SYMBOL_WARN,
@@ -91,7 +92,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let detail: String = if wide {
             detail
         } else {
-            cut(&detail, detail_width)
+            truncate_to_width(&detail, detail_width).into_owned()
         };
         lines.push(Line::from(vec![
             Span::styled(format!(" {symbol} "), style),
@@ -134,7 +135,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled(format!(" {symbol} "), style),
             Span::styled(padded(row.kind.label(), 16), style),
             Span::styled(
-                cut(&crate::secrets::redact(&detail), detail_width),
+                truncate_to_width(&crate::secrets::redact(&detail), detail_width).into_owned(),
                 theme.plain(),
             ),
         ]));
@@ -248,16 +249,6 @@ pub(crate) fn fix_hints(app: &App, width: usize) -> Vec<String> {
         .chain(&warnings)
         .flat_map(|text| wrap(&crate::secrets::redact(text), width))
         .collect()
-}
-
-/// `text` in at most `width` columns, ending in `…` when cut.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut shown: String = text.chars().take(width.saturating_sub(1)).collect();
-    shown.push('…');
-    shown
 }
 
 /// The tools panel, the sign-in panel and what is left for the verdict and its hints.

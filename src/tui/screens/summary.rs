@@ -6,7 +6,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::plan::capitalized;
-use super::{field_line, footer, format_duration_ms, frame_areas, header, panel, wrap};
+use super::{field_line, footer, frame_areas, header, panel, wrap};
+use crate::text::format_duration_ms;
 use crate::tui::app::App;
 use crate::tui::theme::SYMBOL_OK;
 
