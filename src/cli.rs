@@ -25,7 +25,7 @@ pub enum OutputFormat {
     after_help = "Exit codes: 0 success, 1 general error, 2 prerequisites failed, 3 configuration invalid, \
 4 cluster operation failed, 5 repository operation failed, 6 installation failed, 7 cancelled, 64 invalid command line; \
 with --dry-run --detailed-exitcode: 0 no changes, 2 changes, 1 any error.\n\
-Environment: AZURE_SUBSCRIPTION_ID, AZURE_TENANT_ID, GITHUB_TOKEN (or GH_TOKEN), KUBECONFIG, NO_COLOR, DEBUG; \
+Environment: AZURE_SUBSCRIPTION_ID, AZURE_TENANT_ID, GITHUB_TOKEN (or GH_TOKEN), KUBECONFIG, NO_COLOR, CLICOLOR, CLICOLOR_FORCE, FORCE_COLOR, DEBUG; \
 every configuration flag also reads the KALYPSO_* variable named in its help."
 )]
 pub struct Cli {

@@ -10,7 +10,7 @@ fn main() -> ProcessExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err).into(),
     };
-    kalypso_bootstrap::app::run(cli).into()
+    kalypso_bootstrap::app::run(cli)
 }
 
 /// `--help` and `--version` are successes; every other clap error is invalid syntax (64).

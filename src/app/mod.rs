@@ -409,10 +409,9 @@ pub(crate) fn start_logging_to(
     console: bool,
     tap: Option<tokio::sync::mpsc::Sender<logging::LogRecord>>,
 ) -> Result<LoggingGuard, UserError> {
-    use std::io::IsTerminal;
     let mut settings = LoggingSettings::new(log_file, options.verbosity);
     // `options.no_color` already includes a non-empty NO_COLOR (config's environment layer).
-    settings.color = !options.no_color && std::io::stderr().is_terminal();
+    settings.color = crate::color::stream_wants_color(options.no_color, &std::io::stderr());
     if !console {
         settings.console = logging::ConsoleOutput::Off;
     }
