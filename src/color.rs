@@ -25,6 +25,14 @@ pub fn stream_wants_color<S: RawStream>(no_color_option: bool, stream: &S) -> bo
     AutoStream::choice(stream) != ColorChoice::Never
 }
 
+/// `FORCE_COLOR` for what anstream itself prints (clap's help and errors), which reads
+/// `NO_COLOR` and `CLICOLOR_FORCE` but not `FORCE_COLOR`. Called first thing in `main`.
+pub fn apply_force_color() {
+    if !non_empty("NO_COLOR") && non_empty(FORCE_COLOR_VAR) {
+        ColorChoice::Always.write_global();
+    }
+}
+
 fn non_empty(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|value| !value.is_empty())
 }
