@@ -23,8 +23,9 @@ pub enum OutputFormat {
     version,
     about = "Set up the Kalypso Scheduler end to end: AKS cluster, control-plane and gitops repositories, Flux and the Kalypso Helm chart.",
     after_help = "Exit codes: 0 success, 1 general error, 2 prerequisites failed, 3 configuration invalid, \
-4 cluster operation failed, 5 repository operation failed, 6 installation failed, 7 cancelled, 64 invalid command line.\n\
-Environment: AZURE_SUBSCRIPTION_ID, AZURE_TENANT_ID, GITHUB_TOKEN (or GH_TOKEN), KUBECONFIG, NO_COLOR, DEBUG; \
+4 cluster operation failed, 5 repository operation failed, 6 installation failed, 7 cancelled, 64 invalid command line; \
+with --dry-run --detailed-exitcode: 0 no changes, 2 changes, 1 any error.\n\
+Environment: AZURE_SUBSCRIPTION_ID, AZURE_TENANT_ID, GITHUB_TOKEN (or GH_TOKEN), KUBECONFIG, NO_COLOR, CLICOLOR, CLICOLOR_FORCE, FORCE_COLOR, DEBUG; \
 every configuration flag also reads the KALYPSO_* variable named in its help."
 )]
 pub struct Cli {
@@ -198,6 +199,9 @@ pub struct Cli {
     #[arg(long, help_heading = "Utility",
           conflicts_with_all = ["export_config", "render_templates"])]
     pub dry_run: bool,
+    /// With --dry-run, terraform's exit codes for drift checks: 0 nothing would change, 2 something would, 1 any error
+    #[arg(long, help_heading = "Utility")]
+    pub detailed_exitcode: bool,
     /// Write the effective configuration as YAML (readable by --config) to FILE (- for stdout; an existing file only with --force) and exit
     #[arg(
         long,
@@ -239,7 +243,22 @@ impl Cli {
     {
         let cli = Self::try_parse_from(args)?;
         cli.check_create_flags()?;
+        cli.check_detailed_exitcode()?;
         Ok(cli)
+    }
+
+    /// `--detailed-exitcode` describes a dry run's plan: without `--dry-run` there is none.
+    fn check_detailed_exitcode(&self) -> Result<(), clap::Error> {
+        if self.detailed_exitcode && !self.dry_run {
+            use clap::CommandFactory;
+            return Err(Self::command().error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "--detailed-exitcode is only valid with --dry-run: it reports whether the dry \
+                 run's plan would change anything (0 nothing, 2 something, 1 an error); add \
+                 --dry-run",
+            ));
+        }
+        Ok(())
     }
 
     fn check_create_flags(&self) -> Result<(), clap::Error> {

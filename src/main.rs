@@ -6,11 +6,12 @@ use kalypso_bootstrap::cli::Cli;
 use kalypso_bootstrap::ExitCode;
 
 fn main() -> ProcessExitCode {
+    kalypso_bootstrap::color::apply_force_color();
     let cli = match Cli::try_parse_checked() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err).into(),
     };
-    kalypso_bootstrap::app::run(cli).into()
+    kalypso_bootstrap::app::run(cli)
 }
 
 /// `--help` and `--version` are successes; every other clap error is invalid syntax (64).

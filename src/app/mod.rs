@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::cli::{Cli, OutputFormat};
 use crate::config::{self, Configuration};
+use crate::exit::DetailedExitCode;
 use crate::headless::{self, FrontEnd, TerminalFacts};
 use crate::logging::{self, LoggingGuard, LoggingSettings};
 use crate::prereq::{self, Interaction};
@@ -25,7 +26,44 @@ use crate::{secrets, ExitCode, UserError};
 /// Server host).
 const SECRET_VARIABLES: &[&str] = &secrets::GITHUB_TOKEN_VARIABLES;
 
-pub fn run(cli: Cli) -> ExitCode {
+/// How a run ended: its exit code and, for a dry run that planned, whether the plan would
+/// change anything (what `--detailed-exitcode` reports).
+pub(crate) struct Ending {
+    code: ExitCode,
+    plan_changes: Option<bool>,
+}
+
+impl Ending {
+    /// A dry run that printed its plan.
+    pub(crate) fn planned(changes: bool) -> Self {
+        Ending {
+            code: ExitCode::Success,
+            plan_changes: Some(changes),
+        }
+    }
+}
+
+impl From<ExitCode> for Ending {
+    fn from(code: ExitCode) -> Self {
+        Ending {
+            code,
+            plan_changes: None,
+        }
+    }
+}
+
+/// The process's exit status: the documented [`ExitCode`], or with `--detailed-exitcode`
+/// terraform's 0/1/2 ([`DetailedExitCode`]).
+pub fn run(cli: Cli) -> std::process::ExitCode {
+    let ending = run_to_end(&cli);
+    if cli.detailed_exitcode {
+        DetailedExitCode::of(ending.code, ending.plan_changes).into()
+    } else {
+        ending.code.into()
+    }
+}
+
+fn run_to_end(cli: &Cli) -> Ending {
     let env = config::env::snapshot();
     for name in SECRET_VARIABLES {
         if let Some(value) = env.get(*name) {
@@ -44,25 +82,25 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     }
     install_panic_hook();
-    match dispatch(&cli, &env) {
-        Ok(code) => code,
+    match dispatch(cli, &env) {
+        Ok(ending) => ending,
         Err(failure) => {
             print_stderr(&failure.with_hint_below().to_string());
-            failure.exit_code
+            failure.exit_code.into()
         }
     }
 }
 
-fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserError> {
+fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<Ending, UserError> {
     if let Some(topic) = &cli.explain {
-        return explain(topic);
+        return explain(topic).map(Ending::from);
     }
     if cli.demo {
         crate::demo::check_available()?;
     }
     let home = home_dir(env)?;
     if cli.status {
-        return show_status(cli, env, &home);
+        return show_status(cli, env, &home).map(Ending::from);
     }
 
     // An unusable kubeconfig matters only for an existing context, where its error says why.
@@ -137,7 +175,8 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
             options,
             (azure, flux_from_github_com),
             &github_host,
-        );
+        )
+        .map(Ending::from);
     }
 
     let front_end = headless::choose_front_end(cli.no_tui, cli.output, &TerminalFacts::detect(env));
@@ -151,7 +190,7 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
                 return Err(errors.into());
             }
         }
-        return wizard::run_wizard(cli, env, &home, parsed, options);
+        return wizard::run_wizard(cli, env, &home, parsed, options).map(Ending::from);
     }
 
     let validated = validation?;
@@ -159,10 +198,10 @@ fn dispatch(cli: &Cli, env: &HashMap<String, String>) -> Result<ExitCode, UserEr
         let yaml = validated
             .export_yaml()
             .map_err(|err| UserError::new(ExitCode::General, format!("--export-config: {err}")))?;
-        return export_config(path, &yaml, cli.force);
+        return export_config(path, &yaml, cli.force).map(Ending::from);
     }
     if let Some(dir) = &cli.render_templates {
-        return render_templates(validated.configuration(), dir);
+        return render_templates(validated.configuration(), dir).map(Ending::from);
     }
     run::bootstrap(cli, env, &home, validated, options)
 }
@@ -370,10 +409,9 @@ pub(crate) fn start_logging_to(
     console: bool,
     tap: Option<tokio::sync::mpsc::Sender<logging::LogRecord>>,
 ) -> Result<LoggingGuard, UserError> {
-    use std::io::IsTerminal;
     let mut settings = LoggingSettings::new(log_file, options.verbosity);
     // `options.no_color` already includes a non-empty NO_COLOR (config's environment layer).
-    settings.color = !options.no_color && std::io::stderr().is_terminal();
+    settings.color = crate::color::stream_wants_color(options.no_color, &std::io::stderr());
     if !console {
         settings.console = logging::ConsoleOutput::Off;
     }

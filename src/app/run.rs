@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use super::OutputOptions;
+use super::{Ending, OutputOptions};
 use crate::cli::{Cli, OutputFormat};
 use crate::config::lifecycle::Validated;
 use crate::config::{ClusterTarget, GitHubHost};
@@ -289,7 +289,7 @@ pub(crate) fn bootstrap(
     home: &Path,
     validated: Validated,
     options: OutputOptions,
-) -> Result<ExitCode, UserError> {
+) -> Result<Ending, UserError> {
     let mut target = RunTarget::new(cli, env, home)?;
     if let Some(demo) = &target.demo {
         demo.serve_github_on(&validated.configuration().repositories.github_host);
@@ -350,7 +350,7 @@ pub(crate) fn bootstrap(
                 if !json_events {
                     super::print_stdout(&report.render_text());
                 }
-                return Ok(report.exit_code());
+                return Ok(report.exit_code().into());
             }
             // Text: what was found, in one line (a dry run's stdout is its plan alone).
             if !json_events && !dry_run {
@@ -397,14 +397,14 @@ pub(crate) fn bootstrap(
                 OutputFormat::Json => dry.to_json(),
                 OutputFormat::Text => dry.to_text(),
             });
-            return Ok(ExitCode::Success);
+            return Ok(Ending::planned(dry.changes_anything()));
         }
 
         let mut questions = interactive.then(|| PromptAsk::new(terminal_prompts()));
         let proceed = questions.as_mut().map(|questions| questions as &mut dyn Proceed);
         let Some(active) = session.confirm(validated, &plan, proceed).await? else {
             eprintln!("Cancelled: nothing was changed.");
-            return Ok(ExitCode::Cancelled);
+            return Ok(ExitCode::Cancelled.into());
         };
 
         // The run's end is printed before the rollback question is asked.
@@ -440,7 +440,7 @@ pub(crate) fn bootstrap(
                 RemovalOutcome::Removed(_) => {}
             }
         }
-        Ok(outcome.exit_code)
+        Ok(outcome.exit_code.into())
     })
 }
 
@@ -473,7 +473,7 @@ pub(crate) fn clean(
     home: &Path,
     options: OutputOptions,
     skip_confirmation: bool,
-) -> Result<ExitCode, UserError> {
+) -> Result<Ending, UserError> {
     if let Some(state_file) = cli.state_file.as_deref().filter(|_| cli.demo) {
         // A demo run keeps its simulated world beside its state file (`X.demo/`) only when
         // it was given `--state-file`; a plain `--demo`'s world ended with its run. Opening
@@ -492,7 +492,7 @@ pub(crate) fn clean(
                 state_file.display(),
                 world.display()
             ));
-            return Ok(ExitCode::Success);
+            return Ok(ExitCode::Success.into());
         }
     }
     let target = RunTarget::new(cli, env, home)?;
@@ -515,7 +515,7 @@ pub(crate) fn clean(
                     target.paths.state_file.display()
                 ));
             }
-            return Ok(ExitCode::Success);
+            return Ok(ExitCode::Success.into());
         };
         let cleanup = match clean_command_for(&target) {
             Some(command) => cleanup.with_clean_command(command),
@@ -528,7 +528,7 @@ pub(crate) fn clean(
                 OutputFormat::Text if plan.is_empty() => "Dry run: the state file records nothing created by kalypso-bootstrap that still exists: nothing to clean.".to_string(),
                 OutputFormat::Text => format!("Dry run: nothing is removed.\n{}", plan.to_text()),
             });
-            return Ok(ExitCode::Success);
+            return Ok(Ending::planned(!plan.is_empty()));
         }
         // Asked only on a terminal (and not under --non-interactive: the session's rule).
         let ask = super::stdin_is_terminal()
@@ -542,11 +542,11 @@ pub(crate) fn clean(
         match outcome {
             RemovalOutcome::NothingToRemove => {
                 super::print_stdout("The state file records nothing created by kalypso-bootstrap that still exists: nothing to clean.");
-                Ok(ExitCode::Success)
+                Ok(ExitCode::Success.into())
             }
             RemovalOutcome::Declined(_) => {
                 eprintln!("Cancelled: nothing was removed.");
-                Ok(ExitCode::Cancelled)
+                Ok(ExitCode::Cancelled.into())
             }
             RemovalOutcome::NoConsent(plan) => Err(UserError::new(
                 ExitCode::Usage,
@@ -560,10 +560,10 @@ pub(crate) fn clean(
             )),
             RemovalOutcome::Removed(report) => {
                 if report.is_complete() {
-                    Ok(ExitCode::Success)
+                    Ok(ExitCode::Success.into())
                 } else {
                     eprintln!("Some resources are left in place. After fixing the cause, remove them with:\n  {}", clean_advice(&target));
-                    Ok(ExitCode::General)
+                    Ok(ExitCode::General.into())
                 }
             }
         }

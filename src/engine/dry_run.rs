@@ -57,6 +57,13 @@ impl DryRun {
         serde_json::to_string(self).unwrap_or_else(|e| unreachable!("dry run serialises: {e}"))
     }
 
+    /// Whether running this plan would create or change anything: what its count line says
+    /// (`Plan: N to create, M to change, …`), and what `--detailed-exitcode` reports.
+    pub fn changes_anything(&self) -> bool {
+        let counts = self.overview.counts;
+        counts.create + counts.change > 0
+    }
+
     /// `--dry-run`'s plan for people (see [`DryRun::text_under`]).
     pub fn to_text(&self) -> String {
         self.text_under("Dry run: nothing is created or changed.")

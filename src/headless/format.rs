@@ -12,12 +12,6 @@ pub enum Mark {
     Warning,
 }
 
-const GREEN: &str = "\x1b[32m";
-const RED: &str = "\x1b[1;31m";
-const YELLOW: &str = "\x1b[33m";
-const BLUE: &str = "\x1b[34m";
-const RESET: &str = "\x1b[0m";
-
 impl Mark {
     pub fn symbol(self) -> &'static str {
         match self {
@@ -31,16 +25,13 @@ impl Mark {
 
     /// The symbol, coloured when `color`.
     pub fn render(self, color: bool) -> String {
-        if !color {
-            return self.symbol().to_string();
-        }
-        let sgr = match self {
-            Mark::Start | Mark::Waiting => BLUE,
-            Mark::Done => GREEN,
-            Mark::Failed => RED,
-            Mark::Warning => YELLOW,
+        let style = match self {
+            Mark::Start | Mark::Waiting => crate::color::PROGRESS,
+            Mark::Done => crate::color::SUCCESS,
+            Mark::Failed => crate::color::FAILURE,
+            Mark::Warning => crate::color::WARNING,
         };
-        format!("{sgr}{}{RESET}", self.symbol())
+        crate::color::paint(self.symbol(), style, color)
     }
 }
 
@@ -54,6 +45,6 @@ mod tests {
         assert_eq!(Mark::Failed.render(false), "✗");
         assert_eq!(Mark::Start.render(false), "►");
         assert_eq!(Mark::Done.render(true), "\x1b[32m✔\x1b[0m");
-        assert_eq!(Mark::Failed.render(true), "\x1b[1;31m✗\x1b[0m");
+        assert_eq!(Mark::Failed.render(true), "\x1b[1m\x1b[31m✗\x1b[0m");
     }
 }

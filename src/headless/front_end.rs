@@ -14,18 +14,21 @@ pub struct TerminalFacts {
     pub stdout_is_terminal: bool,
     /// `TERM`, if set.
     pub term: Option<String>,
-    /// `NO_COLOR`, if set.
-    pub no_color: Option<String>,
+    /// Whether the colour conventions of the environment allow colour on stdout
+    /// ([`crate::color::stream_wants_color`]: `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE`,
+    /// `FORCE_COLOR`, a terminal, `TERM`).
+    pub stdout_color: bool,
 }
 
 impl TerminalFacts {
-    /// The real stdin and stdout, and `TERM`/`NO_COLOR` from `env`.
+    /// The real stdin and stdout, `TERM` from `env`, and what the colour variables of the
+    /// process's environment (the same as `env`'s) allow on stdout.
     pub fn detect(env: &HashMap<String, String>) -> Self {
         Self {
             stdin_is_terminal: std::io::stdin().is_terminal(),
             stdout_is_terminal: std::io::stdout().is_terminal(),
             term: env.get("TERM").cloned(),
-            no_color: env.get("NO_COLOR").cloned(),
+            stdout_color: crate::color::stream_wants_color(false, &std::io::stdout()),
         }
     }
 
@@ -88,11 +91,10 @@ pub fn choose_front_end(no_tui: bool, output: OutputFormat, facts: &TerminalFact
     reason.map_or(FrontEnd::Tui, FrontEnd::Headless)
 }
 
-/// Colour in the headless line output: not with `--no-color`, not when `NO_COLOR` is set to
-/// anything non-empty (no-color.org), not when stdout is not a terminal or `TERM=dumb`.
+/// Colour in the headless line output: not with `--no-color`, otherwise as the environment's
+/// colour conventions decide for stdout (see [`TerminalFacts::stdout_color`]).
 pub fn headless_color(no_color_flag: bool, facts: &TerminalFacts) -> bool {
-    let no_color_env = facts.no_color.as_deref().is_some_and(|v| !v.is_empty());
-    !no_color_flag && !no_color_env && facts.stdout_is_terminal && !facts.is_dumb_terminal()
+    !no_color_flag && facts.stdout_color
 }
 
 #[cfg(test)]
@@ -104,7 +106,7 @@ mod tests {
             stdin_is_terminal: true,
             stdout_is_terminal: true,
             term: Some("xterm-256color".into()),
-            no_color: None,
+            stdout_color: true,
         }
     }
 
@@ -177,26 +179,15 @@ mod tests {
     }
 
     #[test]
-    fn colour_needs_a_terminal_and_no_opt_out() {
+    fn colour_needs_the_conventions_and_no_flag_against_it() {
         assert!(headless_color(false, &terminal()));
         assert!(!headless_color(true, &terminal()));
-        let with = |facts: TerminalFacts| headless_color(false, &facts);
-        assert!(!with(TerminalFacts {
-            no_color: Some("1".into()),
-            ..terminal()
-        }));
-        // no-color.org: an empty NO_COLOR does not count.
-        assert!(with(TerminalFacts {
-            no_color: Some(String::new()),
-            ..terminal()
-        }));
-        assert!(!with(TerminalFacts {
-            stdout_is_terminal: false,
-            ..terminal()
-        }));
-        assert!(!with(TerminalFacts {
-            term: Some("dumb".into()),
-            ..terminal()
-        }));
+        assert!(!headless_color(
+            false,
+            &TerminalFacts {
+                stdout_color: false,
+                ..terminal()
+            }
+        ));
     }
 }

@@ -88,28 +88,23 @@ fn level_tag(level: Level) -> &'static str {
     }
 }
 
-/// SGR colour of each tag: red, yellow, green, cyan, magenta.
-fn level_color(level: Level) -> &'static str {
+/// Colour of each tag: red, yellow, green, cyan, magenta.
+fn level_style(level: Level) -> anstyle::Style {
+    use crate::color;
     match level {
-        Level::ERROR => "\x1b[1;31m",
-        Level::WARN => "\x1b[33m",
-        Level::INFO => "\x1b[32m",
-        Level::DEBUG => "\x1b[36m",
-        Level::TRACE => "\x1b[35m",
+        Level::ERROR => color::FAILURE,
+        Level::WARN => color::WARNING,
+        Level::INFO => color::SUCCESS,
+        Level::DEBUG => color::DEBUG,
+        Level::TRACE => color::TRACE,
     }
 }
-
-const RESET: &str = "\x1b[0m";
 
 /// The level tag padded to the tag column (`[INFO]  `, `[ERROR] `), coloured when asked.
 /// Shared with the headless printer so its lines look like the console's.
 pub(crate) fn write_level_tag(out: &mut impl fmt::Write, level: Level, color: bool) -> fmt::Result {
     let tag = level_tag(level);
-    if color {
-        write!(out, "{}{tag}{RESET}", level_color(level))?;
-    } else {
-        out.write_str(tag)?;
-    }
+    out.write_str(&crate::color::paint(tag, level_style(level), color))?;
     // Pad outside the colour codes so the visible column width is the same either way.
     write!(out, "{:width$}", "", width = TAG_WIDTH - tag.len())
 }

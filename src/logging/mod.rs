@@ -80,7 +80,7 @@ pub struct LoggingSettings {
     pub console: ConsoleOutput,
     /// Console and tap verbosity; the file always gets everything.
     pub verbosity: Verbosity,
-    /// Colour the console's level tag (false for `--no-color`/`NO_COLOR` or a non-terminal).
+    /// Colour the console's level tag (see [`crate::color::stream_wants_color`]).
     pub color: bool,
     /// Offset of the console's local time; see [`local_offset_or_utc`].
     pub console_utc_offset: UtcOffset,

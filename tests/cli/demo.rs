@@ -271,6 +271,93 @@ fn the_demo_json_shows_the_scheduler_checks_passing() {
     }
 }
 
+/// `--dry-run --detailed-exitcode`, terraform's drift check: 2 while the plan would create
+/// something, 0 once a completed run's world has everything (the same plan says "0 to
+/// create, 0 to change"), and without the flag a dry run stays 0 either way.
+#[test]
+fn detailed_exitcode_is_two_for_a_plan_with_changes_and_zero_when_all_exists() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let dry_run = |detailed: bool| {
+        let mut cmd = demo(home.path());
+        cmd.args(["--dry-run", "--state-file"]).arg(&state);
+        if detailed {
+            cmd.arg("--detailed-exitcode");
+        }
+        cmd
+    };
+    let fresh = dry_run(true).assert().code(2).get_output().clone();
+    assert!(
+        stdout_of(&fresh).contains("Plan: 15 to create, 0 to change, 0 to reuse."),
+        "{}",
+        stdout_of(&fresh)
+    );
+    dry_run(false).assert().code(0);
+    assert!(!state.exists(), "a dry run writes no state");
+
+    demo(home.path())
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(0);
+    // The pre-flight is skipped once the cluster exists: 14 steps, not 15.
+    let done = dry_run(true).assert().code(0).get_output().clone();
+    assert!(
+        stdout_of(&done).contains("Plan: 0 to create, 0 to change, 14 to reuse."),
+        "{}",
+        stdout_of(&done)
+    );
+
+    // A removal plan is a plan too: `--clean --dry-run` of that world would remove it.
+    dry_run(true).arg("--clean").assert().code(2);
+}
+
+/// With `--detailed-exitcode` every failure exits 1, whatever its documented code, so 2
+/// always means "changes": a failed prerequisite check (2 otherwise) and an invalid
+/// configuration (3 otherwise).
+#[test]
+fn detailed_exitcode_turns_every_failure_into_one() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    for detailed in [false, true] {
+        let mut cmd = demo(home.path());
+        cmd.env("KALYPSO_DEMO_ABSENT", "gh")
+            .args(["--dry-run", "--state-file"])
+            .arg(&state);
+        if detailed {
+            cmd.arg("--detailed-exitcode");
+        }
+        cmd.assert().code(if detailed { 1 } else { 2 });
+
+        let mut cmd = demo(home.path());
+        cmd.args(["--dry-run", "--cluster-name", "Bad_Name"]);
+        if detailed {
+            cmd.arg("--detailed-exitcode");
+        }
+        cmd.assert()
+            .code(if detailed { 1 } else { 3 })
+            .stderr(predicates::str::contains("Bad_Name"));
+    }
+}
+
+/// `--detailed-exitcode` reports on a dry run's plan: without `--dry-run` it is bad input,
+/// exit 64 naming the flag and the rule, before anything runs.
+#[test]
+fn detailed_exitcode_without_dry_run_is_a_usage_error() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    demo(home.path())
+        .args(["--detailed-exitcode", "--state-file"])
+        .arg(&state)
+        .assert()
+        .code(64)
+        .stderr(predicates::str::contains(
+            "--detailed-exitcode is only valid with --dry-run",
+        ));
+    assert!(!state.exists());
+    assert!(!state.with_file_name("state.json.demo").exists());
+}
+
 #[test]
 fn dry_run_lists_every_command_and_runs_none() {
     let home = TempDir::new().unwrap();

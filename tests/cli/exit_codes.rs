@@ -692,3 +692,22 @@ fn a_new_repository_that_is_the_existing_one_of_the_tokens_account_exits_3_befor
     // Refused before the run: no state was recorded, so nothing was created.
     assert!(!state_file.exists(), "{stderr}");
 }
+
+/// clap's own output (help, errors) is coloured by anstream, which reads `NO_COLOR` and
+/// `CLICOLOR_FORCE`; `FORCE_COLOR` is honoured there too, and `NO_COLOR` still wins.
+#[test]
+fn help_is_coloured_when_forced_and_never_with_no_color() {
+    let home = TempDir::new().unwrap();
+    let help = |env: &[(&str, &str)]| {
+        let mut cmd = bin(home.path());
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let output = cmd.arg("--help").assert().code(0).get_output().clone();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(!help(&[]).contains('\x1b'));
+    assert!(help(&[("FORCE_COLOR", "1")]).contains('\x1b'));
+    assert!(help(&[("CLICOLOR_FORCE", "1")]).contains('\x1b'));
+    assert!(!help(&[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
+}

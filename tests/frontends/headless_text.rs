@@ -335,7 +335,7 @@ fn with_colour_tags_are_coloured_like_the_console_and_marks_green_or_red() {
         "{out}"
     );
     assert!(
-        out.contains("\x1b[1;31m✗\x1b[0m GitOps repository failed"),
+        out.contains("\x1b[1m\x1b[31m✗\x1b[0m GitOps repository failed"),
         "{out}"
     );
     assert!(out.contains("\x1b[33m⚠\x1b[0m AKS cluster: quota"), "{out}");
@@ -587,4 +587,74 @@ fn a_real_failure_prints_its_error_and_hint_once_and_the_rollbacks_leftover() {
     assert!(!out.contains("--clean"), "{out}");
     assert!(out.contains("nothing is left to resume or remove"), "{out}");
     insta::assert_snapshot!("headless_real_quota_failure", out);
+}
+
+/// Colour as the real binary decides it, with stdout and stderr pipes (as in a CI log):
+/// `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE` and `FORCE_COLOR`, in anstream's order with
+/// `FORCE_COLOR` beside `CLICOLOR_FORCE`. Both the line output (stdout: the marks) and the
+/// console log (stderr: the level tags of `--validate-only -v`).
+#[test]
+fn colour_follows_no_color_clicolor_and_force_color_on_pipes() {
+    // (environment, flags, coloured)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], bool);
+    let cases: &[Case] = &[
+        // Not a terminal: no colour unless forced.
+        (&[], &[], false),
+        (&[("TERM", "xterm-256color"), ("CLICOLOR", "1")], &[], false),
+        (&[("CLICOLOR_FORCE", "1")], &[], true),
+        (&[("FORCE_COLOR", "1")], &[], true),
+        // bixense.com/clicolors: CLICOLOR_FORCE wins over CLICOLOR=0.
+        (&[("CLICOLOR_FORCE", "1"), ("CLICOLOR", "0")], &[], true),
+        // An empty value is unset.
+        (&[("CLICOLOR_FORCE", ""), ("FORCE_COLOR", "")], &[], false),
+        // no-color.org: NO_COLOR wins over every way of forcing.
+        (
+            &[
+                ("NO_COLOR", "1"),
+                ("CLICOLOR_FORCE", "1"),
+                ("FORCE_COLOR", "1"),
+            ],
+            &[],
+            false,
+        ),
+        // And so does the flag.
+        (&[("FORCE_COLOR", "1")], &["--no-color"], false),
+    ];
+    for (env, flags, coloured) in cases {
+        let home = tempfile::TempDir::new().unwrap();
+        let with = |command: &mut assert_cmd::Command| {
+            for (name, value) in env.iter() {
+                command.env(name, value);
+            }
+            command.args(flags.iter());
+        };
+        let mut run = crate::support::demo::demo_command(home.path(), "ghp_colourCanary");
+        with(&mut run);
+        let run = run.assert().code(0).get_output().clone();
+        let stdout = String::from_utf8(run.stdout).unwrap();
+        let mut check = crate::support::demo::demo_command(home.path(), "ghp_colourCanary");
+        with(&mut check);
+        let check = check
+            .args(["--validate-only", "-v"])
+            .assert()
+            .code(0)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8(check.stderr).unwrap();
+        if *coloured {
+            assert!(
+                stdout.contains("\x1b[32m✔\x1b[0m Prerequisites passed"),
+                "{env:?} {flags:?}: {stdout}"
+            );
+            assert!(
+                stderr.contains("\x1b[36m[DEBUG]\x1b[0m "),
+                "{env:?} {flags:?}: {stderr}"
+            );
+        } else {
+            assert!(!stdout.contains('\x1b'), "{env:?} {flags:?}: {stdout}");
+            assert!(!stderr.contains('\x1b'), "{env:?} {flags:?}: {stderr}");
+            assert!(stdout.contains("✔ Prerequisites passed"), "{stdout}");
+            assert!(stderr.contains("[DEBUG] "), "{stderr}");
+        }
+    }
 }

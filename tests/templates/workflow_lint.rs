@@ -272,3 +272,58 @@ fn the_workflows_use_current_official_actions_and_least_privilege() {
         ])
     );
 }
+
+/// This repository's own release workflow (`.github/workflows/release.yml`, run on a `v*`
+/// tag; it cannot run here) passes the same two checks.
+#[test]
+fn the_release_workflow_passes_actionlint_and_the_workflow_schema() {
+    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/release.yml");
+    assert!(release.is_file(), "{} is missing", release.display());
+    let (ok, output) = actionlint(std::slice::from_ref(&release));
+    assert!(ok, "actionlint found problems:\n{output}");
+    let (ok, output) = check_jsonschema(std::slice::from_ref(&release));
+    assert!(ok, "check-jsonschema found problems:\n{output}");
+}
+
+/// What the release promises: the six targets, each archive with its checksum, on a `v*`
+/// tag, through actions pinned to a version.
+#[test]
+fn the_release_workflow_builds_the_six_targets_with_checksums_on_a_version_tag() {
+    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/release.yml");
+    let text = fs::read_to_string(&release).unwrap();
+    let workflow: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    assert_eq!(
+        workflow["on"]["push"]["tags"],
+        serde_yaml::from_str::<serde_yaml::Value>("[\"v*\"]").unwrap()
+    );
+    let targets: Vec<&str> = workflow["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "x86_64-unknown-linux-gnu",
+            "x86_64-unknown-linux-musl",
+            "aarch64-unknown-linux-gnu",
+            "aarch64-unknown-linux-musl",
+            "x86_64-apple-darwin",
+            "aarch64-apple-darwin",
+        ]
+    );
+    assert!(text.contains("shasum -a 256 \"$name.tar.gz\" > \"$name.tar.gz.sha256\""));
+    assert!(text.contains("dist/*.tar.gz dist/*.sha256 dist/SHA256SUMS"));
+    for line in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- uses:"))
+    {
+        let action = line.trim_start().trim_start_matches("- uses:").trim();
+        let version = action.split_once('@').map(|(_, v)| v).unwrap_or_default();
+        assert!(
+            version.starts_with('v') && version[1..].starts_with(|c: char| c.is_ascii_digit()),
+            "not pinned to a version: {line}"
+        );
+    }
+}
