@@ -32,6 +32,11 @@ pub struct Observed {
     /// An existing control plane checked by what Kalypso consumes; `None` when none is
     /// configured or it is not reachable (its step reports that).
     pub control_plane_check: Option<crate::templates::structure::ControlPlaneFindings>,
+    /// An existing control plane: each configured environment as it has it, in promotion
+    /// order (empty when none is configured or it is not reachable).
+    pub control_plane_environments: Vec<ExistingEnvironment>,
+    /// An existing control plane: the names of the Templates on its `main`.
+    pub control_plane_templates: Vec<String>,
     /// The URL the control plane's GitOpsRepo must name: the configured gitops repository
     /// (a new one's owner known once the token's account is); `None` when not known.
     pub gitops_url: Option<String>,
@@ -88,6 +93,25 @@ impl UserPullRequest {
                 .unwrap_or_default()
         )
     }
+}
+
+/// One configured environment as a control plane the user gave has it: its branch, its
+/// Environment on `main`, its GitHub environment and `NEXT_ENVIRONMENT` secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExistingEnvironment {
+    pub name: String,
+    /// The environment it promotes to (`None`: the last).
+    pub next: Option<String>,
+    /// The check of its branch; `None` when the branch does not exist.
+    pub branch: Option<crate::templates::structure::ControlPlaneFindings>,
+    /// `main` has an Environment of this name under `.environments/`.
+    pub declared: bool,
+    /// `.environments/<name>.yaml` is on `main` (a file this tool would write).
+    pub file_taken: bool,
+    /// Its GitHub environment exists (looked up only for an environment with a next).
+    pub github_environment: bool,
+    /// Its GitHub environment has the secret `NEXT_ENVIRONMENT`.
+    pub next_secret: bool,
 }
 
 /// An AKS cluster that exists.
@@ -147,6 +171,10 @@ pub struct PlannedStep {
     /// The open pull requests of others the scheduler will close once this step's gitops
     /// repository (one the user gave) is in use: the run needs consent for it.
     pub pull_requests_closed: Vec<UserPullRequest>,
+    /// What this step changes, per environment, in a control plane the user gave (see
+    /// [`steps::existing_environments`]): the reason, the dry run's commands and the run
+    /// all come from it.
+    pub changes: Vec<steps::existing_environments::ControlPlaneChange>,
 }
 
 impl PlannedStep {
@@ -165,6 +193,7 @@ impl PlannedStep {
             file: None,
             secrets: Vec::new(),
             pull_requests_closed: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -425,6 +454,7 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
         .as_ref()
         .and_then(|check| check.gitops_repo.as_ref())
         .map(|pointer| pointer.path.clone());
+    let control_plane_changes = steps::existing_environments::changes(observed);
     let steps = StepId::ALL
         .into_iter()
         .map(|id| {
@@ -443,6 +473,14 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
             }
             if action == Action::Create {
                 step.secrets = steps::repositories::secrets_to_set(id, config, observed);
+            }
+            if matches!(id, StepId::ControlPlaneSeed | StepId::ControlPlaneSecrets)
+                && matches!(
+                    config.repositories.control_plane,
+                    crate::config::RepoTarget::Existing(_)
+                )
+            {
+                step.changes = steps::existing_environments::of_step(&control_plane_changes, id);
             }
             if action == Action::Create {
                 if let Some(work) = per_environment_work(config, id) {
@@ -472,6 +510,15 @@ fn per_environment_work(config: &Configuration, id: StepId) -> Option<String> {
         return None;
     }
     match id {
+        // A control plane the user gave lists its own changes per environment instead.
+        StepId::ControlPlaneSeed
+            if matches!(
+                config.repositories.control_plane,
+                crate::config::RepoTarget::Existing(_)
+            ) =>
+        {
+            None
+        }
         StepId::ControlPlaneSeed | StepId::GitopsSeed => Some(format!(
             "; branches: {}, {}",
             crate::templates::structure::MAIN_BRANCH,

@@ -975,6 +975,7 @@ fn every_adapter_spec(sandbox: &Sandbox) -> Vec<CommandSpec> {
             path: "gitops-repo.yaml",
             commit: "0123456789abcdef0123456789abcdef01234567",
             message: "put the GitOpsRepo back",
+            added: false,
         },
         &env,
     ));
