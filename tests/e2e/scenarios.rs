@@ -3301,7 +3301,7 @@ async fn the_dry_run_lists_the_changes_per_environment_and_changes_nothing() {
     }
     assert_eq!(
         checked,
-        5 + 2 + 2,
-        "five pushes, two environments, two secrets"
+        5 + 4 + 2 + 2,
+        "five pushes to the control plane, four to the new gitops repository, two environments, two secrets"
     );
 }
