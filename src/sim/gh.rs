@@ -819,7 +819,13 @@ fn repo_api(
                 .get_mut(key)
                 .and_then(|repo| repo.environments.remove(*environment));
             match removed {
-                Some(_) => Ok(Reply::silent()),
+                Some(_) => {
+                    // Its secrets go with it.
+                    ctx.world
+                        .gh_environment_secret_values
+                        .retain(|(repo_key, name, _), _| !(repo_key == key && name == environment));
+                    Ok(Reply::silent())
+                }
                 None => Err(api_not_found(
                     "https://docs.github.com/rest/deployments/environments#delete-an-environment",
                 )),

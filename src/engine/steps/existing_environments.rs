@@ -760,3 +760,180 @@ pub(super) fn commands(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::plan::ExistingEnvironment;
+    use crate::templates::structure::{ControlPlaneFindings, GitopsRepoPointer};
+
+    fn context() -> TemplateContext {
+        let mut context = TemplateContext::new(
+            templates::RepoRef::new("acme", "cp"),
+            templates::RepoRef::new("acme", "gitops"),
+        );
+        context.environments = vec!["dev".to_string(), "stage".to_string()];
+        context
+    }
+
+    /// The constant says what the rendering names: a change of the template that names
+    /// another Template fails here, not in a user's control plane.
+    #[test]
+    fn the_rendered_cluster_type_names_the_templates_of_the_rendered_templates_file() {
+        let branch = rendered_branch(&context(), "stage", &[]).unwrap();
+        let files: Vec<(String, String)> = branch
+            .files
+            .iter()
+            .filter(|f| structure::is_resource_candidate(&f.path))
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    String::from_utf8(f.contents.clone()).unwrap(),
+                )
+            })
+            .collect();
+        // Checked against a main with nothing: exactly those two Templates are missing.
+        let findings = structure::check_control_plane::<&str>(&[], &[], "stage", &files);
+        let missing: Vec<&String> = findings
+            .missing
+            .iter()
+            .filter(|m| m.starts_with("no Template"))
+            .collect();
+        assert_eq!(
+            missing.len(),
+            RENDERED_CLUSTER_TYPE_TEMPLATES.len(),
+            "{missing:?}"
+        );
+        for name in RENDERED_CLUSTER_TYPE_TEMPLATES {
+            assert!(
+                missing
+                    .iter()
+                    .any(|m| m.starts_with(&format!("no Template {name} "))),
+                "{name}: {missing:?}"
+            );
+        }
+        // With the Templates file on the branch, nothing is missing.
+        let with = rendered_branch(&context(), "stage", &["x".to_string()]).unwrap();
+        let files: Vec<(String, String)> = with
+            .files
+            .iter()
+            .filter(|f| structure::is_resource_candidate(&f.path))
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    String::from_utf8(f.contents.clone()).unwrap(),
+                )
+            })
+            .collect();
+        let templates = structure::template_names(&files);
+        for name in RENDERED_CLUSTER_TYPE_TEMPLATES {
+            assert!(templates.iter().any(|t| t == name), "{templates:?}");
+        }
+        let findings = structure::check_control_plane::<&str>(&[], &[], "stage", &files);
+        assert!(
+            !findings
+                .missing
+                .iter()
+                .any(|m| m.starts_with("no Template")),
+            "{:?}",
+            findings.missing
+        );
+    }
+
+    fn pointing(repo: &str) -> ControlPlaneFindings {
+        ControlPlaneFindings {
+            branch: "dev".to_string(),
+            gitops_repo: Some(GitopsRepoPointer {
+                path: "gitops-repo.yaml".to_string(),
+                name: Some("dev".to_string()),
+                repo: repo.to_string(),
+            }),
+            ..ControlPlaneFindings::default()
+        }
+    }
+
+    /// Per environment: the pointer, the branch to create, then the Environments on main,
+    /// then the chain; an existing NEXT_ENVIRONMENT is a warning, not a change.
+    #[test]
+    fn the_changes_follow_what_was_observed_in_promotion_order() {
+        let observed = Observed {
+            gitops_url: Some("https://github.com/acme/gitops".to_string()),
+            control_plane_templates: vec!["default-reconciler".to_string()],
+            control_plane_environments: vec![
+                ExistingEnvironment {
+                    name: "dev".to_string(),
+                    next: Some("stage".to_string()),
+                    branch: Some(pointing("https://github.com/acme/old")),
+                    declared: true,
+                    file_taken: true,
+                    github_environment: true,
+                    next_secret: true,
+                },
+                ExistingEnvironment {
+                    name: "stage".to_string(),
+                    next: Some("prod".to_string()),
+                    ..ExistingEnvironment::default()
+                },
+                ExistingEnvironment {
+                    name: "prod".to_string(),
+                    branch: Some(pointing("https://github.com/acme/gitops.git")),
+                    ..ExistingEnvironment::default()
+                },
+            ],
+            ..Observed::default()
+        };
+        let changes = changes(&observed);
+        assert_eq!(
+            changes,
+            [
+                ControlPlaneChange::PointGitopsRepo {
+                    branch: "dev".to_string(),
+                    path: "gitops-repo.yaml".to_string(),
+                    name: Some("dev".to_string()),
+                    from: "https://github.com/acme/old".to_string(),
+                    to: "https://github.com/acme/gitops".to_string(),
+                },
+                ControlPlaneChange::CreateBranch {
+                    branch: "stage".to_string(),
+                    gitops: "https://github.com/acme/gitops".to_string(),
+                    templates: vec!["default-namespace".to_string()],
+                },
+                ControlPlaneChange::AddEnvironmentFile {
+                    environment: "stage".to_string(),
+                    path: ".environments/stage.yaml".to_string(),
+                },
+                ControlPlaneChange::LeaveNextEnvironment {
+                    environment: "dev".to_string(),
+                    next: "stage".to_string(),
+                },
+                ControlPlaneChange::CreateGithubEnvironment {
+                    environment: "stage".to_string(),
+                },
+                ControlPlaneChange::SetNextEnvironment {
+                    environment: "stage".to_string(),
+                    next: "prod".to_string(),
+                },
+            ]
+        );
+        assert_eq!(
+            of_step(&changes, StepId::ControlPlaneSeed).len(),
+            3,
+            "pointer, branch, Environment"
+        );
+        assert!(!changes[3].is_change());
+        // The warning's command works when copied: the value on the command line, no token.
+        assert!(changes[3]
+            .describe("acme/cp")
+            .ends_with("gh secret set NEXT_ENVIRONMENT --env dev --repo acme/cp --body stage"));
+        // The first environment's branch missing is no change: its check refuses it.
+        let mut first_missing = observed.clone();
+        first_missing.control_plane_environments[0].branch = None;
+        assert!(!changes_of(&first_missing).iter().any(
+            |c| matches!(c, ControlPlaneChange::CreateBranch { branch, .. } if branch == "dev")
+        ));
+    }
+
+    fn changes_of(observed: &Observed) -> Vec<ControlPlaneChange> {
+        changes(observed)
+    }
+}
