@@ -1416,6 +1416,9 @@ fn warnings_text(warnings: &[String]) -> String {
     )
 }
 
+/// A file's path and text.
+pub(crate) type ResourceFile = (String, String);
+
 /// The files of an existing control plane that [`structure::check_control_plane`] reads:
 /// every path on `main`, and every YAML file outside `.github/` on `main` and on each
 /// environment branch read, with its content. `read` runs each query (the step's and the
@@ -1425,7 +1428,7 @@ pub(crate) struct ControlPlaneFiles {
     pub main_files: Vec<(String, String)>,
     /// Each environment branch read, in the order asked: its files, `None` when the
     /// branch does not exist.
-    pub branches: Vec<(String, Option<Vec<(String, String)>>)>,
+    pub branches: Vec<(String, Option<Vec<ResourceFile>>)>,
     /// `main` does not exist.
     pub main_absent: bool,
 }
