@@ -3055,6 +3055,20 @@ async fn an_existing_control_plane_gets_its_missing_environments_and_is_given_ba
         file_on(&harness, CONTROL_PLANE, "main", ".environments/prod.yaml")
             .contains("name: \"prod\"")
     );
+    // The report: what the seed step did, per environment.
+    let done = run
+        .outcome
+        .step(StepId::ControlPlaneSeed)
+        .and_then(|step| step.message.clone())
+        .unwrap();
+    for part in [
+        "pointed the GitOpsRepo in gitops-repo.yaml on dev",
+        "created branch stage of acme/kalypso-control-plane",
+        "created branch prod of acme/kalypso-control-plane",
+        "added .environments/prod.yaml (Environment prod) on main",
+    ] {
+        assert!(done.contains(part), "{part} not in {done}");
+    }
     // What the run changed passes the check of an existing control plane on a later run.
     let plan = harness.planned(&config).await;
     assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
@@ -3304,4 +3318,31 @@ async fn the_dry_run_lists_the_changes_per_environment_and_changes_nothing() {
         5 + 4 + 2 + 2,
         "five pushes to the control plane, four to the new gitops repository, two environments, two secrets"
     );
+}
+
+/// A later environment's branch that exists but lacks what Kalypso consumes stays a refusal
+/// (as the first one's), naming the branch and what is missing: nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_later_environment_branch_lacking_a_gitops_repo_is_refused() {
+    let harness = Harness::new();
+    let mut two = all_new();
+    two.environments = kalypso_bootstrap::config::rules::environments("dev,stage").expect("valid");
+    seed_valid_repo(&harness, &two, RepoKind::ControlPlane, ORG, CONTROL_PLANE);
+    edit_file(
+        &harness.bare(ORG, CONTROL_PLANE),
+        "stage",
+        "gitops-repo.yaml",
+        |text| text.replace("kind: GitOpsRepo", "kind: NotAGitOpsRepo"),
+    );
+    let before = control_plane_files(&harness);
+    let error = harness.refused(&reference_with_three_environments()).await;
+    assert_eq!(error.exit_code, ExitCode::RepositoryFailed, "{error:?}");
+    assert!(
+        error.message.contains("branch stage of repository https://github.com/acme/kalypso-control-plane lacks what Kalypso needs")
+            && error.message.contains("on stage: no GitOpsRepo"),
+        "{}",
+        error.message
+    );
+    assert!(!error.message.contains("on dev:"), "{}", error.message);
+    assert_eq!(control_plane_files(&harness), before);
 }
