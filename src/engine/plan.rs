@@ -162,9 +162,6 @@ pub struct PlannedStep {
     pub depends_on: Vec<StepId>,
     /// Why the plan chose this action, for the user (e.g. `--skip-install`).
     pub reason: String,
-    /// The file of a repository the user gave that this step changes (the control plane's
-    /// GitOpsRepo), for the dry run's listing of the commands.
-    pub file: Option<String>,
     /// The Actions secrets this step sets on a repository the user gave (those it lacks),
     /// by name: the reason and the dry run's commands both come from it.
     pub secrets: Vec<String>,
@@ -190,7 +187,6 @@ impl PlannedStep {
             action,
             depends_on,
             reason: reason.into(),
-            file: None,
             secrets: Vec::new(),
             pull_requests_closed: Vec::new(),
             changes: Vec::new(),
@@ -449,11 +445,6 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
     steps::installation::plan(config, observed, &mut decisions);
     steps::validation::plan(config, observed, &mut decisions);
 
-    let pointer_file = observed
-        .control_plane_check
-        .as_ref()
-        .and_then(|check| check.gitops_repo.as_ref())
-        .map(|pointer| pointer.path.clone());
     let control_plane_changes = steps::existing_environments::changes(observed);
     let steps = StepId::ALL
         .into_iter()
@@ -462,15 +453,6 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
                 .remove(&id)
                 .unwrap_or_else(|| unreachable!("every step is decided, {id} was not"));
             let mut step = PlannedStep::new(id, action, dependencies(id), reason);
-            if id == StepId::ControlPlaneSeed
-                && action == Action::Create
-                && matches!(
-                    config.repositories.control_plane,
-                    crate::config::RepoTarget::Existing(_)
-                )
-            {
-                step.file = pointer_file.clone();
-            }
             if action == Action::Create {
                 step.secrets = steps::repositories::secrets_to_set(id, config, observed);
             }
