@@ -20,8 +20,8 @@
 //!   higher layer wins, both from the same layer is a conflict.
 
 use super::configuration::{
-    ClusterTarget, Configuration, Environments, ExistingCluster, Installation, NewCluster, Options,
-    RepoTarget, Repositories, Verbosity,
+    ClusterTarget, Configuration, ExistingCluster, Installation, NewCluster, Options, RepoTarget,
+    Repositories, Verbosity,
 };
 use super::defaults;
 use super::error::FieldError;
@@ -76,15 +76,6 @@ fn how_to_remove(source: &Source, field: Field) -> String {
         Source::File { .. } => format!("remove {} from the config file", field.path()),
         Source::Flag { flag } => format!("drop {flag}"),
         Source::Prompt | Source::Default => "leave it unanswered".to_string(),
-    }
-}
-
-/// How to give the one environment `name` where the environments came from.
-fn environments_hint(source: &Source, name: &str) -> String {
-    match source {
-        Source::Env { var } => format!("{var}={name}"),
-        Source::File { .. } => format!("environments: [{name}] in the config file"),
-        _ => format!("--environments {name}"),
     }
 }
 
@@ -165,9 +156,6 @@ impl Validator<'_> {
         let cluster = self.cluster(name.clone(), kube_contexts);
         let repositories = self.repositories();
         let environments = self.check(Field::Environments, rules::environments);
-        if let (Some(environments), Some(repositories)) = (&environments, &repositories) {
-            self.one_environment_with_an_existing_control_plane(environments, repositories);
-        }
         let installation = self.installation();
         let options = self.options();
         if !self.is_set(Field::ClusterName) && !self.name_needed_for.is_empty() {
@@ -446,62 +434,6 @@ impl Validator<'_> {
             no_color: self.flag(Field::NoColor),
             force: self.flag(Field::Force),
         }
-    }
-
-    /// A control plane the user gives is checked and changed on one environment branch
-    /// only (its Environment, its GitOpsRepo, its workflows): bootstrapping several
-    /// environments needs a control plane this tool creates. (A gitops repository the user
-    /// gives is checked on every environment's branch.) The refusal names the field, where
-    /// it came from and the URL, what the tool would not do for the other environments,
-    /// and both ways on.
-    fn one_environment_with_an_existing_control_plane(
-        &mut self,
-        environments: &Environments,
-        repositories: &Repositories,
-    ) {
-        let existing: Vec<(Field, String)> =
-            [(Field::ControlPlaneUrl, &repositories.control_plane)]
-                .into_iter()
-                .filter_map(|(field, target)| match target {
-                    RepoTarget::Existing(repo) => Some((field, repo.url())),
-                    RepoTarget::Create { .. } => None,
-                })
-                .collect();
-        let names = environments.names();
-        if names.len() < 2 || existing.is_empty() {
-            return;
-        }
-        let given: Vec<String> = existing
-            .iter()
-            .map(|(field, url)| {
-                format!(
-                    "{} (from {}) is the existing repository {url}",
-                    field.path(),
-                    self.source(*field)
-                )
-            })
-            .collect();
-        let removals: Vec<String> = existing
-            .iter()
-            .map(|(field, _)| how_to_remove(self.source(*field), *field))
-            .collect();
-        let first = names.first().map(String::as_str).unwrap_or("dev");
-        let others = names[1..].join(", ");
-        let source = self.source(Field::Environments).clone();
-        self.errors.push(FieldError::invalid(
-            Field::Environments,
-            names.join(","),
-            &source,
-            format!(
-                "must be one environment when the control plane is brought: several environments need a control plane this tool creates, and {}; an existing control plane is checked and changed on one environment branch only (this tool neither checks nor creates the branches and Environments of {others} in it, nor their GitHub environments and NEXT_ENVIRONMENT secrets)",
-                given.join(" and "),
-            ),
-            format!(
-                "either bootstrap {first} alone with the control plane you bring ({}) and add {others} by hand (docs/repositories.md, \"Another environment\"), or {} to let this tool create the control plane with every environment (a gitops repository you bring may stay: it is checked on every environment's branch)",
-                environments_hint(&source, first),
-                removals.join(" and ")
-            ),
-        ));
     }
 
     // ---- helpers ----

@@ -6,8 +6,8 @@ use std::future::Future;
 use super::context::EventSink;
 use super::events::{EventKind, LogLevel};
 use super::plan::{
-    succeeded_steps, Observed, ObservedCluster, ObservedRepo, ObservedResourceGroup,
-    UserPullRequest, SCHEDULER_BRANCH_PREFIX,
+    succeeded_steps, ExistingEnvironment, Observed, ObservedCluster, ObservedRepo,
+    ObservedResourceGroup, UserPullRequest, SCHEDULER_BRANCH_PREFIX,
 };
 use super::retry::explain_give_up;
 use super::step::StepId;
@@ -15,7 +15,6 @@ use super::steps::{repositories, resources, tool_error, BootstrapSteps, Tools};
 use crate::config::validate::{same_repository, RepoFullName};
 use crate::config::{ClusterTarget, Field, RepoTarget};
 use crate::state::BootstrapState;
-use crate::templates::structure::BranchKind;
 use crate::templates::RepoKind;
 use crate::tools::gh::PROMOTED_LABEL;
 use crate::tools::retry::{describe_wait, retry, RetryError, RetryWait};
@@ -108,12 +107,13 @@ pub async fn observe(
         {
             // Nothing to read; the plan reports it.
         } else {
+            let environments = env.configuration.environments.names();
             let environment = env.configuration.environments.first();
             let step = StepId::ControlPlaneRepo;
             let slug = slug.as_str();
             let gh = &tools.gh;
             let files = repositories::read_control_plane(
-                environment,
+                environments,
                 |branch| async move {
                     query(
                         steps,
@@ -138,9 +138,56 @@ pub async fn observe(
                 },
             )
             .await?;
-            // Neither branch: not reachable, or empty; the step says which.
-            if files.absent.len() < BranchKind::ALL.len() {
+            // Neither main nor any environment branch: not reachable, or empty; the step
+            // says which.
+            if !files.is_empty() {
                 observed.control_plane_check = Some(files.findings(environment));
+                observed.control_plane_templates =
+                    crate::templates::structure::template_names(&files.main_files);
+                let declared = files.findings(environment).environments;
+                for name in environments {
+                    let next = env.configuration.environments.next_after(name);
+                    let mut existing = ExistingEnvironment {
+                        name: name.clone(),
+                        next: next.map(str::to_string),
+                        branch: files.has_branch(name).then(|| files.findings(name)),
+                        declared: declared.contains(name),
+                        file_taken: files.main_paths.iter().any(|p| {
+                            *p == super::steps::existing_environments::environment_file(name)
+                        }),
+                        ..ExistingEnvironment::default()
+                    };
+                    if next.is_some() {
+                        existing.github_environment = query(
+                            steps,
+                            cancel,
+                            events,
+                            StepId::ControlPlaneSecrets,
+                            &format!("look up the GitHub environment {name} in {slug}"),
+                            || gh.environment_exists(slug, name),
+                        )
+                        .await?;
+                        if existing.github_environment {
+                            let secrets = query(
+                                steps,
+                                cancel,
+                                events,
+                                StepId::ControlPlaneSecrets,
+                                &format!(
+                                    "list the secrets of the GitHub environment {name} in {slug}"
+                                ),
+                                || gh.environment_secret_listing(slug, name),
+                            )
+                            .await?
+                            .unwrap_or_default();
+                            existing.next_secret = secrets.iter().any(|s| {
+                                s.name
+                                    .eq_ignore_ascii_case(repositories::NEXT_ENVIRONMENT_SECRET)
+                            });
+                        }
+                    }
+                    observed.control_plane_environments.push(existing);
+                }
                 missing_on_existing(
                     steps,
                     cancel,

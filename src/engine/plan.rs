@@ -32,6 +32,11 @@ pub struct Observed {
     /// An existing control plane checked by what Kalypso consumes; `None` when none is
     /// configured or it is not reachable (its step reports that).
     pub control_plane_check: Option<crate::templates::structure::ControlPlaneFindings>,
+    /// An existing control plane: each configured environment as it has it, in promotion
+    /// order (empty when none is configured or it is not reachable).
+    pub control_plane_environments: Vec<ExistingEnvironment>,
+    /// An existing control plane: the names of the Templates on its `main`.
+    pub control_plane_templates: Vec<String>,
     /// The URL the control plane's GitOpsRepo must name: the configured gitops repository
     /// (a new one's owner known once the token's account is); `None` when not known.
     pub gitops_url: Option<String>,
@@ -90,6 +95,25 @@ impl UserPullRequest {
     }
 }
 
+/// One configured environment as a control plane the user gave has it: its branch, its
+/// Environment on `main`, its GitHub environment and `NEXT_ENVIRONMENT` secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExistingEnvironment {
+    pub name: String,
+    /// The environment it promotes to (`None`: the last).
+    pub next: Option<String>,
+    /// The check of its branch; `None` when the branch does not exist.
+    pub branch: Option<crate::templates::structure::ControlPlaneFindings>,
+    /// `main` has an Environment of this name under `.environments/`.
+    pub declared: bool,
+    /// `.environments/<name>.yaml` is on `main` (a file this tool would write).
+    pub file_taken: bool,
+    /// Its GitHub environment exists (looked up only for an environment with a next).
+    pub github_environment: bool,
+    /// Its GitHub environment has the secret `NEXT_ENVIRONMENT`.
+    pub next_secret: bool,
+}
+
 /// An AKS cluster that exists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservedCluster {
@@ -138,15 +162,16 @@ pub struct PlannedStep {
     pub depends_on: Vec<StepId>,
     /// Why the plan chose this action, for the user (e.g. `--skip-install`).
     pub reason: String,
-    /// The file of a repository the user gave that this step changes (the control plane's
-    /// GitOpsRepo), for the dry run's listing of the commands.
-    pub file: Option<String>,
     /// The Actions secrets this step sets on a repository the user gave (those it lacks),
     /// by name: the reason and the dry run's commands both come from it.
     pub secrets: Vec<String>,
     /// The open pull requests of others the scheduler will close once this step's gitops
     /// repository (one the user gave) is in use: the run needs consent for it.
     pub pull_requests_closed: Vec<UserPullRequest>,
+    /// What this step changes, per environment, in a control plane the user gave (see
+    /// [`steps::existing_environments`]): the reason, the dry run's commands and the run
+    /// all come from it.
+    pub changes: Vec<steps::existing_environments::ControlPlaneChange>,
 }
 
 impl PlannedStep {
@@ -162,9 +187,9 @@ impl PlannedStep {
             action,
             depends_on,
             reason: reason.into(),
-            file: None,
             secrets: Vec::new(),
             pull_requests_closed: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -420,11 +445,7 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
     steps::installation::plan(config, observed, &mut decisions);
     steps::validation::plan(config, observed, &mut decisions);
 
-    let pointer_file = observed
-        .control_plane_check
-        .as_ref()
-        .and_then(|check| check.gitops_repo.as_ref())
-        .map(|pointer| pointer.path.clone());
+    let control_plane_changes = steps::existing_environments::changes(observed);
     let steps = StepId::ALL
         .into_iter()
         .map(|id| {
@@ -432,17 +453,16 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
                 .remove(&id)
                 .unwrap_or_else(|| unreachable!("every step is decided, {id} was not"));
             let mut step = PlannedStep::new(id, action, dependencies(id), reason);
-            if id == StepId::ControlPlaneSeed
-                && action == Action::Create
+            if action == Action::Create {
+                step.secrets = steps::repositories::secrets_to_set(id, config, observed);
+            }
+            if matches!(id, StepId::ControlPlaneSeed | StepId::ControlPlaneSecrets)
                 && matches!(
                     config.repositories.control_plane,
                     crate::config::RepoTarget::Existing(_)
                 )
             {
-                step.file = pointer_file.clone();
-            }
-            if action == Action::Create {
-                step.secrets = steps::repositories::secrets_to_set(id, config, observed);
+                step.changes = steps::existing_environments::of_step(&control_plane_changes, id);
             }
             if action == Action::Create {
                 if let Some(work) = per_environment_work(config, id) {
@@ -472,6 +492,15 @@ fn per_environment_work(config: &Configuration, id: StepId) -> Option<String> {
         return None;
     }
     match id {
+        // A control plane the user gave lists its own changes per environment instead.
+        StepId::ControlPlaneSeed
+            if matches!(
+                config.repositories.control_plane,
+                crate::config::RepoTarget::Existing(_)
+            ) =>
+        {
+            None
+        }
         StepId::ControlPlaneSeed | StepId::GitopsSeed => Some(format!(
             "; branches: {}, {}",
             crate::templates::structure::MAIN_BRANCH,
@@ -855,6 +884,8 @@ mod tests {
             control_plane: Some(ours_repo("acme/demo-control-plane", false)),
             gitops: Some(ours_repo("acme/demo-gitops", false)),
             control_plane_check: None,
+            control_plane_environments: Vec::new(),
+            control_plane_templates: Vec::new(),
             gitops_url: None,
             missing_on_existing: Default::default(),
             unchecked_on_existing: Default::default(),
@@ -918,6 +949,8 @@ mod tests {
             control_plane: Some(ours_repo("acme/demo-control-plane", false)),
             gitops: Some(ours_repo("acme/demo-gitops", false)),
             control_plane_check: None,
+            control_plane_environments: Vec::new(),
+            control_plane_templates: Vec::new(),
             gitops_url: None,
             missing_on_existing: Default::default(),
             unchecked_on_existing: Default::default(),

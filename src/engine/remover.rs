@@ -253,6 +253,19 @@ impl EngineRemover {
             Resource::RepoLabel { repository, name } => {
                 self.gh().label_delete_spec(repository, name)
             }
+            Resource::RepoBranch {
+                repository, branch, ..
+            } => self.gh().branch_delete_spec(repository, branch),
+            Resource::RepoEnvironment { repository, name } => {
+                self.gh().environment_delete_spec(repository, name)
+            }
+            Resource::RepoEnvironmentSecret {
+                repository,
+                environment,
+                name,
+            } => self
+                .gh()
+                .environment_secret_delete_spec(repository, environment, name),
             // The first of the revert's commands (see [`EngineRemover::removal_specs`]).
             Resource::RepoFileCommit { .. } => self
                 .removal_specs(resource)
@@ -295,6 +308,7 @@ impl EngineRemover {
                 branch,
                 path,
                 commit,
+                previous_blob,
                 ..
             } => Git::new(Arc::clone(&self.runner)).revert_file_specs(
                 FileRevert {
@@ -304,6 +318,7 @@ impl EngineRemover {
                     path,
                     commit,
                     message: REVERT_MESSAGE,
+                    added: previous_blob.is_empty(),
                 },
                 &self.gh().git_env(),
             ),
@@ -394,6 +409,51 @@ impl EngineRemover {
             },
             // Checked live by the revert itself (see [`EngineRemover::revert_file_commit`]).
             Resource::RepoFileCommit { .. } => Ok(()),
+            // A branch we created is ours while its head is still the commit we pushed
+            // (someone who pushed to it since made it theirs); gone, the removal says so.
+            Resource::RepoBranch {
+                repository,
+                branch,
+                commit,
+            } => match self.gh().branch_head(repository, branch).await? {
+                Some(head) if &head != commit => Err(format!(
+                    "branch {branch} of {repository} moved since we created it (its head is {}, we pushed {}): deleting it would lose those commits",
+                    short(&head),
+                    short(commit)
+                )),
+                _ => Ok(()),
+            },
+            // Ours by the state's record: we created it when it did not exist; the delete
+            // runs only while it still exists (gone: nothing to do).
+            Resource::RepoEnvironment { .. } => Ok(()),
+            // Like a repository's secret: ours while GitHub still shows the time it had
+            // right after we set it.
+            Resource::RepoEnvironmentSecret {
+                repository,
+                environment,
+                name,
+            } => {
+                let listing = self
+                    .gh()
+                    .environment_secret_listing(repository, environment)
+                    .await?
+                    .unwrap_or_default();
+                match listing.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
+                    None => Ok(()),
+                    Some(live) => match self.marks.secrets.get(resource) {
+                        None => Err(format!(
+                            "secret {name} of environment {environment} on {repository}: no time of our setting it was recorded, so it cannot be told from one set since"
+                        )),
+                        Some(ours) if live.updated_at.as_deref() != Some(ours.as_str()) => {
+                            Err(format!(
+                                "secret {name} of environment {environment} on {repository} was set again since we set it (updated {}, ours {ours})",
+                                live.updated_at.as_deref().unwrap_or("at an unknown time")
+                            ))
+                        }
+                        Some(_) => Ok(()),
+                    },
+                }
+            }
             // A label is ours while it still has the colour and description we gave it
             // (someone who redefined it made it theirs); gone, the removal says so.
             Resource::RepoLabel { repository, name } => {
@@ -489,8 +549,27 @@ impl EngineRemover {
             Resource::Repository { owner, name, .. } => {
                 self.gh().repo_delete(&format!("{owner}/{name}")).await?
             }
-            Resource::RepoSecret { .. } | Resource::RepoLabel { .. } => {
+            Resource::RepoSecret { .. }
+            | Resource::RepoLabel { .. }
+            | Resource::RepoEnvironmentSecret { .. } => {
                 self.run_gh(self.removal_spec(resource)).await?
+            }
+            Resource::RepoBranch {
+                repository, branch, ..
+            } => {
+                // Checked live just before (see check_mark): gone is done.
+                if self.gh().branch_head(repository, branch).await?.is_none() {
+                    DeleteOutcome::NotFound
+                } else {
+                    self.run_gh(self.removal_spec(resource)).await?
+                }
+            }
+            Resource::RepoEnvironment { repository, name } => {
+                if !self.gh().environment_exists(repository, name).await? {
+                    DeleteOutcome::NotFound
+                } else {
+                    self.run_gh(self.removal_spec(resource)).await?
+                }
             }
             Resource::RepoFileCommit { .. } => return self.revert_file_commit(resource).await,
             Resource::Flux {
@@ -542,6 +621,7 @@ impl EngineRemover {
         else {
             unreachable!("only a file commit is reverted")
         };
+        let added = previous_blob.is_empty();
         let live = match self.gh().repo_tree(repository, branch).await? {
             None => {
                 return Ok(RemovalNote::kept(format!(
@@ -551,6 +631,11 @@ impl EngineRemover {
             Some(entries) => entries.into_iter().find(|e| &e.path == path),
         };
         match live {
+            None if added => {
+                return Ok(RemovalNote::new(
+                    "already as it was (the file we added is not there: the commit never landed, or was undone)",
+                ))
+            }
             None => {
                 return Ok(RemovalNote::kept(format!(
                     "left in place: {path} is no longer on {branch}"
@@ -596,9 +681,11 @@ impl EngineRemover {
             }
             return Err(failure(ToolKind::Git, command, &output));
         }
-        Ok(RemovalNote::new(format!(
-            "put back as it was (a new commit on {branch}, pushed without force)"
-        )))
+        Ok(RemovalNote::new(if added {
+            format!("removed the file we added (a new commit on {branch}, pushed without force)")
+        } else {
+            format!("put back as it was (a new commit on {branch}, pushed without force)")
+        }))
     }
 
     /// A gh command without an adapter method (secrets and labels); gone counts as done.
@@ -617,6 +704,11 @@ impl EngineRemover {
             Err(error)
         }
     }
+}
+
+/// The first 12 characters of a commit id.
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
 }
 
 /// The directory the manual revert of a file commit clones into (relative: where the user is).

@@ -112,7 +112,10 @@ pub fn removal_rank(resource: &Resource) -> u8 {
         Resource::Flux { .. } => 3,
         Resource::RepoSecret { .. }
         | Resource::RepoLabel { .. }
-        | Resource::RepoFileCommit { .. } => 4,
+        | Resource::RepoFileCommit { .. }
+        | Resource::RepoEnvironmentSecret { .. }
+        | Resource::RepoBranch { .. }
+        | Resource::RepoEnvironment { .. } => 4,
         Resource::Repository { .. } => 5,
         Resource::AksCluster { .. } => 6,
         Resource::ResourceGroup { .. } => 7,

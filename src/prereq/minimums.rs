@@ -170,6 +170,14 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         GH_2_0,
         "environment secrets (secret set --env) came to gh in 2021, before 2.0.0 (pkg/cmd/secret/set/set.go); not traced to their pull request here",
     ),
+    // The rollback of a NEXT_ENVIRONMENT this tool set on a control plane the user gave.
+    flag(
+        "gh",
+        &["secret", "delete"],
+        "--env",
+        Version::new(2, 11, 0),
+        "secret delete (was remove, which had --env) came in gh 2.11.0 (cli/cli#5617)",
+    ),
     flag(
         "gh",
         &["secret", "list"],
@@ -593,6 +601,9 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
     flag("git", &["diff"], "--quiet", Version::new(2, 23, 0), GIT_OLD),
     flag("git", &["diff"], "--", Version::new(2, 23, 0), GIT_OLD),
     flag("git", &["checkout"], "--", Version::new(2, 23, 0), GIT_OLD),
+    // The revert of a file this tool added (an Environment on main): removed.
+    flag("git", &["rm"], "--quiet", Version::new(2, 23, 0), GIT_OLD),
+    flag("git", &["rm"], "--", Version::new(2, 23, 0), GIT_OLD),
     flag(
         "git",
         &["commit"],

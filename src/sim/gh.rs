@@ -812,6 +812,79 @@ fn repo_api(
                 "deployment_branch_policy": null,
             }))
         }
+        // GitHub answers 204 with no body; an environment that is not there, 404.
+        ("DELETE", ["environments", environment]) => {
+            if !ctx.world.can_admin_repo(login, key) {
+                return Err(api_error(
+                    403,
+                    "Resource not accessible by personal access token",
+                    "https://docs.github.com/rest/deployments/environments#delete-an-environment",
+                ));
+            }
+            let removed = ctx
+                .world
+                .github
+                .repos
+                .get_mut(key)
+                .and_then(|repo| repo.environments.remove(*environment));
+            match removed {
+                Some(_) => {
+                    // Its secrets go with it.
+                    ctx.world
+                        .gh_environment_secret_values
+                        .retain(|(repo_key, name, _), _| !(repo_key == key && name == environment));
+                    Ok(Reply::silent())
+                }
+                None => Err(api_not_found(
+                    "https://docs.github.com/rest/deployments/environments#delete-an-environment",
+                )),
+            }
+        }
+        ("GET", ["git", "ref", "heads", branch @ ..]) if !branch.is_empty() => {
+            let branch = branch.join("/");
+            match git::heads(&bare).get(&branch) {
+                Some(sha) => {
+                    let api = api_base(ctx);
+                    ok(json!({
+                        "ref": format!("refs/heads/{branch}"),
+                        "url": format!("{api}/repos/{}/git/refs/heads/{branch}", repo.full_name()),
+                        "object": {
+                            "sha": sha,
+                            "type": "commit",
+                            "url": format!("{api}/repos/{}/git/commits/{sha}", repo.full_name()),
+                        },
+                    }))
+                }
+                None => Err(api_not_found(
+                    "https://docs.github.com/rest/git/refs#get-a-reference",
+                )),
+            }
+        }
+        // GitHub answers 204 with no body; a reference that is not there, 422.
+        ("DELETE", ["git", "refs", "heads", branch @ ..]) if !branch.is_empty() => {
+            let branch = branch.join("/");
+            if !ctx.world.can_write_repo(login, key) {
+                return Err(api_error(
+                    403,
+                    "Resource not accessible by personal access token",
+                    "https://docs.github.com/rest/git/refs#delete-a-reference",
+                ));
+            }
+            if !git::heads(&bare).contains_key(&branch) {
+                return Err(api_error(
+                    422,
+                    "Reference does not exist",
+                    "https://docs.github.com/rest/git/refs#delete-a-reference",
+                ));
+            }
+            git::delete_branch(&bare, &branch).map_err(|e| {
+                Reply::fail(
+                    1,
+                    format!("simulated GitHub could not delete the branch: {e}"),
+                )
+            })?;
+            Ok(Reply::silent())
+        }
         ("GET", ["environments", environment]) => match repo.environments.get(*environment) {
             Some(_) => ok(json!({"name": environment, "protection_rules": []})),
             None => Err(api_not_found(

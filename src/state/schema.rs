@@ -374,6 +374,26 @@ pub enum Resource {
         written_blob: String,
         previous_content: String,
     },
+    /// A branch we created in a repository the user gave (an environment branch of an
+    /// existing control plane): `commit` is the head we pushed. Rollback deletes the branch
+    /// only while its live head is still that commit.
+    #[serde(rename_all = "camelCase")]
+    RepoBranch {
+        repository: String,
+        branch: String,
+        commit: String,
+    },
+    /// A GitHub (deployment) environment we created in a repository the user gave.
+    #[serde(rename_all = "camelCase")]
+    RepoEnvironment { repository: String, name: String },
+    /// A secret we set in a GitHub environment of a repository the user gave (its value
+    /// never enters the state).
+    #[serde(rename_all = "camelCase")]
+    RepoEnvironmentSecret {
+        repository: String,
+        environment: String,
+        name: String,
+    },
     #[serde(rename_all = "camelCase")]
     Flux {
         kube_context: String,
@@ -410,6 +430,9 @@ impl Resource {
             Resource::RepoSecret { .. } => "repo_secret",
             Resource::RepoLabel { .. } => "repo_label",
             Resource::RepoFileCommit { .. } => "repo_file_commit",
+            Resource::RepoBranch { .. } => "repo_branch",
+            Resource::RepoEnvironment { .. } => "repo_environment",
+            Resource::RepoEnvironmentSecret { .. } => "repo_environment_secret",
             Resource::Flux { .. } => "flux",
             Resource::Namespace { .. } => "namespace",
             Resource::HelmRelease { .. } => "helm_release",
@@ -427,6 +450,9 @@ impl Resource {
             Resource::RepoSecret { .. } => "Actions secret",
             Resource::RepoLabel { .. } => "label",
             Resource::RepoFileCommit { .. } => "commit",
+            Resource::RepoBranch { .. } => "branch",
+            Resource::RepoEnvironment { .. } => "GitHub environment",
+            Resource::RepoEnvironmentSecret { .. } => "environment secret",
             Resource::Flux { .. } => "Flux",
             Resource::Namespace { .. } => "namespace",
             Resource::HelmRelease { .. } => "Helm release",
@@ -467,6 +493,22 @@ impl Resource {
                 "{kind} {} ({path} on {branch} of {repository})",
                 commit.get(..12).unwrap_or(commit)
             ),
+            Resource::RepoBranch {
+                repository,
+                branch,
+                commit,
+            } => format!(
+                "{kind} {branch} of {repository} (head {})",
+                commit.get(..12).unwrap_or(commit)
+            ),
+            Resource::RepoEnvironment { repository, name } => {
+                format!("{kind} {name} of {repository}")
+            }
+            Resource::RepoEnvironmentSecret {
+                repository,
+                environment,
+                name,
+            } => format!("{kind} {name} of environment {environment} on {repository}"),
             Resource::Flux {
                 kube_context,
                 version,
@@ -500,7 +542,11 @@ impl Resource {
 /// identifiers with an underscore are never ordinary words, so nothing else changes. For the
 /// front ends and the report; JSON keeps the identifiers.
 pub fn in_human_words(text: &str) -> std::borrow::Cow<'_, str> {
-    const WORDS: [(&str, &str); 9] = [
+    const WORDS: [(&str, &str); 12] = [
+        // Longer identifiers first: `repo_environment` is the start of `repo_environment_secret`.
+        ("repo_environment_secret", "environment secret"),
+        ("repo_environment", "GitHub environment"),
+        ("repo_branch", "branch"),
         ("resource_group", "resource group"),
         ("aks_cluster", "AKS cluster"),
         ("kube_context", "kube context"),

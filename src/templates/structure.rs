@@ -475,6 +475,18 @@ fn read_resources(files: &[(String, String)], problems: &mut Vec<String>) -> Vec
     found
 }
 
+/// The names of the Templates (`scheduler.kalypso.io`) in `files`, sorted.
+pub fn template_names(files: &[(String, String)]) -> Vec<String> {
+    let mut ignored = Vec::new();
+    read_resources(files, &mut ignored)
+        .into_iter()
+        .filter(|r| r.kind == "Template")
+        .filter_map(|r| r.name)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// Check an existing control-plane repository by what Kalypso consumes, found by kind and
 /// not by folder name: Environments under `.environments/` on `main`; on the environment
 /// branch a BaseRepo, a GitOpsRepo, at least one ClusterType and the Templates the

@@ -571,6 +571,94 @@ impl Gh {
         Ok(listing.into_iter().map(|s| s.name).collect())
     }
 
+    /// `gh api repos/SLUG/environments/NAME`: the GitHub environment, 404 when absent.
+    pub fn environment_view_spec(&self, slug: &str, name: &str) -> CommandSpec {
+        self.authed(&["api", &format!("repos/{slug}/environments/{name}")])
+    }
+
+    /// Whether the GitHub environment `name` exists in `slug`.
+    pub async fn environment_exists(&self, slug: &str, name: &str) -> Result<bool, ToolError> {
+        let spec = self.environment_view_spec(slug, name);
+        let found: Option<serde_json::Value> =
+            none_if_not_found(self.exec.json(spec, "a GitHub environment").await)?;
+        Ok(found.is_some())
+    }
+
+    /// `gh api --method DELETE repos/SLUG/environments/NAME --silent` (rollback of a GitHub
+    /// environment this tool created; its secrets go with it).
+    pub fn environment_delete_spec(&self, slug: &str, name: &str) -> CommandSpec {
+        self.authed(&[
+            "api",
+            "--method",
+            "DELETE",
+            &format!("repos/{slug}/environments/{name}"),
+            "--silent",
+        ])
+    }
+
+    /// The secrets of the GitHub environment `environment` with when each was set; `None`
+    /// when the environment does not exist.
+    pub async fn environment_secret_listing(
+        &self,
+        slug: &str,
+        environment: &str,
+    ) -> Result<Option<Vec<SecretListing>>, ToolError> {
+        let spec = self.environment_secret_list_spec(slug, environment);
+        none_if_not_found(self.exec.json(spec, "a list of secrets").await)
+    }
+
+    /// `gh secret delete NAME --env ENVIRONMENT --repo SLUG` (rollback of an environment
+    /// secret this tool set).
+    pub fn environment_secret_delete_spec(
+        &self,
+        slug: &str,
+        environment: &str,
+        name: &str,
+    ) -> CommandSpec {
+        self.authed(&[
+            "secret",
+            "delete",
+            name,
+            "--env",
+            environment,
+            "--repo",
+            slug,
+        ])
+    }
+
+    /// `gh api repos/SLUG/git/ref/heads/BRANCH`: the branch's reference, 404 when absent.
+    pub fn branch_head_spec(&self, slug: &str, branch: &str) -> CommandSpec {
+        self.authed(&["api", &format!("repos/{slug}/git/ref/heads/{branch}")])
+    }
+
+    /// The commit `branch` of `slug` points at; `None` when there is no such branch.
+    pub async fn branch_head(&self, slug: &str, branch: &str) -> Result<Option<String>, ToolError> {
+        #[derive(Deserialize)]
+        struct Reference {
+            object: ReferenceObject,
+        }
+        #[derive(Deserialize)]
+        struct ReferenceObject {
+            sha: String,
+        }
+        let spec = self.branch_head_spec(slug, branch);
+        let reference: Option<Reference> =
+            none_if_not_found(self.exec.json(spec, "a git reference").await)?;
+        Ok(reference.map(|r| r.object.sha))
+    }
+
+    /// `gh api --method DELETE repos/SLUG/git/refs/heads/BRANCH --silent` (rollback of a
+    /// branch this tool created).
+    pub fn branch_delete_spec(&self, slug: &str, branch: &str) -> CommandSpec {
+        self.authed(&[
+            "api",
+            "--method",
+            "DELETE",
+            &format!("repos/{slug}/git/refs/heads/{branch}"),
+            "--silent",
+        ])
+    }
+
     /// `gh secret delete NAME --repo SLUG` (rollback of a secret this tool set).
     pub fn secret_delete_spec(&self, slug: &str, name: &str) -> CommandSpec {
         self.authed(&["secret", "delete", name, "--repo", slug])

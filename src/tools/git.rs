@@ -570,6 +570,147 @@ impl Git {
     }
 }
 
+impl Git {
+    /// Every command [`Git::create_branch_then`] runs, in order (the files are written
+    /// after the first), for dry-run listings: `git init -b BRANCH`, `git add -A`, the
+    /// commit, `git rev-parse HEAD`, `git push REMOTE BRANCH` (never forced: a branch that
+    /// exists on the remote meanwhile rejects it).
+    pub fn create_branch_specs(
+        &self,
+        workdir: &Path,
+        remote_url: &str,
+        branch: &str,
+        message: &str,
+        env: &GitEnv,
+    ) -> Vec<CommandSpec> {
+        vec![
+            self.init_spec(workdir, branch, env),
+            self.add_all_spec(workdir, env),
+            self.commit_spec(workdir, message, env),
+            self.rev_parse_spec(workdir, &["HEAD"], env),
+            self.push_spec(workdir, remote_url, branch, env),
+        ]
+    }
+
+    /// Push `branch` (a branch the remote does not have) with its files as one root
+    /// commit, telling `before_push` the commit first (so that a caller records it before
+    /// it can land). Returns the commit. `workdir` must be absent or empty.
+    pub async fn create_branch_then(
+        &self,
+        workdir: &Path,
+        remote_url: &str,
+        branch: &RenderedBranch,
+        message: &str,
+        env: &GitEnv,
+        before_push: impl FnOnce(&str) -> Result<(), String>,
+    ) -> Result<String, FileChangeError> {
+        check_remote(remote_url)?;
+        for file in &branch.files {
+            check_relative_path(&file.path)?;
+        }
+        prepare_workdir(workdir)?;
+        let specs = self.create_branch_specs(workdir, remote_url, &branch.name, message, env);
+        let [init, add, commit, head, push]: [CommandSpec; 5] = specs
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("five commands"));
+        self.exec.checked(init).await?;
+        write_files(workdir, &branch.files)?;
+        self.exec.checked(add).await?;
+        self.exec.checked(commit).await?;
+        let commit = self.exec.checked(head).await?.stdout.trim().to_string();
+        if commit.is_empty() {
+            return Err(FileChangeError::Refused(format!(
+                "git rev-parse did not name the commit of branch {}",
+                branch.name
+            )));
+        }
+        before_push(&commit).map_err(FileChangeError::Refused)?;
+        self.exec.checked(push).await?;
+        Ok(commit)
+    }
+
+    /// Every command [`Git::add_file_then`] runs, in order (the file is written between the
+    /// first and the second), for dry-run listings.
+    pub fn add_file_specs(
+        &self,
+        workdir: &Path,
+        remote_url: &str,
+        branch: &str,
+        path: &str,
+        message: &str,
+        env: &GitEnv,
+    ) -> Vec<CommandSpec> {
+        let written = format!("HEAD:{path}");
+        vec![
+            self.clone_branch_spec(remote_url, branch, workdir, env),
+            self.add_path_spec(workdir, path, env),
+            self.commit_spec(workdir, message, env),
+            self.rev_parse_spec(workdir, &["HEAD", written.as_str()], env),
+            self.push_spec(workdir, remote_url, branch, env),
+        ]
+    }
+
+    /// Add the file `path` (which the branch must not have) with `content` to `branch` in
+    /// one commit, pushed without force; `before_push` is told the commit first. The
+    /// [`FileCommit`] has no previous blob or content.
+    pub async fn add_file_then(
+        &self,
+        change: FileChange<'_>,
+        content: &str,
+        env: &GitEnv,
+        before_push: impl FnOnce(&FileCommit) -> Result<(), String>,
+    ) -> Result<FileCommit, FileChangeError> {
+        let FileChange {
+            workdir,
+            remote_url,
+            branch,
+            path,
+            message,
+        } = change;
+        check_remote(remote_url)?;
+        check_relative_path(path)?;
+        prepare_workdir(workdir)?;
+        let specs = self.add_file_specs(workdir, remote_url, branch, path, message, env);
+        let [clone, add, commit, after, push]: [CommandSpec; 5] = specs
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("five commands"));
+        self.exec.checked(clone).await?;
+        let file = workdir.join(path);
+        // Never over something that is there (a file, a symlink): that is not ours to replace.
+        if fs::symlink_metadata(&file).is_ok() {
+            return Err(FileChangeError::Refused(format!(
+                "{path} is on {branch} already"
+            )));
+        }
+        let io_error = |source| SeedError::Io {
+            path: file.clone(),
+            source,
+        };
+        if let Some(parent) = file.parent() {
+            fs::create_dir_all(parent).map_err(io_error)?;
+        }
+        fs::write(&file, content).map_err(io_error)?;
+        self.exec.checked(add).await?;
+        self.exec.checked(commit).await?;
+        let output = self.exec.checked(after).await?;
+        let mut lines = output.stdout.lines().map(str::trim);
+        let (Some(commit), Some(written_blob)) = (lines.next(), lines.next()) else {
+            return Err(FileChangeError::Refused(format!(
+                "git rev-parse did not name the new commit and blob of {path}"
+            )));
+        };
+        let committed = FileCommit {
+            commit: commit.to_string(),
+            previous_blob: String::new(),
+            previous_content: String::new(),
+            written_blob: written_blob.to_string(),
+        };
+        before_push(&committed).map_err(FileChangeError::Refused)?;
+        self.exec.checked(push).await?;
+        Ok(committed)
+    }
+}
+
 /// Where [`Git::revert_file_specs`] puts one file back: the branch of `remote_url`, cloned
 /// into `dir` (relative to where the commands run), and the file `path` that our `commit`
 /// changed, put back in a new commit with `message`.
@@ -581,6 +722,8 @@ pub struct FileRevert<'a> {
     pub path: &'a str,
     pub commit: &'a str,
     pub message: &'a str,
+    /// Our commit added the file (it had none before): the revert removes it.
+    pub added: bool,
 }
 
 /// What each of [`Git::revert_file_specs`]' commands does, in order.
@@ -622,6 +765,7 @@ impl Git {
             path,
             commit,
             message,
+            added,
         } = revert;
         let parent = format!("{commit}~1");
         let name = format!("user.name={AUTHOR_NAME}");
@@ -646,6 +790,10 @@ impl Git {
                 RevertStep::Check => env.apply_local(Self::base(&[
                     "-C", dir, "diff", "--quiet", commit, "HEAD", "--", path,
                 ])),
+                // A file our commit added is removed; any other gets its content back.
+                RevertStep::Restore if added => {
+                    env.apply_local(Self::base(&["-C", dir, "rm", "--quiet", "--", path]))
+                }
                 RevertStep::Restore => {
                     env.apply_local(Self::base(&["-C", dir, "checkout", &parent, "--", path]))
                 }

@@ -901,6 +901,9 @@ fn hints_and_messages_name_only_flags_that_exist() {
         "--service-principal",
         // `git revert --no-edit`: the manual revert of a commit to a repository you gave.
         "--no-edit",
+        // `gh secret set NEXT_ENVIRONMENT --env ENV --repo R --body NEXT`: setting by hand an
+        // environment's NEXT_ENVIRONMENT that exists (its value is no secret).
+        "--body",
     ] {
         allowed.insert(by_hand.to_string());
     }

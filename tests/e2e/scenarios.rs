@@ -2994,3 +2994,421 @@ async fn github_plan_free_refuses_environments_in_private_repositories_and_publi
         "stage"
     ));
 }
+
+/// The gitops repository the existing control plane's GitOpsRepo on `dev` names before the run.
+const OLD_GITOPS: &str = "https://github.com/acme/old-gitops";
+
+/// A control plane the user made with this tool for `dev` alone (main and dev), whose
+/// GitOpsRepo names another gitops repository: the user's, before they add environments.
+fn seed_control_plane_with_dev_only(harness: &Harness) {
+    // The scheduler's one worker needs 1.5 s per pull request at 150 ms a GitHub call: the
+    // environments' pull requests get branches of their own, as the three-environment run's.
+    harness.sim.set_latency(
+        kalypso_bootstrap::sim::Latency::zero()
+            .with_command("gh api", std::time::Duration::from_millis(150)),
+    );
+    seed_valid_repo(
+        harness,
+        &all_new(),
+        RepoKind::ControlPlane,
+        ORG,
+        CONTROL_PLANE,
+    );
+    let new_gitops = format!("https://github.com/{ORG}/{GITOPS}");
+    edit_file(
+        &harness.bare(ORG, CONTROL_PLANE),
+        "dev",
+        "gitops-repo.yaml",
+        |text| {
+            assert!(text.contains(&new_gitops), "{text}");
+            text.replace(&new_gitops, OLD_GITOPS)
+        },
+    );
+}
+
+/// An existing control plane, a new gitops repository, three environments.
+fn reference_with_three_environments() -> kalypso_bootstrap::config::Configuration {
+    let mut config = reference_with_new_gitops();
+    config.environments =
+        kalypso_bootstrap::config::rules::environments("dev,stage,prod").expect("valid");
+    config
+}
+
+/// Every branch of the control plane with its files: what a rollback must give back.
+fn control_plane_files(
+    harness: &Harness,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, (String, Vec<u8>)>> {
+    let bare = harness.bare(ORG, CONTROL_PLANE);
+    branches(&bare)
+        .into_iter()
+        .map(|branch| {
+            let files = branch_files(&bare, &branch);
+            (branch, files)
+        })
+        .collect()
+}
+
+fn the_gh(harness: &Harness) -> kalypso_bootstrap::tools::gh::Gh {
+    kalypso_bootstrap::tools::gh::Gh::new(std::sync::Arc::new(harness.sim.clone()))
+        .with_token(secrecy::SecretString::from(CANARY))
+}
+
+/// Issue 16: an existing control plane with `dev` only and `--environments dev,stage,prod`:
+/// the plan shows each change per environment; with consent the run creates stage and prod
+/// (rendered resources, the GitOpsRepo naming each gitops branch), adds the Environment prod
+/// lacks on main, points dev's GitOpsRepo, and wires dev → stage → prod with GitHub
+/// environments and NEXT_ENVIRONMENT secrets, each recorded; the rollback gives the
+/// repository back exactly as it was (branches and files) and removes the environments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_control_plane_gets_its_missing_environments_and_is_given_back_as_it_was() {
+    let harness = Harness::new();
+    seed_control_plane_with_dev_only(&harness);
+    let before = control_plane_files(&harness);
+    assert_eq!(before.keys().collect::<Vec<_>>(), ["dev", "main"]);
+    let config = reference_with_three_environments();
+    let new_gitops = format!("https://github.com/{ORG}/{GITOPS}");
+
+    let run = harness.run(&config).await;
+    run.assert_success();
+    // The plan, per environment.
+    let seed = run.plan.step(StepId::ControlPlaneSeed).unwrap();
+    assert_eq!(seed.action, Action::Create);
+    for part in [
+        "on branch dev, gitops-repo.yaml (GitOpsRepo",
+        "branch stage does not exist; change: create it",
+        "branch prod does not exist; change: create it",
+        &format!("GitOpsRepo (branch stage of {new_gitops})"),
+        "main declares no Environment stage; change: add .environments/stage.yaml",
+        "main declares no Environment prod; change: add .environments/prod.yaml",
+        OLD_GITOPS,
+    ] {
+        assert!(seed.reason.contains(part), "{part} not in {}", seed.reason);
+    }
+    // main has the Templates the rendered ClusterType names: no copy on the new branches.
+    assert!(!seed.reason.contains("Templates"), "{}", seed.reason);
+    let secrets = run.plan.step(StepId::ControlPlaneSecrets).unwrap();
+    assert_eq!(secrets.action, Action::Create);
+    for part in [
+        "the GitHub environment dev does not exist; change: create it",
+        "the GitHub environment stage has no NEXT_ENVIRONMENT secret; change: set it to prod",
+    ] {
+        assert!(
+            secrets.reason.contains(part),
+            "{part} not in {}",
+            secrets.reason
+        );
+    }
+    assert!(
+        !secrets.reason.contains("environment prod"),
+        "{}",
+        secrets.reason
+    );
+
+    // The repository now: every environment's branch, each GitOpsRepo naming its branch
+    // of the new gitops repository.
+    let bare = harness.bare(ORG, CONTROL_PLANE);
+    assert_eq!(branches(&bare), ["dev", "main", "prod", "stage"]);
+    for environment in ["stage", "prod"] {
+        let gitops_repo = file_on(&harness, CONTROL_PLANE, environment, "gitops-repo.yaml");
+        assert!(gitops_repo.contains(&new_gitops), "{gitops_repo}");
+        assert!(
+            gitops_repo.contains(&format!("branch: \"{environment}\"")),
+            "{gitops_repo}"
+        );
+    }
+    assert!(file_on(&harness, CONTROL_PLANE, "dev", "gitops-repo.yaml").contains(&new_gitops));
+    assert!(
+        file_on(&harness, CONTROL_PLANE, "main", ".environments/prod.yaml")
+            .contains("name: \"prod\"")
+    );
+    // The report: what the seed step did, per environment.
+    let done = run
+        .outcome
+        .step(StepId::ControlPlaneSeed)
+        .and_then(|step| step.message.clone())
+        .unwrap();
+    for part in [
+        "pointed the GitOpsRepo in gitops-repo.yaml on dev",
+        "created branch stage of acme/kalypso-control-plane",
+        "created branch prod of acme/kalypso-control-plane",
+        "added .environments/prod.yaml (Environment prod) on main",
+    ] {
+        assert!(done.contains(part), "{part} not in {done}");
+    }
+    // What the run changed passes the check of an existing control plane on a later run.
+    let plan = harness.planned(&config).await;
+    assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
+    assert_eq!(plan.action(StepId::ControlPlaneSeed), Some(Action::Skip));
+
+    // The promotion chain: dev → stage → prod, nothing after prod.
+    for (environment, next) in [("dev", "stage"), ("stage", "prod")] {
+        assert!(harness.sim.github_environment_secret_is(
+            ORG,
+            CONTROL_PLANE,
+            environment,
+            "NEXT_ENVIRONMENT",
+            next
+        ));
+    }
+    let cp = &harness.settled().github.repos["acme/kalypso-control-plane"];
+    assert_eq!(cp.environments.keys().collect::<Vec<_>>(), ["dev", "stage"]);
+
+    // Each change recorded as ours.
+    let kinds: Vec<String> = harness
+        .state()
+        .resources
+        .iter()
+        .filter(|r| r.ownership == Ownership::CreatedByUs)
+        .map(|r| r.resource.describe())
+        .filter(|d| d.starts_with("repo_") && !d.starts_with("repo_secret"))
+        .map(|d| d.split(" (head").next().unwrap().to_string())
+        .collect();
+    for expected in [
+        "repo_branch stage of acme/kalypso-control-plane",
+        "repo_branch prod of acme/kalypso-control-plane",
+        "repo_environment dev of acme/kalypso-control-plane",
+        "repo_environment stage of acme/kalypso-control-plane",
+        "repo_environment_secret NEXT_ENVIRONMENT of environment dev on acme/kalypso-control-plane",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == expected),
+            "{expected} not in {kinds:#?}"
+        );
+    }
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| k.starts_with("repo_file_commit"))
+            .count(),
+        3,
+        "dev's pointer, stage's and prod's Environments: {kinds:#?}"
+    );
+    assert_no_canary(&harness.sim.calls());
+
+    let report = harness.rollback(&config).await;
+    assert!(
+        report.is_complete(),
+        "{:?} {:?}",
+        report.leftovers,
+        report.kept
+    );
+    assert_eq!(control_plane_files(&harness), before);
+    let cp = &harness.settled().github.repos["acme/kalypso-control-plane"];
+    assert!(cp.environments.is_empty(), "{:?}", cp.environments);
+}
+
+/// A NEXT_ENVIRONMENT that exists cannot be read back or restored: the plan and the step's
+/// result leave it and warn, with the command that sets it by hand; the rollback leaves the
+/// GitHub environment we did not create, and its secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_next_environment_secret_is_left_and_warned_about() {
+    let harness = Harness::new();
+    seed_control_plane_with_dev_only(&harness);
+    let gh = the_gh(&harness);
+    let slug = format!("{ORG}/{CONTROL_PLANE}");
+    gh.environment_create(&slug, "dev").await.unwrap();
+    gh.environment_secret_set(
+        &slug,
+        "dev",
+        "NEXT_ENVIRONMENT",
+        secrecy::SecretString::from("qa"),
+    )
+    .await
+    .unwrap();
+    let config = reference_with_three_environments();
+    let command = format!("gh secret set NEXT_ENVIRONMENT --env dev --repo {slug} --body stage");
+
+    let run = harness.run(&config).await;
+    run.assert_success();
+    let secrets = run.plan.step(StepId::ControlPlaneSecrets).unwrap();
+    assert!(
+        secrets
+            .reason
+            .contains("warning: the GitHub environment dev has a NEXT_ENVIRONMENT secret already; it is left as it is"),
+        "{}",
+        secrets.reason
+    );
+    assert!(secrets.reason.contains(&command), "{}", secrets.reason);
+    assert!(
+        !secrets
+            .reason
+            .contains("the GitHub environment dev does not exist"),
+        "{}",
+        secrets.reason
+    );
+    let message = run
+        .outcome
+        .step(StepId::ControlPlaneSecrets)
+        .and_then(|step| step.message.clone())
+        .unwrap();
+    assert!(message.contains(&command), "{message}");
+    // Left as it was; stage's is set.
+    assert!(harness.sim.github_environment_secret_is(
+        ORG,
+        CONTROL_PLANE,
+        "dev",
+        "NEXT_ENVIRONMENT",
+        "qa"
+    ));
+    assert!(harness.sim.github_environment_secret_is(
+        ORG,
+        CONTROL_PLANE,
+        "stage",
+        "NEXT_ENVIRONMENT",
+        "prod"
+    ));
+
+    let report = harness.rollback(&config).await;
+    assert!(report.is_complete(), "{:?}", report.kept);
+    assert!(harness.sim.github_environment_secret_is(
+        ORG,
+        CONTROL_PLANE,
+        "dev",
+        "NEXT_ENVIRONMENT",
+        "qa"
+    ));
+    let cp = &harness.settled().github.repos["acme/kalypso-control-plane"];
+    assert_eq!(cp.environments.keys().collect::<Vec<_>>(), ["dev"]);
+}
+
+/// A branch we created that someone pushed to since is theirs too: the rollback keeps it,
+/// saying why, and removes the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_created_environment_branch_that_moved_is_not_deleted() {
+    let harness = Harness::new();
+    seed_control_plane_with_dev_only(&harness);
+    let config = reference_with_three_environments();
+    harness.run(&config).await.assert_success();
+    let theirs = format!(
+        "{}# theirs\n",
+        file_on(&harness, CONTROL_PLANE, "stage", "gitops-repo.yaml")
+    );
+    push_their_change(
+        &harness,
+        CONTROL_PLANE,
+        "stage",
+        "gitops-repo.yaml",
+        &theirs,
+    );
+
+    let report = harness.rollback(&config).await;
+    assert!(!report.is_complete());
+    assert_eq!(report.kept.len(), 1, "{:?}", report.kept);
+    for part in ["branch stage", "moved since we created it"] {
+        assert!(
+            report.kept[0].contains(part),
+            "{part} not in {}",
+            report.kept[0]
+        );
+    }
+    assert_eq!(
+        branches(&harness.bare(ORG, CONTROL_PLANE)),
+        ["dev", "main", "stage"]
+    );
+    assert_eq!(
+        file_on(&harness, CONTROL_PLANE, "stage", "gitops-repo.yaml"),
+        theirs
+    );
+}
+
+/// The dry run lists each environment's changes, the commands a run then runs among them,
+/// and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_lists_the_changes_per_environment_and_changes_nothing() {
+    let harness = Harness::new();
+    seed_control_plane_with_dev_only(&harness);
+    let config = reference_with_three_environments();
+    let before = harness.sim.snapshot();
+    let files_before = control_plane_files(&harness);
+    let bootstrap = harness.open(&config);
+    let observed = bootstrap.observe(&CancellationToken::new()).await.unwrap();
+    let plan = bootstrap.plan(&observed);
+    let dry = bootstrap.dry_run(&plan);
+    drop(bootstrap);
+    assert_eq!(harness.sim.snapshot(), before);
+    assert_eq!(control_plane_files(&harness), files_before);
+
+    let text = dry.to_text();
+    for part in [
+        "branch stage does not exist; change: create it",
+        "branch prod does not exist; change: create it",
+        "main declares no Environment prod; change: add .environments/prod.yaml",
+        "the GitHub environment stage does not exist; change: create it",
+        "$ gh api repos/acme/kalypso-control-plane/git/ref/heads/stage",
+        "$ gh api --method PUT repos/acme/kalypso-control-plane/environments/stage --silent",
+        "$ gh secret set NEXT_ENVIRONMENT --env stage --repo acme/kalypso-control-plane",
+    ] {
+        assert!(text.contains(part), "{part} not in {text}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&dry.to_json()).unwrap();
+    let seed = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "control-plane.seed")
+        .unwrap();
+    let pushes: Vec<String> = seed["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c[1] == "push")
+        .map(|c| c[4].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(pushes, ["dev", "stage", "prod", "main", "main"]);
+
+    // What you see is what runs: every push and every GitHub environment change of the run
+    // was listed.
+    let listed: std::collections::BTreeSet<Vec<String>> = dry
+        .steps
+        .iter()
+        .flat_map(|s| s.commands.iter().cloned())
+        .collect();
+    harness.sim.clear_calls();
+    harness.run(&config).await.assert_success();
+    let mut checked = 0;
+    for call in harness.sim.calls() {
+        let mut argv = vec![call.program.clone()];
+        argv.extend(call.args.iter().cloned());
+        let changes = (argv[0] == "git" && argv.get(1).is_some_and(|a| a == "push"))
+            || argv.windows(2).any(|w| w[0] == "--method" && w[1] == "PUT")
+            || argv
+                .windows(2)
+                .any(|w| w[0] == "set" && w[1] == "NEXT_ENVIRONMENT");
+        if changes {
+            checked += 1;
+            assert!(listed.contains(&argv), "ran but not listed: {argv:?}");
+        }
+    }
+    assert_eq!(
+        checked,
+        5 + 4 + 2 + 2,
+        "five pushes to the control plane, four to the new gitops repository, two environments, two secrets"
+    );
+}
+
+/// A later environment's branch that exists but lacks what Kalypso consumes stays a refusal
+/// (as the first one's), naming the branch and what is missing: nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_later_environment_branch_lacking_a_gitops_repo_is_refused() {
+    let harness = Harness::new();
+    let mut two = all_new();
+    two.environments = kalypso_bootstrap::config::rules::environments("dev,stage").expect("valid");
+    seed_valid_repo(&harness, &two, RepoKind::ControlPlane, ORG, CONTROL_PLANE);
+    edit_file(
+        &harness.bare(ORG, CONTROL_PLANE),
+        "stage",
+        "gitops-repo.yaml",
+        |text| text.replace("kind: GitOpsRepo", "kind: NotAGitOpsRepo"),
+    );
+    let before = control_plane_files(&harness);
+    let error = harness.refused(&reference_with_three_environments()).await;
+    assert_eq!(error.exit_code, ExitCode::RepositoryFailed, "{error:?}");
+    assert!(
+        error.message.contains("branch stage of repository https://github.com/acme/kalypso-control-plane lacks what Kalypso needs")
+            && error.message.contains("on stage: no GitOpsRepo"),
+        "{}",
+        error.message
+    );
+    assert!(!error.message.contains("on dev:"), "{}", error.message);
+    assert_eq!(control_plane_files(&harness), before);
+}

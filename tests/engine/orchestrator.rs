@@ -693,6 +693,8 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
         control_plane: Some(ours_repo("acme/demo-control-plane")),
         gitops: Some(ours_repo("acme/demo-gitops")),
         control_plane_check: None,
+        control_plane_environments: Vec::new(),
+        control_plane_templates: Vec::new(),
         gitops_url: None,
         missing_on_existing: Default::default(),
         unchecked_on_existing: Default::default(),

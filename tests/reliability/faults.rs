@@ -761,7 +761,10 @@ fn exists(resource: &Resource, world: &SimSnapshot) -> bool {
         Resource::RepoLabel { repository, name } => {
             repo(repository).is_some_and(|r| r.labels.contains_key(name))
         }
-        Resource::RepoFileCommit { .. } => {
+        Resource::RepoFileCommit { .. }
+        | Resource::RepoBranch { .. }
+        | Resource::RepoEnvironment { .. }
+        | Resource::RepoEnvironmentSecret { .. } => {
             unreachable!(
                 "the fault matrix creates its repositories: it commits to none it was given"
             )

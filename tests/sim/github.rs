@@ -849,3 +849,127 @@ async fn environments_in_private_repositories_need_a_paid_plan() {
         .environments
         .contains_key("dev"));
 }
+
+/// A branch's reference reads as GitHub's `GET repos/O/N/git/ref/heads/B` shows it (the head
+/// commit in `object.sha`, 404 when there is none); `DELETE repos/O/N/git/refs/heads/B`
+/// deletes it (204, no body) and answers 422 "Reference does not exist" the second time.
+#[tokio::test]
+async fn a_branch_reference_reads_and_deletes_as_the_rest_api_does() {
+    let (_dir, env) = standard();
+    env.seed_repo(
+        SeedRepo::new("acme", "cp")
+            .with_file("main", "README.md", "r\n")
+            .with_file("stage", "gitops-repo.yaml", "a: 1\n"),
+    )
+    .unwrap();
+    let reference = ok_json(
+        &env,
+        gh(ALICE_TOKEN, &["api", "repos/acme/cp/git/ref/heads/stage"]),
+    )
+    .await;
+    assert_eq!(reference["ref"], "refs/heads/stage");
+    assert_eq!(reference["object"]["type"], "commit");
+    let head = reference["object"]["sha"].as_str().unwrap().to_string();
+    assert_eq!(head.len(), 40, "{reference}");
+    let missing = run(
+        &env,
+        gh(ALICE_TOKEN, &["api", "repos/acme/cp/git/ref/heads/prod"]),
+    )
+    .await;
+    assert_eq!(missing.exit_code, Some(1));
+    assert!(missing.stderr.contains("(HTTP 404)"), "{}", missing.stderr);
+
+    let delete = [
+        "api",
+        "--method",
+        "DELETE",
+        "repos/acme/cp/git/refs/heads/stage",
+        "--silent",
+    ];
+    assert_eq!(ok(&env, gh(ALICE_TOKEN, &delete)).await, "");
+    let gone = run(
+        &env,
+        gh(ALICE_TOKEN, &["api", "repos/acme/cp/git/ref/heads/stage"]),
+    )
+    .await;
+    assert!(gone.stderr.contains("(HTTP 404)"), "{}", gone.stderr);
+    let again = run(&env, gh(ALICE_TOKEN, &delete)).await;
+    assert_eq!(again.exit_code, Some(1));
+    assert!(
+        again.stderr.contains("Reference does not exist (HTTP 422)"),
+        "{}",
+        again.stderr
+    );
+    // main is untouched.
+    let main = ok_json(
+        &env,
+        gh(ALICE_TOKEN, &["api", "repos/acme/cp/git/ref/heads/main"]),
+    )
+    .await;
+    assert_eq!(main["ref"], "refs/heads/main");
+}
+
+/// A GitHub environment is deleted with `DELETE repos/O/N/environments/E` (204, its secrets
+/// with it); one that is not there answers 404.
+#[tokio::test]
+async fn a_github_environment_is_deleted_with_its_secrets() {
+    let (_dir, env) = standard();
+    // Environments in a private repository need a paid plan.
+    env.set_github_plan("acme", kalypso_bootstrap::sim::GithubPlan::Team);
+    env.seed_repo(SeedRepo::new("acme", "cp").with_file("main", "README.md", "r\n"))
+        .unwrap();
+    ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "api",
+                "--method",
+                "PUT",
+                "repos/acme/cp/environments/dev",
+                "--silent",
+            ],
+        ),
+    )
+    .await;
+    ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "secret",
+                "set",
+                "NEXT_ENVIRONMENT",
+                "--env",
+                "dev",
+                "--repo",
+                "acme/cp",
+                "--body",
+                "stage",
+            ],
+        ),
+    )
+    .await;
+    assert!(env.github_environment_secret_is("acme", "cp", "dev", "NEXT_ENVIRONMENT", "stage"));
+    let delete = [
+        "api",
+        "--method",
+        "DELETE",
+        "repos/acme/cp/environments/dev",
+        "--silent",
+    ];
+    assert_eq!(ok(&env, gh(ALICE_TOKEN, &delete)).await, "");
+    let view = run(
+        &env,
+        gh(ALICE_TOKEN, &["api", "repos/acme/cp/environments/dev"]),
+    )
+    .await;
+    assert!(view.stderr.contains("(HTTP 404)"), "{}", view.stderr);
+    assert!(!env.github_environment_secret_is("acme", "cp", "dev", "NEXT_ENVIRONMENT", "stage"));
+    let again = run(&env, gh(ALICE_TOKEN, &delete)).await;
+    assert!(
+        again.stderr.contains("Not Found (HTTP 404)"),
+        "{}",
+        again.stderr
+    );
+}

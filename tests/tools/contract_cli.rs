@@ -506,6 +506,13 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
         // Rollback of what the two calls above created.
         gh.secret_delete_spec(&control_plane, "GITOPS_REPO"),
         gh.label_delete_spec(&gitops, gh::PROMOTED_LABEL),
+        // An existing control plane with several environments: its GitHub environments and
+        // branches looked up, and the rollback of those this tool created there.
+        gh.environment_view_spec(&control_plane, "stage"),
+        gh.environment_delete_spec(&control_plane, "stage"),
+        gh.environment_secret_delete_spec(&control_plane, "stage", "NEXT_ENVIRONMENT"),
+        gh.branch_head_spec(&control_plane, "stage"),
+        gh.branch_delete_spec(&control_plane, "stage"),
     ]);
     specs
 }
@@ -966,6 +973,22 @@ fn every_adapter_spec(sandbox: &Sandbox) -> Vec<CommandSpec> {
         "point the GitOpsRepo",
         &env,
     ));
+    // A new environment branch of an existing control plane, and an Environment added on main.
+    specs.extend(git.create_branch_specs(
+        &work.join("control-plane"),
+        remote,
+        "stage",
+        "add the environment branch",
+        &env,
+    ));
+    specs.extend(git.add_file_specs(
+        &work.join("control-plane"),
+        remote,
+        "main",
+        ".environments/stage.yaml",
+        "add the Environment",
+        &env,
+    ));
     // Its rollback: the five commands the plan lists and the remover runs.
     specs.extend(git.revert_file_specs(
         git::FileRevert {
@@ -975,6 +998,20 @@ fn every_adapter_spec(sandbox: &Sandbox) -> Vec<CommandSpec> {
             path: "gitops-repo.yaml",
             commit: "0123456789abcdef0123456789abcdef01234567",
             message: "put the GitOpsRepo back",
+            added: false,
+        },
+        &env,
+    ));
+    // The rollback of a file we added: removed instead of checked out.
+    specs.extend(git.revert_file_specs(
+        git::FileRevert {
+            dir: "kalypso-bootstrap-revert",
+            remote_url: remote,
+            branch: "main",
+            path: ".environments/stage.yaml",
+            commit: "0123456789abcdef0123456789abcdef01234567",
+            message: "remove the Environment",
+            added: true,
         },
         &env,
     ));

@@ -12,6 +12,7 @@
 //! ([`resources`]).
 
 pub mod cluster;
+pub mod existing_environments;
 pub mod installation;
 pub mod repositories;
 pub mod resources;

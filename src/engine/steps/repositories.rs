@@ -194,7 +194,7 @@ fn host(env: &StepEnv) -> &crate::config::GitHubHost {
 }
 
 /// Where a commit to a repository the user gave is pushed, and git's settings for it.
-fn existing_push_target(
+pub(super) fn existing_push_target(
     env: &StepEnv,
     tools: &Tools,
     repo: &crate::config::GitHubRepo,
@@ -281,12 +281,87 @@ pub(crate) fn plan(
                         exit_code: ExitCode::RepositoryFailed,
                     });
                 }
-                let warnings: Vec<String> = check
+                let mut warnings: Vec<String> = check
                     .warnings
                     .iter()
                     .cloned()
                     .chain(followed.warnings())
                     .collect();
+                // Every later environment whose branch exists is checked the same way; what
+                // its check shares with the first one's (`main`) is said once.
+                for later in observed.control_plane_environments.iter().skip(1) {
+                    let Some(findings) = &later.branch else {
+                        continue;
+                    };
+                    let missing: Vec<String> = findings
+                        .missing
+                        .iter()
+                        .filter(|m| !check.missing.contains(m))
+                        .cloned()
+                        .collect();
+                    if !missing.is_empty() {
+                        conflicts.push(PlanConflict {
+                            step: *repo_step,
+                            message: format!(
+                                "branch {} of {}",
+                                later.name,
+                                lacks_message(&repo.url(), &missing)
+                            ),
+                            hint: lacks_hint(RepoKind::ControlPlane),
+                            exit_code: ExitCode::RepositoryFailed,
+                        });
+                    }
+                    let followed = Followed::of(findings, &repo.url());
+                    if let Some(error) = followed.refusal(&repo.url(), *repo_step) {
+                        conflicts.push(PlanConflict {
+                            step: *repo_step,
+                            message: error.message,
+                            hint: followed_hint(),
+                            exit_code: ExitCode::RepositoryFailed,
+                        });
+                    }
+                    if let Some(message) = several_gitops_repos(findings, observed) {
+                        conflicts.push(PlanConflict {
+                            step: *repo_step,
+                            message,
+                            hint: Topic::ExistingRepositoryChanges.hint(format!(
+                                "keep one GitOpsRepo on {branch} (the scheduler opens its pull requests where it points), or point each yourself and run again",
+                                branch = findings.branch
+                            )),
+                            exit_code: ExitCode::RepositoryFailed,
+                        });
+                    }
+                    warnings.extend(
+                        findings
+                            .warnings
+                            .iter()
+                            .filter(|w| !check.warnings.contains(w))
+                            .cloned()
+                            .chain(followed.warnings()),
+                    );
+                }
+                for message in super::existing_environments::refusals(observed, &repo.url()) {
+                    conflicts.push(PlanConflict {
+                        step: *repo_step,
+                        message,
+                        hint: lacks_hint(RepoKind::ControlPlane),
+                        exit_code: ExitCode::RepositoryFailed,
+                    });
+                }
+                let to_create: Vec<&str> = observed
+                    .control_plane_environments
+                    .iter()
+                    .skip(1)
+                    .filter(|e| e.branch.is_none())
+                    .map(|e| e.name.as_str())
+                    .collect();
+                if !to_create.is_empty() {
+                    reason.push_str(&format!(
+                        "; branch{} {} not there yet (created by the seed step)",
+                        if to_create.len() == 1 { "" } else { "es" },
+                        listed(&to_create)
+                    ));
+                }
                 if !warnings.is_empty() {
                     reason.push_str(&warnings_text(&warnings));
                 }
@@ -421,26 +496,70 @@ fn change_to_existing(
     let slug = repo.host().gh_repo_arg(&repo.slug());
     match step {
         StepId::ControlPlaneSeed => {
-            let pointer = observed
-                .control_plane_check
-                .as_ref()?
-                .gitops_repo
-                .as_ref()?;
-            let wanted = observed.gitops_url.as_deref()?;
-            if structure::same_repo_url(&pointer.repo, wanted) {
+            let changes = super::existing_environments::of_step(
+                &super::existing_environments::changes(observed),
+                step,
+            );
+            if changes.is_empty() {
                 return None;
             }
             Some((
                 Action::Create,
                 format!(
-                    "existing repository {url}: on branch {branch}, {path} (GitOpsRepo {name}) has spec.repo {old}, so the gitops repository {wanted} would never receive a pull request; change: set spec.repo to {wanted} (one commit to {branch})",
-                    branch = observed.control_plane_check.as_ref()?.branch,
-                    path = pointer.path,
-                    name = pointer.name.as_deref().unwrap_or("(unnamed)"),
-                    old = pointer.repo,
+                    "existing repository {url}: {}",
+                    super::existing_environments::describe_all(&changes, &slug)
                 ),
             ))
         }
+        StepId::ControlPlaneSecrets => {
+            let base = secrets_change(step, &url, &slug, observed);
+            let chain = super::existing_environments::of_step(
+                &super::existing_environments::changes(observed),
+                step,
+            );
+            if chain.is_empty() {
+                return base;
+            }
+            let described = super::existing_environments::describe_all(&chain, &slug);
+            let changes = chain.iter().any(|c| c.is_change());
+            Some(match base {
+                Some((action, reason)) => (
+                    if changes { Action::Create } else { action },
+                    format!("{reason}; the promotion chain: {described}"),
+                ),
+                None if changes => (
+                    Action::Create,
+                    format!("existing repository {url}: the promotion chain: {described}"),
+                ),
+                None => (
+                    Action::Skip,
+                    format!("existing repository {url}: left as it is; {described}"),
+                ),
+            })
+        }
+        StepId::GitopsSecrets => secrets_change(step, &url, &slug, observed),
+        StepId::GitopsLabel => {
+            observed.missing_on_existing.get(&step)?;
+            Some((
+                Action::Create,
+                format!(
+                    "existing repository {url} lacks the label {PROMOTED_LABEL} that marks promotions; change: create it (gh label create {PROMOTED_LABEL} --repo {slug} --color {PROMOTED_LABEL_COLOR} --description '{PROMOTED_LABEL_DESCRIPTION}')"
+                ),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The Actions secrets a repository the user gave lacks, as a change (see
+/// [`change_to_existing`]).
+fn secrets_change(
+    step: StepId,
+    url: &str,
+    slug: &str,
+    observed: &Observed,
+) -> Option<(Action, String)> {
+    match step {
         StepId::ControlPlaneSecrets | StepId::GitopsSecrets => {
             if let Some(why) = observed.unchecked_on_existing.get(&step) {
                 let names = secret_names(repo_kind(step)).join(", ");
@@ -451,7 +570,7 @@ fn change_to_existing(
                     ),
                 ));
             }
-            let stale = stale_gitops_repo_secret(step, slug.as_str(), observed);
+            let stale = stale_gitops_repo_secret(step, slug, observed);
             let Some(missing) = missing_secrets(step, observed) else {
                 return stale.map(|warning| {
                     (
@@ -487,15 +606,6 @@ fn change_to_existing(
                 reason.push_str(&format!("; warning: {warning}"));
             }
             Some((Action::Create, reason))
-        }
-        StepId::GitopsLabel => {
-            observed.missing_on_existing.get(&step)?;
-            Some((
-                Action::Create,
-                format!(
-                    "existing repository {url} lacks the label {PROMOTED_LABEL} that marks promotions; change: create it (gh label create {PROMOTED_LABEL} --repo {slug} --color {PROMOTED_LABEL_COLOR} --description '{PROMOTED_LABEL_DESCRIPTION}')"
-                ),
-            ))
         }
         _ => None,
     }
@@ -637,11 +747,9 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                         listed.push(tools.gh.repo_tree_spec(&slug, &branch));
                     }
                 } else {
-                    for branch in BranchKind::ALL {
-                        listed.push(tools.gh.repo_tree_spec(
-                            &slug,
-                            branch.branch_name(env.configuration.environments.first()),
-                        ));
+                    listed.push(tools.gh.repo_tree_spec(&slug, MAIN_BRANCH));
+                    for environment in env.configuration.environments.names() {
+                        listed.push(tools.gh.repo_tree_spec(&slug, environment));
                     }
                 }
                 if kind == RepoKind::ControlPlane {
@@ -675,34 +783,13 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
             let RepoTarget::Existing(existing) = target(env, kind) else {
                 unreachable!("matched above")
             };
-            let slug = existing.slug();
-            let branch = env.configuration.environments.first();
-            listed.push(tools.gh.repo_tree_spec(&slug, MAIN_BRANCH));
-            listed.push(tools.gh.repo_tree_spec(&slug, branch));
-            listed.note(format!(
-                "then gh api repos/{slug}/git/blobs/SHA for each YAML file outside .github/, to find the GitOpsRepo by kind"
-            ));
-            let Some(path) = planned.file.as_deref() else {
-                return listed;
-            };
-            let (remote, git_env) = existing_push_target(env, &tools, existing);
-            let workdir = env
-                .work_dir
-                .join(format!("{SEED_DIR_PREFIX}XXXXXX"))
-                .join(kind.dir_name());
-            let mut specs = tools
-                .git
-                .change_file_specs(&workdir, &remote, branch, path, POINTER_MESSAGE, &git_env)
-                .into_iter();
-            for spec in specs.by_ref().take(2) {
-                listed.push(spec);
-            }
-            listed.note(format!(
-                "then {path} is rewritten: only spec.repo of its GitOpsRepo changes"
-            ));
-            for spec in specs {
-                listed.push(spec);
-            }
+            super::existing_environments::commands(
+                env,
+                existing,
+                &planned.changes,
+                preview.context,
+                &mut listed,
+            );
         }
         StepId::ControlPlaneSeed | StepId::GitopsSeed => {
             let Some(context) = preview.context else {
@@ -764,6 +851,15 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                     if planned.secrets.iter().any(|missing| missing == name) {
                         listed.push(tools.gh.secret_set_spec(&slug, name, &value));
                     }
+                }
+                if let RepoTarget::Existing(existing) = target(env, kind) {
+                    super::existing_environments::commands(
+                        env,
+                        existing,
+                        &planned.changes,
+                        Some(context),
+                        &mut listed,
+                    );
                 }
                 listed.note("only secrets still missing from the list are set; values are written to gh's stdin");
                 return listed;
@@ -1119,9 +1215,8 @@ async fn validate_existing(
     )?;
     remember(env, ctx, kind, owner, name, false)?;
 
-    let environment = env.configuration.environments.first();
     if kind == RepoKind::ControlPlane {
-        return validate_control_plane(env, ctx, &tools, &slug, &url, environment).await;
+        return validate_control_plane(env, ctx, &tools, &slug, &url).await;
     }
     // A gitops repository: `main` and every environment's branch (the scheduler proposes
     // to each, and its hand-back workflow runs there).
@@ -1321,27 +1416,54 @@ fn warnings_text(warnings: &[String]) -> String {
     )
 }
 
+/// A file's path and text.
+pub(crate) type ResourceFile = (String, String);
+
 /// The files of an existing control plane that [`structure::check_control_plane`] reads:
-/// every path on `main`, and every YAML file outside `.github/` on `main` and the
-/// environment branch with its content. `read` runs each query (the step's and the
+/// every path on `main`, and every YAML file outside `.github/` on `main` and on each
+/// environment branch read, with its content. `read` runs each query (the step's and the
 /// observation's wrappers differ: events, retries).
 pub(crate) struct ControlPlaneFiles {
     pub main_paths: Vec<String>,
     pub main_files: Vec<(String, String)>,
-    pub environment_files: Vec<(String, String)>,
-    /// `branch X is missing` for each branch that does not exist.
-    pub absent: Vec<String>,
+    /// Each environment branch read, in the order asked: its files, `None` when the
+    /// branch does not exist.
+    pub branches: Vec<(String, Option<Vec<ResourceFile>>)>,
+    /// `main` does not exist.
+    pub main_absent: bool,
 }
 
 impl ControlPlaneFiles {
+    /// Whether `environment`'s branch exists.
+    pub(crate) fn has_branch(&self, environment: &str) -> bool {
+        self.branches
+            .iter()
+            .any(|(name, files)| name == environment && files.is_some())
+    }
+
+    /// Whether nothing was found: neither `main` nor any environment branch.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.main_absent && self.branches.iter().all(|(_, files)| files.is_none())
+    }
+
+    /// The check of `main` and `environment`'s branch (`branch X is missing` first for
+    /// each that does not exist).
     pub(crate) fn findings(&self, environment: &str) -> structure::ControlPlaneFindings {
-        let mut findings = structure::check_control_plane(
-            &self.main_paths,
-            &self.main_files,
-            environment,
-            &self.environment_files,
-        );
-        let mut missing = self.absent.clone();
+        let files = self
+            .branches
+            .iter()
+            .find(|(name, _)| name == environment)
+            .and_then(|(_, files)| files.as_deref())
+            .unwrap_or_default();
+        let mut findings =
+            structure::check_control_plane(&self.main_paths, &self.main_files, environment, files);
+        let mut missing = Vec::new();
+        if self.main_absent {
+            missing.push(format!("branch {MAIN_BRANCH} is missing"));
+        }
+        if !self.has_branch(environment) {
+            missing.push(format!("branch {environment} is missing"));
+        }
         missing.append(&mut findings.missing);
         findings.missing = missing;
         findings
@@ -1349,9 +1471,9 @@ impl ControlPlaneFiles {
 }
 
 /// Read what [`ControlPlaneFiles`] holds through `tree` and `blob` (`None` from `tree`: the
-/// branch does not exist).
+/// branch does not exist): `main`, then each of `environments`' branches.
 pub(crate) async fn read_control_plane<E, TreeFn, TreeFut, BlobFn, BlobFut>(
-    environment: &str,
+    environments: &[String],
     mut tree: TreeFn,
     mut blob: BlobFn,
 ) -> Result<ControlPlaneFiles, E>
@@ -1364,35 +1486,33 @@ where
     let mut read = ControlPlaneFiles {
         main_paths: Vec::new(),
         main_files: Vec::new(),
-        environment_files: Vec::new(),
-        absent: Vec::new(),
+        branches: Vec::new(),
+        main_absent: false,
     };
-    for branch_kind in BranchKind::ALL {
-        let branch = branch_kind.branch_name(environment).to_string();
-        let blobs: Vec<TreeEntry> = match tree(branch.clone()).await? {
-            Some(entries) => entries
+    let branches = std::iter::once(MAIN_BRANCH.to_string()).chain(environments.iter().cloned());
+    for branch in branches {
+        let is_main = branch == MAIN_BRANCH;
+        let blobs: Option<Vec<TreeEntry>> = tree(branch.clone()).await?.map(|entries| {
+            entries
                 .into_iter()
                 .filter(|e| e.kind == TreeEntryKind::Blob)
-                .collect(),
-            None => {
-                read.absent.push(format!("branch {branch} is missing"));
-                Vec::new()
-            }
-        };
+                .collect()
+        });
         let mut files = Vec::new();
         for entry in blobs
             .iter()
+            .flatten()
             .filter(|e| structure::is_resource_candidate(&e.path))
         {
             let content = blob(branch.clone(), entry.path.clone(), entry.sha.clone()).await?;
             files.push((entry.path.clone(), content));
         }
-        match branch_kind {
-            BranchKind::Main => {
-                read.main_paths = blobs.into_iter().map(|e| e.path).collect();
-                read.main_files = files;
-            }
-            BranchKind::Environment => read.environment_files = files,
+        if is_main {
+            read.main_absent = blobs.is_none();
+            read.main_paths = blobs.into_iter().flatten().map(|e| e.path).collect();
+            read.main_files = files;
+        } else {
+            read.branches.push((branch, blobs.map(|_| files)));
         }
     }
     Ok(read)
@@ -1404,10 +1524,10 @@ async fn read_control_plane_in_step(
     ctx: &StepContext,
     tools: &Tools,
     slug: &str,
-    environment: &str,
+    environments: &[String],
 ) -> Result<ControlPlaneFiles, UserError> {
     read_control_plane(
-        environment,
+        environments,
         |branch| async move {
             call(
                 env,
@@ -1430,50 +1550,86 @@ async fn read_control_plane_in_step(
     .await
 }
 
-/// An existing control plane, checked by what Kalypso consumes ([`structure::check_control_plane`]).
-/// The plan checked it already; this runs again because the repository may have changed
-/// since. Missing workflows and helper scripts are warnings in the step's result.
+/// An existing control plane, checked by what Kalypso consumes ([`structure::check_control_plane`])
+/// on `main` and every configured environment's branch: the first one's must exist, a later
+/// one's may be missing (the seed step creates it, as the plan showed). The plan checked it
+/// already; this runs again because the repository may have changed since. Missing
+/// workflows and helper scripts are warnings in the step's result.
 async fn validate_control_plane(
     env: &StepEnv,
     ctx: &StepContext,
     tools: &Tools,
     slug: &str,
     url: &str,
-    environment: &str,
 ) -> Result<StepOutcome, UserError> {
     let step = ctx.step();
-    let files = read_control_plane_in_step(env, ctx, tools, slug, environment).await?;
-    let findings = files.findings(environment);
-    if !findings.missing.is_empty() {
-        ctx.transition("Invalid");
-        return Err(
-            UserError::in_step(step, lacks_message(url, &findings.missing))
-                .with_hint(lacks_hint(RepoKind::ControlPlane))
-                .with_exit_code(ExitCode::RepositoryFailed),
+    let environments = env.configuration.environments.names();
+    let files = read_control_plane_in_step(env, ctx, tools, slug, environments).await?;
+    let first = env.configuration.environments.first();
+    let first_findings = files.findings(first);
+    let mut missing = first_findings.missing.clone();
+    let mut checked = vec![first];
+    let mut absent = Vec::new();
+    let mut findings = vec![first_findings];
+    for environment in environments.iter().skip(1) {
+        if !files.has_branch(environment) {
+            absent.push(environment.as_str());
+            continue;
+        }
+        let later = files.findings(environment);
+        missing.extend(
+            later
+                .missing
+                .iter()
+                .filter(|m| !findings[0].missing.contains(m))
+                .cloned(),
         );
+        checked.push(environment.as_str());
+        findings.push(later);
     }
-    let followed = Followed::of(&findings, url);
-    if let Some(error) = followed.refusal(url, step) {
+    if !missing.is_empty() {
         ctx.transition("Invalid");
-        return Err(error
-            .with_hint(followed_hint())
+        return Err(UserError::in_step(step, lacks_message(url, &missing))
+            .with_hint(lacks_hint(RepoKind::ControlPlane))
             .with_exit_code(ExitCode::RepositoryFailed));
     }
-    let warnings: Vec<String> = findings
-        .warnings
-        .iter()
-        .cloned()
-        .chain(followed.warnings())
-        .collect();
+    let mut warnings: Vec<String> = Vec::new();
+    for check in &findings {
+        let followed = Followed::of(check, url);
+        if let Some(error) = followed.refusal(url, step) {
+            ctx.transition("Invalid");
+            return Err(error
+                .with_hint(followed_hint())
+                .with_exit_code(ExitCode::RepositoryFailed));
+        }
+        for warning in check.warnings.iter().cloned().chain(followed.warnings()) {
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
+    }
     for warning in &warnings {
         tracing::warn!(repository = %slug, "{warning}");
     }
     ctx.transition("Valid");
-    let read = files.main_files.len() + files.environment_files.len();
+    let read = files.main_files.len()
+        + files
+            .branches
+            .iter()
+            .map(|(_, f)| f.as_ref().map_or(0, Vec::len))
+            .sum::<usize>();
     let mut message = format!(
-        "repository {url} is reachable and has what Kalypso consumes on main and {environment} ({} read)",
+        "repository {url} is reachable and has what Kalypso consumes on main and {} ({} read)",
+        listed(&checked),
         plural(read, "YAML file")
     );
+    if !absent.is_empty() {
+        message.push_str(&format!(
+            "; branch{} {} not there yet (created by the seed step)",
+            if absent.len() == 1 { "" } else { "es" },
+            listed(&absent)
+        ));
+    }
     if !warnings.is_empty() {
         message.push_str(&warnings_text(&warnings));
     }
@@ -1491,7 +1647,7 @@ pub async fn seed(
     let kind = repo_kind(ctx.step());
     if let RepoTarget::Existing(existing) = target(env, kind) {
         if kind == RepoKind::ControlPlane && planned.action == Action::Create {
-            return point_gitops_repo(steps, planned, ctx, existing).await;
+            return change_existing_control_plane(steps, planned, ctx, existing).await;
         }
         return Ok(StepOutcome::skipped(format!(
             "existing repository {} is left as it is",
@@ -1653,10 +1809,19 @@ pub async fn secrets(
     let kind = repo_kind(ctx.step());
     let existing = match target(env, kind) {
         RepoTarget::Existing(existing) if planned.action != Action::Create => {
-            return Ok(StepOutcome::skipped(format!(
-                "existing repository {} is left as it is",
-                existing.url()
-            )));
+            // What the plan warned of (a NEXT_ENVIRONMENT that exists) is said again.
+            let repo_arg = existing.host().gh_repo_arg(&existing.slug());
+            let warnings: Vec<String> = planned
+                .changes
+                .iter()
+                .filter(|c| !c.is_change())
+                .map(|c| c.describe(&repo_arg))
+                .collect();
+            let mut message = format!("existing repository {} is left as it is", existing.url());
+            for warning in warnings {
+                message.push_str(&format!("; {warning}"));
+            }
+            return Ok(StepOutcome::skipped(message));
         }
         RepoTarget::Existing(existing) => Some(existing),
         RepoTarget::Create { .. } => None,
@@ -1729,7 +1894,20 @@ pub async fn secrets(
         let chained = promotion_chain(env, ctx, &tools, &context, planned).await?;
         set.extend(chained);
     }
+    let mut warnings = Vec::new();
+    if let Some(existing) = existing.filter(|_| kind == RepoKind::ControlPlane) {
+        let (chained, left) =
+            super::existing_environments::promotion_chain(env, ctx, existing, &planned.changes)
+                .await?;
+        set.extend(chained);
+        warnings = left;
+    }
     let names: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
+    let warned = if warnings.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", warnings.join("; "))
+    };
     if set.is_empty() {
         let mut names = names.join(", ");
         let chain = next_environments(&context);
@@ -1737,7 +1915,7 @@ pub async fn secrets(
             names.push_str(&format!("; {}", describe_chain(&chain)));
         }
         return Ok(StepOutcome::reused(format!(
-            "{slug} has its secrets {names}"
+            "{slug} has its secrets {names}{warned}"
         )));
     }
     if kind == RepoKind::ControlPlane {
@@ -1745,7 +1923,7 @@ pub async fn secrets(
         ctx.transition("Ready");
     }
     Ok(StepOutcome::succeeded(format!(
-        "set {} on {slug}",
+        "set {} on {slug}{warned}",
         set.join(", ")
     )))
 }
@@ -1932,24 +2110,61 @@ async fn label_existing(
     )))
 }
 
-/// Point the GitOpsRepo of a control plane the user gave at the configured gitops
-/// repository: one commit to the environment branch changing only its `spec.repo`,
-/// recorded as ours (with what it replaced) so a rollback can put it back.
-async fn point_gitops_repo(
+/// The changes the plan showed for a control plane the user gave (see
+/// [`super::existing_environments`]), each made in its order: pointers, branches, then the
+/// Environments on `main`. Each is recorded as ours before it can land.
+async fn change_existing_control_plane(
     steps: &BootstrapSteps,
     planned: &PlannedStep,
     ctx: &StepContext,
     existing: &crate::config::GitHubRepo,
 ) -> Result<StepOutcome, UserError> {
+    use super::existing_environments::{self as environments, ControlPlaneChange};
+    let mut done = Vec::new();
+    for change in &planned.changes {
+        let message = match change {
+            ControlPlaneChange::PointGitopsRepo { branch, path, .. } => {
+                point_gitops_repo(steps, ctx, existing, branch, path).await?
+            }
+            ControlPlaneChange::CreateBranch {
+                branch, templates, ..
+            } => environments::create_branch(steps, ctx, existing, branch, templates).await?,
+            ControlPlaneChange::AddEnvironmentFile { environment, path } => {
+                environments::add_environment_file(steps, ctx, existing, environment, path).await?
+            }
+            _ => continue,
+        };
+        done.push(message);
+    }
+    if done.is_empty() {
+        return Ok(StepOutcome::skipped(format!(
+            "existing repository {} is left as it is",
+            existing.url()
+        )));
+    }
+    ctx.transition("Initialized");
+    Ok(StepOutcome::succeeded(done.join("; ")))
+}
+
+/// Point the GitOpsRepo of a control plane the user gave at the configured gitops
+/// repository: one commit to the environment branch `branch` changing only its `spec.repo`
+/// in `shown` (the file the plan showed), recorded as ours (with what it replaced) so a
+/// rollback can put it back. Returns what was done.
+async fn point_gitops_repo(
+    steps: &BootstrapSteps,
+    ctx: &StepContext,
+    existing: &crate::config::GitHubRepo,
+    branch: &str,
+    shown: &str,
+) -> Result<String, UserError> {
     let env = steps.env();
     let tools = Tools::for_step(env, ctx);
     let step = ctx.step();
     let slug = existing.slug();
-    let branch = env.configuration.environments.first();
     let context = steps.template_context(ctx).await?;
     let wanted = context.gitops.url();
     // Read again: the repository may have changed since the plan.
-    let files = read_control_plane_in_step(env, ctx, &tools, &slug, branch).await?;
+    let files = read_control_plane_in_step(env, ctx, &tools, &slug, &[branch.to_string()]).await?;
     let Some(pointer) = files.findings(branch).gitops_repo else {
         return Err(UserError::in_step(
             step,
@@ -1960,24 +2175,22 @@ async fn point_gitops_repo(
         ));
     };
     if structure::same_repo_url(&pointer.repo, &wanted) {
-        return Ok(StepOutcome::reused(format!(
+        return Ok(format!(
             "the GitOpsRepo in {} on {branch} of {slug} names {wanted} already",
             pointer.path
-        )));
+        ));
     }
     // Consent was given to the change the plan showed: a GitOpsRepo found in another file
     // now is another change, not made without a new plan.
-    if let Some(shown) = planned.file.as_deref() {
-        if shown != pointer.path {
-            return Err(UserError::in_step(
-                step,
-                format!(
-                    "the GitOpsRepo on {branch} of {slug} is in {} now, not in {shown} as the plan showed; nothing was changed: run again to see the new plan",
-                    pointer.path
-                ),
-            )
-            .with_exit_code(ExitCode::RepositoryFailed));
-        }
+    if shown != pointer.path {
+        return Err(UserError::in_step(
+            step,
+            format!(
+                "the GitOpsRepo on {branch} of {slug} is in {} now, not in {shown} as the plan showed; nothing was changed: run again to see the new plan",
+                pointer.path
+            ),
+        )
+        .with_exit_code(ExitCode::RepositoryFailed));
     }
     ctx.progress(format!(
         "pointing the GitOpsRepo in {} on {branch} of {slug} at {wanted}",
@@ -2084,9 +2297,8 @@ async fn point_gitops_repo(
         Ownership::CreatedByUs,
         ResourceStatus::Present,
     )?;
-    ctx.transition("Initialized");
-    Ok(StepOutcome::succeeded(format!(
+    Ok(format!(
         "pointed the GitOpsRepo in {} on {branch} of {slug} at {wanted} (was {}): commit {}",
         pointer.path, pointer.repo, changed.commit
-    )))
+    ))
 }
