@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod contracts;
 pub mod demo;
 pub mod engine;
 pub mod exit;
@@ -10,6 +11,7 @@ pub mod file_kind;
 pub mod headless;
 pub mod logging;
 pub mod prereq;
+pub mod schemas;
 pub mod secrets;
 pub(crate) mod signals;
 #[cfg(feature = "demo")]

@@ -56,6 +56,9 @@ struct PlanEntry<'a> {
 
 #[derive(Serialize)]
 struct PlanDocument<'a> {
+    /// [`crate::contracts::REMOVAL_PLAN`].
+    schema: &'static str,
+    schema_version: u32,
     purpose: RemovalPurpose,
     removals: Vec<PlanEntry<'a>>,
 }
@@ -119,11 +122,13 @@ impl RemovalPlan {
         text
     }
 
-    /// The preview as one JSON document: `{"purpose", "removals": [{"order", "kind",
+    /// The preview as one JSON document: `{"schema", "schema_version", "purpose", "removals": [{"order", "kind",
     /// "resource", "command", "commands", "asynchronous"}]}`: `command` is one line to copy
     /// (several commands joined with `&&`), `commands` each command the removal runs.
     pub fn to_json(&self) -> String {
         let document = PlanDocument {
+            schema: crate::contracts::REMOVAL_PLAN.name,
+            schema_version: crate::contracts::REMOVAL_PLAN.version,
             purpose: self.purpose,
             removals: self
                 .removals

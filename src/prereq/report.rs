@@ -347,6 +347,9 @@ impl Serialize for PrereqReport {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Json<'a> {
+            /// [`crate::contracts::PREREQUISITES`].
+            schema: &'static str,
+            schema_version: u32,
             passed: bool,
             cancelled: bool,
             tools: &'a [ToolCheck],
@@ -355,6 +358,8 @@ impl Serialize for PrereqReport {
             github: &'a Option<GithubIdentity>,
         }
         Json {
+            schema: crate::contracts::PREREQUISITES.name,
+            schema_version: crate::contracts::PREREQUISITES.version,
             passed: self.passed(),
             cancelled: self.cancelled,
             tools: &self.tools,
