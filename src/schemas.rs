@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::config::ConfigLayer;
 use crate::contracts::{self, Contract};
-use crate::engine::dry_run::PlanDocument;
+use crate::engine::dry_run::DryRunDocument;
 use crate::engine::events::{EventKind, JsonLineKeys, StreamVersion};
 use crate::state::BootstrapState;
 
@@ -58,7 +58,7 @@ pub fn schema_files() -> Vec<SchemaFile> {
         SchemaFile {
             file_name: "plan.schema.json",
             schema: titled(
-                versioned(schema_for::<PlanDocument<'static>>(false), contracts::PLAN),
+                versioned(schema_for::<DryRunDocument<'static>>(false), contracts::PLAN),
                 "kalypso-bootstrap --dry-run --output json",
             ),
         },

@@ -53,7 +53,7 @@ pub struct DryRun {
 /// `--dry-run --output json`'s document: the [`DryRun`] under the name and version of its
 /// contract ([`crate::contracts::PLAN`]); `schemas/plan.schema.json` is made from this type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-pub struct PlanDocument<'a> {
+pub struct DryRunDocument<'a> {
     /// `kalypso-bootstrap/plan`.
     pub schema: &'static str,
     pub schema_version: u32,
@@ -65,7 +65,7 @@ impl DryRun {
     /// `{"schema":"kalypso-bootstrap/plan","schema_version":1,"steps":[{"phase":…,"id":…,
     /// "action":…,"commands":[[…],…],"stdin":[null,"…",…]}],"overview":{…}}` on one line.
     pub fn to_json(&self) -> String {
-        let document = PlanDocument {
+        let document = DryRunDocument {
             schema: crate::contracts::PLAN.name,
             schema_version: crate::contracts::PLAN.version,
             plan: self,
