@@ -6,7 +6,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 use serde_json::{json, Value};
 
-use crate::config::ConfigLayer;
+use crate::config::{ConfigLayer, Field};
 use crate::contracts::{self, Contract};
 use crate::engine::dry_run::DryRunDocument;
 use crate::engine::events::{EventKind, JsonLineKeys, StreamVersion};
@@ -37,14 +37,14 @@ pub fn schema_files() -> Vec<SchemaFile> {
         SchemaFile {
             file_name: "config.schema.json",
             schema: titled(
-                schema_for::<ConfigLayer>(true),
+                config_schema(),
                 "kalypso-bootstrap configuration file (YAML; see assets/bootstrap-config.example.yaml)",
             ),
         },
         SchemaFile {
             file_name: "state.schema.json",
             schema: titled(
-                schema_for::<BootstrapState>(false),
+                schema_for::<BootstrapState>(),
                 "kalypso-bootstrap state file, also what --status --output json prints",
             ),
         },
@@ -58,30 +58,81 @@ pub fn schema_files() -> Vec<SchemaFile> {
         SchemaFile {
             file_name: "plan.schema.json",
             schema: titled(
-                versioned(schema_for::<DryRunDocument<'static>>(false), contracts::PLAN),
+                versioned(schema_for::<DryRunDocument<'static>>(), contracts::PLAN),
                 "kalypso-bootstrap --dry-run --output json",
             ),
         },
     ]
 }
 
-/// `T`'s schema (draft 2020-12). `deserialized`: the schema of what `T` reads (the
-/// configuration file, where a section may be null) rather than of what it writes.
-fn schema_for<T: JsonSchema>(deserialized: bool) -> Value {
-    let settings = SchemaSettings::draft2020_12();
-    let settings = if deserialized {
-        settings.for_deserialize()
-    } else {
-        settings.for_serialize()
-    };
-    settings
+/// The configuration file's schema, every key described by its flag's help, flag and
+/// environment variable (the field table, [`Field`]), for editors to show. Inlined, so that
+/// the two repositories' keys (one Rust type) each get their own descriptions.
+fn config_schema() -> Value {
+    let mut settings = SchemaSettings::draft2020_12().for_deserialize();
+    settings.inline_subschemas = true;
+    let mut schema = settings
+        .into_generator()
+        .into_root_schema_for::<ConfigLayer>()
+        .to_value();
+    let command = <crate::cli::Cli as clap::CommandFactory>::command();
+    for field in Field::ALL {
+        let long = field.flag().trim_start_matches('-');
+        let help = command
+            .get_arguments()
+            .find(|arg| arg.get_long() == Some(long))
+            .and_then(|arg| arg.get_help())
+            .map(|help| help.to_string())
+            .unwrap_or_else(|| panic!("{} has no help", field.flag()));
+        // The help names its variable as ` [env: …]`; the description says it with the flag.
+        let help = help.split(" [env: ").next().unwrap_or_default();
+        let description = format!(
+            "{}. Flag {}, env {}.",
+            help.trim_end_matches('.'),
+            field.flag(),
+            field.env_var()
+        );
+        let property = property_at(&mut schema, field.path())
+            .unwrap_or_else(|| panic!("{} is not in the configuration schema", field.path()));
+        property["description"] = Value::String(description);
+    }
+    schema
+}
+
+/// The schema of the key at `path` (`repositories.controlPlane.name`) in an inlined object
+/// schema, looking through `anyOf` (a section may also be null).
+fn property_at<'a>(schema: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    let mut current = schema;
+    for (index, key) in path.split('.').enumerate() {
+        if index > 0 {
+            current = object_alternative(current)?;
+        }
+        current = current.get_mut("properties")?.get_mut(key)?;
+    }
+    Some(current)
+}
+
+/// The schema itself when it has properties, else its `anyOf` alternative that has them.
+fn object_alternative(schema: &mut Value) -> Option<&mut Value> {
+    if schema.get("properties").is_some() {
+        return Some(schema);
+    }
+    schema
+        .get_mut("anyOf")?
+        .as_array_mut()?
+        .iter_mut()
+        .find(|alternative| alternative.get("properties").is_some())
+}
+
+/// The schema of what `T` writes (draft 2020-12).
+fn schema_for<T: JsonSchema>() -> Value {
+    SchemaSettings::draft2020_12()
+        .for_serialize()
         .into_generator()
         .into_root_schema_for::<T>()
         .to_value()
 }
 
-/// No `$id`: the project has no published URL yet, so the files are found by path (the
-/// example configuration's `$schema` line is relative).
 fn titled(mut schema: Value, title: &str) -> Value {
     if let Value::Object(object) = &mut schema {
         object.insert("title".into(), json!(title));
