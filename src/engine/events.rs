@@ -559,6 +559,20 @@ mod tests {
     }
 
     #[test]
+    fn the_version_line_names_the_event_contract_with_the_keys_of_every_line() {
+        let line = stream_version_line(Timestamp::now());
+        let value: Value = serde_json::from_str(&line).unwrap();
+        for key in JSON_LINE_KEYS {
+            assert!(value.get(key).is_some(), "{key} missing in {line}");
+        }
+        assert_eq!(value["event"], "version");
+        assert_eq!(value["schema"], crate::contracts::EVENTS.name);
+        assert_eq!(value["schema_version"], crate::contracts::EVENTS.version);
+        assert_eq!(value["tool"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(value["phase"], Value::Null);
+    }
+
+    #[test]
     fn json_lines_are_redacted() {
         crate::secrets::register("ghp_eventCanary0123456789");
         let line = Event::now(EventKind::Log {
