@@ -10,6 +10,8 @@ use crate::config::{ConfigLayer, Field};
 use crate::contracts::{self, Contract};
 use crate::engine::dry_run::DryRunDocument;
 use crate::engine::events::{EventKind, JsonLineKeys, StreamVersion};
+use crate::engine::removal::PlanDocument as RemovalPlanDocument;
+use crate::prereq::report::PrerequisitesDocument;
 use crate::state::BootstrapState;
 
 /// One file of `schemas/`.
@@ -31,7 +33,7 @@ impl SchemaFile {
 }
 
 /// Every schema of `schemas/`: the configuration file, the state file, the event stream
-/// (one schema per line) and the dry-run plan.
+/// (one schema per line), the dry-run plan, the prerequisite report and the removal plan.
 pub fn schema_files() -> Vec<SchemaFile> {
     vec![
         SchemaFile {
@@ -53,6 +55,26 @@ pub fn schema_files() -> Vec<SchemaFile> {
             schema: titled(
                 event_line_schema(),
                 "One line of kalypso-bootstrap --output json's event stream",
+            ),
+        },
+        SchemaFile {
+            file_name: "prerequisites.schema.json",
+            schema: titled(
+                versioned(
+                    schema_for::<PrerequisitesDocument<'static>>(),
+                    contracts::PREREQUISITES,
+                ),
+                "kalypso-bootstrap --validate-only --output json",
+            ),
+        },
+        SchemaFile {
+            file_name: "removal-plan.schema.json",
+            schema: titled(
+                versioned(
+                    schema_for::<RemovalPlanDocument<'static>>(),
+                    contracts::REMOVAL_PLAN,
+                ),
+                "kalypso-bootstrap --clean --dry-run --output json",
             ),
         },
         SchemaFile {

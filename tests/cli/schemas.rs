@@ -254,11 +254,12 @@ fn the_dry_run_plan_validates() {
 
 const PLAN_VERSION_NOT_OURS: u32 = 999;
 
-/// Every other JSON document names its contract and version: `--validate-only`,
-/// `--clean --dry-run` and `--status` with no state.
+/// Every other JSON document names its contract and version, and validates against its
+/// schema: `--validate-only`, `--clean --dry-run`, and `--status` with no state.
 #[test]
 fn every_json_document_names_its_version() {
     let home = TempDir::new().unwrap();
+    let dir = TempDir::new().unwrap();
     let output = demo(home.path())
         .args(["--validate-only", "--output", "json"])
         .output()
@@ -269,6 +270,9 @@ fn every_json_document_names_its_version() {
         "{report}"
     );
     assert_eq!(report["schema_version"], 1, "{report}");
+    let report_file = dir.path().join("prerequisites.json");
+    fs::write(&report_file, stdout(&output)).unwrap();
+    assert_valid("prerequisites.schema.json", &[report_file]);
 
     let state = home.path().join("state.json");
     demo(home.path())
@@ -289,6 +293,13 @@ fn every_json_document_names_its_version() {
         "{removal}"
     );
     assert_eq!(removal["schema_version"], 1, "{removal}");
+    assert!(
+        !removal["removals"].as_array().unwrap().is_empty(),
+        "{removal}"
+    );
+    let removal_file = dir.path().join("removal-plan.json");
+    fs::write(&removal_file, stdout(&output)).unwrap();
+    assert_valid("removal-plan.schema.json", &[removal_file]);
 
     let output = demo(home.path())
         .args(["--status", "--output", "json", "--state-file"])
