@@ -4,6 +4,7 @@ pub mod app;
 pub mod cli;
 pub mod color;
 pub mod config;
+pub mod contracts;
 pub mod demo;
 pub mod engine;
 pub mod exit;
@@ -11,6 +12,7 @@ pub mod file_kind;
 pub mod headless;
 pub mod logging;
 pub mod prereq;
+pub mod schemas;
 pub mod secrets;
 pub(crate) mod signals;
 #[cfg(feature = "demo")]

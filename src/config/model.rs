@@ -14,7 +14,7 @@ where
     Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigLayer {
     #[serde(
@@ -22,12 +22,14 @@ pub struct ConfigLayer {
         deserialize_with = "null_as_default",
         skip_serializing_if = "ClusterLayer::is_empty"
     )]
+    #[schemars(with = "Option<ClusterLayer>")]
     pub cluster: ClusterLayer,
     #[serde(
         default,
         deserialize_with = "null_as_default",
         skip_serializing_if = "RepositoriesLayer::is_empty"
     )]
+    #[schemars(with = "Option<RepositoriesLayer>")]
     pub repositories: RepositoriesLayer,
     /// The environments, in promotion order. The file holds a list (`environments: [dev,
     /// stage, prod]`); the layer keeps them as the flag and the variable give them,
@@ -37,22 +39,25 @@ pub struct ConfigLayer {
         with = "environment_list",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<environment_list::Given>")]
     pub environments: Option<String>,
     #[serde(
         default,
         deserialize_with = "null_as_default",
         skip_serializing_if = "InstallationLayer::is_empty"
     )]
+    #[schemars(with = "Option<InstallationLayer>")]
     pub installation: InstallationLayer,
     #[serde(
         default,
         deserialize_with = "null_as_default",
         skip_serializing_if = "OptionsLayer::is_empty"
     )]
+    #[schemars(with = "Option<OptionsLayer>")]
     pub options: OptionsLayer,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterLayer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,7 +81,7 @@ pub struct ClusterLayer {
     pub network_plugin: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositoriesLayer {
     #[serde(
@@ -84,12 +89,14 @@ pub struct RepositoriesLayer {
         deserialize_with = "null_as_default",
         skip_serializing_if = "RepoLayer::is_empty"
     )]
+    #[schemars(with = "Option<RepoLayer>")]
     pub control_plane: RepoLayer,
     #[serde(
         default,
         deserialize_with = "null_as_default",
         skip_serializing_if = "RepoLayer::is_empty"
     )]
+    #[schemars(with = "Option<RepoLayer>")]
     pub gitops: RepoLayer,
     /// The GitHub host: github.com or a GitHub Enterprise Server's host name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +108,7 @@ pub struct RepositoriesLayer {
     pub visibility: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepoLayer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,7 +119,7 @@ pub struct RepoLayer {
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstallationLayer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,7 +136,7 @@ pub struct InstallationLayer {
     pub skip_install: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OptionsLayer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,9 +172,10 @@ mod environment_list {
     }
 
     /// A list, or (as the flag takes it) one comma-separated text.
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     #[serde(untagged)]
-    enum Given {
+    #[schemars(rename = "EnvironmentList")]
+    pub(super) enum Given {
         List(Vec<String>),
         Text(String),
     }

@@ -20,7 +20,7 @@ use crate::tools::CommandSpec;
 pub const UNKNOWN_OWNER: &str = "OWNER";
 
 /// One step of a dry run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DryRunStep {
     pub phase: Phase,
     pub id: StepId,
@@ -43,18 +43,34 @@ pub struct DryRunStep {
 }
 
 /// What `--dry-run` prints, and what a run shows before it asks "Proceed?".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DryRun {
     pub steps: Vec<DryRunStep>,
     /// The same plan by resource, with the count line (see [`PlanOverview`]).
     pub overview: PlanOverview,
 }
 
+/// `--dry-run --output json`'s document: the [`DryRun`] under the name and version of its
+/// contract ([`crate::contracts::PLAN`]); `schemas/plan.schema.json` is made from this type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct DryRunDocument<'a> {
+    /// `kalypso-bootstrap/plan`.
+    pub schema: &'static str,
+    pub schema_version: u32,
+    #[serde(flatten)]
+    pub plan: &'a DryRun,
+}
+
 impl DryRun {
-    /// `{"steps":[{"phase":…,"id":…,"action":…,"commands":[[…],…],"stdin":[null,"…",…]}],
-    /// "overview":{…}}` on one line.
+    /// `{"schema":"kalypso-bootstrap/plan","schema_version":1,"steps":[{"phase":…,"id":…,
+    /// "action":…,"commands":[[…],…],"stdin":[null,"…",…]}],"overview":{…}}` on one line.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| unreachable!("dry run serialises: {e}"))
+        let document = DryRunDocument {
+            schema: crate::contracts::PLAN.name,
+            schema_version: crate::contracts::PLAN.version,
+            plan: self,
+        };
+        serde_json::to_string(&document).unwrap_or_else(|e| unreachable!("dry run serialises: {e}"))
     }
 
     /// Whether running this plan would create or change anything: what its count line says

@@ -3,13 +3,13 @@
 //! one line (see [`Event::to_json_line`]).
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::step::{Action, StepId};
 use crate::state::{Phase, Timestamp};
 
 /// How a step (or the run, or a rollback action) ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Succeeded,
@@ -40,7 +40,7 @@ impl Outcome {
 }
 
 /// The state of one health check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     Pending,
@@ -49,7 +49,7 @@ pub enum HealthStatus {
 }
 
 /// Severity of a free-form log event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     Debug,
@@ -59,7 +59,7 @@ pub enum LogLevel {
 }
 
 /// One planned step as announced at the start of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PlannedStepInfo {
     pub step: StepId,
     pub phase: Phase,
@@ -73,7 +73,7 @@ pub struct PlannedStepInfo {
 }
 
 /// What a finished run produced, for the summary screen and block.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RunSummary {
     pub cluster: Option<String>,
     pub kube_context: Option<String>,
@@ -89,7 +89,7 @@ pub struct RunSummary {
     pub next_steps: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     RunStarted {
@@ -415,27 +415,84 @@ impl Event {
     /// (RFC 3339 with milliseconds), `phase`, `step`, `action`, `outcome`, `duration_ms` and
     /// `message` (null where they do not apply), then the event's own fields. Redacted.
     pub fn to_json_line(&self) -> String {
-        let mut object = Map::new();
-        let body = serde_json::to_value(&self.kind).unwrap_or(Value::Null);
-        let Value::Object(fields) = body else {
-            return String::new();
-        };
-        for key in JSON_LINE_KEYS {
-            object.insert(key.to_string(), Value::Null);
-        }
-        object.insert("ts".into(), Value::String(self.ts.to_rfc3339()));
-        if let Some(phase) = self.phase() {
-            object.insert(
-                "phase".into(),
-                serde_json::to_value(phase).unwrap_or_default(),
-            );
-        }
-        for (key, value) in fields {
-            object.insert(key, value);
-        }
-        let line = Value::Object(object).to_string();
-        crate::secrets::redact(&line).into_owned()
+        json_line(self.ts, self.phase(), &self.kind)
     }
+}
+
+/// The keys of every `--output json` line ([`JSON_LINE_KEYS`] with `event`), null where they
+/// do not apply; an event's own fields of the same name replace them. The event stream's
+/// schema is built from this type and [`EventKind`] ([`crate::schemas`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct JsonLineKeys {
+    /// The event's name: `version` first, then [`EventKind`]'s.
+    pub event: String,
+    pub ts: Timestamp,
+    pub phase: Option<Phase>,
+    pub step: Option<StepId>,
+    pub action: Option<Action>,
+    pub outcome: Option<Outcome>,
+    pub duration_ms: Option<u64>,
+    pub message: Option<String>,
+}
+
+/// The name of the event stream's first line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionEventName {
+    Version,
+}
+
+/// The event stream's first line, like terraform's `version` message: which contract the
+/// lines after it follow, and the tool that wrote them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct StreamVersion {
+    pub event: VersionEventName,
+    /// [`crate::contracts::EVENTS`]'s name.
+    pub schema: String,
+    /// [`crate::contracts::EVENTS`]'s version.
+    pub schema_version: u32,
+    /// The version of kalypso-bootstrap.
+    pub tool: String,
+}
+
+impl StreamVersion {
+    pub fn current() -> Self {
+        Self {
+            event: VersionEventName::Version,
+            schema: crate::contracts::EVENTS.name.to_string(),
+            schema_version: crate::contracts::EVENTS.version,
+            tool: crate::contracts::TOOL_VERSION.to_string(),
+        }
+    }
+}
+
+/// The first line of every `--output json` event stream, at `ts`: `{"event":"version",
+/// "schema":"kalypso-bootstrap/events","schema_version":1,"tool":"0.1.0",…}` with the other
+/// keys every line carries.
+pub fn stream_version_line(ts: Timestamp) -> String {
+    json_line(ts, None, &StreamVersion::current())
+}
+
+/// [`JsonLineKeys`] overlaid by `body`'s own fields, redacted.
+fn json_line(ts: Timestamp, phase: Option<Phase>, body: &impl Serialize) -> String {
+    let keys = JsonLineKeys {
+        event: String::new(),
+        ts,
+        phase,
+        step: None,
+        action: None,
+        outcome: None,
+        duration_ms: None,
+        message: None,
+    };
+    let (Ok(Value::Object(mut object)), Ok(Value::Object(fields))) =
+        (serde_json::to_value(keys), serde_json::to_value(body))
+    else {
+        return String::new();
+    };
+    object.extend(fields);
+    let line = Value::Object(object).to_string();
+    crate::secrets::redact(&line).into_owned()
 }
 
 #[cfg(test)]
@@ -498,6 +555,20 @@ mod tests {
         assert_eq!(value["duration_ms"], 12);
         let rollback = Event::now(EventKind::RollbackStarted { resources: vec![] }).to_json_line();
         assert!(rollback.contains("\"phase\":\"rollback\""), "{rollback}");
+    }
+
+    #[test]
+    fn the_version_line_names_the_event_contract_with_the_keys_of_every_line() {
+        let line = stream_version_line(Timestamp::now());
+        let value: Value = serde_json::from_str(&line).unwrap();
+        for key in JSON_LINE_KEYS {
+            assert!(value.get(key).is_some(), "{key} missing in {line}");
+        }
+        assert_eq!(value["event"], "version");
+        assert_eq!(value["schema"], crate::contracts::EVENTS.name);
+        assert_eq!(value["schema_version"], crate::contracts::EVENTS.version);
+        assert_eq!(value["tool"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(value["phase"], Value::Null);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::state::{BootstrapState, RunStatus, StepStatus};
 
 /// What the plan does to a resource or in a step. The bootstrap plan removes nothing
 /// (removals have their own plan: the rollback question and `--clean --dry-run`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// `+`: made by this run.
@@ -40,7 +40,7 @@ impl Change {
 }
 
 /// One step of a resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StepChange {
     pub id: StepId,
     pub title: String,
@@ -50,7 +50,7 @@ pub struct StepChange {
 }
 
 /// A resource and the steps that make, change or check it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ResourceChange {
     /// What it is, named: "AKS cluster demo (3 × Standard_DS2_v2, eastus)".
     pub resource: String,
@@ -59,7 +59,7 @@ pub struct ResourceChange {
 }
 
 /// Whose the new repositories will be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct OwnerOfNewRepositories {
     /// `None` when it is not known yet (no GitHub sign-in during a dry run).
     pub login: Option<String>,
@@ -80,7 +80,7 @@ impl OwnerOfNewRepositories {
 }
 
 /// A step of the earlier run that failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FailedStep {
     pub id: StepId,
     pub title: String,
@@ -88,7 +88,7 @@ pub struct FailedStep {
 }
 
 /// The earlier run this run continues, as the state file records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct EarlierRun {
     /// `failed`, `in_progress` (it was interrupted) or `completed`.
     pub status: String,
@@ -200,7 +200,7 @@ impl EarlierRun {
 }
 
 /// "Plan: 15 to create, 0 to change, 0 to reuse.": steps, by their change.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ChangeCounts {
     pub create: usize,
     pub change: usize,
@@ -251,7 +251,7 @@ impl OverviewLine {
 }
 
 /// The plan, by resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PlanOverview {
     /// `None` when no repository is created.
     pub owner: Option<OwnerOfNewRepositories>,
@@ -268,7 +268,7 @@ pub struct PlanOverview {
 }
 
 /// A step not part of this run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StepChangeSkipped {
     pub id: StepId,
     pub title: String,

@@ -25,7 +25,7 @@ use super::state_handle::StateHandle;
 use crate::tools::{BoxFuture, CancellationToken, CommandSpec};
 
 /// What the removal is for: the question and the headings differ, the pipeline does not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RemovalPurpose {
     /// After a failed run: remove what the state records as created by this tool.
@@ -43,21 +43,30 @@ pub struct RemovalPlan {
 }
 
 /// One line of the plan as `--clean --dry-run --output json` prints it.
-#[derive(Serialize)]
-struct PlanEntry<'a> {
-    order: usize,
-    kind: &'a str,
-    resource: &'a str,
-    command: &'a str,
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct PlanEntry<'a> {
+    /// 1 for the first removal.
+    pub order: usize,
+    /// The resource's kind, as the state file names it (`helm_release`, …).
+    pub kind: &'a str,
+    pub resource: &'a str,
+    /// One line to copy: `commands` joined with `&&`.
+    pub command: &'a str,
     /// The commands `command` joins with `&&`, each on its own (one for most resources).
-    commands: &'a [String],
-    asynchronous: bool,
+    pub commands: &'a [String],
+    pub asynchronous: bool,
 }
 
-#[derive(Serialize)]
-struct PlanDocument<'a> {
-    purpose: RemovalPurpose,
-    removals: Vec<PlanEntry<'a>>,
+/// `--clean --dry-run --output json`'s document, under the name and version of its contract
+/// ([`crate::contracts::REMOVAL_PLAN`]); `schemas/removal-plan.schema.json` is made from it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct PlanDocument<'a> {
+    /// `kalypso-bootstrap/removal-plan`.
+    pub schema: &'static str,
+    pub schema_version: u32,
+    pub purpose: RemovalPurpose,
+    /// In removal order.
+    pub removals: Vec<PlanEntry<'a>>,
 }
 
 impl RemovalPlan {
@@ -119,11 +128,13 @@ impl RemovalPlan {
         text
     }
 
-    /// The preview as one JSON document: `{"purpose", "removals": [{"order", "kind",
+    /// The preview as one JSON document: `{"schema", "schema_version", "purpose", "removals": [{"order", "kind",
     /// "resource", "command", "commands", "asynchronous"}]}`: `command` is one line to copy
     /// (several commands joined with `&&`), `commands` each command the removal runs.
     pub fn to_json(&self) -> String {
         let document = PlanDocument {
+            schema: crate::contracts::REMOVAL_PLAN.name,
+            schema_version: crate::contracts::REMOVAL_PLAN.version,
             purpose: self.purpose,
             removals: self
                 .removals

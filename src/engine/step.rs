@@ -129,8 +129,25 @@ impl Serialize for StepId {
     }
 }
 
+/// A step id is one of [`StepId::ALL`]'s dotted names: the schema lists them, so a new step
+/// changes the published schemas (and the test comparing them fails until regenerated).
+impl schemars::JsonSchema for StepId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StepId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = StepId::ALL.iter().map(|id| id.as_str()).collect();
+        schemars::json_schema!({
+            "description": "A plan step's stable id.",
+            "type": "string",
+            "enum": names,
+        })
+    }
+}
+
 /// What the plan decided for a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Make something that does not exist yet (or finish making what we started).

@@ -9,7 +9,9 @@
 //!   time (`[INFO]  2025-11-11 10:30:45 - `) and the debug detail (each step's start, every
 //!   state transition, pending health checks, the plan). Resource kinds read in people's
 //!   words ([`crate::state::in_human_words`]).
-//! - **json**: exactly one [`Event::to_json_line`] per line and nothing else. Every
+//! - **json**: first the stream's `version` line
+//!   ([`crate::engine::events::stream_version_line`]), then exactly one
+//!   [`Event::to_json_line`] per line and nothing else. Every
 //!   structural event is written; `log` events follow the verbosity like in text mode.
 //!   The prerequisite check comes first as events too ([`prerequisite_events`]).
 //!
@@ -159,6 +161,8 @@ pub struct HeadlessPrinter<W: Write> {
     out: W,
     renderer: TextRenderer,
     run_end: Option<ReportedEnd>,
+    /// JSON: the stream's `version` line is written before its first event.
+    version_written: bool,
 }
 
 /// What the line output would end with, for a front end that drew the run itself (the
@@ -240,6 +244,7 @@ impl<W: Write> HeadlessPrinter<W> {
             out,
             renderer,
             run_end: None,
+            version_written: false,
         }
     }
 
@@ -304,16 +309,22 @@ impl<W: Write> HeadlessPrinter<W> {
         self.out
     }
 
-    fn json(&self, event: &Event) -> String {
+    fn json(&mut self, event: &Event) -> String {
         if let EventKind::Log { level, .. } = &event.kind {
             if !self.shows(*level) {
                 return String::new();
             }
         }
+        let mut lines = String::new();
+        if !self.version_written {
+            self.version_written = true;
+            lines.push_str(&crate::engine::events::stream_version_line(event.ts));
+            lines.push('\n');
+        }
         // serde escapes C0 controls but writes C1 ones (`\u{9b}`, a CSI) as they are.
-        let mut line = crate::text::escape_controls(&event.to_json_line()).into_owned();
-        line.push('\n');
-        line
+        lines.push_str(&crate::text::escape_controls(&event.to_json_line()));
+        lines.push('\n');
+        lines
     }
 
     fn text(&mut self, event: &Event) -> String {

@@ -15,7 +15,7 @@ use crate::troubleshooting::Topic;
 use super::tools::InstallHint;
 
 /// The verdict on one row. Only [`Verdict::Fail`] fails the whole check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
@@ -47,7 +47,7 @@ impl fmt::Display for Verdict {
 }
 
 /// One row of the tools table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ToolCheck {
     pub name: &'static str,
     pub required: bool,
@@ -69,7 +69,7 @@ impl ToolCheck {
 }
 
 /// Which authentication check a row is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthCheckKind {
     AzureLogin,
@@ -94,7 +94,7 @@ impl AuthCheckKind {
 }
 
 /// One authentication row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct AuthCheck {
     pub check: AuthCheckKind,
     pub verdict: Verdict,
@@ -104,7 +104,7 @@ pub struct AuthCheck {
 }
 
 /// The signed-in Azure identity and subscription.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct AzureIdentity {
     pub subscription_id: String,
     pub subscription_name: String,
@@ -117,7 +117,7 @@ pub struct AzureIdentity {
 }
 
 /// Where the GitHub token came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
     GithubTokenEnv,
@@ -142,7 +142,7 @@ impl fmt::Display for TokenSource {
 }
 
 /// The signed-in GitHub account.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GithubIdentity {
     pub login: String,
     pub token_source: TokenSource,
@@ -343,18 +343,27 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     out
 }
 
+/// `--validate-only --output json`'s document: the report under the name and version of its
+/// contract ([`crate::contracts::PREREQUISITES`]); `schemas/prerequisites.schema.json` is
+/// made from this type.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct PrerequisitesDocument<'a> {
+    /// `kalypso-bootstrap/prerequisites`.
+    pub schema: &'static str,
+    pub schema_version: u32,
+    pub passed: bool,
+    pub cancelled: bool,
+    pub tools: &'a [ToolCheck],
+    pub auth: &'a [AuthCheck],
+    pub azure: &'a Option<AzureIdentity>,
+    pub github: &'a Option<GithubIdentity>,
+}
+
 impl Serialize for PrereqReport {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Json<'a> {
-            passed: bool,
-            cancelled: bool,
-            tools: &'a [ToolCheck],
-            auth: &'a [AuthCheck],
-            azure: &'a Option<AzureIdentity>,
-            github: &'a Option<GithubIdentity>,
-        }
-        Json {
+        PrerequisitesDocument {
+            schema: crate::contracts::PREREQUISITES.name,
+            schema_version: crate::contracts::PREREQUISITES.version,
             passed: self.passed(),
             cancelled: self.cancelled,
             tools: &self.tools,

@@ -26,7 +26,7 @@ pub enum Need {
 }
 
 /// How to install a tool.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct InstallHint {
     pub macos: &'static str,
     pub linux: &'static str,

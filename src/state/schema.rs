@@ -97,8 +97,22 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "RFC 3339 in UTC with milliseconds, e.g. 2025-11-11T10:30:45.120Z.",
+            "type": "string",
+            "format": "date-time",
+        })
+    }
+}
+
 /// The run as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     InProgress,
@@ -125,7 +139,7 @@ impl fmt::Display for RunStatus {
 }
 
 /// Contract: `cluster{created,name,resourceGroup,region,kubeContext}`; unknown values are `null`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterSummary {
     /// True when this tool created the cluster (false: an existing one was used).
@@ -137,7 +151,7 @@ pub struct ClusterSummary {
 }
 
 /// Contract: `{created,name,owner,url}` for one repository.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositorySummary {
     /// True when this tool created the repository (false: an existing one was used).
@@ -148,7 +162,7 @@ pub struct RepositorySummary {
 }
 
 /// Contract: `repositories{controlPlane, gitops}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositoriesSummary {
     pub control_plane: RepositorySummary,
@@ -156,7 +170,7 @@ pub struct RepositoriesSummary {
 }
 
 /// Contract: `installation{namespace,helmRelease,version}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstallationSummary {
     pub namespace: Option<String>,
@@ -166,7 +180,7 @@ pub struct InstallationSummary {
 }
 
 /// The phases of a run, named as in the event stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Prerequisites,
@@ -196,7 +210,7 @@ impl fmt::Display for Phase {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Pending,
@@ -230,7 +244,7 @@ impl fmt::Display for StepStatus {
 }
 
 /// One step of the plan and how far it got.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StepRecord {
     pub id: String,
@@ -242,7 +256,7 @@ pub struct StepRecord {
 }
 
 /// Whether a resource is ours to remove.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Ownership {
     /// This tool created it; rollback may remove it.
@@ -278,7 +292,7 @@ impl fmt::Display for Ownership {
 
 /// Where a resource stands. A resource is recorded as soon as its creation starts
 /// (`creating`), so a crash mid-creation still leaves rollback something to remove.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceStatus {
     Creating,
@@ -323,7 +337,7 @@ impl fmt::Display for ResourceStatus {
 
 /// A resource and what identifies it to the tool that removes it. Serialised as
 /// `{"kind": "...", "identifiers": {...}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(
     tag = "kind",
     content = "identifiers",
@@ -568,7 +582,7 @@ pub fn in_human_words(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// One resource the run touched, in the order it was first recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceRecord {
     pub resource: Resource,
@@ -592,7 +606,7 @@ pub struct ResourceRecord {
 
 /// What GitHub says identifies a repository: a repository deleted and created again under
 /// the same name has another id and creation time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositoryCreation {
     pub id: u64,
@@ -600,7 +614,7 @@ pub struct RepositoryCreation {
 }
 
 /// Whether an installation lives in the real world or in `--demo`'s simulated one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InstallationWorld {
     /// Real Azure, GitHub and clusters, through the real tools.
@@ -635,7 +649,7 @@ impl fmt::Display for InstallationWorld {
 
 /// The cluster an installation is on: an AKS cluster (created or found by name), or an
 /// existing kube context.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub enum ClusterIdentity {
     /// `{"aks": {"resourceGroup": "...", "name": "..."}}`
@@ -650,7 +664,7 @@ pub enum ClusterIdentity {
 
 /// One repository of an installation. `owner` is `null` while unknown: a repository to
 /// create without `--github-org` belongs to the GitHub account, known after sign-in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositoryIdentity {
     pub owner: Option<String>,
@@ -658,7 +672,7 @@ pub struct RepositoryIdentity {
 }
 
 /// The installation's two repositories, and the GitHub host both live on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositoriesIdentity {
     pub control_plane: RepositoryIdentity,
@@ -677,7 +691,7 @@ fn default_github_host() -> String {
 /// a run whose configuration names another installation, or another world, is refused
 /// before anything changes. Everything else (node count, VM size, region, chart version,
 /// ...) may change between runs of one installation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstallationIdentity {
     /// `kb-` and 12 random hex digits, made when the state is first created; the mark
@@ -711,7 +725,7 @@ fn is_default_environments(environments: &Vec<String>) -> bool {
 }
 
 /// The whole state file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BootstrapState {
     pub version: String,

@@ -44,8 +44,11 @@ pub fn render_absent_text(path: &Path) -> String {
 }
 
 /// A JSON object saying there is no state, so `--output json` consumers always get JSON.
+/// It carries the state contract's `version` as a state does, so every `--status --output
+/// json` document names its version under the same key.
 pub fn render_absent_json(path: &Path) -> String {
     let value = serde_json::json!({
+        "version": super::schema::SCHEMA_VERSION,
         "stateFile": path.display().to_string(),
         "found": false,
     });

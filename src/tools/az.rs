@@ -100,7 +100,7 @@ pub struct RoleAssignment {
 }
 
 /// The built-in roles that allow creating clusters and resource groups.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub enum BuiltinRole {
     Contributor,
     Owner,

@@ -96,6 +96,20 @@ impl Serialize for Version {
     }
 }
 
+impl schemars::JsonSchema for Version {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Version".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "MAJOR.MINOR.PATCH, as Display writes it.",
+            "type": "string",
+            "pattern": "^[0-9]+\\.[0-9]+\\.[0-9]+$",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,5 +13,6 @@ mod demo_resume;
 mod docs_truth;
 mod exit_codes;
 mod run_report;
+mod schemas;
 mod secrets;
 mod state_errors;

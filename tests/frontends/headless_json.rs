@@ -19,7 +19,8 @@ const CONTRACT_KEYS: [&str; 8] = [
     "message",
 ];
 
-const EVENT_NAMES: [&str; 12] = [
+const EVENT_NAMES: [&str; 13] = [
+    "version",
     "run_started",
     "phase_started",
     "step_started",
@@ -80,12 +81,19 @@ fn every_line_is_a_json_object_with_the_contract_keys() {
 fn each_event_is_exactly_its_to_json_line() {
     let events = all_events();
     let out = print(json(Verbosity::Verbose), &events);
-    let expected: String = events
-        .iter()
-        .map(|event| format!("{}\n", event.to_json_line()))
-        .collect();
+    // The stream's version line first, at the first event's time (the contract's name and
+    // version: docs/reference.md "Machine-readable contracts").
+    let mut expected = format!(
+        "{}\n",
+        kalypso_bootstrap::engine::events::stream_version_line(events[0].ts)
+    );
+    expected.extend(
+        events
+            .iter()
+            .map(|event| format!("{}\n", event.to_json_line())),
+    );
     assert_eq!(out, expected);
-    assert_eq!(out.lines().count(), events.len());
+    assert_eq!(out.lines().count(), events.len() + 1);
 }
 
 #[test]
@@ -131,11 +139,15 @@ fn log_events_follow_the_verbosity_and_everything_else_is_always_written() {
     assert_eq!(log_levels(Verbosity::Verbose), ["debug", "warn"]);
     assert_eq!(log_levels(Verbosity::Normal), ["warn"]);
     assert!(log_levels(Verbosity::Quiet).is_empty());
+    // Each with the stream's version line before it.
     let quiet = parse_lines(&print(json(Verbosity::Quiet), &events));
-    assert_eq!(quiet.len(), structural);
+    assert_eq!(quiet.len(), 1 + structural);
 
     let error = [log(0, LogLevel::Error, "boom")];
-    assert_eq!(parse_lines(&print(json(Verbosity::Quiet), &error)).len(), 1);
+    assert_eq!(parse_lines(&print(json(Verbosity::Quiet), &error)).len(), 2);
+    // A stream of nothing but hidden log lines prints nothing, not even its version.
+    let hidden = [log(0, LogLevel::Debug, "quiet")];
+    assert_eq!(print(json(Verbosity::Quiet), &hidden), "");
 }
 
 #[test]
@@ -202,8 +214,9 @@ fn a_demo_run_starts_with_the_prerequisites_phase_and_stays_json() {
         .get_output()
         .clone();
     let events = binary_events(&output);
-    assert_eq!(events[0]["event"], "phase_started");
-    assert_eq!(events[0]["phase"], "prerequisites");
+    assert_eq!(events[0]["event"], "version");
+    assert_eq!(events[1]["event"], "phase_started");
+    assert_eq!(events[1]["phase"], "prerequisites");
     let rows = prerequisite_rows(&events);
     for row in [
         "az: PASS",
@@ -278,8 +291,9 @@ fn missing_tools_end_the_json_stream_with_run_failed_in_the_prerequisites_phase(
     for extra in [&[][..], &["--dry-run"][..]] {
         let output = run(extra);
         let events = binary_events(&output);
-        assert_eq!(events[0]["event"], "phase_started", "{extra:?}");
-        assert_eq!(events[0]["phase"], "prerequisites", "{extra:?}");
+        assert_eq!(events[0]["event"], "version", "{extra:?}");
+        assert_eq!(events[1]["event"], "phase_started", "{extra:?}");
+        assert_eq!(events[1]["phase"], "prerequisites", "{extra:?}");
         let rows = prerequisite_rows(&events);
         for tool in ["az", "kubectl", "gh", "helm"] {
             let row = rows
