@@ -11,6 +11,7 @@ pub mod headless;
 pub mod logging;
 pub mod prereq;
 pub mod secrets;
+pub mod shell_integration;
 pub(crate) mod signals;
 #[cfg(feature = "demo")]
 pub mod sim;
