@@ -37,7 +37,7 @@ fn is_commit_id(text: &str) -> bool {
 /// HEAD of the checkout whose top is this crate. A crate unpacked inside some other
 /// repository (a vendored copy, `cargo package`'s verification build in target/) is not
 /// that repository's commit.
-fn checkout_commit(manifest_dir: &Path) -> Option<String> {
+pub(crate) fn checkout_commit(manifest_dir: &Path) -> Option<String> {
     let top = PathBuf::from(git(manifest_dir, &["rev-parse", "--show-toplevel"])?);
     if top.canonicalize().ok()? != manifest_dir.canonicalize().ok()? {
         return None;
@@ -68,7 +68,7 @@ fn rerun_when_head_moves(manifest_dir: &Path) {
 }
 
 /// The commit `cargo package` recorded (`{"git": {"sha1": ...}}`).
-fn packaged_commit(manifest_dir: &Path) -> Option<String> {
+pub(crate) fn packaged_commit(manifest_dir: &Path) -> Option<String> {
     let info = manifest_dir.join(".cargo_vcs_info.json");
     if info.exists() {
         println!("cargo:rerun-if-changed={}", info.display());

@@ -121,9 +121,34 @@ pub fn write_completion_script(
     adapter.write_registration(COMPLETE_VAR, command.get_name(), BIN_NAME, completer, out)
 }
 
-/// The man page, roff.
+/// The man page, roff: clap_mangen's sections, then EXIT STATUS from [`ExitCode::ALL`] and
+/// ENVIRONMENT from the help's closing text, in place of clap_mangen's untitled "EXTRA".
 pub fn write_man_page(out: &mut dyn Write) -> std::io::Result<()> {
-    clap_mangen::Man::new(Cli::command()).render(out)
+    use roff::{bold, roman, Roff};
+    let command = Cli::command();
+    let after_help = command
+        .get_after_help()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let man = clap_mangen::Man::new(command);
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    let mut roff = Roff::new();
+    roff.control("SH", ["EXIT STATUS"]);
+    for code in ExitCode::ALL {
+        roff.control("TP", []);
+        roff.text([bold(code.code().to_string())]);
+        roff.text([roman(code.meaning())]);
+    }
+    if let Some((_, environment)) = after_help.split_once("Environment: ") {
+        roff.control("SH", ["ENVIRONMENT"]);
+        roff.text([roman(environment.trim())]);
+    }
+    roff.to_writer(out)?;
+    man.render_version_section(out)
 }
 
 /// `--version`: one line. With `verbose`, also what this build installs and needs.
