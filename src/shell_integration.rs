@@ -23,6 +23,7 @@ use crate::config::configuration::{NetworkPlugin, Visibility};
 use crate::config::kubeconfig::{self, KUBECONFIG_VAR};
 use crate::config::{defaults, regions};
 use crate::prereq::tools::TOOL_REQUIREMENTS;
+use crate::text::escape_controls;
 use crate::tools::kubectl::FLUX_VERSION;
 use crate::troubleshooting::Topic;
 use crate::ExitCode;
@@ -206,11 +207,20 @@ fn kube_contexts_in(paths: &[PathBuf]) -> Vec<CompletionCandidate> {
     let servers = kubeconfig::read_context_servers(paths);
     contexts
         .into_iter()
+        // The shell inserts a candidate as it is: one with a control character (a terminal
+        // escape in someone's kubeconfig) could not be inserted escaped, so it is left out.
+        .filter(|context| !has_control_characters(context))
         .map(|context| {
-            let server = servers.get(&context).cloned();
+            let server = servers
+                .get(&context)
+                .map(|server| escape_controls(server).into_owned());
             CompletionCandidate::new(context).help(server.map(Into::into))
         })
         .collect()
+}
+
+fn has_control_characters(text: &str) -> bool {
+    escape_controls(text) != text
 }
 
 /// `--cluster-network-plugin`.
@@ -289,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn kube_contexts_come_with_their_server_and_a_broken_kubeconfig_offers_none() {
+    fn kube_contexts_come_with_their_server_escaped_and_broken_or_hostile_ones_are_left_out() {
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("config");
         std::fs::write(
@@ -305,6 +315,19 @@ mod tests {
             Some("https://10.0.0.1:6443")
         );
         assert_eq!(candidates[1].get_help(), None);
+        let hostile = dir.path().join("hostile");
+        std::fs::write(
+            &hostile,
+            "clusters:\n- name: c\n  cluster: {server: \"https://x\\e]0;owned\\a\"}\n\
+             contexts:\n- name: \"evil\\e[2J\"\n- name: fine\n  context: {cluster: c}\n",
+        )
+        .unwrap();
+        let candidates = kube_contexts_in(&paths(&[&hostile]));
+        assert_eq!(values(&candidates), ["fine"]);
+        assert_eq!(
+            candidates[0].get_help().map(ToString::to_string).as_deref(),
+            Some("https://x\\u001b]0;owned\\u0007")
+        );
         let broken = dir.path().join("broken");
         std::fs::write(&broken, "contexts: [name: {\n").unwrap();
         assert!(kube_contexts_in(&paths(&[&broken])).is_empty());

@@ -259,7 +259,7 @@ fn the_man_page_renders_without_warnings_and_documents_flags_exit_status_and_env
     let (warnings, text) = groff(&page);
     assert_eq!(warnings, "", "groff warns about the man page");
     // groff -Tutf8 renders the roff minus of a flag as U+2212 or as '-' by locale.
-    let text = text.replace('\u{2212}', "-").replace('\u{2010}', "-");
+    let text = text.replace(['\u{2212}', '\u{2010}'], "-");
     for expected in [
         "--cluster-existing",
         "--completions",
