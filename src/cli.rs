@@ -239,10 +239,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath, help_heading = "Utility")]
     pub render_templates: Option<PathBuf>,
     /// Print the completion script for SHELL and exit; it asks the program for the candidates on each TAB (regions, kube contexts, files, ...)
-    #[arg(long, value_enum, value_name = "SHELL", help_heading = "Utility")]
+    #[arg(long, value_enum, value_name = "SHELL", help_heading = "Utility",
+          conflicts_with_all = ["man", "version"])]
     pub completions: Option<CompletionShell>,
     /// Print the manual page (roff) and exit
-    #[arg(long, help_heading = "Utility")]
+    #[arg(long, help_heading = "Utility", conflicts_with = "version")]
     pub man: bool,
     /// Print the version and exit; with --verbose also the build commit, the pinned Flux and chart versions and the minimum tool versions
     #[arg(short = 'V', long, help_heading = "Utility")]
@@ -517,6 +518,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `--completions`, `--man` and `--version` each print one thing: two of them are refused.
+    #[test]
+    fn print_and_exit_flags_exclude_each_other() {
+        for args in [
+            vec!["--completions", "bash", "--man"],
+            vec!["--completions", "zsh", "--version"],
+            vec!["--man", "-V"],
+        ] {
+            let error = checked(&args).expect_err(&format!("{args:?} must be refused"));
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{args:?}"
+            );
+        }
+        assert!(parse(&["-vV"]).version && parse(&["-vV"]).verbose);
     }
 
     #[test]
