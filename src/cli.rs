@@ -10,10 +10,12 @@ use clap_complete::engine::ArgValueCandidates;
 use crate::config::model::{
     ClusterLayer, ConfigLayer, InstallationLayer, OptionsLayer, RepoLayer, RepositoriesLayer,
 };
-use crate::shell_integration::{
+use candidates::{
     kube_context_candidates, network_plugin_candidates, region_candidates, topic_candidates,
     visibility_candidates, CompletionShell,
 };
+
+pub mod candidates;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
