@@ -4,11 +4,18 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Parser, ValueEnum, ValueHint};
+use clap_complete::engine::ArgValueCandidates;
 
 use crate::config::model::{
     ClusterLayer, ConfigLayer, InstallationLayer, OptionsLayer, RepoLayer, RepositoriesLayer,
 };
+use candidates::{
+    kube_context_candidates, network_plugin_candidates, region_candidates, topic_candidates,
+    visibility_candidates, CompletionShell,
+};
+
+pub mod candidates;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
@@ -21,6 +28,9 @@ pub enum OutputFormat {
 #[command(
     name = "kalypso-bootstrap",
     version,
+    // Our own -V/--version: clap's stops parsing at it, so `--version --verbose` could not
+    // add the build details.
+    disable_version_flag = true,
     about = "Set up the Kalypso Scheduler end to end: AKS cluster, control-plane and gitops repositories, Flux and the Kalypso Helm chart.",
     after_help = "Exit codes: 0 success, 1 general error, 2 prerequisites failed, 3 configuration invalid, \
 4 cluster operation failed, 5 repository operation failed, 6 installation failed, 7 cancelled, 64 invalid command line; \
@@ -38,10 +48,12 @@ pub struct Cli {
           value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Cluster")]
     pub cluster_create: Option<bool>,
     /// Use an existing kube context instead of creating a cluster (implies --cluster-create=false) [env: KALYPSO_CLUSTER_EXISTING]
-    #[arg(long, value_name = "CONTEXT", help_heading = "Cluster")]
+    #[arg(long, value_name = "CONTEXT", help_heading = "Cluster",
+          add = ArgValueCandidates::new(kube_context_candidates))]
     pub cluster_existing: Option<String>,
     /// Azure region (default eastus) [env: KALYPSO_CLUSTER_REGION]
-    #[arg(long, value_name = "REGION", help_heading = "Cluster")]
+    #[arg(long, value_name = "REGION", help_heading = "Cluster",
+          add = ArgValueCandidates::new(region_candidates))]
     pub cluster_region: Option<String>,
     /// Resource group (default {cluster-name}-rg) [env: KALYPSO_CLUSTER_RESOURCE_GROUP]
     #[arg(long, value_name = "RG", help_heading = "Cluster")]
@@ -56,7 +68,8 @@ pub struct Cli {
     #[arg(long, value_name = "V", help_heading = "Cluster")]
     pub cluster_k8s_version: Option<String>,
     /// Network plugin: azure or kubenet (default azure) [env: KALYPSO_CLUSTER_NETWORK_PLUGIN]
-    #[arg(long, value_name = "azure|kubenet", help_heading = "Cluster")]
+    #[arg(long, value_name = "azure|kubenet", help_heading = "Cluster",
+          add = ArgValueCandidates::new(network_plugin_candidates))]
     pub cluster_network_plugin: Option<String>,
 
     // ---- Repositories ----
@@ -87,7 +100,8 @@ pub struct Cli {
     #[arg(long, value_name = "ORG", help_heading = "Repositories")]
     pub github_org: Option<String>,
     /// Visibility of new repositories: private or public (default private) [env: KALYPSO_REPO_VISIBILITY]
-    #[arg(long, value_name = "private|public", help_heading = "Repositories")]
+    #[arg(long, value_name = "private|public", help_heading = "Repositories",
+          add = ArgValueCandidates::new(visibility_candidates))]
     pub repo_visibility: Option<String>,
 
     // ---- Environments ----
@@ -100,19 +114,19 @@ pub struct Cli {
     #[arg(long, value_name = "NS", help_heading = "Installation")]
     pub namespace: Option<String>,
     /// Helm chart: the published kalypso-scheduler chart, or a local chart path [env: KALYPSO_HELM_CHART]
-    #[arg(long, value_name = "CHART", help_heading = "Installation")]
+    #[arg(long, value_name = "CHART", value_hint = ValueHint::AnyPath, help_heading = "Installation")]
     pub helm_chart: Option<String>,
     /// Chart version (default 1.1.2-alpha) [env: KALYPSO_HELM_VERSION]
     #[arg(long, value_name = "V", help_heading = "Installation")]
     pub helm_version: Option<String>,
     /// Extra Helm values file, applied after ours [env: KALYPSO_HELM_VALUES]
-    #[arg(long, value_name = "FILE", help_heading = "Installation")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, help_heading = "Installation")]
     pub helm_values: Option<String>,
     /// Flux version to install when the cluster has none (default v2.7.5, the last serving the v1beta2 APIs Kalypso uses)
     #[arg(long, value_name = "V", help_heading = "Installation")]
     pub flux_version: Option<String>,
     /// Flux install manifest: an https URL or a local file, instead of the release's install.yaml on github.com (for a machine without github.com access) [env: KALYPSO_FLUX_MANIFEST]
-    #[arg(long, value_name = "URL|FILE", help_heading = "Installation")]
+    #[arg(long, value_name = "URL|FILE", value_hint = ValueHint::FilePath, help_heading = "Installation")]
     pub flux_manifest: Option<String>,
     /// Do not install Flux and Kalypso on the cluster [env: KALYPSO_SKIP_INSTALL]
     #[arg(long, help_heading = "Installation")]
@@ -135,6 +149,7 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "FILE",
+        value_hint = ValueHint::FilePath,
         env = "KALYPSO_CONFIG",
         hide_env_values = true,
         help_heading = "Execution"
@@ -144,6 +159,7 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "FILE",
+        value_hint = ValueHint::FilePath,
         env = "KALYPSO_STATE_FILE",
         hide_env_values = true,
         help_heading = "Execution"
@@ -167,6 +183,7 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "FILE",
+        value_hint = ValueHint::FilePath,
         env = "KALYPSO_LOG_FILE",
         hide_env_values = true,
         help_heading = "Output"
@@ -206,6 +223,7 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "FILE",
+        value_hint = ValueHint::FilePath,
         help_heading = "Utility",
         conflicts_with = "render_templates"
     )]
@@ -219,12 +237,23 @@ pub struct Cli {
         value_name = "TOPIC",
         num_args = 0..=1,
         default_missing_value = "",
-        help_heading = "Utility"
+        help_heading = "Utility",
+        add = ArgValueCandidates::new(topic_candidates)
     )]
     pub explain: Option<String>,
     /// Render the repository templates with the effective configuration into DIR and exit (no network)
-    #[arg(long, value_name = "DIR", help_heading = "Utility")]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath, help_heading = "Utility")]
     pub render_templates: Option<PathBuf>,
+    /// Print the completion script for SHELL and exit; it asks the program for the candidates on each TAB (regions, kube contexts, files, ...)
+    #[arg(long, value_enum, value_name = "SHELL", help_heading = "Utility",
+          conflicts_with_all = ["man", "version"])]
+    pub completions: Option<CompletionShell>,
+    /// Print the manual page (roff) and exit
+    #[arg(long, help_heading = "Utility", conflicts_with = "version")]
+    pub man: bool,
+    /// Print the version and exit; with --verbose also the build commit, the pinned Flux and chart versions and the minimum tool versions
+    #[arg(short = 'V', long, help_heading = "Utility")]
+    pub version: bool,
 }
 
 impl Cli {
@@ -510,6 +539,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `--completions`, `--man` and `--version` each print one thing: two of them are refused.
+    #[test]
+    fn print_and_exit_flags_exclude_each_other() {
+        for args in [
+            vec!["--completions", "bash", "--man"],
+            vec!["--completions", "zsh", "--version"],
+            vec!["--man", "-V"],
+        ] {
+            let error = checked(&args).expect_err(&format!("{args:?} must be refused"));
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{args:?}"
+            );
+        }
+        assert!(parse(&["-vV"]).version && parse(&["-vV"]).verbose);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod prereq;
 pub mod schemas;
 pub mod secrets;
+pub mod shell_integration;
 pub(crate) mod signals;
 #[cfg(feature = "demo")]
 pub mod sim;

@@ -1,6 +1,7 @@
 //! The program as a user runs it: the real binary's flags, exit codes, demo runs (headless,
 //! resumed, timed by its simulated latencies), secrets in children, the state file's errors,
-//! the run report, and the documentation kept true to all of it.
+//! the run report, shell integration (completion, man page, version), and the documentation
+//! kept true to all of it.
 
 #[allow(dead_code)]
 #[path = "../support/mod.rs"]
@@ -15,4 +16,5 @@ mod exit_codes;
 mod run_report;
 mod schemas;
 mod secrets;
+mod shell_integration;
 mod state_errors;
