@@ -168,7 +168,7 @@ pub fn pad_to_width(text: &str, width: usize) -> String {
     let (kept, used) = head_within(text, width);
     let mut padded = String::with_capacity(kept.len() + width - used);
     padded.push_str(kept);
-    padded.extend(std::iter::repeat(' ').take(width - used));
+    padded.extend(std::iter::repeat_n(' ', width - used));
     padded
 }
 

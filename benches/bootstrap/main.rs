@@ -92,7 +92,7 @@ impl Row {
     }
 
     fn met(&self) -> bool {
-        self.ratio.map_or(true, |ratio| ratio <= 1.0)
+        self.ratio.is_none_or(|ratio| ratio <= 1.0)
     }
 }
 

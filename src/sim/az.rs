@@ -390,7 +390,7 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
                         .azure
                         .clusters
                         .values()
-                        .filter(|c| rg.as_deref().map_or(true, |rg| c.resource_group.eq_ignore_ascii_case(rg)))
+                        .filter(|c| rg.as_deref().is_none_or(|rg| c.resource_group.eq_ignore_ascii_case(rg)))
                         .map(|c| cluster_json(ctx, c))
                         .collect();
                     output(cmd, &Value::Array(clusters))
@@ -497,7 +497,7 @@ fn role_assignments(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply
     let account = ctx.world.azure.account.clone().expect("signed in");
     let sub = &account.subscription_id;
     let assignee = cmd.value("assignee");
-    let matches_assignee = assignee.map_or(true, |a| a.eq_ignore_ascii_case(&account.user_name));
+    let matches_assignee = assignee.is_none_or(|a| a.eq_ignore_ascii_case(&account.user_name));
     let scope = cmd.value("scope").unwrap_or("");
     let scope_ok = scope.is_empty()
         || scope.eq_ignore_ascii_case(&format!("/subscriptions/{sub}"))

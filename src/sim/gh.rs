@@ -1947,8 +1947,8 @@ fn pr_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, R
             _ => true,
         };
         state_matches
-            && cmd.value("base").map_or(true, |b| pull.base == b)
-            && cmd.value("head").map_or(true, |h| pull.head == h)
+            && cmd.value("base").is_none_or(|b| pull.base == b)
+            && cmd.value("head").is_none_or(|h| pull.head == h)
     };
     let listed: Vec<Value> = repo
         .pulls

@@ -1010,7 +1010,7 @@ fn list(
         .releases
         .values()
         .filter(|r| all || r.namespace == namespace)
-        .filter(|r| filter.as_ref().map_or(true, |f| f.is_match(&r.name)))
+        .filter(|r| filter.as_ref().is_none_or(|f| f.is_match(&r.name)))
         .filter(|r| listed_by_default_or_asked(cmd, &r.status))
         .collect();
     let updated = |r: &HelmRelease| r.last_deployed.replace('T', " ").replace('Z', " +0000 UTC");

@@ -422,7 +422,7 @@ fn get(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply,
             for (key, object) in &objects {
                 let in_scope =
                     !ty.namespaced || all_namespaces || key.starts_with(&format!("{namespace}/"));
-                if in_scope && selector.map_or(true, |s| kube::selector_matches(object, s)) {
+                if in_scope && selector.is_none_or(|s| kube::selector_matches(object, s)) {
                     items.push((ty.clone(), object.clone()));
                 }
             }
@@ -959,7 +959,7 @@ fn valid_label_key(key: &str) -> bool {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
     };
-    let prefix_ok = prefix.map_or(true, |p| super::kube::is_dns_subdomain(p, 253));
+    let prefix_ok = prefix.is_none_or(|p| super::kube::is_dns_subdomain(p, 253));
     prefix_ok && !name.is_empty() && valid_label_value(name)
 }
 
@@ -1149,7 +1149,7 @@ fn delete(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Rep
                         if in_ns
                             && cmd
                                 .value("selector")
-                                .map_or(true, |s| kube::selector_matches(&object, s))
+                                .is_none_or(|s| kube::selector_matches(&object, s))
                         {
                             targets.push((
                                 ty.clone(),
@@ -1299,7 +1299,7 @@ fn wait(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply
                 if in_ns
                     && cmd
                         .value("selector")
-                        .map_or(true, |s| kube::selector_matches(&object, s))
+                        .is_none_or(|s| kube::selector_matches(&object, s))
                 {
                     let name = kube::name_of(&object).unwrap_or_default().to_string();
                     targets.push((ty.clone(), Some(object), name));

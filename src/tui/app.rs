@@ -520,7 +520,7 @@ fn checked_azure(app: &App) -> AzureUse {
     AzureUse::of(
         app.validated
             .as_ref()
-            .map_or(true, |validated| validated.configuration().involves_azure()),
+            .is_none_or(|validated| validated.configuration().involves_azure()),
     )
 }
 

@@ -240,7 +240,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
             }
             let frame_due = self
                 .last_draw
-                .map_or(true, |last| last.elapsed() >= FRAME_INTERVAL);
+                .is_none_or(|last| last.elapsed() >= FRAME_INTERVAL);
             if self.dirty && frame_due {
                 // A key that came while the last messages were handled is in this frame,
                 // not the one after it.

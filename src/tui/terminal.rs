@@ -53,7 +53,7 @@ pub fn terminal_taken() -> bool {
 /// Whether a panic on `panicking` must give the terminal back: yes on the thread that owns
 /// it (the wizard ends) or when nobody owns it; no on any other thread (the wizard goes on).
 pub fn panic_releases_terminal(owner: Option<ThreadId>, panicking: ThreadId) -> bool {
-    owner.map_or(true, |owner| owner == panicking)
+    owner.is_none_or(|owner| owner == panicking)
 }
 
 /// Leave the alternate screen, show the cursor, stop mouse capture and bracketed paste and

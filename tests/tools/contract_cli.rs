@@ -794,9 +794,7 @@ async fn real_helm_renders_the_real_chart_from_the_values_the_install_step_write
             .iter()
             .filter(|o| o["kind"].as_str() == Some(kind))
             .filter(|o| o["metadata"]["name"].as_str() == Some(name))
-            .filter(|o| {
-                namespace.map_or(true, |ns| o["metadata"]["namespace"].as_str() == Some(ns))
-            })
+            .filter(|o| namespace.is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns)))
             .collect::<Vec<_>>()
     };
     let git_repository = find("GitRepository", "control-plane", Some("flux-system"));

@@ -324,7 +324,7 @@ pub async fn health(
                 let changed = board
                     .checks
                     .get(&check)
-                    .map_or(true, |previous| previous.status != status);
+                    .is_none_or(|previous| previous.status != status);
                 if changed {
                     ctx.health(check.name(), status, message.clone());
                 }

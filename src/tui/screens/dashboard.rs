@@ -126,8 +126,8 @@ pub fn log_lines_visible(app: &App) -> usize {
 pub(crate) fn bar(done: usize, total: usize, width: usize) -> String {
     let filled = (done * width + total / 2).checked_div(total).unwrap_or(0);
     let mut text = String::with_capacity(width * 3);
-    text.extend(std::iter::repeat(FILLED).take(filled.min(width)));
-    text.extend(std::iter::repeat(EMPTY).take(width - filled.min(width)));
+    text.extend(std::iter::repeat_n(FILLED, filled.min(width)));
+    text.extend(std::iter::repeat_n(EMPTY, width - filled.min(width)));
     text
 }
 
