@@ -368,17 +368,7 @@ pub(super) async fn create_branch(
             &rendered,
             BRANCH_MESSAGE,
             &git_env,
-            |commit| {
-                let resource = record(commit);
-                ctx.record(
-                    resource.clone(),
-                    Ownership::CreatedByUs,
-                    ResourceStatus::Creating,
-                )
-                .map_err(|e| e.message)?;
-                *recorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(resource);
-                Ok(())
-            },
+            |commit| super::repositories::record_before_push(ctx, &recorded, record(commit)),
         )
         .await;
     let what = format!("create branch {branch} of {slug}");
@@ -463,17 +453,7 @@ pub(super) async fn add_environment_file(
             },
             &content,
             &git_env,
-            |committed| {
-                let resource = record(committed);
-                ctx.record(
-                    resource.clone(),
-                    Ownership::CreatedByUs,
-                    ResourceStatus::Creating,
-                )
-                .map_err(|e| e.message)?;
-                *recorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(resource);
-                Ok(())
-            },
+            |committed| super::repositories::record_before_push(ctx, &recorded, record(committed)),
         )
         .await;
     let what = format!("add {path} on {MAIN_BRANCH} of {slug}");
@@ -590,24 +570,13 @@ pub(super) async fn promotion_chain(
                     Ownership::CreatedByUs,
                     ResourceStatus::Creating,
                 )?;
-                ctx.progress(format!(
-                    "setting {NEXT_ENVIRONMENT_SECRET} of environment {environment} on {slug} to {next}"
-                ));
-                let value = SecretString::from(next.clone());
-                call(
+                super::repositories::set_next_environment(
                     env,
                     ctx,
-                    &format!(
-                        "set {NEXT_ENVIRONMENT_SECRET} of the GitHub environment {environment} in {slug}"
-                    ),
-                    || {
-                        tools.gh.environment_secret_set(
-                            &slug,
-                            environment,
-                            NEXT_ENVIRONMENT_SECRET,
-                            value.clone(),
-                        )
-                    },
+                    &tools,
+                    &slug,
+                    environment,
+                    next,
                 )
                 .await?;
                 ctx.record(

@@ -253,40 +253,15 @@ pub(crate) fn plan(
             if let (StepId::ControlPlaneRepo, Some(check)) =
                 (repo_step, &observed.control_plane_check)
             {
-                if !check.missing.is_empty() {
-                    conflicts.push(PlanConflict {
-                        step: *repo_step,
-                        message: lacks_message(&repo.url(), &check.missing),
-                        hint: lacks_hint(RepoKind::ControlPlane),
-                        exit_code: ExitCode::RepositoryFailed,
-                    });
-                }
-                let followed = Followed::of(check, &repo.url());
-                if let Some(error) = followed.refusal(&repo.url(), *repo_step) {
-                    conflicts.push(PlanConflict {
-                        step: *repo_step,
-                        message: error.message,
-                        hint: followed_hint(),
-                        exit_code: ExitCode::RepositoryFailed,
-                    });
-                }
-                if let Some(message) = several_gitops_repos(check, observed) {
-                    conflicts.push(PlanConflict {
-                        step: *repo_step,
-                        message,
-                        hint: Topic::ExistingRepositoryChanges.hint(format!(
-                            "keep one GitOpsRepo on {branch} (the scheduler opens its pull requests where it points), or point each yourself and run again",
-                            branch = check.branch
-                        )),
-                        exit_code: ExitCode::RepositoryFailed,
-                    });
-                }
-                let mut warnings: Vec<String> = check
-                    .warnings
-                    .iter()
-                    .cloned()
-                    .chain(followed.warnings())
-                    .collect();
+                let mut warnings = branch_conflicts(
+                    *repo_step,
+                    &repo.url(),
+                    check,
+                    &check.missing,
+                    None,
+                    observed,
+                    conflicts,
+                );
                 // Every later environment whose branch exists is checked the same way; what
                 // its check shares with the first one's (`main`) is said once.
                 for later in observed.control_plane_environments.iter().skip(1) {
@@ -299,45 +274,19 @@ pub(crate) fn plan(
                         .filter(|m| !check.missing.contains(m))
                         .cloned()
                         .collect();
-                    if !missing.is_empty() {
-                        conflicts.push(PlanConflict {
-                            step: *repo_step,
-                            message: format!(
-                                "branch {} of {}",
-                                later.name,
-                                lacks_message(&repo.url(), &missing)
-                            ),
-                            hint: lacks_hint(RepoKind::ControlPlane),
-                            exit_code: ExitCode::RepositoryFailed,
-                        });
-                    }
-                    let followed = Followed::of(findings, &repo.url());
-                    if let Some(error) = followed.refusal(&repo.url(), *repo_step) {
-                        conflicts.push(PlanConflict {
-                            step: *repo_step,
-                            message: error.message,
-                            hint: followed_hint(),
-                            exit_code: ExitCode::RepositoryFailed,
-                        });
-                    }
-                    if let Some(message) = several_gitops_repos(findings, observed) {
-                        conflicts.push(PlanConflict {
-                            step: *repo_step,
-                            message,
-                            hint: Topic::ExistingRepositoryChanges.hint(format!(
-                                "keep one GitOpsRepo on {branch} (the scheduler opens its pull requests where it points), or point each yourself and run again",
-                                branch = findings.branch
-                            )),
-                            exit_code: ExitCode::RepositoryFailed,
-                        });
-                    }
+                    let later_warnings = branch_conflicts(
+                        *repo_step,
+                        &repo.url(),
+                        findings,
+                        &missing,
+                        Some(&later.name),
+                        observed,
+                        conflicts,
+                    );
                     warnings.extend(
-                        findings
-                            .warnings
-                            .iter()
-                            .filter(|w| !check.warnings.contains(w))
-                            .cloned()
-                            .chain(followed.warnings()),
+                        later_warnings
+                            .into_iter()
+                            .filter(|w| !check.warnings.contains(w)),
                     );
                 }
                 for message in super::existing_environments::refusals(observed, &repo.url()) {
@@ -438,6 +387,59 @@ pub(crate) fn plan(
 /// Several GitOpsRepos on the environment branch, not all naming the configured gitops
 /// repository: this tool points one GitOpsRepo only, and pointing all of them at one
 /// repository would be wrong (each is its own target), so the plan refuses, naming each.
+/// The refusals of one environment branch of an existing control plane (what it lacks of
+/// `missing`, repositories it follows elsewhere, several GitOpsRepos) pushed to
+/// `conflicts`, and its warnings returned. `branch` names a later environment's branch in
+/// the messages; the first one's is the repository's own check.
+fn branch_conflicts(
+    step: StepId,
+    url: &str,
+    findings: &structure::ControlPlaneFindings,
+    missing: &[String],
+    branch: Option<&str>,
+    observed: &Observed,
+    conflicts: &mut Vec<PlanConflict>,
+) -> Vec<String> {
+    if !missing.is_empty() {
+        let lacks = lacks_message(url, missing);
+        conflicts.push(PlanConflict {
+            step,
+            message: match branch {
+                Some(branch) => format!("branch {branch} of {lacks}"),
+                None => lacks,
+            },
+            hint: lacks_hint(RepoKind::ControlPlane),
+            exit_code: ExitCode::RepositoryFailed,
+        });
+    }
+    let followed = Followed::of(findings, url);
+    if let Some(error) = followed.refusal(url, step) {
+        conflicts.push(PlanConflict {
+            step,
+            message: error.message,
+            hint: followed_hint(),
+            exit_code: ExitCode::RepositoryFailed,
+        });
+    }
+    if let Some(message) = several_gitops_repos(findings, observed) {
+        conflicts.push(PlanConflict {
+            step,
+            message,
+            hint: Topic::ExistingRepositoryChanges.hint(format!(
+                "keep one GitOpsRepo on {branch} (the scheduler opens its pull requests where it points), or point each yourself and run again",
+                branch = findings.branch
+            )),
+            exit_code: ExitCode::RepositoryFailed,
+        });
+    }
+    findings
+        .warnings
+        .iter()
+        .cloned()
+        .chain(followed.warnings())
+        .collect()
+}
+
 fn several_gitops_repos(
     check: &structure::ControlPlaneFindings,
     observed: &Observed,
@@ -1997,31 +1999,60 @@ async fn promotion_chain(
             || tools.gh.environment_create(&slug, environment),
         )
         .await?;
-        ctx.progress(format!(
-            "setting {NEXT_ENVIRONMENT_SECRET} of environment {environment} on {slug} to {next}"
-        ));
-        let value = SecretString::from(next.to_string());
-        call(
-            env,
-            ctx,
-            &format!(
-                "set {NEXT_ENVIRONMENT_SECRET} of the GitHub environment {environment} in {slug}"
-            ),
-            || {
-                tools.gh.environment_secret_set(
-                    &slug,
-                    environment,
-                    NEXT_ENVIRONMENT_SECRET,
-                    value.clone(),
-                )
-            },
-        )
-        .await?;
+        set_next_environment(env, ctx, tools, &slug, environment, next).await?;
         set.push(format!(
             "{NEXT_ENVIRONMENT_SECRET} of {environment} ({next})"
         ));
     }
     Ok(set)
+}
+
+/// Record `resource` as being created by us, just before the push that creates it, and
+/// keep it in `recorded`: a run killed while pushing still knows it, and a failed push
+/// looks whether it landed. For the callbacks of the git adapter's `…_then` pushes.
+pub(crate) fn record_before_push(
+    ctx: &StepContext,
+    recorded: &std::sync::Mutex<Option<crate::state::Resource>>,
+    resource: crate::state::Resource,
+) -> Result<(), String> {
+    ctx.record(
+        resource.clone(),
+        Ownership::CreatedByUs,
+        ResourceStatus::Creating,
+    )
+    .map_err(|e| e.message)?;
+    *recorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(resource);
+    Ok(())
+}
+
+/// Set `NEXT_ENVIRONMENT` of the GitHub environment `environment` in `slug` to `next`
+/// (the value on stdin, as every secret).
+pub(crate) async fn set_next_environment(
+    env: &StepEnv,
+    ctx: &StepContext,
+    tools: &Tools,
+    slug: &str,
+    environment: &str,
+    next: &str,
+) -> Result<(), UserError> {
+    ctx.progress(format!(
+        "setting {NEXT_ENVIRONMENT_SECRET} of environment {environment} on {slug} to {next}"
+    ));
+    let value = SecretString::from(next.to_string());
+    call(
+        env,
+        ctx,
+        &format!("set {NEXT_ENVIRONMENT_SECRET} of the GitHub environment {environment} in {slug}"),
+        || {
+            tools.gh.environment_secret_set(
+                slug,
+                environment,
+                NEXT_ENVIRONMENT_SECRET,
+                value.clone(),
+            )
+        },
+    )
+    .await
 }
 
 /// The `promoted` label on the gitops repository.
@@ -2241,17 +2272,7 @@ async fn point_gitops_repo(
             },
             &git_env,
             |content, _| structure::point_gitops_repo(content, &wanted),
-            |committed| {
-                let resource = record(committed);
-                ctx.record(
-                    resource.clone(),
-                    Ownership::CreatedByUs,
-                    ResourceStatus::Creating,
-                )
-                .map_err(|e| e.message)?;
-                *recorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(resource);
-                Ok(())
-            },
+            |committed| record_before_push(ctx, &recorded, record(committed)),
         )
         .await;
     let changed = match changed {
