@@ -423,9 +423,53 @@ impl EngineRemover {
                 )),
                 _ => Ok(()),
             },
-            // Ours by the state's record: we created it when it did not exist; the delete
-            // runs only while it still exists (gone: nothing to do).
-            Resource::RepoEnvironment { .. } => Ok(()),
+            // A GitHub environment carries no mark: we created it when it did not exist, and
+            // it is ours while it holds nothing we did not put there. Protection rules or a
+            // secret we did not set (or that was set again since) make it the user's: the
+            // delete would take them with it. Gone: the delete says so.
+            Resource::RepoEnvironment { repository, name } => {
+                match self
+                    .gh()
+                    .environment_protection_rules(repository, name)
+                    .await?
+                {
+                    None => Ok(()),
+                    Some(rules) if rules > 0 => Err(format!(
+                        "GitHub environment {name} of {repository} has {} we did not make: deleting it would remove them",
+                        crate::text::plural(rules, "protection rule")
+                    )),
+                    Some(_) => {
+                        let secrets = self
+                            .gh()
+                            .environment_secret_listing(repository, name)
+                            .await?
+                            .unwrap_or_default();
+                        let theirs: Vec<&str> = secrets
+                            .iter()
+                            .filter(|live| {
+                                let ours = Resource::RepoEnvironmentSecret {
+                                    repository: repository.clone(),
+                                    environment: name.clone(),
+                                    name: live.name.clone(),
+                                };
+                                match (self.marks.secrets.get(&ours), &live.updated_at) {
+                                    (Some(set_by_us), Some(live)) => set_by_us != live,
+                                    _ => true,
+                                }
+                            })
+                            .map(|live| live.name.as_str())
+                            .collect();
+                        if theirs.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(format!(
+                                "GitHub environment {name} of {repository} holds secrets we did not set ({}): deleting it would delete them",
+                                theirs.join(", ")
+                            ))
+                        }
+                    }
+                }
+            }
             // Like a repository's secret: ours while GitHub still shows the time it had
             // right after we set it.
             Resource::RepoEnvironmentSecret {

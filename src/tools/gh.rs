@@ -578,10 +578,27 @@ impl Gh {
 
     /// Whether the GitHub environment `name` exists in `slug`.
     pub async fn environment_exists(&self, slug: &str, name: &str) -> Result<bool, ToolError> {
+        Ok(self
+            .environment_protection_rules(slug, name)
+            .await?
+            .is_some())
+    }
+
+    /// How many protection rules (required reviewers, a wait timer, a branch policy) the
+    /// GitHub environment `name` of `slug` has; `None` when it does not exist.
+    pub async fn environment_protection_rules(
+        &self,
+        slug: &str,
+        name: &str,
+    ) -> Result<Option<usize>, ToolError> {
         let spec = self.environment_view_spec(slug, name);
         let found: Option<serde_json::Value> =
             none_if_not_found(self.exec.json(spec, "a GitHub environment").await)?;
-        Ok(found.is_some())
+        Ok(found.map(|environment| {
+            environment["protection_rules"]
+                .as_array()
+                .map_or(0, Vec::len)
+        }))
     }
 
     /// `gh api --method DELETE repos/SLUG/environments/NAME --silent` (rollback of a GitHub

@@ -3412,3 +3412,81 @@ async fn an_existing_later_environment_branch_lacking_a_gitops_repo_is_refused()
     assert!(!error.message.contains("on dev:"), "{}", error.message);
     assert_eq!(control_plane_files(&harness), before);
 }
+
+/// A GitHub environment carries no mark: the one we created stays the user's once it holds
+/// a secret we did not set. The rollback removes the environment that holds only our
+/// NEXT_ENVIRONMENT, and keeps the one the user put a secret in, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_created_github_environment_holding_a_secret_we_did_not_set_is_kept() {
+    use kalypso_bootstrap::tools::{CommandRunner, CommandSpec};
+    let harness = Harness::new();
+    seed_control_plane_with_dev_only(&harness);
+    let config = reference_with_three_environments();
+    harness.run(&config).await.assert_success();
+    let theirs = harness
+        .sim
+        .run(
+            CommandSpec::new("gh")
+                .args([
+                    "secret",
+                    "set",
+                    "DEPLOY_KEY",
+                    "--env",
+                    "stage",
+                    "--repo",
+                    "acme/kalypso-control-plane",
+                ])
+                .secret_env("GH_TOKEN", secrecy::SecretString::from(CANARY))
+                .secret_stdin(secrecy::SecretSlice::from(b"their value".to_vec())),
+        )
+        .await
+        .expect("gh runs");
+    assert_eq!(theirs.exit_code, Some(0), "{}", theirs.stderr);
+
+    let report = harness.rollback(&config).await;
+    assert_eq!(report.kept.len(), 1, "{:?}", report.kept);
+    for part in [
+        "GitHub environment stage",
+        "holds secrets we did not set (DEPLOY_KEY)",
+    ] {
+        assert!(
+            report.kept[0].contains(part),
+            "{part} not in {}",
+            report.kept[0]
+        );
+    }
+    let cp = &harness.settled().github.repos["acme/kalypso-control-plane"];
+    assert_eq!(cp.environments.keys().collect::<Vec<_>>(), ["stage"]);
+    assert!(cp.environments["stage"].contains_key("DEPLOY_KEY"));
+}
+
+/// A GitHub environment GitHub refused to create (GitHub Free, a private repository) is not
+/// left in the state as ours: no later rollback or --clean could take one the user makes
+/// meanwhile for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_github_environment_github_refused_is_not_recorded_as_ours() {
+    let harness = Harness::new();
+    seed_control_plane_with_dev_only(&harness);
+    harness
+        .sim
+        .set_github_plan(ORG, kalypso_bootstrap::sim::GithubPlan::Free);
+    let config = reference_with_three_environments();
+    let run = harness.run(&config).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::ControlPlaneSecrets), "{}", error.message);
+    assert!(
+        error
+            .message
+            .contains("Upgrade to GitHub Pro or make this repository public"),
+        "{}",
+        error.message
+    );
+    let environments: Vec<String> = harness
+        .state()
+        .resources
+        .iter()
+        .map(|r| r.resource.describe())
+        .filter(|d| d.starts_with("repo_environment"))
+        .collect();
+    assert!(environments.is_empty(), "{environments:?}");
+}

@@ -535,13 +535,24 @@ pub(super) async fn promotion_chain(
                     Ownership::CreatedByUs,
                     ResourceStatus::Creating,
                 )?;
-                call(
+                let created = call(
                     env,
                     ctx,
                     &format!("create the GitHub environment {environment} in {slug}"),
                     || tools.gh.environment_create(&slug, environment),
                 )
-                .await?;
+                .await;
+                if let Err(error) = created {
+                    // Refused (a plan without environments, a permission): look, and forget
+                    // a record of nothing, so that no later rollback or --clean takes an
+                    // environment the user makes meanwhile for ours. Not known: kept; the
+                    // removal checks it live.
+                    let looking = Tools::for_marking(env, ctx);
+                    if let Ok(false) = looking.gh.environment_exists(&slug, environment).await {
+                        ctx.update_state(|s| s.forget_creation(&resource, Timestamp::now()))?;
+                    }
+                    return Err(error);
+                }
                 ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
                 done.push(format!("created the GitHub environment {environment}"));
             }
