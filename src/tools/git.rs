@@ -676,7 +676,14 @@ impl Git {
             .unwrap_or_else(|_| unreachable!("five commands"));
         self.exec.checked(clone).await?;
         let file = workdir.join(path);
-        // Never over something that is there (a file, a symlink): that is not ours to replace.
+        // Never through a symlinked folder of the branch, which could point anywhere on
+        // this machine; never over something that is there (a file, a symlink): that is
+        // not ours to replace.
+        if let Some(link) = symlinked_folder(workdir, path) {
+            return Err(FileChangeError::Refused(format!(
+                "{link} on {branch} is a symbolic link: {path} is not written through it"
+            )));
+        }
         if fs::symlink_metadata(&file).is_ok() {
             return Err(FileChangeError::Refused(format!(
                 "{path} is on {branch} already"
@@ -863,6 +870,21 @@ fn check_remote(url: &str) -> Result<(), SeedError> {
 }
 
 /// A template path must stay inside the work tree and out of `.git`.
+/// The first folder of the relative `path` (checked by [`check_relative_path`]) that is a
+/// symbolic link in `workdir`, as a path relative to it; `None` when none is.
+fn symlinked_folder(workdir: &Path, path: &str) -> Option<String> {
+    let mut folder = PathBuf::new();
+    let mut components: Vec<Component> = Path::new(path).components().collect();
+    components.pop();
+    for component in components {
+        folder.push(component);
+        if fs::symlink_metadata(workdir.join(&folder)).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(folder.display().to_string());
+        }
+    }
+    None
+}
+
 fn check_relative_path(path: &str) -> Result<(), SeedError> {
     let unsafe_path = |rule| SeedError::UnsafePath {
         path: path.to_string(),
@@ -946,4 +968,33 @@ pub fn parse_version(stdout: &str) -> Result<Version, VersionParseError> {
         ))
     })?;
     rest.split_whitespace().next().unwrap_or("").parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A branch whose `.environments` is a symbolic link (git checks one out pointing
+    /// anywhere) gets no file written through it.
+    #[test]
+    fn a_symlinked_folder_of_the_branch_is_found_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let workdir = dir.path();
+        fs::create_dir_all(workdir.join("plain/inner")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), workdir.join(".environments")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), workdir.join("plain/inner/link")).unwrap();
+        assert_eq!(
+            symlinked_folder(workdir, ".environments/prod.yaml").as_deref(),
+            Some(".environments")
+        );
+        assert_eq!(
+            symlinked_folder(workdir, "plain/inner/link/deeper/x.yaml").as_deref(),
+            Some("plain/inner/link")
+        );
+        assert_eq!(symlinked_folder(workdir, "plain/inner/x.yaml"), None);
+        assert_eq!(symlinked_folder(workdir, "absent/x.yaml"), None);
+        // The file itself is the caller's check (it must not exist at all).
+        assert_eq!(symlinked_folder(workdir, ".environments"), None);
+    }
 }
