@@ -66,16 +66,20 @@ fn kube_contexts_in(paths: &[PathBuf]) -> Vec<CompletionCandidate> {
         // escape in someone's kubeconfig) could not be inserted escaped, so it is left out.
         .filter(|context| !has_control_characters(context))
         .map(|context| {
+            // The shells' protocol separates candidates by newlines and a candidate from
+            // its help by a tab: neither may come through from the file.
             let server = servers
                 .get(&context)
-                .map(|server| escape_controls(server).into_owned());
+                .map(|server| escape_controls(server).replace(|c: char| c.is_control(), " "));
             CompletionCandidate::new(context).help(server.map(Into::into))
         })
         .collect()
 }
 
+/// Any control character, newline and tab included (`escape_controls` keeps those two:
+/// here they would split one candidate into several).
 fn has_control_characters(text: &str) -> bool {
-    escape_controls(text) != text
+    text.chars().any(char::is_control)
 }
 
 /// `--cluster-network-plugin`.
@@ -147,6 +151,21 @@ mod tests {
         assert_eq!(
             candidates[0].get_help().map(ToString::to_string).as_deref(),
             Some("https://x\\u001b]0;owned\\u0007")
+        );
+        // A newline or a tab would split one candidate into several, or into a value and a
+        // help, in the shells' protocol.
+        let split = dir.path().join("split");
+        std::fs::write(
+            &split,
+            "clusters:\n- name: c\n  cluster: {server: \"https://a\\nfake\\tx\"}\n\
+             contexts:\n- name: \"two\\nnames\"\n- name: \"tab\\there\"\n- name: ok\n  context: {cluster: c}\n",
+        )
+        .unwrap();
+        let candidates = kube_contexts_in(&paths(&[&split]));
+        assert_eq!(values(&candidates), ["ok"]);
+        assert_eq!(
+            candidates[0].get_help().map(ToString::to_string).as_deref(),
+            Some("https://a fake x")
         );
         let broken = dir.path().join("broken");
         std::fs::write(&broken, "contexts: [name: {\n").unwrap();
