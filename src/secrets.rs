@@ -68,6 +68,11 @@ impl Redactor {
             forms.push(engine.encode(secret));
         }
         forms.extend(embedded_base64_forms(secret));
+        // As JSON writes it (a `"`, `\` or control character escaped): the event stream
+        // and the state file are masked after they are serialised.
+        if let Ok(quoted) = serde_json::to_string(secret) {
+            forms.push(quoted[1..quoted.len() - 1].to_string());
+        }
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
         let before = needles.forms.len();
         for form in forms {
@@ -168,6 +173,19 @@ mod tests {
     use super::*;
 
     const TOKEN: &str = "ghp_CANARYcanary0123456789abcdefXYZ";
+
+    /// A secret with a quote or a backslash (a certificate password) is masked in JSON too,
+    /// where those are escaped.
+    #[test]
+    fn a_secret_is_masked_as_json_escapes_it() {
+        let r = Redactor::new();
+        let secret = r#"pa"ss\word-0123456789"#;
+        r.register(secret);
+        let line = serde_json::json!({ "message": format!("failed with {secret}") }).to_string();
+        let out = r.redact(&line);
+        assert!(!out.contains("word-0123456789"), "{out}");
+        assert_eq!(out, format!(r#"{{"message":"failed with {MASK}"}}"#));
+    }
 
     #[test]
     fn plain_and_base64_forms_are_masked() {
