@@ -15,14 +15,9 @@
 //!
 //! The first environment's branch must exist: it is where the control plane is checked.
 
-use std::os::unix::fs::PermissionsExt;
-
 use secrecy::SecretString;
 
-use super::repositories::{
-    existing_push_target, remove_leftover_seed_dirs, seed_dir_prefix, NEXT_ENVIRONMENT_SECRET,
-    SEED_DIR_PREFIX,
-};
+use super::repositories::{existing_push_target, NEXT_ENVIRONMENT_SECRET, SEED_DIR_PREFIX};
 use super::{call, tool_error, BootstrapSteps, StepCommands, StepEnv, Tools};
 use crate::config::GitHubRepo;
 use crate::engine::context::StepContext;
@@ -257,25 +252,6 @@ pub fn refusals(observed: &Observed, url: &str) -> Vec<String> {
         .collect()
 }
 
-/// A work directory of ours in the system's temporary directory (0700: the files are the
-/// user's configuration).
-fn work_dir(env: &StepEnv, step: StepId) -> Result<tempfile::TempDir, UserError> {
-    remove_leftover_seed_dirs(&env.work_dir);
-    tempfile::Builder::new()
-        .prefix(&seed_dir_prefix(std::process::id()))
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir_in(&env.work_dir)
-        .map_err(|e| {
-            UserError::in_step(
-                step,
-                format!(
-                    "cannot create a work directory in {}: {e}",
-                    env.work_dir.display()
-                ),
-            )
-        })
-}
-
 /// The rendered branch of `environment` (and, with `templates`, the Templates file of
 /// `main` on it too).
 fn rendered_branch(
@@ -352,7 +328,7 @@ pub(super) async fn create_branch(
     }
     ctx.progress(format!("creating branch {branch} of {slug}"));
     let (remote, git_env) = existing_push_target(env, &tools, existing);
-    let dir = work_dir(env, step)?;
+    let dir = super::repositories::work_dir(env, step)?;
     let workdir = dir.path().join(RepoKind::ControlPlane.dir_name());
     let record = |commit: &str| Resource::RepoBranch {
         repository: slug.clone(),
@@ -429,7 +405,7 @@ pub(super) async fn add_environment_file(
         .map_err(|message| UserError::in_step(step, message))?;
     ctx.progress(format!("adding {path} on {MAIN_BRANCH} of {slug}"));
     let (remote, git_env) = existing_push_target(env, &tools, existing);
-    let dir = work_dir(env, step)?;
+    let dir = super::repositories::work_dir(env, step)?;
     let workdir = dir.path().join(RepoKind::ControlPlane.dir_name());
     let record = |committed: &crate::tools::git::FileCommit| Resource::RepoFileCommit {
         repository: slug.clone(),
@@ -760,18 +736,22 @@ mod tests {
     /// another Template fails here, not in a user's control plane.
     #[test]
     fn the_rendered_cluster_type_names_the_templates_of_the_rendered_templates_file() {
-        let branch = rendered_branch(&context(), "stage", &[]).unwrap();
-        let files: Vec<(String, String)> = branch
-            .files
-            .iter()
-            .filter(|f| structure::is_resource_candidate(&f.path))
-            .map(|f| {
-                (
-                    f.path.clone(),
-                    String::from_utf8(f.contents.clone()).unwrap(),
-                )
-            })
-            .collect();
+        // The resource files of the rendered branch of stage, with or without Templates.
+        let resources = |templates: &[String]| -> Vec<(String, String)> {
+            rendered_branch(&context(), "stage", templates)
+                .unwrap()
+                .files
+                .iter()
+                .filter(|f| structure::is_resource_candidate(&f.path))
+                .map(|f| {
+                    (
+                        f.path.clone(),
+                        String::from_utf8(f.contents.clone()).unwrap(),
+                    )
+                })
+                .collect()
+        };
+        let files = resources(&[]);
         // Checked against a main with nothing: exactly those two Templates are missing.
         let findings = structure::check_control_plane::<&str>(&[], &[], "stage", &files);
         let missing: Vec<&String> = findings
@@ -793,18 +773,7 @@ mod tests {
             );
         }
         // With the Templates file on the branch, nothing is missing.
-        let with = rendered_branch(&context(), "stage", &["x".to_string()]).unwrap();
-        let files: Vec<(String, String)> = with
-            .files
-            .iter()
-            .filter(|f| structure::is_resource_candidate(&f.path))
-            .map(|f| {
-                (
-                    f.path.clone(),
-                    String::from_utf8(f.contents.clone()).unwrap(),
-                )
-            })
-            .collect();
+        let files = resources(&["x".to_string()]);
         let templates = structure::template_names(&files);
         for name in RENDERED_CLUSTER_TYPE_TEMPLATES {
             assert!(templates.iter().any(|t| t == name), "{templates:?}");

@@ -91,6 +91,25 @@ pub fn remove_leftover_seed_dirs(work_dir: &Path) -> Vec<PathBuf> {
     removed
 }
 
+/// A work directory of ours for one clone, in the run's work directory (leftovers of dead
+/// runs removed first; 0700: the files are the user's configuration).
+pub(crate) fn work_dir(env: &StepEnv, step: StepId) -> Result<tempfile::TempDir, UserError> {
+    remove_leftover_seed_dirs(&env.work_dir);
+    tempfile::Builder::new()
+        .prefix(&seed_dir_prefix(std::process::id()))
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(&env.work_dir)
+        .map_err(|e| {
+            UserError::in_step(
+                step,
+                format!(
+                    "cannot create a work directory in {}: {e}",
+                    env.work_dir.display()
+                ),
+            )
+        })
+}
+
 /// Whether a process with this id exists (a PID that cannot be one counts as alive: the
 /// directory is then kept).
 fn process_alive(pid: u32) -> bool {
@@ -1686,7 +1705,6 @@ pub async fn seed(
             let rendered = rendered.clone();
             // A retry looks again: the attempt that failed may have pushed a branch.
             let empty = info.is_empty && attempt == 1;
-            let work_dir = env.work_dir.clone();
             let slug = slug.clone();
             async move {
                 let mut pushed = Vec::new();
@@ -1727,21 +1745,7 @@ pub async fn seed(
                     if missing.is_empty() {
                         break;
                     }
-                    remove_leftover_seed_dirs(&work_dir);
-                    let dir = tempfile::Builder::new()
-                        .prefix(&seed_dir_prefix(std::process::id()))
-                        // The rendered files are the user's configuration: theirs alone.
-                        .permissions(std::fs::Permissions::from_mode(0o700))
-                        .tempdir_in(&work_dir)
-                        .map_err(|e| {
-                            UserError::in_step(
-                                step,
-                                format!(
-                                    "cannot create a work directory in {}: {e}",
-                                    work_dir.display()
-                                ),
-                            )
-                        })?;
+                    let dir = work_dir(env, step)?;
                     let workdir = dir.path().join(rendered.kind.dir_name());
                     match tools
                         .git
@@ -2228,20 +2232,7 @@ async fn point_gitops_repo(
         pointer.path
     ));
     let (remote, git_env) = existing_push_target(env, &tools, existing);
-    remove_leftover_seed_dirs(&env.work_dir);
-    let dir = tempfile::Builder::new()
-        .prefix(&seed_dir_prefix(std::process::id()))
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir_in(&env.work_dir)
-        .map_err(|e| {
-            UserError::in_step(
-                step,
-                format!(
-                    "cannot create a work directory in {}: {e}",
-                    env.work_dir.display()
-                ),
-            )
-        })?;
+    let dir = work_dir(env, step)?;
     let workdir = dir.path().join(RepoKind::ControlPlane.dir_name());
     let what = format!(
         "point the GitOpsRepo in {} on {branch} of {slug} at {wanted}",
