@@ -942,7 +942,7 @@ mod tests {
             .plan(configuration.clone())
             .await
             .expect("a plan");
-        assert_eq!(steps.counts.create, StepId::ALL.len());
+        assert_eq!(steps.counts.create, StepId::WITHOUT_WORKLOAD_CLUSTERS.len());
         assert_eq!(
             (steps.counts.change, steps.counts.reuse),
             (0, 0),
@@ -966,7 +966,11 @@ mod tests {
             .plan(validated.configuration().clone())
             .await
             .expect("a plan");
-        assert_eq!(shown.counts.create, StepId::ALL.len(), "{shown:?}");
+        assert_eq!(
+            shown.counts.create,
+            StepId::WITHOUT_WORKLOAD_CLUSTERS.len(),
+            "{shown:?}"
+        );
         let ClusterTarget::Create(cluster) = &validated.configuration().cluster else {
             panic!("the test configuration creates a cluster");
         };

@@ -14,6 +14,9 @@ pub struct Configuration {
     pub repositories: Repositories,
     pub environments: Environments,
     pub installation: Installation,
+    /// The clusters that reconcile the gitops repository (`--workload-cluster`), in the
+    /// order given; empty when none is attached.
+    pub workload_clusters: Vec<WorkloadCluster>,
     pub options: Options,
 }
 
@@ -92,6 +95,31 @@ impl fmt::Display for Environments {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.join(", "))
     }
+}
+
+/// A cluster attached to reconcile one environment branch of the gitops repository at
+/// `./<cluster type>`, where the scheduler writes that cluster type's deployment targets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WorkloadCluster {
+    pub context: WorkloadContext,
+    /// The cluster type whose folder it reconciles (default: the one the tool creates).
+    pub cluster_type: String,
+    /// The environment branch it reconciles (default: the first environment).
+    pub environment: String,
+}
+
+/// Which kube context a workload cluster is reached through.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WorkloadContext {
+    /// `self`: the management cluster itself (a one-cluster trial, e.g. on kind).
+    Management,
+    /// A context of the kubeconfig.
+    Named(String),
+}
+
+impl WorkloadContext {
+    /// The word `--workload-cluster` takes for the management cluster.
+    pub const MANAGEMENT_WORD: &'static str = "self";
 }
 
 /// Create an AKS cluster, or use an existing kube context.
@@ -322,6 +350,9 @@ pub use crate::logging::Verbosity;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Options {
     pub non_interactive: bool,
+    /// `--no-merge`: leave the scheduler's first pull request for a human to merge; the
+    /// verification of the first workload then stops at that pull request.
+    pub no_merge: bool,
     pub auto_rollback: bool,
     pub skip_validation: bool,
     pub skip_confirmation: bool,

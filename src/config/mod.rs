@@ -44,7 +44,7 @@ use std::path::Path;
 pub use configuration::{
     ClusterTarget, Configuration, Environments, ExistingCluster, FluxManifest, GitHubRepo,
     HelmChart, Installation, NetworkPlugin, NewCluster, Options, RepoTarget, Repositories,
-    Verbosity, Visibility,
+    Verbosity, Visibility, WorkloadCluster, WorkloadContext,
 };
 pub use defaults::HELM_REPO_URL;
 pub use error::{ConfigErrors, FieldError, Problem};

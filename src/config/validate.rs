@@ -171,6 +171,8 @@ impl Validator<'_> {
             repositories: repositories?,
             environments: environments?,
             installation: installation?,
+            // Parsed from `--workload-cluster` / `workloadClusters` (issue 18, config part).
+            workload_clusters: Vec::new(),
             options,
         })
     }
@@ -433,6 +435,7 @@ impl Validator<'_> {
             verbosity,
             no_color: self.flag(Field::NoColor),
             force: self.flag(Field::Force),
+            no_merge: false,
         }
     }
 

@@ -139,6 +139,11 @@ pub fn sabotage(env: &StepEnv, step: StepId, owner: &str) -> Sabotage {
         StepId::InstallFlux => forbidden("kubectl get crd").with_arg(FLUX_GITREPOSITORY_CRD),
         StepId::InstallKalypso => forbidden("helm upgrade"),
         StepId::HealthChecks => forbidden("kubectl get").with_arg(resources::CONTROL_PLANE_SOURCE),
+        // Refined by the workload steps' own faults (issue 18).
+        StepId::WorkloadPreflight | StepId::WorkloadFlux | StepId::WorkloadSource => {
+            forbidden("kubectl apply")
+        }
+        StepId::FirstWorkload => forbidden("gh pr merge"),
     };
     // Once: the step fails, and a resumed run (or the rollback) meets no fault.
     Sabotage::Fault(fault.nth(1))

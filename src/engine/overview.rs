@@ -97,6 +97,9 @@ pub struct EarlierRun {
     /// The steps it finished.
     pub done: Vec<StepId>,
     pub failed: Vec<FailedStep>,
+    /// How many steps its plan had (the state records each planned step).
+    #[serde(skip)]
+    pub planned: usize,
 }
 
 impl EarlierRun {
@@ -124,7 +127,7 @@ impl EarlierRun {
             }
         };
         let failed: Vec<&str> = self.failed.iter().map(|f| f.title.as_str()).collect();
-        let left = StepId::ALL.len() - self.done.len();
+        let left = self.planned.saturating_sub(self.done.len());
         vec![
             format!("Resumes {}:", self.described()),
             format!(
@@ -195,6 +198,7 @@ impl EarlierRun {
             last_change: state.timestamp.to_rfc3339(),
             done,
             failed,
+            planned: state.steps.len(),
         })
     }
 }
@@ -624,6 +628,7 @@ mod tests {
                 flux_manifest: None,
                 skip_install: false,
             },
+            workload_clusters: Vec::new(),
             options: Options::default(),
         }
     }
@@ -635,7 +640,7 @@ mod tests {
         assert_eq!(
             overview.counts,
             ChangeCounts {
-                create: StepId::ALL.len(),
+                create: plan.steps.len(),
                 change: 0,
                 reuse: 0
             }

@@ -396,6 +396,10 @@ pub fn dependencies(id: StepId) -> Vec<StepId> {
             GitopsLabel,
         ],
         HealthChecks => vec![InstallKalypso],
+        WorkloadPreflight => vec![],
+        WorkloadFlux => vec![WorkloadPreflight, ClusterReady],
+        WorkloadSource => vec![WorkloadFlux, InstallFlux, GitopsSeed],
+        FirstWorkload => vec![HealthChecks, WorkloadSource],
     }
 }
 
@@ -444,10 +448,13 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
     );
     steps::installation::plan(config, observed, &mut decisions);
     steps::validation::plan(config, observed, &mut decisions);
+    steps::workloads::plan(config, observed, &mut decisions);
+    steps::first_workload::plan(config, observed, &mut decisions);
 
     let control_plane_changes = steps::existing_environments::changes(observed);
-    let steps = StepId::ALL
+    let steps: Vec<PlannedStep> = StepId::ALL
         .into_iter()
+        .filter(|id| is_part_of(config, *id))
         .map(|id| {
             let (action, reason) = decisions
                 .remove(&id)
@@ -479,7 +486,24 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
             step
         })
         .collect();
+    // A dependency on a step this configuration has no part for is no dependency.
+    let present: HashSet<StepId> = steps.iter().map(|step| step.id).collect();
+    let steps = steps
+        .into_iter()
+        .map(|mut step| {
+            step.depends_on
+                .retain(|dependency| present.contains(dependency));
+            step
+        })
+        .collect();
     Plan { steps, conflicts }
+}
+
+/// Whether `id` belongs in the plan of `config` at all: the workload-cluster steps only
+/// when a cluster is attached, so that a run without any shows no trace of them. Every
+/// other step is always planned (skipped when its part is not wanted, which the plan says).
+pub fn is_part_of(config: &Configuration, id: StepId) -> bool {
+    !id.attaches_workload_clusters() || !config.workload_clusters.is_empty()
 }
 
 /// What a step does per environment, when there are several (one environment's branch is
@@ -592,6 +616,7 @@ mod tests {
                 flux_manifest: None,
                 skip_install: false,
             },
+            workload_clusters: Vec::new(),
             options: Options::default(),
         }
     }
@@ -628,7 +653,7 @@ mod tests {
     fn all_new_creates_every_step_in_a_valid_graph() {
         let plan = plan(&config(), &Observed::default());
         assert!(plan.conflicts.is_empty());
-        assert_eq!(plan.steps.len(), StepId::ALL.len());
+        assert_eq!(plan.steps.len(), StepId::WITHOUT_WORKLOAD_CLUSTERS.len());
         for step in &plan.steps {
             assert_eq!(step.action, Action::Create, "{}", step.id);
             assert_eq!(step.phase, step.id.phase());

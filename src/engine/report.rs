@@ -864,6 +864,7 @@ mod tests {
                 flux_manifest: None,
                 skip_install: false,
             },
+            workload_clusters: Vec::new(),
             options: Options::default(),
         }
     }

@@ -31,10 +31,45 @@ pub enum StepId {
     InstallFlux,
     InstallKalypso,
     HealthChecks,
+    /// Each attached workload cluster checked before anything is created: the context
+    /// answers, its Flux (if any) is compatible, none of our names are taken.
+    WorkloadPreflight,
+    /// Flux on each attached workload cluster that lacks it.
+    WorkloadFlux,
+    /// On each attached workload cluster: a read-only credential for the gitops
+    /// repository, and a GitRepository and Kustomization on its environment branch.
+    WorkloadSource,
+    /// The first workload delivered: the scheduler's pull request, merged with consent,
+    /// reconciled by each attached cluster, its objects present.
+    FirstWorkload,
 }
 
 impl StepId {
-    pub const ALL: [StepId; 15] = [
+    pub const ALL: [StepId; 19] = [
+        StepId::ClusterPreflight,
+        StepId::ClusterResourceGroup,
+        StepId::ClusterCreate,
+        StepId::ClusterCredentials,
+        StepId::ClusterReady,
+        StepId::ControlPlaneRepo,
+        StepId::ControlPlaneSeed,
+        StepId::ControlPlaneSecrets,
+        StepId::GitopsRepo,
+        StepId::GitopsSeed,
+        StepId::GitopsSecrets,
+        StepId::GitopsLabel,
+        StepId::InstallFlux,
+        StepId::InstallKalypso,
+        StepId::HealthChecks,
+        StepId::WorkloadPreflight,
+        StepId::WorkloadFlux,
+        StepId::WorkloadSource,
+        StepId::FirstWorkload,
+    ];
+
+    /// The steps of every plan: all but those of attached workload clusters, which a plan
+    /// has only when a cluster is attached (see [`crate::engine::plan::is_part_of`]).
+    pub const WITHOUT_WORKLOAD_CLUSTERS: [StepId; 15] = [
         StepId::ClusterPreflight,
         StepId::ClusterResourceGroup,
         StepId::ClusterCreate,
@@ -51,6 +86,17 @@ impl StepId {
         StepId::InstallKalypso,
         StepId::HealthChecks,
     ];
+
+    /// Whether this step attaches or verifies workload clusters (`--workload-cluster`).
+    pub fn attaches_workload_clusters(self) -> bool {
+        matches!(
+            self,
+            StepId::WorkloadPreflight
+                | StepId::WorkloadFlux
+                | StepId::WorkloadSource
+                | StepId::FirstWorkload
+        )
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -69,6 +115,10 @@ impl StepId {
             StepId::InstallFlux => "installation.flux",
             StepId::InstallKalypso => "installation.kalypso",
             StepId::HealthChecks => "validation.health",
+            StepId::WorkloadPreflight => "workloads.preflight",
+            StepId::WorkloadFlux => "workloads.flux",
+            StepId::WorkloadSource => "workloads.gitops-source",
+            StepId::FirstWorkload => "validation.first-workload",
         }
     }
 
@@ -91,7 +141,10 @@ impl StepId {
             | StepId::GitopsSecrets
             | StepId::GitopsLabel => Phase::Repositories,
             StepId::InstallFlux | StepId::InstallKalypso => Phase::Installation,
-            StepId::HealthChecks => Phase::Validation,
+            StepId::WorkloadPreflight | StepId::WorkloadFlux | StepId::WorkloadSource => {
+                Phase::Workloads
+            }
+            StepId::HealthChecks | StepId::FirstWorkload => Phase::Validation,
         }
     }
 
@@ -113,6 +166,10 @@ impl StepId {
             StepId::InstallFlux => "Flux",
             StepId::InstallKalypso => "Kalypso Scheduler (Helm)",
             StepId::HealthChecks => "Health checks",
+            StepId::WorkloadPreflight => "Workload cluster checks",
+            StepId::WorkloadFlux => "Flux on workload clusters",
+            StepId::WorkloadSource => "Workload clusters follow GitOps",
+            StepId::FirstWorkload => "First workload delivered",
         }
     }
 }
@@ -190,7 +247,7 @@ pub fn exit_code_for(phase: Phase) -> ExitCode {
         Phase::Prerequisites => ExitCode::PrerequisitesFailed,
         Phase::Cluster => ExitCode::ClusterFailed,
         Phase::Repositories => ExitCode::RepositoryFailed,
-        Phase::Installation | Phase::Validation => ExitCode::InstallationFailed,
+        Phase::Installation | Phase::Workloads | Phase::Validation => ExitCode::InstallationFailed,
         Phase::Rollback => ExitCode::General,
     }
 }

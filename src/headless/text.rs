@@ -786,6 +786,7 @@ fn phase_title(phase: Phase) -> &'static str {
         Phase::Cluster => "Cluster",
         Phase::Repositories => "Repositories",
         Phase::Installation => "Installation",
+        Phase::Workloads => "Workload clusters",
         Phase::Validation => "Validation",
         Phase::Rollback => "Rollback",
     }

@@ -187,6 +187,8 @@ pub enum Phase {
     Cluster,
     Repositories,
     Installation,
+    /// Attaching workload clusters (`--workload-cluster`).
+    Workloads,
     Validation,
     Rollback,
 }
@@ -198,6 +200,7 @@ impl Phase {
             Phase::Cluster => "cluster",
             Phase::Repositories => "repositories",
             Phase::Installation => "installation",
+            Phase::Workloads => "workloads",
             Phase::Validation => "validation",
             Phase::Rollback => "rollback",
         }

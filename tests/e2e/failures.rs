@@ -55,7 +55,8 @@ fn cases() -> Vec<(
     kalypso_bootstrap::config::Configuration,
     Vec<StepId>,
 )> {
-    let existing = StepId::ALL
+    // No workload cluster is attached here: the plans have no workload steps.
+    let existing = StepId::WITHOUT_WORKLOAD_CLUSTERS
         .into_iter()
         .filter(|id| {
             !matches!(
@@ -68,7 +69,11 @@ fn cases() -> Vec<(
         })
         .collect();
     vec![
-        ("all new", all_new(), StepId::ALL.to_vec()),
+        (
+            "all new",
+            all_new(),
+            StepId::WITHOUT_WORKLOAD_CLUSTERS.to_vec(),
+        ),
         ("existing cluster", existing_cluster(all_new()), existing),
     ]
 }

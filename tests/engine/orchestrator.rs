@@ -42,7 +42,10 @@ async fn a_full_run_completes_and_reports_every_transition() {
 
     assert_eq!(outcome.end, RunEnd::Completed);
     assert_eq!(outcome.exit_code, ExitCode::Success);
-    assert_eq!(runner.calls().len(), StepId::ALL.len());
+    assert_eq!(
+        runner.calls().len(),
+        StepId::WITHOUT_WORKLOAD_CLUSTERS.len()
+    );
 
     let events = drain(&mut events);
     assert!(
@@ -67,7 +70,7 @@ async fn a_full_run_completes_and_reports_every_transition() {
     assert_eq!(unique.len(), phases_started.len(), "{phases_started:?}");
     assert_eq!(unique.len(), 4);
     // Every step starts, then finishes succeeded, with a duration.
-    for id in StepId::ALL {
+    for id in StepId::WITHOUT_WORKLOAD_CLUSTERS {
         let started = events
             .iter()
             .position(|e| matches!(e, EventKind::StepStarted { step, .. } if *step == id))
@@ -101,7 +104,7 @@ async fn a_full_run_completes_and_reports_every_transition() {
 
     let saved = state.on_disk();
     assert_eq!(saved.status, RunStatus::Completed);
-    for id in StepId::ALL {
+    for id in StepId::WITHOUT_WORKLOAD_CLUSTERS {
         let record = saved.step(id.as_str()).unwrap();
         assert_eq!(record.status, StepStatus::Succeeded, "{id}");
         assert!(
@@ -124,7 +127,10 @@ async fn a_full_run_completes_and_reports_every_transition() {
 async fn independent_steps_run_concurrently_so_wall_time_is_the_critical_path() {
     let state = TempState::new();
     let mut runner = FakeSteps::new(MS(100));
-    for id in StepId::ALL.into_iter().filter(|id| is_cluster(*id)) {
+    for id in StepId::WITHOUT_WORKLOAD_CLUSTERS
+        .into_iter()
+        .filter(|id| is_cluster(*id))
+    {
         runner = runner.with(id, Behaviour::Work(MS(300)));
     }
     let (orchestrator, _events) = orchestrator(runner, &state);
@@ -661,7 +667,7 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
     assert_eq!(outcome.exit_code, ExitCode::RepositoryFailed);
     let recorded = first.on_disk();
     let done_before: HashSet<StepId> = succeeded_steps(&recorded).into_iter().collect();
-    let expected_done: HashSet<StepId> = StepId::ALL
+    let expected_done: HashSet<StepId> = StepId::WITHOUT_WORKLOAD_CLUSTERS
         .into_iter()
         .filter(|id| {
             is_cluster(*id)
@@ -720,7 +726,7 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
         .map(|c| (c.id, c.action))
         .collect();
     calls.sort_by_key(|(id, _)| *id);
-    let mut expected: Vec<(StepId, Action)> = StepId::ALL
+    let mut expected: Vec<(StepId, Action)> = StepId::WITHOUT_WORKLOAD_CLUSTERS
         .into_iter()
         .filter(|id| *id != StepId::ClusterPreflight)
         .map(|id| {
@@ -741,7 +747,7 @@ async fn resume_after_a_failure_reuses_what_succeeded_and_completes() {
 
     let saved = second.on_disk();
     assert_eq!(saved.status, RunStatus::Completed);
-    for id in StepId::ALL {
+    for id in StepId::WITHOUT_WORKLOAD_CLUSTERS {
         assert!(saved.is_step_done(id.as_str()), "{id}");
     }
     // Resources from the first run keep their place and ownership; none is duplicated.

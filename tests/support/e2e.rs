@@ -436,6 +436,7 @@ pub fn all_new() -> Configuration {
             flux_manifest: None,
             skip_install: false,
         },
+        workload_clusters: Vec::new(),
         options: Options::default(),
     }
 }

@@ -53,6 +53,7 @@ pub fn config() -> Configuration {
             flux_manifest: None,
             skip_install: false,
         },
+        workload_clusters: Vec::new(),
         options: Options::default(),
     }
 }

@@ -281,6 +281,10 @@ pub fn typical_seconds(step: StepId) -> u64 {
         StepId::InstallFlux => 45,
         StepId::InstallKalypso => 30,
         StepId::HealthChecks => 40,
+        StepId::WorkloadPreflight => 3,
+        StepId::WorkloadFlux => 45,
+        StepId::WorkloadSource => 5,
+        StepId::FirstWorkload => 60,
     }
 }
 

@@ -190,7 +190,10 @@ pub fn new_installation_plan(app: &App) -> PlanOverview {
 }
 
 pub fn all_steps(action: Action) -> Vec<PlannedStepInfo> {
-    StepId::ALL.iter().map(|s| planned(*s, action)).collect()
+    StepId::WITHOUT_WORKLOAD_CLUSTERS
+        .iter()
+        .map(|s| planned(*s, action))
+        .collect()
 }
 
 pub fn started(seconds: i64, step: StepId) -> Event {

@@ -13,10 +13,12 @@
 
 pub mod cluster;
 pub mod existing_environments;
+pub mod first_workload;
 pub mod installation;
 pub mod repositories;
 pub mod resources;
 pub mod validation;
+pub mod workloads;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -555,6 +557,10 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
             installation::commands(env, planned, preview)
         }
         StepId::HealthChecks => validation::commands(env, planned, preview),
+        StepId::WorkloadPreflight | StepId::WorkloadFlux | StepId::WorkloadSource => {
+            workloads::commands(env, planned, preview)
+        }
+        StepId::FirstWorkload => first_workload::commands(env, planned, preview),
     }
 }
 
@@ -588,6 +594,10 @@ impl StepRunner for BootstrapSteps {
                 StepId::InstallFlux => installation::flux(self, step, &ctx).await,
                 StepId::InstallKalypso => installation::kalypso(self, step, &ctx).await,
                 StepId::HealthChecks => validation::health(self, step, &ctx).await,
+                StepId::WorkloadPreflight | StepId::WorkloadFlux | StepId::WorkloadSource => {
+                    workloads::run(self, step, &ctx).await
+                }
+                StepId::FirstWorkload => first_workload::run(self, step, &ctx).await,
             }
         })
     }
@@ -664,6 +674,7 @@ mod tests {
                 flux_manifest: None,
                 skip_install: false,
             },
+            workload_clusters: Vec::new(),
             options: Options::default(),
         };
         let error = template_context(&configuration, None).unwrap_err();

@@ -338,6 +338,7 @@ fn short_phase_name(phase: crate::state::Phase) -> &'static str {
         Phase::Cluster => "Cluster",
         Phase::Repositories => "Repos",
         Phase::Installation => "Install",
+        Phase::Workloads => "Workload",
         Phase::Validation => "Checks",
         Phase::Rollback => "Rollback",
     }
