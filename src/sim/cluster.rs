@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::command::Ctx;
+use super::flux;
 use super::git;
 use super::kube::{self, ResourceType};
 use super::kubeconfig::{files_for, MergedKubeconfig};
@@ -399,7 +400,19 @@ pub(crate) fn observed(ctx: &Ctx<'_>, server: &str, ty: &ResourceType, object: &
     }
     let status = match ty.kind.as_str() {
         "GitRepository" => git_repository_status(ctx, server, &object),
-        "Kustomization" => kustomization_status(ctx, server, &object),
+        "Kustomization" => {
+            let key = kube::object_key(
+                true,
+                kube::namespace_of(&object).unwrap_or("default"),
+                kube::name_of(&object).unwrap_or_default(),
+            );
+            // What kustomize-controller made of it (its source may be one a
+            // Kustomization applied).
+            match flux::stored_status(ctx, server, &ty.qualified(), &key) {
+                Some(status) => status,
+                None => kustomization_status(ctx, server, &object),
+            }
+        }
         _ => return object,
     };
     object["status"] = status;
@@ -414,7 +427,8 @@ pub(crate) fn flux_running(ctx: &Ctx<'_>, server: &str) -> bool {
     })
 }
 
-fn condition(ready: bool, reason: &str, message: &str, now: &str) -> Value {
+/// The `Ready` condition list Flux's controllers write.
+pub(crate) fn flux_condition(ready: bool, reason: &str, message: &str, now: &str) -> Value {
     json!([{
         "type": "Ready",
         "status": if ready { "True" } else { "False" },
@@ -498,11 +512,11 @@ pub(crate) fn git_repository_status(ctx: &Ctx<'_>, server: &str, object: &Value)
     match fetch_source(ctx, server, object) {
         Ok(revision) => json!({
             "artifact": {"revision": revision, "lastUpdateTime": now, "path": "gitrepository/x/control-plane/artifact.tar.gz"},
-            "conditions": condition(true, "Succeeded", &format!("stored artifact for revision '{revision}'"), now),
+            "conditions": flux_condition(true, "Succeeded", &format!("stored artifact for revision '{revision}'"), now),
             "observedGeneration": 1,
         }),
         Err(message) => json!({
-            "conditions": condition(false, "GitOperationFailed", &message, now),
+            "conditions": flux_condition(false, "GitOperationFailed", &message, now),
             "observedGeneration": 1,
         }),
     }
@@ -544,7 +558,7 @@ pub(crate) fn kustomization_status_from(
 ) -> Value {
     let now = &ctx.timestamp;
     let (_, source_name) = kustomization_source(object);
-    let failed = |reason: &str, message: &str| json!({"conditions": condition(false, reason, message, now), "observedGeneration": 1});
+    let failed = |reason: &str, message: &str| json!({"conditions": flux_condition(false, reason, message, now), "observedGeneration": 1});
     let Some(source) = source else {
         return failed(
             "ArtifactFailed",
@@ -568,24 +582,46 @@ pub(crate) fn kustomization_status_from(
         .pointer("/spec/url")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let (owner, name) = parse_repo_ref(url).unwrap_or_default();
-    let bare = match ctx.world.github.repos.get(&key2(&owner, &name)) {
-        Some(repo) => ctx.paths.bare_repo(&repo.owner, &repo.name),
-        None => ctx.paths.bare_repo(&owner, &name),
+    let bare = source_bare(ctx, url).unwrap_or_else(|| {
+        let (owner, name) = repo_of_url(url).unwrap_or_default();
+        ctx.paths.bare_repo(&owner, &name)
+    });
+    let (branch, commit) = revision.split_once("@sha1:").unwrap_or((&revision, ""));
+    let rev = match git::rev_parse(&bare, &format!("refs/heads/{branch}")) {
+        Some(head) if head == commit => format!("refs/heads/{branch}"),
+        _ => commit.to_string(),
     };
-    let branch = revision.split('@').next().unwrap_or("main");
-    if !git::path_exists(&bare, &format!("refs/heads/{branch}"), path) {
+    if !git::path_exists(&bare, &rev, path) {
         return failed(
             "ReconciliationFailed",
             &format!("kustomization path not found: stat /tmp/kustomization-2718281828/{}: no such file or directory", path.trim_start_matches("./")),
         );
     }
     json!({
-        "conditions": condition(true, "ReconciliationSucceeded", &format!("Applied revision: {revision}"), now),
+        "conditions": flux_condition(true, "ReconciliationSucceeded", &format!("Applied revision: {revision}"), now),
         "lastAppliedRevision": revision,
         "lastAttemptedRevision": revision,
         "observedGeneration": 1,
     })
+}
+
+/// `(owner, name)` of a Git URL Flux fetches: `https://HOST/OWNER/NAME[.git]` or
+/// `ssh://git@HOST/OWNER/NAME.git`.
+pub(crate) fn repo_of_url(url: &str) -> Option<(String, String)> {
+    match url.strip_prefix("ssh://") {
+        Some(rest) => {
+            let (_, path) = rest.split_once('/')?;
+            parse_repo_ref(&format!("https://host/{path}"))
+        }
+        None => parse_repo_ref(url),
+    }
+}
+
+/// The bare repository of the simulated GitHub a source URL names, if it has it.
+pub(crate) fn source_bare(ctx: &Ctx<'_>, url: &str) -> Option<PathBuf> {
+    let (owner, name) = repo_of_url(url)?;
+    let repo = ctx.world.github.repos.get(&key2(&owner, &name))?;
+    Some(ctx.paths.bare_repo(&repo.owner, &repo.name))
 }
 
 /// Whether a condition of the observed object holds (`Available`, `Ready`, `Established`…).

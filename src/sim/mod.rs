@@ -60,6 +60,7 @@ mod cluster;
 mod command;
 mod distributions;
 mod fault;
+mod flux;
 mod gh;
 mod git;
 mod gotemplate;
