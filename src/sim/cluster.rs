@@ -15,6 +15,7 @@ use super::git;
 use super::kube::{self, ResourceType};
 use super::kubeconfig::{files_for, MergedKubeconfig};
 use super::seed::is_upstream_sample;
+use super::ssh;
 use super::state::key2;
 use super::world::{node_names, parse_repo_ref, put, KubeSecretValue};
 
@@ -456,12 +457,19 @@ fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, S
     // The cluster reaches the world's GitHub, and github.com for the public upstream
     // samples (a cluster beside an Enterprise Server still has its internet egress).
     let host = ctx.world.github.host().to_string();
+    if let Some(address) = url.strip_prefix("ssh://") {
+        return fetch_over_ssh(ctx, server, object, address, &host).and_then(|key| {
+            let repo = &ctx.world.github.repos[&key];
+            let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+            revision_of(&bare, object, branch, &clone_error)
+        });
+    }
     let reachable = |prefix: &str| url.strip_prefix(prefix).and_then(|_| parse_repo_ref(url));
     let Some((owner, name)) = reachable(&format!("https://{host}/")).or_else(|| {
         reachable("https://github.com/").filter(|(owner, name)| is_upstream_sample(owner, name))
     }) else {
         return Err(clone_error(&format!(
-            "the simulated network reaches only https://{host}/"
+            "the simulated network reaches only https://{host}/ and ssh://git@{host}/"
         )));
     };
     let key = key2(&owner, &name);
@@ -486,7 +494,101 @@ fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, S
         }
     }
     let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
-    let Some(head) = git::rev_parse(&bare, &format!("refs/heads/{branch}")) else {
+    revision_of(&bare, object, branch, &clone_error)
+}
+
+/// A Git-over-SSH fetch of `ssh://ADDRESS` (`git@HOST/OWNER/NAME.git`) with the Secret of
+/// `spec.secretRef` (`identity`, `known_hosts`), as source-controller makes it: the
+/// repository's key (`owner/name`, lower case) when GitHub lets the identity read it, else
+/// Flux's error.
+fn fetch_over_ssh(
+    ctx: &Ctx<'_>,
+    server: &str,
+    object: &Value,
+    address: &str,
+    github_host: &str,
+) -> Result<String, String> {
+    let url = object
+        .pointer("/spec/url")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let namespace = kube::namespace_of(object).unwrap_or("default");
+    let clone_error = |why: &str| {
+        format!("failed to checkout and determine revision: unable to clone '{url}': {why}")
+    };
+    let (authority, path) = address.split_once('/').unwrap_or((address, ""));
+    let (user, host) = authority.split_once('@').unwrap_or(("", authority));
+    let host = host.strip_suffix(":22").unwrap_or(host);
+    let (owner, name) = repo_of_url(url).unwrap_or_default();
+    let reachable = host.eq_ignore_ascii_case(github_host)
+        || host.eq_ignore_ascii_case("github.com") && is_upstream_sample(&owner, &name);
+    if !reachable || path.is_empty() {
+        return Err(clone_error(&format!(
+            "dial tcp: lookup {host}: no such host (the simulated network reaches only https://{github_host}/ and ssh://git@{github_host}/)"
+        )));
+    }
+    let unable = |methods: &str| {
+        clone_error(&format!(
+            "ssh: handshake failed: ssh: unable to authenticate, attempted methods [{methods}], no supported methods remain"
+        ))
+    };
+    let Some(secret) = object
+        .pointer("/spec/secretRef/name")
+        .and_then(Value::as_str)
+    else {
+        return Err(unable("none"));
+    };
+    let Some(data) = ctx.world.kube_secret_values.get(&(
+        server.to_string(),
+        namespace.to_string(),
+        secret.to_string(),
+    )) else {
+        return Err(format!(
+            "failed to get secret '{namespace}/{secret}': secrets \"{secret}\" not found"
+        ));
+    };
+    let required = |key: &str| {
+        format!("failed to configure authentication options: invalid 'ssh' auth option: '{key}' is required")
+    };
+    let identity = data.get("identity").ok_or_else(|| required("identity"))?;
+    let known_hosts = data
+        .get("known_hosts")
+        .and_then(KubeSecretValue::text)
+        .ok_or_else(|| required("known_hosts"))?;
+    let public_key = identity.ssh_public_key().map_err(|e| clone_error(&e))?;
+    ssh::check_known_hosts(&known_hosts, host, &ssh::host_keys(host))
+        .map_err(|e| clone_error(&format!("ssh: handshake failed: {e}")))?;
+    // GitHub authenticates any key it knows, then the key must open this repository.
+    let known_anywhere = ctx
+        .world
+        .github
+        .repos
+        .values()
+        .any(|r| r.deploy_keys.iter().any(|k| k.key == public_key));
+    if !known_anywhere || user != "git" {
+        return Err(unable("none publickey"));
+    }
+    let key = key2(&owner, &name);
+    let opens = ctx
+        .world
+        .github
+        .repos
+        .get(&key)
+        .is_some_and(|r| r.deploy_keys.iter().any(|k| k.key == public_key));
+    if !opens {
+        return Err(clone_error("repository not found"));
+    }
+    Ok(key)
+}
+
+/// The revision Flux records for `branch` (and `spec.ref.commit`) of `bare`.
+fn revision_of(
+    bare: &std::path::Path,
+    object: &Value,
+    branch: &str,
+    clone_error: &dyn Fn(&str) -> String,
+) -> Result<String, String> {
+    let Some(head) = git::rev_parse(bare, &format!("refs/heads/{branch}")) else {
         return Err(clone_error(&format!(
             "couldn't find remote ref \"refs/heads/{branch}\""
         )));
@@ -495,7 +597,7 @@ fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, S
     // commit out, so the commit must be in the branch's history.
     match object.pointer("/spec/ref/commit").and_then(Value::as_str) {
         Some(commit) if !commit.is_empty() => {
-            if git::is_ancestor(&bare, commit, &head) {
+            if git::is_ancestor(bare, commit, &head) {
                 Ok(format!("{branch}@sha1:{commit}"))
             } else {
                 Err(format!(

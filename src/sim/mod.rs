@@ -74,6 +74,7 @@ mod persist;
 mod reply;
 mod scheduling;
 mod seed;
+mod ssh;
 mod state;
 mod world;
 

@@ -616,6 +616,7 @@ impl SimulatedEnvironment {
                     .collect::<BTreeSet<_>>(),
                 created_at: crate::sim::world::now_timestamp(),
                 topics: Vec::new(),
+                deploy_keys: Vec::new(),
                 pulls: seed
                     .open_pulls
                     .iter()
