@@ -440,8 +440,33 @@ pub(crate) fn flux_condition(ready: bool, reason: &str, message: &str, now: &str
     }])
 }
 
+/// The revision of the artifact Flux has for a GitRepository: what it fetches now, else
+/// the last artifact it stored for it (source-controller keeps it through failed fetches),
+/// else why it could not fetch.
+pub(crate) fn source_revision(
+    ctx: &Ctx<'_>,
+    server: &str,
+    object: &Value,
+) -> Result<String, String> {
+    fetch_source(ctx, server, object)
+        .or_else(|error| last_artifact(ctx, server, object).ok_or(error))
+}
+
+/// The revision of the last artifact stored for a GitRepository, if any.
+fn last_artifact(ctx: &Ctx<'_>, server: &str, object: &Value) -> Option<String> {
+    let key = format!(
+        "{}/{}",
+        kube::namespace_of(object).unwrap_or("default"),
+        kube::name_of(object).unwrap_or_default()
+    );
+    ctx.world
+        .flux_artifacts
+        .get(&(server.to_string(), key))
+        .cloned()
+}
+
 /// `Ok(revision)` when Flux could fetch the source, else the reason it could not.
-fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, String> {
+pub(crate) fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, String> {
     let url = object
         .pointer("/spec/url")
         .and_then(Value::as_str)
@@ -617,10 +642,16 @@ pub(crate) fn git_repository_status(ctx: &Ctx<'_>, server: &str, object: &Value)
             "conditions": flux_condition(true, "Succeeded", &format!("stored artifact for revision '{revision}'"), now),
             "observedGeneration": 1,
         }),
-        Err(message) => json!({
-            "conditions": flux_condition(false, "GitOperationFailed", &message, now),
-            "observedGeneration": 1,
-        }),
+        Err(message) => {
+            let mut status = json!({
+                "conditions": flux_condition(false, "GitOperationFailed", &message, now),
+                "observedGeneration": 1,
+            });
+            if let Some(revision) = last_artifact(ctx, server, object) {
+                status["artifact"] = json!({"revision": revision, "lastUpdateTime": now, "path": "gitrepository/x/control-plane/artifact.tar.gz"});
+            }
+            status
+        }
     }
 }
 
@@ -667,7 +698,7 @@ pub(crate) fn kustomization_status_from(
             &format!("GitRepository.source.toolkit.fluxcd.io \"{source_name}\" not found"),
         );
     };
-    let revision = match fetch_source(ctx, server, &source) {
+    let revision = match source_revision(ctx, server, &source) {
         Ok(revision) => revision,
         Err(_) => {
             return failed(

@@ -93,6 +93,42 @@ pub(crate) fn reconcile(ctx: &Ctx<'_>, server: &str) -> Reconciled {
     reconciled
 }
 
+/// source-controller storing an artifact for every GitRepository it can fetch now (stored
+/// or applied, on every cluster running Flux), and dropping those of GitRepositories that
+/// are gone. Runs before each simulated command, as the controllers run on their own.
+pub(crate) fn store_artifacts(ctx: &mut Ctx<'_>) {
+    let servers: Vec<String> = ctx.world.kube.keys().cloned().collect();
+    let mut fetched: Vec<((String, String), String)> = Vec::new();
+    let mut existing: BTreeSet<(String, String)> = BTreeSet::new();
+    for server in servers {
+        if !cluster::flux_running(ctx, &server) {
+            continue;
+        }
+        let mut sources = ctx.world.kube[&server]
+            .objects
+            .get(GIT_REPOSITORIES)
+            .cloned()
+            .unwrap_or_default();
+        for (key, object) in reconcile(ctx, &server)
+            .applied
+            .remove(GIT_REPOSITORIES)
+            .unwrap_or_default()
+        {
+            sources.entry(key).or_insert(object);
+        }
+        for (key, object) in sources {
+            let slot = (server.clone(), key);
+            if let Ok(revision) = cluster::fetch_source(ctx, &server, &object) {
+                fetched.push((slot.clone(), revision));
+            }
+            existing.insert(slot);
+        }
+    }
+    let artifacts = &mut ctx.world.flux_artifacts;
+    artifacts.retain(|slot, _| existing.contains(slot));
+    artifacts.extend(fetched);
+}
+
 /// The objects of `resource` Flux applied on `server`, by object key.
 pub(crate) fn applied(ctx: &Ctx<'_>, server: &str, resource: &str) -> BTreeMap<String, Value> {
     reconcile(ctx, server)

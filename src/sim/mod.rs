@@ -751,6 +751,7 @@ impl SimulatedEnvironment {
         };
         // The Kalypso Scheduler's controllers run on their own: they act before the call.
         kalypso::reconcile(&mut ctx);
+        flux::store_artifacts(&mut ctx);
         let reply = match invocation.program.as_str() {
             "az" => az::run(&mut ctx, command),
             "gh" => gh::run(&mut ctx, command),

@@ -61,6 +61,11 @@ pub(crate) struct World {
     /// the next pull request of that cluster cannot start earlier. Not saved: a restored
     /// world starts with an idle worker.
     pub scheduler_worker_free_at: HashMap<String, time::OffsetDateTime>,
+    /// `(server, namespace/name)` of a Flux GitRepository to the revision of the last
+    /// artifact source-controller stored for it: a later failed fetch keeps that artifact,
+    /// and the Kustomizations keep what they applied from it. Not saved: a restored world
+    /// has fetched nothing yet.
+    pub flux_artifacts: HashMap<(String, String), String>,
     /// `(server, namespace, Secret name)` to the Secret's data (key to decoded value). The
     /// stored Secret objects show every value masked.
     pub kube_secret_values: HashMap<(String, String, String), BTreeMap<String, KubeSecretValue>>,
@@ -157,6 +162,7 @@ impl World {
             gh_secret_values: HashMap::new(),
             gh_environment_secret_values: HashMap::new(),
             scheduler_worker_free_at: HashMap::new(),
+            flux_artifacts: HashMap::new(),
             kube_secret_values: HashMap::new(),
             helm_release_config: HashMap::new(),
             kubeconfigs: BTreeSet::new(),

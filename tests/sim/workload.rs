@@ -527,3 +527,325 @@ async fn failing_sources_and_paths_keep_fluxs_errors() {
     let deployments = get_json(&env, &kc, &["deployments", "-n", NAMESPACE]).await;
     assert!(deployments["items"].as_array().unwrap().is_empty());
 }
+
+/// The engine's read-only credential (the contract): a Secret with `identity`,
+/// `identity.pub` and `known_hosts`.
+fn ssh_secret(identity: &str, public: &str, known_hosts: &str) -> String {
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "kalypso-gitops-dev-deploy-key", "namespace": "flux-system"},
+        "stringData": {"identity": identity, "identity.pub": public, "known_hosts": known_hosts},
+    })
+    .to_string()
+}
+
+async fn add_deploy_key(env: &SimulatedEnvironment, repo: &str, public: &str) -> u64 {
+    let body = serde_json::json!({"title": "workload", "key": public, "read_only": true});
+    let created = ok_json(
+        env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "api",
+                "--method",
+                "POST",
+                &format!("repos/{repo}/keys"),
+                "--input",
+                "-",
+            ],
+        )
+        .stdin_bytes(body.to_string()),
+    )
+    .await;
+    created["id"].as_u64().unwrap()
+}
+
+/// An `ssh://git@github.com/OWNER/NAME.git` source is Ready with a deploy key of that
+/// repository and github.com's key in `known_hosts` (from `gh api meta`); each missing piece
+/// gives Flux's own error, and deleting the deploy key fails it again.
+#[tokio::test]
+async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
+    let (_dir, env, kc) = world(&target_files(FULL_CONFIG)).await;
+    env.seed_repo(SeedRepo::new("acme", "other").with_file("main", "README.md", "x\n"))
+        .unwrap();
+    install_flux(&env, &kc).await;
+    let url = "ssh://git@github.com/acme/gitops.git";
+    let meta = ok_json(&env, gh(ALICE_TOKEN, &["api", "meta"])).await;
+    let known_hosts: String = meta["ssh_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| format!("github.com {}\n", k.as_str().unwrap()))
+        .collect();
+    let (identity, public) = ssh_key_pair("flux@workload");
+    let apply = |secret: String| {
+        workload(&kc, &["apply", "-f", "-"]).stdin_bytes(format!(
+            "{secret}\n---\n{}",
+            attach_manifest(url, Some("kalypso-gitops-dev-deploy-key"))
+        ))
+    };
+    let source_status = || async {
+        let source = get_json(
+            &env,
+            &kc,
+            &["gitrepository", "kalypso-gitops-dev", "-n", "flux-system"],
+        )
+        .await;
+        ready(&source)
+    };
+    let clone_error = |why: &str| {
+        format!("failed to checkout and determine revision: unable to clone '{url}': {why}")
+    };
+
+    // No key on GitHub yet.
+    ok(&env, apply(ssh_secret(&identity, &public, &known_hosts))).await;
+    assert_eq!(
+        source_status().await,
+        ("False".to_string(), clone_error("ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain"))
+    );
+    // A deploy key of another repository: GitHub knows the key, not for this one.
+    let elsewhere = add_deploy_key(&env, "acme/other", &public).await;
+    assert_eq!(
+        source_status().await,
+        ("False".to_string(), clone_error("repository not found"))
+    );
+    ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "api",
+                "--method",
+                "DELETE",
+                &format!("repos/acme/other/keys/{elsewhere}"),
+            ],
+        ),
+    )
+    .await;
+
+    let id = add_deploy_key(&env, "acme/gitops", &public).await;
+    let head = env.snapshot().github.repos["acme/gitops"].heads["dev"].clone();
+    let (status, message) = source_status().await;
+    assert_eq!(status, "True", "{message}");
+    assert_eq!(
+        message,
+        format!("stored artifact for revision 'dev@sha1:{head}'")
+    );
+    let outer = get_json(
+        &env,
+        &kc,
+        &["kustomization", "kalypso-gitops-dev", "-n", "flux-system"],
+    )
+    .await;
+    assert_eq!(
+        outer["status"]["lastAppliedRevision"],
+        format!("dev@sha1:{head}")
+    );
+    get_json(&env, &kc, &["namespace", NAMESPACE]).await;
+
+    // known_hosts without github.com, then with a key that is not github.com's.
+    ok(&env, apply(ssh_secret(&identity, &public, "gitlab.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAfuCHKVTjquxvt6CM6tdG4SLp1Btn/nOeGdHEDZAxv0\n"))).await;
+    assert_eq!(
+        source_status().await,
+        (
+            "False".to_string(),
+            clone_error("ssh: handshake failed: knownhosts: key is unknown")
+        )
+    );
+    ok(&env, apply(ssh_secret(&identity, &public, "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAfuCHKVTjquxvt6CM6tdG4SLp1Btn/nOeGdHEDZAxv0\n"))).await;
+    assert_eq!(
+        source_status().await,
+        (
+            "False".to_string(),
+            clone_error("ssh: handshake failed: knownhosts: key mismatch")
+        )
+    );
+    // Another identity, not a deploy key anywhere.
+    let (stranger, stranger_public) = ssh_key_pair("stranger");
+    ok(
+        &env,
+        apply(ssh_secret(&stranger, &stranger_public, &known_hosts)),
+    )
+    .await;
+    assert_eq!(
+        source_status().await,
+        ("False".to_string(), clone_error("ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain"))
+    );
+    // A Secret without known_hosts.
+    let no_known_hosts = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "kalypso-gitops-dev-deploy-key", "namespace": "flux-system"},
+        "stringData": {"identity": identity},
+    });
+    ok(
+        &env,
+        workload(
+            &kc,
+            &[
+                "delete",
+                "secret",
+                "kalypso-gitops-dev-deploy-key",
+                "-n",
+                "flux-system",
+            ],
+        ),
+    )
+    .await;
+    ok(&env, apply(no_known_hosts.to_string())).await;
+    assert_eq!(
+        source_status().await,
+        ("False".to_string(), "failed to configure authentication options: invalid 'ssh' auth option: 'known_hosts' is required".to_string())
+    );
+
+    // Back to the right Secret: Ready; the key deleted on GitHub: failing again.
+    ok(&env, apply(ssh_secret(&identity, &public, &known_hosts))).await;
+    assert_eq!(source_status().await.0, "True");
+    ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "api",
+                "--method",
+                "DELETE",
+                &format!("repos/acme/gitops/keys/{id}"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        source_status().await,
+        ("False".to_string(), clone_error("ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain"))
+    );
+    // source-controller keeps its last artifact through failed fetches, and what the
+    // Kustomization applied from it stays.
+    let source = get_json(
+        &env,
+        &kc,
+        &["gitrepository", "kalypso-gitops-dev", "-n", "flux-system"],
+    )
+    .await;
+    assert_eq!(
+        source["status"]["artifact"]["revision"],
+        format!("dev@sha1:{head}")
+    );
+    let outer = get_json(
+        &env,
+        &kc,
+        &["kustomization", "kalypso-gitops-dev", "-n", "flux-system"],
+    )
+    .await;
+    assert_eq!(
+        outer["status"]["lastAppliedRevision"],
+        format!("dev@sha1:{head}")
+    );
+    get_json(&env, &kc, &["namespace", NAMESPACE]).await;
+}
+
+/// `--workload-cluster self`: on the management cluster, beside the Kalypso chart's own
+/// `control-plane` Kustomization (whose content the simulated scheduler derives), a
+/// Kustomization a client applies is applied as on any cluster.
+#[tokio::test]
+async fn the_management_cluster_applies_a_client_kustomization_beside_the_charts() {
+    let (dir, env, _) = world(&target_files(FULL_CONFIG)).await;
+    env.seed_repo(
+        SeedRepo::new("acme", "cp")
+            .with_file(
+                "main",
+                ".environments/dev/kustomization.yaml",
+                "resources: []\n",
+            )
+            .with_file("main", "README.md", "control plane\n"),
+    )
+    .unwrap();
+    let mgmt = env.root().join("kubeconfig-test").display().to_string();
+    ok(
+        &env,
+        kubectl(&mgmt, "mgmt", &["apply", "--server-side", "-f", FLUX_275]),
+    )
+    .await;
+    let values = dir.path().join("values.yaml");
+    std::fs::write(
+        &values,
+        format!("controlPlaneURL: https://github.com/acme/cp\ncontrolPlaneBranch: main\nghRepoToken: {ALICE_TOKEN}\n"),
+    )
+    .unwrap();
+    ok(
+        &env,
+        helm(
+            &mgmt,
+            "mgmt",
+            &[
+                "upgrade",
+                "--install",
+                "kalypso-scheduler",
+                "kalypso-scheduler",
+                "--repo",
+                "https://microsoft.github.io/kalypso-scheduler",
+                "--version",
+                "1.1.2-alpha",
+                "--namespace",
+                "kalypso-system",
+                "--create-namespace",
+                "-f",
+                &values.display().to_string(),
+                "--wait",
+                "--timeout",
+                "5m0s",
+            ],
+        ),
+    )
+    .await;
+    ok(
+        &env,
+        kubectl(&mgmt, "mgmt", &["apply", "-f", "-"]).stdin_bytes(format!(
+            "{}---\n{}",
+            token_secret(),
+            attach_manifest(
+                "https://github.com/acme/gitops",
+                Some("kalypso-gitops-dev-auth")
+            )
+        )),
+    )
+    .await;
+    let listed = ok_json(
+        &env,
+        kubectl(
+            &mgmt,
+            "mgmt",
+            &["get", "kustomizations", "-n", "flux-system", "-o", "json"],
+        ),
+    )
+    .await;
+    let mut names: Vec<(String, String)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["metadata"]["name"].as_str().unwrap().to_string(),
+                ready(k).0,
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ("control-plane".to_string(), "True".to_string()),
+            (NAMESPACE.to_string(), "True".to_string()),
+            ("kalypso-gitops-dev".to_string(), "True".to_string()),
+        ]
+    );
+    let pods = ok_json(
+        &env,
+        kubectl(
+            &mgmt,
+            "mgmt",
+            &["get", "pods", "-n", NAMESPACE, "-o", "json"],
+        ),
+    )
+    .await;
+    assert_eq!(pods["items"][0]["status"]["phase"], "Running");
+}
