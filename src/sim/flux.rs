@@ -38,7 +38,7 @@ use serde_json::{json, Value};
 use super::cluster;
 use super::command::Ctx;
 use super::git::{self, GitTreeEntry};
-use super::kalypso::parsed_objects;
+use super::kalypso::{parsed_objects, Objects};
 use super::kube::{self, ResourceType};
 use super::scheduling::{FLUX_NAMESPACE_LABEL, FLUX_OWNER_LABEL};
 use super::world::node_names;
@@ -49,9 +49,6 @@ pub(crate) const KUSTOMIZATIONS: &str = "kustomizations.kustomize.toolkit.fluxcd
 const MAX_LEVELS: usize = 8;
 /// The file names kustomize reads as a directory's kustomization.
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
-/// Objects by qualified resource, then object key.
-pub(crate) type Objects = BTreeMap<String, BTreeMap<String, Value>>;
 
 /// What Flux made of a cluster's Kustomizations.
 #[derive(Default, PartialEq)]

@@ -1364,7 +1364,32 @@ fn rollout_status(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Re
                 &namespace,
                 &name,
             ));
+            let unavailable = object
+                .as_ref()
+                .and_then(|o| o.pointer("/status/unavailableReplicas"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             match object {
+                // Pods that never become ready: kubectl waits out its timeout.
+                Some(object) if unavailable > 0 => {
+                    let timeout = cmd
+                        .value("timeout")
+                        .and_then(parse_go_duration)
+                        .filter(|t| !t.is_zero())
+                        .unwrap_or(std::time::Duration::from_secs(600));
+                    let replicas = object
+                        .pointer("/spec/replicas")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(1);
+                    return Ok(reply
+                        .with_progress(
+                            Stream::Stdout,
+                            format!("Waiting for deployment \"{name}\" rollout to finish: 0 of {replicas} updated replicas are available..."),
+                        )
+                        .with_stderr("error: timed out waiting for the condition")
+                        .with_exit(1)
+                        .with_busy(timeout));
+                }
                 Some(_) => {
                     reply = reply.with_progress(
                         Stream::Stdout,

@@ -460,6 +460,26 @@ async fn the_sample_pod_waits_for_the_platform_config_it_reads() {
     )
     .await;
     assert_eq!(waited.exit_code, Some(1));
+    let rollout = run(
+        &env,
+        workload(
+            &kc,
+            &[
+                "rollout",
+                "status",
+                "deployment/hello-world-deployment",
+                "-n",
+                NAMESPACE,
+                "--timeout=1s",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(rollout.exit_code, Some(1));
+    assert_eq!(
+        rollout.stderr.trim(),
+        "error: timed out waiting for the condition"
+    );
 }
 
 /// Flux's failures: a private gitops repository without a credential, a path the branch
