@@ -848,27 +848,85 @@ pub(crate) fn is_upstream_sample(owner: &str, name: &str) -> bool {
 /// The files of microsoft/kalypso-app-gitops the sample workload's deployment targets read
 /// (`branch`, path, content): the `dev` branch's `functional-test/` and
 /// `performance-test/`, and what the `stage` branch has (no `uat-test/`, as on GitHub).
-macro_rules! app_gitops_files {
-    ($(($branch:literal, $path:literal)),* $(,)?) => {
-        [$(($branch, $path, include_str!(concat!("upstream/kalypso-app-gitops/", $branch, "/", $path)))),*]
-    };
-}
-
-const APP_GITOPS_FILES: [(&str, &str, &str); 14] = app_gitops_files![
-    ("dev", "functional-test/README.md"),
-    ("dev", "functional-test/gen_manifests.yaml"),
-    ("dev", "functional-test/kustomization.yaml"),
-    ("dev", "functional-test/functional-test/gen_manifests.yaml"),
-    ("dev", "functional-test/functional-test/kustomization.yaml"),
-    ("dev", "functional-test/performance-test/gen_manifests.yaml"),
-    ("dev", "functional-test/performance-test/kustomization.yaml"),
-    ("dev", "performance-test/README.md"),
-    ("dev", "performance-test/gen_manifests.yaml"),
-    ("dev", "performance-test/kustomization.yaml"),
-    ("stage", "functional-test/README.md"),
-    ("stage", "functional-test/gen_manifests.yaml"),
-    ("stage", "functional-test/kustomization.yaml"),
-    ("stage", "performance-test/README.md"),
+const APP_GITOPS_FILES: [(&str, &str, &str); 14] = [
+    (
+        "dev",
+        "functional-test/README.md",
+        include_str!("upstream/kalypso-app-gitops/dev/functional-test/README.md"),
+    ),
+    (
+        "dev",
+        "functional-test/gen_manifests.yaml",
+        include_str!("upstream/kalypso-app-gitops/dev/functional-test/gen_manifests.yaml"),
+    ),
+    (
+        "dev",
+        "functional-test/kustomization.yaml",
+        include_str!("upstream/kalypso-app-gitops/dev/functional-test/kustomization.yaml"),
+    ),
+    (
+        "dev",
+        "functional-test/functional-test/gen_manifests.yaml",
+        include_str!(
+            "upstream/kalypso-app-gitops/dev/functional-test/functional-test/gen_manifests.yaml"
+        ),
+    ),
+    (
+        "dev",
+        "functional-test/functional-test/kustomization.yaml",
+        include_str!(
+            "upstream/kalypso-app-gitops/dev/functional-test/functional-test/kustomization.yaml"
+        ),
+    ),
+    (
+        "dev",
+        "functional-test/performance-test/gen_manifests.yaml",
+        include_str!(
+            "upstream/kalypso-app-gitops/dev/functional-test/performance-test/gen_manifests.yaml"
+        ),
+    ),
+    (
+        "dev",
+        "functional-test/performance-test/kustomization.yaml",
+        include_str!(
+            "upstream/kalypso-app-gitops/dev/functional-test/performance-test/kustomization.yaml"
+        ),
+    ),
+    (
+        "dev",
+        "performance-test/README.md",
+        include_str!("upstream/kalypso-app-gitops/dev/performance-test/README.md"),
+    ),
+    (
+        "dev",
+        "performance-test/gen_manifests.yaml",
+        include_str!("upstream/kalypso-app-gitops/dev/performance-test/gen_manifests.yaml"),
+    ),
+    (
+        "dev",
+        "performance-test/kustomization.yaml",
+        include_str!("upstream/kalypso-app-gitops/dev/performance-test/kustomization.yaml"),
+    ),
+    (
+        "stage",
+        "functional-test/README.md",
+        include_str!("upstream/kalypso-app-gitops/stage/functional-test/README.md"),
+    ),
+    (
+        "stage",
+        "functional-test/gen_manifests.yaml",
+        include_str!("upstream/kalypso-app-gitops/stage/functional-test/gen_manifests.yaml"),
+    ),
+    (
+        "stage",
+        "functional-test/kustomization.yaml",
+        include_str!("upstream/kalypso-app-gitops/stage/functional-test/kustomization.yaml"),
+    ),
+    (
+        "stage",
+        "performance-test/README.md",
+        include_str!("upstream/kalypso-app-gitops/stage/performance-test/README.md"),
+    ),
 ];
 
 /// The upstream repositories of [`SimulatedEnvironment::seed_upstream_workload_repos`].

@@ -115,7 +115,7 @@ pub(crate) fn check_known_hosts(
         }
         host_listed = true;
         let key = format!("{algorithm} {data}");
-        if server_keys.iter().any(|k| *k == key) {
+        if server_keys.contains(&key) {
             return Ok(());
         }
     }
