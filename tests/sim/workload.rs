@@ -546,6 +546,32 @@ async fn failing_sources_and_paths_keep_fluxs_errors() {
     get_json(&env, &kc, &["namespace", NAMESPACE]).await;
     let deployments = get_json(&env, &kc, &["deployments", "-n", NAMESPACE]).await;
     assert!(deployments["items"].as_array().unwrap().is_empty());
+
+    // A nested source on a branch the repository does not have: source-controller's error,
+    // and its last artifact (of `stage`) kept.
+    let stage = env.snapshot().github.repos["microsoft/kalypso-app-gitops"].heads["stage"].clone();
+    commit(
+        &env,
+        "dev",
+        &format!("{FOLDER}/reconciler.yaml"),
+        &files[2]
+            .1
+            .replace("branch: \"stage\"", "branch: \"no-such-branch\""),
+    );
+    let source = get_json(
+        &env,
+        &kc,
+        &["gitrepository", NAMESPACE, "-n", "flux-system"],
+    )
+    .await;
+    assert_eq!(
+        ready(&source),
+        ("False".to_string(), "failed to checkout and determine revision: unable to clone 'https://github.com/microsoft/kalypso-app-gitops': couldn't find remote ref \"refs/heads/no-such-branch\"".to_string())
+    );
+    assert_eq!(
+        source["status"]["artifact"]["revision"],
+        format!("stage@sha1:{stage}")
+    );
 }
 
 /// The engine's read-only credential (the contract): a Secret with `identity`,
