@@ -4,7 +4,10 @@
 //! tools do — same subcommands and flags, the real usage errors and exit codes, the real JSON
 //! shapes — from a world kept in memory across calls: resource groups, AKS clusters that
 //! provision over time, kubeconfig files on disk, per-cluster Kubernetes objects, Helm
-//! releases, GitHub users, organisations and repositories with secrets and labels. `git` is
+//! releases, GitHub users, organisations and repositories with secrets, labels and deploy
+//! keys. Flux's controllers act on every cluster that runs them (`flux.rs`: what a
+//! Kustomization names is applied, recursively; `ssh.rs`: SSH sources), and so do the Kalypso
+//! Scheduler's (`kalypso.rs`). `git` is
 //! not simulated: it runs for real (through an inner runner) against local bare repositories
 //! that stand in for `https://github.com/OWNER/NAME.git` by `url.<base>.insteadOf`.
 //!
