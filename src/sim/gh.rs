@@ -11,7 +11,8 @@ use super::args::{switch, value, ArgError, Flag};
 use super::command::{lookup_pflag, CommandDef, Ctx, LookupError, ToolCommand};
 use super::git;
 use super::reply::{compact_json, Reply};
-use super::state::{default_labels, key2, GithubRepo, Label};
+use super::ssh;
+use super::state::{default_labels, key2, DeployKey, GithubRepo, Label};
 use super::world::parse_repo_ref;
 use base64::Engine as _;
 
@@ -616,7 +617,14 @@ fn api(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply
     let Some(endpoint) = cmd.arg(0) else {
         return Err(Reply::fail(1, "accepts 1 arg(s), received 0"));
     };
-    let method = cmd.value("method").unwrap_or("GET").to_ascii_uppercase();
+    // gh's default: GET, or POST once a body is given (`--input`, `-f`, `-F`).
+    let with_body = ["input", "field", "raw-field"]
+        .iter()
+        .any(|flag| cmd.value(flag).is_some());
+    let method = cmd
+        .value("method")
+        .unwrap_or(if with_body { "POST" } else { "GET" })
+        .to_ascii_uppercase();
     let (route, query) = match endpoint.trim_start_matches('/').split_once('?') {
         Some((route, query)) => (route.to_string(), query.to_string()),
         None => (endpoint.trim_start_matches('/').to_string(), String::new()),
@@ -681,14 +689,165 @@ fn api(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply
                     "https://docs.github.com/rest/repos/repos#get-a-repository",
                 ));
             }
-            repo_api(ctx, login, &key, &method, rest, &query)
+            repo_api(ctx, cmd, login, &key, &method, rest, &query)
+        }
+        // GitHub's SSH host keys (and more this simulation does not serve).
+        ("GET", ["meta"]) => {
+            let keys = ssh::host_keys(github_host(ctx));
+            ok(json!({
+                "verifiable_password_authentication": false,
+                "ssh_key_fingerprints": ssh::host_key_fingerprints(&keys),
+                "ssh_keys": keys,
+            }))
         }
         _ => Err(api_not_found("https://docs.github.com/rest")),
     }
 }
 
+/// The JSON body of a `gh api` call: `--input FILE` (`-`: standard input).
+fn request_body(ctx: &Ctx<'_>, cmd: &ToolCommand) -> Result<Value, Reply> {
+    let bytes = match cmd.value("input") {
+        Some("-") => ctx.inv.stdin.clone().unwrap_or_default(),
+        Some(file) => std::fs::read(ctx.inv.resolve_path(file))
+            .map_err(|e| Reply::fail(1, format!("open {file}: {e}")))?,
+        None => {
+            return Err(Reply::fail(
+                1,
+                "gh api: this endpoint is simulated with a JSON body from --input only",
+            ))
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(&bytes).map_err(|_| {
+        api_error(
+            400,
+            "Problems parsing JSON",
+            "https://docs.github.com/rest/deploy-keys/deploy-keys#create-a-deploy-key",
+        )
+    })
+}
+
+/// A deploy key as GitHub's REST API returns it.
+fn deploy_key_json(ctx: &Ctx<'_>, repo: &GithubRepo, key: &DeployKey) -> Value {
+    json!({
+        "id": key.id,
+        "key": key.key,
+        "url": format!("{api}/repos/{}/keys/{}", repo.full_name(), key.id, api = api_base(ctx)),
+        "title": key.title,
+        "verified": true,
+        "created_at": key.created_at,
+        "read_only": key.read_only,
+        "added_by": key.added_by,
+        "last_used": null,
+        "enabled": true,
+    })
+}
+
+/// GitHub's 422 for a deploy key, with its error object.
+fn deploy_key_invalid(code: &str, message: Option<&str>) -> Reply {
+    let mut error = json!({"resource": "PublicKey", "code": code, "field": "key"});
+    if let Some(message) = message {
+        error["message"] = json!(message);
+    }
+    Reply::fail(1, "gh: Validation Failed (HTTP 422)").with_stdout(compact_json(&json!({
+        "message": "Validation Failed",
+        "errors": [error],
+        "documentation_url": "https://docs.github.com/rest/deploy-keys/deploy-keys#create-a-deploy-key",
+        "status": "422",
+    })))
+}
+
+/// The deploy key endpoints (`repos/OWNER/NAME/keys[/ID]`), for the repository's admins.
+fn deploy_keys(
+    ctx: &mut Ctx<'_>,
+    cmd: &ToolCommand,
+    login: &str,
+    key: &str,
+    method: &str,
+    id: Option<&str>,
+) -> Result<Reply, Reply> {
+    let docs = "https://docs.github.com/rest/deploy-keys/deploy-keys";
+    // Deploy keys are an admin's: anyone else is told they are not there.
+    if !ctx.world.can_admin_repo(login, key) {
+        return Err(api_not_found(docs));
+    }
+    let repo = ctx.world.github.repos[key].clone();
+    let ok = |value: Value| Ok(Reply::ok(compact_json(&value)));
+    let found = |id: Option<&str>| {
+        let id: u64 = id?.parse().ok()?;
+        repo.deploy_keys.iter().find(|k| k.id == id).cloned()
+    };
+    match (method, id) {
+        ("GET", None) => ok(Value::Array(
+            repo.deploy_keys
+                .iter()
+                .map(|k| deploy_key_json(ctx, &repo, k))
+                .collect(),
+        )),
+        ("GET", Some(_)) => match found(id) {
+            Some(deploy_key) => ok(deploy_key_json(ctx, &repo, &deploy_key)),
+            None => Err(api_not_found(docs)),
+        },
+        ("DELETE", Some(_)) => match found(id) {
+            Some(deploy_key) => {
+                if let Some(repo) = ctx.world.github.repos.get_mut(key) {
+                    repo.deploy_keys.retain(|k| k.id != deploy_key.id);
+                }
+                Ok(Reply::silent())
+            }
+            None => Err(api_not_found(docs)),
+        },
+        ("POST", None) => {
+            let body = request_body(ctx, cmd)?;
+            let Some(text) = body.get("key").and_then(Value::as_str) else {
+                return Err(deploy_key_invalid("missing_field", None));
+            };
+            let Some(public_key) = ssh::normalised_public_key(text) else {
+                return Err(deploy_key_invalid(
+                    "custom",
+                    Some("key is invalid. You must supply a key in OpenSSH public key format"),
+                ));
+            };
+            let in_use = ctx
+                .world
+                .github
+                .repos
+                .values()
+                .any(|r| r.deploy_keys.iter().any(|k| k.key == public_key));
+            if in_use {
+                return Err(deploy_key_invalid("custom", Some("key is already in use")));
+            }
+            let deploy_key = DeployKey {
+                id: ctx.world.next_github_id(),
+                key: public_key,
+                title: body
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                read_only: body
+                    .get("read_only")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                created_at: crate::sim::world::now_timestamp(),
+                added_by: login.to_string(),
+            };
+            if let Some(repo) = ctx.world.github.repos.get_mut(key) {
+                repo.deploy_keys.push(deploy_key.clone());
+            }
+            let repo = ctx.world.github.repos[key].clone();
+            ok(deploy_key_json(ctx, &repo, &deploy_key))
+        }
+        _ => Err(api_not_found(docs)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn repo_api(
     ctx: &mut Ctx<'_>,
+    cmd: &ToolCommand,
     login: &str,
     key: &str,
     method: &str,
@@ -700,6 +859,8 @@ fn repo_api(
     let ok = |value: Value| Ok(Reply::ok(compact_json(&value)));
     match (method, rest) {
         ("GET", []) => ok(repo_rest_json(ctx, &repo, login)),
+        (_, ["keys"]) => deploy_keys(ctx, cmd, login, key, method, None),
+        (_, ["keys", id]) => deploy_keys(ctx, cmd, login, key, method, Some(id)),
         ("DELETE", []) => delete_repo(ctx, login, key),
         ("GET", ["git", "trees", reference]) => {
             let recursive = query
@@ -1179,6 +1340,7 @@ fn repo_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Repl
             topics: Vec::new(),
             environments: BTreeMap::new(),
             pulls: Vec::new(),
+            deploy_keys: Vec::new(),
         },
     );
     Ok(Reply::ok(format!(

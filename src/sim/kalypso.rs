@@ -178,7 +178,7 @@ fn objects_of_tree(
 
 /// The Kubernetes objects of one YAML blob, parsed once per blob id (git never changes
 /// what an id names; `derive` runs before every simulated command).
-fn parsed_objects(bare: &Path, sha: &str) -> Vec<Value> {
+pub(crate) fn parsed_objects(bare: &Path, sha: &str) -> Vec<Value> {
     static PARSED: std::sync::OnceLock<std::sync::Mutex<HashMap<String, Vec<Value>>>> =
         std::sync::OnceLock::new();
     let cache = PARSED.get_or_init(Default::default);

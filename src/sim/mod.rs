@@ -4,7 +4,10 @@
 //! tools do — same subcommands and flags, the real usage errors and exit codes, the real JSON
 //! shapes — from a world kept in memory across calls: resource groups, AKS clusters that
 //! provision over time, kubeconfig files on disk, per-cluster Kubernetes objects, Helm
-//! releases, GitHub users, organisations and repositories with secrets and labels. `git` is
+//! releases, GitHub users, organisations and repositories with secrets, labels and deploy
+//! keys. Flux's controllers act on every cluster that runs them (`flux.rs`: what a
+//! Kustomization names is applied, recursively; `ssh.rs`: SSH sources), and so do the Kalypso
+//! Scheduler's (`kalypso.rs`). `git` is
 //! not simulated: it runs for real (through an inner runner) against local bare repositories
 //! that stand in for `https://github.com/OWNER/NAME.git` by `url.<base>.insteadOf`.
 //!
@@ -60,6 +63,7 @@ mod cluster;
 mod command;
 mod distributions;
 mod fault;
+mod flux;
 mod gh;
 mod git;
 mod gotemplate;
@@ -73,6 +77,7 @@ mod persist;
 mod reply;
 mod scheduling;
 mod seed;
+mod ssh;
 mod state;
 mod world;
 
@@ -749,6 +754,7 @@ impl SimulatedEnvironment {
         };
         // The Kalypso Scheduler's controllers run on their own: they act before the call.
         kalypso::reconcile(&mut ctx);
+        flux::store_artifacts(&mut ctx);
         let reply = match invocation.program.as_str() {
             "az" => az::run(&mut ctx, command),
             "gh" => gh::run(&mut ctx, command),

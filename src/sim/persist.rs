@@ -31,7 +31,7 @@ use tokio::time::Instant;
 use super::catalog::{AzureCatalog, ChartCatalog};
 use super::kube::Counter;
 use super::state::{AzureState, GithubState, KubeCluster};
-use super::world::{KubeSecretValue, Pending, PendingKey, TokenPolicy, World};
+use super::world::{KubeSecretValue, Pending, PendingKey, TokenPolicy, World, PUBLIC_SECRET_KEYS};
 
 /// The world file's name inside the environment's root.
 pub const WORLD_FILE: &str = "simulated-world.json";
@@ -238,6 +238,12 @@ struct SavedKubeSecret {
     namespace: String,
     name: String,
     github_logins: BTreeMap<String, Option<String>>,
+    /// By key, the public key of a value that is an SSH private key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    ssh_public_keys: BTreeMap<String, String>,
+    /// By key, the values that are public ([`PUBLIC_SECRET_KEYS`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    public_values: BTreeMap<String, String>,
 }
 
 impl SavedWorld {
@@ -262,6 +268,15 @@ impl SavedWorld {
                 github_logins: data
                     .iter()
                     .map(|(key, value)| (key.clone(), value.github_login(world)))
+                    .collect(),
+                ssh_public_keys: data
+                    .iter()
+                    .filter_map(|(key, value)| Some((key.clone(), value.ssh_public_key().ok()?)))
+                    .collect(),
+                public_values: data
+                    .iter()
+                    .filter(|(key, _)| PUBLIC_SECRET_KEYS.contains(&key.as_str()))
+                    .filter_map(|(key, value)| Some((key.clone(), value.text()?)))
                     .collect(),
             })
             .collect();
@@ -319,10 +334,19 @@ impl SavedWorld {
             .kube_secrets
             .into_iter()
             .map(|secret| {
+                let mut ssh_public_keys = secret.ssh_public_keys;
+                let mut public_values = secret.public_values;
                 let data = secret
                     .github_logins
                     .into_iter()
-                    .map(|(key, github_login)| (key, KubeSecretValue::Restored { github_login }))
+                    .map(|(key, github_login)| {
+                        let restored = KubeSecretValue::Restored {
+                            github_login,
+                            ssh_public_key: ssh_public_keys.remove(&key),
+                            public_text: public_values.remove(&key),
+                        };
+                        (key, restored)
+                    })
                     .collect();
                 ((secret.server, secret.namespace, secret.name), data)
             })

@@ -259,6 +259,22 @@ pub struct GithubRepo {
     /// Its pull requests, by number (opened by the simulated Kalypso Scheduler).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pulls: Vec<GithubPullRequest>,
+    /// Its deploy keys, in the order added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deploy_keys: Vec<DeployKey>,
+}
+
+/// A repository's deploy key, as GitHub's REST API describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployKey {
+    pub id: u64,
+    /// `TYPE BASE64`, without the comment (GitHub drops it).
+    pub key: String,
+    pub title: String,
+    pub read_only: bool,
+    pub created_at: String,
+    /// The login that added it.
+    pub added_by: String,
 }
 
 /// A pull request, as GitHub's API describes it.

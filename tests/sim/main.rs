@@ -11,3 +11,4 @@ mod github;
 mod kube;
 mod latency;
 mod usage;
+mod workload;
