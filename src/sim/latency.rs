@@ -17,6 +17,9 @@ pub struct Latency {
     /// pull request (its `ReadyToPR` condition) to opening it: `prCreateTimeOut` in
     /// `controllers/gitopsrepo_controller.go` (3 s).
     pub scheduler_pull_request: Duration,
+    /// How long a GitHub Actions workflow run takes, from the push or dispatch that starts
+    /// it to its end (when its effects happen): [`super::actions`].
+    pub actions_run: Duration,
 }
 
 impl Latency {
@@ -34,6 +37,7 @@ impl Latency {
             aks_provisioning: Duration::ZERO,
             aks_deletion: Duration::ZERO,
             scheduler_pull_request: Duration::ZERO,
+            actions_run: Duration::ZERO,
         }
     }
 
@@ -44,6 +48,9 @@ impl Latency {
         latency.aks_provisioning = Duration::from_secs(12);
         latency.aks_deletion = Duration::from_secs(4);
         latency.scheduler_pull_request = Duration::from_secs(3);
+        // A real run of these workflows takes 20 s to a minute; a few seconds keep the
+        // order of events visible in a demo.
+        latency.actions_run = Duration::from_secs(4);
         for (command, millis) in [
             ("az", 600),
             ("az version", 400),
@@ -102,6 +109,11 @@ impl Latency {
 
     pub fn with_scheduler_pull_request(mut self, time: Duration) -> Self {
         self.scheduler_pull_request = time;
+        self
+    }
+
+    pub fn with_actions_run(mut self, time: Duration) -> Self {
+        self.actions_run = time;
         self
     }
 
