@@ -37,6 +37,7 @@ use serde_yaml::Value as Yaml;
 use super::command::Ctx;
 use super::git;
 use super::state::{CommitStatus, WorkflowRun};
+use super::world::RestoredActionsSecret;
 
 /// The login of a run's own `GITHUB_TOKEN`.
 pub(crate) const ACTIONS_BOT: &str = "github-actions[bot]";
@@ -478,6 +479,8 @@ fn complete_due_runs(ctx: &mut Ctx<'_>) -> bool {
 /// What a job's `${{ secrets.NAME }}` gives.
 enum SecretRead {
     Value(String),
+    /// A token of a world restored from its file: only the login it signs in as is known.
+    Login(String),
     /// Not set: GitHub gives an empty string.
     Missing,
     /// Set, but its value is not in this process (a world restored from its file).
@@ -489,33 +492,49 @@ fn read_secret(ctx: &Ctx<'_>, key: &str, name: &str, environment: Option<&str>) 
         return SecretRead::Missing;
     };
     let upper = name.to_ascii_uppercase();
-    if let Some(environment) = environment {
-        if repo
-            .environments
-            .get(environment)
-            .is_some_and(|secrets| secrets.contains_key(&upper))
-        {
-            return match ctx.world.gh_environment_secret_values.get(&(
-                key.to_string(),
-                environment.to_string(),
-                upper,
-            )) {
-                Some(value) => SecretRead::Value(value.expose_secret().to_string()),
-                None => SecretRead::Unknown,
-            };
+    let scope = environment
+        .filter(|environment| {
+            repo.environments
+                .get(*environment)
+                .is_some_and(|secrets| secrets.contains_key(&upper))
+        })
+        .map(str::to_string);
+    let known = match &scope {
+        Some(environment) => ctx.world.gh_environment_secret_values.get(&(
+            key.to_string(),
+            environment.clone(),
+            upper.clone(),
+        )),
+        None if repo.secrets.contains(&upper) => ctx
+            .world
+            .gh_secret_values
+            .get(&(key.to_string(), upper.clone())),
+        None => return SecretRead::Missing,
+    };
+    if let Some(value) = known {
+        return SecretRead::Value(value.expose_secret().to_string());
+    }
+    match ctx
+        .world
+        .gh_secret_restored
+        .get(&(key.to_string(), scope, upper))
+    {
+        Some(RestoredActionsSecret::Name { name }) => SecretRead::Value(name.clone()),
+        Some(RestoredActionsSecret::Token { github_login }) => {
+            SecretRead::Login(github_login.clone())
         }
+        Some(RestoredActionsSecret::Unknown) | None => SecretRead::Unknown,
     }
-    if repo.secrets.contains(&upper) {
-        return match ctx.world.gh_secret_values.get(&(key.to_string(), upper)) {
-            Some(value) => SecretRead::Value(value.expose_secret().to_string()),
-            None => SecretRead::Unknown,
-        };
-    }
-    SecretRead::Missing
 }
 
-/// A secret's value, empty when missing; an error for a value this process never knew.
-fn secret_value(
+fn unknown_secret(name: &str) -> String {
+    format!(
+        "the simulated world was restored from its file, which never holds secret values: the value of the {name} secret is not known to this process (set it again with gh secret set)"
+    )
+}
+
+/// A secret read as text, empty when missing.
+fn secret_text(
     ctx: &Ctx<'_>,
     key: &str,
     name: &str,
@@ -524,9 +543,29 @@ fn secret_value(
     match read_secret(ctx, key, name, environment) {
         SecretRead::Value(value) => Ok(value),
         SecretRead::Missing => Ok(String::new()),
-        SecretRead::Unknown => Err(format!(
-            "the simulated world was restored from its file, which never holds secret values: the value of the {name} secret is not known to this process (set it again with gh secret set)"
-        )),
+        SecretRead::Login(_) | SecretRead::Unknown => Err(unknown_secret(name)),
+    }
+}
+
+/// A secret used as a GitHub token.
+enum TokenRead {
+    Missing,
+    /// The account it signs in as; `None`: not a valid token.
+    Login(Option<String>),
+}
+
+fn secret_token(
+    ctx: &Ctx<'_>,
+    key: &str,
+    name: &str,
+    environment: Option<&str>,
+) -> Result<TokenRead, String> {
+    match read_secret(ctx, key, name, environment) {
+        SecretRead::Value(value) if value.is_empty() => Ok(TokenRead::Missing),
+        SecretRead::Value(value) => Ok(TokenRead::Login(ctx.world.login_for_token(&value))),
+        SecretRead::Login(login) => Ok(TokenRead::Login(Some(login))),
+        SecretRead::Missing => Ok(TokenRead::Missing),
+        SecretRead::Unknown => Err(unknown_secret(name)),
     }
 }
 
@@ -802,11 +841,10 @@ fn hand_back(
     if !is_commit_id(&promoted) {
         return Err(format!("::error::.github/tracking/Promoted_Commit_Id at {sha} holds no commit id: '{promoted}'"));
     }
-    let token = secret_value(ctx, key, "CONTROL_PLANE_TOKEN", None)?;
-    if token.is_empty() {
+    let TokenRead::Login(login) = secret_token(ctx, key, "CONTROL_PLANE_TOKEN", None)? else {
         return Err(format!("::error::The CONTROL_PLANE_TOKEN secret is not set: it needs a token that may run workflows in {control_plane_repo}."));
-    }
-    let Some(login) = ctx.world.login_for_token(&token) else {
+    };
+    let Some(login) = login else {
         return Err(format!(
             "could not fetch workflows for {control_plane_repo}: HTTP 401: Bad credentials ({api}/repos/{control_plane_repo}/actions/workflows?per_page=100&page=1)",
             api = super::gh::api_base_of(ctx)
@@ -882,7 +920,7 @@ fn check_promote(ctx: &mut Ctx<'_>, key: &str, run: &WorkflowRun) -> Result<Stri
         &format!("Deployed to {environment}"),
     );
     // Job `promote`: `environment: ENVIRONMENT`, so its secret comes first.
-    let next = secret_value(ctx, key, "NEXT_ENVIRONMENT", Some(&environment))?;
+    let next = secret_text(ctx, key, "NEXT_ENVIRONMENT", Some(&environment))?;
     if next.is_empty() || next == environment {
         return Ok(format!("{environment} is the last environment (NEXT_ENVIRONMENT is not set or names it), so {promoted} goes no further."));
     }
@@ -905,17 +943,16 @@ fn verify_deployment(
     commit_id: &str,
     promoted: &str,
 ) -> Result<(), String> {
-    let gitops_repo = secret_value(ctx, key, "GITOPS_REPO", None)?;
+    let gitops_repo = secret_text(ctx, key, "GITOPS_REPO", None)?;
     if gitops_repo.is_empty() {
         return Err(
             "GITOPS_REPO: the GITOPS_REPO secret (owner/name of the gitops repository) is not set"
                 .to_string(),
         );
     }
-    let token = secret_value(ctx, key, "GITOPS_REPO_TOKEN", None)?;
-    if token.is_empty() {
+    let TokenRead::Login(token_login) = secret_token(ctx, key, "GITOPS_REPO_TOKEN", None)? else {
         return Err("GH_TOKEN: the GITOPS_REPO_TOKEN secret (a token that can read the gitops repository) is not set".to_string());
-    }
+    };
     let fail = |message: String| Err(format!("::error::{message}"));
     let owner_name = regex::Regex::new(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$").expect("a valid regex");
     if !owner_name.is_match(&gitops_repo) {
@@ -941,10 +978,7 @@ fn verify_deployment(
         let (owner, name) = gitops_repo.split_once('/').expect("checked above");
         super::state::key2(owner, name)
     };
-    let readable = ctx
-        .world
-        .login_for_token(&token)
-        .is_some_and(|login| ctx.world.can_read_repo(&login, &gitops_key));
+    let readable = token_login.is_some_and(|login| ctx.world.can_read_repo(&login, &gitops_key));
     let gitops_bare = ctx
         .world
         .github
