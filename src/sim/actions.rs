@@ -1039,10 +1039,11 @@ pub(crate) fn dispatch(
             "could not fetch workflows for {selector}: HTTP 404: Not Found ({api}/repos/{key}/actions/workflows?per_page=100&page=1)"
         ));
     };
-    if let Some(login) = as_login {
-        if !ctx.world.can_read_repo(login, key) {
-            return Err(format!("could not fetch workflows for {full_name}: HTTP 404: Not Found ({api}/repos/{full_name}/actions/workflows?per_page=100&page=1)"));
-        }
+    // A repository whose Actions are disabled answers its Actions API with 404, like one
+    // the token cannot see.
+    let readable = as_login.is_none_or(|login| ctx.world.can_read_repo(login, key));
+    if !readable || !ctx.world.github.actions_enabled {
+        return Err(format!("could not fetch workflows for {full_name}: HTTP 404: Not Found ({api}/repos/{full_name}/actions/workflows?per_page=100&page=1)"));
     }
     let default_branch = "main";
     let workflows = workflows_at(&bare, &format!("refs/heads/{default_branch}"));
@@ -1065,11 +1066,6 @@ pub(crate) fn dispatch(
                 "HTTP 403: Resource not accessible by personal access token ({url})"
             ));
         }
-    }
-    if !ctx.world.github.actions_enabled {
-        return Err(format!(
-            "HTTP 422: Actions has been disabled for this repository. ({url})"
-        ));
     }
     let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref);
     let Some(sha) = git::heads(&bare).get(branch).cloned() else {

@@ -2216,7 +2216,8 @@ fn run_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, 
             ),
         ));
     }
-    if !ctx.world.can_read_repo(login, &key) {
+    // A repository whose Actions are disabled answers its Actions API with 404.
+    if !ctx.world.can_read_repo(login, &key) || !ctx.world.github.actions_enabled {
         return Err(Reply::fail(
             1,
             format!(

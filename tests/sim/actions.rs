@@ -598,7 +598,7 @@ async fn the_last_environment_promotes_nowhere() {
 }
 
 /// With Actions disabled (the world's default) nothing runs: not on a push, not on a
-/// merge, and a dispatch is refused.
+/// merge; a dispatch and a run listing are refused (the Actions API answers 404).
 #[tokio::test]
 async fn with_actions_disabled_nothing_runs() {
     let (_dir, env) = standard();
@@ -643,12 +643,26 @@ async fn with_actions_disabled_nothing_runs() {
     )
     .await;
     assert_eq!(dispatch.exit_code, Some(1));
+    // Its Actions API answers 404, as for a repository one cannot see.
+    assert_eq!(
+        dispatch.stderr.trim(),
+        "could not fetch workflows for acme/cp: HTTP 404: Not Found (https://api.github.com/repos/acme/cp/actions/workflows?per_page=100&page=1)"
+    );
+    let listed = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["run", "list", "--repo", "acme/cp", "--json", "databaseId"],
+        ),
+    )
+    .await;
+    assert_eq!(listed.exit_code, Some(1));
     assert!(
-        dispatch
+        listed
             .stderr
-            .contains("Actions has been disabled for this repository"),
+            .starts_with("failed to get runs: HTTP 404: Not Found"),
         "{}",
-        dispatch.stderr
+        listed.stderr
     );
 }
 
@@ -1094,4 +1108,93 @@ async fn pr_merge_refuses_as_gh_and_github_do() {
     assert_eq!(conflict.exit_code, Some(1));
     assert!(conflict.stderr.starts_with(&format!("X Pull request acme/app#{dirty} is not mergeable: the merge commit cannot be cleanly created.")), "{}", conflict.stderr);
     assert_eq!(head(&env, "acme", "app", "main"), main);
+}
+
+/// With the scheduler running (the end-to-end world: a whole bootstrap), Actions enabled:
+/// the seed's push to main runs ci and cd, which pins main's commit in dev's BaseRepo; the
+/// Kalypso Scheduler then delivers main at that commit and proposes it as a promotion: its
+/// pull request to the gitops dev branch records the commit and is labelled `promoted`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_dev_pin_the_schedulers_pull_request_is_a_promotion() {
+    use crate::support::e2e::{all_new, Harness, CANARY, CONTROL_PLANE, GITOPS, ORG};
+    let harness = Harness::new();
+    harness.sim.set_github_actions_enabled(true);
+    // The seed pushes main, then dev: a run takes a while (on GitHub ci alone takes half a
+    // minute), so cd finds dev pushed. A run faster than the seed's next push would fail
+    // as on GitHub: "A branch or tag with the name 'dev' could not be found".
+    harness.sim.set_latency(
+        harness
+            .sim
+            .latency()
+            .with_actions_run(std::time::Duration::from_secs(1)),
+    );
+    harness.run(&all_new()).await.assert_success();
+    let cp = format!("{ORG}/{CONTROL_PLANE}");
+    let main = head(&harness.sim, ORG, CONTROL_PLANE, "main");
+    // Runs and the scheduler act before each command; a few looks settle them.
+    let mut promotion = None;
+    for _ in 0..40 {
+        let listed = ok_json(
+            &harness.sim,
+            gh(
+                CANARY,
+                &[
+                    "pr",
+                    "list",
+                    "--repo",
+                    &format!("{ORG}/{GITOPS}"),
+                    "--base",
+                    "dev",
+                    "--state",
+                    "open",
+                    "--json",
+                    "number,labels,headRefName",
+                ],
+            ),
+        )
+        .await;
+        promotion = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|pull| {
+                pull["labels"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l["name"] == "promoted")
+            })
+            .cloned();
+        if promotion.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let cp_runs = runs(&harness.sim, &cp);
+    assert!(
+        summary(&cp_runs).starts_with(&[
+            run_of(("ci.yaml", "push", "main", "success")),
+            run_of(("cd.yaml", "workflow_dispatch", "main", "success")),
+        ]),
+        "{cp_runs:?}"
+    );
+    assert!(
+        pinned_in(&harness.sim, ORG, CONTROL_PLANE, "dev").contains(&format!("commit: \"{main}\""))
+    );
+    let promotion = promotion.expect("a pull request labelled promoted");
+    let branch = promotion["headRefName"].as_str().unwrap();
+    assert_eq!(
+        file_at(
+            &harness.sim,
+            ORG,
+            GITOPS,
+            branch,
+            ".github/tracking/Promoted_Commit_Id"
+        ),
+        main
+    );
+}
+
+fn pinned_in(env: &SimulatedEnvironment, owner: &str, name: &str, environment: &str) -> String {
+    file_at(env, owner, name, environment, "base-repo.yaml")
 }
