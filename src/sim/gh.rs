@@ -737,6 +737,15 @@ fn api(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply
         ("GET", ["rate_limit"]) => ok(
             json!({"rate": {"limit": 5000, "remaining": 4999, "reset": 1_800_000_000u64, "used": 1, "resource": "core"}}),
         ),
+        ("GET", ["repos", owner, name, "contents", path @ ..]) => {
+            let key = key2(owner, name);
+            if !ctx.world.can_read_repo(login, &key) {
+                return Err(api_not_found(
+                    "https://docs.github.com/rest/repos/repos#get-a-repository",
+                ));
+            }
+            contents_api(ctx, cmd, &key, &path.join("/"), &query)
+        }
         (_, ["repos", owner, name, rest @ ..]) => {
             let key = key2(owner, name);
             if !ctx.world.can_read_repo(login, &key) {
@@ -748,6 +757,149 @@ fn api(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply
         }
         _ => Err(api_not_found("https://docs.github.com/rest")),
     }
+}
+
+/// `GET repos/OWNER/NAME/contents/PATH[?ref=REF]` (`GET /repos/{owner}/{repo}/contents/{path}`):
+/// a directory's listing, or a file's JSON with its base64 `content`; with
+/// `-H "Accept: application/vnd.github.raw"` (or `.raw+json`, `.v3.raw`) a file's bytes as
+/// they are. No `ref`: the default branch.
+fn contents_api(
+    ctx: &Ctx<'_>,
+    cmd: &ToolCommand,
+    key: &str,
+    path: &str,
+    query: &str,
+) -> Result<Reply, Reply> {
+    const DOCS: &str = "https://docs.github.com/rest/repos/contents#get-repository-content";
+    let repo = &ctx.world.github.repos[key];
+    let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+    let reference = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("ref="))
+        .map(percent_decoded)
+        .unwrap_or_else(|| "main".to_string());
+    let path = path.trim_matches('/');
+    let Some(commit) = git::rev_parse(&bare, &format!("refs/heads/{reference}"))
+        .or_else(|| git::rev_parse(&bare, &format!("{reference}^{{commit}}")))
+    else {
+        return Err(api_error(
+            404,
+            &format!("No commit found for the ref {reference}"),
+            DOCS,
+        ));
+    };
+    let Some((_, entries)) = git::tree(&bare, &commit) else {
+        return Err(api_not_found(DOCS));
+    };
+    let (api, web, full) = (api_base(ctx), web_base(ctx), repo.full_name());
+    let describe = |entry: &git::GitTreeEntry| {
+        let kind = if entry.kind == "tree" { "dir" } else { "file" };
+        let name = entry.path.rsplit('/').next().unwrap_or_default();
+        let url = format!("{api}/repos/{full}/contents/{}?ref={reference}", entry.path);
+        let git_url = format!(
+            "{api}/repos/{full}/git/{}/{}",
+            if kind == "dir" { "trees" } else { "blobs" },
+            entry.sha
+        );
+        let html_url = format!(
+            "{web}/{full}/{}/{reference}/{}",
+            if kind == "dir" { "tree" } else { "blob" },
+            entry.path
+        );
+        let download_url = (kind == "file").then(|| {
+            format!(
+                "https://raw.githubusercontent.com/{full}/{reference}/{}",
+                entry.path
+            )
+        });
+        json!({
+            "name": name,
+            "path": entry.path,
+            "sha": entry.sha,
+            "size": entry.size.unwrap_or(0),
+            "type": kind,
+            "url": url,
+            "git_url": git_url,
+            "html_url": html_url,
+            "download_url": download_url,
+            "_links": {"self": url, "git": git_url, "html": html_url},
+        })
+    };
+    let children = |dir: &str| -> Vec<Value> {
+        entries
+            .iter()
+            .filter(|e| match e.path.rsplit_once('/') {
+                Some((parent, _)) => parent == dir,
+                None => dir.is_empty(),
+            })
+            .map(describe)
+            .collect()
+    };
+    if path.is_empty() {
+        return Ok(Reply::ok(compact_json(&Value::Array(children("")))));
+    }
+    let Some(entry) = entries.iter().find(|e| e.path == path) else {
+        return Err(api_not_found(DOCS));
+    };
+    if entry.kind == "tree" {
+        return Ok(Reply::ok(compact_json(&Value::Array(children(path)))));
+    }
+    let raw = cmd.flags.values("header").iter().any(|header| {
+        header.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("accept")
+                && value.split(',').any(|media| {
+                    matches!(
+                        media.trim(),
+                        "application/vnd.github.raw"
+                            | "application/vnd.github.raw+json"
+                            | "application/vnd.github.v3.raw"
+                    )
+                })
+        })
+    });
+    let text = git::blob(&bare, &entry.sha).unwrap_or_default();
+    if raw {
+        // The body as it is: gh adds no newline.
+        return Ok(Reply {
+            stdout: text,
+            ..Reply::silent()
+        });
+    }
+    // GitHub wraps the base64 at 60 characters, each line ending in a newline.
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    let mut content = String::new();
+    for chunk in encoded.as_bytes().chunks(60) {
+        content.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        content.push('\n');
+    }
+    let mut file = describe(entry);
+    file["encoding"] = json!("base64");
+    file["content"] = json!(content);
+    Ok(Reply::ok(compact_json(&file)))
+}
+
+/// A query value with its `%XX` escapes decoded (as GitHub reads `ref=feature%2Fx`).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| text.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                index += 3;
+            }
+            None => {
+                out.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn repo_api(

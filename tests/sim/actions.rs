@@ -1198,3 +1198,74 @@ async fn after_the_dev_pin_the_schedulers_pull_request_is_a_promotion() {
 fn pinned_in(env: &SimulatedEnvironment, owner: &str, name: &str, environment: &str) -> String {
     file_at(env, owner, name, environment, "base-repo.yaml")
 }
+
+/// `gh api repos/OWNER/NAME/contents/PATH?ref=SHA`: a directory's listing, a file's JSON
+/// with its base64 content, the raw file with `Accept: application/vnd.github.raw`, and
+/// GitHub's 404s for a missing path or ref.
+#[tokio::test]
+async fn the_contents_api_reads_files_and_folders_at_a_commit() {
+    let (_dir, env, _number, feature) = merge_world();
+    let at =
+        |path: &str, reference: &str| format!("repos/acme/app/contents/{path}?ref={reference}");
+    let listing = ok_json(&env, gh(ALICE_TOKEN, &["api", &at("", &feature)])).await;
+    let names: Vec<(&str, &str)> = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("README.md", "file"), ("feature.txt", "file")]);
+
+    let file = ok_json(
+        &env,
+        gh(ALICE_TOKEN, &["api", &at("feature.txt", &feature)]),
+    )
+    .await;
+    assert_eq!(file["type"], "file");
+    assert_eq!(file["encoding"], "base64");
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(file["content"].as_str().unwrap().replace('\n', ""))
+        .unwrap();
+    assert_eq!(decoded, b"new\n");
+    let raw = ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "api",
+                "-H",
+                "Accept: application/vnd.github.raw",
+                &at("feature.txt", &feature),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(raw, "new\n");
+    // Not on main: no such file there.
+    let missing = run(&env, gh(ALICE_TOKEN, &["api", &at("feature.txt", "main")])).await;
+    assert_eq!(missing.exit_code, Some(1));
+    assert_eq!(missing.stderr.trim(), "gh: Not Found (HTTP 404)");
+    let no_ref = run(
+        &env,
+        gh(ALICE_TOKEN, &["api", &at("feature.txt", "nowhere")]),
+    )
+    .await;
+    assert_eq!(
+        no_ref.stderr.trim(),
+        "gh: No commit found for the ref nowhere (HTTP 404)"
+    );
+
+    // A folder.
+    push_commit(
+        &env,
+        "acme",
+        "app",
+        "main",
+        &[("default/app/reconciler.yaml", "kind: X\n")],
+    );
+    let folder = ok_json(&env, gh(ALICE_TOKEN, &["api", &at("default", "main")])).await;
+    assert_eq!(folder[0]["name"], "app");
+    assert_eq!(folder[0]["type"], "dir");
+    assert_eq!(folder[0]["path"], "default/app");
+}
