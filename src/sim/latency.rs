@@ -158,7 +158,7 @@ impl Latency {
 }
 
 /// What `KALYPSO_DEMO_LATENCY` may say.
-pub const LATENCY_SYNTAX: &str = "zero, demo, or a comma-separated list starting with an optional base (zero or demo, default demo) followed by RULE=DURATION, where RULE is command words (e.g. `az aks create`), `default`, `aks-provisioning`, `aks-deletion` or `scheduler-pull-request` (the Kalypso Scheduler's wait before it opens a pull request) and DURATION is like 300ms, 2s or 1.5m";
+pub const LATENCY_SYNTAX: &str = "zero, demo, or a comma-separated list starting with an optional base (zero or demo, default demo) followed by RULE=DURATION, where RULE is command words (e.g. `az aks create`), `default`, `aks-provisioning`, `aks-deletion`, `scheduler-pull-request` (the Kalypso Scheduler's wait before it opens a pull request) or `actions-run` (how long a GitHub Actions workflow run takes) and DURATION is like 300ms, 2s or 1.5m";
 
 impl Latency {
     /// A profile as `KALYPSO_DEMO_LATENCY` writes it (see [`LATENCY_SYNTAX`]), e.g.
@@ -200,6 +200,7 @@ impl Latency {
                 "aks-provisioning" => latency.with_aks_provisioning(duration),
                 "aks-deletion" => latency.with_aks_deletion(duration),
                 "scheduler-pull-request" => latency.with_scheduler_pull_request(duration),
+                "actions-run" => latency.with_actions_run(duration),
                 command => latency.with_command(command, duration),
             };
         }
@@ -296,6 +297,10 @@ mod tests {
             Duration::from_millis(300)
         );
         assert_eq!(custom.for_command(&words("helm version")), Duration::ZERO);
+        assert_eq!(
+            Latency::parse("zero,actions-run=2s").unwrap().actions_run,
+            Duration::from_secs(2)
+        );
         // Without a base, the rules change the demo profile.
         let tweaked = Latency::parse("helm upgrade=10s").unwrap();
         assert_eq!(tweaked.aks_provisioning, Latency::demo().aks_provisioning);
