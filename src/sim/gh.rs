@@ -2167,6 +2167,23 @@ fn pr_merge(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, 
             ..Reply::silent()
         });
     }
+    let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+    let heads = git::heads(&bare);
+    let branches = (heads.get(&pull.base), heads.get(&pull.head));
+    // mergeStateStatus DIRTY: gh refuses before it asks for a merge method or a merge.
+    if let (true, Some(base_sha), Some(head_sha)) = (pull.state == "OPEN", branches.0, branches.1) {
+        let clean = git::merge_tree(&bare, base_sha, head_sha)
+            .map_err(|e| Reply::fail(1, format!("simulated GitHub could not merge: {e}")))?;
+        if clean.is_none() {
+            return Err(Reply::fail(
+                1,
+                format!(
+                    "X Pull request {full}#{} is not mergeable: the merge commit cannot be cleanly created.\nTo have the pull request merged after all the requirements have been met, add the `--auto` flag.",
+                    pull.number
+                ),
+            ));
+        }
+    }
     if methods == 0 {
         return Err(Reply::fail(
             1,
@@ -2184,9 +2201,7 @@ fn pr_merge(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, 
             "{login} does not have the correct permissions to execute `MergePullRequest`"
         )));
     }
-    let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
-    let heads = git::heads(&bare);
-    let (Some(base_sha), Some(head_sha)) = (heads.get(&pull.base), heads.get(&pull.head)) else {
+    let (Some(base_sha), Some(head_sha)) = branches else {
         return Err(graphql("Pull Request is not mergeable"));
     };
     if let Some(expected) = cmd.value("match-head-commit") {
@@ -2224,14 +2239,7 @@ fn pr_merge(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, 
     let merged = git::merge_commit(&bare, base_sha, head_sha, &message, (&author_name, &email))
         .map_err(|e| Reply::fail(1, format!("simulated GitHub could not merge: {e}")))?;
     let Some(merge_commit) = merged else {
-        // mergeStateStatus DIRTY: gh refuses before it asks GitHub to merge.
-        return Err(Reply::fail(
-            1,
-            format!(
-                "X Pull request {full}#{} is not mergeable: the merge commit cannot be cleanly created.\nTo have the pull request merged after all the requirements have been met, add the `--auto` flag.",
-                pull.number
-            ),
-        ));
+        return Err(graphql("Pull Request is not mergeable"));
     };
     git::move_branch(&bare, &pull.base, &merge_commit, base_sha)
         .map_err(|_| graphql("Base branch was modified. Review and try the merge again."))?;

@@ -837,17 +837,9 @@ pub fn file_at(path: &Path, rev: &str, file: &str) -> Option<String> {
     blob(path, &blob_id)
 }
 
-/// The merge commit GitHub makes for a pull request (`--merge`): the tree of a three-way
-/// merge of `head` into `base` (real `git merge-tree --write-tree`), with parents `base`
-/// and `head`, authored by the merger and committed by GitHub. `None` when the merge
-/// has conflicts (no commit is made).
-pub fn merge_commit(
-    path: &Path,
-    base: &str,
-    head: &str,
-    message: &str,
-    (name, email): (&str, &str),
-) -> Result<Option<String>, GitError> {
+/// The tree of a three-way merge of `head` into `base` (real `git merge-tree
+/// --write-tree`), `None` when the merge has conflicts.
+pub fn merge_tree(path: &Path, base: &str, head: &str) -> Result<Option<String>, GitError> {
     let path_text = path.display().to_string();
     let mut command = git_command(
         None,
@@ -879,7 +871,26 @@ pub fn merge_commit(
         }
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let tree = stdout.lines().next().unwrap_or_default().trim().to_string();
+    Ok(Some(
+        stdout.lines().next().unwrap_or_default().trim().to_string(),
+    ))
+}
+
+/// The merge commit GitHub makes for a pull request (`--merge`): the tree of a three-way
+/// merge of `head` into `base` (real `git merge-tree --write-tree`), with parents `base`
+/// and `head`, authored by the merger and committed by GitHub. `None` when the merge
+/// has conflicts (no commit is made).
+pub fn merge_commit(
+    path: &Path,
+    base: &str,
+    head: &str,
+    message: &str,
+    (name, email): (&str, &str),
+) -> Result<Option<String>, GitError> {
+    let Some(tree) = merge_tree(path, base, head)? else {
+        return Ok(None);
+    };
+    let path_text = path.display().to_string();
     let mut command = git_command(
         None,
         &[

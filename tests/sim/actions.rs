@@ -1107,6 +1107,15 @@ async fn pr_merge_refuses_as_gh_and_github_do() {
     let conflict = run(&env, pr_merge(ALICE_TOKEN, dirty, &["--merge"])).await;
     assert_eq!(conflict.exit_code, Some(1));
     assert!(conflict.stderr.starts_with(&format!("X Pull request acme/app#{dirty} is not mergeable: the merge commit cannot be cleanly created.")), "{}", conflict.stderr);
+    // gh checks the merge state before it asks for a merge method.
+    let unasked = run(&env, pr_merge(ALICE_TOKEN, dirty, &[])).await;
+    assert!(
+        unasked
+            .stderr
+            .starts_with(&format!("X Pull request acme/app#{dirty} is not mergeable")),
+        "{}",
+        unasked.stderr
+    );
     assert_eq!(head(&env, "acme", "app", "main"), main);
 }
 
