@@ -632,9 +632,13 @@ impl SimulatedEnvironment {
                             author: author.clone(),
                             created_at: crate::sim::world::now_timestamp(),
                             labels: Vec::new(),
+                            ..Default::default()
                         }
                     })
                     .collect(),
+                workflow_runs: Vec::new(),
+                actions_heads: None,
+                commit_statuses: Vec::new(),
             },
         );
     }

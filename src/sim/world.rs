@@ -56,6 +56,10 @@ pub(crate) struct World {
     /// `(owner/name lower, environment, secret name)` to value: the secrets of GitHub
     /// environments.
     pub gh_environment_secret_values: HashMap<(String, String, String), SecretString>,
+    /// `(owner/name lower, environment or none, secret name)` to what a world restored from
+    /// its file knows of an Actions secret whose value this process never saw (what GitHub
+    /// Actions runs need of it; never the value of a token).
+    pub gh_secret_restored: HashMap<(String, Option<String>, String), RestoredActionsSecret>,
     /// Per cluster, when the Kalypso Scheduler's GitOpsRepo controller (one worker, as
     /// controller-runtime runs it) is done with the GitHub calls of its last pull request:
     /// the next pull request of that cluster cannot start earlier. Not saved: a restored
@@ -105,6 +109,18 @@ pub(crate) enum KubeSecretValue {
 
 /// The keys of a Flux Secret whose values are public: kept whole in a saved world.
 pub(crate) const PUBLIC_SECRET_KEYS: [&str; 2] = ["known_hosts", "identity.pub"];
+
+/// An Actions secret of a world restored from its file, as far as the file keeps it: like
+/// a [`KubeSecretValue::Restored`], a token only as the login it signed in as; a value
+/// that names what the file holds anyway (a repository's `owner/name`, an environment of
+/// the secret's repository) as that name; anything else not at all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RestoredActionsSecret {
+    Token { github_login: String },
+    Name { name: String },
+    Unknown,
+}
 
 impl KubeSecretValue {
     /// The GitHub account this value signs in as, if it is a valid token.
@@ -161,6 +177,7 @@ impl World {
             token_policy: TokenPolicy::KnownTokensOnly,
             gh_secret_values: HashMap::new(),
             gh_environment_secret_values: HashMap::new(),
+            gh_secret_restored: HashMap::new(),
             scheduler_worker_free_at: HashMap::new(),
             flux_artifacts: HashMap::new(),
             kube_secret_values: HashMap::new(),
