@@ -665,7 +665,7 @@ async fn the_sample_workload_is_scheduled_into_the_pull_request() {
     );
     let config = &files["default/hello-world-app-functional-test/platform-config.yaml"];
     assert!(
-        config.contains("data:\n  CLUSTER_TYPE: default\n  ENVIRONMENT: dev"),
+        config.contains("data:\n  CLUSTER_NAME: default\n  CLUSTER_TYPE: default\n  DATABASE_URL: \"\"\n  ENVIRONMENT: dev\n  REGION: \"\""),
         "{config}"
     );
     assert!(files.contains_key("default/README.md"));
