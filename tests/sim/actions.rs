@@ -664,6 +664,24 @@ async fn with_actions_disabled_nothing_runs() {
         "{}",
         listed.stderr
     );
+
+    // Enabled later, Actions runs nothing for what was pushed before; the next push runs.
+    env.set_github_actions_enabled(true);
+    let_actions_run(&env).await;
+    assert!(runs(&env, "acme/cp").is_empty());
+    assert!(runs(&env, "acme/gitops").is_empty());
+    push_commit(
+        &env,
+        "acme",
+        "cp",
+        "main",
+        &[(
+            "later.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n",
+        )],
+    );
+    let_actions_run(&env).await;
+    assert_eq!(runs(&env, "acme/cp").len(), 2, "ci and cd");
 }
 
 /// `gh workflow run` dispatches as the real gh does (silent on success), and GitHub's
