@@ -49,7 +49,7 @@ const MAX_ROUNDS: usize = 64;
 
 /// What the simulation knows a workflow to be.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Kind {
+enum WorkflowKind {
     /// Control plane `ci.yaml`: checks, then dispatches `cd.yaml` for `environment`.
     Ci { environment: String },
     /// Control plane `cd.yaml` (`promote.sh`).
@@ -64,7 +64,7 @@ enum Kind {
 
 /// One `workflow_dispatch` input.
 #[derive(Clone, Debug)]
-struct Input {
+struct DispatchInput {
     required: bool,
     default: Option<String>,
 }
@@ -77,8 +77,8 @@ struct Workflow {
     /// `on: push`: the branch filter (`None`: not triggered by pushes).
     push: Option<BranchFilter>,
     /// `on: workflow_dispatch`: its inputs (`None`: cannot be dispatched).
-    dispatch: Option<BTreeMap<String, Input>>,
-    kind: Kind,
+    dispatch: Option<BTreeMap<String, DispatchInput>>,
+    kind: WorkflowKind,
 }
 
 #[derive(Clone, Debug)]
@@ -152,7 +152,12 @@ fn string_list(value: Option<&Yaml>) -> Vec<String> {
 
 /// The `on:` section: a string, a list of events, or a map of events (YAML 1.1 readers
 /// take a bare `on` for `true`; GitHub reads it as the key `on`, and so does this).
-fn triggers(document: &Yaml) -> (Option<BranchFilter>, Option<BTreeMap<String, Input>>) {
+fn triggers(
+    document: &Yaml,
+) -> (
+    Option<BranchFilter>,
+    Option<BTreeMap<String, DispatchInput>>,
+) {
     let on = document
         .get("on")
         .or_else(|| document.as_mapping().and_then(|m| m.get(Yaml::Bool(true))));
@@ -183,7 +188,7 @@ fn triggers(document: &Yaml) -> (Option<BranchFilter>, Option<BTreeMap<String, I
                         .filter_map(|(name, spec)| {
                             Some((
                                 yaml_str(name)?,
-                                Input {
+                                DispatchInput {
                                     required: spec
                                         .get("required")
                                         .and_then(Yaml::as_bool)
@@ -230,21 +235,21 @@ fn step_env(document: &Yaml, job: &str, name: &str) -> Option<String> {
         })
 }
 
-fn kind_of(document: &Yaml) -> Kind {
+fn kind_of(document: &Yaml) -> WorkflowKind {
     let jobs = &document["jobs"];
     let has = |job: &str| jobs.get(job).is_some();
     if has("start-cd") {
         if let Some(environment) = step_env(document, "start-cd", "ENVIRONMENT") {
-            return Kind::Ci { environment };
+            return WorkflowKind::Ci { environment };
         }
     }
     if has("hand-back") {
         if let Some(control_plane_repo) = step_env(document, "hand-back", "CONTROL_PLANE_REPO") {
-            return Kind::HandBack { control_plane_repo };
+            return WorkflowKind::HandBack { control_plane_repo };
         }
     }
     if has("check") && has("promote") {
-        return Kind::CheckPromote;
+        return WorkflowKind::CheckPromote;
     }
     let runs_promote_sh = jobs["promote"]["steps"].as_sequence().is_some_and(|steps| {
         steps.iter().any(|step| {
@@ -258,10 +263,10 @@ fn kind_of(document: &Yaml) -> Kind {
             .get("CONTROL_PLANE_URL")
             .and_then(yaml_str)
         {
-            return Kind::Cd { control_plane_url };
+            return WorkflowKind::Cd { control_plane_url };
         }
     }
-    Kind::Unknown
+    WorkflowKind::Unknown
 }
 
 /// The workflows of the tree at `rev` (files directly in `.github/workflows` ending in
@@ -391,7 +396,7 @@ fn deliver_pushes(ctx: &mut Ctx<'_>) -> bool {
                 if seen.get(branch) == Some(sha) {
                     continue;
                 }
-                let title = commit_subject(&bare, sha);
+                let title = git::commit_subject(&bare, sha).unwrap_or_default();
                 for workflow in workflows_at(&bare, sha) {
                     if workflow.push.as_ref().is_some_and(|f| f.matches(branch)) {
                         start_run(
@@ -416,19 +421,6 @@ fn deliver_pushes(ctx: &mut Ctx<'_>) -> bool {
         }
     }
     any
-}
-
-fn commit_subject(bare: &Path, sha: &str) -> String {
-    let path = bare.display().to_string();
-    std::process::Command::new("git")
-        .args(["--git-dir", &path, "log", "-1", "--format=%s", sha])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }
 
 /// Complete the runs that are due, oldest first.
@@ -594,11 +586,11 @@ fn execute(ctx: &mut Ctx<'_>, key: &str, run: &WorkflowRun) -> Result<String, St
         .find(|w| w.path == run.path)
         .ok_or_else(|| format!("{} is not in {}", run.path, run.head_sha))?;
     match &workflow.kind {
-        Kind::Ci { environment } => ci(ctx, key, run, environment),
-        Kind::Cd { control_plane_url } => cd(ctx, key, run, control_plane_url),
-        Kind::CheckPromote => check_promote(ctx, key, run),
-        Kind::HandBack { control_plane_repo } => hand_back(ctx, key, run, control_plane_repo),
-        Kind::Unknown => Err(format!(
+        WorkflowKind::Ci { environment } => ci(ctx, key, run, environment),
+        WorkflowKind::Cd { control_plane_url } => cd(ctx, key, run, control_plane_url),
+        WorkflowKind::CheckPromote => check_promote(ctx, key, run),
+        WorkflowKind::HandBack { control_plane_repo } => hand_back(ctx, key, run, control_plane_repo),
+        WorkflowKind::Unknown => Err(format!(
             "the simulated GitHub Actions runs only the workflows Kalypso Bootstrap generates; {} is not one of them",
             run.path
         )),
