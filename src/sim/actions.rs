@@ -396,7 +396,7 @@ fn deliver_pushes(ctx: &mut Ctx<'_>) -> bool {
                 if seen.get(branch) == Some(sha) {
                     continue;
                 }
-                let title = commit_subject(&bare, sha);
+                let title = git::commit_subject(&bare, sha).unwrap_or_default();
                 for workflow in workflows_at(&bare, sha) {
                     if workflow.push.as_ref().is_some_and(|f| f.matches(branch)) {
                         start_run(
@@ -421,19 +421,6 @@ fn deliver_pushes(ctx: &mut Ctx<'_>) -> bool {
         }
     }
     any
-}
-
-fn commit_subject(bare: &Path, sha: &str) -> String {
-    let path = bare.display().to_string();
-    std::process::Command::new("git")
-        .args(["--git-dir", &path, "log", "-1", "--format=%s", sha])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }
 
 /// Complete the runs that are due, oldest first.

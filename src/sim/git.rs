@@ -837,6 +837,18 @@ pub fn file_at(path: &Path, rev: &str, file: &str) -> Option<String> {
     blob(path, &blob_id)
 }
 
+/// The first line of commit `sha`'s message.
+pub fn commit_subject(path: &Path, sha: &str) -> Option<String> {
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &["--git-dir", &path_text, "log", "-1", "--format=%s", sha],
+        None,
+    )
+    .ok()
+    .map(|subject| subject.trim().to_string())
+}
+
 /// The tree of a three-way merge of `head` into `base` (real `git merge-tree
 /// --write-tree`), `None` when the merge has conflicts.
 pub fn merge_tree(path: &Path, base: &str, head: &str) -> Result<Option<String>, GitError> {

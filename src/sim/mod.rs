@@ -476,7 +476,15 @@ impl SimulatedEnvironment {
     /// the workflows this tool generates (see `actions.rs`), before the next simulated
     /// command, each taking [`Latency::actions_run`].
     pub fn set_github_actions_enabled(&self, enabled: bool) {
-        self.world().github.actions_enabled = enabled;
+        let mut world = self.world();
+        if enabled && !world.github.actions_enabled {
+            // Pushes made while Actions were disabled never run anything: what the
+            // repositories hold now is where Actions starts watching.
+            for repo in world.github.repos.values_mut() {
+                repo.actions_heads = None;
+            }
+        }
+        world.github.actions_enabled = enabled;
     }
 
     /// A pull request someone opened in the seeded repository `owner/name` (its `number`

@@ -657,6 +657,10 @@ mod tests {
         let text = std::fs::read_to_string(root.join(WORLD_FILE)).unwrap();
         assert!(!text.contains(TOKEN));
         let second = SimulatedEnvironment::demo_persistent(&root).unwrap();
+        // Read back, the world saves as the very same text: a restored process writes
+        // nothing it did not change.
+        let again = super::SavedWorld::capture(&second.world(), &root, &super::WallClock::now());
+        assert_eq!(again.to_text(), text);
         let restored = second.world().gh_secret_restored.clone();
         let key = |name: &str| ("kalypso-demo-org/cp".to_string(), None, name.to_string());
         assert_eq!(

@@ -664,6 +664,24 @@ async fn with_actions_disabled_nothing_runs() {
         "{}",
         listed.stderr
     );
+
+    // Enabled later, Actions runs nothing for what was pushed before; the next push runs.
+    env.set_github_actions_enabled(true);
+    let_actions_run(&env).await;
+    assert!(runs(&env, "acme/cp").is_empty());
+    assert!(runs(&env, "acme/gitops").is_empty());
+    push_commit(
+        &env,
+        "acme",
+        "cp",
+        "main",
+        &[(
+            "later.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n",
+        )],
+    );
+    let_actions_run(&env).await;
+    assert_eq!(runs(&env, "acme/cp").len(), 2, "ci and cd");
 }
 
 /// `gh workflow run` dispatches as the real gh does (silent on success), and GitHub's
@@ -1277,4 +1295,48 @@ async fn the_contents_api_reads_files_and_folders_at_a_commit() {
     assert_eq!(folder[0]["name"], "app");
     assert_eq!(folder[0]["type"], "dir");
     assert_eq!(folder[0]["path"], "default/app");
+}
+
+/// A world kept on disk (`--demo --state-file`) and restored by a later process: the
+/// secret values are gone with the first process, but what the file kept of them (the
+/// repository and environment they name, the login of a token) lets the whole chain run.
+#[tokio::test]
+async fn a_restored_world_runs_the_chain_with_what_its_file_kept_of_the_secrets() {
+    use kalypso_bootstrap::sim::{Latency, DEMO_LOGIN};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("world");
+    {
+        let first = SimulatedEnvironment::demo_persistent(&root).unwrap();
+        first.set_latency(Latency::zero());
+        first.seed_github_org("acme", &[(DEMO_LOGIN, "admin")]);
+        seeded_repositories(&first);
+        configured(&first, true).await;
+        first.set_github_actions_enabled(true);
+        let_actions_run(&first).await;
+    }
+    let env = SimulatedEnvironment::demo_persistent(&root).unwrap();
+    assert!(env.restored());
+    env.set_latency(Latency::zero());
+    let promoted = push_commit(
+        &env,
+        "acme",
+        "cp",
+        "main",
+        &[(
+            "notes.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
+        )],
+    );
+    let_actions_run(&env).await;
+    assert!(pinned(&env, "dev").contains(&promoted));
+    let (number, pr_head) = promotion_pull_request(&env, "dev", &promoted);
+    merge(&env, number, &pr_head).await;
+    let_actions_run(&env).await;
+    let cp_runs = runs(&env, "acme/cp");
+    assert!(
+        cp_runs.iter().all(|run| run.conclusion == "success"),
+        "{cp_runs:?}"
+    );
+    assert_eq!(cp_runs.len(), 4, "{cp_runs:?}");
+    assert!(pinned(&env, "stage").contains(&format!("commit: \"{promoted}\"")));
 }
