@@ -1311,8 +1311,9 @@ fn pull_request_check(
         Ok(state) => state,
         Err(failure) => return Ok(failure),
     };
-    // The first environment is where the registered workloads are expected to land (the
-    // sample's functional-test target is a dev one): no Assignment there is a problem.
+    // The first environment is where the registered workloads are expected to land: no
+    // Assignment there is a problem. A later one may select nothing (the default policy
+    // places the sample's dev and stage targets; other environment names have none).
     if environment == target.environment {
         scheduling.nothing_selected = false;
     }
@@ -1393,7 +1394,7 @@ struct SchedulingState {
     problem: Option<String>,
     /// No Assignment only because every SchedulingPolicy is Ready and selected no
     /// deployment target: the workloads name none for this environment that the policies
-    /// match (the sample workload's functional-test target is a dev one).
+    /// match (the sample workload has targets for dev and stage only).
     nothing_selected: bool,
 }
 
