@@ -734,7 +734,12 @@ async fn a_scheduling_policy_selecting_nothing_keeps_the_check_from_passing() {
             bare,
             "dev",
             "scheduling-policies/default-policy.yaml",
-            |text| text.replace("purpose: functional-test", "purpose: nothing-matches"),
+            |text| {
+                text.replace(
+                    "values: [functional-test, uat-test]",
+                    "values: [nothing-matches]",
+                )
+            },
         );
     })
     .await;
