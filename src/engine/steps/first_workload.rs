@@ -436,6 +436,10 @@ struct EnvironmentChain {
     stage: Stage,
     /// The promoted commit the pull request must carry (from the environment before).
     awaiting_promotion: Option<String>,
+    /// A later environment is attached: only a merged promotion (labelled `promoted`,
+    /// carrying `Promoted_Commit_Id`) is handed on by check-promote.yaml, so this
+    /// environment's chain takes only the scheduler's promoted pull request.
+    promotes: bool,
     delivered: Delivered,
     /// The namespaces of each cluster type's deployment targets at the merged commit.
     targets: BTreeMap<String, Vec<String>>,
@@ -529,10 +533,12 @@ impl Chain {
                 )
             }
         };
-        let candidates: Vec<OpenPullRequest> = scheduler_candidates(&pulls, awaiting.is_some())
-            .into_iter()
-            .cloned()
-            .collect();
+        let promotes = self.environments[index].promotes;
+        let candidates: Vec<OpenPullRequest> =
+            scheduler_candidates(&pulls, awaiting.is_some() || promotes)
+                .into_iter()
+                .cloned()
+                .collect();
         let mut chosen = None;
         for candidate in candidates {
             match &awaiting {
@@ -570,6 +576,10 @@ impl Chain {
                 Some(promoted) => format!(
                     "no open pull request from the scheduler labelled {PROMOTED_LABEL} carrying the promoted commit {} against {environment} of {gitops} yet ({} open)",
                     short(promoted),
+                    pulls.len()
+                ),
+                None if promotes => format!(
+                    "no open pull request from the scheduler labelled {PROMOTED_LABEL} against {environment} of {gitops} yet ({} open; the control plane's cd.yaml pins {environment}, then the scheduler proposes it as a promotion)",
                     pulls.len()
                 ),
                 None => format!(
@@ -1016,9 +1026,13 @@ pub(crate) async fn run(
     let template = steps.template_context(ctx).await?;
     let gitops = template.gitops.slug();
     let control_plane = template.control_plane.slug();
-    let environments: Vec<EnvironmentChain> = attached_environments(config)
+    let attached = attached_environments(config);
+    let last = attached.len().saturating_sub(1);
+    let environments: Vec<EnvironmentChain> = attached
         .into_iter()
-        .map(|(environment, clusters)| EnvironmentChain {
+        .enumerate()
+        .map(|(position, (environment, clusters))| EnvironmentChain {
+            promotes: position < last,
             environment,
             clusters: clusters
                 .iter()
