@@ -412,6 +412,7 @@ fn link_words(link: ChainLink, message: &str, status: LinkStatus) -> String {
 /// then the latest word of the link being waited for (or warned about), as room allows.
 fn chain_line(
     row: &ChainRow,
+    active: bool,
     name_width: usize,
     width: usize,
     spinner: &'static str,
@@ -429,7 +430,7 @@ fn chain_line(
     let mut used = name_width + 2;
     for (index, link) in ChainLink::ALL.into_iter().enumerate() {
         let (status, message) = &row.links[index];
-        let (symbol, style) = link_symbol(*status, index == current, spinner, theme);
+        let (symbol, style) = link_symbol(*status, active && index == current, spinner, theme);
         let lead = if index == 0 { "" } else { " › " };
         let text = format!("{lead}{symbol} {}", link_words(link, message, *status));
         used += display_width(&text);
@@ -472,12 +473,7 @@ fn render_chain(
         .max()
         .unwrap_or(0)
         .min(12);
-    let lines: Vec<Line> = run
-        .chain
-        .iter()
-        .map(|row| chain_line(row, name_width, width, spinner, theme))
-        .collect();
-    // The environment being worked on in view: the first not done.
+    // The environment being worked on (the first not done) spins, and is in view.
     let working = run
         .chain
         .iter()
@@ -487,6 +483,15 @@ fn render_chain(
                 .any(|(status, _)| *status != LinkStatus::Done)
         })
         .unwrap_or(0);
+    let lines: Vec<Line> = run
+        .chain
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let active = run.is_running() && index == working;
+            chain_line(row, active, name_width, width, spinner, theme)
+        })
+        .collect();
     let height = inner.height as usize;
     let scroll = scroll_to(working, lines.len(), height);
     let below = lines.len().saturating_sub(scroll + height);
