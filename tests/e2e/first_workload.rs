@@ -441,3 +441,23 @@ async fn a_failure_at_the_first_workload_is_rolled_back_to_the_world_before() {
     );
     crate::support::sim::assert_same_state(&before, &harness.settled());
 }
+
+/// Under `--no-merge` nothing is merged: the demo's failure of the step is the scheduler's
+/// pull requests refused to the listing, a real fault the step reports.
+#[tokio::test]
+async fn with_no_merge_the_steps_deliberate_failure_is_the_listing() {
+    let harness = Harness::new();
+    let mut configuration = attached(&["dev"]);
+    configuration.options.no_merge = true;
+    let fail = kalypso_bootstrap::demo::fail_step(harness.sim.clone(), StepId::FirstWorkload);
+    let run = run_wrapped(&harness, &configuration, Some(fail)).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::FirstWorkload), "{error:?}");
+    assert!(
+        error
+            .message
+            .contains("list the pull requests against dev of acme/kalypso-gitops"),
+        "{}",
+        error.message
+    );
+}

@@ -1129,12 +1129,7 @@ pub(crate) async fn run(
             });
         }
     };
-    let summary = summary_lines(
-        &chain,
-        &control_plane,
-        &management,
-        env.configuration.options.no_merge,
-    );
+    let summary = summary_lines(&chain, &control_plane, env.demo, config.options.no_merge);
     ctx.facts().set(fact::FIRST_WORKLOAD_NEXT, summary);
     match ending {
         Ending::Left(text) => Ok(StepOutcome::succeeded(text)),
@@ -1142,6 +1137,19 @@ pub(crate) async fn run(
             ctx.transition("Delivered");
             Ok(StepOutcome::succeeded(delivered_text(&chain)))
         }
+    }
+}
+
+/// How to see the workload running in `namespace` on `context`: the kubectl command; in
+/// a demo, whose clusters exist only inside the run, where it ran and what a real run
+/// prints instead (the kubectl command would answer "context not found" when copied).
+pub fn running_workload_line(context: &str, namespace: &str, demo: bool) -> String {
+    if demo {
+        format!(
+            "DEMO: the sample workload ran in namespace {namespace} of the simulated cluster {context}, which ended with the demo; after a real run this line is the kubectl get pods command that shows it"
+        )
+    } else {
+        format!("kubectl --context {context} get pods -n {namespace}")
     }
 }
 
@@ -1177,12 +1185,7 @@ fn delivered_text(chain: &Chain) -> String {
 }
 
 /// What the summary ends with: how to see the running workload, and how to promote.
-fn summary_lines(
-    chain: &Chain,
-    control_plane: &str,
-    _management: &str,
-    no_merge: bool,
-) -> Vec<String> {
+fn summary_lines(chain: &Chain, control_plane: &str, demo: bool, no_merge: bool) -> Vec<String> {
     let mut lines = Vec::new();
     if no_merge {
         if let Some(left) = &chain.left {
@@ -1197,22 +1200,29 @@ fn summary_lines(
         .collect();
     for (from, to) in &promotions {
         if let Some(promoted) = &from.delivered.promoted {
-            lines.push(format!(
-                "promotion: a merged pull request labelled {PROMOTED_LABEL} in {} runs the gitops repository's {CHECK_PROMOTE_WORKFLOW}, which hands back to {control_plane}'s {CHECK_PROMOTE_WORKFLOW}, which runs {CD_WORKFLOW} for {}; to promote by hand:",
-                from.environment, to.environment
-            ));
-            lines.push(format!(
+            let by_hand = format!(
                 "gh workflow run {CD_WORKFLOW} --repo {control_plane} --ref main -f environment={} -f promoted_commit_id={promoted}",
                 to.environment
-            ));
+            );
+            if demo {
+                // The demo's repositories ended with it: the command is told, not offered.
+                lines.push(format!(
+                    "promotion: a merged pull request labelled {PROMOTED_LABEL} in {} runs the gitops repository's {CHECK_PROMOTE_WORKFLOW}, which hands back to {control_plane}'s {CHECK_PROMOTE_WORKFLOW}, which runs {CD_WORKFLOW} for {} (DEMO: the simulated Actions did; on a real run, promote by hand with gh workflow run {CD_WORKFLOW} and the environment and promoted commit)",
+                    from.environment, to.environment
+                ));
+            } else {
+                lines.push(format!(
+                    "promotion: a merged pull request labelled {PROMOTED_LABEL} in {} runs the gitops repository's {CHECK_PROMOTE_WORKFLOW}, which hands back to {control_plane}'s {CHECK_PROMOTE_WORKFLOW}, which runs {CD_WORKFLOW} for {}; to promote by hand:",
+                    from.environment, to.environment
+                ));
+                lines.push(by_hand);
+            }
         }
     }
     for environment in &chain.environments {
         for (context, (namespaces, _)) in &environment.delivered.clusters {
             for namespace in namespaces {
-                lines.push(format!(
-                    "kubectl --context {context} get pods -n {namespace}"
-                ));
+                lines.push(running_workload_line(context, namespace, demo));
             }
         }
     }
@@ -1420,6 +1430,20 @@ mod tests {
             workload_state("ns", false, false, None),
             WorkloadState::Missing(_)
         ));
+    }
+
+    #[test]
+    fn the_summarys_workload_command_is_kubectl_except_in_a_demo() {
+        assert_eq!(
+            running_workload_line("kind-kind", "dev-hello", false),
+            "kubectl --context kind-kind get pods -n dev-hello"
+        );
+        let demo = running_workload_line("kind-kind", "dev-hello", true);
+        assert!(demo.starts_with("DEMO: the sample workload ran in namespace dev-hello of the simulated cluster kind-kind"), "{demo}");
+        assert!(
+            !demo.contains("kubectl --context"),
+            "nothing that fails when copied: {demo}"
+        );
     }
 
     #[test]

@@ -152,6 +152,9 @@ pub struct StepEnv {
     /// Extra git configuration for the seeding pushes (after the credential helper).
     pub git_env: GitEnv,
     pub timings: StepTimings,
+    /// A `--demo` run: its clusters are simulated, so what the summary tells the user to
+    /// run must not need them.
+    pub demo: bool,
 }
 
 impl StepEnv {
@@ -173,6 +176,7 @@ impl StepEnv {
             flux_version: FLUX_VERSION.to_string(),
             git_env: GitEnv::new(),
             timings: StepTimings::default(),
+            demo: false,
         }
     }
 
