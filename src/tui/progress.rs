@@ -680,6 +680,59 @@ mod tests {
     }
 
     #[test]
+    fn the_workloads_gauge_is_shown_only_when_the_plan_attaches_clusters() {
+        let row = |id: StepId| StepRow::unplanned(id, id.phase(), Action::Create);
+        let without: Vec<StepRow> = StepId::WITHOUT_WORKLOAD_CLUSTERS
+            .into_iter()
+            .map(row)
+            .collect();
+        assert_eq!(run_phases(&without), RUN_PHASES.to_vec());
+        let with: Vec<StepRow> = StepId::ALL.into_iter().map(row).collect();
+        assert_eq!(
+            run_phases(&with),
+            [
+                Phase::Cluster,
+                Phase::Repositories,
+                Phase::Installation,
+                Phase::Workloads,
+                Phase::Validation
+            ]
+        );
+    }
+
+    #[test]
+    fn chain_events_build_a_row_per_environment_in_link_order() {
+        let mut run = RunProgress::default();
+        let link = |environment: &str, link, status| {
+            event(
+                0,
+                EventKind::WorkloadChain {
+                    step: StepId::FirstWorkload,
+                    environment: environment.into(),
+                    link,
+                    status,
+                    message: format!("{link:?}"),
+                },
+            )
+        };
+        run.apply(&link("dev", ChainLink::Merged, LinkStatus::Done));
+        run.apply(&link("stage", ChainLink::PullRequest, LinkStatus::Waiting));
+        run.apply(&link("dev", ChainLink::Running, LinkStatus::Warning));
+        assert_eq!(run.chain.len(), 2);
+        assert_eq!(run.chain[0].environment, "dev");
+        assert_eq!(
+            run.chain[0].links[1],
+            (LinkStatus::Done, "Merged".to_string())
+        );
+        assert_eq!(
+            run.chain[0].links[3],
+            (LinkStatus::Warning, "Running".to_string())
+        );
+        assert_eq!(run.chain[0].links[0].0, LinkStatus::Waiting);
+        assert_eq!(run.chain[1].environment, "stage");
+    }
+
+    #[test]
     fn rollback_events_build_the_rollback_progress() {
         let mut run = RunProgress::default();
         run.apply(&event(

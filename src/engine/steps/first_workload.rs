@@ -1446,6 +1446,97 @@ mod tests {
         );
     }
 
+    fn configuration() -> Configuration {
+        use crate::config::*;
+        Configuration {
+            cluster: ClusterTarget::Existing(ExistingCluster {
+                context: "kind-kind".into(),
+                name: None,
+            }),
+            repositories: Repositories {
+                control_plane: RepoTarget::Create {
+                    name: "demo-control-plane".into(),
+                },
+                gitops: RepoTarget::Create {
+                    name: "demo-gitops".into(),
+                },
+                github_org: Some("acme".into()),
+                visibility: Visibility::Private,
+                github_host: Default::default(),
+            },
+            environments: Default::default(),
+            installation: Installation {
+                namespace: "kalypso-system".into(),
+                chart: HelmChart::published("kalypso-scheduler"),
+                version: "1.1.2-alpha".into(),
+                values: None,
+                flux_manifest: None,
+                skip_install: false,
+            },
+            workload_clusters: Vec::new(),
+            options: Options::default(),
+        }
+    }
+
+    #[test]
+    fn the_dry_run_lists_each_link_with_notes_for_what_only_the_run_learns() {
+        use crate::config::{WorkloadCluster, WorkloadContext};
+        let mut configuration = configuration();
+        configuration.workload_clusters = vec![WorkloadCluster {
+            context: WorkloadContext::Named("kind-edge".into()),
+            cluster_type: "edge".into(),
+            environment: "dev".into(),
+        }];
+        let env = StepEnv::new(
+            configuration.clone(),
+            Arc::new(crate::tools::ProcessRunner::new()),
+            None,
+            "/tmp/kubeconfig".into(),
+            "/tmp/work".into(),
+        );
+        let planned = PlannedStep::new(StepId::FirstWorkload, Action::Create, Vec::new(), "");
+        let preview = Preview {
+            owner: "acme",
+            context: None,
+            installation_id: "id",
+        };
+        let listed = commands(&env, &planned, &preview);
+        let lines: Vec<String> = listed.specs.iter().map(|spec| spec.display()).collect();
+        let gitops = validation::repo_slug(&configuration.repositories.gitops, "acme");
+        assert!(lines.contains(&format!("gh pr list --repo {gitops} --base dev --state open --json number,title,headRefName,headRefOid,labels,author,url")), "{lines:#?}");
+        assert!(lines.contains(&format!("gh pr merge '<number>' --repo {gitops} --merge --match-head-commit '<head commit>'")), "{lines:#?}");
+        assert!(lines.iter().any(|l| l.starts_with("kubectl --context kind-edge get kustomizations.kustomize.toolkit.fluxcd.io kalypso-gitops-dev -n flux-system")), "{lines:#?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("repos/{gitops}/contents/edge?ref=<merged commit>"))),
+            "{lines:#?}"
+        );
+        assert!(
+            listed
+                .notes
+                .iter()
+                .any(|n| n.contains("<number> and <head commit>")),
+            "{:?}",
+            listed.notes
+        );
+
+        configuration.options.no_merge = true;
+        let env = StepEnv::new(
+            configuration,
+            Arc::new(crate::tools::ProcessRunner::new()),
+            None,
+            "/tmp/k".into(),
+            "/tmp/w".into(),
+        );
+        let listed = commands(&env, &planned, &preview);
+        assert!(listed
+            .specs
+            .iter()
+            .all(|spec| !spec.display().contains("pr merge")));
+        assert!(listed.notes.iter().any(|n| n.starts_with("--no-merge")));
+    }
+
     #[test]
     fn a_targets_namespace_is_read_from_its_manifest() {
         let manifest = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: x\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: dev-hello-world\n";
