@@ -1067,3 +1067,23 @@ impl Gh {
         none_if_not_found(self.exec.checked(spec).await.map(|output| output.stdout))
     }
 }
+
+impl Gh {
+    /// `gh workflow run WORKFLOW --repo SLUG --ref REF -f KEY=VALUE…`: a `workflow_dispatch`
+    /// run (the summary prints it for promoting by hand; the tool never runs it).
+    pub fn workflow_run_spec(
+        &self,
+        slug: &str,
+        workflow: &str,
+        reference: &str,
+        inputs: &[(&str, &str)],
+    ) -> CommandSpec {
+        let mut spec = self.authed(&[
+            "workflow", "run", workflow, "--repo", slug, "--ref", reference,
+        ]);
+        for (key, value) in inputs {
+            spec = spec.arg("-f").arg(format!("{key}={value}"));
+        }
+        spec
+    }
+}

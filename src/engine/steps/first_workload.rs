@@ -405,7 +405,7 @@ struct Attached {
 
 /// Where one environment's chain stands.
 #[derive(Clone, Debug, Default)]
-enum Stage {
+enum ChainStage {
     #[default]
     FindPull,
     Reconcile {
@@ -433,7 +433,7 @@ struct Delivered {
 struct EnvironmentChain {
     environment: String,
     clusters: Vec<Attached>,
-    stage: Stage,
+    stage: ChainStage,
     /// The promoted commit the pull request must carry (from the environment before).
     awaiting_promotion: Option<String>,
     /// A later environment is attached: only a merged promotion (labelled `promoted`,
@@ -458,7 +458,7 @@ struct Chain {
 }
 
 /// How the chain ended.
-enum Ending {
+enum ChainEnd {
     Delivered,
     Left(String),
 }
@@ -483,25 +483,25 @@ impl Chain {
     }
 
     /// One round: advance the current environment as far as it goes.
-    async fn advance(&mut self, ctx: &StepContext) -> Result<Poll<Ending>, UserError> {
+    async fn advance(&mut self, ctx: &StepContext) -> Result<Poll<ChainEnd>, UserError> {
         loop {
             if self.current >= self.environments.len() {
-                return Ok(Poll::Ready(Ending::Delivered));
+                return Ok(Poll::Ready(ChainEnd::Delivered));
             }
             if let Some(left) = &self.left {
-                return Ok(Poll::Ready(Ending::Left(left.clone())));
+                return Ok(Poll::Ready(ChainEnd::Left(left.clone())));
             }
             let index = self.current;
             let stage = self.environments[index].stage.clone();
             let next = match stage {
-                Stage::FindPull => self.find_and_merge(ctx, index).await?,
-                Stage::Reconcile { number, merged } => {
+                ChainStage::FindPull => self.find_and_merge(ctx, index).await?,
+                ChainStage::Reconcile { number, merged } => {
                     self.reconcile(ctx, index, number, merged).await?
                 }
-                Stage::Workload { number, merged } => {
+                ChainStage::Workload { number, merged } => {
                     self.workload(ctx, index, number, merged).await?
                 }
-                Stage::Done => {
+                ChainStage::Done => {
                     self.current += 1;
                     continue;
                 }
@@ -518,7 +518,7 @@ impl Chain {
         &mut self,
         ctx: &StepContext,
         index: usize,
-    ) -> Result<Result<Stage, String>, UserError> {
+    ) -> Result<Result<ChainStage, String>, UserError> {
         let step = ctx.step();
         let environment = self.environments[index].environment.clone();
         let awaiting = self.environments[index].awaiting_promotion.clone();
@@ -710,7 +710,7 @@ impl Chain {
         let chain = &mut self.environments[index];
         chain.delivered.number = pull.number;
         chain.delivered.merged = merged.clone();
-        Ok(Ok(Stage::Reconcile {
+        Ok(Ok(ChainStage::Reconcile {
             number: pull.number,
             merged,
         }))
@@ -723,7 +723,7 @@ impl Chain {
         index: usize,
         number: u64,
         merged: String,
-    ) -> Result<Result<Stage, String>, UserError> {
+    ) -> Result<Result<ChainStage, String>, UserError> {
         let step = ctx.step();
         let environment = self.environments[index].environment.clone();
         let name = gitops_source_name(&environment);
@@ -788,7 +788,7 @@ impl Chain {
             LinkStatus::Done,
             done.join("; "),
         );
-        Ok(Ok(Stage::Workload { number, merged }))
+        Ok(Ok(ChainStage::Workload { number, merged }))
     }
 
     /// The sample workload's objects on every attached cluster.
@@ -798,7 +798,7 @@ impl Chain {
         index: usize,
         _number: u64,
         merged: String,
-    ) -> Result<Result<Stage, String>, UserError> {
+    ) -> Result<Result<ChainStage, String>, UserError> {
         let step = ctx.step();
         let environment = self.environments[index].environment.clone();
         let gitops = self.gitops.clone();
@@ -912,9 +912,6 @@ impl Chain {
                 said.join("; "),
             );
         } else {
-            for warning in &warnings {
-                ctx.log(crate::engine::events::LogLevel::Warn, warning.clone());
-            }
             self.tell(
                 ctx,
                 &environment,
@@ -951,7 +948,7 @@ impl Chain {
         if let (Some(promoted), Some(next)) = (promoted, self.environments.get_mut(index + 1)) {
             next.awaiting_promotion = Some(promoted);
         }
-        Ok(Ok(Stage::Done))
+        Ok(Ok(ChainStage::Done))
     }
 
     /// The namespaces of the deployment targets under `./CLUSTER_TYPE/` at `commit`.
@@ -1045,7 +1042,7 @@ pub(crate) async fn run(
                     }
                 })
                 .collect(),
-            stage: Stage::FindPull,
+            stage: ChainStage::FindPull,
             awaiting_promotion: None,
             delivered: Delivered::default(),
             targets: BTreeMap::new(),
@@ -1101,9 +1098,9 @@ pub(crate) async fn run(
             if let Some(current) = chain.environments.get(chain.current) {
                 let environment = current.environment.clone();
                 let link = match current.stage {
-                    Stage::FindPull => ChainLink::PullRequest,
-                    Stage::Reconcile { .. } => ChainLink::Reconciled,
-                    Stage::Workload { .. } | Stage::Done => ChainLink::Running,
+                    ChainStage::FindPull => ChainLink::PullRequest,
+                    ChainStage::Reconcile { .. } => ChainLink::Reconciled,
+                    ChainStage::Workload { .. } | ChainStage::Done => ChainLink::Running,
                 };
                 let said = chain
                     .told
@@ -1129,11 +1126,17 @@ pub(crate) async fn run(
             });
         }
     };
-    let summary = summary_lines(&chain, &control_plane, env.demo, config.options.no_merge);
+    let summary = summary_lines(
+        &chain,
+        &tools.gh,
+        &control_plane,
+        env.demo,
+        config.options.no_merge,
+    );
     ctx.facts().set(fact::FIRST_WORKLOAD_NEXT, summary);
     match ending {
-        Ending::Left(text) => Ok(StepOutcome::succeeded(text)),
-        Ending::Delivered => {
+        ChainEnd::Left(text) => Ok(StepOutcome::succeeded(text)),
+        ChainEnd::Delivered => {
             ctx.transition("Delivered");
             Ok(StepOutcome::succeeded(delivered_text(&chain)))
         }
@@ -1185,7 +1188,13 @@ fn delivered_text(chain: &Chain) -> String {
 }
 
 /// What the summary ends with: how to see the running workload, and how to promote.
-fn summary_lines(chain: &Chain, control_plane: &str, demo: bool, no_merge: bool) -> Vec<String> {
+fn summary_lines(
+    chain: &Chain,
+    gh: &Gh,
+    control_plane: &str,
+    demo: bool,
+    no_merge: bool,
+) -> Vec<String> {
     let mut lines = Vec::new();
     if no_merge {
         if let Some(left) = &chain.left {
@@ -1200,10 +1209,17 @@ fn summary_lines(chain: &Chain, control_plane: &str, demo: bool, no_merge: bool)
         .collect();
     for (from, to) in &promotions {
         if let Some(promoted) = &from.delivered.promoted {
-            let by_hand = format!(
-                "gh workflow run {CD_WORKFLOW} --repo {control_plane} --ref main -f environment={} -f promoted_commit_id={promoted}",
-                to.environment
-            );
+            let by_hand = gh
+                .workflow_run_spec(
+                    control_plane,
+                    CD_WORKFLOW,
+                    "main",
+                    &[
+                        ("environment", to.environment.as_str()),
+                        ("promoted_commit_id", promoted.as_str()),
+                    ],
+                )
+                .display();
             if demo {
                 // The demo's repositories ended with it: the command is told, not offered.
                 lines.push(format!(
