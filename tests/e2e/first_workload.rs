@@ -461,3 +461,67 @@ async fn with_no_merge_the_steps_deliberate_failure_is_the_listing() {
         error.message
     );
 }
+
+/// Merging the scheduler's pull request is a change on the user's account: nobody to ask
+/// and no `--yes` refuses the plan before anything is created (naming `--yes` and
+/// `--no-merge`); `--no-merge` needs no consent.
+#[tokio::test]
+async fn without_consent_the_merge_is_refused_before_anything_is_created_unless_no_merge() {
+    let harness = Harness::new();
+    let mut configuration = attached(&["dev"]);
+    configuration.options.non_interactive = true;
+    let before = harness.settled();
+    let session = harness.session(
+        &configuration,
+        Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let (warnings, _unread) = EventSink::channel();
+    let plan = session
+        .plan(
+            &kalypso_bootstrap::tools::CancellationToken::new(),
+            &warnings,
+        )
+        .await
+        .expect("the plan may be shown");
+    let step = plan.step(StepId::FirstWorkload).expect("planned");
+    assert!(
+        step.info()
+            .consequences
+            .iter()
+            .any(|c| c.contains("merged on your account (gh pr merge)")),
+        "{:?}",
+        step.info().consequences
+    );
+    let error = session
+        .refuse_unconsented_changes(&plan)
+        .expect_err("no consent");
+    assert_eq!(error.exit_code.code(), 5);
+    assert!(
+        error.message.starts_with("this run would merge a pull request of the scheduler on your account, which needs your consent"),
+        "{}",
+        error.message
+    );
+    let hint = error.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.contains("--yes") && hint.contains("--no-merge"),
+        "{hint}"
+    );
+    drop(session);
+    assert_eq!(harness.settled(), before, "nothing changed");
+
+    configuration.options.no_merge = true;
+    let session = harness.session(
+        &configuration,
+        Arc::new(harness.sim.clone()),
+        harness.options(),
+    );
+    let plan = session
+        .plan(
+            &kalypso_bootstrap::tools::CancellationToken::new(),
+            &warnings,
+        )
+        .await
+        .expect("the plan");
+    assert!(session.refuse_unconsented_changes(&plan).is_ok());
+}
