@@ -128,7 +128,7 @@ fn changes_need_consent(
         ),
     };
     let hint = if closes.is_empty() && changed == 0 && !merges.is_empty() {
-        crate::troubleshooting::Topic::SchedulerPullRequest.hint(
+        crate::troubleshooting::Topic::FirstWorkload.hint(
             "run again with --yes to let kalypso-bootstrap merge the scheduler's pull request, or with --no-merge to leave it for you to merge (the run then prints the gh pr merge command)",
         )
     } else if closes.is_empty() {

@@ -827,7 +827,7 @@ impl Chain {
                                 cluster.context
                             ),
                         )
-                        .with_hint(Topic::HealthChecks.hint(format!(
+                        .with_hint(Topic::FirstWorkload.hint(format!(
                             "check the control plane's scheduling policies for {environment} (kubectl get schedulingpolicies,assignments -n {environment} on the management cluster) and that --workload-cluster names the cluster type the workloads are scheduled to"
                         )));
                         self.tell(
@@ -1116,7 +1116,7 @@ pub(crate) async fn run(
                     chain.tell(ctx, &environment, link, LinkStatus::Failed, said);
                 }
             }
-            let hint = Topic::HealthChecks.hint(format!(
+            let hint = Topic::FirstWorkload.hint(format!(
                 "look at the scheduler's pull requests (gh pr list --repo {gitops}) and at each attached cluster's Flux objects (kubectl --context CONTEXT get gitrepositories,kustomizations -n {}), then run again to resume at this step",
                 resources::FLUX_NAMESPACE
             ));
