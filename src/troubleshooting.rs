@@ -67,6 +67,8 @@ pub enum Topic {
     SchedulerEnvironment,
     SchedulerRepositories,
     SchedulerPullRequest,
+    /// `validation.first-workload`: the chain to the attached clusters stopped.
+    FirstWorkload,
     // State file, rollback, the run itself.
     StateNotWritable,
     StateLocked,
@@ -82,7 +84,7 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 56] = [
+    pub const ALL: [Topic; 57] = [
         Topic::ToolMissing,
         Topic::AzureSignIn,
         Topic::AzureSubscription,
@@ -128,6 +130,7 @@ impl Topic {
         Topic::SchedulerEnvironment,
         Topic::SchedulerRepositories,
         Topic::SchedulerPullRequest,
+        Topic::FirstWorkload,
         Topic::StateNotWritable,
         Topic::StateLocked,
         Topic::StateUnusable,
@@ -192,6 +195,7 @@ impl Topic {
             Topic::SchedulerEnvironment => "environment-flux-objects-not-ready",
             Topic::SchedulerRepositories => "baserepo-or-gitopsrepo-reports-an-error",
             Topic::SchedulerPullRequest => "no-pull-request-against-the-environment-branch",
+            Topic::FirstWorkload => "the-first-workload-does-not-arrive",
             Topic::StateNotWritable => "state-file-not-writable",
             Topic::StateLocked => "state-file-locked",
             Topic::StateUnusable => "state-file-corrupt-or-newer",

@@ -293,6 +293,7 @@ pub(crate) fn bootstrap(
     let mut target = RunTarget::new(cli, env, home)?;
     if let Some(demo) = &target.demo {
         demo.serve_github_on(&validated.configuration().repositories.github_host);
+        demo.play_workflows_for(validated.configuration());
         if let ClusterTarget::Existing(existing) = &validated.configuration().cluster {
             if existing.context == crate::demo::DEMO_EXISTING_CONTEXT {
                 // The simulated world's kind cluster, made the first time a run names it.

@@ -45,4 +45,8 @@ impl Demo {
     pub fn serve_github_on(&self, _host: &crate::config::GitHubHost) {
         match *self {}
     }
+
+    pub fn play_workflows_for(&self, _configuration: &crate::config::Configuration) {
+        match *self {}
+    }
 }

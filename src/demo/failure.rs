@@ -143,6 +143,11 @@ pub fn sabotage(env: &StepEnv, step: StepId, owner: &str) -> Sabotage {
         StepId::WorkloadPreflight | StepId::WorkloadFlux | StepId::WorkloadSource => {
             forbidden("kubectl apply")
         }
+        // The merge refused (a protection rule, a token without write access); under
+        // --no-merge nothing is merged: the scheduler's pull requests may not be listed.
+        StepId::FirstWorkload if env.configuration.options.no_merge => {
+            forbidden("gh pr list").with_arg(crate::tools::gh::SCHEDULER_PULL_FIELDS)
+        }
         StepId::FirstWorkload => forbidden("gh pr merge"),
     };
     // Once: the step fails, and a resumed run (or the rollback) meets no fault.

@@ -111,6 +111,16 @@ impl Demo {
         }
     }
 
+    /// With workload clusters attached, the demo plays the whole chain of the first
+    /// workload: GitHub Actions run the workflows this tool generates (ci → cd pins the
+    /// first environment; a merged promotion hands back and cd promotes to the next), as
+    /// they do on GitHub. Without, Actions stay off as before (nothing waits for them).
+    pub fn play_workflows_for(&self, configuration: &crate::config::Configuration) {
+        if !configuration.workload_clusters.is_empty() {
+            self.sim.set_github_actions_enabled(true);
+        }
+    }
+
     /// Which simulated world the run works on, said as it starts.
     pub fn announcement(&self) -> String {
         let kept = match (self.sim.world_file(), self.sim.restored()) {

@@ -383,6 +383,7 @@ impl Bootstrap {
         env.flux_version = options.flux_version.clone();
         env.git_env = options.git_env.clone();
         env.timings = options.timings.clone();
+        env.demo = options.demo;
         Bootstrap {
             steps: Arc::new(BootstrapSteps::new(env)),
             state,

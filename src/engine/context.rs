@@ -152,6 +152,9 @@ pub mod fact {
     pub const CONTROL_PLANE_URL: FactKey<String> = FactKey::new("control_plane_url");
     /// `https://github.com/OWNER/NAME` of the gitops repository.
     pub const GITOPS_URL: FactKey<String> = FactKey::new("gitops_url");
+    /// What `validation.first-workload` adds to the summary's next steps: how to see the
+    /// running workload, how to promote (or the pull request left under `--no-merge`).
+    pub const FIRST_WORKLOAD_NEXT: FactKey<Vec<String>> = FactKey::new("first_workload_next");
 }
 
 /// A small typed map shared by the steps of one run (cloning shares it).
@@ -284,6 +287,24 @@ impl StepContext {
     ) {
         self.events.emit(EventKind::HealthCheck {
             check: check.into(),
+            status,
+            message: message.into(),
+        });
+    }
+
+    /// One link of the first workload's chain in `environment` (see
+    /// [`crate::engine::events::ChainLink`]).
+    pub fn chain(
+        &self,
+        environment: &str,
+        link: crate::engine::events::ChainLink,
+        status: crate::engine::events::LinkStatus,
+        message: impl Into<String>,
+    ) {
+        self.events.emit(EventKind::WorkloadChain {
+            step: self.step,
+            environment: environment.to_string(),
+            link,
             status,
             message: message.into(),
         });

@@ -48,6 +48,69 @@ pub enum HealthStatus {
     Failing,
 }
 
+/// One link of the chain that delivers the first workload to an environment's attached
+/// clusters (`validation.first-workload`), in the order they happen.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainLink {
+    /// The scheduler's pull request against the environment branch.
+    PullRequest,
+    /// That pull request merged.
+    Merged,
+    /// Each attached cluster's Kustomization Ready at the merged commit.
+    Reconciled,
+    /// The workload's objects present on each attached cluster.
+    Running,
+}
+
+impl ChainLink {
+    pub const ALL: [ChainLink; 4] = [
+        ChainLink::PullRequest,
+        ChainLink::Merged,
+        ChainLink::Reconciled,
+        ChainLink::Running,
+    ];
+
+    /// The link in a few words, as the front ends show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChainLink::PullRequest => "pull request",
+            ChainLink::Merged => "merged",
+            ChainLink::Reconciled => "reconciled",
+            ChainLink::Running => "workload running",
+        }
+    }
+}
+
+/// Where one link of the chain stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    /// Not reached yet, or being waited for.
+    Waiting,
+    Done,
+    /// Done, with something the user should know that is not this tool's failure (the
+    /// workload repository's own Kustomization failing).
+    Warning,
+    /// Left for a human (`--no-merge`): the message says what to run.
+    Left,
+    Failed,
+}
+
+impl LinkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkStatus::Waiting => "waiting",
+            LinkStatus::Done => "done",
+            LinkStatus::Warning => "warning",
+            LinkStatus::Left => "left",
+            LinkStatus::Failed => "failed",
+        }
+    }
+}
+
 /// Severity of a free-form log event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -128,6 +191,15 @@ pub enum EventKind {
         status: HealthStatus,
         message: String,
     },
+    /// One link of the first workload's chain in one environment changed
+    /// (`validation.first-workload`).
+    WorkloadChain {
+        step: StepId,
+        environment: String,
+        link: ChainLink,
+        status: LinkStatus,
+        message: String,
+    },
     Log {
         level: LogLevel,
         phase: Option<Phase>,
@@ -203,6 +275,7 @@ impl Event {
             | EventKind::StepFinished { step, .. } => Some(*step),
             EventKind::RunFailed { step, .. } => *step,
             EventKind::Log { step, .. } => *step,
+            EventKind::WorkloadChain { step, .. } => Some(*step),
             _ => None,
         }
     }
@@ -215,7 +288,9 @@ impl Event {
             | EventKind::StepFinished { phase, .. }
             | EventKind::RunFailed { phase, .. } => Some(*phase),
             EventKind::Log { phase, .. } => *phase,
-            EventKind::HealthCheck { .. } => Some(Phase::Validation),
+            EventKind::HealthCheck { .. } | EventKind::WorkloadChain { .. } => {
+                Some(Phase::Validation)
+            }
             EventKind::RollbackStarted { .. }
             | EventKind::RollbackAction { .. }
             | EventKind::RollbackFinished { .. } => Some(Phase::Rollback),
@@ -326,6 +401,26 @@ impl Event {
                 };
                 let status = format!("{status:?}").to_lowercase();
                 (level, format!("Health check {check}: {status}: {message}"))
+            }
+            EventKind::WorkloadChain {
+                environment,
+                link,
+                status,
+                message,
+                ..
+            } => {
+                let level = match status {
+                    LinkStatus::Failed | LinkStatus::Warning => Level::WARN,
+                    _ => Level::INFO,
+                };
+                (
+                    level,
+                    format!(
+                        "First workload, {environment}, {}: {}: {message}",
+                        link.label(),
+                        status.as_str()
+                    ),
+                )
             }
             EventKind::Log { level, message, .. } => (
                 match level {

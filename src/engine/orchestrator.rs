@@ -296,7 +296,18 @@ impl Orchestrator {
                 .map(|p| p.display().to_string()),
             report_file: self.report_file(),
             phase_durations_ms,
-            next_steps: self.options.next_steps.clone(),
+            // The first workload's commands last: the summary ends with them.
+            next_steps: self
+                .options
+                .next_steps
+                .iter()
+                .cloned()
+                .chain(
+                    self.facts
+                        .get(fact::FIRST_WORKLOAD_NEXT)
+                        .unwrap_or_default(),
+                )
+                .collect(),
         }
     }
 }

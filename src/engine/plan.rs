@@ -172,6 +172,9 @@ pub struct PlannedStep {
     /// [`steps::existing_environments`]): the reason, the dry run's commands and the run
     /// all come from it.
     pub changes: Vec<steps::existing_environments::ControlPlaneChange>,
+    /// The scheduler's pull requests this step merges on the user's account, one line each
+    /// (see [`steps::first_workload::merge_consequences`]): the run needs consent for it.
+    pub merges: Vec<String>,
 }
 
 impl PlannedStep {
@@ -190,6 +193,7 @@ impl PlannedStep {
             secrets: Vec::new(),
             pull_requests_closed: Vec::new(),
             changes: Vec::new(),
+            merges: Vec::new(),
         }
     }
 
@@ -210,6 +214,7 @@ impl PlannedStep {
                         crate::text::escape_controls(&pull.repository)
                     )
                 })
+                .chain(self.merges.iter().cloned())
                 .collect(),
         }
     }
@@ -476,6 +481,9 @@ pub fn plan(config: &Configuration, observed: &Observed) -> Plan {
                     step.reason.push_str(&work);
                 }
             }
+            if id == StepId::FirstWorkload && action == Action::Create {
+                step.merges = steps::first_workload::merge_consequences(config);
+            }
             if id == StepId::GitopsRepo && !observed.user_pull_requests.is_empty() {
                 step.pull_requests_closed = observed.user_pull_requests.clone();
                 step.reason
@@ -647,6 +655,45 @@ mod tests {
             empty,
             ours: true,
         }
+    }
+
+    #[test]
+    fn merging_the_schedulers_pull_request_is_a_consequence_that_needs_consent_unless_no_merge() {
+        use crate::config::{WorkloadCluster, WorkloadContext};
+        let mut attached = config();
+        attached.workload_clusters = vec![WorkloadCluster {
+            context: WorkloadContext::Management,
+            cluster_type: "default".into(),
+            environment: "dev".into(),
+        }];
+        let planned = plan(&attached, &Observed::default());
+        let step = planned
+            .step(FirstWorkload)
+            .expect("the first workload is planned");
+        assert!(
+            step.reason
+                .contains("merge it on your account (gh pr merge)"),
+            "{}",
+            step.reason
+        );
+        assert_eq!(
+            step.info().consequences,
+            ["the scheduler's pull request against the gitops branch dev is merged on your account (gh pr merge); --no-merge leaves it for you"]
+        );
+        let consent: Vec<StepId> = steps::repositories::changes_to_existing(&attached, &planned)
+            .iter()
+            .map(|step| step.id)
+            .collect();
+        assert_eq!(consent, [FirstWorkload]);
+
+        attached.options.no_merge = true;
+        let planned = plan(&attached, &Observed::default());
+        let step = planned
+            .step(FirstWorkload)
+            .expect("the first workload is planned");
+        assert!(step.info().consequences.is_empty());
+        assert!(step.reason.contains("--no-merge"), "{}", step.reason);
+        assert!(steps::repositories::changes_to_existing(&attached, &planned).is_empty());
     }
 
     #[test]

@@ -97,11 +97,20 @@ fn changes_need_consent(
         .flat_map(|change| &change.pull_requests_closed)
         .map(|pull| format!("{} of {}", pull.describe(), pull.repository))
         .collect();
+    let merges: Vec<&String> = changes.iter().flat_map(|change| &change.merges).collect();
     let changed = changes
         .iter()
-        .filter(|change| change.pull_requests_closed.is_empty())
+        .filter(|change| change.pull_requests_closed.is_empty() && change.merges.is_empty())
         .count();
     let what = match (changed, closes.len()) {
+        (0, 0) if !merges.is_empty() => format!(
+            "this run would merge {} of the scheduler on your account",
+            if merges.len() == 1 {
+                "a pull request".to_string()
+            } else {
+                format!("{} pull requests", merges.len())
+            }
+        ),
         (0, n) => format!(
             "this run would let the Kalypso scheduler close {n} open pull request{} of others (and delete {} branch{})",
             if n == 1 { "" } else { "s" },
@@ -118,7 +127,11 @@ fn changes_need_consent(
             if m == 1 { "" } else { "s" },
         ),
     };
-    let hint = if closes.is_empty() {
+    let hint = if closes.is_empty() && changed == 0 && !merges.is_empty() {
+        crate::troubleshooting::Topic::FirstWorkload.hint(
+            "run again with --yes to let kalypso-bootstrap merge the scheduler's pull request, or with --no-merge to leave it for you to merge (the run then prints the gh pr merge command)",
+        )
+    } else if closes.is_empty() {
         crate::troubleshooting::Topic::ExistingRepositoryChanges.hint(
             "run again with --yes to let kalypso-bootstrap make these changes (a rollback undoes them), or make them yourself as listed and run again",
         )

@@ -169,6 +169,13 @@ impl TextRenderer {
                 status,
                 message,
             } => self.health_check(event.ts, check, *status, message),
+            EventKind::WorkloadChain {
+                environment,
+                link,
+                status,
+                message,
+                ..
+            } => chain_link(environment, *link, *status, message),
             EventKind::Log {
                 level,
                 step,
@@ -807,6 +814,26 @@ fn aligned(rows: &[(&str, String)], indent: &str) -> Vec<String> {
         }
     }
     lines
+}
+
+/// One link of the first workload's chain: a line when it is reached, left for the user,
+/// warned about or failed; a debug line while it is waited for (the step's wait line says
+/// what it waits for).
+fn chain_link(
+    environment: &str,
+    link: crate::engine::events::ChainLink,
+    status: crate::engine::events::LinkStatus,
+    message: &str,
+) -> Vec<Piece> {
+    use crate::engine::events::LinkStatus;
+    let text = format!("First workload, {environment}: {}: {message}", link.label());
+    vec![match status {
+        LinkStatus::Waiting => line(LogLevel::Debug, text),
+        LinkStatus::Done => marked(LogLevel::Info, Mark::Done, text),
+        LinkStatus::Left => marked(LogLevel::Warn, Mark::Waiting, text),
+        LinkStatus::Warning => marked(LogLevel::Warn, Mark::Warning, text),
+        LinkStatus::Failed => marked(LogLevel::Error, Mark::Failed, text),
+    }]
 }
 
 /// The block printed when the run completes: the outcome with the time per phase, what to

@@ -240,6 +240,58 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         GH_2_0,
         "present in gh 2.0.0, with the files field (api/query_builder.go)",
     ),
+    // The first workload (`validation.first-workload`): the scheduler's pull request
+    // merged only at the head looked at, the gitops content read at a commit, and the
+    // promotion by hand the summary prints.
+    flag(
+        "gh",
+        &["pr", "merge"],
+        "--repo",
+        GH_2_0,
+        "present in gh 2.0.0",
+    ),
+    flag(
+        "gh",
+        &["pr", "merge"],
+        "--merge",
+        GH_2_0,
+        "present in gh 2.0.0 (pkg/cmd/pr/merge/merge.go: -m, --merge)",
+    ),
+    flag(
+        "gh",
+        &["pr", "merge"],
+        "--match-head-commit",
+        Version::new(2, 13, 0),
+        "pr merge --match-head-commit came in gh 2.13.0 (cli/cli#5692, merged June 2022)",
+    ),
+    flag(
+        "gh",
+        &["api"],
+        "-H",
+        GH_2_0,
+        "present in gh 2.0.0 (pkg/cmd/api/api.go: -H, --header)",
+    ),
+    flag(
+        "gh",
+        &["workflow", "run"],
+        "--repo",
+        GH_2_0,
+        "present in gh 2.0.0 (workflow run since 1.9.0)",
+    ),
+    flag(
+        "gh",
+        &["workflow", "run"],
+        "--ref",
+        GH_2_0,
+        "present in gh 2.0.0 (pkg/cmd/workflow/run/run.go: -r, --ref)",
+    ),
+    flag(
+        "gh",
+        &["workflow", "run"],
+        "-f",
+        GH_2_0,
+        "present in gh 2.0.0 (pkg/cmd/workflow/run/run.go: -f, --raw-field)",
+    ),
     flag(
         "gh",
         &["label", "create"],

@@ -872,3 +872,218 @@ fn scope_for_delete(err: ToolError) -> ToolError {
         other => other,
     }
 }
+
+/// The fields of a pull request the first-workload verification reads from `gh pr list`.
+pub const SCHEDULER_PULL_FIELDS: &str = "number,title,headRefName,headRefOid,labels,author,url";
+
+/// An open pull request with its head commit and labels (`gh pr list --json
+/// number,title,headRefName,headRefOid,labels,author,url`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenPullRequest {
+    pub number: u64,
+    #[serde(default)]
+    pub title: String,
+    pub head_ref_name: String,
+    pub head_ref_oid: String,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub labels: Vec<PullRequestLabel>,
+    #[serde(default)]
+    pub author: Option<PullRequestAuthor>,
+    #[serde(default)]
+    pub url: String,
+}
+
+impl OpenPullRequest {
+    pub fn has_label(&self, name: &str) -> bool {
+        self.labels.iter().any(|label| label.name == name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PullRequestLabel {
+    pub name: String,
+}
+
+/// One pull request as `gh pr view N --json
+/// number,state,mergedAt,mergeCommit,headRefName,headRefOid,baseRefName,labels,url` gives it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullRequestState {
+    pub number: u64,
+    /// `OPEN`, `CLOSED` or `MERGED`.
+    pub state: String,
+    #[serde(default)]
+    pub merged_at: Option<String>,
+    #[serde(default)]
+    pub merge_commit: Option<MergeCommit>,
+    #[serde(default)]
+    pub head_ref_name: String,
+    #[serde(default)]
+    pub head_ref_oid: String,
+    #[serde(default)]
+    pub base_ref_name: String,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub labels: Vec<PullRequestLabel>,
+    #[serde(default)]
+    pub url: String,
+}
+
+impl PullRequestState {
+    /// The merge commit of a merged pull request.
+    pub fn merged_commit(&self) -> Option<&str> {
+        (self.state.eq_ignore_ascii_case("MERGED"))
+            .then(|| self.merge_commit.as_ref().map(|c| c.oid.as_str()))
+            .flatten()
+            .filter(|oid| !oid.is_empty())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct MergeCommit {
+    pub oid: String,
+}
+
+/// One entry of `gh api repos/O/R/contents/DIR?ref=SHA` (a directory listing).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ContentEntry {
+    pub name: String,
+    pub path: String,
+    /// `file`, `dir`, `symlink` or `submodule`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+impl Gh {
+    /// `gh pr list --repo SLUG --base BASE --state open --json number,title,headRefName,headRefOid,labels,author,url`.
+    pub fn scheduler_pulls_spec(&self, slug: &str, base: &str) -> CommandSpec {
+        self.authed(&[
+            "pr",
+            "list",
+            "--repo",
+            slug,
+            "--base",
+            base,
+            "--state",
+            "open",
+            "--json",
+            SCHEDULER_PULL_FIELDS,
+        ])
+    }
+
+    /// The open pull requests against `base` with their head commits and labels.
+    pub async fn scheduler_pulls(
+        &self,
+        slug: &str,
+        base: &str,
+    ) -> Result<Vec<OpenPullRequest>, ToolError> {
+        let spec = self.scheduler_pulls_spec(slug, base);
+        self.exec.json(spec, "a list of pull requests").await
+    }
+
+    /// `gh pr view NUMBER --repo SLUG --json number,state,mergedAt,mergeCommit,…`.
+    pub fn pr_state_spec(&self, slug: &str, number: &str) -> CommandSpec {
+        self.authed(&[
+            "pr",
+            "view",
+            number,
+            "--repo",
+            slug,
+            "--json",
+            "number,state,mergedAt,mergeCommit,headRefName,headRefOid,baseRefName,labels,url",
+        ])
+    }
+
+    pub async fn pr_state(&self, slug: &str, number: u64) -> Result<PullRequestState, ToolError> {
+        let spec = self.pr_state_spec(slug, &number.to_string());
+        self.exec.json(spec, "a pull request").await
+    }
+
+    /// `gh pr merge NUMBER --repo SLUG --merge --match-head-commit SHA`: merges only while
+    /// the head is still the commit we looked at.
+    pub fn pr_merge_spec(&self, slug: &str, number: &str, head: &str) -> CommandSpec {
+        self.authed(&[
+            "pr",
+            "merge",
+            number,
+            "--repo",
+            slug,
+            "--merge",
+            "--match-head-commit",
+            head,
+        ])
+    }
+
+    pub async fn pr_merge(&self, slug: &str, number: u64, head: &str) -> Result<(), ToolError> {
+        let spec = self.pr_merge_spec(slug, &number.to_string(), head);
+        self.exec.checked(spec).await.map(drop)
+    }
+
+    /// `gh api repos/SLUG/contents/PATH?ref=SHA`: a directory's listing.
+    pub fn contents_spec(&self, slug: &str, path: &str, reference: &str) -> CommandSpec {
+        self.authed(&[
+            "api",
+            &format!("repos/{slug}/contents/{path}?ref={reference}"),
+        ])
+    }
+
+    /// The entries of directory `path` at `reference`; `None` when there is no such path.
+    pub async fn directory(
+        &self,
+        slug: &str,
+        path: &str,
+        reference: &str,
+    ) -> Result<Option<Vec<ContentEntry>>, ToolError> {
+        let spec = self.contents_spec(slug, path, reference);
+        none_if_not_found(self.exec.json(spec, "a directory listing").await)
+    }
+
+    /// `gh api -H "Accept: application/vnd.github.raw" repos/SLUG/contents/PATH?ref=SHA`.
+    pub fn raw_file_spec(&self, slug: &str, path: &str, reference: &str) -> CommandSpec {
+        self.authed(&[
+            "api",
+            "-H",
+            "Accept: application/vnd.github.raw",
+            &format!("repos/{slug}/contents/{path}?ref={reference}"),
+        ])
+    }
+
+    /// The text of file `path` at `reference`; `None` when there is no such file.
+    pub async fn raw_file(
+        &self,
+        slug: &str,
+        path: &str,
+        reference: &str,
+    ) -> Result<Option<String>, ToolError> {
+        let spec = self.raw_file_spec(slug, path, reference);
+        none_if_not_found(self.exec.checked(spec).await.map(|output| output.stdout))
+    }
+}
+
+impl Gh {
+    /// `gh workflow run WORKFLOW --repo SLUG --ref REF -f KEY=VALUE…`: a `workflow_dispatch`
+    /// run (the summary prints it for promoting by hand; the tool never runs it).
+    pub fn workflow_run_spec(
+        &self,
+        slug: &str,
+        workflow: &str,
+        reference: &str,
+        inputs: &[(&str, &str)],
+    ) -> CommandSpec {
+        let mut spec = self.authed(&[
+            "workflow", "run", workflow, "--repo", slug, "--ref", reference,
+        ]);
+        for (key, value) in inputs {
+            spec = spec.arg("-f").arg(format!("{key}={value}"));
+        }
+        spec
+    }
+}

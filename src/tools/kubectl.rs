@@ -505,6 +505,9 @@ struct RawFluxStatus {
     conditions: Vec<Condition>,
     #[serde(default)]
     observed_generation: Option<i64>,
+    /// A Kustomization's `status.lastAppliedRevision` (`BRANCH@sha1:SHA`).
+    #[serde(default)]
+    last_applied_revision: Option<String>,
 }
 
 /// A Flux GitRepository or Kustomization and its readiness.
@@ -517,6 +520,8 @@ pub struct FluxObject {
     pub ready: Option<Condition>,
     pub generation: Option<i64>,
     pub observed_generation: Option<i64>,
+    /// A Kustomization's last applied revision (`BRANCH@sha1:SHA`), once it applied one.
+    pub last_applied_revision: Option<String>,
 }
 
 impl FluxObject {
@@ -778,6 +783,22 @@ impl KubectlContext {
         self.exec.checked(spec).await.map(drop)
     }
 
+    /// `kubectl get configmap NAME -n NAMESPACE -o json`.
+    pub fn get_config_map_spec(&self, name: &str, namespace: &str) -> CommandSpec {
+        self.cluster(&["get", "configmap", name, "-n", namespace, "-o", "json"])
+    }
+
+    /// Whether ConfigMap `name` exists in `namespace`.
+    pub async fn config_map_exists(&self, name: &str, namespace: &str) -> Result<bool, ToolError> {
+        let spec = self.get_config_map_spec(name, namespace);
+        let raw = none_if_not_found(
+            self.exec
+                .json::<serde_json::Value>(spec, "a ConfigMap")
+                .await,
+        )?;
+        Ok(raw.is_some())
+    }
+
     pub fn get_namespace_spec(&self, namespace: &str) -> CommandSpec {
         self.cluster(&["get", "namespace", namespace, "-o", "json"])
     }
@@ -886,6 +907,7 @@ impl KubectlContext {
                 namespace: raw.metadata.namespace,
                 generation: raw.metadata.generation,
                 observed_generation: status.observed_generation,
+                last_applied_revision: status.last_applied_revision,
             }
         }))
     }
@@ -915,6 +937,7 @@ impl KubectlContext {
                     namespace: raw.metadata.namespace,
                     generation: raw.metadata.generation,
                     observed_generation: status.observed_generation,
+                    last_applied_revision: status.last_applied_revision,
                 }
             })
             .collect())

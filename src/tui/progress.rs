@@ -3,18 +3,51 @@
 
 use time::OffsetDateTime;
 
-use crate::engine::events::{Event, EventKind, HealthStatus, Outcome, PlannedStepInfo, RunSummary};
+use crate::engine::events::{
+    ChainLink, Event, EventKind, HealthStatus, LinkStatus, Outcome, PlannedStepInfo, RunSummary,
+};
 use crate::engine::step::{Action, StepId};
 use crate::state::Phase;
 use crate::ExitCode;
 
-/// The phases shown with a gauge, in order.
+/// The phases shown with a gauge, in order, in every run.
 pub const RUN_PHASES: [Phase; 4] = [
     Phase::Cluster,
     Phase::Repositories,
     Phase::Installation,
     Phase::Validation,
 ];
+
+/// The phases of [`RUN_PHASES`], with the workload clusters' (before validation) when the
+/// plan attaches any.
+pub fn run_phases(steps: &[StepRow]) -> Vec<Phase> {
+    let workloads = steps.iter().any(|step| step.phase == Phase::Workloads);
+    let mut phases = Vec::with_capacity(RUN_PHASES.len() + 1);
+    for phase in RUN_PHASES {
+        if phase == Phase::Validation && workloads {
+            phases.push(Phase::Workloads);
+        }
+        phases.push(phase);
+    }
+    phases
+}
+
+/// One environment's chain of the first workload: each link's state and latest word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainRow {
+    pub environment: String,
+    /// In [`ChainLink::ALL`] order.
+    pub links: [(LinkStatus, String); 4],
+}
+
+impl ChainRow {
+    fn new(environment: &str) -> Self {
+        Self {
+            environment: environment.to_string(),
+            links: std::array::from_fn(|_| (LinkStatus::Waiting, String::new())),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepState {
@@ -173,6 +206,8 @@ pub struct RunProgress {
     pub steps: Vec<StepRow>,
     pub current_phase: Option<Phase>,
     pub health: Vec<HealthRow>,
+    /// The first workload's chain, per attached environment in the order first told.
+    pub chain: Vec<ChainRow>,
     pub failure: Option<FailureInfo>,
     pub rollback: RollbackState,
     pub summary: Option<RunSummary>,
@@ -320,6 +355,27 @@ impl RunProgress {
                     message: shown(message),
                 }),
             },
+            EventKind::WorkloadChain {
+                environment,
+                link,
+                status,
+                message,
+                ..
+            } => {
+                let environment = shown(environment);
+                let index = match self.chain.iter().position(|r| r.environment == environment) {
+                    Some(index) => index,
+                    None => {
+                        self.chain.push(ChainRow::new(&environment));
+                        self.chain.len() - 1
+                    }
+                };
+                let position = ChainLink::ALL
+                    .iter()
+                    .position(|l| l == link)
+                    .unwrap_or_default();
+                self.chain[index].links[position] = (*status, shown(message));
+            }
             EventKind::Log { .. } => {}
             EventKind::RollbackStarted { resources } => {
                 self.set_rollback(RollbackState::Running {
@@ -621,6 +677,59 @@ mod tests {
             }
         ));
         assert!(run.phase_failed(Phase::Cluster));
+    }
+
+    #[test]
+    fn the_workloads_gauge_is_shown_only_when_the_plan_attaches_clusters() {
+        let row = |id: StepId| StepRow::unplanned(id, id.phase(), Action::Create);
+        let without: Vec<StepRow> = StepId::WITHOUT_WORKLOAD_CLUSTERS
+            .into_iter()
+            .map(row)
+            .collect();
+        assert_eq!(run_phases(&without), RUN_PHASES.to_vec());
+        let with: Vec<StepRow> = StepId::ALL.into_iter().map(row).collect();
+        assert_eq!(
+            run_phases(&with),
+            [
+                Phase::Cluster,
+                Phase::Repositories,
+                Phase::Installation,
+                Phase::Workloads,
+                Phase::Validation
+            ]
+        );
+    }
+
+    #[test]
+    fn chain_events_build_a_row_per_environment_in_link_order() {
+        let mut run = RunProgress::default();
+        let link = |environment: &str, link, status| {
+            event(
+                0,
+                EventKind::WorkloadChain {
+                    step: StepId::FirstWorkload,
+                    environment: environment.into(),
+                    link,
+                    status,
+                    message: format!("{link:?}"),
+                },
+            )
+        };
+        run.apply(&link("dev", ChainLink::Merged, LinkStatus::Done));
+        run.apply(&link("stage", ChainLink::PullRequest, LinkStatus::Waiting));
+        run.apply(&link("dev", ChainLink::Running, LinkStatus::Warning));
+        assert_eq!(run.chain.len(), 2);
+        assert_eq!(run.chain[0].environment, "dev");
+        assert_eq!(
+            run.chain[0].links[1],
+            (LinkStatus::Done, "Merged".to_string())
+        );
+        assert_eq!(
+            run.chain[0].links[3],
+            (LinkStatus::Warning, "Running".to_string())
+        );
+        assert_eq!(run.chain[0].links[0].0, LinkStatus::Waiting);
+        assert_eq!(run.chain[1].environment, "stage");
     }
 
     #[test]

@@ -2547,3 +2547,97 @@ fn render_templates_writes_a_branch_per_environment() {
         );
     }
 }
+
+/// Issue 18 §2, §3: `--demo --environments dev,stage --workload-cluster self --no-tui
+/// --yes` plays the whole chain on the simulated world: the workload cluster attached, the
+/// scheduler's pull request merged (the --yes consents), the sample reaching dev, then,
+/// after the simulated Actions promote it, stage; the summary ends with what shows the
+/// workload (in the demo: where it ran, no command that cannot work when copied).
+/// `--clean` afterwards leaves nothing of ours.
+#[test]
+fn a_demo_delivers_the_workload_to_dev_then_after_promotion_to_stage_and_is_cleaned() {
+    let home = TempDir::new().unwrap();
+    let state = home.path().join("state.json");
+    let output = demo(home.path())
+        // GitHub answering in 150 ms (the environments' pull requests in seconds of their
+        // own); Actions runs of a second (cd finds the branches the seed pushes after main).
+        .env("KALYPSO_DEMO_LATENCY", "zero,gh api=150ms,actions-run=1s")
+        .args([
+            "--environments",
+            "dev,stage",
+            "--workload-cluster",
+            "self",
+            "--yes",
+            "--output",
+            "json",
+        ])
+        .arg("--state-file")
+        .arg(&state)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let events = json_events(&output);
+    let reached: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| {
+            e["event"] == "workload_chain" && e["link"] == "running" && e["status"] != "waiting"
+        })
+        .map(|e| {
+            (
+                e["environment"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // Stage's own sample Kustomization fails upstream (no uat-test folder on the sample's
+    // stage branch): a warning naming it, the workload's objects there all the same.
+    assert_eq!(
+        reached,
+        [
+            ("dev".to_string(), "done".to_string()),
+            ("stage".to_string(), "warning".to_string())
+        ],
+        "dev, then stage"
+    );
+    let merged: Vec<String> = events
+        .iter()
+        .filter(|e| {
+            e["event"] == "workload_chain" && e["link"] == "pull_request" && e["status"] == "done"
+        })
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(merged.len(), 2, "{merged:?}");
+    assert!(
+        merged.iter().all(|m| m.ends_with("(promoted)")),
+        "{merged:?}"
+    );
+    let summary = events
+        .iter()
+        .find(|e| e["event"] == "run_finished")
+        .expect("the run finished");
+    let next: Vec<&str> = summary["summary"]["next_steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let last = next.last().expect("next steps");
+    assert!(
+        last.starts_with("DEMO: the sample workload ran in namespace stage-"),
+        "{next:#?}"
+    );
+    assert!(
+        next.iter().any(|s| s
+            .contains("labelled promoted in dev runs the gitops repository's check-promote.yaml")),
+        "{next:#?}"
+    );
+
+    bare(home.path())
+        .args(["--clean", "--demo", "-y", "--state-file"])
+        .arg(&state)
+        .assert()
+        .code(0);
+    assert!(kept(&state).is_empty(), "{}", state_of(&state)["resources"]);
+    assert_eq!(state_of(&state)["status"], "rolled_back");
+}

@@ -345,3 +345,47 @@ fn the_example_config_validates_and_names_its_schema() {
     fs::write(&empty_section, "cluster:\nenvironments: [dev, prod]\n").unwrap();
     assert_valid("config.schema.json", &[empty_section]);
 }
+
+/// The first workload's chain as `--output json` writes it (every link, every status)
+/// validates against the event schema. (A demo run attaching a cluster validates as a
+/// whole once `--workload-cluster` is parsed.)
+#[test]
+fn the_first_workloads_chain_events_validate() {
+    use kalypso_bootstrap::engine::events::{ChainLink, Event, EventKind, LinkStatus};
+    use kalypso_bootstrap::engine::StepId;
+    let dir = TempDir::new().unwrap();
+    let statuses = [
+        LinkStatus::Waiting,
+        LinkStatus::Done,
+        LinkStatus::Warning,
+        LinkStatus::Left,
+        LinkStatus::Failed,
+    ];
+    let lines: Vec<String> = ChainLink::ALL
+        .into_iter()
+        .zip(statuses.into_iter().cycle())
+        .chain(
+            statuses
+                .into_iter()
+                .map(|status| (ChainLink::Merged, status)),
+        )
+        .map(|(link, status)| {
+            Event::now(EventKind::WorkloadChain {
+                step: StepId::FirstWorkload,
+                environment: "dev".into(),
+                link,
+                status,
+                message: "#3 merged as 1a2b3c4".into(),
+            })
+            .to_json_line()
+        })
+        .collect();
+    for line in &lines {
+        let value: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(value["event"], "workload_chain");
+        assert_eq!(value["step"], "validation.first-workload");
+        assert_eq!(value["phase"], "validation");
+    }
+    let files = line_files(dir.path(), "chain", &lines.join("\n"));
+    assert_valid("events.schema.json", &files);
+}

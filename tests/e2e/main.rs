@@ -12,6 +12,7 @@ mod support;
 
 mod dry_run;
 mod failures;
+mod first_workload;
 mod installation;
 mod perf_behaviour;
 mod preflight;

@@ -658,3 +658,93 @@ fn colour_follows_no_color_clicolor_and_force_color_on_pipes() {
         }
     }
 }
+
+/// The first workload's chain: a line per link reached, one left for the user
+/// (`--no-merge`) or warned about; waiting is only a debug line (the step's wait line says
+/// what it waits for). The same in the JSON stream (see headless_json).
+#[test]
+fn the_first_workloads_chain_prints_a_line_per_link_reached() {
+    use kalypso_bootstrap::engine::events::{ChainLink, LinkStatus};
+    let link = |seconds, environment: &str, link, status, message: &str| {
+        at(
+            seconds,
+            EventKind::WorkloadChain {
+                step: StepId::FirstWorkload,
+                environment: environment.into(),
+                link,
+                status,
+                message: message.into(),
+            },
+        )
+    };
+    let events = [
+        link(
+            1,
+            "dev",
+            ChainLink::PullRequest,
+            LinkStatus::Waiting,
+            "waiting",
+        ),
+        link(
+            2,
+            "dev",
+            ChainLink::PullRequest,
+            LinkStatus::Done,
+            "#3 from deployment/2025-11-11-10-31-02 (promoted)",
+        ),
+        link(
+            3,
+            "dev",
+            ChainLink::Merged,
+            LinkStatus::Done,
+            "#3 merged as 1a2b3c4",
+        ),
+        link(
+            4,
+            "dev",
+            ChainLink::Reconciled,
+            LinkStatus::Done,
+            "kind-kind: kalypso-gitops-dev Ready at 1a2b3c4",
+        ),
+        link(
+            5,
+            "dev",
+            ChainLink::Running,
+            LinkStatus::Done,
+            "kind-kind: namespace dev-default-hello-world-app-functional-test",
+        ),
+        link(
+            6,
+            "stage",
+            ChainLink::PullRequest,
+            LinkStatus::Done,
+            "#5 from deployment/2025-11-11-10-33-40 (promoted)",
+        ),
+        link(
+            7,
+            "stage",
+            ChainLink::Merged,
+            LinkStatus::Left,
+            "waits for you: gh pr merge 5 --repo acme/gitops --merge --match-head-commit 0123",
+        ),
+        link(
+            8,
+            "stage",
+            ChainLink::Running,
+            LinkStatus::Warning,
+            "the workload's own Kustomization flux-system/x fails",
+        ),
+    ];
+    assert_eq!(
+        print(text(Verbosity::Normal), &events),
+        "\
+✔ First workload, dev: pull request: #3 from deployment/2025-11-11-10-31-02 (promoted)
+✔ First workload, dev: merged: #3 merged as 1a2b3c4
+✔ First workload, dev: reconciled: kind-kind: kalypso-gitops-dev Ready at 1a2b3c4
+✔ First workload, dev: workload running: kind-kind: namespace dev-default-hello-world-app-functional-test
+✔ First workload, stage: pull request: #5 from deployment/2025-11-11-10-33-40 (promoted)
+◎ First workload, stage: merged: waits for you: gh pr merge 5 --repo acme/gitops --merge --match-head-commit 0123
+⚠ First workload, stage: workload running: the workload's own Kustomization flux-system/x fails
+"
+    );
+}

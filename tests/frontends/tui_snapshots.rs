@@ -678,6 +678,110 @@ fn dashboard_running() {
     snapshot("dashboard_running", running);
 }
 
+/// The first workload's chain on the dashboard: the demo run at its health checks, then
+/// what `validation.first-workload` tells of two attached environments (dev merged and
+/// waiting for its cluster's reconciliation, stage waiting for the promotion) and the
+/// attach steps of the Workloads phase done. The wizard's forms attach no cluster, so
+/// these events are the step's own words, fed after the replay.
+fn first_workload_chain(size: (u16, u16)) -> App {
+    use kalypso_bootstrap::engine::events::Outcome;
+    use kalypso_bootstrap::engine::events::{ChainLink, LinkStatus};
+    use kalypso_bootstrap::engine::step::Action;
+    let mut app = validating(size);
+    let cut = succeeded(&app).when(|kind| {
+        matches!(
+            kind,
+            EventKind::HealthCheck {
+                status: HealthStatus::Failing,
+                ..
+            }
+        )
+    });
+    let second = (cut / 1000) as i64 + 1;
+    let mut events = Vec::new();
+    for step in [
+        StepId::WorkloadPreflight,
+        StepId::WorkloadFlux,
+        StepId::WorkloadSource,
+    ] {
+        events.push(CLOCK.event(
+            second,
+            EventKind::StepFinished {
+                phase: Phase::Workloads,
+                step,
+                action: Action::Create,
+                outcome: Outcome::Succeeded,
+                duration_ms: 900,
+                message: "attached kind-kind".into(),
+                hint: None,
+            },
+        ));
+    }
+    let link = |environment: &str, link, status, message: &str| {
+        CLOCK.event(
+            second + 1,
+            EventKind::WorkloadChain {
+                step: StepId::FirstWorkload,
+                environment: environment.into(),
+                link,
+                status,
+                message: message.into(),
+            },
+        )
+    };
+    for environment in ["dev", "stage"] {
+        for chain_link in ChainLink::ALL {
+            events.push(link(
+                environment,
+                chain_link,
+                LinkStatus::Waiting,
+                "waiting",
+            ));
+        }
+    }
+    events.push(link(
+        "dev",
+        ChainLink::PullRequest,
+        LinkStatus::Done,
+        "#3 from deployment/2025-11-11-10-31-02 (promoted)",
+    ));
+    events.push(link(
+        "dev",
+        ChainLink::Merged,
+        LinkStatus::Done,
+        "#3 merged as 1a2b3c4",
+    ));
+    events.push(link(
+        "dev",
+        ChainLink::Reconciled,
+        LinkStatus::Waiting,
+        "kind-kind: kalypso-gitops-dev Ready at 0f0f0f0, not yet at the merged 1a2b3c4",
+    ));
+    feed(&mut app, &events);
+    update(&mut app, Msg::Tick(at(second + 2)));
+    app
+}
+
+#[test]
+fn dashboard_with_the_first_workloads_chain() {
+    snapshot("dashboard_first_workload_chain", |size| {
+        let app = first_workload_chain(size);
+        let text = screen(&app);
+        // Readable at 80x24 too: the section, both environments, the links.
+        assert!(text.contains("First workload"), "{text}");
+        assert!(text.contains("dev") && text.contains("stage"), "{text}");
+        assert!(
+            text.contains("PR #3") && text.contains("reconciled"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Workload"),
+            "the Workloads phase's gauge: {text}"
+        );
+        app
+    });
+}
+
 #[test]
 fn dashboard_with_a_failing_health_check() {
     snapshot("dashboard_failing_health_check", validating);

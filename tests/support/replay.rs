@@ -377,6 +377,7 @@ fn owner(event: &Event, next_started: Option<StepId>, previous: Option<StepId>) 
         | EventKind::StepProgress { step, .. }
         | EventKind::StepFinished { step, .. } => Some(*step),
         EventKind::HealthCheck { .. } => Some(StepId::HealthChecks),
+        EventKind::WorkloadChain { step, .. } => Some(*step),
         EventKind::Log {
             step: Some(step), ..
         } => Some(*step),
@@ -634,6 +635,7 @@ impl Fixed {
             EventKind::StepStarted { message, .. }
             | EventKind::StepProgress { message, .. }
             | EventKind::HealthCheck { message, .. }
+            | EventKind::WorkloadChain { message, .. }
             | EventKind::Log { message, .. } => *message = self.text(message),
             EventKind::StepFinished { message, hint, .. } => {
                 *message = self.text(message);

@@ -485,6 +485,17 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh.open_pull_requests_spec(slug, "dev"),
             // ...and that it carries a folder for every Assignment.
             gh.pr_files_spec(slug, "1"),
+            // The first workload: the scheduler's pull request with its head and labels,
+            // merged at that head, read back; the gitops content at the merged commit.
+            gh.scheduler_pulls_spec(slug, "dev"),
+            gh.pr_merge_spec(slug, "1", "0123456789abcdef0123456789abcdef01234567"),
+            gh.pr_state_spec(slug, "1"),
+            gh.contents_spec(slug, "default", "0123456789abcdef0123456789abcdef01234567"),
+            gh.raw_file_spec(
+                slug,
+                ".github/tracking/Promoted_Commit_Id",
+                "0123456789abcdef0123456789abcdef01234567",
+            ),
             gh.repo_delete_spec(slug),
         ]);
     }
@@ -513,6 +524,19 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
         gh.environment_secret_delete_spec(&control_plane, "stage", "NEXT_ENVIRONMENT"),
         gh.branch_head_spec(&control_plane, "stage"),
         gh.branch_delete_spec(&control_plane, "stage"),
+        // Promoting by hand, as the summary prints it.
+        gh.workflow_run_spec(
+            &control_plane,
+            "cd.yaml",
+            "main",
+            &[
+                ("environment", "stage"),
+                (
+                    "promoted_commit_id",
+                    "0123456789abcdef0123456789abcdef01234567",
+                ),
+            ],
+        ),
     ]);
     specs
 }
@@ -548,6 +572,8 @@ fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
         k.apply_server_side_url_spec(&mirror),
         k.wait_deployments_available_spec(kubectl::FLUX_NAMESPACE, Duration::from_secs(300)),
         k.get_namespace_spec(ns),
+        // The first workload's ConfigMap in its namespace.
+        k.get_config_map_spec("platform-config", ns),
         k.create_namespace_spec(ns),
         // Our mark on what we created: the namespace, Flux's namespace, the Kalypso CRDs.
         k.label_mark_spec("namespace", &[ns], "kb-0123456789ab"),

@@ -64,6 +64,10 @@ pub struct StepTimings {
     pub helm_timeout: Duration,
     /// The health checks (bounded wait, 5 minutes by default).
     pub health: PollPolicy,
+    /// The first workload's chain on the attached clusters: the scheduler's pull request,
+    /// its merge, the clusters' reconciliation, the workload's objects (and a promotion to
+    /// each further attached environment), 10 minutes by default.
+    pub first_workload: PollPolicy,
 }
 
 impl Default for StepTimings {
@@ -89,6 +93,12 @@ impl Default for StepTimings {
                 multiplier: 1.5,
                 max_interval: Duration::from_secs(10),
                 timeout: Some(Duration::from_secs(5 * 60)),
+            },
+            first_workload: PollPolicy {
+                initial_interval: Duration::from_secs(2),
+                multiplier: 1.5,
+                max_interval: Duration::from_secs(10),
+                timeout: Some(Duration::from_secs(10 * 60)),
             },
         }
     }
@@ -117,6 +127,7 @@ impl StepTimings {
             flux_wait: Duration::from_secs(30),
             helm_timeout: Duration::from_secs(60),
             health: poll(2_000),
+            first_workload: poll(5_000),
         }
     }
 }
@@ -141,6 +152,9 @@ pub struct StepEnv {
     /// Extra git configuration for the seeding pushes (after the credential helper).
     pub git_env: GitEnv,
     pub timings: StepTimings,
+    /// A `--demo` run: its clusters are simulated, so what the summary tells the user to
+    /// run must not need them.
+    pub demo: bool,
 }
 
 impl StepEnv {
@@ -162,6 +176,7 @@ impl StepEnv {
             flux_version: FLUX_VERSION.to_string(),
             git_env: GitEnv::new(),
             timings: StepTimings::default(),
+            demo: false,
         }
     }
 

@@ -745,7 +745,7 @@ pub fn changes_to_existing<'p>(
     let closes = plan
         .steps
         .iter()
-        .filter(|step| !step.pull_requests_closed.is_empty());
+        .filter(|step| !step.pull_requests_closed.is_empty() || !step.merges.is_empty());
     let mut steps: Vec<&PlannedStep> = changes.chain(closes).collect();
     steps.sort_by_key(|step| plan.steps.iter().position(|s| s.id == step.id));
     steps

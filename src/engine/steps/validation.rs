@@ -220,7 +220,7 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
 
 /// `OWNER/NAME` of a repository target: an existing one names its owner, a new one
 /// belongs to `owner`.
-fn repo_slug(target: &crate::config::RepoTarget, owner: &str) -> String {
+pub(crate) fn repo_slug(target: &crate::config::RepoTarget, owner: &str) -> String {
     match target {
         crate::config::RepoTarget::Existing(existing) => {
             format!("{}/{}", existing.owner(), existing.name())
@@ -1650,6 +1650,7 @@ mod tests {
             }),
             generation: Some(1),
             observed_generation: Some(1),
+            last_applied_revision: None,
         }
     }
 

@@ -10,13 +10,14 @@ use ratatui::Frame;
 
 use super::plan::capitalized;
 use super::{draw_lines, elapsed_ms, footer, header, padded, panel};
+use crate::engine::events::{ChainLink, LinkStatus};
 use crate::engine::events::{HealthStatus, LogLevel, Outcome};
 use crate::engine::step::Action;
 use crate::text::format_duration_ms;
 use crate::text::{cut_to_width, display_width};
 use crate::tui::app::{App, DashboardPane};
 use crate::tui::logbuf::LogView;
-use crate::tui::progress::{HealthRow, RunProgress, StepRow, StepState, RUN_PHASES};
+use crate::tui::progress::{run_phases, ChainRow, HealthRow, RunProgress, StepRow, StepState};
 use crate::tui::theme::{
     spinner_frame, Theme, SYMBOL_FAIL, SYMBOL_OK, SYMBOL_PENDING, SYMBOL_REUSED, SYMBOL_SKIPPED,
 };
@@ -31,6 +32,8 @@ const MAX_REASON_LINES: usize = 3;
 /// Below this width the log tail goes full-width under the steps and health checks: beside
 /// them it would show a handful of characters per line.
 const SIDE_BY_SIDE_WIDTH: u16 = 120;
+/// Most environments of the first workload's chain shown at once (one line each).
+const MAX_CHAIN_ROWS: u16 = 3;
 
 struct Areas {
     header: Rect,
@@ -40,6 +43,8 @@ struct Areas {
     health: Rect,
     log: Rect,
     footer: Rect,
+    /// The first workload's chain (no height when no cluster is attached).
+    chain: Rect,
 }
 
 fn areas(area: Rect, run: &RunProgress) -> Areas {
@@ -51,6 +56,31 @@ fn areas(area: Rect, run: &RunProgress) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
+    // The chain, once told, across the top of the middle: a line per environment.
+    let chain_height = match run.chain.len() as u16 {
+        0 => 0,
+        rows => rows.min(MAX_CHAIN_ROWS) + 2,
+    };
+    let [chain, middle] =
+        Layout::vertical([Constraint::Length(chain_height), Constraint::Min(6)]).areas(middle);
+    let Areas {
+        steps, health, log, ..
+    } = middle_areas(middle, run);
+    Areas {
+        header,
+        overall,
+        phases,
+        steps,
+        health,
+        log,
+        footer,
+        chain,
+    }
+}
+
+/// The steps, health checks and log tail in `middle`.
+fn middle_areas(middle: Rect, run: &RunProgress) -> Areas {
+    let (header, overall, phases, footer, chain) = Default::default();
     let steps_width = (middle.width * 11 / 20).clamp(44, 66);
     if run.health.is_empty() {
         // No checks yet: their panel's room goes to the log, beside the steps, which
@@ -66,6 +96,7 @@ fn areas(area: Rect, run: &RunProgress) -> Areas {
             health: Rect::new(log.x, log.y, log.width, 0),
             log,
             footer,
+            chain,
         };
     }
     if middle.width < SIDE_BY_SIDE_WIDTH {
@@ -83,6 +114,7 @@ fn areas(area: Rect, run: &RunProgress) -> Areas {
             health,
             log,
             footer,
+            chain,
         };
     }
     let [steps, right] =
@@ -99,6 +131,7 @@ fn areas(area: Rect, run: &RunProgress) -> Areas {
         health,
         log,
         footer,
+        chain,
     }
 }
 
@@ -170,11 +203,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         areas.overall,
     );
 
-    // One gauge per phase.
-    let column = areas.phases.width as usize / RUN_PHASES.len();
+    // One gauge per phase (the workload clusters' only when the plan has them).
+    let phases = run_phases(&run.steps);
+    let column = areas.phases.width as usize / phases.len();
     let narrow = areas.phases.width < 120;
-    let mut spans = Vec::with_capacity(RUN_PHASES.len() * 3);
-    for phase in RUN_PHASES {
+    let mut spans = Vec::with_capacity(phases.len() * 3);
+    for phase in phases {
         let (done, total) = run.phase_counts(phase);
         let name = if narrow {
             short_phase_name(phase).to_string()
@@ -205,6 +239,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), areas.phases);
 
+    if areas.chain.height > 0 {
+        render_chain(run, frame, areas.chain, theme, spinner);
+    }
     render_steps(app, frame, areas.steps, theme, spinner);
     if areas.health.height > 0 {
         render_health(app, frame, areas.health, theme);
@@ -329,6 +366,141 @@ pub fn detail_of(app: &App) -> Option<(String, String)> {
             ))
         }
     }
+}
+
+/// A link's symbol and style: waiting (a spinner on the link being waited for), done,
+/// warned, left for the user, failed.
+fn link_symbol(
+    status: LinkStatus,
+    current: bool,
+    spinner: &'static str,
+    theme: Theme,
+) -> (&'static str, Style) {
+    match status {
+        LinkStatus::Waiting if current => (spinner, theme.running()),
+        LinkStatus::Waiting => (SYMBOL_PENDING, theme.muted()),
+        LinkStatus::Done => (SYMBOL_OK, theme.ok()),
+        LinkStatus::Warning => (SYMBOL_WARN, theme.warn()),
+        LinkStatus::Left => (SYMBOL_LEFT, theme.warn()),
+        LinkStatus::Failed => (SYMBOL_FAIL, theme.fail()),
+    }
+}
+
+/// The symbol of a link left for the user (`--no-merge`).
+const SYMBOL_LEFT: &str = "⏸";
+/// The symbol of a link done with a warning.
+const SYMBOL_WARN: &str = "!";
+
+/// The words of a link on the chain's line: the pull request's number once known.
+fn link_words(link: ChainLink, message: &str, status: LinkStatus) -> String {
+    match link {
+        ChainLink::PullRequest if status == LinkStatus::Done => {
+            let number = message
+                .split_whitespace()
+                .next()
+                .filter(|word| word.starts_with('#'))
+                .unwrap_or("");
+            format!("PR {number}").trim_end().to_string()
+        }
+        ChainLink::PullRequest => "PR".to_string(),
+        ChainLink::Merged if status == LinkStatus::Left => "merge left to you".to_string(),
+        other => other.label().to_string(),
+    }
+}
+
+/// One environment's chain on one line: `dev  ✔ PR #3 › ✔ merged › ⠋ reconciled › · workload running`,
+/// then the latest word of the link being waited for (or warned about), as room allows.
+fn chain_line(
+    row: &ChainRow,
+    active: bool,
+    name_width: usize,
+    width: usize,
+    spinner: &'static str,
+    theme: Theme,
+) -> Line<'static> {
+    let current = row
+        .links
+        .iter()
+        .position(|(status, _)| *status != LinkStatus::Done)
+        .unwrap_or(ChainLink::ALL.len());
+    let mut spans = vec![Span::styled(
+        format!(" {} ", padded(&row.environment, name_width)),
+        theme.title(),
+    )];
+    let mut used = name_width + 2;
+    for (index, link) in ChainLink::ALL.into_iter().enumerate() {
+        let (status, message) = &row.links[index];
+        let (symbol, style) = link_symbol(*status, active && index == current, spinner, theme);
+        let lead = if index == 0 { "" } else { " › " };
+        let text = format!("{lead}{symbol} {}", link_words(link, message, *status));
+        used += display_width(&text);
+        spans.push(Span::styled(text, style));
+    }
+    let note = row
+        .links
+        .get(current)
+        .filter(|(status, message)| {
+            *status != LinkStatus::Waiting
+                || current > 0 && !message.is_empty() && message != "waiting"
+        })
+        .map(|(_, message)| message.as_str())
+        .unwrap_or("");
+    let room = width.saturating_sub(used + 3);
+    if !note.is_empty() && room >= 12 {
+        spans.push(Span::styled(
+            format!(" · {}", cut_to_width(note, room)),
+            theme.muted(),
+        ));
+    }
+    Line::from(spans)
+}
+
+/// The first workload's chain: one line per attached environment, in promotion order.
+fn render_chain(
+    run: &RunProgress,
+    frame: &mut Frame,
+    area: Rect,
+    theme: Theme,
+    spinner: &'static str,
+) {
+    let block = panel("First workload", theme);
+    let inner = block.inner(area);
+    let width = inner.width as usize;
+    let name_width = run
+        .chain
+        .iter()
+        .map(|row| display_width(&row.environment))
+        .max()
+        .unwrap_or(0)
+        .min(12);
+    // The environment being worked on (the first not done) spins, and is in view.
+    let working = run
+        .chain
+        .iter()
+        .position(|row| {
+            row.links
+                .iter()
+                .any(|(status, _)| *status != LinkStatus::Done)
+        })
+        .unwrap_or(0);
+    let lines: Vec<Line> = run
+        .chain
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let active = run.is_running() && index == working;
+            chain_line(row, active, name_width, width, spinner, theme)
+        })
+        .collect();
+    let height = inner.height as usize;
+    let scroll = scroll_to(working, lines.len(), height);
+    let below = lines.len().saturating_sub(scroll + height);
+    let block = match hidden_marker(scroll, below) {
+        Some(marker) => block.title_bottom(Span::styled(marker, theme.muted())),
+        None => block,
+    };
+    frame.render_widget(block, area);
+    draw_lines(frame, inner, &lines, scroll);
 }
 
 fn short_phase_name(phase: crate::state::Phase) -> &'static str {
