@@ -215,6 +215,8 @@ pub fn label(entry: Entry) -> &'static str {
         Field::Quiet => "Quiet",
         Field::NoColor => "No colour",
         Field::Force => "Force",
+        Field::WorkloadClusters => "Workload clusters",
+        Field::NoMerge => "Do not merge",
     }
 }
 
@@ -266,6 +268,10 @@ pub fn help(entry: Entry) -> &'static str {
         Field::Quiet => "Errors only in the log tail.",
         Field::NoColor => "Monochrome screen.",
         Field::Force => "Move an unusable state file aside instead of stopping.",
+        Field::WorkloadClusters => {
+            "Contexts that follow the gitops repository, comma-separated; self: this cluster."
+        }
+        Field::NoMerge => "Leave the scheduler's first pull request for a human to merge.",
     }
 }
 
