@@ -68,6 +68,11 @@ pub const ABSENT_VAR: &str = "KALYPSO_DEMO_ABSENT";
 /// `--demo --cluster-existing kind-kalypso-demo`.
 pub const DEMO_EXISTING_CONTEXT: &str = "kind-kalypso-demo";
 
+/// A second cluster of the user's own in the simulated world, without Flux, for
+/// `--demo --workload-cluster kind-workload`: a kind cluster (`kind create cluster --name
+/// workload`) and its context, added by [`world::Demo::add_workload_cluster`].
+pub const DEMO_WORKLOAD_CONTEXT: &str = "kind-workload";
+
 /// The cluster name of a `--demo` run when none is given.
 pub const CLUSTER_NAME: &str = "kalypso-demo";
 

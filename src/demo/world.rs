@@ -18,10 +18,12 @@ use crate::{ExitCode, UserError};
 
 use super::{
     fail_step, parse_demo_fail, DemoRequest, DemoWorld, PanicOnHelmUpgrade, WizardDemo, ABSENT_VAR,
-    CHATTER_VAR, DEMO_EXISTING_CONTEXT, FAIL_VAR, LATENCY_VAR, PANIC_IN_STEP, PANIC_VAR, REPOS_VAR,
+    CHATTER_VAR, DEMO_EXISTING_CONTEXT, DEMO_WORKLOAD_CONTEXT, FAIL_VAR, LATENCY_VAR,
+    PANIC_IN_STEP, PANIC_VAR, REPOS_VAR,
 };
 
 const DEMO_EXISTING_SERVER: &str = "https://127.0.0.1:36443";
+const DEMO_WORKLOAD_SERVER: &str = "https://127.0.0.1:37443";
 
 /// The options of a `--demo` run: labelled DEMO (the engine's `demo` flag names the run's
 /// world in its report and events), with waits fitting the simulated latencies.
@@ -156,6 +158,38 @@ impl Demo {
             contexts.push(DEMO_EXISTING_CONTEXT.to_string());
         }
         Ok((paths, contexts))
+    }
+
+    /// The demo's workload cluster, [`DEMO_WORKLOAD_CONTEXT`]: a kind cluster without Flux
+    /// beside the management cluster, its context in the simulated kubeconfig (the current
+    /// context is kept). Added once: a world that has it (a resumed one) is left as it is.
+    /// Returns the context name.
+    pub fn add_workload_cluster(&self) -> Result<String, UserError> {
+        let paths = vec![self.sim.default_kubeconfig()];
+        let contexts = crate::config::kubeconfig::read_contexts(&paths).unwrap_or_default();
+        let answers = self.sim.kube_server_answers(DEMO_WORKLOAD_SERVER);
+        if answers && contexts.iter().any(|c| c == DEMO_WORKLOAD_CONTEXT) {
+            return Ok(DEMO_WORKLOAD_CONTEXT.to_string());
+        }
+        let refused = |err: crate::sim::SeedRefused| {
+            UserError::new(
+                ExitCode::General,
+                format!("--demo: cannot add the simulated workload cluster: {err}"),
+            )
+        };
+        if answers {
+            self.sim
+                .seed_kube_context(DEMO_WORKLOAD_CONTEXT, DEMO_WORKLOAD_SERVER)
+                .map_err(refused)?;
+            return Ok(DEMO_WORKLOAD_CONTEXT.to_string());
+        }
+        self.sim
+            .seed_kind_cluster(
+                DEMO_WORKLOAD_CONTEXT.trim_start_matches("kind-"),
+                DEMO_WORKLOAD_SERVER,
+                2,
+            )
+            .map_err(refused)
     }
 
     /// The wizard's runner and hook for `KALYPSO_DEMO_PANIC`: `step` panics inside the Helm
@@ -462,6 +496,34 @@ mod tests {
         // Asked again (a resumed demo world): not added twice.
         let (_, again) = demo.kube_contexts().expect("the contexts");
         assert_eq!(again, contexts);
+    }
+
+    #[test]
+    fn the_demo_adds_its_workload_cluster_once_keeping_the_current_context() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sim = SimulatedEnvironment::demo(dir.path()).expect("simulated environment");
+        let demo = Demo::over(sim.clone());
+        demo.kube_contexts().expect("the existing cluster");
+        assert_eq!(
+            demo.add_workload_cluster().expect("added"),
+            DEMO_WORKLOAD_CONTEXT
+        );
+        let paths = vec![sim.default_kubeconfig()];
+        let read = crate::config::kubeconfig::read_contexts(&paths).expect("readable");
+        assert_eq!(read, [DEMO_EXISTING_CONTEXT, DEMO_WORKLOAD_CONTEXT]);
+        assert!(sim.kube_server_answers(DEMO_WORKLOAD_SERVER));
+        let config = std::fs::read_to_string(&paths[0]).expect("kubeconfig");
+        assert!(
+            config.contains(&format!("current-context: {DEMO_EXISTING_CONTEXT}")),
+            "{config}"
+        );
+        // Asked again: nothing added.
+        assert_eq!(
+            demo.add_workload_cluster().expect("again"),
+            DEMO_WORKLOAD_CONTEXT
+        );
+        let again = crate::config::kubeconfig::read_contexts(&paths).expect("readable");
+        assert_eq!(again, read);
     }
 
     #[test]

@@ -10,10 +10,12 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::command::Ctx;
+use super::flux;
 use super::git;
 use super::kube::{self, ResourceType};
 use super::kubeconfig::{files_for, MergedKubeconfig};
 use super::seed::is_upstream_sample;
+use super::ssh;
 use super::state::key2;
 use super::world::{node_names, parse_repo_ref, put, KubeSecretValue};
 
@@ -399,7 +401,19 @@ pub(crate) fn observed(ctx: &Ctx<'_>, server: &str, ty: &ResourceType, object: &
     }
     let status = match ty.kind.as_str() {
         "GitRepository" => git_repository_status(ctx, server, &object),
-        "Kustomization" => kustomization_status(ctx, server, &object),
+        "Kustomization" => {
+            let key = kube::object_key(
+                true,
+                kube::namespace_of(&object).unwrap_or("default"),
+                kube::name_of(&object).unwrap_or_default(),
+            );
+            // What kustomize-controller made of it (its source may be one a
+            // Kustomization applied).
+            match flux::stored_status(ctx, server, &ty.qualified(), &key) {
+                Some(status) => status,
+                None => kustomization_status(ctx, server, &object),
+            }
+        }
         _ => return object,
     };
     object["status"] = status;
@@ -414,7 +428,8 @@ pub(crate) fn flux_running(ctx: &Ctx<'_>, server: &str) -> bool {
     })
 }
 
-fn condition(ready: bool, reason: &str, message: &str, now: &str) -> Value {
+/// The `Ready` condition list Flux's controllers write.
+pub(crate) fn flux_condition(ready: bool, reason: &str, message: &str, now: &str) -> Value {
     json!([{
         "type": "Ready",
         "status": if ready { "True" } else { "False" },
@@ -425,8 +440,33 @@ fn condition(ready: bool, reason: &str, message: &str, now: &str) -> Value {
     }])
 }
 
+/// The revision of the artifact Flux has for a GitRepository: what it fetches now, else
+/// the last artifact it stored for it (source-controller keeps it through failed fetches),
+/// else why it could not fetch.
+pub(crate) fn source_revision(
+    ctx: &Ctx<'_>,
+    server: &str,
+    object: &Value,
+) -> Result<String, String> {
+    fetch_source(ctx, server, object)
+        .or_else(|error| last_artifact(ctx, server, object).ok_or(error))
+}
+
+/// The revision of the last artifact stored for a GitRepository, if any.
+fn last_artifact(ctx: &Ctx<'_>, server: &str, object: &Value) -> Option<String> {
+    let key = format!(
+        "{}/{}",
+        kube::namespace_of(object).unwrap_or("default"),
+        kube::name_of(object).unwrap_or_default()
+    );
+    ctx.world
+        .flux_artifacts
+        .get(&(server.to_string(), key))
+        .cloned()
+}
+
 /// `Ok(revision)` when Flux could fetch the source, else the reason it could not.
-fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, String> {
+pub(crate) fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, String> {
     let url = object
         .pointer("/spec/url")
         .and_then(Value::as_str)
@@ -442,12 +482,19 @@ fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, S
     // The cluster reaches the world's GitHub, and github.com for the public upstream
     // samples (a cluster beside an Enterprise Server still has its internet egress).
     let host = ctx.world.github.host().to_string();
+    if let Some(address) = url.strip_prefix("ssh://") {
+        return fetch_over_ssh(ctx, server, object, address, &host).and_then(|key| {
+            let repo = &ctx.world.github.repos[&key];
+            let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+            revision_of(&bare, object, branch, &clone_error)
+        });
+    }
     let reachable = |prefix: &str| url.strip_prefix(prefix).and_then(|_| parse_repo_ref(url));
     let Some((owner, name)) = reachable(&format!("https://{host}/")).or_else(|| {
         reachable("https://github.com/").filter(|(owner, name)| is_upstream_sample(owner, name))
     }) else {
         return Err(clone_error(&format!(
-            "the simulated network reaches only https://{host}/"
+            "the simulated network reaches only https://{host}/ and ssh://git@{host}/"
         )));
     };
     let key = key2(&owner, &name);
@@ -472,7 +519,101 @@ fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, S
         }
     }
     let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
-    let Some(head) = git::rev_parse(&bare, &format!("refs/heads/{branch}")) else {
+    revision_of(&bare, object, branch, &clone_error)
+}
+
+/// A Git-over-SSH fetch of `ssh://ADDRESS` (`git@HOST/OWNER/NAME.git`) with the Secret of
+/// `spec.secretRef` (`identity`, `known_hosts`), as source-controller makes it: the
+/// repository's key (`owner/name`, lower case) when GitHub lets the identity read it, else
+/// Flux's error.
+fn fetch_over_ssh(
+    ctx: &Ctx<'_>,
+    server: &str,
+    object: &Value,
+    address: &str,
+    github_host: &str,
+) -> Result<String, String> {
+    let url = object
+        .pointer("/spec/url")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let namespace = kube::namespace_of(object).unwrap_or("default");
+    let clone_error = |why: &str| {
+        format!("failed to checkout and determine revision: unable to clone '{url}': {why}")
+    };
+    let (authority, path) = address.split_once('/').unwrap_or((address, ""));
+    let (user, host) = authority.split_once('@').unwrap_or(("", authority));
+    let host = host.strip_suffix(":22").unwrap_or(host);
+    let (owner, name) = repo_of_url(url).unwrap_or_default();
+    let reachable = host.eq_ignore_ascii_case(github_host)
+        || host.eq_ignore_ascii_case("github.com") && is_upstream_sample(&owner, &name);
+    if !reachable || path.is_empty() {
+        return Err(clone_error(&format!(
+            "dial tcp: lookup {host}: no such host (the simulated network reaches only https://{github_host}/ and ssh://git@{github_host}/)"
+        )));
+    }
+    let unable = |methods: &str| {
+        clone_error(&format!(
+            "ssh: handshake failed: ssh: unable to authenticate, attempted methods [{methods}], no supported methods remain"
+        ))
+    };
+    let Some(secret) = object
+        .pointer("/spec/secretRef/name")
+        .and_then(Value::as_str)
+    else {
+        return Err(unable("none"));
+    };
+    let Some(data) = ctx.world.kube_secret_values.get(&(
+        server.to_string(),
+        namespace.to_string(),
+        secret.to_string(),
+    )) else {
+        return Err(format!(
+            "failed to get secret '{namespace}/{secret}': secrets \"{secret}\" not found"
+        ));
+    };
+    let required = |key: &str| {
+        format!("failed to configure authentication options: invalid 'ssh' auth option: '{key}' is required")
+    };
+    let identity = data.get("identity").ok_or_else(|| required("identity"))?;
+    let known_hosts = data
+        .get("known_hosts")
+        .and_then(KubeSecretValue::text)
+        .ok_or_else(|| required("known_hosts"))?;
+    let public_key = identity.ssh_public_key().map_err(|e| clone_error(&e))?;
+    ssh::check_known_hosts(&known_hosts, host, &ssh::host_keys(host))
+        .map_err(|e| clone_error(&format!("ssh: handshake failed: {e}")))?;
+    // GitHub authenticates any key it knows, then the key must open this repository.
+    let known_anywhere = ctx
+        .world
+        .github
+        .repos
+        .values()
+        .any(|r| r.deploy_keys.iter().any(|k| k.key == public_key));
+    if !known_anywhere || user != "git" {
+        return Err(unable("none publickey"));
+    }
+    let key = key2(&owner, &name);
+    let opens = ctx
+        .world
+        .github
+        .repos
+        .get(&key)
+        .is_some_and(|r| r.deploy_keys.iter().any(|k| k.key == public_key));
+    if !opens {
+        return Err(clone_error("repository not found"));
+    }
+    Ok(key)
+}
+
+/// The revision Flux records for `branch` (and `spec.ref.commit`) of `bare`.
+fn revision_of(
+    bare: &std::path::Path,
+    object: &Value,
+    branch: &str,
+    clone_error: &dyn Fn(&str) -> String,
+) -> Result<String, String> {
+    let Some(head) = git::rev_parse(bare, &format!("refs/heads/{branch}")) else {
         return Err(clone_error(&format!(
             "couldn't find remote ref \"refs/heads/{branch}\""
         )));
@@ -481,7 +622,7 @@ fn fetch_source(ctx: &Ctx<'_>, server: &str, object: &Value) -> Result<String, S
     // commit out, so the commit must be in the branch's history.
     match object.pointer("/spec/ref/commit").and_then(Value::as_str) {
         Some(commit) if !commit.is_empty() => {
-            if git::is_ancestor(&bare, commit, &head) {
+            if git::is_ancestor(bare, commit, &head) {
                 Ok(format!("{branch}@sha1:{commit}"))
             } else {
                 Err(format!(
@@ -498,13 +639,19 @@ pub(crate) fn git_repository_status(ctx: &Ctx<'_>, server: &str, object: &Value)
     match fetch_source(ctx, server, object) {
         Ok(revision) => json!({
             "artifact": {"revision": revision, "lastUpdateTime": now, "path": "gitrepository/x/control-plane/artifact.tar.gz"},
-            "conditions": condition(true, "Succeeded", &format!("stored artifact for revision '{revision}'"), now),
+            "conditions": flux_condition(true, "Succeeded", &format!("stored artifact for revision '{revision}'"), now),
             "observedGeneration": 1,
         }),
-        Err(message) => json!({
-            "conditions": condition(false, "GitOperationFailed", &message, now),
-            "observedGeneration": 1,
-        }),
+        Err(message) => {
+            let mut status = json!({
+                "conditions": flux_condition(false, "GitOperationFailed", &message, now),
+                "observedGeneration": 1,
+            });
+            if let Some(revision) = last_artifact(ctx, server, object) {
+                status["artifact"] = json!({"revision": revision, "lastUpdateTime": now, "path": "gitrepository/x/control-plane/artifact.tar.gz"});
+            }
+            status
+        }
     }
 }
 
@@ -544,14 +691,14 @@ pub(crate) fn kustomization_status_from(
 ) -> Value {
     let now = &ctx.timestamp;
     let (_, source_name) = kustomization_source(object);
-    let failed = |reason: &str, message: &str| json!({"conditions": condition(false, reason, message, now), "observedGeneration": 1});
+    let failed = |reason: &str, message: &str| json!({"conditions": flux_condition(false, reason, message, now), "observedGeneration": 1});
     let Some(source) = source else {
         return failed(
             "ArtifactFailed",
             &format!("GitRepository.source.toolkit.fluxcd.io \"{source_name}\" not found"),
         );
     };
-    let revision = match fetch_source(ctx, server, &source) {
+    let revision = match source_revision(ctx, server, &source) {
         Ok(revision) => revision,
         Err(_) => {
             return failed(
@@ -568,24 +715,46 @@ pub(crate) fn kustomization_status_from(
         .pointer("/spec/url")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let (owner, name) = parse_repo_ref(url).unwrap_or_default();
-    let bare = match ctx.world.github.repos.get(&key2(&owner, &name)) {
-        Some(repo) => ctx.paths.bare_repo(&repo.owner, &repo.name),
-        None => ctx.paths.bare_repo(&owner, &name),
+    let bare = source_bare(ctx, url).unwrap_or_else(|| {
+        let (owner, name) = repo_of_url(url).unwrap_or_default();
+        ctx.paths.bare_repo(&owner, &name)
+    });
+    let (branch, commit) = revision.split_once("@sha1:").unwrap_or((&revision, ""));
+    let rev = match git::rev_parse(&bare, &format!("refs/heads/{branch}")) {
+        Some(head) if head == commit => format!("refs/heads/{branch}"),
+        _ => commit.to_string(),
     };
-    let branch = revision.split('@').next().unwrap_or("main");
-    if !git::path_exists(&bare, &format!("refs/heads/{branch}"), path) {
+    if !git::path_exists(&bare, &rev, path) {
         return failed(
             "ReconciliationFailed",
             &format!("kustomization path not found: stat /tmp/kustomization-2718281828/{}: no such file or directory", path.trim_start_matches("./")),
         );
     }
     json!({
-        "conditions": condition(true, "ReconciliationSucceeded", &format!("Applied revision: {revision}"), now),
+        "conditions": flux_condition(true, "ReconciliationSucceeded", &format!("Applied revision: {revision}"), now),
         "lastAppliedRevision": revision,
         "lastAttemptedRevision": revision,
         "observedGeneration": 1,
     })
+}
+
+/// `(owner, name)` of a Git URL Flux fetches: `https://HOST/OWNER/NAME[.git]` or
+/// `ssh://git@HOST/OWNER/NAME.git`.
+pub(crate) fn repo_of_url(url: &str) -> Option<(String, String)> {
+    match url.strip_prefix("ssh://") {
+        Some(rest) => {
+            let (_, path) = rest.split_once('/')?;
+            parse_repo_ref(&format!("https://host/{path}"))
+        }
+        None => parse_repo_ref(url),
+    }
+}
+
+/// The bare repository of the simulated GitHub a source URL names, if it has it.
+pub(crate) fn source_bare(ctx: &Ctx<'_>, url: &str) -> Option<PathBuf> {
+    let (owner, name) = repo_of_url(url)?;
+    let repo = ctx.world.github.repos.get(&key2(&owner, &name))?;
+    Some(ctx.paths.bare_repo(&repo.owner, &repo.name))
 }
 
 /// Whether a condition of the observed object holds (`Available`, `Ready`, `Established`…).

@@ -11,7 +11,8 @@ use super::args::{switch, value, ArgError, Flag};
 use super::command::{lookup_pflag, CommandDef, Ctx, LookupError, ToolCommand};
 use super::git;
 use super::reply::{compact_json, Reply};
-use super::state::{default_labels, key2, GithubRepo, Label};
+use super::ssh;
+use super::state::{default_labels, key2, DeployKey, GithubRepo, Label};
 use super::world::parse_repo_ref;
 use base64::Engine as _;
 
@@ -36,6 +37,11 @@ fn api_base(ctx: &Ctx<'_>) -> String {
     } else {
         format!("https://{host}/api/v3")
     }
+}
+
+/// [`api_base`] for the other simulated services (GitHub Actions).
+pub(crate) fn api_base_of(ctx: &Ctx<'_>) -> String {
+    api_base(ctx)
 }
 
 /// The variables gh takes a token for `host` from, in order (`gh help environment`):
@@ -262,6 +268,52 @@ const DEFS: &[CommandDef] = &[
         ],
     },
     CommandDef {
+        path: &["pr", "merge"],
+        flags: &[
+            REPO,
+            switch("admin", None),
+            value("author-email", Some('A')),
+            switch("auto", None),
+            value("body", Some('b')),
+            value("body-file", Some('F')),
+            switch("delete-branch", Some('d')),
+            switch("disable-auto", None),
+            value("match-head-commit", None),
+            switch("merge", Some('m')),
+            switch("rebase", Some('r')),
+            switch("squash", Some('s')),
+            value("subject", Some('t')),
+        ],
+    },
+    CommandDef {
+        path: &["workflow", "run"],
+        flags: &[
+            REPO,
+            value("ref", Some('r')),
+            value("raw-field", Some('f')),
+            value("field", Some('F')),
+            switch("json", None),
+        ],
+    },
+    CommandDef {
+        path: &["run", "list"],
+        flags: &[
+            REPO,
+            JSON,
+            JQ,
+            TEMPLATE,
+            value("limit", Some('L')),
+            value("workflow", Some('w')),
+            value("branch", Some('b')),
+            value("user", Some('u')),
+            value("event", Some('e')),
+            value("status", Some('s')),
+            value("created", None),
+            value("commit", Some('c')),
+            switch("all", Some('a')),
+        ],
+    },
+    CommandDef {
         path: &["secret", "list"],
         flags: &[
             REPO,
@@ -418,6 +470,18 @@ fn dispatch(ctx: &mut Ctx<'_>, cmd: &ToolCommand) -> Result<Reply, Reply> {
         ["pr", "view"] => {
             let login = authenticate(ctx)?;
             pr_view(ctx, cmd, &login)
+        }
+        ["pr", "merge"] => {
+            let login = authenticate(ctx)?;
+            pr_merge(ctx, cmd, &login)
+        }
+        ["workflow", "run"] => {
+            let login = authenticate(ctx)?;
+            workflow_run(ctx, cmd, &login)
+        }
+        ["run", "list"] => {
+            let login = authenticate(ctx)?;
+            run_list(ctx, cmd, &login)
         }
         ["secret", action] => {
             let login = authenticate(ctx)?;
@@ -616,7 +680,14 @@ fn api(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply
     let Some(endpoint) = cmd.arg(0) else {
         return Err(Reply::fail(1, "accepts 1 arg(s), received 0"));
     };
-    let method = cmd.value("method").unwrap_or("GET").to_ascii_uppercase();
+    // gh's default: GET, or POST once a body is given (`--input`, `-f`, `-F`).
+    let with_body = ["input", "field", "raw-field"]
+        .iter()
+        .any(|flag| cmd.value(flag).is_some());
+    let method = cmd
+        .value("method")
+        .unwrap_or(if with_body { "POST" } else { "GET" })
+        .to_ascii_uppercase();
     let (route, query) = match endpoint.trim_start_matches('/').split_once('?') {
         Some((route, query)) => (route.to_string(), query.to_string()),
         None => (endpoint.trim_start_matches('/').to_string(), String::new()),
@@ -674,6 +745,15 @@ fn api(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply
         ("GET", ["rate_limit"]) => ok(
             json!({"rate": {"limit": 5000, "remaining": 4999, "reset": 1_800_000_000u64, "used": 1, "resource": "core"}}),
         ),
+        ("GET", ["repos", owner, name, "contents", path @ ..]) => {
+            let key = key2(owner, name);
+            if !ctx.world.can_read_repo(login, &key) {
+                return Err(api_not_found(
+                    "https://docs.github.com/rest/repos/repos#get-a-repository",
+                ));
+            }
+            contents_api(ctx, cmd, &key, &path.join("/"), &query)
+        }
         (_, ["repos", owner, name, rest @ ..]) => {
             let key = key2(owner, name);
             if !ctx.world.can_read_repo(login, &key) {
@@ -681,14 +761,308 @@ fn api(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply
                     "https://docs.github.com/rest/repos/repos#get-a-repository",
                 ));
             }
-            repo_api(ctx, login, &key, &method, rest, &query)
+            repo_api(ctx, cmd, login, &key, &method, rest, &query)
+        }
+        // GitHub's SSH host keys (and more this simulation does not serve).
+        ("GET", ["meta"]) => {
+            let keys = ssh::host_keys(github_host(ctx));
+            ok(json!({
+                "verifiable_password_authentication": false,
+                "ssh_key_fingerprints": ssh::host_key_fingerprints(&keys),
+                "ssh_keys": keys,
+            }))
         }
         _ => Err(api_not_found("https://docs.github.com/rest")),
     }
 }
 
+/// `GET repos/OWNER/NAME/contents/PATH[?ref=REF]` (`GET /repos/{owner}/{repo}/contents/{path}`):
+/// a directory's listing, or a file's JSON with its base64 `content`; with
+/// `-H "Accept: application/vnd.github.raw"` (or `.raw+json`, `.v3.raw`) a file's bytes as
+/// they are. No `ref`: the default branch.
+fn contents_api(
+    ctx: &Ctx<'_>,
+    cmd: &ToolCommand,
+    key: &str,
+    path: &str,
+    query: &str,
+) -> Result<Reply, Reply> {
+    const DOCS: &str = "https://docs.github.com/rest/repos/contents#get-repository-content";
+    let repo = &ctx.world.github.repos[key];
+    let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+    let reference = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("ref="))
+        .map(percent_decoded)
+        .unwrap_or_else(|| "main".to_string());
+    let path = path.trim_matches('/');
+    let Some(commit) = git::rev_parse(&bare, &format!("refs/heads/{reference}"))
+        .or_else(|| git::rev_parse(&bare, &format!("{reference}^{{commit}}")))
+    else {
+        return Err(api_error(
+            404,
+            &format!("No commit found for the ref {reference}"),
+            DOCS,
+        ));
+    };
+    let Some((_, entries)) = git::tree(&bare, &commit) else {
+        return Err(api_not_found(DOCS));
+    };
+    let (api, web, full) = (api_base(ctx), web_base(ctx), repo.full_name());
+    let describe = |entry: &git::GitTreeEntry| {
+        let kind = if entry.kind == "tree" { "dir" } else { "file" };
+        let name = entry.path.rsplit('/').next().unwrap_or_default();
+        let url = format!("{api}/repos/{full}/contents/{}?ref={reference}", entry.path);
+        let git_url = format!(
+            "{api}/repos/{full}/git/{}/{}",
+            if kind == "dir" { "trees" } else { "blobs" },
+            entry.sha
+        );
+        let html_url = format!(
+            "{web}/{full}/{}/{reference}/{}",
+            if kind == "dir" { "tree" } else { "blob" },
+            entry.path
+        );
+        let download_url = (kind == "file").then(|| {
+            format!(
+                "https://raw.githubusercontent.com/{full}/{reference}/{}",
+                entry.path
+            )
+        });
+        json!({
+            "name": name,
+            "path": entry.path,
+            "sha": entry.sha,
+            "size": entry.size.unwrap_or(0),
+            "type": kind,
+            "url": url,
+            "git_url": git_url,
+            "html_url": html_url,
+            "download_url": download_url,
+            "_links": {"self": url, "git": git_url, "html": html_url},
+        })
+    };
+    let children = |dir: &str| -> Vec<Value> {
+        entries
+            .iter()
+            .filter(|e| match e.path.rsplit_once('/') {
+                Some((parent, _)) => parent == dir,
+                None => dir.is_empty(),
+            })
+            .map(describe)
+            .collect()
+    };
+    if path.is_empty() {
+        return Ok(Reply::ok(compact_json(&Value::Array(children("")))));
+    }
+    let Some(entry) = entries.iter().find(|e| e.path == path) else {
+        return Err(api_not_found(DOCS));
+    };
+    if entry.kind == "tree" {
+        return Ok(Reply::ok(compact_json(&Value::Array(children(path)))));
+    }
+    let raw = cmd.flags.values("header").iter().any(|header| {
+        header.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("accept")
+                && value.split(',').any(|media| {
+                    matches!(
+                        media.trim(),
+                        "application/vnd.github.raw"
+                            | "application/vnd.github.raw+json"
+                            | "application/vnd.github.v3.raw"
+                    )
+                })
+        })
+    });
+    let text = git::blob(&bare, &entry.sha).unwrap_or_default();
+    if raw {
+        // The body as it is: gh adds no newline.
+        return Ok(Reply {
+            stdout: text,
+            ..Reply::silent()
+        });
+    }
+    // GitHub wraps the base64 at 60 characters, each line ending in a newline.
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    let mut content = String::new();
+    for chunk in encoded.as_bytes().chunks(60) {
+        content.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        content.push('\n');
+    }
+    let mut file = describe(entry);
+    file["encoding"] = json!("base64");
+    file["content"] = json!(content);
+    Ok(Reply::ok(compact_json(&file)))
+}
+
+/// A query value with its `%XX` escapes decoded (as GitHub reads `ref=feature%2Fx`).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| text.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                index += 3;
+            }
+            None => {
+                out.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The JSON body of a `gh api` call: `--input FILE` (`-`: standard input).
+fn request_body(ctx: &Ctx<'_>, cmd: &ToolCommand) -> Result<Value, Reply> {
+    let bytes = match cmd.value("input") {
+        Some("-") => ctx.inv.stdin.clone().unwrap_or_default(),
+        Some(file) => std::fs::read(ctx.inv.resolve_path(file))
+            .map_err(|e| Reply::fail(1, format!("open {file}: {e}")))?,
+        None => {
+            return Err(Reply::fail(
+                1,
+                "gh api: this endpoint is simulated with a JSON body from --input only",
+            ))
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(&bytes).map_err(|_| {
+        api_error(
+            400,
+            "Problems parsing JSON",
+            "https://docs.github.com/rest/deploy-keys/deploy-keys#create-a-deploy-key",
+        )
+    })
+}
+
+/// A deploy key as GitHub's REST API returns it.
+fn deploy_key_json(ctx: &Ctx<'_>, repo: &GithubRepo, key: &DeployKey) -> Value {
+    json!({
+        "id": key.id,
+        "key": key.key,
+        "url": format!("{api}/repos/{}/keys/{}", repo.full_name(), key.id, api = api_base(ctx)),
+        "title": key.title,
+        "verified": true,
+        "created_at": key.created_at,
+        "read_only": key.read_only,
+        "added_by": key.added_by,
+        "last_used": null,
+        "enabled": true,
+    })
+}
+
+/// GitHub's 422 for a deploy key, with its error object.
+fn deploy_key_invalid(code: &str, message: Option<&str>) -> Reply {
+    let mut error = json!({"resource": "PublicKey", "code": code, "field": "key"});
+    if let Some(message) = message {
+        error["message"] = json!(message);
+    }
+    Reply::fail(1, "gh: Validation Failed (HTTP 422)").with_stdout(compact_json(&json!({
+        "message": "Validation Failed",
+        "errors": [error],
+        "documentation_url": "https://docs.github.com/rest/deploy-keys/deploy-keys#create-a-deploy-key",
+        "status": "422",
+    })))
+}
+
+/// The deploy key endpoints (`repos/OWNER/NAME/keys[/ID]`), for the repository's admins.
+fn deploy_keys(
+    ctx: &mut Ctx<'_>,
+    cmd: &ToolCommand,
+    login: &str,
+    key: &str,
+    method: &str,
+    id: Option<&str>,
+) -> Result<Reply, Reply> {
+    let docs = "https://docs.github.com/rest/deploy-keys/deploy-keys";
+    // Deploy keys are an admin's: anyone else is told they are not there.
+    if !ctx.world.can_admin_repo(login, key) {
+        return Err(api_not_found(docs));
+    }
+    let repo = ctx.world.github.repos[key].clone();
+    let ok = |value: Value| Ok(Reply::ok(compact_json(&value)));
+    let found = |id: Option<&str>| {
+        let id: u64 = id?.parse().ok()?;
+        repo.deploy_keys.iter().find(|k| k.id == id).cloned()
+    };
+    match (method, id) {
+        ("GET", None) => ok(Value::Array(
+            repo.deploy_keys
+                .iter()
+                .map(|k| deploy_key_json(ctx, &repo, k))
+                .collect(),
+        )),
+        ("GET", Some(_)) => match found(id) {
+            Some(deploy_key) => ok(deploy_key_json(ctx, &repo, &deploy_key)),
+            None => Err(api_not_found(docs)),
+        },
+        ("DELETE", Some(_)) => match found(id) {
+            Some(deploy_key) => {
+                if let Some(repo) = ctx.world.github.repos.get_mut(key) {
+                    repo.deploy_keys.retain(|k| k.id != deploy_key.id);
+                }
+                Ok(Reply::silent())
+            }
+            None => Err(api_not_found(docs)),
+        },
+        ("POST", None) => {
+            let body = request_body(ctx, cmd)?;
+            let Some(text) = body.get("key").and_then(Value::as_str) else {
+                return Err(deploy_key_invalid("missing_field", None));
+            };
+            let Some(public_key) = ssh::normalised_public_key(text) else {
+                return Err(deploy_key_invalid(
+                    "custom",
+                    Some("key is invalid. You must supply a key in OpenSSH public key format"),
+                ));
+            };
+            let in_use = ctx
+                .world
+                .github
+                .repos
+                .values()
+                .any(|r| r.deploy_keys.iter().any(|k| k.key == public_key));
+            if in_use {
+                return Err(deploy_key_invalid("custom", Some("key is already in use")));
+            }
+            let deploy_key = DeployKey {
+                id: ctx.world.next_github_id(),
+                key: public_key,
+                title: body
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                read_only: body
+                    .get("read_only")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                created_at: crate::sim::world::now_timestamp(),
+                added_by: login.to_string(),
+            };
+            if let Some(repo) = ctx.world.github.repos.get_mut(key) {
+                repo.deploy_keys.push(deploy_key.clone());
+            }
+            let repo = ctx.world.github.repos[key].clone();
+            ok(deploy_key_json(ctx, &repo, &deploy_key))
+        }
+        _ => Err(api_not_found(docs)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn repo_api(
     ctx: &mut Ctx<'_>,
+    cmd: &ToolCommand,
     login: &str,
     key: &str,
     method: &str,
@@ -700,6 +1074,8 @@ fn repo_api(
     let ok = |value: Value| Ok(Reply::ok(compact_json(&value)));
     match (method, rest) {
         ("GET", []) => ok(repo_rest_json(ctx, &repo, login)),
+        (_, ["keys"]) => deploy_keys(ctx, cmd, login, key, method, None),
+        (_, ["keys", id]) => deploy_keys(ctx, cmd, login, key, method, Some(id)),
         ("DELETE", []) => delete_repo(ctx, login, key),
         ("GET", ["git", "trees", reference]) => {
             let recursive = query
@@ -1179,6 +1555,11 @@ fn repo_create(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Repl
             topics: Vec::new(),
             environments: BTreeMap::new(),
             pulls: Vec::new(),
+            deploy_keys: Vec::new(),
+            workflow_runs: Vec::new(),
+            // Every later push to the new repository is one Actions sees.
+            actions_heads: Some(git::heads(&ctx.paths.bare_repo(&owner, &name))),
+            commit_statuses: Vec::new(),
         },
     );
     Ok(Reply::ok(format!(
@@ -1555,6 +1936,33 @@ fn pull_field(
         "body" => json!(pull.body),
         "createdAt" => json!(pull.created_at),
         "headRefName" => json!(pull.head),
+        "headRefOid" => json!(head_oid(ctx, repo, pull)),
+        "labels" => json!(pull
+            .labels
+            .iter()
+            .map(|name| {
+                let label = repo.labels.get(name);
+                json!({
+                    "id": format!("LA_{:016x}", super::kube::fnv(&format!("{}/{name}", repo.full_name()))),
+                    "name": name,
+                    "description": label.map(|l| l.description.clone()).unwrap_or_default(),
+                    "color": label.map(|l| l.color.clone()).unwrap_or_else(|| "ededed".to_string()),
+                })
+            })
+            .collect::<Vec<_>>()),
+        "mergeCommit" => match &pull.merge_commit {
+            Some(oid) => json!({"oid": oid}),
+            None => Value::Null,
+        },
+        "mergedAt" => match &pull.merged_at {
+            Some(at) => json!(at),
+            None => Value::Null,
+        },
+        "mergedBy" => match &pull.merged_by {
+            Some(login) => json!({"login": login, "is_bot": false}),
+            None => Value::Null,
+        },
+        "closed" => json!(pull.state != "OPEN"),
         "number" => json!(pull.number),
         "state" => json!(pull.state),
         "title" => json!(pull.title),
@@ -1798,17 +2206,418 @@ fn label(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Res
 }
 
 /// The fields `gh pr list --json` knows that the simulation can fill.
-const PR_FIELDS: [&str; 9] = [
+const PR_FIELDS: [&str; 15] = [
     "author",
     "baseRefName",
     "body",
+    "closed",
     "createdAt",
     "headRefName",
+    "headRefOid",
+    "labels",
+    "mergeCommit",
+    "mergedAt",
+    "mergedBy",
     "number",
     "state",
     "title",
     "url",
 ];
+
+/// A pull request's head commit: its branch's while open, the one it had when it was
+/// closed or merged.
+fn head_oid(
+    ctx: &Ctx<'_>,
+    repo: &GithubRepo,
+    pull: &crate::sim::GithubPullRequest,
+) -> Option<String> {
+    if pull.state == "OPEN" {
+        let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+        git::rev_parse(&bare, &format!("refs/heads/{}", pull.head))
+    } else {
+        pull.head_oid.clone()
+    }
+}
+
+/// `gh pr merge NUMBER|BRANCH --repo OWNER/NAME --merge [--match-head-commit SHA]
+/// [--subject S] [--body B]` (gh 2.x, `pkg/cmd/pr/merge`, through GraphQL's
+/// `mergePullRequest`): a merge commit on the base branch ("Merge pull request #N from
+/// OWNER/HEAD", parents base and head), the pull request `MERGED`. With no tty gh prints
+/// nothing on success; an already merged pull request is a warning (exit 0), as in gh.
+fn pr_merge(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let usage = "\n\nUsage:  gh pr merge [<number> | <url> | <branch>] [flags]";
+    let Some(selector) = cmd.arg(0).map(str::to_string) else {
+        return Err(Reply::fail(
+            1,
+            format!("argument required when using the --repo flag{usage}"),
+        ));
+    };
+    let methods = ["merge", "rebase", "squash"]
+        .iter()
+        .filter(|m| cmd.switch(m))
+        .count();
+    if methods > 1 {
+        return Err(Reply::fail(
+            1,
+            format!("only one of --merge, --rebase, or --squash can be enabled{usage}"),
+        ));
+    }
+    if [
+        cmd.switch("auto"),
+        cmd.switch("disable-auto"),
+        cmd.switch("admin"),
+    ]
+    .iter()
+    .filter(|set| **set)
+    .count()
+        > 1
+    {
+        return Err(Reply::fail(
+            1,
+            format!("specify only one of `--auto`, `--disable-auto`, or `--admin`{usage}"),
+        ));
+    }
+    if cmd.switch("rebase")
+        || cmd.switch("squash")
+        || cmd.switch("auto")
+        || cmd.switch("disable-auto")
+        || cmd.switch("admin")
+        || cmd.switch("delete-branch")
+        || cmd.value("body-file").is_some()
+        || cmd.value("author-email").is_some()
+    {
+        return Err(Reply::fail(
+            1,
+            "the simulated gh merges only with --merge (and --match-head-commit, --subject, --body)",
+        ));
+    }
+    let (owner, name, key) = target(cmd, cmd.value("repo"))?;
+    if !ctx.world.can_read_repo(login, &key) {
+        return Err(unresolved(&format!("{owner}/{name}")));
+    }
+    let repo = ctx.world.github.repos[&key].clone();
+    let number = selector
+        .rsplit_once("/pull/")
+        .map(|(_, n)| n)
+        .unwrap_or(selector.trim_start_matches('#'));
+    let found = match number.parse::<u64>() {
+        Ok(n) => repo.pulls.iter().find(|p| p.number == n).ok_or_else(|| {
+            Reply::fail(
+                1,
+                format!("GraphQL: Could not resolve to a PullRequest with the number of {n}. (repository.pullRequest)"),
+            )
+        }),
+        // A branch: its open pull request (gh's finder prefers open ones).
+        Err(_) => repo
+            .pulls
+            .iter()
+            .rev()
+            .find(|p| p.head == selector && p.state == "OPEN")
+            .or_else(|| repo.pulls.iter().rev().find(|p| p.head == selector))
+            .ok_or_else(|| {
+                Reply::fail(
+                    1,
+                    format!("no pull requests found for branch \"{selector}\""),
+                )
+            }),
+    };
+    let pull = found?.clone();
+    let full = repo.full_name();
+    if pull.state == "MERGED" {
+        return Ok(Reply {
+            stderr: format!("! Pull request {full}#{} was already merged\n", pull.number),
+            ..Reply::silent()
+        });
+    }
+    let bare = ctx.paths.bare_repo(&repo.owner, &repo.name);
+    let heads = git::heads(&bare);
+    let branches = (heads.get(&pull.base), heads.get(&pull.head));
+    // mergeStateStatus DIRTY: gh refuses before it asks for a merge method or a merge.
+    if let (true, Some(base_sha), Some(head_sha)) = (pull.state == "OPEN", branches.0, branches.1) {
+        let clean = git::merge_tree(&bare, base_sha, head_sha)
+            .map_err(|e| Reply::fail(1, format!("simulated GitHub could not merge: {e}")))?;
+        if clean.is_none() {
+            return Err(Reply::fail(
+                1,
+                format!(
+                    "X Pull request {full}#{} is not mergeable: the merge commit cannot be cleanly created.\nTo have the pull request merged after all the requirements have been met, add the `--auto` flag.",
+                    pull.number
+                ),
+            ));
+        }
+    }
+    if methods == 0 {
+        return Err(Reply::fail(
+            1,
+            format!(
+                "--merge, --rebase, or --squash required when not running interactively{usage}"
+            ),
+        ));
+    }
+    let graphql = |message: &str| Reply::fail(1, format!("GraphQL: {message} (mergePullRequest)"));
+    if pull.state != "OPEN" {
+        return Err(graphql("Pull Request is not mergeable"));
+    }
+    if !ctx.world.can_write_repo(login, &key) {
+        return Err(graphql(&format!(
+            "{login} does not have the correct permissions to execute `MergePullRequest`"
+        )));
+    }
+    let (Some(base_sha), Some(head_sha)) = branches else {
+        return Err(graphql("Pull Request is not mergeable"));
+    };
+    if let Some(expected) = cmd.value("match-head-commit") {
+        if expected != head_sha {
+            return Err(graphql(
+                "Head branch was modified. Review and try the merge again.",
+            ));
+        }
+    }
+    let user = ctx.world.github.users.get(&login.to_ascii_lowercase());
+    let email = format!(
+        "{}+{login}@users.noreply.github.com",
+        user.map_or(0, |u| u.id)
+    );
+    let author_name = user
+        .and_then(|u| u.name.clone())
+        .unwrap_or_else(|| login.to_string());
+    let subject = cmd.value("subject").map_or_else(
+        || {
+            format!(
+                "Merge pull request #{} from {}/{}",
+                pull.number, repo.owner, pull.head
+            )
+        },
+        str::to_string,
+    );
+    let body = cmd
+        .value("body")
+        .map_or_else(|| pull.title.clone(), str::to_string);
+    let message = if body.is_empty() {
+        subject
+    } else {
+        format!("{subject}\n\n{body}")
+    };
+    let merged = git::merge_commit(&bare, base_sha, head_sha, &message, (&author_name, &email))
+        .map_err(|e| Reply::fail(1, format!("simulated GitHub could not merge: {e}")))?;
+    let Some(merge_commit) = merged else {
+        return Err(graphql("Pull Request is not mergeable"));
+    };
+    git::move_branch(&bare, &pull.base, &merge_commit, base_sha)
+        .map_err(|_| graphql("Base branch was modified. Review and try the merge again."))?;
+    let timestamp = ctx.timestamp.clone();
+    if let Some(stored) = ctx
+        .world
+        .github
+        .repos
+        .get_mut(&key)
+        .and_then(|r| r.pulls.iter_mut().find(|p| p.number == pull.number))
+    {
+        stored.state = "MERGED".to_string();
+        stored.merged_at = Some(timestamp);
+        stored.merge_commit = Some(merge_commit);
+        stored.merged_by = Some(login.to_string());
+        stored.head_oid = Some(head_sha.clone());
+    }
+    Ok(Reply::silent())
+}
+
+/// `gh workflow run WORKFLOW --repo OWNER/NAME [--ref REF] [-f KEY=VALUE]…`: a
+/// `workflow_dispatch` (the default branch when no `--ref`). With no tty gh prints nothing.
+fn workflow_run(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let usage = "\n\nUsage:  gh workflow run [<workflow-id> | <workflow-name>] [flags]";
+    let fields: Vec<&str> = cmd
+        .flags
+        .values("raw-field")
+        .into_iter()
+        .chain(cmd.flags.values("field"))
+        .collect();
+    let Some(selector) = cmd.arg(0) else {
+        let message = if fields.is_empty() {
+            "workflow ID, name, or filename required when not running interactively"
+        } else {
+            "workflow argument required when passing -f or -F"
+        };
+        return Err(Reply::fail(1, format!("{message}{usage}")));
+    };
+    if cmd.switch("json") {
+        return Err(Reply::fail(
+            1,
+            "the simulated gh dispatches only with -f/-F fields, not --json on stdin",
+        ));
+    }
+    let mut inputs = BTreeMap::new();
+    for field in fields {
+        let Some((name, value)) = field.split_once('=') else {
+            return Err(Reply::fail(
+                1,
+                format!("field \"{field}\" requires a value separated by an '=' sign"),
+            ));
+        };
+        inputs.insert(name.to_string(), value.to_string());
+    }
+    let (owner, name, key) = target(cmd, cmd.value("repo"))?;
+    if !ctx.world.can_read_repo(login, &key) {
+        return Err(Reply::fail(
+            1,
+            format!(
+                "could not fetch workflows for {owner}/{name}: HTTP 404: Not Found ({api}/repos/{owner}/{name}/actions/workflows?per_page=100&page=1)",
+                api = api_base(ctx)
+            ),
+        ));
+    }
+    let git_ref = cmd.value("ref").unwrap_or("main").to_string();
+    super::actions::dispatch(ctx, &key, selector, &git_ref, inputs, Some(login)).map_err(|e| {
+        let message = if e.starts_with("HTTP ") {
+            format!("could not create workflow dispatch event: {e}")
+        } else {
+            e
+        };
+        Reply::fail(1, message)
+    })?;
+    Ok(Reply::silent())
+}
+
+/// The fields `gh run list --json` knows.
+const RUN_FIELDS: [&str; 16] = [
+    "attempt",
+    "conclusion",
+    "createdAt",
+    "databaseId",
+    "displayTitle",
+    "event",
+    "headBranch",
+    "headSha",
+    "name",
+    "number",
+    "startedAt",
+    "status",
+    "updatedAt",
+    "url",
+    "workflowDatabaseId",
+    "workflowName",
+];
+
+/// `gh run list --repo OWNER/NAME --json FIELDS [--workflow W] [--branch B] [--event E]
+/// [--status S] [--commit SHA] [--limit N]`: newest first, 20 by default.
+fn run_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let (owner, name, key) = target(cmd, cmd.value("repo"))?;
+    let limit: usize = match cmd.value("limit").map(str::parse::<i64>) {
+        None => 20,
+        Some(Ok(n)) if n > 0 => n as usize,
+        Some(Ok(n)) => {
+            return Err(Reply::fail(1, format!("invalid limit: {n}")));
+        }
+        Some(Err(_)) => {
+            return Err(Reply::fail(
+                1,
+                format!(
+                    "invalid argument \"{}\" for \"-L, --limit\" flag: strconv.ParseInt: parsing \"{0}\": invalid syntax",
+                    cmd.value("limit").unwrap_or_default()
+                ),
+            ));
+        }
+    };
+    let Some(fields) = cmd.value("json") else {
+        return Err(Reply::fail(
+            1,
+            "the simulated gh lists runs only with --json",
+        ));
+    };
+    let fields: Vec<&str> = fields
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    if let Some(bad) = fields.iter().find(|f| !RUN_FIELDS.contains(f)) {
+        return Err(Reply::fail(
+            1,
+            format!(
+                "Unknown JSON field: \"{bad}\"\nAvailable fields:\n  {}",
+                RUN_FIELDS.join("\n  ")
+            ),
+        ));
+    }
+    // A repository whose Actions are disabled answers its Actions API with 404.
+    if !ctx.world.can_read_repo(login, &key) || !ctx.world.github.actions_enabled {
+        return Err(Reply::fail(
+            1,
+            format!(
+                "failed to get runs: HTTP 404: Not Found ({api}/repos/{owner}/{name}/actions/runs?per_page={limit}&exclude_pull_requests=true)",
+                api = api_base(ctx)
+            ),
+        ));
+    }
+    let full = ctx.world.github.repos[&key].full_name();
+    let runs = super::actions::runs_newest_first(ctx, &key);
+    if let Some(workflow) = cmd.value("workflow") {
+        let known = runs.iter().any(|(run, _, id)| {
+            run.path.rsplit('/').next() == Some(workflow)
+                || run.path == workflow
+                || run.workflow_name == workflow
+                || id.to_string() == workflow
+        });
+        if !known {
+            return Err(Reply::fail(
+                1,
+                format!("could not find any workflows named {workflow}"),
+            ));
+        }
+    }
+    let web = web_base(ctx);
+    let listed: Vec<Value> = runs
+        .iter()
+        .filter(|(run, _, id)| {
+            cmd.value("workflow").is_none_or(|w| {
+                run.path.rsplit('/').next() == Some(w)
+                    || run.path == w
+                    || run.workflow_name == w
+                    || id.to_string() == w
+            }) && cmd.value("branch").is_none_or(|b| run.head_branch == b)
+                && cmd.value("event").is_none_or(|e| run.event == e)
+                && cmd.value("commit").is_none_or(|c| run.head_sha == c)
+                && cmd
+                    .value("status")
+                    .is_none_or(|s| run.status == s || run.conclusion == s)
+        })
+        .take(limit)
+        .map(|(run, number, workflow_id)| {
+            let updated = if run.status == "completed" {
+                run.completes_at
+                    .split('.')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('Z')
+                    .to_string()
+                    + "Z"
+            } else {
+                run.created_at.clone()
+            };
+            let mut out = serde_json::Map::new();
+            for field in &fields {
+                let value = match *field {
+                    "attempt" => json!(1),
+                    "conclusion" => json!(run.conclusion),
+                    "createdAt" | "startedAt" => json!(run.created_at),
+                    "databaseId" => json!(run.id),
+                    "displayTitle" => json!(run.display_title),
+                    "event" => json!(run.event),
+                    "headBranch" => json!(run.head_branch),
+                    "headSha" => json!(run.head_sha),
+                    "name" | "workflowName" => json!(run.workflow_name),
+                    "number" => json!(number),
+                    "status" => json!(run.status),
+                    "updatedAt" => json!(updated),
+                    "url" => json!(format!("{web}/{full}/actions/runs/{}", run.id)),
+                    _ => json!(workflow_id),
+                };
+                out.insert(field.to_string(), value);
+            }
+            Value::Object(out)
+        })
+        .collect();
+    Ok(Reply::ok(compact_json(&Value::Array(listed))))
+}
 
 /// `gh pr view NUMBER --repo OWNER/NAME --json files[,…]`: the files as GitHub lists a
 /// pull request's changes (the paths that differ between its base and head branches),
@@ -1942,7 +2751,8 @@ fn pr_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, R
     let wanted = |pull: &&super::state::GithubPullRequest| {
         let state_matches = match state {
             "open" => pull.state == "OPEN",
-            "closed" => pull.state == "CLOSED",
+            // gh asks for `states: [CLOSED, MERGED]` (`pkg/cmd/pr/list`).
+            "closed" => pull.state == "CLOSED" || pull.state == "MERGED",
             "merged" => pull.state == "MERGED",
             _ => true,
         };

@@ -467,7 +467,7 @@ pub fn commit_changes_on(
     commit_as(
         path,
         Some(base),
-        branch,
+        Some(branch),
         files,
         deletions,
         message,
@@ -486,7 +486,7 @@ pub fn commit_root(
     commit_as(
         path,
         None,
-        branch,
+        Some(branch),
         files,
         &[],
         message,
@@ -497,7 +497,7 @@ pub fn commit_root(
 fn commit_as(
     path: &Path,
     base: Option<&str>,
-    branch: &str,
+    branch: Option<&str>,
     files: &[(String, Vec<u8>)],
     deletions: &[String],
     message: &str,
@@ -582,10 +582,12 @@ fn commit_as(
         Some(base) => run(&["commit-tree", &tree, "-p", base, "-m", message], None)?,
         None => run(&["commit-tree", &tree, "-m", message], None)?,
     };
-    run(
-        &["update-ref", &format!("refs/heads/{branch}"), &commit],
-        None,
-    )?;
+    if let Some(branch) = branch {
+        run(
+            &["update-ref", &format!("refs/heads/{branch}"), &commit],
+            None,
+        )?;
+    }
     Ok(commit)
 }
 
@@ -827,6 +829,134 @@ fn git_bytes(git_dir: &str, args: &[&str]) -> Result<Vec<u8>, GitError> {
             message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         })
     }
+}
+
+/// The text of the file `file` at `rev` (a commit or branch), if it is there.
+pub fn file_at(path: &Path, rev: &str, file: &str) -> Option<String> {
+    let blob_id = rev_parse(path, &format!("{rev}:{}", file.trim_start_matches("./")))?;
+    blob(path, &blob_id)
+}
+
+/// The tree of a three-way merge of `head` into `base` (real `git merge-tree
+/// --write-tree`), `None` when the merge has conflicts.
+pub fn merge_tree(path: &Path, base: &str, head: &str) -> Result<Option<String>, GitError> {
+    let path_text = path.display().to_string();
+    let mut command = git_command(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "merge-tree",
+            "--write-tree",
+            base,
+            head,
+        ],
+    );
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| GitError {
+            args: "merge-tree".into(),
+            message: e.to_string(),
+        })?;
+    match output.status.code() {
+        Some(0) => {}
+        // Exit 1: the merge has conflicts.
+        Some(1) => return Ok(None),
+        _ => {
+            return Err(GitError {
+                args: "merge-tree".into(),
+                message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            })
+        }
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Ok(Some(
+        stdout.lines().next().unwrap_or_default().trim().to_string(),
+    ))
+}
+
+/// The merge commit GitHub makes for a pull request (`--merge`): the tree of a three-way
+/// merge of `head` into `base` (real `git merge-tree --write-tree`), with parents `base`
+/// and `head`, authored by the merger and committed by GitHub. `None` when the merge
+/// has conflicts (no commit is made).
+pub fn merge_commit(
+    path: &Path,
+    base: &str,
+    head: &str,
+    message: &str,
+    (name, email): (&str, &str),
+) -> Result<Option<String>, GitError> {
+    let Some(tree) = merge_tree(path, base, head)? else {
+        return Ok(None);
+    };
+    let path_text = path.display().to_string();
+    let mut command = git_command(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "commit-tree",
+            &tree,
+            "-p",
+            base,
+            "-p",
+            head,
+            "-m",
+            message,
+        ],
+    );
+    let output = command
+        .env("GIT_AUTHOR_NAME", name)
+        .env("GIT_AUTHOR_EMAIL", email)
+        .env("GIT_COMMITTER_NAME", "GitHub")
+        .env("GIT_COMMITTER_EMAIL", "noreply@github.com")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| GitError {
+            args: "commit-tree".into(),
+            message: e.to_string(),
+        })?;
+    if !output.status.success() {
+        return Err(GitError {
+            args: "commit-tree".into(),
+            message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    Ok(Some(
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+    ))
+}
+
+/// Point `refs/heads/<branch>` at `commit` only if it still points at `old` (what a push
+/// that is not forced checks).
+pub fn move_branch(path: &Path, branch: &str, commit: &str, old: &str) -> Result<(), GitError> {
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "update-ref",
+            &format!("refs/heads/{branch}"),
+            commit,
+            old,
+        ],
+        None,
+    )
+    .map(drop)
+}
+
+/// Commit `files` on top of `base` as `(name, email)` and return the commit, without
+/// moving any branch (a commit a workflow makes before it pushes).
+pub fn commit_files_as(
+    path: &Path,
+    base: &str,
+    files: &[(String, Vec<u8>)],
+    message: &str,
+    author: (&str, &str),
+) -> Result<String, GitError> {
+    commit_as(path, Some(base), None, files, &[], message, author)
 }
 
 #[cfg(test)]

@@ -178,7 +178,7 @@ fn objects_of_tree(
 
 /// The Kubernetes objects of one YAML blob, parsed once per blob id (git never changes
 /// what an id names; `derive` runs before every simulated command).
-fn parsed_objects(bare: &Path, sha: &str) -> Vec<Value> {
+pub(crate) fn parsed_objects(bare: &Path, sha: &str) -> Vec<Value> {
     static PARSED: std::sync::OnceLock<std::sync::Mutex<HashMap<String, Vec<Value>>>> =
         std::sync::OnceLock::new();
     let cache = PARSED.get_or_init(Default::default);
@@ -935,6 +935,7 @@ fn create_pr(ctx: &mut Ctx<'_>, repo: &GitopsRepo, now: &str) -> Result<(), Stri
     for pull in target.pulls.iter_mut() {
         if pull.state == "OPEN" && pull.base == repo.branch {
             pull.state = "CLOSED".to_string();
+            pull.head_oid = git::rev_parse(&bare, &format!("refs/heads/{}", pull.head));
             stale.push(pull.head.clone());
         }
     }
@@ -953,6 +954,7 @@ fn create_pr(ctx: &mut Ctx<'_>, repo: &GitopsRepo, now: &str) -> Result<(), Stri
         } else {
             Vec::new()
         },
+        ..Default::default()
     });
     for branch in stale.into_iter().filter(|b| *b != head) {
         let _ = git::delete_branch(&bare, &branch);

@@ -10,6 +10,7 @@ use super::args::{switch, value, ArgError, Flag};
 use super::catalog::{flux_manifest_version, FluxVersion, KALYPSO_GROUP};
 use super::cluster::{self, Connection, Stored};
 use super::command::{lookup_pflag, CommandDef, Ctx, LookupError, ToolCommand};
+use super::flux;
 use super::kalypso;
 use super::kube::{self, ResourceType};
 use super::kubeconfig::{Kubeconfig, MergedKubeconfig};
@@ -384,6 +385,31 @@ fn list_json(items: Vec<Value>) -> Value {
     json!({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}})
 }
 
+/// The objects of a type as the API server returns them: those stored by clients (with the
+/// status controllers report), then what the Kalypso Scheduler's controllers and Flux's
+/// Kustomizations made.
+fn visible_objects(ctx: &Ctx<'_>, server: &str, ty: &ResourceType) -> BTreeMap<String, Value> {
+    let api = &ctx.world.kube[server];
+    let mut objects: BTreeMap<String, Value> = api
+        .objects
+        .get(&ty.qualified())
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, object)| {
+            let observed = cluster::observed(ctx, server, ty, &object);
+            (key, observed)
+        })
+        .collect();
+    for (key, object) in kalypso::derived(ctx, server, &ty.qualified()) {
+        objects.entry(key).or_insert(object);
+    }
+    for (key, object) in flux::applied(ctx, server, &ty.qualified()) {
+        objects.entry(key).or_insert(object);
+    }
+    objects
+}
+
 fn get(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply, Reply> {
     if cmd.value("filename").is_some()
         || cmd.value("field-selector").is_some()
@@ -402,22 +428,7 @@ fn get(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply,
     let mut errors = Vec::new();
     let mut named = false;
     for (ty, names) in &requests {
-        let api = &ctx.world.kube[&conn.server];
-        let mut objects: BTreeMap<String, Value> = api
-            .objects
-            .get(&ty.qualified())
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(key, object)| {
-                let observed = cluster::observed(ctx, &conn.server, ty, &object);
-                (key, observed)
-            })
-            .collect();
-        // What the Kalypso Scheduler's controllers made, with the status they report.
-        for (key, object) in kalypso::derived(ctx, &conn.server, &ty.qualified()) {
-            objects.entry(key).or_insert(object);
-        }
+        let objects = visible_objects(ctx, &conn.server, ty);
         if names.is_empty() {
             for (key, object) in &objects {
                 let in_scope =
@@ -1282,11 +1293,7 @@ fn wait(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply
     let requests = requests(ctx, &conn.server, &cmd.flags.positionals)?;
     let mut targets: Vec<(ResourceType, Option<Value>, String)> = Vec::new();
     for (ty, names) in requests {
-        let objects = ctx.world.kube[&conn.server]
-            .objects
-            .get(&ty.qualified())
-            .cloned()
-            .unwrap_or_default();
+        let objects = visible_objects(ctx, &conn.server, &ty);
         if names.is_empty() {
             if !cmd.switch("all") && cmd.value("selector").is_none() {
                 return Err(Reply::fail(
@@ -1325,9 +1332,7 @@ fn wait(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Result<Reply
                 return Err(reply.with_stderr(not_found(&ty, &name)).with_exit(1));
             }
             (Some(_), "delete") => false,
-            (Some(object), wanted) => {
-                cluster::condition_holds(&cluster::observed(ctx, &conn.server, &ty, object), wanted)
-            }
+            (Some(object), wanted) => cluster::condition_holds(object, wanted),
         };
         if met {
             reply = reply.with_progress(
@@ -1354,12 +1359,37 @@ fn rollout_status(ctx: &mut Ctx<'_>, cmd: &ToolCommand, conn: &Connection) -> Re
     let mut reply = Reply::silent();
     for (ty, names) in requests {
         for name in names {
-            let object = ctx.world.kube[&conn.server]
-                .objects
-                .get(&ty.qualified())
-                .and_then(|o| o.get(&kube::object_key(ty.namespaced, &namespace, &name)))
-                .cloned();
+            let object = visible_objects(ctx, &conn.server, &ty).remove(&kube::object_key(
+                ty.namespaced,
+                &namespace,
+                &name,
+            ));
+            let unavailable = object
+                .as_ref()
+                .and_then(|o| o.pointer("/status/unavailableReplicas"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             match object {
+                // Pods that never become ready: kubectl waits out its timeout.
+                Some(object) if unavailable > 0 => {
+                    let timeout = cmd
+                        .value("timeout")
+                        .and_then(parse_go_duration)
+                        .filter(|t| !t.is_zero())
+                        .unwrap_or(std::time::Duration::from_secs(600));
+                    let replicas = object
+                        .pointer("/spec/replicas")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(1);
+                    return Ok(reply
+                        .with_progress(
+                            Stream::Stdout,
+                            format!("Waiting for deployment \"{name}\" rollout to finish: 0 of {replicas} updated replicas are available..."),
+                        )
+                        .with_stderr("error: timed out waiting for the condition")
+                        .with_exit(1)
+                        .with_busy(timeout));
+                }
                 Some(_) => {
                     reply = reply.with_progress(
                         Stream::Stdout,

@@ -17,6 +17,9 @@ pub struct Latency {
     /// pull request (its `ReadyToPR` condition) to opening it: `prCreateTimeOut` in
     /// `controllers/gitopsrepo_controller.go` (3 s).
     pub scheduler_pull_request: Duration,
+    /// How long a GitHub Actions workflow run takes, from the push or dispatch that starts
+    /// it to its end (when its effects happen): [`super::actions`].
+    pub actions_run: Duration,
 }
 
 impl Latency {
@@ -34,6 +37,7 @@ impl Latency {
             aks_provisioning: Duration::ZERO,
             aks_deletion: Duration::ZERO,
             scheduler_pull_request: Duration::ZERO,
+            actions_run: Duration::ZERO,
         }
     }
 
@@ -44,6 +48,9 @@ impl Latency {
         latency.aks_provisioning = Duration::from_secs(12);
         latency.aks_deletion = Duration::from_secs(4);
         latency.scheduler_pull_request = Duration::from_secs(3);
+        // A real run of these workflows takes 20 s to a minute; a few seconds keep the
+        // order of events visible in a demo.
+        latency.actions_run = Duration::from_secs(4);
         for (command, millis) in [
             ("az", 600),
             ("az version", 400),
@@ -105,6 +112,11 @@ impl Latency {
         self
     }
 
+    pub fn with_actions_run(mut self, time: Duration) -> Self {
+        self.actions_run = time;
+        self
+    }
+
     /// The latency of a command given as program followed by its command words.
     pub fn for_command(&self, words: &[String]) -> Duration {
         self.longest_rule(words).unwrap_or(self.default)
@@ -146,7 +158,7 @@ impl Latency {
 }
 
 /// What `KALYPSO_DEMO_LATENCY` may say.
-pub const LATENCY_SYNTAX: &str = "zero, demo, or a comma-separated list starting with an optional base (zero or demo, default demo) followed by RULE=DURATION, where RULE is command words (e.g. `az aks create`), `default`, `aks-provisioning`, `aks-deletion` or `scheduler-pull-request` (the Kalypso Scheduler's wait before it opens a pull request) and DURATION is like 300ms, 2s or 1.5m";
+pub const LATENCY_SYNTAX: &str = "zero, demo, or a comma-separated list starting with an optional base (zero or demo, default demo) followed by RULE=DURATION, where RULE is command words (e.g. `az aks create`), `default`, `aks-provisioning`, `aks-deletion`, `scheduler-pull-request` (the Kalypso Scheduler's wait before it opens a pull request) or `actions-run` (how long a GitHub Actions workflow run takes) and DURATION is like 300ms, 2s or 1.5m";
 
 impl Latency {
     /// A profile as `KALYPSO_DEMO_LATENCY` writes it (see [`LATENCY_SYNTAX`]), e.g.
@@ -188,6 +200,7 @@ impl Latency {
                 "aks-provisioning" => latency.with_aks_provisioning(duration),
                 "aks-deletion" => latency.with_aks_deletion(duration),
                 "scheduler-pull-request" => latency.with_scheduler_pull_request(duration),
+                "actions-run" => latency.with_actions_run(duration),
                 command => latency.with_command(command, duration),
             };
         }
@@ -284,6 +297,10 @@ mod tests {
             Duration::from_millis(300)
         );
         assert_eq!(custom.for_command(&words("helm version")), Duration::ZERO);
+        assert_eq!(
+            Latency::parse("zero,actions-run=2s").unwrap().actions_run,
+            Duration::from_secs(2)
+        );
         // Without a base, the rules change the demo profile.
         let tweaked = Latency::parse("helm upgrade=10s").unwrap();
         assert_eq!(tweaked.aks_provisioning, Latency::demo().aks_provisioning);

@@ -4,7 +4,10 @@
 //! tools do — same subcommands and flags, the real usage errors and exit codes, the real JSON
 //! shapes — from a world kept in memory across calls: resource groups, AKS clusters that
 //! provision over time, kubeconfig files on disk, per-cluster Kubernetes objects, Helm
-//! releases, GitHub users, organisations and repositories with secrets and labels. `git` is
+//! releases, GitHub users, organisations and repositories with secrets, labels and deploy
+//! keys. Flux's controllers act on every cluster that runs them (`flux.rs`: what a
+//! Kustomization names is applied, recursively; `ssh.rs`: SSH sources), and so do the Kalypso
+//! Scheduler's (`kalypso.rs`). `git` is
 //! not simulated: it runs for real (through an inner runner) against local bare repositories
 //! that stand in for `https://github.com/OWNER/NAME.git` by `url.<base>.insteadOf`.
 //!
@@ -52,6 +55,7 @@
 //! `--dry-run`, and subcommands outside the engine's vocabulary (see `COMMANDS.md`). Flags a
 //! real tool accepts but no table here lists are reported as unknown, like a typo would be.
 
+mod actions;
 mod args;
 mod az;
 mod catalog;
@@ -60,6 +64,7 @@ mod cluster;
 mod command;
 mod distributions;
 mod fault;
+mod flux;
 mod gh;
 mod git;
 mod gotemplate;
@@ -73,6 +78,7 @@ mod persist;
 mod reply;
 mod scheduling;
 mod seed;
+mod ssh;
 mod state;
 mod world;
 
@@ -102,9 +108,9 @@ pub use latency::{Latency, LATENCY_SYNTAX};
 pub use persist::WORLD_FILE;
 pub use seed::{SeedAksCluster, SeedRefused, SeedRepo, DEMO_LOGIN, DEMO_ORG};
 pub use state::{
-    AzureAccount, AzureState, GithubOrg, GithubPlan, GithubPullRequest, GithubRepo, GithubState,
-    GithubUser, GitopsRepoStatus, HelmRelease, KubeCluster, KubeContextEntry, Label, Quota,
-    SimSnapshot, SimulatedAks, SimulatedResourceGroup,
+    AzureAccount, AzureState, CommitStatus, GithubOrg, GithubPlan, GithubPullRequest, GithubRepo,
+    GithubState, GithubUser, GitopsRepoStatus, HelmRelease, KubeCluster, KubeContextEntry, Label,
+    Quota, SimSnapshot, SimulatedAks, SimulatedResourceGroup, WorkflowRun,
 };
 pub use world::TokenPolicy;
 
@@ -464,6 +470,47 @@ impl SimulatedEnvironment {
         }
     }
 
+    /// Enable (or disable) GitHub Actions in every repository of the simulated GitHub (as
+    /// an enterprise's Actions policy does). A world starts with them disabled, so nothing
+    /// runs in a world that did not ask for runs; while enabled, a push or a dispatch runs
+    /// the workflows this tool generates (see `actions.rs`), before the next simulated
+    /// command, each taking [`Latency::actions_run`].
+    pub fn set_github_actions_enabled(&self, enabled: bool) {
+        self.world().github.actions_enabled = enabled;
+    }
+
+    /// A pull request someone opened in the seeded repository `owner/name` (its `number`
+    /// is the next free one, which this returns). Its head and base branches are what the
+    /// bare repository holds; a closed or merged one keeps the head commit given in
+    /// `head_oid`.
+    pub fn seed_pull_request(
+        &self,
+        owner: &str,
+        name: &str,
+        mut pull: GithubPullRequest,
+    ) -> Option<u64> {
+        let mut world = self.world();
+        let repo = world.github.repos.get_mut(&state::key2(owner, name))?;
+        pull.number = repo.pulls.iter().map(|p| p.number).max().unwrap_or(0) + 1;
+        if pull.created_at.is_empty() {
+            pull.created_at = world::now_timestamp();
+        }
+        let number = pull.number;
+        repo.pulls.push(pull);
+        Some(number)
+    }
+
+    /// The GitHub Actions workflow runs of `owner/name`, oldest first (empty for a
+    /// repository the world does not have).
+    pub fn workflow_runs(&self, owner: &str, name: &str) -> Vec<WorkflowRun> {
+        self.world()
+            .github
+            .repos
+            .get(&state::key2(owner, name))
+            .map(|repo| repo.workflow_runs.clone())
+            .unwrap_or_default()
+    }
+
     /// Finish every pending provisioning and deletion now, whatever the latency profile
     /// (so a snapshot after an asynchronous rollback shows its end state).
     pub fn settle(&self) {
@@ -747,8 +794,11 @@ impl SimulatedEnvironment {
             now,
             timestamp: world::now_timestamp(),
         };
-        // The Kalypso Scheduler's controllers run on their own: they act before the call.
+        // GitHub Actions and the Kalypso Scheduler's controllers run on their own: they act
+        // before the call (Actions first, so a commit a run pushed is what the scheduler reads).
+        actions::advance(&mut ctx);
         kalypso::reconcile(&mut ctx);
+        flux::store_artifacts(&mut ctx);
         let reply = match invocation.program.as_str() {
             "az" => az::run(&mut ctx, command),
             "gh" => gh::run(&mut ctx, command),

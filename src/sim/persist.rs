@@ -25,13 +25,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fs4::fs_std::FileExt;
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::catalog::{AzureCatalog, ChartCatalog};
 use super::kube::Counter;
 use super::state::{AzureState, GithubState, KubeCluster};
-use super::world::{KubeSecretValue, Pending, PendingKey, TokenPolicy, World};
+use super::world::{
+    KubeSecretValue, Pending, PendingKey, RestoredActionsSecret, TokenPolicy, World,
+    PUBLIC_SECRET_KEYS,
+};
 
 /// The world file's name inside the environment's root.
 pub const WORLD_FILE: &str = "simulated-world.json";
@@ -217,6 +221,47 @@ struct SavedWorld {
     kubeconfigs: Vec<PathBuf>,
     pending: Vec<SavedPending>,
     kube_secrets: Vec<SavedKubeSecret>,
+    /// What GitHub Actions runs of a later process need of the Actions secrets (never a
+    /// token's value).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    actions_secrets: Vec<SavedActionsSecret>,
+}
+
+/// An Actions secret (of a repository, or of one of its GitHub environments) as the file
+/// keeps it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedActionsSecret {
+    repo: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    environment: Option<String>,
+    name: String,
+    kept: RestoredActionsSecret,
+}
+
+/// What the file may keep of an Actions secret's value: the name it is when it names a
+/// repository of the world or an environment of its repository (the file holds those
+/// anyway), else the login it signs in as when it is a token, else nothing.
+fn restorable(world: &World, repo: &str, value: &str) -> RestoredActionsSecret {
+    let names_repository = world
+        .github
+        .repos
+        .values()
+        .any(|r| r.full_name().eq_ignore_ascii_case(value));
+    let names_environment = world
+        .github
+        .repos
+        .get(repo)
+        .is_some_and(|r| r.environments.contains_key(value));
+    if names_repository || names_environment {
+        return RestoredActionsSecret::Name {
+            name: value.to_string(),
+        };
+    }
+    match world.login_for_token(value) {
+        Some(github_login) => RestoredActionsSecret::Token { github_login },
+        None => RestoredActionsSecret::Unknown,
+    }
 }
 
 /// A provisioning or deletion that completes at a wall-clock time.
@@ -238,6 +283,12 @@ struct SavedKubeSecret {
     namespace: String,
     name: String,
     github_logins: BTreeMap<String, Option<String>>,
+    /// By key, the public key of a value that is an SSH private key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    ssh_public_keys: BTreeMap<String, String>,
+    /// By key, the values that are public ([`PUBLIC_SECRET_KEYS`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    public_values: BTreeMap<String, String>,
 }
 
 impl SavedWorld {
@@ -263,12 +314,62 @@ impl SavedWorld {
                     .iter()
                     .map(|(key, value)| (key.clone(), value.github_login(world)))
                     .collect(),
+                ssh_public_keys: data
+                    .iter()
+                    .filter_map(|(key, value)| Some((key.clone(), value.ssh_public_key().ok()?)))
+                    .collect(),
+                public_values: data
+                    .iter()
+                    .filter(|(key, _)| PUBLIC_SECRET_KEYS.contains(&key.as_str()))
+                    .filter_map(|(key, value)| Some((key.clone(), value.text()?)))
+                    .collect(),
             })
             .collect();
         // The table is a hash map: sort, so an unchanged world gives the same text.
         kube_secrets.sort_by(|a, b| {
             (&a.server, &a.namespace, &a.name).cmp(&(&b.server, &b.namespace, &b.name))
         });
+        // Known values first; what a restored world knew of the others stays. Only secrets
+        // that still exist are kept.
+        let mut actions: BTreeMap<(String, Option<String>, String), RestoredActionsSecret> = world
+            .gh_secret_restored
+            .iter()
+            .map(|(key, kept)| (key.clone(), kept.clone()))
+            .collect();
+        for ((repo, name), value) in &world.gh_secret_values {
+            actions.insert(
+                (repo.clone(), None, name.clone()),
+                restorable(world, repo, value.expose_secret()),
+            );
+        }
+        for ((repo, environment, name), value) in &world.gh_environment_secret_values {
+            actions.insert(
+                (repo.clone(), Some(environment.clone()), name.clone()),
+                restorable(world, repo, value.expose_secret()),
+            );
+        }
+        let actions_secrets = actions
+            .into_iter()
+            .filter(|((repo, environment, name), _)| {
+                world
+                    .github
+                    .repos
+                    .get(repo)
+                    .is_some_and(|r| match environment {
+                        None => r.secrets.contains(name),
+                        Some(environment) => r
+                            .environments
+                            .get(environment)
+                            .is_some_and(|secrets| secrets.contains_key(name)),
+                    })
+            })
+            .map(|((repo, environment, name), kept)| SavedActionsSecret {
+                repo,
+                environment,
+                name,
+                kept,
+            })
+            .collect();
         Self {
             format_version: FORMAT_VERSION,
             azure: world.azure.clone(),
@@ -287,6 +388,7 @@ impl SavedWorld {
                 .collect(),
             pending,
             kube_secrets,
+            actions_secrets,
         }
     }
 
@@ -314,15 +416,29 @@ impl SavedWorld {
             .collect();
         world.gh_secret_values.clear();
         world.gh_environment_secret_values.clear();
+        world.gh_secret_restored = self
+            .actions_secrets
+            .into_iter()
+            .map(|secret| ((secret.repo, secret.environment, secret.name), secret.kept))
+            .collect();
         world.helm_release_config.clear();
         world.kube_secret_values = self
             .kube_secrets
             .into_iter()
             .map(|secret| {
+                let mut ssh_public_keys = secret.ssh_public_keys;
+                let mut public_values = secret.public_values;
                 let data = secret
                     .github_logins
                     .into_iter()
-                    .map(|(key, github_login)| (key, KubeSecretValue::Restored { github_login }))
+                    .map(|(key, github_login)| {
+                        let restored = KubeSecretValue::Restored {
+                            github_login,
+                            ssh_public_key: ssh_public_keys.remove(&key),
+                            public_text: public_values.remove(&key),
+                        };
+                        (key, restored)
+                    })
                     .collect();
                 ((secret.server, secret.namespace, secret.name), data)
             })
@@ -506,6 +622,55 @@ mod tests {
         )
         .await;
         kubeconfig
+    }
+
+    /// What GitHub Actions runs of a later process need of the Actions secrets survives,
+    /// never a token's value: a secret naming a repository (or an environment) of the
+    /// world as that name, a token as the login it signs in as.
+    #[tokio::test]
+    async fn actions_secrets_survive_as_names_and_logins_never_as_values() {
+        use crate::sim::world::RestoredActionsSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("world");
+        let first = SimulatedEnvironment::demo_persistent(&root).unwrap();
+        first.set_latency(Latency::zero());
+        for repo in ["kalypso-demo-org/cp", "kalypso-demo-org/gitops"] {
+            ok(&first, gh(&["repo", "create", repo, "--private"])).await;
+        }
+        for (name, value) in [
+            ("GITOPS_REPO", "kalypso-demo-org/gitops"),
+            ("GITOPS_REPO_TOKEN", TOKEN),
+        ] {
+            ok(
+                &first,
+                gh(&["secret", "set", name, "--repo", "kalypso-demo-org/cp"])
+                    .secret_stdin(SecretSlice::from(value.as_bytes().to_vec())),
+            )
+            .await;
+        }
+        let login = first
+            .world()
+            .login_for_token(TOKEN)
+            .expect("the demo accepts the token");
+        drop(first);
+
+        let text = std::fs::read_to_string(root.join(WORLD_FILE)).unwrap();
+        assert!(!text.contains(TOKEN));
+        let second = SimulatedEnvironment::demo_persistent(&root).unwrap();
+        let restored = second.world().gh_secret_restored.clone();
+        let key = |name: &str| ("kalypso-demo-org/cp".to_string(), None, name.to_string());
+        assert_eq!(
+            restored[&key("GITOPS_REPO")],
+            RestoredActionsSecret::Name {
+                name: "kalypso-demo-org/gitops".into()
+            }
+        );
+        assert_eq!(
+            restored[&key("GITOPS_REPO_TOKEN")],
+            RestoredActionsSecret::Token {
+                github_login: login
+            }
+        );
     }
 
     #[tokio::test]

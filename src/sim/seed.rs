@@ -317,6 +317,39 @@ impl SimulatedEnvironment {
         world.kube.insert(server.to_string(), api);
     }
 
+    /// A kind cluster beside whatever else the world has, as `kind create cluster --name
+    /// CLUSTER` makes it (`nodes` nodes, no Flux), answering on `server`, with its context
+    /// `kind-CLUSTER` added to the default kubeconfig. Unlike kind, which makes its
+    /// context the current one, an existing current context is kept (the management
+    /// cluster stays the default). Returns the context name. For a workload cluster to attach, e.g.
+    /// `seed_kind_cluster("workload", "https://127.0.0.1:37443", 2)` gives `kind-workload`.
+    pub fn seed_kind_cluster(
+        &self,
+        cluster: &'static str,
+        server: &str,
+        nodes: u32,
+    ) -> Result<String, SeedRefused> {
+        if self.world().kube.contains_key(server) {
+            return Err(SeedRefused(format!(
+                "an API server already answers on {server}"
+            )));
+        }
+        self.seed_kube_cluster_as(
+            server,
+            KubeFlavour::Kind { cluster },
+            KIND_KUBERNETES,
+            nodes,
+        );
+        let context = format!("kind-{cluster}");
+        self.seed_kube_context(&context, server)?;
+        Ok(context)
+    }
+
+    /// Whether an API server answers on `server`.
+    pub fn kube_server_answers(&self, server: &str) -> bool {
+        self.world().kube.contains_key(server)
+    }
+
     /// Make a seeded API server stop answering (or answer again).
     pub fn remove_kube_cluster(&self, server: &str) -> Option<KubeCluster> {
         self.world().kube.remove(server)
@@ -583,6 +616,7 @@ impl SimulatedEnvironment {
                     .collect::<BTreeSet<_>>(),
                 created_at: crate::sim::world::now_timestamp(),
                 topics: Vec::new(),
+                deploy_keys: Vec::new(),
                 pulls: seed
                     .open_pulls
                     .iter()
@@ -598,9 +632,13 @@ impl SimulatedEnvironment {
                             author: author.clone(),
                             created_at: crate::sim::world::now_timestamp(),
                             labels: Vec::new(),
+                            ..Default::default()
                         }
                     })
                     .collect(),
+                workflow_runs: Vec::new(),
+                actions_heads: None,
+                commit_statuses: Vec::new(),
             },
         );
     }
@@ -710,7 +748,9 @@ impl SimulatedEnvironment {
     /// The public repositories of `microsoft` that sample WorkloadRegistrations point at:
     /// `kalypso-app-src` (this tool's generated control plane registers its `./workload`)
     /// and `kalypso-svc-src` (microsoft/kalypso-control-plane registers its
-    /// `./workloads`), each with only the files the simulated scheduler reads (vendored
+    /// `./workloads`), and `kalypso-app-gitops`, whose `dev` and `stage` branches hold the
+    /// manifests the sample workload's deployment targets point at (what a workload
+    /// cluster's Flux applies), each with only the files the simulation reads (vendored
     /// in `src/sim/upstream/`, see the README there). Every world has them, as GitHub
     /// does; they are not the user's, and nothing of this tool records them.
     pub(crate) fn seed_upstream_workload_repos(&self) -> Result<(), SeedRefused> {
@@ -809,8 +849,102 @@ pub(crate) fn is_upstream_sample(owner: &str, name: &str) -> bool {
             .any(|seed| seed.name.eq_ignore_ascii_case(name))
 }
 
-/// The two upstream repositories of [`SimulatedEnvironment::seed_upstream_workload_repos`].
-fn upstream_workload_seeds() -> [SeedRepo; 2] {
+/// The files of microsoft/kalypso-app-gitops the sample workload's deployment targets read
+/// (`branch`, path, content): the `dev` branch's `functional-test/` and
+/// `performance-test/`, and what the `stage` branch has (no `uat-test/`, as on GitHub).
+const APP_GITOPS_FILES: [(&str, &str, &str); 14] = [
+    (
+        "dev",
+        "functional-test/README.md",
+        include_str!("upstream/kalypso-app-gitops/dev/functional-test/README.md"),
+    ),
+    (
+        "dev",
+        "functional-test/gen_manifests.yaml",
+        include_str!("upstream/kalypso-app-gitops/dev/functional-test/gen_manifests.yaml"),
+    ),
+    (
+        "dev",
+        "functional-test/kustomization.yaml",
+        include_str!("upstream/kalypso-app-gitops/dev/functional-test/kustomization.yaml"),
+    ),
+    (
+        "dev",
+        "functional-test/functional-test/gen_manifests.yaml",
+        include_str!(
+            "upstream/kalypso-app-gitops/dev/functional-test/functional-test/gen_manifests.yaml"
+        ),
+    ),
+    (
+        "dev",
+        "functional-test/functional-test/kustomization.yaml",
+        include_str!(
+            "upstream/kalypso-app-gitops/dev/functional-test/functional-test/kustomization.yaml"
+        ),
+    ),
+    (
+        "dev",
+        "functional-test/performance-test/gen_manifests.yaml",
+        include_str!(
+            "upstream/kalypso-app-gitops/dev/functional-test/performance-test/gen_manifests.yaml"
+        ),
+    ),
+    (
+        "dev",
+        "functional-test/performance-test/kustomization.yaml",
+        include_str!(
+            "upstream/kalypso-app-gitops/dev/functional-test/performance-test/kustomization.yaml"
+        ),
+    ),
+    (
+        "dev",
+        "performance-test/README.md",
+        include_str!("upstream/kalypso-app-gitops/dev/performance-test/README.md"),
+    ),
+    (
+        "dev",
+        "performance-test/gen_manifests.yaml",
+        include_str!("upstream/kalypso-app-gitops/dev/performance-test/gen_manifests.yaml"),
+    ),
+    (
+        "dev",
+        "performance-test/kustomization.yaml",
+        include_str!("upstream/kalypso-app-gitops/dev/performance-test/kustomization.yaml"),
+    ),
+    (
+        "stage",
+        "functional-test/README.md",
+        include_str!("upstream/kalypso-app-gitops/stage/functional-test/README.md"),
+    ),
+    (
+        "stage",
+        "functional-test/gen_manifests.yaml",
+        include_str!("upstream/kalypso-app-gitops/stage/functional-test/gen_manifests.yaml"),
+    ),
+    (
+        "stage",
+        "functional-test/kustomization.yaml",
+        include_str!("upstream/kalypso-app-gitops/stage/functional-test/kustomization.yaml"),
+    ),
+    (
+        "stage",
+        "performance-test/README.md",
+        include_str!("upstream/kalypso-app-gitops/stage/performance-test/README.md"),
+    ),
+];
+
+/// The upstream repositories of [`SimulatedEnvironment::seed_upstream_workload_repos`].
+fn upstream_workload_seeds() -> [SeedRepo; 3] {
+    let mut app_gitops = SeedRepo::new(UPSTREAM_OWNER, "kalypso-app-gitops")
+        .public()
+        .with_file(
+            "main",
+            "LICENSE",
+            include_str!("upstream/kalypso-app-gitops/LICENSE"),
+        );
+    for (branch, path, content) in APP_GITOPS_FILES {
+        app_gitops = app_gitops.with_file(branch, path, content);
+    }
     [
         SeedRepo::new(UPSTREAM_OWNER, "kalypso-app-src")
             .public()
@@ -836,6 +970,7 @@ fn upstream_workload_seeds() -> [SeedRepo; 2] {
                 "LICENSE",
                 include_str!("upstream/kalypso-svc-src/LICENSE"),
             ),
+        app_gitops,
     ]
 }
 
@@ -879,6 +1014,10 @@ impl SimulatedEnvironment {
         ));
     }
 }
+
+/// The Kubernetes version of the kind clusters [`SimulatedEnvironment::seed_kind_cluster`]
+/// makes (kind v0.29's default node image).
+const KIND_KUBERNETES: &str = "1.33.1";
 
 /// The owner of the upstream sample repositories every simulated world has.
 pub const UPSTREAM_OWNER: &str = "microsoft";

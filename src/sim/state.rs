@@ -172,6 +172,12 @@ pub struct GithubState {
     pub repos: BTreeMap<String, GithubRepo>,
     /// The account `gh auth token` returns (gh's stored login), if any.
     pub stored_login: Option<String>,
+    /// Whether GitHub Actions runs workflows in this world's repositories. GitHub lets an
+    /// enterprise, organisation or repository owner disable Actions; a world is made with
+    /// them disabled everywhere (so a world that does not ask for runs has none) and
+    /// [`super::SimulatedEnvironment::set_github_actions_enabled`] enables them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub actions_enabled: bool,
     /// The host this GitHub answers on; `None`: github.com. A GitHub Enterprise Server
     /// world answers only on its host: gh and git calls to any other fail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -259,10 +265,81 @@ pub struct GithubRepo {
     /// Its pull requests, by number (opened by the simulated Kalypso Scheduler).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pulls: Vec<GithubPullRequest>,
+    /// Its deploy keys, in the order added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deploy_keys: Vec<DeployKey>,
+    /// Its GitHub Actions workflow runs, oldest first (see [`super::actions`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workflow_runs: Vec<WorkflowRun>,
+    /// The branch heads GitHub Actions has seen (`branch` to commit): a head that differs
+    /// from the bare repository's is a push not yet delivered to the workflows. `None`
+    /// until Actions first looks at the repository (what it holds then is no push).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_heads: Option<BTreeMap<String, String>>,
+    /// The commit statuses set on its commits (`POST /repos/O/R/statuses/SHA`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commit_statuses: Vec<CommitStatus>,
+}
+
+/// A repository's deploy key, as GitHub's REST API describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployKey {
+    pub id: u64,
+    /// `TYPE BASE64`, without the comment (GitHub drops it).
+    pub key: String,
+    pub title: String,
+    pub read_only: bool,
+    pub created_at: String,
+    /// The login that added it.
+    pub added_by: String,
+}
+
+/// One run of a GitHub Actions workflow, as `gh run list --json` describes it, with what
+/// the simulation knows of how it ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRun {
+    /// `databaseId`.
+    pub id: u64,
+    /// The workflow file (`.github/workflows/cd.yaml`).
+    pub path: String,
+    /// The workflow's `name:` (`workflowName`; the file's path when it has none).
+    pub workflow_name: String,
+    /// `push` or `workflow_dispatch`.
+    pub event: String,
+    pub head_branch: String,
+    pub head_sha: String,
+    /// The `workflow_dispatch` inputs, defaults applied.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, String>,
+    /// `in_progress` or `completed`.
+    pub status: String,
+    /// `success` or `failure` once completed; empty before.
+    pub conclusion: String,
+    /// `displayTitle`: the head commit's subject for a push, the workflow's name for a
+    /// dispatch.
+    pub display_title: String,
+    pub created_at: String,
+    /// When it completes (RFC 3339, to the millisecond).
+    pub completes_at: String,
+    /// What it printed that matters: its `::error::` message when it failed, else its
+    /// last notice.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// A commit status (`kalypso/ENVIRONMENT` on a promoted commit).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitStatus {
+    pub sha: String,
+    pub context: String,
+    /// `pending`, `success`, `failure` or `error`.
+    pub state: String,
+    pub description: String,
+    pub created_at: String,
 }
 
 /// A pull request, as GitHub's API describes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GithubPullRequest {
     pub number: u64,
     pub title: String,
@@ -279,6 +356,19 @@ pub struct GithubPullRequest {
     /// Its labels (the scheduler adds `promoted` to a promotion).
     #[serde(default)]
     pub labels: Vec<String>,
+    /// The head's commit when it was closed or merged (`headRefOid`; an open one's is
+    /// read from its branch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_oid: Option<String>,
+    /// When it was merged (`mergedAt`); `state` is then `MERGED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_at: Option<String>,
+    /// The merge commit on the base branch (`mergeCommit.oid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_commit: Option<String>,
+    /// Who merged it (`mergedBy.login`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_by: Option<String>,
 }
 
 impl GithubRepo {

@@ -56,11 +56,20 @@ pub(crate) struct World {
     /// `(owner/name lower, environment, secret name)` to value: the secrets of GitHub
     /// environments.
     pub gh_environment_secret_values: HashMap<(String, String, String), SecretString>,
+    /// `(owner/name lower, environment or none, secret name)` to what a world restored from
+    /// its file knows of an Actions secret whose value this process never saw (what GitHub
+    /// Actions runs need of it; never the value of a token).
+    pub gh_secret_restored: HashMap<(String, Option<String>, String), RestoredActionsSecret>,
     /// Per cluster, when the Kalypso Scheduler's GitOpsRepo controller (one worker, as
     /// controller-runtime runs it) is done with the GitHub calls of its last pull request:
     /// the next pull request of that cluster cannot start earlier. Not saved: a restored
     /// world starts with an idle worker.
     pub scheduler_worker_free_at: HashMap<String, time::OffsetDateTime>,
+    /// `(server, namespace/name)` of a Flux GitRepository to the revision of the last
+    /// artifact source-controller stored for it: a later failed fetch keeps that artifact,
+    /// and the Kustomizations keep what they applied from it. Not saved: a restored world
+    /// has fetched nothing yet.
+    pub flux_artifacts: HashMap<(String, String), String>,
     /// `(server, namespace, Secret name)` to the Secret's data (key to decoded value). The
     /// stored Secret objects show every value masked.
     pub kube_secret_values: HashMap<(String, String, String), BTreeMap<String, KubeSecretValue>>,
@@ -88,8 +97,29 @@ pub(crate) enum KubeSecretValue {
     /// Written by a call in this process.
     Known(SecretString),
     /// Restored from a saved world, which never holds secret values: only the GitHub login
-    /// the value authenticated as when it was saved (all Flux's access check needs).
-    Restored { github_login: Option<String> },
+    /// the value authenticated as when it was saved and, for an SSH private key, its public
+    /// key (all Flux's access checks need), and the value itself when it is public (a
+    /// `known_hosts` or `identity.pub` entry).
+    Restored {
+        github_login: Option<String>,
+        ssh_public_key: Option<String>,
+        public_text: Option<String>,
+    },
+}
+
+/// The keys of a Flux Secret whose values are public: kept whole in a saved world.
+pub(crate) const PUBLIC_SECRET_KEYS: [&str; 2] = ["known_hosts", "identity.pub"];
+
+/// An Actions secret of a world restored from its file, as far as the file keeps it: like
+/// a [`KubeSecretValue::Restored`], a token only as the login it signed in as; a value
+/// that names what the file holds anyway (a repository's `owner/name`, an environment of
+/// the secret's repository) as that name; anything else not at all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RestoredActionsSecret {
+    Token { github_login: String },
+    Name { name: String },
+    Unknown,
 }
 
 impl KubeSecretValue {
@@ -97,7 +127,28 @@ impl KubeSecretValue {
     pub fn github_login(&self, world: &World) -> Option<String> {
         match self {
             KubeSecretValue::Known(value) => world.login_for_token(value.expose_secret()),
-            KubeSecretValue::Restored { github_login } => github_login.clone(),
+            KubeSecretValue::Restored { github_login, .. } => github_login.clone(),
+        }
+    }
+
+    /// The public key (`TYPE BASE64`) of the OpenSSH private key this value holds, else
+    /// the error Go's `ssh.ParsePrivateKey` gives.
+    pub fn ssh_public_key(&self) -> Result<String, String> {
+        match self {
+            KubeSecretValue::Known(value) => {
+                super::ssh::public_key_of_private(value.expose_secret())
+            }
+            KubeSecretValue::Restored { ssh_public_key, .. } => ssh_public_key
+                .clone()
+                .ok_or_else(|| "ssh: no key found".to_string()),
+        }
+    }
+
+    /// The value, when it may be read whole: known to this process, or public.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            KubeSecretValue::Known(value) => Some(value.expose_secret().to_string()),
+            KubeSecretValue::Restored { public_text, .. } => public_text.clone(),
         }
     }
 
@@ -126,7 +177,9 @@ impl World {
             token_policy: TokenPolicy::KnownTokensOnly,
             gh_secret_values: HashMap::new(),
             gh_environment_secret_values: HashMap::new(),
+            gh_secret_restored: HashMap::new(),
             scheduler_worker_free_at: HashMap::new(),
+            flux_artifacts: HashMap::new(),
             kube_secret_values: HashMap::new(),
             helm_release_config: HashMap::new(),
             kubeconfigs: BTreeSet::new(),

@@ -1532,6 +1532,7 @@ fn demo_repos_without_consent_stop_before_anything_is_created() {
     assert_eq!(
         snapshot.github.repos.keys().collect::<Vec<_>>(),
         [
+            "microsoft/kalypso-app-gitops",
             "microsoft/kalypso-app-src",
             "microsoft/kalypso-control-plane",
             "microsoft/kalypso-svc-src"

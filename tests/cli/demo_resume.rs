@@ -246,8 +246,8 @@ fn clean_in_a_new_process_removes_what_a_demo_run_created_then_has_nothing_to_do
     );
     let created = world(&state);
     assert_eq!(created["azure"]["clusters"].as_object().unwrap().len(), 1);
-    // Ours, and the two upstream workload repositories every simulated world has.
-    assert_eq!(created["github"]["repos"].as_object().unwrap().len(), 4);
+    // Ours, and the three upstream sample repositories every simulated world has.
+    assert_eq!(created["github"]["repos"].as_object().unwrap().len(), 5);
 
     let clean = run({
         let mut cmd = demo_on(home.path(), &state);
@@ -300,7 +300,11 @@ fn clean_in_a_new_process_removes_what_a_demo_run_created_then_has_nothing_to_do
             .unwrap()
             .keys()
             .collect::<Vec<_>>(),
-        ["microsoft/kalypso-app-src", "microsoft/kalypso-svc-src"]
+        [
+            "microsoft/kalypso-app-gitops",
+            "microsoft/kalypso-app-src",
+            "microsoft/kalypso-svc-src"
+        ]
     );
     assert!(after["kube"].as_object().unwrap().is_empty());
     assert!(!world_dir(&state)

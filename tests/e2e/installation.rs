@@ -665,7 +665,7 @@ async fn the_sample_workload_is_scheduled_into_the_pull_request() {
     );
     let config = &files["default/hello-world-app-functional-test/platform-config.yaml"];
     assert!(
-        config.contains("data:\n  CLUSTER_TYPE: default\n  ENVIRONMENT: dev"),
+        config.contains("data:\n  CLUSTER_NAME: default\n  CLUSTER_TYPE: default\n  DATABASE_URL: \"\"\n  ENVIRONMENT: dev\n  REGION: \"\""),
         "{config}"
     );
     assert!(files.contains_key("default/README.md"));
@@ -734,7 +734,12 @@ async fn a_scheduling_policy_selecting_nothing_keeps_the_check_from_passing() {
             bare,
             "dev",
             "scheduling-policies/default-policy.yaml",
-            |text| text.replace("purpose: functional-test", "purpose: nothing-matches"),
+            |text| {
+                text.replace(
+                    "values: [functional-test, uat-test]",
+                    "values: [nothing-matches]",
+                )
+            },
         );
     })
     .await;

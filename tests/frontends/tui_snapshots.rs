@@ -1187,7 +1187,12 @@ fn pull_request_reason_when_the_policy_selects_nothing() -> String {
                 &bare,
                 "dev",
                 "scheduling-policies/default-policy.yaml",
-                |text| text.replace("purpose: functional-test", "purpose: nothing-matches"),
+                |text| {
+                    text.replace(
+                        "values: [functional-test, uat-test]",
+                        "values: [nothing-matches]",
+                    )
+                },
             )
         });
         let run = harness.run_steps(&config, std::sync::Arc::new(steps)).await;

@@ -100,6 +100,7 @@ fn world_has_no_duplicate(world: &Value) -> Result<(), String> {
     let expected = [
         "kalypso-demo/kalypso-demo-control-plane",
         "kalypso-demo/kalypso-demo-gitops",
+        "microsoft/kalypso-app-gitops",
         "microsoft/kalypso-app-src",
         "microsoft/kalypso-svc-src",
     ];

@@ -973,3 +973,158 @@ async fn a_github_environment_is_deleted_with_its_secrets() {
         again.stderr
     );
 }
+
+/// `gh api --method POST repos/O/N/keys --input -` and the rest of GitHub's deploy key
+/// endpoints: admins only, a key once across GitHub, OpenSSH public keys only, 404 once
+/// deleted.
+#[tokio::test]
+async fn deploy_keys_are_added_listed_read_and_deleted_as_the_rest_api_does() {
+    let (_dir, env) = standard();
+    env.seed_repo(SeedRepo::new("acme", "gitops").with_file("main", "README.md", "x\n"))
+        .unwrap();
+    env.seed_repo(SeedRepo::new("acme", "other").with_file("main", "README.md", "x\n"))
+        .unwrap();
+    let (_, public) = ssh_key_pair("flux@workload");
+    let body = |key: &str| {
+        serde_json::json!({"title": "kalypso-gitops-dev", "key": key, "read_only": true})
+            .to_string()
+    };
+    let add = |repo: &str, key: &str, token: &str| {
+        gh(
+            token,
+            &[
+                "api",
+                "--method",
+                "POST",
+                &format!("repos/acme/{repo}/keys"),
+                "--input",
+                "-",
+            ],
+        )
+        .stdin_bytes(body(key))
+    };
+    let created = ok_json(&env, add("gitops", &public, ALICE_TOKEN)).await;
+    let without_comment: Vec<&str> = public.split_whitespace().take(2).collect();
+    assert_eq!(created["key"], without_comment.join(" "));
+    assert_eq!(created["title"], "kalypso-gitops-dev");
+    assert_eq!(created["read_only"], true);
+    assert_eq!(created["verified"], true);
+    assert_eq!(created["enabled"], true);
+    assert_eq!(created["added_by"], "alice");
+    assert_eq!(created["last_used"], serde_json::Value::Null);
+    let id = created["id"].as_u64().unwrap();
+    assert_eq!(
+        created["url"],
+        format!("https://api.github.com/repos/acme/gitops/keys/{id}")
+    );
+    assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
+
+    let listed = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/gitops/keys"])).await;
+    assert_eq!(listed, serde_json::json!([created.clone()]));
+    let read = ok_json(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["api", &format!("repos/acme/gitops/keys/{id}")],
+        ),
+    )
+    .await;
+    assert_eq!(read, created);
+
+    // A key is on one repository of GitHub at most.
+    let again = run(&env, add("other", &public, ALICE_TOKEN)).await;
+    assert_eq!(again.exit_code, Some(1));
+    assert_eq!(again.stderr.trim(), "gh: Validation Failed (HTTP 422)");
+    let answer: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(answer["errors"][0]["message"], "key is already in use");
+    assert_eq!(answer["errors"][0]["field"], "key");
+    // Not an OpenSSH public key.
+    let malformed = run(&env, add("other", "ssh-ed25519 not-a-key", ALICE_TOKEN)).await;
+    assert_eq!(malformed.exit_code, Some(1));
+    let answer: serde_json::Value = serde_json::from_str(&malformed.stdout).unwrap();
+    assert!(answer["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("key is invalid"));
+    // Deploy keys are an admin's: a member is told there are none to see.
+    let (_, second) = ssh_key_pair("bob");
+    let member = run(&env, add("gitops", &second, BOB_TOKEN)).await;
+    assert_eq!(member.stderr.trim(), "gh: Not Found (HTTP 404)");
+    let member_list = run(&env, gh(BOB_TOKEN, &["api", "repos/acme/gitops/keys"])).await;
+    assert_eq!(member_list.exit_code, Some(1));
+
+    let deleted = ok(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "api",
+                "--method",
+                "DELETE",
+                &format!("repos/acme/gitops/keys/{id}"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(deleted, "");
+    let gone = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &["api", &format!("repos/acme/gitops/keys/{id}")],
+        ),
+    )
+    .await;
+    assert_eq!(gone.stderr.trim(), "gh: Not Found (HTTP 404)");
+    let twice = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "api",
+                "--method",
+                "DELETE",
+                &format!("repos/acme/gitops/keys/{id}"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(twice.exit_code, Some(1));
+    let listed = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/gitops/keys"])).await;
+    assert_eq!(listed, serde_json::json!([]));
+    // Free again: it may go on another repository now.
+    ok_json(&env, add("other", &public, ALICE_TOKEN)).await;
+}
+
+/// `gh api meta`: github.com's published SSH host keys and fingerprints; an Enterprise
+/// Server answers with its own.
+#[tokio::test]
+async fn meta_lists_the_ssh_host_keys_of_the_server() {
+    let (_dir, env) = standard();
+    let meta = ok_json(&env, gh(ALICE_TOKEN, &["api", "meta"])).await;
+    assert_eq!(
+        meta["ssh_keys"][0],
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    );
+    assert_eq!(meta["ssh_keys"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        meta["ssh_key_fingerprints"]["SHA256_ED25519"],
+        "+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU"
+    );
+    assert_eq!(
+        meta["ssh_key_fingerprints"]["SHA256_RSA"],
+        "uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"
+    );
+
+    let (_dir, env) = standard();
+    env.set_github_host("ghe.example.test");
+    let enterprise = spec("gh", &["api", "meta"])
+        .env("GH_HOST", "ghe.example.test")
+        .secret_env("GH_ENTERPRISE_TOKEN", SecretString::from(ALICE_TOKEN));
+    let own = ok_json(&env, enterprise).await;
+    let keys = own["ssh_keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].as_str().unwrap().starts_with("ssh-ed25519 "));
+    assert_ne!(keys[0], meta["ssh_keys"][0]);
+    assert!(own["ssh_key_fingerprints"]["SHA256_ED25519"].is_string());
+}

@@ -5,9 +5,11 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod actions;
 mod azure;
 mod faults;
 mod github;
 mod kube;
 mod latency;
 mod usage;
+mod workload;

@@ -184,3 +184,19 @@ fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
         _ => {}
     }
 }
+
+/// A fresh Ed25519 key pair made by the real `ssh-keygen` (no passphrase): `(private key
+/// in OpenSSH format, public key line)`.
+pub fn ssh_key_pair(comment: &str) -> (String, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("id_ed25519");
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(&path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success(), "ssh-keygen failed");
+    let private = std::fs::read_to_string(&path).expect("private key");
+    let public = std::fs::read_to_string(path.with_extension("pub")).expect("public key");
+    (private, public.trim().to_string())
+}

@@ -701,3 +701,73 @@ fn snapshot_of_the_custom_named_rendering() {
     let rendered = Rendered::new(&custom_context());
     assert_acme_cp_go_dev_snapshot(&tree_listing(rendered.dir.path()));
 }
+
+/// Whether a Kubernetes label selector (`matchLabels`, `matchExpressions` with `In`, `NotIn`,
+/// `Exists`, `DoesNotExist`) selects `labels`.
+fn label_selector_selects(selector: &serde_yaml::Value, labels: &serde_yaml::Value) -> bool {
+    let label = |key: &str| labels.get(key).and_then(serde_yaml::Value::as_str);
+    let by_labels = selector
+        .get("matchLabels")
+        .and_then(serde_yaml::Value::as_mapping)
+        .is_none_or(|wanted| {
+            wanted
+                .iter()
+                .all(|(key, value)| label(key.as_str().unwrap()) == value.as_str())
+        });
+    let by_expressions = selector
+        .get("matchExpressions")
+        .and_then(serde_yaml::Value::as_sequence)
+        .is_none_or(|expressions| {
+            expressions.iter().all(|expression| {
+                let value = label(expression["key"].as_str().unwrap());
+                let values: Vec<&str> = expression
+                    .get("values")
+                    .and_then(serde_yaml::Value::as_sequence)
+                    .map(|values| values.iter().filter_map(|v| v.as_str()).collect())
+                    .unwrap_or_default();
+                match expression["operator"].as_str().unwrap() {
+                    "In" => value.is_some_and(|v| values.contains(&v)),
+                    "NotIn" => value.is_none_or(|v| !values.contains(&v)),
+                    "Exists" => value.is_some(),
+                    "DoesNotExist" => value.is_none(),
+                    other => panic!("{other} is not a label selector operator"),
+                }
+            })
+        });
+    by_labels && by_expressions
+}
+
+/// The default SchedulingPolicy of every environment branch places exactly the sample
+/// workload's deployment target of that environment (upstream's workload.yaml, as the
+/// simulator vendors it: functional-test in dev, uat-test in stage), so a workload reaches
+/// each environment of a dev, stage chain.
+#[test]
+fn the_default_policy_places_the_sample_target_of_each_environment() {
+    let workload_yaml = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/sim/upstream/kalypso-app-src/workload/workload.yaml"),
+    )
+    .unwrap();
+    let workload = &yaml_documents("workload.yaml", &workload_yaml)[0];
+    let targets = workload["spec"]["deploymentTargets"].as_sequence().unwrap();
+    for (environment, expected) in [("dev", "functional-test"), ("stage", "uat-test")] {
+        let mut context = custom_context();
+        context.environments = vec![environment.into()];
+        let rendered = render(&context).unwrap();
+        let policy = rendered
+            .control_plane
+            .branch(BranchKind::Environment)
+            .file("scheduling-policies/default-policy.yaml")
+            .unwrap();
+        let policy = &yaml_documents("default-policy.yaml", text(&policy.contents))[0];
+        let selector = &policy["spec"]["deploymentTargetSelector"]["labelSelector"];
+        // The scheduler offers a namespace's policies the targets of its environment only.
+        let placed: Vec<&str> = targets
+            .iter()
+            .filter(|target| target["environment"].as_str() == Some(environment))
+            .filter(|target| label_selector_selects(selector, &target["labels"]))
+            .map(|target| target["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(placed, [expected], "{environment}");
+    }
+}
