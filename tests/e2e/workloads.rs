@@ -1,0 +1,297 @@
+//! Attached workload clusters end to end (issue 18): a kind cluster beside the management
+//! cluster gets Flux, a read-only deploy key of the gitops repository in a Secret, and a
+//! GitRepository and Kustomization on its environment branch; the rollback (what `--clean`
+//! runs) removes every piece and nothing else; a failure at each workload step rolls back
+//! to the world before; the pre-flight's refusals change nothing.
+
+use std::sync::Arc;
+
+use crate::failures::assert_same;
+use crate::support::e2e::*;
+use kalypso_bootstrap::config::{WorkloadCluster, WorkloadContext};
+use kalypso_bootstrap::engine::{RunEnd, StepId};
+use kalypso_bootstrap::state::{Ownership, Resource, StepStatus};
+use kalypso_bootstrap::tools::gh::Gh;
+use kalypso_bootstrap::tools::kubectl::{
+    FluxKind, Kubectl, FLUX_GITREPOSITORY_CRD, FLUX_KUSTOMIZATION_CRD, INSTALLATION_LABEL,
+};
+use secrecy::SecretString;
+
+const WORKLOAD_SERVER: &str = "https://127.0.0.1:37443";
+const WORKLOAD_STEPS: [StepId; 3] = [
+    StepId::WorkloadPreflight,
+    StepId::WorkloadFlux,
+    StepId::WorkloadSource,
+];
+
+/// A harness whose world has a kind cluster `kind-workload` without Flux.
+fn with_workload_cluster() -> (Harness, String) {
+    let harness = Harness::new();
+    let context = harness
+        .sim
+        .seed_kind_cluster("workload", WORKLOAD_SERVER, 2)
+        .expect("a workload cluster");
+    (harness, context)
+}
+
+fn attach(
+    mut configuration: kalypso_bootstrap::config::Configuration,
+    clusters: &[(WorkloadContext, &str)],
+) -> kalypso_bootstrap::config::Configuration {
+    configuration.workload_clusters = clusters
+        .iter()
+        .map(|(context, environment)| WorkloadCluster {
+            context: context.clone(),
+            cluster_type: "default".into(),
+            environment: environment.to_string(),
+        })
+        .collect();
+    configuration
+}
+
+fn step_status(harness: &Harness, id: StepId) -> Option<StepStatus> {
+    harness
+        .state()
+        .steps
+        .iter()
+        .find(|step| step.id == id.as_str())
+        .map(|step| step.status)
+}
+
+fn assert_workload_steps_succeeded(harness: &Harness, run: &Run) {
+    for id in WORKLOAD_STEPS {
+        assert_eq!(
+            step_status(harness, id),
+            Some(StepStatus::Succeeded),
+            "{id}: {:?}",
+            run.outcome.end
+        );
+    }
+}
+
+fn gitops_slug() -> String {
+    format!("{ORG}/{GITOPS}")
+}
+
+fn deploy_keys(harness: &Harness) -> Vec<kalypso_bootstrap::tools::gh::DeployKey> {
+    let gh = Gh::new(Arc::new(harness.sim.clone())).with_token(SecretString::from(CANARY));
+    futures_block(gh.deploy_keys(&gitops_slug())).expect("the deploy keys")
+}
+
+fn futures_block<F: std::future::Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
+
+/// What the tool must have put on one attached (cluster, environment).
+fn assert_attached(harness: &Harness, server: &str, context: &str, environment: &str) {
+    let name = format!("kalypso-gitops-{environment}");
+    let kustomization = harness
+        .sim
+        .kube_object(server, FLUX_KUSTOMIZATION_CRD, Some("flux-system"), &name)
+        .unwrap_or_else(|| panic!("Kustomization {name} on {context}"));
+    assert_eq!(kustomization["spec"]["path"], "./default");
+    assert_eq!(kustomization["spec"]["prune"], true);
+    assert_eq!(kustomization["spec"]["sourceRef"]["name"], name.as_str());
+    assert!(kustomization["metadata"]["labels"][INSTALLATION_LABEL].is_string());
+    let source = harness
+        .sim
+        .kube_object(server, FLUX_GITREPOSITORY_CRD, Some("flux-system"), &name)
+        .unwrap_or_else(|| panic!("GitRepository {name} on {context}"));
+    assert_eq!(source["spec"]["ref"]["branch"], environment);
+    assert_eq!(
+        source["spec"]["url"],
+        format!("ssh://git@github.com/{ORG}/{GITOPS}.git").as_str()
+    );
+    assert_eq!(
+        source["spec"]["secretRef"]["name"],
+        format!("{name}-deploy-key").as_str()
+    );
+    assert!(harness
+        .sim
+        .kube_object(
+            server,
+            "secrets",
+            Some("flux-system"),
+            &format!("{name}-deploy-key")
+        )
+        .is_some());
+    let ready = futures_block(
+        Kubectl::new(Arc::new(harness.sim.clone()))
+            .with_context(context)
+            .get_flux_object(FluxKind::GitRepository, &name, "flux-system"),
+    )
+    .expect("the GitRepository")
+    .expect("present");
+    assert!(ready.is_ready(), "{ready:?}");
+    let title = format!("{context}/{environment}");
+    let keys = deploy_keys(harness);
+    let key = keys
+        .iter()
+        .find(|key| key.title.ends_with(&title))
+        .unwrap_or_else(|| panic!("a deploy key titled …{title} among {keys:?}"));
+    assert!(key.read_only, "{key:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attached_cluster_gets_flux_a_deploy_key_and_a_source_and_the_rollback_removes_each_piece(
+) {
+    let (harness, context) = with_workload_cluster();
+    let before = harness.settled();
+    let configuration = attach(
+        existing_cluster(all_new()),
+        &[(WorkloadContext::Named(context.clone()), "dev")],
+    );
+    let run = harness.run(&configuration).await;
+    assert_workload_steps_succeeded(&harness, &run);
+    assert_attached(&harness, WORKLOAD_SERVER, &context, "dev");
+    // Flux was installed on the workload cluster, and is recorded as ours there.
+    assert!(harness
+        .sim
+        .kube_object(
+            WORKLOAD_SERVER,
+            "customresourcedefinitions",
+            None,
+            FLUX_GITREPOSITORY_CRD
+        )
+        .is_some());
+    let state = harness.state();
+    let ours = |matches: &dyn Fn(&Resource) -> bool| {
+        state
+            .resources
+            .iter()
+            .filter(|r| r.ownership == Ownership::CreatedByUs && matches(&r.resource))
+            .count()
+    };
+    assert_eq!(
+        ours(&|r| matches!(r, Resource::Flux { kube_context, .. } if kube_context == &context)),
+        1
+    );
+    assert_eq!(ours(&|r| matches!(r, Resource::WorkloadObject { .. })), 3);
+    assert_eq!(
+        ours(&|r| matches!(r, Resource::DeployKey { id: Some(_), .. })),
+        1
+    );
+    // No private key in the state file.
+    let text = serde_json::to_string(&state).unwrap();
+    assert!(!text.contains("PRIVATE KEY"));
+
+    let report = harness.rollback(&configuration).await;
+    assert!(
+        report.is_complete(),
+        "left {:?}, kept {:?}",
+        report.leftovers,
+        report.kept
+    );
+    // The deploy key went before the repository (the world would differ otherwise).
+    assert_same(&before, &harness.settled(), "attached, then rolled back");
+}
+
+/// `self` on the management cluster follows every environment under its own names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_follows_each_environment_on_the_management_cluster() {
+    let harness = Harness::new();
+    let before = harness.settled();
+    let mut configuration = existing_cluster(all_new());
+    configuration.environments =
+        kalypso_bootstrap::config::rules::environments("dev,stage").unwrap();
+    let configuration = attach(
+        configuration,
+        &[
+            (WorkloadContext::Management, "dev"),
+            (WorkloadContext::Management, "stage"),
+        ],
+    );
+    let run = harness.run(&configuration).await;
+    assert_workload_steps_succeeded(&harness, &run);
+    for environment in ["dev", "stage"] {
+        assert_attached(&harness, EXISTING_SERVER, EXISTING_CONTEXT, environment);
+    }
+    assert_eq!(deploy_keys(&harness).len(), 2);
+    let report = harness.rollback(&configuration).await;
+    assert!(report.is_complete(), "left {:?}", report.leftovers);
+    assert_same(&before, &harness.settled(), "self, then rolled back");
+}
+
+/// A failure at each workload step, rolled back, leaves the world exactly as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_at_each_workload_step_then_rollback_leaves_the_world_as_it_was() {
+    for step in WORKLOAD_STEPS {
+        let (harness, context) = with_workload_cluster();
+        let before = harness.settled();
+        let configuration = attach(
+            existing_cluster(all_new()),
+            &[(WorkloadContext::Named(context.clone()), "dev")],
+        );
+        let run = harness.run_failing(&configuration, step).await;
+        match &run.outcome.end {
+            RunEnd::Failed {
+                step: Some(failed),
+                error,
+                ..
+            } => {
+                assert_eq!(*failed, step, "{}", error.message);
+                assert!(error.hint.is_some(), "{step}: {error:?}");
+            }
+            other => panic!("{step}: expected a failure, got {other:?}"),
+        }
+        let report = harness.rollback(&configuration).await;
+        assert!(
+            report.is_complete(),
+            "{step}: left {:?}, kept {:?}",
+            report.leftovers,
+            report.kept
+        );
+        assert_same(
+            &before,
+            &harness.settled(),
+            &format!("failure at {step}, rolled back"),
+        );
+        assert_no_canary(&harness.sim.calls());
+    }
+}
+
+/// The pre-flight refuses a context that does not answer, and a name of ours taken by
+/// something this installation did not create, before anything is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preflight_refuses_an_unreachable_context_and_a_taken_name_changing_nothing() {
+    // A context whose cluster is gone.
+    let (harness, context) = with_workload_cluster();
+    harness.sim.remove_kube_cluster(WORKLOAD_SERVER);
+    let before = harness.settled();
+    let configuration = attach(
+        existing_cluster(all_new()),
+        &[(WorkloadContext::Named(context.clone()), "dev")],
+    );
+    let run = harness.run(&configuration).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::WorkloadPreflight), "{error:?}");
+    assert!(error.message.contains(&context), "{}", error.message);
+    assert_same(&before, &harness.settled(), "unreachable workload context");
+
+    // A Secret of our name that someone else made.
+    let (harness, context) = with_workload_cluster();
+    harness
+        .sim
+        .seed_kube_object(
+            WORKLOAD_SERVER,
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}),
+        )
+        .unwrap();
+    harness
+        .sim
+        .seed_kube_object(
+            WORKLOAD_SERVER,
+            serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "kalypso-gitops-dev-deploy-key", "namespace": "flux-system"}, "stringData": {"identity": "someone else's"}}),
+        )
+        .unwrap();
+    let before = harness.settled();
+    let run = harness.run(&configuration).await;
+    let (step, error) = run.failure();
+    assert_eq!(step, Some(StepId::WorkloadPreflight), "{error:?}");
+    assert!(
+        error.message.contains("kalypso-gitops-dev-deploy-key") && error.message.contains(&context),
+        "{}",
+        error.message
+    );
+    assert_same(&before, &harness.settled(), "a taken name");
+}
