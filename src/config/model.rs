@@ -224,7 +224,6 @@ pub(crate) mod workload_cluster_list {
     /// One attached cluster as the file writes it.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
-
     pub struct WorkloadClusterEntry {
         /// A context of the kubeconfig, or `self` for the management cluster.
         pub context: String,

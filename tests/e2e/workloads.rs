@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::failures::assert_same;
+use crate::support::consented::ConsentedBootstrap;
 use crate::support::e2e::*;
 use kalypso_bootstrap::config::{WorkloadCluster, WorkloadContext};
 use kalypso_bootstrap::engine::{RunEnd, StepId};
@@ -294,4 +295,81 @@ async fn the_preflight_refuses_an_unreachable_context_and_a_taken_name_changing_
         error.message
     );
     assert_same(&before, &harness.settled(), "a taken name");
+}
+
+/// The dry run lists the workload steps' commands (the private key never shown), and the
+/// run then runs on the workload cluster only what was listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_lists_the_workload_steps_commands_that_the_run_then_runs() {
+    let (harness, context) = with_workload_cluster();
+    let configuration = attach(
+        existing_cluster(all_new()),
+        &[(WorkloadContext::Named(context.clone()), "dev")],
+    );
+    let bootstrap = harness.open(&configuration);
+    let cancel = kalypso_bootstrap::tools::CancellationToken::new();
+    let observed = bootstrap.observe(&cancel).await.unwrap();
+    let plan = bootstrap.plan(&observed);
+    let dry = bootstrap.dry_run(&plan);
+    drop(bootstrap);
+    let json: serde_json::Value = serde_json::from_str(&dry.to_json()).unwrap();
+    let steps = json["steps"].as_array().unwrap();
+    for id in WORKLOAD_STEPS {
+        let step = steps
+            .iter()
+            .find(|s| s["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} in the dry run"));
+        assert!(
+            !step["commands"].as_array().unwrap().is_empty(),
+            "{id}: {step}"
+        );
+        assert!(
+            step["reason"].as_str().unwrap().contains(&context),
+            "{step}"
+        );
+    }
+    let text = dry.to_text();
+    assert!(!text.contains("PRIVATE KEY") && !dry.to_json().contains("PRIVATE KEY"));
+    assert!(
+        text.contains(&format!(
+            "$ gh api --method POST repos/{ORG}/{GITOPS}/keys --input -"
+        )),
+        "{text}"
+    );
+    let id = regex::Regex::new(r"=kb-[0-9a-f]{12}$").unwrap();
+    let listed: std::collections::BTreeSet<Vec<String>> = dry
+        .steps
+        .iter()
+        .flat_map(|s| s.commands.iter().cloned())
+        .collect();
+    harness.sim.clear_calls();
+    let _run = harness.run(&configuration).await;
+    let on_workload: Vec<Vec<String>> = harness
+        .sim
+        .calls()
+        .iter()
+        .filter(|call| {
+            call.args.iter().any(|a| a == &context)
+                || call
+                    .args
+                    .iter()
+                    .any(|a| a.ends_with("/keys") || a == "meta")
+        })
+        .map(|call| {
+            std::iter::once(call.program.clone())
+                .chain(
+                    call.args
+                        .iter()
+                        .map(|a| id.replace(a, "=<new-installation-id>").into_owned()),
+                )
+                .collect()
+        })
+        .collect();
+    assert!(on_workload.len() > 8, "{on_workload:?}");
+    for argv in on_workload {
+        assert!(
+            listed.contains(&argv),
+            "ran but not listed by the dry run: {argv:?}"
+        );
+    }
 }
