@@ -184,6 +184,12 @@ mod tests {
     }
 
     #[test]
+    fn workload_clusters_complete_self_first() {
+        let candidates = workload_context_candidates();
+        assert_eq!(values(&candidates)[0], "self");
+    }
+
+    #[test]
     fn fixed_value_candidates_are_the_values_the_configuration_accepts() {
         assert_eq!(values(&network_plugin_candidates()), ["azure", "kubenet"]);
         assert_eq!(values(&visibility_candidates()), ["private", "public"]);

@@ -696,3 +696,78 @@ async fn gitops_source(
     }
     Ok(StepOutcome::succeeded(attached.join("; ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rollback::removal_rank;
+
+    fn cluster() -> WorkloadCluster {
+        WorkloadCluster {
+            context: WorkloadContext::Named("kind-workload".into()),
+            cluster_type: "edge".into(),
+            environment: "stage".into(),
+        }
+    }
+
+    #[test]
+    fn the_objects_are_named_per_environment_and_follow_its_branch_at_the_cluster_type() {
+        assert_eq!(source_name("stage"), "kalypso-gitops-stage");
+        assert_eq!(
+            credential_secret_name("stage"),
+            "kalypso-gitops-stage-deploy-key"
+        );
+        let source = git_repository_manifest(&cluster(), "ssh://git@github.com/a/b.git", "kb-1");
+        assert_eq!(source["spec"]["ref"]["branch"], "stage");
+        assert_eq!(
+            source["spec"]["secretRef"]["name"],
+            "kalypso-gitops-stage-deploy-key"
+        );
+        assert_eq!(source["metadata"]["labels"][INSTALLATION_LABEL], "kb-1");
+        let kustomization = kustomization_manifest(&cluster(), "kb-1");
+        assert_eq!(kustomization["spec"]["path"], "./edge");
+        assert_eq!(kustomization["spec"]["prune"], true);
+        assert_eq!(
+            kustomization["spec"]["sourceRef"]["name"],
+            "kalypso-gitops-stage"
+        );
+        assert_eq!(
+            known_hosts("github.com", &["ssh-ed25519 AAAA".to_string()]),
+            "github.com ssh-ed25519 AAAA\n"
+        );
+    }
+
+    /// The Kustomization goes first (its prune removes what it applied), then the
+    /// GitRepository, the Secret, the deploy key, and only then the Flux we installed.
+    #[test]
+    fn the_rollback_removes_the_kustomization_first_and_flux_last() {
+        let object = |kind: &str| object_resource("kind-workload", kind, "kalypso-gitops-dev");
+        let order = [
+            removal_rank(&object(FLUX_KUSTOMIZATION_CRD)),
+            removal_rank(&object(FLUX_GITREPOSITORY_CRD)),
+            removal_rank(&object(SECRET_RESOURCE)),
+            removal_rank(&Resource::DeployKey {
+                repository: "a/b".into(),
+                title: "t".into(),
+                key: "k".into(),
+                id: None,
+            }),
+            removal_rank(&resources::flux("kind-workload", None)),
+        ];
+        assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "{order:?}");
+    }
+
+    /// The private key is OpenSSH ed25519 and masked from the moment it exists.
+    #[test]
+    fn a_generated_key_pair_is_ed25519_and_its_private_half_is_a_registered_secret() {
+        let (private, public) = generate_key_pair(StepId::WorkloadSource).unwrap();
+        assert!(public.starts_with("ssh-ed25519 "), "{public}");
+        let private = private.expose_secret();
+        assert!(private.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
+        let shown = format!("applying {private}");
+        assert!(
+            !crate::secrets::redact(&shown).contains(private),
+            "the key is masked"
+        );
+    }
+}
