@@ -373,3 +373,28 @@ async fn the_dry_run_lists_the_workload_steps_commands_that_the_run_then_runs() 
         );
     }
 }
+
+/// A run that failed after the credential was made resumes with it: one deploy key, not two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_run_keeps_the_credential_an_earlier_run_made() {
+    let (harness, context) = with_workload_cluster();
+    let configuration = attach(
+        existing_cluster(all_new()),
+        &[(WorkloadContext::Named(context.clone()), "dev")],
+    );
+    let failed = harness
+        .run_failing(&configuration, StepId::WorkloadSource)
+        .await;
+    assert_eq!(failed.failure().0, Some(StepId::WorkloadSource));
+    assert_eq!(deploy_keys(&harness).len(), 1);
+    harness.sim.clear_faults();
+    let resumed = harness.run(&configuration).await;
+    assert_workload_steps_succeeded(&harness, &resumed);
+    assert_attached(&harness, WORKLOAD_SERVER, &context, "dev");
+    assert_eq!(
+        deploy_keys(&harness).len(),
+        1,
+        "{:?}",
+        deploy_keys(&harness)
+    );
+}

@@ -527,6 +527,73 @@ fn generate_key_pair(step: StepId) -> Result<(SecretString, String), UserError> 
     Ok((SecretString::from(private.to_string()), public))
 }
 
+/// Whether an earlier run of this installation left the credential of one attached
+/// (cluster, environment) in place: its deploy key recorded and live (the same key under
+/// the same title), its Secret recorded and live with our mark. A resumed run then keeps
+/// it instead of adding a second key.
+#[allow(clippy::too_many_arguments)]
+async fn credential_in_place(
+    env: &StepEnv,
+    ctx: &StepContext,
+    tools: &Tools,
+    kubectl: &KubectlContext,
+    slug: &str,
+    title: &str,
+    context: &str,
+    environment: &str,
+    installation_id: &str,
+) -> Result<bool, UserError> {
+    let recorded = ctx.state().read(|s| {
+        s.rollback_candidates()
+            .iter()
+            .find_map(|record| match &record.resource {
+                Resource::DeployKey {
+                    repository,
+                    title: recorded_title,
+                    key,
+                    id: Some(id),
+                } if repository == slug && recorded_title == title => Some((key.clone(), *id)),
+                _ => None,
+            })
+    });
+    let Some((key, id)) = recorded else {
+        return Ok(false);
+    };
+    let secret = object_resource(
+        context,
+        SECRET_RESOURCE,
+        &credential_secret_name(environment),
+    );
+    if !ctx.state().read(|s| recorded_ours(s, &secret)) {
+        return Ok(false);
+    }
+    let live_key = call(
+        env,
+        ctx,
+        &format!("look up deploy key {id} of {slug}"),
+        || tools.gh.deploy_key(slug, id),
+    )
+    .await?;
+    let key_in_place = live_key.is_some_and(|live| {
+        live.title == title
+            && live
+                .key
+                .split_whitespace()
+                .take(2)
+                .eq(key.split_whitespace().take(2))
+    });
+    if !key_in_place {
+        return Ok(false);
+    }
+    let secret_name = credential_secret_name(environment);
+    let labels = call(env, ctx, &format!("look up Secret {secret_name}"), || {
+        kubectl.object_labels(SECRET_RESOURCE, &secret_name, NAMESPACE)
+    })
+    .await?;
+    Ok(labels
+        .is_some_and(|labels| crate::tools::kubectl::check_mark(&labels, installation_id).is_ok()))
+}
+
 /// Per attached (cluster, environment): the deploy key, its Secret, the GitRepository and
 /// the Kustomization, each recorded before it is created; then the GitRepository Ready.
 async fn gitops_source(
@@ -561,75 +628,96 @@ async fn gitops_source(
         let name = kube_context_of(configuration, &cluster.context);
         let kubectl = kubectl_for(env, ctx, &name);
         let environment = &cluster.environment;
-        ctx.progress(format!(
-            "{name}: a read-only deploy key of {slug} for {environment}"
-        ));
-        let (identity, identity_pub) = generate_key_pair(step)?;
         let title = deploy_key_title(&installation_id, &name, environment);
-        let pending = Resource::DeployKey {
-            repository: slug.clone(),
-            title: title.clone(),
-            key: identity_pub.clone(),
-            id: None,
-        };
-        ctx.record(
-            pending.clone(),
-            Ownership::CreatedByUs,
-            ResourceStatus::Creating,
-        )?;
-        let attempts = CreateAttempts::default();
-        let added = call(
+        if credential_in_place(
             env,
             ctx,
-            &format!("add deploy key {title:?} to {slug}"),
-            || async { attempts.note(tools.gh.deploy_key_add(&slug, &title, &identity_pub).await) },
+            &tools,
+            &kubectl,
+            &slug,
+            &title,
+            &name,
+            environment,
+            &installation_id,
         )
-        .await;
-        let added = match added {
-            Ok(added) => added,
-            Err(error) => {
-                forget_refused_creation(ctx, &attempts, &pending)?;
-                return Err(error);
-            }
-        };
-        ctx.update_state(|s| {
-            s.forget_creation(&pending, crate::state::Timestamp::now());
-        })?;
-        ctx.record(
-            Resource::DeployKey {
+        .await?
+        {
+            ctx.progress(format!(
+                "{name}: the deploy key {title:?} and its Secret made by an earlier run are in place"
+            ));
+        } else {
+            ctx.progress(format!(
+                "{name}: a read-only deploy key of {slug} for {environment}"
+            ));
+            let (identity, identity_pub) = generate_key_pair(step)?;
+            let pending = Resource::DeployKey {
                 repository: slug.clone(),
                 title: title.clone(),
                 key: identity_pub.clone(),
-                id: Some(added.id),
-            },
-            Ownership::CreatedByUs,
-            ResourceStatus::Present,
-        )?;
+                id: None,
+            };
+            ctx.record(
+                pending.clone(),
+                Ownership::CreatedByUs,
+                ResourceStatus::Creating,
+            )?;
+            let attempts = CreateAttempts::default();
+            let added = call(
+                env,
+                ctx,
+                &format!("add deploy key {title:?} to {slug}"),
+                || async {
+                    attempts.note(tools.gh.deploy_key_add(&slug, &title, &identity_pub).await)
+                },
+            )
+            .await;
+            let added = match added {
+                Ok(added) => added,
+                Err(error) => {
+                    forget_refused_creation(ctx, &attempts, &pending)?;
+                    return Err(error);
+                }
+            };
+            ctx.update_state(|s| {
+                s.forget_creation(&pending, crate::state::Timestamp::now());
+            })?;
+            ctx.record(
+                Resource::DeployKey {
+                    repository: slug.clone(),
+                    title: title.clone(),
+                    key: identity_pub.clone(),
+                    id: Some(added.id),
+                },
+                Ownership::CreatedByUs,
+                ResourceStatus::Present,
+            )?;
 
-        let secret = object_resource(&name, SECRET_RESOURCE, &credential_secret_name(environment));
-        ctx.record(
-            secret.clone(),
-            Ownership::CreatedByUs,
-            ResourceStatus::Creating,
-        )?;
-        let manifest = credential_secret_manifest(
-            environment,
-            &identity,
-            &identity_pub,
-            &known_hosts,
-            &installation_id,
-        );
-        call(
-            env,
-            ctx,
-            &format!(
-                "apply Secret {} on {name}",
-                credential_secret_name(environment)
-            ),
-            || kubectl.apply_secret_stdin(manifest.clone()),
-        )
-        .await?;
-        ctx.record(secret, Ownership::CreatedByUs, ResourceStatus::Present)?;
+            let secret =
+                object_resource(&name, SECRET_RESOURCE, &credential_secret_name(environment));
+            ctx.record(
+                secret.clone(),
+                Ownership::CreatedByUs,
+                ResourceStatus::Creating,
+            )?;
+            let manifest = credential_secret_manifest(
+                environment,
+                &identity,
+                &identity_pub,
+                &known_hosts,
+                &installation_id,
+            );
+            call(
+                env,
+                ctx,
+                &format!(
+                    "apply Secret {} on {name}",
+                    credential_secret_name(environment)
+                ),
+                || kubectl.apply_secret_stdin(manifest.clone()),
+            )
+            .await?;
+            ctx.record(secret, Ownership::CreatedByUs, ResourceStatus::Present)?;
+        }
 
         for (kind, manifest) in [
             (
