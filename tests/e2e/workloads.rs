@@ -398,3 +398,73 @@ async fn a_resumed_run_keeps_the_credential_an_earlier_run_made() {
         deploy_keys(&harness)
     );
 }
+
+/// `--clean` (the removal pipeline from the state file alone) lists the workload pieces in
+/// their order, the Kustomization first and the Flux we installed last, removes them with
+/// everything else the run created, and leaves the world as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_removes_every_workload_piece_kustomization_first_and_our_flux_last() {
+    use crate::support::consented::CleanupPreview;
+    use kalypso_bootstrap::engine::Cleanup;
+    use kalypso_bootstrap::state::InstallationWorld;
+    let (harness, context) = with_workload_cluster();
+    let before = harness.settled();
+    let configuration = attach(
+        existing_cluster(all_new()),
+        &[(WorkloadContext::Named(context.clone()), "dev")],
+    );
+    let run = harness.run(&configuration).await;
+    assert_workload_steps_succeeded(&harness, &run);
+    let runner: Arc<dyn kalypso_bootstrap::tools::CommandRunner> = Arc::new(harness.sim.clone());
+    let cleanup = Cleanup::open(
+        runner,
+        Some(SecretString::from(CANARY)),
+        &harness.paths(),
+        InstallationWorld::Real,
+    )
+    .unwrap()
+    .unwrap();
+    let commands: Vec<String> = cleanup
+        .preview()
+        .iter()
+        .map(|p| p.manual_command.clone())
+        .collect();
+    let position = |needle: &str| {
+        commands
+            .iter()
+            .position(|c| c.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} in {commands:#?}"))
+    };
+    let kustomization = position(&format!(
+        "kubectl --context {context} delete {FLUX_KUSTOMIZATION_CRD} kalypso-gitops-dev"
+    ));
+    let source = position(&format!(
+        "kubectl --context {context} delete {FLUX_GITREPOSITORY_CRD} kalypso-gitops-dev"
+    ));
+    let secret = position(&format!(
+        "kubectl --context {context} delete secret kalypso-gitops-dev-deploy-key"
+    ));
+    let key = position(&format!(
+        "gh api --method DELETE repos/{ORG}/{GITOPS}/keys/"
+    ));
+    let flux = position(&format!("kubectl --context {context} delete -f "));
+    assert!(
+        kustomization < source && source < secret && secret < key && key < flux,
+        "{commands:#?}"
+    );
+    let mut consent = kalypso_bootstrap::engine::ConsentRule::new("--yes", true, None);
+    let (events, _receiver) = kalypso_bootstrap::engine::EventSink::channel();
+    let outcome = cleanup
+        .removal()
+        .run(
+            &mut consent,
+            events,
+            &kalypso_bootstrap::tools::CancellationToken::new(),
+        )
+        .await;
+    let kalypso_bootstrap::engine::RemovalOutcome::Removed(report) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert!(report.is_complete(), "{:?}", report.leftovers);
+    assert_same(&before, &harness.settled(), "cleaned");
+}
