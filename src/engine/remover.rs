@@ -317,7 +317,7 @@ impl EngineRemover {
         repository: &str,
         key: &str,
         id: Option<u64>,
-    ) -> Result<Option<crate::tools::gh::DeployKey>, ToolError> {
+    ) -> Result<Option<crate::tools::gh::RepoDeployKey>, ToolError> {
         match id {
             Some(id) => self.gh().deploy_key(repository, id).await,
             None => Ok(self

@@ -47,7 +47,7 @@ pub struct Gh {
 
 /// A deploy key as GitHub's REST API answers it (the fields we use).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct DeployKey {
+pub struct RepoDeployKey {
     pub id: u64,
     pub key: String,
     pub title: String,
@@ -707,7 +707,7 @@ impl Gh {
         slug: &str,
         title: &str,
         public_key: &str,
-    ) -> Result<DeployKey, ToolError> {
+    ) -> Result<RepoDeployKey, ToolError> {
         let spec = self.deploy_key_add_spec(slug, title, public_key);
         self.exec.json(spec, "a deploy key").await
     }
@@ -718,7 +718,7 @@ impl Gh {
     }
 
     /// The deploy keys of `slug` (the first page, as GitHub answers it: 30 keys).
-    pub async fn deploy_keys(&self, slug: &str) -> Result<Vec<DeployKey>, ToolError> {
+    pub async fn deploy_keys(&self, slug: &str) -> Result<Vec<RepoDeployKey>, ToolError> {
         let spec = self.deploy_keys_spec(slug);
         self.exec.json(spec, "a list of deploy keys").await
     }
@@ -729,7 +729,11 @@ impl Gh {
     }
 
     /// The deploy key `id` of `slug`; `None` when it is gone.
-    pub async fn deploy_key(&self, slug: &str, id: u64) -> Result<Option<DeployKey>, ToolError> {
+    pub async fn deploy_key(
+        &self,
+        slug: &str,
+        id: u64,
+    ) -> Result<Option<RepoDeployKey>, ToolError> {
         let spec = self.deploy_key_spec(slug, id);
         none_if_not_found(self.exec.json(spec, "a deploy key").await)
     }

@@ -122,6 +122,7 @@ pub fn group_entries(group: Group) -> &'static [Entry] {
             C(Field::HelmVersion),
             C(Field::HelmValues),
             C(Field::FluxManifest),
+            C(Field::WorkloadClusters),
         ],
         Group::Options => &[
             C(Field::AutoRollback),
@@ -132,6 +133,7 @@ pub fn group_entries(group: Group) -> &'static [Entry] {
             C(Field::Quiet),
             C(Field::NoColor),
             C(Field::Force),
+            C(Field::NoMerge),
         ],
     }
 }

@@ -74,7 +74,7 @@ fn gitops_slug() -> String {
     format!("{ORG}/{GITOPS}")
 }
 
-fn deploy_keys(harness: &Harness) -> Vec<kalypso_bootstrap::tools::gh::DeployKey> {
+fn deploy_keys(harness: &Harness) -> Vec<kalypso_bootstrap::tools::gh::RepoDeployKey> {
     let gh = Gh::new(Arc::new(harness.sim.clone())).with_token(SecretString::from(CANARY));
     futures_block(gh.deploy_keys(&gitops_slug())).expect("the deploy keys")
 }
