@@ -12,7 +12,7 @@ use crate::config::model::{
 };
 use candidates::{
     kube_context_candidates, network_plugin_candidates, region_candidates, topic_candidates,
-    visibility_candidates, CompletionShell,
+    visibility_candidates, workload_context_candidates, CompletionShell,
 };
 
 pub mod candidates;
@@ -108,6 +108,16 @@ pub struct Cli {
     /// Environments to bootstrap, in promotion order, comma-separated: each gets its branch in both repositories and promotes to the next (default dev; at most 8, lower-case DNS labels, not main) [env: KALYPSO_ENVIRONMENTS]
     #[arg(long, value_name = "ENV,...", help_heading = "Environments")]
     pub environments: Option<String>,
+
+    // ---- Workload clusters ----
+    /// Attach a cluster to reconcile the gitops repository: a kube context, or self for the management cluster (self: every environment; a context: the first; =CLUSTER_TYPE: the folder it follows, default "default"; =ENV after it: that environment); repeatable [env: KALYPSO_WORKLOAD_CLUSTERS]
+    #[arg(long, value_name = "CONTEXT[=CLUSTER_TYPE]", action = ArgAction::Append,
+          help_heading = "Workload clusters",
+          add = ArgValueCandidates::new(workload_context_candidates))]
+    pub workload_cluster: Vec<String>,
+    /// Leave the scheduler's first pull request for a human to merge [env: KALYPSO_NO_MERGE]
+    #[arg(long, help_heading = "Workload clusters")]
+    pub no_merge: bool,
 
     // ---- Installation ----
     /// Namespace for Kalypso (default kalypso-system) [env: KALYPSO_NAMESPACE]
@@ -363,6 +373,8 @@ impl Cli {
                 visibility: self.repo_visibility.clone(),
             },
             environments: self.environments.clone(),
+            workload_clusters: (!self.workload_cluster.is_empty())
+                .then(|| self.workload_cluster.join(",")),
             installation: InstallationLayer {
                 namespace: self.namespace.clone(),
                 helm_chart: self.helm_chart.clone(),
@@ -380,6 +392,7 @@ impl Cli {
                 quiet: flag(self.quiet),
                 no_color: flag(self.no_color),
                 force: flag(self.force),
+                no_merge: flag(self.no_merge),
             },
         }
     }

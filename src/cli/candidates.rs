@@ -55,6 +55,17 @@ pub fn kube_context_candidates() -> Vec<CompletionCandidate> {
     ))
 }
 
+/// `--workload-cluster`: `self` (the management cluster), then the kubeconfig's contexts.
+pub fn workload_context_candidates() -> Vec<CompletionCandidate> {
+    let mut candidates =
+        vec![
+            CompletionCandidate::new(crate::config::WorkloadContext::MANAGEMENT_WORD)
+                .help(Some("the management cluster".into())),
+        ];
+    candidates.extend(kube_context_candidates());
+    candidates
+}
+
 fn kube_contexts_in(paths: &[PathBuf]) -> Vec<CompletionCandidate> {
     let Ok(contexts) = kubeconfig::read_contexts(paths) else {
         return Vec::new();
@@ -170,6 +181,12 @@ mod tests {
         let broken = dir.path().join("broken");
         std::fs::write(&broken, "contexts: [name: {\n").unwrap();
         assert!(kube_contexts_in(&paths(&[&broken])).is_empty());
+    }
+
+    #[test]
+    fn workload_clusters_complete_self_first() {
+        let candidates = workload_context_candidates();
+        assert_eq!(values(&candidates)[0], "self");
     }
 
     #[test]

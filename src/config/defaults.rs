@@ -57,6 +57,7 @@ pub fn fixed() -> ConfigLayer {
             flux_manifest: None,
             skip_install: Some(false),
         },
+        workload_clusters: None,
         options: OptionsLayer {
             non_interactive: Some(false),
             auto_rollback: Some(false),
@@ -66,6 +67,7 @@ pub fn fixed() -> ConfigLayer {
             quiet: Some(false),
             no_color: Some(false),
             force: Some(false),
+            no_merge: Some(false),
         },
     }
 }

@@ -2,7 +2,7 @@
 //! same [`Configuration`]. Every value is written out (defaults included), so the file
 //! does not depend on the defaults of the version that reads it.
 
-use super::configuration::{ClusterTarget, Configuration, RepoTarget, Verbosity};
+use super::configuration::{ClusterTarget, Configuration, RepoTarget, Verbosity, WorkloadContext};
 use super::model::{
     ClusterLayer, ConfigLayer, InstallationLayer, OptionsLayer, RepoLayer, RepositoriesLayer,
 };
@@ -56,6 +56,20 @@ pub fn to_layer(config: &Configuration) -> ConfigLayer {
             visibility: Some(repositories.visibility.as_str().to_string()),
         },
         environments: Some(config.environments.names().join(",")),
+        workload_clusters: (!config.workload_clusters.is_empty()).then(|| {
+            config
+                .workload_clusters
+                .iter()
+                .map(|cluster| {
+                    let context = match &cluster.context {
+                        WorkloadContext::Management => WorkloadContext::MANAGEMENT_WORD,
+                        WorkloadContext::Named(name) => name.as_str(),
+                    };
+                    format!("{context}={}={}", cluster.cluster_type, cluster.environment)
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        }),
         installation: InstallationLayer {
             namespace: Some(installation.namespace.clone()),
             helm_chart: Some(installation.chart.as_config_value()),
@@ -79,6 +93,7 @@ pub fn to_layer(config: &Configuration) -> ConfigLayer {
             quiet: Some(options.verbosity == Verbosity::Quiet),
             no_color: Some(options.no_color),
             force: Some(options.force),
+            no_merge: Some(options.no_merge),
         },
     }
 }

@@ -180,6 +180,7 @@ field_table! {
     HelmValues => "installation.helmValues", "KALYPSO_HELM_VALUES", "--helm-values", Text, installation.helm_values;
     FluxManifest => "installation.fluxManifest", "KALYPSO_FLUX_MANIFEST", "--flux-manifest", Text, installation.flux_manifest;
     SkipInstall => "installation.skipInstall", "KALYPSO_SKIP_INSTALL", "--skip-install", Bool, installation.skip_install;
+    WorkloadClusters => "workloadClusters", "KALYPSO_WORKLOAD_CLUSTERS", "--workload-cluster", Text, workload_clusters;
     NonInteractive => "options.nonInteractive", "KALYPSO_NON_INTERACTIVE", "--non-interactive", Bool, options.non_interactive;
     AutoRollback => "options.autoRollback", "KALYPSO_AUTO_ROLLBACK", "--auto-rollback", Bool, options.auto_rollback;
     SkipValidation => "options.skipValidation", "KALYPSO_SKIP_VALIDATION", "--skip-validation", Bool, options.skip_validation;
@@ -188,6 +189,7 @@ field_table! {
     Quiet => "options.quiet", "KALYPSO_QUIET", "--quiet", Bool, options.quiet;
     NoColor => "options.noColor", "KALYPSO_NO_COLOR", "--no-color", Bool, options.no_color;
     Force => "options.force", "KALYPSO_FORCE", "--force", Bool, options.force;
+    NoMerge => "options.noMerge", "KALYPSO_NO_MERGE", "--no-merge", Bool, options.no_merge;
 }
 
 impl Field {
@@ -223,7 +225,7 @@ mod tests {
         assert_eq!(paths.len(), Field::ALL.len());
         assert_eq!(envs.len(), Field::ALL.len());
         assert_eq!(flags.len(), Field::ALL.len());
-        assert_eq!(Field::ALL.len(), 33);
+        assert_eq!(Field::ALL.len(), 35);
     }
 
     #[test]

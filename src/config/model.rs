@@ -48,6 +48,17 @@ pub struct ConfigLayer {
     )]
     #[schemars(with = "Option<InstallationLayer>")]
     pub installation: InstallationLayer,
+    /// The clusters attached to reconcile the gitops repository. The file holds a list of
+    /// `{context, clusterType, environment}`; the layer keeps them as the flag and the
+    /// variable give them, comma-separated `CONTEXT[=CLUSTER_TYPE[=ENVIRONMENT]]` (see
+    /// [`split_workload_clusters`]), so that every layer treats it as one text value.
+    #[serde(
+        default,
+        with = "workload_cluster_list",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<Vec<workload_cluster_list::WorkloadClusterEntry>>")]
+    pub workload_clusters: Option<String>,
     #[serde(
         default,
         deserialize_with = "null_as_default",
@@ -155,6 +166,8 @@ pub struct OptionsLayer {
     pub no_color: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_merge: Option<bool>,
 }
 
 /// `environments` in the file: a YAML list of names, kept in the layer comma-separated.
@@ -201,6 +214,112 @@ mod environment_list {
         }
         Ok(Some(names.join(",")))
     }
+}
+
+/// `workloadClusters` in the file: a list of `{context, clusterType, environment}`, kept in
+/// the layer as the flag's comma-separated text.
+pub(crate) mod workload_cluster_list {
+    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
+
+    /// One attached cluster as the file writes it.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct WorkloadClusterEntry {
+        /// A context of the kubeconfig, or `self` for the management cluster.
+        pub context: String,
+        /// The cluster type whose folder of the gitops repository it reconciles
+        /// (default: the one the tool creates, `default`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub cluster_type: Option<String>,
+        /// The environment branch it reconciles (default: the first environment; for
+        /// `self`, every environment).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub environment: Option<String>,
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<String>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(text) => {
+                serializer.collect_seq(super::split_workload_clusters(text).into_iter().map(
+                    |given| WorkloadClusterEntry {
+                        context: given.context.to_string(),
+                        cluster_type: given.cluster_type.map(str::to_string),
+                        environment: given.environment.map(str::to_string),
+                    },
+                ))
+            }
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<String>, D::Error> {
+        let Some(entries) = Option::<Vec<WorkloadClusterEntry>>::deserialize(deserializer).map_err(|e| {
+            D::Error::custom(format!(
+                "expected a list of {{context, clusterType, environment}}, e.g. [{{context: kind-workload}}]: {e}"
+            ))
+        })?
+        else {
+            return Ok(None);
+        };
+        let mut texts = Vec::with_capacity(entries.len());
+        for entry in entries {
+            // The separators of the flag's form would read back as other entries or parts.
+            for part in [
+                Some(&entry.context),
+                entry.cluster_type.as_ref(),
+                entry.environment.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if part.contains(',') || part.contains('=') {
+                    return Err(D::Error::custom(format!(
+                        "workload cluster value {part:?} contains ',' or '=', which no kube context, cluster type or environment this tool accepts may hold"
+                    )));
+                }
+            }
+            let cluster_type = entry.cluster_type.as_deref().unwrap_or("");
+            texts.push(match (&entry.cluster_type, &entry.environment) {
+                (_, Some(environment)) => format!("{}={cluster_type}={environment}", entry.context),
+                (Some(cluster_type), None) => format!("{}={cluster_type}", entry.context),
+                (None, None) => entry.context.clone(),
+            });
+        }
+        Ok(Some(texts.join(",")))
+    }
+}
+
+/// One `CONTEXT[=CLUSTER_TYPE[=ENVIRONMENT]]` of a workload-cluster list; an empty
+/// cluster type before an environment (`ctx==stage`, the file's form without a cluster
+/// type) is no cluster type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GivenWorkloadCluster<'a> {
+    pub context: &'a str,
+    pub cluster_type: Option<&'a str>,
+    pub environment: Option<&'a str>,
+}
+
+/// The entries of a comma-separated workload-cluster list, each trimmed.
+pub fn split_workload_clusters(text: &str) -> Vec<GivenWorkloadCluster<'_>> {
+    text.split(',')
+        .map(str::trim)
+        .map(|entry| {
+            let mut parts = entry.splitn(3, '=');
+            let context = parts.next().unwrap_or_default();
+            let cluster_type = parts.next();
+            let environment = parts.next();
+            GivenWorkloadCluster {
+                context,
+                cluster_type: cluster_type.filter(|t| !(t.is_empty() && environment.is_some())),
+                environment,
+            }
+        })
+        .collect()
 }
 
 /// The environment names of a comma-separated `environments` value, each trimmed (an

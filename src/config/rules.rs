@@ -263,6 +263,26 @@ pub fn namespace(name: &str) -> Result<(), Violation> {
     ))
 }
 
+/// A cluster type: a DNS-1123 label (it names a folder of the gitops repository and
+/// Kalypso `ClusterType` objects).
+pub fn cluster_type(name: &str) -> Result<(), Violation> {
+    static PATTERN: LazyLock<Regex> = LazyLock::new(|| regex(NAMESPACE_PATTERN));
+    if name.len() <= 63 && PATTERN.is_match(name) {
+        return Ok(());
+    }
+    let suggestion = suggest_dns_label(name, 63);
+    Err(Violation::new(
+        format!(
+            "the cluster type {name:?} must be a DNS-1123 label: at most 63 characters matching {NAMESPACE_PATTERN}"
+        ),
+        if suggestion.is_empty() {
+            "e.g. CONTEXT=default".to_string()
+        } else {
+            format!("e.g. CONTEXT={suggestion}")
+        },
+    ))
+}
+
 /// The environments, comma-separated: each a DNS-1123 label (it names a git branch, a
 /// Kubernetes namespace and Kalypso objects), not `main` (the shared branch), no name twice,
 /// 1 to [`Environments::MAX`] of them.

@@ -20,8 +20,8 @@
 //!   higher layer wins, both from the same layer is a conflict.
 
 use super::configuration::{
-    ClusterTarget, Configuration, ExistingCluster, Installation, NewCluster, Options, RepoTarget,
-    Repositories, Verbosity,
+    ClusterTarget, Configuration, Environments, ExistingCluster, Installation, NewCluster, Options,
+    RepoTarget, Repositories, Verbosity, WorkloadCluster, WorkloadContext,
 };
 use super::defaults;
 use super::error::FieldError;
@@ -157,6 +157,15 @@ impl Validator<'_> {
         let repositories = self.repositories();
         let environments = self.check(Field::Environments, rules::environments);
         let installation = self.installation();
+        let management_context = cluster.as_ref().map(|cluster| match cluster {
+            ClusterTarget::Existing(existing) => existing.context.clone(),
+            ClusterTarget::Create(new) => new.name.clone(),
+        });
+        let workload_clusters = self.workload_clusters(
+            environments.as_ref(),
+            management_context.as_deref(),
+            kube_contexts,
+        );
         let options = self.options();
         if !self.is_set(Field::ClusterName) && !self.name_needed_for.is_empty() {
             let rule = format!("required because {}", self.name_needed_for.join(", and "));
@@ -171,8 +180,7 @@ impl Validator<'_> {
             repositories: repositories?,
             environments: environments?,
             installation: installation?,
-            // Parsed from `--workload-cluster` / `workloadClusters` (issue 18, config part).
-            workload_clusters: Vec::new(),
+            workload_clusters: workload_clusters?,
             options,
         })
     }
@@ -435,8 +443,148 @@ impl Validator<'_> {
             verbosity,
             no_color: self.flag(Field::NoColor),
             force: self.flag(Field::Force),
-            no_merge: false,
+            no_merge: self.flag(Field::NoMerge),
         }
+    }
+
+    /// The attached workload clusters, each (context, environment) once. `self` (or the
+    /// management cluster's own context) is the management cluster; without an environment
+    /// it reconciles every environment, a named context the first. `None` when a value is
+    /// invalid (the error recorded) or the environments or the management cluster are.
+    fn workload_clusters(
+        &mut self,
+        environments: Option<&Environments>,
+        management_context: Option<&str>,
+        kube_contexts: &[String],
+    ) -> Option<Vec<WorkloadCluster>> {
+        const FIELD: Field = Field::WorkloadClusters;
+        let Some(Value::Text(text)) = self.merged.get(FIELD) else {
+            return Some(Vec::new());
+        };
+        let source = self.source(FIELD).clone();
+        let mut clusters: Vec<WorkloadCluster> = Vec::new();
+        let mut valid = true;
+        for given in super::model::split_workload_clusters(&text) {
+            let shown = match (given.cluster_type, given.environment) {
+                (_, Some(environment)) => format!(
+                    "{}={}={environment}",
+                    given.context,
+                    given.cluster_type.unwrap_or_default()
+                ),
+                (Some(cluster_type), None) => format!("{}={cluster_type}", given.context),
+                (None, None) => given.context.to_string(),
+            };
+            let refuse = |errors: &mut Vec<FieldError>, violation: Violation| {
+                errors.push(FieldError::invalid(
+                    FIELD,
+                    shown.clone(),
+                    &source,
+                    violation.rule,
+                    violation.hint,
+                ));
+            };
+            let context = if given.context == WorkloadContext::MANAGEMENT_WORD
+                || Some(given.context) == management_context
+            {
+                Some(WorkloadContext::Management)
+            } else if given.context.is_empty() {
+                refuse(
+                    &mut self.errors,
+                    Violation::new(
+                        "each workload cluster names a kube context (or self)",
+                        "e.g. --workload-cluster kind-workload, or --workload-cluster self",
+                    ),
+                );
+                None
+            } else {
+                match rules::kube_context(given.context, kube_contexts) {
+                    Ok(()) => Some(WorkloadContext::Named(given.context.to_string())),
+                    Err(violation) => {
+                        refuse(
+                            &mut self.errors,
+                            Violation::new(
+                                format!("the context {:?} {}", given.context, violation.rule),
+                                format!("{}, or self for the management cluster", violation.hint),
+                            ),
+                        );
+                        None
+                    }
+                }
+            };
+            let cluster_type = match given.cluster_type {
+                None => Some(crate::templates::TemplateContext::DEFAULT_CLUSTER_TYPE.to_string()),
+                Some(cluster_type) => match rules::cluster_type(cluster_type) {
+                    Ok(()) => Some(cluster_type.to_string()),
+                    Err(violation) => {
+                        refuse(&mut self.errors, violation);
+                        None
+                    }
+                },
+            };
+            let chosen: Option<Vec<String>> = match (given.environment, environments) {
+                (_, None) => None,
+                (Some(environment), Some(environments)) => {
+                    if environments.names().iter().any(|name| name == environment) {
+                        Some(vec![environment.to_string()])
+                    } else {
+                        refuse(
+                            &mut self.errors,
+                            Violation::new(
+                                format!(
+                                    "the environment {environment:?} must be one of the configured environments ({environments})"
+                                ),
+                                format!(
+                                    "name one of {environments}, or add {environment:?} to {}",
+                                    Field::Environments.path()
+                                ),
+                            ),
+                        );
+                        None
+                    }
+                }
+                (None, Some(environments)) => Some(match context {
+                    Some(WorkloadContext::Management) => environments.names().to_vec(),
+                    _ => vec![environments.first().to_string()],
+                }),
+            };
+            let (Some(context), Some(cluster_type), Some(chosen)) = (context, cluster_type, chosen)
+            else {
+                valid = false;
+                continue;
+            };
+            for environment in chosen {
+                if let Some(earlier) = clusters
+                    .iter()
+                    .find(|c| c.context == context && c.environment == environment)
+                {
+                    let described = match &context {
+                        WorkloadContext::Management => format!(
+                            "the management cluster ({})",
+                            management_context.unwrap_or(WorkloadContext::MANAGEMENT_WORD)
+                        ),
+                        WorkloadContext::Named(name) => format!("the context {name:?}"),
+                    };
+                    refuse(
+                        &mut self.errors,
+                        Violation::new(
+                            format!(
+                                "each cluster follows an environment once: {described} is attached to {environment:?} twice (cluster types {:?} and {cluster_type:?})",
+                                earlier.cluster_type
+                            ),
+                            "attach each (context, environment) once; self and the management cluster's own context are the same cluster",
+                        ),
+                    );
+                    valid = false;
+                    continue;
+                }
+                clusters.push(WorkloadCluster {
+                    context: context.clone(),
+                    cluster_type: cluster_type.clone(),
+                    environment,
+                });
+            }
+        }
+        (valid && environments.is_some() && management_context.is_some()).then_some(clusters)
     }
 
     // ---- helpers ----

@@ -14,7 +14,7 @@ use crate::engine::events::{EventKind, LogLevel};
 use crate::engine::orchestrator::{StepOutcome, StepRunner};
 use crate::engine::plan::{Plan, PlannedStep};
 use crate::engine::step::{Action, StepId};
-use crate::engine::steps::{repositories, resources, BootstrapSteps, StepEnv};
+use crate::engine::steps::{repositories, resources, workloads, BootstrapSteps, StepEnv};
 use crate::engine::StepWrapper;
 use crate::sim::{Fault, FaultKind, SimulatedEnvironment};
 use crate::templates::RepoKind;
@@ -139,10 +139,21 @@ pub fn sabotage(env: &StepEnv, step: StepId, owner: &str) -> Sabotage {
         StepId::InstallFlux => forbidden("kubectl get crd").with_arg(FLUX_GITREPOSITORY_CRD),
         StepId::InstallKalypso => forbidden("helm upgrade"),
         StepId::HealthChecks => forbidden("kubectl get").with_arg(resources::CONTROL_PLANE_SOURCE),
-        // Refined by the workload steps' own faults (issue 18).
-        StepId::WorkloadPreflight | StepId::WorkloadFlux | StepId::WorkloadSource => {
-            forbidden("kubectl apply")
-        }
+        // The first attached context reached by name: its API server refuses us.
+        StepId::WorkloadPreflight => match first_named_context(env) {
+            Some(context) => forbidden("kubectl version").with_arg(context),
+            None => forbidden("kubectl get secret").with_arg(workloads::credential_secret_name(
+                first_attached_environment(env),
+            )),
+        },
+        // Flux's manifest refused on the first named workload cluster.
+        StepId::WorkloadFlux => match first_named_context(env) {
+            Some(context) => forbidden("kubectl apply").with_arg(context),
+            None => forbidden("kubectl apply"),
+        },
+        // Everything of the first attachment created, then its GitRepository unreadable.
+        StepId::WorkloadSource => forbidden("kubectl get")
+            .with_arg(workloads::source_name(first_attached_environment(env))),
         // The merge refused (a protection rule, a token without write access); under
         // --no-merge nothing is merged: the scheduler's pull requests may not be listed.
         StepId::FirstWorkload if env.configuration.options.no_merge => {
@@ -152,6 +163,25 @@ pub fn sabotage(env: &StepEnv, step: StepId, owner: &str) -> Sabotage {
     };
     // Once: the step fails, and a resumed run (or the rollback) meets no fault.
     Sabotage::Fault(fault.nth(1))
+}
+
+/// The first attached workload cluster reached through a context of its own.
+fn first_named_context(env: &StepEnv) -> Option<String> {
+    env.configuration
+        .workload_clusters
+        .iter()
+        .find_map(|cluster| match &cluster.context {
+            crate::config::WorkloadContext::Named(name) => Some(name.clone()),
+            crate::config::WorkloadContext::Management => None,
+        })
+}
+
+/// The environment of the first attached workload cluster.
+fn first_attached_environment(env: &StepEnv) -> &str {
+    env.configuration.workload_clusters.first().map_or_else(
+        || env.configuration.environments.first(),
+        |c| c.environment.as_str(),
+    )
 }
 
 fn env_target(env: &StepEnv, kind: RepoKind) -> &RepoTarget {

@@ -380,7 +380,10 @@ pub fn dependencies(id: StepId) -> Vec<StepId> {
     use StepId::*;
     match id {
         ClusterPreflight => vec![],
-        ClusterResourceGroup | ControlPlaneRepo | GitopsRepo => vec![ClusterPreflight],
+        // With workload clusters attached, nothing is created before they are checked too.
+        ClusterResourceGroup | ControlPlaneRepo | GitopsRepo => {
+            vec![ClusterPreflight, WorkloadPreflight]
+        }
         ClusterCreate => vec![ClusterResourceGroup],
         ClusterCredentials => vec![ClusterCreate],
         ClusterReady => vec![ClusterCredentials],
@@ -389,7 +392,7 @@ pub fn dependencies(id: StepId) -> Vec<StepId> {
         GitopsSeed => vec![GitopsRepo],
         GitopsSecrets => vec![GitopsSeed],
         GitopsLabel => vec![GitopsSecrets],
-        InstallFlux => vec![ClusterReady],
+        InstallFlux => vec![ClusterReady, WorkloadPreflight],
         InstallKalypso => vec![
             InstallFlux,
             ControlPlaneRepo,

@@ -294,6 +294,38 @@ impl EngineRemover {
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 self.kubectl(kube_context).delete_crds_spec(&names)
             }
+            Resource::WorkloadObject {
+                kube_context,
+                kind,
+                namespace,
+                name,
+            } => self
+                .kubectl(kube_context)
+                .delete_object_spec(kind, name, namespace),
+            // Without GitHub's id (its answer never came), the key is found in the list.
+            Resource::DeployKey { repository, id, .. } => match id {
+                Some(id) => self.gh().deploy_key_delete_spec(repository, *id),
+                None => self.gh().deploy_keys_spec(repository),
+            },
+        }
+    }
+
+    /// The live deploy key a [`Resource::DeployKey`] names: by its id, else by its public
+    /// key in the repository's list. `None` when it is gone.
+    async fn live_deploy_key(
+        &self,
+        repository: &str,
+        key: &str,
+        id: Option<u64>,
+    ) -> Result<Option<crate::tools::gh::RepoDeployKey>, ToolError> {
+        match id {
+            Some(id) => self.gh().deploy_key(repository, id).await,
+            None => Ok(self
+                .gh()
+                .deploy_keys(repository)
+                .await?
+                .into_iter()
+                .find(|live| same_public_key(&live.key, key))),
         }
     }
 
@@ -406,6 +438,40 @@ impl EngineRemover {
                     crate::tools::kubectl::check_mark(&release.labels, id)
                         .map_err(|why| why.replace("its label", "its release label"))
                 }),
+            },
+            Resource::WorkloadObject {
+                kube_context,
+                kind,
+                namespace,
+                name,
+            } => match self
+                .kubectl(kube_context)
+                .object_labels(kind, name, namespace)
+                .await?
+            {
+                None => Ok(()),
+                Some(labels) => self
+                    .installation_id()
+                    .and_then(|id| crate::tools::kubectl::check_mark(&labels, id)),
+            },
+            // A deploy key carries no label: ours while it is still the key we generated
+            // under the title we gave it.
+            Resource::DeployKey {
+                repository,
+                title,
+                key,
+                id,
+            } => match self.live_deploy_key(repository, key, *id).await? {
+                None => Ok(()),
+                Some(live) if !same_public_key(&live.key, key) => Err(format!(
+                    "deploy key {} of {repository} is not the key we added",
+                    live.id
+                )),
+                Some(live) if &live.title != title => Err(format!(
+                    "deploy key {} of {repository} is titled {:?}, not {title:?}",
+                    live.id, live.title
+                )),
+                Some(_) => Ok(()),
             },
             // Checked live by the revert itself (see [`EngineRemover::revert_file_commit`]).
             Resource::RepoFileCommit { .. } => Ok(()),
@@ -642,6 +708,33 @@ impl EngineRemover {
                 self.kubectl(kube_context).delete_crds(&names).await?;
                 DeleteOutcome::Deleted
             }
+            Resource::WorkloadObject {
+                kube_context,
+                kind,
+                namespace,
+                name,
+            } => {
+                let kubectl = self.kubectl(kube_context);
+                if kubectl
+                    .object_labels(kind, name, namespace)
+                    .await?
+                    .is_none()
+                {
+                    DeleteOutcome::NotFound
+                } else {
+                    kubectl.delete_object(kind, name, namespace).await?;
+                    DeleteOutcome::Deleted
+                }
+            }
+            Resource::DeployKey {
+                repository,
+                key,
+                id,
+                ..
+            } => match self.live_deploy_key(repository, key, *id).await? {
+                None => DeleteOutcome::NotFound,
+                Some(live) => self.gh().deploy_key_delete(repository, live.id).await?,
+            },
         };
         Ok(done(outcome))
     }
@@ -866,6 +959,13 @@ impl ResourceRemover for EngineRemover {
                 | Resource::Namespace { .. }
         )
     }
+}
+
+/// Whether two OpenSSH public keys are one key: type and base64 body (GitHub answers a
+/// key without the comment it was given with).
+fn same_public_key(a: &str, b: &str) -> bool {
+    let body = |key: &str| key.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    body(a) == body(b)
 }
 
 /// What `kubectl delete -f` takes for a recorded Flux: the manifest it was applied from

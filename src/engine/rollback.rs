@@ -106,20 +106,28 @@ pub struct PlannedRemoval {
 /// kube context last, since every cluster-side removal before it goes through it.
 pub fn removal_rank(resource: &Resource) -> u8 {
     match resource {
-        Resource::HelmRelease { .. } => 0,
-        Resource::KalypsoCrds { .. } => 1,
-        Resource::Namespace { .. } => 2,
-        Resource::Flux { .. } => 3,
+        // A workload cluster's Kustomization first (its prune removes what it applied),
+        // then its GitRepository, then the Secret and the deploy key of its credential.
+        Resource::WorkloadObject { kind, .. } => match kind.as_str() {
+            k if k == crate::tools::kubectl::FLUX_KUSTOMIZATION_CRD => 0,
+            k if k == crate::tools::kubectl::FLUX_GITREPOSITORY_CRD => 1,
+            _ => 2,
+        },
+        Resource::DeployKey { .. } => 3,
+        Resource::HelmRelease { .. } => 4,
+        Resource::KalypsoCrds { .. } => 5,
+        Resource::Namespace { .. } => 6,
+        Resource::Flux { .. } => 7,
         Resource::RepoSecret { .. }
         | Resource::RepoLabel { .. }
         | Resource::RepoFileCommit { .. }
         | Resource::RepoEnvironmentSecret { .. }
         | Resource::RepoBranch { .. }
-        | Resource::RepoEnvironment { .. } => 4,
-        Resource::Repository { .. } => 5,
-        Resource::AksCluster { .. } => 6,
-        Resource::ResourceGroup { .. } => 7,
-        Resource::KubeContext { .. } => 8,
+        | Resource::RepoEnvironment { .. } => 8,
+        Resource::Repository { .. } => 9,
+        Resource::AksCluster { .. } => 10,
+        Resource::ResourceGroup { .. } => 11,
+        Resource::KubeContext { .. } => 12,
     }
 }
 

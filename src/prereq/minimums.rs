@@ -163,6 +163,14 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         GH_2_0,
         "present in gh 2.0.0 (pkg/cmd/api/api.go: --silent)",
     ),
+    // A deploy key of an attached workload cluster: the JSON body on stdin.
+    flag(
+        "gh",
+        &["api"],
+        "--input",
+        GH_2_0,
+        "present in gh 2.0.0 (pkg/cmd/api/api.go: --input, reading the body from a file or - for stdin)",
+    ),
     flag(
         "gh",
         &["secret", "set"],
@@ -481,6 +489,14 @@ pub static FEATURE_MINIMUMS: &[FeatureMinimum] = &[
         "--server-side",
         KUBECTL_1_16,
         "present in kubectl 1.16.0 (pkg/cmd/util/helpers.go; server-side apply is GA in 1.22)",
+    ),
+    // The removal of an attached workload cluster's objects: one already gone is no error.
+    flag(
+        "kubectl",
+        &["delete"],
+        "--ignore-not-found",
+        KUBECTL_1_16,
+        KUBECTL_PRESENT,
     ),
     flag("kubectl", &["wait"], "--for", KUBECTL_1_16, KUBECTL_PRESENT),
     flag("kubectl", &["wait"], "--all", KUBECTL_1_16, KUBECTL_PRESENT),

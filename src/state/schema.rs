@@ -434,6 +434,28 @@ pub enum Resource {
         kube_context: String,
         names: Vec<String>,
     },
+    /// A Flux object (Kustomization, GitRepository) or the Secret of its credential that
+    /// we applied on an attached workload cluster (`--workload-cluster`), carrying our
+    /// mark. `kind` is the resource kubectl names it by (e.g.
+    /// `kustomizations.kustomize.toolkit.fluxcd.io`, `secret`).
+    #[serde(rename_all = "camelCase")]
+    WorkloadObject {
+        kube_context: String,
+        kind: String,
+        namespace: String,
+        name: String,
+    },
+    /// A read-only deploy key we added to the gitops repository for one attached
+    /// (cluster, environment). `id` is GitHub's, once it answered; `key` the public key
+    /// (`ssh-ed25519 …`), by which, with the title, the live key is known as ours.
+    #[serde(rename_all = "camelCase")]
+    DeployKey {
+        repository: String,
+        title: String,
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+    },
 }
 
 impl Resource {
@@ -454,6 +476,8 @@ impl Resource {
             Resource::Namespace { .. } => "namespace",
             Resource::HelmRelease { .. } => "helm_release",
             Resource::KalypsoCrds { .. } => "kalypso_crds",
+            Resource::WorkloadObject { .. } => "workload_object",
+            Resource::DeployKey { .. } => "deploy_key",
         }
     }
 
@@ -474,6 +498,8 @@ impl Resource {
             Resource::Namespace { .. } => "namespace",
             Resource::HelmRelease { .. } => "Helm release",
             Resource::KalypsoCrds { .. } => "Kalypso CRDs",
+            Resource::WorkloadObject { .. } => "workload cluster object",
+            Resource::DeployKey { .. } => "deploy key",
         }
     }
 
@@ -549,6 +575,17 @@ impl Resource {
                 "{kind} ({}) in context {kube_context}",
                 crate::text::plural(names.len(), "CRD")
             ),
+            Resource::WorkloadObject {
+                kube_context,
+                kind: object_kind,
+                namespace,
+                name,
+            } => format!(
+                "{kind} {object_kind}/{name} in namespace {namespace}, context {kube_context}"
+            ),
+            Resource::DeployKey {
+                repository, title, ..
+            } => format!("{kind} \"{title}\" on {repository}"),
         }
     }
 }

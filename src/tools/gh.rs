@@ -45,6 +45,16 @@ pub struct Gh {
     host: GitHubHost,
 }
 
+/// A deploy key as GitHub's REST API answers it (the fields we use).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RepoDeployKey {
+    pub id: u64,
+    pub key: String,
+    pub title: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
 /// The fields of `gh api user` we use.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub struct GhUser {
@@ -674,6 +684,92 @@ impl Gh {
             &format!("repos/{slug}/git/refs/heads/{branch}"),
             "--silent",
         ])
+    }
+
+    /// `gh api --method POST repos/SLUG/keys --input -`: adds a deploy key, the JSON body
+    /// (`title`, `key`, `read_only`) on stdin.
+    pub fn deploy_key_add_spec(&self, slug: &str, title: &str, public_key: &str) -> CommandSpec {
+        let body = serde_json::json!({"title": title, "key": public_key, "read_only": true});
+        self.authed(&[
+            "api",
+            "--method",
+            "POST",
+            &format!("repos/{slug}/keys"),
+            "--input",
+            "-",
+        ])
+        .stdin_bytes(body.to_string().into_bytes())
+    }
+
+    /// Add a read-only deploy key to `slug`; GitHub's answer.
+    pub async fn deploy_key_add(
+        &self,
+        slug: &str,
+        title: &str,
+        public_key: &str,
+    ) -> Result<RepoDeployKey, ToolError> {
+        let spec = self.deploy_key_add_spec(slug, title, public_key);
+        self.exec.json(spec, "a deploy key").await
+    }
+
+    /// `gh api repos/SLUG/keys`: the repository's deploy keys.
+    pub fn deploy_keys_spec(&self, slug: &str) -> CommandSpec {
+        self.authed(&["api", &format!("repos/{slug}/keys")])
+    }
+
+    /// The deploy keys of `slug` (the first page, as GitHub answers it: 30 keys).
+    pub async fn deploy_keys(&self, slug: &str) -> Result<Vec<RepoDeployKey>, ToolError> {
+        let spec = self.deploy_keys_spec(slug);
+        self.exec.json(spec, "a list of deploy keys").await
+    }
+
+    /// `gh api repos/SLUG/keys/ID`: one deploy key, 404 when gone.
+    pub fn deploy_key_spec(&self, slug: &str, id: u64) -> CommandSpec {
+        self.authed(&["api", &format!("repos/{slug}/keys/{id}")])
+    }
+
+    /// The deploy key `id` of `slug`; `None` when it is gone.
+    pub async fn deploy_key(
+        &self,
+        slug: &str,
+        id: u64,
+    ) -> Result<Option<RepoDeployKey>, ToolError> {
+        let spec = self.deploy_key_spec(slug, id);
+        none_if_not_found(self.exec.json(spec, "a deploy key").await)
+    }
+
+    /// `gh api --method DELETE repos/SLUG/keys/ID --silent`.
+    pub fn deploy_key_delete_spec(&self, slug: &str, id: u64) -> CommandSpec {
+        self.authed(&[
+            "api",
+            "--method",
+            "DELETE",
+            &format!("repos/{slug}/keys/{id}"),
+            "--silent",
+        ])
+    }
+
+    /// Delete the deploy key `id` of `slug`; one already gone is [`DeleteOutcome::NotFound`].
+    pub async fn deploy_key_delete(&self, slug: &str, id: u64) -> Result<DeleteOutcome, ToolError> {
+        let spec = self.deploy_key_delete_spec(slug, id);
+        delete_outcome(self.exec.checked(spec).await)
+    }
+
+    /// `gh api meta`: the host's published facts, its SSH host keys among them.
+    pub fn meta_spec(&self) -> CommandSpec {
+        self.authed(&["api", "meta"])
+    }
+
+    /// The host's SSH host keys (`TYPE BASE64` each), as `gh api meta` lists them.
+    pub async fn ssh_host_keys(&self) -> Result<Vec<String>, ToolError> {
+        #[derive(Deserialize)]
+        struct Meta {
+            #[serde(default)]
+            ssh_keys: Vec<String>,
+        }
+        let spec = self.meta_spec();
+        let meta: Meta = self.exec.json(spec, "the host's meta data").await?;
+        Ok(meta.ssh_keys)
     }
 
     /// `gh secret delete NAME --repo SLUG` (rollback of a secret this tool set).

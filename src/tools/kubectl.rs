@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::SecretSlice;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::classify::ToolKind;
@@ -1024,6 +1025,67 @@ impl KubectlContext {
         }
         let spec = self.delete_crds_spec(names);
         self.run_tolerating_not_found(spec).await
+    }
+
+    /// `kubectl --context C apply -f -` of a manifest holding a secret: on stdin only,
+    /// masked wherever the command is shown.
+    pub fn apply_secret_stdin_spec(&self, manifest: SecretSlice<u8>) -> CommandSpec {
+        self.cluster(&["apply", "-f", "-"]).secret_stdin(manifest)
+    }
+
+    /// Apply a manifest that holds a secret, given on stdin.
+    pub async fn apply_secret_stdin(&self, manifest: SecretSlice<u8>) -> Result<(), ToolError> {
+        let spec = self.apply_secret_stdin_spec(manifest);
+        self.exec.checked(spec).await.map(drop)
+    }
+
+    /// `kubectl --context C get RESOURCE NAME -n NS -o json`.
+    pub fn get_object_spec(&self, resource: &str, name: &str, namespace: &str) -> CommandSpec {
+        self.cluster(&["get", resource, name, "-n", namespace, "-o", "json"])
+    }
+
+    /// The labels of an object, `None` when it does not exist. For a Secret only its
+    /// metadata is read: the command's output (its data) is treated as a secret.
+    pub async fn object_labels(
+        &self,
+        resource: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, ToolError> {
+        #[derive(Deserialize)]
+        struct Object {
+            metadata: ObjectMeta,
+        }
+        let spec = self
+            .get_object_spec(resource, name, namespace)
+            .secret_stdout();
+        let object: Option<Object> =
+            none_if_not_found(self.exec.json(spec, "a Kubernetes object").await)?;
+        Ok(object.map(|o| o.metadata.labels))
+    }
+
+    /// `kubectl --context C delete RESOURCE NAME -n NS --ignore-not-found`.
+    pub fn delete_object_spec(&self, resource: &str, name: &str, namespace: &str) -> CommandSpec {
+        self.cluster(&[
+            "delete",
+            resource,
+            name,
+            "-n",
+            namespace,
+            "--ignore-not-found",
+        ])
+        .timeout(APPLY_TIMEOUT)
+    }
+
+    /// Delete one object; one already gone is no error.
+    pub async fn delete_object(
+        &self,
+        resource: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Result<(), ToolError> {
+        let spec = self.delete_object_spec(resource, name, namespace);
+        self.exec.checked(spec).await.map(drop)
     }
 
     pub fn delete_url_spec(&self, url: &str) -> CommandSpec {

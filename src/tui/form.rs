@@ -122,6 +122,7 @@ pub fn group_entries(group: Group) -> &'static [Entry] {
             C(Field::HelmVersion),
             C(Field::HelmValues),
             C(Field::FluxManifest),
+            C(Field::WorkloadClusters),
         ],
         Group::Options => &[
             C(Field::AutoRollback),
@@ -132,6 +133,7 @@ pub fn group_entries(group: Group) -> &'static [Entry] {
             C(Field::Quiet),
             C(Field::NoColor),
             C(Field::Force),
+            C(Field::NoMerge),
         ],
     }
 }
@@ -215,6 +217,8 @@ pub fn label(entry: Entry) -> &'static str {
         Field::Quiet => "Quiet",
         Field::NoColor => "No colour",
         Field::Force => "Force",
+        Field::WorkloadClusters => "Workload clusters",
+        Field::NoMerge => "Do not merge",
     }
 }
 
@@ -266,6 +270,10 @@ pub fn help(entry: Entry) -> &'static str {
         Field::Quiet => "Errors only in the log tail.",
         Field::NoColor => "Monochrome screen.",
         Field::Force => "Move an unusable state file aside instead of stopping.",
+        Field::WorkloadClusters => {
+            "Contexts that follow the gitops repository, comma-separated; self: this cluster."
+        }
+        Field::NoMerge => "Leave the scheduler's first pull request for a human to merge.",
     }
 }
 

@@ -684,3 +684,237 @@ fn several_environments_with_an_existing_repository_are_accepted() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// The attached workload clusters of a validated configuration, as (context, cluster
+/// type, environment) with `self` for the management cluster.
+fn attached(validated: &config::Validated) -> Vec<(String, String, String)> {
+    validated
+        .configuration()
+        .workload_clusters
+        .iter()
+        .map(|cluster| {
+            let context = match &cluster.context {
+                config::WorkloadContext::Management => "self".to_string(),
+                config::WorkloadContext::Named(name) => name.clone(),
+            };
+            (
+                context,
+                cluster.cluster_type.clone(),
+                cluster.environment.clone(),
+            )
+        })
+        .collect()
+}
+
+fn triple(context: &str, cluster_type: &str, environment: &str) -> (String, String, String) {
+    (context.into(), cluster_type.into(), environment.into())
+}
+
+/// `--workload-cluster` is repeatable, `KALYPSO_WORKLOAD_CLUSTERS` comma-separated, the
+/// file a list of `{context, clusterType, environment}`; flags > environment > file, and
+/// none attached by default. `self` without an environment follows every environment, a
+/// named context the first; the cluster type defaults to the one the tool creates.
+#[test]
+fn workload_clusters_from_each_layer_with_their_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let contexts = ["kind-a".to_string(), "kind-b".to_string()];
+    let file = write(
+        dir.path(),
+        "workloads.yaml",
+        "cluster:\n  name: demo\nenvironments: [dev, stage]\nworkloadClusters:\n  - context: kind-a\n    environment: stage\n  - {context: kind-b, clusterType: edge}\n",
+    );
+    let base = cli(&["--cluster-name", "demo", "--environments", "dev,stage"]);
+    let none = config::build(base.clone(), None, &env(&[]), &contexts).unwrap();
+    assert!(attached(&none).is_empty());
+    assert!(!none.configuration().options.no_merge);
+
+    let from_file = config::build(cli(&[]), Some(&file), &env(&[]), &contexts).unwrap();
+    assert_eq!(
+        attached(&from_file),
+        [
+            triple("kind-a", "default", "stage"),
+            triple("kind-b", "edge", "dev")
+        ]
+    );
+    assert!(matches!(
+        from_file.provenance().get(Field::WorkloadClusters),
+        Source::File { .. }
+    ));
+
+    let from_env = config::build(
+        cli(&[]),
+        Some(&file),
+        &env(&[
+            ("KALYPSO_WORKLOAD_CLUSTERS", "self,kind-b=large"),
+            ("KALYPSO_NO_MERGE", "true"),
+        ]),
+        &contexts,
+    )
+    .unwrap();
+    assert_eq!(
+        attached(&from_env),
+        [
+            triple("self", "default", "dev"),
+            triple("self", "default", "stage"),
+            triple("kind-b", "large", "dev")
+        ]
+    );
+    assert!(from_env.configuration().options.no_merge);
+
+    let from_flags = config::build(
+        cli(&[
+            "--workload-cluster",
+            "kind-a=edge",
+            "--workload-cluster",
+            "self",
+            "--no-merge",
+        ]),
+        Some(&file),
+        &env(&[("KALYPSO_WORKLOAD_CLUSTERS", "kind-b")]),
+        &contexts,
+    )
+    .unwrap();
+    assert_eq!(
+        attached(&from_flags),
+        [
+            triple("kind-a", "edge", "dev"),
+            triple("self", "default", "dev"),
+            triple("self", "default", "stage")
+        ]
+    );
+    assert_eq!(
+        from_flags.provenance().get(Field::WorkloadClusters),
+        &Source::flag("--workload-cluster")
+    );
+    assert!(from_flags.configuration().options.no_merge);
+
+    // The management cluster's own context is `self`; exported, the list reads back the same.
+    let existing = config::build(
+        cli(&[
+            "--cluster-existing",
+            "kind-a",
+            "--cluster-name",
+            "demo",
+            "--workload-cluster",
+            "kind-a",
+        ]),
+        None,
+        &env(&[]),
+        &contexts,
+    )
+    .unwrap();
+    assert_eq!(attached(&existing), [triple("self", "default", "dev")]);
+    let exported = config::export::to_yaml(from_flags.configuration()).unwrap();
+    let reread = write(dir.path(), "exported.yaml", &exported);
+    let back = config::build(cli(&[]), Some(&reread), &env(&[]), &contexts).unwrap();
+    assert_eq!(
+        back.configuration().workload_clusters,
+        from_flags.configuration().workload_clusters,
+        "{exported}"
+    );
+}
+
+/// Each refusal names the field, the value and the rule, and exits 3.
+#[test]
+fn bad_workload_clusters_name_the_field_value_and_rule_with_exit_3() {
+    let contexts = ["kind-a".to_string()];
+    let cases: [(&[&str], &str, &str); 6] = [
+        (
+            &["--workload-cluster", "kind-gone"],
+            "kind-gone",
+            "must be a context in the kubeconfig",
+        ),
+        (
+            &["--workload-cluster", "kind-a=Edge_1"],
+            "kind-a=Edge_1",
+            "must be a DNS-1123 label",
+        ),
+        (
+            &["--workload-cluster", "kind-a=default=prod"],
+            "kind-a=default=prod",
+            "must be one of the configured environments",
+        ),
+        (
+            &[
+                "--workload-cluster",
+                "kind-a",
+                "--workload-cluster",
+                "kind-a=edge",
+            ],
+            "kind-a=edge",
+            "attached to \"dev\" twice",
+        ),
+        (
+            &["--workload-cluster", "self", "--workload-cluster", "self"],
+            "self",
+            "twice",
+        ),
+        (
+            &["--workload-cluster", "=edge"],
+            "=edge",
+            "names a kube context",
+        ),
+    ];
+    for (args, value, rule) in cases {
+        let mut argv = vec!["--cluster-name", "demo"];
+        argv.extend_from_slice(args);
+        let errors = config::build(cli(&argv), None, &env(&[]), &contexts).unwrap_err();
+        let message = errors.to_string();
+        assert!(message.contains("workloadClusters"), "{args:?}: {message}");
+        assert!(message.contains(value), "{args:?}: {message}");
+        assert!(message.contains(rule), "{args:?}: {message}");
+        assert!(
+            message.contains("--workload-cluster"),
+            "{args:?}: {message}"
+        );
+        assert_eq!(errors.exit_code(), ExitCode::ConfigInvalid);
+    }
+    // The management cluster's context and `self` are one cluster.
+    let message = config::build(
+        cli(&[
+            "--cluster-existing",
+            "kind-a",
+            "--workload-cluster",
+            "kind-a",
+            "--workload-cluster",
+            "self",
+        ]),
+        None,
+        &env(&[]),
+        &contexts,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(message.contains("management cluster"), "{message}");
+    // A file entry that is no mapping, or holds a separator of the flag's form, is refused.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, rule) in [
+        (
+            "list.yaml",
+            "workloadClusters: kind-a\n",
+            "expected a list of {context",
+        ),
+        (
+            "comma.yaml",
+            "workloadClusters: [{context: \"a,b\"}]\n",
+            "contains ',' or '='",
+        ),
+        (
+            "unknown.yaml",
+            "workloadClusters: [{context: kind-a, branch: dev}]\n",
+            "unknown field",
+        ),
+    ] {
+        let file = write(dir.path(), name, text);
+        let message = config::build(
+            cli(&["--cluster-name", "demo"]),
+            Some(&file),
+            &env(&[]),
+            &contexts,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(message.contains("workloadClusters"), "{name}: {message}");
+        assert!(message.contains(rule), "{name}: {message}");
+    }
+}

@@ -11,7 +11,7 @@ use kalypso_bootstrap::state::{RunStatus, StateStore};
 use kalypso_bootstrap::templates::RepoKind;
 use kalypso_bootstrap::ExitCode;
 
-fn assert_same(before: &SimSnapshot, after: &SimSnapshot, what: &str) {
+pub(crate) fn assert_same(before: &SimSnapshot, after: &SimSnapshot, what: &str) {
     if before == after {
         return;
     }

@@ -17,3 +17,4 @@ mod installation;
 mod perf_behaviour;
 mod preflight;
 mod scenarios;
+mod workloads;

@@ -764,9 +764,11 @@ fn exists(resource: &Resource, world: &SimSnapshot) -> bool {
         Resource::RepoFileCommit { .. }
         | Resource::RepoBranch { .. }
         | Resource::RepoEnvironment { .. }
-        | Resource::RepoEnvironmentSecret { .. } => {
+        | Resource::RepoEnvironmentSecret { .. }
+        | Resource::WorkloadObject { .. }
+        | Resource::DeployKey { .. } => {
             unreachable!(
-                "the fault matrix creates its repositories: it commits to none it was given"
+                "the fault matrix creates its repositories (it commits to none it was given) and attaches no workload cluster"
             )
         }
         Resource::Flux { .. } => object("namespaces", "flux-system"),

@@ -373,10 +373,7 @@ fn new_cluster() -> ClusterTarget {
 /// `configuration` as the engine acts on it: through the user's life cycle (given as
 /// flags, validated, confirmed, activated), the only way to an [`Active`] configuration.
 pub fn activate(configuration: &Configuration) -> Active {
-    let contexts: Vec<String> = match &configuration.cluster {
-        ClusterTarget::Existing(existing) => vec![existing.context.clone()],
-        ClusterTarget::Create(_) => Vec::new(),
-    };
+    let contexts = kube_contexts_of(configuration);
     let active = Uninitialized::new()
         .parse(
             config::export::to_layer(configuration),
@@ -396,12 +393,24 @@ pub fn activate(configuration: &Configuration) -> Active {
     active
 }
 
-/// `configuration` given as flags and validated, not yet confirmed.
-pub fn validated(configuration: &Configuration) -> kalypso_bootstrap::config::lifecycle::Validated {
-    let contexts: Vec<String> = match &configuration.cluster {
+/// The kubeconfig's contexts a configuration names: the existing cluster's and each
+/// attached workload cluster's.
+fn kube_contexts_of(configuration: &Configuration) -> Vec<String> {
+    let mut contexts: Vec<String> = match &configuration.cluster {
         ClusterTarget::Existing(existing) => vec![existing.context.clone()],
         ClusterTarget::Create(_) => Vec::new(),
     };
+    for cluster in &configuration.workload_clusters {
+        if let config::WorkloadContext::Named(name) = &cluster.context {
+            contexts.push(name.clone());
+        }
+    }
+    contexts
+}
+
+/// `configuration` given as flags and validated, not yet confirmed.
+pub fn validated(configuration: &Configuration) -> kalypso_bootstrap::config::lifecycle::Validated {
+    let contexts = kube_contexts_of(configuration);
     Uninitialized::new()
         .parse(
             config::export::to_layer(configuration),

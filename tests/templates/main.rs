@@ -6,6 +6,7 @@
 mod support;
 
 mod crd;
+mod flux_objects;
 mod render;
 mod scripts;
 mod workflow_lint;

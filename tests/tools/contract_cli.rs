@@ -537,6 +537,17 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
                 ),
             ],
         ),
+        // Attached workload clusters: the host's SSH keys, a read-only deploy key of the
+        // gitops repository, its live check and its removal.
+        gh.meta_spec(),
+        gh.deploy_key_add_spec(
+            &gitops,
+            "kalypso-bootstrap kb-0123456789ab kind-workload/dev",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnhNcqgNCJEXeo5JgNlnYOwnLwHV2GZ3FuUu9Oz+1Pk",
+        ),
+        gh.deploy_keys_spec(&gitops),
+        gh.deploy_key_spec(&gitops, 42),
+        gh.deploy_key_delete_spec(&gitops, 42),
     ]);
     specs
 }
@@ -615,6 +626,15 @@ fn kubectl_specs(sandbox: &Sandbox, scenario: &Scenario) -> Vec<CommandSpec> {
         k.delete_url_spec(&local_manifest),
         k.delete_url_spec(&mirror),
         k.delete_context_spec(&sandbox.kubeconfig_copy(scenario.context)),
+        // An attached workload cluster: its Secret (on stdin, secret), GitRepository and
+        // Kustomization, each looked up and deleted by name.
+        k.apply_secret_stdin_spec(SecretSlice::from(
+            b"{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"kalypso-gitops-dev-deploy-key\",\"namespace\":\"flux-system\"}}".to_vec(),
+        )),
+        k.get_object_spec("secret", "kalypso-gitops-dev-deploy-key", kubectl::FLUX_NAMESPACE),
+        k.get_object_spec(kubectl::FLUX_GITREPOSITORY_CRD, "kalypso-gitops-dev", kubectl::FLUX_NAMESPACE),
+        k.delete_object_spec(kubectl::FLUX_KUSTOMIZATION_CRD, "kalypso-gitops-dev", kubectl::FLUX_NAMESPACE),
+        k.delete_object_spec("secret", "kalypso-gitops-dev-deploy-key", kubectl::FLUX_NAMESPACE),
     ]
 }
 

@@ -65,28 +65,67 @@ fn served(crd: &Crd) -> String {
     }
 }
 
-/// Kalypso needs `v1beta2` of both Flux APIs.
-fn check_flux_apis(
+/// The Flux API version this tool writes its own GitRepository and Kustomization at on
+/// an attached workload cluster (served by Flux 2.0 and later).
+pub const WORKLOAD_FLUX_API_VERSION: &str = "v1";
+
+/// The Flux APIs a cluster must serve: the management cluster `v1beta2` of both (the
+/// Kalypso Scheduler's), a workload cluster `v1` (ours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FluxUse {
+    Management,
+    Workload,
+}
+
+impl FluxUse {
+    pub fn api_version(self) -> &'static str {
+        match self {
+            FluxUse::Management => FLUX_API_VERSION,
+            FluxUse::Workload => WORKLOAD_FLUX_API_VERSION,
+        }
+    }
+}
+
+/// Whether a present Flux serves the API version `usage` needs of both kinds: the one
+/// compatibility rule of the management cluster and the workload clusters.
+pub(super) fn check_flux_apis(
     step: StepId,
+    context: &str,
+    usage: FluxUse,
     gitrepository: &Crd,
     kustomization: &Crd,
 ) -> Result<(), UserError> {
+    let version = usage.api_version();
     let missing: Vec<String> = [gitrepository, kustomization]
         .into_iter()
-        .filter(|crd| !crd.serves(FLUX_API_VERSION))
+        .filter(|crd| !crd.serves(version))
         .map(|crd| format!("{} (serves {})", crd.name, served(crd)))
         .collect();
     if missing.is_empty() {
         return Ok(());
     }
+    let (why, hint) = match usage {
+        FluxUse::Management => (
+            format!("the Kalypso Scheduler creates its GitRepository and Kustomization at {version}, which Flux 2.8 removed"),
+            "use Flux 2.7 or earlier on this cluster (e.g. the pinned v2.7.5), or a cluster without Flux, where this tool installs v2.7.5".to_string(),
+        ),
+        FluxUse::Workload => (
+            format!("this tool writes the workload cluster's GitRepository and Kustomization at {version} (Flux 2.0 and later)"),
+            format!("upgrade Flux on context {context} to 2.x (e.g. the pinned v2.7.5), or attach a cluster without Flux, where this tool installs v2.7.5"),
+        ),
+    };
+    let on = match usage {
+        FluxUse::Management => "this cluster".to_string(),
+        FluxUse::Workload => format!("context {context}"),
+    };
     Err(UserError::in_step(
         step,
         format!(
-            "the Flux on this cluster does not serve {FLUX_API_VERSION} of {}: the Kalypso Scheduler creates its GitRepository and Kustomization at {FLUX_API_VERSION}, which Flux 2.8 removed",
+            "the Flux on {on} does not serve {version} of {}: {why}",
             missing.join(" and ")
         ),
     )
-    .with_hint(Topic::FluxApiVersions.hint("use Flux 2.7 or earlier on this cluster (e.g. the pinned v2.7.5), or a cluster without Flux, where this tool installs v2.7.5"))
+    .with_hint(Topic::FluxApiVersions.hint(hint))
     .with_exit_code(ExitCode::InstallationFailed))
 }
 
@@ -298,8 +337,65 @@ pub async fn flux(
 ) -> Result<StepOutcome, UserError> {
     let env = steps.env();
     let tools = Tools::for_step(env, ctx);
-    let step = ctx.step();
     let (context, kubectl) = kube(env, ctx, &tools);
+    ensure_flux(env, ctx, &context, &kubectl, FluxUse::Management).await
+}
+
+/// The Flux CRDs of a cluster, both looked up at once.
+pub(super) async fn flux_crds(
+    env: &StepEnv,
+    ctx: &StepContext,
+    kubectl: &KubectlContext,
+) -> Result<(Option<Crd>, Option<Crd>), UserError> {
+    let git_what = format!("look up CRD {FLUX_GITREPOSITORY_CRD}");
+    let kustomization_what = format!("look up CRD {FLUX_KUSTOMIZATION_CRD}");
+    let (git, kustomization) = tokio::join!(
+        call(env, ctx, &git_what, || kubectl
+            .get_crd(FLUX_GITREPOSITORY_CRD)),
+        call(env, ctx, &kustomization_what, || kubectl
+            .get_crd(FLUX_KUSTOMIZATION_CRD)),
+    );
+    Ok((git?, kustomization?))
+}
+
+/// The error for a Flux of which only one of the two CRDs is present.
+pub(super) fn partial_flux_error(
+    step: StepId,
+    context: &str,
+    usage: FluxUse,
+    git: &Option<Crd>,
+    kustomization: &Option<Crd>,
+) -> UserError {
+    let who = match usage {
+        FluxUse::Management => "Kalypso needs",
+        FluxUse::Workload => "a workload cluster needs",
+    };
+    let present = |crd: &Option<Crd>| if crd.is_some() { "present" } else { "missing" };
+    UserError::in_step(
+        step,
+        format!(
+            "Flux is only partly installed on context {context}: {FLUX_GITREPOSITORY_CRD} {}, {FLUX_KUSTOMIZATION_CRD} {}",
+            present(git),
+            present(kustomization)
+        ),
+    )
+    .with_hint(Topic::FluxPartial.hint(format!("{who} Flux's source and kustomize controllers: complete the Flux installation or remove it, then run again")))
+}
+
+/// Flux on `context`: kept when present (and serving what `usage` needs), else installed
+/// server-side from the pinned release manifest (or `--flux-manifest`), recorded as ours,
+/// its namespace marked, and waited for. The management cluster's `installation.flux` and
+/// each workload cluster's `workloads.flux` both install through here.
+pub(super) async fn ensure_flux(
+    env: &StepEnv,
+    ctx: &StepContext,
+    context: &str,
+    kubectl: &KubectlContext,
+    usage: FluxUse,
+) -> Result<StepOutcome, UserError> {
+    let context = context.to_string();
+    let step = ctx.step();
+    let api_version = usage.api_version();
     // Both CRDs at once.
     let flux_crds = || async {
         let git_what = format!("look up CRD {FLUX_GITREPOSITORY_CRD}");
@@ -315,7 +411,7 @@ pub async fn flux(
 
     match flux_crds().await? {
         (Some(git), Some(kustomization)) => {
-            check_flux_apis(step, &git, &kustomization)?;
+            check_flux_apis(step, &context, usage, &git, &kustomization)?;
             let ours = ctx.state().read(|s| our_flux(s, &context));
             match &ours {
                 Some(resource) => ctx.record(
@@ -329,7 +425,7 @@ pub async fn flux(
                     ResourceStatus::Present,
                 )?,
             }
-            wait_for_controllers(env, ctx, &kubectl).await?;
+            wait_for_controllers(env, ctx, kubectl).await?;
             ctx.transition("Running");
             let whose = if ours.is_some() {
                 "installed by an earlier run"
@@ -337,21 +433,18 @@ pub async fn flux(
                 "already installed"
             };
             return Ok(StepOutcome::reused(format!(
-                "Flux {whose}; {FLUX_API_VERSION} of GitRepository and Kustomization served"
+                "Flux {whose}; {api_version} of GitRepository and Kustomization served"
             )));
         }
         (None, None) => {}
         (git, kustomization) => {
-            let present = |crd: &Option<Crd>| if crd.is_some() { "present" } else { "missing" };
-            return Err(UserError::in_step(
+            return Err(partial_flux_error(
                 step,
-                format!(
-                    "Flux is only partly installed on context {context}: {FLUX_GITREPOSITORY_CRD} {}, {FLUX_KUSTOMIZATION_CRD} {}",
-                    present(&git),
-                    present(&kustomization)
-                ),
-            )
-            .with_hint(Topic::FluxPartial.hint("Kalypso needs Flux's source and kustomize controllers: complete the Flux installation or remove it, then run again")));
+                &context,
+                usage,
+                &git,
+                &kustomization,
+            ));
         }
     }
 
@@ -407,11 +500,11 @@ pub async fn flux(
     } else {
         applied?;
     }
-    wait_for_controllers(env, ctx, &kubectl).await?;
+    wait_for_controllers(env, ctx, kubectl).await?;
     ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
     // A release chosen with --flux-version may have dropped the APIs Kalypso needs.
     if let (Some(git), Some(kustomization)) = flux_crds().await? {
-        check_flux_apis(step, &git, &kustomization)?;
+        check_flux_apis(step, &context, usage, &git, &kustomization)?;
     }
     ctx.transition("Running");
     Ok(StepOutcome::succeeded(format!(
