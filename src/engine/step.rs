@@ -168,8 +168,8 @@ impl StepId {
             StepId::HealthChecks => "Health checks",
             StepId::WorkloadPreflight => "Workload cluster checks",
             StepId::WorkloadFlux => "Flux on workload clusters",
-            StepId::WorkloadSource => "Workload clusters follow GitOps",
-            StepId::FirstWorkload => "First workload delivered",
+            StepId::WorkloadSource => "Workload GitOps sources",
+            StepId::FirstWorkload => "First workload",
         }
     }
 }

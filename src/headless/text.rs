@@ -715,7 +715,10 @@ fn millis_between(earlier: Timestamp, later: Timestamp) -> u64 {
 /// The word after the step's title when it went well: "AKS cluster created".
 fn success_word(step: StepId, action: Action, outcome: Outcome) -> &'static str {
     match step {
-        StepId::ClusterPreflight | StepId::HealthChecks => return "passed",
+        StepId::ClusterPreflight | StepId::HealthChecks | StepId::WorkloadPreflight => {
+            return "passed"
+        }
+        StepId::FirstWorkload => return "delivered",
         StepId::ClusterReady => return "checked",
         _ => {}
     }
@@ -729,7 +732,7 @@ fn success_word(step: StepId, action: Action, outcome: Outcome) -> &'static str 
         StepId::ClusterCredentials => "fetched",
         StepId::ControlPlaneSeed | StepId::GitopsSeed => "pushed",
         StepId::ControlPlaneSecrets | StepId::GitopsSecrets => "set",
-        StepId::InstallFlux | StepId::InstallKalypso => "installed",
+        StepId::InstallFlux | StepId::InstallKalypso | StepId::WorkloadFlux => "installed",
         _ => "created",
     }
 }
