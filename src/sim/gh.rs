@@ -1136,6 +1136,38 @@ fn repo_api(
                 "encoding": "base64",
             }))
         }
+        // GitHub's comparison of two commits (`BASE...HEAD`, branch names or shas): the
+        // status says how HEAD relates to BASE; an unknown side is 404.
+        ("GET", ["compare", basehead @ ..]) if !basehead.is_empty() => {
+            let basehead = basehead.join("/");
+            let docs = "https://docs.github.com/rest/commits/commits#compare-two-commits";
+            let Some((base, head)) = basehead.split_once("...") else {
+                return Err(api_not_found(docs));
+            };
+            let resolve = |rev: &str| {
+                git::heads(&bare)
+                    .get(rev)
+                    .cloned()
+                    .or_else(|| git::rev_parse(&bare, &format!("{rev}^{{commit}}")))
+            };
+            let (Some(base), Some(head)) = (resolve(base), resolve(head)) else {
+                return Err(api_not_found(docs));
+            };
+            let status = if base == head {
+                "identical"
+            } else if git::is_ancestor(&bare, &base, &head) {
+                "ahead"
+            } else if git::is_ancestor(&bare, &head, &base) {
+                "behind"
+            } else {
+                "diverged"
+            };
+            ok(json!({
+                "url": format!("{api}/repos/{}/compare/{basehead}", repo.full_name(), api = api_base(ctx)),
+                "status": status,
+                "base_commit": {"sha": base},
+            }))
+        }
         ("GET", ["branches"]) => {
             let branches: Vec<Value> = git::heads(&bare)
                 .into_iter()

@@ -970,6 +970,9 @@ fn scope_for_delete(err: ToolError) -> ToolError {
 }
 
 /// The fields of a pull request the first-workload verification reads from `gh pr list`.
+/// The fields `gh pr view`/`gh pr list` give for a [`PullRequestState`].
+pub const PULL_STATE_FIELDS: &str =
+    "number,state,mergedAt,mergeCommit,headRefName,headRefOid,baseRefName,labels,url";
 pub const SCHEDULER_PULL_FIELDS: &str = "number,title,headRefName,headRefOid,labels,author,url";
 
 /// An open pull request with its head commit and labels (`gh pr list --json
@@ -1085,6 +1088,55 @@ impl Gh {
         self.exec.json(spec, "a list of pull requests").await
     }
 
+    /// `gh pr list --repo SLUG --base BASE --state merged --json …`: the pull requests
+    /// merged into `base`, newest first (gh lists at most 30).
+    pub fn merged_pulls_spec(&self, slug: &str, base: &str) -> CommandSpec {
+        self.authed(&[
+            "pr",
+            "list",
+            "--repo",
+            slug,
+            "--base",
+            base,
+            "--state",
+            "merged",
+            "--json",
+            PULL_STATE_FIELDS,
+        ])
+    }
+
+    pub async fn merged_pulls(
+        &self,
+        slug: &str,
+        base: &str,
+    ) -> Result<Vec<PullRequestState>, ToolError> {
+        let spec = self.merged_pulls_spec(slug, base);
+        self.exec.json(spec, "a list of pull requests").await
+    }
+
+    /// `gh api repos/SLUG/compare/COMMIT...BRANCH`: how `branch` relates to `commit`.
+    pub fn compare_spec(&self, slug: &str, commit: &str, branch: &str) -> CommandSpec {
+        self.authed(&["api", &format!("repos/{slug}/compare/{commit}...{branch}")])
+    }
+
+    /// Whether `commit` is on `branch` (the branch is at it or ahead of it); `false`
+    /// when either is unknown.
+    pub async fn commit_on_branch(
+        &self,
+        slug: &str,
+        commit: &str,
+        branch: &str,
+    ) -> Result<bool, ToolError> {
+        #[derive(Deserialize)]
+        struct Comparison {
+            status: String,
+        }
+        let spec = self.compare_spec(slug, commit, branch);
+        let comparison: Option<Comparison> =
+            none_if_not_found(self.exec.json(spec, "a comparison of two commits").await)?;
+        Ok(comparison.is_some_and(|c| c.status == "identical" || c.status == "ahead"))
+    }
+
     /// `gh pr view NUMBER --repo SLUG --json number,state,mergedAt,mergeCommit,…`.
     pub fn pr_state_spec(&self, slug: &str, number: &str) -> CommandSpec {
         self.authed(&[
@@ -1094,7 +1146,7 @@ impl Gh {
             "--repo",
             slug,
             "--json",
-            "number,state,mergedAt,mergeCommit,headRefName,headRefOid,baseRefName,labels,url",
+            PULL_STATE_FIELDS,
         ])
     }
 

@@ -403,6 +403,107 @@ async fn two_environments_reach_dev_then_stage_through_the_promotion() {
         .contains("labelled promoted in dev runs the gitops repository's check-promote.yaml")));
 }
 
+/// A run through the session every front end runs (the real attach steps, the
+/// harness's state file, which a re-run resumes from), with the chain's bounds of
+/// [`run_wrapped`]. GitHub Actions stay off: with them, the control plane's cd.yaml pins
+/// the environment after the merge and the scheduler proposes that as a new pull request
+/// (labelled `promoted`), which a re-run rightly takes first.
+async fn run_session(harness: &Harness, configuration: &Configuration) -> Run {
+    let mut options = harness.options();
+    options.timings.first_workload.timeout = Some(std::time::Duration::from_secs(60));
+    options.timings.health.timeout = Some(std::time::Duration::from_secs(30));
+    let session = harness.session(configuration, Arc::new(harness.sim.clone()), options);
+    harness.run_with(session).await
+}
+
+/// The gitops repository's `gh pr merge` calls so far.
+fn merge_calls(harness: &Harness) -> usize {
+    harness
+        .sim
+        .calls()
+        .iter()
+        .filter(|call| {
+            call.program == "gh" && call.words.starts_with(&["pr".into(), "merge".into()])
+        })
+        .count()
+}
+
+/// A run that fails after the merge (the cluster's Kustomization cannot be read once)
+/// leaves the scheduler nothing new to propose: the re-run takes the pull request merged
+/// before as the merged link, waits for no new one, merges nothing, and completes at the
+/// clusters. (Before, it waited for a new pull request until the step's bound.)
+#[tokio::test]
+async fn a_rerun_after_a_failure_past_the_merge_resumes_at_the_clusters_without_merging_again() {
+    let harness = Harness::new();
+    let configuration = attached(&["dev"]);
+    harness.sim.inject(
+        kalypso_bootstrap::sim::Fault::new(
+            kalypso_bootstrap::sim::FaultKind::Forbidden,
+            &format!(
+                "kubectl get {}",
+                kalypso_bootstrap::tools::kubectl::FLUX_KUSTOMIZATION_CRD
+            ),
+        )
+        .with_arg("kalypso-gitops-dev")
+        .nth(1),
+    );
+    let failed = run_session(&harness, &configuration).await;
+    let (step, error) = failed.failure();
+    assert_eq!(step, Some(StepId::FirstWorkload), "{error:?}");
+    assert!(
+        error
+            .message
+            .contains("read Kustomization kalypso-gitops-dev"),
+        "{}",
+        error.message
+    );
+    assert!(chain(&failed).contains(&("dev".to_string(), ChainLink::Merged, LinkStatus::Done)));
+    let after_first = pull_states(&harness, "dev");
+    let merged: Vec<u64> = after_first
+        .iter()
+        .filter(|(_, state, _)| state == "MERGED")
+        .map(|(number, _, _)| *number)
+        .collect();
+    assert_eq!(merged.len(), 1, "{after_first:?}");
+    let merges_before = merge_calls(&harness);
+    assert_eq!(merges_before, 1, "the first run merged once");
+
+    harness.sim.clear_faults();
+    let resumed = run_session(&harness, &configuration).await;
+    resumed.assert_success();
+    assert_eq!(
+        pull_states(&harness, "dev"),
+        after_first,
+        "no new pull request, nothing else merged"
+    );
+    assert_eq!(
+        merge_calls(&harness),
+        merges_before,
+        "the re-run merges nothing"
+    );
+    let links: Vec<(ChainLink, LinkStatus)> = chain(&resumed)
+        .into_iter()
+        .filter(|(_, _, status)| *status != LinkStatus::Waiting)
+        .map(|(_, link, status)| (link, status))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            (ChainLink::PullRequest, LinkStatus::Done),
+            (ChainLink::Merged, LinkStatus::Done),
+            (ChainLink::Reconciled, LinkStatus::Done),
+            (ChainLink::Running, LinkStatus::Done),
+        ]
+    );
+    let message = finished_message(&resumed, StepId::FirstWorkload);
+    assert!(
+        message.contains(&format!("dev: pull request #{} merged as", merged[0]))
+            && message.contains(&format!("{EXISTING_CONTEXT} runs {DEV_NAMESPACE}")),
+        "{message}"
+    );
+    assert!(!pods(&harness, DEV_NAMESPACE).await.is_empty());
+}
+
 #[tokio::test]
 async fn a_failure_at_the_first_workload_is_rolled_back_to_the_world_before() {
     let harness = Harness::new();

@@ -909,6 +909,67 @@ async fn a_branch_reference_reads_and_deletes_as_the_rest_api_does() {
     assert_eq!(main["ref"], "refs/heads/main");
 }
 
+/// `GET repos/O/N/compare/BASE...HEAD` (branches or commits) says how HEAD relates to BASE
+/// as GitHub does: `identical`, `ahead`, `behind` or `diverged`, the reverse comparison the
+/// mirror of it; an unknown commit is 404.
+#[tokio::test]
+async fn two_commits_compare_as_the_rest_api_does() {
+    let (_dir, env) = standard();
+    env.seed_repo(
+        SeedRepo::new("acme", "cp")
+            .with_file("main", "README.md", "r\n")
+            .with_file("stage", "gitops-repo.yaml", "a: 1\n"),
+    )
+    .unwrap();
+    let head = ok_json(
+        &env,
+        gh(ALICE_TOKEN, &["api", "repos/acme/cp/git/ref/heads/stage"]),
+    )
+    .await["object"]["sha"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let compare = |basehead: String| {
+        let env = env.clone();
+        async move {
+            ok_json(
+                &env,
+                gh(
+                    ALICE_TOKEN,
+                    &["api", &format!("repos/acme/cp/compare/{basehead}")],
+                ),
+            )
+            .await["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    assert_eq!(compare(format!("{head}...stage")).await, "identical");
+    let forward = compare("main...stage".to_string()).await;
+    let backward = compare("stage...main".to_string()).await;
+    let mirrored = match forward.as_str() {
+        "ahead" => "behind",
+        "behind" => "ahead",
+        "diverged" => "diverged",
+        other => panic!("main and stage differ: {other}"),
+    };
+    assert_eq!(backward, mirrored);
+    let unknown = run(
+        &env,
+        gh(
+            ALICE_TOKEN,
+            &[
+                "api",
+                "repos/acme/cp/compare/0123456789abcdef0123456789abcdef01234567...stage",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(unknown.exit_code, Some(1));
+    assert!(unknown.stderr.contains("(HTTP 404)"), "{}", unknown.stderr);
+}
+
 /// A GitHub environment is deleted with `DELETE repos/O/N/environments/E` (204, its secrets
 /// with it); one that is not there answers 404.
 #[tokio::test]

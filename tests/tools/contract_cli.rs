@@ -490,6 +490,10 @@ fn gh_specs(scenario: &Scenario) -> Vec<CommandSpec> {
             gh.scheduler_pulls_spec(slug, "dev"),
             gh.pr_merge_spec(slug, "1", "0123456789abcdef0123456789abcdef01234567"),
             gh.pr_state_spec(slug, "1"),
+            // A re-run after the merge: the scheduler's pull request merged before, and
+            // whether its merge commit is still on the branch.
+            gh.merged_pulls_spec(slug, "dev"),
+            gh.compare_spec(slug, "0123456789abcdef0123456789abcdef01234567", "dev"),
             gh.contents_spec(slug, "default", "0123456789abcdef0123456789abcdef01234567"),
             gh.raw_file_spec(
                 slug,

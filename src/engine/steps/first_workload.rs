@@ -9,10 +9,25 @@
 //! attached environment waits for the scheduler's pull request labelled `promoted` that
 //! carries that same commit: the one the Actions chain (the gitops repository's
 //! check-promote.yaml → the control plane's check-promote.yaml → cd.yaml) makes it open.
+//!
+//! A re-run resumes after the merge. The scheduler opens a pull request only when the
+//! content it proposes differs from the branch, so once a run has merged it (and then
+//! failed, was interrupted, or left it under `--no-merge` for a human who merged it) no
+//! new one comes. When no open pull request of the scheduler's fits, the newest pull
+//! request merged into the environment branch from a `deployment/…` branch (by the same
+//! rules as an open one: labelled `promoted` for a promoting environment, carrying the
+//! promoted commit when one is awaited) counts as the merged link, if its merge commit is
+//! on the branch (GitHub's comparison of the two says the branch is at it or ahead of
+//! it). Nothing is merged for it. This is safe because the rest of the chain is
+//! unchanged: each attached cluster's Kustomization must be Ready at that merge commit or
+//! at the branch's head, and the deployment targets' objects must be on the cluster, so the
+//! step still proves what runs there; an open pull request, when there is one, is
+//! always taken first.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::workloads::source_name;
 use super::{
     resources, tool_error, validation, BootstrapSteps, Preview, StepCommands, StepEnv, Tools,
 };
@@ -41,12 +56,6 @@ pub const PLATFORM_CONFIG_MAP: &str = "platform-config";
 pub const CD_WORKFLOW: &str = "cd.yaml";
 /// The workflow (in both repositories) that hands a merged promotion back.
 pub const CHECK_PROMOTE_WORKFLOW: &str = "check-promote.yaml";
-
-/// The GitRepository and Kustomization `workloads.gitops-source` makes for `environment`
-/// on each attached cluster, in flux-system (the contract with the attach steps).
-pub fn gitops_source_name(environment: &str) -> String {
-    format!("kalypso-gitops-{environment}")
-}
 
 /// The environments with attached clusters, in promotion order, each with its clusters.
 pub fn attached_environments(config: &Configuration) -> Vec<(String, Vec<WorkloadCluster>)> {
@@ -127,6 +136,12 @@ pub fn commands(env: &StepEnv, _planned: &PlannedStep, preview: &Preview) -> Ste
     let mut listed = StepCommands::default();
     for (environment, clusters) in attached_environments(config) {
         listed.push(tools.gh.scheduler_pulls_spec(&gitops, &environment));
+        listed.push(tools.gh.merged_pulls_spec(&gitops, &environment));
+        listed.push(
+            tools
+                .gh
+                .compare_spec(&gitops, "<merged commit>", &environment),
+        );
         if !config.options.no_merge {
             listed.push(tools.gh.pr_merge_spec(&gitops, "<number>", "<head commit>"));
         }
@@ -142,7 +157,7 @@ pub fn commands(env: &StepEnv, _planned: &PlannedStep, preview: &Preview) -> Ste
                 .with_context(cluster_context(cluster, &management));
             listed.push(kubectl.get_flux_object_spec(
                 FluxKind::Kustomization,
-                &gitops_source_name(&environment),
+                &source_name(&environment),
                 resources::FLUX_NAMESPACE,
             ));
             listed.push(
@@ -172,6 +187,7 @@ pub fn commands(env: &StepEnv, _planned: &PlannedStep, preview: &Preview) -> Ste
     } else {
         listed.note("<number> and <head commit> are those of the scheduler's pull request (a deployment/… branch) the run finds open; a pull request the scheduler closes and replaces meanwhile is looked up again, and no other pull request is merged");
     }
+    listed.note("with no open pull request of the scheduler's, the newest one it had merged into the environment branch (its merge commit on the branch, compared by gh api) is taken as merged: a re-run resumes at the clusters and merges nothing");
     listed.note("each attached cluster's Kustomization must be Ready at the merged commit; the deployment targets are read from the merged commit under ./<cluster type>/");
     listed
 }
@@ -190,6 +206,28 @@ pub fn scheduler_candidates(
         .iter()
         .filter(|pull| pull.head_ref_name.starts_with(SCHEDULER_BRANCH_PREFIX))
         .filter(|pull| !awaiting_promotion || pull.has_label(PROMOTED_LABEL))
+        .collect();
+    candidates.sort_by_key(|pull| std::cmp::Reverse(pull.number));
+    candidates
+}
+
+/// The scheduler's pull requests merged into `environment` among `pulls`, newest first:
+/// from a `deployment/…` branch, based on `environment`, with a merge commit, and when a
+/// promotion is awaited only those labelled `promoted`. What a re-run takes as the merged
+/// link when no open pull request of the scheduler's fits.
+pub fn merged_scheduler_candidates<'a>(
+    pulls: &'a [PullRequestState],
+    environment: &str,
+    awaiting_promotion: bool,
+) -> Vec<&'a PullRequestState> {
+    let mut candidates: Vec<&PullRequestState> = pulls
+        .iter()
+        .filter(|pull| pull.head_ref_name.starts_with(SCHEDULER_BRANCH_PREFIX))
+        .filter(|pull| pull.base_ref_name == environment)
+        .filter(|pull| pull.merged_commit().is_some())
+        .filter(|pull| {
+            !awaiting_promotion || pull.labels.iter().any(|label| label.name == PROMOTED_LABEL)
+        })
         .collect();
     candidates.sort_by_key(|pull| std::cmp::Reverse(pull.number));
     candidates
@@ -571,6 +609,16 @@ impl Chain {
                 }
             }
         }
+        if chosen.is_none() {
+            match self
+                .merged_before(step, &environment, awaiting.as_deref(), promotes)
+                .await?
+            {
+                Ok(Some(pull)) => return Ok(Ok(self.resume_after_merge(ctx, index, &pull))),
+                Ok(None) => {}
+                Err(pending) => return Ok(Err(pending)),
+            }
+        }
         let Some(pull) = chosen else {
             let what = match &awaiting {
                 Some(promoted) => format!(
@@ -716,6 +764,128 @@ impl Chain {
         }))
     }
 
+    /// The scheduler's pull request already merged into `environment` that a re-run
+    /// takes as the merged link (see the module's documentation): the newest that fits,
+    /// when its merge commit is on the branch.
+    async fn merged_before(
+        &self,
+        step: StepId,
+        environment: &str,
+        awaiting: Option<&str>,
+        promotes: bool,
+    ) -> Result<Result<Option<PullRequestState>, String>, UserError> {
+        let gitops = &self.gitops;
+        let merged = match self.gh.merged_pulls(gitops, environment).await {
+            Ok(merged) => merged,
+            Err(error) => {
+                return pending_or_fail(
+                    step,
+                    &format!("list the pull requests merged into {environment} of {gitops}"),
+                    error,
+                )
+            }
+        };
+        let mut found = None;
+        for candidate in
+            merged_scheduler_candidates(&merged, environment, awaiting.is_some() || promotes)
+        {
+            match awaiting {
+                None => {
+                    found = Some(candidate.clone());
+                    break;
+                }
+                Some(promoted) => {
+                    let tracking = match self
+                        .gh
+                        .raw_file(gitops, PROMOTED_COMMIT_PATH, &candidate.head_ref_oid)
+                        .await
+                    {
+                        Ok(tracking) => tracking,
+                        Err(error) => {
+                            return pending_or_fail(
+                                step,
+                                &format!(
+                                    "read {PROMOTED_COMMIT_PATH} of pull request #{}",
+                                    candidate.number
+                                ),
+                                error,
+                            )
+                        }
+                    };
+                    if carries_promoted_commit(tracking.as_deref(), promoted) {
+                        found = Some(candidate.clone());
+                        break;
+                    }
+                }
+            }
+        }
+        let Some(pull) = found else {
+            return Ok(Ok(None));
+        };
+        let merge_commit = pull.merged_commit().unwrap_or_default();
+        match self
+            .gh
+            .commit_on_branch(gitops, merge_commit, environment)
+            .await
+        {
+            Ok(true) => Ok(Ok(Some(pull))),
+            // The branch was rewritten since: that merge is no longer what it delivers.
+            Ok(false) => Ok(Ok(None)),
+            Err(error) => pending_or_fail(
+                step,
+                &format!(
+                    "compare the merge commit {} of pull request #{} with {environment} of {gitops}",
+                    short(merge_commit),
+                    pull.number
+                ),
+                error,
+            ),
+        }
+    }
+
+    /// The merged link taken from a pull request merged before: told, and the chain goes
+    /// on at the clusters.
+    fn resume_after_merge(
+        &mut self,
+        ctx: &StepContext,
+        index: usize,
+        pull: &PullRequestState,
+    ) -> ChainStage {
+        let environment = self.environments[index].environment.clone();
+        let merged = pull.merged_commit().unwrap_or_default().to_string();
+        let promoted = pull.labels.iter().any(|label| label.name == PROMOTED_LABEL);
+        self.tell(
+            ctx,
+            &environment,
+            ChainLink::PullRequest,
+            LinkStatus::Done,
+            format!(
+                "#{} from {}{} (merged before this run)",
+                pull.number,
+                crate::text::escape_controls(&pull.head_ref_name),
+                if promoted { " (promoted)" } else { "" }
+            ),
+        );
+        self.tell(
+            ctx,
+            &environment,
+            ChainLink::Merged,
+            LinkStatus::Done,
+            format!(
+                "#{} was merged as {}, which {environment} carries: resuming at the clusters",
+                pull.number,
+                short(&merged)
+            ),
+        );
+        let chain = &mut self.environments[index];
+        chain.delivered.number = pull.number;
+        chain.delivered.merged = merged.clone();
+        ChainStage::Reconcile {
+            number: pull.number,
+            merged,
+        }
+    }
+
     /// Every attached cluster's Kustomization Ready at the merged commit.
     async fn reconcile(
         &mut self,
@@ -726,7 +896,7 @@ impl Chain {
     ) -> Result<Result<ChainStage, String>, UserError> {
         let step = ctx.step();
         let environment = self.environments[index].environment.clone();
-        let name = gitops_source_name(&environment);
+        let name = source_name(&environment);
         let mut waiting = Vec::new();
         let mut done = Vec::new();
         let mut head: Option<Option<String>> = None;
@@ -1282,6 +1452,40 @@ mod tests {
             labels: Vec::new(),
             url: String::new(),
         }
+    }
+
+    #[test]
+    fn a_merged_link_is_only_the_schedulers_merged_pull_request_into_the_branch_newest_first() {
+        let merged = |number: u64, head: &str, base: &str, labels: &[&str]| {
+            let mut pull = state(number, "MERGED", "h", Some(&format!("m{number}")));
+            pull.head_ref_name = head.to_string();
+            pull.base_ref_name = base.to_string();
+            pull.labels = labels
+                .iter()
+                .map(|name| PullRequestLabel {
+                    name: name.to_string(),
+                })
+                .collect();
+            pull
+        };
+        let pulls = [
+            merged(3, "deployment/a", "dev", &[]),
+            merged(9, "feature/mine", "dev", &[]),
+            merged(7, "deployment/b", "dev", &[PROMOTED_LABEL]),
+            merged(8, "deployment/c", "stage", &[]),
+            state(10, "CLOSED", "h", None),
+            state(11, "MERGED", "h", None),
+        ];
+        let numbers = |awaiting: bool| -> Vec<u64> {
+            merged_scheduler_candidates(&pulls, "dev", awaiting)
+                .into_iter()
+                .map(|pull| pull.number)
+                .collect()
+        };
+        // Someone else's branch, another base, a closed one and one without a merge
+        // commit never count.
+        assert_eq!(numbers(false), [7, 3]);
+        assert_eq!(numbers(true), [7]);
     }
 
     #[test]
