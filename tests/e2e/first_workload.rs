@@ -626,3 +626,35 @@ async fn without_consent_the_merge_is_refused_before_anything_is_created_unless_
         .expect("the plan");
     assert!(session.refuse_unconsented_changes(&plan).is_ok());
 }
+
+/// With GitHub Actions on, the merge makes cd.yaml run again (the gitops check-promote hands
+/// the promotion back) and the scheduler's next pull request changes only what differs from
+/// the merged branch: a re-run's health checks take the folders the branch already has, so
+/// the run resumes at the clusters. (Before, the pull-request check read only the files
+/// the new pull request changed and failed for every folder merged before.)
+#[tokio::test]
+async fn a_rerun_after_the_merge_with_actions_on_passes_the_health_checks_on_what_the_branch_has(
+) {
+    let harness = Harness::new();
+    with_actions(&harness);
+    let configuration = attached(&["dev"]);
+    harness.sim.inject(
+        kalypso_bootstrap::sim::Fault::new(
+            kalypso_bootstrap::sim::FaultKind::Forbidden,
+            &format!(
+                "kubectl get {}",
+                kalypso_bootstrap::tools::kubectl::FLUX_KUSTOMIZATION_CRD
+            ),
+        )
+        .with_arg("kalypso-gitops-dev")
+        .nth(1),
+    );
+    let failed = run_session(&harness, &configuration).await;
+    let (step, error) = failed.failure();
+    assert_eq!(step, Some(StepId::FirstWorkload), "{error:?}");
+    assert!(chain(&failed).contains(&("dev".to_string(), ChainLink::Merged, LinkStatus::Done)));
+    harness.sim.clear_faults();
+    let resumed = run_session(&harness, &configuration).await;
+    resumed.assert_success();
+    assert!(!pods(&harness, DEV_NAMESPACE).await.is_empty());
+}

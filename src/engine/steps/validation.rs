@@ -196,6 +196,7 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
         tools.gh.pr_list_spec(&gitops, &environment),
         // The number is the scheduler's pull request's, known once it is open.
         tools.gh.pr_files_spec(&gitops, "<number>"),
+        tools.gh.repo_tree_spec(&gitops, &environment),
     ] {
         listed.push(spec);
     }
@@ -207,6 +208,7 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
         listed.push(kubectl.list_kalypso_objects_spec(KalypsoKind::Assignment, other));
         listed.push(tools.gh.pr_list_spec(&gitops, other));
         listed.push(tools.gh.pr_files_spec(&gitops, "<number>"));
+        listed.push(tools.gh.repo_tree_spec(&gitops, other));
     }
     if planned.action == Action::Create {
         listed.push(kubectl.apply_stdin_spec(&test_workload_manifest(namespace)));
@@ -899,8 +901,9 @@ struct PullRequestObservations {
     registrations: Result<Vec<KalypsoObject>, ToolError>,
     policies: Result<Vec<KalypsoObject>, ToolError>,
     assignments: Result<Vec<KalypsoObject>, ToolError>,
-    /// `gh pr view N --json files` of the scheduler's pull request, read when it is open
-    /// and there are Assignments.
+    /// The files the scheduler's pull request leaves on the branch once merged: those it
+    /// changes (`gh pr view N --json files`) and those the branch already has (its tree),
+    /// read when it is open and there are Assignments.
     pull_files: Option<Result<Vec<String>, ToolError>>,
 }
 
@@ -926,7 +929,18 @@ async fn observe_pull_request(
     let has_assignments = assignments.as_ref().is_ok_and(|a| !a.is_empty());
     let pull_files = match scheduler_pull {
         Some(number) if has_assignments => {
-            Some(scheduler.gh.pr_files(&scheduler.gitops, number).await)
+            let (changed, tree) = tokio::join!(
+                scheduler.gh.pr_files(&scheduler.gitops, number),
+                scheduler.gh.repo_tree(&scheduler.gitops, environment),
+            );
+            // GitHub lists only the files a pull request changes: after a merge (ours, by
+            // `validation.first-workload`, or yours) the scheduler's next one changes only
+            // what differs, e.g. the promoted commit, and the folders it carried before are
+            // on the branch.
+            Some(changed.and_then(|mut files| {
+                files.extend(tree?.into_iter().flatten().map(|entry| entry.path));
+                Ok(files)
+            }))
         }
         _ => None,
     };
@@ -1587,7 +1601,7 @@ fn pull_request_content(
         })
         .map(|(name, cluster_type, target)| {
             format!(
-                "pull request #{number} has no folder for assignment {name} (cluster type {cluster_type}, deployment target {target})"
+                "pull request #{number} (with what its branch has) has no folder for assignment {name} (cluster type {cluster_type}, deployment target {target})"
             )
         })
         .collect();
