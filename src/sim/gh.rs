@@ -1969,6 +1969,8 @@ fn pull_field(
         "createdAt" => json!(pull.created_at),
         "headRefName" => json!(pull.head),
         "headRefOid" => json!(head_oid(ctx, repo, pull)),
+        // The simulated pull requests all come from branches of the repository itself.
+        "isCrossRepository" => json!(false),
         "labels" => json!(pull
             .labels
             .iter()
@@ -2238,7 +2240,7 @@ fn label(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str, action: &str) -> Res
 }
 
 /// The fields `gh pr list --json` knows that the simulation can fill.
-const PR_FIELDS: [&str; 15] = [
+const PR_FIELDS: [&str; 16] = [
     "author",
     "baseRefName",
     "body",
@@ -2246,6 +2248,7 @@ const PR_FIELDS: [&str; 15] = [
     "createdAt",
     "headRefName",
     "headRefOid",
+    "isCrossRepository",
     "labels",
     "mergeCommit",
     "mergedAt",

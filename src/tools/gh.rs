@@ -973,10 +973,11 @@ fn scope_for_delete(err: ToolError) -> ToolError {
 /// The fields `gh pr view`/`gh pr list` give for a [`PullRequestState`].
 pub const PULL_STATE_FIELDS: &str =
     "number,state,mergedAt,mergeCommit,headRefName,headRefOid,baseRefName,labels,url";
-pub const SCHEDULER_PULL_FIELDS: &str = "number,title,headRefName,headRefOid,labels,author,url";
+pub const SCHEDULER_PULL_FIELDS: &str =
+    "number,title,headRefName,headRefOid,labels,author,isCrossRepository,url";
 
 /// An open pull request with its head commit and labels (`gh pr list --json
-/// number,title,headRefName,headRefOid,labels,author,url`).
+/// number,title,headRefName,headRefOid,labels,author,isCrossRepository,url`).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenPullRequest {
@@ -989,6 +990,9 @@ pub struct OpenPullRequest {
     pub labels: Vec<PullRequestLabel>,
     #[serde(default)]
     pub author: Option<PullRequestAuthor>,
+    /// From a fork: its head branch is not in the repository.
+    #[serde(default)]
+    pub is_cross_repository: bool,
     #[serde(default)]
     pub url: String,
 }
@@ -1062,7 +1066,7 @@ where
 }
 
 impl Gh {
-    /// `gh pr list --repo SLUG --base BASE --state open --json number,title,headRefName,headRefOid,labels,author,url`.
+    /// `gh pr list --repo SLUG --base BASE --state open --json number,title,headRefName,headRefOid,labels,author,isCrossRepository,url`.
     pub fn scheduler_pulls_spec(&self, slug: &str, base: &str) -> CommandSpec {
         self.authed(&[
             "pr",

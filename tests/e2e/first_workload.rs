@@ -633,8 +633,7 @@ async fn without_consent_the_merge_is_refused_before_anything_is_created_unless_
 /// the run resumes at the clusters. (Before, the pull-request check read only the files
 /// the new pull request changed and failed for every folder merged before.)
 #[tokio::test]
-async fn a_rerun_after_the_merge_with_actions_on_passes_the_health_checks_on_what_the_branch_has(
-) {
+async fn a_rerun_after_the_merge_with_actions_on_passes_the_health_checks_on_what_the_branch_has() {
     let harness = Harness::new();
     with_actions(&harness);
     let configuration = attached(&["dev"]);

@@ -134,6 +134,8 @@ pub fn commands(env: &StepEnv, _planned: &PlannedStep, preview: &Preview) -> Ste
     };
     let management = env.kube_context();
     let mut listed = StepCommands::default();
+    // The account the scheduler's pull requests must come from.
+    listed.push(tools.gh.api_user_spec());
     for (environment, clusters) in attached_environments(config) {
         listed.push(tools.gh.scheduler_pulls_spec(&gitops, &environment));
         listed.push(tools.gh.merged_pulls_spec(&gitops, &environment));
@@ -196,15 +198,25 @@ pub fn commands(env: &StepEnv, _planned: &PlannedStep, preview: &Preview) -> Ste
 // The chain's decisions
 
 /// The scheduler's pull requests among `pulls`, newest first: those from a
-/// `deployment/…` branch (the scheduler's own, `scheduler/githubrepo.go`), and when a
-/// promotion is awaited only those labelled `promoted`. Anyone else's is never a candidate.
-pub fn scheduler_candidates(
-    pulls: &[OpenPullRequest],
+/// `deployment/…` branch of the repository itself (the scheduler's own,
+/// `scheduler/githubrepo.go`) opened by `scheduler_login` (the account of the chart's
+/// token, this run's), and when a promotion is awaited only those labelled `promoted`.
+/// Anyone else's, or one from a fork, is never a candidate: a branch name alone proves
+/// nothing, and merging runs its content on the clusters.
+pub fn scheduler_candidates<'a>(
+    pulls: &'a [OpenPullRequest],
     awaiting_promotion: bool,
-) -> Vec<&OpenPullRequest> {
+    scheduler_login: &str,
+) -> Vec<&'a OpenPullRequest> {
     let mut candidates: Vec<&OpenPullRequest> = pulls
         .iter()
         .filter(|pull| pull.head_ref_name.starts_with(SCHEDULER_BRANCH_PREFIX))
+        .filter(|pull| !pull.is_cross_repository)
+        .filter(|pull| {
+            pull.author
+                .as_ref()
+                .is_some_and(|author| author.login.eq_ignore_ascii_case(scheduler_login))
+        })
         .filter(|pull| !awaiting_promotion || pull.has_label(PROMOTED_LABEL))
         .collect();
     candidates.sort_by_key(|pull| std::cmp::Reverse(pull.number));
@@ -486,6 +498,9 @@ struct EnvironmentChain {
 struct Chain {
     gitops: String,
     gh: Gh,
+    /// The account the scheduler opens its pull requests as: the chart's token is this
+    /// run's GitHub token.
+    scheduler_login: String,
     no_merge: bool,
     environments: Vec<EnvironmentChain>,
     current: usize,
@@ -572,11 +587,14 @@ impl Chain {
             }
         };
         let promotes = self.environments[index].promotes;
-        let candidates: Vec<OpenPullRequest> =
-            scheduler_candidates(&pulls, awaiting.is_some() || promotes)
-                .into_iter()
-                .cloned()
-                .collect();
+        let candidates: Vec<OpenPullRequest> = scheduler_candidates(
+            &pulls,
+            awaiting.is_some() || promotes,
+            &self.scheduler_login,
+        )
+        .into_iter()
+        .cloned()
+        .collect();
         let mut chosen = None;
         for candidate in candidates {
             match &awaiting {
@@ -1224,9 +1242,15 @@ pub(crate) async fn run(
             "no workload cluster is attached to any environment of this run",
         ));
     }
+    let scheduler_login = super::call(env, ctx, "find the GitHub account of the token", || {
+        tools.gh.api_user()
+    })
+    .await?
+    .login;
     let mut chain = Chain {
         gitops: gitops.clone(),
         gh: tools.gh.clone(),
+        scheduler_login,
         no_merge: config.options.no_merge,
         environments,
         current: 0,
@@ -1418,7 +1442,7 @@ fn summary_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::gh::{MergeCommit, PullRequestLabel};
+    use crate::tools::gh::{MergeCommit, PullRequestAuthor, PullRequestLabel};
     use std::sync::Arc;
 
     fn pull(number: u64, head: &str, labels: &[&str]) -> OpenPullRequest {
@@ -1433,10 +1457,16 @@ mod tests {
                     name: name.to_string(),
                 })
                 .collect(),
-            author: None,
+            author: Some(PullRequestAuthor {
+                login: SCHEDULER_LOGIN.to_string(),
+            }),
+            is_cross_repository: false,
             url: format!("https://github.com/acme/gitops/pull/{number}"),
         }
     }
+
+    /// The account of the run's token, as which the scheduler opens its pull requests.
+    const SCHEDULER_LOGIN: &str = "kalypso-demo";
 
     fn state(number: u64, state: &str, head: &str, merged: Option<&str>) -> PullRequestState {
         PullRequestState {
@@ -1496,7 +1526,7 @@ mod tests {
             pull(7, "deployment/2026-01-01-00-05-00", &["promoted"]),
             pull(5, "someone/deployment/x", &[]),
         ];
-        let numbers: Vec<u64> = scheduler_candidates(&pulls, false)
+        let numbers: Vec<u64> = scheduler_candidates(&pulls, false, SCHEDULER_LOGIN)
             .iter()
             .map(|p| p.number)
             .collect();
@@ -1505,7 +1535,7 @@ mod tests {
             [7, 3],
             "a user's branch, even labelled or named like ours, is never merged"
         );
-        let promoted: Vec<u64> = scheduler_candidates(&pulls, true)
+        let promoted: Vec<u64> = scheduler_candidates(&pulls, true, SCHEDULER_LOGIN)
             .iter()
             .map(|p| p.number)
             .collect();
@@ -1514,7 +1544,21 @@ mod tests {
             [7],
             "a promotion waits for the scheduler's promoted pull request"
         );
-        assert!(scheduler_candidates(&[pull(9, "main", &[])], false).is_empty());
+        assert!(scheduler_candidates(&[pull(9, "main", &[])], false, SCHEDULER_LOGIN).is_empty());
+        // Named like the scheduler's but opened by someone else, or from a fork: never.
+        let mut foreign = pull(11, "deployment/2026-01-01-00-09-00", &["promoted"]);
+        foreign.author = Some(PullRequestAuthor {
+            login: "mallory".to_string(),
+        });
+        let mut forked = pull(12, "deployment/2026-01-01-00-10-00", &["promoted"]);
+        forked.is_cross_repository = true;
+        let mut anonymous = pull(13, "deployment/2026-01-01-00-11-00", &[]);
+        anonymous.author = None;
+        assert!(
+            scheduler_candidates(&[foreign, forked, anonymous], false, SCHEDULER_LOGIN).is_empty()
+        );
+        // GitHub logins compare without case.
+        assert_eq!(scheduler_candidates(&pulls, false, "Kalypso-Demo").len(), 2);
     }
 
     #[test]
@@ -1723,7 +1767,11 @@ mod tests {
         let listed = commands(&env, &planned, &preview);
         let lines: Vec<String> = listed.specs.iter().map(|spec| spec.display()).collect();
         let gitops = validation::repo_slug(&configuration.repositories.gitops, "acme");
-        assert!(lines.contains(&format!("gh pr list --repo {gitops} --base dev --state open --json number,title,headRefName,headRefOid,labels,author,url")), "{lines:#?}");
+        assert!(lines.contains(&format!("gh pr list --repo {gitops} --base dev --state open --json number,title,headRefName,headRefOid,labels,author,isCrossRepository,url")), "{lines:#?}");
+        assert_eq!(
+            lines[0], "gh api user",
+            "the account the scheduler opens as"
+        );
         assert!(lines.contains(&format!("gh pr merge '<number>' --repo {gitops} --merge --match-head-commit '<head commit>'")), "{lines:#?}");
         assert!(lines.iter().any(|l| l.starts_with("kubectl --context kind-edge get kustomizations.kustomize.toolkit.fluxcd.io kalypso-gitops-dev -n flux-system")), "{lines:#?}");
         assert!(
