@@ -1029,8 +1029,12 @@ impl KubectlContext {
 
     /// `kubectl --context C apply -f -` of a manifest holding a secret: on stdin only,
     /// masked wherever the command is shown.
+    /// Server-side: a client-side apply would copy the whole manifest, secret values
+    /// included, into the object's `kubectl.kubernetes.io/last-applied-configuration`
+    /// annotation.
     pub fn apply_secret_stdin_spec(&self, manifest: SecretSlice<u8>) -> CommandSpec {
-        self.cluster(&["apply", "-f", "-"]).secret_stdin(manifest)
+        self.cluster(&["apply", "--server-side", "-f", "-"])
+            .secret_stdin(manifest)
     }
 
     /// Apply a manifest that holds a secret, given on stdin.
