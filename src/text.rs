@@ -348,3 +348,18 @@ mod tests {
         );
     }
 }
+
+/// `text` as one shell word: as it is when it needs no quoting, else in single quotes
+/// (a quote inside closed, escaped and reopened), so that a printed command works when
+/// pasted into a POSIX shell.
+pub fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}

@@ -300,16 +300,7 @@ pub fn suggested_state_file(path: &Path, requested: &InstallationIdentity) -> Pa
 
 /// `path` as a shell word: as it is when it needs no quoting, else in single quotes.
 pub fn shell_word(path: &Path) -> String {
-    let text = path.display().to_string();
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@%=".contains(c));
-    if plain {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
+    crate::text::shell_word(&path.display().to_string())
 }
 
 /// Where `--demo --state-file X` keeps its simulated world: `X.demo/`.

@@ -323,15 +323,7 @@ impl CommandSpec {
 }
 
 fn shell_quote(part: &str) -> String {
-    let plain = !part.is_empty()
-        && part
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
-    if plain {
-        part.to_string()
-    } else {
-        format!("'{}'", part.replace('\'', r"'\''"))
-    }
+    crate::text::shell_word(part)
 }
 
 /// What a finished command produced.

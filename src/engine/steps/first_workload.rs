@@ -401,6 +401,7 @@ pub enum WorkloadState {
 }
 
 pub fn workload_state(
+    context: &str,
     namespace: &str,
     namespace_present: bool,
     config_map_present: bool,
@@ -426,9 +427,10 @@ pub fn workload_state(
     match kustomization.ready.as_ref() {
         Some(ready) if ready.is_true() => WorkloadState::Running,
         Some(ready) if ready.status == "False" => WorkloadState::OwnKustomizationFails(format!(
-            "the workload's own Kustomization {}/{namespace} fails ({}): that is the workload repository's content, not this tool's; see kubectl get kustomizations.kustomize.toolkit.fluxcd.io {namespace} -n {} -o yaml",
+            "the workload's own Kustomization {}/{namespace} fails ({}): that is the workload repository's content, not this tool's; see kubectl --context {} get kustomizations.kustomize.toolkit.fluxcd.io {namespace} -n {} -o yaml",
             resources::FLUX_NAMESPACE,
             describe_condition(Some(ready)),
+            crate::text::shell_word(context),
             resources::FLUX_NAMESPACE,
         )),
         other => WorkloadState::Missing(format!(
@@ -497,6 +499,8 @@ struct EnvironmentChain {
 
 struct Chain {
     gitops: String,
+    /// The management cluster's kube context (where the scheduler runs).
+    management_context: String,
     gh: Gh,
     /// The account the scheduler opens its pull requests as: the chart's token is this
     /// run's GitHub token.
@@ -1016,7 +1020,8 @@ impl Chain {
                             ),
                         )
                         .with_hint(Topic::FirstWorkload.hint(format!(
-                            "check the control plane's scheduling policies for {environment} (kubectl get schedulingpolicies,assignments -n {environment} on the management cluster) and that --workload-cluster names the cluster type the workloads are scheduled to"
+                            "check the control plane's scheduling policies for {environment} (kubectl --context {} get schedulingpolicies,assignments -n {environment}) and that --workload-cluster names the cluster type the workloads are scheduled to",
+                            crate::text::shell_word(&self.management_context)
                         )));
                         self.tell(
                             ctx,
@@ -1059,7 +1064,13 @@ impl Chain {
                     Ok(found) => found,
                     Err(error) => return pending_or_fail(step, &what, error),
                 };
-                match workload_state(namespace, present, config_map, kustomization.as_ref()) {
+                match workload_state(
+                    &cluster.context,
+                    namespace,
+                    present,
+                    config_map,
+                    kustomization.as_ref(),
+                ) {
                     WorkloadState::Running => {}
                     WorkloadState::OwnKustomizationFails(warning) => cluster_warnings.push(warning),
                     WorkloadState::Missing(missing) => {
@@ -1249,6 +1260,7 @@ pub(crate) async fn run(
     .login;
     let mut chain = Chain {
         gitops: gitops.clone(),
+        management_context: management.clone(),
         gh: tools.gh.clone(),
         scheduler_login,
         no_merge: config.options.no_merge,
@@ -1310,9 +1322,27 @@ pub(crate) async fn run(
                     chain.tell(ctx, &environment, link, LinkStatus::Failed, said);
                 }
             }
+            let mut contexts: Vec<&str> = chain
+                .environments
+                .iter()
+                .flat_map(|environment| environment.clusters.iter())
+                .map(|cluster| cluster.context.as_str())
+                .collect();
+            contexts.sort_unstable();
+            contexts.dedup();
+            let flux_objects: Vec<String> = contexts
+                .iter()
+                .map(|context| {
+                    format!(
+                        "kubectl --context {} get gitrepositories,kustomizations -n {}",
+                        crate::text::shell_word(context),
+                        resources::FLUX_NAMESPACE
+                    )
+                })
+                .collect();
             let hint = Topic::FirstWorkload.hint(format!(
-                "look at the scheduler's pull requests (gh pr list --repo {gitops}) and at each attached cluster's Flux objects (kubectl --context CONTEXT get gitrepositories,kustomizations -n {}), then run again to resume at this step",
-                resources::FLUX_NAMESPACE
+                "look at the scheduler's pull requests (gh pr list --repo {gitops}) and at each attached cluster's Flux objects ({}), then run again to resume at this step",
+                flux_objects.join("; ")
             ));
             return Err(match error.hint {
                 Some(_) => error,
@@ -1675,23 +1705,33 @@ mod tests {
     #[test]
     fn the_workloads_own_failing_kustomization_is_a_warning_that_names_it() {
         let failing = kustomization(Some("False"), None);
-        match workload_state("dev-hello-world", true, true, Some(&failing)) {
+        match workload_state("kind-edge", "dev-hello-world", true, true, Some(&failing)) {
             WorkloadState::OwnKustomizationFails(warning) => {
                 assert!(warning.contains("flux-system/dev-hello-world"), "{warning}");
                 assert!(warning.contains("workload repository"), "{warning}");
+                assert!(
+                    warning.contains("kubectl --context kind-edge get kustomizations"),
+                    "a command that works when copied: {warning}"
+                );
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            workload_state("ns", true, true, Some(&kustomization(Some("True"), None))),
+            workload_state(
+                "kind-edge",
+                "ns",
+                true,
+                true,
+                Some(&kustomization(Some("True"), None))
+            ),
             WorkloadState::Running
         );
         assert!(matches!(
-            workload_state("ns", true, false, Some(&kustomization(Some("True"), None))),
+            workload_state("kind-edge", "ns", true, false, Some(&kustomization(Some("True"), None))),
             WorkloadState::Missing(m) if m.contains("ConfigMap platform-config in ns")
         ));
         assert!(matches!(
-            workload_state("ns", false, false, None),
+            workload_state("kind-edge", "ns", false, false, None),
             WorkloadState::Missing(_)
         ));
     }
