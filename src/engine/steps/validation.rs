@@ -915,11 +915,14 @@ async fn observe_pull_request(
     scheduler: &SchedulerTarget,
     environment: &str,
 ) -> PullRequestObservations {
-    let (pulls, registrations, policies, assignments) = tokio::join!(
+    // The branch's tree is read with the rest (one query a round, whatever it finds), so
+    // that the dry run, which lists it, shows exactly what runs.
+    let (pulls, registrations, policies, assignments, tree) = tokio::join!(
         scheduler.gh.pr_list(&scheduler.gitops, environment),
         kubectl.list_kalypso_objects(KalypsoKind::WorkloadRegistration, environment),
         kubectl.list_kalypso_objects(KalypsoKind::SchedulingPolicy, environment),
         kubectl.list_kalypso_objects(KalypsoKind::Assignment, environment),
+        scheduler.gh.repo_tree(&scheduler.gitops, environment),
     );
     let scheduler_pull = pulls.as_ref().ok().and_then(|all| {
         all.iter()
@@ -929,10 +932,7 @@ async fn observe_pull_request(
     let has_assignments = assignments.as_ref().is_ok_and(|a| !a.is_empty());
     let pull_files = match scheduler_pull {
         Some(number) if has_assignments => {
-            let (changed, tree) = tokio::join!(
-                scheduler.gh.pr_files(&scheduler.gitops, number),
-                scheduler.gh.repo_tree(&scheduler.gitops, environment),
-            );
+            let changed = scheduler.gh.pr_files(&scheduler.gitops, number).await;
             // GitHub lists only the files a pull request changes: after a merge (ours, by
             // `validation.first-workload`, or yours) the scheduler's next one changes only
             // what differs, e.g. the promoted commit, and the folders it carried before are
