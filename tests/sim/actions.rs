@@ -111,6 +111,28 @@ fn commit_on(bare: &Path, parent: &str, files: &[(&str, &str)], message: &str) -
     with_index(&["commit-tree", &tree, "-p", parent, "-m", message], None)
 }
 
+/// A push of a small ConfigMap to acme/cp's main: what starts the ci → cd chain.
+fn push_notes_to_control_plane_main(env: &SimulatedEnvironment) -> String {
+    push_commit(
+        env,
+        "acme",
+        "cp",
+        "main",
+        &[(
+            "notes.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
+        )],
+    )
+}
+
+/// The promotion pull request of `promoted` into the gitops `environment` branch, merged,
+/// and whatever that starts run.
+async fn merge_promotion(env: &SimulatedEnvironment, environment: &str, promoted: &str) {
+    let (number, pr_head) = promotion_pull_request(env, environment, promoted);
+    merge(env, number, &pr_head).await;
+    let_actions_run(env).await;
+}
+
 /// A push: `branch` of `owner/name` moves to a new commit with `files` on top of it.
 fn push_commit(
     env: &SimulatedEnvironment,
@@ -457,23 +479,12 @@ async fn a_push_to_main_runs_ci_then_cd_which_pins_dev() {
 async fn a_merged_promotion_hands_back_and_promotes_to_the_next_environment() {
     let (_dir, env) = promotion_world(true).await;
     let_actions_run(&env).await;
-    let promoted = push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    let promoted = push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
     assert!(pinned(&env, "dev").contains(&promoted));
     assert!(!pinned(&env, "stage").contains(&promoted));
 
-    let (number, pr_head) = promotion_pull_request(&env, "dev", &promoted);
-    merge(&env, number, &pr_head).await;
-    let_actions_run(&env).await;
+    merge_promotion(&env, "dev", &promoted).await;
 
     let merged = head(&env, "acme", "gitops", "dev");
     assert_eq!(
@@ -518,20 +529,9 @@ async fn a_merged_promotion_hands_back_and_promotes_to_the_next_environment() {
 async fn the_hand_back_without_control_plane_token_fails_with_its_message() {
     let (_dir, env) = promotion_world(false).await;
     let_actions_run(&env).await;
-    let promoted = push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    let promoted = push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
-    let (number, pr_head) = promotion_pull_request(&env, "dev", &promoted);
-    merge(&env, number, &pr_head).await;
-    let_actions_run(&env).await;
+    merge_promotion(&env, "dev", &promoted).await;
     let gitops_runs = runs(&env, "acme/gitops");
     assert_eq!(
         summary(&gitops_runs),
@@ -552,21 +552,10 @@ async fn the_hand_back_without_control_plane_token_fails_with_its_message() {
 async fn the_last_environment_promotes_nowhere() {
     let (_dir, env) = promotion_world(true).await;
     let_actions_run(&env).await;
-    let promoted = push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    let promoted = push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
     let before = runs(&env, "acme/cp").len();
-    let (number, pr_head) = promotion_pull_request(&env, "stage", &promoted);
-    merge(&env, number, &pr_head).await;
-    let_actions_run(&env).await;
+    merge_promotion(&env, "stage", &promoted).await;
     let cp_runs = runs(&env, "acme/cp");
     assert_eq!(
         summary(&cp_runs[before..]),
@@ -605,20 +594,9 @@ async fn with_actions_disabled_nothing_runs() {
     seeded_repositories(&env);
     configured(&env, true).await;
     let dev_before = head(&env, "acme", "cp", "dev");
-    let promoted = push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    let promoted = push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
-    let (number, pr_head) = promotion_pull_request(&env, "dev", &promoted);
-    merge(&env, number, &pr_head).await;
-    let_actions_run(&env).await;
+    merge_promotion(&env, "dev", &promoted).await;
     assert!(runs(&env, "acme/cp").is_empty());
     assert!(runs(&env, "acme/gitops").is_empty());
     assert_eq!(head(&env, "acme", "cp", "dev"), dev_before);
@@ -841,16 +819,7 @@ async fn a_run_takes_the_configured_time() {
     );
     let_actions_run(&env).await;
     let dev_before = head(&env, "acme", "cp", "dev");
-    push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
     let listed = ok_json(
         &env,
@@ -1317,21 +1286,10 @@ async fn a_restored_world_runs_the_chain_with_what_its_file_kept_of_the_secrets(
     let env = SimulatedEnvironment::demo_persistent(&root).unwrap();
     assert!(env.restored());
     env.set_latency(Latency::zero());
-    let promoted = push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    let promoted = push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
     assert!(pinned(&env, "dev").contains(&promoted));
-    let (number, pr_head) = promotion_pull_request(&env, "dev", &promoted);
-    merge(&env, number, &pr_head).await;
-    let_actions_run(&env).await;
+    merge_promotion(&env, "dev", &promoted).await;
     let cp_runs = runs(&env, "acme/cp");
     assert!(
         cp_runs.iter().all(|run| run.conclusion == "success"),
