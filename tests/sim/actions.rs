@@ -227,14 +227,9 @@ async fn configured(env: &SimulatedEnvironment, control_plane_token: bool) {
     for environment in ["dev", "stage"] {
         ok(
             env,
-            gh(
+            gh_words(
                 ALICE_TOKEN,
-                &[
-                    "api",
-                    "--method",
-                    "PUT",
-                    &format!("repos/acme/cp/environments/{environment}"),
-                ],
+                &format!("api --method PUT repos/acme/cp/environments/{environment}"),
             ),
         )
         .await;
@@ -416,17 +411,7 @@ async fn a_push_to_main_runs_ci_then_cd_which_pins_dev() {
 
     let listed = ok_json(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &[
-                "run",
-                "list",
-                "--repo",
-                "acme/cp",
-                "--json",
-                "databaseId,workflowName,event,headBranch,headSha,status,conclusion,createdAt",
-            ],
-        ),
+        gh_words(ALICE_TOKEN, "run list --repo acme/cp --json databaseId,workflowName,event,headBranch,headSha,status,conclusion,createdAt"),
     )
     .await;
     let listed = listed.as_array().unwrap();
@@ -440,18 +425,9 @@ async fn a_push_to_main_runs_ci_then_cd_which_pins_dev() {
     assert!(listed[1]["databaseId"].as_u64().is_some());
     let only_ci = ok_json(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "run",
-                "list",
-                "--repo",
-                "acme/cp",
-                "--workflow",
-                "ci.yaml",
-                "--json",
-                "workflowName",
-            ],
+            "run list --repo acme/cp --workflow ci.yaml --json workflowName",
         ),
     )
     .await;
@@ -602,22 +578,7 @@ async fn with_actions_disabled_nothing_runs() {
     assert_eq!(head(&env, "acme", "cp", "dev"), dev_before);
     let dispatch = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &[
-                "workflow",
-                "run",
-                "cd.yaml",
-                "--repo",
-                "acme/cp",
-                "--ref",
-                "main",
-                "-f",
-                "environment=dev",
-                "-f",
-                &format!("promoted_commit_id={promoted}"),
-            ],
-        ),
+        gh_words(ALICE_TOKEN, &format!("workflow run cd.yaml --repo acme/cp --ref main -f environment=dev -f promoted_commit_id={promoted}")),
     )
     .await;
     assert_eq!(dispatch.exit_code, Some(1));
@@ -671,50 +632,25 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
     let (_dir, env) = promotion_world(true).await;
     let_actions_run(&env).await;
     let main = head(&env, "acme", "cp", "main");
-    let dispatch = |args: Vec<String>| {
-        let mut all: Vec<String> = ["workflow", "run"].iter().map(|s| s.to_string()).collect();
-        all.extend(args);
-        all
-    };
-    let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let call = |args: Vec<String>| {
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        gh(ALICE_TOKEN, &refs)
-    };
     let out = run(
         &env,
-        call(dispatch(words(&[
-            "cd.yaml",
-            "--repo",
-            "acme/cp",
-            "--ref",
-            "main",
-            "-f",
-            "environment=dev",
-        ]))),
+        gh_words(
+            ALICE_TOKEN,
+            "workflow run cd.yaml --repo acme/cp --ref main -f environment=dev",
+        ),
     )
     .await;
     assert_eq!(out.exit_code, Some(1));
     assert!(out.stderr.starts_with("could not create workflow dispatch event: HTTP 422: Required input 'promoted_commit_id' not provided"), "{}", out.stderr);
     let out = run(
         &env,
-        call(dispatch(words(&[
-            "cd.yaml",
-            "--repo",
-            "acme/cp",
-            "-f",
-            "environment=dev",
-            "-f",
-            &format!("promoted_commit_id={main}"),
-            "-f",
-            "color=red",
-        ]))),
+        gh_words(ALICE_TOKEN, &format!("workflow run cd.yaml --repo acme/cp -f environment=dev -f promoted_commit_id={main} -f color=red")),
     )
     .await;
     assert!(out.stderr.starts_with("could not create workflow dispatch event: HTTP 422: Unexpected inputs provided: [\"color\"]"), "{}", out.stderr);
     let out = run(
         &env,
-        call(dispatch(words(&["nope.yaml", "--repo", "acme/cp"]))),
+        gh_words(ALICE_TOKEN, "workflow run nope.yaml --repo acme/cp"),
     )
     .await;
     assert_eq!(
@@ -723,17 +659,7 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
     );
     let out = run(
         &env,
-        call(dispatch(words(&[
-            "cd.yaml",
-            "--repo",
-            "acme/cp",
-            "--ref",
-            "nowhere",
-            "-f",
-            "environment=dev",
-            "-f",
-            &format!("promoted_commit_id={main}"),
-        ]))),
+        gh_words(ALICE_TOKEN, &format!("workflow run cd.yaml --repo acme/cp --ref nowhere -f environment=dev -f promoted_commit_id={main}")),
     )
     .await;
     assert!(
@@ -746,17 +672,7 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
     let elsewhere = head(&env, "acme", "cp", "stage");
     let out = run(
         &env,
-        call(dispatch(words(&[
-            "cd.yaml",
-            "--repo",
-            "acme/cp",
-            "--ref",
-            "main",
-            "-f",
-            "environment=dev",
-            "-f",
-            &format!("promoted_commit_id={elsewhere}"),
-        ]))),
+        gh_words(ALICE_TOKEN, &format!("workflow run cd.yaml --repo acme/cp --ref main -f environment=dev -f promoted_commit_id={elsewhere}")),
     )
     .await;
     assert_eq!(out.exit_code, Some(0), "{}", out.stderr);
@@ -764,15 +680,7 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
     // An environment without a branch.
     let out = run(
         &env,
-        call(dispatch(words(&[
-            "cd.yaml",
-            "--repo",
-            "acme/cp",
-            "-f",
-            "environment=prod",
-            "-f",
-            &format!("promoted_commit_id={main}"),
-        ]))),
+        gh_words(ALICE_TOKEN, &format!("workflow run cd.yaml --repo acme/cp -f environment=prod -f promoted_commit_id={main}")),
     )
     .await;
     assert_eq!(out.exit_code, Some(0), "{}", out.stderr);
@@ -823,16 +731,9 @@ async fn a_run_takes_the_configured_time() {
     let_actions_run(&env).await;
     let listed = ok_json(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "run",
-                "list",
-                "--repo",
-                "acme/cp",
-                "--json",
-                "workflowName,status,conclusion",
-            ],
+            "run list --repo acme/cp --json workflowName,status,conclusion",
         ),
     )
     .await;
@@ -898,21 +799,7 @@ async fn pr_merge_makes_a_merge_commit_and_view_and_list_show_it() {
     let base_before = head(&env, "acme", "app", "main");
     let listed = ok_json(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &[
-                "pr",
-                "list",
-                "--repo",
-                "acme/app",
-                "--base",
-                "main",
-                "--state",
-                "open",
-                "--json",
-                "number,title,headRefName,headRefOid,labels,author,url",
-            ],
-        ),
+        gh_words(ALICE_TOKEN, "pr list --repo acme/app --base main --state open --json number,title,headRefName,headRefOid,labels,author,url"),
     )
     .await;
     assert_eq!(listed[0]["headRefOid"], feature.as_str());
@@ -964,18 +851,9 @@ async fn pr_merge_makes_a_merge_commit_and_view_and_list_show_it() {
     for (state, count) in [("open", 0), ("merged", 1), ("closed", 1), ("all", 1)] {
         let listed = ok_json(
             &env,
-            gh(
+            gh_words(
                 ALICE_TOKEN,
-                &[
-                    "pr",
-                    "list",
-                    "--repo",
-                    "acme/app",
-                    "--state",
-                    state,
-                    "--json",
-                    "number,mergedAt",
-                ],
+                &format!("pr list --repo acme/app --state {state} --json number,mergedAt"),
             ),
         )
         .await;
@@ -1132,21 +1010,7 @@ async fn after_the_dev_pin_the_schedulers_pull_request_is_a_promotion() {
     for _ in 0..40 {
         let listed = ok_json(
             &harness.sim,
-            gh(
-                CANARY,
-                &[
-                    "pr",
-                    "list",
-                    "--repo",
-                    &format!("{ORG}/{GITOPS}"),
-                    "--base",
-                    "dev",
-                    "--state",
-                    "open",
-                    "--json",
-                    "number,labels,headRefName",
-                ],
-            ),
+            gh_words(CANARY, &format!("pr list --repo {ORG}/{GITOPS} --base dev --state open --json number,labels,headRefName")),
         )
         .await;
         promotion = listed

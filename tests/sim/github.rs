@@ -79,15 +79,9 @@ async fn repo_view_of_a_missing_or_private_repository() {
     let (_dir, env) = standard();
     let missing = run(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "repo",
-                "view",
-                "acme/nope",
-                "--json",
-                "name,owner,url,isEmpty,visibility",
-            ],
+            "repo view acme/nope --json name,owner,url,isEmpty,visibility",
         ),
     )
     .await;
@@ -114,15 +108,9 @@ async fn repo_view_of_a_missing_or_private_repository() {
     );
     let unknown_field = run(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "repo",
-                "view",
-                "alice/private-thing",
-                "--json",
-                "name,colour",
-            ],
+            "repo view alice/private-thing --json name,colour",
         ),
     )
     .await;
@@ -386,15 +374,9 @@ async fn secrets_are_read_from_stdin_and_their_values_never_kept_in_snapshots() 
     .await;
     let canary = "CANARY-9b1f7c2d4e-secret-value";
     kalypso_bootstrap::secrets::register(canary);
-    let set = gh(
+    let set = gh_words(
         ALICE_TOKEN,
-        &[
-            "secret",
-            "set",
-            "CONTROL_PLANE_TOKEN",
-            "--repo",
-            "acme/gitops",
-        ],
+        "secret set CONTROL_PLANE_TOKEN --repo acme/gitops",
     )
     .secret_stdin(SecretSlice::from(canary.as_bytes().to_vec()));
     ok(&env, set).await;
@@ -489,16 +471,9 @@ async fn labels_are_created_once_and_forced_after() {
     ok(&env, create()).await;
     let labels = ok_json(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "label",
-                "list",
-                "--repo",
-                "acme/gitops",
-                "--json",
-                "name,color,description",
-            ],
+            "label list --repo acme/gitops --json name,color,description",
         ),
     )
     .await;
@@ -588,12 +563,9 @@ async fn seeded_content_is_served_on_every_branch() {
     ] {
         let tree = ok_json(
             &env,
-            gh(
+            gh_words(
                 ALICE_TOKEN,
-                &[
-                    "api",
-                    &format!("repos/acme/cp/git/trees/{branch}?recursive=1"),
-                ],
+                &format!("api repos/acme/cp/git/trees/{branch}?recursive=1"),
             ),
         )
         .await;
@@ -644,15 +616,9 @@ async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
 
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "repo",
-                "edit",
-                "acme/marked",
-                "--add-topic",
-                "kalypso-bootstrap,Other-One",
-            ],
+            "repo edit acme/marked --add-topic kalypso-bootstrap,Other-One",
         ),
     )
     .await;
@@ -821,15 +787,9 @@ async fn environments_in_private_repositories_need_a_paid_plan() {
     ))
     .expect("seeded");
     let create = |repo: &str| {
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "PUT",
-                &format!("repos/acme/{repo}/environments/dev"),
-                "--silent",
-            ],
+            &format!("api --method PUT repos/acme/{repo}/environments/dev --silent"),
         )
     };
     let refused = run(&env, create("private-cp")).await;
@@ -920,33 +880,17 @@ async fn a_github_environment_is_deleted_with_its_secrets() {
         .unwrap();
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "PUT",
-                "repos/acme/cp/environments/dev",
-                "--silent",
-            ],
+            "api --method PUT repos/acme/cp/environments/dev --silent",
         ),
     )
     .await;
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "secret",
-                "set",
-                "NEXT_ENVIRONMENT",
-                "--env",
-                "dev",
-                "--repo",
-                "acme/cp",
-                "--body",
-                "stage",
-            ],
+            "secret set NEXT_ENVIRONMENT --env dev --repo acme/cp --body stage",
         ),
     )
     .await;
@@ -990,16 +934,9 @@ async fn deploy_keys_are_added_listed_read_and_deleted_as_the_rest_api_does() {
             .to_string()
     };
     let add = |repo: &str, key: &str, token: &str| {
-        gh(
+        gh_words(
             token,
-            &[
-                "api",
-                "--method",
-                "POST",
-                &format!("repos/acme/{repo}/keys"),
-                "--input",
-                "-",
-            ],
+            &format!("api --method POST repos/acme/{repo}/keys --input -"),
         )
         .stdin_bytes(body(key))
     };
@@ -1055,14 +992,9 @@ async fn deploy_keys_are_added_listed_read_and_deleted_as_the_rest_api_does() {
 
     let deleted = ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "DELETE",
-                &format!("repos/acme/gitops/keys/{id}"),
-            ],
+            &format!("api --method DELETE repos/acme/gitops/keys/{id}"),
         ),
     )
     .await;
@@ -1078,14 +1010,9 @@ async fn deploy_keys_are_added_listed_read_and_deleted_as_the_rest_api_does() {
     assert_eq!(gone.stderr.trim(), "gh: Not Found (HTTP 404)");
     let twice = run(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "DELETE",
-                &format!("repos/acme/gitops/keys/{id}"),
-            ],
+            &format!("api --method DELETE repos/acme/gitops/keys/{id}"),
         ),
     )
     .await;

@@ -590,16 +590,9 @@ async fn add_deploy_key(env: &SimulatedEnvironment, repo: &str, public: &str) ->
     let body = serde_json::json!({"title": "workload", "key": public, "read_only": true});
     let created = ok_json(
         env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "POST",
-                &format!("repos/{repo}/keys"),
-                "--input",
-                "-",
-            ],
+            &format!("api --method POST repos/{repo}/keys --input -"),
         )
         .stdin_bytes(body.to_string()),
     )
@@ -658,14 +651,9 @@ async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
     );
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "DELETE",
-                &format!("repos/acme/other/keys/{elsewhere}"),
-            ],
+            &format!("api --method DELETE repos/acme/other/keys/{elsewhere}"),
         ),
     )
     .await;
@@ -749,14 +737,9 @@ async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
     assert_eq!(source_status().await.0, "True");
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "DELETE",
-                &format!("repos/acme/gitops/keys/{id}"),
-            ],
+            &format!("api --method DELETE repos/acme/gitops/keys/{id}"),
         ),
     )
     .await;
