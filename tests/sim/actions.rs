@@ -251,7 +251,7 @@ async fn promotion_world(control_plane_token: bool) -> (tempfile::TempDir, Simul
 
 /// Any simulated command lets GitHub Actions catch up (as it does before each command).
 async fn let_actions_run(env: &SimulatedEnvironment) {
-    ok(env, gh(ALICE_TOKEN, &["api", "user"])).await;
+    ok(env, gh_words(ALICE_TOKEN, "api user")).await;
 }
 
 fn runs(env: &SimulatedEnvironment, repo: &str) -> Vec<WorkflowRun> {
@@ -434,10 +434,7 @@ async fn a_push_to_main_runs_ci_then_cd_which_pins_dev() {
     assert_eq!(only_ci.as_array().unwrap().len(), 1);
     let unknown = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["run", "list", "--repo", "acme/cp", "--json", "nope"],
-        ),
+        gh_words(ALICE_TOKEN, "run list --repo acme/cp --json nope"),
     )
     .await;
     assert!(
@@ -589,10 +586,7 @@ async fn with_actions_disabled_nothing_runs() {
     );
     let listed = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["run", "list", "--repo", "acme/cp", "--json", "databaseId"],
-        ),
+        gh_words(ALICE_TOKEN, "run list --repo acme/cp --json databaseId"),
     )
     .await;
     assert_eq!(listed.exit_code, Some(1));
@@ -706,10 +700,7 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
     env.seed_github_user("caro", CARO_TOKEN, &["repo"]);
     let out = run(
         &env,
-        gh(
-            CARO_TOKEN,
-            &["workflow", "run", "cd.yaml", "--repo", "acme/cp"],
-        ),
+        gh_words(CARO_TOKEN, "workflow run cd.yaml --repo acme/cp"),
     )
     .await;
     assert_eq!(out.exit_code, Some(1));

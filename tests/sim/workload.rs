@@ -98,9 +98,14 @@ fn workload_words(kubeconfig: &str, words: &str) -> kalypso_bootstrap::tools::Co
 /// Attach the workload cluster to acme/gitops as the engine does: the token Secret and the
 /// GitRepository and Kustomization that read with it.
 async fn attach_with_token(env: &SimulatedEnvironment, kubeconfig: &str) {
+    attach_with_token_on(env, kubeconfig, "kind-workload").await;
+}
+
+/// [`attach_with_token`] on the cluster of `context`.
+async fn attach_with_token_on(env: &SimulatedEnvironment, kubeconfig: &str, context: &str) {
     ok(
         env,
-        workload(kubeconfig, &["apply", "-f", "-"]).stdin_bytes(format!(
+        kubectl(kubeconfig, context, &["apply", "-f", "-"]).stdin_bytes(format!(
             "{}---\n{}",
             token_secret(),
             attach_manifest(
@@ -529,7 +534,7 @@ async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
         .unwrap();
     install_flux(&env, &kc).await;
     let url = "ssh://git@github.com/acme/gitops.git";
-    let meta = ok_json(&env, gh(ALICE_TOKEN, &["api", "meta"])).await;
+    let meta = ok_json(&env, gh_words(ALICE_TOKEN, "api meta")).await;
     let known_hosts: String = meta["ssh_keys"]
         .as_array()
         .unwrap()
@@ -719,18 +724,7 @@ async fn the_management_cluster_applies_a_client_kustomization_beside_the_charts
         ),
     )
     .await;
-    ok(
-        &env,
-        kubectl(&mgmt, "mgmt", &["apply", "-f", "-"]).stdin_bytes(format!(
-            "{}---\n{}",
-            token_secret(),
-            attach_manifest(
-                "https://github.com/acme/gitops",
-                Some("kalypso-gitops-dev-auth")
-            )
-        )),
-    )
-    .await;
+    attach_with_token_on(&env, &mgmt, "mgmt").await;
     let listed = ok_json(
         &env,
         kubectl(
