@@ -13,9 +13,10 @@ use secrecy::SecretSlice;
 
 const CARO_TOKEN: &str = "ghp_caroSimToken0000000000000000000000003";
 
-/// Real git on a bare repository of the simulated GitHub (what a push lands in).
-fn git(bare: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
+/// git on `bare` with no user or system configuration, committing as "Someone".
+fn git_as_someone(bare: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("git");
+    command
         .arg("--git-dir")
         .arg(bare)
         .args(args)
@@ -24,9 +25,13 @@ fn git(bare: &Path, args: &[&str]) -> String {
         .env("GIT_AUTHOR_NAME", "Someone")
         .env("GIT_AUTHOR_EMAIL", "someone@example.test")
         .env("GIT_COMMITTER_NAME", "Someone")
-        .env("GIT_COMMITTER_EMAIL", "someone@example.test")
-        .output()
-        .expect("git runs");
+        .env("GIT_COMMITTER_EMAIL", "someone@example.test");
+    command
+}
+
+/// Real git on a bare repository of the simulated GitHub (what a push lands in).
+fn git(bare: &Path, args: &[&str]) -> String {
+    let out = git_as_someone(bare, args).output().expect("git runs");
     assert!(
         out.status.success(),
         "git {}: {}",
@@ -41,18 +46,9 @@ fn commit_on(bare: &Path, parent: &str, files: &[(&str, &str)], message: &str) -
     let scratch = tempfile::tempdir().unwrap();
     let index = scratch.path().join("index");
     let with_index = |args: &[&str], stdin: Option<&str>| -> String {
-        let mut command = Command::new("git");
+        let mut command = git_as_someone(bare, args);
         command
-            .arg("--git-dir")
-            .arg(bare)
-            .args(args)
             .env("GIT_INDEX_FILE", &index)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Someone")
-            .env("GIT_AUTHOR_EMAIL", "someone@example.test")
-            .env("GIT_COMMITTER_NAME", "Someone")
-            .env("GIT_COMMITTER_EMAIL", "someone@example.test")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
