@@ -620,17 +620,7 @@ fn finish_workloads(ctx: &Ctx<'_>, server: &str, applied: &mut Objects) {
         }
         pods.extend(made);
         deployment["status"] = match &config_error {
-            None => json!({
-                "observedGeneration": 1,
-                "replicas": replicas,
-                "updatedReplicas": replicas,
-                "readyReplicas": replicas,
-                "availableReplicas": replicas,
-                "conditions": [
-                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability.", "lastTransitionTime": now, "lastUpdateTime": now},
-                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": format!("ReplicaSet \"{name}-7d9f8c6b5\" has successfully progressed."), "lastTransitionTime": now, "lastUpdateTime": now},
-                ],
-            }),
+            None => kube::available_deployment_status(&name, replicas, now),
             Some(_) => json!({
                 "observedGeneration": 1,
                 "replicas": replicas,

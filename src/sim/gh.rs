@@ -2533,46 +2533,63 @@ const RUN_FIELDS: [&str; 16] = [
     "workflowName",
 ];
 
-/// `gh run list --repo OWNER/NAME --json FIELDS [--workflow W] [--branch B] [--event E]
-/// [--status S] [--commit SHA] [--limit N]`: newest first, 20 by default.
-fn run_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
-    let (owner, name, key) = target(cmd, cmd.value("repo"))?;
-    let limit: usize = match cmd.value("limit").map(str::parse::<i64>) {
-        None => 20,
-        Some(Ok(n)) if n > 0 => n as usize,
-        Some(Ok(n)) => {
-            return Err(Reply::fail(1, format!("invalid limit: {n}")));
-        }
-        Some(Err(_)) => {
-            return Err(Reply::fail(
-                1,
-                format!(
-                    "invalid argument \"{}\" for \"-L, --limit\" flag: strconv.ParseInt: parsing \"{0}\": invalid syntax",
-                    cmd.value("limit").unwrap_or_default()
-                ),
-            ));
-        }
-    };
+/// `--limit N` of `gh run list` and `gh pr list`: `default` without it; gh's own refusal
+/// (`non_positive`: N) of a number below 1, and cobra's of a word.
+fn list_limit(cmd: &ToolCommand, default: usize, non_positive: &str) -> Result<usize, Reply> {
+    match cmd.value("limit").map(str::parse::<i64>) {
+        None => Ok(default),
+        Some(Ok(n)) if n > 0 => Ok(n as usize),
+        Some(Ok(n)) => Err(Reply::fail(1, format!("{non_positive}: {n}"))),
+        Some(Err(_)) => Err(Reply::fail(
+            1,
+            format!(
+                "invalid argument \"{}\" for \"-L, --limit\" flag: strconv.ParseInt: parsing \"{0}\": invalid syntax",
+                cmd.value("limit").unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// The fields `--json` names; the simulated gh `what` ("lists runs") only with `--json`.
+fn json_fields<'c>(cmd: &'c ToolCommand, what: &str) -> Result<Vec<&'c str>, Reply> {
     let Some(fields) = cmd.value("json") else {
         return Err(Reply::fail(
             1,
-            "the simulated gh lists runs only with --json",
+            format!("the simulated gh {what} only with --json"),
         ));
     };
-    let fields: Vec<&str> = fields
+    Ok(fields
         .split(',')
         .map(str::trim)
         .filter(|f| !f.is_empty())
-        .collect();
-    if let Some(bad) = fields.iter().find(|f| !RUN_FIELDS.contains(f)) {
+        .collect())
+}
+
+/// [`json_fields`], each one of `available`; gh's refusal of another lists them all.
+fn requested_json_fields<'c>(
+    cmd: &'c ToolCommand,
+    what: &str,
+    available: &[&str],
+) -> Result<Vec<&'c str>, Reply> {
+    let fields = json_fields(cmd, what)?;
+    if let Some(bad) = fields.iter().find(|f| !available.contains(f)) {
         return Err(Reply::fail(
             1,
             format!(
                 "Unknown JSON field: \"{bad}\"\nAvailable fields:\n  {}",
-                RUN_FIELDS.join("\n  ")
+                available.join("\n  ")
             ),
         ));
     }
+    Ok(fields)
+}
+
+/// `gh run list --repo OWNER/NAME --json FIELDS [--workflow W] [--branch B] [--event E]
+/// [--status S] [--commit SHA] [--limit N]`: newest first, 20 by default.
+fn run_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, Reply> {
+    let (owner, name, key) = target(cmd, cmd.value("repo"))?;
+    let limit = list_limit(cmd, 20, "invalid limit")?;
+    let fields = requested_json_fields(cmd, "lists runs", &RUN_FIELDS)?;
     // A repository whose Actions are disabled answers its Actions API with 404.
     if !ctx.world.can_read_repo(login, &key) || !ctx.world.github.actions_enabled {
         return Err(Reply::fail(
@@ -2662,17 +2679,7 @@ fn pr_view(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, R
     if !ctx.world.can_read_repo(login, &key) {
         return Err(unresolved(&format!("{owner}/{name}")));
     }
-    let Some(fields) = cmd.value("json") else {
-        return Err(Reply::fail(
-            1,
-            "the simulated gh views pull requests only with --json",
-        ));
-    };
-    let fields: Vec<&str> = fields
-        .split(',')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .collect();
+    let fields = json_fields(cmd, "views pull requests")?;
     if let Some(bad) = fields
         .iter()
         .find(|f| **f != "files" && !PR_FIELDS.contains(f))
@@ -2743,46 +2750,12 @@ fn pr_list(ctx: &mut Ctx<'_>, cmd: &ToolCommand, login: &str) -> Result<Reply, R
             format!("invalid argument \"{state}\" for \"-s, --state\" flag: valid values are {{open|closed|merged|all}}\n\nUsage:  gh pr list [flags]"),
         ));
     }
-    let limit: usize = match cmd.value("limit").map(str::parse::<i64>) {
-        None => 30,
-        Some(Ok(n)) if n > 0 => n as usize,
-        Some(Ok(n)) => {
-            return Err(Reply::fail(1, format!("invalid value for --limit: {n}")));
-        }
-        Some(Err(_)) => {
-            return Err(Reply::fail(
-                1,
-                format!(
-                    "invalid argument \"{}\" for \"-L, --limit\" flag: strconv.ParseInt: parsing \"{0}\": invalid syntax",
-                    cmd.value("limit").unwrap_or_default()
-                ),
-            ));
-        }
-    };
+    let limit = list_limit(cmd, 30, "invalid value for --limit")?;
     if !ctx.world.can_read_repo(login, &key) {
         return Err(unresolved(&format!("{owner}/{name}")));
     }
     let repo = ctx.world.github.repos[&key].clone();
-    let Some(fields) = cmd.value("json") else {
-        return Err(Reply::fail(
-            1,
-            "the simulated gh lists pull requests only with --json",
-        ));
-    };
-    let fields: Vec<&str> = fields
-        .split(',')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .collect();
-    if let Some(bad) = fields.iter().find(|f| !PR_FIELDS.contains(f)) {
-        return Err(Reply::fail(
-            1,
-            format!(
-                "Unknown JSON field: \"{bad}\"\nAvailable fields:\n  {}",
-                PR_FIELDS.join("\n  ")
-            ),
-        ));
-    }
+    let fields = requested_json_fields(cmd, "lists pull requests", &PR_FIELDS)?;
     let wanted = |pull: &&super::state::GithubPullRequest| {
         let state_matches = match state {
             "open" => pull.state == "OPEN",

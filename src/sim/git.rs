@@ -611,19 +611,22 @@ pub fn is_ancestor(path: &Path, ancestor: &str, descendant: &str) -> bool {
 
 /// Point `refs/heads/<branch>` at `commit`.
 pub fn set_branch(path: &Path, branch: &str, commit: &str) -> Result<(), GitError> {
+    update_branch_ref(path, branch, commit, None)
+}
+
+/// `git update-ref refs/heads/<branch> <commit> [<old>]`: with `old`, only if the branch
+/// still points there.
+fn update_branch_ref(
+    path: &Path,
+    branch: &str,
+    commit: &str,
+    old: Option<&str>,
+) -> Result<(), GitError> {
     let path_text = path.display().to_string();
-    git(
-        None,
-        &[
-            "--git-dir",
-            &path_text,
-            "update-ref",
-            &format!("refs/heads/{branch}"),
-            commit,
-        ],
-        None,
-    )
-    .map(drop)
+    let reference = format!("refs/heads/{branch}");
+    let mut args = vec!["--git-dir", &path_text, "update-ref", &reference, commit];
+    args.extend(old);
+    git(None, &args, None).map(drop)
 }
 
 /// Delete `refs/heads/<branch>`.
@@ -943,20 +946,7 @@ pub fn merge_commit(
 /// Point `refs/heads/<branch>` at `commit` only if it still points at `old` (what a push
 /// that is not forced checks).
 pub fn move_branch(path: &Path, branch: &str, commit: &str, old: &str) -> Result<(), GitError> {
-    let path_text = path.display().to_string();
-    git(
-        None,
-        &[
-            "--git-dir",
-            &path_text,
-            "update-ref",
-            &format!("refs/heads/{branch}"),
-            commit,
-            old,
-        ],
-        None,
-    )
-    .map(drop)
+    update_branch_ref(path, branch, commit, Some(old))
 }
 
 /// Commit `files` on top of `base` as `(name, email)` and return the commit, without

@@ -483,17 +483,23 @@ pub fn available_deployment(
             "selector": {"matchLabels": selector},
             "template": {"metadata": {"labels": selector}, "spec": {"containers": [{"name": "manager", "image": image}]}},
         },
-        "status": {
-            "observedGeneration": 1,
-            "replicas": replicas,
-            "updatedReplicas": replicas,
-            "readyReplicas": replicas,
-            "availableReplicas": replicas,
-            "conditions": [
-                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability.", "lastTransitionTime": now, "lastUpdateTime": now},
-                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": format!("ReplicaSet \"{name}-7d9f8c6b5\" has successfully progressed."), "lastTransitionTime": now, "lastUpdateTime": now},
-            ],
-        },
+        "status": available_deployment_status(name, replicas, now),
+    })
+}
+
+/// The status of a deployment `name` whose `replicas` are all available (what the
+/// deployment controller writes once its ReplicaSet has progressed).
+pub fn available_deployment_status(name: &str, replicas: u64, now: &str) -> Value {
+    json!({
+        "observedGeneration": 1,
+        "replicas": replicas,
+        "updatedReplicas": replicas,
+        "readyReplicas": replicas,
+        "availableReplicas": replicas,
+        "conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability.", "lastTransitionTime": now, "lastUpdateTime": now},
+            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": format!("ReplicaSet \"{name}-7d9f8c6b5\" has successfully progressed."), "lastTransitionTime": now, "lastUpdateTime": now},
+        ],
     })
 }
 

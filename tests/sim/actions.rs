@@ -13,9 +13,10 @@ use secrecy::SecretSlice;
 
 const CARO_TOKEN: &str = "ghp_caroSimToken0000000000000000000000003";
 
-/// Real git on a bare repository of the simulated GitHub (what a push lands in).
-fn git(bare: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
+/// git on `bare` with no user or system configuration, committing as "Someone".
+fn git_as_someone(bare: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("git");
+    command
         .arg("--git-dir")
         .arg(bare)
         .args(args)
@@ -24,9 +25,13 @@ fn git(bare: &Path, args: &[&str]) -> String {
         .env("GIT_AUTHOR_NAME", "Someone")
         .env("GIT_AUTHOR_EMAIL", "someone@example.test")
         .env("GIT_COMMITTER_NAME", "Someone")
-        .env("GIT_COMMITTER_EMAIL", "someone@example.test")
-        .output()
-        .expect("git runs");
+        .env("GIT_COMMITTER_EMAIL", "someone@example.test");
+    command
+}
+
+/// Real git on a bare repository of the simulated GitHub (what a push lands in).
+fn git(bare: &Path, args: &[&str]) -> String {
+    let out = git_as_someone(bare, args).output().expect("git runs");
     assert!(
         out.status.success(),
         "git {}: {}",
@@ -41,18 +46,9 @@ fn commit_on(bare: &Path, parent: &str, files: &[(&str, &str)], message: &str) -
     let scratch = tempfile::tempdir().unwrap();
     let index = scratch.path().join("index");
     let with_index = |args: &[&str], stdin: Option<&str>| -> String {
-        let mut command = Command::new("git");
+        let mut command = git_as_someone(bare, args);
         command
-            .arg("--git-dir")
-            .arg(bare)
-            .args(args)
             .env("GIT_INDEX_FILE", &index)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Someone")
-            .env("GIT_AUTHOR_EMAIL", "someone@example.test")
-            .env("GIT_COMMITTER_NAME", "Someone")
-            .env("GIT_COMMITTER_EMAIL", "someone@example.test")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -109,6 +105,28 @@ fn commit_on(bare: &Path, parent: &str, files: &[(&str, &str)], message: &str) -
     }
     let tree = with_index(&["write-tree"], None);
     with_index(&["commit-tree", &tree, "-p", parent, "-m", message], None)
+}
+
+/// A push of a small ConfigMap to acme/cp's main: what starts the ci → cd chain.
+fn push_notes_to_control_plane_main(env: &SimulatedEnvironment) -> String {
+    push_commit(
+        env,
+        "acme",
+        "cp",
+        "main",
+        &[(
+            "notes.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
+        )],
+    )
+}
+
+/// The promotion pull request of `promoted` into the gitops `environment` branch, merged,
+/// and whatever that starts run.
+async fn merge_promotion(env: &SimulatedEnvironment, environment: &str, promoted: &str) {
+    let (number, pr_head) = promotion_pull_request(env, environment, promoted);
+    merge(env, number, &pr_head).await;
+    let_actions_run(env).await;
 }
 
 /// A push: `branch` of `owner/name` moves to a new commit with `files` on top of it.
@@ -205,14 +223,9 @@ async fn configured(env: &SimulatedEnvironment, control_plane_token: bool) {
     for environment in ["dev", "stage"] {
         ok(
             env,
-            gh(
+            gh_words(
                 ALICE_TOKEN,
-                &[
-                    "api",
-                    "--method",
-                    "PUT",
-                    &format!("repos/acme/cp/environments/{environment}"),
-                ],
+                &format!("api --method PUT repos/acme/cp/environments/{environment}"),
             ),
         )
         .await;
@@ -234,7 +247,7 @@ async fn promotion_world(control_plane_token: bool) -> (tempfile::TempDir, Simul
 
 /// Any simulated command lets GitHub Actions catch up (as it does before each command).
 async fn let_actions_run(env: &SimulatedEnvironment) {
-    ok(env, gh(ALICE_TOKEN, &["api", "user"])).await;
+    ok(env, gh_words(ALICE_TOKEN, "api user")).await;
 }
 
 fn runs(env: &SimulatedEnvironment, repo: &str) -> Vec<WorkflowRun> {
@@ -394,17 +407,7 @@ async fn a_push_to_main_runs_ci_then_cd_which_pins_dev() {
 
     let listed = ok_json(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &[
-                "run",
-                "list",
-                "--repo",
-                "acme/cp",
-                "--json",
-                "databaseId,workflowName,event,headBranch,headSha,status,conclusion,createdAt",
-            ],
-        ),
+        gh_words(ALICE_TOKEN, "run list --repo acme/cp --json databaseId,workflowName,event,headBranch,headSha,status,conclusion,createdAt"),
     )
     .await;
     let listed = listed.as_array().unwrap();
@@ -418,28 +421,16 @@ async fn a_push_to_main_runs_ci_then_cd_which_pins_dev() {
     assert!(listed[1]["databaseId"].as_u64().is_some());
     let only_ci = ok_json(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "run",
-                "list",
-                "--repo",
-                "acme/cp",
-                "--workflow",
-                "ci.yaml",
-                "--json",
-                "workflowName",
-            ],
+            "run list --repo acme/cp --workflow ci.yaml --json workflowName",
         ),
     )
     .await;
     assert_eq!(only_ci.as_array().unwrap().len(), 1);
     let unknown = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["run", "list", "--repo", "acme/cp", "--json", "nope"],
-        ),
+        gh_words(ALICE_TOKEN, "run list --repo acme/cp --json nope"),
     )
     .await;
     assert!(
@@ -457,23 +448,12 @@ async fn a_push_to_main_runs_ci_then_cd_which_pins_dev() {
 async fn a_merged_promotion_hands_back_and_promotes_to_the_next_environment() {
     let (_dir, env) = promotion_world(true).await;
     let_actions_run(&env).await;
-    let promoted = push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    let promoted = push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
     assert!(pinned(&env, "dev").contains(&promoted));
     assert!(!pinned(&env, "stage").contains(&promoted));
 
-    let (number, pr_head) = promotion_pull_request(&env, "dev", &promoted);
-    merge(&env, number, &pr_head).await;
-    let_actions_run(&env).await;
+    merge_promotion(&env, "dev", &promoted).await;
 
     let merged = head(&env, "acme", "gitops", "dev");
     assert_eq!(
@@ -518,20 +498,9 @@ async fn a_merged_promotion_hands_back_and_promotes_to_the_next_environment() {
 async fn the_hand_back_without_control_plane_token_fails_with_its_message() {
     let (_dir, env) = promotion_world(false).await;
     let_actions_run(&env).await;
-    let promoted = push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    let promoted = push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
-    let (number, pr_head) = promotion_pull_request(&env, "dev", &promoted);
-    merge(&env, number, &pr_head).await;
-    let_actions_run(&env).await;
+    merge_promotion(&env, "dev", &promoted).await;
     let gitops_runs = runs(&env, "acme/gitops");
     assert_eq!(
         summary(&gitops_runs),
@@ -552,21 +521,10 @@ async fn the_hand_back_without_control_plane_token_fails_with_its_message() {
 async fn the_last_environment_promotes_nowhere() {
     let (_dir, env) = promotion_world(true).await;
     let_actions_run(&env).await;
-    let promoted = push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    let promoted = push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
     let before = runs(&env, "acme/cp").len();
-    let (number, pr_head) = promotion_pull_request(&env, "stage", &promoted);
-    merge(&env, number, &pr_head).await;
-    let_actions_run(&env).await;
+    merge_promotion(&env, "stage", &promoted).await;
     let cp_runs = runs(&env, "acme/cp");
     assert_eq!(
         summary(&cp_runs[before..]),
@@ -605,41 +563,15 @@ async fn with_actions_disabled_nothing_runs() {
     seeded_repositories(&env);
     configured(&env, true).await;
     let dev_before = head(&env, "acme", "cp", "dev");
-    let promoted = push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    let promoted = push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
-    let (number, pr_head) = promotion_pull_request(&env, "dev", &promoted);
-    merge(&env, number, &pr_head).await;
-    let_actions_run(&env).await;
+    merge_promotion(&env, "dev", &promoted).await;
     assert!(runs(&env, "acme/cp").is_empty());
     assert!(runs(&env, "acme/gitops").is_empty());
     assert_eq!(head(&env, "acme", "cp", "dev"), dev_before);
     let dispatch = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &[
-                "workflow",
-                "run",
-                "cd.yaml",
-                "--repo",
-                "acme/cp",
-                "--ref",
-                "main",
-                "-f",
-                "environment=dev",
-                "-f",
-                &format!("promoted_commit_id={promoted}"),
-            ],
-        ),
+        gh_words(ALICE_TOKEN, &format!("workflow run cd.yaml --repo acme/cp --ref main -f environment=dev -f promoted_commit_id={promoted}")),
     )
     .await;
     assert_eq!(dispatch.exit_code, Some(1));
@@ -650,10 +582,7 @@ async fn with_actions_disabled_nothing_runs() {
     );
     let listed = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["run", "list", "--repo", "acme/cp", "--json", "databaseId"],
-        ),
+        gh_words(ALICE_TOKEN, "run list --repo acme/cp --json databaseId"),
     )
     .await;
     assert_eq!(listed.exit_code, Some(1));
@@ -693,50 +622,25 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
     let (_dir, env) = promotion_world(true).await;
     let_actions_run(&env).await;
     let main = head(&env, "acme", "cp", "main");
-    let dispatch = |args: Vec<String>| {
-        let mut all: Vec<String> = ["workflow", "run"].iter().map(|s| s.to_string()).collect();
-        all.extend(args);
-        all
-    };
-    let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let call = |args: Vec<String>| {
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        gh(ALICE_TOKEN, &refs)
-    };
     let out = run(
         &env,
-        call(dispatch(words(&[
-            "cd.yaml",
-            "--repo",
-            "acme/cp",
-            "--ref",
-            "main",
-            "-f",
-            "environment=dev",
-        ]))),
+        gh_words(
+            ALICE_TOKEN,
+            "workflow run cd.yaml --repo acme/cp --ref main -f environment=dev",
+        ),
     )
     .await;
     assert_eq!(out.exit_code, Some(1));
     assert!(out.stderr.starts_with("could not create workflow dispatch event: HTTP 422: Required input 'promoted_commit_id' not provided"), "{}", out.stderr);
     let out = run(
         &env,
-        call(dispatch(words(&[
-            "cd.yaml",
-            "--repo",
-            "acme/cp",
-            "-f",
-            "environment=dev",
-            "-f",
-            &format!("promoted_commit_id={main}"),
-            "-f",
-            "color=red",
-        ]))),
+        gh_words(ALICE_TOKEN, &format!("workflow run cd.yaml --repo acme/cp -f environment=dev -f promoted_commit_id={main} -f color=red")),
     )
     .await;
     assert!(out.stderr.starts_with("could not create workflow dispatch event: HTTP 422: Unexpected inputs provided: [\"color\"]"), "{}", out.stderr);
     let out = run(
         &env,
-        call(dispatch(words(&["nope.yaml", "--repo", "acme/cp"]))),
+        gh_words(ALICE_TOKEN, "workflow run nope.yaml --repo acme/cp"),
     )
     .await;
     assert_eq!(
@@ -745,17 +649,7 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
     );
     let out = run(
         &env,
-        call(dispatch(words(&[
-            "cd.yaml",
-            "--repo",
-            "acme/cp",
-            "--ref",
-            "nowhere",
-            "-f",
-            "environment=dev",
-            "-f",
-            &format!("promoted_commit_id={main}"),
-        ]))),
+        gh_words(ALICE_TOKEN, &format!("workflow run cd.yaml --repo acme/cp --ref nowhere -f environment=dev -f promoted_commit_id={main}")),
     )
     .await;
     assert!(
@@ -768,17 +662,7 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
     let elsewhere = head(&env, "acme", "cp", "stage");
     let out = run(
         &env,
-        call(dispatch(words(&[
-            "cd.yaml",
-            "--repo",
-            "acme/cp",
-            "--ref",
-            "main",
-            "-f",
-            "environment=dev",
-            "-f",
-            &format!("promoted_commit_id={elsewhere}"),
-        ]))),
+        gh_words(ALICE_TOKEN, &format!("workflow run cd.yaml --repo acme/cp --ref main -f environment=dev -f promoted_commit_id={elsewhere}")),
     )
     .await;
     assert_eq!(out.exit_code, Some(0), "{}", out.stderr);
@@ -786,15 +670,7 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
     // An environment without a branch.
     let out = run(
         &env,
-        call(dispatch(words(&[
-            "cd.yaml",
-            "--repo",
-            "acme/cp",
-            "-f",
-            "environment=prod",
-            "-f",
-            &format!("promoted_commit_id={main}"),
-        ]))),
+        gh_words(ALICE_TOKEN, &format!("workflow run cd.yaml --repo acme/cp -f environment=prod -f promoted_commit_id={main}")),
     )
     .await;
     assert_eq!(out.exit_code, Some(0), "{}", out.stderr);
@@ -820,10 +696,7 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
     env.seed_github_user("caro", CARO_TOKEN, &["repo"]);
     let out = run(
         &env,
-        gh(
-            CARO_TOKEN,
-            &["workflow", "run", "cd.yaml", "--repo", "acme/cp"],
-        ),
+        gh_words(CARO_TOKEN, "workflow run cd.yaml --repo acme/cp"),
     )
     .await;
     assert_eq!(out.exit_code, Some(1));
@@ -841,29 +714,13 @@ async fn a_run_takes_the_configured_time() {
     );
     let_actions_run(&env).await;
     let dev_before = head(&env, "acme", "cp", "dev");
-    push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
     let listed = ok_json(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "run",
-                "list",
-                "--repo",
-                "acme/cp",
-                "--json",
-                "workflowName,status,conclusion",
-            ],
+            "run list --repo acme/cp --json workflowName,status,conclusion",
         ),
     )
     .await;
@@ -929,21 +786,7 @@ async fn pr_merge_makes_a_merge_commit_and_view_and_list_show_it() {
     let base_before = head(&env, "acme", "app", "main");
     let listed = ok_json(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &[
-                "pr",
-                "list",
-                "--repo",
-                "acme/app",
-                "--base",
-                "main",
-                "--state",
-                "open",
-                "--json",
-                "number,title,headRefName,headRefOid,labels,author,url",
-            ],
-        ),
+        gh_words(ALICE_TOKEN, "pr list --repo acme/app --base main --state open --json number,title,headRefName,headRefOid,labels,author,url"),
     )
     .await;
     assert_eq!(listed[0]["headRefOid"], feature.as_str());
@@ -995,18 +838,9 @@ async fn pr_merge_makes_a_merge_commit_and_view_and_list_show_it() {
     for (state, count) in [("open", 0), ("merged", 1), ("closed", 1), ("all", 1)] {
         let listed = ok_json(
             &env,
-            gh(
+            gh_words(
                 ALICE_TOKEN,
-                &[
-                    "pr",
-                    "list",
-                    "--repo",
-                    "acme/app",
-                    "--state",
-                    state,
-                    "--json",
-                    "number,mergedAt",
-                ],
+                &format!("pr list --repo acme/app --state {state} --json number,mergedAt"),
             ),
         )
         .await;
@@ -1163,21 +997,7 @@ async fn after_the_dev_pin_the_schedulers_pull_request_is_a_promotion() {
     for _ in 0..40 {
         let listed = ok_json(
             &harness.sim,
-            gh(
-                CANARY,
-                &[
-                    "pr",
-                    "list",
-                    "--repo",
-                    &format!("{ORG}/{GITOPS}"),
-                    "--base",
-                    "dev",
-                    "--state",
-                    "open",
-                    "--json",
-                    "number,labels,headRefName",
-                ],
-            ),
+            gh_words(CANARY, &format!("pr list --repo {ORG}/{GITOPS} --base dev --state open --json number,labels,headRefName")),
         )
         .await;
         promotion = listed
@@ -1317,21 +1137,10 @@ async fn a_restored_world_runs_the_chain_with_what_its_file_kept_of_the_secrets(
     let env = SimulatedEnvironment::demo_persistent(&root).unwrap();
     assert!(env.restored());
     env.set_latency(Latency::zero());
-    let promoted = push_commit(
-        &env,
-        "acme",
-        "cp",
-        "main",
-        &[(
-            "notes.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n",
-        )],
-    );
+    let promoted = push_notes_to_control_plane_main(&env);
     let_actions_run(&env).await;
     assert!(pinned(&env, "dev").contains(&promoted));
-    let (number, pr_head) = promotion_pull_request(&env, "dev", &promoted);
-    merge(&env, number, &pr_head).await;
-    let_actions_run(&env).await;
+    merge_promotion(&env, "dev", &promoted).await;
     let cp_runs = runs(&env, "acme/cp");
     assert!(
         cp_runs.iter().all(|run| run.conclusion == "success"),

@@ -9,17 +9,17 @@ use secrecy::{SecretSlice, SecretString};
 #[tokio::test]
 async fn api_user_and_org_memberships() {
     let (_dir, env) = standard();
-    let user = ok_json(&env, gh(ALICE_TOKEN, &["api", "user"])).await;
+    let user = ok_json(&env, gh_words(ALICE_TOKEN, "api user")).await;
     assert_eq!(user["login"], "alice");
     assert!(user["id"].as_u64().unwrap() > 0);
     assert_eq!(user["type"], "User");
 
-    let membership = ok_json(&env, gh(BOB_TOKEN, &["api", "user/memberships/orgs/acme"])).await;
+    let membership = ok_json(&env, gh_words(BOB_TOKEN, "api user/memberships/orgs/acme")).await;
     assert_eq!(membership["state"], "active");
     assert_eq!(membership["role"], "member");
     let admin = ok_json(
         &env,
-        gh(ALICE_TOKEN, &["api", "user/memberships/orgs/acme"]),
+        gh_words(ALICE_TOKEN, "api user/memberships/orgs/acme"),
     )
     .await;
     assert_eq!(admin["role"], "admin");
@@ -27,7 +27,7 @@ async fn api_user_and_org_memberships() {
     env.seed_github_org("other", &[]);
     let outsider = run(
         &env,
-        gh(ALICE_TOKEN, &["api", "user/memberships/orgs/other"]),
+        gh_words(ALICE_TOKEN, "api user/memberships/orgs/other"),
     )
     .await;
     assert_eq!(outsider.exit_code, Some(1));
@@ -79,15 +79,9 @@ async fn repo_view_of_a_missing_or_private_repository() {
     let (_dir, env) = standard();
     let missing = run(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "repo",
-                "view",
-                "acme/nope",
-                "--json",
-                "name,owner,url,isEmpty,visibility",
-            ],
+            "repo view acme/nope --json name,owner,url,isEmpty,visibility",
         ),
     )
     .await;
@@ -101,10 +95,7 @@ async fn repo_view_of_a_missing_or_private_repository() {
         .unwrap();
     let hidden = run(
         &env,
-        gh(
-            BOB_TOKEN,
-            &["repo", "view", "alice/private-thing", "--json", "name"],
-        ),
+        gh_words(BOB_TOKEN, "repo view alice/private-thing --json name"),
     )
     .await;
     assert_eq!(
@@ -114,15 +105,9 @@ async fn repo_view_of_a_missing_or_private_repository() {
     );
     let unknown_field = run(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "repo",
-                "view",
-                "alice/private-thing",
-                "--json",
-                "name,colour",
-            ],
+            "repo view alice/private-thing --json name,colour",
         ),
     )
     .await;
@@ -202,9 +187,9 @@ async fn repo_create_then_a_real_git_push_lands_in_the_bare_repository() {
     );
     let empty = run(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &["api", "repos/acme/kalypso-cp/git/trees/main?recursive=1"],
+            "api repos/acme/kalypso-cp/git/trees/main?recursive=1",
         ),
     )
     .await;
@@ -275,9 +260,9 @@ async fn repo_create_then_a_real_git_push_lands_in_the_bare_repository() {
     assert_eq!(view["isEmpty"], false);
     let tree = ok_json(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &["api", "repos/acme/kalypso-cp/git/trees/main?recursive=1"],
+            "api repos/acme/kalypso-cp/git/trees/main?recursive=1",
         ),
     )
     .await;
@@ -313,9 +298,9 @@ async fn repo_create_then_a_real_git_push_lands_in_the_bare_repository() {
     assert_eq!(readme["size"], 16);
     let missing_branch = run(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &["api", "repos/acme/kalypso-cp/git/trees/dev?recursive=1"],
+            "api repos/acme/kalypso-cp/git/trees/dev?recursive=1",
         ),
     )
     .await;
@@ -328,10 +313,7 @@ async fn repo_create_then_a_real_git_push_lands_in_the_bare_repository() {
 
     let again = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["repo", "create", "acme/kalypso-cp", "--private"],
-        ),
+        gh_words(ALICE_TOKEN, "repo create acme/kalypso-cp --private"),
     )
     .await;
     assert_eq!(again.exit_code, Some(1));
@@ -344,17 +326,13 @@ async fn repo_create_then_a_real_git_push_lands_in_the_bare_repository() {
 #[tokio::test]
 async fn repo_create_checks_visibility_and_ownership() {
     let (_dir, env) = standard();
-    let no_visibility = run(&env, gh(ALICE_TOKEN, &["repo", "create", "acme/x"])).await;
+    let no_visibility = run(&env, gh_words(ALICE_TOKEN, "repo create acme/x")).await;
     assert_eq!(no_visibility.exit_code, Some(1));
     assert!(no_visibility.stderr.contains(
         "`--public`, `--private`, or `--internal` required when not running interactively"
     ));
     env.set_org_members_can_create_repositories("acme", false);
-    let member = run(
-        &env,
-        gh(BOB_TOKEN, &["repo", "create", "acme/x", "--private"]),
-    )
-    .await;
+    let member = run(&env, gh_words(BOB_TOKEN, "repo create acme/x --private")).await;
     assert_eq!(member.exit_code, Some(1));
     assert!(
         member
@@ -365,14 +343,11 @@ async fn repo_create_checks_visibility_and_ownership() {
     );
     let stranger_org = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["repo", "create", "nobody-org/x", "--private"],
-        ),
+        gh_words(ALICE_TOKEN, "repo create nobody-org/x --private"),
     )
     .await;
     assert_eq!(stranger_org.exit_code, Some(1));
-    let own = ok(&env, gh(BOB_TOKEN, &["repo", "create", "x", "--public"])).await;
+    let own = ok(&env, gh_words(BOB_TOKEN, "repo create x --public")).await;
     assert_eq!(own.trim(), "https://github.com/bob/x");
 }
 
@@ -381,30 +356,21 @@ async fn secrets_are_read_from_stdin_and_their_values_never_kept_in_snapshots() 
     let (_dir, env) = standard();
     ok(
         &env,
-        gh(ALICE_TOKEN, &["repo", "create", "acme/gitops", "--private"]),
+        gh_words(ALICE_TOKEN, "repo create acme/gitops --private"),
     )
     .await;
     let canary = "CANARY-9b1f7c2d4e-secret-value";
     kalypso_bootstrap::secrets::register(canary);
-    let set = gh(
+    let set = gh_words(
         ALICE_TOKEN,
-        &[
-            "secret",
-            "set",
-            "CONTROL_PLANE_TOKEN",
-            "--repo",
-            "acme/gitops",
-        ],
+        "secret set CONTROL_PLANE_TOKEN --repo acme/gitops",
     )
     .secret_stdin(SecretSlice::from(canary.as_bytes().to_vec()));
     ok(&env, set).await;
 
     let listed = ok_json(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["secret", "list", "--repo", "acme/gitops", "--json", "name"],
-        ),
+        gh_words(ALICE_TOKEN, "secret list --repo acme/gitops --json name"),
     )
     .await;
     assert_eq!(listed, serde_json::json!([{"name": "CONTROL_PLANE_TOKEN"}]));
@@ -436,10 +402,7 @@ async fn secrets_are_read_from_stdin_and_their_values_never_kept_in_snapshots() 
     // No stdin at all: the real gh would wait for input; the simulation refuses.
     let no_stdin = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["secret", "set", "GITOPS_REPO", "--repo", "acme/gitops"],
-        ),
+        gh_words(ALICE_TOKEN, "secret set GITOPS_REPO --repo acme/gitops"),
     )
     .await;
     assert_eq!(no_stdin.exit_code, Some(1));
@@ -450,11 +413,7 @@ async fn secrets_are_read_from_stdin_and_their_values_never_kept_in_snapshots() 
     );
     let bad_name = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["secret", "set", "GITHUB_X", "--repo", "acme/gitops"],
-        )
-        .stdin_bytes("v"),
+        gh_words(ALICE_TOKEN, "secret set GITHUB_X --repo acme/gitops").stdin_bytes("v"),
     )
     .await;
     assert_eq!(bad_name.exit_code, Some(1));
@@ -465,7 +424,7 @@ async fn labels_are_created_once_and_forced_after() {
     let (_dir, env) = standard();
     ok(
         &env,
-        gh(ALICE_TOKEN, &["repo", "create", "acme/gitops", "--private"]),
+        gh_words(ALICE_TOKEN, "repo create acme/gitops --private"),
     )
     .await;
     let create = || {
@@ -489,16 +448,9 @@ async fn labels_are_created_once_and_forced_after() {
     ok(&env, create()).await;
     let labels = ok_json(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "label",
-                "list",
-                "--repo",
-                "acme/gitops",
-                "--json",
-                "name,color,description",
-            ],
+            "label list --repo acme/gitops --json name,color,description",
         ),
     )
     .await;
@@ -511,10 +463,7 @@ async fn labels_are_created_once_and_forced_after() {
     assert_eq!(promoted["color"], "0e8a16");
     let unforced = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["label", "create", "promoted", "--repo", "acme/gitops"],
-        ),
+        gh_words(ALICE_TOKEN, "label create promoted --repo acme/gitops"),
     )
     .await;
     assert_eq!(unforced.exit_code, Some(1));
@@ -529,21 +478,17 @@ async fn repo_delete_needs_the_delete_repo_scope_and_restores_the_snapshot() {
     let before = env.snapshot();
     ok(
         &env,
-        gh(ALICE_TOKEN, &["repo", "create", "acme/temp", "--private"]),
+        gh_words(ALICE_TOKEN, "repo create acme/temp --private"),
     )
     .await;
     ok(
         &env,
-        gh(ALICE_TOKEN, &["secret", "set", "X", "--repo", "acme/temp"])
+        gh_words(ALICE_TOKEN, "secret set X --repo acme/temp")
             .secret_stdin(SecretSlice::from(b"v".to_vec())),
     )
     .await;
 
-    let no_scope = run(
-        &env,
-        gh(BOB_TOKEN, &["repo", "delete", "acme/temp", "--yes"]),
-    )
-    .await;
+    let no_scope = run(&env, gh_words(BOB_TOKEN, "repo delete acme/temp --yes")).await;
     assert_eq!(no_scope.exit_code, Some(1));
     assert!(
         no_scope
@@ -555,21 +500,13 @@ async fn repo_delete_needs_the_delete_repo_scope_and_restores_the_snapshot() {
     assert!(no_scope
         .stderr
         .contains("gh auth refresh -h github.com -s delete_repo"));
-    let unconfirmed = run(&env, gh(ALICE_TOKEN, &["repo", "delete", "acme/temp"])).await;
+    let unconfirmed = run(&env, gh_words(ALICE_TOKEN, "repo delete acme/temp")).await;
     assert_eq!(unconfirmed.exit_code, Some(1));
 
-    ok(
-        &env,
-        gh(ALICE_TOKEN, &["repo", "delete", "acme/temp", "--yes"]),
-    )
-    .await;
+    ok(&env, gh_words(ALICE_TOKEN, "repo delete acme/temp --yes")).await;
     assert!(!env.bare_repo_path("acme", "temp").exists());
     assert_same_state(&before, &env.snapshot());
-    let gone = run(
-        &env,
-        gh(ALICE_TOKEN, &["repo", "delete", "acme/temp", "--yes"]),
-    )
-    .await;
+    let gone = run(&env, gh_words(ALICE_TOKEN, "repo delete acme/temp --yes")).await;
     assert!(gone.stderr.contains("Could not resolve to a Repository"));
 }
 
@@ -588,12 +525,9 @@ async fn seeded_content_is_served_on_every_branch() {
     ] {
         let tree = ok_json(
             &env,
-            gh(
+            gh_words(
                 ALICE_TOKEN,
-                &[
-                    "api",
-                    &format!("repos/acme/cp/git/trees/{branch}?recursive=1"),
-                ],
+                &format!("api repos/acme/cp/git/trees/{branch}?recursive=1"),
             ),
         )
         .await;
@@ -629,10 +563,10 @@ async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
     let (_dir, env) = standard();
     ok(
         &env,
-        gh(ALICE_TOKEN, &["repo", "create", "acme/marked", "--private"]),
+        gh_words(ALICE_TOKEN, "repo create acme/marked --private"),
     )
     .await;
-    let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    let repo = ok_json(&env, gh_words(ALICE_TOKEN, "api repos/acme/marked")).await;
     assert!(repo["id"].as_u64().unwrap() > 0);
     let created_at = repo["created_at"].as_str().unwrap().to_string();
     assert!(
@@ -644,19 +578,13 @@ async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
 
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "repo",
-                "edit",
-                "acme/marked",
-                "--add-topic",
-                "kalypso-bootstrap,Other-One",
-            ],
+            "repo edit acme/marked --add-topic kalypso-bootstrap,Other-One",
         ),
     )
     .await;
-    let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    let repo = ok_json(&env, gh_words(ALICE_TOKEN, "api repos/acme/marked")).await;
     assert_eq!(
         repo["topics"],
         serde_json::json!(["kalypso-bootstrap", "other-one"])
@@ -669,10 +597,7 @@ async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
 
     let invalid = run(
         &env,
-        gh(
-            ALICE_TOKEN,
-            &["repo", "edit", "acme/marked", "--add-topic", "not_valid"],
-        ),
+        gh_words(ALICE_TOKEN, "repo edit acme/marked --add-topic not_valid"),
     )
     .await;
     assert_eq!(invalid.exit_code, Some(1));
@@ -680,28 +605,24 @@ async fn topics_and_the_repository_identity_read_as_the_rest_api_shows_them() {
 
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &["repo", "edit", "acme/marked", "--remove-topic", "other-one"],
+            "repo edit acme/marked --remove-topic other-one",
         ),
     )
     .await;
-    let repo = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    let repo = ok_json(&env, gh_words(ALICE_TOKEN, "api repos/acme/marked")).await;
     assert_eq!(repo["topics"], serde_json::json!(["kalypso-bootstrap"]));
 
     // Deleted and created again: another id.
     let first_id = repo["id"].as_u64().unwrap();
+    ok(&env, gh_words(ALICE_TOKEN, "repo delete acme/marked --yes")).await;
     ok(
         &env,
-        gh(ALICE_TOKEN, &["repo", "delete", "acme/marked", "--yes"]),
+        gh_words(ALICE_TOKEN, "repo create acme/marked --private"),
     )
     .await;
-    ok(
-        &env,
-        gh(ALICE_TOKEN, &["repo", "create", "acme/marked", "--private"]),
-    )
-    .await;
-    let again = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/marked"])).await;
+    let again = ok_json(&env, gh_words(ALICE_TOKEN, "api repos/acme/marked")).await;
     assert_ne!(again["id"].as_u64().unwrap(), first_id);
     assert_eq!(again["topics"], serde_json::json!([]));
 }
@@ -750,7 +671,7 @@ async fn an_enterprise_server_answers_on_its_host_only() {
     );
 
     // github.com: not logged in there, and with a token, no route.
-    let github_com = run(&env, gh(ALICE_TOKEN, &["api", "user"])).await;
+    let github_com = run(&env, gh_words(ALICE_TOKEN, "api user")).await;
     assert_eq!(github_com.exit_code, Some(1));
     assert_eq!(
         github_com.stderr.trim(),
@@ -821,15 +742,9 @@ async fn environments_in_private_repositories_need_a_paid_plan() {
     ))
     .expect("seeded");
     let create = |repo: &str| {
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "PUT",
-                &format!("repos/acme/{repo}/environments/dev"),
-                "--silent",
-            ],
+            &format!("api --method PUT repos/acme/{repo}/environments/dev --silent"),
         )
     };
     let refused = run(&env, create("private-cp")).await;
@@ -864,7 +779,7 @@ async fn a_branch_reference_reads_and_deletes_as_the_rest_api_does() {
     .unwrap();
     let reference = ok_json(
         &env,
-        gh(ALICE_TOKEN, &["api", "repos/acme/cp/git/ref/heads/stage"]),
+        gh_words(ALICE_TOKEN, "api repos/acme/cp/git/ref/heads/stage"),
     )
     .await;
     assert_eq!(reference["ref"], "refs/heads/stage");
@@ -873,7 +788,7 @@ async fn a_branch_reference_reads_and_deletes_as_the_rest_api_does() {
     assert_eq!(head.len(), 40, "{reference}");
     let missing = run(
         &env,
-        gh(ALICE_TOKEN, &["api", "repos/acme/cp/git/ref/heads/prod"]),
+        gh_words(ALICE_TOKEN, "api repos/acme/cp/git/ref/heads/prod"),
     )
     .await;
     assert_eq!(missing.exit_code, Some(1));
@@ -889,7 +804,7 @@ async fn a_branch_reference_reads_and_deletes_as_the_rest_api_does() {
     assert_eq!(ok(&env, gh(ALICE_TOKEN, &delete)).await, "");
     let gone = run(
         &env,
-        gh(ALICE_TOKEN, &["api", "repos/acme/cp/git/ref/heads/stage"]),
+        gh_words(ALICE_TOKEN, "api repos/acme/cp/git/ref/heads/stage"),
     )
     .await;
     assert!(gone.stderr.contains("(HTTP 404)"), "{}", gone.stderr);
@@ -903,7 +818,7 @@ async fn a_branch_reference_reads_and_deletes_as_the_rest_api_does() {
     // main is untouched.
     let main = ok_json(
         &env,
-        gh(ALICE_TOKEN, &["api", "repos/acme/cp/git/ref/heads/main"]),
+        gh_words(ALICE_TOKEN, "api repos/acme/cp/git/ref/heads/main"),
     )
     .await;
     assert_eq!(main["ref"], "refs/heads/main");
@@ -981,33 +896,17 @@ async fn a_github_environment_is_deleted_with_its_secrets() {
         .unwrap();
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "PUT",
-                "repos/acme/cp/environments/dev",
-                "--silent",
-            ],
+            "api --method PUT repos/acme/cp/environments/dev --silent",
         ),
     )
     .await;
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "secret",
-                "set",
-                "NEXT_ENVIRONMENT",
-                "--env",
-                "dev",
-                "--repo",
-                "acme/cp",
-                "--body",
-                "stage",
-            ],
+            "secret set NEXT_ENVIRONMENT --env dev --repo acme/cp --body stage",
         ),
     )
     .await;
@@ -1022,7 +921,7 @@ async fn a_github_environment_is_deleted_with_its_secrets() {
     assert_eq!(ok(&env, gh(ALICE_TOKEN, &delete)).await, "");
     let view = run(
         &env,
-        gh(ALICE_TOKEN, &["api", "repos/acme/cp/environments/dev"]),
+        gh_words(ALICE_TOKEN, "api repos/acme/cp/environments/dev"),
     )
     .await;
     assert!(view.stderr.contains("(HTTP 404)"), "{}", view.stderr);
@@ -1051,16 +950,9 @@ async fn deploy_keys_are_added_listed_read_and_deleted_as_the_rest_api_does() {
             .to_string()
     };
     let add = |repo: &str, key: &str, token: &str| {
-        gh(
+        gh_words(
             token,
-            &[
-                "api",
-                "--method",
-                "POST",
-                &format!("repos/acme/{repo}/keys"),
-                "--input",
-                "-",
-            ],
+            &format!("api --method POST repos/acme/{repo}/keys --input -"),
         )
         .stdin_bytes(body(key))
     };
@@ -1080,7 +972,7 @@ async fn deploy_keys_are_added_listed_read_and_deleted_as_the_rest_api_does() {
     );
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
 
-    let listed = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/gitops/keys"])).await;
+    let listed = ok_json(&env, gh_words(ALICE_TOKEN, "api repos/acme/gitops/keys")).await;
     assert_eq!(listed, serde_json::json!([created.clone()]));
     let read = ok_json(
         &env,
@@ -1111,19 +1003,14 @@ async fn deploy_keys_are_added_listed_read_and_deleted_as_the_rest_api_does() {
     let (_, second) = ssh_key_pair("bob");
     let member = run(&env, add("gitops", &second, BOB_TOKEN)).await;
     assert_eq!(member.stderr.trim(), "gh: Not Found (HTTP 404)");
-    let member_list = run(&env, gh(BOB_TOKEN, &["api", "repos/acme/gitops/keys"])).await;
+    let member_list = run(&env, gh_words(BOB_TOKEN, "api repos/acme/gitops/keys")).await;
     assert_eq!(member_list.exit_code, Some(1));
 
     let deleted = ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "DELETE",
-                &format!("repos/acme/gitops/keys/{id}"),
-            ],
+            &format!("api --method DELETE repos/acme/gitops/keys/{id}"),
         ),
     )
     .await;
@@ -1139,19 +1026,14 @@ async fn deploy_keys_are_added_listed_read_and_deleted_as_the_rest_api_does() {
     assert_eq!(gone.stderr.trim(), "gh: Not Found (HTTP 404)");
     let twice = run(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "DELETE",
-                &format!("repos/acme/gitops/keys/{id}"),
-            ],
+            &format!("api --method DELETE repos/acme/gitops/keys/{id}"),
         ),
     )
     .await;
     assert_eq!(twice.exit_code, Some(1));
-    let listed = ok_json(&env, gh(ALICE_TOKEN, &["api", "repos/acme/gitops/keys"])).await;
+    let listed = ok_json(&env, gh_words(ALICE_TOKEN, "api repos/acme/gitops/keys")).await;
     assert_eq!(listed, serde_json::json!([]));
     // Free again: it may go on another repository now.
     ok_json(&env, add("other", &public, ALICE_TOKEN)).await;
@@ -1162,7 +1044,7 @@ async fn deploy_keys_are_added_listed_read_and_deleted_as_the_rest_api_does() {
 #[tokio::test]
 async fn meta_lists_the_ssh_host_keys_of_the_server() {
     let (_dir, env) = standard();
-    let meta = ok_json(&env, gh(ALICE_TOKEN, &["api", "meta"])).await;
+    let meta = ok_json(&env, gh_words(ALICE_TOKEN, "api meta")).await;
     assert_eq!(
         meta["ssh_keys"][0],
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"

@@ -90,6 +90,43 @@ async fn get_json(env: &SimulatedEnvironment, kubeconfig: &str, args: &[&str]) -
     ok_json(env, workload(kubeconfig, &full)).await
 }
 
+/// A kubectl call on the workload cluster as one reads it: `words` split at white space.
+fn workload_words(kubeconfig: &str, words: &str) -> kalypso_bootstrap::tools::CommandSpec {
+    workload(kubeconfig, &words.split_whitespace().collect::<Vec<_>>())
+}
+
+/// Attach the workload cluster to acme/gitops as the engine does: the token Secret and the
+/// GitRepository and Kustomization that read with it.
+async fn attach_with_token(env: &SimulatedEnvironment, kubeconfig: &str) {
+    attach_with_token_on(env, kubeconfig, "kind-workload").await;
+}
+
+/// [`attach_with_token`] on the cluster of `context`.
+async fn attach_with_token_on(env: &SimulatedEnvironment, kubeconfig: &str, context: &str) {
+    ok(
+        env,
+        kubectl(kubeconfig, context, &["apply", "-f", "-"]).stdin_bytes(format!(
+            "{}---\n{}",
+            token_secret(),
+            attach_manifest(
+                "https://github.com/acme/gitops",
+                Some("kalypso-gitops-dev-auth")
+            )
+        )),
+    )
+    .await;
+}
+
+/// A Flux object (`kind` named `name` in flux-system) on the workload cluster, as JSON.
+async fn flux_object(
+    env: &SimulatedEnvironment,
+    kubeconfig: &str,
+    kind: &str,
+    name: &str,
+) -> Value {
+    get_json(env, kubeconfig, &[kind, name, "-n", "flux-system"]).await
+}
+
 fn ready(object: &Value) -> (String, String) {
     let condition = object["status"]["conditions"]
         .as_array()
@@ -184,17 +221,9 @@ async fn a_workload_cluster_answers_beside_the_management_cluster_and_takes_flux
     install_flux(&env, &kc).await;
     let waited = ok(
         &env,
-        workload(
+        workload_words(
             &kc,
-            &[
-                "wait",
-                "--for=condition=Available",
-                "deployment",
-                "--all",
-                "-n",
-                "flux-system",
-                "--timeout=300s",
-            ],
+            "wait --for=condition=Available deployment --all -n flux-system --timeout=300s",
         ),
     )
     .await;
@@ -225,25 +254,9 @@ async fn a_workload_cluster_answers_beside_the_management_cluster_and_takes_flux
 async fn a_kustomization_applies_the_gitops_folder_and_the_sample_workload_runs() {
     let (_dir, env, kc) = world(&target_files(FULL_CONFIG)).await;
     install_flux(&env, &kc).await;
-    ok(
-        &env,
-        workload(&kc, &["apply", "-f", "-"]).stdin_bytes(format!(
-            "{}---\n{}",
-            token_secret(),
-            attach_manifest(
-                "https://github.com/acme/gitops",
-                Some("kalypso-gitops-dev-auth")
-            )
-        )),
-    )
-    .await;
+    attach_with_token(&env, &kc).await;
     let head = env.snapshot().github.repos["acme/gitops"].heads["dev"].clone();
-    let outer = get_json(
-        &env,
-        &kc,
-        &["kustomization", "kalypso-gitops-dev", "-n", "flux-system"],
-    )
-    .await;
+    let outer = flux_object(&env, &kc, "kustomization", "kalypso-gitops-dev").await;
     assert_eq!(
         ready(&outer),
         (
@@ -278,23 +291,13 @@ async fn a_kustomization_applies_the_gitops_folder_and_the_sample_workload_runs(
     assert_eq!(config["data"]["REGION"], "westus");
 
     let app_head = env.snapshot().github.repos["microsoft/kalypso-app-gitops"].heads["dev"].clone();
-    let source = get_json(
-        &env,
-        &kc,
-        &["gitrepository", NAMESPACE, "-n", "flux-system"],
-    )
-    .await;
+    let source = flux_object(&env, &kc, "gitrepository", NAMESPACE).await;
     assert_eq!(ready(&source).0, "True", "{source}");
     assert_eq!(
         source["status"]["artifact"]["revision"],
         format!("dev@sha1:{app_head}")
     );
-    let nested = get_json(
-        &env,
-        &kc,
-        &["kustomization", NAMESPACE, "-n", "flux-system"],
-    )
-    .await;
+    let nested = flux_object(&env, &kc, "kustomization", NAMESPACE).await;
     assert_eq!(
         ready(&nested),
         (
@@ -327,17 +330,7 @@ async fn a_kustomization_applies_the_gitops_folder_and_the_sample_workload_runs(
     assert_eq!(service["spec"]["ports"][0]["port"], 9090);
     let waited = ok(
         &env,
-        workload(
-            &kc,
-            &[
-                "wait",
-                "--for=condition=Available",
-                "deployment/hello-world-deployment",
-                "-n",
-                NAMESPACE,
-                "--timeout=120s",
-            ],
-        ),
+        workload_words(&kc, &format!("wait --for=condition=Available deployment/hello-world-deployment -n {NAMESPACE} --timeout=120s")),
     )
     .await;
     assert!(waited.contains("condition met"), "{waited}");
@@ -360,12 +353,7 @@ async fn a_kustomization_applies_the_gitops_folder_and_the_sample_workload_runs(
         &format!("{FOLDER}/platform-config.yaml"),
         &target_files(&FULL_CONFIG.replace("westus", "eastus"))[3].1,
     );
-    let outer = get_json(
-        &env,
-        &kc,
-        &["kustomization", "kalypso-gitops-dev", "-n", "flux-system"],
-    )
-    .await;
+    let outer = flux_object(&env, &kc, "kustomization", "kalypso-gitops-dev").await;
     assert_eq!(
         outer["status"]["lastAppliedRevision"],
         format!("dev@sha1:{moved}")
@@ -381,16 +369,9 @@ async fn a_kustomization_applies_the_gitops_folder_and_the_sample_workload_runs(
     // Deleting the Kustomization (prune: true) garbage-collects everything it applied.
     ok(
         &env,
-        workload(
+        workload_words(
             &kc,
-            &[
-                "delete",
-                "kustomization",
-                "kalypso-gitops-dev",
-                "-n",
-                "flux-system",
-                "--ignore-not-found",
-            ],
+            "delete kustomization kalypso-gitops-dev -n flux-system --ignore-not-found",
         ),
     )
     .await;
@@ -425,18 +406,7 @@ async fn the_sample_pod_waits_for_the_platform_config_it_reads() {
     ))
     .await;
     install_flux(&env, &kc).await;
-    ok(
-        &env,
-        workload(&kc, &["apply", "-f", "-"]).stdin_bytes(format!(
-            "{}---\n{}",
-            token_secret(),
-            attach_manifest(
-                "https://github.com/acme/gitops",
-                Some("kalypso-gitops-dev-auth")
-            )
-        )),
-    )
-    .await;
+    attach_with_token(&env, &kc).await;
     let pods = get_json(&env, &kc, &["pods", "-n", NAMESPACE]).await;
     let pod = &pods["items"][0];
     assert_eq!(pod["status"]["phase"], "Pending");
@@ -446,32 +416,17 @@ async fn the_sample_pod_waits_for_the_platform_config_it_reads() {
     );
     let waited = run(
         &env,
-        workload(
-            &kc,
-            &[
-                "wait",
-                "--for=condition=Available",
-                "deployment/hello-world-deployment",
-                "-n",
-                NAMESPACE,
-                "--timeout=1s",
-            ],
-        ),
+        workload_words(&kc, &format!("wait --for=condition=Available deployment/hello-world-deployment -n {NAMESPACE} --timeout=1s")),
     )
     .await;
     assert_eq!(waited.exit_code, Some(1));
     let rollout = run(
         &env,
-        workload(
+        workload_words(
             &kc,
-            &[
-                "rollout",
-                "status",
-                "deployment/hello-world-deployment",
-                "-n",
-                NAMESPACE,
-                "--timeout=1s",
-            ],
+            &format!(
+                "rollout status deployment/hello-world-deployment -n {NAMESPACE} --timeout=1s"
+            ),
         ),
     )
     .await;
@@ -500,44 +455,18 @@ async fn failing_sources_and_paths_keep_fluxs_errors() {
             .stdin_bytes(attach_manifest("https://github.com/acme/gitops", None)),
     )
     .await;
-    let source = get_json(
-        &env,
-        &kc,
-        &["gitrepository", "kalypso-gitops-dev", "-n", "flux-system"],
-    )
-    .await;
+    let source = flux_object(&env, &kc, "gitrepository", "kalypso-gitops-dev").await;
     assert_eq!(
         ready(&source),
         ("False".to_string(), "failed to checkout and determine revision: unable to clone 'https://github.com/acme/gitops': authentication required: Repository not found.".to_string())
     );
-    let outer = get_json(
-        &env,
-        &kc,
-        &["kustomization", "kalypso-gitops-dev", "-n", "flux-system"],
-    )
-    .await;
+    let outer = flux_object(&env, &kc, "kustomization", "kalypso-gitops-dev").await;
     assert_eq!(ready(&outer).0, "False");
     let absent = run(&env, workload(&kc, &["get", "namespace", NAMESPACE])).await;
     assert_eq!(absent.exit_code, Some(1));
 
-    ok(
-        &env,
-        workload(&kc, &["apply", "-f", "-"]).stdin_bytes(format!(
-            "{}---\n{}",
-            token_secret(),
-            attach_manifest(
-                "https://github.com/acme/gitops",
-                Some("kalypso-gitops-dev-auth")
-            )
-        )),
-    )
-    .await;
-    let nested = get_json(
-        &env,
-        &kc,
-        &["kustomization", NAMESPACE, "-n", "flux-system"],
-    )
-    .await;
+    attach_with_token(&env, &kc).await;
+    let nested = flux_object(&env, &kc, "kustomization", NAMESPACE).await;
     assert_eq!(
         ready(&nested),
         ("False".to_string(), "kustomization path not found: stat /tmp/kustomization-2718281828/uat-test: no such file or directory".to_string())
@@ -558,12 +487,7 @@ async fn failing_sources_and_paths_keep_fluxs_errors() {
             .1
             .replace("branch: \"stage\"", "branch: \"no-such-branch\""),
     );
-    let source = get_json(
-        &env,
-        &kc,
-        &["gitrepository", NAMESPACE, "-n", "flux-system"],
-    )
-    .await;
+    let source = flux_object(&env, &kc, "gitrepository", NAMESPACE).await;
     assert_eq!(
         ready(&source),
         ("False".to_string(), "failed to checkout and determine revision: unable to clone 'https://github.com/microsoft/kalypso-app-gitops': couldn't find remote ref \"refs/heads/no-such-branch\"".to_string())
@@ -590,16 +514,9 @@ async fn add_deploy_key(env: &SimulatedEnvironment, repo: &str, public: &str) ->
     let body = serde_json::json!({"title": "workload", "key": public, "read_only": true});
     let created = ok_json(
         env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "POST",
-                &format!("repos/{repo}/keys"),
-                "--input",
-                "-",
-            ],
+            &format!("api --method POST repos/{repo}/keys --input -"),
         )
         .stdin_bytes(body.to_string()),
     )
@@ -617,7 +534,7 @@ async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
         .unwrap();
     install_flux(&env, &kc).await;
     let url = "ssh://git@github.com/acme/gitops.git";
-    let meta = ok_json(&env, gh(ALICE_TOKEN, &["api", "meta"])).await;
+    let meta = ok_json(&env, gh_words(ALICE_TOKEN, "api meta")).await;
     let known_hosts: String = meta["ssh_keys"]
         .as_array()
         .unwrap()
@@ -632,12 +549,7 @@ async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
         ))
     };
     let source_status = || async {
-        let source = get_json(
-            &env,
-            &kc,
-            &["gitrepository", "kalypso-gitops-dev", "-n", "flux-system"],
-        )
-        .await;
+        let source = flux_object(&env, &kc, "gitrepository", "kalypso-gitops-dev").await;
         ready(&source)
     };
     let clone_error = |why: &str| {
@@ -658,14 +570,9 @@ async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
     );
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "DELETE",
-                &format!("repos/acme/other/keys/{elsewhere}"),
-            ],
+            &format!("api --method DELETE repos/acme/other/keys/{elsewhere}"),
         ),
     )
     .await;
@@ -678,12 +585,7 @@ async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
         message,
         format!("stored artifact for revision 'dev@sha1:{head}'")
     );
-    let outer = get_json(
-        &env,
-        &kc,
-        &["kustomization", "kalypso-gitops-dev", "-n", "flux-system"],
-    )
-    .await;
+    let outer = flux_object(&env, &kc, "kustomization", "kalypso-gitops-dev").await;
     assert_eq!(
         outer["status"]["lastAppliedRevision"],
         format!("dev@sha1:{head}")
@@ -726,15 +628,9 @@ async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
     });
     ok(
         &env,
-        workload(
+        workload_words(
             &kc,
-            &[
-                "delete",
-                "secret",
-                "kalypso-gitops-dev-deploy-key",
-                "-n",
-                "flux-system",
-            ],
+            "delete secret kalypso-gitops-dev-deploy-key -n flux-system",
         ),
     )
     .await;
@@ -749,14 +645,9 @@ async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
     assert_eq!(source_status().await.0, "True");
     ok(
         &env,
-        gh(
+        gh_words(
             ALICE_TOKEN,
-            &[
-                "api",
-                "--method",
-                "DELETE",
-                &format!("repos/acme/gitops/keys/{id}"),
-            ],
+            &format!("api --method DELETE repos/acme/gitops/keys/{id}"),
         ),
     )
     .await;
@@ -766,22 +657,12 @@ async fn an_ssh_source_reads_with_a_deploy_key_and_known_hosts() {
     );
     // source-controller keeps its last artifact through failed fetches, and what the
     // Kustomization applied from it stays.
-    let source = get_json(
-        &env,
-        &kc,
-        &["gitrepository", "kalypso-gitops-dev", "-n", "flux-system"],
-    )
-    .await;
+    let source = flux_object(&env, &kc, "gitrepository", "kalypso-gitops-dev").await;
     assert_eq!(
         source["status"]["artifact"]["revision"],
         format!("dev@sha1:{head}")
     );
-    let outer = get_json(
-        &env,
-        &kc,
-        &["kustomization", "kalypso-gitops-dev", "-n", "flux-system"],
-    )
-    .await;
+    let outer = flux_object(&env, &kc, "kustomization", "kalypso-gitops-dev").await;
     assert_eq!(
         outer["status"]["lastAppliedRevision"],
         format!("dev@sha1:{head}")
@@ -843,18 +724,7 @@ async fn the_management_cluster_applies_a_client_kustomization_beside_the_charts
         ),
     )
     .await;
-    ok(
-        &env,
-        kubectl(&mgmt, "mgmt", &["apply", "-f", "-"]).stdin_bytes(format!(
-            "{}---\n{}",
-            token_secret(),
-            attach_manifest(
-                "https://github.com/acme/gitops",
-                Some("kalypso-gitops-dev-auth")
-            )
-        )),
-    )
-    .await;
+    attach_with_token_on(&env, &mgmt, "mgmt").await;
     let listed = ok_json(
         &env,
         kubectl(

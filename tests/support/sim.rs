@@ -42,6 +42,12 @@ pub fn gh(token: &str, args: &[&str]) -> CommandSpec {
     spec("gh", args).secret_env("GH_TOKEN", SecretString::from(token.to_string()))
 }
 
+/// A gh call as one reads it: `words` is the command line after `gh`, split at white
+/// space (so no argument of it may hold a space).
+pub fn gh_words(token: &str, words: &str) -> CommandSpec {
+    gh(token, &words.split_whitespace().collect::<Vec<_>>())
+}
+
 pub async fn run(env: &SimulatedEnvironment, spec: CommandSpec) -> CommandOutput {
     env.run(spec).await.expect("the simulated command runs")
 }
