@@ -189,6 +189,21 @@ pub fn wrap_to_width(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// `text` as one shell word: as it is when it needs no quoting, else in single quotes
+/// (a quote inside closed, escaped and reopened), so that a printed command works when
+/// pasted into a POSIX shell.
+pub fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,20 +361,5 @@ mod tests {
             cut_to_width(skip_width(value, input.visual_scroll(width)), width),
             "東京リージ"
         );
-    }
-}
-
-/// `text` as one shell word: as it is when it needs no quoting, else in single quotes
-/// (a quote inside closed, escaped and reopened), so that a printed command works when
-/// pasted into a POSIX shell.
-pub fn shell_word(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
-    if plain {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
