@@ -436,17 +436,7 @@ fn merge_calls(harness: &Harness) -> usize {
 async fn a_rerun_after_a_failure_past_the_merge_resumes_at_the_clusters_without_merging_again() {
     let harness = Harness::new();
     let configuration = attached(&["dev"]);
-    harness.sim.inject(
-        kalypso_bootstrap::sim::Fault::new(
-            kalypso_bootstrap::sim::FaultKind::Forbidden,
-            &format!(
-                "kubectl get {}",
-                kalypso_bootstrap::tools::kubectl::FLUX_KUSTOMIZATION_CRD
-            ),
-        )
-        .with_arg("kalypso-gitops-dev")
-        .nth(1),
-    );
+    fail_once_reading_the_dev_kustomization(&harness);
     let failed = run_session(&harness, &configuration).await;
     let (step, error) = failed.failure();
     assert_eq!(step, Some(StepId::FirstWorkload), "{error:?}");
@@ -637,6 +627,20 @@ async fn a_rerun_after_the_merge_with_actions_on_passes_the_health_checks_on_wha
     let harness = Harness::new();
     with_actions(&harness);
     let configuration = attached(&["dev"]);
+    fail_once_reading_the_dev_kustomization(&harness);
+    let failed = run_session(&harness, &configuration).await;
+    let (step, error) = failed.failure();
+    assert_eq!(step, Some(StepId::FirstWorkload), "{error:?}");
+    assert!(chain(&failed).contains(&("dev".to_string(), ChainLink::Merged, LinkStatus::Done)));
+    harness.sim.clear_faults();
+    let resumed = run_session(&harness, &configuration).await;
+    resumed.assert_success();
+    assert!(!pods(&harness, DEV_NAMESPACE).await.is_empty());
+}
+
+/// The workload cluster refuses, once, the read of its Kustomization `kalypso-gitops-dev`:
+/// a run fails after the merge.
+fn fail_once_reading_the_dev_kustomization(harness: &Harness) {
     harness.sim.inject(
         kalypso_bootstrap::sim::Fault::new(
             kalypso_bootstrap::sim::FaultKind::Forbidden,
@@ -648,12 +652,4 @@ async fn a_rerun_after_the_merge_with_actions_on_passes_the_health_checks_on_wha
         .with_arg("kalypso-gitops-dev")
         .nth(1),
     );
-    let failed = run_session(&harness, &configuration).await;
-    let (step, error) = failed.failure();
-    assert_eq!(step, Some(StepId::FirstWorkload), "{error:?}");
-    assert!(chain(&failed).contains(&("dev".to_string(), ChainLink::Merged, LinkStatus::Done)));
-    harness.sim.clear_faults();
-    let resumed = run_session(&harness, &configuration).await;
-    resumed.assert_success();
-    assert!(!pods(&harness, DEV_NAMESPACE).await.is_empty());
 }
