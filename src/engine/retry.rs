@@ -117,9 +117,11 @@ where
         }) => {
             let error = UserError::in_step(
                 ctx.step(),
+                // The wait it was given, as the docs and hints name it: the measured time
+                // overruns it by the last check's length, which varies with the machine.
                 format!(
                     "{what}: not done after {}; last observed: {}",
-                    format_duration(elapsed),
+                    format_duration(policy.timeout.unwrap_or(elapsed)),
                     last_observed.as_deref().unwrap_or("nothing")
                 ),
             );
