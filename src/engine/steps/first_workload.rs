@@ -380,6 +380,9 @@ pub fn namespace_of(manifest: &str) -> Option<String> {
                 .get("metadata")
                 .and_then(|m| m.get("name"))
                 .and_then(|n| n.as_str())
+                // Text from the repository: only a name Kubernetes accepts for a namespace
+                // is used (in kubectl's argv) or printed.
+                .filter(|name| crate::config::rules::namespace(name).is_ok())
             {
                 return Some(name.to_string());
             }
@@ -571,6 +574,26 @@ impl Chain {
     }
 
     /// The scheduler's pull request, merged (or left under `--no-merge`).
+    /// Whether pull request `number` carries the promoted commit `promoted` at its head
+    /// (`.github/tracking/Promoted_Commit_Id`); `Err` is a transient failure to retry.
+    async fn carries_promotion(
+        &self,
+        step: StepId,
+        gitops: &str,
+        number: u64,
+        head: &str,
+        promoted: &str,
+    ) -> Result<Result<bool, String>, UserError> {
+        match self.gh.raw_file(gitops, PROMOTED_COMMIT_PATH, head).await {
+            Ok(tracking) => Ok(Ok(carries_promoted_commit(tracking.as_deref(), promoted))),
+            Err(error) => pending_or_fail(
+                step,
+                &format!("read {PROMOTED_COMMIT_PATH} of pull request #{number}"),
+                error,
+            ),
+        }
+    }
+
     async fn find_and_merge(
         &mut self,
         ctx: &StepContext,
@@ -607,24 +630,20 @@ impl Chain {
                     break;
                 }
                 Some(promoted) => {
-                    let tracking = match self
-                        .gh
-                        .raw_file(&gitops, PROMOTED_COMMIT_PATH, &candidate.head_ref_oid)
-                        .await
+                    let carries = match self
+                        .carries_promotion(
+                            step,
+                            &gitops,
+                            candidate.number,
+                            &candidate.head_ref_oid,
+                            promoted,
+                        )
+                        .await?
                     {
-                        Ok(tracking) => tracking,
-                        Err(error) => {
-                            return pending_or_fail(
-                                step,
-                                &format!(
-                                    "read {PROMOTED_COMMIT_PATH} of pull request #{}",
-                                    candidate.number
-                                ),
-                                error,
-                            )
-                        }
+                        Ok(carries) => carries,
+                        Err(pending) => return Ok(Err(pending)),
                     };
-                    if carries_promoted_commit(tracking.as_deref(), promoted) {
+                    if carries {
                         chosen = Some(candidate);
                         break;
                     }
@@ -817,24 +836,20 @@ impl Chain {
                     break;
                 }
                 Some(promoted) => {
-                    let tracking = match self
-                        .gh
-                        .raw_file(gitops, PROMOTED_COMMIT_PATH, &candidate.head_ref_oid)
-                        .await
+                    let carries = match self
+                        .carries_promotion(
+                            step,
+                            gitops,
+                            candidate.number,
+                            &candidate.head_ref_oid,
+                            promoted,
+                        )
+                        .await?
                     {
-                        Ok(tracking) => tracking,
-                        Err(error) => {
-                            return pending_or_fail(
-                                step,
-                                &format!(
-                                    "read {PROMOTED_COMMIT_PATH} of pull request #{}",
-                                    candidate.number
-                                ),
-                                error,
-                            )
-                        }
+                        Ok(carries) => carries,
+                        Err(pending) => return Ok(Err(pending)),
                     };
-                    if carries_promoted_commit(tracking.as_deref(), promoted) {
+                    if carries {
                         found = Some(candidate.clone());
                         break;
                     }
@@ -1373,10 +1388,14 @@ pub(crate) async fn run(
 pub fn running_workload_line(context: &str, namespace: &str, demo: bool) -> String {
     if demo {
         format!(
-            "DEMO: the sample workload ran in namespace {namespace} of the simulated cluster {context}, which ended with the demo; after a real run this line is the kubectl get pods command that shows it"
+            "DEMO: the sample workload ran in namespace {namespace} of the simulated cluster {}, which ended with the demo; after a real run this line is the kubectl get pods command that shows it",
+            crate::text::escape_controls(context)
         )
     } else {
-        format!("kubectl --context {context} get pods -n {namespace}")
+        format!(
+            "kubectl --context {} get pods -n {namespace}",
+            crate::text::shell_word(context)
+        )
     }
 }
 
@@ -1851,6 +1870,11 @@ mod tests {
         assert_eq!(namespace_of(manifest).as_deref(), Some("dev-hello-world"));
         assert_eq!(
             namespace_of("kind: ConfigMap\nmetadata:\n  name: a\n"),
+            None
+        );
+        // Not a namespace name Kubernetes accepts: never used or printed.
+        assert_eq!(
+            namespace_of("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \"x; rm -rf /\"\n"),
             None
         );
     }
