@@ -22,7 +22,7 @@ use kalypso_bootstrap::tools::CancellationToken;
 use secrecy::SecretString;
 
 use crate::support::plan_analysis::{PlanAnalysis, RunTimeline};
-use crate::{human, median, Mode, Row};
+use crate::{human, median, rows, Mode, Row};
 
 /// The fixed latencies of a full run: AKS provisioning, the GitHub calls, Flux, Helm and
 /// every health check query. Every other command answers at once.
@@ -317,9 +317,13 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
         .collect::<Vec<_>>();
     vec![
         Row::new(
-            "critical path: full run wall time",
-            human(wall),
-            format!("≤ 1.05 × {} + 100 ms = {}", human(bound), human(allowed)),
+            rows::CRITICAL_PATH,
+            format!(
+                "{} (chain {}, bound {})",
+                human(wall),
+                human(bound),
+                human(allowed)
+            ),
             wall.as_secs_f64() / allowed.as_secs_f64(),
         )
         .note(format!(
@@ -333,7 +337,7 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
             human(latency_sum),
         )),
         Row::info(
-            "the same steps one at a time (upstream bash script)",
+            rows::SEQUENTIAL,
             format!(
                 "{} ({:.2}× the full run)",
                 human(sequential_wall),
@@ -385,9 +389,13 @@ pub fn prerequisite_probes(mode: Mode) -> Vec<Row> {
             .expect("probes");
         let allowed = slowest.mul_f64(1.1);
         vec![Row::new(
-            "prerequisite probes, all together",
-            human(wall),
-            format!("≤ 1.1 × {} = {}", human(slowest), human(allowed)),
+            rows::PROBES,
+            format!(
+                "{} (slowest alone {}, bound {})",
+                human(wall),
+                human(slowest),
+                human(allowed)
+            ),
             wall.as_secs_f64() / allowed.as_secs_f64(),
         )
         .note(format!(
@@ -452,9 +460,13 @@ pub fn health_checks(mode: Mode) -> Vec<Row> {
             .expect("checks");
         let allowed = slowest.mul_f64(1.1);
         vec![Row::new(
-            "health checks, all together",
-            human(wall),
-            format!("≤ 1.1 × {} = {}", human(slowest), human(allowed)),
+            rows::HEALTH_CHECKS,
+            format!(
+                "{} (slowest alone {}, bound {})",
+                human(wall),
+                human(slowest),
+                human(allowed)
+            ),
             wall.as_secs_f64() / allowed.as_secs_f64(),
         )
         .note(format!(
@@ -489,7 +501,7 @@ pub fn state_saves(mode: Mode) -> Vec<Row> {
         .collect();
     let median = median(&mut samples);
     vec![Row::info(
-        "one state save (backup + file, fsync)",
+        rows::STATE_SAVE,
         human(median),
     )
     .note(format!(

@@ -11,7 +11,7 @@ use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::UserError;
 use tokio::time::Instant;
 
-use crate::{human, Mode, Row};
+use crate::{human, rows, Mode, Row};
 
 /// What polling one policy over many completion times found.
 struct Findings {
@@ -158,20 +158,13 @@ pub fn measure(mode: Mode) -> Vec<Row> {
         .collect();
     let grow = surveys.iter().all(|f| f.waits_grow);
     vec![
-        Row::new(
-            "polling: completion noticed within one poll interval",
-            format!("{worst:.2} interval"),
-            "≤ 1 interval".to_string(),
-            worst,
-        )
-        .note(format!(
+        Row::new(rows::POLLING_LAG, format!("{worst:.2} interval"), worst).note(format!(
             "the real policies on tokio's paused clock: {}",
             details.join("; ")
         )),
         Row::new(
-            "polling: longest wait / its policy's cap",
+            rows::POLLING_CAP,
             format!("{over_cap:.2}"),
-            "≤ 1 (capped backoff)".to_string(),
             if grow { over_cap } else { f64::INFINITY },
         ),
     ]

@@ -21,7 +21,7 @@ use crate::support::tui::{
     all_steps, app, buffer_text, event, named, new_installation_plan, passing_checks, started,
     FakeBackend, RunScript, NOW,
 };
-use crate::{human, median, Mode, Row};
+use crate::{human, median, rows, Mode, Row};
 
 /// The size of the frames measured.
 const SIZE: (u16, u16) = (200, 50);
@@ -113,9 +113,8 @@ pub fn dashboard_frame(mode: Mode) -> Vec<Row> {
     let median = median(&mut samples);
     let limit = Duration::from_millis(1);
     vec![Row::new(
-        "dashboard frame at 200x50, 10,000 log lines buffered (median)",
+        rows::DASHBOARD_FRAME,
         human(median),
-        "< 1 ms".to_string(),
         median.as_secs_f64() / limit.as_secs_f64(),
     )
     .note(format!(
@@ -338,13 +337,12 @@ pub fn input_under_flood(mode: Mode) -> Vec<Row> {
         median(&mut latencies)
     };
     vec![Row::new(
-        "keypress under 100,000 log events/s: the frame that shows it",
+        rows::KEYPRESS,
         if missed > 0 {
             format!("{missed} of {presses} keys never shown")
         } else {
             format!("frame {worst_frame} (worst of {presses})")
         },
-        "the next frame (1)".to_string(),
         if missed > 0 {
             f64::INFINITY
         } else {
