@@ -16,8 +16,6 @@ mod config;
 mod engine;
 mod polling;
 mod process;
-// The rows still to be measured are added by the next commits.
-#[allow(dead_code)]
 mod rows;
 mod screen;
 #[allow(dead_code)]
@@ -116,6 +114,17 @@ pub fn median(samples: &mut [Duration]) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// The ratio column, and whether the row met its target.
+fn verdict(row: &Row) -> (String, &'static str) {
+    match row.ratio {
+        Some(ratio) => (
+            format!("{ratio:.2}"),
+            if row.met() { "met" } else { "MISSED" },
+        ),
+        None => ("—".to_string(), ""),
+    }
+}
+
 fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -123,13 +132,7 @@ fn table(rows: &[Row]) -> String {
         "| measure | measured | target | ratio | |\n| --- | --- | --- | --- | --- |"
     );
     for row in rows {
-        let (ratio, verdict) = match row.ratio {
-            Some(ratio) => (
-                format!("{ratio:.2}"),
-                if row.met() { "met" } else { "MISSED" },
-            ),
-            None => ("—".to_string(), ""),
-        };
+        let (ratio, verdict) = verdict(row);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {ratio} | {verdict} |",
@@ -141,6 +144,61 @@ fn table(rows: &[Row]) -> String {
         let _ = writeln!(out, "- {}: {}", row.spec.what, row.note);
     }
     out
+}
+
+/// The README's Performance table sits between these markers; `cargo bench -- --markdown`
+/// writes it, `tests/cli/docs_truth.rs` checks its rows against [`rows::ALL`].
+const README_BEGIN: &str = "<!-- bench-table:begin (written by `cargo bench -- --markdown`) -->";
+const README_END: &str = "<!-- bench-table:end -->";
+
+/// The README's block: when, on what and from which build the figures were made, then the table.
+fn readme_block(rows: &[Row]) -> String {
+    let today = time::OffsetDateTime::now_utc().date();
+    let commit = kalypso_bootstrap::shell_integration::BUILD_COMMIT
+        .map(|commit| format!(", commit `{}`", &commit[..commit.len().min(7)]))
+        .unwrap_or_default();
+    let mut out = format!(
+        "{README_BEGIN}\nFigures from one `cargo bench` run on {today}{commit}, on {}. \
+         Ratio = measured / target: at most 1.00 meets the target.\n\n\
+         | measure | measured | target | ratio |\n| --- | --- | --- | --- |\n",
+        machine()
+    );
+    for row in rows {
+        let (ratio, _) = verdict(row);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {ratio} |",
+            row.spec.what, row.measured, row.spec.target
+        );
+    }
+    out.push_str(README_END);
+    out
+}
+
+/// Replace the README's block with `block`.
+fn write_readme(block: &str) -> Result<(), String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let begin = text
+        .find(README_BEGIN)
+        .ok_or_else(|| format!("{} has no line {README_BEGIN}", path.display()))?;
+    let end = text[begin..]
+        .find(README_END)
+        .map(|at| begin + at + README_END.len())
+        .ok_or_else(|| format!("{} has no line {README_END}", path.display()))?;
+    let updated = format!("{}{block}{}", &text[..begin], &text[end..]);
+    std::fs::write(&path, updated).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The rows a whole run made must be the catalog's, in its order: a measurement that
+/// renamed or dropped its row would otherwise leave the README's table behind.
+fn check_against_catalog(rows: &[Row]) {
+    let made: Vec<&str> = rows.iter().map(|row| row.spec.what).collect();
+    let catalog: Vec<&str> = rows::ALL.iter().map(|spec| spec.what).collect();
+    assert_eq!(
+        made, catalog,
+        "the rows measured differ from benches/bootstrap/rows.rs's ALL"
+    );
 }
 
 fn machine() -> String {
@@ -175,6 +233,8 @@ fn main() {
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))
         .collect();
+    // `--markdown`: write the README's table from this run (a whole full run only).
+    let markdown = std::env::args().any(|arg| arg == "--markdown");
     let mut rows = Vec::new();
     let mut section = |name: &str, measure: &dyn Fn(Mode) -> Vec<Row>| {
         if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
@@ -199,6 +259,22 @@ fn main() {
 
     println!("\n{}", table(&rows));
     println!("machine: {}", machine());
+    if filters.is_empty() {
+        check_against_catalog(&rows);
+    }
+    if markdown {
+        if mode != Mode::Full || !filters.is_empty() {
+            eprintln!("--markdown writes the README's table from a whole full run: `cargo bench -- --markdown`, without a filter");
+            std::process::exit(2);
+        }
+        match write_readme(&readme_block(&rows)) {
+            Ok(()) => println!("README.md's Performance table written"),
+            Err(problem) => {
+                eprintln!("the README's table was not written: {problem}");
+                std::process::exit(2);
+            }
+        }
+    }
     let missed: Vec<&str> = rows
         .iter()
         .filter(|row| !row.met())

@@ -1439,3 +1439,57 @@ fn the_type_name_scan_finds_private_and_local_types_and_skips_associated_ones() 
     );
     assert!(names_defined_twice(&defined, &[("Hidden", &["sample.rs"])]).is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// The Performance table
+
+#[allow(dead_code)]
+#[path = "../../benches/bootstrap/rows.rs"]
+mod bench_rows;
+
+/// The README's Performance table is the bench's: `cargo bench -- --markdown` writes it
+/// between its markers, and its rows, names and targets, are exactly `rows::ALL`'s, in
+/// order (the bench itself checks that a whole run makes exactly those rows). Figures may
+/// differ from run to run; rows may not.
+#[test]
+fn the_readme_performance_table_has_exactly_the_bench_rows() {
+    let readme = read("README.md");
+    let begin = "<!-- bench-table:begin (written by `cargo bench -- --markdown`) -->";
+    let end = "<!-- bench-table:end -->";
+    assert_eq!(
+        readme.matches(begin).count(),
+        1,
+        "README.md must hold the bench's table once, after the line {begin}"
+    );
+    let block = &readme[readme.find(begin).unwrap() + begin.len()..];
+    let block = &block[..block
+        .find(end)
+        .unwrap_or_else(|| panic!("README.md: the bench's table has no closing {end}"))];
+    assert!(
+        block.contains("| measure | measured | target | ratio |"),
+        "the block is not the bench's table:\n{block}"
+    );
+    let in_readme: Vec<(String, String)> = table_rows(block)
+        .into_iter()
+        .map(|cells| {
+            assert_eq!(cells.len(), 4, "a row of four cells: {cells:?}");
+            (cells[0].clone(), cells[2].clone())
+        })
+        .collect();
+    let in_bench: Vec<(String, String)> = bench_rows::ALL
+        .iter()
+        .map(|row| (row.what.to_string(), row.target.to_string()))
+        .collect();
+    assert_eq!(
+        in_readme, in_bench,
+        "README.md's Performance table must have the rows of benches/bootstrap/rows.rs: run `cargo bench -- --markdown`"
+    );
+    // Every figure comes from a run: no row is left without its measurement.
+    for cells in table_rows(block) {
+        assert!(
+            !cells[1].is_empty(),
+            "row {:?} has no measured figure",
+            cells[0]
+        );
+    }
+}
