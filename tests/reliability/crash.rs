@@ -460,8 +460,17 @@ fn no_file_holds_the_token_after_a_sigkill_during_the_helm_install() {
         assert!(run.try_wait().unwrap().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // helm is now waiting out its latency, its values in hand.
-    std::thread::sleep(Duration::from_millis(1000));
+    // Once the release is pending, helm is waiting out its latency, its values in hand.
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    while kalypso_release_status(&state).as_deref() != Some("pending-install") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hang guard: the release never showed pending-install (last: {:?})",
+            kalypso_release_status(&state)
+        );
+        assert!(run.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         run.try_wait().unwrap().is_none(),
         "the run must still be installing when it is killed"
