@@ -143,6 +143,9 @@ pub struct CallRecord {
     pub outcome: CallOutcome,
     /// When the call arrived.
     pub started: Instant,
+    /// When it returned to the caller (`None` while it runs, or when its caller gave up on
+    /// it): with `started`, which calls overlapped, however slow the machine.
+    pub finished: Option<Instant>,
     /// The latency the profile gave it (zero until known, and for a usage error or a
     /// missing program).
     pub latency: Duration,
@@ -557,6 +560,7 @@ impl SimulatedEnvironment {
             cwd: spec.cwd.clone(),
             outcome: CallOutcome::Running,
             started: Instant::now(),
+            finished: None,
             latency: Duration::ZERO,
         });
         calls.len() - 1
@@ -571,6 +575,7 @@ impl SimulatedEnvironment {
     fn finish(&self, index: usize, outcome: CallOutcome) {
         if let Some(call) = lock(&self.inner.calls).get_mut(index) {
             call.outcome = outcome;
+            call.finished = Some(Instant::now());
         }
     }
 

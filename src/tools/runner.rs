@@ -979,12 +979,14 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         token.cancel();
-        tokio::time::timeout(Duration::from_secs(2), waiter)
+        // Hang guards only: a waiter that is never woken would wait forever.
+        let hang_guard = Duration::from_secs(60);
+        tokio::time::timeout(hang_guard, waiter)
             .await
-            .expect("waiter woken")
+            .expect("hang guard: the waiter was never woken")
             .unwrap();
-        tokio::time::timeout(Duration::from_secs(1), token.cancelled())
+        tokio::time::timeout(hang_guard, token.cancelled())
             .await
-            .expect("already cancelled completes at once");
+            .expect("hang guard: an already cancelled token never completed");
     }
 }

@@ -5,6 +5,9 @@
 //! check, then the observation, then the longest dependency chain of the plan (steps run
 //! concurrently where the plan lets them). Within each of these, calls made one after the
 //! other add up and calls made together (concurrent probes and health checks) count once.
+//! Which calls overlapped is read from when each started and returned in the recording, not
+//! from how long a call should take there: a slow machine stretches calls, which changes
+//! no order.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,9 +25,9 @@ use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
 use kalypso_bootstrap::sim::{CallRecord, Latency, SimulatedEnvironment};
 use kalypso_bootstrap::tools::CancellationToken;
 
-/// Each simulated call takes this long in the recorded run: long enough that a call lies
-/// well inside the step that made it (steps run one at a time there), short enough for a
-/// quick test.
+/// Each simulated call takes at least this long in the recorded run: long enough that a
+/// call lies well inside the step that made it (steps run one at a time there), short
+/// enough for a quick test.
 const RECORDING_LATENCY: Duration = Duration::from_millis(5);
 
 /// The demo latency of one recorded call (git runs for real: only a rule naming it counts).
@@ -46,15 +49,22 @@ fn demo_latency(demo: &Latency, call: &CallRecord) -> Duration {
 }
 
 /// How long `calls` take with the demo latencies: the longest sequence of calls each made
-/// after the one before it had returned (in the recording, where every call took
-/// [`RECORDING_LATENCY`]); calls that overlapped there run concurrently.
+/// after the one before it had returned (in the recording); calls that overlapped there
+/// run concurrently.
 fn critical_path(demo: &Latency, calls: &[&CallRecord]) -> Duration {
     let mut calls = calls.to_vec();
     calls.sort_by_key(|call| call.started);
     let mut finish: Vec<Duration> = Vec::with_capacity(calls.len());
     for (index, call) in calls.iter().enumerate() {
         let after = (0..index)
-            .filter(|&earlier| calls[earlier].started + RECORDING_LATENCY <= call.started)
+            .filter(|&earlier| {
+                let returned = calls[earlier]
+                    .finished
+                    .unwrap_or_else(|| panic!("{} never returned", calls[earlier].command_line()));
+                // A call the simulation answers without its latency (a program it does not
+                // have) still stands for a call that takes time.
+                returned.max(calls[earlier].started + RECORDING_LATENCY) <= call.started
+            })
             .map(|earlier| finish[earlier])
             .max()
             .unwrap_or_default();

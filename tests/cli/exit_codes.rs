@@ -585,8 +585,9 @@ fn a_config_that_is_a_device_or_a_fifo_is_refused_at_once() {
     let home = TempDir::new().unwrap();
     make_fifo(&home.path().join("fifo.yaml"));
     for (config, says) in [("/dev/zero", "a character device"), ("fifo.yaml", "a FIFO")] {
+        // Reading a FIFO no one writes would block: the timeout is a hang guard.
         bin(home.path())
-            .timeout(std::time::Duration::from_secs(20))
+            .timeout(crate::support::process::HANG_GUARD)
             .args([
                 "--config",
                 config,
@@ -607,7 +608,7 @@ fn export_config_writes_stdout_for_dash_and_never_overwrites_or_follows_a_symlin
     let home = TempDir::new().unwrap();
     let export = |target: &str, force: bool| {
         let mut cmd = bin(home.path());
-        cmd.timeout(std::time::Duration::from_secs(20)).args([
+        cmd.timeout(crate::support::process::HANG_GUARD).args([
             "--cluster-name",
             "demo",
             "--github-org",

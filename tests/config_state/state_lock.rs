@@ -5,7 +5,9 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::support::process::{alive, HANG_GUARD};
 
 use kalypso_bootstrap::state::{LockHolder, StateError, StateStore};
 use tempfile::TempDir;
@@ -82,12 +84,21 @@ fn a_second_run_fails_at_once_naming_the_holder_pid_and_recovers_after_sigkill()
     let holder = Holder::spawn(store.path());
     let holder_pid = holder.pid();
 
-    let started = Instant::now();
-    let err = store.lock().unwrap_err();
+    // The holder keeps the lock for 120 s: a lock that waited for it would still be
+    // waiting when the hang guard (60 s) gives up, or would get the lock after 120 s. The
+    // refusal while the holder still lives shows the attempt did not wait.
+    let (attempt, refusal) = std::sync::mpsc::channel();
+    let path = store.path().to_path_buf();
+    std::thread::spawn(move || {
+        let _ = attempt.send(StateStore::at_custom(path).lock().map(drop));
+    });
+    let err = refusal
+        .recv_timeout(HANG_GUARD)
+        .expect("hang guard: the second lock waited for the holder instead of refusing")
+        .unwrap_err();
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "did not fail at once: {:?}",
-        started.elapsed()
+        alive(holder_pid as i32),
+        "refused while the holder still holds the lock"
     );
     match &err {
         StateError::Locked {

@@ -446,8 +446,20 @@ async fn cancelling_while_the_cluster_provisions_keeps_it_recorded_for_rollback(
             } = &event.kind
             {
                 if t == "Creating" {
-                    // Let `az aks create --no-wait` go out, then press Ctrl+C.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    // Once `az aks create --no-wait` has reached Azure, press Ctrl+C.
+                    crate::support::process::wait_until_async(
+                        "the cluster's creation in Azure",
+                        || {
+                            harness
+                                .sim
+                                .snapshot()
+                                .azure
+                                .clusters
+                                .values()
+                                .any(|c| c.name == CLUSTER)
+                        },
+                    )
+                    .await;
                     cancel.cancel();
                     return;
                 }

@@ -377,7 +377,15 @@ async fn leave_someone_elses_helm_pending(harness: &Harness, extra: &[&str]) {
         .args(extra.iter().copied());
     let sim = harness.sim.clone();
     let running = tokio::spawn(async move { sim.run_with(install, control).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stopped once it has marked the release pending (it then waits out its 30 s).
+    let release = format!("{NAMESPACE}/kalypso-scheduler");
+    crate::support::process::wait_until_async("the other helm marking the release pending", || {
+        harness.sim.snapshot().kube_clusters[EXISTING_SERVER]
+            .releases
+            .get(&release)
+            .is_some_and(|r| r.status.starts_with("pending-"))
+    })
+    .await;
     cancel.cancel();
     assert!(
         running.await.unwrap().is_err(),

@@ -293,11 +293,11 @@ mod keys_before_frames {
     }
 
     async fn wait_until(keyboard: &Arc<Mutex<Keyboard>>, done: impl Fn(&Keyboard) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + crate::support::process::HANG_GUARD;
         while !done(&keyboard.lock().unwrap()) {
             assert!(
                 Instant::now() < deadline,
-                "the screen:\n{}",
+                "hang guard: the screen never showed what was awaited:\n{}",
                 keyboard.lock().unwrap().screen
             );
             tokio::time::sleep(Duration::from_millis(2)).await;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::engine::*;
+use crate::support::process::HANG_GUARD;
 use kalypso_bootstrap::config::configuration::{ClusterTarget, ExistingCluster};
 use kalypso_bootstrap::engine::plan::{
     succeeded_steps, ObservedCluster, ObservedRepo, ObservedResourceGroup,
@@ -503,7 +504,8 @@ async fn the_state_on_disk_follows_every_transition() {
             let load = || StateStore::at_custom(&probe_path).load().unwrap().unwrap();
             // The step's start is saved in the background as it begins: it reaches the
             // disk without anything else happening.
-            let deadline = Instant::now() + Duration::from_secs(2);
+            // Waited for under the hang guard: when it lands depends on the machine.
+            let deadline = Instant::now() + HANG_GUARD;
             let mut before = load();
             while before.step_status("gitops.label") != Some(StepStatus::Running)
                 && Instant::now() < deadline
@@ -513,7 +515,7 @@ async fn the_state_on_disk_follows_every_transition() {
             }
             if before.step_status("gitops.label") != Some(StepStatus::Running) {
                 return Err(format!(
-                    "own step is {:?}",
+                    "hang guard: own step is still {:?} on disk after {HANG_GUARD:?}",
                     before.step_status("gitops.label")
                 ));
             }

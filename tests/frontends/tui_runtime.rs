@@ -3,6 +3,11 @@
 //! failure with rollback, cancelling a running bootstrap, `az login` handed the terminal,
 //! no redraws while idle, spinner ticks only while running, resize bursts coalesced, and
 //! input that stays responsive under a flood of log records.
+//!
+//! The wizard's loop keeps time with tokio (frame interval, resize settling, spinner), so
+//! what happens within a stretch of time is counted on tokio's paused clock, the same on
+//! any machine; on the real clock a test only waits for what must happen, under a hang
+//! guard ([`HANG_GUARD`]).
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::support::process::{wait_until_async, HANG_GUARD};
 use crate::support::tui::*;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use futures_core::Stream;
@@ -129,16 +135,16 @@ impl Harness {
         self.draws.load(Ordering::SeqCst)
     }
 
-    /// Wait until the screen shows `text` (fails after 10 s with the screen).
+    /// Wait until the screen shows `text` (fails after the hang guard, with the screen).
     async fn wait_for(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + HANG_GUARD;
         loop {
             if self.screen().contains(text) {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "never showed {text:?}; screen:\n{}",
+                "hang guard: never showed {text:?}; screen:\n{}",
                 self.screen()
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -146,9 +152,9 @@ impl Harness {
     }
 
     async fn exit_code(self) -> ExitCode {
-        tokio::time::timeout(Duration::from_secs(10), self.task)
+        tokio::time::timeout(HANG_GUARD, self.task)
             .await
-            .expect("the wizard ended")
+            .expect("hang guard: the wizard never ended")
             .expect("no panic")
     }
 
@@ -292,7 +298,8 @@ async fn az_login_gets_the_terminal_and_the_wizard_takes_it_back() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On tokio's paused clock: the stretches of time below are the wizard's own time.
+#[tokio::test(start_paused = true)]
 async fn nothing_is_redrawn_while_idle_and_ticks_come_only_while_running() {
     let backend = FakeBackend {
         script: RunScript {
@@ -321,10 +328,10 @@ async fn nothing_is_redrawn_while_idle_and_ticks_come_only_while_running() {
     let before = harness.draws();
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let drawn = harness.draws() - before;
-    // The spinner ticks (about 5 per second), plus a few events; never a busy loop.
+    // The spinner ticks (5 per second), plus a few events; never a busy loop.
     assert!(
         (3..=40).contains(&drawn),
-        "{drawn} draws in 1 s while running"
+        "{drawn} draws in 1 s of tokio time while running"
     );
     harness.key(KeyCode::Char('q'));
     harness.wait_for("Stop the bootstrap?").await;
@@ -334,13 +341,17 @@ async fn nothing_is_redrawn_while_idle_and_ticks_come_only_while_running() {
     assert_eq!(harness.exit_code().await, ExitCode::Cancelled);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On tokio's paused clock: the resizes come 5 ms apart, each read on its own (the wizard
+/// runs between them), closer together than the wizard's resize settling (40 ms); the
+/// 150 ms after them are the wizard's own time.
+#[tokio::test(start_paused = true)]
 async fn a_burst_of_resizes_is_drawn_once_and_small_sizes_get_the_notice() {
     let harness = Harness::start(FakeBackend::default(), None);
     harness.wait_for("How do you want to start?").await;
     let before = harness.draws();
     for width in 60..75 {
         harness.keys.send(TermEvent::Resize(width, 20)).unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     harness.wait_for("Terminal too small").await;
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -353,38 +364,51 @@ async fn a_burst_of_resizes_is_drawn_once_and_small_sizes_get_the_notice() {
     assert_eq!(harness.exit_code().await, ExitCode::Cancelled);
 }
 
+/// The flood never ends: the key can only show if input is handled while records keep
+/// coming (were the log drained first, the key would wait forever, until the hang guard).
+/// How soon it shows (the next frame) is measured in `cargo bench`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_stay_responsive_under_a_flood_of_log_records() {
     let (sender, logs) = mpsc::channel(4096);
     let harness = Harness::start(FakeBackend::default(), Some(logs));
     harness.wait_for("How do you want to start?").await;
-    let flood = tokio::spawn(async move {
-        for i in 0..200_000u32 {
-            let record = LogRecord {
-                level: tracing::Level::INFO,
-                timestamp: at(0),
-                message: format!("child output line {i}"),
-            };
-            if sender.send(record).await.is_err() {
-                return;
+    let sent = Arc::new(AtomicUsize::new(0));
+    let flood = tokio::spawn({
+        let sent = sent.clone();
+        async move {
+            for i in 0u64.. {
+                let record = LogRecord {
+                    level: tracing::Level::INFO,
+                    timestamp: at(0),
+                    message: format!("child output line {i}"),
+                };
+                if sender.send(record).await.is_err() {
+                    return;
+                }
+                sent.fetch_add(1, Ordering::SeqCst);
             }
         }
     });
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let pressed = Instant::now();
+    // The wizard is reading the flood: more has gone through than the channel holds.
+    let flowing = |beyond: usize| {
+        let sent = sent.clone();
+        move || sent.load(Ordering::SeqCst) > beyond + 2 * 4096
+    };
+    wait_until_async("the flood flowing through the wizard", flowing(0)).await;
     harness.key(KeyCode::Down);
     harness.wait_for("▸ 2 Bring your own cluster").await;
-    let reaction = pressed.elapsed();
-    assert!(
-        reaction < Duration::from_millis(500),
-        "the key took {reaction:?} to show"
-    );
+    // ...and still is once the key has shown: it was not shown because the flood stalled.
+    let at_key = sent.load(Ordering::SeqCst);
+    wait_until_async("the flood flowing on after the key", flowing(at_key)).await;
+    assert!(!flood.is_finished(), "the flood is endless");
     harness.key(KeyCode::Char('q'));
     assert_eq!(harness.exit_code().await, ExitCode::Cancelled);
     flood.abort();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On tokio's paused clock: the pauses are the wizard's own time, so "nothing drawn in
+/// 400 ms" and "drawn within 150 ms" hold on any machine.
+#[tokio::test(start_paused = true)]
 async fn keys_and_resizes_that_change_nothing_draw_nothing() {
     let harness = Harness::start(FakeBackend::default(), None);
     harness.wait_for("How do you want to start?").await;
@@ -443,7 +467,9 @@ impl Surface for RecordingSurface {
 /// Fast typing: thousands of key events already waiting are all applied before the next
 /// frame (one state, one redraw), so the key after them takes effect at once instead of
 /// being drawn many frames later, and no frame shows a half-applied burst.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On tokio's paused clock: the 200 ms in which nothing else may be drawn are the wizard's
+/// own time.
+#[tokio::test(start_paused = true)]
 async fn a_burst_of_waiting_keys_is_applied_whole_before_one_frame() {
     use kalypso_bootstrap::config::Field;
     use kalypso_bootstrap::tui::form::Entry;
@@ -470,11 +496,7 @@ async fn a_burst_of_waiting_keys_is_applied_whole_before_one_frame() {
             .0
     });
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while frames.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "nothing was drawn");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_until_async("the first frame", || !frames.lock().unwrap().is_empty()).await;
     // Give the wizard time to draw anything else it would.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let drawn = frames.lock().unwrap().clone();
@@ -491,9 +513,9 @@ async fn a_burst_of_waiting_keys_is_applied_whole_before_one_frame() {
         )))
         .unwrap();
     }
-    let code = tokio::time::timeout(Duration::from_secs(10), task)
+    let code = tokio::time::timeout(HANG_GUARD, task)
         .await
-        .expect("the wizard ended")
+        .expect("hang guard: the wizard never ended")
         .expect("no panic");
     assert_eq!(code, ExitCode::Cancelled);
 }

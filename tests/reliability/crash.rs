@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::support::demo::demo_process;
-use crate::support::process::{alive, real_git};
+use crate::support::process::{alive, real_git, HANG_GUARD};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -378,11 +378,11 @@ fn children_of_a_run_killed_with_sigkill_end_with_it() {
             .filter_map(|l| l.trim().parse().ok())
             .collect()
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + HANG_GUARD;
     while recorded().is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
-            "no tool was ever started"
+            "hang guard: no tool was ever started"
         );
         assert!(run.try_wait().unwrap().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(20));
@@ -392,7 +392,9 @@ fn children_of_a_run_killed_with_sigkill_end_with_it() {
     run.kill().unwrap();
     run.wait().unwrap();
     let children = recorded();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    // The kernel kills them at once; their reaping takes a moment (under the hang guard,
+    // shorter than the stand-ins' own `sleep 120`).
+    let deadline = std::time::Instant::now() + HANG_GUARD;
     while children.iter().any(|&pid| alive(pid)) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -445,7 +447,7 @@ fn no_file_holds_the_token_after_a_sigkill_during_the_helm_install() {
         .spawn()
         .unwrap();
     // The release is recorded as being created just before helm is started.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + HANG_GUARD;
     loop {
         let saved = std::fs::read_to_string(&state).unwrap_or_default();
         if saved.contains("\"helm_release\"") {
@@ -453,13 +455,22 @@ fn no_file_holds_the_token_after_a_sigkill_during_the_helm_install() {
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the run never reached the Helm install"
+            "hang guard: the run never reached the Helm install"
         );
         assert!(run.try_wait().unwrap().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // helm is now waiting out its latency, its values in hand.
-    std::thread::sleep(Duration::from_millis(1000));
+    // Once the release is pending, helm is waiting out its latency, its values in hand.
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    while kalypso_release_status(&state).as_deref() != Some("pending-install") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hang guard: the release never showed pending-install (last: {:?})",
+            kalypso_release_status(&state)
+        );
+        assert!(run.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         run.try_wait().unwrap().is_none(),
         "the run must still be installing when it is killed"
@@ -501,11 +512,11 @@ fn a_release_left_pending_by_a_sigkill_during_helm_is_recovered_by_the_next_run(
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + HANG_GUARD;
     while kalypso_release_status(&state).as_deref() != Some("pending-install") {
         assert!(
             std::time::Instant::now() < deadline,
-            "the release never showed pending-install (last: {:?})",
+            "hang guard: the release never showed pending-install (last: {:?})",
             kalypso_release_status(&state)
         );
         assert!(run.try_wait().unwrap().is_none(), "the run ended early");
@@ -568,11 +579,11 @@ fn a_later_run_removes_only_the_seed_directories_killed_runs_left() {
             })
             .unwrap_or_default()
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + HANG_GUARD;
     while seed_dirs(&work).is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
-            "no seed directory appeared"
+            "hang guard: no seed directory appeared"
         );
         assert!(run.try_wait().unwrap().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(20));

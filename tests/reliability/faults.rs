@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::consented::ConsentedBootstrap;
 use crate::support::e2e::*;
+use crate::support::process::HANG_GUARD;
 use kalypso_bootstrap::engine::step::exit_code_for;
 use kalypso_bootstrap::engine::{
     Bootstrap, BootstrapOptions, EventKind, EventSink, RunEnd, StepId, StepTimings,
@@ -1073,9 +1074,11 @@ async fn every_call_failing_every_realistic_way_fails_clearly_and_consistently()
         let results = Arc::clone(&results);
         let permit = Arc::clone(&semaphore).acquire_owned().await.unwrap();
         tasks.spawn(async move {
-            let outcome = tokio::time::timeout(Duration::from_secs(60), run_case(&call, class))
+            let outcome = tokio::time::timeout(HANG_GUARD, run_case(&call, class))
                 .await
-                .unwrap_or_else(|_| Err("did not finish within 60s".to_string()));
+                .unwrap_or_else(|_| {
+                    Err(format!("hang guard: did not finish within {HANG_GUARD:?}"))
+                });
             results.lock().unwrap().push((call, class, outcome));
             drop(permit);
         });

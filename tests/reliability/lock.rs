@@ -8,10 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use crate::support::demo::demo_process;
-use crate::support::process::real_git;
+use crate::support::process::{real_git, wait_until};
 use kalypso_bootstrap::engine::{Bootstrap, BootstrapError};
 use kalypso_bootstrap::state::StateError;
 use secrecy::SecretString;
@@ -22,7 +21,8 @@ const TOKEN: &str = "ghp_LOCKcanary0123456789abcdefghijKLMNOP";
 
 /// A `git` that holds every `push` until `<dir>/open` exists (saying so in
 /// `<dir>/waiting`), then runs the real git. It pauses the first run in the middle of its
-/// work, holding the state lock, for as long as the test needs.
+/// work, holding the state lock, for as long as the test needs. After a minute (a hang
+/// guard) it gives up waiting and says so in `<dir>/gave-up`.
 fn gated_git(dir: &Path) -> PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -32,6 +32,7 @@ fn gated_git(dir: &Path) -> PathBuf {
            : > '{gate}/waiting'\n\
            i=0\n\
            while [ ! -e '{gate}/open' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\n\
+           [ -e '{gate}/open' ] || : > '{gate}/gave-up'\n\
          fi\n\
          exec '{git}' \"$@\"\n",
         gate = dir.display(),
@@ -50,15 +51,7 @@ fn demo_command(home: &Path, path_var: &str) -> Command {
 }
 
 fn wait_for(path: &Path, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: {} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(&format!("{what}: {}", path.display()), || path.exists());
 }
 
 #[test]
@@ -73,7 +66,7 @@ fn a_second_run_fails_at_once_with_the_holders_pid_and_the_first_completes_unaff
     );
     let state = home.path().join("state.json");
 
-    let first = demo_command(home.path(), &path_var)
+    let mut first = demo_command(home.path(), &path_var)
         .arg("--state-file")
         .arg(&state)
         .stdout(Stdio::piped())
@@ -84,16 +77,20 @@ fn a_second_run_fails_at_once_with_the_holders_pid_and_the_first_completes_unaff
     // The first run is inside its repository seeding, holding the lock.
     wait_for(&gate.join("waiting"), "the first run's push");
 
-    let started = Instant::now();
     let second = demo_command(home.path(), &std::env::var("PATH").unwrap_or_default())
         .arg("--state-file")
         .arg(&state)
         .output()
         .unwrap();
-    let took = started.elapsed();
     let second_err = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(1), "stderr: {second_err}");
-    assert!(took < Duration::from_secs(5), "not at once: {took:?}");
+    // At once: refused while the first run is still held at its push, which only this
+    // test releases (a second run that waited for the lock would wait for the gate's give-up,
+    // a hang guard, and then run).
+    assert!(
+        first.try_wait().unwrap().is_none() && !gate.join("gave-up").exists(),
+        "refused while the first run still held the lock, held at its push"
+    );
     assert!(
         second_err.contains(&format!("PID {first_pid}")),
         "names the holder: {second_err}"

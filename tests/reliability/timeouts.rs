@@ -10,6 +10,9 @@
 //! - The engine with the real [`ProcessRunner`] and stand-in tools (each sleeps and forks a
 //!   grandchild, recording both PIDs) is cancelled while several commands are in flight:
 //!   the run ends as cancelled (exit 7) and every recorded process is gone.
+//!
+//! Nothing here bounds a duration on the real clock: a timeout shows on tokio's paused clock
+//! or by a command that would otherwise run for minutes ending with the runner's error.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::consented::ConsentedBootstrap;
 use crate::support::e2e::*;
-use crate::support::process::alive;
+use crate::support::process::{alive, wait_until_async, HANG_GUARD};
 use kalypso_bootstrap::engine::{Bootstrap, BootstrapPaths, EventSink, RunEnd};
 use kalypso_bootstrap::prereq::{self, Interaction, PrereqEnv};
 use kalypso_bootstrap::state::{RunStatus, StateStore};
@@ -163,22 +166,25 @@ async fn every_command_a_run_and_its_rollback_make_has_a_timeout() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
-#[tokio::test]
+/// On tokio's paused clock: the runner's timer is the only one, so the command ends at
+/// exactly the default of 300 ms (without a default the `sleep 300` would end it, with
+/// success; with another timeout the time and the error would say so).
+#[tokio::test(start_paused = true)]
 async fn the_process_runner_stops_a_spec_without_a_timeout_at_its_default() {
     let runner = ProcessRunner::with_default_timeout(Duration::from_millis(300));
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     let err = runner
-        .run(CommandSpec::new("sh").args(["-c", "sleep 30"]))
+        .run(CommandSpec::new("sh").args(["-c", "sleep 300"]))
         .await
         .unwrap_err();
     assert!(
         matches!(err, RunError::TimedOut { after, .. } if after == Duration::from_millis(300)),
         "{err}"
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(300),
+        "tokio's clock"
     );
 }
 
@@ -289,23 +295,17 @@ async fn cancelling_a_run_leaves_no_child_or_grandchild_running() {
     let run = bootstrap.run(&active, &plan, events, &cancel);
     let stop = async {
         // The resource group's and both repositories' creation are in flight at once.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while lines(&record.join("hanging")).len() < 3 {
-            assert!(
-                Instant::now() < deadline,
-                "in flight: {:?}",
-                lines(&record.join("hanging"))
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until_async(
+            "the resource group's and both repositories' creation in flight",
+            || lines(&record.join("hanging")).len() >= 3,
+        )
+        .await;
         cancel.cancel();
-        Instant::now()
     };
-    let (outcome, cancelled_at) = tokio::join!(run, stop);
-    assert!(
-        cancelled_at.elapsed() < Duration::from_secs(5),
-        "the run ended promptly"
-    );
+    // Every stand-in hangs for 300 s on what it was asked: only the cancel ends the run.
+    let (outcome, ()) = tokio::time::timeout(HANG_GUARD, async { tokio::join!(run, stop) })
+        .await
+        .expect("hang guard: the cancelled run never ended");
     assert!(
         matches!(outcome.end, RunEnd::Cancelled { .. }),
         "{:?}",
@@ -338,15 +338,16 @@ async fn cancelling_a_run_leaves_no_child_or_grandchild_running() {
         })
         .collect();
     assert!(pids.len() >= 2 * hanging.len(), "{pids:?}");
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // Killed grandchildren are reaped by init, which takes a moment (a hang guard).
     let mut survivors: Vec<i32> = pids.clone();
+    let deadline = Instant::now() + HANG_GUARD;
     while !survivors.is_empty() && Instant::now() < deadline {
         survivors.retain(|pid| alive(*pid));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(
         survivors.is_empty(),
-        "still running after the cancel: {survivors:?} of {pids:?}"
+        "still running {HANG_GUARD:?} after the cancel (hang guard): {survivors:?} of {pids:?}"
     );
     eprintln!(
         "cancelled with {} commands in flight: all {} recorded processes gone",

@@ -704,14 +704,17 @@ async fn workflow_dispatch_checks_inputs_and_cd_fails_as_promote_sh_does() {
 }
 
 /// A run takes the latency profile's `actions_run`: in progress until then, its effect
-/// (the pin) only at its end.
+/// (the pin) only at its end. Runs keep the wall clock, so nothing here depends on how soon
+/// the test looks: a run of an hour is in progress whenever it is looked at, and a run of
+/// 400 ms is waited for (under the hang guard) and is never seen over before its time.
 #[tokio::test]
 async fn a_run_takes_the_configured_time() {
+    use crate::support::process::HANG_GUARD;
+    use kalypso_bootstrap::sim::Latency;
+    use std::time::{Duration, Instant};
+
     let (_dir, env) = promotion_world(true).await;
-    env.set_latency(
-        kalypso_bootstrap::sim::Latency::zero()
-            .with_actions_run(std::time::Duration::from_millis(400)),
-    );
+    env.set_latency(Latency::zero().with_actions_run(Duration::from_secs(3600)));
     let_actions_run(&env).await;
     let dev_before = head(&env, "acme", "cp", "dev");
     push_notes_to_control_plane_main(&env);
@@ -727,14 +730,45 @@ async fn a_run_takes_the_configured_time() {
     assert_eq!(listed[0]["status"], "in_progress");
     assert_eq!(listed[0]["conclusion"], "");
     assert_eq!(head(&env, "acme", "cp", "dev"), dev_before);
-    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+
+    let run_time = Duration::from_millis(400);
+    let (_dir, env) = promotion_world(true).await;
+    env.set_latency(Latency::zero().with_actions_run(run_time));
     let_actions_run(&env).await;
-    // ci completed and dispatched cd, which now runs its own time.
-    assert_eq!(summary(&runs(&env, "acme/cp"))[0].3, "success");
-    assert_eq!(runs(&env, "acme/cp")[1].status, "in_progress");
-    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
-    let_actions_run(&env).await;
-    assert_ne!(head(&env, "acme", "cp", "dev"), dev_before);
+    let dev_before = head(&env, "acme", "cp", "dev");
+    let pushed = Instant::now();
+    push_notes_to_control_plane_main(&env);
+    let mut ci_seen_over = None;
+    loop {
+        let_actions_run(&env).await;
+        let cp_runs = runs(&env, "acme/cp");
+        if ci_seen_over.is_none() && cp_runs[0].status == "completed" {
+            ci_seen_over = Some(pushed.elapsed());
+            // ci completed and dispatched cd, which now runs its own time.
+            assert_eq!(summary(&cp_runs)[0].3, "success");
+            assert_eq!(cp_runs[1].status, "in_progress", "{cp_runs:?}");
+            assert_eq!(
+                head(&env, "acme", "cp", "dev"),
+                dev_before,
+                "no pin before cd"
+            );
+        }
+        if head(&env, "acme", "cp", "dev") != dev_before {
+            break;
+        }
+        assert!(
+            pushed.elapsed() < HANG_GUARD,
+            "hang guard: the runs never completed: {cp_runs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pinned_after = pushed.elapsed();
+    let ci_over_after = ci_seen_over.expect("ci completed before the pin");
+    assert!(ci_over_after >= run_time, "ci over after {ci_over_after:?}");
+    assert!(
+        pinned_after >= 2 * run_time,
+        "ci then cd, each its time: pinned after {pinned_after:?}"
+    );
 }
 
 /// A repository with a pull request from `feature` into `main` (one new file on each side,

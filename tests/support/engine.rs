@@ -270,9 +270,10 @@ impl StepRunner for FakeSteps {
                     return Ok(StepOutcome::succeeded("done (stubbornly)"));
                 }
                 Behaviour::WaitFor(other, limit) => {
-                    let deadline = Instant::now() + limit;
+                    // On the run's clock (tokio's, paused in the tests that use it).
+                    let deadline = tokio::time::Instant::now() + limit;
                     while self.call(other).is_none() {
-                        if Instant::now() >= deadline {
+                        if tokio::time::Instant::now() >= deadline {
                             self.finish_call(step.id, false);
                             return Err(UserError::in_step(
                                 step.id,

@@ -45,3 +45,35 @@ pub fn real_git() -> PathBuf {
         .find(|path| path.is_file() && !path.starts_with(std::env::temp_dir()))
         .expect("git on PATH")
 }
+
+/// How long a test waits for something that takes a moment on any machine before calling it
+/// a hang. It bounds no behaviour (a slower machine only waits longer): it turns a hang into
+/// a failure, so it is long enough that no load reaches it.
+pub const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Polls `done` until it holds, blocking the thread between polls; after [`HANG_GUARD`],
+/// panics with "hang guard: {what} never happened".
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hang guard: {what} never happened within {HANG_GUARD:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// [`wait_until`] for async tests: sleeps on tokio's timer between polls, so the runtime's
+/// other tasks go on meanwhile. The hang guard is on the real clock (on a paused tokio clock
+/// the sleeps return at once).
+pub async fn wait_until_async(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hang guard: {what} never happened within {HANG_GUARD:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -18,7 +18,8 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_kalypso-bootstrap");
 pub const WIDTH: u16 = 100;
 pub const HEIGHT: u16 = 30;
 pub const SESSION: &str = "pty";
-/// One screen of the wizard (the next one appears within a few seconds).
+/// Hang guards, not bounds (waits end as soon as what they wait for shows). One screen of
+/// the wizard (the next one appears within a few seconds).
 pub const STAGE: Duration = Duration::from_secs(30);
 /// A whole demo run (about 35 s, more on a busy machine).
 pub const RUN: Duration = Duration::from_secs(150);
@@ -216,7 +217,7 @@ impl Pane {
         .unwrap_or_else(|screen| {
             let missing: Vec<&&str> = needles.iter().filter(|n| !screen.contains(**n)).collect();
             panic!(
-                "{stage}: {missing:?} did not appear within {}s; the screen:\n{screen}\n{}",
+                "{stage}: {missing:?} did not appear within {}s (a hang guard); the screen:\n{screen}\n{}",
                 timeout.as_secs(),
                 self.log_tail()
             )
@@ -228,7 +229,7 @@ impl Pane {
         self.wait_until(timeout, |screen| screen.contains(needle))
             .unwrap_or_else(|screen| {
                 panic!(
-                    "{stage}: {needle:?} did not appear within {}s; the screen:\n{screen}\n{}",
+                    "{stage}: {needle:?} did not appear within {}s (a hang guard); the screen:\n{screen}\n{}",
                     timeout.as_secs(),
                     self.log_tail()
                 )

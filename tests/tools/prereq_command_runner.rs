@@ -1,10 +1,15 @@
 //! The real ProcessRunner against real `sh` children.
+//!
+//! No test bounds how long anything takes on the real clock: a timeout is shown by a child
+//! that would run for minutes ending with the runner's error (on tokio's paused clock, at
+//! exactly its timeout), a kill by its processes being gone from `/proc`. Waits for what
+//! a real process does are hang guards ([`HANG_GUARD`]), never windows.
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::process::alive;
+use crate::support::process::{alive, wait_until, wait_until_async, HANG_GUARD};
 use kalypso_bootstrap::secrets;
 use kalypso_bootstrap::tools::{
     CancellationToken, CommandRunner, CommandSpec, LineSink, ProcessRunner, RunControl, RunError,
@@ -20,30 +25,34 @@ fn sh(script: &str) -> CommandSpec {
     CommandSpec::new("sh").args(["-c", script])
 }
 
-async fn wait_until_gone(pid: i32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if !alive(pid) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
+/// The pids in `path` once there are `count` of them (not before: the file may be half
+/// written).
+fn pids_in(path: &Path, count: usize) -> Option<Vec<i32>> {
+    let pids: Vec<i32> = std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    (pids.len() >= count).then_some(pids)
 }
 
 async fn read_pids(path: &Path, count: usize) -> Vec<i32> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let pids: Vec<i32> = std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect();
-        if pids.len() >= count {
-            return pids;
-        }
-        assert!(Instant::now() < deadline, "pids never written to {path:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let mut pids = None;
+    wait_until_async(&format!("{count} pids written to {path:?}"), || {
+        pids = pids_in(path, count);
+        pids.is_some()
+    })
+    .await;
+    pids.unwrap()
+}
+
+/// Every one of `pids` has ended. A killed grandchild is reparented and reaped by init,
+/// which takes a moment: waited for, under the hang guard.
+fn assert_all_gone(pids: &[i32], after: &str) {
+    for &pid in pids {
+        wait_until(&format!("the end of pid {pid} after {after}"), || {
+            !alive(pid)
+        });
     }
 }
 
@@ -52,22 +61,41 @@ fn parent_with_grandchild(pidfile: &Path) -> CommandSpec {
     sh(r#"sleep 300 & echo "$$ $!" > "$1"; wait"#).args(["sh", pidfile.to_str().unwrap()])
 }
 
-#[tokio::test]
+/// On tokio's paused clock the runner's timeout passes only while the runtime is idle. A
+/// blocking task holds the clock (tokio does not auto-advance while one runs) until the
+/// child has recorded both pids: the timeout then fires with the grandchild surely
+/// running, however slow the machine, and at exactly 700 ms of tokio time.
+#[tokio::test(start_paused = true)]
 async fn timeout_kills_the_child_and_its_grandchild() {
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("pids");
     let spec = parent_with_grandchild(&pidfile).timeout(Duration::from_millis(700));
-    let started = Instant::now();
-    let err = runner().run(spec).await.unwrap_err();
-    assert!(matches!(err, RunError::TimedOut { .. }), "{err}");
+    let runner = runner();
+    let started = tokio::time::Instant::now();
+    let run = runner.run(spec);
+    let both_recorded = tokio::task::spawn_blocking({
+        let pidfile = pidfile.clone();
+        move || {
+            let mut pids = None;
+            wait_until("the child recording its pids", || {
+                pids = pids_in(&pidfile, 2);
+                pids.is_some()
+            });
+            pids.unwrap()
+        }
+    });
+    let err = run.await.unwrap_err();
     assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "timeout honoured"
+        matches!(err, RunError::TimedOut { after, .. } if after == Duration::from_millis(700)),
+        "{err}"
     );
-    let pids = read_pids(&pidfile, 2).await;
-    for pid in pids {
-        assert!(wait_until_gone(pid).await, "pid {pid} survived the timeout");
-    }
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(700),
+        "the runner's own timer ended the command (tokio's clock)"
+    );
+    let pids = both_recorded.await.unwrap();
+    assert_all_gone(&pids, "the timeout");
 }
 
 #[tokio::test]
@@ -77,13 +105,12 @@ async fn dropping_the_future_kills_the_child_and_its_grandchild() {
     let spec = parent_with_grandchild(&pidfile).timeout(Duration::from_secs(120));
     let runner = runner();
     let run = runner.run(spec);
-    // Give up on the run after a while: the future is dropped unfinished.
-    let outcome = tokio::time::timeout(Duration::from_millis(800), run).await;
-    assert!(outcome.is_err(), "the command cannot have finished");
-    let pids = read_pids(&pidfile, 2).await;
-    for pid in pids {
-        assert!(wait_until_gone(pid).await, "pid {pid} survived the drop");
-    }
+    // Give up on the run once both processes are running: the future is dropped unfinished.
+    let pids = tokio::select! {
+        outcome = run => panic!("the command cannot have finished: {outcome:?}"),
+        pids = read_pids(&pidfile, 2) => pids,
+    };
+    assert_all_gone(&pids, "the drop");
 }
 
 #[tokio::test]
@@ -100,34 +127,32 @@ async fn cancellation_stops_the_command_with_a_typed_error() {
     });
     let pids = read_pids(&pidfile, 2).await;
     cancel.cancel();
-    let err = tokio::time::timeout(Duration::from_secs(5), task)
+    // The child waits for a `sleep 300`: only the cancel can end it.
+    let err = tokio::time::timeout(HANG_GUARD, task)
         .await
-        .expect("cancel takes effect promptly")
+        .expect("hang guard: the cancelled command never returned")
         .unwrap()
         .unwrap_err();
     assert!(matches!(err, RunError::Cancelled { .. }), "{err}");
-    for pid in pids {
-        assert!(
-            wait_until_gone(pid).await,
-            "pid {pid} survived cancellation"
-        );
-    }
+    assert_all_gone(&pids, "cancellation");
 }
 
 #[tokio::test]
 async fn a_background_grandchild_does_not_outlive_a_leader_that_exits() {
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("pids");
-    // The grandchild keeps stdout open; without the group kill the run would hang.
+    // The grandchild keeps stdout open: without the group kill the run would wait for it,
+    // until this timeout (a hang guard) ended it with an error.
     let spec = sh(r#"sleep 300 & echo "$!" > "$1"; echo done"#)
         .args(["sh", pidfile.to_str().unwrap()])
-        .timeout(Duration::from_secs(20));
-    let started = Instant::now();
-    let output = runner().run(spec).await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(10));
+        .timeout(HANG_GUARD);
+    let output = runner()
+        .run(spec)
+        .await
+        .expect("the leader's exit ends the run (not the hang guard's timeout)");
     assert_eq!(output.stdout, "done\n");
     let pid = read_pids(&pidfile, 1).await[0];
-    assert!(wait_until_gone(pid).await, "grandchild {pid} survived");
+    assert_all_gone(&[pid], "its leader's exit");
 }
 
 #[tokio::test]
@@ -186,30 +211,39 @@ async fn stdin_is_delivered_plain_and_secret_and_large() {
 #[tokio::test]
 async fn without_stdin_data_the_child_reads_end_of_file_at_once() {
     let output = runner()
-        .run(sh("cat; echo eof").timeout(Duration::from_secs(5)))
+        // Were stdin left open, `cat` would wait until this timeout (a hang guard).
+        .run(sh("cat; echo eof").timeout(HANG_GUARD))
         .await
-        .unwrap();
+        .expect("cat read end of file (not the hang guard's timeout)");
     assert_eq!(output.stdout, "eof\n");
 }
 
 #[tokio::test]
 async fn streamed_lines_arrive_in_order_and_while_the_command_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
     let (sink, mut lines) = LineSink::channel();
     let runner = runner();
-    let script = "for i in $(seq 1 200); do echo out$i; done; echo err1 >&2; echo err2 >&2; \
-                  echo first-live; sleep 2; echo after-sleep";
+    // After "first-live" the command waits for the gate, which this test opens only once it
+    // has received that line: the line can only have come while the command ran. Were lines
+    // delivered at the end, the command would give up on the gate after a minute (a hang
+    // guard) and say so.
+    let script = r#"for i in $(seq 1 200); do echo out$i; done; echo err1 >&2; echo err2 >&2;
+        echo first-live
+        i=0; while [ ! -e "$1" ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done
+        if [ -e "$1" ]; then echo after-gate; else echo gate-never-opened; fi"#;
     let task = tokio::spawn({
         let runner = runner.clone();
+        let spec = sh(script).args(["sh", gate.to_str().unwrap()]);
         async move {
             runner
-                .run_with(sh(script), RunControl::default().with_sink(sink))
+                .run_with(spec, RunControl::default().with_sink(sink))
                 .await
         }
     });
     let mut stdout_lines = Vec::new();
     let mut stderr_lines = Vec::new();
-    // Everything up to "first-live" must arrive well before the command ends.
-    let live = tokio::time::timeout(Duration::from_millis(1500), async {
+    let live = tokio::time::timeout(HANG_GUARD * 2, async {
         while let Some(line) = lines.recv().await {
             match line.stream {
                 Stream::Stdout => stdout_lines.push(line.line.clone()),
@@ -221,11 +255,8 @@ async fn streamed_lines_arrive_in_order_and_while_the_command_runs() {
         }
     })
     .await;
-    assert!(
-        live.is_ok(),
-        "lines were not streamed before the command finished"
-    );
-    assert!(!task.is_finished(), "the command is still sleeping");
+    assert!(live.is_ok(), "hang guard: \"first-live\" never arrived");
+    std::fs::write(&gate, "").unwrap();
     let output = task.await.unwrap().unwrap();
     while let Some(line) = lines.recv().await {
         match line.stream {
@@ -235,12 +266,15 @@ async fn streamed_lines_arrive_in_order_and_while_the_command_runs() {
     }
     let expected: Vec<String> = (1..=200)
         .map(|i| format!("out{i}"))
-        .chain(["first-live".to_string(), "after-sleep".to_string()])
+        .chain(["first-live".to_string(), "after-gate".to_string()])
         .collect();
-    assert_eq!(stdout_lines, expected);
+    assert_eq!(
+        stdout_lines, expected,
+        "\"after-gate\": the lines came while the command waited for the gate"
+    );
     assert_eq!(stderr_lines, ["err1", "err2"]);
     assert_eq!(output.stderr, "err1\nerr2\n", "output is also collected");
-    assert!(output.stdout.ends_with("first-live\nafter-sleep\n"));
+    assert!(output.stdout.ends_with("first-live\nafter-gate\n"));
 }
 
 #[tokio::test]
