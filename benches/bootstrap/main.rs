@@ -188,6 +188,7 @@ fn main() {
     section("prerequisite probes", &engine::prerequisite_probes);
     section("health checks", &engine::health_checks);
     section("polling", &polling::measure);
+    section("polling on the real clock", &polling::measure_real_clock);
     section("state saves", &engine::state_saves);
     section("adversarial config", &config::adversarial_refusal);
     section("dashboard frame", &screen::dashboard_frame);
