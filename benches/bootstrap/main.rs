@@ -185,6 +185,7 @@ fn main() {
         eprintln!("measured: {name} ({})", human(started.elapsed()));
     };
     section("critical path", &engine::critical_path);
+    section("workload clusters", &engine::workload_clusters);
     section("prerequisite probes", &engine::prerequisite_probes);
     section("health checks", &engine::health_checks);
     section("polling", &polling::measure);

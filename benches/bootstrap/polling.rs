@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
-use crate::engine::{active, BenchWorld};
+use crate::engine::BenchWorld;
 use crate::{human, rows, Mode, Row};
 
 /// What polling one policy over many completion times found.
@@ -302,7 +302,7 @@ async fn provision_once(provisioning: Duration, policy: &PollPolicy) -> RealCloc
     lock(&checks.0).clear();
     let (events, mut receiver) = EventSink::channel();
     let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
-    let outcome = bootstrap.run(&active(), &plan, events, &cancel).await;
+    let outcome = bootstrap.run(&world.active(), &plan, events, &cancel).await;
     drop(bootstrap);
     let _ = drain.await;
     assert!(
