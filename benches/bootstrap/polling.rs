@@ -388,12 +388,12 @@ pub fn measure_real_clock(mode: Mode) -> Vec<Row> {
     .note(format!(
         "the engine's AKS provisioning step (`az aks create --no-wait`, then `az aks show` until Succeeded) on a normal tokio runtime, its policy StepTimings::default().aks_provisioning shrunk 100 times ({} growing ×{} to {}), {samples} simulated AKS clusters done after seeded random times of 150 to 900 ms; \
          lag = the check that saw Succeeded issued − the completion, in intervals of (the policy's wait after the last pending check + that check's own answer + tokio's 1 ms timer tick); \
-         mean lag {}; worst {}: provisioning {}, lag {} after a wait of {} (previous answer {}), {} checks",
+         mean lag {}; worst {:.2}: provisioning {}, lag {} after a wait of {} (previous answer {}), {} checks",
         human(policy.initial_interval),
         policy.multiplier,
         human(policy.max_interval),
         human(mean_lag),
-        format!("{:.2}", worst.ratio),
+        worst.ratio,
         human(worst.provisioning),
         human(worst.lag),
         human(worst.wait),
