@@ -340,6 +340,8 @@ pub struct TimedCall {
     pub argv: Vec<String>,
     pub called: tokio::time::Instant,
     pub answered: tokio::time::Instant,
+    /// Its standard output (empty when it could not run).
+    pub stdout: String,
 }
 
 impl TimedCall {
@@ -353,9 +355,23 @@ impl TimedCall {
 }
 
 /// The simulated world, timing every call on the way through.
-struct TimedRunner {
+pub struct TimedRunner {
     sim: SimulatedEnvironment,
-    calls: Arc<std::sync::Mutex<Vec<TimedCall>>>,
+    calls: std::sync::Mutex<Vec<TimedCall>>,
+}
+
+impl TimedRunner {
+    pub fn new(sim: &SimulatedEnvironment) -> Arc<TimedRunner> {
+        Arc::new(TimedRunner {
+            sim: sim.clone(),
+            calls: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The calls timed so far, which are forgotten.
+    pub fn take(&self) -> Vec<TimedCall> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 impl CommandRunner for TimedRunner {
@@ -371,6 +387,10 @@ impl CommandRunner for TimedRunner {
             let called = tokio::time::Instant::now();
             let result = self.sim.run_with(spec, control).await;
             let answered = tokio::time::Instant::now();
+            let stdout = result
+                .as_ref()
+                .map(|output| output.stdout.clone())
+                .unwrap_or_default();
             self.calls
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -378,6 +398,7 @@ impl CommandRunner for TimedRunner {
                     argv,
                     called,
                     answered,
+                    stdout,
                 });
             result
         })
@@ -385,12 +406,8 @@ impl CommandRunner for TimedRunner {
 }
 
 async fn full_run(world: &BenchWorld, scale: f64, sequential: bool) -> Measured {
-    let timed = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let runner = Arc::new(TimedRunner {
-        sim: world.sim.clone(),
-        calls: timed.clone(),
-    });
-    let bootstrap = world.open_with(runner, scaled_timings(scale)).await;
+    let timed = TimedRunner::new(&world.sim);
+    let bootstrap = world.open_with(timed.clone(), scaled_timings(scale)).await;
     let cancel = CancellationToken::new();
     let (warnings, _unread) = EventSink::channel();
     let observed = bootstrap
@@ -407,7 +424,7 @@ async fn full_run(world: &BenchWorld, scale: f64, sequential: bool) -> Measured 
     let planned = bootstrap.dry_run(&run_plan);
     world.sim.set_latency(world.run_latency(scale));
     world.sim.clear_calls();
-    timed.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    timed.take();
     let (events, mut receiver) = EventSink::channel();
     let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
     let started = tokio::time::Instant::now();
@@ -422,14 +439,13 @@ async fn full_run(world: &BenchWorld, scale: f64, sequential: bool) -> Measured 
         outcome.end
     );
     world.sim.set_latency(Latency::zero());
-    let taken = std::mem::take(&mut *timed.lock().unwrap_or_else(|e| e.into_inner()));
     Measured {
         outcome,
         planned,
         started,
         plan,
         calls: world.sim.calls(),
-        timed: taken,
+        timed: timed.take(),
     }
 }
 

@@ -3,21 +3,18 @@
 //! spread over minutes. Time is tokio's paused clock, so a 15 minute provisioning takes
 //! microseconds and every figure is exact.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use kalypso_bootstrap::engine::{EventSink, Plan, StepId, StepTimings};
-use kalypso_bootstrap::sim::{Latency, SimulatedEnvironment};
+use kalypso_bootstrap::sim::Latency;
 use kalypso_bootstrap::tools::retry::{poll_until, Poll, PollPolicy};
-use kalypso_bootstrap::tools::{
-    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, RunControl, RunError,
-};
+use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::UserError;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
-use crate::engine::BenchWorld;
+use crate::engine::{BenchWorld, TimedCall, TimedRunner};
 use crate::{human, rows, Mode, Row};
 
 /// What polling one policy over many completion times found.
@@ -177,53 +174,26 @@ pub fn measure(mode: Mode) -> Vec<Row> {
     ]
 }
 
-/// Every `az aks show` the engine ran: when it was issued, when its answer came back, and
-/// whether the answer was `Succeeded`.
-#[derive(Clone, Default)]
-struct ShowChecks(Arc<Mutex<Vec<ShowCheck>>>);
-
+/// One `az aks show` of the wait: when the engine issued it, when its answer came back,
+/// and whether the answer was `Succeeded`.
 #[derive(Clone, Copy)]
 struct ShowCheck {
-    issued: StdInstant,
-    answered: StdInstant,
+    issued: Instant,
+    answered: Instant,
     succeeded: bool,
 }
 
-/// The simulated world, timing its `az aks show` answers on the way.
-struct TimedShows {
-    sim: SimulatedEnvironment,
-    checks: ShowChecks,
-}
-
-impl CommandRunner for TimedShows {
-    fn run_with(
-        &self,
-        spec: CommandSpec,
-        control: RunControl,
-    ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
-        let is_show = spec.program == "az" && spec.args.starts_with(&["aks".into(), "show".into()]);
-        Box::pin(async move {
-            let issued = StdInstant::now();
-            let result = self.sim.run_with(spec, control).await;
-            if is_show {
-                let answered = StdInstant::now();
-                let succeeded = result.as_ref().is_ok_and(|output| {
-                    serde_json::from_str::<serde_json::Value>(&output.stdout)
-                        .is_ok_and(|cluster| cluster["provisioningState"] == "Succeeded")
-                });
-                lock(&self.checks.0).push(ShowCheck {
-                    issued,
-                    answered,
-                    succeeded,
-                });
-            }
-            result
-        })
+impl ShowCheck {
+    fn of(call: &TimedCall) -> Option<ShowCheck> {
+        call.argv
+            .starts_with(&["az".into(), "aks".into(), "show".into()])
+            .then(|| ShowCheck {
+                issued: call.called,
+                answered: call.answered,
+                succeeded: serde_json::from_str::<serde_json::Value>(&call.stdout)
+                    .is_ok_and(|cluster| cluster["provisioningState"] == "Succeeded"),
+            })
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The real AKS provisioning policy shrunk 100 times: 100 ms growing ×1.5 to 300 ms.
@@ -257,16 +227,12 @@ const TIMER_TICK: Duration = Duration::from_millis(1);
 /// takes `provisioning`, on the real clock.
 async fn provision_once(provisioning: Duration, policy: &PollPolicy) -> RealClockSample {
     let world = BenchWorld::new();
-    let checks = ShowChecks::default();
-    let runner = Arc::new(TimedShows {
-        sim: world.sim.clone(),
-        checks: checks.clone(),
-    });
+    let runner = TimedRunner::new(&world.sim);
     let timings = StepTimings {
         aks_provisioning: policy.clone(),
         ..StepTimings::default()
     };
-    let bootstrap = world.open_with(runner, timings).await;
+    let bootstrap = world.open_with(runner.clone(), timings).await;
     let cancel = CancellationToken::new();
     let (warnings, _unread) = EventSink::channel();
     let observed = bootstrap
@@ -299,7 +265,7 @@ async fn provision_once(provisioning: Duration, policy: &PollPolicy) -> RealCloc
         .sim
         .set_latency(Latency::zero().with_aks_provisioning(provisioning));
     world.sim.clear_calls();
-    lock(&checks.0).clear();
+    runner.take();
     let (events, mut receiver) = EventSink::channel();
     let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
     let outcome = bootstrap.run(&world.active(), &plan, events, &cancel).await;
@@ -318,14 +284,14 @@ async fn provision_once(provisioning: Duration, policy: &PollPolicy) -> RealCloc
             call.program == "az" && call.args.starts_with(&["aks".into(), "create".into()])
         })
         .expect("az aks create ran")
-        .started
-        .into_std();
+        .started;
     // The checks of the wait: those after the create (one before it asked whether the
     // cluster existed).
-    let checks: Vec<ShowCheck> = lock(&checks.0)
+    let checks: Vec<ShowCheck> = runner
+        .take()
         .iter()
+        .filter_map(ShowCheck::of)
         .filter(|check| check.issued >= created)
-        .copied()
         .collect();
     let seen = checks
         .iter()
