@@ -245,9 +245,11 @@ fn main() {
         eprintln!("measured: {name} ({})", human(started.elapsed()));
     };
     section("critical path", &engine::critical_path);
+    section("workload clusters", &engine::workload_clusters);
     section("prerequisite probes", &engine::prerequisite_probes);
     section("health checks", &engine::health_checks);
     section("polling", &polling::measure);
+    section("polling on the real clock", &polling::measure_real_clock);
     section("state saves", &engine::state_saves);
     section("adversarial config", &config::adversarial_refusal);
     section("dashboard frame", &screen::dashboard_frame);

@@ -5,12 +5,16 @@
 
 use std::time::Duration;
 
-use kalypso_bootstrap::engine::StepTimings;
+use kalypso_bootstrap::engine::{EventSink, Plan, StepId, StepTimings};
+use kalypso_bootstrap::sim::Latency;
 use kalypso_bootstrap::tools::retry::{poll_until, Poll, PollPolicy};
 use kalypso_bootstrap::tools::CancellationToken;
 use kalypso_bootstrap::UserError;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
+use crate::engine::{BenchWorld, TimedCall, TimedRunner};
 use crate::{human, rows, Mode, Row};
 
 /// What polling one policy over many completion times found.
@@ -168,4 +172,198 @@ pub fn measure(mode: Mode) -> Vec<Row> {
             if grow { over_cap } else { f64::INFINITY },
         ),
     ]
+}
+
+/// One `az aks show` of the wait: when the engine issued it, when its answer came back,
+/// and whether the answer was `Succeeded`.
+#[derive(Clone, Copy)]
+struct ShowCheck {
+    issued: Instant,
+    answered: Instant,
+    succeeded: bool,
+}
+
+impl ShowCheck {
+    fn of(call: &TimedCall) -> Option<ShowCheck> {
+        call.argv
+            .starts_with(&["az".into(), "aks".into(), "show".into()])
+            .then(|| ShowCheck {
+                issued: call.called,
+                answered: call.answered,
+                succeeded: serde_json::from_str::<serde_json::Value>(&call.stdout)
+                    .is_ok_and(|cluster| cluster["provisioningState"] == "Succeeded"),
+            })
+    }
+}
+
+/// The real AKS provisioning policy shrunk 100 times: 100 ms growing ×1.5 to 300 ms.
+fn real_clock_policy() -> PollPolicy {
+    let mut policy = StepTimings::default().aks_provisioning;
+    policy.initial_interval /= 100;
+    policy.max_interval /= 100;
+    policy.timeout = policy.timeout.map(|timeout| timeout / 100);
+    policy
+}
+
+/// What one real-clock provisioning wait found.
+struct RealClockSample {
+    provisioning: Duration,
+    /// From the simulated completion to the start of the check that saw it.
+    lag: Duration,
+    /// The policy's wait after the last check that saw it pending.
+    wait: Duration,
+    /// That check's own answer time (the wait follows it).
+    previous_answer: Duration,
+    /// lag / (wait + previous answer + one timer tick).
+    ratio: f64,
+    checks: usize,
+}
+
+/// tokio's timers fire on whole milliseconds: a sleep ends up to 1 ms after its deadline.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
+/// The engine's AKS provisioning step (pre-flight, resource group, `az aks create
+/// --no-wait`, then `az aks show` until `Succeeded`) on a fresh simulated world whose AKS
+/// takes `provisioning`, on the real clock.
+async fn provision_once(provisioning: Duration, policy: &PollPolicy) -> RealClockSample {
+    let world = BenchWorld::new();
+    let runner = TimedRunner::new(&world.sim);
+    let timings = StepTimings {
+        aks_provisioning: policy.clone(),
+        ..StepTimings::default()
+    };
+    let bootstrap = world.open_with(runner.clone(), timings).await;
+    let cancel = CancellationToken::new();
+    let (warnings, _unread) = EventSink::channel();
+    let observed = bootstrap
+        .observe_reporting(&cancel, &warnings)
+        .await
+        .expect("observation");
+    let wanted = [
+        StepId::ClusterPreflight,
+        StepId::ClusterResourceGroup,
+        StepId::ClusterCreate,
+    ];
+    let plan = Plan::new(
+        bootstrap
+            .plan(&observed)
+            .steps
+            .into_iter()
+            .filter(|step| wanted.contains(&step.id))
+            .map(|mut step| {
+                step.depends_on.retain(|id| wanted.contains(id));
+                step
+            })
+            .collect(),
+    );
+    assert_eq!(
+        plan.steps.len(),
+        wanted.len(),
+        "the cluster steps are planned"
+    );
+    world
+        .sim
+        .set_latency(Latency::zero().with_aks_provisioning(provisioning));
+    world.sim.clear_calls();
+    runner.take();
+    let (events, mut receiver) = EventSink::channel();
+    let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+    let outcome = bootstrap.run(&world.active(), &plan, events, &cancel).await;
+    drop(bootstrap);
+    let _ = drain.await;
+    assert!(
+        outcome.is_success(),
+        "the provisioning failed: {:?}",
+        outcome.end
+    );
+    let created = world
+        .sim
+        .calls()
+        .into_iter()
+        .find(|call| {
+            call.program == "az" && call.args.starts_with(&["aks".into(), "create".into()])
+        })
+        .expect("az aks create ran")
+        .started;
+    // The checks of the wait: those after the create (one before it asked whether the
+    // cluster existed).
+    let checks: Vec<ShowCheck> = runner
+        .take()
+        .iter()
+        .filter_map(ShowCheck::of)
+        .filter(|check| check.issued >= created)
+        .collect();
+    let seen = checks
+        .iter()
+        .position(|check| check.succeeded)
+        .expect("a check saw Succeeded");
+    assert!(
+        checks[seen..].len() == 1,
+        "the wait stops at the first Succeeded"
+    );
+    assert!(
+        seen > 0,
+        "the first check, right after the create, sees the cluster pending"
+    );
+    let before = checks[seen - 1];
+    // The simulated AKS completes `provisioning` after it ran the create, which it did
+    // when the call arrived (zero latency); the check before saw it pending, so it
+    // completed after that check was issued.
+    let completed = (created + provisioning).max(before.issued);
+    let lag = checks[seen].issued.saturating_duration_since(completed);
+    // The pending check before it was the `seen`-th (1-based): the wait after it.
+    let wait = policy.interval(seen as u32);
+    let previous_answer = before.answered - before.issued;
+    RealClockSample {
+        provisioning,
+        lag,
+        wait,
+        previous_answer,
+        ratio: lag.as_secs_f64() / (wait + previous_answer + TIMER_TICK).as_secs_f64(),
+        checks: checks.len(),
+    }
+}
+
+/// The engine's real AKS provisioning wait on the real clock (a normal tokio runtime)
+/// against a simulated AKS that completes at seeded random times: how long after the
+/// completion the wait looked again, in poll intervals.
+pub fn measure_real_clock(mode: Mode) -> Vec<Row> {
+    let samples = mode.pick(30, 3);
+    let policy = real_clock_policy();
+    let mut random = StdRng::seed_from_u64(19);
+    let runtime = crate::engine::runtime();
+    let found: Vec<RealClockSample> = runtime.block_on(async {
+        let mut found = Vec::new();
+        for _ in 0..samples {
+            let provisioning = Duration::from_millis(random.gen_range(150..=900));
+            found.push(provision_once(provisioning, &policy).await);
+        }
+        found
+    });
+    let worst = found
+        .iter()
+        .max_by(|a, b| a.ratio.total_cmp(&b.ratio))
+        .expect("samples");
+    let mean_ratio = found.iter().map(|s| s.ratio).sum::<f64>() / found.len() as f64;
+    let mean_lag = found.iter().map(|s| s.lag).sum::<Duration>() / found.len() as u32;
+    vec![Row::new(
+        rows::POLLING_REAL_CLOCK,
+        format!("{:.2} interval (mean {mean_ratio:.2})", worst.ratio),
+        worst.ratio,
+    )
+    .note(format!(
+        "the engine's AKS provisioning step (`az aks create --no-wait`, then `az aks show` until Succeeded) on a normal tokio runtime, its policy StepTimings::default().aks_provisioning shrunk 100 times ({} growing ×{} to {}), {samples} simulated AKS clusters done after seeded random times of 150 to 900 ms; \
+         lag = the check that saw Succeeded issued − the completion, in intervals of (the policy's wait after the last pending check + that check's own answer + tokio's 1 ms timer tick); \
+         mean lag {}; worst {:.2}: provisioning {}, lag {} after a wait of {} (previous answer {}), {} checks",
+        human(policy.initial_interval),
+        policy.multiplier,
+        human(policy.max_interval),
+        human(mean_lag),
+        worst.ratio,
+        human(worst.provisioning),
+        human(worst.lag),
+        human(worst.wait),
+        human(worst.previous_answer),
+        worst.checks,
+    ))]
 }
