@@ -374,6 +374,12 @@ fn cpu_share(pid: u32, window: Duration, log: &Path) -> (f64, f64, usize) {
     let used = cpu_times(pid) - before;
     let elapsed = started.elapsed().as_secs_f64();
     let after_commands = commands_logged(log);
+    assert!(
+        after_commands.polls > before_commands.polls,
+        "no `az aks show` poll in the {} measured (see {})",
+        human(window),
+        log.display()
+    );
     assert_eq!(
         after_commands.others,
         before_commands.others,
@@ -442,7 +448,8 @@ fn walk_to_the_dashboard(pane: &Pane) {
 }
 
 pub fn idle(mode: Mode) -> Vec<Row> {
-    let window = mode.pick(Duration::from_secs(10), Duration::from_secs(1));
+    // At least one poll (every 2 s) in the window, in the smoke run too.
+    let window = mode.pick(Duration::from_secs(10), Duration::from_secs(3));
     // Everything answers at once except AKS, which provisions for a long time: once the
     // repositories are done, the run only waits (polling `az aks show` every 2 s). Every
     // command's answer is printed by a real child process (a stand-in), as a real az's is.
