@@ -1,6 +1,9 @@
 //! The real binary as a child process: start-up of `--version` and `--help`, the first
 //! frame of the wizard in a pseudo terminal, CPU use while waiting on a long step (from
-//! /proc), and peak memory during a demo run whose simulated Helm prints a million lines.
+//! /proc: the tool's own, and its children's), and peak memory during a demo run in which
+//! a child process prints a million lines through a pipe, every one of them checked in the
+//! log file. The demo's commands answer through real child processes (the demo's stand-in
+//! runner, `src/demo/stand_in.rs`): chatter always, every command in the idle runs.
 //!
 //! The headless runs read the program's output directly; the full-screen wizard runs in
 //! tmux (a 200x50 pane; the tests' driver, tests/support/pty.rs), driven by keys, its screen
@@ -265,17 +268,55 @@ pub fn first_frame(mode: Mode) -> Vec<Row> {
     ))]
 }
 
-/// CPU time (user + system) a process has used, from /proc/<pid>/stat.
-fn cpu_time(pid: u32) -> Duration {
+/// CPU time a process has used, from /proc/<pid>/stat: its own (utime + stime) and that
+/// of its children it has waited for (cutime + cstime, i.e. `RUSAGE_CHILDREN`: the stand-in
+/// children of every command, once reaped).
+#[derive(Debug, Clone, Copy)]
+struct CpuTimes {
+    own: Duration,
+    children: Duration,
+}
+
+impl std::ops::Sub for CpuTimes {
+    type Output = CpuTimes;
+
+    fn sub(self, earlier: CpuTimes) -> CpuTimes {
+        CpuTimes {
+            own: self.own - earlier.own,
+            children: self.children - earlier.children,
+        }
+    }
+}
+
+fn cpu_times(pid: u32) -> CpuTimes {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process lives");
     // After the command name (in parentheses, may contain spaces): state is field 3,
-    // utime and stime are fields 14 and 15.
+    // utime, stime, cutime and cstime are fields 14 to 17.
     let rest = &stat[stat.rfind(')').expect("a stat line") + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let field = |n: usize| fields[n - 3].parse::<u64>().expect("a number of ticks");
     // SAFETY: sysconf has no preconditions.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Duration::from_secs_f64(ticks as f64 / per_second)
+    let time = |ticks: u64| Duration::from_secs_f64(ticks as f64 / per_second);
+    CpuTimes {
+        own: time(field(14) + field(15)),
+        children: time(field(16) + field(17)),
+    }
+}
+
+/// The process of the pane, checked to be the binary itself (tmux runs `exec env -i …
+/// BINARY`, so the pane's process becomes the binary): its CPU and memory are the tool's.
+fn binary_pid(pane: &Pane) -> u32 {
+    let pid = pane.pid();
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("the pane's process lives");
+    let binary = std::fs::canonicalize(BINARY).expect("the binary");
+    assert_eq!(
+        exe,
+        binary,
+        "the pane's process {pid} is {}, not the binary",
+        exe.display()
+    );
+    pid
 }
 
 /// The peak resident memory of a live process (VmHWM).
@@ -322,13 +363,71 @@ fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str, timeou
     }
 }
 
-/// CPU use of `pid` over `window`, as a share of one CPU.
-fn cpu_share(pid: u32, window: Duration) -> f64 {
-    let before = cpu_time(pid);
+/// CPU use of `pid` and of its children over `window`, as shares of one CPU, and the
+/// `az aks show` polls it ran meanwhile (counted in its log file). Asserted: it ran nothing
+/// else in the window.
+fn cpu_share(pid: u32, window: Duration, log: &Path) -> (f64, f64, usize) {
+    let before_commands = commands_logged(log);
+    let before = cpu_times(pid);
     let started = Instant::now();
     std::thread::sleep(window);
-    let used = cpu_time(pid) - before;
-    used.as_secs_f64() / started.elapsed().as_secs_f64()
+    let used = cpu_times(pid) - before;
+    let elapsed = started.elapsed().as_secs_f64();
+    let after_commands = commands_logged(log);
+    assert!(
+        after_commands.polls > before_commands.polls,
+        "no `az aks show` poll in the {} measured (see {})",
+        human(window),
+        log.display()
+    );
+    assert_eq!(
+        after_commands.others,
+        before_commands.others,
+        "the run did more than wait for AKS while it was measured idle (see {})",
+        log.display()
+    );
+    (
+        used.own.as_secs_f64() / elapsed,
+        used.children.as_secs_f64() / elapsed,
+        after_commands.polls - before_commands.polls,
+    )
+}
+
+/// The commands the log file says were run: `az aks show` polls, and the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CommandsLogged {
+    polls: usize,
+    others: usize,
+}
+
+fn commands_logged(log: &Path) -> CommandsLogged {
+    let text = std::fs::read_to_string(log).expect("the demo's log file");
+    let ran = text.matches("kalypso_bootstrap::command: ran [").count();
+    let polls = text.matches(r#"ran ["az","aks","show""#).count();
+    CommandsLogged {
+        polls,
+        others: ran - polls,
+    }
+}
+
+/// Wait until the run has run nothing but `az aks show` polls for a second: everything
+/// but the cluster's provisioning is done.
+fn wait_for_only_polls(log: &Path, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut others = commands_logged(log).others;
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = commands_logged(log).others;
+        if now == others {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run never settled to polling AKS (see {})",
+            log.display()
+        );
+        others = now;
+    }
 }
 
 /// Welcome → the forms as they are → the prerequisite check → the plan → run.
@@ -349,12 +448,17 @@ fn walk_to_the_dashboard(pane: &Pane) {
 }
 
 pub fn idle(mode: Mode) -> Vec<Row> {
-    let window = mode.pick(Duration::from_secs(10), Duration::from_secs(1));
+    // At least one poll (every 2 s) in the window, in the smoke run too.
+    let window = mode.pick(Duration::from_secs(10), Duration::from_secs(3));
     // Everything answers at once except AKS, which provisions for a long time: once the
-    // repositories are done, the run only waits (polling `az aks show` every 2 s).
+    // repositories are done, the run only waits (polling `az aks show` every 2 s). Every
+    // command's answer is printed by a real child process (a stand-in), as a real az's is.
     let provisioning = window + Duration::from_secs(30);
     let latency = format!("zero,aks-provisioning={}s", provisioning.as_secs());
-    let env = [("KALYPSO_DEMO_LATENCY", latency.as_str())];
+    let env = [
+        ("KALYPSO_DEMO_LATENCY", latency.as_str()),
+        ("KALYPSO_DEMO_STAND_IN", "all"),
+    ];
     let target = 0.01;
 
     let sandbox = Sandbox::new();
@@ -367,13 +471,13 @@ pub fn idle(mode: Mode) -> Vec<Row> {
         .expect("the binary starts");
     let lines = lines_of(&mut child);
     let stage = Duration::from_secs(60);
-    let settle = mode.pick(Duration::from_secs(2), Duration::from_millis(200));
     // The cluster's creation starts right after its resource group (the line output shows
     // no state transitions, only a wait line after 30 s).
     wait_for_line(&lines, "✔ Resource group created", stage);
     wait_for_line(&lines, "GitOps 'promoted' label created", stage);
-    std::thread::sleep(settle);
-    let headless = cpu_share(child.id(), window);
+    let log = sandbox.demo_log().expect("the demo's log file");
+    wait_for_only_polls(&log, stage);
+    let headless = cpu_share(child.id(), window, &log);
     terminate(&mut child);
 
     let pane = Pane::exec(WIDTH, HEIGHT, &env, &["--demo"]);
@@ -383,38 +487,93 @@ pub fn idle(mode: Mode) -> Vec<Row> {
         "Creating",
         Duration::from_secs(60),
     );
-    std::thread::sleep(settle);
-    let wizard = cpu_share(pane.pid(), window);
+    let log = pane.demo_log().expect("the demo's log file");
+    wait_for_only_polls(&log, stage);
+    let wizard = cpu_share(binary_pid(&pane), window, &log);
     drop(pane);
 
-    let row = |spec: RowSpec, share: f64| {
-        Row::new(
-            spec,
-            format!("{:.2} % of a CPU", share * 100.0),
-            share / target,
-        )
-        .note(format!(
-            "utime + stime from /proc/<pid>/stat (10 ms ticks, so 0.1 % resolution over 10 s) over {} while AKS provisions (everything else already done; `az aks show` every 2 s)",
-            human(window)
-        ))
+    let percent = |share: f64| format!("{:.2} % of a CPU", share * 100.0);
+    let rows = |own: RowSpec, children: RowSpec, (tool, kids, polls): (f64, f64, usize)| {
+        [
+            Row::new(own, percent(tool), tool / target).note(format!(
+                "utime + stime from /proc/<pid>/stat (10 ms ticks, so 0.1 % resolution over 10 s) over {} while AKS provisions (everything else already done; {polls} `az aks show` polls, each a stand-in child process, `KALYPSO_DEMO_STAND_IN=all`)",
+                human(window)
+            )),
+            Row::info(children, percent(kids)).note(format!(
+                "cutime + cstime from /proc/<pid>/stat (the children it waited for: RUSAGE_CHILDREN) over the same {}: {polls} stand-in children (`sh -c 'cat; printf …; exit N'`)",
+                human(window)
+            )),
+        ]
     };
-    vec![
-        row(rows::IDLE_LINE, headless),
-        row(rows::IDLE_WIZARD, wizard),
-    ]
+    rows(rows::IDLE_LINE, rows::IDLE_LINE_CHILDREN, headless)
+        .into_iter()
+        .chain(rows(rows::IDLE_WIZARD, rows::IDLE_WIZARD_CHILDREN, wizard))
+        .collect()
 }
 
-/// Lines of the log file written by the chatty Helm.
-fn chatter_lines_logged(log: &Path) -> u64 {
-    let file = File::open(log).expect("the demo's log file");
-    BufReader::new(file)
-        .split(b'\n')
-        .map_while(Result::ok)
-        .filter(|line| {
-            line.windows(b"[debug] helm upgrade".len())
-                .any(|w| w == b"[debug] helm upgrade")
-        })
-        .count() as u64
+/// The lines of the chatty `helm upgrade`'s stand-in child in the log file, by index.
+struct ChatterLogged {
+    /// Lines `0..expected` found (each counted once).
+    distinct: u64,
+    /// Lines found again, or with an index the child never printed.
+    extra: u64,
+}
+
+impl ChatterLogged {
+    /// Read `log` for the child's lines: `helm: [debug] helm upgrade …: detail N: …`, logged
+    /// as its stderr (`stream="stderr"`).
+    fn read(log: &Path, expected: u64) -> ChatterLogged {
+        const MARK: &[u8] = b"[debug] helm upgrade";
+        let file = File::open(log).expect("the demo's log file");
+        let mut seen = vec![false; usize::try_from(expected).expect("a count")];
+        let mut logged = ChatterLogged {
+            distinct: 0,
+            extra: 0,
+        };
+        for line in BufReader::new(file).split(b'\n').map_while(Result::ok) {
+            let line = String::from_utf8_lossy(&line);
+            if !line.contains(std::str::from_utf8(MARK).expect("text"))
+                || !line.ends_with(r#"stream="stderr""#)
+            {
+                continue;
+            }
+            let index = line
+                .split_once(": detail ")
+                .and_then(|(_, rest)| rest.split_once(':'))
+                .and_then(|(index, _)| index.parse::<usize>().ok());
+            match index.and_then(|index| seen.get_mut(index)) {
+                Some(seen) if !*seen => {
+                    *seen = true;
+                    logged.distinct += 1;
+                }
+                _ => logged.extra += 1,
+            }
+        }
+        logged
+    }
+
+    /// The row: measured / target is 1.00 only when every line arrived once.
+    fn row(&self, spec: RowSpec, expected: u64, mode: Mode, run: &str) -> Row {
+        let missing = expected - self.distinct;
+        let complete = missing == 0 && self.extra == 0;
+        // Asserted in the smoke run too: a figure can vary, this claim cannot.
+        if mode == Mode::Smoke {
+            assert!(
+                complete,
+                "{run}: {} of the child's {expected} lines reached the log file ({missing} missing, {} extra or repeated)",
+                self.distinct, self.extra
+            );
+        }
+        Row::new(
+            spec,
+            format!("{} of {expected}", self.distinct),
+            1.0 + (missing + self.extra) as f64 / expected as f64,
+        )
+        .note(format!(
+            "each line of the child's stderr found by its index in the log file ({missing} missing, {} extra or repeated)",
+            self.extra
+        ))
+    }
 }
 
 /// The child's peak resident memory, from wait4 once it exits.
@@ -430,12 +589,11 @@ fn wait_with_peak_rss(child: &mut Child) -> (i32, u64) {
 
 pub fn memory(mode: Mode) -> Vec<Row> {
     let lines: u64 = mode.pick(1_000_000, 20_000);
+    // The simulated `helm upgrade` takes effect at once; then its stand-in child prints the
+    // lines on stderr through a pipe as fast as the tool reads them.
     let chatter = format!("helm upgrade={lines}");
-    // Helm's upgrade takes 4 s, so the million lines come at 250,000 a second.
-    let helm = mode.pick("4s", "200ms");
-    let latency = format!("zero,helm upgrade={helm}");
     let env = [
-        ("KALYPSO_DEMO_LATENCY", latency.as_str()),
+        ("KALYPSO_DEMO_LATENCY", "zero"),
         ("KALYPSO_DEMO_CHATTER", chatter.as_str()),
     ];
     let limit = 30.0 * 1024.0 * 1024.0;
@@ -453,7 +611,7 @@ pub fn memory(mode: Mode) -> Vec<Row> {
     let took = started.elapsed();
     assert_eq!(exit, 0, "the demo run failed");
     let log = sandbox.demo_log().expect("the demo's log file");
-    let logged = chatter_lines_logged(&log);
+    let logged = ChatterLogged::read(&log, lines);
     drop(sandbox);
 
     let pane = Pane::exec(WIDTH, HEIGHT, &env, &["--demo", "--verbose"]);
@@ -463,7 +621,7 @@ pub fn memory(mode: Mode) -> Vec<Row> {
         "The Kalypso Scheduler is set up.",
         Duration::from_secs(300),
     );
-    let pid = pane.pid();
+    let pid = binary_pid(&pane);
     let wizard_peak = peak_rss(pid);
     // Leave the summary; the log file is complete once the program has ended.
     pane.keys(&["Enter"]);
@@ -472,7 +630,7 @@ pub fn memory(mode: Mode) -> Vec<Row> {
         std::thread::sleep(Duration::from_millis(20));
     }
     let wizard_log = pane.demo_log().expect("the demo's log file");
-    let wizard_logged = chatter_lines_logged(&wizard_log);
+    let wizard_logged = ChatterLogged::read(&wizard_log, lines);
     drop(pane);
 
     let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1024.0 / 1024.0);
@@ -483,16 +641,18 @@ pub fn memory(mode: Mode) -> Vec<Row> {
             headless_peak as f64 / limit,
         )
         .note(format!(
-            "ru_maxrss from wait4; the simulated `helm upgrade` printed {lines} lines on stderr over {helm}, {logged} of them reached the log file; the run took {}",
+            "ru_maxrss from wait4; the stand-in child of `helm upgrade` (`KALYPSO_DEMO_CHATTER`) printed {lines} lines on stderr through a pipe, read by the real ProcessRunner; the run took {}",
             human(took)
         )),
+        logged.row(rows::LOGGED_LINE, lines, mode, "line output"),
         Row::new(
             rows::MEMORY_WIZARD,
             mb(wizard_peak),
             wizard_peak as f64 / limit,
         )
-        .note(format!(
-            "VmHWM from /proc at the summary screen, `--verbose` so the lines reach the log tail; {wizard_logged} lines reached the log file"
-        )),
+        .note(
+            "VmHWM from /proc at the summary screen, `--verbose` so the lines reach the log tail too",
+        ),
+        wizard_logged.row(rows::LOGGED_WIZARD, lines, mode, "wizard"),
     ]
 }

@@ -26,12 +26,16 @@ mod failure;
 #[cfg(feature = "demo")]
 mod panic;
 #[cfg(feature = "demo")]
+mod stand_in;
+#[cfg(feature = "demo")]
 mod world;
 
 #[cfg(feature = "demo")]
 pub use failure::{fail_step, parse_demo_fail};
 #[cfg(feature = "demo")]
 pub use panic::PanicOnHelmUpgrade;
+#[cfg(feature = "demo")]
+pub use stand_in::{StandIn, StandInRunner, STAND_IN_SHELL};
 #[cfg(feature = "demo")]
 pub use world::{bootstrap_options, demo_paths, step_timings, Demo};
 
@@ -44,8 +48,12 @@ pub use absent::Demo;
 /// (tests, CI), a list of rules changes the demo's latencies.
 pub const LATENCY_VAR: &str = "KALYPSO_DEMO_LATENCY";
 /// Extra output of simulated tools (`COMMAND=LINES,...`): a chatty child, for trying the
-/// log tail and memory bounds.
+/// log tail and memory bounds. The lines are printed by a real child process (a stand-in).
 pub const CHATTER_VAR: &str = "KALYPSO_DEMO_CHATTER";
+/// `all`: every simulated command's answer is printed by a real child process (a stand-in)
+/// through real pipes, as a real tool's is; `chatter` (the default): only the commands of
+/// [`CHATTER_VAR`]'s rules.
+pub const STAND_IN_VAR: &str = "KALYPSO_DEMO_STAND_IN";
 /// `<step id>`: that step fails the way the real tools make it fail.
 pub const FAIL_VAR: &str = "KALYPSO_DEMO_FAIL";
 /// `owner/name=PATH[,owner/name=PATH...]`: repositories that exist in the simulated GitHub

@@ -17,9 +17,9 @@ use crate::tui::AfterFirstDraw;
 use crate::{ExitCode, UserError};
 
 use super::{
-    fail_step, parse_demo_fail, DemoRequest, DemoWorld, PanicOnHelmUpgrade, WizardDemo, ABSENT_VAR,
-    CHATTER_VAR, DEMO_EXISTING_CONTEXT, DEMO_WORKLOAD_CONTEXT, FAIL_VAR, LATENCY_VAR,
-    PANIC_IN_STEP, PANIC_VAR, REPOS_VAR,
+    fail_step, parse_demo_fail, DemoRequest, DemoWorld, PanicOnHelmUpgrade, StandIn, StandInRunner,
+    WizardDemo, ABSENT_VAR, CHATTER_VAR, DEMO_EXISTING_CONTEXT, DEMO_WORKLOAD_CONTEXT, FAIL_VAR,
+    LATENCY_VAR, PANIC_IN_STEP, PANIC_VAR, REPOS_VAR, STAND_IN_VAR,
 };
 
 const DEMO_EXISTING_SERVER: &str = "https://127.0.0.1:36443";
@@ -73,9 +73,10 @@ impl Demo {
         let mut options = bootstrap_options();
         options.flux_version = request.flux_version;
         options.subscription = signed_in_subscription(&sim, request.subscription);
+        let runner = settings.runner(&sim);
         let panic = settings.apply(&sim, &mut options)?;
         Ok(DemoWorld {
-            runner: Arc::new(sim.clone()),
+            runner,
             paths: demo_paths(
                 &sim,
                 request.state_file.map(Path::to_path_buf),
@@ -247,6 +248,8 @@ struct Settings {
     /// `zero`: every wait shortened to fit a world that answers at once.
     instant: bool,
     chatter: Option<Chatter>,
+    /// [`STAND_IN_VAR`].
+    stand_in: StandIn,
     fail: Option<StepId>,
     panic: Option<String>,
     /// [`REPOS_VAR`]: read before the world is made, seeded into a new world.
@@ -352,6 +355,18 @@ impl Settings {
                 )
             })?),
         };
+        let stand_in = match setting(STAND_IN_VAR) {
+            None | Some("chatter") => StandIn::Chatter,
+            Some("all") => StandIn::All,
+            Some(value) => {
+                return Err(UserError::new(
+                    ExitCode::Usage,
+                    format!(
+                        "{STAND_IN_VAR}={value:?}: it must be `all` (every simulated command answered by a real child process) or `chatter` (only the commands of {CHATTER_VAR})"
+                    ),
+                ))
+            }
+        };
         let fail = match env.get(FAIL_VAR).filter(|v| !v.is_empty()) {
             None => None,
             Some(value) => Some(
@@ -371,11 +386,26 @@ impl Settings {
             latency,
             instant: setting(LATENCY_VAR) == Some("zero"),
             chatter,
+            stand_in,
             fail,
             panic: env.get(PANIC_VAR).filter(|text| !text.is_empty()).cloned(),
             repos,
             absent,
         })
+    }
+
+    /// The runner over `sim`: with chatter or [`StandIn::All`], answers come from stand-in
+    /// child processes.
+    fn runner(&self, sim: &SimulatedEnvironment) -> Arc<dyn CommandRunner> {
+        let simulated: Arc<dyn CommandRunner> = Arc::new(sim.clone());
+        match (&self.chatter, self.stand_in) {
+            (None, StandIn::Chatter) => simulated,
+            (chatter, stand_in) => Arc::new(StandInRunner::new(
+                simulated,
+                chatter.clone().unwrap_or_default(),
+                stand_in,
+            )),
+        }
     }
 
     /// Set up `sim` and `options`; the panic setting is the wizard's.
@@ -407,9 +437,6 @@ impl Settings {
         }
         if self.instant {
             options.timings = StepTimings::fast();
-        }
-        if let Some(chatter) = self.chatter {
-            sim.set_chatter(chatter);
         }
         if let Some(step) = self.fail {
             options.step_wrapper = Some(fail_step(sim.clone(), step));
@@ -586,6 +613,7 @@ mod tests {
         for (name, value) in [
             (LATENCY_VAR, "fast please"),
             (CHATTER_VAR, "helm"),
+            (STAND_IN_VAR, "every"),
             (FAIL_VAR, "cluster.nope"),
             (REPOS_VAR, "acme/cp"),
             (REPOS_VAR, "acme=/tmp"),

@@ -1,8 +1,8 @@
 //! How much extra output simulated commands print: a command matching a rule writes that
-//! many more lines to stderr while it works, as a real tool does with `--debug` (helm) or
-//! `--verbose` (az). The lines stream across the command's latency like its progress
-//! lines, so a rule of a million lines on a four-second command is a child printing a
-//! quarter of a million lines a second. `--demo` takes rules from `KALYPSO_DEMO_CHATTER`.
+//! many more lines to stderr, as a real tool does with `--debug` (helm) or `--verbose` (az).
+//! `--demo` takes rules from `KALYPSO_DEMO_CHATTER`. The simulator itself prints none of
+//! them: the demo's stand-in runner (`demo::StandInRunner`) has a real child process print
+//! them through a pipe, so they take the path a real tool's output takes.
 
 /// Extra output per command prefix (the longest matching prefix wins).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,11 +60,31 @@ impl Chatter {
 }
 
 /// The `index`-th extra line of `command` (program and words).
-pub(crate) fn line(command: &[String], index: u64) -> String {
+pub fn chatter_line(command: &[String], index: u64) -> String {
+    let (before, after) = line_parts(command);
+    format!("{before}{index}{after}")
+}
+
+/// [`chatter_line`] as a `seq -f` format (`%.0f` where the index goes, every other `%`
+/// doubled): `seq -f FORMAT 0 N-1` prints the first N lines.
+pub fn chatter_seq_format(command: &[String]) -> String {
+    let (before, after) = line_parts(command);
     format!(
-        "{}: [debug] {}: detail {index}: waiting for resources to report their status",
-        command.first().map_or("tool", String::as_str),
-        command.join(" ")
+        "{}%.0f{}",
+        before.replace('%', "%%"),
+        after.replace('%', "%%")
+    )
+}
+
+/// The text before and after the index of a line.
+fn line_parts(command: &[String]) -> (String, &'static str) {
+    (
+        format!(
+            "{}: [debug] {}: detail ",
+            command.first().map_or("tool", String::as_str),
+            command.join(" ")
+        ),
+        ": waiting for resources to report their status",
     )
 }
 
@@ -87,6 +107,24 @@ mod tests {
         );
         assert_eq!(chatter.for_command(&words("helm show chart")), 10);
         assert_eq!(chatter.for_command(&words("kubectl apply")), 0);
+    }
+
+    #[test]
+    fn seq_with_the_format_prints_the_lines_even_with_a_percent_sign_in_the_command() {
+        let command = words("helm upgrade kalypso 100%-ready \\n");
+        let output = std::process::Command::new("seq")
+            .args(["-f", &chatter_seq_format(&command), "0", "2"])
+            .output()
+            .expect("seq runs");
+        assert!(output.status.success(), "{output:?}");
+        let expected: String = (0..3)
+            .map(|index| chatter_line(&command, index) + "\n")
+            .collect();
+        assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+        assert_eq!(
+            chatter_line(&command, 7),
+            "helm: [debug] helm upgrade kalypso 100%-ready \\n: detail 7: waiting for resources to report their status"
+        );
     }
 
     #[test]

@@ -92,16 +92,15 @@ use tokio::time::Instant;
 
 use crate::secrets;
 use crate::tools::runner::{
-    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, EnvValue,
-    OutputCapture, OutputLine, ProcessRunner, RunControl, RunError, StdinData, Stream,
-    DEFAULT_TIMEOUT, STDERR_KEPT_BYTES,
+    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, EnvValue, OutputLine,
+    ProcessRunner, RunControl, RunError, StdinData, Stream, DEFAULT_TIMEOUT,
 };
 
 pub use catalog::{
     kalypso_crd_names, AzureCatalog, ChartCatalog, ChartVersion, FluxVersion, SkuOffer,
     KALYPSO_CHART, KALYPSO_GROUP, KALYPSO_REPO_URL,
 };
-pub use chatter::Chatter;
+pub use chatter::{chatter_line, chatter_seq_format, Chatter};
 pub use distributions::KubeFlavour;
 pub use fault::{Fault, FaultId, FaultKind, FaultWhen};
 pub use latency::{Latency, LATENCY_SYNTAX};
@@ -399,12 +398,6 @@ impl SimulatedEnvironment {
         self.world().latency.clone()
     }
 
-    /// Extra output: commands matching a rule print that many more lines on stderr while
-    /// they work (see [`Chatter`]).
-    pub fn set_chatter(&self, chatter: Chatter) {
-        self.world().chatter = chatter;
-    }
-
     /// Register a fault rule; rules are checked in registration order and the first that
     /// fires wins.
     pub fn inject(&self, fault: Fault) -> FaultId {
@@ -685,13 +678,7 @@ impl SimulatedEnvironment {
         if let Ok(command) = &parsed {
             words.extend(command.words());
         }
-        let (latency, chatter_lines) = {
-            let world = self.world();
-            (
-                world.latency.for_command(&words),
-                world.chatter.for_command(&words),
-            )
-        };
+        let latency = self.world().latency.for_command(&words);
         self.note_latency(index, latency);
 
         let effect = self.fire_fault(&spec, parsed.as_ref().ok());
@@ -735,32 +722,16 @@ impl SimulatedEnvironment {
         };
         let resume = Instant::now();
         let working = finish.saturating_duration_since(resume);
-        // What the real runner keeps of a chatty stderr (every line still goes to the sink).
-        let mut chatter_kept = OutputCapture::bounded(STDERR_KEPT_BYTES);
-        for (at, emit) in emission_schedule(reply.progress.len(), chatter_lines) {
+        // Progress lines evenly spaced over the working time.
+        let progress = reply.progress.len();
+        for (index, line) in reply.progress.iter().enumerate() {
+            let at = (index + 1) as f64 / (progress + 1) as f64;
             clock.until(resume + working.mul_f64(at)).await?;
-            match emit {
-                Emit::Progress(index) => {
-                    let line = &reply.progress[index];
-                    let sink = match line.stream {
-                        Stream::Stdout => &stdout_sink,
-                        Stream::Stderr => &control.sink,
-                    };
-                    send(sink.as_ref(), line.stream, &line.line);
-                }
-                Emit::Chatter(lines) => {
-                    for index in lines {
-                        let line = chatter::line(&words, index);
-                        send(control.sink.as_ref(), Stream::Stderr, &line);
-                        let mut bytes = line.into_bytes();
-                        bytes.push(b'\n');
-                        chatter_kept.push_line(&bytes);
-                    }
-                    // A batch printed at once (no latency to spread it over) still lets
-                    // the other tasks run, as reading a real child's pipe does.
-                    tokio::task::yield_now().await;
-                }
-            }
+            let sink = match line.stream {
+                Stream::Stdout => &stdout_sink,
+                Stream::Stderr => &control.sink,
+            };
+            send(sink.as_ref(), line.stream, &line.line);
         }
         clock.until(resume + working).await?;
         if let Some(completion) = &reply.completion {
@@ -782,12 +753,6 @@ impl SimulatedEnvironment {
             send(control.sink.as_ref(), Stream::Stderr, line);
         }
         let (stdout, stderr) = reply.full_output();
-        let stderr = if chatter_lines == 0 {
-            stderr
-        } else {
-            chatter_kept.push_text(&stderr);
-            chatter_kept.finish()
-        };
         Ok(CommandOutput {
             exit_code: Some(reply.exit_code),
             stdout,
@@ -992,33 +957,6 @@ fn parse(program: &str, args: &[String]) -> Result<ToolCommand, Reply> {
         "helm" => helm::parse(args),
         other => Err(Reply::fail(127, format!("{other}: not simulated"))),
     }
-}
-
-/// Something a working command prints.
-enum Emit {
-    /// The reply's progress line with this index.
-    Progress(usize),
-    /// These extra lines.
-    Chatter(std::ops::Range<u64>),
-}
-
-/// Lines printed in one go: enough that a million lines cost a thousand wake-ups.
-const CHATTER_BATCH: u64 = 1_000;
-
-/// When (as a fraction of the working time) each progress line and each batch of extra
-/// lines is printed: progress lines evenly spaced, extra lines spread over the whole time.
-fn emission_schedule(progress: usize, chatter: u64) -> Vec<(f64, Emit)> {
-    let mut schedule: Vec<(f64, Emit)> = (0..progress)
-        .map(|i| ((i + 1) as f64 / (progress + 1) as f64, Emit::Progress(i)))
-        .collect();
-    let mut from = 0;
-    while from < chatter {
-        let to = (from + CHATTER_BATCH).min(chatter);
-        schedule.push((from as f64 / chatter as f64, Emit::Chatter(from..to)));
-        from = to;
-    }
-    schedule.sort_by(|a, b| a.0.total_cmp(&b.0));
-    schedule
 }
 
 fn send(sink: Option<&crate::tools::runner::LineSink>, stream: Stream, line: &str) {

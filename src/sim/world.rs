@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::catalog::{AzureCatalog, ChartCatalog, FluxVersion, FLUX_CRDS};
-use super::chatter::Chatter;
 use super::kube::{self, Counter};
 use super::latency::Latency;
 use super::state::{AzureState, GithubPlan, GithubState, KubeCluster, Quota, SimulatedAks};
@@ -44,7 +43,6 @@ pub(crate) struct World {
     pub azure_catalog: AzureCatalog,
     pub charts: ChartCatalog,
     pub latency: Latency,
-    pub chatter: Chatter,
     pub counter: Counter,
     /// By cluster key (`rg/name`) or group key (`rg`), when the change happens.
     pub timers: BTreeMap<(String, PendingKey), (Instant, Pending)>,
@@ -170,7 +168,6 @@ impl World {
             azure_catalog: AzureCatalog::default(),
             charts: ChartCatalog::default(),
             latency: Latency::zero(),
-            chatter: Chatter::none(),
             counter: Counter::default(),
             timers: BTreeMap::new(),
             tokens: Vec::new(),

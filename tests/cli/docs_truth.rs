@@ -466,6 +466,8 @@ fn every_environment_variable_the_program_reads_is_in_the_reference() {
         "KALYPSO_DEMO_LATENCY",
         "KALYPSO_DEMO_REPOS",
         "KALYPSO_DEMO_ABSENT",
+        "KALYPSO_DEMO_CHATTER",
+        "KALYPSO_DEMO_STAND_IN",
         "HOME",
         "TMPDIR",
         "TERM",

@@ -1,7 +1,7 @@
 //! Behaviour behind the performance figures (`cargo bench`): the health checks query at
 //! once, a test Workload refused before the CRDs exist is waited for rather than failed,
-//! and a chatty command hands every line to its sink while what it keeps of its stderr
-//! stays bounded. Timing is measured by the benchmark, not here: these tests assert what
+//! a chatty child hands every line to the runner's sink while what it keeps of its stderr
+//! stays bounded, and the demo's stand-in runner answers through real children. Timing is measured by the benchmark, not here: these tests assert what
 //! happens, with latencies only to make overlapping calls observable.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::e2e::*;
+use kalypso_bootstrap::demo::{StandIn, StandInRunner};
 use kalypso_bootstrap::engine::{
     Action, Bootstrap, EventKind, EventSink, Plan, PlannedStep, RunEnd, StepId,
 };
-use kalypso_bootstrap::sim::{kalypso_crd_names, Chatter, Latency};
+use kalypso_bootstrap::sim::{chatter_line, kalypso_crd_names, Chatter, Latency};
 use kalypso_bootstrap::tools::{
-    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, LineSink, RunControl,
-    RunError, STDERR_KEPT_BYTES,
+    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, LineSink, OutputLine,
+    ProcessRunner, RunControl, RunError, Stream, STDERR_KEPT_BYTES,
 };
 use secrecy::SecretString;
 
@@ -150,42 +151,225 @@ async fn a_workload_refused_before_the_crds_exist_is_waited_for_not_failed() {
     assert!(applied >= 1, "the test Workload was applied");
 }
 
+/// Every line of a channel's sink, once the run holding the sink has ended.
+async fn lines_of(
+    mut received: tokio::sync::mpsc::UnboundedReceiver<OutputLine>,
+) -> Vec<OutputLine> {
+    let mut lines = Vec::new();
+    while let Some(line) = received.recv().await {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The first place two long lists of lines differ, for a readable failure.
+fn first_difference(got: &[String], expected: &[String]) -> Option<String> {
+    let at = got.iter().zip(expected).position(|(g, e)| g != e);
+    match at {
+        Some(at) => Some(format!(
+            "line {at}: got {:?}, expected {:?}",
+            got[at], expected[at]
+        )),
+        None if got.len() != expected.len() => {
+            Some(format!("{} lines, expected {}", got.len(), expected.len()))
+        }
+        None => None,
+    }
+}
+
+/// How many lines a bounded stderr says it left out (`[… N lines (B bytes) …]`).
+fn left_out_lines(stderr: &str) -> usize {
+    let marker = stderr
+        .lines()
+        .find(|line| line.starts_with("[… ") && line.contains("left out here"))
+        .unwrap_or_else(|| panic!("no left-out marker in the kept stderr"));
+    marker["[… ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|count| count.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("no line count in {marker:?}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chatty_command_streams_every_line_and_keeps_a_bounded_stderr() {
-    let harness = Harness::new();
+    // A real child through real pipes and the real runner: a distinctive first line,
+    // numbered lines well past the bound, then its error as the last line.
     let lines = 50_000;
-    harness
-        .sim
-        .set_chatter(Chatter::none().with_command("az group", lines));
-    let (sink, mut received) = LineSink::channel();
-    let output = harness
-        .sim
+    let script = format!(
+        "echo 'FIRST: starting' >&2; seq -f 'chatter %.0f' 1 {lines} >&2; echo 'ERROR: the last line' >&2; exit 3"
+    );
+    let (sink, received) = LineSink::channel();
+    let output = ProcessRunner::new()
         .run_with(
-            CommandSpec::new("az").args(["group", "show", "--name", "missing"]),
+            CommandSpec::new("sh").args(["-c", &script]),
             RunControl::default().with_sink(sink),
         )
         .await
-        .expect("the simulated az answers");
-    let mut count = 0;
-    while let Ok(line) = received.try_recv() {
-        if line.line.contains("[debug] az group show") {
-            count += 1;
-        }
+        .expect("sh runs");
+    assert_eq!(output.exit_code, Some(3));
+
+    let expected: Vec<String> = std::iter::once("FIRST: starting".to_string())
+        .chain((1..=lines).map(|i| format!("chatter {i}")))
+        .chain(std::iter::once("ERROR: the last line".to_string()))
+        .collect();
+    let streamed = lines_of(received).await;
+    assert!(streamed.iter().all(|line| line.stream == Stream::Stderr));
+    let streamed: Vec<String> = streamed.into_iter().map(|line| line.line).collect();
+    if let Some(difference) = first_difference(&streamed, &expected) {
+        panic!("every line reaches the sink, in order: {difference}");
     }
-    assert_eq!(count, lines, "every extra line went to the sink");
+
+    // What is kept: the first and the last parts, each within half the bound, around a
+    // line saying what was left out; the middle is gone.
+    let kept = &output.stderr;
     assert!(
-        output.stderr.len() <= STDERR_KEPT_BYTES + 200,
-        "stderr kept {} bytes",
-        output.stderr.len()
+        kept.len() <= STDERR_KEPT_BYTES + 100,
+        "stderr kept {} bytes, bound {STDERR_KEPT_BYTES}",
+        kept.len()
     );
-    assert!(output.stderr.contains("lines (") && output.stderr.contains("left out here"));
-    // The command's own error is still at the end, where adapters read it.
     assert!(
-        output.stderr.trim_end().ends_with("could not be found."),
+        kept.starts_with("FIRST: starting\nchatter 1\nchatter 2\n"),
+        "{}",
+        &kept[..200]
+    );
+    assert!(
+        kept.ends_with(&format!(
+            "chatter {}\nchatter {lines}\nERROR: the last line\n",
+            lines - 1
+        )),
+        "{}",
+        &kept[kept.len() - 200..]
+    );
+    assert!(!kept.contains(&format!("\nchatter {}\n", lines / 2)));
+    let kept_lines = kept.lines().count() - 1;
+    assert_eq!(
+        kept_lines + left_out_lines(kept),
+        expected.len(),
+        "the kept lines and the left-out count add up to every line"
+    );
+    let (head, tail) = kept.split_once("[… ").expect("the marker");
+    let tail = tail.split_once('\n').expect("the marker's line").1;
+    assert!(head.len() <= STDERR_KEPT_BYTES / 2 && tail.len() <= STDERR_KEPT_BYTES / 2);
+}
+
+/// The demo's stand-in runner: a simulated command's answer (stdout, stderr, exit code)
+/// and its chatter come through a real child, read by the real runner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_stand_in_answers_through_a_real_child_with_output_exit_code_and_chatter() {
+    let harness = Harness::new();
+    let lines: u64 = 30_000;
+    let simulated: Arc<dyn CommandRunner> = Arc::new(harness.sim.clone());
+    let chatter = Chatter::none().with_command("az group", lines);
+
+    // A failure with chatter: every chatter line streamed in order, then the command's
+    // own error, kept at the end of the bounded stderr where adapters read it.
+    let runner = StandInRunner::new(simulated.clone(), chatter.clone(), StandIn::Chatter);
+    let (sink, received) = LineSink::channel();
+    let show = CommandSpec::new("az").args(["group", "show", "--name", "missing"]);
+    let output = runner
+        .run_with(show.clone(), RunControl::default().with_sink(sink))
+        .await
+        .expect("the stand-in answers");
+    let direct = simulated.run(show).await.expect("the simulated az answers");
+    assert_eq!(output.exit_code, Some(3));
+    assert_eq!(output.exit_code, direct.exit_code);
+    assert!(output.stdout.is_empty() && direct.stdout.is_empty());
+    let words: Vec<String> = ["az", "group", "show"].map(String::from).to_vec();
+    let expected: Vec<String> = (0..lines)
+        .map(|index| chatter_line(&words, index))
+        .chain(direct.stderr.lines().map(str::to_string))
+        .collect();
+    let streamed: Vec<String> = lines_of(received)
+        .await
+        .into_iter()
+        .map(|line| line.line)
+        .collect();
+    if let Some(difference) = first_difference(&streamed, &expected) {
+        panic!("the stand-in's lines reach the sink, in order: {difference}");
+    }
+    // Bounded by the real runner's capture (the simulator prints no chatter of its own).
+    assert!(output.stderr.len() <= STDERR_KEPT_BYTES + 100);
+    assert!(
+        output.stderr.ends_with(&direct.stderr),
         "{}",
         &output.stderr[output.stderr.len() - 300..]
     );
-    assert_eq!(output.exit_code, Some(3));
+    assert!(output.stderr.starts_with(&chatter_line(&words, 0)));
+    assert_eq!(
+        output.stderr.lines().count() - 1 + left_out_lines(&output.stderr),
+        expected.len()
+    );
+
+    // Every command through a stand-in: a success's stdout is the simulated answer,
+    // streamed; a secret stdout is collected but never streamed.
+    let runner = StandInRunner::new(simulated.clone(), Chatter::none(), StandIn::All);
+    let (sink, received) = LineSink::channel();
+    let account = CommandSpec::new("az").args(["account", "show", "-o", "json"]);
+    let output = runner
+        .run_with(account.clone(), RunControl::default().with_sink(sink))
+        .await
+        .expect("the stand-in answers");
+    let direct = simulated
+        .run(account)
+        .await
+        .expect("the simulated az answers");
+    assert_eq!(output.exit_code, Some(0));
+    assert!(output.stdout.contains(SUBSCRIPTION), "{}", output.stdout);
+    assert_eq!(output.stdout, direct.stdout);
+    let streamed = lines_of(received).await;
+    assert_eq!(
+        streamed
+            .iter()
+            .filter(|line| line.stream == Stream::Stdout)
+            .count(),
+        direct.stdout.lines().count()
+    );
+
+    let (sink, received) = LineSink::channel();
+    let token = CommandSpec::new("gh")
+        .args(["auth", "token"])
+        .secret_env("GH_TOKEN", SecretString::from(CANARY))
+        .secret_stdout();
+    let output = runner
+        .run_with(token, RunControl::default().with_sink(sink))
+        .await
+        .expect("the stand-in answers");
+    assert_eq!(output.exit_code, Some(0));
+    assert_eq!(output.stdout.trim_end(), CANARY);
+    let streamed = lines_of(received).await;
+    assert!(
+        streamed.iter().all(|line| !line.line.contains(CANARY)),
+        "{streamed:?}"
+    );
+
+    // A cancellation stops the child: a chatty command cancelled while it prints.
+    let runner = StandInRunner::new(
+        simulated,
+        Chatter::none().with_command("az group", 100_000_000),
+        StandIn::Chatter,
+    );
+    let cancel = CancellationToken::new();
+    let (sink, mut received) = LineSink::channel();
+    let run = tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            runner
+                .run_with(
+                    CommandSpec::new("az").args(["group", "show", "--name", "missing"]),
+                    RunControl::default().with_sink(sink).with_cancel(cancel),
+                )
+                .await
+        }
+    });
+    received.recv().await.expect("the child prints");
+    cancel.cancel();
+    let stopped = run.await.expect("the run ends");
+    match stopped {
+        Err(RunError::Cancelled { command }) => {
+            assert_eq!(command, "az group show --name missing")
+        }
+        other => panic!("cancelled, got {other:?}"),
+    }
 }
 
 mod keys_before_frames {
@@ -384,7 +568,7 @@ mod keys_before_frames {
     }
 }
 
-/// `KALYPSO_DEMO_LATENCY` and `KALYPSO_DEMO_CHATTER` with a value they cannot use: exit 64,
+/// `KALYPSO_DEMO_LATENCY`, `KALYPSO_DEMO_CHATTER` and `KALYPSO_DEMO_STAND_IN` with a value they cannot use: exit 64,
 /// the variable, the value and the rule named, nothing created.
 #[test]
 fn malformed_demo_latency_or_chatter_is_refused_before_anything_is_created() {
@@ -401,6 +585,7 @@ fn malformed_demo_latency_or_chatter_is_refused_before_anything_is_created() {
             "is not a number of lines",
         ),
         ("KALYPSO_DEMO_CHATTER", "helm upgrade", "COMMAND=LINES"),
+        ("KALYPSO_DEMO_STAND_IN", "every", "it must be `all`"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
