@@ -471,12 +471,15 @@ pub fn idle(mode: Mode) -> Vec<Row> {
         .expect("the binary starts");
     let lines = lines_of(&mut child);
     let stage = Duration::from_secs(60);
+    // After the last other command, time for the screen and the log to come to rest.
+    let settle = mode.pick(Duration::from_secs(2), Duration::from_millis(200));
     // The cluster's creation starts right after its resource group (the line output shows
     // no state transitions, only a wait line after 30 s).
     wait_for_line(&lines, "✔ Resource group created", stage);
     wait_for_line(&lines, "GitOps 'promoted' label created", stage);
     let log = sandbox.demo_log().expect("the demo's log file");
     wait_for_only_polls(&log, stage);
+    std::thread::sleep(settle);
     let headless = cpu_share(child.id(), window, &log);
     terminate(&mut child);
 
@@ -489,6 +492,7 @@ pub fn idle(mode: Mode) -> Vec<Row> {
     );
     let log = pane.demo_log().expect("the demo's log file");
     wait_for_only_polls(&log, stage);
+    std::thread::sleep(settle);
     let wizard = cpu_share(binary_pid(&pane), window, &log);
     drop(pane);
 
