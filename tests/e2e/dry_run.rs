@@ -191,6 +191,19 @@ async fn the_dry_run_lists_exactly_the_commands_a_run_then_runs_and_changes_noth
     );
     assert!(text.contains("        ghRepoToken: ***\n"), "{text}");
 
+    const LIST_CRDS: [&str; 4] = ["get", "crd", "-o", "json"];
+    // A second look at another moment is listed where it happens, as often as it runs:
+    // the CRDs before and after the chart's install, then by the health checks.
+    let is_crd_list = |argv: &Vec<String>| {
+        argv.first().is_some_and(|p| p == "kubectl") && argv.ends_with(&LIST_CRDS.map(String::from))
+    };
+    let crd_lists_listed = dry
+        .steps
+        .iter()
+        .flat_map(|s| s.commands.iter())
+        .filter(|argv| is_crd_list(argv))
+        .count();
+
     // A real run runs exactly what was listed (polling repeats some of it).
     let listed: BTreeSet<Vec<String>> = dry
         .steps
@@ -208,6 +221,17 @@ async fn the_dry_run_lists_exactly_the_commands_a_run_then_runs_and_changes_noth
             "ran but not listed by the dry run: {argv:?}"
         );
     }
+    let crd_lists_run = harness
+        .sim
+        .calls()
+        .iter()
+        .filter(|call| is_crd_list(&argv(&call.program, &call.args)))
+        .count();
+    assert_eq!(
+        (crd_lists_listed, crd_lists_run),
+        (3, 3),
+        "the CRD list: as often listed as run"
+    );
 }
 
 fn demo_config() -> kalypso_bootstrap::config::Configuration {

@@ -238,7 +238,8 @@ pub(super) fn on_the_cluster(
 }
 
 /// What each installation step runs, for the dry run: the same builders as the steps
-/// below, in their order. A command repeated (a second look, a poll) is listed once.
+/// below, in their order. A second look at another moment (the CRDs before and after the
+/// install) is listed where it happens; a poll's repeated query is listed once.
 pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> StepCommands {
     let tools = env.tools();
     let context = env.kube_context();
@@ -315,7 +316,9 @@ pub fn commands(env: &StepEnv, planned: &PlannedStep, preview: &Preview) -> Step
                 our_values.unwrap_or_else(|| SecretSlice::from(Vec::new())),
                 preview.installation_id,
             )));
-            // The Kalypso CRDs the chart added, labelled as ours.
+            // The Kalypso CRDs the chart added, looked up again after the install and
+            // labelled as ours.
+            listed.push(kubectl.list_crds_spec());
             listed.push(kubectl.label_mark_spec(
                 "crd",
                 &resources::KALYPSO_CRDS,
