@@ -674,7 +674,7 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
         )
         .note(format!(
             "the longest dependency chain of fixed latencies is {} ({}); in the full run those steps took {}; \
-             the same steps one at a time (as the upstream bash script runs them) took {} = {:.2}× the full run; all the steps' latencies add up to {}",
+             our engine running the same steps one at a time took {} = {:.2}× the full run; all the steps' latencies add up to {}",
             human(bound),
             chain_names.join(" → "),
             chain_steps.join(", "),
