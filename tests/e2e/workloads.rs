@@ -476,3 +476,98 @@ async fn clean_removes_every_workload_piece_kustomization_first_and_our_flux_las
     assert!(report.is_complete(), "{:?}", report.leftovers);
     assert_same(&before, &harness.settled(), "cleaned");
 }
+
+/// The servers of the kind clusters `w1`, `w2`, `w3` of [`workload_step_times`].
+const PARALLEL_SERVERS: [&str; 3] = [
+    "https://127.0.0.1:37451",
+    "https://127.0.0.1:37452",
+    "https://127.0.0.1:37453",
+];
+
+/// How long each workload step takes with `count` kind clusters attached (following dev),
+/// on tokio's paused clock with every command taking 50 ms: the installation is made first
+/// (on the real clock, without workload clusters), then the workload steps run alone.
+async fn workload_step_times(count: usize) -> Vec<(StepId, std::time::Duration)> {
+    use kalypso_bootstrap::engine::{Action, EventSink, Plan, PlannedStep};
+    use kalypso_bootstrap::sim::Latency;
+    use kalypso_bootstrap::tools::CancellationToken;
+
+    let harness = Harness::new();
+    let contexts: Vec<String> = ["w1", "w2", "w3"][..count]
+        .iter()
+        .zip(PARALLEL_SERVERS)
+        .map(|(cluster, server)| {
+            harness
+                .sim
+                .seed_kind_cluster(cluster, server, 2)
+                .expect("a workload cluster")
+        })
+        .collect();
+    let installation = existing_cluster(all_new());
+    harness.run(&installation).await.assert_success();
+
+    let attached: Vec<(WorkloadContext, &str)> = contexts
+        .iter()
+        .map(|context| (WorkloadContext::Named(context.clone()), "dev"))
+        .collect();
+    let configuration = attach(installation, &attached);
+    let bootstrap = harness.open(&configuration);
+    harness
+        .sim
+        .set_latency(Latency::fixed(std::time::Duration::from_millis(50)));
+    tokio::time::pause();
+    let mut steps: Vec<PlannedStep> = Vec::new();
+    for id in WORKLOAD_STEPS {
+        let before = steps.last().map(|step| step.id).into_iter().collect();
+        steps.push(PlannedStep::new(id, Action::Create, before, "test"));
+    }
+    let (events, _receiver) = EventSink::channel();
+    let active = activate(bootstrap.configuration());
+    let outcome = bootstrap
+        .run(
+            &active,
+            &Plan::new(steps),
+            events,
+            &CancellationToken::new(),
+        )
+        .await;
+    // The next installation runs real git, on the real clock.
+    tokio::time::resume();
+    assert!(outcome.is_success(), "{:?}", outcome.end);
+    for server in &PARALLEL_SERVERS[..count] {
+        for (kind, name) in [
+            ("secrets", "kalypso-gitops-dev-deploy-key"),
+            (FLUX_GITREPOSITORY_CRD, "kalypso-gitops-dev"),
+            (FLUX_KUSTOMIZATION_CRD, "kalypso-gitops-dev"),
+        ] {
+            assert!(
+                harness
+                    .sim
+                    .kube_object(server, kind, Some("flux-system"), name)
+                    .is_some(),
+                "{kind} {name} on {server}"
+            );
+        }
+    }
+    WORKLOAD_STEPS
+        .into_iter()
+        .map(|id| {
+            let report = outcome.step(id).expect("the step ran");
+            (id, report.duration().expect("the step finished"))
+        })
+        .collect()
+}
+
+/// Issue 19 §5: the attached clusters are handled at once within each workload step, so
+/// three take exactly as long per step as one (on the paused clock, free of the
+/// machine's load; `cargo bench` measures the real clock).
+#[tokio::test]
+async fn three_attached_clusters_take_as_long_per_workload_step_as_one() {
+    let one = workload_step_times(1).await;
+    let three = workload_step_times(3).await;
+    assert!(
+        one.iter().all(|(_, took)| !took.is_zero()),
+        "every step waits for its commands: {one:?}"
+    );
+    assert_eq!(three, one, "three clusters against one");
+}
