@@ -484,6 +484,15 @@ const PARALLEL_SERVERS: [&str; 3] = [
     "https://127.0.0.1:37453",
 ];
 
+/// The steps [`workload_step_times`] times: the workload steps, then the first workload's
+/// chain, which checks every attached cluster.
+const TIMED_STEPS: [StepId; 4] = [
+    StepId::WorkloadPreflight,
+    StepId::WorkloadFlux,
+    StepId::WorkloadSource,
+    StepId::FirstWorkload,
+];
+
 /// How long each workload step takes with `count` kind clusters attached (following dev),
 /// on tokio's paused clock with every command taking 50 ms: the installation is made first
 /// (on the real clock, without workload clusters), then the workload steps run alone.
@@ -517,7 +526,7 @@ async fn workload_step_times(count: usize) -> Vec<(StepId, std::time::Duration)>
         .set_latency(Latency::fixed(std::time::Duration::from_millis(50)));
     tokio::time::pause();
     let mut steps: Vec<PlannedStep> = Vec::new();
-    for id in WORKLOAD_STEPS {
+    for id in TIMED_STEPS {
         let before = steps.last().map(|step| step.id).into_iter().collect();
         steps.push(PlannedStep::new(id, Action::Create, before, "test"));
     }
@@ -549,7 +558,7 @@ async fn workload_step_times(count: usize) -> Vec<(StepId, std::time::Duration)>
             );
         }
     }
-    WORKLOAD_STEPS
+    TIMED_STEPS
         .into_iter()
         .map(|id| {
             let report = outcome.step(id).expect("the step ran");
