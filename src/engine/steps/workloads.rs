@@ -610,9 +610,12 @@ async fn credential_in_place(
         return Ok(false);
     }
     let secret_name = credential_secret_name(environment);
-    let labels = call(env, ctx, &format!("look up Secret {secret_name}"), || {
-        kubectl.object_labels(SECRET_RESOURCE, &secret_name, NAMESPACE)
-    })
+    let labels = call(
+        env,
+        ctx,
+        &format!("look up Secret {secret_name} on {context}"),
+        || kubectl.object_labels(SECRET_RESOURCE, &secret_name, NAMESPACE),
+    )
     .await?;
     Ok(labels
         .is_some_and(|labels| crate::tools::kubectl::check_mark(&labels, installation_id).is_ok()))
