@@ -476,3 +476,232 @@ async fn clean_removes_every_workload_piece_kustomization_first_and_our_flux_las
     assert!(report.is_complete(), "{:?}", report.leftovers);
     assert_same(&before, &harness.settled(), "cleaned");
 }
+
+/// The servers of the kind clusters `w1`, `w2`, `w3` of [`workload_step_times`].
+const PARALLEL_SERVERS: [&str; 3] = [
+    "https://127.0.0.1:37451",
+    "https://127.0.0.1:37452",
+    "https://127.0.0.1:37453",
+];
+
+/// The steps [`workload_step_times`] times: the workload steps, then the first workload's
+/// chain, which checks every attached cluster.
+const TIMED_STEPS: [StepId; 4] = [
+    StepId::WorkloadPreflight,
+    StepId::WorkloadFlux,
+    StepId::WorkloadSource,
+    StepId::FirstWorkload,
+];
+
+/// A world with `count` kind clusters (`kind-w1`…) and an installation made on the real
+/// clock without workload clusters; the configuration attaching them all (following dev),
+/// and the world as it was before the installation.
+async fn installed_with_clusters(
+    count: usize,
+) -> (
+    Harness,
+    kalypso_bootstrap::config::Configuration,
+    kalypso_bootstrap::sim::SimSnapshot,
+) {
+    let harness = Harness::new();
+    let contexts: Vec<String> = ["w1", "w2", "w3"][..count]
+        .iter()
+        .zip(PARALLEL_SERVERS)
+        .map(|(cluster, server)| {
+            harness
+                .sim
+                .seed_kind_cluster(cluster, server, 2)
+                .expect("a workload cluster")
+        })
+        .collect();
+    let before = harness.settled();
+    let installation = existing_cluster(all_new());
+    harness.run(&installation).await.assert_success();
+    let attached: Vec<(WorkloadContext, &str)> = contexts
+        .iter()
+        .map(|context| (WorkloadContext::Named(context.clone()), "dev"))
+        .collect();
+    (harness, attach(installation, &attached), before)
+}
+
+/// `steps` alone (each after the one before), on tokio's paused clock with every command
+/// taking 50 ms; the clock runs again afterwards (what follows runs real git).
+async fn run_paused(
+    harness: &Harness,
+    configuration: &kalypso_bootstrap::config::Configuration,
+    steps: &[StepId],
+) -> kalypso_bootstrap::engine::RunOutcome {
+    use kalypso_bootstrap::engine::{Action, EventSink, Plan, PlannedStep};
+    use kalypso_bootstrap::sim::Latency;
+    use kalypso_bootstrap::tools::CancellationToken;
+
+    let bootstrap = harness.open(configuration);
+    harness
+        .sim
+        .set_latency(Latency::fixed(std::time::Duration::from_millis(50)));
+    tokio::time::pause();
+    let mut planned: Vec<PlannedStep> = Vec::new();
+    for id in steps {
+        let before = planned.last().map(|step| step.id).into_iter().collect();
+        planned.push(PlannedStep::new(*id, Action::Create, before, "test"));
+    }
+    let (events, _receiver) = EventSink::channel();
+    let active = activate(bootstrap.configuration());
+    let outcome = bootstrap
+        .run(
+            &active,
+            &Plan::new(planned),
+            events,
+            &CancellationToken::new(),
+        )
+        .await;
+    tokio::time::resume();
+    harness.sim.set_latency(Latency::zero());
+    outcome
+}
+
+/// Whether our `kind` `name` is on `server`, in flux-system.
+fn on_cluster(harness: &Harness, server: &str, kind: &str, name: &str) -> bool {
+    harness
+        .sim
+        .kube_object(server, kind, Some("flux-system"), name)
+        .is_some()
+}
+
+/// How long each of [`TIMED_STEPS`] takes with `count` kind clusters attached, on the
+/// paused clock with every command taking 50 ms.
+async fn workload_step_times(count: usize) -> Vec<(StepId, std::time::Duration)> {
+    let (harness, configuration, _) = installed_with_clusters(count).await;
+    let outcome = run_paused(&harness, &configuration, &TIMED_STEPS).await;
+    assert!(outcome.is_success(), "{:?}", outcome.end);
+    for server in &PARALLEL_SERVERS[..count] {
+        for (kind, name) in [
+            ("secrets", "kalypso-gitops-dev-deploy-key"),
+            (FLUX_GITREPOSITORY_CRD, "kalypso-gitops-dev"),
+            (FLUX_KUSTOMIZATION_CRD, "kalypso-gitops-dev"),
+        ] {
+            assert!(
+                on_cluster(&harness, server, kind, name),
+                "{kind} {name} on {server}"
+            );
+        }
+    }
+    TIMED_STEPS
+        .into_iter()
+        .map(|id| {
+            let report = outcome.step(id).expect("the step ran");
+            (id, report.duration().expect("the step finished"))
+        })
+        .collect()
+}
+
+/// When clusters fail, the others' work in flight is not dropped: every cluster goes as far
+/// as it can, the step fails with the first failure in the configured order (kind-w2's,
+/// though kind-w3's came first), and the rollback removes exactly what exists.
+#[tokio::test]
+async fn a_cluster_failing_lets_the_others_finish_and_the_first_failure_in_order_is_reported() {
+    use kalypso_bootstrap::sim::{Fault, FaultKind};
+    let (harness, configuration, before) = installed_with_clusters(3).await;
+    // Each cluster's kubectl applies: Flux, then the Secret, the GitRepository, the
+    // Kustomization. kind-w3's Secret is refused at once, kind-w2's GitRepository later.
+    harness.sim.inject(
+        Fault::new(FaultKind::Forbidden, "kubectl apply")
+            .with_arg("kind-w3")
+            .nth(2),
+    );
+    harness.sim.inject(
+        Fault::new(FaultKind::Forbidden, "kubectl apply")
+            .with_arg("kind-w2")
+            .nth(3),
+    );
+    let outcome = run_paused(&harness, &configuration, &WORKLOAD_STEPS).await;
+    let RunEnd::Failed {
+        step: Some(step),
+        error,
+        ..
+    } = &outcome.end
+    else {
+        panic!("expected a failure: {:?}", outcome.end);
+    };
+    assert_eq!(*step, StepId::WorkloadSource, "{}", error.message);
+    assert!(
+        error.message.contains(FLUX_GITREPOSITORY_CRD) && error.message.contains("kind-w2"),
+        "the first failure in cluster order: {}",
+        error.message
+    );
+    let [w1, w2, w3] = PARALLEL_SERVERS;
+    // kind-w1 finished all of it, after kind-w2 and kind-w3 had failed.
+    for (kind, name) in [
+        ("secrets", "kalypso-gitops-dev-deploy-key"),
+        (FLUX_GITREPOSITORY_CRD, "kalypso-gitops-dev"),
+        (FLUX_KUSTOMIZATION_CRD, "kalypso-gitops-dev"),
+    ] {
+        assert!(
+            on_cluster(&harness, w1, kind, name),
+            "{kind} {name} on {w1}"
+        );
+    }
+    assert!(on_cluster(
+        &harness,
+        w2,
+        "secrets",
+        "kalypso-gitops-dev-deploy-key"
+    ));
+    assert!(!on_cluster(
+        &harness,
+        w2,
+        FLUX_GITREPOSITORY_CRD,
+        "kalypso-gitops-dev"
+    ));
+    assert!(!on_cluster(
+        &harness,
+        w3,
+        "secrets",
+        "kalypso-gitops-dev-deploy-key"
+    ));
+    // Every deploy key added is recorded with its id: three were added.
+    let state = harness.state();
+    let keys = state
+        .resources
+        .iter()
+        .filter(|r| matches!(&r.resource, Resource::DeployKey { id: Some(_), .. }))
+        .count();
+    assert_eq!(keys, 3, "{:#?}", state.resources);
+    assert_eq!(deploy_keys_awaited(&harness).await, 3);
+
+    let report = harness.rollback(&configuration).await;
+    assert!(
+        report.is_complete(),
+        "left {:?}, kept {:?}",
+        report.leftovers,
+        report.kept
+    );
+    assert_same(
+        &before,
+        &harness.settled(),
+        "failed at two clusters, rolled back",
+    );
+}
+
+/// [`deploy_keys`] on a runtime without worker threads: how many the gitops repository has.
+async fn deploy_keys_awaited(harness: &Harness) -> usize {
+    let gh = Gh::new(Arc::new(harness.sim.clone())).with_token(SecretString::from(CANARY));
+    gh.deploy_keys(&gitops_slug())
+        .await
+        .expect("the deploy keys")
+        .len()
+}
+
+/// Issue 19 §5: the attached clusters are handled at once within each workload step, so
+/// three take exactly as long per step as one (on the paused clock, free of the
+/// machine's load; `cargo bench` measures the real clock).
+#[tokio::test]
+async fn three_attached_clusters_take_as_long_per_workload_step_as_one() {
+    let one = workload_step_times(1).await;
+    let three = workload_step_times(3).await;
+    assert!(
+        one.iter().all(|(_, took)| !took.is_zero()),
+        "every step waits for its commands: {one:?}"
+    );
+    assert_eq!(three, one, "three clusters against one");
+}

@@ -27,6 +27,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use futures_util::future::join_all;
+
 use super::workloads::source_name;
 use super::{
     resources, tool_error, validation, BootstrapSteps, Preview, StepCommands, StepEnv, Tools,
@@ -934,16 +936,20 @@ impl Chain {
         let step = ctx.step();
         let environment = self.environments[index].environment.clone();
         let name = source_name(&environment);
-        let mut waiting = Vec::new();
-        let mut done = Vec::new();
-        let mut head: Option<Option<String>> = None;
-        for cluster in self.environments[index].clusters.clone() {
-            let object = match cluster
-                .kubectl
-                .get_flux_object(FluxKind::Kustomization, &name, resources::FLUX_NAMESPACE)
-                .await
-            {
-                Ok(object) => object,
+        let clusters = self.environments[index].clusters.clone();
+        // Every cluster's Kustomization at once; a failure is the first in cluster order.
+        let read = join_all(clusters.iter().map(|cluster| {
+            cluster.kubectl.get_flux_object(
+                FluxKind::Kustomization,
+                &name,
+                resources::FLUX_NAMESPACE,
+            )
+        }))
+        .await;
+        let mut objects = Vec::with_capacity(clusters.len());
+        for (cluster, object) in clusters.iter().zip(read) {
+            match object {
+                Ok(object) => objects.push(object),
                 Err(error) => {
                     return pending_or_fail(
                         step,
@@ -951,28 +957,36 @@ impl Chain {
                         error,
                     )
                 }
-            };
-            let applied = object
-                .as_ref()
-                .and_then(|o| o.last_applied_revision.as_deref())
-                .map(revision_commit)
-                .map(str::to_string);
-            // A later commit of the branch counts: read the branch only when needed.
-            if applied.as_deref().is_some_and(|commit| commit != merged) && head.is_none() {
-                head = Some(
-                    match self.gh.branch_head(&self.gitops, &environment).await {
-                        Ok(head) => head,
-                        Err(error) => {
-                            return pending_or_fail(
-                                step,
-                                &format!("read the branch {environment} of {}", self.gitops),
-                                error,
-                            )
-                        }
-                    },
-                );
             }
-            match reconciled_at(object.as_ref(), &merged, head.clone().flatten().as_deref()) {
+        }
+        let applied: Vec<Option<String>> = objects
+            .iter()
+            .map(|object| {
+                object
+                    .as_ref()
+                    .and_then(|o| o.last_applied_revision.as_deref())
+                    .map(revision_commit)
+                    .map(str::to_string)
+            })
+            .collect();
+        // A later commit of the branch counts: read the branch (once) only when needed.
+        let mut head: Option<String> = None;
+        if applied.iter().flatten().any(|commit| *commit != merged) {
+            head = match self.gh.branch_head(&self.gitops, &environment).await {
+                Ok(head) => head,
+                Err(error) => {
+                    return pending_or_fail(
+                        step,
+                        &format!("read the branch {environment} of {}", self.gitops),
+                        error,
+                    )
+                }
+            };
+        }
+        let mut waiting = Vec::new();
+        let mut done = Vec::new();
+        for (cluster, object) in clusters.iter().zip(&objects) {
+            match reconciled_at(object.as_ref(), &merged, head.as_deref()) {
                 Ok(said) => done.push(format!("{}: {name} {said}", cluster.context)),
                 Err(why) => waiting.push(format!("{}: {name} {why}", cluster.context)),
             }
@@ -1009,20 +1023,39 @@ impl Chain {
         let step = ctx.step();
         let environment = self.environments[index].environment.clone();
         let gitops = self.gitops.clone();
-        let mut waiting = Vec::new();
-        let mut warnings = Vec::new();
-        let mut arrived = Vec::new();
-        for cluster in self.environments[index].clusters.clone() {
+        let clusters = self.environments[index].clusters.clone();
+        // The deployment targets of each cluster type not known yet, once per type, at once.
+        let mut unknown: Vec<&str> = Vec::new();
+        for cluster in &clusters {
+            let cluster_type = cluster.cluster_type.as_str();
+            if !self.environments[index].targets.contains_key(cluster_type)
+                && !unknown.contains(&cluster_type)
+            {
+                unknown.push(cluster_type);
+            }
+        }
+        let listed = join_all(
+            unknown
+                .iter()
+                .map(|cluster_type| self.target_namespaces(step, cluster_type, &merged)),
+        )
+        .await;
+        let mut found = BTreeMap::new();
+        for (cluster_type, listing) in unknown.iter().zip(listed) {
+            match listing? {
+                Ok(namespaces) => found.insert(cluster_type.to_string(), namespaces),
+                Err(pending) => return Ok(Err(pending)),
+            };
+        }
+        let mut per_cluster = Vec::with_capacity(clusters.len());
+        for cluster in &clusters {
             let namespaces = match self.environments[index].targets.get(&cluster.cluster_type) {
                 Some(namespaces) => namespaces.clone(),
                 None => {
-                    let namespaces = match self
-                        .target_namespaces(step, &cluster.cluster_type, &merged)
-                        .await?
-                    {
-                        Ok(namespaces) => namespaces,
-                        Err(pending) => return Ok(Err(pending)),
-                    };
+                    let namespaces = found
+                        .get(&cluster.cluster_type)
+                        .cloned()
+                        .unwrap_or_default();
                     if namespaces.is_empty() {
                         let error = UserError::in_step(
                             step,
@@ -1053,46 +1086,25 @@ impl Chain {
                     namespaces
                 }
             };
-            let mut cluster_warnings = Vec::new();
-            for namespace in &namespaces {
-                let (present, config_map, kustomization) = tokio::join!(
-                    cluster.kubectl.get_namespace(namespace),
-                    cluster
-                        .kubectl
-                        .config_map_exists(PLATFORM_CONFIG_MAP, namespace),
-                    cluster.kubectl.get_flux_object(
-                        FluxKind::Kustomization,
-                        namespace,
-                        resources::FLUX_NAMESPACE
-                    ),
-                );
-                let what = format!("the workload in {namespace} on {}", cluster.context);
-                let present = match present {
-                    Ok(found) => found.is_some(),
-                    Err(error) => return pending_or_fail(step, &what, error),
-                };
-                let config_map = match config_map {
-                    Ok(found) => found,
-                    Err(error) => return pending_or_fail(step, &what, error),
-                };
-                let kustomization = match kustomization {
-                    Ok(found) => found,
-                    Err(error) => return pending_or_fail(step, &what, error),
-                };
-                match workload_state(
-                    &cluster.context,
-                    namespace,
-                    present,
-                    config_map,
-                    kustomization.as_ref(),
-                ) {
-                    WorkloadState::Running => {}
-                    WorkloadState::OwnKustomizationFails(warning) => cluster_warnings.push(warning),
-                    WorkloadState::Missing(missing) => {
-                        waiting.push(format!("{}: {missing}", cluster.context))
-                    }
-                }
-            }
+            per_cluster.push(namespaces);
+        }
+        // Every cluster's workload objects at once; the first failure in cluster order.
+        let observed = join_all(
+            clusters
+                .iter()
+                .zip(&per_cluster)
+                .map(|(cluster, namespaces)| workload_on(step, cluster, namespaces)),
+        )
+        .await;
+        let mut waiting = Vec::new();
+        let mut warnings = Vec::new();
+        let mut arrived = Vec::new();
+        for ((cluster, namespaces), observed) in clusters.iter().zip(per_cluster).zip(observed) {
+            let (cluster_warnings, missing) = match observed? {
+                Ok(observed) => observed,
+                Err(pending) => return Ok(Err(pending)),
+            };
+            waiting.extend(missing);
             arrived.push((
                 cluster.context.clone(),
                 namespaces,
@@ -1207,6 +1219,55 @@ impl Chain {
         }
         Ok(Ok(namespaces))
     }
+}
+
+/// The sample workload on one attached cluster, each namespace's objects queried at once:
+/// the warnings of the workload's own Kustomizations, and what is still missing.
+async fn workload_on(
+    step: StepId,
+    cluster: &Attached,
+    namespaces: &[String],
+) -> Result<Result<(Vec<String>, Vec<String>), String>, UserError> {
+    let mut warnings = Vec::new();
+    let mut missing = Vec::new();
+    for namespace in namespaces {
+        let (present, config_map, kustomization) = tokio::join!(
+            cluster.kubectl.get_namespace(namespace),
+            cluster
+                .kubectl
+                .config_map_exists(PLATFORM_CONFIG_MAP, namespace),
+            cluster.kubectl.get_flux_object(
+                FluxKind::Kustomization,
+                namespace,
+                resources::FLUX_NAMESPACE
+            ),
+        );
+        let what = format!("the workload in {namespace} on {}", cluster.context);
+        let present = match present {
+            Ok(found) => found.is_some(),
+            Err(error) => return pending_or_fail(step, &what, error),
+        };
+        let config_map = match config_map {
+            Ok(found) => found,
+            Err(error) => return pending_or_fail(step, &what, error),
+        };
+        let kustomization = match kustomization {
+            Ok(found) => found,
+            Err(error) => return pending_or_fail(step, &what, error),
+        };
+        match workload_state(
+            &cluster.context,
+            namespace,
+            present,
+            config_map,
+            kustomization.as_ref(),
+        ) {
+            WorkloadState::Running => {}
+            WorkloadState::OwnKustomizationFails(warning) => warnings.push(warning),
+            WorkloadState::Missing(what) => missing.push(format!("{}: {what}", cluster.context)),
+        }
+    }
+    Ok(Ok((warnings, missing)))
 }
 
 /// A failed query: transient ones are a pending round, anything else ends the step.

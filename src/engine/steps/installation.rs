@@ -399,6 +399,15 @@ pub(super) async fn ensure_flux(
     let context = context.to_string();
     let step = ctx.step();
     let api_version = usage.api_version();
+    // Workload clusters are handled at once within their step: each line names its own.
+    let on = match usage {
+        FluxUse::Management => String::new(),
+        FluxUse::Workload => format!("{context}: "),
+    };
+    let running = || match usage {
+        FluxUse::Management => ctx.transition("Running"),
+        FluxUse::Workload => ctx.transition_with("Running", format!("{on}Flux is running")),
+    };
     // Both CRDs at once.
     let flux_crds = || async {
         let git_what = format!("look up CRD {FLUX_GITREPOSITORY_CRD}");
@@ -428,8 +437,8 @@ pub(super) async fn ensure_flux(
                     ResourceStatus::Present,
                 )?,
             }
-            wait_for_controllers(env, ctx, kubectl).await?;
-            ctx.transition("Running");
+            wait_for_controllers(env, ctx, kubectl, &on).await?;
+            running();
             let whose = if ours.is_some() {
                 "installed by an earlier run"
             } else {
@@ -474,7 +483,7 @@ pub(super) async fn ensure_flux(
         Some(_) => format!("Flux from {url}"),
         None => format!("Flux {version}"),
     };
-    ctx.transition_with("Installing", format!("installing {what}"));
+    ctx.transition_with("Installing", format!("{on}installing {what}"));
     let applied = call(
         env,
         ctx,
@@ -503,24 +512,26 @@ pub(super) async fn ensure_flux(
     } else {
         applied?;
     }
-    wait_for_controllers(env, ctx, kubectl).await?;
+    wait_for_controllers(env, ctx, kubectl, &on).await?;
     ctx.record(resource, Ownership::CreatedByUs, ResourceStatus::Present)?;
     // A release chosen with --flux-version may have dropped the APIs Kalypso needs.
     if let (Some(git), Some(kustomization)) = flux_crds().await? {
         check_flux_apis(step, &context, usage, &git, &kustomization)?;
     }
-    ctx.transition("Running");
+    running();
     Ok(StepOutcome::succeeded(format!(
         "Flux {version} installed; its controllers are available"
     )))
 }
 
+/// `on` prefixes the progress line (`CONTEXT: ` on a workload cluster, else nothing).
 async fn wait_for_controllers(
     env: &StepEnv,
     ctx: &StepContext,
     kubectl: &KubectlContext,
+    on: &str,
 ) -> Result<(), UserError> {
-    ctx.progress("waiting for the Flux controllers");
+    ctx.progress(format!("{on}waiting for the Flux controllers"));
     let what = "wait for the Flux controllers to be available";
     retry_step(ctx, &env.timings.retry, what, |_| async {
         kubectl

@@ -398,118 +398,142 @@ pub(crate) async fn run(
     }
 }
 
+/// The outcome of work done on every attached cluster at once: each cluster's work
+/// finished (none is dropped half-way through a create, so the state records exactly what
+/// exists), then the results in the configured order, or the first error in that order.
+async fn on_each<T, F>(work: impl IntoIterator<Item = F>) -> Result<Vec<T>, UserError>
+where
+    F: std::future::Future<Output = Result<T, UserError>>,
+{
+    futures_util::future::join_all(work)
+        .await
+        .into_iter()
+        .collect()
+}
+
 /// Read-only, before anything is created: each attached context answers, its Flux is
-/// absent or compatible, and none of our names is taken by something not ours.
+/// absent or compatible, and none of our names is taken by something not ours. The
+/// contexts are checked at once.
 async fn preflight(steps: &BootstrapSteps, ctx: &StepContext) -> Result<StepOutcome, UserError> {
     let env = steps.env();
-    let configuration = &env.configuration;
-    let step = ctx.step();
-    let mut checked = Vec::new();
-    for context in attached_contexts(configuration) {
-        let name = kube_context_of(configuration, &context);
-        if context == WorkloadContext::Management
-            && matches!(configuration.cluster, ClusterTarget::Create(_))
-        {
-            ctx.progress(format!(
-                "{name}: the management cluster this run creates, nothing to check yet"
-            ));
-            checked.push(format!("{name} (created by this run)"));
-            continue;
-        }
-        let kubectl = kubectl_for(env, ctx, &name);
-        ctx.progress(format!(
-            "checking that workload cluster context {name} answers"
-        ));
-        kubectl.reachable().await.map_err(|e| {
-            tool_error(step, &format!("reach workload cluster context {name}"), &e).with_hint(
-                Topic::ClusterUnreachable.hint(format!(
-                    "check it with `kubectl --context {name} get nodes`; fix the kubeconfig, or drop --workload-cluster {name}"
-                )),
-            )
-        })?;
-        let flux = match installation::flux_crds(env, ctx, &kubectl).await? {
-            (Some(git), Some(kustomization)) => {
-                installation::check_flux_apis(
-                    step,
-                    &name,
-                    FluxUse::Workload,
-                    &git,
-                    &kustomization,
-                )?;
-                true
-            }
-            (None, None) => false,
-            (git, kustomization) => {
-                return Err(installation::partial_flux_error(
-                    step,
-                    &name,
-                    FluxUse::Workload,
-                    &git,
-                    &kustomization,
-                ))
-            }
-        };
-        for cluster in configuration
-            .workload_clusters
-            .iter()
-            .filter(|c| c.context == context)
-        {
-            for (kind, object) in objects(&cluster.environment) {
-                // Without Flux's CRDs there is no object of their kinds to look up.
-                if !flux && kind != SECRET_RESOURCE {
-                    continue;
-                }
-                let labels = call(env, ctx, &format!("look up {kind} {object}"), || {
-                    kubectl.object_labels(kind, &object, NAMESPACE)
-                })
-                .await?;
-                if labels.is_none() {
-                    continue;
-                }
-                let resource = object_resource(&name, kind, &object);
-                if ctx.state().read(|s| recorded_ours(s, &resource)) {
-                    continue;
-                }
-                return Err(UserError::in_step(
-                    step,
-                    format!(
-                        "{kind} {object} already exists in namespace {NAMESPACE} of workload cluster context {name}, and this installation did not create it"
-                    ),
-                )
-                .with_hint(Topic::AlreadyExists.hint(format!(
-                    "it may be another installation's: remove it (`kubectl --context {name} delete {kind} {object} -n {NAMESPACE}`) if it is no one's, or attach another cluster"
-                ))));
-            }
-        }
-        checked.push(format!(
-            "{name} ({})",
-            if flux {
-                "Flux present"
-            } else {
-                "Flux to install"
-            }
-        ));
-    }
+    let checked = on_each(
+        attached_contexts(&env.configuration)
+            .into_iter()
+            .map(|context| preflight_context(env, ctx, context)),
+    )
+    .await?;
     Ok(StepOutcome::succeeded(format!(
         "workload clusters checked: {}",
         checked.join(", ")
     )))
 }
 
-/// Flux on each attached cluster that lacks it, by the management cluster's own rules.
+/// The pre-flight of one attached context: what the step's outcome says of it.
+async fn preflight_context(
+    env: &StepEnv,
+    ctx: &StepContext,
+    context: WorkloadContext,
+) -> Result<String, UserError> {
+    let configuration = &env.configuration;
+    let step = ctx.step();
+    let name = kube_context_of(configuration, &context);
+    if context == WorkloadContext::Management
+        && matches!(configuration.cluster, ClusterTarget::Create(_))
+    {
+        ctx.progress(format!(
+            "{name}: the management cluster this run creates, nothing to check yet"
+        ));
+        return Ok(format!("{name} (created by this run)"));
+    }
+    let kubectl = kubectl_for(env, ctx, &name);
+    ctx.progress(format!(
+        "checking that workload cluster context {name} answers"
+    ));
+    kubectl.reachable().await.map_err(|e| {
+        tool_error(step, &format!("reach workload cluster context {name}"), &e).with_hint(
+            Topic::ClusterUnreachable.hint(format!(
+                "check it with `kubectl --context {name} get nodes`; fix the kubeconfig, or drop --workload-cluster {name}"
+            )),
+        )
+    })?;
+    let flux = match installation::flux_crds(env, ctx, &kubectl).await? {
+        (Some(git), Some(kustomization)) => {
+            installation::check_flux_apis(step, &name, FluxUse::Workload, &git, &kustomization)?;
+            true
+        }
+        (None, None) => false,
+        (git, kustomization) => {
+            return Err(installation::partial_flux_error(
+                step,
+                &name,
+                FluxUse::Workload,
+                &git,
+                &kustomization,
+            ))
+        }
+    };
+    for cluster in configuration
+        .workload_clusters
+        .iter()
+        .filter(|c| c.context == context)
+    {
+        for (kind, object) in objects(&cluster.environment) {
+            // Without Flux's CRDs there is no object of their kinds to look up.
+            if !flux && kind != SECRET_RESOURCE {
+                continue;
+            }
+            let labels = call(
+                env,
+                ctx,
+                &format!("look up {kind} {object} on {name}"),
+                || kubectl.object_labels(kind, &object, NAMESPACE),
+            )
+            .await?;
+            if labels.is_none() {
+                continue;
+            }
+            let resource = object_resource(&name, kind, &object);
+            if ctx.state().read(|s| recorded_ours(s, &resource)) {
+                continue;
+            }
+            return Err(UserError::in_step(
+                step,
+                format!(
+                    "{kind} {object} already exists in namespace {NAMESPACE} of workload cluster context {name}, and this installation did not create it"
+                ),
+            )
+            .with_hint(Topic::AlreadyExists.hint(format!(
+                "it may be another installation's: remove it (`kubectl --context {name} delete {kind} {object} -n {NAMESPACE}`) if it is no one's, or attach another cluster"
+            ))));
+        }
+    }
+    Ok(format!(
+        "{name} ({})",
+        if flux {
+            "Flux present"
+        } else {
+            "Flux to install"
+        }
+    ))
+}
+
+/// Flux on each attached cluster that lacks it, by the management cluster's own rules,
+/// on every context at once. Each context is installed once, however many environments
+/// it follows ([`attached_contexts`] lists each once).
 async fn flux(steps: &BootstrapSteps, ctx: &StepContext) -> Result<StepOutcome, UserError> {
     let env = steps.env();
-    let mut done = Vec::new();
-    for context in attached_contexts(&env.configuration) {
-        let WorkloadContext::Named(name) = &context else {
-            done.push("the management cluster's Flux is installation.flux's".to_string());
-            continue;
-        };
-        let kubectl = kubectl_for(env, ctx, name);
-        let outcome =
-            installation::ensure_flux(env, ctx, name, &kubectl, FluxUse::Workload).await?;
-        done.push(format!("{name}: {}", outcome.message()));
-    }
+    let done = on_each(attached_contexts(&env.configuration).into_iter().map(
+        |context| async move {
+            let WorkloadContext::Named(name) = &context else {
+                return Ok("the management cluster's Flux is installation.flux's".to_string());
+            };
+            let kubectl = kubectl_for(env, ctx, name);
+            let outcome =
+                installation::ensure_flux(env, ctx, name, &kubectl, FluxUse::Workload).await?;
+            Ok(format!("{name}: {}", outcome.message()))
+        },
+    ))
+    .await?;
     Ok(StepOutcome::succeeded(done.join("; ")))
 }
 
@@ -586,9 +610,12 @@ async fn credential_in_place(
         return Ok(false);
     }
     let secret_name = credential_secret_name(environment);
-    let labels = call(env, ctx, &format!("look up Secret {secret_name}"), || {
-        kubectl.object_labels(SECRET_RESOURCE, &secret_name, NAMESPACE)
-    })
+    let labels = call(
+        env,
+        ctx,
+        &format!("look up Secret {secret_name} on {context}"),
+        || kubectl.object_labels(SECRET_RESOURCE, &secret_name, NAMESPACE),
+    )
     .await?;
     Ok(labels
         .is_some_and(|labels| crate::tools::kubectl::check_mark(&labels, installation_id).is_ok()))
@@ -622,23 +649,67 @@ async fn gitops_source(
         ));
     }
     let known_hosts = known_hosts(&gitops.host, &host_keys);
-    let url = ssh_url(gitops);
-    let mut attached = Vec::new();
-    for cluster in &configuration.workload_clusters {
-        let name = kube_context_of(configuration, &cluster.context);
+    let source = SourceInputs {
+        env,
+        ctx,
+        tools: &tools,
+        slug: &slug,
+        url: ssh_url(gitops),
+        known_hosts: &known_hosts,
+        installation_id: &installation_id,
+    };
+    // Every (cluster, environment) at once: each has its own deploy key and objects
+    // (named per environment), so two environments on one context never touch the same.
+    let attached = on_each(
+        configuration
+            .workload_clusters
+            .iter()
+            .map(|cluster| source.attach(cluster)),
+    )
+    .await?;
+    ctx.facts().set(fact::GITOPS_URL, gitops.url());
+    Ok(StepOutcome::succeeded(attached.join("; ")))
+}
+
+/// What the source of each attached (cluster, environment) is made from.
+struct SourceInputs<'a> {
+    env: &'a StepEnv,
+    ctx: &'a StepContext,
+    tools: &'a Tools,
+    slug: &'a str,
+    url: String,
+    known_hosts: &'a str,
+    installation_id: &'a str,
+}
+
+impl SourceInputs<'_> {
+    /// One attached (cluster, environment): its credential (kept when an earlier run's is
+    /// in place), GitRepository and Kustomization, each recorded before it is created; then
+    /// the GitRepository Ready. What the step's outcome says of it.
+    async fn attach(&self, cluster: &WorkloadCluster) -> Result<String, UserError> {
+        let Self {
+            env,
+            ctx,
+            tools,
+            slug,
+            installation_id,
+            ..
+        } = *self;
+        let step = ctx.step();
+        let name = kube_context_of(&env.configuration, &cluster.context);
         let kubectl = kubectl_for(env, ctx, &name);
         let environment = &cluster.environment;
-        let title = deploy_key_title(&installation_id, &name, environment);
+        let title = deploy_key_title(installation_id, &name, environment);
         if credential_in_place(
             env,
             ctx,
-            &tools,
+            tools,
             &kubectl,
-            &slug,
+            slug,
             &title,
             &name,
             environment,
-            &installation_id,
+            installation_id,
         )
         .await?
         {
@@ -646,87 +717,18 @@ async fn gitops_source(
                 "{name}: the deploy key {title:?} and its Secret made by an earlier run are in place"
             ));
         } else {
-            ctx.progress(format!(
-                "{name}: a read-only deploy key of {slug} for {environment}"
-            ));
-            let (identity, identity_pub) = generate_key_pair(step)?;
-            let pending = Resource::DeployKey {
-                repository: slug.clone(),
-                title: title.clone(),
-                key: identity_pub.clone(),
-                id: None,
-            };
-            ctx.record(
-                pending.clone(),
-                Ownership::CreatedByUs,
-                ResourceStatus::Creating,
-            )?;
-            let attempts = CreateAttempts::default();
-            let added = call(
-                env,
-                ctx,
-                &format!("add deploy key {title:?} to {slug}"),
-                || async {
-                    attempts.note(tools.gh.deploy_key_add(&slug, &title, &identity_pub).await)
-                },
-            )
-            .await;
-            let added = match added {
-                Ok(added) => added,
-                Err(error) => {
-                    forget_refused_creation(ctx, &attempts, &pending)?;
-                    return Err(error);
-                }
-            };
-            ctx.update_state(|s| {
-                s.forget_creation(&pending, crate::state::Timestamp::now());
-            })?;
-            ctx.record(
-                Resource::DeployKey {
-                    repository: slug.clone(),
-                    title: title.clone(),
-                    key: identity_pub.clone(),
-                    id: Some(added.id),
-                },
-                Ownership::CreatedByUs,
-                ResourceStatus::Present,
-            )?;
-
-            let secret =
-                object_resource(&name, SECRET_RESOURCE, &credential_secret_name(environment));
-            ctx.record(
-                secret.clone(),
-                Ownership::CreatedByUs,
-                ResourceStatus::Creating,
-            )?;
-            let manifest = credential_secret_manifest(
-                environment,
-                &identity,
-                &identity_pub,
-                &known_hosts,
-                &installation_id,
-            );
-            call(
-                env,
-                ctx,
-                &format!(
-                    "apply Secret {} on {name}",
-                    credential_secret_name(environment)
-                ),
-                || kubectl.apply_secret_stdin(manifest.clone()),
-            )
-            .await?;
-            ctx.record(secret, Ownership::CreatedByUs, ResourceStatus::Present)?;
+            self.add_credential(&kubectl, &name, environment, &title)
+                .await?;
         }
 
         for (kind, manifest) in [
             (
                 FLUX_GITREPOSITORY_CRD,
-                git_repository_manifest(cluster, &url, &installation_id),
+                git_repository_manifest(cluster, &self.url, installation_id),
             ),
             (
                 FLUX_KUSTOMIZATION_CRD,
-                kustomization_manifest(cluster, &installation_id),
+                kustomization_manifest(cluster, installation_id),
             ),
         ] {
             let object = object_resource(&name, kind, &source_name(environment));
@@ -776,13 +778,101 @@ async fn gitops_source(
             },
         )
         .await?;
-        ctx.facts().set(fact::GITOPS_URL, gitops.url());
-        attached.push(format!(
+        Ok(format!(
             "{name} follows {environment} at ./{}",
             cluster.cluster_type
-        ));
+        ))
     }
-    Ok(StepOutcome::succeeded(attached.join("; ")))
+
+    /// A new read-only deploy key of the gitops repository and its Secret on `name`, each
+    /// recorded before it is created.
+    async fn add_credential(
+        &self,
+        kubectl: &KubectlContext,
+        name: &str,
+        environment: &str,
+        title: &str,
+    ) -> Result<(), UserError> {
+        let Self {
+            env,
+            ctx,
+            tools,
+            slug,
+            known_hosts,
+            installation_id,
+            ..
+        } = *self;
+        let step = ctx.step();
+        ctx.progress(format!(
+            "{name}: a read-only deploy key of {slug} for {environment}"
+        ));
+        let (identity, identity_pub) = generate_key_pair(step)?;
+        let pending = Resource::DeployKey {
+            repository: slug.to_string(),
+            title: title.to_string(),
+            key: identity_pub.clone(),
+            id: None,
+        };
+        ctx.record(
+            pending.clone(),
+            Ownership::CreatedByUs,
+            ResourceStatus::Creating,
+        )?;
+        let attempts = CreateAttempts::default();
+        let added = call(
+            env,
+            ctx,
+            &format!("add deploy key {title:?} to {slug}"),
+            || async { attempts.note(tools.gh.deploy_key_add(slug, title, &identity_pub).await) },
+        )
+        .await;
+        let added = match added {
+            Ok(added) => added,
+            Err(error) => {
+                forget_refused_creation(ctx, &attempts, &pending)?;
+                return Err(error);
+            }
+        };
+        ctx.update_state(|s| {
+            s.forget_creation(&pending, crate::state::Timestamp::now());
+        })?;
+        ctx.record(
+            Resource::DeployKey {
+                repository: slug.to_string(),
+                title: title.to_string(),
+                key: identity_pub.clone(),
+                id: Some(added.id),
+            },
+            Ownership::CreatedByUs,
+            ResourceStatus::Present,
+        )?;
+
+        let secret = object_resource(name, SECRET_RESOURCE, &credential_secret_name(environment));
+        ctx.record(
+            secret.clone(),
+            Ownership::CreatedByUs,
+            ResourceStatus::Creating,
+        )?;
+        let manifest = credential_secret_manifest(
+            environment,
+            &identity,
+            &identity_pub,
+            known_hosts,
+            installation_id,
+        );
+        call(
+            env,
+            ctx,
+            &format!(
+                "apply Secret {} on {name}",
+                credential_secret_name(environment)
+            ),
+            || kubectl.apply_secret_stdin(manifest.clone()),
+        )
+        .await?;
+        ctx.record(secret, Ownership::CreatedByUs, ResourceStatus::Present)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
