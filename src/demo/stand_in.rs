@@ -3,9 +3,12 @@
 //! [`ProcessRunner`] (its line sink, its bounded stderr, its cancellation and timeout).
 //!
 //! The simulated command runs first, for its effect on the simulated world and its
-//! latency; then a stand-in, `sh -c`, prints what it answered: its stdout (given on the
-//! stand-in's stdin, `cat`), any extra lines of a `KALYPSO_DEMO_CHATTER` rule on stderr
-//! (`seq`), its stderr (`printf` of environment variables), and exits with its exit code.
+//! latency; then a stand-in, `sh -c`, prints what it answered. Its stdin carries the
+//! answer's stdout followed by its stderr: `head -c` copies exactly the stdout's bytes to
+//! stdout (GNU `head` reads no further than it copies, also from a pipe), `seq` prints any
+//! extra lines of a `KALYPSO_DEMO_CHATTER` rule on stderr, `cat` copies the rest (the
+//! stderr) to stderr, and it exits with the answer's exit code. Through stdin any size and
+//! any bytes pass (environment strings are bounded and cannot hold a NUL byte).
 //! Commands with chatter always go through a stand-in; with `KALYPSO_DEMO_STAND_IN=all`
 //! every simulated command does (`git` is a real child already).
 
@@ -15,6 +18,7 @@ use std::time::Duration;
 use secrecy::SecretSlice;
 use tokio::time::Instant;
 
+use crate::secrets::{AZURE_SECRET_VARIABLES, GITHUB_TOKEN_VARIABLES};
 use crate::sim::{chatter_seq_format, command_words, Chatter, SIMULATED_PROGRAMS};
 use crate::tools::runner::{
     BoxFuture, CommandOutput, CommandRunner, CommandSpec, ProcessRunner, RunControl, RunError,
@@ -24,11 +28,6 @@ use crate::tools::runner::{
 /// The program every stand-in runs.
 pub const STAND_IN_SHELL: &str = "sh";
 
-/// The variables that carry the simulated stderr to the stand-in, numbered from 0: one
-/// environment string may not exceed 128 KiB on Linux, so a long stderr is split.
-const STDERR_VAR: &str = "KALYPSO_STAND_IN_STDERR_";
-/// Most bytes of stderr in one variable.
-const STDERR_CHUNK_BYTES: usize = 64 * 1024;
 /// The `seq -f` format of the chatter lines.
 const CHATTER_VAR: &str = "KALYPSO_STAND_IN_CHATTER";
 
@@ -120,8 +119,8 @@ impl CommandRunner for StandInRunner {
 }
 
 /// The stand-in of `spec`, printing `answer` and `lines` lines of chatter. Its argv holds
-/// only fixed text and numbers; what it prints travels by stdin and environment (a
-/// secret stdout stays secret: secret stdin, never streamed).
+/// only fixed text and numbers; what it prints travels by stdin (a secret stdout stays
+/// secret: secret stdin, never streamed). It inherits no secret of ours: it needs none.
 fn stand_in_spec(
     spec: &CommandSpec,
     answer: &CommandOutput,
@@ -137,53 +136,38 @@ fn stand_in_spec(
         }
         None => "kill -KILL $$".to_string(),
     };
-    let mut script = vec!["cat".to_string()];
+    let mut script = Vec::new();
+    if !answer.stdout.is_empty() {
+        script.push(format!("head -c {}", answer.stdout.len()));
+    }
     let mut child = CommandSpec::new(STAND_IN_SHELL);
     if lines > 0 {
         script.push(format!("seq -f \"${CHATTER_VAR}\" 0 {} >&2", lines - 1));
         child = child.env(CHATTER_VAR, chatter_seq_format(words));
     }
-    let chunks = chunks(&answer.stderr, STDERR_CHUNK_BYTES);
-    if !chunks.is_empty() {
-        let names: Vec<String> = (0..chunks.len())
-            .map(|i| format!("{STDERR_VAR}{i}"))
-            .collect();
-        let words: Vec<String> = names.iter().map(|name| format!("\"${name}\"")).collect();
-        script.push(format!("printf '%s' {} >&2", words.join(" ")));
-        for (name, chunk) in names.into_iter().zip(chunks) {
-            child = child.env(name, chunk);
-        }
+    if !answer.stderr.is_empty() {
+        script.push("cat >&2".to_string());
     }
     script.push(exit);
+    for name in GITHUB_TOKEN_VARIABLES
+        .iter()
+        .chain(AZURE_SECRET_VARIABLES.iter())
+    {
+        child = child.env_remove(*name);
+    }
     child = child.args([
         "-c".to_string(),
         script.join("; "),
         "kalypso-stand-in".to_string(),
     ]);
-    let stdout = answer.stdout.as_bytes().to_vec();
+    let mut stdin = Vec::with_capacity(answer.stdout.len() + answer.stderr.len());
+    stdin.extend_from_slice(answer.stdout.as_bytes());
+    stdin.extend_from_slice(answer.stderr.as_bytes());
     Ok(if spec.stdout_is_secret {
-        child
-            .secret_stdout()
-            .secret_stdin(SecretSlice::from(stdout))
+        child.secret_stdout().secret_stdin(SecretSlice::from(stdin))
     } else {
-        child.stdin_bytes(stdout)
+        child.stdin_bytes(stdin)
     })
-}
-
-/// `text` in pieces of at most `most` bytes, cut between characters.
-fn chunks(text: &str, most: usize) -> Vec<&str> {
-    let mut pieces = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let mut cut = rest.len().min(most);
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let (piece, after) = rest.split_at(cut);
-        pieces.push(piece);
-        rest = after;
-    }
-    pieces
 }
 
 /// An error of the stand-in as the simulated command's own: the caller ran that command.
@@ -215,17 +199,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_long_stderr_is_cut_between_characters() {
-        let text = "é".repeat(10);
-        let pieces = chunks(&text, 5);
-        assert_eq!(pieces.concat(), text);
-        assert!(pieces
-            .iter()
-            .all(|piece| piece.len() <= 5 && !piece.is_empty()));
-        assert!(chunks("", 5).is_empty());
-    }
-
-    #[test]
     fn the_stand_ins_argv_holds_no_output_and_a_secret_stdout_stays_secret() {
         let answer = CommandOutput {
             exit_code: Some(3),
@@ -249,5 +222,52 @@ mod tests {
             child.stdin,
             Some(crate::tools::runner::StdinData::Secret(_))
         ));
+    }
+
+    #[test]
+    fn the_stand_in_inherits_no_secret_variable() {
+        let answer = CommandOutput {
+            exit_code: Some(0),
+            stdout: "{}\n".to_string(),
+            stderr: String::new(),
+            duration: Duration::ZERO,
+        };
+        let spec = CommandSpec::new("az").args(["account", "show"]);
+        let words = vec!["az".to_string(), "account".to_string()];
+        let child = stand_in_spec(&spec, &answer, &words, 1).expect("a stand-in");
+        for name in GITHUB_TOKEN_VARIABLES
+            .iter()
+            .chain(AZURE_SECRET_VARIABLES.iter())
+        {
+            assert!(
+                child.env_remove.iter().any(|removed| removed == name),
+                "the stand-in inherits {name}: {:?}",
+                child.env_remove
+            );
+            assert!(child.env.iter().all(|(set, _)| set != name));
+        }
+    }
+
+    #[test]
+    fn the_answer_travels_on_stdin_stdout_then_stderr_whatever_its_bytes() {
+        let answer = CommandOutput {
+            exit_code: Some(1),
+            stdout: "out\n".to_string(),
+            stderr: format!("{}\0end\n", "e".repeat(3 * 1024 * 1024)),
+            duration: Duration::ZERO,
+        };
+        let spec = CommandSpec::new("kubectl").args(["get", "pods"]);
+        let words = vec!["kubectl".to_string(), "get".to_string()];
+        let child = stand_in_spec(&spec, &answer, &words, 0).expect("a stand-in");
+        let Some(crate::tools::runner::StdinData::Plain(stdin)) = &child.stdin else {
+            panic!("a plain stdin: {:?}", child.stdin);
+        };
+        assert_eq!(
+            stdin.as_slice(),
+            format!("{}{}", answer.stdout, answer.stderr).as_bytes()
+        );
+        assert!(child.env.is_empty(), "nothing printed goes by environment");
+        let argv = child.argv().join(" ");
+        assert!(argv.contains("head -c 4; cat >&2; exit 1"), "{argv}");
     }
 }

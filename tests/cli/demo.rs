@@ -8,7 +8,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::process::{wait_until, HANG_GUARD};
+use crate::support::process::{wait_until, KillOnDrop, HANG_GUARD};
 
 const CANARY: &str = "ghp_DEMOcanary0123456789abcdefghijKLMN";
 
@@ -390,19 +390,22 @@ fn a_second_run_on_the_same_state_fails_at_once_naming_the_holder() {
     let home = TempDir::new().unwrap();
     let state = home.path().join("state.json");
     // The first run's `helm upgrade` takes ten minutes: it holds the lock far longer than
-    // the hang guard below, however slow the machine, and is killed once checked.
-    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("TMPDIR", home.path())
-        .env("KALYPSO_DEMO_LATENCY", "zero,helm upgrade=600s")
-        .args(["--demo", "--no-tui", "--non-interactive", "--state-file"])
-        .arg(&state)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // the hang guard below, however slow the machine, and is killed once checked (or when
+    // the guard drops, if an assertion fails before).
+    let mut first = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_kalypso-bootstrap"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("TMPDIR", home.path())
+            .env("KALYPSO_DEMO_LATENCY", "zero,helm upgrade=600s")
+            .args(["--demo", "--no-tui", "--non-interactive", "--state-file"])
+            .arg(&state)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let lock = PathBuf::from(format!("{}.lock", state.display()));
     wait_until("the first run taking the lock", || {
         state.exists() && std::fs::read_to_string(&lock).is_ok_and(|pid| !pid.trim().is_empty())
@@ -426,12 +429,8 @@ fn a_second_run_on_the_same_state_fails_at_once_naming_the_holder() {
         stderr.contains(&first.id().to_string()),
         "names the PID: {stderr}"
     );
-    assert!(
-        first.try_wait().unwrap().is_none(),
-        "the first run is unaffected"
-    );
-    first.kill().unwrap();
-    first.wait().unwrap();
+    assert!(first.running(), "the first run is unaffected");
+    drop(first);
 
     // The killed run's lock is stale: the next run takes it and resumes.
     demo(home.path())

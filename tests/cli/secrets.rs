@@ -89,3 +89,65 @@ fn only_gh_gets_the_token_and_only_as_gh_token() {
         "gh api user is called with the token"
     );
 }
+
+/// The demo's stand-in children (`sh`) need no secret: with a recording `sh` first on
+/// PATH, an Azure client secret and a GitHub token in our environment, no stand-in's
+/// environment holds either.
+#[test]
+fn the_demos_stand_in_children_inherit_no_secret() {
+    const AZURE_CANARY: &str = "azure-client-secret-STANDINcanary0123";
+    const GH_CANARY: &str = "ghp_STANDINcanary0123456789abcdefghijKL";
+    let home = TempDir::new().unwrap();
+    let bin = TempDir::new().unwrap();
+    let dump = TempDir::new().unwrap();
+    // Records, then runs the real shell (by its absolute path: not itself again).
+    let script = format!(
+        "#!/bin/sh\n{{ echo \"ARGV $*\"; /usr/bin/env; echo ---; }} >> '{}/sh.log'\nexec /bin/sh \"$@\"\n",
+        dump.path().display()
+    );
+    let sh = bin.path().join("sh");
+    std::fs::write(&sh, script).unwrap();
+    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    crate::support::demo::demo_command(home.path(), GH_CANARY)
+        .env("PATH", path)
+        .env("GH_TOKEN", GH_CANARY)
+        .env("AZURE_CLIENT_SECRET", AZURE_CANARY)
+        .env("KALYPSO_DEMO_STAND_IN", "all")
+        .arg("--state-file")
+        .arg(home.path().join("state.json"))
+        .assert()
+        .code(0);
+
+    let log = std::fs::read_to_string(dump.path().join("sh.log")).expect("sh was run");
+    let stand_ins: Vec<&str> = log
+        .split("---\n")
+        .filter(|record| {
+            record
+                .lines()
+                .next()
+                .is_some_and(|argv| argv.contains("kalypso-stand-in"))
+        })
+        .collect();
+    assert!(
+        stand_ins.len() > 10,
+        "every simulated command ran through a recorded stand-in: {}",
+        stand_ins.len()
+    );
+    for record in stand_ins {
+        for name in ["AZURE_CLIENT_SECRET", "GH_TOKEN", "GITHUB_TOKEN"] {
+            assert!(
+                !record
+                    .lines()
+                    .any(|line| line.starts_with(&format!("{name}="))),
+                "a stand-in inherited {name}:\n{record}"
+            );
+        }
+        assert!(!record.contains(AZURE_CANARY) && !record.contains(GH_CANARY));
+    }
+}

@@ -71,11 +71,59 @@ impl StepWrapper for AttachByContract {
             Some(inner) => inner.wrap(steps, plan, events),
             None => steps,
         };
-        Arc::new(Attaching {
+        let attaching = Arc::new(Attaching {
             configuration,
             steps,
             sim: self.sim.clone(),
             kubeconfig: self.kubeconfig.clone(),
+        });
+        SeedAlone.wrap_runner(attaching)
+    }
+}
+
+/// Runs the control plane's seed with no other step beside it: see [`with_actions`].
+#[derive(Debug)]
+struct SeedAlone;
+
+struct SeedAloneSteps {
+    steps: Arc<dyn StepRunner>,
+    /// Held for writing by the control plane's seed, for reading by every other step.
+    seed_alone: tokio::sync::RwLock<()>,
+}
+
+impl SeedAlone {
+    fn wrap_runner(&self, steps: Arc<dyn StepRunner>) -> Arc<dyn StepRunner> {
+        Arc::new(SeedAloneSteps {
+            steps,
+            seed_alone: tokio::sync::RwLock::new(()),
+        })
+    }
+}
+
+impl StepWrapper for SeedAlone {
+    fn wrap(
+        &self,
+        steps: Arc<BootstrapSteps>,
+        _plan: &Plan,
+        _events: &EventSink,
+    ) -> Arc<dyn StepRunner> {
+        self.wrap_runner(steps)
+    }
+}
+
+impl StepRunner for SeedAloneSteps {
+    fn run_step<'a>(
+        &'a self,
+        step: &'a PlannedStep,
+        ctx: StepContext,
+    ) -> BoxFuture<'a, Result<StepOutcome, UserError>> {
+        Box::pin(async move {
+            if step.id == StepId::ControlPlaneSeed {
+                let _alone = self.seed_alone.write().await;
+                return self.steps.run_step(step, ctx).await;
+            }
+            let _beside_no_seed = self.seed_alone.read().await;
+            self.steps.run_step(step, ctx).await
         })
     }
 }
@@ -146,9 +194,13 @@ async fn run_wrapped(
     harness.run_steps(configuration, runner).await
 }
 
-/// GitHub Actions on, each run taking a second: the seed pushes main and then the
-/// environment branches, and cd (run by ci on main) finds them pushed, as on GitHub where
-/// ci alone takes half a minute.
+/// GitHub Actions on, each run taking a second. The control plane's seed pushes main and
+/// then the environment branches (main first: it becomes the default branch), and cd, run
+/// by ci on main, checks out the environment branch: on GitHub, where ci alone takes half a
+/// minute, it is there. Here Actions look at the pushes before each simulated command
+/// (git is none), and the seed runs alone (no other step's command beside it, see
+/// [`SeedAlone`]): ci starts only after the seed has pushed every branch, however slowly
+/// a loaded machine runs git.
 fn with_actions(harness: &Harness) {
     harness.sim.set_github_actions_enabled(true);
     // GitHub's API answers in 150 ms: the scheduler's pull requests of the environments,
@@ -412,6 +464,7 @@ async fn run_session(harness: &Harness, configuration: &Configuration) -> Run {
     let mut options = harness.options();
     options.timings.first_workload.timeout = Some(std::time::Duration::from_secs(60));
     options.timings.health.timeout = Some(std::time::Duration::from_secs(30));
+    options.step_wrapper = Some(Arc::new(SeedAlone));
     let session = harness.session(configuration, Arc::new(harness.sim.clone()), options);
     harness.run_with(session).await
 }

@@ -9,14 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::e2e::*;
+use crate::support::process::HANG_GUARD;
 use kalypso_bootstrap::demo::{StandIn, StandInRunner};
 use kalypso_bootstrap::engine::{
     Action, Bootstrap, EventKind, EventSink, Plan, PlannedStep, RunEnd, StepId,
 };
 use kalypso_bootstrap::sim::{chatter_line, kalypso_crd_names, Chatter, Latency};
 use kalypso_bootstrap::tools::{
-    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, LineSink, OutputLine,
-    ProcessRunner, RunControl, RunError, Stream, STDERR_KEPT_BYTES,
+    BoxFuture, CancellationToken, CommandOutput, CommandRunner, CommandSpec, LineSink,
+    OutputCapture, OutputLine, ProcessRunner, RunControl, RunError, Stream, STDERR_KEPT_BYTES,
 };
 use secrecy::SecretString;
 
@@ -342,7 +343,9 @@ async fn the_demo_stand_in_answers_through_a_real_child_with_output_exit_code_an
         "{streamed:?}"
     );
 
-    // A cancellation stops the child: a chatty command cancelled while it prints.
+    // A cancellation stops the child: a chatty command cancelled while it prints. Nobody
+    // reads its lines after the first (were the cancellation broken, 100M lines would not
+    // pile up in the channel), and a run that does not end fails at the hang guard.
     let runner = StandInRunner::new(
         simulated,
         Chatter::none().with_command("az group", 100_000_000),
@@ -362,13 +365,120 @@ async fn the_demo_stand_in_answers_through_a_real_child_with_output_exit_code_an
         }
     });
     received.recv().await.expect("the child prints");
+    drop(received);
     cancel.cancel();
-    let stopped = run.await.expect("the run ends");
+    let stopped = tokio::time::timeout(HANG_GUARD, run)
+        .await
+        .unwrap_or_else(|_| {
+            panic!("hang guard: the cancelled stand-in still runs after {HANG_GUARD:?}")
+        })
+        .expect("the run ends");
     match stopped {
         Err(RunError::Cancelled { command }) => {
             assert_eq!(command, "az group show --name missing")
         }
         other => panic!("cancelled, got {other:?}"),
+    }
+}
+
+/// Answers every command with the same output: a simulated tool with an answer of any
+/// size and any bytes.
+struct Answering(CommandOutput);
+
+impl CommandRunner for Answering {
+    fn run_with(
+        &self,
+        _spec: CommandSpec,
+        _control: RunControl,
+    ) -> BoxFuture<'_, Result<CommandOutput, RunError>> {
+        let answer = self.0.clone();
+        Box::pin(async move { Ok(answer) })
+    }
+}
+
+/// Text of about `bytes` bytes in numbered lines, with a NUL byte and a non-ASCII letter
+/// in each: bytes no environment variable can carry.
+fn long_text(what: &str, bytes: usize) -> String {
+    let mut text = String::with_capacity(bytes + 100);
+    let mut index = 0;
+    while text.len() < bytes {
+        text.push_str(&format!("{what} line {index}: \0 é {}\n", "x".repeat(60)));
+        index += 1;
+    }
+    text
+}
+
+/// A stand-in prints a simulated answer of any size and any bytes as the simulator gave
+/// it: a 200 KiB and a 4 MiB stderr (beyond what environment variables carry: about
+/// 2 MiB in all, none with a NUL byte), with a stdout of a few MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stand_in_prints_a_long_stdout_and_stderr_with_any_bytes_as_simulated() {
+    for (stdout_bytes, stderr_bytes) in [(3 * 1024 * 1024, 200 * 1024), (0, 4 * 1024 * 1024)] {
+        let simulated: Arc<dyn CommandRunner> = Arc::new(Answering(CommandOutput {
+            exit_code: Some(1),
+            stdout: long_text("out", stdout_bytes),
+            stderr: long_text("err", stderr_bytes),
+            duration: Duration::ZERO,
+        }));
+        let runner = StandInRunner::new(simulated.clone(), Chatter::none(), StandIn::All);
+        let spec = CommandSpec::new("kubectl").args(["get", "pods", "-A"]);
+        let (sink, received) = LineSink::channel();
+        let output = runner
+            .run_with(spec.clone(), RunControl::default().with_sink(sink))
+            .await
+            .unwrap_or_else(|error| {
+                panic!("the stand-in answers ({stdout_bytes} B out, {stderr_bytes} B err): {error}")
+            });
+        let direct = simulated.run(spec).await.expect("the simulated answer");
+        assert_eq!(output.exit_code, direct.exit_code);
+        assert!(
+            output.stdout == direct.stdout,
+            "stdout of {stdout_bytes} B differs"
+        );
+        let mut kept = OutputCapture::bounded(STDERR_KEPT_BYTES);
+        kept.push_text(&direct.stderr);
+        assert!(
+            output.stderr == kept.finish(),
+            "the kept stderr of {stderr_bytes} B differs"
+        );
+        let streamed: Vec<String> = lines_of(received)
+            .await
+            .into_iter()
+            .filter(|line| line.stream == Stream::Stderr)
+            .map(|line| line.line)
+            .collect();
+        let expected: Vec<String> = direct.stderr.lines().map(str::to_string).collect();
+        if let Some(difference) = first_difference(&streamed, &expected) {
+            panic!("every stderr line of {stderr_bytes} B is streamed: {difference}");
+        }
+    }
+}
+
+/// A stand-in's timeout is the simulated command's: a chatty command (100M lines) given
+/// 1 s times out as that command, after that 1 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stand_in_times_out_as_the_simulated_command() {
+    let harness = Harness::new();
+    let simulated: Arc<dyn CommandRunner> = Arc::new(harness.sim.clone());
+    let runner = StandInRunner::new(
+        simulated,
+        Chatter::none().with_command("az group", 100_000_000),
+        StandIn::Chatter,
+    );
+    let spec = CommandSpec::new("az")
+        .args(["group", "show", "--name", "missing"])
+        .timeout(Duration::from_secs(1));
+    let display = spec.display();
+    let outcome = tokio::time::timeout(HANG_GUARD, runner.run(spec))
+        .await
+        .unwrap_or_else(|_| panic!("hang guard: the 1 s timeout never came in {HANG_GUARD:?}"));
+    match outcome {
+        Err(RunError::TimedOut { command, after }) => {
+            assert_eq!(command, display);
+            assert_eq!(command, "az group show --name missing");
+            assert_eq!(after, Duration::from_secs(1));
+        }
+        other => panic!("timed out, got {other:?}"),
     }
 }
 

@@ -65,8 +65,14 @@ const HANG_LIMIT: Duration = Duration::from_millis(150);
 /// How many cases run at once (most of their time is spent waiting).
 const PARALLEL: usize = 6;
 
-/// Short waits, the backoff doubling from 4ms; polls give up after 3 seconds.
-fn timings() -> StepTimings {
+/// Short waits, the backoff doubling from 4ms. A poll that looks at the faulted call
+/// (see [`polled_in`]) gives up after a few seconds ([`Poll::limit_while_faulted`]): it
+/// fails at every look, so waiting until its time limit is the behaviour under test, and
+/// a short limit keeps the matrix fast.
+/// Every other poll must pass whatever the machine's load (the matrix runs beside the
+/// other test binaries): its limit is the hang guard, which costs nothing, as it passes at
+/// its first looks.
+fn timings_for(faulted: Option<&Call>) -> StepTimings {
     let mut timings = StepTimings::fast();
     timings.retry = RetryPolicy {
         max_attempts: ATTEMPTS,
@@ -75,17 +81,60 @@ fn timings() -> StepTimings {
         max_delay: Duration::from_millis(100),
         max_server_delay: Duration::from_secs(3),
     };
-    for poll in [
-        &mut timings.aks_provisioning,
-        &mut timings.cluster_ready,
-        &mut timings.health,
+    let short = faulted.map(polled_in).unwrap_or_default();
+    for (poll, kind) in [
+        (&mut timings.aks_provisioning, Poll::AksProvisioning),
+        (&mut timings.cluster_ready, Poll::ClusterReady),
+        (&mut timings.health, Poll::Health),
     ] {
         // Growing waits: a check that keeps failing costs a few dozen tries, not hundreds.
         poll.multiplier = 2.0;
         poll.max_interval = Duration::from_millis(250);
-        poll.timeout = Some(Duration::from_secs(3));
+        poll.timeout = Some(if short.contains(&kind) {
+            kind.limit_while_faulted()
+        } else {
+            HANG_GUARD
+        });
     }
     timings
+}
+
+/// The engine's polls with a time limit of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Poll {
+    /// `az aks show` until the new cluster has succeeded.
+    AksProvisioning,
+    /// The API server, the nodes and kube-system (kubectl).
+    ClusterReady,
+    /// The health checks (kubectl, and gh for the pull requests).
+    Health,
+}
+
+impl Poll {
+    /// The time limit of this poll when its looks fail: long enough for several looks on a
+    /// loaded machine (a case needs two, and a wait shown between them). A look of the
+    /// health checks makes a dozen calls, one of them hanging until its limit for a
+    /// timeout: it gets twice the others' 3 s.
+    fn limit_while_faulted(self) -> Duration {
+        match self {
+            Poll::AksProvisioning | Poll::ClusterReady => Duration::from_secs(3),
+            Poll::Health => Duration::from_secs(6),
+        }
+    }
+}
+
+/// The polls whose looks may make `call`. Erring towards none only makes a case slower
+/// (it waits for the hang guard's limit), never changes its outcome.
+fn polled_in(call: &Call) -> Vec<Poll> {
+    if call.phase == CallStage::Prerequisites {
+        return Vec::new();
+    }
+    match call.program.as_str() {
+        "az" if call.is("az", &["aks", "show"]) => vec![Poll::AksProvisioning],
+        "kubectl" => vec![Poll::ClusterReady, Poll::Health],
+        "gh" => vec![Poll::Health],
+        _ => Vec::new(),
+    }
 }
 
 /// When in an invocation a call is made: the prerequisite checks, the run, its rollback.
@@ -340,21 +389,22 @@ fn prereq_env() -> PrereqEnv {
     })
 }
 
-fn options() -> BootstrapOptions {
+/// The options of a run, with `faulted` the call a fault is injected into (if any).
+fn options(faulted: Option<&Call>) -> BootstrapOptions {
     BootstrapOptions {
         subscription: Some(SUBSCRIPTION.to_string()),
-        timings: timings(),
+        timings: timings_for(faulted),
         ..BootstrapOptions::default()
     }
 }
 
-fn open(harness: &Harness, runner: Arc<dyn CommandRunner>) -> Bootstrap {
+fn open(harness: &Harness, runner: Arc<dyn CommandRunner>, faulted: Option<&Call>) -> Bootstrap {
     Bootstrap::open(
         all_new(),
         runner,
         Some(SecretString::from(CANARY)),
         harness.paths(),
-        options(),
+        options(faulted),
     )
     .expect("the bootstrap opens")
 }
@@ -368,7 +418,7 @@ async fn discover() -> Vec<Call> {
     let prereq_calls = harness.sim.calls();
     harness.sim.clear_calls();
     harness
-        .run_with(harness.session(&all_new(), runner.clone(), options()))
+        .run_with(harness.session(&all_new(), runner.clone(), options(None)))
         .await
         .assert_success();
     let run_calls = harness.sim.calls();
@@ -389,7 +439,7 @@ async fn discover() -> Vec<Call> {
     }
     harness.sim.clear_calls();
     let (events, _receiver) = EventSink::channel();
-    let report = open(&harness, runner)
+    let report = open(&harness, runner, None)
         .rollback(events, &CancellationToken::new())
         .await;
     assert!(report.is_complete(), "{:?}", report.leftovers);
@@ -489,7 +539,7 @@ async fn run_case(call: &Call, class: Class) -> Result<String, String> {
                 &prereq_env(),
                 &Interaction::NonInteractive,
                 &|_| {},
-                &timings().retry,
+                &timings_for(Some(call)).retry,
             )
             .await;
             let text = report.render_text();
@@ -534,7 +584,7 @@ async fn run_phase_case(
 ) -> Result<String, String> {
     let before = harness.settled();
     let rule = harness.sim.inject(fault_for(call, class));
-    let bootstrap = open(harness, runner);
+    let bootstrap = open(harness, runner, Some(call));
     let cancel = CancellationToken::new();
     let (observe_events, mut observe_receiver) = EventSink::channel();
     let observed = bootstrap.observe_reporting(&cancel, &observe_events).await;
@@ -795,12 +845,12 @@ async fn rollback_case(
     class: Class,
 ) -> Result<String, String> {
     harness
-        .run_with(harness.session(&all_new(), runner.clone(), options()))
+        .run_with(harness.session(&all_new(), runner.clone(), options(None)))
         .await
         .assert_success();
     let rule = harness.sim.inject(fault_for(call, class));
     let (events, mut receiver) = EventSink::channel();
-    let report = open(harness, runner)
+    let report = open(harness, runner, Some(call))
         .rollback(events, &CancellationToken::new())
         .await;
     let progress = messages(&mut receiver);

@@ -77,3 +77,26 @@ pub async fn wait_until_async(what: &str, mut done: impl FnMut() -> bool) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// A child the test started, killed and reaped when the guard is dropped: a failed
+/// assertion (a panic) does not leave it running after the test.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl KillOnDrop {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Whether the child is still running (not yet exited).
+    pub fn running(&mut self) -> bool {
+        self.0.try_wait().expect("the child's status").is_none()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Already ended (or killed by the test): both calls fail harmlessly.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
