@@ -1486,6 +1486,16 @@ fn the_readme_performance_table_has_exactly_the_bench_rows() {
         in_readme, in_bench,
         "README.md's Performance table must have the rows of benches/bootstrap/rows.rs: run `cargo bench -- --markdown`"
     );
+    // Beside the table: a cold CI run, with its date and machine.
+    let after = &readme[readme.find(end).unwrap() + end.len()..];
+    assert!(
+        after
+            .trim_start()
+            .starts_with("A cold `bash .ci/run` on a clean clone")
+            && after.contains(" s for ")
+            && after.contains("commit `"),
+        "a cold CI figure follows the bench's table"
+    );
     // Every figure comes from a run: no row is left without its measurement.
     for cells in table_rows(block) {
         assert!(
