@@ -673,7 +673,7 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
             wall.as_secs_f64() / allowed.as_secs_f64(),
         )
         .note(format!(
-            "the longest dependency chain of fixed latencies is {} ({}); in the full run those steps took {}; \
+            "the longest dependency chain, each step weighted by the time its calls' latencies covered in the one-at-a-time run, is {} ({}); in the full run those steps took {}; \
              our engine running the same steps one at a time took {} = {:.2}× the full run; all the steps' latencies add up to {}",
             human(bound),
             chain_names.join(" → "),

@@ -319,9 +319,10 @@ fn binary_pid(pane: &Pane) -> u32 {
     pid
 }
 
-/// The peak resident memory of a live process (VmHWM).
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process lives");
+/// The peak resident memory of a process (VmHWM), while it lives: one that has exited has
+/// no memory left to report.
+fn vm_hwm(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
@@ -332,8 +333,7 @@ fn peak_rss(pid: u32) -> u64 {
                 .parse::<u64>()
                 .ok()
         })
-        .expect("VmHWM")
-        * 1024
+        .map(|kb| kb * 1024)
 }
 
 /// Lines of stdout, as they come, on a channel.
@@ -590,23 +590,10 @@ impl ChatterLogged {
 /// high-water mark through the spawn into the child's figure, so it read this bench's own
 /// size (53 MB after the sections before it) instead of the tool's.
 fn wait_with_peak_rss(child: &mut Child) -> (i32, u64) {
-    let path = format!("/proc/{}/status", child.id());
     let mut peak = 0;
     loop {
-        // A process that has exited has no memory left to report (no VmHWM line).
-        if let Some(kb) = std::fs::read_to_string(&path).ok().and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| {
-                    rest.trim()
-                        .trim_end_matches(" kB")
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                })
-        }) {
-            peak = peak.max(kb * 1024);
+        if let Some(now) = vm_hwm(child.id()) {
+            peak = peak.max(now);
         }
         if let Some(status) = child.try_wait().expect("the child's status") {
             assert!(peak > 0, "the child's memory was never read");
@@ -651,7 +638,7 @@ pub fn memory(mode: Mode) -> Vec<Row> {
         Duration::from_secs(300),
     );
     let pid = binary_pid(&pane);
-    let wizard_peak = peak_rss(pid);
+    let wizard_peak = vm_hwm(pid).expect("the wizard lives at its summary");
     // Leave the summary; the log file is complete once the program has ended.
     pane.keys(&["Enter"]);
     let deadline = Instant::now() + Duration::from_secs(30);
