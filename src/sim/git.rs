@@ -204,15 +204,14 @@ pub fn init_bare(path: &Path) -> Result<(), GitError> {
         message: e.to_string(),
     })?;
     let path_text = path.display().to_string();
-    git(None, &["init", "--quiet", "--bare", &path_text], None)?;
     git(
         None,
         &[
-            "--git-dir",
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=main",
             &path_text,
-            "symbolic-ref",
-            "HEAD",
-            "refs/heads/main",
         ],
         None,
     )?;
@@ -475,25 +474,6 @@ pub fn commit_changes_on(
     )
 }
 
-/// The first commit of `branch` with exactly `files`, by plumbing on the bare repository
-/// (no work tree, no push: what GitHub already holds before a run).
-pub fn commit_root(
-    path: &Path,
-    branch: &str,
-    files: &[(String, Vec<u8>)],
-    message: &str,
-) -> Result<String, GitError> {
-    commit_as(
-        path,
-        None,
-        Some(branch),
-        files,
-        &[],
-        message,
-        ("Simulated Seed", "seed@simulated.invalid"),
-    )
-}
-
 fn commit_as(
     path: &Path,
     base: Option<&str>,
@@ -650,7 +630,7 @@ pub fn delete_branch(path: &Path, branch: &str) -> Result<(), GitError> {
 pub type BranchContent = BTreeMap<String, Vec<u8>>;
 
 /// Commit `branches` into the bare repository at `path` (one commit per branch, each an
-/// independent root commit), by real git through a scratch work tree.
+/// independent root commit), by one real `git fast-import`.
 pub fn seed_content(
     path: &Path,
     branches: &BTreeMap<String, BranchContent>,
@@ -659,85 +639,87 @@ pub fn seed_content(
 }
 
 /// [`seed_content`] where the `(branch, path)` files in `executables` get mode 0755.
+///
+/// One process for the whole repository, however many branches and files: a world's
+/// repositories are made before the demo's first screen, and a handful of plumbing
+/// processes per branch cost that screen most of its time.
 pub fn seed_content_with_modes(
     path: &Path,
     branches: &BTreeMap<String, BranchContent>,
     executables: &BTreeSet<(String, String)>,
 ) -> Result<(), GitError> {
-    let scratch = tempfile::tempdir().map_err(|e| GitError {
-        args: "seed".into(),
-        message: e.to_string(),
-    })?;
-    let work = scratch.path();
-    let io = |e: std::io::Error| GitError {
-        args: "seed".into(),
-        message: e.to_string(),
-    };
-    git(Some(work), &["init", "--quiet"], None)?;
-    let remote = path.display().to_string();
+    let stream = fast_import_stream(branches, executables);
+    let path_text = path.display().to_string();
+    git(
+        None,
+        &[
+            "--git-dir",
+            &path_text,
+            "fast-import",
+            "--quiet",
+            "--date-format=now",
+        ],
+        Some(&stream),
+    )
+    .map(drop)
+}
+
+/// The `git fast-import` commands for [`seed_content_with_modes`]: per branch, a root
+/// commit by the seed's author holding exactly its files.
+fn fast_import_stream(
+    branches: &BTreeMap<String, BranchContent>,
+    executables: &BTreeSet<(String, String)>,
+) -> Vec<u8> {
+    const MESSAGE: &str = "Seed content\n";
+    let mut stream = Vec::new();
     for (branch, files) in branches {
-        git(
-            Some(work),
-            &["checkout", "--quiet", "--orphan", branch],
-            None,
-        )?;
-        // Start each branch from an empty tree.
-        let _ = git(
-            Some(work),
-            &["rm", "-r", "--quiet", "--cached", "--ignore-unmatch", "."],
-            None,
+        stream.extend_from_slice(
+            format!(
+                "commit refs/heads/{branch}\n\
+                 committer Simulated Seed <seed@simulated.invalid> now\n\
+                 data {}\n{MESSAGE}",
+                MESSAGE.len()
+            )
+            .as_bytes(),
         );
-        for entry in std::fs::read_dir(work).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            if entry.file_name() != ".git" {
-                let p = entry.path();
-                if p.is_dir() {
-                    std::fs::remove_dir_all(&p).map_err(io)?;
-                } else {
-                    std::fs::remove_file(&p).map_err(io)?;
-                }
-            }
-        }
         for (file, bytes) in files {
-            let target: PathBuf = work.join(file);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
-            std::fs::write(&target, bytes).map_err(io)?;
-            if executables.contains(&(branch.clone(), file.clone())) {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
-                    .map_err(io)?;
-            }
+            let mode = if executables.contains(&(branch.clone(), file.clone())) {
+                "100755"
+            } else {
+                "100644"
+            };
+            stream.extend_from_slice(
+                format!(
+                    "M {mode} inline {}\ndata {}\n",
+                    fast_import_path(file),
+                    bytes.len()
+                )
+                .as_bytes(),
+            );
+            stream.extend_from_slice(bytes);
+            stream.push(b'\n');
         }
-        git(Some(work), &["add", "-A"], None)?;
-        git(
-            Some(work),
-            &[
-                "-c",
-                "user.name=Simulated Seed",
-                "-c",
-                "user.email=seed@simulated.invalid",
-                "commit",
-                "--quiet",
-                "--allow-empty",
-                "-m",
-                "Seed content",
-            ],
-            None,
-        )?;
-        git(
-            Some(work),
-            &[
-                "push",
-                "--quiet",
-                &remote,
-                &format!("HEAD:refs/heads/{branch}"),
-            ],
-            None,
-        )?;
+        stream.push(b'\n');
     }
-    Ok(())
+    stream
+}
+
+/// A path as `git fast-import` reads it: always C-quoted, so a space, quote, backslash or
+/// line break in a file name stays part of it.
+fn fast_import_path(path: &str) -> String {
+    let mut quoted = String::with_capacity(path.len() + 2);
+    quoted.push('"');
+    for byte in path.bytes() {
+        match byte {
+            b'"' => quoted.push_str("\\\""),
+            b'\\' => quoted.push_str("\\\\"),
+            b'\n' => quoted.push_str("\\n"),
+            0x20..=0x7e => quoted.push(byte as char),
+            _ => quoted.push_str(&format!("\\{byte:03o}")),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 /// The content of blob `sha`, as `git cat-file blob` gives it; `None` when there is no such blob.
@@ -964,6 +946,87 @@ pub fn commit_files_as(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seeded_content_keeps_every_file_name_byte_mode_and_the_seed_author() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("r.git");
+        init_bare(&bare).unwrap();
+        let odd_names = [
+            "plain.txt",
+            "with space/and \"quotes\".yaml",
+            "back\\slash",
+            "line\nbreak",
+            "ünïcode/ファイル.md",
+            "empty",
+        ];
+        let mut main = BranchContent::new();
+        for (index, name) in odd_names.iter().enumerate() {
+            let bytes = if *name == "empty" {
+                Vec::new()
+            } else {
+                vec![0u8, b'\n', index as u8, 0xff, b'x']
+            };
+            main.insert((*name).to_string(), bytes);
+        }
+        let branches = BTreeMap::from([
+            ("main".to_string(), main.clone()),
+            ("nothing".to_string(), BranchContent::new()),
+        ]);
+        let executables = BTreeSet::from([("main".to_string(), "back\\slash".to_string())]);
+        seed_content_with_modes(&bare, &branches, &executables).unwrap();
+
+        let read = read_branches(&bare).unwrap();
+        let files = &read["main"];
+        let names: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(names, odd_names.iter().copied().collect::<BTreeSet<_>>());
+        for file in files {
+            assert_eq!(file.content, main[&file.path], "{:?}", file.path);
+            assert_eq!(
+                file.executable,
+                file.path == "back\\slash",
+                "{:?}",
+                file.path
+            );
+        }
+        assert!(
+            read.get("nothing").is_none_or(Vec::is_empty),
+            "an empty branch has no files"
+        );
+        assert!(
+            rev_parse(&bare, "refs/heads/nothing").is_some(),
+            "an empty branch exists"
+        );
+        let path_text = bare.display().to_string();
+        let log = git(
+            None,
+            &[
+                "--git-dir",
+                &path_text,
+                "log",
+                "--format=%an <%ae>|%cn|%B|%P",
+                "main",
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            log.trim_end(),
+            "Simulated Seed <seed@simulated.invalid>|Simulated Seed|Seed content\n|",
+            "one root commit by the seed's author"
+        );
+        let head = git(
+            None,
+            &["--git-dir", &path_text, "symbolic-ref", "HEAD"],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            head.trim(),
+            "refs/heads/main",
+            "HEAD names main, as GitHub's default"
+        );
+    }
 
     #[test]
     fn branch_heads_read_from_the_ref_files_agree_with_git_loose_and_packed() {

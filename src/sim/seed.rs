@@ -774,18 +774,14 @@ impl SimulatedEnvironment {
                 continue;
             }
             let name = seed.name.clone();
-            // By plumbing, not `seed_repo`'s push: a world is made before any run, and a
-            // `git` stand-in on PATH (the crash and lock tests) must see only the run's.
+            // By `init` and `fast-import`, never a push: a world is made before any run,
+            // and a `git` stand-in on PATH (the crash and lock tests) must see only the
+            // run's pushes.
             if path.exists() {
                 std::fs::remove_dir_all(&path).map_err(|e| SeedRefused(e.to_string()))?;
             }
             git::init_bare(&path).map_err(|e| SeedRefused(e.to_string()))?;
-            for (branch, files) in &seed.branches {
-                let files: Vec<(String, Vec<u8>)> =
-                    files.iter().map(|(p, b)| (p.clone(), b.clone())).collect();
-                git::commit_root(&path, branch, &files, "Seed content")
-                    .map_err(|e| SeedRefused(e.to_string()))?;
-            }
+            git::seed_content(&path, &seed.branches).map_err(|e| SeedRefused(e.to_string()))?;
             self.register_repo(seed);
             if let Some(head) = git::rev_parse(&path, "refs/heads/main") {
                 built.insert(
