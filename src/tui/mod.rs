@@ -28,6 +28,7 @@ mod bridge;
 pub(crate) use bridge::BridgeRequest;
 pub mod checklist;
 pub mod form;
+mod input;
 pub mod logbuf;
 pub mod msg;
 pub mod progress;

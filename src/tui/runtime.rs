@@ -1,5 +1,5 @@
 //! The loop that runs the wizard: one `select!` over keyboard input (crossterm's async
-//! `EventStream`), engine events, log records, check results and answers from spawned
+//! `EventStream`, asked only once it has woken: [`super::input`]), engine events, log records, check results and answers from spawned
 //! backend calls, plus a tick only while something animates. State changes only through
 //! `update`; the screen is redrawn only when a message changed it, at most once per frame
 //! interval; resize bursts are coalesced. Input comes first: in the `select!`, and again
@@ -33,6 +33,7 @@ use super::backend::{
     PrereqRequest, PrereqUpdate, RollbackNotice, RunHandle, RunSteering, RunUpdate, WizardBackend,
 };
 use super::bridge::{BridgeRequest, ScreenHandover, TuiPrompter};
+use super::input::WokenInput;
 use super::msg::{Effect, Msg, PromptAnswer, PromptRequest};
 use super::terminal::Tui;
 use super::theme::SPINNER_FRAME_MS;
@@ -111,7 +112,7 @@ pub async fn run(
             return ExitCode::General;
         }
     };
-    let input = || -> InputStream { Box::pin(EventStream::new()) };
+    let input = || -> InputStream { Box::pin(WokenInput::new(EventStream::new())) };
     let (code, tui) = run_on(tui, input, backend, inputs, options.logs).await;
     // Dropping the guard gives the terminal back before the caller prints anything.
     drop(tui);
@@ -241,7 +242,10 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
             let frame_due = self
                 .last_draw
                 .is_none_or(|last| last.elapsed() >= FRAME_INTERVAL);
-            if self.dirty && frame_due {
+            // While a resize settles, the terminal's size and the frame's may differ: the
+            // frame waits for the size (at most RESIZE_SETTLE).
+            let drawable = self.dirty && self.pending_resize.is_none();
+            if drawable && frame_due {
                 // A key that came while the last messages were handled is in this frame,
                 // not the one after it.
                 self.take_waiting_input().await;
@@ -251,7 +255,7 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 self.draw();
             }
             self.schedule_tick();
-            let draw_at = if self.dirty {
+            let draw_at = if drawable {
                 self.last_draw.map(|last| last + FRAME_INTERVAL)
             } else {
                 None

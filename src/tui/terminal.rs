@@ -25,7 +25,8 @@ use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use ratatui::backend::CrosstermBackend;
-use ratatui::Terminal;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 
 use super::app::App;
 use super::screens::render;
@@ -112,6 +113,8 @@ fn log_caught_panic(payload: &(dyn Any + Send), location: Option<&Location<'_>>)
 /// The terminal while the wizard owns it. Dropping it gives the terminal back.
 pub struct Tui {
     terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// The viewport: the whole terminal, as the wizard last learned its size.
+    area: Rect,
     mouse: bool,
 }
 
@@ -122,8 +125,21 @@ impl Tui {
     /// threads).
     pub fn enter(mouse: bool) -> io::Result<Tui> {
         install_panic_hook();
-        let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-        let mut tui = Tui { terminal, mouse };
+        let (width, height) = crossterm::terminal::size()?;
+        let area = Rect::new(0, 0, width, height);
+        // A fixed viewport, resized by the wizard's resize messages: a full-screen one
+        // asks the terminal its size (opening /dev/tty) on every frame.
+        let terminal = Terminal::with_options(
+            CrosstermBackend::new(io::stdout()),
+            TerminalOptions {
+                viewport: Viewport::Fixed(area),
+            },
+        )?;
+        let mut tui = Tui {
+            terminal,
+            area,
+            mouse,
+        };
         if let Err(err) = tui.take() {
             let _ = restore_terminal();
             return Err(err);
@@ -160,13 +176,21 @@ impl Tui {
         self.take()
     }
 
+    /// The terminal's size, asked of the terminal.
     pub fn size(&self) -> io::Result<(u16, u16)> {
         let size = self.terminal.size()?;
         Ok((size.width, size.height))
     }
 
-    /// Draw the wizard (only the cells that changed reach the terminal).
+    /// Draw the wizard at the size it knows (only the cells that changed reach the
+    /// terminal); a new size clears the screen and paints every cell.
     pub fn draw(&mut self, app: &App) -> io::Result<()> {
+        let (width, height) = app.size;
+        let area = Rect::new(0, 0, width, height);
+        if area != self.area {
+            self.terminal.resize(area)?;
+            self.area = area;
+        }
         self.terminal.draw(|frame| render(app, frame)).map(|_| ())
     }
 }

@@ -521,3 +521,38 @@ fn the_wizard_refuses_the_state_file_of_another_installation_and_changes_nothing
         "the state is unchanged"
     );
 }
+
+/// The wizard draws at the size the terminal has now, after it grows and after it shrinks:
+/// the header's right-aligned DEMO ends two columns before the edge (its padding), the welcome panel's bottom
+/// border spans the width above the key hints, and those are on the last line.
+#[test]
+fn the_wizard_redraws_at_the_terminals_new_size_after_a_resize() {
+    let pane = Pane::exec(100, 30, &[], &["--demo"]);
+    let fills = |width: usize, height: usize| {
+        move |screen: &str| {
+            let lines: Vec<&str> = screen.lines().collect();
+            let header = lines.first().map_or("", |line| line.trim_end());
+            let bottom = lines.get(height - 2).map_or("", |line| line.trim_end());
+            let hints = lines.get(height - 1).map_or("", |line| line.trim());
+            lines.len() == height
+                && hints.starts_with("↑/↓ choose")
+                && header.ends_with("DEMO")
+                && header.chars().count() == width - 2
+                && bottom.starts_with('╰')
+                && bottom.chars().count() == width
+        }
+    };
+    pane.wait_for("the welcome screen", "How do you want to start?", STAGE);
+    pane.wait_until(STAGE, fills(100, 30))
+        .unwrap_or_else(|screen| panic!("the first frame does not fill 100x30:\n{screen}"));
+    for (width, height) in [(140, 40), (90, 26)] {
+        pane.resize(width, height);
+        pane.wait_until(STAGE, fills(width.into(), height.into()))
+            .unwrap_or_else(|screen| {
+                panic!("after a resize to {width}x{height}, the wizard does not fill it:\n{screen}")
+            });
+    }
+    // Still answering at the last size.
+    pane.keys(&["Enter"]);
+    pane.wait_for("the first form", "Cluster name", STAGE);
+}

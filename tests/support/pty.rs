@@ -158,6 +158,20 @@ impl Pane {
         self.tmux(&args);
     }
 
+    /// Resize the pane's window, as a person dragging the terminal's corner does (the
+    /// program gets SIGWINCH).
+    pub fn resize(&self, width: u16, height: u16) {
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            SESSION,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
     /// Text typed as is.
     pub fn type_text(&self, text: &str) {
         self.tmux(&["send-keys", "-t", SESSION, "-l", text]);
