@@ -168,15 +168,15 @@ mod tests {
 
     #[test]
     fn the_wizards_task_is_woken_when_input_arrives() {
-        struct Flag(AtomicBool);
-        impl ArcWake for Flag {
+        struct TaskWoken(AtomicBool);
+        impl ArcWake for TaskWoken {
             fn wake_by_ref(flag: &Arc<Self>) {
                 flag.0.store(true, Ordering::SeqCst);
             }
         }
         let fed = Fed::default();
         let mut input = WokenInput::new(fed.clone());
-        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let flag = Arc::new(TaskWoken(AtomicBool::new(false)));
         let task = waker(flag.clone());
         let mut cx = Context::from_waker(&task);
         assert_eq!(Pin::new(&mut input).poll_next(&mut cx), Poll::Pending);

@@ -308,6 +308,25 @@ fn welcome() {
     snapshot("welcome", |size| app(named("demo"), size));
 }
 
+/// At every width, each path's description is whole on one line: beside its title when
+/// all of them fit there, under it otherwise (at 100 columns one did not fit, and its last
+/// word wrapped under the panel's border).
+#[test]
+fn welcome_descriptions_are_never_wrapped_at_any_width() {
+    use kalypso_bootstrap::tui::form::PathChoice;
+    for width in 80..=200 {
+        let app = app(named("demo"), (width, 30));
+        let shown = screen(&app);
+        for path in PathChoice::ALL {
+            assert!(
+                shown.lines().any(|line| line.contains(path.description())),
+                "at {width} columns, {:?} is not whole on one line:\n{shown}",
+                path.description()
+            );
+        }
+    }
+}
+
 /// With a state file of an earlier, failed run the welcome screen says that this run
 /// resumes it: what it did, what failed, what runs now.
 #[test]
