@@ -161,18 +161,32 @@ fn git(dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Result<String
         message,
     };
     let mut child = command.spawn().map_err(|e| error(e.to_string()))?;
-    if let (Some(bytes), Some(mut input)) = (stdin, child.stdin.take()) {
-        use std::io::Write;
-        input.write_all(bytes).map_err(|e| error(e.to_string()))?;
-    }
-    let output = child.wait_with_output().map_err(|e| error(e.to_string()))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(error(
+    // The input is written beside the wait: git that stops reading (a fast-import that
+    // failed halfway) then ends with its own message, not a broken pipe, and is reaped.
+    let input = stdin.zip(child.stdin.take());
+    let (output, written) = std::thread::scope(|scope| {
+        let writer = input.map(|(bytes, mut pipe)| {
+            scope.spawn(move || {
+                use std::io::Write;
+                pipe.write_all(bytes)
+            })
+        });
+        let output = child.wait_with_output();
+        let written = writer.map_or(Ok(()), |writer| {
+            writer
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the input writer panicked")))
+        });
+        (output, written)
+    });
+    let output = output.map_err(|e| error(e.to_string()))?;
+    if !output.status.success() {
+        return Err(error(
             String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        ))
+        ));
     }
+    written.map_err(|e| error(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Create an empty bare repository whose HEAD names `main` (as GitHub's default branch).
@@ -1025,6 +1039,23 @@ mod tests {
             head.trim(),
             "refs/heads/main",
             "HEAD names main, as GitHub's default"
+        );
+    }
+
+    #[test]
+    fn a_seed_git_refuses_reports_gits_own_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("r.git");
+        init_bare(&bare).unwrap();
+        // A branch name git refuses, with enough content after it that git stops reading
+        // long before the input ends.
+        let mut files = BranchContent::new();
+        files.insert("big".to_string(), vec![b'x'; 4 << 20]);
+        let branches = BTreeMap::from([("bad..name".to_string(), files)]);
+        let refused = seed_content(&bare, &branches).unwrap_err();
+        assert!(
+            refused.message.contains("fatal") && refused.message.contains("bad..name"),
+            "git's own message, not a broken pipe: {refused}"
         );
     }
 

@@ -781,7 +781,8 @@ impl SimulatedEnvironment {
                 std::fs::remove_dir_all(&path).map_err(|e| SeedRefused(e.to_string()))?;
             }
             git::init_bare(&path).map_err(|e| SeedRefused(e.to_string()))?;
-            git::seed_content(&path, &seed.branches).map_err(|e| SeedRefused(e.to_string()))?;
+            git::seed_content_with_modes(&path, &seed.branches, &seed.executables)
+                .map_err(|e| SeedRefused(e.to_string()))?;
             self.register_repo(seed);
             if let Some(head) = git::rev_parse(&path, "refs/heads/main") {
                 built.insert(

@@ -1,8 +1,9 @@
 //! The loop that runs the wizard: one `select!` over keyboard input (crossterm's async
-//! `EventStream`, asked only once it has woken: [`super::input`]), engine events, log records, check results and answers from spawned
-//! backend calls, plus a tick only while something animates. State changes only through
-//! `update`; the screen is redrawn only when a message changed it, at most once per frame
-//! interval; resize bursts are coalesced. Input comes first: in the `select!`, and again
+//! `EventStream`, asked only once it has woken: [`super::input`]), engine events, log
+//! records, check results and answers from spawned backend calls, plus a tick only while
+//! something animates. State changes only through `update`; the screen is redrawn only
+//! when a message changed it, at most once per frame interval; resize bursts are
+//! coalesced. Input comes first: in the `select!`, and again
 //! just before each frame, so a key pressed while a flood of log records was handled is in
 //! the very next frame. Every input event already waiting is applied before the next
 //! frame (fast typing costs one redraw, and nothing stays unread in the terminal); a paste
@@ -40,7 +41,8 @@ use super::theme::SPINNER_FRAME_MS;
 
 /// Shortest time between two frames: a burst of messages costs one redraw.
 const FRAME_INTERVAL: Duration = Duration::from_millis(16);
-/// Resize events closer together than this become one.
+/// The resizes of a burst are applied together this long after its first one (the last
+/// size wins): a window being dragged is redrawn at most this often, never held back.
 const RESIZE_SETTLE: Duration = Duration::from_millis(40);
 /// Messages of one source handled before the others (input first) get a turn.
 const DRAIN_BATCH: usize = 512;
@@ -243,13 +245,13 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                 .last_draw
                 .is_none_or(|last| last.elapsed() >= FRAME_INTERVAL);
             // While a resize settles, the terminal's size and the frame's may differ: the
-            // frame waits for the size (at most RESIZE_SETTLE).
+            // frame waits for the size (at most RESIZE_SETTLE after the burst began).
             let drawable = self.dirty && self.pending_resize.is_none();
             if drawable && frame_due {
                 // A key that came while the last messages were handled is in this frame,
                 // not the one after it.
                 self.take_waiting_input().await;
-                if self.app.exit.is_some() {
+                if self.app.exit.is_some() || self.pending_resize.is_some() {
                     continue;
                 }
                 self.draw();
@@ -419,7 +421,8 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
             TermEvent::Mouse(mouse) => self.dispatch(Msg::Mouse(mouse)),
             TermEvent::Resize(width, height) => {
                 self.pending_resize = Some((width, height));
-                self.resize_deadline = Some(Instant::now() + RESIZE_SETTLE);
+                self.resize_deadline
+                    .get_or_insert_with(|| Instant::now() + RESIZE_SETTLE);
             }
             _ => {}
         }
@@ -528,6 +531,10 @@ impl<S: Surface, I: FnMut() -> InputStream> Driver<S, I> {
                     tracing::error!("cannot take the terminal back: {err}");
                 }
                 self.input = Some((self.make_input)());
+                // The size now is the terminal's: a resize read before the handover is
+                // older.
+                self.pending_resize = None;
+                self.resize_deadline = None;
                 if let Ok((width, height)) = self.surface.size() {
                     self.dispatch(Msg::Resize { width, height });
                 }

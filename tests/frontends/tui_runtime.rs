@@ -364,6 +364,41 @@ async fn a_burst_of_resizes_is_drawn_once_and_small_sizes_get_the_notice() {
     assert_eq!(harness.exit_code().await, ExitCode::Cancelled);
 }
 
+/// On tokio's paused clock: a window dragged for 300 ms (a resize every 5 ms, each a new
+/// size) is redrawn while it moves, at most once per settling time (40 ms), not held back
+/// until the drag ends; the last size is the one shown.
+#[tokio::test(start_paused = true)]
+async fn a_window_being_dragged_is_redrawn_while_it_moves() {
+    let harness = Harness::start(FakeBackend::default(), None);
+    harness.wait_for("How do you want to start?").await;
+    let before = harness.draws();
+    for step in 0..60u16 {
+        harness
+            .keys
+            .send(TermEvent::Resize(100 + step, 30))
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let during = harness.draws() - before;
+    assert!(
+        (4..=8).contains(&during),
+        "{during} draws while the window was dragged for 300 ms"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        harness
+            .screen()
+            .lines()
+            .find(|line| line.starts_with('╭'))
+            .map(|border| border.chars().count()),
+        Some(159),
+        "the last size is drawn:\n{}",
+        harness.screen()
+    );
+    harness.key(KeyCode::Char('q'));
+    assert_eq!(harness.exit_code().await, ExitCode::Cancelled);
+}
+
 /// The flood never ends: the key can only show if input is handled while records keep
 /// coming (were the log drained first, the key would wait forever, until the hang guard).
 /// How soon it shows (the next frame) is measured in `cargo bench`.
