@@ -5,21 +5,21 @@
 //! from spawn to its exit with the configuration error.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use kalypso_bootstrap::config::load::{load_file, LoadError, MAX_CONFIG_FILE_BYTES};
 use kalypso_bootstrap::ExitCode;
 
+use super::process::Sandbox;
 use super::{human, median, rows, Mode, Row};
 
 const TARGET: Duration = Duration::from_secs(1);
 
-const BINARY: &str = env!("CARGO_BIN_EXE_kalypso-bootstrap");
-
 /// The two hostile files, written once into a temporary directory.
 struct HostileFiles {
-    dir: tempfile::TempDir,
+    /// Holds the files (removed when dropped).
+    _dir: tempfile::TempDir,
     /// 1 MiB of `[`.
     nested: PathBuf,
     /// Just under 1 MiB of unknown keys under `cluster:`.
@@ -47,7 +47,7 @@ impl HostileFiles {
         }
         std::fs::write(&unknown_keys, &keys).expect("write the file");
         HostileFiles {
-            dir,
+            _dir: dir,
             nested,
             unknown_keys,
             key_count,
@@ -103,19 +103,17 @@ pub fn adversarial_refusal(mode: Mode) -> Vec<Row> {
     ]
 }
 
-/// The binary given `config` with a clean environment (its own HOME and TMPDIR, only PATH
-/// kept), from spawn to exit: the time, after asserting it exited 3 naming the file.
-fn refused_by_binary(sandbox: &Path, config: &Path) -> Duration {
+/// The binary given `config` in a clean environment ([`Sandbox`]: its own HOME and TMPDIR,
+/// only PATH kept), from spawn to exit: the time, after asserting it exited 3 naming the
+/// file.
+fn refused_by_binary(sandbox: &Sandbox, config: &Path) -> Duration {
+    let config_arg = config.to_str().expect("a UTF-8 temporary path");
+    let mut command = sandbox.command(
+        &["--config", config_arg, "--no-tui", "--non-interactive"],
+        &[],
+    );
     let started = Instant::now();
-    let output = Command::new(BINARY)
-        .arg("--config")
-        .arg(config)
-        .args(["--no-tui", "--non-interactive"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", sandbox.join("home"))
-        .env("TMPDIR", sandbox.join("tmp"))
-        .env("LANG", "C.UTF-8")
+    let output = command
         .stdin(Stdio::null())
         .output()
         .expect("the binary runs");
@@ -140,9 +138,7 @@ fn refused_by_binary(sandbox: &Path, config: &Path) -> Duration {
 /// Both hostile files through the binary; the row is the slower kind's median.
 fn binary_refusal(mode: Mode, files: &HostileFiles) -> Row {
     let samples = mode.pick(11, 3);
-    for sub in ["home", "tmp"] {
-        std::fs::create_dir_all(files.dir.path().join(sub)).expect("a directory");
-    }
+    let sandbox = Sandbox::new();
     let mut medians: Vec<(&str, Duration)> = [
         ("nested brackets", &files.nested),
         ("unknown keys", &files.unknown_keys),
@@ -150,7 +146,7 @@ fn binary_refusal(mode: Mode, files: &HostileFiles) -> Row {
     .into_iter()
     .map(|(kind, path)| {
         let mut times: Vec<Duration> = (0..samples)
-            .map(|_| refused_by_binary(files.dir.path(), path))
+            .map(|_| refused_by_binary(&sandbox, path))
             .collect();
         (kind, median(&mut times))
     })

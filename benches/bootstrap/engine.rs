@@ -24,7 +24,7 @@ use kalypso_bootstrap::tools::{
 use secrecy::SecretString;
 
 use crate::support::plan_analysis::{PlanAnalysis, RunTimeline};
-use crate::{human, median, rows, Mode, Row};
+use crate::{human, median, rows, Mode, Row, RowSpec};
 
 /// The fixed latencies of a full run: AKS provisioning, the GitHub calls, Flux, Helm and
 /// every health check query. Every other command answers at once.
@@ -643,7 +643,6 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
     let latency_sum: Duration = weights.values().sum();
     let wall = concurrent.outcome.duration;
     let sequential_wall = sequential.outcome.duration;
-    let allowed = bound.mul_f64(1.05) + allowed_slack(scale);
     let chain_names: Vec<String> = chain
         .iter()
         .map(|step| format!("{step} {}", human(weights[step])))
@@ -662,16 +661,7 @@ pub fn critical_path(mode: Mode) -> Vec<Row> {
         })
         .collect::<Vec<_>>();
     vec![
-        Row::new(
-            rows::CRITICAL_PATH,
-            format!(
-                "{} (chain {}, bound {})",
-                human(wall),
-                human(bound),
-                human(allowed)
-            ),
-            wall.as_secs_f64() / allowed.as_secs_f64(),
-        )
+        against_chain(rows::CRITICAL_PATH, wall, bound, allowed_slack(scale))
         .note(format!(
             "the longest dependency chain, each step weighted by the time its calls' latencies covered in the one-at-a-time run, is {} ({}); in the full run those steps took {}; \
              our engine running the same steps one at a time took {} = {:.2}× the full run; all the steps' latencies add up to {}",
@@ -699,6 +689,22 @@ fn allowed_slack(scale: f64) -> Duration {
     Duration::from_millis(100).mul_f64(scale.max(1.0))
 }
 
+/// A critical-path row: the full run's `wall` time against 1.05 × the longest `chain` +
+/// `slack`.
+fn against_chain(spec: RowSpec, wall: Duration, chain: Duration, slack: Duration) -> Row {
+    let allowed = chain.mul_f64(1.05) + slack;
+    Row::new(
+        spec,
+        format!(
+            "{} (chain {}, bound {})",
+            human(wall),
+            human(chain),
+            human(allowed)
+        ),
+        wall.as_secs_f64() / allowed.as_secs_f64(),
+    )
+}
+
 /// The full run's wall time against the longest chain of declared latencies of each
 /// step's planned commands: nothing of the run's own timing goes into the bound.
 fn declared_row(concurrent: &Measured, scale: f64, slack: Duration) -> Row {
@@ -708,7 +714,6 @@ fn declared_row(concurrent: &Measured, scale: f64, slack: Duration) -> Row {
         .map(|(step, (weight, _))| (*step, *weight))
         .collect();
     let (bound, chain) = concurrent.plan.longest_chain(&weights);
-    let allowed = bound.mul_f64(1.05) + slack;
     let wall = concurrent.outcome.duration;
     let carried: Vec<String> = chain
         .iter()
@@ -726,16 +731,7 @@ fn declared_row(concurrent: &Measured, scale: f64, slack: Duration) -> Row {
         })
         .collect();
     let unlisted = unlisted_latency(concurrent, scale);
-    Row::new(
-        rows::CRITICAL_PATH_DECLARED,
-        format!(
-            "{} (chain {}, bound {})",
-            human(wall),
-            human(bound),
-            human(allowed)
-        ),
-        wall.as_secs_f64() / allowed.as_secs_f64(),
-    )
+    against_chain(rows::CRITICAL_PATH_DECLARED, wall, bound, slack)
     .note(format!(
         "each step weighted by the declared latencies (FIXED_LATENCIES, AKS_PROVISIONING_MS, HEALTH_QUERY_MS) of the commands `--dry-run` lists for it, one after another (the health checks at once); the longest chain is {}: {}; latency-bearing commands the run ran more often than the dry run lists them: {}",
         human(bound),

@@ -29,12 +29,12 @@ const HEIGHT: u16 = 50;
 const WELCOME: &str = "want to start?";
 
 /// A clean environment for the child: its own HOME and TMPDIR, no token, no KALYPSO_*.
-struct Sandbox {
+pub(crate) struct Sandbox {
     dir: tempfile::TempDir,
 }
 
 impl Sandbox {
-    fn new() -> Sandbox {
+    pub(crate) fn new() -> Sandbox {
         let dir = tempfile::Builder::new()
             .prefix("kalypso-bench-run-")
             .tempdir()
@@ -59,7 +59,7 @@ impl Sandbox {
         self.dir.path().join(sub).to_string_lossy().into_owned()
     }
 
-    fn command(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Command {
+    pub(crate) fn command(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(BINARY);
         command.args(args).env_clear().envs(self.env());
         for (name, value) in extra_env {

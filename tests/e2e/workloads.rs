@@ -568,6 +568,14 @@ fn on_cluster(harness: &Harness, server: &str, kind: &str, name: &str) -> bool {
         .is_some()
 }
 
+/// What the workload steps put on each attached cluster for the dev environment: the
+/// deploy key's Secret, the GitRepository and the Kustomization (kind, name).
+const GITOPS_SOURCE_OBJECTS: [(&str, &str); 3] = [
+    ("secrets", "kalypso-gitops-dev-deploy-key"),
+    (FLUX_GITREPOSITORY_CRD, "kalypso-gitops-dev"),
+    (FLUX_KUSTOMIZATION_CRD, "kalypso-gitops-dev"),
+];
+
 /// How long each of [`TIMED_STEPS`] takes with `count` kind clusters attached, on the
 /// paused clock with every command taking 50 ms.
 async fn workload_step_times(count: usize) -> Vec<(StepId, std::time::Duration)> {
@@ -575,11 +583,7 @@ async fn workload_step_times(count: usize) -> Vec<(StepId, std::time::Duration)>
     let outcome = run_paused(&harness, &configuration, &TIMED_STEPS).await;
     assert!(outcome.is_success(), "{:?}", outcome.end);
     for server in &PARALLEL_SERVERS[..count] {
-        for (kind, name) in [
-            ("secrets", "kalypso-gitops-dev-deploy-key"),
-            (FLUX_GITREPOSITORY_CRD, "kalypso-gitops-dev"),
-            (FLUX_KUSTOMIZATION_CRD, "kalypso-gitops-dev"),
-        ] {
+        for (kind, name) in GITOPS_SOURCE_OBJECTS {
             assert!(
                 on_cluster(&harness, server, kind, name),
                 "{kind} {name} on {server}"
@@ -631,11 +635,7 @@ async fn a_cluster_failing_lets_the_others_finish_and_the_first_failure_in_order
     );
     let [w1, w2, w3] = PARALLEL_SERVERS;
     // kind-w1 finished all of it, after kind-w2 and kind-w3 had failed.
-    for (kind, name) in [
-        ("secrets", "kalypso-gitops-dev-deploy-key"),
-        (FLUX_GITREPOSITORY_CRD, "kalypso-gitops-dev"),
-        (FLUX_KUSTOMIZATION_CRD, "kalypso-gitops-dev"),
-    ] {
+    for (kind, name) in GITOPS_SOURCE_OBJECTS {
         assert!(
             on_cluster(&harness, w1, kind, name),
             "{kind} {name} on {w1}"

@@ -30,20 +30,22 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::from(""),
         Line::from(Span::styled(" How do you want to start?", theme.title())),
     ];
-    let title = |number: usize, marker: &str, path: &PathChoice| {
+    let title_of = |number: usize, marker: &str, path: &PathChoice| {
         format!(" {marker} {number} {}", padded(path.title(), 28))
     };
     // A path and its description share a line only when every one fits inside the panel
     // (a description wrapped under the border reads as part of the next path).
     let inner_width = body.width.saturating_sub(2) as usize;
     let inline = PathChoice::ALL.iter().enumerate().all(|(i, path)| {
-        display_width(&title(i + 1, SYMBOL_SELECTED, path)) + 1 + display_width(path.description())
+        display_width(&title_of(i + 1, SYMBOL_SELECTED, path))
+            + 1
+            + display_width(path.description())
             <= inner_width
     });
     for (i, path) in PathChoice::ALL.iter().enumerate() {
         let selected = *path == app.path;
         let marker = if selected { SYMBOL_SELECTED } else { " " };
-        let title = title(i + 1, marker, path);
+        let title = title_of(i + 1, marker, path);
         let style = if selected {
             theme.focus()
         } else {
